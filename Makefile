@@ -1,0 +1,68 @@
+# skidder: the two commands a newcomer needs.
+#   make run    install missing Debian packages (as root), build, run the agent on the bundled
+#               config; prints entries (-dry-run) unless LOKI_URL=http://host/loki/api/v1/push
+#   make test   install missing packages, build, run every test (release + ASan/UBSan unit tests)
+# Both work on a fresh Debian 12 machine. CI (.ci/run) calls `make test`.
+
+JOBS ?= 2
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CONFIG ?= config/default.yaml
+LOKI_URL ?=
+
+DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
+  protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcpp-httplib-dev libssl-dev \
+  python3
+
+.PHONY: deps build run test test-release test-asan bench clean
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	  grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages (run as root or: sudo apt-get install $$missing)"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target skidder
+	@if [ -n "$(LOKI_URL)" ]; then \
+	  exec $(BUILD)/skidder -config.file=$(CONFIG) -client.url=$(LOKI_URL) \
+	    -positions.file=$(BUILD)/positions.json; \
+	else \
+	  exec $(BUILD)/skidder -config.file=$(CONFIG) -dry-run; \
+	fi
+
+test: deps
+	$(MAKE) test-release
+	$(MAKE) test-asan
+
+test-release: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Unit tests only: the integration tests already run the release binary end to end.
+test-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_SANITIZE=ON \
+	  -DSKIDDER_BENCHMARKS=OFF >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target all_unit_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
+
+bench: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder
+	$(BUILD)/benchmarks/micro_benchmarks
+	python3 benchmarks/e2e.py --binary $(BUILD)/skidder
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

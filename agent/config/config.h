@@ -1,0 +1,147 @@
+// Typed configuration: Promtail's YAML schema, with defaults, as plain structs.
+//
+// Built by LoadConfig() (loader.h) from a file and flags; validated across fields before
+// anything starts. Every field has Promtail's default; the comment says what it does. Immutable
+// once loaded: a reload builds a new Config.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "model/labels.h"
+
+namespace skidder::config {
+
+using Duration = std::chrono::nanoseconds;
+
+struct TlsConfig {
+  std::string ca_file, cert_file, key_file, server_name;
+  bool insecure_skip_verify = false;
+};
+
+struct ServerConfig {
+  std::string http_listen_address;      // "" = all interfaces
+  int http_listen_port = 9080;          // 0 = pick a free port (logged); -1 never
+  int grpc_listen_port = 0;             // accepted for compatibility, unused
+  std::string log_level = "info";       // debug|info|warn|error
+  std::string log_format = "logfmt";    // logfmt|json
+  std::string http_path_prefix;         // prefix for every endpoint
+  bool disable = false;                 // no HTTP server at all
+  bool health_check_target = true;      // /ready requires at least one target
+  bool enable_runtime_reload = false;   // POST /reload
+};
+
+struct BackoffConfig {
+  Duration min_period = std::chrono::milliseconds(500);  // first retry delay
+  Duration max_period = std::chrono::minutes(5);         // cap on the delay
+  int max_retries = 10;  // Promtail drops after this; skidder keeps retrying (see README)
+};
+
+struct BasicAuth {
+  std::string username, password, password_file;
+};
+
+struct ClientConfig {
+  std::string url;                      // push URL, e.g. http://loki-gateway/loki/api/v1/push
+  std::string tenant_id;                // X-Scope-OrgID; "" = none
+  Duration batchwait = std::chrono::seconds(1);   // max age of a batch before it is sent
+  int64_t batchsize = 1048576;          // max bytes (lines) of a batch before it is sent
+  Duration timeout = std::chrono::seconds(10);    // per request
+  Labels external_labels;               // added to every stream of this client
+  std::map<std::string, std::string> headers;
+  std::optional<BasicAuth> basic_auth;
+  std::string bearer_token, bearer_token_file;
+  std::string proxy_url;
+  TlsConfig tls_config;
+  BackoffConfig backoff_config;
+  bool drop_rate_limited_batches = false;  // drop instead of retry on 429 (Promtail's option)
+};
+
+struct PositionsConfig {
+  std::string filename = "/var/log/positions.yaml";
+  Duration sync_period = std::chrono::seconds(10);
+  bool ignore_invalid_yaml = false;  // corrupt file: start empty instead of setting it aside
+};
+
+// One pipeline stage, parsed by the pipeline registry (which knows each stage's keys).
+struct StageConfig {
+  std::string type;      // e.g. "cri", "regex"
+  YAML::Node body;       // the stage's own mapping (or scalar)
+  std::string file;      // config file, for file:line:column errors
+};
+
+struct StaticConfig {
+  std::vector<std::string> targets;   // accepted, unused (Promtail: localhost)
+  Labels labels;                      // incl. __path__ and __path_exclude__
+};
+
+struct RelabelConfig {
+  std::vector<std::string> source_labels;
+  std::string separator = ";";
+  std::string regex = "(.*)";   // anchored when compiled
+  uint64_t modulus = 0;
+  std::string target_label;
+  std::string replacement = "$1";
+  std::string action = "replace";
+};
+
+struct KubernetesSdConfig {
+  std::string role = "pod";
+  std::string api_server;
+  std::string kubeconfig_file;
+  std::string bearer_token, bearer_token_file;
+  TlsConfig tls_config;
+  std::vector<std::string> namespaces;
+  bool own_namespace = false;
+  struct Selector {
+    std::string role, label, field;
+  };
+  std::vector<Selector> selectors;
+};
+
+struct ScrapeConfig {
+  std::string job_name;
+  std::vector<StageConfig> pipeline_stages;
+  std::vector<StaticConfig> static_configs;
+  std::vector<KubernetesSdConfig> kubernetes_sd_configs;
+  std::vector<RelabelConfig> relabel_configs;
+  std::string encoding;  // accepted: "" or utf-8 only for now
+};
+
+struct LimitsConfig {
+  bool readline_rate_enabled = false;
+  double readline_rate = 10000;
+  int readline_burst = 10000;
+  bool readline_rate_drop = true;
+  int max_streams = 0;                // 0 = unlimited
+  int64_t max_line_size = 0;          // bytes; 0 = unlimited (skidder still caps at 256 KiB*4)
+  bool max_line_size_truncate = false;  // truncate instead of drop
+};
+
+struct FileWatchConfig {
+  Duration min_poll_frequency = std::chrono::milliseconds(250);
+  Duration max_poll_frequency = std::chrono::milliseconds(250);
+};
+
+struct TargetConfig {
+  Duration sync_period = std::chrono::seconds(10);  // how often globs are re-scanned
+};
+
+struct Config {
+  std::string source_file;  // where it came from ("" for built-in)
+  ServerConfig server;
+  std::vector<ClientConfig> clients;
+  PositionsConfig positions;
+  std::vector<ScrapeConfig> scrape_configs;
+  LimitsConfig limits_config;
+  TargetConfig target_config;
+  FileWatchConfig file_watch_config;
+};
+
+}  // namespace skidder::config

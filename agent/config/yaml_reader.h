@@ -1,0 +1,65 @@
+// Strict reading of YAML mappings with file:line:column errors.
+//
+// Every component that parses a piece of config (the loader, each pipeline stage, relabel rules)
+// uses MapReader so that unknown keys, wrong types and bad values are refused the same way:
+//   config.yaml:12:5: scrape_configs[0].pipeline_stages[1].regex: unknown key "expresion"
+// yaml-cpp exceptions never escape: they become the reader's error.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/config.h"
+#include "util/status.h"
+
+namespace skidder::config {
+
+// "file:line:column: path: message" (line and column 1-based, from the node's mark).
+Status ErrorAt(const std::string& file, const YAML::Node& node, std::string_view path,
+               std::string_view message);
+
+// Parses a Go duration ("500ms", "1m30s", "1h", "0"); false when malformed.
+bool ParseDuration(std::string_view text, Duration* out);
+
+class MapReader {
+ public:
+  // path is the dotted location of node for messages, e.g. "clients[0]".
+  MapReader(const YAML::Node& node, std::string file, std::string path);
+
+  // Each getter records the key as known; a missing key leaves *out unchanged (the default).
+  // A present key of the wrong type records an error (first error wins).
+  void Str(std::string_view key, std::string* out);
+  void Bool(std::string_view key, bool* out);
+  void Int(std::string_view key, int64_t* out);
+  void Int(std::string_view key, int* out);
+  void Double(std::string_view key, double* out);
+  void Dur(std::string_view key, Duration* out);
+  void StrList(std::string_view key, std::vector<std::string>* out);  // a string or a list
+  void StrMap(std::string_view key, std::map<std::string, std::string>* out);
+  // Returns the raw node (marks the key known), or an undefined node when absent.
+  YAML::Node Node(std::string_view key);
+  bool Has(std::string_view key) const;
+
+  // Records an error at key's node (or the map itself when absent).
+  void Fail(std::string_view key, std::string_view message);
+  // Checks that the node is a mapping and that no unknown key is present. Returns the first
+  // error recorded by any getter, or an unknown-key error naming the key and its position.
+  Status Finish();
+
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+  std::string Sub(std::string_view key) const;  // path + "." + key
+
+ private:
+  YAML::Node node_;
+  std::string file_, path_;
+  std::set<std::string, std::less<>> known_;
+  Status error_;
+};
+
+}  // namespace skidder::config

@@ -1,0 +1,59 @@
+#include "model/ack.h"
+
+namespace skidder {
+
+void Checkpoint::Release() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // Keep the tracker alive while it pops us (it may free this checkpoint).
+    std::shared_ptr<AckTracker> tracker = tracker_;
+    tracker->Complete();
+  }
+}
+
+std::shared_ptr<AckTracker> AckTracker::Create(uint64_t committed_offset) {
+  return std::shared_ptr<AckTracker>(new AckTracker(committed_offset));
+}
+
+AckRef AckTracker::Open(uint64_t end_offset) {
+  auto* cp = new Checkpoint(shared_from_this(), end_offset);
+  std::lock_guard lock(mu_);
+  pending_.push_back(cp);
+  return AckRef(cp);
+}
+
+void AckTracker::Complete() {
+  std::deque<Checkpoint*> done;
+  {
+    std::lock_guard lock(mu_);
+    uint64_t committed = committed_.load(std::memory_order_relaxed);
+    while (!pending_.empty() && pending_.front()->refs_.load(std::memory_order_acquire) == 0) {
+      committed = pending_.front()->offset_;
+      done.push_back(pending_.front());
+      pending_.pop_front();
+    }
+    committed_.store(committed, std::memory_order_release);
+    std::erase_if(stale_, [&done](Checkpoint* cp) {
+      if (cp->refs_.load(std::memory_order_acquire) != 0) return false;
+      done.push_back(cp);
+      return true;
+    });
+  }
+  // Deleting drops each checkpoint's tracker reference; done outside the lock.
+  for (Checkpoint* cp : done) delete cp;
+}
+
+size_t AckTracker::Pending() const {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
+void AckTracker::Reset(uint64_t offset) {
+  std::lock_guard lock(mu_);
+  // Checkpoints of the old content may still be in flight; they must neither block nor move the
+  // new content's position, so they are set aside and only freed when they complete.
+  for (Checkpoint* cp : pending_) stale_.push_back(cp);
+  pending_.clear();
+  committed_.store(offset, std::memory_order_release);
+}
+
+}  // namespace skidder

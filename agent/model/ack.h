@@ -1,0 +1,115 @@
+// At-least-once bookkeeping: which bytes of a source file Loki has acknowledged.
+//
+// A reader opens one Checkpoint per chunk it reads from a file; the checkpoint records the file
+// offset up to which everything will be covered once the checkpoint completes. Every entry made
+// from that chunk holds an AckRef to it, and so does the reader while it is still emitting the
+// chunk. When the last reference goes away (the entry was acknowledged by Loki, dropped by a stage,
+// or refused with a 400) the checkpoint completes. A file's committed offset is the offset of the
+// last checkpoint in the completed prefix, so acknowledgements that arrive out of order never move
+// a position past bytes still in flight.
+//
+// Entries that merge several chunks (CRI partial lines, multiline) keep the ref of their *first*
+// chunk: later checkpoints may complete, but cannot commit past the first one until it does.
+//
+// Thread-safety: AckRef may be copied and destroyed on any thread. AckTracker methods are safe to
+// call concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+namespace skidder {
+
+class AckTracker;
+
+class Checkpoint {
+ public:
+  uint64_t offset() const { return offset_; }
+
+ private:
+  friend class AckTracker;
+  friend class AckRef;
+  Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset)
+      : tracker_(std::move(tracker)), offset_(offset) {}
+  void Retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Release();
+
+  std::shared_ptr<AckTracker> tracker_;
+  uint64_t offset_;
+  std::atomic<int> refs_{1};
+};
+
+// A counted reference to a Checkpoint; empty refs are allowed (entries with no source file).
+class AckRef {
+ public:
+  AckRef() = default;
+  ~AckRef() { Reset(); }
+  AckRef(const AckRef& o) : cp_(o.cp_) {
+    if (cp_) cp_->Retain();
+  }
+  AckRef& operator=(const AckRef& o) {
+    if (this != &o) {
+      Reset();
+      cp_ = o.cp_;
+      if (cp_) cp_->Retain();
+    }
+    return *this;
+  }
+  AckRef(AckRef&& o) noexcept : cp_(o.cp_) { o.cp_ = nullptr; }
+  AckRef& operator=(AckRef&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      cp_ = o.cp_;
+      o.cp_ = nullptr;
+    }
+    return *this;
+  }
+  // Releases the reference: counts as "this entry is done" (sent, dropped or refused).
+  void Reset() {
+    if (cp_) {
+      Checkpoint* cp = cp_;
+      cp_ = nullptr;
+      cp->Release();
+    }
+  }
+  bool empty() const { return cp_ == nullptr; }
+  const Checkpoint* get() const { return cp_; }
+
+ private:
+  friend class AckTracker;
+  explicit AckRef(Checkpoint* cp) : cp_(cp) {}
+  Checkpoint* cp_ = nullptr;
+};
+
+class AckTracker : public std::enable_shared_from_this<AckTracker> {
+ public:
+  static std::shared_ptr<AckTracker> Create(uint64_t committed_offset);
+
+  // Starts a checkpoint that will cover bytes up to end_offset; the returned ref is the reader's
+  // hold. Offsets must not decrease between calls (except after Reset()).
+  AckRef Open(uint64_t end_offset);
+  // Everything before this offset is acknowledged (or deliberately dropped).
+  uint64_t Committed() const { return committed_.load(std::memory_order_acquire); }
+  // Number of checkpoints not yet committed.
+  size_t Pending() const;
+  // The file was truncated: restart accounting at offset. In-flight refs complete harmlessly.
+  void Reset(uint64_t offset);
+
+  AckTracker(const AckTracker&) = delete;
+  AckTracker& operator=(const AckTracker&) = delete;
+
+ private:
+  explicit AckTracker(uint64_t committed) : committed_(committed) {}
+  friend class Checkpoint;
+  void Complete();
+
+  mutable std::mutex mu_;
+  std::deque<Checkpoint*> pending_;  // in offset order; owned
+  std::deque<Checkpoint*> stale_;    // from before a Reset(); freed when done, never committed
+  std::atomic<uint64_t> committed_;
+};
+
+}  // namespace skidder

@@ -1,0 +1,30 @@
+// Entry: one log line on its way from a source to Loki.
+//
+// A value that moves (Entry&&) through the pipeline stages to the batcher. `ack` ties it to the
+// source bytes it came from: releasing it (sending, dropping) lets the file's position advance.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/ack.h"
+#include "model/labels.h"
+
+namespace skidder {
+
+struct Entry {
+  int64_t timestamp_ns = 0;             // Unix nanoseconds; from the log line or the read time
+  std::string line;                     // the log line, without its trailing newline
+  Labels labels;                        // stream labels, incl. internal "__" ones until sent
+  std::vector<Label> structured_metadata;  // Loki 3 per-entry metadata, not indexed
+  AckRef ack;                           // the source bytes this entry covers
+};
+
+// Internal labels with a meaning to the agent.
+inline constexpr const char* kTenantLabel = "__tenant_id__";
+inline constexpr const char* kPathLabel = "__path__";
+inline constexpr const char* kPathExcludeLabel = "__path_exclude__";
+inline constexpr const char* kFilenameLabel = "filename";
+
+}  // namespace skidder

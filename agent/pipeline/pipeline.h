@@ -1,0 +1,42 @@
+// Pipeline: the ordered stages of one scrape config, built from its pipeline_stages.
+//
+// Owned and called by one thread (the one that reads that job's files). Entries leave through
+// the Emitter given to Run()/Flush() (the batcher, or stdout under -dry-run).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "pipeline/stage.h"
+#include "telemetry/agent_metrics.h"
+#include "util/status.h"
+
+namespace skidder::pipeline {
+
+// What stages may need at construction.
+struct StageContext {
+  telemetry::AgentMetrics* metrics = nullptr;  // may be null in tests
+  const config::LimitsConfig* limits = nullptr;
+  std::string job_name;
+};
+
+class Pipeline {
+ public:
+  // Builds every stage; the first bad stage config is returned with file:line:column.
+  static Result<std::unique_ptr<Pipeline>> Build(const std::vector<config::StageConfig>& stages,
+                                                 const StageContext& ctx);
+  explicit Pipeline(std::vector<std::unique_ptr<Stage>> stages);
+  ~Pipeline();
+
+  void Process(Entry&& e, Emitter& out);
+  void Flush(int64_t now_ns, bool force, Emitter& out);
+  size_t size() const { return stages_.size(); }
+
+ private:
+  class Link;
+  std::vector<std::unique_ptr<Stage>> stages_;
+  std::vector<std::unique_ptr<Link>> links_;  // links_[i] feeds stages_[i]
+};
+
+}  // namespace skidder::pipeline

@@ -1,0 +1,59 @@
+// The one stage interface: entries go in, zero or more come out.
+//
+// A Stage belongs to one Pipeline (one per scrape config) and is called from the single thread
+// that runs that pipeline; it needs no locks. Stages never read the clock: time arrives as
+// arguments (the entry's read time, Flush's `now_ns`).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "model/entry.h"
+
+namespace skidder::pipeline {
+
+// The "extracted map" Promtail stages share: values parsed from the line. Lookups fall back to
+// the entry's labels (Promtail initialises the map from them), so nothing is copied per entry
+// until a stage writes. A flat vector: entries rarely carry more than a handful of fields.
+class Extracted {
+ public:
+  void Set(std::string_view key, std::string value);
+  // Own value first, then the entry's label of that name; nullptr when neither.
+  const std::string* Get(std::string_view key, const Labels& labels) const;
+  const std::string* GetOwn(std::string_view key) const;
+  void Remove(std::string_view key);
+  bool empty() const { return values_.empty(); }
+  void clear() { values_.clear(); }
+  auto begin() const { return values_.begin(); }
+  auto end() const { return values_.end(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+struct PipelineEntry {
+  Entry entry;
+  Extracted extracted;
+};
+
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  virtual void Emit(PipelineEntry&& e) = 0;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // Called for each entry; emit it (possibly changed), emit several, or emit none to drop it.
+  // A dropped entry is destroyed, which releases its ack ref: the bytes count as done.
+  virtual void Process(PipelineEntry&& e, Emitter& out) = 0;
+  // Buffering stages (cri partials, multiline) emit what has waited long enough.
+  // `force` emits everything (end of input, shutdown with a deadline).
+  virtual void Flush(int64_t now_ns, bool force, Emitter& out) {}
+  virtual std::string_view Name() const = 0;
+};
+
+}  // namespace skidder::pipeline

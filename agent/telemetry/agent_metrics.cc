@@ -1,0 +1,48 @@
+#include "telemetry/agent_metrics.h"
+
+namespace skidder::telemetry {
+
+AgentMetrics::AgentMetrics(Registry& r)
+    : registry(r),
+      read_bytes(r.NewCounter("promtail_read_bytes_total", "Bytes read from each file.", {"path"})),
+      read_lines(r.NewCounter("promtail_read_lines_total", "Lines read from each file.", {"path"})),
+      file_bytes(r.NewGauge("promtail_file_bytes_total", "Current size of each tailed file.",
+                            {"path"})),
+      files_active(r.NewGauge("promtail_files_active_total", "Number of files being tailed.")),
+      malformed_lines(r.NewCounter("skidder_malformed_lines_total",
+                                   "CRI or docker records that did not parse.", {"format"})),
+      truncated_lines(r.NewCounter("skidder_truncated_lines_total",
+                                   "Lines cut to limits_config.max_line_size.")),
+      lost_bytes(r.NewCounter("skidder_lost_bytes_total",
+                              "Bytes that left the disk before they could be read.", {"reason"})),
+      watcher_fallbacks(r.NewCounter("skidder_watcher_fallbacks_total",
+                                     "inotify failures handled by polling or a full rescan.",
+                                     {"reason"})),
+      dropped_lines(r.NewCounter("logentry_dropped_lines_total",
+                                 "Lines dropped by a pipeline stage or a limit.", {"reason"})),
+      encoded_bytes(r.NewCounter("promtail_encoded_bytes_total",
+                                 "Bytes encoded and ready to send.", {"host"})),
+      sent_bytes(r.NewCounter("promtail_sent_bytes_total", "Bytes sent to Loki.", {"host"})),
+      sent_entries(r.NewCounter("promtail_sent_entries_total",
+                                "Entries acknowledged by Loki.", {"host"})),
+      dropped_bytes(r.NewCounter("promtail_dropped_bytes_total",
+                                 "Bytes Loki refused or that could not be sent.",
+                                 {"host", "reason"})),
+      dropped_entries(r.NewCounter("promtail_dropped_entries_total",
+                                   "Entries Loki refused or that could not be sent.",
+                                   {"host", "reason"})),
+      request_duration(r.NewHistogram("promtail_request_duration_seconds",
+                                       "Duration of push requests.", {"host", "status_code"},
+                                       DefaultDurationBuckets())),
+      batch_retries(r.NewCounter("promtail_batch_retries_total", "Push retries.", {"host"})),
+      stream_lag(r.NewGauge("promtail_stream_lag_seconds",
+                            "Age of the oldest entry waiting to be acknowledged.", {"host"})),
+      unacked_bytes(r.NewGauge("skidder_unacked_bytes",
+                               "Bytes read from files but not yet acknowledged by Loki.")),
+      buffered_bytes(r.NewGauge("skidder_buffered_bytes",
+                                "Bytes of entries held in memory waiting to be sent.")),
+      positions_write_errors(r.NewCounter("skidder_positions_write_errors_total",
+                                          "Failed attempts to persist the positions file.")),
+      targets_active(r.NewGauge("promtail_targets_active_total", "Active scrape targets.")) {}
+
+}  // namespace skidder::telemetry

@@ -1,0 +1,56 @@
+// The agent's metric catalogue, one place for every name a dashboard or alert may use.
+//
+// Names are Promtail's (promtail_*, logentry_*) so a Promtail user's dashboards and alerts keep
+// working; what Promtail has no name for is skidder_*. Components get a reference to the
+// AgentMetrics they should update; tests make their own Registry.
+#pragma once
+
+#include "telemetry/registry.h"
+
+namespace skidder::telemetry {
+
+// Drop reasons, as label values of *_dropped_*{reason}.
+inline constexpr const char* kReasonLineTooLong = "line_too_long";
+inline constexpr const char* kReasonMalformed = "malformed";
+inline constexpr const char* kReasonStage = "stage";  // a pipeline stage without its own reason
+inline constexpr const char* kReasonRateLimited = "rate_limited";
+inline constexpr const char* kReasonInvalid = "invalid";  // Loki 400 without a known cause
+inline constexpr const char* kReasonTooOld = "too_old";
+inline constexpr const char* kReasonOutOfOrder = "out_of_order";
+inline constexpr const char* kReasonTooFarBehind = "too_far_behind";
+inline constexpr const char* kReasonTooLarge = "entry_too_large";  // a single entry over 413
+inline constexpr const char* kReasonStreamLimit = "stream_limit";
+inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted before it was read
+
+struct AgentMetrics {
+  explicit AgentMetrics(Registry& r);
+
+  Registry& registry;
+  // Sources.
+  Family<Counter>& read_bytes;        // {path}
+  Family<Counter>& read_lines;        // {path}
+  Family<Gauge>& file_bytes;          // {path}: current size of the file
+  Family<Gauge>& files_active;        // {}
+  Family<Counter>& malformed_lines;   // {format}: CRI/docker records that did not parse
+  Family<Counter>& truncated_lines;   // {}: lines cut to max_line_size
+  Family<Counter>& lost_bytes;        // {reason}: bytes deleted before they could be read
+  Family<Counter>& watcher_fallbacks; // {reason}: inotify unavailable/overflow -> polling/rescan
+  // Pipeline.
+  Family<Counter>& dropped_lines;     // logentry_dropped_lines_total{reason}
+  // Sink.
+  Family<Counter>& encoded_bytes;     // {host}
+  Family<Counter>& sent_bytes;        // {host}
+  Family<Counter>& sent_entries;      // {host}
+  Family<Counter>& dropped_bytes;     // {host, reason}
+  Family<Counter>& dropped_entries;   // {host, reason}
+  Family<Histogram>& request_duration;  // {host, status_code}
+  Family<Counter>& batch_retries;     // {host}
+  Family<Gauge>& stream_lag;          // {host}: age of the oldest unsent entry, seconds
+  Family<Gauge>& unacked_bytes;       // {}: bytes read but not yet acknowledged by Loki
+  Family<Gauge>& buffered_bytes;      // {}: bytes of entries held in memory for sending
+  // Positions.
+  Family<Counter>& positions_write_errors;  // {}
+  Family<Gauge>& targets_active;      // {}
+};
+
+}  // namespace skidder::telemetry

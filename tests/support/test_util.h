@@ -1,0 +1,35 @@
+// Small helpers every test may use: temp dirs, waiting on conditions, writing files.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace skidder::testing {
+
+// A fresh directory under $TMPDIR, removed (recursively) when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+// Polls cond until it is true or the deadline passes; never a fixed sleep in a test.
+bool WaitFor(const std::function<bool()>& cond,
+             std::chrono::milliseconds deadline = std::chrono::seconds(20),
+             std::chrono::milliseconds step = std::chrono::milliseconds(10));
+
+void WriteFile(const std::string& path, std::string_view content);
+void AppendFile(const std::string& path, std::string_view content);
+std::string ReadFile(const std::string& path);
+void MakeDirs(const std::string& path);
+
+}  // namespace skidder::testing

@@ -1,0 +1,43 @@
+#include "model/labels.h"
+
+#include <gtest/gtest.h>
+
+namespace skidder {
+namespace {
+
+TEST(Labels, StaySortedAndRenderLikeLoki) {
+  Labels l;
+  l.Set("namespace", "prod");
+  l.Set("app", "api");
+  l.Set("msg", "say \"hi\"\n");
+  EXPECT_EQ(l.ToString(), R"({app="api", msg="say \"hi\"\n", namespace="prod"})");
+}
+
+TEST(Labels, EmptyValueRemovesTheLabel) {
+  Labels l{{"a", "1"}, {"b", "2"}};
+  l.Set("a", "");
+  EXPECT_FALSE(l.Has("a"));
+  EXPECT_EQ(l.size(), 1u);
+}
+
+TEST(Labels, HashFollowsContentNotHistory) {
+  Labels a{{"x", "1"}, {"y", "2"}};
+  Labels b;
+  b.Set("y", "2");
+  b.Set("x", "0");
+  b.Set("x", "1");
+  EXPECT_EQ(a.Hash(), b.Hash());
+  EXPECT_EQ(a, b);
+  Labels c{{"x", "12"}};
+  Labels d{{"x1", "2"}};
+  EXPECT_NE(c.Hash(), d.Hash());
+}
+
+TEST(Labels, RemoveInternalDropsDoubleUnderscoreNames) {
+  Labels l{{"__path__", "/x"}, {"job", "j"}, {"__tenant_id__", "t"}};
+  l.RemoveInternal();
+  EXPECT_EQ(l.ToString(), R"({job="j"})");
+}
+
+}  // namespace
+}  // namespace skidder
