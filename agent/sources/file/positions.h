@@ -1,0 +1,69 @@
+// Positions: where each file was acknowledged up to, persisted so a restart resumes there.
+//
+// A file is known by its identity (device, inode and a fingerprint of its first bytes), not only
+// by its path, so a file renamed by rotation is found again, and inode reuse or truncate-and-
+// regrow are told apart from the old file. Written atomically (temp file, fsync, rename, fsync of
+// the directory). Reads Promtail's positions.yaml on import. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "telemetry/agent_metrics.h"
+#include "util/status.h"
+
+namespace skidder::sources {
+
+struct FileIdentity {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint32_t fingerprint_len = 0;  // bytes hashed (the file may have been shorter)
+  uint64_t fingerprint = 0;      // hash of the first fingerprint_len bytes
+  bool operator==(const FileIdentity&) const = default;
+};
+
+struct PositionRecord {
+  std::string path;
+  FileIdentity identity;
+  uint64_t offset = 0;  // acknowledged up to here
+  bool imported = false;  // from a Promtail file: identity unknown, trust the path
+};
+
+class Positions {
+ public:
+  // Loads the file if present. Empty, truncated or garbage files are renamed to
+  // <file>.corrupt-<unix time> with an error log; the agent starts without positions (or, with
+  // ignore_invalid, silently). A Promtail positions.yaml is imported.
+  Positions(std::string filename, bool ignore_invalid, telemetry::AgentMetrics* metrics);
+
+  // Read-only mode (-dry-run): never writes.
+  void SetReadOnly(bool ro) { read_only_ = ro; }
+
+  std::optional<PositionRecord> FindByPath(const std::string& path) const;
+  // Records rotated away under another path are found by identity.
+  std::optional<PositionRecord> FindByIdentity(const FileIdentity& id) const;
+  void Put(const PositionRecord& record);
+  void Remove(const std::string& path);
+  std::vector<PositionRecord> All() const;
+
+  // Writes the file atomically if anything changed since the last save. Errors (disk full) are
+  // returned and counted; the in-memory state stays, and the next Save() tries again.
+  Status Save();
+  const std::string& filename() const { return filename_; }
+
+ private:
+  Status Load();
+  std::string filename_;
+  bool ignore_invalid_;
+  bool read_only_ = false;
+  telemetry::AgentMetrics* metrics_;
+  mutable std::mutex mu_;
+  std::map<std::string, PositionRecord> by_path_;
+  bool dirty_ = false;
+};
+
+}  // namespace skidder::sources
