@@ -1,0 +1,54 @@
+// LokiClient: one `clients[]` entry. Batches entries per tenant and pushes them to Loki.
+//
+// Push() is called by the reading thread(s) and never blocks; one sender thread per client sends
+// batches in order, one request in flight per client, so each stream's entries arrive oldest
+// first even after a long outage. Entries are kept (and their AckRefs held) until Loki answers
+// 2xx, or refuses them for good (400, counted per reason); 429/5xx/connection errors are retried
+// with exponential backoff and jitter forever (Promtail drops after max_retries; we keep the data,
+// and the files behind it, by pausing readers via Saturated()).
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "model/sink.h"
+#include "telemetry/agent_metrics.h"
+#include "util/clock.h"
+#include "util/status.h"
+
+namespace skidder::sink {
+
+struct ClientOptions {
+  // Entries held in memory (all tenants) before Saturated() turns true.
+  int64_t max_buffered_bytes = 8 << 20;
+  // Line size limit applied before batching (limits_config.max_line_size / _truncate).
+  int64_t max_line_size = 0;
+  bool max_line_size_truncate = false;
+  uint64_t seed = 0;  // jitter seed; 0 = random
+};
+
+class LokiClient final : public EntrySink {
+ public:
+  static Result<std::unique_ptr<LokiClient>> Create(config::ClientConfig cfg, ClientOptions opts,
+                                                    telemetry::AgentMetrics* metrics,
+                                                    Clock* clock);
+  ~LokiClient() override;
+
+  void Push(Entry&& e) override;
+  bool Saturated() const override;
+
+  // Starts the sender thread.
+  Status Start();
+  // Sends what is buffered (ignoring batchwait) until everything is acknowledged or the deadline
+  // passes, then stops the sender. Returns false when entries were left unsent.
+  bool Stop(std::chrono::milliseconds deadline);
+
+  int64_t BufferedBytes() const;
+
+ private:
+  LokiClient();
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace skidder::sink
