@@ -25,6 +25,7 @@ struct Flags {
 };
 
 // Parses argv (Go style: -flag=value, -flag value, --flag=value; bools as -flag or -flag=true).
+// args excludes the program name. Values are checked here (ports, URLs, log levels, labels).
 Result<Flags> ParseFlags(const std::vector<std::string>& args);
 std::string FlagsUsage();
 
@@ -33,6 +34,9 @@ std::string FlagsUsage();
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file,
                            bool expand_env);
 // Reads flags.config_file (or the built-in default) and applies flag overrides.
+// -client.url adds a client after the file's (as Promtail), or replaces the built-in config's
+// client; without it, -client.tenant-id/-client.external-labels apply to every client.
+// Requires at least one client unless flags.dry_run.
 Result<Config> LoadConfig(const Flags& flags);
 // Expands ${VAR} and ${VAR:-default}; $$ is a literal $.
 std::string ExpandEnv(const std::string& text);

@@ -1,0 +1,250 @@
+// DumpConfig: the effective config as Promtail-style YAML, secrets replaced by <secret>.
+//
+// The output uses Promtail's key names and Go duration strings, so it parses back with
+// ParseConfig (tests rely on that) and a user can diff it against their file.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "config/loader.h"
+#include "config/sections.h"
+
+namespace skidder::config {
+namespace {
+
+using internal::FormatDuration;
+
+constexpr const char* kSecret = "<secret>";
+
+std::string Secret(const std::string& s) { return s.empty() ? s : kSecret; }
+
+// http://user:pass@host/ -> http://<secret>@host/
+std::string RedactUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t start = scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + kSecret + url.substr(at);
+}
+
+// Headers carry credentials as often as basic_auth does (Authorization, X-Api-Key, ...).
+bool IsSensitiveHeader(std::string name) {
+  std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* word : {"auth", "token", "key", "secret", "cookie", "password"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+class Writer {
+ public:
+  YAML::Emitter& e;
+
+  void Kv(const char* k, const std::string& v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, const char* v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, bool v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, int v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, int64_t v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, uint64_t v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, double v) { e << YAML::Key << k << YAML::Value << v; }
+  void Kv(const char* k, Duration v) { Kv(k, FormatDuration(v)); }
+  void Opt(const char* k, const std::string& v) {
+    if (!v.empty()) Kv(k, v);
+  }
+  void Begin(const char* k) { e << YAML::Key << k << YAML::Value << YAML::BeginMap; }
+  void End() { e << YAML::EndMap; }
+  void BeginList(const char* k) { e << YAML::Key << k << YAML::Value << YAML::BeginSeq; }
+  void EndList() { e << YAML::EndSeq; }
+
+  void LabelMap(const char* k, const Labels& labels) {
+    if (labels.empty()) return;
+    Begin(k);
+    for (const Label& l : labels) Kv(l.name.c_str(), l.value);
+    End();
+  }
+
+  void Tls(const char* k, const TlsConfig& t) {
+    Begin(k);
+    Opt("ca_file", t.ca_file);
+    Opt("cert_file", t.cert_file);
+    Opt("key_file", t.key_file);
+    Opt("server_name", t.server_name);
+    Kv("insecure_skip_verify", t.insecure_skip_verify);
+    End();
+  }
+
+  void Server(const ServerConfig& s) {
+    Begin("server");
+    Opt("http_listen_address", s.http_listen_address);
+    Kv("http_listen_port", s.http_listen_port);
+    Kv("grpc_listen_port", s.grpc_listen_port);
+    Kv("log_level", s.log_level);
+    Kv("log_format", s.log_format);
+    Opt("http_path_prefix", s.http_path_prefix);
+    Kv("disable", s.disable);
+    Kv("health_check_target", s.health_check_target);
+    Kv("enable_runtime_reload", s.enable_runtime_reload);
+    End();
+  }
+
+  void Client(const ClientConfig& c) {
+    e << YAML::BeginMap;
+    Kv("url", RedactUrl(c.url));
+    Opt("tenant_id", c.tenant_id);
+    Kv("batchwait", c.batchwait);
+    Kv("batchsize", c.batchsize);
+    Kv("timeout", c.timeout);
+    LabelMap("external_labels", c.external_labels);
+    if (!c.headers.empty()) {
+      Begin("headers");
+      for (const auto& [k, v] : c.headers) Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
+      End();
+    }
+    if (c.basic_auth) {
+      Begin("basic_auth");
+      Opt("username", c.basic_auth->username);
+      Opt("password", Secret(c.basic_auth->password));
+      Opt("password_file", c.basic_auth->password_file);
+      End();
+    }
+    Opt("bearer_token", Secret(c.bearer_token));
+    Opt("bearer_token_file", c.bearer_token_file);
+    Opt("proxy_url", RedactUrl(c.proxy_url));
+    Tls("tls_config", c.tls_config);
+    Begin("backoff_config");
+    Kv("min_period", c.backoff_config.min_period);
+    Kv("max_period", c.backoff_config.max_period);
+    Kv("max_retries", c.backoff_config.max_retries);
+    End();
+    Kv("drop_rate_limited_batches", c.drop_rate_limited_batches);
+    e << YAML::EndMap;
+  }
+
+  void Kubernetes(const KubernetesSdConfig& k) {
+    e << YAML::BeginMap;
+    Kv("role", k.role);
+    Opt("api_server", RedactUrl(k.api_server));
+    Opt("kubeconfig_file", k.kubeconfig_file);
+    Opt("bearer_token", Secret(k.bearer_token));
+    Opt("bearer_token_file", k.bearer_token_file);
+    Tls("tls_config", k.tls_config);
+    if (!k.namespaces.empty() || k.own_namespace) {
+      Begin("namespaces");
+      e << YAML::Key << "names" << YAML::Value << YAML::Flow << k.namespaces;
+      Kv("own_namespace", k.own_namespace);
+      End();
+    }
+    if (!k.selectors.empty()) {
+      BeginList("selectors");
+      for (const auto& s : k.selectors) {
+        e << YAML::BeginMap;
+        Kv("role", s.role);
+        Opt("label", s.label);
+        Opt("field", s.field);
+        e << YAML::EndMap;
+      }
+      EndList();
+    }
+    e << YAML::EndMap;
+  }
+
+  void Relabel(const RelabelConfig& r) {
+    e << YAML::BeginMap;
+    if (!r.source_labels.empty()) {
+      e << YAML::Key << "source_labels" << YAML::Value << YAML::Flow << r.source_labels;
+    }
+    Kv("separator", r.separator);
+    Kv("regex", r.regex);
+    if (r.modulus != 0) Kv("modulus", r.modulus);
+    Opt("target_label", r.target_label);
+    Kv("replacement", r.replacement);
+    Kv("action", r.action);
+    e << YAML::EndMap;
+  }
+
+  void Scrape(const ScrapeConfig& s) {
+    e << YAML::BeginMap;
+    Kv("job_name", s.job_name);
+    Opt("encoding", s.encoding);
+    if (!s.pipeline_stages.empty()) {
+      BeginList("pipeline_stages");
+      for (const StageConfig& st : s.pipeline_stages) {
+        e << YAML::BeginMap << YAML::Key << st.type << YAML::Value << st.body << YAML::EndMap;
+      }
+      EndList();
+    }
+    if (!s.static_configs.empty()) {
+      BeginList("static_configs");
+      for (const StaticConfig& sc : s.static_configs) {
+        e << YAML::BeginMap;
+        if (!sc.targets.empty()) {
+          e << YAML::Key << "targets" << YAML::Value << YAML::Flow << sc.targets;
+        }
+        LabelMap("labels", sc.labels);
+        e << YAML::EndMap;
+      }
+      EndList();
+    }
+    if (!s.kubernetes_sd_configs.empty()) {
+      BeginList("kubernetes_sd_configs");
+      for (const auto& k : s.kubernetes_sd_configs) Kubernetes(k);
+      EndList();
+    }
+    if (!s.relabel_configs.empty()) {
+      BeginList("relabel_configs");
+      for (const auto& r : s.relabel_configs) Relabel(r);
+      EndList();
+    }
+    e << YAML::EndMap;
+  }
+
+  void Rest(const Config& c) {
+    Begin("positions");
+    Kv("filename", c.positions.filename);
+    Kv("sync_period", c.positions.sync_period);
+    Kv("ignore_invalid_yaml", c.positions.ignore_invalid_yaml);
+    End();
+    const LimitsConfig& l = c.limits_config;
+    Begin("limits_config");
+    Kv("readline_rate_enabled", l.readline_rate_enabled);
+    Kv("readline_rate", l.readline_rate);
+    Kv("readline_burst", l.readline_burst);
+    Kv("readline_rate_drop", l.readline_rate_drop);
+    Kv("max_streams", l.max_streams);
+    Kv("max_line_size", l.max_line_size);
+    Kv("max_line_size_truncate", l.max_line_size_truncate);
+    End();
+    Begin("target_config");
+    Kv("sync_period", c.target_config.sync_period);
+    End();
+    Begin("global");
+    Begin("file_watch_config");
+    Kv("min_poll_frequency", c.file_watch_config.min_poll_frequency);
+    Kv("max_poll_frequency", c.file_watch_config.max_poll_frequency);
+    End();
+    End();
+  }
+};
+
+}  // namespace
+
+std::string DumpConfig(const Config& config) {
+  YAML::Emitter e;
+  Writer w{e};
+  e << YAML::BeginMap;
+  w.Server(config.server);
+  w.BeginList("clients");
+  for (const ClientConfig& c : config.clients) w.Client(c);
+  w.EndList();
+  w.Rest(config);
+  w.BeginList("scrape_configs");
+  for (const ScrapeConfig& s : config.scrape_configs) w.Scrape(s);
+  w.EndList();
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace skidder::config

@@ -1,0 +1,188 @@
+// Promtail's command-line flags, parsed as Go's flag package does: -flag=value, -flag value,
+// --flag=value; a bool flag is -flag or -flag=true|false (never "-flag false", as in Go).
+#include <fmt/format.h>
+
+#include <charconv>
+#include <span>
+
+#include "config/loader.h"
+#include "config/sections.h"
+#include "util/log.h"
+
+namespace skidder::config {
+namespace {
+
+enum class Kind { kBool, kString, kInt };
+
+struct FlagDef {
+  std::string_view name;
+  Kind kind;
+  std::string_view help;
+  // Stores the value; returns what is wrong with it, or "" when it was stored.
+  std::string (*set)(Flags&, const std::string&);
+};
+
+std::string SetBool(bool* field, const std::string& v) {
+  // Go's strconv.ParseBool.
+  if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") {
+    *field = true;
+  } else if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False") {
+    *field = false;
+  } else {
+    return "expected true or false";
+  }
+  return "";
+}
+
+template <bool Flags::*Field>
+std::string SetBoolField(Flags& f, const std::string& v) {
+  return SetBool(&(f.*Field), v);
+}
+
+template <std::string Flags::*Field>
+std::string SetStrField(Flags& f, const std::string& v) {
+  f.*Field = v;
+  return "";
+}
+
+// Flags whose value is checked before it is stored, so a typo fails before any file is read.
+std::string SetLogLevel(Flags& f, const std::string& v) {
+  log::Level level;
+  if (!log::ParseLevel(v, &level)) return "must be debug, info, warn or error";
+  f.log_level = v;
+  return "";
+}
+
+std::string SetLogFormat(Flags& f, const std::string& v) {
+  log::Format format;
+  if (!log::ParseFormat(v, &format)) return "must be logfmt or json";
+  f.log_format = v;
+  return "";
+}
+
+std::string SetClientUrl(Flags& f, const std::string& v) {
+  std::string why = internal::CheckHttpUrl(v);
+  if (why.empty()) f.client_url = v;
+  return why;
+}
+
+std::string SetExternalLabels(Flags& f, const std::string& v) {
+  Result<Labels> labels = internal::ParseLabelList(v);
+  if (!labels) return labels.error().message();
+  f.client_external_labels = v;
+  return "";
+}
+
+std::string SetPort(Flags& f, const std::string& v) {
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) return "expected an integer";
+  if (port < 0 || port > 65535) return "must be between 0 and 65535";
+  f.http_listen_port = port;
+  return "";
+}
+
+std::span<const FlagDef> Defs() {
+  static const FlagDef kDefs[] = {
+      {"config.file", Kind::kString,
+       "YAML config file to load (default: the built-in config tailing /var/log/*.log)",
+       SetStrField<&Flags::config_file>},
+      {"config.expand-env", Kind::kBool,
+       "Expand ${VAR} and ${VAR:-default} in the config file from the environment",
+       SetBoolField<&Flags::expand_env>},
+      {"dry-run", Kind::kBool,
+       "Print log entries to stdout instead of pushing them; positions are not updated",
+       SetBoolField<&Flags::dry_run>},
+      {"inspect", Kind::kBool, "Print what each pipeline stage changes (use with -dry-run)",
+       SetBoolField<&Flags::inspect>},
+      {"check-syntax", Kind::kBool, "Validate the config file and exit",
+       SetBoolField<&Flags::check_syntax>},
+      {"print-config-stderr", Kind::kBool,
+       "Print the effective config (secrets hidden) to stderr at start",
+       SetBoolField<&Flags::print_config_stderr>},
+      {"log.level", Kind::kString,
+       "Log level: debug, info, warn or error (overrides server.log_level)", SetLogLevel},
+      {"log.format", Kind::kString, "Log format: logfmt or json (overrides server.log_format)",
+       SetLogFormat},
+      {"version", Kind::kBool, "Print the version and exit", SetBoolField<&Flags::version>},
+      {"help", Kind::kBool, "Print this help and exit", SetBoolField<&Flags::help>},
+      {"h", Kind::kBool, "Same as -help", SetBoolField<&Flags::help>},
+      {"client.url", Kind::kString,
+       "Loki push URL; adds a client (replaces the built-in config's client)", SetClientUrl},
+      {"client.tenant-id", Kind::kString,
+       "Tenant ID (X-Scope-OrgID) for -client.url's client, or for every client without it",
+       SetStrField<&Flags::client_tenant_id>},
+      {"client.external-labels", Kind::kString,
+       "Labels added to every stream, as name=value,name=value (same clients as tenant-id)",
+       SetExternalLabels},
+      {"positions.file", Kind::kString, "Positions file (overrides positions.filename)",
+       SetStrField<&Flags::positions_file>},
+      {"server.http-listen-port", Kind::kInt,
+       "HTTP port for /metrics and /ready (overrides server.http_listen_port; 0 = any free port)",
+       SetPort},
+  };
+  return kDefs;
+}
+
+const FlagDef* Find(std::string_view name) {
+  for (const FlagDef& def : Defs()) {
+    if (def.name == name) return &def;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<Flags> ParseFlags(const std::vector<std::string>& args) {
+  Flags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--") {
+      if (i + 1 < args.size()) {
+        return Err(InvalidArgument(fmt::format("unexpected argument {}: skidder takes only flags",
+                                               internal::Quote(args[i + 1]))));
+      }
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      return Err(InvalidArgument(fmt::format(
+          "unexpected argument {}: skidder takes only flags (did you mean -config.file={}?)",
+          internal::Quote(arg), arg)));
+    }
+    arg.remove_prefix(arg.starts_with("--") ? 2 : 1);
+    size_t eq = arg.find('=');
+    std::string_view name = arg.substr(0, eq);
+    const FlagDef* def = Find(name);
+    if (def == nullptr) {
+      return Err(InvalidArgument(fmt::format("unknown flag -{} (see -help)", name)));
+    }
+    std::string value;
+    if (eq != std::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+    } else if (def->kind == Kind::kBool) {
+      value = "true";
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return Err(InvalidArgument(fmt::format("flag -{} needs a value", name)));
+    }
+    if (std::string why = def->set(flags, value); !why.empty()) {
+      return Err(InvalidArgument(
+          fmt::format("invalid value {} for flag -{}: {}", internal::Quote(value), name, why)));
+    }
+  }
+  return flags;
+}
+
+std::string FlagsUsage() {
+  std::string out = "Usage: skidder [flags]\n\nFlags:\n";
+  for (const FlagDef& def : Defs()) {
+    std::string_view kind = def.kind == Kind::kString ? " string"
+                            : def.kind == Kind::kInt  ? " int"
+                                                      : "";
+    out += fmt::format("  -{}{}\n        {}\n", def.name, kind, def.help);
+  }
+  return out;
+}
+
+}  // namespace skidder::config

@@ -1,0 +1,185 @@
+// LoadConfig: the config file (or the built-in one), environment expansion, then flag overrides.
+#include "config/loader.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "config/sections.h"
+#include "util/log.h"
+
+namespace skidder::config {
+namespace {
+
+constexpr const char* kBuiltinName = "<built-in config>";
+
+Result<std::string> ReadFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Err(NotFound(fmt::format("cannot read config file {}: {}", path, std::strerror(errno))));
+  }
+  std::string text;
+  char buf[64 * 1024];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err != 0) {
+    return Err(
+        Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(err))));
+  }
+  return text;
+}
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+      return false;
+  }
+  return true;
+}
+
+// The text of one ${...} reference: NAME, NAME:-default (unset or empty) or NAME-default (unset).
+// Anything else (e.g. "${ .x }") is not ours to touch and stays as written.
+bool ExpandOne(std::string_view inner, std::string* out) {
+  size_t end = 0;
+  while (end < inner.size() &&
+         (inner[end] == '_' || std::isalnum(static_cast<unsigned char>(inner[end]))))
+    ++end;
+  std::string name(inner.substr(0, end));
+  if (!IsEnvName(name)) return false;
+  std::string_view rest = inner.substr(end);
+  const char* value = std::getenv(name.c_str());
+  if (rest.empty()) {
+    *out += value ? value : "";
+  } else if (rest.starts_with(":-")) {
+    *out += (value && *value) ? std::string_view(value) : rest.substr(2);
+  } else if (rest.starts_with("-")) {
+    *out += value ? std::string_view(value) : rest.substr(1);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Flags over the file. -client.url follows Promtail: it adds a client after the file's clients,
+// with -client.tenant-id and -client.external-labels. With the built-in config it replaces the
+// bundled localhost client instead, which is what someone running `skidder -client.url=...`
+// means. Without -client.url, -client.tenant-id and -client.external-labels apply to every client
+// of the file (Promtail would silently drop them; skidder never ignores a flag).
+Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
+  log::Level level;
+  log::Format format;
+  if (!f.log_level.empty() && !log::ParseLevel(f.log_level, &level)) {
+    return InvalidArgument("-log.level: must be debug, info, warn or error");
+  }
+  if (!f.log_format.empty() && !log::ParseFormat(f.log_format, &format)) {
+    return InvalidArgument("-log.format: must be logfmt or json");
+  }
+  if (!f.log_level.empty()) cfg->server.log_level = f.log_level;
+  if (!f.log_format.empty()) cfg->server.log_format = f.log_format;
+  if (f.http_listen_port) cfg->server.http_listen_port = *f.http_listen_port;
+  if (!f.positions_file.empty()) cfg->positions.filename = f.positions_file;
+  Result<Labels> external = internal::ParseLabelList(f.client_external_labels);
+  if (!external) return InvalidArgument("-client.external-labels: " + external.error().message());
+  if (!f.client_url.empty()) {
+    if (std::string why = internal::CheckHttpUrl(f.client_url); !why.empty()) {
+      return InvalidArgument("-client.url: " + why);
+    }
+    ClientConfig client;
+    client.url = f.client_url;
+    client.tenant_id = f.client_tenant_id;
+    client.external_labels = *external;
+    if (builtin) cfg->clients.clear();
+    cfg->clients.push_back(std::move(client));
+    return Status::Ok();
+  }
+  for (ClientConfig& client : cfg->clients) {
+    if (!f.client_tenant_id.empty()) client.tenant_id = f.client_tenant_id;
+    for (const Label& l : *external) client.external_labels.Set(l.name, l.value);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<Labels> ParseLabelList(std::string_view text) {
+  Labels labels;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view pair = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+      return Err(InvalidArgument(fmt::format("{} is not name=value", Quote(pair))));
+    }
+    std::string_view name = pair.substr(0, eq);
+    if (!IsValidLabelName(name)) {
+      return Err(InvalidArgument(fmt::format("invalid label name {}", Quote(name))));
+    }
+    labels.Set(name, pair.substr(eq + 1));
+  }
+  return labels;
+}
+
+}  // namespace internal
+
+std::string ExpandEnv(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '$' || i + 1 >= text.size()) {
+      out += c;
+    } else if (text[i + 1] == '$') {
+      out += '$';
+      ++i;
+    } else if (text[i + 1] == '{') {
+      size_t close = text.find('}', i + 2);
+      if (close == std::string::npos ||
+          !ExpandOne(std::string_view(text).substr(i + 2, close - i - 2), &out)) {
+        out += c;  // not a reference we expand: keep the text as written
+        continue;
+      }
+      i = close;
+    } else {
+      out += c;  // $1, $name: regex replacements, left alone
+    }
+  }
+  return out;
+}
+
+Result<Config> LoadConfig(const Flags& flags) {
+  const bool builtin = flags.config_file.empty();
+  std::string text;
+  if (builtin) {
+    text = kDefaultConfigYaml;
+  } else {
+    Result<std::string> read = ReadFile(flags.config_file);
+    if (!read) return Err(read.error());
+    text = std::move(*read);
+  }
+  const std::string name = builtin ? kBuiltinName : flags.config_file;
+  // The built-in config is read exactly as `-config.file=config/default.yaml` would be.
+  Result<Config> cfg = ParseConfig(text, name, flags.expand_env);
+  if (!cfg) return cfg;
+  if (builtin) cfg->source_file.clear();
+  if (Status s = ApplyOverrides(flags, builtin, &*cfg); !s.ok()) return Err(std::move(s));
+  if (cfg->clients.empty() && !flags.dry_run) {
+    return Err(InvalidArgument(fmt::format(
+        "{}: no client configured: add clients: [{{url: http://loki:3100/loki/api/v1/push}}], "
+        "pass -client.url, or use -dry-run to print entries instead",
+        name)));
+  }
+  return cfg;
+}
+
+}  // namespace skidder::config

@@ -1,0 +1,196 @@
+// ParseConfig: YAML text -> Config. The top level and the small sections live here; clients,
+// scrape configs and relabel rules have their own files.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "config/loader.h"
+#include "config/sections.h"
+#include "util/log.h"
+
+namespace skidder::config {
+namespace internal {
+
+Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out) {
+  MapReader r(node, file, "server");
+  std::string grpc_address;  // no gRPC server: accepted for compatibility, unused
+  r.Str("http_listen_address", &out->http_listen_address);
+  r.Int("http_listen_port", &out->http_listen_port);
+  r.Str("grpc_listen_address", &grpc_address);
+  r.Int("grpc_listen_port", &out->grpc_listen_port);
+  r.Str("log_level", &out->log_level);
+  r.Str("log_format", &out->log_format);
+  r.Str("http_path_prefix", &out->http_path_prefix);
+  r.Bool("disable", &out->disable);
+  r.Bool("health_check_target", &out->health_check_target);
+  r.Bool("enable_runtime_reload", &out->enable_runtime_reload);
+  RefuseUnsupported(
+      r, {"http_listen_network", "http_listen_conn_limit", "grpc_listen_network",
+          "grpc_listen_conn_limit", "http_server_read_timeout", "http_server_write_timeout",
+          "http_server_idle_timeout", "graceful_shutdown_timeout", "register_instrumentation",
+          "log_source_ips_enabled", "external_url", "profiling_enabled", "http_tls_config",
+          "grpc_tls_config", "grpc_server_max_recv_msg_size", "grpc_server_max_send_msg_size",
+          "grpc_server_max_concurrent_streams"});
+  log::Level level;
+  log::Format format;
+  if (!log::ParseLevel(out->log_level, &level)) {
+    r.Fail("log_level",
+           fmt::format("must be debug, info, warn or error, not {}", Quote(out->log_level)));
+  }
+  if (!log::ParseFormat(out->log_format, &format)) {
+    r.Fail("log_format", fmt::format("must be logfmt or json, not {}", Quote(out->log_format)));
+  }
+  if (out->http_listen_port < 0 || out->http_listen_port > 65535) {
+    r.Fail("http_listen_port", "must be between 0 and 65535 (0 picks a free port)");
+  }
+  return r.Finish();
+}
+
+}  // namespace internal
+
+namespace {
+
+using namespace internal;
+
+Status ReadPositions(const YAML::Node& node, const std::string& file, PositionsConfig* out) {
+  MapReader r(node, file, "positions");
+  r.Str("filename", &out->filename);
+  r.Dur("sync_period", &out->sync_period);
+  r.Bool("ignore_invalid_yaml", &out->ignore_invalid_yaml);
+  if (out->filename.empty()) r.Fail("filename", "must not be empty");
+  if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
+  return r.Finish();
+}
+
+Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig* out) {
+  MapReader r(node, file, "limits_config");
+  r.Bool("readline_rate_enabled", &out->readline_rate_enabled);
+  r.Double("readline_rate", &out->readline_rate);
+  r.Int("readline_burst", &out->readline_burst);
+  r.Bool("readline_rate_drop", &out->readline_rate_drop);
+  r.Int("max_streams", &out->max_streams);
+  r.Bool("max_line_size_truncate", &out->max_line_size_truncate);
+  YAML::Node size = r.Node("max_line_size");
+  if (size.IsDefined() && !size.IsNull() &&
+      (!size.IsScalar() || !ParseByteSize(size.Scalar(), &out->max_line_size))) {
+    r.Fail("max_line_size", "expected a size like 256KB or 1048576, got " + Describe(size));
+  }
+  if (out->readline_rate_enabled && out->readline_rate <= 0) {
+    r.Fail("readline_rate", "must be positive when readline_rate_enabled is true");
+  }
+  if (out->readline_rate_enabled && out->readline_burst <= 0) {
+    r.Fail("readline_burst", "must be positive when readline_rate_enabled is true");
+  }
+  if (out->max_streams < 0) r.Fail("max_streams", "must not be negative (0 = unlimited)");
+  return r.Finish();
+}
+
+Status ReadTargetConfig(const YAML::Node& node, const std::string& file, TargetConfig* out) {
+  MapReader r(node, file, "target_config");
+  r.Dur("sync_period", &out->sync_period);
+  RefuseUnsupported(r, {"stdin"});
+  if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
+  return r.Finish();
+}
+
+Status ReadFileWatch(const YAML::Node& node, const std::string& file, const std::string& path,
+                     FileWatchConfig* out) {
+  MapReader r(node, file, path);
+  r.Dur("min_poll_frequency", &out->min_poll_frequency);
+  r.Dur("max_poll_frequency", &out->max_poll_frequency);
+  if (out->min_poll_frequency <= Duration::zero()) r.Fail("min_poll_frequency", "must be positive");
+  if (out->max_poll_frequency < out->min_poll_frequency) {
+    r.Fail("max_poll_frequency", "must not be less than min_poll_frequency");
+  }
+  return r.Finish();
+}
+
+// Promtail moved file_watch_config under `global:`; the old top-level place is accepted too.
+Status ReadGlobal(const YAML::Node& node, const std::string& file, FileWatchConfig* out) {
+  MapReader r(node, file, "global");
+  Status s = ReadFileWatch(r.Node("file_watch_config"), file, "global.file_watch_config", out);
+  if (!s.ok()) return s;
+  return r.Finish();
+}
+
+// Accepted for compatibility; skidder has no tracing and Promtail's stream_lag_labels is a no-op.
+Status ReadNoOps(MapReader& top) {
+  MapReader tracing(top.Node("tracing"), top.file(), "tracing");
+  bool enabled = false;
+  tracing.Bool("enabled", &enabled);
+  if (Status s = tracing.Finish(); !s.ok()) return s;
+  MapReader options(top.Node("options"), top.file(), "options");
+  std::vector<std::string> stream_lag_labels;
+  options.StrList("stream_lag_labels", &stream_lag_labels);
+  return options.Finish();
+}
+
+Status ReadScrapeConfigs(MapReader& top, std::vector<ScrapeConfig>* out) {
+  std::set<std::string, std::less<>> jobs;
+  return ForEachItem(top.Node("scrape_configs"), top.file(), "scrape_configs",
+                     [&](const YAML::Node& item, const std::string& path) {
+                       ScrapeConfig sc;
+                       if (Status s = ReadScrapeConfig(item, top.file(), path, &sc); !s.ok())
+                         return s;
+                       if (!jobs.insert(sc.job_name).second) {
+                         MapReader at(item, top.file(), path);
+                         return ErrorAt(top.file(), at.Node("job_name"), at.Sub("job_name"),
+                                        fmt::format("duplicate job_name {}", Quote(sc.job_name)));
+                       }
+                       out->push_back(std::move(sc));
+                       return Status::Ok();
+                     });
+}
+
+Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
+  MapReader top(root, file, "");
+  Status s = ReadServer(top.Node("server"), file, &cfg->server);
+  if (s.ok()) {
+    s = ForEachItem(top.Node("clients"), file, "clients",
+                    [&](const YAML::Node& item, const std::string& path) {
+                      ClientConfig client;
+                      Status cs = ReadClient(item, file, path, &client);
+                      if (cs.ok()) cfg->clients.push_back(std::move(client));
+                      return cs;
+                    });
+  }
+  // Promtail's deprecated single `client:` block is appended after `clients:`, as Promtail does.
+  if (YAML::Node single = top.Node("client"); s.ok() && single.IsDefined() && !single.IsNull()) {
+    ClientConfig client;
+    s = ReadClient(single, file, "client", &client);
+    if (s.ok()) cfg->clients.push_back(std::move(client));
+  }
+  if (s.ok()) s = ReadPositions(top.Node("positions"), file, &cfg->positions);
+  if (s.ok()) s = ReadScrapeConfigs(top, &cfg->scrape_configs);
+  if (s.ok()) s = ReadLimits(top.Node("limits_config"), file, &cfg->limits_config);
+  if (s.ok()) s = ReadTargetConfig(top.Node("target_config"), file, &cfg->target_config);
+  if (s.ok()) s = ReadGlobal(top.Node("global"), file, &cfg->file_watch_config);
+  if (s.ok() && top.Has("file_watch_config")) {
+    s = ReadFileWatch(top.Node("file_watch_config"), file, "file_watch_config",
+                      &cfg->file_watch_config);
+  }
+  if (s.ok()) s = ReadNoOps(top);
+  RefuseUnsupported(top, {"wal"});
+  if (!s.ok()) return s;
+  return top.Finish();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env) {
+  const std::string text = expand_env ? ExpandEnv(yaml_text) : yaml_text;
+  Config cfg;
+  cfg.source_file = file;
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (Status s = ReadTop(root, file, &cfg); !s.ok()) return Err(std::move(s));
+  } catch (const YAML::Exception& e) {
+    // Syntax errors, and anything yaml-cpp throws that the readers did not foresee.
+    if (e.mark.is_null()) return Err(InvalidArgument(fmt::format("{}: {}", file, e.msg)));
+    return Err(InvalidArgument(
+        fmt::format("{}:{}:{}: yaml: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg)));
+  }
+  return cfg;
+}
+
+}  // namespace skidder::config

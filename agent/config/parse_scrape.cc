@@ -1,0 +1,191 @@
+// scrape_configs[]: which files to tail (static globs or Kubernetes pods), how to relabel the
+// targets, and the raw pipeline stages (their bodies are checked by the pipeline registry).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/sections.h"
+
+namespace skidder::config::internal {
+namespace {
+
+// Every Promtail source and service discovery that skidder does not implement yet.
+void RefuseUnsupportedSources(MapReader& r) {
+  RefuseUnsupported(r, {"journal",
+                        "syslog",
+                        "gcplog",
+                        "windows_events",
+                        "kafka",
+                        "gelf",
+                        "cloudflare",
+                        "heroku_drain",
+                        "loki_push_api",
+                        "push",
+                        "azure_event_hubs",
+                        "docker_sd_configs",
+                        "file_sd_configs",
+                        "consul_sd_configs",
+                        "consulagent_sd_configs",
+                        "dns_sd_configs",
+                        "digitalocean_sd_configs",
+                        "dockerswarm_sd_configs",
+                        "serverset_sd_configs",
+                        "nerve_sd_configs",
+                        "marathon_sd_configs",
+                        "gce_sd_configs",
+                        "ec2_sd_configs",
+                        "openstack_sd_configs",
+                        "azure_sd_configs",
+                        "triton_sd_configs",
+                        "decompression"});
+}
+
+Status ReadStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                  std::vector<StageConfig>* out) {
+  return ForEachItem(list, file, path, [&](const YAML::Node& item, const std::string& p) {
+    if (!item.IsMap() || item.size() != 1) {
+      std::string found =
+          item.IsMap() ? fmt::format("a mapping with {} keys", item.size()) : Describe(item);
+      return ErrorAt(file, item, p,
+                     fmt::format("a stage must be a mapping with one key, the stage type "
+                                 "(e.g. `- cri: {{}}`), got {}",
+                                 found));
+    }
+    auto it = item.begin();
+    if (!it->first.IsScalar()) return ErrorAt(file, it->first, p, "stage type must be a string");
+    out->push_back(StageConfig{it->first.Scalar(), it->second, file});
+    return Status::Ok();
+  });
+}
+
+Status ReadStatic(const YAML::Node& node, const std::string& file, const std::string& path,
+                  bool relabel_sets_path, StaticConfig* out) {
+  MapReader r(node, file, path);
+  r.StrList("targets", &out->targets);
+  if (Status s = ReadLabels(r, "labels", &out->labels); !s.ok()) return s;
+  if (!out->labels.Has("__path__") && !relabel_sets_path) {
+    r.Fail("labels",
+           "has no __path__ label: skidder tails files, so each static config needs a "
+           "__path__ glob such as /var/log/*.log");
+  }
+  return r.Finish();
+}
+
+Status ReadSelector(const YAML::Node& node, const std::string& file, const std::string& path,
+                    KubernetesSdConfig::Selector* out) {
+  MapReader r(node, file, path);
+  r.Str("role", &out->role);
+  r.Str("label", &out->label);
+  r.Str("field", &out->field);
+  if (out->role != "pod") {
+    r.Fail("role", fmt::format("must be pod (the only discovery role skidder supports), not {}",
+                               Quote(out->role)));
+  }
+  return r.Finish();
+}
+
+Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std::string& path,
+                      KubernetesSdConfig* out) {
+  MapReader r(node, file, path);
+  r.Str("role", &out->role);
+  r.Str("api_server", &out->api_server);
+  r.Str("kubeconfig_file", &out->kubeconfig_file);
+  r.Str("bearer_token", &out->bearer_token);
+  r.Str("bearer_token_file", &out->bearer_token_file);
+  RefuseUnsupported(
+      r, {"basic_auth", "authorization", "oauth2", "proxy_url", "follow_redirects", "enable_http2",
+          "attach_metadata", "no_proxy", "proxy_from_environment", "proxy_connect_header"});
+  Status s = ReadTls(r, "tls_config", &out->tls_config);
+  if (s.ok()) {
+    MapReader ns(r.Node("namespaces"), file, r.Sub("namespaces"));
+    ns.StrList("names", &out->namespaces);
+    ns.Bool("own_namespace", &out->own_namespace);
+    s = ns.Finish();
+  }
+  if (s.ok()) {
+    s = ForEachItem(r.Node("selectors"), file, r.Sub("selectors"),
+                    [&](const YAML::Node& item, const std::string& p) {
+                      KubernetesSdConfig::Selector sel;
+                      Status ss = ReadSelector(item, file, p, &sel);
+                      if (ss.ok()) out->selectors.push_back(std::move(sel));
+                      return ss;
+                    });
+  }
+  if (!s.ok()) return s;
+  static constexpr std::string_view kOtherRoles[] = {"node", "service", "endpoints",
+                                                     "endpointslice", "ingress"};
+  if (std::ranges::find(kOtherRoles, out->role) != std::end(kOtherRoles)) {
+    r.Fail("role",
+           fmt::format("role {} is not supported by skidder yet; only pod is", Quote(out->role)));
+  } else if (out->role != "pod") {
+    r.Fail("role", fmt::format("unknown role {}; skidder supports pod", Quote(out->role)));
+  }
+  if (!out->api_server.empty()) {
+    if (std::string why = CheckHttpUrl(out->api_server); !why.empty()) r.Fail("api_server", why);
+    if (!out->kubeconfig_file.empty()) {
+      r.Fail("kubeconfig_file", "set either api_server or kubeconfig_file, not both");
+    }
+  }
+  if (!out->bearer_token.empty() && !out->bearer_token_file.empty()) {
+    r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
+  }
+  return r.Finish();
+}
+
+Status ReadTargets(MapReader& r, ScrapeConfig* out) {
+  const std::string& file = r.file();
+  bool relabel_sets_path = std::ranges::any_of(
+      out->relabel_configs, [](const RelabelConfig& rc) { return rc.target_label == "__path__"; });
+  Status s = ForEachItem(r.Node("static_configs"), file, r.Sub("static_configs"),
+                         [&](const YAML::Node& item, const std::string& p) {
+                           StaticConfig sc;
+                           Status ss = ReadStatic(item, file, p, relabel_sets_path, &sc);
+                           if (ss.ok()) out->static_configs.push_back(std::move(sc));
+                           return ss;
+                         });
+  if (!s.ok()) return s;
+  return ForEachItem(r.Node("kubernetes_sd_configs"), file, r.Sub("kubernetes_sd_configs"),
+                     [&](const YAML::Node& item, const std::string& p) {
+                       KubernetesSdConfig k;
+                       Status ks = ReadKubernetes(item, file, p, &k);
+                       if (ks.ok()) out->kubernetes_sd_configs.push_back(std::move(k));
+                       return ks;
+                     });
+}
+
+}  // namespace
+
+Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
+                        ScrapeConfig* out) {
+  MapReader r(node, file, path);
+  r.Str("job_name", &out->job_name);
+  r.Str("encoding", &out->encoding);
+  RefuseUnsupportedSources(r);
+  Status s =
+      ReadStages(r.Node("pipeline_stages"), file, r.Sub("pipeline_stages"), &out->pipeline_stages);
+  if (s.ok()) {
+    s = ForEachItem(r.Node("relabel_configs"), file, r.Sub("relabel_configs"),
+                    [&](const YAML::Node& item, const std::string& p) {
+                      RelabelConfig rc;
+                      Status rs = ReadRelabelConfig(item, file, p, &rc);
+                      if (rs.ok()) out->relabel_configs.push_back(std::move(rc));
+                      return rs;
+                    });
+  }
+  if (s.ok()) s = ReadTargets(r, out);
+  if (!s.ok()) return s;
+  if (out->job_name.empty()) r.Fail("job_name", "is required");
+  std::string enc = out->encoding;
+  std::ranges::transform(enc, enc.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!enc.empty() && enc != "utf-8" && enc != "utf8") {
+    r.Fail("encoding", fmt::format("encoding {} is not supported by skidder yet; only utf-8 is",
+                                   Quote(out->encoding)));
+  }
+  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty()) {
+    r.Fail("static_configs",
+           "nothing to tail: add static_configs (with a __path__ glob) or kubernetes_sd_configs");
+  }
+  return r.Finish();
+}
+
+}  // namespace skidder::config::internal

@@ -1,0 +1,69 @@
+// Internal to agent/config/: the readers of each Promtail config section, shared by the
+// parse_*.cc files, and small helpers they have in common. Not part of the module's contract:
+// other modules use loader.h and yaml_reader.h.
+//
+// Each Read* function fills its struct from a YAML node strictly (unknown keys, wrong types and
+// invalid values are errors with file:line:column) and validates what it can see locally.
+// Called on the loading thread only; no state.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "util/status.h"
+
+namespace skidder::config::internal {
+
+// "abc" quoted like Go's %q; and what a node is ("\"abc\"", "a list", "a mapping") for messages.
+std::string Quote(std::string_view s);
+std::string Describe(const YAML::Node& node);
+
+// Refuses each key of keys present in the mapping: `"journal" is not supported by skidder yet`.
+// Promtail knows these keys; silently ignoring one would change what gets collected.
+void RefuseUnsupported(MapReader& r, std::initializer_list<std::string_view> keys);
+
+// Calls read(item, "path[i]") for each element of a list; null or absent is an empty list.
+template <typename F>
+Status ForEachItem(const YAML::Node& list, const std::string& file, const std::string& path,
+                   F&& read) {
+  if (!list.IsDefined() || list.IsNull()) return Status::Ok();
+  if (!list.IsSequence()) {
+    return ErrorAt(file, list, path, "expected a list, got " + Describe(list));
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    Status s = read(list[i], path + "[" + std::to_string(i) + "]");
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Reads a map of label names to values; names must be valid Prometheus label names.
+Status ReadLabels(MapReader& r, std::string_view key, Labels* out);
+bool IsValidLabelName(std::string_view name);
+
+// "256KB", "1MiB", "1048576": dskit's ByteSize (binary units, case-insensitive).
+bool ParseByteSize(std::string_view text, int64_t* out);
+// Go's time.Duration.String() form ("1m30s", "500ms", "0s"), so a dump parses back.
+std::string FormatDuration(Duration d);
+
+// "a=1,b=2" (-client.external-labels) as labels; an error names the bad pair.
+Result<Labels> ParseLabelList(std::string_view text);
+
+// Empty string when url is an absolute http(s) URL with a host, else what is wrong with it.
+std::string CheckHttpUrl(std::string_view url);
+
+Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out);
+Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
+                  ClientConfig* out);
+Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out);
+Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
+                        ScrapeConfig* out);
+Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
+                         RelabelConfig* out);
+
+}  // namespace skidder::config::internal

@@ -1,0 +1,207 @@
+// LoadConfig, ExpandEnv, DumpConfig and the built-in default config.
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "support/test_util.h"
+
+namespace skidder::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ExpandEnv, ReplacesReferencesAndLeavesTheRestAlone) {
+  setenv("SKIDDER_T_SET", "value", 1);
+  setenv("SKIDDER_T_EMPTY", "", 1);
+  unsetenv("SKIDDER_T_UNSET");
+  struct Case {
+    const char* in;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"a: ${SKIDDER_T_SET}", "a: value"},
+      {"a: ${SKIDDER_T_UNSET}", "a: "},
+      {"a: ${SKIDDER_T_UNSET:-dflt}", "a: dflt"},
+      {"a: ${SKIDDER_T_EMPTY:-dflt}", "a: dflt"},
+      {"a: ${SKIDDER_T_EMPTY-dflt}", "a: "},
+      {"a: ${SKIDDER_T_UNSET-dflt}", "a: dflt"},
+      {"a: ${SKIDDER_T_SET:-dflt}", "a: value"},
+      {"a: ${SKIDDER_T_UNSET:-http://x:1/y}", "a: http://x:1/y"},
+      {"a: $${SKIDDER_T_SET}", "a: ${SKIDDER_T_SET}"},
+      {"price: $$5", "price: $5"},
+      {"replacement: $1", "replacement: $1"},
+      {"regex: ^a$", "regex: ^a$"},
+      {"x: ${unterminated", "x: ${unterminated"},
+      {"x: ${ .Value }", "x: ${ .Value }"},
+      {"x: ${1}", "x: ${1}"},
+      {"${SKIDDER_T_SET}${SKIDDER_T_SET}", "valuevalue"},
+      {"$", "$"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(ExpandEnv(c.in), c.want) << c.in;
+}
+
+TEST(DefaultConfig, ParsesAndTailsVarLog) {
+  Result<Config> cfg = LoadConfig(Flags{});
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->source_file, "");
+  EXPECT_EQ(cfg->server.http_listen_port, 9080);
+  EXPECT_EQ(cfg->positions.filename, "/var/lib/skidder/positions.json");
+  ASSERT_EQ(cfg->clients.size(), 1u);
+  EXPECT_EQ(cfg->clients[0].url, "http://localhost:3100/loki/api/v1/push");
+  ASSERT_EQ(cfg->scrape_configs.size(), 1u);
+  EXPECT_EQ(cfg->scrape_configs[0].job_name, "varlogs");
+  const Labels& labels = cfg->scrape_configs[0].static_configs.at(0).labels;
+  ASSERT_TRUE(labels.Has("__path__"));
+  EXPECT_EQ(*labels.Get("__path__"), "/var/log/*.log");
+  EXPECT_EQ(*labels.Get("job"), "varlogs");
+}
+
+TEST(DefaultConfig, IsTheFileShippedInTheRepository) {
+  // The embedded copy must not drift from config/default.yaml (CMake regenerates it).
+  EXPECT_EQ(std::string(kDefaultConfigYaml),
+            testing::ReadFile(std::string(SKIDDER_SOURCE_DIR) + "/config/default.yaml"));
+}
+
+TEST(LoadConfig, MissingFileNamesThePathAndTheReason) {
+  Flags f;
+  f.config_file = "/nonexistent/skidder.yaml";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().message(),
+            "cannot read config file /nonexistent/skidder.yaml: No such file or directory");
+}
+
+TEST(LoadConfig, RequiresAClientUnlessDryRun) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.yaml",
+                     "scrape_configs:\n  - job_name: j\n    static_configs: [{labels: "
+                     "{__path__: /a}}]\n");
+  Flags f;
+  f.config_file = dir / "c.yaml";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message().find("no client configured"), std::string::npos);
+  f.dry_run = true;
+  cfg = LoadConfig(f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->source_file, dir / "c.yaml");
+}
+
+TEST(LoadConfig, FlagsOverrideTheFile) {
+  testing::TempDir dir;
+  setenv("SKIDDER_T_PORT", "7070", 1);
+  testing::WriteFile(dir / "c.yaml",
+                     "server: {http_listen_port: ${SKIDDER_T_PORT}}\n"
+                     "clients: [{url: 'http://a:3100/loki/api/v1/push', tenant_id: x}]\n");
+  Result<Flags> f = ParseFlags({"-config.file=" + (dir / "c.yaml"), "-config.expand-env",
+                                "-log.level=debug", "-log.format=json", "-positions.file=/p.json",
+                                "-client.url=http://b:3100/loki/api/v1/push",
+                                "-client.tenant-id=t2", "-client.external-labels=env=dev"});
+  ASSERT_TRUE(f) << f.error().message();
+  Result<Config> cfg = LoadConfig(*f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->server.http_listen_port, 7070);
+  EXPECT_EQ(cfg->server.log_level, "debug");
+  EXPECT_EQ(cfg->server.log_format, "json");
+  EXPECT_EQ(cfg->positions.filename, "/p.json");
+  // As Promtail: -client.url adds a client after the file's.
+  ASSERT_EQ(cfg->clients.size(), 2u);
+  EXPECT_EQ(cfg->clients[0].tenant_id, "x");
+  EXPECT_EQ(cfg->clients[1].url, "http://b:3100/loki/api/v1/push");
+  EXPECT_EQ(cfg->clients[1].tenant_id, "t2");
+  EXPECT_EQ(cfg->clients[1].external_labels, (Labels{{"env", "dev"}}));
+  EXPECT_EQ(cfg->clients[1].batchwait, 1s);  // defaults like any client
+}
+
+TEST(LoadConfig, ClientUrlReplacesTheBuiltInClient) {
+  Flags f;
+  f.client_url = "http://loki.example:3100/loki/api/v1/push";
+  f.http_listen_port = 0;
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_EQ(cfg->clients.size(), 1u);
+  EXPECT_EQ(cfg->clients[0].url, "http://loki.example:3100/loki/api/v1/push");
+  EXPECT_EQ(cfg->server.http_listen_port, 0);
+}
+
+TEST(LoadConfig, TenantAndLabelFlagsWithoutUrlApplyToEveryClient) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.yaml",
+                     "clients:\n  - url: http://a/p\n    external_labels: {env: prod, dc: x}\n"
+                     "  - url: http://b/p\n");
+  Flags f;
+  f.config_file = dir / "c.yaml";
+  f.client_tenant_id = "t";
+  f.client_external_labels = "env=dev";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_EQ(cfg->clients.size(), 2u);
+  EXPECT_EQ(cfg->clients[0].tenant_id, "t");
+  EXPECT_EQ(cfg->clients[0].external_labels, (Labels{{"dc", "x"}, {"env", "dev"}}));
+  EXPECT_EQ(cfg->clients[1].external_labels, (Labels{{"env", "dev"}}));
+}
+
+constexpr const char* kSecretConfig = R"(clients:
+  - url: https://user42:urlpass-123@logs.example.com/loki/api/v1/push
+    basic_auth:
+      username: grafana-user
+      password: hunter2-basic
+    headers:
+      Authorization: Bearer header-token-xyz
+      X-Scope-OrgID: tenant-1
+  - url: http://loki:3100/loki/api/v1/push
+    bearer_token: bearer-abc-789
+scrape_configs:
+  - job_name: pods
+    kubernetes_sd_configs:
+      - role: pod
+        bearer_token: k8s-token-456
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_pod_uid], target_label: __path__,
+         replacement: '/var/log/pods/*$1/*.log'}
+    pipeline_stages:
+      - cri: {}
+      - match: {selector: '{app="x"}', stages: [{drop: {expression: '.*debug.*'}}]}
+)";
+
+TEST(DumpConfig, HidesEverySecret) {
+  Result<Config> cfg = ParseConfig(kSecretConfig, "s.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  std::string dump = DumpConfig(*cfg);
+  for (const char* secret : {"urlpass-123", "user42", "hunter2-basic", "header-token-xyz",
+                             "bearer-abc-789", "k8s-token-456"}) {
+    EXPECT_EQ(dump.find(secret), std::string::npos) << secret << " leaked:\n" << dump;
+  }
+  EXPECT_NE(dump.find("https://<secret>@logs.example.com/loki/api/v1/push"), std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("grafana-user"), std::string::npos) << "usernames stay visible";
+  EXPECT_NE(dump.find("tenant-1"), std::string::npos) << "harmless headers stay visible";
+}
+
+TEST(DumpConfig, ParsesBackToTheSameConfig) {
+  Result<Config> cfg = ParseConfig(kSecretConfig, "s.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  std::string dump = DumpConfig(*cfg);
+  Result<Config> again = ParseConfig(dump, "dump.yaml", false);
+  ASSERT_TRUE(again) << again.error().message() << "\n" << dump;
+  EXPECT_EQ(DumpConfig(*again), dump);
+  EXPECT_EQ(again->scrape_configs[0].pipeline_stages.size(), 2u);
+  EXPECT_EQ(again->scrape_configs[0].pipeline_stages[1].type, "match");
+}
+
+TEST(DumpConfig, WritesGoDurations) {
+  Config cfg;
+  cfg.clients.emplace_back();
+  cfg.clients[0].url = "http://l/p";
+  cfg.clients[0].batchwait = 1500ms;
+  cfg.clients[0].backoff_config.max_period = 1h + 2min + 3s;
+  std::string dump = DumpConfig(cfg);
+  EXPECT_NE(dump.find("batchwait: 1.5s"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("max_period: 1h2m3s"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("min_period: 500ms"), std::string::npos) << dump;
+}
+
+}  // namespace
+}  // namespace skidder::config

@@ -1,0 +1,350 @@
+// ParseConfig: a real Promtail config becomes the expected structs; every mistake is refused
+// with file:line:column, the key's path and a message naming the problem.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "config/loader.h"
+
+namespace skidder::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kPromtailConfig = R"(server:
+  http_listen_port: 3101
+  grpc_listen_port: 0
+  log_level: warn
+positions:
+  filename: /run/promtail/positions.yaml
+clients:
+  - url: https://loki.example.com/loki/api/v1/push
+    tenant_id: team-a
+    batchwait: 2s
+    batchsize: 524288
+    external_labels:
+      cluster: prod
+    headers:
+      X-Extra: "1"
+    basic_auth:
+      username: user
+      password: hunter2
+    tls_config:
+      ca_file: /etc/ca.pem
+      insecure_skip_verify: true
+    backoff_config:
+      min_period: 1s
+      max_period: 1m30s
+      max_retries: 20
+  - url: http://localhost:3100/loki/api/v1/push
+scrape_configs:
+  - job_name: system
+    pipeline_stages:
+      - regex:
+          expression: '^(?P<level>\w+)'
+      - labels:
+          level:
+    static_configs:
+      - targets: [localhost]
+        labels:
+          job: varlogs
+          __path__: /var/log/*log
+  - job_name: kubernetes-pods
+    pipeline_stages:
+      - cri: {}
+    kubernetes_sd_configs:
+      - role: pod
+        namespaces:
+          names: [default, kube-system]
+        selectors:
+          - role: pod
+            label: app=web
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        target_label: __host__
+      - action: labelmap
+        regex: __meta_kubernetes_pod_label_(.+)
+      - action: hashmod
+        source_labels: [__meta_kubernetes_pod_uid]
+        modulus: 4
+        target_label: __tmp_hash
+      - action: Keep
+        source_labels: [__tmp_hash]
+        regex: "1"
+      - replacement: /var/log/pods/*$1/*.log
+        separator: /
+        source_labels: [__meta_kubernetes_pod_uid, __meta_kubernetes_pod_container_name]
+        target_label: __path__
+limits_config:
+  readline_rate_enabled: true
+  readline_rate: 500.5
+  readline_burst: 1000
+  max_line_size: 256KB
+target_config:
+  sync_period: 30s
+global:
+  file_watch_config:
+    min_poll_frequency: 100ms
+    max_poll_frequency: 2s
+tracing:
+  enabled: false
+)";
+
+TEST(ParseConfig, ReadsAFullPromtailConfig) {
+  Result<Config> cfg = ParseConfig(kPromtailConfig, "promtail.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->source_file, "promtail.yaml");
+  EXPECT_EQ(cfg->server.http_listen_port, 3101);
+  EXPECT_EQ(cfg->server.log_level, "warn");
+  EXPECT_EQ(cfg->server.log_format, "logfmt");  // default
+  EXPECT_EQ(cfg->positions.filename, "/run/promtail/positions.yaml");
+  EXPECT_EQ(cfg->positions.sync_period, 10s);  // default
+
+  ASSERT_EQ(cfg->clients.size(), 2u);
+  const ClientConfig& a = cfg->clients[0];
+  EXPECT_EQ(a.url, "https://loki.example.com/loki/api/v1/push");
+  EXPECT_EQ(a.tenant_id, "team-a");
+  EXPECT_EQ(a.batchwait, 2s);
+  EXPECT_EQ(a.batchsize, 524288);
+  EXPECT_EQ(a.timeout, 10s);  // default
+  EXPECT_EQ(a.external_labels, (Labels{{"cluster", "prod"}}));
+  EXPECT_EQ(a.headers.at("X-Extra"), "1");
+  ASSERT_TRUE(a.basic_auth.has_value());
+  EXPECT_EQ(a.basic_auth->username, "user");
+  EXPECT_EQ(a.basic_auth->password, "hunter2");
+  EXPECT_EQ(a.tls_config.ca_file, "/etc/ca.pem");
+  EXPECT_TRUE(a.tls_config.insecure_skip_verify);
+  EXPECT_EQ(a.backoff_config.min_period, 1s);
+  EXPECT_EQ(a.backoff_config.max_period, 90s);
+  EXPECT_EQ(a.backoff_config.max_retries, 20);
+  const ClientConfig& b = cfg->clients[1];
+  EXPECT_EQ(b.batchwait, 1s);
+  EXPECT_EQ(b.batchsize, 1048576);
+  EXPECT_FALSE(b.basic_auth.has_value());
+  EXPECT_EQ(b.backoff_config.min_period, 500ms);
+  EXPECT_EQ(b.backoff_config.max_period, 5min);
+  EXPECT_EQ(b.backoff_config.max_retries, 10);
+
+  ASSERT_EQ(cfg->scrape_configs.size(), 2u);
+  const ScrapeConfig& sys = cfg->scrape_configs[0];
+  EXPECT_EQ(sys.job_name, "system");
+  ASSERT_EQ(sys.pipeline_stages.size(), 2u);
+  EXPECT_EQ(sys.pipeline_stages[0].type, "regex");
+  EXPECT_EQ(sys.pipeline_stages[0].file, "promtail.yaml");
+  EXPECT_EQ(sys.pipeline_stages[0].body["expression"].Scalar(), "^(?P<level>\\w+)");
+  EXPECT_EQ(sys.pipeline_stages[1].type, "labels");
+  ASSERT_EQ(sys.static_configs.size(), 1u);
+  EXPECT_EQ(sys.static_configs[0].targets, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(sys.static_configs[0].labels,
+            (Labels{{"job", "varlogs"}, {"__path__", "/var/log/*log"}}));
+
+  const ScrapeConfig& pods = cfg->scrape_configs[1];
+  ASSERT_EQ(pods.kubernetes_sd_configs.size(), 1u);
+  EXPECT_EQ(pods.kubernetes_sd_configs[0].role, "pod");
+  EXPECT_EQ(pods.kubernetes_sd_configs[0].namespaces,
+            (std::vector<std::string>{"default", "kube-system"}));
+  ASSERT_EQ(pods.kubernetes_sd_configs[0].selectors.size(), 1u);
+  EXPECT_EQ(pods.kubernetes_sd_configs[0].selectors[0].label, "app=web");
+  ASSERT_EQ(pods.relabel_configs.size(), 5u);
+  const RelabelConfig& first = pods.relabel_configs[0];
+  EXPECT_EQ(first.action, "replace");
+  EXPECT_EQ(first.regex, "(.*)");
+  EXPECT_EQ(first.replacement, "$1");
+  EXPECT_EQ(first.separator, ";");
+  EXPECT_EQ(first.target_label, "__host__");
+  EXPECT_EQ(pods.relabel_configs[2].modulus, 4u);
+  EXPECT_EQ(pods.relabel_configs[3].action, "keep");  // case-insensitive, as Prometheus
+  EXPECT_EQ(pods.relabel_configs[4].separator, "/");
+
+  EXPECT_TRUE(cfg->limits_config.readline_rate_enabled);
+  EXPECT_DOUBLE_EQ(cfg->limits_config.readline_rate, 500.5);
+  EXPECT_EQ(cfg->limits_config.readline_burst, 1000);
+  EXPECT_EQ(cfg->limits_config.max_line_size, 256 * 1024);
+  EXPECT_EQ(cfg->target_config.sync_period, 30s);
+  EXPECT_EQ(cfg->file_watch_config.min_poll_frequency, 100ms);
+  EXPECT_EQ(cfg->file_watch_config.max_poll_frequency, 2s);
+}
+
+TEST(ParseConfig, EmptyFileGivesPromtailDefaults) {
+  Result<Config> cfg = ParseConfig("", "empty.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->server.http_listen_port, 9080);
+  EXPECT_EQ(cfg->positions.filename, "/var/log/positions.yaml");
+  EXPECT_TRUE(cfg->clients.empty());
+  EXPECT_EQ(cfg->file_watch_config.min_poll_frequency, 250ms);
+  EXPECT_EQ(cfg->target_config.sync_period, 10s);
+}
+
+TEST(ParseConfig, AcceptsDeprecatedSingleClientAndTopLevelFileWatch) {
+  Result<Config> cfg = ParseConfig(
+      "clients: [{url: 'http://a:3100/loki/api/v1/push'}]\n"
+      "client: {url: 'http://b:3100/loki/api/v1/push'}\n"
+      "file_watch_config: {min_poll_frequency: 1s, max_poll_frequency: 1s}\n",
+      "c.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_EQ(cfg->clients.size(), 2u);
+  EXPECT_EQ(cfg->clients[1].url, "http://b:3100/loki/api/v1/push");
+  EXPECT_EQ(cfg->file_watch_config.max_poll_frequency, 1s);
+}
+
+TEST(ParseConfig, ExpandsEnvironmentOnlyWhenAsked) {
+  setenv("SKIDDER_TEST_LOKI", "http://env-loki:3100/loki/api/v1/push", 1);
+  const char* text = "clients:\n  - url: ${SKIDDER_TEST_LOKI}\n";
+  Result<Config> expanded = ParseConfig(text, "c.yaml", true);
+  ASSERT_TRUE(expanded) << expanded.error().message();
+  EXPECT_EQ(expanded->clients[0].url, "http://env-loki:3100/loki/api/v1/push");
+  Result<Config> literal = ParseConfig(text, "c.yaml", false);
+  ASSERT_FALSE(literal);
+  EXPECT_EQ(literal.error().message(),
+            "c.yaml:2:10: clients[0].url: must start with http:// or https://");
+}
+
+struct ErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* want;  // the full message
+};
+
+constexpr const char* kJob =
+    "scrape_configs:\n"
+    "  - job_name: j\n"
+    "    static_configs:\n"
+    "      - labels: {__path__: /var/log/*.log}\n";
+
+class ParseConfigErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ParseConfigErrors, RefusesWithFileLineColumnAndKey) {
+  Result<Config> cfg = ParseConfig(GetParam().yaml, "cfg.yaml", false);
+  ASSERT_FALSE(cfg) << "accepted:\n" << GetParam().yaml;
+  EXPECT_EQ(cfg.error().message(), GetParam().want);
+  EXPECT_EQ(cfg.error().code(), StatusCode::kInvalidArgument);
+}
+
+const ErrorCase kErrors[] = {
+    {"UnknownTopLevelKey", "server: {}\nscrape_config: []\n",
+     "cfg.yaml:2:1: unknown key \"scrape_config\""},
+    {"UnknownServerKey", "server:\n  http_port: 80\n",
+     "cfg.yaml:2:3: server: unknown key \"http_port\""},
+    {"UnknownClientKey", "clients:\n  - url: http://l/p\n    batch_wait: 1s\n",
+     "cfg.yaml:3:5: clients[0]: unknown key \"batch_wait\""},
+    {"UnknownKeyDeepInClient",
+     "clients:\n  - url: http://l/p\n    backoff_config:\n      min_wait: 1s\n",
+     "cfg.yaml:4:7: clients[0].backoff_config: unknown key \"min_wait\""},
+    {"UnknownKeyInStaticConfig",
+     "scrape_configs:\n  - job_name: j\n    static_configs:\n      - label: {a: b}\n",
+     "cfg.yaml:4:9: scrape_configs[0].static_configs[0]: unknown key \"label\""},
+    {"UnknownKeyInKubernetesNamespaces",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n      - role: pod\n"
+     "        namespaces: {name: [a]}\n",
+     "cfg.yaml:5:22: scrape_configs[0].kubernetes_sd_configs[0].namespaces: unknown key "
+     "\"name\""},
+    {"UnknownOptionsKey", "options:\n  foo: 1\n", "cfg.yaml:2:3: options: unknown key \"foo\""},
+    {"WrongTypePort", "server:\n  http_listen_port: eighty\n",
+     "cfg.yaml:2:21: server.http_listen_port: expected an integer, got \"eighty\""},
+    {"WrongTypeClientsNotList", "clients:\n  url: http://l/p\n",
+     "cfg.yaml:2:3: clients: expected a list, got a mapping"},
+    {"WrongTypeUrlIsList", "clients:\n  - url: [a]\n",
+     "cfg.yaml:2:10: clients[0].url: expected a string, got a list"},
+    {"BadDuration", "clients:\n  - url: http://l/p\n    batchwait: abc\n",
+     "cfg.yaml:3:16: clients[0].batchwait: expected a duration like 500ms or 1m30s, got \"abc\""},
+    {"BareNumberDuration", "positions:\n  sync_period: 10\n",
+     "cfg.yaml:2:16: positions.sync_period: expected a duration like 500ms or 1m30s, got "
+     "\"10\""},
+    {"BadRegexInRelabel",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs: [{role: pod}]\n"
+     "    relabel_configs:\n      - regex: 'a(b'\n        target_label: x\n",
+     "cfg.yaml:5:16: scrape_configs[0].relabel_configs[0].regex: invalid regular expression "
+     "\"a(b\": missing )"},
+    {"UnknownRelabelAction",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs: [{role: pod}]\n"
+     "    relabel_configs:\n      - action: remove\n",
+     "cfg.yaml:5:17: scrape_configs[0].relabel_configs[0].action: unknown action \"remove\"; "
+     "use one of replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, "
+     "labelkeep, lowercase, uppercase"},
+    {"HashmodWithoutModulus",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs: [{role: pod}]\n"
+     "    relabel_configs:\n      - action: hashmod\n        target_label: h\n",
+     "cfg.yaml:5:9: scrape_configs[0].relabel_configs[0].modulus: must be greater than 0 for "
+     "hashmod"},
+    {"ReplaceWithoutTargetLabel",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs: [{role: pod}]\n"
+     "    relabel_configs:\n      - source_labels: [a]\n",
+     "cfg.yaml:5:9: scrape_configs[0].relabel_configs[0].target_label: is required for action "
+     "replace"},
+    {"UnsupportedJournal", "scrape_configs:\n  - job_name: j\n    journal:\n      max_age: 12h\n",
+     "cfg.yaml:4:7: scrape_configs[0].journal: \"journal\" is not supported by skidder yet"},
+    {"UnsupportedFileSd",
+     "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
+     "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
+     "skidder yet"},
+    {"UnsupportedWal", "wal:\n  enabled: true\n",
+     "cfg.yaml:2:3: wal: \"wal\" is not supported by skidder yet"},
+    {"UnsupportedKubernetesRole",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n      - role: node\n",
+     "cfg.yaml:4:15: scrape_configs[0].kubernetes_sd_configs[0].role: role \"node\" is not "
+     "supported by skidder yet; only pod is"},
+    {"YamlSyntax", "server:\n  http_listen_port: [9080\n",
+     "cfg.yaml:3:1: yaml: end of sequence flow not found"},
+    {"YamlSyntaxBadIndent", "server:\n  a: 1\n b: 2\n", "cfg.yaml:3:2: yaml: end of map not found"},
+    {"StaticConfigWithoutPath",
+     "scrape_configs:\n  - job_name: j\n    static_configs:\n      - labels: {job: x}\n",
+     "cfg.yaml:4:17: scrape_configs[0].static_configs[0].labels: has no __path__ label: skidder "
+     "tails files, so each static config needs a __path__ glob such as /var/log/*.log"},
+    {"DuplicateJobName",
+     "scrape_configs:\n  - job_name: j\n    static_configs: [{labels: {__path__: /a}}]\n"
+     "  - job_name: j\n    static_configs: [{labels: {__path__: /b}}]\n",
+     "cfg.yaml:4:15: scrape_configs[1].job_name: duplicate job_name \"j\""},
+    {"MissingJobName", "scrape_configs:\n  - static_configs: [{labels: {__path__: /a}}]\n",
+     "cfg.yaml:2:5: scrape_configs[0].job_name: is required"},
+    {"StageWithTwoKeys",
+     "scrape_configs:\n  - job_name: j\n    static_configs: [{labels: {__path__: /a}}]\n"
+     "    pipeline_stages:\n      - cri: {}\n        regex: {}\n",
+     "cfg.yaml:5:9: scrape_configs[0].pipeline_stages[0]: a stage must be a mapping with one "
+     "key, the stage type (e.g. `- cri: {}`), got a mapping with 2 keys"},
+    {"ClientWithoutUrl", "clients:\n  - tenant_id: a\n",
+     "cfg.yaml:2:5: clients[0].url: is required: the Loki push URL, e.g. "
+     "http://loki:3100/loki/api/v1/push"},
+    {"ClientUrlWithoutScheme", "clients:\n  - url: loki:3100/loki/api/v1/push\n",
+     "cfg.yaml:2:10: clients[0].url: must start with http:// or https://"},
+    {"ClientUrlBadPort", "clients:\n  - url: http://loki:99999/push\n",
+     "cfg.yaml:2:10: clients[0].url: has an invalid port \"99999\""},
+    {"BatchsizeZero", "clients:\n  - url: http://l/p\n    batchsize: 0\n",
+     "cfg.yaml:3:16: clients[0].batchsize: must be positive (bytes)"},
+    {"BackoffMinAboveMax",
+     "clients:\n  - url: http://l/p\n    backoff_config: {min_period: 10s, max_period: 1s}\n",
+     "cfg.yaml:3:51: clients[0].backoff_config.max_period: must not be less than min_period "
+     "(10s)"},
+    {"BadLogLevel", "server:\n  log_level: verbose\n",
+     "cfg.yaml:2:14: server.log_level: must be debug, info, warn or error, not \"verbose\""},
+    {"BadLogFormat", "server:\n  log_format: text\n",
+     "cfg.yaml:2:15: server.log_format: must be logfmt or json, not \"text\""},
+    {"BadLabelName", "clients:\n  - url: http://l/p\n    external_labels: {bad-name: x}\n",
+     "cfg.yaml:3:23: clients[0].external_labels: invalid label name \"bad-name\": use letters, "
+     "digits and _"},
+    {"BadMaxLineSize", "limits_config:\n  max_line_size: huge\n",
+     "cfg.yaml:2:18: limits_config.max_line_size: expected a size like 256KB or 1048576, got "
+     "\"huge\""},
+    {"UnsupportedClientOauth", "clients:\n  - url: http://l/p\n    oauth2: {client_id: a}\n",
+     "cfg.yaml:3:13: clients[0].oauth2: \"oauth2\" is not supported by skidder yet"},
+    {"TopLevelNotAMap", "- a\n- b\n", "cfg.yaml:1:1: expected a mapping, got a list"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, ParseConfigErrors, ::testing::ValuesIn(kErrors),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ParseConfig, ErrorCasesStartFromAValidConfig) {
+  // Guards the table above: the shared scrape job it builds on is itself valid.
+  Result<Config> cfg = ParseConfig(kJob, "cfg.yaml", false);
+  EXPECT_TRUE(cfg) << cfg.error().message();
+}
+
+TEST(ParseConfig, StaticConfigWithoutPathIsFineWhenRelabelSetsIt) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: j\n    static_configs: [{labels: {job: x}}]\n"
+      "    relabel_configs:\n      - {replacement: /var/log/x.log, target_label: __path__}\n",
+      "cfg.yaml", false);
+  EXPECT_TRUE(cfg) << cfg.error().message();
+}
+
+}  // namespace
+}  // namespace skidder::config
