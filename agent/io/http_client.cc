@@ -1,0 +1,209 @@
+#include "io/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace skidder::io {
+namespace {
+
+// Authority part of a URL: between "scheme://" and the first '/', '?' or '#'.
+std::pair<size_t, size_t> AuthorityRange(std::string_view url) {
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = url.size();
+  return {start, end};
+}
+
+// "user:password" of a URL, or "" when it has none.
+std::string_view UserInfo(std::string_view url) {
+  auto [start, end] = AuthorityRange(url);
+  size_t at = url.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return {};
+  return url.substr(start, at);
+}
+
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// libcurl messages may quote a URL (e.g. a proxy's); make sure no userinfo survives in them.
+std::string Scrub(std::string msg, const HttpRequest& req) {
+  for (std::string_view url : {std::string_view(req.url), std::string_view(req.proxy_url)}) {
+    std::string_view info = UserInfo(url);
+    if (info.empty()) continue;
+    ReplaceAll(msg, url, RedactUrl(url));
+    ReplaceAll(msg, info, "<redacted>");
+    size_t colon = info.find(':');
+    if (colon != std::string_view::npos && colon + 1 < info.size()) {
+      ReplaceAll(msg, info.substr(colon + 1), "<redacted>");
+    }
+  }
+  return msg;
+}
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  size_t n = size * nmemb;
+  size_t room =
+      HttpResponse::kMaxResponseBody - std::min(body->size(), HttpResponse::kMaxResponseBody);
+  body->append(data, std::min(n, room));
+  return n;  // keep reading (and discarding) so the connection stays reusable
+}
+
+int CheckCancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load(std::memory_order_relaxed) ? 1 : 0;  // non-zero aborts the transfer
+}
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  CurlHttpClient() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    easy_ = curl_easy_init();
+  }
+  ~CurlHttpClient() override {
+    if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  }
+  CurlHttpClient(const CurlHttpClient&) = delete;
+  CurlHttpClient& operator=(const CurlHttpClient&) = delete;
+
+  HttpResponse Post(const HttpRequest& req) override;
+
+ private:
+  curl_slist* BuildHeaders(const HttpRequest& req) const;
+  void SetTransportOptions(const HttpRequest& req);
+
+  CURL* easy_ = nullptr;
+};
+
+curl_slist* CurlHttpClient::BuildHeaders(const HttpRequest& req) const {
+  curl_slist* list = nullptr;
+  std::string line;
+  for (const auto& [name, value] : req.headers) {
+    if (!ValidHeader(name, value)) continue;  // never let a value split the request
+    line.assign(name).append(": ").append(value);
+    list = curl_slist_append(list, line.c_str());
+  }
+  // libcurl would wait up to a second for "100 Continue" on large bodies; Loki never sends it.
+  list = curl_slist_append(list, "Expect:");
+  return list;
+}
+
+void CurlHttpClient::SetTransportOptions(const HttpRequest& req) {
+  long timeout_ms = std::max<long>(1, static_cast<long>(req.timeout.count()));
+  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
+  curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!req.proxy_url.empty()) curl_easy_setopt(easy_, CURLOPT_PROXY, req.proxy_url.c_str());
+  const TlsOptions& tls = req.tls;
+  if (!tls.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, tls.ca_file.c_str());
+  if (!tls.cert_file.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  if (!tls.key_file.empty()) curl_easy_setopt(easy_, CURLOPT_SSLKEY, tls.key_file.c_str());
+  if (tls.insecure_skip_verify) {
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req.cancel != nullptr) {
+    curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &CheckCancel);
+    curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(req.cancel));
+    curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);
+  }
+}
+
+HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
+  HttpResponse resp;
+  if (easy_ == nullptr) {
+    resp.transport_error = "libcurl initialisation failed";
+    resp.curl_code = CURLE_FAILED_INIT;
+    return resp;
+  }
+  // Reset drops the previous request's options but keeps the connection cache (keep-alive).
+  curl_easy_reset(easy_);
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(easy_, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, req.body.data());
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  curl_slist* headers = BuildHeaders(req);
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &resp.body);
+  SetTransportOptions(req);
+
+  CURLcode rc = curl_easy_perform(easy_);
+  curl_slist_free_all(headers);
+  resp.curl_code = static_cast<int>(rc);
+  if (rc != CURLE_OK) {
+    std::string msg = curl_easy_strerror(rc);
+    if (errbuf[0] != '\0') msg.append(": ").append(errbuf);
+    resp.transport_error = Scrub(std::move(msg), req);
+    resp.body.clear();
+    return resp;
+  }
+  long code = 0;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
+  resp.status = static_cast<int>(code);
+  return resp;
+}
+
+bool IsTokenChar(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::unique_ptr<HttpClient> NewCurlHttpClient() { return std::make_unique<CurlHttpClient>(); }
+
+std::string RedactUrl(std::string_view url) {
+  auto [start, end] = AuthorityRange(url);
+  size_t at = url.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  std::string out(url.substr(0, start));
+  out.append(url.substr(start + at + 1));
+  return out;
+}
+
+std::string UrlHost(std::string_view url) {
+  auto [start, end] = AuthorityRange(url);
+  std::string_view authority = url.substr(start, end - start);
+  size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return std::string(authority);
+}
+
+bool ValidHeader(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (!IsTokenChar(c)) return false;
+  }
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool ServerNameApplies(std::string_view url, std::string_view server_name) {
+  if (server_name.empty()) return true;
+  std::string host = UrlHost(url);
+  std::string_view h = host;
+  if (h.starts_with('[')) {  // [ipv6]:port
+    size_t close = h.find(']');
+    h = h.substr(1, close == std::string_view::npos ? h.npos : close - 1);
+  } else if (size_t colon = h.rfind(':'); colon != std::string_view::npos) {
+    h = h.substr(0, colon);
+  }
+  return h == server_name;
+}
+
+}  // namespace skidder::io

@@ -1,0 +1,73 @@
+// HttpClient: the narrow seam through which the Loki sink talks HTTP, so tests can swap the
+// transport and the sink never sees libcurl.
+//
+// One HttpClient per sender thread: an instance is not thread-safe, and the libcurl
+// implementation keeps a single easy handle so consecutive requests reuse the same keep-alive
+// connection. Post() blocks until a response, a transport error, the timeout or a cancel.
+//
+// Credentials: nothing this file returns (transport_error) contains URL userinfo; callers put
+// secrets in headers, never in messages.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace skidder::io {
+
+struct TlsOptions {
+  std::string ca_file;    // PEM bundle to verify the server with; "" = system store
+  std::string cert_file;  // client certificate (mTLS)
+  std::string key_file;   // client key (mTLS)
+  // Name the server certificate must match. libcurl verifies against the URL's host and offers
+  // no per-request override short of rewriting the URL, so a server_name that differs from the
+  // URL host is not applied; callers warn about it (see ServerNameApplies()).
+  std::string server_name;
+  bool insecure_skip_verify = false;  // no peer or host verification
+};
+
+struct HttpRequest {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Not owned: must stay valid for the duration of Post(); a batch body is not copied.
+  std::string_view body;
+  std::chrono::milliseconds timeout{10000};  // whole request, connect included
+  TlsOptions tls;
+  std::string proxy_url;  // "" = libcurl default (environment)
+  // When set and it turns true, an in-progress Post() gives up promptly (status 0).
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct HttpResponse {
+  int status = 0;               // HTTP status, 0 when no response was received
+  std::string body;             // the response body, truncated to kMaxResponseBody bytes
+  std::string transport_error;  // why there is no status; never contains credentials
+  int curl_code = 0;            // CURLcode, 0 = CURLE_OK
+
+  static constexpr size_t kMaxResponseBody = 4096;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual HttpResponse Post(const HttpRequest& req) = 0;
+};
+
+// libcurl implementation; calls curl_global_init once per process.
+std::unique_ptr<HttpClient> NewCurlHttpClient();
+
+// The URL with any "user:password@" removed, for logs and error messages.
+std::string RedactUrl(std::string_view url);
+// "host[:port]" of a URL (no userinfo), e.g. the metrics host label.
+std::string UrlHost(std::string_view url);
+// False when a header name or value could split the request (CR, LF, NUL) or the name is empty
+// or not a token.
+bool ValidHeader(std::string_view name, std::string_view value);
+// True when TLS server_name is empty or equals the URL's host (so libcurl checks it anyway).
+bool ServerNameApplies(std::string_view url, std::string_view server_name);
+
+}  // namespace skidder::io

@@ -1,0 +1,68 @@
+#include "sink/loki/batcher.h"
+
+namespace skidder::sink {
+
+int64_t EntryMemoryBytes(const Entry& e) {
+  int64_t n = static_cast<int64_t>(sizeof(Entry) + e.line.size());
+  for (const Label& l : e.labels) n += static_cast<int64_t>(l.name.size() + l.value.size());
+  for (const Label& l : e.structured_metadata) {
+    n += static_cast<int64_t>(l.name.size() + l.value.size());
+  }
+  return n;
+}
+
+bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, SteadyTime now,
+                  std::deque<Batch>* ready) {
+  auto it = open_.find(tenant);
+  const auto line = static_cast<int64_t>(e.line.size());
+  if (it != open_.end() && !it->second.entries.empty() &&
+      it->second.line_bytes + line > max_bytes_) {
+    ready->push_back(std::move(it->second));
+    open_.erase(it);
+    it = open_.end();
+  }
+  bool started = false;
+  if (it == open_.end()) {
+    it = open_.emplace(tenant, Batch{}).first;
+    it->second.tenant = tenant;
+    it->second.created = now;
+    started = true;
+  }
+  Batch& b = it->second;
+  b.line_bytes += line;
+  b.memory_bytes += memory_bytes;
+  b.entries.push_back(std::move(e));
+  return started;
+}
+
+void Batcher::CloseExpired(SteadyTime now, std::deque<Batch>* ready) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (now - it->second.created >= max_wait_) {
+      ready->push_back(std::move(it->second));
+      it = open_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Batcher::CloseAll(std::deque<Batch>* ready) {
+  for (auto& [tenant, batch] : open_) ready->push_back(std::move(batch));
+  open_.clear();
+}
+
+std::optional<SteadyTime> Batcher::OldestCreated() const {
+  std::optional<SteadyTime> oldest;
+  for (const auto& [tenant, batch] : open_) {
+    if (!oldest || batch.created < *oldest) oldest = batch.created;
+  }
+  return oldest;
+}
+
+std::optional<SteadyTime> Batcher::NextDeadline() const {
+  auto oldest = OldestCreated();
+  if (!oldest) return std::nullopt;
+  return *oldest + std::chrono::duration_cast<SteadyTime::duration>(max_wait_);
+}
+
+}  // namespace skidder::sink

@@ -1,0 +1,61 @@
+// Batcher: groups a client's entries into per-tenant batches and decides when each is ready to
+// send, by size (batchsize, counted in line bytes as Promtail does) or age (batchwait).
+//
+// Owned by one LokiClient and called under its lock (not thread-safe itself). Closed batches go
+// to the caller's FIFO in the order they close, so a stream's entries leave oldest first. Time is
+// passed in, never read, so tests drive it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/entry.h"
+
+namespace skidder::sink {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct Batch {
+  std::string tenant;          // X-Scope-OrgID; "" = none
+  std::vector<Entry> entries;  // arrival order
+  int64_t line_bytes = 0;      // sum of line sizes (the batchsize measure)
+  int64_t memory_bytes = 0;    // EntryMemoryBytes() of every entry (the buffered_bytes measure)
+  SteadyTime created{};        // when the first entry arrived
+};
+
+// Bytes an entry holds in memory: line, labels, metadata and the Entry itself.
+int64_t EntryMemoryBytes(const Entry& e);
+
+class Batcher {
+ public:
+  Batcher(int64_t max_batch_bytes, std::chrono::nanoseconds max_wait)
+      : max_bytes_(max_batch_bytes), max_wait_(max_wait) {}
+
+  // Adds an entry to its tenant's batch. When the entry would push that batch past the size
+  // limit, the batch is closed first (appended to *ready) and the entry starts a new one; an entry
+  // larger than the limit on its own still goes out, alone. Returns true when a new open batch was
+  // started (its age deadline is new).
+  bool Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, SteadyTime now,
+           std::deque<Batch>* ready);
+  // Closes every batch at least max_wait old.
+  void CloseExpired(SteadyTime now, std::deque<Batch>* ready);
+  // Closes every open batch regardless of age (flush on stop).
+  void CloseAll(std::deque<Batch>* ready);
+  // When the oldest open batch reaches max_wait; nullopt when none is open.
+  std::optional<SteadyTime> NextDeadline() const;
+  // Creation time of the oldest open batch.
+  std::optional<SteadyTime> OldestCreated() const;
+  bool empty() const { return open_.empty(); }
+
+ private:
+  int64_t max_bytes_;
+  std::chrono::nanoseconds max_wait_;
+  std::map<std::string, Batch> open_;  // by tenant; few tenants, ordered for stable flushing
+};
+
+}  // namespace skidder::sink

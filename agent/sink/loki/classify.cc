@@ -1,0 +1,74 @@
+#include "sink/loki/classify.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "telemetry/agent_metrics.h"
+
+namespace skidder::sink {
+namespace {
+
+// Loki's validation messages (pkg/validation), lower-cased, and the reason each maps to. Order
+// matters: a body listing several errors is named after the first pattern that matches.
+struct Pattern {
+  std::string_view text;
+  const char* reason;
+};
+constexpr Pattern kPatterns[] = {
+    {"too far behind", telemetry::kReasonTooFarBehind},
+    {"out of order", telemetry::kReasonOutOfOrder},
+    {"timestamp too old", telemetry::kReasonTooOld},
+    {"too old", telemetry::kReasonTooOld},
+    {"timestamp too new", "too_new"},
+    {"max entry size", telemetry::kReasonLineTooLong},
+    {"line too long", telemetry::kReasonLineTooLong},
+    {"stream limit", telemetry::kReasonStreamLimit},
+    {"rate limit", telemetry::kReasonRateLimited},
+};
+
+}  // namespace
+
+const char* DropReasonFromBody(std::string_view body) {
+  std::string lower(body.substr(0, 4096));
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const Pattern& p : kPatterns) {
+    if (lower.find(p.text) != std::string::npos) return p.reason;
+  }
+  return telemetry::kReasonInvalid;
+}
+
+Decision Classify(int status, std::string_view body, bool drop_rate_limited_batches) {
+  if (status >= 200 && status < 300) return {Action::kAck};
+  if (status == 429) {
+    if (drop_rate_limited_batches) return {Action::kDrop, telemetry::kReasonRateLimited};
+    return {Action::kRetry};
+  }
+  if (status == 401 || status == 403) return {Action::kReauth};
+  if (status == 413) return {Action::kSplit};
+  // 408: a proxy gave up waiting for us; the batch was not ingested.
+  if (status == 408) return {Action::kRetry};
+  if (status >= 400 && status < 500) return {Action::kDrop, DropReasonFromBody(body)};
+  // 0 (no response), 5xx, and anything unexpected (1xx/3xx: a misconfigured URL): keep the data;
+  // readers pause and the failure shows in request_duration{status_code}.
+  return {Action::kRetry};
+}
+
+const char* ActionName(Action a) {
+  switch (a) {
+    case Action::kAck:
+      return "ack";
+    case Action::kRetry:
+      return "retry";
+    case Action::kReauth:
+      return "reauth";
+    case Action::kSplit:
+      return "split";
+    case Action::kDrop:
+      return "drop";
+  }
+  return "unknown";
+}
+
+}  // namespace skidder::sink

@@ -1,0 +1,301 @@
+#include "sink/loki/client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "io/http_client.h"
+#include "sink/loki/batcher.h"
+#include "sink/loki/encoder.h"
+#include "sink/loki/sender.h"
+#include "sink/loki/utf8.h"
+#include "util/log.h"
+
+namespace skidder::sink {
+namespace {
+
+// Longest the sender sleeps without looking at the clock again: keeps the lag gauge fresh and
+// lets tests drive a FakeClock.
+constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
+
+// Entries a stopped client could not send. Their AckRefs are held for the life of the process so
+// no position is ever committed past them: after a restart they are read and sent again.
+std::mutex abandoned_mu;
+std::vector<AckRef>* abandoned = new std::vector<AckRef>;  // never freed, on purpose
+
+}  // namespace
+
+class LokiClient::Impl final : public SendControl {
+ public:
+  Impl(config::ClientConfig cfg, ClientOptions opts, telemetry::AgentMetrics* metrics, Clock* clock)
+      : cfg_(std::move(cfg)), opts_(opts), clock_(clock != nullptr ? clock : &SystemClock::Get()) {
+    if (metrics == nullptr) {  // a client without an agent around it (tests, tools)
+      own_registry_ = std::make_unique<telemetry::Registry>();
+      own_metrics_ = std::make_unique<telemetry::AgentMetrics>(*own_registry_);
+      metrics = own_metrics_.get();
+    }
+    m_ = metrics;
+    host_ = io::UrlHost(cfg_.url);
+    batcher_ = std::make_unique<Batcher>(cfg_.batchsize, cfg_.batchwait);
+    buffered_gauge_ = m_->buffered_bytes.With({});
+    lag_gauge_ = m_->stream_lag.With({host_});
+    truncated_ = m_->truncated_lines.With({});
+  }
+  ~Impl() override;
+
+  void InitSender(Credentials creds) {
+    sender_ = std::make_unique<Sender>(cfg_, opts_.seed, io::NewCurlHttpClient(), std::move(creds),
+                                       *m_, this);
+  }
+  void Push(Entry&& e);
+  bool Saturated() const {
+    return buffered_.load(std::memory_order_relaxed) >= opts_.max_buffered_bytes;
+  }
+  Status Start();
+  bool Stop(std::chrono::milliseconds deadline);
+  int64_t BufferedBytes() const { return buffered_.load(std::memory_order_relaxed); }
+
+  // SendControl, called on the sender thread.
+  bool SleepFor(std::chrono::nanoseconds d) override;
+  const std::atomic<bool>* cancel() const override { return &abort_; }
+  void Released(int64_t memory_bytes, int64_t entries) override;
+
+ private:
+  bool ApplyLineLimit(Entry* e);
+  void Run();
+  bool NextBatch(Batch* out);
+  void UpdateLag(SteadyTime now);  // requires mu_
+  void Abandon(std::vector<Entry>&& entries);
+
+  const config::ClientConfig cfg_;
+  const ClientOptions opts_;
+  Clock* clock_;
+  std::unique_ptr<telemetry::Registry> own_registry_;
+  std::unique_ptr<telemetry::AgentMetrics> own_metrics_;
+  telemetry::AgentMetrics* m_;
+  std::string host_;
+  telemetry::Gauge* buffered_gauge_;
+  telemetry::Gauge* lag_gauge_;
+  telemetry::Counter* truncated_;
+  std::unique_ptr<Sender> sender_;
+
+  std::atomic<int64_t> buffered_{0};
+  std::atomic<bool> abort_{false};  // Stop's deadline passed: leave what is unsent
+  std::atomic<int64_t> abandoned_entries_{0};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // wakes the sender: new batch, stop, abort
+  std::condition_variable done_cv_;  // the sender has exited
+  std::unique_ptr<Batcher> batcher_;
+  std::deque<Batch> ready_;                     // closed batches, sent in this order
+  std::optional<SteadyTime> inflight_created_;  // the batch being sent, for the lag gauge
+  bool started_ = false, stopping_ = false, sender_exited_ = false;
+  std::thread thread_;
+};
+
+bool LokiClient::Impl::ApplyLineLimit(Entry* e) {
+  if (opts_.max_line_size <= 0 || static_cast<int64_t>(e->line.size()) <= opts_.max_line_size) {
+    return true;
+  }
+  if (opts_.max_line_size_truncate) {
+    TruncateUtf8(&e->line, static_cast<size_t>(opts_.max_line_size));
+    truncated_->Add();
+    return true;
+  }
+  m_->dropped_entries.With({host_, telemetry::kReasonLineTooLong})->Add();
+  m_->dropped_bytes.With({host_, telemetry::kReasonLineTooLong})
+      ->Add(static_cast<double>(e->line.size()));
+  return false;  // the entry (and its AckRef) goes away: counted, and the file moves on
+}
+
+void LokiClient::Impl::Push(Entry&& e) {
+  std::string tenant = FinalizeLabels(&e.labels, cfg_.external_labels);
+  if (tenant.empty()) tenant = cfg_.tenant_id;
+  // Sanitise first: replacement characters can make the line longer than the limit.
+  SanitizeUtf8(&e.line);
+  if (!ApplyLineLimit(&e)) return;
+  const int64_t memory = EntryMemoryBytes(e);
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    size_t before = ready_.size();
+    wake = batcher_->Add(tenant, std::move(e), memory, clock_->Steady(), &ready_);
+    wake = wake || ready_.size() != before;
+  }
+  buffered_.fetch_add(memory, std::memory_order_relaxed);
+  buffered_gauge_->Add(static_cast<double>(memory));
+  if (wake) cv_.notify_all();
+}
+
+void LokiClient::Impl::Released(int64_t memory_bytes, int64_t entries) {
+  buffered_.fetch_sub(memory_bytes, std::memory_order_relaxed);
+  buffered_gauge_->Add(-static_cast<double>(memory_bytes));
+}
+
+Status LokiClient::Impl::Start() {
+  std::lock_guard lock(mu_);
+  if (started_) return FailedPrecondition("loki client already started");
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void LokiClient::Impl::Run() {
+  Batch batch;
+  while (NextBatch(&batch)) {
+    if (!sender_->Send(&batch)) {
+      Abandon(std::move(batch.entries));
+      break;
+    }
+    std::lock_guard lock(mu_);
+    inflight_created_.reset();
+  }
+  std::lock_guard lock(mu_);
+  inflight_created_.reset();
+  sender_exited_ = true;
+  done_cv_.notify_all();
+}
+
+bool LokiClient::Impl::NextBatch(Batch* out) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (abort_.load()) return false;
+    SteadyTime now = clock_->Steady();
+    batcher_->CloseExpired(now, &ready_);
+    if (stopping_) batcher_->CloseAll(&ready_);  // flush: batchwait no longer matters
+    if (!ready_.empty()) {
+      *out = std::move(ready_.front());
+      ready_.pop_front();
+      inflight_created_ = out->created;
+      UpdateLag(now);
+      return true;
+    }
+    UpdateLag(now);
+    if (stopping_) return false;  // everything is sent
+    std::chrono::nanoseconds wait = kMaxIdleWait;
+    if (auto deadline = batcher_->NextDeadline()) wait = std::min(wait, *deadline - now);
+    if (wait > std::chrono::nanoseconds::zero()) cv_.wait_for(lock, wait);
+  }
+}
+
+bool LokiClient::Impl::SleepFor(std::chrono::nanoseconds d) {
+  // Real time, not the injected clock: a condition variable can only wait on that. Stop() wakes
+  // the sleep through cv_ once its deadline has passed (abort_).
+  auto end = std::chrono::steady_clock::now() + d;
+  std::unique_lock lock(mu_);
+  while (!abort_.load()) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= end) return true;
+    UpdateLag(clock_->Steady());
+    cv_.wait_for(lock, std::min<std::chrono::nanoseconds>(end - now, kMaxIdleWait));
+  }
+  return false;
+}
+
+void LokiClient::Impl::UpdateLag(SteadyTime now) {
+  std::optional<SteadyTime> oldest = inflight_created_;
+  if (!ready_.empty() && (!oldest || ready_.front().created < *oldest)) {
+    oldest = ready_.front().created;
+  }
+  if (auto open = batcher_->OldestCreated(); open && (!oldest || *open < *oldest)) oldest = open;
+  double lag = oldest ? std::chrono::duration<double>(now - *oldest).count() : 0.0;
+  lag_gauge_->Set(std::max(lag, 0.0));
+}
+
+bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  {
+    std::unique_lock lock(mu_);
+    if (started_ && !stopping_) {
+      stopping_ = true;
+      cv_.notify_all();
+      if (!done_cv_.wait_until(lock, until, [this] { return sender_exited_; })) {
+        abort_.store(true);  // cancels the in-flight request and any backoff sleep
+        cv_.notify_all();
+      }
+    }
+  }
+  if (thread_.joinable()) thread_.join();
+  // Whatever is still here could not be sent in time (or the client never started).
+  std::vector<Entry> left;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    batcher_->CloseAll(&ready_);
+    for (Batch& b : ready_) {
+      for (Entry& e : b.entries) left.push_back(std::move(e));
+    }
+    ready_.clear();
+  }
+  Abandon(std::move(left));
+  return abandoned_entries_.load() == 0;
+}
+
+void LokiClient::Impl::Abandon(std::vector<Entry>&& entries) {
+  if (entries.empty()) return;
+  abandoned_entries_.fetch_add(static_cast<int64_t>(entries.size()));
+  int64_t memory = 0;
+  for (const Entry& e : entries) memory += EntryMemoryBytes(e);
+  LOG_WARN("loki client stopped with unsent entries; they will be read again after a restart",
+           {{"host", host_},
+            {"entries", std::to_string(entries.size())},
+            {"bytes", std::to_string(memory)}});
+  {
+    std::lock_guard lock(abandoned_mu);
+    for (Entry& e : entries) {
+      if (!e.ack.empty()) abandoned->push_back(std::move(e.ack));
+    }
+  }
+  Released(memory, static_cast<int64_t>(entries.size()));
+}
+
+LokiClient::Impl::~Impl() { Stop(std::chrono::milliseconds(0)); }
+
+// --- LokiClient -----------------------------------------------------------------------------
+
+LokiClient::LokiClient() = default;
+LokiClient::~LokiClient() = default;
+
+Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg, ClientOptions opts,
+                                                       telemetry::AgentMetrics* metrics,
+                                                       Clock* clock) {
+  std::string safe_url = io::RedactUrl(cfg.url);
+  if (!cfg.url.starts_with("http://") && !cfg.url.starts_with("https://")) {
+    return Err(InvalidArgument("clients.url must be an http:// or https:// URL, got \"" + safe_url +
+                               "\""));
+  }
+  for (const auto& [name, value] : cfg.headers) {
+    if (!io::ValidHeader(name, value)) {  // name only: the value may be a secret
+      return Err(InvalidArgument("clients.headers: invalid header \"" + name +
+                                 "\" (control characters such as CR/LF are not allowed)"));
+    }
+  }
+  if (cfg.batchsize <= 0) return Err(InvalidArgument("clients.batchsize must be positive"));
+  if (cfg.timeout <= std::chrono::nanoseconds::zero()) {
+    return Err(InvalidArgument("clients.timeout must be positive"));
+  }
+  if (!io::ServerNameApplies(cfg.url, cfg.tls_config.server_name)) {
+    LOG_WARN(
+        "clients.tls_config.server_name differs from the URL host and is not applied; the "
+        "certificate is verified against the URL host",
+        {{"url", safe_url}, {"server_name", cfg.tls_config.server_name}});
+  }
+  auto creds = Credentials::Load(cfg);
+  if (!creds) return Err(creds.error());
+
+  std::unique_ptr<LokiClient> client(new LokiClient());
+  client->impl_ = std::make_unique<Impl>(std::move(cfg), opts, metrics, clock);
+  client->impl_->InitSender(std::move(*creds));
+  return client;
+}
+
+void LokiClient::Push(Entry&& e) { impl_->Push(std::move(e)); }
+bool LokiClient::Saturated() const { return impl_->Saturated(); }
+Status LokiClient::Start() { return impl_->Start(); }
+bool LokiClient::Stop(std::chrono::milliseconds deadline) { return impl_->Stop(deadline); }
+int64_t LokiClient::BufferedBytes() const { return impl_->BufferedBytes(); }
+
+}  // namespace skidder::sink

@@ -1,0 +1,102 @@
+#include "sink/loki/credentials.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "io/http_client.h"
+#include "util/log.h"
+
+namespace skidder::sink {
+namespace {
+
+constexpr auto kRefreshPeriod = std::chrono::minutes(1);
+
+// A secret from a file, without the trailing newline editors and `kubectl create secret` add.
+Result<std::string> ReadSecretFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Err(NotFound(std::string("cannot read ") + what + " " + path));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string s = buf.str();
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    s.pop_back();
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                 static_cast<uint8_t>(in[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kAlphabet[(v >> shift) & 63]);
+  }
+  size_t rest = in.size() - i;
+  if (rest > 0) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+Result<Credentials> Credentials::Load(const config::ClientConfig& cfg) {
+  Credentials c;
+  c.basic_ = cfg.basic_auth;
+  c.bearer_token_ = cfg.bearer_token;
+  c.bearer_token_file_ = cfg.bearer_token_file;
+  if (Status s = c.Read(); !s.ok()) return Err(std::move(s));
+  return c;
+}
+
+Status Credentials::Read() {
+  std::string header;
+  if (basic_) {
+    std::string password = basic_->password;
+    if (!basic_->password_file.empty()) {
+      auto p = ReadSecretFile(basic_->password_file, "basic_auth.password_file");
+      if (!p) return p.error();
+      password = std::move(*p);
+    }
+    header = "Basic " + Base64(basic_->username + ":" + password);
+  } else if (!bearer_token_file_.empty() || !bearer_token_.empty()) {
+    std::string token = bearer_token_;
+    if (!bearer_token_file_.empty()) {
+      auto t = ReadSecretFile(bearer_token_file_, "bearer_token_file");
+      if (!t) return t.error();
+      token = std::move(*t);
+    }
+    header = "Bearer " + token;
+  }
+  // A CR or LF inside a secret would let it inject headers; refuse it rather than send it.
+  if (!io::ValidHeader("Authorization", header)) {
+    return InvalidArgument("credentials contain control characters (CR/LF); not used");
+  }
+  header_ = std::move(header);
+  return Status::Ok();
+}
+
+void Credentials::Reload() {
+  last_read_ = std::chrono::steady_clock::now();
+  if (Status s = Read(); !s.ok()) {
+    LOG_WARN("loki client: keeping previous credentials", {{"error", s.message()}});
+  }
+}
+
+void Credentials::MaybeRefresh(std::chrono::steady_clock::time_point now) {
+  if (bearer_token_file_.empty() && (!basic_ || basic_->password_file.empty())) return;
+  if (last_read_ == std::chrono::steady_clock::time_point{}) last_read_ = now;
+  if (now - last_read_ >= kRefreshPeriod) Reload();
+}
+
+}  // namespace skidder::sink

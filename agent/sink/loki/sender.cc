@@ -1,0 +1,204 @@
+#include "sink/loki/sender.h"
+
+#include <deque>
+#include <string_view>
+
+#include "sink/loki/classify.h"
+#include "sink/loki/encoder.h"
+#include "sink/loki/utf8.h"
+#include "util/log.h"
+
+#ifndef SKIDDER_VERSION
+#define SKIDDER_VERSION "dev"
+#endif
+
+namespace skidder::sink {
+namespace {
+
+constexpr size_t kMaxLoggedBody = 1024;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A tenant comes from a label a pod may control: keep only what cannot split a header.
+std::string HeaderSafe(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (c >= 0x20 && c != 0x7f) out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
+// Loki's error text, made printable and short enough for one log line.
+std::string LoggableBody(std::string_view body) {
+  std::string s(body.substr(0, kMaxLoggedBody + 4));
+  SanitizeUtf8(&s);
+  TruncateUtf8(&s, kMaxLoggedBody);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// Logging every retry of a long outage would flood the agent's own log: log attempts 1, 2, 4, 8...
+bool ShouldLogAttempt(int attempt) { return (attempt & (attempt - 1)) == 0; }
+
+}  // namespace
+
+Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
+               Credentials creds, telemetry::AgentMetrics& metrics, SendControl* control)
+    : cfg_(cfg),
+      host_(io::UrlHost(cfg.url)),
+      safe_url_(io::RedactUrl(cfg.url)),
+      http_(std::move(http)),
+      creds_(std::move(creds)),
+      backoff_(cfg.backoff_config.min_period, cfg.backoff_config.max_period, seed),
+      m_(metrics),
+      control_(control),
+      encoded_bytes_(metrics.encoded_bytes.With({host_})),
+      sent_bytes_(metrics.sent_bytes.With({host_})),
+      sent_entries_(metrics.sent_entries.With({host_})),
+      batch_retries_(metrics.batch_retries.With({host_})) {}
+
+bool Sender::Send(Batch* batch) {
+  std::deque<Piece> todo{{0, batch->entries.size()}};
+  while (!todo.empty()) {
+    Piece p = todo.front();
+    switch (SendPiece(batch, p)) {
+      case Outcome::kDone:
+        todo.pop_front();
+        break;
+      case Outcome::kSplit: {
+        // Halves go out in order, so each stream's entries still arrive oldest first.
+        todo.pop_front();
+        size_t mid = p.begin + (p.end - p.begin) / 2;
+        todo.push_front({mid, p.end});
+        todo.push_front({p.begin, mid});
+        break;
+      }
+      case Outcome::kAbort: {
+        std::vector<Entry> rest;
+        for (const Piece& q : todo) {
+          for (size_t i = q.begin; i < q.end; ++i) rest.push_back(std::move(batch->entries[i]));
+        }
+        batch->entries = std::move(rest);
+        return false;
+      }
+    }
+  }
+  batch->entries.clear();
+  return true;
+}
+
+Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
+  std::span<Entry> entries(batch->entries.data() + piece.begin, piece.end - piece.begin);
+  EncodeStats stats;
+  EncodePush(entries, &body_, &stats);
+  encoded_bytes_->Add(static_cast<double>(body_.size()));
+  backoff_.Reset();
+  for (;;) {
+    auto start = std::chrono::steady_clock::now();
+    io::HttpResponse r = Post(batch->tenant);
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    // Promtail reports -1 for "no response"; dashboards built on it expect that value.
+    std::string code = r.status == 0 ? "-1" : std::to_string(r.status);
+    m_.request_duration.With({host_, code})->Observe(took.count());
+
+    Decision d = Classify(r.status, r.body, cfg_.drop_rate_limited_batches);
+    switch (d.action) {
+      case Action::kAck:
+        sent_bytes_->Add(static_cast<double>(body_.size()));
+        sent_entries_->Add(static_cast<double>(stats.entries));
+        Release(entries);
+        return Outcome::kDone;
+      case Action::kDrop:
+        Drop(entries, d.reason, static_cast<int64_t>(body_.size()), LoggableBody(r.body));
+        return Outcome::kDone;
+      case Action::kSplit:
+        if (entries.size() <= 1) {
+          Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
+               "413 for a single entry");
+          return Outcome::kDone;
+        }
+        LOG_INFO("loki: request too large, splitting batch",
+                 {{"host", host_},
+                  {"entries", std::to_string(entries.size())},
+                  {"bytes", std::to_string(body_.size())}});
+        return Outcome::kSplit;
+      case Action::kReauth:
+        creds_.Reload();
+        break;
+      case Action::kRetry:
+        break;
+    }
+    batch_retries_->Add();
+    if (ShouldLogAttempt(backoff_.attempt() + 1)) {
+      LOG_WARN("loki: push failed, will retry",
+               {{"url", safe_url_},
+                {"status", code},
+                {"error", r.transport_error},
+                {"body", LoggableBody(r.body)},
+                {"attempt", std::to_string(backoff_.attempt() + 1)}});
+    }
+    if (!control_->SleepFor(backoff_.Next())) return Outcome::kAbort;
+  }
+}
+
+io::HttpResponse Sender::Post(const std::string& tenant) {
+  creds_.MaybeRefresh(std::chrono::steady_clock::now());
+  io::HttpRequest req;
+  req.url = cfg_.url;
+  req.body = body_;
+  req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.timeout);
+  req.tls =
+      io::TlsOptions{cfg_.tls_config.ca_file, cfg_.tls_config.cert_file, cfg_.tls_config.key_file,
+                     cfg_.tls_config.server_name, cfg_.tls_config.insecure_skip_verify};
+  req.proxy_url = cfg_.proxy_url;
+  req.cancel = control_->cancel();
+  req.headers.emplace_back("Content-Type", "application/x-protobuf");
+  req.headers.emplace_back("User-Agent", "skidder/" SKIDDER_VERSION);
+  std::string org = HeaderSafe(tenant);
+  if (!org.empty()) req.headers.emplace_back("X-Scope-OrgID", std::move(org));
+  if (!creds_.authorization().empty()) {
+    req.headers.emplace_back("Authorization", creds_.authorization());
+  }
+  // Custom headers never override what the client itself decides (body type, tenant, auth).
+  for (const auto& [name, value] : cfg_.headers) {
+    if (EqualsIgnoreCase(name, "Content-Type") || EqualsIgnoreCase(name, "Content-Length") ||
+        (EqualsIgnoreCase(name, "X-Scope-OrgID") && !tenant.empty()) ||
+        (EqualsIgnoreCase(name, "Authorization") && !creds_.authorization().empty())) {
+      continue;
+    }
+    req.headers.emplace_back(name, value);
+  }
+  return http_->Post(req);
+}
+
+void Sender::Release(std::span<Entry> entries) {
+  int64_t memory = 0;
+  for (Entry& e : entries) {
+    memory += EntryMemoryBytes(e);
+    e = Entry{};  // frees the line and releases the AckRef: the position may advance
+  }
+  control_->Released(memory, static_cast<int64_t>(entries.size()));
+}
+
+void Sender::Drop(std::span<Entry> entries, const char* reason, int64_t bytes,
+                  const std::string& why) {
+  m_.dropped_entries.With({host_, reason})->Add(static_cast<double>(entries.size()));
+  m_.dropped_bytes.With({host_, reason})->Add(static_cast<double>(bytes));
+  LOG_WARN("loki: push refused, entries dropped", {{"host", host_},
+                                                   {"reason", reason},
+                                                   {"entries", std::to_string(entries.size())},
+                                                   {"bytes", std::to_string(bytes)},
+                                                   {"body", why}});
+  Release(entries);
+}
+
+}  // namespace skidder::sink

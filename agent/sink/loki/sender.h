@@ -1,0 +1,72 @@
+// Sender: pushes one closed batch to Loki until every entry in it is acknowledged or refused for
+// good, following the retry table in classify.h (back off and keep on 429/5xx/transport errors,
+// re-read credentials on 401/403, split on 413, drop and count on 400).
+//
+// Owned by a LokiClient and used only on its sender thread. What it cannot decide alone (how long
+// it may sleep while the client stops, what releasing entries means for the client's memory
+// accounting) it asks its SendControl.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "config/config.h"
+#include "io/http_client.h"
+#include "sink/loki/backoff.h"
+#include "sink/loki/batcher.h"
+#include "sink/loki/credentials.h"
+#include "telemetry/agent_metrics.h"
+
+namespace skidder::sink {
+
+class SendControl {
+ public:
+  virtual ~SendControl() = default;
+  // Waits d before a retry; false when the client is being torn down and the batch must be left.
+  virtual bool SleepFor(std::chrono::nanoseconds d) = 0;
+  // Turns true when an in-flight request must be abandoned.
+  virtual const std::atomic<bool>* cancel() const = 0;
+  // Entries are done with (acknowledged or dropped); they no longer count as buffered.
+  virtual void Released(int64_t memory_bytes, int64_t entries) = 0;
+};
+
+class Sender {
+ public:
+  Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
+         Credentials creds, telemetry::AgentMetrics& metrics, SendControl* control);
+
+  // Sends the batch. True when every entry was acknowledged or dropped (and released). False when
+  // SendControl gave up mid-way: batch->entries then holds exactly the entries not yet sent.
+  bool Send(Batch* batch);
+
+ private:
+  struct Piece {
+    size_t begin, end;
+  };
+  // Outcome of pushing one piece: done (acked or dropped), split in halves, or abandoned because
+  // the client is being torn down.
+  enum class Outcome { kDone, kSplit, kAbort };
+  Outcome SendPiece(Batch* batch, Piece piece);
+  io::HttpResponse Post(const std::string& tenant);
+  void Release(std::span<Entry> entries);
+  void Drop(std::span<Entry> entries, const char* reason, int64_t bytes, const std::string& why);
+
+  const config::ClientConfig& cfg_;
+  std::string host_;      // metrics label and log field: URL host, no credentials
+  std::string safe_url_;  // URL for logs
+  std::unique_ptr<io::HttpClient> http_;
+  Credentials creds_;
+  Backoff backoff_;
+  telemetry::AgentMetrics& m_;
+  SendControl* control_;
+  std::string body_;  // reused between requests
+  telemetry::Counter* encoded_bytes_;
+  telemetry::Counter* sent_bytes_;
+  telemetry::Counter* sent_entries_;
+  telemetry::Counter* batch_retries_;
+};
+
+}  // namespace skidder::sink

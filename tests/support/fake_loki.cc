@@ -1,0 +1,242 @@
+#include "support/fake_loki.h"
+
+#include <httplib.h>
+#include <snappy.h>
+#include <strings.h>
+
+#include "push.pb.h"
+#include "support/test_util.h"
+
+namespace skidder::testing {
+
+FakeLoki::FakeLoki() : server_(std::make_unique<httplib::Server>()) {}
+
+FakeLoki::~FakeLoki() { Stop(); }
+
+bool FakeLoki::Start() {
+  server_->Post("/loki/api/v1/push", [this](const httplib::Request& req, httplib::Response& res) {
+    HandlePush(req, res);
+  });
+  server_->Get("/ready", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ready", "text/plain");
+  });
+  // Idle keep-alive connections hold a server thread; keep Stop() from waiting long on them.
+  server_->set_keep_alive_timeout(1);
+  port_ = server_->bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) return false;
+  // The socket already listens, so clients may connect before the accept loop runs.
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the accept loop runs: wait for it so Stop() cannot miss.
+  return WaitFor([this] { return server_->is_running(); }, std::chrono::seconds(10),
+                 std::chrono::milliseconds(1));
+}
+
+void FakeLoki::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+std::string FakeLoki::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string FakeLoki::url() const { return base_url() + "/loki/api/v1/push"; }
+
+void FakeLoki::ScriptStatuses(const std::vector<int>& statuses) {
+  std::lock_guard lock(mu_);
+  for (int s : statuses) script_.emplace_back(s, "scripted status " + std::to_string(s));
+}
+
+void FakeLoki::ScriptReply(int status, std::string body) {
+  std::lock_guard lock(mu_);
+  script_.emplace_back(status, std::move(body));
+}
+
+void FakeLoki::SetFailFor(std::chrono::milliseconds d, int status) {
+  std::lock_guard lock(mu_);
+  fail_until_ = std::chrono::steady_clock::now() + d;
+  fail_status_ = status;
+}
+
+void FakeLoki::SetMaxBodyBytes(size_t n) {
+  std::lock_guard lock(mu_);
+  max_body_bytes_ = n;
+}
+
+void FakeLoki::RequireAuthorization(std::string value) {
+  std::lock_guard lock(mu_);
+  required_auth_ = std::move(value);
+}
+
+void FakeLoki::SetBlackhole(bool on) {
+  {
+    std::lock_guard lock(mu_);
+    blackhole_ = on;
+  }
+  cv_.notify_all();
+}
+
+void FakeLoki::SetResponseDelay(std::chrono::milliseconds d) {
+  std::lock_guard lock(mu_);
+  delay_ = d;
+}
+
+void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
+  std::string body;
+  int status = 0;
+  {
+    std::unique_lock lock(mu_);
+    if (blackhole_) {
+      cv_.wait(lock, [this] { return !blackhole_ || stopping_; });
+      status = 503;
+      body = "blackhole released";
+    } else if (delay_.count() > 0) {
+      cv_.wait_for(lock, delay_, [this] { return stopping_; });
+    }
+    if (status == 0) status = FaultStatus(req, &body);
+  }
+  std::vector<ReceivedEntry> accepted;
+  bool decode_error = false;
+  if (status == 0) {
+    if (Decode(req, &accepted, &body)) {
+      status = 204;
+    } else {
+      status = 400;
+      decode_error = true;
+    }
+  }
+  Record(req, status, std::move(accepted), decode_error);
+  res.status = status;
+  if (!body.empty()) res.set_content(body, "text/plain");
+}
+
+int FakeLoki::FaultStatus(const httplib::Request& req, std::string* body) {
+  if (!script_.empty()) {
+    auto [status, text] = std::move(script_.front());
+    script_.pop_front();
+    *body = std::move(text);
+    return status;
+  }
+  if (!required_auth_.empty() && req.get_header_value("Authorization") != required_auth_) {
+    *body = "no org id / unauthorized";
+    return 401;
+  }
+  if (max_body_bytes_ > 0 && req.body.size() > max_body_bytes_) {
+    *body = "413 Request Entity Too Large";
+    return 413;
+  }
+  if (fail_status_ != 0 && std::chrono::steady_clock::now() < fail_until_) {
+    *body = "failing on purpose";
+    return fail_status_;
+  }
+  return 0;
+}
+
+// Decodes a push as Loki would; false with *error set when it cannot.
+bool FakeLoki::Decode(const httplib::Request& req, std::vector<ReceivedEntry>* out,
+                      std::string* error) {
+  std::string raw;
+  if (!snappy::Uncompress(req.body.data(), req.body.size(), &raw)) {
+    *error = "snappy: corrupt input";
+    return false;
+  }
+  logproto::PushRequest push;
+  if (!push.ParseFromString(raw)) {
+    *error = "proto: cannot parse PushRequest (invalid UTF-8?)";
+    return false;
+  }
+  std::string tenant = req.get_header_value("X-Scope-OrgID");
+  for (const auto& stream : push.streams()) {
+    for (const auto& e : stream.entries()) {
+      ReceivedEntry& r = out->emplace_back();
+      r.tenant = tenant;
+      r.labels = stream.labels();
+      r.timestamp_ns = e.timestamp().seconds() * 1'000'000'000 + e.timestamp().nanos();
+      r.line = e.line();
+      for (const auto& md : e.structuredmetadata()) r.metadata.emplace_back(md.name(), md.value());
+    }
+  }
+  return true;
+}
+
+// Request and entries are recorded together, so a test that saw the lines also sees the request.
+void FakeLoki::Record(const httplib::Request& req, int status, std::vector<ReceivedEntry> entries,
+                      bool decode_error) {
+  ReceivedRequest r;
+  r.status = status;
+  for (const auto& [name, value] : req.headers) r.headers.emplace(name, value);
+  r.body_bytes = req.body.size();
+  r.entries = entries.size();
+  std::lock_guard lock(mu_);
+  requests_.push_back(std::move(r));
+  for (auto& e : entries) entries_.push_back(std::move(e));
+  if (decode_error) ++decode_errors_;
+  cv_.notify_all();
+}
+
+std::vector<ReceivedEntry> FakeLoki::Entries() const {
+  std::lock_guard lock(mu_);
+  return entries_;
+}
+
+std::vector<std::string> FakeLoki::Lines() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> lines;
+  lines.reserve(entries_.size());
+  for (const auto& e : entries_) lines.push_back(e.line);
+  return lines;
+}
+
+size_t FakeLoki::LineCount() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+std::vector<ReceivedRequest> FakeLoki::Requests() const {
+  std::lock_guard lock(mu_);
+  return requests_;
+}
+
+size_t FakeLoki::RequestCount() const {
+  std::lock_guard lock(mu_);
+  return requests_.size();
+}
+
+std::vector<std::string> FakeLoki::HeaderValues(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& r : requests_) {
+    for (const auto& [k, v] : r.headers) {
+      if (strcasecmp(k.c_str(), name.c_str()) == 0) out.push_back(v);
+    }
+  }
+  return out;
+}
+
+size_t FakeLoki::DecodeErrors() const {
+  std::lock_guard lock(mu_);
+  return decode_errors_;
+}
+
+bool FakeLoki::WaitForLines(size_t n, std::chrono::milliseconds deadline) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, deadline, [&] { return entries_.size() >= n; });
+}
+
+bool FakeLoki::WaitForRequests(size_t n, std::chrono::milliseconds deadline) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, deadline, [&] { return requests_.size() >= n; });
+}
+
+void FakeLoki::Clear() {
+  std::lock_guard lock(mu_);
+  entries_.clear();
+  requests_.clear();
+  decode_errors_ = 0;
+}
+
+}  // namespace skidder::testing

@@ -1,0 +1,129 @@
+#include "sink/loki/classify.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "sink/loki/backoff.h"
+#include "sink/loki/credentials.h"
+#include "support/test_util.h"
+#include "telemetry/agent_metrics.h"
+
+namespace skidder::sink {
+namespace {
+
+TEST(Classify, EveryStatusClassMapsToItsAction) {
+  struct Case {
+    int status;
+    bool drop_rate_limited;
+    Action want;
+  } cases[] = {
+      {200, false, Action::kAck},   {204, false, Action::kAck},    {429, false, Action::kRetry},
+      {429, true, Action::kDrop},   {500, false, Action::kRetry},  {502, false, Action::kRetry},
+      {503, false, Action::kRetry}, {504, false, Action::kRetry},  {0, false, Action::kRetry},
+      {408, false, Action::kRetry}, {401, false, Action::kReauth}, {403, false, Action::kReauth},
+      {413, false, Action::kSplit}, {400, false, Action::kDrop},   {404, false, Action::kDrop},
+      {422, false, Action::kDrop},  {301, false, Action::kRetry},
+  };
+  for (const auto& c : cases) {
+    Decision d = Classify(c.status, "", c.drop_rate_limited);
+    EXPECT_EQ(ActionName(d.action), ActionName(c.want)) << "status " << c.status;
+    if (d.action == Action::kDrop) {
+      EXPECT_NE(d.reason, nullptr) << "status " << c.status;
+    }
+  }
+}
+
+TEST(Classify, DroppedRateLimitedBatchesCountAsRateLimited) {
+  EXPECT_STREQ(Classify(429, "", true).reason, telemetry::kReasonRateLimited);
+}
+
+TEST(Classify, ReasonComesFromLokisErrorText) {
+  struct Case {
+    const char* body;
+    const char* reason;
+  } cases[] = {
+      {"entry for stream '{job=\"a\"}' has timestamp too old: 2020-01-01T00:00:00Z, oldest "
+       "acceptable timestamp is: 2024-01-01T00:00:00Z",
+       telemetry::kReasonTooOld},
+      {"1 errors like: entry with timestamp 2024-01-01 ignored, reason: 'entry too far behind, "
+       "entry timestamp is: ...'",
+       telemetry::kReasonTooFarBehind},
+      {"entry out of order for stream", telemetry::kReasonOutOfOrder},
+      {"Max entry size '262144' bytes exceeded for stream '{job=\"a\"}' while adding an entry "
+       "with length '300000' bytes",
+       telemetry::kReasonLineTooLong},
+      {"entry for stream '{a=\"b\"}' has timestamp too new: 2099-01-01", "too_new"},
+      {"Ingestion rate limit exceeded for user fake", telemetry::kReasonRateLimited},
+      {"Maximum active stream limit exceeded", telemetry::kReasonStreamLimit},
+      {"error parsing labels: 1:2: parse error", telemetry::kReasonInvalid},
+      {"", telemetry::kReasonInvalid},
+  };
+  for (const auto& c : cases) {
+    EXPECT_STREQ(Classify(400, c.body, false).reason, c.reason) << c.body;
+  }
+}
+
+TEST(Backoff, DelaysStayWithinMinAndADoublingCeilingCappedAtMax) {
+  using std::chrono::milliseconds;
+  Backoff b(milliseconds(10), milliseconds(80), 42);
+  const int64_t ceilings[] = {10, 20, 40, 80, 80, 80};
+  for (int64_t ceiling : ceilings) {
+    auto d = b.Next();
+    EXPECT_GE(d, milliseconds(10));
+    EXPECT_LE(d, milliseconds(ceiling));
+  }
+  b.Reset();
+  EXPECT_LE(b.Next(), milliseconds(10));
+}
+
+TEST(Backoff, IsJitteredSoAgentsDoNotRetryInLockstep) {
+  using std::chrono::milliseconds;
+  Backoff b(milliseconds(10), milliseconds(10'000), 7);
+  std::set<int64_t> seen;
+  for (int i = 0; i < 8; ++i) {
+    b.Reset();
+    for (int k = 0; k < 6; ++k) b.Next();
+    seen.insert(b.Next().count());
+  }
+  EXPECT_GT(seen.size(), 4u);
+}
+
+TEST(Credentials, BasicAuthHeaderAndBase64) {
+  EXPECT_EQ(Base64(""), "");
+  EXPECT_EQ(Base64("f"), "Zg==");
+  EXPECT_EQ(Base64("fo"), "Zm8=");
+  EXPECT_EQ(Base64("foo"), "Zm9v");
+  config::ClientConfig cfg;
+  cfg.basic_auth = config::BasicAuth{"user", "pass", ""};
+  auto c = Credentials::Load(cfg);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->authorization(), "Basic dXNlcjpwYXNz");
+}
+
+TEST(Credentials, RereadsTheTokenFileOnReloadAndRefusesCrLf) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "token", "first\n");
+  config::ClientConfig cfg;
+  cfg.bearer_token_file = dir / "token";
+  auto c = Credentials::Load(cfg);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->authorization(), "Bearer first");
+  testing::WriteFile(dir / "token", "second");
+  c->Reload();
+  EXPECT_EQ(c->authorization(), "Bearer second");
+  testing::WriteFile(dir / "token", "evil\r\nX-Injected: 1");
+  c->Reload();
+  EXPECT_EQ(c->authorization(), "Bearer second");  // kept: the new value is unusable
+}
+
+TEST(Credentials, AMissingPasswordFileIsAnErrorNamingTheFile) {
+  config::ClientConfig cfg;
+  cfg.basic_auth = config::BasicAuth{"user", "", "/nonexistent/pw"};
+  auto c = Credentials::Load(cfg);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find("/nonexistent/pw"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skidder::sink

@@ -1,0 +1,342 @@
+// LokiClient against FakeLoki on loopback: what reaches Loki, and what happens to data and
+// positions when Loki misbehaves.
+#include "sink/loki/client.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "support/fake_loki.h"
+#include "support/test_util.h"
+
+namespace skidder::sink {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeLoki;
+using testing::WaitFor;
+
+class LokiClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(loki_.Start()); }
+
+  config::ClientConfig Config() {
+    config::ClientConfig cfg;
+    cfg.url = loki_.url();
+    cfg.batchwait = milliseconds(20);
+    cfg.timeout = std::chrono::seconds(5);
+    cfg.backoff_config.min_period = milliseconds(10);
+    cfg.backoff_config.max_period = milliseconds(50);
+    return cfg;
+  }
+
+  std::unique_ptr<LokiClient> Make(config::ClientConfig cfg, ClientOptions opts = {}) {
+    opts.seed = 1;
+    auto client = LokiClient::Create(std::move(cfg), opts, &metrics_, &SystemClock::Get());
+    EXPECT_TRUE(client.has_value()) << client.error().ToString();
+    return client ? std::move(*client) : nullptr;
+  }
+
+  static Entry MakeEntry(std::string line, AckRef ack = {}) {
+    Entry e;
+    e.labels = Labels{{"job", "test"}, {"__path__", "/var/log/*.log"}};
+    e.timestamp_ns = SystemClock::Get().NowNs();
+    e.line = std::move(line);
+    e.ack = std::move(ack);
+    return e;
+  }
+
+  std::string host() const { return "127.0.0.1:" + std::to_string(loki_.port()); }
+  double Counter(telemetry::Family<telemetry::Counter>& f, std::vector<std::string> labels) {
+    return f.With(labels)->Value();
+  }
+
+  FakeLoki loki_;  // declared first: outlives the clients, which close their connections first
+  telemetry::Registry registry_;
+  telemetry::AgentMetrics metrics_{registry_};
+};
+
+std::vector<std::string> Numbered(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("line " + std::to_string(i));
+  return out;
+}
+
+TEST_F(LokiClientTest, DeliversEveryEntryInOrderWithLabelsTenantAndHeaders) {
+  auto cfg = Config();
+  cfg.tenant_id = "tenant-1";
+  cfg.external_labels = Labels{{"cluster", "prod"}};
+  cfg.headers = {{"X-Custom", "yes"}};
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  auto want = Numbered(100);
+  for (const auto& l : want) client->Push(MakeEntry(l));
+
+  ASSERT_TRUE(loki_.WaitForLines(want.size()));
+  EXPECT_EQ(loki_.Lines(), want);
+  for (const auto& e : loki_.Entries()) {
+    EXPECT_EQ(e.labels, R"({cluster="prod", job="test"})");
+    EXPECT_EQ(e.tenant, "tenant-1");
+  }
+  auto requests = loki_.Requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests[0].headers["Content-Type"], "application/x-protobuf");
+  EXPECT_TRUE(requests[0].headers["User-Agent"].starts_with("skidder/"));
+  EXPECT_EQ(requests[0].headers["X-Custom"], "yes");
+  EXPECT_TRUE(WaitFor([&] { return Counter(metrics_.sent_entries, {host()}) == 100; }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(client->BufferedBytes(), 0);
+}
+
+TEST_F(LokiClientTest, RetriesThrough503sWithoutLosingOrDuplicatingAnything) {
+  loki_.ScriptStatuses({503, 503, 503});
+  auto client = Make(Config());
+  auto want = Numbered(10);
+  for (const auto& l : want) client->Push(MakeEntry(l));  // before Start: one batch
+  ASSERT_TRUE(client->Start().ok());
+
+  ASSERT_TRUE(loki_.WaitForLines(want.size()));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.Lines(), want);
+  EXPECT_EQ(loki_.RequestCount(), 4u);
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 3);
+  EXPECT_EQ(metrics_.request_duration.With({host(), "503"})->Count(), 3u);
+  EXPECT_EQ(metrics_.request_duration.With({host(), "204"})->Count(), 1u);
+}
+
+TEST_F(LokiClientTest, A400IsNotRetriedIsCountedByReasonAndLetsPositionsAdvance) {
+  loki_.ScriptReply(400, "entry for stream '{job=\"test\"}' has timestamp too old: 2001-01-01");
+  auto tracker = AckTracker::Create(0);
+  auto client = Make(Config());
+  for (int i = 0; i < 3; ++i) {
+    AckRef hold = tracker->Open(static_cast<uint64_t>(i + 1) * 10);
+    client->Push(MakeEntry("old " + std::to_string(i), hold));
+  }  // the reader's holds are gone: only the entries keep the checkpoints open
+  EXPECT_EQ(tracker->Committed(), 0u);
+  ASSERT_TRUE(client->Start().ok());
+
+  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonTooOld}), 3);
+  EXPECT_GT(Counter(metrics_.dropped_bytes, {host(), telemetry::kReasonTooOld}), 0);
+  // The client moves on: the next entry is sent, and the refused batch never was again.
+  client->Push(MakeEntry("fresh"));
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"fresh"});
+  EXPECT_EQ(loki_.RequestCount(), 2u);
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 0);
+}
+
+TEST_F(LokiClientTest, A413SplitsTheBatchAndDropsOnlyAnEntryTooLargeOnItsOwn) {
+  loki_.SetMaxBodyBytes(1024);
+  auto client = Make(Config());
+  std::mt19937 rng(3);
+  std::string huge(4096, ' ');
+  for (char& c : huge) c = static_cast<char>('!' + rng() % 90);  // snappy cannot shrink it
+  std::vector<std::string> want;
+  for (int i = 0; i < 9; ++i) {
+    if (i == 4) {
+      client->Push(MakeEntry(huge));
+      continue;
+    }
+    want.push_back("small " + std::to_string(i));
+    client->Push(MakeEntry(want.back()));
+  }
+  ASSERT_TRUE(client->Start().ok());
+
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(metrics_.dropped_entries, {host(), telemetry::kReasonTooLarge}) == 1;
+  }));
+  ASSERT_TRUE(loki_.WaitForLines(want.size()));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.Lines(), want);  // halves were sent in order
+}
+
+TEST_F(LokiClientTest, A401RereadsTheBearerTokenFileAndKeepsTheData) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "token", "old-token\n");
+  loki_.RequireAuthorization("Bearer new-token");
+  auto cfg = Config();
+  cfg.bearer_token_file = dir / "token";
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  client->Push(MakeEntry("needs auth"));
+
+  ASSERT_TRUE(loki_.WaitForRequests(1));
+  EXPECT_EQ(loki_.LineCount(), 0u);
+  testing::WriteFile(dir / "token", "new-token\n");  // the secret is rotated
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  auto auth = loki_.HeaderValues("Authorization");
+  EXPECT_EQ(auth.front(), "Bearer old-token");
+  EXPECT_EQ(auth.back(), "Bearer new-token");
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"needs auth"});
+}
+
+TEST_F(LokiClientTest, ABlackholedLokiHitsTheRequestTimeoutAndIsRetried) {
+  loki_.SetBlackhole(true);
+  auto cfg = Config();
+  cfg.timeout = milliseconds(200);
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  client->Push(MakeEntry("patient"));
+
+  ASSERT_TRUE(WaitFor([&] { return Counter(metrics_.batch_retries, {host()}) >= 2; }));
+  EXPECT_GE(metrics_.request_duration.With({host(), "-1"})->Count(), 2u);
+  loki_.SetBlackhole(false);
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"patient"});
+}
+
+TEST_F(LokiClientTest, SaturatesWhileLokiIsDownAndRecoversWhenItIsBack) {
+  loki_.SetFailFor(std::chrono::minutes(5), 503);
+  ClientOptions opts;
+  opts.max_buffered_bytes = 8 * 1024;
+  auto client = Make(Config(), opts);
+  ASSERT_TRUE(client->Start().ok());
+  int pushed = 0;
+  while (!client->Saturated() && pushed < 10'000) {
+    client->Push(MakeEntry("entry " + std::to_string(pushed++)));
+  }
+  ASSERT_TRUE(client->Saturated());
+  EXPECT_GE(metrics_.buffered_bytes.With({})->Value(), 8 * 1024);
+  ASSERT_TRUE(WaitFor([&] { return Counter(metrics_.batch_retries, {host()}) >= 1; }));
+
+  loki_.SetFailFor(milliseconds(0), 503);  // Loki recovers
+  ASSERT_TRUE(loki_.WaitForLines(static_cast<size_t>(pushed)));
+  EXPECT_TRUE(WaitFor([&] { return !client->Saturated(); }));
+  EXPECT_TRUE(WaitFor([&] { return metrics_.buffered_bytes.With({})->Value() == 0; }));
+  auto lines = loki_.Lines();
+  for (int i = 0; i < pushed; ++i) ASSERT_EQ(lines[i], "entry " + std::to_string(i));
+}
+
+TEST_F(LokiClientTest, StopFlushesEverythingWithinItsDeadlineIgnoringBatchwait) {
+  auto cfg = Config();
+  cfg.batchwait = std::chrono::hours(1);
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  for (const auto& l : Numbered(5)) client->Push(MakeEntry(l));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(loki_.Lines(), Numbered(5));
+}
+
+TEST_F(LokiClientTest, StopGivesUpAtItsDeadlineWithoutAdvancingPositions) {
+  loki_.SetFailFor(std::chrono::minutes(5), 503);
+  auto tracker = AckTracker::Create(0);
+  auto client = Make(Config());
+  ASSERT_TRUE(client->Start().ok());
+  {
+    AckRef hold = tracker->Open(100);
+    client->Push(MakeEntry("unsent", hold));
+  }
+  ASSERT_TRUE(loki_.WaitForRequests(1));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(client->Stop(milliseconds(200)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  client.reset();
+  EXPECT_EQ(tracker->Committed(), 0u);  // read again after a restart, never lost
+}
+
+TEST_F(LokiClientTest, StopCancelsARequestStuckOnABlackholedLoki) {
+  loki_.SetBlackhole(true);
+  auto cfg = Config();
+  cfg.timeout = std::chrono::seconds(60);
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  client->Push(MakeEntry("stuck"));
+  ASSERT_TRUE(WaitFor([&] { return Counter(metrics_.encoded_bytes, {host()}) > 0; }));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(client->Stop(milliseconds(100)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(LokiClientTest, LongLinesAreTruncatedOrDroppedByConfig) {
+  auto tracker = AckTracker::Create(0);
+  ClientOptions truncate;
+  truncate.max_line_size = 8;
+  truncate.max_line_size_truncate = true;
+  auto a = Make(Config(), truncate);
+  ASSERT_TRUE(a->Start().ok());
+  a->Push(MakeEntry("0123456\xc3\xa9xyz"));  // cut before the 2-byte character
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"0123456"});
+  EXPECT_EQ(metrics_.truncated_lines.With({})->Value(), 1);
+  ASSERT_TRUE(a->Stop(std::chrono::seconds(5)));
+
+  ClientOptions drop;
+  drop.max_line_size = 8;
+  auto b = Make(Config(), drop);
+  ASSERT_TRUE(b->Start().ok());
+  {
+    AckRef hold = tracker->Open(50);
+    b->Push(MakeEntry("much too long for the limit", hold));
+  }
+  EXPECT_EQ(tracker->Committed(), 50u);  // dropped deliberately: the file moves on
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonLineTooLong}), 1);
+  EXPECT_TRUE(b->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.LineCount(), 1u);
+}
+
+TEST_F(LokiClientTest, InvalidUtf8IsReplacedSoLokiNeverRejectsTheRequest) {
+  auto client = Make(Config());
+  ASSERT_TRUE(client->Start().ok());
+  client->Push(MakeEntry("bad \xff\xfe bytes"));
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(loki_.Lines()[0], "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes");
+  EXPECT_EQ(loki_.DecodeErrors(), 0u);
+}
+
+TEST_F(LokiClientTest, TenantLabelPicksTheOrgIdAndCannotInjectHeaders) {
+  auto cfg = Config();
+  cfg.tenant_id = "default";
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  Entry a = MakeEntry("for team a");
+  a.labels.Set(kTenantLabel, "team-a\r\nX-Injected: 1");
+  client->Push(std::move(a));
+  client->Push(MakeEntry("for default"));
+  ASSERT_TRUE(loki_.WaitForLines(2));
+  std::map<std::string, std::string> tenant_of;
+  for (const auto& e : loki_.Entries()) {
+    tenant_of[e.line] = e.tenant;
+    EXPECT_EQ(e.labels, R"({job="test"})");
+  }
+  EXPECT_EQ(tenant_of["for team a"], "team-aX-Injected: 1");
+  EXPECT_EQ(tenant_of["for default"], "default");
+  EXPECT_TRUE(loki_.HeaderValues("X-Injected").empty());
+}
+
+TEST_F(LokiClientTest, RateLimitedBatchesAreDroppedOnlyWhenConfigured) {
+  loki_.ScriptStatuses({429});
+  auto cfg = Config();
+  cfg.drop_rate_limited_batches = true;
+  auto client = Make(cfg);
+  client->Push(MakeEntry("dropped"));
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(metrics_.dropped_entries, {host(), telemetry::kReasonRateLimited}) == 1;
+  }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.LineCount(), 0u);
+  EXPECT_EQ(loki_.RequestCount(), 1u);
+}
+
+TEST(LokiClientCreate, RefusesBadConfigWithoutEchoingSecrets) {
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  config::ClientConfig cfg;
+  cfg.url = "ftp://user:hunter2@loki/push";
+  auto bad_url = LokiClient::Create(cfg, {}, &metrics, nullptr);
+  ASSERT_FALSE(bad_url.has_value());
+  EXPECT_EQ(bad_url.error().message().find("hunter2"), std::string::npos);
+
+  cfg.url = "http://loki/push";
+  cfg.headers = {{"X-Api-Key", "secret\r\nX-Injected: 1"}};
+  auto bad_header = LokiClient::Create(cfg, {}, &metrics, nullptr);
+  ASSERT_FALSE(bad_header.has_value());
+  EXPECT_EQ(bad_header.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_header.error().message().find("secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skidder::sink
