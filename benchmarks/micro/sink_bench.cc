@@ -7,7 +7,6 @@
 
 #include "sink/loki/batcher.h"
 #include "sink/loki/encoder.h"
-#include "sink/loki/utf8.h"
 
 namespace skidder::sink {
 namespace {
@@ -41,13 +40,6 @@ void BM_EncodeOneMiBBatch(benchmark::State& state) {
   state.counters["compressed_ratio"] = static_cast<double>(body.size()) / line_bytes;
 }
 BENCHMARK(BM_EncodeOneMiBBatch)->Arg(1)->Arg(10)->Arg(1000);
-
-void BM_ValidUtf8Check(benchmark::State& state) {
-  std::string line(static_cast<size_t>(state.range(0)), 'a');
-  for (auto _ : state) benchmark::DoNotOptimize(SanitizeUtf8(&line));
-  state.SetBytesProcessed(state.iterations() * state.range(0));
-}
-BENCHMARK(BM_ValidUtf8Check)->Arg(200)->Arg(16 << 10);
 
 void BM_BatcherAdd(benchmark::State& state) {
   auto proto = MakeBatch(64 << 10, 10);

@@ -11,7 +11,7 @@
 #include "sink/loki/batcher.h"
 #include "sink/loki/encoder.h"
 #include "sink/loki/sender.h"
-#include "sink/loki/utf8.h"
+#include "formats/utf8.h"
 #include "util/log.h"
 
 namespace skidder::sink {
@@ -101,7 +101,7 @@ bool LokiClient::Impl::ApplyLineLimit(Entry* e) {
     return true;
   }
   if (opts_.max_line_size_truncate) {
-    TruncateUtf8(&e->line, static_cast<size_t>(opts_.max_line_size));
+    formats::TruncateUtf8(e->line, static_cast<size_t>(opts_.max_line_size));
     truncated_->Add();
     return true;
   }
@@ -115,7 +115,7 @@ void LokiClient::Impl::Push(Entry&& e) {
   std::string tenant = FinalizeLabels(&e.labels, cfg_.external_labels);
   if (tenant.empty()) tenant = cfg_.tenant_id;
   // Sanitise first: replacement characters can make the line longer than the limit.
-  SanitizeUtf8(&e.line);
+  formats::SanitizeUtf8(e.line);
   if (!ApplyLineLimit(&e)) return;
   const int64_t memory = EntryMemoryBytes(e);
   bool wake = false;

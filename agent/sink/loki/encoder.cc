@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "push.pb.h"
-#include "sink/loki/utf8.h"
+#include "formats/utf8.h"
 
 namespace skidder::sink {
 namespace {
@@ -21,7 +21,7 @@ struct PtrEq {
 
 void SetSanitized(const std::string& value, std::string* out) {
   out->assign(value);
-  SanitizeUtf8(out);
+  formats::SanitizeUtf8(*out);
 }
 
 }  // namespace
@@ -45,7 +45,7 @@ void BuildPushRequest(std::span<const Entry> entries, logproto::PushRequest* req
     if (inserted) {
       it->second = req->add_streams();
       std::string text = e.labels.ToString();
-      SanitizeUtf8(&text);
+      formats::SanitizeUtf8(text);
       it->second->set_labels(std::move(text));
     }
     logproto::EntryAdapter* out = it->second->add_entries();

@@ -5,7 +5,7 @@
 
 #include "sink/loki/classify.h"
 #include "sink/loki/encoder.h"
-#include "sink/loki/utf8.h"
+#include "formats/utf8.h"
 #include "util/log.h"
 
 #ifndef SKIDDER_VERSION
@@ -40,8 +40,8 @@ std::string HeaderSafe(std::string_view value) {
 // Loki's error text, made printable and short enough for one log line.
 std::string LoggableBody(std::string_view body) {
   std::string s(body.substr(0, kMaxLoggedBody + 4));
-  SanitizeUtf8(&s);
-  TruncateUtf8(&s, kMaxLoggedBody);
+  formats::SanitizeUtf8(s);
+  formats::TruncateUtf8(s, kMaxLoggedBody);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }

@@ -4,7 +4,6 @@
 #include <snappy.h>
 
 #include "push.pb.h"
-#include "sink/loki/utf8.h"
 
 namespace skidder::sink {
 namespace {
@@ -109,43 +108,6 @@ TEST(FinalizeLabels, NoTenantLabelMeansEmptyTenant) {
   Labels l{{"job", "app"}};
   EXPECT_EQ(FinalizeLabels(&l, Labels{}), "");
   EXPECT_EQ(l.ToString(), R"({job="app"})");
-}
-
-TEST(Utf8, SanitizeReplacesEveryInvalidSequence) {
-  struct Case {
-    std::string in, out;
-  } cases[] = {
-      {"plain ascii", "plain ascii"},
-      {"caf\xc3\xa9", "caf\xc3\xa9"},
-      {"a\xff"
-       "b",
-       "a\xEF\xBF\xBD"
-       "b"},
-      {"\xc0\xaf", "\xEF\xBF\xBD\xEF\xBF\xBD"},                  // overlong '/'
-      {"\xed\xa0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  // surrogate
-      {"tail\xe2\x82", "tail\xEF\xBF\xBD\xEF\xBF\xBD"},          // cut multi-byte char
-      {"\xf0\x9f\x98\x80 emoji", "\xf0\x9f\x98\x80 emoji"},
-      {std::string("nul\0ok", 6), std::string("nul\0ok", 6)},
-  };
-  for (auto& c : cases) {
-    std::string s = c.in;
-    EXPECT_EQ(SanitizeUtf8(&s), c.in != c.out);
-    EXPECT_EQ(s, c.out);
-    EXPECT_EQ(ValidUtf8Prefix(s), s.size());
-  }
-}
-
-TEST(Utf8, TruncateNeverSplitsACharacter) {
-  std::string s =
-      "ab\xc3\xa9"
-      "cd";  // a b é c d
-  EXPECT_TRUE(TruncateUtf8(&s, 3));
-  EXPECT_EQ(s, "ab");
-  s = "ab\xc3\xa9"
-      "cd";
-  EXPECT_TRUE(TruncateUtf8(&s, 4));
-  EXPECT_EQ(s, "ab\xc3\xa9");
-  EXPECT_FALSE(TruncateUtf8(&s, 10));
 }
 
 }  // namespace
