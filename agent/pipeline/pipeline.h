@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "pipeline/stage.h"
 #include "telemetry/agent_metrics.h"
+#include "util/clock.h"
 #include "util/status.h"
 
 namespace skidder::pipeline {
@@ -19,6 +20,9 @@ struct StageContext {
   telemetry::AgentMetrics* metrics = nullptr;  // may be null in tests
   const config::LimitsConfig* limits = nullptr;
   std::string job_name;
+  // Wall clock for stages that compare entry time with "now" (drop's older_than); null means
+  // SystemClock. Tests pass a FakeClock.
+  const Clock* clock = nullptr;
 };
 
 class Pipeline {
@@ -37,6 +41,7 @@ class Pipeline {
   class Link;
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] feeds stages_[i]
+  Emitter* out_ = nullptr;                    // the current caller's Emitter, after the last stage
 };
 
 }  // namespace skidder::pipeline

@@ -1,0 +1,117 @@
+#include "pipeline/stages/common.h"
+
+#include <cctype>
+#include <charconv>
+
+#include "telemetry/agent_metrics.h"
+#include "util/log.h"
+
+namespace skidder::pipeline::stages {
+
+bool ParseByteSize(std::string_view s, int64_t* out) {
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || ptr == s.data()) return false;
+  std::string unit;
+  for (const char* p = ptr; p != s.data() + s.size(); ++p) {
+    if (*p != ' ') unit += static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+  }
+  static constexpr struct {
+    std::string_view names[3];
+    int shift;
+  } kUnits[] = {
+      {{"B", "", ""}, 0},       {{"K", "KB", "KIB"}, 10}, {{"M", "MB", "MIB"}, 20},
+      {{"G", "GB", "GIB"}, 30}, {{"T", "TB", "TIB"}, 40}, {{"P", "PB", "PIB"}, 50},
+  };
+  int shift = -1;
+  if (unit.empty()) shift = 0;
+  for (const auto& u : kUnits) {
+    for (std::string_view name : u.names) {
+      if (!name.empty() && unit == name) shift = u.shift;
+    }
+  }
+  if (shift < 0) return false;
+  if (n > (static_cast<uint64_t>(INT64_MAX) >> shift)) return false;
+  *out = static_cast<int64_t>(n << shift);
+  return true;
+}
+
+bool IsValidLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason) {
+  if (ctx.metrics == nullptr) return nullptr;
+  return ctx.metrics->dropped_lines.With({std::string(reason)});
+}
+
+formats::PartialOptions PartialOptionsFor(int max_partial_lines, int64_t max_partial_line_size,
+                                          bool truncate, const config::LimitsConfig* limits) {
+  formats::PartialOptions o;
+  o.max_pending = max_partial_lines > 0 ? static_cast<size_t>(max_partial_lines) : 100;
+  if (truncate && max_partial_line_size > 0) {
+    o.max_line_bytes = static_cast<size_t>(max_partial_line_size);
+    o.truncate = true;
+  } else if (limits != nullptr && limits->max_line_size > 0) {
+    o.max_line_bytes = static_cast<size_t>(limits->max_line_size);
+    o.truncate = limits->max_line_size_truncate;
+  } else {
+    o.max_line_bytes = kMaxAssembledLineBytes;
+    o.truncate = true;
+  }
+  return o;
+}
+
+ReassemblingStage::ReassemblingStage(const StageContext& ctx, formats::PartialOptions options,
+                                     std::string_view format)
+    : assembler_(options), format_(format) {
+  if (ctx.metrics != nullptr) {
+    malformed_ = ctx.metrics->malformed_lines.With({std::string(format)});
+    truncated_ = ctx.metrics->truncated_lines.With({});
+    too_long_ = ctx.metrics->dropped_lines.With({telemetry::kReasonLineTooLong});
+  }
+}
+
+void ReassemblingStage::Feed(PipelineEntry&& e, bool partial, Emitter& out) {
+  if (!partial && assembler_.pending() == 0) {  // the common case: no hashing, no lookup
+    out.Emit(std::move(e));
+    return;
+  }
+  // Labels already carry the stream (and filename), so their hash keys one stream of one file,
+  // as Promtail keys partials by label fingerprint.
+  const uint64_t key = e.entry.labels.Hash();
+  assembler_.Add(key, std::move(e), partial,
+                 [&out](PipelineEntry&& done) { out.Emit(std::move(done)); });
+  if (assembler_.stats().truncated != reported_.truncated ||
+      assembler_.stats().dropped != reported_.dropped ||
+      assembler_.stats().evicted != reported_.evicted) {
+    Report();
+  }
+}
+
+void ReassemblingStage::Flush(int64_t now_ns, bool force, Emitter& out) {
+  if (assembler_.pending() == 0) return;
+  assembler_.Flush(now_ns, force, [&out](PipelineEntry&& e) { out.Emit(std::move(e)); });
+  Report();
+}
+
+void ReassemblingStage::Report() {
+  const formats::PartialStats& now = assembler_.stats();
+  Inc(truncated_, static_cast<double>(now.truncated - reported_.truncated));
+  Inc(too_long_, static_cast<double>(now.dropped - reported_.dropped));
+  if (now.evicted != reported_.evicted) {
+    LOG_WARN("partial lines upper bound exceeded: incomplete lines sent as they are",
+             {{"format", format_}, {"lines", std::to_string(now.evicted - reported_.evicted)}});
+  }
+  reported_ = now;
+}
+
+}  // namespace skidder::pipeline::stages

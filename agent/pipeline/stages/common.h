@@ -1,0 +1,68 @@
+// Helpers shared by the stage implementations in this folder: config parsing bits Promtail's
+// stages have in common, metric lookups, and the reassembly base of the cri and docker stages.
+// Not used outside agent/pipeline/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "formats/partial.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage.h"
+#include "telemetry/registry.h"
+
+namespace skidder::pipeline::stages {
+
+// A size as Promtail's flagext.ByteSize reads it: "8192", "8kb", "1MB", "2KiB" (binary units,
+// case-insensitive, whole numbers). False when malformed or negative.
+bool ParseByteSize(std::string_view text, int64_t* out);
+
+// Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool IsValidLabelName(std::string_view name);
+
+// MapReader over a stage's body, for strict key reading with file:line:column errors.
+inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::string& path) {
+  return config::MapReader(cfg.body, cfg.file, path);
+}
+
+// logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.
+telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
+
+inline void Inc(telemetry::Counter* c, double n = 1) {
+  if (c != nullptr) c->Add(n);
+}
+
+// The bound on a reassembled line (faults #11/#12): max_partial_line_size when Promtail would
+// truncate to it; else limits_config.max_line_size with its own truncate flag (the client would
+// apply it later anyway; applying it here bounds memory); else a 1 MiB safety cap, truncating.
+inline constexpr int64_t kMaxAssembledLineBytes = 1 << 20;
+formats::PartialOptions PartialOptionsFor(int max_partial_lines, int64_t max_partial_line_size,
+                                          bool truncate, const config::LimitsConfig* limits);
+
+// Base of the cri and docker stages: keyed reassembly of fragments, with metrics.
+class ReassemblingStage : public Stage {
+ public:
+  ReassemblingStage(const StageContext& ctx, formats::PartialOptions options,
+                    std::string_view format);
+  void Flush(int64_t now_ns, bool force, Emitter& out) override;
+
+ protected:
+  // Passes e on, joined with its stream's earlier fragments when there are any.
+  void Feed(PipelineEntry&& e, bool partial, Emitter& out);
+  void CountMalformed() { Inc(malformed_); }
+
+ private:
+  void Report();
+
+  formats::PartialAssembler<PipelineEntry> assembler_;
+  formats::PartialStats reported_;
+  telemetry::Counter* malformed_ = nullptr;
+  telemetry::Counter* truncated_ = nullptr;
+  telemetry::Counter* too_long_ = nullptr;
+  std::string format_;
+};
+
+}  // namespace skidder::pipeline::stages

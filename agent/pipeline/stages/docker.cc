@@ -1,0 +1,46 @@
+#include "pipeline/stages/docker.h"
+
+#include "formats/docker.h"
+#include "pipeline/stages/common.h"
+
+namespace skidder::pipeline::stages {
+namespace {
+
+class DockerStage final : public ReassemblingStage {
+ public:
+  DockerStage(const StageContext& ctx, formats::PartialOptions options)
+      : ReassemblingStage(ctx, options, "docker") {}
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    // rec_ is reused so its strings keep their capacity across lines.
+    if (!formats::ParseDockerJson(e.entry.line, &rec_).ok()) {
+      CountMalformed();
+      out.Emit(std::move(e));
+      return;
+    }
+    const std::string_view stream = formats::StreamName(rec_.stream);
+    e.extracted.Set("output", rec_.message);
+    e.extracted.Set("stream", std::string(stream));
+    e.extracted.Set("timestamp", rec_.time);
+    e.entry.labels.Set("stream", stream);
+    e.entry.timestamp_ns = rec_.timestamp_ns;
+    e.entry.line.assign(rec_.message);  // shorter than the JSON: fits the existing buffer
+    Feed(std::move(e), rec_.partial, out);
+  }
+
+  std::string_view Name() const override { return "docker"; }
+
+ private:
+  formats::DockerRecord rec_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Stage>> NewDockerStage(const config::StageConfig& cfg,
+                                              const StageContext& ctx, const std::string& path) {
+  config::MapReader r = ReaderFor(cfg, path);
+  if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
+  return std::make_unique<DockerStage>(ctx, PartialOptionsFor(100, 0, false, ctx.limits));
+}
+
+}  // namespace skidder::pipeline::stages

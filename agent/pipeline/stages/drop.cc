@@ -1,0 +1,116 @@
+#include "pipeline/stages/drop.h"
+
+#include <re2/re2.h>
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "pipeline/stages/common.h"
+#include "util/clock.h"
+
+namespace skidder::pipeline::stages {
+namespace {
+
+struct DropConfig {
+  std::vector<std::string> source;
+  std::string separator = ";";
+  std::optional<std::string> value;
+  std::unique_ptr<RE2> expression;
+  std::optional<config::Duration> older_than;
+  std::optional<int64_t> longer_than;
+  std::string reason = "drop_stage";
+};
+
+class DropStage final : public Stage {
+ public:
+  DropStage(DropConfig cfg, const Clock* clock, telemetry::Counter* dropped)
+      : cfg_(std::move(cfg)), clock_(clock), dropped_(dropped) {}
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    if (!ShouldDrop(e)) {
+      out.Emit(std::move(e));
+      return;
+    }
+    Inc(dropped_);  // e is destroyed on return: its ack ref is released
+  }
+
+  std::string_view Name() const override { return "drop"; }
+
+ private:
+  // Cheapest checks first; any condition that does not hold keeps the entry.
+  bool ShouldDrop(const PipelineEntry& e) {
+    if (cfg_.longer_than && static_cast<int64_t>(e.entry.line.size()) <= *cfg_.longer_than) {
+      return false;
+    }
+    if (cfg_.older_than && e.entry.timestamp_ns >= clock_->NowNs() - cfg_.older_than->count()) {
+      return false;
+    }
+    if (!cfg_.source.empty()) {
+      if (!JoinSources(e)) return false;  // a source is missing
+      if (!cfg_.expression) return !cfg_.value || joined_ == *cfg_.value;
+      return RE2::PartialMatch(joined_, *cfg_.expression);
+    }
+    if (cfg_.expression) return RE2::PartialMatch(e.entry.line, *cfg_.expression);
+    return true;
+  }
+
+  bool JoinSources(const PipelineEntry& e) {
+    joined_.clear();
+    for (size_t i = 0; i < cfg_.source.size(); ++i) {
+      const std::string* v = e.extracted.Get(cfg_.source[i], e.entry.labels);
+      if (v == nullptr) return false;
+      if (i > 0) joined_ += cfg_.separator;
+      joined_ += *v;
+    }
+    return true;
+  }
+
+  DropConfig cfg_;
+  const Clock* clock_;
+  telemetry::Counter* dropped_;
+  std::string joined_;  // reused per entry
+};
+
+Status ReadDropConfig(config::MapReader& r, DropConfig* c) {
+  r.StrList("source", &c->source);
+  r.Str("separator", &c->separator);
+  if (r.Has("value")) r.Str("value", &c->value.emplace());
+  std::string expr, size, reason;
+  r.Str("expression", &expr);
+  if (r.Has("older_than")) r.Dur("older_than", &c->older_than.emplace());
+  r.Str("longer_than", &size);
+  r.Str("drop_counter_reason", &reason);
+  if (!reason.empty()) c->reason = reason;
+  if (r.Has("longer_than") && !ParseByteSize(size, &c->longer_than.emplace())) {
+    r.Fail("longer_than", "expected a size in bytes like 8192 or 8kb");
+  }
+  if (r.Has("expression")) {
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    c->expression = std::make_unique<RE2>(expr, opts);
+    if (!c->expression->ok()) {
+      r.Fail("expression", "could not compile regular expression: " + c->expression->error());
+    }
+  }
+  if (c->value && c->expression) r.Fail("value", "value and expression cannot both be set");
+  if (c->value && c->source.empty()) r.Fail("value", "value requires source");
+  if (c->source.empty() && !c->expression && !c->older_than && !c->longer_than) {
+    r.Fail("source", "needs at least one of source, expression, older_than or longer_than");
+  }
+  return r.Finish();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Stage>> NewDropStage(const config::StageConfig& cfg, const StageContext& ctx,
+                                            const std::string& path) {
+  DropConfig c;
+  config::MapReader r = ReaderFor(cfg, path);
+  if (Status s = ReadDropConfig(r, &c); !s.ok()) return Err(std::move(s));
+  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  telemetry::Counter* dropped = DropCounter(ctx, c.reason);
+  return std::make_unique<DropStage>(std::move(c), clock, dropped);
+}
+
+}  // namespace skidder::pipeline::stages

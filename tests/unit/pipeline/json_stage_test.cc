@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include "pipeline/stages/json.h"
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::Collect;
+using testing::ConfigError;
+using testing::ExtractedOr;
+using testing::MakeEntry;
+using testing::MustBuild;
+using testing::RunStage;
+using testing::TestMetrics;
+
+TEST(JsonStage, ExtractsValuesByExpressionLikePromtailsExample) {
+  auto stage = MustBuild(R"(json:
+  expressions:
+    output: log
+    stream: stream
+    timestamp: time
+    user:
+    nested: extra.user
+    first: items[0]
+    last: items[-1]
+    dashed: '"user-agent"'
+    obj: extra
+    arr: items
+    num: n
+    float: f
+    big: big
+    flag: ok
+    nothing: nil
+    missing: no.such.key)");
+  auto out = RunStage(
+      *stage,
+      MakeEntry(
+          R"({"log":"log message\n","stream":"stderr","time":"2019-04-30T02:12:41.8443515Z",)"
+          R"("user":"alice","extra":{"user":"bob"},"items":[1,"two",3.5],"user-agent":"curl",)"
+          R"("n":42,"f":0.25,"big":12345678901234567890,"ok":true,"nil":null})"));
+  ASSERT_EQ(out.size(), 1u);
+  const PipelineEntry& e = out[0];
+  EXPECT_EQ(ExtractedOr(e, "output"), "log message\n");
+  EXPECT_EQ(ExtractedOr(e, "stream"), "stderr");
+  EXPECT_EQ(ExtractedOr(e, "timestamp"), "2019-04-30T02:12:41.8443515Z");
+  EXPECT_EQ(ExtractedOr(e, "user"), "alice");
+  EXPECT_EQ(ExtractedOr(e, "nested"), "bob");
+  EXPECT_EQ(ExtractedOr(e, "first"), "1");
+  EXPECT_EQ(ExtractedOr(e, "last"), "3.5");
+  EXPECT_EQ(ExtractedOr(e, "dashed"), "curl");
+  EXPECT_EQ(ExtractedOr(e, "obj"), R"({"user":"bob"})");
+  EXPECT_EQ(ExtractedOr(e, "arr"), R"([1,"two",3.5])");
+  EXPECT_EQ(ExtractedOr(e, "num"), "42");
+  EXPECT_EQ(ExtractedOr(e, "float"), "0.25");
+  EXPECT_EQ(ExtractedOr(e, "big"), "12345678901234567890");
+  EXPECT_EQ(ExtractedOr(e, "flag"), "true");
+  EXPECT_EQ(ExtractedOr(e, "nothing"), "");
+  EXPECT_EQ(ExtractedOr(e, "missing"), "");
+  EXPECT_EQ(e.entry.line.front(), '{');  // the line itself is unchanged
+}
+
+TEST(JsonStage, ParsesAnExtractedSource) {
+  auto stage = MustBuild("json:\n  expressions:\n    app:\n  source: payload");
+  Collect c;
+  PipelineEntry pe{MakeEntry("line"), {}};
+  pe.extracted.Set("payload", R"({"app":"loki"})");
+  stage->Process(std::move(pe), c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  EXPECT_EQ(ExtractedOr(c.entries[0], "app"), "loki");
+}
+
+TEST(JsonStage, PassesOrDropsLinesThatAreNotJsonObjects) {
+  TestMetrics m;
+  auto keep = MustBuild("json:\n  expressions:\n    a:");
+  auto drop =
+      MustBuild("json:\n  expressions:\n    a:\n  drop_malformed: true", testing::Ctx(&m.metrics));
+  for (const char* bad : {"plain text", "[1,2]", "{\"a\":", "\"str\""}) {
+    SCOPED_TRACE(bad);
+    auto out = RunStage(*keep, MakeEntry(bad));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].extracted.empty());
+    EXPECT_TRUE(RunStage(*drop, MakeEntry(bad)).empty());
+  }
+  EXPECT_EQ(m.Dropped("malformed"), 4);
+}
+
+TEST(JsonPath, RefusesUnsupportedJmesPathAtConfigTime) {
+  for (const char* expr : {"a[*]", "a.*", "a | b", "length(a)", "a[?b==`1`]", "a[]", "@", "a.",
+                           "a[0:2]", "\"unterminated", "a..b", "a b"}) {
+    SCOPED_TRACE(expr);
+    auto r = stages::CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("unsupported JMESPath"), std::string::npos);
+  }
+  EXPECT_EQ(ConfigError("json:\n  expressions:\n    x: 'a[*].b'"),
+            "promtail.yaml:3:5: pipeline_stages[0].expressions: x: unsupported JMESPath "
+            "expression \"a[*].b\" at offset 2: only [n] indexes are supported (skidder supports "
+            "names, \"quoted names\", dots and [n] indexes)");
+  EXPECT_EQ(ConfigError("json:\n  source: x"),
+            "promtail.yaml:2:3: pipeline_stages[0].expressions: at least one expression is "
+            "required");
+  EXPECT_EQ(ConfigError("json:\n  expressions: {a: }\n  sauce: x"),
+            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"sauce\"");
+}
+
+}  // namespace
+}  // namespace skidder::pipeline

@@ -1,0 +1,78 @@
+// labels, static_labels and output: the stages that move extracted values into the entry.
+#include <gtest/gtest.h>
+
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::Collect;
+using testing::ConfigError;
+using testing::LabelOr;
+using testing::MakeEntry;
+using testing::MustBuild;
+
+PipelineEntry WithExtracted(std::initializer_list<std::pair<const char*, const char*>> kv,
+                            Labels labels = {}) {
+  PipelineEntry pe{MakeEntry("the line", std::move(labels)), {}};
+  for (auto [k, v] : kv) pe.extracted.Set(k, v);
+  return pe;
+}
+
+PipelineEntry RunOne(Stage& s, PipelineEntry pe) {
+  Collect c;
+  s.Process(std::move(pe), c);
+  EXPECT_EQ(c.entries.size(), 1u);
+  return std::move(c.entries.at(0));
+}
+
+TEST(LabelsStage, SetsLabelsFromExtractedValuesByNameOrSource) {
+  auto stage = MustBuild("labels:\n  app:\n  level: lvl\n  absent:\n  bad: notutf8");
+  auto e = RunOne(*stage, WithExtracted({{"app", "loki"}, {"lvl", "warn"}, {"notutf8", "\xff"}},
+                                        {{"job", "j"}}));
+  EXPECT_EQ(LabelOr(e, "app"), "loki");
+  EXPECT_EQ(LabelOr(e, "level"), "warn");
+  EXPECT_EQ(LabelOr(e, "absent"), "<absent>");
+  EXPECT_EQ(LabelOr(e, "bad"), "<absent>");
+  EXPECT_EQ(LabelOr(e, "job"), "j");
+}
+
+TEST(LabelsStage, CopiesAnotherLabelThroughTheExtractedMap) {
+  auto stage = MustBuild("labels:\n  file: filename");
+  auto e = RunOne(*stage, WithExtracted({}, {{"filename", "/a.log"}}));
+  EXPECT_EQ(LabelOr(e, "file"), "/a.log");
+}
+
+TEST(LabelsStage, RefusesInvalidNamesAndEmptyConfig) {
+  EXPECT_EQ(ConfigError("labels:\n  0bad:"),
+            "promtail.yaml:2:3: pipeline_stages[0]: invalid label name \"0bad\"");
+  EXPECT_EQ(ConfigError("labels:"),
+            "promtail.yaml:1:1: pipeline_stages[0]: expected a mapping of label names to extracted "
+            "keys");
+  EXPECT_EQ(ConfigError("labels:\n  a: [x]"),
+            "promtail.yaml:2:6: pipeline_stages[0].a: expected an extracted key (a string) or "
+            "nothing");
+}
+
+TEST(StaticLabelsStage, AddsFixedLabelsSkippingEmptyValues) {
+  auto stage = MustBuild("static_labels:\n  custom: value\n  empty: \"\"\n  job: override");
+  auto e = RunOne(*stage, WithExtracted({}, {{"job", "j"}}));
+  EXPECT_EQ(LabelOr(e, "custom"), "value");
+  EXPECT_EQ(LabelOr(e, "empty"), "<absent>");
+  EXPECT_EQ(LabelOr(e, "job"), "override");
+  EXPECT_EQ(ConfigError("static_labels:\n  bad-name: x"),
+            "promtail.yaml:2:3: pipeline_stages[0]: invalid label name \"bad-name\"");
+}
+
+TEST(OutputStage, ReplacesTheLineWithAnExtractedValue) {
+  auto stage = MustBuild("output:\n  source: message");
+  EXPECT_EQ(RunOne(*stage, WithExtracted({{"message", "new line"}})).entry.line, "new line");
+  EXPECT_EQ(RunOne(*stage, WithExtracted({{"other", "x"}})).entry.line, "the line");
+  EXPECT_EQ(ConfigError("output: {}"),
+            "promtail.yaml:1:9: pipeline_stages[0].source: output source value is required");
+  EXPECT_EQ(ConfigError("output:\n  source: a\n  format: b"),
+            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"format\"");
+}
+
+}  // namespace
+}  // namespace skidder::pipeline

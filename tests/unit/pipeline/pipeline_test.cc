@@ -1,0 +1,114 @@
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include "model/ack.h"
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::Collect;
+using testing::MakeEntry;
+using testing::StagesYaml;
+using testing::TestMetrics;
+
+const char* kKubernetesPipeline = R"(
+- cri: {}
+- regex:
+    expression: "level=(?P<level>\\w+) msg=\"(?P<msg>[^\"]*)\""
+- labels:
+    level:
+- static_labels:
+    cluster: prod
+- drop:
+    source: level
+    value: debug
+    drop_counter_reason: debug_logs
+- output:
+    source: msg
+)";
+
+TEST(Pipeline, RunsStagesInOrderEndToEnd) {
+  TestMetrics m;
+  auto p = Pipeline::Build(StagesYaml(kKubernetesPipeline), testing::Ctx(&m.metrics));
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  EXPECT_EQ((*p)->size(), 6u);
+  Collect out;
+  const Labels file{{"filename", "/var/log/pods/a/b/0.log"}};
+  (*p)->Process(MakeEntry("2024-05-01T10:00:00Z stdout F level=info msg=\"started\"", file), out);
+  (*p)->Process(MakeEntry("2024-05-01T10:00:01Z stdout F level=debug msg=\"noise\"", file), out);
+  (*p)->Process(MakeEntry("2024-05-01T10:00:02Z stderr P level=warn msg=\"long ", file), out);
+  (*p)->Process(MakeEntry("2024-05-01T10:00:03Z stderr F line\"", file), out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  const Entry& a = out.entries[0].entry;
+  EXPECT_EQ(a.line, "started");
+  EXPECT_EQ(a.labels.ToString(),
+            "{cluster=\"prod\", filename=\"/var/log/pods/a/b/0.log\", level=\"info\", "
+            "stream=\"stdout\"}");
+  EXPECT_EQ(a.timestamp_ns, 1714557600LL * 1'000'000'000);
+  const Entry& b = out.entries[1].entry;
+  EXPECT_EQ(b.line, "long line");
+  EXPECT_EQ(*b.labels.Get("level"), "warn");
+  EXPECT_EQ(*b.labels.Get("stream"), "stderr");
+  EXPECT_EQ(m.Dropped("debug_logs"), 1);
+}
+
+TEST(Pipeline, EmptyPipelinePassesEntriesThrough) {
+  auto p = Pipeline::Build({}, {});
+  ASSERT_TRUE(p.has_value());
+  Collect out;
+  (*p)->Process(MakeEntry("as is"), out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "as is");
+}
+
+TEST(Pipeline, FlushSendsHeldLinesThroughTheRemainingStages) {
+  auto p = Pipeline::Build(StagesYaml("- cri: {}\n- static_labels: {after: flush}"), {});
+  ASSERT_TRUE(p.has_value());
+  Collect out;
+  (*p)->Process(MakeEntry("2024-05-01T10:00:00Z stdout P held", {{"filename", "/f"}}), out);
+  EXPECT_TRUE(out.entries.empty());
+  (*p)->Flush(0, true, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "held");
+  EXPECT_EQ(*out.entries[0].entry.labels.Get("after"), "flush");
+}
+
+TEST(Pipeline, RefusesUnknownStagesWithPositionAndName) {
+  auto p = Pipeline::Build(StagesYaml("- cri: {}\n- regx:\n    expression: a"), {});
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().message(),
+            "promtail.yaml:3:5: pipeline_stages[1].regx: unknown stage type \"regx\" (known: "
+            "cri, docker, drop, json, labels, output, regex, static_labels)");
+  p = Pipeline::Build(StagesYaml("- multiline:\n    firstline: x"), {});
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().message(),
+            "promtail.yaml:2:5: pipeline_stages[0].multiline: stage \"multiline\" is not "
+            "supported by skidder yet");
+}
+
+TEST(Pipeline, ReportsTheFirstBadStageWithItsPath) {
+  auto p = Pipeline::Build(
+      StagesYaml("- cri: {}\n- json:\n    expressions: {a: b}\n- regex:\n    expression: \"(\""),
+      {});
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().message(),
+            "promtail.yaml:5:17: pipeline_stages[2].regex.expression: could not compile regular "
+            "expression: missing ): (");
+}
+
+TEST(Pipeline, DroppedEntriesReleaseTheirAcks) {
+  auto tracker = AckTracker::Create(0);
+  auto p = Pipeline::Build(StagesYaml("- drop:\n    expression: x"), {});
+  ASSERT_TRUE(p.has_value());
+  Collect out;
+  Entry e = MakeEntry("x");
+  e.ack = tracker->Open(10);
+  (*p)->Process(std::move(e), out);
+  EXPECT_TRUE(out.entries.empty());
+  EXPECT_EQ(tracker->Committed(), 10u);
+}
+
+}  // namespace
+}  // namespace skidder::pipeline
