@@ -13,7 +13,7 @@ LOKI_URL ?=
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcpp-httplib-dev libssl-dev \
-  python3
+  python3 python3-yaml
 
 .PHONY: deps build run test test-release test-asan bench clean
 
@@ -60,9 +60,10 @@ test-asan:
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
 
 bench: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder
+	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline
 	$(BUILD)/benchmarks/micro_benchmarks
-	python3 benchmarks/e2e.py --binary $(BUILD)/skidder
+	python3 benchmarks/e2e.py --build $(BUILD)
+	python3 benchmarks/e2e.py --build $(BUILD) --files 1000
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,96 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "skidder.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: the release name, prefixed with the chart name unless it
+already contains it. */}}
+{{- define "skidder.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "skidder.namespace" -}}
+{{- default .Release.Namespace .Values.namespace }}
+{{- end }}
+
+{{- define "skidder.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "skidder.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "skidder.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "skidder.labels" -}}
+helm.sh/chart: {{ include "skidder.chart" . }}
+{{ include "skidder.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "skidder.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "skidder.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "skidder.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion | toString }}
+{{- if .Values.image.registry }}
+{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository $tag }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The metrics Service; its name is also the `job` label the ServiceMonitor gives the
+metrics, which the alerts select on. */}}
+{{- define "skidder.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "skidder.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The rendered agent config (skidder.yaml). */}}
+{{- define "skidder.config" -}}
+{{- tpl .Values.config.file . | trim }}
+{{- end }}
+
+{{/* PromQL matchers for the agent's own metrics, used by the alerts. */}}
+{{- define "skidder.metricsSelector" -}}
+{{- with .Values.serviceMonitor.prometheusRule.defaultRules.selector }}
+{{- . }}
+{{- else }}
+{{- printf "namespace=%q, job=%q" (include "skidder.namespace" .) (include "skidder.metricsServiceName" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Fails the render when the positions file would land on the read-only root filesystem
+(or a read-only mount): the agent would then start over from the end of every file after
+each restart, the classic way a log agent loses data. */}}
+{{- define "skidder.checkPositionsVolume" -}}
+{{- if .Values.config.enabled }}
+{{- $file := .Values.config.positions.filename | default "" | toString }}
+{{- $dir := dir $file }}
+{{- $ok := false }}
+{{- range concat (default (list) .Values.defaultVolumeMounts) (default (list) .Values.extraVolumeMounts) }}
+{{- $mp := trimSuffix "/" .mountPath }}
+{{- if and (not .readOnly) (or (eq $dir $mp) (hasPrefix (printf "%s/" $mp) $dir)) }}
+{{- $ok = true }}
+{{- end }}
+{{- end }}
+{{- if not $ok }}
+{{- fail (printf "config.positions.filename %q is not on a writable volume mount: add its directory %q to defaultVolumeMounts or extraVolumeMounts (a hostPath, so positions survive pod restarts)" $file $dir) }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""Chart tests: render charts/skidder and check what a user would notice on first install.
+
+Run directly (python3 tests/chart/test_chart.py) or through ctest (label chart). With
+SKIDDER_BINARY set, the rendered config must also pass `skidder -check-syntax`.
+"""
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chart_support import (CHART, NAMESPACE, REPO, SUPPORTED_KEYWORDS, RenderError, Renderer,  # noqa: E402
+                           agent_container, find, load_schema, merged_values, one,
+                           rendered_config, schema_keywords, skidder_check_syntax, validate)
+
+R = None
+
+
+def setUpModule():
+    global R
+    R = Renderer()
+    print(f"rendering with {R.name}", file=sys.stderr)
+
+
+class Volumes(unittest.TestCase):
+    def assert_mounts_have_volumes(self, docs):
+        pod, c = agent_container(docs)
+        volumes = {v["name"] for v in pod["volumes"]}
+        for m in c["volumeMounts"]:
+            self.assertIn(m["name"], volumes, f"volumeMount {m['name']} has no volume")
+
+    def test_every_volume_mount_has_a_volume(self):
+        self.assert_mounts_have_volumes(R.render())
+
+    def test_extra_volumes_are_mounted_with_their_volumes(self):
+        docs = R.render({
+            "extraVolumes": [{"name": "airflow-logs",
+                              "persistentVolumeClaim": {"claimName": "airflow-logs"}}],
+            "extraVolumeMounts": [{"name": "airflow-logs", "mountPath": "/airflow/logs",
+                                   "readOnly": True}],
+        })
+        self.assert_mounts_have_volumes(docs)
+        _, c = agent_container(docs)
+        self.assertIn("/airflow/logs", [m["mountPath"] for m in c["volumeMounts"]])
+
+    def test_pod_logs_are_mounted_read_only(self):
+        pod, c = agent_container(R.render())
+        mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/var/log/pods")
+        self.assertIs(mount.get("readOnly"), True)
+        vol = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+        self.assertEqual(vol["hostPath"]["path"], "/var/log/pods")
+
+    def test_positions_are_on_a_writable_host_path(self):
+        docs = R.render()
+        pod, c = agent_container(docs)
+        config = yaml.safe_load(rendered_config(docs))
+        self.assertEqual(config["positions"]["filename"], "/var/lib/skidder/positions.json")
+        mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/var/lib/skidder")
+        self.assertFalse(mount.get("readOnly", False))
+        vol = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+        self.assertEqual(vol["hostPath"], {"path": "/var/lib/skidder", "type": "DirectoryOrCreate"})
+
+    def test_positions_off_any_writable_mount_are_refused(self):
+        for bad in ("/tmp/positions.yaml", "/var/log/pods/positions.json"):
+            with self.subTest(filename=bad):
+                with self.assertRaisesRegex(RenderError, "not on a writable volume mount"):
+                    R.render(sets=[f"config.positions.filename={bad}"])
+
+    def test_config_is_mounted_from_the_rendered_config_map(self):
+        docs = R.render()
+        pod, c = agent_container(docs)
+        cm = next(d for d in find(docs, "ConfigMap") if "skidder.yaml" in d.get("data", {}))
+        vol = next(v for v in pod["volumes"] if v["name"] == "config")
+        self.assertEqual(vol["configMap"]["name"], cm["metadata"]["name"])
+        self.assertIn("-config.file=/etc/skidder/skidder.yaml", c["args"])
+        mount = next(m for m in c["volumeMounts"] if m["name"] == "config")
+        self.assertEqual(mount["mountPath"], "/etc/skidder")
+
+    def test_config_goes_to_a_secret_when_configmap_is_disabled(self):
+        docs = R.render(sets=["configmap.enabled=false"])
+        pod, _ = agent_container(docs)
+        secret = one(docs, "Secret")
+        self.assertIn("clients:", secret["stringData"]["skidder.yaml"])
+        vol = next(v for v in pod["volumes"] if v["name"] == "config")
+        self.assertEqual(vol["secret"]["secretName"], secret["metadata"]["name"])
+
+
+class Rbac(unittest.TestCase):
+    def test_cluster_role_only_reads_pods(self):
+        role = one(R.render(), "ClusterRole")
+        rules = [(tuple(r["apiGroups"]), tuple(r["resources"]), frozenset(r["verbs"]))
+                 for r in role["rules"]]
+        self.assertEqual(rules, [(("",), ("pods",), frozenset({"get", "list", "watch"}))])
+
+    def test_binding_gives_the_role_to_the_pods_service_account(self):
+        docs = R.render()
+        pod, _ = agent_container(docs)
+        sa = one(docs, "ServiceAccount")
+        binding = one(docs, "ClusterRoleBinding")
+        self.assertEqual(binding["roleRef"]["name"], one(docs, "ClusterRole")["metadata"]["name"])
+        self.assertEqual(binding["subjects"], [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
+                                                "namespace": NAMESPACE}])
+        self.assertEqual(pod["serviceAccountName"], sa["metadata"]["name"])
+
+    def test_rbac_create_false_renders_no_rbac(self):
+        docs = R.render(sets=["rbac.create=false"])
+        self.assertFalse(find(docs, "ClusterRole") + find(docs, "ClusterRoleBinding"))
+
+
+class OptionalObjects(unittest.TestCase):
+    def test_monitoring_objects_are_off_by_default(self):
+        docs = R.render()
+        self.assertFalse(find(docs, "ServiceMonitor"))
+        self.assertFalse(find(docs, "PrometheusRule"))
+        self.assertFalse([d for d in find(docs, "ConfigMap")
+                          if "grafana_dashboard" in d["metadata"].get("labels", {})])
+
+    def test_each_appears_only_when_enabled(self):
+        cases = {
+            "serviceMonitor.enabled": "ServiceMonitor",
+            "serviceMonitor.prometheusRule.enabled": "PrometheusRule",
+        }
+        for flag, kind in cases.items():
+            with self.subTest(flag=flag):
+                docs = R.render(sets=[f"{flag}=true"])
+                self.assertEqual(len(find(docs, kind)), 1)
+                for other in set(cases.values()) - {kind}:
+                    self.assertFalse(find(docs, other))
+
+    def test_service_monitor_scrapes_the_metrics_port(self):
+        docs = R.render(sets=["serviceMonitor.enabled=true"])
+        sm, svc = one(docs, "ServiceMonitor"), one(docs, "Service")
+        self.assertEqual(sm["spec"]["endpoints"][0]["port"], "http-metrics")
+        self.assertEqual(sm["spec"]["endpoints"][0]["path"], "/metrics")
+        for k, v in sm["spec"]["selector"]["matchLabels"].items():
+            self.assertEqual(svc["metadata"]["labels"][k], v)
+        self.assertEqual(svc["spec"]["ports"][0]["targetPort"], "http-metrics")
+
+    def test_prometheus_rule_alerts_on_ingestion_failures(self):
+        docs = R.render(values={"serviceMonitor": {"prometheusRule": {
+            "enabled": True, "defaultRules": {"runbookUrl": "https://runbooks.example/skidder"},
+            "rules": [{"alert": "MyOwn", "expr": "vector(1)"}]}}})
+        rules = one(docs, "PrometheusRule")["spec"]["groups"][0]["rules"]
+        by_name = {r["alert"]: r for r in rules}
+        expected = {
+            "SkidderRequestErrors": "promtail_request_duration_seconds_count",
+            "SkidderEntriesDropped": "promtail_dropped_entries_total",
+            "SkidderStreamLagGrowing": "promtail_stream_lag_seconds",
+            "SkidderUnackedBytesGrowing": "skidder_unacked_bytes",
+            "SkidderBytesLostToRotation": "skidder_lost_bytes_total",
+            "SkidderDown": "up{",
+            "SkidderDaemonSetNotReady": "kube_daemonset_status_number_ready",
+        }
+        for alert, metric in expected.items():
+            with self.subTest(alert=alert):
+                self.assertIn(metric, by_name[alert]["expr"])
+                ann = by_name[alert]["annotations"]
+                self.assertTrue(ann["summary"] and ann["description"] and len(ann["runbook"]) > 80)
+                self.assertTrue(ann["runbook_url"].startswith("https://runbooks.example/skidder#"))
+        self.assertIn('status_code=~"5..|0|-1"', by_name["SkidderRequestErrors"]["expr"])
+        self.assertIn('job="skidder-metrics"', by_name["SkidderDown"]["expr"])
+        self.assertIn("MyOwn", by_name)
+
+    def test_dashboard_config_map_for_the_grafana_sidecar(self):
+        docs = R.render(sets=["dashboard.enabled=true"])
+        cm = next(d for d in find(docs, "ConfigMap") if d["metadata"]["name"].endswith("-dashboard"))
+        self.assertEqual(cm["metadata"]["labels"]["grafana_dashboard"], "1")
+        dash = json.loads(cm["data"]["skidder.json"])
+        exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
+        for metric in ("promtail_read_bytes_total", "promtail_sent_bytes_total",
+                       "promtail_stream_lag_seconds", "promtail_request_duration_seconds_count",
+                       "promtail_dropped_entries_total", "skidder_unacked_bytes",
+                       "promtail_files_active_total", "skidder_lost_bytes_total"):
+            self.assertIn(metric, exprs)
+
+
+class Pod(unittest.TestCase):
+    def test_node_name_comes_from_the_downward_api(self):
+        _, c = agent_container(R.render())
+        env = {e["name"]: e for e in c["env"]}
+        for name in ("NODE_NAME", "HOSTNAME"):
+            self.assertEqual(env[name]["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName")
+
+    def test_probes_hit_ready_on_the_metrics_port(self):
+        for prefix, path in (("", "/ready"), ("/agent", "/agent/ready")):
+            with self.subTest(prefix=prefix):
+                _, c = agent_container(R.render(values={"httpPathPrefix": prefix}))
+                port = next(p for p in c["ports"] if p["name"] == "http-metrics")
+                self.assertEqual(port["containerPort"], 9080)
+                for probe in ("readinessProbe", "livenessProbe"):
+                    self.assertEqual(c[probe]["httpGet"], {"path": path, "port": "http-metrics"})
+
+    def test_config_change_rolls_the_pods(self):
+        def checksum(**kw):
+            docs = R.render(**kw)
+            return one(docs, "DaemonSet")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+        base = checksum()
+        self.assertNotEqual(base, checksum(sets=["config.logLevel=debug"]))
+        other_loki = {"config": {"clients": [{"url": "http://loki:3100/loki/api/v1/push"}]}}
+        self.assertNotEqual(base, checksum(values=other_loki))
+        self.assertEqual(base, checksum(sets=["podLabels.team=platform"]))
+        docs = R.render()
+        self.assertEqual(base, hashlib.sha256(rendered_config(docs).rstrip("\n").encode()).hexdigest())
+
+    def test_rolling_update_never_runs_two_agents_on_a_node(self):
+        ds = one(R.render(), "DaemonSet")
+        self.assertEqual(ds["spec"]["updateStrategy"]["type"], "RollingUpdate")
+        self.assertEqual(ds["spec"]["updateStrategy"]["rollingUpdate"]["maxSurge"], 0)
+
+    def test_security_context_is_locked_down(self):
+        pod, c = agent_container(R.render())
+        self.assertEqual(pod["securityContext"]["runAsUser"], 0)
+        sc = c["securityContext"]
+        self.assertEqual(sc["capabilities"]["drop"], ["ALL"])
+        self.assertNotIn("add", sc["capabilities"])
+        self.assertIs(sc["readOnlyRootFilesystem"], True)
+        self.assertIs(sc["allowPrivilegeEscalation"], False)
+        self.assertEqual(sc["seccompProfile"]["type"], "RuntimeDefault")
+        self.assertEqual(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault")
+
+    def test_schedules_on_every_node_by_default(self):
+        pod, _ = agent_container(R.render())
+        self.assertIn({"operator": "Exists"}, pod["tolerations"])
+
+    def test_resources_have_requests_and_a_memory_limit(self):
+        _, c = agent_container(R.render())
+        self.assertEqual(c["resources"]["requests"], {"cpu": "50m", "memory": "32Mi"})
+        self.assertEqual(c["resources"]["limits"], {"memory": "128Mi"})
+
+    def test_extra_args_env_and_priority_class(self):
+        pod, c = agent_container(R.render(values={
+            "extraArgs": ["-client.external-labels=cluster=prod"],
+            "extraEnv": [{"name": "TENANT", "value": "team-a"}],
+            "priorityClassName": "system-node-critical"}))
+        self.assertEqual(c["args"], ["-config.file=/etc/skidder/skidder.yaml", "-config.expand-env=true",
+                                     "-client.external-labels=cluster=prod"])
+        self.assertIn({"name": "TENANT", "value": "team-a"}, c["env"])
+        self.assertEqual(pod["priorityClassName"], "system-node-critical")
+
+
+class Config(unittest.TestCase):
+    def test_default_config_is_config_kubernetes_yaml(self):
+        rendered = yaml.safe_load(rendered_config(R.render()))
+        shipped = yaml.safe_load((REPO / "config" / "kubernetes.yaml").read_text())
+        self.assertEqual(rendered, shipped)
+
+    def test_default_config_builds_promtail_labels(self):
+        config = yaml.safe_load(rendered_config(R.render()))
+        self.assertEqual(config["clients"], [{"url": "http://loki-gateway/loki/api/v1/push"}])
+        job = config["scrape_configs"][0]
+        self.assertEqual(job["job_name"], "kubernetes-pods")
+        self.assertEqual(job["pipeline_stages"], [{"cri": {}}])
+        self.assertEqual(job["kubernetes_sd_configs"], [{"role": "pod"}])
+        targets = [r["target_label"] for r in job["relabel_configs"]]
+        for label in ("__tmp_controller_name", "app", "instance", "component", "node_name",
+                      "namespace", "job", "pod", "container", "__path__"):
+            self.assertIn(label, targets)
+        self.assertEqual(targets.count("__path__"), 2)  # pod UID and static-pod config hash
+
+    def test_promtail_values_file_carries_over(self):
+        values = {
+            "config": {
+                "clients": [{"url": "http://loki-gateway/loki/api/v1/push",
+                             "tenant_id": "{{ .Release.Name }}"}],
+                "positions": {"filename": "/run/promtail/positions.yaml"},
+                "snippets": {
+                    "extraRelabelConfigs": [{"action": "labelmap",
+                                             "regex": "__meta_kubernetes_pod_label_(.+)"}],
+                    "extraScrapeConfigs": ("- job_name: varlog\n  static_configs:\n"
+                                           "    - labels: {job: varlog, __path__: /var/log/*.log}\n"),
+                },
+            },
+            "defaultVolumes": [{"name": "run", "hostPath": {"path": "/run/promtail"}},
+                               {"name": "pods", "hostPath": {"path": "/var/log/pods"}}],
+            "defaultVolumeMounts": [{"name": "run", "mountPath": "/run/promtail"},
+                                    {"name": "pods", "mountPath": "/var/log/pods", "readOnly": True}],
+        }
+        self.assertEqual(validate(merged_values(values), load_schema()), [])
+        config = yaml.safe_load(rendered_config(R.render(values)))
+        self.assertEqual(config["clients"][0]["tenant_id"], "skidder")
+        self.assertEqual([j["job_name"] for j in config["scrape_configs"]], ["kubernetes-pods", "varlog"])
+        self.assertEqual(config["scrape_configs"][0]["relabel_configs"][-1]["action"], "labelmap")
+        self.assert_check_syntax(yaml.safe_dump(config))
+
+    def test_rendered_config_passes_check_syntax(self):
+        self.assert_check_syntax(rendered_config(R.render()))
+
+    def assert_check_syntax(self, text):
+        proc = skidder_check_syntax(text)
+        if proc is None:
+            self.skipTest("SKIDDER_BINARY not set")
+        out = proc.stdout + proc.stderr
+        if proc.returncode != 0 and "not supported" in out:
+            self.skipTest(f"expected failure: the binary does not support this config yet: {out.strip()}")
+        self.assertEqual(proc.returncode, 0, out)
+
+
+class Schema(unittest.TestCase):
+    BAD = {
+        "tolerations as a string": {"tolerations": "everything"},
+        "serviceMonitor.enabled as a string": {"serviceMonitor": {"enabled": "yes"}},
+        "port as a string": {"config": {"serverPort": "http"}},
+        "port out of range": {"config": {"serverPort": 70000}},
+        "extraArgs as a string": {"extraArgs": "-log.level=debug"},
+        "extraEnv without name": {"extraEnv": [{"value": "x"}]},
+        "unknown pullPolicy": {"image": {"pullPolicy": "Sometimes"}},
+        "unknown log level": {"config": {"logLevel": "verbose"}},
+        "no clients": {"config": {"clients": []}},
+        "client without url": {"config": {"clients": [{"tenant_id": "a"}]}},
+        "relative positions file": {"config": {"positions": {"filename": "positions.json"}}},
+        "resources as a list": {"resources": ["100m"]},
+        "mount without mountPath": {"extraVolumeMounts": [{"name": "x"}]},
+        "rbac.create as a number": {"rbac": {"create": 1}},
+        "nodeSelector value not a string": {"nodeSelector": {"pool": True}},
+    }
+
+    def test_validator_knows_every_keyword_the_schema_uses(self):
+        self.assertLessEqual(schema_keywords(load_schema()), SUPPORTED_KEYWORDS)
+
+    def test_default_values_are_valid(self):
+        self.assertEqual(validate(merged_values(), load_schema()), [])
+
+    def test_wrong_types_are_rejected(self):
+        schema = load_schema()
+        for name, override in self.BAD.items():
+            with self.subTest(name):
+                self.assertTrue(validate(merged_values(override), schema), f"{name} was accepted")
+                if R.validates_schema:
+                    with self.assertRaises(RenderError):
+                        R.render(override)
+
+
+class Notes(unittest.TestCase):
+    def render_notes(self, values):
+        """The stand-in does not print NOTES.txt: render it inside a throwaway ConfigMap."""
+        with tempfile.TemporaryDirectory() as tmp:
+            chart = Path(tmp) / "skidder"
+            shutil.copytree(CHART, chart)
+            (chart / "templates" / "zz-notes.yaml").write_text(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
+                '    {{- include "skidder/templates/NOTES.txt" . | nindent 4 }}\n')
+            docs = R.render(values, chart=chart)
+        return next(d for d in find(docs, "ConfigMap", "notes"))["data"]["notes"]
+
+    def test_notes_say_where_logs_go(self):
+        notes = self.render_notes(None)
+        self.assertIn("http://loki-gateway/loki/api/v1/push", notes)
+        self.assertIn("rollout status daemonset/skidder", notes)
+        self.assertNotIn("WARNING", notes)
+
+    def test_notes_name_ignored_promtail_values(self):
+        notes = self.render_notes({"deployment": {"enabled": True},
+                                   "extraPorts": {"syslog": {"containerPort": 1514}},
+                                   "sidecar": {"configReloader": {"enabled": True}},
+                                   "rbac": {"pspEnabled": True}})
+        self.assertIn("WARNING", notes)
+        for key in ("deployment.enabled", "extraPorts", "sidecar.configReloader", "rbac.pspEnabled"):
+            self.assertIn(key, notes)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
