@@ -43,6 +43,11 @@ AgentMetrics::AgentMetrics(Registry& r)
                                 "Bytes of entries held in memory waiting to be sent.")),
       positions_write_errors(r.NewCounter("skidder_positions_write_errors_total",
                                           "Failed attempts to persist the positions file.")),
-      targets_active(r.NewGauge("promtail_targets_active_total", "Active scrape targets.")) {}
+      targets_active(r.NewGauge("promtail_targets_active_total", "Active scrape targets.")),
+      kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
+                                         "Failed Kubernetes API requests, by reason.", {"reason"})),
+      kubernetes_watch_restarts(r.NewCounter("skidder_kubernetes_watch_restarts_total",
+                                             "Pod watches that ended and were restarted, by reason.",
+                                             {"reason"})) {}
 
 }  // namespace skidder::telemetry

@@ -51,6 +51,9 @@ struct AgentMetrics {
   // Positions.
   Family<Counter>& positions_write_errors;  // {}
   Family<Gauge>& targets_active;      // {}
+  // Kubernetes pod discovery.
+  Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...
+  Family<Counter>& kubernetes_watch_restarts;  // {reason}: timeout|idle|closed|gone|error
 };
 
 }  // namespace skidder::telemetry

@@ -1,0 +1,240 @@
+#include "kubernetes/client.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "util/log.h"
+
+namespace skidder::kubernetes {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr auto kPollStep = std::chrono::milliseconds(250);  // upper bound between stop checks
+
+Result<std::string> ReadToken(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Err(Unavailable(fmt::format("cannot read bearer token file {}", path)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  // A token goes into a header: anything that could split it is refused, not sent.
+  for (unsigned char c : token) {
+    if (c < 0x20 || c == 0x7f) {
+      return Err(InvalidArgument(fmt::format("bearer token file {} holds control bytes", path)));
+    }
+  }
+  if (token.empty()) return Err(Unavailable(fmt::format("bearer token file {} is empty", path)));
+  return token;
+}
+
+}  // namespace
+
+struct KubeClient::Transfer {
+  CURL* easy = nullptr;
+  const OnData* on_data = nullptr;  // null: collect the body
+  KubeResponse* resp = nullptr;
+  bool status_known = false;
+  bool streaming = false;
+  Clock::time_point last_data = Clock::now();
+  std::chrono::milliseconds idle_timeout{0};  // 0: none
+};
+
+size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nmemb;
+  t->last_data = Clock::now();
+  if (!t->status_known) {
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    t->streaming = t->on_data != nullptr && code == 200;
+    t->status_known = true;
+  }
+  if (t->streaming) {
+    if (!(*t->on_data)(std::string_view(data, n))) {
+      t->resp->aborted = true;
+      return 0;  // makes libcurl end the transfer
+    }
+    return n;
+  }
+  std::string& body = t->resp->body;
+  body.append(data,
+              std::min(n, KubeResponse::kMaxBody - std::min(body.size(), KubeResponse::kMaxBody)));
+  return n;
+}
+
+KubeClient::KubeClient(ClientConfig cfg) : cfg_(std::move(cfg)) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  multi_ = curl_multi_init();
+}
+
+KubeClient::~KubeClient() {
+  if (multi_ != nullptr) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+std::string KubeClient::Escape(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+void KubeClient::InvalidateToken() {
+  std::lock_guard lock(token_mu_);
+  token_valid_ = false;
+}
+
+void KubeClient::Interrupt() {
+  interrupted_.store(true);
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void KubeClient::ClearInterrupt() { interrupted_.store(false); }
+
+Result<std::string> KubeClient::Token() {
+  if (cfg_.bearer_token_file.empty()) return cfg_.bearer_token;
+  std::lock_guard lock(token_mu_);
+  const auto now = Clock::now();
+  if (token_valid_ && now - token_read_ < cfg_.token_refresh) return token_;
+  auto token = ReadToken(cfg_.bearer_token_file);
+  if (!token) {
+    // A rotation in progress can leave the file briefly unreadable; an old token may still work.
+    if (!token_.empty()) {
+      LOG_WARN("keeping previous kubernetes token", {{"error", token.error().message()}});
+      return token_;
+    }
+    return Err(token.error());
+  }
+  token_ = std::move(*token);
+  token_read_ = now;
+  token_valid_ = true;
+  return token_;
+}
+
+KubeResponse KubeClient::Get(const std::string& path_query, std::chrono::milliseconds timeout) {
+  Transfer t;
+  return Run(path_query, t, timeout);
+}
+
+KubeResponse KubeClient::Watch(const std::string& path_query, const OnData& on_data,
+                               std::chrono::milliseconds idle_timeout) {
+  Transfer t;
+  t.on_data = &on_data;
+  t.idle_timeout = idle_timeout;
+  return Run(path_query, t, std::chrono::milliseconds(0));
+}
+
+namespace {
+
+// Request options shared by lists and watches; returns the header list to free afterwards.
+curl_slist* Configure(CURL* easy, const std::string& url, const std::string& token,
+                      const config::TlsConfig& tls, std::chrono::milliseconds total_timeout,
+                      bool compressed) {
+  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  if (!token.empty())
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(kConnectTimeout.count() * 1000));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(total_timeout.count()));
+  // Keepalive probes find a half-open watch connection (node or LB gone) long before idle does.
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 15L);
+  if (compressed) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // gzip for big lists
+  if (!tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
+#if LIBCURL_VERSION_NUM >= 0x075700
+  // libcurl >= 7.87 may keep a parsed CA file for 24 h; a rotated CA must count at the next
+  // connection, and parsing it once per list or watch costs nothing.
+  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+  if (!tls.cert_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  if (!tls.key_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
+  if (tls.insecure_skip_verify) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  return headers;
+}
+
+}  // namespace
+
+KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
+                             std::chrono::milliseconds total_timeout) {
+  KubeResponse resp;
+  t.resp = &resp;
+  auto token = Token();
+  if (!token) {
+    resp.error = token.error().message();
+    return resp;
+  }
+  CURL* easy = curl_easy_init();
+  t.easy = easy;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_slist* headers = Configure(easy, cfg_.server + path_query, *token, cfg_.tls, total_timeout,
+                                  /*compressed=*/t.on_data == nullptr);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnWrite);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
+
+  auto* multi = static_cast<CURLM*>(multi_);
+  curl_multi_add_handle(multi, easy);
+  Pump(t, resp);
+  CURLcode result = CURLE_OK;
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) result = msg->data.result;
+  }
+  long code = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+  resp.status = static_cast<int>(code);
+  if (result != CURLE_OK && !resp.aborted && !resp.interrupted) {
+    resp.error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(result);
+  }
+  curl_multi_remove_handle(multi, easy);
+  curl_easy_cleanup(easy);
+  curl_slist_free_all(headers);
+  return resp;
+}
+
+// Drives the transfer until it completes, goes quiet for idle_timeout, or Interrupt() is called.
+void KubeClient::Pump(Transfer& t, KubeResponse& resp) {
+  auto* multi = static_cast<CURLM*>(multi_);
+  t.last_data = Clock::now();
+  int running = 1;
+  while (true) {
+    if (curl_multi_perform(multi, &running) != CURLM_OK || running == 0) return;
+    if (interrupted_.load()) {
+      resp.interrupted = true;
+      return;
+    }
+    auto wait = kPollStep;
+    if (t.idle_timeout.count() > 0) {
+      const auto idle =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.last_data);
+      if (idle >= t.idle_timeout) {
+        resp.idle_timeout = true;
+        return;
+      }
+      wait = std::min(wait, t.idle_timeout - idle);
+    }
+    curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+  }
+}
+
+}  // namespace skidder::kubernetes

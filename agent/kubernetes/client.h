@@ -1,0 +1,89 @@
+// KubeClient: the few HTTP GETs pod discovery makes to the Kubernetes API server (list, and a
+// streaming watch), over libcurl with bearer-token auth and TLS.
+//
+// Owned by one discovery worker thread, which is the only caller of Get()/Watch(). Interrupt()
+// may be called from any thread: it wakes a blocked request, which then returns promptly with
+// `interrupted` set. A fresh connection is made per request (a list or a watch lasting minutes),
+// so a rotated CA file is picked up by the next request without extra bookkeeping.
+//
+// Credentials: the token is sent only in the Authorization header and never appears in any
+// message or log this file produces.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "util/status.h"
+
+namespace skidder::kubernetes {
+
+// Where and how to reach the API server, resolved from a KubernetesSdConfig (see discovery.h).
+struct ClientConfig {
+  std::string server;             // "https://10.96.0.1:443"; no trailing '/'
+  std::string bearer_token;       // static token; used when bearer_token_file is empty
+  std::string bearer_token_file;  // re-read every token_refresh and right after a 401
+  config::TlsConfig tls;
+  std::chrono::seconds token_refresh{60};
+};
+
+struct KubeResponse {
+  int status = 0;             // HTTP status; 0 when there was none
+  std::string body;           // non-streamed body (or an error body of a watch), capped
+  std::string error;          // transport error; never contains credentials
+  bool interrupted = false;   // Interrupt() was called
+  bool idle_timeout = false;  // the watch sent nothing for idle_timeout
+  bool aborted = false;       // the watch consumer asked to stop reading
+
+  static constexpr size_t kMaxBody = 64 << 20;  // a list of every pod of a big cluster fits
+};
+
+class KubeClient {
+ public:
+  explicit KubeClient(ClientConfig cfg);
+  ~KubeClient();
+  KubeClient(const KubeClient&) = delete;
+  KubeClient& operator=(const KubeClient&) = delete;
+
+  // GET server+path_query, the whole body collected.
+  KubeResponse Get(const std::string& path_query, std::chrono::milliseconds timeout);
+
+  // GET server+path_query, streaming: on_data gets the body in arbitrary chunks as they arrive
+  // (only for a 200 response) and returns false to stop reading. Ends when the server closes,
+  // on a transport error, after idle_timeout without a byte, or on Interrupt().
+  using OnData = std::function<bool(std::string_view chunk)>;
+  KubeResponse Watch(const std::string& path_query, const OnData& on_data,
+                     std::chrono::milliseconds idle_timeout);
+
+  // Drops the cached token so the next request re-reads the token file (after a 401).
+  void InvalidateToken();
+  // Wakes and ends the current request, and every later one, until ClearInterrupt().
+  void Interrupt();
+  void ClearInterrupt();
+
+  // Percent-encodes a query parameter value.
+  static std::string Escape(std::string_view value);
+
+ private:
+  struct Transfer;
+  static size_t OnWrite(char* data, size_t size, size_t nmemb, void* user);  // libcurl
+  Result<std::string> Token();
+  KubeResponse Run(const std::string& path_query, Transfer& t,
+                   std::chrono::milliseconds total_timeout);
+  void Pump(Transfer& t, KubeResponse& resp);
+
+  ClientConfig cfg_;
+  void* multi_ = nullptr;  // CURLM*, kept for curl_multi_wakeup() from Interrupt()
+  std::atomic<bool> interrupted_{false};
+  std::mutex token_mu_;
+  std::string token_;
+  std::chrono::steady_clock::time_point token_read_{};
+  bool token_valid_ = false;
+};
+
+}  // namespace skidder::kubernetes

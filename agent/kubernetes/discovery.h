@@ -1,0 +1,120 @@
+// PodDiscovery: kubernetes_sd_configs role=pod, node-scoped. Lists then watches pods on the API
+// server and reports the resulting targets (one label set per container, see pod_targets.h).
+//
+// Owned by the app's target manager, one per kubernetes_sd_configs entry. Start() and Stop() are
+// called from the owner's thread; the callback runs on a discovery thread (one per namespace
+// watched), never two at once, and must not call back into PodDiscovery (it runs under its
+// lock). It receives the complete target set each time the set changes: first after the initial
+// list (even when empty), never an empty set merely because the API server is unreachable. Until
+// a list succeeds again the last known targets stand, so tailing goes on through an API outage.
+//
+// Only GET on pods is ever sent (list and watch), so RBAC get/list/watch on pods is enough.
+// Resilience: 410 Gone (status or ERROR event) relists; other errors back off exponentially with
+// jitter; a watch quiet for longer than watch_idle_timeout is restarted from its resourceVersion;
+// a 401 re-reads the token file at once (it is re-read every minute anyway, for bound tokens).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "kubernetes/client.h"
+#include "model/labels.h"
+#include "util/status.h"
+
+namespace skidder::telemetry {
+struct AgentMetrics;
+}
+
+namespace skidder::kubernetes {
+
+// The process environment discovery depends on, injectable for tests.
+struct DiscoveryEnv {
+  std::string service_host;  // KUBERNETES_SERVICE_HOST
+  std::string service_port;  // KUBERNETES_SERVICE_PORT
+  std::string node_name;     // NODE_NAME, else HOSTNAME (the Promtail chart sets it to the node)
+  std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+  static DiscoveryEnv FromProcess();
+};
+
+struct DiscoveryOptions {
+  DiscoveryEnv env = DiscoveryEnv::FromProcess();
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
+  // Server-side timeoutSeconds of a watch, jittered up to twice this.
+  std::chrono::seconds watch_timeout{std::chrono::minutes(5)};
+  // A watch that delivers nothing (not even a bookmark) for this long is restarted.
+  std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(3)};
+  std::chrono::milliseconds list_timeout{std::chrono::seconds(60)};
+  std::chrono::seconds token_refresh{60};
+  int list_page_size = 500;
+  telemetry::AgentMetrics* metrics = nullptr;  // optional
+};
+
+// What one list/watch asks the API server for.
+struct PodQuery {
+  std::string namespace_name;  // "" = all namespaces
+  std::string label_selector;
+  std::string field_selector;  // includes spec.nodeName=<node> when node-scoped
+};
+
+// Resolved settings: where the server is, how to authenticate, what to watch.
+struct ResolvedSd {
+  ClientConfig client;
+  std::vector<PodQuery> queries;  // one per namespace (one with "" for all)
+};
+
+// Validates cfg (role pod only; kubeconfig_file refused) and resolves in-cluster defaults.
+Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env);
+
+class PodDiscovery {
+ public:
+  using Callback = std::function<void(std::vector<Labels> targets)>;
+
+  PodDiscovery(config::KubernetesSdConfig cfg, Callback callback, DiscoveryOptions opts = {});
+  ~PodDiscovery();  // Stop()
+  PodDiscovery(const PodDiscovery&) = delete;
+  PodDiscovery& operator=(const PodDiscovery&) = delete;
+
+  // Resolves the config and starts the watch threads; errors are configuration errors.
+  Status Start();
+  // Interrupts any request in flight and joins the threads; prompt (well under a second).
+  void Stop();
+
+  // True once every namespace has been listed successfully at least once.
+  bool Synced() const;
+
+ private:
+  struct Watcher;
+  void Run(Watcher& w);
+  bool ListAndWatch(Watcher& w);
+  bool List(Watcher& w);
+  enum class WatchEnd { kRewatch, kRelist, kError, kStopped };
+  WatchEnd WatchOnce(Watcher& w, bool& got_data);
+  bool Sleep(std::chrono::milliseconds d);
+  void Publish();
+  void CountError(const char* reason);
+  void CountRestart(const char* reason);
+
+  config::KubernetesSdConfig cfg_;
+  Callback callback_;
+  DiscoveryOptions opts_;
+  std::vector<std::unique_ptr<Watcher>> watchers_;
+  std::atomic<bool> stop_{false};
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+  mutable std::mutex state_mu_;  // watchers' pod maps, last_ and the callback
+  std::vector<Labels> last_;
+  bool published_ = false;
+};
+
+}  // namespace skidder::kubernetes

@@ -1,0 +1,135 @@
+#include "kubernetes/pod_json.h"
+
+#include <fmt/format.h>
+#include <rapidjson/error/en.h>
+
+#include <cctype>
+
+namespace skidder::kubernetes {
+namespace {
+
+using rapidjson::Value;
+
+std::vector<std::pair<std::string, std::string>> StringMap(const Value* obj) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (obj == nullptr) return out;
+  out.reserve(obj->MemberCount());
+  for (auto it = obj->MemberBegin(); it != obj->MemberEnd(); ++it) {
+    if (!it->value.IsString()) continue;
+    out.emplace_back(std::string(it->name.GetString(), it->name.GetStringLength()),
+                     std::string(it->value.GetString(), it->value.GetStringLength()));
+  }
+  return out;
+}
+
+void ParseOwner(const Value& meta, Pod& pod) {
+  const Value* owners = JsonArray(meta, "ownerReferences");
+  if (owners == nullptr) return;
+  for (const Value& o : owners->GetArray()) {
+    if (!o.IsObject()) continue;
+    auto c = o.FindMember("controller");
+    if (c == o.MemberEnd() || !c->value.IsBool() || !c->value.GetBool()) continue;
+    pod.controller_kind = JsonString(o, "kind");
+    pod.controller_name = JsonString(o, "name");
+    return;
+  }
+}
+
+std::string ContainerId(const Value* statuses, std::string_view name) {
+  if (statuses == nullptr) return {};
+  for (const Value& s : statuses->GetArray()) {
+    if (s.IsObject() && JsonString(s, "name") == name)
+      return std::string(JsonString(s, "containerID"));
+  }
+  return {};
+}
+
+void ParseContainers(const Value* list, const Value* statuses, bool init, Pod& pod) {
+  if (list == nullptr) return;
+  for (const Value& c : list->GetArray()) {
+    if (!c.IsObject()) continue;
+    PodContainer pc;
+    pc.name = JsonString(c, "name");
+    if (pc.name.empty()) continue;
+    pc.image = JsonString(c, "image");
+    pc.container_id = ContainerId(statuses, pc.name);
+    pc.init = init;
+    pod.containers.push_back(std::move(pc));
+  }
+}
+
+void ParseStatus(const Value& status, Pod& pod) {
+  pod.ip = JsonString(status, "podIP");
+  pod.host_ip = JsonString(status, "hostIP");
+  pod.phase = JsonString(status, "phase");
+  if (const Value* conds = JsonArray(status, "conditions")) {
+    for (const Value& c : conds->GetArray()) {
+      if (!c.IsObject() || JsonString(c, "type") != "Ready") continue;
+      std::string s(JsonString(c, "status"));
+      for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (!s.empty()) pod.ready = std::move(s);
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view JsonString(const Value& obj, const char* key) {
+  if (!obj.IsObject()) return {};
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+const Value* JsonObject(const Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(key);
+  return it != obj.MemberEnd() && it->value.IsObject() ? &it->value : nullptr;
+}
+
+const Value* JsonArray(const Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(key);
+  return it != obj.MemberEnd() && it->value.IsArray() ? &it->value : nullptr;
+}
+
+Result<Pod> PodFromJson(const Value& obj) {
+  const Value* meta = JsonObject(obj, "metadata");
+  if (meta == nullptr) return Err(InvalidArgument("pod without metadata"));
+  Pod pod;
+  pod.namespace_name = JsonString(*meta, "namespace");
+  pod.name = JsonString(*meta, "name");
+  if (pod.namespace_name.empty() || pod.name.empty()) {
+    return Err(InvalidArgument("pod without namespace or name"));
+  }
+  pod.uid = JsonString(*meta, "uid");
+  pod.resource_version = JsonString(*meta, "resourceVersion");
+  pod.labels = StringMap(JsonObject(*meta, "labels"));
+  pod.annotations = StringMap(JsonObject(*meta, "annotations"));
+  ParseOwner(*meta, pod);
+
+  static const Value kEmpty(rapidjson::kObjectType);
+  const Value* spec = JsonObject(obj, "spec");
+  const Value* status = JsonObject(obj, "status");
+  if (spec == nullptr) spec = &kEmpty;
+  if (status == nullptr) status = &kEmpty;
+  pod.node_name = JsonString(*spec, "nodeName");
+  ParseStatus(*status, pod);
+  ParseContainers(JsonArray(*spec, "containers"), JsonArray(*status, "containerStatuses"),
+                  /*init=*/false, pod);
+  ParseContainers(JsonArray(*spec, "initContainers"), JsonArray(*status, "initContainerStatuses"),
+                  /*init=*/true, pod);
+  return pod;
+}
+
+Result<Pod> ParsePod(std::string_view json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return Err(InvalidArgument(fmt::format("pod JSON at offset {}: {}", doc.GetErrorOffset(),
+                                           rapidjson::GetParseError_En(doc.GetParseError()))));
+  }
+  return PodFromJson(doc);
+}
+
+}  // namespace skidder::kubernetes

@@ -1,0 +1,371 @@
+#include "support/fake_kube_api.h"
+
+#include <httplib.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+
+namespace skidder::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+EVP_PKEY* NewKey() { return EVP_EC_gen("P-256"); }
+
+void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  if (ext == nullptr) throw std::runtime_error("X509V3_EXT_conf_nid failed");
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
+// A certificate for `cn` with `key`, signed by issuer/issuer_key (self-signed when issuer null).
+X509* NewCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial) {
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
+  X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
+  X509* signer = issuer ? issuer : cert;
+  if (issuer == nullptr) {
+    AddExt(cert, signer, NID_basic_constraints, "critical,CA:TRUE");
+    AddExt(cert, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
+    AddExt(cert, signer, NID_subject_key_identifier, "hash");
+  } else {
+    AddExt(cert, signer, NID_basic_constraints, "critical,CA:FALSE");
+    AddExt(cert, signer, NID_ext_key_usage, "serverAuth");
+    AddExt(cert, signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+  }
+  X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256());
+  return cert;
+}
+
+void WritePem(const std::string& path, X509* cert) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) throw std::runtime_error("cannot write " + path);
+  PEM_write_X509(f, cert);
+  std::fclose(f);
+}
+
+std::string Serialize(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+struct Stamped {
+  std::string key, ns, node, json;
+};
+
+// The pod JSON with metadata.resourceVersion set to rv, and where it belongs.
+Stamped WithRv(const std::string& pod_json, uint64_t rv) {
+  rapidjson::Document doc;
+  doc.Parse(pod_json.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) throw std::runtime_error("bad pod JSON in test");
+  auto& meta = doc["metadata"];
+  const std::string ns = meta["namespace"].GetString();
+  const std::string key = ns + "/" + meta["name"].GetString();
+  std::string node;
+  if (doc.HasMember("spec") && doc["spec"].HasMember("nodeName")) {
+    node = doc["spec"]["nodeName"].GetString();
+  }
+  rapidjson::Value v(std::to_string(rv).c_str(), doc.GetAllocator());
+  if (meta.HasMember("resourceVersion")) {
+    meta["resourceVersion"] = v;
+  } else {
+    meta.AddMember("resourceVersion", v, doc.GetAllocator());
+  }
+  return {key, ns, node, Serialize(doc)};
+}
+
+std::string StatusJson(int code, const std::string& reason) {
+  return R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","reason":")" +
+         reason + R"(","code":)" + std::to_string(code) + "}";
+}
+
+// The node a fieldSelector "a=b,spec.nodeName=<node>" asks for, or "" for any.
+std::string NodeFromSelector(const std::string& selector) {
+  constexpr std::string_view kKey = "spec.nodeName=";
+  size_t pos = selector.find(kKey);
+  if (pos == std::string::npos) return "";
+  size_t end = selector.find(',', pos);
+  return selector.substr(pos + kKey.size(),
+                         end == std::string::npos ? end : end - pos - kKey.size());
+}
+
+bool Matches(const std::string& want_ns, const std::string& want_node, const std::string& ns,
+             const std::string& node) {
+  return (want_ns.empty() || ns.empty() || ns == want_ns) &&
+         (want_node.empty() || node.empty() || node == want_node);
+}
+
+}  // namespace
+
+std::string PodJson(const std::string& ns, const std::string& name, const std::string& node,
+                    const std::vector<std::string>& containers,
+                    const std::map<std::string, std::string>& labels) {
+  std::string l, c, s;
+  for (const auto& [k, v] : labels) l += (l.empty() ? "" : ",") + ("\"" + k + "\":\"" + v + "\"");
+  for (const auto& n : containers) {
+    c += (c.empty() ? "" : ",") + ("{\"name\":\"" + n + "\",\"image\":\"img/" + n + "\"}");
+    s += (s.empty() ? "" : ",") +
+         ("{\"name\":\"" + n + "\",\"containerID\":\"containerd://" + n + "\"}");
+  }
+  return R"({"metadata":{"namespace":")" + ns + R"(","name":")" + name + R"(","uid":"uid-)" + name +
+         R"(","labels":{)" + l + R"(}},"spec":{"nodeName":")" + node + R"(","containers":[)" + c +
+         R"(]},"status":{"phase":"Running","podIP":"10.0.0.1",)" + R"("containerStatuses":[)" + s +
+         "]}}";
+}
+
+FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std::move(token)) {
+  EVP_PKEY* ca_key = NewKey();
+  EVP_PKEY* key = NewKey();
+  // A distinct name per instance, so a client given another instance's CA fails to find an
+  // issuer instead of trying the wrong key.
+  const std::string ca_name = "skidder test CA " + std::to_string(std::random_device{}());
+  X509* ca = NewCert(ca_name.c_str(), ca_key, nullptr, nullptr, 1);
+  X509* cert = NewCert("127.0.0.1", key, ca, ca_key, 2);
+  ca_file_ = dir + "/ca.crt";
+  WritePem(ca_file_, ca);
+  server_ = std::make_unique<httplib::SSLServer>(cert, key);
+  X509_free(ca);
+  X509_free(cert);
+  EVP_PKEY_free(ca_key);
+  EVP_PKEY_free(key);
+  if (!server_->is_valid()) throw std::runtime_error("SSLServer is not valid");
+  Serve();
+  port_ = server_->bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) throw std::runtime_error("cannot bind the fake API server");
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+FakeKubeApi::~FakeKubeApi() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string FakeKubeApi::url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+
+void FakeKubeApi::SetToken(std::string token) {
+  std::lock_guard lock(mu_);
+  token_ = std::move(token);
+}
+
+void FakeKubeApi::Event(const std::string& type, const std::string& pod_json, bool remove) {
+  {
+    std::lock_guard lock(mu_);
+    Stamped p = WithRv(pod_json, ++rv_);
+    if (remove) {
+      pods_.erase(p.key);
+    } else {
+      pods_[p.key] = StoredPod{p.ns, p.node, p.json};
+    }
+    events_.push_back(
+        EventRecord{rv_, p.ns, p.node, R"({"type":")" + type + R"(","object":)" + p.json + "}\n"});
+  }
+  cv_.notify_all();
+}
+
+void FakeKubeApi::Add(const std::string& pod_json) { Event("ADDED", pod_json, false); }
+void FakeKubeApi::Modify(const std::string& pod_json) { Event("MODIFIED", pod_json, false); }
+void FakeKubeApi::Delete(const std::string& pod_json) { Event("DELETED", pod_json, true); }
+
+void FakeKubeApi::Bookmark() {
+  {
+    std::lock_guard lock(mu_);
+    ++rv_;
+    events_.push_back(EventRecord{rv_, "", "",
+                                  R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1",)"
+                                  R"("metadata":{"resourceVersion":")" +
+                                      std::to_string(rv_) + "\"}}}\n"});
+  }
+  cv_.notify_all();
+}
+
+void FakeKubeApi::RawEvent(const std::string& line) {
+  {
+    std::lock_guard lock(mu_);
+    ++rv_;
+    events_.push_back(EventRecord{rv_, "", "", line + "\n"});
+  }
+  cv_.notify_all();
+}
+
+void FakeKubeApi::ExpireWatches() {
+  {
+    std::lock_guard lock(mu_);
+    compacted_rv_ = ++rv_;  // history up to now is gone; a relist returns rv_ itself
+    ++expire_generation_;
+  }
+  cv_.notify_all();
+}
+
+void FakeKubeApi::DropWatches() {
+  {
+    std::lock_guard lock(mu_);
+    ++drop_generation_;
+  }
+  cv_.notify_all();
+}
+
+void FakeKubeApi::FailNext(int n, int status) {
+  std::lock_guard lock(mu_);
+  fail_next_ = n;
+  fail_status_ = status;
+}
+
+std::vector<KubeRequest> FakeKubeApi::requests() const {
+  std::lock_guard lock(mu_);
+  return requests_;
+}
+
+int FakeKubeApi::watches_started() const {
+  std::lock_guard lock(mu_);
+  return watches_started_;
+}
+
+uint64_t FakeKubeApi::last_rv_sent() const {
+  std::lock_guard lock(mu_);
+  return last_rv_sent_;
+}
+
+std::string FakeKubeApi::resource_version() const {
+  std::lock_guard lock(mu_);
+  return std::to_string(rv_);
+}
+
+void FakeKubeApi::Serve() {
+  using httplib::Server;
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    KubeRequest r{req.method, req.path, {}, false};
+    for (const auto& [k, v] : req.params) r.params[k] = v;
+    std::lock_guard lock(mu_);
+    r.authorized = req.get_header_value("Authorization") == "Bearer " + token_;
+    requests_.push_back(r);
+    int status = 0;
+    if (!r.authorized) {
+      status = 401;
+    } else if (fail_next_ > 0) {
+      --fail_next_;
+      status = fail_status_;
+    }
+    if (status == 0) return Server::HandlerResponse::Unhandled;
+    res.status = status;
+    res.set_content(StatusJson(status, "Scripted"), "application/json");
+    return Server::HandlerResponse::Handled;
+  });
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string ns = req.matches.size() > 1 ? req.matches[1].str() : "";
+    if (req.has_param("watch")) {
+      ServeWatch(req, res, ns);
+    } else {
+      ServeList(req, res, ns);
+    }
+  };
+  server_->Get(R"(/api/v1/pods)", handler);
+  server_->Get(R"(/api/v1/namespaces/([a-z0-9-]+)/pods)", handler);
+}
+
+void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
+                            const std::string& ns) {
+  const std::string node = NodeFromSelector(req.get_param_value("fieldSelector"));
+  const size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
+  const size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
+  std::lock_guard lock(mu_);
+  std::string items;
+  size_t index = 0, taken = 0;
+  bool more = false;
+  for (const auto& [key, pod] : pods_) {
+    if (!Matches(ns, node, pod.ns, pod.node)) continue;
+    if (index++ < offset) continue;
+    if (limit > 0 && taken == limit) {
+      more = true;
+      break;
+    }
+    items += (items.empty() ? "" : ",") + pod.json;
+    ++taken;
+  }
+  const std::string cont = more ? R"(,"continue":")" + std::to_string(offset + taken) + "\"" : "";
+  res.set_content(R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":")" +
+                      std::to_string(rv_) + "\"" + cont + R"(},"items":[)" + items + "]}",
+                  "application/json");
+}
+
+void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res,
+                             const std::string& ns) {
+  struct State {
+    uint64_t from;
+    std::string ns, node;
+    size_t next = 0;
+    uint64_t expire_gen, drop_gen;
+  };
+  auto st = std::make_shared<State>();
+  st->from = std::stoull("0" + req.get_param_value("resourceVersion"));
+  st->ns = ns;
+  st->node = NodeFromSelector(req.get_param_value("fieldSelector"));
+  {
+    std::lock_guard lock(mu_);
+    if (st->from < compacted_rv_) {
+      res.status = 410;
+      res.set_content(StatusJson(410, "Expired"), "application/json");
+      return;
+    }
+    ++watches_started_;
+    st->expire_gen = expire_generation_;
+    st->drop_gen = drop_generation_;
+  }
+  res.set_chunked_content_provider("application/json", [this, st](size_t, httplib::DataSink& sink) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, 50ms, [&] {
+      return stopping_ || drop_generation_ != st->drop_gen ||
+             expire_generation_ != st->expire_gen || st->next < events_.size();
+    });
+    if (stopping_ || drop_generation_ != st->drop_gen) return false;  // cut the connection
+    std::string out;
+    uint64_t sent_rv = 0;
+    for (; st->next < events_.size(); ++st->next) {
+      const EventRecord& e = events_[st->next];
+      if (e.rv > st->from && Matches(st->ns, st->node, e.ns, e.node)) {
+        out += e.line;
+        sent_rv = e.rv;
+      }
+    }
+    const bool expired = expire_generation_ != st->expire_gen;
+    lock.unlock();
+    if (expired) {
+      out += R"({"type":"ERROR","object":)" + StatusJson(410, "Expired") + "}\n";
+    }
+    if (!out.empty() && !sink.write(out.data(), out.size())) return false;
+    if (sent_rv != 0) {
+      std::lock_guard relock(mu_);
+      last_rv_sent_ = std::max(last_rv_sent_, sent_rv);
+    }
+    if (expired) sink.done();
+    return true;
+  });
+}
+
+}  // namespace skidder::testing

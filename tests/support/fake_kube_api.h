@@ -1,0 +1,107 @@
+// FakeKubeApi: a scripted Kubernetes API server for discovery tests, on 127.0.0.1 port 0 over
+// HTTPS with a CA and server certificate made at start (ca.crt written to the given directory).
+//
+// It serves GET /api/v1/pods and /api/v1/namespaces/<ns>/pods (list, with limit/continue paging,
+// and ?watch=1 streams from a resourceVersion), checks the bearer token (401 when wrong), and
+// records every request so a test can assert what was asked. The test drives it from its own
+// thread: Add/Modify/Delete push watch events (and update the list), Bookmark() sends a bookmark,
+// ExpireWatches() answers 410 Gone, DropWatches() cuts connections, FailNext() fails requests.
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace httplib {
+class SSLServer;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace skidder::testing {
+
+struct KubeRequest {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> params;
+  bool authorized = false;
+};
+
+// A minimal pod object. containers: names; the first container gets the id "containerd://<name>".
+std::string PodJson(const std::string& ns, const std::string& name, const std::string& node,
+                    const std::vector<std::string>& containers,
+                    const std::map<std::string, std::string>& labels = {});
+
+class FakeKubeApi {
+ public:
+  // Certificates go into dir (ca.crt, server.crt, server.key). Requests must carry token.
+  FakeKubeApi(const std::string& dir, std::string token);
+  ~FakeKubeApi();
+  FakeKubeApi(const FakeKubeApi&) = delete;
+  FakeKubeApi& operator=(const FakeKubeApi&) = delete;
+
+  std::string url() const;  // "https://127.0.0.1:<port>"
+  const std::string& ca_file() const { return ca_file_; }
+
+  void SetToken(std::string token);
+
+  // The pod (keyed by namespace/name) changes; the list reflects it and open watches get the event.
+  void Add(const std::string& pod_json);
+  void Modify(const std::string& pod_json);
+  void Delete(const std::string& pod_json);
+  void Bookmark();
+  // Sends line (plus '\n') as is to every open and later watch: malformed events.
+  void RawEvent(const std::string& line);
+  // Open watches get an ERROR event with code 410; later watches from an older resourceVersion
+  // get HTTP 410 until they relist.
+  void ExpireWatches();
+  // Open watch connections are cut without ending the chunked body.
+  void DropWatches();
+  // The next n requests (list or watch) are answered with status (e.g. 503: API outage).
+  void FailNext(int n, int status);
+
+  std::vector<KubeRequest> requests() const;
+  int watches_started() const;  // successful (200) watch responses so far
+  std::string resource_version() const;
+  // The newest resourceVersion written to any watch stream (so a test knows it was sent).
+  uint64_t last_rv_sent() const;
+
+ private:
+  struct StoredPod {
+    std::string ns, node, json;
+  };
+  struct EventRecord {
+    uint64_t rv;
+    std::string ns, node, line;  // ns/node empty for bookmarks: every watch gets them
+  };
+  void Event(const std::string& type, const std::string& pod_json, bool remove);
+  void Serve();
+  void ServeList(const httplib::Request& req, httplib::Response& res, const std::string& ns);
+  void ServeWatch(const httplib::Request& req, httplib::Response& res, const std::string& ns);
+
+  std::string ca_file_;
+  std::unique_ptr<httplib::SSLServer> server_;
+  int port_ = 0;
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string token_;
+  uint64_t rv_ = 100;
+  uint64_t compacted_rv_ = 0;
+  std::map<std::string, StoredPod> pods_;  // "<ns>/<name>" -> the pod with its rv
+  std::vector<EventRecord> events_;
+  std::vector<KubeRequest> requests_;
+  uint64_t expire_generation_ = 0, drop_generation_ = 0;
+  int fail_next_ = 0, fail_status_ = 0;
+  int watches_started_ = 0;
+  uint64_t last_rv_sent_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace skidder::testing
