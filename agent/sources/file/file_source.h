@@ -25,18 +25,18 @@ class Positions;
 
 // One thing to tail: a glob and the labels its files' entries carry.
 struct FileTarget {
-  std::string id;               // stable key (job + labels); a target with the same id is kept
-  Labels labels;                // incl. __path__ (glob, may use **) and __path_exclude__
-  pipeline::Pipeline* pipeline; // not owned; must outlive the target (one per scrape config)
+  std::string id;                // stable key (job + labels); a target with the same id is kept
+  Labels labels;                 // incl. __path__ (glob, may use **) and __path_exclude__
+  pipeline::Pipeline* pipeline;  // not owned; must outlive the target (one per scrape config)
 };
 
 struct FileSourceOptions {
   config::LimitsConfig limits;
   config::FileWatchConfig watch;
   config::Duration rescan_period = std::chrono::seconds(10);  // target_config.sync_period
-  size_t max_open_files = 1024;       // idle files beyond this are closed, reopened by identity
+  size_t max_open_files = 1024;  // idle files beyond this are closed, reopened by identity
   size_t read_chunk_bytes = 64 * 1024;
-  bool force_polling = false;         // tests and -no-inotify: behave as if inotify failed
+  bool force_polling = false;  // tests and -no-inotify: behave as if inotify failed
 };
 
 class FileSource {
@@ -52,6 +52,11 @@ class FileSource {
   // Stops reading new data; flushes buffering stages (force) so held entries reach the sink;
   // joins the thread. Positions are not written here (the app saves them after the sink drains).
   void Stop();
+
+  // Copies every file's acknowledged offset (AckTracker::Committed) into Positions. Called by the
+  // app before each Positions::Save(), and once more after Stop() when the sink has drained.
+  // Thread-safe.
+  void SyncPositions();
 
   // For /ready and tests.
   size_t ActiveFiles() const;

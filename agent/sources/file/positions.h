@@ -29,7 +29,7 @@ struct FileIdentity {
 struct PositionRecord {
   std::string path;
   FileIdentity identity;
-  uint64_t offset = 0;  // acknowledged up to here
+  uint64_t offset = 0;    // acknowledged up to here
   bool imported = false;  // from a Promtail file: identity unknown, trust the path
 };
 

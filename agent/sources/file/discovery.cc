@@ -1,0 +1,297 @@
+// FileSource::Impl, part two: what files there are. Walks the targets' globs, notices files that
+// moved away from their path (rotation, deletion, a removed target), opens new ones at the right
+// offset, and finds files of the positions file again, also under a new name (rotated while the
+// agent was stopped).
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sources/file/file_source_impl.h"
+#include "sources/file/gz.h"
+#include "sources/file/identity.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+namespace {
+
+std::string DirName(const std::string& p) {
+  size_t i = p.rfind('/');
+  if (i == std::string::npos) return ".";
+  return i == 0 ? "/" : p.substr(0, i);
+}
+
+// Where in dir the file with this device and inode is now; "" when nowhere.
+std::string FindByInode(const std::string& dir, const FileIdentity& id) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return "";
+  std::string out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_ino != id.ino) continue;  // d_ino is the inode for regular file systems
+    std::string p = dir + "/" + e->d_name;
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && SameInode(id, st)) {
+      out = std::move(p);
+      break;
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+// A record of an empty file (no fingerprint yet) cannot prove that a file found under another
+// name by inode is the same one (inodes are reused at once), so that name must at least look like
+// a rotation of the old one, and not a compressed or temporary copy.
+bool PlausiblyRotated(const PositionRecord& rec, const std::string& where) {
+  if (rec.identity.fingerprint_len > 0 || where == rec.path) return true;
+  auto base = [](const std::string& p) { return std::string_view(p).substr(p.rfind('/') + 1); };
+  std::string_view to = base(where);
+  for (std::string_view ext : {".gz", ".tmp", ".bz2", ".xz", ".zst", ".zip"}) {
+    if (to.ends_with(ext)) return false;
+  }
+  return to.starts_with(base(rec.path));
+}
+
+// The file at path is the one recorded: same inode and the same first bytes.
+bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) && FingerprintMatches(fd, id);
+  ::close(fd);
+  return same;
+}
+
+bool SameRecordFile(const std::optional<PositionRecord>& r, const FileIdentity& id) {
+  return r && !r->imported && r->identity.dev == id.dev && r->identity.ino == id.ino;
+}
+
+}  // namespace
+
+void FileSource::Impl::Discover(int64_t now_ns) {
+  std::map<std::string, struct stat> found;
+  std::map<std::string, TargetState*> found_target;
+  std::map<std::string, TargetState*> dirs;
+  watcher_.BeginPass();
+  for (auto& t : targets_) {
+    t->glob.Walk(
+        [&](const std::string& dir) {
+          watcher_.Add(dir);
+          dirs.emplace(dir, t.get());
+        },
+        [&](const std::string& path, const struct stat& st) {
+          if (t->exclude && t->exclude->Match(path)) return;
+          if (found.emplace(path, st).second) found_target[path] = t.get();
+        });
+  }
+  watcher_.EndPass();
+  std::map<FileKey, std::string> found_by_inode;
+  for (const auto& [path, st] : found) {
+    found_by_inode.emplace(FileKey{st.st_dev, st.st_ino}, path);
+  }
+  CheckOpenFiles(found, found_by_inode, now_ns);
+  ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
+  for (const auto& [path, st] : found) {
+    if (files_.contains(FileKey{st.st_dev, st.st_ino})) continue;
+    OpenNew(path, *found_target[path], now_ns);
+  }
+  RebuildPathIndex();
+}
+
+void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& found,
+                                      const std::map<FileKey, std::string>& found_by_inode,
+                                      int64_t now_ns) {
+  for (auto& [key, f] : files_) {
+    if (f->draining) continue;
+    if (FindTarget(f->target_id) == nullptr) {
+      StartDrain(*f, now_ns);
+      continue;
+    }
+    auto it = found.find(f->record_path());
+    if (it != found.end() && SameInode(f->identity(), it->second)) continue;
+    auto moved = found_by_inode.find(key);
+    if (moved != found_by_inode.end()) {
+      f->set_record_path(moved->second);  // renamed to a name the glob matches too: keep going
+      continue;
+    }
+    StartDrain(*f, now_ns);
+  }
+}
+
+void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
+  f.draining = true;
+  f.drain_since_ns = now_ns;
+  f.dirty = true;
+  const std::string old = f.record_path();
+  std::string where;
+  struct stat st;
+  if (!old.empty() && ::stat(old.c_str(), &st) == 0 && SameInode(f.identity(), st)) {
+    where = old;  // still there (its target went away)
+  } else if (!old.empty()) {
+    where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
+  }
+  if (where != old) {
+    if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
+    f.set_record_path(where);
+    f.last_put = {};
+  }
+  LOG_INFO("file rotated or removed; reading it to the end",
+           {{"path", f.path()}, {"now_at", where.empty() ? "(deleted)" : where}});
+}
+
+void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>& dirs,
+                                      const std::map<std::string, struct stat>& found,
+                                      int64_t now_ns) {
+  std::set<FileKey> busy;
+  for (const auto& [key, f] : files_) busy.insert(key);
+  for (const auto& ff : finished_) busy.insert(KeyOf(ff.identity));
+  const std::vector<PositionRecord> records = positions_->All();
+  if (resolved_.size() > 2 * records.size() + 1024) {  // forget records long gone
+    std::set<std::pair<std::string, uint64_t>> live;
+    for (const auto& r : records) {
+      if (resolved_.contains({r.path, r.identity.ino})) live.insert({r.path, r.identity.ino});
+    }
+    resolved_.swap(live);
+  }
+  for (const PositionRecord& rec : records) {
+    if (rec.imported || busy.contains(KeyOf(rec.identity))) continue;
+    const std::string dir = DirName(rec.path);
+    auto d = dirs.find(dir);
+    if (d == dirs.end()) continue;  // not (yet) a directory of ours: leave the record alone
+    const bool first = resolved_.insert({rec.path, rec.identity.ino}).second;
+    std::string where;
+    struct stat st;
+    if (::stat(rec.path.c_str(), &st) != 0 || !SameInode(rec.identity, st)) {
+      where = FindByInode(dir, rec.identity);
+    } else if (!first || IsRecordedFile(rec.path, rec.identity)) {
+      where = rec.path;
+    }  // else: its inode was reused for a new file at the same path; the old one is gone
+    if (!where.empty() && !PlausiblyRotated(rec, where)) where.clear();
+    if (where.empty()) {
+      if (first) ReportGone(dir, rec);
+      positions_->Remove(rec.path);
+      continue;
+    }
+    if (found.contains(where)) {
+      if (where != rec.path) {  // re-key, so that opening it resumes by path
+        positions_->Remove(rec.path);
+        positions_->Put({where, rec.identity, rec.offset, false});
+      }
+      continue;
+    }
+    if (first) OpenRecovered(where, rec, *d->second, now_ns);
+  }
+}
+
+// A file of the positions file is gone (rotated twice and compressed, or deleted, while the
+// agent was stopped). What is left unread is counted when a compressed copy shows how much.
+void FileSource::Impl::ReportGone(const std::string& dir, const PositionRecord& rec) {
+  std::optional<GzCopy> gz = FindCompressedCopy(dir, rec);
+  if (!gz) {
+    LOG_WARN("file of the positions file is gone or rewritten; lines after its offset were lost",
+             {{"path", rec.path}, {"offset", std::to_string(rec.offset)}});
+    return;
+  }
+  const uint64_t lost = gz->size > rec.offset ? gz->size - rec.offset : 0;
+  if (lost == 0) return;  // it had been read to the end before it was compressed
+  metrics_->lost_bytes.With({telemetry::kReasonRotatedAway})->Add(static_cast<double>(lost));
+  LOG_ERROR("file was compressed before it was read to the end; its rest is not sent",
+            {{"path", rec.path},
+             {"compressed_copy", gz->path},
+             {"offset", std::to_string(rec.offset)},
+             {"lost_bytes", std::to_string(lost)}});
+}
+
+// A file of the positions file that no glob matches any more (rotated while stopped): read the
+// rest from its offset, then let it go.
+void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRecord& rec,
+                                     const TargetState& t, int64_t now_ns) {
+  int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  std::optional<FileIdentity> id;
+  if (::fstat(fd, &st) == 0 && SameInode(rec.identity, st) &&
+      FingerprintMatches(fd, rec.identity) && rec.offset <= static_cast<uint64_t>(st.st_size)) {
+    if (auto r = Identify(fd, st)) id = *r;
+  }
+  if (!id) {  // another file under a reused inode, or shorter than the offset
+    LOG_INFO("file found by inode has other content; not resuming it",
+             {{"path", rec.path}, {"now_at", where}});
+    ::close(fd);
+    positions_->Remove(rec.path);
+    return;
+  }
+  auto f = std::make_unique<TailedFile>(fd, rec.path, *id, rec.offset,
+                                        FileLabels(t.target.labels, rec.path), t.target.pipeline,
+                                        metric_pool_.Get(rec.path), settings_);
+  if (where != rec.path) positions_->Remove(rec.path);
+  f->set_record_path(where);
+  f->draining = true;
+  f->drain_since_ns = now_ns;
+  LOG_INFO("resuming a file rotated while stopped",
+           {{"path", rec.path}, {"now_at", where}, {"offset", std::to_string(rec.offset)}});
+  Adopt(std::move(f), t, now_ns);
+}
+
+void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, int64_t now_ns) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
+    return;
+  }
+  struct stat st;
+  Result<FileIdentity> id = Err(Internal("fstat"));
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) id = Identify(fd, st);
+  if (!id || files_.contains(KeyOf(*id))) {
+    ::close(fd);
+    return;
+  }
+  const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
+  LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
+  Adopt(std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
+                                     t.target.pipeline, metric_pool_.Get(path), settings_),
+        t, now_ns);
+}
+
+// Where a newly found file starts: its own position (same identity, or imported from Promtail
+// and still within the file), a position recorded under another name (renamed while stopped),
+// or 0.
+uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const FileIdentity& id,
+                                       uint64_t size) {
+  if (auto r = positions_->FindByPath(path)) {
+    if (r->imported) return r->offset <= size ? r->offset : 0;
+    if (r->identity.dev == id.dev && r->identity.ino == id.ino &&
+        FingerprintMatches(fd, r->identity)) {
+      return r->offset <= size ? r->offset : 0;
+    }
+  }
+  if (auto r = positions_->FindByIdentity(id)) {
+    if (r->path != path && FingerprintMatches(fd, r->identity) && r->offset <= size) {
+      positions_->Remove(r->path);
+      return r->offset;
+    }
+  }
+  return 0;
+}
+
+void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns) {
+  f->target_id = t.target.id;
+  f->idle_since_ns = now_ns;
+  f->dirty = true;
+  // Over max_open_files with nothing idle to close: wait parked, read when a slot frees.
+  if (!f->draining && !EnsureFdSlot(nullptr)) f->Park();
+  FileKey key = KeyOf(f->identity());
+  files_[key] = std::move(f);
+}
+
+void FileSource::Impl::RebuildPathIndex() {
+  by_path_.clear();
+  for (auto& [key, f] : files_) {
+    if (!f->record_path().empty()) by_path_[f->record_path()] = f.get();
+  }
+}
+
+}  // namespace skidder::sources

@@ -1,0 +1,330 @@
+#include "sources/file/file_source.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sources/file/file_source_impl.h"
+#include "sources/file/identity.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+namespace {
+
+constexpr size_t kHardLineCap = 1 << 20;  // without limits.max_line_size
+constexpr int kChunksPerTurn = 16;        // per file per loop turn, so one busy file cannot starve
+constexpr auto kMinRescanGap = std::chrono::milliseconds(50);  // coalesces event storms
+constexpr int kSaturatedWaitMs = 20;
+
+int64_t ToNs(config::Duration d) { return d.count(); }
+
+}  // namespace
+
+std::shared_ptr<PathMetrics> PathMetricsPool::Get(const std::string& path) {
+  if (auto live = live_[path].lock()) return live;
+  auto* pm = new PathMetrics{m_->read_bytes.With({path}), m_->read_lines.With({path}),
+                             m_->file_bytes.With({path})};
+  std::shared_ptr<PathMetrics> sp(pm, [this, path](PathMetrics* p) {
+    m_->read_bytes.Remove({path});
+    m_->read_lines.Remove({path});
+    m_->file_bytes.Remove({path});
+    live_.erase(path);
+    delete p;
+  });
+  live_[path] = sp;
+  return sp;
+}
+
+FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
+                       telemetry::AgentMetrics* metrics, Clock* clock)
+    : opts_(std::move(options)),
+      positions_(positions),
+      sink_(sink),
+      metrics_(metrics),
+      clock_(clock),
+      emitter_(sink),
+      metric_pool_(metrics),
+      watcher_(opts_.force_polling, metrics) {
+  settings_.max_line = opts_.limits.max_line_size > 0
+                           ? static_cast<size_t>(opts_.limits.max_line_size)
+                           : kHardLineCap;
+  settings_.truncate = opts_.limits.max_line_size_truncate;
+  settings_.metrics = metrics;
+  buf_.resize(std::max<size_t>(opts_.read_chunk_bytes, 4096));
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+FileSource::Impl::~Impl() {
+  Stop();
+  files_.clear();  // before the metric pool and emitter they point into
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+Status FileSource::Impl::Start() {
+  if (thread_.joinable()) return FailedPrecondition("file source already started");
+  if (wake_fd_ < 0) return Internal(std::string("eventfd: ") + std::strerror(errno));
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void FileSource::Impl::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+  thread_.join();
+}
+
+void FileSource::Impl::SetTargets(std::vector<FileTarget> targets) {
+  {
+    std::lock_guard lock(mu_);
+    pending_targets_ = std::move(targets);
+  }
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void FileSource::Impl::Run() {
+  const auto tick =
+      std::max<config::Duration>(opts_.watch.min_poll_frequency, std::chrono::milliseconds(1));
+  while (!stop_) {
+    std::unique_lock state(state_mu_);
+    ApplyTargets();
+    const int64_t now_ns = clock_->NowNs();
+    const auto now = clock_->Steady();
+    if ((rescan_ && now - last_rescan_ >= kMinRescanGap) || now >= next_rescan_) {
+      Discover(now_ns);
+      rescan_ = false;
+      last_rescan_ = now;
+      next_rescan_ = now + opts_.rescan_period;
+    }
+    if (now >= next_tick_) {
+      PollTick(now_ns);
+      next_tick_ = now + tick;
+    }
+    const bool more = ReadFiles(now_ns);
+    CloseDrained(now_ns);
+    FlushPipelines(now_ns, false);
+    UpdatePositions();
+    active_files = files_.size();
+    auto next = std::min(next_tick_, next_rescan_);
+    if (rescan_) next = std::min(next, last_rescan_ + kMinRescanGap);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_->Steady());
+    int timeout = static_cast<int>(std::clamp<int64_t>(wait.count() + 1, 0, 1000));
+    if (saturated_) timeout = std::min(timeout, kSaturatedWaitMs);
+    if (more && !saturated_) timeout = 0;
+    state.unlock();
+    WaitForEvents(timeout);
+  }
+  std::lock_guard state(state_mu_);
+  FlushPipelines(clock_->NowNs(), true);
+  UpdatePositions();
+}
+
+void FileSource::Impl::SyncPositions() {
+  std::lock_guard state(state_mu_);
+  UpdatePositions();
+}
+
+void FileSource::Impl::WaitForEvents(int timeout_ms) {
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
+  int n = ::poll(fds, watcher_.fd() >= 0 ? 2 : 1, timeout_ms);
+  if (n <= 0) return;
+  if (fds[0].revents & POLLIN) {
+    uint64_t v;
+    (void)!::read(wake_fd_, &v, sizeof v);
+  }
+  std::lock_guard state(state_mu_);
+  WatchEvents ev;
+  watcher_.ReadEvents(&ev);
+  if (ev.rescan) rescan_ = true;
+  if (ev.overflow) {
+    for (auto& [key, f] : files_) f->dirty = true;
+  }
+  for (const auto& path : ev.written) {
+    auto it = by_path_.find(path);
+    if (it != by_path_.end()) it->second->dirty = true;
+  }
+}
+
+void FileSource::Impl::ApplyTargets() {
+  std::optional<std::vector<FileTarget>> next;
+  {
+    std::lock_guard lock(mu_);
+    next.swap(pending_targets_);
+  }
+  if (!next) return;
+  targets_.clear();
+  for (auto& t : *next) {
+    auto st = std::make_unique<TargetState>(TargetState{t, Glob(""), std::nullopt});
+    if (const std::string* p = t.labels.Get(kPathLabel)) st->glob = Glob(*p);
+    if (const std::string* p = t.labels.Get(kPathExcludeLabel)) st->exclude.emplace(*p);
+    targets_.push_back(std::move(st));
+  }
+  active_targets = targets_.size();
+  metrics_->targets_active.With({})->Set(static_cast<double>(targets_.size()));
+  const int64_t now_ns = clock_->NowNs();
+  for (auto& [key, f] : files_) {
+    const TargetState* t = FindTarget(f->target_id);
+    if (t != nullptr) {
+      f->Retarget(FileLabels(t->target.labels, f->path()), t->target.pipeline);
+    } else if (!f->draining) {
+      StartDrain(*f, now_ns);  // its target is gone: finish what is there, then let go
+    }
+  }
+  rescan_ = true;
+  last_rescan_ = {};
+}
+
+const TargetState* FileSource::Impl::FindTarget(const std::string& id) const {
+  for (const auto& t : targets_) {
+    if (t->target.id == id) return t.get();
+  }
+  return nullptr;
+}
+
+size_t FileSource::Impl::OpenCount() const {
+  size_t n = 0;
+  for (const auto& [key, f] : files_) n += f->parked() ? 0 : 1;
+  return n;
+}
+
+// Frees an fd by parking the file idle the longest (at EOF, not draining), if there is one.
+bool FileSource::Impl::EnsureFdSlot(const TailedFile* keep) {
+  if (OpenCount() < std::max<size_t>(opts_.max_open_files, 1)) return true;
+  TailedFile* victim = nullptr;
+  for (auto& [key, f] : files_) {
+    if (f.get() == keep || f->parked() || f->draining || f->dirty) continue;
+    if (victim == nullptr || f->idle_since_ns < victim->idle_since_ns) victim = f.get();
+  }
+  if (victim == nullptr) return false;
+  victim->Park();
+  return true;
+}
+
+bool FileSource::Impl::Unpark(TailedFile& f) {
+  if (!EnsureFdSlot(&f)) return false;
+  if (f.Reopen(f.record_path())) return true;
+  // Not at its path any more (rotated while parked): rediscovery finds what is there now, and
+  // the bytes this file got after it was parked, if any, cannot be read.
+  LOG_WARN("parked file was replaced before it could be reopened",
+           {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
+  f.draining = true;
+  f.set_record_path("");
+  f.dirty = false;
+  rescan_ = true;
+  return false;
+}
+
+bool FileSource::Impl::ReadFiles(int64_t now_ns) {
+  saturated_ = false;
+  bool more = false;
+  for (auto& [key, f] : files_) {
+    if (!f->dirty) continue;
+    if (f->parked() && f->draining) {
+      f->dirty = false;  // lost its file while parked: nothing more to read
+      continue;
+    }
+    if (f->parked() && !Unpark(*f)) continue;
+    bool has_new = false;
+    if (!f->Check(&has_new) || !has_new) {
+      f->dirty = false;
+      continue;
+    }
+    TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
+    for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
+      // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
+      if (sink_->Saturated()) {
+        saturated_ = true;
+        return false;
+      }
+      r = f->ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_);
+    }
+    f->dirty = r == TailedFile::ReadResult::kFull;
+    more |= f->dirty;
+  }
+  return more;
+}
+
+void FileSource::Impl::PollTick(int64_t now_ns) {
+  if (watcher_.PollDirs()) rescan_ = true;
+  const bool polling = watcher_.fd() < 0 || watcher_.AnyPolled();
+  for (auto& [key, f] : files_) {
+    f->dirty = true;  // the cheap periodic fstat catches anything the events missed
+    if (!polling || f->draining) continue;
+    struct stat st;
+    if (::stat(f->record_path().c_str(), &st) != 0 || !SameInode(f->identity(), st)) {
+      rescan_ = true;  // renamed or deleted: discovery sorts out what is where
+    }
+  }
+}
+
+void FileSource::Impl::CloseDrained(int64_t now_ns) {
+  const int64_t grace = std::max<int64_t>(4 * ToNs(opts_.watch.min_poll_frequency), 200'000'000);
+  for (auto it = files_.begin(); it != files_.end();) {
+    TailedFile& f = *it->second;
+    const bool quiet = now_ns - std::max(f.drain_since_ns, f.idle_since_ns) >= grace;
+    if (!f.draining || f.dirty || !quiet) {
+      ++it;
+      continue;
+    }
+    f.FlushPartial(now_ns, emitter_);
+    LOG_INFO("finished reading file",
+             {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
+    finished_.push_back({f.record_path(), f.identity(), f.tracker(), f.read_offset()});
+    it = files_.erase(it);
+    RebuildPathIndex();
+  }
+}
+
+void FileSource::Impl::UpdatePositions() {
+  double unacked = 0;
+  for (auto& [key, f] : files_) {
+    unacked += static_cast<double>(f->read_offset() - std::min(f->read_offset(), f->committed()));
+    if (f->record_path().empty()) continue;
+    PositionRecord r{f->record_path(), f->identity(), f->committed(), false};
+    if (r.path == f->last_put.path && r.identity == f->last_put.identity &&
+        r.offset == f->last_put.offset) {
+      continue;
+    }
+    positions_->Put(r);
+    f->last_put = std::move(r);
+  }
+  std::erase_if(finished_, [&](const FinishedFile& ff) {
+    const uint64_t committed = ff.tracker->Committed();
+    if (!ff.record_path.empty()) positions_->Put({ff.record_path, ff.identity, committed, false});
+    unacked += static_cast<double>(ff.final_offset - std::min(ff.final_offset, committed));
+    return committed >= ff.final_offset || ff.record_path.empty();
+  });
+  metrics_->unacked_bytes.With({})->Set(unacked);
+  metrics_->files_active.With({})->Set(static_cast<double>(files_.size()));
+}
+
+void FileSource::Impl::FlushPipelines(int64_t now_ns, bool force) {
+  std::set<pipeline::Pipeline*> seen;
+  for (const auto& t : targets_) seen.insert(t->target.pipeline);
+  for (const auto& [key, f] : files_) seen.insert(f->pipeline());
+  for (pipeline::Pipeline* p : seen) {
+    if (p != nullptr) p->Flush(now_ns, force, emitter_);
+  }
+}
+
+FileSource::FileSource(FileSourceOptions options, Positions* positions, EntrySink* sink,
+                       telemetry::AgentMetrics* metrics, Clock* clock)
+    : impl_(std::make_unique<Impl>(std::move(options), positions, sink, metrics, clock)) {}
+FileSource::~FileSource() = default;
+Status FileSource::Start() { return impl_->Start(); }
+void FileSource::SetTargets(std::vector<FileTarget> targets) {
+  impl_->SetTargets(std::move(targets));
+}
+void FileSource::Stop() { impl_->Stop(); }
+void FileSource::SyncPositions() { impl_->SyncPositions(); }
+size_t FileSource::ActiveFiles() const { return impl_->active_files.load(); }
+size_t FileSource::ActiveTargets() const { return impl_->active_targets.load(); }
+
+}  // namespace skidder::sources

@@ -1,0 +1,138 @@
+// FileSource::Impl: the state of the reading thread. Internal to sources/file; split over
+// file_source.cc (thread, loop, reading, positions) and discovery.cc (globs, new, rotated and
+// recovered files). The file state is the reading thread's; other threads touch only the
+// `mu_`-guarded pending targets, the atomics, and (via SyncPositions) the state under state_mu_.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "sources/file/file_source.h"
+#include "sources/file/glob.h"
+#include "sources/file/positions.h"
+#include "sources/file/tailed_file.h"
+#include "sources/file/watcher.h"
+
+namespace skidder::sources {
+
+using FileKey = std::pair<uint64_t, uint64_t>;  // dev, inode
+
+struct TargetState {
+  FileTarget target;
+  Glob glob;
+  std::optional<Glob> exclude;
+};
+
+// A closed file whose last entries are still in flight: its record follows their acks.
+struct FinishedFile {
+  std::string record_path;
+  FileIdentity identity;
+  std::shared_ptr<AckTracker> tracker;
+  uint64_t final_offset;
+};
+
+// Shares PathMetrics between files with the same filename; removes the children with the last.
+class PathMetricsPool {
+ public:
+  explicit PathMetricsPool(telemetry::AgentMetrics* m) : m_(m) {}
+  std::shared_ptr<PathMetrics> Get(const std::string& path);
+
+ private:
+  telemetry::AgentMetrics* m_;
+  std::map<std::string, std::weak_ptr<PathMetrics>> live_;
+};
+
+class SinkEmitter final : public pipeline::Emitter {
+ public:
+  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
+  void Emit(pipeline::PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
+
+ private:
+  EntrySink* sink_;
+};
+
+class FileSource::Impl {
+ public:
+  Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
+       telemetry::AgentMetrics* metrics, Clock* clock);
+  ~Impl();
+
+  Status Start();
+  void Stop();
+  void SetTargets(std::vector<FileTarget> targets);
+  // Any thread: copies committed offsets into Positions now.
+  void SyncPositions();
+
+  std::atomic<size_t> active_files{0};
+  std::atomic<size_t> active_targets{0};
+
+ private:
+  // file_source.cc
+  void Run();
+  void ApplyTargets();
+  bool ReadFiles(int64_t now_ns);
+  bool EnsureFdSlot(const TailedFile* keep);
+  bool Unpark(TailedFile& f);
+  void PollTick(int64_t now_ns);
+  void CloseDrained(int64_t now_ns);
+  void UpdatePositions();
+  void FlushPipelines(int64_t now_ns, bool force);
+  void WaitForEvents(int timeout_ms);
+  size_t OpenCount() const;
+  // discovery.cc
+  void Discover(int64_t now_ns);
+  void CheckOpenFiles(const std::map<std::string, struct stat>& found,
+                      const std::map<FileKey, std::string>& found_by_inode, int64_t now_ns);
+  void ResolveRecords(const std::map<std::string, TargetState*>& dirs,
+                      const std::map<std::string, struct stat>& found, int64_t now_ns);
+  void ReportGone(const std::string& dir, const PositionRecord& rec);
+  void OpenNew(const std::string& path, const TargetState& t, int64_t now_ns);
+  void OpenRecovered(const std::string& where, const PositionRecord& rec, const TargetState& t,
+                     int64_t now_ns);
+  uint64_t StartOffset(const std::string& path, int fd, const FileIdentity& id, uint64_t size);
+  void StartDrain(TailedFile& f, int64_t now_ns);
+  void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
+  void RebuildPathIndex();
+  const TargetState* FindTarget(const std::string& id) const;
+
+  FileSourceOptions opts_;
+  Positions* positions_;
+  EntrySink* sink_;
+  telemetry::AgentMetrics* metrics_;
+  Clock* clock_;
+  TailSettings settings_;
+  SinkEmitter emitter_;
+  PathMetricsPool metric_pool_;
+  Watcher watcher_;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+
+  std::mutex mu_;  // guards pending_targets_
+  std::optional<std::vector<FileTarget>> pending_targets_;
+  // Held by the reading thread for each loop turn (not while it waits), so that SyncPositions()
+  // from another thread sees files_ and finished_ between turns.
+  std::mutex state_mu_;
+
+  std::vector<std::unique_ptr<TargetState>> targets_;
+  std::map<FileKey, std::unique_ptr<TailedFile>> files_;
+  std::unordered_map<std::string, TailedFile*> by_path_;  // current location -> file
+  std::vector<FinishedFile> finished_;
+  std::set<std::pair<std::string, uint64_t>> resolved_;  // records seen (path, inode)
+  std::vector<char> buf_;
+  bool rescan_ = true;
+  bool saturated_ = false;
+  std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
+};
+
+inline FileKey KeyOf(const FileIdentity& id) { return {id.dev, id.ino}; }
+
+}  // namespace skidder::sources

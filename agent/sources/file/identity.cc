@@ -1,0 +1,60 @@
+#include "sources/file/identity.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace skidder::sources {
+namespace {
+
+// Reads up to len bytes from offset 0; returns the count read or -1.
+ssize_t ReadPrefix(int fd, char* buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = ::pread(fd, buf + got, len - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(got);
+}
+
+}  // namespace
+
+// FNV-1a, 64 bit: a kilobyte at most, hashed when a file is opened or verified.
+uint64_t HashBytes(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+Result<FileIdentity> Identify(int fd, const struct stat& st) {
+  char buf[kFingerprintMaxLen];
+  size_t want = std::min<uint64_t>(static_cast<uint64_t>(st.st_size), kFingerprintMaxLen);
+  ssize_t n = ReadPrefix(fd, buf, want);
+  if (n < 0) return Err(Unavailable(std::string("read fingerprint: ") + std::strerror(errno)));
+  FileIdentity id;
+  id.dev = static_cast<uint64_t>(st.st_dev);
+  id.ino = static_cast<uint64_t>(st.st_ino);
+  id.fingerprint_len = static_cast<uint32_t>(n);
+  id.fingerprint = HashBytes(std::string_view(buf, static_cast<size_t>(n)));
+  return id;
+}
+
+bool FingerprintMatches(int fd, const FileIdentity& expected) {
+  if (expected.fingerprint_len == 0) return true;
+  char buf[kFingerprintMaxLen];
+  size_t want = std::min<uint32_t>(expected.fingerprint_len, kFingerprintMaxLen);
+  ssize_t n = ReadPrefix(fd, buf, want);
+  if (n != static_cast<ssize_t>(want)) return false;
+  return HashBytes(std::string_view(buf, want)) == expected.fingerprint;
+}
+
+}  // namespace skidder::sources

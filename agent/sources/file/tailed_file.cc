@@ -1,0 +1,148 @@
+#include "sources/file/tailed_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sources/file/identity.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+
+Labels FileLabels(const Labels& target_labels, const std::string& path) {
+  Labels l = target_labels;
+  l.Remove(kPathLabel);  // discovery inputs, not stream labels
+  l.Remove(kPathExcludeLabel);
+  l.Set(kFilenameLabel, path);
+  return l;
+}
+
+TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset,
+                       Labels labels, pipeline::Pipeline* pipeline,
+                       std::shared_ptr<PathMetrics> metrics, const TailSettings& settings)
+    : fd_(fd),
+      path_(std::move(path)),
+      record_path_(path_),
+      id_(id),
+      labels_(std::move(labels)),
+      pipeline_(pipeline),
+      metrics_(std::move(metrics)),
+      settings_(settings),
+      splitter_(settings.max_line, settings.truncate, offset),
+      tracker_(AckTracker::Create(offset)) {}
+
+TailedFile::~TailedFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void TailedFile::Retarget(Labels labels, pipeline::Pipeline* pipeline) {
+  labels_ = std::move(labels);
+  pipeline_ = pipeline;
+}
+
+TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_ns,
+                                             pipeline::Emitter& out) {
+  if (fd_ < 0) return ReadResult::kError;
+  const uint64_t start = splitter_.read_offset();
+  ssize_t n;
+  do {
+    n = ::pread(fd_, buf, cap, static_cast<off_t>(start));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    LOG_WARN("read failed", {{"path", path_}, {"error", std::strerror(errno)}});
+    return ReadResult::kError;
+  }
+  if (n == 0) return ReadResult::kEof;
+  // Every '\n' ends a line, so the checkpoint covers up to the last one in the chunk.
+  const auto* last_nl = static_cast<const char*>(::memrchr(buf, '\n', static_cast<size_t>(n)));
+  AckRef hold;
+  if (last_nl != nullptr) hold = tracker_->Open(start + (last_nl - buf) + 1);
+  uint64_t lines = 0;
+  splitter_.Feed(std::string_view(buf, static_cast<size_t>(n)), [&](std::string_view line) {
+    Entry e;
+    e.timestamp_ns = now_ns;
+    e.line.assign(line);
+    e.labels = labels_;
+    e.ack = hold;
+    pipeline_->Process(std::move(e), out);
+    ++lines;
+  });
+  hold.Reset();  // the reader's own hold: from here on only the entries keep it open
+  idle_since_ns = now_ns;
+  metrics_->read_bytes->Add(static_cast<double>(n));
+  if (lines > 0) metrics_->read_lines->Add(static_cast<double>(lines));
+  if (uint64_t t = splitter_.TakeTruncated()) settings_.metrics->truncated_lines.With({})->Add(t);
+  if (uint64_t d = splitter_.TakeDropped()) {
+    settings_.metrics->dropped_lines.With({telemetry::kReasonLineTooLong})->Add(d);
+  }
+  return static_cast<size_t>(n) < cap ? ReadResult::kEof : ReadResult::kFull;
+}
+
+bool TailedFile::Check(bool* has_new_data) {
+  *has_new_data = false;
+  struct stat st;
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
+  const auto size = static_cast<uint64_t>(st.st_size);
+  metrics_->file_bytes->Set(static_cast<double>(size));
+  // Rewritten in place to exactly the old length changes only the modification time.
+  const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  const bool changed = size > splitter_.read_offset() || mtime != mtime_ns_;
+  mtime_ns_ = mtime;
+  if (size < splitter_.read_offset()) {
+    Restart("file shrank below the read offset (copytruncate)");
+  } else if (changed && !FingerprintMatches(fd_, id_)) {
+    Restart("first bytes changed (truncated and rewritten)");
+  }
+  if (id_.fingerprint_len < kFingerprintMaxLen && size > id_.fingerprint_len) {
+    if (auto id = Identify(fd_, st)) id_ = *id;
+  }
+  *has_new_data = size > splitter_.read_offset();
+  return true;
+}
+
+void TailedFile::Restart(const char* why) {
+  LOG_INFO(
+      "file truncated; reading it again from the start",
+      {{"path", path_}, {"reason", why}, {"old_offset", std::to_string(splitter_.read_offset())}});
+  tracker_->Reset(0);
+  splitter_.Reset(0);
+  struct stat st;
+  if (::fstat(fd_, &st) == 0) {
+    if (auto id = Identify(fd_, st)) id_ = *id;
+  }
+}
+
+void TailedFile::FlushPartial(int64_t now_ns, pipeline::Emitter& out) {
+  if (!splitter_.has_partial()) return;
+  AckRef hold = tracker_->Open(splitter_.read_offset());
+  splitter_.FlushPartial([&](std::string_view line) {
+    Entry e;
+    e.timestamp_ns = now_ns;
+    e.line.assign(line);
+    e.labels = labels_;
+    e.ack = hold;
+    pipeline_->Process(std::move(e), out);
+  });
+}
+
+void TailedFile::Park() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool TailedFile::Reopen(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !SameInode(id_, st) || !FingerprintMatches(fd, id_)) {
+    ::close(fd);
+    return false;
+  }
+  fd_ = fd;
+  return true;
+}
+
+}  // namespace skidder::sources

@@ -1,0 +1,100 @@
+// TailedFile: one open log file being read: its fd, identity, line splitter and AckTracker.
+//
+// ReadChunk() reads one chunk at the read offset, opens one Checkpoint covering the chunk's
+// complete lines, and sends each line (labels of its target + filename, read time) through the
+// target's pipeline; every entry holds a ref to the checkpoint, so the file's committed offset
+// advances only once all of them are acknowledged. Truncation (copytruncate) and content
+// replacement under the same inode (truncate and regrow past the offset) restart it at 0.
+// Owned and called by the FileSource reading thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "model/ack.h"
+#include "model/labels.h"
+#include "pipeline/pipeline.h"
+#include "sources/file/line_splitter.h"
+#include "sources/file/positions.h"
+#include "telemetry/agent_metrics.h"
+
+namespace skidder::sources {
+
+// The per-path metric children, shared by the files that carry the same filename (a rotated
+// file and its successor) and removed when the last of them closes.
+struct PathMetrics {
+  telemetry::Counter* read_bytes;
+  telemetry::Counter* read_lines;
+  telemetry::Gauge* file_bytes;
+};
+
+struct TailSettings {
+  size_t max_line = 1 << 20;
+  bool truncate = false;
+  telemetry::AgentMetrics* metrics = nullptr;
+};
+
+class TailedFile {
+ public:
+  // Takes ownership of fd (may be -1: parked until Reopen()).
+  TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset, Labels labels,
+             pipeline::Pipeline* pipeline, std::shared_ptr<PathMetrics> metrics,
+             const TailSettings& settings);
+  ~TailedFile();
+  TailedFile(const TailedFile&) = delete;
+  TailedFile& operator=(const TailedFile&) = delete;
+
+  enum class ReadResult { kFull, kEof, kError };
+  // Reads one chunk of up to cap bytes into buf at the read offset and emits its lines.
+  ReadResult ReadChunk(char* buf, size_t cap, int64_t now_ns, pipeline::Emitter& out);
+  // fstat: restarts at 0 when the file shrank below the read offset or, when there is new
+  // data, its first bytes changed. Grows the fingerprint while the file is short. Returns
+  // false when the fd cannot be checked. *has_new_data: the file is longer than read_offset().
+  bool Check(bool* has_new_data);
+  // The file will not grow any more: its last unterminated line is a line after all.
+  void FlushPartial(int64_t now_ns, pipeline::Emitter& out);
+
+  // Closes the fd to stay under max_open_files; state is kept.
+  void Park();
+  // Reopens the file at path if it is still this file (inode and fingerprint); false otherwise.
+  bool Reopen(const std::string& path);
+  bool parked() const { return fd_ < 0; }
+
+  const std::string& path() const { return path_; }  // where it was discovered (filename)
+  const std::string& record_path() const { return record_path_; }  // its positions key
+  void set_record_path(std::string p) { record_path_ = std::move(p); }
+  const FileIdentity& identity() const { return id_; }
+  uint64_t read_offset() const { return splitter_.read_offset(); }
+  uint64_t committed() const { return tracker_->Committed(); }
+  const std::shared_ptr<AckTracker>& tracker() const { return tracker_; }
+  void Retarget(Labels labels, pipeline::Pipeline* pipeline);
+  pipeline::Pipeline* pipeline() const { return pipeline_; }
+
+  // Scheduling state kept by the FileSource.
+  bool dirty = true;          // may have new data
+  bool draining = false;      // the path no longer leads here: read to EOF, then close
+  int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
+  int64_t drain_since_ns = 0;
+  std::string target_id;
+  PositionRecord last_put;  // what Positions last got for it
+
+ private:
+  void Restart(const char* why);
+
+  int fd_;
+  std::string path_;
+  std::string record_path_;
+  FileIdentity id_;
+  Labels labels_;
+  pipeline::Pipeline* pipeline_;
+  std::shared_ptr<PathMetrics> metrics_;
+  TailSettings settings_;
+  LineSplitter splitter_;
+  std::shared_ptr<AckTracker> tracker_;
+  int64_t mtime_ns_ = 0;  // at the last Check()
+};
+
+Labels FileLabels(const Labels& target_labels, const std::string& path);
+
+}  // namespace skidder::sources

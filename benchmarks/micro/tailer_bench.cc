@@ -1,0 +1,84 @@
+// The file reader's hot path: splitting chunks into lines, and a whole chunk read from a file
+// through an empty pipeline into a sink that drops entries (what each byte read costs before
+// the stages).
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "pipeline/pipeline.h"
+#include "sources/file/identity.h"
+#include "sources/file/line_splitter.h"
+#include "sources/file/tailed_file.h"
+#include "telemetry/agent_metrics.h"
+
+namespace {
+
+using skidder::sources::LineSplitter;
+
+std::string Lines(size_t bytes) {
+  const std::string line =
+      "2026-11-24T10:40:12.542001710Z stdout F level=info caller=handler.go:118 method=GET "
+      "path=/api/v1/items status=200 duration=1.2ms request_id=8f14e45fceea167a\n";
+  std::string s;
+  while (s.size() < bytes) s += line;
+  return s;
+}
+
+void BM_SplitLines(benchmark::State& state) {
+  const std::string chunk = Lines(64 * 1024);
+  for (auto _ : state) {
+    LineSplitter s(1 << 20, false, 0);
+    size_t n = 0;
+    s.Feed(chunk, [&](std::string_view l) { n += l.size(); });
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * chunk.size()));
+}
+BENCHMARK(BM_SplitLines);
+
+class Discard final : public skidder::pipeline::Emitter {
+ public:
+  void Emit(skidder::pipeline::PipelineEntry&& e) override { benchmark::DoNotOptimize(e); }
+};
+
+void BM_ReadChunkIntoEntries(benchmark::State& state) {
+  std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                     "/skidder-tailer-bench.log";
+  const std::string data = Lines(4 << 20);
+  int wfd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (wfd < 0 || ::write(wfd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+    state.SkipWithError("cannot write temp file");
+    return;
+  }
+  ::close(wfd);
+  skidder::telemetry::Registry registry;
+  skidder::telemetry::AgentMetrics metrics(registry);
+  skidder::pipeline::Pipeline pipe(std::vector<std::unique_ptr<skidder::pipeline::Stage>>{});
+  Discard out;
+  std::vector<char> buf(64 * 1024);
+  auto pm = std::make_shared<skidder::sources::PathMetrics>(skidder::sources::PathMetrics{
+      metrics.read_bytes.With({path}), metrics.read_lines.With({path}),
+      metrics.file_bytes.With({path})});
+  skidder::sources::TailSettings settings{1 << 20, false, &metrics};
+  skidder::Labels labels{{"job", "bench"}, {"namespace", "default"}, {"pod", "api-7d9f"}};
+  for (auto _ : state) {
+    state.PauseTiming();
+    int fd = ::open(path.c_str(), O_RDONLY);
+    skidder::sources::TailedFile f(fd, path, {}, 0, skidder::sources::FileLabels(labels, path),
+                                   &pipe, pm, settings);
+    state.ResumeTiming();
+    while (f.ReadChunk(buf.data(), buf.size(), 0, out) ==
+           skidder::sources::TailedFile::ReadResult::kFull) {
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * data.size()));
+  ::unlink(path.c_str());
+}
+BENCHMARK(BM_ReadChunkIntoEntries)->Unit(benchmark::kMillisecond);
+
+}  // namespace

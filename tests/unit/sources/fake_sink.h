@@ -1,0 +1,140 @@
+// Test helpers for the file source: a sink that records entries (and holds their acks until the
+// test releases them), and a harness that runs a FileSource over a temp dir.
+#pragma once
+
+#include <dirent.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/sink.h"
+#include "pipeline/pipeline.h"
+#include "sources/file/file_source.h"
+#include "sources/file/positions.h"
+#include "support/test_util.h"
+#include "telemetry/agent_metrics.h"
+#include "util/clock.h"
+
+namespace skidder::sources::testing {
+
+class FakeSink final : public EntrySink {
+ public:
+  void Push(Entry&& e) override {
+    std::lock_guard lock(mu_);
+    if (!hold_acks_) e.ack.Reset();
+    entries_.push_back(std::move(e));
+  }
+  bool Saturated() const override { return saturated_.load(); }
+
+  void SetSaturated(bool s) { saturated_ = s; }
+  void HoldAcks(bool hold) {
+    std::lock_guard lock(mu_);
+    hold_acks_ = hold;
+  }
+  void ReleaseAcks() {
+    std::lock_guard lock(mu_);
+    for (auto& e : entries_) e.ack.Reset();
+  }
+  size_t Count() const {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+  }
+  // Lines in arrival order, of one filename or of all.
+  std::vector<std::string> Lines(const std::string& filename = "") const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& e : entries_) {
+      const std::string* f = e.labels.Get(kFilenameLabel);
+      if (filename.empty() || (f != nullptr && *f == filename)) out.push_back(e.line);
+    }
+    return out;
+  }
+  std::vector<Entry> Take() {
+    std::lock_guard lock(mu_);
+    return std::move(entries_);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+  bool hold_acks_ = false;
+  std::atomic<bool> saturated_{false};
+};
+
+inline size_t OpenFdCount() {
+  size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d) != nullptr) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+inline std::vector<std::string> Numbered(const std::string& prefix, int from, int to) {
+  std::vector<std::string> v;
+  for (int i = from; i < to; ++i) v.push_back(prefix + std::to_string(i));
+  return v;
+}
+
+inline std::string Joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+// A FileSource tailing one glob in a temp dir, with a fast poll tick.
+class Harness {
+ public:
+  Harness() : metrics(registry) {}
+  ~Harness() { Stop(); }
+
+  FileSourceOptions DefaultOptions() const {
+    FileSourceOptions o;
+    o.watch.min_poll_frequency = std::chrono::milliseconds(20);
+    o.watch.max_poll_frequency = std::chrono::milliseconds(20);
+    o.rescan_period = std::chrono::milliseconds(500);
+    return o;
+  }
+  void Start(const std::string& glob, FileSourceOptions o, const std::string& exclude = "") {
+    if (!positions)
+      positions = std::make_unique<Positions>(dir / "positions.json", false, &metrics);
+    source = std::make_unique<FileSource>(o, positions.get(), &sink, &metrics, &SystemClock::Get());
+    Labels labels{{kPathLabel, glob}, {"job", "test"}};
+    if (!exclude.empty()) labels.Set(kPathExcludeLabel, exclude);
+    source->SetTargets({FileTarget{"test", labels, &pipe}});
+    ASSERT_TRUE(source->Start().ok());
+  }
+  void Start(const std::string& glob) { Start(glob, DefaultOptions()); }
+  void Stop() {
+    if (source) source->Stop();
+    source.reset();
+  }
+  // Stops, saves positions and starts again with fresh Positions read from disk.
+  void Restart(const std::string& glob, FileSourceOptions o) {
+    Stop();
+    ASSERT_TRUE(positions->Save().ok());
+    positions = std::make_unique<Positions>(dir / "positions.json", false, &metrics);
+    Start(glob, o);
+  }
+  bool WaitLines(const std::string& filename, const std::vector<std::string>& want) {
+    return skidder::testing::WaitFor([&] { return sink.Lines(filename).size() >= want.size(); }) &&
+           sink.Lines(filename) == want;
+  }
+  double Metric(telemetry::Family<telemetry::Counter>& f, const std::vector<std::string>& v) {
+    return f.With(v)->Value();
+  }
+
+  skidder::testing::TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics;
+  std::unique_ptr<Positions> positions;
+  FakeSink sink;
+  pipeline::Pipeline pipe{std::vector<std::unique_ptr<pipeline::Stage>>{}};
+  std::unique_ptr<FileSource> source;
+};
+
+}  // namespace skidder::sources::testing

@@ -1,0 +1,218 @@
+// FileSource end to end over real temp dirs and real inotify: delivery, partial lines, limits,
+// backpressure and acknowledged positions.
+#include "sources/file/file_source.h"
+
+#include <gtest/gtest.h>
+
+#include "unit/sources/fake_sink.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::AppendFile;
+using skidder::testing::MakeDirs;
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+using testing::Harness;
+using testing::Joined;
+using testing::Numbered;
+
+std::string Name(const char* prefix, int i, const char* suffix) {
+  std::string s(prefix);
+  s.append(std::to_string(i)).append(suffix);
+  return s;
+}
+
+TEST(FileSource, DeliversEveryLineOnceInOrderPerFile) {
+  Harness h;
+  const int kFiles = 5, kLines = 400;
+  MakeDirs(h.dir / "logs");
+  for (int f = 0; f < kFiles; ++f) {  // half before start, half while running
+    WriteFile(h.dir / Name("logs/", f, ".log"), Joined(Numbered("l", 0, kLines / 2)));
+  }
+  auto o = h.DefaultOptions();
+  o.read_chunk_bytes = 1000;  // lines straddle chunks
+  h.Start(h.dir / "logs/*.log", o);
+  for (int f = 0; f < kFiles; ++f) {
+    AppendFile(h.dir / Name("logs/", f, ".log"), Joined(Numbered("l", kLines / 2, kLines)));
+  }
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= size_t{kFiles * kLines}; }));
+  EXPECT_EQ(h.metrics.read_lines.With({h.dir / "logs/0.log"})->Value(), kLines);
+  h.Stop();
+  for (int f = 0; f < kFiles; ++f) {
+    const std::string path = h.dir / Name("logs/", f, ".log");
+    EXPECT_EQ(h.sink.Lines(path), Numbered("l", 0, kLines)) << path;
+  }
+  auto entries = h.sink.Take();
+  EXPECT_EQ(*entries[0].labels.Get("job"), "test");
+  EXPECT_FALSE(entries[0].labels.Has(kPathLabel));
+}
+
+TEST(FileSource, ExcludedFilesAreNotRead) {
+  Harness h;
+  WriteFile(h.dir / "a.log", "a\n");
+  WriteFile(h.dir / "b.log", "b\n");
+  h.Start(h.dir / "*.log", h.DefaultOptions(), h.dir / "b.*");
+  ASSERT_TRUE(h.WaitLines(h.dir / "a.log", {"a"}));
+  WriteFile(h.dir / "c.log", "c\n");
+  ASSERT_TRUE(h.WaitLines(h.dir / "c.log", {"c"}));
+  EXPECT_TRUE(h.sink.Lines(h.dir / "b.log").empty());
+}
+
+TEST(FileSource, HoldsPartialLineUntilItsNewlineArrives) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "one\ntw");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"one"}));
+  // The position never covers the partial line.
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path)->offset == 4; }));
+  AppendFile(path, "o\nthree\n");
+  ASSERT_TRUE(h.WaitLines(path, {"one", "two", "three"}));
+}
+
+TEST(FileSource, BomCrlfAndEmptyLinesHaveDefinedText) {
+  Harness h;
+  const std::string path = h.dir / "win.log";
+  WriteFile(path,
+            "\xEF\xBB\xBF"
+            "first\r\n\r\n\nlast\r\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"first", "", "", "last"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path)->offset == 19; }));
+}
+
+TEST(FileSource, MegabytesWithoutNewlineAreTruncatedAndCounted) {
+  Harness h;
+  const std::string path = h.dir / "bin.log";
+  auto o = h.DefaultOptions();
+  o.limits.max_line_size = 1000;
+  o.limits.max_line_size_truncate = true;
+  h.Start(h.dir / "*.log", o);
+  WriteFile(path, "");
+  for (int i = 0; i < 8; ++i) AppendFile(path, std::string(1 << 20, 'x'));
+  AppendFile(path, "\nafter\n");
+  ASSERT_TRUE(h.WaitLines(path, {std::string(1000, 'x'), "after"}));
+  EXPECT_EQ(h.metrics.truncated_lines.With({})->Value(), 1);
+}
+
+TEST(FileSource, OverlongLineIsDroppedByDefaultAndTheFileKeepsBeingRead) {
+  Harness h;
+  const std::string path = h.dir / "big.log";
+  auto o = h.DefaultOptions();
+  o.limits.max_line_size = 100;
+  WriteFile(path, "ok1\n" + std::string(5000, 'y') + "\nok2\n");
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(h.WaitLines(path, {"ok1", "ok2"}));
+  EXPECT_EQ(h.metrics.dropped_lines.With({telemetry::kReasonLineTooLong})->Value(), 1);
+}
+
+TEST(FileSource, SaturatedSinkPausesReadingAndNothingIsLost) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, Joined(Numbered("a", 0, 10)));
+  h.sink.SetSaturated(true);
+  h.Start(h.dir / "*.log");
+  // Give the reader ample chances to (wrongly) read: wait for its own periodic work.
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path).has_value(); }));
+  AppendFile(path, Joined(Numbered("a", 10, 20)));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  EXPECT_EQ(h.sink.Count(), 0u);
+  h.sink.SetSaturated(false);
+  ASSERT_TRUE(h.WaitLines(path, Numbered("a", 0, 20)));
+}
+
+TEST(FileSource, PositionsAdvanceOnlyWhenEntriesAreAcknowledged) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\nb\n");
+  h.sink.HoldAcks(true);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path).has_value(); }));
+  ASSERT_TRUE(h.positions->Save().ok());
+  EXPECT_EQ(h.positions->FindByPath(path)->offset, 0u);
+  h.sink.ReleaseAcks();
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path)->offset == 4; }));
+  ASSERT_TRUE(h.positions->Save().ok());
+  Positions reloaded(h.positions->filename(), false, &h.metrics);
+  EXPECT_EQ(reloaded.FindByPath(path)->offset, 4u);
+}
+
+TEST(FileSource, SyncPositionsRecordsAcksThatArriveAfterStop) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\nb\n");
+  h.sink.HoldAcks(true);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+  h.source->SyncPositions();
+  EXPECT_EQ(h.positions->FindByPath(path)->offset, 0u);
+  h.source->Stop();
+  h.sink.ReleaseAcks();  // the sink drains after the source stopped (shutdown)
+  h.source->SyncPositions();
+  EXPECT_EQ(h.positions->FindByPath(path)->offset, 4u);
+}
+
+TEST(FileSource, ResumesAtTheAcknowledgedOffsetAfterRestart) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\nb\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path)->offset == 4; }));
+  AppendFile(path, "c\n");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b", "c"}));
+  h.Stop();
+  AppendFile(path, "d\n");
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b", "c", "d"}));
+}
+
+TEST(FileSource, ImportedPromtailPositionIsResumed) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "old\nnew\n");
+  WriteFile(h.dir / "positions.json", "positions:\n  " + path + ": \"4\"\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"new"}));
+}
+
+TEST(FileSource, BoundedOpenFilesStillReadsEveryFile) {
+  Harness h;
+  auto o = h.DefaultOptions();
+  o.max_open_files = 3;
+  const int kFiles = 12;
+  for (int f = 0; f < kFiles; ++f) WriteFile(h.dir / Name("f", f, ".log"), "x\n");
+  const size_t fds_before = testing::OpenFdCount();
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == size_t{kFiles}; }));
+  // Appends to parked files are read after reopening them by identity.
+  for (int f = 0; f < kFiles; ++f) AppendFile(h.dir / Name("f", f, ".log"), "y\n");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == size_t{2 * kFiles}; }));
+  // inotify, eventfd, up to 3 files (+ slack for the thread's transient opens).
+  EXPECT_LE(testing::OpenFdCount(), fds_before + 2 + 3 + 1);
+  h.Stop();
+  for (int f = 0; f < kFiles; ++f) {
+    EXPECT_EQ(h.sink.Lines(h.dir / Name("f", f, ".log")), (std::vector<std::string>{"x", "y"}));
+  }
+}
+
+TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  EXPECT_EQ(h.source->ActiveTargets(), 1u);
+  h.source->SetTargets({});
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  EXPECT_EQ(h.source->ActiveTargets(), 0u);
+  AppendFile(path, "b\n");
+  // Brought back: resumed at its position, not read again.
+  h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.pipe}});
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+}
+
+}  // namespace
+}  // namespace skidder::sources

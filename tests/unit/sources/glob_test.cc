@@ -1,0 +1,94 @@
+#include "sources/file/glob.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "support/test_util.h"
+
+namespace skidder::sources {
+namespace {
+
+struct MatchCase {
+  const char* pattern;
+  const char* path;
+  bool want;
+};
+
+TEST(Glob, MatchesLikePromtailDoublestar) {
+  const MatchCase cases[] = {
+      {"/var/log/*.log", "/var/log/syslog.log", true},
+      {"/var/log/*.log", "/var/log/sub/x.log", false},   // * does not cross '/'
+      {"/var/log/*.log", "/var/log/.hidden.log", true},  // dot files are not special
+      {"/var/log/?.log", "/var/log/0.log", true},
+      {"/var/log/?.log", "/var/log/10.log", false},
+      {"/var/log/[0-9].log", "/var/log/7.log", true},
+      {"/var/log/[!0-9].log", "/var/log/7.log", false},
+      {"/var/log/**/*.log", "/var/log/a.log", true},  // ** matches zero directories
+      {"/var/log/**/*.log", "/var/log/a/b/c.log", true},
+      {"/var/log/**", "/var/log/a/b/c.txt", true},
+      {"/var/log//x.log", "/var/log/x.log", true},
+      {"/var/log/pods/*/*/*.log", "/var/log/pods/ns_pod_uid/app/0.log", true},
+      {"/var/log/pods/*/*/*.log", "/var/log/pods/ns_pod_uid/app/0.log.20261124-104012", false},
+      {"/var/log/pods/*uid1/app/*.log", "/var/log/pods/ns_pod_uid1/app/1.log", true},
+      {"/var/log/pods/*uid1/app/*.log", "/var/log/pods/ns_pod_uid2/app/1.log", false},
+      {"/var/log/*.gz", "/var/log/0.log.20261124.gz", true},
+      {"/var/log/x.log", "/var/log/x.log", true},
+      {"/var/log/x.log", "var/log/x.log", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(Glob(c.pattern).Match(c.path), c.want) << c.pattern << " vs " << c.path;
+  }
+}
+
+TEST(Glob, RootIsTheLongestFixedDirectory) {
+  EXPECT_EQ(Glob("/var/log/pods/*/*/*.log").root(), "/var/log/pods");
+  EXPECT_EQ(Glob("/var/log/x.log").root(), "/var/log");
+  EXPECT_EQ(Glob("/var/**/x.log").root(), "/var");
+  EXPECT_EQ(Glob("/*.log").root(), "/");
+}
+
+std::vector<std::string> WalkFiles(const Glob& g, std::vector<std::string>* dirs = nullptr) {
+  std::vector<std::string> files;
+  g.Walk(
+      [&](const std::string& d) {
+        if (dirs) dirs->push_back(d);
+      },
+      [&](const std::string& p, const struct stat&) { files.push_back(p); });
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(Glob, WalkFindsPodLogsAndOnlyDescendsWhereThePatternCanMatch) {
+  skidder::testing::TempDir tmp;
+  const std::string pods = tmp / "pods";
+  for (const char* d : {"ns_a_1/app", "ns_a_1/sidecar", "ns_b_2/app", "other"}) {
+    skidder::testing::MakeDirs(pods + "/" + d);
+  }
+  skidder::testing::WriteFile(pods + "/ns_a_1/app/0.log", "x\n");
+  skidder::testing::WriteFile(pods + "/ns_a_1/app/0.log.20261124-104012", "x\n");
+  skidder::testing::WriteFile(pods + "/ns_a_1/sidecar/0.log", "x\n");
+  skidder::testing::WriteFile(pods + "/ns_b_2/app/1.log", "x\n");
+  skidder::testing::WriteFile(pods + "/other/0.log", "x\n");
+  std::vector<std::string> dirs;
+  auto files = WalkFiles(Glob(pods + "/*_*/app/*.log"), &dirs);
+  EXPECT_EQ(files,
+            (std::vector<std::string>{pods + "/ns_a_1/app/0.log", pods + "/ns_b_2/app/1.log"}));
+  EXPECT_EQ(std::count(dirs.begin(), dirs.end(), pods + "/ns_a_1/sidecar"), 0);
+  EXPECT_EQ(std::count(dirs.begin(), dirs.end(), pods + "/other"), 0);
+  EXPECT_EQ(std::count(dirs.begin(), dirs.end(), pods + "/ns_a_1/app"), 1);
+
+  auto all = WalkFiles(Glob(pods + "/**/0.log"));
+  EXPECT_EQ(all.size(), 3u);
+}
+
+TEST(Glob, DoubleStarWalkDoesNotFollowSymlinkLoops) {
+  skidder::testing::TempDir tmp;
+  skidder::testing::MakeDirs(tmp / "a/b");
+  skidder::testing::WriteFile(tmp / "a/b/x.log", "x\n");
+  ASSERT_EQ(::symlink((tmp / "a").c_str(), (tmp / "a/b/loop").c_str()), 0);
+  EXPECT_EQ(WalkFiles(Glob(tmp / "**/*.log")), std::vector<std::string>{tmp / "a/b/x.log"});
+}
+
+}  // namespace
+}  // namespace skidder::sources

@@ -1,0 +1,144 @@
+#include "sources/file/positions.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/test_util.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::ReadFile;
+using skidder::testing::TempDir;
+using skidder::testing::WriteFile;
+
+class PositionsTest : public ::testing::Test {
+ protected:
+  PositionsTest() : metrics_(registry_) {}
+  std::vector<std::string> Corrupt() {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+      if (e.path().filename().string().find(".corrupt-") != std::string::npos) {
+        out.push_back(e.path().string());
+      }
+    }
+    return out;
+  }
+  TempDir dir_;
+  telemetry::Registry registry_;
+  telemetry::AgentMetrics metrics_;
+};
+
+TEST_F(PositionsTest, SaveAndLoadRoundTrip) {
+  const std::string file = dir_ / "sub/positions.json";  // the directory is created on save
+  PositionRecord a{"/var/log/a.log", {1, 2, 1024, 0xFFFFFFFFFFFFFFFFULL}, 12345, false};
+  PositionRecord b{"/var/log/\"quoted\".log", {3, 4, 7, 99}, 7, false};
+  {
+    Positions p(file, false, &metrics_);
+    p.Put(a);
+    p.Put(b);
+    ASSERT_TRUE(p.Save().ok());
+  }
+  Positions p(file, false, &metrics_);
+  auto got = p.FindByPath(a.path);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->identity, a.identity);
+  EXPECT_EQ(got->offset, 12345u);
+  ASSERT_TRUE(p.FindByPath(b.path).has_value());
+  auto by_id = p.FindByIdentity({3, 4, 0, 0});
+  ASSERT_TRUE(by_id.has_value());
+  EXPECT_EQ(by_id->path, b.path);
+  EXPECT_EQ(p.All().size(), 2u);
+  // No temp files are left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ / "sub"),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST_F(PositionsTest, CorruptFilesAreSetAsideAndStartEmpty) {
+  const char* bad[] = {"",
+                       "   \n",
+                       "{\"version\":1,\"files\":[{\"path\":\"/x\",\"dev\":1",
+                       "\x01\x02garbage\xff",
+                       "{\"version\":2,\"files\":[]}",
+                       "- just\n- a list\n"};
+  for (const char* content : bad) {
+    TempDir dir;
+    const std::string file = dir / "positions.yaml";
+    WriteFile(file, content);
+    std::string log;
+    log::CaptureForTest(&log);
+    Positions p(file, false, &metrics_);
+    log::CaptureForTest(nullptr);
+    EXPECT_TRUE(p.All().empty()) << content;
+    EXPECT_FALSE(std::filesystem::exists(file)) << content;
+    size_t aside = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+      aside += e.path().filename().string().starts_with("positions.yaml.corrupt-");
+    }
+    EXPECT_EQ(aside, 1u) << content;
+    EXPECT_NE(log.find("positions file is unreadable"), std::string::npos) << content;
+  }
+}
+
+TEST_F(PositionsTest, IgnoreInvalidStartsEmptyQuietly) {
+  const std::string file = dir_ / "positions.yaml";
+  WriteFile(file, "{{{ not yaml");
+  Positions p(file, true, &metrics_);
+  EXPECT_TRUE(p.All().empty());
+  EXPECT_TRUE(Corrupt().empty());
+}
+
+TEST_F(PositionsTest, ImportsPromtailYaml) {
+  const std::string file = dir_ / "positions.yaml";
+  WriteFile(file,
+            "positions:\n"
+            "  /var/log/pods/ns_p_u/app/0.log: \"4096\"\n"
+            "  /var/log/syslog: \"17\"\n"
+            "  journal-abc: \"s=deadbeef;i=1\"\n");
+  Positions p(file, false, &metrics_);
+  auto r = p.FindByPath("/var/log/pods/ns_p_u/app/0.log");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->offset, 4096u);
+  EXPECT_TRUE(r->imported);
+  EXPECT_EQ(p.All().size(), 2u);  // the journal cursor is not a file position
+  // Saving converts it to skidder's format.
+  p.Put({"/var/log/syslog", {1, 2, 0, 0}, 20, false});
+  ASSERT_TRUE(p.Save().ok());
+  EXPECT_EQ(ReadFile(file).front(), '{');
+}
+
+TEST_F(PositionsTest, WriteErrorIsCountedAndStateKeptUntilALaterSaveSucceeds) {
+  // Like a full disk, whoever runs the test (root ignores permissions): the directory of the
+  // positions file is a regular file, so the temp file cannot be created.
+  const std::string sub = dir_ / "vol";
+  WriteFile(sub, "not a directory");
+  Positions p(sub + "/positions.json", false, &metrics_);
+  p.Put({"/a.log", {1, 2, 3, 4}, 10, false});
+  std::string log;
+  log::CaptureForTest(&log);
+  Status st = p.Save();
+  log::CaptureForTest(nullptr);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(metrics_.positions_write_errors.With({})->Value(), 1);
+  EXPECT_NE(log.find("cannot write positions file"), std::string::npos);
+  EXPECT_EQ(p.FindByPath("/a.log")->offset, 10u);
+  std::filesystem::remove(sub);  // the volume has room again
+  ASSERT_TRUE(p.Save().ok());    // still dirty: written now
+  Positions reloaded(sub + "/positions.json", false, &metrics_);
+  EXPECT_EQ(reloaded.FindByPath("/a.log")->offset, 10u);
+}
+
+TEST_F(PositionsTest, ReadOnlyNeverWrites) {
+  const std::string file = dir_ / "positions.json";
+  Positions p(file, false, &metrics_);
+  p.SetReadOnly(true);
+  p.Put({"/a.log", {1, 2, 3, 4}, 10, false});
+  ASSERT_TRUE(p.Save().ok());
+  EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+}  // namespace
+}  // namespace skidder::sources

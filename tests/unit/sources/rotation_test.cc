@@ -1,0 +1,218 @@
+// Rotation and identity faults (faults.md #1-#9), against real files and real inotify; the
+// rename rotation also runs with polling only (inotify unavailable).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "sources/file/file_source.h"
+#include "unit/sources/fake_sink.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::AppendFile;
+using skidder::testing::MakeDirs;
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+using testing::Harness;
+using testing::Joined;
+using testing::Numbered;
+
+class Rotation : public ::testing::TestWithParam<bool> {
+ protected:
+  FileSourceOptions Options() {
+    auto o = h_.DefaultOptions();
+    o.force_polling = GetParam();
+    return o;
+  }
+  Harness h_;
+};
+
+TEST_P(Rotation, RenameRotationWhileRunningDrainsOldAndReadsNewFromStart) {
+  const std::string dir = h_.dir / "pods/ns_p_u/app";
+  MakeDirs(dir);
+  const std::string log = dir + "/0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 50)));
+  h_.Start(h_.dir / "pods/*/*/*.log", Options());
+  ASSERT_TRUE(h_.WaitLines(log, Numbered("a", 0, 50)));
+  // The writer keeps appending to the renamed file before it reopens (as runtimes do).
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261124-104012").c_str()), 0);
+  AppendFile(log + ".20261124-104012", Joined(Numbered("a", 50, 60)));
+  WriteFile(log, Joined(Numbered("b", 0, 30)));
+  std::vector<std::string> want = Numbered("a", 0, 60);
+  for (const auto& l : Numbered("b", 0, 30)) want.push_back(l);
+  ASSERT_TRUE(WaitFor([&] { return h_.sink.Count() >= want.size(); }));
+  // The rotated file is let go once drained.
+  ASSERT_TRUE(WaitFor([&] { return h_.source->ActiveFiles() == 1; }));
+  h_.Stop();
+  auto got = h_.sink.Lines(log);  // both files carry filename=0.log
+  std::vector<std::string> a, b;
+  for (const auto& l : got) (l[0] == 'a' ? a : b).push_back(l);
+  EXPECT_EQ(a, Numbered("a", 0, 60));
+  EXPECT_EQ(b, Numbered("b", 0, 30));
+}
+
+INSTANTIATE_TEST_SUITE_P(InotifyAndPolling, Rotation, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Polling" : "Inotify"; });
+
+TEST(FileSourceFaults, ResumesRotatedFileAfterRestart) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 5)));
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 5)));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 15; }));
+  h.Stop();
+  // While stopped: more lines, rotation by rename, a new file.
+  AppendFile(log, Joined(Numbered("a", 5, 8)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261124-104012").c_str()), 0);
+  WriteFile(log, "new\n");
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  std::vector<std::string> want = Numbered("a", 0, 8);
+  want.push_back("new");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= want.size(); }));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  h.Stop();
+  auto got = h.sink.Lines(log);
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+}
+
+TEST(FileSourceFaults, RotatedFileDeletedWhileBeingReadIsReadToTheEnd) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "");
+  h.sink.SetSaturated(true);  // the reader stays behind
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  WriteFile(log, Joined(Numbered("a", 0, 100)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  ASSERT_EQ(::unlink((log + ".1").c_str()), 0);
+  h.sink.SetSaturated(false);
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 100)));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+}
+
+TEST(FileSourceFaults, CopytruncateRestartsAtZero) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, Joined(Numbered("a", 0, 20)));
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 20)));
+  ASSERT_EQ(::truncate(log.c_str(), 0), 0);  // same inode, shorter
+  AppendFile(log, "b0\n");
+  std::vector<std::string> want = Numbered("a", 0, 20);
+  want.push_back("b0");
+  ASSERT_TRUE(h.WaitLines(log, want));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 3; }));
+}
+
+TEST(FileSourceFaults, TruncateAndRegrowPastTheOffsetIsDetectedByFingerprint) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, "short-1\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"short-1"}));
+  h.Stop();
+  // Rewritten in place (same inode) to more than the old offset while we were not looking.
+  WriteFile(log, "rewritten-line-1\nrewritten-line-2\n");
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(h.WaitLines(log, {"short-1", "rewritten-line-1", "rewritten-line-2"}));
+}
+
+TEST(FileSourceFaults, TruncateAndRegrowWhileRunningIsDetected) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, "short-1\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"short-1"}));
+  // One write: truncate and regrow before the reader can see the file shorter.
+  std::string tmp = h.dir / "tmp";
+  WriteFile(tmp, "rewritten-line-1\nrewritten-line-2\n");
+  std::filesystem::copy_file(tmp, log, std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(h.WaitLines(log, {"short-1", "rewritten-line-1", "rewritten-line-2"}));
+}
+
+TEST(FileSourceFaults, NewFileUnderAnOldPathAndInodeIsReadFromZero) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, "first-file-content\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"first-file-content"}));
+  h.Stop();
+  ASSERT_EQ(::unlink(log.c_str()), 0);
+  WriteFile(log, "second-file-has-longer-content\n");  // often gets the same inode back
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(h.WaitLines(log, {"first-file-content", "second-file-has-longer-content"}));
+}
+
+TEST(FileSourceFaults, ContainerRestartReadsBothLogs) {
+  Harness h;
+  const std::string dir = h.dir / "pods/ns_p_u/app";
+  MakeDirs(dir);
+  WriteFile(dir + "/0.log", "zero-a\n");
+  h.Start(h.dir / "pods/*/*/*.log");
+  ASSERT_TRUE(h.WaitLines(dir + "/0.log", {"zero-a"}));
+  AppendFile(dir + "/0.log", "zero-b\n");
+  WriteFile(dir + "/1.log", "one-a\n");
+  ASSERT_TRUE(h.WaitLines(dir + "/0.log", {"zero-a", "zero-b"}));
+  ASSERT_TRUE(h.WaitLines(dir + "/1.log", {"one-a"}));
+}
+
+TEST(FileSourceFaults, PodDirectoryRemovedMidReadIsDrainedAndReleased) {
+  Harness h;
+  const std::string pod = h.dir / "pods/ns_p_u";
+  MakeDirs(pod + "/app");
+  MakeDirs(h.dir / "pods/ns_q_v/app");
+  WriteFile(h.dir / "pods/ns_q_v/app/0.log", "other\n");
+  h.sink.SetSaturated(true);
+  h.Start(h.dir / "pods/*/*/*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  const size_t fds = testing::OpenFdCount();
+  WriteFile(pod + "/app/0.log", Joined(Numbered("x", 0, 200)));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 2; }));
+  std::filesystem::remove_all(pod);
+  h.sink.SetSaturated(false);
+  ASSERT_TRUE(h.WaitLines(pod + "/app/0.log", Numbered("x", 0, 200)));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return testing::OpenFdCount() <= fds; }));
+  // Its position goes away with it once acknowledged; the other pod's stays.
+  ASSERT_TRUE(WaitFor([&] { return !h.positions->FindByPath(pod + "/app/0.log"); }));
+  EXPECT_TRUE(h.positions->FindByPath(h.dir / "pods/ns_q_v/app/0.log").has_value());
+}
+
+TEST(FileSourceFaults, CompressedBeforeItWasReadCountsTheLostBytes) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "aaaa\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"aaaa"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 5; }));
+  h.Stop();
+  // While stopped: 10 more bytes, rotation, and kubelet compressing the rotated file.
+  AppendFile(log, "bbbbbbbbb\n");
+  const std::string content = skidder::testing::ReadFile(log);
+  gzFile gz = ::gzopen((log + ".20261124-104012.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(::gzwrite(gz, content.data(), static_cast<unsigned>(content.size())),
+            static_cast<int>(content.size()));
+  ::gzclose(gz);
+  ASSERT_EQ(::unlink(log.c_str()), 0);
+  WriteFile(log, "new\n");
+  std::string captured;
+  log::CaptureForTest(&captured);
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(h.WaitLines(log, {"aaaa", "new"}));
+  log::CaptureForTest(nullptr);
+  EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 10);
+  EXPECT_NE(captured.find("lost_bytes=10"), std::string::npos) << captured;
+}
+
+}  // namespace
+}  // namespace skidder::sources
