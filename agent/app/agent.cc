@@ -1,12 +1,154 @@
 #include "app/agent.h"
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <functional>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "app/runtime.h"
+#include "config/loader.h"
+#include "telemetry/agent_metrics.h"
+#include "util/log.h"
+
+#ifndef SKIDDER_VERSION
+#define SKIDDER_VERSION "dev"
+#endif
 
 namespace skidder::app {
+namespace {
+
+// Signals are taken synchronously by the main thread (sigtimedwait); every other thread inherits
+// the blocked mask, so no handler runs on a random thread mid-write.
+sigset_t BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+void ConfigureLogging(const config::Config& cfg) {
+  log::Level level = log::Level::kInfo;
+  log::Format format = log::Format::kLogfmt;
+  log::ParseLevel(cfg.server.log_level, &level);
+  log::ParseFormat(cfg.server.log_format, &format);
+  log::Configure(level, format);
+}
+
+// Loads the config named by the flags and builds (but does not start) a Runtime from it.
+Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
+                                              telemetry::AgentMetrics* metrics,
+                                              config::Config* loaded = nullptr) {
+  Result<config::Config> cfg = config::LoadConfig(flags);
+  if (!cfg) return Err(cfg.error());
+  auto runtime = Runtime::Build(*cfg, flags, metrics);
+  if (runtime && loaded != nullptr) *loaded = std::move(*cfg);
+  return runtime;
+}
+
+// Replaces the running Runtime with one built from the current config file. The new one is
+// built first, so an invalid config changes nothing. If it builds but cannot start (port taken,
+// unreachable credentials), the previous config is started again from memory.
+Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
+              std::unique_ptr<Runtime>& running, config::Config& current,
+              const std::function<Status()>& reload_request) {
+  config::Config next_cfg;
+  auto next = LoadAndBuild(flags, metrics, &next_cfg);
+  if (!next) return next.error();
+  running->Shutdown();
+  running = std::move(*next);
+  Status started = running->Start(reload_request);
+  if (started.ok()) {
+    current = std::move(next_cfg);
+    LOG_INFO("config reloaded");
+    return Status::Ok();
+  }
+  running->Shutdown();
+  auto previous = Runtime::Build(current, flags, metrics);
+  if (!previous) return previous.error();
+  running = std::move(*previous);
+  if (Status s = running->Start(reload_request); !s.ok()) {
+    LOG_ERROR("cannot restart the previous config either; exiting", {{"error", s.message()}});
+    std::exit(1);
+  }
+  return Status(started.code(), "new config failed to start, previous config restarted: " +
+                                    started.message());
+}
+}  // namespace
 
 int Main(const std::vector<std::string>& args) {
-  std::fprintf(stderr, "skidder: not wired yet\n");
-  return 1;
+  Result<config::Flags> flags = config::ParseFlags(args);
+  if (!flags) {
+    std::fprintf(stderr, "skidder: %s\n\n%s", flags.error().message().c_str(),
+                 config::FlagsUsage().c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(config::FlagsUsage().c_str(), stdout);
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("skidder, version %s\n", SKIDDER_VERSION);
+    return 0;
+  }
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  config::Config cfg;
+  // Stages and relabel rules are checked by building them, exactly as a real start would.
+  auto runtime = LoadAndBuild(*flags, &metrics, &cfg);
+  if (!runtime) {
+    std::fprintf(stderr, "skidder: invalid config: %s\n", runtime.error().message().c_str());
+    return 1;
+  }
+  if (flags->print_config_stderr) std::fputs(config::DumpConfig(cfg).c_str(), stderr);
+  if (flags->check_syntax) {
+    std::printf("Valid config file! No syntax issues found\n");
+    return 0;
+  }
+  ConfigureLogging(cfg);
+  sigset_t signals = BlockSignals();
+  // POST /reload validates on the HTTP thread, then hands the swap to this thread via SIGHUP.
+  config::Flags reload_flags = *flags;
+  std::function<Status()> reload_request = [reload_flags, &metrics]() -> Status {
+    auto next = LoadAndBuild(reload_flags, &metrics);
+    if (!next) return next.error();
+    kill(getpid(), SIGHUP);
+    return Status::Ok();
+  };
+  std::unique_ptr<Runtime> running = std::move(*runtime);
+  if (Status s = running->Start(reload_request); !s.ok()) {
+    LOG_ERROR("cannot start", {{"error", s.message()}});
+    return 1;
+  }
+  LOG_INFO("skidder started", {{"version", SKIDDER_VERSION},
+                               {"config", cfg.source_file.empty() ? "<built-in>" : cfg.source_file},
+                               {"dry_run", flags->dry_run ? "true" : "false"}});
+  while (true) {
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      LOG_INFO("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      break;
+    }
+    if (sig == SIGHUP) {
+      if (Status s = Reload(*flags, &metrics, running, cfg, reload_request); !s.ok()) {
+        LOG_ERROR("reload refused, old config kept", {{"error", s.message()}});
+      }
+    }
+    running->Tick();
+  }
+  // Entries not acknowledged within the deadline stay unacknowledged in the positions file, so
+  // the next start reads them again: exiting 0 loses nothing.
+  running->Shutdown();
+  return 0;
 }
 
 }  // namespace skidder::app

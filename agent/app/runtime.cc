@@ -1,0 +1,199 @@
+#include "app/runtime.h"
+
+#include <fmt/format.h>
+
+#include "app/sinks.h"
+#include "app/targets.h"
+#include "kubernetes/discovery.h"
+#include "pipeline/pipeline.h"
+#include "sink/loki/client.h"
+#include "sources/file/file_source.h"
+#include "sources/file/positions.h"
+#include "telemetry/agent_metrics.h"
+#include "telemetry/http_server.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+namespace skidder::app {
+
+// Shutdown budget for flushing what was read; kubelet's default grace period is 30 s.
+constexpr std::chrono::milliseconds kFlushDeadline{10'000};
+// Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
+constexpr int64_t kMaxBufferedBytes = 8 << 20;
+
+struct Runtime::State {
+  config::Config cfg;
+  config::Flags flags;
+  telemetry::AgentMetrics* metrics = nullptr;
+  std::vector<std::unique_ptr<pipeline::Pipeline>> pipelines;
+  std::vector<ScrapeJob> jobs;
+  std::unique_ptr<sources::Positions> positions;
+  std::vector<std::unique_ptr<sink::LokiClient>> clients;
+  std::unique_ptr<EntrySink> sink;
+  std::unique_ptr<sources::FileSource> source;
+  std::unique_ptr<TargetSet> targets;
+  std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
+  std::unique_ptr<telemetry::HttpServer> http;
+  std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
+  bool started = false;
+};
+
+Runtime::Runtime() : s_(std::make_unique<State>()) {}
+Runtime::~Runtime() {
+  if (s_->started) Shutdown();
+}
+
+namespace {
+
+Status BuildJobs(config::Config& cfg, telemetry::AgentMetrics* metrics,
+                 std::vector<std::unique_ptr<pipeline::Pipeline>>& pipelines,
+                 std::vector<ScrapeJob>& jobs) {
+  for (const config::ScrapeConfig& sc : cfg.scrape_configs) {
+    pipeline::StageContext ctx;
+    ctx.metrics = metrics;
+    ctx.clock = &SystemClock::Get();
+    ctx.limits = &cfg.limits_config;
+    ctx.job_name = sc.job_name;
+    auto p = pipeline::Pipeline::Build(sc.pipeline_stages, ctx);
+    if (!p) return p.error();
+    auto rules = kubernetes::CompileRelabel(sc.relabel_configs);
+    if (!rules) return rules.error();
+    ScrapeJob job;
+    job.job_name = sc.job_name;
+    job.pipeline = p->get();
+    job.relabel = std::move(*rules);
+    for (const config::StaticConfig& st : sc.static_configs) job.static_targets.push_back(st.labels);
+    pipelines.push_back(std::move(*p));
+    jobs.push_back(std::move(job));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
+                                                const config::Flags& flags,
+                                                telemetry::AgentMetrics* metrics) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  State& s = *rt->s_;
+  s.cfg = cfg;
+  s.flags = flags;
+  s.metrics = metrics;
+  Status st = BuildJobs(s.cfg, s.metrics, s.pipelines, s.jobs);
+  if (!st.ok()) return Err(st);
+  if (!flags.dry_run) {
+    for (const config::ClientConfig& cc : s.cfg.clients) {
+      sink::ClientOptions opts;
+      opts.max_buffered_bytes = kMaxBufferedBytes;
+      opts.max_line_size = s.cfg.limits_config.max_line_size;
+      opts.max_line_size_truncate = s.cfg.limits_config.max_line_size_truncate;
+      auto client = sink::LokiClient::Create(cc, opts, s.metrics, &SystemClock::Get());
+      if (!client) return Err(client.error());
+      s.clients.push_back(std::move(*client));
+    }
+  }
+  return rt;
+}
+
+Status Runtime::Start(std::function<Status()> reload_request) {
+  State& s = *s_;
+  s.positions = std::make_unique<sources::Positions>(
+      s.cfg.positions.filename, s.cfg.positions.ignore_invalid_yaml, s.metrics);
+  s.positions->SetReadOnly(s.flags.dry_run);
+  if (s.flags.dry_run) {
+    s.sink = std::make_unique<StdoutSink>();
+  } else {
+    std::vector<EntrySink*> sinks;
+    for (auto& c : s.clients) {
+      Status st = c->Start();
+      if (!st.ok()) return st;
+      sinks.push_back(c.get());
+    }
+    s.sink = std::make_unique<FanoutSink>(std::move(sinks));
+  }
+  sources::FileSourceOptions fo;
+  fo.limits = s.cfg.limits_config;
+  fo.watch = s.cfg.file_watch_config;
+  fo.rescan_period = s.cfg.target_config.sync_period;
+  s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(),
+                                                   s.metrics, &SystemClock::Get());
+  s.targets = std::make_unique<TargetSet>(&s.jobs, s.source.get());
+  if (Status st = s.source->Start(); !st.ok()) return st;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    s.targets->Update(i, "static", s.jobs[i].static_targets);
+    const auto& sds = s.cfg.scrape_configs[i].kubernetes_sd_configs;
+    for (size_t k = 0; k < sds.size(); ++k) {
+      std::string key = fmt::format("kubernetes/{}", k);
+      kubernetes::DiscoveryOptions dopts;
+      dopts.metrics = s.metrics;
+      auto d = std::make_unique<kubernetes::PodDiscovery>(
+          sds[k],
+          [this, i, key](std::vector<Labels> found) {
+            s_->targets->Update(i, key, std::move(found));
+          },
+          dopts);
+      if (Status st = d->Start(); !st.ok()) return st;
+      s.discoveries.push_back(std::move(d));
+    }
+  }
+  if (!s.cfg.server.disable) {
+    telemetry::HttpServerOptions ho;
+    ho.listen_address = s.cfg.server.http_listen_address;
+    ho.port = s.cfg.server.http_listen_port;
+    ho.path_prefix = s.cfg.server.http_path_prefix;
+    ho.enable_reload = s.cfg.server.enable_runtime_reload;
+    telemetry::HttpHandlers handlers;
+    handlers.not_ready_reason = [this]() -> std::string {
+      if (s_->cfg.server.health_check_target && s_->targets->Size() == 0) {
+        return "no targets yet";
+      }
+      return "";
+    };
+    handlers.targets = [this] { return s_->targets->Describe(); };
+    handlers.reload = std::move(reload_request);
+    s.http = std::make_unique<telemetry::HttpServer>(ho, &s.metrics->registry, handlers);
+    auto port = s.http->Start();
+    if (!port) return port.error();
+    LOG_INFO("serving metrics", {{"port", std::to_string(*port)}});
+  }
+  s.started = true;
+  return Status::Ok();
+}
+
+void Runtime::Tick() {
+  State& s = *s_;
+  auto now = std::chrono::steady_clock::now();
+  if (s.flags.dry_run || now - s.last_save < s.cfg.positions.sync_period) return;
+  s.last_save = now;
+  s.source->SyncPositions();
+  if (Status st = s.positions->Save(); !st.ok()) {
+    LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
+  }
+}
+
+bool Runtime::Shutdown() {
+  State& s = *s_;
+  if (!s.started) return true;
+  s.started = false;
+  for (auto& d : s.discoveries) d->Stop();
+  if (s.http) s.http->Stop();
+  s.source->Stop();
+  bool clean = true;
+  auto deadline = std::chrono::steady_clock::now() + kFlushDeadline;
+  for (auto& c : s.clients) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!c->Stop(std::max(left, std::chrono::milliseconds(0)))) clean = false;
+  }
+  if (!s.flags.dry_run) {
+    s.source->SyncPositions();
+    if (Status st = s.positions->Save(); !st.ok()) {
+      LOG_ERROR("cannot save positions at shutdown", {{"error", st.message()}});
+      clean = false;
+    }
+  }
+  if (!clean) LOG_WARN("exited with unacknowledged entries; they will be re-read on next start");
+  return clean;
+}
+
+}  // namespace skidder::app

@@ -1,0 +1,50 @@
+// Runtime: one running agent built from a Config: pipelines, clients, file source, discovery,
+// positions and the HTTP server, wired sources -> pipelines -> sink.
+//
+// Owned by the main thread, which calls Start, Tick (about once a second) and Shutdown. Build()
+// does everything that can fail on bad config without touching the outside world, so
+// -check-syntax runs exactly the validation a real start runs, and a reload can refuse a bad
+// config while the running Runtime carries on.
+//
+// Reload replaces the whole Runtime: the old one stops reading, flushes and saves positions; the
+// new one loads them. Entries the old one could not deliver in time were never acknowledged, so
+// the new one reads them again: a reload may duplicate, never lose.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/loader.h"
+#include "telemetry/agent_metrics.h"
+#include "util/status.h"
+
+namespace skidder::app {
+
+class Runtime {
+ public:
+  // metrics outlive Runtimes so counters survive reloads.
+  static Result<std::unique_ptr<Runtime>> Build(const config::Config& cfg,
+                                                const config::Flags& flags,
+                                                telemetry::AgentMetrics* metrics);
+  ~Runtime();
+
+  // reload_request is called by POST /reload (on an HTTP thread): it validates and asks the main
+  // thread to reload, returning the validation error if any.
+  Status Start(std::function<Status()> reload_request = {});
+  // Periodic work on the main thread: saving positions every positions.sync_period.
+  void Tick();
+  // SIGTERM: stop reading, flush within the deadline, save positions. True when everything read
+  // was acknowledged.
+  bool Shutdown();
+
+ private:
+  Runtime();
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace skidder::app

@@ -1,0 +1,42 @@
+// Sinks the app puts at the end of the pipelines: every Loki client at once, or stdout.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "model/sink.h"
+
+namespace skidder::app {
+
+// Sends each entry to every client (Promtail's behaviour with several `clients`). The entry's
+// AckRef is copied, so its bytes count as done only when every client is done with it.
+class FanoutSink final : public EntrySink {
+ public:
+  explicit FanoutSink(std::vector<EntrySink*> sinks) : sinks_(std::move(sinks)) {}
+  void Push(Entry&& e) override;
+  bool Saturated() const override;
+
+ private:
+  std::vector<EntrySink*> sinks_;
+};
+
+// -dry-run: prints "<RFC3339Nano time>\t<labels>\t<line>" per entry and acknowledges at once.
+// Positions stay untouched because the app never saves them in dry-run mode.
+class StdoutSink final : public EntrySink {
+ public:
+  explicit StdoutSink(std::FILE* out = stdout) : out_(out) {}
+  void Push(Entry&& e) override;
+  bool Saturated() const override { return false; }
+
+ private:
+  std::FILE* out_;
+  std::mutex mu_;
+  std::string buf_;
+};
+
+// Unix nanoseconds as RFC3339 with nanoseconds in UTC: 2026-11-24T10:40:12.542001710Z.
+std::string FormatTimestamp(int64_t unix_ns);
+
+}  // namespace skidder::app

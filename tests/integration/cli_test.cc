@@ -1,0 +1,67 @@
+// The command line a user meets first: config errors, -check-syntax, -dry-run, endpoints.
+#include <filesystem>
+
+#include "harness.h"
+
+namespace skidder::testing {
+namespace {
+
+class Cli : public IntegrationTest {};
+
+TEST_F(Cli, UnknownKeyIsRefusedWithFileLineColumnAndName) {
+  std::string path = dir_ / "bad.yaml";
+  WriteFile(path, "server:\n  http_listen_port: 9080\n  htp_listen_address: x\n");
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
+  EXPECT_EQ(agent_.Wait(), 1);
+  EXPECT_NE(agent_.Stderr().find(path + ":3:3"), std::string::npos) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("htp_listen_address"), std::string::npos);
+}
+
+TEST_F(Cli, InvalidRegexInAStageIsRefusedWithItsPosition) {
+  std::string path = WriteConfig({.pipeline_stages = "[{regex: {expression: \"(unclosed\"}}]"});
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
+  EXPECT_EQ(agent_.Wait(), 1);
+  EXPECT_NE(agent_.Stderr().find(path + ":"), std::string::npos) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("expression"), std::string::npos) << agent_.Stderr();
+}
+
+TEST_F(Cli, CheckSyntaxAcceptsTheBundledConfigs) {
+  for (const char* cfg : {"config/default.yaml", "config/kubernetes.yaml"}) {
+    ASSERT_TRUE(agent_.Start({"-config.file=" + std::string(SKIDDER_SOURCE_DIR) + "/" + cfg,
+                              "-check-syntax"}));
+    EXPECT_EQ(agent_.Wait(), 0) << cfg << ": " << agent_.Stderr();
+  }
+}
+
+TEST_F(Cli, DryRunPrintsEntriesAndLeavesPositionsAlone) {
+  WriteFile(logs() + "/a.log", "hello world\n");
+  StartAgent(WriteConfig(), {"-dry-run"});
+  ASSERT_TRUE(WaitFor([&] { return agent_.Stdout().find("hello world") != std::string::npos; }));
+  EXPECT_NE(agent_.Stdout().find("job=\"itest\""), std::string::npos) << agent_.Stdout();
+  EXPECT_EQ(agent_.Terminate(), 0);
+  EXPECT_EQ(loki_.RequestCount(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(positions_file()));
+}
+
+TEST_F(Cli, MetricsAndReadyAreServed) {
+  WriteFile(logs() + "/a.log", "x\n");
+  StartAgent(WriteConfig());
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(agent_.HttpGet("/ready"), "Ready\n");
+  ASSERT_TRUE(WaitFor([&] { return agent_.Metric("promtail_sent_entries_total") == 1; }));
+  EXPECT_GT(agent_.Metric("promtail_read_bytes_total"), 0);
+  EXPECT_EQ(agent_.Metric("promtail_files_active_total"), 1);
+}
+
+TEST_F(Cli, CredentialsNeverAppearInLogs) {
+  std::string path = WriteConfig({.extra_client = "    basic_auth:\n      username: u\n"
+                                                  "      password: hunter2-secret\n"});
+  loki_.ScriptStatuses({401, 401});
+  WriteFile(logs() + "/a.log", "x\n");
+  StartAgent(path, {"-print-config-stderr"});
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(agent_.Stderr().find("hunter2-secret"), std::string::npos) << agent_.Stderr();
+}
+
+}  // namespace
+}  // namespace skidder::testing

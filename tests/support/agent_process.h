@@ -1,0 +1,50 @@
+// Runs the real skidder binary as a child process for integration tests.
+//
+// stdout and stderr go to files in the test's temp dir so a failing test can print them; the
+// metrics port is read from the agent's own "serving metrics" log line (the agent is started on
+// port 0), so tests never race for ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace skidder::testing {
+
+class AgentProcess {
+ public:
+  // binary: path to skidder; dir: where stdout.txt/stderr.txt are written.
+  AgentProcess(std::string binary, std::string dir);
+  ~AgentProcess();
+
+  // Starts `binary args...`; returns false if fork/exec failed.
+  bool Start(const std::vector<std::string>& args);
+  // Sends SIGKILL and reaps.
+  void Kill();
+  // Sends SIGTERM and waits up to timeout for exit; returns the exit code (or -1 on timeout/kill).
+  int Terminate(int timeout_ms = 30000);
+  // Waits for exit without signalling (e.g. -check-syntax); returns the exit code or -1.
+  int Wait(int timeout_ms = 30000);
+  bool Running();
+  pid_t pid() const { return pid_; }
+
+  std::string Stdout() const;
+  std::string Stderr() const;
+  // Port from the "serving metrics" log line, waiting up to 20 s for it.
+  std::optional<int> MetricsPort();
+  // GET http://127.0.0.1:<port><path>; "" on failure.
+  std::string HttpGet(const std::string& path);
+  // Sum of the values of metric `name` over the series whose label block contains every one of
+  // `labels` (e.g. {"reason=\"too_old\""}); 0 when absent.
+  double Metric(const std::string& name, const std::vector<std::string>& labels = {});
+
+ private:
+  std::string binary_, dir_;
+  pid_t pid_ = -1;
+  int run_ = 0;  // restarts: stdout/stderr files are numbered per run
+  std::optional<int> port_;
+};
+
+}  // namespace skidder::testing
