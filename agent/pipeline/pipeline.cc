@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "pipeline/inspector.h"
 #include "pipeline/registry.h"
 
 namespace skidder::pipeline {
@@ -22,12 +23,55 @@ class Pipeline::Link final : public Emitter {
   size_t index_;
 };
 
+// With -inspect: snapshots the entry, runs stages_[i], and diffs what the stage emits against
+// the snapshot before passing it to the next InspectLink (or the caller's Emitter).
+class Pipeline::InspectLink final : public Emitter {
+ public:
+  InspectLink(Pipeline* owner, size_t index) : owner_(owner), index_(index), after_(this) {}
+  void Emit(PipelineEntry&& e) override {
+    Inspector::Take(e, &before_);
+    Stage& stage = *owner_->stages_[index_];
+    stage.Process(std::move(e), after_);
+    if (!before_.emitted) owner_->inspector_->ReportNothingEmitted(stage.Name());
+  }
+  Emitter& Next() const {
+    return index_ + 1 < owner_->inspect_links_.size() ? *owner_->inspect_links_[index_ + 1]
+                                                      : *owner_->out_;
+  }
+
+ private:
+  class After final : public Emitter {
+   public:
+    explicit After(InspectLink* link) : link_(link) {}
+    void Emit(PipelineEntry&& e) override {
+      link_->before_.emitted = true;
+      link_->owner_->inspector_->Report(link_->owner_->stages_[link_->index_]->Name(),
+                                        link_->before_, e);
+      link_->Next().Emit(std::move(e));
+    }
+
+   private:
+    InspectLink* link_;
+  };
+
+  Pipeline* owner_;
+  size_t index_;
+  Inspector::Snapshot before_;
+  After after_;
+};
+
 Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::StageConfig>& stages,
                                                   const StageContext& ctx) {
+  return Build(stages, ctx, "pipeline_stages");
+}
+
+Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::StageConfig>& stages,
+                                                  const StageContext& ctx,
+                                                  const std::string& path_prefix) {
   std::vector<std::unique_ptr<Stage>> built;
   built.reserve(stages.size());
   for (size_t i = 0; i < stages.size(); ++i) {
-    std::string path = "pipeline_stages[" + std::to_string(i) + "]." + stages[i].type;
+    std::string path = path_prefix + "[" + std::to_string(i) + "]." + stages[i].type;
     auto stage = BuildStage(stages[i], ctx, path);
     if (!stage) return Err(std::move(stage.error()));
     built.push_back(std::move(*stage));
@@ -42,21 +86,40 @@ Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::mo
 
 Pipeline::~Pipeline() = default;
 
-void Pipeline::Process(Entry&& e, Emitter& out) {
-  PipelineEntry pe{std::move(e), {}};
+void Pipeline::Process(Entry&& e, Emitter& out) { Process(PipelineEntry{std::move(e), {}}, out); }
+
+void Pipeline::Process(PipelineEntry&& pe, Emitter& out) {
   if (links_.empty()) {
     out.Emit(std::move(pe));
     return;
   }
   out_ = &out;
+  if (inspector_ != nullptr) {  // the one branch -inspect costs per entry
+    inspect_links_[0]->Emit(std::move(pe));
+    return;
+  }
   links_[0]->Emit(std::move(pe));
+}
+
+void Pipeline::SetInspector(std::FILE* out) {
+  inspect_links_.clear();
+  inspector_.reset();
+  if (out == nullptr) return;
+  inspector_ = std::make_unique<Inspector>(out);
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    inspect_links_.push_back(std::make_unique<InspectLink>(this, i));
+  }
 }
 
 // Stage i's held entries go through stages i+1.. before those are flushed in turn, so a line
 // released by the cri stage can still be buffered (and then forced out) by a later stage.
 void Pipeline::Flush(int64_t now_ns, bool force, Emitter& out) {
   out_ = &out;
-  for (size_t i = 0; i < stages_.size(); ++i) stages_[i]->Flush(now_ns, force, links_[i]->Next());
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    // Under -inspect, released entries are inspected by the stages after the one releasing them.
+    Emitter& next = inspector_ != nullptr ? inspect_links_[i]->Next() : links_[i]->Next();
+    stages_[i]->Flush(now_ns, force, next);
+  }
 }
 
 }  // namespace skidder::pipeline

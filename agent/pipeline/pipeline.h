@@ -4,7 +4,9 @@
 // the Emitter given to Run()/Flush() (the batcher, or stdout under -dry-run).
 #pragma once
 
+#include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -14,6 +16,8 @@
 #include "util/status.h"
 
 namespace skidder::pipeline {
+
+class Inspector;
 
 // What stages may need at construction.
 struct StageContext {
@@ -30,15 +34,31 @@ class Pipeline {
   // Builds every stage; the first bad stage config is returned with file:line:column.
   static Result<std::unique_ptr<Pipeline>> Build(const std::vector<config::StageConfig>& stages,
                                                  const StageContext& ctx);
+  // As above, naming stage i "<path_prefix>[i].<type>" in errors (the match stage's nested
+  // stages: "pipeline_stages[3].match.stages").
+  static Result<std::unique_ptr<Pipeline>> Build(const std::vector<config::StageConfig>& stages,
+                                                 const StageContext& ctx,
+                                                 const std::string& path_prefix);
   explicit Pipeline(std::vector<std::unique_ptr<Stage>> stages);
   ~Pipeline();
 
   void Process(Entry&& e, Emitter& out);
+  // An entry that already carries extracted values (the match stage runs its nested stages so).
+  void Process(PipelineEntry&& e, Emitter& out);
   void Flush(int64_t now_ns, bool force, Emitter& out);
   size_t size() const { return stages_.size(); }
 
+  // -inspect: from now on, prints to out what each stage changed in each entry (labels,
+  // extracted values, timestamp, line), as Promtail's --inspect does; coloured when out is a
+  // terminal. nullptr turns it off. Not owned; must outlive the pipeline or the next call.
+  // Without an inspector the runner pays one branch per entry.
+  void SetInspector(std::FILE* out);
+
  private:
   class Link;
+  class InspectLink;
+  std::unique_ptr<Inspector> inspector_;
+  std::vector<std::unique_ptr<InspectLink>> inspect_links_;  // feed stages_[i], with a diff
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] feeds stages_[i]
   Emitter* out_ = nullptr;                    // the current caller's Emitter, after the last stage

@@ -8,28 +8,60 @@
 
 #include "config/yaml_reader.h"
 #include "pipeline/stages/cri.h"
+#include "pipeline/stages/decolorize.h"
 #include "pipeline/stages/docker.h"
 #include "pipeline/stages/drop.h"
+#include "pipeline/stages/geoip.h"
 #include "pipeline/stages/json.h"
+#include "pipeline/stages/labelallow.h"
+#include "pipeline/stages/labeldrop.h"
 #include "pipeline/stages/labels.h"
+#include "pipeline/stages/limit.h"
+#include "pipeline/stages/logfmt.h"
+#include "pipeline/stages/match.h"
+#include "pipeline/stages/metrics.h"
+#include "pipeline/stages/multiline.h"
 #include "pipeline/stages/output.h"
+#include "pipeline/stages/pack.h"
 #include "pipeline/stages/regex.h"
+#include "pipeline/stages/replace.h"
+#include "pipeline/stages/sampling.h"
 #include "pipeline/stages/static_labels.h"
+#include "pipeline/stages/structured_metadata.h"
+#include "pipeline/stages/template.h"
+#include "pipeline/stages/tenant.h"
+#include "pipeline/stages/timestamp.h"
 
 namespace skidder::pipeline {
 namespace {
 
 // Sorted by name.
-constexpr std::array<std::pair<std::string_view, StageFactory>, 8> kStages = {{
+constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"cri", stages::NewCriStage},
+    {"decolorize", stages::NewDecolorizeStage},
     {"docker", stages::NewDockerStage},
     {"drop", stages::NewDropStage},
+    {"geoip", stages::NewGeoipStage},
     {"json", stages::NewJsonStage},
+    {"labelallow", stages::NewLabelAllowStage},
+    {"labeldrop", stages::NewLabelDropStage},
     {"labels", stages::NewLabelsStage},
+    {"limit", stages::NewLimitStage},
+    {"logfmt", stages::NewLogfmtStage},
+    {"match", stages::NewMatchStage},
+    {"metrics", stages::NewMetricsStage},
+    {"multiline", stages::NewMultilineStage},
     {"output", stages::NewOutputStage},
+    {"pack", stages::NewPackStage},
     {"regex", stages::NewRegexStage},
+    {"replace", stages::NewReplaceStage},
+    {"sampling", stages::NewSamplingStage},
     {"static_labels", stages::NewStaticLabelsStage},
-}};
+    {"structured_metadata", stages::NewStructuredMetadataStage},
+    {"template", stages::NewTemplateStage},
+    {"tenant", stages::NewTenantStage},
+    {"timestamp", stages::NewTimestampStage},
+};
 
 constexpr std::string_view kPromtailOnly[] = {
     "decolorize", "eventlogmessage",
@@ -59,8 +91,9 @@ std::vector<std::string_view> StageTypes() {
 }
 
 bool IsPromtailOnlyStage(std::string_view type) {
-  return std::find(std::begin(kPromtailOnly), std::end(kPromtailOnly), type) !=
-         std::end(kPromtailOnly);
+  return FindStageFactory(type) == nullptr &&
+         std::find(std::begin(kPromtailOnly), std::end(kPromtailOnly), type) !=
+             std::end(kPromtailOnly);
 }
 
 Result<std::unique_ptr<Stage>> BuildStage(const config::StageConfig& cfg, const StageContext& ctx,

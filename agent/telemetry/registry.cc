@@ -173,7 +173,31 @@ std::string Registry::Render() const {
       }
     }
   }
+  for (const auto& [name, list] : collectors_) {
+    if (list.empty()) continue;
+    static constexpr const char* kTypeNames[] = {"counter", "gauge", "histogram"};
+    out.append(fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, list.front()->help(), name,
+                           kTypeNames[static_cast<int>(list.front()->type())]));
+    for (const Collector* c : list) c->RenderSamples(name, out);
+  }
   return out;
+}
+
+bool Registry::AddCollector(const std::string& name, Collector* c) {
+  std::lock_guard lock(mu_);
+  if (index_.contains(name)) return false;
+  std::vector<Collector*>& list = collectors_[name];
+  if (!list.empty() && list.front()->type() != c->type()) return false;
+  list.push_back(c);
+  return true;
+}
+
+void Registry::RemoveCollector(Collector* c) {
+  std::lock_guard lock(mu_);
+  for (auto it = collectors_.begin(); it != collectors_.end();) {
+    std::erase(it->second, c);
+    it = it->second.empty() ? collectors_.erase(it) : std::next(it);
+  }
 }
 
 std::vector<double> DefaultDurationBuckets() {

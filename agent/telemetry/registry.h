@@ -53,6 +53,19 @@ class Histogram {
 
 enum class Type { kCounter, kGauge, kHistogram };
 
+// Series rendered by their owner, for metrics whose label names differ from series to series
+// (the pipeline's metrics stage labels each series with an entry's whole label set, as Promtail
+// does). The owner registers it with Registry::AddCollector and removes it before destroying it;
+// RenderSamples is called from the /metrics thread while the owner keeps updating.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual Type type() const = 0;
+  virtual const std::string& help() const = 0;
+  // Appends the sample lines (no # HELP / # TYPE) of the metric `name`.
+  virtual void RenderSamples(const std::string& name, std::string& out) const = 0;
+};
+
 // A metric name with a fixed list of label names; children per label values.
 template <typename T>
 class Family {
@@ -97,12 +110,19 @@ class Registry {
   // Text exposition format 0.0.4.
   std::string Render() const;
 
+  // Renders c under name. Several collectors may share a name if their types agree (two scrape
+  // configs defining the same custom metric); false when the name belongs to a family or to
+  // collectors of another type. Remove before destroying c.
+  bool AddCollector(const std::string& name, Collector* c);
+  void RemoveCollector(Collector* c);
+
  private:
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Family<Counter>>> counters_;
   std::vector<std::unique_ptr<Family<Gauge>>> gauges_;
   std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
-  std::map<std::string, std::pair<Type, void*>> index_;  // sorted: stable output
+  std::map<std::string, std::pair<Type, void*>> index_;        // sorted: stable output
+  std::map<std::string, std::vector<Collector*>> collectors_;  // rendered after the families
 };
 
 // Buckets for request durations in seconds.

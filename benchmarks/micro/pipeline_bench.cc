@@ -1,10 +1,14 @@
 // A typical Kubernetes pipeline (cri + regex + labels) per line, and the runner's own overhead.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <string>
 
 #include "pipeline/pipeline.h"
+#include "support/mmdb_writer.h"
+#include "telemetry/agent_metrics.h"
 
 namespace {
 
@@ -71,5 +75,356 @@ void BM_PipelinePassThrough(benchmark::State& state) {
   RunPipeline(state, "- static_labels: {namespace: shop}\n- output: {source: absent}");
 }
 BENCHMARK(BM_PipelinePassThrough);
+
+// --- Stages of issue 4 (part B): metrics, match, limit, sampling, geoip, json projections. ---
+// Each runs its stage alone on a realistic line, so the number is the stage's own cost plus the
+// entry copy BM_PipelinePassThrough measures.
+
+const std::string kAccessLine =
+    "34.120.177.193 - - [24/Nov/2026:10:40:12 +0000] \"POST /loki/api/v1/push HTTP/1.1\" 204 0 "
+    "\"-\" \"promtail/2.9.4\" rt=0.012";
+const std::string kJsonLine =
+    R"({"ts":"2026-11-24T10:40:12.542Z","level":"info","msg":"order placed",)"
+    R"("user":{"id":42,"name":"alice"},"items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}],)"
+    R"("tags":["web","eu"],"duration_ms":12.5})";
+
+std::vector<skidder::config::StageConfig> Stages(const std::string& yaml) {
+  std::vector<skidder::config::StageConfig> stages;
+  YAML::Node list = YAML::Load(yaml);
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto it = list[i].begin();
+    stages.push_back({it->first.Scalar(), it->second, "bench.yaml"});
+  }
+  return stages;
+}
+
+// Like RunPipeline, with metrics registered and a line of one's choosing.
+struct NoPrepare {
+  void operator()(PipelineEntry&) const {}
+};
+
+template <typename Prepare = NoPrepare>
+void RunWith(benchmark::State& state, const std::string& yaml, const std::string& line,
+             Prepare prepare = {}) {
+  skidder::telemetry::Registry registry;
+  skidder::telemetry::AgentMetrics metrics(registry);
+  skidder::pipeline::StageContext ctx;
+  ctx.metrics = &metrics;
+  auto p = Pipeline::Build(Stages(yaml), ctx);
+  if (!p) throw std::runtime_error(p.error().message());
+  Sink sink;
+  for (auto _ : state) {
+    PipelineEntry pe{Entry{}, {}};
+    pe.entry.line = line;
+    pe.entry.labels = kLabels;
+    prepare(pe);
+    (*p)->Process(std::move(pe), sink);
+  }
+  benchmark::DoNotOptimize(sink.bytes);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// What every BM_Stage* pays besides its stage: building the entry, a stage call, the sink.
+void BM_StageBaseline(benchmark::State& state) {
+  RunWith(state, "- static_labels: {namespace: shop}", kAccessLine);  // already set: no change
+}
+BENCHMARK(BM_StageBaseline);
+
+// Two counters (lines, bytes) and a histogram over an extracted value, per stream.
+void BM_StageMetrics(benchmark::State& state) {
+  RunWith(state, R"(
+- metrics:
+    log_lines_total:
+      type: Counter
+      config: {match_all: true, action: inc}
+    log_bytes_total:
+      type: Counter
+      config: {match_all: true, count_entry_bytes: true, action: add}
+    request_seconds:
+      type: Histogram
+      source: rt
+      config: {buckets: [0.005, 0.01, 0.025, 0.05, 0.1]}
+)",
+          kAccessLine, [](PipelineEntry& pe) { pe.extracted.Set("rt", "0.012"); });
+}
+BENCHMARK(BM_StageMetrics);
+
+// A selector on labels plus two line filters; the entry matches and goes through one stage.
+void BM_StageMatch(benchmark::State& state) {
+  RunWith(state, R"(
+- match:
+    selector: '{namespace="shop", container=~"web|api"} |= "POST" != "/health"'
+    stages:
+    - static_labels: {matched: "yes"}
+)",
+          kAccessLine);
+}
+BENCHMARK(BM_StageMatch);
+
+// Rate limiting by label value; the limit is high enough that nothing is dropped.
+void BM_StageLimitByLabel(benchmark::State& state) {
+  RunWith(state,
+          "- limit: {rate: 1000000000, burst: 1000000000, drop: true, by_label_name: namespace}",
+          kAccessLine);
+}
+BENCHMARK(BM_StageLimitByLabel);
+
+void BM_StageSampling(benchmark::State& state) {
+  RunWith(state, "- sampling: {rate: 0.5}", kAccessLine);
+}
+BENCHMARK(BM_StageSampling);
+
+// A city lookup in a small database written at start (memory-mapped like a GeoLite2 file).
+void BM_StageGeoipCity(benchmark::State& state) {
+  using skidder::testing::MmdbValue;
+  skidder::testing::MmdbWriter w("GeoLite2-City", 6);
+  auto names = [](const char* en) { return MmdbValue::Map({{"en", MmdbValue::String(en)}}); };
+  for (int i = 0; i < 200; ++i) {
+    w.Insert(
+        std::to_string(i + 1) + ".0.0.0/8",
+        MmdbValue::Map({{"city", MmdbValue::Map({{"names", names("Kansas City")}})},
+                        {"country", MmdbValue::Map({{"names", names("United States")}})},
+                        {"location", MmdbValue::Map({{"latitude", MmdbValue::Double(39.1)},
+                                                     {"longitude", MmdbValue::Double(-94.5)}})}}));
+  }
+  const std::string path = "/tmp/skidder_bench_city_" + std::to_string(getpid()) + ".mmdb";
+  w.WriteFile(path);
+  RunWith(state,
+          "- regex: {expression: '^(?P<ip>\\S+) '}\n- geoip: {db: " + path +
+              ", source: ip, db_type: city}",
+          kAccessLine);
+  std::remove(path.c_str());
+}
+BENCHMARK(BM_StageGeoipCity);
+
+// The regex that feeds geoip its ip, alone, to subtract from BM_StageGeoipCity.
+void BM_StageGeoipRegexOnly(benchmark::State& state) {
+  RunWith(state, "- regex: {expression: '^(?P<ip>\\S+) '}", kAccessLine);
+}
+BENCHMARK(BM_StageGeoipRegexOnly);
+
+// json with a projection and a multi-select list next to plain paths.
+void BM_StageJsonProjection(benchmark::State& state) {
+  RunWith(state, R"(
+- json:
+    expressions:
+      level:
+      user: user.name
+      skus: 'items[*].sku'
+      pair: '[level, msg]'
+)",
+          kJsonLine);
+}
+BENCHMARK(BM_StageJsonProjection);
+
+}  // namespace
+
+// --- Stages of issue 4 (part A): logfmt, replace, multiline, pack, decolorize, template,
+// timestamp, labelallow/labeldrop, structured_metadata, tenant, and the Airflow example. ---
+// Each runs alone on a realistic line (entry copy included, as BM_PipelinePassThrough).
+namespace {
+
+using skidder::FakeClock;
+
+const std::string kLogfmtLine =
+    "level=info ts=2026-11-24T10:40:12.542Z caller=handler.go:118 method=GET "
+    "path=/api/v1/items status=200 duration=1.2ms request_id=8f14e45fceea167a msg=\"request "
+    "served\"";
+const std::string kAirflowLine =
+    "[2026-11-24T10:40:12.542+0000] {taskinstance.py:1361} INFO - Starting attempt 1 of 3";
+const std::string kColourLine =
+    "\x1b[2m2026-11-24 10:40:12\x1b[0m \x1b[32mINFO\x1b[0m \x1b[36m[web]\x1b[0m request served";
+
+const Labels kAirflowLabels{
+    {"filename",
+     "/opt/airflow/logs/dag_id=etl_daily/run_id=scheduled__2026-11-24T00:00:00+00:00/"
+     "task_id=extract_orders/attempt=1.log"},
+    {"job", "airflow"}};
+
+// A stage list run on `line` with a fixed clock.
+void RunA(benchmark::State& state, const std::string& yaml, const std::string& line,
+          const Labels& labels = kLabels) {
+  FakeClock clock(1'795'516'812'542'000'000);
+  skidder::pipeline::StageContext ctx;
+  ctx.clock = &clock;
+  std::vector<skidder::config::StageConfig> stages;
+  YAML::Node list = YAML::Load(yaml);
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto it = list[i].begin();
+    stages.push_back({it->first.Scalar(), it->second, "bench.yaml"});
+  }
+  auto p = Pipeline::Build(stages, ctx);
+  if (!p) throw std::runtime_error(p.error().message());
+  Sink sink;
+  for (auto _ : state) {
+    Entry e;
+    e.line = line;
+    e.labels = labels;
+    (*p)->Process(std::move(e), sink);
+  }
+  (*p)->Flush(clock.NowNs(), true, sink);
+  benchmark::DoNotOptimize(sink.bytes);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+void BM_StageLogfmt(benchmark::State& state) {
+  RunA(state, "- logfmt:\n    mapping: {level:, status:, duration:, request_id:}", kLogfmtLine);
+}
+BENCHMARK(BM_StageLogfmt);
+
+void BM_StageReplaceConstant(benchmark::State& state) {
+  RunA(state, "- replace:\n    expression: 'request_id=(\\w+)'\n    replace: '<redacted>'",
+       kLogfmtLine);
+}
+BENCHMARK(BM_StageReplaceConstant);
+
+void BM_StageReplaceTemplate(benchmark::State& state) {
+  RunA(state, "- replace:\n    expression: 'level=(\\w+)'\n    replace: '{{ .Value | ToUpper }}'",
+       kLogfmtLine);
+}
+BENCHMARK(BM_StageReplaceTemplate);
+
+void BM_StageReplaceNoMatch(benchmark::State& state) {
+  RunA(state, "- replace:\n    expression: 'password=(\\S+)'\n    replace: '****'", kLogfmtLine);
+}
+BENCHMARK(BM_StageReplaceNoMatch);
+
+// Every line starts a record (the common case): each is held until the next one arrives.
+void BM_StageMultilineSingleLines(benchmark::State& state) {
+  RunA(state, "- multiline:\n    firstline: '^\\[\\d{4}-\\d{2}-\\d{2}T'", kAirflowLine);
+}
+BENCHMARK(BM_StageMultilineSingleLines);
+
+// A 4-line traceback over and over: one first line, three continuations.
+void BM_StageMultilineTraceback(benchmark::State& state) {
+  FakeClock clock;
+  skidder::pipeline::StageContext ctx;
+  ctx.clock = &clock;
+  std::vector<skidder::config::StageConfig> stages{
+      {"multiline", YAML::Load("firstline: '^\\[\\d{4}-\\d{2}-\\d{2}T'"), "bench.yaml"}};
+  auto p = Pipeline::Build(stages, ctx);
+  if (!p) throw std::runtime_error(p.error().message());
+  const std::string lines[] = {kAirflowLine, "Traceback (most recent call last):",
+                               "  File \"/opt/airflow/dags/etl/orders.py\", line 63, in extract",
+                               "KeyError: 'customer_id'"};
+  Sink sink;
+  size_t i = 0;
+  for (auto _ : state) {
+    Entry e;
+    e.line = lines[i++ % 4];
+    e.labels = kLabels;
+    (*p)->Process(std::move(e), sink);
+  }
+  (*p)->Flush(clock.NowNs(), true, sink);
+  benchmark::DoNotOptimize(sink.bytes);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_StageMultilineTraceback);
+
+void BM_StagePack(benchmark::State& state) {
+  RunA(state, "- pack:\n    labels: [pod, container]", kLogfmtLine);
+}
+BENCHMARK(BM_StagePack);
+
+void BM_StageDecolorize(benchmark::State& state) { RunA(state, "- decolorize: {}", kColourLine); }
+BENCHMARK(BM_StageDecolorize);
+
+void BM_StageDecolorizePlain(benchmark::State& state) {
+  RunA(state, "- decolorize: {}", kLogfmtLine);
+}
+BENCHMARK(BM_StageDecolorizePlain);
+
+// Templates over stream labels (the extracted map falls back to them): no parsing stage to
+// subtract.
+void BM_StageTemplateToUpper(benchmark::State& state) {
+  RunA(state, "- template: {source: container, template: '{{ ToUpper .Value }}'}", kLogfmtLine);
+}
+BENCHMARK(BM_StageTemplateToUpper);
+
+void BM_StageTemplateIfElse(benchmark::State& state) {
+  RunA(state,
+       "- template:\n    source: team\n    template: '{{ if eq .namespace \"shop\" }}{{ .container "
+       "| ToUpper }}{{ else if hasPrefix \"kube\" .namespace }}system{{ else }}other{{ end }}'",
+       kLogfmtLine);
+}
+BENCHMARK(BM_StageTemplateIfElse);
+
+// Timestamps read from a label (kLabels plus `ts`), so the number is the parse alone.
+Labels WithTs(const std::string& ts) {
+  Labels l = kLabels;
+  l.Set("ts", ts);
+  return l;
+}
+
+void BM_StageTimestampRFC3339Nano(benchmark::State& state) {
+  RunA(state, "- timestamp: {source: ts, format: RFC3339Nano}", kLogfmtLine,
+       WithTs("2026-11-24T10:40:12.542001710Z"));
+}
+BENCHMARK(BM_StageTimestampRFC3339Nano);
+
+void BM_StageTimestampGoLayoutInZone(benchmark::State& state) {
+  RunA(state,
+       "- timestamp: {source: ts, format: '2006-01-02 15:04:05,000', location: Europe/Berlin}",
+       kLogfmtLine, WithTs("2026-11-24 11:40:12,542"));
+}
+BENCHMARK(BM_StageTimestampGoLayoutInZone);
+
+void BM_StageTimestampUnixMs(benchmark::State& state) {
+  RunA(state, "- timestamp: {source: ts, format: UnixMs}", kLogfmtLine, WithTs("1795516812542"));
+}
+BENCHMARK(BM_StageTimestampUnixMs);
+
+void BM_StageLabelAllow(benchmark::State& state) {
+  RunA(state, "- labelallow: [namespace, container]", kLogfmtLine);  // removes 2 labels
+}
+BENCHMARK(BM_StageLabelAllow);
+
+void BM_StageLabelDropNothing(benchmark::State& state) {
+  RunA(state, "- labeldrop: [instance, node_name]", kLogfmtLine);  // no such labels
+}
+BENCHMARK(BM_StageLabelDropNothing);
+
+// The part-A baseline: RunA with a stage that changes nothing, on kLabels + `ts` (as the
+// timestamp benchmarks).
+void BM_StagePartABaseline(benchmark::State& state) {
+  RunA(state, "- labeldrop: [instance]", kLogfmtLine, WithTs("1795516812542"));
+}
+BENCHMARK(BM_StagePartABaseline);
+
+void BM_StageStructuredMetadata(benchmark::State& state) {
+  RunA(state, "- structured_metadata: {pod:}", kLogfmtLine);  // moves a label
+}
+BENCHMARK(BM_StageStructuredMetadata);
+
+void BM_StageTenant(benchmark::State& state) {
+  RunA(state, "- tenant: {label: namespace}", kLogfmtLine);
+}
+BENCHMARK(BM_StageTenant);
+
+// config/examples/airflow.yaml's pipeline on single-line records.
+void BM_PipelineAirflowExample(benchmark::State& state) {
+  RunA(state, R"y(
+- multiline:
+    firstline: '^\[\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}'
+- regex:
+    source: filename
+    expression: '/dag_id=(?P<dag_id>[^/]+)/run_id=(?P<run_id>[^/]+)/task_id=(?P<task_id>[^/]+)/(?:map_index=(?P<map_index>-?\d+)/)?attempt=(?P<attempt>\d+)\.log$'
+- labels: {dag_id:, task_id:}
+- structured_metadata: {run_id:, attempt:, map_index:, filename:}
+- regex:
+    expression: '^\[(?P<time>[^\]]+)\] \{(?P<caller>[^}]+)\} (?P<level>[A-Z]+) - '
+- regex:
+    expression: '(?s)^.*\n(?P<exception>[A-Za-z_][\w.]*)(?::\s|$)'
+- structured_metadata: {exception:}
+- timestamp:
+    source: time
+    format: '2006-01-02T15:04:05.000-0700'
+    location: UTC
+- template: {source: level, template: '{{ ToLower .Value }}'}
+- labels: {level:}
+)y",
+       kAirflowLine, kAirflowLabels);
+}
+BENCHMARK(BM_PipelineAirflowExample);
 
 }  // namespace

@@ -2,10 +2,7 @@
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
-#include <charconv>
 #include <map>
 #include <optional>
 #include <utility>
@@ -20,62 +17,12 @@ namespace {
 // unless a document outgrows them.
 using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
                                        rapidjson::MemoryPoolAllocator<>>;
-using Value = rapidjson::GenericValue<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
-
-const Value* Walk(const Value& root, const std::vector<JsonPathStep>& path) {
-  const Value* v = &root;
-  for (const auto& step : path) {
-    if (const auto* name = std::get_if<std::string>(&step)) {
-      if (!v->IsObject()) return nullptr;
-      auto it = v->FindMember(Value(rapidjson::StringRef(name->data(), name->size())));
-      if (it == v->MemberEnd()) return nullptr;
-      v = &it->value;
-    } else {
-      int64_t i = std::get<int64_t>(step);
-      if (!v->IsArray()) return nullptr;
-      const int64_t n = v->Size();
-      if (i < 0) i += n;
-      if (i < 0 || i >= n) return nullptr;
-      v = &(*v)[static_cast<rapidjson::SizeType>(i)];
-    }
-  }
-  return v;
-}
-
-// Promtail stores numbers as float64 and prints them with %v ('f', shortest); integers are
-// kept exact here even beyond 2^53, where Promtail would round.
-std::string ToText(const Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kStringType:
-      return std::string(v.GetString(), v.GetStringLength());
-    case rapidjson::kTrueType:
-      return "true";
-    case rapidjson::kFalseType:
-      return "false";
-    case rapidjson::kNullType:
-      return "";
-    case rapidjson::kNumberType: {
-      if (v.IsInt64()) return std::to_string(v.GetInt64());
-      if (v.IsUint64()) return std::to_string(v.GetUint64());
-      char buf[512];
-      auto [end, ec] =
-          std::to_chars(buf, buf + sizeof(buf), v.GetDouble(), std::chars_format::fixed);
-      return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", v.GetDouble());
-    }
-    default: {  // object or array: compact JSON, as Promtail marshals it back
-      rapidjson::StringBuffer sb;
-      rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-      v.Accept(w);
-      return std::string(sb.GetString(), sb.GetSize());
-    }
-  }
-}
 
 class JsonStage final : public Stage {
  public:
   struct Expr {
     std::string name;
-    std::vector<JsonPathStep> path;
+    JsonPath path;
   };
 
   JsonStage(std::vector<Expr> exprs, std::optional<std::string> source, bool drop_malformed,
@@ -112,10 +59,7 @@ class JsonStage final : public Stage {
     }
     // Walk first, then write: Set may move the source value's storage.
     values_.clear();
-    for (const Expr& x : exprs_) {
-      const Value* v = Walk(doc_, x.path);
-      values_.push_back(v == nullptr ? std::string() : ToText(*v));
-    }
+    for (const Expr& x : exprs_) values_.push_back(x.path.Eval(doc_));
     for (size_t i = 0; i < exprs_.size(); ++i)
       e.extracted.Set(exprs_[i].name, std::move(values_[i]));
     out.Emit(std::move(e));

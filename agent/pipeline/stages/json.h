@@ -1,9 +1,10 @@
 // The json stage: values from a JSON line (or extracted value) into the extracted map, like
 // Promtail's json stage.
 //
-// `expressions` maps an extracted name to a JMESPath expression (empty = the name itself).
-// Supported for now: identifiers, "quoted names", dotted paths and [n] indexes (negative from
-// the end), e.g. `a.b[0]."x-y"`. Any other JMESPath syntax is refused at config time.
+// `expressions` maps an extracted name to a JMESPath expression (empty = the name itself):
+// names, "quoted names", dotted paths, [n] indexes (negative from the end), projections
+// (`a[*].b`, `a.*`, `a[].b`) and multi-select lists (`[a, b]`); see json_path.h. Any other
+// JMESPath syntax is refused at config time.
 // Strings are stored as is, numbers as Go's %v would print them, true/false, null and missing
 // as "", objects and arrays as compact JSON text. A line that is not a JSON object passes on
 // unchanged, or is dropped when drop_malformed is set (counted as reason "malformed").
@@ -13,21 +14,15 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stage.h"
+#include "pipeline/stages/json_path.h"
 #include "util/status.h"
 
 namespace skidder::pipeline::stages {
-
-// One step of a compiled path: a member name or an array index.
-using JsonPathStep = std::variant<std::string, int64_t>;
-
-// Compiles the supported JMESPath subset; an error says where and what is unsupported.
-Result<std::vector<JsonPathStep>> CompileJsonPath(std::string_view expr);
 
 Result<std::unique_ptr<Stage>> NewJsonStage(const config::StageConfig& cfg, const StageContext& ctx,
                                             const std::string& path);

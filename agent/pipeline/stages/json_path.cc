@@ -1,105 +1,298 @@
-// CompileJsonPath: the subset of JMESPath the json stage supports today.
+// CompileJsonPath: a Pratt parser for the JMESPath subset in json_path.h, with the reference
+// implementation's binding powers so projections bind as they do in Promtail (go-jmespath).
+#include "pipeline/stages/json_path.h"
+
 #include <fmt/format.h>
 
 #include <charconv>
-#include <string>
-
-#include "pipeline/stages/json.h"
+#include <utility>
 
 namespace skidder::pipeline::stages {
 namespace {
 
+using NodePtr = std::shared_ptr<const JsonPath::Node>;
+using Kind = JsonPath::Node::Kind;
+
+enum class Tok {
+  kEof,
+  kName,
+  kDot,
+  kStar,
+  kLBracket,
+  kRBracket,
+  kFlatten,
+  kComma,
+  kNumber,
+  kOther
+};
+
+struct Token {
+  Tok type = Tok::kEof;
+  size_t pos = 0;
+  std::string text;  // a name's value, a number's digits, or the unexpected character
+};
+
+// Binding powers (jmespath.py): projections stop at tokens below 10.
+int Bp(Tok t) {
+  switch (t) {
+    case Tok::kFlatten:
+      return 9;
+    case Tok::kStar:
+      return 20;
+    case Tok::kDot:
+      return 40;
+    case Tok::kLBracket:
+      return 55;
+    default:
+      return 0;
+  }
+}
+
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdent(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 
-Status Unsupported(std::string_view expr, size_t pos, std::string_view what) {
-  return InvalidArgument(fmt::format(
-      "unsupported JMESPath expression \"{}\" at offset {}: {} (skidder supports names, "
-      "\"quoted names\", dots and [n] indexes)",
-      expr, pos, what));
+NodePtr Make(Kind kind, std::vector<NodePtr> children = {}) {
+  auto n = std::make_shared<JsonPath::Node>();
+  n->kind = kind;
+  n->children = std::move(children);
+  return n;
 }
 
-// Reads a "quoted identifier" starting at expr[*i] == '"'.
-bool ReadQuoted(std::string_view expr, size_t* i, std::string* out) {
+class Parser {
+ public:
+  explicit Parser(std::string_view expr) : s_(expr) { Advance(); }
+
+  Result<NodePtr> Parse() {
+    NodePtr n = Expr(0);
+    if (n != nullptr && tok_.type != Tok::kEof) Fail(tok_.pos, Unexpected(tok_));
+    if (!error_.ok()) return Err(std::move(error_));
+    return n;
+  }
+
+ private:
+  NodePtr Fail(size_t pos, std::string_view what) {
+    if (error_.ok()) {
+      error_ = InvalidArgument(fmt::format(
+          "unsupported JMESPath expression \"{}\" at offset {}: {} (skidder supports names, "
+          "\"quoted names\", dots, [n] indexes, [*], *, [] and [a, b])",
+          s_, pos, what));
+    }
+    return nullptr;
+  }
+  static std::string Unexpected(const Token& t) {
+    return t.type == Tok::kEof ? "unexpected end" : fmt::format("unexpected '{}'", t.text);
+  }
+
+  void Advance();
+  bool ReadQuoted(size_t* i, std::string* out);
+  NodePtr Expr(int rbp);
+  NodePtr Nud(const Token& t);
+  NodePtr Led(const Token& t, NodePtr left);
+  NodePtr Index();
+  NodePtr MultiList();
+  NodePtr Dot(int bp);
+  NodePtr ProjectionRhs(int bp);
+
+  std::string_view s_;
+  size_t pos_ = 0;
+  Token tok_;
+  Status error_;
+};
+
+void Parser::Advance() {
+  while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+  tok_ = Token{Tok::kEof, pos_, {}};
+  if (pos_ >= s_.size()) return;
+  const char c = s_[pos_];
+  if (IsIdentStart(c)) {
+    tok_.type = Tok::kName;
+    while (pos_ < s_.size() && IsIdent(s_[pos_])) tok_.text.push_back(s_[pos_++]);
+  } else if (c == '"') {
+    tok_.type = Tok::kName;
+    if (!ReadQuoted(&pos_, &tok_.text)) Fail(tok_.pos, "bad quoted name");
+  } else if (c == '-' || (c >= '0' && c <= '9')) {
+    tok_.type = Tok::kNumber;
+    tok_.text.push_back(s_[pos_++]);
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') tok_.text.push_back(s_[pos_++]);
+  } else if (s_.substr(pos_, 2) == "[]") {
+    tok_.type = Tok::kFlatten;
+    tok_.text = "[]";
+    pos_ += 2;
+  } else {
+    static constexpr std::pair<char, Tok> kSingle[] = {{'.', Tok::kDot},
+                                                       {'*', Tok::kStar},
+                                                       {'[', Tok::kLBracket},
+                                                       {']', Tok::kRBracket},
+                                                       {',', Tok::kComma}};
+    tok_.type = Tok::kOther;
+    for (auto [ch, type] : kSingle) {
+      if (ch == c) tok_.type = type;
+    }
+    tok_.text = std::string(1, c);
+    ++pos_;
+  }
+}
+
+// A "quoted identifier" starting at s_[*i] == '"', with JSON escapes.
+bool Parser::ReadQuoted(size_t* i, std::string* out) {
   ++*i;
-  while (*i < expr.size()) {
-    char c = expr[(*i)++];
+  while (*i < s_.size()) {
+    char c = s_[(*i)++];
     if (c == '"') return true;
-    if (c == '\\') {
-      if (*i >= expr.size()) return false;
-      char esc = expr[(*i)++];
-      switch (esc) {
-        case '"':
-        case '\\':
-        case '/':
-          out->push_back(esc);
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        default:
-          return false;  // \uXXXX is rare in keys; refuse rather than guess
-      }
-    } else {
+    if (c != '\\') {
       out->push_back(c);
+      continue;
+    }
+    if (*i >= s_.size()) return false;
+    switch (char esc = s_[(*i)++]) {
+      case '"':
+      case '\\':
+      case '/':
+        out->push_back(esc);
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      default:
+        return false;  // \uXXXX is rare in keys; refuse rather than guess
     }
   }
   return false;
 }
 
+NodePtr Parser::Expr(int rbp) {
+  Token t = tok_;
+  Advance();
+  NodePtr left = Nud(t);
+  while (left != nullptr && rbp < Bp(tok_.type)) {
+    Token op = tok_;
+    Advance();
+    left = Led(op, std::move(left));
+  }
+  return left;
+}
+
+NodePtr Parser::Nud(const Token& t) {
+  switch (t.type) {
+    case Tok::kName: {
+      auto n = std::make_shared<JsonPath::Node>();
+      n->kind = Kind::kField;
+      n->name = t.text;
+      return n;
+    }
+    case Tok::kStar:  // *.b: the values of the current object
+      return Make(Kind::kValueProjection, {Make(Kind::kIdentity), ProjectionRhs(Bp(Tok::kStar))});
+    case Tok::kFlatten:
+      return Make(Kind::kProjection, {Make(Kind::kFlatten, {Make(Kind::kIdentity)}),
+                                      ProjectionRhs(Bp(Tok::kFlatten))});
+    case Tok::kLBracket:
+      if (tok_.type == Tok::kNumber) return Index();
+      if (tok_.type == Tok::kStar && s_.substr(tok_.pos, 2) == "*]") {
+        Advance();
+        Advance();
+        return Make(Kind::kProjection, {Make(Kind::kIdentity), ProjectionRhs(Bp(Tok::kStar))});
+      }
+      return MultiList();
+    default:
+      return Fail(t.pos, Unexpected(t));
+  }
+}
+
+NodePtr Parser::Led(const Token& t, NodePtr left) {
+  switch (t.type) {
+    case Tok::kDot:
+      if (tok_.type == Tok::kStar) {
+        Advance();
+        return Make(Kind::kValueProjection, {std::move(left), ProjectionRhs(Bp(Tok::kDot))});
+      }
+      return Make(Kind::kSub, {std::move(left), Dot(Bp(Tok::kDot))});
+    case Tok::kLBracket:
+      if (tok_.type == Tok::kNumber) return Make(Kind::kSub, {std::move(left), Index()});
+      if (tok_.type != Tok::kStar) {
+        return Fail(tok_.pos, "only [n] indexes, [*] and [] may follow an expression");
+      }
+      Advance();
+      if (tok_.type != Tok::kRBracket) return Fail(tok_.pos, "expected ]");
+      Advance();
+      return Make(Kind::kProjection, {std::move(left), ProjectionRhs(Bp(Tok::kStar))});
+    case Tok::kFlatten:
+      return Make(Kind::kProjection,
+                  {Make(Kind::kFlatten, {std::move(left)}), ProjectionRhs(Bp(Tok::kFlatten))});
+    default:
+      return Fail(t.pos, Unexpected(t));
+  }
+}
+
+// After '[' with a number current: "n]".
+NodePtr Parser::Index() {
+  auto n = std::make_shared<JsonPath::Node>();
+  n->kind = Kind::kIndex;
+  const std::string& digits = tok_.text;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n->index);
+  if (ec != std::errc() || ptr != digits.data() + digits.size()) {
+    return Fail(tok_.pos, "bad index");
+  }
+  Advance();
+  if (tok_.type != Tok::kRBracket) return Fail(tok_.pos, "only [n] indexes are supported");
+  Advance();
+  return n;
+}
+
+// After '[': "a, b]".
+NodePtr Parser::MultiList() {
+  std::vector<NodePtr> items;
+  for (;;) {
+    NodePtr item = Expr(0);
+    if (item == nullptr) return nullptr;
+    items.push_back(std::move(item));
+    if (tok_.type == Tok::kRBracket) break;
+    if (tok_.type != Tok::kComma) return Fail(tok_.pos, "expected , or ]");
+    Advance();
+  }
+  Advance();
+  return Make(Kind::kMultiList, std::move(items));
+}
+
+NodePtr Parser::Dot(int bp) {
+  if (tok_.type == Tok::kName) return Expr(bp);
+  if (tok_.type == Tok::kLBracket) {
+    Advance();
+    return MultiList();
+  }
+  return Fail(tok_.pos, tok_.type == Tok::kEof ? "expected a name" : Unexpected(tok_));
+}
+
+NodePtr Parser::ProjectionRhs(int bp) {
+  if (Bp(tok_.type) < 10) return Make(Kind::kIdentity);
+  if (tok_.type == Tok::kLBracket) return Expr(bp);
+  if (tok_.type == Tok::kDot) {
+    Advance();
+    return Dot(bp);
+  }
+  return Fail(tok_.pos, Unexpected(tok_));
+}
+
 }  // namespace
 
-Result<std::vector<JsonPathStep>> CompileJsonPath(std::string_view expr) {
-  std::vector<JsonPathStep> steps;
-  size_t i = 0;
-  bool need_name = true;  // at the start and after a dot
-  while (i < expr.size()) {
-    char c = expr[i];
-    if (need_name) {
-      std::string name;
-      if (c == '"') {
-        if (!ReadQuoted(expr, &i, &name)) return Err(Unsupported(expr, i, "bad quoted name"));
-      } else if (IsIdentStart(c)) {
-        while (i < expr.size() && IsIdent(expr[i])) name.push_back(expr[i++]);
-      } else {
-        return Err(Unsupported(expr, i, fmt::format("unexpected '{}'", c)));
-      }
-      steps.emplace_back(std::move(name));
-      need_name = false;
-    } else if (c == '.') {
-      ++i;
-      need_name = true;
-    } else if (c == '[') {
-      size_t start = ++i;
-      if (i < expr.size() && expr[i] == '-') ++i;
-      while (i < expr.size() && expr[i] >= '0' && expr[i] <= '9') ++i;
-      if (i == start || (i == start + 1 && expr[start] == '-') || i >= expr.size() ||
-          expr[i] != ']') {
-        return Err(Unsupported(expr, start, "only [n] indexes are supported"));
-      }
-      int64_t index = 0;
-      auto [ptr, ec] = std::from_chars(expr.data() + start, expr.data() + i, index);
-      if (ec != std::errc()) return Err(Unsupported(expr, start, "index out of range"));
-      steps.emplace_back(index);
-      ++i;
-    } else {
-      return Err(Unsupported(expr, i, fmt::format("unexpected '{}'", c)));
-    }
-  }
-  if (need_name) return Err(Unsupported(expr, i, "expected a name"));
-  return steps;
+Result<JsonPath> CompileJsonPath(std::string_view expr) {
+  Parser p(expr);
+  auto root = p.Parse();
+  if (!root) return Err(std::move(root.error()));
+  JsonPath path;
+  path.root_ = std::move(*root);
+  return path;
 }
 
 }  // namespace skidder::pipeline::stages

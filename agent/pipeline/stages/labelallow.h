@@ -1,0 +1,22 @@
+// The labelallow stage: keeps only the listed stream labels and removes every other one, like
+// Promtail's labelallow stage. Internal labels ("__" prefix, e.g. __tenant_id__ set by a tenant
+// stage) are not stream labels in skidder and are always kept; Promtail would drop them too.
+//
+// Body: a list of label names. Nothing is allocated when no label has to go.
+// Owned by one Pipeline; called from its thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage.h"
+#include "util/status.h"
+
+namespace skidder::pipeline::stages {
+
+Result<std::unique_ptr<Stage>> NewLabelAllowStage(const config::StageConfig& cfg,
+                                                  const StageContext& ctx, const std::string& path);
+
+}  // namespace skidder::pipeline::stages

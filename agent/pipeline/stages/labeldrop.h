@@ -1,0 +1,20 @@
+// The labeldrop stage: removes the listed stream labels, like Promtail's labeldrop stage.
+//
+// Body: a list of label names. Nothing is allocated when no label has to go.
+// Owned by one Pipeline; called from its thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage.h"
+#include "util/status.h"
+
+namespace skidder::pipeline::stages {
+
+Result<std::unique_ptr<Stage>> NewLabelDropStage(const config::StageConfig& cfg,
+                                                 const StageContext& ctx, const std::string& path);
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,165 @@
+#include "pipeline/stages/limit.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "pipeline/stages/common.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+namespace skidder::pipeline::stages {
+namespace {
+
+constexpr int64_t kMinDistinctLabels = 10000;  // Promtail's minimal reasonable value
+constexpr const char* kDropReason = "ratelimit_drop_stage";
+constexpr const char* kNoBackpressureReason = "ratelimit_no_backpressure";
+
+struct LimitConfig {
+  double rate = 0;
+  int64_t burst = 0;
+  bool drop = false;
+  std::string by_label_name;
+  int64_t max_distinct_labels = kMinDistinctLabels;
+};
+
+// golang.org/x/time/rate's Limiter, reduced to Allow(): starts full, refills at `rate` per
+// second up to `burst`.
+struct TokenBucket {
+  double tokens = 0;
+  int64_t last_ns = 0;
+  telemetry::Counter* dropped_by_label = nullptr;  // cached child of the by-label family
+
+  bool Allow(int64_t now_ns, double rate, double burst) {
+    if (now_ns > last_ns) {
+      tokens = std::min(burst, tokens + static_cast<double>(now_ns - last_ns) * rate / 1e9);
+      last_ns = now_ns;
+    }
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+};
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using BucketMap = std::unordered_map<std::string, TokenBucket, StringHash, std::equal_to<>>;
+
+class LimitStage final : public Stage {
+ public:
+  LimitStage(LimitConfig cfg, const Clock* clock, telemetry::Counter* dropped,
+             telemetry::Family<telemetry::Counter>* by_label)
+      : cfg_(std::move(cfg)), clock_(clock), dropped_(dropped), by_label_(by_label) {
+    global_.tokens = static_cast<double>(cfg_.burst);
+    global_.last_ns = Now();
+  }
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    if (Allow(e.entry.labels)) out.Emit(std::move(e));
+  }
+
+  std::string_view Name() const override { return "limit"; }
+
+ private:
+  int64_t Now() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
+        .count();
+  }
+
+  bool Allow(const Labels& labels) {
+    const double rate = cfg_.rate, burst = static_cast<double>(cfg_.burst);
+    if (cfg_.by_label_name.empty()) {
+      if (global_.Allow(Now(), rate, burst)) return true;
+      Inc(dropped_);
+      return false;
+    }
+    const std::string* value = labels.Get(cfg_.by_label_name);
+    if (value == nullptr) return true;  // no such label: not limited
+    TokenBucket& b = BucketFor(*value);
+    if (b.Allow(Now(), rate, burst)) return true;
+    Inc(dropped_);
+    if (by_label_ != nullptr) {
+      if (b.dropped_by_label == nullptr) {
+        b.dropped_by_label = by_label_->With({cfg_.by_label_name, *value});
+        counted_.push_back(*value);
+      }
+      b.dropped_by_label->Add(1);
+    }
+    return false;
+  }
+
+  // Two generations, as Promtail's GenerationalMap: when the current one is full it becomes
+  // the previous one and the older buckets (and their by-label drop counts) are forgotten.
+  TokenBucket& BucketFor(const std::string& value) {
+    if (auto it = current_.find(value); it != current_.end()) return it->second;
+    TokenBucket b{static_cast<double>(cfg_.burst), Now(), nullptr};
+    if (auto it = previous_.find(value); it != previous_.end()) {
+      b = it->second;
+      previous_.erase(it);
+    }
+    if (static_cast<int64_t>(current_.size()) >= cfg_.max_distinct_labels) NewGeneration();
+    return current_.emplace(value, b).first->second;
+  }
+
+  void NewGeneration() {
+    previous_ = std::move(current_);
+    current_.clear();
+    if (by_label_ == nullptr) return;
+    for (const std::string& v : counted_) by_label_->Remove({cfg_.by_label_name, v});
+    counted_.clear();
+    for (auto& [v, b] : previous_) b.dropped_by_label = nullptr;
+  }
+
+  LimitConfig cfg_;
+  const Clock* clock_;
+  telemetry::Counter* dropped_;
+  telemetry::Family<telemetry::Counter>* by_label_;
+  TokenBucket global_;
+  BucketMap current_, previous_;
+  std::vector<std::string> counted_;  // label values with a by-label drop count
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Stage>> NewLimitStage(const config::StageConfig& cfg,
+                                             const StageContext& ctx, const std::string& path) {
+  LimitConfig c;
+  config::MapReader r = ReaderFor(cfg, path);
+  r.Double("rate", &c.rate);
+  r.Int("burst", &c.burst);
+  r.Bool("drop", &c.drop);
+  r.Str("by_label_name", &c.by_label_name);
+  r.Int("max_distinct_labels", &c.max_distinct_labels);
+  if (c.rate <= 0) r.Fail("rate", "rate must be greater than zero");
+  if (c.burst <= 0) r.Fail("burst", "burst must be greater than zero");
+  if (!c.by_label_name.empty() && !c.drop) {
+    r.Fail("drop", "when rate limiting by label (by_label_name), drop must be true");
+  }
+  if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
+  if (!c.by_label_name.empty() && c.max_distinct_labels < kMinDistinctLabels) {
+    LOG_WARN("limit stage: max_distinct_labels raised to the minimal reasonable value",
+             {{"stage", path}, {"max_distinct_labels", std::to_string(kMinDistinctLabels)}});
+    c.max_distinct_labels = kMinDistinctLabels;
+  }
+  if (!c.drop) {
+    LOG_WARN(
+        "limit stage: drop: false would block the reader in Promtail; skidder drops "
+        "over-limit lines instead (reason ratelimit_no_backpressure)",
+        {{"stage", path}});
+  }
+  telemetry::Family<telemetry::Counter>* by_label = nullptr;
+  if (ctx.metrics != nullptr && !c.by_label_name.empty()) {
+    by_label = &ctx.metrics->registry.NewCounter(
+        "logentry_dropped_lines_by_label_total",
+        "A count of all log lines dropped as a result of a pipeline stage",
+        {"label_name", "label_value"});
+  }
+  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  telemetry::Counter* dropped = DropCounter(ctx, c.drop ? kDropReason : kNoBackpressureReason);
+  return std::make_unique<LimitStage>(std::move(c), clock, dropped, by_label);
+}
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,111 @@
+#include "pipeline/stages/multiline.h"
+
+#include <re2/re2.h>
+
+#include <chrono>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "pipeline/stages/common.h"
+
+namespace skidder::pipeline::stages {
+namespace {
+
+constexpr int64_t kForgetStreamAfterNs = 60'000'000'000;  // an idle stream's slot is freed
+
+struct Block {
+  PipelineEntry first;  // the block's entry; its line grows as lines join
+  int lines = 0;
+  int64_t last_activity_ns = 0;
+  bool open = false;
+};
+
+class MultilineStage final : public Stage {
+ public:
+  MultilineStage(std::unique_ptr<RE2> firstline, int64_t max_wait_ns, int max_lines)
+      : firstline_(std::move(firstline)), max_wait_ns_(max_wait_ns), max_lines_(max_lines) {}
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    const bool first = RE2::PartialMatch(e.entry.line, *firstline_);
+    // One slot per stream, kept while the stream is active: a stream of single-line records
+    // reuses it and allocates nothing. Keyed by the label hash alone, as the cri stage does.
+    Block& b = blocks_.try_emplace(e.entry.labels.Hash()).first->second;
+    const int64_t activity = ActivityTime(e.entry.timestamp_ns);
+    if (b.open && first) Send(b, out);
+    if (!b.open) {
+      b.first = std::move(e);
+      b.lines = 1;
+      b.open = true;
+      b.last_activity_ns = activity;
+    } else {
+      b.first.entry.line.push_back('\n');
+      b.first.entry.line.append(e.entry.line);
+      ++b.lines;
+      b.last_activity_ns = std::max(b.last_activity_ns, activity);
+      // e (and its ack ref) is released on return: the block holds the first line's ref.
+    }
+    if (b.lines >= max_lines_) Send(b, out);
+  }
+
+  void Flush(int64_t now_ns, bool force, Emitter& out) override {
+    last_flush_ns_ = std::max(last_flush_ns_, now_ns);
+    for (auto it = blocks_.begin(); it != blocks_.end();) {
+      Block& b = it->second;
+      if (b.open && (force || now_ns - b.last_activity_ns >= max_wait_ns_)) Send(b, out);
+      if (!b.open && (force || now_ns - b.last_activity_ns >= kForgetStreamAfterNs)) {
+        it = blocks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  std::string_view Name() const override { return "multiline"; }
+
+ private:
+  int64_t ActivityTime(int64_t entry_ts) const {
+    if (last_flush_ns_ == 0) return entry_ts;
+    if (entry_ts > last_flush_ns_ + max_wait_ns_) return last_flush_ns_;  // not a read time
+    return std::max(entry_ts, last_flush_ns_);
+  }
+
+  static void Send(Block& b, Emitter& out) {
+    b.open = false;
+    b.lines = 0;
+    out.Emit(std::move(b.first));
+  }
+
+  std::unique_ptr<RE2> firstline_;
+  int64_t max_wait_ns_;
+  int max_lines_;
+  std::unordered_map<uint64_t, Block> blocks_;  // by label-set hash
+  int64_t last_flush_ns_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Stage>> NewMultilineStage(const config::StageConfig& cfg,
+                                                 const StageContext& ctx, const std::string& path) {
+  config::MapReader r = ReaderFor(cfg, path);
+  std::string firstline;
+  config::Duration max_wait = std::chrono::seconds(3);
+  int max_lines = 128;
+  r.Str("firstline", &firstline);
+  r.Dur("max_wait_time", &max_wait);
+  r.Int("max_lines", &max_lines);
+  if (firstline.empty()) r.Fail("firstline", "multiline stage config must define `firstline`");
+  if (max_wait.count() <= 0) r.Fail("max_wait_time", "must be a positive duration");
+  if (max_lines <= 0) r.Fail("max_lines", "must be a positive number");
+  std::unique_ptr<RE2> re;
+  if (!firstline.empty()) {
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    re = std::make_unique<RE2>(firstline, opts);
+    if (!re->ok()) r.Fail("firstline", "could not compile regular expression: " + re->error());
+  }
+  if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
+  return std::make_unique<MultilineStage>(std::move(re), max_wait.count(), max_lines);
+}
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,36 @@
+// The multiline stage: joins the lines of one block (a stack trace, a traceback) into one entry,
+// like Promtail's multiline stage.
+//
+// A line matching `firstline` (RE2) starts a block; lines that do not match are appended to the
+// block of their stream with "\n". Streams are the entries' label sets (so two files, or stdout
+// and stderr, never mix). A block is sent when the next firstline arrives, when it reaches
+// `max_lines` (default 128), or from Flush() once no line has joined it for `max_wait_time`
+// (default 3s). A stream keeps one slot while it is active, so single-line records cost no
+// allocation; a slot idle for a minute is freed. The joined entry is the block's first entry: its
+// timestamp, labels, extracted values, structured metadata and AckRef, so the source position
+// cannot commit past the block until it is sent (see model/ack.h); later lines' refs are released
+// as they are appended.
+//
+// Time: the stage never reads a clock. A block's "last activity" is the newest of the latest
+// Flush now_ns seen and the appended entry's timestamp (the read time unless a timestamp stage
+// ran before); a timestamp more than max_wait_time ahead of the last Flush is not trusted.
+//
+// Difference from Promtail: a continuation line with no block open starts a block of its own
+// (Promtail would buffer it with an empty label set and a zero timestamp).
+// Owned by one Pipeline; called from its thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage.h"
+#include "util/status.h"
+
+namespace skidder::pipeline::stages {
+
+Result<std::unique_ptr<Stage>> NewMultilineStage(const config::StageConfig& cfg,
+                                                 const StageContext& ctx, const std::string& path);
+
+}  // namespace skidder::pipeline::stages

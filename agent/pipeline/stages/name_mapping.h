@@ -1,0 +1,26 @@
+// Reading the "name: [extracted key]" mappings several stages share (structured_metadata,
+// logfmt's mapping): each key a name, each value the extracted key to read, empty meaning the
+// same name. Config-time only.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/status.h"
+
+namespace skidder::pipeline::stages {
+
+struct NameMappingOptions {
+  bool label_names = true;                             // keys must be valid Prometheus label names
+  std::string what = "label names to extracted keys";  // for "expected a mapping of ..."
+};
+
+// (name, source) pairs in file order; errors carry file:line:column of the offending node.
+Result<std::vector<std::pair<std::string, std::string>>> ReadNameMapping(
+    const YAML::Node& body, const std::string& file, const std::string& path,
+    const NameMappingOptions& options = {});
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,72 @@
+#include "pipeline/stages/pack.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "pipeline/stages/common.h"
+#include "util/clock.h"
+
+namespace skidder::pipeline::stages {
+namespace {
+
+constexpr std::string_view kEntryKey = "_entry";
+
+class PackStage final : public Stage {
+ public:
+  PackStage(std::vector<std::string> names, bool ingest_timestamp, const Clock* clock)
+      : names_(std::move(names)), ingest_timestamp_(ingest_timestamp), clock_(clock) {}
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    buffer_.Clear();
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer_);
+    w.StartObject();
+    found_.clear();
+    for (size_t i = 0; i < names_.size(); ++i) {
+      const std::string* v = e.extracted.Get(names_[i], e.entry.labels);
+      if (v == nullptr) continue;
+      w.Key(names_[i].data(), static_cast<rapidjson::SizeType>(names_[i].size()));
+      w.String(v->data(), static_cast<rapidjson::SizeType>(v->size()));
+      found_.push_back(i);
+    }
+    w.Key(kEntryKey.data(), static_cast<rapidjson::SizeType>(kEntryKey.size()));
+    w.String(e.entry.line.data(), static_cast<rapidjson::SizeType>(e.entry.line.size()));
+    w.EndObject();
+    // Labels go only once the line is packed, as in Promtail.
+    for (size_t i : found_) e.entry.labels.Remove(names_[i]);
+    e.entry.line.assign(buffer_.GetString(), buffer_.GetSize());
+    if (ingest_timestamp_) e.entry.timestamp_ns = clock_->NowNs();
+    out.Emit(std::move(e));
+  }
+
+  std::string_view Name() const override { return "pack"; }
+
+ private:
+  std::vector<std::string> names_;  // sorted, unique
+  bool ingest_timestamp_;
+  const Clock* clock_;
+  rapidjson::StringBuffer buffer_;  // reused per entry
+  std::vector<size_t> found_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Stage>> NewPackStage(const config::StageConfig& cfg, const StageContext& ctx,
+                                            const std::string& path) {
+  config::MapReader r = ReaderFor(cfg, path);
+  std::vector<std::string> names;
+  bool ingest_timestamp = true;
+  r.StrList("labels", &names);
+  r.Bool("ingest_timestamp", &ingest_timestamp);
+  if (names.empty()) r.Fail("labels", "pack stage requires at least one label");
+  if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
+  return std::make_unique<PackStage>(std::move(names), ingest_timestamp, clock);
+}
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,27 @@
+// The structured_metadata stage: like the labels stage, but the values go into the entry's
+// structured metadata (Loki 3 per-entry metadata, not indexed), like Promtail's stage.
+//
+// Body: a mapping of metadata name -> extracted key (empty = the same name). The value is the
+// extracted value, else the stream label of that name; a stream label used this way is moved:
+// removed from the stream labels, so high-cardinality values (pod uid, run id) do not create
+// streams. A missing key or an empty value (e.g. an optional regex group that did not match) is
+// skipped, as an empty label value means "no label"; a name already present is replaced, not
+// duplicated; values that are not valid UTF-8 are skipped. Owned by one Pipeline; called from its
+// thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage.h"
+#include "util/status.h"
+
+namespace skidder::pipeline::stages {
+
+Result<std::unique_ptr<Stage>> NewStructuredMetadataStage(const config::StageConfig& cfg,
+                                                          const StageContext& ctx,
+                                                          const std::string& path);
+
+}  // namespace skidder::pipeline::stages

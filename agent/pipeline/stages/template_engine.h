@@ -1,0 +1,63 @@
+// A small Go text/template: the subset Promtail users write in the template and replace stages.
+//
+// Parsed once at config time into a tree; executed per entry against a TemplateData (the extracted
+// map, .Value, .Entry). Supported: text and {{ actions }} with trim markers ({{- -}}) and comments;
+// fields (.name, .Value, .Entry); string ("..." and `raw`), integer and true/false/nil literals;
+// pipelines (a | f b); parenthesised pipelines; if / else if / else / end. Functions: Go's
+// and, or, not, eq, ne, lt, le, gt, ge, len, print, printf (%s %d %v %q %%); Promtail's ToLower,
+// ToUpper, Replace, Trim, TrimLeft, TrimRight, TrimPrefix, TrimSuffix, TrimSpace, Hash
+// (SHA3-256), Sha2Hash, regexReplaceAll, regexReplaceAllLiteral; and these sprig functions:
+// default, empty, coalesce, contains, hasPrefix, hasSuffix, lower, upper, trim,
+// trimAll, trimPrefix, trimSuffix, replace, substr, trunc, repeat, quote, squote, toString,
+// atoi, add, sub, mul, div, mod, regexMatch, now, unixEpoch, toDate.
+// Not supported (refused at parse time, never silently ignored): range, with, define, template,
+// block, variables ($x), chained fields (.a.b), float literals, other sprig functions.
+// Case mapping and TrimSpace are ASCII-only; toDate parses in UTC (sprig uses the process's
+// local zone). As in Go, a missing field prints "<no value>", and is an error when passed to a
+// function expecting a string.
+//
+// A Template is immutable after Parse(); Execute() may run on several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace skidder::pipeline::stages {
+
+// What a template reads.
+class TemplateData {
+ public:
+  virtual ~TemplateData() = default;
+  // The value of .name; nullptr when absent. The pointer must stay valid during Execute().
+  virtual const std::string* Field(std::string_view name) const = 0;
+  // Wall clock for `now` (Unix ns).
+  virtual int64_t NowNs() const { return 0; }
+};
+
+class Template {
+ public:
+  // Errors read like Go's: "template: 1:12: function \"foo\" not defined".
+  static Result<Template> Parse(std::string_view text);
+
+  Template(Template&&) noexcept;
+  Template& operator=(Template&&) noexcept;
+  ~Template();
+
+  // Appends the output to *out. On an execution error (Go's Execute error) returns false with
+  // *error set; *out then holds partial output.
+  bool Execute(const TemplateData& data, std::string* out, std::string* error) const;
+  // The output when the template has no actions, else nullptr: callers skip Execute().
+  const std::string* Constant() const;
+
+  struct Tree;
+
+ private:
+  explicit Template(std::unique_ptr<Tree> tree);
+  std::unique_ptr<Tree> tree_;
+};
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,146 @@
+// Internals of the template engine (template_engine.h): the syntax tree template_parser.cc
+// builds and template_engine.cc runs, the runtime value type, and the function table of
+// template_funcs.cc and template_sprig.cc. Not for use outside those files.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "pipeline/stages/template_engine.h"
+#include "util/status.h"
+
+namespace skidder::pipeline::stages::tmpl {
+
+// A value during execution. Strings either point at data that outlives the execution (the
+// template text, the TemplateData's fields) or own their bytes.
+struct Value {
+  enum Kind { kNil, kString, kInt, kBool, kTime };
+  Kind kind = kNil;
+  int64_t i = 0;     // kInt; kTime: Unix seconds
+  int64_t nsec = 0;  // kTime
+  bool b = false;    // kBool
+  std::string_view view;
+  std::string owned;
+  bool is_owned = false;
+
+  std::string_view str() const { return is_owned ? std::string_view(owned) : view; }
+  static Value Str(std::string_view v) {
+    Value r;
+    r.kind = kString;
+    r.view = v;
+    return r;
+  }
+  static Value Own(std::string s) {
+    Value r;
+    r.kind = kString;
+    r.owned = std::move(s);
+    r.is_owned = true;
+    return r;
+  }
+  static Value Int(int64_t v) {
+    Value r;
+    r.kind = kInt;
+    r.i = v;
+    return r;
+  }
+  static Value Bool(bool v) {
+    Value r;
+    r.kind = kBool;
+    r.b = v;
+    return r;
+  }
+};
+
+const char* KindName(Value::Kind k);
+// Go's truth: false, 0, "", nil are false.
+bool Truth(const Value& v);
+// Go's fmt %v of a value, appended.
+void AppendPrint(const Value& v, std::string* out);
+
+// One function call: evaluated arguments (the piped value last), where the result goes.
+struct Call {
+  std::string_view name;
+  std::span<Value> args;
+  Value* result;
+  std::string* error;
+  const TemplateData* data;
+  const RE2* re;  // the first argument precompiled when it was a literal (regex functions)
+
+  bool Fail(std::string msg) {
+    *error = std::string(name) + ": " + std::move(msg);
+    return false;
+  }
+  // Typed arguments as Go's reflection would convert them; false (with *error set) on a
+  // mismatch, e.g. a missing field passed where a string is expected.
+  bool Str(size_t i, std::string_view* out);
+  bool Int(size_t i, int64_t* out);
+};
+
+using Fn = bool (*)(Call& call);
+
+struct FuncDef {
+  std::string_view name;
+  int min_args;
+  int max_args;              // -1 = variadic
+  Fn fn;                     // nullptr for and/or, which the executor evaluates lazily
+  bool regex_first = false;  // first argument is a regular expression
+};
+
+// nullptr when no such function.
+const FuncDef* FindFunc(std::string_view name);
+// The sprig part of the table (template_sprig.cc).
+std::span<const FuncDef> SprigFuncs();
+
+// Helpers the function files share.
+std::string_view TrimCut(std::string_view s, std::string_view cutset, bool left, bool right);
+std::string GoReplace(std::string_view s, std::string_view old, std::string_view repl, int64_t n);
+int64_t ToInt64(const Value& v);  // cast.ToInt64 as sprig uses it
+std::string ToStr(const Value& v);
+void AppendQuotedGo(std::string_view s, char quote, std::string* out);
+bool SetStr(Call& c, std::string s);
+bool SetBool(Call& c, bool b);
+// The regex argument 0 of a call: precompiled (c.re), else compiled into *holder.
+const RE2* RegexArg(Call& c, std::unique_ptr<RE2>* holder);
+
+// ---- The syntax tree ---------------------------------------------------------------------
+
+constexpr size_t kMaxArgs = 8;  // per call, the piped value included
+
+struct Pipe;
+struct Arg {
+  enum Kind { kField, kDot, kString, kInt, kBool, kNil, kFunc, kPipe };
+  Kind kind = kNil;
+  std::string text;  // field name or string literal
+  int64_t i = 0;
+  bool b = false;
+  const tmpl::FuncDef* fn = nullptr;
+  std::unique_ptr<Pipe> pipe;
+};
+struct Command {
+  std::vector<Arg> args;
+  std::unique_ptr<RE2> re;  // regex functions: a literal first argument, compiled once
+};
+struct Pipe {
+  std::vector<Command> cmds;
+};
+struct Node;
+using NodeList = std::vector<Node>;
+struct Node {
+  enum Kind { kText, kAction, kIf };
+  Kind kind = kText;
+  std::string text;
+  Pipe pipe;
+  std::vector<std::pair<Pipe, NodeList>> branches;  // kIf: if / else if conditions and bodies
+  NodeList else_body;
+  bool in_else = false;  // parsing state: {{else}} seen
+};
+
+// Parses template text into nodes; errors read "template: <line>:<col>: <message>".
+Status ParseTree(std::string_view text, NodeList* out);
+
+}  // namespace skidder::pipeline::stages::tmpl

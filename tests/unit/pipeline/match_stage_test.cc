@@ -1,0 +1,188 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pipeline/stages/match_selector.h"
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using stages::Selector;
+using testing::Collect;
+using testing::ConfigError;
+using testing::ExtractedOr;
+using ::testing::HasSubstr;
+using testing::MakeEntry;
+using testing::MustBuild;
+using testing::StagesYaml;
+using testing::TestMetrics;
+
+TEST(MatchSelector, MatchesLabelsAndLineFiltersLikeLogql) {
+  const Labels labels{{"app", "loki"}, {"env", "prod"}, {"team", "obs"}};
+  struct Case {
+    const char* selector;
+    const char* line;
+    bool match;
+  } cases[] = {
+      {R"({app="loki"})", "x", true},
+      {R"({app="promtail"})", "x", false},
+      {R"({app!="promtail"})", "x", true},
+      {R"({ app = "loki" , env=~"prod|stage" })", "x", true},
+      {R"({env=~"pro"})", "x", false},  // regex matchers are anchored
+      {R"({env!~"dev|test"})", "x", true},
+      {R"({missing=""})", "x", true},  // an absent label is ""
+      {R"({missing!=""})", "x", false},
+      {R"({missing=~".*"})", "x", true},
+      {R"({app="loki", team!="obs"})", "x", false},
+      {R"({app="loki"} |= "noisy error")", "foo noisy error", true},
+      {R"({app="loki"} |= "noisy error")", "foo error", false},
+      {R"({app="loki"} != "debug")", "a debug line", false},
+      {R"({app="loki"} |~ ".*noisy error.*")", "foo noisy error", true},
+      {R"({app="loki"} |~ "err(or)?\\s+\\d+")", "got err 42", true},
+      {R"({app="loki"} |~ `err(or)?\s+\d+`)", "got error  7", true},
+      {R"({app="loki"} !~ "^GET")", "GET /", false},
+      {R"({app="loki"} |= "a" |= "b" != "c")", "a b", true},
+      {R"({app="loki"} |= "a" |= "b" != "c")", "a b c", false},
+      {R"({app="loki"} |= "tab\there")", "tab\there", true},
+      {R"({app="loki"} |= "\u00e9t\u00e9")", "\xc3\xa9t\xc3\xa9", true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.selector);
+    auto sel = Selector::Parse(c.selector);
+    ASSERT_TRUE(sel.has_value()) << sel.error().message();
+    Entry e = MakeEntry(c.line, labels);
+    EXPECT_EQ(sel->Matches(e), c.match);
+  }
+}
+
+TEST(MatchSelector, RefusesMalformedSelectorsSayingWhere) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"app=\"x\"", "offset 0: expected {"},
+      {"{}", "offset 2: at least one label matcher is required"},
+      {"{app}", "offset 4: expected one of =, !=, =~, !~"},
+      {"{app=x}", "offset 5: expected a string in double quotes or backticks"},
+      {"{app=\"x}", "unterminated string"},
+      {"{app=\"x\" env=\"y\"}", "offset 9: expected , or }"},
+      {"{app=~\"(\"}", "bad regular expression: missing ): ("},
+      {"{app=\"x\"} | json", "offset 10: expected a line filter"},
+      {"{app=\"x\"} |~ \"\\d\"", "unknown escape \\d"},
+      {"{1app=\"x\"}", "offset 1: expected a label name"},
+  };
+  for (auto [text, want] : cases) {
+    SCOPED_TRACE(text);
+    auto sel = Selector::Parse(text);
+    ASSERT_FALSE(sel.has_value());
+    EXPECT_THAT(sel.error().message(), HasSubstr(want));
+  }
+}
+
+// The pipeline of Promtail's match documentation, with its two log lines.
+TEST(MatchStage, RunsNestedStagesOrDropsAsInPromtailsExample) {
+  TestMetrics m;
+  auto p = Pipeline::Build(StagesYaml(R"(
+- json:
+    expressions:
+      app:
+- labels:
+    app:
+- match:
+    selector: '{app="loki"}'
+    stages:
+    - json:
+        expressions:
+          msg: message
+- match:
+    pipeline_name: "app2"
+    selector: '{app="pokey"}'
+    action: keep
+    stages:
+    - json:
+        expressions:
+          msg: msg
+- match:
+    selector: '{app="promtail"} |~ ".*noisy error.*"'
+    action: drop
+    drop_counter_reason: promtail_noisy_error
+- output:
+    source: msg
+)"),
+                           testing::Ctx(&m.metrics));
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  Collect out;
+  (*p)->Process(MakeEntry(R"({ "time":"2012-11-01T22:08:41+00:00", "app":"loki", )"
+                          R"("component": ["parser","type"], "level" : "WARN", )"
+                          R"("message" : "app1 log line" })"),
+                out);
+  (*p)->Process(MakeEntry(R"({ "time":"2012-11-01T22:08:41+00:00", "app":"promtail", )"
+                          R"("component": ["parser","type"], "level" : "ERROR", )"
+                          R"("message" : "foo noisy error" })"),
+                out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "app1 log line");
+  EXPECT_EQ(*out.entries[0].entry.labels.Get("app"), "loki");
+  EXPECT_EQ(m.Dropped("promtail_noisy_error"), 1);
+}
+
+TEST(MatchStage, NestedStagesSeeAndChangeTheExtractedMap) {
+  auto stage = MustBuild(R"y(match:
+  selector: '{job="api"}'
+  stages:
+  - regex:
+      expression: "level=(?P<level>\\w+)"
+  - labels:
+      level:
+  - drop:
+      source: level
+      value: debug)y");
+  ASSERT_NE(stage, nullptr);
+  Collect out;
+  PipelineEntry a{MakeEntry("level=info msg=hi", {{"job", "api"}}), {}};
+  a.extracted.Set("before", "kept");
+  stage->Process(std::move(a), out);
+  stage->Process({MakeEntry("level=debug", {{"job", "api"}}), {}}, out);
+  stage->Process({MakeEntry("level=warn", {{"job", "web"}}), {}}, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(ExtractedOr(out.entries[0], "before"), "kept");
+  EXPECT_EQ(ExtractedOr(out.entries[0], "level"), "info");
+  EXPECT_EQ(*out.entries[0].entry.labels.Get("level"), "info");
+  EXPECT_EQ(out.entries[1].entry.line, "level=warn");  // not matched: untouched
+  EXPECT_FALSE(out.entries[1].entry.labels.Has("level"));
+}
+
+TEST(MatchStage, CountsDropsWithTheDefaultReason) {
+  TestMetrics m;
+  auto stage = MustBuild("match:\n  selector: '{app=\"x\"} |= \"health\"'\n  action: drop",
+                         testing::Ctx(&m.metrics));
+  Collect out;
+  stage->Process({MakeEntry("GET /health", {{"app", "x"}}), {}}, out);
+  stage->Process({MakeEntry("GET /api", {{"app", "x"}}), {}}, out);
+  EXPECT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(m.Dropped("match_stage"), 1);
+}
+
+TEST(MatchStage, RefusesBadConfigWithPosition) {
+  EXPECT_EQ(ConfigError("match:\n  stages:\n  - labels: {a: }"),
+            "promtail.yaml:2:3: pipeline_stages[0].selector: selector is required");
+  EXPECT_EQ(ConfigError("match:\n  selector: '{a=\"b\"}'"),
+            "promtail.yaml:2:3: pipeline_stages[0].stages: match stage requires at least one "
+            "stage in stages (or action: drop)");
+  EXPECT_EQ(ConfigError("match:\n  selector: '{a=\"b\"}'\n  action: drop\n  stages:\n"
+                        "  - labels: {a: }"),
+            "promtail.yaml:5:3: pipeline_stages[0].stages: match stage configured to drop "
+            "entries cannot contain stages");
+  EXPECT_EQ(ConfigError("match:\n  selector: '{a=\"b\"}'\n  action: skip"),
+            "promtail.yaml:3:11: pipeline_stages[0].action: action must be keep or drop");
+  EXPECT_EQ(ConfigError("match:\n  selector: '{a}'\n  action: drop"),
+            "promtail.yaml:2:13: pipeline_stages[0].selector: invalid selector at offset 2: "
+            "expected one of =, !=, =~, !~ (in {a})");
+  // Nested stages are checked with their own position and path.
+  EXPECT_EQ(ConfigError("match:\n  selector: '{a=\"b\"}'\n  stages:\n  - regex:\n"
+                        "      expresion: x"),
+            "promtail.yaml:5:7: pipeline_stages[0].stages[0].regex: unknown key \"expresion\"");
+  EXPECT_THAT(ConfigError("match:\n  selector: '{a=\"b\"}'\n  stages:\n  - nope: {}"),
+              HasSubstr("promtail.yaml:4:11: pipeline_stages[0].stages[0].nope: unknown stage "
+                        "type \"nope\""));
+}
+
+}  // namespace
+}  // namespace skidder::pipeline

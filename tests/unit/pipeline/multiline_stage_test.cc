@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include "model/ack.h"
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::Collect;
+using testing::ConfigError;
+using testing::MakeEntry;
+using testing::MustBuild;
+
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+constexpr int64_t kSec = 1'000'000'000;
+const Labels kApp{{"filename", "/var/log/app.log"}};
+
+// Promtail's documented flask example.
+const char* kFlask = R"y(multiline:
+  firstline: '^\[\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2}\]')y";
+
+void Feed(Stage& s, Collect& out, const std::string& line, const Labels& labels = kApp,
+          int64_t ts = kT0) {
+  s.Process(PipelineEntry{MakeEntry(line, labels, ts), {}}, out);
+}
+
+TEST(MultilineStage, JoinsATracebackIntoTheBlockOfItsFirstLine) {
+  auto stage = MustBuild(kFlask);
+  Collect out;
+  Feed(*stage, out, "[2020-12-03 11:36:20] \"GET /hello HTTP/1.1\" 200 -", kApp, kT0);
+  Feed(*stage, out, "[2020-12-03 11:36:23] ERROR in app: Exception on /error [GET]", kApp,
+       kT0 + 3 * kSec);
+  Feed(*stage, out, "Traceback (most recent call last):", kApp, kT0 + 4 * kSec);
+  Feed(*stage, out, "  File \"app.py\", line 2447, in wsgi_app", kApp, kT0 + 4 * kSec);
+  Feed(*stage, out, "Exception: Sorry, this route always breaks", kApp, kT0 + 4 * kSec);
+  Feed(*stage, out, "[2020-12-03 11:36:26] \"GET /error HTTP/1.1\" 500 -", kApp, kT0 + 6 * kSec);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[0].entry.line, "[2020-12-03 11:36:20] \"GET /hello HTTP/1.1\" 200 -");
+  EXPECT_EQ(out.entries[1].entry.line,
+            "[2020-12-03 11:36:23] ERROR in app: Exception on /error [GET]\n"
+            "Traceback (most recent call last):\n"
+            "  File \"app.py\", line 2447, in wsgi_app\n"
+            "Exception: Sorry, this route always breaks");
+  EXPECT_EQ(out.entries[1].entry.timestamp_ns, kT0 + 3 * kSec);  // the first line's
+  stage->Flush(kT0 + 6 * kSec, /*force=*/true, out);
+  ASSERT_EQ(out.entries.size(), 3u);
+  EXPECT_EQ(out.entries[2].entry.line, "[2020-12-03 11:36:26] \"GET /error HTTP/1.1\" 500 -");
+}
+
+TEST(MultilineStage, KeepsStreamsApart) {
+  auto stage = MustBuild(kFlask);
+  const Labels a{{"filename", "/a.log"}}, b{{"filename", "/b.log"}};
+  Collect out;
+  Feed(*stage, out, "[2020-12-03 11:36:20] a starts", a);
+  Feed(*stage, out, "[2020-12-03 11:36:20] b starts", b);
+  Feed(*stage, out, "  a continues", a);
+  Feed(*stage, out, "  b continues", b);
+  EXPECT_TRUE(out.entries.empty());
+  stage->Flush(kT0, true, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  std::vector<std::string> lines{out.entries[0].entry.line, out.entries[1].entry.line};
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines[0], "[2020-12-03 11:36:20] a starts\n  a continues");
+  EXPECT_EQ(lines[1], "[2020-12-03 11:36:20] b starts\n  b continues");
+}
+
+TEST(MultilineStage, SendsABlockWhenItReachesMaxLines) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_lines: 3");
+  Collect out;
+  for (const char* l : {"START", "1", "2", "3", "4"}) Feed(*stage, out, l);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "START\n1\n2");
+  stage->Flush(kT0, true, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[1].entry.line, "3\n4");  // a new block, started by a continuation
+}
+
+TEST(MultilineStage, FlushSendsABlockOnlyAfterMaxWaitTimeWithoutNewLines) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 2s");
+  Collect out;
+  stage->Flush(kT0, false, out);  // the pipeline's clock: now = kT0
+  Feed(*stage, out, "START", kApp, kT0);
+  stage->Flush(kT0 + 1 * kSec, false, out);
+  Feed(*stage, out, "more", kApp, kT0 + 1 * kSec);  // activity moves the deadline
+  stage->Flush(kT0 + 2 * kSec, false, out);
+  EXPECT_TRUE(out.entries.empty());
+  stage->Flush(kT0 + 3 * kSec, false, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "START\nmore");
+}
+
+TEST(MultilineStage, OldEntryTimestampsDoNotFlushEarly) {
+  // A timestamp stage before multiline may set times from the log (hours ago); the block still
+  // waits max_wait_time of pipeline time.
+  auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 2s");
+  Collect out;
+  stage->Flush(kT0, false, out);
+  Feed(*stage, out, "START", kApp, kT0 - 3600 * kSec);
+  stage->Flush(kT0 + 1 * kSec, false, out);
+  EXPECT_TRUE(out.entries.empty());
+  stage->Flush(kT0 + 2 * kSec, false, out);
+  EXPECT_EQ(out.entries.size(), 1u);
+}
+
+TEST(MultilineStage, JoinedEntryHoldsTheFirstLinesAckUntilItIsSent) {
+  auto tracker = AckTracker::Create(0);
+  auto stage = MustBuild(kFlask);
+  Collect out;
+  uint64_t off = 0;
+  for (const char* l : {"[2020-12-03 11:36:23] boom", "Traceback:", "  frame", "Error"}) {
+    off += 100;
+    Entry e = MakeEntry(l, kApp);
+    e.ack = tracker->Open(off);
+    stage->Process(PipelineEntry{std::move(e), {}}, out);
+  }
+  EXPECT_EQ(tracker->Committed(), 0u);  // later lines are done, but not past the first
+  stage->Flush(kT0, true, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.ack.get()->offset(), 100u);
+  out.entries.clear();  // "Loki acknowledged it"
+  EXPECT_EQ(tracker->Committed(), 400u);
+}
+
+TEST(MultilineStage, RefusesBadConfigWithPosition) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  } cases[] = {
+      {"multiline:\n  max_lines: 3",
+       "promtail.yaml:2:3: pipeline_stages[0].firstline: multiline stage config must define "
+       "`firstline`"},
+      {"multiline:\n  firstline: '(' ",
+       "promtail.yaml:2:14: pipeline_stages[0].firstline: could not compile regular expression: "
+       "missing ): ("},
+      {"multiline:\n  firstline: x\n  max_wait_time: soon",
+       "promtail.yaml:3:18: pipeline_stages[0].max_wait_time: "},
+      {"multiline:\n  firstline: x\n  max_lines: 0",
+       "promtail.yaml:3:14: pipeline_stages[0].max_lines: must be a positive number"},
+      {"multiline:\n  firstline: x\n  maxlines: 5",
+       "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"maxlines\""},
+  };
+  for (const auto& c : cases) {
+    const std::string err = ConfigError(c.yaml);
+    EXPECT_EQ(err.substr(0, std::string(c.want).size()), c.want) << c.yaml;
+  }
+}
+
+}  // namespace
+}  // namespace skidder::pipeline

@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include "stage_test_util.h"
+#include "util/clock.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::ConfigError;
+using testing::MakeEntry;
+using testing::MustBuild;
+using testing::RunStage;
+
+TEST(PackStage, PacksLabelsAndLineIntoJsonAndRemovesTheLabels) {
+  FakeClock clock(1'700'000'000'000'000'000);
+  auto stage = MustBuild("pack:\n  labels:\n    - pod\n    - container",
+                         testing::Ctx(nullptr, nullptr, &clock));
+  auto out = RunStage(
+      *stage,
+      MakeEntry("something", {{"pod", "myapp-1234"}, {"container", "myapp"}, {"namespace", "shop"}},
+                42));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].entry.line, R"({"container":"myapp","pod":"myapp-1234","_entry":"something"})");
+  EXPECT_EQ(out[0].entry.labels, (Labels{{"namespace", "shop"}}));
+  EXPECT_EQ(out[0].entry.timestamp_ns, clock.NowNs());  // ingest_timestamp defaults to true
+}
+
+TEST(PackStage, EscapesAndReadsExtractedValues) {
+  struct Case {
+    const char* line;
+    const char* extracted_msg;  // nullptr: not extracted
+    const char* want;
+  } cases[] = {
+      {"plain", "hello", R"({"msg":"hello","_entry":"plain"})"},
+      {R"({"json":"line"})", nullptr, R"({"_entry":"{\"json\":\"line\"}"})"},
+      {"tab\there\nnewline", "a\"b", R"({"msg":"a\"b","_entry":"tab\there\nnewline"})"},
+  };
+  auto stage = MustBuild("pack:\n  labels: [msg]\n  ingest_timestamp: false");
+  for (const auto& c : cases) {
+    PipelineEntry pe{MakeEntry(c.line, {}, 7), {}};
+    if (c.extracted_msg != nullptr) pe.extracted.Set("msg", c.extracted_msg);
+    testing::Collect out;
+    stage->Process(std::move(pe), out);
+    ASSERT_EQ(out.entries.size(), 1u);
+    EXPECT_EQ(out.entries[0].entry.line, c.want);
+    EXPECT_EQ(out.entries[0].entry.timestamp_ns, 7);  // ingest_timestamp: false keeps it
+  }
+}
+
+TEST(PackStage, RefusesBadConfigWithPosition) {
+  EXPECT_EQ(ConfigError("pack: {}"),
+            "promtail.yaml:1:7: pipeline_stages[0].labels: pack stage requires at least one label");
+  EXPECT_EQ(ConfigError("pack:\n  labels: [a]\n  ingest: true"),
+            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"ingest\"");
+}
+
+}  // namespace
+}  // namespace skidder::pipeline

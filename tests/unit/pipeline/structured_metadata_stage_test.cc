@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::Collect;
+using testing::ConfigError;
+using testing::MakeEntry;
+using testing::MustBuild;
+using testing::RunStage;
+
+TEST(StructuredMetadataStage, AttachesExtractedValuesAsMetadata) {
+  // Promtail's documented example: json extracts traceID, structured_metadata attaches it.
+  auto json = MustBuild("json:\n  expressions:\n    stream: stream\n    traceID: traceID");
+  auto stage = MustBuild("structured_metadata:\n  traceID:");
+  auto parsed = RunStage(*json, MakeEntry(R"({"log":"log message\n","stream":"stderr",)"
+                                          R"("traceID":"0242ac120002"})"));
+  ASSERT_EQ(parsed.size(), 1u);
+  Collect out;
+  stage->Process(std::move(parsed[0]), out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.structured_metadata,
+            (std::vector<Label>{{"traceID", "0242ac120002"}}));
+  EXPECT_TRUE(out.entries[0].entry.labels.empty());
+}
+
+TEST(StructuredMetadataStage, MovesStreamLabelsOutOfTheStream) {
+  // The documented relabel_configs example: pod_uid and pod_host_ip leave the stream labels.
+  auto stage = MustBuild("structured_metadata:\n  pod_uid:\n  host: pod_host_ip");
+  auto out = RunStage(*stage, MakeEntry("sample log", {{"pod_uid", "b3937321"},
+                                                       {"pod_host_ip", "127.0.0.1"},
+                                                       {"namespace", "shop"}}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].entry.structured_metadata,
+            (std::vector<Label>{{"pod_uid", "b3937321"}, {"host", "127.0.0.1"}}));
+  EXPECT_EQ(out[0].entry.labels, (Labels{{"namespace", "shop"}}));
+}
+
+TEST(StructuredMetadataStage, SkipsMissingAndEmptyValuesAndReplacesExistingNames) {
+  auto stage = MustBuild("structured_metadata:\n  trace:\n  missing:\n  empty:");
+  Entry e = MakeEntry("x");
+  e.structured_metadata.push_back({"trace", "old"});
+  PipelineEntry pe{std::move(e), {}};
+  pe.extracted.Set("trace", "new");
+  pe.extracted.Set("empty", "");  // e.g. an optional regex group that did not match
+  Collect out;
+  stage->Process(std::move(pe), out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.structured_metadata, (std::vector<Label>{{"trace", "new"}}));
+}
+
+TEST(StructuredMetadataStage, RefusesBadConfigWithPosition) {
+  EXPECT_EQ(ConfigError("structured_metadata:\n  1bad:"),
+            "promtail.yaml:2:3: pipeline_stages[0]: invalid label name \"1bad\"");
+  EXPECT_EQ(ConfigError("structured_metadata: [a]"),
+            "promtail.yaml:1:22: pipeline_stages[0]: expected a mapping of label names to "
+            "extracted keys");
+}
+
+}  // namespace
+}  // namespace skidder::pipeline
