@@ -13,6 +13,7 @@ Usage: benchmarks/e2e.py --build build [--files 10] [--total-mb 200] [--keep]
 """
 import argparse
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -21,11 +22,25 @@ import tempfile
 import time
 import urllib.request
 
-LINE_BODY = ("GET /api/v1/orders/{:08d} 200 12ms user=alice@example.com trace=4bf92f3577b34da6"
-             " ua=\"Mozilla/5.0 (X11; Linux x86_64)\" region=eu-west-1 msg=request served ok")
+# Realistic access-log lines: varying paths, ids, users, latencies and trace ids, so neither
+# snappy nor the agent gets an unrealistically repetitive input.
+METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
+PATHS = ["/api/v1/orders", "/api/v1/users", "/healthz", "/api/v2/search", "/static/app.js",
+         "/api/v1/payments", "/login", "/api/v1/inventory/items"]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+CODES = [200, 200, 200, 200, 201, 204, 301, 404, 500, 503]
+
+
+def make_body(rng, n):
+    return (f"{rng.choice(METHODS)} {rng.choice(PATHS)}/{rng.getrandbits(32):08x} "
+            f"{rng.choice(CODES)} {rng.randint(1, 2500)}ms user={rng.choice(USERS)}@example.com "
+            f"trace={rng.getrandbits(64):016x} span={rng.getrandbits(32):08x} "
+            f"ua=\"Mozilla/5.0 (X11; Linux x86_64) rv:{rng.randint(90, 130)}.0\" "
+            f"bytes={rng.randint(100, 90000)} seq={n}")
 
 
 def write_backlog(d, files, total_mb):
+    rng = random.Random(1)
     per_file = total_mb * 1024 * 1024 // files
     lines = 0
     paths = []
@@ -38,8 +53,9 @@ def write_backlog(d, files, total_mb):
         n = 0
         with open(path, "w") as f:
             while size < per_file:
-                line = (f"2026-11-24T10:40:12.{n % 1000000000:09d}Z stdout F "
-                        + LINE_BODY.format(n) + "\n")
+                line = (f"2026-11-24T10:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}."
+                        f"{n % 1000:03d}{rng.getrandbits(16):06d}Z "
+                        f"{'stdout' if n % 7 else 'stderr'} F {make_body(rng, n)}\n")
                 chunk.append(line)
                 size += len(line)
                 n += 1
@@ -90,7 +106,7 @@ scrape_configs:
           __path__: {files_glob}
 """)
     start = time.monotonic()
-    agent = subprocess.Popen([os.path.join(build, "skidder"), f"-config.file={cfg}",
+    agent = subprocess.Popen(WRAP + [os.path.join(build, "skidder"), f"-config.file={cfg}",
                               "-log.level=warn"], stderr=open(os.path.join(d, "agent.log"), "w"))
     cpu = rss = 0.0
     got = 0
@@ -111,13 +127,18 @@ scrape_configs:
     return wall, cpu, rss, got
 
 
+WRAP = []
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--files", type=int, default=10)
     ap.add_argument("--total-mb", type=int, default=200)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--wrap", default="", help="command to run skidder under, e.g. heaptrack")
     args = ap.parse_args()
+    WRAP.extend(args.wrap.split())
     d = tempfile.mkdtemp(prefix="skidder-e2e-")
     try:
         paths, lines = write_backlog(d, args.files, args.total_mb)

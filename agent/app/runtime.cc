@@ -19,7 +19,7 @@ namespace skidder::app {
 // Shutdown budget for flushing what was read; kubelet's default grace period is 30 s.
 constexpr std::chrono::milliseconds kFlushDeadline{10'000};
 // Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
-constexpr int64_t kMaxBufferedBytes = 8 << 20;
+constexpr int64_t kMaxBufferedBytes = 4 << 20;
 
 struct Runtime::State {
   config::Config cfg;
@@ -45,7 +45,7 @@ Runtime::~Runtime() {
 
 namespace {
 
-Status BuildJobs(config::Config& cfg, telemetry::AgentMetrics* metrics,
+Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* metrics,
                  std::vector<std::unique_ptr<pipeline::Pipeline>>& pipelines,
                  std::vector<ScrapeJob>& jobs) {
   for (const config::ScrapeConfig& sc : cfg.scrape_configs) {
@@ -63,6 +63,8 @@ Status BuildJobs(config::Config& cfg, telemetry::AgentMetrics* metrics,
     job.pipeline = p->get();
     job.relabel = std::move(*rules);
     for (const config::StaticConfig& st : sc.static_configs) job.static_targets.push_back(st.labels);
+    // -inspect: Promtail prints each stage's changes to stderr, keeping stdout for -dry-run.
+    if (inspect) (*p)->SetInspector(stderr);
     pipelines.push_back(std::move(*p));
     jobs.push_back(std::move(job));
   }
@@ -79,7 +81,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
   s.cfg = cfg;
   s.flags = flags;
   s.metrics = metrics;
-  Status st = BuildJobs(s.cfg, s.metrics, s.pipelines, s.jobs);
+  Status st = BuildJobs(s.cfg, flags.inspect, s.metrics, s.pipelines, s.jobs);
   if (!st.ok()) return Err(st);
   if (!flags.dry_run) {
     for (const config::ClientConfig& cc : s.cfg.clients) {
