@@ -11,9 +11,47 @@ Labels::Labels(std::initializer_list<Label> init) {
   for (const auto& l : init) Set(l.name, l.value);
 }
 
-std::vector<Label>::iterator Labels::Find(std::string_view name) {
-  return std::lower_bound(labels_.begin(), labels_.end(), name,
+namespace {
+
+const std::vector<Label>& EmptyVec() {
+  static const std::vector<Label> empty;
+  return empty;
+}
+
+auto LowerBound(const std::vector<Label>& v, std::string_view name) {
+  return std::lower_bound(v.begin(), v.end(), name,
                           [](const Label& l, std::string_view n) { return l.name < n; });
+}
+
+}  // namespace
+
+const std::vector<Label>& Labels::Vec() const { return rep_ ? rep_->labels : EmptyVec(); }
+
+std::vector<Label>& Labels::Mutable() {
+  if (!rep_) {
+    rep_ = std::make_shared<Rep>();
+  } else if (rep_.use_count() > 1) {
+    // Shared: nobody else can be mutating it, and we must not; take a private copy.
+    rep_ = std::make_shared<Rep>(*rep_);
+  }
+  return rep_->labels;
+}
+
+void Labels::Rehash() {
+  if (rep_->labels.empty()) {
+    rep_.reset();
+    return;
+  }
+  // Combine per-string hashes with a separator-aware mix so {a="bc"} != {ab="c"}.
+  uint64_t h = kEmptyHash;
+  auto mix = [&h](std::string_view s) {
+    h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  };
+  for (const auto& l : rep_->labels) {
+    mix(l.name);
+    mix(l.value);
+  }
+  rep_->hash = h;
 }
 
 void Labels::Set(std::string_view name, std::string_view value) {
@@ -21,55 +59,38 @@ void Labels::Set(std::string_view name, std::string_view value) {
     Remove(name);
     return;
   }
-  hash_valid_ = false;
-  auto it = Find(name);
-  if (it != labels_.end() && it->name == name) {
-    it->value.assign(value);
+  if (const std::string* old = Get(name); old != nullptr && *old == value) return;
+  std::vector<Label>& v = Mutable();
+  auto it = LowerBound(v, name);
+  if (it != v.end() && it->name == name) {
+    v[it - v.begin()].value.assign(value);
   } else {
-    labels_.insert(it, Label{std::string(name), std::string(value)});
+    v.insert(it, Label{std::string(name), std::string(value)});
   }
+  Rehash();
 }
 
 void Labels::Remove(std::string_view name) {
-  auto it = Find(name);
-  if (it != labels_.end() && it->name == name) {
-    labels_.erase(it);
-    hash_valid_ = false;
-  }
+  if (!Has(name)) return;
+  std::vector<Label>& v = Mutable();
+  auto it = LowerBound(v, name);
+  v.erase(it);
+  Rehash();
 }
 
 const std::string* Labels::Get(std::string_view name) const {
-  auto it = std::lower_bound(labels_.begin(), labels_.end(), name,
-                             [](const Label& l, std::string_view n) { return l.name < n; });
-  if (it != labels_.end() && it->name == name) return &it->value;
+  const std::vector<Label>& v = Vec();
+  auto it = LowerBound(v, name);
+  if (it != v.end() && it->name == name) return &it->value;
   return nullptr;
 }
 
 void Labels::RemoveInternal() {
-  auto removed = std::erase_if(labels_, [](const Label& l) { return l.name.starts_with("__"); });
-  if (removed > 0) hash_valid_ = false;
-}
-
-void Labels::Clear() {
-  labels_.clear();
-  hash_valid_ = false;
-}
-
-uint64_t Labels::Hash() const {
-  if (!hash_valid_) {
-    // Combine per-string hashes with a separator-aware mix so {a="bc"} != {ab="c"}.
-    uint64_t h = 0xcbf29ce484222325ULL;
-    auto mix = [&h](std::string_view s) {
-      h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    };
-    for (const auto& l : labels_) {
-      mix(l.name);
-      mix(l.value);
-    }
-    hash_ = h;
-    hash_valid_ = true;
-  }
-  return hash_;
+  bool any = false;
+  for (const auto& l : Vec()) any = any || l.name.starts_with("__");
+  if (!any) return;
+  std::erase_if(Mutable(), [](const Label& l) { return l.name.starts_with("__"); });
+  Rehash();
 }
 
 void AppendQuoted(std::string& out, std::string_view value) {
@@ -94,10 +115,10 @@ void AppendQuoted(std::string& out, std::string_view value) {
 
 std::string Labels::ToString() const {
   std::string out;
-  out.reserve(16 * labels_.size() + 2);
+  out.reserve(16 * size() + 2);
   out.push_back('{');
   bool first = true;
-  for (const auto& l : labels_) {
+  for (const auto& l : Vec()) {
     if (!first) out.append(", ");
     first = false;
     out.append(l.name);

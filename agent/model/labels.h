@@ -1,12 +1,15 @@
-// Labels: a small, sorted set of name=value pairs with a cached hash, so that grouping entries by
-// stream is a hash lookup and a compare of a few short strings.
+// Labels: a small, sorted set of name=value pairs with a precomputed hash, so that grouping
+// entries by stream is a hash lookup and a compare of a few short strings.
 //
-// A value type: copy it, move it, compare it. Not thread-safe for concurrent mutation (like any
-// std container). Names starting with "__" are internal (e.g. __path__, __tenant_id__) and are
-// removed before an entry is sent to Loki.
+// A value type with copy-on-write storage: every entry of a file carries that file's labels, so
+// copying is a reference-count increment, and only a mutation copies (once per distinct set when
+// stages cache their results, see SameAs). Copies may be read and destroyed on any thread; one
+// object is not for concurrent mutation (like any std container). Names starting with "__" are
+// internal (e.g. __path__, __tenant_id__) and are removed before an entry is sent to Loki.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,25 +37,36 @@ class Labels {
   bool Has(std::string_view name) const { return Get(name) != nullptr; }
   // Removes every label whose name starts with "__".
   void RemoveInternal();
-  void Clear();
+  void Clear() { rep_.reset(); }
 
-  bool empty() const { return labels_.empty(); }
-  size_t size() const { return labels_.size(); }
-  auto begin() const { return labels_.begin(); }
-  auto end() const { return labels_.end(); }
+  bool empty() const { return size() == 0; }
+  size_t size() const { return rep_ ? rep_->labels.size() : 0; }
+  std::vector<Label>::const_iterator begin() const { return Vec().begin(); }
+  std::vector<Label>::const_iterator end() const { return Vec().end(); }
 
-  // Hash of the whole set; cached until the next mutation.
-  uint64_t Hash() const;
+  // Hash of the whole set, computed when it changes.
+  uint64_t Hash() const { return rep_ ? rep_->hash : kEmptyHash; }
+  // True when both share storage: equal, and cheap to check. Lets a stage reuse the result it
+  // computed for the previous entry of the same file.
+  bool SameAs(const Labels& o) const { return rep_ == o.rep_; }
   // Prometheus text form as Loki expects it: {a="1", b="x\"y"} (values escaped like Go's %q).
   std::string ToString() const;
 
-  bool operator==(const Labels& o) const { return labels_ == o.labels_; }
+  bool operator==(const Labels& o) const {
+    return rep_ == o.rep_ || (Hash() == o.Hash() && Vec() == o.Vec());
+  }
 
  private:
-  std::vector<Label>::iterator Find(std::string_view name);
-  std::vector<Label> labels_;
-  mutable uint64_t hash_ = 0;
-  mutable bool hash_valid_ = false;
+  struct Rep {
+    std::vector<Label> labels;
+    uint64_t hash = 0;
+  };
+  static constexpr uint64_t kEmptyHash = 0xcbf29ce484222325ULL;
+  const std::vector<Label>& Vec() const;
+  // Storage this object alone owns, copied first when shared.
+  std::vector<Label>& Mutable();
+  void Rehash();
+  std::shared_ptr<Rep> rep_;  // null when empty
 };
 
 struct LabelsHash {

@@ -22,6 +22,7 @@ std::string IntegrationTest::WriteConfig(const AgentConfig& c) {
   std::string yaml = fmt::format(R"(server:
   http_listen_port: 0
   log_level: debug
+{extra_server}
 positions:
   filename: {positions}
   sync_period: {sync}
@@ -39,6 +40,7 @@ scrape_configs:
     static_configs:
       - labels:
           job: itest
+{extra_labels}
           __path__: {glob}
 {extra_top}
 )",
@@ -47,7 +49,9 @@ scrape_configs:
                                  fmt::arg("batchwait", c.batchwait),
                                  fmt::arg("extra_client", c.extra_client),
                                  fmt::arg("stages", c.pipeline_stages), fmt::arg("glob", glob),
-                                 fmt::arg("extra_top", c.extra_top));
+                                 fmt::arg("extra_top", c.extra_top),
+                                 fmt::arg("extra_labels", c.extra_labels),
+                                 fmt::arg("extra_server", c.extra_server));
   std::string path = dir_ / "skidder.yaml";
   WriteFile(path, yaml);
   return path;

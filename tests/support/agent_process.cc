@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <regex>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include <httplib.h>
@@ -31,6 +32,18 @@ bool AgentProcess::Start(const std::vector<std::string>& args) {
   std::string err = dir_ + "/stderr." + std::to_string(run_) + ".txt";
   std::vector<std::string> argv_s = {binary_};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (!env_.contains(std::string(kv.substr(0, kv.find('='))))) env_s.emplace_back(kv);
+  }
+  for (const auto& [name, value] : env_) {
+    if (!value.empty()) env_s.push_back(name + "=" + value);
+  }
+  std::vector<char*> envp;
+  for (auto& kv : env_s) envp.push_back(kv.data());
+  envp.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
@@ -41,10 +54,14 @@ bool AgentProcess::Start(const std::vector<std::string>& args) {
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(binary_.c_str(), argv.data());
+    execve(binary_.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   return true;
+}
+
+void AgentProcess::SetEnv(const std::string& name, const std::string& value) {
+  env_[name] = value;
 }
 
 void AgentProcess::Kill() {
@@ -96,20 +113,24 @@ std::string AgentProcess::Stderr() const {
   return ReadFile(dir_ + "/stderr." + std::to_string(run_) + ".txt");
 }
 
-std::optional<int> AgentProcess::MetricsPort() {
-  if (port_) return port_;
+std::optional<int> AgentProcess::MetricsPort(int nth) {
   static const std::regex re(R"(msg="serving metrics" port=(\d+))");
+  std::optional<int> found;
   WaitFor([&] {
-    std::smatch m;
     std::string err = Stderr();
-    if (std::regex_search(err, m, re)) port_ = std::stoi(m[1]);
-    return port_.has_value() || !Running();
+    int seen = 0;
+    for (auto it = std::sregex_iterator(err.begin(), err.end(), re); it != std::sregex_iterator();
+         ++it) {
+      if (++seen == nth) found = std::stoi((*it)[1]);
+    }
+    return found.has_value() || !Running();
   });
-  return port_;
+  if (found) port_ = found;
+  return found;
 }
 
 std::string AgentProcess::HttpGet(const std::string& path) {
-  auto port = MetricsPort();
+  auto port = port_ ? port_ : MetricsPort();
   if (!port) return "";
   httplib::Client cli("127.0.0.1", *port);
   cli.set_connection_timeout(2, 0);
@@ -117,6 +138,16 @@ std::string AgentProcess::HttpGet(const std::string& path) {
   auto res = cli.Get(path.c_str());
   if (!res) return "";
   return res->body;
+}
+
+std::pair<int, std::string> AgentProcess::HttpPost(const std::string& path) {
+  auto port = port_ ? port_ : MetricsPort();
+  if (!port) return {0, ""};
+  httplib::Client cli("127.0.0.1", *port);
+  cli.set_read_timeout(30, 0);
+  auto res = cli.Post(path.c_str());
+  if (!res) return {0, ""};
+  return {res->status, res->body};
 }
 
 double AgentProcess::Metric(const std::string& name, const std::vector<std::string>& labels) {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ class AgentProcess {
 
   // Starts `binary args...`; returns false if fork/exec failed.
   bool Start(const std::vector<std::string>& args);
+  // Sets (or, with an empty value, unsets) a variable in the environment of later Start()s;
+  // the rest of the test's environment is inherited.
+  void SetEnv(const std::string& name, const std::string& value);
   // Sends SIGKILL and reaps.
   void Kill();
   // Sends SIGTERM and waits up to timeout for exit; returns the exit code (or -1 on timeout/kill).
@@ -32,10 +36,13 @@ class AgentProcess {
 
   std::string Stdout() const;
   std::string Stderr() const;
-  // Port from the "serving metrics" log line, waiting up to 20 s for it.
-  std::optional<int> MetricsPort();
+  // Port from the nth "serving metrics" log line of this run (a reload logs another), waiting
+  // up to 20 s for it.
+  std::optional<int> MetricsPort(int nth = 1);
   // GET http://127.0.0.1:<port><path>; "" on failure.
   std::string HttpGet(const std::string& path);
+  // POST with an empty body; returns {status, body}, status 0 when the request failed.
+  std::pair<int, std::string> HttpPost(const std::string& path);
   // Sum of the values of metric `name` over the series whose label block contains every one of
   // `labels` (e.g. {"reason=\"too_old\""}); 0 when absent.
   double Metric(const std::string& name, const std::vector<std::string>& labels = {});
@@ -45,6 +52,7 @@ class AgentProcess {
   pid_t pid_ = -1;
   int run_ = 0;  // restarts: stdout/stderr files are numbered per run
   std::optional<int> port_;
+  std::map<std::string, std::string> env_;  // overrides; "" = unset
 };
 
 }  // namespace skidder::testing

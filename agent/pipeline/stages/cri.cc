@@ -23,7 +23,7 @@ class CriStage final : public ReassemblingStage {
     e.extracted.Set("stream", std::string(stream));
     e.extracted.Set("flags", std::string(rec->tag));
     e.extracted.Set("content", std::string(rec->message));
-    e.entry.labels.Set("stream", stream);
+    SetStreamLabel(e.entry.labels, rec->stream == formats::Stream::kStderr);
     e.entry.timestamp_ns = rec->timestamp_ns;
     // The message is the line's tail: drop the prefix in place, no new buffer.
     e.entry.line.erase(0, static_cast<size_t>(rec->message.data() - e.entry.line.data()));
@@ -31,6 +31,24 @@ class CriStage final : public ReassemblingStage {
   }
 
   std::string_view Name() const override { return "cri"; }
+
+ private:
+  // Consecutive entries of a file share one label set; remembering the result per stream keeps
+  // adding `stream` from copying the set for every line (Labels is copy-on-write).
+  void SetStreamLabel(Labels& labels, bool is_stderr) {
+    Cached& c = cache_[is_stderr ? 1 : 0];
+    if (!c.in.SameAs(labels) || c.in.empty()) {
+      c.in = labels;
+      labels.Set("stream", is_stderr ? "stderr" : "stdout");
+      c.out = labels;
+      return;
+    }
+    labels = c.out;
+  }
+  struct Cached {
+    Labels in, out;
+  };
+  Cached cache_[2];
 };
 
 }  // namespace

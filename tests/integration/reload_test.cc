@@ -1,0 +1,77 @@
+// Reload (SIGHUP and POST /reload): a new config applies without losing or duplicating lines;
+// an invalid one is refused and the running config carries on.
+#include <signal.h>
+
+#include "harness.h"
+
+namespace skidder::testing {
+namespace {
+
+class Reload : public IntegrationTest {
+ protected:
+  // Lines of each env label value, as received.
+  int CountWithLabel(const std::string& label) {
+    int n = 0;
+    for (const auto& e : loki_.Entries()) n += e.labels.find(label) != std::string::npos;
+    return n;
+  }
+};
+
+TEST_F(Reload, SighupAppliesNewLabelsWithoutLosingOrDuplicatingLines) {
+  std::string config = WriteConfig({.extra_labels = "          env: before"});
+  WriteFile(logs() + "/a.log", Lines("h", 0, 200));
+  StartAgent(config);
+  ASSERT_TRUE(loki_.WaitForLines(200));
+  WriteConfig({.extra_labels = "          env: after"});
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(agent_.MetricsPort(2).has_value()) << "no restart after SIGHUP";
+  AppendFile(logs() + "/a.log", Lines("h", 200, 300));
+  ASSERT_TRUE(loki_.WaitForLines(300)) << loki_.LineCount();
+  ExpectEachOnce("h", 0, 300);
+  EXPECT_EQ(CountWithLabel("env=\"before\""), 200);
+  EXPECT_EQ(CountWithLabel("env=\"after\""), 100);
+}
+
+TEST_F(Reload, InvalidConfigIsRefusedAndTheOldOneKeepsRunning) {
+  std::string config = WriteConfig();
+  StartAgent(config);
+  WriteFile(config, "server:\n  http_listen_port: 0\n  no_such_key: 1\n");
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("reload refused, old config kept") != std::string::npos;
+  }));
+  EXPECT_NE(agent_.Stderr().find("no_such_key"), std::string::npos) << agent_.Stderr();
+  WriteFile(logs() + "/a.log", Lines("still", 0, 10));
+  ASSERT_TRUE(loki_.WaitForLines(10));
+  ExpectEachOnce("still", 0, 10);
+}
+
+TEST_F(Reload, PostReloadAppliesAValidConfigAndRefusesABadOne) {
+  AgentConfig c{.extra_labels = "          env: one",
+                .extra_server = "  enable_runtime_reload: true"};
+  std::string config = WriteConfig(c);
+  StartAgent(config);
+  std::string good = ReadFile(config);
+  WriteFile(config, "server: [not, a, map]\n");
+  auto [bad_status, bad_body] = agent_.HttpPost("/reload");
+  EXPECT_EQ(bad_status, 400) << bad_body;
+  EXPECT_NE(bad_body.find(config + ":1:"), std::string::npos) << bad_body;
+
+  c.extra_labels = "          env: two";
+  WriteConfig(c);
+  auto [status, body] = agent_.HttpPost("/reload");
+  EXPECT_EQ(status, 200) << body;
+  ASSERT_TRUE(agent_.MetricsPort(2).has_value());
+  WriteFile(logs() + "/a.log", Lines("p", 0, 5));
+  ASSERT_TRUE(loki_.WaitForLines(5));
+  EXPECT_EQ(CountWithLabel("env=\"two\""), 5);
+}
+
+TEST_F(Reload, PostReloadIsRefusedUnlessEnabled) {
+  StartAgent(WriteConfig());
+  auto [status, body] = agent_.HttpPost("/reload");
+  EXPECT_EQ(status, 404) << body;
+}
+
+}  // namespace
+}  // namespace skidder::testing
