@@ -1,5 +1,6 @@
 #include "sink/loki/encoder.h"
 
+#include <google/protobuf/arena.h>
 #include <snappy.h>
 
 #include <unordered_map>
@@ -72,13 +73,16 @@ void BuildPushRequest(std::span<const Entry> entries, logproto::PushRequest* req
 }
 
 void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* stats) {
-  logproto::PushRequest req;
-  BuildPushRequest(entries, &req, stats);
+  // An arena turns the request's thousands of small allocations (a line copy and a Timestamp
+  // per entry) into a few blocks freed at once: malloc/free were a fifth of the agent's CPU.
+  google::protobuf::Arena arena;
+  auto* req = google::protobuf::Arena::CreateMessage<logproto::PushRequest>(&arena);
+  BuildPushRequest(entries, req, stats);
   // Reused across pushes on the sender thread: a fresh MiB-sized buffer per push costs page
   // faults and, with glibc, heap fragmentation that shows up as RSS.
   thread_local std::string raw;
   raw.clear();
-  req.SerializeToString(&raw);
+  req->SerializeToString(&raw);
   body->resize(snappy::MaxCompressedLength(raw.size()));
   size_t n = 0;
   snappy::RawCompress(raw.data(), raw.size(), body->data(), &n);
