@@ -43,6 +43,23 @@ TEST_F(Cli, DryRunPrintsEntriesAndLeavesPositionsAlone) {
   EXPECT_FALSE(std::filesystem::exists(positions_file()));
 }
 
+TEST_F(Cli, DryRunShowsEveryFileFromItsStartAndNeverTouchesThePositionsFile) {
+  WriteFile(logs() + "/a.log", "first\nsecond\n");
+  const std::string garbage = "not a positions file {";
+  WriteFile(positions_file(), garbage);
+  std::string config = WriteConfig();
+  for (int run = 0; run < 2; ++run) {  // a pipeline developer runs it again and again
+    StartAgent(config, {"-dry-run"});
+    ASSERT_TRUE(WaitFor([&] { return agent_.Stdout().find("second") != std::string::npos; }));
+    EXPECT_NE(agent_.Stdout().find("first"), std::string::npos);
+    EXPECT_EQ(agent_.Terminate(), 0);
+  }
+  EXPECT_EQ(ReadFile(positions_file()), garbage);
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().find("positions.json.corrupt"), std::string::npos);
+  }
+}
+
 TEST_F(Cli, MetricsAndReadyAreServed) {
   WriteFile(logs() + "/a.log", "x\n");
   StartAgent(WriteConfig());

@@ -40,7 +40,12 @@ class Positions {
   // ignore_invalid, silently). A Promtail positions.yaml is imported.
   Positions(std::string filename, bool ignore_invalid, telemetry::AgentMetrics* metrics);
 
-  // Read-only mode (-dry-run): never writes.
+  // In memory only (-dry-run): nothing is loaded, so every file is read from its start, and
+  // nothing is ever written or renamed.
+  explicit Positions(telemetry::AgentMetrics* metrics)
+      : ignore_invalid_(true), read_only_(true), metrics_(metrics) {}
+
+  // Read-only mode: never writes.
   void SetReadOnly(bool ro) { read_only_ = ro; }
 
   std::optional<PositionRecord> FindByPath(const std::string& path) const;
