@@ -26,18 +26,8 @@ const char* LevelName(Level l) {
   return "info";
 }
 
-void AppendLogfmtValue(std::string& out, std::string_view v) {
-  bool quote = v.empty();
-  for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-      quote = true;
-      break;
-    }
-  }
-  if (!quote) {
-    out.append(v);
-    return;
-  }
+// A double-quoted string with JSON escapes; logfmt's quoted values use the same ones.
+void AppendJsonString(std::string& out, std::string_view v) {
   out.push_back('"');
   for (char c : v) {
     switch (c) {
@@ -57,24 +47,19 @@ void AppendLogfmtValue(std::string& out, std::string_view v) {
   out.push_back('"');
 }
 
-void AppendJsonString(std::string& out, std::string_view v) {
-  out.push_back('"');
+void AppendLogfmtValue(std::string& out, std::string_view v) {
+  bool quote = v.empty();
   for (char c : v) {
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out.append(fmt::format("\\u{:04x}", static_cast<unsigned char>(c)));
-        } else {
-          out.push_back(c);
-        }
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      quote = true;
+      break;
     }
   }
-  out.push_back('"');
+  if (quote) {
+    AppendJsonString(out, v);
+  } else {
+    out.append(v);
+  }
 }
 
 std::string Now() {
