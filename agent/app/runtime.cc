@@ -89,6 +89,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
       opts.max_buffered_bytes = kMaxBufferedBytes;
       opts.max_line_size = s.cfg.limits_config.max_line_size;
       opts.max_line_size_truncate = s.cfg.limits_config.max_line_size_truncate;
+      opts.max_streams = s.cfg.limits_config.max_streams;
+      opts.max_label_value_length = s.cfg.limits_config.max_label_value_length;
       auto client = sink::LokiClient::Create(cc, opts, s.metrics, &SystemClock::Get());
       if (!client) return Err(client.error());
       s.clients.push_back(std::move(*client));
@@ -99,9 +101,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
 
 Status Runtime::Start(std::function<Status()> reload_request) {
   State& s = *s_;
-  s.positions = std::make_unique<sources::Positions>(
-      s.cfg.positions.filename, s.cfg.positions.ignore_invalid_yaml, s.metrics);
-  s.positions->SetReadOnly(s.flags.dry_run);
+  // -dry-run never touches the positions file, not even to read it: every file is shown from
+  // its start, which is what someone developing a pipeline wants to see again and again.
+  s.positions = s.flags.dry_run
+                    ? std::make_unique<sources::Positions>(s.metrics)
+                    : std::make_unique<sources::Positions>(s.cfg.positions.filename,
+                                                           s.cfg.positions.ignore_invalid_yaml,
+                                                           s.metrics);
   if (s.flags.dry_run) {
     s.sink = std::make_unique<StdoutSink>();
   } else {
@@ -119,14 +125,23 @@ Status Runtime::Start(std::function<Status()> reload_request) {
   fo.rescan_period = s.cfg.target_config.sync_period;
   s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(),
                                                    s.metrics, &SystemClock::Get());
-  s.targets = std::make_unique<TargetSet>(&s.jobs, s.source.get());
+  s.targets = std::make_unique<TargetSet>(
+      &s.jobs, [src = s.source.get()](auto targets) { src->SetTargets(std::move(targets)); });
   if (Status st = s.source->Start(); !st.ok()) return st;
+  const kubernetes::DiscoveryEnv env = kubernetes::DiscoveryEnv::FromProcess();
+  // Before any discovery thread runs: jobs are read-only once targets flow.
   for (size_t i = 0; i < s.jobs.size(); ++i) {
+    s.jobs[i].fallback =
+        MakePathFallback(s.cfg.scrape_configs[i], s.jobs[i].relabel, env.node_name);
+  }
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
     s.targets->Update(i, "static", s.jobs[i].static_targets);
-    const auto& sds = s.cfg.scrape_configs[i].kubernetes_sd_configs;
+    const auto& sds = sc.kubernetes_sd_configs;
     for (size_t k = 0; k < sds.size(); ++k) {
       std::string key = fmt::format("kubernetes/{}", k);
       kubernetes::DiscoveryOptions dopts;
+      dopts.env = env;
       dopts.metrics = s.metrics;
       auto d = std::make_unique<kubernetes::PodDiscovery>(
           sds[k],
@@ -164,6 +179,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
 
 void Runtime::Tick() {
   State& s = *s_;
+  // Files of pods discovery has not reported yet (see targets.h); a readdir or two.
+  if (s.targets) s.targets->ScanPodLogs();
   auto now = std::chrono::steady_clock::now();
   if (s.flags.dry_run || now - s.last_save < s.cfg.positions.sync_period) return;
   s.last_save = now;

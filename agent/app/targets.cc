@@ -1,38 +1,216 @@
 #include "app/targets.h"
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "kubernetes/pod_targets.h"
 #include "model/entry.h"
+#include "util/log.h"
 
 namespace skidder::app {
+namespace {
+
+constexpr std::string_view kUidLabel = "__meta_kubernetes_pod_uid";
+constexpr std::string_view kConfigHashLabel =
+    "__meta_kubernetes_pod_annotation_kubernetes_io_config_hash";
+constexpr std::string_view kNodeLabel = "__meta_kubernetes_pod_node_name";
+// A pod no cluster has: its uid marks where the pod directory starts in a probed __path__.
+constexpr std::string_view kProbeUid = "0c0ffee0-5k1d-probe-uid";
+
+// Names of the subdirectories of dir ("." and ".." excluded); empty when it cannot be read.
+std::vector<std::string> SubDirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN && e->d_type != DT_LNK) continue;
+    out.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The relabeled target for one label set, or nullopt when it is dropped.
+std::optional<sources::FileTarget> MakeTarget(const ScrapeJob& job, Labels labels) {
+  if (!kubernetes::Relabel(job.relabel, labels)) return std::nullopt;
+  const std::string* path = labels.Get(kPathLabel);
+  if (path == nullptr || path->empty()) return std::nullopt;  // Promtail drops such targets too
+  // Meta labels only matter to relabeling; the file source needs just the __path__ pair.
+  Labels kept;
+  for (const Label& l : labels) {
+    if (!l.name.starts_with("__meta_") && !l.name.starts_with("__tmp")) kept.Set(l.name, l.value);
+  }
+  sources::FileTarget t;
+  t.id = job.job_name + kept.ToString();
+  t.labels = std::move(kept);
+  t.pipeline = job.pipeline;
+  return t;
+}
+
+}  // namespace
+
+std::string PodLogRoot(const kubernetes::RelabelRules& rules) {
+  const std::string dir = "skidder-probe_skidder-probe_" + std::string(kProbeUid);
+  auto labels = kubernetes::PathLabels("/probe/" + dir + "/skidder-probe/0.log");
+  if (!labels) return "";
+  labels->Set(kNodeLabel, "skidder-probe");
+  if (!kubernetes::Relabel(rules, *labels)) return "";
+  const std::string* path = labels->Get(kPathLabel);
+  if (path == nullptr) return "";
+  const size_t at = path->find(kProbeUid);
+  const size_t slash = at == std::string::npos ? at : path->rfind('/', at);
+  if (slash == std::string::npos || slash == 0 || path->front() != '/') return "";
+  std::string root = path->substr(0, slash);
+  if (root.find_first_of("*?[]{}\\") != std::string::npos) return "";
+  return root;
+}
+
+PathFallback MakePathFallback(const config::ScrapeConfig& sc, const kubernetes::RelabelRules& rules,
+                              const std::string& node_name) {
+  PathFallback fb;
+  if (sc.kubernetes_sd_configs.empty()) return fb;
+  bool any_namespace = false;
+  for (const config::KubernetesSdConfig& sd : sc.kubernetes_sd_configs) {
+    // A label or field selector filters on what a path does not show, and own_namespace on a
+    // file the app does not read: such a job waits for discovery, as Promtail does.
+    if (!sd.selectors.empty() || sd.own_namespace) {
+      LOG_INFO("files of pods not yet discovered wait for discovery (selectors/own_namespace)",
+               {{"job", sc.job_name}});
+      return fb;
+    }
+    if (sd.namespaces.empty()) any_namespace = true;
+    fb.namespaces.insert(sd.namespaces.begin(), sd.namespaces.end());
+  }
+  if (any_namespace) fb.namespaces.clear();
+  fb.root = PodLogRoot(rules);
+  fb.node_name = node_name;
+  fb.sd_configs = sc.kubernetes_sd_configs.size();
+  if (fb.root.empty()) {
+    LOG_INFO(
+        "relabel rules do not put __path__ under a pod log directory; files of pods not yet "
+        "discovered wait for discovery",
+        {{"job", sc.job_name}});
+  }
+  return fb;
+}
+
+TargetSet::TargetSet(std::vector<ScrapeJob>* jobs, Publish publish, Options opts)
+    : jobs_(jobs),
+      publish_(std::move(publish)),
+      opts_(opts),
+      started_(std::chrono::steady_clock::now()) {}
 
 void TargetSet::Update(size_t job, const std::string& source, std::vector<Labels> discovered) {
-  std::vector<sources::FileTarget> targets;
+  std::lock_guard lock(mu_);
+  std::set<std::string>& seen = seen_ids_[job];
+  for (const Labels& ls : discovered) {
+    for (std::string_view name : {kUidLabel, kConfigHashLabel}) {
+      if (const std::string* id = ls.Get(name)) seen.insert(*id);
+    }
+  }
+  discovered_[{job, source}] = std::move(discovered);
+  Rebuild();
+}
+
+void TargetSet::ScanPodLogs() {
+  // Snapshot what is known, list without the lock (disk I/O), then merge.
+  std::vector<std::pair<size_t, std::set<std::string>>> todo;
   {
     std::lock_guard lock(mu_);
-    discovered_[{job, source}] = std::move(discovered);
-    current_ = Build();
-    targets = current_;
+    for (size_t j = 0; j < jobs_->size(); ++j) {
+      if ((*jobs_)[j].fallback.root.empty() || !FallbackActive(j)) continue;
+      todo.emplace_back(j, seen_ids_[j]);
+    }
   }
-  source_->SetTargets(std::move(targets));
+  if (todo.empty()) return;
+  std::vector<std::pair<size_t, std::vector<PodDir>>> found;
+  for (const auto& [job, known] : todo) found.emplace_back(job, ListRoot(job, known));
+  std::lock_guard lock(mu_);
+  bool changed = false;
+  for (auto& [job, dirs] : found) {
+    // Forget reported pods whose directory is gone and that discovery no longer reports.
+    std::set<std::string> on_disk, reported = ReportedIds(job);
+    for (const PodDir& d : dirs) on_disk.insert(d.uid);
+    std::erase_if(seen_ids_[job], [&](const std::string& id) {
+      return !on_disk.contains(id) && !reported.contains(id);
+    });
+    std::vector<PodDir>& old = on_disk_[job];
+    if (old != dirs) {
+      old = std::move(dirs);
+      changed = true;
+    }
+  }
+  if (changed) Rebuild();
+}
+
+std::vector<TargetSet::PodDir> TargetSet::ListRoot(size_t job,
+                                                   const std::set<std::string>& known) const {
+  const PathFallback& fb = (*jobs_)[job].fallback;
+  std::vector<PodDir> out;
+  for (std::string& name : SubDirs(fb.root)) {
+    auto p = kubernetes::ParsePodLogPath(fb.root + "/" + name + "/c/0.log");
+    if (!p) continue;  // not a <namespace>_<pod>_<uid> directory
+    if (!fb.namespaces.empty() && !fb.namespaces.contains(p->namespace_name)) continue;
+    PodDir d{std::move(name), std::move(p->uid), {}};
+    // Containers are listed only for pods discovery does not know: the common case costs
+    // nothing beyond the root's own listing.
+    if (!known.contains(d.uid)) d.containers = SubDirs(fb.root + "/" + d.name);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+bool TargetSet::FallbackActive(size_t job) const {
+  if (std::chrono::steady_clock::now() - started_ >= opts_.fallback_grace) return true;
+  size_t listed = 0;
+  for (const auto& [key, sets] : discovered_) {
+    if (key.first == job && key.second.starts_with("kubernetes/")) ++listed;
+  }
+  return listed >= (*jobs_)[job].fallback.sd_configs;
+}
+
+std::set<std::string> TargetSet::ReportedIds(size_t job) const {
+  std::set<std::string> ids;
+  for (const auto& [key, sets] : discovered_) {
+    if (key.first != job) continue;
+    for (const Labels& ls : sets) {
+      for (std::string_view name : {kUidLabel, kConfigHashLabel}) {
+        if (const std::string* id = ls.Get(name)) ids.insert(*id);
+      }
+    }
+  }
+  return ids;
+}
+
+void TargetSet::Rebuild() {
+  current_ = Build();
+  publish_(current_);
 }
 
 std::vector<sources::FileTarget> TargetSet::Build() const {
   std::vector<sources::FileTarget> out;
   for (const auto& [key, sets] : discovered_) {
     const ScrapeJob& job = (*jobs_)[key.first];
-    for (Labels labels : sets) {
-      if (!kubernetes::Relabel(job.relabel, labels)) continue;
-      const std::string* path = labels.Get(kPathLabel);
-      if (path == nullptr || path->empty()) continue;  // Promtail drops such targets too
-      // Meta labels only matter to relabeling; the file source needs just the __path__ pair.
-      Labels kept;
-      for (const Label& l : labels) {
-        if (!l.name.starts_with("__meta_") && !l.name.starts_with("__tmp")) kept.Set(l.name, l.value);
+    for (const Labels& labels : sets) {
+      if (auto t = MakeTarget(job, labels)) out.push_back(std::move(*t));
+    }
+  }
+  for (const auto& [j, dirs] : on_disk_) {
+    const ScrapeJob& job = (*jobs_)[j];
+    auto seen = seen_ids_.find(j);
+    for (const PodDir& d : dirs) {
+      if (seen != seen_ids_.end() && seen->second.contains(d.uid)) continue;
+      for (const std::string& c : d.containers) {
+        auto labels = kubernetes::PathLabels(job.fallback.root + "/" + d.name + "/" + c + "/0.log");
+        if (!labels) continue;
+        if (!job.fallback.node_name.empty()) labels->Set(kNodeLabel, job.fallback.node_name);
+        if (auto t = MakeTarget(job, std::move(*labels))) out.push_back(std::move(*t));
       }
-      sources::FileTarget t;
-      t.id = job.job_name + kept.ToString();
-      t.labels = std::move(kept);
-      t.pipeline = job.pipeline;
-      out.push_back(std::move(t));
     }
   }
   return out;

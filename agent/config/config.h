@@ -119,7 +119,10 @@ struct LimitsConfig {
   double readline_rate = 10000;
   int readline_burst = 10000;
   bool readline_rate_drop = true;
-  int max_streams = 0;                // 0 = unlimited
+  int max_streams = 0;                // streams per batch (per client and tenant); 0 = unlimited
+  // skidder: an entry with a longer label value (bytes) is dropped and counted, as Loki's
+  // limit of the same name would refuse it; 0 = unlimited.
+  int max_label_value_length = 2048;
   int64_t max_line_size = 0;          // bytes; 0 = unlimited (skidder still caps at 256 KiB*4)
   bool max_line_size_truncate = false;  // truncate instead of drop
 };

@@ -214,6 +214,7 @@ class Writer {
     Kv("readline_burst", l.readline_burst);
     Kv("readline_rate_drop", l.readline_rate_drop);
     Kv("max_streams", l.max_streams);
+    Kv("max_label_value_length", l.max_label_value_length);
     Kv("max_line_size", l.max_line_size);
     Kv("max_line_size_truncate", l.max_line_size_truncate);
     End();

@@ -69,6 +69,7 @@ Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig*
   r.Int("readline_burst", &out->readline_burst);
   r.Bool("readline_rate_drop", &out->readline_rate_drop);
   r.Int("max_streams", &out->max_streams);
+  r.Int("max_label_value_length", &out->max_label_value_length);
   r.Bool("max_line_size_truncate", &out->max_line_size_truncate);
   YAML::Node size = r.Node("max_line_size");
   if (size.IsDefined() && !size.IsNull() &&
@@ -82,6 +83,9 @@ Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig*
     r.Fail("readline_burst", "must be positive when readline_rate_enabled is true");
   }
   if (out->max_streams < 0) r.Fail("max_streams", "must not be negative (0 = unlimited)");
+  if (out->max_label_value_length < 0) {
+    r.Fail("max_label_value_length", "must not be negative (0 = unlimited)");
+  }
   return r.Finish();
 }
 

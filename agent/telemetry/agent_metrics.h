@@ -19,7 +19,11 @@ inline constexpr const char* kReasonTooOld = "too_old";
 inline constexpr const char* kReasonOutOfOrder = "out_of_order";
 inline constexpr const char* kReasonTooFarBehind = "too_far_behind";
 inline constexpr const char* kReasonTooLarge = "entry_too_large";  // a single entry over 413
-inline constexpr const char* kReasonStreamLimit = "stream_limit";
+inline constexpr const char* kReasonStreamLimit = "stream_limit";  // Loki refused: its limit
+// The client's own limits_config.max_streams (Promtail's reason name) and
+// limits_config.max_label_value_length (Loki's reason name for the same check).
+inline constexpr const char* kReasonStreamLimited = "stream_limited";
+inline constexpr const char* kReasonLabelValueTooLong = "label_value_too_long";
 inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted before it was read
 
 struct AgentMetrics {

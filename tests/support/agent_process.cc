@@ -60,9 +60,7 @@ bool AgentProcess::Start(const std::vector<std::string>& args) {
   return true;
 }
 
-void AgentProcess::SetEnv(const std::string& name, const std::string& value) {
-  env_[name] = value;
-}
+void AgentProcess::SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
 
 void AgentProcess::Kill() {
   if (pid_ <= 0) return;

@@ -11,6 +11,16 @@ int64_t EntryMemoryBytes(const Entry& e) {
   return n;
 }
 
+bool Batcher::Admits(const std::string& tenant, const Entry& e) const {
+  if (max_streams_ <= 0) return true;
+  auto it = open_.find(tenant);
+  if (it == open_.end() || it->second.entries.empty()) return true;
+  if (it->second.line_bytes + static_cast<int64_t>(e.line.size()) > max_bytes_) return true;
+  auto s = streams_.find(tenant);
+  if (s == streams_.end() || s->second.size() < static_cast<size_t>(max_streams_)) return true;
+  return s->second.contains(e.labels.Hash());
+}
+
 bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, SteadyTime now,
                   std::deque<Batch>* ready) {
   auto it = open_.find(tenant);
@@ -19,6 +29,7 @@ bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, St
       it->second.line_bytes + line > max_bytes_) {
     ready->push_back(std::move(it->second));
     open_.erase(it);
+    streams_.erase(tenant);
     it = open_.end();
   }
   bool started = false;
@@ -29,6 +40,7 @@ bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, St
     started = true;
   }
   Batch& b = it->second;
+  if (max_streams_ > 0) streams_[tenant].insert(e.labels.Hash());
   b.line_bytes += line;
   b.memory_bytes += memory_bytes;
   b.entries.push_back(std::move(e));
@@ -39,6 +51,7 @@ void Batcher::CloseExpired(SteadyTime now, std::deque<Batch>* ready) {
   for (auto it = open_.begin(); it != open_.end();) {
     if (now - it->second.created >= max_wait_) {
       ready->push_back(std::move(it->second));
+      streams_.erase(it->first);
       it = open_.erase(it);
     } else {
       ++it;
@@ -49,6 +62,7 @@ void Batcher::CloseExpired(SteadyTime now, std::deque<Batch>* ready) {
 void Batcher::CloseAll(std::deque<Batch>* ready) {
   for (auto& [tenant, batch] : open_) ready->push_back(std::move(batch));
   open_.clear();
+  streams_.clear();
 }
 
 std::optional<SteadyTime> Batcher::OldestCreated() const {

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "model/entry.h"
@@ -42,6 +43,11 @@ class Batcher {
   // started (its age deadline is new).
   bool Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, SteadyTime now,
            std::deque<Batch>* ready);
+  // Promtail's limits_config.max_streams: at most n distinct streams per open batch; 0 = no limit.
+  void set_max_streams(int n) { max_streams_ = n; }
+  // False when e (its final labels) would be a stream beyond max_streams in its tenant's open
+  // batch; an entry that closes that batch by size starts a new one and is admitted.
+  bool Admits(const std::string& tenant, const Entry& e) const;
   // Closes every batch at least max_wait old.
   void CloseExpired(SteadyTime now, std::deque<Batch>* ready);
   // Closes every open batch regardless of age (flush on stop).
@@ -56,6 +62,9 @@ class Batcher {
   int64_t max_bytes_;
   std::chrono::nanoseconds max_wait_;
   std::map<std::string, Batch> open_;  // by tenant; few tenants, ordered for stable flushing
+  int max_streams_ = 0;
+  // Label hashes of each open batch's streams, kept only with a max_streams limit.
+  std::map<std::string, std::unordered_set<uint64_t>> streams_;
 };
 
 }  // namespace skidder::sink

@@ -40,6 +40,7 @@ class LokiClient::Impl final : public SendControl {
     m_ = metrics;
     host_ = io::UrlHost(cfg_.url);
     batcher_ = std::make_unique<Batcher>(cfg_.batchsize, cfg_.batchwait);
+    batcher_->set_max_streams(opts_.max_streams);
     buffered_gauge_ = m_->buffered_bytes.With({});
     lag_gauge_ = m_->stream_lag.With({host_});
     truncated_ = m_->truncated_lines.With({});
@@ -65,6 +66,8 @@ class LokiClient::Impl final : public SendControl {
 
  private:
   bool ApplyLineLimit(Entry* e);
+  bool ApplyLabelLimit(const Entry& e);
+  void CountLimitDrop(const char* reason, const Entry& e, std::string_view detail);
   void Run();
   bool NextBatch(Batch* out);
   void UpdateLag(SteadyTime now);  // requires mu_
@@ -85,6 +88,7 @@ class LokiClient::Impl final : public SendControl {
   std::atomic<int64_t> buffered_{0};
   std::atomic<bool> abort_{false};  // Stop's deadline passed: leave what is unsent
   std::atomic<int64_t> abandoned_entries_{0};
+  std::atomic<int64_t> next_limit_log_ns_{0};  // limit drops are logged at most every 10 s
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the sender: new batch, stop, abort
@@ -111,16 +115,53 @@ bool LokiClient::Impl::ApplyLineLimit(Entry* e) {
   return false;  // the entry (and its AckRef) goes away: counted, and the file moves on
 }
 
+// Loki refuses a whole push for one over-long label value; dropping just that entry here keeps
+// the rest of the batch, and a bad relabel rule shows up as a counted reason, not as 400s.
+bool LokiClient::Impl::ApplyLabelLimit(const Entry& e) {
+  if (opts_.max_label_value_length <= 0) return true;
+  const auto limit = static_cast<size_t>(opts_.max_label_value_length);
+  for (const Label& l : e.labels) {
+    if (l.value.size() > limit) {
+      CountLimitDrop(telemetry::kReasonLabelValueTooLong, e, l.name);
+      return false;
+    }
+  }
+  return true;
+}
+
+void LokiClient::Impl::CountLimitDrop(const char* reason, const Entry& e, std::string_view detail) {
+  m_->dropped_entries.With({host_, reason})->Add();
+  m_->dropped_bytes.With({host_, reason})->Add(static_cast<double>(e.line.size()));
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t next = next_limit_log_ns_.load(std::memory_order_relaxed);
+  if (now < next || !next_limit_log_ns_.compare_exchange_strong(next, now + 10'000'000'000)) {
+    return;
+  }
+  const std::string labels = e.labels.ToString();
+  LOG_WARN("entry dropped by limits_config; see promtail_dropped_entries_total",
+           {{"host", host_},
+            {"reason", reason},
+            {"detail", detail},
+            {"stream", std::string_view(labels).substr(0, 256)}});
+}
+
 void LokiClient::Impl::Push(Entry&& e) {
   std::string tenant = FinalizeLabels(&e.labels, cfg_.external_labels);
   if (tenant.empty()) tenant = cfg_.tenant_id;
   // Sanitise first: replacement characters can make the line longer than the limit.
   formats::SanitizeUtf8(e.line);
-  if (!ApplyLineLimit(&e)) return;
+  if (!ApplyLineLimit(&e) || !ApplyLabelLimit(e)) return;
   const int64_t memory = EntryMemoryBytes(e);
   bool wake = false;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (!batcher_->Admits(tenant, e)) {
+      lock.unlock();
+      CountLimitDrop(telemetry::kReasonStreamLimited, e, "max_streams");
+      return;  // as Promtail: the entry goes, its AckRef with it, and the file moves on
+    }
     size_t before = ready_.size();
     wake = batcher_->Add(tenant, std::move(e), memory, clock_->Steady(), &ready_);
     wake = wake || ready_.size() != before;

@@ -24,6 +24,12 @@ struct ClientOptions {
   // Line size limit applied before batching (limits_config.max_line_size / _truncate).
   int64_t max_line_size = 0;
   bool max_line_size_truncate = false;
+  // limits_config.max_streams, as Promtail applies it: an entry that would add a stream beyond
+  // this many to its tenant's current batch is dropped (reason stream_limited). 0 = unlimited.
+  int max_streams = 0;
+  // limits_config.max_label_value_length: an entry with a longer label value (bytes, after
+  // external labels) is dropped (reason label_value_too_long), as Loki would refuse it. 0 = off.
+  int max_label_value_length = 0;
   uint64_t seed = 0;  // jitter seed; 0 = random
 };
 

@@ -171,7 +171,16 @@ void FileSource::Impl::ApplyTargets() {
   const int64_t now_ns = clock_->NowNs();
   for (auto& [key, f] : files_) {
     const TargetState* t = FindTarget(f->target_id);
+    // Its target went away but another one matches the file (a pod known by its path only is
+    // now discovered, or its labels changed): the open file moves over at its read offset, so
+    // nothing is read twice and no line waits for a drain.
+    if (t == nullptr && !f->draining) t = MatchingTarget(*f);
     if (t != nullptr) {
+      if (f->target_id != t->target.id) {
+        LOG_INFO("file moves to another target",
+                 {{"path", f->path()}, {"from", f->target_id}, {"to", t->target.id}});
+        f->target_id = t->target.id;
+      }
       f->Retarget(FileLabels(t->target.labels, f->path()), t->target.pipeline);
     } else if (!f->draining) {
       StartDrain(*f, now_ns);  // its target is gone: finish what is there, then let go
@@ -184,6 +193,15 @@ void FileSource::Impl::ApplyTargets() {
 const TargetState* FileSource::Impl::FindTarget(const std::string& id) const {
   for (const auto& t : targets_) {
     if (t->target.id == id) return t.get();
+  }
+  return nullptr;
+}
+
+const TargetState* FileSource::Impl::MatchingTarget(const TailedFile& f) const {
+  const std::string& path = f.record_path();
+  if (path.empty() || path != f.path()) return nullptr;  // rotated or deleted: no longer its path
+  for (const auto& t : targets_) {
+    if (t->glob.Match(path) && !(t->exclude && t->exclude->Match(path))) return t.get();
   }
   return nullptr;
 }

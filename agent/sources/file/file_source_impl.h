@@ -102,6 +102,8 @@ class FileSource::Impl {
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
   const TargetState* FindTarget(const std::string& id) const;
+  // The first target whose glob matches the file's current path (not excluded), or nullptr.
+  const TargetState* MatchingTarget(const TailedFile& f) const;
 
   FileSourceOptions opts_;
   Positions* positions_;

@@ -1,0 +1,229 @@
+// The shipped Kubernetes config (config/kubernetes.yaml) run by the real binary against a fake
+// API server (HTTPS, test CA, bearer token file) and a fake /var/log/pods tree: the chart's
+// labels, container restarts, deleted pods drained, pods the API does not know yet, API outages,
+// and nothing but GET requests on pods.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "harness.h"
+#include "support/fake_kube_api.h"
+
+namespace skidder::testing {
+namespace {
+
+constexpr const char* kToken = "itest-token";
+constexpr const char* kNode = "node-1";
+
+// Replaces every `from` in s; returns how many there were.
+int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  int n = 0;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+    ++n;
+  }
+  return n;
+}
+
+// "2026-11-24T10:40:12Z stdout F <prefix>-<n>" lines, n in [from, to): what containerd writes.
+std::string CriLines(const std::string& prefix, int from, int to) {
+  std::string out;
+  for (int i = from; i < to; ++i) {
+    out += fmt::format("2026-11-24T10:40:12.{:09d}Z stdout F {}-{}\n", i, prefix, i);
+  }
+  return out;
+}
+
+class Kubernetes : public IntegrationTest {
+ protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    MakeDirs(pods());
+    MakeDirs(dir_ / "kube");
+    WriteFile(dir_ / "kube/token", kToken);
+    api_ = std::make_unique<FakeKubeApi>(dir_ / "kube", kToken);
+    agent_.SetEnv("NODE_NAME", kNode);
+  }
+  void TearDown() override {
+    ExpectOnlyPodReads();
+    IntegrationTest::TearDown();
+  }
+
+  std::string pods() const { return dir_ / "pods"; }
+  // "<root>/<ns>_<pod>_uid-<pod>/<container>", as PodJson names the uid.
+  std::string PodDir(const std::string& ns, const std::string& pod, const std::string& c) const {
+    return pods() + "/" + ns + "_" + pod + "_uid-" + pod + "/" + c;
+  }
+
+  // config/kubernetes.yaml's scrape config, unchanged but for where the API server and the pod
+  // logs are: the shipped rules are what is tested.
+  std::string WriteKubeConfig() {
+    std::string scrape = ReadFile(SKIDDER_SOURCE_DIR "/config/kubernetes.yaml");
+    const size_t at = scrape.find("\nscrape_configs:\n");
+    EXPECT_NE(at, std::string::npos);
+    scrape = scrape.substr(at + 1);
+    EXPECT_EQ(ReplaceAll(scrape, "replacement: /var/log/pods/", "replacement: " + pods() + "/"), 2);
+    const std::string sd = fmt::format(
+        "      - role: pod\n        api_server: {}\n        bearer_token_file: {}\n"
+        "        tls_config:\n          ca_file: {}\n",
+        api_->url(), dir_ / "kube/token", api_->ca_file());
+    EXPECT_EQ(ReplaceAll(scrape, "      - role: pod\n", sd), 1);
+    const std::string yaml = fmt::format(R"(server:
+  http_listen_port: 0
+  log_level: debug
+positions:
+  filename: {}
+  sync_period: 100ms
+clients:
+  - url: {}
+    batchwait: 50ms
+    timeout: 2s
+    backoff_config:
+      min_period: 20ms
+      max_period: 200ms
+target_config:
+  sync_period: 1s
+{})",
+                                         positions_file(), loki_.url(), scrape);
+    const std::string path = dir_ / "skidder.yaml";
+    WriteFile(path, yaml);
+    return path;
+  }
+
+  // The labels string of the first entry with this line ("" when none arrived).
+  std::string LabelsOf(const std::string& line) const {
+    for (const auto& e : loki_.Entries()) {
+      if (e.line == line) return e.labels;
+    }
+    return "";
+  }
+  bool TargetsContain(const std::string& text) {
+    return agent_.HttpGet("/targets").find(text) != std::string::npos;
+  }
+
+  // RBAC get/list/watch on pods is all the agent needs: it never asked anything else.
+  void ExpectOnlyPodReads() {
+    for (const KubeRequest& r : api_->requests()) {
+      EXPECT_EQ(r.method, "GET") << r.path;
+      EXPECT_TRUE(r.path == "/api/v1/pods" ||
+                  (r.path.starts_with("/api/v1/namespaces/") && r.path.ends_with("/pods")))
+          << r.path;
+    }
+  }
+
+  std::unique_ptr<FakeKubeApi> api_;
+};
+
+TEST_F(Kubernetes, PodLinesArriveWithTheChartsLabelsAndARestartedContainerToo) {
+  api_->Add(PodJson("shop", "api-1", kNode, {"api"},
+                    {{"app.kubernetes.io/name", "api"},
+                     {"app.kubernetes.io/instance", "shop-api"},
+                     {"app.kubernetes.io/component", "web"}}));
+  api_->Add(PodJson("jobs", "worker-1", kNode, {"main"}, {{"app", "worker"}}));
+  MakeDirs(PodDir("shop", "api-1", "api"));
+  MakeDirs(PodDir("jobs", "worker-1", "main"));
+  WriteFile(PodDir("shop", "api-1", "api") + "/0.log", CriLines("a", 0, 100));
+  WriteFile(PodDir("jobs", "worker-1", "main") + "/0.log", CriLines("w", 0, 10));
+  StartAgent(WriteKubeConfig());
+  ASSERT_TRUE(loki_.WaitForLines(110)) << loki_.LineCount();
+  EXPECT_EQ(LabelsOf("a-0"),
+            "{app=\"api\", component=\"web\", container=\"api\", filename=\"" +
+                PodDir("shop", "api-1", "api") +
+                "/0.log\", instance=\"shop-api\", job=\"shop/api\", namespace=\"shop\", "
+                "node_name=\"node-1\", pod=\"api-1\", stream=\"stdout\"}");
+  EXPECT_EQ(LabelsOf("w-0"), "{app=\"worker\", container=\"main\", filename=\"" +
+                                 PodDir("jobs", "worker-1", "main") +
+                                 "/0.log\", job=\"jobs/worker\", namespace=\"jobs\", "
+                                 "node_name=\"node-1\", pod=\"worker-1\", stream=\"stdout\"}");
+  // The container restarts: the kubelet starts 1.log next to 0.log.
+  AppendFile(PodDir("shop", "api-1", "api") + "/0.log", CriLines("a", 100, 150));
+  WriteFile(PodDir("shop", "api-1", "api") + "/1.log", CriLines("a", 150, 300));
+  ASSERT_TRUE(loki_.WaitForLines(310)) << loki_.LineCount();
+  ExpectEachOnce("a", 0, 300);
+  EXPECT_NE(LabelsOf("a-299").find("/1.log\", instance=\"shop-api\", job=\"shop/api\""),
+            std::string::npos)
+      << LabelsOf("a-299");
+  // Node-scoped: every list and watch asked the API server for this node's pods only.
+  for (KubeRequest& r : api_->requests()) {
+    EXPECT_EQ(r.params["fieldSelector"], "spec.nodeName=node-1") << r.path;
+  }
+}
+
+TEST_F(Kubernetes, DeletedPodIsDrainedToTheEndBeforeItsFilesAreReleased) {
+  const std::string pod = PodJson("shop", "api-1", kNode, {"api"}, {{"app", "api"}});
+  api_->Add(pod);
+  MakeDirs(PodDir("shop", "api-1", "api"));
+  const std::string log = PodDir("shop", "api-1", "api") + "/0.log";
+  WriteFile(log, CriLines("d", 0, 100));
+  StartAgent(WriteKubeConfig());
+  ASSERT_TRUE(loki_.WaitForLines(100));
+  // Its last lines are written just before the pod goes: most are still unread on DELETED.
+  AppendFile(log, CriLines("d", 100, 20000));
+  api_->Delete(pod);
+  ASSERT_TRUE(loki_.WaitForLines(20000, std::chrono::seconds(30))) << loki_.LineCount();
+  ExpectEachOnce("d", 0, 20000);
+  // Then released: no file open, no target, though its directory is still on disk (the
+  // kubelet removes it later) and is not picked up again from its path.
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Metric("promtail_files_active_total") == 0 && !TargetsContain("api-1");
+  })) << agent_.HttpGet("/targets");
+  EXPECT_NE(agent_.Stderr().find("finished reading file"), std::string::npos);
+}
+
+TEST_F(Kubernetes, FileOfAPodTheApiDoesNotKnowYetIsLabelledFromItsPathThenHandedOver) {
+  StartAgent(WriteKubeConfig());
+  ASSERT_TRUE(WaitFor([&] { return api_->watches_started() > 0; }));  // listed: no pods
+  MakeDirs(PodDir("shop", "web-2", "web"));
+  const std::string log = PodDir("shop", "web-2", "web") + "/0.log";
+  WriteFile(log, CriLines("n", 0, 100));
+  ASSERT_TRUE(loki_.WaitForLines(100)) << loki_.LineCount();
+  // As for a known pod, except app (the chart falls back to the pod name) and hence job.
+  EXPECT_EQ(LabelsOf("n-0"), "{app=\"web-2\", container=\"web\", filename=\"" + log +
+                                 "\", job=\"shop/web-2\", namespace=\"shop\", "
+                                 "node_name=\"node-1\", pod=\"web-2\", stream=\"stdout\"}");
+  // Discovery catches up: the open file moves to the pod's real target, not read again.
+  api_->Add(PodJson("shop", "web-2", kNode, {"web"}, {{"app", "web"}}));
+  ASSERT_TRUE(WaitFor([&] {
+    return TargetsContain("app=\"web\"") && !TargetsContain("app=\"web-2\"");
+  })) << agent_.HttpGet("/targets");
+  AppendFile(log, CriLines("n", 100, 200));
+  ASSERT_TRUE(loki_.WaitForLines(200)) << loki_.LineCount();
+  ExpectEachOnce("n", 0, 200);
+  EXPECT_EQ(LabelsOf("n-150"), "{app=\"web\", container=\"web\", filename=\"" + log +
+                                   "\", job=\"shop/web\", namespace=\"shop\", "
+                                   "node_name=\"node-1\", pod=\"web-2\", stream=\"stdout\"}");
+}
+
+TEST_F(Kubernetes, ApiOutageKeepsTailingWithCachedMetadataAndNewPodsByPath) {
+  api_->Add(PodJson("shop", "api-1", kNode, {"api"}, {{"app", "api"}}));
+  MakeDirs(PodDir("shop", "api-1", "api"));
+  const std::string log = PodDir("shop", "api-1", "api") + "/0.log";
+  WriteFile(log, CriLines("o", 0, 100));
+  StartAgent(WriteKubeConfig());
+  ASSERT_TRUE(loki_.WaitForLines(100));
+  // The API server goes away: every request fails and the open watch is cut.
+  const size_t before = api_->requests().size();
+  api_->FailNext(1'000'000, 503);
+  api_->DropWatches();
+  ASSERT_TRUE(WaitFor([&] { return api_->requests().size() > before; }));  // it was refused
+  AppendFile(log, CriLines("o", 100, 200));
+  MakeDirs(PodDir("shop", "new-1", "c"));
+  WriteFile(PodDir("shop", "new-1", "c") + "/0.log", CriLines("p", 0, 50));
+  ASSERT_TRUE(loki_.WaitForLines(250)) << loki_.LineCount();
+  ExpectEachOnce("o", 0, 200);
+  ExpectEachOnce("p", 0, 50);
+  EXPECT_NE(LabelsOf("o-199").find("app=\"api\""), std::string::npos) << LabelsOf("o-199");
+  EXPECT_NE(LabelsOf("p-49").find("namespace=\"shop\", node_name=\"node-1\", pod=\"new-1\""),
+            std::string::npos)
+      << LabelsOf("p-49");
+  EXPECT_GT(agent_.Metric("skidder_kubernetes_api_errors_total"), 0) << agent_.HttpGet("/metrics");
+  // The API server is back: discovery relists and the new pod gets its real labels.
+  api_->FailNext(0, 0);
+  api_->Add(PodJson("shop", "new-1", kNode, {"c"}, {{"app", "newapp"}}));
+  ASSERT_TRUE(WaitFor([&] { return TargetsContain("app=\"newapp\""); }, std::chrono::seconds(40)))
+      << agent_.HttpGet("/targets");
+}
+
+}  // namespace
+}  // namespace skidder::testing
