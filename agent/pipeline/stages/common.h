@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,29 @@ bool ParseByteSize(std::string_view text, int64_t* out);
 
 // Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool IsValidLabelName(std::string_view name);
+
+// The value of a hex digit, or -1.
+int HexValue(char c);
+
+// Appends code point cp as UTF-8 (cp at most 0x10FFFF; the caller checks surrogates).
+void AppendUtf8(std::string* out, uint32_t cp);
+
+// The index of the '"' closing a double-quoted string whose body starts at s[from], skipping
+// backslash-escaped characters; npos when unterminated. *escaped says whether the body holds a
+// backslash, so callers can take the body as it is when it does not.
+size_t FindClosingQuote(std::string_view s, size_t from, bool* escaped);
+
+// Decodes the JSON escapes in a quoted string's body (\" \\ \/ \b \f \n \r \t, and with
+// unicode_escapes \uXXXX, surrogate pairs joined, a lone surrogate as U+FFFD) into *out, which is
+// cleared first. False on an unknown, cut-short or (without unicode_escapes) \u escape.
+bool UnescapeJsonString(std::string_view body, std::string* out, bool unicode_escapes = true);
+
+// The text a stage with an optional `source` key works on: the extracted value named by source
+// (copied into *copy, since Set() on the extracted map may move its storage), or the line when
+// there is no source. nullopt when source names nothing: the stage passes the entry on as it is.
+std::optional<std::string_view> SourceText(const PipelineEntry& e,
+                                           const std::optional<std::string>& source,
+                                           std::string* copy);
 
 // MapReader over a stage's body, for strict key reading with file:line:column errors.
 inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::string& path) {

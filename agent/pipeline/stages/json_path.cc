@@ -7,6 +7,8 @@
 #include <charconv>
 #include <utility>
 
+#include "pipeline/stages/common.h"
+
 namespace skidder::pipeline::stages {
 namespace {
 
@@ -133,43 +135,22 @@ void Parser::Advance() {
   }
 }
 
-// A "quoted identifier" starting at s_[*i] == '"', with JSON escapes.
+// A "quoted identifier" starting at s_[*i] == '"', with JSON escapes. \uXXXX is rare in keys and
+// refused, as it always was here.
 bool Parser::ReadQuoted(size_t* i, std::string* out) {
-  ++*i;
-  while (*i < s_.size()) {
-    char c = s_[(*i)++];
-    if (c == '"') return true;
-    if (c != '\\') {
-      out->push_back(c);
-      continue;
-    }
-    if (*i >= s_.size()) return false;
-    switch (char esc = s_[(*i)++]) {
-      case '"':
-      case '\\':
-      case '/':
-        out->push_back(esc);
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      default:
-        return false;  // \uXXXX is rare in keys; refuse rather than guess
-    }
+  bool escaped = false;
+  const size_t end = FindClosingQuote(s_, *i + 1, &escaped);
+  if (end == std::string_view::npos) {
+    *i = s_.size();
+    return false;
   }
-  return false;
+  const std::string_view body = s_.substr(*i + 1, end - *i - 1);
+  *i = end + 1;
+  if (!escaped) {
+    out->assign(body);
+    return true;
+  }
+  return UnescapeJsonString(body, out, /*unicode_escapes=*/false);
 }
 
 NodePtr Parser::Expr(int rbp) {

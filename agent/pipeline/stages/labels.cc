@@ -1,12 +1,11 @@
 #include "pipeline/stages/labels.h"
 
-#include <fmt/format.h>
-
 #include <utility>
 #include <vector>
 
 #include "formats/utf8.h"
 #include "pipeline/stages/common.h"
+#include "pipeline/stages/name_mapping.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -42,28 +41,9 @@ class LabelsStage final : public Stage {
 
 Result<std::unique_ptr<Stage>> NewLabelsStage(const config::StageConfig& cfg,
                                               const StageContext& ctx, const std::string& path) {
-  const YAML::Node& body = cfg.body;
-  if (!body.IsMap() || body.size() == 0) {
-    return Err(config::ErrorAt(cfg.file, body, path,
-                               "expected a mapping of label names to extracted keys"));
-  }
-  std::vector<std::pair<std::string, std::string>> map;
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    const YAML::Node k = it->first;  // copies: it-> is a proxy temporary
-    const YAML::Node v = it->second;
-    if (!k.IsScalar() || !IsValidLabelName(k.Scalar())) {
-      return Err(config::ErrorAt(
-          cfg.file, k, path,
-          fmt::format("invalid label name \"{}\"", k.IsScalar() ? k.Scalar() : std::string("?"))));
-    }
-    if (!v.IsNull() && !v.IsScalar()) {
-      return Err(config::ErrorAt(cfg.file, v, path + "." + k.Scalar(),
-                                 "expected an extracted key (a string) or nothing"));
-    }
-    std::string source = v.IsNull() || v.Scalar().empty() ? k.Scalar() : v.Scalar();
-    map.emplace_back(k.Scalar(), std::move(source));
-  }
-  return std::make_unique<LabelsStage>(std::move(map));
+  auto map = ReadNameMapping(cfg.body, cfg.file, path);
+  if (!map) return Err(std::move(map.error()));
+  return std::make_unique<LabelsStage>(std::move(*map));
 }
 
 }  // namespace skidder::pipeline::stages

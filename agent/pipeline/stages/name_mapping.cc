@@ -2,35 +2,49 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "config/yaml_reader.h"
 #include "pipeline/stages/common.h"
 
 namespace skidder::pipeline::stages {
 
-Result<std::vector<std::pair<std::string, std::string>>> ReadNameMapping(
-    const YAML::Node& body, const std::string& file, const std::string& path,
-    const NameMappingOptions& options) {
+Status ForEachName(const YAML::Node& body, const std::string& file, const std::string& path,
+                   const NameMappingOptions& options,
+                   const std::function<Status(const std::string&, const YAML::Node&)>& visit) {
   if (!body.IsMap() || body.size() == 0) {
-    return Err(config::ErrorAt(file, body, path, "expected a mapping of " + options.what));
+    return config::ErrorAt(file, body, path, "expected a mapping of " + options.what);
   }
-  std::vector<std::pair<std::string, std::string>> out;
   for (auto it = body.begin(); it != body.end(); ++it) {
     const YAML::Node k = it->first;  // copies: it-> is a proxy temporary
     const YAML::Node v = it->second;
     const bool key_ok = k.IsScalar() && !k.Scalar().empty() &&
                         (!options.label_names || IsValidLabelName(k.Scalar()));
     if (!key_ok) {
-      return Err(config::ErrorAt(
+      return config::ErrorAt(
           file, k, path,
           fmt::format("invalid {} \"{}\"", options.label_names ? "label name" : "name",
-                      k.IsScalar() ? k.Scalar() : std::string("?"))));
+                      k.IsScalar() ? k.Scalar() : std::string("?")));
     }
-    if (!v.IsNull() && !v.IsScalar()) {
-      return Err(config::ErrorAt(file, v, path + "." + k.Scalar(),
-                                 "expected an extracted key (a string) or nothing"));
-    }
-    out.emplace_back(k.Scalar(), v.IsNull() || v.Scalar().empty() ? k.Scalar() : v.Scalar());
+    if (Status s = visit(k.Scalar(), v); !s.ok()) return s;
   }
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ReadNameMapping(
+    const YAML::Node& body, const std::string& file, const std::string& path,
+    const NameMappingOptions& options) {
+  std::vector<std::pair<std::string, std::string>> out;
+  Status s = ForEachName(
+      body, file, path, options, [&](const std::string& name, const YAML::Node& v) -> Status {
+        if (!v.IsNull() && !v.IsScalar()) {
+          return config::ErrorAt(file, v, path + "." + name,
+                                 "expected an extracted key (a string) or nothing");
+        }
+        out.emplace_back(name, v.IsNull() || v.Scalar().empty() ? name : v.Scalar());
+        return Status::Ok();
+      });
+  if (!s.ok()) return Err(std::move(s));
   return out;
 }
 

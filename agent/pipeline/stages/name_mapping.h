@@ -1,10 +1,12 @@
-// Reading the "name: [extracted key]" mappings several stages share (structured_metadata,
+// Reading the "name: [extracted key]" mappings several stages share (labels, structured_metadata,
 // logfmt's mapping): each key a name, each value the extracted key to read, empty meaning the
-// same name. Config-time only.
+// same name. ForEachName is the shape and key check underneath, for mappings whose values mean
+// something else (static_labels). Config-time only.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +19,12 @@ struct NameMappingOptions {
   bool label_names = true;                             // keys must be valid Prometheus label names
   std::string what = "label names to extracted keys";  // for "expected a mapping of ..."
 };
+
+// Checks that body is a non-empty mapping with valid names as keys, then calls visit(name, value)
+// for each entry in file order; the first error (a key's or visit's) is returned.
+Status ForEachName(const YAML::Node& body, const std::string& file, const std::string& path,
+                   const NameMappingOptions& options,
+                   const std::function<Status(const std::string&, const YAML::Node&)>& visit);
 
 // (name, source) pairs in file order; errors carry file:line:column of the offending node.
 Result<std::vector<std::pair<std::string, std::string>>> ReadNameMapping(

@@ -30,17 +30,12 @@ class ReplaceStage final : public Stage {
   }
 
   void Process(PipelineEntry&& e, Emitter& out) override {
-    std::string_view input = e.entry.line;
-    if (source_) {
-      const std::string* v = e.extracted.Get(*source_, e.entry.labels);
-      if (v == nullptr) {
-        out.Emit(std::move(e));
-        return;
-      }
-      input_copy_.assign(*v);  // Set() below may move the source's storage
-      input = input_copy_;
+    const std::optional<std::string_view> input = SourceText(e, source_, &input_copy_);
+    if (!input) {
+      out.Emit(std::move(e));
+      return;
     }
-    if (Rewrite(e, input)) {
+    if (Rewrite(e, *input)) {
       if (source_)
         e.extracted.Set(*source_, result_);
       else

@@ -1,12 +1,11 @@
 #include "pipeline/stages/static_labels.h"
 
-#include <fmt/format.h>
-
 #include <utility>
 #include <vector>
 
 #include "formats/utf8.h"
 #include "pipeline/stages/common.h"
+#include "pipeline/stages/name_mapping.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -34,29 +33,21 @@ class StaticLabelsStage final : public Stage {
 Result<std::unique_ptr<Stage>> NewStaticLabelsStage(const config::StageConfig& cfg,
                                                     const StageContext& ctx,
                                                     const std::string& path) {
-  const YAML::Node& body = cfg.body;
-  if (!body.IsMap() || body.size() == 0) {
-    return Err(
-        config::ErrorAt(cfg.file, body, path, "expected a mapping of label names to values"));
-  }
   std::vector<Label> labels;
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    const YAML::Node k = it->first;  // copies: it-> is a proxy temporary
-    const YAML::Node v = it->second;
-    if (!k.IsScalar() || !IsValidLabelName(k.Scalar())) {
-      return Err(config::ErrorAt(
-          cfg.file, k, path,
-          fmt::format("invalid label name \"{}\"", k.IsScalar() ? k.Scalar() : std::string("?"))));
-    }
-    if (!v.IsNull() && !v.IsScalar()) {
-      return Err(config::ErrorAt(cfg.file, v, path + "." + k.Scalar(), "expected a string"));
-    }
-    if (v.IsNull() || v.Scalar().empty()) continue;
-    if (!formats::IsValidUtf8(v.Scalar())) {
-      return Err(config::ErrorAt(cfg.file, v, path + "." + k.Scalar(), "value is not UTF-8"));
-    }
-    labels.push_back(Label{k.Scalar(), v.Scalar()});
-  }
+  Status s =
+      ForEachName(cfg.body, cfg.file, path, {.label_names = true, .what = "label names to values"},
+                  [&](const std::string& name, const YAML::Node& v) -> Status {
+                    if (!v.IsNull() && !v.IsScalar()) {
+                      return config::ErrorAt(cfg.file, v, path + "." + name, "expected a string");
+                    }
+                    if (v.IsNull() || v.Scalar().empty()) return Status::Ok();
+                    if (!formats::IsValidUtf8(v.Scalar())) {
+                      return config::ErrorAt(cfg.file, v, path + "." + name, "value is not UTF-8");
+                    }
+                    labels.push_back(Label{name, v.Scalar()});
+                    return Status::Ok();
+                  });
+  if (!s.ok()) return Err(std::move(s));
   return std::make_unique<StaticLabelsStage>(std::move(labels));
 }
 

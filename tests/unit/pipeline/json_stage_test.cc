@@ -135,6 +135,32 @@ TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
   }
 }
 
+TEST(JsonPath, DecodesJsonEscapesInQuotedNamesButRefusesUnicodeOnes) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"q\"t":"quote","a\\b/c":"slash","t\tn\n":"ctl","plain":"p"})");
+  ASSERT_FALSE(d.HasParseError());
+  const std::pair<const char*, const char*> cases[] = {
+      {R"("q\"t")", "quote"},
+      {R"("a\\b\/c")", "slash"},
+      {R"("t\tn\n")", "ctl"},
+      {R"("plain")", "p"},
+  };
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto path = stages::CompileJsonPath(expr);
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    EXPECT_EQ(path->Eval(d), want);
+  }
+  for (const char* expr : {R"("\u00e9")", R"("bad\q")", R"("cut\")", R"("a\"b)"}) {
+    SCOPED_TRACE(expr);
+    auto r = stages::CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("bad quoted name"), std::string::npos)
+        << r.error().message();
+  }
+}
+
 TEST(JsonStage, ExtractsProjectionsFromALine) {
   auto stage = MustBuild(R"(json:
   expressions:

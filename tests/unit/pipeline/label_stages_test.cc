@@ -54,6 +54,17 @@ TEST(LabelsStage, RefusesInvalidNamesAndEmptyConfig) {
             "nothing");
 }
 
+TEST(StaticLabelsStage, RefusesInvalidNamesValuesAndEmptyConfig) {
+  EXPECT_EQ(ConfigError("static_labels:\n  0bad: x"),
+            "promtail.yaml:2:3: pipeline_stages[0]: invalid label name \"0bad\"");
+  EXPECT_EQ(ConfigError("static_labels: []"),
+            "promtail.yaml:1:16: pipeline_stages[0]: expected a mapping of label names to values");
+  EXPECT_EQ(ConfigError("static_labels:\n  a: [x]"),
+            "promtail.yaml:2:6: pipeline_stages[0].a: expected a string");
+  EXPECT_EQ(ConfigError("static_labels:\n  a: \xff"),  // a raw byte: YAML's \xff is U+00FF
+            "promtail.yaml:2:6: pipeline_stages[0].a: value is not UTF-8");
+}
+
 TEST(StaticLabelsStage, AddsFixedLabelsSkippingEmptyValues) {
   auto stage = MustBuild("static_labels:\n  custom: value\n  empty: \"\"\n  job: override");
   auto e = RunOne(*stage, WithExtracted({}, {{"job", "j"}}));

@@ -1,0 +1,84 @@
+#include "pipeline/stages/label_filter.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "pipeline/stages/common.h"
+
+namespace skidder::pipeline::stages {
+namespace {
+
+enum class Keep { kListed, kUnlisted };
+
+class LabelFilterStage final : public Stage {
+ public:
+  LabelFilterStage(std::vector<std::string> names, Keep keep, std::string_view name)
+      : names_(std::move(names)), keep_(keep), name_(name) {}
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    // Labels has no erase-while-iterating: find one label to remove, copy its name out (Remove
+    // shifts the vector), repeat. Label sets are small.
+    for (;;) {
+      const Label* victim = nullptr;
+      for (const Label& l : e.entry.labels) {
+        if (Goes(l.name)) {
+          victim = &l;
+          break;
+        }
+      }
+      if (victim == nullptr) break;
+      scratch_.assign(victim->name);
+      e.entry.labels.Remove(scratch_);
+    }
+    out.Emit(std::move(e));
+  }
+
+  std::string_view Name() const override { return name_; }
+
+ private:
+  bool Goes(const std::string& name) const {
+    const bool listed = std::find(names_.begin(), names_.end(), name) != names_.end();
+    if (keep_ == Keep::kUnlisted) return listed;
+    return !listed && !name.starts_with("__");  // internal labels are not stream labels
+  }
+
+  std::vector<std::string> names_;
+  Keep keep_;
+  std::string_view name_;  // a literal
+  std::string scratch_;
+};
+
+Result<std::unique_ptr<Stage>> NewLabelFilterStage(const config::StageConfig& cfg,
+                                                   const std::string& path, Keep keep,
+                                                   std::string_view name) {
+  const YAML::Node& body = cfg.body;
+  if (!body.IsSequence() || body.size() == 0) {
+    return Err(config::ErrorAt(cfg.file, body, path, "expected a non-empty list of label names"));
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const YAML::Node n = body[i];
+    if (!n.IsScalar() || !IsValidLabelName(n.Scalar())) {
+      return Err(config::ErrorAt(cfg.file, n, path + "[" + std::to_string(i) + "]",
+                                 "expected a label name"));
+    }
+    names.push_back(n.Scalar());
+  }
+  return std::make_unique<LabelFilterStage>(std::move(names), keep, name);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Stage>> NewLabelAllowStage(const config::StageConfig& cfg,
+                                                  const StageContext& ctx,
+                                                  const std::string& path) {
+  return NewLabelFilterStage(cfg, path, Keep::kListed, "labelallow");
+}
+
+Result<std::unique_ptr<Stage>> NewLabelDropStage(const config::StageConfig& cfg,
+                                                 const StageContext& ctx, const std::string& path) {
+  return NewLabelFilterStage(cfg, path, Keep::kUnlisted, "labeldrop");
+}
+
+}  // namespace skidder::pipeline::stages

@@ -1,0 +1,74 @@
+// labelallow and labeldrop share one implementation; these tables pin each one's behaviour.
+#include <gtest/gtest.h>
+
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::ConfigError;
+using testing::MakeEntry;
+using testing::MustBuild;
+using testing::RunStage;
+
+constexpr const char* kAllow = "labelallow:\n  - namespace\n  - container";
+constexpr const char* kDrop = "labeldrop:\n  - kubernetes_pod_name\n  - app";
+
+TEST(LabelAllowAndLabelDropStages, KeepOnlyListedOrRemoveListedLabels) {
+  struct Case {
+    const char* yaml;
+    Labels in;
+    Labels want;
+  } cases[] = {
+      // Promtail's documented labelallow example: only namespace and container survive.
+      {kAllow,
+       {{"namespace", "shop"}, {"container", "web"}, {"pod", "web-1"}, {"app", "web"}},
+       {{"container", "web"}, {"namespace", "shop"}}},
+      {kAllow, {{"pod", "x"}}, {}},
+      {kAllow, {{"namespace", "a"}}, {{"namespace", "a"}}},
+      {kAllow, {}, {}},
+      // Internal labels are not stream labels: a tenant set earlier stays.
+      {kAllow, {{"__tenant_id__", "team-a"}, {"pod", "x"}}, {{"__tenant_id__", "team-a"}}},
+      // Promtail's documented labeldrop example drops kubernetes_pod_name and app.
+      {kDrop,
+       {{"kubernetes_pod_name", "p"}, {"app", "web"}, {"namespace", "shop"}},
+       {{"namespace", "shop"}}},
+      {kDrop, {{"namespace", "shop"}}, {{"namespace", "shop"}}},
+      {kDrop, {{"app", "x"}}, {}},
+      {kDrop, {}, {}},
+      {"labeldrop: [__tenant_id__]", {{"__tenant_id__", "team-a"}, {"pod", "x"}}, {{"pod", "x"}}},
+  };
+  for (const auto& c : cases) {
+    auto stage = MustBuild(c.yaml);
+    ASSERT_NE(stage, nullptr) << c.yaml;
+    auto out = RunStage(*stage, MakeEntry("line", c.in));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].entry.labels, c.want) << c.yaml << " on " << c.in.ToString();
+  }
+}
+
+TEST(LabelAllowAndLabelDropStages, ReportTheirOwnStageName) {
+  EXPECT_EQ(MustBuild(kAllow)->Name(), "labelallow");
+  EXPECT_EQ(MustBuild(kDrop)->Name(), "labeldrop");
+}
+
+TEST(LabelAllowAndLabelDropStages, RefuseBadConfigWithPosition) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  } cases[] = {
+      {"labelallow: {a: b}",
+       "promtail.yaml:1:13: pipeline_stages[0]: expected a non-empty list of label names"},
+      {"labelallow: []",
+       "promtail.yaml:1:13: pipeline_stages[0]: expected a non-empty list of label names"},
+      {"labelallow:\n  - ok\n  - 1bad",
+       "promtail.yaml:3:5: pipeline_stages[0][1]: expected a label name"},
+      {"labeldrop: app",
+       "promtail.yaml:1:12: pipeline_stages[0]: expected a non-empty list of label names"},
+      {"labeldrop:\n  - [x]", "promtail.yaml:2:5: pipeline_stages[0][0]: expected a label name"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(ConfigError(c.yaml), c.want) << c.yaml;
+}
+
+}  // namespace
+}  // namespace skidder::pipeline
