@@ -1,5 +1,6 @@
 #include "telemetry/http_server.h"
 
+#include <chrono>
 #include <thread>
 
 #include <httplib.h>
@@ -79,6 +80,11 @@ Result<int> HttpServer::Start() {
                            " (port in use? set server.http_listen_port)"));
   }
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // httplib's stop() is a no-op until the listener thread has marked itself running; a stop
+  // right after start (SIGTERM during startup) would otherwise leave accept() blocked forever.
+  for (int i = 0; i < 5000 && !impl_->server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return port;
 }
 
