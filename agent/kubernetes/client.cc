@@ -139,8 +139,50 @@ KubeResponse KubeClient::Watch(const std::string& path_query, const OnData& on_d
 namespace {
 
 // Request options shared by lists and watches; returns the header list to free afterwards.
+// Sets a PEM blob option; libcurl copies the bytes, so the blob only has to outlive the call.
+void SetBlob(CURL* easy, CURLoption option, const std::string& pem) {
+  curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+  curl_easy_setopt(easy, option, &blob);
+}
+
+// TLS material and basic auth: files are named (and re-read per connection), PEM blobs inline.
+void ConfigureCredentials(CURL* easy, const ClientConfig& cfg) {
+  const config::TlsConfig& tls = cfg.tls;
+  if (!cfg.ca_pem.empty()) {
+    SetBlob(easy, CURLOPT_CAINFO_BLOB, cfg.ca_pem);
+  } else if (!tls.ca_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
+  }
+#if LIBCURL_VERSION_NUM >= 0x075700
+  // libcurl >= 7.87 may keep a parsed CA file for 24 h; a rotated CA must count at the next
+  // connection, and parsing it once per list or watch costs nothing.
+  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+  if (!cfg.cert_pem.empty()) {
+    SetBlob(easy, CURLOPT_SSLCERT_BLOB, cfg.cert_pem);
+    curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+  } else if (!tls.cert_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  }
+  if (!cfg.key_pem.empty()) {
+    SetBlob(easy, CURLOPT_SSLKEY_BLOB, cfg.key_pem);
+    curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+  } else if (!tls.key_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
+  }
+  if (tls.insecure_skip_verify) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!cfg.username.empty()) {
+    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(easy, CURLOPT_USERNAME, cfg.username.c_str());
+    curl_easy_setopt(easy, CURLOPT_PASSWORD, cfg.password.c_str());
+  }
+}
+
 curl_slist* Configure(CURL* easy, const std::string& url, const std::string& token,
-                      const config::TlsConfig& tls, std::chrono::milliseconds total_timeout,
+                      const ClientConfig& cfg, std::chrono::milliseconds total_timeout,
                       bool compressed) {
   curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
   if (!token.empty())
@@ -157,18 +199,7 @@ curl_slist* Configure(CURL* easy, const std::string& url, const std::string& tok
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 15L);
   if (compressed) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // gzip for big lists
-  if (!tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
-#if LIBCURL_VERSION_NUM >= 0x075700
-  // libcurl >= 7.87 may keep a parsed CA file for 24 h; a rotated CA must count at the next
-  // connection, and parsing it once per list or watch costs nothing.
-  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-#endif
-  if (!tls.cert_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
-  if (!tls.key_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
-  if (tls.insecure_skip_verify) {
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
+  ConfigureCredentials(easy, cfg);
   return headers;
 }
 
@@ -186,7 +217,7 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
   CURL* easy = curl_easy_init();
   t.easy = easy;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = Configure(easy, cfg_.server + path_query, *token, cfg_.tls, total_timeout,
+  curl_slist* headers = Configure(easy, cfg_.server + path_query, *token, cfg_, total_timeout,
                                   /*compressed=*/t.on_data == nullptr);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnWrite);

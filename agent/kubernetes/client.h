@@ -25,10 +25,14 @@ namespace skidder::kubernetes {
 
 // Where and how to reach the API server, resolved from a KubernetesSdConfig (see discovery.h).
 struct ClientConfig {
-  std::string server;             // "https://10.96.0.1:443"; no trailing '/'
-  std::string bearer_token;       // static token; used when bearer_token_file is empty
-  std::string bearer_token_file;  // re-read every token_refresh and right after a 401
+  std::string server;              // "https://10.96.0.1:443"; no trailing '/'
+  std::string bearer_token;        // static token; used when bearer_token_file is empty
+  std::string bearer_token_file;   // re-read every token_refresh and right after a 401
+  std::string username, password;  // basic auth (kubeconfig only); never with a token
   config::TlsConfig tls;
+  // PEM given inline (kubeconfig *-data); each, when set, is used instead of its tls.*_file, from
+  // memory (libcurl blobs), so secrets never go to a temporary file.
+  std::string ca_pem, cert_pem, key_pem;
   std::chrono::seconds token_refresh{60};
 };
 

@@ -73,7 +73,7 @@ struct ResolvedSd {
   std::vector<PodQuery> queries;  // one per namespace (one with "" for all)
 };
 
-// Validates cfg (role pod only; kubeconfig_file refused) and resolves in-cluster defaults.
+// Validates cfg (role pod only) and resolves in-cluster defaults or the kubeconfig_file.
 Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env);
 
 class PodDiscovery {

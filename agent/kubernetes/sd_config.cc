@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "kubernetes/discovery.h"
+#include "kubernetes/kubeconfig.h"
 
 namespace skidder::kubernetes {
 namespace {
@@ -75,10 +76,36 @@ Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& 
   return Status::Ok();
 }
 
+// Off-cluster through a kubeconfig: it alone says where the server is and how to authenticate
+// (Prometheus refuses the same combinations). own_namespace then means the context's namespace.
+Status ResolveKubeconfig(const config::KubernetesSdConfig& cfg, ClientConfig& c,
+                         std::string& own_namespace) {
+  if (!cfg.api_server.empty()) {
+    return InvalidArgument(
+        "kubernetes_sd_configs: set either api_server or kubeconfig_file, not both");
+  }
+  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() ||
+      !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
+      !cfg.tls_config.key_file.empty() || cfg.tls_config.insecure_skip_verify) {
+    return InvalidArgument(
+        "kubernetes_sd_configs: bearer_token/bearer_token_file/tls_config cannot be combined with "
+        "kubeconfig_file; put the credentials in the kubeconfig");
+  }
+  auto kc = LoadKubeconfig(cfg.kubeconfig_file);
+  if (!kc) return kc.error();
+  c = std::move(kc->client);
+  own_namespace = std::move(kc->namespace_name);
+  return Status::Ok();
+}
+
+// own_namespace: the kubeconfig context's namespace, or "" for the service account's.
 Result<std::vector<std::string>> ResolveNamespaces(const config::KubernetesSdConfig& cfg,
-                                                   const DiscoveryEnv& env) {
+                                                   const DiscoveryEnv& env,
+                                                   const std::string& own_namespace) {
   std::vector<std::string> names = cfg.namespaces;
-  if (cfg.own_namespace) {
+  if (cfg.own_namespace && !own_namespace.empty()) {
+    names.push_back(own_namespace);
+  } else if (cfg.own_namespace) {
     auto own = ReadTrimmed(env.service_account_dir + "/namespace");
     if (!own) {
       return Err(InvalidArgument("kubernetes_sd_configs: own_namespace: " + own.error().message()));
@@ -113,13 +140,11 @@ Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const 
     return Err(InvalidArgument(fmt::format(
         "kubernetes_sd_configs: role \"{}\" is not supported (only \"pod\")", cfg.role)));
   }
-  if (!cfg.kubeconfig_file.empty()) {
-    return Err(InvalidArgument(
-        "kubernetes_sd_configs: kubeconfig_file is not supported yet; use api_server with "
-        "bearer_token_file and tls_config"));
-  }
   ResolvedSd out;
-  if (Status s = ResolveServer(cfg, env, out.client); !s.ok()) return Err(std::move(s));
+  std::string own_namespace;
+  Status s = cfg.kubeconfig_file.empty() ? ResolveServer(cfg, env, out.client)
+                                         : ResolveKubeconfig(cfg, out.client, own_namespace);
+  if (!s.ok()) return Err(std::move(s));
 
   std::string label, field;
   bool seen_pod_selector = false;
@@ -141,7 +166,7 @@ Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const 
     if (!field.empty()) field.push_back(',');
     field.append("spec.nodeName=").append(env.node_name);
   }
-  auto namespaces = ResolveNamespaces(cfg, env);
+  auto namespaces = ResolveNamespaces(cfg, env, own_namespace);
   if (!namespaces) return Err(namespaces.error());
   for (std::string& ns : *namespaces) out.queries.push_back(PodQuery{std::move(ns), label, field});
   return out;

@@ -107,7 +107,8 @@ TEST(SdConfig, RefusesWhatItCannotHonour) {
   add(
       "NodeRole", [](auto& c) { c.role = "node"; }, InCluster(dir), "role \"node\"");
   add(
-      "Kubeconfig", [](auto& c) { c.kubeconfig_file = "/k"; }, InCluster(dir), "kubeconfig_file");
+      "KubeconfigUnreadable", [](auto& c) { c.kubeconfig_file = "/nonexistent/k"; }, InCluster(dir),
+      "kubeconfig_file /nonexistent/k: cannot read");
   add(
       "TokenWithoutServer", [](auto& c) { c.bearer_token = "t"; }, InCluster(dir), "api_server");
   add(
