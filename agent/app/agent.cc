@@ -1,14 +1,13 @@
 #include "app/agent.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <functional>
-
-#include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "app/runtime.h"
 #include "config/loader.h"
@@ -79,8 +78,8 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
     LOG_ERROR("cannot restart the previous config either; exiting", {{"error", s.message()}});
     std::exit(1);
   }
-  return Status(started.code(), "new config failed to start, previous config restarted: " +
-                                    started.message());
+  return Status(started.code(),
+                "new config failed to start, previous config restarted: " + started.message());
 }
 }  // namespace
 

@@ -62,7 +62,8 @@ Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* met
     job.job_name = sc.job_name;
     job.pipeline = p->get();
     job.relabel = std::move(*rules);
-    for (const config::StaticConfig& st : sc.static_configs) job.static_targets.push_back(st.labels);
+    for (const config::StaticConfig& st : sc.static_configs)
+      job.static_targets.push_back(st.labels);
     // -inspect: Promtail prints each stage's changes to stderr, keeping stdout for -dry-run.
     if (inspect) (*p)->SetInspector(stderr);
     pipelines.push_back(std::move(*p));
@@ -105,9 +106,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
   // its start, which is what someone developing a pipeline wants to see again and again.
   s.positions = s.flags.dry_run
                     ? std::make_unique<sources::Positions>(s.metrics)
-                    : std::make_unique<sources::Positions>(s.cfg.positions.filename,
-                                                           s.cfg.positions.ignore_invalid_yaml,
-                                                           s.metrics);
+                    : std::make_unique<sources::Positions>(
+                          s.cfg.positions.filename, s.cfg.positions.ignore_invalid_yaml, s.metrics);
   if (s.flags.dry_run) {
     s.sink = std::make_unique<StdoutSink>();
   } else {
@@ -123,8 +123,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
   fo.limits = s.cfg.limits_config;
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
-  s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(),
-                                                   s.metrics, &SystemClock::Get());
+  s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(), s.metrics,
+                                                   &SystemClock::Get());
   s.targets = std::make_unique<TargetSet>(
       &s.jobs, [src = s.source.get()](auto targets) { src->SetTargets(std::move(targets)); });
   if (Status st = s.source->Start(); !st.ok()) return st;

@@ -1,8 +1,8 @@
 #include "app/sinks.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace skidder::app {
 

@@ -5,14 +5,14 @@
 // once loaded: a reload builds a new Config.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "model/labels.h"
 
@@ -26,15 +26,15 @@ struct TlsConfig {
 };
 
 struct ServerConfig {
-  std::string http_listen_address;      // "" = all interfaces
-  int http_listen_port = 9080;          // 0 = pick a free port (logged); -1 never
-  int grpc_listen_port = 0;             // accepted for compatibility, unused
-  std::string log_level = "info";       // debug|info|warn|error
-  std::string log_format = "logfmt";    // logfmt|json
-  std::string http_path_prefix;         // prefix for every endpoint
-  bool disable = false;                 // no HTTP server at all
-  bool health_check_target = true;      // /ready requires at least one target
-  bool enable_runtime_reload = false;   // POST /reload
+  std::string http_listen_address;     // "" = all interfaces
+  int http_listen_port = 9080;         // 0 = pick a free port (logged); -1 never
+  int grpc_listen_port = 0;            // accepted for compatibility, unused
+  std::string log_level = "info";      // debug|info|warn|error
+  std::string log_format = "logfmt";   // logfmt|json
+  std::string http_path_prefix;        // prefix for every endpoint
+  bool disable = false;                // no HTTP server at all
+  bool health_check_target = true;     // /ready requires at least one target
+  bool enable_runtime_reload = false;  // POST /reload
 };
 
 struct BackoffConfig {
@@ -48,12 +48,12 @@ struct BasicAuth {
 };
 
 struct ClientConfig {
-  std::string url;                      // push URL, e.g. http://loki-gateway/loki/api/v1/push
-  std::string tenant_id;                // X-Scope-OrgID; "" = none
-  Duration batchwait = std::chrono::seconds(1);   // max age of a batch before it is sent
-  int64_t batchsize = 1048576;          // max bytes (lines) of a batch before it is sent
-  Duration timeout = std::chrono::seconds(10);    // per request
-  Labels external_labels;               // added to every stream of this client
+  std::string url;        // push URL, e.g. http://loki-gateway/loki/api/v1/push
+  std::string tenant_id;  // X-Scope-OrgID; "" = none
+  Duration batchwait = std::chrono::seconds(1);  // max age of a batch before it is sent
+  int64_t batchsize = 1048576;                   // max bytes (lines) of a batch before it is sent
+  Duration timeout = std::chrono::seconds(10);   // per request
+  Labels external_labels;                        // added to every stream of this client
   std::map<std::string, std::string> headers;
   std::optional<BasicAuth> basic_auth;
   std::string bearer_token, bearer_token_file;
@@ -71,20 +71,20 @@ struct PositionsConfig {
 
 // One pipeline stage, parsed by the pipeline registry (which knows each stage's keys).
 struct StageConfig {
-  std::string type;      // e.g. "cri", "regex"
-  YAML::Node body;       // the stage's own mapping (or scalar)
-  std::string file;      // config file, for file:line:column errors
+  std::string type;  // e.g. "cri", "regex"
+  YAML::Node body;   // the stage's own mapping (or scalar)
+  std::string file;  // config file, for file:line:column errors
 };
 
 struct StaticConfig {
-  std::vector<std::string> targets;   // accepted, unused (Promtail: localhost)
-  Labels labels;                      // incl. __path__ and __path_exclude__
+  std::vector<std::string> targets;  // accepted, unused (Promtail: localhost)
+  Labels labels;                     // incl. __path__ and __path_exclude__
 };
 
 struct RelabelConfig {
   std::vector<std::string> source_labels;
   std::string separator = ";";
-  std::string regex = "(.*)";   // anchored when compiled
+  std::string regex = "(.*)";  // anchored when compiled
   uint64_t modulus = 0;
   std::string target_label;
   std::string replacement = "$1";
@@ -119,11 +119,11 @@ struct LimitsConfig {
   double readline_rate = 10000;
   int readline_burst = 10000;
   bool readline_rate_drop = true;
-  int max_streams = 0;                // streams per batch (per client and tenant); 0 = unlimited
+  int max_streams = 0;  // streams per batch (per client and tenant); 0 = unlimited
   // skidder: an entry with a longer label value (bytes) is dropped and counted, as Loki's
   // limit of the same name would refuse it; 0 = unlimited.
   int max_label_value_length = 2048;
-  int64_t max_line_size = 0;          // bytes; 0 = unlimited (skidder still caps at 256 KiB*4)
+  int64_t max_line_size = 0;            // bytes; 0 = unlimited (skidder still caps at 256 KiB*4)
   bool max_line_size_truncate = false;  // truncate instead of drop
 };
 

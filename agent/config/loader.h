@@ -10,18 +10,18 @@
 namespace skidder::config {
 
 struct Flags {
-  std::string config_file;          // -config.file ("" = built-in default config)
-  bool expand_env = false;          // -config.expand-env: ${VAR} and ${VAR:-default}
-  bool dry_run = false;             // -dry-run: print entries, do not push, positions untouched
-  bool inspect = false;             // -inspect: print each stage's changes
-  bool check_syntax = false;        // -check-syntax: validate and exit
-  bool print_config_stderr = false; // -print-config-stderr
-  bool version = false;             // -version
+  std::string config_file;           // -config.file ("" = built-in default config)
+  bool expand_env = false;           // -config.expand-env: ${VAR} and ${VAR:-default}
+  bool dry_run = false;              // -dry-run: print entries, do not push, positions untouched
+  bool inspect = false;              // -inspect: print each stage's changes
+  bool check_syntax = false;         // -check-syntax: validate and exit
+  bool print_config_stderr = false;  // -print-config-stderr
+  bool version = false;              // -version
   bool help = false;
-  std::string log_level, log_format;  // override server.log_*
+  std::string log_level, log_format;                                 // override server.log_*
   std::string client_url, client_tenant_id, client_external_labels;  // add/override a client
-  std::string positions_file;       // override positions.filename
-  std::optional<int> http_listen_port;  // -server.http-listen-port
+  std::string positions_file;                                        // override positions.filename
+  std::optional<int> http_listen_port;                               // -server.http-listen-port
 };
 
 // Parses argv (Go style: -flag=value, -flag value, --flag=value; bools as -flag or -flag=true).
@@ -31,8 +31,7 @@ std::string FlagsUsage();
 
 // Parses YAML text into a Config; file is used for error positions. Applies defaults and
 // validates everything that does not need other modules (stages are checked by the pipeline).
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file,
-                           bool expand_env);
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env);
 // Reads flags.config_file (or the built-in default) and applies flag overrides.
 // -client.url adds a client after the file's (as Promtail), or replaces the built-in config's
 // client; without it, -client.tenant-id/-client.external-labels apply to every client.

@@ -6,13 +6,13 @@
 // yaml-cpp exceptions never escape: they become the reader's error.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "config/config.h"
 #include "util/status.h"

@@ -118,6 +118,36 @@ void CurlHttpClient::SetTransportOptions(const HttpRequest& req) {
   }
 }
 
+// For a TLS server_name other than the URL's host: the URL to give libcurl (host replaced), the
+// CONNECT_TO route back to the real host, and the Host header the server expects. Empty when
+// nothing needs rewriting or the URL does not parse.
+struct ServerNameRoute {
+  std::string url, connect_to, host_header;
+};
+
+ServerNameRoute RouteForServerName(const HttpRequest& req) {
+  ServerNameRoute route;
+  if (ServerNameApplies(req.url, req.tls.server_name)) return route;
+  CURLU* u = curl_url();
+  char* host = nullptr;
+  char* port = nullptr;
+  char* rewritten = nullptr;
+  if (curl_url_set(u, CURLUPART_URL, req.url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_HOST, req.tls.server_name.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &rewritten, 0) == CURLUE_OK) {
+    route.url = rewritten;
+    route.connect_to = req.tls.server_name + ":" + port + ":" + host + ":" + port;
+    route.host_header = "Host: " + UrlHost(RedactUrl(req.url));
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_free(rewritten);
+  curl_url_cleanup(u);
+  return route;
+}
+
 HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
   HttpResponse resp;
   if (easy_ == nullptr) {
@@ -129,11 +159,18 @@ HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
   curl_easy_reset(easy_);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(easy_, CURLOPT_URL, req.url.c_str());
+  ServerNameRoute route = RouteForServerName(req);
+  curl_easy_setopt(easy_, CURLOPT_URL, route.url.empty() ? req.url.c_str() : route.url.c_str());
+  curl_slist* connect_to = nullptr;
+  if (!route.url.empty()) {
+    connect_to = curl_slist_append(connect_to, route.connect_to.c_str());
+    curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to);
+  }
   curl_easy_setopt(easy_, CURLOPT_POST, 1L);
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, req.body.data());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   curl_slist* headers = BuildHeaders(req);
+  if (!route.host_header.empty()) headers = curl_slist_append(headers, route.host_header.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &resp.body);
@@ -141,6 +178,7 @@ HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
 
   CURLcode rc = curl_easy_perform(easy_);
   curl_slist_free_all(headers);
+  curl_slist_free_all(connect_to);
   resp.curl_code = static_cast<int>(rc);
   if (rc != CURLE_OK) {
     std::string msg = curl_easy_strerror(rc);

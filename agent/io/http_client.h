@@ -23,9 +23,9 @@ struct TlsOptions {
   std::string ca_file;    // PEM bundle to verify the server with; "" = system store
   std::string cert_file;  // client certificate (mTLS)
   std::string key_file;   // client key (mTLS)
-  // Name the server certificate must match. libcurl verifies against the URL's host and offers
-  // no per-request override short of rewriting the URL, so a server_name that differs from the
-  // URL host is not applied; callers warn about it (see ServerNameApplies()).
+  // Name sent as SNI and that the server certificate must match, when it differs from the URL's
+  // host (e.g. connecting to an IP). Done by asking libcurl for https://<server_name>/... and
+  // routing that name to the real host with CURLOPT_CONNECT_TO; the Host header keeps the URL's.
   std::string server_name;
   bool insecure_skip_verify = false;  // no peer or host verification
 };
@@ -67,7 +67,7 @@ std::string UrlHost(std::string_view url);
 // False when a header name or value could split the request (CR, LF, NUL) or the name is empty
 // or not a token.
 bool ValidHeader(std::string_view name, std::string_view value);
-// True when TLS server_name is empty or equals the URL's host (so libcurl checks it anyway).
+// True when TLS server_name is empty or equals the URL's host (nothing to rewrite).
 bool ServerNameApplies(std::string_view url, std::string_view server_name);
 
 }  // namespace skidder::io

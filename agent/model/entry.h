@@ -14,11 +14,11 @@
 namespace skidder {
 
 struct Entry {
-  int64_t timestamp_ns = 0;             // Unix nanoseconds; from the log line or the read time
-  std::string line;                     // the log line, without its trailing newline
-  Labels labels;                        // stream labels, incl. internal "__" ones until sent
+  int64_t timestamp_ns = 0;                // Unix nanoseconds; from the log line or the read time
+  std::string line;                        // the log line, without its trailing newline
+  Labels labels;                           // stream labels, incl. internal "__" ones until sent
   std::vector<Label> structured_metadata;  // Loki 3 per-entry metadata, not indexed
-  AckRef ack;                           // the source bytes this entry covers
+  AckRef ack;                              // the source bytes this entry covers
 };
 
 // Internal labels with a meaning to the agent.

@@ -6,8 +6,8 @@ AgentMetrics::AgentMetrics(Registry& r)
     : registry(r),
       read_bytes(r.NewCounter("promtail_read_bytes_total", "Bytes read from each file.", {"path"})),
       read_lines(r.NewCounter("promtail_read_lines_total", "Lines read from each file.", {"path"})),
-      file_bytes(r.NewGauge("promtail_file_bytes_total", "Current size of each tailed file.",
-                            {"path"})),
+      file_bytes(
+          r.NewGauge("promtail_file_bytes_total", "Current size of each tailed file.", {"path"})),
       files_active(r.NewGauge("promtail_files_active_total", "Number of files being tailed.")),
       malformed_lines(r.NewCounter("skidder_malformed_lines_total",
                                    "CRI or docker records that did not parse.", {"format"})),
@@ -20,11 +20,11 @@ AgentMetrics::AgentMetrics(Registry& r)
                                      {"reason"})),
       dropped_lines(r.NewCounter("logentry_dropped_lines_total",
                                  "Lines dropped by a pipeline stage or a limit.", {"reason"})),
-      encoded_bytes(r.NewCounter("promtail_encoded_bytes_total",
-                                 "Bytes encoded and ready to send.", {"host"})),
+      encoded_bytes(r.NewCounter("promtail_encoded_bytes_total", "Bytes encoded and ready to send.",
+                                 {"host"})),
       sent_bytes(r.NewCounter("promtail_sent_bytes_total", "Bytes sent to Loki.", {"host"})),
-      sent_entries(r.NewCounter("promtail_sent_entries_total",
-                                "Entries acknowledged by Loki.", {"host"})),
+      sent_entries(
+          r.NewCounter("promtail_sent_entries_total", "Entries acknowledged by Loki.", {"host"})),
       dropped_bytes(r.NewCounter("promtail_dropped_bytes_total",
                                  "Bytes Loki refused or that could not be sent.",
                                  {"host", "reason"})),
@@ -32,8 +32,8 @@ AgentMetrics::AgentMetrics(Registry& r)
                                    "Entries Loki refused or that could not be sent.",
                                    {"host", "reason"})),
       request_duration(r.NewHistogram("promtail_request_duration_seconds",
-                                       "Duration of push requests.", {"host", "status_code"},
-                                       DefaultDurationBuckets())),
+                                      "Duration of push requests.", {"host", "status_code"},
+                                      DefaultDurationBuckets())),
       batch_retries(r.NewCounter("promtail_batch_retries_total", "Push retries.", {"host"})),
       stream_lag(r.NewGauge("promtail_stream_lag_seconds",
                             "Age of the oldest entry waiting to be acknowledged.", {"host"})),
@@ -46,8 +46,8 @@ AgentMetrics::AgentMetrics(Registry& r)
       targets_active(r.NewGauge("promtail_targets_active_total", "Active scrape targets.")),
       kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
                                          "Failed Kubernetes API requests, by reason.", {"reason"})),
-      kubernetes_watch_restarts(r.NewCounter("skidder_kubernetes_watch_restarts_total",
-                                             "Pod watches that ended and were restarted, by reason.",
-                                             {"reason"})) {}
+      kubernetes_watch_restarts(
+          r.NewCounter("skidder_kubernetes_watch_restarts_total",
+                       "Pod watches that ended and were restarted, by reason.", {"reason"})) {}
 
 }  // namespace skidder::telemetry

@@ -31,30 +31,30 @@ struct AgentMetrics {
 
   Registry& registry;
   // Sources.
-  Family<Counter>& read_bytes;        // {path}
-  Family<Counter>& read_lines;        // {path}
-  Family<Gauge>& file_bytes;          // {path}: current size of the file
-  Family<Gauge>& files_active;        // {}
-  Family<Counter>& malformed_lines;   // {format}: CRI/docker records that did not parse
-  Family<Counter>& truncated_lines;   // {}: lines cut to max_line_size
-  Family<Counter>& lost_bytes;        // {reason}: bytes deleted before they could be read
-  Family<Counter>& watcher_fallbacks; // {reason}: inotify unavailable/overflow -> polling/rescan
+  Family<Counter>& read_bytes;         // {path}
+  Family<Counter>& read_lines;         // {path}
+  Family<Gauge>& file_bytes;           // {path}: current size of the file
+  Family<Gauge>& files_active;         // {}
+  Family<Counter>& malformed_lines;    // {format}: CRI/docker records that did not parse
+  Family<Counter>& truncated_lines;    // {}: lines cut to max_line_size
+  Family<Counter>& lost_bytes;         // {reason}: bytes deleted before they could be read
+  Family<Counter>& watcher_fallbacks;  // {reason}: inotify unavailable/overflow -> polling/rescan
   // Pipeline.
-  Family<Counter>& dropped_lines;     // logentry_dropped_lines_total{reason}
+  Family<Counter>& dropped_lines;  // logentry_dropped_lines_total{reason}
   // Sink.
-  Family<Counter>& encoded_bytes;     // {host}
-  Family<Counter>& sent_bytes;        // {host}
-  Family<Counter>& sent_entries;      // {host}
-  Family<Counter>& dropped_bytes;     // {host, reason}
-  Family<Counter>& dropped_entries;   // {host, reason}
+  Family<Counter>& encoded_bytes;       // {host}
+  Family<Counter>& sent_bytes;          // {host}
+  Family<Counter>& sent_entries;        // {host}
+  Family<Counter>& dropped_bytes;       // {host, reason}
+  Family<Counter>& dropped_entries;     // {host, reason}
   Family<Histogram>& request_duration;  // {host, status_code}
-  Family<Counter>& batch_retries;     // {host}
-  Family<Gauge>& stream_lag;          // {host}: age of the oldest unsent entry, seconds
-  Family<Gauge>& unacked_bytes;       // {}: bytes read but not yet acknowledged by Loki
-  Family<Gauge>& buffered_bytes;      // {}: bytes of entries held in memory for sending
+  Family<Counter>& batch_retries;       // {host}
+  Family<Gauge>& stream_lag;            // {host}: age of the oldest unsent entry, seconds
+  Family<Gauge>& unacked_bytes;         // {}: bytes read but not yet acknowledged by Loki
+  Family<Gauge>& buffered_bytes;        // {}: bytes of entries held in memory for sending
   // Positions.
   Family<Counter>& positions_write_errors;  // {}
-  Family<Gauge>& targets_active;      // {}
+  Family<Gauge>& targets_active;            // {}
   // Kubernetes pod discovery.
   Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...
   Family<Counter>& kubernetes_watch_restarts;  // {reason}: timeout|idle|closed|gone|error

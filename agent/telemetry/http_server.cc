@@ -1,9 +1,9 @@
 #include "telemetry/http_server.h"
 
+#include <httplib.h>
+
 #include <chrono>
 #include <thread>
-
-#include <httplib.h>
 
 #include "util/log.h"
 
@@ -67,8 +67,8 @@ HttpServer::~HttpServer() { Stop(); }
 
 Result<int> HttpServer::Start() {
   impl_->Route();
-  const std::string& addr =
-      impl_->options.listen_address.empty() ? std::string("0.0.0.0") : impl_->options.listen_address;
+  const std::string& addr = impl_->options.listen_address.empty() ? std::string("0.0.0.0")
+                                                                  : impl_->options.listen_address;
   int port = impl_->options.port;
   if (port == 0) {
     port = impl_->server.bind_to_any_port(addr);

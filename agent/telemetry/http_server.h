@@ -16,8 +16,8 @@ namespace skidder::telemetry {
 
 struct HttpServerOptions {
   std::string listen_address = "0.0.0.0";
-  int port = 9080;            // 0 = any free port
-  std::string path_prefix;    // e.g. "/skidder"
+  int port = 9080;          // 0 = any free port
+  std::string path_prefix;  // e.g. "/skidder"
   bool enable_reload = false;
 };
 

@@ -1,16 +1,15 @@
 #include "telemetry/registry.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 namespace skidder::telemetry {
 
 Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i] = 0;
 }
 
@@ -70,8 +69,7 @@ Family<T>& FindOrAdd(std::mutex& mu, std::map<std::string, std::pair<Type, void*
     if (it->second.first != type) throw std::logic_error("metric type clash: " + name);
     return *static_cast<Family<T>*>(it->second.second);
   }
-  store.push_back(
-      std::make_unique<Family<T>>(name, help, std::move(labels), std::move(bounds)));
+  store.push_back(std::make_unique<Family<T>>(name, help, std::move(labels), std::move(bounds)));
   index.emplace(name, std::make_pair(type, store.back().get()));
   return *store.back();
 }
@@ -85,15 +83,20 @@ std::string FormatValue(double v) {
 
 void AppendLabelValue(std::string& out, std::string_view v) {
   for (char c : v) {
-    if (c == '\\') out.append("\\\\");
-    else if (c == '"') out.append("\\\"");
-    else if (c == '\n') out.append("\\n");
-    else out.push_back(c);
+    if (c == '\\')
+      out.append("\\\\");
+    else if (c == '"')
+      out.append("\\\"");
+    else if (c == '\n')
+      out.append("\\n");
+    else
+      out.push_back(c);
   }
 }
 
-std::string LabelBlock(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                       std::string_view extra_name = {}, std::string_view extra_value = {}) {
+std::string LabelBlock(const std::vector<std::string>& names,
+                       const std::vector<std::string>& values, std::string_view extra_name = {},
+                       std::string_view extra_value = {}) {
   if (names.empty() && extra_name.empty()) return {};
   std::string out = "{";
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) {

@@ -31,8 +31,11 @@ void CaptureForTest(std::string* sink);
 
 }  // namespace skidder::log
 
-#define LOG_DEBUG(...) \
-  do { if (::skidder::log::Enabled(::skidder::log::Level::kDebug)) ::skidder::log::Write(::skidder::log::Level::kDebug, __VA_ARGS__); } while (0)
+#define LOG_DEBUG(...)                                                   \
+  do {                                                                   \
+    if (::skidder::log::Enabled(::skidder::log::Level::kDebug))          \
+      ::skidder::log::Write(::skidder::log::Level::kDebug, __VA_ARGS__); \
+  } while (0)
 #define LOG_INFO(...) ::skidder::log::Write(::skidder::log::Level::kInfo, __VA_ARGS__)
 #define LOG_WARN(...) ::skidder::log::Write(::skidder::log::Level::kWarn, __VA_ARGS__)
 #define LOG_ERROR(...) ::skidder::log::Write(::skidder::log::Level::kError, __VA_ARGS__)

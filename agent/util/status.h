@@ -12,8 +12,8 @@ namespace skidder {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,     // bad input from a user or a peer: do not retry
-  kNotFound,            // a file or key that is not there
+  kInvalidArgument,  // bad input from a user or a peer: do not retry
+  kNotFound,         // a file or key that is not there
   kAlreadyExists,
   kUnavailable,         // transient: retry with backoff
   kResourceExhausted,   // rate limited or a limit hit: retry with backoff
@@ -43,7 +43,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }

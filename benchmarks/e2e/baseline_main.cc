@@ -1,6 +1,7 @@
 // The end-to-end benchmark's baseline: read the same files and snappy-compress them in 1 MiB
 // chunks, nothing else. It bounds what any agent could do on this machine; skidder's figure is
 // reported as a ratio of it. Prints "<bytes> <cpu seconds> <wall seconds>".
+#include <snappy.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -8,12 +9,11 @@
 #include <string>
 #include <vector>
 
-#include <snappy.h>
-
 static double CpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 int main(int argc, char** argv) {
@@ -33,9 +33,8 @@ int main(int argc, char** argv) {
     }
     std::fclose(f);
   }
-  double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%llu %.3f %.3f %llu\n", static_cast<unsigned long long>(total),
-              CpuSeconds() - cpu0, wall, static_cast<unsigned long long>(compressed));
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%llu %.3f %.3f %llu\n", static_cast<unsigned long long>(total), CpuSeconds() - cpu0,
+              wall, static_cast<unsigned long long>(compressed));
   return 0;
 }

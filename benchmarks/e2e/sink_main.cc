@@ -1,12 +1,12 @@
 // A minimal local Loki for the end-to-end benchmark: accepts pushes, decodes them with the
 // generated protobuf code (so a wrong encoding fails the run) and counts entries and line bytes.
 // GET /count -> "<entries> <line bytes>".
+#include <httplib.h>
+#include <snappy.h>
+
 #include <atomic>
 #include <cstdio>
 #include <string>
-
-#include <httplib.h>
-#include <snappy.h>
 
 #include "push.pb.h"
 
@@ -16,8 +16,7 @@ int main(int argc, char** argv) {
   server.Post("/loki/api/v1/push", [&](const httplib::Request& req, httplib::Response& res) {
     std::string raw;
     logproto::PushRequest push;
-    if (!snappy::Uncompress(req.body.data(), req.body.size(), &raw) ||
-        !push.ParseFromString(raw)) {
+    if (!snappy::Uncompress(req.body.data(), req.body.size(), &raw) || !push.ParseFromString(raw)) {
       res.status = 400;
       res.set_content("bad request body", "text/plain");
       return;

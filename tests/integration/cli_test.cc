@@ -27,8 +27,8 @@ TEST_F(Cli, InvalidRegexInAStageIsRefusedWithItsPosition) {
 
 TEST_F(Cli, CheckSyntaxAcceptsTheBundledConfigs) {
   for (const char* cfg : {"config/default.yaml", "config/kubernetes.yaml"}) {
-    ASSERT_TRUE(agent_.Start({"-config.file=" + std::string(SKIDDER_SOURCE_DIR) + "/" + cfg,
-                              "-check-syntax"}));
+    ASSERT_TRUE(agent_.Start(
+        {"-config.file=" + std::string(SKIDDER_SOURCE_DIR) + "/" + cfg, "-check-syntax"}));
     EXPECT_EQ(agent_.Wait(), 0) << cfg << ": " << agent_.Stderr();
   }
 }

@@ -25,8 +25,7 @@ TEST_F(Delivery, EveryLineOfEveryFileArrivesExactlyOnce) {
     AppendFile(logs() + "/app" + std::to_string(f) + "/0.log",
                Lines("f" + std::to_string(f), kLines / 2, kLines));
   }
-  ASSERT_TRUE(loki_.WaitForLines(kFiles * kLines, std::chrono::seconds(30)))
-      << loki_.LineCount();
+  ASSERT_TRUE(loki_.WaitForLines(kFiles * kLines, std::chrono::seconds(30))) << loki_.LineCount();
   for (int f = 0; f < kFiles; ++f) ExpectEachOnce("f" + std::to_string(f), 0, kLines);
   EXPECT_EQ(loki_.LineCount(), size_t{kFiles * kLines});
   auto entries = loki_.Entries();
@@ -112,10 +111,9 @@ TEST_F(Delivery, CriPartialRecordsAreJoinedIntoOneEntry) {
   std::string log = logs() + "/ns_pod_uid/c/0.log";
   MakeDirs(logs() + "/ns_pod_uid/c");
   std::string a(16384, 'a'), b(100, 'b');
-  WriteFile(log,
-            "2026-11-24T10:40:12.000000001Z stdout P " + a + "\n" +
-                "2026-11-24T10:40:12.000000002Z stderr F err line\n" +
-                "2026-11-24T10:40:12.000000003Z stdout F " + b + "\n");
+  WriteFile(log, "2026-11-24T10:40:12.000000001Z stdout P " + a + "\n" +
+                     "2026-11-24T10:40:12.000000002Z stderr F err line\n" +
+                     "2026-11-24T10:40:12.000000003Z stdout F " + b + "\n");
   StartAgent(WriteConfig({.pipeline_stages = "[{cri: {}}]"}));
   ASSERT_TRUE(loki_.WaitForLines(2));
   auto entries = loki_.Entries();

@@ -33,8 +33,8 @@ TEST_F(Faults, SixtySecondsOf503ThenRecoveryLosesNothing) {
 }
 
 TEST_F(Faults, RejectedBatchIsNotRetriedAndIsCounted) {
-  loki_.ScriptReply(400,
-                    "entry for stream '{job=\"itest\"}' has timestamp too old: 2020-01-01T00:00:00Z");
+  loki_.ScriptReply(
+      400, "entry for stream '{job=\"itest\"}' has timestamp too old: 2020-01-01T00:00:00Z");
   StartAgent(WriteConfig());
   WriteFile(logs() + "/a.log", Lines("bad", 0, 10));
   ASSERT_TRUE(loki_.WaitForRequests(1));
@@ -78,9 +78,9 @@ TEST_F(Faults, TenSigkillsDuringWritingLoseNothing) {
   stop = true;
   writer.join();
   StartAgent(config);
-  ASSERT_TRUE(WaitFor(
-      [&] { return ReceivedCounts().size() >= static_cast<size_t>(written.load()); },
-      std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      WaitFor([&] { return ReceivedCounts().size() >= static_cast<size_t>(written.load()); },
+              std::chrono::seconds(60)))
       << ReceivedCounts().size() << " of " << written.load();
   ExpectEachOnce("k", 0, written.load(), /*allow_duplicates=*/true);
 }

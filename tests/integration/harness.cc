@@ -19,7 +19,8 @@ void IntegrationTest::TearDown() {
 
 std::string IntegrationTest::WriteConfig(const AgentConfig& c) {
   std::string glob = c.path_glob.empty() ? logs() + "/**/*.log" : c.path_glob;
-  std::string yaml = fmt::format(R"(server:
+  std::string yaml = fmt::format(
+      R"(server:
   http_listen_port: 0
   log_level: debug
 {extra_server}
@@ -44,14 +45,11 @@ scrape_configs:
           __path__: {glob}
 {extra_top}
 )",
-                                 fmt::arg("positions", positions_file()),
-                                 fmt::arg("sync", c.positions_sync), fmt::arg("url", loki_.url()),
-                                 fmt::arg("batchwait", c.batchwait),
-                                 fmt::arg("extra_client", c.extra_client),
-                                 fmt::arg("stages", c.pipeline_stages), fmt::arg("glob", glob),
-                                 fmt::arg("extra_top", c.extra_top),
-                                 fmt::arg("extra_labels", c.extra_labels),
-                                 fmt::arg("extra_server", c.extra_server));
+      fmt::arg("positions", positions_file()), fmt::arg("sync", c.positions_sync),
+      fmt::arg("url", loki_.url()), fmt::arg("batchwait", c.batchwait),
+      fmt::arg("extra_client", c.extra_client), fmt::arg("stages", c.pipeline_stages),
+      fmt::arg("glob", glob), fmt::arg("extra_top", c.extra_top),
+      fmt::arg("extra_labels", c.extra_labels), fmt::arg("extra_server", c.extra_server));
   std::string path = dir_ / "skidder.yaml";
   WriteFile(path, yaml);
   return path;

@@ -15,12 +15,12 @@
 namespace skidder::testing {
 
 struct AgentConfig {
-  std::string pipeline_stages = "[]";   // YAML flow list
-  std::string path_glob;                // default: <dir>/logs/**/*.log
-  std::string extra_client;             // YAML lines appended to the client (indented 4)
-  std::string extra_top;                // YAML appended at top level
-  std::string extra_labels;             // YAML lines added to the static labels (indented 10)
-  std::string extra_server;             // YAML lines added to server (indented 2)
+  std::string pipeline_stages = "[]";  // YAML flow list
+  std::string path_glob;               // default: <dir>/logs/**/*.log
+  std::string extra_client;            // YAML lines appended to the client (indented 4)
+  std::string extra_top;               // YAML appended at top level
+  std::string extra_labels;            // YAML lines added to the static labels (indented 10)
+  std::string extra_server;            // YAML lines added to server (indented 2)
   std::string positions_sync = "100ms";
   std::string batchwait = "50ms";
 };

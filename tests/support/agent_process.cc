@@ -1,6 +1,7 @@
 #include "support/agent_process.h"
 
 #include <fcntl.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <sstream>
 #include <string_view>
 #include <thread>
-
-#include <httplib.h>
 
 #include "support/test_util.h"
 

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <thread>
 
+#include "formats/utf8.h"
 #include "io/http_client.h"
 #include "sink/loki/batcher.h"
 #include "sink/loki/encoder.h"
 #include "sink/loki/sender.h"
-#include "formats/utf8.h"
 #include "util/log.h"
 
 namespace skidder::sink {
@@ -317,12 +317,6 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
   if (cfg.batchsize <= 0) return Err(InvalidArgument("clients.batchsize must be positive"));
   if (cfg.timeout <= std::chrono::nanoseconds::zero()) {
     return Err(InvalidArgument("clients.timeout must be positive"));
-  }
-  if (!io::ServerNameApplies(cfg.url, cfg.tls_config.server_name)) {
-    LOG_WARN(
-        "clients.tls_config.server_name differs from the URL host and is not applied; the "
-        "certificate is verified against the URL host",
-        {{"url", safe_url}, {"server_name", cfg.tls_config.server_name}});
   }
   auto creds = Credentials::Load(cfg);
   if (!creds) return Err(creds.error());

@@ -36,8 +36,7 @@ struct ClientOptions {
 class LokiClient final : public EntrySink {
  public:
   static Result<std::unique_ptr<LokiClient>> Create(config::ClientConfig cfg, ClientOptions opts,
-                                                    telemetry::AgentMetrics* metrics,
-                                                    Clock* clock);
+                                                    telemetry::AgentMetrics* metrics, Clock* clock);
   ~LokiClient() override;
 
   void Push(Entry&& e) override;

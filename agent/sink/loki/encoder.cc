@@ -5,8 +5,8 @@
 
 #include <unordered_map>
 
-#include "push.pb.h"
 #include "formats/utf8.h"
+#include "push.pb.h"
 
 namespace skidder::sink {
 namespace {

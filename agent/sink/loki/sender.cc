@@ -3,9 +3,9 @@
 #include <deque>
 #include <string_view>
 
+#include "formats/utf8.h"
 #include "sink/loki/classify.h"
 #include "sink/loki/encoder.h"
-#include "formats/utf8.h"
 #include "util/log.h"
 
 #ifndef SKIDDER_VERSION

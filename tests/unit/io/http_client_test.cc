@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "support/fake_kube_api.h"
 #include "support/test_util.h"
 
 namespace skidder::io {
@@ -143,6 +144,25 @@ TEST(HttpClient, ConnectionRefusedIsStatusZeroWithAnError) {
   EXPECT_EQ(resp.status, 0);
   EXPECT_NE(resp.curl_code, 0);
   EXPECT_FALSE(resp.transport_error.empty());
+}
+
+// The fake API server's certificate names 127.0.0.1 and localhost, signed by its own test CA.
+TEST(HttpClient, TlsServerNameIsWhatTheCertificateIsCheckedAgainst) {
+  skidder::testing::TempDir dir;
+  skidder::testing::FakeKubeApi https(dir.path(), "token");
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = https.url() + "/loki/api/v1/push";
+  req.tls.ca_file = https.ca_file();
+
+  req.tls.server_name = "localhost";  // differs from the URL's 127.0.0.1 but is on the cert
+  HttpResponse ok = http->Post(req);
+  EXPECT_NE(ok.status, 0) << ok.transport_error;
+
+  req.tls.server_name = "loki.example.com";  // not on the certificate: must be refused
+  HttpResponse refused = http->Post(req);
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_FALSE(refused.transport_error.empty());
 }
 
 TEST(HttpClient, ErrorMessagesNeverContainCredentialsFromTheUrl) {

@@ -26,7 +26,9 @@ TEST_F(LogTest, LogfmtQuotesOnlyValuesThatNeedIt) {
 
 TEST_F(LogTest, JsonLinesEscapeControlCharacters) {
   Configure(Level::kInfo, Format::kJson);
-  LOG_WARN("x", {{"k", std::string_view("a\x01" "b", 3)}});
+  LOG_WARN("x", {{"k", std::string_view("a\x01"
+                                        "b",
+                                        3)}});
   EXPECT_NE(out_.find(R"("level":"warn","msg":"x","k":"a\u0001b"})"), std::string::npos) << out_;
 }
 
