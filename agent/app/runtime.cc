@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/sinks.h"
+#include "app/stdin_source.h"
 #include "app/targets.h"
 #include "kubernetes/discovery.h"
 #include "pipeline/pipeline.h"
@@ -30,7 +31,8 @@ struct Runtime::State {
   std::unique_ptr<sources::Positions> positions;
   std::vector<std::unique_ptr<sink::LokiClient>> clients;
   std::unique_ptr<EntrySink> sink;
-  std::unique_ptr<sources::FileSource> source;
+  std::unique_ptr<sources::FileSource> source;  // null under -stdin
+  std::unique_ptr<StdinSource> stdin_source;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::unique_ptr<telemetry::HttpServer> http;
@@ -104,7 +106,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
   State& s = *s_;
   // -dry-run never touches the positions file, not even to read it: every file is shown from
   // its start, which is what someone developing a pipeline wants to see again and again.
-  s.positions = s.flags.dry_run
+  // -stdin has no files, so no positions either.
+  s.positions = s.flags.dry_run || s.flags.stdin_mode
                     ? std::make_unique<sources::Positions>(s.metrics)
                     : std::make_unique<sources::Positions>(
                           s.cfg.positions.filename, s.cfg.positions.ignore_invalid_yaml, s.metrics);
@@ -119,6 +122,30 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     }
     s.sink = std::make_unique<FanoutSink>(std::move(sinks));
   }
+  if (s.flags.stdin_mode) {
+    StartStdin();
+  } else if (Status st = StartFileSources(); !st.ok()) {
+    return st;
+  }
+  if (Status st = StartHttp(std::move(reload_request)); !st.ok()) return st;
+  s.started = true;
+  return Status::Ok();
+}
+
+void Runtime::StartStdin() {
+  State& s = *s_;
+  if (s.pipelines.empty()) {  // no scrape config: lines go out as they are
+    s.pipelines.push_back(
+        std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
+  }
+  Labels labels = StdinLabels(s.jobs.empty() ? std::vector<Labels>{} : s.jobs[0].static_targets);
+  s.stdin_source = std::make_unique<StdinSource>(s.pipelines[0].get(), std::move(labels),
+                                                 s.sink.get(), &SystemClock::Get());
+  s.stdin_source->Start();
+}
+
+Status Runtime::StartFileSources() {
+  State& s = *s_;
   sources::FileSourceOptions fo;
   fo.limits = s.cfg.limits_config;
   fo.watch = s.cfg.file_watch_config;
@@ -153,6 +180,11 @@ Status Runtime::Start(std::function<Status()> reload_request) {
       s.discoveries.push_back(std::move(d));
     }
   }
+  return Status::Ok();
+}
+
+Status Runtime::StartHttp(std::function<Status()> reload_request) {
+  State& s = *s_;
   if (!s.cfg.server.disable) {
     telemetry::HttpServerOptions ho;
     ho.listen_address = s.cfg.server.http_listen_address;
@@ -161,19 +193,18 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     ho.enable_reload = s.cfg.server.enable_runtime_reload;
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
-      if (s_->cfg.server.health_check_target && s_->targets->Size() == 0) {
+      if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0) {
         return "no targets yet";
       }
       return "";
     };
-    handlers.targets = [this] { return s_->targets->Describe(); };
+    handlers.targets = [this] { return s_->targets ? s_->targets->Describe() : "stdin\n"; };
     handlers.reload = std::move(reload_request);
     s.http = std::make_unique<telemetry::HttpServer>(ho, &s.metrics->registry, handlers);
     auto port = s.http->Start();
     if (!port) return port.error();
     LOG_INFO("serving metrics", {{"port", std::to_string(*port)}});
   }
-  s.started = true;
   return Status::Ok();
 }
 
@@ -182,7 +213,7 @@ void Runtime::Tick() {
   // Files of pods discovery has not reported yet (see targets.h); a readdir or two.
   if (s.targets) s.targets->ScanPodLogs();
   auto now = std::chrono::steady_clock::now();
-  if (s.flags.dry_run || now - s.last_save < s.cfg.positions.sync_period) return;
+  if (!s.source || s.flags.dry_run || now - s.last_save < s.cfg.positions.sync_period) return;
   s.last_save = now;
   s.source->SyncPositions();
   if (Status st = s.positions->Save(); !st.ok()) {
@@ -196,7 +227,8 @@ bool Runtime::Shutdown() {
   s.started = false;
   for (auto& d : s.discoveries) d->Stop();
   if (s.http) s.http->Stop();
-  s.source->Stop();
+  if (s.stdin_source) s.stdin_source->Stop();
+  if (s.source) s.source->Stop();
   bool clean = true;
   auto deadline = std::chrono::steady_clock::now() + kFlushDeadline;
   for (auto& c : s.clients) {
@@ -204,7 +236,7 @@ bool Runtime::Shutdown() {
         deadline - std::chrono::steady_clock::now());
     if (!c->Stop(std::max(left, std::chrono::milliseconds(0)))) clean = false;
   }
-  if (!s.flags.dry_run) {
+  if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     if (Status st = s.positions->Save(); !st.ok()) {
       LOG_ERROR("cannot save positions at shutdown", {{"error", st.message()}});

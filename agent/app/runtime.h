@@ -43,6 +43,9 @@ class Runtime {
 
  private:
   Runtime();
+  void StartStdin();
+  Status StartFileSources();
+  Status StartHttp(std::function<Status()> reload_request);
   struct State;
   std::unique_ptr<State> s_;
 };

@@ -14,6 +14,7 @@ struct Flags {
   bool expand_env = false;           // -config.expand-env: ${VAR} and ${VAR:-default}
   bool dry_run = false;              // -dry-run: print entries, do not push, positions untouched
   bool inspect = false;              // -inspect: print each stage's changes
+  bool stdin_mode = false;           // -stdin: read stdin instead of tailing files, exit at EOF
   bool check_syntax = false;         // -check-syntax: validate and exit
   bool print_config_stderr = false;  // -print-config-stderr
   bool version = false;              // -version

@@ -60,6 +60,22 @@ TEST_F(Cli, DryRunShowsEveryFileFromItsStartAndNeverTouchesThePositionsFile) {
   }
 }
 
+TEST_F(Cli, StdinRunsTheFirstPipelineShipsEveryLineAndExitsAtEndOfInput) {
+  std::string input = dir_ / "input.txt";
+  WriteFile(input, "level=info msg=a\nlevel=warn msg=b\nlevel=error msg=c");  // last: no \n
+  std::string config =
+      WriteConfig({.pipeline_stages = "[{logfmt: {mapping: {level: }}}, {labels: {level: }}]"});
+  agent_.SetStdinFile(input);
+  ASSERT_TRUE(agent_.Start({"-config.file=" + config, "-stdin"}));
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+  ASSERT_EQ(loki_.LineCount(), 3u) << "all lines are flushed before exit";
+  auto entries = loki_.Entries();
+  EXPECT_EQ(entries[2].line, "level=error msg=c");
+  EXPECT_NE(entries[2].labels.find("level=\"error\""), std::string::npos) << entries[2].labels;
+  EXPECT_NE(entries[0].labels.find("job=\"itest\""), std::string::npos) << entries[0].labels;
+  EXPECT_FALSE(std::filesystem::exists(positions_file()));
+}
+
 TEST_F(Cli, MetricsAndReadyAreServed) {
   WriteFile(logs() + "/a.log", "x\n");
   StartAgent(WriteConfig());

@@ -50,6 +50,7 @@ bool AgentProcess::Start(const std::vector<std::string>& args) {
     int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
+    if (!stdin_file_.empty()) dup2(open(stdin_file_.c_str(), O_RDONLY), 0);
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);

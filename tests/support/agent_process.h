@@ -25,6 +25,8 @@ class AgentProcess {
   // Sets (or, with an empty value, unsets) a variable in the environment of later Start()s;
   // the rest of the test's environment is inherited.
   void SetEnv(const std::string& name, const std::string& value);
+  // Later Start()s read standard input from this file ("" = inherit).
+  void SetStdinFile(std::string path) { stdin_file_ = std::move(path); }
   // Sends SIGKILL and reaps.
   void Kill();
   // Sends SIGTERM and waits up to timeout for exit; returns the exit code (or -1 on timeout/kill).
@@ -53,6 +55,7 @@ class AgentProcess {
   int run_ = 0;  // restarts: stdout/stderr files are numbered per run
   std::optional<int> port_;
   std::map<std::string, std::string> env_;  // overrides; "" = unset
+  std::string stdin_file_;
 };
 
 }  // namespace skidder::testing

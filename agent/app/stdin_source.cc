@@ -1,0 +1,104 @@
+#include "app/stdin_source.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "util/log.h"
+
+namespace skidder::app {
+namespace {
+
+// Forwards pipeline output to the sink.
+class SinkEmitter final : public pipeline::Emitter {
+ public:
+  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
+  void Emit(pipeline::PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
+
+ private:
+  EntrySink* sink_;
+};
+
+constexpr size_t kReadBytes = 64 * 1024;
+// A line without a newline is cut here, as the file tailer does, so memory stays bounded.
+constexpr size_t kMaxLine = 1 << 20;
+
+}  // namespace
+
+Labels StdinLabels(const std::vector<Labels>& static_targets) {
+  Labels labels;
+  labels.Set("job", "stdin");
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) labels.Set("hostname", host);
+  if (!static_targets.empty()) {
+    for (const Label& l : static_targets.front()) {
+      if (!l.name.starts_with("__")) labels.Set(l.name, l.value);
+    }
+  }
+  return labels;
+}
+
+StdinSource::StdinSource(pipeline::Pipeline* pipeline, Labels labels, EntrySink* sink, Clock* clock,
+                         int fd)
+    : pipeline_(pipeline), labels_(std::move(labels)), sink_(sink), clock_(clock), fd_(fd) {}
+
+void StdinSource::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void StdinSource::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void StdinSource::Emit(std::string_view line, pipeline::Emitter& out) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  Entry e;
+  e.timestamp_ns = clock_->NowNs();
+  e.line.assign(line);
+  e.labels = labels_;
+  pipeline_->Process(std::move(e), out);
+}
+
+void StdinSource::Run() {
+  SinkEmitter out(sink_);
+  std::string buf;
+  char chunk[kReadBytes];
+  bool eof = false;
+  while (!stop_ && !eof) {
+    if (sink_->Saturated()) {  // backpressure: input waits in the pipe
+      usleep(10'000);
+      continue;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = read(fd_, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      eof = true;
+      if (n < 0) LOG_ERROR("cannot read stdin", {{"error", std::strerror(errno)}});
+      break;
+    }
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
+      Emit(std::string_view(buf).substr(start, nl - start), out);
+    }
+    buf.erase(0, start);
+    if (buf.size() > kMaxLine) {
+      Emit(std::string_view(buf).substr(0, kMaxLine), out);
+      buf.clear();
+    }
+  }
+  if (!buf.empty()) Emit(buf, out);  // a last line without a newline still counts
+  pipeline_->Flush(clock_->NowNs(), /*force=*/true, out);
+  if (eof) {
+    LOG_INFO("end of standard input, shutting down");
+    kill(getpid(), SIGTERM);
+  }
+}
+
+}  // namespace skidder::app
