@@ -36,13 +36,17 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+# The bundled config is compiled into the binary; naming no file uses it, and then
+# -client.url replaces its localhost client instead of adding a second one.
+CONFIG_FLAG = $(if $(filter config/default.yaml,$(CONFIG)),,-config.file=$(CONFIG))
+
 run: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target skidder
 	@if [ -n "$(LOKI_URL)" ]; then \
-	  exec $(BUILD)/skidder -config.file=$(CONFIG) -client.url=$(LOKI_URL) \
+	  exec $(BUILD)/skidder $(CONFIG_FLAG) -client.url=$(LOKI_URL) \
 	    -positions.file=$(BUILD)/positions.json; \
 	else \
-	  exec $(BUILD)/skidder -config.file=$(CONFIG) -dry-run; \
+	  exec $(BUILD)/skidder $(CONFIG_FLAG) -dry-run; \
 	fi
 
 test: deps
