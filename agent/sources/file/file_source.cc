@@ -54,6 +54,10 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
                            : kHardLineCap;
   settings_.truncate = opts_.limits.max_line_size_truncate;
   settings_.metrics = metrics;
+  if (opts_.limits.readline_rate_enabled) {
+    limiter_.emplace(opts_.limits.readline_rate, opts_.limits.readline_burst,
+                     opts_.limits.readline_rate_drop, clock_);
+  }
   buf_.resize(std::max<size_t>(opts_.read_chunk_bytes, 4096));
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
@@ -117,7 +121,11 @@ void FileSource::Impl::Run() {
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_->Steady());
     int timeout = static_cast<int>(std::clamp<int64_t>(wait.count() + 1, 0, 1000));
     if (saturated_) timeout = std::min(timeout, kSaturatedWaitMs);
-    if (more && !saturated_) timeout = 0;
+    if (throttled_) {
+      const auto until = std::chrono::ceil<std::chrono::milliseconds>(limiter_->UntilReady());
+      timeout = std::min<int>(timeout, static_cast<int>(std::min<int64_t>(until.count(), 1000)));
+    }
+    if (more && !saturated_ && !throttled_) timeout = 0;
     state.unlock();
     WaitForEvents(timeout);
   }
@@ -241,8 +249,13 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
 
 bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   saturated_ = false;
+  throttled_ = false;
   bool more = false;
-  for (auto& [key, f] : files_) {
+  // Round robin from where the last cut-short turn stopped.
+  auto start = files_.lower_bound(resume_at_);
+  for (size_t n = 0; n < files_.size(); ++n, ++start) {
+    if (start == files_.end()) start = files_.begin();
+    auto& [key, f] = *start;
     if (!f->dirty) continue;
     if (f->parked() && f->draining) {
       f->dirty = false;  // lost its file while parked: nothing more to read
@@ -257,11 +270,18 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
     TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
     for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
       // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
-      if (sink_->Saturated()) {
-        saturated_ = true;
+      if (sink_->Saturated()) saturated_ = true;
+      if (limiter_) {
+        limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
+        if (!limiter_->drop() && !limiter_->Ready()) throttled_ = true;
+      }
+      if (saturated_ || throttled_) {
+        // A file that got its share this turn goes to the back of the line.
+        auto next = i > 0 ? std::next(start) : start;
+        resume_at_ = next == files_.end() ? FileKey{} : next->first;
         return false;
       }
-      r = f->ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_);
+      r = f->ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_, limiter_ ? &*limiter_ : nullptr);
     }
     f->dirty = r == TailedFile::ReadResult::kFull;
     more |= f->dirty;

@@ -18,6 +18,7 @@
 #include "sources/file/file_source.h"
 #include "sources/file/glob.h"
 #include "sources/file/positions.h"
+#include "sources/file/readline_limiter.h"
 #include "sources/file/tailed_file.h"
 #include "sources/file/watcher.h"
 
@@ -132,6 +133,12 @@ class FileSource::Impl {
   std::vector<char> buf_;
   bool rescan_ = true;
   bool saturated_ = false;
+  // limits_config.readline_rate*: one bucket for all files; throttled_ = wait mode ran dry.
+  std::optional<ReadlineLimiter> limiter_;
+  bool throttled_ = false;
+  // Where the next ReadFiles() starts, so a turn cut short by the sink or the limiter does not
+  // let the first files starve the others.
+  FileKey resume_at_{};
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
 };
 

@@ -3,6 +3,9 @@
 #include <dirent.h>
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <set>
+
 namespace skidder::sources {
 namespace {
 
@@ -48,44 +51,125 @@ void ListDir(const std::string& dir, F&& f) {
   ::closedir(d);
 }
 
+// The '}' closing the '{' at `open` (npos if none); the commas between them at its own depth go
+// to *commas. Escaped characters are skipped.
+size_t ClosingBrace(std::string_view p, size_t open, std::vector<size_t>* commas) {
+  int depth = 0;
+  for (size_t i = open; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\') {
+      ++i;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}' && --depth == 0) {
+      return i;
+    } else if (c == ',' && depth == 1) {
+      commas->push_back(i);
+    }
+  }
+  return std::string_view::npos;
+}
+
+void Expand(const std::string& p, size_t limit, std::vector<std::string>* out) {
+  std::vector<size_t> commas;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (p[i] != '{') continue;
+    commas.clear();
+    const size_t close = ClosingBrace(p, i, &commas);
+    if (close == std::string::npos) continue;  // unbalanced: a literal '{'
+    commas.push_back(close);
+    size_t from = i + 1;
+    for (size_t c : commas) {
+      if (out->size() >= limit) return;
+      // Later braces (and nested ones, now at the front of the suffix) expand recursively.
+      Expand(p.substr(0, i) + p.substr(from, c - from) + p.substr(close + 1), limit, out);
+      from = c + 1;
+    }
+    return;
+  }
+  if (out->size() < limit) out->push_back(p);
+}
+
 }  // namespace
+
+std::vector<std::string> ExpandBraces(std::string_view pattern, size_t limit) {
+  std::vector<std::string> out;
+  Expand(std::string(pattern), std::max<size_t>(limit, 1), &out);
+  return out;
+}
 
 bool HasGlobMeta(std::string_view segment) {
   return segment.find_first_of("*?[\\") != std::string_view::npos;
 }
 
 Glob::Glob(std::string_view pattern) : pattern_(pattern) {
-  absolute_ = !pattern.empty() && pattern.front() == '/';
-  for (std::string_view s : Split(pattern)) {
-    if (s == kAnyDirs && !segments_.empty() && segments_.back() == kAnyDirs) continue;
-    segments_.emplace_back(s);
+  for (const std::string& p : ExpandBraces(pattern)) alts_.push_back(Compile(p));
+  // The directory all alternatives share: `/var/log/{app,web}/*.log` -> /var/log.
+  const Alt& first = alts_.front();
+  size_t common = first.fixed;
+  for (const Alt& a : alts_) {
+    if (a.absolute != first.absolute) {
+      common = 0;
+      break;
+    }
+    size_t k = 0;
+    while (k < common && k < a.fixed && a.segments[k] == first.segments[k]) ++k;
+    common = k;
   }
-  while (fixed_ + 1 < segments_.size() && !HasGlobMeta(segments_[fixed_])) ++fixed_;
-  if (absolute_) {
+  if (first.absolute) {
     root_.push_back('/');
-  } else if (fixed_ == 0) {
+  } else if (common == 0) {
     root_.push_back('.');
   }
-  for (size_t i = 0; i < fixed_; ++i) {
+  for (size_t i = 0; i < common; ++i) {
     if (i > 0) root_.push_back('/');
-    root_ += segments_[i];
+    root_ += first.segments[i];
   }
+}
+
+Glob::Alt Glob::Compile(std::string_view pattern) {
+  Alt a;
+  a.absolute = !pattern.empty() && pattern.front() == '/';
+  for (std::string_view s : Split(pattern)) {
+    if (s == kAnyDirs && !a.segments.empty() && a.segments.back() == kAnyDirs) continue;
+    a.segments.emplace_back(s);
+  }
+  while (a.fixed + 1 < a.segments.size() && !HasGlobMeta(a.segments[a.fixed])) ++a.fixed;
+  if (a.absolute) {
+    a.root.push_back('/');
+  } else if (a.fixed == 0) {
+    a.root.push_back('.');
+  }
+  for (size_t i = 0; i < a.fixed; ++i) {
+    if (i > 0) a.root.push_back('/');
+    a.root += a.segments[i];
+  }
+  return a;
 }
 
 bool Glob::Match(std::string_view path) const {
-  if (segments_.empty()) return false;
-  if ((!path.empty() && path.front() == '/') != absolute_) return false;
-  return MatchFrom(0, Split(path), 0);
+  const bool absolute = !path.empty() && path.front() == '/';
+  const std::vector<std::string_view> parts = Split(path);
+  for (const Alt& a : alts_) {
+    if (!a.segments.empty() && a.absolute == absolute && MatchFrom(a, 0, parts, 0)) return true;
+  }
+  return false;
 }
 
-bool Glob::MatchFrom(size_t seg, const std::vector<std::string_view>& parts, size_t part) const {
+bool Glob::MatchFrom(const Alt& a, size_t seg, const std::vector<std::string_view>& parts,
+                     size_t part) {
+  const std::vector<std::string>& segs = a.segments;
   std::string buf;
-  for (; seg < segments_.size(); ++seg, ++part) {
-    const std::string& s = segments_[seg];
+  for (; seg < segs.size(); ++seg, ++part) {
+    const std::string& s = segs[seg];
     if (s == kAnyDirs) {
-      if (seg + 1 == segments_.size()) return part < parts.size();
+      if (seg + 1 == segs.size()) return part < parts.size();
       for (size_t k = part; k < parts.size(); ++k) {
-        if (MatchFrom(seg + 1, parts, k)) return true;
+        if (MatchFrom(a, seg + 1, parts, k)) return true;
       }
       return false;
     }
@@ -101,22 +185,36 @@ bool Glob::MatchFrom(size_t seg, const std::vector<std::string_view>& parts, siz
 }
 
 void Glob::Walk(const DirFn& on_dir, const FileFn& on_file) const {
-  if (segments_.empty()) return;
-  WalkDir(root_, fixed_, on_dir, on_file);
+  if (alts_.size() == 1) {
+    if (!alts_[0].segments.empty())
+      WalkDir(alts_[0], alts_[0].root, alts_[0].fixed, on_dir, on_file);
+    return;
+  }
+  // Alternatives may overlap (`{*,a}.log`): each directory and file is reported once.
+  std::set<std::string> dirs, files;
+  const DirFn once_dir = [&](const std::string& d) {
+    if (dirs.insert(d).second) on_dir(d);
+  };
+  const FileFn once_file = [&](const std::string& p, const struct stat& st) {
+    if (files.insert(p).second) on_file(p, st);
+  };
+  for (const Alt& a : alts_) {
+    if (!a.segments.empty()) WalkDir(a, a.root, a.fixed, once_dir, once_file);
+  }
 }
 
-void Glob::WalkDir(const std::string& dir, size_t seg, const DirFn& on_dir,
-                   const FileFn& on_file) const {
+void Glob::WalkDir(const Alt& a, const std::string& dir, size_t seg, const DirFn& on_dir,
+                   const FileFn& on_file) {
   on_dir(dir);
-  const std::string& s = segments_[seg];
-  const bool last = seg + 1 == segments_.size();
+  const std::string& s = a.segments[seg];
+  const bool last = seg + 1 == a.segments.size();
   struct stat st;
   if (s == kAnyDirs) {
-    if (!last) WalkDir(dir, seg + 1, on_dir, on_file);  // zero directories
+    if (!last) WalkDir(a, dir, seg + 1, on_dir, on_file);  // zero directories
     ListDir(dir, [&](std::string_view name, const dirent* e) {
       std::string p = Join(dir, name);
       if (IsRealDir(p, e)) {
-        WalkDir(p, seg, on_dir, on_file);
+        WalkDir(a, p, seg, on_dir, on_file);
       } else if (last && ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
         on_file(p, st);
       }
@@ -126,7 +224,7 @@ void Glob::WalkDir(const std::string& dir, size_t seg, const DirFn& on_dir,
   auto visit = [&](const std::string& p) {
     if (::stat(p.c_str(), &st) != 0) return;
     if (last && S_ISREG(st.st_mode)) on_file(p, st);
-    if (!last && S_ISDIR(st.st_mode)) WalkDir(p, seg + 1, on_dir, on_file);
+    if (!last && S_ISDIR(st.st_mode)) WalkDir(a, p, seg + 1, on_dir, on_file);
   };
   if (!HasGlobMeta(s)) {
     visit(Join(dir, s));

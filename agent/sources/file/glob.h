@@ -3,8 +3,9 @@
 //
 // Per path segment, `*` matches any run of characters except '/', `?` one character, `[...]` a
 // class (`[!...]` negated), `\` escapes; dot files are not special. A segment that is exactly
-// `**` matches zero or more directories. Brace alternatives `{a,b}` are not supported. An
-// immutable value; any thread.
+// `**` matches zero or more directories. `{a,b}` alternatives (nested too, and spanning '/')
+// are expanded when the glob is built into one brace-free pattern each; a path matches when any
+// does. A `{` without its `}` is literal. An immutable value; any thread.
 #pragma once
 
 #include <sys/stat.h>
@@ -22,30 +23,42 @@ class Glob {
   explicit Glob(std::string_view pattern);
 
   bool Match(std::string_view path) const;
-  // The longest directory prefix without wildcards: where a walk starts.
+  // The longest directory prefix without wildcards or braces, common to all alternatives.
   const std::string& root() const { return root_; }
   const std::string& pattern() const { return pattern_; }
 
   // Walks from root(), descending only where the pattern can still match. on_dir is called for
   // each directory before it is listed (so a watch on it misses nothing created meanwhile);
-  // on_file for each regular file that matches, with its stat (symlinks followed). `**`
-  // does not follow symlinked directories, so link loops end.
+  // on_file for each regular file that matches, with its stat (symlinks followed), once even
+  // when several alternatives match it. `**` does not follow symlinked directories, so link
+  // loops end. Each alternative is walked from its own fixed directory.
   using DirFn = std::function<void(const std::string& dir)>;
   using FileFn = std::function<void(const std::string& path, const struct stat& st)>;
   void Walk(const DirFn& on_dir, const FileFn& on_file) const;
 
  private:
-  bool MatchFrom(size_t seg, const std::vector<std::string_view>& parts, size_t part) const;
-  void WalkDir(const std::string& dir, size_t seg, const DirFn& on_dir,
-               const FileFn& on_file) const;
+  // One brace-free alternative.
+  struct Alt {
+    bool absolute = true;
+    std::vector<std::string> segments;
+    size_t fixed = 0;  // leading segments without wildcards that form root
+    std::string root;
+  };
+  static Alt Compile(std::string_view pattern);
+  static bool MatchFrom(const Alt& a, size_t seg, const std::vector<std::string_view>& parts,
+                        size_t part);
+  static void WalkDir(const Alt& a, const std::string& dir, size_t seg, const DirFn& on_dir,
+                      const FileFn& on_file);
 
   std::string pattern_;
-  bool absolute_ = true;
-  std::vector<std::string> segments_;
-  size_t fixed_ = 0;  // leading segments without wildcards that form root_
+  std::vector<Alt> alts_;
   std::string root_;
 };
 
 bool HasGlobMeta(std::string_view segment);
+
+// `{a,b}` alternatives expanded, nested ones too, in order; a pattern without them is itself.
+// Stops at `limit` alternatives (a pathological pattern cannot exhaust memory).
+std::vector<std::string> ExpandBraces(std::string_view pattern, size_t limit = 1024);
 
 }  // namespace skidder::sources

@@ -44,7 +44,7 @@ void TailedFile::Retarget(Labels labels, pipeline::Pipeline* pipeline) {
 }
 
 TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_ns,
-                                             pipeline::Emitter& out) {
+                                             pipeline::Emitter& out, ReadlineLimiter* limiter) {
   if (fd_ < 0) return ReadResult::kError;
   const uint64_t start = splitter_.read_offset();
   ssize_t n;
@@ -61,19 +61,28 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_
   AckRef hold;
   if (last_nl != nullptr) hold = tracker_->Open(start + (last_nl - buf) + 1);
   uint64_t lines = 0;
+  uint64_t limited = 0;
   splitter_.Feed(std::string_view(buf, static_cast<size_t>(n)), [&](std::string_view line) {
+    ++lines;
+    if (limiter != nullptr && !limiter->TakeLine()) {
+      ++limited;
+      return;
+    }
     Entry e;
     e.timestamp_ns = now_ns;
     e.line.assign(line);
     e.labels = labels_;
     e.ack = hold;
     pipeline_->Process(std::move(e), out);
-    ++lines;
   });
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   idle_since_ns = now_ns;
   metrics_->read_bytes->Add(static_cast<double>(n));
   if (lines > 0) metrics_->read_lines->Add(static_cast<double>(lines));
+  if (limited > 0) {
+    settings_.metrics->dropped_lines.With({kReasonReadlineRateLimited})
+        ->Add(static_cast<double>(limited));
+  }
   if (uint64_t t = splitter_.TakeTruncated()) settings_.metrics->truncated_lines.With({})->Add(t);
   if (uint64_t d = splitter_.TakeDropped()) {
     settings_.metrics->dropped_lines.With({telemetry::kReasonLineTooLong})->Add(d);

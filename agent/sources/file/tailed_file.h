@@ -17,6 +17,7 @@
 #include "pipeline/pipeline.h"
 #include "sources/file/line_splitter.h"
 #include "sources/file/positions.h"
+#include "sources/file/readline_limiter.h"
 #include "telemetry/agent_metrics.h"
 
 namespace skidder::sources {
@@ -46,8 +47,11 @@ class TailedFile {
   TailedFile& operator=(const TailedFile&) = delete;
 
   enum class ReadResult { kFull, kEof, kError };
-  // Reads one chunk of up to cap bytes into buf at the read offset and emits its lines.
-  ReadResult ReadChunk(char* buf, size_t cap, int64_t now_ns, pipeline::Emitter& out);
+  // Reads one chunk of up to cap bytes into buf at the read offset and emits its lines. With a
+  // limiter, each line takes a token; a line refused one (drop mode) is counted and never made
+  // into an entry, and its bytes still count as done once the chunk's other entries are acked.
+  ReadResult ReadChunk(char* buf, size_t cap, int64_t now_ns, pipeline::Emitter& out,
+                       ReadlineLimiter* limiter = nullptr);
   // fstat: restarts at 0 when the file shrank below the read offset or, when there is new
   // data, its first bytes changed. Grows the fingerprint while the file is short. Returns
   // false when the fd cannot be checked. *has_new_data: the file is longer than read_offset().

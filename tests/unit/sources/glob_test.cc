@@ -90,5 +90,64 @@ TEST(Glob, DoubleStarWalkDoesNotFollowSymlinkLoops) {
   EXPECT_EQ(WalkFiles(Glob(tmp / "**/*.log")), std::vector<std::string>{tmp / "a/b/x.log"});
 }
 
+TEST(Glob, BraceAlternativesMatchLikeDoublestar) {
+  const MatchCase cases[] = {
+      {"/var/log/{syslog,messages}", "/var/log/syslog", true},
+      {"/var/log/{syslog,messages}", "/var/log/messages", true},
+      {"/var/log/{syslog,messages}", "/var/log/auth.log", false},
+      {"/var/log/{syslog,messages}", "/var/log/{syslog,messages}", false},
+      {"/var/log/*.{log,txt}", "/var/log/a.txt", true},
+      {"/var/log/*.{log,txt}", "/var/log/a.gz", false},
+      {"/var/log/{app,web}/*.log", "/var/log/web/x.log", true},
+      {"/var/log/{app,web}/*.log", "/var/log/db/x.log", false},
+      {"/var/log/{a,b{1,2}}.log", "/var/log/b2.log", true},  // nested
+      {"/var/log/{a,b{1,2}}.log", "/var/log/b.log", false},
+      {"/var/log/{a,b{1,2}}.log", "/var/log/a.log", true},
+      {"/var/{log/x,tmp/y}.log", "/var/tmp/y.log", true},     // an alternative spans '/'
+      {"/var/log/{,old/}x.log", "/var/log/old/x.log", true},  // an empty alternative
+      {"/var/log/{,old/}x.log", "/var/log/x.log", true},
+      {"/var/log/{x.log", "/var/log/{x.log", true},            // unbalanced: literal
+      {"/var/log/\\{a,b\\}.log", "/var/log/{a,b}.log", true},  // escaped: literal
+      {"/var/log/\\{a,b\\}.log", "/var/log/a.log", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(Glob(c.pattern).Match(c.path), c.want) << c.pattern << " vs " << c.path;
+  }
+}
+
+TEST(Glob, ExpandsBracesInOrderAndBoundsTheirNumber) {
+  EXPECT_EQ(
+      ExpandBraces("/a/{x,y{1,2}}/{p,q}"),
+      (std::vector<std::string>{"/a/x/p", "/a/x/q", "/a/y1/p", "/a/y1/q", "/a/y2/p", "/a/y2/q"}));
+  EXPECT_EQ(ExpandBraces("/a/*.log"), std::vector<std::string>{"/a/*.log"});
+  EXPECT_EQ(ExpandBraces("{a,b}{c,d}{e,f}", 5).size(), 5u);
+}
+
+TEST(Glob, BraceRootIsTheDirectoryAllAlternativesShare) {
+  EXPECT_EQ(Glob("/var/log/{app,web}/*.log").root(), "/var/log");
+  EXPECT_EQ(Glob("/var/log/{syslog,messages}").root(), "/var/log");
+  EXPECT_EQ(Glob("/var/log/app/{a,b}.log").root(), "/var/log/app");
+  EXPECT_EQ(Glob("/{var,srv}/log/*.log").root(), "/");
+}
+
+TEST(Glob, WalkFindsEachAlternativeOnceIncludingBracesInDirectories) {
+  skidder::testing::TempDir tmp;
+  for (const char* d : {"app", "web", "db"}) skidder::testing::MakeDirs(tmp / d);
+  skidder::testing::WriteFile(tmp / "app/a.log", "x\n");
+  skidder::testing::WriteFile(tmp / "web/w.log", "x\n");
+  skidder::testing::WriteFile(tmp / "db/d.log", "x\n");
+  skidder::testing::WriteFile(tmp / "syslog", "x\n");
+  skidder::testing::WriteFile(tmp / "messages", "x\n");
+  std::vector<std::string> dirs;
+  EXPECT_EQ(WalkFiles(Glob(tmp / "{app,web}/*.log"), &dirs),
+            (std::vector<std::string>{tmp / "app/a.log", tmp / "web/w.log"}));
+  EXPECT_EQ(std::count(dirs.begin(), dirs.end(), tmp / "db"), 0);
+  EXPECT_EQ(std::count(dirs.begin(), dirs.end(), tmp / "app"), 1);
+  EXPECT_EQ(WalkFiles(Glob(tmp / "{syslog,messages,absent}")),
+            (std::vector<std::string>{tmp / "messages", tmp / "syslog"}));
+  // Overlapping alternatives report a file once.
+  EXPECT_EQ(WalkFiles(Glob(tmp / "{app,ap*}/*.log")), std::vector<std::string>{tmp / "app/a.log"});
+}
+
 }  // namespace
 }  // namespace skidder::sources
