@@ -38,17 +38,6 @@ void RefuseUnsupported(MapReader& r, std::initializer_list<std::string_view> key
   }
 }
 
-bool IsValidLabelName(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Status ReadLabels(MapReader& r, std::string_view key, Labels* out) {
   YAML::Node node = r.Node(key);
   std::map<std::string, std::string> values;

@@ -44,7 +44,6 @@ Status ForEachItem(const YAML::Node& list, const std::string& file, const std::s
 
 // Reads a map of label names to values; names must be valid Prometheus label names.
 Status ReadLabels(MapReader& r, std::string_view key, Labels* out);
-bool IsValidLabelName(std::string_view name);
 
 // "256KB", "1MiB", "1048576": dskit's ByteSize (binary units, case-insensitive).
 bool ParseByteSize(std::string_view text, int64_t* out);

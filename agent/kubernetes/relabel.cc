@@ -195,16 +195,6 @@ std::string_view ValueOf(const Labels& labels, std::string_view name) {
 
 }  // namespace
 
-bool IsValidLabelName(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const unsigned char c = name[i];
-    const bool ok = std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c));
-    if (!ok || c >= 0x80) return false;
-  }
-  return true;
-}
-
 void ExpandTemplate(std::string_view tmpl, const re2::RE2& re,
                     const std::vector<std::string_view>& groups, std::string& out) {
   while (!tmpl.empty()) {

@@ -71,7 +71,4 @@ bool Relabel(const RelabelRules& rules, Labels& labels);
 void ExpandTemplate(std::string_view tmpl, const re2::RE2& re,
                     const std::vector<std::string_view>& groups, std::string& out);
 
-// True for a legacy Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
-bool IsValidLabelName(std::string_view name);
-
 }  // namespace skidder::kubernetes

@@ -93,6 +93,17 @@ void Labels::RemoveInternal() {
   Rehash();
 }
 
+bool IsValidLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 void AppendQuoted(std::string& out, std::string_view value) {
   out.push_back('"');
   for (unsigned char c : value) {

@@ -73,6 +73,9 @@ struct LabelsHash {
   size_t operator()(const Labels& l) const { return l.Hash(); }
 };
 
+// A Prometheus/Loki label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool IsValidLabelName(std::string_view name);
+
 // Appends value quoted and escaped as Go's %q does for the characters Loki cares about.
 void AppendQuoted(std::string& out, std::string_view value);
 

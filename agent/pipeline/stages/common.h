@@ -21,9 +21,6 @@ namespace skidder::pipeline::stages {
 // case-insensitive, whole numbers). False when malformed or negative.
 bool ParseByteSize(std::string_view text, int64_t* out);
 
-// Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
-bool IsValidLabelName(std::string_view name);
-
 // The value of a hex digit, or -1.
 int HexValue(char c);
 

@@ -39,5 +39,14 @@ TEST(Labels, RemoveInternalDropsDoubleUnderscoreNames) {
   EXPECT_EQ(l.ToString(), R"({job="j"})");
 }
 
+TEST(Labels, ValidNamesFollowPrometheusRules) {
+  for (const char* ok : {"a", "_x", "job", "app_kubernetes_io_name", "A9"}) {
+    EXPECT_TRUE(IsValidLabelName(ok)) << ok;
+  }
+  for (const char* bad : {"", "9a", "a-b", "a.b", "caf\xc3\xa9", "a b"}) {
+    EXPECT_FALSE(IsValidLabelName(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace skidder
