@@ -1,9 +1,9 @@
 #include "model/labels.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <functional>
+
+#include "util/escape.h"
 
 namespace skidder {
 
@@ -105,33 +105,7 @@ bool IsValidLabelName(std::string_view name) {
 }
 
 void AppendQuoted(std::string& out, std::string_view value) {
-  out.push_back('"');
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out.append(fmt::format("\\x{:02x}", c));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
+  AppendQuotedEscaped(out, value, ControlEscape::kGo);
 }
 
 std::string Labels::ToString() const {

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "util/escape.h"
+
 namespace skidder::log {
 namespace {
 
@@ -30,35 +32,8 @@ const char* LevelName(Level l) {
   return "info";
 }
 
-// A double-quoted string with JSON escapes; logfmt's quoted values use the same ones.
 void AppendJsonString(std::string& out, std::string_view v) {
-  out.push_back('"');
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out.append(fmt::format("\\u{:04x}", static_cast<unsigned char>(c)));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  AppendQuotedEscaped(out, v, ControlEscape::kJson);
 }
 
 void AppendLogfmtValue(std::string& out, std::string_view v) {

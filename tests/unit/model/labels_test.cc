@@ -13,6 +13,11 @@ TEST(Labels, StaySortedAndRenderLikeLoki) {
   EXPECT_EQ(l.ToString(), R"({app="api", msg="say \"hi\"\n", namespace="prod"})");
 }
 
+TEST(Labels, ControlCharactersAreEscapedTheWayLokiParsesThem) {
+  Labels l{{"a", std::string("x\x01y\x7fz\t")}};
+  EXPECT_EQ(l.ToString(), R"({a="x\x01y\x7fz\t"})");
+}
+
 TEST(Labels, EmptyValueRemovesTheLabel) {
   Labels l{{"a", "1"}, {"b", "2"}};
   l.Set("a", "");
