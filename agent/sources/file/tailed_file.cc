@@ -68,12 +68,7 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_
       ++limited;
       return;
     }
-    Entry e;
-    e.timestamp_ns = now_ns;
-    e.line.assign(line);
-    e.labels = labels_;
-    e.ack = hold;
-    pipeline_->Process(std::move(e), out);
+    Emit(line, now_ns, hold, out);
   });
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   idle_since_ns = now_ns;
@@ -127,14 +122,17 @@ void TailedFile::Restart(const char* why) {
 void TailedFile::FlushPartial(int64_t now_ns, pipeline::Emitter& out) {
   if (!splitter_.has_partial()) return;
   AckRef hold = tracker_->Open(splitter_.read_offset());
-  splitter_.FlushPartial([&](std::string_view line) {
-    Entry e;
-    e.timestamp_ns = now_ns;
-    e.line.assign(line);
-    e.labels = labels_;
-    e.ack = hold;
-    pipeline_->Process(std::move(e), out);
-  });
+  splitter_.FlushPartial([&](std::string_view line) { Emit(line, now_ns, hold, out); });
+}
+
+void TailedFile::Emit(std::string_view line, int64_t now_ns, const AckRef& hold,
+                      pipeline::Emitter& out) {
+  Entry e;
+  e.timestamp_ns = now_ns;
+  e.line.assign(line);
+  e.labels = labels_;  // copy-on-write: a reference count, not a copy
+  e.ack = hold;
+  pipeline_->Process(std::move(e), out);
 }
 
 void TailedFile::Park() {

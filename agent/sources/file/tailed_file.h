@@ -85,6 +85,8 @@ class TailedFile {
 
  private:
   void Restart(const char* why);
+  // One line into the pipeline as an entry of this file, covered by `hold`'s checkpoint.
+  void Emit(std::string_view line, int64_t now_ns, const AckRef& hold, pipeline::Emitter& out);
 
   int fd_;
   std::string path_;
