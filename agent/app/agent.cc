@@ -131,7 +131,7 @@ int Main(const std::vector<std::string>& args) {
                                {"config", cfg.source_file.empty() ? "<built-in>" : cfg.source_file},
                                {"dry_run", flags->dry_run ? "true" : "false"}});
   while (true) {
-    timespec tick{1, 0};
+    timespec tick{0, 250'000'000};  // Runtime::Tick saves positions at this cadence
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGTERM || sig == SIGINT) {
       LOG_INFO("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

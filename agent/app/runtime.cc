@@ -19,6 +19,8 @@ namespace skidder::app {
 
 // Shutdown budget for flushing what was read; kubelet's default grace period is 30 s.
 constexpr std::chrono::milliseconds kFlushDeadline{10'000};
+constexpr std::chrono::milliseconds kMaxSaveGap{250};  // see Tick()
+constexpr std::chrono::seconds kErrorLogGap{60};
 // Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
 constexpr int64_t kMaxBufferedBytes = 4 << 20;
 
@@ -37,6 +39,8 @@ struct Runtime::State {
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::unique_ptr<telemetry::HttpServer> http;
   std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_pod_scan{}, last_save_log{};
+  std::string last_save_error;  // logged again only when it changes, or once a minute
   bool started = false;
 };
 
@@ -211,14 +215,24 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
 void Runtime::Tick() {
   State& s = *s_;
   // Files of pods discovery has not reported yet (see targets.h); a readdir or two.
-  if (s.targets) s.targets->ScanPodLogs();
   auto now = std::chrono::steady_clock::now();
-  if (!s.source || s.flags.dry_run || now - s.last_save < s.cfg.positions.sync_period) return;
+  if (s.targets && now - s.last_pod_scan >= std::chrono::seconds(1)) {
+    s.last_pod_scan = now;
+    s.targets->ScanPodLogs();
+  }
+  // Positions are saved soon after acknowledgements (Save writes only when something changed),
+  // so that a crash re-sends little more than the batch in flight: sync_period (Promtail's 10s
+  // default) would re-send everything acknowledged since the last save.
+  const auto period = std::min<config::Duration>(s.cfg.positions.sync_period, kMaxSaveGap);
+  if (!s.source || s.flags.dry_run || now - s.last_save < period) return;
   s.last_save = now;
   s.source->SyncPositions();
-  if (Status st = s.positions->Save(); !st.ok()) {
+  Status st = s.positions->Save();
+  if (!st.ok() && (st.message() != s.last_save_error || now - s.last_save_log >= kErrorLogGap)) {
     LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
+    s.last_save_log = now;
   }
+  s.last_save_error = st.ok() ? "" : st.message();
 }
 
 bool Runtime::Shutdown() {

@@ -247,10 +247,25 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
   return false;
 }
 
+// A stream's files are read oldest first: while a rotated file of a stream (draining) still has
+// bytes to read, files of the same stream opened after it wait, so Loki gets the stream in order.
+// Returns, per stream file name, the open order of its oldest file with bytes left; empty when no
+// file is draining (the common case costs one pass and no allocation).
+std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() const {
+  std::unordered_map<std::string_view, uint64_t> oldest;
+  for (const auto& [key, f] : files_) {
+    if (!f->draining || !f->dirty || f->parked()) continue;
+    auto [it, fresh] = oldest.emplace(f->path(), f->open_seq);
+    if (!fresh) it->second = std::min(it->second, f->open_seq);
+  }
+  return oldest;
+}
+
 bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   saturated_ = false;
   throttled_ = false;
   bool more = false;
+  const auto oldest = OldestUnread();
   // Round robin from where the last cut-short turn stopped.
   auto start = files_.lower_bound(resume_at_);
   for (size_t n = 0; n < files_.size(); ++n, ++start) {
@@ -260,6 +275,10 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
     if (f->parked() && f->draining) {
       f->dirty = false;  // lost its file while parked: nothing more to read
       continue;
+    }
+    if (!oldest.empty()) {
+      auto o = oldest.find(f->path());
+      if (o != oldest.end() && o->second < f->open_seq) continue;  // an older file goes first
     }
     if (f->parked() && !Unpark(*f)) continue;
     bool has_new = false;
@@ -314,7 +333,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     f.FlushPartial(now_ns, emitter_);
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
-    finished_.push_back({f.record_path(), f.identity(), f.tracker(), f.read_offset()});
+    finished_.push_back({f.Record(), f.tracker(), f.read_offset()});
     it = files_.erase(it);
     RebuildPathIndex();
   }
@@ -325,7 +344,7 @@ void FileSource::Impl::UpdatePositions() {
   for (auto& [key, f] : files_) {
     unacked += static_cast<double>(f->read_offset() - std::min(f->read_offset(), f->committed()));
     if (f->record_path().empty()) continue;
-    PositionRecord r{f->record_path(), f->identity(), f->committed(), false};
+    PositionRecord r = f->Record();
     if (r.path == f->last_put.path && r.identity == f->last_put.identity &&
         r.offset == f->last_put.offset) {
       continue;
@@ -333,11 +352,14 @@ void FileSource::Impl::UpdatePositions() {
     positions_->Put(r);
     f->last_put = std::move(r);
   }
-  std::erase_if(finished_, [&](const FinishedFile& ff) {
-    const uint64_t committed = ff.tracker->Committed();
-    if (!ff.record_path.empty()) positions_->Put({ff.record_path, ff.identity, committed, false});
-    unacked += static_cast<double>(ff.final_offset - std::min(ff.final_offset, committed));
-    return committed >= ff.final_offset || ff.record_path.empty();
+  std::erase_if(finished_, [&](FinishedFile& ff) {
+    ff.record.offset = ff.tracker->Committed();
+    // Read to the end and all acknowledged: the record stays (marked done) while the file
+    // exists, so that a restart neither reopens it nor takes it for an unseen rotation.
+    ff.record.done = ff.record.offset >= ff.final_offset;
+    if (!ff.record.path.empty()) positions_->Put(ff.record);
+    unacked += static_cast<double>(ff.final_offset - std::min(ff.final_offset, ff.record.offset));
+    return ff.record.done || ff.record.path.empty();
   });
   metrics_->unacked_bytes.With({})->Set(unacked);
   metrics_->files_active.With({})->Set(static_cast<double>(files_.size()));

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -34,8 +35,7 @@ struct TargetState {
 
 // A closed file whose last entries are still in flight: its record follows their acks.
 struct FinishedFile {
-  std::string record_path;
-  FileIdentity identity;
+  PositionRecord record;  // offset follows the tracker; path "" when the file has no name left
   std::shared_ptr<AckTracker> tracker;
   uint64_t final_offset;
 };
@@ -80,6 +80,7 @@ class FileSource::Impl {
   void Run();
   void ApplyTargets();
   bool ReadFiles(int64_t now_ns);
+  std::unordered_map<std::string_view, uint64_t> OldestUnread() const;
   bool EnsureFdSlot(const TailedFile* keep);
   bool Unpark(TailedFile& f);
   void PollTick(int64_t now_ns);
@@ -94,7 +95,19 @@ class FileSource::Impl {
                       const std::map<FileKey, std::string>& found_by_inode, int64_t now_ns);
   void ResolveRecords(const std::map<std::string, TargetState*>& dirs,
                       const std::map<std::string, struct stat>& found, int64_t now_ns);
-  void ReportGone(const std::string& dir, const PositionRecord& rec);
+  void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,
+                   int64_t now_ns);
+  void ResolveCompressed(const PositionRecord& rec, const TargetState& t, bool first,
+                         int64_t now_ns);
+  void OpenCompressed(const std::string& path, const PositionRecord& rec, const TargetState& t,
+                      int64_t now_ns);
+  void OpenUnseenRotations(const std::string& dir, const TargetState& t,
+                           const std::map<std::string, struct stat>& found, int64_t now_ns);
+  std::vector<std::pair<int64_t, std::string>> UnseenRotations(
+      const std::string& dir, const std::set<std::string>& bases,
+      const std::map<std::string, struct stat>& found, int64_t saved_ns);
+  void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,
+                  int64_t now_ns);
   void OpenNew(const std::string& path, const TargetState& t, int64_t now_ns);
   void OpenRecovered(const std::string& where, const PositionRecord& rec, const TargetState& t,
                      int64_t now_ns);
@@ -130,6 +143,7 @@ class FileSource::Impl {
   std::unordered_map<std::string, TailedFile*> by_path_;  // current location -> file
   std::vector<FinishedFile> finished_;
   std::set<std::pair<std::string, uint64_t>> resolved_;  // records seen (path, inode)
+  std::set<std::string> scanned_dirs_;  // looked for rotations made while stopped (once each)
   std::vector<char> buf_;
   bool rescan_ = true;
   bool saturated_ = false;
@@ -139,6 +153,7 @@ class FileSource::Impl {
   // Where the next ReadFiles() starts, so a turn cut short by the sink or the limiter does not
   // let the first files starve the others.
   FileKey resume_at_{};
+  uint64_t next_open_seq_ = 0;  // TailedFile::open_seq
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
 };
 

@@ -1,7 +1,9 @@
 #include "sources/file/gz.h"
 
 #include <dirent.h>
-#include <zlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string_view>
@@ -12,53 +14,157 @@
 namespace skidder::sources {
 namespace {
 
-// Decompressed size of path if its first fingerprint_len bytes match; nullopt otherwise.
-std::optional<uint64_t> MatchingSize(const std::string& path, const FileIdentity& id) {
-  gzFile gz = ::gzopen(path.c_str(), "rb");
-  if (gz == nullptr) return std::nullopt;
-  std::vector<char> buf(64 * 1024);
-  uint64_t total = 0;
-  std::string head;
-  bool ok = true;
-  while (true) {
-    int n = ::gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      ok = false;  // corrupt or still being written (.tmp): not a usable copy
-      break;
-    }
-    if (n == 0) break;
-    if (head.size() < id.fingerprint_len) {
-      head.append(buf.data(), std::min<size_t>(n, id.fingerprint_len - head.size()));
-      if (head.size() == id.fingerprint_len && HashBytes(head) != id.fingerprint) {
-        ok = false;
-        break;
-      }
-    }
-    total += static_cast<uint64_t>(n);
+// The first fingerprint_len decompressed bytes of gz hash to the fingerprint.
+bool HeadMatches(gzFile gz, const FileIdentity& id) {
+  char head[kFingerprintMaxLen];
+  const unsigned want = std::min<uint32_t>(id.fingerprint_len, kFingerprintMaxLen);
+  unsigned got = 0;
+  while (got < want) {
+    int n = ::gzread(gz, head + got, want - got);
+    if (n <= 0) return false;
+    got += static_cast<unsigned>(n);
   }
-  ::gzclose(gz);
-  if (!ok || head.size() < id.fingerprint_len) return std::nullopt;
-  return total;
+  return HashBytes(std::string_view(head, want)) == id.fingerprint;
 }
 
 }  // namespace
 
-std::optional<GzCopy> FindCompressedCopy(const std::string& dir, const PositionRecord& record) {
-  const size_t slash = record.path.rfind('/');
-  const std::string base = record.path.substr(slash == std::string::npos ? 0 : slash + 1);
+bool IsGzName(std::string_view name) { return name.ends_with(".gz"); }
+
+bool GzFingerprintMatches(int fd, const FileIdentity& id) {
+  if (id.fingerprint_len == 0) return false;  // an empty file leaves nothing to recognise
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return false;
+  ::lseek(dup, 0, SEEK_SET);
+  gzFile gz = ::gzdopen(dup, "rb");
+  if (gz == nullptr) {
+    ::close(dup);
+    return false;
+  }
+  const bool same = HeadMatches(gz, id);
+  ::gzclose(gz);
+  return same;
+}
+
+std::string FindCompressedCopy(const std::string& dir, const std::string& base_path,
+                               const FileIdentity& id) {
+  const size_t slash = base_path.rfind('/');
+  const std::string base = base_path.substr(slash == std::string::npos ? 0 : slash + 1);
   std::vector<std::string> candidates;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (dirent* e = ::readdir(d)) {
       std::string_view name(e->d_name);
-      if (name.starts_with(base) && name.ends_with(".gz")) candidates.emplace_back(name);
+      if (name.starts_with(base) && IsGzName(name)) candidates.emplace_back(name);
     }
     ::closedir(d);
   }
+  std::sort(candidates.begin(), candidates.end());
   for (const auto& name : candidates) {
     std::string path = dir + "/" + name;
-    if (auto size = MatchingSize(path, record.identity)) return GzCopy{path, *size};
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    const bool same = GzFingerprintMatches(fd, id);
+    ::close(fd);
+    if (same) return path;
   }
-  return std::nullopt;
+  return "";
+}
+
+std::optional<FileIdentity> GzIdentify(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  auto reader = GzReader::Open(fd);
+  if (!reader) return std::nullopt;
+  char head[kFingerprintMaxLen];
+  size_t got = 0;
+  while (got < sizeof head) {
+    ssize_t n = reader->ReadAt(head + got, sizeof head - got, got);
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  FileIdentity id;
+  id.dev = static_cast<uint64_t>(st.st_dev);
+  id.ino = static_cast<uint64_t>(st.st_ino);
+  id.fingerprint_len = static_cast<uint32_t>(got);
+  id.fingerprint = HashBytes(std::string_view(head, got));
+  return id;
+}
+
+std::optional<uint64_t> GzSize(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  auto reader = GzReader::Open(fd);
+  ::close(fd);
+  if (!reader) return std::nullopt;
+  std::vector<char> buf(64 * 1024);
+  uint64_t total = 0;
+  while (true) {
+    ssize_t n = reader->ReadAt(buf.data(), buf.size(), total);
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    total += static_cast<uint64_t>(n);
+  }
+  if (!reader->complete()) return std::nullopt;
+  return total;
+}
+
+std::unique_ptr<GzReader> GzReader::Open(int fd) {
+  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return nullptr;
+  ::lseek(dup, 0, SEEK_SET);
+  gzFile gz = ::gzdopen(dup, "rb");
+  if (gz == nullptr) {
+    ::close(dup);
+    return nullptr;
+  }
+  ::gzbuffer(gz, 64 * 1024);
+  return std::unique_ptr<GzReader>(new GzReader(gz));
+}
+
+GzReader::~GzReader() { ::gzclose(gz_); }
+
+bool GzReader::SkipTo(uint64_t offset) {
+  if (offset < pos_) {
+    if (::gzrewind(gz_) != 0) return false;
+    pos_ = 0;
+    complete_ = false;
+  }
+  char skip[16 * 1024];
+  while (pos_ < offset) {
+    int n = ::gzread(gz_, skip, static_cast<unsigned>(std::min<uint64_t>(sizeof skip, offset - pos_)));
+    if (n <= 0) return false;
+    pos_ += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+ssize_t GzReader::ReadAt(char* buf, size_t cap, uint64_t offset) {
+  if (offset != pos_ && !SkipTo(offset)) {
+    int err = Z_OK;
+    ::gzerror(gz_, &err);
+    if (err == Z_OK || err == Z_BUF_ERROR) {  // shorter than offset, or still being written
+      ::gzclearerr(gz_);
+      return 0;
+    }
+    return -1;
+  }
+  int n = ::gzread(gz_, buf, static_cast<unsigned>(std::min<size_t>(cap, 1u << 30)));
+  if (n > 0) {
+    pos_ += static_cast<uint64_t>(n);
+    return n;
+  }
+  int err = Z_OK;
+  ::gzerror(gz_, &err);
+  if (n == 0 && err == Z_OK) {
+    complete_ = ::gzeof(gz_) != 0;
+    return 0;
+  }
+  if (err == Z_BUF_ERROR) {  // truncated stream: a writer is not done with it yet
+    ::gzclearerr(gz_);
+    return 0;
+  }
+  return -1;
 }
 
 }  // namespace skidder::sources

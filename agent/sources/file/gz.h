@@ -1,24 +1,62 @@
-// Compressed rotations (kubelet gzips N.log.<stamp> at the next rotation): when a file of the
-// positions file is gone, its bytes may live on in a .gz beside it. skidder does not read
-// inside compressed files yet; this finds the copy (same fingerprint after decompression) so
-// the unread rest is counted and reported instead of silently lost. Reading thread only.
+// Compressed rotations. The kubelet gzips N.log.<stamp> at the next rotation (writing a .tmp
+// first, then renaming it to .gz), logrotate's `compress` makes app.log.2.gz: when a file of the
+// positions file is gone, its bytes may live on in a .gz beside it. FindCompressedCopy finds that
+// copy by the fingerprint of its decompressed start, and GzReader streams it from any
+// decompressed offset, so an unread rest is delivered instead of lost. Reading thread only.
 #pragma once
 
+#include <zlib.h>
+
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 
 #include "sources/file/positions.h"
 
 namespace skidder::sources {
 
-struct GzCopy {
-  std::string path;
-  uint64_t size = 0;  // decompressed
-};
+// True for names a compressed rotation of ours may have; temporary names never qualify.
+bool IsGzName(std::string_view name);
 
-// Looks in dir for <basename(record.path)>*.gz whose decompressed start matches the record's
-// fingerprint.
-std::optional<GzCopy> FindCompressedCopy(const std::string& dir, const PositionRecord& record);
+// The .gz in dir whose name starts with basename(base_path) and whose decompressed start has the
+// recorded fingerprint; "" when there is none. Decompresses only the first bytes of each.
+std::string FindCompressedCopy(const std::string& dir, const std::string& base_path,
+                               const FileIdentity& id);
+
+// True when the decompressed start of the gzip file at fd hashes to id's fingerprint.
+bool GzFingerprintMatches(int fd, const FileIdentity& id);
+
+// The identity of the gzip file at fd: its device and inode, and the fingerprint of its
+// decompressed start (what the file had before it was compressed). nullopt when unreadable.
+std::optional<FileIdentity> GzIdentify(int fd);
+
+// Decompressed size of the gzip file at path; nullopt when it is unreadable or incomplete.
+std::optional<uint64_t> GzSize(const std::string& path);
+
+// Sequential decompression of one gzip file, addressed by decompressed offsets.
+class GzReader {
+ public:
+  // Reads through its own duplicate of fd; nullptr when zlib cannot open it.
+  static std::unique_ptr<GzReader> Open(int fd);
+  ~GzReader();
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  // Up to cap decompressed bytes from offset: > 0 read, 0 at the end (or at the end of what a
+  // writer has finished so far), -1 on corrupt data. Reading on from where the last call
+  // stopped is streaming; any other offset decompresses from the start again.
+  ssize_t ReadAt(char* buf, size_t cap, uint64_t offset);
+  // The whole stream was decompressed, trailer included: nothing more will come.
+  bool complete() const { return complete_; }
+
+ private:
+  explicit GzReader(gzFile gz) : gz_(gz) {}
+  bool SkipTo(uint64_t offset);
+  gzFile gz_;
+  uint64_t pos_ = 0;
+  bool complete_ = false;
+};
 
 }  // namespace skidder::sources

@@ -73,6 +73,18 @@ Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>*
       return DataLoss("record for " + r.path + " misses a field");
     }
     r.identity.fingerprint_len = static_cast<uint32_t>(fp_len);
+    if (auto gz = f.FindMember("gz"); gz != f.MemberEnd()) {
+      if (!gz->value.IsBool()) return DataLoss("record for " + r.path + ": gz is not a bool");
+      r.compressed = gz->value.GetBool();
+    }
+    if (auto done = f.FindMember("done"); done != f.MemberEnd()) {
+      if (!done->value.IsBool()) return DataLoss("record for " + r.path + ": done is not a bool");
+      r.done = done->value.GetBool();
+    }
+    if (auto origin = f.FindMember("origin"); origin != f.MemberEnd()) {
+      if (!origin->value.IsString()) return DataLoss("record for " + r.path + ": bad origin");
+      r.origin.assign(origin->value.GetString(), origin->value.GetStringLength());
+    }
     (*out)[r.path] = std::move(r);
   }
   return Status::Ok();
@@ -125,6 +137,18 @@ std::string Serialize(const std::map<std::string, PositionRecord>& records) {
     w.Uint64(r.identity.fingerprint);
     w.Key("offset");
     w.Uint64(r.offset);
+    if (r.compressed) {
+      w.Key("gz");
+      w.Bool(true);
+    }
+    if (r.done) {
+      w.Key("done");
+      w.Bool(true);
+    }
+    if (!r.origin.empty()) {
+      w.Key("origin");
+      w.String(r.origin.data(), static_cast<rapidjson::SizeType>(r.origin.size()));
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -142,17 +166,44 @@ Status WriteAll(int fd, std::string_view data) {
   return Status::Ok();
 }
 
+// The state directory holds what the agent keeps about every log file: private to root whatever
+// the umask (0750), created level by level so an existing parent keeps its own mode.
+Status MakeStateDir(const std::filesystem::path& dir) {
+  if (dir.empty() || dir == "/" || dir == ".") return Status::Ok();
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) == 0) return Status::Ok();
+  if (Status s = MakeStateDir(dir.parent_path()); !s.ok()) return s;
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Unavailable("create directory " + dir.string() + ": " + Errno(errno));
+  }
+  ::chmod(dir.c_str(), 0750);  // mkdir's mode is masked by the umask
+  return Status::Ok();
+}
+
+// Creates the temporary file without following links and without reusing an existing one, so a
+// local user who can write the directory cannot make the agent (root) write through a planted
+// symlink. A leftover of a crashed run (or a planted name) is removed first: unlink removes a
+// link itself, never its target.
+Result<int> CreateTemp(const std::string& tmp) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    if (errno != EEXIST || ::unlink(tmp.c_str()) != 0) break;
+  }
+  return Err(Unavailable("create " + tmp + ": " + Errno(errno)));
+}
+
 // temp file in the same directory, fsync, rename over the old file, fsync the directory: after
 // a power loss the file holds the old or the new state, never a torn one.
 Status WriteAtomically(const std::string& filename, const std::string& data) {
   std::filesystem::path target(filename);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);  // a missing directory fails below, with errno
+  if (Status s = MakeStateDir(dir); !s.ok()) return s;
   std::string tmp = filename + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Unavailable("create " + tmp + ": " + Errno(errno));
+  Result<int> created = CreateTemp(tmp);
+  if (!created) return created.error();
+  int fd = *created;
   Status st = WriteAll(fd, data);
   if (st.ok() && ::fsync(fd) != 0) st = Unavailable("fsync " + tmp + ": " + Errno(errno));
   if (::close(fd) != 0 && st.ok()) st = Unavailable("close " + tmp + ": " + Errno(errno));
@@ -179,8 +230,11 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
   if (st.ok()) return;
   by_path_.clear();
   if (st.code() != StatusCode::kDataLoss) {  // unreadable, not corrupt: nothing to set aside
-    LOG_ERROR("cannot read positions file; starting without positions",
-              {{"file", filename_}, {"error", st.ToString()}});
+    keep_unreadable_ = true;
+    LOG_ERROR(
+        "cannot read positions file; starting without positions and never overwriting it "
+        "(fix its permissions or remove it, then restart)",
+        {{"file", filename_}, {"error", st.ToString()}});
     return;
   }
   if (ignore_invalid_) return;
@@ -198,6 +252,10 @@ Status Positions::Load() {
   Status st = ReadWhole(filename_, &text);
   if (st.code() == StatusCode::kNotFound) return Status::Ok();
   if (!st.ok()) return st;
+  struct stat meta;
+  if (::stat(filename_.c_str(), &meta) == 0) {
+    loaded_mtime_ns_ = int64_t{meta.st_mtim.tv_sec} * 1'000'000'000 + meta.st_mtim.tv_nsec;
+  }
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return DataLoss("file is empty");
   std::lock_guard lock(mu_);
@@ -230,7 +288,8 @@ void Positions::Put(const PositionRecord& record) {
     return;
   }
   PositionRecord& r = it->second;
-  if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported) {
+  if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
+      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done) {
     return;
   }
   r = record;
@@ -255,6 +314,11 @@ Status Positions::Save() {
   {
     std::lock_guard lock(mu_);
     if (read_only_ || !dirty_) return Status::Ok();
+    if (keep_unreadable_) {
+      if (metrics_ != nullptr) metrics_->positions_write_errors.With({})->Add();
+      return FailedPrecondition("positions file " + filename_ +
+                                " could not be read at start; not overwriting it");
+    }
     data = Serialize(by_path_);
     dirty_ = false;  // a Put during the write marks it dirty again
   }

@@ -31,6 +31,16 @@ struct PositionRecord {
   FileIdentity identity;
   uint64_t offset = 0;    // acknowledged up to here
   bool imported = false;  // from a Promtail file: identity unknown, trust the path
+  // path is a gzip file holding the recorded file's bytes (a compressed rotation): offset counts
+  // decompressed bytes, and identity.fingerprint is that of the decompressed start.
+  bool compressed = false;
+  // The name the file was tailed under (its `filename` label), when path is now another name
+  // (a rotation, a compressed copy, a held link). Empty: the same as path.
+  std::string origin;
+  // Everything in the file was read and acknowledged; the record only keeps the file known (so
+  // a restart neither reopens it nor takes it for a rotation it never saw) until it is deleted.
+  bool done = false;
+  const std::string& origin_or_path() const { return origin.empty() ? path : origin; }
 };
 
 class Positions {
@@ -59,12 +69,20 @@ class Positions {
   // returned and counted; the in-memory state stays, and the next Save() tries again.
   Status Save();
   const std::string& filename() const { return filename_; }
+  // Modification time (ns since the epoch) of the positions file as loaded; 0 when there was
+  // none. Files last written before it and unknown to it were never ours to read (they predate
+  // the agent); newer ones may have been rotated away unread while it was stopped.
+  int64_t loaded_mtime_ns() const { return loaded_mtime_ns_; }
 
  private:
   Status Load();
   std::string filename_;
   bool ignore_invalid_;
   bool read_only_ = false;
+  // Set when the file exists but could not be read: it is never overwritten (a transient EIO or
+  // EACCES must not replace real positions with empty ones).
+  bool keep_unreadable_ = false;
+  int64_t loaded_mtime_ns_ = 0;
   telemetry::AgentMetrics* metrics_;
   mutable std::mutex mu_;
   std::map<std::string, PositionRecord> by_path_;

@@ -48,9 +48,14 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_
   if (fd_ < 0) return ReadResult::kError;
   const uint64_t start = splitter_.read_offset();
   ssize_t n;
-  do {
-    n = ::pread(fd_, buf, cap, static_cast<off_t>(start));
-  } while (n < 0 && errno == EINTR);
+  if (gz_ != nullptr) {
+    n = gz_->ReadAt(buf, cap, start);
+    if (n < 0) errno = EBADMSG;  // corrupt gzip data
+  } else {
+    do {
+      n = ::pread(fd_, buf, cap, static_cast<off_t>(start));
+    } while (n < 0 && errno == EINTR);
+  }
   if (n < 0) {
     LOG_WARN("read failed", {{"path", path_}, {"error", std::strerror(errno)}});
     return ReadResult::kError;
@@ -87,6 +92,10 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_
 
 bool TailedFile::Check(bool* has_new_data) {
   *has_new_data = false;
+  if (gz_ != nullptr) {
+    *has_new_data = !gz_->complete();
+    return fd_ >= 0;
+  }
   struct stat st;
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
   const auto size = static_cast<uint64_t>(st.st_size);
@@ -133,6 +142,13 @@ void TailedFile::Emit(std::string_view line, int64_t now_ns, const AckRef& hold,
   e.labels = labels_;  // copy-on-write: a reference count, not a copy
   e.ack = hold;
   pipeline_->Process(std::move(e), out);
+}
+
+PositionRecord TailedFile::Record() const {
+  PositionRecord r{record_path_, id_, committed(), false};
+  r.compressed = gz_ != nullptr;
+  if (record_path_ != path_) r.origin = path_;
+  return r;
 }
 
 void TailedFile::Park() {

@@ -15,6 +15,7 @@
 #include "model/ack.h"
 #include "model/labels.h"
 #include "pipeline/pipeline.h"
+#include "sources/file/gz.h"
 #include "sources/file/line_splitter.h"
 #include "sources/file/positions.h"
 #include "sources/file/readline_limiter.h"
@@ -64,6 +65,12 @@ class TailedFile {
   // Reopens the file at path if it is still this file (inode and fingerprint); false otherwise.
   bool Reopen(const std::string& path);
   bool parked() const { return fd_ < 0; }
+  // From now on the fd is a gzip file and offsets count its decompressed bytes (a compressed
+  // rotation). Such a file is complete: it never grows, shrinks or parks.
+  void UseGzip(std::unique_ptr<GzReader> reader) { gz_ = std::move(reader); }
+  bool compressed() const { return gz_ != nullptr; }
+  // What the positions file keeps for this file now.
+  PositionRecord Record() const;
 
   const std::string& path() const { return path_; }  // where it was discovered (filename)
   const std::string& record_path() const { return record_path_; }  // its positions key
@@ -80,6 +87,7 @@ class TailedFile {
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
+  uint64_t open_seq = 0;  // order of opening: of two files of one stream, the older is read first
   std::string target_id;
   PositionRecord last_put;  // what Positions last got for it
 
@@ -99,6 +107,7 @@ class TailedFile {
   LineSplitter splitter_;
   std::shared_ptr<AckTracker> tracker_;
   int64_t mtime_ns_ = 0;  // at the last Check()
+  std::unique_ptr<GzReader> gz_;
 };
 
 Labels FileLabels(const Labels& target_labels, const std::string& path);

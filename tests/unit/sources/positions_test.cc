@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "support/test_util.h"
@@ -138,6 +141,74 @@ TEST_F(PositionsTest, ReadOnlyNeverWrites) {
   p.Put({"/a.log", {1, 2, 3, 4}, 10, false});
   ASSERT_TRUE(p.Save().ok());
   EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+}  // namespace
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+class PositionsSafety : public PositionsTest {};
+
+TEST_F(PositionsSafety, APlantedSymlinkAtTheTemporaryNameIsNotFollowed) {
+  const std::string file = dir_ / "positions.json";
+  const std::string victim = dir_ / "victim";
+  WriteFile(victim, "precious\n");
+  // A local user plants the temporary name the agent (root) will write.
+  ASSERT_EQ(::symlink(victim.c_str(), (file + ".tmp-" + std::to_string(::getpid())).c_str()), 0);
+  Positions p(file, false, &metrics_);
+  p.Put({"/var/log/a.log", {1, 2, 3, 4}, 5, false});
+  ASSERT_TRUE(p.Save().ok());
+  EXPECT_EQ(ReadFile(victim), "precious\n");
+  Positions again(file, false, &metrics_);
+  EXPECT_TRUE(again.FindByPath("/var/log/a.log").has_value());
+}
+
+TEST_F(PositionsSafety, StateDirectoryIsPrivateWhateverTheUmask) {
+  const mode_t old = ::umask(0);
+  Positions p(dir_ / "state/sub/positions.json", false, &metrics_);
+  p.Put({"/var/log/a.log", {1, 2, 3, 4}, 5, false});
+  Status st = p.Save();
+  ::umask(old);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  struct stat s;
+  ASSERT_EQ(::stat((dir_ / "state/sub").c_str(), &s), 0);
+  EXPECT_EQ(s.st_mode & 0777, 0750u);
+  ASSERT_EQ(::stat((dir_ / "state/sub/positions.json").c_str(), &s), 0);
+  EXPECT_EQ(s.st_mode & 0077, 0u);
+}
+
+TEST_F(PositionsSafety, AFileThatCannotBeReadIsNeverOverwritten) {
+  // A directory where the file should be: it exists, and reading it fails (EISDIR).
+  const std::string file = dir_ / "positions.json";
+  std::filesystem::create_directory(file);
+  Positions p(file, false, &metrics_);
+  p.Put({"/var/log/a.log", {1, 2, 3, 4}, 5, false});
+  Status st = p.Save();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("not overwriting"), std::string::npos) << st.message();
+  EXPECT_TRUE(std::filesystem::is_directory(file));
+}
+
+TEST_F(PositionsSafety, CompressedRecordsRoundTrip) {
+  const std::string file = dir_ / "positions.json";
+  PositionRecord r{"/var/log/0.log.1.gz", {1, 2, 3, 4}, 5, false};
+  r.compressed = true;
+  r.done = true;
+  r.origin = "/var/log/0.log";
+  {
+    Positions p(file, false, &metrics_);
+    p.Put(r);
+    ASSERT_TRUE(p.Save().ok());
+  }
+  Positions p(file, false, &metrics_);
+  auto got = p.FindByPath(r.path);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->compressed);
+  EXPECT_TRUE(got->done);
+  EXPECT_EQ(got->origin, "/var/log/0.log");
+  EXPECT_GT(p.loaded_mtime_ns(), 0);
 }
 
 }  // namespace

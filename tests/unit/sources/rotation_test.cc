@@ -187,32 +187,5 @@ TEST(FileSourceFaults, PodDirectoryRemovedMidReadIsDrainedAndReleased) {
   EXPECT_TRUE(h.positions->FindByPath(h.dir / "pods/ns_q_v/app/0.log").has_value());
 }
 
-TEST(FileSourceFaults, CompressedBeforeItWasReadCountsTheLostBytes) {
-  Harness h;
-  const std::string log = h.dir / "0.log";
-  WriteFile(log, "aaaa\n");
-  h.Start(h.dir / "*.log");
-  ASSERT_TRUE(h.WaitLines(log, {"aaaa"}));
-  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 5; }));
-  h.Stop();
-  // While stopped: 10 more bytes, rotation, and kubelet compressing the rotated file.
-  AppendFile(log, "bbbbbbbbb\n");
-  const std::string content = skidder::testing::ReadFile(log);
-  gzFile gz = ::gzopen((log + ".20261124-104012.gz").c_str(), "wb");
-  ASSERT_NE(gz, nullptr);
-  ASSERT_EQ(::gzwrite(gz, content.data(), static_cast<unsigned>(content.size())),
-            static_cast<int>(content.size()));
-  ::gzclose(gz);
-  ASSERT_EQ(::unlink(log.c_str()), 0);
-  WriteFile(log, "new\n");
-  std::string captured;
-  log::CaptureForTest(&captured);
-  h.Restart(h.dir / "*.log", h.DefaultOptions());
-  ASSERT_TRUE(h.WaitLines(log, {"aaaa", "new"}));
-  log::CaptureForTest(nullptr);
-  EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 10);
-  EXPECT_NE(captured.find("lost_bytes=10"), std::string::npos) << captured;
-}
-
 }  // namespace
 }  // namespace skidder::sources

@@ -1,0 +1,176 @@
+// Rotations the agent did not see happen (it was stopped or killed): the kubelet and logrotate
+// compress rotated files and keep only a few, so after a restart the bytes a position points at
+// may live in a .gz, in a rotation never opened, or nowhere. Real files, real gzip.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "sources/file/file_source.h"
+#include "sources/file/gz.h"
+#include "unit/sources/fake_sink.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::AppendFile;
+using skidder::testing::ReadFile;
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+using testing::Harness;
+using testing::Joined;
+using testing::Numbered;
+
+// As the kubelet does: compress to a temporary name, rename to .gz, remove the plain file.
+void Compress(const std::string& from, const std::string& to) {
+  const std::string content = ReadFile(from);
+  gzFile gz = ::gzopen((to + ".tmp").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(::gzwrite(gz, content.data(), static_cast<unsigned>(content.size())),
+            static_cast<int>(content.size()));
+  ::gzclose(gz);
+  ASSERT_EQ(std::rename((to + ".tmp").c_str(), to.c_str()), 0);
+  ASSERT_EQ(::unlink(from.c_str()), 0);
+}
+
+std::vector<std::string> Concat(std::initializer_list<std::vector<std::string>> parts) {
+  std::vector<std::string> out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+TEST(CompressedRotation, ReadsTheUnreadRestInsideTheCompressedCopy) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "aaaa\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"aaaa"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 5; }));
+  h.Stop();
+  // While stopped: more lines, rotation, and the kubelet compressing the rotated file.
+  AppendFile(log, Joined(Numbered("b", 0, 100)));
+  Compress(log, log + ".20261124-104012.gz");
+  WriteFile(log, "new\n");
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(h.WaitLines(log, Concat({{"aaaa"}, Numbered("b", 0, 100), {"new"}})))
+      << ::testing::PrintToString(h.sink.Lines());
+  EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0);
+  // The copy stays known (read to the end), so another restart reads nothing again.
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = h.positions->FindByPath(log + ".20261124-104012.gz");
+    return r && r->done && r->compressed;
+  }));
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  AppendFile(log, "after\n");
+  ASSERT_TRUE(h.WaitLines(log, Concat({{"aaaa"}, Numbered("b", 0, 100), {"new", "after"}})));
+}
+
+TEST(CompressedRotation, ACrashInsideTheCopyResumesInsideItAgain) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "first\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"first"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
+  h.Stop();
+  AppendFile(log, Joined(Numbered("x", 0, 5000)));
+  Compress(log, log + ".1.gz");
+  // Loki acknowledges nothing of the copy before the agent dies.
+  h.sink.HoldAcks(true);
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 5001; }));
+  h.Stop();
+  ASSERT_TRUE(h.positions->Save().ok());
+  auto rec = h.positions->FindByPath(log + ".1.gz");
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_TRUE(rec->compressed);
+  EXPECT_EQ(rec->offset, 6u);  // nothing acknowledged inside the copy
+  EXPECT_EQ(rec->origin, log);
+  h.sink.Take();  // the entries die unacknowledged, as in a crash
+  h.sink.HoldAcks(false);
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(h.WaitLines(log, Numbered("x", 0, 5000))) << h.sink.Count();
+}
+
+TEST(CompressedRotation, RotationsNeverOpenedAreReadTooOldestFirst) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 10)));
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 10)));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset > 0; }));
+  h.Stop();
+  ASSERT_TRUE(h.positions->Save().ok());
+  // Three rotations while stopped: the oldest two compressed, the newest not (delaycompress).
+  AppendFile(log, Joined(Numbered("a", 10, 20)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-101500").c_str()), 0);
+  Compress(log + ".20261201-101500", log + ".20261201-101500.gz");
+  WriteFile(log, Joined(Numbered("b", 0, 20)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-101600").c_str()), 0);
+  Compress(log + ".20261201-101600", log + ".20261201-101600.gz");
+  WriteFile(log, Joined(Numbered("c", 0, 20)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-101700").c_str()), 0);
+  WriteFile(log, Joined(Numbered("d", 0, 20)));
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.Start(h.dir / "*.log");
+  const auto want = Concat({Numbered("a", 0, 20), Numbered("b", 0, 20), Numbered("c", 0, 20),
+                            Numbered("d", 0, 20)});
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }));
+  // Oldest first, so the stream stays in order; every rotation carries the stream's filename.
+  EXPECT_EQ(h.sink.Lines(log), want);
+}
+
+TEST(CompressedRotation, RotationsOlderThanThePositionsAreNotRead) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  // logrotate's names, from before the agent was installed.
+  WriteFile(log + ".1", "old1\n");
+  WriteFile(log + ".2.gz.src", "old2\n");
+  Compress(log + ".2.gz.src", log + ".2.gz");
+  timeval past[2] = {{1'600'000'000, 0}, {1'600'000'000, 0}};
+  ASSERT_EQ(::utimes((log + ".1").c_str(), past), 0);
+  ASSERT_EQ(::utimes((log + ".2.gz").c_str(), past), 0);
+  WriteFile(log, "a\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"a"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 2; }));
+  h.Stop();
+  ASSERT_TRUE(h.positions->Save().ok());
+  AppendFile(log, "b\n");  // then logrotate with delaycompress, while stopped
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".0").c_str()), 0);
+  WriteFile(log, "c\n");
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= 3; }));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  auto got = h.sink.Lines(log);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(CompressedRotation, TemporaryAndForeignGzipFilesAreNeverTakenForTheCopy) {
+  skidder::testing::TempDir dir;
+  const std::string log = dir / "0.log";
+  WriteFile(log, "hello\n");
+  WriteFile(dir / "0.log.x.gz.tmp", "hello\n");
+  FileIdentity id;
+  id.fingerprint_len = 6;
+  id.fingerprint = 0;  // matches nothing
+  EXPECT_EQ(FindCompressedCopy(dir.path(), log, id), "");
+  Compress(log, dir / "0.log.x.gz");
+  int fd = ::open((dir / "0.log.x.gz").c_str(), O_RDONLY);
+  auto real = GzIdentify(fd);
+  ::close(fd);
+  ASSERT_TRUE(real.has_value());
+  EXPECT_EQ(FindCompressedCopy(dir.path(), log, *real), dir / "0.log.x.gz");
+  EXPECT_EQ(GzSize(dir / "0.log.x.gz"), 6u);
+}
+
+}  // namespace
+}  // namespace skidder::sources
