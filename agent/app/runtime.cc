@@ -31,6 +31,7 @@ struct Runtime::State {
   std::vector<std::unique_ptr<pipeline::Pipeline>> pipelines;
   std::vector<ScrapeJob> jobs;
   std::unique_ptr<sources::Positions> positions;
+  sources::poison::CrashLog crashes;  // lines earlier runs died on
   std::vector<std::unique_ptr<sink::LokiClient>> clients;
   std::unique_ptr<EntrySink> sink;
   std::unique_ptr<sources::FileSource> source;  // null under -stdin
@@ -154,6 +155,21 @@ Status Runtime::StartFileSources() {
   fo.limits = s.cfg.limits_config;
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
+  if (!s.flags.dry_run) {
+    const std::string crash_file = s.cfg.positions.filename + ".crashes";
+    s.crashes = sources::poison::CrashLog::Load(crash_file);
+    sources::poison::InstallHandler(crash_file);
+    fo.crashes = &s.crashes;
+  }
+  if (!s.flags.dry_run && s.cfg.positions.held_dir != "off") {
+    fo.held_dir = s.cfg.positions.held_dir;
+    if (fo.held_dir.empty()) {  // beside the positions file: one state directory
+      const std::string& pf = s.cfg.positions.filename;
+      const size_t slash = pf.rfind('/');
+      fo.held_dir = (slash == std::string::npos ? std::string(".") : pf.substr(0, slash)) + "/.skidder-held";
+    }
+    fo.held_max_bytes = static_cast<uint64_t>(std::max<int64_t>(s.cfg.positions.held_max_bytes, 0));
+  }
   s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(), s.metrics,
                                                    &SystemClock::Get());
   s.targets = std::make_unique<TargetSet>(

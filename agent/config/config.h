@@ -67,6 +67,11 @@ struct PositionsConfig {
   std::string filename = "/var/log/positions.yaml";
   Duration sync_period = std::chrono::seconds(10);
   bool ignore_invalid_yaml = false;  // corrupt file: start empty instead of setting it aside
+  // skidder: rotated files not yet read to the end are hard-linked here, so a crash cannot lose
+  // them when they are deleted. Must be on the same mount as the logs. "" = `.skidder-held`
+  // beside `filename`; "off" disables holding.
+  std::string held_dir;
+  int64_t held_max_bytes = int64_t{1} << 30;  // disk that held files may keep alive after deletion
 };
 
 // One pipeline stage, parsed by the pipeline registry (which knows each stage's keys).

@@ -206,6 +206,8 @@ class Writer {
     Kv("filename", c.positions.filename);
     Kv("sync_period", c.positions.sync_period);
     Kv("ignore_invalid_yaml", c.positions.ignore_invalid_yaml);
+    Kv("held_dir", c.positions.held_dir);
+    Kv("held_max_bytes", c.positions.held_max_bytes);
     End();
     const LimitsConfig& l = c.limits_config;
     Begin("limits_config");

@@ -57,6 +57,12 @@ Status ReadPositions(const YAML::Node& node, const std::string& file, PositionsC
   r.Str("filename", &out->filename);
   r.Dur("sync_period", &out->sync_period);
   r.Bool("ignore_invalid_yaml", &out->ignore_invalid_yaml);
+  r.Str("held_dir", &out->held_dir);
+  YAML::Node held = r.Node("held_max_bytes");
+  if (held.IsDefined() && !held.IsNull() &&
+      (!held.IsScalar() || !ParseByteSize(held.Scalar(), &out->held_max_bytes))) {
+    r.Fail("held_max_bytes", "expected a size like 1GB or 1073741824, got " + Describe(held));
+  }
   if (out->filename.empty()) r.Fail("filename", "must not be empty");
   if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
   return r.Finish();

@@ -25,6 +25,10 @@ inline constexpr const char* kReasonStreamLimit = "stream_limit";  // Loki refus
 inline constexpr const char* kReasonStreamLimited = "stream_limited";
 inline constexpr const char* kReasonLabelValueTooLong = "label_value_too_long";
 inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted before it was read
+// A held rotated file let go unread because held files were over positions.held_max_bytes.
+inline constexpr const char* kReasonHeldBudget = "held_budget";
+// A line the agent crashed on repeatedly, skipped on the next start (see sources/file/poison.h).
+inline constexpr const char* kReasonPoison = "poison";
 
 struct AgentMetrics {
   explicit AgentMetrics(Registry& r);

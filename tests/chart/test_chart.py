@@ -50,12 +50,17 @@ class Volumes(unittest.TestCase):
         _, c = agent_container(docs)
         self.assertIn("/airflow/logs", [m["mountPath"] for m in c["volumeMounts"]])
 
-    def test_pod_logs_are_mounted_read_only(self):
-        pod, c = agent_container(R.render())
-        mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/var/log/pods")
-        self.assertIs(mount.get("readOnly"), True)
+    def test_pod_logs_and_held_links_share_one_mount(self):
+        # Hard links cannot cross mounts: the held directory must be inside the logs' mount.
+        docs = R.render()
+        pod, c = agent_container(docs)
+        mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/var/log")
+        self.assertFalse(mount.get("readOnly", False))
         vol = next(v for v in pod["volumes"] if v["name"] == mount["name"])
-        self.assertEqual(vol["hostPath"]["path"], "/var/log/pods")
+        self.assertEqual(vol["hostPath"]["path"], "/var/log")
+        self.assertNotIn("/var/log/pods", [m["mountPath"] for m in c["volumeMounts"]])
+        config = yaml.safe_load(rendered_config(docs))
+        self.assertTrue(config["positions"]["held_dir"].startswith("/var/log/"))
 
     def test_positions_are_on_a_writable_host_path(self):
         docs = R.render()

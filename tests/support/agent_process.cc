@@ -78,6 +78,7 @@ int AgentProcess::Wait(int timeout_ms) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       pid_ = -1;
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);  // as a shell reports it
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -31,7 +31,8 @@ class AgentProcess {
   void Kill();
   // Sends SIGTERM and waits up to timeout for exit; returns the exit code (or -1 on timeout/kill).
   int Terminate(int timeout_ms = 30000);
-  // Waits for exit without signalling (e.g. -check-syntax); returns the exit code or -1.
+  // Waits for exit without signalling (e.g. -check-syntax); returns the exit code, 128 + the
+  // signal when a signal ended it, or -1 on timeout.
   int Wait(int timeout_ms = 30000);
   bool Running();
   pid_t pid() const { return pid_; }

@@ -12,6 +12,7 @@ namespace skidder::testing {
 class TempDir {
  public:
   TempDir();
+  explicit TempDir(const std::string& base);  // under base instead of $TMPDIR or /tmp
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

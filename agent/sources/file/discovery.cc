@@ -90,6 +90,7 @@ void FileSource::Impl::Discover(int64_t now_ns) {
         },
         [&](const std::string& path, const struct stat& st) {
           if (t->exclude && t->exclude->Match(path)) return;
+          if (held_.IsHeld(path)) return;  // our own links are never new files
           if (found.emplace(path, st).second) found_target[path] = t.get();
         });
   }
@@ -98,6 +99,12 @@ void FileSource::Impl::Discover(int64_t now_ns) {
   for (const auto& [path, st] : found) {
     found_by_inode.emplace(FileKey{st.st_dev, st.st_ino}, path);
   }
+  if (!orphans_checked_ && held_.enabled()) {
+    orphans_checked_ = true;
+    std::set<std::string> referenced;
+    for (const auto& r : positions_->All()) referenced.insert(r.path);
+    held_.RemoveOrphans(referenced);
+  }
   CheckOpenFiles(found, found_by_inode, now_ns);
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
   for (const auto& [path, st] : found) {
@@ -105,6 +112,7 @@ void FileSource::Impl::Discover(int64_t now_ns) {
     OpenNew(path, *found_target[path], now_ns);
   }
   RebuildPathIndex();
+  EnforceHeldBudget();
 }
 
 void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& found,
@@ -146,6 +154,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   }
   LOG_INFO("file rotated or removed; reading it to the end",
            {{"path", f.path()}, {"now_at", where.empty() ? "(deleted)" : where}});
+  HoldDraining(f);
 }
 
 void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>& dirs,
@@ -165,7 +174,8 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
   std::set<std::string> rotated_dirs;  // where a recorded file left its name while we were away
   for (const PositionRecord& rec : records) {
     if (rec.imported || busy.contains(KeyOf(rec.identity))) continue;
-    const std::string dir = DirName(rec.path);
+    // A held link is resolved with the directory of the stream it came from.
+    const std::string dir = DirName(held_.IsHeld(rec.path) ? rec.origin_or_path() : rec.path);
     auto d = dirs.find(dir);
     if (d == dirs.end()) continue;  // not (yet) a directory of ours: leave the record alone
     const bool first = resolved_.insert({rec.path, rec.identity.ino}).second;
@@ -175,7 +185,9 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
     }
     std::string where;
     struct stat st;
-    if (::stat(rec.path.c_str(), &st) != 0 || !SameInode(rec.identity, st)) {
+    if (held_.IsHeld(rec.path)) {
+      if (::stat(rec.path.c_str(), &st) == 0 && SameInode(rec.identity, st)) where = rec.path;
+    } else if (::stat(rec.path.c_str(), &st) != 0 || !SameInode(rec.identity, st)) {
       where = FindByInode(dir, rec.identity);
     } else if (!first || IsRecordedFile(rec.path, rec.identity)) {
       where = rec.path;
@@ -445,6 +457,7 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   f->open_seq = next_open_seq_++;
   f->idle_since_ns = now_ns;
   f->dirty = true;
+  if (f->draining) HoldDraining(*f);
   // Over max_open_files with nothing idle to close: wait parked, read when a slot frees.
   if (!f->draining && !EnsureFdSlot(nullptr)) f->Park();
   FileKey key = KeyOf(f->identity());
@@ -455,6 +468,75 @@ void FileSource::Impl::RebuildPathIndex() {
   by_path_.clear();
   for (auto& [key, f] : files_) {
     if (!f->record_path().empty()) by_path_[f->record_path()] = f.get();
+  }
+}
+
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+
+// A file that left its name (or whose target went away) and is not read to the end yet: link
+// it into the held directory, so that a crash after the kubelet deletes it loses nothing. The
+// positions record names the link from now on.
+void FileSource::Impl::HoldDraining(TailedFile& f) {
+  const std::string at = f.record_path();
+  if (!held_.enabled() || at.empty() || held_.IsHeld(at)) return;
+  const std::string link = held_.Hold(at, f.identity());
+  if (link.empty()) return;
+  if (SameRecordFile(positions_->FindByPath(at), f.identity())) positions_->Remove(at);
+  f.held_from = at;
+  f.set_record_path(link);
+  f.last_put = {};
+}
+
+// Everything in a held file is acknowledged: the link goes, and the record moves back to the
+// file's own rotated name (done), so that a restart neither reopens it nor takes it for a
+// rotation it never saw.
+void FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
+  held_.Release(ff.record.path);
+  std::string home = ff.held_from;
+  struct stat st;
+  if (home.empty() || ::stat(home.c_str(), &st) != 0 || !SameInode(ff.record.identity, st)) {
+    home = FindByInode(DirName(ff.record.origin_or_path()), ff.record.identity);
+  }
+  positions_->Remove(ff.record.path);
+  ff.record.path = home.empty() ? ff.held_from : home;
+  if (ff.record.path == ff.record.origin) ff.record.origin.clear();
+}
+
+// Disk kept alive only by held links stays within held_max_bytes: the oldest held files are let
+// go first, unread, and what they still held is counted as lost.
+void FileSource::Impl::EnforceHeldBudget() {
+  if (held_.dir().empty()) return;
+  std::vector<std::pair<uint64_t, TailedFile*>> held;  // open order, file
+  uint64_t total = 0;
+  for (auto& [key, f] : files_) {
+    if (!held_.IsHeld(f->record_path())) continue;
+    total += HeldFiles::OnlyHeldBytes(f->record_path());
+    held.emplace_back(f->open_seq, f.get());
+  }
+  if (total <= held_.max_bytes()) return;
+  std::sort(held.begin(), held.end());
+  for (auto& [seq, f] : held) {
+    if (total <= held_.max_bytes()) break;
+    const std::string link = f->record_path();
+    const uint64_t only = HeldFiles::OnlyHeldBytes(link);
+    struct stat st;
+    uint64_t size = f->read_offset();
+    if (::stat(link.c_str(), &st) == 0) size = static_cast<uint64_t>(st.st_size);
+    const uint64_t lost = f->compressed() ? 0 : size - std::min(size, f->read_offset());
+    held_.Release(link);
+    positions_->Remove(link);
+    f->set_record_path("");
+    f->Park();  // stop reading it: what it still held is gone
+    f->dirty = false;
+    total -= std::min(total, only);
+    metrics_->lost_bytes.With({telemetry::kReasonHeldBudget})->Add(static_cast<double>(lost));
+    LOG_ERROR("held rotated files are over positions.held_max_bytes; letting the oldest go unread",
+              {{"path", f->path()},
+               {"held_as", link},
+               {"lost_bytes", std::to_string(lost)},
+               {"held_max_bytes", std::to_string(held_.max_bytes())}});
   }
 }
 

@@ -48,12 +48,14 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
       clock_(clock),
       emitter_(sink),
       metric_pool_(metrics),
-      watcher_(opts_.force_polling, metrics) {
+      watcher_(opts_.force_polling, metrics),
+      held_(opts_.held_dir, opts_.held_max_bytes) {
   settings_.max_line = opts_.limits.max_line_size > 0
                            ? static_cast<size_t>(opts_.limits.max_line_size)
                            : kHardLineCap;
   settings_.truncate = opts_.limits.max_line_size_truncate;
   settings_.metrics = metrics;
+  settings_.crashes = opts_.crashes;
   if (opts_.limits.readline_rate_enabled) {
     limiter_.emplace(opts_.limits.readline_rate, opts_.limits.readline_burst,
                      opts_.limits.readline_rate_drop, clock_);
@@ -94,6 +96,7 @@ void FileSource::Impl::SetTargets(std::vector<FileTarget> targets) {
 }
 
 void FileSource::Impl::Run() {
+  poison::PrepareThread();  // stages run here: a stack overflow must still be recorded
   const auto tick =
       std::max<config::Duration>(opts_.watch.min_poll_frequency, std::chrono::milliseconds(1));
   while (!stop_) {
@@ -333,7 +336,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     f.FlushPartial(now_ns, emitter_);
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
-    finished_.push_back({f.Record(), f.tracker(), f.read_offset()});
+    finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
     it = files_.erase(it);
     RebuildPathIndex();
   }
@@ -357,6 +360,7 @@ void FileSource::Impl::UpdatePositions() {
     // Read to the end and all acknowledged: the record stays (marked done) while the file
     // exists, so that a restart neither reopens it nor takes it for an unseen rotation.
     ff.record.done = ff.record.offset >= ff.final_offset;
+    if (ff.record.done && held_.IsHeld(ff.record.path)) ReleaseHeld(ff);
     if (!ff.record.path.empty()) positions_->Put(ff.record);
     unacked += static_cast<double>(ff.final_offset - std::min(ff.final_offset, ff.record.offset));
     return ff.record.done || ff.record.path.empty();

@@ -15,6 +15,7 @@
 #include "model/labels.h"
 #include "model/sink.h"
 #include "pipeline/pipeline.h"
+#include "sources/file/poison.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
 #include "util/status.h"
@@ -37,6 +38,11 @@ struct FileSourceOptions {
   size_t max_open_files = 1024;  // idle files beyond this are closed, reopened by identity
   size_t read_chunk_bytes = 64 * 1024;
   bool force_polling = false;  // tests and -no-inotify: behave as if inotify failed
+  // Rotated files not yet read to the end are hard-linked here (see held.h); "" = off.
+  std::string held_dir;
+  uint64_t held_max_bytes = uint64_t{1} << 30;
+  // Lines the agent died on (see poison.h); not owned, may be null.
+  const poison::CrashLog* crashes = nullptr;
 };
 
 class FileSource {

@@ -18,6 +18,7 @@
 
 #include "sources/file/file_source.h"
 #include "sources/file/glob.h"
+#include "sources/file/held.h"
 #include "sources/file/positions.h"
 #include "sources/file/readline_limiter.h"
 #include "sources/file/tailed_file.h"
@@ -36,6 +37,7 @@ struct TargetState {
 // A closed file whose last entries are still in flight: its record follows their acks.
 struct FinishedFile {
   PositionRecord record;  // offset follows the tracker; path "" when the file has no name left
+  std::string held_from;  // where a held file was when it was linked
   std::shared_ptr<AckTracker> tracker;
   uint64_t final_offset;
 };
@@ -115,6 +117,10 @@ class FileSource::Impl {
   void StartDrain(TailedFile& f, int64_t now_ns);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
+  // held files (discovery.cc)
+  void HoldDraining(TailedFile& f);
+  void ReleaseHeld(FinishedFile& ff);
+  void EnforceHeldBudget();
   const TargetState* FindTarget(const std::string& id) const;
   // The first target whose glob matches the file's current path (not excluded), or nullptr.
   const TargetState* MatchingTarget(const TailedFile& f) const;
@@ -145,6 +151,8 @@ class FileSource::Impl {
   std::set<std::pair<std::string, uint64_t>> resolved_;  // records seen (path, inode)
   std::set<std::string> scanned_dirs_;  // looked for rotations made while stopped (once each)
   std::vector<char> buf_;
+  HeldFiles held_;
+  bool orphans_checked_ = false;
   bool rescan_ = true;
   bool saturated_ = false;
   // limits_config.readline_rate*: one bucket for all files; throttled_ = wait mode ran dry.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "sources/file/identity.h"
@@ -136,12 +137,33 @@ void TailedFile::FlushPartial(int64_t now_ns, pipeline::Emitter& out) {
 
 void TailedFile::Emit(std::string_view line, int64_t now_ns, const AckRef& hold,
                       pipeline::Emitter& out) {
+  if (settings_.crashes != nullptr && !settings_.crashes->empty() && IsPoison(line)) return;
+  poison::Mark& mark = poison::CurrentMark();
+  mark.dev = id_.dev;
+  mark.ino = id_.ino;
+  mark.offset = splitter_.offset();  // the start of this line, during Feed and FlushPartial
+  mark.active = true;
+  poison::MaybeCrashForTest(line);
   Entry e;
   e.timestamp_ns = now_ns;
   e.line.assign(line);
   e.labels = labels_;  // copy-on-write: a reference count, not a copy
   e.ack = hold;
   pipeline_->Process(std::move(e), out);
+  mark.active = false;
+}
+
+// The agent died on this line before (twice): skip it, once, loudly.
+bool TailedFile::IsPoison(std::string_view line) {
+  const uint64_t at = splitter_.offset();
+  if (!settings_.crashes->ShouldSkip(id_.dev, id_.ino, at)) return false;
+  settings_.metrics->dropped_lines.With({telemetry::kReasonPoison})->Add();
+  LOG_ERROR("skipping a line the agent crashed on repeatedly",
+            {{"path", path_},
+             {"offset", std::to_string(at)},
+             {"crashes", std::to_string(settings_.crashes->Count(id_.dev, id_.ino, at))},
+             {"bytes", std::to_string(line.size())}});
+  return true;
 }
 
 PositionRecord TailedFile::Record() const {

@@ -17,6 +17,7 @@
 #include "pipeline/pipeline.h"
 #include "sources/file/gz.h"
 #include "sources/file/line_splitter.h"
+#include "sources/file/poison.h"
 #include "sources/file/positions.h"
 #include "sources/file/readline_limiter.h"
 #include "telemetry/agent_metrics.h"
@@ -35,6 +36,7 @@ struct TailSettings {
   size_t max_line = 1 << 20;
   bool truncate = false;
   telemetry::AgentMetrics* metrics = nullptr;
+  const poison::CrashLog* crashes = nullptr;  // lines the agent died on (may be null)
 };
 
 class TailedFile {
@@ -87,6 +89,7 @@ class TailedFile {
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
+  std::string held_from;  // where the file was when it was hard-linked into the held directory
   uint64_t open_seq = 0;  // order of opening: of two files of one stream, the older is read first
   std::string target_id;
   PositionRecord last_put;  // what Positions last got for it
@@ -95,6 +98,7 @@ class TailedFile {
   void Restart(const char* why);
   // One line into the pipeline as an entry of this file, covered by `hold`'s checkpoint.
   void Emit(std::string_view line, int64_t now_ns, const AckRef& hold, pipeline::Emitter& out);
+  bool IsPoison(std::string_view line);
 
   int fd_;
   std::string path_;

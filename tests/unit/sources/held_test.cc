@@ -1,0 +1,126 @@
+// Held files: a rotated file that is deleted before it was read to the end survives a crash
+// through its hard link in the held directory; the budget bounds the disk this keeps alive.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "sources/file/file_source.h"
+#include "unit/sources/fake_sink.h"
+#include "util/log.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+using testing::Harness;
+using testing::Joined;
+using testing::Numbered;
+
+size_t CountEntries(const std::string& dir) {
+  if (!std::filesystem::exists(dir)) return 0;
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(dir),
+                                           std::filesystem::directory_iterator()));
+}
+
+class Held : public ::testing::Test {
+ protected:
+  FileSourceOptions Options(uint64_t budget = uint64_t{1} << 30) {
+    auto o = h_.DefaultOptions();
+    o.held_dir = h_.dir / ".skidder-held";
+    o.held_max_bytes = budget;
+    return o;
+  }
+  std::string HeldDir() { return h_.dir / ".skidder-held"; }
+  Harness h_;
+};
+
+TEST_F(Held, ARotatedFileDeletedUnreadSurvivesACrash) {
+  const std::string log = h_.dir / "0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 1000)));
+  h_.sink.HoldAcks(true);  // Loki is down: nothing is acknowledged
+  h_.Start(h_.dir / "*.log", Options());
+  ASSERT_TRUE(WaitFor([&] { return h_.sink.Count() == 1000; }));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-101500").c_str()), 0);
+  WriteFile(log, "b0\n");
+  ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 1; }));
+  h_.Stop();
+  ASSERT_TRUE(h_.positions->Save().ok());
+  h_.sink.Take();  // the agent dies: nothing it read was acknowledged
+  h_.sink.HoldAcks(false);
+  // While it is down, the kubelet deletes the rotated file (keep-N).
+  ASSERT_EQ(::unlink((log + ".20261201-101500").c_str()), 0);
+  h_.positions = std::make_unique<Positions>(h_.dir / "positions.json", false, &h_.metrics);
+  h_.Start(h_.dir / "*.log", Options());
+  auto want = Numbered("a", 0, 1000);
+  want.push_back("b0");
+  ASSERT_TRUE(h_.WaitLines(log, want)) << h_.sink.Count();
+  // Everything acknowledged: the link goes, and nothing was counted lost.
+  ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 0; }));
+  EXPECT_EQ(h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value(), 0);
+}
+
+TEST_F(Held, OverTheBudgetTheOldestIsLetGoAndCountedExactly) {
+  const std::string log = h_.dir / "0.log";
+  const std::string content = Joined(Numbered("a", 0, 500));
+  WriteFile(log, content);
+  h_.sink.SetSaturated(true);  // nothing is read while Loki is backed up
+  h_.Start(h_.dir / "*.log", Options(100));
+  ASSERT_TRUE(WaitFor([&] { return h_.source->ActiveFiles() == 1; }));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, "b0\n");
+  ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 1; }));
+  ASSERT_EQ(::unlink((log + ".1").c_str()), 0);  // now only the link keeps its bytes
+  ASSERT_TRUE(WaitFor([&] {
+    return h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value() > 0;
+  }));
+  EXPECT_EQ(h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value(),
+            static_cast<double>(content.size()));
+  EXPECT_EQ(CountEntries(HeldDir()), 0u);
+  h_.sink.SetSaturated(false);
+  ASSERT_TRUE(WaitFor([&] { return h_.sink.Lines(log) == std::vector<std::string>{"b0"}; }));
+}
+
+TEST_F(Held, LinksNoPositionNamesAreRemovedAtStart) {
+  std::filesystem::create_directories(HeldDir());
+  WriteFile(HeldDir() + "/1-2", "stale\n");
+  WriteFile(h_.dir / "0.log", "x\n");
+  h_.Start(h_.dir / "*.log", Options());
+  ASSERT_TRUE(h_.WaitLines(h_.dir / "0.log", {"x"}));
+  EXPECT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 0; }));
+}
+
+TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
+  struct stat a, b;
+  if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 || a.st_dev == b.st_dev) {
+    GTEST_SKIP() << "needs /dev/shm on another file system than the temp dir";
+  }
+  skidder::testing::TempDir other("/dev/shm");
+  std::string captured;
+  log::CaptureForTest(&captured);
+  auto o = Options();
+  o.held_dir = other / "held";
+  const std::string log = h_.dir / "0.log";
+  WriteFile(log, "a\n");
+  h_.Start(h_.dir / "*.log", o);
+  ASSERT_TRUE(h_.WaitLines(log, {"a"}));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(std::rename(log.c_str(), (log + "." + std::to_string(i)).c_str()), 0);
+    WriteFile(log, "n" + std::to_string(i) + "\n");
+    ASSERT_TRUE(WaitFor([&] { return h_.sink.Lines(log).size() == static_cast<size_t>(i + 2); }));
+  }
+  h_.Stop();
+  log::CaptureForTest(nullptr);
+  size_t errors = 0;
+  for (size_t p = captured.find("cannot hard-link"); p != std::string::npos;
+       p = captured.find("cannot hard-link", p + 1)) {
+    ++errors;
+  }
+  EXPECT_EQ(errors, 1u) << captured;
+}
+
+}  // namespace
+}  // namespace skidder::sources
