@@ -21,11 +21,6 @@ namespace {
 // lets tests drive a FakeClock.
 constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
 
-// Entries a stopped client could not send. Their AckRefs are held for the life of the process so
-// no position is ever committed past them: after a restart they are read and sent again.
-std::mutex abandoned_mu;
-std::vector<AckRef>* abandoned = new std::vector<AckRef>;  // never freed, on purpose
-
 }  // namespace
 
 class LokiClient::Impl final : public SendControl {
@@ -284,13 +279,12 @@ void LokiClient::Impl::Abandon(std::vector<Entry>&& entries) {
            {{"host", host_},
             {"entries", std::to_string(entries.size())},
             {"bytes", std::to_string(memory)}});
-  {
-    std::lock_guard lock(abandoned_mu);
-    for (Entry& e : entries) {
-      if (!e.ack.empty()) abandoned->push_back(std::move(e.ack));
-    }
-  }
-  Released(memory, static_cast<int64_t>(entries.size()));
+  // Abandoning (not resetting) the refs frees the entries but keeps every position at or before
+  // them: a reload or restart reads them again from the committed offset.
+  const auto count = static_cast<int64_t>(entries.size());
+  for (Entry& e : entries) e.ack.Abandon();
+  entries.clear();
+  Released(memory, count);
 }
 
 LokiClient::Impl::~Impl() { Stop(std::chrono::milliseconds(0)); }

@@ -237,6 +237,28 @@ TEST_F(LokiClientTest, StopGivesUpAtItsDeadlineWithoutAdvancingPositions) {
   EXPECT_EQ(tracker->Committed(), 0u);  // read again after a restart, never lost
 }
 
+// A reload stops every client; entries it could not send must neither be held for the life of the
+// process (memory grows with each reload) nor let their file's position move past them.
+TEST_F(LokiClientTest, ClientsStoppedWithUnsentEntriesFreeThemAndNeverCommitThem) {
+  loki_.SetFailFor(std::chrono::minutes(5), 503);
+  std::vector<std::weak_ptr<AckTracker>> trackers;
+  for (int cycle = 0; cycle < 100; ++cycle) {
+    auto tracker = AckTracker::Create(0);
+    trackers.push_back(tracker);
+    auto client = Make(Config());
+    ASSERT_TRUE(client->Start().ok());
+    for (int i = 0; i < 20; ++i) {
+      AckRef hold = tracker->Open(static_cast<uint64_t>(i + 1) * 10);
+      client->Push(MakeEntry(std::string(200, 'x'), hold));
+    }
+    EXPECT_FALSE(client->Stop(milliseconds(0)));
+    EXPECT_EQ(client->BufferedBytes(), 0);
+    EXPECT_EQ(tracker->Committed(), 0u) << "cycle " << cycle << ": read again after a reload";
+  }
+  EXPECT_EQ(metrics_.buffered_bytes.With({})->Value(), 0);
+  for (const auto& t : trackers) EXPECT_TRUE(t.expired()) << "an abandoned entry is still alive";
+}
+
 TEST_F(LokiClientTest, StopCancelsARequestStuckOnABlackholedLoki) {
   loki_.SetBlackhole(true);
   auto cfg = Config();
