@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -28,7 +29,29 @@ class TestServer {
     });
     server_.Post("/big", [](const httplib::Request&, httplib::Response& res) {
       res.status = 400;
-      res.set_content(std::string(64 * 1024, 'x'), "text/plain");
+      res.set_content(std::string(1024 * 1024, 'x'), "text/plain");
+    });
+    // A 200 whose body starts and never ends (until the server stops or the client leaves).
+    server_.Post("/endless", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_chunked_content_provider("text/plain", [this](size_t, httplib::DataSink& sink) {
+        if (!sink.write("ok", 2)) return false;
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return released_; });
+        return !released_ && sink.is_writable();
+      });
+    });
+    // A 200 announcing a 1 GiB body, written as fast as the client takes it.
+    server_.Post("/huge", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_content_provider(size_t{1} << 30, "text/plain",
+                               [this](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 static const std::string chunk(64 * 1024, 'y');
+                                 size_t n = std::min(length, chunk.size());
+                                 if (!sink.write(chunk.data(), n)) return false;
+                                 huge_written_ += n;
+                                 return true;
+                               });
     });
     server_.Post("/hang", [this](const httplib::Request&, httplib::Response& res) {
       std::unique_lock lock(mu_);
@@ -62,6 +85,7 @@ class TestServer {
     std::lock_guard lock(mu_);
     return hanging_;
   }
+  size_t huge_written() const { return huge_written_.load(); }
   size_t distinct_connections() {
     std::lock_guard lock(mu_);
     return remote_ports_.size();
@@ -77,6 +101,7 @@ class TestServer {
   int hanging_ = 0;
   httplib::Request last_;
   std::set<int> remote_ports_;
+  std::atomic<size_t> huge_written_{0};
 };
 
 TEST(HttpClient, PostsBodyAndHeadersAndReturnsStatusAndBody) {
@@ -129,6 +154,35 @@ TEST(HttpClient, TruncatesLargeResponseBodies) {
   HttpResponse resp = http->Post(req);
   EXPECT_EQ(resp.status, 400);
   EXPECT_EQ(resp.body.size(), HttpResponse::kMaxResponseBody);
+  EXPECT_TRUE(resp.body_truncated);
+}
+
+// A 2xx is an answer as soon as its status line and headers are in: an endless body must not turn
+// it into a timeout (the batch would be re-sent forever).
+TEST(HttpClient, A2xxWithAnEndlessBodyIsASuccessNotATimeout) {
+  TestServer server;
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = server.Url("/endless");
+  req.timeout = std::chrono::seconds(60);
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse resp = http->Post(req);
+  EXPECT_EQ(resp.status, 200) << resp.transport_error;
+  EXPECT_TRUE(resp.body_truncated);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(HttpClient, A2xxWithAHugeBodyIsNotDownloaded) {
+  TestServer server;
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = server.Url("/huge");
+  req.timeout = std::chrono::seconds(60);
+  HttpResponse resp = http->Post(req);
+  EXPECT_EQ(resp.status, 200) << resp.transport_error;
+  EXPECT_LE(resp.body.size(), HttpResponse::kMax2xxBody);
+  // Socket buffers take some megabytes; downloading the gigabyte would take far more.
+  EXPECT_LT(server.huge_written(), size_t{64} << 20);
 }
 
 TEST(HttpClient, ConnectionRefusedIsStatusZeroWithAnError) {

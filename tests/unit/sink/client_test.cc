@@ -104,6 +104,26 @@ TEST_F(LokiClientTest, RetriesThrough503sWithoutLosingOrDuplicatingAnything) {
   EXPECT_EQ(metrics_.request_duration.With({host(), "204"})->Count(), 1u);
 }
 
+// Loki (or a proxy) that answers 200 and then never finishes the body has still accepted the push:
+// the batch is acknowledged once, not timed out and re-sent forever.
+TEST_F(LokiClientTest, A200WithAnEndlessBodyAcknowledgesTheBatchOnce) {
+  loki_.ScriptEndlessBody(200);
+  auto cfg = Config();
+  cfg.timeout = std::chrono::seconds(60);
+  auto tracker = AckTracker::Create(0);
+  auto client = Make(cfg);
+  for (int i = 0; i < 5; ++i) {
+    AckRef hold = tracker->Open(static_cast<uint64_t>(i + 1) * 10);
+    client->Push(MakeEntry("line " + std::to_string(i), hold));
+  }
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 50; }));
+  EXPECT_EQ(loki_.RequestCount(), 1u);
+  EXPECT_EQ(loki_.Lines(), Numbered(5));
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 0);
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+}
+
 TEST_F(LokiClientTest, A400IsNotRetriedIsCountedByReasonAndLetsPositionsAdvance) {
   loki_.ScriptReply(400, "entry for stream '{job=\"test\"}' has timestamp too old: 2001-01-01");
   auto tracker = AckTracker::Create(0);
