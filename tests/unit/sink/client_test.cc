@@ -328,24 +328,35 @@ TEST_F(LokiClientTest, InvalidUtf8IsReplacedSoLokiNeverRejectsTheRequest) {
   EXPECT_EQ(loki_.DecodeErrors(), 0u);
 }
 
-TEST_F(LokiClientTest, TenantLabelPicksTheOrgIdAndCannotInjectHeaders) {
+// A tenant from a pod label is refused whole when Loki would not accept it: never edited into
+// another tenant's name, never dropping the header (which would override tenant_id).
+TEST_F(LokiClientTest, InvalidTenantFromALabelFallsBackToTheConfiguredTenant) {
   auto cfg = Config();
   cfg.tenant_id = "default";
   auto client = Make(cfg);
   ASSERT_TRUE(client->Start().ok());
   Entry a = MakeEntry("for team a");
-  a.labels.Set(kTenantLabel, "team-a\r\nX-Injected: 1");
+  a.labels.Set(kTenantLabel, "team-a");
+  Entry injected = MakeEntry("injected");
+  injected.labels.Set(kTenantLabel, "team-b\rX-Injected: 1");
+  Entry control = MakeEntry("control bytes");
+  control.labels.Set(kTenantLabel, "\x01\x02\x7f");
   client->Push(std::move(a));
+  client->Push(std::move(injected));
+  client->Push(std::move(control));
   client->Push(MakeEntry("for default"));
-  ASSERT_TRUE(loki_.WaitForLines(2));
+  ASSERT_TRUE(loki_.WaitForLines(4));
   std::map<std::string, std::string> tenant_of;
   for (const auto& e : loki_.Entries()) {
     tenant_of[e.line] = e.tenant;
     EXPECT_EQ(e.labels, R"({job="test"})");
   }
-  EXPECT_EQ(tenant_of["for team a"], "team-aX-Injected: 1");
+  EXPECT_EQ(tenant_of["for team a"], "team-a");
+  EXPECT_EQ(tenant_of["injected"], "default");
+  EXPECT_EQ(tenant_of["control bytes"], "default");
   EXPECT_EQ(tenant_of["for default"], "default");
   EXPECT_TRUE(loki_.HeaderValues("X-Injected").empty());
+  EXPECT_EQ(metrics_.invalid_tenants.With({host()})->Value(), 2);
 }
 
 TEST_F(LokiClientTest, RateLimitedBatchesAreDroppedOnlyWhenConfigured) {
@@ -378,6 +389,12 @@ TEST(LokiClientCreate, RefusesBadConfigWithoutEchoingSecrets) {
   ASSERT_FALSE(bad_header.has_value());
   EXPECT_EQ(bad_header.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad_header.error().message().find("secret"), std::string::npos);
+
+  cfg.headers = {};
+  cfg.tenant_id = "team a";
+  auto bad_tenant = LokiClient::Create(cfg, {}, &metrics, nullptr);
+  ASSERT_FALSE(bad_tenant.has_value());
+  EXPECT_NE(bad_tenant.error().message().find("tenant_id"), std::string::npos);
 }
 
 }  // namespace
