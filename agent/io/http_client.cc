@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <vector>
+
+#include "util/redact.h"
 
 namespace skidder::io {
 namespace {
@@ -33,12 +36,32 @@ void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   }
 }
 
-// libcurl messages may quote a URL (e.g. a proxy's); make sure no userinfo survives in them.
+// Values of a URL's query string ("?token=abc&x" -> "abc", "x").
+std::vector<std::string_view> QueryValues(std::string_view url) {
+  std::vector<std::string_view> out;
+  size_t q = url.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view query = url.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    std::string_view param = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), param.size() + 1));
+    size_t eq = param.find('=');
+    std::string_view value = eq == std::string_view::npos ? param : param.substr(eq + 1);
+    if (value.size() >= 4) out.push_back(value);  // shorter ones would mangle the message
+  }
+  return out;
+}
+
+// libcurl messages may quote a URL (e.g. a proxy's); make sure no userinfo or query string value
+// survives in them.
 std::string Scrub(std::string msg, const HttpRequest& req) {
   for (std::string_view url : {std::string_view(req.url), std::string_view(req.proxy_url)}) {
+    if (url.empty()) continue;
+    ReplaceAll(msg, url, RedactUrl(url));
+    for (std::string_view value : QueryValues(url)) ReplaceAll(msg, value, "<redacted>");
     std::string_view info = UserInfo(url);
     if (info.empty()) continue;
-    ReplaceAll(msg, url, RedactUrl(url));
     ReplaceAll(msg, info, "<redacted>");
     size_t colon = info.find(':');
     if (colon != std::string_view::npos && colon + 1 < info.size()) {
@@ -247,10 +270,10 @@ std::unique_ptr<HttpClient> NewCurlHttpClient() { return std::make_unique<CurlHt
 std::string RedactUrl(std::string_view url) {
   auto [start, end] = AuthorityRange(url);
   size_t at = url.substr(start, end - start).rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
+  if (at == std::string_view::npos) return MaskUrlQuery(url, "<redacted>");
   std::string out(url.substr(0, start));
   out.append(url.substr(start + at + 1));
-  return out;
+  return MaskUrlQuery(out, "<redacted>");
 }
 
 std::string UrlHost(std::string_view url) {

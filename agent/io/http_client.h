@@ -70,7 +70,8 @@ class HttpClient {
 // libcurl implementation; calls curl_global_init once per process.
 std::unique_ptr<HttpClient> NewCurlHttpClient();
 
-// The URL with any "user:password@" removed, for logs and error messages.
+// The URL with any "user:password@" removed and query values masked (?token=<redacted>), for
+// logs and error messages.
 std::string RedactUrl(std::string_view url);
 // "host[:port]" of a URL (no userinfo), e.g. the metrics host label.
 std::string UrlHost(std::string_view url);

@@ -7,6 +7,7 @@
 #include "sink/loki/classify.h"
 #include "sink/loki/encoder.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 #ifndef SKIDDER_VERSION
 #define SKIDDER_VERSION "dev"
@@ -28,13 +29,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Loki's error text, made printable and short enough for one log line.
-std::string LoggableBody(std::string_view body) {
-  std::string s(body.substr(0, kMaxLoggedBody + 4));
-  formats::SanitizeUtf8(s);
-  formats::TruncateUtf8(s, kMaxLoggedBody);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  if (from.size() < 4) return;  // too short to be a secret; replacing would mangle the text
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
 }
 
 // Logging every retry of a long outage would flood the agent's own log: log attempts 1, 2, 4, 8...
@@ -56,6 +55,27 @@ Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<i
       sent_bytes_(metrics.sent_bytes.With({host_})),
       sent_entries_(metrics.sent_entries.With({host_})),
       batch_retries_(metrics.batch_retries.With({host_})) {}
+
+// Loki's error text, made printable, short enough for one log line, and without credentials: a
+// Loki or proxy that echoes the request shows our Authorization and API-key headers.
+std::string Sender::LoggableBody(std::string_view body) const {
+  std::string s(body.substr(0, kMaxLoggedBody + 4));
+  ReplaceAll(s, cfg_.url, safe_url_);
+  // Exact values first (they may be split by the pattern rules below), then anything that looks
+  // like a credential.
+  const std::string& auth = creds_.authorization();
+  if (size_t sp = auth.find(' '); sp != std::string::npos) {
+    ReplaceAll(s, std::string_view(auth).substr(sp + 1), "<redacted>");
+  }
+  for (const auto& [name, value] : cfg_.headers) {
+    if (IsSensitiveName(name)) ReplaceAll(s, value, "<redacted>");
+  }
+  s = RedactSecrets(s);
+  formats::SanitizeUtf8(s);
+  formats::TruncateUtf8(s, kMaxLoggedBody);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
 
 bool Sender::Send(Batch* batch) {
   std::deque<Piece> todo{{0, batch->entries.size()}};
@@ -133,7 +153,7 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
       LOG_WARN("loki: push failed, will retry",
                {{"url", safe_url_},
                 {"status", code},
-                {"error", r.transport_error},
+                {"error", RedactSecrets(r.transport_error)},
                 {"body", LoggableBody(r.body)},
                 {"attempt", std::to_string(backoff_.attempt() + 1)}});
     }

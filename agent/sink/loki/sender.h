@@ -51,6 +51,7 @@ class Sender {
   enum class Outcome { kDone, kSplit, kAbort };
   Outcome SendPiece(Batch* batch, Piece piece);
   io::HttpResponse Post(const std::string& tenant);
+  std::string LoggableBody(std::string_view body) const;
   void Release(std::span<Entry> entries);
   void Drop(std::span<Entry> entries, const char* reason, int64_t bytes, const std::string& why);
 

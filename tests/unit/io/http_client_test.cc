@@ -231,6 +231,18 @@ TEST(HttpClient, ErrorMessagesNeverContainCredentialsFromTheUrl) {
   EXPECT_EQ(resp.transport_error.find("pr0xy-pass"), std::string::npos) << resp.transport_error;
 }
 
+TEST(HttpClient, ErrorMessagesNeverContainQueryStringTokens) {
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = "http://127.0.0.1:1/loki/api/v1/push?token=q-s3cr3t-tok";
+  req.proxy_url = "http://127.0.0.1:1/?api_key=pr0xy-qu3ry-key";
+  HttpResponse resp = http->Post(req);
+  EXPECT_EQ(resp.status, 0);
+  EXPECT_EQ(resp.transport_error.find("q-s3cr3t-tok"), std::string::npos) << resp.transport_error;
+  EXPECT_EQ(resp.transport_error.find("pr0xy-qu3ry-key"), std::string::npos)
+      << resp.transport_error;
+}
+
 TEST(HttpClient, TimesOutOnAServerThatNeverAnswers) {
   TestServer server;
   auto http = NewCurlHttpClient();
@@ -272,7 +284,9 @@ TEST(Url, RedactsUserinfoAndExtractsHost) {
       {"http://loki:3100/loki/api/v1/push", "http://loki:3100/loki/api/v1/push", "loki:3100"},
       {"https://u:p@loki.example.com/push", "https://loki.example.com/push", "loki.example.com"},
       {"http://u:p@w@host:80", "http://host:80", "host:80"},
-      {"http://[::1]:3100/x?a=b@c", "http://[::1]:3100/x?a=b@c", "[::1]:3100"},
+      {"http://[::1]:3100/x?a=b@c", "http://[::1]:3100/x?a=<redacted>", "[::1]:3100"},
+      {"https://u:p@loki/push?token=abc123&org=1", "https://loki/push?token=<redacted>&org=<redacted>",
+       "loki"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(RedactUrl(c.url), c.redacted) << c.url;

@@ -8,6 +8,7 @@
 
 #include "support/fake_loki.h"
 #include "support/test_util.h"
+#include "util/log.h"
 
 namespace skidder::sink {
 namespace {
@@ -357,6 +358,33 @@ TEST_F(LokiClientTest, InvalidTenantFromALabelFallsBackToTheConfiguredTenant) {
   EXPECT_EQ(tenant_of["for default"], "default");
   EXPECT_TRUE(loki_.HeaderValues("X-Injected").empty());
   EXPECT_EQ(metrics_.invalid_tenants.With({host()})->Value(), 2);
+}
+
+// A Loki or proxy that echoes the request in its error body, and a URL with a token in its query
+// string: neither the warnings about retries nor those about drops may print a credential.
+TEST_F(LokiClientTest, PushWarningsNeverPrintCredentialsEvenWhenLokiEchoesTheRequest) {
+  std::string log;
+  log::CaptureForTest(&log);
+  loki_.SetEchoRequestInErrors(true);
+  loki_.ScriptStatuses({503, 400});
+  auto cfg = Config();
+  cfg.url = loki_.url() + "?token=q-tok-31337";
+  cfg.bearer_token = "b-tok-271828";
+  cfg.headers = {{"X-Api-Key", "k-api-161803"}, {"X-Trace", "visible-1"}};
+  auto client = Make(cfg);
+  client->Push(MakeEntry("refused"));
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}) == 1;
+  }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  log::CaptureForTest(nullptr);
+  ASSERT_NE(log.find("push failed, will retry"), std::string::npos) << log;
+  ASSERT_NE(log.find("push refused, entries dropped"), std::string::npos) << log;
+  for (const char* secret : {"q-tok-31337", "b-tok-271828", "k-api-161803"}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " leaked:\n" << log;
+  }
+  EXPECT_NE(log.find("visible-1"), std::string::npos) << "the echo is still logged:\n" << log;
 }
 
 TEST_F(LokiClientTest, RateLimitedBatchesAreDroppedOnlyWhenConfigured) {
