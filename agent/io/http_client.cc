@@ -164,7 +164,16 @@ void CurlHttpClient::SetTransportOptions(const HttpRequest& req, Transfer* t) {
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!req.proxy_url.empty()) curl_easy_setopt(easy_, CURLOPT_PROXY, req.proxy_url.c_str());
   const TlsOptions& tls = req.tls;
-  if (!tls.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, tls.ca_file.c_str());
+  // libcurl keeps a parsed CA store for a day by default (CURLOPT_CA_CACHE_TIMEOUT): a rotated
+  // ca_file (cert-manager, trust-manager) must count from the next connection on, as in the
+  // Kubernetes client.
+  curl_easy_setopt(easy_, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+  if (!tls.ca_file.empty()) {
+    curl_easy_setopt(easy_, CURLOPT_CAINFO, tls.ca_file.c_str());
+    // Exactly this bundle, as Promtail's ca_file: not also the system's CA directory that
+    // Debian's libcurl adds by default.
+    curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr);
+  }
   if (!tls.cert_file.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, tls.cert_file.c_str());
   if (!tls.key_file.empty()) curl_easy_setopt(easy_, CURLOPT_SSLKEY, tls.key_file.c_str());
   if (tls.insecure_skip_verify) {

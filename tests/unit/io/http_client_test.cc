@@ -219,6 +219,27 @@ TEST(HttpClient, TlsServerNameIsWhatTheCertificateIsCheckedAgainst) {
   EXPECT_FALSE(refused.transport_error.empty());
 }
 
+// A CA file rotated in place (cert-manager, trust-manager) counts from the next connection on;
+// libcurl's CA cache would keep the old store for a day.
+TEST(HttpClient, ARotatedCaFileIsUsedForTheNextConnection) {
+  skidder::testing::TempDir dir_a, dir_b, dir;
+  skidder::testing::FakeKubeApi old_server(dir_a.path(), "token");
+  skidder::testing::FakeKubeApi new_server(dir_b.path(), "token");
+  const std::string ca = dir / "ca.crt";
+  skidder::testing::WriteFile(ca, skidder::testing::ReadFile(old_server.ca_file()));
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.tls.ca_file = ca;
+  req.url = old_server.url() + "/loki/api/v1/push";
+  HttpResponse before = http->Post(req);
+  ASSERT_NE(before.status, 0) << before.transport_error;
+
+  skidder::testing::WriteFile(ca, skidder::testing::ReadFile(new_server.ca_file()));
+  req.url = new_server.url() + "/loki/api/v1/push";  // another port: a new connection
+  HttpResponse after = http->Post(req);
+  EXPECT_NE(after.status, 0) << after.transport_error;
+}
+
 TEST(HttpClient, ErrorMessagesNeverContainCredentialsFromTheUrl) {
   auto http = NewCurlHttpClient();
   HttpRequest req;

@@ -2,10 +2,13 @@
 // positions when Loki misbehaves.
 #include "sink/loki/client.h"
 
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include <random>
 
+#include "sink/loki/credentials.h"
 #include "support/fake_loki.h"
 #include "support/test_util.h"
 #include "util/log.h"
@@ -190,6 +193,37 @@ TEST_F(LokiClientTest, A401RereadsTheBearerTokenFileAndKeepsTheData) {
   EXPECT_EQ(auth.front(), "Bearer old-token");
   EXPECT_EQ(auth.back(), "Bearer new-token");
   EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"needs auth"});
+}
+
+// A rotated token or password file is used from the next push on, not after a 401 (or a minute).
+TEST_F(LokiClientTest, RotatedSecretFilesAreUsedFromTheNextPushWithoutA401) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "token", "token-1\n");
+  testing::WriteFile(dir / "password", "pass-1\n");
+  auto bearer_cfg = Config();
+  bearer_cfg.bearer_token_file = dir / "token";
+  auto basic_cfg = Config();
+  basic_cfg.basic_auth = config::BasicAuth{.username = "u", .password_file = dir / "password"};
+  auto bearer = Make(bearer_cfg);
+  auto basic = Make(basic_cfg);
+  ASSERT_TRUE(bearer->Start().ok());
+  ASSERT_TRUE(basic->Start().ok());
+  bearer->Push(MakeEntry("before"));
+  basic->Push(MakeEntry("before"));
+  ASSERT_TRUE(loki_.WaitForLines(2));
+
+  // Rotated as Kubernetes does: a new file renamed over the old one.
+  testing::WriteFile(dir / "token.new", "token-2\n");
+  ASSERT_EQ(std::rename((dir / "token.new").c_str(), (dir / "token").c_str()), 0);
+  testing::WriteFile(dir / "password.new", "pass-2\n");
+  ASSERT_EQ(std::rename((dir / "password.new").c_str(), (dir / "password").c_str()), 0);
+  loki_.RequireAuthorization("Bearer token-2");
+  bearer->Push(MakeEntry("after"));
+  ASSERT_TRUE(loki_.WaitForLines(3));
+  loki_.RequireAuthorization("Basic " + Base64("u:pass-2"));
+  basic->Push(MakeEntry("after"));
+  ASSERT_TRUE(loki_.WaitForLines(4));
+  for (const auto& r : loki_.Requests()) EXPECT_EQ(r.status, 204) << "a push was refused first";
 }
 
 TEST_F(LokiClientTest, ABlackholedLokiHitsTheRequestTimeoutAndIsRetried) {
