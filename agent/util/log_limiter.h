@@ -18,10 +18,12 @@ class LogLimiter {
 
   // Records one event. True when it should be logged now; *events is then the number of events
   // this line stands for (this one and those held back since the previous line).
-  bool Allow(int64_t* events) {
+  bool Allow(int64_t* events) { return Allow(1, events); }
+  // As above for an event that stands for `weight` things (e.g. entries dropped together).
+  bool Allow(int64_t weight, int64_t* events) {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mu_);
-    ++held_;
+    held_ += weight;
     if (now < next_) return false;
     next_ = now + interval_;
     *events = held_;

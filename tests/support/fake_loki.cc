@@ -105,6 +105,7 @@ void FakeLoki::SetResponseDelay(std::chrono::milliseconds d) {
 }
 
 void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
+  const auto arrived = std::chrono::steady_clock::now();
   std::string body;
   int status = 0;
   int endless = 0;
@@ -137,7 +138,7 @@ void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
     }
   }
   if (endless != 0 && status == 204) status = endless;
-  Record(req, status, std::move(accepted), decode_error);
+  Record(req, status, std::move(accepted), decode_error, arrived);
   res.status = status;
   if (echo && status >= 400) {
     for (const auto& [name, value] : req.headers) body += "\n" + name + ": " + value;
@@ -200,9 +201,10 @@ bool FakeLoki::Decode(const httplib::Request& req, std::vector<ReceivedEntry>* o
 
 // Request and entries are recorded together, so a test that saw the lines also sees the request.
 void FakeLoki::Record(const httplib::Request& req, int status, std::vector<ReceivedEntry> entries,
-                      bool decode_error) {
+                      bool decode_error, std::chrono::steady_clock::time_point arrived) {
   ReceivedRequest r;
   r.status = status;
+  r.at = arrived;
   for (const auto& [name, value] : req.headers) r.headers.emplace(name, value);
   r.body_bytes = req.body.size();
   r.entries = entries.size();

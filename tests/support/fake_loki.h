@@ -46,6 +46,7 @@ struct ReceivedRequest {
   std::map<std::string, std::string> headers;  // every request header (names as sent)
   size_t body_bytes = 0;                       // compressed size
   size_t entries = 0;                          // decoded entries (0 unless accepted)
+  std::chrono::steady_clock::time_point at;    // when it arrived
 };
 
 class FakeLoki {
@@ -114,7 +115,7 @@ class FakeLoki {
   static bool Decode(const httplib::Request& req, std::vector<ReceivedEntry>* out,
                      std::string* error);
   void Record(const httplib::Request& req, int status, std::vector<ReceivedEntry> entries,
-              bool decode_error);
+              bool decode_error, std::chrono::steady_clock::time_point arrived);
 
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;

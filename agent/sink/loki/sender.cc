@@ -17,6 +17,10 @@ namespace skidder::sink {
 namespace {
 
 constexpr size_t kMaxLoggedBody = 1024;
+// How long a 413 for a body size is trusted for bodies at least as large (the gateway's limit may
+// be raised meanwhile), and the most a request after a 413 waits.
+constexpr auto kTooLargeMemory = std::chrono::minutes(1);
+constexpr std::chrono::nanoseconds kMaxSplitPace = std::chrono::seconds(1);
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -112,8 +116,14 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
   EncodeStats stats;
   EncodePush(entries, &body_, &stats);
   encoded_bytes_->Add(static_cast<double>(body_.size()));
+  if (KnownTooLarge(body_.size())) return TooLarge(entries);
   backoff_.Reset();
   for (;;) {
+    if (pace_next_) {  // requests after a 413 go out at most one per backoff min_period (<= 1 s)
+      pace_next_ = false;
+      auto pace = std::min<std::chrono::nanoseconds>(cfg_.backoff_config.min_period, kMaxSplitPace);
+      if (!control_->SleepFor(pace)) return Outcome::kAbort;
+    }
     auto start = std::chrono::steady_clock::now();
     io::HttpResponse r = Post(batch->tenant);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
@@ -132,16 +142,13 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         Drop(entries, d.reason, static_cast<int64_t>(body_.size()), LoggableBody(r.body));
         return Outcome::kDone;
       case Action::kSplit:
-        if (entries.size() <= 1) {
-          Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
-               "413 for a single entry");
-          return Outcome::kDone;
+        if (too_large_bytes_ == 0 || body_.size() < too_large_bytes_ ||
+            std::chrono::steady_clock::now() - too_large_at_ > kTooLargeMemory) {
+          too_large_bytes_ = body_.size();
         }
-        LOG_INFO("loki: request too large, splitting batch",
-                 {{"host", host_},
-                  {"entries", std::to_string(entries.size())},
-                  {"bytes", std::to_string(body_.size())}});
-        return Outcome::kSplit;
+        too_large_at_ = std::chrono::steady_clock::now();
+        pace_next_ = true;
+        return TooLarge(entries);
       case Action::kReauth:
         creds_.Reload();
         break;
@@ -159,6 +166,27 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
     }
     if (!control_->SleepFor(backoff_.Next())) return Outcome::kAbort;
   }
+}
+
+bool Sender::KnownTooLarge(size_t body_bytes) const {
+  return too_large_bytes_ > 0 && body_bytes >= too_large_bytes_ &&
+         std::chrono::steady_clock::now() - too_large_at_ <= kTooLargeMemory;
+}
+
+Sender::Outcome Sender::TooLarge(std::span<Entry> entries) {
+  if (entries.size() <= 1) {
+    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
+         "413 for a single entry");
+    return Outcome::kDone;
+  }
+  if (int64_t n = 0; split_log_.Allow(&n)) {
+    LOG_INFO("loki: request too large, splitting batch",
+             {{"host", host_},
+              {"entries", std::to_string(entries.size())},
+              {"bytes", std::to_string(body_.size())},
+              {"splits", std::to_string(n)}});
+  }
+  return Outcome::kSplit;
 }
 
 io::HttpResponse Sender::Post(const std::string& tenant) {
@@ -204,11 +232,15 @@ void Sender::Drop(std::span<Entry> entries, const char* reason, int64_t bytes,
                   const std::string& why) {
   m_.dropped_entries.With({host_, reason})->Add(static_cast<double>(entries.size()));
   m_.dropped_bytes.With({host_, reason})->Add(static_cast<double>(bytes));
-  LOG_WARN("loki: push refused, entries dropped", {{"host", host_},
-                                                   {"reason", reason},
-                                                   {"entries", std::to_string(entries.size())},
-                                                   {"bytes", std::to_string(bytes)},
-                                                   {"body", why}});
+  // One line per reason per 10 s: a flood of oversized entries must not flood the agent's log.
+  if (int64_t n = 0; drop_logs_[reason].Allow(static_cast<int64_t>(entries.size()), &n)) {
+    LOG_WARN("loki: push refused, entries dropped",
+             {{"host", host_},
+              {"reason", reason},
+              {"entries", std::to_string(n)},
+              {"bytes", std::to_string(bytes)},
+              {"body", why}});
+  }
   Release(entries);
 }
 

@@ -175,6 +175,43 @@ TEST_F(LokiClientTest, A413SplitsTheBatchAndDropsOnlyAnEntryTooLargeOnItsOwn) {
   EXPECT_EQ(loki_.Lines(), want);  // halves were sent in order
 }
 
+// Many entries each too large for the gateway: each is dropped (counted), but neither the requests
+// (a full split tree, sent back to back) nor the warnings (one per entry) may flood.
+TEST_F(LokiClientTest, A413FloodIsPacedAndLoggedOncePerInterval) {
+  std::string log;
+  log::CaptureForTest(&log);
+  loki_.SetMaxBodyBytes(1024);
+  auto cfg = Config();
+  cfg.backoff_config.min_period = milliseconds(100);
+  auto client = Make(cfg);
+  std::mt19937 rng(5);
+  constexpr int kEntries = 32;
+  for (int i = 0; i < kEntries; ++i) {
+    std::string huge(4096, ' ');
+    for (char& c : huge) c = static_cast<char>('!' + rng() % 90);  // snappy cannot shrink it
+    client->Push(MakeEntry(huge));
+  }
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(metrics_.dropped_entries, {host(), telemetry::kReasonTooLarge}) == kEntries;
+  }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  log::CaptureForTest(nullptr);
+  auto requests = loki_.Requests();
+  // Splitting 32 entries down to single ones is 63 requests; a body at least as large as one
+  // that got 413 is split or dropped without asking again.
+  EXPECT_LE(requests.size(), 16u);
+  for (size_t i = 1; i < requests.size(); ++i) {
+    EXPECT_GE(requests[i].at - requests[i - 1].at, milliseconds(100)) << "request " << i;
+  }
+  size_t warnings = 0;
+  for (size_t p = log.find("push refused, entries dropped"); p != std::string::npos;
+       p = log.find("push refused, entries dropped", p + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << log;
+}
+
 TEST_F(LokiClientTest, A401RereadsTheBearerTokenFileAndKeepsTheData) {
   testing::TempDir dir;
   testing::WriteFile(dir / "token", "old-token\n");
