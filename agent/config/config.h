@@ -125,8 +125,8 @@ struct LimitsConfig {
   int readline_burst = 10000;
   bool readline_rate_drop = true;
   int max_streams = 0;  // streams per batch (per client and tenant); 0 = unlimited
-  // skidder: an entry with a longer label value (bytes) is dropped and counted, as Loki's
-  // limit of the same name would refuse it; 0 = unlimited.
+  // skidder: a longer label value (bytes), which Loki's limit of the same name would refuse, is
+  // shortened with a hash suffix and counted; 0 = unlimited.
   int max_label_value_length = 2048;
   int64_t max_line_size = 0;            // bytes; 0 = unlimited (skidder still caps at 256 KiB*4)
   bool max_line_size_truncate = false;  // truncate instead of drop

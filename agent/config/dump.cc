@@ -9,6 +9,7 @@
 
 #include "config/loader.h"
 #include "config/sections.h"
+#include "util/redact.h"
 
 namespace skidder::config {
 namespace {
@@ -19,25 +20,20 @@ constexpr const char* kSecret = "<secret>";
 
 std::string Secret(const std::string& s) { return s.empty() ? s : kSecret; }
 
-// http://user:pass@host/ -> http://<secret>@host/
+// http://user:pass@host/push?token=abc -> http://<secret>@host/push?token=<secret>: query
+// strings carry API tokens as often as userinfo carries passwords.
 std::string RedactUrl(const std::string& url) {
   size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
+  if (scheme == std::string::npos) return MaskUrlQuery(url, kSecret);
   size_t start = scheme + 3;
   size_t end = url.find_first_of("/?#", start);
   size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < start) return url;
-  return url.substr(0, start) + kSecret + url.substr(at);
+  if (at == std::string::npos || at < start) return MaskUrlQuery(url, kSecret);
+  return MaskUrlQuery(url.substr(0, start) + kSecret + url.substr(at), kSecret);
 }
 
 // Headers carry credentials as often as basic_auth does (Authorization, X-Api-Key, ...).
-bool IsSensitiveHeader(std::string name) {
-  std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* word : {"auth", "token", "key", "secret", "cookie", "password"}) {
-    if (name.find(word) != std::string::npos) return true;
-  }
-  return false;
-}
+bool IsSensitiveHeader(const std::string& name) { return IsSensitiveName(name); }
 
 class Writer {
  public:

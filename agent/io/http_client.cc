@@ -3,7 +3,11 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <vector>
+
+#include "util/redact.h"
 
 namespace skidder::io {
 namespace {
@@ -32,12 +36,32 @@ void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   }
 }
 
-// libcurl messages may quote a URL (e.g. a proxy's); make sure no userinfo survives in them.
+// Values of a URL's query string ("?token=abc&x" -> "abc", "x").
+std::vector<std::string_view> QueryValues(std::string_view url) {
+  std::vector<std::string_view> out;
+  size_t q = url.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view query = url.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    std::string_view param = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), param.size() + 1));
+    size_t eq = param.find('=');
+    std::string_view value = eq == std::string_view::npos ? param : param.substr(eq + 1);
+    if (value.size() >= 4) out.push_back(value);  // shorter ones would mangle the message
+  }
+  return out;
+}
+
+// libcurl messages may quote a URL (e.g. a proxy's); make sure no userinfo or query string value
+// survives in them.
 std::string Scrub(std::string msg, const HttpRequest& req) {
   for (std::string_view url : {std::string_view(req.url), std::string_view(req.proxy_url)}) {
+    if (url.empty()) continue;
+    ReplaceAll(msg, url, RedactUrl(url));
+    for (std::string_view value : QueryValues(url)) ReplaceAll(msg, value, "<redacted>");
     std::string_view info = UserInfo(url);
     if (info.empty()) continue;
-    ReplaceAll(msg, url, RedactUrl(url));
     ReplaceAll(msg, info, "<redacted>");
     size_t colon = info.find(':');
     if (colon != std::string_view::npos && colon + 1 < info.size()) {
@@ -47,18 +71,54 @@ std::string Scrub(std::string msg, const HttpRequest& req) {
   return msg;
 }
 
-size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  auto* body = static_cast<std::string*>(user);
+// What one transfer has seen so far; the libcurl callbacks share it.
+struct Transfer {
+  CURL* easy = nullptr;
+  std::string* body = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
+  int final_status = 0;  // set when the headers of a final (non-1xx) response are complete
+  std::chrono::steady_clock::time_point headers_done{};
+  bool stopped_reading = false;  // we ended the transfer on purpose after the headers
+};
+
+size_t OnHeader(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
   size_t n = size * nmemb;
-  size_t room =
-      HttpResponse::kMaxResponseBody - std::min(body->size(), HttpResponse::kMaxResponseBody);
-  body->append(data, std::min(n, room));
-  return n;  // keep reading (and discarding) so the connection stays reusable
+  std::string_view line(data, n);
+  if (line == "\r\n" || line == "\n") {  // end of one response's headers
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200) {
+      t->final_status = static_cast<int>(code);
+      t->headers_done = std::chrono::steady_clock::now();
+    }
+  }
+  return n;
 }
 
-int CheckCancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
-  return cancel->load(std::memory_order_relaxed) ? 1 : 0;  // non-zero aborts the transfer
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * nmemb;
+  const bool ok = t->final_status >= 200 && t->final_status < 300;
+  const size_t limit = ok ? HttpResponse::kMax2xxBody : HttpResponse::kMaxResponseBody;
+  size_t room = limit - std::min(t->body->size(), limit);
+  t->body->append(data, std::min(n, room));
+  if (n > room) {
+    t->stopped_reading = true;
+    return 0;  // ends the transfer: the rest is not worth downloading
+  }
+  return n;
+}
+
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->cancel != nullptr && t->cancel->load(std::memory_order_relaxed)) return 1;
+  if (t->final_status != 0 &&
+      std::chrono::steady_clock::now() - t->headers_done > HttpResponse::kBodyGrace) {
+    t->stopped_reading = true;
+    return 1;  // a slow body: the status is the answer
+  }
+  return 0;
 }
 
 class CurlHttpClient final : public HttpClient {
@@ -78,7 +138,7 @@ class CurlHttpClient final : public HttpClient {
 
  private:
   curl_slist* BuildHeaders(const HttpRequest& req) const;
-  void SetTransportOptions(const HttpRequest& req);
+  void SetTransportOptions(const HttpRequest& req, Transfer* t);
 
   CURL* easy_ = nullptr;
 };
@@ -96,7 +156,7 @@ curl_slist* CurlHttpClient::BuildHeaders(const HttpRequest& req) const {
   return list;
 }
 
-void CurlHttpClient::SetTransportOptions(const HttpRequest& req) {
+void CurlHttpClient::SetTransportOptions(const HttpRequest& req, Transfer* t) {
   long timeout_ms = std::max<long>(1, static_cast<long>(req.timeout.count()));
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
@@ -104,18 +164,31 @@ void CurlHttpClient::SetTransportOptions(const HttpRequest& req) {
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!req.proxy_url.empty()) curl_easy_setopt(easy_, CURLOPT_PROXY, req.proxy_url.c_str());
   const TlsOptions& tls = req.tls;
-  if (!tls.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, tls.ca_file.c_str());
+  // libcurl keeps a parsed CA store for a day by default (CURLOPT_CA_CACHE_TIMEOUT): a rotated
+  // ca_file (cert-manager, trust-manager) must count from the next connection on, as in the
+  // Kubernetes client.
+  curl_easy_setopt(easy_, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+  if (!tls.ca_file.empty()) {
+    curl_easy_setopt(easy_, CURLOPT_CAINFO, tls.ca_file.c_str());
+    // Exactly this bundle, as Promtail's ca_file: not also the system's CA directory that
+    // Debian's libcurl adds by default.
+    curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr);
+  }
   if (!tls.cert_file.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, tls.cert_file.c_str());
   if (!tls.key_file.empty()) curl_easy_setopt(easy_, CURLOPT_SSLKEY, tls.key_file.c_str());
   if (tls.insecure_skip_verify) {
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (req.cancel != nullptr) {
-    curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &CheckCancel);
-    curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(req.cancel));
-    curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);
-  }
+  // A proxy's "200 Connection established" must never be taken for the server's answer.
+  curl_easy_setopt(easy_, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, t);
+  curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);
 }
 
 // For a TLS server_name other than the URL's host: the URL to give libcurl (host replaced), the
@@ -172,24 +245,24 @@ HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
   curl_slist* headers = BuildHeaders(req);
   if (!route.host_header.empty()) headers = curl_slist_append(headers, route.host_header.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &resp.body);
-  SetTransportOptions(req);
+  Transfer t{.easy = easy_, .body = &resp.body, .cancel = req.cancel};
+  SetTransportOptions(req, &t);
 
   CURLcode rc = curl_easy_perform(easy_);
   curl_slist_free_all(headers);
   curl_slist_free_all(connect_to);
   resp.curl_code = static_cast<int>(rc);
+  resp.status = t.final_status;
+  resp.body_truncated = t.stopped_reading;
   if (rc != CURLE_OK) {
     std::string msg = curl_easy_strerror(rc);
     if (errbuf[0] != '\0') msg.append(": ").append(errbuf);
+    if (t.stopped_reading) msg = "response body not read to its end (too long or too slow)";
     resp.transport_error = Scrub(std::move(msg), req);
-    resp.body.clear();
-    return resp;
+    // No final status: whatever arrived belongs to no answer. With one, the body read so far is
+    // the start of the server's message and the status stands.
+    if (resp.status == 0) resp.body.clear();
   }
-  long code = 0;
-  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
-  resp.status = static_cast<int>(code);
   return resp;
 }
 
@@ -206,10 +279,10 @@ std::unique_ptr<HttpClient> NewCurlHttpClient() { return std::make_unique<CurlHt
 std::string RedactUrl(std::string_view url) {
   auto [start, end] = AuthorityRange(url);
   size_t at = url.substr(start, end - start).rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
+  if (at == std::string_view::npos) return MaskUrlQuery(url, "<redacted>");
   std::string out(url.substr(0, start));
   out.append(url.substr(start + at + 1));
-  return out;
+  return MaskUrlQuery(out, "<redacted>");
 }
 
 std::string UrlHost(std::string_view url) {

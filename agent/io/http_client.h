@@ -42,13 +42,23 @@ struct HttpRequest {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// The status line decides: once a final status has arrived, that is the answer, whatever
+// happens to the body. A body is read only as far as it is useful and only for a short while
+// after the headers (a 2xx body is not needed at all; an error body is needed for its message),
+// so a server that streams an endless or huge body cannot turn a success into a timeout or make
+// the agent download a gigabyte per request.
 struct HttpResponse {
   int status = 0;               // HTTP status, 0 when no response was received
-  std::string body;             // the response body, truncated to kMaxResponseBody bytes
-  std::string transport_error;  // why there is no status; never contains credentials
+  std::string body;             // the start of the body: at most kMaxResponseBody (2xx: kMax2xx)
+  std::string transport_error;  // why there is no status, or why the body stopped short; never
+                                // contains credentials
   int curl_code = 0;            // CURLcode, 0 = CURLE_OK
+  bool body_truncated = false;  // the agent stopped reading the body (too long or too slow)
 
-  static constexpr size_t kMaxResponseBody = 4096;
+  static constexpr size_t kMaxResponseBody = 64 * 1024;
+  static constexpr size_t kMax2xxBody = 4096;
+  // How long a body may take to arrive once the headers are in.
+  static constexpr std::chrono::milliseconds kBodyGrace{2000};
 };
 
 class HttpClient {
@@ -60,7 +70,8 @@ class HttpClient {
 // libcurl implementation; calls curl_global_init once per process.
 std::unique_ptr<HttpClient> NewCurlHttpClient();
 
-// The URL with any "user:password@" removed, for logs and error messages.
+// The URL with any "user:password@" removed and query values masked (?token=<redacted>), for
+// logs and error messages.
 std::string RedactUrl(std::string_view url);
 // "host[:port]" of a URL (no userinfo), e.g. the metrics host label.
 std::string UrlHost(std::string_view url);

@@ -26,17 +26,25 @@ void AckTracker::Complete() {
   {
     std::lock_guard lock(mu_);
     uint64_t committed = committed_.load(std::memory_order_relaxed);
-    while (!pending_.empty() && pending_.front()->refs_.load(std::memory_order_acquire) == 0) {
+    while (!blocked_ && !pending_.empty() &&
+           pending_.front()->refs_.load(std::memory_order_acquire) == 0) {
+      if (pending_.front()->abandoned_.load(std::memory_order_acquire)) {
+        blocked_ = true;  // nothing at or after this checkpoint may ever be committed
+        break;
+      }
       committed = pending_.front()->offset_;
       done.push_back(pending_.front());
       pending_.pop_front();
     }
     committed_.store(committed, std::memory_order_release);
-    std::erase_if(stale_, [&done](Checkpoint* cp) {
+    auto take_done = [&done](Checkpoint* cp) {
       if (cp->refs_.load(std::memory_order_acquire) != 0) return false;
       done.push_back(cp);
       return true;
-    });
+    };
+    // A blocked tracker commits nothing more, so finished checkpoints need not wait in order.
+    if (blocked_) std::erase_if(pending_, take_done);
+    std::erase_if(stale_, take_done);
   }
   // Deleting drops each checkpoint's tracker reference; done outside the lock.
   for (Checkpoint* cp : done) delete cp;
@@ -47,12 +55,18 @@ size_t AckTracker::Pending() const {
   return pending_.size();
 }
 
+bool AckTracker::Blocked() const {
+  std::lock_guard lock(mu_);
+  return blocked_;
+}
+
 void AckTracker::Reset(uint64_t offset) {
   std::lock_guard lock(mu_);
   // Checkpoints of the old content may still be in flight; they must neither block nor move the
   // new content's position, so they are set aside and only freed when they complete.
   for (Checkpoint* cp : pending_) stale_.push_back(cp);
   pending_.clear();
+  blocked_ = false;  // the abandoned bytes are gone with the old content
   committed_.store(offset, std::memory_order_release);
 }
 

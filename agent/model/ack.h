@@ -11,6 +11,13 @@
 // Entries that merge several chunks (CRI partial lines, multiline) keep the ref of their *first*
 // chunk: later checkpoints may complete, but cannot commit past the first one until it does.
 //
+// An entry that will never be delivered by this process (its client was stopped by a reload or
+// shutdown before Loki took it) is *abandoned*: AckRef::Abandon() releases the reference, so the
+// memory goes, but poisons the checkpoint. Once the poisoned checkpoint reaches the front, the
+// tracker is blocked: its committed offset never moves again (until Reset), so the bytes are read
+// again from there after a restart or reload. Checkpoints of a blocked tracker are freed as soon as
+// their last reference goes.
+//
 // Thread-safety: AckRef may be copied and destroyed on any thread. AckTracker methods are safe to
 // call concurrently.
 #pragma once
@@ -40,6 +47,7 @@ class Checkpoint {
   std::shared_ptr<AckTracker> tracker_;
   uint64_t offset_;
   std::atomic<int> refs_{1};
+  std::atomic<bool> abandoned_{false};  // some holder gave up: never commit this checkpoint
 };
 
 // A counted reference to a Checkpoint; empty refs are allowed (entries with no source file).
@@ -75,6 +83,14 @@ class AckRef {
       cp->Release();
     }
   }
+  // Releases the reference *without* counting the entry as done: the offset of this checkpoint is
+  // never committed (see the file comment). For entries this process gives up on.
+  void Abandon() {
+    if (cp_) {
+      cp_->abandoned_.store(true, std::memory_order_release);
+      Reset();
+    }
+  }
   bool empty() const { return cp_ == nullptr; }
   const Checkpoint* get() const { return cp_; }
 
@@ -93,8 +109,10 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   AckRef Open(uint64_t end_offset);
   // Everything before this offset is acknowledged (or deliberately dropped).
   uint64_t Committed() const { return committed_.load(std::memory_order_acquire); }
-  // Number of checkpoints not yet committed.
+  // Number of checkpoints not yet committed (of a blocked tracker: not yet freed).
   size_t Pending() const;
+  // True when an abandoned checkpoint stopped the committed offset for good (until Reset).
+  bool Blocked() const;
   // The file was truncated: restart accounting at offset. In-flight refs complete harmlessly.
   void Reset(uint64_t offset);
 
@@ -109,6 +127,7 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   mutable std::mutex mu_;
   std::deque<Checkpoint*> pending_;  // in offset order; owned
   std::deque<Checkpoint*> stale_;    // from before a Reset(); freed when done, never committed
+  bool blocked_ = false;             // an abandoned checkpoint reached the front
   std::atomic<uint64_t> committed_;
 };
 

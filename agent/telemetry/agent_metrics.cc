@@ -41,6 +41,15 @@ AgentMetrics::AgentMetrics(Registry& r)
                                "Bytes read from files but not yet acknowledged by Loki.")),
       buffered_bytes(r.NewGauge("skidder_buffered_bytes",
                                 "Bytes of entries held in memory waiting to be sent.")),
+      truncated_label_values(r.NewCounter(
+          "skidder_truncated_label_values_total",
+          "Label values longer than limits_config.max_label_value_length, shortened with a hash "
+          "suffix.",
+          {"host"})),
+      invalid_tenants(r.NewCounter(
+          "skidder_invalid_tenants_total",
+          "Entries whose tenant ID from the pipeline Loki would refuse; sent with tenant_id.",
+          {"host"})),
       positions_write_errors(r.NewCounter("skidder_positions_write_errors_total",
                                           "Failed attempts to persist the positions file.")),
       targets_active(r.NewGauge("promtail_targets_active_total", "Active scrape targets.")),

@@ -20,10 +20,8 @@ inline constexpr const char* kReasonOutOfOrder = "out_of_order";
 inline constexpr const char* kReasonTooFarBehind = "too_far_behind";
 inline constexpr const char* kReasonTooLarge = "entry_too_large";  // a single entry over 413
 inline constexpr const char* kReasonStreamLimit = "stream_limit";  // Loki refused: its limit
-// The client's own limits_config.max_streams (Promtail's reason name) and
-// limits_config.max_label_value_length (Loki's reason name for the same check).
+// The client's own limits_config.max_streams (Promtail's reason name).
 inline constexpr const char* kReasonStreamLimited = "stream_limited";
-inline constexpr const char* kReasonLabelValueTooLong = "label_value_too_long";
 inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted before it was read
 // A held rotated file let go unread because held files were over positions.held_max_bytes.
 inline constexpr const char* kReasonHeldBudget = "held_budget";
@@ -56,6 +54,8 @@ struct AgentMetrics {
   Family<Gauge>& stream_lag;            // {host}: age of the oldest unsent entry, seconds
   Family<Gauge>& unacked_bytes;         // {}: bytes read but not yet acknowledged by Loki
   Family<Gauge>& buffered_bytes;        // {}: bytes of entries held in memory for sending
+  Family<Counter>& truncated_label_values;  // {host}: label values shortened to the limit
+  Family<Counter>& invalid_tenants;         // {host}: tenant IDs refused; tenant_id used instead
   // Positions.
   Family<Counter>& positions_write_errors;  // {}
   Family<Gauge>& targets_active;            // {}

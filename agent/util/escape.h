@@ -9,7 +9,7 @@ namespace skidder {
 
 // How control characters other than \n, \r and \t are written.
 enum class ControlEscape {
-  kJson,  // \u00hh
+  kJson,  // \u00hh; ill-formed UTF-8 bytes become \ufffd
   kGo,    // \xhh, DEL included (what Go's %q and Prometheus' label parser expect)
 };
 

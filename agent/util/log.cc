@@ -39,7 +39,9 @@ void AppendJsonString(std::string& out, std::string_view v) {
 void AppendLogfmtValue(std::string& out, std::string_view v) {
   bool quote = v.empty();
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+    // Bytes >= 0x80 go through the JSON escaper too, which keeps the line valid UTF-8.
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ||
+        static_cast<unsigned char>(c) >= 0x80) {
       quote = true;
       break;
     }

@@ -32,6 +32,24 @@ TEST_F(Reload, SighupAppliesNewLabelsWithoutLosingOrDuplicatingLines) {
   EXPECT_EQ(CountWithLabel("env=\"after\""), 100);
 }
 
+// A reload stops the clients; what they could not send during an outage is abandoned (freed, its
+// position held back) and read again by the new config, so it still arrives once Loki is back.
+TEST_F(Reload, ReloadsDuringALokiOutageLoseNothing) {
+  loki_.SetFailFor(std::chrono::minutes(10), 503);
+  std::string config = WriteConfig();
+  WriteFile(logs() + "/a.log", Lines("o", 0, 100));
+  StartAgent(config);
+  ASSERT_TRUE(loki_.WaitForRequests(1));
+  for (int i = 2; i <= 3; ++i) {  // each waits out the 10 s flush deadline of the old config
+    kill(agent_.pid(), SIGHUP);
+    ASSERT_TRUE(agent_.MetricsPort(i).has_value()) << "no restart after SIGHUP " << i;
+    AppendFile(logs() + "/a.log", Lines("o", 100 * (i - 1), 100 * i));
+  }
+  loki_.SetFailFor(std::chrono::milliseconds(0), 503);
+  ASSERT_TRUE(loki_.WaitForLines(300)) << loki_.LineCount();
+  ExpectEachOnce("o", 0, 300, /*allow_duplicates=*/true);
+}
+
 TEST_F(Reload, InvalidConfigIsRefusedAndTheOldOneKeepsRunning) {
   std::string config = WriteConfig();
   StartAgent(config);

@@ -56,6 +56,25 @@ void FakeLoki::ScriptReply(int status, std::string body) {
   script_.emplace_back(status, std::move(body));
 }
 
+void FakeLoki::ScriptEndlessBody(int status) {
+  std::lock_guard lock(mu_);
+  endless_.push_back(status);
+}
+
+void FakeLoki::SetEchoRequestInErrors(bool on) {
+  std::lock_guard lock(mu_);
+  echo_ = on;
+}
+
+void FakeLoki::SetEndlessBody(httplib::Response& res) {
+  res.set_chunked_content_provider("text/plain", [this](size_t, httplib::DataSink& sink) {
+    if (!sink.write("ok\n", 3)) return false;
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; });
+    return !stopping_ && sink.is_writable();
+  });
+}
+
 void FakeLoki::SetFailFor(std::chrono::milliseconds d, int status) {
   std::lock_guard lock(mu_);
   fail_until_ = std::chrono::steady_clock::now() + d;
@@ -86,10 +105,18 @@ void FakeLoki::SetResponseDelay(std::chrono::milliseconds d) {
 }
 
 void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
+  const auto arrived = std::chrono::steady_clock::now();
   std::string body;
   int status = 0;
+  int endless = 0;
+  bool echo = false;
   {
     std::unique_lock lock(mu_);
+    echo = echo_;
+    if (!endless_.empty()) {
+      endless = endless_.front();
+      endless_.pop_front();
+    }
     if (blackhole_) {
       cv_.wait(lock, [this] { return !blackhole_ || stopping_; });
       status = 503;
@@ -97,7 +124,8 @@ void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
     } else if (delay_.count() > 0) {
       cv_.wait_for(lock, delay_, [this] { return stopping_; });
     }
-    if (status == 0) status = FaultStatus(req, &body);
+    if (status == 0 && endless == 0) status = FaultStatus(req, &body);
+    if (endless != 0 && (endless < 200 || endless >= 300)) status = endless;
   }
   std::vector<ReceivedEntry> accepted;
   bool decode_error = false;
@@ -109,9 +137,17 @@ void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
       decode_error = true;
     }
   }
-  Record(req, status, std::move(accepted), decode_error);
+  if (endless != 0 && status == 204) status = endless;
+  Record(req, status, std::move(accepted), decode_error, arrived);
   res.status = status;
-  if (!body.empty()) res.set_content(body, "text/plain");
+  if (echo && status >= 400) {
+    for (const auto& [name, value] : req.headers) body += "\n" + name + ": " + value;
+  }
+  if (endless != 0) {
+    SetEndlessBody(res);
+  } else if (!body.empty()) {
+    res.set_content(body, "text/plain");
+  }
 }
 
 int FakeLoki::FaultStatus(const httplib::Request& req, std::string* body) {
@@ -165,9 +201,10 @@ bool FakeLoki::Decode(const httplib::Request& req, std::vector<ReceivedEntry>* o
 
 // Request and entries are recorded together, so a test that saw the lines also sees the request.
 void FakeLoki::Record(const httplib::Request& req, int status, std::vector<ReceivedEntry> entries,
-                      bool decode_error) {
+                      bool decode_error, std::chrono::steady_clock::time_point arrived) {
   ReceivedRequest r;
   r.status = status;
+  r.at = arrived;
   for (const auto& [name, value] : req.headers) r.headers.emplace(name, value);
   r.body_bytes = req.body.size();
   r.entries = entries.size();

@@ -46,6 +46,7 @@ struct ReceivedRequest {
   std::map<std::string, std::string> headers;  // every request header (names as sent)
   size_t body_bytes = 0;                       // compressed size
   size_t entries = 0;                          // decoded entries (0 unless accepted)
+  std::chrono::steady_clock::time_point at;    // when it arrived
 };
 
 class FakeLoki {
@@ -70,6 +71,13 @@ class FakeLoki {
   void ScriptStatuses(const std::vector<int>& statuses);
   // Queues one scripted answer with a body (e.g. 400 with Loki's error text).
   void ScriptReply(int status, std::string body);
+  // The next push is handled normally (accepted and recorded when status is 2xx) and answered
+  // with `status` and a body that never ends: a few bytes, then nothing until the client leaves
+  // or the fake stops.
+  void ScriptEndlessBody(int status);
+  // Error answers (4xx/5xx, scripted or not) echo the request's headers in their body, as some
+  // proxies and Loki's own error pages do.
+  void SetEchoRequestInErrors(bool on);
   // Every push in the next `d` is answered with `status`.
   void SetFailFor(std::chrono::milliseconds d, int status);
   // Pushes whose (compressed) body is larger than n bytes get 413; 0 turns it off.
@@ -101,12 +109,13 @@ class FakeLoki {
 
  private:
   void HandlePush(const httplib::Request& req, httplib::Response& res);
+  void SetEndlessBody(httplib::Response& res);
   // The status a fault dictates for this request, or 0 to handle it normally. Requires mu_.
   int FaultStatus(const httplib::Request& req, std::string* body);
   static bool Decode(const httplib::Request& req, std::vector<ReceivedEntry>* out,
                      std::string* error);
   void Record(const httplib::Request& req, int status, std::vector<ReceivedEntry> entries,
-              bool decode_error);
+              bool decode_error, std::chrono::steady_clock::time_point arrived);
 
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
@@ -115,6 +124,8 @@ class FakeLoki {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::deque<std::pair<int, std::string>> script_;
+  std::deque<int> endless_;  // statuses for the next pushes, each with an endless body
+  bool echo_ = false;
   std::chrono::steady_clock::time_point fail_until_{};
   int fail_status_ = 0;
   size_t max_body_bytes_ = 0;

@@ -11,8 +11,10 @@
 #include "io/http_client.h"
 #include "sink/loki/batcher.h"
 #include "sink/loki/encoder.h"
+#include "sink/loki/entry_checks.h"
 #include "sink/loki/sender.h"
 #include "util/log.h"
+#include "util/log_limiter.h"
 
 namespace skidder::sink {
 namespace {
@@ -20,11 +22,6 @@ namespace {
 // Longest the sender sleeps without looking at the clock again: keeps the lag gauge fresh and
 // lets tests drive a FakeClock.
 constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
-
-// Entries a stopped client could not send. Their AckRefs are held for the life of the process so
-// no position is ever committed past them: after a restart they are read and sent again.
-std::mutex abandoned_mu;
-std::vector<AckRef>* abandoned = new std::vector<AckRef>;  // never freed, on purpose
 
 }  // namespace
 
@@ -44,6 +41,8 @@ class LokiClient::Impl final : public SendControl {
     buffered_gauge_ = m_->buffered_bytes.With({});
     lag_gauge_ = m_->stream_lag.With({host_});
     truncated_ = m_->truncated_lines.With({});
+    shortened_labels_ = m_->truncated_label_values.With({host_});
+    invalid_tenants_ = m_->invalid_tenants.With({host_});
   }
   ~Impl() override;
 
@@ -66,7 +65,8 @@ class LokiClient::Impl final : public SendControl {
 
  private:
   bool ApplyLineLimit(Entry* e);
-  bool ApplyLabelLimit(const Entry& e);
+  void ApplyLabelLimit(Entry* e);
+  std::string Tenant(Entry* e);
   void CountLimitDrop(const char* reason, const Entry& e, std::string_view detail);
   void Run();
   bool NextBatch(Batch* out);
@@ -83,12 +83,15 @@ class LokiClient::Impl final : public SendControl {
   telemetry::Gauge* buffered_gauge_;
   telemetry::Gauge* lag_gauge_;
   telemetry::Counter* truncated_;
+  telemetry::Counter* shortened_labels_;
+  telemetry::Counter* invalid_tenants_;
   std::unique_ptr<Sender> sender_;
 
   std::atomic<int64_t> buffered_{0};
   std::atomic<bool> abort_{false};  // Stop's deadline passed: leave what is unsent
   std::atomic<int64_t> abandoned_entries_{0};
   std::atomic<int64_t> next_limit_log_ns_{0};  // limit drops are logged at most every 10 s
+  log::LogLimiter label_log_, tenant_log_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the sender: new batch, stop, abort
@@ -115,18 +118,49 @@ bool LokiClient::Impl::ApplyLineLimit(Entry* e) {
   return false;  // the entry (and its AckRef) goes away: counted, and the file moves on
 }
 
-// Loki refuses a whole push for one over-long label value; dropping just that entry here keeps
-// the rest of the batch, and a bad relabel rule shows up as a counted reason, not as 400s.
-bool LokiClient::Impl::ApplyLabelLimit(const Entry& e) {
-  if (opts_.max_label_value_length <= 0) return true;
+// Loki refuses a whole push for one over-long label value. Dropping the entry would lose a line
+// that is still on disk for a label's sake, so the value is shortened instead (distinct values stay
+// distinct, see ShortenLabelValue) and counted.
+void LokiClient::Impl::ApplyLabelLimit(Entry* e) {
+  if (opts_.max_label_value_length <= 0) return;
   const auto limit = static_cast<size_t>(opts_.max_label_value_length);
-  for (const Label& l : e.labels) {
-    if (l.value.size() > limit) {
-      CountLimitDrop(telemetry::kReasonLabelValueTooLong, e, l.name);
-      return false;
+  for (bool changed = true; changed;) {  // Set() invalidates the iteration: start over after it
+    changed = false;
+    for (const Label& l : e->labels) {
+      if (l.value.size() <= limit) continue;
+      std::string name = l.name, value = l.value;
+      // Repaired first: the encoder's replacement characters could make the value long again.
+      formats::SanitizeUtf8(value);
+      ShortenLabelValue(&value, limit);
+      e->labels.Set(name, value);
+      shortened_labels_->Add();
+      if (int64_t n = 0; label_log_.Allow(&n)) {
+        LOG_WARN("label value longer than limits_config.max_label_value_length shortened",
+                 {{"host", host_},
+                  {"label", name},
+                  {"max_label_value_length", std::to_string(limit)},
+                  {"values", std::to_string(n)}});
+      }
+      changed = true;
+      break;
     }
   }
-  return true;
+}
+
+// The tenant an entry names (tenant stage, __tenant_id__ label) comes from what a pod controls;
+// one Loki would not accept is refused whole, never edited into another tenant's name.
+std::string LokiClient::Impl::Tenant(Entry* e) {
+  std::string tenant = FinalizeLabels(&e->labels, cfg_.external_labels);
+  if (tenant.empty()) return cfg_.tenant_id;
+  if (ValidTenantId(tenant)) return tenant;
+  invalid_tenants_->Add();
+  if (int64_t n = 0; tenant_log_.Allow(&n)) {
+    std::string shown = tenant.substr(0, 64);
+    formats::SanitizeUtf8(shown);
+    LOG_WARN("invalid tenant ID from the pipeline; the configured tenant_id is used instead",
+             {{"host", host_}, {"tenant", shown}, {"entries", std::to_string(n)}});
+  }
+  return cfg_.tenant_id;
 }
 
 void LokiClient::Impl::CountLimitDrop(const char* reason, const Entry& e, std::string_view detail) {
@@ -148,11 +182,11 @@ void LokiClient::Impl::CountLimitDrop(const char* reason, const Entry& e, std::s
 }
 
 void LokiClient::Impl::Push(Entry&& e) {
-  std::string tenant = FinalizeLabels(&e.labels, cfg_.external_labels);
-  if (tenant.empty()) tenant = cfg_.tenant_id;
+  std::string tenant = Tenant(&e);
   // Sanitise first: replacement characters can make the line longer than the limit.
   formats::SanitizeUtf8(e.line);
-  if (!ApplyLineLimit(&e) || !ApplyLabelLimit(e)) return;
+  if (!ApplyLineLimit(&e)) return;
+  ApplyLabelLimit(&e);
   const int64_t memory = EntryMemoryBytes(e);
   bool wake = false;
   {
@@ -284,13 +318,12 @@ void LokiClient::Impl::Abandon(std::vector<Entry>&& entries) {
            {{"host", host_},
             {"entries", std::to_string(entries.size())},
             {"bytes", std::to_string(memory)}});
-  {
-    std::lock_guard lock(abandoned_mu);
-    for (Entry& e : entries) {
-      if (!e.ack.empty()) abandoned->push_back(std::move(e.ack));
-    }
-  }
-  Released(memory, static_cast<int64_t>(entries.size()));
+  // Abandoning (not resetting) the refs frees the entries but keeps every position at or before
+  // them: a reload or restart reads them again from the committed offset.
+  const auto count = static_cast<int64_t>(entries.size());
+  for (Entry& e : entries) e.ack.Abandon();
+  entries.clear();
+  Released(memory, count);
 }
 
 LokiClient::Impl::~Impl() { Stop(std::chrono::milliseconds(0)); }
@@ -313,6 +346,11 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
       return Err(InvalidArgument("clients.headers: invalid header \"" + name +
                                  "\" (control characters such as CR/LF are not allowed)"));
     }
+  }
+  if (!cfg.tenant_id.empty() && !ValidTenantId(cfg.tenant_id)) {
+    return Err(InvalidArgument(
+        "clients.tenant_id is not a valid Loki tenant ID (1-150 characters of A-Z a-z 0-9 "
+        "!-_.*'())"));
   }
   if (cfg.batchsize <= 0) return Err(InvalidArgument("clients.batchsize must be positive"));
   if (cfg.timeout <= std::chrono::nanoseconds::zero()) {

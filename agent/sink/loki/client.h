@@ -27,8 +27,9 @@ struct ClientOptions {
   // limits_config.max_streams, as Promtail applies it: an entry that would add a stream beyond
   // this many to its tenant's current batch is dropped (reason stream_limited). 0 = unlimited.
   int max_streams = 0;
-  // limits_config.max_label_value_length: an entry with a longer label value (bytes, after
-  // external labels) is dropped (reason label_value_too_long), as Loki would refuse it. 0 = off.
+  // limits_config.max_label_value_length: a longer label value (bytes, after external labels),
+  // which Loki would refuse, is shortened with a hash suffix (skidder_truncated_label_values_total).
+  // 0 = off.
   int max_label_value_length = 0;
   uint64_t seed = 0;  // jitter seed; 0 = random
 };

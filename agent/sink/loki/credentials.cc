@@ -1,5 +1,8 @@
 #include "sink/loki/credentials.h"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +26,14 @@ Result<std::string> ReadSecretFile(const std::string& path, const char* what) {
     s.pop_back();
   }
   return s;
+}
+
+std::string Stamp(const std::string& path) {
+  if (path.empty()) return "";
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "missing;";
+  return fmt::format("{}:{}:{}:{}.{}:{}.{};", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
 
 }  // namespace
@@ -59,7 +70,12 @@ Result<Credentials> Credentials::Load(const config::ClientConfig& cfg) {
   return c;
 }
 
+std::string Credentials::FileStamps() const {
+  return Stamp(bearer_token_file_) + Stamp(basic_ ? basic_->password_file : std::string());
+}
+
 Status Credentials::Read() {
+  stamps_ = FileStamps();  // before reading: a change during the read is seen next time
   std::string header;
   if (basic_) {
     std::string password = basic_->password;
@@ -96,7 +112,7 @@ void Credentials::Reload() {
 void Credentials::MaybeRefresh(std::chrono::steady_clock::time_point now) {
   if (bearer_token_file_.empty() && (!basic_ || basic_->password_file.empty())) return;
   if (last_read_ == std::chrono::steady_clock::time_point{}) last_read_ = now;
-  if (now - last_read_ >= kRefreshPeriod) Reload();
+  if (now - last_read_ >= kRefreshPeriod || FileStamps() != stamps_) Reload();
 }
 
 }  // namespace skidder::sink

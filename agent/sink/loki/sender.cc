@@ -7,6 +7,7 @@
 #include "sink/loki/classify.h"
 #include "sink/loki/encoder.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 #ifndef SKIDDER_VERSION
 #define SKIDDER_VERSION "dev"
@@ -16,6 +17,10 @@ namespace skidder::sink {
 namespace {
 
 constexpr size_t kMaxLoggedBody = 1024;
+// How long a 413 for a body size is trusted for bodies at least as large (the gateway's limit may
+// be raised meanwhile), and the most a request after a 413 waits.
+constexpr auto kTooLargeMemory = std::chrono::minutes(1);
+constexpr std::chrono::nanoseconds kMaxSplitPace = std::chrono::seconds(1);
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -28,22 +33,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// A tenant comes from a label a pod may control: keep only what cannot split a header.
-std::string HeaderSafe(std::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (c >= 0x20 && c != 0x7f) out.push_back(static_cast<char>(c));
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  if (from.size() < 4) return;  // too short to be a secret; replacing would mangle the text
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
   }
-  return out;
-}
-
-// Loki's error text, made printable and short enough for one log line.
-std::string LoggableBody(std::string_view body) {
-  std::string s(body.substr(0, kMaxLoggedBody + 4));
-  formats::SanitizeUtf8(s);
-  formats::TruncateUtf8(s, kMaxLoggedBody);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
 }
 
 // Logging every retry of a long outage would flood the agent's own log: log attempts 1, 2, 4, 8...
@@ -65,6 +59,27 @@ Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<i
       sent_bytes_(metrics.sent_bytes.With({host_})),
       sent_entries_(metrics.sent_entries.With({host_})),
       batch_retries_(metrics.batch_retries.With({host_})) {}
+
+// Loki's error text, made printable, short enough for one log line, and without credentials: a
+// Loki or proxy that echoes the request shows our Authorization and API-key headers.
+std::string Sender::LoggableBody(std::string_view body) const {
+  std::string s(body.substr(0, kMaxLoggedBody + 4));
+  ReplaceAll(s, cfg_.url, safe_url_);
+  // Exact values first (they may be split by the pattern rules below), then anything that looks
+  // like a credential.
+  const std::string& auth = creds_.authorization();
+  if (size_t sp = auth.find(' '); sp != std::string::npos) {
+    ReplaceAll(s, std::string_view(auth).substr(sp + 1), "<redacted>");
+  }
+  for (const auto& [name, value] : cfg_.headers) {
+    if (IsSensitiveName(name)) ReplaceAll(s, value, "<redacted>");
+  }
+  s = RedactSecrets(s);
+  formats::SanitizeUtf8(s);
+  formats::TruncateUtf8(s, kMaxLoggedBody);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
 
 bool Sender::Send(Batch* batch) {
   std::deque<Piece> todo{{0, batch->entries.size()}};
@@ -101,8 +116,14 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
   EncodeStats stats;
   EncodePush(entries, &body_, &stats);
   encoded_bytes_->Add(static_cast<double>(body_.size()));
+  if (KnownTooLarge(body_.size())) return TooLarge(entries);
   backoff_.Reset();
   for (;;) {
+    if (pace_next_) {  // requests after a 413 go out at most one per backoff min_period (<= 1 s)
+      pace_next_ = false;
+      auto pace = std::min<std::chrono::nanoseconds>(cfg_.backoff_config.min_period, kMaxSplitPace);
+      if (!control_->SleepFor(pace)) return Outcome::kAbort;
+    }
     auto start = std::chrono::steady_clock::now();
     io::HttpResponse r = Post(batch->tenant);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
@@ -121,16 +142,13 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         Drop(entries, d.reason, static_cast<int64_t>(body_.size()), LoggableBody(r.body));
         return Outcome::kDone;
       case Action::kSplit:
-        if (entries.size() <= 1) {
-          Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
-               "413 for a single entry");
-          return Outcome::kDone;
+        if (too_large_bytes_ == 0 || body_.size() < too_large_bytes_ ||
+            std::chrono::steady_clock::now() - too_large_at_ > kTooLargeMemory) {
+          too_large_bytes_ = body_.size();
         }
-        LOG_INFO("loki: request too large, splitting batch",
-                 {{"host", host_},
-                  {"entries", std::to_string(entries.size())},
-                  {"bytes", std::to_string(body_.size())}});
-        return Outcome::kSplit;
+        too_large_at_ = std::chrono::steady_clock::now();
+        pace_next_ = true;
+        return TooLarge(entries);
       case Action::kReauth:
         creds_.Reload();
         break;
@@ -142,12 +160,33 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
       LOG_WARN("loki: push failed, will retry",
                {{"url", safe_url_},
                 {"status", code},
-                {"error", r.transport_error},
+                {"error", RedactSecrets(r.transport_error)},
                 {"body", LoggableBody(r.body)},
                 {"attempt", std::to_string(backoff_.attempt() + 1)}});
     }
     if (!control_->SleepFor(backoff_.Next())) return Outcome::kAbort;
   }
+}
+
+bool Sender::KnownTooLarge(size_t body_bytes) const {
+  return too_large_bytes_ > 0 && body_bytes >= too_large_bytes_ &&
+         std::chrono::steady_clock::now() - too_large_at_ <= kTooLargeMemory;
+}
+
+Sender::Outcome Sender::TooLarge(std::span<Entry> entries) {
+  if (entries.size() <= 1) {
+    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
+         "413 for a single entry");
+    return Outcome::kDone;
+  }
+  if (int64_t n = 0; split_log_.Allow(&n)) {
+    LOG_INFO("loki: request too large, splitting batch",
+             {{"host", host_},
+              {"entries", std::to_string(entries.size())},
+              {"bytes", std::to_string(body_.size())},
+              {"splits", std::to_string(n)}});
+  }
+  return Outcome::kSplit;
 }
 
 io::HttpResponse Sender::Post(const std::string& tenant) {
@@ -163,8 +202,8 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   req.cancel = control_->cancel();
   req.headers.emplace_back("Content-Type", "application/x-protobuf");
   req.headers.emplace_back("User-Agent", "skidder/" SKIDDER_VERSION);
-  std::string org = HeaderSafe(tenant);
-  if (!org.empty()) req.headers.emplace_back("X-Scope-OrgID", std::move(org));
+  // The client only batches valid tenant IDs (entry_checks.h), so nothing here can split a header.
+  if (!tenant.empty()) req.headers.emplace_back("X-Scope-OrgID", tenant);
   if (!creds_.authorization().empty()) {
     req.headers.emplace_back("Authorization", creds_.authorization());
   }
@@ -193,11 +232,15 @@ void Sender::Drop(std::span<Entry> entries, const char* reason, int64_t bytes,
                   const std::string& why) {
   m_.dropped_entries.With({host_, reason})->Add(static_cast<double>(entries.size()));
   m_.dropped_bytes.With({host_, reason})->Add(static_cast<double>(bytes));
-  LOG_WARN("loki: push refused, entries dropped", {{"host", host_},
-                                                   {"reason", reason},
-                                                   {"entries", std::to_string(entries.size())},
-                                                   {"bytes", std::to_string(bytes)},
-                                                   {"body", why}});
+  // One line per reason per 10 s: a flood of oversized entries must not flood the agent's log.
+  if (int64_t n = 0; drop_logs_[reason].Allow(static_cast<int64_t>(entries.size()), &n)) {
+    LOG_WARN("loki: push refused, entries dropped",
+             {{"host", host_},
+              {"reason", reason},
+              {"entries", std::to_string(n)},
+              {"bytes", std::to_string(bytes)},
+              {"body", why}});
+  }
   Release(entries);
 }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +20,7 @@
 #include "sink/loki/batcher.h"
 #include "sink/loki/credentials.h"
 #include "telemetry/agent_metrics.h"
+#include "util/log_limiter.h"
 
 namespace skidder::sink {
 
@@ -50,7 +52,12 @@ class Sender {
   // the client is being torn down.
   enum class Outcome { kDone, kSplit, kAbort };
   Outcome SendPiece(Batch* batch, Piece piece);
+  // A 413 (answered, or known from an earlier answer for a body at least this large): split the
+  // piece, or drop it when it is a single entry.
+  Outcome TooLarge(std::span<Entry> entries);
+  bool KnownTooLarge(size_t body_bytes) const;
   io::HttpResponse Post(const std::string& tenant);
+  std::string LoggableBody(std::string_view body) const;
   void Release(std::span<Entry> entries);
   void Drop(std::span<Entry> entries, const char* reason, int64_t bytes, const std::string& why);
 
@@ -63,6 +70,14 @@ class Sender {
   telemetry::AgentMetrics& m_;
   SendControl* control_;
   std::string body_;  // reused between requests
+  // The smallest body Loki answered 413 for, and when: for a minute, a piece at least that large
+  // is split (or, alone, dropped) without being sent, so one oversized entry costs a few requests
+  // instead of a request per node of the split tree.
+  size_t too_large_bytes_ = 0;
+  std::chrono::steady_clock::time_point too_large_at_{};
+  bool pace_next_ = false;  // the last answer was a 413: wait a little before the next request
+  std::map<std::string, log::LogLimiter> drop_logs_;  // per reason: a line per 10 s, with counts
+  log::LogLimiter split_log_;
   telemetry::Counter* encoded_bytes_;
   telemetry::Counter* sent_bytes_;
   telemetry::Counter* sent_entries_;

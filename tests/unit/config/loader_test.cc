@@ -151,8 +151,9 @@ constexpr const char* kSecretConfig = R"(clients:
     headers:
       Authorization: Bearer header-token-xyz
       X-Scope-OrgID: tenant-1
-  - url: http://loki:3100/loki/api/v1/push
+  - url: http://loki:3100/loki/api/v1/push?token=query-token-321&tenant=a
     bearer_token: bearer-abc-789
+    proxy_url: http://proxy:3128/?api_key=proxy-key-654
 scrape_configs:
   - job_name: pods
     kubernetes_sd_configs:
@@ -171,10 +172,13 @@ TEST(DumpConfig, HidesEverySecret) {
   ASSERT_TRUE(cfg) << cfg.error().message();
   std::string dump = DumpConfig(*cfg);
   for (const char* secret : {"urlpass-123", "user42", "hunter2-basic", "header-token-xyz",
-                             "bearer-abc-789", "k8s-token-456"}) {
+                             "bearer-abc-789", "k8s-token-456", "query-token-321",
+                             "proxy-key-654"}) {
     EXPECT_EQ(dump.find(secret), std::string::npos) << secret << " leaked:\n" << dump;
   }
   EXPECT_NE(dump.find("https://<secret>@logs.example.com/loki/api/v1/push"), std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("/loki/api/v1/push?token=<secret>&tenant=<secret>"), std::string::npos)
       << dump;
   EXPECT_NE(dump.find("grafana-user"), std::string::npos) << "usernames stay visible";
   EXPECT_NE(dump.find("tenant-1"), std::string::npos) << "harmless headers stay visible";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -28,7 +29,29 @@ class TestServer {
     });
     server_.Post("/big", [](const httplib::Request&, httplib::Response& res) {
       res.status = 400;
-      res.set_content(std::string(64 * 1024, 'x'), "text/plain");
+      res.set_content(std::string(1024 * 1024, 'x'), "text/plain");
+    });
+    // A 200 whose body starts and never ends (until the server stops or the client leaves).
+    server_.Post("/endless", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_chunked_content_provider("text/plain", [this](size_t, httplib::DataSink& sink) {
+        if (!sink.write("ok", 2)) return false;
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return released_; });
+        return !released_ && sink.is_writable();
+      });
+    });
+    // A 200 announcing a 1 GiB body, written as fast as the client takes it.
+    server_.Post("/huge", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = 200;
+      res.set_content_provider(size_t{1} << 30, "text/plain",
+                               [this](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 static const std::string chunk(64 * 1024, 'y');
+                                 size_t n = std::min(length, chunk.size());
+                                 if (!sink.write(chunk.data(), n)) return false;
+                                 huge_written_ += n;
+                                 return true;
+                               });
     });
     server_.Post("/hang", [this](const httplib::Request&, httplib::Response& res) {
       std::unique_lock lock(mu_);
@@ -62,6 +85,7 @@ class TestServer {
     std::lock_guard lock(mu_);
     return hanging_;
   }
+  size_t huge_written() const { return huge_written_.load(); }
   size_t distinct_connections() {
     std::lock_guard lock(mu_);
     return remote_ports_.size();
@@ -77,6 +101,7 @@ class TestServer {
   int hanging_ = 0;
   httplib::Request last_;
   std::set<int> remote_ports_;
+  std::atomic<size_t> huge_written_{0};
 };
 
 TEST(HttpClient, PostsBodyAndHeadersAndReturnsStatusAndBody) {
@@ -129,6 +154,35 @@ TEST(HttpClient, TruncatesLargeResponseBodies) {
   HttpResponse resp = http->Post(req);
   EXPECT_EQ(resp.status, 400);
   EXPECT_EQ(resp.body.size(), HttpResponse::kMaxResponseBody);
+  EXPECT_TRUE(resp.body_truncated);
+}
+
+// A 2xx is an answer as soon as its status line and headers are in: an endless body must not turn
+// it into a timeout (the batch would be re-sent forever).
+TEST(HttpClient, A2xxWithAnEndlessBodyIsASuccessNotATimeout) {
+  TestServer server;
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = server.Url("/endless");
+  req.timeout = std::chrono::seconds(60);
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse resp = http->Post(req);
+  EXPECT_EQ(resp.status, 200) << resp.transport_error;
+  EXPECT_TRUE(resp.body_truncated);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(HttpClient, A2xxWithAHugeBodyIsNotDownloaded) {
+  TestServer server;
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = server.Url("/huge");
+  req.timeout = std::chrono::seconds(60);
+  HttpResponse resp = http->Post(req);
+  EXPECT_EQ(resp.status, 200) << resp.transport_error;
+  EXPECT_LE(resp.body.size(), HttpResponse::kMax2xxBody);
+  // Socket buffers take some megabytes; downloading the gigabyte would take far more.
+  EXPECT_LT(server.huge_written(), size_t{64} << 20);
 }
 
 TEST(HttpClient, ConnectionRefusedIsStatusZeroWithAnError) {
@@ -165,6 +219,27 @@ TEST(HttpClient, TlsServerNameIsWhatTheCertificateIsCheckedAgainst) {
   EXPECT_FALSE(refused.transport_error.empty());
 }
 
+// A CA file rotated in place (cert-manager, trust-manager) counts from the next connection on;
+// libcurl's CA cache would keep the old store for a day.
+TEST(HttpClient, ARotatedCaFileIsUsedForTheNextConnection) {
+  skidder::testing::TempDir dir_a, dir_b, dir;
+  skidder::testing::FakeKubeApi old_server(dir_a.path(), "token");
+  skidder::testing::FakeKubeApi new_server(dir_b.path(), "token");
+  const std::string ca = dir / "ca.crt";
+  skidder::testing::WriteFile(ca, skidder::testing::ReadFile(old_server.ca_file()));
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.tls.ca_file = ca;
+  req.url = old_server.url() + "/loki/api/v1/push";
+  HttpResponse before = http->Post(req);
+  ASSERT_NE(before.status, 0) << before.transport_error;
+
+  skidder::testing::WriteFile(ca, skidder::testing::ReadFile(new_server.ca_file()));
+  req.url = new_server.url() + "/loki/api/v1/push";  // another port: a new connection
+  HttpResponse after = http->Post(req);
+  EXPECT_NE(after.status, 0) << after.transport_error;
+}
+
 TEST(HttpClient, ErrorMessagesNeverContainCredentialsFromTheUrl) {
   auto http = NewCurlHttpClient();
   HttpRequest req;
@@ -175,6 +250,18 @@ TEST(HttpClient, ErrorMessagesNeverContainCredentialsFromTheUrl) {
   EXPECT_EQ(resp.status, 0);
   EXPECT_EQ(resp.transport_error.find("s3cr3t-pass"), std::string::npos) << resp.transport_error;
   EXPECT_EQ(resp.transport_error.find("pr0xy-pass"), std::string::npos) << resp.transport_error;
+}
+
+TEST(HttpClient, ErrorMessagesNeverContainQueryStringTokens) {
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = "http://127.0.0.1:1/loki/api/v1/push?token=q-s3cr3t-tok";
+  req.proxy_url = "http://127.0.0.1:1/?api_key=pr0xy-qu3ry-key";
+  HttpResponse resp = http->Post(req);
+  EXPECT_EQ(resp.status, 0);
+  EXPECT_EQ(resp.transport_error.find("q-s3cr3t-tok"), std::string::npos) << resp.transport_error;
+  EXPECT_EQ(resp.transport_error.find("pr0xy-qu3ry-key"), std::string::npos)
+      << resp.transport_error;
 }
 
 TEST(HttpClient, TimesOutOnAServerThatNeverAnswers) {
@@ -218,7 +305,9 @@ TEST(Url, RedactsUserinfoAndExtractsHost) {
       {"http://loki:3100/loki/api/v1/push", "http://loki:3100/loki/api/v1/push", "loki:3100"},
       {"https://u:p@loki.example.com/push", "https://loki.example.com/push", "loki.example.com"},
       {"http://u:p@w@host:80", "http://host:80", "host:80"},
-      {"http://[::1]:3100/x?a=b@c", "http://[::1]:3100/x?a=b@c", "[::1]:3100"},
+      {"http://[::1]:3100/x?a=b@c", "http://[::1]:3100/x?a=<redacted>", "[::1]:3100"},
+      {"https://u:p@loki/push?token=abc123&org=1", "https://loki/push?token=<redacted>&org=<redacted>",
+       "loki"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(RedactUrl(c.url), c.redacted) << c.url;

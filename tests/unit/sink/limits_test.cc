@@ -3,10 +3,12 @@
 // through a LokiClient against FakeLoki.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "sink/loki/batcher.h"
 #include "sink/loki/client.h"
+#include "sink/loki/entry_checks.h"
 #include "support/fake_loki.h"
 #include "support/test_util.h"
 #include "util/clock.h"
@@ -85,18 +87,32 @@ class ClientLimits : public ::testing::Test {
   telemetry::AgentMetrics metrics_{registry_};
 };
 
-TEST_F(ClientLimits, EntriesWithAnOverlongLabelValueAreDroppedAndCountedTheRestIsSent) {
+double Shortened(telemetry::AgentMetrics& m, const std::string& host) {
+  return m.truncated_label_values.With({host})->Value();
+}
+
+// Loki would refuse the whole push for one over-long value; dropping the entry would lose a line
+// still on disk. The value is shortened instead, and two long values stay two streams.
+TEST_F(ClientLimits, OverlongLabelValuesAreShortenedKeepingEntriesAndStreamsDistinct) {
   ClientOptions opts;
   opts.max_label_value_length = 16;
   auto client = Make(opts, milliseconds(20));
   ASSERT_TRUE(client->Start().ok());
-  client->Push(StreamEntry(std::string(17, 'x'), "bad line"));
-  client->Push(StreamEntry(std::string(16, 'y'), "good line"));  // exactly the limit: fine
-  ASSERT_TRUE(loki_.WaitForLines(1));
+  const std::string prefix = "abcdefgh";
+  client->Push(StreamEntry(prefix + "-first-very-long", "first"));
+  client->Push(StreamEntry(prefix + "-second-very-long", "second"));
+  client->Push(StreamEntry(std::string(16, 'y'), "fits"));  // exactly the limit: untouched
+  ASSERT_TRUE(loki_.WaitForLines(3));
   ASSERT_TRUE(client->Stop(std::chrono::seconds(5)));
-  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"good line"});
-  EXPECT_EQ(Dropped(telemetry::kReasonLabelValueTooLong), 1);
-  EXPECT_EQ(metrics_.dropped_bytes.With({host(), telemetry::kReasonLabelValueTooLong})->Value(), 8);
+  std::map<std::string, std::string> stream_of;
+  for (const auto& e : loki_.Entries()) stream_of[e.line] = e.labels;
+  EXPECT_EQ(stream_of["fits"], R"({job="a", stream_id="yyyyyyyyyyyyyyyy"})");
+  EXPECT_TRUE(stream_of["first"].starts_with(R"({job="a", stream_id="abcdefg~)"))
+      << stream_of["first"];
+  EXPECT_EQ(stream_of["first"].size(), std::string(R"({job="a", stream_id=""})").size() + 16);
+  EXPECT_NE(stream_of["first"], stream_of["second"]);
+  EXPECT_EQ(Shortened(metrics_, host()), 2);
+  EXPECT_EQ(metrics_.dropped_entries.With({host(), "label_value_too_long"})->Value(), 0);
 }
 
 TEST_F(ClientLimits, ExternalLabelsCountTowardsTheLabelValueLimit) {
@@ -108,8 +124,38 @@ TEST_F(ClientLimits, ExternalLabelsCountTowardsTheLabelValueLimit) {
   cfg.external_labels = Labels{{"cluster", "production"}};
   auto client = LokiClient::Create(cfg, opts, &metrics_, &SystemClock::Get());
   ASSERT_TRUE(client.has_value());
+  ASSERT_TRUE((*client)->Start().ok());
   (*client)->Push(StreamEntry("a", "line"));
-  EXPECT_EQ(Dropped(telemetry::kReasonLabelValueTooLong), 1);
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(loki_.Entries()[0].labels, R"({cluster="prod", job="a", stream_id="a"})");
+  EXPECT_EQ(Shortened(metrics_, host()), 1);
+}
+
+TEST(ShortenLabelValue, CutsOnACodePointBoundaryAndAddsAStableHash) {
+  std::string v = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";  // 6 x U+00E9, 12 bytes
+  ASSERT_TRUE(ShortenLabelValue(&v, 11));
+  EXPECT_EQ(v.substr(0, 2), "\xc3\xa9");  // 2 bytes fit before the 9-byte suffix, not 3
+  EXPECT_EQ(v.size(), 11u);
+  EXPECT_EQ(v[2], '~');
+  std::string again = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+  ShortenLabelValue(&again, 11);
+  EXPECT_EQ(v, again);
+  std::string fits = "short";
+  EXPECT_FALSE(ShortenLabelValue(&fits, 5));
+  EXPECT_EQ(fits, "short");
+}
+
+TEST(ValidTenantId, AcceptsLokisAlphabetOnly) {
+  EXPECT_TRUE(ValidTenantId("team-b"));
+  EXPECT_TRUE(ValidTenantId("a.b_c*d'e(f)!"));
+  EXPECT_FALSE(ValidTenantId(""));
+  EXPECT_FALSE(ValidTenantId("."));
+  EXPECT_FALSE(ValidTenantId(".."));
+  EXPECT_FALSE(ValidTenantId("team-b\rX-Injected: 1"));
+  EXPECT_FALSE(ValidTenantId("\x01\x02"));
+  EXPECT_FALSE(ValidTenantId("a|b"));
+  EXPECT_FALSE(ValidTenantId(std::string(151, 'a')));
+  EXPECT_TRUE(ValidTenantId(std::string(150, 'a')));
 }
 
 TEST_F(ClientLimits, StreamsBeyondMaxStreamsInABatchAreDroppedAsPromtailDoes) {

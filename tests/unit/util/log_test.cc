@@ -32,6 +32,20 @@ TEST_F(LogTest, JsonLinesEscapeControlCharacters) {
   EXPECT_NE(out_.find(R"("level":"warn","msg":"x","k":"a\u0001b"})"), std::string::npos) << out_;
 }
 
+// A corrupt positions file or a server's body may put any bytes in a field; the agent's own log
+// must stay valid UTF-8 (JSON log pipelines drop or choke on lines that are not).
+TEST_F(LogTest, InvalidUtf8InFieldsIsReplacedSoEveryLineStaysValidUtf8) {
+  Configure(Level::kInfo, Format::kJson);
+  LOG_WARN("corrupt", {{"bytes", "ok \xc3\xa9 bad \xff\xfe cut \xe2\x82"}});
+  EXPECT_NE(out_.find("\"bytes\":\"ok \xc3\xa9 bad " R"(\ufffd\ufffd cut \ufffd\ufffd"})"),
+            std::string::npos)
+      << out_;
+  out_.clear();
+  Configure(Level::kInfo, Format::kLogfmt);
+  LOG_WARN("corrupt", {{"bytes", "\xc0\xaf\xed\xa0\x80"}});  // overlong '/', a surrogate
+  EXPECT_NE(out_.find(R"(bytes="\ufffd\ufffd\ufffd\ufffd\ufffd")"), std::string::npos) << out_;
+}
+
 TEST_F(LogTest, LinesBelowTheLevelAreNotWritten) {
   Configure(Level::kWarn, Format::kLogfmt);
   LOG_INFO("hidden");
