@@ -171,7 +171,7 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
     }
     resolved_.swap(live);
   }
-  std::set<std::string> rotated_dirs;  // where a recorded file left its name while we were away
+  std::set<std::string> rotated_dirs;  // directories with records seen for the first time
   for (const PositionRecord& rec : records) {
     if (rec.imported || busy.contains(KeyOf(rec.identity))) continue;
     // A held link is resolved with the directory of the stream it came from.
@@ -195,7 +195,10 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
     if (!where.empty() && !PlausiblyRotated(rec, where)) where.clear();
     // Inodes are reused at once: a file found by inode must also start with the recorded bytes.
     if (!where.empty() && where != rec.path && !IsRecordedFile(where, rec.identity)) where.clear();
-    if (first && where != rec.origin_or_path()) rotated_dirs.insert(dir);
+    // Look for rotations made while stopped in every directory with records, not only where a
+    // recorded file is seen to have moved: a file empty when recorded has no fingerprint, and
+    // under a reused inode it looks unmoved.
+    if (first) rotated_dirs.insert(dir);
     if (where.empty()) {
       ResolveGone(dir, rec, *d->second, now_ns);
       continue;
@@ -344,11 +347,28 @@ std::vector<std::pair<int64_t, std::string>> FileSource::Impl::UnseenRotations(
                                     static_cast<uint64_t>(st.st_ino), 0, 0})) {
       continue;
     }
+    if (IsGzName(name) && IsCopyOfKnownFile(path)) continue;
     out.emplace_back(mtime, std::move(path));
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// A compressed copy of a file a record already knows (held, or read): not a rotation of its own.
+bool FileSource::Impl::IsCopyOfKnownFile(const std::string& gz_path) {
+  int fd = ::open(gz_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  const std::optional<FileIdentity> id = GzIdentify(fd);
+  ::close(fd);
+  if (!id || id->fingerprint_len == 0) return false;
+  for (const auto& r : positions_->All()) {
+    if (r.identity.fingerprint_len == id->fingerprint_len &&
+        r.identity.fingerprint == id->fingerprint) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void FileSource::Impl::OpenUnseen(const std::string& path, const std::string& origin,
@@ -486,7 +506,13 @@ void FileSource::Impl::HoldDraining(TailedFile& f) {
   if (SameRecordFile(positions_->FindByPath(at), f.identity())) positions_->Remove(at);
   f.held_from = at;
   f.set_record_path(link);
-  f.last_put = {};
+  // Saved at once (a rotation is rare; this is one small write): a link whose record did not
+  // reach the disk is an orphan after a crash, and orphans are removed at start.
+  f.last_put = f.Record();
+  positions_->Put(f.last_put);
+  if (Status st = positions_->Save(); !st.ok()) {
+    LOG_WARN("cannot save positions after holding a rotated file", {{"error", st.message()}});
+  }
 }
 
 // Everything in a held file is acknowledged: the link goes, and the record moves back to the

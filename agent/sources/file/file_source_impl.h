@@ -108,6 +108,7 @@ class FileSource::Impl {
   std::vector<std::pair<int64_t, std::string>> UnseenRotations(
       const std::string& dir, const std::set<std::string>& bases,
       const std::map<std::string, struct stat>& found, int64_t saved_ns);
+  bool IsCopyOfKnownFile(const std::string& gz_path);
   void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,
                   int64_t now_ns);
   void OpenNew(const std::string& path, const TargetState& t, int64_t now_ns);

@@ -39,6 +39,19 @@ class FakeSink final : public EntrySink {
     std::lock_guard lock(mu_);
     for (auto& e : entries_) e.ack.Reset();
   }
+  // Acknowledges each held entry with probability 1/2: late and out-of-order acknowledgements.
+  template <typename Rng>
+  void ReleaseSome(Rng& rng) {
+    std::lock_guard lock(mu_);
+    for (auto& e : entries_) {
+      if (rng() % 2 == 0) e.ack.Reset();
+    }
+  }
+  // The agent dies: entries it had not delivered are gone, delivered ones stay recorded.
+  void DropUnacked() {
+    std::lock_guard lock(mu_);
+    std::erase_if(entries_, [](const Entry& e) { return !e.ack.empty(); });
+  }
   size_t Count() const {
     std::lock_guard lock(mu_);
     return entries_.size();
