@@ -43,6 +43,9 @@ struct KubeResponse {
   bool interrupted = false;   // Interrupt() was called
   bool idle_timeout = false;  // the watch sent nothing for idle_timeout
   bool aborted = false;       // the watch consumer asked to stop reading
+  bool truncated = false;     // the body passed kMaxBody: the download was stopped there
+  // Retry-After of a 429 or 503 (seconds or an HTTP date); 0 when absent or for other statuses.
+  std::chrono::seconds retry_after{0};
 
   static constexpr size_t kMaxBody = 64 << 20;  // a list of every pod of a big cluster fits
 };

@@ -53,18 +53,23 @@ bool AddPod(const rapidjson::Value& obj, PodMap& pods) {
 
 enum class EventResult { kUnchanged, kChanged, kSkipped, kGone, kError };
 
-// Applies one watch event line to pods, updating resource_version.
-EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version) {
+// Applies one watch event line to pods, updating resource_version; says why in error when the
+// result is kSkipped or kError.
+EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version,
+                       std::string& error) {
   rapidjson::Document doc;
   doc.Parse(line.data(), line.size());
   const rapidjson::Value* obj = doc.HasParseError() ? nullptr : JsonObject(doc, "object");
-  if (obj == nullptr) return EventResult::kError;
+  if (obj == nullptr) {
+    error = doc.HasParseError() ? "not JSON" : "no object";
+    return EventResult::kError;
+  }
   const std::string_view type = JsonString(doc, "type");
   if (type == "ERROR") {
     auto code = obj->FindMember("code");
     const bool gone =
         code != obj->MemberEnd() && code->value.IsInt() && code->value.GetInt() == 410;
-    if (!gone) LOG_WARN("kubernetes watch error event", {{"message", JsonString(*obj, "message")}});
+    if (!gone) error = fmt::format("ERROR event: {}", JsonString(*obj, "message"));
     return gone ? EventResult::kGone : EventResult::kError;
   }
   if (const rapidjson::Value* meta = JsonObject(*obj, "metadata")) {
@@ -73,7 +78,10 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
   }
   if (type == "BOOKMARK") return EventResult::kUnchanged;
   auto pod = PodFromJson(*obj);
-  if (!pod) return EventResult::kSkipped;  // one odd object must not stall the stream
+  if (!pod) {  // one odd object must not stall the stream
+    error = pod.error().message();
+    return EventResult::kSkipped;
+  }
   if (type == "DELETED")
     return pods.erase(pod->Key()) > 0 ? EventResult::kChanged : EventResult::kUnchanged;
   if (type != "ADDED" && type != "MODIFIED") return EventResult::kUnchanged;
@@ -102,8 +110,9 @@ bool PodDiscovery::List(Watcher& w) {
     if (resp.interrupted) return false;
     if (resp.status != 200) {
       CountError(ReasonForStatus(resp.status));
-      LOG_WARN("kubernetes pod list failed",
-               {{"status", std::to_string(resp.status)}, {"error", resp.error}});
+      w.retry_after = resp.retry_after;
+      NoteFailure(w, fmt::format("list {}", resp.status), "kubernetes pod list failed",
+                  {{"status", std::to_string(resp.status)}, {"error", resp.error}});
       return false;
     }
     rapidjson::Document doc;
@@ -112,8 +121,8 @@ bool PodDiscovery::List(Watcher& w) {
     const rapidjson::Value* meta = items ? JsonObject(doc, "metadata") : nullptr;
     if (meta == nullptr) {
       CountError("decode");
-      LOG_WARN("kubernetes pod list is not a PodList",
-               {{"bytes", std::to_string(resp.body.size())}});
+      NoteFailure(w, "list decode", "kubernetes pod list is not a PodList",
+                  {{"bytes", std::to_string(resp.body.size())}});
       return false;
     }
     for (const rapidjson::Value& item : items->GetArray()) {
@@ -131,7 +140,7 @@ bool PodDiscovery::List(Watcher& w) {
   return true;
 }
 
-PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
+PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
   std::uniform_int_distribution<int64_t> jitter(0, opts_.watch_timeout.count());
   std::string path = BasePath(w.query) + "?watch=1&allowWatchBookmarks=true";
   path += "&resourceVersion=" + KubeClient::Escape(w.resource_version);
@@ -139,8 +148,8 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
   AddSelectors(w.query, path);
 
   std::optional<WatchEnd> end;  // set by an event that ends the watch
+  std::string error;
   auto on_data = [&](std::string_view chunk) {
-    got_data = true;
     w.buffer.append(chunk);
     bool changed = false;
     size_t start = 0;
@@ -149,26 +158,29 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
          start = nl + 1) {
       const std::string_view line(w.buffer.data() + start, nl - start);
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
-      switch (ApplyEvent(line, w.pods, w.resource_version)) {
+      switch (ApplyEvent(line, w.pods, w.resource_version, error)) {
         case EventResult::kChanged:
           changed = true;
           break;
         case EventResult::kUnchanged:
           break;
         case EventResult::kSkipped:
-          CountError("decode");
+          NoteDecodeError(w, error);
           break;
         case EventResult::kGone:
           end = WatchEnd::kRelist;
           break;
         case EventResult::kError:
-          CountError("decode");
+          NoteDecodeError(w, error);
           end = WatchEnd::kError;
           break;
       }
     }
     w.buffer.erase(0, start);
-    if (w.buffer.size() > kMaxEventLine) end = WatchEnd::kError;
+    if (w.buffer.size() > kMaxEventLine) {
+      NoteDecodeError(w, fmt::format("event line longer than {} bytes", kMaxEventLine));
+      end = WatchEnd::kError;
+    }
     if (changed) Publish();
     return !end.has_value();
   };
@@ -184,13 +196,13 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
   if (resp.status == 410) return WatchEnd::kRelist;
   if (resp.status != 200) {
     CountError(ReasonForStatus(resp.status));
-    LOG_WARN("kubernetes pod watch failed",
-             {{"status", std::to_string(resp.status)}, {"error", resp.error}});
+    w.retry_after = resp.retry_after;
+    NoteFailure(w, fmt::format("watch {}", resp.status), "kubernetes pod watch failed",
+                {{"status", std::to_string(resp.status)}, {"error", resp.error}});
     return WatchEnd::kError;
   }
   if (resp.idle_timeout) {
     CountRestart("idle");
-    got_data = true;  // restart at once: quiet is not a failure
   } else if (!resp.error.empty()) {
     CountError("transport");
     CountRestart("closed");

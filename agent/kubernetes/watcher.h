@@ -2,6 +2,7 @@
 // all). Its thread owns everything but `pods` and `synced`, which PodDiscovery::state_mu_ guards.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <string>
@@ -22,6 +23,11 @@ struct PodDiscovery::Watcher {
   std::mt19937 rng{std::random_device{}()};
   std::string resource_version;
   std::string buffer;  // partial watch line
+  std::chrono::seconds retry_after{0};  // Retry-After of the last failed response
+  std::string failing;                  // failure state last logged; "" while healthy
+  uint64_t failures = 0;                // failures since the agent last logged health
+  std::chrono::steady_clock::time_point next_decode_log{};
+  uint64_t decode_errors_unlogged = 0;
   // Guarded by PodDiscovery::state_mu_.
   std::map<std::string, std::vector<Labels>> pods;  // "<ns>/<name>" -> targets
   bool synced = false;

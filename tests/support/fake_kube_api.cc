@@ -231,10 +231,16 @@ void FakeKubeApi::DropWatches() {
   cv_.notify_all();
 }
 
-void FakeKubeApi::FailNext(int n, int status) {
+void FakeKubeApi::FailNext(int n, int status, int retry_after) {
   std::lock_guard lock(mu_);
   fail_next_ = n;
   fail_status_ = status;
+  fail_retry_after_ = retry_after;
+}
+
+void FakeKubeApi::SetWatchMode(WatchMode mode) {
+  std::lock_guard lock(mu_);
+  watch_mode_ = mode;
 }
 
 std::vector<KubeRequest> FakeKubeApi::requests() const {
@@ -260,7 +266,7 @@ std::string FakeKubeApi::resource_version() const {
 void FakeKubeApi::Serve() {
   using httplib::Server;
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    KubeRequest r{req.method, req.path, {}, false};
+    KubeRequest r{req.method, req.path, {}, false, std::chrono::steady_clock::now()};
     for (const auto& [k, v] : req.params) r.params[k] = v;
     std::lock_guard lock(mu_);
     r.authorized = req.get_header_value("Authorization") == "Bearer " + token_;
@@ -274,6 +280,8 @@ void FakeKubeApi::Serve() {
     }
     if (status == 0) return Server::HandlerResponse::Unhandled;
     res.status = status;
+    if (r.authorized && fail_retry_after_ > 0)
+      res.set_header("Retry-After", std::to_string(fail_retry_after_));
     res.set_content(StatusJson(status, "Scripted"), "application/json");
     return Server::HandlerResponse::Handled;
   });
@@ -328,7 +336,12 @@ void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res
   st->node = NodeFromSelector(req.get_param_value("fieldSelector"));
   {
     std::lock_guard lock(mu_);
-    if (st->from < compacted_rv_) {
+    if (watch_mode_ == WatchMode::kNewlineThenClose) {
+      ++watches_started_;
+      res.set_content("\n", "application/json");
+      return;
+    }
+    if (st->from < compacted_rv_ || watch_mode_ == WatchMode::kAlwaysGone) {
       res.status = 410;
       res.set_content(StatusJson(410, "Expired"), "application/json");
       return;

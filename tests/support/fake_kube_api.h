@@ -9,6 +9,7 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -30,6 +31,7 @@ struct KubeRequest {
   std::string path;
   std::map<std::string, std::string> params;
   bool authorized = false;
+  std::chrono::steady_clock::time_point at;  // when it arrived
 };
 
 // A minimal pod object. containers: names; the first container gets the id "containerd://<name>".
@@ -62,8 +64,17 @@ class FakeKubeApi {
   void ExpireWatches();
   // Open watch connections are cut without ending the chunked body.
   void DropWatches();
-  // The next n requests (list or watch) are answered with status (e.g. 503: API outage).
-  void FailNext(int n, int status);
+  // The next n requests (list or watch) are answered with status (e.g. 503: API outage), with a
+  // Retry-After header of retry_after seconds when that is positive.
+  void FailNext(int n, int status, int retry_after = 0);
+
+  // How every later watch request misbehaves (a broken or hostile server).
+  enum class WatchMode {
+    kNormal,
+    kNewlineThenClose,  // 200, one "\n", then the body ends
+    kAlwaysGone,        // HTTP 410 Gone, however fresh the resourceVersion
+  };
+  void SetWatchMode(WatchMode mode);
 
   std::vector<KubeRequest> requests() const;
   int watches_started() const;  // successful (200) watch responses so far
@@ -98,7 +109,8 @@ class FakeKubeApi {
   std::vector<EventRecord> events_;
   std::vector<KubeRequest> requests_;
   uint64_t expire_generation_ = 0, drop_generation_ = 0;
-  int fail_next_ = 0, fail_status_ = 0;
+  int fail_next_ = 0, fail_status_ = 0, fail_retry_after_ = 0;
+  WatchMode watch_mode_ = WatchMode::kNormal;
   int watches_started_ = 0;
   uint64_t last_rv_sent_ = 0;
   bool stopping_ = false;
