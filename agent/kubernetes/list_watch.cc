@@ -126,6 +126,7 @@ bool PodDiscovery::List(Watcher& w) {
       return false;
     }
     for (const rapidjson::Value& item : items->GetArray()) {
+      if (stop_.load()) return false;  // shutdown must not wait for a big list to be digested
       if (!AddPod(item, fresh)) CountError("decode");
     }
     rv = JsonString(*meta, "resourceVersion");
@@ -154,7 +155,7 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
     bool changed = false;
     size_t start = 0;
     std::lock_guard lock(state_mu_);
-    for (size_t nl; !end && (nl = w.buffer.find('\n', start)) != std::string::npos;
+    for (size_t nl; !end && !stop_.load() && (nl = w.buffer.find('\n', start)) != std::string::npos;
          start = nl + 1) {
       const std::string_view line(w.buffer.data() + start, nl - start);
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;

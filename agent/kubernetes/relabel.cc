@@ -160,23 +160,22 @@ void LabelMap(const RelabelRule& r, Labels& labels) {
   const int n = re.NumberOfCapturingGroups() + 1;
   std::vector<re2::StringPiece> pieces(n);
   std::vector<std::string_view> groups(n);
-  const std::vector<Label> snapshot(labels.begin(), labels.end());
+  // Reads the labels as they were before the rule, writes them all at once (a pod's labels may
+  // number 100k: one Set() each would be quadratic).
+  LabelsBuilder out(labels);
   std::string name;
-  for (const Label& l : snapshot) {
+  for (const Label& l : labels) {
     if (!re.Match(l.name, 0, l.name.size(), re2::RE2::UNANCHORED, pieces.data(), n)) continue;
     for (int i = 0; i < n; ++i) groups[i] = std::string_view(pieces[i].data(), pieces[i].size());
     name.clear();
     ExpandTemplate(r.replacement, re, groups, name);
-    if (IsValidLabelName(name)) labels.Set(name, l.value);
+    if (IsValidLabelName(name)) out.Add(name, l.value);
   }
+  labels = out.Build();
 }
 
 void LabelFilter(const RelabelRule& r, bool keep_matching, Labels& labels) {
-  std::vector<std::string> doomed;
-  for (const Label& l : labels) {
-    if (FullMatch(*r.regex, l.name) != keep_matching) doomed.push_back(l.name);
-  }
-  for (const std::string& name : doomed) labels.Remove(name);
+  labels.RemoveIf([&](const Label& l) { return FullMatch(*r.regex, l.name) != keep_matching; });
 }
 
 std::string JoinSources(const RelabelRule& r, const Labels& labels) {
