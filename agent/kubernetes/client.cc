@@ -44,6 +44,7 @@ struct KubeClient::Transfer {
   bool streaming = false;
   Clock::time_point last_data = Clock::now();
   std::chrono::milliseconds idle_timeout{0};  // 0: none
+  size_t max_body = 0;
 };
 
 size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
@@ -63,9 +64,9 @@ size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
     }
     return n;
   }
-  // Past the cap the rest is not even downloaded: a hostile or huge answer costs at most kMaxBody.
+  // Past the cap the rest is not even downloaded: a hostile or huge answer costs at most max_body.
   std::string& body = t->resp->body;
-  if (body.size() + n > KubeResponse::kMaxBody) {
+  if (body.size() + n > t->max_body) {
     t->resp->truncated = true;
     return 0;  // makes libcurl end the transfer
   }
@@ -213,6 +214,7 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
                              std::chrono::milliseconds total_timeout) {
   KubeResponse resp;
   t.resp = &resp;
+  t.max_body = cfg_.max_body;
   auto token = Token();
   if (!token) {
     resp.error = token.error().message();

@@ -36,6 +36,7 @@ Status PodDiscovery::Start() {
   auto resolved = ResolveSdConfig(cfg_, opts_.env);
   if (!resolved) return resolved.error();
   resolved->client.token_refresh = opts_.token_refresh;
+  resolved->client.max_body = opts_.max_list_body;
   stop_.store(false);
   for (PodQuery& q : resolved->queries) {
     LOG_INFO("kubernetes pod discovery starting",
@@ -121,6 +122,7 @@ void PodDiscovery::NoteFailure(
 }
 
 void PodDiscovery::NoteHealthy(Watcher& w) {
+  w.page_cut_logged = false;
   if (w.failing.empty()) return;
   LOG_INFO("kubernetes pod discovery recovered",
            {{"namespace", w.query.namespace_name.empty() ? "(all)" : w.query.namespace_name},
@@ -135,7 +137,7 @@ void PodDiscovery::NoteDecodeError(Watcher& w, std::string_view what) {
   const auto now = std::chrono::steady_clock::now();
   if (now < w.next_decode_log) return;  // at most one line a minute: a stream may be all garbage
   w.next_decode_log = now + std::chrono::minutes(1);
-  LOG_WARN("kubernetes watch event not understood",
+  LOG_WARN("kubernetes watch event skipped",
            {{"error", what}, {"count", std::to_string(w.decode_errors_unlogged)}});
   w.decode_errors_unlogged = 0;
 }

@@ -32,6 +32,7 @@
 
 #include "config/config.h"
 #include "kubernetes/client.h"
+#include "kubernetes/pod_targets.h"
 #include "model/labels.h"
 #include "util/status.h"
 
@@ -67,6 +68,16 @@ struct DiscoveryOptions {
   std::chrono::milliseconds retry_after_max{std::chrono::minutes(5)};
   std::chrono::seconds token_refresh{60};
   int list_page_size = 500;
+  // Bounds on a list, so a server whose pagination never ends (or a cluster-wide list of a huge
+  // cluster) cannot grow the agent until it dies: past either the list is abandoned, logged and
+  // retried after a backoff. A cluster holds at most 150k pods (Kubernetes' scalability limit).
+  int max_list_pages = 1000;
+  size_t max_pods = 150000;  // per list, and per watcher while watching
+  // The largest list page body (decompressed) read; the download stops there, and the page is
+  // asked again with half the limit.
+  size_t max_list_body = 32 << 20;
+  // Which pod label/annotation meta labels to keep (ReadableMetaLabels); empty keeps all.
+  MetaLabelFilter keep_meta;
   telemetry::AgentMetrics* metrics = nullptr;  // optional
 };
 
@@ -108,6 +119,9 @@ class PodDiscovery {
   void Run(Watcher& w);
   bool ListAndWatch(Watcher& w);
   bool List(Watcher& w);
+  // GETs one page of the list into resp, asking again with half the limit while the body is over
+  // max_list_body; false (counted, logged) when the page cannot be had.
+  bool GetPage(Watcher& w, const std::string& cont, int& limit, KubeResponse& resp);
   enum class WatchEnd { kRewatch, kRelist, kError, kStopped };
   WatchEnd WatchOnce(Watcher& w);
   bool Sleep(std::chrono::milliseconds d);

@@ -44,10 +44,10 @@ const char* ReasonForStatus(int status) {
 }
 
 // Adds the targets of one pod JSON object; false when it is not a pod we can use.
-bool AddPod(const rapidjson::Value& obj, PodMap& pods) {
+bool AddPod(const rapidjson::Value& obj, PodMap& pods, const MetaLabelFilter& keep) {
   auto pod = PodFromJson(obj);
   if (!pod) return false;
-  pods[pod->Key()] = PodTargets(*pod);
+  pods[pod->Key()] = PodTargets(*pod, keep);
   return true;
 }
 
@@ -56,7 +56,7 @@ enum class EventResult { kUnchanged, kChanged, kSkipped, kGone, kError };
 // Applies one watch event line to pods, updating resource_version; says why in error when the
 // result is kSkipped or kError.
 EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version,
-                       std::string& error) {
+                       const DiscoveryOptions& opts, std::string& error) {
   rapidjson::Document doc;
   doc.Parse(line.data(), line.size());
   const rapidjson::Value* obj = doc.HasParseError() ? nullptr : JsonObject(doc, "object");
@@ -85,8 +85,13 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
   if (type == "DELETED")
     return pods.erase(pod->Key()) > 0 ? EventResult::kChanged : EventResult::kUnchanged;
   if (type != "ADDED" && type != "MODIFIED") return EventResult::kUnchanged;
-  auto targets = PodTargets(*pod);
+  auto targets = PodTargets(*pod, opts.keep_meta);
   auto [it, inserted] = pods.try_emplace(pod->Key());
+  if (inserted && pods.size() > opts.max_pods) {
+    pods.erase(it);
+    error = fmt::format("pod {} not added: already {} pods (max_pods)", pod->Key(), opts.max_pods);
+    return EventResult::kSkipped;
+  }
   if (!inserted && it->second == targets) return EventResult::kUnchanged;
   it->second = std::move(targets);
   return EventResult::kChanged;
@@ -94,14 +99,12 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
 
 }  // namespace
 
-bool PodDiscovery::List(Watcher& w) {
-  PodMap fresh;
-  std::string cont, rv;
-  do {
-    std::string path = BasePath(w.query) + fmt::format("?limit={}", opts_.list_page_size);
+bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, KubeResponse& resp) {
+  while (true) {
+    std::string path = BasePath(w.query) + fmt::format("?limit={}", limit);
     AddSelectors(w.query, path);
     if (!cont.empty()) path += "&continue=" + KubeClient::Escape(cont);
-    KubeResponse resp = w.client.Get(path, opts_.list_timeout);
+    resp = w.client.Get(path, opts_.list_timeout);
     if (resp.status == 401 && !resp.interrupted) {  // rotated token: re-read and retry once
       CountError("unauthorized");
       w.client.InvalidateToken();
@@ -115,6 +118,30 @@ bool PodDiscovery::List(Watcher& w) {
                   {{"status", std::to_string(resp.status)}, {"error", resp.error}});
       return false;
     }
+    if (!resp.truncated) return true;
+    CountError("too_large");
+    const std::string cap = std::to_string(opts_.max_list_body);
+    if (limit <= 1) {
+      NoteFailure(w, "list too large", "kubernetes pod list abandoned: one pod is over the cap",
+                  {{"max_list_body", cap}});
+      return false;
+    }
+    if (!w.page_cut_logged) {  // again only after a healthy spell: a relist may cut again
+      w.page_cut_logged = true;
+      LOG_WARN("kubernetes pod list page cut at max_list_body; asking for fewer pods per page",
+               {{"max_list_body", cap}, {"limit", std::to_string(limit / 2)}});
+    }
+    limit /= 2;
+  }
+}
+
+bool PodDiscovery::List(Watcher& w) {
+  PodMap fresh;
+  std::string cont, rv;
+  int limit = opts_.list_page_size;
+  for (int pages = 1;; ++pages) {
+    KubeResponse resp;
+    if (!GetPage(w, cont, limit, resp)) return false;
     rapidjson::Document doc;
     doc.Parse(resp.body.data(), resp.body.size());
     const rapidjson::Value* items = doc.HasParseError() ? nullptr : JsonArray(doc, "items");
@@ -127,11 +154,22 @@ bool PodDiscovery::List(Watcher& w) {
     }
     for (const rapidjson::Value& item : items->GetArray()) {
       if (stop_.load()) return false;  // shutdown must not wait for a big list to be digested
-      if (!AddPod(item, fresh)) CountError("decode");
+      if (!AddPod(item, fresh, opts_.keep_meta)) CountError("decode");
     }
     rv = JsonString(*meta, "resourceVersion");
     cont = JsonString(*meta, "continue");
-  } while (!cont.empty() && !stop_.load());
+    if (cont.empty() || stop_.load()) break;
+    // A server whose pagination never ends must not grow the agent until it dies.
+    if (pages >= opts_.max_list_pages || fresh.size() > opts_.max_pods) {
+      CountError("too_large");
+      NoteFailure(w, "list too long", "kubernetes pod list abandoned: too many pages or pods",
+                  {{"pages", std::to_string(pages)},
+                   {"pods", std::to_string(fresh.size())},
+                   {"max_list_pages", std::to_string(opts_.max_list_pages)},
+                   {"max_pods", std::to_string(opts_.max_pods)}});
+      return false;
+    }
+  }
   if (stop_.load()) return false;
   std::lock_guard lock(state_mu_);
   w.pods = std::move(fresh);
@@ -159,7 +197,7 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
          start = nl + 1) {
       const std::string_view line(w.buffer.data() + start, nl - start);
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
-      switch (ApplyEvent(line, w.pods, w.resource_version, error)) {
+      switch (ApplyEvent(line, w.pods, w.resource_version, opts_, error)) {
         case EventResult::kChanged:
           changed = true;
           break;

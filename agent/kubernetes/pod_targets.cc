@@ -31,7 +31,7 @@ std::string MetaName(std::string_view suffix) {
 
 // The labels every container target of the pod shares, built in one go: a pod may carry 100k
 // labels and annotations (the API allows it), and adding them one by one is quadratic.
-Labels PodLabels(const Pod& pod) {
+Labels PodLabels(const Pod& pod, const MetaLabelFilter& keep) {
   LabelsBuilder ls;
   ls.Reserve(16 + 2 * (pod.labels.size() + pod.annotations.size()));
   ls.Add(MetaName("namespace"), pod.namespace_name);
@@ -49,15 +49,17 @@ Labels PodLabels(const Pod& pod) {
     ls.Add(MetaName("pod_workload_kind"), w->kind);
     ls.Add(MetaName("pod_workload_name"), w->name);
   }
+  auto add = [&](std::string_view kind, std::string_view key, std::string_view value) {
+    std::string name = MetaName(kind) + SanitizeLabelName(key);
+    if (!keep || keep(name)) ls.Add(std::move(name), std::string(value));
+  };
   for (const auto& [k, v] : pod.labels) {
-    const std::string n = SanitizeLabelName(k);
-    ls.Add(MetaName("pod_label_") + n, v);
-    ls.Add(MetaName("pod_labelpresent_") + n, "true");
+    add("pod_label_", k, v);
+    add("pod_labelpresent_", k, "true");
   }
   for (const auto& [k, v] : pod.annotations) {
-    const std::string n = SanitizeLabelName(k);
-    ls.Add(MetaName("pod_annotation_") + n, v);
-    ls.Add(MetaName("pod_annotationpresent_") + n, "true");
+    add("pod_annotation_", k, v);
+    add("pod_annotationpresent_", k, "true");
   }
   return ls.Build();
 }
@@ -104,8 +106,8 @@ std::optional<Workload> WorkloadOf(const Pod& pod) {
   return Workload{kind, name};
 }
 
-std::vector<Labels> PodTargets(const Pod& pod) {
-  const Labels common = PodLabels(pod);
+std::vector<Labels> PodTargets(const Pod& pod, const MetaLabelFilter& keep) {
+  const Labels common = PodLabels(pod, keep);
   std::vector<Labels> out;
   out.reserve(pod.containers.size());
   for (const PodContainer& c : pod.containers) {

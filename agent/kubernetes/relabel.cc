@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 namespace skidder::kubernetes {
 namespace {
@@ -248,6 +249,22 @@ Result<RelabelRules> CompileRelabel(const std::vector<config::RelabelConfig>& co
     rules.push_back(std::move(*rule));
   }
   return rules;
+}
+
+MetaLabelFilter ReadableMetaLabels(const RelabelRules& rules, std::vector<std::string> always_keep) {
+  auto names = std::make_shared<std::set<std::string, std::less<>>>(
+      std::make_move_iterator(always_keep.begin()), std::make_move_iterator(always_keep.end()));
+  auto maps = std::make_shared<std::vector<std::shared_ptr<const re2::RE2>>>();
+  for (const RelabelRule& r : rules) {
+    names->insert(r.source_labels.begin(), r.source_labels.end());
+    if (r.action == RelabelAction::kKeepEqual || r.action == RelabelAction::kDropEqual)
+      names->insert(r.target_label);
+    if (r.action == RelabelAction::kLabelMap) maps->push_back(r.regex);
+  }
+  return [names, maps](std::string_view name) {
+    if (names->contains(name)) return true;
+    return std::ranges::any_of(*maps, [&](const auto& re) { return FullMatch(*re, name); });
+  };
 }
 
 bool Relabel(const RelabelRules& rules, Labels& labels) {

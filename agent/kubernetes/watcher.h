@@ -26,6 +26,7 @@ struct PodDiscovery::Watcher {
   std::chrono::seconds retry_after{0};  // Retry-After of the last failed response
   std::string failing;                  // failure state last logged; "" while healthy
   uint64_t failures = 0;                // failures since the agent last logged health
+  bool page_cut_logged = false;         // a list page over max_list_body was logged
   std::chrono::steady_clock::time_point next_decode_log{};
   uint64_t decode_errors_unlogged = 0;
   // Guarded by PodDiscovery::state_mu_.

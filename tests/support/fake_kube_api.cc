@@ -121,16 +121,19 @@ bool Matches(const std::string& want_ns, const std::string& want_node, const std
 
 std::string PodJson(const std::string& ns, const std::string& name, const std::string& node,
                     const std::vector<std::string>& containers,
-                    const std::map<std::string, std::string>& labels) {
-  std::string l, c, s;
+                    const std::map<std::string, std::string>& labels,
+                    const std::map<std::string, std::string>& annotations) {
+  std::string l, a, c, s;
   for (const auto& [k, v] : labels) l += (l.empty() ? "" : ",") + ("\"" + k + "\":\"" + v + "\"");
+  for (const auto& [k, v] : annotations)
+    a += (a.empty() ? "" : ",") + ("\"" + k + "\":\"" + v + "\"");
   for (const auto& n : containers) {
     c += (c.empty() ? "" : ",") + ("{\"name\":\"" + n + "\",\"image\":\"img/" + n + "\"}");
     s += (s.empty() ? "" : ",") +
          ("{\"name\":\"" + n + "\",\"containerID\":\"containerd://" + n + "\"}");
   }
   return R"({"metadata":{"namespace":")" + ns + R"(","name":")" + name + R"(","uid":"uid-)" + name +
-         R"(","labels":{)" + l + R"(}},"spec":{"nodeName":")" + node + R"(","containers":[)" + c +
+         R"(","labels":{)" + l + R"(},"annotations":{)" + a + R"(}},"spec":{"nodeName":")" + node + R"(","containers":[)" + c +
          R"(]},"status":{"phase":"Running","podIP":"10.0.0.1",)" + R"("containerStatuses":[)" + s +
          "]}}";
 }
@@ -238,6 +241,16 @@ void FakeKubeApi::FailNext(int n, int status, int retry_after) {
   fail_retry_after_ = retry_after;
 }
 
+void FakeKubeApi::SetListMode(ListMode mode) {
+  std::lock_guard lock(mu_);
+  list_mode_ = mode;
+}
+
+uint64_t FakeKubeApi::list_bytes_sent() const {
+  std::lock_guard lock(mu_);
+  return list_bytes_sent_;
+}
+
 void FakeKubeApi::SetWatchMode(WatchMode mode) {
   std::lock_guard lock(mu_);
   watch_mode_ = mode;
@@ -302,7 +315,11 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
   const std::string node = NodeFromSelector(req.get_param_value("fieldSelector"));
   const size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
   const size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (list_mode_ != ListMode::kNormal) {
+    lock.unlock();
+    return ServeEndlessList(req, res);
+  }
   std::string items;
   size_t index = 0, taken = 0;
   bool more = false;
@@ -320,6 +337,37 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
   res.set_content(R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":")" +
                       std::to_string(rv_) + "\"" + cont + R"(},"items":[)" + items + "]}",
                   "application/json");
+}
+
+void FakeKubeApi::ServeEndlessList(const httplib::Request& req, httplib::Response& res) {
+  std::unique_lock lock(mu_);
+  if (list_mode_ == ListMode::kEndlessPages) {
+    const size_t offset =
+        req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
+    const std::string pod = PodJson("endless", "pod-" + std::to_string(offset), "", {"c"});
+    std::string body = R"({"kind":"PodList","metadata":{"resourceVersion":")" +
+                       std::to_string(rv_) + R"(","continue":")" + std::to_string(offset + 1) +
+                       R"("},"items":[)" + pod + "]}";
+    list_bytes_sent_ += body.size();
+    res.set_content(body, "application/json");
+    return;
+  }
+  lock.unlock();
+  // Not application/json: httplib would gzip it, and bytes written would say little about bytes
+  // sent. The agent does not look at the content type.
+  res.set_chunked_content_provider("application/octet-stream", [this](size_t offset,
+                                                                      httplib::DataSink& sink) {
+    static const std::string kChunk = [] {
+      std::string c;
+      while (c.size() < 64 * 1024) c += R"({"kind":"Pod","metadata":{}},)";
+      return c;
+    }();
+    const std::string out = offset == 0 ? R"({"kind":"PodList","items":[)" + kChunk : kChunk;
+    if (!sink.write(out.data(), out.size())) return false;
+    std::lock_guard relock(mu_);
+    list_bytes_sent_ += out.size();
+    return !stopping_;
+  });
 }
 
 void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res,

@@ -37,7 +37,8 @@ struct KubeRequest {
 // A minimal pod object. containers: names; the first container gets the id "containerd://<name>".
 std::string PodJson(const std::string& ns, const std::string& name, const std::string& node,
                     const std::vector<std::string>& containers,
-                    const std::map<std::string, std::string>& labels = {});
+                    const std::map<std::string, std::string>& labels = {},
+                    const std::map<std::string, std::string>& annotations = {});
 
 class FakeKubeApi {
  public:
@@ -75,6 +76,14 @@ class FakeKubeApi {
     kAlwaysGone,        // HTTP 410 Gone, however fresh the resourceVersion
   };
   void SetWatchMode(WatchMode mode);
+  // How every later list request misbehaves.
+  enum class ListMode {
+    kNormal,
+    kEndlessPages,  // each page holds one new pod and a continue token: pagination never ends
+    kEndlessBody,   // 200 with a PodList body that never ends
+  };
+  void SetListMode(ListMode mode);
+  uint64_t list_bytes_sent() const;  // body bytes written to list responses so far
 
   std::vector<KubeRequest> requests() const;
   int watches_started() const;  // successful (200) watch responses so far
@@ -93,6 +102,7 @@ class FakeKubeApi {
   void Event(const std::string& type, const std::string& pod_json, bool remove);
   void Serve();
   void ServeList(const httplib::Request& req, httplib::Response& res, const std::string& ns);
+  void ServeEndlessList(const httplib::Request& req, httplib::Response& res);
   void ServeWatch(const httplib::Request& req, httplib::Response& res, const std::string& ns);
 
   std::string ca_file_;
@@ -111,6 +121,8 @@ class FakeKubeApi {
   uint64_t expire_generation_ = 0, drop_generation_ = 0;
   int fail_next_ = 0, fail_status_ = 0, fail_retry_after_ = 0;
   WatchMode watch_mode_ = WatchMode::kNormal;
+  ListMode list_mode_ = ListMode::kNormal;
+  uint64_t list_bytes_sent_ = 0;
   int watches_started_ = 0;
   uint64_t last_rv_sent_ = 0;
   bool stopping_ = false;

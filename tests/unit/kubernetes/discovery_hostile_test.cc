@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "discovery_fixture.h"
+#include "kubernetes/relabel.h"
 #include "util/log.h"
 
 namespace skidder::kubernetes {
@@ -100,8 +101,106 @@ TEST_F(HostileApiTest, UndecodableWatchEventsAreLoggedButNotOncePerEvent) {
   ASSERT_TRUE(
       WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "decode") >= 2; }, 10s));
   discovery_->Stop();
-  EXPECT_EQ(Occurrences(log_, "kubernetes watch event not understood"), 1) << log_;
+  EXPECT_EQ(Occurrences(log_, "kubernetes watch event skipped"), 1) << log_;
   EXPECT_NE(log_.find("not JSON"), std::string::npos) << log_;
+}
+
+TEST_F(HostileApiTest, EndlessPaginationIsAbandonedLoggedAndRetriedLater) {
+  api_->SetListMode(skidder::testing::FakeKubeApi::ListMode::kEndlessPages);
+  DiscoveryOptions opts = Options();
+  opts.max_list_pages = 5;
+  Start(Config(), opts);
+  // A list starts without a continue token; the second such request proves the first gave up.
+  auto starts = [&] {
+    int n = 0;
+    for (const auto& r : api_->requests()) n += r.params.count("continue") == 0;
+    return n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return starts() >= 3; }, 20s));
+  discovery_->Stop();
+  const auto requests = api_->requests();
+  int pages = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].params.count("continue") == 0) pages = 0;
+    EXPECT_LE(++pages, 5) << "request " << i;
+  }
+  EXPECT_FALSE(discovery_->Synced());
+  EXPECT_EQ(UpdateCount(), 0u) << "a partial list is never published";
+  EXPECT_EQ(Occurrences(log_, "too many pages or pods"), 1) << log_;
+}
+
+TEST_F(HostileApiTest, ListBodyPastTheCapIsNotDownloadedFurther) {
+  api_->SetListMode(skidder::testing::FakeKubeApi::ListMode::kEndlessBody);
+  DiscoveryOptions opts = Options();
+  opts.max_list_body = 1 << 20;
+  Start(Config(), opts);
+  // Each cut page is asked again with half the limit, down to one pod; then the list is given up.
+  ASSERT_TRUE(WaitFor([&] { return CountRequests(/*watch=*/false) >= 12; }, 30s));
+  discovery_->Stop();
+  const uint64_t per_request = api_->list_bytes_sent() / CountRequests(false);
+  // What the fake wrote includes what sat in socket buffers when the agent hung up.
+  EXPECT_LT(per_request, 16u << 20);
+  EXPECT_GE(Metric(metrics_.kubernetes_api_errors, "too_large"), 10);
+  EXPECT_EQ(Occurrences(log_, "asking for fewer pods per page"), 1) << log_;
+  EXPECT_EQ(Occurrences(log_, "one pod is over the cap"), 1) << log_;
+}
+
+// Bytes of label names and values held for the latest targets.
+size_t TargetBytes(const std::vector<Labels>& targets) {
+  size_t n = 0;
+  for (const Labels& ls : targets) {
+    for (const Label& l : ls) n += l.name.size() + l.value.size();
+  }
+  return n;
+}
+
+TEST_F(HostileApiTest, KeepsOnlyTheLabelsRelabelingReadsAndPagesThroughBigPods) {
+  const std::string big(200 * 1024, 'x');  // legal: the API allows 256 KiB of annotations
+  for (int i = 0; i < 8; ++i) {
+    api_->Add(PodJson("shop", "p" + std::to_string(i), "node-1", {"a", "b"},
+                      {{"app", "web"}, {"team.io/name", "t"}, {"unread", "u"}},
+                      {{"big", big}, {"kubernetes.io/config.hash", "h"}}));
+  }
+  std::vector<config::RelabelConfig> configs(2);
+  configs[0].source_labels = {"__meta_kubernetes_pod_label_app"};
+  configs[0].target_label = "app";
+  configs[1].action = "labelmap";
+  configs[1].regex = "__meta_kubernetes_pod_label_(team_.*)";
+  auto rules = CompileRelabel(configs);
+  ASSERT_TRUE(rules.has_value());
+  DiscoveryOptions opts = Options();
+  opts.keep_meta = ReadableMetaLabels(
+      *rules, {"__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"});
+  opts.max_list_body = 1 << 20;  // a page of 8 such pods is 1.6 MiB
+  Start(Config(), opts);
+  ASSERT_TRUE(WaitFor([&] { return Latest().size() == 16; }, 20s));
+  std::lock_guard lock(mu_);
+  const Labels& t = updates_.back().front();
+  EXPECT_EQ(*t.Get("__meta_kubernetes_pod_label_app"), "web");
+  EXPECT_EQ(*t.Get("__meta_kubernetes_pod_label_team_io_name"), "t");
+  EXPECT_EQ(*t.Get("__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"), "h");
+  EXPECT_EQ(*t.Get("__meta_kubernetes_pod_container_name"), "a");
+  for (const char* gone : {"__meta_kubernetes_pod_annotation_big",
+                           "__meta_kubernetes_pod_annotationpresent_big",
+                           "__meta_kubernetes_pod_label_unread"}) {
+    EXPECT_FALSE(t.Has(gone)) << gone;
+  }
+  EXPECT_LT(TargetBytes(updates_.back()), 64u << 10) << "16 targets, no 200 KB annotation";
+}
+
+TEST_F(HostileApiTest, WatchCannotAddPodsPastMaxPods) {
+  DiscoveryOptions opts = Options();
+  opts.max_pods = 2;
+  Start(Config(), opts);
+  ASSERT_TRUE(WaitContainers({}));
+  for (const char* name : {"a", "b", "c"}) api_->Add(PodJson("shop", name, "node-1", {"app"}));
+  ASSERT_TRUE(WaitContainers({"shop/a/app", "shop/b/app"}));
+  ASSERT_TRUE(WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "decode") >= 1; }, 10s));
+  api_->Delete(PodJson("shop", "a", "node-1", {"app"}));
+  api_->Add(PodJson("shop", "d", "node-1", {"app"}));
+  ASSERT_TRUE(WaitContainers({"shop/b/app", "shop/d/app"}));
+  discovery_->Stop();
+  EXPECT_EQ(Occurrences(log_, "(max_pods)"), 1) << log_;
 }
 
 }  // namespace

@@ -267,6 +267,53 @@ TEST(PodTargets, PromtailChartRulesUseConfigHashForStaticPods) {
   EXPECT_EQ(Get(*from_path, "container"), "etcd");
 }
 
+// Leaving out the pod labels and annotations no rule reads must not change any relabeled target.
+TEST(PodTargets, KeepingOnlyReadableMetaLabelsGivesTheSameTargets) {
+  auto pod = ParsePod(kWebPod);
+  ASSERT_TRUE(pod.has_value());
+  auto rule = [](std::string action, std::string regex, std::vector<std::string> src = {},
+                 std::string target = "") {
+    config::RelabelConfig c;
+    c.action = std::move(action);
+    if (!regex.empty()) c.regex = std::move(regex);
+    c.source_labels = std::move(src);
+    c.target_label = std::move(target);
+    return c;
+  };
+  std::vector<config::RelabelConfig> base = PromtailChartRules();
+  const std::vector<std::vector<config::RelabelConfig>> extras = {
+      {},
+      {rule("labelmap", "__meta_kubernetes_pod_label_(.+)")},
+      {rule("labelmap", "__meta_kubernetes_pod_annotation_prometheus_io_(.+)")},
+      {rule("labelkeep", "__meta_kubernetes_pod_label_tier|__path__|app|job|container|pod"),
+       rule("labelmap", "__meta_kubernetes_pod_(.*)")},
+      {rule("keepequal", "", {"__meta_kubernetes_pod_label_tier"},
+            "__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape")},
+  };
+  for (size_t i = 0; i < extras.size(); ++i) {
+    std::vector<config::RelabelConfig> configs = base;
+    configs.insert(configs.end(), extras[i].begin(), extras[i].end());
+    auto rules = CompileRelabel(configs);
+    ASSERT_TRUE(rules.has_value()) << i << ": " << rules.error().ToString();
+    const MetaLabelFilter keep = ReadableMetaLabels(*rules);
+    std::vector<Labels> all = PodTargets(*pod), kept = PodTargets(*pod, keep);
+    ASSERT_EQ(all.size(), kept.size());
+    if (i == 3) {
+      EXPECT_EQ(kept[0].size(), all[0].size()) << "labelmap __meta_kubernetes_pod_(.*) reads all";
+    } else {
+      EXPECT_LT(kept[0].size(), all[0].size()) << i << ": something is left out";
+    }
+    for (size_t t = 0; t < all.size(); ++t) {
+      const bool a = Relabel(*rules, all[t]), k = Relabel(*rules, kept[t]);
+      EXPECT_EQ(a, k) << i;
+      for (Labels* ls : {&all[t], &kept[t]}) {
+        ls->RemoveIf([](const Label& l) { return l.name.starts_with("__meta_"); });
+      }
+      EXPECT_EQ(all[t].ToString(), kept[t].ToString()) << i;
+    }
+  }
+}
+
 // The API accepts a pod with 100k labels (1.5 MiB of object); one Set() per label made that 90 s
 // of a core, during which the agent did not notice SIGTERM.
 TEST(PodTargets, PodWithAHundredThousandLabelsIsHandledInSeconds) {
