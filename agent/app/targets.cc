@@ -42,9 +42,8 @@ std::optional<sources::FileTarget> MakeTarget(const ScrapeJob& job, Labels label
   if (path == nullptr || path->empty()) return std::nullopt;  // Promtail drops such targets too
   // Meta labels only matter to relabeling; the file source needs just the __path__ pair.
   Labels kept = std::move(labels);
-  kept.RemoveIf([](const Label& l) {
-    return l.name.starts_with("__meta_") || l.name.starts_with("__tmp");
-  });
+  kept.RemoveIf(
+      [](const Label& l) { return l.name.starts_with("__meta_") || l.name.starts_with("__tmp"); });
   sources::FileTarget t;
   t.id = job.job_name + kept.ToString();
   t.labels = std::move(kept);

@@ -47,7 +47,6 @@ struct KubeResponse {
   bool truncated = false;     // the body passed max_body: the download was stopped there
   // Retry-After of a 429 or 503 (seconds or an HTTP date); 0 when absent or for other statuses.
   std::chrono::seconds retry_after{0};
-
 };
 
 class KubeClient {

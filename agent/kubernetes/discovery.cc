@@ -106,7 +106,8 @@ class PodDiscovery::Backoffs {
 bool PodDiscovery::Pause(Watcher& w, Backoffs& b, Failure kind) {
   auto delay = b[kind].Next(w.rng);
   if (w.retry_after.count() > 0) {
-    delay = std::max(delay, std::min<std::chrono::milliseconds>(w.retry_after, opts_.retry_after_max));
+    delay =
+        std::max(delay, std::min<std::chrono::milliseconds>(w.retry_after, opts_.retry_after_max));
     w.retry_after = std::chrono::seconds(0);
   }
   return Sleep(delay);
@@ -131,8 +132,8 @@ void PodDiscovery::NoteHealthy(Watcher& w) {
   w.failures = 0;
 }
 
-void PodDiscovery::NoteDecodeError(Watcher& w, std::string_view what) {
-  CountError("decode");
+void PodDiscovery::NoteDecodeError(Watcher& w, std::string_view what, const char* reason) {
+  CountError(reason);
   ++w.decode_errors_unlogged;
   const auto now = std::chrono::steady_clock::now();
   if (now < w.next_decode_log) return;  // at most one line a minute: a stream may be all garbage

@@ -132,7 +132,8 @@ class PodDiscovery {
   void NoteFailure(Watcher& w, std::string state, std::string_view msg,
                    std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
   void NoteHealthy(Watcher& w);
-  void NoteDecodeError(Watcher& w, std::string_view what);
+  // A watch event skipped (reason counted; logged at most once a minute).
+  void NoteDecodeError(Watcher& w, std::string_view what, const char* reason = "decode");
   void Publish();
   void CountError(const char* reason);
   void CountRestart(const char* reason);

@@ -51,10 +51,10 @@ bool AddPod(const rapidjson::Value& obj, PodMap& pods, const MetaLabelFilter& ke
   return true;
 }
 
-enum class EventResult { kUnchanged, kChanged, kSkipped, kGone, kError };
+enum class EventResult { kUnchanged, kChanged, kSkipped, kOverCap, kGone, kError };
 
 // Applies one watch event line to pods, updating resource_version; says why in error when the
-// result is kSkipped or kError.
+// result is kSkipped, kOverCap (a new pod past max_pods) or kError.
 EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version,
                        const DiscoveryOptions& opts, std::string& error) {
   rapidjson::Document doc;
@@ -90,7 +90,7 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
   if (inserted && pods.size() > opts.max_pods) {
     pods.erase(it);
     error = fmt::format("pod {} not added: already {} pods (max_pods)", pod->Key(), opts.max_pods);
-    return EventResult::kSkipped;
+    return EventResult::kOverCap;
   }
   if (!inserted && it->second == targets) return EventResult::kUnchanged;
   it->second = std::move(targets);
@@ -205,6 +205,9 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
           break;
         case EventResult::kSkipped:
           NoteDecodeError(w, error);
+          break;
+        case EventResult::kOverCap:
+          NoteDecodeError(w, error, "too_large");
           break;
         case EventResult::kGone:
           end = WatchEnd::kRelist;

@@ -251,7 +251,8 @@ Result<RelabelRules> CompileRelabel(const std::vector<config::RelabelConfig>& co
   return rules;
 }
 
-MetaLabelFilter ReadableMetaLabels(const RelabelRules& rules, std::vector<std::string> always_keep) {
+MetaLabelFilter ReadableMetaLabels(const RelabelRules& rules,
+                                   std::vector<std::string> always_keep) {
   auto names = std::make_shared<std::set<std::string, std::less<>>>(
       std::make_move_iterator(always_keep.begin()), std::make_move_iterator(always_keep.end()));
   auto maps = std::make_shared<std::vector<std::shared_ptr<const re2::RE2>>>();

@@ -22,7 +22,7 @@ struct PodDiscovery::Watcher {
   std::thread thread;
   std::mt19937 rng{std::random_device{}()};
   std::string resource_version;
-  std::string buffer;  // partial watch line
+  std::string buffer;                   // partial watch line
   std::chrono::seconds retry_after{0};  // Retry-After of the last failed response
   std::string failing;                  // failure state last logged; "" while healthy
   uint64_t failures = 0;                // failures since the agent last logged health

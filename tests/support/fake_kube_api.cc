@@ -133,9 +133,9 @@ std::string PodJson(const std::string& ns, const std::string& name, const std::s
          ("{\"name\":\"" + n + "\",\"containerID\":\"containerd://" + n + "\"}");
   }
   return R"({"metadata":{"namespace":")" + ns + R"(","name":")" + name + R"(","uid":"uid-)" + name +
-         R"(","labels":{)" + l + R"(},"annotations":{)" + a + R"(}},"spec":{"nodeName":")" + node + R"(","containers":[)" + c +
-         R"(]},"status":{"phase":"Running","podIP":"10.0.0.1",)" + R"("containerStatuses":[)" + s +
-         "]}}";
+         R"(","labels":{)" + l + R"(},"annotations":{)" + a + R"(}},"spec":{"nodeName":")" + node +
+         R"(","containers":[)" + c + R"(]},"status":{"phase":"Running","podIP":"10.0.0.1",)" +
+         R"("containerStatuses":[)" + s + "]}}";
 }
 
 FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std::move(token)) {
@@ -355,19 +355,19 @@ void FakeKubeApi::ServeEndlessList(const httplib::Request& req, httplib::Respons
   lock.unlock();
   // Not application/json: httplib would gzip it, and bytes written would say little about bytes
   // sent. The agent does not look at the content type.
-  res.set_chunked_content_provider("application/octet-stream", [this](size_t offset,
-                                                                      httplib::DataSink& sink) {
-    static const std::string kChunk = [] {
-      std::string c;
-      while (c.size() < 64 * 1024) c += R"({"kind":"Pod","metadata":{}},)";
-      return c;
-    }();
-    const std::string out = offset == 0 ? R"({"kind":"PodList","items":[)" + kChunk : kChunk;
-    if (!sink.write(out.data(), out.size())) return false;
-    std::lock_guard relock(mu_);
-    list_bytes_sent_ += out.size();
-    return !stopping_;
-  });
+  res.set_chunked_content_provider(
+      "application/octet-stream", [this](size_t offset, httplib::DataSink& sink) {
+        static const std::string kChunk = [] {
+          std::string c;
+          while (c.size() < 64 * 1024) c += R"({"kind":"Pod","metadata":{}},)";
+          return c;
+        }();
+        const std::string out = offset == 0 ? R"({"kind":"PodList","items":[)" + kChunk : kChunk;
+        if (!sink.write(out.data(), out.size())) return false;
+        std::lock_guard relock(mu_);
+        list_bytes_sent_ += out.size();
+        return !stopping_;
+      });
 }
 
 void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res,

@@ -98,8 +98,7 @@ TEST_F(HostileApiTest, UndecodableWatchEventsAreLoggedButNotOncePerEvent) {
   api_->RawEvent("{not json");
   ASSERT_TRUE(WaitFor([&] { return api_->watches_started() >= 2; }, 10s));
   api_->RawEvent(R"({"type":"ADDED","object":{"kind":"Pod","metadata":{"uid":"x"}}})");
-  ASSERT_TRUE(
-      WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "decode") >= 2; }, 10s));
+  ASSERT_TRUE(WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "decode") >= 2; }, 10s));
   discovery_->Stop();
   EXPECT_EQ(Occurrences(log_, "kubernetes watch event skipped"), 1) << log_;
   EXPECT_NE(log_.find("not JSON"), std::string::npos) << log_;
@@ -169,8 +168,8 @@ TEST_F(HostileApiTest, KeepsOnlyTheLabelsRelabelingReadsAndPagesThroughBigPods) 
   auto rules = CompileRelabel(configs);
   ASSERT_TRUE(rules.has_value());
   DiscoveryOptions opts = Options();
-  opts.keep_meta = ReadableMetaLabels(
-      *rules, {"__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"});
+  opts.keep_meta =
+      ReadableMetaLabels(*rules, {"__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"});
   opts.max_list_body = 1 << 20;  // a page of 8 such pods is 1.6 MiB
   Start(Config(), opts);
   ASSERT_TRUE(WaitFor([&] { return Latest().size() == 16; }, 20s));
@@ -180,9 +179,9 @@ TEST_F(HostileApiTest, KeepsOnlyTheLabelsRelabelingReadsAndPagesThroughBigPods) 
   EXPECT_EQ(*t.Get("__meta_kubernetes_pod_label_team_io_name"), "t");
   EXPECT_EQ(*t.Get("__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"), "h");
   EXPECT_EQ(*t.Get("__meta_kubernetes_pod_container_name"), "a");
-  for (const char* gone : {"__meta_kubernetes_pod_annotation_big",
-                           "__meta_kubernetes_pod_annotationpresent_big",
-                           "__meta_kubernetes_pod_label_unread"}) {
+  for (const char* gone :
+       {"__meta_kubernetes_pod_annotation_big", "__meta_kubernetes_pod_annotationpresent_big",
+        "__meta_kubernetes_pod_label_unread"}) {
     EXPECT_FALSE(t.Has(gone)) << gone;
   }
   EXPECT_LT(TargetBytes(updates_.back()), 64u << 10) << "16 targets, no 200 KB annotation";
@@ -195,7 +194,8 @@ TEST_F(HostileApiTest, WatchCannotAddPodsPastMaxPods) {
   ASSERT_TRUE(WaitContainers({}));
   for (const char* name : {"a", "b", "c"}) api_->Add(PodJson("shop", name, "node-1", {"app"}));
   ASSERT_TRUE(WaitContainers({"shop/a/app", "shop/b/app"}));
-  ASSERT_TRUE(WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "decode") >= 1; }, 10s));
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "too_large") >= 1; }, 10s));
   api_->Delete(PodJson("shop", "a", "node-1", {"app"}));
   api_->Add(PodJson("shop", "d", "node-1", {"app"}));
   ASSERT_TRUE(WaitContainers({"shop/b/app", "shop/d/app"}));
