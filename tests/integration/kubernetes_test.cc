@@ -242,10 +242,10 @@ TEST_F(Kubernetes, PodWithAHundredThousandLabelsIsLabelledInSecondsAndShutdownSt
   api_->Add(PodJson("shop", "big-1", kNode, {"c"}, labels));
   MakeDirs(PodDir("shop", "big-1", "c"));
   const std::string log = PodDir("shop", "big-1", "c") + "/0.log";
-  StartAgent(WriteKubeConfig(
-      "      - action: labelmap\n"
-      "        regex: __meta_kubernetes_pod_label_(.+)\n"
-      "        replacement: __tmp_$1\n"));
+  StartAgent(
+      WriteKubeConfig("      - action: labelmap\n"
+                      "        regex: __meta_kubernetes_pod_label_(.+)\n"
+                      "        replacement: __tmp_$1\n"));
   ASSERT_TRUE(WaitFor([&] { return TargetsContain("app=\"big\""); }, std::chrono::seconds(20)))
       << agent_.HttpGet("/targets");
   WriteFile(log, CriLines("b", 0, 10));
