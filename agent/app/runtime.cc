@@ -190,6 +190,10 @@ Status Runtime::StartFileSources() {
       kubernetes::DiscoveryOptions dopts;
       dopts.env = env;
       dopts.metrics = s.metrics;
+      // Only the pod labels and annotations the job's rules can read are kept (a pod may carry
+      // megabytes of annotations); TargetSet also reads the config hash of static pods.
+      dopts.keep_meta = kubernetes::ReadableMetaLabels(
+          s.jobs[i].relabel, {"__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"});
       auto d = std::make_unique<kubernetes::PodDiscovery>(
           sds[k],
           [this, i, key](std::vector<Labels> found) {

@@ -41,10 +41,9 @@ std::optional<sources::FileTarget> MakeTarget(const ScrapeJob& job, Labels label
   const std::string* path = labels.Get(kPathLabel);
   if (path == nullptr || path->empty()) return std::nullopt;  // Promtail drops such targets too
   // Meta labels only matter to relabeling; the file source needs just the __path__ pair.
-  Labels kept;
-  for (const Label& l : labels) {
-    if (!l.name.starts_with("__meta_") && !l.name.starts_with("__tmp")) kept.Set(l.name, l.value);
-  }
+  Labels kept = std::move(labels);
+  kept.RemoveIf(
+      [](const Label& l) { return l.name.starts_with("__meta_") || l.name.starts_with("__tmp"); });
   sources::FileTarget t;
   t.id = job.job_name + kept.ToString();
   t.labels = std::move(kept);

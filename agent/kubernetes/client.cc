@@ -44,6 +44,7 @@ struct KubeClient::Transfer {
   bool streaming = false;
   Clock::time_point last_data = Clock::now();
   std::chrono::milliseconds idle_timeout{0};  // 0: none
+  size_t max_body = 0;
 };
 
 size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
@@ -63,9 +64,13 @@ size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
     }
     return n;
   }
+  // Past the cap the rest is not even downloaded: a hostile or huge answer costs at most max_body.
   std::string& body = t->resp->body;
-  body.append(data,
-              std::min(n, KubeResponse::kMaxBody - std::min(body.size(), KubeResponse::kMaxBody)));
+  if (body.size() + n > t->max_body) {
+    t->resp->truncated = true;
+    return 0;  // makes libcurl end the transfer
+  }
+  body.append(data, n);
   return n;
 }
 
@@ -209,6 +214,7 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
                              std::chrono::milliseconds total_timeout) {
   KubeResponse resp;
   t.resp = &resp;
+  t.max_body = cfg_.max_body;
   auto token = Token();
   if (!token) {
     resp.error = token.error().message();
@@ -234,7 +240,12 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
   long code = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
   resp.status = static_cast<int>(code);
-  if (result != CURLE_OK && !resp.aborted && !resp.interrupted) {
+  if (code == 429 || code == 503) {
+    curl_off_t retry_after = 0;  // libcurl parses both forms, as seconds from now
+    if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+      resp.retry_after = std::chrono::seconds(retry_after);
+  }
+  if (result != CURLE_OK && !resp.aborted && !resp.interrupted && !resp.truncated) {
     resp.error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(result);
   }
   curl_multi_remove_handle(multi, easy);

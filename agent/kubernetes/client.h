@@ -34,6 +34,7 @@ struct ClientConfig {
   // memory (libcurl blobs), so secrets never go to a temporary file.
   std::string ca_pem, cert_pem, key_pem;
   std::chrono::seconds token_refresh{60};
+  size_t max_body = 64 << 20;  // a non-streamed body is cut (and its download stopped) past this
 };
 
 struct KubeResponse {
@@ -43,8 +44,9 @@ struct KubeResponse {
   bool interrupted = false;   // Interrupt() was called
   bool idle_timeout = false;  // the watch sent nothing for idle_timeout
   bool aborted = false;       // the watch consumer asked to stop reading
-
-  static constexpr size_t kMaxBody = 64 << 20;  // a list of every pod of a big cluster fits
+  bool truncated = false;     // the body passed max_body: the download was stopped there
+  // Retry-After of a 429 or 503 (seconds or an HTTP date); 0 when absent or for other statuses.
+  std::chrono::seconds retry_after{0};
 };
 
 class KubeClient {

@@ -36,6 +36,7 @@ Status PodDiscovery::Start() {
   auto resolved = ResolveSdConfig(cfg_, opts_.env);
   if (!resolved) return resolved.error();
   resolved->client.token_refresh = opts_.token_refresh;
+  resolved->client.max_body = opts_.max_list_body;
   stop_.store(false);
   for (PodQuery& q : resolved->queries) {
     LOG_INFO("kubernetes pod discovery starting",
@@ -84,41 +85,100 @@ void PodDiscovery::CountRestart(const char* reason) {
   if (opts_.metrics != nullptr) opts_.metrics->kubernetes_watch_restarts.With({reason})->Add();
 }
 
+// One exponential backoff per failure kind, so a server that fails in one way (every watch
+// closed at once) cannot reset the backoff of another (the list that follows succeeds).
+class PodDiscovery::Backoffs {
+ public:
+  explicit Backoffs(const DiscoveryOptions& o)
+      : b_{{o.backoff_min, o.backoff_max},
+           {o.backoff_min, o.backoff_max},
+           {o.backoff_min, o.backoff_max},
+           {o.backoff_min, o.backoff_max}} {}
+  Backoff& operator[](Failure f) { return b_[static_cast<size_t>(f)]; }
+  void ResetAll() {
+    for (Backoff& b : b_) b.Reset();
+  }
+
+ private:
+  Backoff b_[4];
+};
+
+bool PodDiscovery::Pause(Watcher& w, Backoffs& b, Failure kind) {
+  auto delay = b[kind].Next(w.rng);
+  if (w.retry_after.count() > 0) {
+    delay =
+        std::max(delay, std::min<std::chrono::milliseconds>(w.retry_after, opts_.retry_after_max));
+    w.retry_after = std::chrono::seconds(0);
+  }
+  return Sleep(delay);
+}
+
+void PodDiscovery::NoteFailure(
+    Watcher& w, std::string state, std::string_view msg,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  ++w.failures;
+  if (state == w.failing) return;  // logged when it started; NoteHealthy() reports the count
+  w.failing = std::move(state);
+  log::Write(log::Level::kWarn, msg, fields);
+}
+
+void PodDiscovery::NoteHealthy(Watcher& w) {
+  w.page_cut_logged = false;
+  if (w.failing.empty()) return;
+  LOG_INFO("kubernetes pod discovery recovered",
+           {{"namespace", w.query.namespace_name.empty() ? "(all)" : w.query.namespace_name},
+            {"failures", std::to_string(w.failures)}});
+  w.failing.clear();
+  w.failures = 0;
+}
+
+void PodDiscovery::NoteDecodeError(Watcher& w, std::string_view what, const char* reason) {
+  CountError(reason);
+  ++w.decode_errors_unlogged;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < w.next_decode_log) return;  // at most one line a minute: a stream may be all garbage
+  w.next_decode_log = now + std::chrono::minutes(1);
+  LOG_WARN("kubernetes watch event skipped",
+           {{"error", what}, {"count", std::to_string(w.decode_errors_unlogged)}});
+  w.decode_errors_unlogged = 0;
+}
+
 void PodDiscovery::Run(Watcher& w) {
-  Backoff backoff(opts_.backoff_min, opts_.backoff_max);
+  Backoffs backoffs(opts_);
   bool need_list = true;
   while (!stop_.load()) {
     if (need_list) {
       if (!List(w)) {
-        if (!Sleep(backoff.Next(w.rng))) return;
+        if (!Pause(w, backoffs, Failure::kList)) return;
         continue;
       }
       need_list = false;
-      backoff.Reset();
     }
-    bool got_data = false;
-    switch (WatchOnce(w, got_data)) {
-      case WatchEnd::kStopped:
-        return;
-      case WatchEnd::kRelist:
-        // Backed off too: a server answering every watch with 410 must not get a list storm.
-        CountRestart("gone");
-        need_list = true;
-        if (!Sleep(backoff.Next(w.rng))) return;
-        break;
-      case WatchEnd::kRewatch:
-        // A watch that ends without a byte, again and again, must not spin.
-        if (got_data) {
-          backoff.Reset();
-        } else if (!Sleep(backoff.Next(w.rng))) {
-          return;
-        }
-        break;
-      case WatchEnd::kError:
-        CountRestart("error");
-        if (!Sleep(backoff.Next(w.rng))) return;
-        break;
+    const auto started = std::chrono::steady_clock::now();
+    const WatchEnd end = WatchOnce(w);
+    if (end == WatchEnd::kStopped) return;
+    // Only a watch that lived proves the server well: data alone does not (one byte, then close).
+    const bool healthy = std::chrono::steady_clock::now() - started >= opts_.watch_healthy_after;
+    if (healthy) {
+      backoffs.ResetAll();
+      NoteHealthy(w);
     }
+    Failure failure = Failure::kWatch;
+    if (end == WatchEnd::kRelist) {
+      CountRestart("gone");
+      need_list = true;
+      if (healthy) continue;
+      NoteFailure(w, "gone", "kubernetes pod watch expired (410 Gone) soon after a list", {});
+      failure = Failure::kGone;
+    } else if (end == WatchEnd::kRewatch) {
+      if (healthy) continue;
+      NoteFailure(w, "short", "kubernetes pod watch ended early; backing off",
+                  {{"min_healthy_ms", std::to_string(opts_.watch_healthy_after.count())}});
+      failure = Failure::kShortWatch;
+    } else {
+      CountRestart("error");
+    }
+    if (!Pause(w, backoffs, failure)) return;
   }
 }
 

@@ -12,6 +12,11 @@
 // Resilience: 410 Gone (status or ERROR event) relists; other errors back off exponentially with
 // jitter; a watch quiet for longer than watch_idle_timeout is restarted from its resourceVersion;
 // a 401 re-reads the token file at once (it is re-read every minute anyway, for bound tokens).
+// A hostile or broken server must not make a DaemonSet hammer its control plane: each failure
+// kind (list, watch, watch ended early, 410 Gone) has its own backoff, reset only once a watch
+// has lived watch_healthy_after (receiving data is not enough: a server may send one newline and
+// close); a 429/503 Retry-After is honoured; a failure is logged when it starts or changes kind,
+// not per retry, and recovery is logged with the number of failures in between.
 #pragma once
 
 #include <atomic>
@@ -27,6 +32,7 @@
 
 #include "config/config.h"
 #include "kubernetes/client.h"
+#include "kubernetes/pod_targets.h"
 #include "model/labels.h"
 #include "util/status.h"
 
@@ -55,8 +61,23 @@ struct DiscoveryOptions {
   // A watch that delivers nothing (not even a bookmark) for this long is restarted.
   std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(3)};
   std::chrono::milliseconds list_timeout{std::chrono::seconds(60)};
+  // A watch that lived this long was healthy: backoffs reset and the next watch starts at once.
+  // One that ended sooner (closed after a byte, a bookmark, an idle restart) backs off instead.
+  std::chrono::milliseconds watch_healthy_after{std::chrono::seconds(30)};
+  // The longest Retry-After honoured (a server may ask for days).
+  std::chrono::milliseconds retry_after_max{std::chrono::minutes(5)};
   std::chrono::seconds token_refresh{60};
   int list_page_size = 500;
+  // Bounds on a list, so a server whose pagination never ends (or a cluster-wide list of a huge
+  // cluster) cannot grow the agent until it dies: past either the list is abandoned, logged and
+  // retried after a backoff. A cluster holds at most 150k pods (Kubernetes' scalability limit).
+  int max_list_pages = 1000;
+  size_t max_pods = 150000;  // per list, and per watcher while watching
+  // The largest list page body (decompressed) read; the download stops there, and the page is
+  // asked again with half the limit.
+  size_t max_list_body = 32 << 20;
+  // Which pod label/annotation meta labels to keep (ReadableMetaLabels); empty keeps all.
+  MetaLabelFilter keep_meta;
   telemetry::AgentMetrics* metrics = nullptr;  // optional
 };
 
@@ -98,9 +119,21 @@ class PodDiscovery {
   void Run(Watcher& w);
   bool ListAndWatch(Watcher& w);
   bool List(Watcher& w);
+  // GETs one page of the list into resp, asking again with half the limit while the body is over
+  // max_list_body; false (counted, logged) when the page cannot be had.
+  bool GetPage(Watcher& w, const std::string& cont, int& limit, KubeResponse& resp);
   enum class WatchEnd { kRewatch, kRelist, kError, kStopped };
-  WatchEnd WatchOnce(Watcher& w, bool& got_data);
+  WatchEnd WatchOnce(Watcher& w);
   bool Sleep(std::chrono::milliseconds d);
+  // Failure bookkeeping (discovery.cc): what to log, and how long to wait before the next try.
+  enum class Failure { kList, kWatch, kShortWatch, kGone };
+  class Backoffs;
+  bool Pause(Watcher& w, Backoffs& b, Failure kind);
+  void NoteFailure(Watcher& w, std::string state, std::string_view msg,
+                   std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+  void NoteHealthy(Watcher& w);
+  // A watch event skipped (reason counted; logged at most once a minute).
+  void NoteDecodeError(Watcher& w, std::string_view what, const char* reason = "decode");
   void Publish();
   void CountError(const char* reason);
   void CountRestart(const char* reason);

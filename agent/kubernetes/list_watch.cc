@@ -44,27 +44,32 @@ const char* ReasonForStatus(int status) {
 }
 
 // Adds the targets of one pod JSON object; false when it is not a pod we can use.
-bool AddPod(const rapidjson::Value& obj, PodMap& pods) {
+bool AddPod(const rapidjson::Value& obj, PodMap& pods, const MetaLabelFilter& keep) {
   auto pod = PodFromJson(obj);
   if (!pod) return false;
-  pods[pod->Key()] = PodTargets(*pod);
+  pods[pod->Key()] = PodTargets(*pod, keep);
   return true;
 }
 
-enum class EventResult { kUnchanged, kChanged, kSkipped, kGone, kError };
+enum class EventResult { kUnchanged, kChanged, kSkipped, kOverCap, kGone, kError };
 
-// Applies one watch event line to pods, updating resource_version.
-EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version) {
+// Applies one watch event line to pods, updating resource_version; says why in error when the
+// result is kSkipped, kOverCap (a new pod past max_pods) or kError.
+EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version,
+                       const DiscoveryOptions& opts, std::string& error) {
   rapidjson::Document doc;
   doc.Parse(line.data(), line.size());
   const rapidjson::Value* obj = doc.HasParseError() ? nullptr : JsonObject(doc, "object");
-  if (obj == nullptr) return EventResult::kError;
+  if (obj == nullptr) {
+    error = doc.HasParseError() ? "not JSON" : "no object";
+    return EventResult::kError;
+  }
   const std::string_view type = JsonString(doc, "type");
   if (type == "ERROR") {
     auto code = obj->FindMember("code");
     const bool gone =
         code != obj->MemberEnd() && code->value.IsInt() && code->value.GetInt() == 410;
-    if (!gone) LOG_WARN("kubernetes watch error event", {{"message", JsonString(*obj, "message")}});
+    if (!gone) error = fmt::format("ERROR event: {}", JsonString(*obj, "message"));
     return gone ? EventResult::kGone : EventResult::kError;
   }
   if (const rapidjson::Value* meta = JsonObject(*obj, "metadata")) {
@@ -73,12 +78,20 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
   }
   if (type == "BOOKMARK") return EventResult::kUnchanged;
   auto pod = PodFromJson(*obj);
-  if (!pod) return EventResult::kSkipped;  // one odd object must not stall the stream
+  if (!pod) {  // one odd object must not stall the stream
+    error = pod.error().message();
+    return EventResult::kSkipped;
+  }
   if (type == "DELETED")
     return pods.erase(pod->Key()) > 0 ? EventResult::kChanged : EventResult::kUnchanged;
   if (type != "ADDED" && type != "MODIFIED") return EventResult::kUnchanged;
-  auto targets = PodTargets(*pod);
+  auto targets = PodTargets(*pod, opts.keep_meta);
   auto [it, inserted] = pods.try_emplace(pod->Key());
+  if (inserted && pods.size() > opts.max_pods) {
+    pods.erase(it);
+    error = fmt::format("pod {} not added: already {} pods (max_pods)", pod->Key(), opts.max_pods);
+    return EventResult::kOverCap;
+  }
   if (!inserted && it->second == targets) return EventResult::kUnchanged;
   it->second = std::move(targets);
   return EventResult::kChanged;
@@ -86,14 +99,12 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
 
 }  // namespace
 
-bool PodDiscovery::List(Watcher& w) {
-  PodMap fresh;
-  std::string cont, rv;
-  do {
-    std::string path = BasePath(w.query) + fmt::format("?limit={}", opts_.list_page_size);
+bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, KubeResponse& resp) {
+  while (true) {
+    std::string path = BasePath(w.query) + fmt::format("?limit={}", limit);
     AddSelectors(w.query, path);
     if (!cont.empty()) path += "&continue=" + KubeClient::Escape(cont);
-    KubeResponse resp = w.client.Get(path, opts_.list_timeout);
+    resp = w.client.Get(path, opts_.list_timeout);
     if (resp.status == 401 && !resp.interrupted) {  // rotated token: re-read and retry once
       CountError("unauthorized");
       w.client.InvalidateToken();
@@ -102,26 +113,63 @@ bool PodDiscovery::List(Watcher& w) {
     if (resp.interrupted) return false;
     if (resp.status != 200) {
       CountError(ReasonForStatus(resp.status));
-      LOG_WARN("kubernetes pod list failed",
-               {{"status", std::to_string(resp.status)}, {"error", resp.error}});
+      w.retry_after = resp.retry_after;
+      NoteFailure(w, fmt::format("list {}", resp.status), "kubernetes pod list failed",
+                  {{"status", std::to_string(resp.status)}, {"error", resp.error}});
       return false;
     }
+    if (!resp.truncated) return true;
+    CountError("too_large");
+    const std::string cap = std::to_string(opts_.max_list_body);
+    if (limit <= 1) {
+      NoteFailure(w, "list too large", "kubernetes pod list abandoned: one pod is over the cap",
+                  {{"max_list_body", cap}});
+      return false;
+    }
+    if (!w.page_cut_logged) {  // again only after a healthy spell: a relist may cut again
+      w.page_cut_logged = true;
+      LOG_WARN("kubernetes pod list page cut at max_list_body; asking for fewer pods per page",
+               {{"max_list_body", cap}, {"limit", std::to_string(limit / 2)}});
+    }
+    limit /= 2;
+  }
+}
+
+bool PodDiscovery::List(Watcher& w) {
+  PodMap fresh;
+  std::string cont, rv;
+  int limit = opts_.list_page_size;
+  for (int pages = 1;; ++pages) {
+    KubeResponse resp;
+    if (!GetPage(w, cont, limit, resp)) return false;
     rapidjson::Document doc;
     doc.Parse(resp.body.data(), resp.body.size());
     const rapidjson::Value* items = doc.HasParseError() ? nullptr : JsonArray(doc, "items");
     const rapidjson::Value* meta = items ? JsonObject(doc, "metadata") : nullptr;
     if (meta == nullptr) {
       CountError("decode");
-      LOG_WARN("kubernetes pod list is not a PodList",
-               {{"bytes", std::to_string(resp.body.size())}});
+      NoteFailure(w, "list decode", "kubernetes pod list is not a PodList",
+                  {{"bytes", std::to_string(resp.body.size())}});
       return false;
     }
     for (const rapidjson::Value& item : items->GetArray()) {
-      if (!AddPod(item, fresh)) CountError("decode");
+      if (stop_.load()) return false;  // shutdown must not wait for a big list to be digested
+      if (!AddPod(item, fresh, opts_.keep_meta)) CountError("decode");
     }
     rv = JsonString(*meta, "resourceVersion");
     cont = JsonString(*meta, "continue");
-  } while (!cont.empty() && !stop_.load());
+    if (cont.empty() || stop_.load()) break;
+    // A server whose pagination never ends must not grow the agent until it dies.
+    if (pages >= opts_.max_list_pages || fresh.size() > opts_.max_pods) {
+      CountError("too_large");
+      NoteFailure(w, "list too long", "kubernetes pod list abandoned: too many pages or pods",
+                  {{"pages", std::to_string(pages)},
+                   {"pods", std::to_string(fresh.size())},
+                   {"max_list_pages", std::to_string(opts_.max_list_pages)},
+                   {"max_pods", std::to_string(opts_.max_pods)}});
+      return false;
+    }
+  }
   if (stop_.load()) return false;
   std::lock_guard lock(state_mu_);
   w.pods = std::move(fresh);
@@ -131,7 +179,7 @@ bool PodDiscovery::List(Watcher& w) {
   return true;
 }
 
-PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
+PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
   std::uniform_int_distribution<int64_t> jitter(0, opts_.watch_timeout.count());
   std::string path = BasePath(w.query) + "?watch=1&allowWatchBookmarks=true";
   path += "&resourceVersion=" + KubeClient::Escape(w.resource_version);
@@ -139,36 +187,42 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
   AddSelectors(w.query, path);
 
   std::optional<WatchEnd> end;  // set by an event that ends the watch
+  std::string error;
   auto on_data = [&](std::string_view chunk) {
-    got_data = true;
     w.buffer.append(chunk);
     bool changed = false;
     size_t start = 0;
     std::lock_guard lock(state_mu_);
-    for (size_t nl; !end && (nl = w.buffer.find('\n', start)) != std::string::npos;
+    for (size_t nl; !end && !stop_.load() && (nl = w.buffer.find('\n', start)) != std::string::npos;
          start = nl + 1) {
       const std::string_view line(w.buffer.data() + start, nl - start);
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
-      switch (ApplyEvent(line, w.pods, w.resource_version)) {
+      switch (ApplyEvent(line, w.pods, w.resource_version, opts_, error)) {
         case EventResult::kChanged:
           changed = true;
           break;
         case EventResult::kUnchanged:
           break;
         case EventResult::kSkipped:
-          CountError("decode");
+          NoteDecodeError(w, error);
+          break;
+        case EventResult::kOverCap:
+          NoteDecodeError(w, error, "too_large");
           break;
         case EventResult::kGone:
           end = WatchEnd::kRelist;
           break;
         case EventResult::kError:
-          CountError("decode");
+          NoteDecodeError(w, error);
           end = WatchEnd::kError;
           break;
       }
     }
     w.buffer.erase(0, start);
-    if (w.buffer.size() > kMaxEventLine) end = WatchEnd::kError;
+    if (w.buffer.size() > kMaxEventLine) {
+      NoteDecodeError(w, fmt::format("event line longer than {} bytes", kMaxEventLine));
+      end = WatchEnd::kError;
+    }
     if (changed) Publish();
     return !end.has_value();
   };
@@ -184,13 +238,13 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w, bool& got_data) {
   if (resp.status == 410) return WatchEnd::kRelist;
   if (resp.status != 200) {
     CountError(ReasonForStatus(resp.status));
-    LOG_WARN("kubernetes pod watch failed",
-             {{"status", std::to_string(resp.status)}, {"error", resp.error}});
+    w.retry_after = resp.retry_after;
+    NoteFailure(w, fmt::format("watch {}", resp.status), "kubernetes pod watch failed",
+                {{"status", std::to_string(resp.status)}, {"error", resp.error}});
     return WatchEnd::kError;
   }
   if (resp.idle_timeout) {
     CountRestart("idle");
-    got_data = true;  // restart at once: quiet is not a failure
   } else if (!resp.error.empty()) {
     CountError("transport");
     CountRestart("closed");

@@ -26,6 +26,7 @@
 //   - no controller: no workload labels.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,8 +70,15 @@ struct Pod {
 // Parses one Pod object (the JSON of GET .../pods/<name>, or an item of a list).
 Result<Pod> ParsePod(std::string_view json);
 
-// One label set per container, in spec order (containers, then init containers).
-std::vector<Labels> PodTargets(const Pod& pod);
+// Says which __meta_kubernetes_pod_{label,labelpresent,annotation,annotationpresent}_<n> labels
+// to build: relabeling reads only some, and a pod may carry megabytes of annotations no rule
+// reads, which would otherwise be kept once per container. Empty keeps all.
+// See ReadableMetaLabels() in relabel.h.
+using MetaLabelFilter = std::function<bool(std::string_view meta_name)>;
+
+// One label set per container, in spec order (containers, then init containers). The other
+// meta labels (namespace, pod name, uid, ...) are always built.
+std::vector<Labels> PodTargets(const Pod& pod, const MetaLabelFilter& keep = {});
 
 // The Deployment or CronJob owning the pod when its controller's name says so (see above).
 struct Workload {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 namespace skidder::kubernetes {
 namespace {
@@ -160,23 +161,22 @@ void LabelMap(const RelabelRule& r, Labels& labels) {
   const int n = re.NumberOfCapturingGroups() + 1;
   std::vector<re2::StringPiece> pieces(n);
   std::vector<std::string_view> groups(n);
-  const std::vector<Label> snapshot(labels.begin(), labels.end());
+  // Reads the labels as they were before the rule, writes them all at once (a pod's labels may
+  // number 100k: one Set() each would be quadratic).
+  LabelsBuilder out(labels);
   std::string name;
-  for (const Label& l : snapshot) {
+  for (const Label& l : labels) {
     if (!re.Match(l.name, 0, l.name.size(), re2::RE2::UNANCHORED, pieces.data(), n)) continue;
     for (int i = 0; i < n; ++i) groups[i] = std::string_view(pieces[i].data(), pieces[i].size());
     name.clear();
     ExpandTemplate(r.replacement, re, groups, name);
-    if (IsValidLabelName(name)) labels.Set(name, l.value);
+    if (IsValidLabelName(name)) out.Add(name, l.value);
   }
+  labels = out.Build();
 }
 
 void LabelFilter(const RelabelRule& r, bool keep_matching, Labels& labels) {
-  std::vector<std::string> doomed;
-  for (const Label& l : labels) {
-    if (FullMatch(*r.regex, l.name) != keep_matching) doomed.push_back(l.name);
-  }
-  for (const std::string& name : doomed) labels.Remove(name);
+  labels.RemoveIf([&](const Label& l) { return FullMatch(*r.regex, l.name) != keep_matching; });
 }
 
 std::string JoinSources(const RelabelRule& r, const Labels& labels) {
@@ -249,6 +249,23 @@ Result<RelabelRules> CompileRelabel(const std::vector<config::RelabelConfig>& co
     rules.push_back(std::move(*rule));
   }
   return rules;
+}
+
+MetaLabelFilter ReadableMetaLabels(const RelabelRules& rules,
+                                   std::vector<std::string> always_keep) {
+  auto names = std::make_shared<std::set<std::string, std::less<>>>(
+      std::make_move_iterator(always_keep.begin()), std::make_move_iterator(always_keep.end()));
+  auto maps = std::make_shared<std::vector<std::shared_ptr<const re2::RE2>>>();
+  for (const RelabelRule& r : rules) {
+    names->insert(r.source_labels.begin(), r.source_labels.end());
+    if (r.action == RelabelAction::kKeepEqual || r.action == RelabelAction::kDropEqual)
+      names->insert(r.target_label);
+    if (r.action == RelabelAction::kLabelMap) maps->push_back(r.regex);
+  }
+  return [names, maps](std::string_view name) {
+    if (names->contains(name)) return true;
+    return std::ranges::any_of(*maps, [&](const auto& re) { return FullMatch(*re, name); });
+  };
 }
 
 bool Relabel(const RelabelRules& rules, Labels& labels) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "kubernetes/pod_targets.h"
 #include "model/labels.h"
 #include "util/status.h"
 
@@ -64,6 +65,13 @@ Result<RelabelRules> CompileRelabel(const std::vector<config::RelabelConfig>& co
 // Applies rules in order. Returns false when a keep/drop/keepequal/dropequal rule drops the
 // target (labels are then unspecified); true otherwise.
 bool Relabel(const RelabelRules& rules, Labels& labels);
+
+// The pod label/annotation meta labels the rules can read, for PodTargets(): those named in a
+// rule's source_labels (and keepequal/dropequal's target_label) and those a labelmap regex
+// matches; labeldrop/labelkeep only remove, and the app drops unread __meta_ labels anyway, so
+// leaving out the rest changes no result. Also keeps always_keep (names the app reads itself).
+MetaLabelFilter ReadableMetaLabels(const RelabelRules& rules,
+                                   std::vector<std::string> always_keep = {});
 
 // Go's regexp.Expand: appends tmpl to out with $1, ${1}, $name, ${name} replaced by the groups of
 // the last match (groups[0] is the whole match; unmatched or unknown groups expand to nothing,

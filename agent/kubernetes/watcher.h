@@ -2,6 +2,7 @@
 // all). Its thread owns everything but `pods` and `synced`, which PodDiscovery::state_mu_ guards.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <string>
@@ -21,7 +22,13 @@ struct PodDiscovery::Watcher {
   std::thread thread;
   std::mt19937 rng{std::random_device{}()};
   std::string resource_version;
-  std::string buffer;  // partial watch line
+  std::string buffer;                   // partial watch line
+  std::chrono::seconds retry_after{0};  // Retry-After of the last failed response
+  std::string failing;                  // failure state last logged; "" while healthy
+  uint64_t failures = 0;                // failures since the agent last logged health
+  bool page_cut_logged = false;         // a list page over max_list_body was logged
+  std::chrono::steady_clock::time_point next_decode_log{};
+  uint64_t decode_errors_unlogged = 0;
   // Guarded by PodDiscovery::state_mu_.
   std::map<std::string, std::vector<Labels>> pods;  // "<ns>/<name>" -> targets
   bool synced = false;

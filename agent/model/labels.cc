@@ -93,6 +93,37 @@ void Labels::RemoveInternal() {
   Rehash();
 }
 
+Labels LabelsBuilder::Build() {
+  // Sort what was added (stably, so the last of equal names stays last) and keep the last of each.
+  std::stable_sort(added_.begin(), added_.end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::vector<Label> adds;
+  adds.reserve(added_.size());
+  for (size_t i = 0; i < added_.size(); ++i) {
+    if (i + 1 < added_.size() && added_[i + 1].name == added_[i].name) continue;
+    adds.push_back(std::move(added_[i]));
+  }
+  added_.clear();
+  // Merge with the (sorted, unique) base; an added label replaces a base one of the same name.
+  const std::vector<Label>& base = base_.Vec();
+  std::vector<Label> out;
+  out.reserve(base.size() + adds.size());
+  size_t b = 0;
+  for (Label& a : adds) {
+    while (b < base.size() && base[b].name < a.name) out.push_back(base[b++]);
+    if (b < base.size() && base[b].name == a.name) ++b;
+    if (!a.value.empty()) out.push_back(std::move(a));
+  }
+  out.insert(out.end(), base.begin() + static_cast<std::ptrdiff_t>(b), base.end());
+  base_.Clear();
+  Labels result;
+  if (out.empty()) return result;
+  result.rep_ = std::make_shared<Labels::Rep>();
+  result.rep_->labels = std::move(out);
+  result.Rehash();
+  return result;
+}
+
 bool IsValidLabelName(std::string_view name) {
   if (name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {

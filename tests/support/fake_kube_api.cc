@@ -121,18 +121,21 @@ bool Matches(const std::string& want_ns, const std::string& want_node, const std
 
 std::string PodJson(const std::string& ns, const std::string& name, const std::string& node,
                     const std::vector<std::string>& containers,
-                    const std::map<std::string, std::string>& labels) {
-  std::string l, c, s;
+                    const std::map<std::string, std::string>& labels,
+                    const std::map<std::string, std::string>& annotations) {
+  std::string l, a, c, s;
   for (const auto& [k, v] : labels) l += (l.empty() ? "" : ",") + ("\"" + k + "\":\"" + v + "\"");
+  for (const auto& [k, v] : annotations)
+    a += (a.empty() ? "" : ",") + ("\"" + k + "\":\"" + v + "\"");
   for (const auto& n : containers) {
     c += (c.empty() ? "" : ",") + ("{\"name\":\"" + n + "\",\"image\":\"img/" + n + "\"}");
     s += (s.empty() ? "" : ",") +
          ("{\"name\":\"" + n + "\",\"containerID\":\"containerd://" + n + "\"}");
   }
   return R"({"metadata":{"namespace":")" + ns + R"(","name":")" + name + R"(","uid":"uid-)" + name +
-         R"(","labels":{)" + l + R"(}},"spec":{"nodeName":")" + node + R"(","containers":[)" + c +
-         R"(]},"status":{"phase":"Running","podIP":"10.0.0.1",)" + R"("containerStatuses":[)" + s +
-         "]}}";
+         R"(","labels":{)" + l + R"(},"annotations":{)" + a + R"(}},"spec":{"nodeName":")" + node +
+         R"(","containers":[)" + c + R"(]},"status":{"phase":"Running","podIP":"10.0.0.1",)" +
+         R"("containerStatuses":[)" + s + "]}}";
 }
 
 FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std::move(token)) {
@@ -231,10 +234,26 @@ void FakeKubeApi::DropWatches() {
   cv_.notify_all();
 }
 
-void FakeKubeApi::FailNext(int n, int status) {
+void FakeKubeApi::FailNext(int n, int status, int retry_after) {
   std::lock_guard lock(mu_);
   fail_next_ = n;
   fail_status_ = status;
+  fail_retry_after_ = retry_after;
+}
+
+void FakeKubeApi::SetListMode(ListMode mode) {
+  std::lock_guard lock(mu_);
+  list_mode_ = mode;
+}
+
+uint64_t FakeKubeApi::list_bytes_sent() const {
+  std::lock_guard lock(mu_);
+  return list_bytes_sent_;
+}
+
+void FakeKubeApi::SetWatchMode(WatchMode mode) {
+  std::lock_guard lock(mu_);
+  watch_mode_ = mode;
 }
 
 std::vector<KubeRequest> FakeKubeApi::requests() const {
@@ -260,7 +279,7 @@ std::string FakeKubeApi::resource_version() const {
 void FakeKubeApi::Serve() {
   using httplib::Server;
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    KubeRequest r{req.method, req.path, {}, false};
+    KubeRequest r{req.method, req.path, {}, false, std::chrono::steady_clock::now()};
     for (const auto& [k, v] : req.params) r.params[k] = v;
     std::lock_guard lock(mu_);
     r.authorized = req.get_header_value("Authorization") == "Bearer " + token_;
@@ -274,6 +293,8 @@ void FakeKubeApi::Serve() {
     }
     if (status == 0) return Server::HandlerResponse::Unhandled;
     res.status = status;
+    if (r.authorized && fail_retry_after_ > 0)
+      res.set_header("Retry-After", std::to_string(fail_retry_after_));
     res.set_content(StatusJson(status, "Scripted"), "application/json");
     return Server::HandlerResponse::Handled;
   });
@@ -294,7 +315,11 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
   const std::string node = NodeFromSelector(req.get_param_value("fieldSelector"));
   const size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
   const size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (list_mode_ != ListMode::kNormal) {
+    lock.unlock();
+    return ServeEndlessList(req, res);
+  }
   std::string items;
   size_t index = 0, taken = 0;
   bool more = false;
@@ -314,6 +339,37 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
                   "application/json");
 }
 
+void FakeKubeApi::ServeEndlessList(const httplib::Request& req, httplib::Response& res) {
+  std::unique_lock lock(mu_);
+  if (list_mode_ == ListMode::kEndlessPages) {
+    const size_t offset =
+        req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
+    const std::string pod = PodJson("endless", "pod-" + std::to_string(offset), "", {"c"});
+    std::string body = R"({"kind":"PodList","metadata":{"resourceVersion":")" +
+                       std::to_string(rv_) + R"(","continue":")" + std::to_string(offset + 1) +
+                       R"("},"items":[)" + pod + "]}";
+    list_bytes_sent_ += body.size();
+    res.set_content(body, "application/json");
+    return;
+  }
+  lock.unlock();
+  // Not application/json: httplib would gzip it, and bytes written would say little about bytes
+  // sent. The agent does not look at the content type.
+  res.set_chunked_content_provider(
+      "application/octet-stream", [this](size_t offset, httplib::DataSink& sink) {
+        static const std::string kChunk = [] {
+          std::string c;
+          while (c.size() < 64 * 1024) c += R"({"kind":"Pod","metadata":{}},)";
+          return c;
+        }();
+        const std::string out = offset == 0 ? R"({"kind":"PodList","items":[)" + kChunk : kChunk;
+        if (!sink.write(out.data(), out.size())) return false;
+        std::lock_guard relock(mu_);
+        list_bytes_sent_ += out.size();
+        return !stopping_;
+      });
+}
+
 void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res,
                              const std::string& ns) {
   struct State {
@@ -328,7 +384,12 @@ void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res
   st->node = NodeFromSelector(req.get_param_value("fieldSelector"));
   {
     std::lock_guard lock(mu_);
-    if (st->from < compacted_rv_) {
+    if (watch_mode_ == WatchMode::kNewlineThenClose) {
+      ++watches_started_;
+      res.set_content("\n", "application/json");
+      return;
+    }
+    if (st->from < compacted_rv_ || watch_mode_ == WatchMode::kAlwaysGone) {
       res.status = 410;
       res.set_content(StatusJson(410, "Expired"), "application/json");
       return;

@@ -9,6 +9,7 @@
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -30,12 +31,14 @@ struct KubeRequest {
   std::string path;
   std::map<std::string, std::string> params;
   bool authorized = false;
+  std::chrono::steady_clock::time_point at;  // when it arrived
 };
 
 // A minimal pod object. containers: names; the first container gets the id "containerd://<name>".
 std::string PodJson(const std::string& ns, const std::string& name, const std::string& node,
                     const std::vector<std::string>& containers,
-                    const std::map<std::string, std::string>& labels = {});
+                    const std::map<std::string, std::string>& labels = {},
+                    const std::map<std::string, std::string>& annotations = {});
 
 class FakeKubeApi {
  public:
@@ -62,8 +65,25 @@ class FakeKubeApi {
   void ExpireWatches();
   // Open watch connections are cut without ending the chunked body.
   void DropWatches();
-  // The next n requests (list or watch) are answered with status (e.g. 503: API outage).
-  void FailNext(int n, int status);
+  // The next n requests (list or watch) are answered with status (e.g. 503: API outage), with a
+  // Retry-After header of retry_after seconds when that is positive.
+  void FailNext(int n, int status, int retry_after = 0);
+
+  // How every later watch request misbehaves (a broken or hostile server).
+  enum class WatchMode {
+    kNormal,
+    kNewlineThenClose,  // 200, one "\n", then the body ends
+    kAlwaysGone,        // HTTP 410 Gone, however fresh the resourceVersion
+  };
+  void SetWatchMode(WatchMode mode);
+  // How every later list request misbehaves.
+  enum class ListMode {
+    kNormal,
+    kEndlessPages,  // each page holds one new pod and a continue token: pagination never ends
+    kEndlessBody,   // 200 with a PodList body that never ends
+  };
+  void SetListMode(ListMode mode);
+  uint64_t list_bytes_sent() const;  // body bytes written to list responses so far
 
   std::vector<KubeRequest> requests() const;
   int watches_started() const;  // successful (200) watch responses so far
@@ -82,6 +102,7 @@ class FakeKubeApi {
   void Event(const std::string& type, const std::string& pod_json, bool remove);
   void Serve();
   void ServeList(const httplib::Request& req, httplib::Response& res, const std::string& ns);
+  void ServeEndlessList(const httplib::Request& req, httplib::Response& res);
   void ServeWatch(const httplib::Request& req, httplib::Response& res, const std::string& ns);
 
   std::string ca_file_;
@@ -98,7 +119,10 @@ class FakeKubeApi {
   std::vector<EventRecord> events_;
   std::vector<KubeRequest> requests_;
   uint64_t expire_generation_ = 0, drop_generation_ = 0;
-  int fail_next_ = 0, fail_status_ = 0;
+  int fail_next_ = 0, fail_status_ = 0, fail_retry_after_ = 0;
+  WatchMode watch_mode_ = WatchMode::kNormal;
+  ListMode list_mode_ = ListMode::kNormal;
+  uint64_t list_bytes_sent_ = 0;
   int watches_started_ = 0;
   uint64_t last_rv_sent_ = 0;
   bool stopping_ = false;

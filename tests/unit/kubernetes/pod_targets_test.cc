@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "kubernetes/relabel.h"
 
 namespace skidder::kubernetes {
@@ -263,6 +265,84 @@ TEST(PodTargets, PromtailChartRulesUseConfigHashForStaticPods) {
   EXPECT_EQ(Get(*from_path, "__path__"), Get(t, "__path__"));
   EXPECT_EQ(Get(*from_path, "pod"), "etcd-node-1");
   EXPECT_EQ(Get(*from_path, "container"), "etcd");
+}
+
+// Leaving out the pod labels and annotations no rule reads must not change any relabeled target.
+TEST(PodTargets, KeepingOnlyReadableMetaLabelsGivesTheSameTargets) {
+  auto pod = ParsePod(kWebPod);
+  ASSERT_TRUE(pod.has_value());
+  auto rule = [](std::string action, std::string regex, std::vector<std::string> src = {},
+                 std::string target = "") {
+    config::RelabelConfig c;
+    c.action = std::move(action);
+    if (!regex.empty()) c.regex = std::move(regex);
+    c.source_labels = std::move(src);
+    c.target_label = std::move(target);
+    return c;
+  };
+  std::vector<config::RelabelConfig> base = PromtailChartRules();
+  const std::vector<std::vector<config::RelabelConfig>> extras = {
+      {},
+      {rule("labelmap", "__meta_kubernetes_pod_label_(.+)")},
+      {rule("labelmap", "__meta_kubernetes_pod_annotation_prometheus_io_(.+)")},
+      {rule("labelkeep", "__meta_kubernetes_pod_label_tier|__path__|app|job|container|pod"),
+       rule("labelmap", "__meta_kubernetes_pod_(.*)")},
+      {rule("keepequal", "", {"__meta_kubernetes_pod_label_tier"},
+            "__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape")},
+  };
+  for (size_t i = 0; i < extras.size(); ++i) {
+    std::vector<config::RelabelConfig> configs = base;
+    configs.insert(configs.end(), extras[i].begin(), extras[i].end());
+    auto rules = CompileRelabel(configs);
+    ASSERT_TRUE(rules.has_value()) << i << ": " << rules.error().ToString();
+    const MetaLabelFilter keep = ReadableMetaLabels(*rules);
+    std::vector<Labels> all = PodTargets(*pod), kept = PodTargets(*pod, keep);
+    ASSERT_EQ(all.size(), kept.size());
+    if (i == 3) {
+      EXPECT_EQ(kept[0].size(), all[0].size()) << "labelmap __meta_kubernetes_pod_(.*) reads all";
+    } else {
+      EXPECT_LT(kept[0].size(), all[0].size()) << i << ": something is left out";
+    }
+    for (size_t t = 0; t < all.size(); ++t) {
+      const bool a = Relabel(*rules, all[t]), k = Relabel(*rules, kept[t]);
+      EXPECT_EQ(a, k) << i;
+      for (Labels* ls : {&all[t], &kept[t]}) {
+        ls->RemoveIf([](const Label& l) { return l.name.starts_with("__meta_"); });
+      }
+      EXPECT_EQ(all[t].ToString(), kept[t].ToString()) << i;
+    }
+  }
+}
+
+// The API accepts a pod with 100k labels (1.5 MiB of object); one Set() per label made that 90 s
+// of a core, during which the agent did not notice SIGTERM.
+TEST(PodTargets, PodWithAHundredThousandLabelsIsHandledInSeconds) {
+  std::string json = R"({"metadata": {"name": "big", "namespace": "ns", "uid": "u", "labels": {)";
+  for (int i = 0; i < 100000; ++i) json += (i ? ",\"k" : "\"k") + std::to_string(i) + R"(": "v")";
+  json += R"(}}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}})";
+  std::vector<config::RelabelConfig> configs = PromtailChartRules();
+  config::RelabelConfig map;  // the chart's extra rule copying every pod label
+  map.action = "labelmap";
+  map.regex = "__meta_kubernetes_pod_label_(.+)";
+  configs.push_back(map);
+  config::RelabelConfig drop;
+  drop.action = "labeldrop";
+  drop.regex = "__meta_kubernetes_pod_labelpresent_.*";
+  configs.push_back(drop);
+  auto rules = CompileRelabel(configs);
+  ASSERT_TRUE(rules.has_value()) << rules.error().ToString();
+
+  const auto start = std::chrono::steady_clock::now();
+  auto pod = ParsePod(json);
+  ASSERT_TRUE(pod.has_value());
+  std::vector<Labels> targets = PodTargets(*pod);
+  ASSERT_EQ(targets.size(), 2u);
+  for (Labels& t : targets) ASSERT_TRUE(Relabel(*rules, t));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_label_k99999"), "v");
+  EXPECT_EQ(Get(targets[1], "k99999"), "v");
+  EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_labelpresent_k99999"), "<absent>");
+  EXPECT_EQ(Get(targets[1], "container"), "b");
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 namespace skidder {
 namespace {
 
@@ -42,6 +45,52 @@ TEST(Labels, RemoveInternalDropsDoubleUnderscoreNames) {
   Labels l{{"__path__", "/x"}, {"job", "j"}, {"__tenant_id__", "t"}};
   l.RemoveInternal();
   EXPECT_EQ(l.ToString(), R"({job="j"})");
+}
+
+TEST(LabelsBuilder, GivesWhatTheSameSetCallsWouldLastOneWinning) {
+  const Labels base{{"keep", "k"}, {"replaced", "old"}, {"removed", "r"}};
+  LabelsBuilder b(base);
+  b.Add("zeta", "z");
+  b.Add("replaced", "first");
+  b.Add("alpha", "a");
+  b.Add("removed", "");  // an empty value removes, as Set() does
+  b.Add("replaced", "new");
+  b.Add("never", "");
+  const Labels built = b.Build();
+
+  Labels set = base;
+  set.Set("zeta", "z");
+  set.Set("replaced", "first");
+  set.Set("alpha", "a");
+  set.Set("removed", "");
+  set.Set("replaced", "new");
+  set.Set("never", "");
+  EXPECT_EQ(built.ToString(), R"({alpha="a", keep="k", replaced="new", zeta="z"})");
+  EXPECT_EQ(built, set);
+  EXPECT_EQ(built.Hash(), set.Hash());
+  EXPECT_EQ(base.ToString(), R"({keep="k", removed="r", replaced="old"})") << "base untouched";
+  EXPECT_TRUE(b.Build().empty()) << "a built builder starts over";
+}
+
+TEST(LabelsBuilder, BuildsAHundredThousandLabelsAtOnce) {
+  // Set() one by one is quadratic here (minutes); the builder sorts once.
+  LabelsBuilder b;
+  for (int i = 100000; i-- > 0;) b.Add("label_" + std::to_string(i), "v");
+  const auto start = std::chrono::steady_clock::now();
+  const Labels l = b.Build();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  ASSERT_EQ(l.size(), 100000u);
+  EXPECT_EQ(l.begin()->name, "label_0");
+  EXPECT_EQ(*l.Get("label_99999"), "v");
+}
+
+TEST(Labels, RemoveIfDropsMatchingLabelsInOnePass) {
+  Labels l{{"__meta_a", "1"}, {"job", "j"}, {"__meta_b", "2"}};
+  const Labels copy = l;
+  l.RemoveIf([](const Label& x) { return x.name.starts_with("__meta_"); });
+  EXPECT_EQ(l.ToString(), R"({job="j"})");
+  EXPECT_EQ(l, (Labels{{"job", "j"}}));
+  EXPECT_EQ(copy.size(), 3u) << "copies share storage until one changes";
 }
 
 TEST(Labels, ValidNamesFollowPrometheusRules) {
