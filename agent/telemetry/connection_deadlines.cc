@@ -1,0 +1,97 @@
+#include "telemetry/connection_deadlines.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace skidder::telemetry {
+
+namespace {
+enum Phase { kWaiting, kReading, kAnswering };
+}  // namespace
+
+struct ConnectionDeadlines::Conn {
+  int fd;
+  int phase = kWaiting;
+  Clock::time_point deadline;
+  std::list<Conn>::iterator self;
+};
+
+ConnectionDeadlines::ConnectionDeadlines(std::chrono::milliseconds waiting,
+                                         std::chrono::milliseconds reading)
+    : waiting_(waiting), reading_(reading) {}
+
+ConnectionDeadlines::~ConnectionDeadlines() { Stop(); }
+
+void ConnectionDeadlines::Start() {
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ConnectionDeadlines::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+ConnectionDeadlines::Conn* ConnectionDeadlines::OnOpened(int fd) {
+  std::lock_guard lock(mu_);
+  conns_.emplace_front();
+  Conn& c = conns_.front();
+  c.fd = fd;
+  c.deadline = Clock::now() + waiting_;
+  c.self = conns_.begin();
+  return &conns_.front();
+}
+
+void ConnectionDeadlines::OnClosed(Conn* c) {
+  if (c == nullptr) return;
+  std::lock_guard lock(mu_);
+  if (c->phase == kAnswering) --answering_;
+  conns_.erase(c->self);
+}
+
+void ConnectionDeadlines::SetPhase(Conn* c, int phase, std::chrono::milliseconds budget) {
+  if (c == nullptr) return;
+  std::lock_guard lock(mu_);
+  if (c->phase == kAnswering) --answering_;
+  if (phase == kAnswering) ++answering_;
+  c->phase = phase;
+  c->deadline = phase == kAnswering ? Clock::time_point::max() : Clock::now() + budget;
+}
+
+void ConnectionDeadlines::OnRequestStarted(Conn* c) { SetPhase(c, kReading, reading_); }
+void ConnectionDeadlines::OnRequestRead(Conn* c) { SetPhase(c, kAnswering, {}); }
+void ConnectionDeadlines::OnResponseSent(Conn* c) { SetPhase(c, kWaiting, waiting_); }
+
+int ConnectionDeadlines::Answering() const {
+  std::lock_guard lock(mu_);
+  return answering_;
+}
+
+uint64_t ConnectionDeadlines::closed_late() const {
+  std::lock_guard lock(mu_);
+  return closed_late_;
+}
+
+void ConnectionDeadlines::Run() {
+  // A tenth of the shorter budget: deadlines hold to within 10%, at a few wakeups a second.
+  auto step = std::clamp(std::min(waiting_, reading_) / 10, std::chrono::milliseconds(20),
+                         std::chrono::milliseconds(1000));
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, step, [this] { return stop_; })) {
+    auto now = Clock::now();
+    for (Conn& c : conns_) {
+      if (c.deadline > now) continue;
+      // The event thread sees end-of-stream and closes the connection (calling OnClosed).
+      ::shutdown(c.fd, SHUT_RDWR);
+      c.deadline = Clock::time_point::max();
+      ++closed_late_;
+    }
+  }
+}
+
+}  // namespace skidder::telemetry
