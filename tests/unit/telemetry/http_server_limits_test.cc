@@ -15,7 +15,7 @@
 
 #include "support/test_util.h"
 #include "telemetry/http_server.h"
-#include "unit/telemetry/raw_client.h"
+#include "support/raw_client.h"
 
 namespace skidder::telemetry {
 namespace {

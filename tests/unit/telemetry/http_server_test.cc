@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "support/test_util.h"
-#include "unit/telemetry/raw_client.h"
+#include "support/raw_client.h"
 
 namespace skidder::telemetry {
 namespace {

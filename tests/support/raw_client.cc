@@ -1,4 +1,4 @@
-#include "unit/telemetry/raw_client.h"
+#include "support/raw_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
