@@ -13,13 +13,20 @@ enum Phase { kWaiting, kReading, kAnswering };
 struct ConnectionDeadlines::Conn {
   int fd;
   int phase = kWaiting;
+  bool closing = false;
+  Clock::time_point since;  // of the phase
   Clock::time_point deadline;
   std::list<Conn>::iterator self;
 };
 
 ConnectionDeadlines::ConnectionDeadlines(std::chrono::milliseconds waiting,
-                                         std::chrono::milliseconds reading)
-    : waiting_(waiting), reading_(reading) {}
+                                         std::chrono::milliseconds reading, int max_open,
+                                         Counter* late, Counter* evicted)
+    : waiting_(waiting),
+      reading_(reading),
+      max_open_(static_cast<size_t>(std::max(max_open, 2))),
+      late_(late),
+      evicted_(evicted) {}
 
 ConnectionDeadlines::~ConnectionDeadlines() { Stop(); }
 
@@ -42,15 +49,33 @@ ConnectionDeadlines::Conn* ConnectionDeadlines::OnOpened(int fd) {
   conns_.emplace_front();
   Conn& c = conns_.front();
   c.fd = fd;
-  c.deadline = Clock::now() + waiting_;
+  c.since = Clock::now();
+  c.deadline = c.since + waiting_;
   c.self = conns_.begin();
-  return &conns_.front();
+  if (conns_.size() - closing_ >= max_open_) EvictOldestLocked();
+  return &c;
+}
+
+void ConnectionDeadlines::EvictOldestLocked() {
+  Conn* oldest = nullptr;
+  for (Conn& c : conns_) {
+    if (c.phase == kAnswering || c.closing) continue;
+    if (oldest == nullptr || c.since < oldest->since) oldest = &c;
+  }
+  if (oldest == nullptr || oldest == &conns_.front()) return;
+  // The event thread sees end-of-stream and closes the connection (calling OnClosed).
+  ::shutdown(oldest->fd, SHUT_RDWR);
+  oldest->closing = true;
+  ++closing_;
+  oldest->deadline = Clock::time_point::max();
+  evicted_->Add();
 }
 
 void ConnectionDeadlines::OnClosed(Conn* c) {
   if (c == nullptr) return;
   std::lock_guard lock(mu_);
   if (c->phase == kAnswering) --answering_;
+  if (c->closing) --closing_;
   conns_.erase(c->self);
 }
 
@@ -60,7 +85,8 @@ void ConnectionDeadlines::SetPhase(Conn* c, int phase, std::chrono::milliseconds
   if (c->phase == kAnswering) --answering_;
   if (phase == kAnswering) ++answering_;
   c->phase = phase;
-  c->deadline = phase == kAnswering ? Clock::time_point::max() : Clock::now() + budget;
+  c->since = Clock::now();
+  if (!c->closing) c->deadline = phase == kAnswering ? Clock::time_point::max() : c->since + budget;
 }
 
 void ConnectionDeadlines::OnRequestStarted(Conn* c) { SetPhase(c, kReading, reading_); }
@@ -72,11 +98,6 @@ int ConnectionDeadlines::Answering() const {
   return answering_;
 }
 
-uint64_t ConnectionDeadlines::closed_late() const {
-  std::lock_guard lock(mu_);
-  return closed_late_;
-}
-
 void ConnectionDeadlines::Run() {
   // A tenth of the shorter budget: deadlines hold to within 10%, at a few wakeups a second.
   auto step = std::clamp(std::min(waiting_, reading_) / 10, std::chrono::milliseconds(20),
@@ -86,10 +107,11 @@ void ConnectionDeadlines::Run() {
     auto now = Clock::now();
     for (Conn& c : conns_) {
       if (c.deadline > now) continue;
-      // The event thread sees end-of-stream and closes the connection (calling OnClosed).
-      ::shutdown(c.fd, SHUT_RDWR);
+      ::shutdown(c.fd, SHUT_RDWR);  // as in EvictOldestLocked
+      c.closing = true;
+      ++closing_;
       c.deadline = Clock::time_point::max();
-      ++closed_late_;
+      late_->Add();
     }
   }
 }

@@ -289,8 +289,15 @@ Result<int> HttpServer::Impl::Start() {
   bool v6 = found->ai_family == AF_INET6;
   freeaddrinfo(found);
 
+  auto& closed = registry->NewCounter(
+      "skidder_http_connections_closed_total",
+      "Connections to the HTTP server it closed: a request too slow to arrive (read_timeout), or "
+      "the longest-waiting one when the connection cap was nearly reached (evicted).",
+      {"reason"});
   deadlines = std::make_unique<ConnectionDeadlines>(options.idle_timeout + options.read_timeout,
-                                                    options.read_timeout);
+                                                    options.read_timeout, max_connections,
+                                                    closed.With({"read_timeout"}),
+                                                    closed.With({"evicted"}));
   deadlines->Start();
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
   if (v6) flags |= MHD_USE_DUAL_STACK;

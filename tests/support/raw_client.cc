@@ -66,7 +66,9 @@ bool RawConn::ReadSome(milliseconds deadline) {
 
 bool RawConn::ClosedWithin(milliseconds deadline) {
   auto end = Clock::now() + deadline;
-  while (!closed_ && Clock::now() < end) ReadSome(milliseconds(Remaining(end)));
+  do {  // at least one look, even with no time left
+    ReadSome(milliseconds(Remaining(end)));
+  } while (!closed_ && Clock::now() < end);
   return closed_;
 }
 
