@@ -5,9 +5,10 @@
 // request must be complete and closes (shutdown(2)) connections past their deadline from a
 // thread of its own. It also keeps one slot of the connection cap free: when a connection takes
 // the last but one, the one that has waited longest for a request (idle, or trickling one) is
-// closed, so a kubelet probe is answered even while clients from many addresses hold the cap. The server's event thread reports each connection's life through the
-// On* calls; entries are removed in OnClosed, which libmicrohttpd calls before it closes the
-// descriptor, so a descriptor shut down here is always still the connection's own.
+// closed, so a kubelet probe is answered even while clients from many addresses hold the cap. The
+// server's event thread reports each connection's life through the On* calls; entries are removed
+// in OnClosed, which libmicrohttpd calls before it closes the descriptor, so a descriptor shut down
+// here is always still the connection's own.
 #pragma once
 
 #include <chrono>

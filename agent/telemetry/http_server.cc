@@ -5,6 +5,7 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,7 +19,6 @@
 #include <thread>
 
 #include "telemetry/connection_deadlines.h"
-#include "util/log.h"
 
 namespace skidder::telemetry {
 
@@ -86,9 +86,8 @@ class HttpServer::Impl {
     max_connections = options.max_connections;
     if (max_connections <= 0) {
       rlimit rl{};
-      uint64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                            ? rl.rlim_cur
-                            : 1024;
+      uint64_t nofile =
+          getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 1024;
       max_connections = ConnectionLimitFor(nofile);
     }
     per_ip = options.max_connections_per_ip > 0 ? options.max_connections_per_ip
@@ -99,18 +98,16 @@ class HttpServer::Impl {
   void Stop();
   MHD_Result Handle(MHD_Connection* c, std::string_view url, std::string_view method,
                     const char* upload, size_t* upload_size, Request* req);
-  std::optional<MHD_Result> Refuse(MHD_Connection* c, std::string_view url,
-                                   std::string_view method, Request* req);
-  MHD_Result Route(MHD_Connection* c, std::string_view url, std::string_view method,
-                   Request* req);
+  std::optional<MHD_Result> Refuse(MHD_Connection* c, std::string_view url, std::string_view method,
+                                   Request* req);
+  MHD_Result Route(MHD_Connection* c, std::string_view url, std::string_view method, Request* req);
   MHD_Result Reload(MHD_Connection* c, Request* req);
   // libmicrohttpd's callbacks; cls is the Impl.
   static MHD_Result OnAccess(void* cls, MHD_Connection* c, const char* url, const char* method,
                              const char* version, const char* upload, size_t* upload_size,
                              void** con_cls);
   static void* OnRequestLine(void* cls, const char* uri, MHD_Connection* c);
-  static void OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
-                          MHD_RequestTerminationCode);
+  static void OnCompleted(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode);
   static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
                            MHD_ConnectionNotificationCode code);
   ConnectionDeadlines::Conn* ConnOf(MHD_Connection* c) {
@@ -152,8 +149,8 @@ std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::strin
   HeaderTally tally;
   MHD_get_connection_values(c, MHD_HEADER_KIND, &HeaderTally::Add, &tally);
   auto length = ContentLength(c);
-  bool chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                             MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
+  bool chunked =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
   req->has_body = chunked || length.value_or(0) > 0;
   if (tally.count <= options.max_headers &&
       tally.bytes + url.size() + method.size() <= options.max_header_bytes &&
@@ -174,14 +171,14 @@ std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::strin
                  "request headers too many or too large\n", kText, true);
 }
 
-MHD_Result HttpServer::Impl::Route(MHD_Connection* c, std::string_view url,
-                                   std::string_view method, Request* req) {
+MHD_Result HttpServer::Impl::Route(MHD_Connection* c, std::string_view url, std::string_view method,
+                                   Request* req) {
   const std::string& p = options.path_prefix;
   std::string_view path = url;
   bool known = path.starts_with(p);
   if (known) path.remove_prefix(p.size());
-  known = known && (path == "/metrics" || path == "/ready" || path == "/targets" ||
-                    path == "/reload");
+  known =
+      known && (path == "/metrics" || path == "/ready" || path == "/targets" || path == "/reload");
   bool reload = known && path == "/reload";
   if (reload && method == "POST" && options.enable_reload && handlers.reload) {
     req->is_reload = true;  // answered once the (ignored) body, if any, has arrived
@@ -234,13 +231,9 @@ MHD_Result HttpServer::Impl::Reload(MHD_Connection* c, Request* req) {
   return MHD_YES;
 }
 
-}  // namespace skidder::telemetry
-
-namespace skidder::telemetry {
-
-MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* c, const char* url, const char* method,
-                    const char* /*version*/, const char* upload, size_t* upload_size,
-                    void** con_cls) {
+MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* c, const char* url,
+                                      const char* method, const char* /*version*/,
+                                      const char* upload, size_t* upload_size, void** con_cls) {
   auto* req = static_cast<Request*>(*con_cls);
   if (req == nullptr) *con_cls = req = new Request;
   return static_cast<HttpServer::Impl*>(cls)->Handle(c, url, method, upload, upload_size, req);
@@ -253,7 +246,8 @@ void* HttpServer::Impl::OnRequestLine(void* cls, const char* /*uri*/, MHD_Connec
   return nullptr;
 }
 
-void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode) {
+void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
+                                   MHD_RequestTerminationCode) {
   delete static_cast<Request*>(*con_cls);
   *con_cls = nullptr;
   auto* impl = static_cast<HttpServer::Impl*>(cls);
@@ -261,7 +255,7 @@ void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
 }
 
 void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* c, void** socket_context,
-                  MHD_ConnectionNotificationCode code) {
+                                    MHD_ConnectionNotificationCode code) {
   auto* impl = static_cast<HttpServer::Impl*>(cls);
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -294,28 +288,28 @@ Result<int> HttpServer::Impl::Start() {
       "Connections to the HTTP server it closed: a request too slow to arrive (read_timeout), or "
       "the longest-waiting one when the connection cap was nearly reached (evicted).",
       {"reason"});
-  deadlines = std::make_unique<ConnectionDeadlines>(options.idle_timeout + options.read_timeout,
-                                                    options.read_timeout, max_connections,
-                                                    closed.With({"read_timeout"}),
-                                                    closed.With({"evicted"}));
+  deadlines = std::make_unique<ConnectionDeadlines>(
+      options.idle_timeout + options.read_timeout, options.read_timeout, max_connections,
+      closed.With({"read_timeout"}), closed.With({"evicted"}));
   deadlines->Start();
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
   if (v6) flags |= MHD_USE_DUAL_STACK;
-  auto idle_s = static_cast<unsigned>(std::max<int64_t>(1, (options.idle_timeout.count() + 999) / 1000));
+  auto idle_s =
+      static_cast<unsigned>(std::max<int64_t>(1, (options.idle_timeout.count() + 999) / 1000));
   // libmicrohttpd answers 431 itself when the request line and headers outgrow its pool.
   size_t pool = 2 * options.max_header_bytes + 8 * 1024;
-  daemon = MHD_start_daemon(
-      flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnAccess, this,
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&bind_addr),
-      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(max_connections),
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned>(per_ip),
-      MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-      MHD_OPTION_NOTIFY_CONNECTION, &OnConnection, this, MHD_OPTION_URI_LOG_CALLBACK,
-      &OnRequestLine, this, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, this, MHD_OPTION_END);
+  daemon = MHD_start_daemon(flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnAccess,
+                            this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&bind_addr),
+                            MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(max_connections),
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned>(per_ip),
+                            MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION,
+                            &OnConnection, this, MHD_OPTION_URI_LOG_CALLBACK, &OnRequestLine, this,
+                            MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, this, MHD_OPTION_END);
   if (daemon == nullptr) {
     deadlines->Stop();
-    return Err(Unavailable("cannot listen on " + where +
-                           " (port in use? set server.http_listen_port)"));
+    return Err(
+        Unavailable("cannot listen on " + where + " (port in use? set server.http_listen_port)"));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
   return info != nullptr ? static_cast<int>(info->port) : options.port;

@@ -6,8 +6,9 @@
 // descriptors for log files and Loki; a per-address cap keeps one client from filling it; idle
 // and read deadlines close connections that send nothing or trickle a request; headers past
 // their limits get 431, and a body longer than the limit (by Content-Length) or of unknown
-// length (chunked: no endpoint takes a body) gets 413 before any of it is read. Handlers only read thread-safe state through the callbacks given at
-// construction. Start() and Stop() are called from one thread.
+// length (chunked: no endpoint takes a body) gets 413 before any of it is read. Handlers only read
+// thread-safe state through the callbacks given at construction. Start() and Stop() are called from
+// one thread.
 #pragma once
 
 #include <chrono>
@@ -24,8 +25,8 @@ namespace skidder::telemetry {
 
 struct HttpServerOptions {
   std::string listen_address = "0.0.0.0";  // "" = all interfaces
-  int port = 9080;                          // 0 = any free port
-  std::string path_prefix;                  // e.g. "/skidder"
+  int port = 9080;                         // 0 = any free port
+  std::string path_prefix;                 // e.g. "/skidder"
   bool enable_reload = false;
   // Open connections at most; 0 = ConnectionLimitFor(the RLIMIT_NOFILE soft limit).
   int max_connections = 0;
@@ -39,7 +40,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
   size_t max_header_bytes = 16 * 1024;  // request line and headers together
   int max_headers = 64;
-  size_t max_body_bytes = 64 * 1024;   // by Content-Length; chunked bodies are always refused
+  size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies are always refused
 };
 
 // The connection cap for a process allowed `nofile` descriptors: an eighth of them, between 8

@@ -47,8 +47,9 @@ TEST_F(HttpPort, FilesLokiAndReadyKeepWorkingWhileThePortIsFlooded) {
 TEST_F(HttpPort, PostReloadWithoutABodyReloads) {
   StartAgent(WriteConfig({.extra_server = "  enable_runtime_reload: true"}));
   RawConn curl(*agent_.MetricsPort());  // what `curl -X POST` sends
-  ASSERT_TRUE(curl.Send("POST /reload HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/7.88.1\r\n"
-                        "Accept: */*\r\n\r\n"));
+  ASSERT_TRUE(
+      curl.Send("POST /reload HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/7.88.1\r\n"
+                "Accept: */*\r\n\r\n"));
   std::string body;
   EXPECT_EQ(curl.ReadResponse(std::chrono::seconds(30), &body), 200) << curl.received();
   EXPECT_EQ(body, "config reloaded\n");

@@ -25,8 +25,10 @@ RawConn::RawConn(int port, const std::string& source) {
   if (fd < 0) return;
   sockaddr_in from{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {}, .sin_zero = {}};
   inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-  sockaddr_in to{.sin_family = AF_INET, .sin_port = htons(static_cast<uint16_t>(port)),
-                 .sin_addr = {}, .sin_zero = {}};
+  sockaddr_in to{.sin_family = AF_INET,
+                 .sin_port = htons(static_cast<uint16_t>(port)),
+                 .sin_addr = {},
+                 .sin_zero = {}};
   inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
   if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
       connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {

@@ -30,9 +30,9 @@ TEST(ServerLimits, PromtailKeysAreRead) {
 }
 
 TEST(ServerLimits, RefusesZeroTimeoutsAndNegativeCaps) {
-  for (const char* yaml : {"server:\n  http_server_read_timeout: 0s\n",
-                           "server:\n  http_server_idle_timeout: 0s\n",
-                           "server:\n  http_listen_conn_limit: -1\n"}) {
+  for (const char* yaml :
+       {"server:\n  http_server_read_timeout: 0s\n", "server:\n  http_server_idle_timeout: 0s\n",
+        "server:\n  http_listen_conn_limit: -1\n"}) {
     Result<Config> cfg = ParseConfig(yaml, "cfg.yaml", false);
     ASSERT_FALSE(cfg) << yaml;
     EXPECT_NE(cfg.error().message().find("cfg.yaml:2:"), std::string::npos)

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/raw_client.h"
 #include "support/test_util.h"
 #include "telemetry/http_server.h"
-#include "support/raw_client.h"
 
 namespace skidder::telemetry {
 namespace {

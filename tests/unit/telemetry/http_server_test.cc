@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "support/test_util.h"
 #include "support/raw_client.h"
+#include "support/test_util.h"
 
 namespace skidder::telemetry {
 namespace {
@@ -52,8 +52,10 @@ std::vector<RawConn> OpenMany(int port, int n, const std::string& source = "127.
 }
 
 TEST(HttpServer, AnswersReadyAndMetricsWhileHundredsOfConnectionsAreIdleOrSlow) {
-  Server s({.max_connections = 1000, .max_connections_per_ip = 1000,
-            .idle_timeout = seconds(60), .read_timeout = seconds(60)});
+  Server s({.max_connections = 1000,
+            .max_connections_per_ip = 1000,
+            .idle_timeout = seconds(60),
+            .read_timeout = seconds(60)});
   auto idle = OpenMany(s.port(), 300);
   auto slow = OpenMany(s.port(), 100);  // a request line and part of the headers, then nothing
   for (auto& c : slow) ASSERT_TRUE(c.Send("GET /ready HTTP/1.1\r\nHost: x\r\nX-Slow: "));
@@ -111,7 +113,9 @@ size_t OpenDescriptors() {
 }
 
 TEST(HttpServer, TakesNoDescriptorBeyondItsCapAndKeepsASlotForTheNextClient) {
-  Server s({.max_connections = 8, .max_connections_per_ip = 8, .idle_timeout = seconds(60),
+  Server s({.max_connections = 8,
+            .max_connections_per_ip = 8,
+            .idle_timeout = seconds(60),
             .read_timeout = seconds(60)});
   size_t before = OpenDescriptors();
   auto held = OpenMany(s.port(), 20);  // 20 descriptors here, at most 8 on the server's side
@@ -132,7 +136,9 @@ TEST(HttpServer, TakesNoDescriptorBeyondItsCapAndKeepsASlotForTheNextClient) {
 }
 
 TEST(HttpServer, OneAddressCannotTakeTheSlotsOfTheProbes) {
-  Server s({.max_connections = 64, .max_connections_per_ip = 4, .idle_timeout = seconds(60),
+  Server s({.max_connections = 64,
+            .max_connections_per_ip = 4,
+            .idle_timeout = seconds(60),
             .read_timeout = seconds(60)});
   auto hog = OpenMany(s.port(), 40, "127.0.0.2");
   int refused = 0;
@@ -144,7 +150,9 @@ TEST(HttpServer, OneAddressCannotTakeTheSlotsOfTheProbes) {
 }
 
 TEST(HttpServer, AnswersTheProbeWhileClientsFromManyAddressesHoldTheCap) {
-  Server s({.max_connections = 16, .max_connections_per_ip = 4, .idle_timeout = seconds(60),
+  Server s({.max_connections = 16,
+            .max_connections_per_ip = 4,
+            .idle_timeout = seconds(60),
             .read_timeout = seconds(60)});
   std::vector<RawConn> hogs;
   for (int i = 0; i < 100; ++i) {
