@@ -215,6 +215,11 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     ho.port = s.cfg.server.http_listen_port;
     ho.path_prefix = s.cfg.server.http_path_prefix;
     ho.enable_reload = s.cfg.server.enable_runtime_reload;
+    ho.max_connections = s.cfg.server.http_listen_conn_limit;
+    ho.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        s.cfg.server.http_server_read_timeout);
+    ho.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        s.cfg.server.http_server_idle_timeout);
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0) {
@@ -227,7 +232,8 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     s.http = std::make_unique<telemetry::HttpServer>(ho, &s.metrics->registry, handlers);
     auto port = s.http->Start();
     if (!port) return port.error();
-    LOG_INFO("serving metrics", {{"port", std::to_string(*port)}});
+    LOG_INFO("serving metrics", {{"port", std::to_string(*port)},
+                                 {"max_connections", std::to_string(s.http->max_connections())}});
   }
   return Status::Ok();
 }

@@ -35,6 +35,10 @@ struct ServerConfig {
   bool disable = false;                // no HTTP server at all
   bool health_check_target = true;     // /ready requires at least one target
   bool enable_runtime_reload = false;  // POST /reload
+  // Limits of the HTTP server against clients that hold connections (see telemetry/http_server.h).
+  Duration http_server_read_timeout = std::chrono::seconds(10);  // a request must arrive in this
+  Duration http_server_idle_timeout = std::chrono::seconds(30);  // silent connections are closed
+  int http_listen_conn_limit = 0;  // open connections at most; 0 = an eighth of RLIMIT_NOFILE
 };
 
 struct BackoffConfig {

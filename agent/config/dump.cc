@@ -83,6 +83,9 @@ class Writer {
     Kv("disable", s.disable);
     Kv("health_check_target", s.health_check_target);
     Kv("enable_runtime_reload", s.enable_runtime_reload);
+    Kv("http_server_read_timeout", s.http_server_read_timeout);
+    Kv("http_server_idle_timeout", s.http_server_idle_timeout);
+    Kv("http_listen_conn_limit", s.http_listen_conn_limit);
     End();
   }
 

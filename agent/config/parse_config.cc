@@ -24,10 +24,12 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   r.Bool("disable", &out->disable);
   r.Bool("health_check_target", &out->health_check_target);
   r.Bool("enable_runtime_reload", &out->enable_runtime_reload);
+  r.Dur("http_server_read_timeout", &out->http_server_read_timeout);
+  r.Dur("http_server_idle_timeout", &out->http_server_idle_timeout);
+  r.Int("http_listen_conn_limit", &out->http_listen_conn_limit);
   RefuseUnsupported(
-      r, {"http_listen_network", "http_listen_conn_limit", "grpc_listen_network",
-          "grpc_listen_conn_limit", "http_server_read_timeout", "http_server_write_timeout",
-          "http_server_idle_timeout", "graceful_shutdown_timeout", "register_instrumentation",
+      r, {"http_listen_network", "grpc_listen_network", "grpc_listen_conn_limit",
+          "http_server_write_timeout", "graceful_shutdown_timeout", "register_instrumentation",
           "log_source_ips_enabled", "external_url", "profiling_enabled", "http_tls_config",
           "grpc_tls_config", "grpc_server_max_recv_msg_size", "grpc_server_max_send_msg_size",
           "grpc_server_max_concurrent_streams"});
@@ -42,6 +44,15 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   }
   if (out->http_listen_port < 0 || out->http_listen_port > 65535) {
     r.Fail("http_listen_port", "must be between 0 and 65535 (0 picks a free port)");
+  }
+  if (out->http_server_read_timeout <= Duration::zero()) {
+    r.Fail("http_server_read_timeout", "must be positive");
+  }
+  if (out->http_server_idle_timeout <= Duration::zero()) {
+    r.Fail("http_server_idle_timeout", "must be positive");
+  }
+  if (out->http_listen_conn_limit < 0) {
+    r.Fail("http_listen_conn_limit", "must not be negative (0 derives it from RLIMIT_NOFILE)");
   }
   return r.Finish();
 }

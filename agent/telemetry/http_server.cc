@@ -1,98 +1,346 @@
+// libmicrohttpd in epoll mode rather than cpp-httplib: httplib gives each connection a worker
+// thread for as long as it is open, so a few idle or slow clients starve /ready, and it reads a
+// chunked body whole before checking its size. See http_server.h for the defences.
 #include "telemetry/http_server.h"
 
-#include <httplib.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
-#include "util/log.h"
+#include "telemetry/connection_deadlines.h"
 
 namespace skidder::telemetry {
+
+namespace {
+
+constexpr const char* kText = "text/plain; charset=utf-8";
+
+// One request's state, from its request line to its completion.
+struct Request {
+  bool routed = false;
+  bool is_reload = false;
+  bool reload_done = false;
+  bool has_body = false;
+  uint64_t body_bytes = 0;
+  Status reload_result;
+};
+
+MHD_Result Respond(MHD_Connection* c, unsigned status, std::string_view body,
+                   const char* type = kText, bool close = false) {
+  MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                    MHD_RESPMEM_MUST_COPY);
+  if (r == nullptr) return MHD_NO;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+  // After a refusal the rest of the request is never read: the connection cannot be reused.
+  if (close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  MHD_Result ok = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+struct HeaderTally {
+  int count = 0;
+  size_t bytes = 0;
+  static MHD_Result Add(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    auto* t = static_cast<HeaderTally*>(cls);
+    ++t->count;
+    t->bytes += std::strlen(key) + (value ? std::strlen(value) : 0) + 4;  // ": " and CRLF
+    return MHD_YES;
+  }
+};
+
+std::optional<uint64_t> ContentLength(MHD_Connection* c) {
+  const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (v == nullptr) return std::nullopt;
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v, v + std::strlen(v), n);
+  if (ec != std::errc() || *end != '\0') return UINT64_MAX;  // MHD refuses these itself
+  return n;
+}
+
+}  // namespace
+
+int ConnectionLimitFor(uint64_t nofile) {
+  return static_cast<int>(std::clamp<uint64_t>(nofile / 8, 8, 512));
+}
 
 class HttpServer::Impl {
  public:
   Impl(HttpServerOptions o, Registry* r, HttpHandlers h)
-      : options(std::move(o)), registry(r), handlers(std::move(h)) {}
+      : options(std::move(o)), registry(r), handlers(std::move(h)) {
+    ResolveLimits();
+  }
 
-  void Route() {
-    const std::string& p = options.path_prefix;
-    server.Get(p + "/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(registry->Render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    server.Get(p + "/ready", [this](const httplib::Request&, httplib::Response& res) {
-      std::string reason = handlers.not_ready_reason ? handlers.not_ready_reason() : "";
-      if (reason.empty()) {
-        res.set_content("Ready\n", "text/plain");
-      } else {
-        res.status = 503;
-        res.set_content("Not ready: " + reason + "\n", "text/plain");
-      }
-    });
-    server.Get(p + "/targets", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(handlers.targets ? handlers.targets() : "", "text/plain; charset=utf-8");
-    });
-    server.Post(p + "/reload", [this](const httplib::Request&, httplib::Response& res) {
-      if (!options.enable_reload || !handlers.reload) {
-        res.status = 404;
-        res.set_content("runtime reload is disabled (server.enable_runtime_reload)\n",
-                        "text/plain");
-        return;
-      }
-      Status s = handlers.reload();
-      if (s.ok()) {
-        res.set_content("config reloaded\n", "text/plain");
-      } else {
-        res.status = 400;
-        res.set_content("reload refused, old config kept: " + s.message() + "\n", "text/plain");
-      }
-    });
-    // Bound the damage a misbehaving client can do to a node agent.
-    server.set_payload_max_length(64 * 1024);
-    server.set_read_timeout(5, 0);
-    server.set_write_timeout(5, 0);
-    server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  void ResolveLimits() {
+    max_connections = options.max_connections;
+    if (max_connections <= 0) {
+      rlimit rl{};
+      uint64_t nofile =
+          getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 1024;
+      max_connections = ConnectionLimitFor(nofile);
+    }
+    per_ip = options.max_connections_per_ip > 0 ? options.max_connections_per_ip
+                                                : std::max(4, max_connections / 4);
+  }
+
+  Result<int> Start();
+  void Stop();
+  MHD_Result Handle(MHD_Connection* c, std::string_view url, std::string_view method,
+                    const char* upload, size_t* upload_size, Request* req);
+  std::optional<MHD_Result> Refuse(MHD_Connection* c, std::string_view url, std::string_view method,
+                                   Request* req);
+  MHD_Result Route(MHD_Connection* c, std::string_view url, std::string_view method, Request* req);
+  MHD_Result Reload(MHD_Connection* c, Request* req);
+  // libmicrohttpd's callbacks; cls is the Impl.
+  static MHD_Result OnAccess(void* cls, MHD_Connection* c, const char* url, const char* method,
+                             const char* version, const char* upload, size_t* upload_size,
+                             void** con_cls);
+  static void* OnRequestLine(void* cls, const char* uri, MHD_Connection* c);
+  static void OnCompleted(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode);
+  static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
+                           MHD_ConnectionNotificationCode code);
+  ConnectionDeadlines::Conn* ConnOf(MHD_Connection* c) {
+    const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i == nullptr ? nullptr : static_cast<ConnectionDeadlines::Conn*>(i->socket_context);
   }
 
   HttpServerOptions options;
   Registry* registry;
   HttpHandlers handlers;
-  httplib::Server server;
-  std::thread thread;
+  int max_connections = 0, per_ip = 0;
+  std::unique_ptr<ConnectionDeadlines> deadlines;
+  MHD_Daemon* daemon = nullptr;
+  // At most one reload runs at a time, on this thread, while its connection is suspended.
+  std::mutex reload_mu;
+  std::thread reload_thread;
+  std::atomic<bool> reloading{false};
 };
+
+MHD_Result HttpServer::Impl::Handle(MHD_Connection* c, std::string_view url,
+                                    std::string_view method, const char* upload,
+                                    size_t* upload_size, Request* req) {
+  if (!req->routed) {
+    req->routed = true;
+    if (auto refused = Refuse(c, url, method, req)) return *refused;
+    return Route(c, url, method, req);
+  }
+  if (*upload_size > 0) {  // a piece of a body within its declared length: count it, keep nothing
+    req->body_bytes += *upload_size;
+    *upload_size = 0;
+    // Cannot happen (the length was checked); libmicrohttpd cannot answer mid-body: drop it.
+    return req->body_bytes > options.max_body_bytes ? MHD_NO : MHD_YES;
+  }
+  return req->is_reload ? Reload(c, req) : MHD_YES;
+}
+
+std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::string_view url,
+                                                   std::string_view method, Request* req) {
+  HeaderTally tally;
+  MHD_get_connection_values(c, MHD_HEADER_KIND, &HeaderTally::Add, &tally);
+  auto length = ContentLength(c);
+  bool chunked =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
+  req->has_body = chunked || length.value_or(0) > 0;
+  if (tally.count <= options.max_headers &&
+      tally.bytes + url.size() + method.size() <= options.max_header_bytes &&
+      length.value_or(0) <= options.max_body_bytes && !chunked) {
+    return std::nullopt;
+  }
+  // Answered before any of the body is read, and the connection closes: the rest never is.
+  deadlines->OnRequestRead(ConnOf(c));
+  if (length.value_or(0) > options.max_body_bytes || chunked) {
+    // No endpoint takes a body, and libmicrohttpd can only answer before a body or after all
+    // of it: a body of unknown length is refused before its first byte rather than read.
+    return Respond(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                   chunked ? "request body too large: send no body (chunked bodies are refused)\n"
+                           : "request body too large: send no body\n",
+                   kText, true);
+  }
+  return Respond(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                 "request headers too many or too large\n", kText, true);
+}
+
+MHD_Result HttpServer::Impl::Route(MHD_Connection* c, std::string_view url, std::string_view method,
+                                   Request* req) {
+  const std::string& p = options.path_prefix;
+  std::string_view path = url;
+  bool known = path.starts_with(p);
+  if (known) path.remove_prefix(p.size());
+  known =
+      known && (path == "/metrics" || path == "/ready" || path == "/targets" || path == "/reload");
+  bool reload = known && path == "/reload";
+  if (reload && method == "POST" && options.enable_reload && handlers.reload) {
+    req->is_reload = true;  // answered once the (ignored) body, if any, has arrived
+    return MHD_YES;
+  }
+  deadlines->OnRequestRead(ConnOf(c));
+  // The body of a request answered now is not read: the connection cannot be reused.
+  bool close = req->has_body;
+  if (reload && method == "POST") {
+    return Respond(c, MHD_HTTP_NOT_FOUND,
+                   "runtime reload is disabled (server.enable_runtime_reload)\n", kText, close);
+  }
+  if (!known) return Respond(c, MHD_HTTP_NOT_FOUND, "not found\n", kText, close);
+  if (reload || (method != "GET" && method != "HEAD")) {
+    return Respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, reload ? "use POST\n" : "use GET\n", kText,
+                   close);
+  }
+  if (path == "/metrics") {
+    return Respond(c, MHD_HTTP_OK, registry->Render(), "text/plain; version=0.0.4; charset=utf-8",
+                   close);
+  }
+  if (path == "/targets") {
+    return Respond(c, MHD_HTTP_OK, handlers.targets ? handlers.targets() : "", kText, close);
+  }
+  std::string reason = handlers.not_ready_reason ? handlers.not_ready_reason() : "";
+  if (reason.empty()) return Respond(c, MHD_HTTP_OK, "Ready\n", kText, close);
+  return Respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Not ready: " + reason + "\n", kText, close);
+}
+
+MHD_Result HttpServer::Impl::Reload(MHD_Connection* c, Request* req) {
+  deadlines->OnRequestRead(ConnOf(c));
+  if (req->reload_done) {
+    if (req->reload_result.ok()) return Respond(c, MHD_HTTP_OK, "config reloaded\n");
+    return Respond(c, MHD_HTTP_BAD_REQUEST,
+                   "reload refused, old config kept: " + req->reload_result.message() + "\n");
+  }
+  if (reloading.exchange(true)) {
+    return Respond(c, MHD_HTTP_CONFLICT, "a reload is already running; try again\n");
+  }
+  // Validating a config can take a while; the event thread goes on serving /ready meanwhile.
+  std::lock_guard lock(reload_mu);
+  if (reload_thread.joinable()) reload_thread.join();  // the previous one, finished
+  MHD_suspend_connection(c);
+  reload_thread = std::thread([this, c, req] {
+    req->reload_result = handlers.reload();
+    req->reload_done = true;
+    reloading = false;
+    MHD_resume_connection(c);
+  });
+  return MHD_YES;
+}
+
+MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* c, const char* url,
+                                      const char* method, const char* /*version*/,
+                                      const char* upload, size_t* upload_size, void** con_cls) {
+  auto* req = static_cast<Request*>(*con_cls);
+  if (req == nullptr) *con_cls = req = new Request;
+  return static_cast<HttpServer::Impl*>(cls)->Handle(c, url, method, upload, upload_size, req);
+}
+
+// The request line has arrived: its headers and body now have read_timeout to follow.
+void* HttpServer::Impl::OnRequestLine(void* cls, const char* /*uri*/, MHD_Connection* c) {
+  auto* impl = static_cast<HttpServer::Impl*>(cls);
+  impl->deadlines->OnRequestStarted(impl->ConnOf(c));
+  return nullptr;
+}
+
+void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
+                                   MHD_RequestTerminationCode) {
+  delete static_cast<Request*>(*con_cls);
+  *con_cls = nullptr;
+  auto* impl = static_cast<HttpServer::Impl*>(cls);
+  impl->deadlines->OnResponseSent(impl->ConnOf(c));
+}
+
+void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* c, void** socket_context,
+                                    MHD_ConnectionNotificationCode code) {
+  auto* impl = static_cast<HttpServer::Impl*>(cls);
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (i != nullptr) *socket_context = impl->deadlines->OnOpened(i->connect_fd);
+  } else {
+    impl->deadlines->OnClosed(static_cast<ConnectionDeadlines::Conn*>(*socket_context));
+    *socket_context = nullptr;
+  }
+}
+
+Result<int> HttpServer::Impl::Start() {
+  std::string addr = options.listen_address.empty() ? "0.0.0.0" : options.listen_address;
+  std::string where = addr + ":" + std::to_string(options.port);
+  addrinfo hints{};
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int e = getaddrinfo(addr.c_str(), std::to_string(options.port).c_str(), &hints, &found);
+      e != 0) {
+    return Err(InvalidArgument("cannot listen on " + where + ": " + gai_strerror(e)));
+  }
+  sockaddr_storage bind_addr{};
+  std::memcpy(&bind_addr, found->ai_addr, found->ai_addrlen);
+  bool v6 = found->ai_family == AF_INET6;
+  freeaddrinfo(found);
+
+  auto& closed = registry->NewCounter(
+      "skidder_http_connections_closed_total",
+      "Connections to the HTTP server it closed: a request too slow to arrive (read_timeout), or "
+      "the longest-waiting one when the connection cap was nearly reached (evicted).",
+      {"reason"});
+  deadlines = std::make_unique<ConnectionDeadlines>(
+      options.idle_timeout + options.read_timeout, options.read_timeout, max_connections,
+      closed.With({"read_timeout"}), closed.With({"evicted"}));
+  deadlines->Start();
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+  if (v6) flags |= MHD_USE_DUAL_STACK;
+  auto idle_s =
+      static_cast<unsigned>(std::max<int64_t>(1, (options.idle_timeout.count() + 999) / 1000));
+  // libmicrohttpd answers 431 itself when the request line and headers outgrow its pool.
+  size_t pool = 2 * options.max_header_bytes + 8 * 1024;
+  daemon = MHD_start_daemon(flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnAccess,
+                            this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&bind_addr),
+                            MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(max_connections),
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned>(per_ip),
+                            MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION,
+                            &OnConnection, this, MHD_OPTION_URI_LOG_CALLBACK, &OnRequestLine, this,
+                            MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, this, MHD_OPTION_END);
+  if (daemon == nullptr) {
+    deadlines->Stop();
+    return Err(
+        Unavailable("cannot listen on " + where + " (port in use? set server.http_listen_port)"));
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return info != nullptr ? static_cast<int>(info->port) : options.port;
+}
+
+void HttpServer::Impl::Stop() {
+  if (daemon == nullptr) return;
+  MHD_socket listener = MHD_quiesce_daemon(daemon);
+  {
+    std::lock_guard lock(reload_mu);
+    if (reload_thread.joinable()) reload_thread.join();
+  }
+  // A reload's own answer is usually still in flight when the reload stops this server.
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (deadlines->Answering() > 0 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  MHD_stop_daemon(daemon);
+  daemon = nullptr;
+  if (listener != MHD_INVALID_SOCKET) close(listener);
+  deadlines->Stop();
+}
 
 HttpServer::HttpServer(HttpServerOptions options, Registry* registry, HttpHandlers handlers)
     : impl_(std::make_unique<Impl>(std::move(options), registry, std::move(handlers))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-Result<int> HttpServer::Start() {
-  impl_->Route();
-  const std::string& addr = impl_->options.listen_address.empty() ? std::string("0.0.0.0")
-                                                                  : impl_->options.listen_address;
-  int port = impl_->options.port;
-  if (port == 0) {
-    port = impl_->server.bind_to_any_port(addr);
-  } else if (!impl_->server.bind_to_port(addr, port)) {
-    port = -1;
-  }
-  if (port < 0) {
-    return Err(Unavailable("cannot listen on " + addr + ":" + std::to_string(impl_->options.port) +
-                           " (port in use? set server.http_listen_port)"));
-  }
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
-  // httplib's stop() is a no-op until the listener thread has marked itself running; a stop
-  // right after start (SIGTERM during startup) would otherwise leave accept() blocked forever.
-  for (int i = 0; i < 5000 && !impl_->server.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return port;
-}
-
-void HttpServer::Stop() {
-  if (impl_->thread.joinable()) {
-    impl_->server.stop();
-    impl_->thread.join();
-  }
-}
+Result<int> HttpServer::Start() { return impl_->Start(); }
+void HttpServer::Stop() { impl_->Stop(); }
+int HttpServer::max_connections() const { return impl_->max_connections; }
+int HttpServer::max_connections_per_ip() const { return impl_->per_ip; }
 
 }  // namespace skidder::telemetry

@@ -1,10 +1,19 @@
 // The agent's own HTTP endpoints: /metrics, /ready, /targets and (opt-in) POST /reload.
 //
-// Read-only except /reload. Runs cpp-httplib's listener thread pool; handlers only read
-// thread-safe state through the callbacks given at construction. Malformed requests get a 4xx
-// from the HTTP layer and never reach the agent.
+// Anyone on the pod network may reach this port, so the server is built to stay responsive and
+// cheap under hostile clients: one epoll thread (libmicrohttpd) serves every connection, so idle
+// or slow connections hold no worker; a connection cap derived from RLIMIT_NOFILE keeps
+// descriptors for log files and Loki; a per-address cap keeps one client from filling it; idle
+// and read deadlines close connections that send nothing or trickle a request; headers past
+// their limits get 431, and a body longer than the limit (by Content-Length) or of unknown
+// length (chunked: no endpoint takes a body) gets 413 before any of it is read. Handlers only read
+// thread-safe state through the callbacks given at construction. Start() and Stop() are called from
+// one thread.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,11 +24,28 @@
 namespace skidder::telemetry {
 
 struct HttpServerOptions {
-  std::string listen_address = "0.0.0.0";
-  int port = 9080;          // 0 = any free port
-  std::string path_prefix;  // e.g. "/skidder"
+  std::string listen_address = "0.0.0.0";  // "" = all interfaces
+  int port = 9080;                         // 0 = any free port
+  std::string path_prefix;                 // e.g. "/skidder"
   bool enable_reload = false;
+  // Open connections at most; 0 = ConnectionLimitFor(the RLIMIT_NOFILE soft limit).
+  int max_connections = 0;
+  // Open connections per client address at most; 0 = a quarter of max_connections (at least 4),
+  // so one client cannot take every slot from the kubelet's probes.
+  int max_connections_per_ip = 0;
+  // A connection that sends nothing for this long is closed (rounded up to whole seconds).
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  // A request's headers and body must arrive within this of its request line; a connection must
+  // start a request within idle_timeout + read_timeout of opening or of its previous response.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
+  size_t max_header_bytes = 16 * 1024;  // request line and headers together
+  int max_headers = 64;
+  size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies are always refused
 };
+
+// The connection cap for a process allowed `nofile` descriptors: an eighth of them, between 8
+// and 512, so files and Loki connections always keep the rest.
+int ConnectionLimitFor(uint64_t nofile);
 
 struct HttpHandlers {
   // "" when ready; otherwise why not (returned with 503).
@@ -27,6 +53,7 @@ struct HttpHandlers {
   // Plain-text listing of active targets and files.
   std::function<std::string()> targets;
   // Applies a new config; returns the error to show (and keeps the old config) on failure.
+  // Runs on a thread of its own, so /metrics and /ready keep answering during a reload.
   std::function<Status()> reload;
 };
 
@@ -36,7 +63,11 @@ class HttpServer {
   ~HttpServer();
   // Binds and starts serving; returns the bound port.
   Result<int> Start();
+  // Stops accepting, lets responses in flight finish (briefly), closes every connection.
   void Stop();
+  // The connection caps in force once started (resolved from the options).
+  int max_connections() const;
+  int max_connections_per_ip() const;
 
  private:
   class Impl;

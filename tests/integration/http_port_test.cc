@@ -1,0 +1,60 @@
+// The agent's HTTP port as real clients use it: hundreds of idle connections (issue 9) must not
+// take the descriptors that log files, positions and Loki need, nor keep /ready from answering;
+// `curl -X POST /reload` (no body, no Content-Length) reloads.
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "harness.h"
+#include "support/raw_client.h"
+
+namespace skidder::testing {
+namespace {
+
+class HttpPort : public IntegrationTest {};
+
+TEST_F(HttpPort, FilesLokiAndReadyKeepWorkingWhileThePortIsFlooded) {
+  // The agent may hold 256 descriptors: 300 connections from one pod would have taken them all.
+  AgentProcess agent("/usr/bin/prlimit", dir_.path());
+  ASSERT_TRUE(agent.Start({"--nofile=256:256", SKIDDER_BINARY, "-config.file=" + WriteConfig()}));
+  auto port = agent.MetricsPort();
+  ASSERT_TRUE(port.has_value()) << agent.Stderr();
+  // An eighth of the descriptors at most; the rest stay for files, positions and Loki.
+  EXPECT_NE(agent.Stderr().find("max_connections=32"), std::string::npos) << agent.Stderr();
+  std::vector<RawConn> flood;
+  for (int i = 0; i < 300; ++i) flood.emplace_back(*port, "127.0.4." + std::to_string(1 + i % 3));
+  for (const auto& c : flood) ASSERT_TRUE(c.ok());
+
+  auto ready = Request(*port, "GET", "/ready", std::chrono::seconds(10));
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_LT(ready.took, std::chrono::seconds(2));
+  constexpr int kFiles = 40;
+  for (int f = 0; f < kFiles; ++f) {
+    WriteFile(logs() + fmt::format("/f{}.log", f), Lines(fmt::format("f{}", f), 0, 5));
+  }
+  EXPECT_TRUE(loki_.WaitForLines(kFiles * 5)) << loki_.Lines().size() << " lines arrived";
+  EXPECT_TRUE(WaitFor([&] {
+    std::string positions = ReadFile(positions_file());
+    for (int f = 0; f < kFiles; ++f) {
+      if (positions.find(fmt::format("f{}.log", f)) == std::string::npos) return false;
+    }
+    return true;
+  })) << ReadFile(positions_file());
+  EXPECT_EQ(agent.Stderr().find("Too many open files"), std::string::npos) << agent.Stderr();
+  agent.Kill();
+}
+
+TEST_F(HttpPort, PostReloadWithoutABodyReloads) {
+  StartAgent(WriteConfig({.extra_server = "  enable_runtime_reload: true"}));
+  RawConn curl(*agent_.MetricsPort());  // what `curl -X POST` sends
+  ASSERT_TRUE(
+      curl.Send("POST /reload HTTP/1.1\r\nHost: x\r\nUser-Agent: curl/7.88.1\r\n"
+                "Accept: */*\r\n\r\n"));
+  std::string body;
+  EXPECT_EQ(curl.ReadResponse(std::chrono::seconds(30), &body), 200) << curl.received();
+  EXPECT_EQ(body, "config reloaded\n");
+  EXPECT_TRUE(agent_.MetricsPort(2).has_value()) << "no reload: " << agent_.Stderr();
+}
+
+}  // namespace
+}  // namespace skidder::testing
