@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
+
 #include <string>
 #include <utility>
 
@@ -113,6 +115,12 @@ void Pipeline::SetInspector(std::FILE* out) {
 
 // Stage i's held entries go through stages i+1.. before those are flushed in turn, so a line
 // released by the cri stage can still be buffered (and then forced out) by a later stage.
+int64_t Pipeline::ReadyInNs() const {
+  int64_t wait = 0;
+  for (const auto& s : stages_) wait = std::max(wait, s->ReadyInNs());
+  return wait;
+}
+
 void Pipeline::Flush(int64_t now_ns, bool force, Emitter& out) {
   out_ = &out;
   for (size_t i = 0; i < stages_.size(); ++i) {

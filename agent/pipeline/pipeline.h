@@ -46,6 +46,8 @@ class Pipeline {
   // An entry that already carries extracted values (the match stage runs its nested stages so).
   void Process(PipelineEntry&& e, Emitter& out);
   void Flush(int64_t now_ns, bool force, Emitter& out);
+  // The longest wait any stage asks for (Stage::ReadyInNs); 0 when all are ready.
+  int64_t ReadyInNs() const;
   size_t size() const { return stages_.size(); }
 
   // -inspect: from now on, prints to out what each stage changed in each entry (labels,

@@ -53,6 +53,9 @@ class Stage {
   // Buffering stages (cri partials, multiline) emit what has waited long enough.
   // `force` emits everything (end of input, shutdown with a deadline).
   virtual void Flush(int64_t now_ns, bool force, Emitter& out) {}
+  // Backpressure: nanoseconds until the stage takes entries at its pace again (`limit` with
+  // drop: false); the source hands the pipeline nothing more until then. 0: ready.
+  virtual int64_t ReadyInNs() const { return 0; }
   virtual std::string_view Name() const = 0;
 };
 

@@ -14,7 +14,6 @@ namespace {
 
 constexpr int64_t kMinDistinctLabels = 10000;  // Promtail's minimal reasonable value
 constexpr const char* kDropReason = "ratelimit_drop_stage";
-constexpr const char* kNoBackpressureReason = "ratelimit_no_backpressure";
 
 struct LimitConfig {
   double rate = 0;
@@ -40,6 +39,16 @@ struct TokenBucket {
     tokens -= 1;
     return true;
   }
+  // Backpressure mode: every entry passes and takes a token, into debt if need be; the source
+  // waits (WaitNs) until the debt is paid back, so the average rate is the configured one.
+  void Take(int64_t now_ns, double rate, double burst) {
+    if (!Allow(now_ns, rate, burst)) tokens -= 1;
+  }
+  int64_t WaitNs(int64_t now_ns, double rate, double burst) const {
+    double t = std::min(burst, tokens + static_cast<double>(now_ns - last_ns) * rate / 1e9);
+    if (t >= 1) return 0;
+    return static_cast<int64_t>((1 - t) / rate * 1e9) + 1;
+  }
 };
 
 struct StringHash {
@@ -58,7 +67,17 @@ class LimitStage final : public Stage {
   }
 
   void Process(PipelineEntry&& e, Emitter& out) override {
+    if (!cfg_.drop) {  // Promtail blocks here; we pass it on and make the source wait
+      global_.Take(Now(), cfg_.rate, static_cast<double>(cfg_.burst));
+      out.Emit(std::move(e));
+      return;
+    }
     if (Allow(e.entry.labels)) out.Emit(std::move(e));
+  }
+
+  int64_t ReadyInNs() const override {
+    if (cfg_.drop) return 0;
+    return global_.WaitNs(Now(), cfg_.rate, static_cast<double>(cfg_.burst));
   }
 
   std::string_view Name() const override { return "limit"; }
@@ -144,12 +163,6 @@ Result<std::unique_ptr<Stage>> NewLimitStage(const config::StageConfig& cfg,
              {{"stage", path}, {"max_distinct_labels", std::to_string(kMinDistinctLabels)}});
     c.max_distinct_labels = kMinDistinctLabels;
   }
-  if (!c.drop) {
-    LOG_WARN(
-        "limit stage: drop: false would block the reader in Promtail; skidder drops "
-        "over-limit lines instead (reason ratelimit_no_backpressure)",
-        {{"stage", path}});
-  }
   telemetry::Family<telemetry::Counter>* by_label = nullptr;
   if (ctx.metrics != nullptr && !c.by_label_name.empty()) {
     by_label = &ctx.metrics->registry.NewCounter(
@@ -158,7 +171,7 @@ Result<std::unique_ptr<Stage>> NewLimitStage(const config::StageConfig& cfg,
         {"label_name", "label_value"});
   }
   const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  telemetry::Counter* dropped = DropCounter(ctx, c.drop ? kDropReason : kNoBackpressureReason);
+  telemetry::Counter* dropped = c.drop ? DropCounter(ctx, kDropReason) : nullptr;
   return std::make_unique<LimitStage>(std::move(c), clock, dropped, by_label);
 }
 

@@ -6,10 +6,11 @@
 // it). Over-limit entries are dropped and counted in logentry_dropped_lines_total with reason
 // "ratelimit_drop_stage" (and, by label, logentry_dropped_lines_by_label_total{label_name,
 // label_value}).
-// drop: false differs from Promtail: Promtail blocks the pipeline until a token is free
-// (backpressure on the reader). A skidder stage must not block its reading thread, so over-limit
-// entries are dropped too, counted with reason "ratelimit_no_backpressure", and a warning is
-// logged when the stage is built. Use `drop: true` to say what you get.
+// drop: false applies backpressure, as Promtail does: nothing is dropped. Promtail blocks the
+// pipeline until a token is free; a skidder stage must not block its reading thread, so it lets
+// the entry through (taking a token, into debt if need be) and reports through ReadyInNs() how
+// long the source must wait before handing it more: reading pauses, the file holds the backlog,
+// and the average rate is `rate` (at most one read, 64 KiB, passes before the pause).
 // Time comes from the context's clock (wall time, as Promtail's limiter uses), read once per
 // entry. Owned by one Pipeline; called from its thread only.
 #pragma once

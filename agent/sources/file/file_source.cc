@@ -128,6 +128,10 @@ void FileSource::Impl::Run() {
       const auto until = std::chrono::ceil<std::chrono::milliseconds>(limiter_->UntilReady());
       timeout = std::min<int>(timeout, static_cast<int>(std::min<int64_t>(until.count(), 1000)));
     }
+    if (backpressure_ns_ > 0) {
+      timeout = std::min<int>(timeout, static_cast<int>(std::min<int64_t>(
+                                           backpressure_ns_ / 1'000'000 + 1, 1000)));
+    }
     if (more && !saturated_ && !throttled_) timeout = 0;
     state.unlock();
     WaitForEvents(timeout);
@@ -267,6 +271,7 @@ std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() 
 bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   saturated_ = false;
   throttled_ = false;
+  backpressure_ns_ = 0;
   bool more = false;
   const auto oldest = OldestUnread();
   // Round robin from where the last cut-short turn stopped.
@@ -290,12 +295,22 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
       continue;
     }
     TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
+    bool waiting = false;
     for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
       // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
       if (sink_->Saturated()) saturated_ = true;
       if (limiter_) {
         limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
         if (!limiter_->drop() && !limiter_->Ready()) throttled_ = true;
+      }
+      // A stage applying backpressure (limit with drop: false): this file waits, others go on.
+      if (pipeline::Pipeline* p = f->pipeline(); p != nullptr) {
+        if (const int64_t wait = p->ReadyInNs(); wait > 0) {
+          backpressure_ns_ = backpressure_ns_ == 0 ? wait : std::min(backpressure_ns_, wait);
+          r = TailedFile::ReadResult::kEof;
+          waiting = true;
+          break;
+        }
       }
       if (saturated_ || throttled_) {
         // A file that got its share this turn goes to the back of the line.
@@ -305,8 +320,8 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
       }
       r = f->ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_, limiter_ ? &*limiter_ : nullptr);
     }
-    f->dirty = r == TailedFile::ReadResult::kFull;
-    more |= f->dirty;
+    f->dirty = r == TailedFile::ReadResult::kFull || waiting;
+    more |= f->dirty && !waiting;
   }
   return more;
 }

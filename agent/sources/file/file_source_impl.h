@@ -159,6 +159,7 @@ class FileSource::Impl {
   // limits_config.readline_rate*: one bucket for all files; throttled_ = wait mode ran dry.
   std::optional<ReadlineLimiter> limiter_;
   bool throttled_ = false;
+  int64_t backpressure_ns_ = 0;  // shortest wait a pipeline asked for this turn (0: none)
   // Where the next ReadFiles() starts, so a turn cut short by the sink or the limiter does not
   // let the first files starve the others.
   FileKey resume_at_{};

@@ -64,13 +64,20 @@ TEST(LimitStage, ForgetsOldLabelValuesBeyondMaxDistinctLabels) {
   EXPECT_EQ(Passed(*stage, 1, {{"id", "first"}}), 1u);  // forgotten: a fresh bucket
 }
 
-TEST(LimitStage, DropFalseDropsWithItsOwnReasonInsteadOfBlocking) {
+TEST(LimitStage, DropFalseDropsNothingAndAsksTheSourceToWait) {
   TestMetrics m;
   FakeClock clock;
   auto stage =
       MustBuild("limit:\n  rate: 10\n  burst: 10", testing::Ctx(&m.metrics, nullptr, &clock));
-  EXPECT_EQ(Passed(*stage, 15), 10u);
-  EXPECT_EQ(m.Dropped("ratelimit_no_backpressure"), 5);
+  EXPECT_EQ(stage->ReadyInNs(), 0);
+  EXPECT_EQ(Passed(*stage, 15), 15u);  // nothing is dropped
+  EXPECT_EQ(m.Dropped("ratelimit_drop_stage"), 0);
+  // 5 over the burst, plus one token to go on: 0.6 s at 10 per second.
+  EXPECT_NEAR(static_cast<double>(stage->ReadyInNs()), 0.6e9, 1e6);
+  clock.Advance(std::chrono::milliseconds(300));
+  EXPECT_NEAR(static_cast<double>(stage->ReadyInNs()), 0.3e9, 1e6);
+  clock.Advance(std::chrono::milliseconds(300));
+  EXPECT_EQ(stage->ReadyInNs(), 0);
 }
 
 TEST(LimitStage, RefusesBadConfigWithPosition) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 
@@ -120,6 +121,46 @@ TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
     ++errors;
   }
   EXPECT_EQ(errors, 1u) << captured;
+}
+
+}  // namespace
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// A stage that asks the source to wait while its gate is closed (as `limit` with drop: false
+// does while over its rate).
+class GateStage final : public pipeline::Stage {
+ public:
+  void Process(pipeline::PipelineEntry&& e, pipeline::Emitter& out) override {
+    out.Emit(std::move(e));
+  }
+  int64_t ReadyInNs() const override { return closed ? 50'000'000 : 0; }
+  std::string_view Name() const override { return "gate"; }
+  std::atomic<bool> closed{true};
+};
+
+TEST(Backpressure, AStageThatAsksToWaitPausesReadingAndDropsNothing) {
+  Harness h;
+  auto gate = std::make_unique<GateStage>();
+  GateStage* g = gate.get();
+  std::vector<std::unique_ptr<pipeline::Stage>> stages;
+  stages.push_back(std::move(gate));
+  pipeline::Pipeline gated(std::move(stages));
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 100)));
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.source = std::make_unique<FileSource>(h.DefaultOptions(), h.positions.get(), &h.sink,
+                                          &h.metrics, &SystemClock::Get());
+  h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &gated}});
+  ASSERT_TRUE(h.source->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  // Closed: nothing is read (the file holds the backlog), however long it stays closed.
+  EXPECT_FALSE(WaitFor([&] { return h.sink.Count() > 0; }, std::chrono::milliseconds(500)));
+  g->closed = false;
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 100)));
+  h.Stop();
 }
 
 }  // namespace
