@@ -73,7 +73,7 @@ class Volumes(unittest.TestCase):
         self.assertEqual(vol["hostPath"], {"path": "/var/lib/skidder", "type": "DirectoryOrCreate"})
 
     def test_positions_off_any_writable_mount_are_refused(self):
-        for bad in ("/tmp/positions.yaml", "/var/log/pods/positions.json"):
+        for bad in ("/tmp/positions.yaml", "/var/lib/docker/containers/positions.json"):
             with self.subTest(filename=bad):
                 with self.assertRaisesRegex(RenderError, "not on a writable volume mount"):
                     R.render(sets=[f"config.positions.filename={bad}"])
