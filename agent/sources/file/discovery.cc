@@ -245,8 +245,14 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
   const std::string copy = FindCompressedCopy(dir, rec.origin_or_path(), rec.identity);
   if (copy.empty()) {
     if (rec.done) return;
-    LOG_WARN("file of the positions file is gone or rewritten; lines after its offset were lost",
-             {{"path", rec.path}, {"offset", std::to_string(rec.offset)}});
+    // Deleted unread while the agent was stopped, and not held (holding off or impossible):
+    // what it had beyond the offset when last seen is lost, and counted.
+    const uint64_t lost = rec.size > rec.offset ? rec.size - rec.offset : 0;
+    metrics_->lost_bytes.With({telemetry::kReasonRotatedAway})->Add(static_cast<double>(lost));
+    LOG_ERROR("file of the positions file was deleted before it was read to the end",
+              {{"path", rec.path},
+               {"offset", std::to_string(rec.offset)},
+               {"lost_bytes", rec.size == 0 ? std::string("unknown") : std::to_string(lost)}});
     return;
   }
   PositionRecord gz = rec;

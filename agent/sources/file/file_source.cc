@@ -364,7 +364,7 @@ void FileSource::Impl::UpdatePositions() {
     if (f->record_path().empty()) continue;
     PositionRecord r = f->Record();
     if (r.path == f->last_put.path && r.identity == f->last_put.identity &&
-        r.offset == f->last_put.offset) {
+        r.offset == f->last_put.offset && r.size == f->last_put.size) {
       continue;
     }
     positions_->Put(r);

@@ -77,6 +77,10 @@ Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>*
       if (!gz->value.IsBool()) return DataLoss("record for " + r.path + ": gz is not a bool");
       r.compressed = gz->value.GetBool();
     }
+    if (auto size = f.FindMember("size"); size != f.MemberEnd()) {
+      if (!size->value.IsUint64()) return DataLoss("record for " + r.path + ": bad size");
+      r.size = size->value.GetUint64();
+    }
     if (auto done = f.FindMember("done"); done != f.MemberEnd()) {
       if (!done->value.IsBool()) return DataLoss("record for " + r.path + ": done is not a bool");
       r.done = done->value.GetBool();
@@ -140,6 +144,10 @@ std::string Serialize(const std::map<std::string, PositionRecord>& records) {
     if (r.compressed) {
       w.Key("gz");
       w.Bool(true);
+    }
+    if (r.size != 0) {
+      w.Key("size");
+      w.Uint64(r.size);
     }
     if (r.done) {
       w.Key("done");
@@ -289,7 +297,8 @@ void Positions::Put(const PositionRecord& record) {
   }
   PositionRecord& r = it->second;
   if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
-      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done) {
+      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done &&
+      r.size == record.size) {
     return;
   }
   r = record;

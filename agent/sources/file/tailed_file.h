@@ -111,6 +111,7 @@ class TailedFile {
   LineSplitter splitter_;
   std::shared_ptr<AckTracker> tracker_;
   int64_t mtime_ns_ = 0;  // at the last Check()
+  uint64_t size_ = 0;     // at the last Check()
   std::unique_ptr<GzReader> gz_;
 };
 

@@ -165,3 +165,35 @@ TEST(Backpressure, AStageThatAsksToWaitPausesReadingAndDropsNothing) {
 
 }  // namespace
 }  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// With holding off, a file deleted unread while the agent is stopped is lost: exactly what it
+// had beyond the acknowledged offset when last seen is counted.
+TEST(LostBytes, DeletedUnreadWhileStoppedIsCountedExactly) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  const std::string content = Joined(Numbered("a", 0, 300));
+  WriteFile(log, content);
+  h.sink.HoldAcks(true);  // Loki down: nothing acknowledged
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 300; }));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, "b\n");
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log + ".1").has_value(); }));
+  h.source->SyncPositions();
+  ASSERT_TRUE(h.positions->Save().ok());
+  h.Stop();
+  h.sink.Take();
+  h.sink.HoldAcks(false);
+  ASSERT_EQ(::unlink((log + ".1").c_str()), 0);  // the kubelet deletes it while we are down
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"b"}));
+  EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(),
+            static_cast<double>(content.size()));
+}
+
+}  // namespace
+}  // namespace skidder::sources
