@@ -155,6 +155,7 @@ Status Runtime::StartFileSources() {
   fo.limits = s.cfg.limits_config;
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
+  fo.symlink_roots = s.cfg.target_config.symlink_roots;
   if (!s.flags.dry_run) {
     const std::string crash_file = s.cfg.positions.filename + ".crashes";
     s.crashes = sources::poison::CrashLog::Load(crash_file);

@@ -109,6 +109,12 @@ Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig*
 Status ReadTargetConfig(const YAML::Node& node, const std::string& file, TargetConfig* out) {
   MapReader r(node, file, "target_config");
   r.Dur("sync_period", &out->sync_period);
+  r.StrList("symlink_roots", &out->symlink_roots);
+  for (const auto& root : out->symlink_roots) {
+    if (root.empty() || root[0] != '/') {
+      r.Fail("symlink_roots", "must be absolute directories, got \"" + root + "\"");
+    }
+  }
   RefuseUnsupported(r, {"stdin"});
   if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
   return r.Finish();

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "sources/file/file_source_impl.h"
@@ -411,6 +411,10 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
                                      const TargetState& t, int64_t now_ns) {
   int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
+  if (!InsideSymlinkRoots(where, fd)) {
+    ::close(fd);
+    return;
+  }
   struct stat st;
   std::optional<FileIdentity> id;
   if (::fstat(fd, &st) == 0 && SameInode(rec.identity, st) &&
@@ -441,6 +445,10 @@ void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, in
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
+    return;
+  }
+  if (!InsideSymlinkRoots(path, fd)) {
+    ::close(fd);
     return;
   }
   struct stat st;
@@ -570,6 +578,34 @@ void FileSource::Impl::EnforceHeldBudget() {
                {"lost_bytes", std::to_string(lost)},
                {"held_max_bytes", std::to_string(held_.max_bytes())}});
   }
+}
+
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+
+// With target_config.symlink_roots, the file actually opened (its real path, read back from the
+// open descriptor so a link swapped after the check cannot slip through) must lie under a root.
+bool FileSource::Impl::InsideSymlinkRoots(const std::string& path, int fd) {
+  if (real_roots_.empty()) return true;
+  char buf[4096];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    const std::string_view real(buf, static_cast<size_t>(n));
+    for (const std::string& root : real_roots_) {
+      if (real.size() > root.size() && real.starts_with(root) &&
+          (root.back() == '/' || real[root.size()] == '/')) {
+        return true;
+      }
+    }
+  }
+  metrics_->symlinks_refused.With({})->Add();
+  if (refused_links_.insert(path).second) {
+    LOG_WARN("not reading a file whose real path is outside target_config.symlink_roots",
+             {{"path", path}, {"real_path", n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?"}});
+  }
+  return false;
 }
 
 }  // namespace skidder::sources

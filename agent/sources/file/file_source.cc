@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "sources/file/file_source_impl.h"
@@ -61,6 +62,12 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
                      opts_.limits.readline_rate_drop, clock_);
   }
   buf_.resize(std::max<size_t>(opts_.read_chunk_bytes, 4096));
+  for (const std::string& root : opts_.symlink_roots) {
+    // The roots themselves may be links (/var/log -> /data/log): compare real paths.
+    char* real = ::realpath(root.c_str(), nullptr);
+    real_roots_.push_back(real != nullptr ? std::string(real) : root);
+    std::free(real);
+  }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 

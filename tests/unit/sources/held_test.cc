@@ -197,3 +197,37 @@ TEST(LostBytes, DeletedUnreadWhileStoppedIsCountedExactly) {
 
 }  // namespace
 }  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// A local user who can write a standalone log directory plants a link to a root-only file.
+TEST(SymlinkRoots, LinksOutOfTheRootsAreNotReadAndAreCounted) {
+  Harness h;
+  skidder::testing::TempDir secret_dir;
+  WriteFile(secret_dir / "shadow", "root:secret\n");
+  skidder::testing::MakeDirs(h.dir / "logs/sub");
+  WriteFile(h.dir / "logs/sub/real.log", "inside\n");
+  ASSERT_EQ(::symlink((secret_dir / "shadow").c_str(), (h.dir / "logs/evil.log").c_str()), 0);
+  ASSERT_EQ(::symlink((h.dir / "logs/sub/real.log").c_str(), (h.dir / "logs/ok.log").c_str()), 0);
+  auto o = h.DefaultOptions();
+  o.symlink_roots = {h.dir / "logs"};
+  h.Start(h.dir / "logs/*.log", o);
+  // The link that stays inside the roots is followed; the other is refused, once, and counted.
+  ASSERT_TRUE(h.WaitLines(h.dir / "logs/ok.log", {"inside"}));
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.symlinks_refused.With({})->Value() >= 1; }));
+  EXPECT_TRUE(h.sink.Lines(h.dir / "logs/evil.log").empty());
+  for (const auto& l : h.sink.Lines()) EXPECT_EQ(l.find("secret"), std::string::npos);
+}
+
+TEST(SymlinkRoots, WithoutRootsLinksAreFollowedAsPromtailDoes) {
+  Harness h;
+  skidder::testing::TempDir elsewhere;
+  WriteFile(elsewhere / "app.log", "followed\n");
+  ASSERT_EQ(::symlink((elsewhere / "app.log").c_str(), (h.dir / "app.log").c_str()), 0);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(h.dir / "app.log", {"followed"}));
+}
+
+}  // namespace
+}  // namespace skidder::sources
