@@ -284,7 +284,11 @@ bool Runtime::Shutdown() {
       clean = false;
     }
   }
-  if (!clean) LOG_WARN("exited with unacknowledged entries; they will be re-read on next start");
+  if (!clean && s.stdin_source) {
+    LOG_ERROR("standard input could not be delivered in full; it cannot be read again");
+  } else if (!clean) {
+    LOG_WARN("exited with unacknowledged entries; they will be re-read on next start");
+  }
   return clean;
 }
 
