@@ -460,9 +460,11 @@ void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, in
   }
   const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
-  Adopt(std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
-                                     t.target.pipeline, metric_pool_.Get(path), settings_),
-        t, now_ns);
+  auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
+                                        t.target.pipeline, metric_pool_.Get(path), settings_);
+  struct stat link;
+  f->via_symlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+  Adopt(std::move(f), t, now_ns);
 }
 
 // Where a newly found file starts: its own position (same identity, or imported from Promtail

@@ -23,6 +23,12 @@ constexpr int kSaturatedWaitMs = 20;
 
 int64_t ToNs(config::Duration d) { return d.count(); }
 
+std::string DirOf(const std::string& p) {
+  const size_t i = p.rfind('/');
+  if (i == std::string::npos) return ".";
+  return i == 0 ? "/" : p.substr(0, i);
+}
+
 }  // namespace
 
 std::shared_ptr<PathMetrics> PathMetricsPool::Get(const std::string& path) {
@@ -333,12 +339,18 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   return more;
 }
 
+// Files whose writes raise no inotify event are checked on every tick (a cheap fstat): those in
+// polled directories, those opened through a symlink (the writes happen in the target's
+// directory) and rotated or deleted ones. The others wait for their events: with inotify, an
+// idle file costs nothing per tick.
 void FileSource::Impl::PollTick(int64_t now_ns) {
   if (watcher_.PollDirs()) rescan_ = true;
-  const bool polling = watcher_.fd() < 0 || watcher_.AnyPolled();
+  const bool any_polled = watcher_.fd() < 0 || watcher_.AnyPolled();
   for (auto& [key, f] : files_) {
-    f->dirty = true;  // the cheap periodic fstat catches anything the events missed
-    if (!polling || f->draining) continue;
+    const bool polled = any_polled && watcher_.IsPolled(DirOf(f->path()));
+    if (!polled && !f->draining && !f->via_symlink) continue;
+    f->dirty = true;
+    if (!polled || f->draining) continue;
     struct stat st;
     if (::stat(f->record_path().c_str(), &st) != 0 || !SameInode(f->identity(), st)) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
@@ -368,12 +380,8 @@ void FileSource::Impl::UpdatePositions() {
   double unacked = 0;
   for (auto& [key, f] : files_) {
     unacked += static_cast<double>(f->read_offset() - std::min(f->read_offset(), f->committed()));
-    if (f->record_path().empty()) continue;
+    if (f->record_path().empty() || !f->RecordChanged()) continue;  // idle files cost nothing
     PositionRecord r = f->Record();
-    if (r.path == f->last_put.path && r.identity == f->last_put.identity &&
-        r.offset == f->last_put.offset && r.size == f->last_put.size) {
-      continue;
-    }
     positions_->Put(r);
     f->last_put = std::move(r);
   }

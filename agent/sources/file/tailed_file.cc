@@ -176,6 +176,12 @@ PositionRecord TailedFile::Record() const {
   return r;
 }
 
+bool TailedFile::RecordChanged() const {
+  const uint64_t size = gz_ == nullptr ? std::max(size_, read_offset()) : 0;
+  return committed() != last_put.offset || size != last_put.size || !(id_ == last_put.identity) ||
+         record_path_ != last_put.path || (gz_ != nullptr) != last_put.compressed;
+}
+
 void TailedFile::Park() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
