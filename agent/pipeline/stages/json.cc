@@ -9,6 +9,7 @@
 
 #include "pipeline/stages/common.h"
 #include "telemetry/agent_metrics.h"
+#include "util/json_parse.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -48,8 +49,8 @@ class JsonStage final : public Stage {
     doc_.SetNull();
     pool_.Clear();
     stack_pool_.Clear();
-    doc_.Parse(input->data(), input->size());
-    if (doc_.HasParseError() || !doc_.IsObject()) {
+    // Too deep is malformed, as for Promtail's decoder (which stops at 10000 levels).
+    if (!ParseJsonBounded(doc_, *input, &stack_pool_).ok() || !doc_.IsObject()) {
       if (drop_malformed_) {
         Inc(dropped_);
         return;
