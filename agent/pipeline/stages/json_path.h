@@ -52,6 +52,7 @@ struct JsonPath::Node {
   std::string name;
   int64_t index = 0;
   std::vector<std::shared_ptr<const Node>> children;
+  int height = 1;  // this node and the deepest path below it; bounded at compile time
 };
 
 Result<JsonPath> CompileJsonPath(std::string_view expr);
