@@ -1,17 +1,16 @@
 // LoadConfig: the config file (or the built-in one), environment expansion, then flag overrides.
 #include "config/loader.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config/sections.h"
 #include "util/log.h"
@@ -45,8 +44,8 @@ Result<std::string> ReadFile(const std::string& path) {
     if (n < 0) {
       s = Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
     } else if (text.size() > kMaxConfigBytes) {
-      s = InvalidArgument(fmt::format("config file {} is larger than {} MiB", path,
-                                      kMaxConfigBytes >> 20));
+      s = InvalidArgument(
+          fmt::format("config file {} is larger than {} MiB", path, kMaxConfigBytes >> 20));
     }
   }
   ::close(fd);

@@ -31,8 +31,8 @@ class AliasBudget final : public YAML::EventHandler {
     added_ += size;
     if (added_ > kMaxYamlAliasNodes) {
       throw YAML::ParserException(
-          mark, fmt::format("aliases expand to more than {} nodes (an alias bomb?)",
-                            kMaxYamlAliasNodes));
+          mark,
+          fmt::format("aliases expand to more than {} nodes (an alias bomb?)", kMaxYamlAliasNodes));
     }
   }
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t anchor,

@@ -82,8 +82,7 @@ class DepthGuard {
 // stack comes from stack_alloc (nullptr: the heap); the json stage passes its per-entry arena.
 // Text after the value is an error, as with Document::Parse.
 template <typename Doc, typename StackAlloc = rapidjson::CrtAllocator>
-JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text,
-                                 StackAlloc* stack_alloc = nullptr,
+JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text, StackAlloc* stack_alloc = nullptr,
                                  unsigned max_depth = kMaxJsonDepth) {
   rapidjson::MemoryStream ms(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);

@@ -13,9 +13,8 @@ TEST_F(HostileInput, DeeplyNestedJsonLineNeitherCrashesTheAgentNorHoldsBackOther
   StartAgent(WriteConfig(
       {.pipeline_stages = "[{json: {expressions: {level: level}}}, {labels: {level: }}]"}));
   const std::string nested = std::string(100000, '[') + std::string(100000, ']');
-  WriteFile(logs() + "/a.log",
-            "{\"level\":\"info\",\"msg\":\"before\"}\n" + nested + "\n" +
-                "{\"level\":\"warn\",\"msg\":\"after\"}\n");
+  WriteFile(logs() + "/a.log", "{\"level\":\"info\",\"msg\":\"before\"}\n" + nested + "\n" +
+                                   "{\"level\":\"warn\",\"msg\":\"after\"}\n");
   ASSERT_TRUE(loki_.WaitForLines(3)) << loki_.LineCount();
   EXPECT_TRUE(agent_.Running());
   // Promtail passes a line its JSON decoder refuses on unchanged, without the extracted label.

@@ -29,7 +29,7 @@ class Exec {
         error_(error),
         limit_(limit != nullptr ? limit : &unlimited_),
         end_(limit_->max_bytes > out->max_size() - out->size() ? out->max_size()
-                                                                : out->size() + limit_->max_bytes) {}
+                                                               : out->size() + limit_->max_bytes) {}
 
   bool Run(const NodeList& nodes) {
     for (const Node& n : nodes) {
@@ -98,8 +98,14 @@ class Exec {
       if (!EvalArg(c.args[i], &args[i - 1])) return false;
     }
     if (piped != nullptr) args[n - 1] = std::move(*piped);
-    tmpl::Call call{fn.name, std::span<Value>(args, n), out,      error_, &data_, c.re.get(),
-                    limit_->max_bytes,                  &limit_->exceeded};
+    tmpl::Call call{.name = fn.name,
+                    .args = std::span<Value>(args, n),
+                    .result = out,
+                    .error = error_,
+                    .data = &data_,
+                    .re = c.re.get(),
+                    .max_bytes = limit_->max_bytes,
+                    .exceeded = &limit_->exceeded};
     return fn.fn(call);
   }
 

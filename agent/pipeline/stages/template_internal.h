@@ -69,7 +69,7 @@ struct Call {
   Value* result;
   std::string* error;
   const TemplateData* data;
-  const RE2* re;  // the first argument precompiled when it was a literal (regex functions)
+  const RE2* re;     // the first argument precompiled when it was a literal (regex functions)
   size_t max_bytes;  // the longest string result allowed (Template::Limit)
   bool* exceeded;    // set when a result was refused for its size
 

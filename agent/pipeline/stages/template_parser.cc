@@ -232,7 +232,8 @@ class Parser {
         return Status::Ok();
       case Tok::kLParen: {
         if (parens_ >= kMaxNesting) {
-          return ErrorAt(tok.start, fmt::format("parentheses nested more than {} deep", kMaxNesting));
+          return ErrorAt(tok.start,
+                         fmt::format("parentheses nested more than {} deep", kMaxNesting));
         }
         a->kind = Arg::kPipe;
         a->pipe = std::make_unique<Pipe>();

@@ -56,7 +56,8 @@ bool FSprigTrimSuffix(Call& c) {  // trimSuffix(suffix, s)
 }
 bool FSprigReplace(Call& c) {  // replace(old, new, src)
   std::string_view o, n, s;
-  return c.Str(0, &o) && c.Str(1, &n) && c.Str(2, &s) && SetStr(c, GoReplace(s, o, n, -1, c.max_bytes));
+  return c.Str(0, &o) && c.Str(1, &n) && c.Str(2, &s) &&
+         SetStr(c, GoReplace(s, o, n, -1, c.max_bytes));
 }
 bool FSubstr(Call& c) {  // substr(start, end, s), in bytes as sprig
   int64_t start = 0, end = 0;

@@ -125,8 +125,10 @@ TEST(HostileConfig, QuotesAtMostAShortExcerptOfAValue) {
   Result<Config> cfg =
       ParseConfig("server: {http_listen_port: " + long_value + "}\n", "cfg.yaml", false);
   ASSERT_FALSE(cfg);
-  EXPECT_EQ(cfg.error().message(), "cfg.yaml:1:28: server.http_listen_port: expected an integer, "
-                                   "got \"" + std::string(64, 'v') + "\"...");
+  EXPECT_EQ(cfg.error().message(),
+            "cfg.yaml:1:28: server.http_listen_port: expected an integer, "
+            "got \"" +
+                std::string(64, 'v') + "\"...");
 }
 
 }  // namespace

@@ -89,7 +89,8 @@ TEST(ParseDockerJson, ReusesTheRecordAcrossLines) {
 // Extra keys may hold anything, but a record nested 200 k levels deep in one of them used to
 // overflow the stack (issue 9); it is refused like any bad record, saying why.
 TEST(ParseDockerJson, RefusesDeeplyNestedExtraKeysWithoutCrashing) {
-  const std::string head = R"({"log":"x\n","stream":"stdout","time":"2019-04-30T02:12:41Z","attrs":)";
+  const std::string head =
+      R"({"log":"x\n","stream":"stdout","time":"2019-04-30T02:12:41Z","attrs":)";
   for (size_t depth : {size_t{1001}, size_t{200000}}) {
     std::string line = head + std::string(depth, '[') + std::string(depth, ']') + "}";
     auto r = ParseDockerJson(line);

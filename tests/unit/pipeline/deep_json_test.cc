@@ -27,9 +27,8 @@ std::string Nested(size_t depth, std::string_view open = "[", std::string_view c
 // stack in the recursive parser.
 TEST(JsonStage, PassesOnADeeplyNestedLineUnchangedAsPromtailDoes) {
   auto stage = MustBuild("json:\n  expressions:\n    a:");
-  for (const std::string& line :
-       {Nested(100000), "{\"a\":" + Nested(200000, "{\"b\":", "}") + "}",
-        "{\"a\":1,\"x\":" + Nested(100000) + "}"}) {
+  for (const std::string& line : {Nested(100000), "{\"a\":" + Nested(200000, "{\"b\":", "}") + "}",
+                                  "{\"a\":1,\"x\":" + Nested(100000) + "}"}) {
     auto out = RunStage(*stage, MakeEntry(line));
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].entry.line, line);

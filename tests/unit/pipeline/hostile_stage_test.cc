@@ -30,10 +30,8 @@ TEST(JsonPath, RefusesDeeplyNestedExpressionsWithTheirOffset) {
     auto r = stages::CompileJsonPath(expr);
     ASSERT_FALSE(r.has_value()) << expr.substr(0, 20);
     EXPECT_NE(r.error().message().find(" at offset "), std::string::npos);
-    EXPECT_TRUE(r.error().message().find("nested more than 128 levels deep") !=
-                    std::string::npos ||
-                r.error().message().find("more than 256 levels of operators") !=
-                    std::string::npos)
+    EXPECT_TRUE(r.error().message().find("nested more than 128 levels deep") != std::string::npos ||
+                r.error().message().find("more than 256 levels of operators") != std::string::npos)
         << r.error().message().substr(r.error().message().size() - 200);
   }
   auto r = stages::CompileJsonPath(Repeat("[", 200) + "a" + Repeat("]", 200));
@@ -67,8 +65,8 @@ TEST(JsonStage, RefusesADeepExpressionInTheConfigWithItsPosition) {
 }
 
 TEST(TemplateEngine, RefusesDeepNestingWithAPosition) {
-  auto parens = stages::Template::Parse("{{ " + Repeat("(", 100000) + ".a" +
-                                        Repeat(")", 100000) + " }}");
+  auto parens =
+      stages::Template::Parse("{{ " + Repeat("(", 100000) + ".a" + Repeat(")", 100000) + " }}");
   ASSERT_FALSE(parens.has_value());
   EXPECT_EQ(parens.error().message(), "template: 1:104: parentheses nested more than 100 deep");
   auto ifs = stages::Template::Parse(Repeat("{{if .a}}", 100000) + Repeat("{{end}}", 100000));
@@ -102,10 +100,9 @@ TEST(TemplateStage, CutsItsOutputToMaxLineSizeAndCountsIt) {
 // value is left as it was, as on any template error.
 TEST(TemplateStage, RefusesFunctionResultsPastTheCap) {
   TestMetrics m;
-  for (const char* tmpl : {"{{ Replace .Entry \"\" .Entry -1 }}",
-                           "{{ regexReplaceAll \"\" .Entry .Entry }}",
-                           "{{ repeat 400000 \"ab\" }}",
-                           "{{ print .Entry .Entry .Entry .Entry .Entry .Entry }}"}) {
+  for (const char* tmpl :
+       {"{{ Replace .Entry \"\" .Entry -1 }}", "{{ regexReplaceAll \"\" .Entry .Entry }}",
+        "{{ repeat 400000 \"ab\" }}", "{{ print .Entry .Entry .Entry .Entry .Entry .Entry }}"}) {
     SCOPED_TRACE(tmpl);
     config::LimitsConfig limits;
     limits.max_line_size = 100000;
@@ -149,6 +146,41 @@ TEST(ReplaceStage, CutsOutputAtACharacterBoundary) {
                                   testing::Ctx(nullptr, &limits));
   auto out = RunStage(*stage, MakeEntry("a"));
   EXPECT_EQ(out[0].entry.line, "ééééé");
+}
+
+// RE2 parses, compiles and runs regular expressions without recursion on the thread's stack: a
+// selector regex nested 100000 deep is accepted and evaluated safely.
+TEST(MatchStage, EvaluatesADeeplyNestedSelectorRegexSafely) {
+  TestMetrics m;
+  auto stage = testing::MustBuild("match:\n  selector: '{a=~\"" + Repeat("(", 100000) + "a" +
+                                      Repeat(")", 100000) + "\"}'\n  action: drop",
+                                  testing::Ctx(&m.metrics));
+  ASSERT_NE(stage, nullptr);
+  EXPECT_TRUE(RunStage(*stage, MakeEntry("x", {{"a", "a"}})).empty());
+  EXPECT_EQ(RunStage(*stage, MakeEntry("x", {{"a", "b"}})).size(), 1u);
+  // An unbalanced one is refused with its offset.
+  const std::string err = testing::ConfigError("match:\n  selector: '{a=~\"" + Repeat("(", 100000) +
+                                               "\"}'\n  action: drop");
+  EXPECT_EQ(err.rfind("promtail.yaml:2:13: pipeline_stages[0].selector: invalid selector at "
+                      "offset",
+                      0),
+            0u)
+      << err.substr(0, 300);
+}
+
+// YAML stops nesting at 500 levels, so match stages nest at most about 120 deep: built and run
+// recursively, that depth is safe.
+TEST(MatchStage, RunsTheDeepestNestingAConfigCanHold) {
+  std::string stages = "[{static_labels: {deep: 'yes'}}]";
+  for (int i = 0; i < 120; ++i) {
+    stages = "[{match: {selector: '{a=\"b\"}', stages: " + stages + "}}]";
+  }
+  auto p = Pipeline::Build(testing::StagesYaml(stages), {});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  testing::Collect out;
+  (*p)->Process(MakeEntry("line", {{"a", "b"}}), out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(*out.entries[0].entry.labels.Get("deep"), "yes");
 }
 
 }  // namespace
