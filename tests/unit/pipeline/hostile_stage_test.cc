@@ -76,6 +76,13 @@ TEST(TemplateEngine, RefusesDeepNestingWithAPosition) {
   EXPECT_TRUE(stages::Template::Parse("{{ " + Repeat("(", 100) + ".a" + Repeat(")", 100) + " }}"));
 }
 
+TEST(TemplateStage, RefusesADeepTemplateInTheConfigWithItsPosition) {
+  EXPECT_EQ(testing::ConfigError("template:\n  source: a\n  template: '{{ " + Repeat("(", 5000) +
+                                 ".a" + Repeat(")", 5000) + " }}'"),
+            "promtail.yaml:3:13: pipeline_stages[0].template: template: 1:104: parentheses nested "
+            "more than 100 deep");
+}
+
 // A template stage that repeats its input: {{.Value}} 200 times over a 200 KB line would be
 // 40 MB, and a few such stages in a row would exhaust memory.
 TEST(TemplateStage, CutsItsOutputToMaxLineSizeAndCountsIt) {
