@@ -64,6 +64,33 @@ TEST(JsonStage, RefusesADeepExpressionInTheConfigWithItsPosition) {
   EXPECT_NE(err.find("at offset 128: nested more than 128 levels deep"), std::string::npos);
 }
 
+// A multi-select in a projection repeats what it selects per element: 2000 elements times 50
+// copies of a 100-byte value would be 10 MB from a 200 KB line.
+TEST(JsonStage, CutsWhatAnExpressionCollectsToMaxLineSizeAndCountsIt) {
+  TestMetrics m;
+  config::LimitsConfig limits;
+  limits.max_line_size = 10000;
+  std::string refs = "v";
+  for (int i = 0; i < 49; ++i) refs += ", v";
+  auto stage = testing::MustBuild("json:\n  expressions:\n    out: 'a[*].[" + refs + "]'",
+                                  testing::Ctx(&m.metrics, &limits));
+  std::string line = "{\"a\":[";
+  for (int i = 0; i < 2000; ++i) {
+    line += (i > 0 ? "," : "") + std::string("{\"v\":\"") + std::string(100, 'q') + "\"}";
+  }
+  line += "]}";
+  auto out = RunStage(*stage, MakeEntry(line));
+  ASSERT_EQ(out.size(), 1u);
+  const std::string value = ExtractedOr(out[0], "out");
+  EXPECT_EQ(value.size(), 10000u);
+  EXPECT_EQ(value.rfind("[[\"qqq", 0), 0u);
+  EXPECT_EQ(m.metrics.truncated_lines.With({})->Value(), 1);
+  // A small line is extracted whole and nothing is counted.
+  out = RunStage(*stage, MakeEntry(R"({"a":[{"v":1}]})"));
+  EXPECT_EQ(ExtractedOr(out[0], "out"), "[[" + Repeat("1,", 49) + "1]]");
+  EXPECT_EQ(m.metrics.truncated_lines.With({})->Value(), 1);
+}
+
 TEST(TemplateEngine, RefusesDeepNestingWithAPosition) {
   auto parens =
       stages::Template::Parse("{{ " + Repeat("(", 100000) + ".a" + Repeat(")", 100000) + " }}");
