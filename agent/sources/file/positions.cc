@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "util/json_parse.h"
 #include "util/log.h"
 
 namespace skidder::sources {
@@ -46,8 +47,7 @@ Status ReadWhole(const std::string& path, std::string* out) {
 // skidder's own format: {"version":1,"files":[{path,dev,ino,fp_len,fp,offset}]}.
 Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>* out) {
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
-  if (doc.HasParseError() || !doc.IsObject()) return DataLoss("not a JSON object");
+  if (!ParseJsonBounded(doc, text).ok() || !doc.IsObject()) return DataLoss("not a JSON object");
   auto version = doc.FindMember("version");
   if (version == doc.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 1) {
     return DataLoss("unknown or missing version");
