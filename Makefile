@@ -90,7 +90,7 @@ test-tsan:
 # seed, until SECONDS have passed; every failing seed is printed, and the target fails if any did.
 soak: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target skidder integration_tests unit_sources
-	@end=$$(( $$(date +%s) + $(SECONDS) )); round=0; failed=""; \
+	@start=$$(date +%s); end=$$((start + $(SECONDS))); round=0; failed=""; \
 	while [ $$(date +%s) -lt $$end ]; do \
 	  round=$$((round + 1)); seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
 	  echo "== soak round $$round, seed $$seed"; \
@@ -99,7 +99,7 @@ soak: deps $(BUILD)/CMakeCache.txt
 	  SKIDDER_CHAOS=1 SKIDDER_CHAOS_SEED=$$seed $(BUILD)/tests/integration_tests \
 	    --gtest_filter='Chaos*' --gtest_brief=1 || failed="$$failed SKIDDER_CHAOS_SEED=$$seed"; \
 	done; \
-	echo "soak: $$round rounds in $(SECONDS) s"; \
+	echo "soak: $$round rounds in $$(( $$(date +%s) - start )) s"; \
 	if [ -n "$$failed" ]; then echo "soak FAILED for:$$failed"; exit 1; fi
 
 bench: deps $(BUILD)/CMakeCache.txt
