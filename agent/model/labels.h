@@ -7,8 +7,9 @@
 // object is not for concurrent mutation (like any std container). The count is our own rather
 // than a shared_ptr's: deciding "nobody else holds this, change it in place" needs an acquire
 // load of the count, so that other threads' reads before they dropped their copies happen before
-// the change, and shared_ptr::use_count() is a relaxed load (ThreadSanitizer reports the race). Names starting with "__" are
-// internal (e.g. __path__, __tenant_id__) and are removed before an entry is sent to Loki.
+// the change, and shared_ptr::use_count() is a relaxed load (ThreadSanitizer reports the race).
+// Names starting with "__" are internal (e.g. __path__, __tenant_id__) and are removed before an
+// entry is sent to Loki.
 #pragma once
 
 #include <atomic>

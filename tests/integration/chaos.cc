@@ -12,6 +12,13 @@
 #include "support/test_util.h"
 
 namespace skidder::testing {
+namespace {
+
+std::string Tail(const std::string& s, size_t n = 3000) {
+  return s.size() > n ? "..." + s.substr(s.size() - n) : s;
+}
+
+}  // namespace
 
 std::string ChaosOutcome::Summary() const {
   return fmt::format(
@@ -60,12 +67,15 @@ std::vector<ChaosRun::Event> ChaosRun::Schedule() {
 
 void ChaosRun::StartAgent() {
   ASSERT_TRUE(agent_.Start({"-config.file=" + config_}));
-  ASSERT_TRUE(agent_.MetricsPort().has_value()) << agent_.Stderr();
+  ASSERT_TRUE(agent_.MetricsPort().has_value()) << Tail(agent_.Stderr());
   if (!down_.empty()) down_.back().second = Clock::now();
 }
 
 void ChaosRun::KillAgent() {
-  if (!agent_.Running()) return;
+  if (!agent_.Running()) {
+    ADD_FAILURE() << "the agent exited on its own; its stderr:\n" << Tail(agent_.Stderr());
+    return;
+  }
   // A scrape just before the kill; what the agent counts in its last instant is missed.
   reported_lost_bytes_ += agent_.Metric("skidder_lost_bytes_total");
   agent_.Kill();
@@ -127,7 +137,12 @@ ChaosOutcome ChaosRun::Go() {
   EXPECT_EQ(writer_error, "");
   loki_.SetFailFor(std::chrono::milliseconds(0), 0);
   loki_.SetFailureRate(0, 0, 0);
-  if (!agent_.Running()) StartAgent();
+  if (!agent_.Running()) {  // every kill was followed by a start: it exited on its own
+    if (!::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "the agent exited: " << Tail(agent_.Stderr());
+    }
+    StartAgent();
+  }
   std::vector<int> counts(static_cast<size_t>(writer.written()), 0);
   Drain(writer, counts, o);
   reported_lost_bytes_ += agent_.Metric("skidder_lost_bytes_total");

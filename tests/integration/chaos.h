@@ -22,10 +22,10 @@ struct ChaosScenario {
   int64_t total_lines = 10000;
   int lines_per_second = 500;
   std::pair<int64_t, int64_t> kill_every{0, 0};  // SIGKILL after a random count in [a, b]
-  std::vector<int64_t> kills_at;                  // and/or at these counts
-  int64_t down_for_lines = 0;                     // restart after this many more lines
-  std::pair<int64_t, int64_t> outage{0, 0};       // every push gets 503 in [from, to)
-  double flaky_after_outage = 0;                  // then this share of pushes gets 503
+  std::vector<int64_t> kills_at;                 // and/or at these counts
+  int64_t down_for_lines = 0;                    // restart after this many more lines
+  std::pair<int64_t, int64_t> outage{0, 0};      // every push gets 503 in [from, to)
+  double flaky_after_outage = 0;                 // then this share of pushes gets 503
 };
 
 struct ChaosOutcome {

@@ -10,15 +10,16 @@
 // The ChaosIssue8 scenarios lose lines against the file source of today (a crash drops the
 // rotated files it held open; positions pointing into a file the kubelet compressed are not
 // resumed, rotated files never opened are not found), so they run only when SKIDDER_CHAOS=1
-// (`make soak` sets it); drop the gate when issue 8 is fixed. Measured on the code of today,
-// seeds 1-5: 247-781 lost (kills+outage+flaky), 1,869-2,583 (fast rotation), 2,872-2,890 (down
-// across rotations), of 10,000-12,500.
+// (`make soak` sets it); drop the gate when issue 8 is fixed. Measured on the code of today
+// (3-5 seeds each): kills+outage+flaky lost 781-1,828 of 12,500 (118-529 duplicates per kill), fast
+// rotation 1,869-2,583 of 12,500, down across rotations 2,872-3,070 of 10,000.
+#include "chaos.h"
+
 #include <fmt/format.h>
 
 #include <cstdlib>
 #include <random>
 
-#include "chaos.h"
 #include "harness.h"
 
 namespace skidder::testing {
@@ -66,11 +67,12 @@ class ChaosIssue8 : public Chaos {
 };
 
 // What already works, and shows the harness can pass: kubelet rotation with gzip and P/F
-// partial lines, SIGKILLs every 2-6 s, Loki healthy (the agent keeps up, so every rotated file
-// is read before it is compressed).
+// partial lines, SIGKILLs every 2-6 s, Loki healthy. The agent keeps up, so a rotated file is
+// read before it is compressed (one rotation later, about 3 s here, a margin for a loaded
+// machine); today a restart cannot resume inside a .gz.
 TEST_F(Chaos, KillsDuringRotationWithAHealthyLokiLoseNothing) {
   ChaosScenario s{.name = "kills+rotation",
-                  .writer = {.containers = 4, .max_size = 128 * 1024, .max_files = 5},
+                  .writer = {.containers = 4, .max_size = 256 * 1024, .max_files = 3},
                   .total_lines = 6000,
                   .kill_every = {1000, 3000}};
   ExpectNothingLost(Run(s));

@@ -138,8 +138,7 @@ void KubeletWriter::Compress(Rotated& r) {
   const std::string tmp = r.name + ".tmp";
   gzFile gz = gzopen(tmp.c_str(), "wb");
   if (gz == nullptr) throw std::runtime_error("gzopen " + tmp);
-  if (!content.empty() &&
-      gzwrite(gz, content.data(), static_cast<unsigned>(content.size())) <= 0) {
+  if (!content.empty() && gzwrite(gz, content.data(), static_cast<unsigned>(content.size())) <= 0) {
     throw std::runtime_error("gzwrite " + tmp);
   }
   if (gzclose(gz) != Z_OK) throw std::runtime_error("gzclose " + tmp);

@@ -46,9 +46,9 @@ class KubeletWriter {
     std::optional<Clock::time_point> deleted;
   };
   struct Line {
-    int file;                    // index into files()
-    uint32_t bytes;              // length of the message (the line Loki should get)
-    Clock::time_point written;   // when its last record was written
+    int file;                   // index into files()
+    uint32_t bytes;             // length of the message (the line Loki should get)
+    Clock::time_point written;  // when its last record was written
   };
 
   KubeletWriter(std::string root, KubeletWriterOptions options);
@@ -77,9 +77,9 @@ class KubeletWriter {
   struct Container {
     std::string dir;
     int fd = -1;
-    int file = 0;    // generation now written as 0.log
+    int file = 0;  // generation now written as 0.log
     size_t size = 0;
-    int stamps = 0;  // rotations so far, the seconds of the next stamp
+    int stamps = 0;               // rotations so far, the seconds of the next stamp
     std::deque<Rotated> rotated;  // oldest first
   };
 
