@@ -109,7 +109,7 @@ void FileSource::Impl::Discover(int64_t now_ns) {
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
   for (const auto& [path, st] : found) {
     if (files_.contains(FileKey{st.st_dev, st.st_ino})) continue;
-    OpenNew(path, *found_target[path], now_ns);
+    OpenNew(path, st, *found_target[path], now_ns);
   }
   RebuildPathIndex();
   EnforceHeldBudget();
@@ -441,7 +441,8 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
   Adopt(std::move(f), t, now_ns);
 }
 
-void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, int64_t now_ns) {
+void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walked,
+                               const TargetState& t, int64_t now_ns) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
@@ -454,6 +455,15 @@ void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, in
   struct stat st;
   Result<FileIdentity> id = Err(Internal("fstat"));
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) id = Identify(fd, st);
+  if (id && (st.st_ino != walked.st_ino || st.st_dev != walked.st_dev)) {
+    // Rotated between the walk and now: the file the walk saw left its name before it was ever
+    // opened, and no glob will find it again. Open it where it went; the next pass takes the
+    // new file at the path.
+    ::close(fd);
+    rescan_ = true;
+    OpenMovedAway(path, walked, t, now_ns);
+    return;
+  }
   if (!id || files_.contains(KeyOf(*id))) {
     ::close(fd);
     return;
@@ -608,6 +618,41 @@ bool FileSource::Impl::InsideSymlinkRoots(const std::string& path, int fd) {
              {{"path", path}, {"real_path", n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?"}});
   }
   return false;
+}
+
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+
+// The file a discovery pass found at path (walked) was renamed before it could be opened: find
+// it by inode beside path and read it as a rotated file of path's stream, from its position if
+// it has one.
+void FileSource::Impl::OpenMovedAway(const std::string& path, const struct stat& walked,
+                                     const TargetState& t, int64_t now_ns) {
+  if (files_.contains(FileKey{walked.st_dev, walked.st_ino})) return;
+  FileIdentity want;
+  want.dev = static_cast<uint64_t>(walked.st_dev);
+  want.ino = static_cast<uint64_t>(walked.st_ino);
+  const std::string where = FindByInode(DirName(path), want);
+  if (where.empty()) return;  // compressed or deleted at once: a restart looks for the copy
+  int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  struct stat st;
+  Result<FileIdentity> id = Err(Internal("fstat"));
+  if (::fstat(fd, &st) == 0 && SameInode(want, st)) id = Identify(fd, st);
+  if (!id) {
+    ::close(fd);
+    return;
+  }
+  const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
+  LOG_INFO("file rotated before it was opened; reading it where it went",
+           {{"path", path}, {"now_at", where}, {"offset", std::to_string(offset)}});
+  auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
+                                        t.target.pipeline, metric_pool_.Get(path), settings_);
+  f->set_record_path(where);
+  f->draining = true;
+  f->drain_since_ns = now_ns;
+  Adopt(std::move(f), t, now_ns);
 }
 
 }  // namespace skidder::sources

@@ -112,7 +112,10 @@ class FileSource::Impl {
   bool InsideSymlinkRoots(const std::string& path, int fd);
   void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,
                   int64_t now_ns);
-  void OpenNew(const std::string& path, const TargetState& t, int64_t now_ns);
+  void OpenNew(const std::string& path, const struct stat& walked, const TargetState& t,
+               int64_t now_ns);
+  void OpenMovedAway(const std::string& path, const struct stat& walked, const TargetState& t,
+                     int64_t now_ns);
   void OpenRecovered(const std::string& where, const PositionRecord& rec, const TargetState& t,
                      int64_t now_ns);
   uint64_t StartOffset(const std::string& path, int fd, const FileIdentity& id, uint64_t size);
