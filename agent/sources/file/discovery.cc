@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "sources/file/file_source_impl.h"
 #include "sources/file/gz.h"
@@ -111,6 +112,11 @@ void FileSource::Impl::Discover(int64_t now_ns) {
     if (files_.contains(FileKey{st.st_dev, st.st_ino})) continue;
     OpenNew(path, st, *found_target[path], now_ns);
   }
+  for (const auto& [dir, since] : std::exchange(rotated_since_, {})) {
+    if (auto d = dirs.find(dir); d != dirs.end()) {
+      OpenUnseenRotations(dir, *d->second, found, since, now_ns);
+    }
+  }
   RebuildPathIndex();
   EnforceHeldBudget();
 }
@@ -154,6 +160,11 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   }
   LOG_INFO("file rotated or removed; reading it to the end",
            {{"path", f.path()}, {"now_at", where.empty() ? "(deleted)" : where}});
+  if (where != old && !old.empty()) {
+    // Under load a file can be created and rotated between two passes, never seen: look.
+    auto [it, fresh] = rotated_since_.emplace(DirName(old), f.opened_wall_ns);
+    if (!fresh) it->second = std::min(it->second, f.opened_wall_ns);
+  }
   HoldDraining(f);
 }
 
@@ -217,7 +228,9 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
     if (first) OpenRecovered(where, rec, *d->second, now_ns);
   }
   for (const std::string& dir : rotated_dirs) {
-    if (scanned_dirs_.insert(dir).second) OpenUnseenRotations(dir, *dirs.at(dir), found, now_ns);
+    if (scanned_dirs_.insert(dir).second) {
+      OpenUnseenRotations(dir, *dirs.at(dir), found, positions_->loaded_mtime_ns(), now_ns);
+    }
   }
 }
 
@@ -306,8 +319,7 @@ void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRec
 // they are read whole.
 void FileSource::Impl::OpenUnseenRotations(const std::string& dir, const TargetState& t,
                                            const std::map<std::string, struct stat>& found,
-                                           int64_t now_ns) {
-  const int64_t saved_ns = positions_->loaded_mtime_ns();
+                                           int64_t saved_ns, int64_t now_ns) {
   if (saved_ns == 0) return;
   std::set<std::string> bases;  // the stream files of this directory
   for (const auto& [path, st] : found) {
@@ -501,6 +513,7 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
 void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns) {
   f->target_id = t.target.id;
   f->open_seq = next_open_seq_++;
+  f->opened_wall_ns = now_ns;
   f->idle_since_ns = now_ns;
   f->dirty = true;
   if (f->draining) HoldDraining(*f);

@@ -103,8 +103,10 @@ class FileSource::Impl {
                          int64_t now_ns);
   void OpenCompressed(const std::string& path, const PositionRecord& rec, const TargetState& t,
                       int64_t now_ns);
+  // Rotations of dir's streams no record knows, written since since_ns: opened oldest first.
   void OpenUnseenRotations(const std::string& dir, const TargetState& t,
-                           const std::map<std::string, struct stat>& found, int64_t now_ns);
+                           const std::map<std::string, struct stat>& found, int64_t since_ns,
+                           int64_t now_ns);
   std::vector<std::pair<int64_t, std::string>> UnseenRotations(
       const std::string& dir, const std::set<std::string>& bases,
       const std::map<std::string, struct stat>& found, int64_t saved_ns);
@@ -155,6 +157,9 @@ class FileSource::Impl {
   std::vector<FinishedFile> finished_;
   std::set<std::pair<std::string, uint64_t>> resolved_;  // records seen (path, inode)
   std::set<std::string> scanned_dirs_;  // looked for rotations made while stopped (once each)
+  // Directories where a file was seen rotated away, with the wall time since which rotations
+  // there may have come and gone between two passes (the rotated file's opening).
+  std::map<std::string, int64_t> rotated_since_;
   std::vector<char> buf_;
   HeldFiles held_;
   std::vector<std::string> real_roots_;   // symlink_roots, resolved

@@ -174,3 +174,38 @@ TEST(CompressedRotation, TemporaryAndForeignGzipFilesAreNeverTakenForTheCopy) {
 
 }  // namespace
 }  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// Under load a file can be created and rotated between two discovery passes: the agent never
+// sees it at its name. Noticing the rotation of the file it had open, it looks for such files.
+TEST(CompressedRotation, AFileCreatedAndRotatedBetweenTwoPassesIsReadToo) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 10)));
+  auto o = h.DefaultOptions();
+  o.force_polling = true;  // no events: the writer outruns the 20 ms polls below
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 10)));
+  // Three rotations in a row, far faster than a pass; the middle file is gzipped at once.
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-100001").c_str()), 0);
+  WriteFile(log, Joined(Numbered("b", 0, 10)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-100002").c_str()), 0);
+  Compress(log + ".20261201-100002", log + ".20261201-100002.gz");
+  WriteFile(log, Joined(Numbered("c", 0, 10)));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-100003").c_str()), 0);
+  WriteFile(log, Joined(Numbered("d", 0, 10)));
+  const auto want =
+      Concat({Numbered("a", 0, 10), Numbered("b", 0, 10), Numbered("c", 0, 10), Numbered("d", 0, 10)});
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }))
+      << ::testing::PrintToString(h.sink.Lines(log));
+  auto got = h.sink.Lines(log);
+  std::sort(got.begin(), got.end());
+  auto sorted = want;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(got, sorted);
+}
+
+}  // namespace
+}  // namespace skidder::sources
