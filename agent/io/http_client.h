@@ -37,7 +37,12 @@ struct HttpRequest {
   std::string_view body;
   std::chrono::milliseconds timeout{10000};  // whole request, connect included
   TlsOptions tls;
-  std::string proxy_url;  // "" = libcurl default (environment)
+  std::string proxy_url;                // "" = none, unless proxy_from_environment
+  std::string no_proxy;                 // comma-separated hosts that bypass proxy_url
+  bool proxy_from_environment = false;  // use http_proxy/https_proxy/no_proxy when no proxy_url
+  bool follow_redirects = false;        // follow 3xx (at most 10), keeping the POST and body
+  bool http2 = true;                    // false = HTTP/1.1 only
+  bool read_2xx_body = false;           // keep a 2xx body up to kMaxResponseBody (token replies)
   // When set and it turns true, an in-progress Post() gives up promptly (status 0).
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -199,6 +199,10 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
       io::TlsOptions{cfg_.tls_config.ca_file, cfg_.tls_config.cert_file, cfg_.tls_config.key_file,
                      cfg_.tls_config.server_name, cfg_.tls_config.insecure_skip_verify};
   req.proxy_url = cfg_.proxy_url;
+  req.no_proxy = cfg_.no_proxy;
+  req.proxy_from_environment = cfg_.proxy_from_environment;
+  req.follow_redirects = cfg_.follow_redirects;
+  req.http2 = cfg_.enable_http2;
   req.cancel = control_->cancel();
   req.headers.emplace_back("Content-Type", "application/x-protobuf");
   req.headers.emplace_back("User-Agent", "skidder/" SKIDDER_VERSION);
