@@ -128,10 +128,17 @@ Status Credentials::Read() {
 void Credentials::RefreshOAuth2(std::chrono::steady_clock::time_point now) {
   auto token = oauth2_->Get(now);
   if (!token) {
-    LOG_WARN("loki client: no OAuth2 token, pushing with the previous one (if any)",
-             {{"error", token.error().message()}});
+    // Every push attempt asks again; say so when the reason changes, else once a minute.
+    const std::string& why = token.error().message();
+    if (why != oauth2_error_ || now - oauth2_logged_ >= kRefreshPeriod) {
+      LOG_WARN("loki client: no OAuth2 token, pushing with the previous one (if any)",
+               {{"error", why}});
+      oauth2_error_ = why;
+      oauth2_logged_ = now;
+    }
     return;
   }
+  oauth2_error_.clear();
   header_ = "Bearer " + *token;
 }
 

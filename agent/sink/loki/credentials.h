@@ -33,6 +33,10 @@ class Credentials {
   // Reload() when a secret file changed (identity, size, mtime or ctime) or was last read more
   // than a minute before now; for OAuth2, a new token when there is none valid at now.
   void MaybeRefresh(std::chrono::steady_clock::time_point now);
+  // Lets a token request in progress give up when *cancel turns true (shutdown).
+  void set_cancel(const std::atomic<bool>* cancel) {
+    if (oauth2_) oauth2_->set_cancel(cancel);
+  }
 
  private:
   Credentials() = default;
@@ -47,6 +51,8 @@ class Credentials {
   std::string scheme_ = "Bearer";          // of token_: "Bearer" or authorization.type
   std::string token_, token_file_;         // bearer_token(_file) or authorization.credentials(_file)
   std::unique_ptr<OAuth2Token> oauth2_;    // set for `oauth2`
+  std::string oauth2_error_;               // last token error logged, to log each change once
+  std::chrono::steady_clock::time_point oauth2_logged_{};
   std::string header_;
   std::chrono::steady_clock::time_point last_read_{};
   std::string stamps_;  // FileStamps() when the files were last read

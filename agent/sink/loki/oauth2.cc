@@ -96,6 +96,7 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
                            cfg_.tls_config.insecure_skip_verify};
   req.proxy_url = cfg_.proxy_url;
   req.read_2xx_body = true;
+  req.cancel = cancel_;
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   req.headers.emplace_back("Accept", "application/json");
   // RFC 6749 2.3.1: id and secret form-encoded, then as HTTP basic credentials.

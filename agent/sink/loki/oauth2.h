@@ -6,6 +6,7 @@
 // Neither the secret nor the token ever appears in an error message.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -26,6 +27,8 @@ class OAuth2Token {
   // The cached token while it is valid at `now` (with a 10 s margin, as Go's oauth2 package
   // keeps), else a freshly fetched one. An error when the token endpoint cannot give one.
   Result<std::string> Get(TimePoint now);
+  // When set and it turns true, a token request in progress gives up promptly.
+  void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
   // Forgets the cached token: Loki refused it (401/403), so the next Get() fetches a new one.
   void Invalidate() { token_.clear(); }
 
@@ -36,6 +39,7 @@ class OAuth2Token {
   config::OAuth2Config cfg_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<io::HttpClient> http_;
+  const std::atomic<bool>* cancel_ = nullptr;
   std::string token_;
   TimePoint expiry_{};  // TimePoint::max() when the server gave no expires_in
 };

@@ -58,7 +58,10 @@ Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<i
       encoded_bytes_(metrics.encoded_bytes.With({host_})),
       sent_bytes_(metrics.sent_bytes.With({host_})),
       sent_entries_(metrics.sent_entries.With({host_})),
-      batch_retries_(metrics.batch_retries.With({host_})) {}
+      batch_retries_(metrics.batch_retries.With({host_})) {
+  // A token request in progress must not hold up shutdown any more than a push does.
+  creds_.set_cancel(control_->cancel());
+}
 
 // Loki's error text, made printable, short enough for one log line, and without credentials: a
 // Loki or proxy that echoes the request shows our Authorization and API-key headers.
