@@ -343,7 +343,9 @@ const ErrorCase kErrors[] = {
      "authorization"},
     {"NoProxyWithoutProxyUrl", "clients:\n  - url: http://l/p\n    no_proxy: localhost\n",
      "cfg.yaml:3:15: clients[0].no_proxy: applies only together with proxy_url"},
-    {"TopLevelNotAMap", "- a\n- b\n", "cfg.yaml:1:1: expected a mapping, got a list"},
+    {"TopLevelNotAMap", "- a\n- b\n",
+     "cfg.yaml:1:1: the file is a list, not a mapping of config sections: is it a skidder or "
+     "Promtail config file?"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, ParseConfigErrors, ::testing::ValuesIn(kErrors),
