@@ -23,6 +23,7 @@ using Duration = std::chrono::nanoseconds;
 struct TlsConfig {
   std::string ca_file, cert_file, key_file, server_name;
   bool insecure_skip_verify = false;
+  std::string min_version, max_version;  // TLS10..TLS13; "" = the TLS library's default
 };
 
 struct ServerConfig {

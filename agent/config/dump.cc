@@ -69,6 +69,8 @@ class Writer {
     Opt("key_file", t.key_file);
     Opt("server_name", t.server_name);
     Kv("insecure_skip_verify", t.insecure_skip_verify);
+    Opt("min_version", t.min_version);
+    Opt("max_version", t.max_version);
     End();
   }
 

@@ -142,8 +142,20 @@ Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out) {
   r.Str("key_file", &out->key_file);
   r.Str("server_name", &out->server_name);
   r.Bool("insecure_skip_verify", &out->insecure_skip_verify);
-  RefuseUnsupported(
-      r, {"ca", "cert", "key", "ca_ref", "cert_ref", "key_ref", "min_version", "max_version"});
+  r.Str("min_version", &out->min_version);
+  r.Str("max_version", &out->max_version);
+  RefuseUnsupported(r, {"ca", "cert", "key", "ca_ref", "cert_ref", "key_ref"});
+  // Go's names, as Prometheus reads them; TLS10 < TLS11 < TLS12 < TLS13 compares as text.
+  for (const auto& [key, v] : {std::pair{"min_version", &out->min_version},
+                               std::pair{"max_version", &out->max_version}}) {
+    if (!v->empty() && *v != "TLS10" && *v != "TLS11" && *v != "TLS12" && *v != "TLS13") {
+      r.Fail(key, fmt::format("must be TLS10, TLS11, TLS12 or TLS13, not {}", Quote(*v)));
+    }
+  }
+  if (!out->min_version.empty() && !out->max_version.empty() &&
+      out->max_version < out->min_version) {
+    r.Fail("max_version", "must not be lower than min_version");
+  }
   if (out->cert_file.empty() != out->key_file.empty()) {
     r.Fail(out->cert_file.empty() ? "key_file" : "cert_file",
            "cert_file and key_file must be set together");

@@ -199,6 +199,9 @@ void CurlHttpClient::SetTransportOptions(const HttpRequest& req, Transfer* t) {
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  if (long v = CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
+    curl_easy_setopt(easy_, CURLOPT_SSLVERSION, v);
+  }
   // A proxy's "200 Connection established" must never be taken for the server's answer.
   curl_easy_setopt(easy_, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &OnHeader);
@@ -322,6 +325,21 @@ bool ValidHeader(std::string_view name, std::string_view value) {
     if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
   }
   return true;
+}
+
+long CurlSslVersion(std::string_view min_version, std::string_view max_version) {
+  long min = min_version == "TLS10"   ? CURL_SSLVERSION_TLSv1_0
+             : min_version == "TLS11" ? CURL_SSLVERSION_TLSv1_1
+             : min_version == "TLS12" ? CURL_SSLVERSION_TLSv1_2
+             : min_version == "TLS13" ? CURL_SSLVERSION_TLSv1_3
+                                      : CURL_SSLVERSION_TLSv1;  // "any TLS": max alone
+  long max = max_version == "TLS10"   ? CURL_SSLVERSION_MAX_TLSv1_0
+             : max_version == "TLS11" ? CURL_SSLVERSION_MAX_TLSv1_1
+             : max_version == "TLS12" ? CURL_SSLVERSION_MAX_TLSv1_2
+             : max_version == "TLS13" ? CURL_SSLVERSION_MAX_TLSv1_3
+                                      : CURL_SSLVERSION_MAX_DEFAULT;
+  if (min_version.empty() && max_version.empty()) return 0;
+  return min | max;
 }
 
 bool ServerNameApplies(std::string_view url, std::string_view server_name) {

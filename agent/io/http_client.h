@@ -28,6 +28,7 @@ struct TlsOptions {
   // routing that name to the real host with CURLOPT_CONNECT_TO; the Host header keeps the URL's.
   std::string server_name;
   bool insecure_skip_verify = false;  // no peer or host verification
+  std::string min_version, max_version;  // "TLS10".."TLS13" (Go's names); "" = library default
 };
 
 struct HttpRequest {
@@ -83,6 +84,9 @@ std::string UrlHost(std::string_view url);
 // False when a header name or value could split the request (CR, LF, NUL) or the name is empty
 // or not a token.
 bool ValidHeader(std::string_view name, std::string_view value);
+// The CURLOPT_SSLVERSION value for Go-named TLS bounds ("TLS12", ...); 0 (libcurl's default)
+// when both are empty. Shared with the Kubernetes client, which sets its own curl options.
+long CurlSslVersion(std::string_view min_version, std::string_view max_version);
 // True when TLS server_name is empty or equals the URL's host (nothing to rewrite).
 bool ServerNameApplies(std::string_view url, std::string_view server_name);
 

@@ -93,7 +93,8 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   req.timeout = timeout_;
   req.tls = io::TlsOptions{cfg_.tls_config.ca_file, cfg_.tls_config.cert_file,
                            cfg_.tls_config.key_file, cfg_.tls_config.server_name,
-                           cfg_.tls_config.insecure_skip_verify};
+                           cfg_.tls_config.insecure_skip_verify, cfg_.tls_config.min_version,
+                           cfg_.tls_config.max_version};
   req.proxy_url = cfg_.proxy_url;
   req.read_2xx_body = true;
   req.cancel = cancel_;

@@ -341,6 +341,13 @@ const ErrorCase kErrors[] = {
      "clients:\n  - url: http://l/p\n    authorization: {type: Basic, credentials: c}\n",
      "cfg.yaml:3:27: clients[0].authorization.type: use basic_auth for Basic authentication, not "
      "authorization"},
+    {"UnknownTlsVersion",
+     "clients:\n  - url: http://l/p\n    tls_config: {min_version: TLS1.2}\n",
+     "cfg.yaml:3:31: clients[0].tls_config.min_version: must be TLS10, TLS11, TLS12 or TLS13, not "
+     "\"TLS1.2\""},
+    {"TlsMaxBelowMin",
+     "clients:\n  - url: http://l/p\n    tls_config: {min_version: TLS13, max_version: TLS12}\n",
+     "cfg.yaml:3:51: clients[0].tls_config.max_version: must not be lower than min_version"},
     {"NoProxyWithoutProxyUrl", "clients:\n  - url: http://l/p\n    no_proxy: localhost\n",
      "cfg.yaml:3:15: clients[0].no_proxy: applies only together with proxy_url"},
     {"TopLevelNotAMap", "- a\n- b\n",
