@@ -121,7 +121,9 @@ int Main(const std::vector<std::string>& args) {
   }
   if (flags->print_config_stderr) std::fputs(config::DumpConfig(cfg).c_str(), stderr);
   if (flags->check_syntax) {
-    for (const std::string& w : cfg.warnings) std::fprintf(stderr, "skidder: warning: %s\n", w.c_str());
+    for (const std::string& w : cfg.warnings) {
+      std::fprintf(stderr, "skidder: warning: %s\n", w.c_str());
+    }
     std::printf("Valid config file! No syntax issues found\n");
     return 0;
   }

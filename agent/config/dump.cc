@@ -100,7 +100,9 @@ class Writer {
     if (!o.scopes.empty()) e << YAML::Key << "scopes" << YAML::Value << YAML::Flow << o.scopes;
     if (!o.endpoint_params.empty()) {
       Begin("endpoint_params");
-      for (const auto& [k, v] : o.endpoint_params) Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
+      for (const auto& [k, v] : o.endpoint_params) {
+        Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
+      }
       End();
     }
     Tls("tls_config", o.tls_config);

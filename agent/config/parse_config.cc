@@ -192,8 +192,8 @@ Status ReadScrapeConfigs(MapReader& top, std::vector<ScrapeConfig>* out,
   return ForEachItem(top.Node("scrape_configs"), top.file(), "scrape_configs",
                      [&](const YAML::Node& item, const std::string& path) {
                        ScrapeConfig sc;
-                       if (Status s = ReadScrapeConfig(item, top.file(), path, &sc, warnings); !s.ok())
-                         return s;
+                       Status s = ReadScrapeConfig(item, top.file(), path, &sc, warnings);
+                       if (!s.ok()) return s;
                        if (!jobs.insert(sc.job_name).second) {
                          MapReader at(item, top.file(), path);
                          return ErrorAt(top.file(), at.Node("job_name"), at.Sub("job_name"),

@@ -48,9 +48,10 @@ class Credentials {
   void RefreshOAuth2(std::chrono::steady_clock::time_point now);
 
   std::optional<config::BasicAuth> basic_;
-  std::string scheme_ = "Bearer";          // of token_: "Bearer" or authorization.type
-  std::string token_, token_file_;         // bearer_token(_file) or authorization.credentials(_file)
-  std::unique_ptr<OAuth2Token> oauth2_;    // set for `oauth2`
+  std::string scheme_ = "Bearer";  // of token_: "Bearer" or authorization.type
+  // bearer_token(_file), or authorization.credentials(_file)
+  std::string token_, token_file_;
+  std::unique_ptr<OAuth2Token> oauth2_;  // set for `oauth2`
   std::string oauth2_error_;               // last token error logged, to log each change once
   std::chrono::steady_clock::time_point oauth2_logged_{};
   std::string header_;

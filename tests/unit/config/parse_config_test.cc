@@ -277,7 +277,8 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
      "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
      "skidder yet"},
-    {"ServerTlsWouldBeASilentDowngrade", "server:\n  http_tls_config: {cert_file: a, key_file: b}\n",
+    {"ServerTlsWouldBeASilentDowngrade",
+     "server:\n  http_tls_config: {cert_file: a, key_file: b}\n",
      "cfg.yaml:2:20: server.http_tls_config: TLS for skidder's own HTTP server is not supported "
      "yet: remove it and put a TLS-terminating proxy (or a NetworkPolicy) in front of the metrics "
      "port"},
