@@ -1,6 +1,7 @@
 #include "app/agent.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -42,6 +43,16 @@ void ConfigureLogging(const config::Config& cfg) {
   log::Configure(level, format);
 }
 
+// What the loader accepted but wants said once: Promtail keys that cannot apply, and what is
+// dropped as Promtail drops it.
+void LogConfigNotices(const config::Config& cfg) {
+  if (!cfg.ignored_keys.empty()) {
+    LOG_INFO("Promtail settings that do not apply to skidder are ignored",
+             {{"keys", fmt::format("{}", fmt::join(cfg.ignored_keys, ","))}});
+  }
+  for (const std::string& w : cfg.warnings) LOG_WARN(w);
+}
+
 // Loads the config named by the flags and builds (but does not start) a Runtime from it.
 Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
                                               telemetry::AgentMetrics* metrics,
@@ -68,6 +79,7 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
   if (started.ok()) {
     current = std::move(next_cfg);
     LOG_INFO("config reloaded");
+    LogConfigNotices(current);
     return Status::Ok();
   }
   running->Shutdown();
@@ -109,6 +121,9 @@ int Main(const std::vector<std::string>& args) {
   }
   if (flags->print_config_stderr) std::fputs(config::DumpConfig(cfg).c_str(), stderr);
   if (flags->check_syntax) {
+    for (const std::string& w : cfg.warnings) {
+      std::fprintf(stderr, "skidder: warning: %s\n", w.c_str());
+    }
     std::printf("Valid config file! No syntax issues found\n");
     return 0;
   }
@@ -130,6 +145,7 @@ int Main(const std::vector<std::string>& args) {
   LOG_INFO("skidder started", {{"version", SKIDDER_VERSION},
                                {"config", cfg.source_file.empty() ? "<built-in>" : cfg.source_file},
                                {"dry_run", flags->dry_run ? "true" : "false"}});
+  LogConfigNotices(cfg);
   while (true) {
     timespec tick{0, 250'000'000};  // Runtime::Tick saves positions at this cadence
     int sig = sigtimedwait(&signals, nullptr, &tick);

@@ -17,8 +17,6 @@
 
 namespace skidder::app {
 
-// Shutdown budget for flushing what was read; kubelet's default grace period is 30 s.
-constexpr std::chrono::milliseconds kFlushDeadline{10'000};
 constexpr std::chrono::milliseconds kMaxSaveGap{250};  // see Tick()
 constexpr std::chrono::seconds kErrorLogGap{60};
 // Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
@@ -271,7 +269,10 @@ bool Runtime::Shutdown() {
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
   bool clean = true;
-  auto deadline = std::chrono::steady_clock::now() + kFlushDeadline;
+  // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      s.cfg.server.graceful_shutdown_timeout);
   for (auto& c : s.clients) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

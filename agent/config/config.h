@@ -23,12 +23,12 @@ using Duration = std::chrono::nanoseconds;
 struct TlsConfig {
   std::string ca_file, cert_file, key_file, server_name;
   bool insecure_skip_verify = false;
+  std::string min_version, max_version;  // TLS10..TLS13; "" = the TLS library's default
 };
 
 struct ServerConfig {
   std::string http_listen_address;     // "" = all interfaces
   int http_listen_port = 9080;         // 0 = pick a free port (logged); -1 never
-  int grpc_listen_port = 0;            // accepted for compatibility, unused
   std::string log_level = "info";      // debug|info|warn|error
   std::string log_format = "logfmt";   // logfmt|json
   std::string http_path_prefix;        // prefix for every endpoint
@@ -39,6 +39,10 @@ struct ServerConfig {
   Duration http_server_read_timeout = std::chrono::seconds(10);  // a request must arrive in this
   Duration http_server_idle_timeout = std::chrono::seconds(30);  // silent connections are closed
   int http_listen_conn_limit = 0;  // open connections at most; 0 = an eighth of RLIMIT_NOFILE
+  // How long a shutdown may spend pushing what is buffered before exiting (what is not sent is
+  // read again on the next start). Promtail's HTTP-server shutdown grace, used as our flush
+  // deadline.
+  Duration graceful_shutdown_timeout = std::chrono::seconds(10);
 };
 
 struct BackoffConfig {
@@ -49,6 +53,24 @@ struct BackoffConfig {
 
 struct BasicAuth {
   std::string username, password, password_file;
+  std::string username_file;  // read like password_file (re-read when it changes)
+};
+
+// Promtail's `authorization`: an Authorization header of any scheme.
+struct Authorization {
+  std::string type = "Bearer";  // the scheme: "Bearer", "Token", ...
+  std::string credentials, credentials_file;
+};
+
+// OAuth 2.0 client credentials grant (RFC 6749 4.4): a token fetched from token_url, cached
+// until it expires, and fetched again when Loki answers 401.
+struct OAuth2Config {
+  std::string client_id, client_secret, client_secret_file;
+  std::vector<std::string> scopes;
+  std::string token_url;
+  std::map<std::string, std::string> endpoint_params;  // extra form fields of the token request
+  TlsConfig tls_config;                                // for token_url
+  std::string proxy_url;                               // for token_url
 };
 
 struct ClientConfig {
@@ -61,7 +83,13 @@ struct ClientConfig {
   std::map<std::string, std::string> headers;
   std::optional<BasicAuth> basic_auth;
   std::string bearer_token, bearer_token_file;
+  std::optional<Authorization> authorization;
+  std::optional<OAuth2Config> oauth2;
   std::string proxy_url;
+  std::string no_proxy;                 // hosts not to reach through the proxy (comma-separated)
+  bool proxy_from_environment = false;  // use HTTP(S)_PROXY / NO_PROXY when proxy_url is empty
+  bool follow_redirects = true;         // follow 3xx as Promtail does (up to 10)
+  bool enable_http2 = true;             // false = HTTP/1.1 only
   TlsConfig tls_config;
   BackoffConfig backoff_config;
   bool drop_rate_limited_batches = false;  // drop instead of retry on 429 (Promtail's option)
@@ -150,6 +178,11 @@ struct TargetConfig {
 
 struct Config {
   std::string source_file;  // where it came from ("" for built-in)
+  // Promtail keys that cannot apply to skidder (gRPC, Go profiling...): accepted, and named in
+  // one info line at start ("server.register_instrumentation", ...).
+  std::vector<std::string> ignored_keys;
+  // Accepted as Promtail accepts them but worth a warning at start (one line each).
+  std::vector<std::string> warnings;
   ServerConfig server;
   std::vector<ClientConfig> clients;
   PositionsConfig positions;

@@ -69,6 +69,8 @@ class Writer {
     Opt("key_file", t.key_file);
     Opt("server_name", t.server_name);
     Kv("insecure_skip_verify", t.insecure_skip_verify);
+    Opt("min_version", t.min_version);
+    Opt("max_version", t.max_version);
     End();
   }
 
@@ -76,7 +78,6 @@ class Writer {
     Begin("server");
     Opt("http_listen_address", s.http_listen_address);
     Kv("http_listen_port", s.http_listen_port);
-    Kv("grpc_listen_port", s.grpc_listen_port);
     Kv("log_level", s.log_level);
     Kv("log_format", s.log_format);
     Opt("http_path_prefix", s.http_path_prefix);
@@ -86,6 +87,26 @@ class Writer {
     Kv("http_server_read_timeout", s.http_server_read_timeout);
     Kv("http_server_idle_timeout", s.http_server_idle_timeout);
     Kv("http_listen_conn_limit", s.http_listen_conn_limit);
+    Kv("graceful_shutdown_timeout", s.graceful_shutdown_timeout);
+    End();
+  }
+
+  void OAuth2(const OAuth2Config& o) {
+    Begin("oauth2");
+    Kv("client_id", o.client_id);
+    Opt("client_secret", Secret(o.client_secret));
+    Opt("client_secret_file", o.client_secret_file);
+    Kv("token_url", RedactUrl(o.token_url));
+    if (!o.scopes.empty()) e << YAML::Key << "scopes" << YAML::Value << YAML::Flow << o.scopes;
+    if (!o.endpoint_params.empty()) {
+      Begin("endpoint_params");
+      for (const auto& [k, v] : o.endpoint_params) {
+        Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
+      }
+      End();
+    }
+    Tls("tls_config", o.tls_config);
+    Opt("proxy_url", RedactUrl(o.proxy_url));
     End();
   }
 
@@ -105,13 +126,26 @@ class Writer {
     if (c.basic_auth) {
       Begin("basic_auth");
       Opt("username", c.basic_auth->username);
+      Opt("username_file", c.basic_auth->username_file);
       Opt("password", Secret(c.basic_auth->password));
       Opt("password_file", c.basic_auth->password_file);
       End();
     }
     Opt("bearer_token", Secret(c.bearer_token));
     Opt("bearer_token_file", c.bearer_token_file);
+    if (c.authorization) {
+      Begin("authorization");
+      Kv("type", c.authorization->type);
+      Opt("credentials", Secret(c.authorization->credentials));
+      Opt("credentials_file", c.authorization->credentials_file);
+      End();
+    }
+    if (c.oauth2) OAuth2(*c.oauth2);
     Opt("proxy_url", RedactUrl(c.proxy_url));
+    Opt("no_proxy", c.no_proxy);
+    Kv("proxy_from_environment", c.proxy_from_environment);
+    Kv("follow_redirects", c.follow_redirects);
+    Kv("enable_http2", c.enable_http2);
     Tls("tls_config", c.tls_config);
     Begin("backoff_config");
     Kv("min_period", c.backoff_config.min_period);

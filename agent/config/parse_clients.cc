@@ -1,10 +1,20 @@
 // clients[]: where entries are pushed, how, and with which credentials.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "config/sections.h"
 
 namespace skidder::config::internal {
 namespace {
+
+bool EqualsIgnoreCaseAscii(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 Status ReadBasicAuth(MapReader& parent, std::optional<BasicAuth>* out) {
   YAML::Node node = parent.Node("basic_auth");
@@ -12,13 +22,69 @@ Status ReadBasicAuth(MapReader& parent, std::optional<BasicAuth>* out) {
   MapReader r(node, parent.file(), parent.Sub("basic_auth"));
   BasicAuth auth;
   r.Str("username", &auth.username);
+  r.Str("username_file", &auth.username_file);
   r.Str("password", &auth.password);
   r.Str("password_file", &auth.password_file);
-  RefuseUnsupported(r, {"username_file"});
+  if (!auth.username.empty() && !auth.username_file.empty()) {
+    r.Fail("username_file", "set either username or username_file, not both");
+  }
   if (!auth.password.empty() && !auth.password_file.empty()) {
     r.Fail("password_file", "set either password or password_file, not both");
   }
   *out = std::move(auth);
+  return r.Finish();
+}
+
+Status ReadAuthorization(MapReader& parent, std::optional<Authorization>* out) {
+  YAML::Node node = parent.Node("authorization");
+  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
+  MapReader r(node, parent.file(), parent.Sub("authorization"));
+  Authorization auth;
+  r.Str("type", &auth.type);
+  r.Str("credentials", &auth.credentials);
+  r.Str("credentials_file", &auth.credentials_file);
+  if (auth.type.empty()) auth.type = "Bearer";
+  // Prometheus' rule: basic auth has its own block, and a scheme is one token.
+  if (EqualsIgnoreCaseAscii(auth.type, "basic")) {
+    r.Fail("type", "use basic_auth for Basic authentication, not authorization");
+  } else if (auth.type.find_first_of(" \t\r\n") != std::string::npos) {
+    r.Fail("type", "must be a single word such as Bearer");
+  }
+  if (!auth.credentials.empty() && !auth.credentials_file.empty()) {
+    r.Fail("credentials_file", "set either credentials or credentials_file, not both");
+  }
+  *out = std::move(auth);
+  return r.Finish();
+}
+
+Status ReadOAuth2(MapReader& parent, std::optional<OAuth2Config>* out) {
+  YAML::Node node = parent.Node("oauth2");
+  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
+  MapReader r(node, parent.file(), parent.Sub("oauth2"));
+  OAuth2Config o;
+  r.Str("client_id", &o.client_id);
+  r.Str("client_secret", &o.client_secret);
+  r.Str("client_secret_file", &o.client_secret_file);
+  r.StrList("scopes", &o.scopes);
+  r.Str("token_url", &o.token_url);
+  r.StrMap("endpoint_params", &o.endpoint_params);
+  r.Str("proxy_url", &o.proxy_url);
+  RefuseUnsupported(r, {"client_secret_ref", "no_proxy", "proxy_from_environment",
+                        "proxy_connect_header"});
+  if (Status s = ReadTls(r, "tls_config", &o.tls_config); !s.ok()) return s;
+  if (o.client_id.empty()) r.Fail("client_id", "is required");
+  if (o.token_url.empty()) {
+    r.Fail("token_url", "is required: the OAuth2 token endpoint");
+  } else if (std::string why = CheckHttpUrl(o.token_url); !why.empty()) {
+    r.Fail("token_url", why);
+  }
+  if (!o.proxy_url.empty()) {
+    if (std::string why = CheckHttpUrl(o.proxy_url); !why.empty()) r.Fail("proxy_url", why);
+  }
+  if (!o.client_secret.empty() && !o.client_secret_file.empty()) {
+    r.Fail("client_secret_file", "set either client_secret or client_secret_file, not both");
+  }
+  *out = std::move(o);
   return r.Finish();
 }
 
@@ -52,8 +118,18 @@ void ValidateClient(MapReader& r, const ClientConfig& c) {
   if (!c.bearer_token.empty() && !c.bearer_token_file.empty()) {
     r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
   }
-  if (c.basic_auth && (!c.bearer_token.empty() || !c.bearer_token_file.empty())) {
-    r.Fail("basic_auth", "set either basic_auth or a bearer token, not both");
+  // At most one way to authenticate, as Promtail's validation says.
+  int ways = (c.basic_auth ? 1 : 0) + (c.authorization ? 1 : 0) + (c.oauth2 ? 1 : 0) +
+             (!c.bearer_token.empty() || !c.bearer_token_file.empty() ? 1 : 0);
+  if (ways > 1) {
+    r.Fail(c.oauth2 ? "oauth2" : c.authorization ? "authorization" : "basic_auth",
+           "set only one of basic_auth, bearer_token(_file), authorization and oauth2");
+  }
+  if (!c.no_proxy.empty() && c.proxy_url.empty()) {
+    r.Fail("no_proxy", "applies only together with proxy_url");
+  }
+  if (c.proxy_from_environment && !c.proxy_url.empty()) {
+    r.Fail("proxy_from_environment", "set either proxy_url or proxy_from_environment, not both");
   }
 }
 
@@ -66,8 +142,20 @@ Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out) {
   r.Str("key_file", &out->key_file);
   r.Str("server_name", &out->server_name);
   r.Bool("insecure_skip_verify", &out->insecure_skip_verify);
-  RefuseUnsupported(
-      r, {"ca", "cert", "key", "ca_ref", "cert_ref", "key_ref", "min_version", "max_version"});
+  r.Str("min_version", &out->min_version);
+  r.Str("max_version", &out->max_version);
+  RefuseUnsupported(r, {"ca", "cert", "key", "ca_ref", "cert_ref", "key_ref"});
+  // Go's names, as Prometheus reads them; TLS10 < TLS11 < TLS12 < TLS13 compares as text.
+  for (const auto& [key, v] : {std::pair{"min_version", &out->min_version},
+                               std::pair{"max_version", &out->max_version}}) {
+    if (!v->empty() && *v != "TLS10" && *v != "TLS11" && *v != "TLS12" && *v != "TLS13") {
+      r.Fail(key, fmt::format("must be TLS10, TLS11, TLS12 or TLS13, not {}", Quote(*v)));
+    }
+  }
+  if (!out->min_version.empty() && !out->max_version.empty() &&
+      out->max_version < out->min_version) {
+    r.Fail("max_version", "must not be lower than min_version");
+  }
   if (out->cert_file.empty() != out->key_file.empty()) {
     r.Fail(out->cert_file.empty() ? "key_file" : "cert_file",
            "cert_file and key_file must be set together");
@@ -88,12 +176,17 @@ Status ReadClient(const YAML::Node& node, const std::string& file, const std::st
   r.Str("bearer_token", &out->bearer_token);
   r.Str("bearer_token_file", &out->bearer_token_file);
   r.Str("proxy_url", &out->proxy_url);
+  r.Str("no_proxy", &out->no_proxy);
+  r.Bool("proxy_from_environment", &out->proxy_from_environment);
+  r.Bool("follow_redirects", &out->follow_redirects);
+  r.Bool("enable_http2", &out->enable_http2);
   r.Bool("drop_rate_limited_batches", &out->drop_rate_limited_batches);
   r.StrList("stream_lag_labels", &stream_lag_labels);
-  RefuseUnsupported(r, {"oauth2", "authorization", "follow_redirects", "enable_http2", "no_proxy",
-                        "proxy_from_environment", "proxy_connect_header"});
+  RefuseUnsupported(r, {"proxy_connect_header"});
   Status s = ReadLabels(r, "external_labels", &out->external_labels);
   if (s.ok()) s = ReadBasicAuth(r, &out->basic_auth);
+  if (s.ok()) s = ReadAuthorization(r, &out->authorization);
+  if (s.ok()) s = ReadOAuth2(r, &out->oauth2);
   if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
   if (s.ok()) s = ReadBackoff(r, &out->backoff_config);
   if (!s.ok()) return s;

@@ -38,6 +38,15 @@ void RefuseUnsupported(MapReader& r, std::initializer_list<std::string_view> key
   }
 }
 
+void AcceptIgnored(MapReader& r, std::initializer_list<std::string_view> keys,
+                   std::vector<std::string>* ignored) {
+  for (std::string_view key : keys) {
+    if (!r.Has(key)) continue;
+    r.Node(key);
+    ignored->push_back(r.Sub(key));
+  }
+}
+
 Status ReadLabels(MapReader& r, std::string_view key, Labels* out) {
   YAML::Node node = r.Node(key);
   std::map<std::string, std::string> values;

@@ -12,13 +12,35 @@
 namespace skidder::config {
 namespace internal {
 
-Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out) {
+// Server keys of Promtail (dskit's server.Config) that cannot apply to skidder: there is no gRPC
+// server, no Go profiler, and request logging is not Promtail's. Accepted; named at start.
+void AcceptServerNoOps(MapReader& r, std::vector<std::string>* ignored) {
+  AcceptIgnored(
+      r,
+      {"grpc_listen_network", "grpc_listen_address", "grpc_listen_port", "grpc_listen_conn_limit",
+       "grpc_tls_config", "grpc_server_max_recv_msg_size", "grpc_server_max_send_msg_size",
+       "grpc_server_max_concurrent_streams", "grpc_server_max_connection_idle",
+       "grpc_server_max_connection_age", "grpc_server_max_connection_age_grace",
+       "grpc_server_keepalive_time", "grpc_server_keepalive_timeout",
+       "grpc_server_min_time_between_pings", "grpc_server_ping_without_stream_allowed",
+       "grpc_server_num_workers", "grpc_server_stats_tracking_enabled",
+       "grpc_server_recv_buffer_pools_enabled", "register_instrumentation",
+       "report_grpc_codes_in_instrumentation_label_enabled", "profiling_enabled",
+       "external_url", "log_source_ips_enabled", "log_source_ips_header", "log_source_ips_regex",
+       "log_request_headers", "log_request_at_info_level_enabled",
+       "log_request_exclude_headers_list", "http_log_closed_connections_without_response_enabled",
+       "http_server_write_timeout", "http_server_read_header_timeout", "tls_cipher_suites",
+       "tls_min_version"},
+      ignored);
+}
+
+Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out,
+                  std::vector<std::string>* ignored) {
   MapReader r(node, file, "server");
-  std::string grpc_address;  // no gRPC server: accepted for compatibility, unused
+  std::string network = "tcp";
+  r.Str("http_listen_network", &network);
   r.Str("http_listen_address", &out->http_listen_address);
   r.Int("http_listen_port", &out->http_listen_port);
-  r.Str("grpc_listen_address", &grpc_address);
-  r.Int("grpc_listen_port", &out->grpc_listen_port);
   r.Str("log_level", &out->log_level);
   r.Str("log_format", &out->log_format);
   r.Str("http_path_prefix", &out->http_path_prefix);
@@ -28,12 +50,23 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   r.Dur("http_server_read_timeout", &out->http_server_read_timeout);
   r.Dur("http_server_idle_timeout", &out->http_server_idle_timeout);
   r.Int("http_listen_conn_limit", &out->http_listen_conn_limit);
-  RefuseUnsupported(
-      r, {"http_listen_network", "grpc_listen_network", "grpc_listen_conn_limit",
-          "http_server_write_timeout", "graceful_shutdown_timeout", "register_instrumentation",
-          "log_source_ips_enabled", "external_url", "profiling_enabled", "http_tls_config",
-          "grpc_tls_config", "grpc_server_max_recv_msg_size", "grpc_server_max_send_msg_size",
-          "grpc_server_max_concurrent_streams"});
+  r.Dur("graceful_shutdown_timeout", &out->graceful_shutdown_timeout);
+  AcceptServerNoOps(r, ignored);
+  // Serving plain HTTP where the config asks for HTTPS would expose /metrics and /reload
+  // unencrypted without anyone noticing.
+  if (r.Has("http_tls_config")) {
+    r.Node("http_tls_config");
+    r.Fail("http_tls_config",
+           "TLS for skidder's own HTTP server is not supported yet: remove it and put a "
+           "TLS-terminating proxy (or a NetworkPolicy) in front of the metrics port");
+  }
+  if (network != "tcp" && network != "tcp4" && network != "tcp6") {
+    r.Fail("http_listen_network",
+           fmt::format("must be tcp (tcp4 and tcp6 are taken as tcp), not {}", Quote(network)));
+  }
+  if (out->graceful_shutdown_timeout < Duration::zero()) {
+    r.Fail("graceful_shutdown_timeout", "must not be negative");
+  }
   log::Level level;
   log::Format format;
   if (!log::ParseLevel(out->log_level, &level)) {
@@ -153,13 +186,14 @@ Status ReadNoOps(MapReader& top) {
   return options.Finish();
 }
 
-Status ReadScrapeConfigs(MapReader& top, std::vector<ScrapeConfig>* out) {
+Status ReadScrapeConfigs(MapReader& top, std::vector<ScrapeConfig>* out,
+                         std::vector<std::string>* warnings) {
   std::set<std::string, std::less<>> jobs;
   return ForEachItem(top.Node("scrape_configs"), top.file(), "scrape_configs",
                      [&](const YAML::Node& item, const std::string& path) {
                        ScrapeConfig sc;
-                       if (Status s = ReadScrapeConfig(item, top.file(), path, &sc); !s.ok())
-                         return s;
+                       Status s = ReadScrapeConfig(item, top.file(), path, &sc, warnings);
+                       if (!s.ok()) return s;
                        if (!jobs.insert(sc.job_name).second) {
                          MapReader at(item, top.file(), path);
                          return ErrorAt(top.file(), at.Node("job_name"), at.Sub("job_name"),
@@ -172,7 +206,7 @@ Status ReadScrapeConfigs(MapReader& top, std::vector<ScrapeConfig>* out) {
 
 Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
   MapReader top(root, file, "");
-  Status s = ReadServer(top.Node("server"), file, &cfg->server);
+  Status s = ReadServer(top.Node("server"), file, &cfg->server, &cfg->ignored_keys);
   if (s.ok()) {
     s = ForEachItem(top.Node("clients"), file, "clients",
                     [&](const YAML::Node& item, const std::string& path) {
@@ -189,7 +223,7 @@ Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
     if (s.ok()) cfg->clients.push_back(std::move(client));
   }
   if (s.ok()) s = ReadPositions(top.Node("positions"), file, &cfg->positions);
-  if (s.ok()) s = ReadScrapeConfigs(top, &cfg->scrape_configs);
+  if (s.ok()) s = ReadScrapeConfigs(top, &cfg->scrape_configs, &cfg->warnings);
   if (s.ok()) s = ReadLimits(top.Node("limits_config"), file, &cfg->limits_config);
   if (s.ok()) s = ReadTargetConfig(top.Node("target_config"), file, &cfg->target_config);
   if (s.ok()) s = ReadGlobal(top.Node("global"), file, &cfg->file_watch_config);
@@ -198,7 +232,8 @@ Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
                       &cfg->file_watch_config);
   }
   if (s.ok()) s = ReadNoOps(top);
-  RefuseUnsupported(top, {"wal"});
+  // Promtail's experimental WAL: skidder re-reads unacknowledged lines from the files instead.
+  AcceptIgnored(top, {"wal"}, &cfg->ignored_keys);
   if (!s.ok()) return s;
   return top.Finish();
 }

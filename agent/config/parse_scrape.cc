@@ -9,35 +9,49 @@
 namespace skidder::config::internal {
 namespace {
 
-// Every Promtail source and service discovery that skidder does not implement yet.
+// Promtail sources and discoveries skidder will not have, with what to use instead.
+struct Refusal {
+  std::string_view key, instead;
+};
+constexpr std::string_view kLocalFiles =
+    "run skidder on each host (a DaemonSet or a systemd unit) and tail the local files with "
+    "static_configs, or kubernetes_sd_configs for pods";
+constexpr Refusal kNotPlanned[] = {
+    {"ec2_sd_configs", kLocalFiles},
+    {"gce_sd_configs", kLocalFiles},
+    {"azure_sd_configs", kLocalFiles},
+    {"openstack_sd_configs", kLocalFiles},
+    {"digitalocean_sd_configs", kLocalFiles},
+    {"consul_sd_configs", kLocalFiles},
+    {"consulagent_sd_configs", kLocalFiles},
+    {"dns_sd_configs", kLocalFiles},
+    {"dockerswarm_sd_configs", kLocalFiles},
+    {"marathon_sd_configs", kLocalFiles},
+    {"nerve_sd_configs", kLocalFiles},
+    {"serverset_sd_configs", kLocalFiles},
+    {"triton_sd_configs", kLocalFiles},
+    {"gcplog", "use Grafana Alloy's loki.source.gcplog for Google Cloud Pub/Sub"},
+    {"kafka", "use Grafana Alloy's loki.source.kafka"},
+    {"gelf", "use Grafana Alloy's loki.source.gelf"},
+    {"cloudflare", "use Grafana Alloy's loki.source.cloudflare"},
+    {"heroku_drain", "use Grafana Alloy's loki.source.heroku"},
+    {"azure_event_hubs", "use Grafana Alloy's loki.source.azure_event_hubs"},
+    {"windows_events", "skidder runs on Linux only; use Grafana Alloy's loki.source.windowsevent"},
+};
+
+// Every Promtail source and discovery skidder does not implement: refused by name, so a config
+// never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
-  RefuseUnsupported(r, {"journal",
-                        "syslog",
-                        "gcplog",
-                        "windows_events",
-                        "kafka",
-                        "gelf",
-                        "cloudflare",
-                        "heroku_drain",
-                        "loki_push_api",
-                        "push",
-                        "azure_event_hubs",
-                        "docker_sd_configs",
-                        "file_sd_configs",
-                        "consul_sd_configs",
-                        "consulagent_sd_configs",
-                        "dns_sd_configs",
-                        "digitalocean_sd_configs",
-                        "dockerswarm_sd_configs",
-                        "serverset_sd_configs",
-                        "nerve_sd_configs",
-                        "marathon_sd_configs",
-                        "gce_sd_configs",
-                        "ec2_sd_configs",
-                        "openstack_sd_configs",
-                        "azure_sd_configs",
-                        "triton_sd_configs",
-                        "decompression"});
+  // Being built: their message stays "not supported by skidder yet".
+  RefuseUnsupported(r, {"journal", "syslog", "loki_push_api", "push", "docker_sd_configs",
+                        "file_sd_configs", "decompression"});
+  for (const Refusal& no : kNotPlanned) {
+    if (!r.Has(no.key)) continue;
+    r.Node(no.key);
+    r.Fail(no.key, fmt::format("{} is not supported by skidder: {} (see "
+                               "docs/migrate-from-promtail.md)",
+                               Quote(no.key), no.instead));
+  }
 }
 
 Status ReadStages(const YAML::Node& list, const std::string& file, const std::string& path,
@@ -59,16 +73,19 @@ Status ReadStages(const YAML::Node& list, const std::string& file, const std::st
 }
 
 Status ReadStatic(const YAML::Node& node, const std::string& file, const std::string& path,
-                  bool relabel_sets_path, StaticConfig* out) {
+                  bool relabel_sets_path, StaticConfig* out, std::string* dropped) {
   MapReader r(node, file, path);
   r.StrList("targets", &out->targets);
   if (Status s = ReadLabels(r, "labels", &out->labels); !s.ok()) return s;
-  if (!out->labels.Has("__path__") && !relabel_sets_path) {
-    r.Fail("labels",
-           "has no __path__ label: skidder tails files, so each static config needs a "
-           "__path__ glob such as /var/log/*.log");
+  Status s = r.Finish();
+  // Promtail accepts such a config and drops its targets (they name no file); so do we, aloud.
+  if (s.ok() && !out->labels.Has("__path__") && !relabel_sets_path) {
+    *dropped = fmt::format(
+        "{}:{}:{}: {}: has no __path__ label and no relabel rule sets one: its targets are "
+        "dropped, as Promtail does (add a __path__ glob such as /var/log/*.log to tail files)",
+        file, node.Mark().line + 1, node.Mark().column + 1, path);
   }
-  return r.Finish();
+  return s;
 }
 
 Status ReadSelector(const YAML::Node& node, const std::string& file, const std::string& path,
@@ -84,6 +101,27 @@ Status ReadSelector(const YAML::Node& node, const std::string& file, const std::
   return r.Finish();
 }
 
+// `authorization` of type Bearer is what bearer_token(_file) says in the older spelling.
+Status ReadKubernetesAuthorization(MapReader& parent, KubernetesSdConfig* out) {
+  YAML::Node node = parent.Node("authorization");
+  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
+  MapReader r(node, parent.file(), parent.Sub("authorization"));
+  std::string type = "Bearer", credentials, credentials_file;
+  r.Str("type", &type);
+  r.Str("credentials", &credentials);
+  r.Str("credentials_file", &credentials_file);
+  if (type != "Bearer" && !type.empty()) {
+    r.Fail("type", fmt::format("only Bearer is supported on kubernetes_sd_configs, not {}",
+                               Quote(type)));
+  }
+  if (!out->bearer_token.empty() || !out->bearer_token_file.empty()) {
+    r.Fail("type", "set either authorization or bearer_token(_file), not both");
+  }
+  out->bearer_token = credentials;
+  out->bearer_token_file = credentials_file;
+  return r.Finish();
+}
+
 Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std::string& path,
                       KubernetesSdConfig* out) {
   MapReader r(node, file, path);
@@ -92,10 +130,14 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   r.Str("kubeconfig_file", &out->kubeconfig_file);
   r.Str("bearer_token", &out->bearer_token);
   r.Str("bearer_token_file", &out->bearer_token_file);
-  RefuseUnsupported(
-      r, {"basic_auth", "authorization", "oauth2", "proxy_url", "follow_redirects", "enable_http2",
-          "attach_metadata", "no_proxy", "proxy_from_environment", "proxy_connect_header"});
-  Status s = ReadTls(r, "tls_config", &out->tls_config);
+  // The API server does not redirect, and HTTP/2 is libcurl's choice: both are accepted.
+  bool follow_redirects = true, enable_http2 = true;
+  r.Bool("follow_redirects", &follow_redirects);
+  r.Bool("enable_http2", &enable_http2);
+  RefuseUnsupported(r, {"basic_auth", "oauth2", "proxy_url", "attach_metadata", "no_proxy",
+                        "proxy_from_environment", "proxy_connect_header"});
+  Status s = ReadKubernetesAuthorization(r, out);
+  if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
   if (s.ok()) {
     MapReader ns(r.Node("namespaces"), file, r.Sub("namespaces"));
     ns.StrList("names", &out->namespaces);
@@ -132,15 +174,20 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   return r.Finish();
 }
 
-Status ReadTargets(MapReader& r, ScrapeConfig* out) {
+Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* warnings) {
   const std::string& file = r.file();
   bool relabel_sets_path = std::ranges::any_of(
       out->relabel_configs, [](const RelabelConfig& rc) { return rc.target_label == "__path__"; });
   Status s = ForEachItem(r.Node("static_configs"), file, r.Sub("static_configs"),
                          [&](const YAML::Node& item, const std::string& p) {
                            StaticConfig sc;
-                           Status ss = ReadStatic(item, file, p, relabel_sets_path, &sc);
-                           if (ss.ok()) out->static_configs.push_back(std::move(sc));
+                           std::string dropped;
+                           Status ss = ReadStatic(item, file, p, relabel_sets_path, &sc, &dropped);
+                           if (!dropped.empty()) {
+                             warnings->push_back(std::move(dropped));
+                           } else if (ss.ok()) {
+                             out->static_configs.push_back(std::move(sc));
+                           }
                            return ss;
                          });
   if (!s.ok()) return s;
@@ -156,7 +203,7 @@ Status ReadTargets(MapReader& r, ScrapeConfig* out) {
 }  // namespace
 
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
-                        ScrapeConfig* out) {
+                        ScrapeConfig* out, std::vector<std::string>* warnings) {
   MapReader r(node, file, path);
   r.Str("job_name", &out->job_name);
   r.Str("encoding", &out->encoding);
@@ -172,7 +219,8 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
                       return rs;
                     });
   }
-  if (s.ok()) s = ReadTargets(r, out);
+  const size_t warned = warnings->size();
+  if (s.ok()) s = ReadTargets(r, out, warnings);
   if (!s.ok()) return s;
   if (out->job_name.empty()) r.Fail("job_name", "is required");
   std::string enc = out->encoding;
@@ -181,7 +229,8 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
     r.Fail("encoding", fmt::format("encoding {} is not supported by skidder yet; only utf-8 is",
                                    Quote(out->encoding)));
   }
-  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty()) {
+  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty() &&
+      warnings->size() == warned) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob) or kubernetes_sd_configs");
   }

@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
@@ -26,6 +27,10 @@ std::string Describe(const YAML::Node& node);
 // Refuses each key of keys present in the mapping: `"journal" is not supported by skidder yet`.
 // Promtail knows these keys; silently ignoring one would change what gets collected.
 void RefuseUnsupported(MapReader& r, std::initializer_list<std::string_view> keys);
+// Accepts each key of keys present in the mapping whatever its value, and appends its dotted path
+// to *ignored: Promtail settings that cannot apply to skidder (e.g. gRPC server options).
+void AcceptIgnored(MapReader& r, std::initializer_list<std::string_view> keys,
+                   std::vector<std::string>* ignored);
 
 // Calls read(item, "path[i]") for each element of a list; null or absent is an empty list.
 template <typename F>
@@ -56,12 +61,14 @@ Result<Labels> ParseLabelList(std::string_view text);
 // Empty string when url is an absolute http(s) URL with a host, else what is wrong with it.
 std::string CheckHttpUrl(std::string_view url);
 
-Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out);
+Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out,
+                  std::vector<std::string>* ignored);
 Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
                   ClientConfig* out);
 Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out);
+// Static configs that tail nothing are dropped with a message appended to *warnings.
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
-                        ScrapeConfig* out);
+                        ScrapeConfig* out, std::vector<std::string>* warnings);
 Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                          RelabelConfig* out);
 

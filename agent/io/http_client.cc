@@ -76,6 +76,7 @@ struct Transfer {
   CURL* easy = nullptr;
   std::string* body = nullptr;
   const std::atomic<bool>* cancel = nullptr;
+  bool read_2xx_body = false;
   int final_status = 0;  // set when the headers of a final (non-1xx) response are complete
   std::chrono::steady_clock::time_point headers_done{};
   bool stopped_reading = false;  // we ended the transfer on purpose after the headers
@@ -100,7 +101,8 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * nmemb;
   const bool ok = t->final_status >= 200 && t->final_status < 300;
-  const size_t limit = ok ? HttpResponse::kMax2xxBody : HttpResponse::kMaxResponseBody;
+  const size_t limit =
+      ok && !t->read_2xx_body ? HttpResponse::kMax2xxBody : HttpResponse::kMaxResponseBody;
   size_t room = limit - std::min(t->body->size(), limit);
   t->body->append(data, std::min(n, room));
   if (n > room) {
@@ -156,13 +158,30 @@ curl_slist* CurlHttpClient::BuildHeaders(const HttpRequest& req) const {
   return list;
 }
 
+// Proxy, redirects and HTTP version, as Promtail's HTTP client settings say. libcurl would use
+// the environment's proxy by default; Promtail does not unless proxy_from_environment is set.
+void SetRoutingOptions(CURL* easy, const HttpRequest& req) {
+  if (!req.proxy_url.empty()) {
+    curl_easy_setopt(easy, CURLOPT_PROXY, req.proxy_url.c_str());
+    if (!req.no_proxy.empty()) curl_easy_setopt(easy, CURLOPT_NOPROXY, req.no_proxy.c_str());
+  } else if (!req.proxy_from_environment) {
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  }
+  if (req.follow_redirects) {
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(easy, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_ALL));
+  }
+  if (!req.http2) curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+}
+
 void CurlHttpClient::SetTransportOptions(const HttpRequest& req, Transfer* t) {
   long timeout_ms = std::max<long>(1, static_cast<long>(req.timeout.count()));
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
   curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (!req.proxy_url.empty()) curl_easy_setopt(easy_, CURLOPT_PROXY, req.proxy_url.c_str());
+  SetRoutingOptions(easy_, req);
   const TlsOptions& tls = req.tls;
   // libcurl keeps a parsed CA store for a day by default (CURLOPT_CA_CACHE_TIMEOUT): a rotated
   // ca_file (cert-manager, trust-manager) must count from the next connection on, as in the
@@ -179,6 +198,9 @@ void CurlHttpClient::SetTransportOptions(const HttpRequest& req, Transfer* t) {
   if (tls.insecure_skip_verify) {
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (long v = CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
+    curl_easy_setopt(easy_, CURLOPT_SSLVERSION, v);
   }
   // A proxy's "200 Connection established" must never be taken for the server's answer.
   curl_easy_setopt(easy_, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
@@ -245,7 +267,8 @@ HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
   curl_slist* headers = BuildHeaders(req);
   if (!route.host_header.empty()) headers = curl_slist_append(headers, route.host_header.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
-  Transfer t{.easy = easy_, .body = &resp.body, .cancel = req.cancel};
+  Transfer t{
+      .easy = easy_, .body = &resp.body, .cancel = req.cancel, .read_2xx_body = req.read_2xx_body};
   SetTransportOptions(req, &t);
 
   CURLcode rc = curl_easy_perform(easy_);
@@ -302,6 +325,21 @@ bool ValidHeader(std::string_view name, std::string_view value) {
     if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
   }
   return true;
+}
+
+long CurlSslVersion(std::string_view min_version, std::string_view max_version) {
+  long min = min_version == "TLS10"   ? CURL_SSLVERSION_TLSv1_0
+             : min_version == "TLS11" ? CURL_SSLVERSION_TLSv1_1
+             : min_version == "TLS12" ? CURL_SSLVERSION_TLSv1_2
+             : min_version == "TLS13" ? CURL_SSLVERSION_TLSv1_3
+                                      : CURL_SSLVERSION_TLSv1;  // "any TLS": max alone
+  long max = max_version == "TLS10"   ? CURL_SSLVERSION_MAX_TLSv1_0
+             : max_version == "TLS11" ? CURL_SSLVERSION_MAX_TLSv1_1
+             : max_version == "TLS12" ? CURL_SSLVERSION_MAX_TLSv1_2
+             : max_version == "TLS13" ? CURL_SSLVERSION_MAX_TLSv1_3
+                                      : CURL_SSLVERSION_MAX_DEFAULT;
+  if (min_version.empty() && max_version.empty()) return 0;
+  return min | max;
 }
 
 bool ServerNameApplies(std::string_view url, std::string_view server_name) {

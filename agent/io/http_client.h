@@ -28,6 +28,7 @@ struct TlsOptions {
   // routing that name to the real host with CURLOPT_CONNECT_TO; the Host header keeps the URL's.
   std::string server_name;
   bool insecure_skip_verify = false;  // no peer or host verification
+  std::string min_version, max_version;  // "TLS10".."TLS13" (Go's names); "" = library default
 };
 
 struct HttpRequest {
@@ -37,7 +38,12 @@ struct HttpRequest {
   std::string_view body;
   std::chrono::milliseconds timeout{10000};  // whole request, connect included
   TlsOptions tls;
-  std::string proxy_url;  // "" = libcurl default (environment)
+  std::string proxy_url;                // "" = none, unless proxy_from_environment
+  std::string no_proxy;                 // comma-separated hosts that bypass proxy_url
+  bool proxy_from_environment = false;  // use http_proxy/https_proxy/no_proxy when no proxy_url
+  bool follow_redirects = false;        // follow 3xx (at most 10), keeping the POST and body
+  bool http2 = true;                    // false = HTTP/1.1 only
+  bool read_2xx_body = false;           // keep a 2xx body up to kMaxResponseBody (token replies)
   // When set and it turns true, an in-progress Post() gives up promptly (status 0).
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -78,6 +84,9 @@ std::string UrlHost(std::string_view url);
 // False when a header name or value could split the request (CR, LF, NUL) or the name is empty
 // or not a token.
 bool ValidHeader(std::string_view name, std::string_view value);
+// The CURLOPT_SSLVERSION value for Go-named TLS bounds ("TLS12", ...); 0 (libcurl's default)
+// when both are empty. Shared with the Kubernetes client, which sets its own curl options.
+long CurlSslVersion(std::string_view min_version, std::string_view max_version);
 // True when TLS server_name is empty or equals the URL's host (nothing to rewrite).
 bool ServerNameApplies(std::string_view url, std::string_view server_name);
 

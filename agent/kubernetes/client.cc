@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/http_client.h"
 #include "util/log.h"
 
 namespace skidder::kubernetes {
@@ -178,6 +179,9 @@ void ConfigureCredentials(CURL* easy, const ClientConfig& cfg) {
   if (tls.insecure_skip_verify) {
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (long v = io::CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
+    curl_easy_setopt(easy, CURLOPT_SSLVERSION, v);
   }
   if (!cfg.username.empty()) {
     curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));

@@ -158,6 +158,33 @@ TEST_F(Kubernetes, PodLinesArriveWithTheChartsLabelsAndARestartedContainerToo) {
   }
 }
 
+// tls_config.min_version / max_version (Go's names) bound the TLS versions the client offers.
+TEST_F(Kubernetes, TlsVersionBoundsApplyToTheApiConnection) {
+  api_->Add(PodJson("shop", "api-1", kNode, {"api"}, {{"app", "api"}}));
+  MakeDirs(PodDir("shop", "api-1", "api"));
+  WriteFile(PodDir("shop", "api-1", "api") + "/0.log", CriLines("a", 0, 3));
+  std::string path = WriteKubeConfig();
+  std::string yaml = ReadFile(path);
+  const std::string ca = "          ca_file: " + api_->ca_file() + "\n";
+  // The fake API server (OpenSSL's defaults) speaks TLS 1.2 and 1.3 only.
+  ASSERT_EQ(ReplaceAll(yaml, ca, ca + "          max_version: TLS11\n"), 1);
+  WriteFile(path, yaml);
+  StartAgent(path);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("pod list failed\" status=0 error=\"OpenSSL") !=
+           std::string::npos;
+  })) << agent_.Stderr();
+  EXPECT_EQ(agent_.Terminate(), 0);
+  EXPECT_EQ(loki_.LineCount(), 0u);
+  EXPECT_TRUE(api_->requests().empty());
+
+  yaml = ReadFile(path);
+  ASSERT_EQ(ReplaceAll(yaml, "max_version: TLS11", "min_version: TLS13"), 1);
+  WriteFile(path, yaml);
+  StartAgent(path);
+  ASSERT_TRUE(loki_.WaitForLines(3)) << loki_.LineCount();
+}
+
 TEST_F(Kubernetes, DeletedPodIsDrainedToTheEndBeforeItsFilesAreReleased) {
   const std::string pod = PodJson("shop", "api-1", kNode, {"api"}, {{"app", "api"}});
   api_->Add(pod);

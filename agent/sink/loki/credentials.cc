@@ -64,35 +64,58 @@ std::string Base64(std::string_view in) {
 Result<Credentials> Credentials::Load(const config::ClientConfig& cfg) {
   Credentials c;
   c.basic_ = cfg.basic_auth;
-  c.bearer_token_ = cfg.bearer_token;
-  c.bearer_token_file_ = cfg.bearer_token_file;
+  c.token_ = cfg.bearer_token;
+  c.token_file_ = cfg.bearer_token_file;
+  if (cfg.authorization) {
+    c.scheme_ = cfg.authorization->type;
+    c.token_ = cfg.authorization->credentials;
+    c.token_file_ = cfg.authorization->credentials_file;
+  }
+  if (cfg.oauth2) {
+    // Only the secret file is checked now: the token endpoint may be down at start, like Loki.
+    if (!cfg.oauth2->client_secret_file.empty()) {
+      auto secret = ReadSecretFile(cfg.oauth2->client_secret_file, "oauth2.client_secret_file");
+      if (!secret) return Err(secret.error());
+    }
+    c.oauth2_ = std::make_unique<OAuth2Token>(
+        *cfg.oauth2, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout),
+        io::NewCurlHttpClient());
+    return c;
+  }
   if (Status s = c.Read(); !s.ok()) return Err(std::move(s));
   return c;
 }
 
 std::string Credentials::FileStamps() const {
-  return Stamp(bearer_token_file_) + Stamp(basic_ ? basic_->password_file : std::string());
+  return Stamp(token_file_) + Stamp(basic_ ? basic_->password_file : std::string()) +
+         Stamp(basic_ ? basic_->username_file : std::string());
 }
 
 Status Credentials::Read() {
   stamps_ = FileStamps();  // before reading: a change during the read is seen next time
   std::string header;
   if (basic_) {
+    std::string username = basic_->username;
+    if (!basic_->username_file.empty()) {
+      auto u = ReadSecretFile(basic_->username_file, "basic_auth.username_file");
+      if (!u) return u.error();
+      username = std::move(*u);
+    }
     std::string password = basic_->password;
     if (!basic_->password_file.empty()) {
       auto p = ReadSecretFile(basic_->password_file, "basic_auth.password_file");
       if (!p) return p.error();
       password = std::move(*p);
     }
-    header = "Basic " + Base64(basic_->username + ":" + password);
-  } else if (!bearer_token_file_.empty() || !bearer_token_.empty()) {
-    std::string token = bearer_token_;
-    if (!bearer_token_file_.empty()) {
-      auto t = ReadSecretFile(bearer_token_file_, "bearer_token_file");
+    header = "Basic " + Base64(username + ":" + password);
+  } else if (!token_file_.empty() || !token_.empty()) {
+    std::string token = token_;
+    if (!token_file_.empty()) {
+      auto t = ReadSecretFile(token_file_, "credentials file");
       if (!t) return t.error();
       token = std::move(*t);
     }
-    header = "Bearer " + token;
+    header = scheme_ + " " + token;
   }
   // A CR or LF inside a secret would let it inject headers; refuse it rather than send it.
   if (!io::ValidHeader("Authorization", header)) {
@@ -102,7 +125,29 @@ Status Credentials::Read() {
   return Status::Ok();
 }
 
+void Credentials::RefreshOAuth2(std::chrono::steady_clock::time_point now) {
+  auto token = oauth2_->Get(now);
+  if (!token) {
+    // Every push attempt asks again; say so when the reason changes, else once a minute.
+    const std::string& why = token.error().message();
+    if (why != oauth2_error_ || now - oauth2_logged_ >= kRefreshPeriod) {
+      LOG_WARN("loki client: no OAuth2 token, pushing with the previous one (if any)",
+               {{"error", why}});
+      oauth2_error_ = why;
+      oauth2_logged_ = now;
+    }
+    return;
+  }
+  oauth2_error_.clear();
+  header_ = "Bearer " + *token;
+}
+
 void Credentials::Reload() {
+  if (oauth2_) {
+    oauth2_->Invalidate();
+    RefreshOAuth2(std::chrono::steady_clock::now());
+    return;
+  }
   last_read_ = std::chrono::steady_clock::now();
   if (Status s = Read(); !s.ok()) {
     LOG_WARN("loki client: keeping previous credentials", {{"error", s.message()}});
@@ -110,7 +155,11 @@ void Credentials::Reload() {
 }
 
 void Credentials::MaybeRefresh(std::chrono::steady_clock::time_point now) {
-  if (bearer_token_file_.empty() && (!basic_ || basic_->password_file.empty())) return;
+  if (oauth2_) return RefreshOAuth2(now);
+  if (token_file_.empty() &&
+      (!basic_ || (basic_->password_file.empty() && basic_->username_file.empty()))) {
+    return;
+  }
   if (last_read_ == std::chrono::steady_clock::time_point{}) last_read_ = now;
   if (now - last_read_ >= kRefreshPeriod || FileStamps() != stamps_) Reload();
 }

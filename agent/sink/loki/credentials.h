@@ -1,17 +1,21 @@
-// Credentials: the Authorization header of one Loki client, from basic_auth or a bearer token,
+// Credentials: the Authorization header of one Loki client, from basic_auth, a bearer token,
+// `authorization` (any scheme) or an OAuth2 client-credentials token (oauth2.h). Secrets are
 // re-read from their files as soon as a file changes (checked with stat before every push), when
 // Loki answers 401/403, and every minute, so a rotated secret takes effect without a restart and
-// without a failed push first.
+// without a failed push first. An OAuth2 token is fetched before the first push, again when it
+// is about to expire, and at once after a 401/403.
 //
 // Owned by the client's sender thread; not thread-safe. Never logs or returns a secret in an
 // error message (only file paths).
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "config/config.h"
+#include "sink/loki/oauth2.h"
 #include "util/status.h"
 
 namespace skidder::sink {
@@ -21,14 +25,18 @@ class Credentials {
   // Reads the files once; an unreadable file is an error the user can act on at start.
   static Result<Credentials> Load(const config::ClientConfig& cfg);
 
-  // "Basic ...", "Bearer ..." or "" (no Authorization header).
+  // "Basic ...", "Bearer ...", "<type> ..." or "" (no Authorization header).
   const std::string& authorization() const { return header_; }
-  // Re-reads password_file / bearer_token_file. Keeps the previous value when a file cannot be
-  // read or holds an unusable value (logged).
+  // Re-reads the secret files, or fetches a new OAuth2 token. Keeps the previous value when a
+  // file cannot be read, holds an unusable value or no token comes (logged).
   void Reload();
   // Reload() when a secret file changed (identity, size, mtime or ctime) or was last read more
-  // than a minute before now.
+  // than a minute before now; for OAuth2, a new token when there is none valid at now.
   void MaybeRefresh(std::chrono::steady_clock::time_point now);
+  // Lets a token request in progress give up when *cancel turns true (shutdown).
+  void set_cancel(const std::atomic<bool>* cancel) {
+    if (oauth2_) oauth2_->set_cancel(cancel);
+  }
 
  private:
   Credentials() = default;
@@ -37,8 +45,15 @@ class Credentials {
   // mounted secret by re-pointing a symlink, which changes the file stat follows to.
   std::string FileStamps() const;
 
+  void RefreshOAuth2(std::chrono::steady_clock::time_point now);
+
   std::optional<config::BasicAuth> basic_;
-  std::string bearer_token_, bearer_token_file_;
+  std::string scheme_ = "Bearer";  // of token_: "Bearer" or authorization.type
+  // bearer_token(_file), or authorization.credentials(_file)
+  std::string token_, token_file_;
+  std::unique_ptr<OAuth2Token> oauth2_;  // set for `oauth2`
+  std::string oauth2_error_;               // last token error logged, to log each change once
+  std::chrono::steady_clock::time_point oauth2_logged_{};
   std::string header_;
   std::chrono::steady_clock::time_point last_read_{};
   std::string stamps_;  // FileStamps() when the files were last read

@@ -58,7 +58,10 @@ Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<i
       encoded_bytes_(metrics.encoded_bytes.With({host_})),
       sent_bytes_(metrics.sent_bytes.With({host_})),
       sent_entries_(metrics.sent_entries.With({host_})),
-      batch_retries_(metrics.batch_retries.With({host_})) {}
+      batch_retries_(metrics.batch_retries.With({host_})) {
+  // A token request in progress must not hold up shutdown any more than a push does.
+  creds_.set_cancel(control_->cancel());
+}
 
 // Loki's error text, made printable, short enough for one log line, and without credentials: a
 // Loki or proxy that echoes the request shows our Authorization and API-key headers.
@@ -197,8 +200,13 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.timeout);
   req.tls =
       io::TlsOptions{cfg_.tls_config.ca_file, cfg_.tls_config.cert_file, cfg_.tls_config.key_file,
-                     cfg_.tls_config.server_name, cfg_.tls_config.insecure_skip_verify};
+                     cfg_.tls_config.server_name, cfg_.tls_config.insecure_skip_verify,
+                     cfg_.tls_config.min_version, cfg_.tls_config.max_version};
   req.proxy_url = cfg_.proxy_url;
+  req.no_proxy = cfg_.no_proxy;
+  req.proxy_from_environment = cfg_.proxy_from_environment;
+  req.follow_redirects = cfg_.follow_redirects;
+  req.http2 = cfg_.enable_http2;
   req.cancel = control_->cancel();
   req.headers.emplace_back("Content-Type", "application/x-protobuf");
   req.headers.emplace_back("User-Agent", "skidder/" SKIDDER_VERSION);

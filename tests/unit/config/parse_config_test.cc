@@ -277,8 +277,20 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
      "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
      "skidder yet"},
-    {"UnsupportedWal", "wal:\n  enabled: true\n",
-     "cfg.yaml:2:3: wal: \"wal\" is not supported by skidder yet"},
+    {"ServerTlsWouldBeASilentDowngrade",
+     "server:\n  http_tls_config: {cert_file: a, key_file: b}\n",
+     "cfg.yaml:2:20: server.http_tls_config: TLS for skidder's own HTTP server is not supported "
+     "yet: remove it and put a TLS-terminating proxy (or a NetworkPolicy) in front of the metrics "
+     "port"},
+    {"CloudDiscoveryPointsAtWhatToUse",
+     "scrape_configs:\n  - job_name: j\n    consul_sd_configs: [{server: c:8500}]\n",
+     "cfg.yaml:3:24: scrape_configs[0].consul_sd_configs: \"consul_sd_configs\" is not supported "
+     "by skidder: run skidder on each host (a DaemonSet or a systemd unit) and tail the local "
+     "files with static_configs, or kubernetes_sd_configs for pods (see "
+     "docs/migrate-from-promtail.md)"},
+    {"KafkaPointsAtAlloy", "scrape_configs:\n  - job_name: j\n    kafka: {brokers: [k]}\n",
+     "cfg.yaml:3:12: scrape_configs[0].kafka: \"kafka\" is not supported by skidder: use Grafana "
+     "Alloy's loki.source.kafka (see docs/migrate-from-promtail.md)"},
     {"UnsupportedKubernetesRole",
      "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n      - role: node\n",
      "cfg.yaml:4:15: scrape_configs[0].kubernetes_sd_configs[0].role: role \"node\" is not "
@@ -286,10 +298,6 @@ const ErrorCase kErrors[] = {
     {"YamlSyntax", "server:\n  http_listen_port: [9080\n",
      "cfg.yaml:3:1: yaml: end of sequence flow not found"},
     {"YamlSyntaxBadIndent", "server:\n  a: 1\n b: 2\n", "cfg.yaml:3:2: yaml: end of map not found"},
-    {"StaticConfigWithoutPath",
-     "scrape_configs:\n  - job_name: j\n    static_configs:\n      - labels: {job: x}\n",
-     "cfg.yaml:4:17: scrape_configs[0].static_configs[0].labels: has no __path__ label: skidder "
-     "tails files, so each static config needs a __path__ glob such as /var/log/*.log"},
     {"DuplicateJobName",
      "scrape_configs:\n  - job_name: j\n    static_configs: [{labels: {__path__: /a}}]\n"
      "  - job_name: j\n    static_configs: [{labels: {__path__: /b}}]\n",
@@ -324,8 +332,25 @@ const ErrorCase kErrors[] = {
     {"BadMaxLineSize", "limits_config:\n  max_line_size: huge\n",
      "cfg.yaml:2:18: limits_config.max_line_size: expected a size like 256KB or 1048576, got "
      "\"huge\""},
-    {"UnsupportedClientOauth", "clients:\n  - url: http://l/p\n    oauth2: {client_id: a}\n",
-     "cfg.yaml:3:13: clients[0].oauth2: \"oauth2\" is not supported by skidder yet"},
+    {"OAuth2WithoutTokenUrl", "clients:\n  - url: http://l/p\n    oauth2: {client_id: a}\n",
+     "cfg.yaml:3:13: clients[0].oauth2.token_url: is required: the OAuth2 token endpoint"},
+    {"TwoWaysToAuthenticate",
+     "clients:\n  - url: http://l/p\n    bearer_token: t\n    authorization: {credentials: c}\n",
+     "cfg.yaml:4:20: clients[0].authorization: set only one of basic_auth, bearer_token(_file), "
+     "authorization and oauth2"},
+    {"AuthorizationBasicBelongsInBasicAuth",
+     "clients:\n  - url: http://l/p\n    authorization: {type: Basic, credentials: c}\n",
+     "cfg.yaml:3:27: clients[0].authorization.type: use basic_auth for Basic authentication, not "
+     "authorization"},
+    {"UnknownTlsVersion",
+     "clients:\n  - url: http://l/p\n    tls_config: {min_version: TLS1.2}\n",
+     "cfg.yaml:3:31: clients[0].tls_config.min_version: must be TLS10, TLS11, TLS12 or TLS13, not "
+     "\"TLS1.2\""},
+    {"TlsMaxBelowMin",
+     "clients:\n  - url: http://l/p\n    tls_config: {min_version: TLS13, max_version: TLS12}\n",
+     "cfg.yaml:3:51: clients[0].tls_config.max_version: must not be lower than min_version"},
+    {"NoProxyWithoutProxyUrl", "clients:\n  - url: http://l/p\n    no_proxy: localhost\n",
+     "cfg.yaml:3:15: clients[0].no_proxy: applies only together with proxy_url"},
     {"TopLevelNotAMap", "- a\n- b\n",
      "cfg.yaml:1:1: the file is a list, not a mapping of config sections: is it a skidder or "
      "Promtail config file?"},
@@ -346,6 +371,89 @@ TEST(ParseConfig, StaticConfigWithoutPathIsFineWhenRelabelSetsIt) {
       "    relabel_configs:\n      - {replacement: /var/log/x.log, target_label: __path__}\n",
       "cfg.yaml", false);
   EXPECT_TRUE(cfg) << cfg.error().message();
+}
+
+}  // namespace
+}  // namespace skidder::config
+
+namespace skidder::config {
+namespace {
+
+TEST(ParseConfig, StaticConfigWithoutPathIsDroppedWithAWarningAsPromtailDoes) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: j\n    static_configs:\n      - labels: {job: x}\n"
+      "      - labels: {__path__: /var/log/*.log}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_EQ(cfg->scrape_configs[0].static_configs.size(), 1u);
+  EXPECT_EQ(*cfg->scrape_configs[0].static_configs[0].labels.Get("__path__"), "/var/log/*.log");
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_TRUE(cfg->warnings[0].starts_with(
+      "cfg.yaml:4:9: scrape_configs[0].static_configs[0]: has no __path__ label"))
+      << cfg->warnings[0];
+}
+
+TEST(ParseConfig, ServerKeysThatCannotApplyAreAcceptedAndNamed) {
+  Result<Config> cfg = ParseConfig(
+      "server:\n  register_instrumentation: true\n  profiling_enabled: true\n"
+      "  grpc_listen_port: 9095\n  grpc_server_max_recv_msg_size: 4194304\n"
+      "  graceful_shutdown_timeout: 45s\n  http_listen_network: tcp\n"
+      "wal: {enabled: false}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->server.graceful_shutdown_timeout, std::chrono::seconds(45));
+  std::vector<std::string> want = {"server.grpc_listen_port",
+                                   "server.grpc_server_max_recv_msg_size",
+                                   "server.register_instrumentation", "server.profiling_enabled",
+                                   "wal"};
+  EXPECT_EQ(cfg->ignored_keys, want);
+}
+
+TEST(ParseConfig, ClientHttpSettingsAreRead) {
+  Result<Config> cfg = ParseConfig(
+      "clients:\n"
+      "  - url: http://l/p\n"
+      "    follow_redirects: false\n    enable_http2: false\n"
+      "    proxy_url: http://proxy:3128\n    no_proxy: localhost,10.0.0.0/8\n"
+      "    oauth2:\n      client_id: id\n      client_secret_file: /s\n"
+      "      token_url: https://auth/token\n      scopes: [a, b]\n"
+      "      endpoint_params: {audience: loki}\n"
+      "  - url: http://l/p\n    authorization: {credentials_file: /t}\n"
+      "    proxy_from_environment: true\n"
+      "  - url: http://l/p\n    basic_auth: {username_file: /u, password: p}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const ClientConfig& a = cfg->clients[0];
+  EXPECT_FALSE(a.follow_redirects);
+  EXPECT_FALSE(a.enable_http2);
+  EXPECT_EQ(a.no_proxy, "localhost,10.0.0.0/8");
+  ASSERT_TRUE(a.oauth2);
+  EXPECT_EQ(a.oauth2->client_id, "id");
+  EXPECT_EQ(a.oauth2->token_url, "https://auth/token");
+  EXPECT_EQ(a.oauth2->scopes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(a.oauth2->endpoint_params.at("audience"), "loki");
+  const ClientConfig& b = cfg->clients[1];
+  ASSERT_TRUE(b.authorization);
+  EXPECT_EQ(b.authorization->type, "Bearer");
+  EXPECT_EQ(b.authorization->credentials_file, "/t");
+  EXPECT_TRUE(b.proxy_from_environment);
+  EXPECT_TRUE(b.follow_redirects);  // Promtail's default
+  EXPECT_EQ(cfg->clients[2].basic_auth->username_file, "/u");
+  // The dump parses back to the same settings (secrets aside).
+  Result<Config> again = ParseConfig(DumpConfig(*cfg), "dump.yaml", false);
+  ASSERT_TRUE(again) << again.error().message() << "\n" << DumpConfig(*cfg);
+  EXPECT_EQ(again->clients[0].oauth2->endpoint_params.at("audience"), "loki");
+  EXPECT_FALSE(again->clients[0].follow_redirects);
+}
+
+TEST(ParseConfig, KubernetesAuthorizationBearerIsTheBearerToken) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+      "      - role: pod\n        api_server: https://k:6443\n"
+      "        authorization: {credentials_file: /tok}\n        follow_redirects: true\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->scrape_configs[0].kubernetes_sd_configs[0].bearer_token_file, "/tok");
 }
 
 }  // namespace
