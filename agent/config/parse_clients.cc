@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "config/sections.h"
+#include "util/escape.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -102,8 +104,30 @@ Status ReadBackoff(MapReader& parent, BackoffConfig* out) {
   return r.Finish();
 }
 
+// RFC 9110: a header name is a token; a value has no CR, LF or NUL (they would end the header
+// or the request: header injection).
+bool ValidHeaderField(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (unsigned char ch : name) {
+    if (ch <= 32 || ch >= 127 || std::string_view("\"(),/:;<=>?@[\\]{}").find(static_cast<char>(ch)) !=
+                                      std::string_view::npos) {
+      return false;
+    }
+  }
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 // Cross-field checks of one client, reported at the offending key.
 void ValidateClient(MapReader& r, const ClientConfig& c) {
+  for (const auto& [name, value] : c.headers) {
+    if (!ValidHeaderField(name, value)) {  // the name only: the value may be a secret
+      std::string quoted;
+      AppendQuotedEscaped(quoted, name, ControlEscape::kGo);
+      r.Fail("headers", "invalid header " + quoted +
+                            " (a name is letters, digits and !#$%&'*+-.^_`|~; CR, LF and NUL are "
+                            "not allowed anywhere)");
+    }
+  }
   if (c.url.empty()) {
     r.Fail("url", "is required: the Loki push URL, e.g. http://loki:3100/loki/api/v1/push");
   } else if (std::string why = CheckHttpUrl(c.url); !why.empty()) {
@@ -168,6 +192,10 @@ Status ReadClient(const YAML::Node& node, const std::string& file, const std::st
   MapReader r(node, file, path);
   std::vector<std::string> stream_lag_labels;  // deprecated no-op in Promtail
   r.Str("url", &out->url);
+  // The scheme is case-insensitive (as Go's url.Parse reads it); the client expects it lower.
+  if (size_t colon = out->url.find("://"); colon != std::string::npos && colon <= 5) {
+    for (size_t i = 0; i < colon; ++i) out->url[i] = static_cast<char>(std::tolower(out->url[i]));
+  }
   r.Str("tenant_id", &out->tenant_id);
   r.Dur("batchwait", &out->batchwait);
   r.Int("batchsize", &out->batchsize);

@@ -1,8 +1,12 @@
 #include "sink/loki/client.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -355,6 +359,16 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
   if (cfg.batchsize <= 0) return Err(InvalidArgument("clients.batchsize must be positive"));
   if (cfg.timeout <= std::chrono::nanoseconds::zero()) {
     return Err(InvalidArgument("clients.timeout must be positive"));
+  }
+  // Files the TLS setup reads at every connection: a missing one would fail every push, so it
+  // fails the start (and -check-syntax) instead.
+  for (const auto& [key, file] : {std::pair{"ca_file", &cfg.tls_config.ca_file},
+                                  std::pair{"cert_file", &cfg.tls_config.cert_file},
+                                  std::pair{"key_file", &cfg.tls_config.key_file}}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      return Err(InvalidArgument(std::string("clients.tls_config.") + key + ": cannot read \"" +
+                                 *file + "\": " + std::strerror(errno)));
+    }
   }
   auto creds = Credentials::Load(cfg);
   if (!creds) return Err(creds.error());

@@ -458,3 +458,25 @@ TEST(ParseConfig, KubernetesAuthorizationBearerIsTheBearerToken) {
 
 }  // namespace
 }  // namespace skidder::config
+
+namespace skidder::config {
+namespace {
+
+TEST(ClientChecks, AHeaderWithALineBreakIsRefusedWithItsPosition) {
+  auto cfg = ParseConfig(
+      "clients:\n  - url: http://loki/push\n    headers:\n      \"X-A\\r\\nX-B\": v\n", "c.yaml",
+      false);
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_NE(cfg.error().message().find("c.yaml:4:7: clients[0].headers: invalid header \"X-A\\r\\nX-B\""),
+            std::string::npos)
+      << cfg.error().message();
+}
+
+TEST(ClientChecks, AnUpperCaseSchemeIsAccepted) {
+  auto cfg = ParseConfig("clients:\n  - url: HTTP://loki:3100/loki/api/v1/push\n", "c.yaml", false);
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+  EXPECT_EQ(cfg->clients[0].url, "http://loki:3100/loki/api/v1/push");
+}
+
+}  // namespace
+}  // namespace skidder::config
