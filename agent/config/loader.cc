@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "config/alloy.h"
 #include "config/sections.h"
 #include "util/log.h"
 
@@ -169,15 +170,21 @@ Result<Config> LoadConfig(const Flags& flags) {
   }
   const std::string name = builtin ? kBuiltinName : flags.config_file;
   // The built-in config is read exactly as `-config.file=config/default.yaml` would be.
-  Result<Config> cfg = ParseConfig(text, name, flags.expand_env);
+  Result<Config> cfg =
+      !builtin && IsAlloyConfig(flags.config_format, flags.config_file)
+          ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text) : text, name)
+          : ParseConfig(text, name, flags.expand_env);
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();
   if (Status s = ApplyOverrides(flags, builtin, &*cfg); !s.ok()) return Err(std::move(s));
   if (cfg->clients.empty() && !flags.dry_run) {
     return Err(InvalidArgument(fmt::format(
-        "{}: no client configured: add clients: [{{url: http://loki:3100/loki/api/v1/push}}], "
-        "pass -client.url, or use -dry-run to print entries instead",
-        name)));
+        "{}: no client configured: add {}, pass -client.url, or use -dry-run to print entries "
+        "instead",
+        name,
+        IsAlloyConfig(flags.config_format, flags.config_file)
+            ? "a loki.write component with an endpoint block"
+            : "clients: [{url: http://loki:3100/loki/api/v1/push}]")));
   }
   return cfg;
 }
