@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "lang/alloy/lexer.h"
+
 namespace skidder::lang::alloy {
 namespace {
 
@@ -68,7 +70,7 @@ Result<Value> Evaluator::Reference(const Expr& e) {
     Result<Value> base = Eval(*e.kids[0]);
     if (!base) return base;
     if (base->kind != Value::Kind::kObject) {
-      return Err(ErrorAt(e.pos, fmt::format("field {} of a {}: only objects have fields", e.name,
+      return Err(ErrorAt(e.pos, fmt::format("field {} of a {}: only objects have fields", Short(e.name),
                                             KindName(base->kind))));
     }
     const Value* v = base->Field(e.name);
@@ -85,13 +87,13 @@ Result<Value> Evaluator::Reference(const Expr& e) {
     v = resolver_(parts, &consumed, e.pos);
   }
   if (!v && v.error().code() == StatusCode::kNotFound) {
-    return Err(ErrorAt(e.pos, fmt::format("unknown reference {}", Join(parts, parts.size()))));
+    return Err(ErrorAt(e.pos, fmt::format("unknown reference {}", Short(Join(parts, parts.size())))));
   }
   if (!v) return v;
   for (size_t i = consumed; i < parts.size(); ++i) {
     if (v->kind != Value::Kind::kObject) {
-      return Err(ErrorAt(e.pos, fmt::format("{} is a {}, it has no field {}", Join(parts, i),
-                                            KindName(v->kind), parts[i])));
+      return Err(ErrorAt(e.pos, fmt::format("{} is a {}, it has no field {}", Short(Join(parts, i)),
+                                            KindName(v->kind), Short(parts[i]))));
     }
     const Value* f = v->Field(parts[i]);
     v = f ? *f : Value::Null();
@@ -134,7 +136,7 @@ Result<Value> Evaluator::Call(const Expr& e) {
   }
   Result<Value> out = CallFunction(name, args);
   if (!out && out.error().code() == StatusCode::kNotFound) {
-    return Err(ErrorAt(e.kids[0]->pos, fmt::format("unknown function {}", name)));
+    return Err(ErrorAt(e.kids[0]->pos, fmt::format("unknown function {}", Short(name))));
   }
   if (!out) return Err(ErrorAt(e.kids[0]->pos, fmt::format("{}: {}", name, out.error().message())));
   return out;

@@ -269,6 +269,11 @@ Status SyntaxError(const std::string& file, std::string_view text, Pos pos,
   return InvalidArgument(fmt::format("{}:{}:{}: {}{}", file, pos.line, pos.column, msg, excerpt));
 }
 
+std::string Short(std::string_view s) {
+  if (s.size() <= kExcerptMax) return std::string(s);
+  return std::string(s.substr(0, kExcerptMax)) + "...";
+}
+
 Result<std::vector<Token>> Lex(std::string_view text, const std::string& file) {
   return Lexer(text, file).Run();
 }

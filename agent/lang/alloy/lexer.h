@@ -22,6 +22,9 @@ struct Token {
 // decoded: "..." with Go's escapes, `...` raw. file names the input in errors.
 Result<std::vector<Token>> Lex(std::string_view text, const std::string& file);
 
+// s cut to a few dozen bytes ("..." appended) for messages: input is never echoed at length.
+std::string Short(std::string_view s);
+
 // "file:line:col: message" with a short excerpt of the line when there is one.
 Status SyntaxError(const std::string& file, std::string_view text, Pos pos, std::string_view msg);
 

@@ -41,7 +41,7 @@ class Parser {
       case Token::Kind::kEof: return "the end of the file";
       case Token::Kind::kString: return "a string";
       case Token::Kind::kNumber: return "a number";
-      case Token::Kind::kIdent: return fmt::format("identifier {}", Cur().text);
+      case Token::Kind::kIdent: return fmt::format("identifier {}", Short(Cur().text));
       case Token::Kind::kPunct: return fmt::format("\"{}\"", Cur().text);
     }
     return "?";
@@ -79,7 +79,7 @@ class Parser {
       Result<ExprPtr> e = Expression(0);
       if (!e) return e.error();
       if (std::ranges::any_of(*attrs, [&](const Attribute& a) { return a.name == name; })) {
-        return Error(pos, fmt::format("attribute {} is set twice", name));
+        return Error(pos, fmt::format("attribute {} is set twice", Short(name)));
       }
       attrs->push_back({name, pos, std::move(*e)});
       return Status::Ok();
@@ -98,7 +98,7 @@ class Parser {
       ++i_;
     }
     if (!IsPunct("{")) {
-      return Error(fmt::format("expected \"=\" or a block's \"{{\" after {}, found {}", name,
+      return Error(fmt::format("expected \"=\" or a block's \"{{\" after {}, found {}", Short(name),
                                Describe()));
     }
     if (depth + 1 >= kMaxDepth) return Error("blocks nested too deeply");
@@ -234,7 +234,7 @@ class Parser {
       Pos key_pos = Cur().pos;
       ++i_;
       if (std::ranges::find(keys, key) != keys.end()) {
-        return Err(Error(key_pos, fmt::format("object key {:?} is set twice", key)));
+        return Err(Error(key_pos, fmt::format("object key {:?} is set twice", Short(key))));
       }
       if (!IsPunct("=") && !IsPunct(":")) {
         return Err(Error(fmt::format("expected \"=\" after the object key, found {}",
