@@ -229,6 +229,7 @@ Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, 
                                                 stage.name)));
   }
   if (!body) return Err(body.error());
+  if (body->IsMap() && body->size() == 0) body->SetStyle(YAML::EmitterStyle::Flow);  // `cri: {}`
   return std::pair{promtail, *body};
 }
 

@@ -103,6 +103,19 @@ TEST(AlloyConfig, ChosenByExtensionOrFlag) {
   EXPECT_EQ(as_alloy->clients.at(0).url, "http://loki:3100/loki/api/v1/push");
 }
 
+TEST(AlloyConfig, FormatFlagTakesYamlOrAlloyOnly) {
+  Result<Flags> alloy = ParseFlags({"-config.format=alloy"});
+  ASSERT_TRUE(alloy);
+  EXPECT_EQ(alloy->config_format, "alloy");
+  EXPECT_TRUE(ParseFlags({"-config.format=yaml"}));
+  Result<Flags> toml = ParseFlags({"-config.format=toml"});
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.error().message(), "invalid value \"toml\" for flag -config.format: must be yaml or alloy");
+  EXPECT_TRUE(IsAlloyConfig("", "/etc/alloy/config.alloy"));
+  EXPECT_FALSE(IsAlloyConfig("yaml", "/etc/alloy/config.alloy"));
+  EXPECT_FALSE(IsAlloyConfig("", "/etc/promtail/config.yaml"));
+}
+
 TEST(AlloyConfig, WriteEndpointsBecomeClientsWithEveryOption) {
   Alloy a;
   testing::WriteFile(a.dir / "password", "s3cret");
@@ -228,6 +241,53 @@ loki.process "json" {
   ASSERT_EQ(sc.relabel_configs.size(), 3u);  // loki.relabel's rule, then the pods' file paths
   EXPECT_EQ(sc.relabel_configs[0].target_label, "namespace");
   EXPECT_EQ(sc.relabel_configs[1].target_label, "__path__");
+}
+
+TEST(AlloyConfig, StagesWithOtherNamesBecomePromtailsStages) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.label_drop { values = ["filename"] }
+  stage.label_keep { values = ["job", "level"] }
+  stage.static_labels { values = { env = "prod" } }
+  stage.metrics {
+    metric.counter {
+      name        = "lines_total"
+      description = "all lines"
+      match_all   = true
+      action      = "inc"
+    }
+    metric.histogram {
+      name    = "sizes"
+      source  = "size"
+      buckets = [1, 10]
+    }
+  }
+  stage.docker {}
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const std::vector<StageConfig>& st = c->scrape_configs.at(0).pipeline_stages;
+  ASSERT_EQ(st.size(), 5u);
+  EXPECT_EQ(st[0].type, "labeldrop");
+  EXPECT_EQ(st[0].body[0].Scalar(), "filename");
+  EXPECT_EQ(st[1].type, "labelallow");
+  EXPECT_EQ(st[2].type, "static_labels");
+  EXPECT_EQ(st[2].body["env"].Scalar(), "prod");
+  EXPECT_EQ(st[3].type, "metrics");
+  EXPECT_EQ(st[3].body["lines_total"]["type"].Scalar(), "Counter");
+  EXPECT_EQ(st[3].body["lines_total"]["description"].Scalar(), "all lines");
+  EXPECT_EQ(st[3].body["lines_total"]["config"]["match_all"].Scalar(), "true");
+  EXPECT_EQ(st[3].body["sizes"]["type"].Scalar(), "Histogram");
+  EXPECT_EQ(st[3].body["sizes"]["source"].Scalar(), "size");
+  EXPECT_EQ(st[3].body["sizes"]["config"]["buckets"][1].Scalar(), "10");
+  EXPECT_EQ(st[4].type, "docker");
+  EXPECT_NE(DumpConfig(*c).find("- docker: {}"), std::string::npos) << DumpConfig(*c);
 }
 
 TEST(AlloyConfig, RefusesWhatItCannotRunWithThePosition) {
