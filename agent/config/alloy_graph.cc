@@ -40,6 +40,29 @@ Status Loader::Enter(const std::string& id, Pos pos) {
   }
   if (chain_.size() >= kMaxChain) return ErrorAt(pos, "components chained too deeply");
   chain_.push_back(id);
+  used_.insert(id);
+  return Status::Ok();
+}
+
+// Components no source reaches are still checked, as Alloy evaluates every component: a typo in
+// a pipeline kept for later must not wait for the day it is wired in.
+Status Loader::CheckUnused() {
+  for (const auto& [id, b] : components_) {
+    if (used_.contains(id)) continue;
+    chain_.clear();
+    const Value capsule = Value::MakeCapsule(
+        b->name.starts_with("loki.") ? "receiver" : "targets", id);
+    Status s;
+    if (b->name == "loki.process" || b->name == "loki.relabel") {
+      Targets targets;
+      Route route;
+      s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, 0, &targets, &route);
+    } else if (b->name.starts_with("discovery.") || b->name == "local.file_match") {
+      Result<Targets> t = ResolveTargets(capsule, b->pos, 0);
+      if (!t) s = t.error();
+    }
+    if (!s.ok()) return s;
+  }
   return Status::Ok();
 }
 

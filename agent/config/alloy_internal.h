@@ -73,7 +73,10 @@ class Loader {
   lang::alloy::Evaluator eval_;
   std::map<std::string, const Block*> components_;  // "loki.write.default" -> its block
   std::set<std::string> evaluating_;                // local.file components being read
+  Status CheckUnused();
+
   std::vector<std::string> chain_;                  // components on the walk, for cycles
+  std::set<std::string> used_;                      // components some source's walk reached
   Config* cfg_ = nullptr;                           // being built by Run()
   std::string positions_file_;                      // legacy_positions_file, when set
 };

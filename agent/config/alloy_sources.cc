@@ -37,6 +37,7 @@ Result<Config> Loader::Run() {
     if (!s.ok()) break;
     if (b.name.starts_with("loki.source.")) s = ReadSource(b);
   }
+  if (s.ok()) s = CheckUnused();
   cfg_ = nullptr;
   if (!s.ok()) return Err(std::move(s));
   if (!positions_file_.empty()) cfg.positions.filename = positions_file_;

@@ -1,6 +1,7 @@
 // Alloy configurations run by the real binary: a node's files through loki.process into
 // loki.write, and config/kubernetes.alloy against the fake Kubernetes API, against the fake Loki.
 #include <fmt/format.h>
+#include <signal.h>
 
 #include <memory>
 
@@ -94,6 +95,50 @@ loki.write "default" {{
   ASSERT_NE(plain, nullptr);
   EXPECT_EQ(plain->labels,
             R"({cluster="test", env="prod", filename=")" + file + R"(", job="app"})");
+}
+
+// An Alloy file for the logs folder with one static label; `env` is its value.
+std::string FileConfig(const std::string& logs, const std::string& positions,
+                       const std::string& loki, const std::string& env) {
+  return fmt::format(R"(loki.source.file "app" {{
+  targets               = [{{"__path__" = "{}/*.log", env = "{}"}}]
+  forward_to            = [loki.write.default.receiver]
+  legacy_positions_file = "{}"
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+                     logs, env, positions, loki);
+}
+
+TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
+  MakeDirs(logs());
+  WriteFile(logs() + "/a.log", Lines("r", 0, 50));
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, FileConfig(logs(), positions_file(), loki_.url(), "before"));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(50)) << agent_.Stderr();
+  WriteFile(config, FileConfig(logs(), positions_file(), loki_.url(), "after"));
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(agent_.MetricsPort(2).has_value()) << "no restart after SIGHUP";
+  AppendFile(logs() + "/a.log", Lines("r", 50, 80));
+  ASSERT_TRUE(loki_.WaitForLines(80)) << loki_.LineCount();
+  ExpectEachOnce("r", 0, 80);
+  int after = 0;
+  for (const ReceivedEntry& e : loki_.Entries()) after += e.labels.find("env=\"after\"") != std::string::npos;
+  EXPECT_EQ(after, 30);
+  WriteFile(config, "prometheus.scrape \"x\" {\n}\n");
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("reload refused, old config kept") != std::string::npos;
+  }));
+  EXPECT_NE(agent_.Stderr().find("config.alloy:1:1: component prometheus.scrape is not supported"),
+            std::string::npos)
+      << agent_.Stderr();
 }
 
 TEST_F(Alloy, KubernetesExampleGivesTheChartsStreams) {

@@ -376,6 +376,14 @@ loki.write "default" {
 }
 )"),
             "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"uri\"");
+  EXPECT_EQ(a.Error(src + kWrite + R"(
+loki.process "spare" {
+  stage.json { expressions = sys.nope("x") }
+  forward_to = [loki.write.default.receiver]
+}
+)"),
+            "c.alloy:12:30: unknown function sys.nope")
+      << "components no source uses are checked too";
   EXPECT_EQ(a.Error(src + kWrite + "loki.write \"default\" {\n}\n"),
             "c.alloy:10:1: loki.write.default is defined twice");
   EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),
