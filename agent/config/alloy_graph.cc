@@ -57,6 +57,9 @@ Status Loader::CheckUnused() {
       Targets targets;
       Route route;
       s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, 0, &targets, &route);
+    } else if (b->name == "local.file") {  // Alloy reads it even when nothing uses it
+      Result<Value> content = LocalFileContent(*b, b->pos);
+      if (!content) s = content.error();
     } else if (b->name.starts_with("discovery.") || b->name == "local.file_match") {
       Result<Targets> t = ResolveTargets(capsule, b->pos, 0);
       if (!t) s = t.error();

@@ -234,6 +234,13 @@ Result<Value> PathJoin(const Args& a) {
 }
 
 
+// Alloy marks secrets so they cannot leak into plain attributes; skidder masks secrets when it
+// prints the config instead, so converting one back is the identity.
+Result<Value> Nonsensitive(const Args& a) {
+  if (Status s = Arity(a, 1); !s.ok()) return Err(std::move(s));
+  return a[0];
+}
+
 const std::map<std::string, Fn, std::less<>>& Functions() {
   static const auto* fns = new std::map<std::string, Fn, std::less<>>{
       {"sys.env", Env},
@@ -268,6 +275,8 @@ const std::map<std::string, Fn, std::less<>>& Functions() {
       {"encoding.from_base64", Base64Decode},
       {"json_path", JsonPathFn},
       {"file.path_join", PathJoin},
+      {"convert.nonsensitive", Nonsensitive},
+      {"nonsensitive", Nonsensitive},
   };
   return *fns;
 }

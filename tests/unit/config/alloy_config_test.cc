@@ -384,6 +384,18 @@ loki.process "spare" {
 )"),
             "c.alloy:12:30: unknown function sys.nope")
       << "components no source uses are checked too";
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = discovery.relabel.a.output
+  forward_to = [loki.write.default.receiver]
+}
+discovery.relabel "a" { targets = discovery.relabel.b.output }
+discovery.relabel "b" { targets = discovery.relabel.a.output }
+)") + kWrite),
+            "c.alloy:7:25: reference cycle: loki.source.file.f -> discovery.relabel.a -> "
+            "discovery.relabel.b -> discovery.relabel.a");
+  EXPECT_EQ(a.Error(src + kWrite + "local.file \"s\" { filename = local.file.s.content }\n"),
+            "c.alloy:10:29: reference cycle through local.file.s");
   EXPECT_EQ(a.Error(src + kWrite + "loki.write \"default\" {\n}\n"),
             "c.alloy:10:1: loki.write.default is defined twice");
   EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),

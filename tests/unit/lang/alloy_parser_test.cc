@@ -99,6 +99,7 @@ TEST(AlloyStdlib, EnvironmentCoalesceConcatAndPaths) {
   EXPECT_EQ(EvalString(R"(string.join(array.concat(["a"], concat(["b"], ["c"])), ""))"), "abc");
   EXPECT_EQ(EvalString(R"(file.path_join("/var/log", "pods", "x.log"))"), "/var/log/pods/x.log");
   EXPECT_EQ(EvalString(R"(encoding.from_base64("c2VjcmV0"))"), "secret");
+  EXPECT_EQ(EvalString(R"(convert.nonsensitive("tenant"))"), "tenant");
   EXPECT_NE(EvalString("constants.hostname"), "");
 }
 
