@@ -43,7 +43,10 @@ Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty
     }
   }
   const Attribute* values = stage.Attr("values");
-  if (values == nullptr) return Err(l.ErrorAt(stage.pos, stage.name + ": values is required"));
+  if (values == nullptr) {  // Alloy's default is empty; the stage decides whether that is valid
+    bool list = stage.name == "stage.label_drop" || stage.name == "stage.label_keep";
+    return YAML::Node(list ? YAML::NodeType::Sequence : YAML::NodeType::Map);
+  }
   Result<Value> v = l.Eval(*values);
   if (!v) return Err(v.error());
   Result<YAML::Node> node = ToYaml(*v);
@@ -77,6 +80,8 @@ Result<YAML::Node> Metrics(Loader& l, const Block& stage) {
                  key == "source";
       (top ? metric : config)[key] = kv.second;
     }
+    // Alloy names custom metrics loki_process_custom_<name> (Promtail: promtail_custom_).
+    if (!metric["prefix"]) metric["prefix"] = "loki_process_custom_";
     metric["config"] = config;
     out[(*attrs)["name"].Scalar()] = metric;
   }
@@ -101,6 +106,23 @@ Result<YAML::Node> Match(Loader& l, const Block& stage, int depth) {
 }
 
 }  // namespace
+
+Status Authorization(Loader& l, const Block& block, const YAML::Node& attrs, YAML::Node* out) {
+  if (attrs["type"] && attrs["type"].Scalar() != "Bearer") {
+    return l.ErrorAt(block.pos, "authorization: only type \"Bearer\" is supported by skidder");
+  }
+  for (const auto& kv : attrs) {
+    const std::string key = kv.first.Scalar();
+    if (key == "credentials") {
+      (*out)["bearer_token"] = kv.second;
+    } else if (key == "credentials_file") {
+      (*out)["bearer_token_file"] = kv.second;
+    } else if (key != "type") {
+      return l.ErrorAt(block.pos, fmt::format("unknown attribute {} in authorization", key));
+    }
+  }
+  return Status::Ok();
+}
 
 Result<YAML::Node> ToYaml(const Value& v) {
   switch (v.kind) {
@@ -143,12 +165,8 @@ Result<YAML::Node> KubernetesSd(Loader& l, const Block& b) {
     if (!sub) return sub;
     if (nb.name == "selectors") {
       (*node)["selectors"].push_back(*sub);
-    } else if (nb.name == "authorization") {  // type = "Bearer" with credentials(_file)
-      if ((*sub)["type"] && (*sub)["type"].Scalar() != "Bearer") {
-        return Err(l.ErrorAt(nb.pos, "authorization: only type \"Bearer\" is supported"));
-      }
-      if ((*sub)["credentials"]) (*node)["bearer_token"] = (*sub)["credentials"];
-      if ((*sub)["credentials_file"]) (*node)["bearer_token_file"] = (*sub)["credentials_file"];
+    } else if (nb.name == "authorization") {
+      if (Status s = Authorization(l, nb, *sub, &*node); !s.ok()) return Err(std::move(s));
     } else {
       (*node)[nb.name] = *sub;  // basic_auth, oauth2, attach_metadata: the reader refuses them
     }
@@ -162,7 +180,8 @@ Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write) {
   std::vector<YAML::Node> out;
   for (const Block& ep : write.blocks) {
     if (ep.name != "endpoint") {
-      return Err(l.ErrorAt(ep.pos, fmt::format("{} in loki.write is not supported by skidder; "
+      return Err(l.ErrorAt(ep.pos, fmt::format("{} in loki.write is not supported by skidder, "
+                                               "which keeps unsent lines on disk without a WAL; "
                                                "only endpoint blocks are",
                                                ep.name)));
     }
@@ -174,7 +193,11 @@ Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write) {
     for (const Block& nb : ep.blocks) {
       Result<YAML::Node> sub = l.AttrsToYaml(nb);
       if (!sub) return Err(sub.error());
-      n[nb.name] = *sub;  // basic_auth and tls_config have Promtail's keys
+      if (nb.name == "authorization") {
+        if (Status s = Authorization(l, nb, *sub, &n); !s.ok()) return Err(std::move(s));
+      } else {
+        n[nb.name] = *sub;  // basic_auth and tls_config have Promtail's keys
+      }
     }
     if (YAML::Node size = n["batch_size"]) {  // "1MiB" in Alloy, bytes in the struct
       int64_t bytes = 0;

@@ -89,6 +89,8 @@ inline constexpr size_t kMaxChain = 32;  // components in one targets or forward
 // Block translations (alloy_blocks.cc).
 Result<YAML::Node> ToYaml(const Value& v);
 Result<YAML::Node> KubernetesSd(Loader& l, const Block& b);
+// authorization { type = "Bearer", credentials(_file) } as bearer_token(_file) keys of out.
+Status Authorization(Loader& l, const Block& block, const YAML::Node& attrs, YAML::Node* out);
 Result<YAML::Node> RelabelRule(Loader& l, const Block& rule);
 Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write);
 // One stage.* block as a pipeline stage: Promtail's type name and body.

@@ -63,7 +63,17 @@ Status Loader::ReadLogging(const Block& b) {
 }
 
 Status Loader::ReadWrite(const Block& b) {
-  if (Status s = CheckBody(b, {"external_labels"}, {"endpoint", "wal"}); !s.ok()) return s;
+  if (Status s = CheckBody(b, {"external_labels", "max_streams"}, {"endpoint", "wal"}); !s.ok()) {
+    return s;
+  }
+  if (const Attribute* a = b.Attr("max_streams")) {  // skidder's limit is per batch, as Promtail's
+    Result<Value> v = Eval(*a);
+    if (!v) return v.error();
+    if (v->kind != Value::Kind::kNumber || v->number < 0) {
+      return ErrorAt(a->pos, "max_streams: expected a number (0 = no limit)");
+    }
+    cfg_->limits_config.max_streams = static_cast<int>(v->number);
+  }
   YAML::Node labels;
   if (const Attribute* a = b.Attr("external_labels")) {
     Result<Value> v = Eval(*a);

@@ -139,8 +139,15 @@ loki.write "default" {
     }
     tls_config { insecure_skip_verify = true }
   }
-  endpoint { url = "http://second:3100/loki/api/v1/push" }
+  endpoint {
+    url = "http://second:3100/loki/api/v1/push"
+    authorization {
+      type        = "Bearer"
+      credentials = "tok"
+    }
+  }
   external_labels = { cluster = "prod" }
+  max_streams     = 500
 }
 logging { level = "debug" format = "json" }
 )");
@@ -165,8 +172,15 @@ loki.write "default" {
     }
     tls_config { insecure_skip_verify = true }
   }
-  endpoint { url = "http://second:3100/loki/api/v1/push" }
+  endpoint {
+    url = "http://second:3100/loki/api/v1/push"
+    authorization {
+      type        = "Bearer"
+      credentials = "tok"
+    }
+  }
   external_labels = { cluster = "prod" }
+  max_streams     = 500
 }
 logging {
   level  = "debug"
@@ -190,6 +204,8 @@ logging {
   EXPECT_TRUE(first.tls_config.insecure_skip_verify);
   EXPECT_EQ(first.external_labels.ToString(), R"({cluster="prod"})");
   EXPECT_EQ(c->clients[1].external_labels.ToString(), R"({cluster="prod"})");
+  EXPECT_EQ(c->clients[1].bearer_token, "tok");
+  EXPECT_EQ(c->limits_config.max_streams, 500);
   EXPECT_EQ(c->server.log_level, "debug");
   EXPECT_EQ(c->server.log_format, "json");
   EXPECT_EQ(DumpConfig(*c).find("s3cret"), std::string::npos) << "secrets are masked";
@@ -283,6 +299,8 @@ loki.process "p" {
   EXPECT_EQ(st[3].body["lines_total"]["type"].Scalar(), "Counter");
   EXPECT_EQ(st[3].body["lines_total"]["description"].Scalar(), "all lines");
   EXPECT_EQ(st[3].body["lines_total"]["config"]["match_all"].Scalar(), "true");
+  EXPECT_EQ(st[3].body["lines_total"]["prefix"].Scalar(), "loki_process_custom_")
+      << "Alloy's default prefix, not Promtail's";
   EXPECT_EQ(st[3].body["sizes"]["type"].Scalar(), "Histogram");
   EXPECT_EQ(st[3].body["sizes"]["source"].Scalar(), "size");
   EXPECT_EQ(st[3].body["sizes"]["config"]["buckets"][1].Scalar(), "10");
