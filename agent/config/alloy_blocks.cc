@@ -33,7 +33,7 @@ YAML::Node NullForEmpty(const YAML::Node& map) {
 const std::set<std::string> kSameKeys = {
     "cri",      "docker",   "json",   "regex", "logfmt", "multiline",  "timestamp", "output",
     "drop",     "limit",    "template", "replace", "pack", "tenant", "decolorize", "sampling",
-    "geoip"};
+    "geoip",    "luhn"};
 
 // stage.labels { values = {...} } and friends: the body is the `values` attribute alone.
 Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty) {

@@ -17,6 +17,7 @@
 #include "pipeline/stages/labels.h"
 #include "pipeline/stages/limit.h"
 #include "pipeline/stages/logfmt.h"
+#include "pipeline/stages/luhn.h"
 #include "pipeline/stages/match.h"
 #include "pipeline/stages/metrics.h"
 #include "pipeline/stages/multiline.h"
@@ -47,6 +48,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"labels", stages::NewLabelsStage},
     {"limit", stages::NewLimitStage},
     {"logfmt", stages::NewLogfmtStage},
+    {"luhn", stages::NewLuhnStage},  // Alloy's stage.luhn; Promtail has none
     {"match", stages::NewMatchStage},
     {"metrics", stages::NewMetricsStage},
     {"multiline", stages::NewMultilineStage},

@@ -284,12 +284,18 @@ loki.process "p" {
     }
   }
   stage.docker {}
+  stage.luhn {
+    replacement = "<card>"
+    delimiters  = " -"
+  }
   forward_to = [loki.write.default.receiver]
 }
 )") + kWrite);
   ASSERT_TRUE(c) << c.error().message();
   const std::vector<StageConfig>& st = c->scrape_configs.at(0).pipeline_stages;
-  ASSERT_EQ(st.size(), 5u);
+  ASSERT_EQ(st.size(), 6u);
+  EXPECT_EQ(st[5].type, "luhn");
+  EXPECT_EQ(st[5].body["delimiters"].Scalar(), " -");
   EXPECT_EQ(st[0].type, "labeldrop");
   EXPECT_EQ(st[0].body[0].Scalar(), "filename");
   EXPECT_EQ(st[1].type, "labelallow");
@@ -351,11 +357,11 @@ loki.source.file "f" {
   forward_to = [loki.process.a.receiver]
 }
 loki.process "a" {
-  stage.luhn {}
+  stage.truncate {}
   forward_to = [loki.write.default.receiver]
 }
 )") + kWrite),
-            "c.alloy:7:3: stage.luhn is not supported by skidder yet");
+            "c.alloy:7:3: stage.truncate is not supported by skidder yet");
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
