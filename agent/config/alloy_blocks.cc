@@ -247,6 +247,13 @@ Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, 
     body = Match(l, stage, depth);
   } else if (type == "metrics") {
     body = Metrics(l, stage);
+  } else if (type == "truncate") {  // rule blocks -> rules: [...]
+    body = l.AttrsToYaml(stage, {}, {"rule"});
+    for (const Block& rule : stage.blocks) {
+      Result<YAML::Node> r = body ? l.AttrsToYaml(rule) : body;
+      if (!r) return Err(r.error());
+      (*body)["rules"].push_back(*r);
+    }
   } else {
     return Err(l.ErrorAt(stage.pos, fmt::format("{} is not supported by skidder yet",
                                                 stage.name)));

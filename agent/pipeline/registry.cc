@@ -31,6 +31,7 @@
 #include "pipeline/stages/template.h"
 #include "pipeline/stages/tenant.h"
 #include "pipeline/stages/timestamp.h"
+#include "pipeline/stages/truncate.h"
 
 namespace skidder::pipeline {
 namespace {
@@ -62,6 +63,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"template", stages::NewTemplateStage},
     {"tenant", stages::NewTenantStage},
     {"timestamp", stages::NewTimestampStage},
+    {"truncate", stages::NewTruncateStage},  // Alloy's stage.truncate; Promtail has none
 };
 
 constexpr std::string_view kPromtailOnly[] = {

@@ -288,12 +288,25 @@ loki.process "p" {
     replacement = "<card>"
     delimiters  = " -"
   }
+  stage.truncate {
+    rule {
+      limit  = "1KiB"
+      suffix = "..."
+    }
+    rule {
+      limit       = 100
+      source_type = "label"
+    }
+  }
   forward_to = [loki.write.default.receiver]
 }
 )") + kWrite);
   ASSERT_TRUE(c) << c.error().message();
   const std::vector<StageConfig>& st = c->scrape_configs.at(0).pipeline_stages;
-  ASSERT_EQ(st.size(), 6u);
+  ASSERT_EQ(st.size(), 7u);
+  EXPECT_EQ(st[6].type, "truncate");
+  EXPECT_EQ(st[6].body["rules"][0]["limit"].Scalar(), "1KiB");
+  EXPECT_EQ(st[6].body["rules"][1]["source_type"].Scalar(), "label");
   EXPECT_EQ(st[5].type, "luhn");
   EXPECT_EQ(st[5].body["delimiters"].Scalar(), " -");
   EXPECT_EQ(st[0].type, "labeldrop");
@@ -357,11 +370,11 @@ loki.source.file "f" {
   forward_to = [loki.process.a.receiver]
 }
 loki.process "a" {
-  stage.truncate {}
+  stage.windowsevent {}
   forward_to = [loki.write.default.receiver]
 }
 )") + kWrite),
-            "c.alloy:7:3: stage.truncate is not supported by skidder yet");
+            "c.alloy:7:3: stage.windowsevent is not supported by skidder yet");
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
