@@ -19,6 +19,7 @@ namespace {
 // Each component skidder runs and what it exports.
 const std::map<std::string, std::set<std::string>> kComponents = {
     {"logging", {}},
+    {"livedebugging", {}},  // Alloy's UI debugging stream: accepted, no effect (see docs)
     {"discovery.kubernetes", {"targets"}},
     {"discovery.relabel", {"output", "rules"}},
     {"local.file_match", {"targets"}},
@@ -85,7 +86,7 @@ Status Loader::Index() {
                                         "log components (see docs/migrate-from-alloy.md)",
                                         b.name));
     }
-    if (b.label.empty() && b.name != "logging") {
+    if (b.label.empty() && b.name != "logging" && b.name != "livedebugging") {
       return ErrorAt(b.pos, fmt::format("{} needs a label, e.g. {} \"default\" {{ ... }}", b.name,
                                         b.name));
     }

@@ -31,6 +31,7 @@ Result<Config> Loader::Run() {
   for (const Block& b : ast_.blocks) {
     if (!s.ok()) break;
     if (b.name == "logging") s = ReadLogging(b);
+    if (b.name == "livedebugging") s = CheckBody(b, {"enabled"}, {});
     if (b.name == "loki.write") s = ReadWrite(b);
   }
   for (const Block& b : ast_.blocks) {
