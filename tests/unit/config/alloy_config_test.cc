@@ -97,7 +97,11 @@ TEST(AlloyConfig, ChosenByExtensionOrFlag) {
   Alloy a;
   testing::WriteFile(a.dir / "config.txt", std::string(kWrite));
   Result<Config> as_yaml = LoadFile(a.dir / "config.txt");
-  EXPECT_FALSE(as_yaml);
+  ASSERT_FALSE(as_yaml);
+  EXPECT_NE(as_yaml.error().message().find("(this looks like an Alloy config: name the file "
+                                           "*.alloy or pass -config.format=alloy)"),
+            std::string::npos)
+      << as_yaml.error().message();
   Result<Config> as_alloy = LoadFile(a.dir / "config.txt", "alloy");
   ASSERT_TRUE(as_alloy) << as_alloy.error().message();
   EXPECT_EQ(as_alloy->clients.at(0).url, "http://loki:3100/loki/api/v1/push");

@@ -42,6 +42,8 @@ loki.source.file "f" {
             "log components (see docs/migrate-from-alloy.md)");
   EXPECT_EQ(a.Error(src + kWrite + "livedebugging {\n  enabled = true\n}\n"), "loaded")
       << "a debugging aid with no effect on what is collected";
+  EXPECT_NE(a.Error("logging {\n}\n").find("no client configured: add a loki.write component"),
+            std::string::npos);
   EXPECT_EQ(a.Error("livedebugging {\n  port = 1\n}\n"),
             "c.alloy:2:3: unknown attribute port in livedebugging");
   EXPECT_EQ(a.Error("import.git \"m\" {\n}\n").substr(0, 50),
