@@ -1,14 +1,17 @@
 // The Alloy component graph -> Config: components indexed by id, references resolved on
 // demand, each source's targets and route walked with cycle and depth checks.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "config/alloy.h"
 #include "config/alloy_internal.h"
+#include "config/loader.h"
 #include "config/sections.h"
 #include "util/log.h"
 
@@ -30,6 +33,31 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},
 };
+
+// A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO
+// named by local.file must not hang or exhaust the agent at start or reload.
+Result<std::string> ReadBounded(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return Err(NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno))));
+  struct stat st;
+  std::string text, why;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = fmt::format("{} is not a regular file", path);
+  } else {
+    char buf[64 * 1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) why = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+    if (text.size() > kMaxConfigBytes) {
+      why = fmt::format("{} is larger than {} MiB", path, kMaxConfigBytes >> 20);
+    }
+  }
+  ::close(fd);
+  if (!why.empty()) return Err(InvalidArgument(why));
+  return text;
+}
 
 std::string Join(const std::vector<std::string>& parts, size_t n) {
   std::string out;
@@ -132,16 +160,12 @@ Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
   if (path->kind != Value::Kind::kString) {
     return Err(ErrorAt(name->pos, "local.file: filename must be a string"));
   }
-  FILE* f = std::fopen(path->str.c_str(), "rb");
-  if (f == nullptr) {
-    return Err(ErrorAt(name->pos, fmt::format("local.file {}: cannot read {}: {}", b.label,
-                                              path->str, std::strerror(errno))));
+  Result<std::string> text = ReadBounded(path->str);
+  if (!text) {
+    return Err(ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label,
+                                              text.error().message())));
   }
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
-  return Value::String(std::move(text));
+  return Value::String(std::move(*text));
 }
 
 const Block* Loader::Component(const Value& capsule) const {

@@ -45,10 +45,11 @@ void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_fil
   ASSERT_TRUE(y) << y.error().message();
   ASSERT_TRUE(a) << a.error().message();
   // What Alloy's syntax cannot say: the job's name (labels are identifiers) and skidder's own
-  // held-files directory (see docs/migrate-from-alloy.md).
+  // settings, the held-files directory and the symlink roots (see docs/migrate-from-alloy.md).
   ASSERT_EQ(a->scrape_configs.size(), 1u);
   a->scrape_configs[0].job_name = job_name;
   a->positions.held_dir = y->positions.held_dir;
+  a->target_config.symlink_roots = y->target_config.symlink_roots;
   y->source_file = a->source_file = "";
   std::string where;
   EXPECT_TRUE(SameTree(YAML::Load(DumpConfig(*y)), YAML::Load(DumpConfig(*a)), &where))

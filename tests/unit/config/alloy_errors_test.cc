@@ -143,6 +143,9 @@ discovery.relabel "b" { targets = discovery.relabel.a.output }
             "discovery.relabel.b -> discovery.relabel.a");
   EXPECT_EQ(a.Error(src + kWrite + "local.file \"s\" { filename = local.file.s.content }\n"),
             "c.alloy:10:29: reference cycle through local.file.s");
+  EXPECT_EQ(a.Error(src + kWrite + "local.file \"z\" { filename = \"/dev/zero\" }\n"),
+            "c.alloy:10:18: local.file z: /dev/zero is not a regular file")
+      << "a device or FIFO must not hang the load";
   EXPECT_EQ(a.Error(src + kWrite + "loki.write \"default\" {\n}\n"),
             "c.alloy:10:1: loki.write.default is defined twice");
   EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),
