@@ -204,10 +204,6 @@ Status Loader::ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int d
   return s;
 }
 
-}  // namespace skidder::config::alloy_internal
-
-namespace skidder::config::alloy_internal {
-
 Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
   for (const Block& nb : b.blocks) {
     if (nb.name == "clustering") {
