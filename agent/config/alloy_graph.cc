@@ -211,6 +211,10 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
                              "DaemonSet) and reads that node's pods, so no clustering is needed");
     }
     if (nb.name == "decompression") {
+      const Attribute* enabled = nb.Attr("enabled");
+      Result<Value> on = enabled ? Eval(*enabled) : Result<Value>(Value::Null());
+      if (!on) return on.error();
+      if (on->kind == Value::Kind::kBool && !on->boolean) continue;  // switched off: nothing to do
       return ErrorAt(nb.pos, "decompression is not supported by skidder yet (rotated .gz files "
                              "of a file it tails are read)");
     }
@@ -227,6 +231,9 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
     if (a.name == "targets" || a.name == "forward_to") continue;
     Result<Value> v = Eval(a);
     if (!v) return v.error();
+    if (a.name == "tail_from_end" && v->kind != Value::Kind::kBool) {
+      return ErrorAt(a.pos, "tail_from_end: expected true or false");
+    }
     if (a.name == "tail_from_end" && v->boolean) {
       return ErrorAt(a.pos, "tail_from_end = true is not supported by skidder yet; new files are "
                             "read from the start, as Promtail does");

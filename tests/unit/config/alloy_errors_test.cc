@@ -146,6 +146,37 @@ discovery.relabel "b" { targets = discovery.relabel.a.output }
   EXPECT_EQ(a.Error(src + kWrite + "local.file \"z\" { filename = \"/dev/zero\" }\n"),
             "c.alloy:10:18: local.file z: /dev/zero is not a regular file")
       << "a device or FIFO must not hang the load";
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+  decompression {
+    enabled = false
+    format  = "gz"
+  }
+}
+)") + kWrite),
+            "loaded");
+  EXPECT_TRUE(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+  decompression {
+    enabled = true
+    format  = "gz"
+  }
+}
+)") + kWrite)
+                .starts_with("c.alloy:5:3: decompression is not supported by skidder yet"));
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets       = [{"__path__" = "/var/log/*.log"}]
+  forward_to    = [loki.write.default.receiver]
+  tail_from_end = true
+}
+)") + kWrite)
+                .substr(0, 64),
+            "c.alloy:5:3: tail_from_end = true is not supported by skidder ye");
   EXPECT_EQ(a.Error(src + kWrite + "loki.write \"default\" {\n}\n"),
             "c.alloy:10:1: loki.write.default is defined twice");
   EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),
