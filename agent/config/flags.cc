@@ -60,6 +60,12 @@ std::string SetLogFormat(Flags& f, const std::string& v) {
   return "";
 }
 
+std::string SetConfigFormat(Flags& f, const std::string& v) {
+  if (v != "yaml" && v != "alloy") return "must be yaml or alloy";
+  f.config_format = v;
+  return "";
+}
+
 std::string SetClientUrl(Flags& f, const std::string& v) {
   std::string why = internal::CheckHttpUrl(v);
   if (why.empty()) f.client_url = v;
@@ -85,8 +91,12 @@ std::string SetPort(Flags& f, const std::string& v) {
 std::span<const FlagDef> Defs() {
   static const FlagDef kDefs[] = {
       {"config.file", Kind::kString,
-       "YAML config file to load (default: the built-in config tailing /var/log/*.log)",
+       "Config file to load: Promtail YAML, or Alloy syntax for a .alloy file (default: the "
+       "built-in config tailing /var/log/*.log)",
        SetStrField<&Flags::config_file>},
+      {"config.format", Kind::kString,
+       "Format of -config.file: yaml or alloy (default: alloy for a .alloy file, else yaml)",
+       SetConfigFormat},
       {"config.expand-env", Kind::kBool,
        "Expand ${VAR} and ${VAR:-default} in the config file from the environment",
        SetBoolField<&Flags::expand_env>},

@@ -12,7 +12,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "config/alloy.h"
 #include "config/sections.h"
+#include "lang/alloy/parser.h"
 #include "util/log.h"
 
 namespace skidder::config {
@@ -124,6 +126,12 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
   return Status::Ok();
 }
 
+// Alloy text in a file not named .alloy: it parses as Alloy and has a block.
+bool LooksLikeAlloy(const std::string& text) {
+  Result<lang::alloy::File> f = lang::alloy::Parse(text, "");
+  return f && !f->blocks.empty();
+}
+
 }  // namespace
 
 namespace internal {
@@ -187,15 +195,24 @@ Result<Config> LoadConfig(const Flags& flags) {
   }
   const std::string name = builtin ? kBuiltinName : flags.config_file;
   // The built-in config is read exactly as `-config.file=config/default.yaml` would be.
-  Result<Config> cfg = ParseConfig(text, name, flags.expand_env);
+  const bool alloy = !builtin && IsAlloyConfig(flags.config_format, flags.config_file);
+  Result<Config> cfg = alloy ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text) : text, name)
+                             : ParseConfig(text, name, flags.expand_env);
+  if (!cfg && !alloy && !builtin && flags.config_format.empty() && LooksLikeAlloy(text)) {
+    return Err(InvalidArgument(cfg.error().message() +
+                               " (this looks like an Alloy config: name the file *.alloy or pass "
+                               "-config.format=alloy)"));
+  }
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();
   if (Status s = ApplyOverrides(flags, builtin, &*cfg); !s.ok()) return Err(std::move(s));
   if (cfg->clients.empty() && !flags.dry_run) {
     return Err(InvalidArgument(fmt::format(
-        "{}: no client configured: add clients: [{{url: http://loki:3100/loki/api/v1/push}}], "
-        "pass -client.url, or use -dry-run to print entries instead",
-        name)));
+        "{}: no client configured: add {}, pass -client.url, or use -dry-run to print entries "
+        "instead",
+        name,
+        alloy ? "a loki.write component with an endpoint block"
+            : "clients: [{url: http://loki:3100/loki/api/v1/push}]")));
   }
   return cfg;
 }

@@ -11,6 +11,7 @@ namespace skidder::config {
 
 struct Flags {
   std::string config_file;           // -config.file ("" = built-in default config)
+  std::string config_format;         // -config.format: yaml|alloy ("" = by the file's extension)
   bool expand_env = false;           // -config.expand-env: ${VAR} and ${VAR:-default}
   bool dry_run = false;              // -dry-run: print entries, do not push, positions untouched
   bool inspect = false;              // -inspect: print each stage's changes

@@ -17,6 +17,7 @@
 #include "pipeline/stages/labels.h"
 #include "pipeline/stages/limit.h"
 #include "pipeline/stages/logfmt.h"
+#include "pipeline/stages/luhn.h"
 #include "pipeline/stages/match.h"
 #include "pipeline/stages/metrics.h"
 #include "pipeline/stages/multiline.h"
@@ -30,6 +31,7 @@
 #include "pipeline/stages/template.h"
 #include "pipeline/stages/tenant.h"
 #include "pipeline/stages/timestamp.h"
+#include "pipeline/stages/truncate.h"
 
 namespace skidder::pipeline {
 namespace {
@@ -47,6 +49,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"labels", stages::NewLabelsStage},
     {"limit", stages::NewLimitStage},
     {"logfmt", stages::NewLogfmtStage},
+    {"luhn", stages::NewLuhnStage},  // Alloy's stage.luhn; Promtail has none
     {"match", stages::NewMatchStage},
     {"metrics", stages::NewMetricsStage},
     {"multiline", stages::NewMultilineStage},
@@ -60,6 +63,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"template", stages::NewTemplateStage},
     {"tenant", stages::NewTenantStage},
     {"timestamp", stages::NewTimestampStage},
+    {"truncate", stages::NewTruncateStage},  // Alloy's stage.truncate; Promtail has none
 };
 
 constexpr std::string_view kPromtailOnly[] = {

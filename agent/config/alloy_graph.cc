@@ -1,0 +1,338 @@
+// Walking the Alloy component graph: each source's discovery chain becomes a scrape config's
+// targets and relabel rules, its forward_to chain the pipeline stages, and the loki.write
+// endpoints the clients.
+#include <fmt/format.h>
+
+#include "config/alloy_internal.h"
+#include "config/sections.h"
+#include "util/log.h"
+
+namespace skidder::config::alloy_internal {
+namespace {
+
+// loki.source.kubernetes reads the pod logs the API would stream from the node's files: the
+// same rules config/kubernetes.yaml uses to find a container's files, CRI lines decoded first.
+void AddPodLogPaths(Targets* t) {
+  YAML::Node by_uid, by_hash;
+  by_uid["source_labels"].push_back("__meta_kubernetes_pod_uid");
+  by_uid["source_labels"].push_back("__meta_kubernetes_pod_container_name");
+  by_uid["separator"] = "/";
+  by_uid["replacement"] = "/var/log/pods/*$1/*.log";
+  by_uid["target_label"] = "__path__";
+  by_hash["source_labels"].push_back("__meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash");
+  by_hash["source_labels"].push_back("__meta_kubernetes_pod_annotation_kubernetes_io_config_hash");
+  by_hash["source_labels"].push_back("__meta_kubernetes_pod_container_name");
+  by_hash["separator"] = "/";
+  by_hash["regex"] = "true/(.*)";
+  by_hash["replacement"] = "/var/log/pods/*$1/*.log";
+  by_hash["target_label"] = "__path__";
+  t->relabel.push_back(by_uid);
+  t->relabel.push_back(by_hash);
+}
+
+}  // namespace
+
+Status Loader::Enter(const std::string& id, Pos pos) {
+  if (std::ranges::find(chain_, id) != chain_.end()) {
+    std::string cycle;
+    for (const std::string& c : chain_) cycle += c + " -> ";
+    return ErrorAt(pos, fmt::format("reference cycle: {}{}", cycle, id));
+  }
+  if (chain_.size() >= kMaxChain) return ErrorAt(pos, "components chained too deeply");
+  chain_.push_back(id);
+  used_.insert(id);
+  return Status::Ok();
+}
+
+// Components no source reaches are still checked, as Alloy evaluates every component: a typo in
+// a pipeline kept for later must not wait for the day it is wired in.
+Status Loader::CheckUnused() {
+  for (const auto& [id, b] : components_) {
+    if (used_.contains(id)) continue;
+    chain_.clear();
+    const Value capsule = Value::MakeCapsule(
+        b->name.starts_with("loki.") ? "receiver" : "targets", id);
+    Status s;
+    if (b->name == "loki.process" || b->name == "loki.relabel") {
+      Targets targets;
+      Route route;
+      s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, 0, &targets, &route);
+    } else if (b->name == "local.file") {  // Alloy reads it even when nothing uses it
+      Result<Value> content = LocalFileContent(*b, b->pos);
+      if (!content) s = content.error();
+    } else if (b->name.starts_with("discovery.") || b->name == "local.file_match") {
+      Result<Targets> t = ResolveTargets(capsule, b->pos, 0);
+      if (!t) s = t.error();
+    }
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
+  Targets t;
+  if (v.kind == Value::Kind::kArray) {  // [{"__path__" = "/var/log/*.log", job = "x"}, ...]
+    for (const Value& item : *v.array) {
+      Result<YAML::Node> labels = ToYaml(item);
+      if (!labels || !labels->IsMap()) {
+        return Err(ErrorAt(pos, "targets: expected objects of labels, e.g. "
+                                "[{\"__path__\" = \"/var/log/*.log\"}]"));
+      }
+      t.static_labels.push_back(*labels);
+    }
+    return t;
+  }
+  if (v.kind != Value::Kind::kCapsule || v.capsule.kind != "targets") {
+    return Err(ErrorAt(pos, fmt::format("targets: expected a list of targets, got {}",
+                                        lang::alloy::ToText(v))));
+  }
+  const Block& b = *Component(v);
+  if (Status s = Enter(v.capsule.component, pos); !s.ok()) return Err(std::move(s));
+  if (b.name == "discovery.kubernetes") {
+    Result<YAML::Node> sd = KubernetesSd(*this, b);
+    if (!sd) return Err(sd.error());
+    t.kubernetes_sd.push_back(*sd);
+  } else {
+    const bool relabel = b.name == "discovery.relabel";
+    const char* input = relabel ? "targets" : "path_targets";
+    Status s = relabel ? CheckBody(b, {"targets"}, {"rule"})
+                       : CheckBody(b, {"path_targets", "sync_period"}, {});
+    if (!s.ok()) return Err(std::move(s));
+    const Attribute* in = b.Attr(input);
+    if (in == nullptr) return Err(ErrorAt(b.pos, fmt::format("{}: {} is required", b.name, input)));
+    Result<Value> value = Eval(*in);
+    if (!value) return Err(value.error());
+    Result<Targets> inner = ResolveTargets(*value, in->pos, depth + 1);
+    if (!inner) return inner;
+    t = std::move(*inner);
+    for (const Block& rule : b.blocks) {
+      Result<YAML::Node> r = RelabelRule(*this, rule);
+      if (!r) return Err(r.error());
+      t.relabel.push_back(*r);
+    }
+    if (const Attribute* sync = b.Attr("sync_period")) {
+      Result<Value> d = Eval(*sync);
+      if (!d) return Err(d.error());
+      if (d->kind != Value::Kind::kString || !ParseDuration(d->str, &cfg_->target_config.sync_period)) {
+        return Err(ErrorAt(sync->pos, "sync_period: expected a duration like \"10s\""));
+      }
+    }
+  }
+  chain_.pop_back();
+  return t;
+}
+
+Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
+                         const std::set<std::string>& blocks) const {
+  for (const Attribute& a : b.attributes) {
+    if (!attrs.contains(a.name)) {
+      return ErrorAt(a.pos, fmt::format("unknown attribute {} in {}", a.name, b.name));
+    }
+  }
+  for (const Block& nb : b.blocks) {
+    bool stage_ok = blocks.contains("stage.*") && nb.name.starts_with("stage.");
+    if (!blocks.contains(nb.name) && !stage_ok) {
+      return ErrorAt(nb.pos, fmt::format("block {} in {} is not supported by skidder", nb.name,
+                                         b.name));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Loader::ReadProcess(const Block& b, Route* route) {
+  for (const Block& stage : b.blocks) {
+    Result<std::pair<std::string, YAML::Node>> s = Stage(*this, stage, 0);
+    if (!s) return s.error();
+    route->stages.push_back(std::move(*s));
+    route->stage_pos.push_back(stage.pos);
+  }
+  return Status::Ok();
+}
+
+Status Loader::ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int depth,
+                                Targets* targets, Route* route) {
+  if (v.kind != Value::Kind::kArray) {
+    return ErrorAt(pos, "forward_to: expected a list of receivers, e.g. [loki.write.default.receiver]");
+  }
+  std::vector<const Block*> next;
+  std::set<std::string> writes;
+  for (const Value& r : *v.array) {
+    if (r.kind != Value::Kind::kCapsule || r.capsule.kind != "receiver") {
+      return ErrorAt(pos, fmt::format("forward_to: {} is not a receiver", lang::alloy::ToText(r)));
+    }
+    const Block* b = Component(r);
+    if (b->name == "loki.write") {
+      writes.insert(r.capsule.component);
+    } else {
+      next.push_back(b);
+    }
+  }
+  if (next.empty()) {
+    route->writes = std::move(writes);
+    return Status::Ok();
+  }
+  if (next.size() > 1 || !writes.empty()) {
+    return ErrorAt(pos, "forward_to: fan-out into different pipelines is not supported by "
+                        "skidder yet; forward to one loki.process or loki.relabel, or to "
+                        "loki.write receivers only");
+  }
+  const Block& b = *next[0];
+  if (Status s = Enter(Id(b), pos); !s.ok()) return s;
+  Status s = CheckBody(b, b.name == "loki.process" ? std::set<std::string>{"forward_to"}
+                                                   : std::set<std::string>{"forward_to", "max_cache_size"},
+                       b.name == "loki.process" ? std::set<std::string>{"stage.*"}
+                                                : std::set<std::string>{"rule"});
+  if (!s.ok()) return s;
+  if (b.name == "loki.process") {
+    if (s = ReadProcess(b, route); !s.ok()) return s;
+  } else if (stages_seen || !route->stages.empty()) {
+    return ErrorAt(b.pos, "loki.relabel after loki.process is not supported by skidder yet; "
+                          "relabel before the loki.process (or in discovery.relabel)");
+  } else {
+    for (const Block& rule : b.blocks) {
+      Result<YAML::Node> r = RelabelRule(*this, rule);
+      if (!r) return r.error();
+      targets->relabel.push_back(*r);
+    }
+  }
+  const Attribute* fwd = b.Attr("forward_to");
+  if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
+  Result<Value> out = Eval(*fwd);
+  if (!out) return out.error();
+  s = ResolveReceivers(*out, fwd->pos, !route->stages.empty(), depth + 1, targets, route);
+  chain_.pop_back();
+  return s;
+}
+
+Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
+  for (const Block& nb : b.blocks) {
+    if (nb.name == "clustering") {
+      return ErrorAt(nb.pos, "clustering is not supported: skidder runs on every node (a "
+                             "DaemonSet) and reads that node's pods, so no clustering is needed");
+    }
+    if (nb.name == "decompression") {
+      const Attribute* enabled = nb.Attr("enabled");
+      Result<Value> on = enabled ? Eval(*enabled) : Result<Value>(Value::Null());
+      if (!on) return on.error();
+      if (on->kind == Value::Kind::kBool && !on->boolean) continue;  // switched off: nothing to do
+      return ErrorAt(nb.pos, "decompression is not supported by skidder yet (rotated .gz files "
+                             "of a file it tails are read)");
+    }
+    if (Status s = CheckBody(nb, {"min_poll_frequency", "max_poll_frequency"}, {}); !s.ok()) {
+      return s;
+    }
+    for (const Attribute& a : nb.attributes) {
+      Duration* out = a.name == "min_poll_frequency" ? &cfg_->file_watch_config.min_poll_frequency
+                                                     : &cfg_->file_watch_config.max_poll_frequency;
+      if (Status s = DurationAttr(a, out); !s.ok()) return s;
+    }
+  }
+  for (const Attribute& a : b.attributes) {
+    if (a.name == "targets" || a.name == "forward_to") continue;
+    Result<Value> v = Eval(a);
+    if (!v) return v.error();
+    if (a.name == "tail_from_end" && v->kind != Value::Kind::kBool) {
+      return ErrorAt(a.pos, "tail_from_end: expected true or false");
+    }
+    if (a.name == "tail_from_end" && v->boolean) {
+      return ErrorAt(a.pos, "tail_from_end = true is not supported by skidder yet; new files are "
+                            "read from the start, as Promtail does");
+    }
+    if (a.name == "encoding") (*node)["encoding"] = lang::alloy::ToText(*v);
+    if (a.name == "legacy_positions_file") {
+      if (!positions_file_.empty() && positions_file_ != v->str) {
+        return ErrorAt(a.pos, "all sources must name the same legacy_positions_file");
+      }
+      positions_file_ = v->str;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Loader::DurationAttr(const Attribute& a, Duration* out) {
+  Result<Value> v = Eval(a);
+  if (!v) return v.error();
+  if (v->kind != Value::Kind::kString || !ParseDuration(v->str, out)) {
+    return ErrorAt(a.pos, fmt::format("{}: expected a duration like \"250ms\"", a.name));
+  }
+  return Status::Ok();
+}
+
+// The whole route: the targets chain, then the forward_to chain, then the writers reached.
+Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
+  const Attribute* targets = b.Attr("targets");
+  const Attribute* fwd = b.Attr("forward_to");
+  if (targets == nullptr) return ErrorAt(b.pos, b.name + ": targets is required");
+  if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
+  chain_ = {Id(b)};
+  Result<Value> tv = Eval(*targets);
+  if (!tv) return tv.error();
+  Result<Targets> resolved = ResolveTargets(*tv, targets->pos, 0);
+  if (!resolved) return resolved.error();
+  *t = std::move(*resolved);
+  Result<Value> fv = Eval(*fwd);
+  if (!fv) return fv.error();
+  if (Status s = ResolveReceivers(*fv, fwd->pos, false, 0, t, route); !s.ok()) return s;
+  std::set<std::string> all;
+  for (const auto& [id, block] : components_) {
+    if (block->name == "loki.write") all.insert(id);
+  }
+  if (route->writes != all) {
+    std::string missing;
+    for (const std::string& w : all) {
+      if (!route->writes.contains(w)) missing += (missing.empty() ? "" : ", ") + w;
+    }
+    return ErrorAt(fwd->pos, fmt::format("{} does not reach {}: skidder sends every source to "
+                                         "every loki.write (one set of clients)",
+                                         Id(b), missing));
+  }
+  return Status::Ok();
+}
+
+Status Loader::ReadSource(const Block& b) {
+  const bool kube = b.name == "loki.source.kubernetes";
+  Status s = kube ? CheckBody(b, {"targets", "forward_to"}, {"clustering"})
+                  : CheckBody(b, {"targets", "forward_to", "encoding", "tail_from_end",
+                                  "legacy_positions_file"},
+                              {"file_watch", "decompression"});
+  YAML::Node node;
+  if (s.ok()) s = ReadSourceOptions(b, &node);
+  Targets t;
+  Route route;
+  if (s.ok()) s = SourceRoute(b, &t, &route);
+  if (!s.ok()) return s;
+  if (kube) {
+    if (t.kubernetes_sd.empty() || !t.static_labels.empty()) {
+      return ErrorAt(b.Attr("targets")->pos,
+                     "loki.source.kubernetes: targets must come from discovery.kubernetes");
+    }
+    AddPodLogPaths(&t);
+    route.stages.insert(route.stages.begin(), {"cri", YAML::Node(YAML::NodeType::Map)});
+    route.stage_pos.insert(route.stage_pos.begin(), b.pos);
+  }
+  bool taken = std::ranges::any_of(cfg_->scrape_configs,
+                                   [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
+  node["job_name"] = taken ? Id(b) : b.label;
+  for (const auto& [type, body] : route.stages) {
+    YAML::Node item;
+    item[type] = body;
+    node["pipeline_stages"].push_back(item);
+  }
+  for (const YAML::Node& sd : t.kubernetes_sd) node["kubernetes_sd_configs"].push_back(sd);
+  for (const YAML::Node& labels : t.static_labels) {
+    YAML::Node sc;
+    sc["targets"].push_back("localhost");
+    sc["labels"] = labels;
+    node["static_configs"].push_back(sc);
+  }
+  for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
+  ScrapeConfig sc;
+  if (s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc); !s.ok()) return s;
+  for (size_t i = 0; i < sc.pipeline_stages.size() && i < route.stage_pos.size(); ++i) {
+    sc.pipeline_stages[i].file = Where(route.stage_pos[i]);  // stage errors point at the block
+  }
+  cfg_->scrape_configs.push_back(std::move(sc));
+  return Status::Ok();
+}
+
+}  // namespace skidder::config::alloy_internal

@@ -1,0 +1,99 @@
+// Internal to the Alloy loader (alloy_*.cc): the graph walk and the block translations.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "lang/alloy/eval.h"
+#include "lang/alloy/parser.h"
+
+namespace skidder::config::alloy_internal {
+
+using lang::alloy::Attribute;
+using lang::alloy::Block;
+using lang::alloy::Pos;
+using lang::alloy::Value;
+
+// Where a source's entries come from: the discovery half of a scrape config.
+struct Targets {
+  std::vector<YAML::Node> kubernetes_sd;  // kubernetes_sd_configs items
+  std::vector<YAML::Node> static_labels;  // static_configs[].labels
+  std::vector<YAML::Node> relabel;        // relabel_configs, in order
+};
+
+// Where they go: the stages in order, relabel rules that run before any stage, the writers.
+struct Route {
+  std::vector<std::pair<std::string, YAML::Node>> stages;  // (type, body)
+  std::vector<Pos> stage_pos;
+  std::set<std::string> writes;  // loki.write component ids reached
+};
+
+class Loader {
+ public:
+  Loader(std::string text, std::string file);
+  Result<Config> Run();
+
+  // Shared with the block translations.
+  std::string Where(Pos pos) const;
+  Status ErrorAt(Pos pos, std::string_view msg) const;
+  Result<Value> Eval(const Attribute& a);
+  // A block's attributes as a YAML mapping (names renamed per `rename`); nested blocks refused
+  // unless listed in `blocks_ok`.
+  Result<YAML::Node> AttrsToYaml(const Block& b,
+                                 const std::map<std::string, std::string>& rename = {},
+                                 const std::set<std::string>& blocks_ok = {});
+
+ private:
+  Status Index();
+  Result<Value> Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos);
+  Result<Value> LocalFileContent(const Block& b, Pos pos);
+  Result<Targets> ResolveTargets(const Value& v, Pos pos, int depth);
+  Status ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int depth, Targets* targets,
+                          Route* route);
+  Status Enter(const std::string& id, Pos pos);
+  // Refuses attributes and blocks of b not in the allowed sets ("stage.*" allows any stage).
+  Status CheckBody(const Block& b, const std::set<std::string>& attrs,
+                   const std::set<std::string>& blocks) const;
+  Status ReadSource(const Block& b);
+  Status ReadSourceOptions(const Block& b, YAML::Node* node);
+  Status SourceRoute(const Block& b, Targets* t, Route* route);
+  Status DurationAttr(const Attribute& a, Duration* out);
+  Status ReadWrite(const Block& b);
+  Status ReadLogging(const Block& b);
+  Status ReadProcess(const Block& b, Route* route);
+  const Block* Component(const Value& capsule) const;
+
+  std::string text_, file_;
+  lang::alloy::File ast_;
+  lang::alloy::Evaluator eval_;
+  std::map<std::string, const Block*> components_;  // "loki.write.default" -> its block
+  std::set<std::string> evaluating_;                // local.file components being read
+  Status CheckUnused();
+
+  std::vector<std::string> chain_;                  // components on the walk, for cycles
+  std::set<std::string> used_;                      // components some source's walk reached
+  Config* cfg_ = nullptr;                           // being built by Run()
+  std::string positions_file_;                      // legacy_positions_file, when set
+};
+
+inline std::string Id(const Block& b) {
+  return b.label.empty() ? b.name : b.name + "." + b.label;
+}
+inline constexpr size_t kMaxChain = 32;  // components in one targets or forward_to chain
+
+// Block translations (alloy_blocks.cc).
+Result<YAML::Node> ToYaml(const Value& v);
+Result<YAML::Node> KubernetesSd(Loader& l, const Block& b);
+// authorization { type = "Bearer", credentials(_file) } as bearer_token(_file) keys of out.
+Status Authorization(Loader& l, const Block& block, const YAML::Node& attrs, YAML::Node* out);
+Result<YAML::Node> RelabelRule(Loader& l, const Block& rule);
+Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write);
+// One stage.* block as a pipeline stage: Promtail's type name and body.
+Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, int depth);
+
+}  // namespace skidder::config::alloy_internal

@@ -1,0 +1,187 @@
+// The Alloy component graph -> Config: components indexed by id, references resolved on
+// demand, each source's targets and route walked with cycle and depth checks.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "config/alloy.h"
+#include "config/alloy_internal.h"
+#include "config/loader.h"
+#include "config/sections.h"
+#include "util/log.h"
+
+namespace skidder::config {
+namespace alloy_internal {
+namespace {
+
+// Each component skidder runs and what it exports.
+const std::map<std::string, std::set<std::string>> kComponents = {
+    {"logging", {}},
+    {"livedebugging", {}},  // Alloy's UI debugging stream: accepted, no effect (see docs)
+    {"discovery.kubernetes", {"targets"}},
+    {"discovery.relabel", {"output", "rules"}},
+    {"local.file_match", {"targets"}},
+    {"local.file", {"content"}},
+    {"loki.source.file", {}},
+    {"loki.source.kubernetes", {}},
+    {"loki.process", {"receiver"}},
+    {"loki.relabel", {"receiver", "rules"}},
+    {"loki.write", {"receiver"}},
+};
+
+// A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO
+// named by local.file must not hang or exhaust the agent at start or reload.
+Result<std::string> ReadBounded(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return Err(NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno))));
+  struct stat st;
+  std::string text, why;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = fmt::format("{} is not a regular file", path);
+  } else {
+    char buf[64 * 1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) why = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+    if (text.size() > kMaxConfigBytes) {
+      why = fmt::format("{} is larger than {} MiB", path, kMaxConfigBytes >> 20);
+    }
+  }
+  ::close(fd);
+  if (!why.empty()) return Err(InvalidArgument(why));
+  return text;
+}
+
+std::string Join(const std::vector<std::string>& parts, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += (i ? "." : "") + parts[i];
+  return out;
+}
+
+}  // namespace
+
+Loader::Loader(std::string text, std::string file)
+    : text_(std::move(text)),
+      file_(std::move(file)),
+      eval_(file_, [this](const std::vector<std::string>& parts, size_t* consumed, Pos pos) {
+        return Resolve(parts, consumed, pos);
+      }) {}
+
+std::string Loader::Where(Pos pos) const {
+  return fmt::format("{}:{}:{}", file_, pos.line, pos.column);
+}
+
+Status Loader::ErrorAt(Pos pos, std::string_view msg) const { return eval_.ErrorAt(pos, msg); }
+
+Result<Value> Loader::Eval(const Attribute& a) { return eval_.Eval(*a.value); }
+
+Result<YAML::Node> Loader::AttrsToYaml(const Block& b,
+                                       const std::map<std::string, std::string>& rename,
+                                       const std::set<std::string>& blocks_ok) {
+  YAML::Node out(YAML::NodeType::Map);
+  for (const Attribute& a : b.attributes) {
+    Result<Value> v = Eval(a);
+    if (!v) return Err(v.error());
+    Result<YAML::Node> n = ToYaml(*v);
+    if (!n) return Err(ErrorAt(a.pos, fmt::format("{}: {}", a.name, n.error().message())));
+    auto it = rename.find(a.name);
+    out[it == rename.end() ? a.name : it->second] = *n;
+  }
+  for (const Block& nb : b.blocks) {
+    if (!blocks_ok.contains(nb.name)) {
+      return Err(ErrorAt(nb.pos, fmt::format("block {} in {} is not supported by skidder",
+                                             nb.name, b.name)));
+    }
+  }
+  return out;
+}
+
+Status Loader::Index() {
+  if (!ast_.attributes.empty()) {
+    return ErrorAt(ast_.attributes[0].pos, "attributes belong inside a component block");
+  }
+  for (const Block& b : ast_.blocks) {
+    if (b.name == "prometheus" || b.name.starts_with("prometheus.") ||
+        b.name.starts_with("otelcol.") || !kComponents.contains(b.name)) {
+      return ErrorAt(b.pos, fmt::format("component {} is not supported by skidder, which runs the "
+                                        "log components (see docs/migrate-from-alloy.md)",
+                                        b.name));
+    }
+    if (b.label.empty() && b.name != "logging" && b.name != "livedebugging") {
+      return ErrorAt(b.pos, fmt::format("{} needs a label, e.g. {} \"default\" {{ ... }}", b.name,
+                                        b.name));
+    }
+    if (!components_.emplace(Id(b), &b).second) {
+      return ErrorAt(b.pos, fmt::format("{} is defined twice", Id(b)));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Value> Loader::Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos) {
+  for (size_t n = parts.size(); n >= 1; --n) {
+    auto it = components_.find(Join(parts, n));
+    if (it == components_.end()) continue;
+    const Block& b = *it->second;
+    const std::set<std::string>& exports = kComponents.at(b.name);
+    if (n == parts.size() || !exports.contains(parts[n])) {
+      return Err(ErrorAt(pos, fmt::format("{} has no export {}", it->first,
+                                          n == parts.size() ? "named" : parts[n])));
+    }
+    *consumed = n + 1;
+    if (parts[n] == "content") return LocalFileContent(b, pos);
+    std::string kind = parts[n] == "output" ? "targets" : parts[n];
+    return Value::MakeCapsule(kind, it->first);
+  }
+  return Err(NotFound(""));
+}
+
+Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
+  const std::string id = Id(b);
+  if (Status s = CheckBody(b, {"filename", "is_secret", "detector", "poll_frequency"}, {});
+      !s.ok()) {
+    return Err(std::move(s));
+  }
+  const Attribute* name = b.Attr("filename");
+  if (name == nullptr) return Err(ErrorAt(b.pos, "local.file: filename is required"));
+  if (!evaluating_.insert(id).second) {
+    return Err(ErrorAt(pos, fmt::format("reference cycle through {}", id)));
+  }
+  Result<Value> path = Eval(*name);
+  evaluating_.erase(id);
+  if (!path) return path;
+  if (path->kind != Value::Kind::kString) {
+    return Err(ErrorAt(name->pos, "local.file: filename must be a string"));
+  }
+  Result<std::string> text = ReadBounded(path->str);
+  if (!text) {
+    return Err(ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label,
+                                              text.error().message())));
+  }
+  return Value::String(std::move(*text));
+}
+
+const Block* Loader::Component(const Value& capsule) const {
+  auto it = components_.find(capsule.capsule.component);
+  return it == components_.end() ? nullptr : it->second;
+}
+
+}  // namespace alloy_internal
+
+bool IsAlloyConfig(const std::string& format, const std::string& file) {
+  if (!format.empty()) return format == "alloy";
+  return file.ends_with(".alloy");
+}
+
+Result<Config> ParseAlloyConfig(const std::string& text, const std::string& file) {
+  return alloy_internal::Loader(text, file).Run();
+}
+
+}  // namespace skidder::config

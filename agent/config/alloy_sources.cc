@@ -1,0 +1,100 @@
+// Loader::Run and the top-level components: logging, loki.write and the sources.
+#include <fmt/format.h>
+
+#include "config/alloy_internal.h"
+#include "config/sections.h"
+#include "util/log.h"
+
+namespace skidder::config::alloy_internal {
+namespace {
+
+Result<std::string> StringAttr(Loader& l, const Attribute& a) {
+  Result<Value> v = l.Eval(a);
+  if (!v) return Err(v.error());
+  if (v->kind != Value::Kind::kString) {
+    return Err(l.ErrorAt(a.pos, fmt::format("{}: expected a string, got a {}", a.name,
+                                            lang::alloy::KindName(v->kind))));
+  }
+  return v->str;
+}
+
+}  // namespace
+
+Result<Config> Loader::Run() {
+  Result<lang::alloy::File> f = lang::alloy::Parse(text_, file_);
+  if (!f) return Err(f.error());
+  ast_ = std::move(*f);
+  Config cfg;
+  cfg.source_file = file_;
+  cfg_ = &cfg;
+  Status s = Index();
+  for (const Block& b : ast_.blocks) {
+    if (!s.ok()) break;
+    if (b.name == "logging") s = ReadLogging(b);
+    if (b.name == "livedebugging") s = CheckBody(b, {"enabled"}, {});
+    if (b.name == "loki.write") s = ReadWrite(b);
+  }
+  for (const Block& b : ast_.blocks) {
+    if (!s.ok()) break;
+    if (b.name.starts_with("loki.source.")) s = ReadSource(b);
+  }
+  if (s.ok()) s = CheckUnused();
+  cfg_ = nullptr;
+  if (!s.ok()) return Err(std::move(s));
+  if (!positions_file_.empty()) cfg.positions.filename = positions_file_;
+  return cfg;
+}
+
+Status Loader::ReadLogging(const Block& b) {
+  if (Status s = CheckBody(b, {"level", "format"}, {}); !s.ok()) return s;
+  for (const Attribute& a : b.attributes) {
+    Result<std::string> v = StringAttr(*this, a);
+    if (!v) return v.error();
+    log::Level level;
+    log::Format format;
+    if (a.name == "level" && !log::ParseLevel(*v, &level)) {
+      return ErrorAt(a.pos, "level: must be debug, info, warn or error");
+    }
+    if (a.name == "format" && !log::ParseFormat(*v, &format)) {
+      return ErrorAt(a.pos, "format: must be logfmt or json");
+    }
+    (a.name == "level" ? cfg_->server.log_level : cfg_->server.log_format) = *v;
+  }
+  return Status::Ok();
+}
+
+Status Loader::ReadWrite(const Block& b) {
+  if (Status s = CheckBody(b, {"external_labels", "max_streams"}, {"endpoint", "wal"}); !s.ok()) {
+    return s;
+  }
+  if (const Attribute* a = b.Attr("max_streams")) {  // skidder's limit is per batch, as Promtail's
+    Result<Value> v = Eval(*a);
+    if (!v) return v.error();
+    if (v->kind != Value::Kind::kNumber || v->number < 0) {
+      return ErrorAt(a->pos, "max_streams: expected a number (0 = no limit)");
+    }
+    cfg_->limits_config.max_streams = static_cast<int>(v->number);
+  }
+  YAML::Node labels;
+  if (const Attribute* a = b.Attr("external_labels")) {
+    Result<Value> v = Eval(*a);
+    if (!v) return v.error();
+    Result<YAML::Node> n = ToYaml(*v);
+    if (!n || !n->IsMap()) return ErrorAt(a->pos, "external_labels: expected an object of labels");
+    labels = *n;
+  }
+  Result<std::vector<YAML::Node>> endpoints = Endpoints(*this, b);
+  if (!endpoints) return endpoints.error();
+  for (size_t i = 0; i < endpoints->size(); ++i) {
+    YAML::Node node = (*endpoints)[i];
+    if (labels.IsDefined()) node["external_labels"] = labels;
+    ClientConfig client;
+    Status s = internal::ReadClient(node, Where(b.blocks[i].pos),
+                                    fmt::format("{}.endpoint[{}]", Id(b), i), &client);
+    if (!s.ok()) return s;
+    cfg_->clients.push_back(std::move(client));
+  }
+  return Status::Ok();
+}
+
+}  // namespace skidder::config::alloy_internal

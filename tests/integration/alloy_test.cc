@@ -1,0 +1,183 @@
+// Alloy configurations run by the real binary: a node's files through loki.process into
+// loki.write, and config/kubernetes.alloy against the fake Kubernetes API, against the fake Loki.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <memory>
+
+#include "harness.h"
+#include "support/fake_kube_api.h"
+
+namespace skidder::testing {
+namespace {
+
+// Replaces every `from` in s; returns how many there were.
+int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  int n = 0;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+    ++n;
+  }
+  return n;
+}
+
+class Alloy : public IntegrationTest {
+ protected:
+  const ReceivedEntry* EntryOf(const std::vector<ReceivedEntry>& entries, std::string_view line) {
+    for (const ReceivedEntry& e : entries) {
+      if (e.line == line) return &e;
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(Alloy, FileSourceThroughProcessDeliversLinesWithTheirLabelsAndMetadata) {
+  MakeDirs(logs());
+  WriteFile(logs() + "/app.log",
+            "{\"level\":\"WARN\",\"msg\":\"disk low\",\"req\":\"r1\"}\n"
+            "{\"level\":\"info\",\"msg\":\"ok\",\"req\":\"r2\"}\n"
+            "plain text\n");
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(// a node's files, as an Alloy user writes them
+local.file_match "app" {{
+  path_targets = [{{"__path__" = "{}/*.log", job = "app", env = sys.env("SKIDDER_ENV")}}]
+}}
+loki.source.file "app" {{
+  targets               = local.file_match.app.targets
+  forward_to            = [loki.process.app.receiver]
+  legacy_positions_file = "{}"
+}}
+loki.process "app" {{
+  stage.json {{
+    expressions = {{ level = "", message = "msg", req = "" }}
+  }}
+  stage.template {{
+    source   = "level"
+    template = "{{{{ ToLower .Value }}}}"
+  }}
+  stage.labels {{
+    values = {{ level = "" }}
+  }}
+  stage.structured_metadata {{
+    values = {{ req = "" }}
+  }}
+  stage.match {{
+    selector = "{{level=\"warn\"}}"
+    stage.static_labels {{
+      values = {{ alert = "true" }}
+    }}
+  }}
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+    tenant_id  = "team-" + "a"
+  }}
+  external_labels = {{ cluster = "test" }}
+}}
+)",
+                                logs(), positions_file(), loki_.url()));
+  agent_.SetEnv("SKIDDER_ENV", "prod");
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(3)) << loki_.LineCount() << agent_.Stderr();
+  const std::vector<ReceivedEntry> entries = loki_.Entries();
+  const std::string file = logs() + "/app.log";
+  const ReceivedEntry* warn = EntryOf(entries, R"({"level":"WARN","msg":"disk low","req":"r1"})");
+  ASSERT_NE(warn, nullptr);
+  EXPECT_EQ(warn->labels, R"({alert="true", cluster="test", env="prod", filename=")" + file +
+                              R"(", job="app", level="warn"})");
+  EXPECT_EQ(warn->tenant, "team-a");
+  EXPECT_EQ(warn->metadata,
+            (std::vector<std::pair<std::string, std::string>>{{"req", "r1"}}));
+  const ReceivedEntry* plain = EntryOf(entries, "plain text");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->labels,
+            R"({cluster="test", env="prod", filename=")" + file + R"(", job="app"})");
+}
+
+// An Alloy file for the logs folder with one static label; `env` is its value.
+std::string FileConfig(const std::string& logs, const std::string& positions,
+                       const std::string& loki, const std::string& env) {
+  return fmt::format(R"(loki.source.file "app" {{
+  targets               = [{{"__path__" = "{}/*.log", env = "{}"}}]
+  forward_to            = [loki.write.default.receiver]
+  legacy_positions_file = "{}"
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+                     logs, env, positions, loki);
+}
+
+TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
+  MakeDirs(logs());
+  WriteFile(logs() + "/a.log", Lines("r", 0, 50));
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, FileConfig(logs(), positions_file(), loki_.url(), "before"));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(50)) << agent_.Stderr();
+  WriteFile(config, FileConfig(logs(), positions_file(), loki_.url(), "after"));
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(agent_.MetricsPort(2).has_value()) << "no restart after SIGHUP";
+  AppendFile(logs() + "/a.log", Lines("r", 50, 80));
+  ASSERT_TRUE(loki_.WaitForLines(80)) << loki_.LineCount();
+  ExpectEachOnce("r", 0, 80);
+  int after = 0;
+  for (const ReceivedEntry& e : loki_.Entries()) after += e.labels.find("env=\"after\"") != std::string::npos;
+  EXPECT_EQ(after, 30);
+  WriteFile(config, "prometheus.scrape \"x\" {\n}\n");
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("reload refused, old config kept") != std::string::npos;
+  }));
+  EXPECT_NE(agent_.Stderr().find("config.alloy:1:1: component prometheus.scrape is not supported"),
+            std::string::npos)
+      << agent_.Stderr();
+}
+
+TEST_F(Alloy, KubernetesExampleGivesTheChartsStreams) {
+  constexpr const char* kToken = "itest-token";
+  const std::string pods = dir_ / "pods";
+  MakeDirs(dir_ / "kube");
+  WriteFile(dir_ / "kube/token", kToken);
+  FakeKubeApi api(dir_ / "kube", kToken);
+  agent_.SetEnv("NODE_NAME", "node-1");
+  api.Add(PodJson("shop", "api-1", "node-1", {"api"},
+                  {{"app.kubernetes.io/name", "api"}, {"app.kubernetes.io/instance", "shop-api"}}));
+  const std::string dir = pods + "/shop_api-1_uid-api-1/api";
+  MakeDirs(dir);
+  WriteFile(dir + "/0.log", "2026-11-24T10:40:12.000000001Z stdout F hello from api\n");
+  // config/kubernetes.alloy unchanged but for where the API server, the pods' logs, the
+  // positions and Loki are.
+  std::string config = ReadFile(SKIDDER_SOURCE_DIR "/config/kubernetes.alloy");
+  EXPECT_EQ(ReplaceAll(config, "  role = \"pod\"\n",
+                       fmt::format("  role = \"pod\"\n  api_server = \"{}\"\n"
+                                   "  bearer_token_file = \"{}\"\n"
+                                   "  tls_config {{\n    ca_file = \"{}\"\n  }}\n",
+                                   api.url(), dir_ / "kube/token", api.ca_file())),
+            1);
+  EXPECT_EQ(ReplaceAll(config, "\"/var/log/pods/", "\"" + pods + "/"), 2);
+  EXPECT_EQ(ReplaceAll(config, "/var/lib/skidder/positions.json", positions_file()), 1);
+  EXPECT_EQ(ReplaceAll(config, "\"http://loki-gateway/loki/api/v1/push\"",
+                       "\"" + loki_.url() + "\"\n    batch_wait = \"50ms\""),
+            1);
+  WriteFile(dir_ / "kubernetes.alloy", config);
+  StartAgent(dir_ / "kubernetes.alloy", {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  const std::vector<ReceivedEntry> entries = loki_.Entries();
+  ASSERT_EQ(entries.at(0).line, "hello from api");
+  // The labels config/kubernetes.yaml gives (tests/integration/kubernetes_test.cc).
+  EXPECT_EQ(entries[0].labels, "{app=\"api\", container=\"api\", filename=\"" + dir +
+                                   "/0.log\", instance=\"shop-api\", job=\"shop/api\", "
+                                   "namespace=\"shop\", node_name=\"node-1\", pod=\"api-1\", "
+                                   "stream=\"stdout\"}");
+}
+
+}  // namespace
+}  // namespace skidder::testing

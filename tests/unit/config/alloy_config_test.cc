@@ -1,0 +1,336 @@
+// Alloy configurations: the same Config as the equivalent Promtail YAML, and clear refusals.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+
+#include "config/alloy.h"
+#include "config/loader.h"
+#include "support/test_util.h"
+
+namespace skidder::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<Config> LoadFile(const std::string& path, const std::string& format = "") {
+  Flags flags;
+  flags.config_file = path;
+  flags.config_format = format;
+  return LoadConfig(flags);
+}
+
+// Both dumps as YAML trees, so flow and block styles of the same value compare equal.
+bool SameTree(const YAML::Node& a, const YAML::Node& b, std::string* where) {
+  if (a.Type() != b.Type()) return false;
+  if (a.IsScalar()) return a.Scalar() == b.Scalar();
+  if (a.size() != b.size()) return false;
+  if (a.IsSequence()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameTree(a[i], b[i], where)) return (*where = "[" + std::to_string(i) + "]" + *where, false);
+    }
+    return true;
+  }
+  for (const auto& kv : a) {
+    const std::string key = kv.first.Scalar();
+    if (!b[key] || !SameTree(kv.second, b[key], where)) return (*where = "." + key + *where, false);
+  }
+  return true;
+}
+
+void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_file,
+                      const std::string& job_name) {
+  Result<Config> y = LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/" + yaml_file);
+  Result<Config> a = LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/" + alloy_file);
+  ASSERT_TRUE(y) << y.error().message();
+  ASSERT_TRUE(a) << a.error().message();
+  // What Alloy's syntax cannot say: the job's name (labels are identifiers) and skidder's own
+  // settings, the held-files directory and the symlink roots (see docs/migrate-from-alloy.md).
+  ASSERT_EQ(a->scrape_configs.size(), 1u);
+  a->scrape_configs[0].job_name = job_name;
+  a->positions.held_dir = y->positions.held_dir;
+  a->target_config.symlink_roots = y->target_config.symlink_roots;
+  y->source_file = a->source_file = "";
+  std::string where;
+  EXPECT_TRUE(SameTree(YAML::Load(DumpConfig(*y)), YAML::Load(DumpConfig(*a)), &where))
+      << "first difference at " << where << "\nYAML:\n" << DumpConfig(*y) << "\nAlloy:\n"
+      << DumpConfig(*a);
+}
+
+TEST(AlloyConfig, KubernetesExampleMatchesKubernetesYaml) {
+  ExpectSameConfig("config/kubernetes.yaml", "config/kubernetes.alloy", "kubernetes-pods");
+}
+
+TEST(AlloyConfig, ServiceExamplesMatchTheirYaml) {
+  for (const char* name : {"airflow", "java-service", "python-service"}) {
+    SCOPED_TRACE(name);
+    Result<Config> y = LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name + ".yaml");
+    ASSERT_TRUE(y);
+    ExpectSameConfig(std::string("config/examples/") + name + ".yaml",
+                     std::string("config/examples/") + name + ".alloy",
+                     y->scrape_configs.at(0).job_name);
+  }
+}
+
+// Loads Alloy text written to a temp file named c.alloy.
+struct Alloy {
+  testing::TempDir dir;
+  Result<Config> Load(const std::string& text) {
+    testing::WriteFile(dir / "c.alloy", text);
+    return LoadFile(dir / "c.alloy");
+  }
+  std::string Error(const std::string& text) {
+    Result<Config> c = Load(text);
+    if (c) return "loaded";
+    std::string msg = c.error().message();
+    size_t at = msg.find("c.alloy");  // drop the temp dir
+    return at == std::string::npos ? msg : msg.substr(at);
+  }
+};
+
+constexpr const char* kWrite = R"(
+loki.write "default" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+}
+)";
+
+TEST(AlloyConfig, ChosenByExtensionOrFlag) {
+  Alloy a;
+  testing::WriteFile(a.dir / "config.txt", std::string(kWrite));
+  Result<Config> as_yaml = LoadFile(a.dir / "config.txt");
+  ASSERT_FALSE(as_yaml);
+  EXPECT_NE(as_yaml.error().message().find("(this looks like an Alloy config: name the file "
+                                           "*.alloy or pass -config.format=alloy)"),
+            std::string::npos)
+      << as_yaml.error().message();
+  Result<Config> as_alloy = LoadFile(a.dir / "config.txt", "alloy");
+  ASSERT_TRUE(as_alloy) << as_alloy.error().message();
+  EXPECT_EQ(as_alloy->clients.at(0).url, "http://loki:3100/loki/api/v1/push");
+}
+
+TEST(AlloyConfig, FormatFlagTakesYamlOrAlloyOnly) {
+  Result<Flags> alloy = ParseFlags({"-config.format=alloy"});
+  ASSERT_TRUE(alloy);
+  EXPECT_EQ(alloy->config_format, "alloy");
+  EXPECT_TRUE(ParseFlags({"-config.format=yaml"}));
+  Result<Flags> toml = ParseFlags({"-config.format=toml"});
+  ASSERT_FALSE(toml);
+  EXPECT_EQ(toml.error().message(), "invalid value \"toml\" for flag -config.format: must be yaml or alloy");
+  EXPECT_TRUE(IsAlloyConfig("", "/etc/alloy/config.alloy"));
+  EXPECT_FALSE(IsAlloyConfig("yaml", "/etc/alloy/config.alloy"));
+  EXPECT_FALSE(IsAlloyConfig("", "/etc/promtail/config.yaml"));
+}
+
+TEST(AlloyConfig, WriteEndpointsBecomeClientsWithEveryOption) {
+  Alloy a;
+  testing::WriteFile(a.dir / "password", "s3cret");
+  Result<Config> c = a.Load(R"(
+local.file "pw" { filename = ")" + (a.dir / "password") + R"(" }
+loki.write "default" {
+  endpoint {
+    url                 = "https://loki.example/loki/api/v1/push"
+    tenant_id           = "team-a"
+    headers             = { "X-Extra" = "1" }
+    batch_wait          = "2s"
+    batch_size          = "512KiB"
+    remote_timeout      = "5s"
+    min_backoff_period  = "1s"
+    max_backoff_period  = "1m"
+    max_backoff_retries = 3
+    retry_on_http_429   = false
+    basic_auth {
+      username = "u"
+      password = local.file.pw.content
+    }
+    tls_config { insecure_skip_verify = true }
+  }
+  endpoint {
+    url = "http://second:3100/loki/api/v1/push"
+    authorization {
+      type        = "Bearer"
+      credentials = "tok"
+    }
+  }
+  external_labels = { cluster = "prod" }
+  max_streams     = 500
+}
+logging { level = "debug" format = "json" }
+)");
+  EXPECT_FALSE(c);  // two statements on one line
+  c = a.Load(std::string(R"(
+local.file "pw" { filename = ")") + (a.dir / "password") + R"(" }
+loki.write "default" {
+  endpoint {
+    url                 = "https://loki.example/loki/api/v1/push"
+    tenant_id           = "team-a"
+    headers             = { "X-Extra" = "1" }
+    batch_wait          = "2s"
+    batch_size          = "512KiB"
+    remote_timeout      = "5s"
+    min_backoff_period  = "1s"
+    max_backoff_period  = "1m"
+    max_backoff_retries = 3
+    retry_on_http_429   = false
+    basic_auth {
+      username = "u"
+      password = local.file.pw.content
+    }
+    tls_config { insecure_skip_verify = true }
+  }
+  endpoint {
+    url = "http://second:3100/loki/api/v1/push"
+    authorization {
+      type        = "Bearer"
+      credentials = "tok"
+    }
+  }
+  external_labels = { cluster = "prod" }
+  max_streams     = 500
+}
+logging {
+  level  = "debug"
+  format = "json"
+}
+)");
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->clients.size(), 2u);
+  const ClientConfig& first = c->clients[0];
+  EXPECT_EQ(first.tenant_id, "team-a");
+  EXPECT_EQ(first.headers.at("X-Extra"), "1");
+  EXPECT_EQ(first.batchwait, 2s);
+  EXPECT_EQ(first.batchsize, 512 * 1024);
+  EXPECT_EQ(first.timeout, 5s);
+  EXPECT_EQ(first.backoff_config.min_period, 1s);
+  EXPECT_EQ(first.backoff_config.max_period, 1min);
+  EXPECT_EQ(first.backoff_config.max_retries, 3);
+  EXPECT_TRUE(first.drop_rate_limited_batches);
+  ASSERT_TRUE(first.basic_auth);
+  EXPECT_EQ(first.basic_auth->password, "s3cret");
+  EXPECT_TRUE(first.tls_config.insecure_skip_verify);
+  EXPECT_EQ(first.external_labels.ToString(), R"({cluster="prod"})");
+  EXPECT_EQ(c->clients[1].external_labels.ToString(), R"({cluster="prod"})");
+  EXPECT_EQ(c->clients[1].bearer_token, "tok");
+  EXPECT_EQ(c->limits_config.max_streams, 500);
+  EXPECT_EQ(c->server.log_level, "debug");
+  EXPECT_EQ(c->server.log_format, "json");
+  EXPECT_EQ(DumpConfig(*c).find("s3cret"), std::string::npos) << "secrets are masked";
+}
+
+TEST(AlloyConfig, KubernetesSourceReadsThePodsFilesWithCriFirst) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+discovery.kubernetes "pods" {
+  role = "pod"
+  namespaces { names = ["shop"] }
+  selectors {
+    role  = "pod"
+    field = "spec.nodeName=" + sys.env("SKIDDER_TEST_NODE")
+  }
+}
+loki.relabel "drop_debug" {
+  rule {
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }
+  forward_to = [loki.process.json.receiver]
+}
+loki.source.kubernetes "pods" {
+  targets    = discovery.kubernetes.pods.targets
+  forward_to = [loki.relabel.drop_debug.receiver]
+}
+loki.process "json" {
+  stage.json { expressions = { level = "" } }
+  stage.match {
+    selector = "{namespace=\"shop\"}"
+    stage.static_labels { values = { team = "shop" } }
+  }
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const ScrapeConfig& sc = c->scrape_configs.at(0);
+  ASSERT_EQ(sc.kubernetes_sd_configs.size(), 1u);
+  EXPECT_EQ(sc.kubernetes_sd_configs[0].namespaces, std::vector<std::string>{"shop"});
+  ASSERT_EQ(sc.kubernetes_sd_configs[0].selectors.size(), 1u);
+  ASSERT_EQ(sc.pipeline_stages.size(), 3u);
+  EXPECT_EQ(sc.pipeline_stages[0].type, "cri");
+  EXPECT_EQ(sc.pipeline_stages[1].type, "json");
+  EXPECT_EQ(sc.pipeline_stages[2].type, "match");
+  EXPECT_EQ(sc.pipeline_stages[2].body["stages"][0]["static_labels"]["team"].Scalar(), "shop");
+  EXPECT_NE(sc.pipeline_stages[1].file.find("c.alloy:22:3"), std::string::npos)
+      << sc.pipeline_stages[1].file;
+  ASSERT_EQ(sc.relabel_configs.size(), 3u);  // loki.relabel's rule, then the pods' file paths
+  EXPECT_EQ(sc.relabel_configs[0].target_label, "namespace");
+  EXPECT_EQ(sc.relabel_configs[1].target_label, "__path__");
+}
+
+TEST(AlloyConfig, StagesWithOtherNamesBecomePromtailsStages) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.label_drop { values = ["filename"] }
+  stage.label_keep { values = ["job", "level"] }
+  stage.static_labels { values = { env = "prod" } }
+  stage.metrics {
+    metric.counter {
+      name        = "lines_total"
+      description = "all lines"
+      match_all   = true
+      action      = "inc"
+    }
+    metric.histogram {
+      name    = "sizes"
+      source  = "size"
+      buckets = [1, 10]
+    }
+  }
+  stage.docker {}
+  stage.luhn {
+    replacement = "<card>"
+    delimiters  = " -"
+  }
+  stage.truncate {
+    rule {
+      limit  = "1KiB"
+      suffix = "..."
+    }
+    rule {
+      limit       = 100
+      source_type = "label"
+    }
+  }
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const std::vector<StageConfig>& st = c->scrape_configs.at(0).pipeline_stages;
+  ASSERT_EQ(st.size(), 7u);
+  EXPECT_EQ(st[6].type, "truncate");
+  EXPECT_EQ(st[6].body["rules"][0]["limit"].Scalar(), "1KiB");
+  EXPECT_EQ(st[6].body["rules"][1]["source_type"].Scalar(), "label");
+  EXPECT_EQ(st[5].type, "luhn");
+  EXPECT_EQ(st[5].body["delimiters"].Scalar(), " -");
+  EXPECT_EQ(st[0].type, "labeldrop");
+  EXPECT_EQ(st[0].body[0].Scalar(), "filename");
+  EXPECT_EQ(st[1].type, "labelallow");
+  EXPECT_EQ(st[2].type, "static_labels");
+  EXPECT_EQ(st[2].body["env"].Scalar(), "prod");
+  EXPECT_EQ(st[3].type, "metrics");
+  EXPECT_EQ(st[3].body["lines_total"]["type"].Scalar(), "Counter");
+  EXPECT_EQ(st[3].body["lines_total"]["description"].Scalar(), "all lines");
+  EXPECT_EQ(st[3].body["lines_total"]["config"]["match_all"].Scalar(), "true");
+  EXPECT_EQ(st[3].body["lines_total"]["prefix"].Scalar(), "loki_process_custom_")
+      << "Alloy's default prefix, not Promtail's";
+  EXPECT_EQ(st[3].body["sizes"]["type"].Scalar(), "Histogram");
+  EXPECT_EQ(st[3].body["sizes"]["source"].Scalar(), "size");
+  EXPECT_EQ(st[3].body["sizes"]["config"]["buckets"][1].Scalar(), "10");
+  EXPECT_EQ(st[4].type, "docker");
+  EXPECT_NE(DumpConfig(*c).find("- docker: {}"), std::string::npos) << DumpConfig(*c);
+}
+
+}  // namespace
+}  // namespace skidder::config

@@ -1,0 +1,189 @@
+// Alloy configurations skidder cannot run are refused at load with file:line:column: unknown
+// components and references, cycles, routes the runtime cannot express, bad values.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "support/test_util.h"
+
+namespace skidder::config {
+namespace {
+
+// Loads Alloy text written to a temp file named c.alloy; the error without the temp dir.
+struct Alloy {
+  testing::TempDir dir;
+  std::string Error(const std::string& text) {
+    testing::WriteFile(dir / "c.alloy", text);
+    Flags flags;
+    flags.config_file = dir / "c.alloy";
+    Result<Config> c = LoadConfig(flags);
+    if (c) return "loaded";
+    std::string msg = c.error().message();
+    size_t at = msg.find("c.alloy");
+    return at == std::string::npos ? msg : msg.substr(at);
+  }
+};
+
+constexpr const char* kWrite = R"(
+loki.write "default" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+}
+)";
+
+TEST(AlloyErrors, RefusesWhatItCannotRunWithThePosition) {
+  Alloy a;
+  const std::string src = R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+}
+)";
+  EXPECT_EQ(a.Error(src + kWrite + "prometheus.scrape \"x\" {\n}\n"),
+            "c.alloy:10:1: component prometheus.scrape is not supported by skidder, which runs the "
+            "log components (see docs/migrate-from-alloy.md)");
+  EXPECT_EQ(a.Error(src + kWrite + "livedebugging {\n  enabled = true\n}\n"), "loaded")
+      << "a debugging aid with no effect on what is collected";
+  EXPECT_NE(a.Error("logging {\n}\n").find("no client configured: add a loki.write component"),
+            std::string::npos);
+  EXPECT_EQ(a.Error("livedebugging {\n  port = 1\n}\n"),
+            "c.alloy:2:3: unknown attribute port in livedebugging");
+  EXPECT_EQ(a.Error("import.git \"m\" {\n}\n").substr(0, 50),
+            "c.alloy:1:1: component import.git is not supported");
+  EXPECT_EQ(a.Error("otelcol.receiver.otlp \"x\" {\n}\n").substr(0, 48),
+            "c.alloy:1:1: component otelcol.receiver.otlp is ");
+  EXPECT_EQ(a.Error(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.nope.receiver]
+}
+)"),
+            "c.alloy:4:17: unknown reference loki.write.nope.receiver");
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.a.receiver]
+}
+loki.process "a" { forward_to = [loki.process.b.receiver] }
+loki.process "b" { forward_to = [loki.process.a.receiver] }
+)") + kWrite),
+            "c.alloy:7:20: reference cycle: loki.source.file.f -> loki.process.a -> "
+            "loki.process.b -> loki.process.a");
+  EXPECT_EQ(a.Error(src + kWrite + R"(
+loki.write "other" {
+  endpoint { url = "http://other:3100/loki/api/v1/push" }
+}
+)"),
+            "c.alloy:4:3: loki.source.file.f does not reach loki.write.other: skidder sends every "
+            "source to every loki.write (one set of clients)");
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.a.receiver]
+}
+loki.process "a" {
+  stage.windowsevent {}
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite),
+            "c.alloy:7:3: stage.windowsevent is not supported by skidder yet");
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.a.receiver, loki.process.b.receiver]
+}
+loki.process "a" { forward_to = [loki.write.default.receiver] }
+loki.process "b" { forward_to = [loki.write.default.receiver] }
+)") + kWrite)
+                .substr(0, 74),
+            "c.alloy:4:3: forward_to: fan-out into different pipelines is not supported");
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.a.receiver]
+}
+loki.process "a" {
+  stage.cri {}
+  forward_to = [loki.relabel.r.receiver]
+}
+loki.relabel "r" { forward_to = [loki.write.default.receiver] }
+)") + kWrite)
+                .substr(0, 68),
+            "c.alloy:10:1: loki.relabel after loki.process is not supported by sk");
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.kubernetes "k" {
+  targets    = []
+  forward_to = [loki.write.default.receiver]
+  clustering { enabled = true }
+}
+)") + kWrite)
+                .substr(0, 50),
+            "c.alloy:5:3: clustering is not supported: skidder ");
+  EXPECT_EQ(a.Error(src + R"(
+loki.write "default" {
+  endpoint { uri = "http://x" }
+}
+)"),
+            "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"uri\"");
+  EXPECT_EQ(a.Error(src + kWrite + R"(
+loki.process "spare" {
+  stage.json { expressions = sys.nope("x") }
+  forward_to = [loki.write.default.receiver]
+}
+)"),
+            "c.alloy:12:30: unknown function sys.nope")
+      << "components no source uses are checked too";
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = discovery.relabel.a.output
+  forward_to = [loki.write.default.receiver]
+}
+discovery.relabel "a" { targets = discovery.relabel.b.output }
+discovery.relabel "b" { targets = discovery.relabel.a.output }
+)") + kWrite),
+            "c.alloy:7:25: reference cycle: loki.source.file.f -> discovery.relabel.a -> "
+            "discovery.relabel.b -> discovery.relabel.a");
+  EXPECT_EQ(a.Error(src + kWrite + "local.file \"s\" { filename = local.file.s.content }\n"),
+            "c.alloy:10:29: reference cycle through local.file.s");
+  EXPECT_EQ(a.Error(src + kWrite + "local.file \"z\" { filename = \"/dev/zero\" }\n"),
+            "c.alloy:10:18: local.file z: /dev/zero is not a regular file")
+      << "a device or FIFO must not hang the load";
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+  decompression {
+    enabled = false
+    format  = "gz"
+  }
+}
+)") + kWrite),
+            "loaded");
+  EXPECT_TRUE(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+  decompression {
+    enabled = true
+    format  = "gz"
+  }
+}
+)") + kWrite)
+                .starts_with("c.alloy:5:3: decompression is not supported by skidder yet"));
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets       = [{"__path__" = "/var/log/*.log"}]
+  forward_to    = [loki.write.default.receiver]
+  tail_from_end = true
+}
+)") + kWrite)
+                .substr(0, 64),
+            "c.alloy:5:3: tail_from_end = true is not supported by skidder ye");
+  EXPECT_EQ(a.Error(src + kWrite + "loki.write \"default\" {\n}\n"),
+            "c.alloy:10:1: loki.write.default is defined twice");
+  EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),
+            "c.alloy:2:3: level: must be debug, info, warn or error");
+  EXPECT_EQ(a.Error("loki.write \"x\" {\n  endpoint {\n    url = 1 +\n}\n"),
+            "c.alloy:4:1: expected a value, found \"}\" (at \"}\")");
+}
+
+}  // namespace
+}  // namespace skidder::config
