@@ -94,9 +94,9 @@ soak: deps $(BUILD)/CMakeCache.txt
 	while [ $$(date +%s) -lt $$end ]; do \
 	  round=$$((round + 1)); seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
 	  echo "== soak round $$round, seed $$seed"; \
-	  SKIDDER_TAILER_SEED=$$seed $(BUILD)/tests/unit_sources --gtest_filter='*Model*' \
+	  SKIDDER_TAILER_SEED=$$seed SKIDDER_CRASH_MODEL_SEED=$$seed $(BUILD)/tests/unit_sources --gtest_filter='*Model*' \
 	    --gtest_brief=1 || failed="$$failed SKIDDER_TAILER_SEED=$$seed"; \
-	  SKIDDER_CHAOS=1 SKIDDER_CHAOS_SEED=$$seed $(BUILD)/tests/integration_tests \
+	  SKIDDER_CHAOS_SEED=$$seed $(BUILD)/tests/integration_tests \
 	    --gtest_filter='Chaos*' --gtest_brief=1 || failed="$$failed SKIDDER_CHAOS_SEED=$$seed"; \
 	done; \
 	echo "soak: $$round rounds in $$(( $$(date +%s) - start )) s"; \
