@@ -327,7 +327,9 @@ Status Loader::ReadSource(const Block& b) {
   }
   for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
   ScrapeConfig sc;
-  if (s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc); !s.ok()) return s;
+  if (s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings); !s.ok()) {
+    return s;
+  }
   for (size_t i = 0; i < sc.pipeline_stages.size() && i < route.stage_pos.size(); ++i) {
     sc.pipeline_stages[i].file = Where(route.stage_pos[i]);  // stage errors point at the block
   }
