@@ -13,7 +13,7 @@ LOKI_URL ?=
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcpp-httplib-dev libssl-dev \
-  libmaxminddb-dev libmicrohttpd-dev \
+  libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
 .PHONY: deps build run test test-release test-asan bench clean
