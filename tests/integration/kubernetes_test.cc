@@ -64,6 +64,10 @@ class Kubernetes : public IntegrationTest {
   // relabel_configs).
   std::string WriteKubeConfig(const std::string& extra_rule = "") {
     std::string scrape = ReadFile(SKIDDER_SOURCE_DIR "/config/kubernetes.yaml");
+    // The pods job only: the journal job would read this machine's journal.
+    const size_t journal = scrape.find("\n  # The node's own logs");
+    EXPECT_NE(journal, std::string::npos);
+    scrape = scrape.substr(0, journal + 1);
     if (!extra_rule.empty()) {
       EXPECT_EQ(ReplaceAll(scrape, "    relabel_configs:\n", "    relabel_configs:\n" + extra_rule),
                 1);
@@ -71,10 +75,6 @@ class Kubernetes : public IntegrationTest {
     const size_t at = scrape.find("\nscrape_configs:\n");
     EXPECT_NE(at, std::string::npos);
     scrape = scrape.substr(at + 1);
-    // The pods job only: the journal job would read this machine's journal.
-    const size_t journal = scrape.find("\n  # The node's own logs");
-    EXPECT_NE(journal, std::string::npos);
-    scrape = scrape.substr(0, journal + 1);
     EXPECT_EQ(ReplaceAll(scrape, "replacement: /var/log/pods/", "replacement: " + pods() + "/"), 2);
     const std::string sd = fmt::format(
         "      - role: pod\n        api_server: {}\n        bearer_token_file: {}\n"
