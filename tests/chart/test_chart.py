@@ -160,6 +160,7 @@ class OptionalObjects(unittest.TestCase):
             "SkidderStreamLagGrowing": "promtail_stream_lag_seconds",
             "SkidderUnackedBytesGrowing": "skidder_unacked_bytes",
             "SkidderBytesLostToRotation": "skidder_lost_bytes_total",
+            "SkidderJournalEntriesLost": "skidder_journal_lost_entries_total",
             "SkidderDown": "up{",
             "SkidderDaemonSetNotReady": "kube_daemonset_status_number_ready",
         }

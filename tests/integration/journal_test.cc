@@ -51,7 +51,7 @@ TEST_F(Journal, DeliversEntriesWithUnitAndLevelLabels) {
   ExpectEachOnce("j", 0, 3);
   ReceivedEntry e = loki_.Entries().at(0);
   EXPECT_EQ(e.labels, "{job=\"systemd-journal\", level=\"warning\", unit=\"kubelet.service\"}");
-  EXPECT_GE(agent_.Metric("skidder_journal_entries_total", {"job=\"node\""}), 3);
+  EXPECT_GE(agent_.Metric("skidder_journal_entries_total", {"job_name=\"node\""}), 3);
 }
 
 TEST_F(Journal, SigkillsWhileReadingLoseNothing) {

@@ -79,13 +79,22 @@ Status JournalSource::Seek() {
 size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
   if (!have_current_) {
     auto more = reader_->Next();
+    int64_t times = 0;
     if (!more) {
-      LOG_ERROR("cannot read the journal", {{"job", opts_.job_name}, {"error", more.error().message()}});
+      if (read_errors_.Allow(&times)) {
+        LOG_ERROR("cannot read the journal", {{"job", opts_.job_name},
+                                              {"error", more.error().message()},
+                                              {"times", std::to_string(times)}});
+      }
       return 0;
     }
     if (!*more) return 0;
     if (Status st = reader_->Read(&record_); !st.ok()) {
-      LOG_WARN("skipping an unreadable journal entry", {{"error", st.message()}});
+      if (read_errors_.Allow(&times)) {
+        LOG_WARN("skipping an unreadable journal entry", {{"job", opts_.job_name},
+                                                          {"error", st.message()},
+                                                          {"times", std::to_string(times)}});
+      }
       return 1;
     }
   }

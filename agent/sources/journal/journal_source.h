@@ -32,6 +32,7 @@
 #include "sources/journal/reader.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
+#include "util/log_limiter.h"
 
 namespace skidder::sources::journal {
 
@@ -78,6 +79,7 @@ class JournalSource {
   JournalRecord record_;        // reading thread: reused between records
   std::mutex mu_;
   std::deque<std::pair<uint64_t, std::string>> cursors_;  // checkpoint -> its last cursor
+  log::LogLimiter read_errors_;  // a broken journal file must not flood the log
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

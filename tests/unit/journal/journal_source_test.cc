@@ -49,6 +49,10 @@ TEST(JournalSource, MapsEveryJournalFieldToItsMetaLabel) {
   EXPECT_EQ(Label(e, "_pid"), "42");
   EXPECT_EQ(Label(e, "custom_field"), "x");
   EXPECT_EQ(Label(e, "_boot_id"), "6c7c6013a8314f68b8d4e7e5e4e5e0f5");
+  // Metrics: the entry was 5 s old when read; its bytes are every NAME=value.
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.journal_lag.With({"node"})->Value() >= 4.0; }));
+  EXPECT_EQ(h.metrics.journal_entries.With({"node"})->Value(), 1);
+  EXPECT_GT(h.metrics.journal_bytes.With({"node"})->Value(), 100);
 }
 
 TEST(JournalSource, RelabelsNamedMetaLabelsAndAddsConfigLabels) {
@@ -160,6 +164,16 @@ TEST(JournalSource, FollowsEntriesWrittenWhileRunning) {
   WriteJournal(h.File("b.journal"), Numbered("new", 0, 3));
   ASSERT_TRUE(h.WaitCount(6));
   EXPECT_EQ(h.Lines(), (std::vector<std::string>{"old0", "old1", "old2", "new0", "new1", "new2"}));
+}
+
+TEST(JournalSource, ReadsTheMachineIdDirectoryLayout) {
+  // journald writes /var/log/journal/<machine id>/system.journal; path names the top directory.
+  JournalHarness h;
+  skidder::testing::MakeDirs(h.File("0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c"));
+  WriteJournal(h.File("0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c/system.journal"), {Msg("from a machine")});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  EXPECT_EQ(h.Lines().at(0), "from a machine");
 }
 
 TEST(JournalSource, CommitsOnlyTheAcknowledgedPrefixAndResumesAfterIt) {
