@@ -183,7 +183,9 @@ class OptionalObjects(unittest.TestCase):
         for metric in ("promtail_read_bytes_total", "promtail_sent_bytes_total",
                        "promtail_stream_lag_seconds", "promtail_request_duration_seconds_count",
                        "promtail_dropped_entries_total", "skidder_unacked_bytes",
-                       "promtail_files_active_total", "skidder_lost_bytes_total"):
+                       "promtail_files_active_total", "skidder_lost_bytes_total",
+                       "skidder_journal_entries_total", "skidder_journal_lost_entries_total",
+                       "skidder_journal_lag_seconds"):
             self.assertIn(metric, exprs)
 
 
