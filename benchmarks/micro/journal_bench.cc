@@ -2,13 +2,12 @@
 // (meta labels, the chart's relabel rules, MESSAGE as the line), on a 200k-entry journal of
 // realistic records made once with systemd-journal-remote. The sink and Loki are not included.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "kubernetes/relabel.h"
 #include "sources/journal/entry_builder.h"
@@ -36,7 +35,8 @@ const std::string& JournalDir() {
     for (int i = 0; i < kEntries; ++i) {
       std::string e = fmt::format(
           "__REALTIME_TIMESTAMP={}\n__MONOTONIC_TIMESTAMP={}\n"
-          "_BOOT_ID=6c7c6013a8314f68b8d4e7e5e4e5e0f5\n_MACHINE_ID=0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c\n"
+          "_BOOT_ID=6c7c6013a8314f68b8d4e7e5e4e5e0f5\n_MACHINE_ID="
+          "0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c\n"
           "_HOSTNAME=node-1\n_TRANSPORT=stdout\nPRIORITY={}\nSYSLOG_FACILITY=3\n"
           "SYSLOG_IDENTIFIER=kubelet\n_PID=1234\n_UID=0\n_GID=0\n_COMM=kubelet\n"
           "_EXE=/usr/bin/kubelet\n_CMDLINE=/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml\n"

@@ -85,9 +85,8 @@ TEST_F(Journal, SigkillResumesAtTheSavedCursorNotFromTheStart) {
   Write("a.journal", 0, 500);
   StartAgent(config);
   ASSERT_TRUE(loki_.WaitForLines(500));
-  ASSERT_TRUE(WaitFor([&] {
-    return ReadFile(positions_file()).find("\"journal-node\"") != std::string::npos;
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(positions_file()).find("\"journal-node\"") != std::string::npos; }));
   agent_.Kill();
   StartAgent(config);
   Write("b.journal", 500, 510);

@@ -26,7 +26,7 @@ std::string FieldOf(std::string_view label) {
 }  // namespace
 
 std::string_view PriorityKeyword(std::string_view p) {
-  static constexpr std::string_view kNames[] = {"emerg",  "alert", "crit", "error",
+  static constexpr std::string_view kNames[] = {"emerg",   "alert",  "crit", "error",
                                                 "warning", "notice", "info", "debug"};
   if (p.size() == 1 && p[0] >= '0' && p[0] <= '7') return kNames[p[0] - '0'];
   return p;

@@ -46,7 +46,7 @@ class EntryBuilder {
   bool reads_all_ = false;           // a labelmap rule may read any meta label
   std::vector<std::string> fields_;  // journal fields the rules read (upper-case names)
   std::unordered_map<std::string, Labels> cache_;
-  std::string key_;                      // scratch: the cache key of one record
+  std::string key_;                       // scratch: the cache key of one record
   std::vector<std::string_view> values_;  // scratch: values of fields_ in one record
 };
 

@@ -1,8 +1,7 @@
 #include "sources/journal/journal_source.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -25,8 +24,7 @@ class SinkEmitter final : public pipeline::Emitter {
 
 JournalSource::JournalSource(JournalSourceOptions opts, Positions* positions, EntrySink* sink,
                              telemetry::AgentMetrics* metrics, const Clock* clock)
-    : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics),
-      clock_(clock) {
+    : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics), clock_(clock) {
   builder_ = std::make_unique<EntryBuilder>(opts_.config, opts_.relabel);
 }
 
@@ -69,10 +67,11 @@ Status JournalSource::Seek() {
   if (lost > 0 && metrics_ != nullptr) {
     metrics_->journal_lost_entries.With({opts_.job_name})->Add(static_cast<double>(lost));
   }
-  LOG_WARN("journal entries after the saved cursor were removed before they were read; "
-           "resuming at the oldest entry",
-           {{"job", opts_.job_name},
-            {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")}});
+  LOG_WARN(
+      "journal entries after the saved cursor were removed before they were read; "
+      "resuming at the oldest entry",
+      {{"job", opts_.job_name},
+       {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")}});
   return Status::Ok();
 }
 
@@ -91,9 +90,9 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
     if (!*more) return 0;
     if (Status st = reader_->Read(&record_); !st.ok()) {
       if (read_errors_.Allow(&times)) {
-        LOG_WARN("skipping an unreadable journal entry", {{"job", opts_.job_name},
-                                                          {"error", st.message()},
-                                                          {"times", std::to_string(times)}});
+        LOG_WARN(
+            "skipping an unreadable journal entry",
+            {{"job", opts_.job_name}, {"error", st.message()}, {"times", std::to_string(times)}});
       }
       return 1;
     }
@@ -127,7 +126,8 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
     metrics_->journal_entries.With({opts_.job_name})->Add(static_cast<double>(n));
     metrics_->journal_bytes.With({opts_.job_name})->Add(static_cast<double>(bytes));
     const int64_t lag_us = clock_->NowNs() / 1000 - static_cast<int64_t>(newest_us);
-    metrics_->journal_lag.With({opts_.job_name})->Set(static_cast<double>(std::max<int64_t>(lag_us, 0)) / 1e6);
+    metrics_->journal_lag.With({opts_.job_name})
+        ->Set(static_cast<double>(std::max<int64_t>(lag_us, 0)) / 1e6);
   }
   return n;
 }

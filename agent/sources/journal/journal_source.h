@@ -74,9 +74,9 @@ class JournalSource {
   std::unique_ptr<JournalReader> reader_;
   std::unique_ptr<EntryBuilder> builder_;
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
-  uint64_t seq_ = 0;            // reading thread: the last checkpoint opened
-  bool have_current_ = false;   // reading thread: the reader stands on an unread record
-  JournalRecord record_;        // reading thread: reused between records
+  uint64_t seq_ = 0;           // reading thread: the last checkpoint opened
+  bool have_current_ = false;  // reading thread: the reader stands on an unread record
+  JournalRecord record_;       // reading thread: reused between records
   std::mutex mu_;
   std::deque<std::pair<uint64_t, std::string>> cursors_;  // checkpoint -> its last cursor
   log::LogLimiter read_errors_;  // a broken journal file must not flood the log

@@ -1,12 +1,11 @@
 #include "sources/journal/reader.h"
 
+#include <fmt/format.h>
 #include <systemd/sd-journal.h>
 
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace skidder::sources::journal {
 namespace {
@@ -53,8 +52,8 @@ Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& pa
   int r = path.empty() ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY)
                        : sd_journal_open_directory(&j, path.c_str(), 0);
   if (r < 0) {
-    return Err(Unavailable(fmt::format("open journal {}: {}", path.empty() ? "(local)" : path,
-                                       Why(r))));
+    return Err(
+        Unavailable(fmt::format("open journal {}: {}", path.empty() ? "(local)" : path, Why(r))));
   }
   // The default threshold cuts fields at 64 KiB; a log line must arrive whole.
   sd_journal_set_data_threshold(j, 0);
@@ -69,7 +68,8 @@ Status JournalReader::AddMatches(std::string_view matches) {
     std::string_view m = matches.substr(0, sp);
     matches = sp == std::string_view::npos ? std::string_view() : matches.substr(sp + 1);
     if (m.empty()) continue;
-    int r = m == "+" ? sd_journal_add_disjunction(j_) : sd_journal_add_match(j_, m.data(), m.size());
+    int r =
+        m == "+" ? sd_journal_add_disjunction(j_) : sd_journal_add_match(j_, m.data(), m.size());
     if (r < 0) return InvalidArgument(fmt::format("journal match {}: {}", m, Why(r)));
   }
   return Status::Ok();

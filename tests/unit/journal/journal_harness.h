@@ -20,8 +20,7 @@ using skidder::testing::NowUs;
 using skidder::testing::WaitFor;
 using skidder::testing::WriteJournal;
 
-inline JournalEntry Msg(std::string message, std::string unit = "app.service",
-                        uint64_t at_us = 0) {
+inline JournalEntry Msg(std::string message, std::string unit = "app.service", uint64_t at_us = 0) {
   return {at_us != 0 ? at_us : NowUs(), {{"MESSAGE", std::move(message)}, {"_SYSTEMD_UNIT", unit}}};
 }
 
@@ -65,7 +64,8 @@ class JournalHarness {
   std::string File(const std::string& name) const { return cfg.path + "/" + name; }
 
   Status Start() {
-    if (!positions) positions = std::make_unique<Positions>(dir / "positions.json", false, &metrics);
+    if (!positions)
+      positions = std::make_unique<Positions>(dir / "positions.json", false, &metrics);
     auto compiled = kubernetes::CompileRelabel(RelabelConfigs());
     if (!compiled) return compiled.error();
     JournalSourceOptions o;

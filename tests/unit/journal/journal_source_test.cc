@@ -2,9 +2,8 @@
 // target would send them (labels, lines, timestamps), from where the last run left off.
 #include "sources/journal/journal_source.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 
@@ -26,15 +25,14 @@ TEST(JournalSource, MapsEveryJournalFieldToItsMetaLabel) {
   map_all.regex = "__journal_(.+)";
   h.raw = {map_all};
   const uint64_t at = NowUs() - 5'000'000;
-  WriteJournal(h.File("a.journal"),
-               {{at,
-                 {{"MESSAGE", "disk full"},
-                  {"PRIORITY", "3"},
-                  {"_SYSTEMD_UNIT", "kubelet.service"},
-                  {"_HOSTNAME", "node-1"},
-                  {"SYSLOG_IDENTIFIER", "kubelet"},
-                  {"_PID", "42"},
-                  {"CUSTOM_FIELD", "x"}}}});
+  WriteJournal(h.File("a.journal"), {{at,
+                                      {{"MESSAGE", "disk full"},
+                                       {"PRIORITY", "3"},
+                                       {"_SYSTEMD_UNIT", "kubelet.service"},
+                                       {"_HOSTNAME", "node-1"},
+                                       {"SYSLOG_IDENTIFIER", "kubelet"},
+                                       {"_PID", "42"},
+                                       {"CUSTOM_FIELD", "x"}}}});
   ASSERT_TRUE(h.Start().ok());
   ASSERT_TRUE(h.WaitCount(1));
   Entry e = h.sink.Take().at(0);
@@ -111,10 +109,10 @@ TEST(JournalSource, StartsMaxAgeAgoWithoutAPosition) {
   JournalHarness h;
   h.cfg.max_age = std::chrono::hours(1);
   const uint64_t now = NowUs();
-  WriteJournal(h.File("a.journal"), {Msg("3h ago", "a.service", now - 3ull * 3600'000'000),
-                                     Msg("2h ago", "a.service", now - 2ull * 3600'000'000),
-                                     Msg("10m ago", "a.service", now - 600'000'000),
-                                     Msg("now", "a.service", now)});
+  WriteJournal(h.File("a.journal"),
+               {Msg("3h ago", "a.service", now - 3ull * 3600'000'000),
+                Msg("2h ago", "a.service", now - 2ull * 3600'000'000),
+                Msg("10m ago", "a.service", now - 600'000'000), Msg("now", "a.service", now)});
   ASSERT_TRUE(h.Start().ok());
   ASSERT_TRUE(h.WaitCount(2));
   EXPECT_EQ(h.Lines(), (std::vector<std::string>{"10m ago", "now"}));
@@ -123,10 +121,10 @@ TEST(JournalSource, StartsMaxAgeAgoWithoutAPosition) {
 TEST(JournalSource, JsonModeSendsEveryFieldSorted) {
   JournalHarness h;
   h.cfg.json = true;
-  WriteJournal(h.File("a.journal"), {{NowUs(),
-                                      {{"MESSAGE", "say \"hi\"\n"},
-                                       {"_SYSTEMD_UNIT", "a.service"},
-                                       {"PRIORITY", "6"}}}});
+  WriteJournal(
+      h.File("a.journal"),
+      {{NowUs(),
+        {{"MESSAGE", "say \"hi\"\n"}, {"_SYSTEMD_UNIT", "a.service"}, {"PRIORITY", "6"}}}});
   ASSERT_TRUE(h.Start().ok());
   ASSERT_TRUE(h.WaitCount(1));
   EXPECT_EQ(h.Lines().at(0),
