@@ -1,12 +1,16 @@
 # skidder: the two commands a newcomer needs.
 #   make run    install missing Debian packages (as root), build, run the agent on the bundled
 #               config; prints entries (-dry-run) unless LOKI_URL=http://host/loki/api/v1/push
-#   make test   install missing packages, build, run every test (release + ASan/UBSan unit tests)
+#   make test   install missing packages, build, run every test (release + ASan/UBSan unit tests
+#               + TSan for the unit tests that run threads)
+#   make soak SECONDS=N   chaos and model tests with fresh seeds, again and again for N seconds
 # Both work on a fresh Debian 12 machine. CI (.ci/run) calls `make test`.
 
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+SECONDS ?= 600
 CONFIG ?= config/default.yaml
 LOKI_URL ?=
 
@@ -16,7 +20,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobu
   libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
-.PHONY: deps build run test test-release test-asan bench clean
+.PHONY: deps build run test test-release test-asan test-tsan soak bench clean
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -52,6 +56,7 @@ run: deps $(BUILD)/CMakeCache.txt
 test: deps
 	$(MAKE) test-release
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 
 # The release build runs what needs the shipped binary: integration, chart, packaging. Unit
 # tests run once, in the sanitizer build below (compiling them twice would double CI time).
@@ -67,6 +72,36 @@ test-asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target all_unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
 
+# ThreadSanitizer, only for the modules whose tests run threads: acknowledgement tracking and
+# copy-on-write labels (unit_model), the Loki client and sender (unit_sink), positions and the
+# file source (unit_sources), the journal source (unit_journal). Only those binaries are built.
+# TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the fake Loki's HTTP library) is there.
+TSAN_TESTS := unit_model unit_sink unit_sources unit_journal
+test-tsan:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
+	  -DSKIDDER_BENCHMARKS=OFF >/dev/null
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="second_deadlock_stack=1 \
+	  suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j$(JOBS) -L unit -E '_NOT_BUILT$$|^fuzz_'
+
+# Soak: the chaos scenarios of tests/integration/chaos_test.cc (real binary, kubelet-like
+# rotation, SIGKILLs, Loki outages) and the file source's model test, each round with a fresh
+# seed, until SECONDS have passed; every failing seed is printed, and the target fails if any did.
+soak: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target skidder integration_tests unit_sources
+	@start=$$(date +%s); end=$$((start + $(SECONDS))); round=0; failed=""; \
+	while [ $$(date +%s) -lt $$end ]; do \
+	  round=$$((round + 1)); seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	  echo "== soak round $$round, seed $$seed"; \
+	  SKIDDER_TAILER_SEED=$$seed $(BUILD)/tests/unit_sources --gtest_filter='*Model*' \
+	    --gtest_brief=1 || failed="$$failed SKIDDER_TAILER_SEED=$$seed"; \
+	  SKIDDER_CHAOS=1 SKIDDER_CHAOS_SEED=$$seed $(BUILD)/tests/integration_tests \
+	    --gtest_filter='Chaos*' --gtest_brief=1 || failed="$$failed SKIDDER_CHAOS_SEED=$$seed"; \
+	done; \
+	echo "soak: $$round rounds in $$(( $$(date +%s) - start )) s"; \
+	if [ -n "$$failed" ]; then echo "soak FAILED for:$$failed"; exit 1; fi
+
 bench: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline
 	$(BUILD)/benchmarks/micro_benchmarks
@@ -74,4 +109,4 @@ bench: deps $(BUILD)/CMakeCache.txt
 	python3 benchmarks/e2e.py --build $(BUILD) --files 1000
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

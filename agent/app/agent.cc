@@ -146,8 +146,9 @@ int Main(const std::vector<std::string>& args) {
   }
   // Entries not acknowledged within the deadline stay unacknowledged in the positions file, so
   // the next start reads them again: exiting 0 loses nothing.
-  running->Shutdown();
-  return 0;
+  const bool clean = running->Shutdown();
+  // -stdin has no file to read again: undelivered input is a failure the caller must see.
+  return clean || !flags->stdin_mode ? 0 : 1;
 }
 
 }  // namespace skidder::app

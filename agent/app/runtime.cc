@@ -159,6 +159,7 @@ Status Runtime::StartFileSources() {
   fo.limits = s.cfg.limits_config;
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
+  fo.symlink_roots = s.cfg.target_config.symlink_roots;
   if (!s.flags.dry_run) {
     const std::string crash_file = s.cfg.positions.filename + ".crashes";
     s.crashes = sources::poison::CrashLog::Load(crash_file);
@@ -312,7 +313,11 @@ bool Runtime::Shutdown() {
       clean = false;
     }
   }
-  if (!clean) LOG_WARN("exited with unacknowledged entries; they will be re-read on next start");
+  if (!clean && s.stdin_source) {
+    LOG_ERROR("standard input could not be delivered in full; it cannot be read again");
+  } else if (!clean) {
+    LOG_WARN("exited with unacknowledged entries; they will be re-read on next start");
+  }
   return clean;
 }
 

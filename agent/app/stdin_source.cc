@@ -88,9 +88,9 @@ void StdinSource::Run() {
       Emit(std::string_view(buf).substr(start, nl - start), out);
     }
     buf.erase(0, start);
-    if (buf.size() > kMaxLine) {
+    while (buf.size() > kMaxLine) {  // cut into kMaxLine pieces; no byte is dropped
       Emit(std::string_view(buf).substr(0, kMaxLine), out);
-      buf.clear();
+      buf.erase(0, kMaxLine);
     }
   }
   if (!buf.empty()) Emit(buf, out);  // a last line without a newline still counts

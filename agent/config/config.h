@@ -153,6 +153,9 @@ struct FileWatchConfig {
 
 struct TargetConfig {
   Duration sync_period = std::chrono::seconds(10);  // how often globs are re-scanned
+  // skidder: when set, a file is read only if its real path (symlinks resolved) lies under one
+  // of these directories; empty = follow links anywhere (as Promtail).
+  std::vector<std::string> symlink_roots;
 };
 
 struct Config {

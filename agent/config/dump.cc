@@ -230,6 +230,9 @@ class Writer {
     End();
     Begin("target_config");
     Kv("sync_period", c.target_config.sync_period);
+    if (!c.target_config.symlink_roots.empty()) {
+      e << YAML::Key << "symlink_roots" << YAML::Value << c.target_config.symlink_roots;
+    }
     End();
     Begin("global");
     Begin("file_watch_config");

@@ -1,7 +1,10 @@
 // LoadConfig: the config file (or the built-in one), environment expansion, then flag overrides.
 #include "config/loader.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -17,21 +20,36 @@ namespace {
 
 constexpr const char* kBuiltinName = "<built-in config>";
 
+// Only a regular file of at most kMaxConfigBytes: /dev/zero would be read for gigabytes and a
+// FIFO without a writer would block start-up (or a reload) for ever. O_NONBLOCK keeps open()
+// itself from waiting on a FIFO; it changes nothing for a regular file.
 Result<std::string> ReadFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
     return Err(NotFound(fmt::format("cannot read config file {}: {}", path, std::strerror(errno))));
   }
+  struct stat st;
+  Status s;
   std::string text;
-  char buf[64 * 1024];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  int err = std::ferror(f) ? errno : 0;
-  std::fclose(f);
-  if (err != 0) {
-    return Err(
-        Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(err))));
+  if (::fstat(fd, &st) != 0) {
+    s = Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
+  } else if (!S_ISREG(st.st_mode)) {
+    s = InvalidArgument(fmt::format("config file {} is not a regular file", path));
+  } else {
+    char buf[64 * 1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) {
+      s = Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
+    } else if (text.size() > kMaxConfigBytes) {
+      s = InvalidArgument(
+          fmt::format("config file {} is larger than {} MiB", path, kMaxConfigBytes >> 20));
+    }
   }
+  ::close(fd);
+  if (!s.ok()) return Err(std::move(s));
   return text;
 }
 

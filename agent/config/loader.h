@@ -30,6 +30,9 @@ struct Flags {
 Result<Flags> ParseFlags(const std::vector<std::string>& args);
 std::string FlagsUsage();
 
+// The largest config file read (a generated config with thousands of jobs is a few MiB).
+inline constexpr size_t kMaxConfigBytes = 16 << 20;
+
 // Parses YAML text into a Config; file is used for error positions. Applies defaults and
 // validates everything that does not need other modules (stages are checked by the pipeline).
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env);

@@ -1,6 +1,7 @@
 // ParseConfig: YAML text -> Config. The top level and the small sections live here; clients,
 // scrape configs and relabel rules have their own files.
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 
 #include <set>
 
@@ -109,6 +110,12 @@ Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig*
 Status ReadTargetConfig(const YAML::Node& node, const std::string& file, TargetConfig* out) {
   MapReader r(node, file, "target_config");
   r.Dur("sync_period", &out->sync_period);
+  r.StrList("symlink_roots", &out->symlink_roots);
+  for (const auto& root : out->symlink_roots) {
+    if (root.empty() || root[0] != '/') {
+      r.Fail("symlink_roots", "must be absolute directories, got \"" + root + "\"");
+    }
+  }
   RefuseUnsupported(r, {"stdin"});
   if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
   return r.Finish();
@@ -203,13 +210,24 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file
   Config cfg;
   cfg.source_file = file;
   try {
-    YAML::Node root = YAML::Load(text);
+    YAML::Node root = LoadYamlBounded(text);
+    // Not a mapping: some other file (-config.file=/etc/shadow). Say what it is, never what it
+    // holds.
+    if (root.IsScalar() || root.IsSequence()) {
+      return Err(ErrorAt(file, root, "",
+                         fmt::format("the file is {}, not a mapping of config sections: is it a "
+                                     "skidder or Promtail config file?",
+                                     root.IsScalar() ? "a single text value" : "a list")));
+    }
     if (Status s = ReadTop(root, file, &cfg); !s.ok()) return Err(std::move(s));
   } catch (const YAML::Exception& e) {
-    // Syntax errors, and anything yaml-cpp throws that the readers did not foresee.
-    if (e.mark.is_null()) return Err(InvalidArgument(fmt::format("{}: {}", file, e.msg)));
+    // Syntax errors, and anything yaml-cpp throws that the readers did not foresee. yaml-cpp
+    // stops nesting at 500 levels, calling it a "bad file".
+    const bool deep = dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr;
+    const std::string msg = deep ? "nested more than 500 levels deep" : e.msg;
+    if (e.mark.is_null()) return Err(InvalidArgument(fmt::format("{}: {}", file, msg)));
     return Err(InvalidArgument(
-        fmt::format("{}:{}:{}: yaml: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg)));
+        fmt::format("{}:{}:{}: yaml: {}", file, e.mark.line + 1, e.mark.column + 1, msg)));
   }
   return cfg;
 }

@@ -18,8 +18,18 @@
 namespace skidder::config {
 namespace internal {
 
-// Go-like %q for the characters a config can hold, so a value with quotes stays readable.
+// Go-like %q for the characters a config can hold, so a value with quotes stays readable. At most
+// kMaxQuoted bytes are shown: a message quotes a value to point at it, and a file that is not a
+// config at all (-config.file=/etc/shadow) must not be copied into logs.
+constexpr size_t kMaxQuoted = 64;
+
 std::string Quote(std::string_view s) {
+  const bool cut = s.size() > kMaxQuoted;
+  if (cut) {
+    size_t n = kMaxQuoted;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // whole characters
+    s = s.substr(0, n);
+  }
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
@@ -42,7 +52,7 @@ std::string Quote(std::string_view s) {
         out += c;
     }
   }
-  out += '"';
+  out += cut ? "\"..." : "\"";
   return out;
 }
 
@@ -132,6 +142,18 @@ constexpr Unit kUnits[] = {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// Config keys are short identifiers; a misspelt one is worth quoting, anything else is not.
+bool LooksLikeKey(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Every key of map (and of the mappings merged into it) must have been asked for.
 Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>& known,
                  const std::string& file, const std::string& path, int depth) {
@@ -144,6 +166,9 @@ Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>
       return ErrorAt(file, k, path, fmt::format("duplicate key {}", Quote(name)));
     }
     if (name != kMergeKey && !known.contains(name)) {
+      if (!LooksLikeKey(name)) {  // e.g. the first line of a file that is not a config
+        return ErrorAt(file, k, path, "unknown key (not shown: it is no config key)");
+      }
       return ErrorAt(file, k, path, fmt::format("unknown key {}", Quote(name)));
     }
   }

@@ -19,6 +19,14 @@
 
 namespace skidder::config {
 
+// What aliases may add to a YAML document, in nodes (scalars, lists and mappings): far more than
+// any config that reuses a pipeline with anchors needs, and quick to read.
+inline constexpr uint64_t kMaxYamlAliasNodes = 100000;
+
+// YAML::Load, refusing a document whose aliases expand past kMaxYamlAliasNodes. Throws
+// YAML::Exception (with the offending alias's mark) like YAML::Load.
+YAML::Node LoadYamlBounded(const std::string& text);
+
 // "file:line:column: path: message" (line and column 1-based, from the node's mark).
 Status ErrorAt(const std::string& file, const YAML::Node& node, std::string_view path,
                std::string_view message);

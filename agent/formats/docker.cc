@@ -5,6 +5,7 @@
 #include <rapidjson/reader.h>
 
 #include "formats/timestamp.h"
+#include "util/json_parse.h"
 
 namespace skidder::formats {
 namespace {
@@ -18,8 +19,7 @@ class Handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Handler> 
 
   bool StartObject() {
     if (field_ != kNone) return TypeError();
-    ++depth_;
-    return true;
+    return Enter();
   }
   bool EndObject(rapidjson::SizeType) {
     --depth_;
@@ -28,8 +28,7 @@ class Handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Handler> 
   bool StartArray() {
     if (depth_ == 0) return false;  // top level must be an object
     if (field_ != kNone) return TypeError();
-    ++depth_;
-    return true;
+    return Enter();
   }
   bool EndArray(rapidjson::SizeType) {
     --depth_;
@@ -75,10 +74,17 @@ class Handler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Handler> 
     bad_type_ = true;
     return false;
   }
+  // Extra keys may hold anything; nesting is bounded like every JSON the agent reads.
+  bool Enter() {
+    if (++depth_ <= static_cast<int>(kMaxJsonDepth)) return true;
+    too_deep_ = true;
+    return false;
+  }
 
   int seen_ = 0;
   int stream_ = 0;  // 1 stdout, 2 stderr, 3 other
   bool bad_type_ = false;
+  bool too_deep_ = false;
 
  private:
   DockerRecord* out_;
@@ -96,7 +102,13 @@ Status ParseDockerJson(std::string_view line, DockerRecord* out) {
       reader(&alloc, 256);
   rapidjson::MemoryStream ms(line.data(), line.size());
   Handler h(out);
-  rapidjson::ParseResult ok = reader.Parse<rapidjson::kParseStopWhenDoneFlag>(ms, h);
+  // Iterative: the recursive parser would use the thread's stack for each nesting level.
+  rapidjson::ParseResult ok =
+      reader.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag>(ms, h);
+  if (h.too_deep_) {
+    return InvalidArgument("docker: JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                           " at offset " + std::to_string(ok.Offset()));
+  }
   if (h.bad_type_) return InvalidArgument("docker: log, stream and time must be strings");
   if (!ok) {
     return InvalidArgument(std::string("docker: bad JSON at offset ") +

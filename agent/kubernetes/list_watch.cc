@@ -9,6 +9,7 @@
 #include "kubernetes/pod_json.h"
 #include "kubernetes/pod_targets.h"
 #include "kubernetes/watcher.h"
+#include "util/json_parse.h"
 #include "util/log.h"
 
 namespace skidder::kubernetes {
@@ -58,10 +59,10 @@ enum class EventResult { kUnchanged, kChanged, kSkipped, kOverCap, kGone, kError
 EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version,
                        const DiscoveryOptions& opts, std::string& error) {
   rapidjson::Document doc;
-  doc.Parse(line.data(), line.size());
-  const rapidjson::Value* obj = doc.HasParseError() ? nullptr : JsonObject(doc, "object");
+  const bool parsed = ParseJsonBounded(doc, line).ok();
+  const rapidjson::Value* obj = parsed ? JsonObject(doc, "object") : nullptr;
   if (obj == nullptr) {
-    error = doc.HasParseError() ? "not JSON" : "no object";
+    error = parsed ? "no object" : "not JSON";
     return EventResult::kError;
   }
   const std::string_view type = JsonString(doc, "type");
@@ -143,8 +144,8 @@ bool PodDiscovery::List(Watcher& w) {
     KubeResponse resp;
     if (!GetPage(w, cont, limit, resp)) return false;
     rapidjson::Document doc;
-    doc.Parse(resp.body.data(), resp.body.size());
-    const rapidjson::Value* items = doc.HasParseError() ? nullptr : JsonArray(doc, "items");
+    const bool parsed = ParseJsonBounded(doc, resp.body).ok();
+    const rapidjson::Value* items = parsed ? JsonArray(doc, "items") : nullptr;
     const rapidjson::Value* meta = items ? JsonObject(doc, "metadata") : nullptr;
     if (meta == nullptr) {
       CountError("decode");

@@ -1,9 +1,10 @@
 #include "kubernetes/pod_json.h"
 
 #include <fmt/format.h>
-#include <rapidjson/error/en.h>
 
 #include <cctype>
+
+#include "util/json_parse.h"
 
 namespace skidder::kubernetes {
 namespace {
@@ -124,10 +125,8 @@ Result<Pod> PodFromJson(const Value& obj) {
 
 Result<Pod> ParsePod(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return Err(InvalidArgument(fmt::format("pod JSON at offset {}: {}", doc.GetErrorOffset(),
-                                           rapidjson::GetParseError_En(doc.GetParseError()))));
+  if (JsonParseResult r = ParseJsonBounded(doc, json); !r.ok()) {
+    return Err(InvalidArgument("pod JSON: " + r.Describe()));
   }
   return PodFromJson(doc);
 }

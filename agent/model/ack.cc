@@ -4,9 +4,11 @@ namespace skidder {
 
 void Checkpoint::Release() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    // Keep the tracker alive while it pops us (it may free this checkpoint).
+    // Still ours to read: the tracker frees a checkpoint only once Complete(this) handed it in,
+    // even if another thread's Complete sees the count at zero first. Keep the tracker alive
+    // while it pops us (freeing checkpoints may drop its last reference).
     std::shared_ptr<AckTracker> tracker = tracker_;
-    tracker->Complete();
+    tracker->Complete(this);
   }
 }
 
@@ -21,13 +23,13 @@ AckRef AckTracker::Open(uint64_t end_offset) {
   return AckRef(cp);
 }
 
-void AckTracker::Complete() {
+void AckTracker::Complete(Checkpoint* completed) {
   std::deque<Checkpoint*> done;
   {
     std::lock_guard lock(mu_);
+    completed->handed_in_ = true;
     uint64_t committed = committed_.load(std::memory_order_relaxed);
-    while (!blocked_ && !pending_.empty() &&
-           pending_.front()->refs_.load(std::memory_order_acquire) == 0) {
+    while (!blocked_ && !pending_.empty() && pending_.front()->handed_in_) {
       if (pending_.front()->abandoned_.load(std::memory_order_acquire)) {
         blocked_ = true;  // nothing at or after this checkpoint may ever be committed
         break;
@@ -37,8 +39,10 @@ void AckTracker::Complete() {
       pending_.pop_front();
     }
     committed_.store(committed, std::memory_order_release);
+    // Only checkpoints handed in by their last releaser may be freed (it may still be reading
+    // one whose count it just brought to zero).
     auto take_done = [&done](Checkpoint* cp) {
-      if (cp->refs_.load(std::memory_order_acquire) != 0) return false;
+      if (!cp->handed_in_) return false;
       done.push_back(cp);
       return true;
     };

@@ -48,6 +48,7 @@ class Checkpoint {
   uint64_t offset_;
   std::atomic<int> refs_{1};
   std::atomic<bool> abandoned_{false};  // some holder gave up: never commit this checkpoint
+  bool handed_in_ = false;  // guarded by the tracker's mu_: its last ref is gone, it may be freed
 };
 
 // A counted reference to a Checkpoint; empty refs are allowed (entries with no source file).
@@ -122,7 +123,8 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
  private:
   explicit AckTracker(uint64_t committed) : committed_(committed) {}
   friend class Checkpoint;
-  void Complete();
+  // A checkpoint's last reference is gone: commit the completed prefix, free what is done.
+  void Complete(Checkpoint* completed);
 
   mutable std::mutex mu_;
   std::deque<Checkpoint*> pending_;  // in offset order; owned

@@ -28,18 +28,21 @@ auto LowerBound(const std::vector<Label>& v, std::string_view name) {
 const std::vector<Label>& Labels::Vec() const { return rep_ ? rep_->labels : EmptyVec(); }
 
 std::vector<Label>& Labels::Mutable() {
-  if (!rep_) {
-    rep_ = std::make_shared<Rep>();
-  } else if (rep_.use_count() > 1) {
-    // Shared: nobody else can be mutating it, and we must not; take a private copy.
-    rep_ = std::make_shared<Rep>(*rep_);
+  if (rep_ == nullptr) {
+    rep_ = new Rep();
+  } else if (rep_->refs.load(std::memory_order_acquire) != 1) {
+    // Shared: nobody else can be mutating it, and we must not; take a private copy. Acquire:
+    // when the count is 1, the reads of the copies released on other threads are finished.
+    Rep* copy = new Rep(*rep_);
+    Clear();
+    rep_ = copy;
   }
   return rep_->labels;
 }
 
 void Labels::Rehash() {
   if (rep_->labels.empty()) {
-    rep_.reset();
+    Clear();
     return;
   }
   // Combine per-string hashes with a separator-aware mix so {a="bc"} != {ab="c"}.
@@ -118,7 +121,7 @@ Labels LabelsBuilder::Build() {
   base_.Clear();
   Labels result;
   if (out.empty()) return result;
-  result.rep_ = std::make_shared<Labels::Rep>();
+  result.rep_ = new Labels::Rep();
   result.rep_->labels = std::move(out);
   result.Rehash();
   return result;

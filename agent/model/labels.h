@@ -4,12 +4,16 @@
 // A value type with copy-on-write storage: every entry of a file carries that file's labels, so
 // copying is a reference-count increment, and only a mutation copies (once per distinct set when
 // stages cache their results, see SameAs). Copies may be read and destroyed on any thread; one
-// object is not for concurrent mutation (like any std container). Names starting with "__" are
-// internal (e.g. __path__, __tenant_id__) and are removed before an entry is sent to Loki.
+// object is not for concurrent mutation (like any std container). The count is our own rather
+// than a shared_ptr's: deciding "nobody else holds this, change it in place" needs an acquire
+// load of the count, so that other threads' reads before they dropped their copies happen before
+// the change, and shared_ptr::use_count() is a relaxed load (ThreadSanitizer reports the race).
+// Names starting with "__" are internal (e.g. __path__, __tenant_id__) and are removed before an
+// entry is sent to Loki.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +31,23 @@ class Labels {
  public:
   Labels() = default;
   Labels(std::initializer_list<Label> init);
+  Labels(const Labels& o) noexcept : rep_(o.rep_) {
+    if (rep_ != nullptr) rep_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  Labels(Labels&& o) noexcept : rep_(o.rep_) { o.rep_ = nullptr; }
+  Labels& operator=(const Labels& o) noexcept {
+    Labels copy(o);
+    std::swap(rep_, copy.rep_);
+    return *this;
+  }
+  Labels& operator=(Labels&& o) noexcept {
+    if (this != &o) {
+      Clear();
+      std::swap(rep_, o.rep_);
+    }
+    return *this;
+  }
+  ~Labels() { Clear(); }
 
   // Sets name to value, replacing an existing value. An empty value removes the label, as in
   // Prometheus and Promtail.
@@ -47,7 +68,10 @@ class Labels {
     std::erase_if(Mutable(), pred);
     Rehash();
   }
-  void Clear() { rep_.reset(); }
+  void Clear() {
+    if (rep_ != nullptr && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete rep_;
+    rep_ = nullptr;
+  }
 
   bool empty() const { return size() == 0; }
   size_t size() const { return rep_ ? rep_->labels.size() : 0; }
@@ -68,6 +92,9 @@ class Labels {
 
  private:
   struct Rep {
+    Rep() = default;
+    Rep(const Rep& o) : labels(o.labels), hash(o.hash) {}
+    std::atomic<uint32_t> refs{1};
     std::vector<Label> labels;
     uint64_t hash = 0;
   };
@@ -77,7 +104,7 @@ class Labels {
   // Storage this object alone owns, copied first when shared.
   std::vector<Label>& Mutable();
   void Rehash();
-  std::shared_ptr<Rep> rep_;  // null when empty
+  Rep* rep_ = nullptr;  // shared, counted; null when empty
 };
 
 // Builds a Labels from many pairs at once: Add() appends in any order, Build() sorts and hashes

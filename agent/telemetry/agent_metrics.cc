@@ -18,6 +18,9 @@ AgentMetrics::AgentMetrics(Registry& r)
       watcher_fallbacks(r.NewCounter("skidder_watcher_fallbacks_total",
                                      "inotify failures handled by polling or a full rescan.",
                                      {"reason"})),
+      symlinks_refused(r.NewCounter(
+          "skidder_symlinks_refused_total",
+          "Files not read because their real path is outside target_config.symlink_roots.", {})),
       dropped_lines(r.NewCounter("logentry_dropped_lines_total",
                                  "Lines dropped by a pipeline stage or a limit.", {"reason"})),
       encoded_bytes(r.NewCounter("promtail_encoded_bytes_total", "Bytes encoded and ready to send.",

@@ -40,7 +40,8 @@ struct AgentMetrics {
   Family<Counter>& malformed_lines;    // {format}: CRI/docker records that did not parse
   Family<Counter>& truncated_lines;    // {}: lines cut to max_line_size
   Family<Counter>& lost_bytes;         // {reason}: bytes deleted before they could be read
-  Family<Counter>& watcher_fallbacks;  // {reason}: inotify unavailable/overflow -> polling/rescan
+  Family<Counter>& watcher_fallbacks;
+  Family<Counter>& symlinks_refused;  // {}: files outside target_config.symlink_roots  // {reason}: inotify unavailable/overflow -> polling/rescan
   // Pipeline.
   Family<Counter>& dropped_lines;  // logentry_dropped_lines_total{reason}
   // Sink.

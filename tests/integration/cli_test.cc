@@ -76,6 +76,34 @@ TEST_F(Cli, StdinRunsTheFirstPipelineShipsEveryLineAndExitsAtEndOfInput) {
   EXPECT_FALSE(std::filesystem::exists(positions_file()));
 }
 
+TEST_F(Cli, StdinCutsLongLinesWithoutDroppingAByte) {
+  // 2.5 MiB without a newline: cut into 1 MiB pieces, every byte delivered.
+  std::string input = dir_ / "input.txt";
+  std::string line(5 * 512 * 1024, 'z');
+  for (size_t i = 0; i < line.size(); i += 4096) line[i] = static_cast<char>('a' + (i / 4096) % 26);
+  WriteFile(input, line + "\nshort\n");
+  agent_.SetStdinFile(input);
+  ASSERT_TRUE(agent_.Start({"-config.file=" + WriteConfig(), "-stdin"}));
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+  std::string joined;
+  for (const auto& e : loki_.Entries()) {
+    if (e.line != "short") joined += e.line;
+  }
+  EXPECT_EQ(joined.size(), line.size());
+  EXPECT_EQ(joined, line);
+}
+
+TEST_F(Cli, StdinThatCannotBeDeliveredExitsNonZero) {
+  std::string input = dir_ / "input.txt";
+  WriteFile(input, "a\nb\n");
+  loki_.SetFailFor(std::chrono::minutes(5), 503);
+  agent_.SetStdinFile(input);
+  ASSERT_TRUE(agent_.Start({"-config.file=" + WriteConfig(), "-stdin"}));
+  EXPECT_EQ(agent_.Wait(60000), 1) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("cannot be read again"), std::string::npos) << agent_.Stderr();
+  EXPECT_EQ(agent_.Stderr().find("re-read on next start"), std::string::npos) << agent_.Stderr();
+}
+
 TEST_F(Cli, MetricsAndReadyAreServed) {
   WriteFile(logs() + "/a.log", "x\n");
   StartAgent(WriteConfig());

@@ -81,6 +81,13 @@ void FakeLoki::SetFailFor(std::chrono::milliseconds d, int status) {
   fail_status_ = status;
 }
 
+void FakeLoki::SetFailureRate(double probability, int status, uint32_t seed) {
+  std::lock_guard lock(mu_);
+  flaky_probability_ = probability;
+  flaky_status_ = status;
+  flaky_rng_.seed(seed);
+}
+
 void FakeLoki::SetMaxBodyBytes(size_t n) {
   std::lock_guard lock(mu_);
   max_body_bytes_ = n;
@@ -169,6 +176,11 @@ int FakeLoki::FaultStatus(const httplib::Request& req, std::string* body) {
     *body = "failing on purpose";
     return fail_status_;
   }
+  if (flaky_probability_ > 0 &&
+      std::uniform_real_distribution<double>(0, 1)(flaky_rng_) < flaky_probability_) {
+    *body = "flaky on purpose";
+    return flaky_status_;
+  }
   return 0;
 }
 
@@ -225,6 +237,13 @@ std::vector<std::string> FakeLoki::Lines() const {
   std::vector<std::string> lines;
   lines.reserve(entries_.size());
   for (const auto& e : entries_) lines.push_back(e.line);
+  return lines;
+}
+
+std::vector<std::string> FakeLoki::LinesFrom(size_t from) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> lines;
+  for (size_t i = from; i < entries_.size(); ++i) lines.push_back(entries_[i].line);
   return lines;
 }
 

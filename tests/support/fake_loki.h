@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -80,6 +81,9 @@ class FakeLoki {
   void SetEchoRequestInErrors(bool on);
   // Every push in the next `d` is answered with `status`.
   void SetFailFor(std::chrono::milliseconds d, int status);
+  // Each later push fails with `status` with this probability (0 turns it off), drawn from a
+  // generator seeded with `seed` (a flaky Loki; which pushes fail also depends on timing).
+  void SetFailureRate(double probability, int status, uint32_t seed);
   // Pushes whose (compressed) body is larger than n bytes get 413; 0 turns it off.
   void SetMaxBodyBytes(size_t n);
   // Pushes without exactly this Authorization header get 401; "" turns it off.
@@ -93,6 +97,8 @@ class FakeLoki {
   // --- What arrived -------------------------------------------------------------------------
   std::vector<ReceivedEntry> Entries() const;
   std::vector<std::string> Lines() const;  // every accepted line, in arrival order
+  // Accepted lines from the `from`th on (what arrived since an earlier LineCount()).
+  std::vector<std::string> LinesFrom(size_t from) const;
   size_t LineCount() const;
   std::vector<ReceivedRequest> Requests() const;  // every push, whatever the answer
   size_t RequestCount() const;
@@ -128,6 +134,9 @@ class FakeLoki {
   bool echo_ = false;
   std::chrono::steady_clock::time_point fail_until_{};
   int fail_status_ = 0;
+  double flaky_probability_ = 0;
+  int flaky_status_ = 0;
+  std::mt19937 flaky_rng_;
   size_t max_body_bytes_ = 0;
   std::string required_auth_;
   bool blackhole_ = false;

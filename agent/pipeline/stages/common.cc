@@ -149,6 +149,17 @@ telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason
   return ctx.metrics->dropped_lines.With({std::string(reason)});
 }
 
+size_t StageOutputCap(const StageContext& ctx) {
+  if (ctx.limits != nullptr && ctx.limits->max_line_size > 0) {
+    return static_cast<size_t>(ctx.limits->max_line_size);
+  }
+  return kMaxStageOutputBytes;
+}
+
+telemetry::Counter* TruncatedCounter(const StageContext& ctx) {
+  return ctx.metrics == nullptr ? nullptr : ctx.metrics->truncated_lines.With({});
+}
+
 formats::PartialOptions PartialOptionsFor(int max_partial_lines, int64_t max_partial_line_size,
                                           bool truncate, const config::LimitsConfig* limits) {
   formats::PartialOptions o;

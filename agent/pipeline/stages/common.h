@@ -52,6 +52,14 @@ inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::st
 // logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.
 telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
 
+// The longest text a template or replace stage builds for one entry: limits_config.max_line_size,
+// else 4 MiB. A template can repeat its input and a replace can match between every character,
+// so without a bound one 200 KB line could become gigabytes. Longer results are cut (or, for a
+// template function, refused) and counted in TruncatedCounter.
+inline constexpr size_t kMaxStageOutputBytes = 4 << 20;
+size_t StageOutputCap(const StageContext& ctx);
+telemetry::Counter* TruncatedCounter(const StageContext& ctx);  // nullptr without metrics
+
 inline void Inc(telemetry::Counter* c, double n = 1) {
   if (c != nullptr) c->Add(n);
 }

@@ -70,7 +70,7 @@ void AppendGoExpansion(const RE2& re, std::string_view t,
 }
 
 void GoReplaceAll(const RE2& re, std::string_view src, std::string_view repl, bool expand,
-                  std::string* out) {
+                  std::string* out, size_t max_bytes) {
   std::vector<re2::StringPiece> groups;
   size_t last = 0;
   ForEachGoMatch(re, src, groups, [&](const std::vector<re2::StringPiece>& g) {
@@ -81,9 +81,9 @@ void GoReplaceAll(const RE2& re, std::string_view src, std::string_view repl, bo
     else
       out->append(repl);
     last = start + g[0].size();
-    return true;
+    return out->size() <= max_bytes;
   });
-  out->append(src.substr(last));
+  if (out->size() <= max_bytes) out->append(src.substr(last));
 }
 
 }  // namespace skidder::pipeline::stages

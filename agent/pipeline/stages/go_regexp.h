@@ -53,7 +53,9 @@ void AppendGoExpansion(const RE2& re, std::string_view tmpl,
                        const std::vector<re2::StringPiece>& groups, std::string* out);
 
 // Go's ReplaceAllString (expand = true) or ReplaceAllLiteralString (expand = false).
+// Stops once *out is longer than max_bytes: an empty match between every character can make the
+// result the length of src times the length of repl.
 void GoReplaceAll(const RE2& re, std::string_view src, std::string_view repl, bool expand,
-                  std::string* out);
+                  std::string* out, size_t max_bytes = std::string::npos);
 
 }  // namespace skidder::pipeline::stages

@@ -9,6 +9,7 @@
 
 #include "pipeline/stages/common.h"
 #include "telemetry/agent_metrics.h"
+#include "util/json_parse.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -26,11 +27,13 @@ class JsonStage final : public Stage {
   };
 
   JsonStage(std::vector<Expr> exprs, std::optional<std::string> source, bool drop_malformed,
-            telemetry::Counter* dropped)
+            telemetry::Counter* dropped, size_t max_bytes, telemetry::Counter* truncated)
       : exprs_(std::move(exprs)),
         source_(std::move(source)),
         drop_malformed_(drop_malformed),
         dropped_(dropped),
+        max_bytes_(max_bytes),
+        truncated_(truncated),
         pool_(arena_, sizeof(arena_)),
         stack_pool_(stack_arena_, sizeof(stack_arena_)),
         doc_(&pool_, 1024, &stack_pool_) {}
@@ -48,8 +51,8 @@ class JsonStage final : public Stage {
     doc_.SetNull();
     pool_.Clear();
     stack_pool_.Clear();
-    doc_.Parse(input->data(), input->size());
-    if (doc_.HasParseError() || !doc_.IsObject()) {
+    // Too deep is malformed, as for Promtail's decoder (which stops at 10000 levels).
+    if (!ParseJsonBounded(doc_, *input, &stack_pool_).ok() || !doc_.IsObject()) {
       if (drop_malformed_) {
         Inc(dropped_);
         return;
@@ -59,7 +62,9 @@ class JsonStage final : public Stage {
     }
     // Walk first, then write: Set may move the source value's storage.
     values_.clear();
-    for (const Expr& x : exprs_) values_.push_back(x.path.Eval(doc_));
+    bool cut = false;
+    for (const Expr& x : exprs_) values_.push_back(x.path.Eval(doc_, max_bytes_, &cut));
+    if (cut) Inc(truncated_);
     for (size_t i = 0; i < exprs_.size(); ++i)
       e.extracted.Set(exprs_[i].name, std::move(values_[i]));
     out.Emit(std::move(e));
@@ -72,6 +77,8 @@ class JsonStage final : public Stage {
   std::optional<std::string> source_;
   bool drop_malformed_;
   telemetry::Counter* dropped_;
+  size_t max_bytes_;  // per extracted value (StageOutputCap)
+  telemetry::Counter* truncated_;
   char arena_[16 * 1024];
   rapidjson::MemoryPoolAllocator<> pool_;
   char stack_arena_[4 * 1024];
@@ -108,7 +115,8 @@ Result<std::unique_ptr<Stage>> NewJsonStage(const config::StageConfig& cfg, cons
   }
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
   return std::make_unique<JsonStage>(std::move(exprs), std::move(source), drop_malformed,
-                                     DropCounter(ctx, telemetry::kReasonMalformed));
+                                     DropCounter(ctx, telemetry::kReasonMalformed),
+                                     StageOutputCap(ctx), TruncatedCounter(ctx));
 }
 
 }  // namespace skidder::pipeline::stages

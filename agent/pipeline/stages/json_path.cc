@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -53,9 +54,17 @@ int Bp(Tok t) {
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdent(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 
+// Evaluating, serialising and destroying the tree all recurse, and the parser recurses per
+// bracket or projection: both are bounded so that no expression can exhaust the stack.
+constexpr int kMaxHeight = 256;
+constexpr int kMaxNesting = 128;
+
 NodePtr Make(Kind kind, std::vector<NodePtr> children = {}) {
   auto n = std::make_shared<JsonPath::Node>();
   n->kind = kind;
+  for (const NodePtr& c : children) {
+    if (c != nullptr) n->height = std::max(n->height, c->height + 1);
+  }
   n->children = std::move(children);
   return n;
 }
@@ -88,6 +97,7 @@ class Parser {
   void Advance();
   bool ReadQuoted(size_t* i, std::string* out);
   NodePtr Expr(int rbp);
+  NodePtr Bounded(NodePtr n, size_t pos);
   NodePtr Nud(const Token& t);
   NodePtr Led(const Token& t, NodePtr left);
   NodePtr Index();
@@ -99,6 +109,7 @@ class Parser {
   size_t pos_ = 0;
   Token tok_;
   Status error_;
+  int nesting_ = 0;  // Expr calls in progress
 };
 
 void Parser::Advance() {
@@ -155,14 +166,26 @@ bool Parser::ReadQuoted(size_t* i, std::string* out) {
 
 NodePtr Parser::Expr(int rbp) {
   Token t = tok_;
+  if (nesting_ >= kMaxNesting) {
+    return Fail(t.pos, fmt::format("nested more than {} levels deep", kMaxNesting));
+  }
+  ++nesting_;
   Advance();
-  NodePtr left = Nud(t);
+  NodePtr left = Bounded(Nud(t), t.pos);
   while (left != nullptr && rbp < Bp(tok_.type)) {
     Token op = tok_;
     Advance();
-    left = Led(op, std::move(left));
+    left = Bounded(Led(op, std::move(left)), op.pos);
   }
+  --nesting_;
   return left;
+}
+
+// Every tree Expr returns is at most kMaxHeight high, so a node built from them is too deep
+// only by a level or two.
+NodePtr Parser::Bounded(NodePtr n, size_t pos) {
+  if (n == nullptr || n->height <= kMaxHeight) return n;
+  return Fail(pos, fmt::format("more than {} levels of operators", kMaxHeight));
 }
 
 NodePtr Parser::Nud(const Token& t) {

@@ -29,7 +29,10 @@ class JsonPath {
   // Evaluates against root; the text the json stage stores: strings as they are, numbers as Go
   // prints them, true/false, "" for null or no match, objects and arrays (including the lists
   // projections build) as compact JSON.
-  std::string Eval(const JsonValue& root) const;
+  // The result is cut at max_bytes (a character boundary), with *cut set: a multi-select in a
+  // projection can repeat a large value many times.
+  std::string Eval(const JsonValue& root, size_t max_bytes = std::string::npos,
+                   bool* cut = nullptr) const;
 
  private:
   friend Result<JsonPath> CompileJsonPath(std::string_view expr);
@@ -52,6 +55,7 @@ struct JsonPath::Node {
   std::string name;
   int64_t index = 0;
   std::vector<std::shared_ptr<const Node>> children;
+  int height = 1;  // this node and the deepest path below it; bounded at compile time
 };
 
 Result<JsonPath> CompileJsonPath(std::string_view expr);

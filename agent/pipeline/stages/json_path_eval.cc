@@ -8,6 +8,7 @@
 #include <charconv>
 #include <vector>
 
+#include "formats/utf8.h"
 #include "pipeline/stages/json_path.h"
 
 namespace skidder::pipeline::stages {
@@ -39,8 +40,6 @@ Value List(std::vector<Value> items) {
   return v;
 }
 
-Value Eval(const JsonPath::Node& n, const Value& cur);
-
 Value Field(const JsonPath::Node& n, const Value& cur) {
   if (cur.is_list || cur.doc == nullptr || !cur.doc->IsObject()) return {};
   auto it = cur.doc->FindMember(JsonValue(rapidjson::StringRef(n.name.data(), n.name.size())));
@@ -54,42 +53,69 @@ Value Index(const JsonPath::Node& n, const Value& cur) {
   return i < 0 || i >= size ? Value{} : cur.at(static_cast<size_t>(i));
 }
 
+// One evaluation. Projections over multi-selects multiply what they collect (a[*].[b, b, b]
+// yields three values per element), so the values collected are budgeted: past the budget
+// the lists stop growing and the result is marked as cut.
+class Evaluator {
+ public:
+  explicit Evaluator(size_t budget) : budget_(budget) {}
+
+  Value Eval(const JsonPath::Node& n, const Value& cur);
+  bool exceeded() const { return exceeded_; }
+
+ private:
+  bool Take(std::vector<Value>& out, Value v) {
+    if (budget_ == 0) return !(exceeded_ = true);
+    --budget_;
+    out.push_back(std::move(v));
+    return true;
+  }
+  Value Project(const JsonPath::Node& rhs, const Value& base);
+  Value ProjectValues(const JsonPath::Node& rhs, const Value& base);
+  Value Flatten(const Value& base);
+
+  size_t budget_;
+  bool exceeded_ = false;
+};
+
 // Projections keep only the non-null results, as JMESPath does.
-Value Project(const JsonPath::Node& rhs, const Value& base) {
+Value Evaluator::Project(const JsonPath::Node& rhs, const Value& base) {
   if (!base.array()) return {};
   std::vector<Value> out;
   for (size_t i = 0; i < base.size(); ++i) {
     Value v = Eval(rhs, base.at(i));
-    if (!v.null()) out.push_back(std::move(v));
+    if (!v.null() && !Take(out, std::move(v))) break;
   }
   return List(std::move(out));
 }
 
-Value ProjectValues(const JsonPath::Node& rhs, const Value& base) {
+Value Evaluator::ProjectValues(const JsonPath::Node& rhs, const Value& base) {
   if (base.is_list || base.doc == nullptr || !base.doc->IsObject()) return {};
   std::vector<Value> out;
   for (auto it = base.doc->MemberBegin(); it != base.doc->MemberEnd(); ++it) {
     Value v = Eval(rhs, Value(&it->value));
-    if (!v.null()) out.push_back(std::move(v));
+    if (!v.null() && !Take(out, std::move(v))) break;
   }
   return List(std::move(out));
 }
 
-Value Flatten(const Value& base) {
+Value Evaluator::Flatten(const Value& base) {
   if (!base.array()) return {};
   std::vector<Value> out;
   for (size_t i = 0; i < base.size(); ++i) {
     Value v = base.at(i);
     if (!v.array()) {
-      out.push_back(std::move(v));
+      if (!Take(out, std::move(v))) break;
       continue;
     }
-    for (size_t j = 0; j < v.size(); ++j) out.push_back(v.at(j));
+    for (size_t j = 0; j < v.size(); ++j) {
+      if (!Take(out, v.at(j))) break;
+    }
   }
   return List(std::move(out));
 }
 
-Value Eval(const JsonPath::Node& n, const Value& cur) {
+Value Evaluator::Eval(const JsonPath::Node& n, const Value& cur) {
   switch (n.kind) {
     case Kind::kIdentity:
       return cur;
@@ -110,14 +136,17 @@ Value Eval(const JsonPath::Node& n, const Value& cur) {
     case Kind::kMultiList: {
       if (cur.null()) return {};
       std::vector<Value> out;
-      for (const auto& child : n.children) out.push_back(Eval(*child, cur));
+      for (const auto& child : n.children) {
+        if (!Take(out, Eval(*child, cur))) break;
+      }
       return List(std::move(out));
     }
   }
   return {};
 }
 
-void AppendJson(const Value& v, std::string& out) {
+// Stops adding list items once out is longer than max_bytes.
+void AppendJson(const Value& v, std::string& out, size_t max_bytes) {
   if (!v.is_list) {
     if (v.doc == nullptr) {
       out += "null";
@@ -130,9 +159,9 @@ void AppendJson(const Value& v, std::string& out) {
     return;
   }
   out += '[';
-  for (size_t i = 0; i < v.list.size(); ++i) {
+  for (size_t i = 0; i < v.list.size() && out.size() <= max_bytes; ++i) {
     if (i > 0) out += ',';
-    AppendJson(v.list[i], out);
+    AppendJson(v.list[i], out, max_bytes);
   }
   out += ']';
 }
@@ -161,18 +190,27 @@ std::string JsonValueText(const JsonValue& v) {
     }
     default: {  // object or array: compact JSON, as Promtail marshals it back
       std::string out;
-      AppendJson(Value(&v), out);
+      AppendJson(Value(&v), out, std::string::npos);
       return out;
     }
   }
 }
 
-std::string JsonPath::Eval(const JsonValue& root) const {
-  Value v = stages::Eval(*root_, Value(&root));
-  if (v.null()) return {};
-  if (!v.is_list) return JsonValueText(*v.doc);
+std::string JsonPath::Eval(const JsonValue& root, size_t max_bytes, bool* cut) const {
+  // Every collected value prints as at least one byte and a separator.
+  Evaluator ev(max_bytes / 2 + 1);
+  Value v = ev.Eval(*root_, Value(&root));
   std::string out;
-  AppendJson(v, out);
+  if (v.null()) {
+  } else if (!v.is_list) {
+    out = JsonValueText(*v.doc);
+  } else {
+    AppendJson(v, out, max_bytes);
+  }
+  if (ev.exceeded() || out.size() > max_bytes) {
+    formats::TruncateUtf8(out, max_bytes);
+    if (cut != nullptr) *cut = true;
+  }
   return out;
 }
 

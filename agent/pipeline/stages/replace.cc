@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "formats/utf8.h"
 #include "pipeline/stages/common.h"
 #include "pipeline/stages/go_regexp.h"
 #include "pipeline/stages/template.h"
@@ -16,11 +17,13 @@ namespace {
 class ReplaceStage final : public Stage {
  public:
   ReplaceStage(std::unique_ptr<RE2> re, std::optional<std::string> source, Template replace,
-               const Clock* clock)
+               const Clock* clock, size_t max_bytes, telemetry::Counter* truncated)
       : re_(std::move(re)),
         source_(std::move(source)),
         replace_(std::move(replace)),
-        clock_(clock) {
+        clock_(clock),
+        max_bytes_(max_bytes),
+        truncated_(truncated) {
     group_names_.resize(static_cast<size_t>(re_->NumberOfCapturingGroups()) + 1);
     for (const auto& [name, index] : re_->NamedCapturingGroups()) {
       group_names_[static_cast<size_t>(index)] = name;
@@ -35,7 +38,10 @@ class ReplaceStage final : public Stage {
       out.Emit(std::move(e));
       return;
     }
-    if (Rewrite(e, *input)) {
+    Template::Limit limit{max_bytes_};
+    const bool rewritten = Rewrite(e, *input, &limit);
+    if (limit.exceeded) Inc(truncated_);
+    if (rewritten) {
       if (source_)
         e.extracted.Set(*source_, result_);
       else
@@ -51,8 +57,8 @@ class ReplaceStage final : public Stage {
 
  private:
   // Builds result_ and the first match's replaced groups; false when nothing matched or the
-  // template failed.
-  bool Rewrite(const PipelineEntry& e, std::string_view input) {
+  // template failed. A result longer than limit->max_bytes is cut there.
+  bool Rewrite(const PipelineEntry& e, std::string_view input, Template::Limit* limit) {
     result_.clear();
     std::fill(first_set_.begin(), first_set_.end(), false);
     EntryTemplateData data(e, *clock_);
@@ -68,7 +74,7 @@ class ReplaceStage final : public Stage {
           value_.assign(g[i].data(), g[i].size());
           data.SetValue(&value_);
           rendered_.clear();
-          if (!replace_.Execute(data, &rendered_, &error_)) return ok = false;
+          if (!replace_.Execute(data, &rendered_, &error_, limit)) return ok = false;
           rep = &rendered_;
         }
         const size_t start = static_cast<size_t>(g[i].data() - input.data());
@@ -81,10 +87,11 @@ class ReplaceStage final : public Stage {
         }
         if (first_match) first_[i] = *rep, first_set_[i] = true;
       }
-      return true;
+      return result_.size() <= limit->max_bytes;
     });
     if (!matched || !ok) return false;
     result_.append(input.substr(prev));
+    if (formats::TruncateUtf8(result_, limit->max_bytes)) limit->exceeded = true;
     return true;
   }
 
@@ -92,6 +99,8 @@ class ReplaceStage final : public Stage {
   std::optional<std::string> source_;
   Template replace_;
   const Clock* clock_;
+  size_t max_bytes_;
+  telemetry::Counter* truncated_;
   std::vector<std::string> group_names_;  // by group index; "" for unnamed groups
   // Reused per entry:
   std::vector<re2::StringPiece> groups_;
@@ -124,7 +133,8 @@ Result<std::unique_ptr<Stage>> NewReplaceStage(const config::StageConfig& cfg,
   auto tmpl = ParseTemplateAt(r, "replace", replace);
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
   const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::make_unique<ReplaceStage>(std::move(re), std::move(source), std::move(*tmpl), clock);
+  return std::make_unique<ReplaceStage>(std::move(re), std::move(source), std::move(*tmpl), clock,
+                                        StageOutputCap(ctx), TruncatedCounter(ctx));
 }
 
 }  // namespace skidder::pipeline::stages

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "formats/utf8.h"
 #include "pipeline/stages/template_internal.h"
 
 namespace skidder::pipeline::stages {
@@ -22,8 +23,13 @@ using tmpl::Value;
 // Runs a parsed tree against one TemplateData.
 class Exec {
  public:
-  Exec(const TemplateData& data, std::string* out, std::string* error)
-      : data_(data), out_(out), error_(error) {}
+  Exec(const TemplateData& data, std::string* out, std::string* error, Template::Limit* limit)
+      : data_(data),
+        out_(out),
+        error_(error),
+        limit_(limit != nullptr ? limit : &unlimited_),
+        end_(limit_->max_bytes > out->max_size() - out->size() ? out->max_size()
+                                                               : out->size() + limit_->max_bytes) {}
 
   bool Run(const NodeList& nodes) {
     for (const Node& n : nodes) {
@@ -41,6 +47,11 @@ class Exec {
           if (!RunIf(n)) return false;
           break;
       }
+      if (out_->size() > end_) {  // cut, and stop: nothing after this can be kept
+        formats::TruncateUtf8(*out_, end_);
+        limit_->exceeded = true;
+      }
+      if (limit_->exceeded) return true;
     }
     return true;
   }
@@ -87,7 +98,14 @@ class Exec {
       if (!EvalArg(c.args[i], &args[i - 1])) return false;
     }
     if (piped != nullptr) args[n - 1] = std::move(*piped);
-    tmpl::Call call{fn.name, std::span<Value>(args, n), out, error_, &data_, c.re.get()};
+    tmpl::Call call{.name = fn.name,
+                    .args = std::span<Value>(args, n),
+                    .result = out,
+                    .error = error_,
+                    .data = &data_,
+                    .re = c.re.get(),
+                    .max_bytes = limit_->max_bytes,
+                    .exceeded = &limit_->exceeded};
     return fn.fn(call);
   }
 
@@ -144,6 +162,9 @@ class Exec {
   const TemplateData& data_;
   std::string* out_;
   std::string* error_;
+  Template::Limit unlimited_;
+  Template::Limit* limit_;
+  size_t end_;  // the size *out_ may reach
 };
 
 }  // namespace
@@ -173,12 +194,19 @@ Result<Template> Template::Parse(std::string_view text) {
   return Template(std::move(tree));
 }
 
-bool Template::Execute(const TemplateData& data, std::string* out, std::string* error) const {
+bool Template::Execute(const TemplateData& data, std::string* out, std::string* error,
+                       Limit* limit) const {
   if (tree_->constant) {
-    out->append(*tree_->constant);
+    const std::string& text = *tree_->constant;
+    const size_t start = out->size();
+    out->append(text);  // bounded by the config file's size
+    if (limit != nullptr && text.size() > limit->max_bytes) {
+      formats::TruncateUtf8(*out, start + limit->max_bytes);
+      limit->exceeded = true;
+    }
     return true;
   }
-  return Exec(data, out, error).Run(tree_->nodes);
+  return Exec(data, out, error, limit).Run(tree_->nodes);
 }
 
 const std::string* Template::Constant() const {

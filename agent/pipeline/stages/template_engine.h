@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,9 +48,18 @@ class Template {
   Template& operator=(Template&&) noexcept;
   ~Template();
 
+  // A bound on what one execution builds, so that no template can turn a line into gigabytes.
+  struct Limit {
+    size_t max_bytes = std::numeric_limits<size_t>::max();
+    bool exceeded = false;  // set when the output was cut or a function result refused
+  };
+
   // Appends the output to *out. On an execution error (Go's Execute error) returns false with
-  // *error set; *out then holds partial output.
-  bool Execute(const TemplateData& data, std::string* out, std::string* error) const;
+  // *error set; *out then holds partial output. With a limit, output beyond limit->max_bytes is
+  // cut (at a UTF-8 boundary) and execution stops there; a function whose result would be
+  // longer is an execution error. Either way limit->exceeded is set.
+  bool Execute(const TemplateData& data, std::string* out, std::string* error,
+               Limit* limit = nullptr) const;
   // The output when the template has no actions, else nullptr: callers skip Execute().
   const std::string* Constant() const;
 

@@ -99,10 +99,11 @@ std::string MapAscii(std::string_view s, bool upper) {
 
 // rune and at the end.
 
-std::string GoReplace(std::string_view s, std::string_view old, std::string_view repl, int64_t n) {
+std::string GoReplace(std::string_view s, std::string_view old, std::string_view repl, int64_t n,
+                      size_t max_bytes) {
   std::string out;
   size_t pos = 0;
-  for (int64_t done = 0; n < 0 || done < n; ++done) {
+  for (int64_t done = 0; (n < 0 || done < n) && out.size() <= max_bytes; ++done) {
     size_t at;
     if (old.empty()) {
       if (done > 0) {
@@ -162,6 +163,10 @@ void AppendQuotedGo(std::string_view s, char quote, std::string* out) {
 }
 
 bool SetStr(Call& c, std::string s) {
+  if (s.size() > c.max_bytes) {
+    *c.exceeded = true;
+    return c.Fail(fmt::format("result longer than {} bytes", c.max_bytes));
+  }
   *c.result = Value::Own(std::move(s));
   return true;
 }
@@ -313,7 +318,7 @@ bool FReplace(Call& c) {  // Replace(s, old, new, n)
   std::string_view s, o, n;
   int64_t count = 0;
   return c.Str(0, &s) && c.Str(1, &o) && c.Str(2, &n) && c.Int(3, &count) &&
-         SetStr(c, GoReplace(s, o, n, count));
+         SetStr(c, GoReplace(s, o, n, count, c.max_bytes));
 }
 template <bool kLeft, bool kRight>
 bool FTrimCut(Call& c) {  // Trim/TrimLeft/TrimRight(s, cutset)
@@ -352,7 +357,7 @@ bool FRegexReplaceAll(Call& c) {  // (regex, s, repl)
   std::string_view s, repl;
   if (re == nullptr || !c.Str(1, &s) || !c.Str(2, &repl)) return false;
   std::string out;
-  GoReplaceAll(*re, s, repl, kExpand, &out);
+  GoReplaceAll(*re, s, repl, kExpand, &out, c.max_bytes);
   return SetStr(c, std::move(out));
 }
 

@@ -69,7 +69,9 @@ struct Call {
   Value* result;
   std::string* error;
   const TemplateData* data;
-  const RE2* re;  // the first argument precompiled when it was a literal (regex functions)
+  const RE2* re;     // the first argument precompiled when it was a literal (regex functions)
+  size_t max_bytes;  // the longest string result allowed (Template::Limit)
+  bool* exceeded;    // set when a result was refused for its size
 
   bool Fail(std::string msg) {
     *error = std::string(name) + ": " + std::move(msg);
@@ -98,11 +100,13 @@ std::span<const FuncDef> SprigFuncs();
 
 // Helpers the function files share.
 std::string_view TrimCut(std::string_view s, std::string_view cutset, bool left, bool right);
-std::string GoReplace(std::string_view s, std::string_view old, std::string_view repl, int64_t n);
+// Stops once the result is longer than max_bytes (the caller refuses it then).
+std::string GoReplace(std::string_view s, std::string_view old, std::string_view repl, int64_t n,
+                      size_t max_bytes);
 int64_t ToInt64(const Value& v);  // cast.ToInt64 as sprig uses it
 std::string ToStr(const Value& v);
 void AppendQuotedGo(std::string_view s, char quote, std::string* out);
-bool SetStr(Call& c, std::string s);
+bool SetStr(Call& c, std::string s);  // fails when s is longer than c.max_bytes
 bool SetBool(Call& c, bool b);
 // The regex argument 0 of a call: precompiled (c.re), else compiled into *holder.
 const RE2* RegexArg(Call& c, std::unique_ptr<RE2>* holder);

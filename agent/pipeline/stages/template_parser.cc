@@ -22,6 +22,10 @@ struct Tok {
   size_t start = 0;  // offset in the template, for error positions
 };
 
+// Parsing parentheses, running the tree and freeing it all recurse per level: nesting is
+// bounded so that no template can exhaust the stack.
+constexpr size_t kMaxNesting = 100;
+
 class Parser {
  public:
   explicit Parser(std::string_view t) : t_(t) {}
@@ -118,6 +122,9 @@ class Parser {
         n.branches.emplace_back();
         if (Status s = ParsePipe(&n.branches.back().first); !s.ok()) return s;
         if (Status s = ExpectEnd(); !s.ok()) return s;
+        if (open.size() >= kMaxNesting) {
+          return Error(fmt::format("{{{{if}}}} nested more than {} deep", kMaxNesting));
+        }
         target.push_back(std::move(n));
         open.push_back(&target.back());
         return Status::Ok();
@@ -224,9 +231,16 @@ class Parser {
         a->kind = Arg::kInt, a->i = tok.i;
         return Status::Ok();
       case Tok::kLParen: {
+        if (parens_ >= kMaxNesting) {
+          return ErrorAt(tok.start,
+                         fmt::format("parentheses nested more than {} deep", kMaxNesting));
+        }
         a->kind = Arg::kPipe;
         a->pipe = std::make_unique<Pipe>();
-        if (Status s = ParsePipe(a->pipe.get()); !s.ok()) return s;
+        ++parens_;
+        Status nested = ParsePipe(a->pipe.get());
+        --parens_;
+        if (!nested.ok()) return nested;
         if (Status s = Next(&tok); !s.ok()) return s;
         if (tok.kind != Tok::kRParen) return Error("unclosed left paren");
         return Status::Ok();
@@ -262,6 +276,7 @@ class Parser {
   std::string_view t_;
   size_t pos_ = 0;
   bool trim_next_ = false;  // the last action ended with " -}}"
+  size_t parens_ = 0;       // ( ... ) operands being parsed
 };
 
 Status Parser::Next(Tok* tok) {

@@ -56,7 +56,8 @@ bool FSprigTrimSuffix(Call& c) {  // trimSuffix(suffix, s)
 }
 bool FSprigReplace(Call& c) {  // replace(old, new, src)
   std::string_view o, n, s;
-  return c.Str(0, &o) && c.Str(1, &n) && c.Str(2, &s) && SetStr(c, GoReplace(s, o, n, -1));
+  return c.Str(0, &o) && c.Str(1, &n) && c.Str(2, &s) &&
+         SetStr(c, GoReplace(s, o, n, -1, c.max_bytes));
 }
 bool FSubstr(Call& c) {  // substr(start, end, s), in bytes as sprig
   int64_t start = 0, end = 0;
@@ -86,10 +87,12 @@ bool FRepeat(Call& c) {  // repeat(n, s)
   int64_t n = 0;
   std::string_view s;
   if (!c.Int(0, &n) || !c.Str(1, &s)) return false;
-  if (n < 0 || static_cast<uint64_t>(n) * s.size() > (1u << 20))
+  if (n < 0 || (!s.empty() && static_cast<uint64_t>(n) > (1u << 20) / s.size()))
     return c.Fail("count out of range");
+  if (s.empty()) return SetStr(c, std::string());  // n may be huge: no loop
   std::string out;
-  for (int64_t i = 0; i < n; ++i) out.append(s);
+  // Build no more than SetStr accepts: one copy past the limit is enough for it to refuse.
+  for (int64_t i = 0; i < n && out.size() <= c.max_bytes; ++i) out.append(s);
   return SetStr(c, std::move(out));
 }
 template <char kQuote>

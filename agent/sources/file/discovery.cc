@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "sources/file/file_source_impl.h"
@@ -245,8 +245,14 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
   const std::string copy = FindCompressedCopy(dir, rec.origin_or_path(), rec.identity);
   if (copy.empty()) {
     if (rec.done) return;
-    LOG_WARN("file of the positions file is gone or rewritten; lines after its offset were lost",
-             {{"path", rec.path}, {"offset", std::to_string(rec.offset)}});
+    // Deleted unread while the agent was stopped, and not held (holding off or impossible):
+    // what it had beyond the offset when last seen is lost, and counted.
+    const uint64_t lost = rec.size > rec.offset ? rec.size - rec.offset : 0;
+    metrics_->lost_bytes.With({telemetry::kReasonRotatedAway})->Add(static_cast<double>(lost));
+    LOG_ERROR("file of the positions file was deleted before it was read to the end",
+              {{"path", rec.path},
+               {"offset", std::to_string(rec.offset)},
+               {"lost_bytes", rec.size == 0 ? std::string("unknown") : std::to_string(lost)}});
     return;
   }
   PositionRecord gz = rec;
@@ -405,6 +411,10 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
                                      const TargetState& t, int64_t now_ns) {
   int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
+  if (!InsideSymlinkRoots(where, fd)) {
+    ::close(fd);
+    return;
+  }
   struct stat st;
   std::optional<FileIdentity> id;
   if (::fstat(fd, &st) == 0 && SameInode(rec.identity, st) &&
@@ -437,6 +447,10 @@ void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, in
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
     return;
   }
+  if (!InsideSymlinkRoots(path, fd)) {
+    ::close(fd);
+    return;
+  }
   struct stat st;
   Result<FileIdentity> id = Err(Internal("fstat"));
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) id = Identify(fd, st);
@@ -446,9 +460,11 @@ void FileSource::Impl::OpenNew(const std::string& path, const TargetState& t, in
   }
   const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
-  Adopt(std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
-                                     t.target.pipeline, metric_pool_.Get(path), settings_),
-        t, now_ns);
+  auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
+                                        t.target.pipeline, metric_pool_.Get(path), settings_);
+  struct stat link;
+  f->via_symlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+  Adopt(std::move(f), t, now_ns);
 }
 
 // Where a newly found file starts: its own position (same identity, or imported from Promtail
@@ -564,6 +580,34 @@ void FileSource::Impl::EnforceHeldBudget() {
                {"lost_bytes", std::to_string(lost)},
                {"held_max_bytes", std::to_string(held_.max_bytes())}});
   }
+}
+
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+
+// With target_config.symlink_roots, the file actually opened (its real path, read back from the
+// open descriptor so a link swapped after the check cannot slip through) must lie under a root.
+bool FileSource::Impl::InsideSymlinkRoots(const std::string& path, int fd) {
+  if (real_roots_.empty()) return true;
+  char buf[4096];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    const std::string_view real(buf, static_cast<size_t>(n));
+    for (const std::string& root : real_roots_) {
+      if (real.size() > root.size() && real.starts_with(root) &&
+          (root.back() == '/' || real[root.size()] == '/')) {
+        return true;
+      }
+    }
+  }
+  metrics_->symlinks_refused.With({})->Add();
+  if (refused_links_.insert(path).second) {
+    LOG_WARN("not reading a file whose real path is outside target_config.symlink_roots",
+             {{"path", path}, {"real_path", n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?"}});
+  }
+  return false;
 }
 
 }  // namespace skidder::sources

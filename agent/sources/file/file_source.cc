@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "sources/file/file_source_impl.h"
@@ -21,6 +22,12 @@ constexpr auto kMinRescanGap = std::chrono::milliseconds(50);  // coalesces even
 constexpr int kSaturatedWaitMs = 20;
 
 int64_t ToNs(config::Duration d) { return d.count(); }
+
+std::string DirOf(const std::string& p) {
+  const size_t i = p.rfind('/');
+  if (i == std::string::npos) return ".";
+  return i == 0 ? "/" : p.substr(0, i);
+}
 
 }  // namespace
 
@@ -61,6 +68,12 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
                      opts_.limits.readline_rate_drop, clock_);
   }
   buf_.resize(std::max<size_t>(opts_.read_chunk_bytes, 4096));
+  for (const std::string& root : opts_.symlink_roots) {
+    // The roots themselves may be links (/var/log -> /data/log): compare real paths.
+    char* real = ::realpath(root.c_str(), nullptr);
+    real_roots_.push_back(real != nullptr ? std::string(real) : root);
+    std::free(real);
+  }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -326,12 +339,18 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   return more;
 }
 
+// Files whose writes raise no inotify event are checked on every tick (a cheap fstat): those in
+// polled directories, those opened through a symlink (the writes happen in the target's
+// directory) and rotated or deleted ones. The others wait for their events: with inotify, an
+// idle file costs nothing per tick.
 void FileSource::Impl::PollTick(int64_t now_ns) {
   if (watcher_.PollDirs()) rescan_ = true;
-  const bool polling = watcher_.fd() < 0 || watcher_.AnyPolled();
+  const bool any_polled = watcher_.fd() < 0 || watcher_.AnyPolled();
   for (auto& [key, f] : files_) {
-    f->dirty = true;  // the cheap periodic fstat catches anything the events missed
-    if (!polling || f->draining) continue;
+    const bool polled = any_polled && watcher_.IsPolled(DirOf(f->path()));
+    if (!polled && !f->draining && !f->via_symlink) continue;
+    f->dirty = true;
+    if (!polled || f->draining) continue;
     struct stat st;
     if (::stat(f->record_path().c_str(), &st) != 0 || !SameInode(f->identity(), st)) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
@@ -361,12 +380,8 @@ void FileSource::Impl::UpdatePositions() {
   double unacked = 0;
   for (auto& [key, f] : files_) {
     unacked += static_cast<double>(f->read_offset() - std::min(f->read_offset(), f->committed()));
-    if (f->record_path().empty()) continue;
+    if (f->record_path().empty() || !f->RecordChanged()) continue;  // idle files cost nothing
     PositionRecord r = f->Record();
-    if (r.path == f->last_put.path && r.identity == f->last_put.identity &&
-        r.offset == f->last_put.offset) {
-      continue;
-    }
     positions_->Put(r);
     f->last_put = std::move(r);
   }

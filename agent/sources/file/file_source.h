@@ -40,6 +40,9 @@ struct FileSourceOptions {
   bool force_polling = false;  // tests and -no-inotify: behave as if inotify failed
   // Rotated files not yet read to the end are hard-linked here (see held.h); "" = off.
   std::string held_dir;
+  // When not empty, a file is opened only if its real path lies under one of these directories
+  // (target_config.symlink_roots): a link in a log directory cannot expose /etc/shadow.
+  std::vector<std::string> symlink_roots;
   uint64_t held_max_bytes = uint64_t{1} << 30;
   // Lines the agent died on (see poison.h); not owned, may be null.
   const poison::CrashLog* crashes = nullptr;

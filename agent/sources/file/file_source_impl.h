@@ -109,6 +109,7 @@ class FileSource::Impl {
       const std::string& dir, const std::set<std::string>& bases,
       const std::map<std::string, struct stat>& found, int64_t saved_ns);
   bool IsCopyOfKnownFile(const std::string& gz_path);
+  bool InsideSymlinkRoots(const std::string& path, int fd);
   void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,
                   int64_t now_ns);
   void OpenNew(const std::string& path, const TargetState& t, int64_t now_ns);
@@ -153,6 +154,8 @@ class FileSource::Impl {
   std::set<std::string> scanned_dirs_;  // looked for rotations made while stopped (once each)
   std::vector<char> buf_;
   HeldFiles held_;
+  std::vector<std::string> real_roots_;   // symlink_roots, resolved
+  std::set<std::string> refused_links_;   // logged once each
   bool orphans_checked_ = false;
   bool rescan_ = true;
   bool saturated_ = false;

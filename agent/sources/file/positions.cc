@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "util/json_parse.h"
 #include "util/log.h"
 
 namespace skidder::sources {
@@ -60,8 +61,7 @@ Status ParseCursors(const rapidjson::Document& doc, std::map<std::string, std::s
 Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>* out,
                  std::map<std::string, std::string>* cursors) {
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
-  if (doc.HasParseError() || !doc.IsObject()) return DataLoss("not a JSON object");
+  if (!ParseJsonBounded(doc, text).ok() || !doc.IsObject()) return DataLoss("not a JSON object");
   auto version = doc.FindMember("version");
   if (version == doc.MemberEnd() || !version->value.IsInt() || version->value.GetInt() != 1) {
     return DataLoss("unknown or missing version");
@@ -90,6 +90,10 @@ Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>*
     if (auto gz = f.FindMember("gz"); gz != f.MemberEnd()) {
       if (!gz->value.IsBool()) return DataLoss("record for " + r.path + ": gz is not a bool");
       r.compressed = gz->value.GetBool();
+    }
+    if (auto size = f.FindMember("size"); size != f.MemberEnd()) {
+      if (!size->value.IsUint64()) return DataLoss("record for " + r.path + ": bad size");
+      r.size = size->value.GetUint64();
     }
     if (auto done = f.FindMember("done"); done != f.MemberEnd()) {
       if (!done->value.IsBool()) return DataLoss("record for " + r.path + ": done is not a bool");
@@ -163,6 +167,10 @@ std::string Serialize(const std::map<std::string, PositionRecord>& records,
     if (r.compressed) {
       w.Key("gz");
       w.Bool(true);
+    }
+    if (r.size != 0) {
+      w.Key("size");
+      w.Uint64(r.size);
     }
     if (r.done) {
       w.Key("done");
@@ -322,7 +330,8 @@ void Positions::Put(const PositionRecord& record) {
   }
   PositionRecord& r = it->second;
   if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
-      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done) {
+      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done &&
+      r.size == record.size) {
     return;
   }
   r = record;

@@ -40,6 +40,9 @@ struct PositionRecord {
   // Everything in the file was read and acknowledged; the record only keeps the file known (so
   // a restart neither reopens it nor takes it for a rotation it never saw) until it is deleted.
   bool done = false;
+  // The file's size when last seen (0: unknown): if it is deleted unread while the agent is
+  // stopped, size - offset is what was lost.
+  uint64_t size = 0;
   const std::string& origin_or_path() const { return origin.empty() ? path : origin; }
 };
 

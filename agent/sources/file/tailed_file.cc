@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -100,6 +101,7 @@ bool TailedFile::Check(bool* has_new_data) {
   struct stat st;
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
   const auto size = static_cast<uint64_t>(st.st_size);
+  size_ = size;
   metrics_->file_bytes->Set(static_cast<double>(size));
   // Rewritten in place to exactly the old length changes only the modification time.
   const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
@@ -169,8 +171,15 @@ bool TailedFile::IsPoison(std::string_view line) {
 PositionRecord TailedFile::Record() const {
   PositionRecord r{record_path_, id_, committed(), false};
   r.compressed = gz_ != nullptr;
+  if (gz_ == nullptr) r.size = std::max(size_, read_offset());
   if (record_path_ != path_) r.origin = path_;
   return r;
+}
+
+bool TailedFile::RecordChanged() const {
+  const uint64_t size = gz_ == nullptr ? std::max(size_, read_offset()) : 0;
+  return committed() != last_put.offset || size != last_put.size || !(id_ == last_put.identity) ||
+         record_path_ != last_put.path || (gz_ != nullptr) != last_put.compressed;
 }
 
 void TailedFile::Park() {

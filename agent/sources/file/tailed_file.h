@@ -73,6 +73,8 @@ class TailedFile {
   bool compressed() const { return gz_ != nullptr; }
   // What the positions file keeps for this file now.
   PositionRecord Record() const;
+  // Record() would differ from last_put (compares numbers and the path; copies nothing).
+  bool RecordChanged() const;
 
   const std::string& path() const { return path_; }  // where it was discovered (filename)
   const std::string& record_path() const { return record_path_; }  // its positions key
@@ -90,6 +92,7 @@ class TailedFile {
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
   std::string held_from;  // where the file was when it was hard-linked into the held directory
+  bool via_symlink = false;  // opened through a link: its writes raise no event where we watch
   uint64_t open_seq = 0;  // order of opening: of two files of one stream, the older is read first
   std::string target_id;
   PositionRecord last_put;  // what Positions last got for it
@@ -111,6 +114,7 @@ class TailedFile {
   LineSplitter splitter_;
   std::shared_ptr<AckTracker> tracker_;
   int64_t mtime_ns_ = 0;  // at the last Check()
+  uint64_t size_ = 0;     // at the last Check()
   std::unique_ptr<GzReader> gz_;
 };
 

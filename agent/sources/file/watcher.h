@@ -42,6 +42,7 @@ class Watcher {
   // Stats the polled directories; true when one changed since the last call.
   bool PollDirs();
   bool AnyPolled() const { return !polled_.empty(); }
+  bool IsPolled(const std::string& dir) const { return fd_ < 0 || polled_.contains(dir); }
   size_t watched() const { return wd_by_dir_.size(); }
 
  private:

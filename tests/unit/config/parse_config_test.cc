@@ -335,7 +335,9 @@ const ErrorCase kErrors[] = {
      "\"huge\""},
     {"UnsupportedClientOauth", "clients:\n  - url: http://l/p\n    oauth2: {client_id: a}\n",
      "cfg.yaml:3:13: clients[0].oauth2: \"oauth2\" is not supported by skidder yet"},
-    {"TopLevelNotAMap", "- a\n- b\n", "cfg.yaml:1:1: expected a mapping, got a list"},
+    {"TopLevelNotAMap", "- a\n- b\n",
+     "cfg.yaml:1:1: the file is a list, not a mapping of config sections: is it a skidder or "
+     "Promtail config file?"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, ParseConfigErrors, ::testing::ValuesIn(kErrors),

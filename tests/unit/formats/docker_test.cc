@@ -86,5 +86,27 @@ TEST(ParseDockerJson, ReusesTheRecordAcrossLines) {
   EXPECT_EQ(rec.stream, Stream::kStderr);
 }
 
+// Extra keys may hold anything, but a record nested 200 k levels deep in one of them used to
+// overflow the stack (issue 9); it is refused like any bad record, saying why.
+TEST(ParseDockerJson, RefusesDeeplyNestedExtraKeysWithoutCrashing) {
+  const std::string head =
+      R"({"log":"x\n","stream":"stdout","time":"2019-04-30T02:12:41Z","attrs":)";
+  for (size_t depth : {size_t{1001}, size_t{200000}}) {
+    std::string line = head + std::string(depth, '[') + std::string(depth, ']') + "}";
+    auto r = ParseDockerJson(line);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().message(), "docker: JSON nested deeper than 1000 at offset " +
+                                       std::to_string(head.size() + 999));
+  }
+  std::string nested = "{";
+  for (int i = 0; i < 200000; ++i) nested += R"("a":{)";
+  nested += std::string(200000, '}') + "}";
+  EXPECT_FALSE(ParseDockerJson(nested).has_value());
+  // 999 levels inside the record (1000 with the record itself) are fine.
+  auto ok = ParseDockerJson(head + std::string(999, '[') + std::string(999, ']') + "}");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  EXPECT_EQ(ok->message, "x");
+}
+
 }  // namespace
 }  // namespace skidder::formats

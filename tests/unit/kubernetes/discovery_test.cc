@@ -79,6 +79,19 @@ TEST_F(DiscoveryTest, RewatchesFromLastGoodVersionAfterGarbage) {
   EXPECT_EQ(Latest(), Containers({"shop/web/app"}));
 }
 
+// A watch event nested 200000 levels deep (from a broken or hostile API server) overflowed the
+// stack in the JSON parser; now it is garbage like any other and the watch is restarted.
+TEST_F(DiscoveryTest, TreatsADeeplyNestedWatchEventAsGarbage) {
+  Start();
+  ASSERT_TRUE(WaitContainers({}));
+  api_->Add(PodJson("shop", "web", "node-1", {"app"}));
+  ASSERT_TRUE(WaitContainers({"shop/web/app"}));
+  api_->RawEvent(R"({"type":"ADDED","object":{"kind":"Pod","metadata":{"uid":"x","x":)" +
+                 std::string(200000, '[') + std::string(200000, ']') + "}}}");
+  ASSERT_TRUE(WaitFor([&] { return api_->watches_started() >= 2; }, 10s));
+  EXPECT_EQ(Latest(), Containers({"shop/web/app"}));
+}
+
 TEST_F(DiscoveryTest, RelistsAfterGoneEvent) {
   api_->Add(PodJson("shop", "web", "node-1", {"app"}));
   Start();

@@ -92,6 +92,16 @@ TEST(PodTargets, CarriesPrometheusPodMetaLabels) {
   for (const Label& l : t) EXPECT_TRUE(IsValidLabelName(l.name)) << l.name;
 }
 
+// An API server (or anything in its place) cannot crash the agent with a deeply nested object.
+TEST(PodTargets, DeeplyNestedPodJsonIsRefusedWithoutCrashing) {
+  const std::string pod = R"({"metadata": {"name": "p", "namespace": "n", "x": )" +
+                          std::string(200000, '[') + std::string(200000, ']') + "}}";
+  auto r = ParsePod(pod);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("pod JSON: nesting deeper than 1000"), std::string::npos)
+      << r.error().message();
+}
+
 TEST(PodTargets, ReadyIsUnknownWithoutConditionAndIpLessPodStillHasTargets) {
   auto pod = ParsePod(R"({"metadata": {"name": "p", "namespace": "n"},
       "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Pending"}})");

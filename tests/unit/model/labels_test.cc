@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 namespace skidder {
 namespace {
@@ -99,6 +101,30 @@ TEST(Labels, ValidNamesFollowPrometheusRules) {
   }
   for (const char* bad : {"", "9a", "a-b", "a.b", "caf\xc3\xa9", "a b"}) {
     EXPECT_FALSE(IsValidLabelName(bad)) << bad;
+  }
+}
+
+// Entries of a file share its labels; the sender thread reads and drops its copies while the
+// pipeline thread changes its own. Once the other copies are gone the owner may change the
+// storage in place, which is only safe if it sees the others' reads as finished (TSan checks
+// that the copy-on-write check synchronizes with the release of the last other copy).
+TEST(Labels, CopyReadAndDroppedOnAnotherThreadLeavesTheOwnerFreeToChange) {
+  for (int round = 0; round < 200; ++round) {
+    Labels mine{{"job", "a"}, {"filename", "/var/log/pods/x/0.log"}};
+    Labels theirs = mine;
+    std::atomic<bool> dropped{false};
+    std::string seen;
+    std::thread sender([&] {
+      seen = theirs.ToString();
+      theirs.Clear();
+      dropped.store(true, std::memory_order_relaxed);  // no ordering: only the count may order
+    });
+    while (!dropped.load(std::memory_order_relaxed)) {
+    }
+    mine.Set("job", "b");
+    sender.join();
+    EXPECT_EQ(seen, R"({filename="/var/log/pods/x/0.log", job="a"})");
+    EXPECT_EQ(*mine.Get("job"), "b");
   }
 }
 

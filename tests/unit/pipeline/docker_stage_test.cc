@@ -54,6 +54,17 @@ TEST(DockerStage, PassesMalformedLinesThroughAndCountsThem) {
   EXPECT_EQ(m.metrics.malformed_lines.With({"docker"})->Value(), 1);
 }
 
+TEST(DockerStage, PassesDeeplyNestedLinesThroughAsMalformed) {
+  TestMetrics m;
+  auto stage = MustBuild("docker: {}", testing::Ctx(&m.metrics));
+  const std::string line = R"({"log":"x\n","stream":"stdout","time":"2019-04-30T02:12:41Z","a":)" +
+                           std::string(200000, '[') + std::string(200000, ']') + "}";
+  auto out = RunStage(*stage, MakeEntry(line));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].entry.line, line);
+  EXPECT_EQ(m.metrics.malformed_lines.With({"docker"})->Value(), 1);
+}
+
 TEST(DockerStage, RefusesOptions) {
   EXPECT_EQ(ConfigError("docker:\n  max_partial_lines: 5"),
             "promtail.yaml:2:3: pipeline_stages[0]: unknown key \"max_partial_lines\"");

@@ -223,6 +223,8 @@ TEST(CrashModel, NothingOnTheNodeIsLostThroughCrashesRotationAndOutages) {
     EXPECT_TRUE(all) << "missing " << ::testing::PrintToString(m.Missing()) << "\nactions: "
                      << m.history;
     EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value(), 0);
+    EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0)
+        << m.history;
     h.Stop();
     if (::testing::Test::HasFailure()) break;
   }

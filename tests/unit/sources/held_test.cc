@@ -165,3 +165,69 @@ TEST(Backpressure, AStageThatAsksToWaitPausesReadingAndDropsNothing) {
 
 }  // namespace
 }  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// With holding off, a file deleted unread while the agent is stopped is lost: exactly what it
+// had beyond the acknowledged offset when last seen is counted.
+TEST(LostBytes, DeletedUnreadWhileStoppedIsCountedExactly) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  const std::string content = Joined(Numbered("a", 0, 300));
+  WriteFile(log, content);
+  h.sink.HoldAcks(true);  // Loki down: nothing acknowledged
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 300; }));
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, "b\n");
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log + ".1").has_value(); }));
+  h.source->SyncPositions();
+  ASSERT_TRUE(h.positions->Save().ok());
+  h.Stop();
+  h.sink.Take();
+  h.sink.HoldAcks(false);
+  ASSERT_EQ(::unlink((log + ".1").c_str()), 0);  // the kubelet deletes it while we are down
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"b"}));
+  EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(),
+            static_cast<double>(content.size()));
+}
+
+}  // namespace
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// A local user who can write a standalone log directory plants a link to a root-only file.
+TEST(SymlinkRoots, LinksOutOfTheRootsAreNotReadAndAreCounted) {
+  Harness h;
+  skidder::testing::TempDir secret_dir;
+  WriteFile(secret_dir / "shadow", "root:secret\n");
+  skidder::testing::MakeDirs(h.dir / "logs/sub");
+  WriteFile(h.dir / "logs/sub/real.log", "inside\n");
+  ASSERT_EQ(::symlink((secret_dir / "shadow").c_str(), (h.dir / "logs/evil.log").c_str()), 0);
+  ASSERT_EQ(::symlink((h.dir / "logs/sub/real.log").c_str(), (h.dir / "logs/ok.log").c_str()), 0);
+  auto o = h.DefaultOptions();
+  o.symlink_roots = {h.dir / "logs"};
+  h.Start(h.dir / "logs/*.log", o);
+  // The link that stays inside the roots is followed; the other is refused, once, and counted.
+  ASSERT_TRUE(h.WaitLines(h.dir / "logs/ok.log", {"inside"}));
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.symlinks_refused.With({})->Value() >= 1; }));
+  EXPECT_TRUE(h.sink.Lines(h.dir / "logs/evil.log").empty());
+  for (const auto& l : h.sink.Lines()) EXPECT_EQ(l.find("secret"), std::string::npos);
+}
+
+TEST(SymlinkRoots, WithoutRootsLinksAreFollowedAsPromtailDoes) {
+  Harness h;
+  skidder::testing::TempDir elsewhere;
+  WriteFile(elsewhere / "app.log", "followed\n");
+  ASSERT_EQ(::symlink((elsewhere / "app.log").c_str(), (h.dir / "app.log").c_str()), 0);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(h.dir / "app.log", {"followed"}));
+}
+
+}  // namespace
+}  // namespace skidder::sources

@@ -1,0 +1,26 @@
+// libFuzzer target: "<Go time layout>\n<value>": split the layout, parse the value in UTC.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz_check.h"
+#include "fuzz_input.h"
+#include "pipeline/stages/go_time.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace skidder::pipeline::stages;
+  auto [layout, value] = SplitFuzzInput(data, size);
+  // A named layout ("RFC3339") stands for its Go constant, as in the timestamp stage.
+  std::string_view named = GoNamedLayout(layout);
+  GoLayout l(named.empty() ? layout : named);
+  int64_t ns = 0;
+  std::string error;
+  if (!l.Parse(value, nullptr, &ns, &error)) {
+    FUZZ_CHECK(!error.empty());
+    return 0;
+  }
+  GoCivilTime civil;
+  FUZZ_CHECK(l.ParseCivil(value, &civil));
+  FUZZ_CHECK(civil.month >= 1 && civil.month <= 12 && civil.day >= 1 && civil.day <= 31);
+  return 0;
+}

@@ -1,0 +1,26 @@
+// libFuzzer target: "<JMESPath expression>\n<JSON document>": compile, parse, evaluate.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz_check.h"
+#include "fuzz_input.h"
+#include "pipeline/stages/json_path.h"
+#include "util/json_parse.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace skidder;
+  auto [expr, json] = SplitFuzzInput(data, size);
+  auto path = pipeline::stages::CompileJsonPath(expr);
+  if (!path) {
+    FUZZ_CHECK(!path.error().message().empty());
+    return 0;
+  }
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc doc;
+  if (!ParseJsonBounded(doc, json).ok()) return 0;
+  // Evaluating twice gives the same text: Eval has no state.
+  const std::string once = path->Eval(doc);
+  FUZZ_CHECK(path->Eval(doc) == once);
+  return 0;
+}
