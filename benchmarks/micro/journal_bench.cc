@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "kubernetes/relabel.h"
@@ -21,9 +22,16 @@ using skidder::sources::journal::JournalRecord;
 
 constexpr int kEntries = 200'000;
 
-// A temp directory holding the journal, made on first use and kept for the process.
+// A temp directory holding the journal (about 100 MB), made on first use and removed at exit.
+struct TempJournal {
+  std::string dir;
+  ~TempJournal() {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+};
+
 const std::string& JournalDir() {
-  static const std::string dir = [] {
+  static const TempJournal journal{[] {
     char tmpl[] = "/tmp/skidder-journal-bench-XXXXXX";
     std::string d = ::mkdtemp(tmpl);
     FILE* p = ::popen(
@@ -48,8 +56,8 @@ const std::string& JournalDir() {
     }
     if (::pclose(p) != 0) std::abort();  // systemd-journal-remote is missing
     return d;
-  }();
-  return dir;
+  }()};
+  return journal.dir;
 }
 
 skidder::kubernetes::RelabelRules ChartRules() {
