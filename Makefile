@@ -17,7 +17,7 @@ LOKI_URL ?=
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcpp-httplib-dev libssl-dev \
-  libmaxminddb-dev libmicrohttpd-dev \
+  libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
 .PHONY: deps build run test test-release test-asan test-tsan soak bench clean
@@ -74,9 +74,10 @@ test-asan:
 
 # ThreadSanitizer, only for the modules whose tests run threads: acknowledgement tracking and
 # copy-on-write labels (unit_model), the Loki client and sender (unit_sink), positions and the
-# file source (unit_sources). Only those binaries are built. TSan reports fail the test (exit 66);
-# tests/tsan.supp says why the one suppression (inside the fake Loki's HTTP library) is there.
-TSAN_TESTS := unit_model unit_sink unit_sources
+# file source (unit_sources), the journal source (unit_journal). Only those binaries are built.
+# TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
+# fake Loki's HTTP library) is there.
+TSAN_TESTS := unit_model unit_sink unit_sources unit_journal
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null

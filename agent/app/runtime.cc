@@ -10,6 +10,7 @@
 #include "sink/loki/client.h"
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
+#include "sources/journal/journal_source.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/http_server.h"
 #include "util/clock.h"
@@ -34,6 +35,7 @@ struct Runtime::State {
   std::unique_ptr<EntrySink> sink;
   std::unique_ptr<sources::FileSource> source;  // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
+  std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::unique_ptr<telemetry::HttpServer> http;
@@ -129,6 +131,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     StartStdin();
   } else if (Status st = StartFileSources(); !st.ok()) {
     return st;
+  } else if (Status jst = StartJournals(); !jst.ok()) {
+    return jst;
   }
   if (Status st = StartHttp(std::move(reload_request)); !st.ok()) return st;
   s.started = true;
@@ -206,6 +210,27 @@ Status Runtime::StartFileSources() {
   return Status::Ok();
 }
 
+Status Runtime::StartJournals() {
+  State& s = *s_;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+    if (!sc.journal) continue;
+    sources::journal::JournalSourceOptions jo;
+    jo.job_name = sc.job_name;
+    jo.config = *sc.journal;
+    jo.relabel = s.jobs[i].relabel;
+    jo.pipeline = s.jobs[i].pipeline;
+    auto j = std::make_unique<sources::journal::JournalSource>(
+        std::move(jo), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
+    if (Status st = j->Start(); !st.ok()) {
+      return Status(st.code(), fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name,
+                                           st.message()));
+    }
+    s.journals.push_back(std::move(j));
+  }
+  return Status::Ok();
+}
+
 Status Runtime::StartHttp(std::function<Status()> reload_request) {
   State& s = *s_;
   if (!s.cfg.server.disable) {
@@ -221,7 +246,8 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
         s.cfg.server.http_server_idle_timeout);
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
-      if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0) {
+      if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
+          s_->journals.empty()) {
         return "no targets yet";
       }
       return "";
@@ -252,6 +278,7 @@ void Runtime::Tick() {
   if (!s.source || s.flags.dry_run || now - s.last_save < period) return;
   s.last_save = now;
   s.source->SyncPositions();
+  for (auto& j : s.journals) j->SyncPositions();
   Status st = s.positions->Save();
   if (!st.ok() && (st.message() != s.last_save_error || now - s.last_save_log >= kErrorLogGap)) {
     LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
@@ -268,6 +295,7 @@ bool Runtime::Shutdown() {
   if (s.http) s.http->Stop();
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
+  for (auto& j : s.journals) j->Stop();
   bool clean = true;
   // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
   auto deadline = std::chrono::steady_clock::now() +
@@ -280,6 +308,7 @@ bool Runtime::Shutdown() {
   }
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
+    for (auto& j : s.journals) j->SyncPositions();
     if (Status st = s.positions->Save(); !st.ok()) {
       LOG_ERROR("cannot save positions at shutdown", {{"error", st.message()}});
       clean = false;

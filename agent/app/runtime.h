@@ -45,6 +45,7 @@ class Runtime {
   Runtime();
   void StartStdin();
   Status StartFileSources();
+  Status StartJournals();
   Status StartHttp(std::function<Status()> reload_request);
   struct State;
   std::unique_ptr<State> s_;

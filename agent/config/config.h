@@ -142,6 +142,15 @@ struct KubernetesSdConfig {
   std::vector<Selector> selectors;
 };
 
+// Promtail's `journal` block: read the systemd journal instead of files.
+struct JournalConfig {
+  std::string path;  // a journal directory; "" = the local journal (/var/log, /run/log/journal)
+  Duration max_age = std::chrono::hours(7);  // with no saved cursor, start this long ago
+  bool json = false;                         // the line is every field as JSON, not MESSAGE
+  Labels labels;                             // added to every entry, before relabel_configs
+  std::string matches;                       // space-separated FIELD=value journal matches
+};
+
 struct ScrapeConfig {
   std::string job_name;
   std::vector<StageConfig> pipeline_stages;
@@ -149,6 +158,7 @@ struct ScrapeConfig {
   std::vector<KubernetesSdConfig> kubernetes_sd_configs;
   std::vector<RelabelConfig> relabel_configs;
   std::string encoding;  // accepted: "" or utf-8 only for now
+  std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
 };
 
 struct LimitsConfig {

@@ -226,6 +226,15 @@ class Writer {
       for (const auto& k : s.kubernetes_sd_configs) Kubernetes(k);
       EndList();
     }
+    if (s.journal) {
+      Begin("journal");
+      Opt("path", s.journal->path);
+      Kv("max_age", s.journal->max_age);
+      Kv("json", s.journal->json);
+      Opt("matches", s.journal->matches);
+      LabelMap("labels", s.journal->labels);
+      End();
+    }
     if (!s.relabel_configs.empty()) {
       BeginList("relabel_configs");
       for (const auto& r : s.relabel_configs) Relabel(r);

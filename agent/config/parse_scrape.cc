@@ -43,7 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"journal", "syslog", "loki_push_api", "push", "docker_sd_configs",
+  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "docker_sd_configs",
                         "file_sd_configs", "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
@@ -174,6 +174,29 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   return r.Finish();
 }
 
+// Promtail's journal block; matches are checked here so a typo fails at load, not at start.
+Status ReadJournal(MapReader& parent, ScrapeConfig* out) {
+  if (!parent.Has("journal")) return Status::Ok();
+  MapReader r(parent.Node("journal"), parent.file(), parent.Sub("journal"));
+  JournalConfig j;
+  r.Str("path", &j.path);
+  r.Dur("max_age", &j.max_age);
+  r.Bool("json", &j.json);
+  r.Str("matches", &j.matches);
+  if (Status s = ReadLabels(r, "labels", &j.labels); !s.ok()) return s;
+  for (size_t i = 0; i < j.matches.size();) {
+    size_t end = std::min(j.matches.find(' ', i), j.matches.size());
+    std::string_view m = std::string_view(j.matches).substr(i, end - i);
+    if (!m.empty() && m != "+" && (m.find('=') == std::string_view::npos || m.front() == '=')) {
+      r.Fail("matches", fmt::format("{} is not a FIELD=value journal match", Quote(m)));
+    }
+    i = end + 1;
+  }
+  if (j.max_age <= Duration(0)) r.Fail("max_age", "must be positive");
+  out->journal = std::move(j);
+  return r.Finish();
+}
+
 Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* warnings) {
   const std::string& file = r.file();
   bool relabel_sets_path = std::ranges::any_of(
@@ -221,6 +244,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   }
   const size_t warned = warnings->size();
   if (s.ok()) s = ReadTargets(r, out, warnings);
+  if (s.ok()) s = ReadJournal(r, out);
   if (!s.ok()) return s;
   if (out->job_name.empty()) r.Fail("job_name", "is required");
   std::string enc = out->encoding;
@@ -229,10 +253,16 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
     r.Fail("encoding", fmt::format("encoding {} is not supported by skidder yet; only utf-8 is",
                                    Quote(out->encoding)));
   }
-  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty() &&
+  if (out->journal && (!out->static_configs.empty() || !out->kubernetes_sd_configs.empty())) {
+    r.Fail("journal",
+           "a scrape config reads either the journal or files: move static_configs and "
+           "kubernetes_sd_configs to a scrape config of their own");
+  }
+  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty() && !out->journal &&
       warnings->size() == warned) {
     r.Fail("static_configs",
-           "nothing to tail: add static_configs (with a __path__ glob) or kubernetes_sd_configs");
+           "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs or "
+           "journal");
   }
   return r.Finish();
 }

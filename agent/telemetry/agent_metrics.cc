@@ -56,6 +56,15 @@ AgentMetrics::AgentMetrics(Registry& r)
       positions_write_errors(r.NewCounter("skidder_positions_write_errors_total",
                                           "Failed attempts to persist the positions file.")),
       targets_active(r.NewGauge("promtail_targets_active_total", "Active scrape targets.")),
+      journal_entries(r.NewCounter("skidder_journal_entries_total",
+                                   "Entries read from the systemd journal.", {"job_name"})),
+      journal_bytes(r.NewCounter("skidder_journal_read_bytes_total",
+                                 "Bytes of the journal entries read (all fields).", {"job_name"})),
+      journal_lag(r.NewGauge("skidder_journal_lag_seconds",
+                             "Age of the newest journal entry read when it was read.", {"job_name"})),
+      journal_lost_entries(r.NewCounter(
+          "skidder_journal_lost_entries_total",
+          "Journal entries vacuumed or rotated away before they could be read.", {"job_name"})),
       kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
                                          "Failed Kubernetes API requests, by reason.", {"reason"})),
       kubernetes_watch_restarts(

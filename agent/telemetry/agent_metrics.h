@@ -60,6 +60,12 @@ struct AgentMetrics {
   // Positions.
   Family<Counter>& positions_write_errors;  // {}
   Family<Gauge>& targets_active;            // {}
+  // The systemd journal (sources/journal), per scrape config (job_name: `job` would clash with
+  // the job label Prometheus gives every scraped series).
+  Family<Counter>& journal_entries;       // {job_name}: entries read
+  Family<Counter>& journal_bytes;         // {job_name}: bytes of fields
+  Family<Gauge>& journal_lag;             // {job_name}: now - time of the newest entry read, seconds
+  Family<Counter>& journal_lost_entries;  // {job_name}: vacuumed before they were read
   // Kubernetes pod discovery.
   Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...
   Family<Counter>& kubernetes_watch_restarts;  // {reason}: timeout|idle|closed|gone|error

@@ -160,6 +160,7 @@ class OptionalObjects(unittest.TestCase):
             "SkidderStreamLagGrowing": "promtail_stream_lag_seconds",
             "SkidderUnackedBytesGrowing": "skidder_unacked_bytes",
             "SkidderBytesLostToRotation": "skidder_lost_bytes_total",
+            "SkidderJournalEntriesLost": "skidder_journal_lost_entries_total",
             "SkidderDown": "up{",
             "SkidderDaemonSetNotReady": "kube_daemonset_status_number_ready",
         }
@@ -182,7 +183,9 @@ class OptionalObjects(unittest.TestCase):
         for metric in ("promtail_read_bytes_total", "promtail_sent_bytes_total",
                        "promtail_stream_lag_seconds", "promtail_request_duration_seconds_count",
                        "promtail_dropped_entries_total", "skidder_unacked_bytes",
-                       "promtail_files_active_total", "skidder_lost_bytes_total"):
+                       "promtail_files_active_total", "skidder_lost_bytes_total",
+                       "skidder_journal_entries_total", "skidder_journal_lost_entries_total",
+                       "skidder_journal_lag_seconds"):
             self.assertIn(metric, exprs)
 
 
@@ -291,7 +294,8 @@ class Config(unittest.TestCase):
         self.assertEqual(validate(merged_values(values), load_schema()), [])
         config = yaml.safe_load(rendered_config(R.render(values)))
         self.assertEqual(config["clients"][0]["tenant_id"], "skidder")
-        self.assertEqual([j["job_name"] for j in config["scrape_configs"]], ["kubernetes-pods", "varlog"])
+        self.assertEqual([j["job_name"] for j in config["scrape_configs"]],
+                         ["kubernetes-pods", "journal", "varlog"])
         self.assertEqual(config["scrape_configs"][0]["relabel_configs"][-1]["action"], "labelmap")
         self.assert_check_syntax(yaml.safe_dump(config))
 
@@ -306,6 +310,49 @@ class Config(unittest.TestCase):
         if proc.returncode != 0 and "not supported" in out:
             self.skipTest(f"expected failure: the binary does not support this config yet: {out.strip()}")
         self.assertEqual(proc.returncode, 0, out)
+
+
+class Journal(unittest.TestCase):
+    def journal_job(self, docs):
+        config = yaml.safe_load(rendered_config(docs))
+        return next((j for j in config["scrape_configs"] if "journal" in j), None)
+
+    def test_node_logs_are_shipped_by_default(self):
+        job = self.journal_job(R.render())
+        self.assertIsNotNone(job)
+        self.assertEqual(job["journal"]["labels"], {"job": "systemd-journal"})
+        rules = {r["target_label"]: r for r in job["relabel_configs"]}
+        self.assertEqual(rules["unit"]["source_labels"], ["__journal__systemd_unit"])
+        self.assertEqual(rules["level"]["source_labels"], ["__journal_priority_keyword"])
+        self.assertEqual(rules["node_name"]["replacement"], "${NODE_NAME}")
+
+    def test_journal_directories_and_machine_id_are_mounted_read_only(self):
+        pod, c = agent_container(R.render())
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        for path in ("/run/log/journal", "/etc/machine-id"):
+            self.assertTrue(mounts[path]["readOnly"], path)
+            self.assertEqual(volumes[mounts[path]["name"]]["hostPath"]["path"], path)
+        # Persistent storage is read through the node's /var/log mount; a second mount at
+        # /var/log/journal would shadow it for nothing.
+        self.assertNotIn("/var/log/journal", mounts)
+        self.assertEqual(volumes[mounts["/var/log"]["name"]]["hostPath"]["path"], "/var/log")
+
+    def test_journal_enabled_false_removes_job_and_mounts(self):
+        docs = R.render({"journal": {"enabled": False}})
+        self.assertIsNone(self.journal_job(docs))
+        _, c = agent_container(docs)
+        paths = [m["mountPath"] for m in c["volumeMounts"]]
+        self.assertNotIn("/run/log/journal", paths)
+        self.assertNotIn("/etc/machine-id", paths)
+
+    def test_max_age_and_extra_relabel_configs(self):
+        job = self.journal_job(R.render({"journal": {
+            "maxAge": "2h",
+            "extraRelabelConfigs": [{"source_labels": ["__journal_syslog_identifier"],
+                                     "target_label": "ident"}]}}))
+        self.assertEqual(job["journal"]["max_age"], "2h")
+        self.assertEqual(job["relabel_configs"][-1]["target_label"], "ident")
 
 
 class Schema(unittest.TestCase):

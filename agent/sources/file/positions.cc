@@ -44,8 +44,22 @@ Status ReadWhole(const std::string& path, std::string* out) {
   return Status::Ok();
 }
 
-// skidder's own format: {"version":1,"files":[{path,dev,ino,fp_len,fp,offset}]}.
-Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>* out) {
+// "cursors": {"journal-<job>": "<cursor>"}, optional (older files have none).
+Status ParseCursors(const rapidjson::Document& doc, std::map<std::string, std::string>* out) {
+  auto cursors = doc.FindMember("cursors");
+  if (cursors == doc.MemberEnd()) return Status::Ok();
+  if (!cursors->value.IsObject()) return DataLoss("cursors is not an object");
+  for (const auto& c : cursors->value.GetObject()) {
+    if (!c.value.IsString()) return DataLoss("a cursor is not a string");
+    (*out)[std::string(c.name.GetString(), c.name.GetStringLength())] =
+        std::string(c.value.GetString(), c.value.GetStringLength());
+  }
+  return Status::Ok();
+}
+
+// skidder's own format: {"version":1,"files":[{path,dev,ino,fp_len,fp,offset}],"cursors":{}}.
+Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>* out,
+                 std::map<std::string, std::string>* cursors) {
   rapidjson::Document doc;
   if (!ParseJsonBounded(doc, text).ok() || !doc.IsObject()) return DataLoss("not a JSON object");
   auto version = doc.FindMember("version");
@@ -91,12 +105,13 @@ Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>*
     }
     (*out)[r.path] = std::move(r);
   }
-  return Status::Ok();
+  return ParseCursors(doc, cursors);
 }
 
 // Promtail's positions.yaml: `positions: {"/path": "123"}`. Identity is unknown, so the records
 // are trusted by path (and only while the offset fits the file).
-Status ParsePromtailYaml(const std::string& text, std::map<std::string, PositionRecord>* out) {
+Status ParsePromtailYaml(const std::string& text, std::map<std::string, PositionRecord>* out,
+                         std::map<std::string, std::string>* cursors) {
   try {
     YAML::Node root = YAML::Load(text);
     if (!root.IsMap() || !root["positions"]) return DataLoss("no positions map");
@@ -107,8 +122,15 @@ Status ParsePromtailYaml(const std::string& text, std::map<std::string, Position
       PositionRecord r;
       r.path = kv.first.as<std::string>();
       std::string value = kv.second.as<std::string>();
-      // Journal cursors and other non-file positions share the map; they are not ours.
-      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) continue;
+      // Journal cursors share the map: "cursor-<job>" (older Promtail: "journal-<job>").
+      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
+        for (std::string_view prefix : {"cursor-", "journal-"}) {
+          if (r.path.starts_with(prefix) && r.path.size() > prefix.size()) {
+            (*cursors)["journal-" + r.path.substr(prefix.size())] = value;
+          }
+        }
+        continue;
+      }
       r.offset = std::stoull(value);
       r.imported = true;
       (*out)[r.path] = std::move(r);
@@ -119,7 +141,8 @@ Status ParsePromtailYaml(const std::string& text, std::map<std::string, Position
   return Status::Ok();
 }
 
-std::string Serialize(const std::map<std::string, PositionRecord>& records) {
+std::string Serialize(const std::map<std::string, PositionRecord>& records,
+                      const std::map<std::string, std::string>& cursors) {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
@@ -160,6 +183,15 @@ std::string Serialize(const std::map<std::string, PositionRecord>& records) {
     w.EndObject();
   }
   w.EndArray();
+  if (!cursors.empty()) {
+    w.Key("cursors");
+    w.StartObject();
+    for (const auto& [key, cursor] : cursors) {
+      w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+      w.String(cursor.data(), static_cast<rapidjson::SizeType>(cursor.size()));
+    }
+    w.EndObject();
+  }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
@@ -237,6 +269,7 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
   Status st = Load();
   if (st.ok()) return;
   by_path_.clear();
+  cursors_.clear();
   if (st.code() != StatusCode::kDataLoss) {  // unreadable, not corrupt: nothing to set aside
     keep_unreadable_ = true;
     LOG_ERROR(
@@ -267,8 +300,8 @@ Status Positions::Load() {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return DataLoss("file is empty");
   std::lock_guard lock(mu_);
-  if (text[first] == '{') return ParseJson(text, &by_path_);
-  return ParsePromtailYaml(text, &by_path_);
+  if (text[first] == '{') return ParseJson(text, &by_path_, &cursors_);
+  return ParsePromtailYaml(text, &by_path_, &cursors_);
 }
 
 std::optional<PositionRecord> Positions::FindByPath(const std::string& path) const {
@@ -310,6 +343,21 @@ void Positions::Remove(const std::string& path) {
   if (by_path_.erase(path) > 0) dirty_ = true;
 }
 
+std::optional<std::string> Positions::GetCursor(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = cursors_.find(key);
+  if (it == cursors_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Positions::PutCursor(const std::string& key, const std::string& cursor) {
+  std::lock_guard lock(mu_);
+  std::string& slot = cursors_[key];
+  if (slot == cursor) return;
+  slot = cursor;
+  dirty_ = true;
+}
+
 std::vector<PositionRecord> Positions::All() const {
   std::lock_guard lock(mu_);
   std::vector<PositionRecord> out;
@@ -328,7 +376,7 @@ Status Positions::Save() {
       return FailedPrecondition("positions file " + filename_ +
                                 " could not be read at start; not overwriting it");
     }
-    data = Serialize(by_path_);
+    data = Serialize(by_path_, cursors_);
     dirty_ = false;  // a Put during the write marks it dirty again
   }
   Status st = WriteAtomically(filename_, data);

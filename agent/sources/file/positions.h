@@ -68,6 +68,12 @@ class Positions {
   void Remove(const std::string& path);
   std::vector<PositionRecord> All() const;
 
+  // Named positions that are not files: the journal source keeps its cursor under
+  // "journal-<job_name>". Saved in the same file (JSON "cursors"); Promtail's "cursor-<job>" and
+  // "journal-<job>" entries are imported under "journal-<job>".
+  std::optional<std::string> GetCursor(const std::string& key) const;
+  void PutCursor(const std::string& key, const std::string& cursor);
+
   // Writes the file atomically if anything changed since the last save. Errors (disk full) are
   // returned and counted; the in-memory state stays, and the next Save() tries again.
   Status Save();
@@ -89,6 +95,7 @@ class Positions {
   telemetry::AgentMetrics* metrics_;
   mutable std::mutex mu_;
   std::map<std::string, PositionRecord> by_path_;
+  std::map<std::string, std::string> cursors_;
   bool dirty_ = false;
 };
 

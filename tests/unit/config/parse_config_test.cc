@@ -271,8 +271,17 @@ const ErrorCase kErrors[] = {
      "    relabel_configs:\n      - source_labels: [a]\n",
      "cfg.yaml:5:9: scrape_configs[0].relabel_configs[0].target_label: is required for action "
      "replace"},
-    {"UnsupportedJournal", "scrape_configs:\n  - job_name: j\n    journal:\n      max_age: 12h\n",
-     "cfg.yaml:4:7: scrape_configs[0].journal: \"journal\" is not supported by skidder yet"},
+    {"JournalBadMatch",
+     "scrape_configs:\n  - job_name: j\n    journal:\n      matches: _SYSTEMD_UNIT\n",
+     "cfg.yaml:4:16: scrape_configs[0].journal.matches: \"_SYSTEMD_UNIT\" is not a FIELD=value "
+     "journal match"},
+    {"JournalWithStaticConfigs",
+     "scrape_configs:\n  - job_name: j\n    journal: {}\n"
+     "    static_configs: [{labels: {__path__: /a}}]\n",
+     "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config reads either the journal or files: "
+     "move static_configs and kubernetes_sd_configs to a scrape config of their own"},
+    {"UnsupportedSyslog", "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x\n",
+     "cfg.yaml:4:7: scrape_configs[0].syslog: \"syslog\" is not supported by skidder yet"},
     {"UnsupportedFileSd",
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
      "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
@@ -371,6 +380,35 @@ TEST(ParseConfig, StaticConfigWithoutPathIsFineWhenRelabelSetsIt) {
       "    relabel_configs:\n      - {replacement: /var/log/x.log, target_label: __path__}\n",
       "cfg.yaml", false);
   EXPECT_TRUE(cfg) << cfg.error().message();
+}
+
+TEST(ParseConfig, ReadsPromtailJournalScrapeConfig) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: journal\n    journal:\n      max_age: 12h\n"
+      "      path: /var/log/journal\n      json: true\n"
+      "      matches: _SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel\n"
+      "      labels: {job: systemd-journal}\n"
+      "    relabel_configs:\n      - {source_labels: [__journal__systemd_unit], target_label: unit}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const ScrapeConfig& sc = cfg->scrape_configs.at(0);
+  ASSERT_TRUE(sc.journal.has_value());
+  EXPECT_EQ(sc.journal->max_age, 12h);
+  EXPECT_EQ(sc.journal->path, "/var/log/journal");
+  EXPECT_TRUE(sc.journal->json);
+  EXPECT_EQ(sc.journal->matches, "_SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel");
+  EXPECT_EQ(*sc.journal->labels.Get("job"), "systemd-journal");
+  EXPECT_EQ(sc.relabel_configs.size(), 1u);
+}
+
+TEST(ParseConfig, JournalDefaultsArePromtails) {
+  Result<Config> cfg =
+      ParseConfig("scrape_configs:\n  - job_name: journal\n    journal: {}\n", "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const JournalConfig& j = *cfg->scrape_configs.at(0).journal;
+  EXPECT_EQ(j.max_age, 7h);
+  EXPECT_FALSE(j.json);
+  EXPECT_EQ(j.path, "");
 }
 
 }  // namespace

@@ -100,8 +100,12 @@ TEST_F(PositionsTest, ImportsPromtailYaml) {
             "positions:\n"
             "  /var/log/pods/ns_p_u/app/0.log: \"4096\"\n"
             "  /var/log/syslog: \"17\"\n"
-            "  journal-abc: \"s=deadbeef;i=1\"\n");
+            "  journal-abc: \"s=deadbeef;i=1\"\n"
+            "  cursor-node: \"s=cafe;i=2\"\n");
   Positions p(file, false, &metrics_);
+  // Promtail's journal cursors (older "journal-<job>", newer "cursor-<job>") carry over.
+  EXPECT_EQ(p.GetCursor("journal-abc"), "s=deadbeef;i=1");
+  EXPECT_EQ(p.GetCursor("journal-node"), "s=cafe;i=2");
   auto r = p.FindByPath("/var/log/pods/ns_p_u/app/0.log");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->offset, 4096u);
@@ -111,6 +115,30 @@ TEST_F(PositionsTest, ImportsPromtailYaml) {
   p.Put({"/var/log/syslog", {1, 2, 0, 0}, 20, false});
   ASSERT_TRUE(p.Save().ok());
   EXPECT_EQ(ReadFile(file).front(), '{');
+  EXPECT_EQ(Positions(file, false, &metrics_).GetCursor("journal-node"), "s=cafe;i=2");
+}
+
+TEST_F(PositionsTest, JournalCursorsSurviveSaveAndLoad) {
+  const std::string file = dir_ / "positions.json";
+  Positions p(file, false, &metrics_);
+  p.Put({"/var/log/a.log", {1, 2, 0, 0}, 5, false});
+  p.PutCursor("journal-node", "s=1;i=2;b=3;m=4;t=5;x=6");
+  ASSERT_TRUE(p.Save().ok());
+  Positions q(file, false, &metrics_);
+  EXPECT_EQ(q.GetCursor("journal-node"), "s=1;i=2;b=3;m=4;t=5;x=6");
+  EXPECT_EQ(q.GetCursor("journal-other"), std::nullopt);
+  EXPECT_EQ(q.All().size(), 1u);
+}
+
+TEST_F(PositionsTest, FilesWithoutCursorsStillLoad) {
+  // Written by a skidder from before journal support.
+  const std::string file = dir_ / "positions.json";
+  WriteFile(file,
+            "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":1,\"ino\":2,\"fp_len\":0,"
+            "\"fp\":0,\"offset\":3}]}");
+  Positions p(file, false, &metrics_);
+  EXPECT_EQ(p.All().size(), 1u);
+  EXPECT_TRUE(Corrupt().empty());
 }
 
 TEST_F(PositionsTest, WriteErrorIsCountedAndStateKeptUntilALaterSaveSucceeds) {

@@ -1,0 +1,163 @@
+#include "sources/journal/journal_source.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+namespace skidder::sources::journal {
+namespace {
+
+constexpr size_t kBatchBytes = 1 << 20;
+constexpr uint64_t kWaitUs = 100'000;  // how often an idle reader checks for Stop()
+
+class SinkEmitter final : public pipeline::Emitter {
+ public:
+  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
+  void Emit(pipeline::PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
+
+ private:
+  EntrySink* sink_;
+};
+
+}  // namespace
+
+JournalSource::JournalSource(JournalSourceOptions opts, Positions* positions, EntrySink* sink,
+                             telemetry::AgentMetrics* metrics, const Clock* clock)
+    : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics), clock_(clock) {
+  builder_ = std::make_unique<EntryBuilder>(opts_.config, opts_.relabel);
+}
+
+Status JournalSource::Start() {
+  auto reader = JournalReader::Open(opts_.config.path);
+  if (!reader) return reader.error();
+  reader_ = std::move(*reader);
+  if (Status st = reader_->AddMatches(opts_.config.matches); !st.ok()) return st;
+  if (Status st = Seek(); !st.ok()) return st;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void JournalSource::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+// Where to start: after the saved cursor, or max_age ago (see the header).
+Status JournalSource::Seek() {
+  const uint64_t now_us = static_cast<uint64_t>(clock_->NowNs() / 1000);
+  const auto max_age_us = static_cast<uint64_t>(opts_.config.max_age.count() / 1000);
+  const uint64_t since_us = now_us > max_age_us ? now_us - max_age_us : 0;
+  const std::string key = PositionKey(opts_.job_name);
+  std::optional<std::string> saved = positions_->GetCursor(key);
+  if (!saved || saved->empty() || !reader_->SeekCursor(*saved).ok()) {
+    return reader_->SeekRealtime(since_us);
+  }
+  auto found = reader_->Next();
+  if (!found) return found.error();
+  if (!*found) return Status::Ok();  // nothing at or after the cursor yet
+  if (Status st = reader_->Read(&record_); !st.ok()) return st;
+  if (reader_->AtCursor(*saved)) {
+    if (record_.realtime_us >= since_us) return Status::Ok();  // resume after it
+    return reader_->SeekRealtime(since_us);
+  }
+  // The saved entry is gone (vacuumed or rotated away): this is the oldest one after it.
+  have_current_ = true;
+  const int64_t lost = EntriesBetween(ParseCursor(*saved), ParseCursor(record_.cursor));
+  if (lost > 0 && metrics_ != nullptr) {
+    metrics_->journal_lost_entries.With({opts_.job_name})->Add(static_cast<double>(lost));
+  }
+  LOG_WARN(
+      "journal entries after the saved cursor were removed before they were read; "
+      "resuming at the oldest entry",
+      {{"job", opts_.job_name},
+       {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")}});
+  return Status::Ok();
+}
+
+size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
+  if (!have_current_) {
+    auto more = reader_->Next();
+    int64_t times = 0;
+    if (!more) {
+      if (read_errors_.Allow(&times)) {
+        LOG_ERROR("cannot read the journal", {{"job", opts_.job_name},
+                                              {"error", more.error().message()},
+                                              {"times", std::to_string(times)}});
+      }
+      return 0;
+    }
+    if (!*more) return 0;
+    if (Status st = reader_->Read(&record_); !st.ok()) {
+      if (read_errors_.Allow(&times)) {
+        LOG_WARN(
+            "skipping an unreadable journal entry",
+            {{"job", opts_.job_name}, {"error", st.message()}, {"times", std::to_string(times)}});
+      }
+      return 1;
+    }
+  }
+  have_current_ = false;
+  AckRef hold = tracker_->Open(++seq_);
+  size_t n = 0, bytes = 0;
+  uint64_t newest_us = 0;
+  std::string last_cursor;
+  while (true) {
+    ++n;
+    bytes += record_.bytes;
+    newest_us = std::max(newest_us, record_.realtime_us);
+    Entry e;
+    if (builder_->Build(record_, &e)) {
+      e.ack = hold;
+      opts_.pipeline->Process(std::move(e), out);
+    }
+    last_cursor.swap(record_.cursor);
+    if (n >= opts_.batch_entries || bytes >= kBatchBytes) break;
+    auto more = reader_->Next();
+    if (!more || !*more) break;
+    if (!reader_->Read(&record_).ok()) break;  // unreadable: the next Next() moves past it
+  }
+  {
+    std::lock_guard lock(mu_);
+    cursors_.emplace_back(seq_, std::move(last_cursor));
+  }
+  hold.Reset();
+  if (metrics_ != nullptr) {
+    metrics_->journal_entries.With({opts_.job_name})->Add(static_cast<double>(n));
+    metrics_->journal_bytes.With({opts_.job_name})->Add(static_cast<double>(bytes));
+    const int64_t lag_us = clock_->NowNs() / 1000 - static_cast<int64_t>(newest_us);
+    metrics_->journal_lag.With({opts_.job_name})
+        ->Set(static_cast<double>(std::max<int64_t>(lag_us, 0)) / 1e6);
+  }
+  return n;
+}
+
+void JournalSource::Run() {
+  SinkEmitter out(sink_);
+  while (!stop_) {
+    if (sink_->Saturated()) {  // backpressure: the journal holds the backlog
+      usleep(10'000);
+      continue;
+    }
+    if (ReadBatch(out) == 0) {
+      opts_.pipeline->Flush(clock_->NowNs(), /*force=*/false, out);
+      reader_->Wait(kWaitUs);
+    }
+  }
+  opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out);
+}
+
+void JournalSource::SyncPositions() {
+  const uint64_t committed = tracker_->Committed();
+  std::string cursor;
+  {
+    std::lock_guard lock(mu_);
+    while (!cursors_.empty() && cursors_.front().first <= committed) {
+      cursor = std::move(cursors_.front().second);
+      cursors_.pop_front();
+    }
+  }
+  if (!cursor.empty()) positions_->PutCursor(PositionKey(opts_.job_name), cursor);
+}
+
+}  // namespace skidder::sources::journal

@@ -1,0 +1,137 @@
+#include "sources/journal/reader.h"
+
+#include <fmt/format.h>
+#include <systemd/sd-journal.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+
+namespace skidder::sources::journal {
+namespace {
+
+std::string Why(int r) { return std::strerror(r < 0 ? -r : r); }
+
+bool ParseHex(std::string_view s, uint64_t* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out, 16);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+CursorPosition ParseCursor(std::string_view cursor) {
+  CursorPosition pos;
+  bool have_s = false, have_i = false;
+  while (!cursor.empty()) {
+    size_t semi = cursor.find(';');
+    std::string_view item = cursor.substr(0, semi);
+    cursor = semi == std::string_view::npos ? std::string_view() : cursor.substr(semi + 1);
+    if (item.size() < 2 || item[1] != '=') continue;
+    std::string_view v = item.substr(2);
+    if (item[0] == 's') {
+      pos.seqnum_id.assign(v);
+      have_s = !v.empty();
+    } else if (item[0] == 'i') {
+      have_i = ParseHex(v, &pos.seqnum);
+    } else if (item[0] == 't') {
+      ParseHex(v, &pos.realtime_us);
+    }
+  }
+  pos.valid = have_s && have_i;
+  return pos;
+}
+
+int64_t EntriesBetween(const CursorPosition& saved, const CursorPosition& next) {
+  if (!saved.valid || !next.valid || saved.seqnum_id != next.seqnum_id) return -1;
+  if (next.seqnum <= saved.seqnum) return -1;
+  return static_cast<int64_t>(next.seqnum - saved.seqnum - 1);
+}
+
+Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& path) {
+  sd_journal* j = nullptr;
+  int r = path.empty() ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY)
+                       : sd_journal_open_directory(&j, path.c_str(), 0);
+  if (r < 0) {
+    return Err(
+        Unavailable(fmt::format("open journal {}: {}", path.empty() ? "(local)" : path, Why(r))));
+  }
+  // The default threshold cuts fields at 64 KiB; a log line must arrive whole.
+  sd_journal_set_data_threshold(j, 0);
+  return std::unique_ptr<JournalReader>(new JournalReader(j));
+}
+
+JournalReader::~JournalReader() { sd_journal_close(j_); }
+
+Status JournalReader::AddMatches(std::string_view matches) {
+  while (!matches.empty()) {
+    size_t sp = matches.find(' ');
+    std::string_view m = matches.substr(0, sp);
+    matches = sp == std::string_view::npos ? std::string_view() : matches.substr(sp + 1);
+    if (m.empty()) continue;
+    int r =
+        m == "+" ? sd_journal_add_disjunction(j_) : sd_journal_add_match(j_, m.data(), m.size());
+    if (r < 0) return InvalidArgument(fmt::format("journal match {}: {}", m, Why(r)));
+  }
+  return Status::Ok();
+}
+
+Status JournalReader::SeekHead() {
+  int r = sd_journal_seek_head(j_);
+  return r < 0 ? Unavailable("seek journal head: " + Why(r)) : Status::Ok();
+}
+
+Status JournalReader::SeekRealtime(uint64_t usec) {
+  int r = sd_journal_seek_realtime_usec(j_, usec);
+  return r < 0 ? Unavailable("seek journal time: " + Why(r)) : Status::Ok();
+}
+
+Status JournalReader::SeekCursor(const std::string& cursor) {
+  int r = sd_journal_seek_cursor(j_, cursor.c_str());
+  return r < 0 ? InvalidArgument("seek journal cursor: " + Why(r)) : Status::Ok();
+}
+
+bool JournalReader::AtCursor(const std::string& cursor) {
+  return sd_journal_test_cursor(j_, cursor.c_str()) > 0;
+}
+
+Result<bool> JournalReader::Next() {
+  int r = sd_journal_next(j_);
+  if (r < 0) return Err(Unavailable("read journal: " + Why(r)));
+  return r > 0;
+}
+
+Status JournalReader::Read(JournalRecord* out) {
+  int r = sd_journal_get_realtime_usec(j_, &out->realtime_us);
+  if (r < 0) return DataLoss("journal entry without time: " + Why(r));
+  char* cursor = nullptr;
+  r = sd_journal_get_cursor(j_, &cursor);
+  if (r < 0) return DataLoss("journal entry without cursor: " + Why(r));
+  out->cursor.assign(cursor);
+  std::free(cursor);
+  // Copy first, make views after: the buffer may move while it grows.
+  out->data.clear();
+  out->bytes = 0;
+  std::vector<std::pair<size_t, size_t>> spans;  // (start, size) of each NAME=value
+  const void* data = nullptr;
+  size_t size = 0;
+  sd_journal_restart_data(j_);
+  // enumerate_available_data skips fields it cannot read (corrupt, unknown compression).
+  while ((r = sd_journal_enumerate_available_data(j_, &data, &size)) > 0) {
+    spans.emplace_back(out->data.size(), size);
+    out->data.append(static_cast<const char*>(data), size);
+    out->bytes += size;
+  }
+  if (r < 0) return DataLoss("read journal fields: " + Why(r));
+  out->fields.clear();
+  for (auto [start, len] : spans) {
+    std::string_view kv(out->data.data() + start, len);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out->fields.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+  }
+  return Status::Ok();
+}
+
+void JournalReader::Wait(uint64_t timeout_us) { sd_journal_wait(j_, timeout_us); }
+
+}  // namespace skidder::sources::journal

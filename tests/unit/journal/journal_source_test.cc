@@ -1,0 +1,253 @@
+// JournalSource: journal files made from export format reach the sink as Promtail's journal
+// target would send them (labels, lines, timestamps), from where the last run left off.
+#include "sources/journal/journal_source.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "unit/journal/journal_harness.h"
+
+namespace skidder::sources::journal::testing {
+namespace {
+
+std::string Label(const Entry& e, std::string_view name) {
+  const std::string* v = e.labels.Get(name);
+  return v != nullptr ? *v : "<none>";
+}
+
+TEST(JournalSource, MapsEveryJournalFieldToItsMetaLabel) {
+  JournalHarness h;
+  h.rules.clear();
+  config::RelabelConfig map_all;  // every __journal_x becomes x
+  map_all.action = "labelmap";
+  map_all.regex = "__journal_(.+)";
+  h.raw = {map_all};
+  const uint64_t at = NowUs() - 5'000'000;
+  WriteJournal(h.File("a.journal"), {{at,
+                                      {{"MESSAGE", "disk full"},
+                                       {"PRIORITY", "3"},
+                                       {"_SYSTEMD_UNIT", "kubelet.service"},
+                                       {"_HOSTNAME", "node-1"},
+                                       {"SYSLOG_IDENTIFIER", "kubelet"},
+                                       {"_PID", "42"},
+                                       {"CUSTOM_FIELD", "x"}}}});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  Entry e = h.sink.Take().at(0);
+  EXPECT_EQ(e.line, "disk full");
+  EXPECT_EQ(e.timestamp_ns, static_cast<int64_t>(at) * 1000);
+  EXPECT_EQ(Label(e, "message"), "disk full");
+  EXPECT_EQ(Label(e, "priority"), "3");
+  EXPECT_EQ(Label(e, "priority_keyword"), "error");
+  EXPECT_EQ(Label(e, "_systemd_unit"), "kubelet.service");
+  EXPECT_EQ(Label(e, "_hostname"), "node-1");
+  EXPECT_EQ(Label(e, "syslog_identifier"), "kubelet");
+  EXPECT_EQ(Label(e, "_pid"), "42");
+  EXPECT_EQ(Label(e, "custom_field"), "x");
+  EXPECT_EQ(Label(e, "_boot_id"), "6c7c6013a8314f68b8d4e7e5e4e5e0f5");
+  // Metrics: the entry was 5 s old when read; its bytes are every NAME=value.
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.journal_lag.With({"node"})->Value() >= 4.0; }));
+  EXPECT_EQ(h.metrics.journal_entries.With({"node"})->Value(), 1);
+  EXPECT_GT(h.metrics.journal_bytes.With({"node"})->Value(), 100);
+}
+
+TEST(JournalSource, RelabelsNamedMetaLabelsAndAddsConfigLabels) {
+  JournalHarness h;
+  h.rules = {{"[__journal__systemd_unit]", "unit"},
+             {"[__journal__hostname]", "node_name"},
+             {"[__journal_priority_keyword]", "level"},
+             {"[__journal_syslog_identifier]", "ident"}};
+  h.cfg.labels.Set("job", "systemd-journal");
+  std::vector<JournalEntry> entries;
+  for (int i = 0; i < 8; ++i) {
+    entries.push_back({NowUs(),
+                       {{"MESSAGE", "m" + std::to_string(i)},
+                        {"PRIORITY", std::to_string(i)},
+                        {"_SYSTEMD_UNIT", i % 2 ? "a.service" : "b.service"},
+                        {"_HOSTNAME", "node-1"},
+                        {"SYSLOG_IDENTIFIER", "id"}}});
+  }
+  WriteJournal(h.File("a.journal"), entries);
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(8));
+  std::vector<Entry> got = h.sink.Take();
+  const char* levels[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(got[i].line, "m" + std::to_string(i));
+    EXPECT_EQ(got[i].labels.ToString(),
+              fmt::format("{{ident=\"id\", job=\"systemd-journal\", level=\"{}\", "
+                          "node_name=\"node-1\", unit=\"{}\"}}",
+                          levels[i], i % 2 ? "a.service" : "b.service"));
+  }
+}
+
+TEST(JournalSource, DropsRecordsWithoutMessageOrWithoutLabels) {
+  JournalHarness h;  // the only label comes from _SYSTEMD_UNIT
+  WriteJournal(h.File("a.journal"), {{NowUs(), {{"_SYSTEMD_UNIT", "a.service"}}},
+                                     {NowUs(), {{"MESSAGE", "no unit"}}},
+                                     Msg("kept")});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.journal_entries.With({"node"})->Value() >= 3; }));
+  ASSERT_TRUE(h.WaitCount(1));
+  EXPECT_EQ(h.Lines(), std::vector<std::string>{"kept"});
+}
+
+TEST(JournalSource, MatchesSelectEntries) {
+  JournalHarness h;
+  h.cfg.matches = "_SYSTEMD_UNIT=a.service _SYSTEMD_UNIT=c.service";  // one field: either
+  WriteJournal(h.File("a.journal"),
+               {Msg("1", "a.service"), Msg("2", "b.service"), Msg("3", "c.service"), Msg("4")});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(2));
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.journal_entries.With({"node"})->Value() >= 2; }));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"1", "3"}));
+}
+
+TEST(JournalSource, StartsMaxAgeAgoWithoutAPosition) {
+  JournalHarness h;
+  h.cfg.max_age = std::chrono::hours(1);
+  const uint64_t now = NowUs();
+  WriteJournal(h.File("a.journal"),
+               {Msg("3h ago", "a.service", now - 3ull * 3600'000'000),
+                Msg("2h ago", "a.service", now - 2ull * 3600'000'000),
+                Msg("10m ago", "a.service", now - 600'000'000), Msg("now", "a.service", now)});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(2));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"10m ago", "now"}));
+}
+
+TEST(JournalSource, JsonModeSendsEveryFieldSorted) {
+  JournalHarness h;
+  h.cfg.json = true;
+  WriteJournal(
+      h.File("a.journal"),
+      {{NowUs(),
+        {{"MESSAGE", "say \"hi\"\n"}, {"_SYSTEMD_UNIT", "a.service"}, {"PRIORITY", "6"}}}});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  EXPECT_EQ(h.Lines().at(0),
+            "{\"MESSAGE\":\"say \\\"hi\\\"\\n\",\"PRIORITY\":\"6\",\"_BOOT_ID\":"
+            "\"6c7c6013a8314f68b8d4e7e5e4e5e0f5\",\"_SYSTEMD_UNIT\":\"a.service\"}");
+}
+
+TEST(JournalSource, BinaryMessageArrivesByteForByte) {
+  JournalHarness h;
+  const std::string binary("caf\xc3\xa9 \xff\xfe\x00\x01 end\n", 14);
+  WriteJournal(h.File("a.journal"), {Msg(binary)});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  EXPECT_EQ(h.Lines().at(0), binary);
+}
+
+TEST(JournalSource, OneMegabyteEntriesArriveWhole) {
+  JournalHarness h;
+  std::vector<JournalEntry> entries;
+  for (char c : {'a', 'b', 'c'}) entries.push_back(Msg(std::string(1 << 20, c)));
+  WriteJournal(h.File("a.journal"), entries);
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(3));
+  std::vector<std::string> lines = h.Lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], std::string(1 << 20, 'a'));
+  EXPECT_EQ(lines[2], std::string(1 << 20, 'c'));
+}
+
+TEST(JournalSource, FollowsEntriesWrittenWhileRunning) {
+  JournalHarness h;
+  WriteJournal(h.File("a.journal"), Numbered("old", 0, 3));
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(3));
+  WriteJournal(h.File("b.journal"), Numbered("new", 0, 3));
+  ASSERT_TRUE(h.WaitCount(6));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"old0", "old1", "old2", "new0", "new1", "new2"}));
+}
+
+TEST(JournalSource, ReadsTheMachineIdDirectoryLayout) {
+  // journald writes /var/log/journal/<machine id>/system.journal; path names the top directory.
+  JournalHarness h;
+  skidder::testing::MakeDirs(h.File("0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c"));
+  WriteJournal(h.File("0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c/system.journal"), {Msg("from a machine")});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  EXPECT_EQ(h.Lines().at(0), "from a machine");
+}
+
+TEST(JournalSource, CommitsOnlyTheAcknowledgedPrefixAndResumesAfterIt) {
+  JournalHarness h;
+  h.batch_entries = 1;  // one checkpoint per entry: acknowledgements may come out of order
+  h.sink.HoldAcks(true);
+  WriteJournal(h.File("a.journal"), Numbered("e", 0, 5));
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(5));
+  std::vector<Entry> got = h.sink.Take();
+  got[1].ack.Reset();  // Loki took entry 1 before entry 0
+  h.source->SyncPositions();
+  EXPECT_EQ(h.positions->GetCursor("journal-node"), std::nullopt);
+  got[0].ack.Reset();
+  h.source->SyncPositions();
+  ASSERT_TRUE(h.positions->GetCursor("journal-node").has_value());
+  h.sink.HoldAcks(false);
+  h.Restart();  // entries 2..4 were never acknowledged: read again, nothing before them
+  ASSERT_TRUE(h.WaitCount(3));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"e2", "e3", "e4"}));
+}
+
+TEST(JournalSource, SaturatedSinkStopsReading) {
+  JournalHarness h;
+  h.sink.SetSaturated(true);
+  h.sink.CountSaturatedCalls();
+  WriteJournal(h.File("a.journal"), Numbered("e", 0, 3));
+  ASSERT_TRUE(h.Start().ok());
+  // The reader asks before every batch: after many answers of "saturated" it has read nothing.
+  ASSERT_TRUE(WaitFor([&] { return h.sink.saturated_calls() >= 10; }));
+  EXPECT_EQ(h.sink.Count(), 0u);
+  EXPECT_EQ(h.metrics.journal_entries.With({"node"})->Value(), 0);
+  h.sink.SetSaturated(false);
+  ASSERT_TRUE(h.WaitCount(3));
+}
+
+TEST(JournalSource, CursorOfARotatedAwayFileResumesAtTheOldestEntry) {
+  JournalHarness h;
+  h.batch_entries = 1;
+  h.sink.HoldAcks(true);
+  WriteJournal(h.File("a.journal"), Numbered("a", 0, 5));
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(5));
+  std::vector<Entry> got = h.sink.Take();
+  got[0].ack.Reset();
+  got[1].ack.Reset();  // a2..a4 still in flight when the agent stops
+  h.source->SyncPositions();
+  h.Stop();
+  got.clear();
+  // Vacuumed while the agent was down; newer entries went to another file.
+  std::filesystem::remove(h.File("a.journal"));
+  WriteJournal(h.File("b.journal"), Numbered("b", 0, 3));
+  h.sink.HoldAcks(false);
+  h.Restart();
+  ASSERT_TRUE(h.WaitCount(3));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"b0", "b1", "b2"}));
+}
+
+TEST(JournalCursor, CountsEntriesBetweenCursorsOfOneSequence) {
+  CursorPosition saved = ParseCursor("s=abc;i=a;b=x;m=1;t=5f;x=2");
+  ASSERT_TRUE(saved.valid);
+  EXPECT_EQ(saved.seqnum, 10u);
+  EXPECT_EQ(saved.realtime_us, 0x5fu);
+  EXPECT_EQ(EntriesBetween(saved, ParseCursor("s=abc;i=1e;b=x")), 19);
+  EXPECT_EQ(EntriesBetween(saved, ParseCursor("s=abc;i=b")), 0);
+  EXPECT_EQ(EntriesBetween(saved, ParseCursor("s=other;i=1e")), -1);  // another journal
+  EXPECT_FALSE(ParseCursor("garbage").valid);
+}
+
+TEST(JournalMeta, NamesAndPriorityKeywords) {
+  EXPECT_EQ(MetaLabelName("_SYSTEMD_UNIT"), "__journal__systemd_unit");
+  EXPECT_EQ(MetaLabelName("PRIORITY"), "__journal_priority");
+  EXPECT_EQ(PriorityKeyword("0"), "emerg");
+  EXPECT_EQ(PriorityKeyword("7"), "debug");
+  EXPECT_EQ(PriorityKeyword("9"), "9");
+}
+
+}  // namespace
+}  // namespace skidder::sources::journal::testing
