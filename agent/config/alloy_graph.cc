@@ -273,6 +273,13 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
   if (Status s = ResolveReceivers(*fv, fwd->pos, false, 0, t, route); !s.ok()) return s;
+  return CheckReachesAllWriters(b, *fwd, *route);
+}
+
+// skidder has one set of clients: every source must reach every loki.write.
+Status Loader::CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& r) {
+  const Route* route = &r;
+  const Attribute* fwd_attr = &fwd;
   std::set<std::string> all;
   for (const auto& [id, block] : components_) {
     if (block->name == "loki.write") all.insert(id);
@@ -282,7 +289,7 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
     for (const std::string& w : all) {
       if (!route->writes.contains(w)) missing += (missing.empty() ? "" : ", ") + w;
     }
-    return ErrorAt(fwd->pos, fmt::format("{} does not reach {}: skidder sends every source to "
+    return ErrorAt(fwd_attr->pos, fmt::format("{} does not reach {}: skidder sends every source to "
                                          "every loki.write (one set of clients)",
                                          Id(b), missing));
   }

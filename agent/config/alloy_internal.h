@@ -62,6 +62,9 @@ class Loader {
   Status ReadSource(const Block& b);
   Status ReadSourceOptions(const Block& b, YAML::Node* node);
   Status SourceRoute(const Block& b, Targets* t, Route* route);
+  Status CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& route);
+  Status ReadJournal(const Block& b);
+  Status JournalRelabelRules(const Attribute& a, Targets* t);
   Status DurationAttr(const Attribute& a, Duration* out);
   Status ReadWrite(const Block& b);
   Status ReadLogging(const Block& b);

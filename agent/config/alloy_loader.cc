@@ -29,6 +29,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"local.file", {"content"}},
     {"loki.source.file", {}},
     {"loki.source.kubernetes", {}},
+    {"loki.source.journal", {}},
     {"loki.process", {"receiver"}},
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},

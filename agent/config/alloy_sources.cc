@@ -36,7 +36,11 @@ Result<Config> Loader::Run() {
   }
   for (const Block& b : ast_.blocks) {
     if (!s.ok()) break;
-    if (b.name.starts_with("loki.source.")) s = ReadSource(b);
+    if (b.name == "loki.source.journal") {
+      s = ReadJournal(b);
+    } else if (b.name.starts_with("loki.source.")) {
+      s = ReadSource(b);
+    }
   }
   if (s.ok()) s = CheckUnused();
   cfg_ = nullptr;

@@ -1,5 +1,7 @@
 // Alloy configurations: the same Config as the equivalent Promtail YAML, and clear refusals.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -17,6 +19,7 @@ Result<Config> LoadFile(const std::string& path, const std::string& format = "")
   Flags flags;
   flags.config_file = path;
   flags.config_format = format;
+  flags.expand_env = true;  // as the chart runs it: ${NODE_NAME} in YAML, sys.env in Alloy
   return LoadConfig(flags);
 }
 
@@ -40,14 +43,15 @@ bool SameTree(const YAML::Node& a, const YAML::Node& b, std::string* where) {
 
 void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_file,
                       const std::string& job_name) {
+  ::setenv("NODE_NAME", "node-1", 1);
   Result<Config> y = LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/" + yaml_file);
   Result<Config> a = LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/" + alloy_file);
   ASSERT_TRUE(y) << y.error().message();
   ASSERT_TRUE(a) << a.error().message();
   // What Alloy's syntax cannot say: the job's name (labels are identifiers) and skidder's own
   // settings, the held-files directory and the symlink roots (see docs/migrate-from-alloy.md).
-  ASSERT_EQ(a->scrape_configs.size(), 1u);
-  a->scrape_configs[0].job_name = job_name;
+  ASSERT_EQ(a->scrape_configs.size(), y->scrape_configs.size());
+  a->scrape_configs[0].job_name = job_name;  // the journal job is named "journal" in both
   a->positions.held_dir = y->positions.held_dir;
   a->target_config.symlink_roots = y->target_config.symlink_roots;
   y->source_file = a->source_file = "";
@@ -330,6 +334,27 @@ loki.process "p" {
   EXPECT_EQ(st[3].body["sizes"]["config"]["buckets"][1].Scalar(), "10");
   EXPECT_EQ(st[4].type, "docker");
   EXPECT_NE(DumpConfig(*c).find("- docker: {}"), std::string::npos) << DumpConfig(*c);
+}
+
+}  // namespace
+}  // namespace skidder::config
+
+namespace skidder::config {
+namespace {
+
+TEST(AlloyJournal, RelabelRulesMustNameRules) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.alloy",
+                     "loki.source.journal \"j\" {\n  relabel_rules = 3\n"
+                     "  forward_to = [loki.write.w.receiver]\n}\n"
+                     "loki.write \"w\" {\n  endpoint {\n    url = \"http://l/push\"\n  }\n}\n");
+  Flags flags;
+  flags.config_file = dir / "c.alloy";
+  Result<Config> c = LoadConfig(flags);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("c.alloy:2:3: relabel_rules: expected the rules"),
+            std::string::npos)
+      << c.error().message();
 }
 
 }  // namespace

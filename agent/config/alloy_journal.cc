@@ -1,0 +1,90 @@
+// loki.source.journal: Promtail's journal scrape config in Alloy's form. Attributes map one to
+// one (format_as_json -> json); relabel_rules names the `rules` export of a discovery.relabel or
+// loki.relabel, whose rule blocks become the job's relabel_configs over the __journal_* labels.
+#include <fmt/format.h>
+
+#include "config/alloy_internal.h"
+#include "config/sections.h"
+
+namespace skidder::config::alloy_internal {
+
+Status Loader::JournalRelabelRules(const Attribute& a, Targets* t) {
+  Result<Value> v = Eval(a);
+  if (!v) return v.error();
+  const Block* b = v->kind == Value::Kind::kCapsule && v->capsule.kind == "rules"
+                       ? Component(*v)
+                       : nullptr;
+  if (b == nullptr) {
+    return ErrorAt(a.pos, "relabel_rules: expected the rules of a discovery.relabel or "
+                          "loki.relabel, e.g. discovery.relabel.journal.rules");
+  }
+  if (Status s = Enter(v->capsule.component, a.pos); !s.ok()) return s;
+  for (const Block& rule : b->blocks) {
+    Result<YAML::Node> r = RelabelRule(*this, rule);
+    if (!r) return r.error();
+    t->relabel.push_back(*r);
+  }
+  return Status::Ok();
+}
+
+Status Loader::ReadJournal(const Block& b) {
+  Status s = CheckBody(b, {"forward_to", "format_as_json", "max_age", "path", "matches", "labels",
+                           "relabel_rules"},
+                       {});
+  if (!s.ok()) return s;
+  const Attribute* fwd = b.Attr("forward_to");
+  if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
+  YAML::Node journal(YAML::NodeType::Map);
+  Targets t;
+  for (const Attribute& a : b.attributes) {
+    if (a.name == "forward_to") continue;
+    if (a.name == "relabel_rules") {
+      chain_ = {Id(b)};
+      if (s = JournalRelabelRules(a, &t); !s.ok()) return s;
+      continue;
+    }
+    Result<Value> v = Eval(a);
+    if (!v) return v.error();
+    if (a.name == "format_as_json") {
+      if (v->kind != Value::Kind::kBool) return ErrorAt(a.pos, "format_as_json: expected a bool");
+      journal["json"] = v->boolean;
+    } else if (a.name == "labels") {
+      Result<YAML::Node> labels = ToYaml(*v);
+      if (!labels || !labels->IsMap()) return ErrorAt(a.pos, "labels: expected an object");
+      journal["labels"] = *labels;
+    } else {
+      if (v->kind != Value::Kind::kString) {
+        return ErrorAt(a.pos, fmt::format("{}: expected a string", a.name));
+      }
+      journal[a.name] = v->str;  // max_age, path, matches: Promtail's names
+    }
+  }
+  Route route;
+  chain_ = {Id(b)};
+  Result<Value> fv = Eval(*fwd);
+  if (!fv) return fv.error();
+  if (s = ResolveReceivers(*fv, fwd->pos, false, 0, &t, &route); !s.ok()) return s;
+  if (s = CheckReachesAllWriters(b, *fwd, route); !s.ok()) return s;
+  YAML::Node node;
+  const bool taken = std::ranges::any_of(
+      cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
+  node["job_name"] = taken ? Id(b) : b.label;
+  node["journal"] = journal;
+  for (const auto& [type, body] : route.stages) {
+    YAML::Node item;
+    item[type] = body;
+    node["pipeline_stages"].push_back(item);
+  }
+  for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
+  ScrapeConfig sc;
+  if (s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings); !s.ok()) {
+    return s;
+  }
+  for (size_t i = 0; i < sc.pipeline_stages.size() && i < route.stage_pos.size(); ++i) {
+    sc.pipeline_stages[i].file = Where(route.stage_pos[i]);
+  }
+  cfg_->scrape_configs.push_back(std::move(sc));
+  return Status::Ok();
+}
+
+}  // namespace skidder::config::alloy_internal
