@@ -12,16 +12,6 @@
 namespace skidder::app {
 namespace {
 
-// Forwards pipeline output to the sink.
-class SinkEmitter final : public pipeline::Emitter {
- public:
-  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
-  void Emit(pipeline::PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
-
- private:
-  EntrySink* sink_;
-};
-
 constexpr size_t kReadBytes = 64 * 1024;
 // A line without a newline is cut here, as the file tailer does, so memory stays bounded.
 constexpr size_t kMaxLine = 1 << 20;
@@ -64,7 +54,7 @@ void StdinSource::Emit(std::string_view line, pipeline::Emitter& out) {
 }
 
 void StdinSource::Run() {
-  SinkEmitter out(sink_);
+  pipeline::SinkEmitter out(sink_);
   std::string buf;
   char chunk[kReadBytes];
   bool eof = false;

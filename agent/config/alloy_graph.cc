@@ -277,23 +277,19 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
 }
 
 // skidder has one set of clients: every source must reach every loki.write.
-Status Loader::CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& r) {
-  const Route* route = &r;
-  const Attribute* fwd_attr = &fwd;
+Status Loader::CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& route) {
   std::set<std::string> all;
   for (const auto& [id, block] : components_) {
     if (block->name == "loki.write") all.insert(id);
   }
-  if (route->writes != all) {
-    std::string missing;
-    for (const std::string& w : all) {
-      if (!route->writes.contains(w)) missing += (missing.empty() ? "" : ", ") + w;
-    }
-    return ErrorAt(fwd_attr->pos, fmt::format("{} does not reach {}: skidder sends every source to "
-                                         "every loki.write (one set of clients)",
-                                         Id(b), missing));
+  if (route.writes == all) return Status::Ok();
+  std::string missing;
+  for (const std::string& w : all) {
+    if (!route.writes.contains(w)) missing += (missing.empty() ? "" : ", ") + w;
   }
-  return Status::Ok();
+  return ErrorAt(fwd.pos, fmt::format("{} does not reach {}: skidder sends every source to every "
+                                      "loki.write (one set of clients)",
+                                      Id(b), missing));
 }
 
 Status Loader::ReadSource(const Block& b) {
@@ -317,14 +313,6 @@ Status Loader::ReadSource(const Block& b) {
     route.stages.insert(route.stages.begin(), {"cri", YAML::Node(YAML::NodeType::Map)});
     route.stage_pos.insert(route.stage_pos.begin(), b.pos);
   }
-  bool taken = std::ranges::any_of(cfg_->scrape_configs,
-                                   [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
-  node["job_name"] = taken ? Id(b) : b.label;
-  for (const auto& [type, body] : route.stages) {
-    YAML::Node item;
-    item[type] = body;
-    node["pipeline_stages"].push_back(item);
-  }
   for (const YAML::Node& sd : t.kubernetes_sd) node["kubernetes_sd_configs"].push_back(sd);
   for (const YAML::Node& labels : t.static_labels) {
     YAML::Node sc;
@@ -332,11 +320,25 @@ Status Loader::ReadSource(const Block& b) {
     sc["labels"] = labels;
     node["static_configs"].push_back(sc);
   }
+  return AddScrapeConfig(b, std::move(node), t, route);
+}
+
+// Names the job, adds the route's stages and the relabel rules to node, reads it as a Promtail
+// scrape config and appends it; stage errors point at their Alloy blocks.
+Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t,
+                               const Route& route) {
+  const bool taken = std::ranges::any_of(
+      cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
+  node["job_name"] = taken ? Id(b) : b.label;
+  for (const auto& [type, body] : route.stages) {
+    YAML::Node item;
+    item[type] = body;
+    node["pipeline_stages"].push_back(item);
+  }
   for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
   ScrapeConfig sc;
-  if (s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings); !s.ok()) {
-    return s;
-  }
+  Status s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings);
+  if (!s.ok()) return s;
   for (size_t i = 0; i < sc.pipeline_stages.size() && i < route.stage_pos.size(); ++i) {
     sc.pipeline_stages[i].file = Where(route.stage_pos[i]);  // stage errors point at the block
   }

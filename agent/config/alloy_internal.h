@@ -64,6 +64,7 @@ class Loader {
   Status SourceRoute(const Block& b, Targets* t, Route* route);
   Status CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& route);
   Status ReadJournal(const Block& b);
+  Status AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t, const Route& route);
   Status JournalRelabelRules(const Attribute& a, Targets* t);
   Status DurationAttr(const Attribute& a, Duration* out);
   Status ReadWrite(const Block& b);

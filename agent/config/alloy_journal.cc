@@ -66,25 +66,8 @@ Status Loader::ReadJournal(const Block& b) {
   if (s = ResolveReceivers(*fv, fwd->pos, false, 0, &t, &route); !s.ok()) return s;
   if (s = CheckReachesAllWriters(b, *fwd, route); !s.ok()) return s;
   YAML::Node node;
-  const bool taken = std::ranges::any_of(
-      cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
-  node["job_name"] = taken ? Id(b) : b.label;
   node["journal"] = journal;
-  for (const auto& [type, body] : route.stages) {
-    YAML::Node item;
-    item[type] = body;
-    node["pipeline_stages"].push_back(item);
-  }
-  for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
-  ScrapeConfig sc;
-  if (s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings); !s.ok()) {
-    return s;
-  }
-  for (size_t i = 0; i < sc.pipeline_stages.size() && i < route.stage_pos.size(); ++i) {
-    sc.pipeline_stages[i].file = Where(route.stage_pos[i]);
-  }
-  cfg_->scrape_configs.push_back(std::move(sc));
-  return Status::Ok();
+  return AddScrapeConfig(b, std::move(node), t, route);
 }
 
 }  // namespace skidder::config::alloy_internal

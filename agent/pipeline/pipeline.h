@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "model/sink.h"
 #include "pipeline/stage.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
@@ -27,6 +28,16 @@ struct StageContext {
   // Wall clock for stages that compare entry time with "now" (drop's older_than); null means
   // SystemClock. Tests pass a FakeClock.
   const Clock* clock = nullptr;
+};
+
+// The end of a source's pipeline: hands each entry to the sink (the Loki clients).
+class SinkEmitter final : public Emitter {
+ public:
+  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
+  void Emit(PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
+
+ private:
+  EntrySink* sink_;
 };
 
 class Pipeline {

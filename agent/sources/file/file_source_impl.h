@@ -53,15 +53,6 @@ class PathMetricsPool {
   std::map<std::string, std::weak_ptr<PathMetrics>> live_;
 };
 
-class SinkEmitter final : public pipeline::Emitter {
- public:
-  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
-  void Emit(pipeline::PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
-
- private:
-  EntrySink* sink_;
-};
-
 class FileSource::Impl {
  public:
   Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
@@ -138,7 +129,7 @@ class FileSource::Impl {
   telemetry::AgentMetrics* metrics_;
   Clock* clock_;
   TailSettings settings_;
-  SinkEmitter emitter_;
+  pipeline::SinkEmitter emitter_;
   PathMetricsPool metric_pool_;
   Watcher watcher_;
   int wake_fd_ = -1;

@@ -14,17 +14,16 @@
 namespace skidder::sources {
 namespace {
 
-// The first fingerprint_len decompressed bytes of gz hash to the fingerprint.
-bool HeadMatches(gzFile gz, const FileIdentity& id) {
-  char head[kFingerprintMaxLen];
-  const unsigned want = std::min<uint32_t>(id.fingerprint_len, kFingerprintMaxLen);
-  unsigned got = 0;
+// Up to want decompressed bytes from the start of the stream; -1 on corrupt data.
+ssize_t ReadHead(GzReader& reader, char* buf, size_t want) {
+  size_t got = 0;
   while (got < want) {
-    int n = ::gzread(gz, head + got, want - got);
-    if (n <= 0) return false;
-    got += static_cast<unsigned>(n);
+    const ssize_t n = reader.ReadAt(buf + got, want - got, got);
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
   }
-  return HashBytes(std::string_view(head, want)) == id.fingerprint;
+  return static_cast<ssize_t>(got);
 }
 
 }  // namespace
@@ -33,17 +32,12 @@ bool IsGzName(std::string_view name) { return name.ends_with(".gz"); }
 
 bool GzFingerprintMatches(int fd, const FileIdentity& id) {
   if (id.fingerprint_len == 0) return false;  // an empty file leaves nothing to recognise
-  int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return false;
-  ::lseek(dup, 0, SEEK_SET);
-  gzFile gz = ::gzdopen(dup, "rb");
-  if (gz == nullptr) {
-    ::close(dup);
-    return false;
-  }
-  const bool same = HeadMatches(gz, id);
-  ::gzclose(gz);
-  return same;
+  auto reader = GzReader::Open(fd);
+  if (!reader) return false;
+  char head[kFingerprintMaxLen];
+  const size_t want = std::min<uint32_t>(id.fingerprint_len, kFingerprintMaxLen);
+  return ReadHead(*reader, head, want) == static_cast<ssize_t>(want) &&
+         HashBytes(std::string_view(head, want)) == id.fingerprint;
 }
 
 std::string FindCompressedCopy(const std::string& dir, const std::string& base_path,
@@ -76,18 +70,13 @@ std::optional<FileIdentity> GzIdentify(int fd) {
   auto reader = GzReader::Open(fd);
   if (!reader) return std::nullopt;
   char head[kFingerprintMaxLen];
-  size_t got = 0;
-  while (got < sizeof head) {
-    ssize_t n = reader->ReadAt(head + got, sizeof head - got, got);
-    if (n < 0) return std::nullopt;
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
+  const ssize_t got = ReadHead(*reader, head, sizeof head);
+  if (got < 0) return std::nullopt;
   FileIdentity id;
   id.dev = static_cast<uint64_t>(st.st_dev);
   id.ino = static_cast<uint64_t>(st.st_ino);
   id.fingerprint_len = static_cast<uint32_t>(got);
-  id.fingerprint = HashBytes(std::string_view(head, got));
+  id.fingerprint = HashBytes(std::string_view(head, static_cast<size_t>(got)));
   return id;
 }
 

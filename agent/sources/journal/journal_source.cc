@@ -11,15 +11,6 @@ namespace {
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr uint64_t kWaitUs = 100'000;  // how often an idle reader checks for Stop()
 
-class SinkEmitter final : public pipeline::Emitter {
- public:
-  explicit SinkEmitter(EntrySink* sink) : sink_(sink) {}
-  void Emit(pipeline::PipelineEntry&& e) override { sink_->Push(std::move(e.entry)); }
-
- private:
-  EntrySink* sink_;
-};
-
 }  // namespace
 
 JournalSource::JournalSource(JournalSourceOptions opts, Positions* positions, EntrySink* sink,
@@ -133,7 +124,7 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
 }
 
 void JournalSource::Run() {
-  SinkEmitter out(sink_);
+  pipeline::SinkEmitter out(sink_);
   while (!stop_) {
     if (sink_->Saturated()) {  // backpressure: the journal holds the backlog
       usleep(10'000);

@@ -1,0 +1,76 @@
+// Helpers of FileSource::Impl's discovery and recovery (discovery.cc, recovery.cc, holding.cc):
+// where a file went, and whether a file found there is the one a record means. Reading thread.
+#pragma once
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sources/file/identity.h"
+#include "sources/file/positions.h"
+
+namespace skidder::sources::file_util {
+
+inline std::string DirName(const std::string& p) {
+  size_t i = p.rfind('/');
+  if (i == std::string::npos) return ".";
+  return i == 0 ? "/" : p.substr(0, i);
+}
+
+// Where in dir the file with this device and inode is now; "" when nowhere.
+inline std::string FindByInode(const std::string& dir, const FileIdentity& id) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return "";
+  std::string out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_ino != id.ino) continue;  // d_ino is the inode for regular file systems
+    std::string p = dir + "/" + e->d_name;
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && SameInode(id, st)) {
+      out = std::move(p);
+      break;
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+// A record of an empty file (no fingerprint yet) cannot prove that a file found under another
+// name by inode is the same one (inodes are reused at once), so that name must at least look like
+// a rotation of the old one, and not a compressed or temporary copy.
+inline bool PlausiblyRotated(const PositionRecord& rec, const std::string& where) {
+  if (rec.identity.fingerprint_len > 0 || where == rec.path) return true;
+  auto base = [](const std::string& p) { return std::string_view(p).substr(p.rfind('/') + 1); };
+  std::string_view to = base(where);
+  for (std::string_view ext : {".gz", ".tmp", ".bz2", ".xz", ".zst", ".zip"}) {
+    if (to.ends_with(ext)) return false;
+  }
+  return to.starts_with(base(rec.path));
+}
+
+// The file at path is the one recorded: same inode and the same first bytes.
+inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) && FingerprintMatches(fd, id);
+  ::close(fd);
+  return same;
+}
+
+// File times are coarse (a clock tick) and a writer may finish a file in the same moment the
+// positions are saved: files up to this much older than the save still count as possibly unread
+// (reading one twice duplicates; skipping one would lose it).
+inline constexpr int64_t kUnseenSlackNs = 2'000'000'000;
+
+inline bool SameRecordFile(const std::optional<PositionRecord>& r, const FileIdentity& id) {
+  return r && !r->imported && r->identity.dev == id.dev && r->identity.ino == id.ino;
+}
+
+
+}  // namespace skidder::sources::file_util
