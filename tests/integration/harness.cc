@@ -90,7 +90,9 @@ void IntegrationTest::ExpectEachOnce(const std::string& prefix, int from, int to
     }
   }
   EXPECT_EQ(missing, 0) << "first missing: " << first_missing;
-  if (!allow_duplicates) EXPECT_EQ(duplicated, 0);
+  if (!allow_duplicates) {
+    EXPECT_EQ(duplicated, 0);
+  }
 }
 
 }  // namespace skidder::testing

@@ -144,10 +144,12 @@ const std::string& TestCrashTrigger() {
 namespace skidder::sources::poison {
 namespace {
 
-// Recurses until the stack runs out; volatile keeps the frames from being folded away.
-int Overflow(volatile int depth) {
+// Recurses until the stack runs out; the volatile frame and bound keep it from being folded away.
+volatile int overflow_bound = -1;  // never reached: the stack runs out first
+int Overflow(int depth) {
   volatile char frame[512];
   frame[0] = static_cast<char>(depth);
+  if (depth == overflow_bound) return frame[0];
   return Overflow(depth + 1) + frame[0];
 }
 

@@ -169,7 +169,10 @@ bool TailedFile::IsPoison(std::string_view line) {
 }
 
 PositionRecord TailedFile::Record() const {
-  PositionRecord r{record_path_, id_, committed(), false};
+  PositionRecord r;
+  r.path = record_path_;
+  r.identity = id_;
+  r.offset = committed();
   r.compressed = gz_ != nullptr;
   if (gz_ == nullptr) r.size = std::max(size_, read_offset());
   if (record_path_ != path_) r.origin = path_;

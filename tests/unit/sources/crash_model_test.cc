@@ -1,6 +1,7 @@
 // The file source against a model of a kubelet node under stress: a seeded random sequence of
 // appends (partial lines, lines over 16 KiB), rename rotations, gzip of older rotations, deletion
-// beyond keep, Loki outages with late and out-of-order acknowledgements, and agent crashes
+// beyond keep, copytruncate, container restarts (1.log beside 0.log), Loki outages with late and
+// out-of-order acknowledgements, and agent crashes
 // (positions as last saved, in-flight entries gone) with work going on while it is down.
 // Invariant: every line written is delivered at least once, and nothing is counted lost. Files
 // rotated *and* deleted while the agent is down are outside the promise (nothing on the node
@@ -59,8 +60,10 @@ class CrashModel {
     if (roll < 58) return Compress();
     if (roll < 65) return DeleteBeyondKeep();
     if (roll < 73) return Outage(!outage_);
-    if (roll < 80) return LateAcks(rng);
-    if (roll < 90) return Crash(rng);
+    if (roll < 78) return LateAcks(rng);
+    if (roll < 87) return Crash(rng);
+    if (roll < 89) return CopyTruncate();
+    if (roll < 91) return ContainerRestart();
     return Recover();
   }
 
@@ -144,6 +147,36 @@ class CrashModel {
       return;
     }
   }
+  // logrotate's copytruncate: lines not read before the truncation are only in the copy, which
+  // is not tailed (Promtail and skidder alike): it waits until Loki has everything, as an
+  // operator who chose copytruncate accepts.
+  void CopyTruncate() {
+    Did("copytruncate");
+    if (!up_) return;
+    CompletePartial();
+    Outage(false);
+    ASSERT_TRUE(WaitFor([&] { return Missing().empty(); }, std::chrono::seconds(30))) << history;
+    h_.source->SyncPositions();
+    ASSERT_TRUE(WaitFor([&] {
+      auto r = h_.positions->FindByPath(log_);
+      h_.source->SyncPositions();
+      return r && r->offset == ReadFile(log_).size();
+    })) << history;
+    const std::string to = log_ + "." + std::to_string(100000 + rotations_++);
+    WriteFile(to, ReadFile(log_));
+    rotated_.push_back(to);
+    ASSERT_EQ(::truncate(log_.c_str(), 0), 0);
+    ++gen_;
+  }
+  // The container restarts: the runtime writes 1.log, 2.log, ... beside the old file.
+  void ContainerRestart() {
+    Did("container-restart");
+    CompletePartial();
+    log_ = h_.dir / (std::to_string(++restarts_) + ".log");
+    WriteFile(log_, "");
+    ++gen_;
+    if (up_) WaitSeen();
+  }
   void DeleteBeyondKeep() {
     Did("delete");
     if (!up_) return;  // see the file comment
@@ -196,7 +229,7 @@ class CrashModel {
   std::vector<std::string> want_, rotated_;
   std::string partial_;
   size_t pending_tail_ = 0;
-  int gen_ = 0, n_ = 0, rotations_ = 0;
+  int gen_ = 0, n_ = 0, rotations_ = 0, restarts_ = 0;
   bool up_ = true, outage_ = false;
 };
 
