@@ -169,7 +169,8 @@ Status Runtime::StartFileSources() {
     if (fo.held_dir.empty()) {  // beside the positions file: one state directory
       const std::string& pf = s.cfg.positions.filename;
       const size_t slash = pf.rfind('/');
-      fo.held_dir = (slash == std::string::npos ? std::string(".") : pf.substr(0, slash)) + "/.skidder-held";
+      fo.held_dir =
+          (slash == std::string::npos ? std::string(".") : pf.substr(0, slash)) + "/.skidder-held";
     }
     fo.held_max_bytes = static_cast<uint64_t>(std::max<int64_t>(s.cfg.positions.held_max_bytes, 0));
   }
@@ -223,8 +224,8 @@ Status Runtime::StartJournals() {
     auto j = std::make_unique<sources::journal::JournalSource>(
         std::move(jo), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
     if (Status st = j->Start(); !st.ok()) {
-      return Status(st.code(), fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name,
-                                           st.message()));
+      return Status(st.code(),
+                    fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name, st.message()));
     }
     s.journals.push_back(std::move(j));
   }
@@ -298,9 +299,9 @@ bool Runtime::Shutdown() {
   for (auto& j : s.journals) j->Stop();
   bool clean = true;
   // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                      s.cfg.server.graceful_shutdown_timeout);
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.server.graceful_shutdown_timeout);
   for (auto& c : s.clients) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

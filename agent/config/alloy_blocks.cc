@@ -31,9 +31,8 @@ YAML::Node NullForEmpty(const YAML::Node& map) {
 
 // stage.* blocks that are Promtail's stage of the same name with the same keys.
 const std::set<std::string> kSameKeys = {
-    "cri",      "docker",   "json",   "regex", "logfmt", "multiline",  "timestamp", "output",
-    "drop",     "limit",    "template", "replace", "pack", "tenant", "decolorize", "sampling",
-    "geoip",    "luhn"};
+    "cri",   "docker",   "json",    "regex", "logfmt", "multiline",  "timestamp", "output", "drop",
+    "limit", "template", "replace", "pack",  "tenant", "decolorize", "sampling",  "geoip",  "luhn"};
 
 // stage.labels { values = {...} } and friends: the body is the `values` attribute alone.
 Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty) {
@@ -76,8 +75,8 @@ Result<YAML::Node> Metrics(Loader& l, const Block& stage) {
     for (const auto& kv : *attrs) {
       const std::string key = kv.first.Scalar();
       if (key == "name") continue;
-      bool top = key == "description" || key == "prefix" || key == "max_idle_duration" ||
-                 key == "source";
+      bool top =
+          key == "description" || key == "prefix" || key == "max_idle_duration" || key == "source";
       (top ? metric : config)[key] = kv.second;
     }
     // Alloy names custom metrics loki_process_custom_<name> (Promtail: promtail_custom_).
@@ -126,10 +125,14 @@ Status Authorization(Loader& l, const Block& block, const YAML::Node& attrs, YAM
 
 Result<YAML::Node> ToYaml(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: return YAML::Node(YAML::NodeType::Null);
-    case Value::Kind::kBool: return YAML::Node(v.boolean ? "true" : "false");
-    case Value::Kind::kNumber: return YAML::Node(lang::alloy::FormatNumber(v.number));
-    case Value::Kind::kString: return YAML::Node(v.str);
+    case Value::Kind::kNull:
+      return YAML::Node(YAML::NodeType::Null);
+    case Value::Kind::kBool:
+      return YAML::Node(v.boolean ? "true" : "false");
+    case Value::Kind::kNumber:
+      return YAML::Node(lang::alloy::FormatNumber(v.number));
+    case Value::Kind::kString:
+      return YAML::Node(v.str);
     case Value::Kind::kArray: {
       YAML::Node out(YAML::NodeType::Sequence);
       for (const Value& item : *v.array) {
@@ -148,17 +151,18 @@ Result<YAML::Node> ToYaml(const Value& v) {
       }
       return out;
     }
-    case Value::Kind::kCapsule: break;
+    case Value::Kind::kCapsule:
+      break;
   }
-  return Err(InvalidArgument(fmt::format(
-      "{}.{} is a component's export, not a value that can be used here", v.capsule.component,
-      v.capsule.kind)));
+  return Err(InvalidArgument(
+      fmt::format("{}.{} is a component's export, not a value that can be used here",
+                  v.capsule.component, v.capsule.kind)));
 }
 
 Result<YAML::Node> KubernetesSd(Loader& l, const Block& b) {
-  Result<YAML::Node> node = l.AttrsToYaml(
-      b, {}, {"namespaces", "selectors", "tls_config", "authorization", "basic_auth", "oauth2",
-              "attach_metadata"});
+  Result<YAML::Node> node = l.AttrsToYaml(b, {},
+                                          {"namespaces", "selectors", "tls_config", "authorization",
+                                           "basic_auth", "oauth2", "attach_metadata"});
   if (!node) return node;
   for (const Block& nb : b.blocks) {
     Result<YAML::Node> sub = l.AttrsToYaml(nb);
@@ -255,8 +259,7 @@ Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, 
       (*body)["rules"].push_back(*r);
     }
   } else {
-    return Err(l.ErrorAt(stage.pos, fmt::format("{} is not supported by skidder yet",
-                                                stage.name)));
+    return Err(l.ErrorAt(stage.pos, fmt::format("{} is not supported by skidder yet", stage.name)));
   }
   if (!body) return Err(body.error());
   if (body->IsMap() && body->size() == 0) body->SetStyle(YAML::EmitterStyle::Flow);  // `cri: {}`

@@ -19,7 +19,8 @@ void AddPodLogPaths(Targets* t) {
   by_uid["separator"] = "/";
   by_uid["replacement"] = "/var/log/pods/*$1/*.log";
   by_uid["target_label"] = "__path__";
-  by_hash["source_labels"].push_back("__meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash");
+  by_hash["source_labels"].push_back(
+      "__meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash");
   by_hash["source_labels"].push_back("__meta_kubernetes_pod_annotation_kubernetes_io_config_hash");
   by_hash["source_labels"].push_back("__meta_kubernetes_pod_container_name");
   by_hash["separator"] = "/";
@@ -50,8 +51,8 @@ Status Loader::CheckUnused() {
   for (const auto& [id, b] : components_) {
     if (used_.contains(id)) continue;
     chain_.clear();
-    const Value capsule = Value::MakeCapsule(
-        b->name.starts_with("loki.") ? "receiver" : "targets", id);
+    const Value capsule =
+        Value::MakeCapsule(b->name.starts_with("loki.") ? "receiver" : "targets", id);
     Status s;
     if (b->name == "loki.process" || b->name == "loki.relabel") {
       Targets targets;
@@ -75,16 +76,17 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     for (const Value& item : *v.array) {
       Result<YAML::Node> labels = ToYaml(item);
       if (!labels || !labels->IsMap()) {
-        return Err(ErrorAt(pos, "targets: expected objects of labels, e.g. "
-                                "[{\"__path__\" = \"/var/log/*.log\"}]"));
+        return Err(ErrorAt(pos,
+                           "targets: expected objects of labels, e.g. "
+                           "[{\"__path__\" = \"/var/log/*.log\"}]"));
       }
       t.static_labels.push_back(*labels);
     }
     return t;
   }
   if (v.kind != Value::Kind::kCapsule || v.capsule.kind != "targets") {
-    return Err(ErrorAt(pos, fmt::format("targets: expected a list of targets, got {}",
-                                        lang::alloy::ToText(v))));
+    return Err(ErrorAt(
+        pos, fmt::format("targets: expected a list of targets, got {}", lang::alloy::ToText(v))));
   }
   const Block& b = *Component(v);
   if (Status s = Enter(v.capsule.component, pos); !s.ok()) return Err(std::move(s));
@@ -113,7 +115,8 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     if (const Attribute* sync = b.Attr("sync_period")) {
       Result<Value> d = Eval(*sync);
       if (!d) return Err(d.error());
-      if (d->kind != Value::Kind::kString || !ParseDuration(d->str, &cfg_->target_config.sync_period)) {
+      if (d->kind != Value::Kind::kString ||
+          !ParseDuration(d->str, &cfg_->target_config.sync_period)) {
         return Err(ErrorAt(sync->pos, "sync_period: expected a duration like \"10s\""));
       }
     }
@@ -132,8 +135,8 @@ Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
   for (const Block& nb : b.blocks) {
     bool stage_ok = blocks.contains("stage.*") && nb.name.starts_with("stage.");
     if (!blocks.contains(nb.name) && !stage_ok) {
-      return ErrorAt(nb.pos, fmt::format("block {} in {} is not supported by skidder", nb.name,
-                                         b.name));
+      return ErrorAt(nb.pos,
+                     fmt::format("block {} in {} is not supported by skidder", nb.name, b.name));
     }
   }
   return Status::Ok();
@@ -152,7 +155,8 @@ Status Loader::ReadProcess(const Block& b, Route* route) {
 Status Loader::ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int depth,
                                 Targets* targets, Route* route) {
   if (v.kind != Value::Kind::kArray) {
-    return ErrorAt(pos, "forward_to: expected a list of receivers, e.g. [loki.write.default.receiver]");
+    return ErrorAt(pos,
+                   "forward_to: expected a list of receivers, e.g. [loki.write.default.receiver]");
   }
   std::vector<const Block*> next;
   std::set<std::string> writes;
@@ -172,22 +176,25 @@ Status Loader::ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int d
     return Status::Ok();
   }
   if (next.size() > 1 || !writes.empty()) {
-    return ErrorAt(pos, "forward_to: fan-out into different pipelines is not supported by "
-                        "skidder yet; forward to one loki.process or loki.relabel, or to "
-                        "loki.write receivers only");
+    return ErrorAt(pos,
+                   "forward_to: fan-out into different pipelines is not supported by "
+                   "skidder yet; forward to one loki.process or loki.relabel, or to "
+                   "loki.write receivers only");
   }
   const Block& b = *next[0];
   if (Status s = Enter(Id(b), pos); !s.ok()) return s;
-  Status s = CheckBody(b, b.name == "loki.process" ? std::set<std::string>{"forward_to"}
-                                                   : std::set<std::string>{"forward_to", "max_cache_size"},
-                       b.name == "loki.process" ? std::set<std::string>{"stage.*"}
-                                                : std::set<std::string>{"rule"});
+  Status s = CheckBody(
+      b,
+      b.name == "loki.process" ? std::set<std::string>{"forward_to"}
+                               : std::set<std::string>{"forward_to", "max_cache_size"},
+      b.name == "loki.process" ? std::set<std::string>{"stage.*"} : std::set<std::string>{"rule"});
   if (!s.ok()) return s;
   if (b.name == "loki.process") {
     if (s = ReadProcess(b, route); !s.ok()) return s;
   } else if (stages_seen || !route->stages.empty()) {
-    return ErrorAt(b.pos, "loki.relabel after loki.process is not supported by skidder yet; "
-                          "relabel before the loki.process (or in discovery.relabel)");
+    return ErrorAt(b.pos,
+                   "loki.relabel after loki.process is not supported by skidder yet; "
+                   "relabel before the loki.process (or in discovery.relabel)");
   } else {
     for (const Block& rule : b.blocks) {
       Result<YAML::Node> r = RelabelRule(*this, rule);
@@ -207,16 +214,18 @@ Status Loader::ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int d
 Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
   for (const Block& nb : b.blocks) {
     if (nb.name == "clustering") {
-      return ErrorAt(nb.pos, "clustering is not supported: skidder runs on every node (a "
-                             "DaemonSet) and reads that node's pods, so no clustering is needed");
+      return ErrorAt(nb.pos,
+                     "clustering is not supported: skidder runs on every node (a "
+                     "DaemonSet) and reads that node's pods, so no clustering is needed");
     }
     if (nb.name == "decompression") {
       const Attribute* enabled = nb.Attr("enabled");
       Result<Value> on = enabled ? Eval(*enabled) : Result<Value>(Value::Null());
       if (!on) return on.error();
       if (on->kind == Value::Kind::kBool && !on->boolean) continue;  // switched off: nothing to do
-      return ErrorAt(nb.pos, "decompression is not supported by skidder yet (rotated .gz files "
-                             "of a file it tails are read)");
+      return ErrorAt(nb.pos,
+                     "decompression is not supported by skidder yet (rotated .gz files "
+                     "of a file it tails are read)");
     }
     if (Status s = CheckBody(nb, {"min_poll_frequency", "max_poll_frequency"}, {}); !s.ok()) {
       return s;
@@ -235,8 +244,9 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
       return ErrorAt(a.pos, "tail_from_end: expected true or false");
     }
     if (a.name == "tail_from_end" && v->boolean) {
-      return ErrorAt(a.pos, "tail_from_end = true is not supported by skidder yet; new files are "
-                            "read from the start, as Promtail does");
+      return ErrorAt(a.pos,
+                     "tail_from_end = true is not supported by skidder yet; new files are "
+                     "read from the start, as Promtail does");
     }
     if (a.name == "encoding") (*node)["encoding"] = lang::alloy::ToText(*v);
     if (a.name == "legacy_positions_file") {
@@ -294,10 +304,11 @@ Status Loader::CheckReachesAllWriters(const Block& b, const Attribute& fwd, cons
 
 Status Loader::ReadSource(const Block& b) {
   const bool kube = b.name == "loki.source.kubernetes";
-  Status s = kube ? CheckBody(b, {"targets", "forward_to"}, {"clustering"})
-                  : CheckBody(b, {"targets", "forward_to", "encoding", "tail_from_end",
-                                  "legacy_positions_file"},
-                              {"file_watch", "decompression"});
+  Status s =
+      kube ? CheckBody(b, {"targets", "forward_to"}, {"clustering"})
+           : CheckBody(
+                 b, {"targets", "forward_to", "encoding", "tail_from_end", "legacy_positions_file"},
+                 {"file_watch", "decompression"});
   YAML::Node node;
   if (s.ok()) s = ReadSourceOptions(b, &node);
   Targets t;

@@ -79,15 +79,13 @@ class Loader {
   std::set<std::string> evaluating_;                // local.file components being read
   Status CheckUnused();
 
-  std::vector<std::string> chain_;                  // components on the walk, for cycles
-  std::set<std::string> used_;                      // components some source's walk reached
-  Config* cfg_ = nullptr;                           // being built by Run()
-  std::string positions_file_;                      // legacy_positions_file, when set
+  std::vector<std::string> chain_;  // components on the walk, for cycles
+  std::set<std::string> used_;      // components some source's walk reached
+  Config* cfg_ = nullptr;           // being built by Run()
+  std::string positions_file_;      // legacy_positions_file, when set
 };
 
-inline std::string Id(const Block& b) {
-  return b.label.empty() ? b.name : b.name + "." + b.label;
-}
+inline std::string Id(const Block& b) { return b.label.empty() ? b.name : b.name + "." + b.label; }
 inline constexpr size_t kMaxChain = 32;  // components in one targets or forward_to chain
 
 // Block translations (alloy_blocks.cc).

@@ -11,12 +11,12 @@ namespace skidder::config::alloy_internal {
 Status Loader::JournalRelabelRules(const Attribute& a, Targets* t) {
   Result<Value> v = Eval(a);
   if (!v) return v.error();
-  const Block* b = v->kind == Value::Kind::kCapsule && v->capsule.kind == "rules"
-                       ? Component(*v)
-                       : nullptr;
+  const Block* b =
+      v->kind == Value::Kind::kCapsule && v->capsule.kind == "rules" ? Component(*v) : nullptr;
   if (b == nullptr) {
-    return ErrorAt(a.pos, "relabel_rules: expected the rules of a discovery.relabel or "
-                          "loki.relabel, e.g. discovery.relabel.journal.rules");
+    return ErrorAt(a.pos,
+                   "relabel_rules: expected the rules of a discovery.relabel or "
+                   "loki.relabel, e.g. discovery.relabel.journal.rules");
   }
   if (Status s = Enter(v->capsule.component, a.pos); !s.ok()) return s;
   for (const Block& rule : b->blocks) {
@@ -28,9 +28,9 @@ Status Loader::JournalRelabelRules(const Attribute& a, Targets* t) {
 }
 
 Status Loader::ReadJournal(const Block& b) {
-  Status s = CheckBody(b, {"forward_to", "format_as_json", "max_age", "path", "matches", "labels",
-                           "relabel_rules"},
-                       {});
+  Status s = CheckBody(
+      b, {"forward_to", "format_as_json", "max_age", "path", "matches", "labels", "relabel_rules"},
+      {});
   if (!s.ok()) return s;
   const Attribute* fwd = b.Attr("forward_to");
   if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");

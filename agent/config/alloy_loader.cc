@@ -97,8 +97,8 @@ Result<YAML::Node> Loader::AttrsToYaml(const Block& b,
   }
   for (const Block& nb : b.blocks) {
     if (!blocks_ok.contains(nb.name)) {
-      return Err(ErrorAt(nb.pos, fmt::format("block {} in {} is not supported by skidder",
-                                             nb.name, b.name)));
+      return Err(ErrorAt(
+          nb.pos, fmt::format("block {} in {} is not supported by skidder", nb.name, b.name)));
     }
   }
   return out;
@@ -116,8 +116,8 @@ Status Loader::Index() {
                                         b.name));
     }
     if (b.label.empty() && b.name != "logging" && b.name != "livedebugging") {
-      return ErrorAt(b.pos, fmt::format("{} needs a label, e.g. {} \"default\" {{ ... }}", b.name,
-                                        b.name));
+      return ErrorAt(
+          b.pos, fmt::format("{} needs a label, e.g. {} \"default\" {{ ... }}", b.name, b.name));
     }
     if (!components_.emplace(Id(b), &b).second) {
       return ErrorAt(b.pos, fmt::format("{} is defined twice", Id(b)));
@@ -163,8 +163,8 @@ Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
   }
   Result<std::string> text = ReadBounded(path->str);
   if (!text) {
-    return Err(ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label,
-                                              text.error().message())));
+    return Err(
+        ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label, text.error().message())));
   }
   return Value::String(std::move(*text));
 }

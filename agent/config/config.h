@@ -157,7 +157,7 @@ struct ScrapeConfig {
   std::vector<StaticConfig> static_configs;
   std::vector<KubernetesSdConfig> kubernetes_sd_configs;
   std::vector<RelabelConfig> relabel_configs;
-  std::string encoding;  // accepted: "" or utf-8 only for now
+  std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
 };
 

@@ -212,7 +212,7 @@ Result<Config> LoadConfig(const Flags& flags) {
         "instead",
         name,
         alloy ? "a loki.write component with an endpoint block"
-            : "clients: [{url: http://loki:3100/loki/api/v1/push}]")));
+              : "clients: [{url: http://loki:3100/loki/api/v1/push}]")));
   }
   return cfg;
 }

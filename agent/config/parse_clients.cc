@@ -71,8 +71,8 @@ Status ReadOAuth2(MapReader& parent, std::optional<OAuth2Config>* out) {
   r.Str("token_url", &o.token_url);
   r.StrMap("endpoint_params", &o.endpoint_params);
   r.Str("proxy_url", &o.proxy_url);
-  RefuseUnsupported(r, {"client_secret_ref", "no_proxy", "proxy_from_environment",
-                        "proxy_connect_header"});
+  RefuseUnsupported(
+      r, {"client_secret_ref", "no_proxy", "proxy_from_environment", "proxy_connect_header"});
   if (Status s = ReadTls(r, "tls_config", &o.tls_config); !s.ok()) return s;
   if (o.client_id.empty()) r.Fail("client_id", "is required");
   if (o.token_url.empty()) {
@@ -109,8 +109,9 @@ Status ReadBackoff(MapReader& parent, BackoffConfig* out) {
 bool ValidHeaderField(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (unsigned char ch : name) {
-    if (ch <= 32 || ch >= 127 || std::string_view("\"(),/:;<=>?@[\\]{}").find(static_cast<char>(ch)) !=
-                                      std::string_view::npos) {
+    if (ch <= 32 || ch >= 127 ||
+        std::string_view("\"(),/:;<=>?@[\\]{}").find(static_cast<char>(ch)) !=
+            std::string_view::npos) {
       return false;
     }
   }
@@ -146,7 +147,9 @@ void ValidateClient(MapReader& r, const ClientConfig& c) {
   int ways = (c.basic_auth ? 1 : 0) + (c.authorization ? 1 : 0) + (c.oauth2 ? 1 : 0) +
              (!c.bearer_token.empty() || !c.bearer_token_file.empty() ? 1 : 0);
   if (ways > 1) {
-    r.Fail(c.oauth2 ? "oauth2" : c.authorization ? "authorization" : "basic_auth",
+    r.Fail(c.oauth2          ? "oauth2"
+           : c.authorization ? "authorization"
+                             : "basic_auth",
            "set only one of basic_auth, bearer_token(_file), authorization and oauth2");
   }
   if (!c.no_proxy.empty() && c.proxy_url.empty()) {
@@ -170,8 +173,8 @@ Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out) {
   r.Str("max_version", &out->max_version);
   RefuseUnsupported(r, {"ca", "cert", "key", "ca_ref", "cert_ref", "key_ref"});
   // Go's names, as Prometheus reads them; TLS10 < TLS11 < TLS12 < TLS13 compares as text.
-  for (const auto& [key, v] : {std::pair{"min_version", &out->min_version},
-                               std::pair{"max_version", &out->max_version}}) {
+  for (const auto& [key, v] :
+       {std::pair{"min_version", &out->min_version}, std::pair{"max_version", &out->max_version}}) {
     if (!v->empty() && *v != "TLS10" && *v != "TLS11" && *v != "TLS12" && *v != "TLS13") {
       r.Fail(key, fmt::format("must be TLS10, TLS11, TLS12 or TLS13, not {}", Quote(*v)));
     }

@@ -43,8 +43,8 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "docker_sd_configs",
-                        "file_sd_configs", "decompression"});
+  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "docker_sd_configs", "file_sd_configs",
+                        "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -111,8 +111,8 @@ Status ReadKubernetesAuthorization(MapReader& parent, KubernetesSdConfig* out) {
   r.Str("credentials", &credentials);
   r.Str("credentials_file", &credentials_file);
   if (type != "Bearer" && !type.empty()) {
-    r.Fail("type", fmt::format("only Bearer is supported on kubernetes_sd_configs, not {}",
-                               Quote(type)));
+    r.Fail("type",
+           fmt::format("only Bearer is supported on kubernetes_sd_configs, not {}", Quote(type)));
   }
   if (!out->bearer_token.empty() || !out->bearer_token_file.empty()) {
     r.Fail("type", "set either authorization or bearer_token(_file), not both");

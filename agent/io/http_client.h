@@ -27,7 +27,7 @@ struct TlsOptions {
   // host (e.g. connecting to an IP). Done by asking libcurl for https://<server_name>/... and
   // routing that name to the real host with CURLOPT_CONNECT_TO; the Host header keeps the URL's.
   std::string server_name;
-  bool insecure_skip_verify = false;  // no peer or host verification
+  bool insecure_skip_verify = false;     // no peer or host verification
   std::string min_version, max_version;  // "TLS10".."TLS13" (Go's names); "" = library default
 };
 

@@ -61,7 +61,8 @@ AgentMetrics::AgentMetrics(Registry& r)
       journal_bytes(r.NewCounter("skidder_journal_read_bytes_total",
                                  "Bytes of the journal entries read (all fields).", {"job_name"})),
       journal_lag(r.NewGauge("skidder_journal_lag_seconds",
-                             "Age of the newest journal entry read when it was read.", {"job_name"})),
+                             "Age of the newest journal entry read when it was read.",
+                             {"job_name"})),
       journal_lost_entries(r.NewCounter(
           "skidder_journal_lost_entries_total",
           "Journal entries vacuumed or rotated away before they could be read.", {"job_name"})),

@@ -33,28 +33,29 @@ struct AgentMetrics {
 
   Registry& registry;
   // Sources.
-  Family<Counter>& read_bytes;         // {path}
-  Family<Counter>& read_lines;         // {path}
-  Family<Gauge>& file_bytes;           // {path}: current size of the file
-  Family<Gauge>& files_active;         // {}
-  Family<Counter>& malformed_lines;    // {format}: CRI/docker records that did not parse
-  Family<Counter>& truncated_lines;    // {}: lines cut to max_line_size
-  Family<Counter>& lost_bytes;         // {reason}: bytes deleted before they could be read
+  Family<Counter>& read_bytes;       // {path}
+  Family<Counter>& read_lines;       // {path}
+  Family<Gauge>& file_bytes;         // {path}: current size of the file
+  Family<Gauge>& files_active;       // {}
+  Family<Counter>& malformed_lines;  // {format}: CRI/docker records that did not parse
+  Family<Counter>& truncated_lines;  // {}: lines cut to max_line_size
+  Family<Counter>& lost_bytes;       // {reason}: bytes deleted before they could be read
   Family<Counter>& watcher_fallbacks;
-  Family<Counter>& symlinks_refused;  // {}: files outside target_config.symlink_roots  // {reason}: inotify unavailable/overflow -> polling/rescan
+  Family<Counter>& symlinks_refused;  // {}: files outside target_config.symlink_roots  // {reason}:
+                                      // inotify unavailable/overflow -> polling/rescan
   // Pipeline.
   Family<Counter>& dropped_lines;  // logentry_dropped_lines_total{reason}
   // Sink.
-  Family<Counter>& encoded_bytes;       // {host}
-  Family<Counter>& sent_bytes;          // {host}
-  Family<Counter>& sent_entries;        // {host}
-  Family<Counter>& dropped_bytes;       // {host, reason}
-  Family<Counter>& dropped_entries;     // {host, reason}
-  Family<Histogram>& request_duration;  // {host, status_code}
-  Family<Counter>& batch_retries;       // {host}
-  Family<Gauge>& stream_lag;            // {host}: age of the oldest unsent entry, seconds
-  Family<Gauge>& unacked_bytes;         // {}: bytes read but not yet acknowledged by Loki
-  Family<Gauge>& buffered_bytes;        // {}: bytes of entries held in memory for sending
+  Family<Counter>& encoded_bytes;           // {host}
+  Family<Counter>& sent_bytes;              // {host}
+  Family<Counter>& sent_entries;            // {host}
+  Family<Counter>& dropped_bytes;           // {host, reason}
+  Family<Counter>& dropped_entries;         // {host, reason}
+  Family<Histogram>& request_duration;      // {host, status_code}
+  Family<Counter>& batch_retries;           // {host}
+  Family<Gauge>& stream_lag;                // {host}: age of the oldest unsent entry, seconds
+  Family<Gauge>& unacked_bytes;             // {}: bytes read but not yet acknowledged by Loki
+  Family<Gauge>& buffered_bytes;            // {}: bytes of entries held in memory for sending
   Family<Counter>& truncated_label_values;  // {host}: label values shortened to the limit
   Family<Counter>& invalid_tenants;         // {host}: tenant IDs refused; tenant_id used instead
   // Positions.
@@ -62,9 +63,9 @@ struct AgentMetrics {
   Family<Gauge>& targets_active;            // {}
   // The systemd journal (sources/journal), per scrape config (job_name: `job` would clash with
   // the job label Prometheus gives every scraped series).
-  Family<Counter>& journal_entries;       // {job_name}: entries read
-  Family<Counter>& journal_bytes;         // {job_name}: bytes of fields
-  Family<Gauge>& journal_lag;             // {job_name}: now - time of the newest entry read, seconds
+  Family<Counter>& journal_entries;  // {job_name}: entries read
+  Family<Counter>& journal_bytes;    // {job_name}: bytes of fields
+  Family<Gauge>& journal_lag;        // {job_name}: now - time of the newest entry read, seconds
   Family<Counter>& journal_lost_entries;  // {job_name}: vacuumed before they were read
   // Kubernetes pod discovery.
   Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...

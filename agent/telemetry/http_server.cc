@@ -5,8 +5,8 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>

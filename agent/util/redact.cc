@@ -7,8 +7,8 @@ namespace skidder {
 namespace {
 
 // Parts of a name that mark its value as a credential (lower case).
-constexpr std::array<std::string_view, 8> kSecretNames = {
-    "auth", "token", "key", "password", "passwd", "secret", "cookie", "session"};
+constexpr std::array<std::string_view, 8> kSecretNames = {"auth",   "token",  "key",    "password",
+                                                          "passwd", "secret", "cookie", "session"};
 
 bool NameChar(unsigned char c) { return std::isalnum(c) != 0 || c == '-' || c == '_'; }
 

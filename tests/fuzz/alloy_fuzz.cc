@@ -22,7 +22,8 @@ void CheckError(const skidder::Status& s) {
   FUZZ_CHECK(s.message().size() < 400);
 }
 
-void EvalBlock(Evaluator& ev, const std::vector<Attribute>& attrs, const std::vector<Block>& blocks) {
+void EvalBlock(Evaluator& ev, const std::vector<Attribute>& attrs,
+               const std::vector<Block>& blocks) {
   for (const Attribute& a : attrs) {
     // Functions that read the environment are fine; only `local.file` reads files, and the
     // resolver below knows no components.
@@ -41,9 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckError(f.error());
     return 0;
   }
-  Evaluator ev("f.alloy", [](const std::vector<std::string>&, size_t*, Pos) -> skidder::Result<Value> {
-    return std::unexpected(skidder::NotFound(""));
-  });
+  Evaluator ev("f.alloy",
+               [](const std::vector<std::string>&, size_t*, Pos) -> skidder::Result<Value> {
+                 return std::unexpected(skidder::NotFound(""));
+               });
   EvalBlock(ev, f->attributes, f->blocks);
   return 0;
 }

@@ -89,8 +89,7 @@ loki.write "default" {{
   EXPECT_EQ(warn->labels, R"({alert="true", cluster="test", env="prod", filename=")" + file +
                               R"(", job="app", level="warn"})");
   EXPECT_EQ(warn->tenant, "team-a");
-  EXPECT_EQ(warn->metadata,
-            (std::vector<std::pair<std::string, std::string>>{{"req", "r1"}}));
+  EXPECT_EQ(warn->metadata, (std::vector<std::pair<std::string, std::string>>{{"req", "r1"}}));
   const ReceivedEntry* plain = EntryOf(entries, "plain text");
   ASSERT_NE(plain, nullptr);
   EXPECT_EQ(plain->labels,
@@ -129,7 +128,8 @@ TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   ASSERT_TRUE(loki_.WaitForLines(80)) << loki_.LineCount();
   ExpectEachOnce("r", 0, 80);
   int after = 0;
-  for (const ReceivedEntry& e : loki_.Entries()) after += e.labels.find("env=\"after\"") != std::string::npos;
+  for (const ReceivedEntry& e : loki_.Entries())
+    after += e.labels.find("env=\"after\"") != std::string::npos;
   EXPECT_EQ(after, 30);
   WriteFile(config, "prometheus.scrape \"x\" {\n}\n");
   kill(agent_.pid(), SIGHUP);

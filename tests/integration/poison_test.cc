@@ -28,7 +28,8 @@ TEST_F(Poison, AStackOverflowIsRecordedAndTheLineSkipped) {
 
 void Poison::RunsPastThePoison(int signal) {
   const std::string config = WriteConfig();
-  WriteFile(logs() + "/a.log", Lines("before", 0, 5) + "this line is POISON\n" + Lines("after", 0, 5));
+  WriteFile(logs() + "/a.log",
+            Lines("before", 0, 5) + "this line is POISON\n" + Lines("after", 0, 5));
   // Two deaths on the same line: the agent aborts each time, and before that line nothing
   // is lost either.
   for (int death = 0; death < 2; ++death) {

@@ -33,8 +33,8 @@ class PromtailConfigs : public IntegrationTest {
     agent_.SetEnv("SECRETS", (dir_ / "secrets"));
   }
   int CheckSyntax(const fs::path& config) {
-    EXPECT_TRUE(agent_.Start({"-check-syntax", "-config.expand-env=true",
-                              "-config.file=" + config.string()}));
+    EXPECT_TRUE(agent_.Start(
+        {"-check-syntax", "-config.expand-env=true", "-config.file=" + config.string()}));
     return agent_.Wait();
   }
 };
@@ -82,8 +82,8 @@ TEST_F(PromtailConfigs, ServerKeysThatCannotApplyAreNamedInOneInfoLine) {
   size_t at = err.find("do not apply to skidder");
   ASSERT_NE(at, std::string::npos) << err;
   std::string line = err.substr(at, err.find('\n', at) - at);
-  for (const char* key : {"server.register_instrumentation", "server.profiling_enabled",
-                          "server.grpc_listen_port"}) {
+  for (const char* key :
+       {"server.register_instrumentation", "server.profiling_enabled", "server.grpc_listen_port"}) {
     EXPECT_NE(line.find(key), std::string::npos) << line;
   }
   EXPECT_EQ(err.find("do not apply to skidder", at + 1), std::string::npos);

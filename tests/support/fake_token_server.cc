@@ -26,8 +26,8 @@ bool FakeTokenServer::Start() {
     }
     ++issued_;
     res.set_content(R"({"access_token":"token-)" + std::to_string(issued_) +
-                        R"(","token_type":"Bearer","expires_in":)" +
-                        std::to_string(expires_in_) + "}",
+                        R"(","token_type":"Bearer","expires_in":)" + std::to_string(expires_in_) +
+                        "}",
                     "application/json");
   });
   server_->set_keep_alive_timeout(1);

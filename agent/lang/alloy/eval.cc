@@ -35,13 +35,19 @@ Status Evaluator::ErrorAt(Pos pos, std::string_view message) const {
 
 Result<Value> Evaluator::Eval(const Expr& e) {
   switch (e.kind) {
-    case Expr::Kind::kLiteral: return e.value;
+    case Expr::Kind::kLiteral:
+      return e.value;
     case Expr::Kind::kIdent:
-    case Expr::Kind::kField: return Reference(e);
-    case Expr::Kind::kIndex: return Index(e);
-    case Expr::Kind::kCall: return Call(e);
-    case Expr::Kind::kUnary: return Unary(e);
-    case Expr::Kind::kBinary: return Binary(e);
+    case Expr::Kind::kField:
+      return Reference(e);
+    case Expr::Kind::kIndex:
+      return Index(e);
+    case Expr::Kind::kCall:
+      return Call(e);
+    case Expr::Kind::kUnary:
+      return Unary(e);
+    case Expr::Kind::kBinary:
+      return Binary(e);
     case Expr::Kind::kArray: {
       Array out;
       for (const ExprPtr& k : e.kids) {
@@ -70,8 +76,8 @@ Result<Value> Evaluator::Reference(const Expr& e) {
     Result<Value> base = Eval(*e.kids[0]);
     if (!base) return base;
     if (base->kind != Value::Kind::kObject) {
-      return Err(ErrorAt(e.pos, fmt::format("field {} of a {}: only objects have fields", Short(e.name),
-                                            KindName(base->kind))));
+      return Err(ErrorAt(e.pos, fmt::format("field {} of a {}: only objects have fields",
+                                            Short(e.name), KindName(base->kind))));
     }
     const Value* v = base->Field(e.name);
     return v ? *v : Value::Null();
@@ -87,7 +93,8 @@ Result<Value> Evaluator::Reference(const Expr& e) {
     v = resolver_(parts, &consumed, e.pos);
   }
   if (!v && v.error().code() == StatusCode::kNotFound) {
-    return Err(ErrorAt(e.pos, fmt::format("unknown reference {}", Short(Join(parts, parts.size())))));
+    return Err(
+        ErrorAt(e.pos, fmt::format("unknown reference {}", Short(Join(parts, parts.size())))));
   }
   if (!v) return v;
   for (size_t i = consumed; i < parts.size(); ++i) {
@@ -147,8 +154,8 @@ Result<Value> Evaluator::Unary(const Expr& e) {
   if (!v) return v;
   if (e.name == "!" && v->kind == Value::Kind::kBool) return Value::Bool(!v->boolean);
   if (e.name == "-" && v->kind == Value::Kind::kNumber) return Value::Number(-v->number);
-  return Err(ErrorAt(e.pos, fmt::format("operator {} does not apply to a {}", e.name,
-                                        KindName(v->kind))));
+  return Err(
+      ErrorAt(e.pos, fmt::format("operator {} does not apply to a {}", e.name, KindName(v->kind))));
 }
 
 Result<Value> Evaluator::Binary(const Expr& e) {

@@ -59,7 +59,9 @@ Result<Value> JsonPathFn(const std::vector<Value>& a) {
         cur = Step(cur, "*");
       } else if (in.size() >= 2 && (in[0] == '\'' || in[0] == '"') && in.back() == in[0]) {
         cur = Step(cur, in.substr(1, in.size() - 2));
-      } else if (!in.empty() && std::ranges::all_of(in, [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {
+      } else if (!in.empty() && std::ranges::all_of(in, [](char c) {
+                   return std::isdigit(static_cast<unsigned char>(c)) != 0;
+                 })) {
         size_t i = std::stoul(std::string(in));
         Array out;
         for (const Value& v : cur) {
@@ -67,8 +69,8 @@ Result<Value> JsonPathFn(const std::vector<Value>& a) {
         }
         cur = std::move(out);
       } else {
-        return Err(InvalidArgument(fmt::format("[{}] is not supported (only names, indexes and *)",
-                                               in.substr(0, 20))));
+        return Err(InvalidArgument(
+            fmt::format("[{}] is not supported (only names, indexes and *)", in.substr(0, 20))));
       }
     } else if (cur.size() == 1 && cur[0].Field(p.substr(0, p.find_first_of(".["))) != nullptr) {
       size_t n = p.find_first_of(".[");  // a leading bare name, e.g. "key"

@@ -54,9 +54,7 @@ class Lexer {
   }
 
  private:
-  char Peek(size_t ahead = 0) const {
-    return i_ + ahead < text_.size() ? text_[i_ + ahead] : '\0';
-  }
+  char Peek(size_t ahead = 0) const { return i_ + ahead < text_.size() ? text_[i_ + ahead] : '\0'; }
   void Advance() {
     if (text_[i_] == '\n') {
       ++pos_.line;
@@ -246,8 +244,7 @@ class Lexer {
 
 }  // namespace
 
-Status SyntaxError(const std::string& file, std::string_view text, Pos pos,
-                   std::string_view msg) {
+Status SyntaxError(const std::string& file, std::string_view text, Pos pos, std::string_view msg) {
   // The excerpt: the offending line from the column on, cut short; never the whole input.
   std::string excerpt;
   size_t start = 0;
@@ -262,8 +259,8 @@ Status SyntaxError(const std::string& file, std::string_view text, Pos pos,
     while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' ')) rest.remove_suffix(1);
     if (!rest.empty()) {
       bool cut = rest.size() > kExcerptMax;
-      excerpt = fmt::format(" (at {:?}{})", std::string(rest.substr(0, kExcerptMax)),
-                            cut ? "..." : "");
+      excerpt =
+          fmt::format(" (at {:?}{})", std::string(rest.substr(0, kExcerptMax)), cut ? "..." : "");
     }
   }
   return InvalidArgument(fmt::format("{}:{}:{}: {}{}", file, pos.line, pos.column, msg, excerpt));

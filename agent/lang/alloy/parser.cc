@@ -33,16 +33,19 @@ class Parser {
     return Cur().kind == Token::Kind::kPunct && Cur().text == p;
   }
   Status Error(std::string_view msg) const { return Error(Cur().pos, msg); }
-  Status Error(Pos at, std::string_view msg) const {
-    return SyntaxError(file_, text_, at, msg);
-  }
+  Status Error(Pos at, std::string_view msg) const { return SyntaxError(file_, text_, at, msg); }
   std::string Describe() const {
     switch (Cur().kind) {
-      case Token::Kind::kEof: return "the end of the file";
-      case Token::Kind::kString: return "a string";
-      case Token::Kind::kNumber: return "a number";
-      case Token::Kind::kIdent: return fmt::format("identifier {}", Short(Cur().text));
-      case Token::Kind::kPunct: return fmt::format("\"{}\"", Cur().text);
+      case Token::Kind::kEof:
+        return "the end of the file";
+      case Token::Kind::kString:
+        return "a string";
+      case Token::Kind::kNumber:
+        return "a number";
+      case Token::Kind::kIdent:
+        return fmt::format("identifier {}", Short(Cur().text));
+      case Token::Kind::kPunct:
+        return fmt::format("\"{}\"", Cur().text);
     }
     return "?";
   }
@@ -61,8 +64,8 @@ class Parser {
       if (!top && IsPunct("}")) return Status::Ok();
       if (Status s = Statement(attrs, blocks, depth); !s.ok()) return s;
       if (Cur().kind != Token::Kind::kEof && !IsPunct("}") && !Cur().newline_before) {
-        return Error(fmt::format("expected a line break after the statement, found {}",
-                                 Describe()));
+        return Error(
+            fmt::format("expected a line break after the statement, found {}", Describe()));
       }
     }
   }
@@ -112,8 +115,8 @@ class Parser {
   static int Precedence(const Token& t) {
     if (t.kind != Token::Kind::kPunct) return -1;
     static constexpr std::pair<std::string_view, int> kOps[] = {
-        {"||", 1}, {"&&", 2}, {"==", 3}, {"!=", 3}, {"<", 3}, {"<=", 3}, {">", 3}, {">=", 3},
-        {"+", 4},  {"-", 4},  {"*", 5},  {"/", 5},  {"%", 5}, {"^", 6}};
+        {"||", 1}, {"&&", 2}, {"==", 3}, {"!=", 3}, {"<", 3}, {"<=", 3}, {">", 3},
+        {">=", 3}, {"+", 4},  {"-", 4},  {"*", 5},  {"/", 5}, {"%", 5},  {"^", 6}};
     for (auto [op, prec] : kOps) {
       if (t.text == op) return prec;
     }
@@ -176,8 +179,7 @@ class Parser {
       if (IsPunct(".")) {
         ++i_;
         if (Cur().kind != Token::Kind::kIdent) {
-          return Err(Error(fmt::format("expected a field name after \".\", found {}",
-                                       Describe())));
+          return Err(Error(fmt::format("expected a field name after \".\", found {}", Describe())));
         }
         std::string field = Cur().text;
         ++i_;
@@ -237,8 +239,7 @@ class Parser {
         return Err(Error(key_pos, fmt::format("object key {:?} is set twice", Short(key))));
       }
       if (!IsPunct("=") && !IsPunct(":")) {
-        return Err(Error(fmt::format("expected \"=\" after the object key, found {}",
-                                     Describe())));
+        return Err(Error(fmt::format("expected \"=\" after the object key, found {}", Describe())));
       }
       ++i_;
       Result<ExprPtr> e = Nested([&] { return Expression(0); });
@@ -256,7 +257,8 @@ class Parser {
 
   Result<ExprPtr> Primary() {
     const Token t = Cur();
-    if (t.kind == Token::Kind::kEof) return Err(Error("expected a value, found the end of the file"));
+    if (t.kind == Token::Kind::kEof)
+      return Err(Error("expected a value, found the end of the file"));
     ++i_;
     auto literal = [&](Value v) {
       auto e = std::make_unique<Expr>();
@@ -265,8 +267,10 @@ class Parser {
       return e;
     };
     switch (t.kind) {
-      case Token::Kind::kString: return literal(Value::String(t.text));
-      case Token::Kind::kNumber: return literal(Value::Number(std::strtod(t.text.c_str(), nullptr)));
+      case Token::Kind::kString:
+        return literal(Value::String(t.text));
+      case Token::Kind::kNumber:
+        return literal(Value::Number(std::strtod(t.text.c_str(), nullptr)));
       case Token::Kind::kIdent: {
         if (t.text == "true" || t.text == "false") return literal(Value::Bool(t.text == "true"));
         if (t.text == "null") return literal(Value::Null());
@@ -276,7 +280,8 @@ class Parser {
         e->name = t.text;
         return e;
       }
-      default: break;
+      default:
+        break;
     }
     if (t.text == "(") {
       Result<ExprPtr> e = Nested([&] { return Expression(0); });

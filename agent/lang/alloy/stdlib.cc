@@ -22,8 +22,8 @@ using Fn = Result<Value> (*)(const Args&);
 
 Status Arity(const Args& a, size_t n) {
   if (a.size() == n) return Status::Ok();
-  return InvalidArgument(fmt::format("expected {} argument{}, got {}", n, n == 1 ? "" : "s",
-                                     a.size()));
+  return InvalidArgument(
+      fmt::format("expected {} argument{}, got {}", n, n == 1 ? "" : "s", a.size()));
 }
 
 // The arguments must be n strings.
@@ -31,8 +31,8 @@ Status Strings(const Args& a, size_t n) {
   if (Status s = Arity(a, n); !s.ok()) return s;
   for (size_t i = 0; i < n; ++i) {
     if (a[i].kind != Value::Kind::kString) {
-      return InvalidArgument(fmt::format("argument {} must be a string, got a {}", i + 1,
-                                         KindName(a[i].kind)));
+      return InvalidArgument(
+          fmt::format("argument {} must be a string, got a {}", i + 1, KindName(a[i].kind)));
     }
   }
   return Status::Ok();
@@ -46,13 +46,20 @@ Result<Value> Env(const Args& a) {
 
 bool IsZero(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: return true;
-    case Value::Kind::kBool: return !v.boolean;
-    case Value::Kind::kNumber: return v.number == 0;
-    case Value::Kind::kString: return v.str.empty();
-    case Value::Kind::kArray: return v.array->empty();
-    case Value::Kind::kObject: return v.object->empty();
-    case Value::Kind::kCapsule: return false;
+    case Value::Kind::kNull:
+      return true;
+    case Value::Kind::kBool:
+      return !v.boolean;
+    case Value::Kind::kNumber:
+      return v.number == 0;
+    case Value::Kind::kString:
+      return v.str.empty();
+    case Value::Kind::kArray:
+      return v.array->empty();
+    case Value::Kind::kObject:
+      return v.object->empty();
+    case Value::Kind::kCapsule:
+      return false;
   }
   return true;
 }
@@ -69,8 +76,8 @@ Result<Value> Concat(const Args& a) {
   Array out;
   for (const Value& v : a) {
     if (v.kind != Value::Kind::kArray) {
-      return Err(InvalidArgument(fmt::format("arguments must be arrays, got a {}",
-                                             KindName(v.kind))));
+      return Err(
+          InvalidArgument(fmt::format("arguments must be arrays, got a {}", KindName(v.kind))));
     }
     out.insert(out.end(), v.array->begin(), v.array->end());
   }
@@ -107,8 +114,8 @@ Result<Value> Format(const Args& a) {
     } else if (verb == 's' || verb == 'v' || verb == 't') {
       out += ToText(v);
     } else {
-      return Err(InvalidArgument(fmt::format("verb %{} does not apply to a {}", verb,
-                                             KindName(v.kind))));
+      return Err(
+          InvalidArgument(fmt::format("verb %{} does not apply to a {}", verb, KindName(v.kind))));
     }
   }
   return Value::String(std::move(out));
@@ -232,7 +239,6 @@ Result<Value> PathJoin(const Args& a) {
   }
   return Value::String(std::move(out));
 }
-
 
 // Alloy marks secrets so they cannot leak into plain attributes; skidder masks secrets when it
 // prints the config instead, so converting one back is the identity.

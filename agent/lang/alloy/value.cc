@@ -66,13 +66,20 @@ const Attribute* Block::Attr(std::string_view attr) const {
 
 const char* KindName(Value::Kind kind) {
   switch (kind) {
-    case Value::Kind::kNull: return "null";
-    case Value::Kind::kBool: return "bool";
-    case Value::Kind::kNumber: return "number";
-    case Value::Kind::kString: return "string";
-    case Value::Kind::kArray: return "array";
-    case Value::Kind::kObject: return "object";
-    case Value::Kind::kCapsule: return "capsule";
+    case Value::Kind::kNull:
+      return "null";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kNumber:
+      return "number";
+    case Value::Kind::kString:
+      return "string";
+    case Value::Kind::kArray:
+      return "array";
+    case Value::Kind::kObject:
+      return "object";
+    case Value::Kind::kCapsule:
+      return "capsule";
   }
   return "?";
 }
@@ -86,11 +93,16 @@ std::string FormatNumber(double n) {
 
 std::string ToText(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kNull: return "null";
-    case Value::Kind::kBool: return v.boolean ? "true" : "false";
-    case Value::Kind::kNumber: return FormatNumber(v.number);
-    case Value::Kind::kString: return v.str;
-    case Value::Kind::kCapsule: return fmt::format("{}.{}", v.capsule.component, v.capsule.kind);
+    case Value::Kind::kNull:
+      return "null";
+    case Value::Kind::kBool:
+      return v.boolean ? "true" : "false";
+    case Value::Kind::kNumber:
+      return FormatNumber(v.number);
+    case Value::Kind::kString:
+      return v.str;
+    case Value::Kind::kCapsule:
+      return fmt::format("{}.{}", v.capsule.component, v.capsule.kind);
     case Value::Kind::kArray: {
       std::string out = "[";
       for (size_t i = 0; i < v.array->size(); ++i) {
@@ -114,11 +126,16 @@ std::string ToText(const Value& v) {
 bool Equal(const Value& a, const Value& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Value::Kind::kNull: return true;
-    case Value::Kind::kBool: return a.boolean == b.boolean;
-    case Value::Kind::kNumber: return a.number == b.number;
-    case Value::Kind::kString: return a.str == b.str;
-    case Value::Kind::kCapsule: return a.capsule == b.capsule;
+    case Value::Kind::kNull:
+      return true;
+    case Value::Kind::kBool:
+      return a.boolean == b.boolean;
+    case Value::Kind::kNumber:
+      return a.number == b.number;
+    case Value::Kind::kString:
+      return a.str == b.str;
+    case Value::Kind::kCapsule:
+      return a.capsule == b.capsule;
     case Value::Kind::kArray:
       if (a.array->size() != b.array->size()) return false;
       for (size_t i = 0; i < a.array->size(); ++i) {

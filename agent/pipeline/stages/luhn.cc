@@ -88,8 +88,8 @@ std::string RedactLuhn(std::string_view in, const LuhnOptions& o) {
   return out;
 }
 
-Result<std::unique_ptr<Stage>> NewLuhnStage(const config::StageConfig& cfg,
-                                            const StageContext& ctx, const std::string& path) {
+Result<std::unique_ptr<Stage>> NewLuhnStage(const config::StageConfig& cfg, const StageContext& ctx,
+                                            const std::string& path) {
   config::MapReader r = ReaderFor(cfg, path);
   LuhnOptions o;
   std::optional<std::string> source;

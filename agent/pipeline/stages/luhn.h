@@ -25,7 +25,7 @@ struct LuhnOptions {
 // in with each Luhn-valid number replaced, as Alloy's stage does it.
 std::string RedactLuhn(std::string_view in, const LuhnOptions& o);
 
-Result<std::unique_ptr<Stage>> NewLuhnStage(const config::StageConfig& cfg,
-                                            const StageContext& ctx, const std::string& path);
+Result<std::unique_ptr<Stage>> NewLuhnStage(const config::StageConfig& cfg, const StageContext& ctx,
+                                            const std::string& path);
 
 }  // namespace skidder::pipeline::stages

@@ -28,8 +28,8 @@ struct ClientOptions {
   // this many to its tenant's current batch is dropped (reason stream_limited). 0 = unlimited.
   int max_streams = 0;
   // limits_config.max_label_value_length: a longer label value (bytes, after external labels),
-  // which Loki would refuse, is shortened with a hash suffix (skidder_truncated_label_values_total).
-  // 0 = off.
+  // which Loki would refuse, is shortened with a hash suffix
+  // (skidder_truncated_label_values_total). 0 = off.
   int max_label_value_length = 0;
   uint64_t seed = 0;  // jitter seed; 0 = random
 };

@@ -52,7 +52,7 @@ class Credentials {
   // bearer_token(_file), or authorization.credentials(_file)
   std::string token_, token_file_;
   std::unique_ptr<OAuth2Token> oauth2_;  // set for `oauth2`
-  std::string oauth2_error_;               // last token error logged, to log each change once
+  std::string oauth2_error_;             // last token error logged, to log each change once
   std::chrono::steady_clock::time_point oauth2_logged_{};
   std::string header_;
   std::chrono::steady_clock::time_point last_read_{};

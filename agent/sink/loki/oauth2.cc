@@ -29,8 +29,7 @@ Result<std::pair<std::string, int64_t>> ParseTokenReply(const std::string& body)
     return Err(InvalidArgument("oauth2: token endpoint answered with something other than JSON"));
   }
   auto token = doc.FindMember("access_token");
-  if (token == doc.MemberEnd() || !token->value.IsString() ||
-      token->value.GetStringLength() == 0) {
+  if (token == doc.MemberEnd() || !token->value.IsString() || token->value.GetStringLength() == 0) {
     return Err(InvalidArgument("oauth2: token endpoint answer has no access_token"));
   }
   int64_t expires_in = 0;
@@ -91,9 +90,12 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   req.url = cfg_.token_url;
   req.body = body;
   req.timeout = timeout_;
-  req.tls = io::TlsOptions{cfg_.tls_config.ca_file, cfg_.tls_config.cert_file,
-                           cfg_.tls_config.key_file, cfg_.tls_config.server_name,
-                           cfg_.tls_config.insecure_skip_verify, cfg_.tls_config.min_version,
+  req.tls = io::TlsOptions{cfg_.tls_config.ca_file,
+                           cfg_.tls_config.cert_file,
+                           cfg_.tls_config.key_file,
+                           cfg_.tls_config.server_name,
+                           cfg_.tls_config.insecure_skip_verify,
+                           cfg_.tls_config.min_version,
                            cfg_.tls_config.max_version};
   req.proxy_url = cfg_.proxy_url;
   req.read_2xx_body = true;

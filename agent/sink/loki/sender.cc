@@ -198,10 +198,13 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   req.url = cfg_.url;
   req.body = body_;
   req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.timeout);
-  req.tls =
-      io::TlsOptions{cfg_.tls_config.ca_file, cfg_.tls_config.cert_file, cfg_.tls_config.key_file,
-                     cfg_.tls_config.server_name, cfg_.tls_config.insecure_skip_verify,
-                     cfg_.tls_config.min_version, cfg_.tls_config.max_version};
+  req.tls = io::TlsOptions{cfg_.tls_config.ca_file,
+                           cfg_.tls_config.cert_file,
+                           cfg_.tls_config.key_file,
+                           cfg_.tls_config.server_name,
+                           cfg_.tls_config.insecure_skip_verify,
+                           cfg_.tls_config.min_version,
+                           cfg_.tls_config.max_version};
   req.proxy_url = cfg_.proxy_url;
   req.no_proxy = cfg_.no_proxy;
   req.proxy_from_environment = cfg_.proxy_from_environment;
@@ -242,12 +245,11 @@ void Sender::Drop(std::span<Entry> entries, const char* reason, int64_t bytes,
   m_.dropped_bytes.With({host_, reason})->Add(static_cast<double>(bytes));
   // One line per reason per 10 s: a flood of oversized entries must not flood the agent's log.
   if (int64_t n = 0; drop_logs_[reason].Allow(static_cast<int64_t>(entries.size()), &n)) {
-    LOG_WARN("loki: push refused, entries dropped",
-             {{"host", host_},
-              {"reason", reason},
-              {"entries", std::to_string(n)},
-              {"bytes", std::to_string(bytes)},
-              {"body", why}});
+    LOG_WARN("loki: push refused, entries dropped", {{"host", host_},
+                                                     {"reason", reason},
+                                                     {"entries", std::to_string(n)},
+                                                     {"bytes", std::to_string(bytes)},
+                                                     {"body", why}});
   }
   Release(entries);
 }

@@ -117,7 +117,6 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   HoldDraining(f);
 }
 
-
 void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walked,
                                const TargetState& t, int64_t now_ns) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -195,7 +194,6 @@ void FileSource::Impl::RebuildPathIndex() {
   }
 }
 
-
 // With target_config.symlink_roots, the file actually opened (its real path, read back from the
 // open descriptor so a link swapped after the check cannot slip through) must lie under a root.
 bool FileSource::Impl::InsideSymlinkRoots(const std::string& path, int fd) {
@@ -214,12 +212,12 @@ bool FileSource::Impl::InsideSymlinkRoots(const std::string& path, int fd) {
   }
   metrics_->symlinks_refused.With({})->Add();
   if (refused_links_.insert(path).second) {
-    LOG_WARN("not reading a file whose real path is outside target_config.symlink_roots",
-             {{"path", path}, {"real_path", n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?"}});
+    LOG_WARN(
+        "not reading a file whose real path is outside target_config.symlink_roots",
+        {{"path", path}, {"real_path", n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?"}});
   }
   return false;
 }
-
 
 // The file a discovery pass found at path (walked) was renamed before it could be opened: find
 // it by inode beside path and read it as a rotated file of path's stream, from its position if
@@ -241,16 +239,15 @@ void FileSource::Impl::OpenMovedAway(const std::string& path, const struct stat&
     ::close(fd);
     return;
   }
-  const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
+  PositionRecord rec;
+  rec.path = where;
+  rec.origin = path;
+  rec.identity = *id;
+  rec.offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
+  ::close(fd);
   LOG_INFO("file rotated before it was opened; reading it where it went",
-           {{"path", path}, {"now_at", where}, {"offset", std::to_string(offset)}});
-  auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
-                                        t.target.pipeline, metric_pool_.Get(path), settings_);
-  f->set_record_path(where);
-  f->draining = true;
-  f->drain_since_ns = now_ns;
-  Adopt(std::move(f), t, now_ns);
+           {{"path", path}, {"now_at", where}, {"offset", std::to_string(rec.offset)}});
+  OpenRecovered(where, rec, t, now_ns);
 }
-
 
 }  // namespace skidder::sources

@@ -142,8 +142,8 @@ void FileSource::Impl::Run() {
       timeout = std::min<int>(timeout, static_cast<int>(std::min<int64_t>(until.count(), 1000)));
     }
     if (backpressure_ns_ > 0) {
-      timeout = std::min<int>(timeout, static_cast<int>(std::min<int64_t>(
-                                           backpressure_ns_ / 1'000'000 + 1, 1000)));
+      timeout = std::min<int>(
+          timeout, static_cast<int>(std::min<int64_t>(backpressure_ns_ / 1'000'000 + 1, 1000)));
     }
     if (more && !saturated_ && !throttled_) timeout = 0;
     state.unlock();

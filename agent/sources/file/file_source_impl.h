@@ -153,8 +153,8 @@ class FileSource::Impl {
   std::map<std::string, int64_t> rotated_since_;
   std::vector<char> buf_;
   HeldFiles held_;
-  std::vector<std::string> real_roots_;   // symlink_roots, resolved
-  std::set<std::string> refused_links_;   // logged once each
+  std::vector<std::string> real_roots_;  // symlink_roots, resolved
+  std::set<std::string> refused_links_;  // logged once each
   bool orphans_checked_ = false;
   bool rescan_ = true;
   bool saturated_ = false;

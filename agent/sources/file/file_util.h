@@ -72,5 +72,4 @@ inline bool SameRecordFile(const std::optional<PositionRecord>& r, const FileIde
   return r && !r->imported && r->identity.dev == id.dev && r->identity.ino == id.ino;
 }
 
-
 }  // namespace skidder::sources::file_util

@@ -121,7 +121,8 @@ bool GzReader::SkipTo(uint64_t offset) {
   }
   char skip[16 * 1024];
   while (pos_ < offset) {
-    int n = ::gzread(gz_, skip, static_cast<unsigned>(std::min<uint64_t>(sizeof skip, offset - pos_)));
+    int n =
+        ::gzread(gz_, skip, static_cast<unsigned>(std::min<uint64_t>(sizeof skip, offset - pos_)));
     if (n <= 0) return false;
     pos_ += static_cast<uint64_t>(n);
   }

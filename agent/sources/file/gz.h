@@ -5,13 +5,13 @@
 // decompressed offset, so an unread rest is delivered instead of lost. Reading thread only.
 #pragma once
 
+#include <sys/types.h>
 #include <zlib.h>
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 #include "sources/file/positions.h"
 

@@ -96,5 +96,4 @@ void FileSource::Impl::EnforceHeldBudget() {
   }
 }
 
-
 }  // namespace skidder::sources

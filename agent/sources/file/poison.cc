@@ -53,11 +53,6 @@ void OnFatal(int sig, siginfo_t*, void*) {
 
 }  // namespace
 
-Mark& CurrentMark() {
-  static thread_local Mark mark;
-  return mark;
-}
-
 CrashLog CrashLog::Load(const std::string& path) {
   CrashLog log;
   std::ifstream in(path);
@@ -100,7 +95,7 @@ bool InstallHandler(const std::string& crash_file) {
     return true;
   }
   PrepareThread();
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = OnFatal;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
   sigemptyset(&sa.sa_mask);

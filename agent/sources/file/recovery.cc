@@ -161,9 +161,9 @@ void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRec
   id.dev = static_cast<uint64_t>(st.st_dev);
   id.ino = static_cast<uint64_t>(st.st_ino);
   const std::string& origin = rec.origin_or_path();
-  auto f = std::make_unique<TailedFile>(fd, origin, id, rec.offset,
-                                        FileLabels(t.target.labels, origin), t.target.pipeline,
-                                        metric_pool_.Get(origin), settings_);
+  auto f =
+      std::make_unique<TailedFile>(fd, origin, id, rec.offset, FileLabels(t.target.labels, origin),
+                                   t.target.pipeline, metric_pool_.Get(origin), settings_);
   f->UseGzip(std::move(reader));
   f->set_record_path(path);
   f->draining = true;
@@ -219,8 +219,8 @@ std::vector<std::pair<int64_t, std::string>> FileSource::Impl::UnseenRotations(
     if (mtime + kUnseenSlackNs <= saved_ns || files_.contains(FileKey{st.st_dev, st.st_ino})) {
       continue;
     }
-    if (positions_->FindByIdentity({static_cast<uint64_t>(st.st_dev),
-                                    static_cast<uint64_t>(st.st_ino), 0, 0})) {
+    if (positions_->FindByIdentity(
+            {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), 0, 0})) {
       continue;
     }
     if (IsGzName(name) && IsCopyOfKnownFile(path)) continue;
@@ -299,9 +299,9 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
     return;
   }
   const std::string& origin = rec.origin_or_path();
-  auto f = std::make_unique<TailedFile>(fd, origin, *id, rec.offset,
-                                        FileLabels(t.target.labels, origin), t.target.pipeline,
-                                        metric_pool_.Get(origin), settings_);
+  auto f =
+      std::make_unique<TailedFile>(fd, origin, *id, rec.offset, FileLabels(t.target.labels, origin),
+                                   t.target.pipeline, metric_pool_.Get(origin), settings_);
   if (where != rec.path) positions_->Remove(rec.path);
   f->set_record_path(where);
   f->draining = true;

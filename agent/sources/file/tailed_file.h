@@ -91,10 +91,11 @@ class TailedFile {
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
-  std::string held_from;  // where the file was when it was hard-linked into the held directory
+  std::string held_from;     // where the file was when it was hard-linked into the held directory
   bool via_symlink = false;  // opened through a link: its writes raise no event where we watch
   uint64_t open_seq = 0;
-  int64_t opened_wall_ns = 0;  // when the agent opened it (wall clock)  // order of opening: of two files of one stream, the older is read first
+  int64_t opened_wall_ns = 0;  // when the agent opened it (wall clock)  // order of opening: of two
+                               // files of one stream, the older is read first
   std::string target_id;
   PositionRecord last_put;  // what Positions last got for it
 

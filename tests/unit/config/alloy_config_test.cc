@@ -1,10 +1,9 @@
 // Alloy configurations: the same Config as the equivalent Promtail YAML, and clear refusals.
 #include <gtest/gtest.h>
-
-#include <cstdlib>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "config/alloy.h"
 #include "config/loader.h"
@@ -30,7 +29,8 @@ bool SameTree(const YAML::Node& a, const YAML::Node& b, std::string* where) {
   if (a.size() != b.size()) return false;
   if (a.IsSequence()) {
     for (size_t i = 0; i < a.size(); ++i) {
-      if (!SameTree(a[i], b[i], where)) return (*where = "[" + std::to_string(i) + "]" + *where, false);
+      if (!SameTree(a[i], b[i], where))
+        return (*where = "[" + std::to_string(i) + "]" + *where, false);
     }
     return true;
   }
@@ -57,7 +57,8 @@ void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_fil
   y->source_file = a->source_file = "";
   std::string where;
   EXPECT_TRUE(SameTree(YAML::Load(DumpConfig(*y)), YAML::Load(DumpConfig(*a)), &where))
-      << "first difference at " << where << "\nYAML:\n" << DumpConfig(*y) << "\nAlloy:\n"
+      << "first difference at " << where << "\nYAML:\n"
+      << DumpConfig(*y) << "\nAlloy:\n"
       << DumpConfig(*a);
 }
 
@@ -68,7 +69,8 @@ TEST(AlloyConfig, KubernetesExampleMatchesKubernetesYaml) {
 TEST(AlloyConfig, ServiceExamplesMatchTheirYaml) {
   for (const char* name : {"airflow", "java-service", "python-service"}) {
     SCOPED_TRACE(name);
-    Result<Config> y = LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name + ".yaml");
+    Result<Config> y =
+        LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name + ".yaml");
     ASSERT_TRUE(y);
     ExpectSameConfig(std::string("config/examples/") + name + ".yaml",
                      std::string("config/examples/") + name + ".alloy",
@@ -119,7 +121,8 @@ TEST(AlloyConfig, FormatFlagTakesYamlOrAlloyOnly) {
   EXPECT_TRUE(ParseFlags({"-config.format=yaml"}));
   Result<Flags> toml = ParseFlags({"-config.format=toml"});
   ASSERT_FALSE(toml);
-  EXPECT_EQ(toml.error().message(), "invalid value \"toml\" for flag -config.format: must be yaml or alloy");
+  EXPECT_EQ(toml.error().message(),
+            "invalid value \"toml\" for flag -config.format: must be yaml or alloy");
   EXPECT_TRUE(IsAlloyConfig("", "/etc/alloy/config.alloy"));
   EXPECT_FALSE(IsAlloyConfig("yaml", "/etc/alloy/config.alloy"));
   EXPECT_FALSE(IsAlloyConfig("", "/etc/promtail/config.yaml"));
@@ -129,7 +132,8 @@ TEST(AlloyConfig, WriteEndpointsBecomeClientsWithEveryOption) {
   Alloy a;
   testing::WriteFile(a.dir / "password", "s3cret");
   Result<Config> c = a.Load(R"(
-local.file "pw" { filename = ")" + (a.dir / "password") + R"(" }
+local.file "pw" { filename = ")" +
+                            (a.dir / "password") + R"(" }
 loki.write "default" {
   endpoint {
     url                 = "https://loki.example/loki/api/v1/push"
@@ -162,7 +166,8 @@ logging { level = "debug" format = "json" }
 )");
   EXPECT_FALSE(c);  // two statements on one line
   c = a.Load(std::string(R"(
-local.file "pw" { filename = ")") + (a.dir / "password") + R"(" }
+local.file "pw" { filename = ")") +
+             (a.dir / "password") + R"(" }
 loki.write "default" {
   endpoint {
     url                 = "https://loki.example/loki/api/v1/push"

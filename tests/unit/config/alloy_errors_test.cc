@@ -167,7 +167,7 @@ loki.source.file "f" {
   }
 }
 )") + kWrite)
-                .starts_with("c.alloy:5:3: decompression is not supported by skidder yet"));
+                  .starts_with("c.alloy:5:3: decompression is not supported by skidder yet"));
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
   targets       = [{"__path__" = "/var/log/*.log"}]

@@ -171,9 +171,9 @@ TEST(DumpConfig, HidesEverySecret) {
   Result<Config> cfg = ParseConfig(kSecretConfig, "s.yaml", false);
   ASSERT_TRUE(cfg) << cfg.error().message();
   std::string dump = DumpConfig(*cfg);
-  for (const char* secret : {"urlpass-123", "user42", "hunter2-basic", "header-token-xyz",
-                             "bearer-abc-789", "k8s-token-456", "query-token-321",
-                             "proxy-key-654"}) {
+  for (const char* secret :
+       {"urlpass-123", "user42", "hunter2-basic", "header-token-xyz", "bearer-abc-789",
+        "k8s-token-456", "query-token-321", "proxy-key-654"}) {
     EXPECT_EQ(dump.find(secret), std::string::npos) << secret << " leaked:\n" << dump;
   }
   EXPECT_NE(dump.find("https://<secret>@logs.example.com/loki/api/v1/push"), std::string::npos)

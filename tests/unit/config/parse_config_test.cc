@@ -280,7 +280,8 @@ const ErrorCase kErrors[] = {
      "    static_configs: [{labels: {__path__: /a}}]\n",
      "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config reads either the journal or files: "
      "move static_configs and kubernetes_sd_configs to a scrape config of their own"},
-    {"UnsupportedSyslog", "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x\n",
+    {"UnsupportedSyslog",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x\n",
      "cfg.yaml:4:7: scrape_configs[0].syslog: \"syslog\" is not supported by skidder yet"},
     {"UnsupportedFileSd",
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
@@ -351,8 +352,7 @@ const ErrorCase kErrors[] = {
      "clients:\n  - url: http://l/p\n    authorization: {type: Basic, credentials: c}\n",
      "cfg.yaml:3:27: clients[0].authorization.type: use basic_auth for Basic authentication, not "
      "authorization"},
-    {"UnknownTlsVersion",
-     "clients:\n  - url: http://l/p\n    tls_config: {min_version: TLS1.2}\n",
+    {"UnknownTlsVersion", "clients:\n  - url: http://l/p\n    tls_config: {min_version: TLS1.2}\n",
      "cfg.yaml:3:31: clients[0].tls_config.min_version: must be TLS10, TLS11, TLS12 or TLS13, not "
      "\"TLS1.2\""},
     {"TlsMaxBelowMin",
@@ -388,7 +388,8 @@ TEST(ParseConfig, ReadsPromtailJournalScrapeConfig) {
       "      path: /var/log/journal\n      json: true\n"
       "      matches: _SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel\n"
       "      labels: {job: systemd-journal}\n"
-      "    relabel_configs:\n      - {source_labels: [__journal__systemd_unit], target_label: unit}\n",
+      "    relabel_configs:\n      - {source_labels: [__journal__systemd_unit], target_label: "
+      "unit}\n",
       "cfg.yaml", false);
   ASSERT_TRUE(cfg) << cfg.error().message();
   const ScrapeConfig& sc = cfg->scrape_configs.at(0);
@@ -440,10 +441,9 @@ TEST(ParseConfig, ServerKeysThatCannotApplyAreAcceptedAndNamed) {
       "cfg.yaml", false);
   ASSERT_TRUE(cfg) << cfg.error().message();
   EXPECT_EQ(cfg->server.graceful_shutdown_timeout, std::chrono::seconds(45));
-  std::vector<std::string> want = {"server.grpc_listen_port",
-                                   "server.grpc_server_max_recv_msg_size",
-                                   "server.register_instrumentation", "server.profiling_enabled",
-                                   "wal"};
+  std::vector<std::string> want = {
+      "server.grpc_listen_port", "server.grpc_server_max_recv_msg_size",
+      "server.register_instrumentation", "server.profiling_enabled", "wal"};
   EXPECT_EQ(cfg->ignored_keys, want);
 }
 
@@ -501,12 +501,13 @@ namespace skidder::config {
 namespace {
 
 TEST(ClientChecks, AHeaderWithALineBreakIsRefusedWithItsPosition) {
-  auto cfg = ParseConfig(
-      "clients:\n  - url: http://loki/push\n    headers:\n      \"X-A\\r\\nX-B\": v\n", "c.yaml",
-      false);
+  auto cfg =
+      ParseConfig("clients:\n  - url: http://loki/push\n    headers:\n      \"X-A\\r\\nX-B\": v\n",
+                  "c.yaml", false);
   ASSERT_FALSE(cfg.has_value());
-  EXPECT_NE(cfg.error().message().find("c.yaml:4:7: clients[0].headers: invalid header \"X-A\\r\\nX-B\""),
-            std::string::npos)
+  EXPECT_NE(
+      cfg.error().message().find("c.yaml:4:7: clients[0].headers: invalid header \"X-A\\r\\nX-B\""),
+      std::string::npos)
       << cfg.error().message();
 }
 

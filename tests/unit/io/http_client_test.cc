@@ -306,8 +306,8 @@ TEST(Url, RedactsUserinfoAndExtractsHost) {
       {"https://u:p@loki.example.com/push", "https://loki.example.com/push", "loki.example.com"},
       {"http://u:p@w@host:80", "http://host:80", "host:80"},
       {"http://[::1]:3100/x?a=b@c", "http://[::1]:3100/x?a=<redacted>", "[::1]:3100"},
-      {"https://u:p@loki/push?token=abc123&org=1", "https://loki/push?token=<redacted>&org=<redacted>",
-       "loki"},
+      {"https://u:p@loki/push?token=abc123&org=1",
+       "https://loki/push?token=<redacted>&org=<redacted>", "loki"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(RedactUrl(c.url), c.redacted) << c.url;

@@ -58,7 +58,9 @@ loki.source.file "pods" {
 }
 
 TEST(AlloyParser, DecodesStringEscapesAndKeepsRawStringsAsWritten) {
-  EXPECT_EQ(EvalString(R"("a\tb\n\"q\"\\ \x41\u00e9\101")"), "a\tb\n\"q\"\\ A\xc3\xa9" "A");
+  EXPECT_EQ(EvalString(R"("a\tb\n\"q\"\\ \x41\u00e9\101")"),
+            "a\tb\n\"q\"\\ A\xc3\xa9"
+            "A");
   EXPECT_EQ(EvalString(R"(`^\d+ "raw" \n`)"), R"(^\d+ "raw" \n)");
   EXPECT_EQ(EvalString("`two\nlines`"), "two\nlines");
 }
@@ -78,7 +80,8 @@ TEST(AlloyEval, IndexesArraysAndReadsObjectFields) {
   EXPECT_EQ(EvalString(R"({a = {b = "deep"}}.a.b)"), "deep");
   EXPECT_EQ(EvalString(R"({a = "x"}["a"])"), "x");
   EXPECT_EQ(EvalString(R"(encoding.from_json("{\"k\": [1, {\"v\": \"w\"}]}").k[1].v)"), "w");
-  EXPECT_EQ(EvalString(R"(["a"][3])"), "ERROR: t.alloy:1:10: index 3 out of range for an array of 1");
+  EXPECT_EQ(EvalString(R"(["a"][3])"),
+            "ERROR: t.alloy:1:10: index 3 out of range for an array of 1");
 }
 
 TEST(AlloyStdlib, StringFunctions) {
@@ -86,8 +89,9 @@ TEST(AlloyStdlib, StringFunctions) {
   EXPECT_EQ(EvalString(R"(string.replace("aXbX", "X", "y"))"), "ayby");
   EXPECT_EQ(EvalString(R"(string.to_upper("ab") + to_lower("CD"))"), "ABcd");
   EXPECT_EQ(EvalString(R"(string.trim("xxhixx", "x") + string.trim_space("  y "))"), "hiy");
-  EXPECT_EQ(EvalString(R"(string.trim_prefix("prefix-a", "prefix-") + trim_suffix("b.log", ".log"))"),
-            "ab");
+  EXPECT_EQ(
+      EvalString(R"(string.trim_prefix("prefix-a", "prefix-") + trim_suffix("b.log", ".log"))"),
+      "ab");
   EXPECT_EQ(EvalString(R"(string.format("%s=%q %%", "k", "v"))"), "k=\"v\" %");
 }
 
@@ -107,14 +111,13 @@ TEST(AlloyStdlib, JsonDecodeAndJsonPath) {
   EXPECT_EQ(EvalString(R"(json_decode("{\"a\": \"b\"}")["a"])"), "b");
   EXPECT_EQ(EvalString(R"(json_path("{\"k\": {\"v\": \"w\"}}", ".k.v")[0])"), "w");
   EXPECT_EQ(EvalString(R"(json_path("[{\"v\": 1}, {\"v\": \"two\"}]", "$[1].v")[0])"), "two");
-  EXPECT_EQ(EvalString(R"(string.join(json_path("{\"a\": [\"x\", \"y\"]}", "$.a[*]"), ""))"),
-            "xy");
-  EXPECT_NE(EvalString(R"(json_path("{}", "$[?(@.a)]"))").find("not supported"),
-            std::string::npos);
+  EXPECT_EQ(EvalString(R"(string.join(json_path("{\"a\": [\"x\", \"y\"]}", "$.a[*]"), ""))"), "xy");
+  EXPECT_NE(EvalString(R"(json_path("{}", "$[?(@.a)]"))").find("not supported"), std::string::npos);
 }
 
 TEST(AlloyEval, ErrorsNameThePositionOfTheExpression) {
-  EXPECT_EQ(EvalString(R"("a" + 1)"), "ERROR: t.alloy:1:9: operator + does not apply to a string and a number");
+  EXPECT_EQ(EvalString(R"("a" + 1)"),
+            "ERROR: t.alloy:1:9: operator + does not apply to a string and a number");
   EXPECT_EQ(EvalString("nope.thing"), "ERROR: t.alloy:1:5: unknown reference nope.thing");
   EXPECT_EQ(EvalString(R"(string.nope("a"))"), "ERROR: t.alloy:1:5: unknown function string.nope");
   EXPECT_EQ(EvalString(R"(string.join("a"))"),
@@ -136,10 +139,12 @@ TEST(AlloyParser, SyntaxErrorsNameLineColumnAndAShortExcerpt) {
       {"a = 12ab", "c.alloy:1:7: malformed number (at \"ab\")"},
       {"a = @", "c.alloy:1:5: unexpected character \"@\" (at \"@\")"},
       {"blk {\n  a = 1\n", "c.alloy:3:1: unexpected end of the file: a block is not closed"},
-      {"blk {\n  a = 1 b = 2\n}", "c.alloy:2:9: expected a line break after the statement, found "
-                                  "identifier b (at \"b = 2\")"},
-      {"blk \"l\" x", "c.alloy:1:9: expected \"=\" or a block's \"{\" after blk, found identifier x "
-                      "(at \"x\")"},
+      {"blk {\n  a = 1 b = 2\n}",
+       "c.alloy:2:9: expected a line break after the statement, found "
+       "identifier b (at \"b = 2\")"},
+      {"blk \"l\" x",
+       "c.alloy:1:9: expected \"=\" or a block's \"{\" after blk, found identifier x "
+       "(at \"x\")"},
       {"= 1", "c.alloy:1:1: expected an attribute or a block, found \"=\" (at \"= 1\")"},
       {"a = [1, 2", "c.alloy:1:10: expected \"]\", found the end of the file"},
       {"a = {k = 1, k = 2}", "c.alloy:1:13: object key \"k\" is set twice (at \"k = 2}\")"},
@@ -147,7 +152,8 @@ TEST(AlloyParser, SyntaxErrorsNameLineColumnAndAShortExcerpt) {
       {"a = x.", "c.alloy:1:7: expected a field name after \".\", found the end of the file"},
       {"a = (1", "c.alloy:1:7: expected \")\", found the end of the file"},
       {"a = ", "c.alloy:1:5: expected a value, found the end of the file"},
-      {"a.b = 1", "c.alloy:1:5: expected \"=\" or a block's \"{\" after a.b, found \"=\" (at \"= 1\")"},
+      {"a.b = 1",
+       "c.alloy:1:5: expected \"=\" or a block's \"{\" after a.b, found \"=\" (at \"= 1\")"},
   };
   for (const Case& c : cases) EXPECT_EQ(ParseError(c.text), c.error) << c.text;
 }

@@ -89,8 +89,8 @@ TEST_F(OAuth2TokenTest, UnusableAnswersAreErrorsWithoutTheSecret) {
              Reply(200, R"({"token_type":"Bearer"})"),
              Reply(200, "{\"access_token\":\"a\\r\\nX-Evil: 1\"}")};
   OAuth2Token token = Make();
-  for (const char* want : {"answered 401", "other than JSON", "no access_token",
-                           "control characters"}) {
+  for (const char* want :
+       {"answered 401", "other than JSON", "no access_token", "control characters"}) {
     auto r = token.Get(t0_);
     ASSERT_FALSE(r.has_value()) << want;
     EXPECT_NE(r.error().message().find(want), std::string::npos) << r.error().message();

@@ -1,8 +1,8 @@
 // Rotations the agent did not see happen (it was stopped or killed): the kubelet and logrotate
 // compress rotated files and keep only a few, so after a restart the bytes a position points at
 // may live in a .gz, in a rotation never opened, or nowhere. Real files, real gzip.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -119,8 +119,8 @@ TEST(CompressedRotation, RotationsNeverOpenedAreReadTooOldestFirst) {
   WriteFile(log, Joined(Numbered("d", 0, 20)));
   h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
   h.Start(h.dir / "*.log");
-  const auto want = Concat({Numbered("a", 0, 20), Numbered("b", 0, 20), Numbered("c", 0, 20),
-                            Numbered("d", 0, 20)});
+  const auto want = Concat(
+      {Numbered("a", 0, 20), Numbered("b", 0, 20), Numbered("c", 0, 20), Numbered("d", 0, 20)});
   ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }));
   // Oldest first, so the stream stays in order; every rotation carries the stream's filename.
   EXPECT_EQ(h.sink.Lines(log), want);
@@ -196,8 +196,8 @@ TEST(CompressedRotation, AFileCreatedAndRotatedBetweenTwoPassesIsReadToo) {
   WriteFile(log, Joined(Numbered("c", 0, 10)));
   ASSERT_EQ(std::rename(log.c_str(), (log + ".20261201-100003").c_str()), 0);
   WriteFile(log, Joined(Numbered("d", 0, 10)));
-  const auto want =
-      Concat({Numbered("a", 0, 10), Numbered("b", 0, 10), Numbered("c", 0, 10), Numbered("d", 0, 10)});
+  const auto want = Concat(
+      {Numbered("a", 0, 10), Numbered("b", 0, 10), Numbered("c", 0, 10), Numbered("d", 0, 10)});
   ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }))
       << ::testing::PrintToString(h.sink.Lines(log));
   auto got = h.sink.Lines(log);

@@ -253,11 +253,10 @@ TEST(CrashModel, NothingOnTheNodeIsLostThroughCrashesRotationAndOutages) {
     std::mt19937 rng(seed);
     for (int i = 0; i < 60 && !::testing::Test::HasFatalFailure(); ++i) m.Step(rng);
     const bool all = m.Finish();
-    EXPECT_TRUE(all) << "missing " << ::testing::PrintToString(m.Missing()) << "\nactions: "
-                     << m.history;
+    EXPECT_TRUE(all) << "missing " << ::testing::PrintToString(m.Missing())
+                     << "\nactions: " << m.history;
     EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value(), 0);
-    EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0)
-        << m.history;
+    EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0) << m.history;
     h.Stop();
     if (::testing::Test::HasFailure()) break;
   }

@@ -75,9 +75,8 @@ TEST_F(Held, OverTheBudgetTheOldestIsLetGoAndCountedExactly) {
   WriteFile(log, "b0\n");
   ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 1; }));
   ASSERT_EQ(::unlink((log + ".1").c_str()), 0);  // now only the link keeps its bytes
-  ASSERT_TRUE(WaitFor([&] {
-    return h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value() > 0;
-  }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value() > 0; }));
   EXPECT_EQ(h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value(),
             static_cast<double>(content.size()));
   EXPECT_EQ(CountEntries(HeldDir()), 0u);
@@ -96,7 +95,8 @@ TEST_F(Held, LinksNoPositionNamesAreRemovedAtStart) {
 
 TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
   struct stat a, b;
-  if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 || a.st_dev == b.st_dev) {
+  if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 ||
+      a.st_dev == b.st_dev) {
     GTEST_SKIP() << "needs /dev/shm on another file system than the temp dir";
   }
   skidder::testing::TempDir other("/dev/shm");

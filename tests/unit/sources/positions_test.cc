@@ -1,7 +1,6 @@
 #include "sources/file/positions.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -37,7 +37,8 @@ TEST_F(LogTest, JsonLinesEscapeControlCharacters) {
 TEST_F(LogTest, InvalidUtf8InFieldsIsReplacedSoEveryLineStaysValidUtf8) {
   Configure(Level::kInfo, Format::kJson);
   LOG_WARN("corrupt", {{"bytes", "ok \xc3\xa9 bad \xff\xfe cut \xe2\x82"}});
-  EXPECT_NE(out_.find("\"bytes\":\"ok \xc3\xa9 bad " R"(\ufffd\ufffd cut \ufffd\ufffd"})"),
+  EXPECT_NE(out_.find("\"bytes\":\"ok \xc3\xa9 bad "
+                      R"(\ufffd\ufffd cut \ufffd\ufffd"})"),
             std::string::npos)
       << out_;
   out_.clear();
