@@ -5,13 +5,13 @@
 
 #include "fuzz_check.h"
 #include "fuzz_input.h"
-#include "pipeline/stages/json_path.h"
+#include "lang/go/json_path.h"
 #include "util/json_parse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace skidder;
   auto [expr, json] = SplitFuzzInput(data, size);
-  auto path = pipeline::stages::CompileJsonPath(expr);
+  auto path = lang::go::CompileJsonPath(expr);
   if (!path) {
     FUZZ_CHECK(!path.error().message().empty());
     return 0;

@@ -1,7 +1,7 @@
 #include "pipeline/stages/docker.h"
 
 #include "formats/docker.h"
-#include "pipeline/stages/common.h"
+#include "pipeline/stages/reassembling.h"
 
 namespace skidder::pipeline::stages {
 namespace {

@@ -5,12 +5,12 @@
 #include <charconv>
 #include <memory>
 
-#include "pipeline/stages/go_regexp.h"
-#include "pipeline/stages/go_time.h"
-#include "pipeline/stages/template_internal.h"
+#include "lang/go/go_regexp.h"
+#include "lang/go/go_time.h"
+#include "lang/go/template_internal.h"
 
 // The template functions: Go's builtins, Promtail's own, and the helpers the sprig ones share.
-namespace skidder::pipeline::stages::tmpl {
+namespace skidder::lang::go::tmpl {
 namespace {
 
 char32_t DecodeRune(std::string_view s, size_t i, size_t* len) {
@@ -491,4 +491,4 @@ const FuncDef* FindFunc(std::string_view name) {
   return nullptr;
 }
 
-}  // namespace skidder::pipeline::stages::tmpl
+}  // namespace skidder::lang::go::tmpl

@@ -1,8 +1,8 @@
-#include "pipeline/stages/go_regexp.h"
+#include "lang/go/go_regexp.h"
 
 #include <map>
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 namespace {
 
 bool IsNameChar(char c) {
@@ -86,4 +86,4 @@ void GoReplaceAll(const RE2& re, std::string_view src, std::string_view repl, bo
   if (out->size() <= max_bytes) out->append(src.substr(last));
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -1,4 +1,4 @@
-#include "pipeline/stages/template_engine.h"
+#include "lang/go/template_engine.h"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "formats/utf8.h"
-#include "pipeline/stages/template_internal.h"
+#include "lang/go/template_internal.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 namespace {
 
 using tmpl::Arg;
@@ -213,4 +213,4 @@ const std::string* Template::Constant() const {
   return tree_->constant ? &*tree_->constant : nullptr;
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

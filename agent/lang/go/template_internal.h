@@ -11,10 +11,10 @@
 #include <string>
 #include <string_view>
 
-#include "pipeline/stages/template_engine.h"
+#include "lang/go/template_engine.h"
 #include "util/status.h"
 
-namespace skidder::pipeline::stages::tmpl {
+namespace skidder::lang::go::tmpl {
 
 // A value during execution. Strings either point at data that outlives the execution (the
 // template text, the TemplateData's fields) or own their bytes.
@@ -147,4 +147,4 @@ struct Node {
 // Parses template text into nodes; errors read "template: <line>:<col>: <message>".
 Status ParseTree(std::string_view text, NodeList* out);
 
-}  // namespace skidder::pipeline::stages::tmpl
+}  // namespace skidder::lang::go::tmpl

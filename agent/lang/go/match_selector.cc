@@ -1,10 +1,10 @@
-#include "pipeline/stages/match_selector.h"
+#include "lang/go/match_selector.h"
 
 #include <fmt/format.h>
 
-#include "pipeline/stages/common.h"
+#include "util/unescape.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 namespace {
 
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -254,4 +254,4 @@ bool Selector::MatchesLine(std::string_view line) const {
   return true;
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -3,11 +3,11 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/template_internal.h"
+#include "lang/go/template_internal.h"
 
 // The template parser: Go text/template's lexer and grammar for the subset template_engine.h
 // describes. Runs once per template, at config time.
-namespace skidder::pipeline::stages::tmpl {
+namespace skidder::lang::go::tmpl {
 namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -413,4 +413,4 @@ Status Parser::LexString(Tok* tok) {
 
 Status ParseTree(std::string_view text, NodeList* out) { return Parser(text).Run(out); }
 
-}  // namespace skidder::pipeline::stages::tmpl
+}  // namespace skidder::lang::go::tmpl

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "formats/utf8.h"
-#include "pipeline/stages/json_path.h"
+#include "lang/go/json_path.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 namespace {
 
 using Kind = JsonPath::Node::Kind;
@@ -214,4 +214,4 @@ std::string JsonPath::Eval(const JsonValue& root, size_t max_bytes, bool* cut) c
   return out;
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -1,9 +1,9 @@
-#include "pipeline/stages/go_time.h"
+#include "lang/go/go_time.h"
 
 #include <array>
 #include <utility>
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 namespace {
 
@@ -435,4 +435,4 @@ bool GoLayout::Parse(std::string_view value, const Zone* zone, int64_t* unix_ns,
   return true;
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

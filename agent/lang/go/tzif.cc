@@ -1,10 +1,10 @@
-#include "pipeline/stages/tzif.h"
+#include "lang/go/tzif.h"
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 namespace {
 
 class Reader {
@@ -172,4 +172,4 @@ Result<std::shared_ptr<const Zone>> LoadZone(std::string_view name,
   return Zone::FromTzif(std::string(name), ss.str());
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

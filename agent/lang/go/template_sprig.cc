@@ -1,12 +1,12 @@
 #include <algorithm>
 #include <string>
 
-#include "pipeline/stages/go_time.h"
-#include "pipeline/stages/template_internal.h"
+#include "lang/go/go_time.h"
+#include "lang/go/template_internal.h"
 
 // The sprig functions the template engine offers (Promtail registers all of sprig's text
 // functions; these are the ones Promtail users reach for).
-namespace skidder::pipeline::stages::tmpl {
+namespace skidder::lang::go::tmpl {
 namespace {
 
 bool Empty(const Value& v) { return !Truth(v); }
@@ -194,4 +194,4 @@ constexpr FuncDef kSprig[] = {
 
 std::span<const FuncDef> SprigFuncs() { return kSprig; }
 
-}  // namespace skidder::pipeline::stages::tmpl
+}  // namespace skidder::lang::go::tmpl

@@ -27,7 +27,7 @@
 
 #include "util/status.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 // What a template reads.
 class TemplateData {
@@ -70,4 +70,4 @@ class Template {
   std::unique_ptr<Tree> tree_;
 };
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

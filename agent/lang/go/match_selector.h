@@ -17,7 +17,7 @@
 #include "model/entry.h"
 #include "util/status.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 class Selector {
  public:
@@ -44,4 +44,4 @@ class Selector {
   std::vector<Matcher> lines_;
 };
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

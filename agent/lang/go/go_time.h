@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "pipeline/stages/tzif.h"
+#include "lang/go/tzif.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 // The wall-clock fields of a parsed value, before they are placed in a zone.
 struct GoCivilTime {
@@ -112,4 +112,4 @@ int64_t DaysFromCivil(int64_t year, int64_t month, int64_t day);
 // The civil date of a day count (inverse of DaysFromCivil).
 void CivilFromDays(int64_t days, int64_t* year, int* month, int* day);
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

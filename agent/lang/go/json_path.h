@@ -17,7 +17,7 @@
 
 #include "util/status.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 // The json stage's parsed values live in a per-entry arena.
 using JsonValue = rapidjson::GenericValue<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
@@ -63,4 +63,4 @@ Result<JsonPath> CompileJsonPath(std::string_view expr);
 // A single JSON value as the json stage stores it (see Eval).
 std::string JsonValueText(const JsonValue& v);
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -1,6 +1,6 @@
 // CompileJsonPath: a Pratt parser for the JMESPath subset in json_path.h, with the reference
 // implementation's binding powers so projections bind as they do in Promtail (go-jmespath).
-#include "pipeline/stages/json_path.h"
+#include "lang/go/json_path.h"
 
 #include <fmt/format.h>
 
@@ -8,9 +8,9 @@
 #include <charconv>
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "util/unescape.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 namespace {
 
 using NodePtr = std::shared_ptr<const JsonPath::Node>;
@@ -299,4 +299,4 @@ Result<JsonPath> CompileJsonPath(std::string_view expr) {
   return path;
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -1,9 +1,9 @@
 #include <utility>
 
-#include "pipeline/stages/go_time.h"
+#include "lang/go/go_time.h"
 
 // go_time.h's calendar half: civil dates to Unix time and back, zones, and Go's named layouts.
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 int64_t GoCivilToUnixSec(const GoCivilTime& c, const Zone* zone) {
   const int64_t local =
@@ -80,4 +80,4 @@ void CivilFromDays(int64_t z, int64_t* year, int* month, int* day) {
   *year = yoe + era * 400 + (*month <= 2);
 }
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 // Calls fn(groups) for each successive match of re in text, as Go's FindAllStringSubmatchIndex
 // would produce them; groups[0] is the whole match, unmatched groups have data() == nullptr.
@@ -58,4 +58,4 @@ void AppendGoExpansion(const RE2& re, std::string_view tmpl,
 void GoReplaceAll(const RE2& re, std::string_view src, std::string_view repl, bool expand,
                   std::string* out, size_t max_bytes = std::string::npos);
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

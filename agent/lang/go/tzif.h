@@ -15,7 +15,7 @@
 
 #include "util/status.h"
 
-namespace skidder::pipeline::stages {
+namespace skidder::lang::go {
 
 class Zone {
  public:
@@ -54,4 +54,4 @@ class Zone {
 Result<std::shared_ptr<const Zone>> LoadZone(
     std::string_view name, const std::string& zoneinfo_dir = "/usr/share/zoneinfo");
 
-}  // namespace skidder::pipeline::stages
+}  // namespace skidder::lang::go

@@ -1,0 +1,137 @@
+// JMESPath as the json stage compiles and evaluates it: results from the specification's examples,
+// quoted names, what is refused, and the nesting bounds.
+#include "lang/go/json_path.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace skidder::lang::go {
+namespace {
+
+std::string Repeat(std::string_view s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// Projections, flatten and multi-select lists, with the results JMESPath's specification gives.
+TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
+  const char* doc =
+      R"({"people":[{"first":"James","last":"d","age":30},{"first":"Jacob","last":"e"},)"
+      R"({"first":"Jayden","last":"f","age":null},{"missing":"different"}],)"
+      R"("ops":{"functionA":{"numArgs":2},"functionB":{"numArgs":3},"functionC":{"variadic":true}},)"
+      R"("reservations":[{"instances":[{"state":"running"},{"state":"stopped"}]},)"
+      R"({"instances":[{"state":"terminated"},{"state":"running"}]}],)"
+      R"("nested":[[0,1],2,[3,[4,5]]],"a-b":{"c":[1,2]},"foo":{"bar":"x","baz":"y","n":null}})";
+  const std::pair<const char*, const char*> cases[] = {
+      {"people[*].first", R"(["James","Jacob","Jayden"])"},
+      {"people[*].age", "[30]"},  // nulls and missing values are dropped
+      {"people[0].first", "James"},
+      {"people[-1].missing", "different"},
+      {"people[*]", R"([{"first":"James","last":"d","age":30},{"first":"Jacob","last":"e"},)"
+                    R"({"first":"Jayden","last":"f","age":null},{"missing":"different"}])"},
+      {"ops.*.numArgs", "[2,3]"},
+      {"ops.*", R"([{"numArgs":2},{"numArgs":3},{"variadic":true}])"},
+      {"reservations[*].instances[*].state", R"([["running","stopped"],["terminated","running"]])"},
+      {"reservations[].instances[].state", R"(["running","stopped","terminated","running"])"},
+      {"reservations[].instances[0].state", R"(["running","terminated"])"},
+      {"nested[]", "[0,1,2,3,[4,5]]"},
+      {"nested[][]", "[0,1,2,3,4,5]"},
+      {"\"a-b\".c[*]", "[1,2]"},
+      {"[foo.bar, foo.baz]", R"(["x","y"])"},
+      {"foo.[bar, n]", R"(["x",null])"},
+      {"people[*].[first, last]", R"([["James","d"],["Jacob","e"],["Jayden","f"],[null,null]])"},
+      {"people[*].first | [0]", "<error>"},
+      {"foo.*", R"(["x","y"])"},
+      {"*.bar", R"(["x"])"},
+      {"nothing[*].x", ""},
+      {"foo.bar[*]", ""},   // not an array: null
+      {"nope.[a, b]", ""},  // multi-select on null is null
+  };
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(doc);
+  ASSERT_FALSE(d.HasParseError());
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto path = CompileJsonPath(expr);
+    if (std::string_view(want) == "<error>") {
+      EXPECT_FALSE(path.has_value());
+      continue;
+    }
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    EXPECT_EQ(path->Eval(d), want);
+  }
+}
+
+TEST(JsonPath, DecodesJsonEscapesInQuotedNamesButRefusesUnicodeOnes) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"q\"t":"quote","a\\b/c":"slash","t\tn\n":"ctl","plain":"p"})");
+  ASSERT_FALSE(d.HasParseError());
+  const std::pair<const char*, const char*> cases[] = {
+      {R"("q\"t")", "quote"},
+      {R"("a\\b\/c")", "slash"},
+      {R"("t\tn\n")", "ctl"},
+      {R"("plain")", "p"},
+  };
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto path = CompileJsonPath(expr);
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    EXPECT_EQ(path->Eval(d), want);
+  }
+  for (const char* expr : {R"("\u00e9")", R"("bad\q")", R"("cut\")", R"("a\"b)"}) {
+    SCOPED_TRACE(expr);
+    auto r = CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("bad quoted name"), std::string::npos)
+        << r.error().message();
+  }
+}
+
+TEST(JsonPath, RefusesUnsupportedJmesPathAtConfigTime) {
+  for (const char* expr :
+       {"a | b", "length(a)", "a[?b==`1`]", "@", "a.", "a[0:2]", "\"unterminated", "a..b", "a b",
+        "{x: a}", "a[*", "[a, b", "a.[]", "", "a[-]", "`1`", "a || b", "a.*.[", "*.1"}) {
+    SCOPED_TRACE(expr);
+    auto r = CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("unsupported JMESPath"), std::string::npos);
+  }
+}
+
+TEST(JsonPath, RefusesDeeplyNestedExpressionsWithTheirOffset) {
+  for (const std::string& expr :
+       {Repeat("[", 100000) + "a" + Repeat("]", 100000), Repeat("[*]", 100000),
+        "a" + Repeat("[*].a", 50000), Repeat("a.", 100000) + "a", "a" + Repeat("[0]", 100000)}) {
+    auto r = CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value()) << expr.substr(0, 20);
+    EXPECT_NE(r.error().message().find(" at offset "), std::string::npos);
+    EXPECT_TRUE(r.error().message().find("nested more than 128 levels deep") != std::string::npos ||
+                r.error().message().find("more than 256 levels of operators") != std::string::npos)
+        << r.error().message().substr(r.error().message().size() - 200);
+  }
+  auto r = CompileJsonPath(Repeat("[", 200) + "a" + Repeat("]", 200));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("at offset 128: nested more than 128 levels deep"),
+            std::string::npos);
+}
+
+TEST(JsonPath, EvaluatesExpressionsUpToTheLimits) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"a":{"a":{"a":"leaf"}},"l":[[[[1]]]]})");
+  auto chain = CompileJsonPath(Repeat("a.", 200) + "a");
+  ASSERT_TRUE(chain.has_value()) << chain.error().message();
+  EXPECT_EQ(chain->Eval(d), "");
+  auto lists = CompileJsonPath(Repeat("[", 100) + "l" + Repeat("]", 100));
+  ASSERT_TRUE(lists.has_value()) << lists.error().message();
+  EXPECT_EQ(lists->Eval(d), Repeat("[", 104) + "1" + Repeat("]", 104));
+}
+
+}  // namespace
+}  // namespace skidder::lang::go
