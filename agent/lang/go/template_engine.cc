@@ -33,37 +33,128 @@ class Exec {
 
   bool Run(const NodeList& nodes) {
     for (const Node& n : nodes) {
-      switch (n.kind) {
-        case Node::kText:
-          out_->append(n.text);
-          break;
-        case Node::kAction: {
-          Value v;
-          if (!EvalPipe(n.pipe, &v)) return false;
-          tmpl::AppendPrint(v, out_);
-          break;
-        }
-        case Node::kIf:
-          if (!RunIf(n)) return false;
-          break;
-      }
+      if (!RunNode(n)) return false;
       if (out_->size() > end_) {  // cut, and stop: nothing after this can be kept
         formats::TruncateUtf8(*out_, end_);
         limit_->exceeded = true;
       }
-      if (limit_->exceeded) return true;
+      if (limit_->exceeded || flow_ != Flow::kNormal) return true;
     }
     return true;
   }
 
  private:
-  bool RunIf(const Node& n) {
-    for (const auto& [cond, body] : n.branches) {
+  enum class Flow { kNormal, kBreak, kContinue };
+
+  bool RunNode(const Node& n) {
+    switch (n.kind) {
+      case Node::kText:
+        out_->append(n.text);
+        return true;
+      case Node::kAction: {
+        Value v;
+        if (!EvalPipe(n.pipe, &v)) return false;
+        if (n.pipe.decl.empty()) return Print(v);
+        return Declare(n.pipe, std::move(v));
+      }
+      case Node::kControl: {
+        const size_t mark = vars_.size();
+        const Value saved_dot = dot_;
+        const bool ok = RunControl(n);
+        vars_.resize(mark);  // the block's variables end with it
+        dot_ = saved_dot;
+        return ok;
+      }
+      case Node::kBreak:
+        flow_ = Flow::kBreak;
+        return true;
+      case Node::kContinue:
+        flow_ = Flow::kContinue;
+        return true;
+    }
+    return false;
+  }
+
+  bool Print(const Value& v) {
+    if (v.kind == Value::kData)
+      return Fail("printing the whole data map ({{ . }}) is not supported");
+    tmpl::AppendPrint(v, out_, end_);  // Run() cuts what is past end_
+    return true;
+  }
+
+  // `$x := v` pushes a slot (the parser chose its index); `$x = v` overwrites one.
+  bool Declare(const Pipe& p, Value v) {
+    const size_t slot = static_cast<size_t>(p.decl[0]);
+    if (p.assign) {
+      if (slot >= vars_.size()) return Fail("undefined variable");
+      vars_[slot] = std::move(v);
+      return true;
+    }
+    vars_.resize(slot);
+    vars_.push_back(std::move(v));
+    return true;
+  }
+
+  // The clauses of an if/with/range in order: the first that holds runs, else {{else}}.
+  bool RunControl(const Node& n) {
+    for (const tmpl::Branch& b : n.branches) {
+      if (b.kind == tmpl::Branch::kRange) {
+        bool ran = false;
+        if (!RunRange(b, &ran)) return false;
+        if (ran) return true;
+        continue;
+      }
       Value v;
-      if (!EvalPipe(cond, &v)) return false;
-      if (tmpl::Truth(v)) return Run(body);
+      if (!EvalPipe(b.pipe, &v)) return false;
+      if (!b.pipe.decl.empty() && !Declare(b.pipe, v)) return false;
+      if (!tmpl::Truth(v)) continue;
+      if (b.kind == tmpl::Branch::kWith) dot_ = std::move(v);
+      return Run(b.body);
     }
     return Run(n.else_body);
+  }
+
+  bool RunRange(const tmpl::Branch& b, bool* ran) {
+    Value coll;
+    if (!EvalPipe(b.pipe, &coll)) return false;
+    size_t n = 0;
+    switch (coll.kind) {
+      case Value::kNil:
+        return true;
+      case Value::kList:
+        n = coll.list->size();
+        break;
+      case Value::kMap:
+        n = coll.map->size();
+        break;
+      case Value::kInt:  // Go 1.22: range over an integer counts from 0
+        n = coll.i > 0 ? static_cast<size_t>(coll.i) : 0;
+        break;
+      default:
+        return Fail(fmt::format("range can't iterate over {}", tmpl::KindName(coll.kind)));
+    }
+    const size_t mark = vars_.size();
+    for (size_t k = 0; k < n; ++k) {
+      if (++iterations_ > tmpl::kMaxIterations) {
+        return Fail(fmt::format("range: more than {} iterations", tmpl::kMaxIterations));
+      }
+      Value key = coll.kind == Value::kMap ? Value::Str((*coll.map)[k].first)
+                                           : Value::Int(static_cast<int64_t>(k));
+      Value elem = coll.kind == Value::kList  ? (*coll.list)[k]
+                   : coll.kind == Value::kMap ? (*coll.map)[k].second
+                                              : Value::Int(static_cast<int64_t>(k));
+      vars_.resize(mark);
+      if (b.pipe.decl.size() == 2) vars_.push_back(std::move(key));
+      if (!b.pipe.decl.empty()) vars_.push_back(elem);
+      dot_ = std::move(elem);
+      *ran = true;
+      if (!Run(b.body)) return false;
+      if (limit_->exceeded) return true;
+      const Flow f = flow_;
+      flow_ = Flow::kNormal;
+      if (f == Flow::kBreak) break;
+    }
+    return true;
   }
 
   bool EvalPipe(const Pipe& p, Value* out) {
@@ -122,13 +213,19 @@ class Exec {
   bool EvalArg(const Arg& a, Value* out) {
     switch (a.kind) {
       case Arg::kField:
-        if (const std::string* v = data_.Field(a.text))
-          *out = Value::Str(*v);
-        else
-          *out = Value{};
-        return true;
+        return Field(dot_, a.text, out);
       case Arg::kDot:
-        return Fail("printing the whole data map ({{ . }}) is not supported");
+        *out = dot_;
+        return true;
+      case Arg::kVar: {
+        const size_t slot = static_cast<size_t>(a.i);
+        if (slot >= vars_.size()) return Fail("undefined variable");
+        if (a.text.empty()) {
+          *out = vars_[slot];
+          return true;
+        }
+        return Field(vars_[slot], a.text, out);
+      }
       case Arg::kString:
         *out = Value::Str(a.text);
         return true;
@@ -154,6 +251,21 @@ class Exec {
     return false;
   }
 
+  // .name of a value: the TemplateData's field, or a map's key ("<no value>" when absent).
+  bool Field(const Value& base, std::string_view name, Value* out) {
+    if (base.kind == Value::kData) {
+      const std::string* v = data_.Field(name);
+      *out = v != nullptr ? Value::Str(*v) : Value{};
+      return true;
+    }
+    if (base.kind == Value::kMap) {
+      const Value* v = tmpl::MapFind(*base.map, name);
+      *out = v != nullptr ? *v : Value{};
+      return true;
+    }
+    return Fail(fmt::format("can't evaluate field {} in type {}", name, tmpl::KindName(base.kind)));
+  }
+
   bool Fail(std::string msg) {
     *error_ = std::move(msg);
     return false;
@@ -165,6 +277,16 @@ class Exec {
   Template::Limit unlimited_;
   Template::Limit* limit_;
   size_t end_;  // the size *out_ may reach
+  Value dot_ = Root();
+  std::vector<Value> vars_{Root()};  // slot 0 is $
+  Flow flow_ = Flow::kNormal;        // a {{break}} or {{continue}} unwinding to its range
+  size_t iterations_ = 0;
+
+  static Value Root() {
+    Value v;
+    v.kind = Value::kData;
+    return v;
+  }
 };
 
 }  // namespace

@@ -256,6 +256,12 @@ bool FOrder(Call& c) {
 }
 
 bool FLen(Call& c) {
+  const Value& v = c.args[0];
+  if (v.kind == Value::kList || v.kind == Value::kMap) {
+    *c.result =
+        Value::Int(static_cast<int64_t>(v.kind == Value::kList ? v.list->size() : v.map->size()));
+    return true;
+  }
   std::string_view s;
   if (!c.Str(0, &s)) return false;
   *c.result = Value::Int(static_cast<int64_t>(s.size()));
@@ -408,6 +414,11 @@ const char* KindName(Value::Kind k) {
       return "bool";
     case Value::kTime:
       return "time.Time";
+    case Value::kList:
+      return "[]interface {}";
+    case Value::kMap:
+    case Value::kData:
+      return "map[string]interface {}";
   }
   return "?";
 }
@@ -424,11 +435,17 @@ bool Truth(const Value& v) {
       return v.b;
     case Value::kTime:
       return true;  // a struct
+    case Value::kList:
+      return !v.list->empty();
+    case Value::kMap:
+      return !v.map->empty();
+    case Value::kData:
+      return true;
   }
   return false;
 }
 
-void AppendPrint(const Value& v, std::string* out) {
+void AppendPrint(const Value& v, std::string* out, size_t max) {
   switch (v.kind) {
     case Value::kNil:
       out->append("<no value>");
@@ -458,6 +475,27 @@ void AppendPrint(const Value& v, std::string* out) {
       out->append(" +0000 UTC");
       return;
     }
+    case Value::kList:  // fmt's %v: [a b c]
+      out->push_back('[');
+      for (size_t k = 0; k < v.list->size() && out->size() <= max; ++k) {
+        if (k > 0) out->push_back(' ');
+        AppendPrint((*v.list)[k], out, max);
+      }
+      out->push_back(']');
+      return;
+    case Value::kMap:  // map[k:v k2:v2], keys sorted as fmt sorts them
+      out->append("map[");
+      for (size_t k = 0; k < v.map->size() && out->size() <= max; ++k) {
+        if (k > 0) out->push_back(' ');
+        out->append((*v.map)[k].first);
+        out->push_back(':');
+        AppendPrint((*v.map)[k].second, out, max);
+      }
+      out->push_back(']');
+      return;
+    case Value::kData:
+      out->append("map[...]");
+      return;
   }
 }
 
@@ -486,6 +524,9 @@ const FuncDef* FindFunc(std::string_view name) {
     if (f.name == name) return &f;
   }
   for (const FuncDef& f : SprigFuncs()) {
+    if (f.name == name) return &f;
+  }
+  for (const FuncDef& f : CollectionFuncs()) {
     if (f.name == name) return &f;
   }
   return nullptr;

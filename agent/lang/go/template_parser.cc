@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,27 +16,51 @@ bool IsIdentStart(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= '
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 
 struct Tok {
-  enum Kind { kEnd, kField, kDot, kIdent, kString, kInt, kPipe, kLParen, kRParen };
+  enum Kind {
+    kEnd,
+    kField,
+    kDot,
+    kIdent,
+    kString,
+    kInt,
+    kPipe,
+    kLParen,
+    kRParen,
+    kVar,
+    kDecl,
+    kAssign,
+    kComma
+  };
   Kind kind = kEnd;
   std::string text;
+  std::string field;  // kVar: the field after it ($x.name), if any
   int64_t i = 0;
   size_t start = 0;  // offset in the template, for error positions
+};
+
+// An {{if}}, {{with}} or {{range}} being parsed, and the variable scopes it opened.
+struct Open {
+  Node* node;
+  size_t block_mark;  // variables declared before the node
+  size_t body_mark;   // ... and by its clauses' pipelines, visible in the bodies that follow
 };
 
 // Parsing parentheses, running the tree and freeing it all recurse per level: nesting is
 // bounded so that no template can exhaust the stack.
 constexpr size_t kMaxNesting = 100;
+// Variables in scope at once (each costs a slot at run time).
+constexpr size_t kMaxVariables = 1000;
 
 class Parser {
  public:
   explicit Parser(std::string_view t) : t_(t) {}
 
   Status Run(NodeList* root) {
-    std::vector<Node*> open;  // enclosing {{if}}s; their bodies are where nodes go
+    std::vector<Open> open;  // enclosing {{if}}s, {{with}}s, {{range}}s: where nodes go
     auto target = [&]() -> NodeList& {
       if (open.empty()) return *root;
-      Node* n = open.back();
-      return n->in_else ? n->else_body : n->branches.back().second;
+      Node* n = open.back().node;
+      return n->in_else ? n->else_body : n->branches.back().body;
     };
     bool trim_left = false;
     while (pos_ < t_.size()) {
@@ -109,57 +134,102 @@ class Parser {
     return Status::Ok();
   }
 
-  // One {{ ... }}: a keyword or a pipeline to print.
-  Status Action(NodeList& target, std::vector<Node*>& open) {
+  // One {{ ... }}: a keyword, or a pipeline to print or assign.
+  Status Action(NodeList& target, std::vector<Open>& open) {
     Tok tok;
     if (Status s = Peek(&tok); !s.ok()) return s;
     if (tok.kind == Tok::kIdent) {
       const std::string& w = tok.text;
-      if (w == "if") {
+      if (w == "if" || w == "with" || w == "range") {
         static_cast<void>(Next(&tok));  // the token Peek() already checked
-        Node n;
-        n.kind = Node::kIf;
-        n.branches.emplace_back();
-        if (Status s = ParsePipe(&n.branches.back().first); !s.ok()) return s;
-        if (Status s = ExpectEnd(); !s.ok()) return s;
-        if (open.size() >= kMaxNesting) {
-          return Error(fmt::format("{{{{if}}}} nested more than {} deep", kMaxNesting));
-        }
-        target.push_back(std::move(n));
-        open.push_back(&target.back());
-        return Status::Ok();
+        return OpenControl(target, open, w);
       }
       if (w == "else") {
         static_cast<void>(Next(&tok));  // the token Peek() already checked
-        if (open.empty() || open.back()->in_else) return Error("unexpected {{else}}");
-        Node* n = open.back();
-        if (Status s = Peek(&tok); !s.ok()) return s;
-        if (tok.kind == Tok::kIdent && tok.text == "if") {
-          static_cast<void>(Next(&tok));  // the token Peek() already checked
-          n->branches.emplace_back();
-          if (Status s = ParsePipe(&n->branches.back().first); !s.ok()) return s;
-        } else {
-          n->in_else = true;
-        }
-        return ExpectEnd();
+        return Else(open);
       }
       if (w == "end") {
         static_cast<void>(Next(&tok));  // the token Peek() already checked
         if (open.empty()) return Error("unexpected {{end}}");
+        vars_.resize(open.back().block_mark);
         open.pop_back();
         return ExpectEnd();
       }
-      for (std::string_view kw :
-           {"range", "with", "define", "template", "block", "break", "continue"}) {
+      if (w == "break" || w == "continue") {
+        static_cast<void>(Next(&tok));  // the token Peek() already checked
+        if (!InRange(open)) return Error(fmt::format("{{{{{}}}}} outside {{{{range}}}}", w));
+        Node n;
+        n.kind = w == "break" ? Node::kBreak : Node::kContinue;
+        target.push_back(std::move(n));
+        return ExpectEnd();
+      }
+      for (std::string_view kw : {"define", "template", "block"}) {
         if (w == kw) return Error(fmt::format("{{{{{}}}}} is not supported", kw));
       }
     }
     Node n;
     n.kind = Node::kAction;
-    if (Status s = ParsePipe(&n.pipe); !s.ok()) return s;
+    if (Status s = ParsePipe(&n.pipe, /*decl_vars=*/1); !s.ok()) return s;
     if (Status s = ExpectEnd(); !s.ok()) return s;
     target.push_back(std::move(n));
     return Status::Ok();
+  }
+
+  static bool InRange(const std::vector<Open>& open) {
+    for (const Open& o : open) {
+      if (o.node->branches.front().kind == Branch::kRange && !o.node->in_else &&
+          o.node->branches.size() == 1) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static Branch::Kind KindOf(std::string_view w) {
+    return w == "if" ? Branch::kIf : w == "with" ? Branch::kWith : Branch::kRange;
+  }
+
+  // {{if p}}, {{with p}} or {{range p}}: a node whose first clause is this one.
+  Status OpenControl(NodeList& target, std::vector<Open>& open, std::string_view w) {
+    Node n;
+    n.kind = Node::kControl;
+    n.branches.emplace_back();
+    n.branches.back().kind = KindOf(w);
+    const size_t mark = vars_.size();
+    const int decl_vars = w == "range" ? 2 : 1;
+    if (Status s = ParsePipe(&n.branches.back().pipe, decl_vars); !s.ok()) return s;
+    if (n.branches.back().pipe.assign && w == "range") {
+      return Error("range can only initialize variables");  // Go's message
+    }
+    if (Status s = ExpectEnd(); !s.ok()) return s;
+    if (open.size() >= kMaxNesting) {
+      return Error(fmt::format("{{{{{}}}}} nested more than {} deep", w, kMaxNesting));
+    }
+    target.push_back(std::move(n));
+    open.push_back(Open{&target.back(), mark, vars_.size()});
+    return Status::Ok();
+  }
+
+  // {{else}}, {{else if p}}, {{else with p}}. A range's variables end at its {{else}}; an
+  // if's or with's pipeline variables stay visible to the clauses after it, as in Go.
+  Status Else(std::vector<Open>& open) {
+    if (open.empty() || open.back().node->in_else) return Error("unexpected {{else}}");
+    Open& o = open.back();
+    Node* n = o.node;
+    const bool after_range = n->branches.size() == 1 && n->branches[0].kind == Branch::kRange;
+    vars_.resize(after_range ? o.block_mark : o.body_mark);
+    Tok tok;
+    if (Status s = Peek(&tok); !s.ok()) return s;
+    if (tok.kind == Tok::kIdent && (tok.text == "if" || tok.text == "with")) {
+      static_cast<void>(Next(&tok));  // the token Peek() already checked
+      n->branches.emplace_back();
+      n->branches.back().kind = KindOf(tok.text);
+      if (Status s = ParsePipe(&n->branches.back().pipe, 1); !s.ok()) return s;
+      o.body_mark = vars_.size();
+    } else {
+      n->in_else = true;
+    }
+    return ExpectEnd();
   }
 
   Status ExpectEnd() {
@@ -169,16 +239,74 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ParsePipe(Pipe* p) {
+  // A pipeline, with a leading declaration (`$x :=`, `$x =`, range's `$i, $v :=`) when
+  // decl_vars allows one.
+  Status ParsePipe(Pipe* p, int decl_vars = 0) {
+    std::vector<Tok> declared;
+    if (decl_vars > 0) {
+      if (Status s = ParseDecl(p, decl_vars, &declared); !s.ok()) return s;
+    }
     for (;;) {
       Command cmd;
       if (Status s = ParseCommand(&cmd); !s.ok()) return s;
       p->cmds.push_back(std::move(cmd));
       Tok tok;
       if (Status s = Peek(&tok); !s.ok()) return s;
-      if (tok.kind != Tok::kPipe) return Status::Ok();
+      if (tok.kind != Tok::kPipe) break;
       static_cast<void>(Next(&tok));  // the token Peek() already checked
     }
+    // Declared once the pipeline is parsed: `$x := $x` reads an outer $x (Go declares first;
+    // they differ only in that corner).
+    for (const Tok& name : declared) {
+      if (vars_.size() >= kMaxVariables) {
+        return ErrorAt(name.start, fmt::format("more than {} variables", kMaxVariables));
+      }
+      p->decl.push_back(static_cast<int>(vars_.size()));
+      vars_.push_back(name.text);
+    }
+    return Status::Ok();
+  }
+
+  Status ParseDecl(Pipe* p, int decl_vars, std::vector<Tok>* declared) {
+    const size_t saved = pos_;
+    const bool saved_trim = trim_next_;
+    std::vector<Tok> names;
+    Tok tok;
+    for (;;) {
+      if (Status s = Next(&tok); !s.ok() || tok.kind != Tok::kVar || !tok.field.empty()) break;
+      names.push_back(tok);
+      if (Status s = Next(&tok); !s.ok()) break;
+      if (tok.kind == Tok::kComma) {
+        if (static_cast<int>(names.size()) < decl_vars) continue;
+        return Error("too many declarations");
+      }
+      if (tok.kind != Tok::kDecl && tok.kind != Tok::kAssign) break;
+      if (tok.kind == Tok::kAssign && names.size() > 1) break;
+      p->assign = tok.kind == Tok::kAssign;
+      for (const Tok& name : names) {
+        if (name.text == "$") return ErrorAt(name.start, "cannot declare or assign $");
+        if (p->assign) {
+          const int slot = Lookup(name.text);
+          if (slot < 0) {
+            return ErrorAt(name.start, fmt::format("undefined variable \"{}\"", name.text));
+          }
+          p->decl.push_back(slot);
+        }
+      }
+      if (!p->assign) *declared = std::move(names);
+      return Status::Ok();
+    }
+    pos_ = saved;  // not a declaration: a plain pipeline
+    trim_next_ = saved_trim;
+    return Status::Ok();
+  }
+
+  // The slot of the innermost variable named name, or -1.
+  int Lookup(std::string_view name) const {
+    for (size_t k = vars_.size(); k-- > 0;) {
+      if (vars_[k] == name) return static_cast<int>(k);
+    }
+    return -1;
   }
 
   Status ParseCommand(Command* cmd) {
@@ -186,6 +314,9 @@ class Parser {
       Tok tok;
       if (Status s = Peek(&tok); !s.ok()) return s;
       if (tok.kind == Tok::kPipe || tok.kind == Tok::kRParen || tok.kind == Tok::kEnd) break;
+      if (tok.kind == Tok::kDecl || tok.kind == Tok::kAssign || tok.kind == Tok::kComma) {
+        return ErrorAt(tok.start, fmt::format("unexpected \"{}\" in operand", tok.text));
+      }
       Arg a;
       if (Status s = ParseOperand(&a); !s.ok()) return s;
       cmd->args.push_back(std::move(a));
@@ -224,6 +355,14 @@ class Parser {
       case Tok::kDot:
         a->kind = Arg::kDot;
         return Status::Ok();
+      case Tok::kVar: {
+        const int slot = Lookup(tok.text);
+        if (slot < 0) {
+          return ErrorAt(tok.start, fmt::format("undefined variable \"{}\"", tok.text));
+        }
+        a->kind = Arg::kVar, a->i = slot, a->text = std::move(tok.field);
+        return Status::Ok();
+      }
       case Tok::kString:
         a->kind = Arg::kString, a->text = std::move(tok.text);
         return Status::Ok();
@@ -275,8 +414,9 @@ class Parser {
 
   std::string_view t_;
   size_t pos_ = 0;
-  bool trim_next_ = false;  // the last action ended with " -}}"
-  size_t parens_ = 0;       // ( ... ) operands being parsed
+  bool trim_next_ = false;              // the last action ended with " -}}"
+  size_t parens_ = 0;                   // ( ... ) operands being parsed
+  std::vector<std::string> vars_{"$"};  // variables in scope; the index is the slot
 };
 
 Status Parser::Next(Tok* tok) {
@@ -349,7 +489,33 @@ Status Parser::Next(Tok* tok) {
     pos_ = end;
     return Status::Ok();
   }
-  if (c == '$') return Error("variables are not supported");
+  if (c == '$') {
+    const size_t end = ident_end(pos_ + 1);
+    tok->kind = Tok::kVar;
+    tok->text = std::string(t_.substr(pos_, end - pos_));
+    pos_ = end;
+    if (pos_ + 1 < t_.size() && t_[pos_] == '.' && IsIdentStart(t_[pos_ + 1])) {
+      const size_t fend = ident_end(pos_ + 1);
+      tok->field = std::string(t_.substr(pos_ + 1, fend - pos_ - 1));
+      pos_ = fend;
+      if (pos_ + 1 < t_.size() && t_[pos_] == '.' && IsIdentStart(t_[pos_ + 1])) {
+        return Error("chained fields (.a.b) are not supported: values are strings");
+      }
+    }
+    return Status::Ok();
+  }
+  if (c == ':' && pos_ + 1 < t_.size() && t_[pos_ + 1] == '=') {
+    tok->kind = Tok::kDecl;
+    tok->text = ":=";
+    pos_ += 2;
+    return Status::Ok();
+  }
+  if (c == '=' || c == ',') {
+    tok->kind = c == '=' ? Tok::kAssign : Tok::kComma;
+    tok->text = std::string(1, c);
+    ++pos_;
+    return Status::Ok();
+  }
   return Error(fmt::format("unexpected character '{}' in action", c));
 }
 

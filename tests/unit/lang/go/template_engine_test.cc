@@ -26,8 +26,17 @@ TEST(TemplateEngine, RefusesWhatItDoesNotSupportAtParseTime) {
       {"{{ foo .a }}", "function \"foo\" not defined"},
       {"{{ if .a }}x", "missing {{end}}"},
       {"{{ end }}", "unexpected {{end}}"},
-      {"{{ range .x }}{{ end }}", "{{range}} is not supported"},
-      {"{{ $x := 1 }}", "variables are not supported"},
+      {"{{ define \"x\" }}{{ end }}", "{{define}} is not supported"},
+      {"{{ $x }}", "undefined variable \"$x\""},
+      {"{{ with $x := 1 }}{{ end }}{{ $x }}", "1:31: undefined variable \"$x\""},
+      {"{{ range $i := until 2 }}{{ else }}{{ $i }}{{ end }}", "undefined variable \"$i\""},
+      {"{{ if true }}{{ $y := 1 }}{{ else }}{{ $y }}{{ end }}", "undefined variable \"$y\""},
+      {"{{ $x = 1 }}", "undefined variable \"$x\""},
+      {"{{ $ := 1 }}", "cannot declare or assign $"},
+      {"{{ break }}", "{{break}} outside {{range}}"},
+      {"{{ range until 2 }}{{ else }}{{ continue }}{{ end }}", "{{continue}} outside {{range}}"},
+      {"{{ with .a }}{{ else }}{{ else }}{{ end }}", "unexpected {{else}}"},
+      {"{{ range $a, $b, $c := .x }}{{ end }}", "too many declarations"},
       {"{{ .a.b }}", "chained fields"},
       {"{{ 1.5 }}", "only decimal integer literals"},
       {"{{ regexReplaceAll \"(\" .Value \"\" }}", "invalid regular expression"},
@@ -73,7 +82,15 @@ TEST(TemplateEngine, SurvivesRandomTemplates) {
                           "printf",   "\"%s%d\"",
                           "/*",       "*/",
                           "x",        "\\",
-                          "\"",       "$"};
+                          "\"",       "$",
+                          "range",    "with",
+                          "$x",       ":=",
+                          "=",        ",",
+                          "break",    "continue",
+                          "list",     "splitList",
+                          "dict",     "until",
+                          "index",    "$.Value",
+                          "3",        "."};
   std::mt19937 rng(20261124);
   Data data;
   for (int i = 0; i < 3000; ++i) {
