@@ -1,5 +1,5 @@
-// CompileJsonPath: a Pratt parser for the JMESPath subset in json_path.h, with the reference
-// implementation's binding powers so projections bind as they do in Promtail (go-jmespath).
+// CompileJsonPath: a Pratt parser for JMESPath with the reference implementation's (jmespath.py)
+// binding powers and AST, so projections, filters and pipes bind as they do in go-jmespath.
 #include "lang/go/json_path.h"
 
 #include <fmt/format.h>
@@ -8,6 +8,8 @@
 #include <charconv>
 #include <utility>
 
+#include "lang/go/json_path_internal.h"
+#include "util/json_parse.h"
 #include "util/unescape.h"
 
 namespace skidder::lang::go {
@@ -15,37 +17,71 @@ namespace {
 
 using NodePtr = std::shared_ptr<const JsonPath::Node>;
 using Kind = JsonPath::Node::Kind;
+using Op = JsonPath::Node::Op;
 
 enum class Tok {
   kEof,
   kName,
+  kQuoted,
+  kNumber,
+  kLiteral,
   kDot,
   kStar,
   kLBracket,
   kRBracket,
   kFlatten,
+  kFilter,
   kComma,
-  kNumber,
+  kColon,
+  kLBrace,
+  kRBrace,
+  kLParen,
+  kRParen,
+  kPipe,
+  kOr,
+  kAnd,
+  kNot,
+  kAt,
+  kExpref,
+  kCompare,
   kOther
 };
 
 struct Token {
   Tok type = Tok::kEof;
   size_t pos = 0;
-  std::string text;  // a name's value, a number's digits, or the unexpected character
+  std::string text;  // a name's value, a number's digits, a literal's JSON, or what was found
+  Op op = Op::kEq;
+  bool raw = false;  // a 'raw string' literal: text is the string itself
 };
 
 // Binding powers (jmespath.py): projections stop at tokens below 10.
 int Bp(Tok t) {
   switch (t) {
+    case Tok::kPipe:
+      return 1;
+    case Tok::kOr:
+      return 2;
+    case Tok::kAnd:
+      return 3;
+    case Tok::kCompare:
+      return 5;
     case Tok::kFlatten:
       return 9;
     case Tok::kStar:
       return 20;
+    case Tok::kFilter:
+      return 21;
     case Tok::kDot:
       return 40;
+    case Tok::kNot:
+      return 45;
+    case Tok::kLBrace:
+      return 50;
     case Tok::kLBracket:
       return 55;
+    case Tok::kLParen:
+      return 60;
     default:
       return 0;
   }
@@ -54,12 +90,12 @@ int Bp(Tok t) {
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdent(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 
-// Evaluating, serialising and destroying the tree all recurse, and the parser recurses per
-// bracket or projection: both are bounded so that no expression can exhaust the stack.
+// Evaluating and destroying the tree recurse per level, and the parser recurses per bracket or
+// projection: both are bounded so that no expression can exhaust the stack.
 constexpr int kMaxHeight = 256;
 constexpr int kMaxNesting = 128;
 
-NodePtr Make(Kind kind, std::vector<NodePtr> children = {}) {
+std::shared_ptr<JsonPath::Node> Make(Kind kind, std::vector<NodePtr> children = {}) {
   auto n = std::make_shared<JsonPath::Node>();
   n->kind = kind;
   for (const NodePtr& c : children) {
@@ -67,6 +103,17 @@ NodePtr Make(Kind kind, std::vector<NodePtr> children = {}) {
   }
   n->children = std::move(children);
   return n;
+}
+
+// left.right, with a.b.c as one flat node (jmespath.py's subexpression), whose height counts
+// its steps: evaluation walks them in a loop, but a path of 100000 steps is still refused.
+NodePtr Sub(NodePtr left, NodePtr right) {
+  if (left->kind != Kind::kSub) return Make(Kind::kSub, {std::move(left), std::move(right)});
+  auto flat = std::make_shared<JsonPath::Node>(*left);
+  flat->height = std::max(flat->height, right->height + 1);
+  flat->children.push_back(std::move(right));
+  flat->height = std::max(flat->height, static_cast<int>(flat->children.size()));
+  return flat;
 }
 
 class Parser {
@@ -83,26 +130,38 @@ class Parser {
  private:
   NodePtr Fail(size_t pos, std::string_view what) {
     if (error_.ok()) {
-      error_ = InvalidArgument(fmt::format(
-          "unsupported JMESPath expression \"{}\" at offset {}: {} (skidder supports names, "
-          "\"quoted names\", dots, [n] indexes, [*], *, [] and [a, b])",
-          s_, pos, what));
+      const std::string shown =
+          s_.size() > 80 ? std::string(s_.substr(0, 77)) + "..." : std::string(s_);
+      error_ = InvalidArgument(
+          fmt::format("invalid JMESPath expression \"{}\" at offset {}: {}", shown, pos, what));
     }
     return nullptr;
   }
   static std::string Unexpected(const Token& t) {
     return t.type == Tok::kEof ? "unexpected end" : fmt::format("unexpected '{}'", t.text);
   }
+  bool Expect(Tok type, std::string_view what) {
+    if (tok_.type != type) return Fail(tok_.pos, fmt::format("expected {}", what)), false;
+    Advance();
+    return true;
+  }
 
   void Advance();
-  bool ReadQuoted(size_t* i, std::string* out);
+  bool LexDelimited(char close, std::string* out);
+  void LexOperator(char c);
   NodePtr Expr(int rbp);
   NodePtr Bounded(NodePtr n, size_t pos);
   NodePtr Nud(const Token& t);
   NodePtr Led(const Token& t, NodePtr left);
-  NodePtr Index();
+  NodePtr Literal(const Token& t);
+  NodePtr BracketNud(const Token& t);
+  NodePtr IndexOrSlice(NodePtr left);
+  NodePtr Slice();
+  NodePtr FilterOn(NodePtr left);
   NodePtr MultiList();
-  NodePtr Dot(int bp);
+  NodePtr MultiHash();
+  NodePtr Call(const Token& t, NodePtr left);
+  NodePtr DotRhs(int bp);
   NodePtr ProjectionRhs(int bp);
 
   std::string_view s_;
@@ -113,7 +172,10 @@ class Parser {
 };
 
 void Parser::Advance() {
-  while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+  while (pos_ < s_.size() &&
+         (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+    ++pos_;
+  }
   tok_ = Token{Tok::kEof, pos_, {}};
   if (pos_ >= s_.size()) return;
   const char c = s_[pos_];
@@ -121,47 +183,77 @@ void Parser::Advance() {
     tok_.type = Tok::kName;
     while (pos_ < s_.size() && IsIdent(s_[pos_])) tok_.text.push_back(s_[pos_++]);
   } else if (c == '"') {
-    tok_.type = Tok::kName;
-    if (!ReadQuoted(&pos_, &tok_.text)) Fail(tok_.pos, "bad quoted name");
+    tok_.type = Tok::kQuoted;
+    bool escaped = false;
+    const size_t end = FindClosingQuote(s_, pos_ + 1, &escaped);
+    if (end == std::string_view::npos) {
+      pos_ = s_.size();
+      Fail(tok_.pos, "unterminated quoted identifier");
+      return;
+    }
+    const std::string_view body = s_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    if (!UnescapeJsonString(body, &tok_.text)) Fail(tok_.pos, "bad quoted identifier");
+  } else if (c == '\'' || c == '`') {
+    tok_.type = Tok::kLiteral;
+    tok_.raw = c == '\'';  // a raw string: only \' is an escape
+    ++pos_;
+    LexDelimited(c, &tok_.text);
   } else if (c == '-' || (c >= '0' && c <= '9')) {
     tok_.type = Tok::kNumber;
     tok_.text.push_back(s_[pos_++]);
     while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') tok_.text.push_back(s_[pos_++]);
-  } else if (s_.substr(pos_, 2) == "[]") {
-    tok_.type = Tok::kFlatten;
-    tok_.text = "[]";
-    pos_ += 2;
+    if (tok_.text == "-") Fail(tok_.pos, "expected digits after -");
   } else {
-    static constexpr std::pair<char, Tok> kSingle[] = {{'.', Tok::kDot},
-                                                       {'*', Tok::kStar},
-                                                       {'[', Tok::kLBracket},
-                                                       {']', Tok::kRBracket},
-                                                       {',', Tok::kComma}};
-    tok_.type = Tok::kOther;
-    for (auto [ch, type] : kSingle) {
-      if (ch == c) tok_.type = type;
-    }
-    tok_.text = std::string(1, c);
-    ++pos_;
+    LexOperator(c);
   }
 }
 
-// A "quoted identifier" starting at s_[*i] == '"', with JSON escapes. \uXXXX is rare in keys and
-// refused, as it always was here.
-bool Parser::ReadQuoted(size_t* i, std::string* out) {
-  bool escaped = false;
-  const size_t end = FindClosingQuote(s_, *i + 1, &escaped);
-  if (end == std::string_view::npos) {
-    *i = s_.size();
+// The body of '...' or `...` up to the unescaped close; \close stands for close.
+bool Parser::LexDelimited(char close, std::string* out) {
+  while (pos_ < s_.size() && s_[pos_] != close) {
+    if (s_[pos_] == '\\' && pos_ + 1 < s_.size() && s_[pos_ + 1] == close) ++pos_;
+    out->push_back(s_[pos_++]);
+  }
+  if (pos_ >= s_.size()) {
+    Fail(tok_.pos, close == '`' ? "unterminated literal" : "unterminated raw string");
     return false;
   }
-  const std::string_view body = s_.substr(*i + 1, end - *i - 1);
-  *i = end + 1;
-  if (!escaped) {
-    out->assign(body);
-    return true;
+  ++pos_;
+  return true;
+}
+
+void Parser::LexOperator(char c) {
+  static constexpr struct {
+    std::string_view text;
+    Tok type;
+    Op op;
+  } kOps[] = {
+      {"[]", Tok::kFlatten, Op::kEq}, {"[?", Tok::kFilter, Op::kEq},
+      {"||", Tok::kOr, Op::kEq},      {"&&", Tok::kAnd, Op::kEq},
+      {"==", Tok::kCompare, Op::kEq}, {"!=", Tok::kCompare, Op::kNe},
+      {"<=", Tok::kCompare, Op::kLe}, {">=", Tok::kCompare, Op::kGe},
+      {"<", Tok::kCompare, Op::kLt},  {">", Tok::kCompare, Op::kGt},
+      {"!", Tok::kNot, Op::kEq},      {"|", Tok::kPipe, Op::kEq},
+      {"&", Tok::kExpref, Op::kEq},   {".", Tok::kDot, Op::kEq},
+      {"*", Tok::kStar, Op::kEq},     {"[", Tok::kLBracket, Op::kEq},
+      {"]", Tok::kRBracket, Op::kEq}, {",", Tok::kComma, Op::kEq},
+      {":", Tok::kColon, Op::kEq},    {"{", Tok::kLBrace, Op::kEq},
+      {"}", Tok::kRBrace, Op::kEq},   {"(", Tok::kLParen, Op::kEq},
+      {")", Tok::kRParen, Op::kEq},   {"@", Tok::kAt, Op::kEq},
+  };
+  for (const auto& o : kOps) {
+    if (s_.substr(pos_, o.text.size()) == o.text) {
+      tok_.type = o.type;
+      tok_.op = o.op;
+      tok_.text = std::string(o.text);
+      pos_ += o.text.size();
+      return;
+    }
   }
-  return UnescapeJsonString(body, out, /*unicode_escapes=*/false);
+  tok_.type = Tok::kOther;
+  tok_.text = std::string(1, c);
+  ++pos_;
 }
 
 NodePtr Parser::Expr(int rbp) {
@@ -172,13 +264,13 @@ NodePtr Parser::Expr(int rbp) {
   ++nesting_;
   Advance();
   NodePtr left = Bounded(Nud(t), t.pos);
-  while (left != nullptr && rbp < Bp(tok_.type)) {
+  while (left != nullptr && error_.ok() && rbp < Bp(tok_.type)) {
     Token op = tok_;
     Advance();
     left = Bounded(Led(op, std::move(left)), op.pos);
   }
   --nesting_;
-  return left;
+  return error_.ok() ? left : nullptr;
 }
 
 // Every tree Expr returns is at most kMaxHeight high, so a node built from them is too deep
@@ -190,71 +282,144 @@ NodePtr Parser::Bounded(NodePtr n, size_t pos) {
 
 NodePtr Parser::Nud(const Token& t) {
   switch (t.type) {
-    case Tok::kName: {
-      auto n = std::make_shared<JsonPath::Node>();
-      n->kind = Kind::kField;
+    case Tok::kName:
+    case Tok::kQuoted: {
+      if (t.type == Tok::kQuoted && tok_.type == Tok::kLParen) {
+        return Fail(t.pos, "quoted identifiers cannot name functions");
+      }
+      auto n = Make(Kind::kField);
       n->name = t.text;
       return n;
     }
+    case Tok::kLiteral:
+      return Literal(t);
+    case Tok::kAt:
+      return Make(Kind::kCurrent);
     case Tok::kStar:  // *.b: the values of the current object
-      return Make(Kind::kValueProjection, {Make(Kind::kIdentity), ProjectionRhs(Bp(Tok::kStar))});
-    case Tok::kFlatten:
-      return Make(Kind::kProjection, {Make(Kind::kFlatten, {Make(Kind::kIdentity)}),
-                                      ProjectionRhs(Bp(Tok::kFlatten))});
-    case Tok::kLBracket:
-      if (tok_.type == Tok::kNumber) return Index();
-      if (tok_.type == Tok::kStar && s_.substr(tok_.pos, 2) == "*]") {
-        Advance();
-        Advance();
-        return Make(Kind::kProjection, {Make(Kind::kIdentity), ProjectionRhs(Bp(Tok::kStar))});
-      }
-      return MultiList();
-    default:
-      return Fail(t.pos, Unexpected(t));
-  }
-}
-
-NodePtr Parser::Led(const Token& t, NodePtr left) {
-  switch (t.type) {
-    case Tok::kDot:
-      if (tok_.type == Tok::kStar) {
-        Advance();
-        return Make(Kind::kValueProjection, {std::move(left), ProjectionRhs(Bp(Tok::kDot))});
-      }
-      return Make(Kind::kSub, {std::move(left), Dot(Bp(Tok::kDot))});
-    case Tok::kLBracket:
-      if (tok_.type == Tok::kNumber) return Make(Kind::kSub, {std::move(left), Index()});
-      if (tok_.type != Tok::kStar) {
-        return Fail(tok_.pos, "only [n] indexes, [*] and [] may follow an expression");
-      }
-      Advance();
-      if (tok_.type != Tok::kRBracket) return Fail(tok_.pos, "expected ]");
-      Advance();
-      return Make(Kind::kProjection, {std::move(left), ProjectionRhs(Bp(Tok::kStar))});
+      return Make(Kind::kValueProjection, {Make(Kind::kCurrent), ProjectionRhs(Bp(Tok::kStar))});
     case Tok::kFlatten:
       return Make(Kind::kProjection,
-                  {Make(Kind::kFlatten, {std::move(left)}), ProjectionRhs(Bp(Tok::kFlatten))});
+                  {Make(Kind::kFlatten, {Make(Kind::kCurrent)}), ProjectionRhs(Bp(Tok::kFlatten))});
+    case Tok::kFilter:
+      return FilterOn(Make(Kind::kCurrent));
+    case Tok::kLBracket:
+      return BracketNud(t);
+    case Tok::kLBrace:
+      return MultiHash();
+    case Tok::kLParen: {
+      NodePtr inner = Expr(0);
+      if (inner == nullptr || !Expect(Tok::kRParen, ")")) return nullptr;
+      return inner;
+    }
+    case Tok::kNot:
+      return Make(Kind::kNot, {Expr(Bp(Tok::kNot))});
+    case Tok::kExpref:
+      return Make(Kind::kExpref, {Expr(Bp(Tok::kExpref))});
     default:
       return Fail(t.pos, Unexpected(t));
   }
 }
 
-// After '[' with a number current: "n]".
-NodePtr Parser::Index() {
-  auto n = std::make_shared<JsonPath::Node>();
-  n->kind = Kind::kIndex;
-  const std::string& digits = tok_.text;
-  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n->index);
-  if (ec != std::errc() || ptr != digits.data() + digits.size()) {
-    return Fail(tok_.pos, "bad index");
+// `json` (or a raw 'string'); a `literal` that is not JSON is taken as a string, as
+// jmespath.py and go-jmespath still accept.
+NodePtr Parser::Literal(const Token& t) {
+  auto doc = std::make_shared<rapidjson::Document>();
+  if (t.raw) {
+    doc->SetString(t.text.data(), static_cast<rapidjson::SizeType>(t.text.size()),
+                   doc->GetAllocator());
+  } else if (!ParseJsonBounded(*doc, t.text, static_cast<rapidjson::CrtAllocator*>(nullptr), 64)
+                  .ok()) {
+    std::string s;
+    std::string_view body = t.text;
+    while (!body.empty() && body.front() == ' ') body.remove_prefix(1);
+    while (!body.empty() && body.back() == ' ') body.remove_suffix(1);
+    bool escaped = false;
+    if (FindClosingQuote(body, 0, &escaped) != std::string_view::npos ||
+        !UnescapeJsonString(body, &s)) {
+      return Fail(t.pos, "bad JSON literal");
+    }
+    doc->SetString(s.data(), static_cast<rapidjson::SizeType>(s.size()), doc->GetAllocator());
   }
-  Advance();
-  if (tok_.type != Tok::kRBracket) return Fail(tok_.pos, "only [n] indexes are supported");
-  Advance();
+  auto n = Make(Kind::kLiteral);
+  n->literal = std::move(doc);
   return n;
 }
 
-// After '[': "a, b]".
+// [ after nothing: an index or slice of @, [*], or a multi-select list.
+NodePtr Parser::BracketNud(const Token& t) {
+  if (tok_.type == Tok::kNumber || tok_.type == Tok::kColon)
+    return IndexOrSlice(Make(Kind::kCurrent));
+  if (tok_.type == Tok::kStar && pos_ < s_.size()) {
+    const size_t saved = pos_;
+    Token star = tok_;
+    Advance();
+    if (tok_.type == Tok::kRBracket) {
+      Advance();
+      return Make(Kind::kProjection, {Make(Kind::kCurrent), ProjectionRhs(Bp(Tok::kStar))});
+    }
+    pos_ = saved;  // [*.a, b]: a multi-select list whose first element starts with *
+    tok_ = star;
+  }
+  return MultiList();
+}
+
+// After [: n] or a slice; a slice projects what follows, as jmespath.py's _project_if_slice.
+NodePtr Parser::IndexOrSlice(NodePtr left) {
+  const bool slice = tok_.type == Tok::kColon || [&] {
+    size_t p = pos_;
+    while (p < s_.size() && s_[p] == ' ') ++p;
+    return p < s_.size() && s_[p] == ':';
+  }();
+  if (!slice) {
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(tok_.text.data(), tok_.text.data() + tok_.text.size(), v);
+    if (ec != std::errc() || end != tok_.text.data() + tok_.text.size()) {
+      return Fail(tok_.pos, "bad index");
+    }
+    Advance();
+    if (!Expect(Tok::kRBracket, "]")) return nullptr;
+    auto idx = Make(Kind::kIndex);
+    idx->index = v;
+    return Sub(std::move(left), std::move(idx));
+  }
+  NodePtr s = Slice();
+  if (s == nullptr) return nullptr;
+  return Make(Kind::kProjection,
+              {Sub(std::move(left), std::move(s)), ProjectionRhs(Bp(Tok::kStar))});
+}
+
+NodePtr Parser::Slice() {
+  auto n = Make(Kind::kSlice);
+  size_t part = 0;
+  while (tok_.type != Tok::kRBracket) {
+    if (tok_.type == Tok::kColon) {
+      if (++part > 2) return Fail(tok_.pos, "too many colons in slice");
+    } else if (tok_.type == Tok::kNumber) {
+      int64_t v = 0;
+      auto [end, ec] = std::from_chars(tok_.text.data(), tok_.text.data() + tok_.text.size(), v);
+      if (ec != std::errc() || end != tok_.text.data() + tok_.text.size() || n->slice[part]) {
+        return Fail(tok_.pos, "bad slice");
+      }
+      n->slice[part] = v;
+    } else {
+      return Fail(tok_.pos, tok_.type == Tok::kEof ? "expected ]" : Unexpected(tok_));
+    }
+    Advance();
+  }
+  Advance();
+  if (n->slice[2] && *n->slice[2] == 0) return Fail(tok_.pos, "slice step cannot be 0");
+  return n;
+}
+
+// left[?condition] rhs
+NodePtr Parser::FilterOn(NodePtr left) {
+  NodePtr cond = Expr(0);
+  if (cond == nullptr || !Expect(Tok::kRBracket, "]")) return nullptr;
+  NodePtr rhs = tok_.type == Tok::kFlatten ? Make(Kind::kCurrent) : ProjectionRhs(Bp(Tok::kFilter));
+  if (rhs == nullptr) return nullptr;
+  return Make(Kind::kFilter, {std::move(left), std::move(rhs), std::move(cond)});
+}
+
 NodePtr Parser::MultiList() {
   std::vector<NodePtr> items;
   for (;;) {
@@ -262,30 +427,134 @@ NodePtr Parser::MultiList() {
     if (item == nullptr) return nullptr;
     items.push_back(std::move(item));
     if (tok_.type == Tok::kRBracket) break;
-    if (tok_.type != Tok::kComma) return Fail(tok_.pos, "expected , or ]");
-    Advance();
+    if (!Expect(Tok::kComma, ", or ]")) return nullptr;
   }
   Advance();
   return Make(Kind::kMultiList, std::move(items));
 }
 
-NodePtr Parser::Dot(int bp) {
-  if (tok_.type == Tok::kName) return Expr(bp);
-  if (tok_.type == Tok::kLBracket) {
+NodePtr Parser::MultiHash() {
+  std::vector<NodePtr> values;
+  std::vector<std::string> keys;
+  for (;;) {
+    if (tok_.type != Tok::kName && tok_.type != Tok::kQuoted) {
+      return Fail(tok_.pos, "expected a key name");
+    }
+    keys.push_back(tok_.text);
     Advance();
-    return MultiList();
+    if (!Expect(Tok::kColon, ":")) return nullptr;
+    NodePtr v = Expr(0);
+    if (v == nullptr) return nullptr;
+    values.push_back(std::move(v));
+    if (tok_.type == Tok::kRBrace) break;
+    if (!Expect(Tok::kComma, ", or }")) return nullptr;
   }
-  return Fail(tok_.pos, tok_.type == Tok::kEof ? "expected a name" : Unexpected(tok_));
+  Advance();
+  auto n = Make(Kind::kMultiHash, std::move(values));
+  n->keys = std::move(keys);
+  return n;
 }
 
-NodePtr Parser::ProjectionRhs(int bp) {
-  if (Bp(tok_.type) < 10) return Make(Kind::kIdentity);
-  if (tok_.type == Tok::kLBracket) return Expr(bp);
-  if (tok_.type == Tok::kDot) {
-    Advance();
-    return Dot(bp);
+NodePtr Parser::Call(const Token& t, NodePtr left) {
+  if (left->kind != Kind::kField) return Fail(t.pos, "only a name can be called");
+  const int fn = jmes::FindFunction(left->name);
+  if (fn < 0) return Fail(t.pos, fmt::format("unknown-function: {}()", left->name));
+  std::vector<NodePtr> args;
+  while (tok_.type != Tok::kRParen) {
+    NodePtr a = Expr(0);
+    if (a == nullptr) return nullptr;
+    args.push_back(std::move(a));
+    if (tok_.type == Tok::kComma) {
+      Advance();
+    } else if (tok_.type != Tok::kRParen) {
+      return Fail(tok_.pos, "expected , or )");
+    }
   }
-  return Fail(tok_.pos, Unexpected(tok_));
+  Advance();
+  const jmes::Function& f = jmes::FunctionAt(fn);
+  const int n = static_cast<int>(args.size());
+  if (n < f.min_args || (f.max_args >= 0 && n > f.max_args)) {
+    return Fail(t.pos, fmt::format("invalid-arity: {}() takes {}{} arguments, got {}", f.name,
+                                   f.max_args < 0 ? "at least " : "", f.min_args, n));
+  }
+  auto call = Make(Kind::kFunction, std::move(args));
+  call->name = left->name;
+  call->function = fn;
+  return call;
+}
+
+NodePtr Parser::Led(const Token& t, NodePtr left) {
+  switch (t.type) {
+    case Tok::kDot: {
+      if (tok_.type == Tok::kStar) {
+        Advance();
+        return Make(Kind::kValueProjection, {std::move(left), ProjectionRhs(Bp(Tok::kDot))});
+      }
+      NodePtr right = DotRhs(Bp(Tok::kDot));
+      if (right == nullptr) return nullptr;
+      return Sub(std::move(left), std::move(right));
+    }
+    case Tok::kLBracket:
+      if (tok_.type == Tok::kNumber || tok_.type == Tok::kColon)
+        return IndexOrSlice(std::move(left));
+      if (tok_.type != Tok::kStar) return Fail(tok_.pos, "expected a number, : or * after [");
+      Advance();
+      if (!Expect(Tok::kRBracket, "]")) return nullptr;
+      return Make(Kind::kProjection, {std::move(left), ProjectionRhs(Bp(Tok::kStar))});
+    case Tok::kFlatten:
+      return Make(Kind::kProjection,
+                  {Make(Kind::kFlatten, {std::move(left)}), ProjectionRhs(Bp(Tok::kFlatten))});
+    case Tok::kFilter:
+      return FilterOn(std::move(left));
+    case Tok::kPipe:
+      return Make(Kind::kPipe, {std::move(left), Expr(Bp(Tok::kPipe))});
+    case Tok::kOr:
+      return Make(Kind::kOr, {std::move(left), Expr(Bp(Tok::kOr))});
+    case Tok::kAnd:
+      return Make(Kind::kAnd, {std::move(left), Expr(Bp(Tok::kAnd))});
+    case Tok::kCompare: {
+      auto n = Make(Kind::kCompare, {std::move(left), Expr(Bp(Tok::kCompare))});
+      n->op = t.op;
+      return n;
+    }
+    case Tok::kLParen:
+      return Call(t, std::move(left));
+    default:
+      return Fail(t.pos, Unexpected(t));
+  }
+}
+
+// After a dot: a name, a function call, *, [multi, list] or {multi: hash}.
+NodePtr Parser::DotRhs(int bp) {
+  switch (tok_.type) {
+    case Tok::kName:
+    case Tok::kQuoted:
+    case Tok::kStar:
+      return Expr(bp);
+    case Tok::kLBracket:
+      Advance();
+      return MultiList();
+    case Tok::kLBrace:
+      Advance();
+      return MultiHash();
+    default:
+      return Fail(tok_.pos, tok_.type == Tok::kEof ? "expected a name after ." : Unexpected(tok_));
+  }
+}
+
+// What a projection applies to each element: nothing (@) when the next token binds below 10.
+NodePtr Parser::ProjectionRhs(int bp) {
+  if (Bp(tok_.type) < 10) return Make(Kind::kCurrent);
+  switch (tok_.type) {
+    case Tok::kLBracket:
+    case Tok::kFilter:
+      return Expr(bp);
+    case Tok::kDot:
+      Advance();
+      return DotRhs(bp);
+    default:
+      return Fail(tok_.pos, Unexpected(tok_));
+  }
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ TEST(JsonStage, RefusesADeepExpressionInTheConfigWithItsPosition) {
   const std::string yaml =
       "json:\n  expressions:\n    x: '" + Repeat("[", 5000) + "a" + Repeat("]", 5000) + "'";
   const std::string err = testing::ConfigError(yaml);
-  EXPECT_EQ(err.rfind("promtail.yaml:3:5: pipeline_stages[0].expressions: x: unsupported "
+  EXPECT_EQ(err.rfind("promtail.yaml:3:5: pipeline_stages[0].expressions: x: invalid "
                       "JMESPath expression",
                       0),
             0u)

@@ -99,12 +99,36 @@ TEST(JsonStage, ExtractsProjectionsFromALine) {
   EXPECT_EQ(ExtractedOr(out[0], "both"), R"(["info","hi"])");
 }
 
+TEST(JsonStage, ExtractsWithFiltersSlicesPipesAndFunctions) {
+  auto stage = MustBuild(R"(json:
+  expressions:
+    errors: 'events[?level == `"error"`].msg'
+    first_two: 'events[:2].msg'
+    count: 'length(events)'
+    last: 'events[-1] | msg'
+    summary: '{n: length(events), levels: sort(events[*].level)}'
+    joined: 'join(`,`, events[*].msg)'
+    bad_type: 'abs(events)')");
+  auto out =
+      RunStage(*stage, MakeEntry(R"({"events":[{"level":"info","msg":"a"},)"
+                                 R"({"level":"error","msg":"b"},{"level":"error","msg":"c"}]})"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ExtractedOr(out[0], "errors"), R"(["b","c"])");
+  EXPECT_EQ(ExtractedOr(out[0], "first_two"), R"(["a","b"])");
+  EXPECT_EQ(ExtractedOr(out[0], "count"), "3");
+  EXPECT_EQ(ExtractedOr(out[0], "last"), "c");
+  EXPECT_EQ(ExtractedOr(out[0], "summary"), R"({"n":3,"levels":["error","error","info"]})");
+  EXPECT_EQ(ExtractedOr(out[0], "joined"), "a,b,c");  // `,` is not JSON: read as a string
+  EXPECT_EQ(ExtractedOr(out[0], "bad_type"), "");
+}
+
 TEST(JsonStage, RefusesBadConfigWithPosition) {
-  EXPECT_EQ(ConfigError("json:\n  expressions:\n    x: 'a[?b]'"),
-            "promtail.yaml:3:5: pipeline_stages[0].expressions: x: unsupported JMESPath "
-            "expression \"a[?b]\" at offset 2: only [n] indexes, [*] and [] may follow an "
-            "expression (skidder supports names, \"quoted names\", dots, [n] indexes, [*], *, [] "
-            "and [a, b])");
+  EXPECT_EQ(ConfigError("json:\n  expressions:\n    x: 'a[?b'"),
+            "promtail.yaml:3:5: pipeline_stages[0].expressions: x: invalid JMESPath expression "
+            "\"a[?b\" at offset 4: expected ]");
+  EXPECT_EQ(ConfigError("json:\n  expressions:\n    x: 'lenght(a)'"),
+            "promtail.yaml:3:5: pipeline_stages[0].expressions: x: invalid JMESPath expression "
+            "\"lenght(a)\" at offset 6: unknown-function: lenght()");
   EXPECT_EQ(ConfigError("json:\n  source: x"),
             "promtail.yaml:2:3: pipeline_stages[0].expressions: at least one expression is "
             "required");
