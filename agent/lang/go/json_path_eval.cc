@@ -95,6 +95,7 @@ bool Truthy(const Value& v) {
 
 bool Equal(const Value& a, const Value& b) {
   if (a.type != b.type) return false;
+  if (a.doc != nullptr && a.doc == b.doc) return true;
   switch (a.type) {
     case Type::kNull:
       return true;
@@ -112,9 +113,14 @@ bool Equal(const Value& a, const Value& b) {
       return true;
     case Type::kObject: {
       if (a.size() != b.size()) return false;
-      bool same = true;
+      bool same = true;  // same size, and every key of a is in b with an equal value
       a.ForEachMember([&](std::string_view k, const Value& v) {
-        if (same) same = Equal(v, b.Get(k)) && (!v.null() || b.Get(k).null());
+        if (!same) return;
+        bool found = false;
+        b.ForEachMember([&](std::string_view bk, const Value& bv) {
+          if (!found && bk == k) found = true, same = Equal(v, bv);
+        });
+        same = same && found;
       });
       return same;
     }

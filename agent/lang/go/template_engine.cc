@@ -138,7 +138,8 @@ class Exec {
       if (++iterations_ > tmpl::kMaxIterations) {
         return Fail(fmt::format("range: more than {} iterations", tmpl::kMaxIterations));
       }
-      Value key = coll.kind == Value::kMap ? Value::Str((*coll.map)[k].first)
+      // The key is copied: the map may be gone before a variable assigned from it ($x = $k).
+      Value key = coll.kind == Value::kMap ? Value::Own((*coll.map)[k].first)
                                            : Value::Int(static_cast<int64_t>(k));
       Value elem = coll.kind == Value::kList  ? (*coll.list)[k]
                    : coll.kind == Value::kMap ? (*coll.map)[k].second

@@ -117,6 +117,10 @@ TEST(TemplateControl, VariablesFollowGosScoping) {
       {"{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}", "2"},
       {"{{$x := 1}}{{if true}}{{$x := 2}}{{$x}}{{end}}{{$x}}", "21"},
       {"{{$x := 0}}{{range list 1 2 3}}{{$x = .}}{{end}}{{$x}}", "3"},
+      // Values assigned in a range outlive the collection it walked.
+      {"{{$x := \"\"}}{{range $k, $v := dict \"key\" (list 1)}}{{$x = $k}}{{end}}{{$x}}", "key"},
+      {"{{$x := 0}}{{range $v := list (splitList \",\" (upper .Value))}}{{$x = $v}}{{end}}{{$x}}",
+       "[A B C]"},
       // An if's pipeline variable is visible in its else branches.
       {"{{if $v := .empty}}a{{else}}[{{$v}}]{{end}}", "[]"},
       {"{{$m := dict \"a\" \"1\"}}{{$m.a}}{{$m.b}}", "1<no value>"},
