@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "lang/go/json_path_internal.h"
+#include "lang/go/json_path_lexer.h"
 #include "util/json_parse.h"
 #include "util/unescape.h"
 
@@ -18,77 +19,9 @@ namespace {
 using NodePtr = std::shared_ptr<const JsonPath::Node>;
 using Kind = JsonPath::Node::Kind;
 using Op = JsonPath::Node::Op;
-
-enum class Tok {
-  kEof,
-  kName,
-  kQuoted,
-  kNumber,
-  kLiteral,
-  kDot,
-  kStar,
-  kLBracket,
-  kRBracket,
-  kFlatten,
-  kFilter,
-  kComma,
-  kColon,
-  kLBrace,
-  kRBrace,
-  kLParen,
-  kRParen,
-  kPipe,
-  kOr,
-  kAnd,
-  kNot,
-  kAt,
-  kExpref,
-  kCompare,
-  kOther
-};
-
-struct Token {
-  Tok type = Tok::kEof;
-  size_t pos = 0;
-  std::string text;  // a name's value, a number's digits, a literal's JSON, or what was found
-  Op op = Op::kEq;
-  bool raw = false;  // a 'raw string' literal: text is the string itself
-};
-
-// Binding powers (jmespath.py): projections stop at tokens below 10.
-int Bp(Tok t) {
-  switch (t) {
-    case Tok::kPipe:
-      return 1;
-    case Tok::kOr:
-      return 2;
-    case Tok::kAnd:
-      return 3;
-    case Tok::kCompare:
-      return 5;
-    case Tok::kFlatten:
-      return 9;
-    case Tok::kStar:
-      return 20;
-    case Tok::kFilter:
-      return 21;
-    case Tok::kDot:
-      return 40;
-    case Tok::kNot:
-      return 45;
-    case Tok::kLBrace:
-      return 50;
-    case Tok::kLBracket:
-      return 55;
-    case Tok::kLParen:
-      return 60;
-    default:
-      return 0;
-  }
-}
-
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsIdent(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
+using jmes::Bp;
+using jmes::Tok;
+using jmes::Token;
 
 // Evaluating and destroying the tree recurse per level, and the parser recurses per bracket or
 // projection: both are bounded so that no expression can exhaust the stack.
@@ -147,8 +80,6 @@ class Parser {
   }
 
   void Advance();
-  bool LexDelimited(char close, std::string* out);
-  void LexOperator(char c);
   NodePtr Expr(int rbp);
   NodePtr Bounded(NodePtr n, size_t pos);
   NodePtr Nud(const Token& t);
@@ -165,95 +96,15 @@ class Parser {
   NodePtr ProjectionRhs(int bp);
 
   std::string_view s_;
-  size_t pos_ = 0;
+  jmes::Lexer lex_{s_};
   Token tok_;
   Status error_;
   int nesting_ = 0;  // Expr calls in progress
 };
 
 void Parser::Advance() {
-  while (pos_ < s_.size() &&
-         (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
-    ++pos_;
-  }
-  tok_ = Token{Tok::kEof, pos_, {}};
-  if (pos_ >= s_.size()) return;
-  const char c = s_[pos_];
-  if (IsIdentStart(c)) {
-    tok_.type = Tok::kName;
-    while (pos_ < s_.size() && IsIdent(s_[pos_])) tok_.text.push_back(s_[pos_++]);
-  } else if (c == '"') {
-    tok_.type = Tok::kQuoted;
-    bool escaped = false;
-    const size_t end = FindClosingQuote(s_, pos_ + 1, &escaped);
-    if (end == std::string_view::npos) {
-      pos_ = s_.size();
-      Fail(tok_.pos, "unterminated quoted identifier");
-      return;
-    }
-    const std::string_view body = s_.substr(pos_ + 1, end - pos_ - 1);
-    pos_ = end + 1;
-    if (!UnescapeJsonString(body, &tok_.text)) Fail(tok_.pos, "bad quoted identifier");
-  } else if (c == '\'' || c == '`') {
-    tok_.type = Tok::kLiteral;
-    tok_.raw = c == '\'';  // a raw string: only \' is an escape
-    ++pos_;
-    LexDelimited(c, &tok_.text);
-  } else if (c == '-' || (c >= '0' && c <= '9')) {
-    tok_.type = Tok::kNumber;
-    tok_.text.push_back(s_[pos_++]);
-    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') tok_.text.push_back(s_[pos_++]);
-    if (tok_.text == "-") Fail(tok_.pos, "expected digits after -");
-  } else {
-    LexOperator(c);
-  }
-}
-
-// The body of '...' or `...` up to the unescaped close; \close stands for close.
-bool Parser::LexDelimited(char close, std::string* out) {
-  while (pos_ < s_.size() && s_[pos_] != close) {
-    if (s_[pos_] == '\\' && pos_ + 1 < s_.size() && s_[pos_ + 1] == close) ++pos_;
-    out->push_back(s_[pos_++]);
-  }
-  if (pos_ >= s_.size()) {
-    Fail(tok_.pos, close == '`' ? "unterminated literal" : "unterminated raw string");
-    return false;
-  }
-  ++pos_;
-  return true;
-}
-
-void Parser::LexOperator(char c) {
-  static constexpr struct {
-    std::string_view text;
-    Tok type;
-    Op op;
-  } kOps[] = {
-      {"[]", Tok::kFlatten, Op::kEq}, {"[?", Tok::kFilter, Op::kEq},
-      {"||", Tok::kOr, Op::kEq},      {"&&", Tok::kAnd, Op::kEq},
-      {"==", Tok::kCompare, Op::kEq}, {"!=", Tok::kCompare, Op::kNe},
-      {"<=", Tok::kCompare, Op::kLe}, {">=", Tok::kCompare, Op::kGe},
-      {"<", Tok::kCompare, Op::kLt},  {">", Tok::kCompare, Op::kGt},
-      {"!", Tok::kNot, Op::kEq},      {"|", Tok::kPipe, Op::kEq},
-      {"&", Tok::kExpref, Op::kEq},   {".", Tok::kDot, Op::kEq},
-      {"*", Tok::kStar, Op::kEq},     {"[", Tok::kLBracket, Op::kEq},
-      {"]", Tok::kRBracket, Op::kEq}, {",", Tok::kComma, Op::kEq},
-      {":", Tok::kColon, Op::kEq},    {"{", Tok::kLBrace, Op::kEq},
-      {"}", Tok::kRBrace, Op::kEq},   {"(", Tok::kLParen, Op::kEq},
-      {")", Tok::kRParen, Op::kEq},   {"@", Tok::kAt, Op::kEq},
-  };
-  for (const auto& o : kOps) {
-    if (s_.substr(pos_, o.text.size()) == o.text) {
-      tok_.type = o.type;
-      tok_.op = o.op;
-      tok_.text = std::string(o.text);
-      pos_ += o.text.size();
-      return;
-    }
-  }
-  tok_.type = Tok::kOther;
-  tok_.text = std::string(1, c);
-  ++pos_;
+  tok_ = lex_.Next();
+  if (tok_.type == Tok::kError) Fail(tok_.pos, tok_.text);
 }
 
 NodePtr Parser::Expr(int rbp) {
@@ -349,15 +200,15 @@ NodePtr Parser::Literal(const Token& t) {
 NodePtr Parser::BracketNud(const Token& t) {
   if (tok_.type == Tok::kNumber || tok_.type == Tok::kColon)
     return IndexOrSlice(Make(Kind::kCurrent));
-  if (tok_.type == Tok::kStar && pos_ < s_.size()) {
-    const size_t saved = pos_;
+  if (tok_.type == Tok::kStar) {
+    const size_t saved = lex_.pos();
     Token star = tok_;
     Advance();
     if (tok_.type == Tok::kRBracket) {
       Advance();
       return Make(Kind::kProjection, {Make(Kind::kCurrent), ProjectionRhs(Bp(Tok::kStar))});
     }
-    pos_ = saved;  // [*.a, b]: a multi-select list whose first element starts with *
+    lex_.Seek(saved);  // [*.a, b]: a multi-select list whose first element starts with *
     tok_ = star;
   }
   return MultiList();
@@ -366,7 +217,7 @@ NodePtr Parser::BracketNud(const Token& t) {
 // After [: n] or a slice; a slice projects what follows, as jmespath.py's _project_if_slice.
 NodePtr Parser::IndexOrSlice(NodePtr left) {
   const bool slice = tok_.type == Tok::kColon || [&] {
-    size_t p = pos_;
+    size_t p = lex_.pos();
     while (p < s_.size() && s_[p] == ' ') ++p;
     return p < s_.size() && s_[p] == ':';
   }();
