@@ -5,38 +5,12 @@
 #include <vector>
 
 #include "lang/go/template_internal.h"
+#include "lang/go/template_lexer.h"
 
 // The template parser: Go text/template's lexer and grammar for the subset template_engine.h
 // describes. Runs once per template, at config time.
 namespace skidder::lang::go::tmpl {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool IsIdentStart(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-
-struct Tok {
-  enum Kind {
-    kEnd,
-    kField,
-    kDot,
-    kIdent,
-    kString,
-    kInt,
-    kPipe,
-    kLParen,
-    kRParen,
-    kVar,
-    kDecl,
-    kAssign,
-    kComma
-  };
-  Kind kind = kEnd;
-  std::string text;
-  std::string field;  // kVar: the field after it ($x.name), if any
-  int64_t i = 0;
-  size_t start = 0;  // offset in the template, for error positions
-};
 
 // An {{if}}, {{with}} or {{range}} being parsed, and the variable scopes it opened.
 struct Open {
@@ -53,7 +27,7 @@ constexpr size_t kMaxVariables = 1000;
 
 class Parser {
  public:
-  explicit Parser(std::string_view t) : t_(t) {}
+  explicit Parser(std::string_view t) : c_{t} {}
 
   Status Run(NodeList* root) {
     std::vector<Open> open;  // enclosing {{if}}s, {{with}}s, {{range}}s: where nodes go
@@ -63,29 +37,29 @@ class Parser {
       return n->in_else ? n->else_body : n->branches.back().body;
     };
     bool trim_left = false;
-    while (pos_ < t_.size()) {
-      const size_t start = t_.find("{{", pos_);
+    while (c_.pos < c_.t.size()) {
+      const size_t start = c_.t.find("{{", c_.pos);
       std::string_view text =
-          t_.substr(pos_, start == std::string_view::npos ? t_.npos : start - pos_);
+          c_.t.substr(c_.pos, start == std::string_view::npos ? c_.t.npos : start - c_.pos);
       if (trim_left) text = TrimLeft(text);
       trim_left = false;
       if (start == std::string_view::npos) {
         AddText(target(), text);
         break;
       }
-      pos_ = start + 2;
-      if (pos_ + 1 < t_.size() && t_[pos_] == '-' && IsSpace(t_[pos_ + 1])) {
+      c_.pos = start + 2;
+      if (c_.pos + 1 < c_.t.size() && c_.t[c_.pos] == '-' && IsSpace(c_.t[c_.pos + 1])) {
         text = TrimRight(text);
-        pos_ += 2;
-        while (pos_ < t_.size() && IsSpace(t_[pos_])) ++pos_;
+        c_.pos += 2;
+        while (c_.pos < c_.t.size() && IsSpace(c_.t[c_.pos])) ++c_.pos;
       }
       AddText(target(), text);
-      if (t_.substr(pos_, 2) == "/*") {
+      if (c_.t.substr(c_.pos, 2) == "/*") {
         if (Status s = SkipComment(&trim_left); !s.ok()) return s;
         continue;
       }
       if (Status s = Action(target(), open); !s.ok()) return s;
-      trim_left = trim_next_;
+      trim_left = c_.trim_next;
     }
     if (!open.empty()) return Error("unexpected EOF: missing {{end}}");
     return Status::Ok();
@@ -107,27 +81,19 @@ class Parser {
     list.push_back(std::move(n));
   }
 
-  Status Error(std::string_view msg) const { return ErrorAt(pos_, msg); }
-  Status ErrorAt(size_t pos, std::string_view msg) const {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < pos && i < t_.size(); ++i) {
-      if (t_[i] == '\n')
-        ++line, col = 1;
-      else
-        ++col;
-    }
-    return InvalidArgument(fmt::format("template: {}:{}: {}", line, col, msg));
-  }
+  Status Error(std::string_view msg) const { return ErrorAt(c_.pos, msg); }
+  Status ErrorAt(size_t pos, std::string_view msg) const { return tmpl::ErrorAt(c_.t, pos, msg); }
 
   Status SkipComment(bool* trim_left) {
-    const size_t end = t_.find("*/", pos_ + 2);
+    const size_t end = c_.t.find("*/", c_.pos + 2);
     if (end == std::string_view::npos) return Error("unclosed comment");
-    pos_ = end + 2;
-    if (pos_ + 3 < t_.size() + 0 && IsSpace(t_[pos_]) && t_.substr(pos_ + 1, 3) == "-}}") {
-      pos_ += 4;
+    c_.pos = end + 2;
+    if (c_.pos + 3 < c_.t.size() + 0 && IsSpace(c_.t[c_.pos]) &&
+        c_.t.substr(c_.pos + 1, 3) == "-}}") {
+      c_.pos += 4;
       *trim_left = true;
-    } else if (t_.substr(pos_, 2) == "}}") {
-      pos_ += 2;
+    } else if (c_.t.substr(c_.pos, 2) == "}}") {
+      c_.pos += 2;
     } else {
       return Error("comment ends before closing delimiter");
     }
@@ -268,8 +234,8 @@ class Parser {
   }
 
   Status ParseDecl(Pipe* p, int decl_vars, std::vector<Tok>* declared) {
-    const size_t saved = pos_;
-    const bool saved_trim = trim_next_;
+    const size_t saved = c_.pos;
+    const bool saved_trim = c_.trim_next;
     std::vector<Tok> names;
     Tok tok;
     for (;;) {
@@ -296,8 +262,8 @@ class Parser {
       if (!p->assign) *declared = std::move(names);
       return Status::Ok();
     }
-    pos_ = saved;  // not a declaration: a plain pipeline
-    trim_next_ = saved_trim;
+    c_.pos = saved;  // not a declaration: a plain pipeline
+    c_.trim_next = saved_trim;
     return Status::Ok();
   }
 
@@ -401,179 +367,20 @@ class Parser {
   }
 
   Status Peek(Tok* tok) {
-    const size_t saved = pos_;
-    const bool trim = trim_next_;
+    const size_t saved = c_.pos;
+    const bool trim = c_.trim_next;
     Status s = Next(tok);
-    pos_ = saved;
-    trim_next_ = trim;
+    c_.pos = saved;
+    c_.trim_next = trim;
     return s;
   }
 
-  Status Next(Tok* tok);
-  Status LexString(Tok* tok);
+  Status Next(Tok* tok) { return LexToken(c_, tok); }
 
-  std::string_view t_;
-  size_t pos_ = 0;
-  bool trim_next_ = false;              // the last action ended with " -}}"
+  Cursor c_;
   size_t parens_ = 0;                   // ( ... ) operands being parsed
   std::vector<std::string> vars_{"$"};  // variables in scope; the index is the slot
 };
-
-Status Parser::Next(Tok* tok) {
-  *tok = Tok{};
-  const size_t before = pos_;
-  while (pos_ < t_.size() && IsSpace(t_[pos_])) ++pos_;
-  tok->start = pos_;
-  if (pos_ > before && t_.substr(pos_, 3) == "-}}") {
-    pos_ += 3;
-    trim_next_ = true;
-    return Status::Ok();
-  }
-  if (t_.substr(pos_, 2) == "}}") {
-    pos_ += 2;
-    trim_next_ = false;
-    return Status::Ok();
-  }
-  if (pos_ >= t_.size()) return Error("unclosed action");
-  const char c = t_[pos_];
-  auto ident_end = [&](size_t from) {
-    while (from < t_.size() && IsIdentChar(t_[from])) ++from;
-    return from;
-  };
-  if (c == '.') {
-    if (pos_ + 1 < t_.size() && IsIdentStart(t_[pos_ + 1])) {
-      const size_t end = ident_end(pos_ + 1);
-      tok->kind = Tok::kField;
-      tok->text = std::string(t_.substr(pos_ + 1, end - pos_ - 1));
-      pos_ = end;
-      if (pos_ + 1 < t_.size() && t_[pos_] == '.' && IsIdentStart(t_[pos_ + 1])) {
-        return Error("chained fields (.a.b) are not supported: values are strings");
-      }
-      return Status::Ok();
-    }
-    tok->kind = Tok::kDot;
-    tok->text.assign(1, '.');
-    ++pos_;
-    return Status::Ok();
-  }
-  if (c == '"' || c == '`') return LexString(tok);
-  if (c == '|' || c == '(' || c == ')') {
-    tok->kind = c == '|' ? Tok::kPipe : c == '(' ? Tok::kLParen : Tok::kRParen;
-    tok->text = std::string(1, c);
-    ++pos_;
-    return Status::Ok();
-  }
-  const bool sign =
-      (c == '-' || c == '+') && pos_ + 1 < t_.size() && t_[pos_ + 1] >= '0' && t_[pos_ + 1] <= '9';
-  if (sign || (c >= '0' && c <= '9')) {
-    size_t end = pos_ + (sign ? 1 : 0);
-    int64_t v = 0;
-    for (; end < t_.size() && t_[end] >= '0' && t_[end] <= '9'; ++end) {
-      if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, t_[end] - '0', &v)) {
-        return Error("integer literal out of range");
-      }
-    }
-    if (end < t_.size() && (t_[end] == '.' || IsIdentChar(t_[end]))) {
-      return Error("only decimal integer literals are supported");
-    }
-    tok->kind = Tok::kInt;
-    tok->i = c == '-' ? -v : v;
-    tok->text = std::string(t_.substr(pos_, end - pos_));
-    pos_ = end;
-    return Status::Ok();
-  }
-  if (IsIdentStart(c)) {
-    const size_t end = ident_end(pos_);
-    tok->kind = Tok::kIdent;
-    tok->text = std::string(t_.substr(pos_, end - pos_));
-    pos_ = end;
-    return Status::Ok();
-  }
-  if (c == '$') {
-    const size_t end = ident_end(pos_ + 1);
-    tok->kind = Tok::kVar;
-    tok->text = std::string(t_.substr(pos_, end - pos_));
-    pos_ = end;
-    if (pos_ + 1 < t_.size() && t_[pos_] == '.' && IsIdentStart(t_[pos_ + 1])) {
-      const size_t fend = ident_end(pos_ + 1);
-      tok->field = std::string(t_.substr(pos_ + 1, fend - pos_ - 1));
-      pos_ = fend;
-      if (pos_ + 1 < t_.size() && t_[pos_] == '.' && IsIdentStart(t_[pos_ + 1])) {
-        return Error("chained fields (.a.b) are not supported: values are strings");
-      }
-    }
-    return Status::Ok();
-  }
-  if (c == ':' && pos_ + 1 < t_.size() && t_[pos_ + 1] == '=') {
-    tok->kind = Tok::kDecl;
-    tok->text = ":=";
-    pos_ += 2;
-    return Status::Ok();
-  }
-  if (c == '=' || c == ',') {
-    tok->kind = c == '=' ? Tok::kAssign : Tok::kComma;
-    tok->text = std::string(1, c);
-    ++pos_;
-    return Status::Ok();
-  }
-  return Error(fmt::format("unexpected character '{}' in action", c));
-}
-
-// "..." with Go's escapes, or `raw`.
-Status Parser::LexString(Tok* tok) {
-  const char quote = t_[pos_++];
-  tok->kind = Tok::kString;
-  std::string& s = tok->text;
-  while (pos_ < t_.size() && t_[pos_] != quote) {
-    char c = t_[pos_++];
-    if (quote == '`' || c != '\\') {
-      if (quote == '"' && c == '\n') return Error("unterminated quoted string");
-      s.push_back(c);
-      continue;
-    }
-    if (pos_ >= t_.size()) break;
-    c = t_[pos_++];
-    static constexpr std::string_view kFrom = "abfnrtv\\'\"", kTo = "\a\b\f\n\r\t\v\\'\"";
-    if (size_t k = kFrom.find(c); k != std::string_view::npos) {
-      s.push_back(kTo[k]);
-      continue;
-    }
-    const int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : 0;
-    if (digits == 0) return Error(fmt::format("unknown escape sequence \\{}", c));
-    uint32_t cp = 0;
-    for (int d = 0; d < digits; ++d, ++pos_) {
-      const char h = pos_ < t_.size() ? t_[pos_] : '\0';
-      const int v = h >= '0' && h <= '9'                     ? h - '0'
-                    : (h | 0x20) >= 'a' && (h | 0x20) <= 'f' ? (h | 0x20) - 'a' + 10
-                                                             : -1;
-      if (v < 0) return Error("invalid escape in string literal");
-      cp = cp * 16 + static_cast<uint32_t>(v);
-    }
-    if (c == 'x') {
-      s.push_back(static_cast<char>(cp));
-      continue;
-    }
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return Error("invalid Unicode escape");
-    if (cp < 0x80) {
-      s.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      s.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-  if (pos_ >= t_.size()) return Error("unterminated quoted string");
-  ++pos_;  // closing quote
-  return Status::Ok();
-}
 
 }  // namespace
 
