@@ -44,6 +44,7 @@ TEST(TemplateEngine, RefusesWhatItDoesNotSupportAtParseTime) {
       {"{{ \"open }}", "unterminated quoted string"},
       {"{{ .a .b }}", "can't give argument to non-function"},
       {"{{ ToUpper .a .b }}", "wrong number of args for ToUpper"},
+      {"{{ list 1 2 3 4 5 6 7 }}", "too many args for list: skidder takes at most 6"},
       {"{{/* never closed", "unclosed comment"},
   };
   for (const auto& c : cases) {
