@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -150,6 +152,42 @@ TEST(JsonPath, EvaluatesExpressionsUpToTheLimits) {
   auto lists = CompileJsonPath(Repeat("[", 100) + "l" + Repeat("]", 100));
   ASSERT_TRUE(lists.has_value()) << lists.error().message();
   EXPECT_EQ(lists->Eval(d), Repeat("[", 104) + "1" + Repeat("]", 104));
+}
+
+}  // namespace
+}  // namespace skidder::lang::go
+
+namespace skidder::lang::go {
+namespace {
+
+// Seeded random expressions from the grammar's pieces: compiling and evaluating never crash
+// (sanitizer builds check memory safety), whatever comes out.
+TEST(JsonPath, SurvivesRandomExpressions) {
+  const char* pieces[] = {"a",       "b",        ".",         "*",       "[",          "]",
+                          "[]",      "[?",       "@",         "|",       "||",         "&&",
+                          "!",       "==",       "<",         ">=",      "`1`",        "'s'",
+                          "{",       "}",        ":",         ",",       "(",          ")",
+                          "&",       "-1",       "0",         "2",       "::",         "\"q\"",
+                          "length(", "sort_by(", "map(",      "max(",    "join(",      "to_string(",
+                          "merge(",  "keys(",    "not_null(", "`[1,2]`", "`{\"a\":1}`"};
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"a":[{"a":1,"b":"x"},{"a":[2,3],"b":null}],"b":{"a":{"b":[true,"y",{}]}},"q":"s"})");
+  ASSERT_FALSE(d.HasParseError());
+  std::mt19937 rng(20261201);
+  int compiled = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string expr;
+    const int n = 1 + static_cast<int>(rng() % 10);
+    for (int k = 0; k < n; ++k) expr += pieces[rng() % std::size(pieces)];
+    auto path = CompileJsonPath(expr);
+    if (!path) continue;
+    ++compiled;
+    std::string out, error;
+    path->Eval(d, 4096);
+    path->EvalJson(d, &out, &error, 4096);
+  }
+  EXPECT_GT(compiled, 100);
 }
 
 }  // namespace
