@@ -1,7 +1,8 @@
 #include "pipeline/stages/cri.h"
 
 #include "formats/cri.h"
-#include "pipeline/stages/common.h"
+#include "pipeline/stages/reassembling.h"
+#include "util/byte_size.h"
 
 namespace skidder::pipeline::stages {
 namespace {
