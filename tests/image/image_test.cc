@@ -1,0 +1,241 @@
+// The runtime image `make image` builds, run the way the chart runs it. The OCI archive named by
+// SKIDDER_IMAGE is unpacked with umoci; its binary runs in the image's own root filesystem
+// (image_run: read-only root, every capability dropped, no_new_privs, the image's user) with
+// the chart's volumes (config read-only at /etc/skidder, /var/log, /var/lib/skidder) and
+// delivers a file and a journal to the fake Loki. `make test-image` builds the image and runs
+// this; without SKIDDER_IMAGE every test fails rather than passing without an image.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "support/agent_process.h"
+#include "support/fake_loki.h"
+#include "support/journal_writer.h"
+#include "support/test_util.h"
+
+namespace skidder::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What umoci unpack made of the archive: the root filesystem and the image's process.
+struct Unpacked {
+  std::unique_ptr<TempDir> dir;
+  std::string rootfs;
+  std::vector<std::string> args, env;  // entrypoint + cmd; the image's environment
+  std::string user = "0:0", cwd = "/";
+  std::string error;  // why unpacking failed ("" when it worked)
+};
+
+int Run(const std::string& cmd) { return std::system((cmd + " >&2").c_str()); }
+
+rapidjson::Document ReadJson(const std::string& path) {
+  rapidjson::Document d;
+  d.Parse(ReadFile(path).c_str());
+  return d;
+}
+
+// Fills u; returns why it could not ("" when it could).
+std::string Unpack(Unpacked& u) {
+  const char* image = std::getenv("SKIDDER_IMAGE");
+  if (image == nullptr || !fs::exists(image)) {
+    return "SKIDDER_IMAGE must name the archive `make image` built (make test-image does)";
+  }
+  u.dir = std::make_unique<TempDir>();
+  std::string layout = *u.dir / "oci", bundle = *u.dir / "bundle";
+  MakeDirs(layout);
+  if (Run(fmt::format("tar -C {} -xf {}", layout, image)) != 0) return "tar failed";
+  rapidjson::Document index = ReadJson(layout + "/index.json");
+  if (!index.IsObject() || !index.HasMember("manifests")) return "no index.json";
+  std::string ref = index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
+                        .GetString();
+  if (Run(fmt::format("umoci unpack --image {}:{} {}", layout, ref, bundle)) != 0) {
+    return "umoci unpack failed";
+  }
+  rapidjson::Document spec = ReadJson(bundle + "/config.json");
+  const auto& process = spec["process"];
+  for (const auto& a : process["args"].GetArray()) u.args.push_back(a.GetString());
+  for (const auto& e : process["env"].GetArray()) u.env.push_back(e.GetString());
+  u.user = fmt::format("{}:{}", process["user"]["uid"].GetUint(), process["user"]["gid"].GetUint());
+  u.cwd = process["cwd"].GetString();
+  u.rootfs = bundle + "/rootfs";
+  return "";
+}
+
+const Unpacked& Image() {
+  static const Unpacked unpacked = [] {
+    Unpacked u;
+    u.error = Unpack(u);
+    return u;
+  }();  // destroyed at exit, which removes the unpacked image
+  return unpacked;
+}
+
+// "CapEff:\t0000000000000000" and the like from /proc/<pid>/status.
+std::string StatusField(pid_t pid, const std::string& name) {
+  std::istringstream in(ReadFile(fmt::format("/proc/{}/status", pid)));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + ":", 0) == 0) return line.substr(line.find_first_not_of(" \t", name.size() + 1));
+  }
+  return "";
+}
+
+// The mount options of the process's root, from /proc/<pid>/mountinfo (paths as it sees them).
+std::string RootMountOptions(pid_t pid) {
+  std::istringstream in(ReadFile(fmt::format("/proc/{}/mountinfo", pid)));
+  std::string options;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point, opts;
+    f >> id >> parent >> dev >> root >> point >> opts;
+    if (point == "/") options = opts;  // the last one mounted there is the one in effect
+  }
+  return options;
+}
+
+class ImageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(Image().error, "") << Image().error;
+    for (const char* d : {"config", "log/app", "log/journal", "positions", "out"}) {
+      MakeDirs(dir_ / d);
+    }
+  }
+
+  // image_run with the chart's volumes and environment, then the image's own command.
+  // Without mount_config, the image's own /etc/skidder/skidder.yaml is used.
+  std::vector<std::string> ChartArgs(const std::vector<std::string>& extra = {},
+                                     bool mount_config = true) {
+    const Unpacked& img = Image();
+    std::vector<std::string> a = {img.rootfs,
+                                  "--rw", dir_ / "log" + ":/var/log",
+                                  "--rw", dir_ / "positions" + ":/var/lib/skidder",
+                                  "--user", img.user, "--cwd", img.cwd,
+                                  "--env", "NODE_NAME=node-1", "--env", "HOSTNAME=node-1"};
+    if (mount_config) a.insert(a.end(), {"--ro", dir_ / "config" + ":/etc/skidder"});
+    for (const std::string& e : img.env) a.insert(a.end(), {"--env", e});
+    a.push_back("--");
+    a.insert(a.end(), img.args.begin(), img.args.end());
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  TempDir dir_;
+  AgentProcess agent_{IMAGE_RUN_BINARY, dir_ / "out"};
+};
+
+TEST_F(ImageTest, HoldsTheAgentAndNoShellCompilerOrPackageManager) {
+  const std::string& root = Image().rootfs;
+  EXPECT_EQ(::access((root + "/usr/bin/skidder").c_str(), X_OK), 0);
+  EXPECT_TRUE(fs::exists(root + "/etc/skidder/skidder.yaml"));
+  EXPECT_TRUE(fs::exists(root + "/etc/ssl/certs/ca-certificates.crt"));
+  EXPECT_TRUE(fs::exists(root + "/usr/share/zoneinfo/Europe/Berlin"));
+  uintmax_t bytes = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_directory()) continue;
+    std::string name = e.path().filename();
+    for (const char* banned : {"sh", "bash", "dash", "busybox", "gcc", "cc", "g++", "ld", "as",
+                               "perl", "python3", "apt", "apt-get", "dpkg"}) {
+      EXPECT_NE(name, banned) << e.path();
+    }
+    if (fs::is_regular_file(e.symlink_status())) bytes += e.file_size();
+  }
+  std::printf("image: %s is %ju bytes; unpacked root filesystem %ju bytes\n",
+              std::getenv("SKIDDER_IMAGE"), fs::file_size(std::getenv("SKIDDER_IMAGE")), bytes);
+  EXPECT_LT(fs::file_size(std::getenv("SKIDDER_IMAGE")), 40u << 20) << "the image grew";
+}
+
+TEST_F(ImageTest, BundledConfigPassesCheckSyntaxInsideTheImage) {
+  ASSERT_TRUE(agent_.Start(ChartArgs({"-check-syntax"}, /*mount_config=*/false)));
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+}
+
+TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm) {
+  FakeLoki loki;
+  ASSERT_TRUE(loki.Start());
+  WriteFile(dir_ / "config/skidder.yaml", fmt::format(R"(server:
+  http_listen_port: 0
+positions:
+  filename: /var/lib/skidder/positions.json
+  held_dir: /var/log/.skidder-held
+clients:
+  - url: {}
+scrape_configs:
+  - job_name: app
+    static_configs:
+      - labels: {{job: app, __path__: /var/log/app/*.log}}
+  - job_name: node
+    journal:
+      path: /var/log/journal
+      labels: {{job: systemd-journal}}
+)",
+                                                      loki.url()));
+  std::string lines;
+  for (int i = 0; i < 100; ++i) lines += fmt::format("line {}\n", i);
+  WriteFile(dir_ / "log/app/a.log", lines);
+  WriteJournal(dir_ / "log/journal/node.journal",
+               {{NowUs(), {{"MESSAGE", "kubelet started"}, {"_SYSTEMD_UNIT", "kubelet.service"}}}});
+
+  ASSERT_TRUE(agent_.Start(ChartArgs()));
+  ASSERT_TRUE(loki.WaitForLines(101, std::chrono::seconds(60))) << agent_.Stderr();
+  const pid_t pid = agent_.pid();
+
+  // It runs in the image's root, read-only, with no capability and no way to gain one.
+  EXPECT_EQ(fs::read_symlink(fmt::format("/proc/{}/root", pid)), fs::path(Image().rootfs));
+  EXPECT_TRUE(RootMountOptions(pid).starts_with("ro")) << RootMountOptions(pid);
+  for (const char* set : {"CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"}) {
+    EXPECT_EQ(StatusField(pid, set), "0000000000000000") << set;
+  }
+  EXPECT_EQ(StatusField(pid, "NoNewPrivs"), "1");
+
+  // What the chart's probes ask, and what the agent read, by the paths it sees.
+  std::optional<int> port = agent_.MetricsPort();
+  ASSERT_TRUE(port.has_value()) << agent_.Stderr();
+  EXPECT_NE(agent_.HttpGet("/ready"), "");
+  int from_file = 0, from_journal = 0;
+  for (const ReceivedEntry& e : loki.Entries()) {
+    from_file += e.labels.find("filename=\"/var/log/app/a.log\"") != std::string::npos;
+    from_journal += e.line == "kubelet started" &&
+                    e.labels.find("job=\"systemd-journal\"") != std::string::npos;
+  }
+  EXPECT_EQ(from_file, 100);
+  EXPECT_EQ(from_journal, 1);
+
+  // Lines written later are tailed too (inotify inside the namespace).
+  AppendFile(dir_ / "log/app/a.log", "after start\n");
+  ASSERT_TRUE(loki.WaitForLines(102, std::chrono::seconds(30)));
+  EXPECT_EQ(loki.Lines().back(), "after start");
+
+  EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
+  // Nothing it needs is on the read-only root: no write there was even tried.
+  EXPECT_EQ(agent_.Stderr().find("Read-only file system"), std::string::npos) << agent_.Stderr();
+  EXPECT_NE(ReadFile(dir_ / "positions/positions.json").find("/var/log/app/a.log"),
+            std::string::npos);
+}
+
+TEST_F(ImageTest, RootFilesystemIsReallyReadOnlyForTheAgent) {
+  // The launcher's read-only root is not taken on trust: a program in the image that writes
+  // there must fail. The agent itself is that program: positions on the root are refused.
+  WriteFile(dir_ / "config/skidder.yaml",
+            "server:\n  http_listen_port: 0\npositions:\n  filename: /etc/positions.json\n"
+            "clients:\n  - url: http://127.0.0.1:1/loki/api/v1/push\n"
+            "scrape_configs:\n  - job_name: app\n    static_configs:\n"
+            "      - labels: {job: app, __path__: /var/log/app/*.log}\n");
+  WriteFile(dir_ / "log/app/a.log", "x\n");
+  ASSERT_TRUE(agent_.Start(ChartArgs()));
+  EXPECT_TRUE(WaitFor([&] { return agent_.Stderr().find("Read-only file system") != std::string::npos; },
+                      std::chrono::seconds(60)))
+      << agent_.Stderr();
+  agent_.Kill();
+  EXPECT_FALSE(fs::exists(Image().rootfs + "/etc/positions.json"));
+  std::printf("%s", agent_.Stderr().c_str());
+}
+
+}  // namespace
+}  // namespace skidder::testing
