@@ -29,11 +29,21 @@ struct Unpacked {
   std::unique_ptr<TempDir> dir;
   std::string rootfs;
   std::vector<std::string> args, env;  // entrypoint + cmd; the image's environment
+  std::string ref;  // the name in the archive, e.g. skidder:0.1.0
   std::string user = "0:0", cwd = "/";
   std::string error;  // why unpacking failed ("" when it worked)
 };
 
-int Run(const std::string& cmd) { return std::system((cmd + " >&2").c_str()); }
+int Shell(const std::string& cmd) { return std::system((cmd + " >&2").c_str()); }
+
+// What cmd prints on stdout.
+std::string Output(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  for (char buf[4096]; size_t n = std::fread(buf, 1, sizeof buf, p);) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
 
 rapidjson::Document ReadJson(const std::string& path) {
   rapidjson::Document d;
@@ -50,12 +60,11 @@ std::string Unpack(Unpacked& u) {
   u.dir = std::make_unique<TempDir>();
   std::string layout = *u.dir / "oci", bundle = *u.dir / "bundle";
   MakeDirs(layout);
-  if (Run(fmt::format("tar -C {} -xf {}", layout, image)) != 0) return "tar failed";
+  if (Shell(fmt::format("tar -C {} -xf {}", layout, image)) != 0) return "tar failed";
   rapidjson::Document index = ReadJson(layout + "/index.json");
   if (!index.IsObject() || !index.HasMember("manifests")) return "no index.json";
-  std::string ref = index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"]
-                        .GetString();
-  if (Run(fmt::format("umoci unpack --image {}:{} {}", layout, ref, bundle)) != 0) {
+  u.ref = index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"].GetString();
+  if (Shell(fmt::format("umoci unpack --image {}:{} {}", layout, u.ref, bundle)) != 0) {
     return "umoci unpack failed";
   }
   rapidjson::Document spec = ReadJson(bundle + "/config.json");
@@ -235,6 +244,29 @@ TEST_F(ImageTest, RootFilesystemIsReallyReadOnlyForTheAgent) {
   agent_.Kill();
   EXPECT_FALSE(fs::exists(Image().rootfs + "/etc/positions.json"));
   std::printf("%s", agent_.Stderr().c_str());
+}
+
+TEST_F(ImageTest, LoadsWithPodmanUnderItsNameFromBothArchives) {
+  if (Shell("command -v podman") != 0) GTEST_SKIP() << "podman is not installed (make image-deps)";
+  const std::string image = std::getenv("SKIDDER_IMAGE");
+  const std::string docker_archive = image.substr(0, image.size() - 4) + ".docker.tar";
+  // A private store: nothing of the machine's own podman is touched.
+  const std::string podman = fmt::format(
+      "podman --root {} --runroot {} --storage-driver vfs", dir_ / "store", dir_ / "run");
+  const std::string version = Image().ref.substr(Image().ref.find(':') + 1);
+  struct Case {
+    std::string archive, name;
+  };
+  for (const Case& c : {Case{image, "localhost/" + Image().ref},
+                        Case{docker_archive, "docker.io/library/" + Image().ref}}) {
+    SCOPED_TRACE(c.archive);
+    ASSERT_EQ(Shell(fmt::format("{} load -q -i {}", podman, c.archive)), 0);
+    EXPECT_EQ(Output(fmt::format("{} image inspect --format '{{{{.Config.Entrypoint}}}} "
+                                 "{{{{.Config.User}}}}' {}",
+                                 podman, c.name)),
+              "[/usr/bin/skidder] 0:0\n");
+  }
+  EXPECT_EQ(version, SKIDDER_VERSION);
 }
 
 }  // namespace
