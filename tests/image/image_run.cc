@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -74,7 +75,22 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
+// As a runtime does: a volume's mount point is made in the root filesystem when the image
+// lacks it (a directory, or an empty file for a file such as /etc/machine-id).
+void MakeMountPoint(const std::string& src, const std::string& dst) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dst, ec)) return;
+  if (fs::is_directory(src, ec)) {
+    fs::create_directories(dst, ec);
+  } else {
+    fs::create_directories(fs::path(dst).parent_path(), ec);
+    std::ofstream{dst};
+  }
+}
+
 void Bind(const std::string& src, const std::string& dst, bool read_only) {
+  MakeMountPoint(src, dst);
   if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     Die("bind " + src + " on " + dst);
   }

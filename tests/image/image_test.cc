@@ -2,7 +2,8 @@
 // SKIDDER_IMAGE is unpacked with umoci; its binary runs in the image's own root filesystem
 // (image_run: read-only root, every capability dropped, no_new_privs, the image's user) with
 // the chart's volumes (config read-only at /etc/skidder, /var/log, /var/lib/skidder) and
-// delivers a file and a journal to the fake Loki. `make test-image` builds the image and runs
+// delivers a file and the local journal (found through a mounted /etc/machine-id, as the
+// chart mounts it) to the fake Loki. `make test-image` builds the image and runs
 // this; without SKIDDER_IMAGE every test fails rather than passing without an image.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -128,6 +129,7 @@ class ImageTest : public ::testing::Test {
                                   "--user", img.user, "--cwd", img.cwd,
                                   "--env", "NODE_NAME=node-1", "--env", "HOSTNAME=node-1"};
     if (mount_config) a.insert(a.end(), {"--ro", dir_ / "config" + ":/etc/skidder"});
+    a.insert(a.end(), extra_volumes_.begin(), extra_volumes_.end());
     for (const std::string& e : img.env) a.insert(a.end(), {"--env", e});
     a.push_back("--");
     a.insert(a.end(), img.args.begin(), img.args.end());
@@ -136,6 +138,7 @@ class ImageTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::vector<std::string> extra_volumes_;  // more image_run --ro/--rw pairs
   AgentProcess agent_{IMAGE_RUN_BINARY, dir_ / "out"};
 };
 
@@ -168,6 +171,8 @@ TEST_F(ImageTest, BundledConfigPassesCheckSyntaxInsideTheImage) {
 TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm) {
   FakeLoki loki;
   ASSERT_TRUE(loki.Start());
+  // The chart's journal job as it renders it: the local journal, found through /etc/machine-id
+  // (mounted from the host as the chart does) under /var/log/journal/<machine id>/.
   WriteFile(dir_ / "config/skidder.yaml", fmt::format(R"(server:
   http_listen_port: 0
 positions:
@@ -179,17 +184,33 @@ scrape_configs:
   - job_name: app
     static_configs:
       - labels: {{job: app, __path__: /var/log/app/*.log}}
-  - job_name: node
+  - job_name: journal
     journal:
-      path: /var/log/journal
-      labels: {{job: systemd-journal}}
+      max_age: 12h
+      labels:
+        job: systemd-journal
+    relabel_configs:
+      - source_labels: [__journal__systemd_unit]
+        target_label: unit
+      - replacement: ${{NODE_NAME}}
+        target_label: node_name
+      - source_labels: [__journal_priority_keyword]
+        target_label: level
 )",
                                                       loki.url()));
   std::string lines;
   for (int i = 0; i < 100; ++i) lines += fmt::format("line {}\n", i);
   WriteFile(dir_ / "log/app/a.log", lines);
-  WriteJournal(dir_ / "log/journal/node.journal",
-               {{NowUs(), {{"MESSAGE", "kubelet started"}, {"_SYSTEMD_UNIT", "kubelet.service"}}}});
+  const std::string machine_id = "5c1d2a3b4e5f60718293a4b5c6d7e8f9";
+  WriteFile(dir_ / "machine-id", machine_id + "\n");
+  MakeDirs(dir_ / "log/journal/" + machine_id);
+  WriteJournal(dir_ / "log/journal/" + machine_id + "/system.journal",
+               {{NowUs(),
+                 {{"MESSAGE", "kubelet started"},
+                  {"PRIORITY", "6"},
+                  {"_SYSTEMD_UNIT", "kubelet.service"},
+                  {"_MACHINE_ID", machine_id}}}});
+  extra_volumes_ = {"--ro", dir_ / "machine-id" + ":/etc/machine-id"};
 
   ASSERT_TRUE(agent_.Start(ChartArgs()));
   ASSERT_TRUE(loki.WaitForLines(101, std::chrono::seconds(60))) << agent_.Stderr();
@@ -211,7 +232,8 @@ scrape_configs:
   for (const ReceivedEntry& e : loki.Entries()) {
     from_file += e.labels.find("filename=\"/var/log/app/a.log\"") != std::string::npos;
     from_journal += e.line == "kubelet started" &&
-                    e.labels.find("job=\"systemd-journal\"") != std::string::npos;
+                    e.labels == "{job=\"systemd-journal\", level=\"info\", node_name=\"node-1\", "
+                                "unit=\"kubelet.service\"}";
   }
   EXPECT_EQ(from_file, 100);
   EXPECT_EQ(from_journal, 1);
