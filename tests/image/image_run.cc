@@ -11,13 +11,13 @@
 // (capabilities.drop: [ALL]); the image's user; only the given environment; exec. The
 // network namespace is the host's, so the agent reaches the fake Loki on 127.0.0.1.
 // Any failed step prints "image_run: <step>: <error>" and exits 127.
+#include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <grp.h>
 
 #include <cerrno>
 #include <cstdio>

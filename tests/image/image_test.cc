@@ -7,6 +7,7 @@
 // this; without SKIDDER_IMAGE every test fails rather than passing without an image.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <rapidjson/document.h>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ struct Unpacked {
   std::unique_ptr<TempDir> dir;
   std::string rootfs;
   std::vector<std::string> args, env;  // entrypoint + cmd; the image's environment
-  std::string ref;  // the name in the archive, e.g. skidder:0.1.0
+  std::string ref;                     // the name in the archive, e.g. skidder:0.1.0
   std::string user = "0:0", cwd = "/";
   std::string error;  // why unpacking failed ("" when it worked)
 };
@@ -91,7 +92,8 @@ const Unpacked& Image() {
 std::string StatusField(pid_t pid, const std::string& name) {
   std::istringstream in(ReadFile(fmt::format("/proc/{}/status", pid)));
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + ":", 0) == 0) return line.substr(line.find_first_not_of(" \t", name.size() + 1));
+    if (line.rfind(name + ":", 0) == 0)
+      return line.substr(line.find_first_not_of(" \t", name.size() + 1));
   }
   return "";
 }
@@ -123,14 +125,20 @@ class ImageTest : public ::testing::Test {
   std::vector<std::string> ChartArgs(const std::vector<std::string>& extra = {},
                                      bool mount_config = true) {
     const Unpacked& img = Image();
-    std::vector<std::string> a = {img.rootfs,
-                                  "--rw", dir_ / "log" + ":/var/log",
-                                  "--rw", dir_ / "positions" + ":/var/lib/skidder",
-                                  "--user", img.user, "--cwd", img.cwd,
-                                  "--env", "NODE_NAME=node-1", "--env", "HOSTNAME=node-1"};
-    if (mount_config) a.insert(a.end(), {"--ro", dir_ / "config" + ":/etc/skidder"});
+    std::vector<std::string> a = {img.rootfs};
+    auto add = [&a](std::string flag, std::string value) {
+      a.push_back(std::move(flag));
+      a.push_back(std::move(value));
+    };
+    add("--rw", dir_ / "log" + ":/var/log");
+    add("--rw", dir_ / "positions" + ":/var/lib/skidder");
+    add("--user", user_.empty() ? img.user : user_);
+    add("--cwd", img.cwd);
+    add("--env", "NODE_NAME=node-1");
+    add("--env", "HOSTNAME=node-1");
+    if (mount_config) add("--ro", dir_ / "config" + ":/etc/skidder");
     a.insert(a.end(), extra_volumes_.begin(), extra_volumes_.end());
-    for (const std::string& e : img.env) a.insert(a.end(), {"--env", e});
+    for (const std::string& e : img.env) add("--env", e);
     a.push_back("--");
     a.insert(a.end(), img.args.begin(), img.args.end());
     a.insert(a.end(), extra.begin(), extra.end());
@@ -139,6 +147,7 @@ class ImageTest : public ::testing::Test {
 
   TempDir dir_;
   std::vector<std::string> extra_volumes_;  // more image_run --ro/--rw pairs
+  std::string user_;                        // "uid:gid" instead of the image's user
   AgentProcess agent_{IMAGE_RUN_BINARY, dir_ / "out"};
 };
 
@@ -227,13 +236,17 @@ scrape_configs:
   // What the chart's probes ask, and what the agent read, by the paths it sees.
   std::optional<int> port = agent_.MetricsPort();
   ASSERT_TRUE(port.has_value()) << agent_.Stderr();
-  EXPECT_NE(agent_.HttpGet("/ready"), "");
+  httplib::Client probe("127.0.0.1", *port);
+  auto ready = probe.Get("/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
   int from_file = 0, from_journal = 0;
   for (const ReceivedEntry& e : loki.Entries()) {
     from_file += e.labels.find("filename=\"/var/log/app/a.log\"") != std::string::npos;
     from_journal += e.line == "kubelet started" &&
-                    e.labels == "{job=\"systemd-journal\", level=\"info\", node_name=\"node-1\", "
-                                "unit=\"kubelet.service\"}";
+                    e.labels ==
+                        "{job=\"systemd-journal\", level=\"info\", node_name=\"node-1\", "
+                        "unit=\"kubelet.service\"}";
   }
   EXPECT_EQ(from_file, 100);
   EXPECT_EQ(from_journal, 1);
@@ -250,6 +263,29 @@ scrape_configs:
             std::string::npos);
 }
 
+TEST_F(ImageTest, RunsAsAUserWithoutAnAccountWhereFilesAllowIt) {
+  // docs/airflow.md runs the image as uid 50000 (no entry in the image's /etc/passwd).
+  FakeLoki loki;
+  ASSERT_TRUE(loki.Start());
+  WriteFile(dir_ / "config/skidder.yaml",
+            fmt::format("server:\n  http_listen_port: 0\npositions:\n"
+                        "  filename: /var/lib/skidder/positions.json\n"
+                        "clients:\n  - url: {}\nscrape_configs:\n  - job_name: app\n"
+                        "    static_configs:\n"
+                        "      - labels: {{job: app, __path__: /var/log/app/*.log}}\n",
+                        loki.url()));
+  WriteFile(dir_ / "log/app/a.log", "as 50000\n");
+  ASSERT_EQ(::chown((dir_ / "positions").c_str(), 50000, 0), 0);
+  user_ = "50000:0";
+  ASSERT_TRUE(agent_.Start(ChartArgs()));
+  ASSERT_TRUE(loki.WaitForLines(1, std::chrono::seconds(60))) << agent_.Stderr();
+  const std::string uid = StatusField(agent_.pid(), "Uid");
+  EXPECT_TRUE(uid.starts_with("50000\t")) << uid;
+  EXPECT_EQ(loki.Lines().at(0), "as 50000");
+  EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
+  EXPECT_TRUE(fs::exists(dir_ / "positions/positions.json"));
+}
+
 TEST_F(ImageTest, RootFilesystemIsReallyReadOnlyForTheAgent) {
   // The launcher's read-only root is not taken on trust: a program in the image that writes
   // there must fail. The agent itself is that program: positions on the root are refused.
@@ -260,8 +296,9 @@ TEST_F(ImageTest, RootFilesystemIsReallyReadOnlyForTheAgent) {
             "      - labels: {job: app, __path__: /var/log/app/*.log}\n");
   WriteFile(dir_ / "log/app/a.log", "x\n");
   ASSERT_TRUE(agent_.Start(ChartArgs()));
-  EXPECT_TRUE(WaitFor([&] { return agent_.Stderr().find("Read-only file system") != std::string::npos; },
-                      std::chrono::seconds(60)))
+  EXPECT_TRUE(
+      WaitFor([&] { return agent_.Stderr().find("Read-only file system") != std::string::npos; },
+              std::chrono::seconds(60)))
       << agent_.Stderr();
   agent_.Kill();
   EXPECT_FALSE(fs::exists(Image().rootfs + "/etc/positions.json"));
@@ -273,8 +310,8 @@ TEST_F(ImageTest, LoadsWithPodmanUnderItsNameFromBothArchives) {
   const std::string image = std::getenv("SKIDDER_IMAGE");
   const std::string docker_archive = image.substr(0, image.size() - 4) + ".docker.tar";
   // A private store: nothing of the machine's own podman is touched.
-  const std::string podman = fmt::format(
-      "podman --root {} --runroot {} --storage-driver vfs", dir_ / "store", dir_ / "run");
+  const std::string podman = fmt::format("podman --root {} --runroot {} --storage-driver vfs",
+                                         dir_ / "store", dir_ / "run");
   const std::string version = Image().ref.substr(Image().ref.find(':') + 1);
   struct Case {
     std::string archive, name;
