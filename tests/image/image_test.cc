@@ -145,6 +145,8 @@ class ImageTest : public ::testing::Test {
     return a;
   }
 
+  void PrepareNode(const std::string& url);
+
   TempDir dir_;
   std::vector<std::string> extra_volumes_;  // more image_run --ro/--rw pairs
   std::string user_;                        // "uid:gid" instead of the image's user
@@ -177,11 +179,10 @@ TEST_F(ImageTest, BundledConfigPassesCheckSyntaxInsideTheImage) {
   EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
 }
 
-TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm) {
-  FakeLoki loki;
-  ASSERT_TRUE(loki.Start());
-  // The chart's journal job as it renders it: the local journal, found through /etc/machine-id
-  // (mounted from the host as the chart does) under /var/log/journal/<machine id>/.
+// The chart's volumes filled as on a node: a container log of 100 lines, and the chart's
+// journal job as it renders it, reading the local journal, found through /etc/machine-id
+// (mounted from the host as the chart does) under /var/log/journal/<machine id>/.
+void ImageTest::PrepareNode(const std::string& url) {
   WriteFile(dir_ / "config/skidder.yaml", fmt::format(R"(server:
   http_listen_port: 0
 positions:
@@ -206,7 +207,7 @@ scrape_configs:
       - source_labels: [__journal_priority_keyword]
         target_label: level
 )",
-                                                      loki.url()));
+                                                      url));
   std::string lines;
   for (int i = 0; i < 100; ++i) lines += fmt::format("line {}\n", i);
   WriteFile(dir_ / "log/app/a.log", lines);
@@ -220,6 +221,12 @@ scrape_configs:
                   {"_SYSTEMD_UNIT", "kubelet.service"},
                   {"_MACHINE_ID", machine_id}}}});
   extra_volumes_ = {"--ro", dir_ / "machine-id" + ":/etc/machine-id"};
+}
+
+TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm) {
+  FakeLoki loki;
+  ASSERT_TRUE(loki.Start());
+  PrepareNode(loki.url());
 
   ASSERT_TRUE(agent_.Start(ChartArgs()));
   ASSERT_TRUE(loki.WaitForLines(101, std::chrono::seconds(60))) << agent_.Stderr();
