@@ -1,9 +1,10 @@
 // The runtime image `make image` builds, run the way the chart runs it. The OCI archive named by
 // SKIDDER_IMAGE is unpacked with umoci; its binary runs in the image's own root filesystem
 // (image_run: read-only root, every capability dropped, no_new_privs, the image's user) with
-// the chart's volumes (config read-only at /etc/skidder, /var/log, /var/lib/skidder) and
-// delivers a file and the local journal (found through a mounted /etc/machine-id, as the
-// chart mounts it) to the fake Loki. `make test-image` builds the image and runs
+// the chart's volumes (config read-only at /etc/skidder, /var/log, /var/lib/skidder,
+// /etc/machine-id, the service account) and the image's own config with a fake Loki's URL: it
+// discovers a pod through a fake API server over HTTPS, ships the pod's log and the node's
+// journal, answers /ready, and stops on SIGTERM. `make test-image` builds the image and runs
 // this; without SKIDDER_IMAGE every test fails rather than passing without an image.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <sstream>
 
 #include "support/agent_process.h"
+#include "support/fake_kube_api.h"
 #include "support/fake_loki.h"
 #include "support/journal_writer.h"
 #include "support/test_util.h"
@@ -139,17 +141,20 @@ class ImageTest : public ::testing::Test {
     if (mount_config) add("--ro", dir_ / "config" + ":/etc/skidder");
     a.insert(a.end(), extra_volumes_.begin(), extra_volumes_.end());
     for (const std::string& e : img.env) add("--env", e);
+    for (const std::string& e : extra_env_) add("--env", e);
     a.push_back("--");
     a.insert(a.end(), img.args.begin(), img.args.end());
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
 
-  void PrepareNode(const std::string& url);
+  void PrepareNode(const std::string& loki_url);
 
   TempDir dir_;
   std::vector<std::string> extra_volumes_;  // more image_run --ro/--rw pairs
   std::string user_;                        // "uid:gid" instead of the image's user
+  std::vector<std::string> extra_env_;      // NAME=value, after the chart's and the image's
+  std::unique_ptr<FakeKubeApi> api_;        // the API server PrepareNode starts
   AgentProcess agent_{IMAGE_RUN_BINARY, dir_ / "out"};
 };
 
@@ -179,38 +184,38 @@ TEST_F(ImageTest, BundledConfigPassesCheckSyntaxInsideTheImage) {
   EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
 }
 
-// The chart's volumes filled as on a node: a container log of 100 lines, and the chart's
-// journal job as it renders it, reading the local journal, found through /etc/machine-id
-// (mounted from the host as the chart does) under /var/log/journal/<machine id>/.
-void ImageTest::PrepareNode(const std::string& url) {
-  WriteFile(dir_ / "config/skidder.yaml", fmt::format(R"(server:
-  http_listen_port: 0
-positions:
-  filename: /var/lib/skidder/positions.json
-  held_dir: /var/log/.skidder-held
-clients:
-  - url: {}
-scrape_configs:
-  - job_name: app
-    static_configs:
-      - labels: {{job: app, __path__: /var/log/app/*.log}}
-  - job_name: journal
-    journal:
-      max_age: 12h
-      labels:
-        job: systemd-journal
-    relabel_configs:
-      - source_labels: [__journal__systemd_unit]
-        target_label: unit
-      - replacement: ${{NODE_NAME}}
-        target_label: node_name
-      - source_labels: [__journal_priority_keyword]
-        target_label: level
-)",
-                                                      url));
+// Replaces the one `from` in s with `to`; false when there is not exactly one.
+bool ReplaceOnce(std::string& s, std::string_view from, std::string_view to) {
+  const size_t at = s.find(from);
+  if (at == std::string::npos || s.find(from, at + 1) != std::string::npos) return false;
+  s.replace(at, from.size(), to);
+  return true;
+}
+
+constexpr const char* kPodLog = "/var/log/pods/shop_api-1_uid-api-1/api/0.log";
+
+// A node as the chart's pod sees it: the image's own config (config/kubernetes.yaml, which the
+// chart renders unchanged) with the user's Loki URL, mounted as the chart's ConfigMap; the
+// service account (token, CA) of a fake API server that knows one pod on this node; that pod's
+// log under /var/log/pods; the node's journal under /var/log/journal/<machine id>/, found
+// through /etc/machine-id as the chart mounts it.
+void ImageTest::PrepareNode(const std::string& loki_url) {
+  std::string config = ReadFile(Image().rootfs + "/etc/skidder/skidder.yaml");
+  ASSERT_TRUE(ReplaceOnce(config, "http://loki-gateway/loki/api/v1/push", loki_url));
+  ASSERT_TRUE(ReplaceOnce(config, "http_listen_port: 9080", "http_listen_port: 0"));
+  WriteFile(dir_ / "config/skidder.yaml", config);
+
+  MakeDirs(dir_ / "sa");
+  WriteFile(dir_ / "sa/token", "image-test-token");
+  api_ = std::make_unique<FakeKubeApi>(dir_ / "sa", "image-test-token");
+  api_->Add(PodJson("shop", "api-1", "node-1", {"api"}, {{"app.kubernetes.io/name", "api"}}));
+  const std::string api_port = api_->url().substr(api_->url().rfind(':') + 1);
+  extra_env_ = {"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + api_port};
   std::string lines;
-  for (int i = 0; i < 100; ++i) lines += fmt::format("line {}\n", i);
-  WriteFile(dir_ / "log/app/a.log", lines);
+  for (int i = 0; i < 100; ++i) lines += fmt::format("2026-11-24T10:40:12Z stdout F line {}\n", i);
+  MakeDirs(fs::path(dir_ / "log" + std::string(kPodLog).substr(8)).parent_path());
+  WriteFile(dir_ / "log" + std::string(kPodLog).substr(8), lines);
+
   const std::string machine_id = "5c1d2a3b4e5f60718293a4b5c6d7e8f9";
   WriteFile(dir_ / "machine-id", machine_id + "\n");
   MakeDirs(dir_ / "log/journal/" + machine_id);
@@ -220,13 +225,15 @@ scrape_configs:
                   {"PRIORITY", "6"},
                   {"_SYSTEMD_UNIT", "kubelet.service"},
                   {"_MACHINE_ID", machine_id}}}});
-  extra_volumes_ = {"--ro", dir_ / "machine-id" + ":/etc/machine-id"};
+  extra_volumes_ = {"--ro", dir_ / "machine-id" + ":/etc/machine-id", "--ro",
+                    dir_ / "sa" + ":/var/run/secrets/kubernetes.io/serviceaccount"};
 }
 
-TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm) {
+TEST_F(ImageTest, ShippedConfigRunAsTheChartDoesShipsPodLogsAndTheJournalAndStopsOnSigterm) {
   FakeLoki loki;
   ASSERT_TRUE(loki.Start());
   PrepareNode(loki.url());
+  if (HasFatalFailure()) return;
 
   ASSERT_TRUE(agent_.Start(ChartArgs()));
   ASSERT_TRUE(loki.WaitForLines(101, std::chrono::seconds(60))) << agent_.Stderr();
@@ -249,7 +256,11 @@ TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm)
   EXPECT_EQ(ready->status, 200) << ready->body;
   int from_file = 0, from_journal = 0;
   for (const ReceivedEntry& e : loki.Entries()) {
-    from_file += e.labels.find("filename=\"/var/log/app/a.log\"") != std::string::npos;
+    from_file += e.labels == fmt::format(
+                                 "{{app=\"api\", container=\"api\", filename=\"{}\", "
+                                 "job=\"shop/api\", namespace=\"shop\", node_name=\"node-1\", "
+                                 "pod=\"api-1\", stream=\"stdout\"}}",
+                                 kPodLog);
     from_journal += e.line == "kubelet started" &&
                     e.labels ==
                         "{job=\"systemd-journal\", level=\"info\", node_name=\"node-1\", "
@@ -259,15 +270,15 @@ TEST_F(ImageTest, RunsAsTheChartDoesDeliversAFileAndTheJournalAndStopsOnSigterm)
   EXPECT_EQ(from_journal, 1);
 
   // Lines written later are tailed too (inotify inside the namespace).
-  AppendFile(dir_ / "log/app/a.log", "after start\n");
+  AppendFile(dir_ / "log" + std::string(kPodLog).substr(8),
+             "2026-11-24T10:40:13Z stdout F after start\n");
   ASSERT_TRUE(loki.WaitForLines(102, std::chrono::seconds(30)));
   EXPECT_EQ(loki.Lines().back(), "after start");
 
   EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
   // Nothing it needs is on the read-only root: no write there was even tried.
   EXPECT_EQ(agent_.Stderr().find("Read-only file system"), std::string::npos) << agent_.Stderr();
-  EXPECT_NE(ReadFile(dir_ / "positions/positions.json").find("/var/log/app/a.log"),
-            std::string::npos);
+  EXPECT_NE(ReadFile(dir_ / "positions/positions.json").find(kPodLog), std::string::npos);
 }
 
 TEST_F(ImageTest, RunsAsAUserWithoutAnAccountWhereFilesAllowIt) {
