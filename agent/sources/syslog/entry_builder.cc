@@ -5,7 +5,6 @@
 namespace skidder::sources::syslog {
 namespace {
 
-constexpr std::string_view kHostnameLabel = "__syslog_connection_hostname";
 // Distinct relabel inputs remembered; a rule reading a per-message field (proc_id, an SD value)
 // would otherwise grow the cache without bound.
 constexpr size_t kMaxCached = 4096;
@@ -23,24 +22,41 @@ void AppendOpt(std::string& key, const std::optional<std::string_view>& v) {
   }
 }
 
+// The meta labels a cache key may hold, in the order of the bits of EntryBuilder::reads_.
+constexpr std::string_view kFields[] = {
+    "__syslog_connection_ip_address", "__syslog_connection_hostname",
+    "__syslog_message_severity",      "__syslog_message_facility",
+    "__syslog_message_hostname",      "__syslog_message_app_name",
+    "__syslog_message_proc_id",       "__syslog_message_msg_id"};
+constexpr std::string_view kSdPrefix = "__syslog_message_sd_";
+
 }  // namespace
 
 EntryBuilder::EntryBuilder(const config::SyslogConfig& cfg, const kubernetes::RelabelRules& rules)
     : cfg_(cfg), rules_(rules) {
+  auto note = [this](std::string_view label) {
+    for (size_t i = 0; i < std::size(kFields); ++i) {
+      if (label == kFields[i]) reads_ |= 1u << i;
+    }
+    if (label.starts_with(kSdPrefix)) reads_sd_ = true;
+  };
   for (const kubernetes::RelabelRule& r : rules_) {
-    if (r.action == kubernetes::RelabelAction::kLabelMap ||
-        std::ranges::find(r.source_labels, kHostnameLabel) != r.source_labels.end() ||
-        r.target_label == kHostnameLabel) {
-      needs_hostname_ = true;
+    if (r.action == kubernetes::RelabelAction::kLabelMap) reads_all_ = true;
+    for (const std::string& l : r.source_labels) note(l);
+    if (r.action == kubernetes::RelabelAction::kKeepEqual ||
+        r.action == kubernetes::RelabelAction::kDropEqual) {
+      note(r.target_label);
     }
   }
+  if (reads_all_) reads_ = ~0u;
+  needs_hostname_ = (reads_ & 2u) != 0;
 }
 
 Labels EntryBuilder::RelabelMessage(const SyslogMessage& msg, const PeerLabels& peer) {
   LabelsBuilder b(cfg_.labels);
   b.Reserve(8 + msg.structured_data.size());
   b.Add("__syslog_connection_ip_address", peer.ip);
-  b.Add(std::string(kHostnameLabel), peer.hostname);
+  b.Add("__syslog_connection_hostname", peer.hostname);
   if (msg.priority >= 0) {
     b.Add("__syslog_message_severity", std::string(SeverityName(msg.priority % 8)));
     b.Add("__syslog_message_facility", std::string(FacilityName(msg.priority / 8)));
@@ -58,7 +74,7 @@ Labels EntryBuilder::RelabelMessage(const SyslogMessage& msg, const PeerLabels& 
       for (char c : p.id) name.push_back(c == '@' ? '_' : c);
       name.push_back('_');
       name.append(p.name);
-      b.Add(std::move(name), p.value);
+      b.Add(std::move(name), SdUnescape(p.value));
     }
   }
   Labels labels = b.Build();
@@ -80,14 +96,14 @@ bool EntryBuilder::Build(const SyslogMessage& msg, std::string_view raw, const P
     return !out->labels.empty();
   }
   key_.clear();
-  AppendKey(key_, peer.ip);
-  AppendKey(key_, peer.hostname);
-  key_.append(std::to_string(msg.priority)).push_back(':');
-  AppendOpt(key_, msg.hostname);
-  AppendOpt(key_, msg.app_name);
-  AppendOpt(key_, msg.proc_id);
-  AppendOpt(key_, msg.msg_id);
-  if (cfg_.label_structured_data) {
+  const std::optional<std::string_view> fields[] = {
+      peer.ip,      peer.hostname, std::nullopt, std::nullopt, msg.hostname,
+      msg.app_name, msg.proc_id,   msg.msg_id};
+  for (size_t i = 0; i < std::size(fields); ++i) {
+    if ((reads_ & (1u << i)) != 0) AppendOpt(key_, fields[i]);
+  }
+  if ((reads_ & 0b1100u) != 0) key_.append(std::to_string(msg.priority)).push_back(':');
+  if (cfg_.label_structured_data && (reads_sd_ || reads_all_)) {
     for (const SdParam& p : msg.structured_data) {
       AppendKey(key_, p.id);
       AppendKey(key_, p.name);

@@ -10,9 +10,9 @@
 // message as received with use_rfc5424_message. Timestamp: the message's with
 // use_incoming_timestamp, else the receive time.
 //
-// Relabeling per message would dominate the cost, so the outcome is cached by the label inputs
-// (a sender has few distinct host/app/severity combinations); with no rules the labels are the
-// config labels. Owned by one reading thread.
+// Relabeling per message would dominate the cost, so the outcome is cached by the values of the
+// meta labels the rules can read (a sender has few distinct host/app/severity combinations);
+// with no rules the labels are the config labels. Owned by one reading thread.
 #pragma once
 
 #include <string>
@@ -49,6 +49,9 @@ class EntryBuilder {
   const config::SyslogConfig& cfg_;
   const kubernetes::RelabelRules& rules_;
   bool needs_hostname_ = false;
+  bool reads_all_ = false;  // a labelmap rule may read any meta label
+  bool reads_sd_ = false;   // a rule reads a __syslog_message_sd_* label
+  uint32_t reads_ = 0;      // bit i: the rules read kFields[i]
   std::unordered_map<std::string, Labels> cache_;
   std::string key_;  // scratch: the cache key of one message
 };

@@ -131,20 +131,20 @@ bool ReadSdName(Cursor& c, std::string_view* out) {
   return true;
 }
 
-// "value" with \" \\ \] unescaped (a backslash before anything else stays, as RFC 5424 says).
-bool ReadSdValue(Cursor& c, std::string* out) {
+// A quoted PARAM-VALUE: '"' and ']' inside must be escaped with a backslash.
+bool ReadSdValue(Cursor& c, std::string_view* out) {
   if (!c.Eat('"')) return false;
-  out->clear();
-  while (!c.AtEnd()) {
-    char ch = c.Peek();
-    c.Skip(1);
-    if (ch == '"') return true;
-    if (ch == ']') return false;  // must be escaped inside a value
-    if (ch == '\\' && (c.Peek() == '"' || c.Peek() == '\\' || c.Peek() == ']')) {
-      ch = c.Peek();
-      c.Skip(1);
+  std::string_view rest = c.Rest();
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '\\') {
+      ++i;  // whatever follows is part of the value
+    } else if (rest[i] == '"') {
+      *out = rest.substr(0, i);
+      c.Skip(i + 1);
+      return true;
+    } else if (rest[i] == ']') {
+      return false;
     }
-    out->push_back(ch);
   }
   return false;
 }
@@ -288,6 +288,18 @@ Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out) {
   if (!c.Eat(' ')) return Fail(c, "a space after the hostname");
   ReadTagAndMessage(c, out);
   return Status::Ok();
+}
+
+std::string SdUnescape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '\\' && i + 1 < v.size() && (v[i + 1] == '"' || v[i + 1] == '\\' || v[i + 1] == ']')) {
+      ++i;
+    }
+    out.push_back(v[i]);
+  }
+  return out;
 }
 
 std::string_view SeverityName(int s) {

@@ -2,8 +2,8 @@
 // (through go-syslog, in best-effort mode: a message with any error is dropped and counted).
 //
 // Pure functions: no I/O, no clock (RFC 3164 carries no year; the caller passes "now"). Fields
-// are views into the input, which must outlive the message; only structured-data values with
-// escapes (\" \\ \]) are copied. Single pass, no recursion, no allocation beyond the SD params.
+// are views into the input, which must outlive the message. Single pass, no recursion, no
+// allocation (the SD params vector keeps its capacity between messages).
 #pragma once
 
 #include <cstdint>
@@ -19,8 +19,11 @@ namespace skidder::sources::syslog {
 struct SdParam {
   std::string_view id;    // SD-ID, e.g. "origin" or "custom@32473"
   std::string_view name;  // PARAM-NAME
-  std::string value;      // PARAM-VALUE with escapes removed
+  std::string_view value;  // PARAM-VALUE as written (escapes kept: see SdUnescape)
 };
+
+// PARAM-VALUE with \" \\ \] unescaped (a backslash before anything else stays, as RFC 5424 says).
+std::string SdUnescape(std::string_view value);
 
 // One parsed message. Absent fields (NILVALUE "-" in RFC 5424) are empty optionals/views.
 struct SyslogMessage {

@@ -28,7 +28,7 @@ TEST(Rfc5424, ParsesEveryHeaderFieldAndStructuredData) {
   EXPECT_EQ(m.structured_data[0].id, "custom@32473");
   EXPECT_EQ(m.structured_data[0].name, "exkey");
   EXPECT_EQ(m.structured_data[0].value, "1");
-  EXPECT_EQ(m.structured_data[1].value, "q\"]\\x");
+  EXPECT_EQ(SdUnescape(m.structured_data[1].value), "q\"]\\x");
   EXPECT_EQ(*m.message, "An application event log entry...");
 }
 
