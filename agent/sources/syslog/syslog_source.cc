@@ -92,9 +92,9 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   std::vector<pollfd> fds;
   std::vector<Connection*> polled;
   fds.reserve(conns.size() + 1);
-  // UDP keeps being read while saturated, to count (and drop) what arrives.
-  const bool accept = udp || conns.size() < max_connections;
-  fds.push_back({listen_fd, static_cast<short>(accept ? POLLIN : 0), 0});
+  // UDP keeps being read while saturated, to count (and drop) what arrives; TCP keeps accepting,
+  // closing at once what is over the cap, so a flood of connections is seen and counted.
+  fds.push_back({listen_fd, POLLIN, 0});
   bool ready_now = false;  // a connection with data already read past poll()'s view
   if (!saturated) {
     for (Connection& c : conns) {
