@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <climits>
 
 namespace skidder::sources::syslog {
 namespace {
@@ -55,6 +56,8 @@ Status Fail(const Cursor& c, std::string_view what) {
                 fmt::format("expecting {} at byte {}", what, c.pos()));
 }
 
+constexpr int64_t kNoTimestamp = INT64_MIN;
+
 bool ReadPri(Cursor& c, int* out) {
   int64_t v = 0;
   if (!c.Eat('<') || !c.Digits(1, 3, &v) || !c.Eat('>') || v > 191) return false;
@@ -104,7 +107,10 @@ bool ReadRfc3339(Cursor& c, int64_t* ns) {
     }
   }
   const int64_t secs = UnixSeconds(y, mo, d, h, mi, s) - sign * (oh * 3600 + om * 60);
-  *ns = secs * 1'000'000'000 + frac;
+  // Nanoseconds since 1970 in 64 bits span 1678..2262; a valid date outside them has no
+  // timestamp (the receive time is used) rather than a wrapped one.
+  constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000 - 1;
+  *ns = secs > kMaxSecs || secs < -kMaxSecs ? kNoTimestamp : secs * 1'000'000'000 + frac;
   return true;
 }
 
@@ -190,7 +196,7 @@ Status ParseRfc5424(std::string_view in, SyslogMessage* out) {
   if (!c.Eat('-')) {
     int64_t ns = 0;
     if (!ReadRfc3339(c, &ns)) return Fail(c, "an RFC 3339 timestamp or '-'");
-    out->timestamp_ns = ns;
+    if (ns != kNoTimestamp) out->timestamp_ns = ns;
   }
   if (!c.Eat(' ')) return Fail(c, "a space after the timestamp");
   if (!ReadField(c, 255, &out->hostname) || !c.Eat(' ')) return Fail(c, "a hostname");
@@ -279,7 +285,7 @@ Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out) {
     if (!ReadRfc3339(again, &ns)) return Fail(c, "a timestamp (Mmm dd hh:mm:ss)");
     c = again;
   }
-  out->timestamp_ns = ns;
+  if (ns != kNoTimestamp) out->timestamp_ns = ns;
   if (!c.Eat(' ')) return Fail(c, "a space after the timestamp");
   std::string_view host;
   if (!c.Token(255, &host)) return Fail(c, "a hostname");

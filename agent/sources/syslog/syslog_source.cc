@@ -81,7 +81,10 @@ void SyslogSource::Impl::Run(const std::atomic<bool>& stop) {
     opts.pipeline->Flush(clock->NowNs(), /*force=*/false, out);
     Publish();
   }
+  // Free the port now: a reload binds it again before this object is destroyed.
   conns.clear();
+  close(listen_fd);
+  listen_fd = -1;
   opts.pipeline->Flush(clock->NowNs(), /*force=*/true, out);
   Publish();
 }
@@ -140,8 +143,9 @@ void SyslogSource::Impl::AcceptAll() {
       return;
     }
     if (conns.size() >= max_connections) {  // the cap: close at once rather than hold the fd
-      close(fd);
+      // Counted before the close, so whoever sees the close sees the count.
       if (metrics != nullptr) metrics->syslog_connections_refused.With({opts.job_name, "limit"})->Add();
+      close(fd);
       int64_t times = 0;
       if (conn_log.Allow(&times)) {
         LOG_WARN("syslog connection limit reached; closing new connections",

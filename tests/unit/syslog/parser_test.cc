@@ -38,6 +38,13 @@ TEST(Rfc5424, AppliesTheTimestampOffset) {
   EXPECT_EQ(*m.timestamp_ns, 1065935655000003000);
 }
 
+TEST(Rfc5424, ADateBeyondNanosecondRangeParsesWithoutTimestamp) {
+  SyslogMessage m;
+  ASSERT_TRUE(ParseRfc5424("<13>1 9999-12-31T23:59:59Z - - - - - x", &m).ok());
+  EXPECT_FALSE(m.timestamp_ns.has_value());
+  EXPECT_EQ(*m.message, "x");
+}
+
 TEST(Rfc5424, NilValuesAreAbsentAndAMissingMessageIsEmpty) {
   SyslogMessage m;
   ASSERT_TRUE(ParseRfc5424("<13>1 - - - - - -", &m).ok());
