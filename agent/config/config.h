@@ -153,8 +153,8 @@ struct JournalConfig {
 
 // Promtail's `syslog` block: listen for syslog messages (sources/syslog).
 struct SyslogConfig {
-  std::string listen_address;             // host:port, required
-  std::string listen_protocol = "tcp";    // tcp|udp
+  std::string listen_address;                         // host:port, required
+  std::string listen_protocol = "tcp";                // tcp|udp
   Duration idle_timeout = std::chrono::seconds(120);  // a TCP connection silent this long closes
   bool label_structured_data = false;     // RFC 5424 SD params as __syslog_message_sd_* labels
   Labels labels;                          // added to every entry, before relabel_configs

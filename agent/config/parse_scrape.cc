@@ -43,8 +43,8 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"loki_push_api", "push", "docker_sd_configs", "file_sd_configs",
-                        "decompression"});
+  RefuseUnsupported(
+      r, {"loki_push_api", "push", "docker_sd_configs", "file_sd_configs", "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -301,8 +301,8 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
            "a scrape config reads either the journal or files: move static_configs and "
            "kubernetes_sd_configs to a scrape config of their own");
   }
-  if (out->syslog && (out->journal || !out->static_configs.empty() ||
-                      !out->kubernetes_sd_configs.empty())) {
+  if (out->syslog &&
+      (out->journal || !out->static_configs.empty() || !out->kubernetes_sd_configs.empty())) {
     r.Fail("syslog",
            "a scrape config with syslog reads nothing else: move static_configs, "
            "kubernetes_sd_configs and journal to scrape configs of their own");

@@ -85,12 +85,11 @@ AgentMetrics::AgentMetrics(Registry& r)
                                   "Syslog messages dropped, by reason.", {"job_name", "reason"})),
       syslog_truncated(r.NewCounter("skidder_syslog_truncated_total",
                                     "Syslog messages cut to max_message_length.", {"job_name"})),
-      syslog_connections(r.NewGauge("skidder_syslog_connections",
-                                    "Open syslog TCP connections.", {"job_name"})),
-      syslog_connections_refused(
-          r.NewCounter("skidder_syslog_connections_refused_total",
-                       "Syslog TCP connections refused or closed at once, by reason.",
-                       {"job_name", "reason"})),
+      syslog_connections(
+          r.NewGauge("skidder_syslog_connections", "Open syslog TCP connections.", {"job_name"})),
+      syslog_connections_refused(r.NewCounter(
+          "skidder_syslog_connections_refused_total",
+          "Syslog TCP connections refused or closed at once, by reason.", {"job_name", "reason"})),
       kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
                                          "Failed Kubernetes API requests, by reason.", {"reason"})),
       kubernetes_watch_restarts(

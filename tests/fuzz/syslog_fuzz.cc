@@ -20,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(frame.size() <= max_len);
     seen += frame.size();
     for (bool bsd : {false, true}) {
-      skidder::Status st = bsd ? ParseRfc3164(frame, 1'700'000'000'000'000'000, &msg)
-                               : ParseRfc5424(frame, &msg);
+      skidder::Status st =
+          bsd ? ParseRfc3164(frame, 1'700'000'000'000'000'000, &msg) : ParseRfc5424(frame, &msg);
       if (!st.ok()) continue;
       FUZZ_CHECK(msg.priority >= 0 && msg.priority <= 191);
       FUZZ_CHECK(!SeverityName(msg.priority % 8).empty());

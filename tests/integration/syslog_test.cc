@@ -76,10 +76,10 @@ TEST_F(Syslog, MalformedMessagesAreCountedAndTheConnectionGoesOn) {
   SyslogTcpClient c;
   ASSERT_TRUE(c.Connect(port));
   // Promtail's examples of messages go-syslog refuses; the stream carries on after them.
-  ASSERT_TRUE(c.Send("<165>1    -   An application event log entry...\n"
-                     "<165>1 2018-10-11T22:14:15.007Z host5 e -   An application event\n" +
-                     NewlineFrame(Rfc5424("m-0")) + "<13>1 - - - - - -\n" +
-                     NewlineFrame(Rfc5424("m-1"))));
+  ASSERT_TRUE(
+      c.Send("<165>1    -   An application event log entry...\n"
+             "<165>1 2018-10-11T22:14:15.007Z host5 e -   An application event\n" +
+             NewlineFrame(Rfc5424("m-0")) + "<13>1 - - - - - -\n" + NewlineFrame(Rfc5424("m-1"))));
   ASSERT_TRUE(loki_.WaitForLines(2));
   ExpectEachOnce("m", 0, 2);
   EXPECT_TRUE(WaitFor([&] { return Dropped("parse_error") == 2 && Dropped("empty") == 1; }));
@@ -138,9 +138,10 @@ TEST_F(Syslog, OversizeMessagesNeverGrowMemory) {
 
 TEST_F(Syslog, TlsRequiresAClientCertificateWhenCaFileIsSet) {
   TestCerts certs = MakeTestCerts(dir_.path());
-  int port = Start(fmt::format("      tls_config:\n        cert_file: {}\n        key_file: {}\n"
-                               "        ca_file: {}\n",
-                               certs.server_cert, certs.server_key, certs.ca));
+  int port =
+      Start(fmt::format("      tls_config:\n        cert_file: {}\n        key_file: {}\n"
+                        "        ca_file: {}\n",
+                        certs.server_cert, certs.server_key, certs.ca));
   SyslogTcpClient anonymous;
   SyslogTcpClient::Tls no_cert{.ca_file = certs.ca};
   // TLS 1.3 reports the refusal after the handshake: the first read sees the connection close.

@@ -99,8 +99,8 @@ TestCerts MakeTestCerts(const std::string& dir) {
   X509* ca = NewCert("skidder syslog test CA", ca_key, nullptr, nullptr, 1);
   X509* server = NewCert("127.0.0.1", server_key, ca, ca_key, 2);
   X509* client = NewCert("syslog-client", client_key, ca, ca_key, 3);
-  TestCerts c{dir + "/ca.crt",     dir + "/server.crt", dir + "/server.key",
-              dir + "/client.crt", dir + "/client.key"};
+  TestCerts c{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key", dir + "/client.crt",
+              dir + "/client.key"};
   WritePem(c.ca, ca, nullptr);
   WritePem(c.server_cert, server, nullptr);
   WritePem(c.server_key, nullptr, server_key);
@@ -201,8 +201,8 @@ bool SendUdp(int port, std::string_view datagram) {
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ssize_t n = sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a),
-                     sizeof a);
+  ssize_t n =
+      sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   close(fd);
   return n == static_cast<ssize_t>(datagram.size());
 }

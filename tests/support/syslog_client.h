@@ -35,8 +35,8 @@ TestCerts MakeTestCerts(const std::string& dir);
 class SyslogTcpClient {
  public:
   struct Tls {
-    std::string ca_file;                // verify the server against it
-    std::string cert_file, key_file;    // client certificate ("" = none)
+    std::string ca_file;              // verify the server against it
+    std::string cert_file, key_file;  // client certificate ("" = none)
   };
   SyslogTcpClient() = default;
   ~SyslogTcpClient() { Close(); }

@@ -24,9 +24,8 @@ void AppendOpt(std::string& key, const std::optional<std::string_view>& v) {
 
 // The meta labels a cache key may hold, in the order of the bits of EntryBuilder::reads_.
 constexpr std::string_view kFields[] = {
-    "__syslog_connection_ip_address", "__syslog_connection_hostname",
-    "__syslog_message_severity",      "__syslog_message_facility",
-    "__syslog_message_hostname",      "__syslog_message_app_name",
+    "__syslog_connection_ip_address", "__syslog_connection_hostname", "__syslog_message_severity",
+    "__syslog_message_facility",      "__syslog_message_hostname",    "__syslog_message_app_name",
     "__syslog_message_proc_id",       "__syslog_message_msg_id"};
 constexpr std::string_view kSdPrefix = "__syslog_message_sd_";
 
@@ -88,17 +87,16 @@ bool EntryBuilder::Build(const SyslogMessage& msg, std::string_view raw, const P
   // Promtail applies use_rfc5424_message to RFC 5424 messages only.
   const bool whole = cfg_.use_rfc5424_message && cfg_.syslog_format != "rfc3164";
   out->line.assign(whole ? raw : msg.message.value_or(std::string_view()));
-  out->timestamp_ns =
-      cfg_.use_incoming_timestamp && msg.timestamp_ns ? *msg.timestamp_ns : now_ns;
+  out->timestamp_ns = cfg_.use_incoming_timestamp && msg.timestamp_ns ? *msg.timestamp_ns : now_ns;
   if (rules_.empty()) {  // every meta label starts with "__": only the config labels remain
     out->labels = cfg_.labels;
     out->labels.RemoveInternal();
     return !out->labels.empty();
   }
   key_.clear();
-  const std::optional<std::string_view> fields[] = {
-      peer.ip,      peer.hostname, std::nullopt, std::nullopt, msg.hostname,
-      msg.app_name, msg.proc_id,   msg.msg_id};
+  const std::optional<std::string_view> fields[] = {peer.ip,      peer.hostname, std::nullopt,
+                                                    std::nullopt, msg.hostname,  msg.app_name,
+                                                    msg.proc_id,  msg.msg_id};
   for (size_t i = 0; i < std::size(fields); ++i) {
     if ((reads_ & (1u << i)) != 0) AppendOpt(key_, fields[i]);
   }

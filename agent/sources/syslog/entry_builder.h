@@ -40,8 +40,8 @@ class EntryBuilder {
   bool needs_hostname() const { return needs_hostname_; }
 
   // Fills out; false when relabeling drops the message or leaves it without labels.
-  bool Build(const SyslogMessage& msg, std::string_view raw, const PeerLabels& peer,
-             int64_t now_ns, Entry* out);
+  bool Build(const SyslogMessage& msg, std::string_view raw, const PeerLabels& peer, int64_t now_ns,
+             Entry* out);
 
  private:
   Labels RelabelMessage(const SyslogMessage& msg, const PeerLabels& peer);

@@ -53,7 +53,7 @@ class StreamFramer {
   Step NextLine(std::string_view& in, bool eos, F& on);
 
   size_t max_len_;
-  std::string pending_;   // the incomplete message carried over from the last Feed
+  std::string pending_;    // the incomplete message carried over from the last Feed
   bool skipping_ = false;  // inside a truncated newline-framed message: drop until its end
   Error error_ = Error::kNone;
 };

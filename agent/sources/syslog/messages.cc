@@ -64,11 +64,13 @@ void SyslogSource::Impl::Publish() {
   if (c.bytes > 0) metrics->syslog_bytes.With({job, proto})->Add(static_cast<double>(c.bytes));
   // Promtail counts every message error (framing ones included) as a parsing error.
   const int64_t errors = c.parse_errors + c.partial + c.framing + c.too_long;
-  if (errors > 0) metrics->syslog_promtail_parsing_errors.With({})->Add(static_cast<double>(errors));
-  if (c.empty > 0) metrics->syslog_promtail_empty_messages.With({})->Add(static_cast<double>(c.empty));
+  if (errors > 0)
+    metrics->syslog_promtail_parsing_errors.With({})->Add(static_cast<double>(errors));
+  if (c.empty > 0)
+    metrics->syslog_promtail_empty_messages.With({})->Add(static_cast<double>(c.empty));
   if (c.truncated > 0) metrics->syslog_truncated.With({job})->Add(static_cast<double>(c.truncated));
   const std::pair<const char*, int64_t> drops[] = {
-      {"parse_error", c.parse_errors}, {"empty", c.empty},       {"relabel", c.relabel},
+      {"parse_error", c.parse_errors}, {"empty", c.empty},         {"relabel", c.relabel},
       {"partial", c.partial},          {"saturated", c.saturated}, {"framing", c.framing},
       {"too_long", c.too_long}};
   for (const auto& [reason, n] : drops) {

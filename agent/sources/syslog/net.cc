@@ -65,9 +65,8 @@ Result<int> BindListener(std::string_view address, bool udp) {
   }
   freeaddrinfo(res);
   if (fd < 0) {
-    return Err(Status(StatusCode::kUnavailable,
-                      fmt::format("cannot listen on {} ({}): {}", address, udp ? "udp" : "tcp",
-                                  last)));
+    return Err(Status(StatusCode::kUnavailable, fmt::format("cannot listen on {} ({}): {}", address,
+                                                            udp ? "udp" : "tcp", last)));
   }
   if (udp) {
     int size = 1 << 20;  // Promtail's read buffer: absorbs bursts while the loop is busy

@@ -82,8 +82,8 @@ bool ValidDate(int64_t y, int64_t mo, int64_t d) {
 
 // hh:mm:ss; false when out of range.
 bool ReadClock(Cursor& c, int64_t* h, int64_t* mi, int64_t* s) {
-  return c.Digits(2, 2, h) && c.Eat(':') && c.Digits(2, 2, mi) && c.Eat(':') &&
-         c.Digits(2, 2, s) && *h < 24 && *mi < 60 && *s < 60;
+  return c.Digits(2, 2, h) && c.Eat(':') && c.Digits(2, 2, mi) && c.Eat(':') && c.Digits(2, 2, s) &&
+         *h < 24 && *mi < 60 && *s < 60;
 }
 
 // RFC 3339 as RFC 5424 restricts it: YYYY-MM-DDThh:mm:ss[.1-6 digits](Z|+hh:mm|-hh:mm).
@@ -300,7 +300,8 @@ std::string SdUnescape(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '\\' && i + 1 < v.size() && (v[i + 1] == '"' || v[i + 1] == '\\' || v[i + 1] == ']')) {
+    if (v[i] == '\\' && i + 1 < v.size() &&
+        (v[i + 1] == '"' || v[i + 1] == '\\' || v[i + 1] == ']')) {
       ++i;
     }
     out.push_back(v[i]);
@@ -316,11 +317,10 @@ std::string_view SeverityName(int s) {
 
 std::string_view FacilityName(int f) {
   static constexpr std::string_view kNames[] = {
-      "kern",        "user",          "mail",      "daemon",    "auth",
-      "syslog",      "lpr",           "news",      "uucp",      "clock daemon",
-      "authpriv",    "ftp",           "NTP subsystem", "log audit", "log alert",
-      "cron",        "local0",        "local1",    "local2",    "local3",
-      "local4",      "local5",        "local6",    "local7"};
+      "kern",          "user",      "mail",      "daemon",       "auth",     "syslog",
+      "lpr",           "news",      "uucp",      "clock daemon", "authpriv", "ftp",
+      "NTP subsystem", "log audit", "log alert", "cron",         "local0",   "local1",
+      "local2",        "local3",    "local4",    "local5",       "local6",   "local7"};
   return f >= 0 && f < 24 ? kNames[f] : std::string_view();
 }
 

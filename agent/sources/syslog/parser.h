@@ -17,8 +17,8 @@
 namespace skidder::sources::syslog {
 
 struct SdParam {
-  std::string_view id;    // SD-ID, e.g. "origin" or "custom@32473"
-  std::string_view name;  // PARAM-NAME
+  std::string_view id;     // SD-ID, e.g. "origin" or "custom@32473"
+  std::string_view name;   // PARAM-NAME
   std::string_view value;  // PARAM-VALUE as written (escapes kept: see SdUnescape)
 };
 
@@ -27,7 +27,7 @@ std::string SdUnescape(std::string_view value);
 
 // One parsed message. Absent fields (NILVALUE "-" in RFC 5424) are empty optionals/views.
 struct SyslogMessage {
-  int priority = -1;  // 0..191; facility = priority / 8, severity = priority % 8
+  int priority = -1;                    // 0..191; facility = priority / 8, severity = priority % 8
   std::optional<int64_t> timestamp_ns;  // Unix nanoseconds
   std::optional<std::string_view> hostname, app_name, proc_id, msg_id;
   std::vector<SdParam> structured_data;

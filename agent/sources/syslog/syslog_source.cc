@@ -15,8 +15,8 @@ namespace {
 constexpr size_t kReadChunk = 64 << 10;
 // Bytes read from one connection per loop turn, so one busy sender cannot starve the others.
 constexpr size_t kTurnBytes = 256 << 10;
-constexpr int kIdlePollMs = 100;       // how often an idle loop checks Stop() and idle timeouts
-constexpr int kSaturatedPollMs = 20;   // how often a backed-up loop checks the sink again
+constexpr int kIdlePollMs = 100;      // how often an idle loop checks Stop() and idle timeouts
+constexpr int kSaturatedPollMs = 20;  // how often a backed-up loop checks the sink again
 constexpr size_t kMaxHostnames = 1024;
 
 size_t DefaultMaxConnections() {
@@ -101,8 +101,8 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   bool ready_now = false;  // a connection with data already read past poll()'s view
   if (!saturated) {
     for (Connection& c : conns) {
-      fds.push_back({c.stream.fd(),
-                     static_cast<short>(POLLIN | (c.stream.wants_write() ? POLLOUT : 0)), 0});
+      fds.push_back(
+          {c.stream.fd(), static_cast<short>(POLLIN | (c.stream.wants_write() ? POLLOUT : 0)), 0});
       polled.push_back(&c);
       ready_now |= c.more || c.stream.has_buffered();
     }
@@ -134,8 +134,8 @@ void SyslogSource::Impl::AcceptAll() {
   for (int n = 0; n < 64; ++n) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && metrics != nullptr) {
         metrics->syslog_connections_refused.With({opts.job_name, "accept"})->Add();
@@ -144,7 +144,8 @@ void SyslogSource::Impl::AcceptAll() {
     }
     if (conns.size() >= max_connections) {  // the cap: close at once rather than hold the fd
       // Counted before the close, so whoever sees the close sees the count.
-      if (metrics != nullptr) metrics->syslog_connections_refused.With({opts.job_name, "limit"})->Add();
+      if (metrics != nullptr)
+        metrics->syslog_connections_refused.With({opts.job_name, "limit"})->Add();
       close(fd);
       int64_t times = 0;
       if (conn_log.Allow(&times)) {
@@ -208,10 +209,9 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
     turn += n;
     counts.bytes += static_cast<int64_t>(n);
     c.last_active = clock->Steady();
-    auto err = c.framer.Feed(std::string_view(buf.data(), n), false,
-                             [&](StreamFramer::Event ev, std::string_view f) {
-                               HandleFrame(ev, f, c.peer, out);
-                             });
+    auto err = c.framer.Feed(
+        std::string_view(buf.data(), n), false,
+        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
     if (err != StreamFramer::Error::kNone) {
       FramingError(err, c.peer);
       CloseConnection(c, nullptr);
@@ -221,9 +221,10 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
 
 void SyslogSource::Impl::CloseConnection(Connection& c, const char* why) {
   if (why != nullptr) {
-    LOG_DEBUG("closing syslog connection",
-              {{"job", opts.job_name}, {"peer", c.peer.ip}, {"reason", why},
-               {"error", c.stream.error()}});
+    LOG_DEBUG("closing syslog connection", {{"job", opts.job_name},
+                                            {"peer", c.peer.ip},
+                                            {"reason", why},
+                                            {"error", c.stream.error()}});
   }
   c.closed = true;
 }
@@ -249,10 +250,9 @@ void SyslogSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
     if (static_cast<size_t>(r) > max_len) ++counts.truncated;
     const PeerLabels peer = Peer(addr, mh.msg_namelen);
     StreamFramer framer(max_len);  // a datagram is a whole stream (Promtail parses it so)
-    auto err = framer.Feed(std::string_view(buf.data(), len), /*end_of_stream=*/true,
-                           [&](StreamFramer::Event ev, std::string_view f) {
-                             HandleFrame(ev, f, peer, out);
-                           });
+    auto err = framer.Feed(
+        std::string_view(buf.data(), len), /*end_of_stream=*/true,
+        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, peer, out); });
     if (err != StreamFramer::Error::kNone) FramingError(err, peer);
   }
 }

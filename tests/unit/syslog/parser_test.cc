@@ -63,13 +63,13 @@ TEST(Rfc5424, RefusesWhatGoSyslogRefuses) {
   for (const char* bad : {
            "<165>1    -   An application event log entry...",  // Promtail's malformed examples
            "<165>1 2018-10-11T22:14:15.007Z host5 e -   An application event log entry...",
-           "<192>1 - - - - - x",                     // priority over 191
-           "<13>0 - - - - - x",                      // version 0
-           "<13>1 2018-02-30T00:00:00Z - - - - - x",  // no 30 February
+           "<192>1 - - - - - x",                              // priority over 191
+           "<13>0 - - - - - x",                               // version 0
+           "<13>1 2018-02-30T00:00:00Z - - - - - x",          // no 30 February
            "<13>1 2018-10-11T22:14:15.0000001Z - - - - - x",  // 7 fraction digits
-           "<13>1 - - - - [a b=\"c] x",              // unterminated value
-           "<13>1 - - - - [a b=c] x",                // unquoted value
-           "<13>1 - - - - x",                        // missing structured data
+           "<13>1 - - - - [a b=\"c] x",                       // unterminated value
+           "<13>1 - - - - [a b=c] x",                         // unquoted value
+           "<13>1 - - - - x",                                 // missing structured data
            "13>1 - - - - - x",
            "",
        }) {

@@ -1,11 +1,10 @@
 // SyslogSource on loopback with a test sink: the limits a hostile client meets (connection cap,
 // idle timeout) and what backpressure does to TCP (nothing read) and UDP (dropped, counted).
-#include "sources/syslog/syslog_source.h"
-
 #include <gtest/gtest.h>
 
 #include <mutex>
 
+#include "sources/syslog/syslog_source.h"
 #include "support/syslog_client.h"
 #include "support/test_util.h"
 
