@@ -3,6 +3,9 @@
 // Faults: disconnects mid-message, malformed and oversize frames, and Loki down (TCP readers
 // stop reading; nothing is lost once Loki is back).
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -187,6 +190,35 @@ TEST_F(Syslog, Rfc3164OverUdpWithFacilityAndTag) {
   EXPECT_EQ(loki_.Entries().at(0).labels,
             "{app_name=\"su\", facility=\"auth\", hostname=\"mymachine\", ip=\"127.0.0.1\", "
             "job=\"syslog\", proc_id=\"42\", severity=\"critical\"}");
+}
+
+// A port nobody listens on right now (the test then binds it through the agent).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(Syslog, ReloadListensOnTheSameAddressAgain) {
+  const int port = FreePort();
+  std::string config = WriteConfig(
+      {.extra_top = fmt::format("  - job_name: syslog\n    syslog:\n      listen_address: "
+                                "127.0.0.1:{}\n      labels: {{job: syslog}}\n",
+                                port),
+       .extra_server = "  enable_runtime_reload: true"});
+  StartAgent(config);
+  ASSERT_EQ(SyslogPort(agent_, "syslog"), port);
+  ASSERT_EQ(agent_.HttpPost("/reload").first, 200) << agent_.Stderr();
+  SyslogTcpClient c;
+  ASSERT_TRUE(c.Connect(port)) << c.error();
+  ASSERT_TRUE(c.Send(NewlineFrame(Rfc5424("m-0"))));
+  ASSERT_TRUE(loki_.WaitForLines(1));
 }
 
 TEST_F(Syslog, LokiDownStopsTcpReadingAndLosesNothing) {
