@@ -6,12 +6,27 @@
 
 namespace skidder::app {
 
+namespace {
+
+bool Routed(uint64_t clients, size_t i) { return i >= 64 || ((clients >> i) & 1) != 0; }
+
+}  // namespace
+
 void FanoutSink::Push(Entry&& e) {
-  for (size_t i = 0; i + 1 < sinks_.size(); ++i) {
+  size_t last = sinks_.size();  // the last client routed to gets the entry itself
+  for (size_t i = sinks_.size(); i-- > 0;) {
+    if (Routed(e.clients, i)) {
+      last = i;
+      break;
+    }
+  }
+  for (size_t i = 0; i < last; ++i) {
+    if (!Routed(e.clients, i)) continue;
     Entry copy = e;
     sinks_[i]->Push(std::move(copy));
   }
-  if (!sinks_.empty()) sinks_.back()->Push(std::move(e));
+  if (last < sinks_.size()) sinks_[last]->Push(std::move(e));
+  // Routed to no client: e is destroyed here, releasing its ack (forward_to = []).
 }
 
 bool FanoutSink::Saturated() const {

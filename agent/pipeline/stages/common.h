@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
@@ -48,6 +49,10 @@ std::optional<std::string_view> SourceText(const PipelineEntry& e,
 inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::string& path) {
   return config::MapReader(cfg.body, cfg.file, path);
 }
+
+// A nested list of stages (match's `stages`, fanout's branches), read as pipeline_stages is.
+Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                        std::vector<config::StageConfig>* out);
 
 // logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.
 telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
