@@ -51,6 +51,7 @@ std::string FormatTimestamp(int64_t unix_ns) {
 }
 
 void StdoutSink::Push(Entry&& e) {
+  if (e.clients == 0) return;  // routed to no client (forward_to = []): nothing is sent
   Labels visible = e.labels;
   visible.RemoveInternal();
   std::lock_guard lock(mu_);
