@@ -39,7 +39,7 @@ struct Route {
   std::vector<RouteStage> stages;
   std::set<std::string> writes;  // loki.write component ids forwarded to here
   std::vector<Route> branches;
-  Pos fanout_pos;                // the forward_to that fans out
+  Pos fanout_pos;  // the forward_to that fans out
 };
 
 class Loader {
@@ -103,7 +103,7 @@ class Loader {
 };
 
 inline std::string Id(const Block& b) { return b.label.empty() ? b.name : b.name + "." + b.label; }
-inline constexpr size_t kMaxChain = 32;  // components in one targets or forward_to chain
+inline constexpr size_t kMaxChain = 32;    // components in one targets or forward_to chain
 inline constexpr size_t kMaxVisits = 256;  // components on all paths of one source
 
 // Block translations (alloy_blocks.cc).

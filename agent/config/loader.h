@@ -26,10 +26,10 @@ struct Flags {
   std::string positions_file;                                        // override positions.filename
   // skidder's own settings, which an Alloy config has no place for (they override the file's):
   std::string positions_held_dir;                         // -positions.held-dir
-  std::optional<int64_t> positions_held_max_bytes;         // -positions.held-max-bytes
+  std::optional<int64_t> positions_held_max_bytes;        // -positions.held-max-bytes
   std::optional<std::vector<std::string>> symlink_roots;  // -target-config.symlink-roots
-  std::optional<std::string> http_path_prefix;           // -server.path-prefix
-  std::optional<int> http_listen_port;                               // -server.http-listen-port
+  std::optional<std::string> http_path_prefix;            // -server.path-prefix
+  std::optional<int> http_listen_port;                    // -server.http-listen-port
 };
 
 // Parses argv (Go style: -flag=value, -flag value, --flag=value; bools as -flag or -flag=true).

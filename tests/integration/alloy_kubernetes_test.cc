@@ -54,20 +54,18 @@ class AlloyKubernetes : public IntegrationTest {
     for (const std::string& c : containers) {
       const std::string dir = pods() + "/" + ns + "_" + pod + "_" + dir_id + "/" + c;
       MakeDirs(dir);
-      WriteFile(dir + "/0.log",
-                fmt::format("2026-11-24T10:40:12.000000001Z stdout F {0} one\n"
-                            "2026-11-24T10:40:12.000000002Z stderr P {0} two, \n"
-                            "2026-11-24T10:40:12.000000003Z stderr F joined\n",
-                            pod + "/" + c));
+      WriteFile(dir + "/0.log", fmt::format("2026-11-24T10:40:12.000000001Z stdout F {0} one\n"
+                                            "2026-11-24T10:40:12.000000002Z stderr P {0} two, \n"
+                                            "2026-11-24T10:40:12.000000003Z stderr F joined\n",
+                                            pod + "/" + c));
       ++files_;
     }
   }
 
   std::string YamlConfig() {
-    std::string text = WithoutJournal(SKIDDER_SOURCE_DIR "/config/kubernetes.yaml",
-                                      "\n  # The node's own logs");
-    EXPECT_EQ(ReplaceAll(text, "replacement: /var/log/pods/", "replacement: " + pods() + "/"),
-              2);
+    std::string text =
+        WithoutJournal(SKIDDER_SOURCE_DIR "/config/kubernetes.yaml", "\n  # The node's own logs");
+    EXPECT_EQ(ReplaceAll(text, "replacement: /var/log/pods/", "replacement: " + pods() + "/"), 2);
     EXPECT_EQ(ReplaceAll(text, "  - url: http://loki-gateway/loki/api/v1/push\n",
                          "  - url: LOKI_URL\n    batchwait: 50ms\n"),
               1);
@@ -81,8 +79,8 @@ class AlloyKubernetes : public IntegrationTest {
   }
 
   std::string AlloyConfig() {
-    std::string text = WithoutJournal(SKIDDER_SOURCE_DIR "/config/kubernetes.alloy",
-                                      "\n// The node's own logs");
+    std::string text =
+        WithoutJournal(SKIDDER_SOURCE_DIR "/config/kubernetes.alloy", "\n// The node's own logs");
     EXPECT_EQ(ReplaceAll(text, "  role = \"pod\"\n",
                          fmt::format("  role = \"pod\"\n  api_server = \"{}\"\n"
                                      "  bearer_token_file = \"{}\"\n"
@@ -148,9 +146,8 @@ TEST_F(AlloyKubernetes, KubernetesAlloyGivesTheSameStreamsAsKubernetesYaml) {
       return l.find(want) != std::string::npos;
     })) << want;
   }
-  EXPECT_TRUE(std::ranges::any_of(yaml, [](const Stream& st) {
-    return std::get<2>(st) == "api-1/proxy two, joined";
-  }));
+  EXPECT_TRUE(std::ranges::any_of(
+      yaml, [](const Stream& st) { return std::get<2>(st) == "api-1/proxy two, joined"; }));
 }
 
 }  // namespace

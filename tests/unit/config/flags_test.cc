@@ -56,8 +56,8 @@ TEST(ParseFlags, ReadsEveryPromtailFlag) {
 }
 
 TEST(ParseFlags, RefusesBadHoldingAndSymlinkRootValues) {
-  for (const char* arg : {"-positions.held-max-bytes=lots", "-positions.held-max-bytes=",
-                          "-target-config.symlink-roots=var/log",
+  for (const char* arg : {"-positions.held-max-bytes=lots",
+                          "-positions.held-max-bytes=", "-target-config.symlink-roots=var/log",
                           "-target-config.symlink-roots=/var/log,,/x"}) {
     Result<Flags> f = ParseFlags({arg});
     ASSERT_FALSE(f) << arg;

@@ -127,11 +127,11 @@ TEST(LoadConfig, HoldingAndSymlinkRootFlagsApplyToAnAlloyConfig) {
   ASSERT_TRUE(plain) << plain.error().message();
   EXPECT_EQ(plain->positions.held_dir, "");
   EXPECT_TRUE(plain->target_config.symlink_roots.empty());
-  Result<Flags> f = ParseFlags({"-config.file=" + (dir / "c.alloy"),
-                                "-positions.held-dir=/var/log/.skidder-held",
-                                "-positions.held-max-bytes=2GiB",
-                                "-target-config.symlink-roots=/var/log,/var/lib/docker/containers",
-                                "-server.path-prefix=/skidder"});
+  Result<Flags> f =
+      ParseFlags({"-config.file=" + (dir / "c.alloy"), "-positions.held-dir=/var/log/.skidder-held",
+                  "-positions.held-max-bytes=2GiB",
+                  "-target-config.symlink-roots=/var/log,/var/lib/docker/containers",
+                  "-server.path-prefix=/skidder"});
   ASSERT_TRUE(f) << f.error().message();
   Result<Config> cfg = LoadConfig(*f);
   ASSERT_TRUE(cfg) << cfg.error().message();

@@ -86,7 +86,8 @@ TEST(AlloyRoutes, ThePrintedConfigRunsTheSameRoutes) {
   auto again = config::ParseConfig(config::DumpConfig(cfg), "dump.yaml", false);
   ASSERT_TRUE(again.has_value()) << again.error().message();
   const std::vector<std::string> lines = {"level=error boom", "level=info fine"};
-  EXPECT_EQ(RunRoutes(again->scrape_configs.at(0), 2, lines), RunRoutes(cfg.scrape_configs[0], 2, lines));
+  EXPECT_EQ(RunRoutes(again->scrape_configs.at(0), 2, lines),
+            RunRoutes(cfg.scrape_configs[0], 2, lines));
 }
 
 TEST(AlloyRoutes, WriterBesideAPipelineGetsTheEntryUnprocessed) {

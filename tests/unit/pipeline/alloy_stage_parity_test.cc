@@ -8,6 +8,8 @@
 
 #include "config/alloy.h"
 #include "stage_test_util.h"
+#include "support/mmdb_writer.h"
+#include "support/test_util.h"
 #include "util/clock.h"
 
 namespace skidder::pipeline {
@@ -24,7 +26,8 @@ struct Case {
 
 using Got = std::vector<std::tuple<std::string, int64_t, std::string, std::string>>;
 
-Got RunLines(const std::vector<config::StageConfig>& stages, const std::vector<std::string>& lines) {
+Got RunLines(const std::vector<config::StageConfig>& stages,
+             const std::vector<std::string>& lines) {
   FakeClock clock(1'790'000'000'000'000'000);
   auto p = Pipeline::Build(stages, testing::Ctx(nullptr, nullptr, &clock));
   EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().message());
@@ -63,15 +66,19 @@ loki.process "p" {
   return cfg ? cfg->scrape_configs.at(0).pipeline_stages : std::vector<config::StageConfig>{};
 }
 
-const std::vector<std::string> kLogfmt = {"level=error msg=\"boom\" user=ann t=2026-11-24T10:40:12Z",
-                                          "level=info msg=ok user=bob t=2026-11-24T10:40:13Z",
-                                          "not logfmt at all"};
+const std::vector<std::string> kLogfmt = {
+    "level=error msg=\"boom\" user=ann t=2026-11-24T10:40:12Z",
+    "level=info msg=ok user=bob t=2026-11-24T10:40:13Z", "not logfmt at all"};
 
 const Case kCases[] = {
-    {"cri", "- cri: {}\n", "stage.cri {}\n",
+    {"cri",
+     "- cri: {}\n",
+     "stage.cri {}\n",
      {"2026-11-24T10:40:12.000000001Z stdout F one", "2026-11-24T10:40:12.2Z stderr P part, ",
       "2026-11-24T10:40:12.3Z stderr F end"}},
-    {"docker", "- docker: {}\n", "stage.docker {}\n",
+    {"docker",
+     "- docker: {}\n",
+     "stage.docker {}\n",
      {R"({"log":"hello\n","stream":"stdout","time":"2026-11-24T10:40:12.1Z"})",
       R"({"log":"err\n","stream":"stderr","time":"2026-11-24T10:40:13Z"})"}},
     {"json, labels, structured_metadata, output",
@@ -114,35 +121,49 @@ const Case kCases[] = {
      " stage.static_labels {\n  values = {alert = \"yes\"}\n }\n}\n"
      "stage.match {\n selector = \"{level=\\\"info\\\"} |= \\\"ok\\\"\"\n action = \"drop\"\n}\n",
      kLogfmt},
-    {"multiline", "- multiline: {firstline: '^\\d{4}-', max_wait_time: 3s}\n",
+    {"multiline",
+     "- multiline: {firstline: '^\\d{4}-', max_wait_time: 3s}\n",
      "stage.multiline {\n firstline = `^\\d{4}-`\n max_wait_time = \"3s\"\n}\n",
      {"2026-11-24 Traceback:", "  File x", "  Error", "2026-11-24 next", "2026-11-24 last"}},
-    {"drop", "- drop: {expression: '.*debug.*'}\n- drop: {longer_than: 12}\n",
+    {"drop",
+     "- drop: {expression: '.*debug.*'}\n- drop: {longer_than: 12}\n",
      "stage.drop {\n expression = \".*debug.*\"\n}\nstage.drop {\n longer_than = 12\n}\n",
      {"a debug line", "short", "a much longer line"}},
-    {"limit", "- limit: {rate: 1, burst: 2, drop: true}\n",
-     "stage.limit {\n rate = 1\n burst = 2\n drop = true\n}\n", {"1", "2", "3", "4"}},
-    {"replace", "- replace: {expression: 'password=(\\S+)', replace: '****'}\n",
+    {"limit",
+     "- limit: {rate: 1, burst: 2, drop: true}\n",
+     "stage.limit {\n rate = 1\n burst = 2\n drop = true\n}\n",
+     {"1", "2", "3", "4"}},
+    {"replace",
+     "- replace: {expression: 'password=(\\S+)', replace: '****'}\n",
      "stage.replace {\n expression = `password=(\\S+)`\n replace = \"****\"\n}\n",
      {"login password=hunter2 ok", "nothing"}},
-    {"pack", "- static_labels: {env: prod}\n- pack: {labels: [env]}\n",
+    {"pack",
+     "- static_labels: {env: prod}\n- pack: {labels: [env]}\n",
      "stage.static_labels {\n values = {env = \"prod\"}\n}\n"
      "stage.pack {\n labels = [\"env\"]\n}\n",
      {"line one", "line \"two\""}},
-    {"tenant value", "- tenant: {value: team-a}\n", "stage.tenant {\n value = \"team-a\"\n}\n",
+    {"tenant value",
+     "- tenant: {value: team-a}\n",
+     "stage.tenant {\n value = \"team-a\"\n}\n",
      {"x"}},
     {"metrics",
-     "- metrics: {lines: {type: Counter, description: all, config: {match_all: true, action: inc}}}\n",
+     "- metrics: {lines: {type: Counter, description: all, config: {match_all: true, action: "
+     "inc}}}\n",
      "stage.metrics {\n metric.counter {\n  name = \"lines\"\n  description = \"all\"\n"
      "  match_all = true\n  action = \"inc\"\n }\n}\n",
      {"a", "b"}},
-    {"decolorize", "- decolorize: {}\n", "stage.decolorize {}\n",
+    {"decolorize",
+     "- decolorize: {}\n",
+     "stage.decolorize {}\n",
      {"\x1b[31mred\x1b[0m text", "plain"}},
     {"sampling", "- sampling: {rate: 1}\n", "stage.sampling {\n rate = 1\n}\n", {"a", "b"}},
-    {"truncate", "- truncate: {rules: [{limit: 8, suffix: '...'}]}\n",
+    {"truncate",
+     "- truncate: {rules: [{limit: 8, suffix: '...'}]}\n",
      "stage.truncate {\n rule {\n  limit = 8\n  suffix = \"...\"\n }\n}\n",
      {"short", "a line longer than eight bytes"}},
-    {"luhn", "- luhn: {replacement: '<card>'}\n", "stage.luhn {\n replacement = \"<card>\"\n}\n",
+    {"luhn",
+     "- luhn: {replacement: '<card>'}\n",
+     "stage.luhn {\n replacement = \"<card>\"\n}\n",
      {"paid with 4111 1111 1111 1111 today", "4111111111111111", "1234"}},
 };
 
@@ -154,6 +175,38 @@ TEST(AlloyStageParity, EveryStageBlockGivesTheSameEntriesAsItsYamlStage) {
     EXPECT_FALSE(yaml.empty());
     EXPECT_EQ(alloy, yaml);
   }
+}
+
+TEST(AlloyStageParity, GeoipBlockGivesTheSameEntriesAsItsYamlStage) {
+  using skidder::testing::MmdbValue;
+  skidder::testing::TempDir dir;
+  skidder::testing::MmdbWriter city("GeoLite2-City", 6);
+  const MmdbValue names = MmdbValue::Map({{"en", MmdbValue::String("Kansas City")}});
+  ASSERT_TRUE(city.Insert(
+      "34.120.0.0/16",
+      MmdbValue::Map({{"city", MmdbValue::Map({{"names", names}})},
+                      {"country", MmdbValue::Map({{"iso_code", MmdbValue::String("US")}})}})));
+  const std::string db = dir / "city.mmdb";
+  ASSERT_TRUE(city.WriteFile(db));
+  const std::string yaml =
+      "- regex: {expression: '^(?P<ip>\\S+)'}\n"
+      "- geoip: {db: '" +
+      db +
+      "', source: ip, db_type: city}\n"
+      "- labels: {geoip_city_name: , geoip_country_code: }\n";
+  const std::string alloy =
+      "stage.regex {\n expression = `^(?P<ip>\\S+)`\n}\n"
+      "stage.geoip {\n db = \"" +
+      db +
+      "\"\n source = \"ip\"\n"
+      " db_type = \"city\"\n}\n"
+      "stage.labels {\n values = {geoip_city_name = \"\", "
+      "geoip_country_code = \"\"}\n}\n";
+  const std::vector<std::string> lines = {"34.120.177.193 GET /", "10.0.0.1 GET /"};
+  const Got want = RunLines(testing::StagesYaml(yaml), lines);
+  ASSERT_EQ(want.size(), 2u);
+  EXPECT_NE(std::get<0>(want[0]).find("geoip_city_name=\"Kansas City\""), std::string::npos);
+  EXPECT_EQ(RunLines(AlloyStages(alloy), lines), want);
 }
 
 }  // namespace
