@@ -8,12 +8,14 @@ DaemonSet's own arguments.
 """
 
 import hashlib
+import shutil
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chart_support import (REPO, Renderer, agent_container, find, load_schema,  # noqa: E402
+from chart_support import (CHART, REPO, Renderer, agent_container, find, load_schema,  # noqa: E402
                            merged_values, one, rendered_config, skidder_check_rendered, validate)
 
 R = None
@@ -133,6 +135,18 @@ class AlloyFormat(unittest.TestCase):
             rendered_config(docs, "config.alloy").rstrip("\n").encode()).hexdigest())
         other = R.render({"config": {"format": "alloy", "alloy": "logging {}\n"}})
         self.assertNotEqual(checksum(docs), checksum(other))
+
+    def test_notes_do_not_name_the_yaml_clients(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            chart = Path(tmp) / "skidder"
+            shutil.copytree(CHART, chart)
+            (chart / "templates" / "zz-notes.yaml").write_text(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
+                '    {{- include "skidder/templates/NOTES.txt" . | nindent 4 }}\n')
+            docs = R.render(sets=["config.format=alloy"], chart=chart)
+        notes = find(docs, "ConfigMap", "notes")[0]["data"]["notes"]
+        self.assertIn("loki.write", notes)
+        self.assertNotIn("Pushing to:", notes)
 
     def test_format_must_be_yaml_or_alloy(self):
         self.assertNotEqual(validate(merged_values({"config": {"format": "river"}}),
