@@ -110,11 +110,14 @@ std::vector<RouteStage> Loader::EncodeRoute(const Route& route) const {
   }
   for (const Route& b : route.branches) {
     YAML::Node branch(YAML::NodeType::Map);
-    for (const RouteStage& st : EncodeRoute(b)) {
+    // A branch that ends at its writers names them itself rather than through a nested fanout.
+    const bool leaf = b.branches.empty() && !b.writes.empty();
+    for (const RouteStage& st : leaf ? b.stages : EncodeRoute(b)) {
       YAML::Node item;
       item[st.type] = st.body;
       branch["stages"].push_back(item);
     }
+    if (leaf && b.writes != all) branch["clients"] = ClientIndices(b.writes);
     fanout.push_back(branch);
   }
   out.push_back({"fanout", fanout, route.fanout_pos});
