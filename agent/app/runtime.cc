@@ -63,6 +63,7 @@ Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* met
     ctx.clock = &SystemClock::Get();
     ctx.limits = &cfg.limits_config;
     ctx.job_name = sc.job_name;
+    ctx.clients = cfg.clients.size();
     auto p = pipeline::Pipeline::Build(sc.pipeline_stages, ctx);
     if (!p) return p.error();
     auto rules = kubernetes::CompileRelabel(sc.relabel_configs);

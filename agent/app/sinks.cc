@@ -2,21 +2,42 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
+#include <vector>
 
 namespace skidder::app {
 
+namespace {
+
+bool Routed(uint64_t clients, size_t i) { return i >= 64 || ((clients >> i) & 1) != 0; }
+
+}  // namespace
+
+// Each client gets the entries routed to it (Entry::clients; all of them unless an Alloy config
+// routes branches to different writers). The last client takes the batch itself when every entry
+// goes to it; entries routed to no client stay in the span and are released by the caller.
 void FanoutSink::PushBatch(std::span<Entry> batch) {
-  if (sinks_.empty()) return;
-  if (sinks_.size() > 1) {
-    std::vector<Entry> copy;
-    for (size_t i = 0; i + 1 < sinks_.size(); ++i) {
-      copy.assign(batch.begin(), batch.end());
-      sinks_[i]->PushBatch(copy);
-      copy.clear();
+  std::vector<Entry> part;
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    const bool last = i + 1 == sinks_.size();
+    const bool all = std::all_of(batch.begin(), batch.end(),
+                                 [i](const Entry& e) { return Routed(e.clients, i); });
+    if (last && all) {
+      sinks_[i]->PushBatch(batch);
+      return;
     }
+    part.clear();
+    for (Entry& e : batch) {
+      if (!Routed(e.clients, i)) continue;
+      if (last) {
+        part.push_back(std::move(e));
+      } else {
+        part.push_back(e);
+      }
+    }
+    if (!part.empty()) sinks_[i]->PushBatch(part);
   }
-  sinks_.back()->PushBatch(batch);
 }
 
 bool FanoutSink::Saturated() const {
@@ -50,6 +71,7 @@ void StdoutSink::PushBatch(std::span<Entry> batch) {
 }
 
 void StdoutSink::Append(const Entry& e) {
+  if (e.clients == 0) return;  // routed to no client (forward_to = []): nothing is sent
   Labels visible = e.labels;
   visible.RemoveInternal();
   buf_.append(FormatTimestamp(e.timestamp_ns)).push_back('\t');

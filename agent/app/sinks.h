@@ -10,8 +10,9 @@
 
 namespace skidder::app {
 
-// Sends each entry to every client (Promtail's behaviour with several `clients`). The entry's
-// AckRef is copied, so its bytes count as done only when every client is done with it.
+// Sends each entry to every client (Promtail's behaviour with several `clients`), or to those
+// its `clients` bits name (Alloy's forward_to). The entry's AckRef is copied, so its bytes count
+// as done only when every client is done with it.
 class FanoutSink final : public EntrySink {
  public:
   explicit FanoutSink(std::vector<EntrySink*> sinks) : sinks_(std::move(sinks)) {}

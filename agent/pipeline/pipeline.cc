@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "config/yaml_reader.h"
 #include "pipeline/inspector.h"
 #include "pipeline/registry.h"
 
@@ -73,6 +74,10 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::Stag
   built.reserve(stages.size());
   for (size_t i = 0; i < stages.size(); ++i) {
     std::string path = path_prefix + "[" + std::to_string(i) + "]." + stages[i].type;
+    if (stages[i].type == "fanout" && i + 1 < stages.size()) {  // its branches end the list
+      return Err(config::ErrorAt(stages[i].file, stages[i].body, path,
+                                 "fanout must be the last stage of its list"));
+    }
     auto stage = BuildStage(stages[i], ctx, path);
     if (!stage) return Err(std::move(stage.error()));
     built.push_back(std::move(*stage));

@@ -28,6 +28,9 @@ struct StageContext {
   // Wall clock for stages that compare entry time with "now" (drop's older_than); null means
   // SystemClock. Tests pass a FakeClock.
   const Clock* clock = nullptr;
+  // Number of Loki clients, so a fanout stage can check the indices it routes to; 0 = unknown
+  // (tests, -stdin without clients): any index below 64 is accepted.
+  size_t clients = 0;
 };
 
 // The end of a source's pipeline: hands each entry to the sink (the Loki clients).

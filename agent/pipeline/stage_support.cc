@@ -1,5 +1,7 @@
 #include "pipeline/stage_support.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -10,6 +12,20 @@
 #include "util/log.h"
 
 namespace skidder::pipeline::stages {
+
+Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                        std::vector<config::StageConfig>* out) {
+  if (!list.IsSequence()) return config::ErrorAt(file, list, path, "expected a list of stages");
+  for (size_t i = 0; i < list.size(); ++i) {
+    YAML::Node item = list[i];
+    if (!item.IsMap() || item.size() != 1 || !item.begin()->first.IsScalar()) {
+      return config::ErrorAt(file, item, fmt::format("{}[{}]", path, i),
+                             "a stage must be a mapping with one key, the stage type");
+    }
+    out->push_back(config::StageConfig{item.begin()->first.Scalar(), item.begin()->second, file});
+  }
+  return Status::Ok();
+}
 
 std::optional<std::string_view> SourceText(const PipelineEntry& e,
                                            const std::optional<std::string>& source,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
@@ -30,6 +31,10 @@ inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::st
 
 // logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.
 telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
+
+// A nested list of stages (match's `stages`, fanout's branches), read as pipeline_stages is.
+Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                        std::vector<config::StageConfig>* out);
 
 // The longest text a template or replace stage builds for one entry: limits_config.max_line_size,
 // else 4 MiB. A template can repeat its input and a replace can match between every character,
