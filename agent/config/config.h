@@ -142,6 +142,14 @@ struct KubernetesSdConfig {
   std::vector<Selector> selectors;
 };
 
+// Prometheus' file_sd_configs: target groups read from JSON or YAML files
+// ([{targets: [...], labels: {...}}]), re-read when they change (inotify) and every
+// refresh_interval. Each target becomes a label set with __address__ and __meta_filepath.
+struct FileSdConfig {
+  std::vector<std::string> files;  // paths; the last component may hold a `*` glob
+  Duration refresh_interval = std::chrono::minutes(5);  // re-read even without inotify events
+};
+
 // Promtail's `journal` block: read the systemd journal instead of files.
 struct JournalConfig {
   std::string path;  // a journal directory; "" = the local journal (/var/log, /run/log/journal)
@@ -156,6 +164,7 @@ struct ScrapeConfig {
   std::vector<StageConfig> pipeline_stages;
   std::vector<StaticConfig> static_configs;
   std::vector<KubernetesSdConfig> kubernetes_sd_configs;
+  std::vector<FileSdConfig> file_sd_configs;
   std::vector<RelabelConfig> relabel_configs;
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)

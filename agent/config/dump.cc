@@ -221,6 +221,16 @@ class Writer {
       }
       EndList();
     }
+    if (!s.file_sd_configs.empty()) {
+      BeginList("file_sd_configs");
+      for (const FileSdConfig& f : s.file_sd_configs) {
+        e << YAML::BeginMap;
+        e << YAML::Key << "files" << YAML::Value << YAML::Flow << f.files;
+        Kv("refresh_interval", f.refresh_interval);
+        e << YAML::EndMap;
+      }
+      EndList();
+    }
     if (!s.kubernetes_sd_configs.empty()) {
       BeginList("kubernetes_sd_configs");
       for (const auto& k : s.kubernetes_sd_configs) Kubernetes(k);

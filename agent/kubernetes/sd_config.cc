@@ -136,9 +136,12 @@ DiscoveryEnv DiscoveryEnv::FromProcess() {
 }
 
 Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env) {
-  if (cfg.role != "pod") {
+  const std::optional<Role> role = ParseRole(cfg.role);
+  if (!role) {
     return Err(InvalidArgument(fmt::format(
-        "kubernetes_sd_configs: role \"{}\" is not supported (only \"pod\")", cfg.role)));
+        "kubernetes_sd_configs: unknown role \"{}\"; use one of pod, node, service, endpoints, "
+        "endpointslice, ingress",
+        cfg.role)));
   }
   ResolvedSd out;
   std::string own_namespace;
@@ -147,28 +150,36 @@ Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const 
   if (!s.ok()) return Err(std::move(s));
 
   std::string label, field;
-  bool seen_pod_selector = false;
+  bool seen_selector = false;
   for (const auto& sel : cfg.selectors) {
-    if (sel.role != "pod") {
-      return Err(InvalidArgument(fmt::format(
-          "kubernetes_sd_configs: selector role \"{}\" is not supported for role pod", sel.role)));
+    if (sel.role != cfg.role) {
+      return Err(InvalidArgument(
+          fmt::format("kubernetes_sd_configs: selector role \"{}\" is not supported for role {}",
+                      sel.role, cfg.role)));
     }
-    if (seen_pod_selector) {
-      return Err(InvalidArgument("kubernetes_sd_configs: duplicated selector role: pod"));
+    if (seen_selector) {
+      return Err(InvalidArgument(
+          fmt::format("kubernetes_sd_configs: duplicated selector role: {}", cfg.role)));
     }
-    seen_pod_selector = true;
+    seen_selector = true;
     label = sel.label;
     field = sel.field;
   }
   // Node scoping: a DaemonSet only ever needs the pods of its own node, and the API server does
-  // the filtering, so the agent holds no cluster-wide state.
-  if (!env.node_name.empty() && field.find("spec.nodeName") == std::string::npos) {
+  // the filtering, so the agent holds no cluster-wide state. Other roles are cluster objects.
+  if (*role == Role::kPod && !env.node_name.empty() &&
+      field.find("spec.nodeName") == std::string::npos) {
     if (!field.empty()) field.push_back(',');
     field.append("spec.nodeName=").append(env.node_name);
   }
   auto namespaces = ResolveNamespaces(cfg, env, own_namespace);
   if (!namespaces) return Err(namespaces.error());
-  for (std::string& ns : *namespaces) out.queries.push_back(PodQuery{std::move(ns), label, field});
+  // Nodes belong to no namespace: one cluster-wide query whatever namespaces says (Prometheus
+  // ignores it too).
+  if (!ResourceOf(*role).namespaced) namespaces = std::vector<std::string>{""};
+  for (std::string& ns : *namespaces) {
+    out.queries.push_back(PodQuery{*role, std::move(ns), label, field});
+  }
   return out;
 }
 
