@@ -133,7 +133,10 @@ struct KubernetesSdConfig {
   std::string api_server;
   std::string kubeconfig_file;
   std::string bearer_token, bearer_token_file;
+  std::optional<BasicAuth> basic_auth;  // read once at start (password_file too)
   TlsConfig tls_config;
+  std::string proxy_url;  // "" = libcurl's default (the *_proxy environment variables)
+  std::string no_proxy;   // with proxy_url: hosts reached directly (comma-separated)
   std::vector<std::string> namespaces;
   bool own_namespace = false;
   struct Selector {

@@ -129,9 +129,14 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   bool follow_redirects = true, enable_http2 = true;
   r.Bool("follow_redirects", &follow_redirects);
   r.Bool("enable_http2", &enable_http2);
-  RefuseUnsupported(r, {"basic_auth", "oauth2", "proxy_url", "attach_metadata", "no_proxy",
-                        "proxy_from_environment", "proxy_connect_header"});
+  r.Str("proxy_url", &out->proxy_url);
+  r.Str("no_proxy", &out->no_proxy);
+  // Without proxy_url the API connection already honours the *_proxy environment variables.
+  bool proxy_from_environment = false;
+  r.Bool("proxy_from_environment", &proxy_from_environment);
+  RefuseUnsupported(r, {"oauth2", "attach_metadata", "proxy_connect_header"});
   Status s = ReadKubernetesAuthorization(r, out);
+  if (s.ok()) s = ReadBasicAuth(r, &out->basic_auth);
   if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
   if (s.ok()) {
     MapReader ns(r.Node("namespaces"), file, r.Sub("namespaces"));
@@ -173,6 +178,14 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   }
   if (!out->bearer_token.empty() && !out->bearer_token_file.empty()) {
     r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
+  }
+  if (out->basic_auth && (!out->bearer_token.empty() || !out->bearer_token_file.empty())) {
+    r.Fail("basic_auth", "set either basic_auth or a bearer token, not both");
+  }
+  if (!out->proxy_url.empty()) {
+    if (std::string why = CheckHttpUrl(out->proxy_url); !why.empty()) r.Fail("proxy_url", why);
+  } else if (!out->no_proxy.empty()) {
+    r.Fail("no_proxy", "only applies with proxy_url");
   }
   return r.Finish();
 }

@@ -37,15 +37,32 @@ bool ValidNamespace(std::string_view ns) {
   return true;
 }
 
+// basic_auth: the *_file forms are read here, once (the API server's basic auth is a static
+// credential; a token file is what rotates).
+Status ResolveBasicAuth(const config::KubernetesSdConfig& cfg, ClientConfig& c) {
+  if (!cfg.basic_auth) return Status::Ok();
+  const config::BasicAuth& a = *cfg.basic_auth;
+  c.username = a.username;
+  c.password = a.password;
+  for (auto [file, out] : {std::pair{&a.username_file, &c.username}, {&a.password_file, &c.password}}) {
+    if (file->empty()) continue;
+    auto v = ReadTrimmed(*file);
+    if (!v) return InvalidArgument("kubernetes_sd_configs: basic_auth: " + v.error().message());
+    *out = std::move(*v);
+  }
+  return Status::Ok();
+}
+
 Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env,
                      ClientConfig& c) {
   if (cfg.api_server.empty()) {
     // Like Prometheus: custom credentials only make sense with an explicit api_server.
-    if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() ||
+    if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
         !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
         cfg.tls_config.insecure_skip_verify) {
       return InvalidArgument(
-          "kubernetes_sd_configs: bearer_token/tls_config require 'api_server' to be set");
+          "kubernetes_sd_configs: bearer_token/basic_auth/tls_config require 'api_server' to be "
+          "set");
     }
     if (env.service_host.empty() || env.service_port.empty()) {
       return InvalidArgument(
@@ -73,7 +90,7 @@ Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& 
   c.bearer_token = cfg.bearer_token;
   c.bearer_token_file = cfg.bearer_token_file;
   c.tls = cfg.tls_config;
-  return Status::Ok();
+  return ResolveBasicAuth(cfg, c);
 }
 
 // Off-cluster through a kubeconfig: it alone says where the server is and how to authenticate
@@ -84,7 +101,7 @@ Status ResolveKubeconfig(const config::KubernetesSdConfig& cfg, ClientConfig& c,
     return InvalidArgument(
         "kubernetes_sd_configs: set either api_server or kubeconfig_file, not both");
   }
-  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() ||
+  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
       !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
       !cfg.tls_config.key_file.empty() || cfg.tls_config.insecure_skip_verify) {
     return InvalidArgument(
@@ -148,6 +165,8 @@ Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const 
   Status s = cfg.kubeconfig_file.empty() ? ResolveServer(cfg, env, out.client)
                                          : ResolveKubeconfig(cfg, out.client, own_namespace);
   if (!s.ok()) return Err(std::move(s));
+  out.client.proxy_url = cfg.proxy_url;  // with a kubeconfig too: it names no proxy we read
+  out.client.no_proxy = cfg.no_proxy;
 
   std::string label, field;
   bool seen_selector = false;

@@ -172,6 +172,17 @@ FakeKubeApi::~FakeKubeApi() {
 
 std::string FakeKubeApi::url() const { return "https://127.0.0.1:" + std::to_string(port_); }
 
+void FakeKubeApi::SetBasicAuth(const std::string& user, const std::string& password) {
+  const std::string plain = user + ":" + password;
+  std::string b64(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  b64.resize(static_cast<size_t>(n));
+  std::lock_guard lock(mu_);
+  basic_ = std::move(b64);
+}
+
 void FakeKubeApi::SetToken(std::string token) {
   std::lock_guard lock(mu_);
   token_ = std::move(token);
@@ -292,7 +303,8 @@ void FakeKubeApi::Serve() {
     KubeRequest r{req.method, req.path, {}, false, std::chrono::steady_clock::now()};
     for (const auto& [k, v] : req.params) r.params[k] = v;
     std::lock_guard lock(mu_);
-    r.authorized = req.get_header_value("Authorization") == "Bearer " + token_;
+    const std::string auth = req.get_header_value("Authorization");
+    r.authorized = auth == "Bearer " + token_ || (!basic_.empty() && auth == "Basic " + basic_);
     requests_.push_back(r);
     int status = 0;
     if (!r.authorized) {

@@ -53,6 +53,8 @@ class FakeKubeApi {
   const std::string& ca_file() const { return ca_file_; }
 
   void SetToken(std::string token);
+  // Also accept HTTP basic auth with these credentials (instead of the token).
+  void SetBasicAuth(const std::string& user, const std::string& password);
 
   // The pod (keyed by namespace/name) changes; the list reflects it and open watches get the event.
   void Add(const std::string& pod_json);
@@ -120,6 +122,7 @@ class FakeKubeApi {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string token_;
+  std::string basic_;  // base64 "user:password"; "" = basic auth refused
   uint64_t rv_ = 100;
   uint64_t compacted_rv_ = 0;
   std::map<std::string, StoredPod> pods_;  // "<resource>/<ns>/<name>" -> the object with its rv
