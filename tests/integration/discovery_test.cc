@@ -117,25 +117,27 @@ class KubernetesRoles : public IntegrationTest {
   }
   // One job per role: the role's meta label `meta` becomes label `out`, and __path__ is a log
   // file of its own, so /targets shows what discovery found.
-  std::string Job(const std::string& role, const std::string& meta, const std::string& out) {
+  // auth: YAML lines (indented 8) of the HTTP client settings; default the bearer token file.
+  std::string Job(const std::string& role, const std::string& meta, const std::string& out,
+                  std::string auth = "") {
+    if (auth.empty()) auth = "        bearer_token_file: " + dir_ / "kube/token" + "\n";
     return fmt::format(R"(  - job_name: {role}
     kubernetes_sd_configs:
       - role: {role}
         api_server: {url}
-        bearer_token_file: {token}
-        tls_config: {{ca_file: {ca}}}
+{auth}        tls_config: {{ca_file: {ca}}}
     relabel_configs:
       - source_labels: [{meta}]
         target_label: {out}
       - target_label: __path__
         replacement: {logs}/{role}.log
 )",
-                       fmt::arg("role", role), fmt::arg("url", api_->url()),
-                       fmt::arg("token", dir_ / "kube/token"), fmt::arg("ca", api_->ca_file()),
+                       fmt::arg("role", role), fmt::arg("url", api_->url()), fmt::arg("auth", auth),
+                       fmt::arg("ca", api_->ca_file()),
                        fmt::arg("meta", meta), fmt::arg("out", out), fmt::arg("logs", logs()));
   }
-  std::string WriteRolesConfig() {
-    std::string yaml = fmt::format(R"(server:
+  std::string Header() const {
+    return fmt::format(R"(server:
   http_listen_port: 0
 positions:
   filename: {}
@@ -144,7 +146,10 @@ clients:
     batchwait: 50ms
 scrape_configs:
 )",
-                                   positions_file(), loki_.url());
+                       positions_file(), loki_.url());
+  }
+  std::string WriteRolesConfig() {
+    std::string yaml = Header();
     yaml += Job("node", "__meta_kubernetes_node_label_topology_kubernetes_io_zone", "zone");
     yaml += Job("service", "__meta_kubernetes_service_port_name", "port_name");
     yaml += Job("endpoints", "__meta_kubernetes_endpoint_address_target_name", "target");
@@ -163,6 +168,14 @@ scrape_configs:
     WriteFile(path, yaml);
     return path;
   }
+  std::string Write(const std::string& yaml) {
+    const std::string path = dir_ / "skidder.yaml";
+    WriteFile(path, yaml);
+    return path;
+  }
+  static constexpr const char* kNode = R"({"metadata": {"name": "n1",
+      "labels": {"topology.kubernetes.io/zone": "zone-a"}},
+      "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}]}})";
   bool TargetsContain(const std::string& text) {
     return agent_.HttpGet("/targets").find(text) != std::string::npos;
   }
@@ -222,6 +235,39 @@ TEST_F(KubernetesRoles, EveryRoleIsListedAndWatchedAndItsMetaLabelsReachRelabeli
   EXPECT_EQ(paths, (std::set<std::string>{"/api/v1/nodes", "/api/v1/services", "/api/v1/endpoints",
                                           "/apis/discovery.k8s.io/v1/endpointslices",
                                           "/apis/networking.k8s.io/v1/ingresses"}));
+}
+
+TEST_F(KubernetesRoles, BasicAuthWithAPasswordFileReachesTheApiServer) {
+  api_->SetBasicAuth("reader", "s3cret");
+  api_->AddObject("nodes", kNode);
+  WriteFile(dir_ / "kube/password", "s3cret\n");
+  StartAgent(Write(Header() + Job("node", "__meta_kubernetes_node_label_topology_kubernetes_io_zone",
+                                  "zone",
+                                  "        basic_auth:\n          username: reader\n"
+                                  "          password_file: " + dir_ / "kube/password" + "\n")));
+  ASSERT_TRUE(WaitFor([&] { return TargetsContain(R"(zone="zone-a")"); }))
+      << agent_.HttpGet("/targets") << agent_.Stderr();
+  for (const KubeRequest& r : api_->requests()) EXPECT_TRUE(r.authorized) << r.path;
+}
+
+TEST_F(KubernetesRoles, ProxyUrlCarriesTheApiConnectionUnlessNoProxyNamesTheHost) {
+  api_->AddObject("nodes", kNode);
+  const std::string meta = "__meta_kubernetes_node_label_topology_kubernetes_io_zone";
+  const std::string token = "        bearer_token_file: " + dir_ / "kube/token" + "\n";
+  // Nothing listens on port 1: through this proxy the API server is never reached.
+  StartAgent(Write(Header() + Job("node", meta, "zone",
+                                  token + "        proxy_url: http://127.0.0.1:1\n")));
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("list failed\" status=0") != std::string::npos;
+  })) << agent_.Stderr();
+  EXPECT_TRUE(api_->requests().empty());
+  EXPECT_EQ(agent_.Terminate(), 0);
+
+  StartAgent(Write(Header() + Job("node", meta, "zone",
+                                  token + "        proxy_url: http://127.0.0.1:1\n"
+                                          "        no_proxy: 127.0.0.1\n")));
+  ASSERT_TRUE(WaitFor([&] { return TargetsContain(R"(zone="zone-a")"); }))
+      << agent_.HttpGet("/targets") << agent_.Stderr();
 }
 
 }  // namespace
