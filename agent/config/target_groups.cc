@@ -39,15 +39,16 @@ Result<std::vector<Labels>> ParseTargetGroups(const std::string& text, const std
   try {
     doc = LoadYamlBounded(text);
   } catch (const YAML::Exception& e) {
-    return Err(InvalidArgument(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1,
-                                           e.mark.column + 1, e.msg)));
+    return Err(InvalidArgument(
+        fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg)));
   }
   std::vector<Labels> out;
   if (!doc.IsDefined() || doc.IsNull()) return out;  // an empty file: no targets
   if (!doc.IsSequence()) {
-    return Err(ErrorAt(path, doc, "target file",
-                       "expected a list of target groups ([{targets: [...], labels: {...}}]), got " +
-                           internal::Describe(doc)));
+    return Err(
+        ErrorAt(path, doc, "target file",
+                "expected a list of target groups ([{targets: [...], labels: {...}}]), got " +
+                    internal::Describe(doc)));
   }
   Status s = ForEachItem(doc, path, "", [&](const YAML::Node& item, const std::string& p) {
     return ReadGroup(item, path, "group" + p, &out);

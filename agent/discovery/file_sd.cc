@@ -69,9 +69,10 @@ Status FileDiscovery::Start() {
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Internal("file_sd_configs: eventfd failed");
   if (inotify_fd_ < 0) {
-    LOG_WARN("file_sd_configs: inotify unavailable; target files are re-read every "
-             "refresh_interval only",
-             {});
+    LOG_WARN(
+        "file_sd_configs: inotify unavailable; target files are re-read every "
+        "refresh_interval only",
+        {});
   }
   AddWatches();
   Refresh();
@@ -94,25 +95,26 @@ void FileDiscovery::AddWatches() {
   for (const std::string& p : cfg_.files) {
     const std::string dir = DirOf(p);
     if (watched_.contains(dir)) continue;
-    const int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(),
-                                       IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
-                                           IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF |
-                                           IN_MOVE_SELF | IN_ONLYDIR);
+    const int wd =
+        ::inotify_add_watch(inotify_fd_, dir.c_str(),
+                            IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+                                IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
     if (wd >= 0) watched_[dir] = wd;  // else: not there yet; tried again on every refresh
   }
 }
 
 void FileDiscovery::Run() {
-  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.refresh_interval);
+  const auto interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.refresh_interval);
   auto next_refresh = std::chrono::steady_clock::now() + interval;
   bool pending = false;  // an event arrived; read once the burst is over
   while (!stop_.load()) {
     const auto now = std::chrono::steady_clock::now();
-    int timeout = pending ? kCoalesceMs
-                          : static_cast<int>(std::max<int64_t>(
-                                0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       next_refresh - now)
-                                       .count()));
+    int timeout =
+        pending ? kCoalesceMs
+                : static_cast<int>(std::max<int64_t>(
+                      0, std::chrono::duration_cast<std::chrono::milliseconds>(next_refresh - now)
+                             .count()));
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
     const int n = ::poll(fds, inotify_fd_ >= 0 ? 2 : 1, timeout);
     if (stop_.load()) return;
@@ -169,7 +171,8 @@ void FileDiscovery::Refresh() {
   });
   by_file_ = std::move(fresh);
   std::vector<Labels> all;
-  for (const auto& [path, targets] : by_file_) all.insert(all.end(), targets.begin(), targets.end());
+  for (const auto& [path, targets] : by_file_)
+    all.insert(all.end(), targets.begin(), targets.end());
   if (published_ && all == last_) return;
   published_ = true;
   last_ = all;

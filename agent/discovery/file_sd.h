@@ -51,7 +51,7 @@ class FileDiscovery {
   config::FileSdConfig cfg_;
   Callback callback_;
   int inotify_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: Stop() wakes the thread
+  int wake_fd_ = -1;                    // eventfd: Stop() wakes the thread
   std::map<std::string, int> watched_;  // directory -> watch descriptor
   std::thread thread_;
   std::atomic<bool> stop_{false};

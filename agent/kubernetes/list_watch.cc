@@ -92,8 +92,8 @@ EventResult ApplyEvent(Role role, std::string_view line, PodMap& pods,
   auto [it, inserted] = pods.try_emplace(o->key);
   if (inserted && pods.size() > opts.max_pods) {
     pods.erase(it);
-    error = fmt::format("object {} not added: already {} objects (max_pods)", o->key,
-                        opts.max_pods);
+    error =
+        fmt::format("object {} not added: already {} objects (max_pods)", o->key, opts.max_pods);
     return EventResult::kOverCap;
   }
   if (!inserted && it->second == targets) return EventResult::kUnchanged;

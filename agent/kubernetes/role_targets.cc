@@ -92,7 +92,8 @@ std::vector<Labels> NodeTargets(const Value& obj, const Common& c) {
   if (host.empty()) return {};  // Prometheus skips a node without an address
   const Value* daemon = status ? JsonObject(*status, "daemonEndpoints") : nullptr;
   const Value* kubelet = daemon ? JsonObject(*daemon, "kubeletEndpoint") : nullptr;
-  ls.Set("__address__", HostPort(host, Text(kubelet, "Port").empty() ? "0" : Text(kubelet, "Port")));
+  ls.Set("__address__",
+         HostPort(host, Text(kubelet, "Port").empty() ? "0" : Text(kubelet, "Port")));
   ls.Set("instance", c.name);
   return {std::move(ls)};
 }
@@ -107,7 +108,8 @@ std::vector<Labels> ServiceTargets(const Value& obj, const Common& c) {
   } else {
     base.Set(Meta("service_cluster_ip"), Text(spec, "clusterIP"));
   }
-  if (type == "LoadBalancer") base.Set(Meta("service_loadbalancer_ip"), Text(spec, "loadBalancerIP"));
+  if (type == "LoadBalancer")
+    base.Set(Meta("service_loadbalancer_ip"), Text(spec, "loadBalancerIP"));
   std::vector<Labels> out;
   const Value* ports = spec ? JsonArray(*spec, "ports") : nullptr;
   if (ports == nullptr) return out;
@@ -147,8 +149,10 @@ std::vector<Labels> EndpointsTargets(const Value& obj, const Common& c) {
           ls.Set(Meta("endpoint_port_name"), Text(&p, "name"));
           ls.Set(Meta("endpoint_port_protocol"), Text(&p, "protocol"));
           ls.Set(Meta("endpoint_ready"), ready);
-          if (Has(&p, "appProtocol")) ls.Set(Meta("endpoint_port_app_protocol"), Text(&p, "appProtocol"));
-          if (!Text(&a, "hostname").empty()) ls.Set(Meta("endpoint_hostname"), Text(&a, "hostname"));
+          if (Has(&p, "appProtocol"))
+            ls.Set(Meta("endpoint_port_app_protocol"), Text(&p, "appProtocol"));
+          if (!Text(&a, "hostname").empty())
+            ls.Set(Meta("endpoint_hostname"), Text(&a, "hostname"));
           if (Has(&a, "nodeName")) ls.Set(Meta("endpoint_node_name"), Text(&a, "nodeName"));
           TargetRef(JsonObject(a, "targetRef"), "endpoint_", ls);
           out.push_back(std::move(ls));
@@ -219,7 +223,8 @@ std::vector<Labels> IngressTargets(const Value& obj, const Common& c) {
   const Value* meta = JsonObject(obj, "metadata");
   Labels base = c.labels;
   std::string cls = Text(spec, "ingressClassName");
-  if (cls.empty()) cls = Text(meta ? JsonObject(*meta, "annotations") : nullptr, "kubernetes.io/ingress.class");
+  if (cls.empty())
+    cls = Text(meta ? JsonObject(*meta, "annotations") : nullptr, "kubernetes.io/ingress.class");
   base.Set(Meta("ingress_class_name"), cls);
   std::vector<Labels> out;
   const Value* rules = spec ? JsonArray(*spec, "rules") : nullptr;

@@ -44,7 +44,8 @@ Status ResolveBasicAuth(const config::KubernetesSdConfig& cfg, ClientConfig& c) 
   const config::BasicAuth& a = *cfg.basic_auth;
   c.username = a.username;
   c.password = a.password;
-  for (auto [file, out] : {std::pair{&a.username_file, &c.username}, {&a.password_file, &c.password}}) {
+  for (auto [file, out] :
+       {std::pair{&a.username_file, &c.username}, {&a.password_file, &c.password}}) {
     if (file->empty()) continue;
     auto v = ReadTrimmed(*file);
     if (!v) return InvalidArgument("kubernetes_sd_configs: basic_auth: " + v.error().message());

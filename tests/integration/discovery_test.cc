@@ -133,8 +133,8 @@ class KubernetesRoles : public IntegrationTest {
         replacement: {logs}/{role}.log
 )",
                        fmt::arg("role", role), fmt::arg("url", api_->url()), fmt::arg("auth", auth),
-                       fmt::arg("ca", api_->ca_file()),
-                       fmt::arg("meta", meta), fmt::arg("out", out), fmt::arg("logs", logs()));
+                       fmt::arg("ca", api_->ca_file()), fmt::arg("meta", meta),
+                       fmt::arg("out", out), fmt::arg("logs", logs()));
   }
   std::string Header() const {
     return fmt::format(R"(server:
@@ -241,10 +241,11 @@ TEST_F(KubernetesRoles, BasicAuthWithAPasswordFileReachesTheApiServer) {
   api_->SetBasicAuth("reader", "s3cret");
   api_->AddObject("nodes", kNode);
   WriteFile(dir_ / "kube/password", "s3cret\n");
-  StartAgent(Write(Header() + Job("node", "__meta_kubernetes_node_label_topology_kubernetes_io_zone",
-                                  "zone",
-                                  "        basic_auth:\n          username: reader\n"
-                                  "          password_file: " + dir_ / "kube/password" + "\n")));
+  StartAgent(Write(Header() +
+                   Job("node", "__meta_kubernetes_node_label_topology_kubernetes_io_zone", "zone",
+                       "        basic_auth:\n          username: reader\n"
+                       "          password_file: " +
+                           dir_ / "kube/password" + "\n")));
   ASSERT_TRUE(WaitFor([&] { return TargetsContain(R"(zone="zone-a")"); }))
       << agent_.HttpGet("/targets") << agent_.Stderr();
   for (const KubeRequest& r : api_->requests()) EXPECT_TRUE(r.authorized) << r.path;
@@ -255,8 +256,8 @@ TEST_F(KubernetesRoles, ProxyUrlCarriesTheApiConnectionUnlessNoProxyNamesTheHost
   const std::string meta = "__meta_kubernetes_node_label_topology_kubernetes_io_zone";
   const std::string token = "        bearer_token_file: " + dir_ / "kube/token" + "\n";
   // Nothing listens on port 1: through this proxy the API server is never reached.
-  StartAgent(Write(Header() + Job("node", meta, "zone",
-                                  token + "        proxy_url: http://127.0.0.1:1\n")));
+  StartAgent(Write(Header() +
+                   Job("node", meta, "zone", token + "        proxy_url: http://127.0.0.1:1\n")));
   ASSERT_TRUE(WaitFor([&] {
     return agent_.Stderr().find("list failed\" status=0") != std::string::npos;
   })) << agent_.Stderr();

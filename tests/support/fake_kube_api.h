@@ -3,11 +3,11 @@
 //
 // It serves GET /api/v1/pods and /api/v1/namespaces/<ns>/pods (list, with limit/continue paging,
 // and ?watch=1 streams from a resourceVersion), and the same for nodes, services, endpoints,
-// endpointslices (discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), checks the bearer token (401 when wrong), and
-// records every request so a test can assert what was asked. The test drives it from its own
-// thread: Add/Modify/Delete push watch events (and update the list), Bookmark() sends a bookmark,
-// ExpireWatches() answers 410 Gone, DropWatches() cuts connections, FailNext() fails requests.
-// Thread-safe.
+// endpointslices (discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), checks the bearer
+// token (401 when wrong), and records every request so a test can assert what was asked. The test
+// drives it from its own thread: Add/Modify/Delete push watch events (and update the list),
+// Bookmark() sends a bookmark, ExpireWatches() answers 410 Gone, DropWatches() cuts connections,
+// FailNext() fails requests. Thread-safe.
 #pragma once
 
 #include <chrono>

@@ -26,8 +26,9 @@ TEST(TargetGroups, JsonGroupsGiveOneLabelSetPerTargetWithAddressAndFilepath) {
       "/sd/t.json");
   ASSERT_TRUE(got.has_value()) << got.error().message();
   ASSERT_EQ(got->size(), 2u);
-  EXPECT_EQ((*got)[0].ToString(),
-            R"({__address__="localhost", __meta_filepath="/sd/t.json", __path__="/x/*.log", job="a"})");
+  EXPECT_EQ(
+      (*got)[0].ToString(),
+      R"({__address__="localhost", __meta_filepath="/sd/t.json", __path__="/x/*.log", job="a"})");
   EXPECT_EQ(*(*got)[1].Get("__address__"), "h2:9");
 }
 
@@ -44,7 +45,8 @@ TEST(TargetGroups, YamlGroupsAndAnEmptyFileAreRead) {
 TEST(TargetGroups, ErrorsNameFileLineAndColumn) {
   auto syntax = ParseTargetGroups("- targets: [a\n", "/sd/bad.yaml");
   ASSERT_FALSE(syntax.has_value());
-  EXPECT_TRUE(syntax.error().message().starts_with("/sd/bad.yaml:2:1: ")) << syntax.error().message();
+  EXPECT_TRUE(syntax.error().message().starts_with("/sd/bad.yaml:2:1: "))
+      << syntax.error().message();
 
   auto key = ParseTargetGroups("- targets: [a]\n  lables: {job: x}\n", "/sd/k.yaml");
   ASSERT_FALSE(key.has_value());
@@ -142,7 +144,7 @@ TEST(FileDiscovery, BrokenFileKeepsItsPreviousTargetsUntilFixed) {
   FileDiscovery d({{dir / "*.yaml"}, 1h}, sink.callback());
   ASSERT_TRUE(d.Start().ok());
   ASSERT_EQ(sink.Jobs(), "a,b");
-  Replace(dir / "a.yaml", "- targets: [x\n");                       // broken: a's targets stay
+  Replace(dir / "a.yaml", "- targets: [x\n");                        // broken: a's targets stay
   Replace(dir / "b.yaml", "- targets: [x]\n  labels: {job: b2}\n");  // b's change is seen
   EXPECT_TRUE(WaitFor([&] { return sink.Jobs() == "a,b2"; })) << sink.Jobs();
   Replace(dir / "a.yaml", "- targets: [x]\n  labels: {job: a3}\n");
