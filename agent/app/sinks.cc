@@ -6,12 +6,17 @@
 
 namespace skidder::app {
 
-void FanoutSink::Push(Entry&& e) {
-  for (size_t i = 0; i + 1 < sinks_.size(); ++i) {
-    Entry copy = e;
-    sinks_[i]->Push(std::move(copy));
+void FanoutSink::PushBatch(std::span<Entry> batch) {
+  if (sinks_.empty()) return;
+  if (sinks_.size() > 1) {
+    std::vector<Entry> copy;
+    for (size_t i = 0; i + 1 < sinks_.size(); ++i) {
+      copy.assign(batch.begin(), batch.end());
+      sinks_[i]->PushBatch(copy);
+      copy.clear();
+    }
   }
-  if (!sinks_.empty()) sinks_.back()->Push(std::move(e));
+  sinks_.back()->PushBatch(batch);
 }
 
 bool FanoutSink::Saturated() const {
@@ -35,11 +40,18 @@ std::string FormatTimestamp(int64_t unix_ns) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
 }
 
-void StdoutSink::Push(Entry&& e) {
-  Labels visible = e.labels;
-  visible.RemoveInternal();
+void StdoutSink::PushBatch(std::span<Entry> batch) {
   std::lock_guard lock(mu_);
   buf_.clear();
+  for (const Entry& e : batch) Append(e);
+  std::fwrite(buf_.data(), 1, buf_.size(), out_);
+  std::fflush(out_);
+  // The entries (and their AckRefs) are released by the caller: printed counts as delivered.
+}
+
+void StdoutSink::Append(const Entry& e) {
+  Labels visible = e.labels;
+  visible.RemoveInternal();
   buf_.append(FormatTimestamp(e.timestamp_ns)).push_back('\t');
   buf_.append(visible.ToString()).push_back('\t');
   buf_.append(e.line);
@@ -53,9 +65,6 @@ void StdoutSink::Push(Entry&& e) {
     buf_.pop_back();
   }
   buf_.push_back('\n');
-  std::fwrite(buf_.data(), 1, buf_.size(), out_);
-  std::fflush(out_);
-  // e (and its AckRef) is released here: printed counts as delivered.
 }
 
 }  // namespace skidder::app

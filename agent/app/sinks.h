@@ -15,7 +15,7 @@ namespace skidder::app {
 class FanoutSink final : public EntrySink {
  public:
   explicit FanoutSink(std::vector<EntrySink*> sinks) : sinks_(std::move(sinks)) {}
-  void Push(Entry&& e) override;
+  void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override;
 
  private:
@@ -27,11 +27,13 @@ class FanoutSink final : public EntrySink {
 class StdoutSink final : public EntrySink {
  public:
   explicit StdoutSink(std::FILE* out = stdout) : out_(out) {}
-  void Push(Entry&& e) override;
+  void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override { return false; }
 
  private:
   std::FILE* out_;
+  void Append(const Entry& e);  // requires mu_
+
   std::mutex mu_;
   std::string buf_;
 };

@@ -87,7 +87,19 @@ Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::mo
 
 Pipeline::~Pipeline() = default;
 
-void Pipeline::Process(Entry&& e, Emitter& out) { Process(PipelineEntry{std::move(e), {}}, out); }
+// Every entry goes through one PipelineEntry, so the extracted map's buffers are reused from line
+// to line (a stage that keeps an entry moves it out, and the next one starts afresh).
+void Pipeline::Process(Entry&& e, Emitter& out) {
+  if (in_process_) {  // re-entered (never expected): a fresh entry keeps this one intact
+    Process(PipelineEntry{std::move(e), {}}, out);
+    return;
+  }
+  in_process_ = true;
+  scratch_.entry = std::move(e);
+  scratch_.extracted.clear();
+  Process(std::move(scratch_), out);
+  in_process_ = false;
+}
 
 void Pipeline::Process(PipelineEntry&& pe, Emitter& out) {
   if (links_.empty()) {

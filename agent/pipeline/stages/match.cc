@@ -5,10 +5,13 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
-#include "pipeline/stages/match_selector.h"
+#include "lang/go/match_selector.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
+
+using lang::go::Selector;
+
 namespace {
 
 class MatchStage final : public Stage {
