@@ -5,6 +5,7 @@
 #include "app/sinks.h"
 #include "app/stdin_source.h"
 #include "app/targets.h"
+#include "discovery/file_sd.h"
 #include "kubernetes/discovery.h"
 #include "pipeline/pipeline.h"
 #include "sink/loki/client.h"
@@ -40,6 +41,7 @@ struct Runtime::State {
   std::vector<std::unique_ptr<sources::syslog::SyslogSource>> syslogs;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
+  std::vector<std::unique_ptr<discovery::FileDiscovery>> file_sds;
   std::unique_ptr<telemetry::HttpServer> http;
   std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_pod_scan{}, last_save_log{};
@@ -193,6 +195,14 @@ Status Runtime::StartFileSources() {
   for (size_t i = 0; i < s.jobs.size(); ++i) {
     const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
     s.targets->Update(i, "static", s.jobs[i].static_targets);
+    for (size_t f = 0; f < sc.file_sd_configs.size(); ++f) {
+      auto d = std::make_unique<discovery::FileDiscovery>(
+          sc.file_sd_configs[f], [this, i, key = fmt::format("file/{}", f)](auto found) {
+            s_->targets->Update(i, key, std::move(found));
+          });
+      if (Status st = d->Start(); !st.ok()) return st;
+      s.file_sds.push_back(std::move(d));
+    }
     const auto& sds = sc.kubernetes_sd_configs;
     for (size_t k = 0; k < sds.size(); ++k) {
       std::string key = fmt::format("kubernetes/{}", k);
@@ -319,6 +329,7 @@ bool Runtime::Shutdown() {
   if (!s.started) return true;
   s.started = false;
   for (auto& d : s.discoveries) d->Stop();
+  for (auto& d : s.file_sds) d->Stop();
   if (s.http) s.http->Stop();
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();

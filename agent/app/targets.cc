@@ -75,6 +75,7 @@ PathFallback MakePathFallback(const config::ScrapeConfig& sc, const kubernetes::
   if (sc.kubernetes_sd_configs.empty()) return fb;
   bool any_namespace = false;
   for (const config::KubernetesSdConfig& sd : sc.kubernetes_sd_configs) {
+    if (sd.role != "pod") return fb;  // a pod log path says nothing about nodes, services...
     // A label or field selector filters on what a path does not show, and own_namespace on a
     // file the app does not read: such a job waits for discovery, as Promtail does.
     if (!sd.selectors.empty() || sd.own_namespace) {

@@ -76,7 +76,8 @@ class TargetSet {
       : TargetSet(jobs, std::move(publish), Options{}) {}
 
   // Replaces the discovered (pre-relabel) label sets of job `job` and of discovery `source`
-  // ("static", or "kubernetes/<n>" for the job's n-th kubernetes_sd_configs entry).
+  // ("static", "file/<n>" or "kubernetes/<n>" for the job's n-th file_sd_configs or
+  // kubernetes_sd_configs entry).
   void Update(size_t job, const std::string& source, std::vector<Labels> discovered);
   // Lists the pod log roots (one readdir each, plus one per pod directory not reported by
   // discovery) and publishes when the fallback targets changed. Main thread.

@@ -133,13 +133,24 @@ struct KubernetesSdConfig {
   std::string api_server;
   std::string kubeconfig_file;
   std::string bearer_token, bearer_token_file;
+  std::optional<BasicAuth> basic_auth;  // read once at start (password_file too)
   TlsConfig tls_config;
+  std::string proxy_url;  // "" = libcurl's default (the *_proxy environment variables)
+  std::string no_proxy;   // with proxy_url: hosts reached directly (comma-separated)
   std::vector<std::string> namespaces;
   bool own_namespace = false;
   struct Selector {
     std::string role, label, field;
   };
   std::vector<Selector> selectors;
+};
+
+// Prometheus' file_sd_configs: target groups read from JSON or YAML files
+// ([{targets: [...], labels: {...}}]), re-read when they change (inotify) and every
+// refresh_interval. Each target becomes a label set with __address__ and __meta_filepath.
+struct FileSdConfig {
+  std::vector<std::string> files;  // paths; the last component may hold a `*` glob
+  Duration refresh_interval = std::chrono::minutes(5);  // re-read even without inotify events
 };
 
 // Promtail's `journal` block: read the systemd journal instead of files.
@@ -170,6 +181,7 @@ struct ScrapeConfig {
   std::vector<StageConfig> pipeline_stages;
   std::vector<StaticConfig> static_configs;
   std::vector<KubernetesSdConfig> kubernetes_sd_configs;
+  std::vector<FileSdConfig> file_sd_configs;
   std::vector<RelabelConfig> relabel_configs;
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)

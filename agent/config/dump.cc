@@ -163,6 +163,16 @@ class Writer {
     Opt("kubeconfig_file", k.kubeconfig_file);
     Opt("bearer_token", Secret(k.bearer_token));
     Opt("bearer_token_file", k.bearer_token_file);
+    if (k.basic_auth) {
+      Begin("basic_auth");
+      Opt("username", k.basic_auth->username);
+      Opt("username_file", k.basic_auth->username_file);
+      Opt("password", Secret(k.basic_auth->password));
+      Opt("password_file", k.basic_auth->password_file);
+      End();
+    }
+    Opt("proxy_url", RedactUrl(k.proxy_url));
+    Opt("no_proxy", k.no_proxy);
     Tls("tls_config", k.tls_config);
     if (!k.namespaces.empty() || k.own_namespace) {
       Begin("namespaces");
@@ -217,6 +227,16 @@ class Writer {
           e << YAML::Key << "targets" << YAML::Value << YAML::Flow << sc.targets;
         }
         LabelMap("labels", sc.labels);
+        e << YAML::EndMap;
+      }
+      EndList();
+    }
+    if (!s.file_sd_configs.empty()) {
+      BeginList("file_sd_configs");
+      for (const FileSdConfig& f : s.file_sd_configs) {
+        e << YAML::BeginMap;
+        e << YAML::Key << "files" << YAML::Value << YAML::Flow << f.files;
+        Kv("refresh_interval", f.refresh_interval);
         e << YAML::EndMap;
       }
       EndList();

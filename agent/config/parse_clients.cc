@@ -18,25 +18,6 @@ bool EqualsIgnoreCaseAscii(std::string_view a, std::string_view b) {
          });
 }
 
-Status ReadBasicAuth(MapReader& parent, std::optional<BasicAuth>* out) {
-  YAML::Node node = parent.Node("basic_auth");
-  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
-  MapReader r(node, parent.file(), parent.Sub("basic_auth"));
-  BasicAuth auth;
-  r.Str("username", &auth.username);
-  r.Str("username_file", &auth.username_file);
-  r.Str("password", &auth.password);
-  r.Str("password_file", &auth.password_file);
-  if (!auth.username.empty() && !auth.username_file.empty()) {
-    r.Fail("username_file", "set either username or username_file, not both");
-  }
-  if (!auth.password.empty() && !auth.password_file.empty()) {
-    r.Fail("password_file", "set either password or password_file, not both");
-  }
-  *out = std::move(auth);
-  return r.Finish();
-}
-
 Status ReadAuthorization(MapReader& parent, std::optional<Authorization>* out) {
   YAML::Node node = parent.Node("authorization");
   if (!node.IsDefined() || node.IsNull()) return Status::Ok();
@@ -161,6 +142,25 @@ void ValidateClient(MapReader& r, const ClientConfig& c) {
 }
 
 }  // namespace
+
+Status ReadBasicAuth(MapReader& parent, std::optional<BasicAuth>* out) {
+  YAML::Node node = parent.Node("basic_auth");
+  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
+  MapReader r(node, parent.file(), parent.Sub("basic_auth"));
+  BasicAuth auth;
+  r.Str("username", &auth.username);
+  r.Str("username_file", &auth.username_file);
+  r.Str("password", &auth.password);
+  r.Str("password_file", &auth.password_file);
+  if (!auth.username.empty() && !auth.username_file.empty()) {
+    r.Fail("username_file", "set either username or username_file, not both");
+  }
+  if (!auth.password.empty() && !auth.password_file.empty()) {
+    r.Fail("password_file", "set either password or password_file, not both");
+  }
+  *out = std::move(auth);
+  return r.Finish();
+}
 
 Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out) {
   MapReader r(parent.Node(key), parent.file(), parent.Sub(key));

@@ -43,8 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(
-      r, {"loki_push_api", "push", "docker_sd_configs", "file_sd_configs", "decompression"});
+  RefuseUnsupported(r, {"loki_push_api", "push", "docker_sd_configs", "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -94,10 +93,6 @@ Status ReadSelector(const YAML::Node& node, const std::string& file, const std::
   r.Str("role", &out->role);
   r.Str("label", &out->label);
   r.Str("field", &out->field);
-  if (out->role != "pod") {
-    r.Fail("role", fmt::format("must be pod (the only discovery role skidder supports), not {}",
-                               Quote(out->role)));
-  }
   return r.Finish();
 }
 
@@ -134,9 +129,14 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   bool follow_redirects = true, enable_http2 = true;
   r.Bool("follow_redirects", &follow_redirects);
   r.Bool("enable_http2", &enable_http2);
-  RefuseUnsupported(r, {"basic_auth", "oauth2", "proxy_url", "attach_metadata", "no_proxy",
-                        "proxy_from_environment", "proxy_connect_header"});
+  r.Str("proxy_url", &out->proxy_url);
+  r.Str("no_proxy", &out->no_proxy);
+  // Without proxy_url the API connection already honours the *_proxy environment variables.
+  bool proxy_from_environment = false;
+  r.Bool("proxy_from_environment", &proxy_from_environment);
+  RefuseUnsupported(r, {"oauth2", "attach_metadata", "proxy_connect_header"});
   Status s = ReadKubernetesAuthorization(r, out);
+  if (s.ok()) s = ReadBasicAuth(r, &out->basic_auth);
   if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
   if (s.ok()) {
     MapReader ns(r.Node("namespaces"), file, r.Sub("namespaces"));
@@ -154,13 +154,21 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
                     });
   }
   if (!s.ok()) return s;
-  static constexpr std::string_view kOtherRoles[] = {"node", "service", "endpoints",
-                                                     "endpointslice", "ingress"};
-  if (std::ranges::find(kOtherRoles, out->role) != std::end(kOtherRoles)) {
-    r.Fail("role",
-           fmt::format("role {} is not supported by skidder yet; only pod is", Quote(out->role)));
-  } else if (out->role != "pod") {
-    r.Fail("role", fmt::format("unknown role {}; skidder supports pod", Quote(out->role)));
+  static constexpr std::string_view kRoles[] = {"pod",       "node",          "service",
+                                                "endpoints", "endpointslice", "ingress"};
+  if (std::ranges::find(kRoles, out->role) == std::end(kRoles)) {
+    r.Fail("role", fmt::format("unknown role {}; use one of pod, node, service, endpoints, "
+                               "endpointslice, ingress",
+                               Quote(out->role)));
+  }
+  for (const KubernetesSdConfig::Selector& sel : out->selectors) {
+    // Prometheus also takes pod and service selectors for endpoints(lice): they filter the pods
+    // and services it watches beside them for extra labels, which skidder does not watch.
+    if (sel.role != out->role) {
+      r.Fail("selectors", fmt::format("selector role {} is not supported for role {}: skidder "
+                                      "applies only selectors of the discovery's own role",
+                                      Quote(sel.role), Quote(out->role)));
+    }
   }
   if (!out->api_server.empty()) {
     if (std::string why = CheckHttpUrl(out->api_server); !why.empty()) r.Fail("api_server", why);
@@ -171,6 +179,44 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   if (!out->bearer_token.empty() && !out->bearer_token_file.empty()) {
     r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
   }
+  if (out->basic_auth && (!out->bearer_token.empty() || !out->bearer_token_file.empty())) {
+    r.Fail("basic_auth", "set either basic_auth or a bearer token, not both");
+  }
+  if (!out->proxy_url.empty()) {
+    if (std::string why = CheckHttpUrl(out->proxy_url); !why.empty()) r.Fail("proxy_url", why);
+  } else if (!out->no_proxy.empty()) {
+    r.Fail("no_proxy", "only applies with proxy_url");
+  }
+  return r.Finish();
+}
+
+// Prometheus accepts only these file names: a `*` may appear in the last path component only,
+// and the name ends in .json, .yml or .yaml (which also says how the file is parsed).
+bool ValidFileSdPattern(std::string_view p) {
+  const size_t star = p.find('*');
+  if (star != std::string_view::npos && p.find('/', star) != std::string_view::npos) return false;
+  if (star != std::string_view::npos && p.find('*', star + 1) != std::string_view::npos)
+    return false;
+  for (std::string_view ext : {".json", ".yml", ".yaml", ".JSON", ".YML", ".YAML"}) {
+    if (p.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+Status ReadFileSd(const YAML::Node& node, const std::string& file, const std::string& path,
+                  FileSdConfig* out) {
+  MapReader r(node, file, path);
+  r.StrList("files", &out->files);
+  r.Dur("refresh_interval", &out->refresh_interval);
+  if (out->files.empty()) r.Fail("files", "is required: list the target files (globs allowed)");
+  for (const std::string& f : out->files) {
+    if (!ValidFileSdPattern(f)) {
+      r.Fail("files", fmt::format("path {} is not valid for file discovery: it must end in "
+                                  ".json, .yml or .yaml, with a `*` only in its last component",
+                                  Quote(f)));
+    }
+  }
+  if (out->refresh_interval <= Duration(0)) r.Fail("refresh_interval", "must be positive");
   return r.Finish();
 }
 
@@ -256,11 +302,27 @@ Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* wa
                            return ss;
                          });
   if (!s.ok()) return s;
+  s = ForEachItem(r.Node("file_sd_configs"), file, r.Sub("file_sd_configs"),
+                  [&](const YAML::Node& item, const std::string& p) {
+                    FileSdConfig f;
+                    Status fs = ReadFileSd(item, file, p, &f);
+                    if (fs.ok()) out->file_sd_configs.push_back(std::move(f));
+                    return fs;
+                  });
+  if (!s.ok()) return s;
   return ForEachItem(r.Node("kubernetes_sd_configs"), file, r.Sub("kubernetes_sd_configs"),
                      [&](const YAML::Node& item, const std::string& p) {
                        KubernetesSdConfig k;
                        Status ks = ReadKubernetes(item, file, p, &k);
-                       if (ks.ok()) out->kubernetes_sd_configs.push_back(std::move(k));
+                       if (!ks.ok()) return ks;
+                       // Discovered objects carry no __path__: only a rule can name a file.
+                       if (!relabel_sets_path) {
+                         warnings->push_back(fmt::format(
+                             "{}:{}:{}: {}: role {}: no relabel rule sets __path__: its targets "
+                             "are dropped, as Promtail does",
+                             file, item.Mark().line + 1, item.Mark().column + 1, p, k.role));
+                       }
+                       out->kubernetes_sd_configs.push_back(std::move(k));
                        return ks;
                      });
 }
@@ -296,22 +358,22 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
     r.Fail("encoding", fmt::format("encoding {} is not supported by skidder yet; only utf-8 is",
                                    Quote(out->encoding)));
   }
-  if (out->journal && (!out->static_configs.empty() || !out->kubernetes_sd_configs.empty())) {
+  const bool has_sd = !out->kubernetes_sd_configs.empty() || !out->file_sd_configs.empty();
+  if (out->journal && (!out->static_configs.empty() || has_sd)) {
     r.Fail("journal",
-           "a scrape config reads either the journal or files: move static_configs and "
-           "kubernetes_sd_configs to a scrape config of their own");
+           "a scrape config reads either the journal or files: move static_configs, "
+           "file_sd_configs and kubernetes_sd_configs to a scrape config of their own");
   }
-  if (out->syslog &&
-      (out->journal || !out->static_configs.empty() || !out->kubernetes_sd_configs.empty())) {
+  if (out->syslog && (out->journal || !out->static_configs.empty() || has_sd)) {
     r.Fail("syslog",
            "a scrape config with syslog reads nothing else: move static_configs, "
-           "kubernetes_sd_configs and journal to scrape configs of their own");
+           "file_sd_configs, kubernetes_sd_configs and journal to scrape configs of their own");
   }
-  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty() && !out->journal &&
-      !out->syslog && warnings->size() == warned) {
+  if (out->static_configs.empty() && !has_sd && !out->journal && !out->syslog &&
+      warnings->size() == warned) {
     r.Fail("static_configs",
-           "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs, "
-           "journal or syslog");
+           "nothing to tail: add static_configs (with a __path__ glob), file_sd_configs, "
+           "kubernetes_sd_configs, journal or syslog");
   }
   return r.Finish();
 }

@@ -66,6 +66,7 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
 Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
                   ClientConfig* out);
 Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out);
+Status ReadBasicAuth(MapReader& parent, std::optional<BasicAuth>* out);
 // Static configs that tail nothing are dropped with a message appended to *warnings.
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                         ScrapeConfig* out, std::vector<std::string>* warnings);

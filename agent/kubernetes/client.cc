@@ -183,6 +183,10 @@ void ConfigureCredentials(CURL* easy, const ClientConfig& cfg) {
   if (long v = io::CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
     curl_easy_setopt(easy, CURLOPT_SSLVERSION, v);
   }
+  if (!cfg.proxy_url.empty()) {
+    curl_easy_setopt(easy, CURLOPT_PROXY, cfg.proxy_url.c_str());
+    if (!cfg.no_proxy.empty()) curl_easy_setopt(easy, CURLOPT_NOPROXY, cfg.no_proxy.c_str());
+  }
   if (!cfg.username.empty()) {
     curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(easy, CURLOPT_USERNAME, cfg.username.c_str());

@@ -28,7 +28,9 @@ struct ClientConfig {
   std::string server;              // "https://10.96.0.1:443"; no trailing '/'
   std::string bearer_token;        // static token; used when bearer_token_file is empty
   std::string bearer_token_file;   // re-read every token_refresh and right after a 401
-  std::string username, password;  // basic auth (kubeconfig only); never with a token
+  std::string username, password;  // basic auth; never with a token
+  std::string proxy_url;           // "" = libcurl's default (the *_proxy environment variables)
+  std::string no_proxy;            // with proxy_url: hosts reached directly
   config::TlsConfig tls;
   // PEM given inline (kubeconfig *-data); each, when set, is used instead of its tls.*_file, from
   // memory (libcurl blobs), so secrets never go to a temporary file.

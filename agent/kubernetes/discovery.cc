@@ -39,8 +39,9 @@ Status PodDiscovery::Start() {
   resolved->client.max_body = opts_.max_list_body;
   stop_.store(false);
   for (PodQuery& q : resolved->queries) {
-    LOG_INFO("kubernetes pod discovery starting",
-             {{"server", resolved->client.server},
+    LOG_INFO("kubernetes discovery starting",
+             {{"role", cfg_.role},
+              {"server", resolved->client.server},
               {"namespace", q.namespace_name.empty() ? "(all)" : q.namespace_name},
               {"field_selector", q.field_selector},
               {"label_selector", q.label_selector}});

@@ -1,5 +1,7 @@
-// PodDiscovery: kubernetes_sd_configs role=pod, node-scoped. Lists then watches pods on the API
-// server and reports the resulting targets (one label set per container, see pod_targets.h).
+// PodDiscovery: one kubernetes_sd_configs entry. Lists then watches the role's objects on the API
+// server and reports the resulting targets: for role pod (node-scoped) one label set per
+// container (pod_targets.h); for node, service, endpoints, endpointslice and ingress the label
+// sets Prometheus builds (role_targets.h).
 //
 // Owned by the app's target manager, one per kubernetes_sd_configs entry. Start() and Stop() are
 // called from the owner's thread; the callback runs on a discovery thread (one per namespace
@@ -8,7 +10,8 @@
 // list (even when empty), never an empty set merely because the API server is unreachable. Until
 // a list succeeds again the last known targets stand, so tailing goes on through an API outage.
 //
-// Only GET on pods is ever sent (list and watch), so RBAC get/list/watch on pods is enough.
+// Only GET on the role's resource is ever sent (list and watch), so RBAC get/list/watch on it
+// (pods for role pod) is enough.
 // Resilience: 410 Gone (status or ERROR event) relists; other errors back off exponentially with
 // jitter; a watch quiet for longer than watch_idle_timeout is restarted from its resourceVersion;
 // a 401 re-reads the token file at once (it is re-read every minute anyway, for bound tokens).
@@ -33,6 +36,7 @@
 #include "config/config.h"
 #include "kubernetes/client.h"
 #include "kubernetes/pod_targets.h"
+#include "kubernetes/role_targets.h"
 #include "model/labels.h"
 #include "util/status.h"
 
@@ -83,6 +87,7 @@ struct DiscoveryOptions {
 
 // What one list/watch asks the API server for.
 struct PodQuery {
+  Role role = Role::kPod;      // which resource: pods, nodes, services, ...
   std::string namespace_name;  // "" = all namespaces
   std::string label_selector;
   std::string field_selector;  // includes spec.nodeName=<node> when node-scoped
@@ -94,7 +99,7 @@ struct ResolvedSd {
   std::vector<PodQuery> queries;  // one per namespace (one with "" for all)
 };
 
-// Validates cfg (role pod only) and resolves in-cluster defaults or the kubeconfig_file.
+// Validates cfg and resolves in-cluster defaults or the kubeconfig_file.
 Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env);
 
 class PodDiscovery {

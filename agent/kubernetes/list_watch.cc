@@ -20,8 +20,9 @@ using PodMap = std::map<std::string, std::vector<Labels>>;
 constexpr size_t kMaxEventLine = 16 << 20;  // a Pod object is at most ~1.5 MiB in etcd
 
 std::string BasePath(const PodQuery& q) {
-  return q.namespace_name.empty() ? "/api/v1/pods"
-                                  : "/api/v1/namespaces/" + q.namespace_name + "/pods";
+  const RoleResource r = ResourceOf(q.role);
+  if (q.namespace_name.empty()) return fmt::format("{}/{}", r.group_path, r.resource);
+  return fmt::format("{}/namespaces/{}/{}", r.group_path, q.namespace_name, r.resource);
 }
 
 void AddSelectors(const PodQuery& q, std::string& path) {
@@ -44,11 +45,11 @@ const char* ReasonForStatus(int status) {
   }
 }
 
-// Adds the targets of one pod JSON object; false when it is not a pod we can use.
-bool AddPod(const rapidjson::Value& obj, PodMap& pods, const MetaLabelFilter& keep) {
-  auto pod = PodFromJson(obj);
-  if (!pod) return false;
-  pods[pod->Key()] = PodTargets(*pod, keep);
+// Adds the targets of one object of the role; false when it is not one we can use.
+bool AddObject(Role role, const rapidjson::Value& obj, PodMap& pods, const MetaLabelFilter& keep) {
+  auto o = ObjectTargetsFromJson(role, obj, keep);
+  if (!o) return false;
+  pods[o->key] = std::move(o->targets);
   return true;
 }
 
@@ -56,8 +57,9 @@ enum class EventResult { kUnchanged, kChanged, kSkipped, kOverCap, kGone, kError
 
 // Applies one watch event line to pods, updating resource_version; says why in error when the
 // result is kSkipped, kOverCap (a new pod past max_pods) or kError.
-EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resource_version,
-                       const DiscoveryOptions& opts, std::string& error) {
+EventResult ApplyEvent(Role role, std::string_view line, PodMap& pods,
+                       std::string& resource_version, const DiscoveryOptions& opts,
+                       std::string& error) {
   rapidjson::Document doc;
   const bool parsed = ParseJsonBounded(doc, line).ok();
   const rapidjson::Value* obj = parsed ? JsonObject(doc, "object") : nullptr;
@@ -78,19 +80,20 @@ EventResult ApplyEvent(std::string_view line, PodMap& pods, std::string& resourc
     if (!rv.empty()) resource_version = rv;
   }
   if (type == "BOOKMARK") return EventResult::kUnchanged;
-  auto pod = PodFromJson(*obj);
-  if (!pod) {  // one odd object must not stall the stream
-    error = pod.error().message();
+  auto o = ObjectTargetsFromJson(role, *obj, opts.keep_meta);
+  if (!o) {  // one odd object must not stall the stream
+    error = o.error().message();
     return EventResult::kSkipped;
   }
   if (type == "DELETED")
-    return pods.erase(pod->Key()) > 0 ? EventResult::kChanged : EventResult::kUnchanged;
+    return pods.erase(o->key) > 0 ? EventResult::kChanged : EventResult::kUnchanged;
   if (type != "ADDED" && type != "MODIFIED") return EventResult::kUnchanged;
-  auto targets = PodTargets(*pod, opts.keep_meta);
-  auto [it, inserted] = pods.try_emplace(pod->Key());
+  auto targets = std::move(o->targets);
+  auto [it, inserted] = pods.try_emplace(o->key);
   if (inserted && pods.size() > opts.max_pods) {
     pods.erase(it);
-    error = fmt::format("pod {} not added: already {} pods (max_pods)", pod->Key(), opts.max_pods);
+    error =
+        fmt::format("object {} not added: already {} objects (max_pods)", o->key, opts.max_pods);
     return EventResult::kOverCap;
   }
   if (!inserted && it->second == targets) return EventResult::kUnchanged;
@@ -155,7 +158,7 @@ bool PodDiscovery::List(Watcher& w) {
     }
     for (const rapidjson::Value& item : items->GetArray()) {
       if (stop_.load()) return false;  // shutdown must not wait for a big list to be digested
-      if (!AddPod(item, fresh, opts_.keep_meta)) CountError("decode");
+      if (!AddObject(w.query.role, item, fresh, opts_.keep_meta)) CountError("decode");
     }
     rv = JsonString(*meta, "resourceVersion");
     cont = JsonString(*meta, "continue");
@@ -198,7 +201,7 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
          start = nl + 1) {
       const std::string_view line(w.buffer.data() + start, nl - start);
       if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
-      switch (ApplyEvent(line, w.pods, w.resource_version, opts_, error)) {
+      switch (ApplyEvent(w.query.role, line, w.pods, w.resource_version, opts_, error)) {
         case EventResult::kChanged:
           changed = true;
           break;

@@ -37,15 +37,33 @@ bool ValidNamespace(std::string_view ns) {
   return true;
 }
 
+// basic_auth: the *_file forms are read here, once (the API server's basic auth is a static
+// credential; a token file is what rotates).
+Status ResolveBasicAuth(const config::KubernetesSdConfig& cfg, ClientConfig& c) {
+  if (!cfg.basic_auth) return Status::Ok();
+  const config::BasicAuth& a = *cfg.basic_auth;
+  c.username = a.username;
+  c.password = a.password;
+  for (auto [file, out] :
+       {std::pair{&a.username_file, &c.username}, {&a.password_file, &c.password}}) {
+    if (file->empty()) continue;
+    auto v = ReadTrimmed(*file);
+    if (!v) return InvalidArgument("kubernetes_sd_configs: basic_auth: " + v.error().message());
+    *out = std::move(*v);
+  }
+  return Status::Ok();
+}
+
 Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env,
                      ClientConfig& c) {
   if (cfg.api_server.empty()) {
     // Like Prometheus: custom credentials only make sense with an explicit api_server.
-    if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() ||
+    if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
         !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
         cfg.tls_config.insecure_skip_verify) {
       return InvalidArgument(
-          "kubernetes_sd_configs: bearer_token/tls_config require 'api_server' to be set");
+          "kubernetes_sd_configs: bearer_token/basic_auth/tls_config require 'api_server' to be "
+          "set");
     }
     if (env.service_host.empty() || env.service_port.empty()) {
       return InvalidArgument(
@@ -73,7 +91,7 @@ Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& 
   c.bearer_token = cfg.bearer_token;
   c.bearer_token_file = cfg.bearer_token_file;
   c.tls = cfg.tls_config;
-  return Status::Ok();
+  return ResolveBasicAuth(cfg, c);
 }
 
 // Off-cluster through a kubeconfig: it alone says where the server is and how to authenticate
@@ -84,7 +102,7 @@ Status ResolveKubeconfig(const config::KubernetesSdConfig& cfg, ClientConfig& c,
     return InvalidArgument(
         "kubernetes_sd_configs: set either api_server or kubeconfig_file, not both");
   }
-  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() ||
+  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
       !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
       !cfg.tls_config.key_file.empty() || cfg.tls_config.insecure_skip_verify) {
     return InvalidArgument(
@@ -136,39 +154,52 @@ DiscoveryEnv DiscoveryEnv::FromProcess() {
 }
 
 Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env) {
-  if (cfg.role != "pod") {
+  const std::optional<Role> role = ParseRole(cfg.role);
+  if (!role) {
     return Err(InvalidArgument(fmt::format(
-        "kubernetes_sd_configs: role \"{}\" is not supported (only \"pod\")", cfg.role)));
+        "kubernetes_sd_configs: unknown role \"{}\"; use one of pod, node, service, endpoints, "
+        "endpointslice, ingress",
+        cfg.role)));
   }
   ResolvedSd out;
   std::string own_namespace;
   Status s = cfg.kubeconfig_file.empty() ? ResolveServer(cfg, env, out.client)
                                          : ResolveKubeconfig(cfg, out.client, own_namespace);
   if (!s.ok()) return Err(std::move(s));
+  out.client.proxy_url = cfg.proxy_url;  // with a kubeconfig too: it names no proxy we read
+  out.client.no_proxy = cfg.no_proxy;
 
   std::string label, field;
-  bool seen_pod_selector = false;
+  bool seen_selector = false;
   for (const auto& sel : cfg.selectors) {
-    if (sel.role != "pod") {
-      return Err(InvalidArgument(fmt::format(
-          "kubernetes_sd_configs: selector role \"{}\" is not supported for role pod", sel.role)));
+    if (sel.role != cfg.role) {
+      return Err(InvalidArgument(
+          fmt::format("kubernetes_sd_configs: selector role \"{}\" is not supported for role {}",
+                      sel.role, cfg.role)));
     }
-    if (seen_pod_selector) {
-      return Err(InvalidArgument("kubernetes_sd_configs: duplicated selector role: pod"));
+    if (seen_selector) {
+      return Err(InvalidArgument(
+          fmt::format("kubernetes_sd_configs: duplicated selector role: {}", cfg.role)));
     }
-    seen_pod_selector = true;
+    seen_selector = true;
     label = sel.label;
     field = sel.field;
   }
   // Node scoping: a DaemonSet only ever needs the pods of its own node, and the API server does
-  // the filtering, so the agent holds no cluster-wide state.
-  if (!env.node_name.empty() && field.find("spec.nodeName") == std::string::npos) {
+  // the filtering, so the agent holds no cluster-wide state. Other roles are cluster objects.
+  if (*role == Role::kPod && !env.node_name.empty() &&
+      field.find("spec.nodeName") == std::string::npos) {
     if (!field.empty()) field.push_back(',');
     field.append("spec.nodeName=").append(env.node_name);
   }
   auto namespaces = ResolveNamespaces(cfg, env, own_namespace);
   if (!namespaces) return Err(namespaces.error());
-  for (std::string& ns : *namespaces) out.queries.push_back(PodQuery{std::move(ns), label, field});
+  // Nodes belong to no namespace: one cluster-wide query whatever namespaces says (Prometheus
+  // ignores it too).
+  if (!ResourceOf(*role).namespaced) namespaces = std::vector<std::string>{""};
+  for (std::string& ns : *namespaces) {
+    out.queries.push_back(PodQuery{*role, std::move(ns), label, field});
+  }
   return out;
 }
 

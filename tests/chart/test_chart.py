@@ -104,6 +104,13 @@ class Rbac(unittest.TestCase):
                  for r in role["rules"]]
         self.assertEqual(rules, [(("",), ("pods",), frozenset({"get", "list", "watch"}))])
 
+    def test_extra_rules_let_other_discovery_roles_read_their_resources(self):
+        extra = {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                 "verbs": ["get", "list", "watch"]}
+        role = one(R.render({"rbac": {"extraRules": [extra]}}), "ClusterRole")
+        self.assertEqual(role["rules"][1:], [extra])
+        self.assertEqual(role["rules"][0]["resources"], ["pods"])
+
     def test_binding_gives_the_role_to_the_pods_service_account(self):
         docs = R.render()
         pod, _ = agent_container(docs)

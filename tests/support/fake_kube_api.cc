@@ -81,7 +81,7 @@ Stamped WithRv(const std::string& pod_json, uint64_t rv) {
   doc.Parse(pod_json.c_str());
   if (doc.HasParseError() || !doc.IsObject()) throw std::runtime_error("bad pod JSON in test");
   auto& meta = doc["metadata"];
-  const std::string ns = meta["namespace"].GetString();
+  const std::string ns = meta.HasMember("namespace") ? meta["namespace"].GetString() : "";
   const std::string key = ns + "/" + meta["name"].GetString();
   std::string node;
   if (doc.HasMember("spec") && doc["spec"].HasMember("nodeName")) {
@@ -172,35 +172,56 @@ FakeKubeApi::~FakeKubeApi() {
 
 std::string FakeKubeApi::url() const { return "https://127.0.0.1:" + std::to_string(port_); }
 
+void FakeKubeApi::SetBasicAuth(const std::string& user, const std::string& password) {
+  const std::string plain = user + ":" + password;
+  std::string b64(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  b64.resize(static_cast<size_t>(n));
+  std::lock_guard lock(mu_);
+  basic_ = std::move(b64);
+}
+
 void FakeKubeApi::SetToken(std::string token) {
   std::lock_guard lock(mu_);
   token_ = std::move(token);
 }
 
-void FakeKubeApi::Event(const std::string& type, const std::string& pod_json, bool remove) {
+void FakeKubeApi::Event(const std::string& resource, const std::string& type,
+                        const std::string& json, bool remove) {
   {
     std::lock_guard lock(mu_);
-    Stamped p = WithRv(pod_json, ++rv_);
+    Stamped p = WithRv(json, ++rv_);
+    const std::string key = resource + "/" + p.key;
     if (remove) {
-      pods_.erase(p.key);
+      pods_.erase(key);
     } else {
-      pods_[p.key] = StoredPod{p.ns, p.node, p.json};
+      pods_[key] = StoredPod{resource, p.ns, p.node, p.json};
     }
-    events_.push_back(
-        EventRecord{rv_, p.ns, p.node, R"({"type":")" + type + R"(","object":)" + p.json + "}\n"});
+    events_.push_back(EventRecord{rv_, resource, p.ns, p.node,
+                                  R"({"type":")" + type + R"(","object":)" + p.json + "}\n"});
   }
   cv_.notify_all();
 }
 
-void FakeKubeApi::Add(const std::string& pod_json) { Event("ADDED", pod_json, false); }
-void FakeKubeApi::Modify(const std::string& pod_json) { Event("MODIFIED", pod_json, false); }
-void FakeKubeApi::Delete(const std::string& pod_json) { Event("DELETED", pod_json, true); }
+void FakeKubeApi::Add(const std::string& pod_json) { Event("pods", "ADDED", pod_json, false); }
+void FakeKubeApi::Modify(const std::string& pod_json) {
+  Event("pods", "MODIFIED", pod_json, false);
+}
+void FakeKubeApi::Delete(const std::string& pod_json) { Event("pods", "DELETED", pod_json, true); }
+void FakeKubeApi::AddObject(const std::string& resource, const std::string& json) {
+  Event(resource, "ADDED", json, false);
+}
+void FakeKubeApi::DeleteObject(const std::string& resource, const std::string& json) {
+  Event(resource, "DELETED", json, true);
+}
 
 void FakeKubeApi::Bookmark() {
   {
     std::lock_guard lock(mu_);
     ++rv_;
-    events_.push_back(EventRecord{rv_, "", "",
+    events_.push_back(EventRecord{rv_, "", "", "",
                                   R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1",)"
                                   R"("metadata":{"resourceVersion":")" +
                                       std::to_string(rv_) + "\"}}}\n"});
@@ -212,7 +233,7 @@ void FakeKubeApi::RawEvent(const std::string& line) {
   {
     std::lock_guard lock(mu_);
     ++rv_;
-    events_.push_back(EventRecord{rv_, "", "", line + "\n"});
+    events_.push_back(EventRecord{rv_, "", "", "", line + "\n"});
   }
   cv_.notify_all();
 }
@@ -282,7 +303,8 @@ void FakeKubeApi::Serve() {
     KubeRequest r{req.method, req.path, {}, false, std::chrono::steady_clock::now()};
     for (const auto& [k, v] : req.params) r.params[k] = v;
     std::lock_guard lock(mu_);
-    r.authorized = req.get_header_value("Authorization") == "Bearer " + token_;
+    const std::string auth = req.get_header_value("Authorization");
+    r.authorized = auth == "Bearer " + token_ || (!basic_.empty() && auth == "Basic " + basic_);
     requests_.push_back(r);
     int status = 0;
     if (!r.authorized) {
@@ -298,20 +320,23 @@ void FakeKubeApi::Serve() {
     res.set_content(StatusJson(status, "Scripted"), "application/json");
     return Server::HandlerResponse::Handled;
   });
+  // matches: [1] "namespaces/<ns>/" or "", [2] the namespace, [3] the resource.
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string ns = req.matches.size() > 1 ? req.matches[1].str() : "";
+    const std::string ns = req.matches[2].str(), resource = req.matches[3].str();
     if (req.has_param("watch")) {
-      ServeWatch(req, res, ns);
+      ServeWatch(req, res, resource, ns);
     } else {
-      ServeList(req, res, ns);
+      ServeList(req, res, resource, ns);
     }
   };
-  server_->Get(R"(/api/v1/pods)", handler);
-  server_->Get(R"(/api/v1/namespaces/([a-z0-9-]+)/pods)", handler);
+  server_->Get(R"(/api/v1/(namespaces/([a-z0-9-]+)/)?(pods|services|endpoints))", handler);
+  server_->Get(R"(/api/v1/()()(nodes))", handler);
+  server_->Get(R"(/apis/discovery.k8s.io/v1/(namespaces/([a-z0-9-]+)/)?(endpointslices))", handler);
+  server_->Get(R"(/apis/networking.k8s.io/v1/(namespaces/([a-z0-9-]+)/)?(ingresses))", handler);
 }
 
 void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
-                            const std::string& ns) {
+                            const std::string& resource, const std::string& ns) {
   const std::string node = NodeFromSelector(req.get_param_value("fieldSelector"));
   const size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
   const size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
@@ -324,7 +349,7 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
   size_t index = 0, taken = 0;
   bool more = false;
   for (const auto& [key, pod] : pods_) {
-    if (!Matches(ns, node, pod.ns, pod.node)) continue;
+    if (pod.resource != resource || !Matches(ns, node, pod.ns, pod.node)) continue;
     if (index++ < offset) continue;
     if (limit > 0 && taken == limit) {
       more = true;
@@ -371,15 +396,16 @@ void FakeKubeApi::ServeEndlessList(const httplib::Request& req, httplib::Respons
 }
 
 void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res,
-                             const std::string& ns) {
+                             const std::string& resource, const std::string& ns) {
   struct State {
     uint64_t from;
-    std::string ns, node;
+    std::string resource, ns, node;
     size_t next = 0;
     uint64_t expire_gen, drop_gen;
   };
   auto st = std::make_shared<State>();
   st->from = std::stoull("0" + req.get_param_value("resourceVersion"));
+  st->resource = resource;
   st->ns = ns;
   st->node = NodeFromSelector(req.get_param_value("fieldSelector"));
   {
@@ -409,7 +435,8 @@ void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res
     uint64_t sent_rv = 0;
     for (; st->next < events_.size(); ++st->next) {
       const EventRecord& e = events_[st->next];
-      if (e.rv > st->from && Matches(st->ns, st->node, e.ns, e.node)) {
+      const bool ours = e.resource.empty() || e.resource == st->resource;
+      if (e.rv > st->from && ours && Matches(st->ns, st->node, e.ns, e.node)) {
         out += e.line;
         sent_rv = e.rv;
       }

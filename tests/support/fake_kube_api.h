@@ -2,11 +2,12 @@
 // HTTPS with a CA and server certificate made at start (ca.crt written to the given directory).
 //
 // It serves GET /api/v1/pods and /api/v1/namespaces/<ns>/pods (list, with limit/continue paging,
-// and ?watch=1 streams from a resourceVersion), checks the bearer token (401 when wrong), and
-// records every request so a test can assert what was asked. The test drives it from its own
-// thread: Add/Modify/Delete push watch events (and update the list), Bookmark() sends a bookmark,
-// ExpireWatches() answers 410 Gone, DropWatches() cuts connections, FailNext() fails requests.
-// Thread-safe.
+// and ?watch=1 streams from a resourceVersion), and the same for nodes, services, endpoints,
+// endpointslices (discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), checks the bearer
+// token (401 when wrong), and records every request so a test can assert what was asked. The test
+// drives it from its own thread: Add/Modify/Delete push watch events (and update the list),
+// Bookmark() sends a bookmark, ExpireWatches() answers 410 Gone, DropWatches() cuts connections,
+// FailNext() fails requests. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -52,11 +53,16 @@ class FakeKubeApi {
   const std::string& ca_file() const { return ca_file_; }
 
   void SetToken(std::string token);
+  // Also accept HTTP basic auth with these credentials (instead of the token).
+  void SetBasicAuth(const std::string& user, const std::string& password);
 
   // The pod (keyed by namespace/name) changes; the list reflects it and open watches get the event.
   void Add(const std::string& pod_json);
   void Modify(const std::string& pod_json);
   void Delete(const std::string& pod_json);
+  // The same for any resource ("nodes", "services", "endpoints", "endpointslices", "ingresses").
+  void AddObject(const std::string& resource, const std::string& json);
+  void DeleteObject(const std::string& resource, const std::string& json);
   void Bookmark();
   // Sends line (plus '\n') as is to every open and later watch: malformed events.
   void RawEvent(const std::string& line);
@@ -93,17 +99,20 @@ class FakeKubeApi {
 
  private:
   struct StoredPod {
-    std::string ns, node, json;
+    std::string resource, ns, node, json;
   };
   struct EventRecord {
     uint64_t rv;
-    std::string ns, node, line;  // ns/node empty for bookmarks: every watch gets them
+    std::string resource, ns, node, line;  // all empty for bookmarks: every watch gets them
   };
-  void Event(const std::string& type, const std::string& pod_json, bool remove);
+  void Event(const std::string& resource, const std::string& type, const std::string& json,
+             bool remove);
   void Serve();
-  void ServeList(const httplib::Request& req, httplib::Response& res, const std::string& ns);
+  void ServeList(const httplib::Request& req, httplib::Response& res, const std::string& resource,
+                 const std::string& ns);
   void ServeEndlessList(const httplib::Request& req, httplib::Response& res);
-  void ServeWatch(const httplib::Request& req, httplib::Response& res, const std::string& ns);
+  void ServeWatch(const httplib::Request& req, httplib::Response& res, const std::string& resource,
+                  const std::string& ns);
 
   std::string ca_file_;
   std::unique_ptr<httplib::SSLServer> server_;
@@ -113,9 +122,10 @@ class FakeKubeApi {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string token_;
+  std::string basic_;  // base64 "user:password"; "" = basic auth refused
   uint64_t rv_ = 100;
   uint64_t compacted_rv_ = 0;
-  std::map<std::string, StoredPod> pods_;  // "<ns>/<name>" -> the pod with its rv
+  std::map<std::string, StoredPod> pods_;  // "<resource>/<ns>/<name>" -> the object with its rv
   std::vector<EventRecord> events_;
   std::vector<KubeRequest> requests_;
   uint64_t expire_generation_ = 0, drop_generation_ = 0;

@@ -279,7 +279,8 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    journal: {}\n"
      "    static_configs: [{labels: {__path__: /a}}]\n",
      "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config reads either the journal or files: "
-     "move static_configs and kubernetes_sd_configs to a scrape config of their own"},
+     "move static_configs, file_sd_configs and kubernetes_sd_configs to a scrape config of their "
+     "own"},
     {"SyslogUnknownProtocol",
      "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
      "      listen_protocol: sctp\n",
@@ -289,10 +290,15 @@ const ErrorCase kErrors[] = {
      "      tls_config: {ca_file: ca.crt}\n",
      "cfg.yaml:5:19: scrape_configs[0].syslog.tls_config: cert_file and key_file are required to "
      "serve TLS"},
-    {"UnsupportedFileSd",
-     "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
-     "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
-     "skidder yet"},
+    {"FileSdPatternMustNameJsonOrYaml",
+     "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [/etc/t/*.txt]}]\n",
+     "cfg.yaml:3:31: scrape_configs[0].file_sd_configs[0].files: path \"/etc/t/*.txt\" is not "
+     "valid for file discovery: it must end in .json, .yml or .yaml, with a `*` only in its last "
+     "component"},
+    {"FileSdWithoutFiles",
+     "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{refresh_interval: 1m}]\n",
+     "cfg.yaml:3:23: scrape_configs[0].file_sd_configs[0].files: is required: list the target "
+     "files (globs allowed)"},
     {"ServerTlsWouldBeASilentDowngrade",
      "server:\n  http_tls_config: {cert_file: a, key_file: b}\n",
      "cfg.yaml:2:20: server.http_tls_config: TLS for skidder's own HTTP server is not supported "
@@ -307,10 +313,10 @@ const ErrorCase kErrors[] = {
     {"KafkaPointsAtAlloy", "scrape_configs:\n  - job_name: j\n    kafka: {brokers: [k]}\n",
      "cfg.yaml:3:12: scrape_configs[0].kafka: \"kafka\" is not supported by skidder: use Grafana "
      "Alloy's loki.source.kafka (see docs/migrate-from-promtail.md)"},
-    {"UnsupportedKubernetesRole",
-     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n      - role: node\n",
-     "cfg.yaml:4:15: scrape_configs[0].kubernetes_sd_configs[0].role: role \"node\" is not "
-     "supported by skidder yet; only pod is"},
+    {"UnknownKubernetesRole",
+     "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n      - role: nodes\n",
+     "cfg.yaml:4:15: scrape_configs[0].kubernetes_sd_configs[0].role: unknown role \"nodes\"; "
+     "use one of pod, node, service, endpoints, endpointslice, ingress"},
     {"YamlSyntax", "server:\n  http_listen_port: [9080\n",
      "cfg.yaml:3:1: yaml: end of sequence flow not found"},
     {"YamlSyntaxBadIndent", "server:\n  a: 1\n b: 2\n", "cfg.yaml:3:2: yaml: end of map not found"},

@@ -88,6 +88,30 @@ TEST(SdConfig, ExplicitApiServerKeepsConfiguredCredentials) {
   EXPECT_TRUE(r->client.tls.insecure_skip_verify);
 }
 
+TEST(SdConfig, OtherRolesAskForTheirResourceClusterWideWithoutNodeScoping) {
+  TempDir dir;
+  config::KubernetesSdConfig cfg;
+  cfg.role = "node";
+  cfg.namespaces = {"ignored-for-nodes"};
+  cfg.selectors.push_back({"node", "kubernetes.io/os=linux", ""});
+  auto r = ResolveSdConfig(cfg, InCluster(dir));
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  ASSERT_EQ(r->queries.size(), 1u);
+  EXPECT_EQ(r->queries[0].role, Role::kNode);
+  EXPECT_EQ(r->queries[0].namespace_name, "");
+  EXPECT_EQ(r->queries[0].label_selector, "kubernetes.io/os=linux");
+  EXPECT_EQ(r->queries[0].field_selector, "");  // no spec.nodeName: nodes have none
+  cfg.role = "endpointslice";
+  cfg.selectors.clear();
+  cfg.namespaces = {"a", "b"};
+  r = ResolveSdConfig(cfg, InCluster(dir));
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  ASSERT_EQ(r->queries.size(), 2u);
+  EXPECT_EQ(r->queries[1].role, Role::kEndpointSlice);
+  EXPECT_EQ(r->queries[1].namespace_name, "b");
+  EXPECT_EQ(r->queries[1].field_selector, "");
+}
+
 TEST(SdConfig, RefusesWhatItCannotHonour) {
   TempDir dir;
   struct Case {
@@ -105,7 +129,7 @@ TEST(SdConfig, RefusesWhatItCannotHonour) {
   add(
       "NotInCluster", [](auto&) {}, DiscoveryEnv{}, "not running in a cluster");
   add(
-      "NodeRole", [](auto& c) { c.role = "node"; }, InCluster(dir), "role \"node\"");
+      "UnknownRole", [](auto& c) { c.role = "nodes"; }, InCluster(dir), "unknown role \"nodes\"");
   add(
       "KubeconfigUnreadable", [](auto& c) { c.kubeconfig_file = "/nonexistent/k"; }, InCluster(dir),
       "kubeconfig_file /nonexistent/k: cannot read");
