@@ -3,6 +3,7 @@
 #               config; prints entries (-dry-run) unless LOKI_URL=http://host/loki/api/v1/push
 #   make test   install missing packages, build, run every test (release + ASan/UBSan unit tests
 #               + TSan for the unit tests that run threads)
+#   make fuzz SECONDS=N   AFL++ coverage-guided fuzzing, N seconds per target (tests/fuzz/README.md)
 #   make soak SECONDS=N   chaos and model tests with fresh seeds, again and again for N seconds
 # Both work on a fresh Debian 12 machine. CI (.ci/run) calls `make test`.
 
@@ -20,10 +21,17 @@ DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobu
   libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
-.PHONY: deps build run test test-release test-asan test-tsan soak bench clean
+# Only `make fuzz` needs these (not the build or the tests).
+FUZZ_PACKAGES := afl++
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TARGETS := cri docker json_stage jmespath template selector go_time config alloy logfmt \
+  tzif positions http
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+.PHONY: deps fuzz-deps build run test test-release test-asan test-tsan soak fuzz bench clean
+
+deps fuzz-deps: PACKAGES = $(if $(filter fuzz-deps,$@),$(FUZZ_PACKAGES),$(DEB_PACKAGES))
+deps fuzz-deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -103,6 +111,17 @@ soak: deps $(BUILD)/CMakeCache.txt
 	echo "soak: $$round rounds in $$(( $$(date +%s) - start )) s"; \
 	if [ -n "$$failed" ]; then echo "soak FAILED for:$$failed"; exit 1; fi
 
+# Fuzz: every target of tests/fuzz built with AFL++'s instrumenting GCC wrapper (afl-g++; the
+# afl-g++-fast plugin of Debian's afl++ 4.04c refuses bookworm's updated gcc 12.2.0-14+deb12u1)
+# under ASan+UBSan, then afl-fuzz on each for SECONDS seconds; see tests/fuzz/run_afl.sh.
+fuzz: deps fuzz-deps
+	CC=afl-gcc CXX=afl-g++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DSKIDDER_SANITIZE=ON -DSKIDDER_BENCHMARKS=OFF \
+	  >/dev/null
+	AFL_QUIET=1 AFL_DONT_OPTIMIZE=1 cmake --build $(FUZZ_BUILD) -j$(JOBS) \
+	  --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	tests/fuzz/run_afl.sh $(FUZZ_BUILD) $(SECONDS) $(FUZZ_TARGETS)
+
 bench: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline
 	$(BUILD)/benchmarks/micro_benchmarks
@@ -110,4 +129,4 @@ bench: deps $(BUILD)/CMakeCache.txt
 	python3 benchmarks/e2e.py --build $(BUILD) --files 1000
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
