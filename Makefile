@@ -17,7 +17,7 @@ LOKI_URL ?=
 
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcpp-httplib-dev libssl-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libbz2-dev libcpp-httplib-dev libssl-dev \
   libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
@@ -25,7 +25,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobu
 FUZZ_PACKAGES := afl++
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := cri docker json_stage jmespath template selector go_time config alloy logfmt \
-  tzif positions http
+  tzif positions http decompress
 
 .PHONY: deps fuzz-deps build run test test-release test-asan test-tsan soak fuzz bench clean
 

@@ -151,6 +151,14 @@ struct JournalConfig {
   std::string matches;                       // space-separated FIELD=value journal matches
 };
 
+// Promtail's `decompression` block: files the job's globs match whose names end in .gz, .z or
+// .bz2 are decompressed with `format` and read whole, once (see sources/file/decompress.h).
+struct DecompressionConfig {
+  bool enabled = false;
+  Duration initial_delay{0};  // wait this long after a file is found before reading it
+  std::string format;         // gz | z | bz2 (required when enabled)
+};
+
 struct ScrapeConfig {
   std::string job_name;
   std::vector<StageConfig> pipeline_stages;
@@ -159,6 +167,7 @@ struct ScrapeConfig {
   std::vector<RelabelConfig> relabel_configs;
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
+  DecompressionConfig decompression;
 };
 
 struct LimitsConfig {
