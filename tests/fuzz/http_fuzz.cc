@@ -27,7 +27,10 @@ int StartServer() {
   registry.NewCounter("fuzz_total", "inputs").With({})->Add();
   telemetry::HttpServerOptions options{
       .listen_address = "127.0.0.1", .port = 0, .path_prefix = "/p", .enable_reload = true};
-  options.read_timeout = std::chrono::seconds(2);
+  // Short deadlines: a request cut off mid-line and half-closed is kept until they pass (AFL
+  // counts it as a hang); the client's own 10 s receive timeout is only a backstop.
+  options.idle_timeout = std::chrono::seconds(1);
+  options.read_timeout = std::chrono::seconds(1);
   telemetry::HttpHandlers handlers{.not_ready_reason = [] { return std::string(); },
                                    .targets = [] { return std::string("job /var/log/x.log\n"); },
                                    .reload = [] { return Status::Ok(); }};
