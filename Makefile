@@ -3,6 +3,7 @@
 #               config; prints entries (-dry-run) unless LOKI_URL=http://host/loki/api/v1/push
 #   make test   install missing packages, build, run every test (release + ASan/UBSan unit tests
 #               + TSan for the unit tests that run threads)
+#   make fuzz SECONDS=N   AFL++ coverage-guided fuzzing, N seconds per target (tests/fuzz/README.md)
 #   make soak SECONDS=N   chaos and model tests with fresh seeds, again and again for N seconds
 #   make image  the runtime container image as OCI and docker archives in build/, from Debian
 #               packages only (no Docker daemon, no base image); make test-image runs it
@@ -18,7 +19,7 @@ LOKI_URL ?=
 
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libcpp-httplib-dev libssl-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libbz2-dev libcpp-httplib-dev libssl-dev \
   libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
@@ -28,14 +29,23 @@ IMAGE_PACKAGES := mmdebstrap umoci skopeo podman
 IMAGE ?= $(BUILD)/skidder-image.tar
 VERSION := $(shell grep -m1 -o 'skidder VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
 
-.PHONY: deps image-deps build run test test-release test-asan test-tsan soak bench image \
-  test-image clean
+# Only `make fuzz` needs these (not the build or the tests).
+FUZZ_PACKAGES := afl++
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TARGETS := cri docker json_stage jmespath template selector go_time config alloy logfmt \
+  tzif positions http decompress syslog
+
+.PHONY: deps image-deps fuzz-deps build run test test-release test-asan test-tsan soak fuzz \
+  bench image test-image clean
 
 deps:
 	@$(call install_missing,$(DEB_PACKAGES))
 
 image-deps:
 	@$(call install_missing,$(IMAGE_PACKAGES))
+
+fuzz-deps:
+	@$(call install_missing,$(FUZZ_PACKAGES))
 
 # Installs the Debian packages of $(1) that are missing (as root), else names them and fails.
 define install_missing
@@ -132,6 +142,17 @@ test-image: image
 	cmake --build $(BUILD) -j$(JOBS) --target image_tests
 	SKIDDER_IMAGE=$(IMAGE) $(BUILD)/tests/image_tests
 
+# Fuzz: every target of tests/fuzz built with AFL++'s instrumenting GCC wrapper (afl-g++; the
+# afl-g++-fast plugin of Debian's afl++ 4.04c refuses bookworm's updated gcc 12.2.0-14+deb12u1)
+# under ASan+UBSan, then afl-fuzz on each for SECONDS seconds; see tests/fuzz/run_afl.sh.
+fuzz: deps fuzz-deps
+	CC=afl-gcc CXX=afl-g++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DSKIDDER_SANITIZE=ON -DSKIDDER_BENCHMARKS=OFF \
+	  >/dev/null
+	AFL_QUIET=1 AFL_DONT_OPTIMIZE=1 cmake --build $(FUZZ_BUILD) -j$(JOBS) \
+	  --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	tests/fuzz/run_afl.sh $(FUZZ_BUILD) $(SECONDS) $(FUZZ_TARGETS)
+
 bench: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline
 	$(BUILD)/benchmarks/micro_benchmarks
@@ -139,4 +160,4 @@ bench: deps $(BUILD)/CMakeCache.txt
 	python3 benchmarks/e2e.py --build $(BUILD) --files 1000
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

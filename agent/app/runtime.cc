@@ -74,6 +74,7 @@ Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* met
     job.job_name = sc.job_name;
     job.pipeline = p->get();
     job.relabel = std::move(*rules);
+    job.decompression = sc.decompression;
     for (const config::StaticConfig& st : sc.static_configs)
       job.static_targets.push_back(st.labels);
     // -inspect: Promtail prints each stage's changes to stderr, keeping stdout for -dry-run.

@@ -48,6 +48,7 @@ std::optional<sources::FileTarget> MakeTarget(const ScrapeJob& job, Labels label
   t.id = job.job_name + kept.ToString();
   t.labels = std::move(kept);
   t.pipeline = job.pipeline;
+  t.decompression = job.decompression;
   return t;
 }
 

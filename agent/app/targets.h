@@ -45,6 +45,7 @@ struct ScrapeJob {
   kubernetes::RelabelRules relabel;
   std::vector<Labels> static_targets;  // labels of static_configs, before relabeling
   PathFallback fallback;
+  config::DecompressionConfig decompression;  // copied into each of the job's file targets
 };
 
 // The directory the job's rules put pod log files under: the relabel rules are run over the

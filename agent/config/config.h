@@ -176,6 +176,14 @@ struct SyslogConfig {
   std::string syslog_format = "rfc5424";  // rfc5424|rfc3164
 };
 
+// Promtail's `decompression` block: files the job's globs match whose names end in .gz, .z or
+// .bz2 are decompressed with `format` and read whole, once (see sources/file/decompress.h).
+struct DecompressionConfig {
+  bool enabled = false;
+  Duration initial_delay{0};  // wait this long after a file is found before reading it
+  std::string format;         // gz | z | bz2 (required when enabled)
+};
+
 struct ScrapeConfig {
   std::string job_name;
   std::vector<StageConfig> pipeline_stages;
@@ -186,6 +194,7 @@ struct ScrapeConfig {
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
   std::optional<SyslogConfig> syslog;    // set: this job listens for syslog (sources/syslog)
+  DecompressionConfig decompression;
 };
 
 struct LimitsConfig {

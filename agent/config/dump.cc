@@ -270,6 +270,13 @@ class Writer {
       Kv("syslog_format", y.syslog_format);
       End();
     }
+    if (s.decompression.enabled || !s.decompression.format.empty()) {
+      Begin("decompression");
+      Kv("enabled", s.decompression.enabled);
+      Kv("initial_delay", s.decompression.initial_delay);
+      Opt("format", s.decompression.format);
+      End();
+    }
     if (!s.relabel_configs.empty()) {
       BeginList("relabel_configs");
       for (const auto& r : s.relabel_configs) Relabel(r);

@@ -43,7 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"loki_push_api", "push", "docker_sd_configs", "decompression"});
+  RefuseUnsupported(r, {"loki_push_api", "push", "docker_sd_configs"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -285,6 +285,24 @@ Status ReadSyslog(MapReader& parent, ScrapeConfig* out) {
   return r.Finish();
 }
 
+// Promtail's decompression block. The format is required when enabled (Promtail fails at the
+// first file otherwise); a disabled block may leave it out.
+Status ReadDecompression(MapReader& parent, ScrapeConfig* out) {
+  if (!parent.Has("decompression")) return Status::Ok();
+  MapReader r(parent.Node("decompression"), parent.file(), parent.Sub("decompression"));
+  DecompressionConfig& d = out->decompression;
+  r.Bool("enabled", &d.enabled);
+  r.Dur("initial_delay", &d.initial_delay);
+  r.Str("format", &d.format);
+  if (d.format != "gz" && d.format != "z" && d.format != "bz2" &&
+      (d.enabled || !d.format.empty())) {
+    r.Fail("format",
+           fmt::format("unsupported compression format {}: use gz, z or bz2", Quote(d.format)));
+  }
+  if (d.initial_delay < Duration(0)) r.Fail("initial_delay", "must not be negative");
+  return r.Finish();
+}
+
 Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* warnings) {
   const std::string& file = r.file();
   bool relabel_sets_path = std::ranges::any_of(
@@ -350,6 +368,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   if (s.ok()) s = ReadTargets(r, out, warnings);
   if (s.ok()) s = ReadJournal(r, out);
   if (s.ok()) s = ReadSyslog(r, out);
+  if (s.ok()) s = ReadDecompression(r, out);
   if (!s.ok()) return s;
   if (out->job_name.empty()) r.Fail("job_name", "is required");
   std::string enc = out->encoding;

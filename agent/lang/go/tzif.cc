@@ -45,8 +45,17 @@ bool ReadHeader(Reader& r, char* version, Counts* c) {
   if (rest.size() < 44 || rest.substr(0, 4) != "TZif") return false;
   *version = rest[4];
   r.Skip(20);
-  return r.Be(4, &c->isut) && r.Be(4, &c->isstd) && r.Be(4, &c->leap) && r.Be(4, &c->time) &&
-         r.Be(4, &c->type) && r.Be(4, &c->chars) && c->type > 0 && c->type < 256;
+  if (!(r.Be(4, &c->isut) && r.Be(4, &c->isstd) && r.Be(4, &c->leap) && r.Be(4, &c->time) &&
+        r.Be(4, &c->type) && r.Be(4, &c->chars))) {
+    return false;
+  }
+  // Each count sizes a block of at least one byte per item, so none can exceed what follows:
+  // a negative or huge count (the fields are signed 32-bit) must not size a vector.
+  const auto left = static_cast<int64_t>(r.Rest().size());
+  for (int64_t n : {c->isut, c->isstd, c->leap, c->time, c->chars}) {
+    if (n < 0 || n > left) return false;
+  }
+  return c->type > 0 && c->type < 256;
 }
 
 }  // namespace

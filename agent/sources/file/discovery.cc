@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "sources/file/file_source_impl.h"
+#include "sources/file/decompress.h"
 #include "sources/file/file_util.h"
 #include "sources/file/gz.h"
 #include "sources/file/identity.h"
@@ -121,6 +122,10 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
 
 void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walked,
                                const TargetState& t, int64_t now_ns) {
+  if (t.target.decompression.enabled && HasCompressedExtension(path)) {
+    OpenDecompressed(path, walked, t, now_ns);
+    return;
+  }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});

@@ -29,6 +29,8 @@ struct FileTarget {
   std::string id;                // stable key (job + labels); a target with the same id is kept
   Labels labels;                 // incl. __path__ (glob, may use **) and __path_exclude__
   pipeline::Pipeline* pipeline;  // not owned; must outlive the target (one per scrape config)
+  // The job's decompression block: matching .gz/.z/.bz2 files are read whole, decompressed.
+  config::DecompressionConfig decompression = {};
 };
 
 struct FileSourceOptions {

@@ -123,6 +123,14 @@ class FileSource::Impl {
                      int64_t now_ns);
   void OpenRecovered(const std::string& where, const PositionRecord& rec, const TargetState& t,
                      int64_t now_ns);
+  // decompressed_files.cc: a decompression job's archive, read whole once.
+  void OpenDecompressed(const std::string& path, const struct stat& walked, const TargetState& t,
+                        int64_t now_ns);
+  // The decompression job whose glob matches path, else t (a compressed rotation of t's stream).
+  const TargetState& ArchiveOwner(const std::string& path, const TargetState& t) const;
+  bool DecompressedBefore(const std::string& path, const struct stat& walked) const;
+  uint64_t DecompressedStart(const std::string& path, const FileIdentity& id,
+                             CompressedReader& reader) const;
   uint64_t StartOffset(const std::string& path, int fd, const FileIdentity& id, uint64_t size);
   void StartDrain(TailedFile& f, int64_t now_ns);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
@@ -168,6 +176,8 @@ class FileSource::Impl {
   HeldFiles held_;
   std::vector<std::string> real_roots_;  // symlink_roots, resolved
   std::set<std::string> refused_links_;  // logged once each
+  // Archives of decompression jobs with an initial_delay: when each was first found.
+  std::map<std::string, int64_t> archives_seen_;
   bool orphans_checked_ = false;
   bool rescan_ = true;
   bool saturated_ = false;

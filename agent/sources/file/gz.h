@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "sources/file/decompress.h"
 #include "sources/file/positions.h"
 
 namespace skidder::sources {
@@ -36,20 +37,20 @@ std::optional<FileIdentity> GzIdentify(int fd);
 std::optional<uint64_t> GzSize(const std::string& path);
 
 // Sequential decompression of one gzip file, addressed by decompressed offsets.
-class GzReader {
+class GzReader final : public CompressedReader {
  public:
   // Reads through its own duplicate of fd; nullptr when zlib cannot open it.
   static std::unique_ptr<GzReader> Open(int fd);
-  ~GzReader();
+  ~GzReader() override;
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
 
   // Up to cap decompressed bytes from offset: > 0 read, 0 at the end (or at the end of what a
   // writer has finished so far), -1 on corrupt data. Reading on from where the last call
   // stopped is streaming; any other offset decompresses from the start again.
-  ssize_t ReadAt(char* buf, size_t cap, uint64_t offset);
+  ssize_t ReadAt(char* buf, size_t cap, uint64_t offset) override;
   // The whole stream was decompressed, trailer included: nothing more will come.
-  bool complete() const { return complete_; }
+  bool complete() const override { return complete_; }
 
  private:
   explicit GzReader(gzFile gz) : gz_(gz) {}

@@ -143,15 +143,16 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
   OpenCompressed(copy, gz, t, now_ns);
 }
 
-// Opens the gzip file at path and reads on from the record's (decompressed) offset.
+// Opens the compressed file at path (gzip; zlib and bzip2 for decompression jobs) and reads on
+// from the record's (decompressed) offset.
 void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRecord& rec,
                                       const TargetState& t, int64_t now_ns) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return;
   struct stat st;
-  std::unique_ptr<GzReader> reader;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && GzFingerprintMatches(fd, rec.identity)) {
-    reader = GzReader::Open(fd);
+  std::unique_ptr<CompressedReader> reader;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    reader = OpenMatchingCopy(fd, rec.identity, path);
   }
   if (!reader || files_.contains(FileKey{st.st_dev, st.st_ino})) {
     ::close(fd);
@@ -161,14 +162,15 @@ void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRec
   id.dev = static_cast<uint64_t>(st.st_dev);
   id.ino = static_cast<uint64_t>(st.st_ino);
   const std::string& origin = rec.origin_or_path();
-  auto f =
-      std::make_unique<TailedFile>(fd, origin, id, rec.offset, FileLabels(t.target.labels, origin),
-                                   t.target.pipeline, metric_pool_.Get(origin), settings_);
+  const TargetState& owner = ArchiveOwner(origin, t);  // an archive resumes with its own job
+  auto f = std::make_unique<TailedFile>(fd, origin, id, rec.offset,
+                                        FileLabels(owner.target.labels, origin),
+                                        owner.target.pipeline, metric_pool_.Get(origin), settings_);
   f->UseGzip(std::move(reader));
   f->set_record_path(path);
   f->draining = true;
   f->drain_since_ns = now_ns;
-  Adopt(std::move(f), t, now_ns);
+  Adopt(std::move(f), owner, now_ns);
 }
 
 // Rotations that happened while the agent was stopped, beyond the one its positions file knows:

@@ -70,9 +70,10 @@ class TailedFile {
   // Reopens the file at path if it is still this file (inode and fingerprint); false otherwise.
   bool Reopen(const std::string& path);
   bool parked() const { return fd_ < 0; }
-  // From now on the fd is a gzip file and offsets count its decompressed bytes (a compressed
-  // rotation). Such a file is complete: it never grows, shrinks or parks.
-  void UseGzip(std::unique_ptr<GzReader> reader) { gz_ = std::move(reader); }
+  // From now on the fd is a compressed file (a gzip rotation, or an archive of a decompression
+  // job) and offsets count its decompressed bytes. Such a file is complete: it never grows,
+  // shrinks or parks.
+  void UseGzip(std::unique_ptr<CompressedReader> reader) { gz_ = std::move(reader); }
   bool compressed() const { return gz_ != nullptr; }
   // What the positions file keeps for this file now.
   PositionRecord Record() const;
@@ -121,7 +122,7 @@ class TailedFile {
   std::shared_ptr<AckTracker> tracker_;
   int64_t mtime_ns_ = 0;  // at the last Check()
   uint64_t size_ = 0;     // at the last Check()
-  std::unique_ptr<GzReader> gz_;
+  std::unique_ptr<CompressedReader> gz_;
 };
 
 Labels FileLabels(const Labels& target_labels, const std::string& path);

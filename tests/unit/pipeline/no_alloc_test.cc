@@ -104,5 +104,21 @@ TEST(StageChain, TimestampParsingDoesNotAllocate) {
   EXPECT_EQ(g_allocations, 0u);
 }
 
+// The default Kubernetes path: the chart's labels (as relabelling leaves them) and the cri stage,
+// which sets four extracted values and the stream label on every line.
+TEST(StageChain, CriStageDoesNotAllocatePerLine) {
+  const Labels labels{{"filename", "/var/log/pods/ns_web-1_uid/app/0.log"},
+                      {"job", "ns/app"},
+                      {"namespace", "ns"},
+                      {"pod", "web-1"},
+                      {"container", "app"},
+                      {"app", "web"},
+                      {"node_name", "node-1"}};
+  const std::string line =
+      "2026-11-24T10:40:12.542001710Z stdout F GET /api/v1/orders/8f2c 200 12ms "
+      "user=alice@example.com trace=4bf92f3577b34da6a3ce929d0e0e4736";
+  EXPECT_EQ(AllocationsPerRun("- cri: {}\n", line, labels), 0u);
+}
+
 }  // namespace
 }  // namespace skidder::pipeline
