@@ -18,9 +18,9 @@ using testing::WaitFor;
 
 class CollectingSink : public EntrySink {
  public:
-  void Push(Entry&& e) override {
+  void PushBatch(std::span<Entry> batch) override {
     std::lock_guard lock(mu_);
-    lines_.push_back(e.line);
+    for (const Entry& e : batch) lines_.push_back(e.line);
   }
   bool Saturated() const override { return saturated_; }
   size_t size() const {
