@@ -235,6 +235,15 @@ class Writer {
       LabelMap("labels", s.journal->labels);
       End();
     }
+    if (s.push) {
+      Begin("loki_push_api");
+      Server(s.push->server);
+      LabelMap("labels", s.push->labels);
+      Kv("use_incoming_timestamp", s.push->use_incoming_timestamp);
+      Kv("ack_timeout", s.push->ack_timeout);
+      Kv("max_body_size", s.push->max_body_size);
+      End();
+    }
     if (!s.relabel_configs.empty()) {
       BeginList("relabel_configs");
       for (const auto& r : s.relabel_configs) Relabel(r);

@@ -43,8 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "docker_sd_configs", "file_sd_configs",
-                        "decompression"});
+  RefuseUnsupported(r, {"syslog", "push", "docker_sd_configs", "file_sd_configs", "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -197,6 +196,29 @@ Status ReadJournal(MapReader& parent, ScrapeConfig* out) {
   return r.Finish();
 }
 
+// Promtail's loki_push_api block. Its server block is read like the top-level one; keys that
+// cannot apply (gRPC) are kept in ignored_keys and named when the push server starts.
+Status ReadPushApi(MapReader& parent, ScrapeConfig* out) {
+  if (!parent.Has("loki_push_api")) return Status::Ok();
+  MapReader r(parent.Node("loki_push_api"), parent.file(), parent.Sub("loki_push_api"));
+  PushApiConfig p;
+  if (r.Has("server")) {
+    Status s = ReadServer(r.Node("server"), r.file(), &p.server, &p.ignored_keys, r.Sub("server"));
+    if (!s.ok()) return s;
+  }
+  if (Status s = ReadLabels(r, "labels", &p.labels); !s.ok()) return s;
+  r.Bool("use_incoming_timestamp", &p.use_incoming_timestamp);
+  r.Dur("ack_timeout", &p.ack_timeout);
+  std::string size;
+  r.Str("max_body_size", &size);
+  if (!size.empty() && (!ParseByteSize(size, &p.max_body_size) || p.max_body_size <= 0)) {
+    r.Fail("max_body_size", fmt::format("{} is not a positive size like 100MB", Quote(size)));
+  }
+  if (p.ack_timeout <= Duration::zero()) r.Fail("ack_timeout", "must be positive");
+  out->push = std::move(p);
+  return r.Finish();
+}
+
 Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* warnings) {
   const std::string& file = r.file();
   bool relabel_sets_path = std::ranges::any_of(
@@ -245,6 +267,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   const size_t warned = warnings->size();
   if (s.ok()) s = ReadTargets(r, out, warnings);
   if (s.ok()) s = ReadJournal(r, out);
+  if (s.ok()) s = ReadPushApi(r, out);
   if (!s.ok()) return s;
   if (out->job_name.empty()) r.Fail("job_name", "is required");
   std::string enc = out->encoding;
@@ -253,16 +276,17 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
     r.Fail("encoding", fmt::format("encoding {} is not supported by skidder yet; only utf-8 is",
                                    Quote(out->encoding)));
   }
-  if (out->journal && (!out->static_configs.empty() || !out->kubernetes_sd_configs.empty())) {
-    r.Fail("journal",
-           "a scrape config reads either the journal or files: move static_configs and "
-           "kubernetes_sd_configs to a scrape config of their own");
+  const int sources = (out->journal ? 1 : 0) + (out->push ? 1 : 0) +
+                      (out->static_configs.empty() && out->kubernetes_sd_configs.empty() ? 0 : 1);
+  if (sources > 1) {
+    r.Fail(out->push ? "loki_push_api" : "journal",
+           "a scrape config has one source (files, journal or loki_push_api): move the others to "
+           "scrape configs of their own");
   }
-  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty() && !out->journal &&
-      warnings->size() == warned) {
+  if (sources == 0 && warnings->size() == warned) {
     r.Fail("static_configs",
-           "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs or "
-           "journal");
+           "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs, "
+           "journal or loki_push_api");
   }
   return r.Finish();
 }

@@ -278,8 +278,21 @@ const ErrorCase kErrors[] = {
     {"JournalWithStaticConfigs",
      "scrape_configs:\n  - job_name: j\n    journal: {}\n"
      "    static_configs: [{labels: {__path__: /a}}]\n",
-     "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config reads either the journal or files: "
-     "move static_configs and kubernetes_sd_configs to a scrape config of their own"},
+     "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config has one source (files, journal "
+     "or loki_push_api): move the others to scrape configs of their own"},
+    {"PushApiWithStaticConfigs",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api: {}\n"
+     "    static_configs: [{labels: {__path__: /a}}]\n",
+     "cfg.yaml:3:20: scrape_configs[0].loki_push_api: a scrape config has one source (files, "
+     "journal or loki_push_api): move the others to scrape configs of their own"},
+    {"PushApiServerPortOutOfRange",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
+     "        http_listen_port: 70000\n",
+     "cfg.yaml:5:27: scrape_configs[0].loki_push_api.server.http_listen_port: must be between 0 "
+     "and 65535 (0 picks a free port)"},
+    {"PushApiUnknownKey",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      use_incomming_timestamp: true\n",
+     "cfg.yaml:4:7: scrape_configs[0].loki_push_api: unknown key \"use_incomming_timestamp\""},
     {"UnsupportedSyslog",
      "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x\n",
      "cfg.yaml:4:7: scrape_configs[0].syslog: \"syslog\" is not supported by skidder yet"},
@@ -400,6 +413,39 @@ TEST(ParseConfig, ReadsPromtailJournalScrapeConfig) {
   EXPECT_EQ(sc.journal->matches, "_SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel");
   EXPECT_EQ(*sc.journal->labels.Get("job"), "systemd-journal");
   EXPECT_EQ(sc.relabel_configs.size(), 1u);
+}
+
+TEST(ParseConfig, ReadsPromtailLokiPushApiScrapeConfig) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: push1\n    loki_push_api:\n      server:\n"
+      "        http_listen_address: 127.0.0.1\n        http_listen_port: 3500\n"
+      "        grpc_listen_port: 3600\n      labels: {pushserver: push1}\n"
+      "      use_incoming_timestamp: true\n"
+      "    relabel_configs:\n      - {source_labels: [app], target_label: application}\n"
+      "    pipeline_stages: [{json: {expressions: {level: level}}}]\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const ScrapeConfig& sc = cfg->scrape_configs.at(0);
+  ASSERT_TRUE(sc.push.has_value());
+  EXPECT_EQ(sc.push->server.http_listen_address, "127.0.0.1");
+  EXPECT_EQ(sc.push->server.http_listen_port, 3500);
+  EXPECT_EQ(*sc.push->labels.Get("pushserver"), "push1");
+  EXPECT_TRUE(sc.push->use_incoming_timestamp);
+  EXPECT_EQ(sc.push->ignored_keys,
+            std::vector<std::string>{"scrape_configs[0].loki_push_api.server.grpc_listen_port"});
+  EXPECT_EQ(sc.relabel_configs.size(), 1u);
+  EXPECT_EQ(sc.pipeline_stages.size(), 1u);
+}
+
+TEST(ParseConfig, LokiPushApiDefaultsArePromtails) {
+  Result<Config> cfg = ParseConfig("scrape_configs:\n  - job_name: p\n    loki_push_api: {}\n",
+                                   "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const PushApiConfig& p = *cfg->scrape_configs.at(0).push;
+  EXPECT_EQ(p.server.http_listen_port, 80);
+  EXPECT_FALSE(p.use_incoming_timestamp);
+  EXPECT_EQ(p.ack_timeout, 8s);
+  EXPECT_EQ(p.max_body_size, 100 << 20);
 }
 
 TEST(ParseConfig, JournalDefaultsArePromtails) {
