@@ -127,6 +127,19 @@ TEST_F(PushApi, JsonPushPlainAndGzipGetTheTimeOfReceiptWithoutIncomingTimestamps
   EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"json-0", "json-1", "gz-0", "gz-1"}));
 }
 
+TEST_F(PushApi, RawEndpointTakesOneEntryPerLineWithTheJobsLabels) {
+  StartPushAgent({.stages = "[{json: {expressions: {level: level}}}, {labels: {level: }}]"});
+  PushResponse r = client().Post("plain text\r\n\n{\"level\":\"warn\"}\nlast", "text/plain",
+                                 "", "/promtail/api/v1/raw");
+  ASSERT_EQ(r.status, 204) << r.body;
+  std::map<std::string, std::string> labels_of;  // streams may arrive in any order
+  for (const ReceivedEntry& e : loki_.Entries()) labels_of[e.line] = e.labels;
+  EXPECT_EQ(labels_of, (std::map<std::string, std::string>{
+                           {"plain text", R"({pushserver="push1"})"},
+                           {R"({"level":"warn"})", R"({level="warn", pushserver="push1"})"},
+                           {"last", R"({pushserver="push1"})"}}));
+}
+
 TEST_F(PushApi, MalformedBodiesAreRefused400WithAReason) {
   StartPushAgent();
   struct Case {

@@ -43,7 +43,7 @@ Result<int> PushSource::Start() {
   ho.max_body_bytes = static_cast<size_t>(opts_.config.max_body_size);
   ho.telemetry_endpoints = false;
   telemetry::HttpHandlers h;
-  h.body_paths = {kPushPath};
+  h.body_paths = {kPushPath, kRawPath};
   h.admit_body = [this](const std::string& path) { return Admit(path); };
   h.body = [this](telemetry::HttpBodyRequest&& req, ReplyFn reply) {
     Handle(std::move(req), std::move(reply));
@@ -96,7 +96,9 @@ void PushSource::Refuse(const ReplyFn& reply, int status, std::string message) {
 void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   metrics_->push_bytes.With({opts_.job_name})->Add(static_cast<double>(req.body.size()));
   DecodeLimits limits{.max_decoded_bytes = static_cast<size_t>(opts_.config.max_body_size)};
-  auto streams = DecodePush(req.body, req.content_type, req.content_encoding, limits);
+  const bool raw = req.path == kRawPath;
+  Result<std::vector<PushedStream>> streams =
+      raw ? SplitRaw(req.body) : DecodePush(req.body, req.content_type, req.content_encoding, limits);
   req.body = std::string();  // the decoded streams own what they need
   if (!streams) return Refuse(reply, HttpStatusFor(streams.error()), streams.error().message());
   auto waiter = std::make_shared<Waiter>();
@@ -113,12 +115,26 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   std::shared_ptr<AckTracker> tracker = AckTracker::Create(0);
   tracker->OnAdvance([waiter](uint64_t) { waiter->Answer(HttpReply{204, "", ""}); });
   AckRef hold = tracker->Open(1);
-  const size_t n = Emit(*streams, hold);
+  const size_t n = Emit(*streams, hold, /*loki_push=*/!raw);
   metrics_->push_entries.With({opts_.job_name})->Add(static_cast<double>(n));
   hold.Reset();  // answers now when nothing is left in flight (all dropped, or none)
 }
 
-size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold) {
+std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
+  std::vector<PushedStream> out(1);
+  out[0].labels = opts_.config.labels;
+  const int64_t now = clock_->NowNs();
+  while (!body.empty()) {
+    const size_t nl = std::min(body.find('\n'), body.size());
+    std::string_view line = body.substr(0, nl);
+    body.remove_prefix(std::min(nl + 1, body.size()));
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    if (!line.empty()) out[0].entries.push_back({now, std::string(line), {}});
+  }
+  return out;
+}
+
+size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push) {
   pipeline::SinkEmitter out(sink_);
   const int64_t now = clock_->NowNs();
   size_t n = 0;
@@ -127,13 +143,14 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold) 
     Labels labels = std::move(s.labels);
     for (const Label& l : opts_.config.labels) labels.Set(l.name, l.value);
     // As Promtail: relabel_configs over the pushed and configured labels, then no "__" label.
-    if (!kubernetes::Relabel(opts_.relabel, labels) || (labels.RemoveInternal(), labels.empty())) {
+    const bool keep = !loki_push || kubernetes::Relabel(opts_.relabel, labels);
+    if (!keep || (labels.RemoveInternal(), labels.empty())) {
       metrics_->push_dropped_streams.With({opts_.job_name})->Add(1);
       continue;
     }
     for (PushedEntry& pe : s.entries) {
       Entry e;
-      e.timestamp_ns = opts_.config.use_incoming_timestamp ? pe.timestamp_ns : now;
+      e.timestamp_ns = opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : now;
       e.line = std::move(pe.line);
       e.labels = labels;
       e.structured_metadata = std::move(pe.structured_metadata);

@@ -38,6 +38,8 @@
 namespace skidder::sources::push {
 
 inline constexpr const char* kPushPath = "/loki/api/v1/push";
+// Promtail's plain-text endpoint: one entry per line, the job's labels, the time of receipt.
+inline constexpr const char* kRawPath = "/promtail/api/v1/raw";
 
 struct PushSourceOptions {
   std::string job_name;
@@ -63,7 +65,10 @@ class PushSource {
   std::optional<telemetry::HttpReply> Admit(const std::string& path);
   void Handle(telemetry::HttpBodyRequest&& req, std::function<void(telemetry::HttpReply)> reply);
   // Runs the decoded streams through labels, relabeling and the pipeline; each entry holds hold.
-  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold);
+  // Raw pushes (!loki_push) skip relabeling and keep their time of receipt, as in Promtail.
+  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push);
+  // The body of a raw push as one stream of lines (no relabeling, as in Promtail).
+  std::vector<PushedStream> SplitRaw(std::string_view body) const;
   void Refuse(const std::function<void(telemetry::HttpReply)>& reply, int status,
               std::string message);
   void RunTimeouts();
