@@ -322,8 +322,8 @@ bool Runtime::Shutdown() {
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
-  // Pushes still waiting are answered 503: their senders keep the entries and retry.
-  for (auto& p : s.pushes) p->Stop();
+  // Pushes waiting for Loki may still get their 204 while the clients flush; new ones get 503.
+  for (auto& p : s.pushes) p->Drain();
   bool clean = true;
   // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
   auto deadline =
@@ -334,6 +334,8 @@ bool Runtime::Shutdown() {
         deadline - std::chrono::steady_clock::now());
     if (!c->Stop(std::max(left, std::chrono::milliseconds(0)))) clean = false;
   }
+  // Pushes still waiting are answered 503: their senders keep the entries and retry.
+  for (auto& p : s.pushes) p->Stop();
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     for (auto& j : s.journals) j->SyncPositions();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <regex>
+#include <thread>
 
 #include "harness.h"
 #include "support/push_client.h"
@@ -22,6 +23,7 @@ struct PushOptions {
   bool use_incoming_timestamp = true;
   std::string extra_push;  // YAML lines in loki_push_api (indented 6)
   std::string stages = "[]";
+  std::string extra_server;  // YAML lines in the top-level server block (indented 2)
 };
 
 class PushApi : public IntegrationTest {
@@ -30,6 +32,7 @@ class PushApi : public IntegrationTest {
     std::string yaml = fmt::format(
         R"(server:
   http_listen_port: 0
+{extra_server}
 positions:
   filename: {positions}
 clients:
@@ -60,7 +63,7 @@ scrape_configs:
 )",
         fmt::arg("positions", positions_file()), fmt::arg("url", loki_.url()),
         fmt::arg("incoming", o.use_incoming_timestamp), fmt::arg("extra", o.extra_push),
-        fmt::arg("stages", o.stages));
+        fmt::arg("stages", o.stages), fmt::arg("extra_server", o.extra_server));
     std::string path = dir_ / "skidder.yaml";
     WriteFile(path, yaml);
     StartAgent(path);
@@ -232,6 +235,18 @@ TEST_F(PushApi, LokiDownNoSuccessBeforeDelivery429WhileBackedUpNothingLostAfter)
   for (const auto& batch : batches) {
     for (const ReceivedEntry& e : batch) EXPECT_GE(counts[e.line], 1) << e.line.substr(0, 10);
   }
+}
+
+TEST_F(PushApi, APushWaitingAtShutdownIsAnswered503NotSuccess) {
+  StartPushAgent({.extra_server = "  graceful_shutdown_timeout: 500ms"});
+  loki_.SetFailFor(std::chrono::hours(1), 503);
+  PushResponse r;
+  std::thread sender([&] { r = client().PostProtobuf(Batch(R"({app="a"})", "late", 3)); });
+  ASSERT_TRUE(WaitFor([&] { return loki_.RequestCount() > 0; }));  // it is in the sink
+  EXPECT_EQ(agent_.Terminate(), 0);
+  sender.join();
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("shutting down"), std::string::npos) << r.body;
 }
 
 }  // namespace

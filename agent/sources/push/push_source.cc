@@ -76,6 +76,10 @@ void PushSource::Stop() {
 }
 
 std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/) {
+  if (draining_) {
+    metrics_->push_requests.With({opts_.job_name, "503"})->Add(1);
+    return HttpReply{503, "skidder is shutting down: retry\n", "1"};
+  }
   if (!sink_->Saturated()) return std::nullopt;
   metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
   return HttpReply{429, "skidder is backed up (Loki is slow or down): retry later\n", "1"};

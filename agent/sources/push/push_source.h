@@ -17,6 +17,7 @@
 // arrive on the sink's threads; a timer thread answers requests past their deadline.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -56,6 +57,9 @@ class PushSource {
 
   // Binds and serves; returns the bound port. Error: the address cannot be bound.
   Result<int> Start();
+  // Shutdown, first step: new pushes are answered 503 while those waiting may still get their
+  // 204 as the clients flush. Any thread.
+  void Drain() { draining_ = true; }
   // Answers every waiting push 503 (they were not delivered yet: the sender keeps them), stops
   // the server and flushes the pipeline into the sink.
   void Stop();
@@ -83,6 +87,7 @@ class PushSource {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Waiter>> waiting_;  // by deadline (one timeout for all)
   bool stopping_ = false;
+  std::atomic<bool> draining_{false};
   std::thread timer_;
   bool started_ = false;
 };
