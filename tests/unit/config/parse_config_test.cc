@@ -278,13 +278,23 @@ const ErrorCase kErrors[] = {
     {"JournalWithStaticConfigs",
      "scrape_configs:\n  - job_name: j\n    journal: {}\n"
      "    static_configs: [{labels: {__path__: /a}}]\n",
-     "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config has one source (files, journal "
-     "or loki_push_api): move the others to scrape configs of their own"},
+     "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config reads either the journal or files: "
+     "move static_configs and kubernetes_sd_configs to a scrape config of their own"},
+    {"SyslogUnknownProtocol",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
+     "      listen_protocol: sctp\n",
+     "cfg.yaml:5:24: scrape_configs[0].syslog.listen_protocol: must be tcp or udp, not \"sctp\""},
+    {"SyslogTlsWithoutKey",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
+     "      tls_config: {ca_file: ca.crt}\n",
+     "cfg.yaml:5:19: scrape_configs[0].syslog.tls_config: cert_file and key_file are required to "
+     "serve TLS"},
     {"PushApiWithStaticConfigs",
      "scrape_configs:\n  - job_name: j\n    loki_push_api: {}\n"
      "    static_configs: [{labels: {__path__: /a}}]\n",
-     "cfg.yaml:3:20: scrape_configs[0].loki_push_api: a scrape config has one source (files, "
-     "journal or loki_push_api): move the others to scrape configs of their own"},
+     "cfg.yaml:3:20: scrape_configs[0].loki_push_api: a scrape config with loki_push_api reads "
+     "nothing else: move static_configs, kubernetes_sd_configs, journal and syslog to scrape "
+     "configs of their own"},
     {"PushApiServerPortOutOfRange",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
      "        http_listen_port: 70000\n",
@@ -293,9 +303,6 @@ const ErrorCase kErrors[] = {
     {"PushApiUnknownKey",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      use_incomming_timestamp: true\n",
      "cfg.yaml:4:7: scrape_configs[0].loki_push_api: unknown key \"use_incomming_timestamp\""},
-    {"UnsupportedSyslog",
-     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x\n",
-     "cfg.yaml:4:7: scrape_configs[0].syslog: \"syslog\" is not supported by skidder yet"},
     {"UnsupportedFileSd",
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
      "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
@@ -446,6 +453,25 @@ TEST(ParseConfig, LokiPushApiDefaultsArePromtails) {
   EXPECT_FALSE(p.use_incoming_timestamp);
   EXPECT_EQ(p.ack_timeout, 8s);
   EXPECT_EQ(p.max_body_size, 100 << 20);
+}
+
+TEST(ParseConfig, ReadsPromtailSyslogScrapeConfigWithPromtailDefaults) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: syslog\n    syslog:\n"
+      "      listen_address: 0.0.0.0:1514\n      label_structured_data: yes\n"
+      "      labels: {job: syslog}\n      max_message_length: 0\n      idle_timeout: 0s\n"
+      "      tls_config: {cert_file: s.crt, key_file: s.key, ca_file: ca.crt}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const SyslogConfig& s = *cfg->scrape_configs.at(0).syslog;
+  EXPECT_EQ(s.listen_address, "0.0.0.0:1514");
+  EXPECT_EQ(s.listen_protocol, "tcp");
+  EXPECT_EQ(s.syslog_format, "rfc5424");
+  EXPECT_EQ(s.idle_timeout, 120s);  // 0 means Promtail's default
+  EXPECT_EQ(s.max_message_length, 8192);
+  EXPECT_TRUE(s.label_structured_data);
+  EXPECT_EQ(s.tls_config.ca_file, "ca.crt");
+  EXPECT_EQ(*s.labels.Get("job"), "syslog");
 }
 
 TEST(ParseConfig, JournalDefaultsArePromtails) {
