@@ -12,6 +12,7 @@
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
 #include "sources/journal/journal_source.h"
+#include "sources/push/push_source.h"
 #include "sources/syslog/syslog_source.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/http_server.h"
@@ -38,6 +39,7 @@ struct Runtime::State {
   std::unique_ptr<sources::FileSource> source;  // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
+  std::vector<std::unique_ptr<sources::push::PushSource>> pushes;
   std::vector<std::unique_ptr<sources::syslog::SyslogSource>> syslogs;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
@@ -139,6 +141,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     return st;
   } else if (Status jst = StartJournals(); !jst.ok()) {
     return jst;
+  } else if (Status pst = StartPushServers(); !pst.ok()) {
+    return pst;
   } else if (Status sst = StartSyslogs(); !sst.ok()) {
     return sst;
   }
@@ -248,6 +252,27 @@ Status Runtime::StartJournals() {
   return Status::Ok();
 }
 
+Status Runtime::StartPushServers() {
+  State& s = *s_;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+    if (!sc.push) continue;
+    sources::push::PushSourceOptions po;
+    po.job_name = sc.job_name;
+    po.config = *sc.push;
+    po.relabel = s.jobs[i].relabel;
+    po.pipeline = s.jobs[i].pipeline;
+    auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.sink.get(), s.metrics,
+                                                         &SystemClock::Get());
+    if (auto port = p->Start(); !port) {
+      return Status(port.error().code(), fmt::format("scrape_configs[{}] ({}): loki_push_api: {}",
+                                                     i, sc.job_name, port.error().message()));
+    }
+    s.pushes.push_back(std::move(p));
+  }
+  return Status::Ok();
+}
+
 Status Runtime::StartSyslogs() {
   State& s = *s_;
   for (size_t i = 0; i < s.jobs.size(); ++i) {
@@ -285,7 +310,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
-          s_->journals.empty() && s_->syslogs.empty()) {
+          s_->journals.empty() && s_->pushes.empty() && s_->syslogs.empty()) {
         return "no targets yet";
       }
       return "";
@@ -336,6 +361,8 @@ bool Runtime::Shutdown() {
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
   for (auto& l : s.syslogs) l->Stop();
+  // Pushes waiting for Loki may still get their 204 while the clients flush; new ones get 503.
+  for (auto& p : s.pushes) p->Drain();
   bool clean = true;
   // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
   auto deadline =
@@ -346,6 +373,8 @@ bool Runtime::Shutdown() {
         deadline - std::chrono::steady_clock::now());
     if (!c->Stop(std::max(left, std::chrono::milliseconds(0)))) clean = false;
   }
+  // Pushes still waiting are answered 503: their senders keep the entries and retry.
+  for (auto& p : s.pushes) p->Stop();
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     for (auto& j : s.journals) j->SyncPositions();

@@ -46,6 +46,7 @@ class Runtime {
   void StartStdin();
   Status StartFileSources();
   Status StartJournals();
+  Status StartPushServers();
   Status StartSyslogs();
   Status StartHttp(std::function<Status()> reload_request);
   struct State;

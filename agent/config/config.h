@@ -162,6 +162,28 @@ struct JournalConfig {
   std::string matches;                       // space-separated FIELD=value journal matches
 };
 
+// Promtail's `loki_push_api` block: receive Loki pushes on an HTTP server of the job's own
+// (sources/push). Stream labels of the push, then `labels`, then relabel_configs, then the
+// pipeline.
+struct PushApiConfig {
+  // Its own server block; Promtail's push server listens on port 80 unless told otherwise.
+  ServerConfig server = [] {
+    ServerConfig s;
+    s.http_listen_port = 80;
+    return s;
+  }();
+  Labels labels;                        // added to every stream, over the pushed labels
+  bool use_incoming_timestamp = false;  // keep the pushed timestamps; else the time received
+  // skidder: a push is answered 204 once Loki took all its entries; after this long it is
+  // answered 503 instead so the sender retries (at-least-once: that may duplicate). Below the
+  // 10s timeout of Promtail's, Alloy's and skidder's clients.
+  Duration ack_timeout = std::chrono::seconds(8);
+  // skidder: the largest request body (compressed, and again decompressed). Loki's default
+  // (distributor max_recv_msg_size) is 100 MB.
+  int64_t max_body_size = 100 << 20;
+  std::vector<std::string> ignored_keys;  // server keys that cannot apply (gRPC), for the log
+};
+
 // Promtail's `syslog` block: listen for syslog messages (sources/syslog).
 struct SyslogConfig {
   std::string listen_address;                         // host:port, required
@@ -193,6 +215,7 @@ struct ScrapeConfig {
   std::vector<RelabelConfig> relabel_configs;
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
+  std::optional<PushApiConfig> push;     // set: this job receives Loki pushes (sources/push)
   std::optional<SyslogConfig> syslog;    // set: this job listens for syslog (sources/syslog)
   DecompressionConfig decompression;
 };

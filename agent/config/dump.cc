@@ -255,6 +255,15 @@ class Writer {
       LabelMap("labels", s.journal->labels);
       End();
     }
+    if (s.push) {
+      Begin("loki_push_api");
+      Server(s.push->server);
+      LabelMap("labels", s.push->labels);
+      Kv("use_incoming_timestamp", s.push->use_incoming_timestamp);
+      Kv("ack_timeout", s.push->ack_timeout);
+      Kv("max_body_size", s.push->max_body_size);
+      End();
+    }
     if (s.syslog) {
       const SyslogConfig& y = *s.syslog;
       Begin("syslog");

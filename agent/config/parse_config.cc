@@ -53,8 +53,8 @@ void AcceptServerNoOps(MapReader& r, std::vector<std::string>* ignored) {
 }
 
 Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out,
-                  std::vector<std::string>* ignored) {
-  MapReader r(node, file, "server");
+                  std::vector<std::string>* ignored, const std::string& path) {
+  MapReader r(node, file, path);
   std::string network = "tcp";
   r.Str("http_listen_network", &network);
   r.Str("http_listen_address", &out->http_listen_address);

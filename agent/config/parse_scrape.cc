@@ -43,7 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"loki_push_api", "push", "docker_sd_configs"});
+  RefuseUnsupported(r, {"push", "docker_sd_configs"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -243,6 +243,29 @@ Status ReadJournal(MapReader& parent, ScrapeConfig* out) {
   return r.Finish();
 }
 
+// Promtail's loki_push_api block. Its server block is read like the top-level one; keys that
+// cannot apply (gRPC) are kept in ignored_keys and named when the push server starts.
+Status ReadPushApi(MapReader& parent, ScrapeConfig* out) {
+  if (!parent.Has("loki_push_api")) return Status::Ok();
+  MapReader r(parent.Node("loki_push_api"), parent.file(), parent.Sub("loki_push_api"));
+  PushApiConfig p;
+  if (r.Has("server")) {
+    Status s = ReadServer(r.Node("server"), r.file(), &p.server, &p.ignored_keys, r.Sub("server"));
+    if (!s.ok()) return s;
+  }
+  if (Status s = ReadLabels(r, "labels", &p.labels); !s.ok()) return s;
+  r.Bool("use_incoming_timestamp", &p.use_incoming_timestamp);
+  r.Dur("ack_timeout", &p.ack_timeout);
+  std::string size;
+  r.Str("max_body_size", &size);
+  if (!size.empty() && (!ParseByteSize(size, &p.max_body_size) || p.max_body_size <= 0)) {
+    r.Fail("max_body_size", fmt::format("{} is not a positive size like 100MB", Quote(size)));
+  }
+  if (p.ack_timeout <= Duration::zero()) r.Fail("ack_timeout", "must be positive");
+  out->push = std::move(p);
+  return r.Finish();
+}
+
 // Promtail's syslog block (Promtail's defaults; 0 means the default, as in Promtail).
 Status ReadSyslog(MapReader& parent, ScrapeConfig* out) {
   if (!parent.Has("syslog")) return Status::Ok();
@@ -367,6 +390,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   const size_t warned = warnings->size();
   if (s.ok()) s = ReadTargets(r, out, warnings);
   if (s.ok()) s = ReadJournal(r, out);
+  if (s.ok()) s = ReadPushApi(r, out);
   if (s.ok()) s = ReadSyslog(r, out);
   if (s.ok()) s = ReadDecompression(r, out);
   if (!s.ok()) return s;
@@ -388,11 +412,17 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
            "a scrape config with syslog reads nothing else: move static_configs, "
            "file_sd_configs, kubernetes_sd_configs and journal to scrape configs of their own");
   }
-  if (out->static_configs.empty() && !has_sd && !out->journal && !out->syslog &&
-      warnings->size() == warned) {
+  const bool files = !out->static_configs.empty() || has_sd;
+  if (out->push && (out->journal || out->syslog || files)) {
+    r.Fail("loki_push_api",
+           "a scrape config with loki_push_api reads nothing else: move static_configs, "
+           "kubernetes_sd_configs, file_sd_configs, journal and syslog to scrape configs of "
+           "their own");
+  }
+  if (!files && !out->journal && !out->syslog && !out->push && warnings->size() == warned) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob), file_sd_configs, "
-           "kubernetes_sd_configs, journal or syslog");
+           "kubernetes_sd_configs, journal, syslog or loki_push_api");
   }
   return r.Finish();
 }

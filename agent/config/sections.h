@@ -61,8 +61,9 @@ Result<Labels> ParseLabelList(std::string_view text);
 // Empty string when url is an absolute http(s) URL with a host, else what is wrong with it.
 std::string CheckHttpUrl(std::string_view url);
 
+// path: where the block is ("server", or a push job's "scrape_configs[1].loki_push_api.server").
 Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out,
-                  std::vector<std::string>* ignored);
+                  std::vector<std::string>* ignored, const std::string& path = "server");
 Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
                   ClientConfig* out);
 Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out);

@@ -25,10 +25,11 @@ AckRef AckTracker::Open(uint64_t end_offset) {
 
 void AckTracker::Complete(Checkpoint* completed) {
   std::deque<Checkpoint*> done;
+  uint64_t before = 0, committed = 0;
   {
     std::lock_guard lock(mu_);
     completed->handed_in_ = true;
-    uint64_t committed = committed_.load(std::memory_order_relaxed);
+    before = committed = committed_.load(std::memory_order_relaxed);
     while (!blocked_ && !pending_.empty() && pending_.front()->handed_in_) {
       if (pending_.front()->abandoned_.load(std::memory_order_acquire)) {
         blocked_ = true;  // nothing at or after this checkpoint may ever be committed
@@ -50,6 +51,7 @@ void AckTracker::Complete(Checkpoint* completed) {
     if (blocked_) std::erase_if(pending_, take_done);
     std::erase_if(stale_, take_done);
   }
+  if (committed != before && on_advance_) on_advance_(committed);
   // Deleting drops each checkpoint's tracker reference; done outside the lock.
   for (Checkpoint* cp : done) delete cp;
 }

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -116,6 +117,10 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   bool Blocked() const;
   // The file was truncated: restart accounting at offset. In-flight refs complete harmlessly.
   void Reset(uint64_t offset);
+  // Called with the new committed offset each time it advances, on the thread that released the
+  // last reference, outside the tracker's lock. For sources that wait on delivery rather than
+  // poll (the push API answers its sender then). Set before the first Open().
+  void OnAdvance(std::function<void(uint64_t)> f) { on_advance_ = std::move(f); }
 
   AckTracker(const AckTracker&) = delete;
   AckTracker& operator=(const AckTracker&) = delete;
@@ -131,6 +136,7 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   std::deque<Checkpoint*> stale_;    // from before a Reset(); freed when done, never committed
   bool blocked_ = false;             // an abandoned checkpoint reached the front
   std::atomic<uint64_t> committed_;
+  std::function<void(uint64_t)> on_advance_;  // immutable once checkpoints exist
 };
 
 }  // namespace skidder

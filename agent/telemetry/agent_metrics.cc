@@ -66,6 +66,18 @@ AgentMetrics::AgentMetrics(Registry& r)
       journal_lost_entries(r.NewCounter(
           "skidder_journal_lost_entries_total",
           "Journal entries vacuumed or rotated away before they could be read.", {"job_name"})),
+      push_requests(r.NewCounter("skidder_push_requests_total",
+                                 "Loki pushes received by loki_push_api jobs, by the HTTP status "
+                                 "they were answered with (204 once Loki took every entry).",
+                                 {"job_name", "status"})),
+      push_entries(r.NewCounter("skidder_push_entries_total",
+                                "Entries received in pushes that decoded.", {"job_name"})),
+      push_bytes(r.NewCounter("skidder_push_received_bytes_total",
+                              "Request body bytes of Loki pushes, as sent (compressed).",
+                              {"job_name"})),
+      push_dropped_streams(r.NewCounter(
+          "skidder_push_dropped_streams_total",
+          "Pushed streams dropped by relabel_configs or left without labels.", {"job_name"})),
       syslog_promtail_entries(r.NewCounter("promtail_syslog_target_entries_total",
                                            "Total number of successful entries sent to the "
                                            "syslog target")),

@@ -18,36 +18,29 @@
 #include <string_view>
 #include <thread>
 
-#include "telemetry/connection_deadlines.h"
+#include <fmt/format.h>
+
+#include "telemetry/http_server_impl.h"
 
 namespace skidder::telemetry {
 
-namespace {
-
-constexpr const char* kText = "text/plain; charset=utf-8";
-
-// One request's state, from its request line to its completion.
-struct Request {
-  bool routed = false;
-  bool is_reload = false;
-  bool reload_done = false;
-  bool has_body = false;
-  uint64_t body_bytes = 0;
-  Status reload_result;
-};
-
-MHD_Result Respond(MHD_Connection* c, unsigned status, std::string_view body,
-                   const char* type = kText, bool close = false) {
+MHD_Result Respond(MHD_Connection* c, unsigned status, std::string_view body, const char* type,
+                   bool close, std::string_view retry_after) {
   MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
                                                     MHD_RESPMEM_MUST_COPY);
   if (r == nullptr) return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
   // After a refusal the rest of the request is never read: the connection cannot be reused.
   if (close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  if (!retry_after.empty()) {
+    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, std::string(retry_after).c_str());
+  }
   MHD_Result ok = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ok;
 }
+
+namespace {
 
 struct HeaderTally {
   int count = 0;
@@ -75,58 +68,6 @@ int ConnectionLimitFor(uint64_t nofile) {
   return static_cast<int>(std::clamp<uint64_t>(nofile / 8, 8, 512));
 }
 
-class HttpServer::Impl {
- public:
-  Impl(HttpServerOptions o, Registry* r, HttpHandlers h)
-      : options(std::move(o)), registry(r), handlers(std::move(h)) {
-    ResolveLimits();
-  }
-
-  void ResolveLimits() {
-    max_connections = options.max_connections;
-    if (max_connections <= 0) {
-      rlimit rl{};
-      uint64_t nofile =
-          getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 1024;
-      max_connections = ConnectionLimitFor(nofile);
-    }
-    per_ip = options.max_connections_per_ip > 0 ? options.max_connections_per_ip
-                                                : std::max(4, max_connections / 4);
-  }
-
-  Result<int> Start();
-  void Stop();
-  MHD_Result Handle(MHD_Connection* c, std::string_view url, std::string_view method,
-                    const char* upload, size_t* upload_size, Request* req);
-  std::optional<MHD_Result> Refuse(MHD_Connection* c, std::string_view url, std::string_view method,
-                                   Request* req);
-  MHD_Result Route(MHD_Connection* c, std::string_view url, std::string_view method, Request* req);
-  MHD_Result Reload(MHD_Connection* c, Request* req);
-  // libmicrohttpd's callbacks; cls is the Impl.
-  static MHD_Result OnAccess(void* cls, MHD_Connection* c, const char* url, const char* method,
-                             const char* version, const char* upload, size_t* upload_size,
-                             void** con_cls);
-  static void* OnRequestLine(void* cls, const char* uri, MHD_Connection* c);
-  static void OnCompleted(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode);
-  static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
-                           MHD_ConnectionNotificationCode code);
-  ConnectionDeadlines::Conn* ConnOf(MHD_Connection* c) {
-    const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return i == nullptr ? nullptr : static_cast<ConnectionDeadlines::Conn*>(i->socket_context);
-  }
-
-  HttpServerOptions options;
-  Registry* registry;
-  HttpHandlers handlers;
-  int max_connections = 0, per_ip = 0;
-  std::unique_ptr<ConnectionDeadlines> deadlines;
-  MHD_Daemon* daemon = nullptr;
-  // At most one reload runs at a time, on this thread, while its connection is suspended.
-  std::mutex reload_mu;
-  std::thread reload_thread;
-  std::atomic<bool> reloading{false};
-};
-
 MHD_Result HttpServer::Impl::Handle(MHD_Connection* c, std::string_view url,
                                     std::string_view method, const char* upload,
                                     size_t* upload_size, Request* req) {
@@ -135,6 +76,7 @@ MHD_Result HttpServer::Impl::Handle(MHD_Connection* c, std::string_view url,
     if (auto refused = Refuse(c, url, method, req)) return *refused;
     return Route(c, url, method, req);
   }
+  if (req->is_body) return Body(c, upload, upload_size, req);
   if (*upload_size > 0) {  // a piece of a body within its declared length: count it, keep nothing
     req->body_bytes += *upload_size;
     *upload_size = 0;
@@ -152,20 +94,25 @@ std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::strin
   bool chunked =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
   req->has_body = chunked || length.value_or(0) > 0;
+  // A body endpoint reads a chunked body up to the limit (Body() drops the connection past it).
+  const bool refuse_chunked = chunked && !IsBodyPath(url, method);
   if (tally.count <= options.max_headers &&
       tally.bytes + url.size() + method.size() <= options.max_header_bytes &&
-      length.value_or(0) <= options.max_body_bytes && !chunked) {
+      length.value_or(0) <= options.max_body_bytes && !refuse_chunked) {
+    if (length) req->body.body.reserve(std::min<uint64_t>(*length, options.max_body_bytes));
     return std::nullopt;
   }
   // Answered before any of the body is read, and the connection closes: the rest never is.
   deadlines->OnRequestRead(ConnOf(c));
-  if (length.value_or(0) > options.max_body_bytes || chunked) {
+  if (length.value_or(0) > options.max_body_bytes || refuse_chunked) {
     // No endpoint takes a body, and libmicrohttpd can only answer before a body or after all
     // of it: a body of unknown length is refused before its first byte rather than read.
-    return Respond(c, MHD_HTTP_CONTENT_TOO_LARGE,
-                   chunked ? "request body too large: send no body (chunked bodies are refused)\n"
-                           : "request body too large: send no body\n",
-                   kText, true);
+    std::string why =
+        refuse_chunked ? "request body too large: send no body (chunked bodies are refused)\n"
+        : IsBodyPath(url, method)
+            ? fmt::format("request body too large: at most {} bytes\n", options.max_body_bytes)
+            : "request body too large: send no body\n";
+    return Respond(c, MHD_HTTP_CONTENT_TOO_LARGE, why, kText, true);
   }
   return Respond(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                  "request headers too many or too large\n", kText, true);
@@ -177,8 +124,16 @@ MHD_Result HttpServer::Impl::Route(MHD_Connection* c, std::string_view url, std:
   std::string_view path = url;
   bool known = path.starts_with(p);
   if (known) path.remove_prefix(p.size());
-  known =
-      known && (path == "/metrics" || path == "/ready" || path == "/targets" || path == "/reload");
+  if (known && IsBodyPath(url, method)) return StartBody(c, path, req);
+  const bool body_path =
+      known && std::ranges::find(handlers.body_paths, path) != handlers.body_paths.end();
+  if (body_path) {  // not a POST
+    deadlines->OnRequestRead(ConnOf(c));
+    return Respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST\n", kText, req->has_body);
+  }
+  known = known && (path == "/ready" ||
+                    (options.telemetry_endpoints &&
+                     (path == "/metrics" || path == "/targets" || path == "/reload")));
   bool reload = known && path == "/reload";
   if (reload && method == "POST" && options.enable_reload && handlers.reload) {
     req->is_reload = true;  // answered once the (ignored) body, if any, has arrived
@@ -248,7 +203,12 @@ void* HttpServer::Impl::OnRequestLine(void* cls, const char* /*uri*/, MHD_Connec
 
 void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
                                    MHD_RequestTerminationCode) {
-  delete static_cast<Request*>(*con_cls);
+  auto* req = static_cast<Request*>(*con_cls);
+  if (req != nullptr && req->state) {
+    std::lock_guard lock(req->state->mu);
+    req->state->closed = true;
+  }
+  delete req;
   *con_cls = nullptr;
   auto* impl = static_cast<HttpServer::Impl*>(cls);
   impl->deadlines->OnResponseSent(impl->ConnOf(c));

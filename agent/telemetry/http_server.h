@@ -1,4 +1,7 @@
-// The agent's own HTTP endpoints: /metrics, /ready, /targets and (opt-in) POST /reload.
+// The agent's own HTTP endpoints: /metrics, /ready, /targets and (opt-in) POST /reload; and the
+// server of a `loki_push_api` job: /ready and POST endpoints that take a body (HttpHandlers::body),
+// answered asynchronously once the handler replies (the connection waits suspended, holding no
+// thread).
 //
 // Anyone on the pod network may reach this port, so the server is built to stay responsive and
 // cheap under hostile clients: one epoll thread (libmicrohttpd) serves every connection, so idle
@@ -6,9 +9,10 @@
 // descriptors for log files and Loki; a per-address cap keeps one client from filling it; idle
 // and read deadlines close connections that send nothing or trickle a request; headers past
 // their limits get 431, and a body longer than the limit (by Content-Length) or of unknown
-// length (chunked: no endpoint takes a body) gets 413 before any of it is read. Handlers only read
-// thread-safe state through the callbacks given at construction. Start() and Stop() are called from
-// one thread.
+// length (chunked) gets 413 before any of it is read, except on body endpoints, where a chunked
+// body is read up to the limit and the connection dropped past it. Handlers only read thread-safe
+// state through the callbacks given at construction. Start() and Stop() are called from one
+// thread; a body handler must have replied to every request before Stop().
 #pragma once
 
 #include <chrono>
@@ -16,7 +20,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "telemetry/registry.h"
 #include "util/status.h"
@@ -40,7 +46,22 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
   size_t max_header_bytes = 16 * 1024;  // request line and headers together
   int max_headers = 64;
-  size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies are always refused
+  size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies only on body paths
+  // /metrics, /targets and /reload; off for a push server, which serves /ready and body paths.
+  bool telemetry_endpoints = true;
+};
+
+// A request to a body endpoint, complete with its body.
+struct HttpBodyRequest {
+  std::string path;  // without the prefix
+  std::string content_type, content_encoding;
+  std::string body;
+};
+
+struct HttpReply {
+  int status = 204;
+  std::string body;
+  std::string retry_after;  // Retry-After header when not empty
 };
 
 // The connection cap for a process allowed `nofile` descriptors: an eighth of them, between 8
@@ -55,6 +76,13 @@ struct HttpHandlers {
   // Applies a new config; returns the error to show (and keeps the old config) on failure.
   // Runs on a thread of its own, so /metrics and /ready keep answering during a reload.
   std::function<Status()> reload;
+  // POST paths (after the prefix) whose body is read and handed to `body`.
+  std::vector<std::string> body_paths;
+  // Before a body is read: a reply refuses the request at once (e.g. 429 while backed up).
+  std::function<std::optional<HttpReply>(const std::string& path)> admit_body;
+  // The body has arrived. Runs on the server's thread and must not block; the reply function
+  // must be called exactly once, from any thread, now or later (the connection waits for it).
+  std::function<void(HttpBodyRequest&&, std::function<void(HttpReply)>)> body;
 };
 
 class HttpServer {

@@ -299,6 +299,20 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{refresh_interval: 1m}]\n",
      "cfg.yaml:3:23: scrape_configs[0].file_sd_configs[0].files: is required: list the target "
      "files (globs allowed)"},
+    {"PushApiWithStaticConfigs",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api: {}\n"
+     "    static_configs: [{labels: {__path__: /a}}]\n",
+     "cfg.yaml:3:20: scrape_configs[0].loki_push_api: a scrape config with loki_push_api reads "
+     "nothing else: move static_configs, kubernetes_sd_configs, file_sd_configs, journal and "
+     "syslog to scrape configs of their own"},
+    {"PushApiServerPortOutOfRange",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
+     "        http_listen_port: 70000\n",
+     "cfg.yaml:5:27: scrape_configs[0].loki_push_api.server.http_listen_port: must be between 0 "
+     "and 65535 (0 picks a free port)"},
+    {"PushApiUnknownKey",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      use_incomming_timestamp: true\n",
+     "cfg.yaml:4:7: scrape_configs[0].loki_push_api: unknown key \"use_incomming_timestamp\""},
     {"ServerTlsWouldBeASilentDowngrade",
      "server:\n  http_tls_config: {cert_file: a, key_file: b}\n",
      "cfg.yaml:2:20: server.http_tls_config: TLS for skidder's own HTTP server is not supported "
@@ -412,6 +426,39 @@ TEST(ParseConfig, ReadsPromtailJournalScrapeConfig) {
   EXPECT_EQ(sc.journal->matches, "_SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel");
   EXPECT_EQ(*sc.journal->labels.Get("job"), "systemd-journal");
   EXPECT_EQ(sc.relabel_configs.size(), 1u);
+}
+
+TEST(ParseConfig, ReadsPromtailLokiPushApiScrapeConfig) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: push1\n    loki_push_api:\n      server:\n"
+      "        http_listen_address: 127.0.0.1\n        http_listen_port: 3500\n"
+      "        grpc_listen_port: 3600\n      labels: {pushserver: push1}\n"
+      "      use_incoming_timestamp: true\n"
+      "    relabel_configs:\n      - {source_labels: [app], target_label: application}\n"
+      "    pipeline_stages: [{json: {expressions: {level: level}}}]\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const ScrapeConfig& sc = cfg->scrape_configs.at(0);
+  ASSERT_TRUE(sc.push.has_value());
+  EXPECT_EQ(sc.push->server.http_listen_address, "127.0.0.1");
+  EXPECT_EQ(sc.push->server.http_listen_port, 3500);
+  EXPECT_EQ(*sc.push->labels.Get("pushserver"), "push1");
+  EXPECT_TRUE(sc.push->use_incoming_timestamp);
+  EXPECT_EQ(sc.push->ignored_keys,
+            std::vector<std::string>{"scrape_configs[0].loki_push_api.server.grpc_listen_port"});
+  EXPECT_EQ(sc.relabel_configs.size(), 1u);
+  EXPECT_EQ(sc.pipeline_stages.size(), 1u);
+}
+
+TEST(ParseConfig, LokiPushApiDefaultsArePromtails) {
+  Result<Config> cfg = ParseConfig("scrape_configs:\n  - job_name: p\n    loki_push_api: {}\n",
+                                   "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const PushApiConfig& p = *cfg->scrape_configs.at(0).push;
+  EXPECT_EQ(p.server.http_listen_port, 80);
+  EXPECT_FALSE(p.use_incoming_timestamp);
+  EXPECT_EQ(p.ack_timeout, 8s);
+  EXPECT_EQ(p.max_body_size, 100 << 20);
 }
 
 TEST(ParseConfig, ReadsPromtailSyslogScrapeConfigWithPromtailDefaults) {

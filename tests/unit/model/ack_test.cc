@@ -183,3 +183,41 @@ TEST(AckTracker, LastReleasesOnOtherThreadsAfterTheOwnerIsGone) {
 
 }  // namespace
 }  // namespace skidder
+
+namespace skidder {
+namespace {
+
+// The push API answers its sender from this hook: once, when the last entry is done, and not
+// when an entry was abandoned (it was never delivered).
+TEST(AckTracker, OnAdvanceFiresOnceWhenTheLastRefGoes) {
+  auto tracker = AckTracker::Create(0);
+  int calls = 0;
+  uint64_t seen = 0;
+  tracker->OnAdvance([&](uint64_t committed) {
+    ++calls;
+    seen = committed;
+  });
+  AckRef hold = tracker->Open(1);
+  AckRef a = hold, b = hold;
+  hold.Reset();
+  a.Reset();
+  EXPECT_EQ(calls, 0);
+  b.Reset();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, 1u);
+}
+
+TEST(AckTracker, OnAdvanceDoesNotFireForAbandonedEntries) {
+  auto tracker = AckTracker::Create(0);
+  int calls = 0;
+  tracker->OnAdvance([&](uint64_t) { ++calls; });
+  AckRef hold = tracker->Open(1);
+  AckRef entry = hold;
+  hold.Reset();
+  entry.Abandon();
+  EXPECT_EQ(calls, 0);
+  EXPECT_TRUE(tracker->Blocked());
+}
+
+}  // namespace
+}  // namespace skidder

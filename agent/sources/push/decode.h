@@ -1,0 +1,52 @@
+// Decoding a Loki push request as Loki's distributor accepts it: the body may carry a
+// Content-Encoding (gzip, deflate; "snappy" and none mean as is), then it is JSON when the
+// Content-Type says application/json, and otherwise (application/x-protobuf, or no type at all)
+// a snappy-compressed logproto.PushRequest. Pure functions: no I/O, any thread; fuzzed
+// (tests/fuzz/push_json_fuzz.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/labels.h"
+#include "util/status.h"
+
+namespace skidder::sources::push {
+
+struct PushedEntry {
+  int64_t timestamp_ns = 0;
+  std::string line;
+  std::vector<Label> structured_metadata;
+};
+
+struct PushedStream {
+  Labels labels;  // parsed from the stream's label text (protobuf) or map (JSON)
+  std::vector<PushedEntry> entries;
+};
+
+struct DecodeLimits {
+  size_t max_decoded_bytes = 100 << 20;  // after Content-Encoding and snappy
+};
+
+// Why a body was refused, as HttpStatusFor() maps it: kInvalidArgument (400: malformed),
+// kFailedPrecondition (415: an encoding Loki does not take), kResourceExhausted (413: larger than
+// the limit once decompressed).
+Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_view content_type,
+                                             std::string_view content_encoding,
+                                             const DecodeLimits& limits);
+
+int HttpStatusFor(const Status& decode_error);
+
+// Loki's JSON push body: {"streams":[{"stream":{"k":"v"},"values":[["<ns>","line",{"m":"v"}]]}]}.
+Result<std::vector<PushedStream>> DecodeJsonPush(std::string_view json);
+
+// The snappy-compressed protobuf body.
+Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size_t max_decoded);
+
+// A stream's labels in Prometheus text form, as pushed: {a="1", b="x\"y"} (values in Go's
+// double-quoted syntax). Names must be valid label names; a name given twice is an error.
+Result<Labels> ParseLabelText(std::string_view text);
+
+}  // namespace skidder::sources::push

@@ -1,0 +1,200 @@
+#include "sources/push/push_source.h"
+
+#include <fmt/format.h>
+
+#include "util/log.h"
+
+namespace skidder::sources::push {
+
+using telemetry::HttpReply;
+using ReplyFn = std::function<void(HttpReply)>;
+
+// One push waiting for its entries to be acknowledged. Answered exactly once: by the tracker
+// (204, on a sink thread), by the timer (503) or by Stop (503), whichever comes first.
+struct PushSource::Waiter {
+  ReplyFn reply;
+  std::chrono::steady_clock::time_point deadline;
+  telemetry::Family<telemetry::Counter>* requests = nullptr;
+  std::string job_name;
+  std::atomic<bool> answered{false};
+
+  void Answer(HttpReply r) {
+    if (answered.exchange(true)) return;
+    if (requests != nullptr) requests->With({job_name, std::to_string(r.status)})->Add(1);
+    reply(std::move(r));
+  }
+};
+
+PushSource::PushSource(PushSourceOptions opts, EntrySink* sink, telemetry::AgentMetrics* metrics,
+                       const Clock* clock)
+    : opts_(std::move(opts)), sink_(sink), metrics_(metrics), clock_(clock) {}
+
+Result<int> PushSource::Start() {
+  const config::ServerConfig& sc = opts_.config.server;
+  telemetry::HttpServerOptions ho;
+  ho.listen_address = sc.http_listen_address;
+  ho.port = sc.http_listen_port;
+  ho.path_prefix = sc.http_path_prefix;
+  ho.max_connections = sc.http_listen_conn_limit;
+  ho.read_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(sc.http_server_read_timeout);
+  ho.idle_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(sc.http_server_idle_timeout);
+  ho.max_body_bytes = static_cast<size_t>(opts_.config.max_body_size);
+  ho.telemetry_endpoints = false;
+  telemetry::HttpHandlers h;
+  h.body_paths = {kPushPath, kRawPath};
+  h.admit_body = [this](const std::string& path) { return Admit(path); };
+  h.body = [this](telemetry::HttpBodyRequest&& req, ReplyFn reply) {
+    Handle(std::move(req), std::move(reply));
+  };
+  server_ = std::make_unique<telemetry::HttpServer>(ho, &metrics_->registry, std::move(h));
+  auto port = server_->Start();
+  if (!port) return Err(port.error());
+  started_ = true;
+  timer_ = std::thread([this] { RunTimeouts(); });
+  std::string ignored;
+  for (const std::string& k : opts_.config.ignored_keys) ignored += (ignored.empty() ? "" : ",") + k;
+  LOG_INFO("serving loki push API", {{"job", opts_.job_name},
+                                     {"port", std::to_string(*port)},
+                                     {"ignored_keys", ignored}});
+  return port;
+}
+
+void PushSource::Stop() {
+  if (!started_) return;
+  started_ = false;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  timer_.join();  // it answers every waiting push on its way out
+  server_->Stop();
+  pipeline::SinkEmitter out(sink_);
+  opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out);
+}
+
+std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/) {
+  if (draining_) {
+    metrics_->push_requests.With({opts_.job_name, "503"})->Add(1);
+    return HttpReply{503, "skidder is shutting down: retry\n", "1"};
+  }
+  if (!sink_->Saturated()) return std::nullopt;
+  metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
+  return HttpReply{429, "skidder is backed up (Loki is slow or down): retry later\n", "1"};
+}
+
+void PushSource::Refuse(const ReplyFn& reply, int status, std::string message) {
+  metrics_->push_requests.With({opts_.job_name, std::to_string(status)})->Add(1);
+  int64_t times = 0;
+  if (status != 503 && refused_log_.Allow(&times)) {
+    LOG_WARN("refused a push request", {{"job", opts_.job_name},
+                                        {"status", std::to_string(status)},
+                                        {"error", message},
+                                        {"times", std::to_string(times)}});
+  }
+  reply(HttpReply{status, std::move(message) + "\n", status == 503 ? "1" : ""});
+}
+
+void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
+  metrics_->push_bytes.With({opts_.job_name})->Add(static_cast<double>(req.body.size()));
+  DecodeLimits limits{.max_decoded_bytes = static_cast<size_t>(opts_.config.max_body_size)};
+  const bool raw = req.path == kRawPath;
+  Result<std::vector<PushedStream>> streams =
+      raw ? SplitRaw(req.body) : DecodePush(req.body, req.content_type, req.content_encoding, limits);
+  req.body = std::string();  // the decoded streams own what they need
+  if (!streams) return Refuse(reply, HttpStatusFor(streams.error()), streams.error().message());
+  auto waiter = std::make_shared<Waiter>();
+  waiter->reply = std::move(reply);
+  waiter->deadline = std::chrono::steady_clock::now() + opts_.config.ack_timeout;
+  waiter->requests = &metrics_->push_requests;
+  waiter->job_name = opts_.job_name;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Refuse(waiter->reply, 503, "skidder is shutting down: retry");
+    waiting_.push_back(waiter);
+  }
+  cv_.notify_all();
+  std::shared_ptr<AckTracker> tracker = AckTracker::Create(0);
+  tracker->OnAdvance([waiter](uint64_t) { waiter->Answer(HttpReply{204, "", ""}); });
+  AckRef hold = tracker->Open(1);
+  const size_t n = Emit(*streams, hold, /*loki_push=*/!raw);
+  metrics_->push_entries.With({opts_.job_name})->Add(static_cast<double>(n));
+  hold.Reset();  // answers now when nothing is left in flight (all dropped, or none)
+}
+
+std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
+  std::vector<PushedStream> out(1);
+  out[0].labels = opts_.config.labels;
+  const int64_t now = clock_->NowNs();
+  while (!body.empty()) {
+    const size_t nl = std::min(body.find('\n'), body.size());
+    std::string_view line = body.substr(0, nl);
+    body.remove_prefix(std::min(nl + 1, body.size()));
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    if (!line.empty()) out[0].entries.push_back({now, std::string(line), {}});
+  }
+  return out;
+}
+
+size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push) {
+  pipeline::SinkEmitter out(sink_);
+  const int64_t now = clock_->NowNs();
+  size_t n = 0;
+  for (PushedStream& s : streams) {
+    n += s.entries.size();
+    Labels labels = std::move(s.labels);
+    for (const Label& l : opts_.config.labels) labels.Set(l.name, l.value);
+    // As Promtail: relabel_configs over the pushed and configured labels, then no "__" label.
+    const bool keep = !loki_push || kubernetes::Relabel(opts_.relabel, labels);
+    if (!keep || (labels.RemoveInternal(), labels.empty())) {
+      metrics_->push_dropped_streams.With({opts_.job_name})->Add(1);
+      continue;
+    }
+    for (PushedEntry& pe : s.entries) {
+      Entry e;
+      e.timestamp_ns = opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : now;
+      e.line = std::move(pe.line);
+      e.labels = labels;
+      e.structured_metadata = std::move(pe.structured_metadata);
+      e.ack = hold;
+      opts_.pipeline->Process(std::move(e), out);
+    }
+  }
+  opts_.pipeline->Flush(now, /*force=*/false, out);
+  return n;
+}
+
+void PushSource::RunTimeouts() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    while (!waiting_.empty() && waiting_.front()->answered) waiting_.pop_front();
+    if (stopping_) break;
+    if (waiting_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    std::shared_ptr<Waiter> front = waiting_.front();
+    if (std::chrono::steady_clock::now() < front->deadline) {
+      cv_.wait_until(lock, front->deadline);
+      continue;
+    }
+    waiting_.pop_front();
+    lock.unlock();
+    front->Answer(HttpReply{503,
+                            "entries not yet delivered to Loki within ack_timeout; retry (what "
+                            "was received is still being delivered)\n",
+                            "1"});
+    lock.lock();
+  }
+  std::deque<std::shared_ptr<Waiter>> left;
+  left.swap(waiting_);
+  lock.unlock();
+  for (auto& w : left) {
+    w->Answer(HttpReply{503, "skidder is shutting down before Loki took these entries; retry\n",
+                        "1"});
+  }
+}
+
+}  // namespace skidder::sources::push

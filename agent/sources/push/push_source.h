@@ -1,0 +1,95 @@
+// PushSource: one `loki_push_api` scrape config. Serves Loki's push API (POST /loki/api/v1/push,
+// and /ready) on an HTTP server of the job's own, and feeds what it receives through the job's
+// labels, relabel_configs and pipeline into the EntrySink.
+//
+// At-least-once, end to end: a push is answered 204 only once every entry it carried was
+// acknowledged by Loki (or dropped on purpose: by a stage, a relabel rule, or a 400 from Loki).
+// Each request gets an AckTracker with one checkpoint; every entry holds a ref to it, and the
+// tracker's OnAdvance answers the request when the last ref goes. The connection waits suspended
+// meanwhile (no thread held). A request not acknowledged within ack_timeout is answered 503, so
+// the sender retries: its entries may then reach Loki twice (at-least-once; Loki drops exact
+// duplicates of a stream at query time when the timestamps are the sender's, i.e. with
+// use_incoming_timestamp). While the sink is Saturated() a push is refused 429 with Retry-After
+// before its body is read, so a chain of agents holds its backlog at the first one, on disk.
+//
+// Threads: Start/Stop on the owner's thread. Requests are decoded and run through the pipeline on
+// the server's event thread (the only user of the pipeline while it runs); acknowledgements
+// arrive on the sink's threads; a timer thread answers requests past their deadline.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "config/config.h"
+#include "kubernetes/relabel.h"
+#include "model/sink.h"
+#include "pipeline/pipeline.h"
+#include "sources/push/decode.h"
+#include "telemetry/agent_metrics.h"
+#include "telemetry/http_server.h"
+#include "util/clock.h"
+#include "util/log_limiter.h"
+
+namespace skidder::sources::push {
+
+inline constexpr const char* kPushPath = "/loki/api/v1/push";
+// Promtail's plain-text endpoint: one entry per line, the job's labels, the time of receipt.
+inline constexpr const char* kRawPath = "/promtail/api/v1/raw";
+
+struct PushSourceOptions {
+  std::string job_name;
+  config::PushApiConfig config;
+  kubernetes::RelabelRules relabel;
+  pipeline::Pipeline* pipeline = nullptr;  // the job's; used on the server's thread only
+};
+
+class PushSource {
+ public:
+  PushSource(PushSourceOptions opts, EntrySink* sink, telemetry::AgentMetrics* metrics,
+             const Clock* clock);
+  ~PushSource() { Stop(); }
+
+  // Binds and serves; returns the bound port. Error: the address cannot be bound.
+  Result<int> Start();
+  // Shutdown, first step: new pushes are answered 503 while those waiting may still get their
+  // 204 as the clients flush. Any thread.
+  void Drain() { draining_ = true; }
+  // Answers every waiting push 503 (they were not delivered yet: the sender keeps them), stops
+  // the server and flushes the pipeline into the sink.
+  void Stop();
+
+ private:
+  struct Waiter;
+  std::optional<telemetry::HttpReply> Admit(const std::string& path);
+  void Handle(telemetry::HttpBodyRequest&& req, std::function<void(telemetry::HttpReply)> reply);
+  // Runs the decoded streams through labels, relabeling and the pipeline; each entry holds hold.
+  // Raw pushes (!loki_push) skip relabeling and keep their time of receipt, as in Promtail.
+  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push);
+  // The body of a raw push as one stream of lines (no relabeling, as in Promtail).
+  std::vector<PushedStream> SplitRaw(std::string_view body) const;
+  void Refuse(const std::function<void(telemetry::HttpReply)>& reply, int status,
+              std::string message);
+  void RunTimeouts();
+
+  PushSourceOptions opts_;
+  EntrySink* sink_;
+  telemetry::AgentMetrics* metrics_;
+  const Clock* clock_;
+  std::unique_ptr<telemetry::HttpServer> server_;
+  log::LogLimiter refused_log_;  // a misbehaving sender must not flood the log
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Waiter>> waiting_;  // by deadline (one timeout for all)
+  bool stopping_ = false;
+  std::atomic<bool> draining_{false};
+  std::thread timer_;
+  bool started_ = false;
+};
+
+}  // namespace skidder::sources::push

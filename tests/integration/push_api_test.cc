@@ -1,0 +1,253 @@
+// loki_push_api: the real binary receives Loki pushes from a client using the generated
+// protobuf code (snappy) and Loki's JSON form, and delivers them to the fake Loki with the pushed
+// labels merged with the job's, relabeled, through the pipeline. The sender's 2xx means "Loki has
+// it": never before delivery, 429 while skidder is backed up, nothing lost once Loki is back.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "harness.h"
+#include "support/push_client.h"
+#include "support/raw_client.h"
+
+#include <snappy.h>
+
+namespace skidder::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct PushOptions {
+  bool use_incoming_timestamp = true;
+  std::string extra_push;  // YAML lines in loki_push_api (indented 6)
+  std::string stages = "[]";
+  std::string extra_server;  // YAML lines in the top-level server block (indented 2)
+};
+
+class PushApi : public IntegrationTest {
+ protected:
+  void StartPushAgent(const PushOptions& o = {}) {
+    std::string yaml = fmt::format(
+        R"(server:
+  http_listen_port: 0
+{extra_server}
+positions:
+  filename: {positions}
+clients:
+  - url: {url}
+    batchwait: 50ms
+    timeout: 2s
+    backoff_config:
+      min_period: 20ms
+      max_period: 200ms
+scrape_configs:
+  - job_name: push
+    loki_push_api:
+      server:
+        http_listen_address: 127.0.0.1
+        http_listen_port: 0
+        grpc_listen_port: 0
+      labels:
+        pushserver: push1
+      use_incoming_timestamp: {incoming}
+{extra}
+    relabel_configs:
+      - source_labels: [app]
+        target_label: application
+      - source_labels: [app]
+        regex: dropme
+        action: drop
+    pipeline_stages: {stages}
+)",
+        fmt::arg("positions", positions_file()), fmt::arg("url", loki_.url()),
+        fmt::arg("incoming", o.use_incoming_timestamp), fmt::arg("extra", o.extra_push),
+        fmt::arg("stages", o.stages), fmt::arg("extra_server", o.extra_server));
+    std::string path = dir_ / "skidder.yaml";
+    WriteFile(path, yaml);
+    StartAgent(path);
+    static const std::regex re(R"(msg="serving loki push API" job=push port=(\d+))");
+    std::smatch m;
+    ASSERT_TRUE(WaitFor([&] {
+      std::string err = agent_.Stderr();
+      return std::regex_search(err, m, re) || !agent_.Running();
+    }));
+    std::string err = agent_.Stderr();
+    ASSERT_TRUE(std::regex_search(err, m, re)) << err;
+    port_ = std::stoi(m[1]);
+  }
+  static std::vector<ReceivedEntry> Batch(const std::string& labels, const std::string& prefix,
+                                          int n, int64_t ts0 = 1'700'000'000'123'456'789) {
+    std::vector<ReceivedEntry> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back({.labels = labels, .timestamp_ns = ts0 + i, .line = fmt::format("{}-{}", prefix, i)});
+    }
+    return out;
+  }
+  PushClient client() const { return PushClient(port_); }
+  int port_ = 0;
+};
+
+TEST_F(PushApi, ProtobufPushArrivesWithMergedLabelsAndIncomingTimestamps) {
+  StartPushAgent();
+  EXPECT_EQ(client().Get("/ready").status, 200);
+  std::vector<ReceivedEntry> in = Batch(R"({app="api", env="prod"})", "pb", 3);
+  in[0].metadata = {{"trace_id", "abc"}};
+  auto dropped = Batch(R"({app="dropme"})", "gone", 2);
+  in.insert(in.end(), dropped.begin(), dropped.end());
+  PushResponse r = client().PostProtobuf(in);
+  ASSERT_EQ(r.status, 204) << r.body;
+  // 204 means Loki has them: no waiting here.
+  std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 3u) << agent_.Stderr();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got[i].labels, R"({app="api", application="api", env="prod", pushserver="push1"})");
+    EXPECT_EQ(got[i].timestamp_ns, in[i].timestamp_ns);
+    EXPECT_EQ(got[i].line, in[i].line);
+  }
+  EXPECT_EQ(got[0].metadata, in[0].metadata);
+  EXPECT_EQ(agent_.Metric("skidder_push_requests_total", {"status=\"204\""}), 1);
+  EXPECT_EQ(agent_.Metric("skidder_push_dropped_streams_total"), 1);
+}
+
+TEST_F(PushApi, JsonPushPlainAndGzipGetTheTimeOfReceiptWithoutIncomingTimestamps) {
+  StartPushAgent({.use_incoming_timestamp = false});
+  const int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::vector<ReceivedEntry> plain = Batch(R"({app="web"})", "json", 2, 1000);
+  plain[1].metadata = {{"user", "u1"}};
+  ASSERT_EQ(client().PostJson(plain).status, 204);
+  ASSERT_EQ(client().PostJson(Batch(R"({app="web"})", "gz", 2, 1000), /*gzip=*/true).status, 204);
+  std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 4u);
+  for (const ReceivedEntry& e : got) {
+    EXPECT_EQ(e.labels, R"({app="web", application="web", pushserver="push1"})");
+    EXPECT_GE(e.timestamp_ns, before) << "the pushed timestamp 1000 was kept";
+  }
+  EXPECT_EQ(got[1].metadata, plain[1].metadata);
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"json-0", "json-1", "gz-0", "gz-1"}));
+}
+
+TEST_F(PushApi, RawEndpointTakesOneEntryPerLineWithTheJobsLabels) {
+  StartPushAgent({.stages = "[{json: {expressions: {level: level}}}, {labels: {level: }}]"});
+  PushResponse r = client().Post("plain text\r\n\n{\"level\":\"warn\"}\nlast", "text/plain",
+                                 "", "/promtail/api/v1/raw");
+  ASSERT_EQ(r.status, 204) << r.body;
+  std::map<std::string, std::string> labels_of;  // streams may arrive in any order
+  for (const ReceivedEntry& e : loki_.Entries()) labels_of[e.line] = e.labels;
+  EXPECT_EQ(labels_of, (std::map<std::string, std::string>{
+                           {"plain text", R"({pushserver="push1"})"},
+                           {R"({"level":"warn"})", R"({level="warn", pushserver="push1"})"},
+                           {"last", R"({pushserver="push1"})"}}));
+}
+
+TEST_F(PushApi, MalformedBodiesAreRefused400WithAReason) {
+  StartPushAgent();
+  struct Case {
+    std::string body, type, encoding;
+    int status;
+    std::string why;
+  };
+  std::string not_proto;
+  snappy::Compress("\xff\xff\xff\xff", 4, &not_proto);
+  const std::vector<Case> cases = {
+      {"not snappy at all", "application/x-protobuf", "", 400, "snappy"},
+      {not_proto, "application/x-protobuf", "", 400, "logproto.PushRequest"},
+      {ProtobufPushBody(Batch("app=x", "l", 1)), "application/x-protobuf", "", 400,
+       "stream labels"},
+      {R"({"streams":[{"stream":{"a":"b"},"values":[[1,"x"]]}]})", "application/json", "", 400,
+       "streams[0].values[0]: the timestamp must be a string"},
+      {"{not json", "application/json", "", 400, "not JSON"},
+      {"garbage", "application/json", "gzip", 400, "gzip body is corrupt"},
+      {"{}", "application/json", "br", 415, "Content-Encoding"},
+  };
+  for (const Case& c : cases) {
+    PushResponse r = client().Post(c.body, c.type, c.encoding);
+    EXPECT_EQ(r.status, c.status) << c.why << ": " << r.body;
+    EXPECT_NE(r.body.find(c.why), std::string::npos) << r.body;
+  }
+  // The server is still fine, and nothing of the above reached Loki.
+  ASSERT_EQ(client().PostProtobuf(Batch(R"({app="a"})", "ok", 1)).status, 204);
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"ok-0"});
+}
+
+TEST_F(PushApi, OversizeBodyIs413BeforeItIsRead) {
+  StartPushAgent({.extra_push = "      max_body_size: 1KB"});
+  PushResponse r = client().PostJson(Batch(R"({app="a"})", std::string(200, 'x'), 20));
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_NE(r.body.find("at most 1024 bytes"), std::string::npos) << r.body;
+  // Decompressed size counts too: a gzip bomb is refused, not inflated.
+  r = client().PostJson(Batch(R"({app="a"})", std::string(5000, 'y'), 1), /*gzip=*/true);
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_EQ(client().PostJson(Batch(R"({app="a"})", "small", 1)).status, 204);
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"small-0"});
+}
+
+TEST_F(PushApi, ClientThatDisconnectsMidBodyLeavesNothingBehind) {
+  StartPushAgent();
+  std::string body = ProtobufPushBody(Batch(R"({app="a"})", "half", 50));
+  {
+    RawConn conn(port_);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn.Send(fmt::format(
+        "POST /loki/api/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        "Content-Length: {}\r\n\r\n{}",
+        body.size(), body.substr(0, body.size() / 2))));
+  }  // closed mid-body
+  ASSERT_EQ(client().PostProtobuf(Batch(R"({app="a"})", "whole", 2)).status, 204);
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"whole-0", "whole-1"}));
+}
+
+TEST_F(PushApi, LokiDownNoSuccessBeforeDelivery429WhileBackedUpNothingLostAfter) {
+  StartPushAgent({.extra_push = "      ack_timeout: 1s"});
+  loki_.SetFailFor(std::chrono::hours(1), 503);
+  // Six pushes of ~1 MiB: more than the 4 MiB the clients buffer before readers must pause.
+  const std::string pad(1000, 'p');
+  std::vector<std::vector<ReceivedEntry>> batches;
+  for (int b = 0; b < 6; ++b) batches.push_back(Batch(R"({app="a"})", fmt::format("b{}-{}", b, pad), 1000));
+  std::vector<bool> done(batches.size(), false);
+  int successes = 0, refused_429 = 0, timed_out_503 = 0;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    PushResponse r = client().PostProtobuf(batches[b]);
+    if (r.status / 100 == 2) ++successes;
+    if (r.status == 429) {
+      ++refused_429;
+      EXPECT_EQ(r.retry_after, "1");
+    }
+    if (r.status == 503) ++timed_out_503;
+  }
+  EXPECT_EQ(successes, 0) << "a 2xx before Loki took anything";
+  EXPECT_GE(timed_out_503, 1);
+  EXPECT_GE(refused_429, 1) << agent_.Stderr();
+  EXPECT_EQ(loki_.LineCount(), 0u);
+  loki_.SetFailFor(0ms, 503);  // Loki is back: the sender retries each push until it gets a 2xx
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (size_t b = 0; b < batches.size(); ++b) {
+          if (!done[b]) done[b] = client().PostProtobuf(batches[b]).status == 204;
+        }
+        return std::all_of(done.begin(), done.end(), [](bool d) { return d; });
+      },
+      120s, 100ms));
+  std::map<std::string, int> counts = ReceivedCounts();
+  for (const auto& batch : batches) {
+    for (const ReceivedEntry& e : batch) EXPECT_GE(counts[e.line], 1) << e.line.substr(0, 10);
+  }
+}
+
+TEST_F(PushApi, APushWaitingAtShutdownIsAnswered503NotSuccess) {
+  StartPushAgent({.extra_server = "  graceful_shutdown_timeout: 500ms"});
+  loki_.SetFailFor(std::chrono::hours(1), 503);
+  PushResponse r;
+  std::thread sender([&] { r = client().PostProtobuf(Batch(R"({app="a"})", "late", 3)); });
+  ASSERT_TRUE(WaitFor([&] { return loki_.RequestCount() > 0; }));  // it is in the sink
+  EXPECT_EQ(agent_.Terminate(), 0);
+  sender.join();
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("shutting down"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace skidder::testing
