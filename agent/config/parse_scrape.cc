@@ -43,7 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "docker_sd_configs", "file_sd_configs",
+  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "file_sd_configs",
                         "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
@@ -245,6 +245,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   const size_t warned = warnings->size();
   if (s.ok()) s = ReadTargets(r, out, warnings);
   if (s.ok()) s = ReadJournal(r, out);
+  if (s.ok()) s = ReadDockerSdConfigs(r, out);
   if (!s.ok()) return s;
   if (out->job_name.empty()) r.Fail("job_name", "is required");
   std::string enc = out->encoding;
@@ -253,16 +254,27 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
     r.Fail("encoding", fmt::format("encoding {} is not supported by skidder yet; only utf-8 is",
                                    Quote(out->encoding)));
   }
-  if (out->journal && (!out->static_configs.empty() || !out->kubernetes_sd_configs.empty())) {
+  const bool reads_files = !out->static_configs.empty() || !out->kubernetes_sd_configs.empty();
+  if (out->journal && reads_files) {
     r.Fail("journal",
            "a scrape config reads either the journal or files: move static_configs and "
            "kubernetes_sd_configs to a scrape config of their own");
   }
-  if (out->static_configs.empty() && out->kubernetes_sd_configs.empty() && !out->journal &&
+  if (out->journal && !out->docker_sd_configs.empty()) {
+    r.Fail("journal",
+           "a scrape config reads either the journal or Docker containers: move "
+           "docker_sd_configs to a scrape config of their own");
+  }
+  if (!out->docker_sd_configs.empty() && reads_files) {
+    r.Fail("docker_sd_configs",
+           "a scrape config reads either Docker containers or files: move static_configs and "
+           "kubernetes_sd_configs to a scrape config of their own");
+  }
+  if (!reads_files && !out->journal && out->docker_sd_configs.empty() &&
       warnings->size() == warned) {
     r.Fail("static_configs",
-           "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs or "
-           "journal");
+           "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs, "
+           "docker_sd_configs or journal");
   }
   return r.Finish();
 }
