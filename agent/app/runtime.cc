@@ -8,6 +8,7 @@
 #include "kubernetes/discovery.h"
 #include "pipeline/pipeline.h"
 #include "sink/loki/client.h"
+#include "sources/docker/docker_source.h"
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
 #include "sources/journal/journal_source.h"
@@ -36,6 +37,7 @@ struct Runtime::State {
   std::unique_ptr<sources::FileSource> source;  // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
+  std::vector<std::unique_ptr<sources::docker::DockerSource>> dockers;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::unique_ptr<telemetry::HttpServer> http;
@@ -133,6 +135,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     return st;
   } else if (Status jst = StartJournals(); !jst.ok()) {
     return jst;
+  } else {
+    StartDockers();
   }
   if (Status st = StartHttp(std::move(reload_request)); !st.ok()) return st;
   s.started = true;
@@ -232,6 +236,26 @@ Status Runtime::StartJournals() {
   return Status::Ok();
 }
 
+void Runtime::StartDockers() {
+  State& s = *s_;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+    if (sc.docker_sd_configs.empty()) continue;
+    sources::docker::DockerSourceOptions o;
+    o.job_name = sc.job_name;
+    o.configs = sc.docker_sd_configs;
+    o.relabel = s.jobs[i].relabel;
+    o.pipeline = s.jobs[i].pipeline;
+    if (s.cfg.limits_config.max_line_size > 0) {
+      o.max_line = static_cast<size_t>(s.cfg.limits_config.max_line_size);
+    }
+    auto d = std::make_unique<sources::docker::DockerSource>(
+        std::move(o), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
+    d->Start();  // an unreachable daemon is retried every refresh_interval, as in Promtail
+    s.dockers.push_back(std::move(d));
+  }
+}
+
 Status Runtime::StartHttp(std::function<Status()> reload_request) {
   State& s = *s_;
   if (!s.cfg.server.disable) {
@@ -248,7 +272,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
-          s_->journals.empty()) {
+          s_->journals.empty() && s_->dockers.empty()) {
         return "no targets yet";
       }
       return "";
@@ -280,6 +304,7 @@ void Runtime::Tick() {
   s.last_save = now;
   s.source->SyncPositions();
   for (auto& j : s.journals) j->SyncPositions();
+  for (auto& d : s.dockers) d->SyncPositions();
   Status st = s.positions->Save();
   if (!st.ok() && (st.message() != s.last_save_error || now - s.last_save_log >= kErrorLogGap)) {
     LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
@@ -297,6 +322,7 @@ bool Runtime::Shutdown() {
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
+  for (auto& d : s.dockers) d->Stop();
   bool clean = true;
   // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
   auto deadline =
@@ -310,6 +336,7 @@ bool Runtime::Shutdown() {
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     for (auto& j : s.journals) j->SyncPositions();
+    for (auto& d : s.dockers) d->SyncPositions();
     if (Status st = s.positions->Save(); !st.ok()) {
       LOG_ERROR("cannot save positions at shutdown", {{"error", st.message()}});
       clean = false;

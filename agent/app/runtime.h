@@ -46,6 +46,7 @@ class Runtime {
   void StartStdin();
   Status StartFileSources();
   Status StartJournals();
+  void StartDockers();
   Status StartHttp(std::function<Status()> reload_request);
   struct State;
   std::unique_ptr<State> s_;

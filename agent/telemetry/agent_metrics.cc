@@ -66,6 +66,16 @@ AgentMetrics::AgentMetrics(Registry& r)
       journal_lost_entries(r.NewCounter(
           "skidder_journal_lost_entries_total",
           "Journal entries vacuumed or rotated away before they could be read.", {"job_name"})),
+      docker_entries(r.NewCounter("skidder_docker_entries_total",
+                                  "Log lines read from Docker containers.", {"job_name"})),
+      docker_read_bytes(r.NewCounter("skidder_docker_read_bytes_total",
+                                     "Bytes of Docker container log streams read.",
+                                     {"job_name"})),
+      docker_targets(r.NewGauge("skidder_docker_targets",
+                                "Docker containers whose logs are being read.", {"job_name"})),
+      docker_errors(r.NewCounter("skidder_docker_errors_total",
+                                 "Docker discovery and log stream errors, by reason.",
+                                 {"reason"})),
       kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
                                          "Failed Kubernetes API requests, by reason.", {"reason"})),
       kubernetes_watch_restarts(

@@ -67,6 +67,13 @@ struct AgentMetrics {
   Family<Counter>& journal_bytes;    // {job_name}: bytes of fields
   Family<Gauge>& journal_lag;        // {job_name}: now - time of the newest entry read, seconds
   Family<Counter>& journal_lost_entries;  // {job_name}: vacuumed before they were read
+  // Docker containers read through the daemon's API (sources/docker).
+  Family<Counter>& docker_entries;     // {job_name}: log lines read
+  Family<Counter>& docker_read_bytes;  // {job_name}: bytes of log streams read
+  Family<Gauge>& docker_targets;       // {job_name}: containers being read
+  // {reason}: list (discovery failed), stream (a log stream failed), malformed_frame,
+  // timestamp (a line without one, skipped), line_too_long (cut to the limit)
+  Family<Counter>& docker_errors;
   // Kubernetes pod discovery.
   Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...
   Family<Counter>& kubernetes_watch_restarts;  // {reason}: timeout|idle|closed|gone|error
