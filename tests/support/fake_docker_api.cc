@@ -22,7 +22,10 @@ std::string Esc(const std::string& s) {
 
 std::string JsonMap(const std::map<std::string, std::string>& m) {
   std::string out = "{";
-  for (const auto& [k, v] : m) out += (out.size() > 1 ? "," : "") + Esc(k) + ":" + Esc(v);
+  for (const auto& [k, v] : m) {
+    if (out.size() > 1) out += ",";
+    out += Esc(k) + ":" + Esc(v);
+  }
   return out + "}";
 }
 
@@ -326,11 +329,12 @@ std::string FakeDockerApi::ListJson(const std::string& query) {
                                                Esc(net_id) + ",\"IPAddress\":" + Esc(c.ip) + "}}";
     std::string ports = "[]";
     if (c.private_port != 0) {
-      ports = "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":" + std::to_string(c.private_port) +
-              (c.public_port != 0 ? ",\"PublicPort\":" + std::to_string(c.public_port) : "") +
-              ",\"Type\":\"tcp\"}]";
+      ports = "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":" + std::to_string(c.private_port);
+      if (c.public_port != 0) ports += ",\"PublicPort\":" + std::to_string(c.public_port);
+      ports += ",\"Type\":\"tcp\"}]";
     }
-    out += (out.size() > 1 ? "," : "") + std::string("{\"Id\":") + Esc(c.id) +
+    if (out.size() > 1) out += ",";
+    out += std::string("{\"Id\":") + Esc(c.id) +
            ",\"Names\":[" + Esc(c.name) + "],\"Labels\":" + JsonMap(c.labels) +
            ",\"HostConfig\":{\"NetworkMode\":" + Esc(c.network_mode) +
            "},\"NetworkSettings\":{\"Networks\":" + nets + "},\"Ports\":" + ports + "}";
@@ -341,7 +345,8 @@ std::string FakeDockerApi::ListJson(const std::string& query) {
 std::string FakeDockerApi::NetworksJson() {
   std::string out = "[";
   for (const FakeNetwork& n : networks_) {
-    out += (out.size() > 1 ? "," : "") + std::string("{\"Id\":") + Esc(n.id) +
+    if (out.size() > 1) out += ",";
+    out += std::string("{\"Id\":") + Esc(n.id) +
            ",\"Name\":" + Esc(n.name) + ",\"Scope\":" + Esc(n.scope) +
            ",\"Internal\":" + (n.internal ? "true" : "false") +
            ",\"Ingress\":" + (n.ingress ? "true" : "false") + ",\"Labels\":" + JsonMap(n.labels) +
