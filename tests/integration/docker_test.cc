@@ -204,5 +204,11 @@ TEST_F(Docker, SigtermThenRestartSendsNothingTwiceBeyondTheLastTimestamp) {
   EXPECT_LE(ReceivedCounts()["t-99"], 2);  // the one at the saved timestamp may come again
 }
 
+TEST_F(Docker, HostExampleConfigPassesCheckSyntax) {
+  ASSERT_TRUE(agent_.Start({"-check-syntax", "-config.file=" + std::string(SKIDDER_SOURCE_DIR) +
+                                                 "/config/examples/docker-host.yaml"}));
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+}
+
 }  // namespace
 }  // namespace skidder::testing
