@@ -141,6 +141,27 @@ TEST_F(Docker, FollowsNewLinesAndRestartedContainers) {
   EXPECT_EQ(since.back(), "1714557600.000019000");  // the last line read
 }
 
+TEST_F(Docker, LastLineWithoutNewlineArrivesWhenTheContainerStops) {
+  AddContainer("c1");
+  AddContainer("c2", /*tty=*/true);
+  docker_.Log("c1", 1, kT0, "first\n");
+  docker_.Log("c1", 2, kT0 + 1, "last words");
+  docker_.Log("c2", 1, kT0, "tty last words");
+  StartAgent(Config());
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  docker_.StopContainer("c1");
+  docker_.StopContainer("c2");
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  auto counts = ReceivedCounts();
+  EXPECT_EQ(counts["last words"], 1);
+  EXPECT_EQ(counts["tty last words"], 1);
+  docker_.StartContainer("c1");  // read again from its position: nothing twice
+  docker_.Log("c1", 1, kT0 + 2, "after restart\n");
+  ASSERT_TRUE(loki_.WaitForLines(4)) << agent_.Stderr();
+  EXPECT_EQ(ReceivedCounts()["last words"], 1);
+  EXPECT_EQ(ReceivedCounts()["first"], 1);
+}
+
 TEST_F(Docker, VanishedContainerDoesNotStopTheOthers) {
   AddContainer("gone");
   AddContainer("stays");

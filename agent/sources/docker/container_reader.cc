@@ -132,6 +132,11 @@ Status ContainerReader::ReadOnce(DockerApi& api) {
   if (!system_error_.empty()) {
     return Status(StatusCode::kUnavailable, "the daemon ended the stream: " + system_error_);
   }
+  if (st.ok() && !stop_) {  // the container stopped: its last line may lack its "\n"
+    HandOn([&](auto& on_line, auto& on_bad) {
+      for (auto& a : asm_) a->Flush(on_line, on_bad);
+    });
+  }
   return st;
 }
 
@@ -160,13 +165,8 @@ void ContainerReader::OnLine(const LogLine& l, pipeline::Emitter& out) {
   ctx_->pipeline->Process(std::move(e), out);
 }
 
-// One chunk from the socket: one checkpoint for every line it completes.
-bool ContainerReader::OnData(std::string_view data) {
-  while (ctx_->sink->Saturated()) {  // backpressure: the daemon's log file holds the backlog
-    if (stop_) return false;
-    usleep(10'000);
-  }
-  if (stop_) return false;
+template <typename F>
+void ContainerReader::HandOn(F&& feed) {
   pipeline::SinkEmitter out(ctx_->sink);
   uint64_t lines = 0, bad = 0;
   const uint64_t truncated_before = asm_[0]->truncated_bytes() + asm_[1]->truncated_bytes();
@@ -177,19 +177,7 @@ bool ContainerReader::OnData(std::string_view data) {
       OnLine(l, out);
     };
     auto on_bad = [&](std::string_view) { ++bad; };
-    if (tty_) {
-      asm_[0]->Feed(data, false, on_line, on_bad);
-    } else {
-      Status s = decoder_.Feed(data, [&](Stream st, std::string_view piece, bool end) {
-        if (st == Stream::kStdout || st == Stream::kStderr) {
-          asm_[st == Stream::kStderr ? 1 : 0]->Feed(piece, end, on_line, on_bad);
-        } else if (st == Stream::kSystemErr) {
-          size_t room = kMaxSystemError - std::min(kMaxSystemError, system_error_.size());
-          system_error_.append(piece.substr(0, std::min(room, piece.size())));
-        }
-      });
-      if (!s.ok()) stream_error_ = s;
-    }
+    feed(on_line, on_bad);
   }
   if (!hold_.empty()) {
     int64_t pos = last_ts_;
@@ -204,7 +192,6 @@ bool ContainerReader::OnData(std::string_view data) {
   }
   if (ctx_->metrics != nullptr) {
     auto& m = *ctx_->metrics;
-    m.docker_read_bytes.With({ctx_->job_name})->Add(static_cast<double>(data.size()));
     if (lines > 0) m.docker_entries.With({ctx_->job_name})->Add(static_cast<double>(lines));
     if (bad > 0) m.docker_errors.With({"timestamp"})->Add(static_cast<double>(bad));
     const uint64_t truncated = asm_[0]->truncated_bytes() + asm_[1]->truncated_bytes();
@@ -213,6 +200,33 @@ bool ContainerReader::OnData(std::string_view data) {
   if (bad > 0) {
     LogError("skipping container log lines without a timestamp",
              Status(StatusCode::kInvalidArgument, fmt::format("{} lines", bad)));
+  }
+}
+
+// One chunk from the socket: one checkpoint for every line it completes.
+bool ContainerReader::OnData(std::string_view data) {
+  while (ctx_->sink->Saturated()) {  // backpressure: the daemon's log file holds the backlog
+    if (stop_) return false;
+    usleep(10'000);
+  }
+  if (stop_) return false;
+  HandOn([&](auto& on_line, auto& on_bad) {
+    if (tty_) {
+      asm_[0]->Feed(data, false, on_line, on_bad);
+      return;
+    }
+    Status s = decoder_.Feed(data, [&](Stream st, std::string_view piece, bool end) {
+      if (st == Stream::kStdout || st == Stream::kStderr) {
+        asm_[st == Stream::kStderr ? 1 : 0]->Feed(piece, end, on_line, on_bad);
+      } else if (st == Stream::kSystemErr) {
+        size_t room = kMaxSystemError - std::min(kMaxSystemError, system_error_.size());
+        system_error_.append(piece.substr(0, std::min(room, piece.size())));
+      }
+    });
+    if (!s.ok()) stream_error_ = s;
+  });
+  if (ctx_->metrics != nullptr) {
+    ctx_->metrics->docker_read_bytes.With({ctx_->job_name})->Add(static_cast<double>(data.size()));
   }
   return stream_error_.ok() && system_error_.empty();
 }

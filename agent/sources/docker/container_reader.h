@@ -70,6 +70,8 @@ class ContainerReader {
   // back): from where it stopped. No-op while running.
   void Start();
   bool Running() const { return running_.load(); }
+  // Asks the reading thread to end (within about a second); Stop() waits for it.
+  void RequestStop() { stop_ = true; }
   void Stop();
   // The acknowledged position to save, if it moved since the last call.
   std::optional<std::string> TakeCommitted();
@@ -83,6 +85,10 @@ class ContainerReader {
   void Run();
   Status ReadOnce(DockerApi& api);
   bool OnData(std::string_view data);
+  // Runs feed(on_line, on_bad) under the job's pipeline lock, every line it completes covered by
+  // one checkpoint; counts what it saw.
+  template <typename F>
+  void HandOn(F&& feed);
   void OnLine(const LogLine& l, pipeline::Emitter& out);
   void LogError(std::string_view what, const Status& st);
 

@@ -46,6 +46,9 @@ void DockerSource::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
+  for (auto& daemon : readers_) {  // all at once: each may take a second to notice
+    for (auto& [id, r] : daemon) r->RequestStop();
+  }
   for (auto& daemon : readers_) {
     for (auto& [id, r] : daemon) r->Stop();
   }

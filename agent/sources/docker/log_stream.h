@@ -62,6 +62,10 @@ class LineAssembler {
   template <typename L, typename B>
   void Feed(std::string_view data, bool message_end, L&& on_line, B&& on_bad);
 
+  // The stream ended for good (the container stopped): a line without its "\n" is a line.
+  template <typename L, typename B>
+  void Flush(L&& on_line, B&& on_bad);
+
   // Timestamp of a partial line held for its continuation; 0 when none.
   int64_t held_since_ns() const { return line_.empty() && !held_ ? 0 : line_ts_; }
   // Bytes of messages dropped for being longer than max_line.
@@ -126,6 +130,15 @@ void LineAssembler::Feed(std::string_view data, bool message_end, L&& on_line, B
     if (nl != std::string_view::npos) EndMessage(true, on_line, on_bad);
   }
   if (message_end && (!msg_.empty() || msg_overflow_)) EndMessage(false, on_line, on_bad);
+}
+
+template <typename L, typename B>
+void LineAssembler::Flush(L&& on_line, B&& on_bad) {
+  if (!msg_.empty() || msg_overflow_) EndMessage(false, on_line, on_bad);
+  if (held_) on_line(LogLine{stream_, line_ts_, line_});
+  line_.clear();
+  held_ = false;
+  discarding_ = false;
 }
 
 template <typename L, typename B>
