@@ -78,8 +78,8 @@ Status ReadDocker(const YAML::Node& node, const std::string& file, const std::st
   r.Bool("match_first_network", &out->match_first_network);
   r.Bool("follow_redirects", &out->follow_redirects);
   r.Bool("enable_http2", &out->enable_http2);
-  RefuseUnsupported(r, {"oauth2", "proxy_url", "no_proxy", "proxy_from_environment",
-                        "proxy_connect_header"});
+  RefuseUnsupported(
+      r, {"oauth2", "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header"});
   Status s = ReadFilters(r, out);
   if (s.ok()) s = ReadAuth(r, out);
   if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
@@ -87,10 +87,10 @@ Status ReadDocker(const YAML::Node& node, const std::string& file, const std::st
   const std::string& h = out->host;
   if (h.empty()) {
     r.Fail("host", "is required (e.g. unix:///var/run/docker.sock)");
-  } else if (!h.starts_with("unix://") && !h.starts_with("tcp://") &&
-             !h.starts_with("http://") && !h.starts_with("https://")) {
-    r.Fail("host", fmt::format("{} is not a unix://, tcp://, http:// or https:// address",
-                               Quote(h)));
+  } else if (!h.starts_with("unix://") && !h.starts_with("tcp://") && !h.starts_with("http://") &&
+             !h.starts_with("https://")) {
+    r.Fail("host",
+           fmt::format("{} is not a unix://, tcp://, http:// or https:// address", Quote(h)));
   } else if (h.starts_with("unix://") && h.size() <= 7) {
     r.Fail("host", "unix:// needs a socket path, e.g. unix:///var/run/docker.sock");
   }

@@ -39,7 +39,8 @@ class DockerFaults : public IntegrationTest {
   }
   void Log(const std::string& prefix, int from, int to, const std::string& pad = "") {
     for (int i = from; i < to; ++i) {
-      docker_.Log("c1", 1 + i % 2, kT0 + int64_t{i} * 1000, fmt::format("{}-{}{}\n", prefix, i, pad));
+      docker_.Log("c1", 1 + i % 2, kT0 + int64_t{i} * 1000,
+                  fmt::format("{}-{}{}\n", prefix, i, pad));
     }
   }
   double Errors(const std::string& reason) {
@@ -132,8 +133,8 @@ TEST_F(DockerFaults, LokiDownStopsReadingAndLosesNothing) {
   ASSERT_FALSE(WaitFor([&] { return read_bytes() > 12e6; }, std::chrono::seconds(2)))
       << "kept reading while Loki was down: " << read_bytes() << " (was " << before << ")";
   loki_.SetFailFor(std::chrono::milliseconds(0), 503);
-  ASSERT_TRUE(WaitFor([&] { return ReceivedCounts().size() >= size_t(n); },
-                      std::chrono::seconds(120)))
+  ASSERT_TRUE(
+      WaitFor([&] { return ReceivedCounts().size() >= size_t(n); }, std::chrono::seconds(120)))
       << ReceivedCounts().size() << " of " << n;
   // The padding is part of each line: compare prefixes.
   std::map<std::string, int> counts;

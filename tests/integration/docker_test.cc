@@ -91,7 +91,7 @@ TEST_F(Docker, ReadsBothStreamsWithDiscoveryLabels) {
       - source_labels: [__address__, __meta_docker_port_public]
         target_label: address
 )",
-                                                               docker_.host())});
+                                                             docker_.host())});
   StartAgent(config);
   ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
   std::map<std::string, std::string> by_line;
@@ -217,8 +217,8 @@ TEST_F(Docker, SigtermThenRestartSendsNothingTwiceBeyondTheLastTimestamp) {
   Log("c1", "t", 100, 150);
   StartAgent(config);
   ASSERT_TRUE(loki_.WaitForLines(150));
-  ASSERT_TRUE(WaitFor([&] { return docker_.LogRequests("c1").size() >= 2; },
-                      std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return docker_.LogRequests("c1").size() >= 2; }, std::chrono::seconds(10)));
   EXPECT_EQ(docker_.LogRequests("c1").back(), "1714557600.000099000");
   ExpectEachOnce("t", 0, 99);
   ExpectEachOnce("t", 100, 150);

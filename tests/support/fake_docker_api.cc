@@ -222,8 +222,8 @@ void FakeDockerApi::Answer(int fd, const std::string& target) {
     std::string what = slash == std::string::npos ? "" : rest.substr(slash);
     auto it = containers_.find(id);
     if (it != containers_.end() && what == "/json") {
-      std::string body = "{\"Id\":" + Esc(id) + ",\"Config\":{\"Tty\":" +
-                         (it->second.c.tty ? "true" : "false") + "}}";
+      std::string body = "{\"Id\":" + Esc(id) +
+                         ",\"Config\":{\"Tty\":" + (it->second.c.tty ? "true" : "false") + "}}";
       lock.unlock();
       Respond(fd, 200, body);
       return;
@@ -325,8 +325,8 @@ std::string FakeDockerApi::ListJson(const std::string& query) {
       if (n.name == c.network) net_id = n.id;
     }
     std::string nets = c.network.empty() ? "{}"
-                                         : "{" + Esc(c.network) + ":{\"NetworkID\":" +
-                                               Esc(net_id) + ",\"IPAddress\":" + Esc(c.ip) + "}}";
+                                         : "{" + Esc(c.network) + ":{\"NetworkID\":" + Esc(net_id) +
+                                               ",\"IPAddress\":" + Esc(c.ip) + "}}";
     std::string ports = "[]";
     if (c.private_port != 0) {
       ports = "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":" + std::to_string(c.private_port);
@@ -334,8 +334,8 @@ std::string FakeDockerApi::ListJson(const std::string& query) {
       ports += ",\"Type\":\"tcp\"}]";
     }
     if (out.size() > 1) out += ",";
-    out += std::string("{\"Id\":") + Esc(c.id) +
-           ",\"Names\":[" + Esc(c.name) + "],\"Labels\":" + JsonMap(c.labels) +
+    out += std::string("{\"Id\":") + Esc(c.id) + ",\"Names\":[" + Esc(c.name) +
+           "],\"Labels\":" + JsonMap(c.labels) +
            ",\"HostConfig\":{\"NetworkMode\":" + Esc(c.network_mode) +
            "},\"NetworkSettings\":{\"Networks\":" + nets + "},\"Ports\":" + ports + "}";
   }
@@ -346,9 +346,8 @@ std::string FakeDockerApi::NetworksJson() {
   std::string out = "[";
   for (const FakeNetwork& n : networks_) {
     if (out.size() > 1) out += ",";
-    out += std::string("{\"Id\":") + Esc(n.id) +
-           ",\"Name\":" + Esc(n.name) + ",\"Scope\":" + Esc(n.scope) +
-           ",\"Internal\":" + (n.internal ? "true" : "false") +
+    out += std::string("{\"Id\":") + Esc(n.id) + ",\"Name\":" + Esc(n.name) +
+           ",\"Scope\":" + Esc(n.scope) + ",\"Internal\":" + (n.internal ? "true" : "false") +
            ",\"Ingress\":" + (n.ingress ? "true" : "false") + ",\"Labels\":" + JsonMap(n.labels) +
            "}";
   }
@@ -390,8 +389,7 @@ void FakeDockerApi::RemoveContainer(const std::string& id) {
   cv_.notify_all();
 }
 
-void FakeDockerApi::Log(const std::string& id, int stream, int64_t ts_ns,
-                        const std::string& text) {
+void FakeDockerApi::Log(const std::string& id, int stream, int64_t ts_ns, const std::string& text) {
   {
     std::lock_guard lock(mu_);
     containers_.at(id).log.push_back(Record{ts_ns, stream, text});

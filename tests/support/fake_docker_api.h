@@ -57,10 +57,10 @@ class FakeDockerApi {
   std::string host() const { return "unix://" + path_; }
 
   void AddNetwork(FakeNetwork n);
-  void AddContainer(FakeContainer c);  // running
-  void StopContainer(const std::string& id);   // not listed; its log streams end
-  void StartContainer(const std::string& id);  // listed again
-  void RemoveContainer(const std::string& id); // gone: 404
+  void AddContainer(FakeContainer c);           // running
+  void StopContainer(const std::string& id);    // not listed; its log streams end
+  void StartContainer(const std::string& id);   // listed again
+  void RemoveContainer(const std::string& id);  // gone: 404
   // Appends a log message: stream 1 stdout, 2 stderr; text as the container wrote it ("\n"
   // included for a complete line). Followers get it at once.
   void Log(const std::string& id, int stream, int64_t ts_ns, const std::string& text);

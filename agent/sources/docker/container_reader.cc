@@ -47,9 +47,12 @@ std::optional<int64_t> ParseSince(std::string_view text) {
   return sec * 1'000'000'000 + nsec;
 }
 
-ContainerReader::ContainerReader(const ReaderContext* ctx, Endpoint ep, std::string id,
-                                 Labels meta, int64_t since_ns)
-    : ctx_(ctx), ep_(std::move(ep)), id_(std::move(id)), meta_(std::move(meta)),
+ContainerReader::ContainerReader(const ReaderContext* ctx, Endpoint ep, std::string id, Labels meta,
+                                 int64_t since_ns)
+    : ctx_(ctx),
+      ep_(std::move(ep)),
+      id_(std::move(id)),
+      meta_(std::move(meta)),
       since_ns_(since_ns) {}
 
 void ContainerReader::Start() {
@@ -101,8 +104,9 @@ void ContainerReader::Run() {
 }
 
 Status ContainerReader::ReadOnce(DockerApi& api) {
-  auto inspect = api.Get("/containers/" + UrlEncode(id_) + "/json", kMaxInspectBody,
-                         std::chrono::duration_cast<std::chrono::milliseconds>(kInspectTimeout));
+  auto inspect =
+      api.Get("/containers/" + UrlEncode(id_) + "/json", kMaxInspectBody,
+              std::chrono::duration_cast<std::chrono::milliseconds>(kInspectTimeout), &stop_);
   if (!inspect) return inspect.error();
   auto tty = ParseTty(*inspect);
   if (!tty) return tty.error();
@@ -124,7 +128,8 @@ Status ContainerReader::ReadOnce(DockerApi& api) {
   const std::string path = fmt::format(
       "/containers/{}/logs?follow=true&stdout=true&stderr=true&timestamps=true&since={}",
       UrlEncode(id_), FormatSince(since_ns_));
-  Status st = api.Stream(path, [this](std::string_view d) { return OnData(d); }, &stop_);
+  Status st = api.Stream(
+      path, [this](std::string_view d) { return OnData(d); }, &stop_);
   if (!stream_error_.ok()) {
     if (ctx_->metrics != nullptr) ctx_->metrics->docker_errors.With({"malformed_frame"})->Add(1);
     return stream_error_;

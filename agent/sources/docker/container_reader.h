@@ -103,11 +103,11 @@ class ContainerReader {
   std::unique_ptr<LineAssembler> asm_[2];
   std::string system_error_;  // a daemon error frame's text
   Status stream_error_;
-  int64_t since_ns_;           // where the next run starts
-  int64_t last_ts_ = 0;        // timestamp of the last line handed on
-  size_t at_last_ts_ = 0;      // lines handed on with that timestamp
-  size_t skip_at_since_ = 0;   // lines at since_ns_ the previous run already handed on
-  AckRef hold_;                // the checkpoint of the chunk being handed on
+  int64_t since_ns_;          // where the next run starts
+  int64_t last_ts_ = 0;       // timestamp of the last line handed on
+  size_t at_last_ts_ = 0;     // lines handed on with that timestamp
+  size_t skip_at_since_ = 0;  // lines at since_ns_ the previous run already handed on
+  AckRef hold_;               // the checkpoint of the chunk being handed on
   uint64_t seq_ = 0;
 
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);

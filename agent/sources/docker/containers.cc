@@ -132,8 +132,8 @@ Result<std::vector<ContainerTarget>> ParseContainers(std::string_view containers
                       "the container list is not a JSON array: " + r.Describe()));
   }
   if (JsonParseResult r = ParseJsonBounded(nets, networks); !r.ok()) {
-    return Err(Status(StatusCode::kInvalidArgument,
-                      "the network list is not JSON: " + r.Describe()));
+    return Err(
+        Status(StatusCode::kInvalidArgument, "the network list is not JSON: " + r.Describe()));
   }
   const auto net_labels = NetworkLabels(nets);
   std::map<std::string, const Value*> by_id;

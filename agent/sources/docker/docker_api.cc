@@ -6,8 +6,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <vector>
 #include <sstream>
+#include <vector>
 
 #include "io/http_client.h"
 
@@ -206,9 +206,9 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   if (call->status == 0) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->status);
   const std::string where = io::RedactUrl(url);
   if (call->status != 0 && (call->status < 200 || call->status >= 300)) {
-    return Status(call->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                  fmt::format("GET {}: status {}: {}", where, call->status,
-                              call->error_body.substr(0, 200)));
+    return Status(
+        call->status == 404 ? StatusCode::kNotFound : StatusCode::kUnavailable,
+        fmt::format("GET {}: status {}: {}", where, call->status, call->error_body.substr(0, 200)));
   }
   if (rc != CURLE_OK && !call->stopped) {
     std::string msg = curl_easy_strerror(rc);
@@ -219,10 +219,12 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
 }
 
 Result<std::string> DockerApi::Get(const std::string& path, size_t max_body,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout,
+                                   const std::atomic<bool>* cancel) {
   std::string body;
   bool too_long = false;
   Call call;
+  call.cancel = cancel;
   call.on_data = [&](std::string_view d) {
     if (body.size() + d.size() > max_body) {
       too_long = true;

@@ -22,8 +22,8 @@ namespace skidder::sources::docker {
 
 // Where and how to reach one daemon; derived from a DockerSdConfig once.
 struct Endpoint {
-  std::string socket_path;  // unix:// hosts; "" for TCP
-  std::string base_url;     // "http://localhost" for a socket, else scheme://host:port
+  std::string socket_path;     // unix:// hosts; "" for TCP
+  std::string base_url;        // "http://localhost" for a socket, else scheme://host:port
   bool http_settings = false;  // apply auth and TLS (http:// and https:// hosts)
   config::DockerSdConfig cfg;
 
@@ -39,8 +39,10 @@ class DockerApi {
 
   // GET path; the body (at most max_body bytes) of a 2xx answer, else an error naming the
   // status or the transport failure.
+  // cancel (may be null) ends the request early when it turns true.
   Result<std::string> Get(const std::string& path, size_t max_body,
-                          std::chrono::milliseconds timeout);
+                          std::chrono::milliseconds timeout,
+                          const std::atomic<bool>* cancel = nullptr);
   // GET path and hand each piece of the 2xx body to on_data until the daemon ends it, on_data
   // returns false, or cancel turns true (checked at least once a second). Ok when the body
   // ended normally (the container stopped); an error otherwise.

@@ -17,8 +17,7 @@ constexpr std::chrono::seconds kFlushPeriod{1};
 
 DockerSource::DockerSource(DockerSourceOptions opts, Positions* positions, EntrySink* sink,
                            telemetry::AgentMetrics* metrics, const Clock* clock)
-    : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics),
-      clock_(clock) {
+    : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics), clock_(clock) {
   for (const config::DockerSdConfig& c : opts_.configs) endpoints_.push_back(Endpoint::From(c));
   ctx_.job_name = opts_.job_name;
   ctx_.relabel = &opts_.relabel;
@@ -42,6 +41,7 @@ void DockerSource::Stop() {
     std::lock_guard lock(mu_);
     if (stop_ && !thread_.joinable()) return;
     stop_ = true;
+    cancel_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -84,8 +84,8 @@ void DockerSource::Refresh(size_t d) {
   const Endpoint& ep = endpoints_[d];
   DockerApi api(ep);
   const auto timeout = std::chrono::milliseconds(30'000);
-  auto list = api.Get(ListPath(ep.cfg), kMaxListBody, timeout);
-  Result<std::string> nets = list ? api.Get("/networks", kMaxListBody, timeout) : list;
+  auto list = api.Get(ListPath(ep.cfg), kMaxListBody, timeout, &cancel_);
+  Result<std::string> nets = list ? api.Get("/networks", kMaxListBody, timeout, &cancel_) : list;
   Result<std::vector<ContainerTarget>> found =
       nets ? ParseContainers(*list, *nets, ep.cfg) : Err(nets.error());
   if (!found) {
@@ -122,10 +122,9 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
     listed.insert(t.id);
     auto it = readers.find(t.id);
     if (it == readers.end()) {
-      auto r = std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels,
-                                                 SavedSince(t.id));
-      LOG_INFO("reading a Docker container's logs",
-               {{"job", opts_.job_name}, {"container", t.id}});
+      auto r =
+          std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels, SavedSince(t.id));
+      LOG_INFO("reading a Docker container's logs", {{"job", opts_.job_name}, {"container", t.id}});
       it = readers.emplace(t.id, std::move(r)).first;
     }
     it->second->Start();  // no-op while it reads; again after its stream ended
@@ -135,7 +134,8 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   for (auto it = readers.begin(); it != readers.end();) {
     ContainerReader& r = *it->second;
     if (!listed.contains(it->first) && !r.Running() && r.Idle()) {
-      if (auto pos = r.TakeCommitted()) positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
+      if (auto pos = r.TakeCommitted())
+        positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
       r.Stop();
       it = readers.erase(it);
     } else {
@@ -153,7 +153,8 @@ void DockerSource::SyncPositions() {
   std::lock_guard lock(mu_);
   for (auto& daemon : readers_) {
     for (auto& [id, r] : daemon) {
-      if (auto pos = r->TakeCommitted()) positions_->PutCursor(ContainerReader::PositionKey(id), *pos);
+      if (auto pos = r->TakeCommitted())
+        positions_->PutCursor(ContainerReader::PositionKey(id), *pos);
     }
   }
 }

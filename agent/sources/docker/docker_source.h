@@ -77,7 +77,8 @@ class DockerSource {
   std::vector<std::map<std::string, std::unique_ptr<ContainerReader>>> readers_;
   std::vector<std::chrono::steady_clock::time_point> next_refresh_;
   std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ = false;                // guarded by mu_
+  std::atomic<bool> cancel_{false};  // set with stop_: ends a discovery request in flight
   std::thread thread_;
 };
 

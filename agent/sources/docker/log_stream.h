@@ -77,12 +77,12 @@ class LineAssembler {
 
   Stream stream_;
   size_t max_line_;
-  std::string msg_;         // the current message, as received (timestamp included)
+  std::string msg_;  // the current message, as received (timestamp included)
   bool msg_overflow_ = false;
-  std::string line_;        // a line being joined from partial messages
+  std::string line_;  // a line being joined from partial messages
   int64_t line_ts_ = 0;
-  bool held_ = false;       // line_ holds a partial line (may be empty)
-  bool discarding_ = false; // dropping the rest of an over-long line
+  bool held_ = false;        // line_ holds a partial line (may be empty)
+  bool discarding_ = false;  // dropping the rest of an over-long line
   uint64_t truncated_bytes_ = 0;
 };
 

@@ -83,8 +83,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: /var/run/x}]\n",
                 "cfg.yaml:3:32: scrape_configs[0].docker_sd_configs[0].host: \"/var/run/x\" is "
                 "not a unix://, tcp://, http:// or https:// address"},
-        BadCase{"OAuth2", "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
-                          "      - {host: unix:///d.sock, oauth2: {client_id: x}}\n",
+        BadCase{"OAuth2",
+                "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
+                "      - {host: unix:///d.sock, oauth2: {client_id: x}}\n",
                 "cfg.yaml:4:40: scrape_configs[0].docker_sd_configs[0].oauth2: \"oauth2\" is not "
                 "supported by skidder yet"},
         BadCase{"WithStaticConfigs",

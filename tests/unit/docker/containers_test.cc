@@ -20,7 +20,8 @@ std::string Get(const Labels& l, std::string_view name) {
 }
 
 TEST(DockerDiscovery, ContainerGetsPrometheusMetaLabels) {
-  const char* list = R"([{"Id":"abc123","Names":["/web"],"Labels":{"com.docker.compose.service":"web"},
+  const char* list =
+      R"([{"Id":"abc123","Names":["/web"],"Labels":{"com.docker.compose.service":"web"},
     "HostConfig":{"NetworkMode":"bridge"},
     "NetworkSettings":{"Networks":{"zeta":{"NetworkID":"net2","IPAddress":"10.0.0.9"},
                                    "bridge":{"NetworkID":"net1","IPAddress":"172.17.0.2"}}},

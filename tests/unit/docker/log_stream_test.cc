@@ -44,12 +44,12 @@ Decoded DecodeMux(const std::string& body, size_t step, size_t max_line = 1024) 
   };
   auto on_bad = [&](std::string_view) { ++d.bad; };
   for (size_t i = 0; i < body.size() && d.status.ok(); i += step) {
-    d.status = dec.Feed(std::string_view(body).substr(i, step), [&](Stream s, auto piece,
-                                                                     bool end) {
-      if (s == Stream::kStdout || s == Stream::kStderr) {
-        out[s == Stream::kStderr].Feed(piece, end, on_line, on_bad);
-      }
-    });
+    d.status =
+        dec.Feed(std::string_view(body).substr(i, step), [&](Stream s, auto piece, bool end) {
+          if (s == Stream::kStdout || s == Stream::kStderr) {
+            out[s == Stream::kStderr].Feed(piece, end, on_line, on_bad);
+          }
+        });
   }
   return d;
 }
@@ -71,10 +71,9 @@ TEST(DockerLogStream, DecodesBothStreamsWhateverTheSplit) {
 TEST(DockerLogStream, JoinsPartialMessagesOfOneLine) {
   // Docker splits a long line into 16 KiB messages with the same timestamp; only the last
   // ends in "\n".
-  std::string body = FakeDockerApi::Frame(1, Msg(kT0, "abc")) +
-                     FakeDockerApi::Frame(1, Msg(kT0, "def")) +
-                     FakeDockerApi::Frame(1, Msg(kT0, "ghi\n")) +
-                     FakeDockerApi::Frame(1, Msg(kT0 + 5, "next\n"));
+  std::string body =
+      FakeDockerApi::Frame(1, Msg(kT0, "abc")) + FakeDockerApi::Frame(1, Msg(kT0, "def")) +
+      FakeDockerApi::Frame(1, Msg(kT0, "ghi\n")) + FakeDockerApi::Frame(1, Msg(kT0 + 5, "next\n"));
   Decoded d = DecodeMux(body, 5);
   EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kT0, "abcdefghi"},
                                        {Stream::kStdout, kT0 + 5, "next"}}));
@@ -107,7 +106,8 @@ TEST(DockerLogStream, SkipsMessagesWithoutATimestamp) {
 }
 
 TEST(DockerLogStream, RefusesAHeaderDockerNeverSends) {
-  std::string body = FakeDockerApi::Frame(1, Msg(kT0, "ok\n")) + std::string("\x07\x00\x00\x00\x00\x00\x00\x05hello", 13);
+  std::string body = FakeDockerApi::Frame(1, Msg(kT0, "ok\n")) +
+                     std::string("\x07\x00\x00\x00\x00\x00\x00\x05hello", 13);
   Decoded d = DecodeMux(body, 4);
   EXPECT_FALSE(d.status.ok());
   EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kT0, "ok"}}));
@@ -119,10 +119,12 @@ TEST(DockerLogStream, AHugeDeclaredLengthIsNeverAllocated) {
   FrameDecoder dec;
   size_t seen = 0;
   bool ended = false;
-  ASSERT_TRUE(dec.Feed(body, [&](Stream, std::string_view p, bool end) {
-                   seen += p.size();
-                   ended = ended || end;
-                 }).ok());
+  ASSERT_TRUE(dec.Feed(body,
+                       [&](Stream, std::string_view p, bool end) {
+                         seen += p.size();
+                         ended = ended || end;
+                       })
+                  .ok());
   EXPECT_EQ(seen, body.size() - 8);
   EXPECT_FALSE(ended);
 }
@@ -137,8 +139,8 @@ TEST(DockerLogStream, TtyStreamIsSplitAtNewlines) {
   for (size_t i = 0; i < body.size(); i += 6) {
     a.Feed(std::string_view(body).substr(i, 6), false, on_line, [](std::string_view) {});
   }
-  EXPECT_EQ(got, (std::vector<Got>{{Stream::kStdout, kT0, "one"},
-                                   {Stream::kStdout, kT0 + 1, "two"}}));
+  EXPECT_EQ(got,
+            (std::vector<Got>{{Stream::kStdout, kT0, "one"}, {Stream::kStdout, kT0 + 1, "two"}}));
   a.Feed("ee\n", false, on_line, [](std::string_view) {});
   EXPECT_EQ(got.back().line, "three");
 }
