@@ -1,5 +1,7 @@
 #include "support/fake_docker_api.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <rapidjson/document.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -124,7 +126,33 @@ bool FakeDockerApi::Start() {
   addr.sun_family = AF_UNIX;
   if (fd < 0 || path_.size() >= sizeof(addr.sun_path)) return false;
   std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 64) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return false;
+  }
+  return Listen(fd);
+}
+
+bool FakeDockerApi::StartTcp() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    tcp_port_ = ntohs(addr.sin_port);
+  }
+  return Listen(fd);
+}
+
+bool FakeDockerApi::Listen(int fd) {
+  if (listen(fd, 64) != 0) {
     close(fd);
     return false;
   }
@@ -134,6 +162,17 @@ bool FakeDockerApi::Start() {
   }
   accept_ = std::thread([this, fd] { Accept(fd); });
   return true;
+}
+
+std::string FakeDockerApi::host() const {
+  std::lock_guard lock(mu_);
+  if (tcp_port_ != 0) return "http://127.0.0.1:" + std::to_string(tcp_port_);
+  return "unix://" + path_;
+}
+
+std::string FakeDockerApi::last_authorization() const {
+  std::lock_guard lock(mu_);
+  return last_authorization_;
 }
 
 void FakeDockerApi::Stop() {
@@ -155,7 +194,7 @@ void FakeDockerApi::Stop() {
   std::lock_guard lock(mu_);
   close(listen_fd_);
   listen_fd_ = -1;
-  unlink(path_.c_str());
+  if (tcp_port_ == 0) unlink(path_.c_str());
 }
 
 void FakeDockerApi::Accept(int listen_fd) {
@@ -178,6 +217,12 @@ void FakeDockerApi::Serve(int fd) {
   }
   size_t sp1 = req.find(' ');
   size_t sp2 = sp1 == std::string::npos ? sp1 : req.find(' ', sp1 + 1);
+  // Header names are case-insensitive; libcurl sends "Authorization".
+  if (size_t a = req.find("\r\nAuthorization: "); a != std::string::npos) {
+    size_t end = req.find("\r\n", a + 2);
+    std::lock_guard lock(mu_);
+    last_authorization_ = req.substr(a + 17, end - a - 17);
+  }
   if (req.starts_with("GET ") && sp2 != std::string::npos) {
     Answer(fd, req.substr(sp1 + 1, sp2 - sp1 - 1));
   }

@@ -52,9 +52,14 @@ class FakeDockerApi {
 
   // Listens on the socket (again after Stop: the daemon is back). False if it cannot bind.
   bool Start();
+  // Listens on 127.0.0.1 (a free port) instead of the socket, as a daemon with -H tcp:// does.
+  bool StartTcp();
   // The daemon goes away: the socket is removed and every connection closed.
   void Stop();
-  std::string host() const { return "unix://" + path_; }
+  // unix://<socket>, or http://127.0.0.1:<port> after StartTcp().
+  std::string host() const;
+  // The Authorization header of the last request ("" when it had none).
+  std::string last_authorization() const;
 
   void AddNetwork(FakeNetwork n);
   void AddContainer(FakeContainer c);           // running
@@ -102,7 +107,10 @@ class FakeDockerApi {
   std::string NetworksJson();
   bool Matches(const State& s, const std::string& filters_json);
 
+  bool Listen(int fd);
   std::string path_;
+  int tcp_port_ = 0;
+  std::string last_authorization_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, State> containers_;

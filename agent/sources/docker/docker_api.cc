@@ -133,6 +133,31 @@ DockerApi::~DockerApi() {
   if (easy_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(easy_));
 }
 
+// The URL with its host replaced by server_name, and the CONNECT_TO route from that name back to
+// the real host and port; "" when the URL does not parse.
+static std::string ServerNameRoute(const std::string& url, const std::string& server_name,
+                                   curl_slist** connect_to) {
+  CURLU* u = curl_url();
+  char* host = nullptr;
+  char* port = nullptr;
+  char* rewritten = nullptr;
+  std::string out;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_HOST, server_name.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &rewritten, 0) == CURLUE_OK) {
+    out = rewritten;
+    std::string route = server_name + ":" + port + ":" + host + ":" + port;
+    *connect_to = curl_slist_append(*connect_to, route.c_str());
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_free(rewritten);
+  curl_url_cleanup(u);
+  return out;
+}
+
 // Auth and TLS, for http(s):// hosts only (see the header).
 static void SetHttpSettings(CURL* easy, const config::DockerSdConfig& cfg, curl_slist** headers,
                             std::string* userpwd) {
@@ -183,7 +208,15 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   char errbuf[CURL_ERROR_SIZE] = {0};
   const std::string url = ep_.base_url + path;
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  // tls_config.server_name other than the URL's host: ask for https://<server_name>/... (SNI and
+  // verification) and route that name to the real host, as io/http_client.cc does for Loki.
+  std::string sni_url;
+  curl_slist* connect_to = nullptr;
+  if (ep_.http_settings && !io::ServerNameApplies(url, ep_.cfg.tls_config.server_name)) {
+    sni_url = ServerNameRoute(url, ep_.cfg.tls_config.server_name, &connect_to);
+  }
+  curl_easy_setopt(easy, CURLOPT_URL, sni_url.empty() ? url.c_str() : sni_url.c_str());
+  if (connect_to != nullptr) curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -193,6 +226,7 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
     curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, ep_.socket_path.c_str());
   }
   curl_slist* headers = curl_slist_append(nullptr, "User-Agent: skidder");
+  if (!sni_url.empty()) headers = curl_slist_append(headers, ("Host: " + io::UrlHost(url)).c_str());
   std::string userpwd;
   if (ep_.http_settings) SetHttpSettings(easy, ep_.cfg, &headers, &userpwd);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
@@ -203,6 +237,7 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   CURLcode rc = curl_easy_perform(easy);
   curl_slist_free_all(headers);
+  curl_slist_free_all(connect_to);
   if (call->status == 0) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->status);
   const std::string where = io::RedactUrl(url);
   if (call->status != 0 && (call->status < 200 || call->status >= 300)) {
