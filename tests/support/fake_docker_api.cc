@@ -369,9 +369,12 @@ std::string FakeDockerApi::ListJson(const std::string& query) {
     for (const FakeNetwork& n : networks_) {
       if (n.name == c.network) net_id = n.id;
     }
-    std::string nets = c.network.empty() ? "{}"
-                                         : "{" + Esc(c.network) + ":{\"NetworkID\":" + Esc(net_id) +
-                                               ",\"IPAddress\":" + Esc(c.ip) + "}}";
+    std::string nets = "{";
+    if (!c.network.empty()) {
+      nets += Esc(c.network);
+      nets += ":{\"NetworkID\":" + Esc(net_id) + ",\"IPAddress\":" + Esc(c.ip) + "}";
+    }
+    nets += "}";
     std::string ports = "[]";
     if (c.private_port != 0) {
       ports = "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":" + std::to_string(c.private_port);

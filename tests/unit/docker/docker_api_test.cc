@@ -26,7 +26,10 @@ TEST(DockerApi, SendsBasicAuthToAnHttpDaemon) {
   ASSERT_TRUE(fake.StartTcp());
   config::DockerSdConfig cfg;
   cfg.host = fake.host();
-  cfg.basic_auth = config::BasicAuth{.username = "u", .password = "p"};
+  config::BasicAuth auth;
+  auth.username = "u";
+  auth.password = "p";
+  cfg.basic_auth = auth;
   EXPECT_EQ(List(cfg), "[]");
   EXPECT_EQ(fake.last_authorization(), "Basic dTpw");
 }
@@ -38,7 +41,7 @@ TEST(DockerApi, ReadsTheBearerTokenFileForEachRequest) {
   testing::WriteFile(dir / "token", "first\n");
   config::DockerSdConfig cfg;
   cfg.host = fake.host();
-  cfg.authorization = config::Authorization{.credentials_file = dir / "token"};
+  cfg.authorization.emplace().credentials_file = dir / "token";
   List(cfg);
   EXPECT_EQ(fake.last_authorization(), "Bearer first");
   testing::WriteFile(dir / "token", "rotated");
@@ -52,7 +55,7 @@ TEST(DockerApi, NeverSendsCredentialsOnTheUnixSocket) {
   ASSERT_TRUE(fake.Start());
   config::DockerSdConfig cfg;
   cfg.host = fake.host();
-  cfg.authorization = config::Authorization{.credentials = "secret"};
+  cfg.authorization.emplace().credentials = "secret";
   EXPECT_EQ(List(cfg), "[]");
   EXPECT_EQ(fake.last_authorization(), "");
 }
