@@ -104,6 +104,8 @@ void ContainerReader::Run() {
 }
 
 Status ContainerReader::ReadOnce(DockerApi& api) {
+  asm_[0].reset();  // a run that fails before reading holds no partial line
+  asm_[1].reset();
   auto inspect =
       api.Get("/containers/" + UrlEncode(id_) + "/json", kMaxInspectBody,
               std::chrono::duration_cast<std::chrono::milliseconds>(kInspectTimeout), &stop_);
