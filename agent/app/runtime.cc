@@ -277,7 +277,11 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
       }
       return "";
     };
-    handlers.targets = [this] { return s_->targets ? s_->targets->Describe() : "stdin\n"; };
+    handlers.targets = [this] {
+      std::string out = s_->targets ? s_->targets->Describe() : "stdin\n";
+      for (const auto& d : s_->dockers) out += d->Describe();
+      return out;
+    };
     handlers.reload = std::move(reload_request);
     s.http = std::make_unique<telemetry::HttpServer>(ho, &s.metrics->registry, handlers);
     auto port = s.http->Start();

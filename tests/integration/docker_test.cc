@@ -107,6 +107,8 @@ TEST_F(Docker, ReadsBothStreamsWithDiscoveryLabels) {
   EXPECT_FALSE(by_line.contains("filtered out"));
   EXPECT_NE(docker_.last_list_query().find("filters="), std::string::npos);
   EXPECT_TRUE(docker_.LogRequests("c2").empty());
+  EXPECT_NE(agent_.HttpGet("/targets").find("docker/docker/c1 {"), std::string::npos)
+      << agent_.HttpGet("/targets");
   EXPECT_EQ(ts["to stdout"], kT0);  // the timestamp Docker wrote, to the nanosecond
   EXPECT_EQ(ts["to stderr"], kT0 + 1);
 }

@@ -78,6 +78,7 @@ class ContainerReader {
   // Nothing read is still waiting for Loki.
   bool Idle() const { return tracker_->Pending() == 0; }
   const std::string& id() const { return id_; }
+  const Labels& meta() const { return meta_; }
 
   static std::string PositionKey(std::string_view id) { return "docker-" + std::string(id); }
 

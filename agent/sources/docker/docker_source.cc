@@ -167,3 +167,19 @@ size_t DockerSource::Targets() const {
 }
 
 }  // namespace skidder::sources::docker
+
+namespace skidder::sources::docker {
+
+std::string DockerSource::Describe() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& daemon : readers_) {
+    for (const auto& [id, r] : daemon) {
+      out += fmt::format("docker/{}/{} {}{}\n", opts_.job_name, id, r->meta().ToString(),
+                         r->Running() ? "" : " (not running)");
+    }
+  }
+  return out;
+}
+
+}  // namespace skidder::sources::docker

@@ -55,6 +55,8 @@ class DockerSource {
   void SyncPositions();
   // Containers being read (for /ready).
   size_t Targets() const;
+  // One line per container for /targets: "docker/<job>/<container id> <labels>".
+  std::string Describe() const;
 
  private:
   void Run();
