@@ -209,22 +209,24 @@ TEST_F(Docker, ResumesFromItsPositionAfterSigkillWithoutLoss) {
   EXPECT_LT(loki_.LineCount(), 4500u * 2);
 }
 
-TEST_F(Docker, SigtermThenRestartSendsNothingTwiceBeyondTheLastTimestamp) {
+TEST_F(Docker, SigtermThenRestartSendsNothingTwice) {
   AddContainer("c1");
   Log("c1", "t", 0, 100);
+  docker_.Log("c1", 2, kT0 + 99'000, "t-99b\n");  // two lines with one timestamp
   std::string config = Config();
   StartAgent(config);
-  ASSERT_TRUE(loki_.WaitForLines(100));
+  ASSERT_TRUE(loki_.WaitForLines(101));
   EXPECT_EQ(agent_.Terminate(), 0);
   Log("c1", "t", 100, 150);
   StartAgent(config);
-  ASSERT_TRUE(loki_.WaitForLines(150));
+  ASSERT_TRUE(loki_.WaitForLines(151));
   ASSERT_TRUE(
       WaitFor([&] { return docker_.LogRequests("c1").size() >= 2; }, std::chrono::seconds(10)));
+  // Docker's `since` is inclusive: the saved position counts the two lines at 99 us, which the
+  // next start skips.
   EXPECT_EQ(docker_.LogRequests("c1").back(), "1714557600.000099000");
-  ExpectEachOnce("t", 0, 99);
-  ExpectEachOnce("t", 100, 150);
-  EXPECT_LE(ReceivedCounts()["t-99"], 2);  // the one at the saved timestamp may come again
+  ExpectEachOnce("t", 0, 150);
+  EXPECT_EQ(ReceivedCounts()["t-99b"], 1);
 }
 
 TEST_F(Docker, HostExampleConfigPassesCheckSyntax) {

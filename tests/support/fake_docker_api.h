@@ -103,8 +103,9 @@ class FakeDockerApi {
   void Serve(int fd);
   void Answer(int fd, const std::string& target);
   void StreamLogs(int fd, const std::string& id, const std::string& query);
-  std::string ListJson(const std::string& query);
+  std::string ListJson(const std::string& filters_json);  // filters: as decoded from the query
   std::string NetworksJson();
+  static std::string InspectJson(const FakeContainer& c);  // GET /containers/{id}/json
   bool Matches(const State& s, const std::string& filters_json);
 
   bool Listen(int fd);

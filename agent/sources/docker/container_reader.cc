@@ -26,12 +26,25 @@ std::string FormatSince(int64_t ts_ns) {
   return fmt::format("{}.{:09d}", sec, nsec);
 }
 
-std::optional<int64_t> ParseSince(std::string_view text) {
+std::string FormatPosition(const Position& p) {
+  std::string out = FormatSince(p.ts_ns);
+  if (p.lines_at_ts > 0) out += fmt::format("+{}", p.lines_at_ts);
+  return out;
+}
+
+std::optional<Position> ParsePosition(std::string_view text) {
+  Position p;
+  if (size_t plus = text.find('+'); plus != std::string_view::npos) {
+    std::string_view n = text.substr(plus + 1);
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), p.lines_at_ts);
+    if (ec != std::errc() || end != n.data() + n.size() || n.empty()) return std::nullopt;
+    text = text.substr(0, plus);
+  }
   size_t dot = text.find('.');
   std::string_view sec_text = text.substr(0, dot);
   int64_t sec = 0, nsec = 0;
-  auto [p, ec] = std::from_chars(sec_text.data(), sec_text.data() + sec_text.size(), sec);
-  if (ec != std::errc() || p != sec_text.data() + sec_text.size() || sec_text.empty()) {
+  auto [end, ec] = std::from_chars(sec_text.data(), sec_text.data() + sec_text.size(), sec);
+  if (ec != std::errc() || end != sec_text.data() + sec_text.size() || sec_text.empty()) {
     return std::nullopt;
   }
   if (dot != std::string_view::npos) {
@@ -44,16 +57,20 @@ std::optional<int64_t> ParseSince(std::string_view text) {
     for (size_t i = frac.size(); i < 9; ++i) nsec *= 10;
   }
   if (sec < 0 || sec > 9'000'000'000) return std::nullopt;
-  return sec * 1'000'000'000 + nsec;
+  p.ts_ns = sec * 1'000'000'000 + nsec;
+  return p;
 }
 
 ContainerReader::ContainerReader(const ReaderContext* ctx, Endpoint ep, std::string id, Labels meta,
-                                 int64_t since_ns)
+                                 Position from)
     : ctx_(ctx),
       ep_(std::move(ep)),
       id_(std::move(id)),
       meta_(std::move(meta)),
-      since_ns_(since_ns) {}
+      since_ns_(from.ts_ns),
+      last_ts_(from.ts_ns),
+      at_last_ts_(from.lines_at_ts),
+      skip_at_since_(from.lines_at_ts) {}
 
 void ContainerReader::Start() {
   if (running_.load()) return;
@@ -187,9 +204,12 @@ void ContainerReader::HandOn(F&& feed) {
     feed(on_line, on_bad);
   }
   if (!hold_.empty()) {
-    int64_t pos = last_ts_;
+    // As at the end of a run (Run()): a partial line held from before the last line read means
+    // reading again from its timestamp, counting nothing there.
+    Position pos{last_ts_, at_last_ts_};
     for (auto& a : asm_) {
-      if (a->held_since_ns() != 0) pos = std::min(pos, a->held_since_ns());
+      const int64_t held = a->held_since_ns();
+      if (held != 0 && held <= pos.ts_ns) pos = Position{held, 0};
     }
     {
       std::lock_guard lock(mu_);
@@ -240,7 +260,7 @@ bool ContainerReader::OnData(std::string_view data) {
 
 std::optional<std::string> ContainerReader::TakeCommitted() {
   const uint64_t committed = tracker_->Committed();
-  int64_t pos = -1;
+  std::optional<Position> pos;
   {
     std::lock_guard lock(mu_);
     while (!checkpoints_.empty() && checkpoints_.front().first <= committed) {
@@ -248,9 +268,9 @@ std::optional<std::string> ContainerReader::TakeCommitted() {
       checkpoints_.pop_front();
     }
   }
-  if (pos < 0 || pos == committed_ns_) return std::nullopt;
-  committed_ns_ = pos;
-  return FormatSince(pos);
+  if (!pos || pos == committed_) return std::nullopt;
+  committed_ = pos;
+  return FormatPosition(*pos);
 }
 
 }  // namespace skidder::sources::docker

@@ -6,12 +6,13 @@
 // handed through the job's pipeline to the sink.
 //
 // Position: the timestamp of the last line Loki acknowledged ("<unix seconds>.<nanoseconds>",
-// Docker's `since`), under "docker-<container id>". Each chunk read from the socket is one
-// AckTracker checkpoint whose position is the timestamp of its last line (or of a partial line
-// still held, if older). Docker's `since` is inclusive, so lines with exactly the saved
-// timestamp are read again after a restart: at least once. Within one process a reconnection
-// (container restarted, daemon back, bad frame) skips the lines it already read at that
-// timestamp, so it does not duplicate them.
+// Docker's `since`) and how many lines with that timestamp were acknowledged ("+<n>"), under
+// "docker-<container id>". Each chunk read from the socket is one AckTracker checkpoint whose
+// position is that of its last line (or, if older, the timestamp of a partial line still held,
+// with no line counted). Docker's `since` is inclusive: reading again from a position skips the
+// counted lines at its timestamp, so neither a reconnection (container restarted, daemon back,
+// bad frame) nor a restart of the agent sends a line twice; after a SIGKILL what was
+// acknowledged but not yet saved comes again (at least once).
 //
 // Backpressure: while the sink is Saturated() the reading thread stops taking bytes from the
 // socket, so the daemon's log file holds the backlog.
@@ -54,16 +55,26 @@ struct ReaderContext {
   log::LogLimiter* errors = nullptr;  // one budget of error lines for the whole job
 };
 
-// "<seconds>.<nanoseconds>" (Docker's since) and back; nullopt if the text is neither that nor
-// Promtail's whole seconds.
+// "<seconds>.<nanoseconds>": Docker's since.
 std::string FormatSince(int64_t ts_ns);
-std::optional<int64_t> ParseSince(std::string_view text);
+
+// A saved position: the timestamp of the last acknowledged line, and how many lines with exactly
+// that timestamp were acknowledged (skipped when reading again, since `since` is inclusive).
+struct Position {
+  int64_t ts_ns = 0;
+  size_t lines_at_ts = 0;
+  bool operator==(const Position&) const = default;
+};
+// "<seconds>.<nanoseconds>[+<lines at that timestamp>]"; Promtail's whole seconds parse too
+// (with 0 lines known). nullopt for anything else.
+std::string FormatPosition(const Position& p);
+std::optional<Position> ParsePosition(std::string_view text);
 
 class ContainerReader {
  public:
-  // since_ns: where to start (0: the container's first line).
+  // from: where to start ({0, 0}: the container's first line).
   ContainerReader(const ReaderContext* ctx, Endpoint ep, std::string id, Labels meta,
-                  int64_t since_ns);
+                  Position from);
   ~ContainerReader() { Stop(); }
 
   // Starts reading, or reads again after the previous run ended (container restarted, daemon
@@ -113,8 +124,8 @@ class ContainerReader {
 
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
   std::mutex mu_;
-  std::deque<std::pair<uint64_t, int64_t>> checkpoints_;  // seq -> position
-  int64_t committed_ns_ = -1;
+  std::deque<std::pair<uint64_t, Position>> checkpoints_;  // seq -> position
+  std::optional<Position> committed_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
   std::thread thread_;

@@ -103,14 +103,14 @@ void DockerSource::Refresh(size_t d) {
   Sync(d, *found);
 }
 
-int64_t DockerSource::SavedSince(const std::string& id) const {
+Position DockerSource::SavedPosition(const std::string& id) const {
   // Ours first; then Promtail's "cursor-<id>" (whole seconds), imported as "journal-<id>".
   for (const std::string& key : {ContainerReader::PositionKey(id), "journal-" + id}) {
     if (auto saved = positions_->GetCursor(key)) {
-      if (auto ns = ParseSince(*saved)) return *ns;
+      if (auto p = ParsePosition(*saved)) return *p;
     }
   }
-  return 0;
+  return Position{};
 }
 
 void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
@@ -122,8 +122,8 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
     listed.insert(t.id);
     auto it = readers.find(t.id);
     if (it == readers.end()) {
-      auto r =
-          std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels, SavedSince(t.id));
+      auto r = std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels,
+                                                 SavedPosition(t.id));
       LOG_INFO("reading a Docker container's logs", {{"job", opts_.job_name}, {"container", t.id}});
       it = readers.emplace(t.id, std::move(r)).first;
     }

@@ -62,7 +62,7 @@ class DockerSource {
   void Run();
   void Refresh(size_t daemon);
   void Sync(size_t daemon, const std::vector<ContainerTarget>& found);
-  int64_t SavedSince(const std::string& id) const;
+  Position SavedPosition(const std::string& id) const;
 
   DockerSourceOptions opts_;
   Positions* positions_;

@@ -89,14 +89,19 @@ TEST(DockerDiscovery, FiltersBecomeDockersFiltersArgument) {
                                UrlEncode(R"({"label":["a=b","c"],"status":["running"]})"));
 }
 
-TEST(DockerPositions, SinceRoundTripsAndReadsPromtailSeconds) {
+TEST(DockerPositions, RoundTripAndReadPromtailSeconds) {
   EXPECT_EQ(FormatSince(1714557600'000000042), "1714557600.000000042");
-  EXPECT_EQ(ParseSince("1714557600.000000042"), 1714557600'000000042);
-  EXPECT_EQ(ParseSince("1714557600"), 1714557600'000000000);  // Promtail's cursor-<id>
-  EXPECT_EQ(ParseSince("1714557600.5"), 1714557600'500000000);
-  EXPECT_FALSE(ParseSince("s=abc;i=1").has_value());  // a journal cursor
-  EXPECT_FALSE(ParseSince("").has_value());
-  EXPECT_FALSE(ParseSince("1.1234567890").has_value());
+  EXPECT_EQ(FormatPosition({1714557600'000000042, 0}), "1714557600.000000042");
+  EXPECT_EQ(FormatPosition({1714557600'000000042, 3}), "1714557600.000000042+3");
+  EXPECT_EQ(ParsePosition("1714557600.000000042+3"), (Position{1714557600'000000042, 3}));
+  EXPECT_EQ(ParsePosition("1714557600.000000042"), (Position{1714557600'000000042, 0}));
+  EXPECT_EQ(ParsePosition("1714557600"), (Position{1714557600'000000000, 0}));  // Promtail's
+  EXPECT_EQ(ParsePosition("1714557600.5"), (Position{1714557600'500000000, 0}));
+  EXPECT_FALSE(ParsePosition("s=abc;i=1").has_value());  // a journal cursor
+  EXPECT_FALSE(ParsePosition("").has_value());
+  EXPECT_FALSE(ParsePosition("1.1234567890").has_value());
+  EXPECT_FALSE(ParsePosition("1.5+").has_value());
+  EXPECT_FALSE(ParsePosition("1.5+x").has_value());
 }
 
 }  // namespace

@@ -86,16 +86,16 @@ TEST_F(DockerSourceTest, PositionMovesOnlyWithAcknowledgements) {
   EXPECT_FALSE(positions_.GetCursor("docker-c1").has_value());  // nothing acknowledged yet
   sink_.Ack();
   src->SyncPositions();
-  EXPECT_EQ(positions_.GetCursor("docker-c1"), "1714557600.000009000");
+  EXPECT_EQ(positions_.GetCursor("docker-c1"), "1714557600.000009000+1");
   src->Stop();
 }
 
-TEST_F(DockerSourceTest, ResumesAtTheSavedPosition) {
-  positions_.PutCursor("docker-c1", "1714557600.000005000");
+TEST_F(DockerSourceTest, ResumesAfterTheSavedPosition) {
+  positions_.PutCursor("docker-c1", "1714557600.000005000+1");  // line-5 was acknowledged
   auto src = Make();
   src->Start();
-  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 5; }));
-  EXPECT_EQ(sink_.Lines().front(), "line-5");
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 4; }));
+  EXPECT_EQ(sink_.Lines().front(), "line-6");
   EXPECT_EQ(api_.LogRequests("c1").at(0), "1714557600.000005000");
   src->Stop();
 }
