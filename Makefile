@@ -4,6 +4,8 @@
 #   make test   install missing packages, build, run every test (release + ASan/UBSan unit tests
 #               + TSan for the unit tests that run threads)
 #   make soak SECONDS=N   chaos and model tests with fresh seeds, again and again for N seconds
+#   make image  the runtime container image as OCI and docker archives in build/, from Debian
+#               packages only (no Docker daemon, no base image); make test-image runs it
 # Both work on a fresh Debian 12 machine. CI (.ci/run) calls `make test`.
 
 JOBS ?= 2
@@ -20,10 +22,24 @@ DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobu
   libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml
 
-.PHONY: deps build run test test-release test-asan test-tsan soak bench clean
+# Only for make image / make test-image: a root filesystem from Debian packages (mmdebstrap),
+# the OCI image (umoci), the docker archive (skopeo), and podman for the test's `podman load`.
+IMAGE_PACKAGES := mmdebstrap umoci skopeo podman
+IMAGE ?= $(BUILD)/skidder-image.tar
+VERSION := $(shell grep -m1 -o 'skidder VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
+
+.PHONY: deps image-deps build run test test-release test-asan test-tsan soak bench image \
+  test-image clean
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	@$(call install_missing,$(DEB_PACKAGES))
+
+image-deps:
+	@$(call install_missing,$(IMAGE_PACKAGES))
+
+# Installs the Debian packages of $(1) that are missing (as root), else names them and fails.
+define install_missing
+	missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	  grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -33,6 +49,7 @@ deps:
 	    echo "missing Debian packages (run as root or: sudo apt-get install $$missing)"; exit 1; \
 	  fi; \
 	fi
+endef
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -62,7 +79,7 @@ test: deps
 # tests run once, in the sanitizer build below (compiling them twice would double CI time).
 test-release: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target skidder integration_tests micro_benchmarks \
-	  bench_sink bench_baseline
+	  bench_sink bench_baseline image_tests
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600 -LE unit -E '_NOT_BUILT$$'
 
 # Unit tests (and fuzz regression inputs) under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -103,6 +120,18 @@ soak: deps $(BUILD)/CMakeCache.txt
 	done; \
 	echo "soak: $$round rounds in $$(( $$(date +%s) - start )) s"; \
 	if [ -n "$$failed" ]; then echo "soak FAILED for:$$failed"; exit 1; fi
+
+# The runtime image (packaging/image/build.sh; as root): $(IMAGE) is an OCI archive named
+# skidder:$(VERSION), $(IMAGE:.tar=.docker.tar) the same image for docker load / ctr import.
+image: deps image-deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target skidder
+	packaging/image/build.sh $(BUILD)/skidder $(IMAGE) $(VERSION)
+
+# Builds the image (about 20 MB from the Debian mirror), unpacks it and runs the agent in its
+# root filesystem as the chart does (read-only, no capabilities) against the fake Loki.
+test-image: image
+	cmake --build $(BUILD) -j$(JOBS) --target image_tests
+	SKIDDER_IMAGE=$(IMAGE) $(BUILD)/tests/image_tests
 
 bench: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline

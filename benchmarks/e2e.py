@@ -9,7 +9,15 @@ Writes FILES files of CRI lines (~200 bytes each, TOTAL_MB in all), then in the 
 Reports wall time, CPU seconds (utime+stime from /proc) and peak RSS (VmHWM) of skidder, and its
 MB per CPU-second as a ratio of the baseline's. A benchmark, not a test: it never fails for slow.
 
-Usage: benchmarks/e2e.py --build build [--files 10] [--total-mb 200] [--keep]
+Options for the other workloads of issue 10 (each still reported against the same run's
+baseline):
+  --idle S        after delivery, CPU % of a core and RSS over S idle seconds
+  --long-lines    every 50th line is 40 KB, split by the "kubelet" into 16 KiB P records + F
+  --clients N     N Loki clients (fan-out: every entry is delivered N times)
+  --latency S     instead of a backlog: 8 writers append lines for S seconds while skidder runs
+                  with batchwait 1s; reports write->Loki latency p50/p99/max
+
+Usage: benchmarks/e2e.py --build build [--files 10] [--total-mb 200] [--keep] [options above]
 """
 import argparse
 import os
@@ -39,7 +47,21 @@ def make_body(rng, n):
             f"bytes={rng.randint(100, 90000)} seq={n}")
 
 
-def write_backlog(d, files, total_mb):
+LONG = 40 * 1024
+CRI_MAX = 16 * 1024  # kubelet splits longer lines into P records of this size
+
+
+def cri_records(ts, stream, body):
+    """One log line as the CRI records kubelet writes for it (P ... P F)."""
+    out = []
+    while len(body) > CRI_MAX:
+        out.append(f"{ts} {stream} P {body[:CRI_MAX]}\n")
+        body = body[CRI_MAX:]
+    out.append(f"{ts} {stream} F {body}\n")
+    return "".join(out)
+
+
+def write_backlog(d, files, total_mb, long_lines=False):
     rng = random.Random(1)
     per_file = total_mb * 1024 * 1024 // files
     lines = 0
@@ -53,9 +75,12 @@ def write_backlog(d, files, total_mb):
         n = 0
         with open(path, "w") as f:
             while size < per_file:
-                line = (f"2026-11-24T10:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}."
-                        f"{n % 1000:03d}{rng.getrandbits(16):06d}Z "
-                        f"{'stdout' if n % 7 else 'stderr'} F {make_body(rng, n)}\n")
+                ts = (f"2026-11-24T10:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}."
+                      f"{n % 1000:03d}{rng.getrandbits(16):06d}Z")
+                body = make_body(rng, n)
+                if long_lines and n % 50 == 49:
+                    body = (body + " ") * (LONG // (len(body) + 1))
+                line = cri_records(ts, "stdout" if n % 7 else "stderr", body)
                 chunk.append(line)
                 size += len(line)
                 n += 1
@@ -69,34 +94,46 @@ def write_backlog(d, files, total_mb):
 
 
 def proc_stats(pid):
+    """CPU seconds (utime+stime), peak RSS (VmHWM) and current RSS (VmRSS), in MB."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / tick
-    rss_kb = 0
+    hwm_kb = rss_kb = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
+                hwm_kb = int(line.split()[1])
+            elif line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
-    return cpu, rss_kb / 1024
+    return cpu, hwm_kb / 1024, rss_kb / 1024
+
+
+def sink_get(port, what):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/{what}", timeout=5) as r:
+        return r.read().decode().split()
 
 
 def sink_count(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=5) as r:
-        entries, nbytes, reqs = r.read().decode().split()
+    entries, nbytes, reqs = sink_get(port, "count")
     return int(entries), int(nbytes), int(reqs)
 
 
-def run_skidder(build, d, port, expected_lines, files_glob):
+def write_config(d, port, files_glob, clients, batchwait):
     cfg = os.path.join(d, "skidder.yaml")
+    client_yaml = "".join(
+        f"""  - url: http://127.0.0.1:{port}/loki/api/v1/push
+    batchwait: {batchwait}
+    external_labels:
+      client: c{i}
+""" for i in range(clients))
     with open(cfg, "w") as f:
         f.write(f"""server:
   http_listen_port: 0
 positions:
   filename: {d}/positions.json
 clients:
-  - url: http://127.0.0.1:{port}/loki/api/v1/push
-scrape_configs:
+{client_yaml}scrape_configs:
   - job_name: bench
     pipeline_stages:
       - cri: {{}}
@@ -105,26 +142,76 @@ scrape_configs:
           job: bench
           __path__: {files_glob}
 """)
+    return cfg
+
+
+def start_skidder(build, d, cfg):
+    return subprocess.Popen(WRAP + [os.path.join(build, "skidder"), f"-config.file={cfg}",
+                                    "-log.level=warn"],
+                            stderr=open(os.path.join(d, "agent.log"), "w"))
+
+
+def stop_skidder(agent):
+    agent.send_signal(signal.SIGTERM)
+    agent.wait(timeout=60)
+
+
+def run_skidder(build, d, port, expected_lines, files_glob, clients, idle_s):
+    cfg = write_config(d, port, files_glob, clients, "1s")
     start = time.monotonic()
-    agent = subprocess.Popen(WRAP + [os.path.join(build, "skidder"), f"-config.file={cfg}",
-                              "-log.level=warn"], stderr=open(os.path.join(d, "agent.log"), "w"))
-    cpu = rss = 0.0
-    got = 0
+    agent = start_skidder(build, d, cfg)
+    result = {}
     try:
-        while True:
-            got, _, _ = sink_count(port)
-            if got >= expected_lines:
-                break
+        while sink_count(port)[0] < expected_lines:
             if agent.poll() is not None:
                 sys.exit(f"skidder exited early with {agent.returncode}; see {d}/agent.log")
-            cpu, rss = proc_stats(agent.pid)
             time.sleep(0.05)
-        wall = time.monotonic() - start
-        cpu, rss = proc_stats(agent.pid)
+        result["wall"] = time.monotonic() - start
+        result["cpu"], result["rss"], _ = proc_stats(agent.pid)
+        result["got"] = sink_count(port)[0]
+        if idle_s > 0:
+            cpu0, _, _ = proc_stats(agent.pid)
+            time.sleep(idle_s)
+            cpu1, _, rss_now = proc_stats(agent.pid)
+            result["idle_cpu_pct"] = 100 * (cpu1 - cpu0) / idle_s
+            result["idle_rss"] = rss_now
     finally:
-        agent.send_signal(signal.SIGTERM)
-        agent.wait(timeout=60)
-    return wall, cpu, rss, got
+        stop_skidder(agent)
+    return result
+
+
+def run_latency(build, d, port, seconds, writers=8, rate=500):
+    """8 writers append `rate` lines/s each; the sink measures write -> decode latency."""
+    dirs = []
+    for i in range(writers):
+        pod = os.path.join(d, "pods", f"lat_pod-{i}_uid-{i:04d}", "app")
+        os.makedirs(pod, exist_ok=True)
+        dirs.append(os.path.join(pod, "0.log"))
+    cfg = write_config(d, port, os.path.join(d, "pods", "*", "*", "*.log"), 1, "1s")
+    agent = start_skidder(build, d, cfg)
+    rng = random.Random(2)
+    files = [open(p, "a", buffering=1) for p in dirs]
+    written = 0
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            tick = time.monotonic()
+            for f in files:  # each writer: rate/20 lines every 50 ms
+                for _ in range(rate // 20):
+                    ts = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+                    f.write(f"{ts} stdout F {make_body(rng, written)} wt={time.time_ns()}\n")
+                    written += 1
+            time.sleep(max(0.0, 0.05 - (time.monotonic() - tick)))
+        deadline = time.monotonic() + 30
+        while sink_count(port)[0] < written and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        for f in files:
+            f.close()
+        stop_skidder(agent)
+    n, p50, p99, mx = sink_get(port, "latency")
+    print(f"latency: writers={writers} lines={written} delivered={n} "
+          f"p50={float(p50):.0f}ms p99={float(p99):.0f}ms max={float(mx):.0f}ms (batchwait 1s)")
 
 
 WRAP = []
@@ -137,31 +224,42 @@ def main():
     ap.add_argument("--total-mb", type=int, default=200)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--wrap", default="", help="command to run skidder under, e.g. heaptrack")
+    ap.add_argument("--idle", type=float, default=0, help="idle seconds measured after delivery")
+    ap.add_argument("--long-lines", action="store_true")
+    ap.add_argument("--clients", type=int, default=1)
+    ap.add_argument("--latency", type=float, default=0, help="seconds of the latency workload")
     args = ap.parse_args()
     WRAP.extend(args.wrap.split())
     d = tempfile.mkdtemp(prefix="skidder-e2e-")
+    sink = subprocess.Popen([os.path.join(args.build, "benchmarks", "bench_sink")],
+                            stdout=subprocess.PIPE, text=True)
+    port = int(sink.stdout.readline())
     try:
-        paths, lines = write_backlog(d, args.files, args.total_mb)
+        if args.latency > 0:
+            run_latency(args.build, d, port, args.latency)
+            return
+        paths, lines = write_backlog(d, args.files, args.total_mb, args.long_lines)
         total_bytes = sum(os.path.getsize(p) for p in paths)
         base = subprocess.run([os.path.join(args.build, "benchmarks", "bench_baseline")] + paths,
                               capture_output=True, text=True, check=True).stdout.split()
         base_bytes, base_cpu, base_wall = int(base[0]), float(base[1]), float(base[2])
-        sink = subprocess.Popen([os.path.join(args.build, "benchmarks", "bench_sink")],
-                                stdout=subprocess.PIPE, text=True)
-        port = int(sink.stdout.readline())
-        try:
-            wall, cpu, rss, got = run_skidder(args.build, d, port, lines,
-                                              os.path.join(d, "pods", "*", "*", "*.log"))
-        finally:
-            sink.terminate()
+        r = run_skidder(args.build, d, port, lines * args.clients,
+                        os.path.join(d, "pods", "*", "*", "*.log"), args.clients, args.idle)
         mb = total_bytes / 1e6
         base_rate = base_bytes / 1e6 / max(base_cpu, 1e-6)
-        rate = mb / max(cpu, 1e-6)
-        print(f"files={args.files} bytes={total_bytes} lines={lines} delivered={got}")
+        rate = mb / max(r["cpu"], 1e-6)
+        print(f"files={args.files} bytes={total_bytes} lines={lines} clients={args.clients} "
+              f"long_lines={args.long_lines} delivered={r['got']}")
         print(f"baseline: cpu={base_cpu:.2f}s wall={base_wall:.2f}s -> {base_rate:.0f} MB/cpu-s")
-        print(f"skidder:  cpu={cpu:.2f}s wall={wall:.2f}s peak_rss={rss:.1f}MB -> {rate:.1f} MB/cpu-s")
-        print(f"ratio: skidder delivers {100 * rate / base_rate:.1f}% of the baseline's bytes per CPU-second")
+        print(f"skidder:  cpu={r['cpu']:.2f}s wall={r['wall']:.2f}s peak_rss={r['rss']:.1f}MB "
+              f"-> {rate:.1f} MB/cpu-s")
+        print(f"ratio: skidder delivers {100 * rate / base_rate:.1f}% of the baseline's bytes "
+              f"per CPU-second")
+        if "idle_cpu_pct" in r:
+            print(f"idle: {r['idle_cpu_pct']:.2f}% of a core over {args.idle:.0f}s, "
+                  f"rss={r['idle_rss']:.1f}MB")
     finally:
+        sink.terminate()
         if not args.keep:
             shutil.rmtree(d, ignore_errors=True)
 

@@ -12,6 +12,7 @@
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
 #include "sources/journal/journal_source.h"
+#include "sources/syslog/syslog_source.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/http_server.h"
 #include "util/clock.h"
@@ -38,6 +39,7 @@ struct Runtime::State {
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
   std::vector<std::unique_ptr<sources::docker::DockerSource>> dockers;
+  std::vector<std::unique_ptr<sources::syslog::SyslogSource>> syslogs;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::unique_ptr<telemetry::HttpServer> http;
@@ -63,6 +65,7 @@ Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* met
     ctx.clock = &SystemClock::Get();
     ctx.limits = &cfg.limits_config;
     ctx.job_name = sc.job_name;
+    ctx.clients = cfg.clients.size();
     auto p = pipeline::Pipeline::Build(sc.pipeline_stages, ctx);
     if (!p) return p.error();
     auto rules = kubernetes::CompileRelabel(sc.relabel_configs);
@@ -135,6 +138,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     return st;
   } else if (Status jst = StartJournals(); !jst.ok()) {
     return jst;
+  } else if (Status sst = StartSyslogs(); !sst.ok()) {
+    return sst;
   } else {
     StartDockers();
   }
@@ -256,6 +261,27 @@ void Runtime::StartDockers() {
   }
 }
 
+Status Runtime::StartSyslogs() {
+  State& s = *s_;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+    if (!sc.syslog) continue;
+    sources::syslog::SyslogSourceOptions so;
+    so.job_name = sc.job_name;
+    so.config = *sc.syslog;
+    so.relabel = s.jobs[i].relabel;
+    so.pipeline = s.jobs[i].pipeline;
+    auto src = std::make_unique<sources::syslog::SyslogSource>(std::move(so), s.sink.get(),
+                                                               s.metrics, &SystemClock::Get());
+    if (Status st = src->Start(); !st.ok()) {
+      return Status(st.code(),
+                    fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name, st.message()));
+    }
+    s.syslogs.push_back(std::move(src));
+  }
+  return Status::Ok();
+}
+
 Status Runtime::StartHttp(std::function<Status()> reload_request) {
   State& s = *s_;
   if (!s.cfg.server.disable) {
@@ -272,7 +298,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
-          s_->journals.empty() && s_->dockers.empty()) {
+          s_->journals.empty() && s_->syslogs.empty() && s_->dockers.empty()) {
         return "no targets yet";
       }
       return "";
@@ -327,6 +353,7 @@ bool Runtime::Shutdown() {
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
   for (auto& d : s.dockers) d->Stop();
+  for (auto& l : s.syslogs) l->Stop();
   bool clean = true;
   // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
   auto deadline =

@@ -2,16 +2,42 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
+#include <vector>
 
 namespace skidder::app {
 
-void FanoutSink::Push(Entry&& e) {
-  for (size_t i = 0; i + 1 < sinks_.size(); ++i) {
-    Entry copy = e;
-    sinks_[i]->Push(std::move(copy));
+namespace {
+
+bool Routed(uint64_t clients, size_t i) { return i >= 64 || ((clients >> i) & 1) != 0; }
+
+}  // namespace
+
+// Each client gets the entries routed to it (Entry::clients; all of them unless an Alloy config
+// routes branches to different writers). The last client takes the batch itself when every entry
+// goes to it; entries routed to no client stay in the span and are released by the caller.
+void FanoutSink::PushBatch(std::span<Entry> batch) {
+  std::vector<Entry> part;
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    const bool last = i + 1 == sinks_.size();
+    const bool all = std::all_of(batch.begin(), batch.end(),
+                                 [i](const Entry& e) { return Routed(e.clients, i); });
+    if (last && all) {
+      sinks_[i]->PushBatch(batch);
+      return;
+    }
+    part.clear();
+    for (Entry& e : batch) {
+      if (!Routed(e.clients, i)) continue;
+      if (last) {
+        part.push_back(std::move(e));
+      } else {
+        part.push_back(e);
+      }
+    }
+    if (!part.empty()) sinks_[i]->PushBatch(part);
   }
-  if (!sinks_.empty()) sinks_.back()->Push(std::move(e));
 }
 
 bool FanoutSink::Saturated() const {
@@ -35,11 +61,19 @@ std::string FormatTimestamp(int64_t unix_ns) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
 }
 
-void StdoutSink::Push(Entry&& e) {
-  Labels visible = e.labels;
-  visible.RemoveInternal();
+void StdoutSink::PushBatch(std::span<Entry> batch) {
   std::lock_guard lock(mu_);
   buf_.clear();
+  for (const Entry& e : batch) Append(e);
+  std::fwrite(buf_.data(), 1, buf_.size(), out_);
+  std::fflush(out_);
+  // The entries (and their AckRefs) are released by the caller: printed counts as delivered.
+}
+
+void StdoutSink::Append(const Entry& e) {
+  if (e.clients == 0) return;  // routed to no client (forward_to = []): nothing is sent
+  Labels visible = e.labels;
+  visible.RemoveInternal();
   buf_.append(FormatTimestamp(e.timestamp_ns)).push_back('\t');
   buf_.append(visible.ToString()).push_back('\t');
   buf_.append(e.line);
@@ -53,9 +87,6 @@ void StdoutSink::Push(Entry&& e) {
     buf_.pop_back();
   }
   buf_.push_back('\n');
-  std::fwrite(buf_.data(), 1, buf_.size(), out_);
-  std::fflush(out_);
-  // e (and its AckRef) is released here: printed counts as delivered.
 }
 
 }  // namespace skidder::app

@@ -10,12 +10,13 @@
 
 namespace skidder::app {
 
-// Sends each entry to every client (Promtail's behaviour with several `clients`). The entry's
-// AckRef is copied, so its bytes count as done only when every client is done with it.
+// Sends each entry to every client (Promtail's behaviour with several `clients`), or to those
+// its `clients` bits name (Alloy's forward_to). The entry's AckRef is copied, so its bytes count
+// as done only when every client is done with it.
 class FanoutSink final : public EntrySink {
  public:
   explicit FanoutSink(std::vector<EntrySink*> sinks) : sinks_(std::move(sinks)) {}
-  void Push(Entry&& e) override;
+  void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override;
 
  private:
@@ -27,11 +28,13 @@ class FanoutSink final : public EntrySink {
 class StdoutSink final : public EntrySink {
  public:
   explicit StdoutSink(std::FILE* out = stdout) : out_(out) {}
-  void Push(Entry&& e) override;
+  void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override { return false; }
 
  private:
   std::FILE* out_;
+  void Append(const Entry& e);  // requires mu_
+
   std::mutex mu_;
   std::string buf_;
 };

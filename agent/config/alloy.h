@@ -3,10 +3,10 @@
 //
 // The component graph is resolved here: each loki.source.* becomes one scrape config whose
 // targets come from its discovery chain (discovery.kubernetes -> discovery.relabel ->
-// local.file_match) and whose pipeline is the chain of loki.process / loki.relabel it forwards
-// to; every loki.write endpoint becomes a client. What the runtime cannot express (a source
-// reaching only some of the loki.write components, fan-out into different pipelines) and every
-// component skidder does not run is refused with file:line:column. See docs/migrate-from-alloy.md.
+// local.file_match) and whose pipeline is the graph of loki.process / loki.relabel it forwards
+// to (fan-out and per-path loki.write components through the fanout stage); every loki.write
+// endpoint becomes a client. Cycles, unknown references and every component skidder does not
+// run are refused with file:line:column. See docs/migrate-from-alloy.md.
 #pragma once
 
 #include <string>

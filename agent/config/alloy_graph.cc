@@ -57,7 +57,8 @@ Status Loader::CheckUnused() {
     if (b->name == "loki.process" || b->name == "loki.relabel") {
       Targets targets;
       Route route;
-      s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, 0, &targets, &route);
+      visits_ = 0;
+      s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, &targets, &route);
     } else if (b->name == "local.file") {  // Alloy reads it even when nothing uses it
       Result<Value> content = LocalFileContent(*b, b->pos);
       if (!content) s = content.error();
@@ -142,75 +143,6 @@ Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
   return Status::Ok();
 }
 
-Status Loader::ReadProcess(const Block& b, Route* route) {
-  for (const Block& stage : b.blocks) {
-    Result<std::pair<std::string, YAML::Node>> s = Stage(*this, stage, 0);
-    if (!s) return s.error();
-    route->stages.push_back(std::move(*s));
-    route->stage_pos.push_back(stage.pos);
-  }
-  return Status::Ok();
-}
-
-Status Loader::ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int depth,
-                                Targets* targets, Route* route) {
-  if (v.kind != Value::Kind::kArray) {
-    return ErrorAt(pos,
-                   "forward_to: expected a list of receivers, e.g. [loki.write.default.receiver]");
-  }
-  std::vector<const Block*> next;
-  std::set<std::string> writes;
-  for (const Value& r : *v.array) {
-    if (r.kind != Value::Kind::kCapsule || r.capsule.kind != "receiver") {
-      return ErrorAt(pos, fmt::format("forward_to: {} is not a receiver", lang::alloy::ToText(r)));
-    }
-    const Block* b = Component(r);
-    if (b->name == "loki.write") {
-      writes.insert(r.capsule.component);
-    } else {
-      next.push_back(b);
-    }
-  }
-  if (next.empty()) {
-    route->writes = std::move(writes);
-    return Status::Ok();
-  }
-  if (next.size() > 1 || !writes.empty()) {
-    return ErrorAt(pos,
-                   "forward_to: fan-out into different pipelines is not supported by "
-                   "skidder yet; forward to one loki.process or loki.relabel, or to "
-                   "loki.write receivers only");
-  }
-  const Block& b = *next[0];
-  if (Status s = Enter(Id(b), pos); !s.ok()) return s;
-  Status s = CheckBody(
-      b,
-      b.name == "loki.process" ? std::set<std::string>{"forward_to"}
-                               : std::set<std::string>{"forward_to", "max_cache_size"},
-      b.name == "loki.process" ? std::set<std::string>{"stage.*"} : std::set<std::string>{"rule"});
-  if (!s.ok()) return s;
-  if (b.name == "loki.process") {
-    if (s = ReadProcess(b, route); !s.ok()) return s;
-  } else if (stages_seen || !route->stages.empty()) {
-    return ErrorAt(b.pos,
-                   "loki.relabel after loki.process is not supported by skidder yet; "
-                   "relabel before the loki.process (or in discovery.relabel)");
-  } else {
-    for (const Block& rule : b.blocks) {
-      Result<YAML::Node> r = RelabelRule(*this, rule);
-      if (!r) return r.error();
-      targets->relabel.push_back(*r);
-    }
-  }
-  const Attribute* fwd = b.Attr("forward_to");
-  if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
-  Result<Value> out = Eval(*fwd);
-  if (!out) return out.error();
-  s = ResolveReceivers(*out, fwd->pos, !route->stages.empty(), depth + 1, targets, route);
-  chain_.pop_back();
-  return s;
-}
-
 Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
   for (const Block& nb : b.blocks) {
     if (nb.name == "clustering") {
@@ -268,7 +200,7 @@ Status Loader::DurationAttr(const Attribute& a, Duration* out) {
   return Status::Ok();
 }
 
-// The whole route: the targets chain, then the forward_to chain, then the writers reached.
+// The whole route: the targets chain, then the forward_to graph down to the writers.
 Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
   const Attribute* targets = b.Attr("targets");
   const Attribute* fwd = b.Attr("forward_to");
@@ -282,24 +214,8 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
   *t = std::move(*resolved);
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
-  if (Status s = ResolveReceivers(*fv, fwd->pos, false, 0, t, route); !s.ok()) return s;
-  return CheckReachesAllWriters(b, *fwd, *route);
-}
-
-// skidder has one set of clients: every source must reach every loki.write.
-Status Loader::CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& route) {
-  std::set<std::string> all;
-  for (const auto& [id, block] : components_) {
-    if (block->name == "loki.write") all.insert(id);
-  }
-  if (route.writes == all) return Status::Ok();
-  std::string missing;
-  for (const std::string& w : all) {
-    if (!route.writes.contains(w)) missing += (missing.empty() ? "" : ", ") + w;
-  }
-  return ErrorAt(fwd.pos, fmt::format("{} does not reach {}: skidder sends every source to every "
-                                      "loki.write (one set of clients)",
-                                      Id(b), missing));
+  visits_ = 0;
+  return ResolveReceivers(*fv, fwd->pos, true, t, route);
 }
 
 Status Loader::ReadSource(const Block& b) {
@@ -321,8 +237,7 @@ Status Loader::ReadSource(const Block& b) {
                      "loki.source.kubernetes: targets must come from discovery.kubernetes");
     }
     AddPodLogPaths(&t);
-    route.stages.insert(route.stages.begin(), {"cri", YAML::Node(YAML::NodeType::Map)});
-    route.stage_pos.insert(route.stage_pos.begin(), b.pos);
+    route.stages.insert(route.stages.begin(), {"cri", YAML::Node(YAML::NodeType::Map), b.pos});
   }
   for (const YAML::Node& sd : t.kubernetes_sd) node["kubernetes_sd_configs"].push_back(sd);
   for (const YAML::Node& labels : t.static_labels) {
@@ -341,17 +256,19 @@ Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t
   const bool taken = std::ranges::any_of(
       cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
   node["job_name"] = taken ? Id(b) : b.label;
-  for (const auto& [type, body] : route.stages) {
+  std::vector<Pos> stage_pos;
+  for (const RouteStage& st : EncodeRoute(route)) {
     YAML::Node item;
-    item[type] = body;
+    item[st.type] = st.body;
     node["pipeline_stages"].push_back(item);
+    stage_pos.push_back(st.pos);
   }
   for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
   ScrapeConfig sc;
   Status s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings);
   if (!s.ok()) return s;
-  for (size_t i = 0; i < sc.pipeline_stages.size() && i < route.stage_pos.size(); ++i) {
-    sc.pipeline_stages[i].file = Where(route.stage_pos[i]);  // stage errors point at the block
+  for (size_t i = 0; i < sc.pipeline_stages.size() && i < stage_pos.size(); ++i) {
+    sc.pipeline_stages[i].file = Where(stage_pos[i]);  // stage errors point at the block
   }
   cfg_->scrape_configs.push_back(std::move(sc));
   return Status::Ok();

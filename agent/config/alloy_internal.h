@@ -26,11 +26,20 @@ struct Targets {
   std::vector<YAML::Node> relabel;        // relabel_configs, in order
 };
 
-// Where they go: the stages in order, relabel rules that run before any stage, the writers.
+// One pipeline stage: Promtail's type name, its body, and the Alloy block it came from.
+struct RouteStage {
+  std::string type;
+  YAML::Node body;
+  Pos pos;
+};
+
+// Where a source's entries go: the stages in order, then the loki.write components this path
+// forwards to, and the paths it fans out into (each gets its own copy of every entry).
 struct Route {
-  std::vector<std::pair<std::string, YAML::Node>> stages;  // (type, body)
-  std::vector<Pos> stage_pos;
-  std::set<std::string> writes;  // loki.write component ids reached
+  std::vector<RouteStage> stages;
+  std::set<std::string> writes;  // loki.write component ids forwarded to here
+  std::vector<Route> branches;
+  Pos fanout_pos;  // the forward_to that fans out
 };
 
 class Loader {
@@ -53,8 +62,15 @@ class Loader {
   Result<Value> Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos);
   Result<Value> LocalFileContent(const Block& b, Pos pos);
   Result<Targets> ResolveTargets(const Value& v, Pos pos, int depth);
-  Status ResolveReceivers(const Value& v, Pos pos, bool stages_seen, int depth, Targets* targets,
-                          Route* route);
+  // Walks forward_to value v into route. At the head of a source (head: nothing processed
+  // and no fan-out yet) loki.relabel rules join the targets' relabeling; elsewhere they are a
+  // relabel stage over the entry's labels.
+  Status ResolveReceivers(const Value& v, Pos pos, bool head, Targets* targets, Route* route);
+  Status Follow(const Block& b, Pos pos, bool head, Targets* targets, Route* route);
+  // The route as pipeline stages: its own, then a fanout stage when it branches or reaches only
+  // some of the loki.write components.
+  std::vector<RouteStage> EncodeRoute(const Route& route) const;
+  YAML::Node ClientIndices(const std::set<std::string>& writes) const;
   Status Enter(const std::string& id, Pos pos);
   // Refuses attributes and blocks of b not in the allowed sets ("stage.*" allows any stage).
   Status CheckBody(const Block& b, const std::set<std::string>& attrs,
@@ -62,7 +78,6 @@ class Loader {
   Status ReadSource(const Block& b);
   Status ReadSourceOptions(const Block& b, YAML::Node* node);
   Status SourceRoute(const Block& b, Targets* t, Route* route);
-  Status CheckReachesAllWriters(const Block& b, const Attribute& fwd, const Route& route);
   Status ReadJournal(const Block& b);
   Status AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t, const Route& route);
   Status JournalRelabelRules(const Attribute& a, Targets* t);
@@ -83,10 +98,13 @@ class Loader {
   std::set<std::string> used_;      // components some source's walk reached
   Config* cfg_ = nullptr;           // being built by Run()
   std::string positions_file_;      // legacy_positions_file, when set
+  std::map<std::string, std::vector<size_t>> write_clients_;  // loki.write id -> client indices
+  size_t visits_ = 0;  // components visited by one source's forward_to walk (diamonds repeat)
 };
 
 inline std::string Id(const Block& b) { return b.label.empty() ? b.name : b.name + "." + b.label; }
-inline constexpr size_t kMaxChain = 32;  // components in one targets or forward_to chain
+inline constexpr size_t kMaxChain = 32;    // components in one targets or forward_to chain
+inline constexpr size_t kMaxVisits = 256;  // components on all paths of one source
 
 // Block translations (alloy_blocks.cc).
 Result<YAML::Node> ToYaml(const Value& v);

@@ -63,8 +63,8 @@ Status Loader::ReadJournal(const Block& b) {
   chain_ = {Id(b)};
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
-  if (s = ResolveReceivers(*fv, fwd->pos, false, 0, &t, &route); !s.ok()) return s;
-  if (s = CheckReachesAllWriters(b, *fwd, route); !s.ok()) return s;
+  visits_ = 0;
+  if (s = ResolveReceivers(*fv, fwd->pos, true, &t, &route); !s.ok()) return s;
   YAML::Node node;
   node["journal"] = journal;
   return AddScrapeConfig(b, std::move(node), t, route);

@@ -90,6 +90,7 @@ Status Loader::ReadWrite(const Block& b) {
   Result<std::vector<YAML::Node>> endpoints = Endpoints(*this, b);
   if (!endpoints) return endpoints.error();
   for (size_t i = 0; i < endpoints->size(); ++i) {
+    write_clients_[Id(b)].push_back(cfg_->clients.size());
     YAML::Node node = (*endpoints)[i];
     if (labels.IsDefined()) node["external_labels"] = labels;
     ClientConfig client;

@@ -169,6 +169,20 @@ struct DockerSdConfig {
   bool enable_http2 = true;
 };
 
+// Promtail's `syslog` block: listen for syslog messages (sources/syslog).
+struct SyslogConfig {
+  std::string listen_address;                         // host:port, required
+  std::string listen_protocol = "tcp";                // tcp|udp
+  Duration idle_timeout = std::chrono::seconds(120);  // a TCP connection silent this long closes
+  bool label_structured_data = false;     // RFC 5424 SD params as __syslog_message_sd_* labels
+  Labels labels;                          // added to every entry, before relabel_configs
+  bool use_incoming_timestamp = false;    // the message's timestamp instead of the receive time
+  bool use_rfc5424_message = false;       // the line is the whole message, not its MSG part
+  int max_message_length = 8192;          // bytes of one message (see sources/syslog)
+  TlsConfig tls_config;                   // TCP only: cert_file + key_file; ca_file = client auth
+  std::string syslog_format = "rfc5424";  // rfc5424|rfc3164
+};
+
 struct ScrapeConfig {
   std::string job_name;
   std::vector<StageConfig> pipeline_stages;
@@ -178,6 +192,7 @@ struct ScrapeConfig {
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
   std::vector<DockerSdConfig> docker_sd_configs;  // containers read through the Docker API
+  std::optional<SyslogConfig> syslog;    // set: this job listens for syslog (sources/syslog)
 };
 
 struct LimitsConfig {

@@ -258,6 +258,21 @@ class Writer {
       LabelMap("labels", s.journal->labels);
       End();
     }
+    if (s.syslog) {
+      const SyslogConfig& y = *s.syslog;
+      Begin("syslog");
+      Kv("listen_address", y.listen_address);
+      Kv("listen_protocol", y.listen_protocol);
+      Kv("idle_timeout", y.idle_timeout);
+      Kv("label_structured_data", y.label_structured_data);
+      LabelMap("labels", y.labels);
+      Kv("use_incoming_timestamp", y.use_incoming_timestamp);
+      Kv("use_rfc5424_message", y.use_rfc5424_message);
+      Kv("max_message_length", y.max_message_length);
+      Tls("tls_config", y.tls_config);
+      Kv("syslog_format", y.syslog_format);
+      End();
+    }
     if (!s.relabel_configs.empty()) {
       BeginList("relabel_configs");
       for (const auto& r : s.relabel_configs) Relabel(r);

@@ -88,6 +88,33 @@ std::string SetPort(Flags& f, const std::string& v) {
   return "";
 }
 
+std::string SetPathPrefix(Flags& f, const std::string& v) {
+  if (!v.empty() && v[0] != '/') return "must start with /";
+  f.http_path_prefix = v;
+  return "";
+}
+
+std::string SetHeldMaxBytes(Flags& f, const std::string& v) {
+  int64_t bytes = 0;
+  if (!internal::ParseByteSize(v, &bytes)) return "expected a size like 1GiB or 1073741824";
+  f.positions_held_max_bytes = bytes;
+  return "";
+}
+
+// Comma-separated absolute directories; "" clears the file's list (follow links anywhere).
+std::string SetSymlinkRoots(Flags& f, const std::string& v) {
+  std::vector<std::string> roots;
+  for (size_t start = 0; start < v.size();) {
+    size_t comma = std::min(v.find(',', start), v.size());
+    std::string root = v.substr(start, comma - start);
+    if (root.empty() || root[0] != '/') return "expected absolute directories, comma-separated";
+    roots.push_back(std::move(root));
+    start = comma + 1;
+  }
+  f.symlink_roots = std::move(roots);
+  return "";
+}
+
 std::span<const FlagDef> Defs() {
   static const FlagDef kDefs[] = {
       {"config.file", Kind::kString,
@@ -130,9 +157,24 @@ std::span<const FlagDef> Defs() {
        SetExternalLabels},
       {"positions.file", Kind::kString, "Positions file (overrides positions.filename)",
        SetStrField<&Flags::positions_file>},
+      {"positions.held-dir", Kind::kString,
+       "Where rotated files not yet read are held (overrides positions.held_dir; \"off\" "
+       "disables holding)",
+       SetStrField<&Flags::positions_held_dir>},
+      {"positions.held-max-bytes", Kind::kString,
+       "Disk held files may keep alive after deletion, e.g. 1GiB (overrides "
+       "positions.held_max_bytes)",
+       SetHeldMaxBytes},
+      {"target-config.symlink-roots", Kind::kString,
+       "Read a file only if its real path is under one of these directories, comma-separated "
+       "(overrides target_config.symlink_roots)",
+       SetSymlinkRoots},
       {"server.http-listen-port", Kind::kInt,
        "HTTP port for /metrics and /ready (overrides server.http_listen_port; 0 = any free port)",
        SetPort},
+      {"server.path-prefix", Kind::kString,
+       "Base path of every HTTP endpoint, e.g. /skidder (overrides server.http_path_prefix)",
+       SetPathPrefix},
   };
   return kDefs;
 }

@@ -104,7 +104,11 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
   if (!f.log_level.empty()) cfg->server.log_level = f.log_level;
   if (!f.log_format.empty()) cfg->server.log_format = f.log_format;
   if (f.http_listen_port) cfg->server.http_listen_port = *f.http_listen_port;
+  if (f.http_path_prefix) cfg->server.http_path_prefix = *f.http_path_prefix;
   if (!f.positions_file.empty()) cfg->positions.filename = f.positions_file;
+  if (!f.positions_held_dir.empty()) cfg->positions.held_dir = f.positions_held_dir;
+  if (f.positions_held_max_bytes) cfg->positions.held_max_bytes = *f.positions_held_max_bytes;
+  if (f.symlink_roots) cfg->target_config.symlink_roots = *f.symlink_roots;
   Result<Labels> external = internal::ParseLabelList(f.client_external_labels);
   if (!external) return InvalidArgument("-client.external-labels: " + external.error().message());
   if (!f.client_url.empty()) {

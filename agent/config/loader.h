@@ -1,6 +1,7 @@
 // Command-line flags and config loading: Promtail's flags over Promtail's YAML.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,12 @@ struct Flags {
   std::string log_level, log_format;                                 // override server.log_*
   std::string client_url, client_tenant_id, client_external_labels;  // add/override a client
   std::string positions_file;                                        // override positions.filename
-  std::optional<int> http_listen_port;                               // -server.http-listen-port
+  // skidder's own settings, which an Alloy config has no place for (they override the file's):
+  std::string positions_held_dir;                         // -positions.held-dir
+  std::optional<int64_t> positions_held_max_bytes;        // -positions.held-max-bytes
+  std::optional<std::vector<std::string>> symlink_roots;  // -target-config.symlink-roots
+  std::optional<std::string> http_path_prefix;            // -server.path-prefix
+  std::optional<int> http_listen_port;                    // -server.http-listen-port
 };
 
 // Parses argv (Go style: -flag=value, -flag value, --flag=value; bools as -flag or -flag=true).

@@ -43,8 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"syslog", "loki_push_api", "push", "file_sd_configs",
-                        "decompression"});
+  RefuseUnsupported(r, {"loki_push_api", "push", "file_sd_configs", "decompression"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -197,6 +196,48 @@ Status ReadJournal(MapReader& parent, ScrapeConfig* out) {
   return r.Finish();
 }
 
+// Promtail's syslog block (Promtail's defaults; 0 means the default, as in Promtail).
+Status ReadSyslog(MapReader& parent, ScrapeConfig* out) {
+  if (!parent.Has("syslog")) return Status::Ok();
+  MapReader r(parent.Node("syslog"), parent.file(), parent.Sub("syslog"));
+  SyslogConfig c;
+  r.Str("listen_address", &c.listen_address);
+  r.Str("listen_protocol", &c.listen_protocol);
+  r.Dur("idle_timeout", &c.idle_timeout);
+  r.Bool("label_structured_data", &c.label_structured_data);
+  r.Bool("use_incoming_timestamp", &c.use_incoming_timestamp);
+  r.Bool("use_rfc5424_message", &c.use_rfc5424_message);
+  r.Int("max_message_length", &c.max_message_length);
+  r.Str("syslog_format", &c.syslog_format);
+  if (Status s = ReadLabels(r, "labels", &c.labels); !s.ok()) return s;
+  if (Status s = ReadTls(r, "tls_config", &c.tls_config); !s.ok()) return s;
+  if (c.listen_address.empty()) r.Fail("listen_address", "is required (host:port)");
+  if (c.listen_protocol.empty()) c.listen_protocol = "tcp";
+  if (c.listen_protocol != "tcp" && c.listen_protocol != "udp") {
+    r.Fail("listen_protocol", fmt::format("must be tcp or udp, not {}", Quote(c.listen_protocol)));
+  }
+  if (c.syslog_format.empty()) c.syslog_format = "rfc5424";
+  if (c.syslog_format != "rfc5424" && c.syslog_format != "rfc3164") {
+    r.Fail("syslog_format",
+           fmt::format("must be rfc5424 or rfc3164, not {}", Quote(c.syslog_format)));
+  }
+  if (c.idle_timeout == Duration(0)) c.idle_timeout = std::chrono::seconds(120);
+  if (c.idle_timeout < Duration(0)) r.Fail("idle_timeout", "must not be negative");
+  if (c.max_message_length == 0) c.max_message_length = 8192;
+  if (c.max_message_length < 0 || c.max_message_length > (64 << 20)) {
+    r.Fail("max_message_length", "must be between 1 and 67108864 bytes");
+  }
+  const TlsConfig& t = c.tls_config;
+  if ((!t.ca_file.empty() || !t.cert_file.empty()) && (t.cert_file.empty() || t.key_file.empty())) {
+    r.Fail("tls_config", "cert_file and key_file are required to serve TLS");
+  }
+  if (!t.cert_file.empty() && c.listen_protocol == "udp") {
+    r.Fail("tls_config", "TLS applies to listen_protocol tcp only");
+  }
+  out->syslog = std::move(c);
+  return r.Finish();
+}
+
 Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* warnings) {
   const std::string& file = r.file();
   bool relabel_sets_path = std::ranges::any_of(
@@ -246,6 +287,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   if (s.ok()) s = ReadTargets(r, out, warnings);
   if (s.ok()) s = ReadJournal(r, out);
   if (s.ok()) s = ReadDockerSdConfigs(r, out);
+  if (s.ok()) s = ReadSyslog(r, out);
   if (!s.ok()) return s;
   if (out->job_name.empty()) r.Fail("job_name", "is required");
   std::string enc = out->encoding;
@@ -270,11 +312,17 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
            "a scrape config reads either Docker containers or files: move static_configs and "
            "kubernetes_sd_configs to a scrape config of their own");
   }
-  if (!reads_files && !out->journal && out->docker_sd_configs.empty() &&
+  if (out->syslog &&
+      (out->journal || reads_files || !out->docker_sd_configs.empty())) {
+    r.Fail("syslog",
+           "a scrape config with syslog reads nothing else: move static_configs, "
+           "kubernetes_sd_configs, docker_sd_configs and journal to scrape configs of their own");
+  }
+  if (!reads_files && !out->journal && !out->syslog && out->docker_sd_configs.empty() &&
       warnings->size() == warned) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob), kubernetes_sd_configs, "
-           "docker_sd_configs or journal");
+           "docker_sd_configs, journal or syslog");
   }
   return r.Finish();
 }

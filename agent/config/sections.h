@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
+#include "util/byte_size.h"
 #include "util/status.h"
 
 namespace skidder::config::internal {
@@ -50,8 +51,7 @@ Status ForEachItem(const YAML::Node& list, const std::string& file, const std::s
 // Reads a map of label names to values; names must be valid Prometheus label names.
 Status ReadLabels(MapReader& r, std::string_view key, Labels* out);
 
-// "256KB", "1MiB", "1048576": dskit's ByteSize (binary units, case-insensitive).
-bool ParseByteSize(std::string_view text, int64_t* out);
+using skidder::ParseByteSize;  // util/byte_size.h
 // Go's time.Duration.String() form ("1m30s", "500ms", "0s"), so a dump parses back.
 std::string FormatDuration(Duration d);
 

@@ -19,6 +19,10 @@ struct Entry {
   Labels labels;                           // stream labels, incl. internal "__" ones until sent
   std::vector<Label> structured_metadata;  // Loki 3 per-entry metadata, not indexed
   AckRef ack;                              // the source bytes this entry covers
+  // The clients that get this entry: bit i is `clients[i]` of the config (clients past the 64th
+  // always get it). All by default; the fanout stage narrows it where an Alloy forward_to sends
+  // a path to some loki.write components only.
+  uint64_t clients = ~uint64_t{0};
 };
 
 // Internal labels with a meaning to the agent.

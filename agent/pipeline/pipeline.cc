@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "config/yaml_reader.h"
 #include "pipeline/inspector.h"
 #include "pipeline/registry.h"
 
@@ -73,6 +74,10 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::Stag
   built.reserve(stages.size());
   for (size_t i = 0; i < stages.size(); ++i) {
     std::string path = path_prefix + "[" + std::to_string(i) + "]." + stages[i].type;
+    if (stages[i].type == "fanout" && i + 1 < stages.size()) {  // its branches end the list
+      return Err(config::ErrorAt(stages[i].file, stages[i].body, path,
+                                 "fanout must be the last stage of its list"));
+    }
     auto stage = BuildStage(stages[i], ctx, path);
     if (!stage) return Err(std::move(stage.error()));
     built.push_back(std::move(*stage));
@@ -87,7 +92,19 @@ Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::mo
 
 Pipeline::~Pipeline() = default;
 
-void Pipeline::Process(Entry&& e, Emitter& out) { Process(PipelineEntry{std::move(e), {}}, out); }
+// Every entry goes through one PipelineEntry, so the extracted map's buffers are reused from line
+// to line (a stage that keeps an entry moves it out, and the next one starts afresh).
+void Pipeline::Process(Entry&& e, Emitter& out) {
+  if (in_process_) {  // re-entered (never expected): a fresh entry keeps this one intact
+    Process(PipelineEntry{std::move(e), {}}, out);
+    return;
+  }
+  in_process_ = true;
+  scratch_.entry = std::move(e);
+  scratch_.extracted.clear();
+  Process(std::move(scratch_), out);
+  in_process_ = false;
+}
 
 void Pipeline::Process(PipelineEntry&& pe, Emitter& out) {
   if (links_.empty()) {

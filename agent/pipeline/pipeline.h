@@ -28,6 +28,9 @@ struct StageContext {
   // Wall clock for stages that compare entry time with "now" (drop's older_than); null means
   // SystemClock. Tests pass a FakeClock.
   const Clock* clock = nullptr;
+  // Number of Loki clients, so a fanout stage can check the indices it routes to; 0 = unknown
+  // (tests, -stdin without clients): any index below 64 is accepted.
+  size_t clients = 0;
 };
 
 // The end of a source's pipeline: hands each entry to the sink (the Loki clients).
@@ -38,6 +41,25 @@ class SinkEmitter final : public Emitter {
 
  private:
   EntrySink* sink_;
+};
+
+// The end of a source's pipeline that batches: collects what one read produced and hands it to
+// the sink at once (Flush), so the sink locks, reads its clock and finds its tenant batch once per
+// read rather than per entry. The vector is reused: a read costs no allocation here.
+class BatchEmitter final : public Emitter {
+ public:
+  explicit BatchEmitter(EntrySink* sink) : sink_(sink) {}
+  ~BatchEmitter() override { Flush(); }
+  void Emit(PipelineEntry&& e) override { batch_.push_back(std::move(e.entry)); }
+  void Flush() {
+    if (batch_.empty()) return;
+    sink_->PushBatch(batch_);
+    batch_.clear();  // releases the AckRefs of entries the sink refused
+  }
+
+ private:
+  EntrySink* sink_;
+  std::vector<Entry> batch_;
 };
 
 class Pipeline {
@@ -75,6 +97,8 @@ class Pipeline {
   std::vector<std::unique_ptr<Stage>> stages_;
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] feeds stages_[i]
   Emitter* out_ = nullptr;                    // the current caller's Emitter, after the last stage
+  PipelineEntry scratch_;                     // reused by Process(Entry&&)
+  bool in_process_ = false;
 };
 
 }  // namespace skidder::pipeline

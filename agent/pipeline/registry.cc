@@ -11,6 +11,7 @@
 #include "pipeline/stages/decolorize.h"
 #include "pipeline/stages/docker.h"
 #include "pipeline/stages/drop.h"
+#include "pipeline/stages/fanout.h"
 #include "pipeline/stages/geoip.h"
 #include "pipeline/stages/json.h"
 #include "pipeline/stages/label_filter.h"
@@ -24,6 +25,7 @@
 #include "pipeline/stages/output.h"
 #include "pipeline/stages/pack.h"
 #include "pipeline/stages/regex.h"
+#include "pipeline/stages/relabel.h"
 #include "pipeline/stages/replace.h"
 #include "pipeline/stages/sampling.h"
 #include "pipeline/stages/static_labels.h"
@@ -42,6 +44,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"decolorize", stages::NewDecolorizeStage},
     {"docker", stages::NewDockerStage},
     {"drop", stages::NewDropStage},
+    {"fanout", stages::NewFanoutStage},  // skidder's: Alloy's forward_to to several receivers
     {"geoip", stages::NewGeoipStage},
     {"json", stages::NewJsonStage},
     {"labelallow", stages::NewLabelAllowStage},
@@ -56,6 +59,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"output", stages::NewOutputStage},
     {"pack", stages::NewPackStage},
     {"regex", stages::NewRegexStage},
+    {"relabel", stages::NewRelabelStage},  // skidder's: Alloy's loki.relabel after loki.process
     {"replace", stages::NewReplaceStage},
     {"sampling", stages::NewSamplingStage},
     {"static_labels", stages::NewStaticLabelsStage},

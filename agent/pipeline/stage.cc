@@ -4,19 +4,28 @@
 
 namespace skidder::pipeline {
 
-void Extracted::Set(std::string_view key, std::string value) {
-  for (auto& [k, v] : values_) {
-    if (k == key) {
-      v = std::move(value);
-      return;
-    }
+std::pair<std::string, std::string>* Extracted::Find(std::string_view key) {
+  for (size_t i = 0; i < size_; ++i) {
+    if (values_[i].first == key) return &values_[i];
   }
-  values_.emplace_back(std::string(key), std::move(value));
+  return nullptr;
 }
 
+std::pair<std::string, std::string>& Extracted::Slot(std::string_view key) {
+  if (auto* kv = Find(key)) return *kv;
+  if (size_ == values_.size()) values_.emplace_back();
+  auto& kv = values_[size_++];
+  kv.first.assign(key);
+  return kv;
+}
+
+void Extracted::Set(std::string_view key, std::string value) { Slot(key).second = std::move(value); }
+
+void Extracted::Set(std::string_view key, std::string_view value) { Slot(key).second.assign(value); }
+
 const std::string* Extracted::GetOwn(std::string_view key) const {
-  for (const auto& [k, v] : values_) {
-    if (k == key) return &v;
+  for (size_t i = 0; i < size_; ++i) {
+    if (values_[i].first == key) return &values_[i].second;
   }
   return nullptr;
 }
@@ -27,7 +36,15 @@ const std::string* Extracted::Get(std::string_view key, const Labels& labels) co
 }
 
 void Extracted::Remove(std::string_view key) {
-  std::erase_if(values_, [key](const auto& kv) { return kv.first == key; });
+  for (size_t i = 0; i < size_; ++i) {
+    if (values_[i].first != key) continue;
+    // Order is kept (the inspector and pack show fields in the order they were set).
+    std::rotate(values_.begin() + static_cast<ptrdiff_t>(i),
+                values_.begin() + static_cast<ptrdiff_t>(i) + 1,
+                values_.begin() + static_cast<ptrdiff_t>(size_));
+    --size_;
+    return;
+  }
 }
 
 }  // namespace skidder::pipeline

@@ -17,20 +17,39 @@ namespace skidder::pipeline {
 // The "extracted map" Promtail stages share: values parsed from the line. Lookups fall back to
 // the entry's labels (Promtail initialises the map from them), so nothing is copied per entry
 // until a stage writes. A flat vector: entries rarely carry more than a handful of fields.
+// Slots are reused: after clear() the strings keep their buffers, so a pipeline that runs every
+// entry through one Extracted (Pipeline::Process) sets the same keys again without allocating.
 class Extracted {
  public:
+  Extracted() = default;
+  Extracted(const Extracted&) = default;
+  Extracted& operator=(const Extracted&) = default;
+  Extracted(Extracted&& o) noexcept
+      : values_(std::move(o.values_)), size_(std::exchange(o.size_, 0)) {}
+  Extracted& operator=(Extracted&& o) noexcept {
+    values_ = std::move(o.values_);
+    size_ = std::exchange(o.size_, 0);
+    return *this;
+  }
+
   void Set(std::string_view key, std::string value);
+  void Set(std::string_view key, std::string_view value);
+  void Set(std::string_view key, const char* value) { Set(key, std::string_view(value)); }
   // Own value first, then the entry's label of that name; nullptr when neither.
   const std::string* Get(std::string_view key, const Labels& labels) const;
   const std::string* GetOwn(std::string_view key) const;
   void Remove(std::string_view key);
-  bool empty() const { return values_.empty(); }
-  void clear() { values_.clear(); }
+  bool empty() const { return size_ == 0; }
+  void clear() { size_ = 0; }
   auto begin() const { return values_.begin(); }
-  auto end() const { return values_.end(); }
+  auto end() const { return values_.begin() + static_cast<ptrdiff_t>(size_); }
 
  private:
-  std::vector<std::pair<std::string, std::string>> values_;
+  std::pair<std::string, std::string>* Find(std::string_view key);
+  std::pair<std::string, std::string>& Slot(std::string_view key);  // found or a new one
+
+  std::vector<std::pair<std::string, std::string>> values_;  // [0, size_) live, the rest spare
+  size_t size_ = 0;
 };
 
 struct PipelineEntry {

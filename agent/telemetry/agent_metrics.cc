@@ -76,6 +76,30 @@ AgentMetrics::AgentMetrics(Registry& r)
       docker_errors(r.NewCounter("skidder_docker_errors_total",
                                  "Docker discovery and log stream errors, by reason.",
                                  {"reason"})),
+      syslog_promtail_entries(r.NewCounter("promtail_syslog_target_entries_total",
+                                           "Total number of successful entries sent to the "
+                                           "syslog target")),
+      syslog_promtail_parsing_errors(
+          r.NewCounter("promtail_syslog_target_parsing_errors_total",
+                       "Total number of parsing errors while receiving syslog messages")),
+      syslog_promtail_empty_messages(r.NewCounter("promtail_syslog_empty_messages_total",
+                                                  "Total number of empty messages receiving "
+                                                  "from syslog")),
+      syslog_entries(r.NewCounter("skidder_syslog_entries_total",
+                                  "Syslog messages received and handed to the pipeline.",
+                                  {"job_name", "protocol"})),
+      syslog_bytes(r.NewCounter("skidder_syslog_received_bytes_total",
+                                "Bytes received by the syslog listeners.",
+                                {"job_name", "protocol"})),
+      syslog_dropped(r.NewCounter("skidder_syslog_dropped_total",
+                                  "Syslog messages dropped, by reason.", {"job_name", "reason"})),
+      syslog_truncated(r.NewCounter("skidder_syslog_truncated_total",
+                                    "Syslog messages cut to max_message_length.", {"job_name"})),
+      syslog_connections(
+          r.NewGauge("skidder_syslog_connections", "Open syslog TCP connections.", {"job_name"})),
+      syslog_connections_refused(r.NewCounter(
+          "skidder_syslog_connections_refused_total",
+          "Syslog TCP connections refused or closed at once, by reason.", {"job_name", "reason"})),
       kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
                                          "Failed Kubernetes API requests, by reason.", {"reason"})),
       kubernetes_watch_restarts(

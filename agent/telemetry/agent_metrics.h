@@ -74,6 +74,18 @@ struct AgentMetrics {
   // {reason}: list (discovery failed), stream (a log stream failed), malformed_frame,
   // timestamp (a line without one, skipped), line_too_long (cut to the limit)
   Family<Counter>& docker_errors;
+  // The syslog source (sources/syslog). Promtail's three unlabelled counters, and ours per job.
+  Family<Counter>& syslog_promtail_entries;         // {}: promtail_syslog_target_entries_total
+  Family<Counter>& syslog_promtail_parsing_errors;  // {}
+  Family<Counter>& syslog_promtail_empty_messages;  // {}
+  Family<Counter>& syslog_entries;  // {job_name, protocol}: messages handed to the pipeline
+  Family<Counter>& syslog_bytes;    // {job_name, protocol}: bytes received
+  // {job_name, reason}: parse_error|empty|saturated (UDP while Loki is backed up)|relabel|
+  // framing|too_long|partial (a connection closed mid-frame)
+  Family<Counter>& syslog_dropped;
+  Family<Counter>& syslog_truncated;            // {job_name}: cut to max_message_length
+  Family<Gauge>& syslog_connections;            // {job_name}: open TCP connections
+  Family<Counter>& syslog_connections_refused;  // {job_name, reason}: limit|tls|accept
   // Kubernetes pod discovery.
   Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...
   Family<Counter>& kubernetes_watch_restarts;  // {reason}: timeout|idle|closed|gone|error

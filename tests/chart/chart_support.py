@@ -93,14 +93,14 @@ def agent_container(docs):
     return pod, next(c for c in pod["containers"] if c["name"] == "skidder")
 
 
-def rendered_config(docs):
-    """The skidder.yaml text from the ConfigMap or Secret."""
+def rendered_config(docs, key="skidder.yaml"):
+    """The config text (skidder.yaml, or config.alloy) from the ConfigMap or Secret."""
     for d in docs:
-        if d["kind"] == "ConfigMap" and "skidder.yaml" in d.get("data", {}):
-            return d["data"]["skidder.yaml"]
-        if d["kind"] == "Secret" and "skidder.yaml" in d.get("stringData", {}):
-            return d["stringData"]["skidder.yaml"]
-    raise AssertionError("no ConfigMap or Secret with skidder.yaml")
+        if d["kind"] == "ConfigMap" and key in d.get("data", {}):
+            return d["data"][key]
+        if d["kind"] == "Secret" and key in d.get("stringData", {}):
+            return d["stringData"][key]
+    raise AssertionError(f"no ConfigMap or Secret with {key}")
 
 
 def merged_values(overrides=None):
@@ -214,3 +214,22 @@ def skidder_check_syntax(config_text):
                               capture_output=True, text=True, timeout=60)
     finally:
         os.unlink(name)
+
+
+def skidder_check_rendered(docs):
+    """Runs $SKIDDER_BINARY -check-syntax with the DaemonSet's own arguments on the rendered
+    config (written under the name -config.file gives). None when SKIDDER_BINARY is unset."""
+    binary = os.environ.get("SKIDDER_BINARY")
+    if not binary:
+        return None
+    _, c = agent_container(docs)
+    with tempfile.TemporaryDirectory() as tmp:
+        args = []
+        for a in c["args"]:
+            if a.startswith("-config.file=/etc/skidder/"):
+                name = a.rsplit("/", 1)[1]
+                (Path(tmp) / name).write_text(rendered_config(docs, name))
+                a = f"-config.file={tmp}/{name}"
+            args.append(a)
+        return subprocess.run([binary, "-check-syntax"] + args, capture_output=True, text=True,
+                              timeout=60)

@@ -390,6 +390,10 @@ class Schema(unittest.TestCase):
                         R.render(override)
 
 
+# An image the user built and pushed (the docs' first install step).
+OWN_IMAGE = {"image": {"registry": "registry.example.com", "repository": "logging/skidder"}}
+
+
 class Notes(unittest.TestCase):
     def render_notes(self, values):
         """The stand-in does not print NOTES.txt: render it inside a throwaway ConfigMap."""
@@ -403,13 +407,27 @@ class Notes(unittest.TestCase):
         return next(d for d in find(docs, "ConfigMap", "notes"))["data"]["notes"]
 
     def test_notes_say_where_logs_go(self):
-        notes = self.render_notes(None)
+        notes = self.render_notes(OWN_IMAGE)
         self.assertIn("http://loki-gateway/loki/api/v1/push", notes)
         self.assertIn("rollout status daemonset/skidder", notes)
         self.assertNotIn("WARNING", notes)
 
+    def test_notes_warn_while_the_image_is_the_unpublished_placeholder(self):
+        for values in (None, {"image": {"tag": "0.2.0"}},
+                       {"image": {"registry": "", "repository": "docker.io/skidder/skidder"}},
+                       {"image": {"registry": "", "repository": "skidder/skidder"}}):
+            with self.subTest(values=values):
+                notes = self.render_notes(values)
+                self.assertRegex(notes, r"WARNING: the image (docker.io/)?skidder/skidder:\S+ is the chart.s placeholder")
+                self.assertIn("make image", notes)
+                self.assertIn("skopeo copy oci-archive:build/skidder-image.tar", notes)
+        for values in (OWN_IMAGE, {"image": {"registry": "", "repository": "skidder/skidder-x"}},
+                       {"image": {"registry": "ghcr.io", "repository": "skidder/skidder"}}):
+            with self.subTest(values=values):
+                self.assertNotIn("placeholder", self.render_notes(values))
+
     def test_notes_name_ignored_promtail_values(self):
-        notes = self.render_notes({"deployment": {"enabled": True},
+        notes = self.render_notes({**OWN_IMAGE, "deployment": {"enabled": True},
                                    "extraPorts": {"syslog": {"containerPort": 1514}},
                                    "sidecar": {"configReloader": {"enabled": True}},
                                    "rbac": {"pspEnabled": True}})

@@ -5,7 +5,9 @@ contents and control data, and unpack it into a scratch root where the binary ru
 Needs SKIDDER_BUILD_DIR (the CMake build directory, with the skidder binary built).
 """
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -99,6 +101,41 @@ class Deb(unittest.TestCase):
             problems = [l for l in (out.stdout + out.stderr).splitlines()
                         if l.strip() and "is not executable" not in l]
             self.assertEqual(problems, [])
+
+
+class DockerfileMatchesMakeImage(unittest.TestCase):
+    """packaging/Dockerfile and `make image` (packaging/image/build.sh) build the same image:
+    the same root filesystem script and the same entrypoint, command, user, port and volume."""
+
+    REPO = Path(__file__).resolve().parents[2]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dockerfile = (cls.REPO / "packaging" / "Dockerfile").read_text()
+        build = (cls.REPO / "packaging" / "image" / "build.sh").read_text().replace("\\\n", " ")
+        cls.flags = {}
+        for flag, value in re.findall(r"--config\.(\w+) (\S+)", build):
+            cls.flags.setdefault(flag, []).append(value)
+
+    def instruction(self, name):
+        found = re.findall(rf"^{name} (.*)$", self.dockerfile.split("FROM scratch")[1], re.M)
+        self.assertEqual(len(found), 1, name)
+        return found[0]
+
+    def test_both_build_the_root_filesystem_with_rootfs_sh(self):
+        self.assertIn("RUN /src/packaging/image/rootfs.sh /rootfs", self.dockerfile)
+        self.assertIn("COPY packaging/runtime-packages.txt", self.dockerfile)
+        self.assertIn("FROM scratch", self.dockerfile)
+        self.assertIn("COPY --from=rootfs /rootfs/ /", self.dockerfile)
+
+    def test_same_process_user_port_and_volume(self):
+        self.assertEqual(json.loads(self.instruction("ENTRYPOINT")), self.flags["entrypoint"])
+        self.assertEqual(json.loads(self.instruction("CMD")), self.flags["cmd"])
+        self.assertEqual(self.instruction("USER"), self.flags["user"][0])
+        self.assertEqual(self.instruction("EXPOSE") + "/tcp", self.flags["exposedports"][0])
+        self.assertEqual(json.loads(self.instruction("VOLUME")), self.flags["volume"])
+        self.assertEqual(self.instruction("ENV"), self.flags["env"][0])
+        self.assertEqual(self.instruction("WORKDIR"), self.flags["workingdir"][0])
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@
 
 #include "fuzz_check.h"
 #include "fuzz_input.h"
-#include "pipeline/stages/go_time.h"
+#include "lang/go/go_time.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace skidder::pipeline::stages;
+  using namespace skidder::lang::go;
   auto [layout, value] = SplitFuzzInput(data, size);
   // A named layout ("RFC3339") stands for its Go constant, as in the timestamp stage.
   std::string_view named = GoNamedLayout(layout);

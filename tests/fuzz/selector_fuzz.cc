@@ -5,12 +5,12 @@
 
 #include "fuzz_check.h"
 #include "fuzz_input.h"
-#include "pipeline/stages/match_selector.h"
+#include "lang/go/match_selector.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace skidder;
   auto [text, line] = SplitFuzzInput(data, size);
-  auto sel = pipeline::stages::Selector::Parse(text);
+  auto sel = lang::go::Selector::Parse(text);
   if (!sel) {
     FUZZ_CHECK(sel.error().message().starts_with("invalid selector at offset "));
     return 0;

@@ -6,11 +6,11 @@
 
 #include "fuzz_check.h"
 #include "fuzz_input.h"
-#include "pipeline/stages/template_engine.h"
+#include "lang/go/template_engine.h"
 
 namespace {
 
-class Data final : public skidder::pipeline::stages::TemplateData {
+class Data final : public skidder::lang::go::TemplateData {
  public:
   explicit Data(std::string value) : value_(std::move(value)) {}
   const std::string* Field(std::string_view name) const override {
@@ -24,7 +24,7 @@ class Data final : public skidder::pipeline::stages::TemplateData {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using skidder::pipeline::stages::Template;
+  using skidder::lang::go::Template;
   auto [text, value] = SplitFuzzInput(data, size);
   auto t = Template::Parse(text);
   if (!t) {

@@ -1,7 +1,8 @@
 #include "pipeline/stages/cri.h"
 
 #include "formats/cri.h"
-#include "pipeline/stages/common.h"
+#include "pipeline/stages/reassembling.h"
+#include "util/byte_size.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -19,10 +20,10 @@ class CriStage final : public ReassemblingStage {
       return;
     }
     const std::string_view stream = formats::StreamName(rec->stream);
-    e.extracted.Set("time", std::string(rec->time));
-    e.extracted.Set("stream", std::string(stream));
-    e.extracted.Set("flags", std::string(rec->tag));
-    e.extracted.Set("content", std::string(rec->message));
+    e.extracted.Set("time", rec->time);  // string_views: into reused slots, no allocation
+    e.extracted.Set("stream", stream);
+    e.extracted.Set("flags", rec->tag);
+    e.extracted.Set("content", rec->message);
     SetStreamLabel(e.entry.labels, rec->stream == formats::Stream::kStderr);
     e.entry.timestamp_ns = rec->timestamp_ns;
     // The message is the line's tail: drop the prefix in place, no new buffer.

@@ -1,7 +1,7 @@
 #include "pipeline/stages/docker.h"
 
 #include "formats/docker.h"
-#include "pipeline/stages/common.h"
+#include "pipeline/stages/reassembling.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -19,6 +19,10 @@ class DockerStage final : public ReassemblingStage {
       return;
     }
     const std::string_view stream = formats::StreamName(rec_.stream);
+    // Promtail's docker stage sets the line (and `output`) to the `log` value as it is: a whole
+    // line keeps its trailing "\n" ("hello from docker\n"). The parser strips it to tell whole
+    // lines from fragments, so it is put back; joined fragments end in the last one's "\n".
+    if (!rec_.partial) rec_.message.push_back('\n');
     e.extracted.Set("output", rec_.message);
     e.extracted.Set("stream", std::string(stream));
     e.extracted.Set("timestamp", rec_.time);

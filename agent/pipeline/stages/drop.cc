@@ -6,7 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
+#include "util/byte_size.h"
 #include "util/clock.h"
 
 namespace skidder::pipeline::stages {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "util/log.h"
 
 namespace skidder::pipeline::stages {

@@ -7,11 +7,15 @@
 #include <optional>
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "telemetry/agent_metrics.h"
 #include "util/json_parse.h"
 
 namespace skidder::pipeline::stages {
+
+using lang::go::CompileJsonPath;
+using lang::go::JsonPath;
+
 namespace {
 
 // Both the values and the parser's stack live in arenas reset per entry: no malloc per line

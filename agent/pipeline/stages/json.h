@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "lang/go/json_path.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stage.h"
-#include "pipeline/stages/json_path.h"
 #include "util/status.h"
 
 namespace skidder::pipeline::stages {

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
 namespace {

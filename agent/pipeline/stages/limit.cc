@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "util/clock.h"
 #include "util/log.h"
 

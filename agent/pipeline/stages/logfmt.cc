@@ -4,8 +4,9 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "pipeline/stages/name_mapping.h"
+#include "util/unescape.h"
 
 namespace skidder::pipeline::stages {
 namespace {

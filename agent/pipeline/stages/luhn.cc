@@ -3,7 +3,7 @@
 #include <limits>
 #include <optional>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
 namespace {

@@ -5,10 +5,13 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
-#include "pipeline/stages/match_selector.h"
+#include "lang/go/match_selector.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
+
+using lang::go::Selector;
+
 namespace {
 
 class MatchStage final : public Stage {
@@ -37,21 +40,6 @@ class MatchStage final : public Stage {
   std::unique_ptr<Pipeline> nested_;  // null for action: drop
   telemetry::Counter* dropped_;
 };
-
-// The nested `stages` list, read as pipeline_stages is.
-Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
-                        std::vector<config::StageConfig>* out) {
-  if (!list.IsSequence()) return config::ErrorAt(file, list, path, "expected a list of stages");
-  for (size_t i = 0; i < list.size(); ++i) {
-    YAML::Node item = list[i];
-    if (!item.IsMap() || item.size() != 1 || !item.begin()->first.IsScalar()) {
-      return config::ErrorAt(file, item, fmt::format("{}[{}]", path, i),
-                             "a stage must be a mapping with one key, the stage type");
-    }
-    out->push_back(config::StageConfig{item.begin()->first.Scalar(), item.begin()->second, file});
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 

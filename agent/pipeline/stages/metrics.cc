@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "pipeline/stages/metrics_series.h"
 #include "util/clock.h"
 

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "config/yaml_reader.h"
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
 

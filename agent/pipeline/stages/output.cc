@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
 namespace {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "util/clock.h"
 
 namespace skidder::pipeline::stages {

@@ -7,11 +7,15 @@
 #include <vector>
 
 #include "formats/utf8.h"
-#include "pipeline/stages/common.h"
-#include "pipeline/stages/go_regexp.h"
+#include "lang/go/go_regexp.h"
+#include "pipeline/stage_support.h"
 #include "pipeline/stages/template.h"
 
 namespace skidder::pipeline::stages {
+
+using lang::go::ForEachGoMatch;
+using lang::go::Template;
+
 namespace {
 
 class ReplaceStage final : public Stage {

@@ -5,7 +5,7 @@
 #include <random>
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
 namespace {

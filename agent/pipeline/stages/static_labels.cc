@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "formats/utf8.h"
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 #include "pipeline/stages/name_mapping.h"
 
 namespace skidder::pipeline::stages {

@@ -2,9 +2,11 @@
 
 #include <utility>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
+
+using lang::go::Template;
 
 const std::string* EntryTemplateData::Field(std::string_view name) const {
   if (name == "Entry") return &e_.entry.line;

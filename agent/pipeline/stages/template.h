@@ -14,9 +14,9 @@
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
+#include "lang/go/template_engine.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stage.h"
-#include "pipeline/stages/template_engine.h"
 #include "util/clock.h"
 #include "util/status.h"
 
@@ -24,7 +24,7 @@ namespace skidder::pipeline::stages {
 
 // What templates read from an entry (also used by the replace stage): .Value, .Entry, and the
 // extracted map with the labels behind it.
-class EntryTemplateData final : public TemplateData {
+class EntryTemplateData final : public lang::go::TemplateData {
  public:
   EntryTemplateData(const PipelineEntry& e, const Clock& clock) : e_(e), clock_(clock) {}
   // .Value: the extracted value named `source` (template), or a fixed string (replace).
@@ -42,8 +42,8 @@ class EntryTemplateData final : public TemplateData {
 };
 
 // Parses a template for a stage's config key, with the error at that key's position.
-Result<Template> ParseTemplateAt(config::MapReader& r, std::string_view key,
-                                 const std::string& text);
+Result<lang::go::Template> ParseTemplateAt(config::MapReader& r, std::string_view key,
+                                           const std::string& text);
 
 Result<std::unique_ptr<Stage>> NewTemplateStage(const config::StageConfig& cfg,
                                                 const StageContext& ctx, const std::string& path);

@@ -6,12 +6,21 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/stages/common.h"
-#include "pipeline/stages/go_time.h"
-#include "pipeline/stages/tzif.h"
+#include "lang/go/go_time.h"
+#include "lang/go/tzif.h"
+#include "pipeline/stage_support.h"
 #include "util/clock.h"
 
 namespace skidder::pipeline::stages {
+
+using lang::go::CivilFromDays;
+using lang::go::GoCivilTime;
+using lang::go::GoCivilToUnixNs;
+using lang::go::GoLayout;
+using lang::go::GoNamedLayout;
+using lang::go::LoadZone;
+using lang::go::Zone;
+
 namespace {
 
 constexpr size_t kMaxStreamsRemembered = 10000;  // Promtail's LRU size for fudging

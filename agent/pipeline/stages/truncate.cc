@@ -6,7 +6,8 @@
 #include <set>
 #include <vector>
 
-#include "pipeline/stages/common.h"
+#include "pipeline/stage_support.h"
+#include "util/byte_size.h"
 
 namespace skidder::pipeline::stages {
 namespace {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -54,7 +55,7 @@ class LokiClient::Impl final : public SendControl {
     sender_ = std::make_unique<Sender>(cfg_, opts_.seed, io::NewCurlHttpClient(), std::move(creds),
                                        *m_, this);
   }
-  void Push(Entry&& e);
+  void PushBatch(std::span<Entry> batch);
   bool Saturated() const {
     return buffered_.load(std::memory_order_relaxed) >= opts_.max_buffered_bytes;
   }
@@ -68,9 +69,18 @@ class LokiClient::Impl final : public SendControl {
   void Released(int64_t memory_bytes, int64_t entries) override;
 
  private:
+  // An entry's final labels (external labels, no "__" ones, values within limits) and tenant.
+  // Entries of one stream share their label set, so the result is computed once per stream
+  // and batch, and the entries keep sharing one (the encoder groups streams by identity).
+  struct Stream {
+    Labels in, out;
+    std::string tenant;
+    int64_t label_bytes = 0;
+  };
+  const Stream& StreamOf(const Labels& labels, std::array<Stream, 4>& cache, size_t& next);
   bool ApplyLineLimit(Entry* e);
-  void ApplyLabelLimit(Entry* e);
-  std::string Tenant(Entry* e);
+  void ApplyLabelLimit(Labels* labels);
+  std::string Tenant(Labels* labels);
   void CountLimitDrop(const char* reason, const Entry& e, std::string_view detail);
   void Run();
   bool NextBatch(Batch* out);
@@ -125,18 +135,18 @@ bool LokiClient::Impl::ApplyLineLimit(Entry* e) {
 // Loki refuses a whole push for one over-long label value. Dropping the entry would lose a line
 // that is still on disk for a label's sake, so the value is shortened instead (distinct values stay
 // distinct, see ShortenLabelValue) and counted.
-void LokiClient::Impl::ApplyLabelLimit(Entry* e) {
+void LokiClient::Impl::ApplyLabelLimit(Labels* labels) {
   if (opts_.max_label_value_length <= 0) return;
   const auto limit = static_cast<size_t>(opts_.max_label_value_length);
   for (bool changed = true; changed;) {  // Set() invalidates the iteration: start over after it
     changed = false;
-    for (const Label& l : e->labels) {
+    for (const Label& l : *labels) {
       if (l.value.size() <= limit) continue;
       std::string name = l.name, value = l.value;
       // Repaired first: the encoder's replacement characters could make the value long again.
       formats::SanitizeUtf8(value);
       ShortenLabelValue(&value, limit);
-      e->labels.Set(name, value);
+      labels->Set(name, value);
       shortened_labels_->Add();
       if (int64_t n = 0; label_log_.Allow(&n)) {
         LOG_WARN("label value longer than limits_config.max_label_value_length shortened",
@@ -153,8 +163,8 @@ void LokiClient::Impl::ApplyLabelLimit(Entry* e) {
 
 // The tenant an entry names (tenant stage, __tenant_id__ label) comes from what a pod controls;
 // one Loki would not accept is refused whole, never edited into another tenant's name.
-std::string LokiClient::Impl::Tenant(Entry* e) {
-  std::string tenant = FinalizeLabels(&e->labels, cfg_.external_labels);
+std::string LokiClient::Impl::Tenant(Labels* labels) {
+  std::string tenant = FinalizeLabels(labels, cfg_.external_labels);
   if (tenant.empty()) return cfg_.tenant_id;
   if (ValidTenantId(tenant)) return tenant;
   invalid_tenants_->Add();
@@ -185,27 +195,64 @@ void LokiClient::Impl::CountLimitDrop(const char* reason, const Entry& e, std::s
             {"stream", std::string_view(labels).substr(0, 256)}});
 }
 
-void LokiClient::Impl::Push(Entry&& e) {
-  std::string tenant = Tenant(&e);
-  // Sanitise first: replacement characters can make the line longer than the limit.
-  formats::SanitizeUtf8(e.line);
-  if (!ApplyLineLimit(&e)) return;
-  ApplyLabelLimit(&e);
-  const int64_t memory = EntryMemoryBytes(e);
+const LokiClient::Impl::Stream& LokiClient::Impl::StreamOf(const Labels& labels,
+                                                           std::array<Stream, 4>& cache,
+                                                           size_t& next) {
+  for (const Stream& s : cache) {
+    if (!s.in.empty() && s.in.SameAs(labels)) return s;  // `in` keeps the set alive: no reuse
+  }
+  Stream& s = cache[next++ % cache.size()];
+  s.in = labels;
+  s.out = labels;
+  s.tenant = Tenant(&s.out);
+  ApplyLabelLimit(&s.out);
+  s.label_bytes = 0;
+  for (const Label& l : s.out) s.label_bytes += static_cast<int64_t>(l.name.size() + l.value.size());
+  return s;
+}
+
+// One batch (one read of one source): the checks per entry, then one lock and one clock read.
+void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
+  std::array<Stream, 4> cache;
+  size_t next = 0;
+  thread_local std::vector<std::pair<const Stream*, int64_t>> prepared;  // per entry
+  prepared.assign(batch.size(), {nullptr, 0});
+  int64_t memory_total = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Entry& e = batch[i];
+    const Stream& s = StreamOf(e.labels, cache, next);
+    // Sanitise first: replacement characters can make the line longer than the limit.
+    formats::SanitizeUtf8(e.line);
+    if (!ApplyLineLimit(&e)) continue;  // counted; the caller's span releases its AckRef
+    e.labels = s.out;
+    int64_t memory = static_cast<int64_t>(sizeof(Entry) + e.line.size()) + s.label_bytes;
+    for (const Label& l : e.structured_metadata) {
+      memory += static_cast<int64_t>(l.name.size() + l.value.size());
+    }
+    prepared[i] = {&s, memory};
+  }
+  thread_local std::vector<size_t> refused;
+  refused.clear();
   bool wake = false;
   {
-    std::unique_lock lock(mu_);
-    if (!batcher_->Admits(tenant, e)) {
-      lock.unlock();
-      CountLimitDrop(telemetry::kReasonStreamLimited, e, "max_streams");
-      return;  // as Promtail: the entry goes, its AckRef with it, and the file moves on
+    std::lock_guard lock(mu_);
+    const SteadyTime now = clock_->Steady();
+    const size_t before = ready_.size();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto [s, memory] = prepared[i];
+      if (s == nullptr) continue;
+      if (!batcher_->Admits(s->tenant, batch[i])) {
+        refused.push_back(i);  // as Promtail: the entry goes, and the file moves on
+        continue;
+      }
+      wake = batcher_->Add(s->tenant, std::move(batch[i]), memory, now, &ready_) || wake;
+      memory_total += memory;
     }
-    size_t before = ready_.size();
-    wake = batcher_->Add(tenant, std::move(e), memory, clock_->Steady(), &ready_);
     wake = wake || ready_.size() != before;
   }
-  buffered_.fetch_add(memory, std::memory_order_relaxed);
-  buffered_gauge_->Add(static_cast<double>(memory));
+  for (size_t i : refused) CountLimitDrop(telemetry::kReasonStreamLimited, batch[i], "max_streams");
+  buffered_.fetch_add(memory_total, std::memory_order_relaxed);
+  buffered_gauge_->Add(static_cast<double>(memory_total));
   if (wake) cv_.notify_all();
 }
 
@@ -379,7 +426,7 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
   return client;
 }
 
-void LokiClient::Push(Entry&& e) { impl_->Push(std::move(e)); }
+void LokiClient::PushBatch(std::span<Entry> batch) { impl_->PushBatch(batch); }
 bool LokiClient::Saturated() const { return impl_->Saturated(); }
 Status LokiClient::Start() { return impl_->Start(); }
 bool LokiClient::Stop(std::chrono::milliseconds deadline) { return impl_->Stop(deadline); }

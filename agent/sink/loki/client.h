@@ -40,7 +40,7 @@ class LokiClient final : public EntrySink {
                                                     telemetry::AgentMetrics* metrics, Clock* clock);
   ~LokiClient() override;
 
-  void Push(Entry&& e) override;
+  void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override;
 
   // Starts the sender thread.

@@ -70,7 +70,8 @@ ContainerReader::ContainerReader(const ReaderContext* ctx, Endpoint ep, std::str
       since_ns_(from.ts_ns),
       last_ts_(from.ts_ns),
       at_last_ts_(from.lines_at_ts),
-      skip_at_since_(from.lines_at_ts) {}
+      skip_at_since_(from.lines_at_ts),
+      emitter_(std::make_unique<pipeline::BatchEmitter>(ctx->sink)) {}
 
 void ContainerReader::Start() {
   if (running_.load()) return;
@@ -191,7 +192,7 @@ void ContainerReader::OnLine(const LogLine& l, pipeline::Emitter& out) {
 
 template <typename F>
 void ContainerReader::HandOn(F&& feed) {
-  pipeline::SinkEmitter out(ctx_->sink);
+  pipeline::BatchEmitter& out = *emitter_;
   uint64_t lines = 0, bad = 0;
   const uint64_t truncated_before = asm_[0]->truncated_bytes() + asm_[1]->truncated_bytes();
   {
@@ -203,6 +204,7 @@ void ContainerReader::HandOn(F&& feed) {
     auto on_bad = [&](std::string_view) { ++bad; };
     feed(on_line, on_bad);
   }
+  out.Flush();  // one batch per read, handed on outside the pipeline lock
   if (!hold_.empty()) {
     // As at the end of a run (Run()): a partial line held from before the last line read means
     // reading again from its timestamp, counting nothing there.

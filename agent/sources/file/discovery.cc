@@ -84,6 +84,7 @@ void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& 
     auto moved = found_by_inode.find(key);
     if (moved != found_by_inode.end()) {
       f->set_record_path(moved->second);  // renamed to a name the glob matches too: keep going
+      Touch(*f);
       continue;
     }
     StartDrain(*f, now_ns);
@@ -93,7 +94,8 @@ void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& 
 void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   f.draining = true;
   f.drain_since_ns = now_ns;
-  f.dirty = true;
+  MarkDirty(f);
+  Touch(f);
   const std::string old = f.record_path();
   std::string where;
   struct stat st;
@@ -179,12 +181,15 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   f->open_seq = next_open_seq_++;
   f->opened_wall_ns = now_ns;
   f->idle_since_ns = now_ns;
-  f->dirty = true;
   if (f->draining) HoldDraining(*f);
   // Over max_open_files with nothing idle to close: wait parked, read when a slot frees.
   if (!f->draining && !EnsureFdSlot(nullptr)) f->Park();
   FileKey key = KeyOf(f->identity());
+  TailedFile& added = *f;
   files_[key] = std::move(f);
+  MarkDirty(added);
+  Touch(added);
+  PipelinesChanged();
 }
 
 void FileSource::Impl::RebuildPathIndex() {

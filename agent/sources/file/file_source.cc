@@ -17,6 +17,9 @@ namespace skidder::sources {
 namespace {
 
 constexpr size_t kHardLineCap = 1 << 20;  // without limits.max_line_size
+// Every file's record is compared with Positions this often even if nothing marked it touched.
+constexpr auto kFullPositionsPass = std::chrono::seconds(1);
+constexpr auto kInotifyRescanPeriod = std::chrono::seconds(60);
 constexpr int kChunksPerTurn = 16;        // per file per loop turn, so one busy file cannot starve
 constexpr auto kMinRescanGap = std::chrono::milliseconds(50);  // coalesces event storms
 constexpr int kSaturatedWaitMs = 20;
@@ -63,6 +66,7 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
   settings_.truncate = opts_.limits.max_line_size_truncate;
   settings_.metrics = metrics;
   settings_.crashes = opts_.crashes;
+  settings_.open_files = &open_files_;
   if (opts_.limits.readline_rate_enabled) {
     limiter_.emplace(opts_.limits.readline_rate, opts_.limits.readline_burst,
                      opts_.limits.readline_rate_drop, clock_);
@@ -121,7 +125,7 @@ void FileSource::Impl::Run() {
       Discover(now_ns);
       rescan_ = false;
       last_rescan_ = now;
-      next_rescan_ = now + opts_.rescan_period;
+      next_rescan_ = now + RescanPeriod();
     }
     if (now >= next_tick_) {
       PollTick(now_ns);
@@ -154,6 +158,15 @@ void FileSource::Impl::Run() {
   UpdatePositions();
 }
 
+// sync_period, as Promtail. While inotify watches every directory the globs reach, a new or
+// renamed file raises an event that asks for a pass at once (rescan_), so the timed pass is only
+// a safety net and runs at most every kInotifyRescanPeriod: with 10,000 files a pass costs a
+// directory listing per pod and a stat per file, which is most of an idle agent's CPU.
+config::Duration FileSource::Impl::RescanPeriod() const {
+  if (watcher_.fd() < 0 || watcher_.AnyPolled()) return opts_.rescan_period;
+  return std::max<config::Duration>(opts_.rescan_period, kInotifyRescanPeriod);
+}
+
 void FileSource::Impl::SyncPositions() {
   std::lock_guard state(state_mu_);
   UpdatePositions();
@@ -172,11 +185,11 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
   watcher_.ReadEvents(&ev);
   if (ev.rescan) rescan_ = true;
   if (ev.overflow) {
-    for (auto& [key, f] : files_) f->dirty = true;
+    for (auto& [key, f] : files_) MarkDirty(*f);
   }
   for (const auto& path : ev.written) {
     auto it = by_path_.find(path);
-    if (it != by_path_.end()) it->second->dirty = true;
+    if (it != by_path_.end()) MarkDirty(*it->second);
   }
 }
 
@@ -195,6 +208,7 @@ void FileSource::Impl::ApplyTargets() {
     targets_.push_back(std::move(st));
   }
   active_targets = targets_.size();
+  PipelinesChanged();
   metrics_->targets_active.With({})->Set(static_cast<double>(targets_.size()));
   const int64_t now_ns = clock_->NowNs();
   for (auto& [key, f] : files_) {
@@ -234,23 +248,31 @@ const TargetState* FileSource::Impl::MatchingTarget(const TailedFile& f) const {
   return nullptr;
 }
 
-size_t FileSource::Impl::OpenCount() const {
-  size_t n = 0;
-  for (const auto& [key, f] : files_) n += f->parked() ? 0 : 1;
-  return n;
+void FileSource::Impl::MarkDirty(TailedFile& f) {
+  f.dirty = true;
+  if (f.queued) return;
+  f.queued = true;
+  read_queue_.push_back(KeyOf(f.identity()));
 }
 
-// Frees an fd by parking the file idle the longest (at EOF, not draining), if there is one.
+// Frees an fd by parking a file that is idle (at EOF, not draining), if there is one. The search
+// goes round robin from the last victim, and a search that found nothing is not repeated until
+// some file went idle: with thousands of files behind a backlog, every parked file asks for a
+// slot each turn, and each answer must not cost a pass over all files.
 bool FileSource::Impl::EnsureFdSlot(const TailedFile* keep) {
   if (OpenCount() < std::max<size_t>(opts_.max_open_files, 1)) return true;
-  TailedFile* victim = nullptr;
-  for (auto& [key, f] : files_) {
-    if (f.get() == keep || f->parked() || f->draining || f->dirty) continue;
-    if (victim == nullptr || f->idle_since_ns < victim->idle_since_ns) victim = f.get();
+  if (no_victim_gen_ == idle_gen_) return false;
+  auto it = files_.lower_bound(victim_at_);
+  for (size_t n = 0; n < files_.size(); ++n, ++it) {
+    if (it == files_.end()) it = files_.begin();
+    TailedFile& f = *it->second;
+    if (&f == keep || f.parked() || f.draining || f.dirty) continue;
+    f.Park();
+    victim_at_ = std::next(it) == files_.end() ? FileKey{} : std::next(it)->first;
+    return true;
   }
-  if (victim == nullptr) return false;
-  victim->Park();
-  return true;
+  no_victim_gen_ = idle_gen_;
+  return false;
 }
 
 bool FileSource::Impl::Unpark(TailedFile& f) {
@@ -287,56 +309,91 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   backpressure_ns_ = 0;
   bool more = false;
   const auto oldest = OldestUnread();
-  // Round robin from where the last cut-short turn stopped.
-  auto start = files_.lower_bound(resume_at_);
-  for (size_t n = 0; n < files_.size(); ++n, ++start) {
-    if (start == files_.end()) start = files_.begin();
-    auto& [key, f] = *start;
-    if (!f->dirty) continue;
-    if (f->parked() && f->draining) {
-      f->dirty = false;  // lost its file while parked: nothing more to read
-      continue;
-    }
-    if (!oldest.empty()) {
-      auto o = oldest.find(f->path());
-      if (o != oldest.end() && o->second < f->open_seq) continue;  // an older file goes first
-    }
-    if (f->parked() && !Unpark(*f)) continue;
-    bool has_new = false;
-    if (!f->Check(&has_new) || !has_new) {
-      f->dirty = false;
-      continue;
-    }
-    TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
-    bool waiting = false;
-    for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
-      // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
-      if (sink_->Saturated()) saturated_ = true;
-      if (limiter_) {
-        limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
-        if (!limiter_->drop() && !limiter_->Ready()) throttled_ = true;
-      }
-      // A stage applying backpressure (limit with drop: false): this file waits, others go on.
-      if (pipeline::Pipeline* p = f->pipeline(); p != nullptr) {
-        if (const int64_t wait = p->ReadyInNs(); wait > 0) {
-          backpressure_ns_ = backpressure_ns_ == 0 ? wait : std::min(backpressure_ns_, wait);
-          r = TailedFile::ReadResult::kEof;
-          waiting = true;
-          break;
+  reading_.clear();
+  reading_.swap(read_queue_);  // files marked dirty while this turn runs wait for the next
+  for (size_t i = 0; i < reading_.size(); ++i) {
+    auto it = files_.find(reading_[i]);
+    if (it == files_.end()) continue;  // closed since it was queued
+    TailedFile& f = *it->second;
+    f.queued = false;
+    if (!f.dirty) continue;
+    switch (ReadFile(f, now_ns, oldest)) {
+      case FileTurn::kDone:
+        break;
+      case FileTurn::kMore:
+        more = true;
+        [[fallthrough]];
+      case FileTurn::kWait:
+        MarkDirty(f);
+        break;
+      case FileTurn::kStop: {
+        // Cut short by the sink or the limiter: the files not reached yet go first next turn,
+        // then this one (to the back if it got its share), then those queued meanwhile.
+        std::vector<FileKey> next(reading_.begin() + static_cast<ptrdiff_t>(i) + 1,
+                                  reading_.end());
+        f.queued = true;
+        if (cut_after_chunk_) {
+          next.push_back(it->first);
+        } else {
+          next.insert(next.begin(), it->first);
         }
-      }
-      if (saturated_ || throttled_) {
-        // A file that got its share this turn goes to the back of the line.
-        auto next = i > 0 ? std::next(start) : start;
-        resume_at_ = next == files_.end() ? FileKey{} : next->first;
+        next.insert(next.end(), read_queue_.begin(), read_queue_.end());
+        read_queue_.swap(next);
         return false;
       }
-      r = f->ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_, limiter_ ? &*limiter_ : nullptr);
     }
-    f->dirty = r == TailedFile::ReadResult::kFull || waiting;
-    more |= f->dirty && !waiting;
   }
   return more;
+}
+
+// One file's turn: up to kChunksPerTurn chunks.
+FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
+    TailedFile& f, int64_t now_ns, const std::unordered_map<std::string_view, uint64_t>& oldest) {
+  if (f.parked() && f.draining) {
+    f.dirty = false;  // lost its file while parked: nothing more to read
+    return FileTurn::kDone;
+  }
+  if (!oldest.empty()) {
+    auto o = oldest.find(f.path());
+    if (o != oldest.end() && o->second < f.open_seq) return FileTurn::kWait;  // older goes first
+  }
+  if (f.parked() && !Unpark(f)) return f.dirty ? FileTurn::kWait : FileTurn::kDone;
+  bool has_new = false;
+  if (!f.Check(&has_new) || !has_new) {
+    SetIdle(f);
+    return FileTurn::kDone;
+  }
+  Touch(f);
+  TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
+  for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
+    // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
+    if (sink_->Saturated()) saturated_ = true;
+    if (limiter_) {
+      limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
+      if (!limiter_->drop() && !limiter_->Ready()) throttled_ = true;
+    }
+    // A stage applying backpressure (limit with drop: false): this file waits, others go on.
+    if (pipeline::Pipeline* p = f.pipeline(); p != nullptr) {
+      if (const int64_t wait = p->ReadyInNs(); wait > 0) {
+        backpressure_ns_ = backpressure_ns_ == 0 ? wait : std::min(backpressure_ns_, wait);
+        return FileTurn::kWait;
+      }
+    }
+    if (saturated_ || throttled_) {
+      cut_after_chunk_ = i > 0;
+      return FileTurn::kStop;
+    }
+    r = f.ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_, limiter_ ? &*limiter_ : nullptr);
+    emitter_.Flush();
+  }
+  if (r == TailedFile::ReadResult::kFull) return FileTurn::kMore;
+  SetIdle(f);
+  return FileTurn::kDone;
+}
+
+void FileSource::Impl::SetIdle(TailedFile& f) {
+  f.dirty = false;
+  ++idle_gen_;  // EnsureFdSlot may find a victim now
 }
 
 // Files whose writes raise no inotify event are checked on every tick (a cheap fstat): those in
@@ -349,7 +406,7 @@ void FileSource::Impl::PollTick(int64_t now_ns) {
   for (auto& [key, f] : files_) {
     const bool polled = any_polled && watcher_.IsPolled(DirOf(f->path()));
     if (!polled && !f->draining && !f->via_symlink) continue;
-    f->dirty = true;
+    MarkDirty(*f);
     if (!polled || f->draining) continue;
     struct stat st;
     if (::stat(f->record_path().c_str(), &st) != 0 || !SameInode(f->identity(), st)) {
@@ -368,23 +425,47 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
       continue;
     }
     f.FlushPartial(now_ns, emitter_);
+    emitter_.Flush();
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
+    touched_.erase(it->first);
     it = files_.erase(it);
+    PipelinesChanged();
     RebuildPathIndex();
   }
 }
 
+// Puts changed records into Positions. Only files read, moved or still waiting for acks since
+// the last call are looked at (touched_), and every file once per kFullPositionsPass in case a
+// change came another way: an idle turn does no work per file.
 void FileSource::Impl::UpdatePositions() {
+  const auto now = clock_->Steady();
+  const bool full = now >= next_full_positions_;
+  if (full) next_full_positions_ = now + kFullPositionsPass;
   double unacked = 0;
-  for (auto& [key, f] : files_) {
-    unacked += static_cast<double>(f->read_offset() - std::min(f->read_offset(), f->committed()));
-    if (f->record_path().empty() || !f->RecordChanged()) continue;  // idle files cost nothing
-    PositionRecord r = f->Record();
-    positions_->Put(r);
-    f->last_put = std::move(r);
+  auto update = [&](TailedFile& f) {
+    const uint64_t pending = f.read_offset() - std::min(f.read_offset(), f.committed());
+    unacked += static_cast<double>(pending);
+    if (!f.record_path().empty() && f.RecordChanged()) {
+      PositionRecord r = f.Record();
+      positions_->Put(r);
+      f.last_put = std::move(r);
+    }
+    return pending == 0;  // settled: nothing in flight, its record as put
+  };
+  if (full) {
+    for (auto& [key, f] : files_) {
+      if (!update(*f)) touched_.insert(key);
+    }
+    unacked = 0;  // the files still in flight are in touched_ now, and counted there
   }
+  for (auto it = touched_.begin(); it != touched_.end();) {
+    auto f = files_.find(*it);
+    const bool settled = f == files_.end() || update(*f->second);
+    it = settled ? touched_.erase(it) : std::next(it);
+  }
+
   std::erase_if(finished_, [&](FinishedFile& ff) {
     ff.record.offset = ff.tracker->Committed();
     // Read to the end and all acknowledged: the record stays (marked done) while the file
@@ -400,12 +481,16 @@ void FileSource::Impl::UpdatePositions() {
 }
 
 void FileSource::Impl::FlushPipelines(int64_t now_ns, bool force) {
-  std::set<pipeline::Pipeline*> seen;
-  for (const auto& t : targets_) seen.insert(t->target.pipeline);
-  for (const auto& [key, f] : files_) seen.insert(f->pipeline());
-  for (pipeline::Pipeline* p : seen) {
-    if (p != nullptr) p->Flush(now_ns, force, emitter_);
+  if (pipelines_stale_) {  // recomputed when targets or files change, not per turn
+    std::set<pipeline::Pipeline*> seen;
+    for (const auto& t : targets_) seen.insert(t->target.pipeline);
+    for (const auto& [key, f] : files_) seen.insert(f->pipeline());
+    seen.erase(nullptr);
+    pipelines_.assign(seen.begin(), seen.end());
+    pipelines_stale_ = false;
   }
+  for (pipeline::Pipeline* p : pipelines_) p->Flush(now_ns, force, emitter_);
+  emitter_.Flush();
 }
 
 FileSource::FileSource(FileSourceOptions options, Positions* positions, EntrySink* sink,

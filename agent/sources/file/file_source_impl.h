@@ -27,6 +27,7 @@
 namespace skidder::sources {
 
 using FileKey = std::pair<uint64_t, uint64_t>;  // dev, inode
+inline FileKey KeyOf(const FileIdentity& id) { return {id.dev, id.ino}; }
 
 struct TargetState {
   FileTarget target;
@@ -73,6 +74,10 @@ class FileSource::Impl {
   void Run();
   void ApplyTargets();
   bool ReadFiles(int64_t now_ns);
+  enum class FileTurn { kDone, kMore, kWait, kStop };  // read all / has more / later / stop all
+  FileTurn ReadFile(TailedFile& f, int64_t now_ns,
+                    const std::unordered_map<std::string_view, uint64_t>& oldest);
+  void SetIdle(TailedFile& f);
   std::unordered_map<std::string_view, uint64_t> OldestUnread() const;
   bool EnsureFdSlot(const TailedFile* keep);
   bool Unpark(TailedFile& f);
@@ -81,7 +86,14 @@ class FileSource::Impl {
   void UpdatePositions();
   void FlushPipelines(int64_t now_ns, bool force);
   void WaitForEvents(int timeout_ms);
-  size_t OpenCount() const;
+  config::Duration RescanPeriod() const;
+  size_t OpenCount() const { return open_files_; }
+  // Marks f as having data to read and queues it for ReadFiles (once). Every "may have new
+  // data" goes through here: a turn then costs per file with data, not per file known.
+  void MarkDirty(TailedFile& f);
+  // f's position record may change (read, acknowledged, moved): UpdatePositions looks at it.
+  void Touch(const TailedFile& f) { touched_.insert(KeyOf(f.identity())); }
+  void PipelinesChanged() { pipelines_stale_ = true; }
   // discovery.cc
   void Discover(int64_t now_ns);
   void CheckOpenFiles(const std::map<std::string, struct stat>& found,
@@ -129,7 +141,8 @@ class FileSource::Impl {
   telemetry::AgentMetrics* metrics_;
   Clock* clock_;
   TailSettings settings_;
-  pipeline::SinkEmitter emitter_;
+  size_t open_files_ = 0;  // descriptors open (TailSettings::open_files)
+  pipeline::BatchEmitter emitter_;  // flushed after each read, partial flush and pipeline flush
   PathMetricsPool metric_pool_;
   Watcher watcher_;
   int wake_fd_ = -1;
@@ -162,13 +175,23 @@ class FileSource::Impl {
   std::optional<ReadlineLimiter> limiter_;
   bool throttled_ = false;
   int64_t backpressure_ns_ = 0;  // shortest wait a pipeline asked for this turn (0: none)
-  // Where the next ReadFiles() starts, so a turn cut short by the sink or the limiter does not
-  // let the first files starve the others.
-  FileKey resume_at_{};
+  // Dirty files in the order they get their turn: a turn cut short by the sink or the limiter
+  // resumes where it stopped, so the first files cannot starve the others.
+  std::vector<FileKey> read_queue_;
+  std::vector<FileKey> reading_;     // ReadFiles' copy of the queue (reused)
+  // Files whose record may differ from what Positions has; the rest are checked every
+  // kFullPositionsPass. Keeps an idle turn free of per-file work.
+  std::set<FileKey> touched_;
+  std::chrono::steady_clock::time_point next_full_positions_{};
+  // EnsureFdSlot found nothing idle to close at this value of idle_gen_; until a file goes idle
+  // (idle_gen_ moves) the answer stays "no" without another scan.
+  uint64_t idle_gen_ = 0, no_victim_gen_ = ~uint64_t{0};
+  FileKey victim_at_{};  // where the next victim search starts (round robin)
+  std::vector<pipeline::Pipeline*> pipelines_;  // distinct pipelines of targets and files
+  bool pipelines_stale_ = true;
+  bool cut_after_chunk_ = false;  // the turn stopped after the file got at least one chunk
   uint64_t next_open_seq_ = 0;  // TailedFile::open_seq
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
 };
-
-inline FileKey KeyOf(const FileIdentity& id) { return {id.dev, id.ino}; }
 
 }  // namespace skidder::sources

@@ -221,19 +221,22 @@ void Glob::WalkDir(const Alt& a, const std::string& dir, size_t seg, const DirFn
     });
     return;
   }
-  auto visit = [&](const std::string& p) {
+  auto visit = [&](const std::string& p, unsigned char type) {
+    // readdir's type spares a stat per directory on the way down (symlinks are followed: stat).
+    if (!last && type == DT_DIR) return WalkDir(a, p, seg + 1, on_dir, on_file);
+    if (!last && type != DT_UNKNOWN && type != DT_LNK) return;
     if (::stat(p.c_str(), &st) != 0) return;
     if (last && S_ISREG(st.st_mode)) on_file(p, st);
     if (!last && S_ISDIR(st.st_mode)) WalkDir(a, p, seg + 1, on_dir, on_file);
   };
   if (!HasGlobMeta(s)) {
-    visit(Join(dir, s));
+    visit(Join(dir, s), DT_UNKNOWN);
     return;
   }
   std::string name_buf;
-  ListDir(dir, [&](std::string_view name, const dirent*) {
+  ListDir(dir, [&](std::string_view name, const dirent* e) {
     name_buf.assign(name);
-    if (::fnmatch(s.c_str(), name_buf.c_str(), 0) == 0) visit(Join(dir, name));
+    if (::fnmatch(s.c_str(), name_buf.c_str(), 0) == 0) visit(Join(dir, name), e->d_type);
   });
 }
 

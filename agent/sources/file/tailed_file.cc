@@ -34,11 +34,11 @@ TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_
       metrics_(std::move(metrics)),
       settings_(settings),
       splitter_(settings.max_line, settings.truncate, offset),
-      tracker_(AckTracker::Create(offset)) {}
-
-TailedFile::~TailedFile() {
-  if (fd_ >= 0) ::close(fd_);
+      tracker_(AckTracker::Create(offset)) {
+  if (fd_ >= 0 && settings_.open_files != nullptr) ++*settings_.open_files;
 }
+
+TailedFile::~TailedFile() { Park(); }
 
 void TailedFile::Retarget(Labels labels, pipeline::Pipeline* pipeline) {
   labels_ = std::move(labels);
@@ -186,11 +186,14 @@ bool TailedFile::RecordChanged() const {
 }
 
 void TailedFile::Park() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  ::close(fd_);
   fd_ = -1;
+  if (settings_.open_files != nullptr) --*settings_.open_files;
 }
 
 bool TailedFile::Reopen(const std::string& path) {
+  Park();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
@@ -199,6 +202,7 @@ bool TailedFile::Reopen(const std::string& path) {
     return false;
   }
   fd_ = fd;
+  if (settings_.open_files != nullptr) ++*settings_.open_files;
   return true;
 }
 

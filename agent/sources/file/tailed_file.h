@@ -37,6 +37,9 @@ struct TailSettings {
   bool truncate = false;
   telemetry::AgentMetrics* metrics = nullptr;
   const poison::CrashLog* crashes = nullptr;  // lines the agent died on (may be null)
+  // The source's count of open descriptors (max_open_files), kept by the files themselves so
+  // that checking it costs nothing per file. May be null.
+  size_t* open_files = nullptr;
 };
 
 class TailedFile {
@@ -88,6 +91,7 @@ class TailedFile {
 
   // Scheduling state kept by the FileSource.
   bool dirty = true;          // may have new data
+  bool queued = false;        // in the source's queue of files to read (see MarkDirty)
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;

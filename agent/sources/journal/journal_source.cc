@@ -124,18 +124,22 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
 }
 
 void JournalSource::Run() {
-  pipeline::SinkEmitter out(sink_);
+  pipeline::BatchEmitter out(sink_);
   while (!stop_) {
     if (sink_->Saturated()) {  // backpressure: the journal holds the backlog
       usleep(10'000);
       continue;
     }
-    if (ReadBatch(out) == 0) {
+    const size_t n = ReadBatch(out);
+    out.Flush();  // one sink batch per journal batch
+    if (n == 0) {
       opts_.pipeline->Flush(clock_->NowNs(), /*force=*/false, out);
+      out.Flush();
       reader_->Wait(kWaitUs);
     }
   }
   opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out);
+  out.Flush();
 }
 
 void JournalSource::SyncPositions() {

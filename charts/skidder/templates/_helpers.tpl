@@ -61,9 +61,68 @@ metrics, which the alerts select on. */}}
 {{- printf "%s-metrics" (include "skidder.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The rendered agent config (skidder.yaml). */}}
+{{/* "true" when the agent runs an Alloy config: config.format alloy, or the Alloy chart's
+alloy.configMap.content set (so an Alloy chart values file works as it is). */}}
+{{- define "skidder.alloyMode" -}}
+{{- if or (eq (toString .Values.config.format) "alloy") (include "skidder.alloyChartContent" .) }}true{{ end }}
+{{- end }}
+
+{{- define "skidder.alloyChartContent" -}}
+{{- if and .Values.alloy .Values.alloy.configMap .Values.alloy.configMap.content }}
+{{- .Values.alloy.configMap.content }}
+{{- end }}
+{{- end }}
+
+{{/* The config file's name in the ConfigMap (or Secret) and under /etc/skidder. */}}
+{{- define "skidder.configKey" -}}
+{{- if include "skidder.alloyMode" . }}config.alloy{{ else }}skidder.yaml{{ end }}
+{{- end }}
+
+{{/* The rendered agent config: skidder.yaml from config.file, or the Alloy config
+(alloy.configMap.content when set, else config.alloy), each passed through tpl. */}}
 {{- define "skidder.config" -}}
+{{- if include "skidder.alloyMode" . }}
+{{- tpl (include "skidder.alloyChartContent" . | default .Values.config.alloy) . | trim }}
+{{- else }}
 {{- tpl .Values.config.file . | trim }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the journal's directories are mounted: journal.enabled for the YAML config;
+for an Alloy config, when it has a loki.source.journal component. */}}
+{{- define "skidder.journalMounts" -}}
+{{- if include "skidder.alloyMode" . }}
+{{- if contains "loki.source.journal" (include "skidder.config" .) }}true{{ end }}
+{{- else if .Values.journal.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The agent's arguments. An Alloy config has no place for skidder's own settings, so the
+positions file, held files, symlink roots and HTTP port and prefix go as flags: the Alloy path
+gets the same loss protection as the YAML one. */}}
+{{- define "skidder.args" -}}
+- -config.file=/etc/skidder/{{ include "skidder.configKey" . }}
+{{- if include "skidder.alloyMode" . }}
+{{- $p := .Values.config.positions }}
+- -positions.file={{ $p.filename }}
+{{- with $p.held_dir }}
+- -positions.held-dir={{ . }}
+{{- end }}
+{{- with $p.held_max_bytes }}
+- -positions.held-max-bytes={{ if kindIs "string" . }}{{ . }}{{ else }}{{ int64 . }}{{ end }}
+{{- end }}
+{{- with .Values.config.targetConfig }}{{ with .symlink_roots }}
+- -target-config.symlink-roots={{ join "," . }}
+{{- end }}{{ end }}
+- -server.http-listen-port={{ .Values.config.serverPort }}
+{{- with .Values.httpPathPrefix }}
+- -server.path-prefix={{ . }}
+{{- end }}
+{{- else }}
+- -config.expand-env=true
+{{- end }}
+{{- with .Values.extraArgs }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* PromQL matchers for the agent's own metrics, used by the alerts. */}}

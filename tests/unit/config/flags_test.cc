@@ -55,6 +55,16 @@ TEST(ParseFlags, ReadsEveryPromtailFlag) {
   EXPECT_EQ(f->http_listen_port, 0);
 }
 
+TEST(ParseFlags, RefusesBadHoldingAndSymlinkRootValues) {
+  for (const char* arg : {"-positions.held-max-bytes=lots",
+                          "-positions.held-max-bytes=", "-target-config.symlink-roots=var/log",
+                          "-target-config.symlink-roots=/var/log,,/x"}) {
+    Result<Flags> f = ParseFlags({arg});
+    ASSERT_FALSE(f) << arg;
+    EXPECT_NE(f.error().message().find("invalid value"), std::string::npos) << arg;
+  }
+}
+
 TEST(ParseFlags, HelpInAnySpelling) {
   for (const char* arg : {"-h", "-help", "--help", "--h"}) {
     Result<Flags> f = ParseFlags({arg});

@@ -115,6 +115,49 @@ TEST(LoadConfig, FlagsOverrideTheFile) {
   EXPECT_EQ(cfg->clients[1].batchwait, 1s);  // defaults like any client
 }
 
+// An Alloy config has no place for skidder's loss protection settings; the flags give them
+// (the chart passes them), and they override a YAML file's too.
+TEST(LoadConfig, HoldingAndSymlinkRootFlagsApplyToAnAlloyConfig) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.alloy",
+                     "loki.write \"default\" {\n"
+                     "  endpoint { url = \"http://loki:3100/loki/api/v1/push\" }\n"
+                     "}\n");
+  Result<Config> plain = LoadConfig(*ParseFlags({"-config.file=" + (dir / "c.alloy")}));
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_EQ(plain->positions.held_dir, "");
+  EXPECT_TRUE(plain->target_config.symlink_roots.empty());
+  Result<Flags> f =
+      ParseFlags({"-config.file=" + (dir / "c.alloy"), "-positions.held-dir=/var/log/.skidder-held",
+                  "-positions.held-max-bytes=2GiB",
+                  "-target-config.symlink-roots=/var/log,/var/lib/docker/containers",
+                  "-server.path-prefix=/skidder"});
+  ASSERT_TRUE(f) << f.error().message();
+  Result<Config> cfg = LoadConfig(*f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->positions.held_dir, "/var/log/.skidder-held");
+  EXPECT_EQ(cfg->positions.held_max_bytes, int64_t{2} << 30);
+  EXPECT_EQ(cfg->target_config.symlink_roots,
+            (std::vector<std::string>{"/var/log", "/var/lib/docker/containers"}));
+  EXPECT_EQ(cfg->server.http_path_prefix, "/skidder");
+}
+
+TEST(LoadConfig, HoldingFlagsOverrideTheYamlFile) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.yaml",
+                     "clients: [{url: 'http://a:3100/loki/api/v1/push'}]\n"
+                     "positions: {filename: /p.json, held_dir: /a, held_max_bytes: 1MiB}\n"
+                     "target_config: {symlink_roots: [/x]}\n");
+  Result<Flags> f = ParseFlags({"-config.file=" + (dir / "c.yaml"), "-positions.held-dir=off",
+                                "-positions.held-max-bytes=4096", "-target-config.symlink-roots="});
+  ASSERT_TRUE(f) << f.error().message();
+  Result<Config> cfg = LoadConfig(*f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->positions.held_dir, "off");
+  EXPECT_EQ(cfg->positions.held_max_bytes, 4096);
+  EXPECT_TRUE(cfg->target_config.symlink_roots.empty());  // "": follow links anywhere
+}
+
 TEST(LoadConfig, ClientUrlReplacesTheBuiltInClient) {
   Flags f;
   f.client_url = "http://loki.example:3100/loki/api/v1/push";

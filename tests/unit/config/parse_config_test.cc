@@ -280,9 +280,15 @@ const ErrorCase kErrors[] = {
      "    static_configs: [{labels: {__path__: /a}}]\n",
      "cfg.yaml:3:14: scrape_configs[0].journal: a scrape config reads either the journal or files: "
      "move static_configs and kubernetes_sd_configs to a scrape config of their own"},
-    {"UnsupportedSyslog",
-     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x\n",
-     "cfg.yaml:4:7: scrape_configs[0].syslog: \"syslog\" is not supported by skidder yet"},
+    {"SyslogUnknownProtocol",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
+     "      listen_protocol: sctp\n",
+     "cfg.yaml:5:24: scrape_configs[0].syslog.listen_protocol: must be tcp or udp, not \"sctp\""},
+    {"SyslogTlsWithoutKey",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
+     "      tls_config: {ca_file: ca.crt}\n",
+     "cfg.yaml:5:19: scrape_configs[0].syslog.tls_config: cert_file and key_file are required to "
+     "serve TLS"},
     {"UnsupportedFileSd",
      "scrape_configs:\n  - job_name: j\n    file_sd_configs: [{files: [a.json]}]\n",
      "cfg.yaml:3:22: scrape_configs[0].file_sd_configs: \"file_sd_configs\" is not supported by "
@@ -400,6 +406,25 @@ TEST(ParseConfig, ReadsPromtailJournalScrapeConfig) {
   EXPECT_EQ(sc.journal->matches, "_SYSTEMD_UNIT=kubelet.service + _TRANSPORT=kernel");
   EXPECT_EQ(*sc.journal->labels.Get("job"), "systemd-journal");
   EXPECT_EQ(sc.relabel_configs.size(), 1u);
+}
+
+TEST(ParseConfig, ReadsPromtailSyslogScrapeConfigWithPromtailDefaults) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: syslog\n    syslog:\n"
+      "      listen_address: 0.0.0.0:1514\n      label_structured_data: yes\n"
+      "      labels: {job: syslog}\n      max_message_length: 0\n      idle_timeout: 0s\n"
+      "      tls_config: {cert_file: s.crt, key_file: s.key, ca_file: ca.crt}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const SyslogConfig& s = *cfg->scrape_configs.at(0).syslog;
+  EXPECT_EQ(s.listen_address, "0.0.0.0:1514");
+  EXPECT_EQ(s.listen_protocol, "tcp");
+  EXPECT_EQ(s.syslog_format, "rfc5424");
+  EXPECT_EQ(s.idle_timeout, 120s);  // 0 means Promtail's default
+  EXPECT_EQ(s.max_message_length, 8192);
+  EXPECT_TRUE(s.label_structured_data);
+  EXPECT_EQ(s.tls_config.ca_file, "ca.crt");
+  EXPECT_EQ(*s.labels.Get("job"), "syslog");
 }
 
 TEST(ParseConfig, JournalDefaultsArePromtails) {

@@ -23,9 +23,9 @@ constexpr int64_t kT0 = 1714557600'000000000;
 // Holds what it gets, acknowledgements included, until Ack().
 class HoldingSink final : public EntrySink {
  public:
-  void Push(Entry&& e) override {
+  void PushBatch(std::span<Entry> batch) override {
     std::lock_guard lock(mu_);
-    entries_.push_back(std::move(e));
+    for (Entry& e : batch) entries_.push_back(std::move(e));
   }
   bool Saturated() const override { return saturated.load(); }
   size_t Size() const {

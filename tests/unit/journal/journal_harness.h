@@ -33,7 +33,7 @@ inline std::vector<JournalEntry> Numbered(const std::string& prefix, int from, i
 // The file source tests' recording sink, also counting how often readers ask Saturated().
 class CountingSink final : public EntrySink {
  public:
-  void Push(Entry&& e) override { inner_.Push(std::move(e)); }
+  void PushBatch(std::span<Entry> batch) override { inner_.PushBatch(batch); }
   bool Saturated() const override {
     if (counting_) ++calls_;
     return inner_.Saturated();

@@ -14,17 +14,18 @@ using testing::MustBuild;
 using testing::RunStage;
 using testing::TestMetrics;
 
-TEST(DockerStage, ExtractsFieldsSetsStreamLabelTimestampAndLine) {
+// Promtail keeps the `log` value whole, trailing newline included (seen on a Promtail run).
+TEST(DockerStage, ExtractsFieldsAndKeepsTheTrailingNewlineAsPromtailDoes) {
   auto stage = MustBuild("docker: {}");
   auto out = RunStage(
       *stage,
       MakeEntry(
           R"({"log":"log message\n","stream":"stderr","time":"2019-04-30T02:12:41.8443515Z"})"));
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].entry.line, "log message");
+  EXPECT_EQ(out[0].entry.line, "log message\n");
   EXPECT_EQ(out[0].entry.timestamp_ns, 1556590361844351500);
   EXPECT_EQ(LabelOr(out[0], "stream"), "stderr");
-  EXPECT_EQ(ExtractedOr(out[0], "output"), "log message");
+  EXPECT_EQ(ExtractedOr(out[0], "output"), "log message\n");
   EXPECT_EQ(ExtractedOr(out[0], "stream"), "stderr");
   EXPECT_EQ(ExtractedOr(out[0], "timestamp"), "2019-04-30T02:12:41.8443515Z");
 }
@@ -41,8 +42,8 @@ TEST(DockerStage, JoinsLogValuesWithoutNewlinePerStream) {
   feed("err whole\\n", "stderr");
   feed("part two\\n", "stdout");
   ASSERT_EQ(out.entries.size(), 2u);
-  EXPECT_EQ(out.entries[0].entry.line, "err whole");
-  EXPECT_EQ(out.entries[1].entry.line, "part one, part two");
+  EXPECT_EQ(out.entries[0].entry.line, "err whole\n");
+  EXPECT_EQ(out.entries[1].entry.line, "part one, part two\n");
 }
 
 TEST(DockerStage, PassesMalformedLinesThroughAndCountsThem) {

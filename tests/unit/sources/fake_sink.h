@@ -23,10 +23,12 @@ namespace skidder::sources::testing {
 
 class FakeSink final : public EntrySink {
  public:
-  void Push(Entry&& e) override {
+  void PushBatch(std::span<Entry> batch) override {
     std::lock_guard lock(mu_);
-    if (!hold_acks_) e.ack.Reset();
-    entries_.push_back(std::move(e));
+    for (Entry& e : batch) {
+      if (!hold_acks_) e.ack.Reset();
+      entries_.push_back(std::move(e));
+    }
   }
   bool Saturated() const override { return saturated_.load(); }
 

@@ -1,0 +1,152 @@
+// Template functions that build or read lists and maps, so that {{range}} has something to walk:
+// Go's index, and sprig's list, splitList, split, dict, keys and until. Lists are bounded by
+// kMaxListLen elements and kMaxValueDepth levels.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "lang/go/template_internal.h"
+
+namespace skidder::lang::go::tmpl {
+namespace {
+
+bool SetValue(Call& c, Value v) {
+  if (v.depth > kMaxValueDepth) {
+    return c.Fail(fmt::format("lists nested more than {} deep", kMaxValueDepth));
+  }
+  *c.result = std::move(v);
+  return true;
+}
+
+bool TooLong(Call& c) { return c.Fail(fmt::format("more than {} elements", kMaxListLen)); }
+
+// list a b c: its arguments as a list.
+bool FList(Call& c) { return SetValue(c, Value::Of(List(c.args.begin(), c.args.end()))); }
+
+// The parts of s between each sep, as Go's strings.Split (an empty sep splits into characters,
+// here bytes).
+bool SplitParts(Call& c, const Value& src, std::string_view sep, List* out) {
+  std::string_view s = src.str();
+  for (;;) {
+    if (out->size() >= kMaxListLen) return TooLong(c);
+    const size_t at = sep.empty() ? (s.size() > 1 ? 1 : std::string_view::npos) : s.find(sep);
+    if (at == std::string_view::npos) {
+      if (!sep.empty() || !s.empty()) out->push_back(src.Part(s));
+      return true;
+    }
+    out->push_back(src.Part(s.substr(0, at)));
+    s.remove_prefix(at + sep.size());
+  }
+}
+
+// splitList sep s: a list.
+bool FSplitList(Call& c) {
+  std::string_view sep, s;
+  if (!c.Str(0, &sep) || !c.Str(1, &s)) return false;
+  List parts;
+  return SplitParts(c, c.args[1], sep, &parts) && SetValue(c, Value::Of(std::move(parts)));
+}
+
+// split sep s: a map _0, _1, ... as sprig's (so that {{ (split "." .a)._1 }} works).
+bool FSplit(Call& c) {
+  std::string_view sep, s;
+  if (!c.Str(0, &sep) || !c.Str(1, &s)) return false;
+  List parts;
+  if (!SplitParts(c, c.args[1], sep, &parts)) return false;
+  Map m;
+  m.reserve(parts.size());
+  for (size_t k = 0; k < parts.size(); ++k) m.emplace_back(fmt::format("_{}", k), parts[k]);
+  std::sort(m.begin(), m.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return SetValue(c, Value::Of(std::move(m)));
+}
+
+// dict k1 v1 k2 v2: a map; a later key replaces an earlier one, a missing last value is "".
+bool FDict(Call& c) {
+  Map m;
+  for (size_t k = 0; k < c.args.size(); k += 2) {
+    std::string_view key;
+    if (!c.Str(k, &key)) return false;
+    Value v = k + 1 < c.args.size() ? c.args[k + 1] : Value::Str("");
+    auto it = std::lower_bound(m.begin(), m.end(), key,
+                               [](const auto& kv, std::string_view x) { return kv.first < x; });
+    if (it != m.end() && it->first == key) {
+      it->second = std::move(v);
+    } else {
+      m.emplace(it, std::string(key), std::move(v));
+    }
+  }
+  return SetValue(c, Value::Of(std::move(m)));
+}
+
+// keys m...: the keys of the maps, sorted (sprig leaves the order to Go's map iteration).
+bool FKeys(Call& c) {
+  List out;
+  for (const Value& v : c.args) {
+    if (v.kind != Value::kMap) {
+      return c.Fail(std::string("wrong type for value; expected map; got ") + KindName(v.kind));
+    }
+    for (const auto& kv : *v.map) {
+      if (out.size() >= kMaxListLen) return TooLong(c);
+      out.push_back(Value::Own(kv.first));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Value& a, const Value& b) { return a.str() < b.str(); });
+  return SetValue(c, Value::Of(std::move(out)));
+}
+
+// until n: 0 .. n-1.
+bool FUntil(Call& c) {
+  int64_t n = 0;
+  if (!c.Int(0, &n)) return false;
+  if (n > static_cast<int64_t>(kMaxListLen)) return TooLong(c);
+  List out;
+  for (int64_t k = 0; k < n; ++k) out.push_back(Value::Int(k));
+  return SetValue(c, Value::Of(std::move(out)));
+}
+
+// index x k...: Go's builtin: list elements by integer, map values by key.
+bool FIndex(Call& c) {
+  Value cur = c.args[0];
+  for (size_t k = 1; k < c.args.size(); ++k) {
+    if (cur.kind == Value::kList) {
+      int64_t i = 0;
+      if (!c.Int(k, &i)) return false;
+      if (i < 0 || static_cast<size_t>(i) >= cur.list->size()) {
+        return c.Fail(fmt::format("error calling index: index out of range: {}", i));
+      }
+      Value next = (*cur.list)[static_cast<size_t>(i)];
+      cur = std::move(next);
+    } else if (cur.kind == Value::kMap) {
+      std::string_view key;
+      if (!c.Str(k, &key)) return false;
+      const Value* v = MapFind(*cur.map, key);
+      Value next = v != nullptr ? *v : Value{};
+      cur = std::move(next);
+    } else {
+      return c.Fail(std::string("can't index item of type ") + KindName(cur.kind));
+    }
+  }
+  *c.result = std::move(cur);
+  return true;
+}
+
+constexpr FuncDef kCollectionFuncs[] = {
+    {"dict", 0, -1, FDict},  {"index", 1, -1, FIndex}, {"keys", 1, -1, FKeys},
+    {"list", 0, -1, FList},  {"split", 2, 2, FSplit},  {"splitList", 2, 2, FSplitList},
+    {"until", 1, 1, FUntil},
+};
+
+}  // namespace
+
+const Value* MapFind(const Map& m, std::string_view key) {
+  auto it = std::lower_bound(m.begin(), m.end(), key,
+                             [](const auto& kv, std::string_view x) { return kv.first < x; });
+  return it != m.end() && it->first == key ? &it->second : nullptr;
+}
+
+std::span<const FuncDef> CollectionFuncs() { return kCollectionFuncs; }
+
+}  // namespace skidder::lang::go::tmpl

@@ -1,0 +1,197 @@
+#include <algorithm>
+#include <string>
+
+#include "lang/go/go_time.h"
+#include "lang/go/template_internal.h"
+
+// The sprig functions the template engine offers (Promtail registers all of sprig's text
+// functions; these are the ones Promtail users reach for).
+namespace skidder::lang::go::tmpl {
+namespace {
+
+bool Empty(const Value& v) { return !Truth(v); }
+
+bool FDefault(Call& c) {  // default(d, given)
+  *c.result = c.args.size() < 2 || Empty(c.args[1]) ? std::move(c.args[0]) : std::move(c.args[1]);
+  return true;
+}
+bool FEmpty(Call& c) { return SetBool(c, Empty(c.args[0])); }
+bool FCoalesce(Call& c) {
+  for (Value& v : c.args) {
+    if (!Empty(v)) {
+      *c.result = std::move(v);
+      return true;
+    }
+  }
+  *c.result = Value{};
+  return true;
+}
+bool FContains(Call& c) {  // contains(substr, s)
+  std::string_view sub, s;
+  return c.Str(0, &sub) && c.Str(1, &s) && SetBool(c, s.find(sub) != std::string_view::npos);
+}
+bool FHasPrefix(Call& c) {  // hasPrefix(prefix, s)
+  std::string_view p, s;
+  return c.Str(0, &p) && c.Str(1, &s) && SetBool(c, s.starts_with(p));
+}
+bool FHasSuffix(Call& c) {
+  std::string_view p, s;
+  return c.Str(0, &p) && c.Str(1, &s) && SetBool(c, s.ends_with(p));
+}
+bool FTrimAll(Call& c) {  // trimAll(cutset, s)
+  std::string_view cut, s;
+  return c.Str(0, &cut) && c.Str(1, &s) && SetStr(c, std::string(TrimCut(s, cut, true, true)));
+}
+bool FSprigTrimPrefix(Call& c) {  // trimPrefix(prefix, s)
+  std::string_view p, s;
+  if (!c.Str(0, &p) || !c.Str(1, &s)) return false;
+  if (s.starts_with(p)) s.remove_prefix(p.size());
+  return SetStr(c, std::string(s));
+}
+bool FSprigTrimSuffix(Call& c) {  // trimSuffix(suffix, s)
+  std::string_view p, s;
+  if (!c.Str(0, &p) || !c.Str(1, &s)) return false;
+  if (s.ends_with(p)) s.remove_suffix(p.size());
+  return SetStr(c, std::string(s));
+}
+bool FSprigReplace(Call& c) {  // replace(old, new, src)
+  std::string_view o, n, s;
+  return c.Str(0, &o) && c.Str(1, &n) && c.Str(2, &s) &&
+         SetStr(c, GoReplace(s, o, n, -1, c.max_bytes));
+}
+bool FSubstr(Call& c) {  // substr(start, end, s), in bytes as sprig
+  int64_t start = 0, end = 0;
+  std::string_view s;
+  if (!c.Int(0, &start) || !c.Int(1, &end) || !c.Str(2, &s)) return false;
+  const int64_t n = static_cast<int64_t>(s.size());
+  if (start < 0)
+    start = 0, end = std::min(end, n);
+  else if (end < 0 || end > n)
+    end = n;
+  if (start > end) return c.Fail("slice bounds out of range");
+  return SetStr(
+      c, std::string(s.substr(static_cast<size_t>(start), static_cast<size_t>(end - start))));
+}
+bool FTrunc(Call& c) {  // trunc(n, s)
+  int64_t n = 0;
+  std::string_view s;
+  if (!c.Int(0, &n) || !c.Str(1, &s)) return false;
+  const int64_t len = static_cast<int64_t>(s.size());
+  if (n < 0 && len + n > 0)
+    s = s.substr(static_cast<size_t>(len + n));
+  else if (n >= 0 && len > n)
+    s = s.substr(0, static_cast<size_t>(n));
+  return SetStr(c, std::string(s));
+}
+bool FRepeat(Call& c) {  // repeat(n, s)
+  int64_t n = 0;
+  std::string_view s;
+  if (!c.Int(0, &n) || !c.Str(1, &s)) return false;
+  if (n < 0 || (!s.empty() && static_cast<uint64_t>(n) > (1u << 20) / s.size()))
+    return c.Fail("count out of range");
+  if (s.empty()) return SetStr(c, std::string());  // n may be huge: no loop
+  std::string out;
+  // Build no more than SetStr accepts: one copy past the limit is enough for it to refuse.
+  for (int64_t i = 0; i < n && out.size() <= c.max_bytes; ++i) out.append(s);
+  return SetStr(c, std::move(out));
+}
+template <char kQuote>
+bool FQuote(Call& c) {
+  std::string out;
+  for (const Value& v : c.args) {
+    if (v.kind == Value::kNil) continue;
+    if (!out.empty()) out.push_back(' ');
+    AppendQuotedGo(ToStr(v), kQuote, &out);
+  }
+  return SetStr(c, std::move(out));
+}
+bool FToString(Call& c) { return SetStr(c, ToStr(c.args[0])); }
+bool FAtoi(Call& c) {
+  *c.result = Value::Int(c.args[0].kind == Value::kString ? ToInt64(c.args[0]) : 0);
+  return true;
+}
+bool FAdd(Call& c) {
+  int64_t sum = 0;
+  for (const Value& v : c.args) sum += ToInt64(v);
+  *c.result = Value::Int(sum);
+  return true;
+}
+template <char kOp>
+bool FArith(Call& c) {
+  const int64_t a = ToInt64(c.args[0]), b = ToInt64(c.args[1]);
+  if ((kOp == '/' || kOp == '%') && b == 0) return c.Fail("integer divide by zero");
+  *c.result = Value::Int(kOp == '-' ? a - b : kOp == '*' ? a * b : kOp == '/' ? a / b : a % b);
+  return true;
+}
+bool FNow(Call& c) {
+  const int64_t ns = c.data->NowNs();
+  Value v;
+  v.kind = Value::kTime;
+  v.i = ns / 1'000'000'000 - (ns % 1'000'000'000 < 0);
+  v.nsec = ns - v.i * 1'000'000'000;
+  *c.result = v;
+  return true;
+}
+bool FUnixEpoch(Call& c) {
+  if (c.args[0].kind != Value::kTime) {
+    return c.Fail(std::string("wrong type for value; expected time.Time; got ") +
+                  KindName(c.args[0].kind));
+  }
+  return SetStr(c, std::to_string(c.args[0].i));
+}
+bool FToDate(Call& c) {  // toDate(layout, s); unparsable: Go's zero time, as sprig
+  std::string_view layout, s;
+  if (!c.Str(0, &layout) || !c.Str(1, &s)) return false;
+  Value v;
+  v.kind = Value::kTime;
+  v.i = -62135596800;  // 0001-01-01T00:00:00Z
+  GoCivilTime civil;
+  if (GoLayout(layout).ParseCivil(s, &civil)) {
+    v.i = GoCivilToUnixSec(civil, nullptr);
+    v.nsec = civil.nanos;
+  }
+  *c.result = v;
+  return true;
+}
+
+bool FRegexMatch(Call& c) {  // sprig regexMatch(regex, s)
+  std::unique_ptr<RE2> holder;
+  const RE2* re = RegexArg(c, &holder);
+  std::string_view s;
+  return re != nullptr && c.Str(1, &s) && SetBool(c, RE2::PartialMatch(s, *re));
+}
+
+constexpr FuncDef kSprig[] = {
+    {"add", 1, -1, FAdd},
+    {"atoi", 1, 1, FAtoi},
+    {"coalesce", 1, -1, FCoalesce},
+    {"contains", 2, 2, FContains},
+    {"default", 1, 2, FDefault},
+    {"div", 2, 2, FArith<'/'>},
+    {"empty", 1, 1, FEmpty},
+    {"hasPrefix", 2, 2, FHasPrefix},
+    {"hasSuffix", 2, 2, FHasSuffix},
+    {"mod", 2, 2, FArith<'%'>},
+    {"mul", 2, 2, FArith<'*'>},
+    {"now", 0, 0, FNow},
+    {"quote", 0, -1, FQuote<'"'>},
+    {"regexMatch", 2, 2, FRegexMatch, true},
+    {"repeat", 2, 2, FRepeat},
+    {"replace", 3, 3, FSprigReplace},
+    {"squote", 0, -1, FQuote<'\''>},
+    {"sub", 2, 2, FArith<'-'>},
+    {"substr", 3, 3, FSubstr},
+    {"toDate", 2, 2, FToDate},
+    {"toString", 1, 1, FToString},
+    {"trimAll", 2, 2, FTrimAll},
+    {"trimPrefix", 2, 2, FSprigTrimPrefix},
+    {"trimSuffix", 2, 2, FSprigTrimSuffix},
+    {"trunc", 2, 2, FTrunc},
+    {"unixEpoch", 1, 1, FUnixEpoch},
+};
+
+}  // namespace
+
+std::span<const FuncDef> SprigFuncs() { return kSprig; }
+
+}  // namespace skidder::lang::go::tmpl

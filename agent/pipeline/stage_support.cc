@@ -1,0 +1,56 @@
+#include "pipeline/stage_support.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <iterator>
+#include <utility>
+
+#include "telemetry/agent_metrics.h"
+#include "util/log.h"
+
+namespace skidder::pipeline::stages {
+
+Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                        std::vector<config::StageConfig>* out) {
+  if (!list.IsSequence()) return config::ErrorAt(file, list, path, "expected a list of stages");
+  for (size_t i = 0; i < list.size(); ++i) {
+    YAML::Node item = list[i];
+    if (!item.IsMap() || item.size() != 1 || !item.begin()->first.IsScalar()) {
+      return config::ErrorAt(file, item, fmt::format("{}[{}]", path, i),
+                             "a stage must be a mapping with one key, the stage type");
+    }
+    out->push_back(config::StageConfig{item.begin()->first.Scalar(), item.begin()->second, file});
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string_view> SourceText(const PipelineEntry& e,
+                                           const std::optional<std::string>& source,
+                                           std::string* copy) {
+  if (!source) return std::string_view(e.entry.line);
+  const std::string* v = e.extracted.Get(*source, e.entry.labels);
+  if (v == nullptr) return std::nullopt;
+  copy->assign(*v);
+  return std::string_view(*copy);
+}
+
+telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason) {
+  if (ctx.metrics == nullptr) return nullptr;
+  return ctx.metrics->dropped_lines.With({std::string(reason)});
+}
+
+size_t StageOutputCap(const StageContext& ctx) {
+  if (ctx.limits != nullptr && ctx.limits->max_line_size > 0) {
+    return static_cast<size_t>(ctx.limits->max_line_size);
+  }
+  return kMaxStageOutputBytes;
+}
+
+telemetry::Counter* TruncatedCounter(const StageContext& ctx) {
+  return ctx.metrics == nullptr ? nullptr : ctx.metrics->truncated_lines.With({});
+}
+
+}  // namespace skidder::pipeline::stages

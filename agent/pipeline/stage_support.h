@@ -1,0 +1,51 @@
+// Helpers shared by the stage implementations in pipeline/stages/: strict reading of a stage's
+// config body, the `source` text a stage works on, drop and truncation counters and the output
+// cap. Not used outside agent/pipeline/.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stage.h"
+#include "telemetry/registry.h"
+
+namespace skidder::pipeline::stages {
+
+// The text a stage with an optional `source` key works on: the extracted value named by source
+// (copied into *copy, since Set() on the extracted map may move its storage), or the line when
+// there is no source. nullopt when source names nothing: the stage passes the entry on as it is.
+std::optional<std::string_view> SourceText(const PipelineEntry& e,
+                                           const std::optional<std::string>& source,
+                                           std::string* copy);
+
+// MapReader over a stage's body, for strict key reading with file:line:column errors.
+inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::string& path) {
+  return config::MapReader(cfg.body, cfg.file, path);
+}
+
+// logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.
+telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
+
+// A nested list of stages (match's `stages`, fanout's branches), read as pipeline_stages is.
+Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                        std::vector<config::StageConfig>* out);
+
+// The longest text a template or replace stage builds for one entry: limits_config.max_line_size,
+// else 4 MiB. A template can repeat its input and a replace can match between every character,
+// so without a bound one 200 KB line could become gigabytes. Longer results are cut (or, for a
+// template function, refused) and counted in TruncatedCounter.
+inline constexpr size_t kMaxStageOutputBytes = 4 << 20;
+size_t StageOutputCap(const StageContext& ctx);
+telemetry::Counter* TruncatedCounter(const StageContext& ctx);  // nullptr without metrics
+
+inline void Inc(telemetry::Counter* c, double n = 1) {
+  if (c != nullptr) c->Add(n);
+}
+
+}  // namespace skidder::pipeline::stages

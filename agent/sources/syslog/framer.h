@@ -1,0 +1,168 @@
+// StreamFramer: splits a syslog byte stream (one TCP connection, or one UDP datagram) into
+// messages, the way Promtail's syslog target frames them (RFC 6587):
+//  - octet counting ("<len> <msg>", RFC 5425) when a message starts with a digit;
+//  - non-transparent framing when it starts with '<': the message ends at a newline followed by
+//    the next '<' (a newline followed by anything else continues the message, as go-syslog
+//    reads multi-line messages), or at the end of what has arrived.
+// The framing is chosen per message, so a sender may mix them. Anything else where a message
+// should start is a framing error: the stream is unusable and the connection is closed.
+//
+// Memory is bounded: at most max_len bytes of an incomplete message are kept. An octet-counted
+// frame longer than max_len is an error that closes the stream (go-syslog's behaviour); a
+// newline-framed message longer than max_len is delivered truncated to max_len and the rest
+// is skipped (Promtail buffers such a message whole; we do not).
+//
+// One framer per stream; not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace skidder::sources::syslog {
+
+class StreamFramer {
+ public:
+  enum class Event {
+    kMessage,    // a complete message (text without framing)
+    kTruncated,  // a newline-framed message cut to max_len (text is the kept part)
+    kPartial,    // the stream ended inside an octet-counted frame (text is what arrived)
+  };
+  enum class Error {
+    kNone,
+    kBadFraming,  // a byte that starts neither framing
+    kTooLong,     // an octet count over max_len (or over 10 digits)
+  };
+
+  explicit StreamFramer(size_t max_len) : max_len_(max_len) {}
+
+  // Consumes data; calls on(Event, std::string_view) for each message. With end_of_stream,
+  // whatever is left is delivered too. Returns kNone, or the error that ends the stream.
+  template <typename F>
+  Error Feed(std::string_view data, bool end_of_stream, F&& on);
+
+  size_t buffered() const { return pending_.size(); }
+
+ private:
+  enum class Step { kEmitted, kNeedMore, kError };
+  template <typename F>
+  Step Next(std::string_view& in, bool eos, F& on);
+  template <typename F>
+  Step NextOctet(std::string_view& in, bool eos, F& on);
+  template <typename F>
+  Step NextLine(std::string_view& in, bool eos, F& on);
+
+  size_t max_len_;
+  std::string pending_;    // the incomplete message carried over from the last Feed
+  bool skipping_ = false;  // inside a truncated newline-framed message: drop until its end
+  Error error_ = Error::kNone;
+};
+
+// --- implementation (a template, so the per-message callback inlines) -----------------------
+
+template <typename F>
+StreamFramer::Error StreamFramer::Feed(std::string_view data, bool eos, F&& on) {
+  if (error_ != Error::kNone) return error_;
+  std::string_view in = data;
+  if (!pending_.empty()) {
+    pending_.append(data);
+    in = pending_;
+  }
+  while (true) {
+    std::string_view before = in;
+    Step s = Next(in, eos, on);
+    if (s == Step::kError) {
+      pending_.clear();
+      return error_;
+    }
+    if (s == Step::kNeedMore || in.empty() || in.size() == before.size()) break;
+  }
+  if (in.empty() || eos) {
+    pending_.clear();
+  } else if (in.data() != pending_.data() || in.size() != pending_.size()) {
+    pending_ = std::string(in);  // in may point into pending_: copy first
+  }
+  return Error::kNone;
+}
+
+template <typename F>
+StreamFramer::Step StreamFramer::Next(std::string_view& in, bool eos, F& on) {
+  if (skipping_) {  // the tail of a truncated message: up to "\n<" (or more data)
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '\n' && i + 1 < in.size() && in[i + 1] == '<') {
+        skipping_ = false;
+        in.remove_prefix(i + 1);
+        return Step::kEmitted;
+      }
+    }
+    if (!in.empty() && in.back() == '\n') skipping_ = false;
+    in = {};
+    return Step::kNeedMore;
+  }
+  while (!in.empty() && (in.front() == '\n' || in.front() == '\r')) in.remove_prefix(1);
+  if (in.empty()) return Step::kNeedMore;
+  const char c = in.front();
+  if (c >= '0' && c <= '9') return NextOctet(in, eos, on);
+  if (c == '<') return NextLine(in, eos, on);
+  error_ = Error::kBadFraming;
+  return Step::kError;
+}
+
+template <typename F>
+StreamFramer::Step StreamFramer::NextOctet(std::string_view& in, bool eos, F& on) {
+  size_t i = 0, len = 0;
+  while (i < in.size() && in[i] >= '0' && in[i] <= '9') {
+    len = len * 10 + static_cast<size_t>(in[i] - '0');
+    if (++i > 10 || len > max_len_) {
+      error_ = Error::kTooLong;
+      return Step::kError;
+    }
+  }
+  if (i == in.size()) {
+    if (eos) on(Event::kPartial, in);
+    if (eos) in = {};
+    return Step::kNeedMore;
+  }
+  if (in[i] != ' ' || len == 0) {
+    error_ = Error::kBadFraming;
+    return Step::kError;
+  }
+  if (in.size() - i - 1 < len) {
+    if (eos) {
+      on(Event::kPartial, in.substr(i + 1));
+      in = {};
+    }
+    return Step::kNeedMore;
+  }
+  on(Event::kMessage, in.substr(i + 1, len));
+  in.remove_prefix(i + 1 + len);
+  return Step::kEmitted;
+}
+
+template <typename F>
+StreamFramer::Step StreamFramer::NextLine(std::string_view& in, bool eos, F& on) {
+  size_t from = 0;
+  while (true) {
+    size_t nl = in.find('\n', from);
+    if (nl == std::string_view::npos || nl > max_len_) break;
+    if (nl + 1 == in.size() || in[nl + 1] == '<') {  // the end, or the next message
+      on(Event::kMessage, in.substr(0, nl));
+      in.remove_prefix(nl + 1);
+      return Step::kEmitted;
+    }
+    from = nl + 1;  // a continuation line
+  }
+  if (in.size() > max_len_) {
+    on(Event::kTruncated, in.substr(0, max_len_));
+    in.remove_prefix(max_len_);
+    skipping_ = true;
+    return Step::kEmitted;
+  }
+  if (eos) {
+    on(Event::kMessage, in);
+    in = {};
+  }
+  return Step::kNeedMore;
+}
+
+}  // namespace skidder::sources::syslog

@@ -1,0 +1,71 @@
+// Sockets and TLS for the syslog listeners: binding Promtail's listen_address, peer addresses,
+// reverse lookups, and a non-blocking TLS server connection over OpenSSL.
+//
+// Internal to sources/syslog. Every fd here is non-blocking and close-on-exec.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "util/status.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
+namespace skidder::sources::syslog {
+
+// Binds "host:port" (Go's form: "[::1]:514", ":514" = every interface) for tcp or udp; the
+// socket listens (tcp). Returns the fd.
+Result<int> BindListener(std::string_view address, bool udp);
+// The bound port of a socket; -1 on error.
+int LocalPort(int fd);
+// "192.0.2.1" / "2001:db8::1" (IPv4-mapped IPv6 written as IPv4).
+std::string PeerIp(const sockaddr_storage& addr);
+// The names of ip, comma-separated, as Go's net.LookupAddr gives Promtail (""
+// when it has none). Blocks on DNS: called once per peer.
+std::string ReverseLookup(const sockaddr_storage& addr, socklen_t len);
+
+// A server TLS context: certificate and key, and with ca_file, client certificates required
+// and verified against it (Promtail's RequireAndVerifyClientCert).
+class TlsContext {
+ public:
+  static Result<std::unique_ptr<TlsContext>> Create(const config::TlsConfig& tls);
+  ~TlsContext();
+  SSL_CTX* get() const { return ctx_; }
+
+ private:
+  explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
+  SSL_CTX* ctx_;
+};
+
+// The byte stream of one accepted connection: plain or TLS.
+class Stream {
+ public:
+  enum class Read { kData, kWouldBlock, kEof, kError };
+  Stream(int fd, SSL_CTX* tls);  // takes the fd
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // Reads up to cap bytes into buf (*n set with kData).
+  Read ReadSome(char* buf, size_t cap, size_t* n);
+  // TLS wants the socket writable before it can go on (handshake).
+  bool wants_write() const { return wants_write_; }
+  // Bytes already decrypted and waiting in the TLS layer (poll() cannot see them).
+  bool has_buffered() const;
+  bool handshake_done() const;
+  int fd() const { return fd_; }
+  std::string error() const { return error_; }
+
+ private:
+  int fd_;
+  SSL* ssl_ = nullptr;
+  bool wants_write_ = false;
+  std::string error_;
+};
+
+}  // namespace skidder::sources::syslog

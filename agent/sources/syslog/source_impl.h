@@ -1,0 +1,76 @@
+// SyslogSource::Impl: the state of one listener's poll loop (see syslog_source.h). Internal to
+// sources/syslog; touched only by the source's thread after Start().
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sources/syslog/entry_builder.h"
+#include "sources/syslog/framer.h"
+#include "sources/syslog/net.h"
+#include "sources/syslog/syslog_source.h"
+#include "util/log_limiter.h"
+
+namespace skidder::sources::syslog {
+
+struct Connection {
+  Connection(int fd, SSL_CTX* tls, size_t max_len) : stream(fd, tls), framer(max_len) {}
+  Stream stream;
+  StreamFramer framer;
+  PeerLabels peer;
+  std::chrono::steady_clock::time_point last_active;
+  bool more = false;    // reading stopped for backpressure before the socket was drained
+  bool closed = false;  // to be removed at the end of this loop turn
+};
+
+// Per-turn counts, added to the metrics once per turn rather than per message.
+struct Counts {
+  int64_t entries = 0, bytes = 0, parse_errors = 0, empty = 0, relabel = 0, truncated = 0;
+  int64_t partial = 0, saturated = 0, framing = 0, too_long = 0;
+};
+
+struct SyslogSource::Impl {
+  Impl(SyslogSourceOptions o, EntrySink* s, telemetry::AgentMetrics* m, const Clock* c)
+      : opts(std::move(o)), sink(s), metrics(m), clock(c), builder(opts.config, opts.relabel) {}
+  ~Impl();
+
+  void Run(const std::atomic<bool>& stop);
+  void Turn(pipeline::Emitter& out);
+  void AcceptAll();
+  // Reads what the connection has (until it would block, or the sink fills up).
+  void ReadConnection(Connection& c, pipeline::Emitter& out);
+  void CloseConnection(Connection& c, const char* why);
+  void ReadDatagrams(pipeline::Emitter& out);
+  // One framed message: parse, label, hand to the pipeline.
+  void HandleFrame(StreamFramer::Event ev, std::string_view frame, const PeerLabels& peer,
+                   pipeline::Emitter& out);
+  void FramingError(StreamFramer::Error e, const PeerLabels& peer);
+  PeerLabels Peer(const sockaddr_storage& addr, socklen_t len);
+  void Publish();
+
+  SyslogSourceOptions opts;
+  EntrySink* sink;
+  telemetry::AgentMetrics* metrics;
+  const Clock* clock;
+  EntryBuilder builder;
+  bool udp = false;
+  bool rfc3164 = false;
+  size_t max_len = 8192;
+  size_t max_connections = 1024;
+  int listen_fd = -1;
+  std::unique_ptr<TlsContext> tls;
+  std::list<Connection> conns;
+  std::unordered_map<std::string, std::string> hostnames;  // reverse lookups by IP (bounded)
+  std::vector<char> buf;                                   // one read
+  SyslogMessage msg;                                       // reused between messages
+  Counts counts;
+  log::LogLimiter parse_log, conn_log;
+};
+
+}  // namespace skidder::sources::syslog

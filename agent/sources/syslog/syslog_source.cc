@@ -1,0 +1,260 @@
+#include "sources/syslog/syslog_source.h"
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "sources/syslog/source_impl.h"
+#include "util/log.h"
+
+namespace skidder::sources::syslog {
+namespace {
+
+constexpr size_t kReadChunk = 64 << 10;
+// Bytes read from one connection per loop turn, so one busy sender cannot starve the others.
+constexpr size_t kTurnBytes = 256 << 10;
+constexpr int kIdlePollMs = 100;      // how often an idle loop checks Stop() and idle timeouts
+constexpr int kSaturatedPollMs = 20;  // how often a backed-up loop checks the sink again
+constexpr size_t kMaxHostnames = 1024;
+
+size_t DefaultMaxConnections() {
+  rlimit rl{};
+  size_t cap = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    cap = std::min<size_t>(cap, std::max<rlim_t>(rl.rlim_cur / 4, 16));
+  }
+  return cap;
+}
+
+}  // namespace
+
+SyslogSource::SyslogSource(SyslogSourceOptions opts, EntrySink* sink,
+                           telemetry::AgentMetrics* metrics, const Clock* clock)
+    : impl_(std::make_unique<Impl>(std::move(opts), sink, metrics, clock)) {}
+
+SyslogSource::~SyslogSource() { Stop(); }
+
+SyslogSource::Impl::~Impl() {
+  conns.clear();
+  if (listen_fd >= 0) close(listen_fd);
+}
+
+Status SyslogSource::Start() {
+  Impl& s = *impl_;
+  const config::SyslogConfig& c = s.opts.config;
+  s.udp = c.listen_protocol == "udp";
+  s.rfc3164 = c.syslog_format == "rfc3164";
+  s.max_len = static_cast<size_t>(std::max(c.max_message_length, 1));
+  s.max_connections = s.opts.max_connections > 0 ? static_cast<size_t>(s.opts.max_connections)
+                                                 : DefaultMaxConnections();
+  s.buf.resize(std::max(kReadChunk, s.max_len + 1));
+  if (!s.udp && !c.tls_config.cert_file.empty()) {
+    auto tls = TlsContext::Create(c.tls_config);
+    if (!tls) return tls.error();
+    s.tls = std::move(*tls);
+  }
+  auto fd = BindListener(c.listen_address, s.udp);
+  if (!fd) return fd.error();
+  s.listen_fd = *fd;
+  LOG_INFO("syslog listening", {{"job", s.opts.job_name},
+                                {"address", c.listen_address},
+                                {"port", std::to_string(LocalPort(s.listen_fd))},
+                                {"protocol", c.listen_protocol},
+                                {"tls", s.tls ? "true" : "false"}});
+  thread_ = std::thread([this] { impl_->Run(stop_); });
+  return Status::Ok();
+}
+
+void SyslogSource::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+int SyslogSource::port() const { return LocalPort(impl_->listen_fd); }
+
+void SyslogSource::Impl::Run(const std::atomic<bool>& stop) {
+  pipeline::SinkEmitter out(sink);
+  while (!stop) {
+    Turn(out);
+    opts.pipeline->Flush(clock->NowNs(), /*force=*/false, out);
+    Publish();
+  }
+  // Free the port now: a reload binds it again before this object is destroyed.
+  conns.clear();
+  close(listen_fd);
+  listen_fd = -1;
+  opts.pipeline->Flush(clock->NowNs(), /*force=*/true, out);
+  Publish();
+}
+
+// One poll() and the work it reports.
+void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
+  const bool saturated = sink->Saturated();
+  std::vector<pollfd> fds;
+  std::vector<Connection*> polled;
+  fds.reserve(conns.size() + 1);
+  // UDP keeps being read while saturated, to count (and drop) what arrives; TCP keeps accepting,
+  // closing at once what is over the cap, so a flood of connections is seen and counted.
+  fds.push_back({listen_fd, POLLIN, 0});
+  bool ready_now = false;  // a connection with data already read past poll()'s view
+  if (!saturated) {
+    for (Connection& c : conns) {
+      fds.push_back(
+          {c.stream.fd(), static_cast<short>(POLLIN | (c.stream.wants_write() ? POLLOUT : 0)), 0});
+      polled.push_back(&c);
+      ready_now |= c.more || c.stream.has_buffered();
+    }
+  }
+  const int timeout = ready_now ? 0 : (saturated ? kSaturatedPollMs : kIdlePollMs);
+  if (poll(fds.data(), fds.size(), timeout) < 0) return;  // EINTR: next turn
+  if (fds[0].revents & POLLIN) {
+    if (udp) {
+      ReadDatagrams(out);
+    } else {
+      AcceptAll();
+    }
+  }
+  for (size_t i = 0; i < polled.size(); ++i) {
+    Connection& c = *polled[i];
+    if (fds[i + 1].revents != 0 || c.more || c.stream.has_buffered()) ReadConnection(c, out);
+  }
+  const auto now = clock->Steady();
+  for (Connection& c : conns) {
+    // Not while saturated: then it is us who are not reading, not the client who is silent.
+    if (!saturated && !c.closed && now - c.last_active > opts.config.idle_timeout) {
+      CloseConnection(c, "idle");
+    }
+  }
+  conns.remove_if([](const Connection& c) { return c.closed; });
+}
+
+void SyslogSource::Impl::AcceptAll() {
+  for (int n = 0; n < 64; ++n) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && metrics != nullptr) {
+        metrics->syslog_connections_refused.With({opts.job_name, "accept"})->Add();
+      }
+      return;
+    }
+    if (conns.size() >= max_connections) {  // the cap: close at once rather than hold the fd
+      // Counted before the close, so whoever sees the close sees the count.
+      if (metrics != nullptr)
+        metrics->syslog_connections_refused.With({opts.job_name, "limit"})->Add();
+      close(fd);
+      int64_t times = 0;
+      if (conn_log.Allow(&times)) {
+        LOG_WARN("syslog connection limit reached; closing new connections",
+                 {{"job", opts.job_name},
+                  {"max_connections", std::to_string(max_connections)},
+                  {"times", std::to_string(times)}});
+      }
+      continue;
+    }
+    Connection& c = conns.emplace_back(fd, tls ? tls->get() : nullptr, max_len);
+    c.peer = Peer(addr, len);
+    c.last_active = clock->Steady();
+  }
+}
+
+PeerLabels SyslogSource::Impl::Peer(const sockaddr_storage& addr, socklen_t len) {
+  PeerLabels p;
+  p.ip = PeerIp(addr);
+  if (!builder.needs_hostname()) return p;
+  auto it = hostnames.find(p.ip);
+  if (it == hostnames.end()) {
+    if (hostnames.size() >= kMaxHostnames) hostnames.clear();
+    it = hostnames.emplace(p.ip, ReverseLookup(addr, len)).first;
+  }
+  p.hostname = it->second;
+  return p;
+}
+
+void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
+  c.more = false;
+  size_t turn = 0;
+  while (!c.closed) {
+    if (sink->Saturated()) {  // backpressure: leave the rest in the socket
+      c.more = true;
+      return;
+    }
+    if (turn >= kTurnBytes) {
+      c.more = true;
+      return;
+    }
+    size_t n = 0;
+    switch (c.stream.ReadSome(buf.data(), kReadChunk, &n)) {
+      case Stream::Read::kWouldBlock:
+        return;
+      case Stream::Read::kEof:
+        c.framer.Feed({}, /*end_of_stream=*/true, [&](StreamFramer::Event ev, std::string_view f) {
+          HandleFrame(ev, f, c.peer, out);
+        });
+        CloseConnection(c, nullptr);
+        return;
+      case Stream::Read::kError:
+        if (!c.stream.handshake_done() && metrics != nullptr) {
+          metrics->syslog_connections_refused.With({opts.job_name, "tls"})->Add();
+        }
+        CloseConnection(c, "read error");
+        return;
+      case Stream::Read::kData:
+        break;
+    }
+    turn += n;
+    counts.bytes += static_cast<int64_t>(n);
+    c.last_active = clock->Steady();
+    auto err = c.framer.Feed(
+        std::string_view(buf.data(), n), false,
+        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
+    if (err != StreamFramer::Error::kNone) {
+      FramingError(err, c.peer);
+      CloseConnection(c, nullptr);
+    }
+  }
+}
+
+void SyslogSource::Impl::CloseConnection(Connection& c, const char* why) {
+  if (why != nullptr) {
+    LOG_DEBUG("closing syslog connection", {{"job", opts.job_name},
+                                            {"peer", c.peer.ip},
+                                            {"reason", why},
+                                            {"error", c.stream.error()}});
+  }
+  c.closed = true;
+}
+
+void SyslogSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
+  for (int n = 0; n < 256; ++n) {
+    sockaddr_storage addr{};
+    iovec iov{buf.data(), max_len};
+    msghdr mh{};
+    mh.msg_name = &addr;
+    mh.msg_namelen = sizeof addr;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t r = recvmsg(listen_fd, &mh, MSG_TRUNC | MSG_DONTWAIT);
+    if (r < 0) return;
+    counts.bytes += r;
+    if (sink->Saturated()) {  // UDP cannot wait: count what we cannot take
+      ++counts.saturated;
+      continue;
+    }
+    // Promtail reads a datagram into max_message_length bytes: the rest is cut off.
+    const size_t len = std::min(static_cast<size_t>(r), max_len);
+    if (static_cast<size_t>(r) > max_len) ++counts.truncated;
+    const PeerLabels peer = Peer(addr, mh.msg_namelen);
+    StreamFramer framer(max_len);  // a datagram is a whole stream (Promtail parses it so)
+    auto err = framer.Feed(
+        std::string_view(buf.data(), len), /*end_of_stream=*/true,
+        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, peer, out); });
+    if (err != StreamFramer::Error::kNone) FramingError(err, peer);
+  }
+}
+
+}  // namespace skidder::sources::syslog

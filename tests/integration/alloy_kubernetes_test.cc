@@ -1,0 +1,154 @@
+// config/kubernetes.alloy and config/kubernetes.yaml, each run by the real binary against the
+// same fake Kubernetes API and pod log tree, give the same streams: labels, timestamps, lines
+// (CRI partials joined), tenant and structured metadata, entry for entry.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "harness.h"
+#include "support/fake_kube_api.h"
+
+namespace skidder::testing {
+namespace {
+
+constexpr const char* kToken = "itest-token";
+
+int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  int n = 0;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+    ++n;
+  }
+  return n;
+}
+
+// The shipped file up to its journal part (it would read this machine's journal).
+std::string WithoutJournal(const std::string& path, std::string_view journal_marker) {
+  std::string text = ReadFile(path);
+  const size_t at = text.find(journal_marker);
+  EXPECT_NE(at, std::string::npos) << path;
+  return text.substr(0, at + 1);
+}
+
+using Stream = std::tuple<std::string, int64_t, std::string, std::string>;
+
+class AlloyKubernetes : public IntegrationTest {
+ protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    MakeDirs(dir_ / "kube");
+    WriteFile(dir_ / "kube/token", kToken);
+    api_ = std::make_unique<FakeKubeApi>(dir_ / "kube", kToken);
+    agent_.SetEnv("NODE_NAME", "node-1");
+  }
+
+  std::string pods() const { return dir_ / "pods"; }
+
+  void AddPod(const std::string& ns, const std::string& pod, const std::string& dir_id,
+              const std::vector<std::string>& containers,
+              const std::map<std::string, std::string>& labels,
+              const std::map<std::string, std::string>& annotations = {}) {
+    api_->Add(PodJson(ns, pod, "node-1", containers, labels, annotations));
+    for (const std::string& c : containers) {
+      const std::string dir = pods() + "/" + ns + "_" + pod + "_" + dir_id + "/" + c;
+      MakeDirs(dir);
+      WriteFile(dir + "/0.log", fmt::format("2026-11-24T10:40:12.000000001Z stdout F {0} one\n"
+                                            "2026-11-24T10:40:12.000000002Z stderr P {0} two, \n"
+                                            "2026-11-24T10:40:12.000000003Z stderr F joined\n",
+                                            pod + "/" + c));
+      ++files_;
+    }
+  }
+
+  std::string YamlConfig() {
+    std::string text =
+        WithoutJournal(SKIDDER_SOURCE_DIR "/config/kubernetes.yaml", "\n  # The node's own logs");
+    EXPECT_EQ(ReplaceAll(text, "replacement: /var/log/pods/", "replacement: " + pods() + "/"), 2);
+    EXPECT_EQ(ReplaceAll(text, "  - url: http://loki-gateway/loki/api/v1/push\n",
+                         "  - url: LOKI_URL\n    batchwait: 50ms\n"),
+              1);
+    EXPECT_EQ(ReplaceAll(text, "      - role: pod\n",
+                         fmt::format("      - role: pod\n        api_server: {}\n"
+                                     "        bearer_token_file: {}\n        tls_config:\n"
+                                     "          ca_file: {}\n",
+                                     api_->url(), dir_ / "kube/token", api_->ca_file())),
+              1);
+    return text;
+  }
+
+  std::string AlloyConfig() {
+    std::string text =
+        WithoutJournal(SKIDDER_SOURCE_DIR "/config/kubernetes.alloy", "\n// The node's own logs");
+    EXPECT_EQ(ReplaceAll(text, "  role = \"pod\"\n",
+                         fmt::format("  role = \"pod\"\n  api_server = \"{}\"\n"
+                                     "  bearer_token_file = \"{}\"\n"
+                                     "  tls_config {{\n    ca_file = \"{}\"\n  }}\n",
+                                     api_->url(), dir_ / "kube/token", api_->ca_file())),
+              1);
+    EXPECT_EQ(ReplaceAll(text, "\"/var/log/pods/", "\"" + pods() + "/"), 2);
+    EXPECT_EQ(ReplaceAll(text, "\"http://loki-gateway/loki/api/v1/push\"",
+                         "\"LOKI_URL\"\n    batch_wait = \"50ms\""),
+              1);
+    return text;
+  }
+
+  // Runs one config to completion against a Loki of its own; the streams it sent, sorted.
+  std::vector<Stream> Run(const std::string& name, std::string text) {
+    FakeLoki loki;
+    EXPECT_TRUE(loki.Start());
+    EXPECT_EQ(ReplaceAll(text, "LOKI_URL", loki.url()), 1);
+    WriteFile(dir_ / name, text);
+    const std::string positions = dir_ / (name + ".positions.json");
+    EXPECT_TRUE(agent_.Start({"-config.file=" + (dir_ / name), "-server.http-listen-port=0",
+                              "-positions.file=" + positions,
+                              // What the chart passes, confined to the test's directory.
+                              "-target-config.symlink-roots=" + dir_.path(),
+                              "-positions.held-dir=" + (dir_ / (name + ".held"))}));
+    EXPECT_TRUE(loki.WaitForLines(2 * files_)) << loki.LineCount() << agent_.Stderr();
+    EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
+    std::vector<Stream> out;
+    for (const ReceivedEntry& e : loki.Entries()) {
+      std::string metadata;
+      for (const auto& [k, v] : e.metadata) metadata += k + "=" + v + ",";
+      out.emplace_back(e.labels + " tenant=" + e.tenant, e.timestamp_ns, e.line, metadata);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::unique_ptr<FakeKubeApi> api_;
+  size_t files_ = 0;
+};
+
+TEST_F(AlloyKubernetes, KubernetesAlloyGivesTheSameStreamsAsKubernetesYaml) {
+  AddPod("shop", "api-1", "uid-api-1", {"api", "proxy"},
+         {{"app.kubernetes.io/name", "api"},
+          {"app.kubernetes.io/instance", "shop-api"},
+          {"app.kubernetes.io/component", "backend"}});
+  AddPod("shop", "worker-2", "uid-worker-2", {"worker"}, {{"app", "worker"}, {"instance", "w"}});
+  AddPod("batch", "job-3", "uid-job-3", {"main"}, {});
+  // A static (mirror) pod: its directory is named after the config hash annotation.
+  AddPod("kube-system", "etcd-node-1", "c0ffee", {"etcd"}, {{"component", "etcd"}},
+         {{"kubernetes.io/config.hash", "c0ffee"}, {"kubernetes.io/config.mirror", "c0ffee"}});
+  const std::vector<Stream> yaml = Run("kubernetes.yaml", YamlConfig());
+  const std::vector<Stream> alloy = Run("kubernetes.alloy", AlloyConfig());
+  ASSERT_EQ(yaml.size(), 2 * files_);
+  EXPECT_EQ(alloy, yaml);
+  // The chart's labels (the comparison compares something): app from the controller-less pod's
+  // name, the static pod found through its config hash, CRI partials joined.
+  std::set<std::string> labels;
+  for (const Stream& st : yaml) labels.insert(std::get<0>(st));
+  for (const char* want : {"job=\"batch/job-3\"", "job=\"shop/api\"", "job=\"shop/worker\"",
+                           "component=\"etcd\"", "instance=\"shop-api\"", "stream=\"stderr\""}) {
+    EXPECT_TRUE(std::ranges::any_of(labels, [&](const std::string& l) {
+      return l.find(want) != std::string::npos;
+    })) << want;
+  }
+  EXPECT_TRUE(std::ranges::any_of(
+      yaml, [](const Stream& st) { return std::get<2>(st) == "api-1/proxy two, joined"; }));
+}
+
+}  // namespace
+}  // namespace skidder::testing

@@ -1,0 +1,63 @@
+// FanoutSink: every client gets every entry, unless the entry's `clients` bits (an Alloy
+// forward_to routed by the fanout stage) name only some; its bytes count as done when every
+// client it went to is done with it.
+#include "app/sinks.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace skidder::app {
+namespace {
+
+class Recording final : public EntrySink {
+ public:
+  void Push(Entry&& e) override { got.push_back(std::move(e)); }
+  bool Saturated() const override { return false; }
+  std::vector<Entry> got;
+};
+
+Entry Line(std::string line, uint64_t clients, AckRef ack = {}) {
+  Entry e;
+  e.line = std::move(line);
+  e.clients = clients;
+  e.ack = std::move(ack);
+  return e;
+}
+
+TEST(FanoutSink, SendsEachEntryOnlyToTheClientsItIsRoutedTo) {
+  Recording a, b, c;
+  FanoutSink sink({&a, &b, &c});
+  sink.Push(Line("all", ~uint64_t{0}));
+  sink.Push(Line("a and c", 0b101));
+  sink.Push(Line("b", 0b010));
+  ASSERT_EQ(a.got.size(), 2u);
+  EXPECT_EQ(a.got[1].line, "a and c");
+  ASSERT_EQ(b.got.size(), 2u);
+  EXPECT_EQ(b.got[1].line, "b");
+  ASSERT_EQ(c.got.size(), 2u);
+  EXPECT_EQ(c.got[1].line, "a and c");
+}
+
+TEST(FanoutSink, AnEntryRoutedNowhereIsAcknowledged) {
+  Recording a;
+  FanoutSink sink({&a});
+  auto tracker = AckTracker::Create(0);
+  sink.Push(Line("dropped", 0, tracker->Open(10)));
+  EXPECT_TRUE(a.got.empty());
+  EXPECT_EQ(tracker->Committed(), 10u);
+}
+
+TEST(FanoutSink, BytesAreDoneWhenEveryRoutedClientIsDone) {
+  Recording a, b;
+  FanoutSink sink({&a, &b});
+  auto tracker = AckTracker::Create(0);
+  sink.Push(Line("both", ~uint64_t{0}, tracker->Open(10)));
+  a.got.clear();
+  EXPECT_EQ(tracker->Committed(), 0u);  // b still holds its copy
+  b.got.clear();
+  EXPECT_EQ(tracker->Committed(), 10u);
+}
+
+}  // namespace
+}  // namespace skidder::app

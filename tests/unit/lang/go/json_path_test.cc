@@ -1,0 +1,194 @@
+// JMESPath as the json stage compiles and evaluates it: results from the specification's examples,
+// quoted names, what is refused, and the nesting bounds.
+#include "lang/go/json_path.h"
+
+#include <gtest/gtest.h>
+
+#include <iterator>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace skidder::lang::go {
+namespace {
+
+std::string Repeat(std::string_view s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// Projections, flatten and multi-select lists, with the results JMESPath's specification gives.
+TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
+  const char* doc =
+      R"({"people":[{"first":"James","last":"d","age":30},{"first":"Jacob","last":"e"},)"
+      R"({"first":"Jayden","last":"f","age":null},{"missing":"different"}],)"
+      R"("ops":{"functionA":{"numArgs":2},"functionB":{"numArgs":3},"functionC":{"variadic":true}},)"
+      R"("reservations":[{"instances":[{"state":"running"},{"state":"stopped"}]},)"
+      R"({"instances":[{"state":"terminated"},{"state":"running"}]}],)"
+      R"("nested":[[0,1],2,[3,[4,5]]],"a-b":{"c":[1,2]},"foo":{"bar":"x","baz":"y","n":null}})";
+  const std::pair<const char*, const char*> cases[] = {
+      {"people[*].first", R"(["James","Jacob","Jayden"])"},
+      {"people[*].age", "[30]"},  // nulls and missing values are dropped
+      {"people[0].first", "James"},
+      {"people[-1].missing", "different"},
+      {"people[*]", R"([{"first":"James","last":"d","age":30},{"first":"Jacob","last":"e"},)"
+                    R"({"first":"Jayden","last":"f","age":null},{"missing":"different"}])"},
+      {"ops.*.numArgs", "[2,3]"},
+      {"ops.*", R"([{"numArgs":2},{"numArgs":3},{"variadic":true}])"},
+      {"reservations[*].instances[*].state", R"([["running","stopped"],["terminated","running"]])"},
+      {"reservations[].instances[].state", R"(["running","stopped","terminated","running"])"},
+      {"reservations[].instances[0].state", R"(["running","terminated"])"},
+      {"nested[]", "[0,1,2,3,[4,5]]"},
+      {"nested[][]", "[0,1,2,3,4,5]"},
+      {"\"a-b\".c[*]", "[1,2]"},
+      {"[foo.bar, foo.baz]", R"(["x","y"])"},
+      {"foo.[bar, n]", R"(["x",null])"},
+      {"people[*].[first, last]", R"([["James","d"],["Jacob","e"],["Jayden","f"],[null,null]])"},
+      {"people[*].first | [0]", "James"},
+      {"people[?age > `1`].first", R"(["James"])"},
+      {"people[1:].first", R"(["Jacob","Jayden"])"},
+      {"length(people)", "4"},
+      {"{n: people[0].first}", R"({"n":"James"})"},
+      {"abs(people[0].first)", ""},  // a run-time type error: the search fails, as in Promtail
+      {"foo.*", R"(["x","y"])"},
+      {"*.bar", R"(["x"])"},
+      {"nothing[*].x", ""},
+      {"foo.bar[*]", ""},   // not an array: null
+      {"nope.[a, b]", ""},  // multi-select on null is null
+  };
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(doc);
+  ASSERT_FALSE(d.HasParseError());
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto path = CompileJsonPath(expr);
+    if (std::string_view(want) == "<error>") {
+      EXPECT_FALSE(path.has_value());
+      continue;
+    }
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    EXPECT_EQ(path->Eval(d), want);
+  }
+}
+
+TEST(JsonPath, DecodesJsonEscapesInQuotedNames) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"q\"t":"quote","a\\b/c":"slash","t\tn\n":"ctl","plain":"p"})");
+  ASSERT_FALSE(d.HasParseError());
+  const std::pair<const char*, const char*> cases[] = {
+      {R"("q\"t")", "quote"}, {R"("a\\b\/c")", "slash"}, {R"("t\tn\n")", "ctl"},
+      {R"("plain")", "p"},    {R"("\u0070lain")", "p"},
+  };
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto path = CompileJsonPath(expr);
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    EXPECT_EQ(path->Eval(d), want);
+  }
+  for (const char* expr : {R"("bad\q")", R"("cut\")", R"("a\"b)"}) {
+    SCOPED_TRACE(expr);
+    auto r = CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("quoted identifier"), std::string::npos)
+        << r.error().message();
+  }
+}
+
+TEST(JsonPath, RefusesInvalidExpressionsSayingWhere) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"a.", "at offset 2: expected a name after ."},
+      {"\"unterminated", "at offset 0: unterminated quoted identifier"},
+      {"a..b", "at offset 2: unexpected '.'"},
+      {"a b", "at offset 2: unexpected 'b'"},
+      {"a[*", "at offset 3: expected ]"},
+      {"[a, b", "at offset 5: expected , or ]"},
+      {"", "at offset 0: unexpected end"},
+      {"a[-]", "at offset 2: expected digits after -"},
+      {"a[?b", "at offset 4: expected ]"},
+      {"a[::0]", "slice step cannot be 0"},
+      {"nope(a)", "at offset 4: unknown-function: nope()"},
+      {"length(a, b)", "invalid-arity: length() takes 1 arguments, got 2"},
+      {"`\"a`", "at offset 0: bad JSON literal"},
+      {"'open", "unterminated raw string"},
+      {"a | ", "at offset 4: unexpected end"},
+  };
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto r = CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("invalid JMESPath expression"), std::string::npos);
+    EXPECT_NE(r.error().message().find(want), std::string::npos) << r.error().message();
+  }
+}
+
+TEST(JsonPath, RefusesDeeplyNestedExpressionsWithTheirOffset) {
+  for (const std::string& expr :
+       {Repeat("[", 100000) + "a" + Repeat("]", 100000), Repeat("[*]", 100000),
+        "a" + Repeat("[*].a", 50000), Repeat("a.", 100000) + "a", "a" + Repeat("[0]", 100000)}) {
+    auto r = CompileJsonPath(expr);
+    ASSERT_FALSE(r.has_value()) << expr.substr(0, 20);
+    EXPECT_NE(r.error().message().find(" at offset "), std::string::npos);
+    EXPECT_TRUE(r.error().message().find("nested more than 128 levels deep") != std::string::npos ||
+                r.error().message().find("more than 256 levels of operators") != std::string::npos)
+        << r.error().message().substr(r.error().message().size() - 200);
+  }
+  auto r = CompileJsonPath(Repeat("[", 200) + "a" + Repeat("]", 200));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("at offset 128: nested more than 128 levels deep"),
+            std::string::npos);
+}
+
+TEST(JsonPath, EvaluatesExpressionsUpToTheLimits) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"a":{"a":{"a":"leaf"}},"l":[[[[1]]]]})");
+  auto chain = CompileJsonPath(Repeat("a.", 200) + "a");
+  ASSERT_TRUE(chain.has_value()) << chain.error().message();
+  EXPECT_EQ(chain->Eval(d), "");
+  auto lists = CompileJsonPath(Repeat("[", 100) + "l" + Repeat("]", 100));
+  ASSERT_TRUE(lists.has_value()) << lists.error().message();
+  EXPECT_EQ(lists->Eval(d), Repeat("[", 104) + "1" + Repeat("]", 104));
+}
+
+}  // namespace
+}  // namespace skidder::lang::go
+
+namespace skidder::lang::go {
+namespace {
+
+// Seeded random expressions from the grammar's pieces: compiling and evaluating never crash
+// (sanitizer builds check memory safety), whatever comes out.
+TEST(JsonPath, SurvivesRandomExpressions) {
+  const char* pieces[] = {"a",       "b",        ".",         "*",       "[",          "]",
+                          "[]",      "[?",       "@",         "|",       "||",         "&&",
+                          "!",       "==",       "<",         ">=",      "`1`",        "'s'",
+                          "{",       "}",        ":",         ",",       "(",          ")",
+                          "&",       "-1",       "0",         "2",       "::",         "\"q\"",
+                          "length(", "sort_by(", "map(",      "max(",    "join(",      "to_string(",
+                          "merge(",  "keys(",    "not_null(", "`[1,2]`", "`{\"a\":1}`"};
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"a":[{"a":1,"b":"x"},{"a":[2,3],"b":null}],"b":{"a":{"b":[true,"y",{}]}},"q":"s"})");
+  ASSERT_FALSE(d.HasParseError());
+  std::mt19937 rng(20261201);
+  int compiled = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string expr;
+    const int n = 1 + static_cast<int>(rng() % 10);
+    for (int k = 0; k < n; ++k) expr += pieces[rng() % std::size(pieces)];
+    auto path = CompileJsonPath(expr);
+    if (!path) continue;
+    ++compiled;
+    std::string out, error;
+    path->Eval(d, 4096);
+    path->EvalJson(d, &out, &error, 4096);
+  }
+  EXPECT_GT(compiled, 100);
+}
+
+}  // namespace
+}  // namespace skidder::lang::go

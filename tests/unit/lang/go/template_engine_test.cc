@@ -1,0 +1,120 @@
+// The Go text/template engine on its own: what it refuses at parse time, its nesting bounds, and
+// random templates under the sanitizers. The template stage's tests are in tests/unit/pipeline.
+#include "lang/go/template_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <iterator>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace skidder::lang::go {
+namespace {
+
+std::string Repeat(std::string_view s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(TemplateEngine, RefusesWhatItDoesNotSupportAtParseTime) {
+  struct Case {
+    const char* tmpl;
+    const char* want;  // a substring of the error
+  } cases[] = {
+      {"{{ foo .a }}", "function \"foo\" not defined"},
+      {"{{ if .a }}x", "missing {{end}}"},
+      {"{{ end }}", "unexpected {{end}}"},
+      {"{{ define \"x\" }}{{ end }}", "{{define}} is not supported"},
+      {"{{ $x }}", "undefined variable \"$x\""},
+      {"{{ with $x := 1 }}{{ end }}{{ $x }}", "1:31: undefined variable \"$x\""},
+      {"{{ range $i := until 2 }}{{ else }}{{ $i }}{{ end }}", "undefined variable \"$i\""},
+      {"{{ if true }}{{ $y := 1 }}{{ else }}{{ $y }}{{ end }}", "undefined variable \"$y\""},
+      {"{{ $x = 1 }}", "undefined variable \"$x\""},
+      {"{{ $ := 1 }}", "cannot declare or assign $"},
+      {"{{ break }}", "{{break}} outside {{range}}"},
+      {"{{ range until 2 }}{{ else }}{{ continue }}{{ end }}", "{{continue}} outside {{range}}"},
+      {"{{ with .a }}{{ else }}{{ else }}{{ end }}", "unexpected {{else}}"},
+      {"{{ range $a, $b, $c := .x }}{{ end }}", "too many declarations"},
+      {"{{ .a.b }}", "chained fields"},
+      {"{{ 1.5 }}", "only decimal integer literals"},
+      {"{{ regexReplaceAll \"(\" .Value \"\" }}", "invalid regular expression"},
+      {"{{ .a", "unclosed action"},
+      {"{{ \"open }}", "unterminated quoted string"},
+      {"{{ .a .b }}", "can't give argument to non-function"},
+      {"{{ ToUpper .a .b }}", "wrong number of args for ToUpper"},
+      {"{{ list 1 2 3 4 5 6 7 }}", "too many args for list: skidder takes at most 6"},
+      {"{{/* never closed", "unclosed comment"},
+  };
+  for (const auto& c : cases) {
+    auto t = Template::Parse(c.tmpl);
+    ASSERT_FALSE(t.has_value()) << c.tmpl;
+    EXPECT_NE(t.error().message().find(c.want), std::string::npos)
+        << c.tmpl << " -> " << t.error().message();
+  }
+}
+
+// Seeded random templates built from the syntax's pieces: parse and run must never crash
+// (sanitizer builds check memory safety), whatever comes out.
+TEST(TemplateEngine, SurvivesRandomTemplates) {
+  class Data final : public TemplateData {
+   public:
+    const std::string* Field(std::string_view name) const override {
+      return name == "missing" ? nullptr : &value_;
+    }
+
+   private:
+    std::string value_ = "Some Value 123";
+  };
+  const char* pieces[] = {"{{",       "}}",
+                          "{{-",      "-}}",
+                          " ",        ".Value",
+                          ".missing", "|",
+                          "(",        ")",
+                          "\"s\"",    "`r`",
+                          "1",        "-2",
+                          "if",       "else",
+                          "end",      "eq",
+                          "ToUpper",  "default",
+                          "substr",   "regexReplaceAll",
+                          "\"(a+)\"", "and",
+                          "or",       "not",
+                          "printf",   "\"%s%d\"",
+                          "/*",       "*/",
+                          "x",        "\\",
+                          "\"",       "$",
+                          "range",    "with",
+                          "$x",       ":=",
+                          "=",        ",",
+                          "break",    "continue",
+                          "list",     "splitList",
+                          "dict",     "until",
+                          "index",    "$.Value",
+                          "3",        "."};
+  std::mt19937 rng(20261124);
+  Data data;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) text += pieces[rng() % std::size(pieces)];
+    auto t = Template::Parse(text);
+    if (!t) continue;
+    std::string out, err;
+    t->Execute(data, &out, &err);
+  }
+}
+
+TEST(TemplateEngine, RefusesDeepNestingWithAPosition) {
+  auto parens = Template::Parse("{{ " + Repeat("(", 100000) + ".a" + Repeat(")", 100000) + " }}");
+  ASSERT_FALSE(parens.has_value());
+  EXPECT_EQ(parens.error().message(), "template: 1:104: parentheses nested more than 100 deep");
+  auto ifs = Template::Parse(Repeat("{{if .a}}", 100000) + Repeat("{{end}}", 100000));
+  ASSERT_FALSE(ifs.has_value());
+  EXPECT_EQ(ifs.error().message(), "template: 1:910: {{if}} nested more than 100 deep");
+  EXPECT_TRUE(Template::Parse(Repeat("{{if .a}}", 100) + Repeat("{{end}}", 100)));
+  EXPECT_TRUE(Template::Parse("{{ " + Repeat("(", 100) + ".a" + Repeat(")", 100) + " }}"));
+}
+
+}  // namespace
+}  // namespace skidder::lang::go

@@ -1,0 +1,184 @@
+// Alloy's forward_to graph as skidder runs it: a source fanning out into several loki.process /
+// loki.relabel paths gives each path its own copy of every entry, each path's entries go only
+// to the loki.write components it reaches, and a loki.relabel after a loki.process relabels the
+// processed entry's labels. The file is read once: one scrape config, one pipeline.
+#include <gtest/gtest.h>
+
+#include "config/alloy.h"
+#include "config/loader.h"
+#include "stage_test_util.h"
+
+namespace skidder::pipeline {
+namespace {
+
+using testing::Collect;
+using testing::MakeEntry;
+
+constexpr const char* kWrites = R"x(
+loki.write "archive" { endpoint { url = "http://archive:3100/loki/api/v1/push" } }
+loki.write "alerts" { endpoint { url = "http://alerts:3100/loki/api/v1/push" } }
+)x";
+
+config::Config Load(const std::string& text) {
+  auto cfg = config::ParseAlloyConfig(text + kWrites, "c.alloy");
+  EXPECT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().message());
+  EXPECT_EQ(cfg->scrape_configs.size(), 1u);  // one source, read once
+  return *cfg;
+}
+
+// The entries one pipeline gives for these lines, as (clients bits, labels, line).
+std::vector<std::tuple<uint64_t, std::string, std::string>> RunRoutes(
+    const config::ScrapeConfig& sc, size_t clients, const std::vector<std::string>& lines) {
+  StageContext ctx = testing::Ctx(nullptr);
+  ctx.clients = clients;
+  auto p = Pipeline::Build(sc.pipeline_stages, ctx);
+  EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().message());
+  Collect out;
+  for (const std::string& line : lines) {
+    (*p)->Process(MakeEntry(line, Labels{{"job", "app"}, {"filename", "/var/log/app.log"}}), out);
+  }
+  std::vector<std::tuple<uint64_t, std::string, std::string>> got;
+  for (const PipelineEntry& e : out.entries) {
+    got.emplace_back(e.entry.clients, e.entry.labels.ToString(), e.entry.line);
+  }
+  std::sort(got.begin(), got.end());
+  return got;
+}
+
+constexpr const char* kFanOut = R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
+  forward_to = [loki.process.errors.receiver, loki.process.all.receiver]
+}
+loki.process "errors" {
+  stage.regex { expression = "level=(?P<level>\\w+)" }
+  stage.labels { values = { level = "" } }
+  forward_to = [loki.relabel.only_errors.receiver]
+}
+loki.relabel "only_errors" {
+  rule {
+    source_labels = ["level"]
+    regex         = "error"
+    action        = "keep"
+  }
+  forward_to = [loki.write.alerts.receiver]
+}
+loki.process "all" {
+  stage.static_labels { values = { copy = "archive" } }
+  forward_to = [loki.write.archive.receiver]
+}
+)x";
+
+TEST(AlloyRoutes, EachPathGetsItsOwnCopyAndGoesOnlyToItsWriters) {
+  config::Config cfg = Load(kFanOut);
+  ASSERT_EQ(cfg.clients.size(), 2u);  // archive = clients[0], alerts = clients[1]
+  const auto got = RunRoutes(cfg.scrape_configs[0], 2, {"level=error boom", "level=info fine"});
+  const std::vector<std::tuple<uint64_t, std::string, std::string>> want = {
+      {1, R"({copy="archive", filename="/var/log/app.log", job="app"})", "level=error boom"},
+      {1, R"({copy="archive", filename="/var/log/app.log", job="app"})", "level=info fine"},
+      {2, R"({filename="/var/log/app.log", job="app", level="error"})", "level=error boom"},
+  };
+  EXPECT_EQ(got, want);
+}
+
+TEST(AlloyRoutes, ThePrintedConfigRunsTheSameRoutes) {
+  config::Config cfg = Load(kFanOut);
+  auto again = config::ParseConfig(config::DumpConfig(cfg), "dump.yaml", false);
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  const std::vector<std::string> lines = {"level=error boom", "level=info fine"};
+  EXPECT_EQ(RunRoutes(again->scrape_configs.at(0), 2, lines),
+            RunRoutes(cfg.scrape_configs[0], 2, lines));
+}
+
+TEST(AlloyRoutes, WriterBesideAPipelineGetsTheEntryUnprocessed) {
+  config::Config cfg = Load(R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
+  forward_to = [loki.write.archive.receiver, loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.static_labels { values = { processed = "yes" } }
+  forward_to = [loki.write.alerts.receiver, loki.write.archive.receiver]
+}
+)x");
+  const auto got = RunRoutes(cfg.scrape_configs[0], 2, {"hello"});
+  const std::vector<std::tuple<uint64_t, std::string, std::string>> want = {
+      {1, R"({filename="/var/log/app.log", job="app"})", "hello"},
+      {~uint64_t{0}, R"({filename="/var/log/app.log", job="app", processed="yes"})", "hello"},
+  };
+  EXPECT_EQ(got, want);
+}
+
+TEST(AlloyRoutes, SourceReachingOneOfTwoWritersSendsOnlyThere) {
+  config::Config cfg = Load(R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
+  forward_to = [loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.static_labels { values = { team = "a" } }
+  forward_to = [loki.write.alerts.receiver]
+}
+)x");
+  const auto got = RunRoutes(cfg.scrape_configs[0], 2, {"hello"});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(std::get<0>(got[0]), 2u);  // alerts only
+}
+
+TEST(AlloyRoutes, RelabelAfterProcessSeesTheProcessedLabels) {
+  config::Config cfg = Load(R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
+  forward_to = [loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.logfmt { mapping = { level = "" } }
+  stage.labels { values = { level = "" } }
+  forward_to = [loki.relabel.r.receiver]
+}
+loki.relabel "r" {
+  rule {
+    source_labels = ["level"]
+    regex         = "debug"
+    action        = "drop"
+  }
+  rule {
+    source_labels = ["filename"]
+    regex         = ".*/(.*)\\.log"
+    target_label  = "file"
+  }
+  rule {
+    action = "labeldrop"
+    regex  = "filename"
+  }
+  forward_to = [loki.write.alerts.receiver, loki.write.archive.receiver]
+}
+)x");
+  const auto got = RunRoutes(cfg.scrape_configs[0], 2, {"level=debug x", "level=warn y"});
+  const std::vector<std::tuple<uint64_t, std::string, std::string>> want = {
+      {~uint64_t{0}, R"({file="app", job="app", level="warn"})", "level=warn y"},
+  };
+  EXPECT_EQ(got, want);  // both writers: no routing needed, every client gets it
+}
+
+TEST(AlloyRoutes, RelabelBeforeAnyProcessStaysTargetRelabeling) {
+  config::Config cfg = Load(R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
+  forward_to = [loki.relabel.r.receiver]
+}
+loki.relabel "r" {
+  rule {
+    target_label = "env"
+    replacement  = "prod"
+  }
+  forward_to = [loki.write.alerts.receiver, loki.write.archive.receiver]
+}
+)x");
+  EXPECT_TRUE(cfg.scrape_configs[0].pipeline_stages.empty());
+  ASSERT_EQ(cfg.scrape_configs[0].relabel_configs.size(), 1u);
+  EXPECT_EQ(cfg.scrape_configs[0].relabel_configs[0].target_label, "env");
+}
+
+}  // namespace
+}  // namespace skidder::pipeline

@@ -1,0 +1,91 @@
+// Entries from parsed messages: Promtail's meta label names, relabeling, and the relabel cache
+// never mixing up two senders.
+#include "sources/syslog/entry_builder.h"
+
+#include <gtest/gtest.h>
+
+namespace skidder::sources::syslog {
+namespace {
+
+config::RelabelConfig Copy(std::string from, std::string to) {
+  config::RelabelConfig rc;
+  rc.source_labels = {std::move(from)};
+  rc.target_label = std::move(to);
+  return rc;
+}
+
+class EntryBuilderTest : public ::testing::Test {
+ protected:
+  void Build(const std::vector<config::RelabelConfig>& rules) {
+    auto compiled = kubernetes::CompileRelabel(rules);
+    ASSERT_TRUE(compiled) << compiled.error().message();
+    rules_ = *compiled;
+    builder_ = std::make_unique<EntryBuilder>(cfg_, rules_);
+  }
+  Entry From(std::string_view text, PeerLabels peer = {"10.0.0.1", ""}) {
+    SyslogMessage m;
+    EXPECT_TRUE(ParseRfc5424(text, &m).ok()) << text;
+    Entry e;
+    built_ = builder_->Build(m, text, peer, 42, &e);
+    return e;
+  }
+  config::SyslogConfig cfg_;
+  kubernetes::RelabelRules rules_;
+  std::unique_ptr<EntryBuilder> builder_;
+  bool built_ = false;
+};
+
+TEST_F(EntryBuilderTest, StructuredDataLabelsUsePromtailsNames) {
+  cfg_.label_structured_data = true;
+  cfg_.labels.Set("job", "syslog");
+  Build({Copy("__syslog_message_sd_custom_32473_exkey", "exkey"),
+         Copy("__syslog_message_sd_origin_ip", "origin"),
+         Copy("__syslog_connection_ip_address", "peer")});
+  Entry e = From(R"(<165>1 - h a - - [custom@32473 exkey="1"][origin ip="a\"b"] text)");
+  ASSERT_TRUE(built_);
+  EXPECT_EQ(e.line, "text");
+  EXPECT_EQ(e.timestamp_ns, 42);  // no use_incoming_timestamp: the receive time
+  EXPECT_EQ(*e.labels.Get("exkey"), "1");
+  EXPECT_EQ(*e.labels.Get("origin"), "a\"b");
+  EXPECT_EQ(*e.labels.Get("peer"), "10.0.0.1");
+  EXPECT_EQ(*e.labels.Get("job"), "syslog");
+  EXPECT_EQ(e.labels.size(), 4u);  // no __ label reaches Loki
+}
+
+TEST_F(EntryBuilderTest, CachedRelabelingStillTellsSendersApart) {
+  Build({Copy("__syslog_message_hostname", "host")});
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(*From("<13>1 - alpha app - - - x").labels.Get("host"), "alpha");
+    EXPECT_EQ(*From("<13>1 - beta app - - - x").labels.Get("host"), "beta");
+  }
+}
+
+TEST_F(EntryBuilderTest, IncomingTimestampAndWholeMessageOnRequest) {
+  cfg_.use_incoming_timestamp = true;
+  cfg_.use_rfc5424_message = true;
+  cfg_.labels.Set("job", "syslog");
+  Build({});
+  const std::string text = "<13>1 2018-10-11T22:14:15.003Z h a - - - body";
+  Entry e = From(text);
+  EXPECT_EQ(e.line, text);
+  EXPECT_EQ(e.timestamp_ns, 1539296055003000000);
+}
+
+TEST_F(EntryBuilderTest, ADropRuleOrNoLabelsDropsTheMessage) {
+  config::RelabelConfig drop = Copy("__syslog_message_severity", "");
+  drop.action = "drop";
+  drop.regex = "debug";
+  cfg_.labels.Set("job", "syslog");
+  Build({drop});
+  From("<15>1 - h a - - - x");  // severity 7: debug
+  EXPECT_FALSE(built_);
+  From("<14>1 - h a - - - x");
+  EXPECT_TRUE(built_);
+  cfg_.labels = Labels();
+  Build({});
+  From("<14>1 - h a - - - x");
+  EXPECT_FALSE(built_);
+}
+
+}  // namespace
+}  // namespace skidder::sources::syslog

@@ -1,0 +1,115 @@
+// The stream framer: octet counting and newline framing, split anywhere across reads, with
+// bounded memory for oversize messages.
+#include "sources/syslog/framer.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace skidder::sources::syslog {
+namespace {
+
+struct Got {
+  std::vector<std::string> messages, truncated, partial;
+};
+
+StreamFramer::Error FeedAll(StreamFramer& f, const std::vector<std::string>& chunks, Got* got,
+                            bool eos = true) {
+  StreamFramer::Error err = StreamFramer::Error::kNone;
+  for (size_t i = 0; i < chunks.size() && err == StreamFramer::Error::kNone; ++i) {
+    err = f.Feed(chunks[i], eos && i + 1 == chunks.size(),
+                 [&](StreamFramer::Event ev, std::string_view m) {
+                   auto& to = ev == StreamFramer::Event::kMessage     ? got->messages
+                              : ev == StreamFramer::Event::kTruncated ? got->truncated
+                                                                      : got->partial;
+                   to.emplace_back(m);
+                 });
+  }
+  return err;
+}
+
+TEST(StreamFramer, SplitsOctetCountedFramesAcrossAnyReadBoundary) {
+  const std::string stream = "5 <1>1a6 <1>1bc\n3 xyz";
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    StreamFramer f(100);
+    Got got;
+    ASSERT_EQ(FeedAll(f, {stream.substr(0, cut), stream.substr(cut)}, &got),
+              StreamFramer::Error::kNone);
+    EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>1a", "<1>1bc", "xyz"})) << cut;
+  }
+}
+
+TEST(StreamFramer, NewlineFramingKeepsContinuationLinesInTheMessage) {
+  StreamFramer f(100);
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"<1>a\n<2>b\nmore\n<3>c"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "<2>b\nmore", "<3>c"}));
+}
+
+TEST(StreamFramer, ANewlineMessageWaitsForItsEndUnlessTheStreamEnds) {
+  StreamFramer f(100);
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"<1>a"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
+  EXPECT_TRUE(got.messages.empty());
+  EXPECT_EQ(f.buffered(), 4u);
+  ASSERT_EQ(FeedAll(f, {"bc\n"}, &got, false), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>abc"}));
+  EXPECT_EQ(f.buffered(), 0u);
+}
+
+TEST(StreamFramer, FramingIsChosenPerMessage) {
+  StreamFramer f(100);
+  Got got;
+  // After a newline-framed message a digit continues it (as in go-syslog), unless the read ended.
+  ASSERT_EQ(FeedAll(f, {"4 <1>a<2>b\n", "3 <3><4>c\n2 x"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "<2>b", "<3>", "<4>c\n2 x"}));
+}
+
+TEST(StreamFramer, AnOversizeNewlineMessageIsTruncatedAndItsRestSkipped) {
+  StreamFramer f(10);
+  Got got;
+  const std::string big = "<1>" + std::string(100, 'x');
+  ASSERT_EQ(FeedAll(f, {big.substr(0, 50), big.substr(50) + "\n<2>ok\n"}, &got),
+            StreamFramer::Error::kNone);
+  EXPECT_EQ(got.truncated, (std::vector<std::string>{"<1>xxxxxxx"}));
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<2>ok"}));
+}
+
+TEST(StreamFramer, NeverHoldsMoreThanOneMessageWhateverTheSenderWrites) {
+  StreamFramer f(1000);
+  Got got;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(FeedAll(f, {i == 0 ? "<1>" : std::string(4096, 'y')}, &got, false),
+              StreamFramer::Error::kNone);
+    ASSERT_LE(f.buffered(), 1000u + 4096u);
+  }
+  EXPECT_EQ(got.truncated.size(), 1u);
+}
+
+TEST(StreamFramer, AnOctetCountOverTheLimitEndsTheStream) {
+  StreamFramer f(100);
+  Got got;
+  EXPECT_EQ(FeedAll(f, {"101 <1>"}, &got), StreamFramer::Error::kTooLong);
+  StreamFramer g(100);
+  EXPECT_EQ(FeedAll(g, {"99999999999999999999999"}, &got), StreamFramer::Error::kTooLong);
+}
+
+TEST(StreamFramer, BadFramingEndsTheStream) {
+  for (const char* bad : {"xxx", "12x <1>", "0 ", "5 <1>1aZZZ"}) {
+    StreamFramer f(100);
+    Got got;
+    EXPECT_EQ(FeedAll(f, {bad}, &got), StreamFramer::Error::kBadFraming) << bad;
+  }
+}
+
+TEST(StreamFramer, AStreamEndingInsideAnOctetFrameReportsThePartialFrame) {
+  StreamFramer f(100);
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"10 <1>ab"}, &got), StreamFramer::Error::kNone);
+  EXPECT_TRUE(got.messages.empty());
+  EXPECT_EQ(got.partial, (std::vector<std::string>{"<1>ab"}));
+}
+
+}  // namespace
+}  // namespace skidder::sources::syslog
