@@ -12,7 +12,9 @@ namespace {
 
 class Recording final : public EntrySink {
  public:
-  void Push(Entry&& e) override { got.push_back(std::move(e)); }
+  void PushBatch(std::span<Entry> batch) override {
+    for (Entry& e : batch) got.push_back(std::move(e));
+  }
   bool Saturated() const override { return false; }
   std::vector<Entry> got;
 };
