@@ -9,6 +9,7 @@
 #include "kubernetes/discovery.h"
 #include "pipeline/pipeline.h"
 #include "sink/loki/client.h"
+#include "sources/docker/docker_source.h"
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
 #include "sources/journal/journal_source.h"
@@ -40,6 +41,7 @@ struct Runtime::State {
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
   std::vector<std::unique_ptr<sources::push::PushSource>> pushes;
+  std::vector<std::unique_ptr<sources::docker::DockerSource>> dockers;
   std::vector<std::unique_ptr<sources::syslog::SyslogSource>> syslogs;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
@@ -145,6 +147,8 @@ Status Runtime::Start(std::function<Status()> reload_request) {
     return pst;
   } else if (Status sst = StartSyslogs(); !sst.ok()) {
     return sst;
+  } else {
+    StartDockers();
   }
   if (Status st = StartHttp(std::move(reload_request)); !st.ok()) return st;
   s.started = true;
@@ -273,6 +277,26 @@ Status Runtime::StartPushServers() {
   return Status::Ok();
 }
 
+void Runtime::StartDockers() {
+  State& s = *s_;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+    if (sc.docker_sd_configs.empty()) continue;
+    sources::docker::DockerSourceOptions o;
+    o.job_name = sc.job_name;
+    o.configs = sc.docker_sd_configs;
+    o.relabel = s.jobs[i].relabel;
+    o.pipeline = s.jobs[i].pipeline;
+    if (s.cfg.limits_config.max_line_size > 0) {
+      o.max_line = static_cast<size_t>(s.cfg.limits_config.max_line_size);
+    }
+    auto d = std::make_unique<sources::docker::DockerSource>(
+        std::move(o), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
+    d->Start();  // an unreachable daemon is retried every refresh_interval, as in Promtail
+    s.dockers.push_back(std::move(d));
+  }
+}
+
 Status Runtime::StartSyslogs() {
   State& s = *s_;
   for (size_t i = 0; i < s.jobs.size(); ++i) {
@@ -310,12 +334,17 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
-          s_->journals.empty() && s_->pushes.empty() && s_->syslogs.empty()) {
+          s_->journals.empty() && s_->pushes.empty() && s_->syslogs.empty() &&
+          s_->dockers.empty()) {
         return "no targets yet";
       }
       return "";
     };
-    handlers.targets = [this] { return s_->targets ? s_->targets->Describe() : "stdin\n"; };
+    handlers.targets = [this] {
+      std::string out = s_->targets ? s_->targets->Describe() : "stdin\n";
+      for (const auto& d : s_->dockers) out += d->Describe();
+      return out;
+    };
     handlers.reload = std::move(reload_request);
     s.http = std::make_unique<telemetry::HttpServer>(ho, &s.metrics->registry, handlers);
     auto port = s.http->Start();
@@ -342,6 +371,7 @@ void Runtime::Tick() {
   s.last_save = now;
   s.source->SyncPositions();
   for (auto& j : s.journals) j->SyncPositions();
+  for (auto& d : s.dockers) d->SyncPositions();
   Status st = s.positions->Save();
   if (!st.ok() && (st.message() != s.last_save_error || now - s.last_save_log >= kErrorLogGap)) {
     LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
@@ -360,6 +390,7 @@ bool Runtime::Shutdown() {
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
+  for (auto& d : s.dockers) d->Stop();
   for (auto& l : s.syslogs) l->Stop();
   // Pushes waiting for Loki may still get their 204 while the clients flush; new ones get 503.
   for (auto& p : s.pushes) p->Drain();
@@ -378,6 +409,7 @@ bool Runtime::Shutdown() {
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     for (auto& j : s.journals) j->SyncPositions();
+    for (auto& d : s.dockers) d->SyncPositions();
     if (Status st = s.positions->Save(); !st.ok()) {
       LOG_ERROR("cannot save positions at shutdown", {{"error", st.message()}});
       clean = false;

@@ -47,6 +47,7 @@ class Runtime {
   Status StartFileSources();
   Status StartJournals();
   Status StartPushServers();
+  void StartDockers();
   Status StartSyslogs();
   Status StartHttp(std::function<Status()> reload_request);
   struct State;

@@ -184,6 +184,24 @@ struct PushApiConfig {
   std::vector<std::string> ignored_keys;  // server keys that cannot apply (gRPC), for the log
 };
 
+// Prometheus' docker_sd_configs, read as Promtail's Docker target reads it: containers of one
+// Docker daemon, whose logs are read through the daemon's API (sources/docker).
+struct DockerSdConfig {
+  std::string host;  // unix:///var/run/docker.sock, tcp://host:2375, http(s)://host:port
+  int port = 80;     // __address__ port of a container that exposes no TCP port
+  std::string host_networking_host = "localhost";  // __address__ of host-network containers
+  Duration refresh_interval = std::chrono::seconds(60);  // how often containers are listed
+  bool match_first_network = true;  // several networks: the first by name gives the labels
+  // Docker API list filters (name -> values), e.g. label: [logging=promtail].
+  std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+  // HTTP client settings; as in Prometheus they apply to http:// and https:// hosts only.
+  std::optional<BasicAuth> basic_auth;
+  std::optional<Authorization> authorization;  // bearer_token(_file) are read into this
+  TlsConfig tls_config;
+  bool follow_redirects = true;
+  bool enable_http2 = true;
+};
+
 // Promtail's `syslog` block: listen for syslog messages (sources/syslog).
 struct SyslogConfig {
   std::string listen_address;                         // host:port, required
@@ -216,6 +234,7 @@ struct ScrapeConfig {
   std::string encoding;                  // accepted: "" or utf-8 only for now
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
   std::optional<PushApiConfig> push;     // set: this job receives Loki pushes (sources/push)
+  std::vector<DockerSdConfig> docker_sd_configs;  // containers read through the Docker API
   std::optional<SyslogConfig> syslog;    // set: this job listens for syslog (sources/syslog)
   DecompressionConfig decompression;
 };

@@ -246,6 +246,29 @@ class Writer {
       for (const auto& k : s.kubernetes_sd_configs) Kubernetes(k);
       EndList();
     }
+    if (!s.docker_sd_configs.empty()) {
+      BeginList("docker_sd_configs");
+      for (const auto& d : s.docker_sd_configs) {
+        e << YAML::BeginMap;
+        Kv("host", d.host);
+        Kv("port", d.port);
+        Kv("host_networking_host", d.host_networking_host);
+        Kv("refresh_interval", d.refresh_interval);
+        Kv("match_first_network", d.match_first_network);
+        if (!d.filters.empty()) {
+          BeginList("filters");
+          for (const auto& [name, values] : d.filters) {
+            e << YAML::BeginMap;
+            Kv("name", name);
+            e << YAML::Key << "values" << YAML::Value << YAML::Flow << values;
+            e << YAML::EndMap;
+          }
+          EndList();
+        }
+        e << YAML::EndMap;
+      }
+      EndList();
+    }
     if (s.journal) {
       Begin("journal");
       Opt("path", s.journal->path);

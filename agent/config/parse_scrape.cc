@@ -43,7 +43,7 @@ constexpr Refusal kNotPlanned[] = {
 // never silently collects less than it did under Promtail.
 void RefuseUnsupportedSources(MapReader& r) {
   // Being built: their message stays "not supported by skidder yet".
-  RefuseUnsupported(r, {"push", "docker_sd_configs"});
+  RefuseUnsupported(r, {"push"});
   for (const Refusal& no : kNotPlanned) {
     if (!r.Has(no.key)) continue;
     r.Node(no.key);
@@ -391,6 +391,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   if (s.ok()) s = ReadTargets(r, out, warnings);
   if (s.ok()) s = ReadJournal(r, out);
   if (s.ok()) s = ReadPushApi(r, out);
+  if (s.ok()) s = ReadDockerSdConfigs(r, out);
   if (s.ok()) s = ReadSyslog(r, out);
   if (s.ok()) s = ReadDecompression(r, out);
   if (!s.ok()) return s;
@@ -407,22 +408,35 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
            "a scrape config reads either the journal or files: move static_configs, "
            "file_sd_configs and kubernetes_sd_configs to a scrape config of their own");
   }
-  if (out->syslog && (out->journal || !out->static_configs.empty() || has_sd)) {
+  if (out->journal && !out->docker_sd_configs.empty()) {
+    r.Fail("journal",
+           "a scrape config reads either the journal or Docker containers: move "
+           "docker_sd_configs to a scrape config of their own");
+  }
+  const bool docker = !out->docker_sd_configs.empty();
+  if (docker && (!out->static_configs.empty() || has_sd)) {
+    r.Fail("docker_sd_configs",
+           "a scrape config reads either Docker containers or files: move static_configs, "
+           "file_sd_configs and kubernetes_sd_configs to a scrape config of their own");
+  }
+  if (out->syslog && (out->journal || !out->static_configs.empty() || has_sd || docker)) {
     r.Fail("syslog",
            "a scrape config with syslog reads nothing else: move static_configs, "
-           "file_sd_configs, kubernetes_sd_configs and journal to scrape configs of their own");
+           "file_sd_configs, kubernetes_sd_configs, docker_sd_configs and journal to scrape "
+           "configs of their own");
   }
   const bool files = !out->static_configs.empty() || has_sd;
-  if (out->push && (out->journal || out->syslog || files)) {
+  if (out->push && (out->journal || out->syslog || files || docker)) {
     r.Fail("loki_push_api",
            "a scrape config with loki_push_api reads nothing else: move static_configs, "
-           "kubernetes_sd_configs, file_sd_configs, journal and syslog to scrape configs of "
-           "their own");
+           "kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal and syslog to "
+           "scrape configs of their own");
   }
-  if (!files && !out->journal && !out->syslog && !out->push && warnings->size() == warned) {
+  if (!files && !docker && !out->journal && !out->syslog && !out->push &&
+      warnings->size() == warned) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob), file_sd_configs, "
-           "kubernetes_sd_configs, journal, syslog or loki_push_api");
+           "kubernetes_sd_configs, docker_sd_configs, journal, syslog or loki_push_api");
   }
   return r.Finish();
 }

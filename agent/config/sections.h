@@ -71,6 +71,8 @@ Status ReadBasicAuth(MapReader& parent, std::optional<BasicAuth>* out);
 // Static configs that tail nothing are dropped with a message appended to *warnings.
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                         ScrapeConfig* out, std::vector<std::string>* warnings);
+// scrape_configs[].docker_sd_configs (parse_docker.cc).
+Status ReadDockerSdConfigs(MapReader& parent, ScrapeConfig* out);
 Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                          RelabelConfig* out);
 

@@ -78,6 +78,16 @@ AgentMetrics::AgentMetrics(Registry& r)
       push_dropped_streams(r.NewCounter(
           "skidder_push_dropped_streams_total",
           "Pushed streams dropped by relabel_configs or left without labels.", {"job_name"})),
+      docker_entries(r.NewCounter("skidder_docker_entries_total",
+                                  "Log lines read from Docker containers.", {"job_name"})),
+      docker_read_bytes(r.NewCounter("skidder_docker_read_bytes_total",
+                                     "Bytes of Docker container log streams read.",
+                                     {"job_name"})),
+      docker_targets(r.NewGauge("skidder_docker_targets",
+                                "Docker containers whose logs are being read.", {"job_name"})),
+      docker_errors(r.NewCounter("skidder_docker_errors_total",
+                                 "Docker discovery and log stream errors, by reason.",
+                                 {"reason"})),
       syslog_promtail_entries(r.NewCounter("promtail_syslog_target_entries_total",
                                            "Total number of successful entries sent to the "
                                            "syslog target")),

@@ -72,6 +72,13 @@ struct AgentMetrics {
   Family<Counter>& push_entries;   // {job_name}: entries received in accepted pushes
   Family<Counter>& push_bytes;     // {job_name}: request body bytes received, as sent
   Family<Counter>& push_dropped_streams;  // {job_name}: dropped by relabel_configs or no labels
+  // Docker containers read through the daemon's API (sources/docker).
+  Family<Counter>& docker_entries;     // {job_name}: log lines read
+  Family<Counter>& docker_read_bytes;  // {job_name}: bytes of log streams read
+  Family<Gauge>& docker_targets;       // {job_name}: containers being read
+  // {reason}: list (discovery failed), stream (a log stream failed), malformed_frame,
+  // timestamp (a line without one, skipped), line_too_long (cut to the limit)
+  Family<Counter>& docker_errors;
   // The syslog source (sources/syslog). Promtail's three unlabelled counters, and ours per job.
   Family<Counter>& syslog_promtail_entries;         // {}: promtail_syslog_target_entries_total
   Family<Counter>& syslog_promtail_parsing_errors;  // {}

@@ -1,0 +1,62 @@
+// DockerApi: the few Docker Engine API calls the Docker source makes, over libcurl: on the
+// daemon's Unix socket (CURLOPT_UNIX_SOCKET_PATH) for unix:// hosts, over TCP for tcp:// and
+// http(s):// hosts. The HTTP client settings (basic auth, bearer token, TLS) apply to http(s)://
+// hosts only, as in Prometheus' Docker discovery.
+//
+// One instance per thread (one libcurl easy handle, kept for keep-alive). Unversioned paths:
+// the daemon answers them with its own API version, as the Docker client does after version
+// negotiation.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "util/status.h"
+
+namespace skidder::sources::docker {
+
+// Where and how to reach one daemon; derived from a DockerSdConfig once.
+struct Endpoint {
+  std::string socket_path;     // unix:// hosts; "" for TCP
+  std::string base_url;        // "http://localhost" for a socket, else scheme://host:port
+  bool http_settings = false;  // apply auth and TLS (http:// and https:// hosts)
+  config::DockerSdConfig cfg;
+
+  static Endpoint From(const config::DockerSdConfig& cfg);
+};
+
+class DockerApi {
+ public:
+  explicit DockerApi(Endpoint ep);
+  ~DockerApi();
+  DockerApi(const DockerApi&) = delete;
+  DockerApi& operator=(const DockerApi&) = delete;
+
+  // GET path; the body (at most max_body bytes) of a 2xx answer, else an error naming the
+  // status or the transport failure.
+  // cancel (may be null) ends the request early when it turns true.
+  Result<std::string> Get(const std::string& path, size_t max_body,
+                          std::chrono::milliseconds timeout,
+                          const std::atomic<bool>* cancel = nullptr);
+  // GET path and hand each piece of the 2xx body to on_data until the daemon ends it, on_data
+  // returns false, or cancel turns true (checked at least once a second). Ok when the body
+  // ended normally (the container stopped); an error otherwise.
+  Status Stream(const std::string& path, const std::function<bool(std::string_view)>& on_data,
+                const std::atomic<bool>* cancel);
+
+ private:
+  Status Perform(const std::string& path, void* call, std::chrono::milliseconds timeout);
+  Endpoint ep_;
+  void* easy_ = nullptr;
+};
+
+// "/containers/json?filters=..." for the configured filters (URL-encoded JSON).
+std::string ListPath(const config::DockerSdConfig& cfg);
+std::string UrlEncode(std::string_view s);
+
+}  // namespace skidder::sources::docker

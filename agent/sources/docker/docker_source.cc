@@ -1,0 +1,185 @@
+#include "sources/docker/docker_source.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "sources/docker/containers.h"
+#include "util/log.h"
+
+namespace skidder::sources::docker {
+namespace {
+
+constexpr size_t kMaxListBody = 64 << 20;
+constexpr std::chrono::seconds kFlushPeriod{1};
+
+}  // namespace
+
+DockerSource::DockerSource(DockerSourceOptions opts, Positions* positions, EntrySink* sink,
+                           telemetry::AgentMetrics* metrics, const Clock* clock)
+    : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics), clock_(clock) {
+  for (const config::DockerSdConfig& c : opts_.configs) endpoints_.push_back(Endpoint::From(c));
+  ctx_.job_name = opts_.job_name;
+  ctx_.relabel = &opts_.relabel;
+  ctx_.pipeline = opts_.pipeline;
+  ctx_.pipeline_mu = &pipeline_mu_;
+  ctx_.sink = sink_;
+  ctx_.metrics = metrics_;
+  ctx_.clock = clock_;
+  ctx_.max_line = opts_.max_line;
+  ctx_.errors = &errors_;
+  readers_.resize(endpoints_.size());
+  next_refresh_.resize(endpoints_.size());
+}
+
+void DockerSource::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void DockerSource::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+    cancel_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  for (auto& daemon : readers_) {  // all at once: each may take a second to notice
+    for (auto& [id, r] : daemon) r->RequestStop();
+  }
+  for (auto& daemon : readers_) {
+    for (auto& [id, r] : daemon) r->Stop();
+  }
+  pipeline::SinkEmitter out(sink_);
+  std::lock_guard plock(pipeline_mu_);
+  opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out);
+}
+
+void DockerSource::Run() {
+  while (true) {
+    for (size_t d = 0; d < endpoints_.size(); ++d) {
+      if (std::chrono::steady_clock::now() >= next_refresh_[d]) {
+        Refresh(d);
+        next_refresh_[d] = std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               endpoints_[d].cfg.refresh_interval);
+      }
+    }
+    {
+      pipeline::SinkEmitter out(sink_);
+      std::lock_guard plock(pipeline_mu_);
+      opts_.pipeline->Flush(clock_->NowNs(), /*force=*/false, out);
+    }
+    auto wake = std::chrono::steady_clock::now() + kFlushPeriod;
+    for (auto t : next_refresh_) wake = std::min(wake, t);
+    std::unique_lock lock(mu_);
+    if (cv_.wait_until(lock, wake, [this] { return stop_; })) return;
+  }
+}
+
+// One discovery pass over one daemon.
+void DockerSource::Refresh(size_t d) {
+  const Endpoint& ep = endpoints_[d];
+  DockerApi api(ep);
+  const auto timeout = std::chrono::milliseconds(30'000);
+  auto list = api.Get(ListPath(ep.cfg), kMaxListBody, timeout, &cancel_);
+  Result<std::string> nets = list ? api.Get("/networks", kMaxListBody, timeout, &cancel_) : list;
+  Result<std::vector<ContainerTarget>> found =
+      nets ? ParseContainers(*list, *nets, ep.cfg) : Err(nets.error());
+  if (!found) {
+    int64_t times = 0;
+    if (metrics_ != nullptr) metrics_->docker_errors.With({"list"})->Add(1);
+    if (errors_.Allow(&times)) {
+      LOG_WARN("cannot list Docker containers; retrying at the next refresh",
+               {{"job", opts_.job_name},
+                {"host", ep.cfg.host},
+                {"error", found.error().message()},
+                {"times", std::to_string(times)}});
+    }
+    return;
+  }
+  Sync(d, *found);
+}
+
+Position DockerSource::SavedPosition(const std::string& id) const {
+  // Ours first; then Promtail's "cursor-<id>" (whole seconds), imported as "journal-<id>".
+  for (const std::string& key : {ContainerReader::PositionKey(id), "journal-" + id}) {
+    if (auto saved = positions_->GetCursor(key)) {
+      if (auto p = ParsePosition(*saved)) return *p;
+    }
+  }
+  return Position{};
+}
+
+void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
+  std::set<std::string> listed;
+  std::lock_guard lock(mu_);
+  if (stop_) return;
+  auto& readers = readers_[d];
+  for (const ContainerTarget& t : found) {
+    listed.insert(t.id);
+    auto it = readers.find(t.id);
+    if (it == readers.end()) {
+      auto r = std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels,
+                                                 SavedPosition(t.id));
+      LOG_INFO("reading a Docker container's logs", {{"job", opts_.job_name}, {"container", t.id}});
+      it = readers.emplace(t.id, std::move(r)).first;
+    }
+    it->second->Start();  // no-op while it reads; again after its stream ended
+  }
+  // Gone from the list: keep a reader until its stream ended and Loki took all it read; its last
+  // position goes into the positions as it is dropped.
+  for (auto it = readers.begin(); it != readers.end();) {
+    ContainerReader& r = *it->second;
+    if (!listed.contains(it->first) && !r.Running() && r.Idle()) {
+      if (auto pos = r.TakeCommitted())
+        positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
+      r.Stop();
+      it = readers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (metrics_ != nullptr) {
+    size_t n = 0;
+    for (auto& daemon : readers_) n += daemon.size();
+    metrics_->docker_targets.With({opts_.job_name})->Set(static_cast<double>(n));
+  }
+}
+
+void DockerSource::SyncPositions() {
+  std::lock_guard lock(mu_);
+  for (auto& daemon : readers_) {
+    for (auto& [id, r] : daemon) {
+      if (auto pos = r->TakeCommitted())
+        positions_->PutCursor(ContainerReader::PositionKey(id), *pos);
+    }
+  }
+}
+
+size_t DockerSource::Targets() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& daemon : readers_) n += daemon.size();
+  return n;
+}
+
+}  // namespace skidder::sources::docker
+
+namespace skidder::sources::docker {
+
+std::string DockerSource::Describe() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& daemon : readers_) {
+    for (const auto& [id, r] : daemon) {
+      out += fmt::format("docker/{}/{} {}{}\n", opts_.job_name, id, r->meta().ToString(),
+                         r->Running() ? "" : " (not running)");
+    }
+  }
+  return out;
+}
+
+}  // namespace skidder::sources::docker

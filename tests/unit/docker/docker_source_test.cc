@@ -1,0 +1,133 @@
+// DockerSource in-process against the fake Docker API: entries reach the sink, positions move
+// only with acknowledgements, a saved position (ours or Promtail's) is where reading resumes,
+// and a saturated sink stops the reading. Runs the reader threads under the sanitizers.
+#include "sources/docker/docker_source.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <vector>
+
+#include "support/fake_docker_api.h"
+#include "support/test_util.h"
+
+namespace skidder::sources::docker {
+namespace {
+
+using testing::FakeDockerApi;
+using testing::TempDir;
+using testing::WaitFor;
+
+constexpr int64_t kT0 = 1714557600'000000000;
+
+// Holds what it gets, acknowledgements included, until Ack().
+class HoldingSink final : public EntrySink {
+ public:
+  void PushBatch(std::span<Entry> batch) override {
+    std::lock_guard lock(mu_);
+    for (Entry& e : batch) entries_.push_back(std::move(e));
+  }
+  bool Saturated() const override { return saturated.load(); }
+  size_t Size() const {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+  }
+  std::vector<std::string> Lines() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const Entry& e : entries_) out.push_back(e.line);
+    return out;
+  }
+  void Ack() {
+    std::lock_guard lock(mu_);
+    for (Entry& e : entries_) e.ack.Reset();
+  }
+  std::atomic<bool> saturated{false};
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+};
+
+class DockerSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(api_.Start());
+    api_.AddContainer({.id = "c1", .name = "/one"});
+    for (int i = 0; i < 10; ++i) {
+      api_.Log("c1", 1 + i % 2, kT0 + i * 1000, "line-" + std::to_string(i) + "\n");
+    }
+  }
+  std::unique_ptr<DockerSource> Make() {
+    DockerSourceOptions o;
+    o.job_name = "docker";
+    config::DockerSdConfig cfg;
+    cfg.host = api_.host();
+    cfg.refresh_interval = std::chrono::milliseconds(50);
+    o.configs = {cfg};
+    o.pipeline = &pipeline_;
+    return std::make_unique<DockerSource>(std::move(o), &positions_, &sink_, nullptr,
+                                          &SystemClock::Get());
+  }
+
+  TempDir dir_;
+  FakeDockerApi api_{dir_ / "d.sock"};
+  Positions positions_{nullptr};
+  pipeline::Pipeline pipeline_{std::vector<std::unique_ptr<pipeline::Stage>>{}};
+  HoldingSink sink_;
+};
+
+TEST_F(DockerSourceTest, PositionMovesOnlyWithAcknowledgements) {
+  auto src = Make();
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+  EXPECT_EQ(src->Targets(), 1u);
+  src->SyncPositions();
+  EXPECT_FALSE(positions_.GetCursor("docker-c1").has_value());  // nothing acknowledged yet
+  sink_.Ack();
+  src->SyncPositions();
+  EXPECT_EQ(positions_.GetCursor("docker-c1"), "1714557600.000009000+1");
+  src->Stop();
+}
+
+TEST_F(DockerSourceTest, ResumesAfterTheSavedPosition) {
+  positions_.PutCursor("docker-c1", "1714557600.000005000+1");  // line-5 was acknowledged
+  auto src = Make();
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 4; }));
+  EXPECT_EQ(sink_.Lines().front(), "line-6");
+  EXPECT_EQ(api_.LogRequests("c1").at(0), "1714557600.000005000");
+  src->Stop();
+}
+
+TEST_F(DockerSourceTest, ResumesAtPromtailsPosition) {
+  positions_.PutCursor("journal-c1", "1714557600");  // Promtail's cursor-<id>, as imported
+  auto src = Make();
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+  EXPECT_EQ(api_.LogRequests("c1").at(0), "1714557600.000000000");
+  src->Stop();
+}
+
+TEST_F(DockerSourceTest, SaturatedSinkStopsTheReading) {
+  sink_.saturated = true;
+  auto src = Make();
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return api_.open_streams() == 1; }));
+  EXPECT_FALSE(WaitFor([&] { return sink_.Size() > 0; }, std::chrono::milliseconds(300)));
+  sink_.saturated = false;
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+  src->Stop();
+}
+
+TEST_F(DockerSourceTest, StopsPromptlyWhileStreamsAreIdle) {
+  auto src = Make();
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+  auto t0 = std::chrono::steady_clock::now();
+  src->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace skidder::sources::docker
