@@ -103,6 +103,8 @@ void Pipeline::Process(Entry&& e, Emitter& out) {
   scratch_.entry = std::move(e);
   scratch_.extracted.clear();
   Process(std::move(scratch_), out);
+  // An entry no stage emitted (dropped) must go now: its AckRef lets the position advance.
+  scratch_.entry = Entry{};
   in_process_ = false;
 }
 

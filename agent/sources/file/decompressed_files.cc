@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -67,7 +68,11 @@ void FileSource::Impl::OpenDecompressed(const std::string& path, const struct st
   if (!format || DecompressedBefore(path, walked)) return;
   if (cfg.initial_delay.count() > 0) {  // Promtail waits this long before it starts reading
     auto [it, fresh] = archives_seen_.try_emplace(path, now_ns);
-    if (now_ns - it->second < cfg.initial_delay.count()) return;
+    if (const int64_t wait = cfg.initial_delay.count() - (now_ns - it->second); wait > 0) {
+      // The next glob pass may be a minute away under inotify: ask for one when it is due.
+      rescan_due_ = std::min(rescan_due_, clock_->Steady() + std::chrono::nanoseconds(wait));
+      return;
+    }
     archives_seen_.erase(it);
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -125,7 +125,8 @@ void FileSource::Impl::Run() {
       Discover(now_ns);
       rescan_ = false;
       last_rescan_ = now;
-      next_rescan_ = now + RescanPeriod();
+      next_rescan_ = std::min(now + RescanPeriod(), rescan_due_);
+      rescan_due_ = std::chrono::steady_clock::time_point::max();
     }
     if (now >= next_tick_) {
       PollTick(now_ns);

@@ -199,7 +199,9 @@ class FileSource::Impl {
   FileKey victim_at_{};  // where the next victim search starts (round robin)
   std::vector<pipeline::Pipeline*> pipelines_;  // distinct pipelines of targets and files
   bool pipelines_stale_ = true;
-  bool cut_after_chunk_ = false;  // the turn stopped after the file got at least one chunk
+  bool cut_after_chunk_ = false;
+  // A pass wanted before the timed one (an archive's initial_delay runs out then).
+  std::chrono::steady_clock::time_point rescan_due_ = std::chrono::steady_clock::time_point::max();  // the turn stopped after the file got at least one chunk
   uint64_t next_open_seq_ = 0;  // TailedFile::open_seq
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
 };

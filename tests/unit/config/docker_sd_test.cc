@@ -92,8 +92,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1}]\n"
                 "    static_configs: [{labels: {__path__: /a}}]\n",
                 "cfg.yaml:3:24: scrape_configs[0].docker_sd_configs: a scrape config reads either "
-                "Docker containers or files: move static_configs and kubernetes_sd_configs to a "
-                "scrape config of their own"},
+                "Docker containers or files: move static_configs, file_sd_configs and "
+                "kubernetes_sd_configs to a scrape config of their own"},
         BadCase{"UnknownKey",
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1, "
                 "hots: x}]\n",

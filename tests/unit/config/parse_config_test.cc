@@ -303,8 +303,8 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    loki_push_api: {}\n"
      "    static_configs: [{labels: {__path__: /a}}]\n",
      "cfg.yaml:3:20: scrape_configs[0].loki_push_api: a scrape config with loki_push_api reads "
-     "nothing else: move static_configs, kubernetes_sd_configs, file_sd_configs, journal and "
-     "syslog to scrape configs of their own"},
+     "nothing else: move static_configs, kubernetes_sd_configs, file_sd_configs, "
+     "docker_sd_configs, journal and syslog to scrape configs of their own"},
     {"PushApiServerPortOutOfRange",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
      "        http_listen_port: 70000\n",
