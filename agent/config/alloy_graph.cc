@@ -151,13 +151,8 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
                      "DaemonSet) and reads that node's pods, so no clustering is needed");
     }
     if (nb.name == "decompression") {
-      const Attribute* enabled = nb.Attr("enabled");
-      Result<Value> on = enabled ? Eval(*enabled) : Result<Value>(Value::Null());
-      if (!on) return on.error();
-      if (on->kind == Value::Kind::kBool && !on->boolean) continue;  // switched off: nothing to do
-      return ErrorAt(nb.pos,
-                     "decompression is not supported by skidder yet (rotated .gz files "
-                     "of a file it tails are read)");
+      if (Status s = ReadDecompression(nb, node); !s.ok()) return s;
+      continue;
     }
     if (Status s = CheckBody(nb, {"min_poll_frequency", "max_poll_frequency"}, {}); !s.ok()) {
       return s;
@@ -188,6 +183,34 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
       positions_file_ = v->str;
     }
   }
+  return Status::Ok();
+}
+
+// loki.source.file's decompression block, as Promtail's (enabled, initial_delay, format): the
+// scrape config's `decompression`, checked here so errors point at the Alloy attribute.
+Status Loader::ReadDecompression(const Block& nb, YAML::Node* node) {
+  if (Status s = CheckBody(nb, {"enabled", "initial_delay", "format"}, {}); !s.ok()) return s;
+  YAML::Node d(YAML::NodeType::Map);
+  for (const Attribute& a : nb.attributes) {
+    Result<Value> v = Eval(a);
+    if (!v) return v.error();
+    if (a.name == "enabled") {
+      if (v->kind != Value::Kind::kBool) return ErrorAt(a.pos, "enabled: expected true or false");
+      d["enabled"] = v->boolean;
+    } else if (a.name == "initial_delay") {
+      Duration unused;
+      if (v->kind != Value::Kind::kString || !ParseDuration(v->str, &unused)) {
+        return ErrorAt(a.pos, "initial_delay: expected a duration like \"10s\"");
+      }
+      d["initial_delay"] = v->str;
+    } else {
+      if (v->kind != Value::Kind::kString || (v->str != "gz" && v->str != "z" && v->str != "bz2")) {
+        return ErrorAt(a.pos, "format: expected \"gz\", \"z\" or \"bz2\"");
+      }
+      d["format"] = v->str;
+    }
+  }
+  (*node)["decompression"] = d;
   return Status::Ok();
 }
 

@@ -82,6 +82,7 @@ class Loader {
   Status AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t, const Route& route);
   Status JournalRelabelRules(const Attribute& a, Targets* t);
   Status DurationAttr(const Attribute& a, Duration* out);
+  Status ReadDecompression(const Block& nb, YAML::Node* node);
   Status ReadWrite(const Block& b);
   Status ReadLogging(const Block& b);
   Status ReadProcess(const Block& b, Route* route);

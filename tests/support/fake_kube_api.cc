@@ -15,47 +15,12 @@
 #include <random>
 #include <stdexcept>
 
+#include "support/test_certs.h"
+
 namespace skidder::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-EVP_PKEY* NewKey() { return EVP_EC_gen("P-256"); }
-
-void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr) throw std::runtime_error("X509V3_EXT_conf_nid failed");
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-// A certificate for `cn` with `key`, signed by issuer/issuer_key (self-signed when issuer null).
-X509* NewCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial) {
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
-  X509* signer = issuer ? issuer : cert;
-  if (issuer == nullptr) {
-    AddExt(cert, signer, NID_basic_constraints, "critical,CA:TRUE");
-    AddExt(cert, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
-    AddExt(cert, signer, NID_subject_key_identifier, "hash");
-  } else {
-    AddExt(cert, signer, NID_basic_constraints, "critical,CA:FALSE");
-    AddExt(cert, signer, NID_ext_key_usage, "serverAuth");
-    AddExt(cert, signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-  }
-  X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256());
-  return cert;
-}
 
 void WritePem(const std::string& path, X509* cert) {
   FILE* f = std::fopen(path.c_str(), "w");
@@ -139,13 +104,13 @@ std::string PodJson(const std::string& ns, const std::string& name, const std::s
 }
 
 FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std::move(token)) {
-  EVP_PKEY* ca_key = NewKey();
-  EVP_PKEY* key = NewKey();
+  EVP_PKEY* ca_key = NewTestKey();
+  EVP_PKEY* key = NewTestKey();
   // A distinct name per instance, so a client given another instance's CA fails to find an
   // issuer instead of trying the wrong key.
   const std::string ca_name = "skidder test CA " + std::to_string(std::random_device{}());
-  X509* ca = NewCert(ca_name.c_str(), ca_key, nullptr, nullptr, 1);
-  X509* cert = NewCert("127.0.0.1", key, ca, ca_key, 2);
+  X509* ca = NewTestCert(ca_name.c_str(), ca_key, nullptr, nullptr, 1);
+  X509* cert = NewTestCert("127.0.0.1", key, ca, ca_key, 2);
   ca_file_ = dir + "/ca.crt";
   WritePem(ca_file_, ca);
   server_ = std::make_unique<httplib::SSLServer>(cert, key);

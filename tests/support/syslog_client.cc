@@ -17,44 +17,12 @@
 #include <stdexcept>
 
 #include "support/agent_process.h"
+#include "support/test_certs.h"
 #include "support/test_util.h"
 
 namespace skidder::testing {
 namespace {
 
-void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr) throw std::runtime_error("X509V3_EXT_conf_nid failed");
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-// A certificate for cn signed by issuer (self-signed CA when issuer is null).
-X509* NewCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial) {
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
-  X509* signer = issuer ? issuer : cert;
-  if (issuer == nullptr) {
-    AddExt(cert, signer, NID_basic_constraints, "critical,CA:TRUE");
-    AddExt(cert, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
-    AddExt(cert, signer, NID_basic_constraints, "critical,CA:FALSE");
-    AddExt(cert, signer, NID_ext_key_usage, "serverAuth,clientAuth");
-    AddExt(cert, signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-  }
-  X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256());
-  return cert;
-}
 
 void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   FILE* f = std::fopen(path.c_str(), "w");
@@ -93,12 +61,12 @@ std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job) {
 }
 
 TestCerts MakeTestCerts(const std::string& dir) {
-  EVP_PKEY* ca_key = EVP_EC_gen("P-256");
-  EVP_PKEY* server_key = EVP_EC_gen("P-256");
-  EVP_PKEY* client_key = EVP_EC_gen("P-256");
-  X509* ca = NewCert("skidder syslog test CA", ca_key, nullptr, nullptr, 1);
-  X509* server = NewCert("127.0.0.1", server_key, ca, ca_key, 2);
-  X509* client = NewCert("syslog-client", client_key, ca, ca_key, 3);
+  EVP_PKEY* ca_key = NewTestKey();
+  EVP_PKEY* server_key = NewTestKey();
+  EVP_PKEY* client_key = NewTestKey();
+  X509* ca = NewTestCert("skidder syslog test CA", ca_key, nullptr, nullptr, 1);
+  X509* server = NewTestCert("127.0.0.1", server_key, ca, ca_key, 2);
+  X509* client = NewTestCert("syslog-client", client_key, ca, ca_key, 3);
   TestCerts c{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key", dir + "/client.crt",
               dir + "/client.key"};
   WritePem(c.ca, ca, nullptr);

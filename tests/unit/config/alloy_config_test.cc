@@ -100,6 +100,31 @@ loki.write "default" {
 }
 )";
 
+TEST(AlloyConfig, DecompressionBlockIsPromtailsDecompression) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.alloy", R"(
+loki.source.file "archives" {
+  targets    = [{"__path__" = "/data/*.gz"}]
+  forward_to = [loki.write.default.receiver]
+  decompression {
+    enabled       = true
+    initial_delay = "10s"
+    format        = "gz"
+  }
+}
+loki.write "default" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+}
+)");
+  Result<Config> c = LoadFile(dir / "c.alloy");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 1u);
+  const DecompressionConfig& d = c->scrape_configs[0].decompression;
+  EXPECT_TRUE(d.enabled);
+  EXPECT_EQ(d.format, "gz");
+  EXPECT_EQ(d.initial_delay, std::chrono::seconds(10));
+}
+
 TEST(AlloyConfig, ChosenByExtensionOrFlag) {
   Alloy a;
   testing::WriteFile(a.dir / "config.txt", std::string(kWrite));

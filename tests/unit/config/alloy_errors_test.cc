@@ -147,17 +147,17 @@ loki.source.file "f" {
 }
 )") + kWrite),
             "loaded");
-  EXPECT_TRUE(a.Error(std::string(R"(
+  EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
   forward_to = [loki.write.default.receiver]
   decompression {
     enabled = true
-    format  = "gz"
+    format  = "lz4"
   }
 }
-)") + kWrite)
-                  .starts_with("c.alloy:5:3: decompression is not supported by skidder yet"));
+)") + kWrite),
+            "c.alloy:7:5: format: expected \"gz\", \"z\" or \"bz2\"");
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
   targets       = [{"__path__" = "/var/log/*.log"}]

@@ -1,0 +1,16 @@
+// Certificates made at test time (OpenSSL API): a CA, and certificates it signs for 127.0.0.1
+// and localhost, valid from an hour ago for a day. Used by the fakes that speak TLS.
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+namespace skidder::testing {
+
+// A new P-256 key.
+EVP_PKEY* NewTestKey();
+// A certificate for cn with key, signed by issuer/issuer_key; a self-signed CA when issuer is
+// null. Leaf certificates are good for server and client authentication.
+X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial);
+
+}  // namespace skidder::testing
