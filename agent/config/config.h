@@ -189,7 +189,7 @@ struct PushApiConfig {
 struct DockerSdConfig {
   std::string host;  // unix:///var/run/docker.sock, tcp://host:2375, http(s)://host:port
   int port = 80;     // __address__ port of a container that exposes no TCP port
-  std::string host_networking_host = "localhost";  // __address__ of host-network containers
+  std::string host_networking_host = "localhost";        // __address__ of host-network containers
   Duration refresh_interval = std::chrono::seconds(60);  // how often containers are listed
   bool match_first_network = true;  // several networks: the first by name gives the labels
   // Docker API list filters (name -> values), e.g. label: [logging=promtail].
@@ -235,7 +235,7 @@ struct ScrapeConfig {
   std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
   std::optional<PushApiConfig> push;     // set: this job receives Loki pushes (sources/push)
   std::vector<DockerSdConfig> docker_sd_configs;  // containers read through the Docker API
-  std::optional<SyslogConfig> syslog;    // set: this job listens for syslog (sources/syslog)
+  std::optional<SyslogConfig> syslog;  // set: this job listens for syslog (sources/syslog)
   DecompressionConfig decompression;
 };
 

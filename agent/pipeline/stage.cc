@@ -19,9 +19,13 @@ std::pair<std::string, std::string>& Extracted::Slot(std::string_view key) {
   return kv;
 }
 
-void Extracted::Set(std::string_view key, std::string value) { Slot(key).second = std::move(value); }
+void Extracted::Set(std::string_view key, std::string value) {
+  Slot(key).second = std::move(value);
+}
 
-void Extracted::Set(std::string_view key, std::string_view value) { Slot(key).second.assign(value); }
+void Extracted::Set(std::string_view key, std::string_view value) {
+  Slot(key).second.assign(value);
+}
 
 const std::string* Extracted::GetOwn(std::string_view key) const {
   for (size_t i = 0; i < size_; ++i) {

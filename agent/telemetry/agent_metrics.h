@@ -68,9 +68,9 @@ struct AgentMetrics {
   Family<Gauge>& journal_lag;        // {job_name}: now - time of the newest entry read, seconds
   Family<Counter>& journal_lost_entries;  // {job_name}: vacuumed before they were read
   // The Loki push API (sources/push), per scrape config.
-  Family<Counter>& push_requests;  // {job_name, status}: pushes answered, by HTTP status
-  Family<Counter>& push_entries;   // {job_name}: entries received in accepted pushes
-  Family<Counter>& push_bytes;     // {job_name}: request body bytes received, as sent
+  Family<Counter>& push_requests;         // {job_name, status}: pushes answered, by HTTP status
+  Family<Counter>& push_entries;          // {job_name}: entries received in accepted pushes
+  Family<Counter>& push_bytes;            // {job_name}: request body bytes received, as sent
   Family<Counter>& push_dropped_streams;  // {job_name}: dropped by relabel_configs or no labels
   // Docker containers read through the daemon's API (sources/docker).
   Family<Counter>& docker_entries;     // {job_name}: log lines read

@@ -18,8 +18,8 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
   if (handlers.admit_body) {
     if (std::optional<HttpReply> refused = handlers.admit_body(std::string(path))) {
       deadlines->OnRequestRead(ConnOf(c));
-      return Respond(c, static_cast<unsigned>(refused->status), refused->body, kText,
-                     req->has_body, refused->retry_after);
+      return Respond(c, static_cast<unsigned>(refused->status), refused->body, kText, req->has_body,
+                     refused->retry_after);
     }
   }
   req->is_body = true;

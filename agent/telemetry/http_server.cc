@@ -3,6 +3,7 @@
 // chunked body whole before checking its size. See http_server.h for the defences.
 #include "telemetry/http_server.h"
 
+#include <fmt/format.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <sys/resource.h>
@@ -17,8 +18,6 @@
 #include <optional>
 #include <string_view>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "telemetry/http_server_impl.h"
 
@@ -131,9 +130,9 @@ MHD_Result HttpServer::Impl::Route(MHD_Connection* c, std::string_view url, std:
     deadlines->OnRequestRead(ConnOf(c));
     return Respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST\n", kText, req->has_body);
   }
-  known = known && (path == "/ready" ||
-                    (options.telemetry_endpoints &&
-                     (path == "/metrics" || path == "/targets" || path == "/reload")));
+  known = known &&
+          (path == "/ready" || (options.telemetry_endpoints &&
+                                (path == "/metrics" || path == "/targets" || path == "/reload")));
   bool reload = known && path == "/reload";
   if (reload && method == "POST" && options.enable_reload && handlers.reload) {
     req->is_reload = true;  // answered once the (ignored) body, if any, has arrived

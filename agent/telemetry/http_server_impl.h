@@ -44,8 +44,7 @@ struct Request {
 };
 
 MHD_Result Respond(MHD_Connection* c, unsigned status, std::string_view body,
-                   const char* type = kText, bool close = false,
-                   std::string_view retry_after = {});
+                   const char* type = kText, bool close = false, std::string_view retry_after = {});
 
 class HttpServer::Impl {
  public:
@@ -102,6 +101,5 @@ class HttpServer::Impl {
   std::thread reload_thread;
   std::atomic<bool> reloading{false};
 };
-
 
 }  // namespace skidder::telemetry

@@ -29,8 +29,8 @@ double ThreadCpu() {
 }
 
 std::string Body(std::mt19937_64& rng, int entries, int64_t ts) {
-  static const char* kPaths[] = {"/api/v1/orders", "/api/v1/users", "/healthz", "/api/v2/search",
-                                 "/login", "/api/v1/payments"};
+  static const char* kPaths[] = {"/api/v1/orders", "/api/v1/users", "/healthz",
+                                 "/api/v2/search", "/login",        "/api/v1/payments"};
   static const char* kUsers[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
   logproto::PushRequest req;
   for (int s = 0; s < 10; ++s) {

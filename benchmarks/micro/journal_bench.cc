@@ -5,8 +5,8 @@
 // cursor, the least any sd-journal reader does; the README gives skidder as a ratio to it.
 // SKIDDER_JOURNAL_BENCH_ENTRIES=N changes the journal's size.
 #include <benchmark/benchmark.h>
-#include <systemd/sd-journal.h>
 #include <fmt/format.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <cstdio>

@@ -3,6 +3,7 @@
 // labels merged with the job's, relabeled, through the pipeline. The sender's 2xx means "Loki has
 // it": never before delivery, 429 while skidder is backed up, nothing lost once Loki is back.
 #include <fmt/format.h>
+#include <snappy.h>
 
 #include <chrono>
 #include <regex>
@@ -11,8 +12,6 @@
 #include "harness.h"
 #include "support/push_client.h"
 #include "support/raw_client.h"
-
-#include <snappy.h>
 
 namespace skidder::testing {
 namespace {
@@ -81,7 +80,8 @@ scrape_configs:
                                           int n, int64_t ts0 = 1'700'000'000'123'456'789) {
     std::vector<ReceivedEntry> out;
     for (int i = 0; i < n; ++i) {
-      out.push_back({.labels = labels, .timestamp_ns = ts0 + i, .line = fmt::format("{}-{}", prefix, i)});
+      out.push_back(
+          {.labels = labels, .timestamp_ns = ts0 + i, .line = fmt::format("{}-{}", prefix, i)});
     }
     return out;
   }
@@ -132,8 +132,8 @@ TEST_F(PushApi, JsonPushPlainAndGzipGetTheTimeOfReceiptWithoutIncomingTimestamps
 
 TEST_F(PushApi, RawEndpointTakesOneEntryPerLineWithTheJobsLabels) {
   StartPushAgent({.stages = "[{json: {expressions: {level: level}}}, {labels: {level: }}]"});
-  PushResponse r = client().Post("plain text\r\n\n{\"level\":\"warn\"}\nlast", "text/plain",
-                                 "", "/promtail/api/v1/raw");
+  PushResponse r = client().Post("plain text\r\n\n{\"level\":\"warn\"}\nlast", "text/plain", "",
+                                 "/promtail/api/v1/raw");
   ASSERT_EQ(r.status, 204) << r.body;
   std::map<std::string, std::string> labels_of;  // streams may arrive in any order
   for (const ReceivedEntry& e : loki_.Entries()) labels_of[e.line] = e.labels;
@@ -206,7 +206,8 @@ TEST_F(PushApi, LokiDownNoSuccessBeforeDelivery429WhileBackedUpNothingLostAfter)
   // Six pushes of ~1 MiB: more than the 4 MiB the clients buffer before readers must pause.
   const std::string pad(1000, 'p');
   std::vector<std::vector<ReceivedEntry>> batches;
-  for (int b = 0; b < 6; ++b) batches.push_back(Batch(R"({app="a"})", fmt::format("b{}-{}", b, pad), 1000));
+  for (int b = 0; b < 6; ++b)
+    batches.push_back(Batch(R"({app="a"})", fmt::format("b{}-{}", b, pad), 1000));
   std::vector<bool> done(batches.size(), false);
   int successes = 0, refused_429 = 0, timed_out_503 = 0;
   for (size_t b = 0; b < batches.size(); ++b) {

@@ -23,7 +23,6 @@
 namespace skidder::testing {
 namespace {
 
-
 void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) throw std::runtime_error("cannot write " + path);

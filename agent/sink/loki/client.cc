@@ -207,7 +207,8 @@ const LokiClient::Impl::Stream& LokiClient::Impl::StreamOf(const Labels& labels,
   s.tenant = Tenant(&s.out);
   ApplyLabelLimit(&s.out);
   s.label_bytes = 0;
-  for (const Label& l : s.out) s.label_bytes += static_cast<int64_t>(l.name.size() + l.value.size());
+  for (const Label& l : s.out)
+    s.label_bytes += static_cast<int64_t>(l.name.size() + l.value.size());
   return s;
 }
 

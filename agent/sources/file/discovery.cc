@@ -12,8 +12,8 @@
 #include <cstring>
 #include <utility>
 
-#include "sources/file/file_source_impl.h"
 #include "sources/file/decompress.h"
+#include "sources/file/file_source_impl.h"
 #include "sources/file/file_util.h"
 #include "sources/file/gz.h"
 #include "sources/file/identity.h"

@@ -20,7 +20,7 @@ constexpr size_t kHardLineCap = 1 << 20;  // without limits.max_line_size
 // Every file's record is compared with Positions this often even if nothing marked it touched.
 constexpr auto kFullPositionsPass = std::chrono::seconds(1);
 constexpr auto kInotifyRescanPeriod = std::chrono::seconds(60);
-constexpr int kChunksPerTurn = 16;        // per file per loop turn, so one busy file cannot starve
+constexpr int kChunksPerTurn = 16;  // per file per loop turn, so one busy file cannot starve
 constexpr auto kMinRescanGap = std::chrono::milliseconds(50);  // coalesces event storms
 constexpr int kSaturatedWaitMs = 20;
 
@@ -330,8 +330,7 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
       case FileTurn::kStop: {
         // Cut short by the sink or the limiter: the files not reached yet go first next turn,
         // then this one (to the back if it got its share), then those queued meanwhile.
-        std::vector<FileKey> next(reading_.begin() + static_cast<ptrdiff_t>(i) + 1,
-                                  reading_.end());
+        std::vector<FileKey> next(reading_.begin() + static_cast<ptrdiff_t>(i) + 1, reading_.end());
         f.queued = true;
         if (cut_after_chunk_) {
           next.push_back(it->first);

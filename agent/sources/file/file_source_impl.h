@@ -149,7 +149,7 @@ class FileSource::Impl {
   telemetry::AgentMetrics* metrics_;
   Clock* clock_;
   TailSettings settings_;
-  size_t open_files_ = 0;  // descriptors open (TailSettings::open_files)
+  size_t open_files_ = 0;           // descriptors open (TailSettings::open_files)
   pipeline::BatchEmitter emitter_;  // flushed after each read, partial flush and pipeline flush
   PathMetricsPool metric_pool_;
   Watcher watcher_;
@@ -188,7 +188,7 @@ class FileSource::Impl {
   // Dirty files in the order they get their turn: a turn cut short by the sink or the limiter
   // resumes where it stopped, so the first files cannot starve the others.
   std::vector<FileKey> read_queue_;
-  std::vector<FileKey> reading_;     // ReadFiles' copy of the queue (reused)
+  std::vector<FileKey> reading_;  // ReadFiles' copy of the queue (reused)
   // Files whose record may differ from what Positions has; the rest are checked every
   // kFullPositionsPass. Keeps an idle turn free of per-file work.
   std::set<FileKey> touched_;
@@ -196,13 +196,15 @@ class FileSource::Impl {
   // EnsureFdSlot found nothing idle to close at this value of idle_gen_; until a file goes idle
   // (idle_gen_ moves) the answer stays "no" without another scan.
   uint64_t idle_gen_ = 0, no_victim_gen_ = ~uint64_t{0};
-  FileKey victim_at_{};  // where the next victim search starts (round robin)
+  FileKey victim_at_{};                         // where the next victim search starts (round robin)
   std::vector<pipeline::Pipeline*> pipelines_;  // distinct pipelines of targets and files
   bool pipelines_stale_ = true;
   bool cut_after_chunk_ = false;
   // A pass wanted before the timed one (an archive's initial_delay runs out then).
-  std::chrono::steady_clock::time_point rescan_due_ = std::chrono::steady_clock::time_point::max();  // the turn stopped after the file got at least one chunk
-  uint64_t next_open_seq_ = 0;  // TailedFile::open_seq
+  std::chrono::steady_clock::time_point rescan_due_ =
+      std::chrono::steady_clock::time_point::max();  // the turn stopped after the file got at least
+                                                     // one chunk
+  uint64_t next_open_seq_ = 0;                       // TailedFile::open_seq
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
 };
 

@@ -79,8 +79,9 @@ Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_
   std::string_view type = Trim(content_type.substr(0, content_type.find(';')));
   if (type == "application/json") {
     if (body.size() > limits.max_decoded_bytes) {
-      return Err(Status(StatusCode::kResourceExhausted,
-                        fmt::format("request body larger than {} bytes", limits.max_decoded_bytes)));
+      return Err(
+          Status(StatusCode::kResourceExhausted,
+                 fmt::format("request body larger than {} bytes", limits.max_decoded_bytes)));
     }
     return DecodeJsonPush(body);
   }
@@ -113,8 +114,8 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
   for (logproto::StreamAdapter& s : *req.mutable_streams()) {
     auto labels = ParseLabelText(s.labels());
     if (!labels) {
-      return Err(InvalidArgument(
-          fmt::format("stream labels \"{}\": {}", s.labels().substr(0, 200), labels.error().message())));
+      return Err(InvalidArgument(fmt::format("stream labels \"{}\": {}", s.labels().substr(0, 200),
+                                             labels.error().message())));
     }
     PushedStream& ps = out.emplace_back();
     ps.labels = std::move(*labels);
@@ -124,7 +125,8 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
       pe.timestamp_ns = e.timestamp().seconds() * 1'000'000'000 + e.timestamp().nanos();
       pe.line = std::move(*e.mutable_line());
       for (logproto::LabelPairAdapter& m : *e.mutable_structuredmetadata()) {
-        pe.structured_metadata.push_back({std::move(*m.mutable_name()), std::move(*m.mutable_value())});
+        pe.structured_metadata.push_back(
+            {std::move(*m.mutable_name()), std::move(*m.mutable_value())});
       }
     }
   }

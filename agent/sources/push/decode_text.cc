@@ -42,9 +42,15 @@ size_t Unescape(std::string_view s, char quote, std::string& out) {
   }
   int digits = 0, base = 16;
   switch (s[1]) {
-    case 'x': digits = 2; break;
-    case 'u': digits = 4; break;
-    case 'U': digits = 8; break;
+    case 'x':
+      digits = 2;
+      break;
+    case 'u':
+      digits = 4;
+      break;
+    case 'U':
+      digits = 8;
+      break;
     default:
       if (s[1] < '0' || s[1] > '7') return 0;
       digits = 3, base = 8;

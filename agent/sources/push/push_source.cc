@@ -54,10 +54,10 @@ Result<int> PushSource::Start() {
   started_ = true;
   timer_ = std::thread([this] { RunTimeouts(); });
   std::string ignored;
-  for (const std::string& k : opts_.config.ignored_keys) ignored += (ignored.empty() ? "" : ",") + k;
-  LOG_INFO("serving loki push API", {{"job", opts_.job_name},
-                                     {"port", std::to_string(*port)},
-                                     {"ignored_keys", ignored}});
+  for (const std::string& k : opts_.config.ignored_keys)
+    ignored += (ignored.empty() ? "" : ",") + k;
+  LOG_INFO("serving loki push API",
+           {{"job", opts_.job_name}, {"port", std::to_string(*port)}, {"ignored_keys", ignored}});
   return port;
 }
 
@@ -102,7 +102,8 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   DecodeLimits limits{.max_decoded_bytes = static_cast<size_t>(opts_.config.max_body_size)};
   const bool raw = req.path == kRawPath;
   Result<std::vector<PushedStream>> streams =
-      raw ? SplitRaw(req.body) : DecodePush(req.body, req.content_type, req.content_encoding, limits);
+      raw ? SplitRaw(req.body)
+          : DecodePush(req.body, req.content_type, req.content_encoding, limits);
   req.body = std::string();  // the decoded streams own what they need
   if (!streams) return Refuse(reply, HttpStatusFor(streams.error()), streams.error().message());
   auto waiter = std::make_shared<Waiter>();
@@ -192,8 +193,8 @@ void PushSource::RunTimeouts() {
   left.swap(waiting_);
   lock.unlock();
   for (auto& w : left) {
-    w->Answer(HttpReply{503, "skidder is shutting down before Loki took these entries; retry\n",
-                        "1"});
+    w->Answer(
+        HttpReply{503, "skidder is shutting down before Loki took these entries; retry\n", "1"});
   }
 }
 

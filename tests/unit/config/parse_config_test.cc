@@ -451,8 +451,8 @@ TEST(ParseConfig, ReadsPromtailLokiPushApiScrapeConfig) {
 }
 
 TEST(ParseConfig, LokiPushApiDefaultsArePromtails) {
-  Result<Config> cfg = ParseConfig("scrape_configs:\n  - job_name: p\n    loki_push_api: {}\n",
-                                   "cfg.yaml", false);
+  Result<Config> cfg =
+      ParseConfig("scrape_configs:\n  - job_name: p\n    loki_push_api: {}\n", "cfg.yaml", false);
   ASSERT_TRUE(cfg) << cfg.error().message();
   const PushApiConfig& p = *cfg->scrape_configs.at(0).push;
   EXPECT_EQ(p.server.http_listen_port, 80);

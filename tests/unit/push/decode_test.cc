@@ -15,7 +15,9 @@ TEST(ParseLabelText, ReadsWhatLokiClientsSend) {
   ASSERT_TRUE(l) << l.error().message();
   EXPECT_EQ(*l->Get("app"), "api");
   EXPECT_EQ(*l->Get("msg"), "a \"quoted\" \\ line\n");
-  EXPECT_EQ(*l->Get("utf"), "\xc3\xa9" "A");
+  EXPECT_EQ(*l->Get("utf"),
+            "\xc3\xa9"
+            "A");
   EXPECT_EQ(l->ToString(), R"({app="api", msg="a \"quoted\" \\ line\n", utf="éA"})");
 }
 
@@ -28,8 +30,9 @@ TEST(ParseLabelText, AcceptsEmptySetsSpacingAndPromQLQuotes) {
 }
 
 TEST(ParseLabelText, RefusesMalformedText) {
-  for (const char* bad : {"", "app=\"x\"", "{app=\"x\"", "{1a=\"x\"}", "{a=x}", "{a=\"x\" b=\"y\"}",
-                          "{a=\"\\q\"}", "{a=\"x\", a=\"y\"}", "{a=\"x\"} trailing", "{a=\"\\x4\"}"}) {
+  for (const char* bad :
+       {"", "app=\"x\"", "{app=\"x\"", "{1a=\"x\"}", "{a=x}", "{a=\"x\" b=\"y\"}", "{a=\"\\q\"}",
+        "{a=\"x\", a=\"y\"}", "{a=\"x\"} trailing", "{a=\"\\x4\"}"}) {
     EXPECT_FALSE(ParseLabelText(bad)) << bad;
   }
 }
@@ -72,10 +75,11 @@ TEST(DecodeJsonPush, RefusesWhatLokiRefusesNamingWhere) {
 }
 
 TEST(DecodePush, ProtobufIsTheDefaultAndKeepsTimestampsAndMetadata) {
-  std::vector<ReceivedEntry> in = {
-      {.labels = R"({app="x"})", .timestamp_ns = 1'700'000'000'987'654'321, .line = "l1",
-       .metadata = {{"k", "v"}}},
-      {.labels = R"({app="y"})", .timestamp_ns = 5, .line = "l2"}};
+  std::vector<ReceivedEntry> in = {{.labels = R"({app="x"})",
+                                    .timestamp_ns = 1'700'000'000'987'654'321,
+                                    .line = "l1",
+                                    .metadata = {{"k", "v"}}},
+                                   {.labels = R"({app="y"})", .timestamp_ns = 5, .line = "l2"}};
   for (const char* type : {"application/x-protobuf", ""}) {
     auto s = DecodePush(testing::ProtobufPushBody(in), type, "", {});
     ASSERT_TRUE(s) << s.error().message();
@@ -99,12 +103,13 @@ TEST(DecodePush, JsonWithGzipOrDeflateAndCharset) {
 TEST(DecodePush, LimitsTheDecompressedSize) {
   const std::string json = testing::JsonPushBody(
       {{.labels = R"({app="x"})", .timestamp_ns = 7, .line = std::string(100000, 'a')}});
-  auto gz = DecodePush(testing::Gzip(json), "application/json", "gzip", {.max_decoded_bytes = 1000});
+  auto gz =
+      DecodePush(testing::Gzip(json), "application/json", "gzip", {.max_decoded_bytes = 1000});
   ASSERT_FALSE(gz);
   EXPECT_EQ(HttpStatusFor(gz.error()), 413);
-  auto pb = DecodePush(
-      testing::ProtobufPushBody({{.labels = "{}", .timestamp_ns = 1, .line = std::string(5000, 'b')}}),
-      "application/x-protobuf", "", {.max_decoded_bytes = 1000});
+  auto pb = DecodePush(testing::ProtobufPushBody(
+                           {{.labels = "{}", .timestamp_ns = 1, .line = std::string(5000, 'b')}}),
+                       "application/x-protobuf", "", {.max_decoded_bytes = 1000});
   ASSERT_FALSE(pb);
   EXPECT_EQ(HttpStatusFor(pb.error()), 413);
 }
@@ -115,8 +120,8 @@ TEST(DecodePush, RefusesUnknownEncodingsAndBrokenBodies) {
   EXPECT_EQ(HttpStatusFor(br.error()), 415);
   EXPECT_EQ(HttpStatusFor(DecodePush("zz", "application/x-protobuf", "", {}).error()), 400);
   // A line that is not UTF-8 is bad protobuf (proto3 string), as Loki's decoder says.
-  auto s = DecodePush(testing::ProtobufPushBody({{.labels = "{}", .timestamp_ns = 1, .line = "\xff"}}),
-                      "", "", {});
+  auto s = DecodePush(
+      testing::ProtobufPushBody({{.labels = "{}", .timestamp_ns = 1, .line = "\xff"}}), "", "", {});
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message().find("UTF-8"), std::string::npos);
 }

@@ -35,10 +35,11 @@ struct BodyServer {
       if (req.body == "now") return reply(HttpReply{204, "", ""});
       pending.push_back(std::move(reply));  // answered later by the test
     };
-    server = std::make_unique<HttpServer>(
-        HttpServerOptions{.listen_address = "127.0.0.1", .port = 0, .max_body_bytes = 1000,
-                          .telemetry_endpoints = false},
-        &registry, std::move(h));
+    server = std::make_unique<HttpServer>(HttpServerOptions{.listen_address = "127.0.0.1",
+                                                            .port = 0,
+                                                            .max_body_bytes = 1000,
+                                                            .telemetry_endpoints = false},
+                                          &registry, std::move(h));
     port = server->Start().value_or(0);
   }
   size_t Pending() {
