@@ -215,6 +215,10 @@ TEST_F(Syslog, ReloadListensOnTheSameAddressAgain) {
   StartAgent(config);
   ASSERT_EQ(SyslogPort(agent_, "syslog"), port);
   ASSERT_EQ(agent_.HttpPost("/reload").first, 200) << agent_.Stderr();
+  // POST /reload answers once the new config is valid; the swap follows on the main thread. A
+  // connection made before it would be accepted by the listener that is about to close.
+  ASSERT_TRUE(WaitFor([&] { return agent_.Stderr().find("config reloaded") != std::string::npos; }))
+      << agent_.Stderr();
   SyslogTcpClient c;
   ASSERT_TRUE(c.Connect(port)) << c.error();
   ASSERT_TRUE(c.Send(NewlineFrame(Rfc5424("m-0"))));
