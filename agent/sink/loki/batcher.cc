@@ -2,14 +2,21 @@
 
 namespace skidder::sink {
 
-int64_t EntryMemoryBytes(const Entry& e) {
-  int64_t n = static_cast<int64_t>(sizeof(Entry) + e.line.size());
-  for (const Label& l : e.labels) n += static_cast<int64_t>(l.name.size() + l.value.size());
+int64_t LabelBytes(const Labels& labels) {
+  int64_t n = 0;
+  for (const Label& l : labels) n += static_cast<int64_t>(l.name.size() + l.value.size());
+  return n;
+}
+
+int64_t EntryMemoryBytes(const Entry& e, int64_t label_bytes) {
+  int64_t n = static_cast<int64_t>(sizeof(Entry) + e.line.size()) + label_bytes;
   for (const Label& l : e.structured_metadata) {
     n += static_cast<int64_t>(l.name.size() + l.value.size());
   }
   return n;
 }
+
+int64_t EntryMemoryBytes(const Entry& e) { return EntryMemoryBytes(e, LabelBytes(e.labels)); }
 
 bool Batcher::Admits(const std::string& tenant, const Entry& e) const {
   if (max_streams_ <= 0) return true;

@@ -31,6 +31,9 @@ struct Batch {
 
 // Bytes an entry holds in memory: line, labels, metadata and the Entry itself.
 int64_t EntryMemoryBytes(const Entry& e);
+// The same measure when the bytes of e.labels are known (LabelBytes), as for a whole stream.
+int64_t EntryMemoryBytes(const Entry& e, int64_t label_bytes);
+int64_t LabelBytes(const Labels& labels);
 
 class Batcher {
  public:

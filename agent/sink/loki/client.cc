@@ -206,9 +206,7 @@ const LokiClient::Impl::Stream& LokiClient::Impl::StreamOf(const Labels& labels,
   s.out = labels;
   s.tenant = Tenant(&s.out);
   ApplyLabelLimit(&s.out);
-  s.label_bytes = 0;
-  for (const Label& l : s.out)
-    s.label_bytes += static_cast<int64_t>(l.name.size() + l.value.size());
+  s.label_bytes = LabelBytes(s.out);
   return s;
 }
 
@@ -226,11 +224,8 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
     formats::SanitizeUtf8(e.line);
     if (!ApplyLineLimit(&e)) continue;  // counted; the caller's span releases its AckRef
     e.labels = s.out;
-    int64_t memory = static_cast<int64_t>(sizeof(Entry) + e.line.size()) + s.label_bytes;
-    for (const Label& l : e.structured_metadata) {
-      memory += static_cast<int64_t>(l.name.size() + l.value.size());
-    }
-    prepared[i] = {&s, memory};
+    // The measure Released() later subtracts (EntryMemoryBytes), without a pass over labels.
+    prepared[i] = {&s, EntryMemoryBytes(e, s.label_bytes)};
   }
   thread_local std::vector<size_t> refused;
   refused.clear();
