@@ -21,9 +21,8 @@ void FanoutSink::PushBatch(std::span<Entry> batch) {
   std::vector<Entry> part;
   for (size_t i = 0; i < sinks_.size(); ++i) {
     const bool last = i + 1 == sinks_.size();
-    const bool all = std::all_of(batch.begin(), batch.end(),
-                                 [i](const Entry& e) { return Routed(e.clients, i); });
-    if (last && all) {
+    if (last && std::all_of(batch.begin(), batch.end(),
+                            [i](const Entry& e) { return Routed(e.clients, i); })) {
       sinks_[i]->PushBatch(batch);
       return;
     }
