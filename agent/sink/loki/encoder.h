@@ -1,7 +1,8 @@
 // Encoder: turns a run of batched entries into the body of a Loki push request
 // (logproto.PushRequest, snappy block format), grouping entries by stream.
 //
-// Pure functions; the sender thread calls them once per request. Entries must already carry their
+// Callable from any thread (scratch buffers are per thread, reused so a push allocates nothing in
+// steady state); the sender thread calls them once per request. Entries must already carry their
 // final stream labels (FinalizeLabels).
 #pragma once
 
@@ -10,10 +11,6 @@
 #include <string>
 
 #include "model/entry.h"
-
-namespace logproto {
-class PushRequest;
-}
 
 namespace skidder::sink {
 
@@ -28,12 +25,13 @@ struct EncodeStats {
   int64_t streams = 0;
 };
 
-// Builds the PushRequest: one StreamAdapter per distinct label set, entries of a stream in the
-// order given. Label strings and metadata are made valid UTF-8; lines are expected to be already.
-void BuildPushRequest(std::span<const Entry> entries, logproto::PushRequest* req,
-                      EncodeStats* stats = nullptr);
+// The serialised logproto.PushRequest into *raw (replacing its content): one StreamAdapter per
+// distinct label set in order of first appearance, entries of a stream in the order given. Label
+// strings and metadata are made valid UTF-8; lines are expected to be already.
+void EncodePushRequest(std::span<const Entry> entries, std::string* raw,
+                       EncodeStats* stats = nullptr);
 
-// BuildPushRequest, serialised and snappy-compressed into *body (replacing its content).
+// EncodePushRequest, snappy-compressed (block format) into *body (replacing its content).
 void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* stats = nullptr);
 
 }  // namespace skidder::sink
