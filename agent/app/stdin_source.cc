@@ -46,11 +46,12 @@ void StdinSource::Stop() {
 
 void StdinSource::Emit(std::string_view line, pipeline::Emitter& out) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const BatchTime now = BatchTime::Of(*clock_);
   Entry e;
-  e.timestamp_ns = clock_->NowNs();
+  e.timestamp_ns = now.wall_ns;
   e.line.assign(line);
   e.labels = labels_;
-  pipeline_->Process(std::move(e), out);
+  pipeline_->Process(std::move(e), now, out);
 }
 
 void StdinSource::Run() {

@@ -82,10 +82,11 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::Stag
     if (!stage) return Err(std::move(stage.error()));
     built.push_back(std::move(*stage));
   }
-  return std::make_unique<Pipeline>(std::move(built));
+  return std::make_unique<Pipeline>(std::move(built), ctx.clock);
 }
 
-Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {
+Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages, const Clock* clock)
+    : stages_(std::move(stages)), clock_(clock != nullptr ? clock : &SystemClock::Get()) {
   links_.reserve(stages_.size());
   for (size_t i = 0; i < stages_.size(); ++i) links_.push_back(std::make_unique<Link>(this, i));
 }
@@ -94,14 +95,15 @@ Pipeline::~Pipeline() = default;
 
 // Every entry goes through one PipelineEntry, so the extracted map's buffers are reused from line
 // to line (a stage that keeps an entry moves it out, and the next one starts afresh).
-void Pipeline::Process(Entry&& e, Emitter& out) {
+void Pipeline::Process(Entry&& e, const BatchTime& now, Emitter& out) {
   if (in_process_) {  // re-entered (never expected): a fresh entry keeps this one intact
-    Process(PipelineEntry{std::move(e), {}}, out);
+    Process(PipelineEntry{std::move(e), {}, now}, out);
     return;
   }
   in_process_ = true;
   scratch_.entry = std::move(e);
   scratch_.extracted.clear();
+  scratch_.now = now;
   Process(std::move(scratch_), out);
   // An entry no stage emitted (dropped) must go now: its AckRef lets the position advance.
   scratch_.entry = Entry{};
@@ -133,9 +135,9 @@ void Pipeline::SetInspector(std::FILE* out) {
 
 // Stage i's held entries go through stages i+1.. before those are flushed in turn, so a line
 // released by the cri stage can still be buffered (and then forced out) by a later stage.
-int64_t Pipeline::ReadyInNs() const {
+int64_t Pipeline::ReadyInNs(int64_t steady_ns) const {
   int64_t wait = 0;
-  for (const auto& s : stages_) wait = std::max(wait, s->ReadyInNs());
+  for (const auto& s : stages_) wait = std::max(wait, s->ReadyInNs(steady_ns));
   return wait;
 }
 

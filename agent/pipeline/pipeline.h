@@ -25,8 +25,9 @@ struct StageContext {
   telemetry::AgentMetrics* metrics = nullptr;  // may be null in tests
   const config::LimitsConfig* limits = nullptr;
   std::string job_name;
-  // Wall clock for stages that compare entry time with "now" (drop's older_than); null means
-  // SystemClock. Tests pass a FakeClock.
+  // The clock of Process(Entry&&, Emitter&), the one-entry convenience (stages themselves get
+  // "now" with each entry), and of the metrics stage's start time; null means SystemClock.
+  // Tests pass a FakeClock.
   const Clock* clock = nullptr;
   // Number of Loki clients, so a fanout stage can check the indices it routes to; 0 = unknown
   // (tests, -stdin without clients): any index below 64 is accepted.
@@ -72,15 +73,18 @@ class Pipeline {
   static Result<std::unique_ptr<Pipeline>> Build(const std::vector<config::StageConfig>& stages,
                                                  const StageContext& ctx,
                                                  const std::string& path_prefix);
-  explicit Pipeline(std::vector<std::unique_ptr<Stage>> stages);
+  explicit Pipeline(std::vector<std::unique_ptr<Stage>> stages, const Clock* clock = nullptr);
   ~Pipeline();
 
-  void Process(Entry&& e, Emitter& out);
+  // One entry of a batch whose time the source read once (BatchTime::Of its clock).
+  void Process(Entry&& e, const BatchTime& now, Emitter& out);
+  // One entry on its own: reads the pipeline's clock (sources that hand on single entries, tests).
+  void Process(Entry&& e, Emitter& out) { Process(std::move(e), BatchTime::Of(*clock_), out); }
   // An entry that already carries extracted values (the match stage runs its nested stages so).
   void Process(PipelineEntry&& e, Emitter& out);
   void Flush(int64_t now_ns, bool force, Emitter& out);
-  // The longest wait any stage asks for (Stage::ReadyInNs); 0 when all are ready.
-  int64_t ReadyInNs() const;
+  // The longest wait after steady_ns any stage asks for (Stage::ReadyInNs); 0 when all are ready.
+  int64_t ReadyInNs(int64_t steady_ns) const;
   size_t size() const { return stages_.size(); }
 
   // -inspect: from now on, prints to out what each stage changed in each entry (labels,
@@ -98,6 +102,7 @@ class Pipeline {
   std::vector<std::unique_ptr<Link>> links_;  // links_[i] feeds stages_[i]
   Emitter* out_ = nullptr;                    // the current caller's Emitter, after the last stage
   PipelineEntry scratch_;                     // reused by Process(Entry&&)
+  const Clock* clock_;
   bool in_process_ = false;
 };
 

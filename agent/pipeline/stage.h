@@ -1,8 +1,8 @@
 // The one stage interface: entries go in, zero or more come out.
 //
 // A Stage belongs to one Pipeline (one per scrape config) and is called from the single thread
-// that runs that pipeline; it needs no locks. Stages never read the clock: time arrives as
-// arguments (the entry's read time, Flush's `now_ns`).
+// that runs that pipeline; it needs no locks. Stages never read the clock: time arrives with the
+// entry (PipelineEntry::now, read once per batch by the source) and as Flush's `now_ns`.
 #pragma once
 
 #include <string>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/entry.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 
@@ -55,6 +56,7 @@ class Extracted {
 struct PipelineEntry {
   Entry entry;
   Extracted extracted;
+  BatchTime now;  // when the source handed this entry's batch on
 };
 
 class Emitter {
@@ -72,9 +74,10 @@ class Stage {
   // Buffering stages (cri partials, multiline) emit what has waited long enough.
   // `force` emits everything (end of input, shutdown with a deadline).
   virtual void Flush(int64_t now_ns, bool force, Emitter& out) {}
-  // Backpressure: nanoseconds until the stage takes entries at its pace again (`limit` with
-  // drop: false); the source hands the pipeline nothing more until then. 0: ready.
-  virtual int64_t ReadyInNs() const { return 0; }
+  // Backpressure: nanoseconds after steady_ns (monotonic, as BatchTime::steady_ns) until the
+  // stage takes entries at its pace again (`limit` with drop: false); the source hands the
+  // pipeline nothing more until then. 0: ready.
+  virtual int64_t ReadyInNs(int64_t steady_ns) const { return 0; }
   virtual std::string_view Name() const = 0;
 };
 

@@ -15,6 +15,19 @@ class Clock {
   virtual std::chrono::steady_clock::time_point Steady() const = 0;
 };
 
+// "Now" for a whole batch of entries, read once by the source that hands them on, so stages
+// compare with it instead of reading a clock per entry.
+struct BatchTime {
+  int64_t wall_ns = 0;    // Unix nanoseconds (drop's older_than, pack's ingest time, templates)
+  int64_t steady_ns = 0;  // monotonic nanoseconds (limit's token buckets)
+
+  static BatchTime Of(const Clock& c) {
+    return {c.NowNs(),
+            std::chrono::duration_cast<std::chrono::nanoseconds>(c.Steady().time_since_epoch())
+                .count()};
+  }
+};
+
 class SystemClock final : public Clock {
  public:
   int64_t NowNs() const override {

@@ -72,7 +72,7 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
     skidder::sources::TailedFile f(fd, path, {}, 0, skidder::sources::FileLabels(labels, path),
                                    &pipe, pm, settings);
     state.ResumeTiming();
-    while (f.ReadChunk(buf.data(), buf.size(), 0, out) ==
+    while (f.ReadChunk(buf.data(), buf.size(), skidder::BatchTime{}, out) ==
            skidder::sources::TailedFile::ReadResult::kFull) {
     }
   }

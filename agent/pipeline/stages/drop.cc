@@ -8,7 +8,6 @@
 
 #include "pipeline/stage_support.h"
 #include "util/byte_size.h"
-#include "util/clock.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -25,8 +24,8 @@ struct DropConfig {
 
 class DropStage final : public Stage {
  public:
-  DropStage(DropConfig cfg, const Clock* clock, telemetry::Counter* dropped)
-      : cfg_(std::move(cfg)), clock_(clock), dropped_(dropped) {}
+  DropStage(DropConfig cfg, telemetry::Counter* dropped)
+      : cfg_(std::move(cfg)), dropped_(dropped) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     if (!ShouldDrop(e)) {
@@ -44,7 +43,7 @@ class DropStage final : public Stage {
     if (cfg_.longer_than && static_cast<int64_t>(e.entry.line.size()) <= *cfg_.longer_than) {
       return false;
     }
-    if (cfg_.older_than && e.entry.timestamp_ns >= clock_->NowNs() - cfg_.older_than->count()) {
+    if (cfg_.older_than && e.entry.timestamp_ns >= e.now.wall_ns - cfg_.older_than->count()) {
       return false;
     }
     if (!cfg_.source.empty()) {
@@ -68,7 +67,6 @@ class DropStage final : public Stage {
   }
 
   DropConfig cfg_;
-  const Clock* clock_;
   telemetry::Counter* dropped_;
   std::string joined_;  // reused per entry
 };
@@ -109,9 +107,8 @@ Result<std::unique_ptr<Stage>> NewDropStage(const config::StageConfig& cfg, cons
   DropConfig c;
   config::MapReader r = ReaderFor(cfg, path);
   if (Status s = ReadDropConfig(r, &c); !s.ok()) return Err(std::move(s));
-  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   telemetry::Counter* dropped = DropCounter(ctx, c.reason);
-  return std::make_unique<DropStage>(std::move(c), clock, dropped);
+  return std::make_unique<DropStage>(std::move(c), dropped);
 }
 
 }  // namespace skidder::pipeline::stages

@@ -51,10 +51,10 @@ class FanoutStage final : public Stage {
     }
   }
 
-  int64_t ReadyInNs() const override {
+  int64_t ReadyInNs(int64_t steady_ns) const override {
     int64_t wait = 0;
     for (const Branch& b : branches_) {
-      if (b.pipeline) wait = std::max(wait, b.pipeline->ReadyInNs());
+      if (b.pipeline) wait = std::max(wait, b.pipeline->ReadyInNs(steady_ns));
     }
     return wait;
   }

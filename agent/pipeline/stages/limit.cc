@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "pipeline/stage_support.h"
-#include "util/clock.h"
 #include "util/log.h"
 
 namespace skidder::pipeline::stages {
@@ -24,14 +23,18 @@ struct LimitConfig {
 };
 
 // golang.org/x/time/rate's Limiter, reduced to Allow(): starts full, refills at `rate` per
-// second up to `burst`.
+// second up to `burst`. Times are monotonic nanoseconds (BatchTime::steady_ns); the bucket's
+// clock starts with the first entry it sees.
 struct TokenBucket {
+  static constexpr int64_t kUnset = INT64_MIN;
   double tokens = 0;
-  int64_t last_ns = 0;
+  int64_t last_ns = kUnset;
   telemetry::Counter* dropped_by_label = nullptr;  // cached child of the by-label family
 
   bool Allow(int64_t now_ns, double rate, double burst) {
-    if (now_ns > last_ns) {
+    if (last_ns == kUnset) {
+      last_ns = now_ns;
+    } else if (now_ns > last_ns) {
       tokens = std::min(burst, tokens + static_cast<double>(now_ns - last_ns) * rate / 1e9);
       last_ns = now_ns;
     }
@@ -45,7 +48,8 @@ struct TokenBucket {
     if (!Allow(now_ns, rate, burst)) tokens -= 1;
   }
   int64_t WaitNs(int64_t now_ns, double rate, double burst) const {
-    double t = std::min(burst, tokens + static_cast<double>(now_ns - last_ns) * rate / 1e9);
+    const int64_t since = last_ns == kUnset ? 0 : std::max<int64_t>(0, now_ns - last_ns);
+    double t = std::min(burst, tokens + static_cast<double>(since) * rate / 1e9);
     if (t >= 1) return 0;
     return static_cast<int64_t>((1 - t) / rate * 1e9) + 1;
   }
@@ -59,46 +63,40 @@ using BucketMap = std::unordered_map<std::string, TokenBucket, StringHash, std::
 
 class LimitStage final : public Stage {
  public:
-  LimitStage(LimitConfig cfg, const Clock* clock, telemetry::Counter* dropped,
+  LimitStage(LimitConfig cfg, telemetry::Counter* dropped,
              telemetry::Family<telemetry::Counter>* by_label)
-      : cfg_(std::move(cfg)), clock_(clock), dropped_(dropped), by_label_(by_label) {
+      : cfg_(std::move(cfg)), dropped_(dropped), by_label_(by_label) {
     global_.tokens = static_cast<double>(cfg_.burst);
-    global_.last_ns = Now();
   }
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     if (!cfg_.drop) {  // Promtail blocks here; we pass it on and make the source wait
-      global_.Take(Now(), cfg_.rate, static_cast<double>(cfg_.burst));
+      global_.Take(e.now.steady_ns, cfg_.rate, static_cast<double>(cfg_.burst));
       out.Emit(std::move(e));
       return;
     }
-    if (Allow(e.entry.labels)) out.Emit(std::move(e));
+    if (Allow(e.entry.labels, e.now.steady_ns)) out.Emit(std::move(e));
   }
 
-  int64_t ReadyInNs() const override {
+  int64_t ReadyInNs(int64_t steady_ns) const override {
     if (cfg_.drop) return 0;
-    return global_.WaitNs(Now(), cfg_.rate, static_cast<double>(cfg_.burst));
+    return global_.WaitNs(steady_ns, cfg_.rate, static_cast<double>(cfg_.burst));
   }
 
   std::string_view Name() const override { return "limit"; }
 
  private:
-  int64_t Now() const {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
-        .count();
-  }
-
-  bool Allow(const Labels& labels) {
+  bool Allow(const Labels& labels, int64_t now_ns) {
     const double rate = cfg_.rate, burst = static_cast<double>(cfg_.burst);
     if (cfg_.by_label_name.empty()) {
-      if (global_.Allow(Now(), rate, burst)) return true;
+      if (global_.Allow(now_ns, rate, burst)) return true;
       Inc(dropped_);
       return false;
     }
     const std::string* value = labels.Get(cfg_.by_label_name);
     if (value == nullptr) return true;  // no such label: not limited
     TokenBucket& b = BucketFor(*value);
-    if (b.Allow(Now(), rate, burst)) return true;
+    if (b.Allow(now_ns, rate, burst)) return true;
     Inc(dropped_);
     if (by_label_ != nullptr) {
       if (b.dropped_by_label == nullptr) {
@@ -114,7 +112,7 @@ class LimitStage final : public Stage {
   // the previous one and the older buckets (and their by-label drop counts) are forgotten.
   TokenBucket& BucketFor(const std::string& value) {
     if (auto it = current_.find(value); it != current_.end()) return it->second;
-    TokenBucket b{static_cast<double>(cfg_.burst), Now(), nullptr};
+    TokenBucket b{static_cast<double>(cfg_.burst), TokenBucket::kUnset, nullptr};
     if (auto it = previous_.find(value); it != previous_.end()) {
       b = it->second;
       previous_.erase(it);
@@ -133,7 +131,6 @@ class LimitStage final : public Stage {
   }
 
   LimitConfig cfg_;
-  const Clock* clock_;
   telemetry::Counter* dropped_;
   telemetry::Family<telemetry::Counter>* by_label_;
   TokenBucket global_;
@@ -170,9 +167,8 @@ Result<std::unique_ptr<Stage>> NewLimitStage(const config::StageConfig& cfg,
         "A count of all log lines dropped as a result of a pipeline stage",
         {"label_name", "label_value"});
   }
-  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
   telemetry::Counter* dropped = c.drop ? DropCounter(ctx, kDropReason) : nullptr;
-  return std::make_unique<LimitStage>(std::move(c), clock, dropped, by_label);
+  return std::make_unique<LimitStage>(std::move(c), dropped, by_label);
 }
 
 }  // namespace skidder::pipeline::stages

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "pipeline/stage_support.h"
-#include "util/clock.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -17,8 +16,8 @@ constexpr std::string_view kEntryKey = "_entry";
 
 class PackStage final : public Stage {
  public:
-  PackStage(std::vector<std::string> names, bool ingest_timestamp, const Clock* clock)
-      : names_(std::move(names)), ingest_timestamp_(ingest_timestamp), clock_(clock) {}
+  PackStage(std::vector<std::string> names, bool ingest_timestamp)
+      : names_(std::move(names)), ingest_timestamp_(ingest_timestamp) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     buffer_.Clear();
@@ -38,7 +37,7 @@ class PackStage final : public Stage {
     // Labels go only once the line is packed, as in Promtail.
     for (size_t i : found_) e.entry.labels.Remove(names_[i]);
     e.entry.line.assign(buffer_.GetString(), buffer_.GetSize());
-    if (ingest_timestamp_) e.entry.timestamp_ns = clock_->NowNs();
+    if (ingest_timestamp_) e.entry.timestamp_ns = e.now.wall_ns;
     out.Emit(std::move(e));
   }
 
@@ -47,7 +46,6 @@ class PackStage final : public Stage {
  private:
   std::vector<std::string> names_;  // sorted, unique
   bool ingest_timestamp_;
-  const Clock* clock_;
   rapidjson::StringBuffer buffer_;  // reused per entry
   std::vector<size_t> found_;
 };
@@ -65,8 +63,7 @@ Result<std::unique_ptr<Stage>> NewPackStage(const config::StageConfig& cfg, cons
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::make_unique<PackStage>(std::move(names), ingest_timestamp, clock);
+  return std::make_unique<PackStage>(std::move(names), ingest_timestamp);
 }
 
 }  // namespace skidder::pipeline::stages

@@ -21,11 +21,10 @@ namespace {
 class ReplaceStage final : public Stage {
  public:
   ReplaceStage(std::unique_ptr<RE2> re, std::optional<std::string> source, Template replace,
-               const Clock* clock, size_t max_bytes, telemetry::Counter* truncated)
+               size_t max_bytes, telemetry::Counter* truncated)
       : re_(std::move(re)),
         source_(std::move(source)),
         replace_(std::move(replace)),
-        clock_(clock),
         max_bytes_(max_bytes),
         truncated_(truncated) {
     group_names_.resize(static_cast<size_t>(re_->NumberOfCapturingGroups()) + 1);
@@ -65,7 +64,7 @@ class ReplaceStage final : public Stage {
   bool Rewrite(const PipelineEntry& e, std::string_view input, Template::Limit* limit) {
     result_.clear();
     std::fill(first_set_.begin(), first_set_.end(), false);
-    EntryTemplateData data(e, *clock_);
+    EntryTemplateData data(e);
     bool matched = false, ok = true;
     size_t prev = 0;
     ForEachGoMatch(*re_, input, groups_, [&](const std::vector<re2::StringPiece>& g) {
@@ -102,7 +101,6 @@ class ReplaceStage final : public Stage {
   std::unique_ptr<RE2> re_;
   std::optional<std::string> source_;
   Template replace_;
-  const Clock* clock_;
   size_t max_bytes_;
   telemetry::Counter* truncated_;
   std::vector<std::string> group_names_;  // by group index; "" for unnamed groups
@@ -136,8 +134,7 @@ Result<std::unique_ptr<Stage>> NewReplaceStage(const config::StageConfig& cfg,
   }
   auto tmpl = ParseTemplateAt(r, "replace", replace);
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
-  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::make_unique<ReplaceStage>(std::move(re), std::move(source), std::move(*tmpl), clock,
+  return std::make_unique<ReplaceStage>(std::move(re), std::move(source), std::move(*tmpl),
                                         StageOutputCap(ctx), TruncatedCounter(ctx));
 }
 

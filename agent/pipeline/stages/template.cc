@@ -30,17 +30,15 @@ namespace {
 
 class TemplateStage final : public Stage {
  public:
-  TemplateStage(std::string source, Template tmpl, const Clock* clock, size_t max_bytes,
-                telemetry::Counter* truncated)
+  TemplateStage(std::string source, Template tmpl, size_t max_bytes, telemetry::Counter* truncated)
       : source_(std::move(source)),
         tmpl_(std::move(tmpl)),
-        clock_(clock),
         max_bytes_(max_bytes),
         truncated_(truncated) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     result_.clear();
-    EntryTemplateData data(e, *clock_);
+    EntryTemplateData data(e);
     data.SetValueKey(&source_);
     Template::Limit limit{max_bytes_};
     const bool ok = tmpl_.Execute(data, &result_, &error_, &limit);
@@ -59,7 +57,6 @@ class TemplateStage final : public Stage {
  private:
   std::string source_;
   Template tmpl_;
-  const Clock* clock_;
   size_t max_bytes_;
   telemetry::Counter* truncated_;
   std::string result_, error_;  // reused per entry
@@ -76,9 +73,8 @@ Result<std::unique_ptr<Stage>> NewTemplateStage(const config::StageConfig& cfg,
   if (source.empty()) r.Fail("source", "template source value is required");
   auto tmpl = ParseTemplateAt(r, "template", text);
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
-  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::make_unique<TemplateStage>(std::move(source), std::move(*tmpl), clock,
-                                         StageOutputCap(ctx), TruncatedCounter(ctx));
+  return std::make_unique<TemplateStage>(std::move(source), std::move(*tmpl), StageOutputCap(ctx),
+                                         TruncatedCounter(ctx));
 }
 
 }  // namespace skidder::pipeline::stages

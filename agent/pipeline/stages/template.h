@@ -26,17 +26,17 @@ namespace skidder::pipeline::stages {
 // extracted map with the labels behind it.
 class EntryTemplateData final : public lang::go::TemplateData {
  public:
-  EntryTemplateData(const PipelineEntry& e, const Clock& clock) : e_(e), clock_(clock) {}
+  explicit EntryTemplateData(const PipelineEntry& e) : e_(e) {}
   // .Value: the extracted value named `source` (template), or a fixed string (replace).
   void SetValueKey(const std::string* source) { value_key_ = source; }
   void SetValue(const std::string* value) { value_ = value; }
 
   const std::string* Field(std::string_view name) const override;
-  int64_t NowNs() const override { return clock_.NowNs(); }
+  // Go's now: the time of the entry's batch.
+  int64_t NowNs() const override { return e_.now.wall_ns; }
 
  private:
   const PipelineEntry& e_;
-  const Clock& clock_;
   const std::string* value_key_ = nullptr;
   const std::string* value_ = nullptr;
 };

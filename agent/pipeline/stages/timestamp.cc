@@ -58,7 +58,7 @@ class TimeFormat {
     if (kind_ == Kind::kCustom) zone_ = std::move(zone);
   }
 
-  bool Parse(std::string_view v, const Clock& clock, int64_t* out) const {
+  bool Parse(std::string_view v, int64_t now_ns, int64_t* out) const {
     int64_t n = 0;
     switch (kind_) {
       case Kind::kUnix:
@@ -75,7 +75,7 @@ class TimeFormat {
         break;
     }
     if (layout_.has_year()) return layout_.Parse(v, zone_.get(), out);
-    return ParseWithoutYear(v, clock.NowNs(), out);
+    return ParseWithoutYear(v, now_ns, out);
   }
 
  private:
@@ -113,13 +113,13 @@ class TimeFormat {
 
 class TimestampStage final : public Stage {
  public:
-  TimestampStage(std::string source, std::vector<TimeFormat> formats, bool fudge,
-                 const Clock* clock)
-      : source_(std::move(source)), formats_(std::move(formats)), fudge_(fudge), clock_(clock) {}
+  TimestampStage(std::string source, std::vector<TimeFormat> formats, bool fudge)
+      : source_(std::move(source)), formats_(std::move(formats)), fudge_(fudge) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     int64_t ts = 0;
-    if (const std::string* v = e.extracted.Get(source_, e.entry.labels); v && Parse(*v, &ts)) {
+    if (const std::string* v = e.extracted.Get(source_, e.entry.labels);
+        v && Parse(*v, e.now.wall_ns, &ts)) {
       e.entry.timestamp_ns = ts;
       if (fudge_) Remember(e.entry.labels.Hash(), ts);
     } else if (fudge_) {
@@ -132,9 +132,10 @@ class TimestampStage final : public Stage {
   std::string_view Name() const override { return "timestamp"; }
 
  private:
-  bool Parse(std::string_view v, int64_t* ts) const {
+  // now_ns: the year of year-less layouts is the one that puts the time closest to now.
+  bool Parse(std::string_view v, int64_t now_ns, int64_t* ts) const {
     for (const TimeFormat& f : formats_) {
-      if (f.Parse(v, *clock_, ts)) return true;  // reads the clock only for year-less layouts
+      if (f.Parse(v, now_ns, ts)) return true;
     }
     return false;
   }
@@ -149,7 +150,6 @@ class TimestampStage final : public Stage {
   std::string source_;
   std::vector<TimeFormat> formats_;  // format, then fallback_formats
   bool fudge_;
-  const Clock* clock_;
   std::unordered_map<uint64_t, int64_t> last_;  // label-set hash -> last timestamp set
 };
 
@@ -182,9 +182,7 @@ Result<std::unique_ptr<Stage>> NewTimestampStage(const config::StageConfig& cfg,
   std::vector<TimeFormat> formats;
   formats.emplace_back(format, zone);
   for (const std::string& f : fallback) formats.emplace_back(f, zone);
-  const Clock* clock = ctx.clock != nullptr ? ctx.clock : &SystemClock::Get();
-  return std::make_unique<TimestampStage>(std::move(source), std::move(formats), action == "fudge",
-                                          clock);
+  return std::make_unique<TimestampStage>(std::move(source), std::move(formats), action == "fudge");
 }
 
 }  // namespace skidder::pipeline::stages

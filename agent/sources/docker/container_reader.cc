@@ -187,7 +187,7 @@ void ContainerReader::OnLine(const LogLine& l, pipeline::Emitter& out) {
   e.line.assign(l.line);
   e.labels = *labels;
   e.ack = hold_;
-  ctx_->pipeline->Process(std::move(e), out);
+  ctx_->pipeline->Process(std::move(e), now_, out);
 }
 
 template <typename F>
@@ -197,6 +197,7 @@ void ContainerReader::HandOn(F&& feed) {
   const uint64_t truncated_before = asm_[0]->truncated_bytes() + asm_[1]->truncated_bytes();
   {
     std::lock_guard lock(*ctx_->pipeline_mu);
+    now_ = BatchTime::Of(ctx_->clock != nullptr ? *ctx_->clock : SystemClock::Get());
     auto on_line = [&](const LogLine& l) {
       ++lines;
       OnLine(l, out);

@@ -120,6 +120,7 @@ class ContainerReader {
   size_t at_last_ts_ = 0;     // lines handed on with that timestamp
   size_t skip_at_since_ = 0;  // lines at since_ns_ the previous run already handed on
   AckRef hold_;               // the checkpoint of the chunk being handed on
+  BatchTime now_;             // of the read being handed on (HandOn)
   std::unique_ptr<pipeline::BatchEmitter> emitter_;  // what one read produced, for the sink
   uint64_t seq_ = 0;
 

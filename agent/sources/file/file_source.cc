@@ -119,8 +119,10 @@ void FileSource::Impl::Run() {
   while (!stop_) {
     std::unique_lock state(state_mu_);
     ApplyTargets();
-    const int64_t now_ns = clock_->NowNs();
-    const auto now = clock_->Steady();
+    now_ = BatchTime::Of(*clock_);  // the time of everything this turn reads
+    const int64_t now_ns = now_.wall_ns;
+    const auto now =
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(now_.steady_ns));
     if ((rescan_ && now - last_rescan_ >= kMinRescanGap) || now >= next_rescan_) {
       Discover(now_ns);
       rescan_ = false;
@@ -155,7 +157,8 @@ void FileSource::Impl::Run() {
     WaitForEvents(timeout);
   }
   std::lock_guard state(state_mu_);
-  FlushPipelines(clock_->NowNs(), true);
+  now_ = BatchTime::Of(*clock_);
+  FlushPipelines(now_.wall_ns, true);
   UpdatePositions();
 }
 
@@ -374,7 +377,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     }
     // A stage applying backpressure (limit with drop: false): this file waits, others go on.
     if (pipeline::Pipeline* p = f.pipeline(); p != nullptr) {
-      if (const int64_t wait = p->ReadyInNs(); wait > 0) {
+      if (const int64_t wait = p->ReadyInNs(now_.steady_ns); wait > 0) {
         backpressure_ns_ = backpressure_ns_ == 0 ? wait : std::min(backpressure_ns_, wait);
         return FileTurn::kWait;
       }
@@ -383,7 +386,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       cut_after_chunk_ = i > 0;
       return FileTurn::kStop;
     }
-    r = f.ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_, limiter_ ? &*limiter_ : nullptr);
+    r = f.ReadChunk(buf_.data(), buf_.size(), now_, emitter_, limiter_ ? &*limiter_ : nullptr);
     emitter_.Flush();
   }
   if (r == TailedFile::ReadResult::kFull) return FileTurn::kMore;
@@ -424,7 +427,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
       ++it;
       continue;
     }
-    f.FlushPartial(now_ns, emitter_);
+    f.FlushPartial(now_, emitter_);
     emitter_.Flush();
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});

@@ -151,6 +151,7 @@ class FileSource::Impl {
   TailSettings settings_;
   size_t open_files_ = 0;           // descriptors open (TailSettings::open_files)
   pipeline::BatchEmitter emitter_;  // flushed after each read, partial flush and pipeline flush
+  BatchTime now_;                   // read once per turn: the time of what the turn reads
   PathMetricsPool metric_pool_;
   Watcher watcher_;
   int wake_fd_ = -1;

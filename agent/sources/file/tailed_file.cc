@@ -45,7 +45,7 @@ void TailedFile::Retarget(Labels labels, pipeline::Pipeline* pipeline) {
   pipeline_ = pipeline;
 }
 
-TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_ns,
+TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchTime& now,
                                              pipeline::Emitter& out, ReadlineLimiter* limiter) {
   if (fd_ < 0) return ReadResult::kError;
   const uint64_t start = splitter_.read_offset();
@@ -75,10 +75,10 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, int64_t now_
       ++limited;
       return;
     }
-    Emit(line, now_ns, hold, out);
+    Emit(line, now, hold, out);
   });
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
-  idle_since_ns = now_ns;
+  idle_since_ns = now.wall_ns;
   metrics_->read_bytes->Add(static_cast<double>(n));
   if (lines > 0) metrics_->read_lines->Add(static_cast<double>(lines));
   if (limited > 0) {
@@ -131,13 +131,13 @@ void TailedFile::Restart(const char* why) {
   }
 }
 
-void TailedFile::FlushPartial(int64_t now_ns, pipeline::Emitter& out) {
+void TailedFile::FlushPartial(const BatchTime& now, pipeline::Emitter& out) {
   if (!splitter_.has_partial()) return;
   AckRef hold = tracker_->Open(splitter_.read_offset());
-  splitter_.FlushPartial([&](std::string_view line) { Emit(line, now_ns, hold, out); });
+  splitter_.FlushPartial([&](std::string_view line) { Emit(line, now, hold, out); });
 }
 
-void TailedFile::Emit(std::string_view line, int64_t now_ns, const AckRef& hold,
+void TailedFile::Emit(std::string_view line, const BatchTime& now, const AckRef& hold,
                       pipeline::Emitter& out) {
   if (settings_.crashes != nullptr && !settings_.crashes->empty() && IsPoison(line)) return;
   poison::Mark& mark = poison::CurrentMark();
@@ -147,11 +147,11 @@ void TailedFile::Emit(std::string_view line, int64_t now_ns, const AckRef& hold,
   mark.active = true;
   poison::MaybeCrashForTest(line);
   Entry e;
-  e.timestamp_ns = now_ns;
+  e.timestamp_ns = now.wall_ns;
   e.line.assign(line);
   e.labels = labels_;  // copy-on-write: a reference count, not a copy
   e.ack = hold;
-  pipeline_->Process(std::move(e), out);
+  pipeline_->Process(std::move(e), now, out);
   mark.active = false;
 }
 

@@ -56,14 +56,14 @@ class TailedFile {
   // Reads one chunk of up to cap bytes into buf at the read offset and emits its lines. With a
   // limiter, each line takes a token; a line refused one (drop mode) is counted and never made
   // into an entry, and its bytes still count as done once the chunk's other entries are acked.
-  ReadResult ReadChunk(char* buf, size_t cap, int64_t now_ns, pipeline::Emitter& out,
+  ReadResult ReadChunk(char* buf, size_t cap, const BatchTime& now, pipeline::Emitter& out,
                        ReadlineLimiter* limiter = nullptr);
   // fstat: restarts at 0 when the file shrank below the read offset or, when there is new
   // data, its first bytes changed. Grows the fingerprint while the file is short. Returns
   // false when the fd cannot be checked. *has_new_data: the file is longer than read_offset().
   bool Check(bool* has_new_data);
   // The file will not grow any more: its last unterminated line is a line after all.
-  void FlushPartial(int64_t now_ns, pipeline::Emitter& out);
+  void FlushPartial(const BatchTime& now, pipeline::Emitter& out);
 
   // Closes the fd to stay under max_open_files; state is kept.
   void Park();
@@ -107,7 +107,8 @@ class TailedFile {
  private:
   void Restart(const char* why);
   // One line into the pipeline as an entry of this file, covered by `hold`'s checkpoint.
-  void Emit(std::string_view line, int64_t now_ns, const AckRef& hold, pipeline::Emitter& out);
+  void Emit(std::string_view line, const BatchTime& now, const AckRef& hold,
+            pipeline::Emitter& out);
   bool IsPoison(std::string_view line);
 
   int fd_;

@@ -90,6 +90,7 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
   }
   have_current_ = false;
   AckRef hold = tracker_->Open(++seq_);
+  const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0, bytes = 0;
   uint64_t newest_us = 0;
   std::string last_cursor;
@@ -100,7 +101,7 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
     Entry e;
     if (builder_->Build(record_, &e)) {
       e.ack = hold;
-      opts_.pipeline->Process(std::move(e), out);
+      opts_.pipeline->Process(std::move(e), now, out);
     }
     last_cursor.swap(record_.cursor);
     if (n >= opts_.batch_entries || bytes >= kBatchBytes) break;

@@ -141,7 +141,7 @@ std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
 
 size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push) {
   pipeline::SinkEmitter out(sink_);
-  const int64_t now = clock_->NowNs();
+  const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
   for (PushedStream& s : streams) {
     n += s.entries.size();
@@ -155,15 +155,16 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     }
     for (PushedEntry& pe : s.entries) {
       Entry e;
-      e.timestamp_ns = opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : now;
+      e.timestamp_ns =
+          opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : now.wall_ns;
       e.line = std::move(pe.line);
       e.labels = labels;
       e.structured_metadata = std::move(pe.structured_metadata);
       e.ack = hold;
-      opts_.pipeline->Process(std::move(e), out);
+      opts_.pipeline->Process(std::move(e), now, out);
     }
   }
-  opts_.pipeline->Flush(now, /*force=*/false, out);
+  opts_.pipeline->Flush(now.wall_ns, /*force=*/false, out);
   return n;
 }
 

@@ -12,8 +12,8 @@ void SyslogSource::Impl::HandleFrame(StreamFramer::Event ev, std::string_view fr
     return;
   }
   if (ev == StreamFramer::Event::kTruncated) ++counts.truncated;
-  const int64_t now = clock->NowNs();
-  Status st = rfc3164 ? ParseRfc3164(frame, now, &msg) : ParseRfc5424(frame, &msg);
+  const BatchTime now = BatchTime::Of(*clock);
+  Status st = rfc3164 ? ParseRfc3164(frame, now.wall_ns, &msg) : ParseRfc5424(frame, &msg);
   if (!st.ok()) {
     ++counts.parse_errors;
     if (parse_log.Allow(&times)) {
@@ -29,12 +29,12 @@ void SyslogSource::Impl::HandleFrame(StreamFramer::Event ev, std::string_view fr
     return;
   }
   Entry e;
-  if (!builder.Build(msg, frame, peer, now, &e)) {
+  if (!builder.Build(msg, frame, peer, now.wall_ns, &e)) {
     ++counts.relabel;
     return;
   }
   ++counts.entries;
-  opts.pipeline->Process(std::move(e), out);
+  opts.pipeline->Process(std::move(e), now, out);
 }
 
 void SyslogSource::Impl::FramingError(StreamFramer::Error e, const PeerLabels& peer) {

@@ -78,9 +78,10 @@ TEST(DropStage, DropsOnlyWhenEveryConditionHolds) {
   FakeClock clock;
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    auto stage = MustBuild(c.yaml, testing::Ctx(nullptr, nullptr, &clock));
+    auto stage = MustBuild(c.yaml);
     ASSERT_NE(stage, nullptr);
-    PipelineEntry pe{MakeEntry(c.line, {}, clock.NowNs() - c.age_s * kSec), {}};
+    PipelineEntry pe{
+        MakeEntry(c.line, {}, clock.NowNs() - c.age_s * kSec), {}, BatchTime::Of(clock)};
     for (auto [k, v] : c.extracted) pe.extracted.Set(k, v);
     Collect out;
     stage->Process(std::move(pe), out);

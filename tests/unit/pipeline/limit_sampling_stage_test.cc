@@ -17,23 +17,22 @@ using testing::MustBuild;
 using testing::StageYaml;
 using testing::TestMetrics;
 
-// How many of n entries (sent at once, with the given labels) pass.
-size_t Passed(Stage& stage, int n, const Labels& labels = {}) {
+// How many of n entries (sent at once at `now`, with the given labels) pass.
+size_t Passed(Stage& stage, int n, const Labels& labels = {}, const BatchTime& now = {}) {
   Collect out;
-  for (int i = 0; i < n; ++i) stage.Process({MakeEntry("l", labels), {}}, out);
+  for (int i = 0; i < n; ++i) stage.Process({MakeEntry("l", labels), {}, now}, out);
   return out.entries.size();
 }
 
 TEST(LimitStage, LetsABurstThroughThenTheRate) {
   TestMetrics m;
   FakeClock clock;
-  auto stage = MustBuild("limit:\n  rate: 10\n  burst: 5\n  drop: true",
-                         testing::Ctx(&m.metrics, nullptr, &clock));
-  EXPECT_EQ(Passed(*stage, 8), 5u);  // the burst
+  auto stage = MustBuild("limit:\n  rate: 10\n  burst: 5\n  drop: true", testing::Ctx(&m.metrics));
+  EXPECT_EQ(Passed(*stage, 8, {}, BatchTime::Of(clock)), 5u);  // the burst
   clock.Advance(std::chrono::milliseconds(300));
-  EXPECT_EQ(Passed(*stage, 8), 3u);  // 10/s for 0.3s
+  EXPECT_EQ(Passed(*stage, 8, {}, BatchTime::Of(clock)), 3u);  // 10/s for 0.3s
   clock.Advance(std::chrono::seconds(60));
-  EXPECT_EQ(Passed(*stage, 8), 5u);  // refilled up to the burst only
+  EXPECT_EQ(Passed(*stage, 8, {}, BatchTime::Of(clock)), 5u);  // refilled up to the burst only
   EXPECT_EQ(m.Dropped("ratelimit_drop_stage"), 3 + 5 + 3);
 }
 
@@ -41,10 +40,10 @@ TEST(LimitStage, LimitsEachLabelValueOnItsOwn) {
   TestMetrics m;
   FakeClock clock;
   auto stage = MustBuild("limit:\n  rate: 1\n  burst: 2\n  drop: true\n  by_label_name: namespace",
-                         testing::Ctx(&m.metrics, nullptr, &clock));
-  EXPECT_EQ(Passed(*stage, 5, {{"namespace", "a"}}), 2u);
-  EXPECT_EQ(Passed(*stage, 5, {{"namespace", "b"}}), 2u);
-  EXPECT_EQ(Passed(*stage, 5, {{"app", "no-namespace"}}), 5u);  // not limited
+                         testing::Ctx(&m.metrics));
+  EXPECT_EQ(Passed(*stage, 5, {{"namespace", "a"}}, BatchTime::Of(clock)), 2u);
+  EXPECT_EQ(Passed(*stage, 5, {{"namespace", "b"}}, BatchTime::Of(clock)), 2u);
+  EXPECT_EQ(Passed(*stage, 5, {{"app", "no-namespace"}}, BatchTime::Of(clock)), 5u);  // not limited
   EXPECT_EQ(m.Dropped("ratelimit_drop_stage"), 6);
   EXPECT_THAT(m.registry.Render(),
               HasSubstr("logentry_dropped_lines_by_label_total{label_name=\"namespace\","
@@ -56,28 +55,30 @@ TEST(LimitStage, ForgetsOldLabelValuesBeyondMaxDistinctLabels) {
   auto stage = MustBuild(
       "limit:\n  rate: 1\n  burst: 1\n  drop: true\n  by_label_name: id\n"
       "  max_distinct_labels: 10",  // raised to 10000, as Promtail does
-      testing::Ctx(nullptr, nullptr, &clock));
-  EXPECT_EQ(Passed(*stage, 2, {{"id", "first"}}), 1u);
-  for (int i = 0; i < 9999; ++i) Passed(*stage, 1, {{"id", std::to_string(i)}});
-  EXPECT_EQ(Passed(*stage, 1, {{"id", "first"}}), 0u);  // still remembered (10000 values)
+      testing::Ctx(nullptr));
+  EXPECT_EQ(Passed(*stage, 2, {{"id", "first"}}, BatchTime::Of(clock)), 1u);
+  for (int i = 0; i < 9999; ++i)
+    Passed(*stage, 1, {{"id", std::to_string(i)}}, BatchTime::Of(clock));
+  EXPECT_EQ(Passed(*stage, 1, {{"id", "first"}}, BatchTime::Of(clock)),
+            0u);  // still remembered (10000 values)
   for (int i = 0; i < 20000; ++i) Passed(*stage, 1, {{"id", fmt::format("x{}", i)}});
-  EXPECT_EQ(Passed(*stage, 1, {{"id", "first"}}), 1u);  // forgotten: a fresh bucket
+  EXPECT_EQ(Passed(*stage, 1, {{"id", "first"}}, BatchTime::Of(clock)),
+            1u);  // forgotten: a fresh bucket
 }
 
 TEST(LimitStage, DropFalseDropsNothingAndAsksTheSourceToWait) {
   TestMetrics m;
   FakeClock clock;
-  auto stage =
-      MustBuild("limit:\n  rate: 10\n  burst: 10", testing::Ctx(&m.metrics, nullptr, &clock));
-  EXPECT_EQ(stage->ReadyInNs(), 0);
-  EXPECT_EQ(Passed(*stage, 15), 15u);  // nothing is dropped
+  auto stage = MustBuild("limit:\n  rate: 10\n  burst: 10", testing::Ctx(&m.metrics));
+  EXPECT_EQ(stage->ReadyInNs(BatchTime::Of(clock).steady_ns), 0);
+  EXPECT_EQ(Passed(*stage, 15, {}, BatchTime::Of(clock)), 15u);  // nothing is dropped
   EXPECT_EQ(m.Dropped("ratelimit_drop_stage"), 0);
   // 5 over the burst, plus one token to go on: 0.6 s at 10 per second.
-  EXPECT_NEAR(static_cast<double>(stage->ReadyInNs()), 0.6e9, 1e6);
+  EXPECT_NEAR(static_cast<double>(stage->ReadyInNs(BatchTime::Of(clock).steady_ns)), 0.6e9, 1e6);
   clock.Advance(std::chrono::milliseconds(300));
-  EXPECT_NEAR(static_cast<double>(stage->ReadyInNs()), 0.3e9, 1e6);
+  EXPECT_NEAR(static_cast<double>(stage->ReadyInNs(BatchTime::Of(clock).steady_ns)), 0.3e9, 1e6);
   clock.Advance(std::chrono::milliseconds(300));
-  EXPECT_EQ(stage->ReadyInNs(), 0);
+  EXPECT_EQ(stage->ReadyInNs(BatchTime::Of(clock).steady_ns), 0);
 }
 
 TEST(LimitStage, RefusesBadConfigWithPosition) {

@@ -13,16 +13,17 @@ using testing::RunStage;
 
 TEST(PackStage, PacksLabelsAndLineIntoJsonAndRemovesTheLabels) {
   FakeClock clock(1'700'000'000'000'000'000);
-  auto stage = MustBuild("pack:\n  labels:\n    - pod\n    - container",
-                         testing::Ctx(nullptr, nullptr, &clock));
+  auto stage = MustBuild("pack:\n  labels:\n    - pod\n    - container");
   auto out = RunStage(
       *stage,
       MakeEntry("something", {{"pod", "myapp-1234"}, {"container", "myapp"}, {"namespace", "shop"}},
-                42));
+                42),
+      BatchTime::Of(clock));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].entry.line, R"({"container":"myapp","pod":"myapp-1234","_entry":"something"})");
   EXPECT_EQ(out[0].entry.labels, (Labels{{"namespace", "shop"}}));
-  EXPECT_EQ(out[0].entry.timestamp_ns, clock.NowNs());  // ingest_timestamp defaults to true
+  // ingest_timestamp defaults to true: the time of the entry's batch
+  EXPECT_EQ(out[0].entry.timestamp_ns, clock.NowNs());
 }
 
 TEST(PackStage, EscapesAndReadsExtractedValues) {

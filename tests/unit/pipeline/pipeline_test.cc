@@ -63,6 +63,35 @@ TEST(Pipeline, EmptyPipelinePassesEntriesThrough) {
   EXPECT_EQ(out.entries[0].entry.line, "as is");
 }
 
+// "Now" is read once per batch by the source and travels with the entries: stages compare with
+// it, never with a clock of their own (the pipeline's clock here is a day off on purpose).
+TEST(Pipeline, StagesTakeNowFromTheBatchNotFromAClock) {
+  constexpr int64_t kSec = 1'000'000'000;
+  FakeClock pipeline_clock(1'700'000'000 * kSec);
+  StageContext ctx;
+  ctx.clock = &pipeline_clock;
+  auto p = Pipeline::Build(StagesYaml("- drop:\n    older_than: 1h\n"
+                                      "- template:\n    source: t\n"
+                                      "    template: '{{ unixEpoch now }}'\n"
+                                      "- pack:\n    labels: [job]\n"
+                                      "- limit:\n    rate: 1\n    burst: 1\n"),
+                           ctx);
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  const BatchTime batch{1'700'086'400 * kSec, 5 * kSec};  // a day after the pipeline's clock
+  Collect out;
+  // Ten minutes old by the batch's time (kept), a day younger than the pipeline clock's now.
+  (*p)->Process(MakeEntry("fresh", {{"job", "a"}}, batch.wall_ns - 600 * kSec), batch, out);
+  // Two hours old by the batch's time: dropped, though in the pipeline clock's future.
+  (*p)->Process(MakeEntry("old", {{"job", "a"}}, batch.wall_ns - 7200 * kSec), batch, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.timestamp_ns, batch.wall_ns);  // pack's ingest time
+  EXPECT_EQ(testing::ExtractedOr(out.entries[0], "t"), "1700086400");
+  // limit (drop: false) measures its debt against the batch's monotonic time.
+  (*p)->Process(MakeEntry("more", {{"job", "a"}}, batch.wall_ns), batch, out);
+  EXPECT_GT((*p)->ReadyInNs(batch.steady_ns), 0);
+  EXPECT_EQ((*p)->ReadyInNs(batch.steady_ns + 10 * kSec), 0);
+}
+
 TEST(Pipeline, FlushSendsHeldLinesThroughTheRemainingStages) {
   auto p = Pipeline::Build(StagesYaml("- cri: {}\n- static_labels: {after: flush}"), {});
   ASSERT_TRUE(p.has_value());

@@ -69,9 +69,9 @@ inline std::unique_ptr<Stage> MustBuild(const std::string& yaml, const StageCont
 }
 
 // Runs one entry through a stage and returns what came out.
-inline std::vector<PipelineEntry> RunStage(Stage& stage, Entry e) {
+inline std::vector<PipelineEntry> RunStage(Stage& stage, Entry e, const BatchTime& now = {}) {
   Collect c;
-  stage.Process(PipelineEntry{std::move(e), {}}, c);
+  stage.Process(PipelineEntry{std::move(e), {}, now}, c);
   return std::move(c.entries);
 }
 

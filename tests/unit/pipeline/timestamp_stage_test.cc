@@ -15,14 +15,16 @@ constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kUnset = 42;                 // the entry's timestamp before the stage
 const FakeClock kJune2026(1781481600 * kSec);  // 2026-06-15T00:00:00Z
 
-std::unique_ptr<Stage> Build(const std::string& yaml, const Clock* clock = &kJune2026) {
-  auto s = BuildStage(testing::StageYaml(yaml), testing::Ctx(nullptr, nullptr, clock), "p");
+std::unique_ptr<Stage> Build(const std::string& yaml) {
+  auto s = BuildStage(testing::StageYaml(yaml), testing::Ctx(nullptr), "p");
   EXPECT_TRUE(s.has_value()) << yaml << ": " << (s ? "" : s.error().message());
   return s ? std::move(*s) : nullptr;
 }
 
-int64_t Stamp(Stage& stage, const std::string& value, const Labels& labels = {}) {
-  PipelineEntry pe{MakeEntry("line", labels, kUnset), {}};
+// The timestamp the stage gives an entry whose "ts" is value, read (its batch's time) at now.
+int64_t Stamp(Stage& stage, const std::string& value, const Labels& labels = {},
+              const Clock& now = kJune2026) {
+  PipelineEntry pe{MakeEntry("line", labels, kUnset), {}, BatchTime::Of(now)};
   pe.extracted.Set("ts", value);
   Collect out;
   stage.Process(std::move(pe), out);
@@ -92,8 +94,8 @@ TEST(TimestampStage, ParsesNamedUnixAndGoLayouts) {
 
 TEST(TimestampStage, YearlessDatesAroundNewYearBelongToTheNearestYear) {
   const FakeClock jan2027(1798848000 * kSec);  // 2027-01-02
-  auto stage = Build("timestamp:\n  source: ts\n  format: 'Jan _2 15:04:05'", &jan2027);
-  EXPECT_EQ(Stamp(*stage, "Dec 31 23:59:59"), 1798761599 * kSec);  // 2026-12-31
+  auto stage = Build("timestamp:\n  source: ts\n  format: 'Jan _2 15:04:05'");
+  EXPECT_EQ(Stamp(*stage, "Dec 31 23:59:59", {}, jan2027), 1798761599 * kSec);  // 2026-12-31
 }
 
 TEST(TimestampStage, TriesFallbackFormatsInOrder) {

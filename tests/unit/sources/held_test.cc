@@ -136,7 +136,7 @@ class GateStage final : public pipeline::Stage {
   void Process(pipeline::PipelineEntry&& e, pipeline::Emitter& out) override {
     out.Emit(std::move(e));
   }
-  int64_t ReadyInNs() const override { return closed ? 50'000'000 : 0; }
+  int64_t ReadyInNs(int64_t) const override { return closed ? 50'000'000 : 0; }
   std::string_view Name() const override { return "gate"; }
   std::atomic<bool> closed{true};
 };
