@@ -102,11 +102,12 @@ test-asan:
 # ThreadSanitizer, only for the modules whose tests run threads: acknowledgement tracking and
 # copy-on-write labels (unit_model), the Loki client and sender (unit_sink), positions and the
 # file source (unit_sources), the journal source (unit_journal), the HTTP server whose body
-# endpoints are answered from other threads (unit_telemetry), the Docker source (unit_docker).
+# endpoints are answered from other threads (unit_telemetry), the Docker source (unit_docker),
+# the HTTP client cancelled and woken from another thread (unit_io).
 # Only those binaries are built.
 # TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
 # fake Loki's HTTP library) is there.
-TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker
+TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null

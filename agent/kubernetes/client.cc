@@ -1,13 +1,10 @@
 #include "kubernetes/client.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 
-#include "io/http_client.h"
 #include "util/log.h"
 
 namespace skidder::kubernetes {
@@ -16,7 +13,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-constexpr auto kPollStep = std::chrono::milliseconds(250);  // upper bound between stop checks
 
 Result<std::string> ReadToken(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -35,81 +31,34 @@ Result<std::string> ReadToken(const std::string& path) {
   return token;
 }
 
-}  // namespace
-
-struct KubeClient::Transfer {
-  CURL* easy = nullptr;
-  const OnData* on_data = nullptr;  // null: collect the body
-  KubeResponse* resp = nullptr;
-  bool status_known = false;
-  bool streaming = false;
-  Clock::time_point last_data = Clock::now();
-  std::chrono::milliseconds idle_timeout{0};  // 0: none
-  size_t max_body = 0;
-};
-
-size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t n = size * nmemb;
-  t->last_data = Clock::now();
-  if (!t->status_known) {
-    long code = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-    t->streaming = t->on_data != nullptr && code == 200;
-    t->status_known = true;
-  }
-  if (t->streaming) {
-    if (!(*t->on_data)(std::string_view(data, n))) {
-      t->resp->aborted = true;
-      return 0;  // makes libcurl end the transfer
-    }
-    return n;
-  }
-  // Past the cap the rest is not even downloaded: a hostile or huge answer costs at most max_body.
-  std::string& body = t->resp->body;
-  if (body.size() + n > t->max_body) {
-    t->resp->truncated = true;
-    return 0;  // makes libcurl end the transfer
-  }
-  body.append(data, n);
-  return n;
-}
-
-KubeClient::KubeClient(ClientConfig cfg) : cfg_(std::move(cfg)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  multi_ = curl_multi_init();
-}
-
-KubeClient::~KubeClient() {
-  if (multi_ != nullptr) curl_multi_cleanup(static_cast<CURLM*>(multi_));
-}
-
-std::string KubeClient::Escape(std::string_view value) {
+// Standard base64 (RFC 4648, with padding), for basic auth.
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[n & 63] : '=');
   }
   return out;
 }
 
-void KubeClient::InvalidateToken() {
+}  // namespace
+
+// --- Credentials ---------------------------------------------------------------------------
+
+void KubeAuth::InvalidateToken() {
   std::lock_guard lock(token_mu_);
   token_valid_ = false;
 }
 
-void KubeClient::Interrupt() {
-  interrupted_.store(true);
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
-}
-
-void KubeClient::ClearInterrupt() { interrupted_.store(false); }
-
-Result<std::string> KubeClient::Token() {
+Result<std::string> KubeAuth::Token() {
   if (cfg_.bearer_token_file.empty()) return cfg_.bearer_token;
   std::lock_guard lock(token_mu_);
   const auto now = Clock::now();
@@ -129,162 +78,100 @@ Result<std::string> KubeClient::Token() {
   return token_;
 }
 
+Result<std::string> KubeAuth::Authorization() {
+  if (!cfg_.username.empty()) return "Basic " + Base64(cfg_.username + ":" + cfg_.password);
+  auto token = Token();
+  if (!token) return Err(token.error());
+  if (token->empty()) return std::string();
+  return "Bearer " + *token;
+}
+
+// --- Requests ------------------------------------------------------------------------------
+
+KubeClient::KubeClient(ClientConfig cfg, std::unique_ptr<io::HttpClient> http)
+    : cfg_(std::move(cfg)), http_(std::move(http)) {}
+
+std::string KubeClient::Escape(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+void KubeClient::Interrupt() {
+  interrupted_.store(true);
+  http_->Wake();
+}
+
+void KubeClient::ClearInterrupt() { interrupted_.store(false); }
+
+// What lists and watches share: the address, TLS and proxy, and the cancel flag.
+io::HttpRequest KubeClient::Request(const std::string& path_query) const {
+  io::HttpRequest req;
+  req.url = cfg_.server + path_query;
+  req.headers.emplace_back("Accept", "application/json");
+  req.connect_timeout = kConnectTimeout;
+  const config::TlsConfig& tls = cfg_.tls;
+  req.tls.ca_file = tls.ca_file;
+  req.tls.cert_file = tls.cert_file;
+  req.tls.key_file = tls.key_file;
+  req.tls.server_name = tls.server_name;
+  req.tls.insecure_skip_verify = tls.insecure_skip_verify;
+  req.tls.min_version = tls.min_version;
+  req.tls.max_version = tls.max_version;
+  req.tls.ca_pem = cfg_.ca_pem;
+  req.tls.cert_pem = cfg_.cert_pem;
+  req.tls.key_pem = cfg_.key_pem;
+  req.proxy_url = cfg_.proxy_url;
+  req.no_proxy = cfg_.no_proxy;
+  req.proxy_from_environment = true;  // as client-go: HTTPS_PROXY/NO_PROXY unless proxy_url
+  req.max_body = cfg_.max_body;
+  req.cancel = &interrupted_;
+  return req;
+}
+
+KubeResponse KubeClient::Send(io::HttpRequest& req) {
+  KubeResponse resp;
+  auto auth = auth_.Authorization();
+  if (!auth) {
+    resp.error = auth.error().message();
+    return resp;
+  }
+  if (!auth->empty()) req.headers.emplace_back("Authorization", std::move(*auth));
+  io::HttpResponse r = http_->Get(req);
+  resp.status = r.status;
+  resp.body = std::move(r.body);
+  resp.interrupted = r.cancelled;
+  resp.idle_timeout = r.idle_timeout;
+  resp.aborted = r.aborted;
+  resp.truncated = r.body_truncated;
+  resp.retry_after = r.retry_after;
+  // Ends the caller asked for, or knows from the flags, are not transport errors.
+  if (!resp.interrupted && !resp.idle_timeout && !resp.aborted && !resp.truncated) {
+    resp.error = std::move(r.transport_error);
+  }
+  return resp;
+}
+
 KubeResponse KubeClient::Get(const std::string& path_query, std::chrono::milliseconds timeout) {
-  Transfer t;
-  return Run(path_query, t, timeout);
+  io::HttpRequest req = Request(path_query);
+  req.timeout = timeout;
+  req.accept_compressed = true;  // a list of thousands of pods compresses tenfold
+  return Send(req);
 }
 
 KubeResponse KubeClient::Watch(const std::string& path_query, const OnData& on_data,
                                std::chrono::milliseconds idle_timeout) {
-  Transfer t;
-  t.on_data = &on_data;
-  t.idle_timeout = idle_timeout;
-  return Run(path_query, t, std::chrono::milliseconds(0));
-}
-
-namespace {
-
-// Request options shared by lists and watches; returns the header list to free afterwards.
-// Sets a PEM blob option; libcurl copies the bytes, so the blob only has to outlive the call.
-void SetBlob(CURL* easy, CURLoption option, const std::string& pem) {
-  curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
-  curl_easy_setopt(easy, option, &blob);
-}
-
-// TLS material and basic auth: files are named (and re-read per connection), PEM blobs inline.
-void ConfigureCredentials(CURL* easy, const ClientConfig& cfg) {
-  const config::TlsConfig& tls = cfg.tls;
-  if (!cfg.ca_pem.empty()) {
-    SetBlob(easy, CURLOPT_CAINFO_BLOB, cfg.ca_pem);
-  } else if (!tls.ca_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
-  }
-#if LIBCURL_VERSION_NUM >= 0x075700
-  // libcurl >= 7.87 may keep a parsed CA file for 24 h; a rotated CA must count at the next
-  // connection, and parsing it once per list or watch costs nothing.
-  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-#endif
-  if (!cfg.cert_pem.empty()) {
-    SetBlob(easy, CURLOPT_SSLCERT_BLOB, cfg.cert_pem);
-    curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
-  } else if (!tls.cert_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
-  }
-  if (!cfg.key_pem.empty()) {
-    SetBlob(easy, CURLOPT_SSLKEY_BLOB, cfg.key_pem);
-    curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
-  } else if (!tls.key_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
-  }
-  if (tls.insecure_skip_verify) {
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (long v = io::CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
-    curl_easy_setopt(easy, CURLOPT_SSLVERSION, v);
-  }
-  if (!cfg.proxy_url.empty()) {
-    curl_easy_setopt(easy, CURLOPT_PROXY, cfg.proxy_url.c_str());
-    if (!cfg.no_proxy.empty()) curl_easy_setopt(easy, CURLOPT_NOPROXY, cfg.no_proxy.c_str());
-  }
-  if (!cfg.username.empty()) {
-    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(easy, CURLOPT_USERNAME, cfg.username.c_str());
-    curl_easy_setopt(easy, CURLOPT_PASSWORD, cfg.password.c_str());
-  }
-}
-
-curl_slist* Configure(CURL* easy, const std::string& url, const std::string& token,
-                      const ClientConfig& cfg, std::chrono::milliseconds total_timeout,
-                      bool compressed) {
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-  if (!token.empty())
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(kConnectTimeout.count() * 1000));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(total_timeout.count()));
-  // Keepalive probes find a half-open watch connection (node or LB gone) long before idle does.
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 15L);
-  if (compressed) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // gzip for big lists
-  ConfigureCredentials(easy, cfg);
-  return headers;
-}
-
-}  // namespace
-
-KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
-                             std::chrono::milliseconds total_timeout) {
-  KubeResponse resp;
-  t.resp = &resp;
-  t.max_body = cfg_.max_body;
-  auto token = Token();
-  if (!token) {
-    resp.error = token.error().message();
-    return resp;
-  }
-  CURL* easy = curl_easy_init();
-  t.easy = easy;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = Configure(easy, cfg_.server + path_query, *token, cfg_, total_timeout,
-                                  /*compressed=*/t.on_data == nullptr);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
-
-  auto* multi = static_cast<CURLM*>(multi_);
-  curl_multi_add_handle(multi, easy);
-  Pump(t, resp);
-  CURLcode result = CURLE_OK;
-  int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-    if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) result = msg->data.result;
-  }
-  long code = 0;
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-  resp.status = static_cast<int>(code);
-  if (code == 429 || code == 503) {
-    curl_off_t retry_after = 0;  // libcurl parses both forms, as seconds from now
-    if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
-      resp.retry_after = std::chrono::seconds(retry_after);
-  }
-  if (result != CURLE_OK && !resp.aborted && !resp.interrupted && !resp.truncated) {
-    resp.error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(result);
-  }
-  curl_multi_remove_handle(multi, easy);
-  curl_easy_cleanup(easy);
-  curl_slist_free_all(headers);
-  return resp;
-}
-
-// Drives the transfer until it completes, goes quiet for idle_timeout, or Interrupt() is called.
-void KubeClient::Pump(Transfer& t, KubeResponse& resp) {
-  auto* multi = static_cast<CURLM*>(multi_);
-  t.last_data = Clock::now();
-  int running = 1;
-  while (true) {
-    if (curl_multi_perform(multi, &running) != CURLM_OK || running == 0) return;
-    if (interrupted_.load()) {
-      resp.interrupted = true;
-      return;
-    }
-    auto wait = kPollStep;
-    if (t.idle_timeout.count() > 0) {
-      const auto idle =
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.last_data);
-      if (idle >= t.idle_timeout) {
-        resp.idle_timeout = true;
-        return;
-      }
-      wait = std::min(wait, t.idle_timeout - idle);
-    }
-    curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
-  }
+  io::HttpRequest req = Request(path_query);
+  req.timeout = std::chrono::milliseconds(0);  // a watch lasts until the server's timeoutSeconds
+  req.idle_timeout = idle_timeout;
+  req.on_body = [&on_data](std::string_view chunk) { return on_data(chunk); };
+  return Send(req);
 }
 
 }  // namespace skidder::kubernetes

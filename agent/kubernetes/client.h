@@ -1,10 +1,10 @@
 // KubeClient: the few HTTP GETs pod discovery makes to the Kubernetes API server (list, and a
-// streaming watch), over libcurl with bearer-token auth and TLS.
+// streaming watch), a thin layer over io::HttpClient (which owns TLS, proxies, timeouts and the
+// CA cache for all of the agent's HTTP) that adds the API server's address and credentials.
 //
 // Owned by one discovery worker thread, which is the only caller of Get()/Watch(). Interrupt()
 // may be called from any thread: it wakes a blocked request, which then returns promptly with
-// `interrupted` set. A fresh connection is made per request (a list or a watch lasting minutes),
-// so a rotated CA file is picked up by the next request without extra bookkeeping.
+// `interrupted` set.
 //
 // Credentials: the token is sent only in the Authorization header and never appears in any
 // message or log this file produces.
@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "io/http_client.h"
 #include "util/status.h"
 
 namespace skidder::kubernetes {
@@ -29,7 +30,7 @@ struct ClientConfig {
   std::string bearer_token;        // static token; used when bearer_token_file is empty
   std::string bearer_token_file;   // re-read every token_refresh and right after a 401
   std::string username, password;  // basic auth; never with a token
-  std::string proxy_url;           // "" = libcurl's default (the *_proxy environment variables)
+  std::string proxy_url;           // "" = the *_proxy environment variables
   std::string no_proxy;            // with proxy_url: hosts reached directly
   config::TlsConfig tls;
   // PEM given inline (kubeconfig *-data); each, when set, is used instead of its tls.*_file, from
@@ -51,10 +52,30 @@ struct KubeResponse {
   std::chrono::seconds retry_after{0};
 };
 
+// The Authorization header of every request to the API server: a bearer token (static, or a file
+// re-read every token_refresh and right after a 401) or basic auth. Any thread.
+class KubeAuth {
+ public:
+  explicit KubeAuth(const ClientConfig& cfg) : cfg_(cfg) {}
+  // The header value ("Bearer ...", "Basic ..."), "" for none, or why there is none.
+  Result<std::string> Authorization();
+  // Drops the cached token so the next request re-reads the token file (after a 401).
+  void InvalidateToken();
+
+ private:
+  Result<std::string> Token();
+
+  const ClientConfig& cfg_;
+  std::mutex token_mu_;
+  std::string token_;
+  std::chrono::steady_clock::time_point token_read_{};
+  bool token_valid_ = false;
+};
+
 class KubeClient {
  public:
-  explicit KubeClient(ClientConfig cfg);
-  ~KubeClient();
+  explicit KubeClient(ClientConfig cfg,
+                      std::unique_ptr<io::HttpClient> http = io::NewCurlHttpClient());
   KubeClient(const KubeClient&) = delete;
   KubeClient& operator=(const KubeClient&) = delete;
 
@@ -62,14 +83,14 @@ class KubeClient {
   KubeResponse Get(const std::string& path_query, std::chrono::milliseconds timeout);
 
   // GET server+path_query, streaming: on_data gets the body in arbitrary chunks as they arrive
-  // (only for a 200 response) and returns false to stop reading. Ends when the server closes,
+  // (only for a 2xx response) and returns false to stop reading. Ends when the server closes,
   // on a transport error, after idle_timeout without a byte, or on Interrupt().
-  using OnData = std::function<bool(std::string_view chunk)>;
+  using OnData = io::BodyChunkFn;
   KubeResponse Watch(const std::string& path_query, const OnData& on_data,
                      std::chrono::milliseconds idle_timeout);
 
   // Drops the cached token so the next request re-reads the token file (after a 401).
-  void InvalidateToken();
+  void InvalidateToken() { auth_.InvalidateToken(); }
   // Wakes and ends the current request, and every later one, until ClearInterrupt().
   void Interrupt();
   void ClearInterrupt();
@@ -78,20 +99,13 @@ class KubeClient {
   static std::string Escape(std::string_view value);
 
  private:
-  struct Transfer;
-  static size_t OnWrite(char* data, size_t size, size_t nmemb, void* user);  // libcurl
-  Result<std::string> Token();
-  KubeResponse Run(const std::string& path_query, Transfer& t,
-                   std::chrono::milliseconds total_timeout);
-  void Pump(Transfer& t, KubeResponse& resp);
+  io::HttpRequest Request(const std::string& path_query) const;
+  KubeResponse Send(io::HttpRequest& req);
 
-  ClientConfig cfg_;
-  void* multi_ = nullptr;  // CURLM*, kept for curl_multi_wakeup() from Interrupt()
+  const ClientConfig cfg_;
+  KubeAuth auth_{cfg_};
+  const std::unique_ptr<io::HttpClient> http_;
   std::atomic<bool> interrupted_{false};
-  std::mutex token_mu_;
-  std::string token_;
-  std::chrono::steady_clock::time_point token_read_{};
-  bool token_valid_ = false;
 };
 
 }  // namespace skidder::kubernetes

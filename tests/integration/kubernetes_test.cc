@@ -175,7 +175,9 @@ TEST_F(Kubernetes, TlsVersionBoundsApplyToTheApiConnection) {
   WriteFile(path, yaml);
   StartAgent(path);
   ASSERT_TRUE(WaitFor([&] {
-    return agent_.Stderr().find("pod list failed\" status=0 error=\"OpenSSL") != std::string::npos;
+    // libcurl's summary, then OpenSSL's reason, as the Loki client reports it (one HTTP client).
+    return agent_.Stderr().find("pod list failed\" status=0 error=\"SSL connect error: OpenSSL") !=
+           std::string::npos;
   })) << agent_.Stderr();
   EXPECT_EQ(agent_.Terminate(), 0);
   EXPECT_EQ(loki_.LineCount(), 0u);

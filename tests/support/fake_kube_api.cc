@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "support/test_certs.h"
+#include "support/test_util.h"
 
 namespace skidder::testing {
 namespace {
@@ -123,6 +124,10 @@ FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("cannot bind the fake API server");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs: a fake destroyed before any request would
+  // otherwise wait in join() forever (seen under TSan).
+  WaitFor([this] { return server_->is_running(); }, std::chrono::seconds(30),
+          std::chrono::milliseconds(1));
 }
 
 FakeKubeApi::~FakeKubeApi() {

@@ -90,13 +90,13 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   req.url = cfg_.token_url;
   req.body = body;
   req.timeout = timeout_;
-  req.tls = io::TlsOptions{cfg_.tls_config.ca_file,
-                           cfg_.tls_config.cert_file,
-                           cfg_.tls_config.key_file,
-                           cfg_.tls_config.server_name,
-                           cfg_.tls_config.insecure_skip_verify,
-                           cfg_.tls_config.min_version,
-                           cfg_.tls_config.max_version};
+  req.tls.ca_file = cfg_.tls_config.ca_file;
+  req.tls.cert_file = cfg_.tls_config.cert_file;
+  req.tls.key_file = cfg_.tls_config.key_file;
+  req.tls.server_name = cfg_.tls_config.server_name;
+  req.tls.insecure_skip_verify = cfg_.tls_config.insecure_skip_verify;
+  req.tls.min_version = cfg_.tls_config.min_version;
+  req.tls.max_version = cfg_.tls_config.max_version;
   req.proxy_url = cfg_.proxy_url;
   req.read_2xx_body = true;
   req.cancel = cancel_;
