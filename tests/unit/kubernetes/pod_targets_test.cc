@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "kubernetes/relabel.h"
@@ -326,9 +327,11 @@ TEST(PodTargets, KeepingOnlyReadableMetaLabelsGivesTheSameTargets) {
 
 // The API accepts a pod with 100k labels (1.5 MiB of object); one Set() per label made that 90 s
 // of a core, during which the agent did not notice SIGTERM.
-TEST(PodTargets, PodWithAHundredThousandLabelsIsHandledInSeconds) {
+// A pod with n labels, through parsing, targets and the chart's rules plus a labelmap copying
+// every label; returns the seconds it took (the fastest of two runs) and checks the result.
+double SecondsForPodWithLabels(int n) {
   std::string json = R"({"metadata": {"name": "big", "namespace": "ns", "uid": "u", "labels": {)";
-  for (int i = 0; i < 100000; ++i) json += (i ? ",\"k" : "\"k") + std::to_string(i) + R"(": "v")";
+  for (int i = 0; i < n; ++i) json += (i ? ",\"k" : "\"k") + std::to_string(i) + R"(": "v")";
   json += R"(}}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}})";
   std::vector<config::RelabelConfig> configs = PromtailChartRules();
   config::RelabelConfig map;  // the chart's extra rule copying every pod label
@@ -340,19 +343,36 @@ TEST(PodTargets, PodWithAHundredThousandLabelsIsHandledInSeconds) {
   drop.regex = "__meta_kubernetes_pod_labelpresent_.*";
   configs.push_back(drop);
   auto rules = CompileRelabel(configs);
-  ASSERT_TRUE(rules.has_value()) << rules.error().ToString();
+  EXPECT_TRUE(rules.has_value()) << rules.error().ToString();
+  double best = 1e9;
+  const std::string last = "k" + std::to_string(n - 1);
+  for (int run = 0; run < 2; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    auto pod = ParsePod(json);
+    EXPECT_TRUE(pod.has_value());
+    if (!pod) return best;
+    std::vector<Labels> targets = PodTargets(*pod);
+    EXPECT_EQ(targets.size(), 2u);
+    for (Labels& t : targets) EXPECT_TRUE(Relabel(*rules, t));
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_label_" + last), "v");
+    EXPECT_EQ(Get(targets[1], last), "v");
+    EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_labelpresent_" + last), "<absent>");
+    EXPECT_EQ(Get(targets[1], "container"), "b");
+  }
+  return best;
+}
 
-  const auto start = std::chrono::steady_clock::now();
-  auto pod = ParsePod(json);
-  ASSERT_TRUE(pod.has_value());
-  std::vector<Labels> targets = PodTargets(*pod);
-  ASSERT_EQ(targets.size(), 2u);
-  for (Labels& t : targets) ASSERT_TRUE(Relabel(*rules, t));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
-  EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_label_k99999"), "v");
-  EXPECT_EQ(Get(targets[1], "k99999"), "v");
-  EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_labelpresent_k99999"), "<absent>");
-  EXPECT_EQ(Get(targets[1], "container"), "b");
+// A hostile pod with tens of thousands of labels costs time in proportion to its labels, not
+// their square: ten times the labels may take ten times as long, not a hundred. A ratio of two
+// sizes measured in the same process, not a wall-clock limit, so a loaded machine or a sanitizer
+// build does not fail it (a quadratic step makes the ratio about 100).
+TEST(PodTargets, CostGrowsLinearlyWithThePodsLabels) {
+  const double small = SecondsForPodWithLabels(2000);
+  const double large = SecondsForPodWithLabels(20000);
+  EXPECT_LT(large, 40 * std::max(small, 1e-4))
+      << "2000 labels: " << small << " s, 20000: " << large;
 }
 
 }  // namespace
