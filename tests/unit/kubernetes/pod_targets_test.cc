@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <chrono>
 
 #include "kubernetes/relabel.h"
@@ -328,8 +327,8 @@ TEST(PodTargets, KeepingOnlyReadableMetaLabelsGivesTheSameTargets) {
 // The API accepts a pod with 100k labels (1.5 MiB of object); one Set() per label made that 90 s
 // of a core, during which the agent did not notice SIGTERM.
 // A pod with n labels, through parsing, targets and the chart's rules plus a labelmap copying
-// every label, checking the result; returns the seconds it took (the fastest of two runs).
-double SecondsForPodWithLabels(int n) {
+// every label, checking the result.
+void PodWithLabels(int n) {
   std::string json = R"({"metadata": {"name": "big", "namespace": "ns", "uid": "u", "labels": {)";
   for (int i = 0; i < n; ++i) json += (i ? ",\"k" : "\"k") + std::to_string(i) + R"(": "v")";
   json += R"(}}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}})";
@@ -343,32 +342,24 @@ double SecondsForPodWithLabels(int n) {
   drop.regex = "__meta_kubernetes_pod_labelpresent_.*";
   configs.push_back(drop);
   auto rules = CompileRelabel(configs);
-  EXPECT_TRUE(rules.has_value()) << rules.error().ToString();
-  double best = 1e9;
+  ASSERT_TRUE(rules.has_value()) << rules.error().ToString();
+  auto pod = ParsePod(json);
+  ASSERT_TRUE(pod.has_value());
+  std::vector<Labels> targets = PodTargets(*pod);
+  ASSERT_EQ(targets.size(), 2u);
+  for (Labels& t : targets) ASSERT_TRUE(Relabel(*rules, t));
   const std::string last = "k" + std::to_string(n - 1);
-  for (int run = 0; run < 2; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    auto pod = ParsePod(json);
-    EXPECT_TRUE(pod.has_value());
-    if (!pod) return best;
-    std::vector<Labels> targets = PodTargets(*pod);
-    EXPECT_EQ(targets.size(), 2u);
-    for (Labels& t : targets) EXPECT_TRUE(Relabel(*rules, t));
-    best = std::min(
-        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_label_" + last), "v");
-    EXPECT_EQ(Get(targets[1], last), "v");
-    EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_labelpresent_" + last), "<absent>");
-    EXPECT_EQ(Get(targets[1], "container"), "b");
-  }
-  return best;
+  EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_label_" + last), "v");
+  EXPECT_EQ(Get(targets[1], last), "v");
+  EXPECT_EQ(Get(targets[1], "__meta_kubernetes_pod_labelpresent_" + last), "<absent>");
+  EXPECT_EQ(Get(targets[1], "container"), "b");
 }
 
 // A hostile pod with tens of thousands of labels is parsed, targeted and relabelled (the
 // chart's rules plus a labelmap copying every label) with the right result. No wall-clock limit
 // here (a loaded machine or a sanitizer build would fail it): ctest's per-test timeout bounds a
 // step that would blow up.
-TEST(PodTargets, PodWithThirtyThousandLabelsIsHandled) { SecondsForPodWithLabels(30000); }
+TEST(PodTargets, PodWithThirtyThousandLabelsIsHandled) { PodWithLabels(30000); }
 
 }  // namespace
 }  // namespace skidder::kubernetes
