@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "kubernetes/relabel.h"
 
 namespace skidder::kubernetes {
