@@ -187,19 +187,22 @@ void PodDiscovery::Run(Watcher& w) {
 
 // Endpoints roles join in the pods and services of the namespaces they watch (Prometheus watches
 // the same three resources for them), so those are listed and watched too, with no selectors:
-// the role's selectors are about its own objects.
+// the role's selectors are about its own objects. attach_metadata.node adds a node watch: of
+// the agent's own node for the node-scoped pod role, of all nodes for endpoints roles.
 void PodDiscovery::AddJoinWatchers(const ClientConfig& client) {
   const auto role = ParseRole(cfg_.role);
-  if (role != Role::kEndpoints && role != Role::kEndpointSlice) return;
+  const bool endpoints = role == Role::kEndpoints || role == Role::kEndpointSlice;
+  const bool nodes = cfg_.attach_metadata_node && (endpoints || role == Role::kPod);
+  if (!endpoints && !nodes) return;
   joins_ = true;
-  if (*role == Role::kEndpointSlice) {  // the join needs the slice's service, whatever rules read
+  if (role == Role::kEndpointSlice) {  // the join needs the slice's service, whatever rules read
     opts_.keep_meta = [keep = std::move(opts_.keep_meta)](std::string_view name) {
       return !keep || keep(name) ||
              name == "__meta_kubernetes_endpointslice_label_kubernetes_io_service_name";
     };
   }
   const size_t role_watchers = watchers_.size();
-  for (size_t i = 0; i < role_watchers; ++i) {
+  for (size_t i = 0; endpoints && i < role_watchers; ++i) {
     for (Role aux : {Role::kPodMeta, Role::kServiceMeta}) {
       PodQuery q;
       q.role = aux;
@@ -207,9 +210,17 @@ void PodDiscovery::AddJoinWatchers(const ClientConfig& client) {
       watchers_.push_back(std::make_unique<Watcher>(std::move(q), client));
     }
   }
+  if (nodes) {
+    PodQuery q;
+    q.role = Role::kNodeMeta;
+    if (role == Role::kPod && !opts_.env.node_name.empty()) {
+      q.field_selector = "metadata.name=" + opts_.env.node_name;
+    }
+    watchers_.push_back(std::make_unique<Watcher>(std::move(q), client));
+  }
 }
 
-// The targets of an endpoints role: each object's with its pods' and service's labels.
+// The targets of a role that joins: each object's with its pods', service's and node's labels.
 // Caller holds state_mu_.
 std::vector<Labels> PodDiscovery::JoinedTargets() const {
   auto lookup = [this](Role role) {
@@ -222,11 +233,23 @@ std::vector<Labels> PodDiscovery::JoinedTargets() const {
     };
   };
   const ObjectLookup pods = lookup(Role::kPodMeta), services = lookup(Role::kServiceMeta);
+  const ObjectLookup nodes = lookup(Role::kNodeMeta);
   std::vector<Labels> all;
   for (const auto& w : watchers_) {
-    if (w->query.role == Role::kPodMeta || w->query.role == Role::kServiceMeta) continue;
+    const Role role = w->query.role;
+    if (role == Role::kPodMeta || role == Role::kServiceMeta || role == Role::kNodeMeta) continue;
+    const bool endpoints = role == Role::kEndpoints || role == Role::kEndpointSlice;
     for (const auto& [key, targets] : w->pods) {
-      auto joined = JoinEndpointTargets(w->query.role, targets, pods, services);
+      std::vector<Labels> joined =
+          endpoints ? JoinEndpointTargets(role, targets, pods, services) : targets;
+      for (Labels& t : joined) {
+        const std::string node = cfg_.attach_metadata_node ? NodeOfTarget(role, t) : "";
+        const std::vector<Labels>* n = node.empty() ? nullptr : nodes(node);
+        if (n == nullptr || n->empty()) continue;
+        LabelsBuilder b(std::move(t));
+        for (const Label& l : (*n)[0]) b.Add(l.name, l.value);
+        t = b.Build();
+      }
       all.insert(all.end(), std::make_move_iterator(joined.begin()),
                  std::make_move_iterator(joined.end()));
     }

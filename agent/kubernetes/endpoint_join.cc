@@ -174,4 +174,20 @@ std::vector<Labels> JoinEndpointTargets(Role role, const std::vector<Labels>& ta
   return out;
 }
 
+std::string NodeOfTarget(Role role, const Labels& target) {
+  switch (role) {
+    case Role::kPod:
+      return Get(target, "__meta_kubernetes_pod_node_name");
+    case Role::kEndpoints:
+      return Get(target, "__meta_kubernetes_endpoint_node_name");
+    case Role::kEndpointSlice:
+      if (Get(target, "__meta_kubernetes_endpointslice_address_target_kind") == "Node") {
+        return Get(target, "__meta_kubernetes_endpointslice_address_target_name");
+      }
+      return Get(target, "__meta_kubernetes_endpointslice_endpoint_node_name");
+    default:
+      return "";
+  }
+}
+
 }  // namespace skidder::kubernetes

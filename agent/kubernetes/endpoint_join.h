@@ -35,4 +35,8 @@ using ObjectLookup = std::function<const std::vector<Labels>*(const std::string&
 std::vector<Labels> JoinEndpointTargets(Role role, const std::vector<Labels>& targets,
                                         const ObjectLookup& pods, const ObjectLookup& services);
 
+// The node a target of the role runs on, for attach_metadata.node: a pod's node, an endpoint's
+// nodeName, or an endpointslice endpoint's targetRef when that is a Node. "" when unknown.
+std::string NodeOfTarget(Role role, const Labels& target);
+
 }  // namespace skidder::kubernetes

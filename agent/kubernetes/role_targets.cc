@@ -292,6 +292,8 @@ RoleResource ResourceOf(Role role) {
       return {"/api/v1", "pods", true};
     case Role::kServiceMeta:
       return {"/api/v1", "services", true};
+    case Role::kNodeMeta:
+      return {"/api/v1", "nodes", false};
   }
   return {"/api/v1", "pods", true};
 }
@@ -308,6 +310,14 @@ Result<ObjectTargets> ObjectTargetsFromJson(Role role, const Value& obj,
     auto common = CommonLabels("service", obj, true, keep);
     if (!common) return Err(common.error());
     return ObjectTargets{common->ns + "/" + common->name, {std::move(common->labels)}};
+  }
+  if (role == Role::kNodeMeta) {  // addNodeLabels(): the name and labels, no annotations
+    auto common = CommonLabels("node", obj, false, keep);
+    if (!common) return Err(common.error());
+    common->labels.RemoveIf([](const Label& l) {
+      return std::string_view(l.name).starts_with("__meta_kubernetes_node_annotation");
+    });
+    return ObjectTargets{common->name, {std::move(common->labels)}};
   }
   static constexpr std::string_view kKinds[] = {"pod",       "node",          "service",
                                                 "endpoints", "endpointslice", "ingress"};

@@ -35,6 +35,8 @@ enum class Role {
   // one label set per container port; per service, its service labels (endpoint_join.h).
   kPodMeta,
   kServiceMeta,
+  // attach_metadata.node: per node, the labels Prometheus' addNodeLabels() adds.
+  kNodeMeta,
 };
 
 std::optional<Role> ParseRole(std::string_view name);

@@ -184,5 +184,53 @@ TEST_F(DiscoveryTest, EndpointsRoleJoinsPodAndServiceLabelsAndFollowsTheirChange
                                           "/api/v1/services"}));
 }
 
+TEST(NodeMeta, HoldsTheNodesNameAndLabelsAndSaysWhichNodeATargetRunsOn) {
+  auto n = ObjectTargetsFromJson(Role::kNodeMeta, R"({"metadata": {"name": "n1",
+      "labels": {"topology.kubernetes.io/zone": "z1"}, "annotations": {"a": "b"}},
+      "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}]}})");
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(n->key, "n1");
+  ASSERT_EQ(n->targets.size(), 1u);
+  EXPECT_EQ(n->targets[0].ToString(),
+            R"({__meta_kubernetes_node_label_topology_kubernetes_io_zone="z1", )"
+            R"(__meta_kubernetes_node_labelpresent_topology_kubernetes_io_zone="true", )"
+            R"(__meta_kubernetes_node_name="n1"})");
+  EXPECT_EQ(NodeOfTarget(Role::kPod, Labels{{"__meta_kubernetes_pod_node_name", "n1"}}), "n1");
+  EXPECT_EQ(NodeOfTarget(Role::kEndpoints, Labels{{"__meta_kubernetes_endpoint_node_name", "n2"}}),
+            "n2");
+  EXPECT_EQ(NodeOfTarget(Role::kEndpointSlice,
+                         Labels{{"__meta_kubernetes_endpointslice_address_target_kind", "Node"},
+                                {"__meta_kubernetes_endpointslice_address_target_name", "n3"}}),
+            "n3");
+}
+
+// attach_metadata: {node: true} on the pod role: the agent's own node is watched and its labels
+// reach every pod target.
+TEST_F(DiscoveryTest, AttachMetadataNodeGivesPodTargetsTheirNodesLabels) {
+  api_->AddObject("nodes", R"({"metadata": {"name": "node-1",
+      "labels": {"topology.kubernetes.io/zone": "z1"}}})");
+  api_->Add(PodJson("shop", "web", "node-1", {"app"}));
+  config::KubernetesSdConfig cfg = Config();
+  cfg.attach_metadata_node = true;
+  Start(cfg, Options());
+  auto zone = [&] {
+    std::lock_guard lock(mu_);
+    if (updates_.empty() || updates_.back().empty()) return std::string("<none>");
+    return Value(updates_.back()[0], "__meta_kubernetes_node_label_topology_kubernetes_io_zone");
+  };
+  ASSERT_TRUE(WaitFor([&] { return zone() == "z1"; }, 10s)) << zone();
+  EXPECT_EQ(Latest(), Containers({"shop/web/app"}));
+  api_->AddObject("nodes", R"({"metadata": {"name": "node-1",
+      "labels": {"topology.kubernetes.io/zone": "z2"}}})");  // relabelled node: followed
+  ASSERT_TRUE(WaitFor([&] { return zone() == "z2"; }, 10s)) << zone();
+  bool asked_for_own_node = false;
+  for (const KubeRequest& r : api_->requests()) {
+    if (r.path != "/api/v1/nodes") continue;
+    EXPECT_EQ(r.params.at("fieldSelector"), "metadata.name=node-1");
+    asked_for_own_node = true;
+  }
+  EXPECT_TRUE(asked_for_own_node);
+}
+
 }  // namespace
 }  // namespace skidder::kubernetes
