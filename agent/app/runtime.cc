@@ -109,7 +109,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
       opts.max_line_size_truncate = s.cfg.limits_config.max_line_size_truncate;
       opts.max_streams = s.cfg.limits_config.max_streams;
       opts.max_label_value_length = s.cfg.limits_config.max_label_value_length;
-      auto client = sink::LokiClient::Create(cc, opts, s.metrics, &SystemClock::Get());
+      opts.clock = &SystemClock::Get();
+      opts.http_client = io::NewCurlHttpClient;
+      auto client = sink::LokiClient::Create(cc, opts, s.metrics);
       if (!client) return Err(client.error());
       s.clients.push_back(std::move(*client));
     }

@@ -143,6 +143,9 @@ struct KubernetesSdConfig {
     std::string role, label, field;
   };
   std::vector<Selector> selectors;
+  // attach_metadata.node: pod, endpoints and endpointslice targets also get the
+  // __meta_kubernetes_node_name/_label_*/_labelpresent_* labels of their node (nodes are watched).
+  bool attach_metadata_node = false;
 };
 
 // Prometheus' file_sd_configs: target groups read from JSON or YAML files

@@ -191,6 +191,11 @@ class Writer {
       }
       EndList();
     }
+    if (k.attach_metadata_node) {
+      Begin("attach_metadata");
+      Kv("node", true);
+      End();
+    }
     e << YAML::EndMap;
   }
 

@@ -134,8 +134,13 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   // Without proxy_url the API connection already honours the *_proxy environment variables.
   bool proxy_from_environment = false;
   r.Bool("proxy_from_environment", &proxy_from_environment);
-  RefuseUnsupported(r, {"oauth2", "attach_metadata", "proxy_connect_header"});
+  RefuseUnsupported(r, {"oauth2", "proxy_connect_header"});
   Status s = ReadKubernetesAuthorization(r, out);
+  if (s.ok()) {  // as Prometheus: ignored by roles without node metadata
+    MapReader am(r.Node("attach_metadata"), file, r.Sub("attach_metadata"));
+    am.Bool("node", &out->attach_metadata_node);
+    s = am.Finish();
+  }
   if (s.ok()) s = ReadBasicAuth(r, &out->basic_auth);
   if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
   if (s.ok()) {

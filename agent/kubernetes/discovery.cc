@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "kubernetes/endpoint_join.h"
 #include "kubernetes/watcher.h"
 #include "telemetry/agent_metrics.h"
 #include "util/log.h"
@@ -47,6 +48,7 @@ Status PodDiscovery::Start() {
               {"label_selector", q.label_selector}});
     watchers_.push_back(std::make_unique<Watcher>(std::move(q), resolved->client));
   }
+  AddJoinWatchers(resolved->client);
   for (auto& w : watchers_) w->thread = std::thread([this, &w = *w] { Run(w); });
   return Status::Ok();
 }
@@ -183,13 +185,93 @@ void PodDiscovery::Run(Watcher& w) {
   }
 }
 
-// Publishes the union of every watcher's targets when it differs from the last one published.
+// Endpoints roles join in the pods and services of the namespaces they watch (Prometheus watches
+// the same three resources for them), so those are listed and watched too, with no selectors:
+// the role's selectors are about its own objects. attach_metadata.node adds a node watch: of
+// the agent's own node for the node-scoped pod role, of all nodes for endpoints roles.
+void PodDiscovery::AddJoinWatchers(const ClientConfig& client) {
+  const auto role = ParseRole(cfg_.role);
+  const bool endpoints = role == Role::kEndpoints || role == Role::kEndpointSlice;
+  const bool nodes = cfg_.attach_metadata_node && (endpoints || role == Role::kPod);
+  if (!endpoints && !nodes) return;
+  joins_ = true;
+  if (role == Role::kEndpointSlice) {  // the join needs the slice's service, whatever rules read
+    opts_.keep_meta = [keep = std::move(opts_.keep_meta)](std::string_view name) {
+      return !keep || keep(name) ||
+             name == "__meta_kubernetes_endpointslice_label_kubernetes_io_service_name";
+    };
+  }
+  const size_t role_watchers = watchers_.size();
+  for (size_t i = 0; endpoints && i < role_watchers; ++i) {
+    for (Role aux : {Role::kPodMeta, Role::kServiceMeta}) {
+      PodQuery q;
+      q.role = aux;
+      q.namespace_name = watchers_[i]->query.namespace_name;
+      watchers_.push_back(std::make_unique<Watcher>(std::move(q), client));
+    }
+  }
+  if (nodes) {
+    PodQuery q;
+    q.role = Role::kNodeMeta;
+    if (role == Role::kPod && !opts_.env.node_name.empty()) {
+      q.field_selector = "metadata.name=" + opts_.env.node_name;
+    }
+    watchers_.push_back(std::make_unique<Watcher>(std::move(q), client));
+  }
+}
+
+// The targets of a role that joins: each object's with its pods', service's and node's labels.
 // Caller holds state_mu_.
-void PodDiscovery::Publish() {
+std::vector<Labels> PodDiscovery::JoinedTargets() const {
+  auto lookup = [this](Role role) {
+    return [this, role](const std::string& key) -> const std::vector<Labels>* {
+      for (const auto& w : watchers_) {
+        if (w->query.role != role) continue;
+        if (auto it = w->pods.find(key); it != w->pods.end()) return &it->second;
+      }
+      return nullptr;
+    };
+  };
+  const ObjectLookup pods = lookup(Role::kPodMeta), services = lookup(Role::kServiceMeta);
+  const ObjectLookup nodes = lookup(Role::kNodeMeta);
   std::vector<Labels> all;
   for (const auto& w : watchers_) {
-    for (const auto& [key, targets] : w->pods)
-      all.insert(all.end(), targets.begin(), targets.end());
+    const Role role = w->query.role;
+    if (role == Role::kPodMeta || role == Role::kServiceMeta || role == Role::kNodeMeta) continue;
+    const bool endpoints = role == Role::kEndpoints || role == Role::kEndpointSlice;
+    for (const auto& [key, targets] : w->pods) {
+      std::vector<Labels> joined =
+          endpoints ? JoinEndpointTargets(role, targets, pods, services) : targets;
+      for (Labels& t : joined) {
+        const std::string node = cfg_.attach_metadata_node ? NodeOfTarget(role, t) : "";
+        const std::vector<Labels>* n = node.empty() ? nullptr : nodes(node);
+        if (n == nullptr || n->empty()) continue;
+        LabelsBuilder b(std::move(t));
+        for (const Label& l : (*n)[0]) b.Add(l.name, l.value);
+        t = b.Build();
+      }
+      all.insert(all.end(), std::make_move_iterator(joined.begin()),
+                 std::make_move_iterator(joined.end()));
+    }
+  }
+  return all;
+}
+
+// Publishes the union of every watcher's targets when it differs from the last one published.
+// Joined targets wait until every watcher has listed once: a target first published without its
+// pod's labels would be relabelled (and perhaps dropped) on what it lacks. Caller holds state_mu_.
+void PodDiscovery::Publish() {
+  std::vector<Labels> all;
+  if (joins_) {
+    for (const auto& w : watchers_) {
+      if (!w->synced) return;
+    }
+    all = JoinedTargets();
+  } else {
+    for (const auto& w : watchers_) {
+      for (const auto& [key, targets] : w->pods)
+        all.insert(all.end(), targets.begin(), targets.end());
+    }
   }
   if (published_ && all == last_) return;
   published_ = true;

@@ -11,7 +11,8 @@
 // a list succeeds again the last known targets stand, so tailing goes on through an API outage.
 //
 // Only GET on the role's resource is ever sent (list and watch), so RBAC get/list/watch on it
-// (pods for role pod) is enough.
+// (pods for role pod) is enough; endpoints and endpointslice also list and watch pods and
+// services, whose labels their targets carry (role_targets.h), and publish once all three listed.
 // Resilience: 410 Gone (status or ERROR event) relists; other errors back off exponentially with
 // jitter; a watch quiet for longer than watch_idle_timeout is restarted from its resourceVersion;
 // a 401 re-reads the token file at once (it is re-read every minute anyway, for bound tokens).
@@ -140,6 +141,8 @@ class PodDiscovery {
   // A watch event skipped (reason counted; logged at most once a minute).
   void NoteDecodeError(Watcher& w, std::string_view what, const char* reason = "decode");
   void Publish();
+  void AddJoinWatchers(const ClientConfig& client);
+  std::vector<Labels> JoinedTargets() const;
   void CountError(const char* reason);
   void CountRestart(const char* reason);
 
@@ -153,6 +156,7 @@ class PodDiscovery {
   mutable std::mutex state_mu_;  // watchers' pod maps, last_ and the callback
   std::vector<Labels> last_;
   bool published_ = false;
+  bool joins_ = false;  // endpoints roles: pod and service watchers feed JoinedTargets()
 };
 
 }  // namespace skidder::kubernetes

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "kubernetes/endpoint_join.h"
 #include "kubernetes/pod_json.h"
 #include "util/json_parse.h"
 
@@ -287,16 +288,36 @@ RoleResource ResourceOf(Role role) {
       return {"/apis/discovery.k8s.io/v1", "endpointslices", true};
     case Role::kIngress:
       return {"/apis/networking.k8s.io/v1", "ingresses", true};
+    case Role::kPodMeta:
+      return {"/api/v1", "pods", true};
+    case Role::kServiceMeta:
+      return {"/api/v1", "services", true};
+    case Role::kNodeMeta:
+      return {"/api/v1", "nodes", false};
   }
   return {"/api/v1", "pods", true};
 }
 
 Result<ObjectTargets> ObjectTargetsFromJson(Role role, const Value& obj,
                                             const MetaLabelFilter& keep) {
-  if (role == Role::kPod) {
+  if (role == Role::kPod || role == Role::kPodMeta) {
     auto pod = PodFromJson(obj);
     if (!pod) return Err(pod.error());
+    if (role == Role::kPodMeta) return ObjectTargets{pod->Key(), PodMetaSets(*pod, obj, keep)};
     return ObjectTargets{pod->Key(), PodTargets(*pod, keep)};
+  }
+  if (role == Role::kServiceMeta) {  // the labels Prometheus' serviceLabels() builds
+    auto common = CommonLabels("service", obj, true, keep);
+    if (!common) return Err(common.error());
+    return ObjectTargets{common->ns + "/" + common->name, {std::move(common->labels)}};
+  }
+  if (role == Role::kNodeMeta) {  // addNodeLabels(): the name and labels, no annotations
+    auto common = CommonLabels("node", obj, false, keep);
+    if (!common) return Err(common.error());
+    common->labels.RemoveIf([](const Label& l) {
+      return std::string_view(l.name).starts_with("__meta_kubernetes_node_annotation");
+    });
+    return ObjectTargets{common->name, {std::move(common->labels)}};
   }
   static constexpr std::string_view kKinds[] = {"pod",       "node",          "service",
                                                 "endpoints", "endpointslice", "ingress"};

@@ -5,9 +5,10 @@
 // Pure functions: no I/O, callable from any thread. PodDiscovery (discovery.h) lists and watches
 // the role's resource and calls ObjectTargetsFromJson() for each object.
 //
-// Differences from Prometheus, on purpose: endpoints and endpointslice targets do not carry the
-// labels of the pod and service behind them (__meta_kubernetes_pod_*, _service_*), because that
-// needs two more cluster-wide watches for labels a log agent hardly uses.
+// Endpoints and endpointslice targets carry, as in Prometheus, the labels of the pod behind each
+// address and of the service the object belongs to: PodDiscovery then also watches pods and
+// services (roles kPodMeta and kServiceMeta below, never named in a config) and joins them in
+// with JoinEndpointTargets() (endpoint_join.h).
 #pragma once
 
 #include <rapidjson/document.h>
@@ -23,7 +24,20 @@
 
 namespace skidder::kubernetes {
 
-enum class Role { kPod, kNode, kService, kEndpoints, kEndpointSlice, kIngress };
+enum class Role {
+  kPod,
+  kNode,
+  kService,
+  kEndpoints,
+  kEndpointSlice,
+  kIngress,
+  // What endpoints roles join in, watched beside them: per pod, its Prometheus pod labels and
+  // one label set per container port; per service, its service labels (endpoint_join.h).
+  kPodMeta,
+  kServiceMeta,
+  // attach_metadata.node: per node, the labels Prometheus' addNodeLabels() adds.
+  kNodeMeta,
+};
 
 std::optional<Role> ParseRole(std::string_view name);
 

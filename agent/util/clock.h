@@ -1,18 +1,31 @@
 // Clock: the one place time comes from, so tests can drive it (Envoy's TimeSource).
+//
+// Code that must wait for a moment (retry backoff, batchwait, a stop deadline) waits through
+// the clock too, so a test's FakeClock (tests/support/fake_clock.h) decides when that moment has
+// come and no test waits in real time for a backoff to pass.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 
 namespace skidder {
 
 class Clock {
  public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   virtual ~Clock() = default;
   // Wall time, Unix nanoseconds: entry timestamps and positions.
   virtual int64_t NowNs() const = 0;
   // Monotonic time for deadlines and backoff.
-  virtual std::chrono::steady_clock::time_point Steady() const = 0;
+  virtual SteadyTime Steady() const = 0;
+  // Waits on cv (lock held, as std::condition_variable::wait_until) until it is notified or this
+  // clock reads `deadline`. May return early (spurious wakeups): callers check their condition
+  // and Steady() again.
+  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                         SteadyTime deadline) const = 0;
 };
 
 // "Now" for a whole batch of entries, read once by the source that hands them on, so stages
@@ -35,27 +48,15 @@ class SystemClock final : public Clock {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-  std::chrono::steady_clock::time_point Steady() const override {
-    return std::chrono::steady_clock::now();
+  SteadyTime Steady() const override { return std::chrono::steady_clock::now(); }
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 SteadyTime deadline) const override {
+    cv.wait_until(lock, deadline);
   }
   static SystemClock& Get() {
     static SystemClock clock;
     return clock;
   }
-};
-
-// A clock the test advances by hand.
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(int64_t now_ns = 1'700'000'000'000'000'000) : now_ns_(now_ns) {}
-  int64_t NowNs() const override { return now_ns_; }
-  std::chrono::steady_clock::time_point Steady() const override {
-    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(now_ns_));
-  }
-  void Advance(std::chrono::nanoseconds d) { now_ns_ += d.count(); }
-
- private:
-  int64_t now_ns_;
 };
 
 }  // namespace skidder

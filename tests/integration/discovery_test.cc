@@ -225,7 +225,8 @@ TEST_F(KubernetesRoles, EveryRoleIsListedAndWatchedAndItsMetaLabelsReachRelabeli
   api_->DeleteObject("nodes", n2);
   EXPECT_TRUE(WaitFor([&] { return !TargetsContain(R"(zone="zone-c")"); }));
 
-  // Each role read its own resource, cluster-wide, and nothing else: RBAC must allow exactly that.
+  // Each role read its own resource, cluster-wide, and nothing else (endpoints roles also pods and
+  // services, for their labels): RBAC must allow exactly that.
   std::set<std::string> paths;
   for (const KubeRequest& r : api_->requests()) {
     EXPECT_EQ(r.method, "GET");
@@ -233,8 +234,39 @@ TEST_F(KubernetesRoles, EveryRoleIsListedAndWatchedAndItsMetaLabelsReachRelabeli
     paths.insert(r.path);
   }
   EXPECT_EQ(paths, (std::set<std::string>{"/api/v1/nodes", "/api/v1/services", "/api/v1/endpoints",
+                                          "/api/v1/pods",
                                           "/apis/discovery.k8s.io/v1/endpointslices",
                                           "/apis/networking.k8s.io/v1/ingresses"}));
+}
+
+TEST_F(KubernetesRoles, EndpointsTargetsCarryTheLabelsOfTheirPodAndService) {
+  api_->AddObject("pods", R"({"metadata": {"namespace": "shop", "name": "web-0",
+      "labels": {"app": "web"}}, "spec": {"nodeName": "node-2",
+      "containers": [{"name": "app", "ports": [{"containerPort": 8080}]}]},
+      "status": {"podIP": "10.1.0.1"}})");
+  api_->AddObject("services", R"({"metadata": {"namespace": "shop", "name": "web",
+      "labels": {"tier": "front"}}, "spec": {"ports": [{"port": 80}]}})");
+  api_->AddObject("endpoints", R"({"metadata": {"namespace": "shop", "name": "web"},
+      "subsets": [{"addresses": [{"ip": "10.1.0.1",
+                                  "targetRef": {"kind": "Pod", "name": "web-0"}}],
+                   "ports": [{"port": 8080, "protocol": "TCP"}]}]})");
+  api_->AddObject("endpointslices", R"({"metadata": {"namespace": "shop", "name": "web-x",
+      "labels": {"kubernetes.io/service-name": "web"}}, "addressType": "IPv4",
+      "endpoints": [{"addresses": ["10.1.0.1"], "targetRef": {"kind": "Pod", "name": "web-0"}}],
+      "ports": [{"port": 8080}]})");
+  StartAgent(Write(Header() + Job("endpoints", "__meta_kubernetes_pod_label_app", "app") +
+                   Job("endpointslice", "__meta_kubernetes_service_label_tier", "tier")));
+  EXPECT_TRUE(WaitFor([&] { return TargetsContain(R"(app="web")"); }))
+      << agent_.HttpGet("/targets") << agent_.Stderr();
+  EXPECT_TRUE(WaitFor([&] { return TargetsContain(R"(tier="front")"); }))
+      << agent_.HttpGet("/targets");
+  // A pod relabelled later: the endpoints' target follows.
+  api_->Modify(R"({"metadata": {"namespace": "shop", "name": "web-0",
+      "labels": {"app": "shop"}}, "spec": {"nodeName": "node-2",
+      "containers": [{"name": "app", "ports": [{"containerPort": 8080}]}]},
+      "status": {"podIP": "10.1.0.1"}})");
+  EXPECT_TRUE(WaitFor([&] { return TargetsContain(R"(app="shop")"); }))
+      << agent_.HttpGet("/targets");
 }
 
 TEST_F(KubernetesRoles, BasicAuthWithAPasswordFileReachesTheApiServer) {

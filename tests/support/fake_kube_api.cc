@@ -120,6 +120,9 @@ FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std
   EVP_PKEY_free(ca_key);
   EVP_PKEY_free(key);
   if (!server_->is_valid()) throw std::runtime_error("SSLServer is not valid");
+  // Each open watch holds a worker thread: an agent with several roles (endpoints roles watch
+  // pods and services too) keeps more open than httplib's default pool of 8 serves.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
   Serve();
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("cannot bind the fake API server");

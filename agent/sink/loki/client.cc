@@ -24,16 +24,17 @@
 namespace skidder::sink {
 namespace {
 
-// Longest the sender sleeps without looking at the clock again: keeps the lag gauge fresh and
-// lets tests drive a FakeClock.
+// Longest the sender sleeps without looking at the clock again: keeps the lag gauge fresh.
 constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
 
 }  // namespace
 
 class LokiClient::Impl final : public SendControl {
  public:
-  Impl(config::ClientConfig cfg, ClientOptions opts, telemetry::AgentMetrics* metrics, Clock* clock)
-      : cfg_(std::move(cfg)), opts_(opts), clock_(clock != nullptr ? clock : &SystemClock::Get()) {
+  Impl(config::ClientConfig cfg, ClientOptions opts, telemetry::AgentMetrics* metrics)
+      : cfg_(std::move(cfg)),
+        opts_(std::move(opts)),
+        clock_(opts_.clock != nullptr ? opts_.clock : &SystemClock::Get()) {
     if (metrics == nullptr) {  // a client without an agent around it (tests, tools)
       own_registry_ = std::make_unique<telemetry::Registry>();
       own_metrics_ = std::make_unique<telemetry::AgentMetrics>(*own_registry_);
@@ -52,8 +53,9 @@ class LokiClient::Impl final : public SendControl {
   ~Impl() override;
 
   void InitSender(Credentials creds) {
-    sender_ = std::make_unique<Sender>(cfg_, opts_.seed, io::NewCurlHttpClient(), std::move(creds),
-                                       *m_, this);
+    auto http = opts_.http_client ? opts_.http_client() : io::NewCurlHttpClient();
+    sender_ = std::make_unique<Sender>(cfg_, opts_.seed, std::move(http), std::move(creds), *m_,
+                                       *clock_, this);
   }
   void PushBatch(std::span<Entry> batch);
   bool Saturated() const {
@@ -180,9 +182,7 @@ std::string LokiClient::Impl::Tenant(Labels* labels) {
 void LokiClient::Impl::CountLimitDrop(const char* reason, const Entry& e, std::string_view detail) {
   m_->dropped_entries.With({host_, reason})->Add();
   m_->dropped_bytes.With({host_, reason})->Add(static_cast<double>(e.line.size()));
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = clock_->Steady().time_since_epoch().count();
   int64_t next = next_limit_log_ns_.load(std::memory_order_relaxed);
   if (now < next || !next_limit_log_ns_.compare_exchange_strong(next, now + 10'000'000'000)) {
     return;
@@ -299,20 +299,19 @@ bool LokiClient::Impl::NextBatch(Batch* out) {
     if (stopping_) return false;  // everything is sent
     std::chrono::nanoseconds wait = kMaxIdleWait;
     if (auto deadline = batcher_->NextDeadline()) wait = std::min(wait, *deadline - now);
-    if (wait > std::chrono::nanoseconds::zero()) cv_.wait_for(lock, wait);
+    if (wait > std::chrono::nanoseconds::zero()) clock_->WaitUntil(cv_, lock, now + wait);
   }
 }
 
+// Stop() wakes the sleep through cv_ once its deadline has passed (abort_).
 bool LokiClient::Impl::SleepFor(std::chrono::nanoseconds d) {
-  // Real time, not the injected clock: a condition variable can only wait on that. Stop() wakes
-  // the sleep through cv_ once its deadline has passed (abort_).
-  auto end = std::chrono::steady_clock::now() + d;
+  const SteadyTime end = clock_->Steady() + d;
   std::unique_lock lock(mu_);
   while (!abort_.load()) {
-    auto now = std::chrono::steady_clock::now();
+    const SteadyTime now = clock_->Steady();
     if (now >= end) return true;
-    UpdateLag(clock_->Steady());
-    cv_.wait_for(lock, std::min<std::chrono::nanoseconds>(end - now, kMaxIdleWait));
+    UpdateLag(now);
+    clock_->WaitUntil(cv_, lock, std::min<SteadyTime>(end, now + kMaxIdleWait));
   }
   return false;
 }
@@ -328,13 +327,14 @@ void LokiClient::Impl::UpdateLag(SteadyTime now) {
 }
 
 bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
+  const SteadyTime until = clock_->Steady() + deadline;
   {
     std::unique_lock lock(mu_);
     if (started_ && !stopping_) {
       stopping_ = true;
       cv_.notify_all();
-      if (!done_cv_.wait_until(lock, until, [this] { return sender_exited_; })) {
+      while (!sender_exited_ && clock_->Steady() < until) clock_->WaitUntil(done_cv_, lock, until);
+      if (!sender_exited_) {
         abort_.store(true);  // cancels the in-flight request and any backoff sleep
         cv_.notify_all();
       }
@@ -381,8 +381,7 @@ LokiClient::LokiClient() = default;
 LokiClient::~LokiClient() = default;
 
 Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg, ClientOptions opts,
-                                                       telemetry::AgentMetrics* metrics,
-                                                       Clock* clock) {
+                                                       telemetry::AgentMetrics* metrics) {
   std::string safe_url = io::RedactUrl(cfg.url);
   if (!cfg.url.starts_with("http://") && !cfg.url.starts_with("https://")) {
     return Err(InvalidArgument("clients.url must be an http:// or https:// URL, got \"" + safe_url +
@@ -417,7 +416,7 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
   if (!creds) return Err(creds.error());
 
   std::unique_ptr<LokiClient> client(new LokiClient());
-  client->impl_ = std::make_unique<Impl>(std::move(cfg), opts, metrics, clock);
+  client->impl_ = std::make_unique<Impl>(std::move(cfg), std::move(opts), metrics);
   client->impl_->InitSender(std::move(*creds));
   return client;
 }

@@ -8,9 +8,11 @@
 // and the files behind it, by pausing readers via Saturated()).
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "config/config.h"
+#include "io/http_client.h"
 #include "model/sink.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
@@ -32,12 +34,16 @@ struct ClientOptions {
   // (skidder_truncated_label_values_total). 0 = off.
   int max_label_value_length = 0;
   uint64_t seed = 0;  // jitter seed; 0 = random
+  // Where time comes from and how the sender talks HTTP; tests inject a FakeClock (backoff and
+  // batchwait pass without real waiting) and a scripted HttpClient. Must outlive the client.
+  Clock* clock = &SystemClock::Get();
+  std::function<std::unique_ptr<io::HttpClient>()> http_client = io::NewCurlHttpClient;
 };
 
 class LokiClient final : public EntrySink {
  public:
   static Result<std::unique_ptr<LokiClient>> Create(config::ClientConfig cfg, ClientOptions opts,
-                                                    telemetry::AgentMetrics* metrics, Clock* clock);
+                                                    telemetry::AgentMetrics* metrics);
   ~LokiClient() override;
 
   void PushBatch(std::span<Entry> batch) override;

@@ -46,7 +46,8 @@ bool ShouldLogAttempt(int attempt) { return (attempt & (attempt - 1)) == 0; }
 }  // namespace
 
 Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
-               Credentials creds, telemetry::AgentMetrics& metrics, SendControl* control)
+               Credentials creds, telemetry::AgentMetrics& metrics, const Clock& clock,
+               SendControl* control)
     : cfg_(cfg),
       host_(io::UrlHost(cfg.url)),
       safe_url_(io::RedactUrl(cfg.url)),
@@ -54,6 +55,7 @@ Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<i
       creds_(std::move(creds)),
       backoff_(cfg.backoff_config.min_period, cfg.backoff_config.max_period, seed),
       m_(metrics),
+      clock_(clock),
       control_(control),
       encoded_bytes_(metrics.encoded_bytes.With({host_})),
       sent_bytes_(metrics.sent_bytes.With({host_})),
@@ -127,9 +129,9 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
       auto pace = std::min<std::chrono::nanoseconds>(cfg_.backoff_config.min_period, kMaxSplitPace);
       if (!control_->SleepFor(pace)) return Outcome::kAbort;
     }
-    auto start = std::chrono::steady_clock::now();
+    auto start = clock_.Steady();
     io::HttpResponse r = Post(batch->tenant);
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    std::chrono::duration<double> took = clock_.Steady() - start;
     // Promtail reports -1 for "no response"; dashboards built on it expect that value.
     std::string code = r.status == 0 ? "-1" : std::to_string(r.status);
     m_.request_duration.With({host_, code})->Observe(took.count());
@@ -146,10 +148,10 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         return Outcome::kDone;
       case Action::kSplit:
         if (too_large_bytes_ == 0 || body_.size() < too_large_bytes_ ||
-            std::chrono::steady_clock::now() - too_large_at_ > kTooLargeMemory) {
+            clock_.Steady() - too_large_at_ > kTooLargeMemory) {
           too_large_bytes_ = body_.size();
         }
-        too_large_at_ = std::chrono::steady_clock::now();
+        too_large_at_ = clock_.Steady();
         pace_next_ = true;
         return TooLarge(entries);
       case Action::kReauth:
@@ -173,7 +175,7 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
 
 bool Sender::KnownTooLarge(size_t body_bytes) const {
   return too_large_bytes_ > 0 && body_bytes >= too_large_bytes_ &&
-         std::chrono::steady_clock::now() - too_large_at_ <= kTooLargeMemory;
+         clock_.Steady() - too_large_at_ <= kTooLargeMemory;
 }
 
 Sender::Outcome Sender::TooLarge(std::span<Entry> entries) {
@@ -193,7 +195,7 @@ Sender::Outcome Sender::TooLarge(std::span<Entry> entries) {
 }
 
 io::HttpResponse Sender::Post(const std::string& tenant) {
-  creds_.MaybeRefresh(std::chrono::steady_clock::now());
+  creds_.MaybeRefresh(clock_.Steady());
   io::HttpRequest req;
   req.url = cfg_.url;
   req.body = body_;

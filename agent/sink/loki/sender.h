@@ -20,6 +20,7 @@
 #include "sink/loki/batcher.h"
 #include "sink/loki/credentials.h"
 #include "telemetry/agent_metrics.h"
+#include "util/clock.h"
 #include "util/log_limiter.h"
 
 namespace skidder::sink {
@@ -38,7 +39,8 @@ class SendControl {
 class Sender {
  public:
   Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
-         Credentials creds, telemetry::AgentMetrics& metrics, SendControl* control);
+         Credentials creds, telemetry::AgentMetrics& metrics, const Clock& clock,
+         SendControl* control);
 
   // Sends the batch. True when every entry was acknowledged or dropped (and released). False when
   // SendControl gave up mid-way: batch->entries then holds exactly the entries not yet sent.
@@ -68,6 +70,7 @@ class Sender {
   Credentials creds_;
   Backoff backoff_;
   telemetry::AgentMetrics& m_;
+  const Clock& clock_;
   SendControl* control_;
   std::string body_;  // reused between requests
   // The smallest body Loki answered 413 for, and when: for a minute, a piece at least that large

@@ -572,6 +572,25 @@ TEST(ParseConfig, KubernetesAuthorizationBearerIsTheBearerToken) {
   EXPECT_EQ(cfg->scrape_configs[0].kubernetes_sd_configs[0].bearer_token_file, "/tok");
 }
 
+TEST(ParseConfig, KubernetesAttachMetadataNodeIsReadAndDumped) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+      "      - role: pod\n        attach_metadata: {node: true}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_TRUE(cfg->scrape_configs[0].kubernetes_sd_configs[0].attach_metadata_node);
+  Result<Config> again = ParseConfig(DumpConfig(*cfg), "dump.yaml", false);
+  ASSERT_TRUE(again) << again.error().message() << "\n" << DumpConfig(*cfg);
+  EXPECT_TRUE(again->scrape_configs[0].kubernetes_sd_configs[0].attach_metadata_node);
+  Result<Config> bad = ParseConfig(
+      "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+      "      - role: pod\n        attach_metadata: {nodes: true}\n",
+      "cfg.yaml", false);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("unknown key \"nodes\""), std::string::npos)
+      << bad.error().message();
+}
+
 }  // namespace
 }  // namespace skidder::config
 

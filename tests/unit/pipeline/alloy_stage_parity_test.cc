@@ -11,6 +11,7 @@
 #include "support/mmdb_writer.h"
 #include "support/test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

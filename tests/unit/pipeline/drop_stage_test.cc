@@ -3,6 +3,7 @@
 #include "model/ack.h"
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

@@ -11,6 +11,7 @@
 #include "config/loader.h"
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

@@ -5,6 +5,7 @@
 #include "pipeline/stages/sampling.h"
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

@@ -4,6 +4,7 @@
 #include "pipeline/stages/metrics.h"
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace {
 bool g_counting = false;

@@ -2,6 +2,7 @@
 
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

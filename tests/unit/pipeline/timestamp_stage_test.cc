@@ -3,6 +3,7 @@
 #include "lang/go/tzif.h"
 #include "stage_test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

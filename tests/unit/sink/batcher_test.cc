@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::sink {
 namespace {

@@ -34,7 +34,7 @@ class LokiClientTest : public ::testing::Test {
 
   std::unique_ptr<LokiClient> Make(config::ClientConfig cfg, ClientOptions opts = {}) {
     opts.seed = 1;
-    auto client = LokiClient::Create(std::move(cfg), opts, &metrics_, &SystemClock::Get());
+    auto client = LokiClient::Create(std::move(cfg), opts, &metrics_);
     EXPECT_TRUE(client.has_value()) << client.error().ToString();
     return client ? std::move(*client) : nullptr;
   }

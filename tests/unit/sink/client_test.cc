@@ -277,20 +277,20 @@ TEST(LokiClientCreate, RefusesBadConfigWithoutEchoingSecrets) {
   telemetry::AgentMetrics metrics(registry);
   config::ClientConfig cfg;
   cfg.url = "ftp://user:hunter2@loki/push";
-  auto bad_url = LokiClient::Create(cfg, {}, &metrics, nullptr);
+  auto bad_url = LokiClient::Create(cfg, {}, &metrics);
   ASSERT_FALSE(bad_url.has_value());
   EXPECT_EQ(bad_url.error().message().find("hunter2"), std::string::npos);
 
   cfg.url = "http://loki/push";
   cfg.headers = {{"X-Api-Key", "secret\r\nX-Injected: 1"}};
-  auto bad_header = LokiClient::Create(cfg, {}, &metrics, nullptr);
+  auto bad_header = LokiClient::Create(cfg, {}, &metrics);
   ASSERT_FALSE(bad_header.has_value());
   EXPECT_EQ(bad_header.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad_header.error().message().find("secret"), std::string::npos);
 
   cfg.headers = {};
   cfg.tenant_id = "team a";
-  auto bad_tenant = LokiClient::Create(cfg, {}, &metrics, nullptr);
+  auto bad_tenant = LokiClient::Create(cfg, {}, &metrics);
   ASSERT_FALSE(bad_tenant.has_value());
   EXPECT_NE(bad_tenant.error().message().find("tenant_id"), std::string::npos);
 }

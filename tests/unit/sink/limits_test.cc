@@ -12,6 +12,7 @@
 #include "support/fake_loki.h"
 #include "support/test_util.h"
 #include "util/clock.h"
+#include "support/fake_clock.h"
 
 namespace skidder::sink {
 namespace {
@@ -73,7 +74,7 @@ class ClientLimits : public ::testing::Test {
     cfg.batchwait = batchwait;
     cfg.timeout = std::chrono::seconds(5);
     opts.seed = 1;
-    auto client = LokiClient::Create(cfg, opts, &metrics_, &SystemClock::Get());
+    auto client = LokiClient::Create(cfg, opts, &metrics_);
     EXPECT_TRUE(client.has_value()) << client.error().ToString();
     return client ? std::move(*client) : nullptr;
   }
@@ -122,7 +123,7 @@ TEST_F(ClientLimits, ExternalLabelsCountTowardsTheLabelValueLimit) {
   cfg.url = loki_.url();
   cfg.batchwait = milliseconds(20);
   cfg.external_labels = Labels{{"cluster", "production"}};
-  auto client = LokiClient::Create(cfg, opts, &metrics_, &SystemClock::Get());
+  auto client = LokiClient::Create(cfg, opts, &metrics_);
   ASSERT_TRUE(client.has_value());
   ASSERT_TRUE((*client)->Start().ok());
   (*client)->Push(StreamEntry("a", "line"));
