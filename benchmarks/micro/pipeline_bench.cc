@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pipeline/pipeline.h"
+#include "support/fake_clock.h"
 #include "support/mmdb_writer.h"
 #include "telemetry/agent_metrics.h"
 

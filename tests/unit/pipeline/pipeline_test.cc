@@ -4,6 +4,7 @@
 
 #include "model/ack.h"
 #include "stage_test_util.h"
+#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {
