@@ -32,6 +32,17 @@ void FileSource::Impl::Discover(int64_t now_ns) {
   std::map<std::string, struct stat> found;
   std::map<std::string, TargetState*> found_target;
   std::map<std::string, TargetState*> dirs;
+  // A file the reader holds open at the path the listing shows, with the inode it shows, is that
+  // file: no stat needed (only its identity is used for files already open).
+  const Glob::KnownFn known = [this](const std::string& path, uint64_t ino, struct stat* st) {
+    auto it = by_path_.find(path);
+    if (it == by_path_.end() || it->second->identity().ino != ino) return false;
+    *st = {};
+    st->st_dev = static_cast<dev_t>(it->second->identity().dev);
+    st->st_ino = static_cast<ino_t>(ino);
+    st->st_mode = S_IFREG;
+    return true;
+  };
   watcher_.BeginPass();
   for (auto& t : targets_) {
     t->glob.Walk(
@@ -43,7 +54,8 @@ void FileSource::Impl::Discover(int64_t now_ns) {
           if (t->exclude && t->exclude->Match(path)) return;
           if (held_.IsHeld(path)) return;  // our own links are never new files
           if (found.emplace(path, st).second) found_target[path] = t.get();
-        });
+        },
+        known);
   }
   watcher_.EndPass();
   std::map<FileKey, std::string> found_by_inode;
@@ -97,6 +109,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   f.drain_since_ns = now_ns;
   MarkDirty(f);
   Touch(f);
+  TickedChanged();
   const std::string old = f.record_path();
   std::string where;
   struct stat st;
@@ -194,10 +207,12 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   files_[key] = std::move(f);
   MarkDirty(added);
   Touch(added);
+  TickedChanged();
   PipelinesChanged();
 }
 
 void FileSource::Impl::RebuildPathIndex() {
+  TickedChanged();
   by_path_.clear();
   for (auto& [key, f] : files_) {
     if (!f->record_path().empty()) by_path_[f->record_path()] = f.get();

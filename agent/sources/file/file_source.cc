@@ -17,8 +17,9 @@ namespace skidder::sources {
 namespace {
 
 constexpr size_t kHardLineCap = 1 << 20;  // without limits.max_line_size
-// Every file's record is compared with Positions this often even if nothing marked it touched.
-constexpr auto kFullPositionsPass = std::chrono::seconds(1);
+// Every file's record is compared with Positions this often even if nothing marked it touched: a
+// safety net only (whatever changes a record touches the file), so that idle costs no per-file work.
+constexpr auto kFullPositionsPass = std::chrono::seconds(60);
 constexpr auto kInotifyRescanPeriod = std::chrono::seconds(60);
 constexpr int kChunksPerTurn = 16;  // per file per loop turn, so one busy file cannot starve
 constexpr auto kMinRescanGap = std::chrono::milliseconds(50);  // coalesces event storms
@@ -286,6 +287,8 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
   f.draining = true;
   f.set_record_path("");
   f.dirty = false;
+  Touch(f);
+  TickedChanged();
   rescan_ = true;
   return false;
 }
@@ -294,9 +297,12 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
 // bytes to read, files of the same stream opened after it wait, so Loki gets the stream in order.
 // Returns, per stream file name, the open order of its oldest file with bytes left; empty when no
 // file is draining (the common case costs one pass and no allocation).
-std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() const {
+std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() {
   std::unordered_map<std::string_view, uint64_t> oldest;
-  for (const auto& [key, f] : files_) {
+  for (const FileKey& key : Ticked()) {  // every draining file is ticked
+    auto file = files_.find(key);
+    if (file == files_.end()) continue;
+    const TailedFile* f = file->second.get();
     if (!f->draining || !f->dirty || f->parked()) continue;
     auto [it, fresh] = oldest.emplace(f->path(), f->open_seq);
     if (!fresh) it->second = std::min(it->second, f->open_seq);
@@ -359,11 +365,11 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
   }
   if (f.parked() && !Unpark(f)) return f.dirty ? FileTurn::kWait : FileTurn::kDone;
   bool has_new = false;
+  Touch(f);  // Check may restart it (truncation) or grow its fingerprint: its record may change
   if (!f.Check(&has_new) || !has_new) {
     SetIdle(f);
     return FileTurn::kDone;
   }
-  Touch(f);
   TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
   for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
     // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
@@ -399,40 +405,60 @@ void FileSource::Impl::SetIdle(TailedFile& f) {
 // Files whose writes raise no inotify event are checked on every tick (a cheap fstat): those in
 // polled directories, those opened through a symlink (the writes happen in the target's
 // directory) and rotated or deleted ones. The others wait for their events: with inotify, an
-// idle file costs nothing per tick.
+// idle file costs nothing per tick, not even a look (the list is rebuilt only when files change).
 void FileSource::Impl::PollTick(int64_t now_ns) {
   if (watcher_.PollDirs()) rescan_ = true;
   const bool any_polled = watcher_.fd() < 0 || watcher_.AnyPolled();
-  for (auto& [key, f] : files_) {
-    const bool polled = any_polled && watcher_.IsPolled(DirOf(f->path()));
-    if (!polled && !f->draining && !f->via_symlink) continue;
-    MarkDirty(*f);
-    if (!polled || f->draining) continue;
+  for (const FileKey& key : Ticked()) {
+    auto it = files_.find(key);
+    if (it == files_.end()) continue;
+    TailedFile& f = *it->second;
+    MarkDirty(f);
+    if (f.draining || !any_polled || !watcher_.IsPolled(DirOf(f.path()))) continue;
     struct stat st;
-    if (::stat(f->record_path().c_str(), &st) != 0 || !SameInode(f->identity(), st)) {
+    if (::stat(f.record_path().c_str(), &st) != 0 || !SameInode(f.identity(), st)) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
     }
   }
 }
 
+const std::vector<FileKey>& FileSource::Impl::Ticked() {
+  if (!ticked_stale_) return ticked_;
+  ticked_.clear();
+  const bool any_polled = watcher_.fd() < 0 || watcher_.AnyPolled();
+  for (auto& [key, f] : files_) {
+    const bool polled = any_polled && watcher_.IsPolled(DirOf(f->path()));
+    if (polled || f->draining || f->via_symlink) ticked_.push_back(key);
+  }
+  ticked_stale_ = false;
+  return ticked_;
+}
+
+// Only draining files close, and every draining file is ticked: the others cost nothing here.
 void FileSource::Impl::CloseDrained(int64_t now_ns) {
   const int64_t grace = std::max<int64_t>(4 * ToNs(opts_.watch.min_poll_frequency), 200'000'000);
-  for (auto it = files_.begin(); it != files_.end();) {
+  bool closed = false;
+  for (const FileKey& key : Ticked()) {
+    auto it = files_.find(key);
+    if (it == files_.end()) continue;
     TailedFile& f = *it->second;
     const bool quiet = now_ns - std::max(f.drain_since_ns, f.idle_since_ns) >= grace;
-    if (!f.draining || f.dirty || !quiet) {
-      ++it;
-      continue;
-    }
+    if (!f.draining || f.dirty || !quiet) continue;
     f.FlushPartial(now_ns, emitter_);
     emitter_.Flush();
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
-    touched_.erase(it->first);
-    it = files_.erase(it);
+    touched_.erase(key);
+    if (auto p = by_path_.find(f.record_path()); p != by_path_.end() && p->second == &f) {
+      by_path_.erase(p);
+    }
+    files_.erase(it);
+    closed = true;
+  }
+  if (closed) {  // after the loop, which walks Ticked()
+    TickedChanged();
     PipelinesChanged();
-    RebuildPathIndex();
   }
 }
 

@@ -78,7 +78,7 @@ class FileSource::Impl {
   FileTurn ReadFile(TailedFile& f, int64_t now_ns,
                     const std::unordered_map<std::string_view, uint64_t>& oldest);
   void SetIdle(TailedFile& f);
-  std::unordered_map<std::string_view, uint64_t> OldestUnread() const;
+  std::unordered_map<std::string_view, uint64_t> OldestUnread();
   bool EnsureFdSlot(const TailedFile* keep);
   bool Unpark(TailedFile& f);
   void PollTick(int64_t now_ns);
@@ -94,6 +94,10 @@ class FileSource::Impl {
   // f's position record may change (read, acknowledged, moved): UpdatePositions looks at it.
   void Touch(const TailedFile& f) { touched_.insert(KeyOf(f.identity())); }
   void PipelinesChanged() { pipelines_stale_ = true; }
+  // Which files PollTick must look at may have changed (files added, removed, draining).
+  void TickedChanged() { ticked_stale_ = true; }
+  // The files a tick looks at: polled, draining or opened through a link (rebuilt when stale).
+  const std::vector<FileKey>& Ticked();
   // discovery.cc
   void Discover(int64_t now_ns);
   void CheckOpenFiles(const std::map<std::string, struct stat>& found,
@@ -193,6 +197,10 @@ class FileSource::Impl {
   // kFullPositionsPass. Keeps an idle turn free of per-file work.
   std::set<FileKey> touched_;
   std::chrono::steady_clock::time_point next_full_positions_{};
+  // The files PollTick looks at (polled, draining or opened through a link), kept between
+  // changes so that a tick costs nothing per idle file.
+  std::vector<FileKey> ticked_;
+  bool ticked_stale_ = true;
   // EnsureFdSlot found nothing idle to close at this value of idle_gen_; until a file goes idle
   // (idle_gen_ moves) the answer stays "no" without another scan.
   uint64_t idle_gen_ = 0, no_victim_gen_ = ~uint64_t{0};
