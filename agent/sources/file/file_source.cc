@@ -51,15 +51,16 @@ std::shared_ptr<PathMetrics> PathMetricsPool::Get(const std::string& path) {
 }
 
 FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
-                       telemetry::AgentMetrics* metrics, Clock* clock)
+                       telemetry::AgentMetrics* metrics, Clock* clock,
+                       std::unique_ptr<Watcher> watcher)
     : opts_(std::move(options)),
       positions_(positions),
       sink_(sink),
       metrics_(metrics),
       clock_(clock),
-      emitter_(sink),
       metric_pool_(metrics),
-      watcher_(opts_.force_polling, metrics),
+      watcher_(watcher != nullptr ? std::move(watcher)
+                                   : MakeWatcher(opts_.force_polling, metrics)),
       held_(opts_.held_dir, opts_.held_max_bytes) {
   settings_.max_line = opts_.limits.max_line_size > 0
                            ? static_cast<size_t>(opts_.limits.max_line_size)
@@ -84,7 +85,7 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
 
 FileSource::Impl::~Impl() {
   Stop();
-  files_.clear();  // before the metric pool and emitter they point into
+  files_.clear();  // before the metric pool they point into
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -135,7 +136,7 @@ void FileSource::Impl::Run() {
     }
     const bool more = ReadFiles(now_ns);
     CloseDrained(now_ns);
-    FlushPipelines(now_ns, false);
+    FlushHandlers(now_ns, false);
     UpdatePositions();
     active_files = files_.size();
     auto next = std::min(next_tick_, next_rescan_);
@@ -156,7 +157,7 @@ void FileSource::Impl::Run() {
     WaitForEvents(timeout);
   }
   std::lock_guard state(state_mu_);
-  FlushPipelines(clock_->NowNs(), true);
+  FlushHandlers(clock_->NowNs(), true);
   UpdatePositions();
 }
 
@@ -165,7 +166,7 @@ void FileSource::Impl::Run() {
 // a safety net and runs at most every kInotifyRescanPeriod: with 10,000 files a pass costs a
 // directory listing per pod and a stat per file, which is most of an idle agent's CPU.
 config::Duration FileSource::Impl::RescanPeriod() const {
-  if (watcher_.fd() < 0 || watcher_.AnyPolled()) return opts_.rescan_period;
+  if (watcher_->AnyPolled()) return opts_.rescan_period;
   return std::max<config::Duration>(opts_.rescan_period, kInotifyRescanPeriod);
 }
 
@@ -175,8 +176,8 @@ void FileSource::Impl::SyncPositions() {
 }
 
 void FileSource::Impl::WaitForEvents(int timeout_ms) {
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
-  int n = ::poll(fds, watcher_.fd() >= 0 ? 2 : 1, timeout_ms);
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {watcher_->fd(), POLLIN, 0}};
+  int n = ::poll(fds, watcher_->fd() >= 0 ? 2 : 1, timeout_ms);
   if (n <= 0) return;
   if (fds[0].revents & POLLIN) {
     uint64_t v;
@@ -184,10 +185,15 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
   }
   std::lock_guard state(state_mu_);
   WatchEvents ev;
-  watcher_.ReadEvents(&ev);
+  watcher_->ReadEvents(&ev);
   if (ev.rescan) rescan_ = true;
-  if (ev.overflow) {
+  if (ev.overflow) {  // lost events: what they said is found by a pass and a look at each file
+    rescan_ = true;
     for (auto& [key, f] : files_) MarkDirty(*f);
+  }
+  // With a pass due, it finds the new files as well (and sorts out what moved).
+  if (!rescan_) {
+    for (const auto& path : ev.created) OpenCreated(path, clock_->NowNs());
   }
   for (const auto& path : ev.written) {
     auto it = by_path_.find(path);
@@ -210,7 +216,7 @@ void FileSource::Impl::ApplyTargets() {
     targets_.push_back(std::move(st));
   }
   active_targets = targets_.size();
-  PipelinesChanged();
+  HandlersChanged();
   metrics_->targets_active.With({})->Set(static_cast<double>(targets_.size()));
   const int64_t now_ns = clock_->NowNs();
   for (auto& [key, f] : files_) {
@@ -225,7 +231,7 @@ void FileSource::Impl::ApplyTargets() {
                  {{"path", f->path()}, {"from", f->target_id}, {"to", t->target.id}});
         f->target_id = t->target.id;
       }
-      f->Retarget(FileLabels(t->target.labels, f->path()), t->target.pipeline);
+      f->Retarget(FileLabels(t->target.labels, f->path()), t->target.handler);
     } else if (!f->draining) {
       StartDrain(*f, now_ns);  // its target is gone: finish what is there, then let go
     }
@@ -288,7 +294,7 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
   f.set_record_path("");
   f.dirty = false;
   Touch(f);
-  TickedChanged();
+  NoteTicked(f);
   rescan_ = true;
   return false;
 }
@@ -379,8 +385,8 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       if (!limiter_->drop() && !limiter_->Ready()) throttled_ = true;
     }
     // A stage applying backpressure (limit with drop: false): this file waits, others go on.
-    if (pipeline::Pipeline* p = f.pipeline(); p != nullptr) {
-      if (const int64_t wait = p->ReadyInNs(); wait > 0) {
+    if (ReadHandler* h = f.handler(); h != nullptr) {
+      if (const int64_t wait = h->ReadyInNs(); wait > 0) {
         backpressure_ns_ = backpressure_ns_ == 0 ? wait : std::min(backpressure_ns_, wait);
         return FileTurn::kWait;
       }
@@ -389,8 +395,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       cut_after_chunk_ = i > 0;
       return FileTurn::kStop;
     }
-    r = f.ReadChunk(buf_.data(), buf_.size(), now_ns, emitter_, limiter_ ? &*limiter_ : nullptr);
-    emitter_.Flush();
+    r = f.ReadChunk(buf_.data(), buf_.size(), now_ns, batch_, limiter_ ? &*limiter_ : nullptr);
   }
   if (r == TailedFile::ReadResult::kFull) return FileTurn::kMore;
   SetIdle(f);
@@ -407,14 +412,14 @@ void FileSource::Impl::SetIdle(TailedFile& f) {
 // directory) and rotated or deleted ones. The others wait for their events: with inotify, an
 // idle file costs nothing per tick, not even a look (the list is rebuilt only when files change).
 void FileSource::Impl::PollTick(int64_t now_ns) {
-  if (watcher_.PollDirs()) rescan_ = true;
-  const bool any_polled = watcher_.fd() < 0 || watcher_.AnyPolled();
+  if (watcher_->PollDirs()) rescan_ = true;
+  const bool any_polled = watcher_->AnyPolled();
   for (const FileKey& key : Ticked()) {
     auto it = files_.find(key);
     if (it == files_.end()) continue;
     TailedFile& f = *it->second;
     MarkDirty(f);
-    if (f.draining || !any_polled || !watcher_.IsPolled(DirOf(f.path()))) continue;
+    if (f.draining || !any_polled || !watcher_->IsPolled(DirOf(f.path()))) continue;
     struct stat st;
     if (::stat(f.record_path().c_str(), &st) != 0 || !SameInode(f.identity(), st)) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
@@ -425,13 +430,17 @@ void FileSource::Impl::PollTick(int64_t now_ns) {
 const std::vector<FileKey>& FileSource::Impl::Ticked() {
   if (!ticked_stale_) return ticked_;
   ticked_.clear();
-  const bool any_polled = watcher_.fd() < 0 || watcher_.AnyPolled();
+  const bool any_polled = watcher_->AnyPolled();
   for (auto& [key, f] : files_) {
-    const bool polled = any_polled && watcher_.IsPolled(DirOf(f->path()));
+    const bool polled = any_polled && watcher_->IsPolled(DirOf(f->path()));
     if (polled || f->draining || f->via_symlink) ticked_.push_back(key);
   }
   ticked_stale_ = false;
   return ticked_;
+}
+
+void FileSource::Impl::NoteTicked(const TailedFile& f) {
+  if (!ticked_stale_) ticked_.push_back(KeyOf(f.identity()));
 }
 
 // Only draining files close, and every draining file is ticked: the others cost nothing here.
@@ -444,8 +453,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     TailedFile& f = *it->second;
     const bool quiet = now_ns - std::max(f.drain_since_ns, f.idle_since_ns) >= grace;
     if (!f.draining || f.dirty || !quiet) continue;
-    f.FlushPartial(now_ns, emitter_);
-    emitter_.Flush();
+    f.FlushPartial(now_ns, batch_);
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
@@ -458,7 +466,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
   }
   if (closed) {  // after the loop, which walks Ticked()
     TickedChanged();
-    PipelinesChanged();
+    HandlersChanged();
   }
 }
 
@@ -506,22 +514,23 @@ void FileSource::Impl::UpdatePositions() {
   metrics_->files_active.With({})->Set(static_cast<double>(files_.size()));
 }
 
-void FileSource::Impl::FlushPipelines(int64_t now_ns, bool force) {
-  if (pipelines_stale_) {  // recomputed when targets or files change, not per turn
-    std::set<pipeline::Pipeline*> seen;
-    for (const auto& t : targets_) seen.insert(t->target.pipeline);
-    for (const auto& [key, f] : files_) seen.insert(f->pipeline());
+void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
+  if (handlers_stale_) {  // recomputed when targets or files change, not per turn
+    std::set<ReadHandler*> seen;
+    for (const auto& t : targets_) seen.insert(t->target.handler);
+    for (const auto& [key, f] : files_) seen.insert(f->handler());
     seen.erase(nullptr);
-    pipelines_.assign(seen.begin(), seen.end());
-    pipelines_stale_ = false;
+    handlers_.assign(seen.begin(), seen.end());
+    handlers_stale_ = false;
   }
-  for (pipeline::Pipeline* p : pipelines_) p->Flush(now_ns, force, emitter_);
-  emitter_.Flush();
+  for (ReadHandler* h : handlers_) h->Flush(now_ns, force);
 }
 
 FileSource::FileSource(FileSourceOptions options, Positions* positions, EntrySink* sink,
-                       telemetry::AgentMetrics* metrics, Clock* clock)
-    : impl_(std::make_unique<Impl>(std::move(options), positions, sink, metrics, clock)) {}
+                       telemetry::AgentMetrics* metrics, Clock* clock,
+                       std::unique_ptr<Watcher> watcher)
+    : impl_(std::make_unique<Impl>(std::move(options), positions, sink, metrics, clock,
+                                   std::move(watcher))) {}
 FileSource::~FileSource() = default;
 Status FileSource::Start() { return impl_->Start(); }
 void FileSource::SetTargets(std::vector<FileTarget> targets) {
