@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/pipeline_handler.h"
 #include "app/sinks.h"
 #include "app/stdin_source.h"
 #include "app/targets.h"
@@ -37,7 +38,8 @@ struct Runtime::State {
   sources::poison::CrashLog crashes;  // lines earlier runs died on
   std::vector<std::unique_ptr<sink::LokiClient>> clients;
   std::unique_ptr<EntrySink> sink;
-  std::unique_ptr<sources::FileSource> source;  // null under -stdin
+  std::vector<std::unique_ptr<PipelineHandler>> file_handlers;  // one per job, for its files
+  std::unique_ptr<sources::FileSource> source;                   // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
   std::vector<std::unique_ptr<sources::push::PushSource>> pushes;
@@ -191,6 +193,10 @@ Status Runtime::StartFileSources() {
           (slash == std::string::npos ? std::string(".") : pf.substr(0, slash)) + "/.skidder-held";
     }
     fo.held_max_bytes = static_cast<uint64_t>(std::max<int64_t>(s.cfg.positions.held_max_bytes, 0));
+  }
+  for (ScrapeJob& job : s.jobs) {  // before targets flow: jobs are read-only then
+    s.file_handlers.push_back(std::make_unique<PipelineHandler>(job.pipeline, s.sink.get()));
+    job.file_handler = s.file_handlers.back().get();
   }
   s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(), s.metrics,
                                                    &SystemClock::Get());

@@ -47,7 +47,7 @@ std::optional<sources::FileTarget> MakeTarget(const ScrapeJob& job, Labels label
   sources::FileTarget t;
   t.id = job.job_name + kept.ToString();
   t.labels = std::move(kept);
-  t.pipeline = job.pipeline;
+  t.handler = job.file_handler;
   t.decompression = job.decompression;
   return t;
 }

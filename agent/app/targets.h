@@ -27,6 +27,10 @@
 #include "model/labels.h"
 #include "sources/file/file_source.h"
 
+namespace skidder::pipeline {
+class Pipeline;
+}
+
 namespace skidder::app {
 
 // Which pod log directories a job may collect before discovery reports their pod.
@@ -42,6 +46,8 @@ struct PathFallback {
 struct ScrapeJob {
   std::string job_name;
   pipeline::Pipeline* pipeline = nullptr;
+  // The pipeline wrapping the sink, for the job's file targets (set when the file source starts).
+  sources::ReadHandler* file_handler = nullptr;
   kubernetes::RelabelRules relabel;
   std::vector<Labels> static_targets;  // labels of static_configs, before relabeling
   PathFallback fallback;

@@ -46,6 +46,22 @@ class Discard final : public skidder::pipeline::Emitter {
   void Emit(skidder::pipeline::PipelineEntry&& e) override { benchmark::DoNotOptimize(e); }
 };
 
+// The empty pipeline wrapping a sink that drops everything (app::PipelineHandler, without the
+// batch for a sink).
+class Handler final : public skidder::sources::ReadHandler {
+ public:
+  explicit Handler(skidder::pipeline::Pipeline* p) : p_(p) {}
+  void Handle(skidder::sources::ReadBatch& batch) override {
+    batch.ForEach([&](skidder::Entry& e) { p_->Process(std::move(e), batch.now, out_); });
+  }
+  void Flush(int64_t, bool) override {}
+  int64_t ReadyInNs(int64_t) const override { return 0; }
+
+ private:
+  skidder::pipeline::Pipeline* p_;
+  Discard out_;
+};
+
 void BM_ReadChunkIntoEntries(benchmark::State& state) {
   std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
                      "/skidder-tailer-bench.log";
@@ -59,7 +75,8 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
   skidder::telemetry::Registry registry;
   skidder::telemetry::AgentMetrics metrics(registry);
   skidder::pipeline::Pipeline pipe(std::vector<std::unique_ptr<skidder::pipeline::Stage>>{});
-  Discard out;
+  Handler handler(&pipe);
+  skidder::sources::ReadBatch batch;
   std::vector<char> buf(64 * 1024);
   auto pm = std::make_shared<skidder::sources::PathMetrics>(skidder::sources::PathMetrics{
       metrics.read_bytes.With({path}), metrics.read_lines.With({path}),
@@ -70,9 +87,9 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
     state.PauseTiming();
     int fd = ::open(path.c_str(), O_RDONLY);
     skidder::sources::TailedFile f(fd, path, {}, 0, skidder::sources::FileLabels(labels, path),
-                                   &pipe, pm, settings);
+                                   &handler, pm, settings);
     state.ResumeTiming();
-    while (f.ReadChunk(buf.data(), buf.size(), skidder::BatchTime{}, out) ==
+    while (f.ReadChunk(buf.data(), buf.size(), skidder::BatchTime{}, batch) ==
            skidder::sources::TailedFile::ReadResult::kFull) {
     }
   }

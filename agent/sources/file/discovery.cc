@@ -32,20 +32,32 @@ void FileSource::Impl::Discover(int64_t now_ns) {
   std::map<std::string, struct stat> found;
   std::map<std::string, TargetState*> found_target;
   std::map<std::string, TargetState*> dirs;
-  watcher_.BeginPass();
+  // A file the reader holds open at the path the listing shows, with the inode it shows, is that
+  // file: no stat needed (only its identity is used for files already open).
+  const Glob::KnownFn known = [this](const std::string& path, uint64_t ino, struct stat* st) {
+    auto it = by_path_.find(path);
+    if (it == by_path_.end() || it->second->identity().ino != ino) return false;
+    *st = {};
+    st->st_dev = static_cast<dev_t>(it->second->identity().dev);
+    st->st_ino = static_cast<ino_t>(ino);
+    st->st_mode = S_IFREG;
+    return true;
+  };
+  watcher_->BeginPass();
   for (auto& t : targets_) {
     t->glob.Walk(
         [&](const std::string& dir) {
-          watcher_.Add(dir);
+          watcher_->Add(dir);
           dirs.emplace(dir, t.get());
         },
         [&](const std::string& path, const struct stat& st) {
           if (t->exclude && t->exclude->Match(path)) return;
           if (held_.IsHeld(path)) return;  // our own links are never new files
           if (found.emplace(path, st).second) found_target[path] = t.get();
-        });
+        },
+        known);
   }
-  watcher_.EndPass();
+  watcher_->EndPass();
   std::map<FileKey, std::string> found_by_inode;
   for (const auto& [path, st] : found) {
     found_by_inode.emplace(FileKey{st.st_dev, st.st_ino}, path);
@@ -97,6 +109,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   f.drain_since_ns = now_ns;
   MarkDirty(f);
   Touch(f);
+  NoteTicked(f);
   const std::string old = f.record_path();
   std::string where;
   struct stat st;
@@ -154,7 +167,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walke
   const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
-                                        t.target.pipeline, metric_pool_.Get(path), settings_);
+                                        t.target.handler, metric_pool_.Get(path), settings_);
   struct stat link;
   f->via_symlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
   Adopt(std::move(f), t, now_ns);
@@ -194,10 +207,43 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   files_[key] = std::move(f);
   MarkDirty(added);
   Touch(added);
-  PipelinesChanged();
+  if (added.draining || added.via_symlink) NoteTicked(added);
+  if (watcher_->IsPolled(DirName(added.path()))) NoteTicked(added);
+  HandlersChanged();
+}
+
+// Only the plain case: a name no open file has, a file not open under another name, which a
+// target wants. Anything else asks for a pass, which sorts out what moved where.
+void FileSource::Impl::OpenCreated(const std::string& path, int64_t now_ns) {
+  if (held_.IsHeld(path)) return;  // our own links are never new files
+  if (by_path_.contains(path)) {
+    rescan_ = true;  // replaced an open file's name (rename over it)
+    return;
+  }
+  const TargetState* t = nullptr;
+  for (const auto& ts : targets_) {
+    if (ts->glob.Match(path) && !(ts->exclude && ts->exclude->Match(path))) {
+      t = ts.get();
+      break;
+    }
+  }
+  if (t == nullptr) return;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone again, or no file
+  const FileKey key{st.st_dev, st.st_ino};
+  if (files_.contains(key)) {
+    rescan_ = true;  // a file we read, under a new name
+    return;
+  }
+  OpenNew(path, st, *t, now_ns);
+  auto it = files_.find(key);
+  if (it != files_.end() && !it->second->record_path().empty()) {
+    by_path_[it->second->record_path()] = it->second.get();
+  }
 }
 
 void FileSource::Impl::RebuildPathIndex() {
+  TickedChanged();
   by_path_.clear();
   for (auto& [key, f] : files_) {
     if (!f->record_path().empty()) by_path_[f->record_path()] = f.get();

@@ -1,5 +1,5 @@
-// FileSource: tails every file matched by its targets and feeds their lines through each
-// target's pipeline into an EntrySink.
+// FileSource: tails every file matched by its targets and hands each read's lines, as entries,
+// to the target's ReadHandler (in the agent: the scrape config's pipeline wrapping the sink).
 //
 // One reading thread owns all open files, the watcher (inotify, or polling when inotify is
 // unavailable) and the per-file state; targets can be replaced at any time from another thread
@@ -14,8 +14,9 @@
 #include "config/config.h"
 #include "model/labels.h"
 #include "model/sink.h"
-#include "pipeline/pipeline.h"
 #include "sources/file/poison.h"
+#include "sources/file/read_handler.h"
+#include "sources/file/watcher.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
 #include "util/status.h"
@@ -28,7 +29,7 @@ class Positions;
 struct FileTarget {
   std::string id;                // stable key (job + labels); a target with the same id is kept
   Labels labels;                 // incl. __path__ (glob, may use **) and __path_exclude__
-  pipeline::Pipeline* pipeline;  // not owned; must outlive the target (one per scrape config)
+  ReadHandler* handler;          // not owned; must outlive the target (one per scrape config)
   // The job's decompression block: matching .gz/.z/.bz2 files are read whole, decompressed.
   config::DecompressionConfig decompression = {};
 };
@@ -52,15 +53,19 @@ struct FileSourceOptions {
 
 class FileSource {
  public:
+  // watcher: where directory and file events come from; null = inotify, or polling when
+  // options.force_polling or inotify is unavailable (tests pass a fake).
+  // sink: asked only whether it is saturated (backpressure); entries reach it via the handlers.
   FileSource(FileSourceOptions options, Positions* positions, EntrySink* sink,
-             telemetry::AgentMetrics* metrics, Clock* clock);
+             telemetry::AgentMetrics* metrics, Clock* clock,
+             std::unique_ptr<Watcher> watcher = nullptr);
   ~FileSource();
 
   // Starts the reading thread.
   Status Start();
   // Replaces the target set; files of removed targets are drained to EOF, then released.
   void SetTargets(std::vector<FileTarget> targets);
-  // Stops reading new data; flushes buffering stages (force) so held entries reach the sink;
+  // Stops reading new data; flushes the handlers (force) so held entries reach the sink;
   // joins the thread. Positions are not written here (the app saves them after the sink drains).
   void Stop();
 

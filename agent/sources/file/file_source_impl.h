@@ -57,7 +57,7 @@ class PathMetricsPool {
 class FileSource::Impl {
  public:
   Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
-       telemetry::AgentMetrics* metrics, Clock* clock);
+       telemetry::AgentMetrics* metrics, Clock* clock, std::unique_ptr<Watcher> watcher);
   ~Impl();
 
   Status Start();
@@ -78,13 +78,13 @@ class FileSource::Impl {
   FileTurn ReadFile(TailedFile& f, int64_t now_ns,
                     const std::unordered_map<std::string_view, uint64_t>& oldest);
   void SetIdle(TailedFile& f);
-  std::unordered_map<std::string_view, uint64_t> OldestUnread() const;
+  std::unordered_map<std::string_view, uint64_t> OldestUnread();
   bool EnsureFdSlot(const TailedFile* keep);
   bool Unpark(TailedFile& f);
   void PollTick(int64_t now_ns);
   void CloseDrained(int64_t now_ns);
   void UpdatePositions();
-  void FlushPipelines(int64_t now_ns, bool force);
+  void FlushHandlers(int64_t now_ns, bool force);
   void WaitForEvents(int timeout_ms);
   config::Duration RescanPeriod() const;
   size_t OpenCount() const { return open_files_; }
@@ -93,9 +93,18 @@ class FileSource::Impl {
   void MarkDirty(TailedFile& f);
   // f's position record may change (read, acknowledged, moved): UpdatePositions looks at it.
   void Touch(const TailedFile& f) { touched_.insert(KeyOf(f.identity())); }
-  void PipelinesChanged() { pipelines_stale_ = true; }
+  void HandlersChanged() { handlers_stale_ = true; }
+  // Which files PollTick must look at may have changed (files added, removed, draining).
+  void TickedChanged() { ticked_stale_ = true; }
+  // The files a tick looks at: polled, draining or opened through a link (rebuilt when stale).
+  const std::vector<FileKey>& Ticked();
+  // f now needs a look on every tick (draining, or opened through a link): added to the list
+  // without rebuilding it.
+  void NoteTicked(const TailedFile& f);
   // discovery.cc
   void Discover(int64_t now_ns);
+  // A file an event says was created: opened without a pass when that is all it takes.
+  void OpenCreated(const std::string& path, int64_t now_ns);
   void CheckOpenFiles(const std::map<std::string, struct stat>& found,
                       const std::map<FileKey, std::string>& found_by_inode, int64_t now_ns);
   void ResolveRecords(const std::map<std::string, TargetState*>& dirs,
@@ -149,11 +158,11 @@ class FileSource::Impl {
   telemetry::AgentMetrics* metrics_;
   Clock* clock_;
   TailSettings settings_;
-  size_t open_files_ = 0;           // descriptors open (TailSettings::open_files)
-  pipeline::BatchEmitter emitter_;  // flushed after each read, partial flush and pipeline flush
-  BatchTime now_;                   // read once per turn: the time of what the turn reads
+  size_t open_files_ = 0;  // descriptors open (TailSettings::open_files)
+  ReadBatch batch_;        // one read's entries on their way to a handler (reused)
+  BatchTime now_;          // read once per turn: the time of what the turn reads
   PathMetricsPool metric_pool_;
-  Watcher watcher_;
+  std::unique_ptr<Watcher> watcher_;
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -185,7 +194,7 @@ class FileSource::Impl {
   // limits_config.readline_rate*: one bucket for all files; throttled_ = wait mode ran dry.
   std::optional<ReadlineLimiter> limiter_;
   bool throttled_ = false;
-  int64_t backpressure_ns_ = 0;  // shortest wait a pipeline asked for this turn (0: none)
+  int64_t backpressure_ns_ = 0;  // shortest wait a handler asked for this turn (0: none)
   // Dirty files in the order they get their turn: a turn cut short by the sink or the limiter
   // resumes where it stopped, so the first files cannot starve the others.
   std::vector<FileKey> read_queue_;
@@ -194,12 +203,16 @@ class FileSource::Impl {
   // kFullPositionsPass. Keeps an idle turn free of per-file work.
   std::set<FileKey> touched_;
   std::chrono::steady_clock::time_point next_full_positions_{};
+  // The files PollTick looks at (polled, draining or opened through a link), kept between
+  // changes so that a tick costs nothing per idle file.
+  std::vector<FileKey> ticked_;
+  bool ticked_stale_ = true;
   // EnsureFdSlot found nothing idle to close at this value of idle_gen_; until a file goes idle
   // (idle_gen_ moves) the answer stays "no" without another scan.
   uint64_t idle_gen_ = 0, no_victim_gen_ = ~uint64_t{0};
-  FileKey victim_at_{};                         // where the next victim search starts (round robin)
-  std::vector<pipeline::Pipeline*> pipelines_;  // distinct pipelines of targets and files
-  bool pipelines_stale_ = true;
+  FileKey victim_at_{};                 // where the next victim search starts (round robin)
+  std::vector<ReadHandler*> handlers_;  // distinct handlers of targets and files
+  bool handlers_stale_ = true;
   bool cut_after_chunk_ = false;
   // A pass wanted before the timed one (an archive's initial_delay runs out then).
   std::chrono::steady_clock::time_point rescan_due_ =

@@ -184,10 +184,11 @@ bool Glob::MatchFrom(const Alt& a, size_t seg, const std::vector<std::string_vie
   return part == parts.size();
 }
 
-void Glob::Walk(const DirFn& on_dir, const FileFn& on_file) const {
+void Glob::Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known) const {
   if (alts_.size() == 1) {
-    if (!alts_[0].segments.empty())
-      WalkDir(alts_[0], alts_[0].root, alts_[0].fixed, on_dir, on_file);
+    if (!alts_[0].segments.empty()) {
+      WalkDir(alts_[0], alts_[0].root, alts_[0].fixed, Visitor{on_dir, on_file, known});
+    }
     return;
   }
   // Alternatives may overlap (`{*,a}.log`): each directory and file is reported once.
@@ -198,45 +199,51 @@ void Glob::Walk(const DirFn& on_dir, const FileFn& on_file) const {
   const FileFn once_file = [&](const std::string& p, const struct stat& st) {
     if (files.insert(p).second) on_file(p, st);
   };
+  const Visitor v{once_dir, once_file, known};
   for (const Alt& a : alts_) {
-    if (!a.segments.empty()) WalkDir(a, a.root, a.fixed, once_dir, once_file);
+    if (!a.segments.empty()) WalkDir(a, a.root, a.fixed, v);
   }
 }
 
-void Glob::WalkDir(const Alt& a, const std::string& dir, size_t seg, const DirFn& on_dir,
-                   const FileFn& on_file) {
-  on_dir(dir);
+void Glob::WalkDir(const Alt& a, const std::string& dir, size_t seg, const Visitor& v) {
+  v.on_dir(dir);
   const std::string& s = a.segments[seg];
   const bool last = seg + 1 == a.segments.size();
   struct stat st;
+  // A regular file the caller knows by this path and inode needs no stat.
+  auto known = [&](const std::string& p, const dirent* e) {
+    return e != nullptr && e->d_type == DT_REG && v.known && v.known(p, e->d_ino, &st);
+  };
   if (s == kAnyDirs) {
-    if (!last) WalkDir(a, dir, seg + 1, on_dir, on_file);  // zero directories
+    if (!last) WalkDir(a, dir, seg + 1, v);  // zero directories
     ListDir(dir, [&](std::string_view name, const dirent* e) {
       std::string p = Join(dir, name);
       if (IsRealDir(p, e)) {
-        WalkDir(a, p, seg, on_dir, on_file);
-      } else if (last && ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        on_file(p, st);
+        WalkDir(a, p, seg, v);
+      } else if (last && (known(p, e) || (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)))) {
+        v.on_file(p, st);
       }
     });
     return;
   }
-  auto visit = [&](const std::string& p, unsigned char type) {
+  auto visit = [&](const std::string& p, const dirent* e) {
+    const unsigned char type = e != nullptr ? e->d_type : static_cast<unsigned char>(DT_UNKNOWN);
     // readdir's type spares a stat per directory on the way down (symlinks are followed: stat).
-    if (!last && type == DT_DIR) return WalkDir(a, p, seg + 1, on_dir, on_file);
+    if (!last && type == DT_DIR) return WalkDir(a, p, seg + 1, v);
     if (!last && type != DT_UNKNOWN && type != DT_LNK) return;
+    if (last && known(p, e)) return v.on_file(p, st);
     if (::stat(p.c_str(), &st) != 0) return;
-    if (last && S_ISREG(st.st_mode)) on_file(p, st);
-    if (!last && S_ISDIR(st.st_mode)) WalkDir(a, p, seg + 1, on_dir, on_file);
+    if (last && S_ISREG(st.st_mode)) v.on_file(p, st);
+    if (!last && S_ISDIR(st.st_mode)) WalkDir(a, p, seg + 1, v);
   };
   if (!HasGlobMeta(s)) {
-    visit(Join(dir, s), DT_UNKNOWN);
+    visit(Join(dir, s), nullptr);
     return;
   }
   std::string name_buf;
   ListDir(dir, [&](std::string_view name, const dirent* e) {
     name_buf.assign(name);
-    if (::fnmatch(s.c_str(), name_buf.c_str(), 0) == 0) visit(Join(dir, name), e->d_type);
+    if (::fnmatch(s.c_str(), name_buf.c_str(), 0) == 0) visit(Join(dir, name), e);
   });
 }
 

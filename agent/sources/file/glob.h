@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,11 @@ class Glob {
   // loops end. Each alternative is walked from its own fixed directory.
   using DirFn = std::function<void(const std::string& dir)>;
   using FileFn = std::function<void(const std::string& path, const struct stat& st)>;
-  void Walk(const DirFn& on_dir, const FileFn& on_file) const;
+  // Optional: for a regular file the listing names with inode `ino`, fills *st and returns true
+  // when the caller already knows that file at that path, sparing its stat (a pass over files
+  // the reader holds open is then a directory listing, not a stat per file).
+  using KnownFn = std::function<bool(const std::string& path, uint64_t ino, struct stat* st)>;
+  void Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known = nullptr) const;
 
  private:
   // One brace-free alternative.
@@ -47,8 +52,12 @@ class Glob {
   static Alt Compile(std::string_view pattern);
   static bool MatchFrom(const Alt& a, size_t seg, const std::vector<std::string_view>& parts,
                         size_t part);
-  static void WalkDir(const Alt& a, const std::string& dir, size_t seg, const DirFn& on_dir,
-                      const FileFn& on_file);
+  struct Visitor {
+    const DirFn& on_dir;
+    const FileFn& on_file;
+    const KnownFn& known;
+  };
+  static void WalkDir(const Alt& a, const std::string& dir, size_t seg, const Visitor& v);
 
   std::string pattern_;
   std::vector<Alt> alts_;

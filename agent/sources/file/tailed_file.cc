@@ -23,14 +23,14 @@ Labels FileLabels(const Labels& target_labels, const std::string& path) {
 }
 
 TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset,
-                       Labels labels, pipeline::Pipeline* pipeline,
-                       std::shared_ptr<PathMetrics> metrics, const TailSettings& settings)
+                       Labels labels, ReadHandler* handler, std::shared_ptr<PathMetrics> metrics,
+                       const TailSettings& settings)
     : fd_(fd),
       path_(std::move(path)),
       record_path_(path_),
       id_(id),
       labels_(std::move(labels)),
-      pipeline_(pipeline),
+      handler_(handler),
       metrics_(std::move(metrics)),
       settings_(settings),
       splitter_(settings.max_line, settings.truncate, offset),
@@ -40,14 +40,16 @@ TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_
 
 TailedFile::~TailedFile() { Park(); }
 
-void TailedFile::Retarget(Labels labels, pipeline::Pipeline* pipeline) {
+void TailedFile::Retarget(Labels labels, ReadHandler* handler) {
   labels_ = std::move(labels);
-  pipeline_ = pipeline;
+  handler_ = handler;
 }
 
 TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchTime& now,
-                                             pipeline::Emitter& out, ReadlineLimiter* limiter) {
+                                             ReadBatch& batch, ReadlineLimiter* limiter) {
   if (fd_ < 0) return ReadResult::kError;
+  batch.Clear();
+  batch.Start(now, id_.dev, id_.ino);
   const uint64_t start = splitter_.read_offset();
   ssize_t n;
   if (gz_ != nullptr) {
@@ -75,9 +77,10 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
       ++limited;
       return;
     }
-    Emit(line, now, hold, out);
+    Emit(line, hold, batch);
   });
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
+  HandOff(batch);
   idle_since_ns = now.wall_ns;
   metrics_->read_bytes->Add(static_cast<double>(n));
   if (lines > 0) metrics_->read_lines->Add(static_cast<double>(lines));
@@ -131,28 +134,29 @@ void TailedFile::Restart(const char* why) {
   }
 }
 
-void TailedFile::FlushPartial(const BatchTime& now, pipeline::Emitter& out) {
+void TailedFile::FlushPartial(const BatchTime& now, ReadBatch& batch) {
   if (!splitter_.has_partial()) return;
+  batch.Clear();
+  batch.Start(now, id_.dev, id_.ino);
   AckRef hold = tracker_->Open(splitter_.read_offset());
-  splitter_.FlushPartial([&](std::string_view line) { Emit(line, now, hold, out); });
+  splitter_.FlushPartial([&](std::string_view line) { Emit(line, hold, batch); });
+  hold.Reset();
+  HandOff(batch);
 }
 
-void TailedFile::Emit(std::string_view line, const BatchTime& now, const AckRef& hold,
-                      pipeline::Emitter& out) {
+void TailedFile::Emit(std::string_view line, const AckRef& hold, ReadBatch& batch) {
   if (settings_.crashes != nullptr && !settings_.crashes->empty() && IsPoison(line)) return;
-  poison::Mark& mark = poison::CurrentMark();
-  mark.dev = id_.dev;
-  mark.ino = id_.ino;
-  mark.offset = splitter_.offset();  // the start of this line, during Feed and FlushPartial
-  mark.active = true;
-  poison::MaybeCrashForTest(line);
   Entry e;
-  e.timestamp_ns = now.wall_ns;
+  e.timestamp_ns = batch.now.wall_ns;
   e.line.assign(line);
   e.labels = labels_;  // copy-on-write: a reference count, not a copy
   e.ack = hold;
-  pipeline_->Process(std::move(e), now, out);
-  mark.active = false;
+  batch.Add(std::move(e), splitter_.offset());  // the start of this line, during Feed and Flush
+}
+
+void TailedFile::HandOff(ReadBatch& batch) {
+  if (!batch.empty() && handler_ != nullptr) handler_->Handle(batch);
+  batch.Clear();  // what the handler left goes now: its refs are released
 }
 
 // The agent died on this line before (twice): skip it, once, loudly.

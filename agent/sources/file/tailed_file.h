@@ -1,8 +1,9 @@
 // TailedFile: one open log file being read: its fd, identity, line splitter and AckTracker.
 //
 // ReadChunk() reads one chunk at the read offset, opens one Checkpoint covering the chunk's
-// complete lines, and sends each line (labels of its target + filename, read time) through the
-// target's pipeline; every entry holds a ref to the checkpoint, so the file's committed offset
+// complete lines, makes each line an entry (labels of its target + filename, read time) in a
+// reused batch and hands the batch to the target's ReadHandler; every entry holds a ref to the
+// checkpoint, so the file's committed offset
 // advances only once all of them are acknowledged. Truncation (copytruncate) and content
 // replacement under the same inode (truncate and regrow past the offset) restart it at 0.
 // Owned and called by the FileSource reading thread only.
@@ -14,11 +15,11 @@
 
 #include "model/ack.h"
 #include "model/labels.h"
-#include "pipeline/pipeline.h"
 #include "sources/file/gz.h"
 #include "sources/file/line_splitter.h"
 #include "sources/file/poison.h"
 #include "sources/file/positions.h"
+#include "sources/file/read_handler.h"
 #include "sources/file/readline_limiter.h"
 #include "telemetry/agent_metrics.h"
 
@@ -46,24 +47,25 @@ class TailedFile {
  public:
   // Takes ownership of fd (may be -1: parked until Reopen()).
   TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset, Labels labels,
-             pipeline::Pipeline* pipeline, std::shared_ptr<PathMetrics> metrics,
+             ReadHandler* handler, std::shared_ptr<PathMetrics> metrics,
              const TailSettings& settings);
   ~TailedFile();
   TailedFile(const TailedFile&) = delete;
   TailedFile& operator=(const TailedFile&) = delete;
 
   enum class ReadResult { kFull, kEof, kError };
-  // Reads one chunk of up to cap bytes into buf at the read offset and emits its lines. With a
-  // limiter, each line takes a token; a line refused one (drop mode) is counted and never made
-  // into an entry, and its bytes still count as done once the chunk's other entries are acked.
-  ReadResult ReadChunk(char* buf, size_t cap, const BatchTime& now, pipeline::Emitter& out,
+  // Reads one chunk of up to cap bytes into buf at the read offset, makes its lines entries in
+  // batch (cleared first) and hands them to the handler. With a limiter, each line takes a
+  // token; a line refused one (drop mode) is counted and never made into an entry, and its bytes
+  // still count as done once the chunk's other entries are acked.
+  ReadResult ReadChunk(char* buf, size_t cap, const BatchTime& now, ReadBatch& batch,
                        ReadlineLimiter* limiter = nullptr);
   // fstat: restarts at 0 when the file shrank below the read offset or, when there is new
   // data, its first bytes changed. Grows the fingerprint while the file is short. Returns
   // false when the fd cannot be checked. *has_new_data: the file is longer than read_offset().
   bool Check(bool* has_new_data);
   // The file will not grow any more: its last unterminated line is a line after all.
-  void FlushPartial(const BatchTime& now, pipeline::Emitter& out);
+  void FlushPartial(const BatchTime& now, ReadBatch& batch);
 
   // Closes the fd to stay under max_open_files; state is kept.
   void Park();
@@ -87,8 +89,8 @@ class TailedFile {
   uint64_t read_offset() const { return splitter_.read_offset(); }
   uint64_t committed() const { return tracker_->Committed(); }
   const std::shared_ptr<AckTracker>& tracker() const { return tracker_; }
-  void Retarget(Labels labels, pipeline::Pipeline* pipeline);
-  pipeline::Pipeline* pipeline() const { return pipeline_; }
+  void Retarget(Labels labels, ReadHandler* handler);
+  ReadHandler* handler() const { return handler_; }
 
   // Scheduling state kept by the FileSource.
   bool dirty = true;          // may have new data
@@ -106,9 +108,10 @@ class TailedFile {
 
  private:
   void Restart(const char* why);
-  // One line into the pipeline as an entry of this file, covered by `hold`'s checkpoint.
-  void Emit(std::string_view line, const BatchTime& now, const AckRef& hold,
-            pipeline::Emitter& out);
+  // One line into the batch as an entry of this file, covered by `hold`'s checkpoint.
+  void Emit(std::string_view line, const AckRef& hold, ReadBatch& batch);
+  // Hands the batch to the handler and clears it.
+  void HandOff(ReadBatch& batch);
   bool IsPoison(std::string_view line);
 
   int fd_;
@@ -116,7 +119,7 @@ class TailedFile {
   std::string record_path_;
   FileIdentity id_;
   Labels labels_;
-  pipeline::Pipeline* pipeline_;
+  ReadHandler* handler_;
   std::shared_ptr<PathMetrics> metrics_;
   TailSettings settings_;
   LineSplitter splitter_;

@@ -15,6 +15,8 @@ namespace {
 constexpr uint32_t kDirMask = IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_MODIFY |
                               IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB |
                               IN_ONLYDIR;
+constexpr uint32_t kWritten = IN_MODIFY | IN_CLOSE_WRITE;
+constexpr uint32_t kCreated = IN_CREATE | IN_MOVED_TO;
 
 int64_t DirMtime(const std::string& dir) {
   struct stat st;
@@ -24,27 +26,46 @@ int64_t DirMtime(const std::string& dir) {
 
 }  // namespace
 
-Watcher::Watcher(bool force_polling, telemetry::AgentMetrics* metrics) : metrics_(metrics) {
-  if (force_polling) return;
-  fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd_ < 0) {
-    LOG_WARN("inotify unavailable; polling files instead", {{"error", std::strerror(errno)}});
-    metrics_->watcher_fallbacks.With({"inotify_init"})->Add();
-  }
-}
-
-Watcher::~Watcher() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void Watcher::BeginPass() { visited_.clear(); }
-
-void Watcher::Add(const std::string& dir) {
+void PollingWatcher::Add(const std::string& dir) {
   if (!visited_.insert(dir).second) return;
-  if (fd_ < 0) {
-    if (!polled_.contains(dir)) polled_[dir] = DirMtime(dir);
-    return;
+  if (!polled_.contains(dir)) polled_[dir] = DirMtime(dir);
+}
+
+void PollingWatcher::EndPass() {
+  std::erase_if(polled_, [this](const auto& kv) { return !visited_.contains(kv.first); });
+}
+
+bool PollingWatcher::PollDirs() {
+  bool changed = false;
+  for (auto& [dir, mtime] : polled_) {
+    int64_t now = DirMtime(dir);
+    if (now != mtime) {
+      mtime = now;
+      changed = true;
+    }
   }
+  return changed;
+}
+
+std::unique_ptr<InotifyWatcher> InotifyWatcher::Create(telemetry::AgentMetrics* metrics) {
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    LOG_WARN("inotify unavailable; polling files instead", {{"error", std::strerror(errno)}});
+    metrics->watcher_fallbacks.With({"inotify_init"})->Add();
+    return nullptr;
+  }
+  return std::unique_ptr<InotifyWatcher>(new InotifyWatcher(fd, metrics));
+}
+
+InotifyWatcher::~InotifyWatcher() { ::close(fd_); }
+
+void InotifyWatcher::BeginPass() {
+  visited_.clear();
+  fallback_.BeginPass();
+}
+
+void InotifyWatcher::Add(const std::string& dir) {
+  if (!visited_.insert(dir).second) return;
   if (wd_by_dir_.contains(dir)) return;
   int wd = ::inotify_add_watch(fd_, dir.c_str(), kDirMask);
   if (wd < 0) {
@@ -52,19 +73,20 @@ void Watcher::Add(const std::string& dir) {
     Fallback(dir, errno == ENOSPC ? "watch_limit" : "add_watch");
     return;
   }
-  polled_.erase(dir);  // a directory polled earlier is watched again once the limit allows
+  fallback_.Drop(dir);  // a directory polled earlier is watched again once the limit allows
   wd_by_dir_[dir] = wd;
   dir_by_wd_[wd] = dir;
 }
 
-void Watcher::Fallback(const std::string& dir, const char* reason) {
-  if (polled_.contains(dir)) return;
-  polled_[dir] = DirMtime(dir);
+void InotifyWatcher::Fallback(const std::string& dir, const char* reason) {
+  const bool known = fallback_.Polls(dir);
+  fallback_.Add(dir);
+  if (known) return;
   metrics_->watcher_fallbacks.With({reason})->Add();
   LOG_WARN("cannot watch directory; polling it", {{"dir", dir}, {"error", std::strerror(errno)}});
 }
 
-void Watcher::Unwatch(const std::string& dir) {
+void InotifyWatcher::Unwatch(const std::string& dir) {
   auto it = wd_by_dir_.find(dir);
   if (it == wd_by_dir_.end()) return;
   ::inotify_rm_watch(fd_, it->second);  // EINVAL when the kernel dropped it already: fine
@@ -72,17 +94,16 @@ void Watcher::Unwatch(const std::string& dir) {
   wd_by_dir_.erase(it);
 }
 
-void Watcher::EndPass() {
+void InotifyWatcher::EndPass() {
   std::vector<std::string> gone;
   for (const auto& [dir, wd] : wd_by_dir_) {
     if (!visited_.contains(dir)) gone.push_back(dir);
   }
   for (const auto& dir : gone) Unwatch(dir);
-  std::erase_if(polled_, [this](const auto& kv) { return !visited_.contains(kv.first); });
+  fallback_.EndPass();
 }
 
-void Watcher::ReadEvents(WatchEvents* out) {
-  if (fd_ < 0) return;
+void InotifyWatcher::ReadEvents(WatchEvents* out) {
   alignas(inotify_event) char buf[64 * 1024];
   while (true) {
     ssize_t n = ::read(fd_, buf, sizeof buf);
@@ -104,24 +125,22 @@ void Watcher::ReadEvents(WatchEvents* out) {
         out->rescan = true;
         continue;
       }
-      if ((ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) && ev->len > 0) {
-        out->written.push_back(dir->second + "/" + ev->name);
-      }
-      if (ev->mask & ~(IN_MODIFY | IN_CLOSE_WRITE | IN_ISDIR)) out->rescan = true;
+      const bool file = ev->len > 0 && !(ev->mask & IN_ISDIR);
+      if (file && (ev->mask & kWritten)) out->written.push_back(dir->second + "/" + ev->name);
+      // A new file needs no pass (the source opens it by name); a new directory needs one, so
+      // that it is watched, and so does anything that moves or removes a name.
+      if (file && (ev->mask & kCreated)) out->created.push_back(dir->second + "/" + ev->name);
+      const uint32_t handled = kWritten | (file ? kCreated : 0) | IN_ISDIR;
+      if (ev->mask & ~handled) out->rescan = true;
     }
   }
 }
 
-bool Watcher::PollDirs() {
-  bool changed = false;
-  for (auto& [dir, mtime] : polled_) {
-    int64_t now = DirMtime(dir);
-    if (now != mtime) {
-      mtime = now;
-      changed = true;
-    }
+std::unique_ptr<Watcher> MakeWatcher(bool force_polling, telemetry::AgentMetrics* metrics) {
+  if (!force_polling) {
+    if (auto w = InotifyWatcher::Create(metrics)) return w;
   }
-  return changed;
+  return std::make_unique<PollingWatcher>();
 }
 
 }  // namespace skidder::sources

@@ -1,14 +1,20 @@
-// Watcher: tells the reading thread which directories changed and which files were written.
+// Watcher: tells the reading thread which directories changed and which files were created or
+// written. An interface with two backends (as Fluent Bit's tail_fs_inotify / tail_fs_stat) and a
+// fake for tests (tests/unit/sources/fake_watcher.h):
 //
-// One inotify instance for the whole process, watching directories only (never files, so the
-// watch count stays at one per directory). A directory that cannot be watched (inotify disabled
-// by -no-inotify or unavailable: EMFILE/ENOSPC on init or add_watch) is polled instead: its
-// mtime is compared on every poll tick, and a change asks for a rescan. Each fallback is counted
-// in skidder_watcher_fallbacks_total{reason}; a queue overflow asks for a full rescan.
-// Owned and called by the FileSource reading thread only.
+// - InotifyWatcher: one inotify instance for the whole process, watching directories only
+//   (never files, so the watch count stays at one per directory). A directory that cannot be
+//   watched (EMFILE/ENOSPC on add_watch) is polled instead, by a PollingWatcher inside it. A
+//   queue overflow asks for a full rescan.
+// - PollingWatcher: no descriptor; each directory's mtime is compared on every poll tick, and a
+//   change asks for a rescan (-no-inotify, or inotify unavailable).
+//
+// Each fallback is counted in skidder_watcher_fallbacks_total{reason}. Owned and called by the
+// FileSource reading thread only (a fake may be fed from another thread).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,42 +25,85 @@
 namespace skidder::sources {
 
 struct WatchEvents {
-  bool rescan = false;               // entries created, moved or deleted somewhere: rediscover
+  bool rescan = false;               // entries moved or deleted, directories made: rediscover
   bool overflow = false;             // events were lost: rediscover and re-check every file
+  std::vector<std::string> created;  // files created or moved in (a pass is not needed for them)
   std::vector<std::string> written;  // paths written to (IN_MODIFY, IN_CLOSE_WRITE)
 };
 
 class Watcher {
  public:
-  Watcher(bool force_polling, telemetry::AgentMetrics* metrics);
-  ~Watcher();
-  Watcher(const Watcher&) = delete;
-  Watcher& operator=(const Watcher&) = delete;
-
-  // The inotify fd for poll(2); -1 when everything is polled.
-  int fd() const { return fd_; }
+  virtual ~Watcher() = default;
+  // A descriptor for poll(2) that is readable when ReadEvents has something; -1 when none (then
+  // only PollDirs tells of changes).
+  virtual int fd() const = 0;
   // A discovery pass: BeginPass, Add every directory it visits, EndPass drops the others.
-  void BeginPass();
-  void Add(const std::string& dir);
-  void EndPass();
+  virtual void BeginPass() = 0;
+  virtual void Add(const std::string& dir) = 0;
+  virtual void EndPass() = 0;
   // Reads queued events without blocking.
-  void ReadEvents(WatchEvents* out);
-  // Stats the polled directories; true when one changed since the last call.
-  bool PollDirs();
-  bool AnyPolled() const { return !polled_.empty(); }
-  bool IsPolled(const std::string& dir) const { return fd_ < 0 || polled_.contains(dir); }
+  virtual void ReadEvents(WatchEvents* out) = 0;
+  // Checks the polled directories; true when one changed since the last call.
+  virtual bool PollDirs() = 0;
+  // Whether some directories, or this one, are polled (their files' writes raise no events).
+  virtual bool AnyPolled() const = 0;
+  virtual bool IsPolled(const std::string& dir) const = 0;
+};
+
+// Stats every directory added on each PollDirs. No write raises an event: every file is polled.
+class PollingWatcher final : public Watcher {
+ public:
+  int fd() const override { return -1; }
+  void BeginPass() override { visited_.clear(); }
+  void Add(const std::string& dir) override;
+  void EndPass() override;
+  void ReadEvents(WatchEvents*) override {}
+  bool PollDirs() override;
+  bool AnyPolled() const override { return true; }
+  bool IsPolled(const std::string&) const override { return true; }
+  // For InotifyWatcher's fallback: which directories are in the polled set.
+  bool Polls(const std::string& dir) const { return polled_.contains(dir); }
+  bool empty() const { return polled_.empty(); }
+  // Removes dir from the polled set (it is watched by other means now).
+  void Drop(const std::string& dir) { polled_.erase(dir); }
+
+ private:
+  std::unordered_map<std::string, int64_t> polled_;  // dir -> last mtime (ns), -1 if missing
+  std::unordered_set<std::string> visited_;
+};
+
+class InotifyWatcher final : public Watcher {
+ public:
+  // Fails (nullptr) when inotify cannot be initialised; counted and logged.
+  static std::unique_ptr<InotifyWatcher> Create(telemetry::AgentMetrics* metrics);
+  ~InotifyWatcher() override;
+  InotifyWatcher(const InotifyWatcher&) = delete;
+  InotifyWatcher& operator=(const InotifyWatcher&) = delete;
+
+  int fd() const override { return fd_; }
+  void BeginPass() override;
+  void Add(const std::string& dir) override;
+  void EndPass() override;
+  void ReadEvents(WatchEvents* out) override;
+  bool PollDirs() override { return fallback_.PollDirs(); }
+  bool AnyPolled() const override { return !fallback_.empty(); }
+  bool IsPolled(const std::string& dir) const override { return fallback_.Polls(dir); }
   size_t watched() const { return wd_by_dir_.size(); }
 
  private:
+  InotifyWatcher(int fd, telemetry::AgentMetrics* metrics) : metrics_(metrics), fd_(fd) {}
   void Fallback(const std::string& dir, const char* reason);
   void Unwatch(const std::string& dir);
 
   telemetry::AgentMetrics* metrics_;
-  int fd_ = -1;
+  int fd_;
   std::unordered_map<std::string, int> wd_by_dir_;
   std::unordered_map<int, std::string> dir_by_wd_;
-  std::unordered_map<std::string, int64_t> polled_;  // dir -> last mtime (ns), -1 if missing
   std::unordered_set<std::string> visited_;
+  PollingWatcher fallback_;  // directories inotify could not watch
 };
+
+// inotify, or polling when force_polling or inotify is unavailable.
+std::unique_ptr<Watcher> MakeWatcher(bool force_polling, telemetry::AgentMetrics* metrics);
 
 }  // namespace skidder::sources

@@ -33,7 +33,7 @@ void StartArchives(Harness& h, config::Duration initial_delay = {}) {
   }
   h.source = std::make_unique<FileSource>(h.DefaultOptions(), h.positions.get(), &h.sink,
                                           &h.metrics, &SystemClock::Get());
-  FileTarget t{"archives", Labels{{kPathLabel, h.dir / "logs/*"}, {"job", "a"}}, &h.pipe};
+  FileTarget t{"archives", Labels{{kPathLabel, h.dir / "logs/*"}, {"job", "a"}}, &h.handler};
   t.decompression = {.enabled = true, .initial_delay = initial_delay, .format = "gz"};
   h.source->SetTargets({t});
   ASSERT_TRUE(h.source->Start().ok());

@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "app/pipeline_handler.h"
 #include "model/sink.h"
 #include "pipeline/pipeline.h"
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
+#include "sources/file/watcher.h"
 #include "support/test_util.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
@@ -115,12 +117,18 @@ class Harness {
     return o;
   }
   void Start(const std::string& glob, FileSourceOptions o, const std::string& exclude = "") {
+    Start(glob, std::move(o), nullptr, exclude);
+  }
+  // With the given watcher (null: inotify or polling, as the agent).
+  void Start(const std::string& glob, FileSourceOptions o, std::unique_ptr<Watcher> watcher,
+             const std::string& exclude = "") {
     if (!positions)
       positions = std::make_unique<Positions>(dir / "positions.json", false, &metrics);
-    source = std::make_unique<FileSource>(o, positions.get(), &sink, &metrics, &SystemClock::Get());
+    source = std::make_unique<FileSource>(o, positions.get(), &sink, &metrics, &SystemClock::Get(),
+                                          std::move(watcher));
     Labels labels{{kPathLabel, glob}, {"job", "test"}};
     if (!exclude.empty()) labels.Set(kPathExcludeLabel, exclude);
-    source->SetTargets({FileTarget{"test", labels, &pipe}});
+    source->SetTargets({FileTarget{"test", labels, &handler}});
     ASSERT_TRUE(source->Start().ok());
   }
   void Start(const std::string& glob) { Start(glob, DefaultOptions()); }
@@ -149,6 +157,7 @@ class Harness {
   std::unique_ptr<Positions> positions;
   FakeSink sink;
   pipeline::Pipeline pipe{std::vector<std::unique_ptr<pipeline::Stage>>{}};
+  app::PipelineHandler handler{&pipe, &sink};  // the pipeline wrapping the sink, as the agent's
   std::unique_ptr<FileSource> source;
 };
 

@@ -210,7 +210,7 @@ TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   EXPECT_EQ(h.source->ActiveTargets(), 0u);
   AppendFile(path, "b\n");
   // Brought back: resumed at its position, not read again.
-  h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.pipe}});
+  h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler}});
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
 }
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <map>
 
 #include "support/test_util.h"
 
@@ -80,6 +83,31 @@ TEST(Glob, WalkFindsPodLogsAndOnlyDescendsWhereThePatternCanMatch) {
 
   auto all = WalkFiles(Glob(pods + "/**/0.log"));
   EXPECT_EQ(all.size(), 3u);
+}
+
+// A discovery pass over files the reader holds open lists directories and stats nothing: the
+// walk takes the caller's word for a regular file it knows by path and inode.
+TEST(Glob, WalkTakesTheCallersWordForAFileItKnowsByInode) {
+  skidder::testing::TempDir dir;
+  const std::string known = dir / "known.log", other = dir / "other.log";
+  skidder::testing::WriteFile(known, "k\n");
+  skidder::testing::WriteFile(other, "o\n");
+  struct stat ks;
+  ASSERT_EQ(::stat(known.c_str(), &ks), 0);
+  for (const std::string& pattern : {dir / "*.log", dir / "**/*.log"}) {
+    std::map<std::string, off_t> sizes;
+    Glob(pattern).Walk(
+        [](const std::string&) {},
+        [&](const std::string& p, const struct stat& st) { sizes[p] = st.st_size; },
+        [&](const std::string& p, uint64_t ino, struct stat* st) {
+          if (p != known || ino != ks.st_ino) return false;
+          *st = {};
+          st->st_size = 12345;  // what the caller says, unchecked
+          return true;
+        });
+    EXPECT_EQ(sizes[known], 12345) << pattern;
+    EXPECT_EQ(sizes[other], 2) << pattern;  // unknown: stat'ed
+  }
 }
 
 TEST(Glob, DoubleStarWalkDoesNotFollowSymlinkLoops) {

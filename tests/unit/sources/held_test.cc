@@ -148,12 +148,13 @@ TEST(Backpressure, AStageThatAsksToWaitPausesReadingAndDropsNothing) {
   std::vector<std::unique_ptr<pipeline::Stage>> stages;
   stages.push_back(std::move(gate));
   pipeline::Pipeline gated(std::move(stages));
+  app::PipelineHandler gated_handler(&gated, &h.sink);
   const std::string log = h.dir / "0.log";
   WriteFile(log, Joined(Numbered("a", 0, 100)));
   h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
   h.source = std::make_unique<FileSource>(h.DefaultOptions(), h.positions.get(), &h.sink,
                                           &h.metrics, &SystemClock::Get());
-  h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &gated}});
+  h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &gated_handler}});
   ASSERT_TRUE(h.source->Start().ok());
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
   // Closed: nothing is read (the file holds the backlog), however long it stays closed.

@@ -32,7 +32,7 @@ TEST(FileSourceRetarget, FileMovesToANewMatchingTargetWithoutBeingReadAgain) {
   h.Start(h.dir / "*.log");
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
   h.source->SetTargets({FileTarget{
-      "discovered", Labels{{kPathLabel, h.dir / "*.log"}, {"job", "discovered"}}, &h.pipe}});
+      "discovered", Labels{{kPathLabel, h.dir / "*.log"}, {"job", "discovered"}}, &h.handler}});
   // The new target's labels apply once it is in place; append after that to be sure which
   // target a line belongs to.
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 1; }));
@@ -54,7 +54,7 @@ TEST(FileSourceRetarget, ATargetThatDoesNotMatchTheFileDoesNotClaimIt) {
   h.Start(h.dir / "*.log");
   ASSERT_TRUE(h.WaitLines(path, {"a"}));
   h.source->SetTargets(
-      {FileTarget{"other", Labels{{kPathLabel, h.dir / "*.txt"}, {"job", "other"}}, &h.pipe}});
+      {FileTarget{"other", Labels{{kPathLabel, h.dir / "*.txt"}, {"job", "other"}}, &h.handler}});
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));  // drained, released
 }
 
