@@ -15,10 +15,18 @@ class StaticLabelsStage final : public Stage {
   explicit StaticLabelsStage(std::vector<Label> labels) : labels_(std::move(labels)) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
+    // The result depends on the label set alone: the next entry of a file reuses it.
+    if (const Labels* done = memo_.Find(e.entry.labels, {})) {
+      e.entry.labels = *done;
+      out.Emit(std::move(e));
+      return;
+    }
+    const Labels in = e.entry.labels;
     for (const Label& l : labels_) {
       const std::string* have = e.entry.labels.Get(l.name);
       if (have == nullptr || *have != l.value) e.entry.labels.Set(l.name, l.value);
     }
+    memo_.Store(in, {}, e.entry.labels);
     out.Emit(std::move(e));
   }
 
@@ -26,6 +34,7 @@ class StaticLabelsStage final : public Stage {
 
  private:
   std::vector<Label> labels_;
+  LabelsMemo memo_;
 };
 
 }  // namespace
