@@ -66,6 +66,10 @@ void LabelsMemo::Store(const Labels& in, std::string_view key, const Labels& out
 }
 
 void SetStreamLabel(Labels& labels, std::string_view stream, LabelsMemo& memo) {
+  if (!LabelsMemo::Use(labels)) {
+    labels.Set("stream", stream);
+    return;
+  }
   if (const Labels* done = memo.Find(labels, stream)) {
     labels = *done;
     return;

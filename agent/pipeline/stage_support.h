@@ -51,9 +51,12 @@ telemetry::Counter* TruncatedCounter(const StageContext& ctx);  // nullptr witho
 // instead (no allocation). Keyed by the input set's identity (Labels::SameAs; the memo holds a
 // reference, so the identity cannot be reused) and a key the stage builds from whatever else
 // the result depends on (the extracted values it reads; empty when nothing). A few slots, the
-// oldest replaced: a pipeline's thread interleaves reads of several files.
+// oldest replaced: a pipeline's thread interleaves reads of several files. A set no other Labels
+// shares (made by an earlier stage for this entry alone) is not worth remembering: Use() says
+// so, and the stage changes it in place.
 class LabelsMemo {
  public:
+  static bool Use(const Labels& in) { return in.empty() || in.Shared(); }
   // The remembered result for (in, key), or nullptr.
   const Labels* Find(const Labels& in, std::string_view key) const;
   // Remembers out as the result for (in, key).
