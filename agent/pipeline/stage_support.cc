@@ -49,6 +49,36 @@ size_t StageOutputCap(const StageContext& ctx) {
   return kMaxStageOutputBytes;
 }
 
+const Labels* LabelsMemo::Find(const Labels& in, std::string_view key) const {
+  for (const Slot& s : slots_) {
+    if (s.used && s.in.SameAs(in) && s.key == key) return &s.out;
+  }
+  return nullptr;
+}
+
+void LabelsMemo::Store(const Labels& in, std::string_view key, const Labels& out) {
+  Slot& s = slots_[next_];
+  next_ = (next_ + 1) % slots_.size();
+  s.used = true;
+  s.in = in;
+  s.out = out;
+  s.key.assign(key);
+}
+
+void SetStreamLabel(Labels& labels, std::string_view stream, LabelsMemo& memo) {
+  if (!LabelsMemo::Use(labels)) {
+    labels.Set("stream", stream);
+    return;
+  }
+  if (const Labels* done = memo.Find(labels, stream)) {
+    labels = *done;
+    return;
+  }
+  const Labels in = labels;
+  labels.Set("stream", stream);
+  memo.Store(in, stream, labels);
+}
+
 telemetry::Counter* TruncatedCounter(const StageContext& ctx) {
   return ctx.metrics == nullptr ? nullptr : ctx.metrics->truncated_lines.With({});
 }

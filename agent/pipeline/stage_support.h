@@ -3,6 +3,7 @@
 // cap. Not used outside agent/pipeline/.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +44,37 @@ Status ReadNestedStages(const YAML::Node& list, const std::string& file, const s
 inline constexpr size_t kMaxStageOutputBytes = 4 << 20;
 size_t StageOutputCap(const StageContext& ctx);
 telemetry::Counter* TruncatedCounter(const StageContext& ctx);  // nullptr without metrics
+
+// What a stage made of the label sets it saw last. Every entry of a file carries that file's
+// label set (shared, copy-on-write), so a stage that adds or changes labels would copy the set
+// for every line; remembering the result lets the next entry of the file take a shared copy
+// instead (no allocation). Keyed by the input set's identity (Labels::SameAs; the memo holds a
+// reference, so the identity cannot be reused) and a key the stage builds from whatever else
+// the result depends on (the extracted values it reads; empty when nothing). A few slots, the
+// oldest replaced: a pipeline's thread interleaves reads of several files. A set no other Labels
+// shares (made by an earlier stage for this entry alone) is not worth remembering: Use() says
+// so, and the stage changes it in place.
+class LabelsMemo {
+ public:
+  static bool Use(const Labels& in) { return in.empty() || in.Shared(); }
+  // The remembered result for (in, key), or nullptr.
+  const Labels* Find(const Labels& in, std::string_view key) const;
+  // Remembers out as the result for (in, key).
+  void Store(const Labels& in, std::string_view key, const Labels& out);
+
+ private:
+  struct Slot {
+    bool used = false;
+    Labels in, out;
+    std::string key;
+  };
+  std::array<Slot, 8> slots_;
+  size_t next_ = 0;  // the slot Store replaces
+};
+
+// Sets the `stream` label (cri, docker) through memo: consecutive entries of a file share the
+// result instead of copying their label set per line.
+void SetStreamLabel(Labels& labels, std::string_view stream, LabelsMemo& memo);
 
 inline void Inc(telemetry::Counter* c, double n = 1) {
   if (c != nullptr) c->Add(n);

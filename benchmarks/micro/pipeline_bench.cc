@@ -1,10 +1,33 @@
 // A typical Kubernetes pipeline (cri + regex + labels) per line, and the runner's own overhead.
+// Every benchmark also reports `allocs`: heap allocations per line made inside the pipeline
+// (this binary's operator new counts them; building the input entry is not counted).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <string>
+
+// Per thread, so benchmarks that start threads (sink, tailer) neither race on it nor count into
+// the pipeline benchmarks, which run on one thread.
+namespace {
+thread_local uint64_t t_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t n) {
+  ++t_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  ++t_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 #include "pipeline/pipeline.h"
 #include "support/fake_clock.h"
@@ -18,6 +41,22 @@ using skidder::Labels;
 using skidder::pipeline::Emitter;
 using skidder::pipeline::Pipeline;
 using skidder::pipeline::PipelineEntry;
+
+// Counts the allocations of what runs in its scope into *total.
+class CountAllocations {
+ public:
+  explicit CountAllocations(uint64_t* total) : total_(total), start_(t_allocations) {}
+  ~CountAllocations() { *total_ += t_allocations - start_; }
+
+ private:
+  uint64_t* total_;
+  uint64_t start_;
+};
+
+void ReportAllocations(benchmark::State& state, uint64_t allocations) {
+  state.counters["allocs"] =
+      benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
+}
 
 class Sink final : public Emitter {
  public:
@@ -50,13 +89,16 @@ const Labels kLabels{{"filename", "/var/log/pods/shop_web-7d9f_0b48a727/web/0.lo
 void RunPipeline(benchmark::State& state, const std::string& yaml) {
   auto p = Build(yaml);
   Sink sink;
+  uint64_t allocations = 0;
   for (auto _ : state) {
     Entry e;
     e.line = kLine;  // the reader's copy of the line, paid in any case
     e.labels = kLabels;
+    CountAllocations count(&allocations);
     p->Process(std::move(e), sink);
   }
   benchmark::DoNotOptimize(sink.bytes);
+  ReportAllocations(state, allocations);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
@@ -114,14 +156,17 @@ void RunWith(benchmark::State& state, const std::string& yaml, const std::string
   auto p = Pipeline::Build(Stages(yaml), ctx);
   if (!p) throw std::runtime_error(p.error().message());
   Sink sink;
+  uint64_t allocations = 0;
   for (auto _ : state) {
     PipelineEntry pe{Entry{}, {}};
     pe.entry.line = line;
     pe.entry.labels = kLabels;
     prepare(pe);
+    CountAllocations count(&allocations);
     (*p)->Process(std::move(pe), sink);
   }
   benchmark::DoNotOptimize(sink.bytes);
+  ReportAllocations(state, allocations);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
@@ -257,14 +302,17 @@ void RunA(benchmark::State& state, const std::string& yaml, const std::string& l
   auto p = Pipeline::Build(stages, ctx);
   if (!p) throw std::runtime_error(p.error().message());
   Sink sink;
+  uint64_t allocations = 0;
   for (auto _ : state) {
     Entry e;
     e.line = line;
     e.labels = labels;
+    CountAllocations count(&allocations);
     (*p)->Process(std::move(e), sink);
   }
   (*p)->Flush(clock.NowNs(), true, sink);
   benchmark::DoNotOptimize(sink.bytes);
+  ReportAllocations(state, allocations);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
@@ -427,5 +475,131 @@ void BM_PipelineAirflowExample(benchmark::State& state) {
        kAirflowLine, kAirflowLabels);
 }
 BENCHMARK(BM_PipelineAirflowExample);
+
+}  // namespace
+
+// --- Issue 10: one benchmark per parsing and labelling stage, and the default Kubernetes
+// pipeline, each alone on a typical line with the label set the Promtail chart's relabelling
+// gives a pod's container (config/kubernetes.yaml). `allocs` should read 0 for all of them. ---
+namespace {
+
+const Labels kChartLabels{{"app", "checkout"},
+                          {"component", "api"},
+                          {"container", "checkout"},
+                          {"filename", "/var/log/pods/shop_checkout-7d9f8c6b5-x2x7q_0b48a727/"
+                                       "checkout/0.log"},
+                          {"instance", "checkout-eu"},
+                          {"job", "shop/checkout"},
+                          {"namespace", "shop"},
+                          {"node_name", "node-eu-1a-7"},
+                          {"pod", "checkout-7d9f8c6b5-x2x7q"}};
+const std::string kCriLine =
+    "2026-11-24T10:40:12.542001710Z stdout F 10.2.7.14 - - \"GET /api/v1/orders/8f2c HTTP/1.1\" "
+    "200 512 12ms user=alice@example.com trace=4bf92f3577b34da6a3ce929d0e0e4736";
+const std::string kDockerLine =
+    R"({"log":"10.2.7.14 - - \"GET /api/v1/orders/8f2c HTTP/1.1\" 200 512 12ms user=alice\n",)"
+    R"("stream":"stdout","time":"2026-11-24T10:40:12.542001710Z"})";
+const std::string kFlatJsonLine =
+    R"({"ts":"2026-11-24T10:40:12.542Z","level":"info","logger":"checkout.http",)"
+    R"("msg":"order placed for customer","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",)"
+    R"("user":{"id":42,"name":"alice@example.com"},"status":200,"duration_ms":12.5})";
+
+// Like Pipeline::Process(Entry&&) in the agent: one PipelineEntry whose buffers go round (the
+// sink hands the entry back), so what is counted is the stages' own work. `extracted` are
+// values a previous stage would have set.
+void RunStageLines(benchmark::State& state, const std::string& yaml, const std::string& line,
+                   const Labels& labels = kChartLabels,
+                   std::vector<std::pair<std::string, std::string>> extracted = {}) {
+  class Recycle final : public Emitter {
+   public:
+    void Emit(PipelineEntry&& e) override { back = std::move(e); }
+    PipelineEntry back;
+  };
+  auto p = Pipeline::Build(Stages(yaml), {});
+  if (!p) throw std::runtime_error(p.error().message());
+  Recycle sink;
+  uint64_t allocations = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    PipelineEntry pe = std::move(sink.back);
+    pe.entry.line.assign(line);  // the reader's copy of the line, into a reused buffer
+    pe.entry.labels = labels;    // shared with the target, as every entry of a file is
+    pe.extracted.clear();
+    for (const auto& [k, v] : extracted) pe.extracted.Set(k, std::string_view(v));
+    CountAllocations count(&allocations);
+    (*p)->Process(std::move(pe), sink);
+    bytes += sink.back.entry.line.size();
+  }
+  benchmark::DoNotOptimize(bytes);
+  ReportAllocations(state, allocations);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// config/kubernetes.yaml's pipeline_stages on the chart's labels.
+void BM_PipelineKubernetes(benchmark::State& state) {
+  RunStageLines(state, "- cri: {}", kCriLine);
+}
+BENCHMARK(BM_PipelineKubernetes);
+
+// The same with what many charts add: a static label and a label from a parsed field.
+void BM_PipelineKubernetesStaticAndLabels(benchmark::State& state) {
+  RunStageLines(state, R"y(
+- cri: {}
+- static_labels: {cluster: eu-prod-1}
+- labels: {stream:}
+)y",
+                kCriLine);
+}
+BENCHMARK(BM_PipelineKubernetesStaticAndLabels);
+
+void BM_AllocStageCri(benchmark::State& state) { RunStageLines(state, "- cri: {}", kCriLine); }
+BENCHMARK(BM_AllocStageCri);
+
+void BM_AllocStageDocker(benchmark::State& state) {
+  RunStageLines(state, "- docker: {}", kDockerLine);
+}
+BENCHMARK(BM_AllocStageDocker);
+
+// Plain field names and a dotted path: the common json configuration.
+void BM_AllocStageJson(benchmark::State& state) {
+  RunStageLines(state, R"y(
+- json:
+    expressions:
+      level:
+      msg:
+      trace_id:
+      user: user.name
+      status:
+      duration: duration_ms
+)y",
+                kFlatJsonLine);
+}
+BENCHMARK(BM_AllocStageJson);
+
+void BM_AllocStageRegex(benchmark::State& state) {
+  RunStageLines(state,
+                "- regex:\n    expression: '\"(?P<method>\\w+) (?P<path>\\S+) [^\"]*\" "
+                "(?P<status>\\d+) (?P<bytes>\\d+) (?P<duration>\\S+) user=(?P<user>\\S+)'",
+                kCriLine);
+}
+BENCHMARK(BM_AllocStageRegex);
+
+void BM_AllocStageLogfmt(benchmark::State& state) {
+  RunStageLines(state, "- logfmt:\n    mapping: {level:, caller:, path:, request_id:, msg:}",
+                kLogfmtLine);
+}
+BENCHMARK(BM_AllocStageLogfmt);
+
+// Two labels from extracted values (as after a regex or json stage), one of them new.
+void BM_AllocStageLabels(benchmark::State& state) {
+  RunStageLines(state, "- labels: {level:, stream:}", kCriLine, kChartLabels,
+                {{"level", "info"}, {"stream", "stdout"}});
+}
+BENCHMARK(BM_AllocStageLabels);
+
+void BM_AllocStageStaticLabels(benchmark::State& state) {
+  RunStageLines(state, "- static_labels: {cluster: eu-prod-1, env: prod}", kCriLine);
+}
+BENCHMARK(BM_AllocStageStaticLabels);
 
 }  // namespace

@@ -410,12 +410,30 @@ NodePtr Parser::ProjectionRhs(int bp) {
 
 }  // namespace
 
+namespace {
+
+// The names of `a`, `a.b.c` (quoted names included): a tree of fields only, which Sub() keeps
+// flat. Empty for anything else.
+std::vector<std::string> PlainPath(const JsonPath::Node& n) {
+  if (n.kind == Kind::kField) return {n.name};
+  if (n.kind != Kind::kSub) return {};
+  std::vector<std::string> names;
+  for (const auto& child : n.children) {
+    if (child->kind != Kind::kField) return {};
+    names.push_back(child->name);
+  }
+  return names;
+}
+
+}  // namespace
+
 Result<JsonPath> CompileJsonPath(std::string_view expr) {
   Parser p(expr);
   auto root = p.Parse();
   if (!root) return Err(std::move(root.error()));
   JsonPath path;
   path.root_ = std::move(*root);
+  path.plain_path_ = PlainPath(*path.root_);
   return path;
 }
 

@@ -44,6 +44,12 @@ class JsonPath {
   // multi-select in a projection can repeat a large value many times.
   std::string Eval(const JsonValue& root, size_t max_bytes = std::string::npos,
                    bool* cut = nullptr) const;
+  // As Eval, into *out, whose buffer is reused. A plain name or dotted path (`level`,
+  // `user.name`, `"a-b".c`: what most json stages use) is looked up directly in the document,
+  // without the evaluator and its arena: no allocation once *out has grown to its values' size
+  // (objects and arrays still print through a buffer).
+  void EvalInto(const JsonValue& root, std::string* out, size_t max_bytes = std::string::npos,
+                bool* cut = nullptr) const;
   // The result as JSON text ("null" for null); false with *error set on a run-time error
   // (e.g. "invalid-type: abs() expects a number").
   bool EvalJson(const JsonValue& root, std::string* out, std::string* error,
@@ -52,6 +58,7 @@ class JsonPath {
  private:
   friend Result<JsonPath> CompileJsonPath(std::string_view expr);
   std::shared_ptr<const Node> root_;
+  std::vector<std::string> plain_path_;  // the names of a plain path; empty otherwise
 };
 
 // The compiled tree, shaped as in the JMESPath reference implementation's AST.
@@ -94,5 +101,7 @@ Result<JsonPath> CompileJsonPath(std::string_view expr);
 
 // A single JSON value as the json stage stores it (see Eval).
 std::string JsonValueText(const JsonValue& v);
+// The same into *out (replacing its contents, reusing its buffer).
+void AssignJsonValueText(const JsonValue& v, std::string* out);
 
 }  // namespace skidder::lang::go

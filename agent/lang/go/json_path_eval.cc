@@ -387,30 +387,48 @@ Value Evaluator::Eval(const Node& n, const Value& cur) {
 
 // Promtail stores numbers as float64 and prints them with %v ('f', shortest); integers are
 // kept exact here even beyond 2^53, where Promtail would round.
-std::string JsonValueText(const JsonValue& v) {
+void AssignJsonValueText(const JsonValue& v, std::string* out) {
   switch (v.GetType()) {
     case rapidjson::kStringType:
-      return std::string(v.GetString(), v.GetStringLength());
+      out->assign(v.GetString(), v.GetStringLength());
+      return;
     case rapidjson::kTrueType:
-      return "true";
+      out->assign("true");
+      return;
     case rapidjson::kFalseType:
-      return "false";
+      out->assign("false");
+      return;
     case rapidjson::kNullType:
-      return "";
+      out->clear();
+      return;
     case rapidjson::kNumberType: {
-      if (v.IsInt64()) return std::to_string(v.GetInt64());
-      if (v.IsUint64()) return std::to_string(v.GetUint64());
       char buf[512];
-      auto [end, ec] =
-          std::to_chars(buf, buf + sizeof(buf), v.GetDouble(), std::chars_format::fixed);
-      return ec == std::errc() ? std::string(buf, end) : fmt::format("{}", v.GetDouble());
+      std::to_chars_result r{};
+      if (v.IsInt64()) {
+        r = std::to_chars(buf, buf + sizeof(buf), v.GetInt64());
+      } else if (v.IsUint64()) {
+        r = std::to_chars(buf, buf + sizeof(buf), v.GetUint64());
+      } else {
+        r = std::to_chars(buf, buf + sizeof(buf), v.GetDouble(), std::chars_format::fixed);
+      }
+      if (r.ec == std::errc()) {
+        out->assign(buf, r.ptr);
+      } else {
+        out->assign(fmt::format("{}", v.GetDouble()));
+      }
+      return;
     }
-    default: {  // object or array: compact JSON, as Promtail marshals it back
-      std::string out;
-      jmes::AppendJson(jmes::Value::Of(&v), &out, std::string::npos);
-      return out;
-    }
+    default:  // object or array: compact JSON, as Promtail marshals it back
+      out->clear();
+      jmes::AppendJson(jmes::Value::Of(&v), out, std::string::npos);
+      return;
   }
+}
+
+std::string JsonValueText(const JsonValue& v) {
+  std::string out;
+  AssignJsonValueText(v, &out);
+  return out;
 }
 
 namespace {
@@ -443,6 +461,34 @@ std::string JsonPath::Eval(const JsonValue& root, size_t max_bytes, bool* cut) c
     if (cut != nullptr) *cut = true;
   }
   return out;
+}
+
+void JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_bytes,
+                        bool* cut) const {
+  if (plain_path_.empty()) {
+    *out = Eval(root, max_bytes, cut);
+    return;
+  }
+  // What Value::Get does step by step: a name on anything but an object is null; of duplicate
+  // names the first counts.
+  const JsonValue* v = &root;
+  for (const std::string& name : plain_path_) {
+    if (!v->IsObject()) {
+      out->clear();
+      return;
+    }
+    auto it = v->FindMember(JsonValue(rapidjson::StringRef(name.data(), name.size())));
+    if (it == v->MemberEnd()) {
+      out->clear();
+      return;
+    }
+    v = &it->value;
+  }
+  AssignJsonValueText(*v, out);
+  if (out->size() > max_bytes) {
+    formats::TruncateUtf8(*out, max_bytes);
+    if (cut != nullptr) *cut = true;
+  }
 }
 
 bool JsonPath::EvalJson(const JsonValue& root, std::string* out, std::string* error,

@@ -1,6 +1,7 @@
 #include "pipeline/stages/cri.h"
 
 #include "formats/cri.h"
+#include "pipeline/stage_support.h"
 #include "pipeline/stages/reassembling.h"
 #include "util/byte_size.h"
 
@@ -24,7 +25,7 @@ class CriStage final : public ReassemblingStage {
     e.extracted.Set("stream", stream);
     e.extracted.Set("flags", rec->tag);
     e.extracted.Set("content", rec->message);
-    SetStreamLabel(e.entry.labels, rec->stream == formats::Stream::kStderr);
+    SetStreamLabel(e.entry.labels, stream, memo_);
     e.entry.timestamp_ns = rec->timestamp_ns;
     // The message is the line's tail: drop the prefix in place, no new buffer.
     e.entry.line.erase(0, static_cast<size_t>(rec->message.data() - e.entry.line.data()));
@@ -34,22 +35,7 @@ class CriStage final : public ReassemblingStage {
   std::string_view Name() const override { return "cri"; }
 
  private:
-  // Consecutive entries of a file share one label set; remembering the result per stream keeps
-  // adding `stream` from copying the set for every line (Labels is copy-on-write).
-  void SetStreamLabel(Labels& labels, bool is_stderr) {
-    Cached& c = cache_[is_stderr ? 1 : 0];
-    if (!c.in.SameAs(labels) || c.in.empty()) {
-      c.in = labels;
-      labels.Set("stream", is_stderr ? "stderr" : "stdout");
-      c.out = labels;
-      return;
-    }
-    labels = c.out;
-  }
-  struct Cached {
-    Labels in, out;
-  };
-  Cached cache_[2];
+  LabelsMemo memo_;
 };
 
 }  // namespace

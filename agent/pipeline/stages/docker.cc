@@ -1,6 +1,7 @@
 #include "pipeline/stages/docker.h"
 
 #include "formats/docker.h"
+#include "pipeline/stage_support.h"
 #include "pipeline/stages/reassembling.h"
 
 namespace skidder::pipeline::stages {
@@ -23,10 +24,11 @@ class DockerStage final : public ReassemblingStage {
     // line keeps its trailing "\n" ("hello from docker\n"). The parser strips it to tell whole
     // lines from fragments, so it is put back; joined fragments end in the last one's "\n".
     if (!rec_.partial) rec_.message.push_back('\n');
-    e.extracted.Set("output", rec_.message);
-    e.extracted.Set("stream", std::string(stream));
-    e.extracted.Set("timestamp", rec_.time);
-    e.entry.labels.Set("stream", stream);
+    // string_views: copied into the extracted map's reused slots, no allocation.
+    e.extracted.Set("output", std::string_view(rec_.message));
+    e.extracted.Set("stream", stream);
+    e.extracted.Set("timestamp", std::string_view(rec_.time));
+    SetStreamLabel(e.entry.labels, stream, memo_);
     e.entry.timestamp_ns = rec_.timestamp_ns;
     e.entry.line.assign(rec_.message);  // shorter than the JSON: fits the existing buffer
     Feed(std::move(e), rec_.partial, out);
@@ -36,6 +38,7 @@ class DockerStage final : public ReassemblingStage {
 
  private:
   formats::DockerRecord rec_;
+  LabelsMemo memo_;
 };
 
 }  // namespace

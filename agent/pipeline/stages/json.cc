@@ -40,7 +40,8 @@ class JsonStage final : public Stage {
         truncated_(truncated),
         pool_(arena_, sizeof(arena_)),
         stack_pool_(stack_arena_, sizeof(stack_arena_)),
-        doc_(&pool_, 1024, &stack_pool_) {}
+        doc_(&pool_, 1024, &stack_pool_),
+        values_(exprs_.size()) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     const std::string* input = &e.entry.line;
@@ -64,13 +65,17 @@ class JsonStage final : public Stage {
       out.Emit(std::move(e));
       return;
     }
-    // Walk first, then write: Set may move the source value's storage.
-    values_.clear();
+    // Walk first, then write: Set may move the source value's storage. values_ keeps its
+    // strings' buffers from entry to entry, and Set copies into the extracted map's reused
+    // slots: no allocation per line once both have grown to the values' size.
     bool cut = false;
-    for (const Expr& x : exprs_) values_.push_back(x.path.Eval(doc_, max_bytes_, &cut));
+    for (size_t i = 0; i < exprs_.size(); ++i) {
+      exprs_[i].path.EvalInto(doc_, &values_[i], max_bytes_, &cut);
+    }
     if (cut) Inc(truncated_);
-    for (size_t i = 0; i < exprs_.size(); ++i)
-      e.extracted.Set(exprs_[i].name, std::move(values_[i]));
+    for (size_t i = 0; i < exprs_.size(); ++i) {
+      e.extracted.Set(exprs_[i].name, std::string_view(values_[i]));
+    }
     out.Emit(std::move(e));
   }
 
@@ -88,7 +93,7 @@ class JsonStage final : public Stage {
   char stack_arena_[4 * 1024];
   rapidjson::MemoryPoolAllocator<> stack_pool_;
   Doc doc_;
-  std::vector<std::string> values_;
+  std::vector<std::string> values_;  // one per expression, reused
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "pipeline/stages/labels.h"
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,29 @@ class LabelsStage final : public Stage {
       : map_(std::move(map)) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
+    // The result depends on the label set and the extracted values the mapping reads: the same
+    // pair as for a previous entry (the next line of a file, level=info again) reuses its result.
+    if (!LabelsMemo::Use(e.entry.labels)) {
+      Apply(e);
+      out.Emit(std::move(e));
+      return;
+    }
+    BuildKey(e.extracted);
+    if (const Labels* done = memo_.Find(e.entry.labels, key_)) {
+      e.entry.labels = *done;
+      out.Emit(std::move(e));
+      return;
+    }
+    const Labels in = e.entry.labels;
+    Apply(e);
+    memo_.Store(in, key_, e.entry.labels);
+    out.Emit(std::move(e));
+  }
+
+  std::string_view Name() const override { return "labels"; }
+
+ private:
+  void Apply(PipelineEntry& e) {
     for (const auto& [name, source] : map_) {
       const std::string* v = e.extracted.Get(source, e.entry.labels);
       if (v == nullptr || !formats::IsValidUtf8(*v)) continue;
@@ -27,14 +51,30 @@ class LabelsStage final : public Stage {
       }
       e.entry.labels.Set(name, *v);
     }
-    out.Emit(std::move(e));
   }
 
-  std::string_view Name() const override { return "labels"; }
+  // Each source's own extracted value (or its absence), length-prefixed so that no two
+  // different lists of values make the same key. Labels the mapping reads are part of the
+  // label set, which the memo compares by identity.
+  void BuildKey(const Extracted& extracted) {
+    key_.clear();
+    for (const auto& [name, source] : map_) {
+      const std::string* v = extracted.GetOwn(source);
+      if (v == nullptr) {
+        key_.push_back('\0');
+        continue;
+      }
+      key_.push_back('\1');
+      const auto n = static_cast<uint32_t>(v->size());
+      key_.append(reinterpret_cast<const char*>(&n), sizeof(n));
+      key_.append(*v);
+    }
+  }
 
- private:
   std::vector<std::pair<std::string, std::string>> map_;  // label name -> extracted key
   std::string scratch_;
+  std::string key_;  // reused per entry
+  LabelsMemo memo_;
 };
 
 }  // namespace

@@ -28,7 +28,7 @@ class LogfmtStage final : public Stage {
     bool error = false;
     while (NextLogfmtPair(*input, &pos, &pair, &scratch_, &error)) {
       for (const auto& [target, key] : mapping_) {
-        if (key == pair.key) e.extracted.Set(target, std::string(pair.value));
+        if (key == pair.key) e.extracted.Set(target, pair.value);  // into a reused slot
       }
     }
     out.Emit(std::move(e));

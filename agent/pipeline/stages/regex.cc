@@ -35,7 +35,8 @@ class RegexStage final : public Stage {
                    static_cast<int>(groups_size_))) {
       for (const auto& [index, name] : groups_) {
         const auto& m = match_[static_cast<size_t>(index)];
-        e.extracted.Set(name, std::string(m.data(), m.size()));  // unmatched group: ""
+        // Into the slot's reused buffer; an unmatched group is "".
+        e.extracted.Set(name, std::string_view(m.data(), m.size()));
       }
     }
     out.Emit(std::move(e));

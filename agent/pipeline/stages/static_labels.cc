@@ -15,9 +15,15 @@ class StaticLabelsStage final : public Stage {
   explicit StaticLabelsStage(std::vector<Label> labels) : labels_(std::move(labels)) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
-    for (const Label& l : labels_) {
-      const std::string* have = e.entry.labels.Get(l.name);
-      if (have == nullptr || *have != l.value) e.entry.labels.Set(l.name, l.value);
+    // The result depends on the label set alone: the next entry of a file reuses it.
+    if (!LabelsMemo::Use(e.entry.labels)) {
+      Apply(e.entry.labels);
+    } else if (const Labels* done = memo_.Find(e.entry.labels, {})) {
+      e.entry.labels = *done;
+    } else {
+      const Labels in = e.entry.labels;
+      Apply(e.entry.labels);
+      memo_.Store(in, {}, e.entry.labels);
     }
     out.Emit(std::move(e));
   }
@@ -25,7 +31,15 @@ class StaticLabelsStage final : public Stage {
   std::string_view Name() const override { return "static_labels"; }
 
  private:
+  void Apply(Labels& labels) const {
+    for (const Label& l : labels_) {
+      const std::string* have = labels.Get(l.name);
+      if (have == nullptr || *have != l.value) labels.Set(l.name, l.value);
+    }
+  }
+
   std::vector<Label> labels_;
+  LabelsMemo memo_;
 };
 
 }  // namespace

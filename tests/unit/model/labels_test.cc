@@ -130,3 +130,27 @@ TEST(Labels, CopyReadAndDroppedOnAnotherThreadLeavesTheOwnerFreeToChange) {
 
 }  // namespace
 }  // namespace skidder
+
+namespace skidder {
+namespace {
+
+// Shared() tells a stage whether changing the set would copy it: true while another copy lives.
+TEST(Labels, SharedWhileAnotherCopyHoldsTheSet) {
+  Labels a{{"job", "j"}};
+  EXPECT_FALSE(a.Shared());
+  {
+    Labels b = a;
+    EXPECT_TRUE(a.Shared());
+    EXPECT_TRUE(b.Shared());
+    b.Set("x", "1");  // b takes its own copy
+    EXPECT_FALSE(a.Shared());
+    EXPECT_FALSE(b.Shared());
+  }
+  Labels c = a;
+  c.Clear();
+  EXPECT_FALSE(a.Shared());
+  EXPECT_FALSE(Labels{}.Shared());
+}
+
+}  // namespace
+}  // namespace skidder

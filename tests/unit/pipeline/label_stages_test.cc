@@ -43,6 +43,33 @@ TEST(LabelsStage, CopiesAnotherLabelThroughTheExtractedMap) {
   EXPECT_EQ(LabelOr(e, "file"), "/a.log");
 }
 
+// Entries of one file share a label set and the stage remembers its results per set and values
+// (so as not to copy the set per line): each entry must still get the labels of its own values,
+// also when more distinct values come by than the stage remembers, and an entry from another
+// file with equal-looking values must not get the first file's labels.
+TEST(LabelsStage, EachEntryOfOneFileGetsTheLabelsOfItsOwnValues) {
+  auto stage = MustBuild("labels:\n  level:\n  file: filename");
+  const Labels file_a{{"filename", "/a.log"}, {"job", "j"}};
+  const Labels file_b{{"filename", "/b.log"}, {"job", "j"}};
+  const char* levels[] = {"info", "warn", "info", "error", "debug", "l5", "l6", "l7",
+                          "l8",   "l9",   "l10",  "info",  "warn",  "",   "info"};
+  for (int round = 0; round < 2; ++round) {
+    for (const char* level : levels) {
+      SCOPED_TRACE(level);
+      for (const Labels* file : {&file_a, &file_b}) {
+        auto e = RunOne(*stage, WithExtracted({{"level", level}}, *file));
+        EXPECT_EQ(LabelOr(e, "level"), *level == 0 ? "<absent>" : level);
+        EXPECT_EQ(LabelOr(e, "file"), *file->Get("filename"));
+        EXPECT_EQ(LabelOr(e, "job"), "j");
+      }
+    }
+  }
+  // An absent value and an empty one differ only in the extracted map: neither sets the label.
+  auto absent = RunOne(*stage, WithExtracted({}, file_a));
+  EXPECT_EQ(LabelOr(absent, "level"), "<absent>");
+  EXPECT_EQ(LabelOr(absent, "file"), "/a.log");
+}
+
 TEST(LabelsStage, RefusesInvalidNamesAndEmptyConfig) {
   EXPECT_EQ(ConfigError("labels:\n  0bad:"),
             "promtail.yaml:2:3: pipeline_stages[0]: invalid label name \"0bad\"");
@@ -73,6 +100,22 @@ TEST(StaticLabelsStage, AddsFixedLabelsSkippingEmptyValues) {
   EXPECT_EQ(LabelOr(e, "job"), "override");
   EXPECT_EQ(ConfigError("static_labels:\n  bad-name: x"),
             "promtail.yaml:2:3: pipeline_stages[0]: invalid label name \"bad-name\"");
+}
+
+// The stage remembers its result per label set: another set (another file), and a set whose
+// `job` the stage overrides, each get their own result, every time.
+TEST(StaticLabelsStage, EachLabelSetGetsItsOwnResult) {
+  auto stage = MustBuild("static_labels:\n  cluster: c1\n  job: fixed");
+  std::vector<Labels> files;
+  for (int i = 0; i < 12; ++i) files.push_back(Labels{{"filename", "/" + std::to_string(i)}});
+  files.push_back(Labels{{"filename", "/x"}, {"job", "other"}});
+  for (int round = 0; round < 3; ++round) {
+    for (const Labels& file : files) {
+      auto e = RunOne(*stage, WithExtracted({}, file));
+      EXPECT_EQ(e.entry.labels,
+                (Labels{{"cluster", "c1"}, {"filename", *file.Get("filename")}, {"job", "fixed"}}));
+    }
+  }
 }
 
 TEST(OutputStage, ReplacesTheLineWithAnExtractedValue) {

@@ -74,6 +74,39 @@ TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
   }
 }
 
+// EvalInto looks plain names and dotted paths up directly, without the evaluator: it must give
+// what Eval gives for every kind of value, missing names, names under non-objects and duplicate
+// names, and overwrite whatever its buffer held. Other expressions go through Eval.
+TEST(JsonPath, EvalIntoGivesWhatEvalGives) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"s":"text","i":-42,"u":18446744073709551615,"f":12.5,"e":1e300,"g":-0.000001,)"
+          R"("t":true,"fa":false,"n":null,"o":{"a":{"b":"deep"},"l":[1,"x",{"k":null}]},)"
+          R"("dup":1,"dup":2,"a-b":{"c":"q"},"arr":[{"a":1}],"":"empty name"})");
+  ASSERT_FALSE(d.HasParseError());
+  const char* exprs[] = {"s", "i", "u", "f", "e", "g", "t", "fa", "n", "o", "o.a", "o.a.b",
+                         "o.l", "o.a.b.c", "missing", "missing.x", "s.x", "i.x", "arr.a", "dup",
+                         "\"a-b\".c", "\"\"", "o.l[0]", "[s, i]", "o.*", "arr[*].a", "@"};
+  for (const char* expr : exprs) {
+    SCOPED_TRACE(expr);
+    auto path = CompileJsonPath(expr);
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    std::string into = "what the previous entry left, longer than the small-string buffer";
+    path->EvalInto(d, &into);
+    EXPECT_EQ(into, path->Eval(d));
+    bool cut_into = false, cut_eval = false;
+    path->EvalInto(d, &into, 3, &cut_into);
+    EXPECT_EQ(into, path->Eval(d, 3, &cut_eval));
+    EXPECT_EQ(cut_into, cut_eval);
+  }
+  auto s = CompileJsonPath("s");
+  std::string out;
+  bool cut = false;
+  s->EvalInto(d, &out, 2, &cut);
+  EXPECT_EQ(out, "te");
+  EXPECT_TRUE(cut);
+}
+
 TEST(JsonPath, DecodesJsonEscapesInQuotedNames) {
   using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
   Doc d;
