@@ -48,6 +48,35 @@ TEST(Encoder, GroupsEntriesByStreamKeepingOrderAndTimestamps) {
   EXPECT_EQ(req.streams(1).entries(0).line(), "b1");
 }
 
+TEST(Encoder, TimestampsHaveTheWireFormOfGoogleProtobufTimestamp) {
+  // proto/push.proto declares its own Timestamp (the lite runtime has no well-known types);
+  // Loki decodes google.protobuf.Timestamp: field 1 = int64 seconds, field 2 = int32 nanos.
+  logproto::EntryAdapter e;
+  e.mutable_timestamp()->set_seconds(1);
+  e.mutable_timestamp()->set_nanos(2);
+  e.set_line("x");
+  EXPECT_EQ(e.SerializeAsString(), std::string("\x0a\x04\x08\x01\x10\x02\x12\x01x", 9));
+}
+
+TEST(Encoder, AReusedBodyGrowsToWhatTheLargerBatchNeedsNotTwice) {
+  // A body buffer that doubled when a batch was a little larger than the last would keep the
+  // doubled MiB for the rest of the process.
+  auto batch = [](int n) {
+    std::vector<Entry> entries;
+    for (int i = 0; i < n; ++i) {
+      entries.push_back(MakeEntry({{"job", "a"}}, i, std::string(1000, 'a' + i % 26)));
+    }
+    return entries;
+  };
+  std::string body;
+  EncodePush(batch(1000), &body);
+  const size_t first = body.capacity();
+  EncodePush(batch(1050), &body);
+  EXPECT_GT(body.capacity(), first);
+  EXPECT_LT(body.capacity(), first * 12 / 10);
+  EXPECT_EQ(Decode(body).streams(0).entries_size(), 1050);
+}
+
 TEST(Encoder, LabelsAreSortedAndEscaped) {
   std::vector<Entry> entries;
   entries.push_back(MakeEntry({{"zeta", "z"}, {"app", "say \"hi\"\\\n"}}, 1, "x"));
