@@ -25,18 +25,6 @@ void SetSanitized(const std::string& value, std::string* out) {
   formats::SanitizeUtf8(*out);
 }
 
-// Grows `s` to exactly `n` bytes of capacity. std::string doubles its capacity when it grows,
-// so a reused MiB-sized buffer that grows by a few bytes would hold twice what it needs for the
-// rest of the process: the two buffers here were 5 MB of the 10-file backlog's peak instead
-// of 2.6 (heaptrack; benchmarks/README.md, "Memory").
-void ReserveExactly(std::string* s, size_t n) {
-  if (s->capacity() >= n) return;
-  std::string fresh;
-  fresh.reserve(n);  // from an empty string: exactly n, no doubling
-  fresh.assign(*s);
-  s->swap(fresh);
-}
-
 }  // namespace
 
 std::string FinalizeLabels(Labels* labels, const Labels& external) {
@@ -93,12 +81,8 @@ void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* 
   // Reused across pushes on the sender thread: a fresh MiB-sized buffer per push costs page
   // faults and, with glibc, heap fragmentation that shows up as RSS.
   thread_local std::string raw;
-  const size_t size = req->ByteSizeLong();  // one pass; serialising below reuses the sizes
   raw.clear();
-  ReserveExactly(&raw, size);
-  raw.resize(size);
-  req->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(raw.data()));
-  ReserveExactly(body, snappy::MaxCompressedLength(raw.size()));
+  req->SerializeToString(&raw);
   body->resize(snappy::MaxCompressedLength(raw.size()));
   size_t n = 0;
   snappy::RawCompress(raw.data(), raw.size(), body->data(), &n);

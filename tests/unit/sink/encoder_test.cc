@@ -58,25 +58,6 @@ TEST(Encoder, TimestampsHaveTheWireFormOfGoogleProtobufTimestamp) {
   EXPECT_EQ(e.SerializeAsString(), std::string("\x0a\x04\x08\x01\x10\x02\x12\x01x", 9));
 }
 
-TEST(Encoder, AReusedBodyGrowsToWhatTheLargerBatchNeedsNotTwice) {
-  // A body buffer that doubled when a batch was a little larger than the last would keep the
-  // doubled MiB for the rest of the process.
-  auto batch = [](int n) {
-    std::vector<Entry> entries;
-    for (int i = 0; i < n; ++i) {
-      entries.push_back(MakeEntry({{"job", "a"}}, i, std::string(1000, 'a' + i % 26)));
-    }
-    return entries;
-  };
-  std::string body;
-  EncodePush(batch(1000), &body);
-  const size_t first = body.capacity();
-  EncodePush(batch(1050), &body);
-  EXPECT_GT(body.capacity(), first);
-  EXPECT_LT(body.capacity(), first * 12 / 10);
-  EXPECT_EQ(Decode(body).streams(0).entries_size(), 1050);
-}
-
 TEST(Encoder, LabelsAreSortedAndEscaped) {
   std::vector<Entry> entries;
   entries.push_back(MakeEntry({{"zeta", "z"}, {"app", "say \"hi\"\\\n"}}, 1, "x"));
