@@ -40,8 +40,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# Besides the libraries: postinst creates the service user with adduser.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# Besides the libraries: postinst creates the service user with adduser; libsystemd0 is
+# dlopen'ed by the journal source (sources/journal/reader.cc), so shlibdeps cannot see it.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libsystemd0")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_BINARY_DIR}/packaging/conffiles
     ${_skidder_pkg}/debian/postinst

@@ -1,5 +1,7 @@
 #include "model/ack.h"
 
+#include <vector>
+
 namespace skidder {
 
 void Checkpoint::Release() {
@@ -24,7 +26,7 @@ AckRef AckTracker::Open(uint64_t end_offset) {
 }
 
 void AckTracker::Complete(Checkpoint* completed) {
-  std::deque<Checkpoint*> done;
+  std::vector<Checkpoint*> done;  // allocates only when something is done (a deque always would)
   uint64_t before = 0, committed = 0;
   {
     std::lock_guard lock(mu_);
@@ -70,8 +72,7 @@ void AckTracker::Reset(uint64_t offset) {
   std::lock_guard lock(mu_);
   // Checkpoints of the old content may still be in flight; they must neither block nor move the
   // new content's position, so they are set aside and only freed when they complete.
-  for (Checkpoint* cp : pending_) stale_.push_back(cp);
-  pending_.clear();
+  stale_.splice(stale_.end(), pending_);
   blocked_ = false;  // the abandoned bytes are gone with the old content
   committed_.store(offset, std::memory_order_release);
 }

@@ -51,8 +51,13 @@ class Deb(unittest.TestCase):
 
     def test_depends_are_computed_from_the_binary(self):
         depends = self.field("Depends")
-        for lib in ("libcurl4", "libyaml-cpp", "libre2", "libprotobuf", "libsnappy", "adduser"):
+        for lib in ("libcurl4", "libssl3", "libsystemd0", "adduser"):
             self.assertIn(lib, depends)
+        # SKIDDER_STATIC_LIBS (the default) links these from their .a archives: the package
+        # must not depend on them then, and must when they are shared.
+        static = "SKIDDER_STATIC_LIBS:BOOL=ON" in (BUILD / "CMakeCache.txt").read_text()
+        for lib in ("libyaml-cpp", "libre2", "libprotobuf", "libsnappy", "libmaxminddb"):
+            (self.assertNotIn if static else self.assertIn)(lib, depends)
 
     def test_contents(self):
         listing = run("dpkg-deb", "-c", str(self.deb)).stdout

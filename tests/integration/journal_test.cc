@@ -3,6 +3,7 @@
 // moment loses nothing, SIGTERM saves the cursor so a restart sends nothing twice.
 #include <fmt/format.h>
 
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -52,6 +53,28 @@ TEST_F(Journal, DeliversEntriesWithUnitAndLevelLabels) {
   ReceivedEntry e = loki_.Entries().at(0);
   EXPECT_EQ(e.labels, "{job=\"systemd-journal\", level=\"warning\", unit=\"kubelet.service\"}");
   EXPECT_GE(agent_.Metric("skidder_journal_entries_total", {"job_name=\"node\""}), 3);
+}
+
+// Memory: libsystemd (with libgcrypt, liblzma, liblz4, libcap) is loaded only by a journal
+// source, so every other agent saves its mapped pages (benchmarks/README.md, "Memory").
+bool MapsLibsystemd(pid_t pid) {
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("libsystemd.so") != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(Journal, LibsystemdIsLoadedOnlyByAnAgentThatReadsAJournal) {
+  StartAgent(WriteConfig());
+  EXPECT_FALSE(MapsLibsystemd(agent_.pid()));
+  ASSERT_EQ(agent_.Terminate(), 0);
+  std::string config = Config();
+  Write("a.journal", 0, 1);
+  StartAgent(config);
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_TRUE(MapsLibsystemd(agent_.pid()));
 }
 
 TEST_F(Journal, SigkillsWhileReadingLoseNothing) {

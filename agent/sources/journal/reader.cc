@@ -1,5 +1,6 @@
 #include "sources/journal/reader.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <systemd/sd-journal.h>
 
@@ -16,6 +17,77 @@ bool ParseHex(std::string_view s, uint64_t* out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out, 16);
   return ec == std::errc() && p == s.data() + s.size();
 }
+
+// libsystemd is loaded when the first journal is opened, not at start-up: linked, it and the
+// libraries it needs (libgcrypt, libgpg-error, liblzma, liblz4, libcap) cost every agent about
+// 0.7 MB of mapped pages although most configurations read no journal (benchmarks/README.md,
+// "Memory"). systemd documents dlopen as the way to use it optionally.
+struct SdApi {
+  decltype(&sd_journal_add_disjunction) add_disjunction = nullptr;
+  decltype(&sd_journal_add_match) add_match = nullptr;
+  decltype(&sd_journal_close) close = nullptr;
+  decltype(&sd_journal_enumerate_available_data) enumerate_available_data = nullptr;
+  decltype(&sd_journal_get_cursor) get_cursor = nullptr;
+  decltype(&sd_journal_get_realtime_usec) get_realtime_usec = nullptr;
+  decltype(&sd_journal_next) next = nullptr;
+  decltype(&sd_journal_open) open = nullptr;
+  decltype(&sd_journal_open_directory) open_directory = nullptr;
+  decltype(&sd_journal_restart_data) restart_data = nullptr;
+  decltype(&sd_journal_seek_cursor) seek_cursor = nullptr;
+  decltype(&sd_journal_seek_head) seek_head = nullptr;
+  decltype(&sd_journal_seek_realtime_usec) seek_realtime_usec = nullptr;
+  decltype(&sd_journal_set_data_threshold) set_data_threshold = nullptr;
+  decltype(&sd_journal_test_cursor) test_cursor = nullptr;
+  decltype(&sd_journal_wait) wait = nullptr;
+};
+
+template <typename F>
+bool Load(void* lib, const char* name, F* out) {
+  *out = reinterpret_cast<F>(dlsym(lib, name));
+  return *out != nullptr;
+}
+
+struct Loaded {
+  const SdApi* api = nullptr;  // null when libsystemd.so.0 or one of its symbols is missing
+  std::string error;
+};
+
+// Loaded once, on first use, and never unloaded.
+const Loaded& LoadSd() {
+  static const Loaded loaded = [] {
+    static SdApi api;
+    Loaded out;
+    void* h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    bool ok = h != nullptr;
+    ok = ok && Load(h, "sd_journal_add_disjunction", &api.add_disjunction);
+    ok = ok && Load(h, "sd_journal_add_match", &api.add_match);
+    ok = ok && Load(h, "sd_journal_close", &api.close);
+    ok = ok && Load(h, "sd_journal_enumerate_available_data", &api.enumerate_available_data);
+    ok = ok && Load(h, "sd_journal_get_cursor", &api.get_cursor);
+    ok = ok && Load(h, "sd_journal_get_realtime_usec", &api.get_realtime_usec);
+    ok = ok && Load(h, "sd_journal_next", &api.next);
+    ok = ok && Load(h, "sd_journal_open", &api.open);
+    ok = ok && Load(h, "sd_journal_open_directory", &api.open_directory);
+    ok = ok && Load(h, "sd_journal_restart_data", &api.restart_data);
+    ok = ok && Load(h, "sd_journal_seek_cursor", &api.seek_cursor);
+    ok = ok && Load(h, "sd_journal_seek_head", &api.seek_head);
+    ok = ok && Load(h, "sd_journal_seek_realtime_usec", &api.seek_realtime_usec);
+    ok = ok && Load(h, "sd_journal_set_data_threshold", &api.set_data_threshold);
+    ok = ok && Load(h, "sd_journal_test_cursor", &api.test_cursor);
+    ok = ok && Load(h, "sd_journal_wait", &api.wait);
+    if (ok) {
+      out.api = &api;
+    } else {
+      const char* why = dlerror();
+      out.error = why != nullptr ? why : "libsystemd.so.0";
+    }
+    return out;
+  }();
+  return loaded;
+}
+
+// Only called on a reader that Open() created, which needs the API loaded.
+const SdApi& Sd() { return *LoadSd().api; }
 
 }  // namespace
 
@@ -48,19 +120,22 @@ int64_t EntriesBetween(const CursorPosition& saved, const CursorPosition& next) 
 }
 
 Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& path) {
+  if (LoadSd().api == nullptr) {
+    return Err(Unavailable("open journal: cannot load libsystemd: " + LoadSd().error));
+  }
   sd_journal* j = nullptr;
-  int r = path.empty() ? sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY)
-                       : sd_journal_open_directory(&j, path.c_str(), 0);
+  int r = path.empty() ? Sd().open(&j, SD_JOURNAL_LOCAL_ONLY)
+                       : Sd().open_directory(&j, path.c_str(), 0);
   if (r < 0) {
     return Err(
         Unavailable(fmt::format("open journal {}: {}", path.empty() ? "(local)" : path, Why(r))));
   }
   // The default threshold cuts fields at 64 KiB; a log line must arrive whole.
-  sd_journal_set_data_threshold(j, 0);
+  Sd().set_data_threshold(j, 0);
   return std::unique_ptr<JournalReader>(new JournalReader(j));
 }
 
-JournalReader::~JournalReader() { sd_journal_close(j_); }
+JournalReader::~JournalReader() { Sd().close(j_); }
 
 Status JournalReader::AddMatches(std::string_view matches) {
   while (!matches.empty()) {
@@ -69,42 +144,42 @@ Status JournalReader::AddMatches(std::string_view matches) {
     matches = sp == std::string_view::npos ? std::string_view() : matches.substr(sp + 1);
     if (m.empty()) continue;
     int r =
-        m == "+" ? sd_journal_add_disjunction(j_) : sd_journal_add_match(j_, m.data(), m.size());
+        m == "+" ? Sd().add_disjunction(j_) : Sd().add_match(j_, m.data(), m.size());
     if (r < 0) return InvalidArgument(fmt::format("journal match {}: {}", m, Why(r)));
   }
   return Status::Ok();
 }
 
 Status JournalReader::SeekHead() {
-  int r = sd_journal_seek_head(j_);
+  int r = Sd().seek_head(j_);
   return r < 0 ? Unavailable("seek journal head: " + Why(r)) : Status::Ok();
 }
 
 Status JournalReader::SeekRealtime(uint64_t usec) {
-  int r = sd_journal_seek_realtime_usec(j_, usec);
+  int r = Sd().seek_realtime_usec(j_, usec);
   return r < 0 ? Unavailable("seek journal time: " + Why(r)) : Status::Ok();
 }
 
 Status JournalReader::SeekCursor(const std::string& cursor) {
-  int r = sd_journal_seek_cursor(j_, cursor.c_str());
+  int r = Sd().seek_cursor(j_, cursor.c_str());
   return r < 0 ? InvalidArgument("seek journal cursor: " + Why(r)) : Status::Ok();
 }
 
 bool JournalReader::AtCursor(const std::string& cursor) {
-  return sd_journal_test_cursor(j_, cursor.c_str()) > 0;
+  return Sd().test_cursor(j_, cursor.c_str()) > 0;
 }
 
 Result<bool> JournalReader::Next() {
-  int r = sd_journal_next(j_);
+  int r = Sd().next(j_);
   if (r < 0) return Err(Unavailable("read journal: " + Why(r)));
   return r > 0;
 }
 
 Status JournalReader::Read(JournalRecord* out) {
-  int r = sd_journal_get_realtime_usec(j_, &out->realtime_us);
+  int r = Sd().get_realtime_usec(j_, &out->realtime_us);
   if (r < 0) return DataLoss("journal entry without time: " + Why(r));
   char* cursor = nullptr;
-  r = sd_journal_get_cursor(j_, &cursor);
+  r = Sd().get_cursor(j_, &cursor);
   if (r < 0) return DataLoss("journal entry without cursor: " + Why(r));
   out->cursor.assign(cursor);
   std::free(cursor);
@@ -114,9 +189,9 @@ Status JournalReader::Read(JournalRecord* out) {
   std::vector<std::pair<size_t, size_t>> spans;  // (start, size) of each NAME=value
   const void* data = nullptr;
   size_t size = 0;
-  sd_journal_restart_data(j_);
+  Sd().restart_data(j_);
   // enumerate_available_data skips fields it cannot read (corrupt, unknown compression).
-  while ((r = sd_journal_enumerate_available_data(j_, &data, &size)) > 0) {
+  while ((r = Sd().enumerate_available_data(j_, &data, &size)) > 0) {
     spans.emplace_back(out->data.size(), size);
     out->data.append(static_cast<const char*>(data), size);
     out->bytes += size;
@@ -132,6 +207,6 @@ Status JournalReader::Read(JournalRecord* out) {
   return Status::Ok();
 }
 
-void JournalReader::Wait(uint64_t timeout_us) { sd_journal_wait(j_, timeout_us); }
+void JournalReader::Wait(uint64_t timeout_us) { Sd().wait(j_, timeout_us); }
 
 }  // namespace skidder::sources::journal

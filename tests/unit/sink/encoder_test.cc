@@ -118,6 +118,16 @@ TEST(Encoder, GroupsEntriesByStreamKeepingOrderAndTimestamps) {
   EXPECT_EQ(req.streams(1).entries(0).line(), "b1");
 }
 
+TEST(Encoder, TimestampsHaveTheWireFormOfGoogleProtobufTimestamp) {
+  // proto/push.proto declares its own Timestamp (the lite runtime has no well-known types);
+  // Loki decodes google.protobuf.Timestamp: field 1 = int64 seconds, field 2 = int32 nanos.
+  logproto::EntryAdapter e;
+  e.mutable_timestamp()->set_seconds(1);
+  e.mutable_timestamp()->set_nanos(2);
+  e.set_line("x");
+  EXPECT_EQ(e.SerializeAsString(), std::string("\x0a\x04\x08\x01\x10\x02\x12\x01x", 9));
+}
+
 TEST(Encoder, LabelsAreSortedAndEscaped) {
   std::vector<Entry> entries;
   entries.push_back(MakeEntry({{"zeta", "z"}, {"app", "say \"hi\"\\\n"}}, 1, "x"));
