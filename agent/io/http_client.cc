@@ -267,12 +267,21 @@ HttpResponse CurlHttpClient::Post(const HttpRequest& req) {
   curl_slist* headers = BuildHeaders(req);
   if (!route.host_header.empty()) headers = curl_slist_append(headers, route.host_header.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
+  curl_slist* proxy_headers = nullptr;
+  for (const std::string& line : req.proxy_connect_header) {
+    proxy_headers = curl_slist_append(proxy_headers, line.c_str());
+  }
+  if (proxy_headers != nullptr) {
+    curl_easy_setopt(easy_, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE);
+    curl_easy_setopt(easy_, CURLOPT_PROXYHEADER, proxy_headers);
+  }
   Transfer t{
       .easy = easy_, .body = &resp.body, .cancel = req.cancel, .read_2xx_body = req.read_2xx_body};
   SetTransportOptions(req, &t);
 
   CURLcode rc = curl_easy_perform(easy_);
   curl_slist_free_all(headers);
+  curl_slist_free_all(proxy_headers);
   curl_slist_free_all(connect_to);
   resp.curl_code = static_cast<int>(rc);
   resp.status = t.final_status;

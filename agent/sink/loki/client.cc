@@ -51,7 +51,7 @@ class LokiClient::Impl final : public SendControl {
   }
   ~Impl() override;
 
-  void InitSender(Credentials creds) {
+  void InitSender(io::Credentials creds) {
     sender_ = std::make_unique<Sender>(cfg_, opts_.seed, io::NewCurlHttpClient(), std::move(creds),
                                        *m_, this);
   }
@@ -413,7 +413,8 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
                                  *file + "\": " + std::strerror(errno)));
     }
   }
-  auto creds = Credentials::Load(cfg);
+  auto creds = io::Credentials::Load(
+      cfg, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout), "loki client");
   if (!creds) return Err(creds.error());
 
   std::unique_ptr<LokiClient> client(new LokiClient());

@@ -18,7 +18,7 @@
 #include "io/http_client.h"
 #include "sink/loki/backoff.h"
 #include "sink/loki/batcher.h"
-#include "sink/loki/credentials.h"
+#include "io/credentials.h"
 #include "telemetry/agent_metrics.h"
 #include "util/log_limiter.h"
 
@@ -38,7 +38,7 @@ class SendControl {
 class Sender {
  public:
   Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
-         Credentials creds, telemetry::AgentMetrics& metrics, SendControl* control);
+         io::Credentials creds, telemetry::AgentMetrics& metrics, SendControl* control);
 
   // Sends the batch. True when every entry was acknowledged or dropped (and released). False when
   // SendControl gave up mid-way: batch->entries then holds exactly the entries not yet sent.
@@ -65,7 +65,7 @@ class Sender {
   std::string host_;      // metrics label and log field: URL host, no credentials
   std::string safe_url_;  // URL for logs
   std::unique_ptr<io::HttpClient> http_;
-  Credentials creds_;
+  io::Credentials creds_;
   Backoff backoff_;
   telemetry::AgentMetrics& m_;
   SendControl* control_;
