@@ -31,6 +31,8 @@ class Credentials {
 
   // "Basic ...", "Bearer ...", "<type> ..." or "" (no Authorization header).
   const std::string& authorization() const { return header_; }
+  // Why the last OAuth2 token request failed; "" once one succeeded (or without oauth2).
+  const std::string& oauth2_error() const { return oauth2_error_; }
   // Re-reads the secret files, or fetches a new OAuth2 token. Keeps the previous value when a
   // file cannot be read, holds an unusable value or no token comes (logged).
   void Reload();

@@ -4,11 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "io/http_client.h"
-#include "util/log.h"
 
 namespace skidder::kubernetes {
 namespace {
@@ -17,23 +14,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr auto kPollStep = std::chrono::milliseconds(250);  // upper bound between stop checks
-
-Result<std::string> ReadToken(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Err(Unavailable(fmt::format("cannot read bearer token file {}", path)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  // A token goes into a header: anything that could split it is refused, not sent.
-  for (unsigned char c : token) {
-    if (c < 0x20 || c == 0x7f) {
-      return Err(InvalidArgument(fmt::format("bearer token file {} holds control bytes", path)));
-    }
-  }
-  if (token.empty()) return Err(Unavailable(fmt::format("bearer token file {} is empty", path)));
-  return token;
-}
 
 }  // namespace
 
@@ -75,7 +55,7 @@ size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
-KubeClient::KubeClient(ClientConfig cfg) : cfg_(std::move(cfg)) {
+KubeClient::KubeClient(ClientConfig cfg) : cfg_(std::move(cfg)), auth_(cfg_) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   multi_ = curl_multi_init();
@@ -97,10 +77,7 @@ std::string KubeClient::Escape(std::string_view value) {
   return out;
 }
 
-void KubeClient::InvalidateToken() {
-  std::lock_guard lock(token_mu_);
-  token_valid_ = false;
-}
+void KubeClient::InvalidateToken() { auth_.Invalidate(); }
 
 void KubeClient::Interrupt() {
   interrupted_.store(true);
@@ -108,26 +85,6 @@ void KubeClient::Interrupt() {
 }
 
 void KubeClient::ClearInterrupt() { interrupted_.store(false); }
-
-Result<std::string> KubeClient::Token() {
-  if (cfg_.bearer_token_file.empty()) return cfg_.bearer_token;
-  std::lock_guard lock(token_mu_);
-  const auto now = Clock::now();
-  if (token_valid_ && now - token_read_ < cfg_.token_refresh) return token_;
-  auto token = ReadToken(cfg_.bearer_token_file);
-  if (!token) {
-    // A rotation in progress can leave the file briefly unreadable; an old token may still work.
-    if (!token_.empty()) {
-      LOG_WARN("keeping previous kubernetes token", {{"error", token.error().message()}});
-      return token_;
-    }
-    return Err(token.error());
-  }
-  token_ = std::move(*token);
-  token_read_ = now;
-  token_valid_ = true;
-  return token_;
-}
 
 KubeResponse KubeClient::Get(const std::string& path_query, std::chrono::milliseconds timeout) {
   Transfer t;
@@ -194,12 +151,12 @@ void ConfigureCredentials(CURL* easy, const ClientConfig& cfg) {
   }
 }
 
-curl_slist* Configure(CURL* easy, const std::string& url, const std::string& token,
+curl_slist* Configure(CURL* easy, const std::string& url, const std::string& authorization,
                       const ClientConfig& cfg, std::chrono::milliseconds total_timeout,
                       bool compressed) {
   curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-  if (!token.empty())
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  if (!authorization.empty())
+    headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
@@ -223,16 +180,24 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
   KubeResponse resp;
   t.resp = &resp;
   t.max_body = cfg_.max_body;
-  auto token = Token();
-  if (!token) {
-    resp.error = token.error().message();
+  auto authorization = auth_.Header();
+  if (!authorization) {
+    resp.error = authorization.error().message();
     return resp;
   }
   CURL* easy = curl_easy_init();
   t.easy = easy;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = Configure(easy, cfg_.server + path_query, *token, cfg_, total_timeout,
-                                  /*compressed=*/t.on_data == nullptr);
+  curl_slist* headers = Configure(easy, cfg_.server + path_query, *authorization, cfg_,
+                                  total_timeout, /*compressed=*/t.on_data == nullptr);
+  curl_slist* proxy_headers = nullptr;  // sent in the CONNECT request to proxy_url only
+  for (const std::string& line : cfg_.proxy_connect_header) {
+    proxy_headers = curl_slist_append(proxy_headers, line.c_str());
+  }
+  if (proxy_headers != nullptr) {
+    curl_easy_setopt(easy, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE);
+    curl_easy_setopt(easy, CURLOPT_PROXYHEADER, proxy_headers);
+  }
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnWrite);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
@@ -248,6 +213,7 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
   long code = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
   resp.status = static_cast<int>(code);
+  if (code == 401 || code == 403) auth_.Invalidate();  // the credentials were refused
   if (code == 429 || code == 503) {
     curl_off_t retry_after = 0;  // libcurl parses both forms, as seconds from now
     if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
@@ -259,6 +225,7 @@ KubeResponse KubeClient::Run(const std::string& path_query, Transfer& t,
   curl_multi_remove_handle(multi, easy);
   curl_easy_cleanup(easy);
   curl_slist_free_all(headers);
+  curl_slist_free_all(proxy_headers);
   return resp;
 }
 

@@ -17,8 +17,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
+#include "kubernetes/auth.h"
 #include "util/status.h"
 
 namespace skidder::kubernetes {
@@ -31,6 +33,8 @@ struct ClientConfig {
   std::string username, password;  // basic auth; never with a token
   std::string proxy_url;           // "" = libcurl's default (the *_proxy environment variables)
   std::string no_proxy;            // with proxy_url: hosts reached directly
+  std::vector<std::string> proxy_connect_header;  // "Name: value" lines of the CONNECT request
+  std::optional<config::OAuth2Config> oauth2;     // a client-credentials token instead (auth.h)
   config::TlsConfig tls;
   // PEM given inline (kubeconfig *-data); each, when set, is used instead of its tls.*_file, from
   // memory (libcurl blobs), so secrets never go to a temporary file.
@@ -68,7 +72,8 @@ class KubeClient {
   KubeResponse Watch(const std::string& path_query, const OnData& on_data,
                      std::chrono::milliseconds idle_timeout);
 
-  // Drops the cached token so the next request re-reads the token file (after a 401).
+  // Drops the cached token so the next request re-reads the token file or fetches a new OAuth2
+  // token (after a 401; a 401 or 403 answer does it too).
   void InvalidateToken();
   // Wakes and ends the current request, and every later one, until ClearInterrupt().
   void Interrupt();
@@ -80,7 +85,6 @@ class KubeClient {
  private:
   struct Transfer;
   static size_t OnWrite(char* data, size_t size, size_t nmemb, void* user);  // libcurl
-  Result<std::string> Token();
   KubeResponse Run(const std::string& path_query, Transfer& t,
                    std::chrono::milliseconds total_timeout);
   void Pump(Transfer& t, KubeResponse& resp);
@@ -88,10 +92,7 @@ class KubeClient {
   ClientConfig cfg_;
   void* multi_ = nullptr;  // CURLM*, kept for curl_multi_wakeup() from Interrupt()
   std::atomic<bool> interrupted_{false};
-  std::mutex token_mu_;
-  std::string token_;
-  std::chrono::steady_clock::time_point token_read_{};
-  bool token_valid_ = false;
+  KubeAuth auth_;  // the Authorization header (auth.h)
 };
 
 }  // namespace skidder::kubernetes
