@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -80,6 +81,10 @@ TlsFront::TlsFront(const std::string& dir, int backend_port, bool require_client
   if (require_client_cert) {
     X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), ca);
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    // Clients resume sessions (libcurl does); with client verification OpenSSL refuses that
+    // ("internal error") unless the sessions belong to a named context.
+    static constexpr unsigned char kContext[] = "skidder-tls-front";
+    SSL_CTX_set_session_id_context(ctx_, kContext, sizeof kContext - 1);
   }
   X509_free(ca);
   X509_free(server);
@@ -136,6 +141,7 @@ void TlsFront::Serve(int fd) {
   SSL_set_fd(ssl, fd);
   if (SSL_accept(ssl) != 1) {
     failed_.fetch_add(1);
+    ERR_clear_error();
     SSL_free(ssl);
     shutdown(fd, SHUT_RDWR);
     return;
