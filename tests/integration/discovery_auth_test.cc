@@ -151,3 +151,36 @@ TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
 
 }  // namespace
 }  // namespace skidder::testing
+
+namespace skidder::testing {
+namespace {
+
+// proxy_connect_header on clients: an https Loki reached through a CONNECT proxy that wants its
+// own credentials in the CONNECT request.
+class ClientProxy : public IntegrationTest {};
+
+TEST_F(ClientProxy, ProxyConnectHeaderReachesTheProxyOfAnHttpsLoki) {
+  TlsFront front(dir_.path(), loki_.port(), /*require_client_cert=*/false);
+  ASSERT_TRUE(front.Start());
+  FakeConnectProxy proxy;
+  ASSERT_TRUE(proxy.Start());
+  std::string path = WriteConfig({.extra_client = fmt::format(R"(    tls_config: {{ca_file: {}}}
+    proxy_url: {}
+    proxy_connect_header:
+      Proxy-Authorization: [Basic cHJveHk6cGFzcw==]
+)",
+                                                              front.ca_file(), proxy.url())});
+  std::string yaml = ReadFile(path);
+  yaml.replace(yaml.find(loki_.url()), loki_.url().size(), front.url() + "/loki/api/v1/push");
+  WriteFile(path, yaml);
+  WriteFile(logs() + "/a.log", Lines("via-proxy", 0, 3));
+  StartAgent(path);
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  auto seen = proxy.requests();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].target, front.url().substr(8));
+  EXPECT_EQ(seen[0].headers["proxy-authorization"], "Basic cHJveHk6cGFzcw==");
+}
+
+}  // namespace
+}  // namespace skidder::testing
