@@ -8,6 +8,7 @@
 // (a token request holds it, so concurrent callers wait for the same token).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,10 @@ class KubeAuth {
   // The server refused the credentials (401/403): the next Header() re-reads the token file or
   // fetches a new OAuth2 token.
   void Invalidate();
+  // A token request in progress gives up when *cancel turns true (KubeClient::Interrupt).
+  void set_cancel(const std::atomic<bool>* cancel) {
+    if (oauth2_) oauth2_->set_cancel(cancel);
+  }
 
  private:
   Result<std::string> FileToken(std::chrono::steady_clock::time_point now);

@@ -56,6 +56,7 @@ size_t KubeClient::OnWrite(char* data, size_t size, size_t nmemb, void* user) {
 }
 
 KubeClient::KubeClient(ClientConfig cfg) : cfg_(std::move(cfg)), auth_(cfg_) {
+  auth_.set_cancel(&interrupted_);
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   multi_ = curl_multi_init();

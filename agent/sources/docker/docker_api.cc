@@ -190,7 +190,7 @@ static void SetHttpSettings(CURL* easy, const config::DockerSdConfig& cfg) {
   if (!cfg.enable_http2) curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 }
 
-Result<std::string> DockerApi::Authorization() {
+Result<std::string> DockerApi::Authorization(const std::atomic<bool>* cancel) {
   const config::DockerSdConfig& cfg = ep_.cfg;
   if (!ep_.http_settings || (!cfg.basic_auth && !cfg.authorization && !cfg.oauth2)) return "";
   if (!creds_) {
@@ -198,6 +198,7 @@ Result<std::string> DockerApi::Authorization() {
     if (!loaded) return Err(loaded.error());
     creds_.emplace(std::move(*loaded));
   }
+  creds_->set_cancel(cancel);  // a token request gives up with the call
   creds_->MaybeRefresh(std::chrono::steady_clock::now());
   if (cfg.oauth2 && creds_->authorization().empty()) {
     return Err(Unavailable(fmt::format("no OAuth2 token from {}: {}",
@@ -213,6 +214,7 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   auto* call = static_cast<Call*>(c);
   Status s = PerformOnce(path, c, timeout);
   if ((call->status != 401 && call->status != 403) || !creds_) return s;
+  creds_->set_cancel(call->cancel);
   creds_->Reload();
   call->status = 0;
   call->error_body.clear();
@@ -254,7 +256,7 @@ Status DockerApi::PerformOnce(const std::string& path, void* c,
   curl_slist* headers = curl_slist_append(nullptr, "User-Agent: skidder");
   if (!sni_url.empty()) headers = curl_slist_append(headers, ("Host: " + io::UrlHost(url)).c_str());
   if (ep_.http_settings) SetHttpSettings(easy, ep_.cfg);
-  auto authorization = Authorization();
+  auto authorization = Authorization(call->cancel);
   if (!authorization) {
     curl_slist_free_all(headers);
     curl_slist_free_all(proxy_headers);

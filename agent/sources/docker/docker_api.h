@@ -59,7 +59,7 @@ class DockerApi {
   Status Perform(const std::string& path, void* call, std::chrono::milliseconds timeout);
   Status PerformOnce(const std::string& path, void* call, std::chrono::milliseconds timeout);
   // The Authorization header value ("" = none); loads the credentials on first use.
-  Result<std::string> Authorization();
+  Result<std::string> Authorization(const std::atomic<bool>* cancel);
   Endpoint ep_;
   void* easy_ = nullptr;
   std::optional<io::Credentials> creds_;  // http(s):// hosts with credentials, once loaded
