@@ -116,7 +116,7 @@ void FieldReader::Headers(std::string_view k, std::map<std::string, std::vector<
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::vector<std::string>& values = m[it->first.as<std::string>("")];
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: the iterator hands out temporaries
     if (v.IsScalar()) values.push_back(v.Scalar());
     for (size_t i = 0; v.IsSequence() && i < v.size(); ++i) {
       if (v[i].IsScalar()) values.push_back(v[i].Scalar());
