@@ -62,18 +62,40 @@ struct Authorization {
   std::string credentials, credentials_file;
 };
 
-// OAuth 2.0 client credentials grant (RFC 6749 4.4): a token fetched from token_url, cached
-// until it expires, and fetched again when Loki answers 401.
-struct OAuth2Config {
+// Proxy settings as Prometheus' common HTTP client reads them (also inside `oauth2`, for the
+// token request).
+struct ProxyConfig {
+  std::string proxy_url;                // "" = none, unless proxy_from_environment
+  std::string no_proxy;                 // hosts not to reach through the proxy (comma-separated)
+  bool proxy_from_environment = false;  // use HTTP(S)_PROXY / NO_PROXY when proxy_url is empty
+  // Headers of the CONNECT request to the proxy (https:// targets), e.g. Proxy-Authorization.
+  std::map<std::string, std::vector<std::string>> proxy_connect_header;
+};
+
+// OAuth 2.0 client credentials grant (RFC 6749 4.4): a token fetched from token_url before the
+// first request, cached until it expires, and fetched again when the server answers 401/403.
+struct OAuth2Config : ProxyConfig {  // the proxy for token_url
   std::string client_id, client_secret, client_secret_file;
   std::vector<std::string> scopes;
   std::string token_url;
   std::map<std::string, std::string> endpoint_params;  // extra form fields of the token request
   TlsConfig tls_config;                                // for token_url
-  std::string proxy_url;                               // for token_url
 };
 
-struct ClientConfig {
+// Prometheus' common HTTP client settings (HTTPClientConfig), shared by `clients`,
+// kubernetes_sd_configs and docker_sd_configs: read by one reader and dumped by one writer, which
+// both walk the field list in config/http_client_fields.h.
+struct HttpClientConfig : ProxyConfig {
+  std::optional<BasicAuth> basic_auth;
+  std::string bearer_token, bearer_token_file;
+  std::optional<Authorization> authorization;
+  std::optional<OAuth2Config> oauth2;
+  bool follow_redirects = true;  // follow 3xx as Promtail does (up to 10)
+  bool enable_http2 = true;      // false = HTTP/1.1 only
+  TlsConfig tls_config;
+};
+
+struct ClientConfig : HttpClientConfig {
   std::string url;        // push URL, e.g. http://loki-gateway/loki/api/v1/push
   std::string tenant_id;  // X-Scope-OrgID; "" = none
   Duration batchwait = std::chrono::seconds(1);  // max age of a batch before it is sent
@@ -81,16 +103,6 @@ struct ClientConfig {
   Duration timeout = std::chrono::seconds(10);   // per request
   Labels external_labels;                        // added to every stream of this client
   std::map<std::string, std::string> headers;
-  std::optional<BasicAuth> basic_auth;
-  std::string bearer_token, bearer_token_file;
-  std::optional<Authorization> authorization;
-  std::optional<OAuth2Config> oauth2;
-  std::string proxy_url;
-  std::string no_proxy;                 // hosts not to reach through the proxy (comma-separated)
-  bool proxy_from_environment = false;  // use HTTP(S)_PROXY / NO_PROXY when proxy_url is empty
-  bool follow_redirects = true;         // follow 3xx as Promtail does (up to 10)
-  bool enable_http2 = true;             // false = HTTP/1.1 only
-  TlsConfig tls_config;
   BackoffConfig backoff_config;
   bool drop_rate_limited_batches = false;  // drop instead of retry on 429 (Promtail's option)
 };
@@ -128,15 +140,13 @@ struct RelabelConfig {
   std::string action = "replace";
 };
 
-struct KubernetesSdConfig {
+// The HTTP client settings: basic_auth is read once at start (password_file too); an
+// `authorization` of type Bearer is read into bearer_token(_file); proxy_url "" = libcurl's
+// default (the *_proxy environment variables).
+struct KubernetesSdConfig : HttpClientConfig {
   std::string role = "pod";
   std::string api_server;
   std::string kubeconfig_file;
-  std::string bearer_token, bearer_token_file;
-  std::optional<BasicAuth> basic_auth;  // read once at start (password_file too)
-  TlsConfig tls_config;
-  std::string proxy_url;  // "" = libcurl's default (the *_proxy environment variables)
-  std::string no_proxy;   // with proxy_url: hosts reached directly (comma-separated)
   std::vector<std::string> namespaces;
   bool own_namespace = false;
   struct Selector {
@@ -188,8 +198,10 @@ struct PushApiConfig {
 };
 
 // Prometheus' docker_sd_configs, read as Promtail's Docker target reads it: containers of one
-// Docker daemon, whose logs are read through the daemon's API (sources/docker).
-struct DockerSdConfig {
+// Docker daemon, whose logs are read through the daemon's API (sources/docker). As in Prometheus
+// the HTTP client settings apply to http:// and https:// hosts; the proxy settings to tcp:// hosts
+// too; none to a unix:// socket. bearer_token(_file) are read into `authorization`.
+struct DockerSdConfig : HttpClientConfig {
   std::string host;  // unix:///var/run/docker.sock, tcp://host:2375, http(s)://host:port
   int port = 80;     // __address__ port of a container that exposes no TCP port
   std::string host_networking_host = "localhost";        // __address__ of host-network containers
@@ -197,12 +209,6 @@ struct DockerSdConfig {
   bool match_first_network = true;  // several networks: the first by name gives the labels
   // Docker API list filters (name -> values), e.g. label: [logging=promtail].
   std::vector<std::pair<std::string, std::vector<std::string>>> filters;
-  // HTTP client settings; as in Prometheus they apply to http:// and https:// hosts only.
-  std::optional<BasicAuth> basic_auth;
-  std::optional<Authorization> authorization;  // bearer_token(_file) are read into this
-  TlsConfig tls_config;
-  bool follow_redirects = true;
-  bool enable_http2 = true;
 };
 
 // Promtail's `syslog` block: listen for syslog messages (sources/syslog).

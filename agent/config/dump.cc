@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "config/http_client_fields.h"
 #include "config/loader.h"
 #include "config/sections.h"
 #include "util/redact.h"
@@ -91,24 +92,8 @@ class Writer {
     End();
   }
 
-  void OAuth2(const OAuth2Config& o) {
-    Begin("oauth2");
-    Kv("client_id", o.client_id);
-    Opt("client_secret", Secret(o.client_secret));
-    Opt("client_secret_file", o.client_secret_file);
-    Kv("token_url", RedactUrl(o.token_url));
-    if (!o.scopes.empty()) e << YAML::Key << "scopes" << YAML::Value << YAML::Flow << o.scopes;
-    if (!o.endpoint_params.empty()) {
-      Begin("endpoint_params");
-      for (const auto& [k, v] : o.endpoint_params) {
-        Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
-      }
-      End();
-    }
-    Tls("tls_config", o.tls_config);
-    Opt("proxy_url", RedactUrl(o.proxy_url));
-    End();
-  }
+  // The common HTTP client settings, from the one field list (http_client_fields.h).
+  void HttpClient(const HttpClientConfig& h);
 
   void Client(const ClientConfig& c) {
     e << YAML::BeginMap;
@@ -123,30 +108,7 @@ class Writer {
       for (const auto& [k, v] : c.headers) Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
       End();
     }
-    if (c.basic_auth) {
-      Begin("basic_auth");
-      Opt("username", c.basic_auth->username);
-      Opt("username_file", c.basic_auth->username_file);
-      Opt("password", Secret(c.basic_auth->password));
-      Opt("password_file", c.basic_auth->password_file);
-      End();
-    }
-    Opt("bearer_token", Secret(c.bearer_token));
-    Opt("bearer_token_file", c.bearer_token_file);
-    if (c.authorization) {
-      Begin("authorization");
-      Kv("type", c.authorization->type);
-      Opt("credentials", Secret(c.authorization->credentials));
-      Opt("credentials_file", c.authorization->credentials_file);
-      End();
-    }
-    if (c.oauth2) OAuth2(*c.oauth2);
-    Opt("proxy_url", RedactUrl(c.proxy_url));
-    Opt("no_proxy", c.no_proxy);
-    Kv("proxy_from_environment", c.proxy_from_environment);
-    Kv("follow_redirects", c.follow_redirects);
-    Kv("enable_http2", c.enable_http2);
-    Tls("tls_config", c.tls_config);
+    HttpClient(c);
     Begin("backoff_config");
     Kv("min_period", c.backoff_config.min_period);
     Kv("max_period", c.backoff_config.max_period);
@@ -161,19 +123,7 @@ class Writer {
     Kv("role", k.role);
     Opt("api_server", RedactUrl(k.api_server));
     Opt("kubeconfig_file", k.kubeconfig_file);
-    Opt("bearer_token", Secret(k.bearer_token));
-    Opt("bearer_token_file", k.bearer_token_file);
-    if (k.basic_auth) {
-      Begin("basic_auth");
-      Opt("username", k.basic_auth->username);
-      Opt("username_file", k.basic_auth->username_file);
-      Opt("password", Secret(k.basic_auth->password));
-      Opt("password_file", k.basic_auth->password_file);
-      End();
-    }
-    Opt("proxy_url", RedactUrl(k.proxy_url));
-    Opt("no_proxy", k.no_proxy);
-    Tls("tls_config", k.tls_config);
+    HttpClient(k);
     if (!k.namespaces.empty() || k.own_namespace) {
       Begin("namespaces");
       e << YAML::Key << "names" << YAML::Value << YAML::Flow << k.namespaces;
@@ -260,6 +210,7 @@ class Writer {
         Kv("host_networking_host", d.host_networking_host);
         Kv("refresh_interval", d.refresh_interval);
         Kv("match_first_network", d.match_first_network);
+        HttpClient(d);
         if (!d.filters.empty()) {
           BeginList("filters");
           for (const auto& [name, values] : d.filters) {
@@ -355,6 +306,53 @@ class Writer {
     End();
   }
 };
+
+// Writes each field of http_client_fields.h: secrets as <secret>, URLs redacted, empty strings,
+// empty lists and unset blocks left out (a dump parses back to the same config).
+class FieldWriter {
+ public:
+  explicit FieldWriter(Writer& w) : w_(w) {}
+  void Str(const char* k, const std::string& s) { w_.Opt(k, s); }
+  void Secret(const char* k, const std::string& s) { w_.Opt(k, config::Secret(s)); }
+  void Url(const char* k, const std::string& s) { w_.Opt(k, RedactUrl(s)); }
+  void Bool(const char* k, bool b) { w_.Kv(k, b); }
+  void List(const char* k, const std::vector<std::string>& v) {
+    if (!v.empty()) w_.e << YAML::Key << k << YAML::Value << YAML::Flow << v;
+  }
+  void Params(const char* k, const std::map<std::string, std::string>& m) {
+    if (m.empty()) return;
+    w_.Begin(k);
+    for (const auto& [name, v] : m) w_.Kv(name.c_str(), IsSensitiveHeader(name) ? config::Secret(v) : v);
+    w_.End();
+  }
+  // Prometheus keeps proxy_connect_header values as secrets (Proxy-Authorization, ...).
+  void Headers(const char* k, const std::map<std::string, std::vector<std::string>>& m) {
+    if (m.empty()) return;
+    w_.Begin(k);
+    for (const auto& [name, values] : m) {
+      std::vector<std::string> shown;
+      for (const std::string& v : values) shown.push_back(config::Secret(v));
+      w_.e << YAML::Key << name << YAML::Value << YAML::Flow << shown;
+    }
+    w_.End();
+  }
+  void Tls(const char* k, const TlsConfig& t) { w_.Tls(k, t); }
+  template <typename T>
+  void Block(const char* k, const std::optional<T>& block) {
+    if (!block) return;
+    w_.Begin(k);
+    internal::Fields(*this, *block);
+    w_.End();
+  }
+
+ private:
+  Writer& w_;
+};
+
+void Writer::HttpClient(const HttpClientConfig& h) {
+  FieldWriter fields(*this);
+  internal::Fields(fields, h);
+}
 
 }  // namespace
 

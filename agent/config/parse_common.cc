@@ -114,4 +114,16 @@ std::string CheckHttpUrl(std::string_view url) {
   return "";
 }
 
+bool ValidHeaderField(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (unsigned char ch : name) {
+    if (ch <= 32 || ch >= 127 ||
+        std::string_view("\"(),/:;<=>?@[\\]{}").find(static_cast<char>(ch)) !=
+            std::string_view::npos) {
+      return false;
+    }
+  }
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 }  // namespace skidder::config::internal

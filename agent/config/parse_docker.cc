@@ -22,52 +22,6 @@ Status ReadFilters(MapReader& parent, DockerSdConfig* out) {
                      });
 }
 
-// basic_auth, authorization and the older bearer_token(_file), as Prometheus' HTTP client reads
-// them; at most one way of authenticating.
-Status ReadAuth(MapReader& r, DockerSdConfig* out) {
-  if (YAML::Node n = r.Node("basic_auth"); n.IsDefined() && !n.IsNull()) {
-    MapReader b(n, r.file(), r.Sub("basic_auth"));
-    BasicAuth auth;
-    b.Str("username", &auth.username);
-    b.Str("username_file", &auth.username_file);
-    b.Str("password", &auth.password);
-    b.Str("password_file", &auth.password_file);
-    if (!auth.password.empty() && !auth.password_file.empty()) {
-      b.Fail("password_file", "set either password or password_file, not both");
-    }
-    if (Status s = b.Finish(); !s.ok()) return s;
-    out->basic_auth = std::move(auth);
-  }
-  Authorization bearer;
-  r.Str("bearer_token", &bearer.credentials);
-  r.Str("bearer_token_file", &bearer.credentials_file);
-  if (YAML::Node n = r.Node("authorization"); n.IsDefined() && !n.IsNull()) {
-    MapReader a(n, r.file(), r.Sub("authorization"));
-    Authorization auth;
-    a.Str("type", &auth.type);
-    a.Str("credentials", &auth.credentials);
-    a.Str("credentials_file", &auth.credentials_file);
-    if (auth.type.empty()) auth.type = "Bearer";
-    if (auth.type.find_first_of(" \t\r\n") != std::string::npos) {
-      a.Fail("type", "must be a single word such as Bearer");
-    }
-    if (!bearer.credentials.empty() || !bearer.credentials_file.empty()) {
-      a.Fail("type", "set either authorization or bearer_token(_file), not both");
-    }
-    if (Status s = a.Finish(); !s.ok()) return s;
-    out->authorization = std::move(auth);
-  } else if (!bearer.credentials.empty() || !bearer.credentials_file.empty()) {
-    if (!bearer.credentials.empty() && !bearer.credentials_file.empty()) {
-      r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
-    }
-    out->authorization = std::move(bearer);
-  }
-  if (out->basic_auth && out->authorization) {
-    r.Fail("basic_auth", "set either basic_auth or a bearer token / authorization, not both");
-  }
-  return Status::Ok();
-}
-
 Status ReadDocker(const YAML::Node& node, const std::string& file, const std::string& path,
                   DockerSdConfig* out) {
   MapReader r(node, file, path);
@@ -76,14 +30,15 @@ Status ReadDocker(const YAML::Node& node, const std::string& file, const std::st
   r.Str("host_networking_host", &out->host_networking_host);
   r.Dur("refresh_interval", &out->refresh_interval);
   r.Bool("match_first_network", &out->match_first_network);
-  r.Bool("follow_redirects", &out->follow_redirects);
-  r.Bool("enable_http2", &out->enable_http2);
-  RefuseUnsupported(
-      r, {"oauth2", "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header"});
   Status s = ReadFilters(r, out);
-  if (s.ok()) s = ReadAuth(r, out);
-  if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
+  if (s.ok()) s = ReadHttpClient(r, out);
   if (!s.ok()) return s;
+  // Prometheus' rule: bearer_token(_file) is an Authorization of type Bearer.
+  if (!out->bearer_token.empty() || !out->bearer_token_file.empty()) {
+    out->authorization = Authorization{"Bearer", out->bearer_token, out->bearer_token_file};
+    out->bearer_token.clear();
+    out->bearer_token_file.clear();
+  }
   const std::string& h = out->host;
   if (h.empty()) {
     r.Fail("host", "is required (e.g. unix:///var/run/docker.sock)");

@@ -96,25 +96,21 @@ Status ReadSelector(const YAML::Node& node, const std::string& file, const std::
   return r.Finish();
 }
 
-// `authorization` of type Bearer is what bearer_token(_file) says in the older spelling.
-Status ReadKubernetesAuthorization(MapReader& parent, KubernetesSdConfig* out) {
-  YAML::Node node = parent.Node("authorization");
-  if (!node.IsDefined() || node.IsNull()) return Status::Ok();
-  MapReader r(node, parent.file(), parent.Sub("authorization"));
-  std::string type = "Bearer", credentials, credentials_file;
-  r.Str("type", &type);
-  r.Str("credentials", &credentials);
-  r.Str("credentials_file", &credentials_file);
-  if (type != "Bearer" && !type.empty()) {
-    r.Fail("type",
-           fmt::format("only Bearer is supported on kubernetes_sd_configs, not {}", Quote(type)));
+// `authorization` of type Bearer is what bearer_token(_file) says in the older spelling; the
+// discovery sends only Bearer tokens.
+Status BearerFromAuthorization(MapReader& r, KubernetesSdConfig* out) {
+  if (!out->authorization) return Status::Ok();
+  if (out->authorization->type != "Bearer") {
+    const YAML::Node node = r.Node("authorization");
+    const YAML::Node type = node["type"];
+    return ErrorAt(r.file(), type.IsDefined() ? type : node, r.Sub("authorization") + ".type",
+                   fmt::format("only Bearer is supported on kubernetes_sd_configs, not {}",
+                               Quote(out->authorization->type)));
   }
-  if (!out->bearer_token.empty() || !out->bearer_token_file.empty()) {
-    r.Fail("type", "set either authorization or bearer_token(_file), not both");
-  }
-  out->bearer_token = credentials;
-  out->bearer_token_file = credentials_file;
-  return r.Finish();
+  out->bearer_token = out->authorization->credentials;
+  out->bearer_token_file = out->authorization->credentials_file;
+  out->authorization.reset();
+  return Status::Ok();
 }
 
 Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std::string& path,
@@ -123,26 +119,15 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   r.Str("role", &out->role);
   r.Str("api_server", &out->api_server);
   r.Str("kubeconfig_file", &out->kubeconfig_file);
-  r.Str("bearer_token", &out->bearer_token);
-  r.Str("bearer_token_file", &out->bearer_token_file);
-  // The API server does not redirect, and HTTP/2 is libcurl's choice: both are accepted.
-  bool follow_redirects = true, enable_http2 = true;
-  r.Bool("follow_redirects", &follow_redirects);
-  r.Bool("enable_http2", &enable_http2);
-  r.Str("proxy_url", &out->proxy_url);
-  r.Str("no_proxy", &out->no_proxy);
-  // Without proxy_url the API connection already honours the *_proxy environment variables.
-  bool proxy_from_environment = false;
-  r.Bool("proxy_from_environment", &proxy_from_environment);
-  RefuseUnsupported(r, {"oauth2", "proxy_connect_header"});
-  Status s = ReadKubernetesAuthorization(r, out);
+  // The API server does not redirect, and HTTP/2 is libcurl's choice: both are accepted. Without
+  // proxy_url the API connection already honours the *_proxy environment variables.
+  Status s = ReadHttpClient(r, out);
+  if (s.ok()) s = BearerFromAuthorization(r, out);
   if (s.ok()) {  // as Prometheus: ignored by roles without node metadata
     MapReader am(r.Node("attach_metadata"), file, r.Sub("attach_metadata"));
     am.Bool("node", &out->attach_metadata_node);
     s = am.Finish();
   }
-  if (s.ok()) s = ReadBasicAuth(r, &out->basic_auth);
-  if (s.ok()) s = ReadTls(r, "tls_config", &out->tls_config);
   if (s.ok()) {
     MapReader ns(r.Node("namespaces"), file, r.Sub("namespaces"));
     ns.StrList("names", &out->namespaces);
@@ -180,17 +165,6 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
     if (!out->kubeconfig_file.empty()) {
       r.Fail("kubeconfig_file", "set either api_server or kubeconfig_file, not both");
     }
-  }
-  if (!out->bearer_token.empty() && !out->bearer_token_file.empty()) {
-    r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
-  }
-  if (out->basic_auth && (!out->bearer_token.empty() || !out->bearer_token_file.empty())) {
-    r.Fail("basic_auth", "set either basic_auth or a bearer token, not both");
-  }
-  if (!out->proxy_url.empty()) {
-    if (std::string why = CheckHttpUrl(out->proxy_url); !why.empty()) r.Fail("proxy_url", why);
-  } else if (!out->no_proxy.empty()) {
-    r.Fail("no_proxy", "only applies with proxy_url");
   }
   return r.Finish();
 }

@@ -336,12 +336,21 @@ HttpResponse CurlHttpClient::Perform(const HttpRequest& req, bool post) {
   curl_slist* headers = BuildHeaders(req);
   if (!route.host_header.empty()) headers = curl_slist_append(headers, route.host_header.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
+  // Set (or cleared) on every request: the easy handle is reused and must never keep a pointer to
+  // a previous request's freed list.
+  curl_slist* proxy_headers = nullptr;
+  for (const std::string& line : req.proxy_connect_header) {
+    proxy_headers = curl_slist_append(proxy_headers, line.c_str());
+  }
+  curl_easy_setopt(easy_, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE);
+  curl_easy_setopt(easy_, CURLOPT_PROXYHEADER, proxy_headers);
   Transfer t{.easy = easy_, .req = &req, .body = &resp.body};
   SetTransportOptions(easy_, req, &t);
 
   Stop stop = Stop::kNone;
   CURLcode rc = Drive(t, stop);
   curl_slist_free_all(headers);
+  curl_slist_free_all(proxy_headers);
   curl_slist_free_all(connect_to);
   Finish(req, t, rc, stop, errbuf, resp);
   return resp;

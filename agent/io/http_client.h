@@ -51,6 +51,8 @@ struct HttpRequest {
   std::string proxy_url;                // "" = none, unless proxy_from_environment
   std::string no_proxy;                 // comma-separated hosts that bypass proxy_url
   bool proxy_from_environment = false;  // use http_proxy/https_proxy/no_proxy when no proxy_url
+  // "Name: value" lines sent to the proxy only, in its CONNECT request (io/proxy.h).
+  std::vector<std::string> proxy_connect_header;
   bool follow_redirects = false;        // follow 3xx (at most 10), keeping the POST and body
   bool http2 = true;                    // false = HTTP/1.1 only
   bool accept_compressed = false;       // ask for gzip/deflate and decode it (big JSON lists)

@@ -2,34 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
 
-#include "util/log.h"
 
 namespace skidder::kubernetes {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-
-Result<std::string> ReadToken(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Err(Unavailable(fmt::format("cannot read bearer token file {}", path)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  // A token goes into a header: anything that could split it is refused, not sent.
-  for (unsigned char c : token) {
-    if (c < 0x20 || c == 0x7f) {
-      return Err(InvalidArgument(fmt::format("bearer token file {} holds control bytes", path)));
-    }
-  }
-  if (token.empty()) return Err(Unavailable(fmt::format("bearer token file {} is empty", path)));
-  return token;
-}
 
 // Standard base64 (RFC 4648, with padding), for basic auth.
 std::string Base64(std::string_view in) {
@@ -51,45 +29,12 @@ std::string Base64(std::string_view in) {
 
 }  // namespace
 
-// --- Credentials ---------------------------------------------------------------------------
-
-void KubeAuth::InvalidateToken() {
-  std::lock_guard lock(token_mu_);
-  token_valid_ = false;
-}
-
-Result<std::string> KubeAuth::Token() {
-  if (cfg_.bearer_token_file.empty()) return cfg_.bearer_token;
-  std::lock_guard lock(token_mu_);
-  const auto now = Clock::now();
-  if (token_valid_ && now - token_read_ < cfg_.token_refresh) return token_;
-  auto token = ReadToken(cfg_.bearer_token_file);
-  if (!token) {
-    // A rotation in progress can leave the file briefly unreadable; an old token may still work.
-    if (!token_.empty()) {
-      LOG_WARN("keeping previous kubernetes token", {{"error", token.error().message()}});
-      return token_;
-    }
-    return Err(token.error());
-  }
-  token_ = std::move(*token);
-  token_read_ = now;
-  token_valid_ = true;
-  return token_;
-}
-
-Result<std::string> KubeAuth::Authorization() {
-  if (!cfg_.username.empty()) return "Basic " + Base64(cfg_.username + ":" + cfg_.password);
-  auto token = Token();
-  if (!token) return Err(token.error());
-  if (token->empty()) return std::string();
-  return "Bearer " + *token;
-}
-
 // --- Requests ------------------------------------------------------------------------------
 
 KubeClient::KubeClient(ClientConfig cfg, std::unique_ptr<io::HttpClient> http)
-    : cfg_(std::move(cfg)), http_(std::move(http)) {}
+    : cfg_(std::move(cfg)), http_(std::move(http)) {
+  auth_.set_cancel(&interrupted_);  // an OAuth2 token request gives up with the call
+}
 
 std::string KubeClient::Escape(std::string_view value) {
   std::string out;
@@ -130,6 +75,7 @@ io::HttpRequest KubeClient::Request(const std::string& path_query) const {
   req.proxy_url = cfg_.proxy_url;
   req.no_proxy = cfg_.no_proxy;
   req.proxy_from_environment = true;  // as client-go: HTTPS_PROXY/NO_PROXY unless proxy_url
+  req.proxy_connect_header = cfg_.proxy_connect_header;
   req.max_body = cfg_.max_body;
   req.cancel = &interrupted_;
   return req;
@@ -137,13 +83,19 @@ io::HttpRequest KubeClient::Request(const std::string& path_query) const {
 
 KubeResponse KubeClient::Send(io::HttpRequest& req) {
   KubeResponse resp;
-  auto auth = auth_.Authorization();
-  if (!auth) {
-    resp.error = auth.error().message();
-    return resp;
+  if (!cfg_.username.empty()) {
+    req.headers.emplace_back("Authorization",
+                             "Basic " + Base64(cfg_.username + ":" + cfg_.password));
+  } else {
+    auto auth = auth_.Header();
+    if (!auth) {
+      resp.error = auth.error().message();
+      return resp;
+    }
+    if (!auth->empty()) req.headers.emplace_back("Authorization", std::move(*auth));
   }
-  if (!auth->empty()) req.headers.emplace_back("Authorization", std::move(*auth));
   io::HttpResponse r = http_->Get(req);
+  if (r.status == 401 || r.status == 403) auth_.Invalidate();  // the credentials were refused
   resp.status = r.status;
   resp.body = std::move(r.body);
   resp.interrupted = r.cancelled;

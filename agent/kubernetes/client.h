@@ -17,9 +17,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "io/http_client.h"
+#include "kubernetes/auth.h"
 #include "util/status.h"
 
 namespace skidder::kubernetes {
@@ -32,6 +34,8 @@ struct ClientConfig {
   std::string username, password;  // basic auth; never with a token
   std::string proxy_url;           // "" = the *_proxy environment variables
   std::string no_proxy;            // with proxy_url: hosts reached directly
+  std::vector<std::string> proxy_connect_header;  // "Name: value" lines of the CONNECT request
+  std::optional<config::OAuth2Config> oauth2;     // a client-credentials token instead (auth.h)
   config::TlsConfig tls;
   // PEM given inline (kubeconfig *-data); each, when set, is used instead of its tls.*_file, from
   // memory (libcurl blobs), so secrets never go to a temporary file.
@@ -52,26 +56,6 @@ struct KubeResponse {
   std::chrono::seconds retry_after{0};
 };
 
-// The Authorization header of every request to the API server: a bearer token (static, or a file
-// re-read every token_refresh and right after a 401) or basic auth. Any thread.
-class KubeAuth {
- public:
-  explicit KubeAuth(const ClientConfig& cfg) : cfg_(cfg) {}
-  // The header value ("Bearer ...", "Basic ..."), "" for none, or why there is none.
-  Result<std::string> Authorization();
-  // Drops the cached token so the next request re-reads the token file (after a 401).
-  void InvalidateToken();
-
- private:
-  Result<std::string> Token();
-
-  const ClientConfig& cfg_;
-  std::mutex token_mu_;
-  std::string token_;
-  std::chrono::steady_clock::time_point token_read_{};
-  bool token_valid_ = false;
-};
-
 class KubeClient {
  public:
   explicit KubeClient(ClientConfig cfg,
@@ -89,8 +73,9 @@ class KubeClient {
   KubeResponse Watch(const std::string& path_query, const OnData& on_data,
                      std::chrono::milliseconds idle_timeout);
 
-  // Drops the cached token so the next request re-reads the token file (after a 401).
-  void InvalidateToken() { auth_.InvalidateToken(); }
+  // Drops the cached token so the next request re-reads the token file or fetches a new OAuth2
+  // token (after a 401; a 401 or 403 answer does it too).
+  void InvalidateToken() { auth_.Invalidate(); }
   // Wakes and ends the current request, and every later one, until ClearInterrupt().
   void Interrupt();
   void ClearInterrupt();
@@ -103,7 +88,7 @@ class KubeClient {
   KubeResponse Send(io::HttpRequest& req);
 
   const ClientConfig cfg_;
-  KubeAuth auth_{cfg_};
+  KubeAuth auth_{cfg_};  // the Authorization header (auth.h)
   const std::unique_ptr<io::HttpClient> http_;
   std::atomic<bool> interrupted_{false};
 };

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/proxy.h"
 #include "kubernetes/discovery.h"
 #include "kubernetes/kubeconfig.h"
 
@@ -59,11 +60,11 @@ Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& 
   if (cfg.api_server.empty()) {
     // Like Prometheus: custom credentials only make sense with an explicit api_server.
     if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
-        !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
+        cfg.oauth2 || !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
         cfg.tls_config.insecure_skip_verify) {
       return InvalidArgument(
-          "kubernetes_sd_configs: bearer_token/basic_auth/tls_config require 'api_server' to be "
-          "set");
+          "kubernetes_sd_configs: bearer_token/basic_auth/oauth2/tls_config require 'api_server' "
+          "to be set");
     }
     if (env.service_host.empty() || env.service_port.empty()) {
       return InvalidArgument(
@@ -91,6 +92,7 @@ Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& 
   c.bearer_token = cfg.bearer_token;
   c.bearer_token_file = cfg.bearer_token_file;
   c.tls = cfg.tls_config;
+  c.oauth2 = cfg.oauth2;
   return ResolveBasicAuth(cfg, c);
 }
 
@@ -103,10 +105,11 @@ Status ResolveKubeconfig(const config::KubernetesSdConfig& cfg, ClientConfig& c,
         "kubernetes_sd_configs: set either api_server or kubeconfig_file, not both");
   }
   if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
-      !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
+      cfg.oauth2 || !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
       !cfg.tls_config.key_file.empty() || cfg.tls_config.insecure_skip_verify) {
     return InvalidArgument(
-        "kubernetes_sd_configs: bearer_token/bearer_token_file/tls_config cannot be combined with "
+        "kubernetes_sd_configs: bearer_token/bearer_token_file/oauth2/tls_config cannot be "
+        "combined with "
         "kubeconfig_file; put the credentials in the kubeconfig");
   }
   auto kc = LoadKubeconfig(cfg.kubeconfig_file);
@@ -168,6 +171,7 @@ Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const 
   if (!s.ok()) return Err(std::move(s));
   out.client.proxy_url = cfg.proxy_url;  // with a kubeconfig too: it names no proxy we read
   out.client.no_proxy = cfg.no_proxy;
+  out.client.proxy_connect_header = io::ProxyConnectHeaderLines(cfg.proxy_connect_header);
 
   std::string label, field;
   bool seen_selector = false;

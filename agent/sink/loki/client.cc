@@ -52,7 +52,7 @@ class LokiClient::Impl final : public SendControl {
   }
   ~Impl() override;
 
-  void InitSender(Credentials creds) {
+  void InitSender(io::Credentials creds) {
     auto http = opts_.http_client ? opts_.http_client() : io::NewCurlHttpClient();
     sender_ = std::make_unique<Sender>(cfg_, opts_.seed, std::move(http), std::move(creds), *m_,
                                        *clock_, this);
@@ -412,7 +412,8 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
                                  *file + "\": " + std::strerror(errno)));
     }
   }
-  auto creds = Credentials::Load(cfg);
+  auto creds = io::Credentials::Load(
+      cfg, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout), "loki client");
   if (!creds) return Err(creds.error());
 
   std::unique_ptr<LokiClient> client(new LokiClient());

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "formats/utf8.h"
+#include "io/proxy.h"
 #include "sink/loki/classify.h"
 #include "sink/loki/encoder.h"
 #include "util/log.h"
@@ -46,7 +47,7 @@ bool ShouldLogAttempt(int attempt) { return (attempt & (attempt - 1)) == 0; }
 }  // namespace
 
 Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
-               Credentials creds, telemetry::AgentMetrics& metrics, const Clock& clock,
+               io::Credentials creds, telemetry::AgentMetrics& metrics, const Clock& clock,
                SendControl* control)
     : cfg_(cfg),
       host_(io::UrlHost(cfg.url)),
@@ -210,6 +211,7 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   req.proxy_url = cfg_.proxy_url;
   req.no_proxy = cfg_.no_proxy;
   req.proxy_from_environment = cfg_.proxy_from_environment;
+  req.proxy_connect_header = io::ProxyConnectHeaderLines(cfg_.proxy_connect_header);
   req.follow_redirects = cfg_.follow_redirects;
   req.http2 = cfg_.enable_http2;
   req.cancel = control_->cancel();

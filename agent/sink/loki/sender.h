@@ -18,7 +18,7 @@
 #include "io/http_client.h"
 #include "sink/loki/backoff.h"
 #include "sink/loki/batcher.h"
-#include "sink/loki/credentials.h"
+#include "io/credentials.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
 #include "util/log_limiter.h"
@@ -39,7 +39,7 @@ class SendControl {
 class Sender {
  public:
   Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<io::HttpClient> http,
-         Credentials creds, telemetry::AgentMetrics& metrics, const Clock& clock,
+         io::Credentials creds, telemetry::AgentMetrics& metrics, const Clock& clock,
          SendControl* control);
 
   // Sends the batch. True when every entry was acknowledged or dropped (and released). False when
@@ -67,7 +67,7 @@ class Sender {
   std::string host_;      // metrics label and log field: URL host, no credentials
   std::string safe_url_;  // URL for logs
   std::unique_ptr<io::HttpClient> http_;
-  Credentials creds_;
+  io::Credentials creds_;
   Backoff backoff_;
   telemetry::AgentMetrics& m_;
   const Clock& clock_;

@@ -3,28 +3,14 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <vector>
 
 #include "io/http_client.h"
+#include "io/proxy.h"
 
 namespace skidder::sources::docker {
-namespace {
-
-std::string ReadSecret(const std::string& file) {
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-}  // namespace
-
 Endpoint Endpoint::From(const config::DockerSdConfig& cfg) {
   Endpoint ep;
   ep.cfg = cfg;
@@ -34,9 +20,11 @@ Endpoint Endpoint::From(const config::DockerSdConfig& cfg) {
     ep.base_url = "http://localhost";
   } else if (h.starts_with("tcp://")) {
     ep.base_url = "http://" + h.substr(6);
+    ep.proxy_settings = true;
   } else {
     ep.base_url = h;
     ep.http_settings = true;
+    ep.proxy_settings = true;
   }
   while (ep.base_url.ends_with('/')) ep.base_url.pop_back();
   return ep;
@@ -158,25 +146,28 @@ static std::string ServerNameRoute(const std::string& url, const std::string& se
   return out;
 }
 
-// Auth and TLS, for http(s):// hosts only (see the header).
-static void SetHttpSettings(CURL* easy, const config::DockerSdConfig& cfg, curl_slist** headers,
-                            std::string* userpwd) {
-  if (cfg.basic_auth) {
-    const config::BasicAuth& b = *cfg.basic_auth;
-    std::string user = b.username_file.empty() ? b.username : ReadSecret(b.username_file);
-    std::string pass = b.password_file.empty() ? b.password : ReadSecret(b.password_file);
-    *userpwd = user + ":" + pass;
-    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(easy, CURLOPT_USERPWD, userpwd->c_str());
+// proxy_url, no_proxy and proxy_from_environment; libcurl would otherwise use the environment's
+// proxy, which Prometheus does not unless told to. Returns the CONNECT headers to free.
+static curl_slist* SetProxy(CURL* easy, const config::DockerSdConfig& cfg) {
+  if (!cfg.proxy_url.empty()) {
+    curl_easy_setopt(easy, CURLOPT_PROXY, cfg.proxy_url.c_str());
+    if (!cfg.no_proxy.empty()) curl_easy_setopt(easy, CURLOPT_NOPROXY, cfg.no_proxy.c_str());
+  } else if (!cfg.proxy_from_environment) {
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
   }
-  if (cfg.authorization) {
-    const config::Authorization& a = *cfg.authorization;
-    std::string cred = a.credentials_file.empty() ? a.credentials : ReadSecret(a.credentials_file);
-    std::string value = a.type + " " + cred;
-    if (io::ValidHeader("Authorization", value)) {
-      *headers = curl_slist_append(*headers, ("Authorization: " + value).c_str());
-    }
+  curl_slist* connect_headers = nullptr;
+  for (const std::string& line : io::ProxyConnectHeaderLines(cfg.proxy_connect_header)) {
+    connect_headers = curl_slist_append(connect_headers, line.c_str());
   }
+  if (connect_headers != nullptr) {
+    curl_easy_setopt(easy, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE);
+    curl_easy_setopt(easy, CURLOPT_PROXYHEADER, connect_headers);
+  }
+  return connect_headers;
+}
+
+// TLS and redirects, for http(s):// hosts only (see the header).
+static void SetHttpSettings(CURL* easy, const config::DockerSdConfig& cfg) {
   const config::TlsConfig& tls = cfg.tls_config;
   curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
   if (!tls.ca_file.empty()) {
@@ -199,7 +190,39 @@ static void SetHttpSettings(CURL* easy, const config::DockerSdConfig& cfg, curl_
   if (!cfg.enable_http2) curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 }
 
+Result<std::string> DockerApi::Authorization(const std::atomic<bool>* cancel) {
+  const config::DockerSdConfig& cfg = ep_.cfg;
+  if (!ep_.http_settings || (!cfg.basic_auth && !cfg.authorization && !cfg.oauth2)) return "";
+  if (!creds_) {
+    auto loaded = io::Credentials::Load(cfg, std::chrono::seconds(10), "docker discovery");
+    if (!loaded) return Err(loaded.error());
+    creds_.emplace(std::move(*loaded));
+  }
+  creds_->set_cancel(cancel);  // a token request gives up with the call
+  creds_->MaybeRefresh(std::chrono::steady_clock::now());
+  if (cfg.oauth2 && creds_->authorization().empty()) {
+    return Err(Unavailable(fmt::format("no OAuth2 token from {}: {}",
+                                       io::RedactUrl(cfg.oauth2->token_url),
+                                       creds_->oauth2_error())));
+  }
+  return creds_->authorization();
+}
+
+// A 401/403 means the credentials were refused: re-read the files (or fetch a new OAuth2 token)
+// and try once more, as the Loki client does. Nothing of a refused answer reached on_data.
 Status DockerApi::Perform(const std::string& path, void* c, std::chrono::milliseconds timeout) {
+  auto* call = static_cast<Call*>(c);
+  Status s = PerformOnce(path, c, timeout);
+  if ((call->status != 401 && call->status != 403) || !creds_) return s;
+  creds_->set_cancel(call->cancel);
+  creds_->Reload();
+  call->status = 0;
+  call->error_body.clear();
+  return PerformOnce(path, c, timeout);
+}
+
+Status DockerApi::PerformOnce(const std::string& path, void* c,
+                              std::chrono::milliseconds timeout) {
   auto* easy = static_cast<CURL*>(easy_);
   auto* call = static_cast<Call*>(c);
   if (easy == nullptr) return Status(StatusCode::kInternal, "libcurl initialisation failed");
@@ -218,7 +241,12 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   curl_easy_setopt(easy, CURLOPT_URL, sni_url.empty() ? url.c_str() : sni_url.c_str());
   if (connect_to != nullptr) curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_slist* proxy_headers = nullptr;
+  if (ep_.proxy_settings) {
+    proxy_headers = SetProxy(easy, ep_.cfg);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  }
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   if (timeout.count() > 0) curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, long(timeout.count()));
@@ -227,8 +255,17 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   }
   curl_slist* headers = curl_slist_append(nullptr, "User-Agent: skidder");
   if (!sni_url.empty()) headers = curl_slist_append(headers, ("Host: " + io::UrlHost(url)).c_str());
-  std::string userpwd;
-  if (ep_.http_settings) SetHttpSettings(easy, ep_.cfg, &headers, &userpwd);
+  if (ep_.http_settings) SetHttpSettings(easy, ep_.cfg);
+  auto authorization = Authorization(call->cancel);
+  if (!authorization) {
+    curl_slist_free_all(headers);
+    curl_slist_free_all(proxy_headers);
+    curl_slist_free_all(connect_to);
+    return authorization.error();
+  }
+  if (!authorization->empty()) {
+    headers = curl_slist_append(headers, ("Authorization: " + *authorization).c_str());
+  }
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnData);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
@@ -237,6 +274,7 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   CURLcode rc = curl_easy_perform(easy);
   curl_slist_free_all(headers);
+  curl_slist_free_all(proxy_headers);
   curl_slist_free_all(connect_to);
   if (call->status == 0) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->status);
   const std::string where = io::RedactUrl(url);

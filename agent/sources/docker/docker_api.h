@@ -1,7 +1,10 @@
 // DockerApi: the few Docker Engine API calls the Docker source makes, over libcurl: on the
 // daemon's Unix socket (CURLOPT_UNIX_SOCKET_PATH) for unix:// hosts, over TCP for tcp:// and
-// http(s):// hosts. The HTTP client settings (basic auth, bearer token, TLS) apply to http(s)://
-// hosts only, as in Prometheus' Docker discovery.
+// http(s):// hosts. The HTTP client settings (basic auth, bearer token, authorization, OAuth2,
+// TLS, redirects) apply to http(s):// hosts only, as in Prometheus' Docker discovery; the proxy
+// settings to tcp:// hosts too. Credentials are io::Credentials: secret files re-read when they
+// change, an OAuth2 token fetched before the first call; after a 401/403 they are refreshed and
+// the call is made once more.
 //
 // One instance per thread (one libcurl easy handle, kept for keep-alive). Unversioned paths:
 // the daemon answers them with its own API version, as the Docker client does after version
@@ -12,10 +15,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "config/config.h"
+#include "io/credentials.h"
 #include "util/status.h"
 
 namespace skidder::sources::docker {
@@ -24,7 +29,8 @@ namespace skidder::sources::docker {
 struct Endpoint {
   std::string socket_path;     // unix:// hosts; "" for TCP
   std::string base_url;        // "http://localhost" for a socket, else scheme://host:port
-  bool http_settings = false;  // apply auth and TLS (http:// and https:// hosts)
+  bool http_settings = false;   // apply auth and TLS (http:// and https:// hosts)
+  bool proxy_settings = false;  // apply the proxy settings (every host but unix://)
   config::DockerSdConfig cfg;
 
   static Endpoint From(const config::DockerSdConfig& cfg);
@@ -51,8 +57,12 @@ class DockerApi {
 
  private:
   Status Perform(const std::string& path, void* call, std::chrono::milliseconds timeout);
+  Status PerformOnce(const std::string& path, void* call, std::chrono::milliseconds timeout);
+  // The Authorization header value ("" = none); loads the credentials on first use.
+  Result<std::string> Authorization(const std::atomic<bool>* cancel);
   Endpoint ep_;
   void* easy_ = nullptr;
+  std::optional<io::Credentials> creds_;  // http(s):// hosts with credentials, once loaded
 };
 
 // "/containers/json?filters=..." for the configured filters (URL-encoded JSON).

@@ -83,11 +83,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: /var/run/x}]\n",
                 "cfg.yaml:3:32: scrape_configs[0].docker_sd_configs[0].host: \"/var/run/x\" is "
                 "not a unix://, tcp://, http:// or https:// address"},
-        BadCase{"OAuth2",
+        BadCase{"OAuth2WithoutTokenUrl",
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
                 "      - {host: unix:///d.sock, oauth2: {client_id: x}}\n",
-                "cfg.yaml:4:40: scrape_configs[0].docker_sd_configs[0].oauth2: \"oauth2\" is not "
-                "supported by skidder yet"},
+                "cfg.yaml:4:40: scrape_configs[0].docker_sd_configs[0].oauth2.token_url: is "
+                "required: the OAuth2 token endpoint"},
         BadCase{"WithStaticConfigs",
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1}]\n"
                 "    static_configs: [{labels: {__path__: /a}}]\n",

@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include "io/proxy.h"
+#include "support/fake_proxy.h"
 #include "support/fake_kube_api.h"
 #include "support/test_util.h"
 
@@ -332,6 +334,34 @@ TEST(Header, RejectsNamesAndValuesThatCouldSplitARequest) {
   EXPECT_FALSE(ValidHeader("", "v"));
   EXPECT_FALSE(ValidHeader("Bad Name", "v"));
   EXPECT_FALSE(ValidHeader("Bad:Name", "v"));
+}
+
+}  // namespace
+}  // namespace skidder::io
+
+namespace skidder::io {
+namespace {
+
+// proxy_connect_header: the CONNECT request to the proxy carries the headers (e.g. the proxy's
+// own credentials); the tunnelled request to the server does not.
+TEST(HttpClient, ProxyConnectHeadersGoToTheProxyOnly) {
+  skidder::testing::TempDir dir;
+  skidder::testing::FakeKubeApi https(dir.path(), "token");
+  skidder::testing::FakeConnectProxy proxy;
+  ASSERT_TRUE(proxy.Start());
+  auto http = NewCurlHttpClient();
+  HttpRequest req;
+  req.url = https.url() + "/loki/api/v1/push";
+  req.tls.ca_file = https.ca_file();
+  req.proxy_url = proxy.url();
+  req.proxy_connect_header =
+      ProxyConnectHeaderLines({{"Proxy-Authorization", {"Basic cHJveHk6cGFzcw=="}}});
+  HttpResponse resp = http->Post(req);
+  EXPECT_NE(resp.status, 0) << resp.transport_error;
+  std::vector<skidder::testing::ConnectRequest> seen = proxy.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, https.url().substr(8));
+  EXPECT_EQ(seen[0].headers["proxy-authorization"], "Basic cHJveHk6cGFzcw==");
 }
 
 }  // namespace

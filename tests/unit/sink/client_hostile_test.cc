@@ -7,7 +7,7 @@
 #include <random>
 
 #include "client_fixture.h"
-#include "sink/loki/credentials.h"
+#include "io/credentials.h"
 #include "util/log.h"
 
 namespace skidder::sink {
@@ -95,7 +95,7 @@ TEST_F(LokiClientTest, RotatedSecretFilesAreUsedFromTheNextPushWithoutA401) {
   loki_.RequireAuthorization("Bearer token-2");
   bearer->Push(MakeEntry("after"));
   ASSERT_TRUE(loki_.WaitForLines(3));
-  loki_.RequireAuthorization("Basic " + Base64("u:pass-2"));
+  loki_.RequireAuthorization("Basic " + io::Base64("u:pass-2"));
   basic->Push(MakeEntry("after"));
   ASSERT_TRUE(loki_.WaitForLines(4));
   for (const auto& r : loki_.Requests()) EXPECT_EQ(r.status, 204) << "a push was refused first";

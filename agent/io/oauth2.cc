@@ -1,4 +1,4 @@
-#include "sink/loki/oauth2.h"
+#include "io/oauth2.h"
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
@@ -7,9 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "sink/loki/credentials.h"
+#include "io/credentials.h"
+#include "io/proxy.h"
 
-namespace skidder::sink {
+namespace skidder::io {
 namespace {
 
 // Go's oauth2 treats a token as expired this long before it really is, so a request never
@@ -59,7 +60,7 @@ std::string FormEscape(std::string_view s) {
 }
 
 OAuth2Token::OAuth2Token(config::OAuth2Config cfg, std::chrono::milliseconds timeout,
-                         std::unique_ptr<io::HttpClient> http)
+                         std::unique_ptr<HttpClient> http)
     : cfg_(std::move(cfg)), timeout_(timeout), http_(std::move(http)) {}
 
 Result<std::string> OAuth2Token::ClientSecret() const {
@@ -86,7 +87,7 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
     body += "&scope=" + FormEscape(scope);
   }
   for (const auto& [k, v] : cfg_.endpoint_params) body += "&" + FormEscape(k) + "=" + FormEscape(v);
-  io::HttpRequest req;
+  HttpRequest req;
   req.url = cfg_.token_url;
   req.body = body;
   req.timeout = timeout_;
@@ -98,6 +99,9 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   req.tls.min_version = cfg_.tls_config.min_version;
   req.tls.max_version = cfg_.tls_config.max_version;
   req.proxy_url = cfg_.proxy_url;
+  req.no_proxy = cfg_.no_proxy;
+  req.proxy_from_environment = cfg_.proxy_from_environment;
+  req.proxy_connect_header = ProxyConnectHeaderLines(cfg_.proxy_connect_header);
   req.read_2xx_body = true;
   req.cancel = cancel_;
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
@@ -105,7 +109,7 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   // RFC 6749 2.3.1: id and secret form-encoded, then as HTTP basic credentials.
   req.headers.emplace_back(
       "Authorization", "Basic " + Base64(FormEscape(cfg_.client_id) + ":" + FormEscape(*secret)));
-  io::HttpResponse resp = http_->Post(req);
+  HttpResponse resp = http_->Post(req);
   if (resp.status == 0) {
     return Err(Unavailable("oauth2: token request failed: " + resp.transport_error));
   }
@@ -114,7 +118,7 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   }
   auto reply = ParseTokenReply(resp.body);
   if (!reply) return Err(reply.error());
-  if (!io::ValidHeader("Authorization", reply->first)) {
+  if (!ValidHeader("Authorization", reply->first)) {
     return Err(InvalidArgument("oauth2: access_token contains control characters; not used"));
   }
   token_ = std::move(reply->first);
@@ -122,4 +126,4 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   return token_;
 }
 
-}  // namespace skidder::sink
+}  // namespace skidder::io

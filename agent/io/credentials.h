@@ -1,11 +1,12 @@
-// Credentials: the Authorization header of one Loki client, from basic_auth, a bearer token,
-// `authorization` (any scheme) or an OAuth2 client-credentials token (oauth2.h). Secrets are
-// re-read from their files as soon as a file changes (checked with stat before every push), when
-// Loki answers 401/403, and every minute, so a rotated secret takes effect without a restart and
-// without a failed push first. An OAuth2 token is fetched before the first push, again when it
-// is about to expire, and at once after a 401/403.
+// Credentials: the Authorization header of one HTTP client (a Loki client, a Kubernetes or
+// Docker discovery), from basic_auth, a bearer token, `authorization` (any scheme) or an OAuth2
+// client-credentials token (oauth2.h), as Prometheus' common HTTP client config says. Secrets are
+// re-read from their files as soon as a file changes (checked with stat before every request),
+// when the server answers 401/403, and every minute, so a rotated secret takes effect without a
+// restart and without a failed request first. An OAuth2 token is fetched before the first
+// request, again when it is about to expire, and at once after a 401/403.
 //
-// Owned by the client's sender thread; not thread-safe. Never logs or returns a secret in an
+// Owned by one thread (the client's sender or the discovery's worker); not thread-safe. Never logs or returns a secret in an
 // error message (only file paths).
 #pragma once
 
@@ -15,18 +16,23 @@
 #include <string>
 
 #include "config/config.h"
-#include "sink/loki/oauth2.h"
+#include "io/oauth2.h"
 #include "util/status.h"
 
-namespace skidder::sink {
+namespace skidder::io {
 
 class Credentials {
  public:
-  // Reads the files once; an unreadable file is an error the user can act on at start.
-  static Result<Credentials> Load(const config::ClientConfig& cfg);
+  // Reads the files once; an unreadable file is an error the user can act on at start. timeout
+  // bounds an OAuth2 token request; who names the client in log lines ("loki client").
+  static Result<Credentials> Load(const config::HttpClientConfig& cfg,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                  std::string who = "loki client");
 
   // "Basic ...", "Bearer ...", "<type> ..." or "" (no Authorization header).
   const std::string& authorization() const { return header_; }
+  // Why the last OAuth2 token request failed; "" once one succeeded (or without oauth2).
+  const std::string& oauth2_error() const { return oauth2_error_; }
   // Re-reads the secret files, or fetches a new OAuth2 token. Keeps the previous value when a
   // file cannot be read, holds an unusable value or no token comes (logged).
   void Reload();
@@ -57,9 +63,10 @@ class Credentials {
   std::string header_;
   std::chrono::steady_clock::time_point last_read_{};
   std::string stamps_;  // FileStamps() when the files were last read
+  std::string who_;     // for log lines
 };
 
 // Standard base64 (RFC 4648, with padding).
 std::string Base64(std::string_view in);
 
-}  // namespace skidder::sink
+}  // namespace skidder::io

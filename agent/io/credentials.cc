@@ -1,4 +1,4 @@
-#include "sink/loki/credentials.h"
+#include "io/credentials.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include "io/http_client.h"
 #include "util/log.h"
 
-namespace skidder::sink {
+namespace skidder::io {
 namespace {
 
 constexpr auto kRefreshPeriod = std::chrono::minutes(1);
@@ -61,8 +61,10 @@ std::string Base64(std::string_view in) {
   return out;
 }
 
-Result<Credentials> Credentials::Load(const config::ClientConfig& cfg) {
+Result<Credentials> Credentials::Load(const config::HttpClientConfig& cfg,
+                                      std::chrono::milliseconds timeout, std::string who) {
   Credentials c;
+  c.who_ = std::move(who);
   c.basic_ = cfg.basic_auth;
   c.token_ = cfg.bearer_token;
   c.token_file_ = cfg.bearer_token_file;
@@ -77,9 +79,7 @@ Result<Credentials> Credentials::Load(const config::ClientConfig& cfg) {
       auto secret = ReadSecretFile(cfg.oauth2->client_secret_file, "oauth2.client_secret_file");
       if (!secret) return Err(secret.error());
     }
-    c.oauth2_ = std::make_unique<OAuth2Token>(
-        *cfg.oauth2, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout),
-        io::NewCurlHttpClient());
+    c.oauth2_ = std::make_unique<OAuth2Token>(*cfg.oauth2, timeout, NewCurlHttpClient());
     return c;
   }
   if (Status s = c.Read(); !s.ok()) return Err(std::move(s));
@@ -118,7 +118,7 @@ Status Credentials::Read() {
     header = scheme_ + " " + token;
   }
   // A CR or LF inside a secret would let it inject headers; refuse it rather than send it.
-  if (!io::ValidHeader("Authorization", header)) {
+  if (!ValidHeader("Authorization", header)) {
     return InvalidArgument("credentials contain control characters (CR/LF); not used");
   }
   header_ = std::move(header);
@@ -131,8 +131,7 @@ void Credentials::RefreshOAuth2(std::chrono::steady_clock::time_point now) {
     // Every push attempt asks again; say so when the reason changes, else once a minute.
     const std::string& why = token.error().message();
     if (why != oauth2_error_ || now - oauth2_logged_ >= kRefreshPeriod) {
-      LOG_WARN("loki client: no OAuth2 token, pushing with the previous one (if any)",
-               {{"error", why}});
+      LOG_WARN(who_ + ": no OAuth2 token, sending the previous one (if any)", {{"error", why}});
       oauth2_error_ = why;
       oauth2_logged_ = now;
     }
@@ -150,7 +149,7 @@ void Credentials::Reload() {
   }
   last_read_ = std::chrono::steady_clock::now();
   if (Status s = Read(); !s.ok()) {
-    LOG_WARN("loki client: keeping previous credentials", {{"error", s.message()}});
+    LOG_WARN(who_ + ": keeping previous credentials", {{"error", s.message()}});
   }
 }
 
@@ -164,4 +163,4 @@ void Credentials::MaybeRefresh(std::chrono::steady_clock::time_point now) {
   if (now - last_read_ >= kRefreshPeriod || FileStamps() != stamps_) Reload();
 }
 
-}  // namespace skidder::sink
+}  // namespace skidder::io

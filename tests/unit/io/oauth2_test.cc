@@ -1,14 +1,20 @@
 // OAuth2Token against a scripted token endpoint: caching, the expiry margin, what is sent.
-#include "sink/loki/oauth2.h"
+#include "io/oauth2.h"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 
-namespace skidder::sink {
+namespace skidder::io {
 namespace {
 
 using std::chrono::seconds;
+
+io::HttpResponse Reply500() {
+  io::HttpResponse r;
+  r.status = 500;
+  return r;
+}
 
 // Answers each Post with the next scripted response and records the request.
 class ScriptedHttp final : public io::HttpClient {
@@ -19,7 +25,7 @@ class ScriptedHttp final : public io::HttpClient {
   io::HttpResponse Post(const io::HttpRequest& req) override {
     seen_->push_back(req);
     bodies_->emplace_back(req.body);
-    if (script_->empty()) return io::HttpResponse{.status = 500};
+    if (script_->empty()) return Reply500();
     io::HttpResponse r = std::move(script_->front());
     script_->pop_front();
     return r;
@@ -99,4 +105,4 @@ TEST_F(OAuth2TokenTest, UnusableAnswersAreErrorsWithoutTheSecret) {
 }
 
 }  // namespace
-}  // namespace skidder::sink
+}  // namespace skidder::io

@@ -1,0 +1,142 @@
+// The common HTTP client settings (basic auth, tokens, authorization, OAuth2, proxies, TLS,
+// redirects) read the same way on clients, kubernetes_sd_configs and docker_sd_configs, and
+// dumped with their secrets hidden.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+
+namespace skidder::config {
+namespace {
+
+constexpr const char* kOAuth2 = R"(
+        oauth2:
+          client_id: id
+          client_secret: s3cret-value
+          token_url: https://auth.example/token
+          scopes: [a]
+          endpoint_params: {audience: api}
+          proxy_url: http://tokproxy:3128
+          proxy_connect_header: {Proxy-Authorization: [Basic tokproxy-pass]}
+        proxy_url: http://proxy:3128
+        no_proxy: 10.0.0.1
+        proxy_connect_header:
+          Proxy-Authorization: Basic pr0xy-pass
+          X-Two: [one, two]
+        follow_redirects: false
+)";
+
+// One block of settings, indented for each place it may appear.
+std::string Indented(int spaces) {
+  std::string out, line, text = kOAuth2;
+  size_t pos = 1;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    out += std::string(spaces, ' ') + text.substr(pos + 8, nl - pos - 8) + "\n";
+    pos = nl + 1;
+  }
+  return out;
+}
+
+Result<Config> ParseEverywhere() {
+  std::string yaml = "clients:\n  - url: http://loki/p\n" + Indented(4) +
+                     "scrape_configs:\n  - job_name: k\n    kubernetes_sd_configs:\n"
+                     "      - role: pod\n        api_server: https://kube:6443\n" +
+                     Indented(8) +
+                     "  - job_name: d\n    docker_sd_configs:\n"
+                     "      - host: https://docker:2376\n" +
+                     Indented(8);
+  return ParseConfig(yaml, "cfg.yaml", false);
+}
+
+void ExpectSettings(const HttpClientConfig& h) {
+  ASSERT_TRUE(h.oauth2);
+  EXPECT_EQ(h.oauth2->client_id, "id");
+  EXPECT_EQ(h.oauth2->token_url, "https://auth.example/token");
+  EXPECT_EQ(h.oauth2->proxy_url, "http://tokproxy:3128");
+  EXPECT_EQ(h.oauth2->proxy_connect_header.at("Proxy-Authorization"),
+            std::vector<std::string>{"Basic tokproxy-pass"});
+  EXPECT_EQ(h.proxy_url, "http://proxy:3128");
+  EXPECT_EQ(h.no_proxy, "10.0.0.1");
+  EXPECT_EQ(h.proxy_connect_header.at("Proxy-Authorization"),
+            std::vector<std::string>{"Basic pr0xy-pass"});
+  EXPECT_EQ(h.proxy_connect_header.at("X-Two"), (std::vector<std::string>{"one", "two"}));
+  EXPECT_FALSE(h.follow_redirects);
+}
+
+TEST(HttpClientConfig, OAuth2AndProxySettingsAreReadAlikeOnClientsKubernetesAndDocker) {
+  Result<Config> cfg = ParseEverywhere();
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ExpectSettings(cfg->clients.at(0));
+  ExpectSettings(cfg->scrape_configs.at(0).kubernetes_sd_configs.at(0));
+  ExpectSettings(cfg->scrape_configs.at(1).docker_sd_configs.at(0));
+}
+
+TEST(HttpClientConfig, TheDumpHidesSecretsAndParsesBackToTheSameSettings) {
+  Result<Config> cfg = ParseEverywhere();
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const std::string dump = DumpConfig(*cfg);
+  for (const char* secret : {"s3cret-value", "pr0xy-pass", "tokproxy-pass"}) {
+    EXPECT_EQ(dump.find(secret), std::string::npos) << secret << " in\n" << dump;
+  }
+  Result<Config> again = ParseConfig(dump, "dump.yaml", false);
+  ASSERT_TRUE(again) << again.error().message() << "\n" << dump;
+  for (const HttpClientConfig* h :
+       {static_cast<const HttpClientConfig*>(&again->clients.at(0)),
+        static_cast<const HttpClientConfig*>(&again->scrape_configs.at(0).kubernetes_sd_configs[0]),
+        static_cast<const HttpClientConfig*>(&again->scrape_configs.at(1).docker_sd_configs[0])}) {
+    ASSERT_TRUE(h->oauth2);
+    EXPECT_EQ(h->oauth2->token_url, "https://auth.example/token");
+    EXPECT_EQ(h->proxy_connect_header.at("X-Two").size(), 2u);
+    EXPECT_EQ(h->no_proxy, "10.0.0.1");
+    EXPECT_FALSE(h->follow_redirects);
+  }
+}
+
+struct BadCase {
+  const char* name;
+  const char* yaml;
+  const char* error;
+};
+
+class HttpClientErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(HttpClientErrors, AreRefusedWithTheirPosition) {
+  Result<Config> cfg = ParseConfig(GetParam().yaml, "cfg.yaml", false);
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().message(), GetParam().error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, HttpClientErrors,
+    ::testing::Values(
+        BadCase{"ConnectHeaderWithoutProxy",
+                "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
+                "      - {host: http://d:1, proxy_connect_header: {A: b}}\n",
+                "cfg.yaml:4:50: scrape_configs[0].docker_sd_configs[0].proxy_connect_header: "
+                "applies only together with proxy_url or proxy_from_environment"},
+        BadCase{"ConnectHeaderWithCrLf",
+                "clients:\n  - url: http://l/p\n    proxy_url: http://p:1\n"
+                "    proxy_connect_header: {A: \"b\\r\\nX: y\"}\n",
+                "cfg.yaml:4:27: clients[0].proxy_connect_header: invalid header \"A\" (CR, LF and "
+                "NUL are not allowed)"},
+        BadCase{"KubernetesTwoWaysToAuthenticate",
+                "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+                "      - {role: pod, api_server: https://k:1, bearer_token: t,\n"
+                "         oauth2: {client_id: i, token_url: http://t/}}\n",
+                "cfg.yaml:5:18: scrape_configs[0].kubernetes_sd_configs[0].oauth2: set only one "
+                "of basic_auth, bearer_token(_file), authorization and oauth2"},
+        BadCase{"KubernetesOAuth2BadTokenUrl",
+                "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+                "      - {role: pod, api_server: https://k:1,\n"
+                "         oauth2: {client_id: i, token_url: ftp://t/}}\n",
+                "cfg.yaml:5:44: scrape_configs[0].kubernetes_sd_configs[0].oauth2.token_url: must "
+                "start with http:// or https://"},
+        BadCase{"KubernetesNonBearerAuthorization",
+                "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+                "      - {role: pod, api_server: https://k:1, authorization: {type: Token}}\n",
+                "cfg.yaml:4:68: scrape_configs[0].kubernetes_sd_configs[0].authorization.type: "
+                "only Bearer is supported on kubernetes_sd_configs, not \"Token\""}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace skidder::config
