@@ -107,7 +107,8 @@ test-asan:
 # Only those binaries are built.
 # TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
 # fake Loki's HTTP library) is there.
-TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io
+TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io \
+              unit_kubernetes
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null

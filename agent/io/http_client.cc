@@ -63,7 +63,7 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
     t->aborted = true;
     return 0;  // ends the transfer
   }
-  const size_t limit = req.max_body > 0                ? req.max_body
+  const size_t limit = req.max_body > 0           ? req.max_body
                        : ok && !req.read_2xx_body ? HttpResponse::kMax2xxBody
                                                   : HttpResponse::kMaxResponseBody;
   size_t room = limit - std::min(t->body->size(), limit);
@@ -92,8 +92,8 @@ Stop CheckStop(const Transfer& t, SteadyClock::time_point now) {
 int PollMs(const Transfer& t, SteadyClock::time_point now) {
   auto wait = HttpResponse::kCancelPoll;
   if (t.req->idle_timeout.count() > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        t.req->idle_timeout - (now - t.last_byte));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t.req->idle_timeout -
+                                                                      (now - t.last_byte));
     wait = std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(1), wait);
   }
   return static_cast<int>(wait.count());
@@ -161,7 +161,8 @@ void SetTransportOptions(CURL* easy, const HttpRequest& req, Transfer* t) {
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
   }
   if (req.connect_timeout.count() > 0) {
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(req.connect_timeout.count()));
   }
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
   // Keepalive probes find a half-open connection (node or load balancer gone) long before a
@@ -265,8 +266,8 @@ class CurlHttpClient final : public HttpClient {
  private:
   HttpResponse Perform(const HttpRequest& req, bool post);
   CURLcode Drive(Transfer& t, Stop& stop);
-  void Finish(const HttpRequest& req, const Transfer& t, CURLcode rc, Stop stop,
-              const char* errbuf, HttpResponse& resp);
+  void Finish(const HttpRequest& req, const Transfer& t, CURLcode rc, Stop stop, const char* errbuf,
+              HttpResponse& resp);
 
   CURL* easy_ = nullptr;
   CURLM* multi_ = nullptr;

@@ -15,10 +15,10 @@
 #include <string>
 
 #include "config/config.h"
+#include "io/credentials.h"
 #include "io/http_client.h"
 #include "sink/loki/backoff.h"
 #include "sink/loki/batcher.h"
-#include "io/credentials.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
 #include "util/log_limiter.h"
