@@ -9,6 +9,7 @@
 
 #include "io/credentials.h"
 #include "io/proxy.h"
+#include "io/tls_from_config.h"
 
 namespace skidder::io {
 namespace {
@@ -91,13 +92,7 @@ Result<std::string> OAuth2Token::Fetch(TimePoint now) {
   req.url = cfg_.token_url;
   req.body = body;
   req.timeout = timeout_;
-  req.tls.ca_file = cfg_.tls_config.ca_file;
-  req.tls.cert_file = cfg_.tls_config.cert_file;
-  req.tls.key_file = cfg_.tls_config.key_file;
-  req.tls.server_name = cfg_.tls_config.server_name;
-  req.tls.insecure_skip_verify = cfg_.tls_config.insecure_skip_verify;
-  req.tls.min_version = cfg_.tls_config.min_version;
-  req.tls.max_version = cfg_.tls_config.max_version;
+  req.tls = TlsFromConfig(cfg_.tls_config);
   req.proxy_url = cfg_.proxy_url;
   req.no_proxy = cfg_.no_proxy;
   req.proxy_from_environment = cfg_.proxy_from_environment;

@@ -2,28 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "io/credentials.h"
+#include "io/tls_from_config.h"
+
 namespace skidder::kubernetes {
 namespace {
 
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-
-// Standard base64 (RFC 4648, with padding), for basic auth.
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? kAlphabet[n & 63] : '=');
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -59,14 +44,7 @@ io::HttpRequest KubeClient::Request(const std::string& path_query) const {
   req.url = cfg_.server + path_query;
   req.headers.emplace_back("Accept", "application/json");
   req.connect_timeout = kConnectTimeout;
-  const config::TlsConfig& tls = cfg_.tls;
-  req.tls.ca_file = tls.ca_file;
-  req.tls.cert_file = tls.cert_file;
-  req.tls.key_file = tls.key_file;
-  req.tls.server_name = tls.server_name;
-  req.tls.insecure_skip_verify = tls.insecure_skip_verify;
-  req.tls.min_version = tls.min_version;
-  req.tls.max_version = tls.max_version;
+  req.tls = io::TlsFromConfig(cfg_.tls);
   req.tls.ca_pem = cfg_.ca_pem;
   req.tls.cert_pem = cfg_.cert_pem;
   req.tls.key_pem = cfg_.key_pem;
@@ -83,7 +61,7 @@ KubeResponse KubeClient::Send(io::HttpRequest& req) {
   KubeResponse resp;
   if (!cfg_.username.empty()) {
     req.headers.emplace_back("Authorization",
-                             "Basic " + Base64(cfg_.username + ":" + cfg_.password));
+                             "Basic " + io::Base64(cfg_.username + ":" + cfg_.password));
   } else {
     auto auth = auth_.Header();
     if (!auth) {

@@ -5,6 +5,7 @@
 
 #include "formats/utf8.h"
 #include "io/proxy.h"
+#include "io/tls_from_config.h"
 #include "sink/loki/classify.h"
 #include "sink/loki/encoder.h"
 #include "util/log.h"
@@ -201,13 +202,7 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   req.url = cfg_.url;
   req.body = body_;
   req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.timeout);
-  req.tls.ca_file = cfg_.tls_config.ca_file;
-  req.tls.cert_file = cfg_.tls_config.cert_file;
-  req.tls.key_file = cfg_.tls_config.key_file;
-  req.tls.server_name = cfg_.tls_config.server_name;
-  req.tls.insecure_skip_verify = cfg_.tls_config.insecure_skip_verify;
-  req.tls.min_version = cfg_.tls_config.min_version;
-  req.tls.max_version = cfg_.tls_config.max_version;
+  req.tls = io::TlsFromConfig(cfg_.tls_config);
   req.proxy_url = cfg_.proxy_url;
   req.no_proxy = cfg_.no_proxy;
   req.proxy_from_environment = cfg_.proxy_from_environment;
