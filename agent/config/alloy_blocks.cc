@@ -172,7 +172,7 @@ Result<YAML::Node> KubernetesSd(Loader& l, const Block& b) {
     } else if (nb.name == "authorization") {
       if (Status s = Authorization(l, nb, *sub, &*node); !s.ok()) return Err(std::move(s));
     } else {
-      (*node)[nb.name] = *sub;  // basic_auth, oauth2, attach_metadata: the reader refuses them
+      (*node)[nb.name] = *sub;  // basic_auth, oauth2, attach_metadata, ...: as in YAML
     }
   }
   return node;

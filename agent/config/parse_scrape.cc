@@ -153,7 +153,8 @@ Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std
   }
   for (const KubernetesSdConfig::Selector& sel : out->selectors) {
     // Prometheus also takes pod and service selectors for endpoints(lice): they filter the pods
-    // and services it watches beside them for extra labels, which skidder does not watch.
+    // and services it watches beside them for extra labels. skidder watches those unfiltered, so
+    // such a selector is refused rather than silently ignored.
     if (sel.role != out->role) {
       r.Fail("selectors", fmt::format("selector role {} is not supported for role {}: skidder "
                                       "applies only selectors of the discovery's own role",
