@@ -141,13 +141,13 @@ void Credentials::RefreshOAuth2(std::chrono::steady_clock::time_point now) {
   header_ = "Bearer " + *token;
 }
 
-void Credentials::Reload() {
+void Credentials::Reload(std::chrono::steady_clock::time_point now) {
   if (oauth2_) {
     oauth2_->Invalidate();
-    RefreshOAuth2(std::chrono::steady_clock::now());
+    RefreshOAuth2(now);
     return;
   }
-  last_read_ = std::chrono::steady_clock::now();
+  last_read_ = now;
   if (Status s = Read(); !s.ok()) {
     LOG_WARN(who_ + ": keeping previous credentials", {{"error", s.message()}});
   }
@@ -160,7 +160,7 @@ void Credentials::MaybeRefresh(std::chrono::steady_clock::time_point now) {
     return;
   }
   if (last_read_ == std::chrono::steady_clock::time_point{}) last_read_ = now;
-  if (now - last_read_ >= kRefreshPeriod || FileStamps() != stamps_) Reload();
+  if (now - last_read_ >= kRefreshPeriod || FileStamps() != stamps_) Reload(now);
 }
 
 }  // namespace skidder::io

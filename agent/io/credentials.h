@@ -6,8 +6,8 @@
 // restart and without a failed request first. An OAuth2 token is fetched before the first
 // request, again when it is about to expire, and at once after a 401/403.
 //
-// Owned by one thread (the client's sender or the discovery's worker); not thread-safe. Never logs or returns a secret in an
-// error message (only file paths).
+// Owned by one thread (the client's sender or the discovery's worker); not thread-safe. Never logs
+// or returns a secret in an error message (only file paths).
 #pragma once
 
 #include <chrono>
@@ -34,8 +34,9 @@ class Credentials {
   // Why the last OAuth2 token request failed; "" once one succeeded (or without oauth2).
   const std::string& oauth2_error() const { return oauth2_error_; }
   // Re-reads the secret files, or fetches a new OAuth2 token. Keeps the previous value when a
-  // file cannot be read, holds an unusable value or no token comes (logged).
-  void Reload();
+  // file cannot be read, holds an unusable value or no token comes (logged). `now` is the
+  // caller's clock (the Loki sender's injected one), the time the files count as read.
+  void Reload(std::chrono::steady_clock::time_point now);
   // Reload() when a secret file changed (identity, size, mtime or ctime) or was last read more
   // than a minute before now; for OAuth2, a new token when there is none valid at now.
   void MaybeRefresh(std::chrono::steady_clock::time_point now);

@@ -157,7 +157,7 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         pace_next_ = true;
         return TooLarge(entries);
       case Action::kReauth:
-        creds_.Reload();
+        creds_.Reload(clock_.Steady());
         break;
       case Action::kRetry:
         break;

@@ -201,9 +201,9 @@ Result<std::string> DockerApi::Authorization(const std::atomic<bool>* cancel) {
   creds_->set_cancel(cancel);  // a token request gives up with the call
   creds_->MaybeRefresh(std::chrono::steady_clock::now());
   if (cfg.oauth2 && creds_->authorization().empty()) {
-    return Err(Unavailable(fmt::format("no OAuth2 token from {}: {}",
-                                       io::RedactUrl(cfg.oauth2->token_url),
-                                       creds_->oauth2_error())));
+    return Err(
+        Unavailable(fmt::format("no OAuth2 token from {}: {}", io::RedactUrl(cfg.oauth2->token_url),
+                                creds_->oauth2_error())));
   }
   return creds_->authorization();
 }
@@ -215,14 +215,13 @@ Status DockerApi::Perform(const std::string& path, void* c, std::chrono::millise
   Status s = PerformOnce(path, c, timeout);
   if ((call->status != 401 && call->status != 403) || !creds_) return s;
   creds_->set_cancel(call->cancel);
-  creds_->Reload();
+  creds_->Reload(std::chrono::steady_clock::now());
   call->status = 0;
   call->error_body.clear();
   return PerformOnce(path, c, timeout);
 }
 
-Status DockerApi::PerformOnce(const std::string& path, void* c,
-                              std::chrono::milliseconds timeout) {
+Status DockerApi::PerformOnce(const std::string& path, void* c, std::chrono::milliseconds timeout) {
   auto* easy = static_cast<CURL*>(easy_);
   auto* call = static_cast<Call*>(c);
   if (easy == nullptr) return Status(StatusCode::kInternal, "libcurl initialisation failed");

@@ -29,10 +29,10 @@ TEST(Credentials, RereadsTheTokenFileOnReloadAndRefusesCrLf) {
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->authorization(), "Bearer first");
   testing::WriteFile(dir / "token", "second");
-  c->Reload();
+  c->Reload(std::chrono::steady_clock::now());
   EXPECT_EQ(c->authorization(), "Bearer second");
   testing::WriteFile(dir / "token", "evil\r\nX-Injected: 1");
-  c->Reload();
+  c->Reload(std::chrono::steady_clock::now());
   EXPECT_EQ(c->authorization(), "Bearer second");  // kept: the new value is unusable
 }
 
