@@ -39,7 +39,7 @@ struct Runtime::State {
   std::vector<std::unique_ptr<sink::LokiClient>> clients;
   std::unique_ptr<EntrySink> sink;
   std::vector<std::unique_ptr<PipelineHandler>> file_handlers;  // one per job, for its files
-  std::unique_ptr<sources::FileSource> source;                   // null under -stdin
+  std::unique_ptr<sources::FileSource> source;                  // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
   std::vector<std::unique_ptr<sources::push::PushSource>> pushes;

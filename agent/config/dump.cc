@@ -322,7 +322,8 @@ class FieldWriter {
   void Params(const char* k, const std::map<std::string, std::string>& m) {
     if (m.empty()) return;
     w_.Begin(k);
-    for (const auto& [name, v] : m) w_.Kv(name.c_str(), IsSensitiveHeader(name) ? config::Secret(v) : v);
+    for (const auto& [name, v] : m)
+      w_.Kv(name.c_str(), IsSensitiveHeader(name) ? config::Secret(v) : v);
     w_.End();
   }
   // Prometheus keeps proxy_connect_header values as secrets (Proxy-Authorization, ...).

@@ -111,8 +111,8 @@ void FieldReader::Headers(std::string_view k, std::map<std::string, std::vector<
   YAML::Node node = r_.Node(k);
   if (!node.IsDefined() || node.IsNull()) return;
   if (!node.IsMap()) {
-    return r_.Fail(k, "expected a mapping of header names to lists of values, got " +
-                          Describe(node));
+    return r_.Fail(k,
+                   "expected a mapping of header names to lists of values, got " + Describe(node));
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::vector<std::string>& values = m[it->first.as<std::string>("")];

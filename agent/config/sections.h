@@ -67,9 +67,10 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
 Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
                   ClientConfig* out);
 Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out);
-// The common HTTP client keys of the mapping r (parse_http_client.cc): basic_auth, bearer_token(_file),
-// authorization, oauth2, the proxy keys, follow_redirects, enable_http2 and tls_config. An error
-// of a nested block is returned; cross-field mistakes are recorded on r (r.Finish() reports them).
+// The common HTTP client keys of the mapping r (parse_http_client.cc): basic_auth,
+// bearer_token(_file), authorization, oauth2, the proxy keys, follow_redirects, enable_http2 and
+// tls_config. An error of a nested block is returned; cross-field mistakes are recorded on r
+// (r.Finish() reports them).
 Status ReadHttpClient(MapReader& r, HttpClientConfig* out);
 // RFC 9110: a header name is a token; a value has no CR, LF or NUL (they would end the header
 // or the request: header injection).

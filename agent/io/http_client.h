@@ -53,10 +53,10 @@ struct HttpRequest {
   bool proxy_from_environment = false;  // use http_proxy/https_proxy/no_proxy when no proxy_url
   // "Name: value" lines sent to the proxy only, in its CONNECT request (io/proxy.h).
   std::vector<std::string> proxy_connect_header;
-  bool follow_redirects = false;        // follow 3xx (at most 10), keeping the POST and body
-  bool http2 = true;                    // false = HTTP/1.1 only
-  bool accept_compressed = false;       // ask for gzip/deflate and decode it (big JSON lists)
-  bool read_2xx_body = false;           // keep a 2xx body up to kMaxResponseBody (token replies)
+  bool follow_redirects = false;   // follow 3xx (at most 10), keeping the POST and body
+  bool http2 = true;               // false = HTTP/1.1 only
+  bool accept_compressed = false;  // ask for gzip/deflate and decode it (big JSON lists)
+  bool read_2xx_body = false;      // keep a 2xx body up to kMaxResponseBody (token replies)
   // > 0: read the whole body, whatever the status, up to max_body bytes; past that the download
   // stops and body_truncated is set. Replaces the short look described at HttpResponse.
   size_t max_body = 0;

@@ -38,8 +38,8 @@ KubeAuth::KubeAuth(const ClientConfig& cfg)
       token_file_(cfg.bearer_token_file),
       refresh_(cfg.token_refresh) {
   if (cfg.oauth2) {
-    oauth2_ = std::make_unique<io::OAuth2Token>(*cfg.oauth2, kTokenTimeout,
-                                                io::NewCurlHttpClient());
+    oauth2_ =
+        std::make_unique<io::OAuth2Token>(*cfg.oauth2, kTokenTimeout, io::NewCurlHttpClient());
   }
 }
 

@@ -132,7 +132,8 @@ std::vector<Labels> JoinEndpointTargets(Role role, const std::vector<Labels>& ta
   if (targets.empty()) return {};
   const Names names = NamesOf(role, targets[0]);
   Labels service;  // group labels: a target's own labels win over them
-  if (const std::vector<Labels>* s = names.service_key.empty() ? nullptr : services(names.service_key);
+  if (const std::vector<Labels>* s =
+          names.service_key.empty() ? nullptr : services(names.service_key);
       s != nullptr && !s->empty()) {
     service = (*s)[0];
   }
@@ -152,8 +153,8 @@ std::vector<Labels> JoinEndpointTargets(Role role, const std::vector<Labels>& ta
     const std::string port = EndpointPort(role, t);
     if (const Labels* cport = MatchingPort(*pod, port)) joined = Merge(joined, *cport);
     out.push_back(std::move(joined));
-    const std::string key = Get((*pod)[0], kNamespace) + "/" +
-                            Get((*pod)[0], "__meta_kubernetes_pod_name");
+    const std::string key =
+        Get((*pod)[0], kNamespace) + "/" + Get((*pod)[0], "__meta_kubernetes_pod_name");
     auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
     if (it == seen.end()) it = seen.insert(seen.end(), {key, SeenPod{pod, {}}});
     it->second.ports.push_back(port);

@@ -104,8 +104,8 @@ Status ResolveKubeconfig(const config::KubernetesSdConfig& cfg, ClientConfig& c,
     return InvalidArgument(
         "kubernetes_sd_configs: set either api_server or kubeconfig_file, not both");
   }
-  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
-      cfg.oauth2 || !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
+  if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth || cfg.oauth2 ||
+      !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
       !cfg.tls_config.key_file.empty() || cfg.tls_config.insecure_skip_verify) {
     return InvalidArgument(
         "kubernetes_sd_configs: bearer_token/bearer_token_file/oauth2/tls_config cannot be "

@@ -24,8 +24,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <list>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 
@@ -137,7 +137,7 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   // few checkpoints in flight, one per read, so a node per checkpoint costs nothing measurable.
   std::list<Checkpoint*> pending_;  // in offset order; owned
   std::list<Checkpoint*> stale_;    // from before a Reset(); freed when done, never committed
-  bool blocked_ = false;             // an abandoned checkpoint reached the front
+  bool blocked_ = false;            // an abandoned checkpoint reached the front
   std::atomic<uint64_t> committed_;
   std::function<void(uint64_t)> on_advance_;  // immutable once checkpoints exist
 };

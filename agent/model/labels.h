@@ -86,9 +86,7 @@ class Labels {
   // True when other Labels share this one's storage, so that a mutation copies it first. A stage
   // that remembers its results per shared set (pipeline's LabelsMemo) changes a set nobody else
   // holds in place instead: no other entry can carry it.
-  bool Shared() const {
-    return rep_ != nullptr && rep_->refs.load(std::memory_order_acquire) > 1;
-  }
+  bool Shared() const { return rep_ != nullptr && rep_->refs.load(std::memory_order_acquire) > 1; }
   // Prometheus text form as Loki expects it: {a="1", b="x\"y"} (values escaped like Go's %q).
   std::string ToString() const;
 
