@@ -2,7 +2,7 @@
 // token file (re-read every token_refresh and after the server refused it, keeping the previous
 // token while a rotation leaves the file unreadable), or an OAuth2 client-credentials token
 // (io/oauth2.h: fetched before the first request, again before it expires and after a 401/403).
-// Basic auth is not a header here: the client hands it to libcurl.
+// Basic auth is not kept here: KubeClient sends it as a "Basic" header itself.
 //
 // Kept apart from the transport (client.cc) so either can change alone. Thread-safe: one mutex
 // (a token request holds it, so concurrent callers wait for the same token).

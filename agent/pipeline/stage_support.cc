@@ -66,17 +66,7 @@ void LabelsMemo::Store(const Labels& in, std::string_view key, const Labels& out
 }
 
 void SetStreamLabel(Labels& labels, std::string_view stream, LabelsMemo& memo) {
-  if (!LabelsMemo::Use(labels)) {
-    labels.Set("stream", stream);
-    return;
-  }
-  if (const Labels* done = memo.Find(labels, stream)) {
-    labels = *done;
-    return;
-  }
-  const Labels in = labels;
-  labels.Set("stream", stream);
-  memo.Store(in, stream, labels);
+  memo.Apply(labels, stream, [stream](Labels& l) { l.Set("stream", stream); });
 }
 
 telemetry::Counter* TruncatedCounter(const StageContext& ctx) {

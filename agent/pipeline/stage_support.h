@@ -57,12 +57,26 @@ telemetry::Counter* TruncatedCounter(const StageContext& ctx);  // nullptr witho
 class LabelsMemo {
  public:
   static bool Use(const Labels& in) { return in.empty() || in.Shared(); }
+  // Gives `labels` what change(labels) makes of them: from memory when (labels, key) was seen
+  // before, else by calling change and remembering the result.
+  template <typename F>
+  void Apply(Labels& labels, std::string_view key, F&& change) {
+    if (!Use(labels)) return change(labels);
+    if (const Labels* done = Find(labels, key)) {
+      labels = *done;
+      return;
+    }
+    const Labels in = labels;
+    change(labels);
+    Store(in, key, labels);
+  }
+
+ private:
   // The remembered result for (in, key), or nullptr.
   const Labels* Find(const Labels& in, std::string_view key) const;
   // Remembers out as the result for (in, key).
   void Store(const Labels& in, std::string_view key, const Labels& out);
 
- private:
   struct Slot {
     bool used = false;
     Labels in, out;

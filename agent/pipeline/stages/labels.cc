@@ -19,20 +19,8 @@ class LabelsStage final : public Stage {
   void Process(PipelineEntry&& e, Emitter& out) override {
     // The result depends on the label set and the extracted values the mapping reads: the same
     // pair as for a previous entry (the next line of a file, level=info again) reuses its result.
-    if (!LabelsMemo::Use(e.entry.labels)) {
-      Apply(e);
-      out.Emit(std::move(e));
-      return;
-    }
-    BuildKey(e.extracted);
-    if (const Labels* done = memo_.Find(e.entry.labels, key_)) {
-      e.entry.labels = *done;
-      out.Emit(std::move(e));
-      return;
-    }
-    const Labels in = e.entry.labels;
-    Apply(e);
-    memo_.Store(in, key_, e.entry.labels);
+    if (LabelsMemo::Use(e.entry.labels)) BuildKey(e.extracted);  // only a lookup needs the key
+    memo_.Apply(e.entry.labels, key_, [&](Labels&) { Apply(e); });
     out.Emit(std::move(e));
   }
 

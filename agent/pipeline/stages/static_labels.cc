@@ -16,15 +16,7 @@ class StaticLabelsStage final : public Stage {
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     // The result depends on the label set alone: the next entry of a file reuses it.
-    if (!LabelsMemo::Use(e.entry.labels)) {
-      Apply(e.entry.labels);
-    } else if (const Labels* done = memo_.Find(e.entry.labels, {})) {
-      e.entry.labels = *done;
-    } else {
-      const Labels in = e.entry.labels;
-      Apply(e.entry.labels);
-      memo_.Store(in, {}, e.entry.labels);
-    }
+    memo_.Apply(e.entry.labels, {}, [this](Labels& l) { Apply(l); });
     out.Emit(std::move(e));
   }
 
