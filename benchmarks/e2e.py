@@ -93,12 +93,16 @@ def write_backlog(d, files, total_mb, long_lines=False):
     return paths, lines
 
 
+LAST_SPLIT = [0.0, 0.0]  # user and system seconds of the last proc_stats call
+
+
 def proc_stats(pid):
     """CPU seconds (utime+stime), peak RSS (VmHWM) and current RSS (VmRSS), in MB."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / tick
+    LAST_SPLIT[:] = [int(fields[11]) / tick, int(fields[12]) / tick]
     hwm_kb = rss_kb = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -168,6 +172,7 @@ def run_skidder(build, d, port, expected_lines, files_glob, clients, idle_s):
             time.sleep(0.05)
         result["wall"] = time.monotonic() - start
         result["cpu"], result["rss"], _ = proc_stats(agent.pid)
+        result["user"], result["sys"] = LAST_SPLIT
         result["got"] = sink_count(port)[0]
         if idle_s > 0:
             cpu0, _, _ = proc_stats(agent.pid)
@@ -252,7 +257,7 @@ def main():
               f"long_lines={args.long_lines} delivered={r['got']}")
         print(f"baseline: cpu={base_cpu:.2f}s wall={base_wall:.2f}s -> {base_rate:.0f} MB/cpu-s")
         print(f"skidder:  cpu={r['cpu']:.2f}s wall={r['wall']:.2f}s peak_rss={r['rss']:.1f}MB "
-              f"-> {rate:.1f} MB/cpu-s")
+              f"-> {rate:.1f} MB/cpu-s (user {r['user']:.2f}s, sys {r['sys']:.2f}s)")
         print(f"ratio: skidder delivers {100 * rate / base_rate:.1f}% of the baseline's bytes "
               f"per CPU-second")
         if "idle_cpu_pct" in r:
