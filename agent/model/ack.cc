@@ -4,8 +4,8 @@
 
 namespace skidder {
 
-void Checkpoint::Release() {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+void Checkpoint::Release(int n) {
+  if (refs_.fetch_sub(n, std::memory_order_acq_rel) == n) {
     // Still ours to read: the tracker frees a checkpoint only once Complete(this) handed it in,
     // even if another thread's Complete sees the count at zero first. Keep the tracker alive
     // while it pops us (freeing checkpoints may drop its last reference).

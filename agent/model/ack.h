@@ -40,10 +40,11 @@ class Checkpoint {
  private:
   friend class AckTracker;
   friend class AckRef;
+  friend class AckReleaser;
   Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset)
       : tracker_(std::move(tracker)), offset_(offset) {}
   void Retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Release();
+  void Release(int n = 1);  // drops n references
 
   std::shared_ptr<AckTracker> tracker_;
   uint64_t offset_;
@@ -98,8 +99,41 @@ class AckRef {
 
  private:
   friend class AckTracker;
+  friend class AckReleaser;
   explicit AckRef(Checkpoint* cp) : cp_(cp) {}
   Checkpoint* cp_ = nullptr;
+};
+
+// Releases many refs at once (each counts as done, like AckRef::Reset): consecutive refs to one
+// checkpoint cost one atomic subtraction per run, not one per entry (see LabelsReleaser: the
+// sender drops thousands of refs to a checkpoint the reading thread is still taking refs to).
+class AckReleaser {
+ public:
+  AckReleaser() = default;
+  AckReleaser(const AckReleaser&) = delete;
+  AckReleaser& operator=(const AckReleaser&) = delete;
+  ~AckReleaser() { Flush(); }
+
+  // Takes over the reference `ref` holds; `ref` is empty afterwards.
+  void Take(AckRef& ref) {
+    if (ref.cp_ == nullptr) return;
+    if (ref.cp_ != cp_) {
+      Flush();
+      cp_ = ref.cp_;
+    }
+    ++count_;
+    ref.cp_ = nullptr;
+  }
+  // Releases the refs taken so far.
+  void Flush() {
+    if (cp_ != nullptr) cp_->Release(count_);
+    cp_ = nullptr;
+    count_ = 0;
+  }
+
+ private:
+  Checkpoint* cp_ = nullptr;
+  int count_ = 0;
 };
 
 class AckTracker : public std::enable_shared_from_this<AckTracker> {

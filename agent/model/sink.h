@@ -15,11 +15,19 @@ namespace skidder {
 class EntrySink {
  public:
   virtual ~EntrySink() = default;
-  // Takes the entries (moving from them). The caller then destroys what is left in the span,
-  // which releases the AckRef of any entry the sink refused. Thread-safe.
+  // Takes the entries: a sink copies what it keeps (a Loki client encodes each entry and copies
+  // its AckRef) and may move from them. The caller then destroys what is left in the span, which
+  // releases the AckRef of any entry the sink did not keep. Thread-safe.
   virtual void PushBatch(std::span<Entry> batch) = 0;
+  // True for sinks that leave the entries as they found them, so that one span can be handed to
+  // several sinks in turn (FanoutSink) without a copy of every entry per extra sink.
+  virtual bool ReadsOnly() const { return false; }
   // One entry: a batch of one (sources that produce entries one at a time, tests).
-  void Push(Entry&& e) { PushBatch(std::span<Entry>(&e, 1)); }
+  // The entry is taken either way: what the sink did not keep is released on return.
+  void Push(Entry&& e) {
+    Entry taken = std::move(e);
+    PushBatch(std::span<Entry>(&taken, 1));
+  }
   // True while the sink holds as much as it may; readers pause until it is false again.
   virtual bool Saturated() const = 0;
 };

@@ -8,35 +8,24 @@ int64_t LabelBytes(const Labels& labels) {
   return n;
 }
 
-int64_t EntryMemoryBytes(const Entry& e, int64_t label_bytes) {
-  int64_t n = static_cast<int64_t>(sizeof(Entry) + e.line.size()) + label_bytes;
-  for (const Label& l : e.structured_metadata) {
-    n += static_cast<int64_t>(l.name.size() + l.value.size());
-  }
-  return n;
-}
-
-int64_t EntryMemoryBytes(const Entry& e) { return EntryMemoryBytes(e, LabelBytes(e.labels)); }
-
-bool Batcher::Admits(const std::string& tenant, const Entry& e) const {
+bool Batcher::Admits(const std::string& tenant, const Labels& labels, size_t line_bytes) const {
   if (max_streams_ <= 0) return true;
   auto it = open_.find(tenant);
   if (it == open_.end() || it->second.entries.empty()) return true;
-  if (it->second.line_bytes + static_cast<int64_t>(e.line.size()) > max_bytes_) return true;
-  auto s = streams_.find(tenant);
-  if (s == streams_.end() || s->second.size() < static_cast<size_t>(max_streams_)) return true;
-  return s->second.contains(e.labels.Hash());
+  const Batch& b = it->second;
+  if (b.line_bytes + static_cast<int64_t>(line_bytes) > max_bytes_) return true;
+  return b.streams.size() < static_cast<size_t>(max_streams_) || b.HasStream(labels);
 }
 
-bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, SteadyTime now,
-                  std::deque<Batch>* ready) {
+bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& e,
+                  std::string_view line, SteadyTime now, std::deque<Batch>* ready,
+                  int64_t* memory_bytes) {
   auto it = open_.find(tenant);
-  const auto line = static_cast<int64_t>(e.line.size());
+  const auto size = static_cast<int64_t>(line.size());
   if (it != open_.end() && !it->second.entries.empty() &&
-      it->second.line_bytes + line > max_bytes_) {
+      it->second.line_bytes + size > max_bytes_) {
     ready->push_back(std::move(it->second));
     open_.erase(it);
-    streams_.erase(tenant);
     it = open_.end();
   }
   bool started = false;
@@ -46,11 +35,7 @@ bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, St
     it->second.created = now;
     started = true;
   }
-  Batch& b = it->second;
-  if (max_streams_ > 0) streams_[tenant].insert(e.labels.Hash());
-  b.line_bytes += line;
-  b.memory_bytes += memory_bytes;
-  b.entries.push_back(std::move(e));
+  *memory_bytes = it->second.Add(labels, e, line);
   return started;
 }
 
@@ -58,7 +43,6 @@ void Batcher::CloseExpired(SteadyTime now, std::deque<Batch>* ready) {
   for (auto it = open_.begin(); it != open_.end();) {
     if (now - it->second.created >= max_wait_) {
       ready->push_back(std::move(it->second));
-      streams_.erase(it->first);
       it = open_.erase(it);
     } else {
       ++it;
@@ -69,7 +53,6 @@ void Batcher::CloseExpired(SteadyTime now, std::deque<Batch>* ready) {
 void Batcher::CloseAll(std::deque<Batch>* ready) {
   for (auto& [tenant, batch] : open_) ready->push_back(std::move(batch));
   open_.clear();
-  streams_.clear();
 }
 
 std::optional<SteadyTime> Batcher::OldestCreated() const {

@@ -12,27 +12,15 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_set>
+#include <string_view>
 #include <vector>
 
 #include "model/entry.h"
+#include "sink/loki/batch.h"
 
 namespace skidder::sink {
 
-using SteadyTime = std::chrono::steady_clock::time_point;
-
-struct Batch {
-  std::string tenant;          // X-Scope-OrgID; "" = none
-  std::vector<Entry> entries;  // arrival order
-  int64_t line_bytes = 0;      // sum of line sizes (the batchsize measure)
-  int64_t memory_bytes = 0;    // EntryMemoryBytes() of every entry (the buffered_bytes measure)
-  SteadyTime created{};        // when the first entry arrived
-};
-
-// Bytes an entry holds in memory: line, labels, metadata and the Entry itself.
-int64_t EntryMemoryBytes(const Entry& e);
-// The same measure when the bytes of e.labels are known (LabelBytes), as for a whole stream.
-int64_t EntryMemoryBytes(const Entry& e, int64_t label_bytes);
+// Bytes of label names and values (the stream part of the memory measure).
 int64_t LabelBytes(const Labels& labels);
 
 class Batcher {
@@ -40,17 +28,19 @@ class Batcher {
   Batcher(int64_t max_batch_bytes, std::chrono::nanoseconds max_wait)
       : max_bytes_(max_batch_bytes), max_wait_(max_wait) {}
 
-  // Adds an entry to its tenant's batch. When the entry would push that batch past the size
-  // limit, the batch is closed first (appended to *ready) and the entry starts a new one; an entry
-  // larger than the limit on its own still goes out, alone. Returns true when a new open batch was
-  // started (its age deadline is new).
-  bool Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, SteadyTime now,
-           std::deque<Batch>* ready);
+  // Adds e, with its final labels and `line` as it will be sent, to its tenant's batch (encoded
+  // there, see batch.h; e itself is left as it was, the batch takes a reference to its
+  // checkpoint). When the entry would push that batch past the size limit, the batch is closed
+  // first (appended to *ready) and the entry starts a new one; an entry larger than the limit on
+  // its own still goes out, alone. Returns true when a new open batch was started (its age
+  // deadline is new); *memory_bytes gets the entry's memory measure.
+  bool Add(const std::string& tenant, const Labels& labels, const Entry& e, std::string_view line,
+           SteadyTime now, std::deque<Batch>* ready, int64_t* memory_bytes);
   // Promtail's limits_config.max_streams: at most n distinct streams per open batch; 0 = no limit.
   void set_max_streams(int n) { max_streams_ = n; }
-  // False when e (its final labels) would be a stream beyond max_streams in its tenant's open
-  // batch; an entry that closes that batch by size starts a new one and is admitted.
-  bool Admits(const std::string& tenant, const Entry& e) const;
+  // False when an entry of `labels` (final) would be a stream beyond max_streams in its tenant's
+  // open batch; an entry that closes that batch by size starts a new one and is admitted.
+  bool Admits(const std::string& tenant, const Labels& labels, size_t line_bytes) const;
   // Closes every batch at least max_wait old.
   void CloseExpired(SteadyTime now, std::deque<Batch>* ready);
   // Closes every open batch regardless of age (flush on stop).
@@ -66,8 +56,6 @@ class Batcher {
   std::chrono::nanoseconds max_wait_;
   std::map<std::string, Batch> open_;  // by tenant; few tenants, ordered for stable flushing
   int max_streams_ = 0;
-  // Label hashes of each open batch's streams, kept only with a max_streams limit.
-  std::map<std::string, std::unordered_set<uint64_t>> streams_;
 };
 
 }  // namespace skidder::sink

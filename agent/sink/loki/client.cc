@@ -10,6 +10,8 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "formats/utf8.h"
@@ -77,17 +79,17 @@ class LokiClient::Impl final : public SendControl {
   struct Stream {
     Labels in, out;
     std::string tenant;
-    int64_t label_bytes = 0;
   };
   const Stream& StreamOf(const Labels& labels, std::array<Stream, 4>& cache, size_t& next);
-  bool ApplyLineLimit(Entry* e);
+  std::optional<std::string_view> LineToSend(const Entry& e, std::deque<std::string>& fixed);
   void ApplyLabelLimit(Labels* labels);
   std::string Tenant(Labels* labels);
-  void CountLimitDrop(const char* reason, const Entry& e, std::string_view detail);
+  void CountLimitDrop(const char* reason, size_t line_bytes, const Labels& labels,
+                      std::string_view detail);
   void Run();
   bool NextBatch(Batch* out);
   void UpdateLag(SteadyTime now);  // requires mu_
-  void Abandon(std::vector<Entry>&& entries);
+  void Abandon(std::vector<BatchEntry>&& entries);
 
   const config::ClientConfig cfg_;
   const ClientOptions opts_;
@@ -119,19 +121,30 @@ class LokiClient::Impl final : public SendControl {
   std::thread thread_;
 };
 
-bool LokiClient::Impl::ApplyLineLimit(Entry* e) {
-  if (opts_.max_line_size <= 0 || static_cast<int64_t>(e->line.size()) <= opts_.max_line_size) {
-    return true;
+// The line as it is sent: valid UTF-8, within max_line_size (truncated), or nullopt when such
+// lines are dropped. The entry itself stays as it is: with several clients, each sends it under
+// its own limits. A changed line (rare) lives in `fixed` until the batch is added.
+std::optional<std::string_view> LokiClient::Impl::LineToSend(const Entry& e,
+                                                             std::deque<std::string>& fixed) {
+  std::string_view line = e.line;
+  if (!formats::IsValidUtf8(line)) {
+    // Sanitised first: replacement characters can make the line longer than the limit.
+    formats::SanitizeUtf8(fixed.emplace_back(line));
+    line = fixed.back();
+  }
+  if (opts_.max_line_size <= 0 || static_cast<int64_t>(line.size()) <= opts_.max_line_size) {
+    return line;
   }
   if (opts_.max_line_size_truncate) {
-    formats::TruncateUtf8(e->line, static_cast<size_t>(opts_.max_line_size));
+    if (fixed.empty() || line.data() != fixed.back().data()) fixed.emplace_back(line);
+    formats::TruncateUtf8(fixed.back(), static_cast<size_t>(opts_.max_line_size));
     truncated_->Add();
-    return true;
+    return fixed.back();
   }
   m_->dropped_entries.With({host_, telemetry::kReasonLineTooLong})->Add();
   m_->dropped_bytes.With({host_, telemetry::kReasonLineTooLong})
-      ->Add(static_cast<double>(e->line.size()));
-  return false;  // the entry (and its AckRef) goes away: counted, and the file moves on
+      ->Add(static_cast<double>(line.size()));
+  return std::nullopt;  // counted; the caller releases the entry's AckRef and the file moves on
 }
 
 // Loki refuses a whole push for one over-long label value. Dropping the entry would lose a line
@@ -179,20 +192,21 @@ std::string LokiClient::Impl::Tenant(Labels* labels) {
   return cfg_.tenant_id;
 }
 
-void LokiClient::Impl::CountLimitDrop(const char* reason, const Entry& e, std::string_view detail) {
+void LokiClient::Impl::CountLimitDrop(const char* reason, size_t line_bytes, const Labels& labels,
+                                      std::string_view detail) {
   m_->dropped_entries.With({host_, reason})->Add();
-  m_->dropped_bytes.With({host_, reason})->Add(static_cast<double>(e.line.size()));
+  m_->dropped_bytes.With({host_, reason})->Add(static_cast<double>(line_bytes));
   const int64_t now = clock_->Steady().time_since_epoch().count();
   int64_t next = next_limit_log_ns_.load(std::memory_order_relaxed);
   if (now < next || !next_limit_log_ns_.compare_exchange_strong(next, now + 10'000'000'000)) {
     return;
   }
-  const std::string labels = e.labels.ToString();
+  const std::string stream = labels.ToString();
   LOG_WARN("entry dropped by limits_config; see promtail_dropped_entries_total",
            {{"host", host_},
             {"reason", reason},
             {"detail", detail},
-            {"stream", std::string_view(labels).substr(0, 256)}});
+            {"stream", std::string_view(stream).substr(0, 256)}});
 }
 
 const LokiClient::Impl::Stream& LokiClient::Impl::StreamOf(const Labels& labels,
@@ -206,47 +220,52 @@ const LokiClient::Impl::Stream& LokiClient::Impl::StreamOf(const Labels& labels,
   s.out = labels;
   s.tenant = Tenant(&s.out);
   ApplyLabelLimit(&s.out);
-  s.label_bytes = LabelBytes(s.out);
   return s;
 }
 
 // One batch (one read of one source): the checks per entry, then one lock and one clock read.
+// The entries are only read: each is encoded into the client's batch (batch.h), which takes a
+// reference to its checkpoint, so several clients can be handed the same span.
 void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
   std::array<Stream, 4> cache;
   size_t next = 0;
-  thread_local std::vector<std::pair<const Stream*, int64_t>> prepared;  // per entry
-  prepared.assign(batch.size(), {nullptr, 0});
-  int64_t memory_total = 0;
+  struct Prepared {
+    const Stream* stream = nullptr;  // null: dropped by a limit
+    std::string_view line;
+  };
+  thread_local std::vector<Prepared> prepared;  // per entry
+  thread_local std::deque<std::string> fixed;   // lines changed to be sent (rare)
+  prepared.assign(batch.size(), {});
+  fixed.clear();
   for (size_t i = 0; i < batch.size(); ++i) {
-    Entry& e = batch[i];
-    const Stream& s = StreamOf(e.labels, cache, next);
-    // Sanitise first: replacement characters can make the line longer than the limit.
-    formats::SanitizeUtf8(e.line);
-    if (!ApplyLineLimit(&e)) continue;  // counted; the caller's span releases its AckRef
-    e.labels = s.out;
-    // The measure Released() later subtracts (EntryMemoryBytes), without a pass over labels.
-    prepared[i] = {&s, EntryMemoryBytes(e, s.label_bytes)};
+    const Stream& s = StreamOf(batch[i].labels, cache, next);
+    if (auto line = LineToSend(batch[i], fixed)) prepared[i] = {&s, *line};
   }
   thread_local std::vector<size_t> refused;
   refused.clear();
   bool wake = false;
+  int64_t memory_total = 0;
   {
     std::lock_guard lock(mu_);
     const SteadyTime now = clock_->Steady();
     const size_t before = ready_.size();
     for (size_t i = 0; i < batch.size(); ++i) {
-      auto [s, memory] = prepared[i];
+      auto [s, line] = prepared[i];
       if (s == nullptr) continue;
-      if (!batcher_->Admits(s->tenant, batch[i])) {
+      if (!batcher_->Admits(s->tenant, s->out, line.size())) {
         refused.push_back(i);  // as Promtail: the entry goes, and the file moves on
         continue;
       }
-      wake = batcher_->Add(s->tenant, std::move(batch[i]), memory, now, &ready_) || wake;
+      int64_t memory = 0;
+      wake = batcher_->Add(s->tenant, s->out, batch[i], line, now, &ready_, &memory) || wake;
       memory_total += memory;
     }
     wake = wake || ready_.size() != before;
   }
-  for (size_t i : refused) CountLimitDrop(telemetry::kReasonStreamLimited, batch[i], "max_streams");
+  for (size_t i : refused) {
+    CountLimitDrop(telemetry::kReasonStreamLimited, prepared[i].line.size(),
+                   prepared[i].stream->out, "max_streams");
+  }
   buffered_.fetch_add(memory_total, std::memory_order_relaxed);
   buffered_gauge_->Add(static_cast<double>(memory_total));
   if (wake) cv_.notify_all();
@@ -342,13 +361,13 @@ bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
   }
   if (thread_.joinable()) thread_.join();
   // Whatever is still here could not be sent in time (or the client never started).
-  std::vector<Entry> left;
+  std::vector<BatchEntry> left;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
     batcher_->CloseAll(&ready_);
     for (Batch& b : ready_) {
-      for (Entry& e : b.entries) left.push_back(std::move(e));
+      for (BatchEntry& e : b.entries) left.push_back(std::move(e));
     }
     ready_.clear();
   }
@@ -356,11 +375,11 @@ bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
   return abandoned_entries_.load() == 0;
 }
 
-void LokiClient::Impl::Abandon(std::vector<Entry>&& entries) {
+void LokiClient::Impl::Abandon(std::vector<BatchEntry>&& entries) {
   if (entries.empty()) return;
   abandoned_entries_.fetch_add(static_cast<int64_t>(entries.size()));
   int64_t memory = 0;
-  for (const Entry& e : entries) memory += EntryMemoryBytes(e);
+  for (const BatchEntry& e : entries) memory += BatchEntryMemory(e);
   LOG_WARN("loki client stopped with unsent entries; they will be read again after a restart",
            {{"host", host_},
             {"entries", std::to_string(entries.size())},
@@ -368,7 +387,7 @@ void LokiClient::Impl::Abandon(std::vector<Entry>&& entries) {
   // Abandoning (not resetting) the refs frees the entries but keeps every position at or before
   // them: a reload or restart reads them again from the committed offset.
   const auto count = static_cast<int64_t>(entries.size());
-  for (Entry& e : entries) e.ack.Abandon();
+  for (BatchEntry& e : entries) e.ack.Abandon();
   entries.clear();
   Released(memory, count);
 }

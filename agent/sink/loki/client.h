@@ -47,6 +47,7 @@ class LokiClient final : public EntrySink {
   ~LokiClient() override;
 
   void PushBatch(std::span<Entry> batch) override;
+  bool ReadsOnly() const override { return true; }  // entries are encoded, never changed
   bool Saturated() const override;
 
   // Starts the sender thread.

@@ -2,6 +2,7 @@
 
 #include <snappy.h>
 
+#include <cstring>
 #include <unordered_map>
 #include <vector>
 
@@ -38,21 +39,23 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 
-void PutVarint(std::string& out, uint64_t v) {
+char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    *p++ = static_cast<char>((v & 0x7F) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
 }
 
 // Size of a length-delimited field (tag, length, payload) with a payload of n bytes.
 size_t FieldSize(size_t n) { return 1 + VarintSize(n) + n; }
 
-void PutField(std::string& out, char tag, std::string_view payload) {
-  out.push_back(tag);
-  PutVarint(out, payload.size());
-  out.append(payload);
+char* PutField(char* p, char tag, std::string_view payload) {
+  *p++ = tag;
+  p = PutVarint(p, payload.size());
+  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+  return p + payload.size();
 }
 
 struct Timestamp {
@@ -78,97 +81,17 @@ size_t TimestampSize(Timestamp t) {
 }
 
 // Structured metadata as sent: valid UTF-8. Valid pairs (nearly all) are used in place; an
-// invalid one is repaired into a copy kept by the Request for the duration of the encoding.
-struct Pair {
-  std::string_view name, value;
-};
-
-// One request being encoded: streams in order of first appearance, each with its entries in the
-// order given and every entry's encoded size, computed once and used for both the length prefixes
-// and the writing. Reused across pushes on the sender thread, so steady state allocates nothing.
-struct Request {
-  struct Stream {
-    std::string labels;             // the Prometheus text form, valid UTF-8
-    std::vector<uint32_t> entries;  // indices into the span
-    size_t size = 0;                // StreamAdapter payload bytes
-  };
-  std::vector<Stream> streams;
-  size_t used = 0;                   // live streams; the rest are spare
-  std::vector<uint32_t> entry_size;  // EntryAdapter payload bytes, per entry
-  std::vector<uint32_t> first_pair;  // per entry: index of its first metadata pair in `pairs`
-  std::vector<Pair> pairs;           // metadata of all entries, in entry order
-  std::vector<std::string> repaired;
-
-  void Reset(size_t entries) {
-    used = 0;
-    entry_size.resize(entries);
-    first_pair.resize(entries);
-    pairs.clear();
-    repaired.clear();
-  }
-  Stream& Add(const Labels& labels) {
-    if (used == streams.size()) streams.emplace_back();
-    Stream& s = streams[used++];
-    s.labels = labels.ToString();
-    formats::SanitizeUtf8(s.labels);
-    s.entries.clear();
-    s.size = FieldSize(s.labels.size());
-    return s;
-  }
-};
-
-// Entries of one stream share equal Labels objects; key the map by pointer to the entry's labels
-// but hash and compare by value, so no label set is copied.
-struct PtrHash {
-  size_t operator()(const Labels* l) const { return l->Hash(); }
-};
-struct PtrEq {
-  bool operator()(const Labels* a, const Labels* b) const { return *a == *b; }
-};
-
-std::string_view Valid(const std::string& s, std::vector<std::string>& repaired) {
+// invalid one is repaired into a per-thread copy.
+std::string_view Valid(const std::string& s, std::string& repaired) {
   if (formats::IsValidUtf8(s)) return s;
-  repaired.push_back(s);  // rare: invalid metadata from an incoming push or a stage
-  formats::SanitizeUtf8(repaired.back());
-  return repaired.back();
+  repaired = s;  // rare: invalid metadata from an incoming push or a stage
+  formats::SanitizeUtf8(repaired);
+  return repaired;
 }
 
-size_t EntrySize(const Entry& e, Request& req) {
-  size_t n = FieldSize(TimestampSize(Split(e.timestamp_ns)));
-  if (!e.line.empty()) n += FieldSize(e.line.size());
-  for (const Label& md : e.structured_metadata) {
-    Pair p{Valid(md.name, req.repaired), Valid(md.value, req.repaired)};
-    const size_t pair = (p.name.empty() ? 0 : FieldSize(p.name.size())) +
-                        (p.value.empty() ? 0 : FieldSize(p.value.size()));
-    n += FieldSize(pair);
-    req.pairs.push_back(p);
-  }
-  return n;
-}
-
-void PutEntry(std::string& out, const Entry& e, size_t size, const Pair*& pair) {
-  out.push_back(kEntriesTag);
-  PutVarint(out, size);
-  const Timestamp t = Split(e.timestamp_ns);
-  out.push_back(kTimeTag);
-  PutVarint(out, TimestampSize(t));
-  if (t.seconds != 0) {
-    out.push_back(kSecondsTag);
-    PutVarint(out, static_cast<uint64_t>(t.seconds));
-  }
-  if (t.nanos != 0) {
-    out.push_back(kNanosTag);
-    PutVarint(out, static_cast<uint64_t>(t.nanos));
-  }
-  if (!e.line.empty()) PutField(out, kLineTag, e.line);
-  for (size_t i = 0; i < e.structured_metadata.size(); ++i, ++pair) {
-    const size_t n = (pair->name.empty() ? 0 : FieldSize(pair->name.size())) +
-                     (pair->value.empty() ? 0 : FieldSize(pair->value.size()));
-    out.push_back(kMetadataTag);
-    PutVarint(out, n);
-    if (!pair->name.empty()) PutField(out, kNameTag, pair->name);
-    if (!pair->value.empty()) PutField(out, kValueTag, pair->value);
-  }
+size_t PairSize(std::string_view name, std::string_view value) {
+  return (name.empty() ? 0 : FieldSize(name.size())) +
+         (value.empty() ? 0 : FieldSize(value.size()));
 }
 
 }  // namespace
@@ -183,50 +106,126 @@ std::string FinalizeLabels(Labels* labels, const Labels& external) {
   return tenant;
 }
 
-void EncodePushRequest(std::span<const Entry> entries, std::string* raw, EncodeStats* stats) {
-  thread_local Request req;
-  thread_local std::unordered_map<const Labels*, uint32_t, PtrHash, PtrEq> index;
-  req.Reset(entries.size());
-  index.clear();
+void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
+  thread_local std::string name_copy, value_copy;
+  const Timestamp t = Split(e.timestamp_ns);
+  const size_t ts = TimestampSize(t);
+  size_t payload = FieldSize(ts) + (line.empty() ? 0 : FieldSize(line.size()));
+  for (const Label& md : e.structured_metadata) {
+    payload += FieldSize(PairSize(Valid(md.name, name_copy), Valid(md.value, value_copy)));
+  }
+  const size_t at = out->size();
+  out->resize(at + FieldSize(payload));
+  char* p = out->data() + at;
+  *p++ = kEntriesTag;
+  p = PutVarint(p, payload);
+  *p++ = kTimeTag;
+  p = PutVarint(p, ts);
+  if (t.seconds != 0) {
+    *p++ = kSecondsTag;
+    p = PutVarint(p, static_cast<uint64_t>(t.seconds));
+  }
+  if (t.nanos != 0) {
+    *p++ = kNanosTag;
+    p = PutVarint(p, static_cast<uint64_t>(t.nanos));
+  }
+  if (!line.empty()) p = PutField(p, kLineTag, line);
+  for (const Label& md : e.structured_metadata) {
+    const std::string_view name = Valid(md.name, name_copy);
+    const std::string_view value = Valid(md.value, value_copy);
+    *p++ = kMetadataTag;
+    p = PutVarint(p, PairSize(name, value));
+    if (!name.empty()) p = PutField(p, kNameTag, name);
+    if (!value.empty()) p = PutField(p, kValueTag, value);
+  }
+}
+
+int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) {
+  auto [it, inserted] = index_.try_emplace(labels, static_cast<uint32_t>(streams.size()));
+  if (inserted) {
+    BatchStream& s = streams.emplace_back();
+    s.labels = labels;
+    s.text = labels.ToString();
+    formats::SanitizeUtf8(s.text);
+  }
+  BatchStream& s = streams[it->second];
+  BatchEntry& be = entries.emplace_back();
+  be.ack = e.ack;
+  be.stream = it->second;
+  be.begin = static_cast<uint32_t>(s.data.size());
+  AppendEntryField(&s.data, e, line);
+  be.end = static_cast<uint32_t>(s.data.size());
+  be.line_bytes = static_cast<uint32_t>(line.size());
+  const int64_t memory = BatchEntryMemory(be);
+  line_bytes += static_cast<int64_t>(line.size());
+  memory_bytes += memory;
+  return memory;
+}
+
+void EncodePushRequest(const Batch& batch, size_t begin, size_t end, std::string* raw,
+                       EncodeStats* stats) {
+  // Entries of one stream within [begin, end) are contiguous in its data: they arrived in order.
+  thread_local std::vector<std::pair<uint32_t, uint32_t>> range;  // per stream: [lo, hi)
+  constexpr uint32_t kUnused = UINT32_MAX;
+  range.assign(batch.streams.size(), {kUnused, 0});
   EncodeStats local;
-  for (uint32_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    auto [it, inserted] = index.try_emplace(&e.labels, static_cast<uint32_t>(req.used));
-    Request::Stream& s = inserted ? req.Add(e.labels) : req.streams[it->second];
-    req.first_pair[i] = static_cast<uint32_t>(req.pairs.size());
-    req.entry_size[i] = static_cast<uint32_t>(EntrySize(e, req));
-    s.entries.push_back(i);
-    s.size += FieldSize(req.entry_size[i]);
-    local.line_bytes += static_cast<int64_t>(e.line.size());
+  for (size_t i = begin; i < end; ++i) {
+    const BatchEntry& e = batch.entries[i];
+    auto& r = range[e.stream];
+    if (r.first == kUnused) r.first = e.begin;
+    r.second = e.end;
+    local.line_bytes += e.line_bytes;
   }
   size_t total = 0;
-  for (size_t k = 0; k < req.used; ++k) total += FieldSize(req.streams[k].size);
-  raw->clear();
-  raw->reserve(total);
-  for (size_t k = 0; k < req.used; ++k) {
-    const Request::Stream& s = req.streams[k];
-    raw->push_back(kStreamsTag);
-    PutVarint(*raw, s.size);
-    PutField(*raw, kLabelsTag, s.labels);
-    for (uint32_t i : s.entries) {
-      const Pair* pair = req.pairs.data() + req.first_pair[i];
-      PutEntry(*raw, entries[i], req.entry_size[i], pair);
-    }
+  for (size_t k = 0; k < range.size(); ++k) {
+    if (range[k].first == kUnused) continue;
+    total += FieldSize(FieldSize(batch.streams[k].text.size()) + range[k].second - range[k].first);
+    ++local.streams;
   }
-  local.entries = static_cast<int64_t>(entries.size());
-  local.streams = static_cast<int64_t>(req.used);
+  raw->resize(total);
+  char* p = raw->data();
+  for (size_t k = 0; k < range.size(); ++k) {
+    const auto [lo, hi] = range[k];
+    if (lo == kUnused) continue;
+    const BatchStream& s = batch.streams[k];
+    *p++ = kStreamsTag;
+    p = PutVarint(p, FieldSize(s.text.size()) + hi - lo);
+    p = PutField(p, kLabelsTag, s.text);
+    std::memcpy(p, s.data.data() + lo, hi - lo);
+    p += hi - lo;
+  }
+  local.entries = static_cast<int64_t>(end - begin);
   if (stats != nullptr) *stats = local;
 }
 
-void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* stats) {
+void EncodePush(const Batch& batch, size_t begin, size_t end, std::string* body,
+                EncodeStats* stats) {
   // Reused across pushes on the sender thread: a fresh MiB-sized buffer per push costs page
   // faults and, with glibc, heap fragmentation that shows up as RSS.
   thread_local std::string raw;
-  EncodePushRequest(entries, &raw, stats);
+  EncodePushRequest(batch, begin, end, &raw, stats);
   body->resize(snappy::MaxCompressedLength(raw.size()));
   size_t n = 0;
   snappy::RawCompress(raw.data(), raw.size(), body->data(), &n);
   body->resize(n);
+}
+
+namespace {
+
+Batch BatchOf(std::span<const Entry> entries) {
+  Batch batch;
+  for (const Entry& e : entries) batch.Add(e.labels, e, e.line);
+  return batch;
+}
+
+}  // namespace
+
+void EncodePushRequest(std::span<const Entry> entries, std::string* raw, EncodeStats* stats) {
+  EncodePushRequest(BatchOf(entries), 0, entries.size(), raw, stats);
+}
+
+void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* stats) {
+  EncodePush(BatchOf(entries), 0, entries.size(), body, stats);
 }
 
 }  // namespace skidder::sink

@@ -1,16 +1,18 @@
-// Encoder: turns a run of batched entries into the body of a Loki push request
-// (logproto.PushRequest, snappy block format), grouping entries by stream.
+// Encoder: the wire form of Loki push requests (logproto.PushRequest, snappy block format).
+// Entries are encoded one at a time as they join a batch (AppendEntryField, on the reading
+// thread); a request frames the batch's streams around those bytes and compresses (the sender).
 //
 // Callable from any thread (scratch buffers are per thread, reused so a push allocates nothing in
-// steady state); the sender thread calls them once per request. Entries must already carry their
-// final stream labels (FinalizeLabels).
+// steady state). Entries must already carry their final stream labels (FinalizeLabels).
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "model/entry.h"
+#include "sink/loki/batch.h"
 
 namespace skidder::sink {
 
@@ -25,13 +27,22 @@ struct EncodeStats {
   int64_t streams = 0;
 };
 
-// The serialised logproto.PushRequest into *raw (replacing its content): one StreamAdapter per
-// distinct label set in order of first appearance, entries of a stream in the order given. Label
-// strings and metadata are made valid UTF-8; lines are expected to be already.
+// Appends e as one StreamAdapter.entries field (EntryAdapter: timestamp, `line`, structured
+// metadata made valid UTF-8) to *out. `line` is the line as sent, expected to be valid UTF-8.
+void AppendEntryField(std::string* out, const Entry& e, std::string_view line);
+
+// The serialised logproto.PushRequest of entries [begin, end) of a batch into *raw (replacing its
+// content): one StreamAdapter per stream with entries in that range, entries in arrival order.
+void EncodePushRequest(const Batch& batch, size_t begin, size_t end, std::string* raw,
+                       EncodeStats* stats = nullptr);
+// The same, snappy-compressed (block format) into *body (replacing its content).
+void EncodePush(const Batch& batch, size_t begin, size_t end, std::string* body,
+                EncodeStats* stats = nullptr);
+
+// For entries that already carry their final labels (tests, benchmarks): streams in order of
+// first appearance, entries of a stream in the order given.
 void EncodePushRequest(std::span<const Entry> entries, std::string* raw,
                        EncodeStats* stats = nullptr);
-
-// EncodePushRequest, snappy-compressed (block format) into *body (replacing its content).
 void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* stats = nullptr);
 
 }  // namespace skidder::sink

@@ -105,7 +105,7 @@ bool Sender::Send(Batch* batch) {
         break;
       }
       case Outcome::kAbort: {
-        std::vector<Entry> rest;
+        std::vector<BatchEntry> rest;
         for (const Piece& q : todo) {
           for (size_t i = q.begin; i < q.end; ++i) rest.push_back(std::move(batch->entries[i]));
         }
@@ -119,9 +119,9 @@ bool Sender::Send(Batch* batch) {
 }
 
 Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
-  std::span<Entry> entries(batch->entries.data() + piece.begin, piece.end - piece.begin);
+  std::span<BatchEntry> entries(batch->entries.data() + piece.begin, piece.end - piece.begin);
   EncodeStats stats;
-  EncodePush(entries, &body_, &stats);
+  EncodePush(*batch, piece.begin, piece.end, &body_, &stats);
   encoded_bytes_->Add(static_cast<double>(body_.size()));
   if (KnownTooLarge(body_.size())) return TooLarge(entries);
   backoff_.Reset();
@@ -180,7 +180,7 @@ bool Sender::KnownTooLarge(size_t body_bytes) const {
          clock_.Steady() - too_large_at_ <= kTooLargeMemory;
 }
 
-Sender::Outcome Sender::TooLarge(std::span<Entry> entries) {
+Sender::Outcome Sender::TooLarge(std::span<BatchEntry> entries) {
   if (entries.size() <= 1) {
     Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
          "413 for a single entry");
@@ -229,16 +229,21 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   return http_->Post(req);
 }
 
-void Sender::Release(std::span<Entry> entries) {
+void Sender::Release(std::span<BatchEntry> entries) {
   int64_t memory = 0;
-  for (Entry& e : entries) {
-    memory += EntryMemoryBytes(e);
-    e = Entry{};  // frees the line and releases the AckRef: the position may advance
+  {
+    // Entries come in runs of one read: the references to their checkpoints are dropped once per
+    // run (model/ack.h), which lets the positions advance.
+    AckReleaser acks;
+    for (BatchEntry& e : entries) {
+      memory += BatchEntryMemory(e);
+      acks.Take(e.ack);
+    }
   }
   control_->Released(memory, static_cast<int64_t>(entries.size()));
 }
 
-void Sender::Drop(std::span<Entry> entries, const char* reason, int64_t bytes,
+void Sender::Drop(std::span<BatchEntry> entries, const char* reason, int64_t bytes,
                   const std::string& why) {
   m_.dropped_entries.With({host_, reason})->Add(static_cast<double>(entries.size()));
   m_.dropped_bytes.With({host_, reason})->Add(static_cast<double>(bytes));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "io/credentials.h"
@@ -56,12 +57,13 @@ class Sender {
   Outcome SendPiece(Batch* batch, Piece piece);
   // A 413 (answered, or known from an earlier answer for a body at least this large): split the
   // piece, or drop it when it is a single entry.
-  Outcome TooLarge(std::span<Entry> entries);
+  Outcome TooLarge(std::span<BatchEntry> entries);
   bool KnownTooLarge(size_t body_bytes) const;
   io::HttpResponse Post(const std::string& tenant);
   std::string LoggableBody(std::string_view body) const;
-  void Release(std::span<Entry> entries);
-  void Drop(std::span<Entry> entries, const char* reason, int64_t bytes, const std::string& why);
+  void Release(std::span<BatchEntry> entries);
+  void Drop(std::span<BatchEntry> entries, const char* reason, int64_t bytes,
+            const std::string& why);
 
   const config::ClientConfig& cfg_;
   std::string host_;      // metrics label and log field: URL host, no credentials

@@ -19,6 +19,19 @@ class Recording final : public EntrySink {
   std::vector<Entry> got;
 };
 
+// Reads only, as a Loki client does: keeps a copy of what it is given, changes nothing.
+class Reading final : public EntrySink {
+ public:
+  void PushBatch(std::span<Entry> batch) override {
+    spans.push_back(batch.data());
+    for (const Entry& e : batch) got.push_back(e);
+  }
+  bool ReadsOnly() const override { return true; }
+  bool Saturated() const override { return false; }
+  std::vector<const Entry*> spans;
+  std::vector<Entry> got;
+};
+
 Entry Line(std::string line, uint64_t clients, AckRef ack = {}) {
   Entry e;
   e.line = std::move(line);
@@ -59,6 +72,29 @@ TEST(FanoutSink, BytesAreDoneWhenEveryRoutedClientIsDone) {
   EXPECT_EQ(tracker->Committed(), 0u);  // b still holds its copy
   b.got.clear();
   EXPECT_EQ(tracker->Committed(), 10u);
+}
+
+TEST(FanoutSink, ClientsThatOnlyReadShareTheCallersEntriesInsteadOfCopies) {
+  Reading a, b;
+  Recording last;
+  FanoutSink sink({&a, &b, &last});
+  auto tracker = AckTracker::Create(0);
+  std::vector<Entry> batch;
+  batch.push_back(Line("one", ~uint64_t{0}, tracker->Open(10)));
+  batch.push_back(Line("two", ~uint64_t{0}, tracker->Open(20)));
+  sink.PushBatch(batch);
+  ASSERT_EQ(a.spans.size(), 1u);
+  EXPECT_EQ(a.spans[0], batch.data()) << "no copy per client";
+  EXPECT_EQ(b.spans[0], batch.data());
+  ASSERT_EQ(last.got.size(), 2u);
+  EXPECT_EQ(last.got[1].line, "two");
+  EXPECT_EQ(a.got[0].line, "one");
+  batch.clear();
+  a.got.clear();
+  last.got.clear();
+  EXPECT_EQ(tracker->Committed(), 0u) << "b still holds its references";
+  b.got.clear();
+  EXPECT_EQ(tracker->Committed(), 20u);
 }
 
 }  // namespace

@@ -28,6 +28,30 @@ TEST(AckTracker, CommitsOnlyTheCompletedPrefix) {
   EXPECT_EQ(tracker->Pending(), 0u);
 }
 
+TEST(AckReleaser, CompletesEachCheckpointWhenItsLastRunIsFlushed) {
+  auto tracker = AckTracker::Create(0);
+  AckRef hold_a = tracker->Open(100);
+  std::vector<AckRef> refs(3, hold_a);  // three entries of the first read
+  hold_a.Reset();
+  AckRef hold_b = tracker->Open(200);
+  refs.push_back(hold_b);  // one of the second
+  hold_b.Reset();
+  {
+    AckReleaser releaser;
+    releaser.Take(refs[0]);
+    releaser.Take(refs[1]);
+    EXPECT_TRUE(refs[0].empty());
+    EXPECT_EQ(tracker->Committed(), 0u) << "taken refs are dropped on Flush, not before";
+    releaser.Flush();
+    EXPECT_EQ(tracker->Committed(), 0u) << "refs[2] still holds the first checkpoint";
+    releaser.Take(refs[2]);
+    releaser.Take(refs[3]);  // another checkpoint: the first run is dropped here
+    EXPECT_EQ(tracker->Committed(), 100u);
+  }
+  EXPECT_EQ(tracker->Committed(), 200u) << "the destructor flushes the last run";
+  EXPECT_EQ(tracker->Pending(), 0u);
+}
+
 TEST(AckTracker, EntryCopiesHoldTheCheckpointUntilAllAreDone) {
   auto tracker = AckTracker::Create(10);
   Entry e;

@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "util/clock.h"
+#include "push.pb.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::sink {
 namespace {
@@ -17,24 +18,39 @@ Entry Line(std::string text) {
   return e;
 }
 
+// Each entry's line, decoded from its wire form (a StreamAdapter.entries field).
 std::vector<std::string> Lines(const Batch& b) {
   std::vector<std::string> out;
-  for (const auto& e : b.entries) out.push_back(e.line);
+  for (const BatchEntry& e : b.entries) {
+    logproto::StreamAdapter s;
+    EXPECT_TRUE(s.ParseFromString(b.streams[e.stream].data.substr(e.begin, e.end - e.begin)));
+    EXPECT_EQ(s.entries_size(), 1);
+    out.push_back(s.entries(0).line());
+  }
   return out;
+}
+
+// Adds as the client does: the entry's labels are final, the line is sent as it is.
+bool Add(Batcher& batcher, const std::string& tenant, const Entry& e, SteadyTime now,
+         std::deque<Batch>* ready) {
+  int64_t memory = 0;
+  return batcher.Add(tenant, e.labels, e, e.line, now, ready, &memory);
 }
 
 TEST(Batcher, ClosesABatchWhenTheNextLineWouldExceedBatchSize) {
   FakeClock clock;
   Batcher batcher(10, std::chrono::seconds(1));
   std::deque<Batch> ready;
-  batcher.Add("", Line("aaaa"), 100, clock.Steady(), &ready);
-  batcher.Add("", Line("bbbb"), 100, clock.Steady(), &ready);
-  EXPECT_TRUE(ready.empty());                                 // 8 bytes
-  batcher.Add("", Line("ccc"), 100, clock.Steady(), &ready);  // 11 > 10
+  Add(batcher, "", Line("aaaa"), clock.Steady(), &ready);
+  Add(batcher, "", Line("bbbb"), clock.Steady(), &ready);
+  EXPECT_TRUE(ready.empty());                             // 8 bytes
+  Add(batcher, "", Line("ccc"), clock.Steady(), &ready);  // 11 > 10
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(Lines(ready[0]), (std::vector<std::string>{"aaaa", "bbbb"}));
   EXPECT_EQ(ready[0].line_bytes, 8);
-  EXPECT_EQ(ready[0].memory_bytes, 200);
+  int64_t memory = 0;
+  for (const BatchEntry& e : ready[0].entries) memory += BatchEntryMemory(e);
+  EXPECT_EQ(ready[0].memory_bytes, memory);
   batcher.CloseAll(&ready);
   ASSERT_EQ(ready.size(), 2u);
   EXPECT_EQ(Lines(ready[1]), (std::vector<std::string>{"ccc"}));
@@ -44,9 +60,9 @@ TEST(Batcher, ALineLargerThanBatchSizeStillGoesOutAlone) {
   FakeClock clock;
   Batcher batcher(4, std::chrono::seconds(1));
   std::deque<Batch> ready;
-  batcher.Add("", Line("a"), 1, clock.Steady(), &ready);
-  batcher.Add("", Line("0123456789"), 1, clock.Steady(), &ready);
-  batcher.Add("", Line("b"), 1, clock.Steady(), &ready);
+  Add(batcher, "", Line("a"), clock.Steady(), &ready);
+  Add(batcher, "", Line("0123456789"), clock.Steady(), &ready);
+  Add(batcher, "", Line("b"), clock.Steady(), &ready);
   batcher.CloseAll(&ready);
   ASSERT_EQ(ready.size(), 3u);
   EXPECT_EQ(Lines(ready[1]), (std::vector<std::string>{"0123456789"}));
@@ -56,8 +72,8 @@ TEST(Batcher, ClosesABatchOnceItIsBatchWaitOld) {
   FakeClock clock;
   Batcher batcher(1 << 20, milliseconds(500));
   std::deque<Batch> ready;
-  EXPECT_TRUE(batcher.Add("", Line("x"), 1, clock.Steady(), &ready));
-  EXPECT_FALSE(batcher.Add("", Line("y"), 1, clock.Steady(), &ready));  // same open batch
+  EXPECT_TRUE(Add(batcher, "", Line("x"), clock.Steady(), &ready));
+  EXPECT_FALSE(Add(batcher, "", Line("y"), clock.Steady(), &ready));  // same open batch
   EXPECT_EQ(*batcher.NextDeadline(), clock.Steady() + milliseconds(500));
   clock.Advance(milliseconds(499));
   batcher.CloseExpired(clock.Steady(), &ready);
@@ -74,10 +90,10 @@ TEST(Batcher, KeepsOneBatchPerTenant) {
   FakeClock clock;
   Batcher batcher(1 << 20, std::chrono::seconds(1));
   std::deque<Batch> ready;
-  batcher.Add("team-a", Line("a1"), 1, clock.Steady(), &ready);
+  Add(batcher, "team-a", Line("a1"), clock.Steady(), &ready);
   clock.Advance(milliseconds(300));
-  batcher.Add("team-b", Line("b1"), 1, clock.Steady(), &ready);
-  batcher.Add("team-a", Line("a2"), 1, clock.Steady(), &ready);
+  Add(batcher, "team-b", Line("b1"), clock.Steady(), &ready);
+  Add(batcher, "team-a", Line("a2"), clock.Steady(), &ready);
   clock.Advance(milliseconds(700));  // team-a's batch is 1s old, team-b's 0.7s
   batcher.CloseExpired(clock.Steady(), &ready);
   ASSERT_EQ(ready.size(), 1u);
@@ -88,10 +104,36 @@ TEST(Batcher, KeepsOneBatchPerTenant) {
   EXPECT_EQ(ready[1].tenant, "team-b");
 }
 
-TEST(Batcher, EntryMemoryCountsLineLabelsAndMetadata) {
+TEST(Batcher, EntryMemoryIsItsWireFormAndBookkeeping) {
+  FakeClock clock;
+  Batcher batcher(1 << 20, std::chrono::seconds(1));
+  std::deque<Batch> ready;
   Entry e = Line("12345");
   e.structured_metadata = {{"k", "vv"}};
-  EXPECT_EQ(EntryMemoryBytes(e), static_cast<int64_t>(sizeof(Entry)) + 5 + 4 + 3);
+  int64_t memory = 0;
+  batcher.Add("", e.labels, e, e.line, clock.Steady(), &ready, &memory);
+  batcher.CloseAll(&ready);
+  ASSERT_EQ(ready.size(), 1u);
+  const BatchEntry& be = ready[0].entries[0];
+  EXPECT_EQ(memory, static_cast<int64_t>(be.end - be.begin + sizeof(BatchEntry)));
+  EXPECT_GT(be.end - be.begin, 5u + 3u) << "line and metadata are in the wire form";
+  EXPECT_EQ(e.line, "12345") << "the entry itself is left as it was";
+}
+
+TEST(Batcher, TheBatchHoldsTheEntrysCheckpointUntilReleased) {
+  FakeClock clock;
+  Batcher batcher(1 << 20, std::chrono::seconds(1));
+  std::deque<Batch> ready;
+  auto tracker = AckTracker::Create(0);
+  {
+    Entry e = Line("x");
+    e.ack = tracker->Open(2);
+    Add(batcher, "", e, clock.Steady(), &ready);
+  }  // the reader's entry is gone; the batch still holds the bytes
+  EXPECT_EQ(tracker->Committed(), 0u);
+  batcher.CloseAll(&ready);
+  ready[0].entries[0].ack.Reset();  // sent
+  EXPECT_EQ(tracker->Committed(), 2u);
 }
 
 }  // namespace

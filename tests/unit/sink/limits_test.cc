@@ -9,10 +9,10 @@
 #include "sink/loki/batcher.h"
 #include "sink/loki/client.h"
 #include "sink/loki/entry_checks.h"
+#include "support/fake_clock.h"
 #include "support/fake_loki.h"
 #include "support/test_util.h"
 #include "util/clock.h"
-#include "support/fake_clock.h"
 
 namespace skidder::sink {
 namespace {
@@ -26,6 +26,15 @@ Entry StreamEntry(const std::string& stream, std::string line) {
   return e;
 }
 
+bool Admits(const Batcher& batcher, const std::string& tenant, const Entry& e) {
+  return batcher.Admits(tenant, e.labels, e.line.size());
+}
+
+void Add(Batcher& batcher, const Entry& e, std::deque<Batch>* ready, const FakeClock& clock) {
+  int64_t memory = 0;
+  batcher.Add("", e.labels, e, e.line, clock.Steady(), ready, &memory);
+}
+
 TEST(BatcherStreams, NewStreamsBeyondMaxStreamsAreNotAdmittedToTheOpenBatch) {
   FakeClock clock;
   Batcher batcher(1 << 20, std::chrono::seconds(1));
@@ -33,14 +42,14 @@ TEST(BatcherStreams, NewStreamsBeyondMaxStreamsAreNotAdmittedToTheOpenBatch) {
   std::deque<Batch> ready;
   for (const char* s : {"a", "b"}) {
     Entry e = StreamEntry(s, "x");
-    ASSERT_TRUE(batcher.Admits("", e));
-    batcher.Add("", std::move(e), 1, clock.Steady(), &ready);
+    ASSERT_TRUE(Admits(batcher, "", e));
+    Add(batcher, e, &ready, clock);
   }
-  EXPECT_FALSE(batcher.Admits("", StreamEntry("c", "x")));
-  EXPECT_TRUE(batcher.Admits("", StreamEntry("a", "more of a")));      // an existing stream
-  EXPECT_TRUE(batcher.Admits("other-tenant", StreamEntry("c", "x")));  // a batch per tenant
+  EXPECT_FALSE(Admits(batcher, "", StreamEntry("c", "x")));
+  EXPECT_TRUE(Admits(batcher, "", StreamEntry("a", "more of a")));      // an existing stream
+  EXPECT_TRUE(Admits(batcher, "other-tenant", StreamEntry("c", "x")));  // a batch per tenant
   batcher.CloseAll(&ready);
-  EXPECT_TRUE(batcher.Admits("", StreamEntry("c", "x")));  // the next batch starts empty
+  EXPECT_TRUE(Admits(batcher, "", StreamEntry("c", "x")));  // the next batch starts empty
 }
 
 TEST(BatcherStreams, AnEntryThatClosesTheBatchBySizeStartsTheNextOneAndIsAdmitted) {
@@ -48,9 +57,9 @@ TEST(BatcherStreams, AnEntryThatClosesTheBatchBySizeStartsTheNextOneAndIsAdmitte
   Batcher batcher(4, std::chrono::seconds(1));
   batcher.set_max_streams(1);
   std::deque<Batch> ready;
-  batcher.Add("", StreamEntry("a", "aaa"), 1, clock.Steady(), &ready);
-  EXPECT_FALSE(batcher.Admits("", StreamEntry("b", "b")));  // 4 bytes: fits, new stream
-  EXPECT_TRUE(batcher.Admits("", StreamEntry("b", "bb")));  // 5 bytes: a new batch
+  Add(batcher, StreamEntry("a", "aaa"), &ready, clock);
+  EXPECT_FALSE(Admits(batcher, "", StreamEntry("b", "b")));  // 4 bytes: fits, new stream
+  EXPECT_TRUE(Admits(batcher, "", StreamEntry("b", "bb")));  // 5 bytes: a new batch
 }
 
 TEST(BatcherStreams, ZeroMeansNoLimit) {
@@ -59,8 +68,8 @@ TEST(BatcherStreams, ZeroMeansNoLimit) {
   std::deque<Batch> ready;
   for (int i = 0; i < 1000; ++i) {
     Entry e = StreamEntry(std::to_string(i), "x");
-    ASSERT_TRUE(batcher.Admits("", e));
-    batcher.Add("", std::move(e), 1, clock.Steady(), &ready);
+    ASSERT_TRUE(Admits(batcher, "", e));
+    Add(batcher, e, &ready, clock);
   }
 }
 
