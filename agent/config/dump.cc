@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "config/http_client_fields.h"
+#include "config/fields.h"
 #include "config/loader.h"
 #include "config/sections.h"
 #include "util/redact.h"
@@ -36,7 +36,8 @@ std::string RedactUrl(const std::string& url) {
 // Headers carry credentials as often as basic_auth does (Authorization, X-Api-Key, ...).
 bool IsSensitiveHeader(const std::string& name) { return IsSensitiveName(name); }
 
-class Writer {
+// The emitter and its primitives, shared by FieldWriter and Writer.
+class Out {
  public:
   YAML::Emitter& e;
 
@@ -62,59 +63,82 @@ class Writer {
     for (const Label& l : labels) Kv(l.name.c_str(), l.value);
     End();
   }
+};
 
-  void Tls(const char* k, const TlsConfig& t) {
-    Begin(k);
-    Opt("ca_file", t.ca_file);
-    Opt("cert_file", t.cert_file);
-    Opt("key_file", t.key_file);
-    Opt("server_name", t.server_name);
-    Kv("insecure_skip_verify", t.insecure_skip_verify);
-    Opt("min_version", t.min_version);
-    Opt("max_version", t.max_version);
-    End();
+// Writes each field of fields.h: secrets as <secret>, URLs redacted, empty strings (whose default
+// is ""), empty lists and maps and unset blocks left out (a dump parses back to the same config).
+class FieldWriter {
+ public:
+  explicit FieldWriter(Out& w) : w_(w) {}
+  void Str(const char* k, const std::string& s) { w_.Opt(k, s); }
+  void Text(const char* k, const std::string& s) { w_.Kv(k, s); }
+  void Secret(const char* k, const std::string& s) { w_.Opt(k, config::Secret(s)); }
+  void Url(const char* k, const std::string& s) { w_.Opt(k, RedactUrl(s)); }
+  void Bool(const char* k, bool b) { w_.Kv(k, b); }
+  void Int(const char* k, int n) { w_.Kv(k, n); }
+  void Int(const char* k, int64_t n) { w_.Kv(k, n); }
+  void Double(const char* k, double d) { w_.Kv(k, d); }
+  void Dur(const char* k, Duration d) { w_.Kv(k, d); }
+  void LabelSet(const char* k, const Labels& labels) { w_.LabelMap(k, labels); }
+  void Size(const char* k, int64_t n, std::string_view /*example*/) { w_.Kv(k, n); }
+  void List(const char* k, const std::vector<std::string>& v) {
+    if (!v.empty()) w_.e << YAML::Key << k << YAML::Value << YAML::Flow << v;
   }
-
-  void Server(const ServerConfig& s) {
-    Begin("server");
-    Opt("http_listen_address", s.http_listen_address);
-    Kv("http_listen_port", s.http_listen_port);
-    Kv("log_level", s.log_level);
-    Kv("log_format", s.log_format);
-    Opt("http_path_prefix", s.http_path_prefix);
-    Kv("disable", s.disable);
-    Kv("health_check_target", s.health_check_target);
-    Kv("enable_runtime_reload", s.enable_runtime_reload);
-    Kv("http_server_read_timeout", s.http_server_read_timeout);
-    Kv("http_server_idle_timeout", s.http_server_idle_timeout);
-    Kv("http_listen_conn_limit", s.http_listen_conn_limit);
-    Kv("graceful_shutdown_timeout", s.graceful_shutdown_timeout);
-    End();
+  void Params(const char* k, const std::map<std::string, std::string>& m) {
+    if (m.empty()) return;
+    w_.Begin(k);
+    for (const auto& [name, v] : m)
+      w_.Kv(name.c_str(), IsSensitiveHeader(name) ? config::Secret(v) : v);
+    w_.End();
   }
-
-  // The common HTTP client settings, from the one field list (http_client_fields.h).
-  void HttpClient(const HttpClientConfig& h);
-
-  void Client(const ClientConfig& c) {
-    e << YAML::BeginMap;
-    Kv("url", RedactUrl(c.url));
-    Opt("tenant_id", c.tenant_id);
-    Kv("batchwait", c.batchwait);
-    Kv("batchsize", c.batchsize);
-    Kv("timeout", c.timeout);
-    LabelMap("external_labels", c.external_labels);
-    if (!c.headers.empty()) {
-      Begin("headers");
-      for (const auto& [k, v] : c.headers) Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
-      End();
+  // Prometheus keeps proxy_connect_header values as secrets (Proxy-Authorization, ...).
+  void Headers(const char* k, const std::map<std::string, std::vector<std::string>>& m) {
+    if (m.empty()) return;
+    w_.Begin(k);
+    for (const auto& [name, values] : m) {
+      std::vector<std::string> shown;
+      for (const std::string& v : values) shown.push_back(config::Secret(v));
+      w_.e << YAML::Key << name << YAML::Value << YAML::Flow << shown;
     }
-    HttpClient(c);
-    Begin("backoff_config");
-    Kv("min_period", c.backoff_config.min_period);
-    Kv("max_period", c.backoff_config.max_period);
-    Kv("max_retries", c.backoff_config.max_retries);
+    w_.End();
+  }
+  template <typename T>
+  void Nested(const char* k, const T& block) {
+    w_.Begin(k);
+    internal::Fields(*this, block);
+    w_.End();
+  }
+  template <typename T>
+  void Block(const char* k, const std::optional<T>& block) {
+    if (!block) return;
+    w_.Begin(k);
+    internal::Fields(*this, *block);
+    w_.End();
+  }
+
+ private:
+  Out& w_;
+};
+
+// The sections: those of fields.h through FieldWriter, the rest key by key.
+class Writer : public Out {
+ public:
+  template <typename T>
+  void Fields(const T& section) {
+    FieldWriter fields(*this);
+    internal::Fields(fields, section);
+  }
+  template <typename T>
+  void Section(const char* k, const T& section) {
+    Begin(k);
+    Fields(section);
     End();
-    Kv("drop_rate_limited_batches", c.drop_rate_limited_batches);
+  }
+
+  template <typename T>
+  void Item(const T& item) {  // an element of a list
+    e << YAML::BeginMap;
+    Fields(item);
     e << YAML::EndMap;
   }
 
@@ -123,7 +147,7 @@ class Writer {
     Kv("role", k.role);
     Opt("api_server", RedactUrl(k.api_server));
     Opt("kubeconfig_file", k.kubeconfig_file);
-    HttpClient(k);
+    Fields(static_cast<const HttpClientConfig&>(k));
     if (!k.namespaces.empty() || k.own_namespace) {
       Begin("namespaces");
       e << YAML::Key << "names" << YAML::Value << YAML::Flow << k.namespaces;
@@ -210,7 +234,7 @@ class Writer {
         Kv("host_networking_host", d.host_networking_host);
         Kv("refresh_interval", d.refresh_interval);
         Kv("match_first_network", d.match_first_network);
-        HttpClient(d);
+        Fields(static_cast<const HttpClientConfig&>(d));
         if (!d.filters.empty()) {
           BeginList("filters");
           for (const auto& [name, values] : d.filters) {
@@ -236,7 +260,7 @@ class Writer {
     }
     if (s.push) {
       Begin("loki_push_api");
-      Server(s.push->server);
+      Section("server", s.push->server);
       LabelMap("labels", s.push->labels);
       Kv("use_incoming_timestamp", s.push->use_incoming_timestamp);
       Kv("ack_timeout", s.push->ack_timeout);
@@ -254,7 +278,7 @@ class Writer {
       Kv("use_incoming_timestamp", y.use_incoming_timestamp);
       Kv("use_rfc5424_message", y.use_rfc5424_message);
       Kv("max_message_length", y.max_message_length);
-      Tls("tls_config", y.tls_config);
+      Section("tls_config", y.tls_config);
       Kv("syslog_format", y.syslog_format);
       End();
     }
@@ -274,96 +298,24 @@ class Writer {
   }
 
   void Rest(const Config& c) {
-    Begin("positions");
-    Kv("filename", c.positions.filename);
-    Kv("sync_period", c.positions.sync_period);
-    Kv("ignore_invalid_yaml", c.positions.ignore_invalid_yaml);
-    Kv("held_dir", c.positions.held_dir);
-    Kv("held_max_bytes", c.positions.held_max_bytes);
-    End();
-    const LimitsConfig& l = c.limits_config;
-    Begin("limits_config");
-    Kv("readline_rate_enabled", l.readline_rate_enabled);
-    Kv("readline_rate", l.readline_rate);
-    Kv("readline_burst", l.readline_burst);
-    Kv("readline_rate_drop", l.readline_rate_drop);
-    Kv("max_streams", l.max_streams);
-    Kv("max_label_value_length", l.max_label_value_length);
-    Kv("max_line_size", l.max_line_size);
-    Kv("max_line_size_truncate", l.max_line_size_truncate);
-    End();
-    Begin("target_config");
-    Kv("sync_period", c.target_config.sync_period);
-    if (!c.target_config.symlink_roots.empty()) {
-      e << YAML::Key << "symlink_roots" << YAML::Value << c.target_config.symlink_roots;
-    }
-    End();
+    Section("positions", c.positions);
+    Section("limits_config", c.limits_config);
+    Section("target_config", c.target_config);
     Begin("global");
-    Begin("file_watch_config");
-    Kv("min_poll_frequency", c.file_watch_config.min_poll_frequency);
-    Kv("max_poll_frequency", c.file_watch_config.max_poll_frequency);
-    End();
+    Section("file_watch_config", c.file_watch_config);
     End();
   }
 };
-
-// Writes each field of http_client_fields.h: secrets as <secret>, URLs redacted, empty strings,
-// empty lists and unset blocks left out (a dump parses back to the same config).
-class FieldWriter {
- public:
-  explicit FieldWriter(Writer& w) : w_(w) {}
-  void Str(const char* k, const std::string& s) { w_.Opt(k, s); }
-  void Secret(const char* k, const std::string& s) { w_.Opt(k, config::Secret(s)); }
-  void Url(const char* k, const std::string& s) { w_.Opt(k, RedactUrl(s)); }
-  void Bool(const char* k, bool b) { w_.Kv(k, b); }
-  void List(const char* k, const std::vector<std::string>& v) {
-    if (!v.empty()) w_.e << YAML::Key << k << YAML::Value << YAML::Flow << v;
-  }
-  void Params(const char* k, const std::map<std::string, std::string>& m) {
-    if (m.empty()) return;
-    w_.Begin(k);
-    for (const auto& [name, v] : m)
-      w_.Kv(name.c_str(), IsSensitiveHeader(name) ? config::Secret(v) : v);
-    w_.End();
-  }
-  // Prometheus keeps proxy_connect_header values as secrets (Proxy-Authorization, ...).
-  void Headers(const char* k, const std::map<std::string, std::vector<std::string>>& m) {
-    if (m.empty()) return;
-    w_.Begin(k);
-    for (const auto& [name, values] : m) {
-      std::vector<std::string> shown;
-      for (const std::string& v : values) shown.push_back(config::Secret(v));
-      w_.e << YAML::Key << name << YAML::Value << YAML::Flow << shown;
-    }
-    w_.End();
-  }
-  void Tls(const char* k, const TlsConfig& t) { w_.Tls(k, t); }
-  template <typename T>
-  void Block(const char* k, const std::optional<T>& block) {
-    if (!block) return;
-    w_.Begin(k);
-    internal::Fields(*this, *block);
-    w_.End();
-  }
-
- private:
-  Writer& w_;
-};
-
-void Writer::HttpClient(const HttpClientConfig& h) {
-  FieldWriter fields(*this);
-  internal::Fields(fields, h);
-}
 
 }  // namespace
 
 std::string DumpConfig(const Config& config) {
   YAML::Emitter e;
-  Writer w{e};
+  Writer w{{e}};
   e << YAML::BeginMap;
-  w.Server(config.server);
+  w.Section("server", config.server);
   w.BeginList("clients");
-  for (const ClientConfig& c : config.clients) w.Client(c);
+  for (const ClientConfig& c : config.clients) w.Item(c);
   w.EndList();
   w.Rest(config);
   w.BeginList("scrape_configs");

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "config/sections.h"
+#include "config/field_reader.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -260,7 +260,9 @@ Status ReadSyslog(MapReader& parent, ScrapeConfig* out) {
   r.Int("max_message_length", &c.max_message_length);
   r.Str("syslog_format", &c.syslog_format);
   if (Status s = ReadLabels(r, "labels", &c.labels); !s.ok()) return s;
-  if (Status s = ReadTls(r, "tls_config", &c.tls_config); !s.ok()) return s;
+  FieldReader tls(r);
+  tls.Nested("tls_config", c.tls_config);
+  if (!tls.status().ok()) return tls.status();
   if (c.listen_address.empty()) r.Fail("listen_address", "is required (host:port)");
   if (c.listen_protocol.empty()) c.listen_protocol = "tcp";
   if (c.listen_protocol != "tcp" && c.listen_protocol != "udp") {

@@ -1,0 +1,75 @@
+// Internal to agent/config/: FieldReader, the visitor that reads the field lists of fields.h
+// into their structs with a MapReader's getters (strict: wrong types and unknown keys are errors
+// with file:line:column).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/fields.h"
+#include "config/sections.h"
+
+namespace skidder::config::internal {
+
+// Checks of one nested block once its fields are read, recorded on its reader (next to the
+// reader of the section the block belongs to).
+void Validate(MapReader& r, BasicAuth& auth);
+void Validate(MapReader& r, Authorization& auth);
+void Validate(MapReader& r, OAuth2Config& o);
+void Validate(MapReader& r, TlsConfig& t);
+void Validate(MapReader& r, BackoffConfig& b);
+
+// Reads each field into its struct; nested blocks get their own MapReader (and path). A nested
+// block's error is kept in status() (the first one wins) and goes before the errors recorded on
+// the MapReader, as each section reader returned it before.
+class FieldReader {
+ public:
+  explicit FieldReader(MapReader& r) : r_(r) {}
+  Status status() const { return status_; }
+
+  void Str(std::string_view k, std::string& s) { r_.Str(k, &s); }
+  void Text(std::string_view k, std::string& s) { r_.Str(k, &s); }
+  void Secret(std::string_view k, std::string& s) { r_.Str(k, &s); }
+  void Url(std::string_view k, std::string& s) { r_.Str(k, &s); }
+  void Bool(std::string_view k, bool& b) { r_.Bool(k, &b); }
+  void Int(std::string_view k, int& n) { r_.Int(k, &n); }
+  void Int(std::string_view k, int64_t& n) { r_.Int(k, &n); }
+  void Double(std::string_view k, double& d) { r_.Double(k, &d); }
+  void Dur(std::string_view k, Duration& d) { r_.Dur(k, &d); }
+  void List(std::string_view k, std::vector<std::string>& v) { r_.StrList(k, &v); }
+  void Params(std::string_view k, std::map<std::string, std::string>& m) { r_.StrMap(k, &m); }
+  void Headers(std::string_view k, std::map<std::string, std::vector<std::string>>& m);
+  void LabelSet(std::string_view k, Labels& labels) {
+    if (status_.ok()) status_ = ReadLabels(r_, k, &labels);
+  }
+  void Size(std::string_view k, int64_t& n, std::string_view example);
+  template <typename T>
+  void Nested(std::string_view k, T& value) {
+    if (status_.ok()) status_ = ReadBlock(r_.Node(k), k, value);
+  }
+  template <typename T>
+  void Block(std::string_view k, std::optional<T>& out) {
+    YAML::Node node = r_.Node(k);
+    if (!node.IsDefined() || node.IsNull() || !status_.ok()) return;
+    T value;
+    status_ = ReadBlock(node, k, value);
+    out = std::move(value);
+  }
+
+ private:
+  template <typename T>
+  Status ReadBlock(const YAML::Node& node, std::string_view k, T& value) {
+    MapReader sub(node, r_.file(), r_.Sub(k));
+    FieldReader fields(sub);
+    Fields(fields, value);
+    if (!fields.status().ok()) return fields.status();
+    Validate(sub, value);
+    return sub.Finish();
+  }
+
+  MapReader& r_;
+  Status status_;
+};
+
+}  // namespace skidder::config::internal

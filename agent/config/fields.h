@@ -1,0 +1,106 @@
+// Internal to agent/config/: every field of the Promtail config sections that are both read and
+// dumped, described once. The reader (FieldReader, field_reader.h) and the dump (FieldWriter,
+// dump.cc) both walk these lists with a visitor, so a new key is added in one place; the unit
+// test fields_test.cc checks that every listed key set in a config shows in its dump.
+//
+// A visitor V has, for a key and a field (const when dumping):
+//   Str(key, s)       string whose default is "" (left out of dumps when empty)
+//   Text(key, s)      string whose default is not "" (always dumped)
+//   Secret(key, s)    string shown as <secret> in dumps
+//   Url(key, s)       URL (userinfo and query redacted in dumps)
+//   Bool(key, b)      Int(key, int or int64_t)   Double(key, d)   Dur(key, Duration)
+//   List(key, vector<string>)                  Params(key, map<string,string>)
+//   Headers(key, map<string, vector<string>>)  (values are secrets)
+//   LabelSet(key, Labels)                      label names checked by the reader
+//   Size(key, int64_t, example)                a byte size ("1GB" or a number of bytes)
+//   Nested(key, T)    a block always present (backoff_config, tls_config): walks Fields(v, T)
+//   Block(key, optional<T>)                    a block that may be absent: walks Fields(v, T)
+// Validation across fields stays with the reader of each section (or Validate(MapReader&, T&) of
+// a nested block, field_reader.h). Keys a reader accepts without storing them (Promtail no-ops,
+// refused sources) are not fields and stay with that reader.
+//
+// Not described here yet: scrape_configs (besides the HTTP client settings of
+// kubernetes_sd_configs and docker_sd_configs).
+#pragma once
+
+#include <type_traits>
+
+#include "config/http_client_fields.h"
+
+namespace skidder::config::internal {
+
+// U with T's constness: a field list hands a base-class part to the base's list.
+template <typename T, typename U>
+using LikeConst = std::conditional_t<std::is_const_v<T>, const U, U>;
+
+template <typename V, FieldsOf<ServerConfig> T>
+void Fields(V& v, T& s) {
+  v.Str("http_listen_address", s.http_listen_address);
+  v.Int("http_listen_port", s.http_listen_port);
+  v.Text("log_level", s.log_level);
+  v.Text("log_format", s.log_format);
+  v.Str("http_path_prefix", s.http_path_prefix);
+  v.Bool("disable", s.disable);
+  v.Bool("health_check_target", s.health_check_target);
+  v.Bool("enable_runtime_reload", s.enable_runtime_reload);
+  v.Dur("http_server_read_timeout", s.http_server_read_timeout);
+  v.Dur("http_server_idle_timeout", s.http_server_idle_timeout);
+  v.Int("http_listen_conn_limit", s.http_listen_conn_limit);
+  v.Dur("graceful_shutdown_timeout", s.graceful_shutdown_timeout);
+}
+
+template <typename V, FieldsOf<BackoffConfig> T>
+void Fields(V& v, T& b) {
+  v.Dur("min_period", b.min_period);
+  v.Dur("max_period", b.max_period);
+  v.Int("max_retries", b.max_retries);
+}
+
+template <typename V, FieldsOf<ClientConfig> T>
+void Fields(V& v, T& c) {
+  v.Url("url", c.url);
+  v.Str("tenant_id", c.tenant_id);
+  v.Dur("batchwait", c.batchwait);
+  v.Int("batchsize", c.batchsize);
+  v.Dur("timeout", c.timeout);
+  v.LabelSet("external_labels", c.external_labels);
+  v.Params("headers", c.headers);
+  Fields(v, static_cast<LikeConst<T, HttpClientConfig>&>(c));
+  v.Nested("backoff_config", c.backoff_config);
+  v.Bool("drop_rate_limited_batches", c.drop_rate_limited_batches);
+}
+
+template <typename V, FieldsOf<PositionsConfig> T>
+void Fields(V& v, T& p) {
+  v.Text("filename", p.filename);
+  v.Dur("sync_period", p.sync_period);
+  v.Bool("ignore_invalid_yaml", p.ignore_invalid_yaml);
+  v.Str("held_dir", p.held_dir);
+  v.Size("held_max_bytes", p.held_max_bytes, "1GB or 1073741824");
+}
+
+template <typename V, FieldsOf<LimitsConfig> T>
+void Fields(V& v, T& l) {
+  v.Bool("readline_rate_enabled", l.readline_rate_enabled);
+  v.Double("readline_rate", l.readline_rate);
+  v.Int("readline_burst", l.readline_burst);
+  v.Bool("readline_rate_drop", l.readline_rate_drop);
+  v.Int("max_streams", l.max_streams);
+  v.Int("max_label_value_length", l.max_label_value_length);
+  v.Size("max_line_size", l.max_line_size, "256KB or 1048576");
+  v.Bool("max_line_size_truncate", l.max_line_size_truncate);
+}
+
+template <typename V, FieldsOf<TargetConfig> T>
+void Fields(V& v, T& t) {
+  v.Dur("sync_period", t.sync_period);
+  v.List("symlink_roots", t.symlink_roots);
+}
+
+template <typename V, FieldsOf<FileWatchConfig> T>
+void Fields(V& v, T& f) {
+  v.Dur("min_poll_frequency", f.min_poll_frequency);
+  v.Dur("max_poll_frequency", f.max_poll_frequency);
+}
+
+}  // namespace skidder::config::internal
