@@ -81,6 +81,7 @@ class FieldWriter {
   void Dur(const char* k, Duration d) { w_.Kv(k, d); }
   void LabelSet(const char* k, const Labels& labels) { w_.LabelMap(k, labels); }
   void Size(const char* k, int64_t n, std::string_view /*example*/) { w_.Kv(k, n); }
+  void PositiveSize(const char* k, int64_t n) { w_.Kv(k, n); }
   void List(const char* k, const std::vector<std::string>& v) {
     if (!v.empty()) w_.e << YAML::Key << k << YAML::Value << YAML::Flow << v;
   }
@@ -101,6 +102,9 @@ class FieldWriter {
       w_.e << YAML::Key << name << YAML::Value << YAML::Flow << shown;
     }
     w_.End();
+  }
+  void Server(const char* k, const ServerConfig& s, const std::vector<std::string>& /*ignored*/) {
+    Nested(k, s);
   }
   template <typename T>
   void Nested(const char* k, const T& block) {
@@ -200,24 +204,12 @@ class Writer : public Out {
     }
     if (!s.static_configs.empty()) {
       BeginList("static_configs");
-      for (const StaticConfig& sc : s.static_configs) {
-        e << YAML::BeginMap;
-        if (!sc.targets.empty()) {
-          e << YAML::Key << "targets" << YAML::Value << YAML::Flow << sc.targets;
-        }
-        LabelMap("labels", sc.labels);
-        e << YAML::EndMap;
-      }
+      for (const StaticConfig& sc : s.static_configs) Item(sc);
       EndList();
     }
     if (!s.file_sd_configs.empty()) {
       BeginList("file_sd_configs");
-      for (const FileSdConfig& f : s.file_sd_configs) {
-        e << YAML::BeginMap;
-        e << YAML::Key << "files" << YAML::Value << YAML::Flow << f.files;
-        Kv("refresh_interval", f.refresh_interval);
-        e << YAML::EndMap;
-      }
+      for (const FileSdConfig& f : s.file_sd_configs) Item(f);
       EndList();
     }
     if (!s.kubernetes_sd_configs.empty()) {
@@ -249,45 +241,11 @@ class Writer : public Out {
       }
       EndList();
     }
-    if (s.journal) {
-      Begin("journal");
-      Opt("path", s.journal->path);
-      Kv("max_age", s.journal->max_age);
-      Kv("json", s.journal->json);
-      Opt("matches", s.journal->matches);
-      LabelMap("labels", s.journal->labels);
-      End();
-    }
-    if (s.push) {
-      Begin("loki_push_api");
-      Section("server", s.push->server);
-      LabelMap("labels", s.push->labels);
-      Kv("use_incoming_timestamp", s.push->use_incoming_timestamp);
-      Kv("ack_timeout", s.push->ack_timeout);
-      Kv("max_body_size", s.push->max_body_size);
-      End();
-    }
-    if (s.syslog) {
-      const SyslogConfig& y = *s.syslog;
-      Begin("syslog");
-      Kv("listen_address", y.listen_address);
-      Kv("listen_protocol", y.listen_protocol);
-      Kv("idle_timeout", y.idle_timeout);
-      Kv("label_structured_data", y.label_structured_data);
-      LabelMap("labels", y.labels);
-      Kv("use_incoming_timestamp", y.use_incoming_timestamp);
-      Kv("use_rfc5424_message", y.use_rfc5424_message);
-      Kv("max_message_length", y.max_message_length);
-      Section("tls_config", y.tls_config);
-      Kv("syslog_format", y.syslog_format);
-      End();
-    }
+    if (s.journal) Section("journal", *s.journal);
+    if (s.push) Section("loki_push_api", *s.push);
+    if (s.syslog) Section("syslog", *s.syslog);
     if (s.decompression.enabled || !s.decompression.format.empty()) {
-      Begin("decompression");
-      Kv("enabled", s.decompression.enabled);
-      Kv("initial_delay", s.decompression.initial_delay);
-      Opt("format", s.decompression.format);
-      End();
+      Section("decompression", s.decompression);
     }
     if (!s.relabel_configs.empty()) {
       BeginList("relabel_configs");

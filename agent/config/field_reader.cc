@@ -44,4 +44,12 @@ void FieldReader::Size(std::string_view k, int64_t& n, std::string_view example)
   }
 }
 
+void FieldReader::PositiveSize(std::string_view k, int64_t& n) {
+  std::string size;
+  r_.Str(k, &size);
+  if (!size.empty() && (!ParseByteSize(size, &n) || n <= 0)) {
+    r_.Fail(k, fmt::format("{} is not a positive size like 100MB", Quote(size)));
+  }
+}
+
 }  // namespace skidder::config::internal

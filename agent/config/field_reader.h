@@ -44,6 +44,10 @@ class FieldReader {
     if (status_.ok()) status_ = ReadLabels(r_, k, &labels);
   }
   void Size(std::string_view k, int64_t& n, std::string_view example);
+  void PositiveSize(std::string_view k, int64_t& n);
+  void Server(std::string_view k, ServerConfig& s, std::vector<std::string>& ignored) {
+    if (status_.ok()) status_ = ReadServer(r_.Node(k), r_.file(), &s, &ignored, r_.Sub(k));
+  }
   template <typename T>
   void Nested(std::string_view k, T& value) {
     if (status_.ok()) status_ = ReadBlock(r_.Node(k), k, value);

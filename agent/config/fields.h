@@ -13,14 +13,17 @@
 //   Headers(key, map<string, vector<string>>)  (values are secrets)
 //   LabelSet(key, Labels)                      label names checked by the reader
 //   Size(key, int64_t, example)                a byte size ("1GB" or a number of bytes)
+//   PositiveSize(key, int64_t)                 the same, which must be above zero
 //   Nested(key, T)    a block always present (backoff_config, tls_config): walks Fields(v, T)
 //   Block(key, optional<T>)                    a block that may be absent: walks Fields(v, T)
+//   Server(key, ServerConfig, ignored_keys)    a server block (read by ReadServer)
 // Validation across fields stays with the reader of each section (or Validate(MapReader&, T&) of
 // a nested block, field_reader.h). Keys a reader accepts without storing them (Promtail no-ops,
 // refused sources) are not fields and stay with that reader.
 //
-// Not described here yet: scrape_configs (besides the HTTP client settings of
-// kubernetes_sd_configs and docker_sd_configs).
+// Not described here: the scrape config's own top-level keys and lists (pipeline_stages are
+// polymorphic: each stage's keys belong to the pipeline registry), relabel_configs, and the
+// keys of kubernetes_sd_configs and docker_sd_configs besides their HTTP client settings.
 #pragma once
 
 #include <type_traits>
@@ -101,6 +104,59 @@ template <typename V, FieldsOf<FileWatchConfig> T>
 void Fields(V& v, T& f) {
   v.Dur("min_poll_frequency", f.min_poll_frequency);
   v.Dur("max_poll_frequency", f.max_poll_frequency);
+}
+
+// The receivers of a scrape config.
+
+template <typename V, FieldsOf<StaticConfig> T>
+void Fields(V& v, T& s) {
+  v.List("targets", s.targets);
+  v.LabelSet("labels", s.labels);
+}
+
+template <typename V, FieldsOf<FileSdConfig> T>
+void Fields(V& v, T& f) {
+  v.List("files", f.files);
+  v.Dur("refresh_interval", f.refresh_interval);
+}
+
+template <typename V, FieldsOf<JournalConfig> T>
+void Fields(V& v, T& j) {
+  v.Str("path", j.path);
+  v.Dur("max_age", j.max_age);
+  v.Bool("json", j.json);
+  v.Str("matches", j.matches);
+  v.LabelSet("labels", j.labels);
+}
+
+template <typename V, FieldsOf<PushApiConfig> T>
+void Fields(V& v, T& p) {
+  v.Server("server", p.server, p.ignored_keys);
+  v.LabelSet("labels", p.labels);
+  v.Bool("use_incoming_timestamp", p.use_incoming_timestamp);
+  v.Dur("ack_timeout", p.ack_timeout);
+  v.PositiveSize("max_body_size", p.max_body_size);
+}
+
+template <typename V, FieldsOf<SyslogConfig> T>
+void Fields(V& v, T& y) {
+  v.Text("listen_address", y.listen_address);
+  v.Text("listen_protocol", y.listen_protocol);
+  v.Dur("idle_timeout", y.idle_timeout);
+  v.Bool("label_structured_data", y.label_structured_data);
+  v.LabelSet("labels", y.labels);
+  v.Bool("use_incoming_timestamp", y.use_incoming_timestamp);
+  v.Bool("use_rfc5424_message", y.use_rfc5424_message);
+  v.Int("max_message_length", y.max_message_length);
+  v.Nested("tls_config", y.tls_config);
+  v.Text("syslog_format", y.syslog_format);
+}
+
+template <typename V, FieldsOf<DecompressionConfig> T>
+void Fields(V& v, T& d) {
+  v.Bool("enabled", d.enabled);
+  v.Dur("initial_delay", d.initial_delay);
+  v.Str("format", d.format);
 }
 
 }  // namespace skidder::config::internal

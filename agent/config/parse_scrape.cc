@@ -74,8 +74,9 @@ Status ReadStages(const YAML::Node& list, const std::string& file, const std::st
 Status ReadStatic(const YAML::Node& node, const std::string& file, const std::string& path,
                   bool relabel_sets_path, StaticConfig* out, std::string* dropped) {
   MapReader r(node, file, path);
-  r.StrList("targets", &out->targets);
-  if (Status s = ReadLabels(r, "labels", &out->labels); !s.ok()) return s;
+  FieldReader fields(r);
+  Fields(fields, *out);
+  if (!fields.status().ok()) return fields.status();
   Status s = r.Finish();
   // Promtail accepts such a config and drops its targets (they name no file); so do we, aloud.
   if (s.ok() && !out->labels.Has("__path__") && !relabel_sets_path) {
@@ -186,8 +187,8 @@ bool ValidFileSdPattern(std::string_view p) {
 Status ReadFileSd(const YAML::Node& node, const std::string& file, const std::string& path,
                   FileSdConfig* out) {
   MapReader r(node, file, path);
-  r.StrList("files", &out->files);
-  r.Dur("refresh_interval", &out->refresh_interval);
+  FieldReader fields(r);
+  Fields(fields, *out);  // plain values only: nothing nested can fail
   if (out->files.empty()) r.Fail("files", "is required: list the target files (globs allowed)");
   for (const std::string& f : out->files) {
     if (!ValidFileSdPattern(f)) {
@@ -205,11 +206,9 @@ Status ReadJournal(MapReader& parent, ScrapeConfig* out) {
   if (!parent.Has("journal")) return Status::Ok();
   MapReader r(parent.Node("journal"), parent.file(), parent.Sub("journal"));
   JournalConfig j;
-  r.Str("path", &j.path);
-  r.Dur("max_age", &j.max_age);
-  r.Bool("json", &j.json);
-  r.Str("matches", &j.matches);
-  if (Status s = ReadLabels(r, "labels", &j.labels); !s.ok()) return s;
+  FieldReader fields(r);
+  Fields(fields, j);
+  if (!fields.status().ok()) return fields.status();
   for (size_t i = 0; i < j.matches.size();) {
     size_t end = std::min(j.matches.find(' ', i), j.matches.size());
     std::string_view m = std::string_view(j.matches).substr(i, end - i);
@@ -229,18 +228,9 @@ Status ReadPushApi(MapReader& parent, ScrapeConfig* out) {
   if (!parent.Has("loki_push_api")) return Status::Ok();
   MapReader r(parent.Node("loki_push_api"), parent.file(), parent.Sub("loki_push_api"));
   PushApiConfig p;
-  if (r.Has("server")) {
-    Status s = ReadServer(r.Node("server"), r.file(), &p.server, &p.ignored_keys, r.Sub("server"));
-    if (!s.ok()) return s;
-  }
-  if (Status s = ReadLabels(r, "labels", &p.labels); !s.ok()) return s;
-  r.Bool("use_incoming_timestamp", &p.use_incoming_timestamp);
-  r.Dur("ack_timeout", &p.ack_timeout);
-  std::string size;
-  r.Str("max_body_size", &size);
-  if (!size.empty() && (!ParseByteSize(size, &p.max_body_size) || p.max_body_size <= 0)) {
-    r.Fail("max_body_size", fmt::format("{} is not a positive size like 100MB", Quote(size)));
-  }
+  FieldReader fields(r);
+  Fields(fields, p);
+  if (!fields.status().ok()) return fields.status();
   if (p.ack_timeout <= Duration::zero()) r.Fail("ack_timeout", "must be positive");
   out->push = std::move(p);
   return r.Finish();
@@ -251,18 +241,9 @@ Status ReadSyslog(MapReader& parent, ScrapeConfig* out) {
   if (!parent.Has("syslog")) return Status::Ok();
   MapReader r(parent.Node("syslog"), parent.file(), parent.Sub("syslog"));
   SyslogConfig c;
-  r.Str("listen_address", &c.listen_address);
-  r.Str("listen_protocol", &c.listen_protocol);
-  r.Dur("idle_timeout", &c.idle_timeout);
-  r.Bool("label_structured_data", &c.label_structured_data);
-  r.Bool("use_incoming_timestamp", &c.use_incoming_timestamp);
-  r.Bool("use_rfc5424_message", &c.use_rfc5424_message);
-  r.Int("max_message_length", &c.max_message_length);
-  r.Str("syslog_format", &c.syslog_format);
-  if (Status s = ReadLabels(r, "labels", &c.labels); !s.ok()) return s;
-  FieldReader tls(r);
-  tls.Nested("tls_config", c.tls_config);
-  if (!tls.status().ok()) return tls.status();
+  FieldReader fields(r);
+  Fields(fields, c);
+  if (!fields.status().ok()) return fields.status();
   if (c.listen_address.empty()) r.Fail("listen_address", "is required (host:port)");
   if (c.listen_protocol.empty()) c.listen_protocol = "tcp";
   if (c.listen_protocol != "tcp" && c.listen_protocol != "udp") {
@@ -296,9 +277,8 @@ Status ReadDecompression(MapReader& parent, ScrapeConfig* out) {
   if (!parent.Has("decompression")) return Status::Ok();
   MapReader r(parent.Node("decompression"), parent.file(), parent.Sub("decompression"));
   DecompressionConfig& d = out->decompression;
-  r.Bool("enabled", &d.enabled);
-  r.Dur("initial_delay", &d.initial_delay);
-  r.Str("format", &d.format);
+  FieldReader fields(r);
+  Fields(fields, d);  // plain values only: nothing nested can fail
   if (d.format != "gz" && d.format != "z" && d.format != "bz2" &&
       (d.enabled || !d.format.empty())) {
     r.Fail("format",

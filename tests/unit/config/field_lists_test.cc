@@ -48,6 +48,10 @@ class KeyLister {
   }
   void LabelSet(std::string_view k, const Labels&) { Add(k, "{a: b}"); }
   void Size(std::string_view k, int64_t n, std::string_view) { Add(k, std::to_string(n + 1)); }
+  void PositiveSize(std::string_view k, int64_t n) { Add(k, std::to_string(n + 1)); }
+  void Server(std::string_view k, const ServerConfig&, const std::vector<std::string>&) {
+    keys.push_back({std::string(k), ""});
+  }
   template <typename T>
   void Nested(std::string_view k, const T&) {
     keys.push_back({std::string(k), ""});
@@ -104,7 +108,7 @@ std::vector<Key> KeysOf() {
 
 struct Section {
   std::string name;
-  size_t fields;  // of the struct that are keys
+  size_t fields;  // of the struct that are keys (PushApiConfig::ignored_keys is not)
   std::vector<Key> keys;
   // A valid config with `@` where the keys go, inside a flow mapping.
   std::string yaml;
@@ -139,6 +143,13 @@ YAML::Node At(YAML::Node node, const std::vector<std::string>& path) {
 
 const char* kClient = "clients: [{url: 'http://l/p', @}]";
 const std::string kProxy = "proxy_url: 'http://p:1'";
+std::string Job(const std::string& body) { return "scrape_configs: [{job_name: j, " + body + "}]"; }
+const std::vector<std::string> kJob = {"scrape_configs", "0"};
+std::vector<std::string> InJob(std::vector<std::string> path) {
+  path.insert(path.begin(), kJob.begin(), kJob.end());
+  return path;
+}
+
 std::vector<Section> Sections() {
   const std::map<std::string, std::string> proxy = {
       {"proxy_url", kProxy},
@@ -176,6 +187,23 @@ std::vector<Section> Sections() {
       {"oauth2", kOAuth2Fields, KeysOf<OAuth2Config>(),
        "clients: [{url: 'http://l/p', oauth2: {client_id: i, token_url: 'http://t/', @}}]",
        {"clients", "0", "oauth2"}, oauth2},
+      {"static_configs", FieldCount<StaticConfig>(), KeysOf<StaticConfig>(),
+       Job("static_configs: [{labels: {__path__: /x}, @}]"), InJob({"static_configs", "0"}),
+       {{"labels", "-"}}},
+      {"file_sd_configs", FieldCount<FileSdConfig>(), KeysOf<FileSdConfig>(), Job("file_sd_configs: [{files: [a.json], @}]"),
+       InJob({"file_sd_configs", "0"}), {{"files", "-"}}},
+      {"journal", FieldCount<JournalConfig>(), KeysOf<JournalConfig>(), Job("journal: {@}"), InJob({"journal"}),
+       {{"matches", "matches: A=b"}}},
+      {"loki_push_api", FieldCount<PushApiConfig>() - 1, KeysOf<PushApiConfig>(), Job("loki_push_api: {@}"),
+       InJob({"loki_push_api"})},
+      {"syslog", FieldCount<SyslogConfig>(), KeysOf<SyslogConfig>(), Job("syslog: {listen_address: ':1', @}"),
+       InJob({"syslog"}),
+       {{"listen_address", "-"},
+        {"listen_protocol", "listen_protocol: udp"},
+        {"syslog_format", "syslog_format: rfc3164"}}},
+      {"decompression", FieldCount<DecompressionConfig>(), KeysOf<DecompressionConfig>(),
+       Job("static_configs: [{labels: {__path__: /x}}], decompression: {format: gz, @}"),
+       InJob({"decompression"}), {{"format", "-"}}},
   };
 }
 
