@@ -77,6 +77,9 @@ class FieldWriter {
   void Bool(const char* k, bool b) { w_.Kv(k, b); }
   void Int(const char* k, int n) { w_.Kv(k, n); }
   void Int(const char* k, int64_t n) { w_.Kv(k, n); }
+  void Count(const char* k, uint64_t n) {
+    if (n != 0) w_.Kv(k, n);
+  }
   void Double(const char* k, double d) { w_.Kv(k, d); }
   void Dur(const char* k, Duration d) { w_.Kv(k, d); }
   void LabelSet(const char* k, const Labels& labels) { w_.LabelMap(k, labels); }
@@ -119,6 +122,23 @@ class FieldWriter {
     internal::Fields(*this, *block);
     w_.End();
   }
+  template <typename T>
+  void Items(const char* k, const std::vector<T>& items) {
+    if (items.empty()) return;
+    w_.BeginList(k);
+    for (const T& item : items) {
+      w_.e << YAML::BeginMap;
+      internal::Fields(*this, item);
+      w_.e << YAML::EndMap;
+    }
+    w_.EndList();
+  }
+  template <typename F>
+  void Group(const char* k, F&& fields) {
+    w_.Begin(k);
+    fields(*this);
+    w_.End();
+  }
 
  private:
   Out& w_;
@@ -139,58 +159,6 @@ class Writer : public Out {
     End();
   }
 
-  template <typename T>
-  void Item(const T& item) {  // an element of a list
-    e << YAML::BeginMap;
-    Fields(item);
-    e << YAML::EndMap;
-  }
-
-  void Kubernetes(const KubernetesSdConfig& k) {
-    e << YAML::BeginMap;
-    Kv("role", k.role);
-    Opt("api_server", RedactUrl(k.api_server));
-    Opt("kubeconfig_file", k.kubeconfig_file);
-    Fields(static_cast<const HttpClientConfig&>(k));
-    if (!k.namespaces.empty() || k.own_namespace) {
-      Begin("namespaces");
-      e << YAML::Key << "names" << YAML::Value << YAML::Flow << k.namespaces;
-      Kv("own_namespace", k.own_namespace);
-      End();
-    }
-    if (!k.selectors.empty()) {
-      BeginList("selectors");
-      for (const auto& s : k.selectors) {
-        e << YAML::BeginMap;
-        Kv("role", s.role);
-        Opt("label", s.label);
-        Opt("field", s.field);
-        e << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (k.attach_metadata_node) {
-      Begin("attach_metadata");
-      Kv("node", true);
-      End();
-    }
-    e << YAML::EndMap;
-  }
-
-  void Relabel(const RelabelConfig& r) {
-    e << YAML::BeginMap;
-    if (!r.source_labels.empty()) {
-      e << YAML::Key << "source_labels" << YAML::Value << YAML::Flow << r.source_labels;
-    }
-    Kv("separator", r.separator);
-    Kv("regex", r.regex);
-    if (r.modulus != 0) Kv("modulus", r.modulus);
-    Opt("target_label", r.target_label);
-    Kv("replacement", r.replacement);
-    Kv("action", r.action);
-    e << YAML::EndMap;
-  }
-
   void Scrape(const ScrapeConfig& s) {
     e << YAML::BeginMap;
     Kv("job_name", s.job_name);
@@ -202,56 +170,20 @@ class Writer : public Out {
       }
       EndList();
     }
-    if (!s.static_configs.empty()) {
-      BeginList("static_configs");
-      for (const StaticConfig& sc : s.static_configs) Item(sc);
-      EndList();
-    }
-    if (!s.file_sd_configs.empty()) {
-      BeginList("file_sd_configs");
-      for (const FileSdConfig& f : s.file_sd_configs) Item(f);
-      EndList();
-    }
-    if (!s.kubernetes_sd_configs.empty()) {
-      BeginList("kubernetes_sd_configs");
-      for (const auto& k : s.kubernetes_sd_configs) Kubernetes(k);
-      EndList();
-    }
-    if (!s.docker_sd_configs.empty()) {
-      BeginList("docker_sd_configs");
-      for (const auto& d : s.docker_sd_configs) {
-        e << YAML::BeginMap;
-        Kv("host", d.host);
-        Kv("port", d.port);
-        Kv("host_networking_host", d.host_networking_host);
-        Kv("refresh_interval", d.refresh_interval);
-        Kv("match_first_network", d.match_first_network);
-        Fields(static_cast<const HttpClientConfig&>(d));
-        if (!d.filters.empty()) {
-          BeginList("filters");
-          for (const auto& [name, values] : d.filters) {
-            e << YAML::BeginMap;
-            Kv("name", name);
-            e << YAML::Key << "values" << YAML::Value << YAML::Flow << values;
-            e << YAML::EndMap;
-          }
-          EndList();
-        }
-        e << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (s.journal) Section("journal", *s.journal);
-    if (s.push) Section("loki_push_api", *s.push);
-    if (s.syslog) Section("syslog", *s.syslog);
+    // The scrape config's own keys are read key by key (parse_scrape.cc); its blocks and the
+    // items of its lists from their field lists.
+    FieldWriter fields(*this);
+    fields.Items("static_configs", s.static_configs);
+    fields.Items("file_sd_configs", s.file_sd_configs);
+    fields.Items("kubernetes_sd_configs", s.kubernetes_sd_configs);
+    fields.Items("docker_sd_configs", s.docker_sd_configs);
+    fields.Block("journal", s.journal);
+    fields.Block("loki_push_api", s.push);
+    fields.Block("syslog", s.syslog);
     if (s.decompression.enabled || !s.decompression.format.empty()) {
-      Section("decompression", s.decompression);
+      fields.Nested("decompression", s.decompression);
     }
-    if (!s.relabel_configs.empty()) {
-      BeginList("relabel_configs");
-      for (const auto& r : s.relabel_configs) Relabel(r);
-      EndList();
-    }
+    fields.Items("relabel_configs", s.relabel_configs);
     e << YAML::EndMap;
   }
 
@@ -272,8 +204,12 @@ std::string DumpConfig(const Config& config) {
   Writer w{{e}};
   e << YAML::BeginMap;
   w.Section("server", config.server);
-  w.BeginList("clients");
-  for (const ClientConfig& c : config.clients) w.Item(c);
+  w.BeginList("clients");  // written even when empty, unlike the lists of a scrape config
+  for (const ClientConfig& c : config.clients) {
+    e << YAML::BeginMap;
+    w.Fields(c);
+    e << YAML::EndMap;
+  }
   w.EndList();
   w.Rest(config);
   w.BeginList("scrape_configs");

@@ -36,6 +36,16 @@ void FieldReader::Headers(std::string_view k, std::map<std::string, std::vector<
   }
 }
 
+void FieldReader::Count(std::string_view k, uint64_t& n) {
+  int64_t value = static_cast<int64_t>(n);
+  r_.Int(k, &value);
+  if (value < 0) {
+    r_.Fail(k, "must not be negative");
+  } else {
+    n = static_cast<uint64_t>(value);
+  }
+}
+
 void FieldReader::Size(std::string_view k, int64_t& n, std::string_view example) {
   YAML::Node size = r_.Node(k);
   if (size.IsDefined() && !size.IsNull() &&

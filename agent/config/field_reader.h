@@ -19,6 +19,8 @@ void Validate(MapReader& r, Authorization& auth);
 void Validate(MapReader& r, OAuth2Config& o);
 void Validate(MapReader& r, TlsConfig& t);
 void Validate(MapReader& r, BackoffConfig& b);
+void Validate(MapReader& r, KubernetesSdConfig::Selector& s);
+void Validate(MapReader& r, std::pair<std::string, std::vector<std::string>>& docker_filter);
 
 // Reads each field into its struct; nested blocks get their own MapReader (and path). A nested
 // block's error is kept in status() (the first one wins) and goes before the errors recorded on
@@ -35,6 +37,7 @@ class FieldReader {
   void Bool(std::string_view k, bool& b) { r_.Bool(k, &b); }
   void Int(std::string_view k, int& n) { r_.Int(k, &n); }
   void Int(std::string_view k, int64_t& n) { r_.Int(k, &n); }
+  void Count(std::string_view k, uint64_t& n);
   void Double(std::string_view k, double& d) { r_.Double(k, &d); }
   void Dur(std::string_view k, Duration& d) { r_.Dur(k, &d); }
   void List(std::string_view k, std::vector<std::string>& v) { r_.StrList(k, &v); }
@@ -50,21 +53,40 @@ class FieldReader {
   }
   template <typename T>
   void Nested(std::string_view k, T& value) {
-    if (status_.ok()) status_ = ReadBlock(r_.Node(k), k, value);
+    if (status_.ok()) status_ = ReadBlock(r_.Node(k), r_.Sub(k), value);
   }
   template <typename T>
   void Block(std::string_view k, std::optional<T>& out) {
     YAML::Node node = r_.Node(k);
     if (!node.IsDefined() || node.IsNull() || !status_.ok()) return;
     T value;
-    status_ = ReadBlock(node, k, value);
+    status_ = ReadBlock(node, r_.Sub(k), value);
     out = std::move(value);
+  }
+  template <typename T>
+  void Items(std::string_view k, std::vector<T>& out) {
+    if (!status_.ok()) return;
+    status_ = ForEachItem(r_.Node(k), r_.file(), r_.Sub(k),
+                          [&](const YAML::Node& item, const std::string& path) {
+                            T value;
+                            Status s = ReadBlock(item, path, value);
+                            if (s.ok()) out.push_back(std::move(value));
+                            return s;
+                          });
+  }
+  template <typename F>
+  void Group(std::string_view k, F&& fields) {
+    if (!status_.ok()) return;
+    MapReader sub(r_.Node(k), r_.file(), r_.Sub(k));
+    FieldReader inner(sub);
+    fields(inner);
+    status_ = inner.status().ok() ? sub.Finish() : inner.status();
   }
 
  private:
   template <typename T>
-  Status ReadBlock(const YAML::Node& node, std::string_view k, T& value) {
-    MapReader sub(node, r_.file(), r_.Sub(k));
+  Status ReadBlock(const YAML::Node& node, const std::string& path, T& value) {
+    MapReader sub(node, r_.file(), path);
     FieldReader fields(sub);
     Fields(fields, value);
     if (!fields.status().ok()) return fields.status();

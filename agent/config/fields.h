@@ -12,21 +12,27 @@
 //   List(key, vector<string>)                  Params(key, map<string,string>)
 //   Headers(key, map<string, vector<string>>)  (values are secrets)
 //   LabelSet(key, Labels)                      label names checked by the reader
+//   Count(key, uint64_t)                       a non-negative integer whose default is 0 (left
+//                                              out of dumps when 0)
 //   Size(key, int64_t, example)                a byte size ("1GB" or a number of bytes)
 //   PositiveSize(key, int64_t)                 the same, which must be above zero
 //   Nested(key, T)    a block always present (backoff_config, tls_config): walks Fields(v, T)
 //   Block(key, optional<T>)                    a block that may be absent: walks Fields(v, T)
+//   Items(key, vector<T>)                      a list of blocks, each walking Fields(v, T)
+//   Group(key, f)     a mapping whose keys are fields of the enclosing struct: calls f(v) with
+//                     the visitor of that mapping (kubernetes' namespaces: {names: [...]})
 //   Server(key, ServerConfig, ignored_keys)    a server block (read by ReadServer)
 // Validation across fields stays with the reader of each section (or Validate(MapReader&, T&) of
 // a nested block, field_reader.h). Keys a reader accepts without storing them (Promtail no-ops,
 // refused sources) are not fields and stay with that reader.
 //
-// Not described here: the scrape config's own top-level keys and lists (pipeline_stages are
-// polymorphic: each stage's keys belong to the pipeline registry), relabel_configs, and the
-// keys of kubernetes_sd_configs and docker_sd_configs besides their HTTP client settings.
+// Not described here: the scrape config's own top-level keys (pipeline_stages are polymorphic:
+// each stage's keys belong to the pipeline registry; the readers of static_configs and
+// kubernetes_sd_configs drop targets with warnings that depend on relabel_configs).
 #pragma once
 
 #include <type_traits>
+#include <utility>
 
 #include "config/http_client_fields.h"
 
@@ -157,6 +163,58 @@ void Fields(V& v, T& d) {
   v.Bool("enabled", d.enabled);
   v.Dur("initial_delay", d.initial_delay);
   v.Str("format", d.format);
+}
+
+// Discovery and relabeling.
+
+template <typename V, FieldsOf<RelabelConfig> T>
+void Fields(V& v, T& r) {
+  v.List("source_labels", r.source_labels);
+  v.Text("separator", r.separator);
+  v.Text("regex", r.regex);
+  v.Count("modulus", r.modulus);
+  v.Str("target_label", r.target_label);
+  v.Text("replacement", r.replacement);
+  v.Text("action", r.action);
+}
+
+template <typename V, FieldsOf<KubernetesSdConfig::Selector> T>
+void Fields(V& v, T& s) {
+  v.Text("role", s.role);
+  v.Str("label", s.label);
+  v.Str("field", s.field);
+}
+
+template <typename V, FieldsOf<KubernetesSdConfig> T>
+void Fields(V& v, T& k) {
+  v.Text("role", k.role);
+  v.Url("api_server", k.api_server);
+  v.Str("kubeconfig_file", k.kubeconfig_file);
+  Fields(v, static_cast<LikeConst<T, HttpClientConfig>&>(k));
+  v.Group("namespaces", [&](auto& g) {
+    g.List("names", k.namespaces);
+    g.Bool("own_namespace", k.own_namespace);
+  });
+  v.Items("selectors", k.selectors);
+  v.Group("attach_metadata", [&](auto& g) { g.Bool("node", k.attach_metadata_node); });
+}
+
+// One of docker_sd_configs' filters: a Docker API list filter and its values.
+template <typename V, FieldsOf<std::pair<std::string, std::vector<std::string>>> T>
+void Fields(V& v, T& f) {
+  v.Text("name", f.first);
+  v.List("values", f.second);
+}
+
+template <typename V, FieldsOf<DockerSdConfig> T>
+void Fields(V& v, T& d) {
+  v.Text("host", d.host);
+  v.Int("port", d.port);
+  v.Text("host_networking_host", d.host_networking_host);
+  v.Dur("refresh_interval", d.refresh_interval);
+  v.Bool("match_first_network", d.match_first_network);
+  Fields(v, static_cast<LikeConst<T, HttpClientConfig>&>(d));
+  v.Items("filters", d.filters);
 }
 
 }  // namespace skidder::config::internal

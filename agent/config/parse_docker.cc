@@ -2,37 +2,18 @@
 // reads it (host, port, filters, refresh_interval and the HTTP client settings).
 #include <fmt/format.h>
 
-#include "config/sections.h"
+#include "config/field_reader.h"
 
 namespace skidder::config::internal {
 namespace {
 
-Status ReadFilters(MapReader& parent, DockerSdConfig* out) {
-  const std::string& file = parent.file();
-  return ForEachItem(parent.Node("filters"), file, parent.Sub("filters"),
-                     [&](const YAML::Node& item, const std::string& p) {
-                       MapReader r(item, file, p);
-                       std::string name;
-                       std::vector<std::string> values;
-                       r.Str("name", &name);
-                       r.StrList("values", &values);
-                       if (name.empty()) r.Fail("name", "is required (e.g. label, name, status)");
-                       out->filters.emplace_back(std::move(name), std::move(values));
-                       return r.Finish();
-                     });
-}
-
 Status ReadDocker(const YAML::Node& node, const std::string& file, const std::string& path,
                   DockerSdConfig* out) {
   MapReader r(node, file, path);
-  r.Str("host", &out->host);
-  r.Int("port", &out->port);
-  r.Str("host_networking_host", &out->host_networking_host);
-  r.Dur("refresh_interval", &out->refresh_interval);
-  r.Bool("match_first_network", &out->match_first_network);
-  Status s = ReadFilters(r, out);
-  if (s.ok()) s = ReadHttpClient(r, out);
-  if (!s.ok()) return s;
+  FieldReader fields(r);
+  Fields(fields, *out);
+  if (!fields.status().ok()) return fields.status();
+  ValidateHttpClient(r, *out);
   // Prometheus' rule: bearer_token(_file) is an Authorization of type Bearer.
   if (!out->bearer_token.empty() || !out->bearer_token_file.empty()) {
     out->authorization = Authorization{"Bearer", out->bearer_token, out->bearer_token_file};
@@ -55,6 +36,10 @@ Status ReadDocker(const YAML::Node& node, const std::string& file, const std::st
 }
 
 }  // namespace
+
+void Validate(MapReader& r, std::pair<std::string, std::vector<std::string>>& docker_filter) {
+  if (docker_filter.first.empty()) r.Fail("name", "is required (e.g. label, name, status)");
+}
 
 Status ReadDockerSdConfigs(MapReader& parent, ScrapeConfig* out) {
   const std::string& file = parent.file();

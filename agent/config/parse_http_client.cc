@@ -87,11 +87,4 @@ void ValidateHttpClient(MapReader& r, const HttpClientConfig& c) {
   ValidateProxy(r, c);
 }
 
-Status ReadHttpClient(MapReader& r, HttpClientConfig* out) {
-  FieldReader fields(r);
-  Fields(fields, *out);
-  if (fields.status().ok()) ValidateHttpClient(r, *out);
-  return fields.status();
-}
-
 }  // namespace skidder::config::internal

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "config/sections.h"
+#include "config/field_reader.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -60,22 +60,11 @@ void Validate(MapReader& r, const RelabelConfig& c, bool replacement_set) {
 Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                          RelabelConfig* out) {
   MapReader r(node, file, path);
-  int64_t modulus = 0;
-  r.StrList("source_labels", &out->source_labels);
-  r.Str("separator", &out->separator);
-  r.Str("regex", &out->regex);
-  r.Int("modulus", &modulus);
-  r.Str("target_label", &out->target_label);
-  r.Str("replacement", &out->replacement);
-  r.Str("action", &out->action);
+  FieldReader fields(r);
+  Fields(fields, *out);  // plain values only: nothing nested can fail
   // Prometheus matches the action case-insensitively.
   std::ranges::transform(out->action, out->action.begin(),
                          [](unsigned char ch) { return std::tolower(ch); });
-  if (modulus < 0) {
-    r.Fail("modulus", "must not be negative");
-  } else {
-    out->modulus = static_cast<uint64_t>(modulus);
-  }
   if (std::ranges::find(kActions, out->action) == std::end(kActions)) {
     r.Fail("action",
            fmt::format("unknown action {}; use one of replace, keep, drop, keepequal, dropequal, "

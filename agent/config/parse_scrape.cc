@@ -88,15 +88,6 @@ Status ReadStatic(const YAML::Node& node, const std::string& file, const std::st
   return s;
 }
 
-Status ReadSelector(const YAML::Node& node, const std::string& file, const std::string& path,
-                    KubernetesSdConfig::Selector* out) {
-  MapReader r(node, file, path);
-  r.Str("role", &out->role);
-  r.Str("label", &out->label);
-  r.Str("field", &out->field);
-  return r.Finish();
-}
-
 // `authorization` of type Bearer is what bearer_token(_file) says in the older spelling; the
 // discovery sends only Bearer tokens.
 Status BearerFromAuthorization(MapReader& r, KubernetesSdConfig* out) {
@@ -117,34 +108,14 @@ Status BearerFromAuthorization(MapReader& r, KubernetesSdConfig* out) {
 Status ReadKubernetes(const YAML::Node& node, const std::string& file, const std::string& path,
                       KubernetesSdConfig* out) {
   MapReader r(node, file, path);
-  r.Str("role", &out->role);
-  r.Str("api_server", &out->api_server);
-  r.Str("kubeconfig_file", &out->kubeconfig_file);
   // The API server does not redirect, and HTTP/2 is libcurl's choice: both are accepted. Without
   // proxy_url the API connection already honours the *_proxy environment variables.
-  Status s = ReadHttpClient(r, out);
-  if (s.ok()) s = BearerFromAuthorization(r, out);
-  if (s.ok()) {  // as Prometheus: ignored by roles without node metadata
-    MapReader am(r.Node("attach_metadata"), file, r.Sub("attach_metadata"));
-    am.Bool("node", &out->attach_metadata_node);
-    s = am.Finish();
-  }
-  if (s.ok()) {
-    MapReader ns(r.Node("namespaces"), file, r.Sub("namespaces"));
-    ns.StrList("names", &out->namespaces);
-    ns.Bool("own_namespace", &out->own_namespace);
-    s = ns.Finish();
-  }
-  if (s.ok()) {
-    s = ForEachItem(r.Node("selectors"), file, r.Sub("selectors"),
-                    [&](const YAML::Node& item, const std::string& p) {
-                      KubernetesSdConfig::Selector sel;
-                      Status ss = ReadSelector(item, file, p, &sel);
-                      if (ss.ok()) out->selectors.push_back(std::move(sel));
-                      return ss;
-                    });
-  }
-  if (!s.ok()) return s;
+  // attach_metadata is ignored by roles without node metadata, as in Prometheus.
+  FieldReader fields(r);
+  Fields(fields, *out);
+  if (!fields.status().ok()) return fields.status();
+  ValidateHttpClient(r, *out);
+  if (Status s = BearerFromAuthorization(r, out); !s.ok()) return s;
   static constexpr std::string_view kRoles[] = {"pod",       "node",          "service",
                                                 "endpoints", "endpointslice", "ingress"};
   if (std::ranges::find(kRoles, out->role) == std::end(kRoles)) {
@@ -331,6 +302,9 @@ Status ReadTargets(MapReader& r, ScrapeConfig* out, std::vector<std::string>* wa
 }
 
 }  // namespace
+
+// A selector's role is checked against its discovery's role, in ReadKubernetes.
+void Validate(MapReader&, KubernetesSdConfig::Selector&) {}
 
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                         ScrapeConfig* out, std::vector<std::string>* warnings) {

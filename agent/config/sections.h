@@ -66,12 +66,9 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
                   std::vector<std::string>* ignored, const std::string& path = "server");
 Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
                   ClientConfig* out);
-// The common HTTP client keys of the mapping r (parse_http_client.cc): basic_auth,
-// bearer_token(_file), authorization, oauth2, the proxy keys, follow_redirects, enable_http2 and
-// tls_config. An error of a nested block is returned; cross-field mistakes are recorded on r
-// (r.Finish() reports them).
-Status ReadHttpClient(MapReader& r, HttpClientConfig* out);
-// The checks across those keys, once they are read (ReadHttpClient calls it).
+// The checks across the common HTTP client keys (parse_http_client.cc), once a FieldReader has
+// read them (http_client_fields.h): one way to authenticate, proxy settings that go together.
+// Mistakes are recorded on r (r.Finish() reports them).
 void ValidateHttpClient(MapReader& r, const HttpClientConfig& c);
 // RFC 9110: a header name is a token; a value has no CR, LF or NUL (they would end the header
 // or the request: header injection).

@@ -24,6 +24,8 @@ using internal::FormatDuration;
 // such a key must show in the dump of the section's base config).
 struct Key {
   std::string name, sample;
+  std::string group = "";  // the Group the key is in, if any
+  bool is_group = false;   // a Group's own key: a mapping, not a field
 };
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }
@@ -39,6 +41,7 @@ class KeyLister {
   void Url(std::string_view k, const std::string&) { Add(k, "'http://other.example/p'"); }
   void Bool(std::string_view k, bool b) { Add(k, b ? "false" : "true"); }
   void Int(std::string_view k, int64_t n) { Add(k, std::to_string(n + 1)); }
+  void Count(std::string_view k, uint64_t n) { Add(k, std::to_string(n + 1)); }
   void Double(std::string_view k, double d) { Add(k, std::to_string(d + 1)); }
   void Dur(std::string_view k, Duration d) { Add(k, FormatDuration(d + std::chrono::seconds(1))); }
   void List(std::string_view k, const std::vector<std::string>&) { Add(k, "[x]"); }
@@ -60,11 +63,25 @@ class KeyLister {
   void Block(std::string_view k, const std::optional<T>&) {
     Add(k, "{}");
   }
+  template <typename T>
+  void Items(std::string_view k, const std::vector<T>&) {
+    Add(k, "[{}]");
+  }
+  template <typename F>
+  void Group(std::string_view k, F&& fields) {
+    keys.push_back({std::string(k), "", "", true});
+    group_ = k;
+    fields(*this);
+    group_.clear();
+  }
 
  private:
   void Add(std::string_view k, const std::string& value) {
-    keys.push_back({std::string(k), std::string(k) + ": " + value});
+    std::string entry = std::string(k) + ": " + value;
+    if (!group_.empty()) entry = group_ + ": {" + entry + "}";
+    keys.push_back({std::string(k), entry, group_});
   }
+  std::string group_;
 };
 
 // The number of fields of an aggregate (a base class counts as one), found by brace-initializing
@@ -97,6 +114,8 @@ constexpr size_t kProxyFields = FieldCount<ProxyConfig>();
 constexpr size_t kHttpClientFields = FieldCount<HttpClientConfig>() - 1 + kProxyFields;
 constexpr size_t kClientFields = FieldCount<ClientConfig>() - 1 + kHttpClientFields;
 constexpr size_t kOAuth2Fields = FieldCount<OAuth2Config>() - 1 + kProxyFields;
+constexpr size_t kKubernetesFields = FieldCount<KubernetesSdConfig>() - 1 + kHttpClientFields;
+constexpr size_t kDockerFields = FieldCount<DockerSdConfig>() - 1 + kHttpClientFields;
 
 template <typename T>
 std::vector<Key> KeysOf() {
@@ -114,7 +133,7 @@ struct Section {
   std::string yaml;
   std::vector<std::string> dump_path;  // where the section is in the dump ("0": first item)
   // Samples for keys whose value is constrained or which need another key ("-": set in yaml
-  // already, as a required key is).
+  // already, as a required key is; "~": not checked, the reader moves it into another field).
   std::map<std::string, std::string> samples = {};
 };
 
@@ -125,6 +144,11 @@ std::string EntryFor(const Section& section, const Key& key) {
   auto sample = section.samples.find(key.name);
   std::string entry = sample == section.samples.end() ? key.sample : sample->second;
   return entry == "-" ? "" : entry;
+}
+
+bool Unchecked(const Section& section, const Key& key) {
+  auto sample = section.samples.find(key.name);
+  return sample != section.samples.end() && sample->second == "~";
 }
 
 std::string Fill(std::string yaml, const std::string& entry) {
@@ -158,6 +182,17 @@ std::vector<Section> Sections() {
   std::map<std::string, std::string> client = proxy;
   client["url"] = "-";
   client["oauth2"] = "oauth2: {client_id: i, token_url: 'http://t/'}";
+  std::map<std::string, std::string> kubernetes = proxy;
+  kubernetes["oauth2"] = client["oauth2"];
+  kubernetes["role"] = "-";
+  kubernetes["authorization"] = "~";  // read into bearer_token(_file)
+  kubernetes["selectors"] = "selectors: [{role: pod}]";
+  std::map<std::string, std::string> docker = proxy;
+  docker["oauth2"] = client["oauth2"];
+  docker["host"] = "-";
+  docker["bearer_token"] = "~";  // read into authorization
+  docker["bearer_token_file"] = "~";
+  docker["filters"] = "filters: [{name: n}]";
   std::map<std::string, std::string> oauth2 = proxy;
   oauth2["client_id"] = "-";
   oauth2["token_url"] = "-";
@@ -204,6 +239,24 @@ std::vector<Section> Sections() {
       {"decompression", FieldCount<DecompressionConfig>(), KeysOf<DecompressionConfig>(),
        Job("static_configs: [{labels: {__path__: /x}}], decompression: {format: gz, @}"),
        InJob({"decompression"}), {{"format", "-"}}},
+      {"kubernetes_sd_configs", kKubernetesFields, KeysOf<KubernetesSdConfig>(),
+       Job("kubernetes_sd_configs: [{role: pod, @}]"), InJob({"kubernetes_sd_configs", "0"}),
+       kubernetes},
+      {"selectors", FieldCount<KubernetesSdConfig::Selector>(),
+       KeysOf<KubernetesSdConfig::Selector>(),
+       Job("kubernetes_sd_configs: [{role: pod, selectors: [{role: pod, @}]}]"),
+       InJob({"kubernetes_sd_configs", "0", "selectors", "0"}), {{"role", "-"}}},
+      {"docker_sd_configs", kDockerFields, KeysOf<DockerSdConfig>(),
+       Job("docker_sd_configs: [{host: 'unix:///d.sock', @}]"), InJob({"docker_sd_configs", "0"}),
+       docker},
+      {"filters", 2,  // a std::pair: name and values
+       KeysOf<std::pair<std::string, std::vector<std::string>>>(),
+       Job("docker_sd_configs: [{host: 'unix:///d.sock', filters: [{name: n, @}]}]"),
+       InJob({"docker_sd_configs", "0", "filters", "0"}), {{"name", "-"}}},
+      {"relabel_configs", FieldCount<RelabelConfig>(), KeysOf<RelabelConfig>(),
+       Job("static_configs: [{labels: {__path__: /x}}], relabel_configs: [{target_label: t, @}]"),
+       InJob({"relabel_configs", "0"}),
+       {{"target_label", "-"}, {"action", "action: keep"}}},
   };
 }
 
@@ -221,10 +274,12 @@ class FieldLists : public ::testing::TestWithParam<Section> {};
 TEST_P(FieldLists, EveryFieldOfTheStructIsInItsFieldList) {
   const Section& section = GetParam();
   std::set<std::string> names;
+  size_t fields = 0;
   for (const Key& key : section.keys) {
-    EXPECT_TRUE(names.insert(key.name).second) << key.name << " is listed twice";
+    EXPECT_TRUE(names.insert(key.group + "." + key.name).second) << key.name << " is listed twice";
+    if (!key.is_group) ++fields;
   }
-  EXPECT_EQ(section.keys.size(), section.fields)
+  EXPECT_EQ(fields, section.fields)
       << "the struct of " << section.name
       << " and its field list in agent/config/fields.h differ: describe each field there";
 }
@@ -234,10 +289,13 @@ TEST_P(FieldLists, EveryListedKeyThatIsSetShowsInTheDumpAndParsesBack) {
   const std::string base = Dump(Fill(section.yaml, ""));
   ASSERT_FALSE(base.empty());
   for (const Key& key : section.keys) {
+    if (Unchecked(section, key)) continue;
     const std::string entry = EntryFor(section, key);
     const std::string dump = entry.empty() ? base : Dump(Fill(section.yaml, entry));
     ASSERT_FALSE(dump.empty()) << key.name;
-    EXPECT_TRUE(At(YAML::Load(dump), section.dump_path)[key.name].IsDefined())
+    YAML::Node written = At(YAML::Load(dump), section.dump_path);
+    if (!key.group.empty()) written = written[key.group];
+    EXPECT_TRUE(written[key.name].IsDefined())
         << key.name << " is missing from the dump:\n"
         << dump;
     if (!entry.empty()) {
@@ -250,9 +308,11 @@ TEST_P(FieldLists, EveryListedKeyThatIsSetShowsInTheDumpAndParsesBack) {
 TEST_P(FieldLists, TheDumpWritesOnlyListedKeys) {
   const Section& section = GetParam();
   std::set<std::string> listed;
-  for (const Key& key : section.keys) listed.insert(key.name);
   for (const Key& key : section.keys) {
-    const std::string entry = EntryFor(section, key);
+    if (key.group.empty()) listed.insert(key.name);
+  }
+  for (const Key& key : section.keys) {
+    const std::string entry = Unchecked(section, key) ? "" : EntryFor(section, key);
     const YAML::Node written = At(YAML::Load(Dump(Fill(section.yaml, entry))), section.dump_path);
     ASSERT_TRUE(written.IsMap()) << entry;
     for (auto it = written.begin(); it != written.end(); ++it) {
