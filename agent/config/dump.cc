@@ -36,7 +36,13 @@ std::string RedactUrl(const std::string& url) {
 // Headers carry credentials as often as basic_auth does (Authorization, X-Api-Key, ...).
 bool IsSensitiveHeader(const std::string& name) { return IsSensitiveName(name); }
 
-// The emitter and its primitives, shared by FieldWriter and Writer.
+// Every scrape config has a decompression block; most never use it, so the dump says nothing of
+// it until it is set.
+bool IsDefault(const DecompressionConfig& d) {
+  return !d.enabled && d.format.empty() && d.initial_delay == Duration::zero();
+}
+
+// The emitter and the primitives FieldWriter writes with.
 class Out {
  public:
   YAML::Emitter& e;
@@ -109,8 +115,12 @@ class FieldWriter {
   void Server(const char* k, const ServerConfig& s, const std::vector<std::string>& /*ignored*/) {
     Nested(k, s);
   }
+  // A block that may be left out while it holds its defaults (see IsDefault) is.
   template <typename T>
   void Nested(const char* k, const T& block) {
+    if constexpr (requires { IsDefault(block); }) {
+      if (IsDefault(block)) return;
+    }
     w_.Begin(k);
     internal::Fields(*this, block);
     w_.End();
@@ -123,15 +133,29 @@ class FieldWriter {
     w_.End();
   }
   template <typename T>
+  void Receiver(const char* k, const std::optional<T>& block) {
+    Block(k, block);
+  }
+  void Stages(const char* k, const std::vector<StageConfig>& stages) {
+    if (stages.empty()) return;
+    w_.BeginList(k);
+    for (const StageConfig& st : stages) {
+      w_.e << YAML::BeginMap << YAML::Key << st.type << YAML::Value << st.body << YAML::EndMap;
+    }
+    w_.EndList();
+  }
+  template <typename T>
   void Items(const char* k, const std::vector<T>& items) {
     if (items.empty()) return;
     w_.BeginList(k);
-    for (const T& item : items) {
-      w_.e << YAML::BeginMap;
-      internal::Fields(*this, item);
-      w_.e << YAML::EndMap;
-    }
+    for (const T& item : items) Item(item);
     w_.EndList();
+  }
+  template <typename T>
+  void Item(const T& item) {  // one element of a list
+    w_.e << YAML::BeginMap;
+    internal::Fields(*this, item);
+    w_.e << YAML::EndMap;
   }
   template <typename F>
   void Group(const char* k, F&& fields) {
@@ -144,77 +168,24 @@ class FieldWriter {
   Out& w_;
 };
 
-// The sections: those of fields.h through FieldWriter, the rest key by key.
-class Writer : public Out {
- public:
-  template <typename T>
-  void Fields(const T& section) {
-    FieldWriter fields(*this);
-    internal::Fields(fields, section);
-  }
-  template <typename T>
-  void Section(const char* k, const T& section) {
-    Begin(k);
-    Fields(section);
-    End();
-  }
-
-  void Scrape(const ScrapeConfig& s) {
-    e << YAML::BeginMap;
-    Kv("job_name", s.job_name);
-    Opt("encoding", s.encoding);
-    if (!s.pipeline_stages.empty()) {
-      BeginList("pipeline_stages");
-      for (const StageConfig& st : s.pipeline_stages) {
-        e << YAML::BeginMap << YAML::Key << st.type << YAML::Value << st.body << YAML::EndMap;
-      }
-      EndList();
-    }
-    // The scrape config's own keys are read key by key (parse_scrape.cc); its blocks and the
-    // items of its lists from their field lists.
-    FieldWriter fields(*this);
-    fields.Items("static_configs", s.static_configs);
-    fields.Items("file_sd_configs", s.file_sd_configs);
-    fields.Items("kubernetes_sd_configs", s.kubernetes_sd_configs);
-    fields.Items("docker_sd_configs", s.docker_sd_configs);
-    fields.Block("journal", s.journal);
-    fields.Block("loki_push_api", s.push);
-    fields.Block("syslog", s.syslog);
-    if (s.decompression.enabled || !s.decompression.format.empty()) {
-      fields.Nested("decompression", s.decompression);
-    }
-    fields.Items("relabel_configs", s.relabel_configs);
-    e << YAML::EndMap;
-  }
-
-  void Rest(const Config& c) {
-    Section("positions", c.positions);
-    Section("limits_config", c.limits_config);
-    Section("target_config", c.target_config);
-    Begin("global");
-    Section("file_watch_config", c.file_watch_config);
-    End();
-  }
-};
-
 }  // namespace
 
 std::string DumpConfig(const Config& config) {
   YAML::Emitter e;
-  Writer w{{e}};
+  Out out{e};
+  FieldWriter w(out);
   e << YAML::BeginMap;
-  w.Section("server", config.server);
-  w.BeginList("clients");  // written even when empty, unlike the lists of a scrape config
-  for (const ClientConfig& c : config.clients) {
-    e << YAML::BeginMap;
-    w.Fields(c);
-    e << YAML::EndMap;
-  }
-  w.EndList();
-  w.Rest(config);
-  w.BeginList("scrape_configs");
-  for (const ScrapeConfig& s : config.scrape_configs) w.Scrape(s);
-  w.EndList();
+  w.Nested("server", config.server);
+  out.BeginList("clients");  // written even when empty, unlike the lists of a scrape config
+  for (const ClientConfig& c : config.clients) w.Item(c);
+  out.EndList();
+  w.Nested("positions", config.positions);
+  w.Nested("limits_config", config.limits_config);
+  w.Nested("target_config", config.target_config);
+  out.Begin("global");
+  w.Nested("file_watch_config", config.file_watch_config);
+  out.End();
+  w.Items("scrape_configs", config.scrape_configs);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -13,7 +13,8 @@
 namespace skidder::config::internal {
 
 // Checks of one nested block once its fields are read, recorded on its reader (next to the
-// reader of the section the block belongs to).
+// reader of the section the block belongs to). A check that returns a Status reports an error
+// of its own position (kubernetes' authorization.type).
 void Validate(MapReader& r, BasicAuth& auth);
 void Validate(MapReader& r, Authorization& auth);
 void Validate(MapReader& r, OAuth2Config& o);
@@ -21,6 +22,15 @@ void Validate(MapReader& r, TlsConfig& t);
 void Validate(MapReader& r, BackoffConfig& b);
 void Validate(MapReader& r, KubernetesSdConfig::Selector& s);
 void Validate(MapReader& r, std::pair<std::string, std::vector<std::string>>& docker_filter);
+void Validate(MapReader& r, DockerSdConfig& d);
+Status Validate(MapReader& r, KubernetesSdConfig& k);
+void Validate(MapReader& r, RelabelConfig& c);
+void Validate(MapReader& r, StaticConfig& s);
+void Validate(MapReader& r, FileSdConfig& f);
+void Validate(MapReader& r, JournalConfig& j);
+void Validate(MapReader& r, PushApiConfig& p);
+void Validate(MapReader& r, SyslogConfig& c);
+void Validate(MapReader& r, DecompressionConfig& d);
 
 // Reads each field into its struct; nested blocks get their own MapReader (and path). A nested
 // block's error is kept in status() (the first one wins) and goes before the errors recorded on
@@ -63,6 +73,17 @@ class FieldReader {
     status_ = ReadBlock(node, r_.Sub(k), value);
     out = std::move(value);
   }
+  // A receiver is set when its key is present, even with no value (`journal:`).
+  template <typename T>
+  void Receiver(std::string_view k, std::optional<T>& out) {
+    if (!r_.Has(k) || !status_.ok()) return;
+    T value;
+    status_ = ReadBlock(r_.Node(k), r_.Sub(k), value);
+    out = std::move(value);
+  }
+  void Stages(std::string_view k, std::vector<StageConfig>& out) {
+    if (status_.ok()) status_ = ReadStages(r_.Node(k), r_.file(), r_.Sub(k), &out);
+  }
   template <typename T>
   void Items(std::string_view k, std::vector<T>& out) {
     if (!status_.ok()) return;
@@ -90,7 +111,11 @@ class FieldReader {
     FieldReader fields(sub);
     Fields(fields, value);
     if (!fields.status().ok()) return fields.status();
-    Validate(sub, value);
+    if constexpr (std::is_same_v<decltype(Validate(sub, value)), Status>) {
+      if (Status s = Validate(sub, value); !s.ok()) return s;
+    } else {
+      Validate(sub, value);
+    }
     return sub.Finish();
   }
 

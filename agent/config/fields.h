@@ -18,7 +18,9 @@
 //   PositiveSize(key, int64_t)                 the same, which must be above zero
 //   Nested(key, T)    a block always present (backoff_config, tls_config): walks Fields(v, T)
 //   Block(key, optional<T>)                    a block that may be absent: walks Fields(v, T)
+//   Receiver(key, optional<T>)                 the same, set when the key is present even empty
 //   Items(key, vector<T>)                      a list of blocks, each walking Fields(v, T)
+//   Stages(key, vector<StageConfig>)           pipeline stages, kept raw for the registry
 //   Group(key, f)     a mapping whose keys are fields of the enclosing struct: calls f(v) with
 //                     the visitor of that mapping (kubernetes' namespaces: {names: [...]})
 //   Server(key, ServerConfig, ignored_keys)    a server block (read by ReadServer)
@@ -26,9 +28,8 @@
 // a nested block, field_reader.h). Keys a reader accepts without storing them (Promtail no-ops,
 // refused sources) are not fields and stay with that reader.
 //
-// Not described here: the scrape config's own top-level keys (pipeline_stages are polymorphic:
-// each stage's keys belong to the pipeline registry; the readers of static_configs and
-// kubernetes_sd_configs drop targets with warnings that depend on relabel_configs).
+// pipeline_stages are described by key only: a stage's keys belong to that stage (the pipeline
+// registry reads each body with its own MapReader), and the dump writes bodies as they came.
 #pragma once
 
 #include <type_traits>
@@ -215,6 +216,22 @@ void Fields(V& v, T& d) {
   v.Bool("match_first_network", d.match_first_network);
   Fields(v, static_cast<LikeConst<T, HttpClientConfig>&>(d));
   v.Items("filters", d.filters);
+}
+
+template <typename V, FieldsOf<ScrapeConfig> T>
+void Fields(V& v, T& s) {
+  v.Text("job_name", s.job_name);
+  v.Str("encoding", s.encoding);
+  v.Stages("pipeline_stages", s.pipeline_stages);
+  v.Items("static_configs", s.static_configs);
+  v.Items("file_sd_configs", s.file_sd_configs);
+  v.Items("kubernetes_sd_configs", s.kubernetes_sd_configs);
+  v.Items("docker_sd_configs", s.docker_sd_configs);
+  v.Receiver("journal", s.journal);
+  v.Receiver("loki_push_api", s.push);
+  v.Receiver("syslog", s.syslog);
+  v.Nested("decompression", s.decompression);
+  v.Items("relabel_configs", s.relabel_configs);
 }
 
 }  // namespace skidder::config::internal

@@ -76,8 +76,9 @@ bool ValidHeaderField(std::string_view name, std::string_view value);
 // Static configs that tail nothing are dropped with a message appended to *warnings.
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                         ScrapeConfig* out, std::vector<std::string>* warnings);
-// scrape_configs[].docker_sd_configs (parse_docker.cc).
-Status ReadDockerSdConfigs(MapReader& parent, ScrapeConfig* out);
+// pipeline_stages: each item a mapping of one stage type to its body (kept raw for the registry).
+Status ReadStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                  std::vector<StageConfig>* out);
 Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                          RelabelConfig* out);
 

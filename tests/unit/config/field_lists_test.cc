@@ -64,9 +64,14 @@ class KeyLister {
     Add(k, "{}");
   }
   template <typename T>
+  void Receiver(std::string_view k, const std::optional<T>&) {
+    Add(k, "{}");
+  }
+  template <typename T>
   void Items(std::string_view k, const std::vector<T>&) {
     Add(k, "[{}]");
   }
+  void Stages(std::string_view k, const std::vector<StageConfig>&) { Add(k, "[{cri: {}}]"); }
   template <typename F>
   void Group(std::string_view k, F&& fields) {
     keys.push_back({std::string(k), "", "", true});
@@ -151,7 +156,9 @@ bool Unchecked(const Section& section, const Key& key) {
   return sample != section.samples.end() && sample->second == "~";
 }
 
+// The config with entry in place of `@`; an entry that starts with `=` is a whole config.
 std::string Fill(std::string yaml, const std::string& entry) {
+  if (entry.starts_with("=")) return entry.substr(1);
   size_t at = yaml.find('@');
   if (!entry.empty()) return yaml.replace(at, 1, entry);
   bool after_comma = at >= 2 && yaml.compare(at - 2, 2, ", ") == 0;
@@ -193,6 +200,19 @@ std::vector<Section> Sections() {
   docker["bearer_token"] = "~";  // read into authorization
   docker["bearer_token_file"] = "~";
   docker["filters"] = "filters: [{name: n}]";
+  // One source per scrape config: each receiver replaces the base's static_configs.
+  std::map<std::string, std::string> scrape = {
+      {"job_name", "-"},
+      {"static_configs", "-"},
+      {"encoding", "encoding: utf-8"},
+      {"kubernetes_sd_configs", "kubernetes_sd_configs: [{role: pod}]"},
+      {"file_sd_configs", "file_sd_configs: [{files: [a.json]}]"},
+      {"docker_sd_configs", "=" + Job("docker_sd_configs: [{host: 'unix:///d.sock'}]")},
+      {"journal", "=" + Job("journal: {}")},
+      {"loki_push_api", "=" + Job("loki_push_api: {}")},
+      {"syslog", "=" + Job("syslog: {listen_address: ':1'}")},
+      {"decompression", "decompression: {format: gz}"},  // left out of dumps when unset
+      {"relabel_configs", "relabel_configs: [{target_label: t}]"}};
   std::map<std::string, std::string> oauth2 = proxy;
   oauth2["client_id"] = "-";
   oauth2["token_url"] = "-";
@@ -239,6 +259,8 @@ std::vector<Section> Sections() {
       {"decompression", FieldCount<DecompressionConfig>(), KeysOf<DecompressionConfig>(),
        Job("static_configs: [{labels: {__path__: /x}}], decompression: {format: gz, @}"),
        InJob({"decompression"}), {{"format", "-"}}},
+      {"scrape_configs", FieldCount<ScrapeConfig>(), KeysOf<ScrapeConfig>(),
+       Job("static_configs: [{labels: {__path__: /x}}], @"), kJob, scrape},
       {"kubernetes_sd_configs", kKubernetesFields, KeysOf<KubernetesSdConfig>(),
        Job("kubernetes_sd_configs: [{role: pod, @}]"), InJob({"kubernetes_sd_configs", "0"}),
        kubernetes},
