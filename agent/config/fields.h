@@ -1,7 +1,8 @@
-// Internal to agent/config/: every field of the Promtail config sections that are both read and
-// dumped, described once. The reader (FieldReader, field_reader.h) and the dump (FieldWriter,
-// dump.cc) both walk these lists with a visitor, so a new key is added in one place; the unit
-// test fields_test.cc checks that every listed key set in a config shows in its dump.
+// Internal to agent/config/: every field of the Promtail config sections, described once. The
+// reader (FieldReader, field_reader.h) and the dump (FieldWriter, dump.cc) both walk these lists
+// with a visitor, so a new key is added in one place. tests/unit/config/field_lists_test.cc
+// checks each section: its struct has as many fields as its list has keys, and every listed key
+// a config sets shows in the dump and parses back.
 //
 // A visitor V has, for a key and a field (const when dumping):
 //   Str(key, s)       string whose default is "" (left out of dumps when empty)
@@ -30,6 +31,8 @@
 //
 // pipeline_stages are described by key only: a stage's keys belong to that stage (the pipeline
 // registry reads each body with its own MapReader), and the dump writes bodies as they came.
+// The top level (ReadTop, DumpConfig) names the sections itself: `client` is merged into
+// `clients`, and file_watch_config is read at the top or under `global`.
 #pragma once
 
 #include <type_traits>

@@ -5,8 +5,8 @@
 
 #include <set>
 
-#include "config/loader.h"
 #include "config/field_reader.h"
+#include "config/loader.h"
 #include "util/log.h"
 
 namespace skidder::config {

@@ -83,8 +83,7 @@ void DropTargetsWithoutPath(MapReader& r, ScrapeConfig* out, std::vector<std::st
   auto where = [&](std::string_view key, size_t i) {
     const YAML::Node list = r.Node(key);  // const: operator[] must not add to the document
     const YAML::Mark mark = list[i].Mark();
-    return fmt::format("{}:{}:{}: {}[{}]", r.file(), mark.line + 1, mark.column + 1, r.Sub(key),
-                       i);
+    return fmt::format("{}:{}:{}: {}[{}]", r.file(), mark.line + 1, mark.column + 1, r.Sub(key), i);
   };
   std::vector<StaticConfig> kept;
   for (size_t i = 0; i < out->static_configs.size(); ++i) {
@@ -100,10 +99,10 @@ void DropTargetsWithoutPath(MapReader& r, ScrapeConfig* out, std::vector<std::st
   out->static_configs = std::move(kept);
   for (size_t i = 0; i < out->kubernetes_sd_configs.size(); ++i) {
     // Discovered objects carry no __path__: only a rule can name a file.
-    warnings->push_back(fmt::format("{}: role {}: no relabel rule sets __path__: its targets are "
-                                    "dropped, as Promtail does",
-                                    where("kubernetes_sd_configs", i),
-                                    out->kubernetes_sd_configs[i].role));
+    warnings->push_back(
+        fmt::format("{}: role {}: no relabel rule sets __path__: its targets are "
+                    "dropped, as Promtail does",
+                    where("kubernetes_sd_configs", i), out->kubernetes_sd_configs[i].role));
   }
 }
 
