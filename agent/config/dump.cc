@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "config/http_client_fields.h"
+#include "config/fields.h"
 #include "config/loader.h"
 #include "config/sections.h"
 #include "util/redact.h"
@@ -36,7 +36,14 @@ std::string RedactUrl(const std::string& url) {
 // Headers carry credentials as often as basic_auth does (Authorization, X-Api-Key, ...).
 bool IsSensitiveHeader(const std::string& name) { return IsSensitiveName(name); }
 
-class Writer {
+// Every scrape config has a decompression block; most never use it, so the dump says nothing of
+// it until it is set.
+bool IsDefault(const DecompressionConfig& d) {
+  return !d.enabled && d.format.empty() && d.initial_delay == Duration::zero();
+}
+
+// The emitter and the primitives FieldWriter writes with.
+class Out {
  public:
   YAML::Emitter& e;
 
@@ -62,260 +69,28 @@ class Writer {
     for (const Label& l : labels) Kv(l.name.c_str(), l.value);
     End();
   }
-
-  void Tls(const char* k, const TlsConfig& t) {
-    Begin(k);
-    Opt("ca_file", t.ca_file);
-    Opt("cert_file", t.cert_file);
-    Opt("key_file", t.key_file);
-    Opt("server_name", t.server_name);
-    Kv("insecure_skip_verify", t.insecure_skip_verify);
-    Opt("min_version", t.min_version);
-    Opt("max_version", t.max_version);
-    End();
-  }
-
-  void Server(const ServerConfig& s) {
-    Begin("server");
-    Opt("http_listen_address", s.http_listen_address);
-    Kv("http_listen_port", s.http_listen_port);
-    Kv("log_level", s.log_level);
-    Kv("log_format", s.log_format);
-    Opt("http_path_prefix", s.http_path_prefix);
-    Kv("disable", s.disable);
-    Kv("health_check_target", s.health_check_target);
-    Kv("enable_runtime_reload", s.enable_runtime_reload);
-    Kv("http_server_read_timeout", s.http_server_read_timeout);
-    Kv("http_server_idle_timeout", s.http_server_idle_timeout);
-    Kv("http_listen_conn_limit", s.http_listen_conn_limit);
-    Kv("graceful_shutdown_timeout", s.graceful_shutdown_timeout);
-    End();
-  }
-
-  // The common HTTP client settings, from the one field list (http_client_fields.h).
-  void HttpClient(const HttpClientConfig& h);
-
-  void Client(const ClientConfig& c) {
-    e << YAML::BeginMap;
-    Kv("url", RedactUrl(c.url));
-    Opt("tenant_id", c.tenant_id);
-    Kv("batchwait", c.batchwait);
-    Kv("batchsize", c.batchsize);
-    Kv("timeout", c.timeout);
-    LabelMap("external_labels", c.external_labels);
-    if (!c.headers.empty()) {
-      Begin("headers");
-      for (const auto& [k, v] : c.headers) Kv(k.c_str(), IsSensitiveHeader(k) ? Secret(v) : v);
-      End();
-    }
-    HttpClient(c);
-    Begin("backoff_config");
-    Kv("min_period", c.backoff_config.min_period);
-    Kv("max_period", c.backoff_config.max_period);
-    Kv("max_retries", c.backoff_config.max_retries);
-    End();
-    Kv("drop_rate_limited_batches", c.drop_rate_limited_batches);
-    e << YAML::EndMap;
-  }
-
-  void Kubernetes(const KubernetesSdConfig& k) {
-    e << YAML::BeginMap;
-    Kv("role", k.role);
-    Opt("api_server", RedactUrl(k.api_server));
-    Opt("kubeconfig_file", k.kubeconfig_file);
-    HttpClient(k);
-    if (!k.namespaces.empty() || k.own_namespace) {
-      Begin("namespaces");
-      e << YAML::Key << "names" << YAML::Value << YAML::Flow << k.namespaces;
-      Kv("own_namespace", k.own_namespace);
-      End();
-    }
-    if (!k.selectors.empty()) {
-      BeginList("selectors");
-      for (const auto& s : k.selectors) {
-        e << YAML::BeginMap;
-        Kv("role", s.role);
-        Opt("label", s.label);
-        Opt("field", s.field);
-        e << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (k.attach_metadata_node) {
-      Begin("attach_metadata");
-      Kv("node", true);
-      End();
-    }
-    e << YAML::EndMap;
-  }
-
-  void Relabel(const RelabelConfig& r) {
-    e << YAML::BeginMap;
-    if (!r.source_labels.empty()) {
-      e << YAML::Key << "source_labels" << YAML::Value << YAML::Flow << r.source_labels;
-    }
-    Kv("separator", r.separator);
-    Kv("regex", r.regex);
-    if (r.modulus != 0) Kv("modulus", r.modulus);
-    Opt("target_label", r.target_label);
-    Kv("replacement", r.replacement);
-    Kv("action", r.action);
-    e << YAML::EndMap;
-  }
-
-  void Scrape(const ScrapeConfig& s) {
-    e << YAML::BeginMap;
-    Kv("job_name", s.job_name);
-    Opt("encoding", s.encoding);
-    if (!s.pipeline_stages.empty()) {
-      BeginList("pipeline_stages");
-      for (const StageConfig& st : s.pipeline_stages) {
-        e << YAML::BeginMap << YAML::Key << st.type << YAML::Value << st.body << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (!s.static_configs.empty()) {
-      BeginList("static_configs");
-      for (const StaticConfig& sc : s.static_configs) {
-        e << YAML::BeginMap;
-        if (!sc.targets.empty()) {
-          e << YAML::Key << "targets" << YAML::Value << YAML::Flow << sc.targets;
-        }
-        LabelMap("labels", sc.labels);
-        e << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (!s.file_sd_configs.empty()) {
-      BeginList("file_sd_configs");
-      for (const FileSdConfig& f : s.file_sd_configs) {
-        e << YAML::BeginMap;
-        e << YAML::Key << "files" << YAML::Value << YAML::Flow << f.files;
-        Kv("refresh_interval", f.refresh_interval);
-        e << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (!s.kubernetes_sd_configs.empty()) {
-      BeginList("kubernetes_sd_configs");
-      for (const auto& k : s.kubernetes_sd_configs) Kubernetes(k);
-      EndList();
-    }
-    if (!s.docker_sd_configs.empty()) {
-      BeginList("docker_sd_configs");
-      for (const auto& d : s.docker_sd_configs) {
-        e << YAML::BeginMap;
-        Kv("host", d.host);
-        Kv("port", d.port);
-        Kv("host_networking_host", d.host_networking_host);
-        Kv("refresh_interval", d.refresh_interval);
-        Kv("match_first_network", d.match_first_network);
-        HttpClient(d);
-        if (!d.filters.empty()) {
-          BeginList("filters");
-          for (const auto& [name, values] : d.filters) {
-            e << YAML::BeginMap;
-            Kv("name", name);
-            e << YAML::Key << "values" << YAML::Value << YAML::Flow << values;
-            e << YAML::EndMap;
-          }
-          EndList();
-        }
-        e << YAML::EndMap;
-      }
-      EndList();
-    }
-    if (s.journal) {
-      Begin("journal");
-      Opt("path", s.journal->path);
-      Kv("max_age", s.journal->max_age);
-      Kv("json", s.journal->json);
-      Opt("matches", s.journal->matches);
-      LabelMap("labels", s.journal->labels);
-      End();
-    }
-    if (s.push) {
-      Begin("loki_push_api");
-      Server(s.push->server);
-      LabelMap("labels", s.push->labels);
-      Kv("use_incoming_timestamp", s.push->use_incoming_timestamp);
-      Kv("ack_timeout", s.push->ack_timeout);
-      Kv("max_body_size", s.push->max_body_size);
-      End();
-    }
-    if (s.syslog) {
-      const SyslogConfig& y = *s.syslog;
-      Begin("syslog");
-      Kv("listen_address", y.listen_address);
-      Kv("listen_protocol", y.listen_protocol);
-      Kv("idle_timeout", y.idle_timeout);
-      Kv("label_structured_data", y.label_structured_data);
-      LabelMap("labels", y.labels);
-      Kv("use_incoming_timestamp", y.use_incoming_timestamp);
-      Kv("use_rfc5424_message", y.use_rfc5424_message);
-      Kv("max_message_length", y.max_message_length);
-      Tls("tls_config", y.tls_config);
-      Kv("syslog_format", y.syslog_format);
-      End();
-    }
-    if (s.decompression.enabled || !s.decompression.format.empty()) {
-      Begin("decompression");
-      Kv("enabled", s.decompression.enabled);
-      Kv("initial_delay", s.decompression.initial_delay);
-      Opt("format", s.decompression.format);
-      End();
-    }
-    if (!s.relabel_configs.empty()) {
-      BeginList("relabel_configs");
-      for (const auto& r : s.relabel_configs) Relabel(r);
-      EndList();
-    }
-    e << YAML::EndMap;
-  }
-
-  void Rest(const Config& c) {
-    Begin("positions");
-    Kv("filename", c.positions.filename);
-    Kv("sync_period", c.positions.sync_period);
-    Kv("ignore_invalid_yaml", c.positions.ignore_invalid_yaml);
-    Kv("held_dir", c.positions.held_dir);
-    Kv("held_max_bytes", c.positions.held_max_bytes);
-    End();
-    const LimitsConfig& l = c.limits_config;
-    Begin("limits_config");
-    Kv("readline_rate_enabled", l.readline_rate_enabled);
-    Kv("readline_rate", l.readline_rate);
-    Kv("readline_burst", l.readline_burst);
-    Kv("readline_rate_drop", l.readline_rate_drop);
-    Kv("max_streams", l.max_streams);
-    Kv("max_label_value_length", l.max_label_value_length);
-    Kv("max_line_size", l.max_line_size);
-    Kv("max_line_size_truncate", l.max_line_size_truncate);
-    End();
-    Begin("target_config");
-    Kv("sync_period", c.target_config.sync_period);
-    if (!c.target_config.symlink_roots.empty()) {
-      e << YAML::Key << "symlink_roots" << YAML::Value << c.target_config.symlink_roots;
-    }
-    End();
-    Begin("global");
-    Begin("file_watch_config");
-    Kv("min_poll_frequency", c.file_watch_config.min_poll_frequency);
-    Kv("max_poll_frequency", c.file_watch_config.max_poll_frequency);
-    End();
-    End();
-  }
 };
 
-// Writes each field of http_client_fields.h: secrets as <secret>, URLs redacted, empty strings,
-// empty lists and unset blocks left out (a dump parses back to the same config).
+// Writes each field of fields.h: secrets as <secret>, URLs redacted, empty strings (whose default
+// is ""), empty lists and maps and unset blocks left out (a dump parses back to the same config).
 class FieldWriter {
  public:
-  explicit FieldWriter(Writer& w) : w_(w) {}
+  explicit FieldWriter(Out& w) : w_(w) {}
   void Str(const char* k, const std::string& s) { w_.Opt(k, s); }
+  void Text(const char* k, const std::string& s) { w_.Kv(k, s); }
   void Secret(const char* k, const std::string& s) { w_.Opt(k, config::Secret(s)); }
   void Url(const char* k, const std::string& s) { w_.Opt(k, RedactUrl(s)); }
   void Bool(const char* k, bool b) { w_.Kv(k, b); }
+  void Int(const char* k, int n) { w_.Kv(k, n); }
+  void Int(const char* k, int64_t n) { w_.Kv(k, n); }
+  void Count(const char* k, uint64_t n) {
+    if (n != 0) w_.Kv(k, n);
+  }
+  void Double(const char* k, double d) { w_.Kv(k, d); }
+  void Dur(const char* k, Duration d) { w_.Kv(k, d); }
+  void LabelSet(const char* k, const Labels& labels) { w_.LabelMap(k, labels); }
+  void Size(const char* k, int64_t n, std::string_view /*example*/) { w_.Kv(k, n); }
+  void PositiveSize(const char* k, int64_t n) { w_.Kv(k, n); }
   void List(const char* k, const std::vector<std::string>& v) {
     if (!v.empty()) w_.e << YAML::Key << k << YAML::Value << YAML::Flow << v;
   }
@@ -337,7 +112,19 @@ class FieldWriter {
     }
     w_.End();
   }
-  void Tls(const char* k, const TlsConfig& t) { w_.Tls(k, t); }
+  void Server(const char* k, const ServerConfig& s, const std::vector<std::string>& /*ignored*/) {
+    Nested(k, s);
+  }
+  // A block that may be left out while it holds its defaults (see IsDefault) is.
+  template <typename T>
+  void Nested(const char* k, const T& block) {
+    if constexpr (requires { IsDefault(block); }) {
+      if (IsDefault(block)) return;
+    }
+    w_.Begin(k);
+    internal::Fields(*this, block);
+    w_.End();
+  }
   template <typename T>
   void Block(const char* k, const std::optional<T>& block) {
     if (!block) return;
@@ -345,30 +132,60 @@ class FieldWriter {
     internal::Fields(*this, *block);
     w_.End();
   }
+  template <typename T>
+  void Receiver(const char* k, const std::optional<T>& block) {
+    Block(k, block);
+  }
+  void Stages(const char* k, const std::vector<StageConfig>& stages) {
+    if (stages.empty()) return;
+    w_.BeginList(k);
+    for (const StageConfig& st : stages) {
+      w_.e << YAML::BeginMap << YAML::Key << st.type << YAML::Value << st.body << YAML::EndMap;
+    }
+    w_.EndList();
+  }
+  template <typename T>
+  void Items(const char* k, const std::vector<T>& items) {
+    if (items.empty()) return;
+    w_.BeginList(k);
+    for (const T& item : items) Item(item);
+    w_.EndList();
+  }
+  template <typename T>
+  void Item(const T& item) {  // one element of a list
+    w_.e << YAML::BeginMap;
+    internal::Fields(*this, item);
+    w_.e << YAML::EndMap;
+  }
+  template <typename F>
+  void Group(const char* k, F&& fields) {
+    w_.Begin(k);
+    fields(*this);
+    w_.End();
+  }
 
  private:
-  Writer& w_;
+  Out& w_;
 };
-
-void Writer::HttpClient(const HttpClientConfig& h) {
-  FieldWriter fields(*this);
-  internal::Fields(fields, h);
-}
 
 }  // namespace
 
 std::string DumpConfig(const Config& config) {
   YAML::Emitter e;
-  Writer w{e};
+  Out out{e};
+  FieldWriter w(out);
   e << YAML::BeginMap;
-  w.Server(config.server);
-  w.BeginList("clients");
-  for (const ClientConfig& c : config.clients) w.Client(c);
-  w.EndList();
-  w.Rest(config);
-  w.BeginList("scrape_configs");
-  for (const ScrapeConfig& s : config.scrape_configs) w.Scrape(s);
-  w.EndList();
+  w.Nested("server", config.server);
+  out.BeginList("clients");  // written even when empty, unlike the lists of a scrape config
+  for (const ClientConfig& c : config.clients) w.Item(c);
+  out.EndList();
+  w.Nested("positions", config.positions);
+  w.Nested("limits_config", config.limits_config);
+  w.Nested("target_config", config.target_config);
+  out.Begin("global");
+  w.Nested("file_watch_config", config.file_watch_config);
+  out.End();
+  w.Items("scrape_configs", config.scrape_configs);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

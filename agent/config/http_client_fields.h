@@ -1,15 +1,8 @@
 // Internal to agent/config/: every field of Prometheus' common HTTP client config
-// (HttpClientConfig and its blocks), described once. The reader (parse_http_client.cc) and the
-// dump (dump.cc) both walk these lists with a visitor, so a new key is added in one place.
-//
-// A visitor V has, for a key and a field (const when dumping):
-//   Str(key, s)      plain string          Secret(key, s)   string shown as <secret> in dumps
-//   Url(key, s)      URL (userinfo and query redacted in dumps)
-//   Bool(key, b)     List(key, v)          Params(key, map<string,string>)
-//   Headers(key, map<string, vector<string>>) (values are secrets)
-//   Tls(key, TlsConfig)                    Block(key, optional<T>) for a nested block, which
-//                                          walks Fields(v, T) below
-// Validation across fields stays with the reader (ValidateHttpClient).
+// (HttpClientConfig, its blocks and tls_config), described once. The reader (FieldReader,
+// field_reader.h) and the dump (dump.cc) both walk these lists with a visitor, so a new key is
+// added in one place. The visitor's contract is in fields.h, which lists the other sections.
+// Validation across fields stays with the reader (ValidateHttpClient, Validate(MapReader&, T&)).
 #pragma once
 
 #include <type_traits>
@@ -20,6 +13,17 @@ namespace skidder::config::internal {
 
 template <typename T, typename U>
 concept FieldsOf = std::is_same_v<std::remove_const_t<T>, U>;
+
+template <typename V, FieldsOf<TlsConfig> T>
+void Fields(V& v, T& t) {
+  v.Str("ca_file", t.ca_file);
+  v.Str("cert_file", t.cert_file);
+  v.Str("key_file", t.key_file);
+  v.Str("server_name", t.server_name);
+  v.Bool("insecure_skip_verify", t.insecure_skip_verify);
+  v.Str("min_version", t.min_version);
+  v.Str("max_version", t.max_version);
+}
 
 template <typename V, FieldsOf<BasicAuth> T>
 void Fields(V& v, T& b) {
@@ -53,7 +57,7 @@ void Fields(V& v, T& o) {
   v.List("scopes", o.scopes);
   v.Url("token_url", o.token_url);
   v.Params("endpoint_params", o.endpoint_params);
-  v.Tls("tls_config", o.tls_config);
+  v.Nested("tls_config", o.tls_config);
   ProxyFields(v, o);
 }
 
@@ -67,7 +71,7 @@ void Fields(V& v, T& h) {
   ProxyFields(v, h);
   v.Bool("follow_redirects", h.follow_redirects);
   v.Bool("enable_http2", h.enable_http2);
-  v.Tls("tls_config", h.tls_config);
+  v.Nested("tls_config", h.tls_config);
 }
 
 }  // namespace skidder::config::internal

@@ -5,8 +5,8 @@
 
 #include <set>
 
+#include "config/field_reader.h"
 #include "config/loader.h"
-#include "config/sections.h"
 #include "util/log.h"
 
 namespace skidder::config {
@@ -57,18 +57,8 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   MapReader r(node, file, path);
   std::string network = "tcp";
   r.Str("http_listen_network", &network);
-  r.Str("http_listen_address", &out->http_listen_address);
-  r.Int("http_listen_port", &out->http_listen_port);
-  r.Str("log_level", &out->log_level);
-  r.Str("log_format", &out->log_format);
-  r.Str("http_path_prefix", &out->http_path_prefix);
-  r.Bool("disable", &out->disable);
-  r.Bool("health_check_target", &out->health_check_target);
-  r.Bool("enable_runtime_reload", &out->enable_runtime_reload);
-  r.Dur("http_server_read_timeout", &out->http_server_read_timeout);
-  r.Dur("http_server_idle_timeout", &out->http_server_idle_timeout);
-  r.Int("http_listen_conn_limit", &out->http_listen_conn_limit);
-  r.Dur("graceful_shutdown_timeout", &out->graceful_shutdown_timeout);
+  FieldReader fields(r);
+  Fields(fields, *out);  // plain values only: nothing nested can fail
   AcceptServerNoOps(r, ignored);
   // Serving plain HTTP where the config asks for HTTPS would expose /metrics and /reload
   // unencrypted without anyone noticing.
@@ -117,15 +107,8 @@ using namespace internal;
 
 Status ReadPositions(const YAML::Node& node, const std::string& file, PositionsConfig* out) {
   MapReader r(node, file, "positions");
-  r.Str("filename", &out->filename);
-  r.Dur("sync_period", &out->sync_period);
-  r.Bool("ignore_invalid_yaml", &out->ignore_invalid_yaml);
-  r.Str("held_dir", &out->held_dir);
-  YAML::Node held = r.Node("held_max_bytes");
-  if (held.IsDefined() && !held.IsNull() &&
-      (!held.IsScalar() || !ParseByteSize(held.Scalar(), &out->held_max_bytes))) {
-    r.Fail("held_max_bytes", "expected a size like 1GB or 1073741824, got " + Describe(held));
-  }
+  FieldReader fields(r);
+  Fields(fields, *out);
   if (out->filename.empty()) r.Fail("filename", "must not be empty");
   if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
   return r.Finish();
@@ -133,18 +116,8 @@ Status ReadPositions(const YAML::Node& node, const std::string& file, PositionsC
 
 Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig* out) {
   MapReader r(node, file, "limits_config");
-  r.Bool("readline_rate_enabled", &out->readline_rate_enabled);
-  r.Double("readline_rate", &out->readline_rate);
-  r.Int("readline_burst", &out->readline_burst);
-  r.Bool("readline_rate_drop", &out->readline_rate_drop);
-  r.Int("max_streams", &out->max_streams);
-  r.Int("max_label_value_length", &out->max_label_value_length);
-  r.Bool("max_line_size_truncate", &out->max_line_size_truncate);
-  YAML::Node size = r.Node("max_line_size");
-  if (size.IsDefined() && !size.IsNull() &&
-      (!size.IsScalar() || !ParseByteSize(size.Scalar(), &out->max_line_size))) {
-    r.Fail("max_line_size", "expected a size like 256KB or 1048576, got " + Describe(size));
-  }
+  FieldReader fields(r);
+  Fields(fields, *out);
   if (out->readline_rate_enabled && out->readline_rate <= 0) {
     r.Fail("readline_rate", "must be positive when readline_rate_enabled is true");
   }
@@ -160,8 +133,8 @@ Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig*
 
 Status ReadTargetConfig(const YAML::Node& node, const std::string& file, TargetConfig* out) {
   MapReader r(node, file, "target_config");
-  r.Dur("sync_period", &out->sync_period);
-  r.StrList("symlink_roots", &out->symlink_roots);
+  FieldReader fields(r);
+  Fields(fields, *out);
   for (const auto& root : out->symlink_roots) {
     if (root.empty() || root[0] != '/') {
       r.Fail("symlink_roots", "must be absolute directories, got \"" + root + "\"");
@@ -175,8 +148,8 @@ Status ReadTargetConfig(const YAML::Node& node, const std::string& file, TargetC
 Status ReadFileWatch(const YAML::Node& node, const std::string& file, const std::string& path,
                      FileWatchConfig* out) {
   MapReader r(node, file, path);
-  r.Dur("min_poll_frequency", &out->min_poll_frequency);
-  r.Dur("max_poll_frequency", &out->max_poll_frequency);
+  FieldReader fields(r);
+  Fields(fields, *out);
   if (out->min_poll_frequency <= Duration::zero()) r.Fail("min_poll_frequency", "must be positive");
   if (out->max_poll_frequency < out->min_poll_frequency) {
     r.Fail("max_poll_frequency", "must not be less than min_poll_frequency");

@@ -1,45 +1,25 @@
 // scrape_configs[].docker_sd_configs: Prometheus' Docker discovery as Promtail's Docker target
-// reads it (host, port, filters, refresh_interval and the HTTP client settings).
+// reads it (host, port, filters, refresh_interval and the HTTP client settings): the checks once
+// its fields (fields.h) are read.
 #include <fmt/format.h>
 
-#include "config/sections.h"
+#include "config/field_reader.h"
 
 namespace skidder::config::internal {
-namespace {
 
-Status ReadFilters(MapReader& parent, DockerSdConfig* out) {
-  const std::string& file = parent.file();
-  return ForEachItem(parent.Node("filters"), file, parent.Sub("filters"),
-                     [&](const YAML::Node& item, const std::string& p) {
-                       MapReader r(item, file, p);
-                       std::string name;
-                       std::vector<std::string> values;
-                       r.Str("name", &name);
-                       r.StrList("values", &values);
-                       if (name.empty()) r.Fail("name", "is required (e.g. label, name, status)");
-                       out->filters.emplace_back(std::move(name), std::move(values));
-                       return r.Finish();
-                     });
+void Validate(MapReader& r, std::pair<std::string, std::vector<std::string>>& docker_filter) {
+  if (docker_filter.first.empty()) r.Fail("name", "is required (e.g. label, name, status)");
 }
 
-Status ReadDocker(const YAML::Node& node, const std::string& file, const std::string& path,
-                  DockerSdConfig* out) {
-  MapReader r(node, file, path);
-  r.Str("host", &out->host);
-  r.Int("port", &out->port);
-  r.Str("host_networking_host", &out->host_networking_host);
-  r.Dur("refresh_interval", &out->refresh_interval);
-  r.Bool("match_first_network", &out->match_first_network);
-  Status s = ReadFilters(r, out);
-  if (s.ok()) s = ReadHttpClient(r, out);
-  if (!s.ok()) return s;
+void Validate(MapReader& r, DockerSdConfig& d) {
+  ValidateHttpClient(r, d);
   // Prometheus' rule: bearer_token(_file) is an Authorization of type Bearer.
-  if (!out->bearer_token.empty() || !out->bearer_token_file.empty()) {
-    out->authorization = Authorization{"Bearer", out->bearer_token, out->bearer_token_file};
-    out->bearer_token.clear();
-    out->bearer_token_file.clear();
+  if (!d.bearer_token.empty() || !d.bearer_token_file.empty()) {
+    d.authorization = Authorization{"Bearer", d.bearer_token, d.bearer_token_file};
+    d.bearer_token.clear();
+    d.bearer_token_file.clear();
   }
-  const std::string& h = out->host;
+  const std::string& h = d.host;
   if (h.empty()) {
     r.Fail("host", "is required (e.g. unix:///var/run/docker.sock)");
   } else if (!h.starts_with("unix://") && !h.starts_with("tcp://") && !h.starts_with("http://") &&
@@ -49,22 +29,8 @@ Status ReadDocker(const YAML::Node& node, const std::string& file, const std::st
   } else if (h.starts_with("unix://") && h.size() <= 7) {
     r.Fail("host", "unix:// needs a socket path, e.g. unix:///var/run/docker.sock");
   }
-  if (out->port < 0 || out->port > 65535) r.Fail("port", "must be between 0 and 65535");
-  if (out->refresh_interval <= Duration(0)) r.Fail("refresh_interval", "must be positive");
-  return r.Finish();
-}
-
-}  // namespace
-
-Status ReadDockerSdConfigs(MapReader& parent, ScrapeConfig* out) {
-  const std::string& file = parent.file();
-  return ForEachItem(parent.Node("docker_sd_configs"), file, parent.Sub("docker_sd_configs"),
-                     [&](const YAML::Node& item, const std::string& p) {
-                       DockerSdConfig d;
-                       Status s = ReadDocker(item, file, p, &d);
-                       if (s.ok()) out->docker_sd_configs.push_back(std::move(d));
-                       return s;
-                     });
+  if (d.port < 0 || d.port > 65535) r.Fail("port", "must be between 0 and 65535");
+  if (d.refresh_interval <= Duration(0)) r.Fail("refresh_interval", "must be positive");
 }
 
 }  // namespace skidder::config::internal

@@ -1,13 +1,11 @@
-// Prometheus' common HTTP client settings (HttpClientConfig): one reader for `clients`,
-// kubernetes_sd_configs and docker_sd_configs, walking the field list of http_client_fields.h.
+// Prometheus' common HTTP client settings (HttpClientConfig): the checks across their fields, for
+// `clients`, kubernetes_sd_configs and docker_sd_configs (the fields are in http_client_fields.h).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 
-#include "config/http_client_fields.h"
-#include "config/sections.h"
-#include "util/escape.h"
+#include "config/field_reader.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -34,6 +32,8 @@ void ValidateProxy(MapReader& r, const ProxyConfig& p) {
            "applies only together with proxy_url or proxy_from_environment");
   }
 }
+
+}  // namespace
 
 void Validate(MapReader& r, BasicAuth& auth) {
   if (!auth.username.empty() && !auth.username_file.empty()) {
@@ -71,77 +71,7 @@ void Validate(MapReader& r, OAuth2Config& o) {
   ValidateProxy(r, o);
 }
 
-// Reads each field of a block into its struct with the MapReader's getters; nested blocks and
-// tls_config get their own MapReader (and path), and the first error of any of them is kept.
-class FieldReader {
- public:
-  explicit FieldReader(MapReader& r) : r_(r) {}
-  Status status() const { return status_; }
-
-  void Str(std::string_view k, std::string& s) { r_.Str(k, &s); }
-  void Secret(std::string_view k, std::string& s) { r_.Str(k, &s); }
-  void Url(std::string_view k, std::string& s) { r_.Str(k, &s); }
-  void Bool(std::string_view k, bool& b) { r_.Bool(k, &b); }
-  void List(std::string_view k, std::vector<std::string>& v) { r_.StrList(k, &v); }
-  void Params(std::string_view k, std::map<std::string, std::string>& m) { r_.StrMap(k, &m); }
-  void Headers(std::string_view k, std::map<std::string, std::vector<std::string>>& m);
-  void Tls(std::string_view k, TlsConfig& t) {
-    if (status_.ok()) status_ = ReadTls(r_, k, &t);
-  }
-  template <typename T>
-  void Block(std::string_view k, std::optional<T>& out) {
-    YAML::Node node = r_.Node(k);
-    if (!node.IsDefined() || node.IsNull() || !status_.ok()) return;
-    MapReader sub(node, r_.file(), r_.Sub(k));
-    T value;
-    FieldReader fields(sub);
-    internal::Fields(fields, value);
-    Validate(sub, value);
-    status_ = fields.status().ok() ? sub.Finish() : fields.status();
-    out = std::move(value);
-  }
-
- private:
-  MapReader& r_;
-  Status status_;
-};
-
-// Prometheus' Header type: a name maps to a list of values (a single string is taken as one).
-void FieldReader::Headers(std::string_view k, std::map<std::string, std::vector<std::string>>& m) {
-  YAML::Node node = r_.Node(k);
-  if (!node.IsDefined() || node.IsNull()) return;
-  if (!node.IsMap()) {
-    return r_.Fail(k,
-                   "expected a mapping of header names to lists of values, got " + Describe(node));
-  }
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    std::vector<std::string>& values = m[it->first.as<std::string>("")];
-    const YAML::Node v = it->second;  // a copy: the iterator hands out temporaries
-    if (v.IsScalar()) values.push_back(v.Scalar());
-    for (size_t i = 0; v.IsSequence() && i < v.size(); ++i) {
-      if (v[i].IsScalar()) values.push_back(v[i].Scalar());
-    }
-    if (v.IsMap() || (v.IsSequence() && values.size() != v.size())) {
-      return r_.Fail(k, "a header's value must be a string or a list of strings");
-    }
-  }
-  for (const auto& [name, values] : m) {
-    for (const std::string& value : values) {
-      if (ValidHeaderField(name, value)) continue;
-      std::string quoted;  // the name only: the value may be a secret
-      AppendQuotedEscaped(quoted, name, ControlEscape::kGo);
-      return r_.Fail(k, "invalid header " + quoted + " (CR, LF and NUL are not allowed)");
-    }
-  }
-}
-
-}  // namespace
-
-Status ReadHttpClient(MapReader& r, HttpClientConfig* out) {
-  FieldReader fields(r);
-  Fields(fields, *out);
-  if (!fields.status().ok()) return fields.status();
-  const HttpClientConfig& c = *out;
+void ValidateHttpClient(MapReader& r, const HttpClientConfig& c) {
   if (!c.bearer_token.empty() && !c.bearer_token_file.empty()) {
     r.Fail("bearer_token_file", "set either bearer_token or bearer_token_file, not both");
   }
@@ -155,7 +85,6 @@ Status ReadHttpClient(MapReader& r, HttpClientConfig* out) {
            "set only one of basic_auth, bearer_token(_file), authorization and oauth2");
   }
   ValidateProxy(r, c);
-  return Status::Ok();
 }
 
 }  // namespace skidder::config::internal

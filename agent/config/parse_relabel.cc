@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "config/sections.h"
+#include "config/field_reader.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -26,7 +26,7 @@ bool IsValidTarget(const std::string& target) {
   return RE2::FullMatch(target, re);
 }
 
-void Validate(MapReader& r, const RelabelConfig& c, bool replacement_set) {
+void ValidateAction(MapReader& r, const RelabelConfig& c, bool replacement_set) {
   const std::string& a = c.action;
   if (NeedsTargetLabel(a) && c.target_label.empty()) {
     r.Fail("target_label", fmt::format("is required for action {}", a));
@@ -57,43 +57,36 @@ void Validate(MapReader& r, const RelabelConfig& c, bool replacement_set) {
 
 }  // namespace
 
-Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
-                         RelabelConfig* out) {
-  MapReader r(node, file, path);
-  int64_t modulus = 0;
-  r.StrList("source_labels", &out->source_labels);
-  r.Str("separator", &out->separator);
-  r.Str("regex", &out->regex);
-  r.Int("modulus", &modulus);
-  r.Str("target_label", &out->target_label);
-  r.Str("replacement", &out->replacement);
-  r.Str("action", &out->action);
+void Validate(MapReader& r, RelabelConfig& c) {
   // Prometheus matches the action case-insensitively.
-  std::ranges::transform(out->action, out->action.begin(),
+  std::ranges::transform(c.action, c.action.begin(),
                          [](unsigned char ch) { return std::tolower(ch); });
-  if (modulus < 0) {
-    r.Fail("modulus", "must not be negative");
-  } else {
-    out->modulus = static_cast<uint64_t>(modulus);
-  }
-  if (std::ranges::find(kActions, out->action) == std::end(kActions)) {
+  if (std::ranges::find(kActions, c.action) == std::end(kActions)) {
     r.Fail("action",
            fmt::format("unknown action {}; use one of replace, keep, drop, keepequal, dropequal, "
                        "hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase",
-                       Quote(out->action)));
+                       Quote(c.action)));
   } else {
-    Validate(r, *out, out->replacement != "$1");
+    ValidateAction(r, c, c.replacement != "$1");
   }
   RE2::Options options;
   options.set_log_errors(false);
-  RE2 re("^(?:" + out->regex + ")$", options);
+  RE2 re("^(?:" + c.regex + ")$", options);
   if (!re.ok()) {
     // RE2's message ends with the offending fragment; keep the user's regex in front instead.
     std::string why = re.error();
     std::string suffix = ": " + re.error_arg();
     if (why.ends_with(suffix)) why.resize(why.size() - suffix.size());
-    r.Fail("regex", fmt::format("invalid regular expression {}: {}", Quote(out->regex), why));
+    r.Fail("regex", fmt::format("invalid regular expression {}: {}", Quote(c.regex), why));
   }
+}
+
+Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
+                         RelabelConfig* out) {
+  MapReader r(node, file, path);
+  FieldReader fields(r);
+  Fields(fields, *out);  // plain values only: nothing nested can fail
+  Validate(r, *out);
   return r.Finish();
 }
 

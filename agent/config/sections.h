@@ -66,20 +66,19 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
                   std::vector<std::string>* ignored, const std::string& path = "server");
 Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
                   ClientConfig* out);
-Status ReadTls(MapReader& parent, std::string_view key, TlsConfig* out);
-// The common HTTP client keys of the mapping r (parse_http_client.cc): basic_auth,
-// bearer_token(_file), authorization, oauth2, the proxy keys, follow_redirects, enable_http2 and
-// tls_config. An error of a nested block is returned; cross-field mistakes are recorded on r
-// (r.Finish() reports them).
-Status ReadHttpClient(MapReader& r, HttpClientConfig* out);
+// The checks across the common HTTP client keys (parse_http_client.cc), once a FieldReader has
+// read them (http_client_fields.h): one way to authenticate, proxy settings that go together.
+// Mistakes are recorded on r (r.Finish() reports them).
+void ValidateHttpClient(MapReader& r, const HttpClientConfig& c);
 // RFC 9110: a header name is a token; a value has no CR, LF or NUL (they would end the header
 // or the request: header injection).
 bool ValidHeaderField(std::string_view name, std::string_view value);
 // Static configs that tail nothing are dropped with a message appended to *warnings.
 Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                         ScrapeConfig* out, std::vector<std::string>* warnings);
-// scrape_configs[].docker_sd_configs (parse_docker.cc).
-Status ReadDockerSdConfigs(MapReader& parent, ScrapeConfig* out);
+// pipeline_stages: each item a mapping of one stage type to its body (kept raw for the registry).
+Status ReadStages(const YAML::Node& list, const std::string& file, const std::string& path,
+                  std::vector<StageConfig>* out);
 Status ReadRelabelConfig(const YAML::Node& node, const std::string& file, const std::string& path,
                          RelabelConfig* out);
 
