@@ -44,7 +44,13 @@ size_t FirstInvalid(std::string_view sv) {
   const size_t n = sv.size();
   size_t i = 0;
   while (i < n) {
-    // ASCII fast path, 8 bytes at a time.
+    // ASCII fast path, 32 and then 8 bytes at a time (the compiler vectorises the former).
+    while (i + 32 <= n) {
+      uint64_t w[4];
+      std::memcpy(w, s + i, 32);
+      if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) break;
+      i += 32;
+    }
     while (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, s + i, 8);

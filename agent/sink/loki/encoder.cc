@@ -141,17 +141,21 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
 }
 
 int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) {
-  auto [it, inserted] = index_.try_emplace(labels, static_cast<uint32_t>(streams.size()));
-  if (inserted) {
-    BatchStream& s = streams.emplace_back();
-    s.labels = labels;
-    s.text = labels.ToString();
-    formats::SanitizeUtf8(s.text);
+  // Consecutive entries of one stream share one label set: no hashing for them.
+  if (streams.empty() || !labels.SameAs(streams[last_stream_].labels)) {
+    auto [it, inserted] = index_.try_emplace(labels, static_cast<uint32_t>(streams.size()));
+    if (inserted) {
+      BatchStream& s = streams.emplace_back();
+      s.labels = labels;
+      s.text = labels.ToString();
+      formats::SanitizeUtf8(s.text);
+    }
+    last_stream_ = it->second;
   }
-  BatchStream& s = streams[it->second];
+  BatchStream& s = streams[last_stream_];
   BatchEntry& be = entries.emplace_back();
   be.ack = e.ack;
-  be.stream = it->second;
+  be.stream = last_stream_;
   be.begin = static_cast<uint32_t>(s.data.size());
   AppendEntryField(&s.data, e, line);
   be.end = static_cast<uint32_t>(s.data.size());

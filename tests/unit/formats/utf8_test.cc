@@ -49,6 +49,22 @@ TEST(SanitizeUtf8, ReplacesEachIllFormedSubpart) {
   }
 }
 
+// The ASCII fast paths skip 32 and 8 bytes at a time: a bad byte anywhere in or after them is
+// still found.
+TEST(IsValidUtf8, FindsABadByteAtEveryPositionOfALongAsciiLine) {
+  for (size_t len : {1, 7, 8, 31, 32, 33, 64, 100}) {
+    for (size_t at = 0; at < len; ++at) {
+      std::string s(len, 'a');
+      EXPECT_TRUE(IsValidUtf8(s));
+      s[at] = static_cast<char>(0xFF);
+      EXPECT_FALSE(IsValidUtf8(s)) << "length " << len << ", bad byte at " << at;
+      s[at] = static_cast<char>(0xC3);  // a two-byte sequence cut short, or completed:
+      if (at + 1 < len) s[at + 1] = static_cast<char>(0xA9);
+      EXPECT_EQ(IsValidUtf8(s), at + 1 < len) << "length " << len << ", at " << at;
+    }
+  }
+}
+
 TEST(TruncateUtf8, CutsOnCodePointBoundaries) {
   const std::string euro = "\xE2\x82\xAC";       // 3 bytes
   const std::string smile = "\xF0\x9F\x98\x80";  // 4 bytes
