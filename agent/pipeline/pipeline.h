@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "model/line_buffers.h"
 #include "model/sink.h"
 #include "pipeline/stage.h"
 #include "telemetry/agent_metrics.h"
@@ -55,7 +56,8 @@ class BatchEmitter final : public Emitter {
   void Flush() {
     if (batch_.empty()) return;
     sink_->PushBatch(batch_);
-    batch_.clear();  // releases the AckRefs of entries the sink refused
+    line_buffers::GiveBack(batch_);  // the sinks kept copies: the next read reuses the buffers
+    batch_.clear();                  // releases the AckRefs of entries the sink refused
   }
 
  private:

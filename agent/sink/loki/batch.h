@@ -55,7 +55,7 @@ struct Batch {
 
  private:
   std::unordered_map<Labels, uint32_t, LabelsHash> index_;  // stream of each label set
-  uint32_t last_stream_ = 0;  // the stream of the previous entry
+  uint32_t last_stream_ = 0;                                // the stream of the previous entry
 };
 
 // Bytes an entry holds while it waits: its wire form and its bookkeeping.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "model/line_buffers.h"
 #include "sources/file/identity.h"
 #include "util/log.h"
 
@@ -148,6 +149,7 @@ void TailedFile::Emit(std::string_view line, const AckRef& hold, ReadBatch& batc
   if (settings_.crashes != nullptr && !settings_.crashes->empty() && IsPoison(line)) return;
   Entry e;
   e.timestamp_ns = batch.now.wall_ns;
+  e.line = line_buffers::Take();  // the buffer of a line this thread already handed on
   e.line.assign(line);
   e.labels = labels_;  // copy-on-write: a reference count, not a copy
   e.ack = hold;
