@@ -31,6 +31,7 @@ struct BatchEntry {
   uint32_t begin = 0;   // its EntryAdapter field in that stream's `data`
   uint32_t end = 0;
   uint32_t line_bytes = 0;  // the batchsize measure
+  uint32_t memory = 0;      // bytes the batch allocated when this entry arrived (see Add)
 };
 
 // One stream of a batch: its labels and its entries' wire form, back to back in arrival order.
@@ -46,10 +47,14 @@ struct Batch {
   std::vector<BatchEntry> entries;   // arrival order
   int64_t line_bytes = 0;            // sum of line sizes (the batchsize measure)
   int64_t memory_bytes = 0;  // BatchEntryMemory() of every entry (the buffered_bytes measure)
-  SteadyTime created{};      // when the first entry arrived
+  // A stream's hash-index node (key, value, hash, link), charged to its first entry.
+  static constexpr size_t kStreamIndexBytes = 64;
+  SteadyTime created{};  // when the first entry arrived
 
   // Encodes e with `line` (the line as it will be sent) into the stream of `labels`, opening that
-  // stream, and takes a reference to e's checkpoint. Returns the entry's memory measure.
+  // stream, and takes a reference to e's checkpoint. Returns the entry's memory measure: what the
+  // batch allocated for it (buffer and vector growth, a new stream), so that the measures of all
+  // entries add up to the batch's allocations, capacity included.
   int64_t Add(const Labels& labels, const Entry& e, std::string_view line);
   bool HasStream(const Labels& labels) const { return index_.contains(labels); }
 
@@ -58,9 +63,7 @@ struct Batch {
   uint32_t last_stream_ = 0;                                // the stream of the previous entry
 };
 
-// Bytes an entry holds while it waits: its wire form and its bookkeeping.
-inline int64_t BatchEntryMemory(const BatchEntry& e) {
-  return static_cast<int64_t>(e.end - e.begin + sizeof(BatchEntry));
-}
+// The memory measure of an entry (Batch::Add): released when the entry is.
+inline int64_t BatchEntryMemory(const BatchEntry& e) { return e.memory; }
 
 }  // namespace skidder::sink

@@ -141,6 +141,10 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
 }
 
 int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) {
+  // The memory measure is what the batch allocates: an entry is charged with the growth it
+  // causes (a new stream, a larger buffer or vector), so the client's budget bounds real bytes.
+  const size_t entries_cap = entries.capacity(), streams_cap = streams.capacity();
+  size_t charged = 0;
   // Consecutive entries of one stream share one label set: no hashing for them.
   if (streams.empty() || !labels.SameAs(streams[last_stream_].labels)) {
     auto [it, inserted] = index_.try_emplace(labels, static_cast<uint32_t>(streams.size()));
@@ -149,10 +153,12 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) 
       s.labels = labels;
       s.text = labels.ToString();
       formats::SanitizeUtf8(s.text);
+      charged += s.text.capacity() + kStreamIndexBytes;
     }
     last_stream_ = it->second;
   }
   BatchStream& s = streams[last_stream_];
+  const size_t data_cap = s.data.capacity();
   BatchEntry& be = entries.emplace_back();
   be.ack = e.ack;
   be.stream = last_stream_;
@@ -160,10 +166,13 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) 
   AppendEntryField(&s.data, e, line);
   be.end = static_cast<uint32_t>(s.data.size());
   be.line_bytes = static_cast<uint32_t>(line.size());
-  const int64_t memory = BatchEntryMemory(be);
+  charged += (s.data.capacity() - data_cap) +
+             (entries.capacity() - entries_cap) * sizeof(BatchEntry) +
+             (streams.capacity() - streams_cap) * sizeof(BatchStream);
+  be.memory = static_cast<uint32_t>(charged);
   line_bytes += static_cast<int64_t>(line.size());
-  memory_bytes += memory;
-  return memory;
+  memory_bytes += static_cast<int64_t>(charged);
+  return static_cast<int64_t>(charged);
 }
 
 void EncodePushRequest(const Batch& batch, size_t begin, size_t end, std::string* raw,
