@@ -1,6 +1,9 @@
 #include "sink/loki/encoder.h"
 
+#include <snappy-sinksource.h>
 #include <snappy.h>
+
+#include <cstring>
 
 #include <unordered_map>
 #include <vector>
@@ -171,19 +174,9 @@ void PutEntry(std::string& out, const Entry& e, size_t size, const Pair*& pair) 
   }
 }
 
-}  // namespace
-
-std::string FinalizeLabels(Labels* labels, const Labels& external) {
-  std::string tenant;
-  if (const std::string* t = labels->Get(kTenantLabel)) tenant = *t;
-  for (const Label& l : external) {
-    if (!labels->Has(l.name)) labels->Set(l.name, l.value);
-  }
-  labels->RemoveInternal();
-  return tenant;
-}
-
-void EncodePushRequest(std::span<const Entry> entries, std::string* raw, EncodeStats* stats) {
+// Sizes every stream and entry of the request (the length prefixes need them before any byte is
+// written). Per thread, reused: steady state allocates nothing.
+Request& Plan(std::span<const Entry> entries, EncodeStats* stats) {
   thread_local Request req;
   thread_local std::unordered_map<const Labels*, uint32_t, PtrHash, PtrEq> index;
   req.Reset(entries.size());
@@ -199,34 +192,128 @@ void EncodePushRequest(std::span<const Entry> entries, std::string* raw, EncodeS
     s.size += FieldSize(req.entry_size[i]);
     local.line_bytes += static_cast<int64_t>(e.line.size());
   }
-  size_t total = 0;
-  for (size_t k = 0; k < req.used; ++k) total += FieldSize(req.streams[k].size);
-  raw->clear();
-  raw->reserve(total);
-  for (size_t k = 0; k < req.used; ++k) {
-    const Request::Stream& s = req.streams[k];
-    raw->push_back(kStreamsTag);
-    PutVarint(*raw, s.size);
-    PutField(*raw, kLabelsTag, s.labels);
-    for (uint32_t i : s.entries) {
-      const Pair* pair = req.pairs.data() + req.first_pair[i];
-      PutEntry(*raw, entries[i], req.entry_size[i], pair);
-    }
-  }
   local.entries = static_cast<int64_t>(entries.size());
   local.streams = static_cast<int64_t>(req.used);
   if (stats != nullptr) *stats = local;
+  return req;
+}
+
+size_t TotalSize(const Request& req) {
+  size_t total = 0;
+  for (size_t k = 0; k < req.used; ++k) total += FieldSize(req.streams[k].size);
+  return total;
+}
+
+// Writes a planned request piece by piece, in order: a stream's header, then its entries.
+class Writer {
+ public:
+  Writer(const Request& req, std::span<const Entry> entries) : req_(req), entries_(entries) {}
+  bool done() const { return stream_ == req_.used; }
+  // Appends the next piece (a stream header or one entry) to out.
+  void Next(std::string& out) {
+    const Request::Stream& s = req_.streams[stream_];
+    if (!header_done_) {
+      out.push_back(kStreamsTag);
+      PutVarint(out, s.size);
+      PutField(out, kLabelsTag, s.labels);
+      header_done_ = true;
+    } else {
+      const uint32_t i = s.entries[entry_];
+      const Pair* pair = req_.pairs.data() + req_.first_pair[i];
+      PutEntry(out, entries_[i], req_.entry_size[i], pair);
+      ++entry_;
+    }
+    if (header_done_ && entry_ == s.entries.size()) {
+      ++stream_;
+      entry_ = 0;
+      header_done_ = false;
+    }
+  }
+
+ private:
+  const Request& req_;
+  std::span<const Entry> entries_;
+  size_t stream_ = 0, entry_ = 0;
+  bool header_done_ = false;
+};
+
+// Hands the request to snappy as it is written, a block at a time, instead of serialising the
+// whole request first: snappy compresses 64 KiB blocks independently, so a MiB-sized batch
+// needs a 64 KiB window (plus at most one piece) instead of a MiB-sized copy of every line and a
+// MaxCompressedLength-sized output buffer (together ~4-5 MB of the 10-file peak RSS, heaptrack).
+// The bytes are exactly snappy::RawCompress of EncodePushRequest's output.
+class RequestSource : public snappy::Source {
+ public:
+  static constexpr size_t kWindow = 64 << 10;  // snappy's block size (kBlockSize)
+  RequestSource(Writer& w, size_t total, std::string& buf) : w_(w), left_(total), buf_(buf) {
+    buf_.clear();
+  }
+  size_t Available() const override { return left_; }
+  // Always at least a full block (or the rest of the request), so snappy never copies a block
+  // together from short fragments.
+  const char* Peek(size_t* len) override {
+    if (buf_.size() - pos_ < kWindow && !w_.done()) {
+      const size_t rest = buf_.size() - pos_;  // the tail of the last piece
+      std::memmove(buf_.data(), buf_.data() + pos_, rest);
+      buf_.resize(rest);
+      pos_ = 0;
+      while (buf_.size() < kWindow && !w_.done()) w_.Next(buf_);
+    }
+    *len = buf_.size() - pos_;
+    return buf_.data() + pos_;
+  }
+  void Skip(size_t n) override {
+    pos_ += n;
+    left_ -= n;
+  }
+
+ private:
+  Writer& w_;
+  size_t left_;
+  std::string& buf_;
+  size_t pos_ = 0;
+};
+
+// Appends each compressed block to the body, which grows to the compressed size only.
+class StringSink : public snappy::Sink {
+ public:
+  explicit StringSink(std::string* out) : out_(out) {}
+  void Append(const char* bytes, size_t n) override { out_->append(bytes, n); }
+
+ private:
+  std::string* out_;
+};
+
+}  // namespace
+
+std::string FinalizeLabels(Labels* labels, const Labels& external) {
+  std::string tenant;
+  if (const std::string* t = labels->Get(kTenantLabel)) tenant = *t;
+  for (const Label& l : external) {
+    if (!labels->Has(l.name)) labels->Set(l.name, l.value);
+  }
+  labels->RemoveInternal();
+  return tenant;
+}
+
+void EncodePushRequest(std::span<const Entry> entries, std::string* raw, EncodeStats* stats) {
+  const Request& req = Plan(entries, stats);
+  raw->clear();
+  raw->reserve(TotalSize(req));
+  for (Writer w(req, entries); !w.done();) w.Next(*raw);
 }
 
 void EncodePush(std::span<const Entry> entries, std::string* body, EncodeStats* stats) {
-  // Reused across pushes on the sender thread: a fresh MiB-sized buffer per push costs page
-  // faults and, with glibc, heap fragmentation that shows up as RSS.
-  thread_local std::string raw;
-  EncodePushRequest(entries, &raw, stats);
-  body->resize(snappy::MaxCompressedLength(raw.size()));
-  size_t n = 0;
-  snappy::RawCompress(raw.data(), raw.size(), body->data(), &n);
-  body->resize(n);
+  const Request& req = Plan(entries, stats);
+  Writer w(req, entries);
+  // The window is reused across pushes on the sender thread; a piece larger than the window (a
+  // long line) grows it, and a window grown past 1 MiB is given back after the push.
+  thread_local std::string window;
+  RequestSource source(w, TotalSize(req), window);
+  body->clear();
+  StringSink sink(body);
+  snappy::Compress(&source, &sink);
+  if (window.capacity() > (1 << 20)) std::string().swap(window);
 }
 
 }  // namespace skidder::sink
