@@ -32,8 +32,13 @@ bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, St
                   std::deque<Batch>* ready) {
   auto it = open_.find(tenant);
   const auto line = static_cast<int64_t>(e.line.size());
+  // A batch closed by size is followed by one as full (a backlog): that one reserves room for as
+  // many entries, plus a margin, at once. A vector grown by doubling ends up to twice the batch
+  // and briefly holds both copies while it grows (~1.5 MB of the 10-file peak RSS, heaptrack).
+  size_t reserve = 0;
   if (it != open_.end() && !it->second.entries.empty() &&
       it->second.line_bytes + line > max_bytes_) {
+    reserve = it->second.entries.size() + it->second.entries.size() / 8;
     ready->push_back(std::move(it->second));
     open_.erase(it);
     streams_.erase(tenant);
@@ -44,6 +49,7 @@ bool Batcher::Add(const std::string& tenant, Entry&& e, int64_t memory_bytes, St
     it = open_.emplace(tenant, Batch{}).first;
     it->second.tenant = tenant;
     it->second.created = now;
+    it->second.entries.reserve(reserve);
     started = true;
   }
   Batch& b = it->second;
