@@ -1,7 +1,9 @@
 #include "sink/loki/encoder.h"
 
+#include <snappy-sinksource.h>
 #include <snappy.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -175,11 +177,23 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) 
   return static_cast<int64_t>(charged);
 }
 
-void EncodePushRequest(const Batch& batch, size_t begin, size_t end, std::string* raw,
-                       EncodeStats* stats) {
-  // Entries of one stream within [begin, end) are contiguous in its data: they arrived in order.
+namespace {
+
+// A request as a list of pieces in order, none of them copied: per stream its header (the
+// StreamAdapter tag and length, the labels tag and length, kept in `headers`), its label text, and
+// the range of its entries' bytes in the batch. Entries of one stream within [begin, end) are
+// contiguous in its buffer: they arrived in order.
+struct Framing {
+  std::vector<std::string_view> pieces;
+  std::string headers;
+  size_t total = 0;
+};
+
+Framing& Frame(const Batch& batch, size_t begin, size_t end, EncodeStats* stats) {
+  thread_local Framing f;                                         // reused on the sender thread
   thread_local std::vector<std::pair<uint32_t, uint32_t>> range;  // per stream: [lo, hi)
   constexpr uint32_t kUnused = UINT32_MAX;
+  constexpr size_t kMaxHeader = 2 + 2 * 10;  // two tags, two varints
   range.assign(batch.streams.size(), {kUnused, 0});
   EncodeStats local;
   for (size_t i = begin; i < end; ++i) {
@@ -189,38 +203,94 @@ void EncodePushRequest(const Batch& batch, size_t begin, size_t end, std::string
     r.second = e.end;
     local.line_bytes += e.line_bytes;
   }
-  size_t total = 0;
-  for (size_t k = 0; k < range.size(); ++k) {
-    if (range[k].first == kUnused) continue;
-    total += FieldSize(FieldSize(batch.streams[k].text.size()) + range[k].second - range[k].first);
-    ++local.streams;
-  }
-  raw->resize(total);
-  char* p = raw->data();
+  f.pieces.clear();
+  f.headers.resize(kMaxHeader * range.size());  // views into it stay valid: no growth below
+  f.total = 0;
+  char* h = f.headers.data();
   for (size_t k = 0; k < range.size(); ++k) {
     const auto [lo, hi] = range[k];
     if (lo == kUnused) continue;
     const BatchStream& s = batch.streams[k];
-    *p++ = kStreamsTag;
-    p = PutVarint(p, FieldSize(s.text.size()) + hi - lo);
-    p = PutField(p, kLabelsTag, s.text);
-    std::memcpy(p, s.data.data() + lo, hi - lo);
-    p += hi - lo;
+    char* const start = h;
+    *h++ = kStreamsTag;
+    h = PutVarint(h, FieldSize(s.text.size()) + hi - lo);
+    *h++ = kLabelsTag;
+    h = PutVarint(h, s.text.size());
+    f.pieces.emplace_back(start, h - start);
+    f.pieces.emplace_back(s.text);
+    f.pieces.emplace_back(s.data.data() + lo, hi - lo);
+    f.total += static_cast<size_t>(h - start) + s.text.size() + (hi - lo);
+    ++local.streams;
   }
   local.entries = static_cast<int64_t>(end - begin);
   if (stats != nullptr) *stats = local;
+  return f;
+}
+
+// Hands the pieces to snappy as they are: it compresses 64 KiB blocks straight from a piece that
+// holds one and gathers only the blocks that straddle pieces, so no serialised copy of the
+// request (a MiB per push) exists beside the batch.
+class PiecesSource final : public snappy::Source {
+ public:
+  explicit PiecesSource(const Framing& f) : pieces_(f.pieces), left_(f.total) {}
+  size_t Available() const override { return left_; }
+  const char* Peek(size_t* len) override {
+    while (i_ < pieces_.size() && off_ == pieces_[i_].size()) {
+      ++i_;
+      off_ = 0;
+    }
+    if (i_ == pieces_.size()) {
+      *len = 0;
+      return nullptr;
+    }
+    *len = pieces_[i_].size() - off_;
+    return pieces_[i_].data() + off_;
+  }
+  void Skip(size_t n) override {
+    left_ -= n;
+    while (n > 0) {
+      const size_t k = std::min(n, pieces_[i_].size() - off_);
+      off_ += k;
+      n -= k;
+      if (off_ == pieces_[i_].size() && n > 0) {
+        ++i_;
+        off_ = 0;
+      }
+    }
+  }
+
+ private:
+  const std::vector<std::string_view>& pieces_;
+  size_t left_;
+  size_t i_ = 0, off_ = 0;
+};
+
+// Appends each compressed block to the body, which grows to the compressed size only.
+class AppendSink final : public snappy::Sink {
+ public:
+  explicit AppendSink(std::string* out) : out_(out) {}
+  void Append(const char* bytes, size_t n) override { out_->append(bytes, n); }
+
+ private:
+  std::string* out_;
+};
+
+}  // namespace
+
+void EncodePushRequest(const Batch& batch, size_t begin, size_t end, std::string* raw,
+                       EncodeStats* stats) {
+  const Framing& f = Frame(batch, begin, end, stats);
+  raw->clear();
+  raw->reserve(f.total);
+  for (std::string_view piece : f.pieces) raw->append(piece);
 }
 
 void EncodePush(const Batch& batch, size_t begin, size_t end, std::string* body,
                 EncodeStats* stats) {
-  // Reused across pushes on the sender thread: a fresh MiB-sized buffer per push costs page
-  // faults and, with glibc, heap fragmentation that shows up as RSS.
-  thread_local std::string raw;
-  EncodePushRequest(batch, begin, end, &raw, stats);
-  body->resize(snappy::MaxCompressedLength(raw.size()));
-  size_t n = 0;
-  snappy::RawCompress(raw.data(), raw.size(), body->data(), &n);
-  body->resize(n);
+  PiecesSource source(Frame(batch, begin, end, stats));
+  AppendSink sink(body);
+  body->clear();  // keeps its capacity: the sender reuses one body across pushes
+  snappy::Compress(&source, &sink);
 }
 
 namespace {

@@ -129,6 +129,37 @@ TEST(Encoder, AnyRangeOfABatchDecodesToItsEntriesStreamByStream) {
   }
 }
 
+TEST(Encoder, PushBodyIsTheSnappyBlockOfTheRequestAcrossManyCompressionBlocks) {
+  // EncodePush writes the request into snappy 64 KiB at a time; the body must be exactly the
+  // compressed serialised request, whatever straddles a block: long lines, many small entries,
+  // stream headers, metadata.
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 6; ++round) {
+    std::vector<Entry> entries;
+    const size_t n = 1 + rng() % (round < 3 ? 4000 : 60);
+    for (size_t i = 0; i < n; ++i) {
+      Entry e;
+      e.labels = Labels{{"job", std::string(1, static_cast<char>('a' + rng() % 5))}};
+      e.timestamp_ns = static_cast<int64_t>(rng());
+      const size_t sizes[] = {0, 200, 211, 65536, 65535, 150000};
+      e.line.resize(sizes[round < 3 ? rng() % 3 : rng() % 6]);
+      for (char& c : e.line) c = static_cast<char>('a' + rng() % 26);
+      if (rng() % 5 == 0) e.structured_metadata.push_back({"trace", "t"});
+      entries.push_back(std::move(e));
+    }
+    std::string raw, expected, body;
+    EncodePushRequest(entries, &raw);
+    snappy::Compress(raw.data(), raw.size(), &expected);
+    EncodeStats stats;
+    EncodePush(entries, &body, &stats);
+    ASSERT_EQ(body, expected) << "round " << round << ", " << raw.size() << " bytes";
+    EXPECT_EQ(stats.entries, static_cast<int64_t>(n));
+  }
+  std::string body;
+  EncodePush({}, &body);
+  EXPECT_EQ(Decode(body).streams_size(), 0);
+}
+
 TEST(Encoder, GroupsEntriesByStreamKeepingOrderAndTimestamps) {
   std::vector<Entry> entries;
   entries.push_back(MakeEntry({{"job", "a"}}, 1'700'000'000'123'456'789, "a1"));
