@@ -394,6 +394,21 @@ std::vector<PositionRecord> Positions::All() const {
   return out;
 }
 
+std::vector<PositionRecord> Positions::Select(
+    const std::function<bool(const PositionRecord&)>& keep) const {
+  std::lock_guard lock(mu_);
+  std::vector<PositionRecord> out;
+  for (const auto& [path, r] : by_path_) {
+    if (keep(r)) out.push_back(r);
+  }
+  return out;
+}
+
+size_t Positions::Size() const {
+  std::lock_guard lock(mu_);
+  return by_path_.size();
+}
+
 Status Positions::Save() {
   {
     std::lock_guard lock(mu_);
