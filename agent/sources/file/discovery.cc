@@ -128,7 +128,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   if (where != old) {
     if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
     f.set_record_path(where);
-    f.last_put = {};
+    f.ForgetPut();
   }
   LOG_INFO("file rotated or removed; reading it to the end",
            {{"path", f.path()}, {"now_at", where.empty() ? "(deleted)" : where}});

@@ -185,8 +185,12 @@ PositionRecord TailedFile::Record() const {
 
 bool TailedFile::RecordChanged() const {
   const uint64_t size = gz_ == nullptr ? std::max(size_, read_offset()) : 0;
-  return committed() != last_put.offset || size != last_put.size || !(id_ == last_put.identity) ||
-         record_path_ != last_put.path || (gz_ != nullptr) != last_put.compressed;
+  return committed() != put_.offset || size != put_.size || !(id_ == put_.identity) ||
+         path_gen_ != put_.path_gen || (gz_ != nullptr) != put_.compressed;
+}
+
+void TailedFile::NotePut(const PositionRecord& r) {
+  put_ = {r.identity, r.offset, r.size, path_gen_, r.compressed};
 }
 
 void TailedFile::Park() {
