@@ -27,7 +27,6 @@ TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_
                        const TailSettings& settings)
     : fd_(fd),
       path_(std::move(path)),
-      record_path_(path_),
       id_(id),
       labels_(std::move(labels)),
       handler_(handler),
@@ -174,12 +173,12 @@ bool TailedFile::IsPoison(std::string_view line) {
 
 PositionRecord TailedFile::Record() const {
   PositionRecord r;
-  r.path = record_path_;
+  r.path = record_path();
   r.identity = id_;
   r.offset = committed();
   r.compressed = gz_ != nullptr;
   if (gz_ == nullptr) r.size = std::max(size_, read_offset());
-  if (record_path_ != path_) r.origin = path_;
+  if (!record_is_path_) r.origin = path_;
   return r;
 }
 

@@ -86,9 +86,15 @@ class TailedFile {
   void ForgetPut() { put_ = {}; }
 
   const std::string& path() const { return path_; }  // where it was discovered (filename)
-  const std::string& record_path() const { return record_path_; }  // its positions key
+  // Its positions key: usually path() itself, which is then not stored twice.
+  const std::string& record_path() const { return record_is_path_ ? path_ : record_path_; }
   void set_record_path(std::string p) {
-    record_path_ = std::move(p);
+    record_is_path_ = p == path_;
+    if (record_is_path_) {
+      std::string().swap(record_path_);
+    } else {
+      record_path_ = std::move(p);
+    }
     ++path_gen_;
   }
   const FileIdentity& identity() const { return id_; }
@@ -121,7 +127,8 @@ class TailedFile {
 
   int fd_;
   std::string path_;
-  std::string record_path_;
+  std::string record_path_;  // when !record_is_path_
+  bool record_is_path_ = true;
   FileIdentity id_;
   Labels labels_;
   ReadHandler* handler_;
