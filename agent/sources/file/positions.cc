@@ -170,7 +170,7 @@ class FdStream {
   const Status& status() const { return st_; }
 
  private:
-  static constexpr size_t kSize = 16 << 10;
+  static constexpr size_t kSize = 64 << 10;
   int fd_;
   std::vector<char> buf_;
   size_t n_ = 0;
