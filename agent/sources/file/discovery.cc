@@ -30,8 +30,10 @@ using file_util::SameRecordFile;
 
 void FileSource::Impl::Discover(int64_t now_ns) {
   std::map<std::string, struct stat> found;
-  std::map<std::string, TargetState*> found_target;
-  std::map<std::string, TargetState*> dirs;
+  // Keyed by found's own keys, not copies of the paths (this pass is the agent's peak of memory
+  // with thousands of files: everything it holds per file or per directory counts).
+  std::unordered_map<const std::string*, TargetState*> found_target;
+  WalkedDirs dirs;
   // A file the reader holds open at the path the listing shows, with the inode it shows, is that
   // file: no stat needed (only its identity is used for files already open).
   const Glob::KnownFn known = [this](const std::string& path, uint64_t ino, struct stat* st) {
@@ -48,44 +50,43 @@ void FileSource::Impl::Discover(int64_t now_ns) {
     t->glob.Walk(
         [&](const std::string& dir) {
           watcher_->Add(dir);
-          dirs.emplace(dir, t.get());
+          dirs.Add(dir, t.get());
         },
         [&](const std::string& path, const struct stat& st) {
           if (t->exclude && t->exclude->Match(path)) return;
           if (held_.IsHeld(path)) return;  // our own links are never new files
-          if (found.emplace(path, st).second) found_target[path] = t.get();
+          auto [it, fresh] = found.emplace(path, st);
+          if (fresh) found_target[&it->first] = t.get();
         },
         known);
   }
   watcher_->EndPass();
-  std::map<FileKey, std::string> found_by_inode;
-  for (const auto& [path, st] : found) {
-    found_by_inode.emplace(FileKey{st.st_dev, st.st_ino}, path);
-  }
+  dirs.Seal();
   if (!orphans_checked_ && held_.enabled()) {
     orphans_checked_ = true;
     std::set<std::string> referenced;
     for (const auto& r : positions_->All()) referenced.insert(r.path);
     held_.RemoveOrphans(referenced);
   }
-  CheckOpenFiles(found, found_by_inode, now_ns);
+  CheckOpenFiles(found, now_ns);
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
   for (const auto& [path, st] : found) {
     if (files_.contains(FileKey{st.st_dev, st.st_ino})) continue;
-    OpenNew(path, st, *found_target[path], now_ns);
+    OpenNew(path, st, *found_target[&path], now_ns);
   }
   for (const auto& [dir, since] : std::exchange(rotated_since_, {})) {
-    if (auto d = dirs.find(dir); d != dirs.end()) {
-      OpenUnseenRotations(dir, *d->second, found, since, now_ns);
-    }
+    if (const TargetState* t = dirs.Find(dir)) OpenUnseenRotations(dir, *t, found, since, now_ns);
   }
   RebuildPathIndex();
   EnforceHeldBudget();
 }
 
 void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& found,
-                                      const std::map<FileKey, std::string>& found_by_inode,
                                       int64_t now_ns) {
+  // Built only when an open file is not at its path: the found files by inode (a rename to a
+  // name the glob also matches).
+  std::map<FileKey, const std::string*> found_by_inode;
+  bool indexed = false;
   for (auto& [key, f] : files_) {
     if (f->draining) continue;
     if (FindTarget(f->target_id) == nullptr) {
@@ -94,9 +95,15 @@ void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& 
     }
     auto it = found.find(f->record_path());
     if (it != found.end() && SameInode(f->identity(), it->second)) continue;
+    if (!indexed) {
+      for (const auto& [path, st] : found) {
+        found_by_inode.emplace(FileKey{st.st_dev, st.st_ino}, &path);
+      }
+      indexed = true;
+    }
     auto moved = found_by_inode.find(key);
     if (moved != found_by_inode.end()) {
-      f->set_record_path(moved->second);  // renamed to a name the glob matches too: keep going
+      f->set_record_path(*moved->second);  // renamed to a name the glob matches too: keep going
       Touch(*f);
       continue;
     }
@@ -121,7 +128,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   if (where != old) {
     if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
     f.set_record_path(where);
-    f.last_put = {};
+    f.ForgetPut();
   }
   LOG_INFO("file rotated or removed; reading it to the end",
            {{"path", f.path()}, {"now_at", where.empty() ? "(deleted)" : where}});

@@ -40,14 +40,18 @@ std::shared_ptr<PathMetrics> PathMetricsPool::Get(const std::string& path) {
   if (auto live = live_[path].lock()) return live;
   auto* pm = new PathMetrics{m_->read_bytes.With({path}), m_->read_lines.With({path}),
                              m_->file_bytes.With({path})};
-  std::shared_ptr<PathMetrics> sp(pm, [this, path](PathMetrics* p) {
-    m_->read_bytes.Remove({path});
-    m_->read_lines.Remove({path});
-    m_->file_bytes.Remove({path});
-    live_.erase(path);
+  // The deleter finds the path through the pool's own entry (map nodes stay put) instead of
+  // keeping a copy of it per file.
+  auto entry = live_.find(path);
+  std::shared_ptr<PathMetrics> sp(pm, [this, entry](PathMetrics* p) {
+    const std::string& key = entry->first;
+    m_->read_bytes.Remove({key});
+    m_->read_lines.Remove({key});
+    m_->file_bytes.Remove({key});
+    live_.erase(entry);
     delete p;
   });
-  live_[path] = sp;
+  entry->second = sp;
   return sp;
 }
 
@@ -488,7 +492,7 @@ void FileSource::Impl::UpdatePositions() {
     if (!f.record_path().empty() && f.RecordChanged()) {
       PositionRecord r = f.Record();
       positions_->Put(r);
-      f.last_put = std::move(r);
+      f.NotePut(r);
     }
     return pending == 0;  // settled: nothing in flight, its record as put
   };

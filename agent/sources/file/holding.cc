@@ -38,8 +38,9 @@ void FileSource::Impl::HoldDraining(TailedFile& f) {
   f.set_record_path(link);
   // Saved at once (a rotation is rare; this is one small write): a link whose record did not
   // reach the disk is an orphan after a crash, and orphans are removed at start.
-  f.last_put = f.Record();
-  positions_->Put(f.last_put);
+  const PositionRecord rec = f.Record();
+  positions_->Put(rec);
+  f.NotePut(rec);
   if (Status st = positions_->Save(); !st.ok()) {
     LOG_WARN("cannot save positions after holding a rotated file", {{"error", st.message()}});
   }

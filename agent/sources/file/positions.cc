@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +11,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <string_view>
+#include <vector>
 
 #include "util/json_parse.h"
 #include "util/log.h"
@@ -141,10 +142,45 @@ Status ParsePromtailYaml(const std::string& text, std::map<std::string, Position
   return Status::Ok();
 }
 
-std::string Serialize(const std::map<std::string, PositionRecord>& records,
-                      const std::map<std::string, std::string>& cursors) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Unavailable(std::string("write: ") + Errno(errno));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// A rapidjson output stream into a descriptor through a small fixed buffer. With 10,000 files
+// the document is ~2 MB: built in memory (and copied into a string) it cost ~4 MB of transient
+// heap on every save, which set the agent's peak RSS.
+class FdStream {
+ public:
+  using Ch = char;
+  explicit FdStream(int fd) : fd_(fd), buf_(kSize) {}
+  void Put(char c) {
+    if (n_ == kSize) Flush();
+    buf_[n_++] = c;
+  }
+  void Flush() {
+    if (n_ > 0 && st_.ok()) st_ = WriteAll(fd_, std::string_view(buf_.data(), n_));
+    n_ = 0;
+  }
+  const Status& status() const { return st_; }
+
+ private:
+  static constexpr size_t kSize = 64 << 10;
+  int fd_;
+  std::vector<char> buf_;
+  size_t n_ = 0;
+  Status st_ = Status::Ok();
+};
+
+template <typename Stream>
+void Serialize(const std::map<std::string, PositionRecord>& records,
+               const std::map<std::string, std::string>& cursors, Stream& out) {
+  rapidjson::Writer<Stream> w(out);
   w.StartObject();
   w.Key("version");
   w.Int(1);
@@ -193,17 +229,7 @@ std::string Serialize(const std::map<std::string, PositionRecord>& records,
     w.EndObject();
   }
   w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize());
-}
-
-Status WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Unavailable(std::string("write: ") + Errno(errno));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
+  out.Flush();
 }
 
 // The state directory holds what the agent keeps about every log file: private to root whatever
@@ -234,8 +260,10 @@ Result<int> CreateTemp(const std::string& tmp) {
 }
 
 // temp file in the same directory, fsync, rename over the old file, fsync the directory: after
-// a power loss the file holds the old or the new state, never a torn one.
-Status WriteAtomically(const std::string& filename, const std::string& data) {
+// a power loss the file holds the old or the new state, never a torn one. write_body writes
+// the contents into the temp file's descriptor.
+Status WriteAtomically(const std::string& filename,
+                       const std::function<Status(int fd)>& write_body) {
   std::filesystem::path target(filename);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
@@ -244,7 +272,7 @@ Status WriteAtomically(const std::string& filename, const std::string& data) {
   Result<int> created = CreateTemp(tmp);
   if (!created) return created.error();
   int fd = *created;
-  Status st = WriteAll(fd, data);
+  Status st = write_body(fd);
   if (st.ok() && ::fsync(fd) != 0) st = Unavailable("fsync " + tmp + ": " + Errno(errno));
   if (::close(fd) != 0 && st.ok()) st = Unavailable("close " + tmp + ": " + Errno(errno));
   if (st.ok() && ::rename(tmp.c_str(), filename.c_str()) != 0) {
@@ -366,8 +394,22 @@ std::vector<PositionRecord> Positions::All() const {
   return out;
 }
 
+std::vector<PositionRecord> Positions::Select(
+    const std::function<bool(const PositionRecord&)>& keep) const {
+  std::lock_guard lock(mu_);
+  std::vector<PositionRecord> out;
+  for (const auto& [path, r] : by_path_) {
+    if (keep(r)) out.push_back(r);
+  }
+  return out;
+}
+
+size_t Positions::Size() const {
+  std::lock_guard lock(mu_);
+  return by_path_.size();
+}
+
 Status Positions::Save() {
-  std::string data;
   {
     std::lock_guard lock(mu_);
     if (read_only_ || !dirty_) return Status::Ok();
@@ -376,10 +418,16 @@ Status Positions::Save() {
       return FailedPrecondition("positions file " + filename_ +
                                 " could not be read at start; not overwriting it");
     }
-    data = Serialize(by_path_, cursors_);
-    dirty_ = false;  // a Put during the write marks it dirty again
   }
-  Status st = WriteAtomically(filename_, data);
+  // The records are written into the temp file under the lock (into the page cache, about a
+  // millisecond for 10,000 records); fsync and rename run without it.
+  Status st = WriteAtomically(filename_, [this](int fd) {
+    std::lock_guard lock(mu_);
+    FdStream out(fd);
+    Serialize(by_path_, cursors_, out);
+    if (out.status().ok()) dirty_ = false;  // a Put during the write marks it dirty again
+    return out.status();
+  });
   if (st.ok()) return st;
   {
     std::lock_guard lock(mu_);

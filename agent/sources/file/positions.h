@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -67,6 +68,10 @@ class Positions {
   void Put(const PositionRecord& record);
   void Remove(const std::string& path);
   std::vector<PositionRecord> All() const;
+  // Copies of the records keep() accepts (called under the lock: it must not call back). A
+  // discovery pass needs the few records of files not open, not a copy of every record.
+  std::vector<PositionRecord> Select(const std::function<bool(const PositionRecord&)>& keep) const;
+  size_t Size() const;
 
   // Named positions that are not files: the journal source keeps its cursor under
   // "journal-<job_name>". Saved in the same file (JSON "cursors"); Promtail's "cursor-<job>" and

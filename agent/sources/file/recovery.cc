@@ -26,30 +26,33 @@ using file_util::kUnseenSlackNs;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
-void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>& dirs,
+void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs,
                                       const std::map<std::string, struct stat>& found,
                                       int64_t now_ns) {
-  std::set<FileKey> busy;
-  for (const auto& [key, f] : files_) busy.insert(key);
-  for (const auto& ff : finished_) busy.insert(KeyOf(ff.record.identity));
-  const std::vector<PositionRecord> records = positions_->All();
-  if (resolved_.size() > 2 * records.size() + 1024) {  // forget records long gone
+  std::set<FileKey> finished;
+  for (const auto& ff : finished_) finished.insert(KeyOf(ff.record.identity));
+  if (resolved_.size() > 2 * positions_->Size() + 1024) {  // forget records long gone
     std::set<std::pair<std::string, uint64_t>> live;
-    for (const auto& r : records) {
+    for (const auto& r : positions_->All()) {
       if (resolved_.contains({r.path, r.identity.ino})) live.insert({r.path, r.identity.ino});
     }
     resolved_.swap(live);
   }
+  // Only the records of files neither open nor finishing: the others are theirs to keep, and
+  // copying every record each pass cost ~250 bytes per file.
+  const std::vector<PositionRecord> records = positions_->Select([&](const PositionRecord& r) {
+    return !r.imported && !files_.contains(KeyOf(r.identity)) &&
+           !finished.contains(KeyOf(r.identity));
+  });
   std::set<std::string> rotated_dirs;  // directories with records seen for the first time
   for (const PositionRecord& rec : records) {
-    if (rec.imported || busy.contains(KeyOf(rec.identity))) continue;
     // A held link is resolved with the directory of the stream it came from.
     const std::string dir = DirName(held_.IsHeld(rec.path) ? rec.origin_or_path() : rec.path);
-    auto d = dirs.find(dir);
-    if (d == dirs.end()) continue;  // not (yet) a directory of ours: leave the record alone
+    const TargetState* d = dirs.Find(dir);
+    if (d == nullptr) continue;  // not (yet) a directory of ours: leave the record alone
     const bool first = resolved_.insert({rec.path, rec.identity.ino}).second;
     if (rec.compressed) {
-      ResolveCompressed(rec, *d->second, first, now_ns);
+      ResolveCompressed(rec, *d, first, now_ns);
       continue;
     }
     std::string where;
@@ -69,7 +72,7 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
     // under a reused inode it looks unmoved.
     if (first) rotated_dirs.insert(dir);
     if (where.empty()) {
-      ResolveGone(dir, rec, *d->second, now_ns);
+      ResolveGone(dir, rec, *d, now_ns);
       continue;
     }
     if (found.contains(where) || rec.done) {
@@ -83,11 +86,11 @@ void FileSource::Impl::ResolveRecords(const std::map<std::string, TargetState*>&
       }
       continue;
     }
-    if (first) OpenRecovered(where, rec, *d->second, now_ns);
+    if (first) OpenRecovered(where, rec, *d, now_ns);
   }
   for (const std::string& dir : rotated_dirs) {
     if (scanned_dirs_.insert(dir).second) {
-      OpenUnseenRotations(dir, *dirs.at(dir), found, positions_->loaded_mtime_ns(), now_ns);
+      OpenUnseenRotations(dir, *dirs.Find(dir), found, positions_->loaded_mtime_ns(), now_ns);
     }
   }
 }

@@ -28,7 +28,6 @@ TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_
                        const TailSettings& settings)
     : fd_(fd),
       path_(std::move(path)),
-      record_path_(path_),
       id_(id),
       labels_(std::move(labels)),
       handler_(handler),
@@ -176,19 +175,23 @@ bool TailedFile::IsPoison(std::string_view line) {
 
 PositionRecord TailedFile::Record() const {
   PositionRecord r;
-  r.path = record_path_;
+  r.path = record_path();
   r.identity = id_;
   r.offset = committed();
   r.compressed = gz_ != nullptr;
   if (gz_ == nullptr) r.size = std::max(size_, read_offset());
-  if (record_path_ != path_) r.origin = path_;
+  if (!record_is_path_) r.origin = path_;
   return r;
 }
 
 bool TailedFile::RecordChanged() const {
   const uint64_t size = gz_ == nullptr ? std::max(size_, read_offset()) : 0;
-  return committed() != last_put.offset || size != last_put.size || !(id_ == last_put.identity) ||
-         record_path_ != last_put.path || (gz_ != nullptr) != last_put.compressed;
+  return committed() != put_.offset || size != put_.size || !(id_ == put_.identity) ||
+         path_gen_ != put_.path_gen || (gz_ != nullptr) != put_.compressed;
+}
+
+void TailedFile::NotePut(const PositionRecord& r) {
+  put_ = {r.identity, r.offset, r.size, path_gen_, r.compressed};
 }
 
 void TailedFile::Park() {

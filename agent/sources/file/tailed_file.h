@@ -79,12 +79,24 @@ class TailedFile {
   bool compressed() const { return gz_ != nullptr; }
   // What the positions file keeps for this file now.
   PositionRecord Record() const;
-  // Record() would differ from last_put (compares numbers and the path; copies nothing).
+  // Record() would differ from what NotePut was last given (compares numbers; copies nothing).
   bool RecordChanged() const;
+  // r (this file's Record()) went into Positions; ForgetPut: its record must be put again.
+  void NotePut(const PositionRecord& r);
+  void ForgetPut() { put_ = {}; }
 
   const std::string& path() const { return path_; }  // where it was discovered (filename)
-  const std::string& record_path() const { return record_path_; }  // its positions key
-  void set_record_path(std::string p) { record_path_ = std::move(p); }
+  // Its positions key: usually path() itself, which is then not stored twice.
+  const std::string& record_path() const { return record_is_path_ ? path_ : record_path_; }
+  void set_record_path(std::string p) {
+    record_is_path_ = p == path_;
+    if (record_is_path_) {
+      std::string().swap(record_path_);
+    } else {
+      record_path_ = std::move(p);
+    }
+    ++path_gen_;
+  }
   const FileIdentity& identity() const { return id_; }
   uint64_t read_offset() const { return splitter_.read_offset(); }
   uint64_t committed() const { return tracker_->Committed(); }
@@ -104,7 +116,6 @@ class TailedFile {
   int64_t opened_wall_ns = 0;  // when the agent opened it (wall clock)  // order of opening: of two
                                // files of one stream, the older is read first
   std::string target_id;
-  PositionRecord last_put;  // what Positions last got for it
 
  private:
   void Restart(const char* why);
@@ -116,7 +127,8 @@ class TailedFile {
 
   int fd_;
   std::string path_;
-  std::string record_path_;
+  std::string record_path_;  // when !record_is_path_
+  bool record_is_path_ = true;
   FileIdentity id_;
   Labels labels_;
   ReadHandler* handler_;
@@ -124,7 +136,18 @@ class TailedFile {
   TailSettings settings_;
   LineSplitter splitter_;
   std::shared_ptr<AckTracker> tracker_;
-  int64_t mtime_ns_ = 0;  // at the last Check()
+  // What Positions last got for this file: its numbers, and which record path (path_gen_ at
+  // the time) instead of a copy of the record and its path (~250 bytes per file).
+  struct Put {
+    FileIdentity identity;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    uint64_t path_gen = ~uint64_t{0};  // never equal to path_gen_ before the first NotePut
+    bool compressed = false;
+  };
+  Put put_;
+  uint64_t path_gen_ = 0;  // counts set_record_path calls
+  int64_t mtime_ns_ = 0;   // at the last Check()
   uint64_t size_ = 0;     // at the last Check()
   std::unique_ptr<CompressedReader> gz_;
 };

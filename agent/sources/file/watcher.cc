@@ -27,20 +27,21 @@ int64_t DirMtime(const std::string& dir) {
 }  // namespace
 
 void PollingWatcher::Add(const std::string& dir) {
-  if (!visited_.insert(dir).second) return;
-  if (!polled_.contains(dir)) polled_[dir] = DirMtime(dir);
+  auto [it, fresh] = polled_.try_emplace(dir, Polled{0, pass_});
+  if (fresh) it->second.mtime = DirMtime(dir);
+  it->second.pass = pass_;
 }
 
 void PollingWatcher::EndPass() {
-  std::erase_if(polled_, [this](const auto& kv) { return !visited_.contains(kv.first); });
+  std::erase_if(polled_, [this](const auto& kv) { return kv.second.pass != pass_; });
 }
 
 bool PollingWatcher::PollDirs() {
   bool changed = false;
-  for (auto& [dir, mtime] : polled_) {
+  for (auto& [dir, p] : polled_) {
     int64_t now = DirMtime(dir);
-    if (now != mtime) {
-      mtime = now;
+    if (now != p.mtime) {
+      p.mtime = now;
       changed = true;
     }
   }
@@ -60,13 +61,15 @@ std::unique_ptr<InotifyWatcher> InotifyWatcher::Create(telemetry::AgentMetrics* 
 InotifyWatcher::~InotifyWatcher() { ::close(fd_); }
 
 void InotifyWatcher::BeginPass() {
-  visited_.clear();
+  ++pass_;
   fallback_.BeginPass();
 }
 
 void InotifyWatcher::Add(const std::string& dir) {
-  if (!visited_.insert(dir).second) return;
-  if (wd_by_dir_.contains(dir)) return;
+  if (auto it = wd_by_dir_.find(dir); it != wd_by_dir_.end()) {
+    it->second.pass = pass_;
+    return;
+  }
   int wd = ::inotify_add_watch(fd_, dir.c_str(), kDirMask);
   if (wd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return;  // gone already
@@ -74,8 +77,8 @@ void InotifyWatcher::Add(const std::string& dir) {
     return;
   }
   fallback_.Drop(dir);  // a directory polled earlier is watched again once the limit allows
-  wd_by_dir_[dir] = wd;
-  dir_by_wd_[wd] = dir;
+  auto it = wd_by_dir_.emplace(dir, Watch{wd, pass_}).first;
+  dir_by_wd_[wd] = &it->first;
 }
 
 void InotifyWatcher::Fallback(const std::string& dir, const char* reason) {
@@ -89,15 +92,15 @@ void InotifyWatcher::Fallback(const std::string& dir, const char* reason) {
 void InotifyWatcher::Unwatch(const std::string& dir) {
   auto it = wd_by_dir_.find(dir);
   if (it == wd_by_dir_.end()) return;
-  ::inotify_rm_watch(fd_, it->second);  // EINVAL when the kernel dropped it already: fine
-  dir_by_wd_.erase(it->second);
+  ::inotify_rm_watch(fd_, it->second.wd);  // EINVAL when the kernel dropped it already: fine
+  dir_by_wd_.erase(it->second.wd);
   wd_by_dir_.erase(it);
 }
 
 void InotifyWatcher::EndPass() {
   std::vector<std::string> gone;
-  for (const auto& [dir, wd] : wd_by_dir_) {
-    if (!visited_.contains(dir)) gone.push_back(dir);
+  for (const auto& [dir, w] : wd_by_dir_) {
+    if (w.pass != pass_) gone.push_back(dir);
   }
   for (const auto& dir : gone) Unwatch(dir);
   fallback_.EndPass();
@@ -119,17 +122,19 @@ void InotifyWatcher::ReadEvents(WatchEvents* out) {
       }
       auto dir = dir_by_wd_.find(ev->wd);
       if (dir == dir_by_wd_.end()) continue;
+      const std::string& dir_name = *dir->second;
       if (ev->mask & IN_IGNORED) {  // the directory is gone; the kernel removed the watch
-        wd_by_dir_.erase(dir->second);
+        auto w = wd_by_dir_.find(dir_name);
         dir_by_wd_.erase(dir);
+        if (w != wd_by_dir_.end()) wd_by_dir_.erase(w);
         out->rescan = true;
         continue;
       }
       const bool file = ev->len > 0 && !(ev->mask & IN_ISDIR);
-      if (file && (ev->mask & kWritten)) out->written.push_back(dir->second + "/" + ev->name);
+      if (file && (ev->mask & kWritten)) out->written.push_back(dir_name + "/" + ev->name);
       // A new file needs no pass (the source opens it by name); a new directory needs one, so
       // that it is watched, and so does anything that moves or removes a name.
-      if (file && (ev->mask & kCreated)) out->created.push_back(dir->second + "/" + ev->name);
+      if (file && (ev->mask & kCreated)) out->created.push_back(dir_name + "/" + ev->name);
       const uint32_t handled = kWritten | (file ? kCreated : 0) | IN_ISDIR;
       if (ev->mask & ~handled) out->rescan = true;
     }

@@ -17,7 +17,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "telemetry/agent_metrics.h"
@@ -54,7 +53,7 @@ class Watcher {
 class PollingWatcher final : public Watcher {
  public:
   int fd() const override { return -1; }
-  void BeginPass() override { visited_.clear(); }
+  void BeginPass() override { ++pass_; }
   void Add(const std::string& dir) override;
   void EndPass() override;
   void ReadEvents(WatchEvents*) override {}
@@ -68,8 +67,12 @@ class PollingWatcher final : public Watcher {
   void Drop(const std::string& dir) { polled_.erase(dir); }
 
  private:
-  std::unordered_map<std::string, int64_t> polled_;  // dir -> last mtime (ns), -1 if missing
-  std::unordered_set<std::string> visited_;
+  struct Polled {
+    int64_t mtime;  // last mtime (ns), -1 if missing
+    uint64_t pass;  // the last pass that added it
+  };
+  std::unordered_map<std::string, Polled> polled_;
+  uint64_t pass_ = 0;
 };
 
 class InotifyWatcher final : public Watcher {
@@ -95,11 +98,18 @@ class InotifyWatcher final : public Watcher {
   void Fallback(const std::string& dir, const char* reason);
   void Unwatch(const std::string& dir);
 
+  struct Watch {
+    int wd;
+    uint64_t pass;  // the last pass that added it (EndPass drops the others)
+  };
   telemetry::AgentMetrics* metrics_;
   int fd_;
-  std::unordered_map<std::string, int> wd_by_dir_;
-  std::unordered_map<int, std::string> dir_by_wd_;
-  std::unordered_set<std::string> visited_;
+  // Each directory's name is stored once (a pass over 20,000 directories used to copy each
+  // into a visited set, and both maps held a copy): dir_by_wd_ points at wd_by_dir_'s keys,
+  // which stay put in an unordered_map's nodes.
+  std::unordered_map<std::string, Watch> wd_by_dir_;
+  std::unordered_map<int, const std::string*> dir_by_wd_;
+  uint64_t pass_ = 0;
   PollingWatcher fallback_;  // directories inotify could not watch
 };
 

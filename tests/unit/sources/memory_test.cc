@@ -1,0 +1,111 @@
+// What the file source's per-file bookkeeping costs in memory where thousands of files make it
+// the agent's peak: saving positions and a watcher's pass over every directory. This binary's
+// operator new counts bytes and calls while a test asks it to.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "sources/file/positions.h"
+#include "sources/file/watcher.h"
+#include "support/test_util.h"
+
+namespace {
+bool g_counting = false;
+size_t g_allocations = 0;
+size_t g_bytes = 0;
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (g_counting) {
+    ++g_allocations;
+    g_bytes += n;
+  }
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+// The nothrow form too, so that every operator new pairs with the free() below.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (g_counting) {
+    ++g_allocations;
+    g_bytes += n;
+  }
+  return std::malloc(n == 0 ? 1 : n);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::MakeDirs;
+using skidder::testing::TempDir;
+
+void StartCounting() {
+  g_allocations = 0;
+  g_bytes = 0;
+  g_counting = true;
+}
+
+// With 10,000 files the positions document is ~2 MB; building it in memory (and copying it into
+// a string) cost twice that on every save, at the moment a backlog's buffers are full.
+TEST(FileSourceMemory, SavingPositionsDoesNotHoldTheWholeDocumentInMemory) {
+  TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  Positions positions(dir / "positions.json", false, &metrics);
+  const int kFiles = 5000;
+  for (int i = 0; i < kFiles; ++i) {
+    PositionRecord r;
+    r.path = "/var/log/pods/namespace_pod-name-" + std::to_string(i) +
+             "_0123456789abcdef0123456789abcdef/container/0.log";
+    r.identity = {1, static_cast<uint64_t>(i + 1), 1024, 0x0123456789abcdefULL};
+    r.offset = 123456789;
+    r.size = 987654321;
+    positions.Put(r);
+  }
+  StartCounting();
+  ASSERT_TRUE(positions.Save().ok());
+  g_counting = false;
+  // The document is ~1 MB here; what a save may allocate is a buffer and a few names.
+  EXPECT_LT(g_bytes, size_t{128} << 10);
+  Positions reloaded(dir / "positions.json", false, &metrics);
+  EXPECT_EQ(reloaded.Size(), size_t{kFiles});
+}
+
+// A discovery pass visits every directory the globs reach (20,000 with 10,000 pod logs): a pass
+// over directories already watched must not copy their names.
+TEST(FileSourceMemory, APassOverWatchedDirectoriesAllocatesNothing) {
+  TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  ASSERT_NE(w, nullptr);
+  std::vector<std::string> dirs;
+  for (int i = 0; i < 100; ++i) {
+    dirs.push_back(dir / ("pod-with-a-long-enough-name-" + std::to_string(i)));
+    MakeDirs(dirs.back());
+  }
+  w->BeginPass();
+  for (const auto& d : dirs) w->Add(d);
+  w->EndPass();
+  ASSERT_EQ(w->watched(), dirs.size());
+  StartCounting();
+  w->BeginPass();
+  for (const auto& d : dirs) w->Add(d);
+  w->EndPass();
+  g_counting = false;
+  EXPECT_EQ(g_allocations, 0u);
+  EXPECT_EQ(w->watched(), dirs.size());
+  // A directory no longer visited is dropped at the end of the pass.
+  w->BeginPass();
+  for (size_t i = 1; i < dirs.size(); ++i) w->Add(dirs[i]);
+  w->EndPass();
+  EXPECT_EQ(w->watched(), dirs.size() - 1);
+}
+
+}  // namespace
+}  // namespace skidder::sources
