@@ -2,29 +2,13 @@
 // itself: this binary's operator new counts while a test asks it to.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
-
 #include "model/ack.h"
+#include "support/counting_new.h"
 
 namespace {
-bool g_counting = false;
-size_t g_allocations = 0;
+bool& g_counting = skidder::testing::alloc_count::counting;
+size_t& g_allocations = skidder::testing::alloc_count::allocations;
 }  // namespace
-
-void* operator new(std::size_t n) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// The nothrow form too, so that every operator new pairs with the free() below.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting) ++g_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace skidder {
 namespace {

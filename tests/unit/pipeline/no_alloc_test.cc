@@ -4,32 +4,15 @@
 // test asks it to.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
-
 #include "stage_test_util.h"
-#include "util/clock.h"
+#include "support/counting_new.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace {
-bool g_counting = false;
-size_t g_allocations = 0;
+bool& g_counting = skidder::testing::alloc_count::counting;
+size_t& g_allocations = skidder::testing::alloc_count::allocations;
 }  // namespace
-
-void* operator new(std::size_t n) {
-  if (g_counting) ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// The nothrow form too (std::stable_sort's buffer uses it): otherwise it comes from the
-// runtime's operator new and is released by the free() above, which ASan reports as a mismatch.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting) ++g_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace skidder::pipeline {
 namespace {
@@ -126,10 +109,13 @@ TEST(StageChain, CriStageDoesNotAllocatePerLine) {
 // The default Kubernetes path with what charts commonly add: the cri stage, a static label and
 // a label from an extracted value, on the chart's label set (shared by every entry of a file).
 TEST(StageChain, KubernetesPathWithStaticLabelsAndLabelsDoesNotAllocatePerLine) {
-  const Labels labels{{"app", "web"},          {"container", "app"},
+  const Labels labels{{"app", "web"},
+                      {"container", "app"},
                       {"filename", "/var/log/pods/ns_web-1_uid/app/0.log"},
-                      {"instance", "web-eu"},  {"job", "ns/web"},
-                      {"namespace", "ns"},     {"node_name", "node-1"},
+                      {"instance", "web-eu"},
+                      {"job", "ns/web"},
+                      {"namespace", "ns"},
+                      {"node_name", "node-1"},
                       {"pod", "web-1"}};
   const std::string line =
       "2026-11-24T10:40:12.542001710Z stderr F GET /api/v1/orders/8f2c 200 12ms "

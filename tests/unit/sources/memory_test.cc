@@ -3,40 +3,19 @@
 // operator new counts bytes and calls while a test asks it to.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "sources/file/positions.h"
 #include "sources/file/watcher.h"
+#include "support/counting_new.h"
 #include "support/test_util.h"
 
 namespace {
-bool g_counting = false;
-size_t g_allocations = 0;
-size_t g_bytes = 0;
+bool& g_counting = skidder::testing::alloc_count::counting;
+size_t& g_allocations = skidder::testing::alloc_count::allocations;
+size_t& g_bytes = skidder::testing::alloc_count::bytes;
 }  // namespace
-
-void* operator new(std::size_t n) {
-  if (g_counting) {
-    ++g_allocations;
-    g_bytes += n;
-  }
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// The nothrow form too, so that every operator new pairs with the free() below.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting) {
-    ++g_allocations;
-    g_bytes += n;
-  }
-  return std::malloc(n == 0 ? 1 : n);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace skidder::sources {
 namespace {
