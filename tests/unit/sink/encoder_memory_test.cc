@@ -11,6 +11,7 @@
 namespace {
 bool& g_counting = skidder::testing::alloc_count::counting;
 size_t& g_bytes = skidder::testing::alloc_count::bytes;
+size_t& g_allocations = skidder::testing::alloc_count::allocations;
 }  // namespace
 
 namespace skidder::sink {
@@ -43,6 +44,22 @@ TEST(EncoderMemory, APushHoldsNoSerialisedCopyOfTheBatchBesideItsBody) {
   EXPECT_EQ(body, expected);
   // The streams' framing and snappy's working memory: a fraction of the request.
   EXPECT_LT(g_bytes, raw.size() / 2) << raw.size() << "-byte request";
+}
+
+// The reading thread's part of the hot path: an entry joining a batch is encoded into its
+// stream's buffer; only the buffers' growth allocates, never an entry.
+TEST(EncoderMemory, EntriesJoinABatchWithoutAnAllocationPerEntry) {
+  const Labels streams[] = {Labels{{"app", "a"}}, Labels{{"app", "b"}}, Labels{{"app", "c"}}};
+  Entry e;
+  e.timestamp_ns = 1'700'000'000'000'000'000;
+  e.line = std::string(200, 'x');
+  Batch batch;
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 10000; ++i) batch.Add(streams[(i / 50) % 3], e, e.line);
+  g_counting = false;
+  EXPECT_EQ(batch.entries.size(), 10000u);
+  EXPECT_LT(g_allocations, 100u) << "10,000 entries: only doubling buffers and new streams";
 }
 
 }  // namespace
