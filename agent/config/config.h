@@ -2,7 +2,9 @@
 //
 // Built by LoadConfig() (loader.h) from a file and flags; validated across fields before
 // anything starts. Every field has Promtail's default; the comment says what it does. Immutable
-// once loaded: a reload builds a new Config.
+// once loaded: a reload builds a new Config. Each block's keys are listed once, in
+// config/fields.h and config/http_client_fields.h: the reader and the dump both walk those lists,
+// so a field added here needs one line there (tests/unit/config/field_lists_test.cc checks it).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
