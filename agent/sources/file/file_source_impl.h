@@ -135,8 +135,8 @@ class FileSource::Impl {
   // A file an event says was created: opened without a pass when that is all it takes.
   void OpenCreated(const std::string& path, int64_t now_ns);
   void CheckOpenFiles(const std::map<std::string, struct stat>& found, int64_t now_ns);
-  void ResolveRecords(const WalkedDirs& dirs,
-                      const std::map<std::string, struct stat>& found, int64_t now_ns);
+  void ResolveRecords(const WalkedDirs& dirs, const std::map<std::string, struct stat>& found,
+                      int64_t now_ns);
   void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,
                    int64_t now_ns);
   void ResolveCompressed(const PositionRecord& rec, const TargetState& t, bool first,

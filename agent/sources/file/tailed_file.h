@@ -148,7 +148,7 @@ class TailedFile {
   Put put_;
   uint64_t path_gen_ = 0;  // counts set_record_path calls
   int64_t mtime_ns_ = 0;   // at the last Check()
-  uint64_t size_ = 0;     // at the last Check()
+  uint64_t size_ = 0;      // at the last Check()
   std::unique_ptr<CompressedReader> gz_;
 };
 
