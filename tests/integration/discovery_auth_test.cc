@@ -122,7 +122,8 @@ TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
   docker_.AddNetwork({.id = "net1", .name = "bridge"});
   docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
   docker_.Log("c1", 1, kT0, "over tls\n");
-  StartAgent(WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
+  StartAgent(
+      WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
     docker_sd_configs:
       - host: {}
         refresh_interval: 200ms
@@ -135,9 +136,8 @@ TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
         regex: /(.*)
         target_label: container
 )",
-                                                   front.url(), front.ca_file(),
-                                                   front.client_cert_file(),
-                                                   front.client_key_file())}));
+                                            front.url(), front.ca_file(), front.client_cert_file(),
+                                            front.client_key_file())}));
   ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
   docker_.Log("c1", 1, kT0 + 1000, "still over tls\n");  // followed, not only read once
   ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();

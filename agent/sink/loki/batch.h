@@ -46,7 +46,6 @@ struct Batch {
   std::vector<BatchStream> streams;  // in order of first appearance
   std::vector<BatchEntry> entries;   // arrival order
   int64_t line_bytes = 0;            // sum of line sizes (the batchsize measure)
-  int64_t memory_bytes = 0;  // BatchEntryMemory() of every entry (the buffered_bytes measure)
   // A stream's hash-index node (key, value, hash, link), charged to its first entry.
   static constexpr size_t kStreamIndexBytes = 64;
   SteadyTime created{};  // when the first entry arrived
@@ -55,6 +54,7 @@ struct Batch {
   // stream, and takes a reference to e's checkpoint. Returns the entry's memory measure: what the
   // batch allocated for it (buffer and vector growth, a new stream), so that the measures of all
   // entries add up to the batch's allocations, capacity included.
+  // (Defined in encoder.cc, beside the wire format it writes.)
   int64_t Add(const Labels& labels, const Entry& e, std::string_view line);
   bool HasStream(const Labels& labels) const { return index_.contains(labels); }
 

@@ -2,12 +2,6 @@
 
 namespace skidder::sink {
 
-int64_t LabelBytes(const Labels& labels) {
-  int64_t n = 0;
-  for (const Label& l : labels) n += static_cast<int64_t>(l.name.size() + l.value.size());
-  return n;
-}
-
 bool Batcher::Admits(const std::string& tenant, const Labels& labels, size_t line_bytes) const {
   if (max_streams_ <= 0) return true;
   auto it = open_.find(tenant);

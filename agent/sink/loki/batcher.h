@@ -20,9 +20,6 @@
 
 namespace skidder::sink {
 
-// Bytes of label names and values (the stream part of the memory measure).
-int64_t LabelBytes(const Labels& labels);
-
 class Batcher {
  public:
   Batcher(int64_t max_batch_bytes, std::chrono::nanoseconds max_wait)

@@ -173,7 +173,6 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) 
              (streams.capacity() - streams_cap) * sizeof(BatchStream);
   be.memory = static_cast<uint32_t>(charged);
   line_bytes += static_cast<int64_t>(line.size());
-  memory_bytes += static_cast<int64_t>(charged);
   return static_cast<int64_t>(charged);
 }
 

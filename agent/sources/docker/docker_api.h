@@ -27,8 +27,8 @@ namespace skidder::sources::docker {
 
 // Where and how to reach one daemon; derived from a DockerSdConfig once.
 struct Endpoint {
-  std::string socket_path;     // unix:// hosts; "" for TCP
-  std::string base_url;        // "http://localhost" for a socket, else scheme://host:port
+  std::string socket_path;      // unix:// hosts; "" for TCP
+  std::string base_url;         // "http://localhost" for a socket, else scheme://host:port
   bool http_settings = false;   // apply auth and TLS (http:// and https:// hosts)
   bool proxy_settings = false;  // apply the proxy settings (every host but unix://)
   config::DockerSdConfig cfg;

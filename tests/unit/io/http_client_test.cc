@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "io/proxy.h"
-#include "support/fake_proxy.h"
 #include "support/fake_kube_api.h"
+#include "support/fake_proxy.h"
 #include "support/test_util.h"
 
 namespace skidder::io {
