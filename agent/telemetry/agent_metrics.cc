@@ -4,10 +4,7 @@ namespace skidder::telemetry {
 
 AgentMetrics::AgentMetrics(Registry& r)
     : registry(r),
-      read_bytes(r.NewCounter("promtail_read_bytes_total", "Bytes read from each file.", {"path"})),
-      read_lines(r.NewCounter("promtail_read_lines_total", "Lines read from each file.", {"path"})),
-      file_bytes(
-          r.NewGauge("promtail_file_bytes_total", "Current size of each tailed file.", {"path"})),
+      files(r),
       files_active(r.NewGauge("promtail_files_active_total", "Number of files being tailed.")),
       malformed_lines(r.NewCounter("skidder_malformed_lines_total",
                                    "CRI or docker records that did not parse.", {"format"})),

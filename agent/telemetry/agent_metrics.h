@@ -5,6 +5,7 @@
 // AgentMetrics they should update; tests make their own Registry.
 #pragma once
 
+#include "telemetry/file_series.h"
 #include "telemetry/registry.h"
 
 namespace skidder::telemetry {
@@ -33,9 +34,8 @@ struct AgentMetrics {
 
   Registry& registry;
   // Sources.
-  Family<Counter>& read_bytes;       // {path}
-  Family<Counter>& read_lines;       // {path}
-  Family<Gauge>& file_bytes;         // {path}: current size of the file
+  // promtail_read_bytes_total, promtail_read_lines_total, promtail_file_bytes_total{path}
+  FileSeries files;
   Family<Gauge>& files_active;       // {}
   Family<Counter>& malformed_lines;  // {format}: CRI/docker records that did not parse
   Family<Counter>& truncated_lines;  // {}: lines cut to max_line_size

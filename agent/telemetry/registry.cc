@@ -81,19 +81,6 @@ std::string FormatValue(double v) {
   return fmt::format("{}", v);
 }
 
-void AppendLabelValue(std::string& out, std::string_view v) {
-  for (char c : v) {
-    if (c == '\\')
-      out.append("\\\\");
-    else if (c == '"')
-      out.append("\\\"");
-    else if (c == '\n')
-      out.append("\\n");
-    else
-      out.push_back(c);
-  }
-}
-
 std::string LabelBlock(const std::vector<std::string>& names,
                        const std::vector<std::string>& values, std::string_view extra_name = {},
                        std::string_view extra_value = {}) {
@@ -200,6 +187,19 @@ void Registry::RemoveCollector(Collector* c) {
   for (auto it = collectors_.begin(); it != collectors_.end();) {
     std::erase(it->second, c);
     it = it->second.empty() ? collectors_.erase(it) : std::next(it);
+  }
+}
+
+void AppendLabelValue(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\')
+      out.append("\\\\");
+    else if (c == '"')
+      out.append("\\\"");
+    else if (c == '\n')
+      out.append("\\n");
+    else
+      out.push_back(c);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace skidder::telemetry {
@@ -126,6 +127,9 @@ class Registry {
   std::map<std::string, std::pair<Type, void*>> index_;        // sorted: stable output
   std::map<std::string, std::vector<Collector*>> collectors_;  // rendered after the families
 };
+
+// Appends v escaped as a label value of the text exposition format (\\, \" and \n).
+void AppendLabelValue(std::string& out, std::string_view v);
 
 // Buckets for request durations in seconds.
 std::vector<double> DefaultDurationBuckets();

@@ -78,16 +78,13 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
   Handler handler(&pipe);
   skidder::sources::ReadBatch batch;
   std::vector<char> buf(64 * 1024);
-  auto pm = std::make_shared<skidder::sources::PathMetrics>(skidder::sources::PathMetrics{
-      metrics.read_bytes.With({path}), metrics.read_lines.With({path}),
-      metrics.file_bytes.With({path})});
   skidder::sources::TailSettings settings{1 << 20, false, &metrics};
   skidder::Labels labels{{"job", "bench"}, {"namespace", "default"}, {"pod", "api-7d9f"}};
   for (auto _ : state) {
     state.PauseTiming();
     int fd = ::open(path.c_str(), O_RDONLY);
     skidder::sources::TailedFile f(fd, path, {}, 0, skidder::sources::FileLabels(labels, path),
-                                   &handler, pm, settings);
+                                   &handler, metrics.files.Acquire(path), settings);
     state.ResumeTiming();
     while (f.ReadChunk(buf.data(), buf.size(), skidder::BatchTime{}, batch) ==
            skidder::sources::TailedFile::ReadResult::kFull) {

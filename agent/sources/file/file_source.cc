@@ -36,25 +36,6 @@ std::string DirOf(const std::string& p) {
 
 }  // namespace
 
-std::shared_ptr<PathMetrics> PathMetricsPool::Get(const std::string& path) {
-  if (auto live = live_[path].lock()) return live;
-  auto* pm = new PathMetrics{m_->read_bytes.With({path}), m_->read_lines.With({path}),
-                             m_->file_bytes.With({path})};
-  // The deleter finds the path through the pool's own entry (map nodes stay put) instead of
-  // keeping a copy of it per file.
-  auto entry = live_.find(path);
-  std::shared_ptr<PathMetrics> sp(pm, [this, entry](PathMetrics* p) {
-    const std::string& key = entry->first;
-    m_->read_bytes.Remove({key});
-    m_->read_lines.Remove({key});
-    m_->file_bytes.Remove({key});
-    live_.erase(entry);
-    delete p;
-  });
-  entry->second = sp;
-  return sp;
-}
-
 FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
                        telemetry::AgentMetrics* metrics, Clock* clock,
                        std::unique_ptr<Watcher> watcher)
@@ -63,7 +44,6 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
       sink_(sink),
       metrics_(metrics),
       clock_(clock),
-      metric_pool_(metrics),
       watcher_(watcher != nullptr ? std::move(watcher) : MakeWatcher(opts_.force_polling, metrics)),
       held_(opts_.held_dir, opts_.held_max_bytes) {
   settings_.max_line = opts_.limits.max_line_size > 0

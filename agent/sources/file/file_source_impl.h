@@ -72,17 +72,6 @@ struct FinishedFile {
   uint64_t final_offset;
 };
 
-// Shares PathMetrics between files with the same filename; removes the children with the last.
-class PathMetricsPool {
- public:
-  explicit PathMetricsPool(telemetry::AgentMetrics* m) : m_(m) {}
-  std::shared_ptr<PathMetrics> Get(const std::string& path);
-
- private:
-  telemetry::AgentMetrics* m_;
-  std::map<std::string, std::weak_ptr<PathMetrics>> live_;
-};
-
 class FileSource::Impl {
  public:
   Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
@@ -189,7 +178,6 @@ class FileSource::Impl {
   size_t open_files_ = 0;  // descriptors open (TailSettings::open_files)
   ReadBatch batch_;        // one read's entries on their way to a handler (reused)
   BatchTime now_;          // read once per turn: the time of what the turn reads
-  PathMetricsPool metric_pool_;
   std::unique_ptr<Watcher> watcher_;
   int wake_fd_ = -1;
   std::thread thread_;

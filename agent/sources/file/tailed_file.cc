@@ -24,7 +24,7 @@ Labels FileLabels(const Labels& target_labels, const std::string& path) {
 }
 
 TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset,
-                       Labels labels, ReadHandler* handler, std::shared_ptr<PathMetrics> metrics,
+                       Labels labels, ReadHandler* handler, telemetry::FileSeries::Ref metrics,
                        const TailSettings& settings)
     : fd_(fd),
       path_(std::move(path)),
@@ -82,8 +82,7 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   HandOff(batch);
   idle_since_ns = now.wall_ns;
-  metrics_->read_bytes->Add(static_cast<double>(n));
-  if (lines > 0) metrics_->read_lines->Add(static_cast<double>(lines));
+  metrics_->AddRead(static_cast<uint64_t>(n), lines);
   if (limited > 0) {
     settings_.metrics->dropped_lines.With({kReasonReadlineRateLimited})
         ->Add(static_cast<double>(limited));
@@ -105,7 +104,7 @@ bool TailedFile::Check(bool* has_new_data) {
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
   const auto size = static_cast<uint64_t>(st.st_size);
   size_ = size;
-  metrics_->file_bytes->Set(static_cast<double>(size));
+  metrics_->SetSize(size);
   // Rewritten in place to exactly the old length changes only the modification time.
   const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   const bool changed = size > splitter_.read_offset() || mtime != mtime_ns_;

@@ -25,14 +25,6 @@
 
 namespace skidder::sources {
 
-// The per-path metric children, shared by the files that carry the same filename (a rotated
-// file and its successor) and removed when the last of them closes.
-struct PathMetrics {
-  telemetry::Counter* read_bytes;
-  telemetry::Counter* read_lines;
-  telemetry::Gauge* file_bytes;
-};
-
 struct TailSettings {
   size_t max_line = 1 << 20;
   bool truncate = false;
@@ -47,7 +39,7 @@ class TailedFile {
  public:
   // Takes ownership of fd (may be -1: parked until Reopen()).
   TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset, Labels labels,
-             ReadHandler* handler, std::shared_ptr<PathMetrics> metrics,
+             ReadHandler* handler, telemetry::FileSeries::Ref metrics,
              const TailSettings& settings);
   ~TailedFile();
   TailedFile(const TailedFile&) = delete;
@@ -132,7 +124,7 @@ class TailedFile {
   FileIdentity id_;
   Labels labels_;
   ReadHandler* handler_;
-  std::shared_ptr<PathMetrics> metrics_;
+  telemetry::FileSeries::Ref metrics_;  // this filename's row of the per-file series
   TailSettings settings_;
   LineSplitter splitter_;
   std::shared_ptr<AckTracker> tracker_;

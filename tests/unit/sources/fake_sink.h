@@ -150,6 +150,11 @@ class Harness {
   double Metric(telemetry::Family<telemetry::Counter>& f, const std::vector<std::string>& v) {
     return f.With(v)->Value();
   }
+  // promtail_read_lines_total{path}: 0 once no open file has that name.
+  uint64_t ReadLines(const std::string& path) const {
+    auto v = metrics.files.Get(path);
+    return v ? v->read_lines : 0;
+  }
 
   skidder::testing::TempDir dir;
   telemetry::Registry registry;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "unit/sources/fake_sink.h"
 
 namespace skidder::sources {
@@ -37,7 +39,7 @@ TEST(FileSource, DeliversEveryLineOnceInOrderPerFile) {
     AppendFile(h.dir / Name("logs/", f, ".log"), Joined(Numbered("l", kLines / 2, kLines)));
   }
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= size_t{kFiles * kLines}; }));
-  EXPECT_EQ(h.metrics.read_lines.With({h.dir / "logs/0.log"})->Value(), kLines);
+  EXPECT_EQ(h.ReadLines(h.dir / "logs/0.log"), kLines);
   h.Stop();
   for (int f = 0; f < kFiles; ++f) {
     const std::string path = h.dir / Name("logs/", f, ".log");
@@ -212,6 +214,19 @@ TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   // Brought back: resumed at its position, not read again.
   h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler}});
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+}
+
+// A node with pods coming and going must not grow its /metrics page forever.
+TEST(FileSource, AFilesSeriesGoesWithTheLastFileOfItsName) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\nb\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(path) == 2; }));
+  std::filesystem::remove(path);
+  ASSERT_TRUE(WaitFor([&] { return !h.metrics.files.Get(path); }));
+  EXPECT_EQ(h.metrics.files.size(), 0u);
 }
 
 }  // namespace

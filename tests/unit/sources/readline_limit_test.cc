@@ -75,7 +75,7 @@ TEST(FileSource, ReadlineRateDropDropsAndCountsTheExcessAcrossFiles) {
     auto pa = h.positions->FindByPath(a), pb = h.positions->FindByPath(b);
     return pa && pb && pa->offset == size && pb->offset == size;
   }));
-  EXPECT_EQ(h.Metric(h.metrics.read_lines, {a}) + h.Metric(h.metrics.read_lines, {b}), 20);
+  EXPECT_EQ(h.ReadLines(a) + h.ReadLines(b), 20);
 }
 
 TEST(FileSource, ReadlineRateWaitDeliversEveryLineSlower) {
