@@ -58,8 +58,22 @@ Status ParseCursors(const rapidjson::Document& doc, std::map<std::string, std::s
   return Status::Ok();
 }
 
+// A set's element is const only because it is its own key: every field but the path may change
+// in place (the order, by path, stays as it was).
+PositionRecord& Mutable(const PositionRecord& r) { return const_cast<PositionRecord&>(r); }
+
+// As map[path] = r: a later record of the same path replaces the earlier one.
+void Upsert(PositionSet* set, PositionRecord r) {
+  auto it = set->find(r.path);
+  if (it == set->end()) {
+    set->insert(std::move(r));
+  } else {
+    Mutable(*it) = std::move(r);
+  }
+}
+
 // skidder's own format: {"version":1,"files":[{path,dev,ino,fp_len,fp,offset}],"cursors":{}}.
-Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>* out,
+Status ParseJson(const std::string& text, PositionSet* out,
                  std::map<std::string, std::string>* cursors) {
   rapidjson::Document doc;
   if (!ParseJsonBounded(doc, text).ok() || !doc.IsObject()) return DataLoss("not a JSON object");
@@ -104,14 +118,14 @@ Status ParseJson(const std::string& text, std::map<std::string, PositionRecord>*
       if (!origin->value.IsString()) return DataLoss("record for " + r.path + ": bad origin");
       r.origin.assign(origin->value.GetString(), origin->value.GetStringLength());
     }
-    (*out)[r.path] = std::move(r);
+    Upsert(out, std::move(r));
   }
   return ParseCursors(doc, cursors);
 }
 
 // Promtail's positions.yaml: `positions: {"/path": "123"}`. Identity is unknown, so the records
 // are trusted by path (and only while the offset fits the file).
-Status ParsePromtailYaml(const std::string& text, std::map<std::string, PositionRecord>* out,
+Status ParsePromtailYaml(const std::string& text, PositionSet* out,
                          std::map<std::string, std::string>* cursors) {
   try {
     YAML::Node root = YAML::Load(text);
@@ -134,7 +148,7 @@ Status ParsePromtailYaml(const std::string& text, std::map<std::string, Position
       }
       r.offset = std::stoull(value);
       r.imported = true;
-      (*out)[r.path] = std::move(r);
+      Upsert(out, std::move(r));
     }
   } catch (const std::exception& e) {
     return DataLoss(std::string("yaml: ") + e.what());
@@ -178,7 +192,7 @@ class FdStream {
 };
 
 template <typename Stream>
-void Serialize(const std::map<std::string, PositionRecord>& records,
+void Serialize(const PositionSet& records,
                const std::map<std::string, std::string>& cursors, Stream& out) {
   rapidjson::Writer<Stream> w(out);
   w.StartObject();
@@ -186,7 +200,7 @@ void Serialize(const std::map<std::string, PositionRecord>& records,
   w.Int(1);
   w.Key("files");
   w.StartArray();
-  for (const auto& [path, r] : records) {
+  for (const PositionRecord& r : records) {
     w.StartObject();
     w.Key("path");
     w.String(r.path.data(), static_cast<rapidjson::SizeType>(r.path.size()));
@@ -336,14 +350,14 @@ std::optional<PositionRecord> Positions::FindByPath(const std::string& path) con
   std::lock_guard lock(mu_);
   auto it = by_path_.find(path);
   if (it == by_path_.end()) return std::nullopt;
-  return it->second;
+  return *it;
 }
 
 // Matches device and inode; the fingerprint may cover fewer bytes than the caller's, so the
 // caller verifies it against the file (see identity.h).
 std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) const {
   std::lock_guard lock(mu_);
-  for (const auto& [path, r] : by_path_) {
+  for (const PositionRecord& r : by_path_) {
     if (!r.imported && r.identity.dev == id.dev && r.identity.ino == id.ino) return r;
   }
   return std::nullopt;
@@ -351,12 +365,13 @@ std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) 
 
 void Positions::Put(const PositionRecord& record) {
   std::lock_guard lock(mu_);
-  auto [it, inserted] = by_path_.try_emplace(record.path, record);
-  if (inserted) {
+  auto it = by_path_.find(record.path);
+  if (it == by_path_.end()) {
+    by_path_.insert(record);
     dirty_ = true;
     return;
   }
-  PositionRecord& r = it->second;
+  PositionRecord& r = Mutable(*it);
   if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
       r.compressed == record.compressed && r.origin == record.origin && r.done == record.done &&
       r.size == record.size) {
@@ -368,7 +383,10 @@ void Positions::Put(const PositionRecord& record) {
 
 void Positions::Remove(const std::string& path) {
   std::lock_guard lock(mu_);
-  if (by_path_.erase(path) > 0) dirty_ = true;
+  auto it = by_path_.find(path);
+  if (it == by_path_.end()) return;
+  by_path_.erase(it);
+  dirty_ = true;
 }
 
 std::optional<std::string> Positions::GetCursor(const std::string& key) const {
@@ -390,7 +408,7 @@ std::vector<PositionRecord> Positions::All() const {
   std::lock_guard lock(mu_);
   std::vector<PositionRecord> out;
   out.reserve(by_path_.size());
-  for (const auto& [path, r] : by_path_) out.push_back(r);
+  out.assign(by_path_.begin(), by_path_.end());
   return out;
 }
 
@@ -398,7 +416,7 @@ std::vector<PositionRecord> Positions::Select(
     const std::function<bool(const PositionRecord&)>& keep) const {
   std::lock_guard lock(mu_);
   std::vector<PositionRecord> out;
-  for (const auto& [path, r] : by_path_) {
+  for (const PositionRecord& r : by_path_) {
     if (keep(r)) out.push_back(r);
   }
   return out;

@@ -11,7 +11,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "telemetry/agent_metrics.h"
@@ -46,6 +48,19 @@ struct PositionRecord {
   uint64_t size = 0;
   const std::string& origin_or_path() const { return origin.empty() ? path : origin; }
 };
+
+// Records ordered by their path, which is also their key: each path is kept once (a map from
+// path to record held it twice, ~100 bytes per file).
+struct RecordsByPath {
+  using is_transparent = void;
+  static std::string_view Key(const PositionRecord& r) { return r.path; }
+  static std::string_view Key(std::string_view path) { return path; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return Key(a) < Key(b);
+  }
+};
+using PositionSet = std::set<PositionRecord, RecordsByPath>;
 
 class Positions {
  public:
@@ -99,7 +114,7 @@ class Positions {
   int64_t loaded_mtime_ns_ = 0;
   telemetry::AgentMetrics* metrics_;
   mutable std::mutex mu_;
-  std::map<std::string, PositionRecord> by_path_;
+  PositionSet by_path_;
   std::map<std::string, std::string> cursors_;
   bool dirty_ = false;
 };
