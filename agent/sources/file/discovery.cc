@@ -37,10 +37,10 @@ void FileSource::Impl::Discover(int64_t now_ns) {
   // A file the reader holds open at the path the listing shows, with the inode it shows, is that
   // file: no stat needed (only its identity is used for files already open).
   const Glob::KnownFn known = [this](const std::string& path, uint64_t ino, struct stat* st) {
-    auto it = by_path_.find(path);
-    if (it == by_path_.end() || it->second->identity().ino != ino) return false;
+    const TailedFile* f = by_path_.Find(path);
+    if (f == nullptr || f->identity().ino != ino) return false;
     *st = {};
-    st->st_dev = static_cast<dev_t>(it->second->identity().dev);
+    st->st_dev = static_cast<dev_t>(f->identity().dev);
     st->st_ino = static_cast<ino_t>(ino);
     st->st_mode = S_IFREG;
     return true;
@@ -223,7 +223,7 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
 // target wants. Anything else asks for a pass, which sorts out what moved where.
 void FileSource::Impl::OpenCreated(const std::string& path, int64_t now_ns) {
   if (held_.IsHeld(path)) return;  // our own links are never new files
-  if (by_path_.contains(path)) {
+  if (by_path_.Find(path) != nullptr) {
     rescan_ = true;  // replaced an open file's name (rename over it)
     return;
   }
@@ -245,15 +245,15 @@ void FileSource::Impl::OpenCreated(const std::string& path, int64_t now_ns) {
   OpenNew(path, st, *t, now_ns);
   auto it = files_.find(key);
   if (it != files_.end() && !it->second->record_path().empty()) {
-    by_path_[it->second->record_path()] = it->second.get();
+    by_path_.Add(it->second.get());
   }
 }
 
 void FileSource::Impl::RebuildPathIndex() {
   TickedChanged();
-  by_path_.clear();
+  by_path_.Clear();
   for (auto& [key, f] : files_) {
-    if (!f->record_path().empty()) by_path_[f->record_path()] = f.get();
+    by_path_.Add(f.get());
   }
 }
 

@@ -184,8 +184,7 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
     for (const auto& path : ev.created) OpenCreated(path, clock_->NowNs());
   }
   for (const auto& path : ev.written) {
-    auto it = by_path_.find(path);
-    if (it != by_path_.end()) MarkDirty(*it->second);
+    if (TailedFile* f = by_path_.Find(path)) MarkDirty(*f);
   }
 }
 
@@ -446,9 +445,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
     touched_.erase(key);
-    if (auto p = by_path_.find(f.record_path()); p != by_path_.end() && p->second == &f) {
-      by_path_.erase(p);
-    }
+    by_path_.Remove(&f);
     files_.erase(it);
     closed = true;
   }

@@ -64,6 +64,40 @@ class WalkedDirs {
   std::vector<std::pair<uint64_t, TargetState*>> v_;
 };
 
+// Open files by their current location (record_path), as hashes of the paths instead of copies
+// (~130 bytes per file with 10,000 files). An entry whose file has moved since the index was
+// built finds nothing: a lookup compares the file's path as it is now.
+class PathIndex {
+ public:
+  TailedFile* Find(std::string_view path) const {
+    auto [b, e] = m_.equal_range(Hash(path));
+    for (auto it = b; it != e; ++it) {
+      if (it->second->record_path() == path) return it->second;
+    }
+    return nullptr;
+  }
+  void Add(TailedFile* f) {
+    if (!f->record_path().empty()) m_.emplace(Hash(f->record_path()), f);
+  }
+  // Before f is destroyed. Looked up under f's path as it is now; a file that moved since the
+  // index was built (rare: the next pass rebuilds it) costs a scan.
+  void Remove(const TailedFile* f) {
+    auto [b, e] = m_.equal_range(Hash(f->record_path()));
+    for (auto it = b; it != e; ++it) {
+      if (it->second == f) {
+        m_.erase(it);
+        return;
+      }
+    }
+    std::erase_if(m_, [f](const auto& kv) { return kv.second == f; });
+  }
+  void Clear() { m_.clear(); }
+
+ private:
+  static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  std::unordered_multimap<uint64_t, TailedFile*> m_;
+};
+
 // A closed file whose last entries are still in flight: its record follows their acks.
 struct FinishedFile {
   PositionRecord record;  // offset follows the tracker; path "" when the file has no name left
@@ -191,7 +225,7 @@ class FileSource::Impl {
 
   std::vector<std::unique_ptr<TargetState>> targets_;
   std::map<FileKey, std::unique_ptr<TailedFile>> files_;
-  std::unordered_map<std::string, TailedFile*> by_path_;  // current location -> file
+  PathIndex by_path_;  // current location -> file
   std::vector<FinishedFile> finished_;
   std::set<std::pair<std::string, uint64_t>> resolved_;  // records seen (path, inode)
   std::set<std::string> scanned_dirs_;  // looked for rotations made while stopped (once each)
