@@ -55,6 +55,8 @@ class FileSeries {
     }
     ~Ref() { Reset(); }
     Row* operator->() const { return &it_->second; }
+    // The row's path (valid while held).
+    const std::string& key() const { return it_->first; }
     explicit operator bool() const { return table_ != nullptr; }
     void Reset();
 

@@ -84,7 +84,7 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
     state.PauseTiming();
     int fd = ::open(path.c_str(), O_RDONLY);
     skidder::sources::TailedFile f(fd, path, {}, 0, skidder::sources::FileLabels(labels, path),
-                                   &handler, metrics.files.Acquire(path), settings);
+                                   &handler, settings);
     state.ResumeTiming();
     while (f.ReadChunk(buf.data(), buf.size(), skidder::BatchTime{}, batch) ==
            skidder::sources::TailedFile::ReadResult::kFull) {

@@ -100,7 +100,7 @@ void FileSource::Impl::OpenDecompressed(const std::string& path, const struct st
   LOG_INFO("reading compressed file whole",
            {{"path", path}, {"format", cfg.format}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, id, offset, FileLabels(t.target.labels, path),
-                                        t.target.handler, metrics_->files.Acquire(path), settings_);
+                                        t.target.handler, settings_);
   f->UseGzip(std::move(reader));
   f->draining = true;  // complete: read to the end, then closed
   f->drain_since_ns = now_ns;

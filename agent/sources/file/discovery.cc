@@ -174,7 +174,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walke
   const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
-                                        t.target.handler, metrics_->files.Acquire(path), settings_);
+                                        t.target.handler, settings_);
   struct stat link;
   f->via_symlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
   Adopt(std::move(f), t, now_ns);

@@ -168,7 +168,7 @@ void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRec
   const TargetState& owner = ArchiveOwner(origin, t);  // an archive resumes with its own job
   auto f = std::make_unique<TailedFile>(fd, origin, id, rec.offset,
                                         FileLabels(owner.target.labels, origin),
-                                        owner.target.handler, metrics_->files.Acquire(origin), settings_);
+                                        owner.target.handler, settings_);
   f->UseGzip(std::move(reader));
   f->set_record_path(path);
   f->draining = true;
@@ -306,7 +306,7 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
   const std::string& origin = rec.origin_or_path();
   auto f =
       std::make_unique<TailedFile>(fd, origin, *id, rec.offset, FileLabels(t.target.labels, origin),
-                                   t.target.handler, metrics_->files.Acquire(origin), settings_);
+                                   t.target.handler, settings_);
   if (where != rec.path) positions_->Remove(rec.path);
   f->set_record_path(where);
   f->draining = true;

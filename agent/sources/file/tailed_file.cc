@@ -23,15 +23,13 @@ Labels FileLabels(const Labels& target_labels, const std::string& path) {
   return l;
 }
 
-TailedFile::TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset,
-                       Labels labels, ReadHandler* handler, telemetry::FileSeries::Ref metrics,
-                       const TailSettings& settings)
+TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, uint64_t offset,
+                       Labels labels, ReadHandler* handler, const TailSettings& settings)
     : fd_(fd),
-      path_(std::move(path)),
       id_(id),
       labels_(std::move(labels)),
       handler_(handler),
-      metrics_(std::move(metrics)),
+      series_(settings.metrics->files.Acquire(path)),
       settings_(settings),
       splitter_(settings.max_line, settings.truncate, offset),
       tracker_(AckTracker::Create(offset)) {
@@ -61,7 +59,7 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
     } while (n < 0 && errno == EINTR);
   }
   if (n < 0) {
-    LOG_WARN("read failed", {{"path", path_}, {"error", std::strerror(errno)}});
+    LOG_WARN("read failed", {{"path", path()}, {"error", std::strerror(errno)}});
     return ReadResult::kError;
   }
   if (n == 0) return ReadResult::kEof;
@@ -82,7 +80,7 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   HandOff(batch);
   idle_since_ns = now.wall_ns;
-  metrics_->AddRead(static_cast<uint64_t>(n), lines);
+  series_->AddRead(static_cast<uint64_t>(n), lines);
   if (limited > 0) {
     settings_.metrics->dropped_lines.With({kReasonReadlineRateLimited})
         ->Add(static_cast<double>(limited));
@@ -104,7 +102,7 @@ bool TailedFile::Check(bool* has_new_data) {
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
   const auto size = static_cast<uint64_t>(st.st_size);
   size_ = size;
-  metrics_->SetSize(size);
+  series_->SetSize(size);
   // Rewritten in place to exactly the old length changes only the modification time.
   const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   const bool changed = size > splitter_.read_offset() || mtime != mtime_ns_;
@@ -124,7 +122,7 @@ bool TailedFile::Check(bool* has_new_data) {
 void TailedFile::Restart(const char* why) {
   LOG_INFO(
       "file truncated; reading it again from the start",
-      {{"path", path_}, {"reason", why}, {"old_offset", std::to_string(splitter_.read_offset())}});
+      {{"path", path()}, {"reason", why}, {"old_offset", std::to_string(splitter_.read_offset())}});
   tracker_->Reset(0);
   splitter_.Reset(0);
   struct stat st;
@@ -165,7 +163,7 @@ bool TailedFile::IsPoison(std::string_view line) {
   if (!settings_.crashes->ShouldSkip(id_.dev, id_.ino, at)) return false;
   settings_.metrics->dropped_lines.With({telemetry::kReasonPoison})->Add();
   LOG_ERROR("skipping a line the agent crashed on repeatedly",
-            {{"path", path_},
+            {{"path", path()},
              {"offset", std::to_string(at)},
              {"crashes", std::to_string(settings_.crashes->Count(id_.dev, id_.ino, at))},
              {"bytes", std::to_string(line.size())}});
@@ -179,7 +177,7 @@ PositionRecord TailedFile::Record() const {
   r.offset = committed();
   r.compressed = gz_ != nullptr;
   if (gz_ == nullptr) r.size = std::max(size_, read_offset());
-  if (!record_is_path_) r.origin = path_;
+  if (!record_is_path_) r.origin = path();
   return r;
 }
 

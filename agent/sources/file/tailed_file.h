@@ -37,10 +37,10 @@ struct TailSettings {
 
 class TailedFile {
  public:
-  // Takes ownership of fd (may be -1: parked until Reopen()).
-  TailedFile(int fd, std::string path, const FileIdentity& id, uint64_t offset, Labels labels,
-             ReadHandler* handler, telemetry::FileSeries::Ref metrics,
-             const TailSettings& settings);
+  // Takes ownership of fd (may be -1: parked until Reopen()). settings (with its metrics) must
+  // outlive the file: every file of a source shares its settings.
+  TailedFile(int fd, std::string_view path, const FileIdentity& id, uint64_t offset,
+             Labels labels, ReadHandler* handler, const TailSettings& settings);
   ~TailedFile();
   TailedFile(const TailedFile&) = delete;
   TailedFile& operator=(const TailedFile&) = delete;
@@ -77,11 +77,13 @@ class TailedFile {
   void NotePut(const PositionRecord& r);
   void ForgetPut() { put_ = {}; }
 
-  const std::string& path() const { return path_; }  // where it was discovered (filename)
+  // Where it was discovered (its filename). Kept once, as the key of its filename's row of the
+  // per-file series, which every file of that name shares.
+  const std::string& path() const { return series_.key(); }
   // Its positions key: usually path() itself, which is then not stored twice.
-  const std::string& record_path() const { return record_is_path_ ? path_ : record_path_; }
+  const std::string& record_path() const { return record_is_path_ ? path() : record_path_; }
   void set_record_path(std::string p) {
-    record_is_path_ = p == path_;
+    record_is_path_ = p == path();
     if (record_is_path_) {
       std::string().swap(record_path_);
     } else {
@@ -118,14 +120,13 @@ class TailedFile {
   bool IsPoison(std::string_view line);
 
   int fd_;
-  std::string path_;
   std::string record_path_;  // when !record_is_path_
   bool record_is_path_ = true;
   FileIdentity id_;
   Labels labels_;
   ReadHandler* handler_;
-  telemetry::FileSeries::Ref metrics_;  // this filename's row of the per-file series
-  TailSettings settings_;
+  telemetry::FileSeries::Ref series_;  // its filename's row of the per-file series
+  const TailSettings& settings_;
   LineSplitter splitter_;
   std::shared_ptr<AckTracker> tracker_;
   // What Positions last got for this file: its numbers, and which record path (path_gen_ at
