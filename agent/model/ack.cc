@@ -15,7 +15,11 @@ void Checkpoint::Release(int n) {
 }
 
 std::shared_ptr<AckTracker> AckTracker::Create(uint64_t committed_offset) {
-  return std::shared_ptr<AckTracker>(new AckTracker(committed_offset));
+  // One allocation for the tracker and its reference counts (a tracker per open file).
+  struct Shared : AckTracker {
+    explicit Shared(uint64_t c) : AckTracker(c) {}
+  };
+  return std::make_shared<Shared>(committed_offset);
 }
 
 AckRef AckTracker::Open(uint64_t end_offset) {
