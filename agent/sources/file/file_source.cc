@@ -444,7 +444,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
-    touched_.erase(key);
+    // Its entry in touched_, if any, is dropped by the next UpdatePositions.
     by_path_.Remove(&f);
     files_.erase(it);
     closed = true;
@@ -475,15 +475,23 @@ void FileSource::Impl::UpdatePositions() {
   };
   if (full) {
     for (auto& [key, f] : files_) {
-      if (!update(*f)) touched_.insert(key);
+      if (!update(*f)) Touch(*f);
     }
     unacked = 0;  // the files still in flight are in touched_ now, and counted there
   }
-  for (auto it = touched_.begin(); it != touched_.end();) {
-    auto f = files_.find(*it);
-    const bool settled = f == files_.end() || update(*f->second);
-    it = settled ? touched_.erase(it) : std::next(it);
+  // An entry whose file is gone, or whose file's flag is already down, is a closed file's or a
+  // second entry of one key (a closed file's inode reused by a new file): dropped, so that no
+  // file is counted twice. The flag stays down during the loop and goes up again for the files
+  // kept.
+  size_t kept = 0;
+  for (const FileKey& key : touched_) {
+    auto f = files_.find(key);
+    if (f == files_.end() || !f->second->touched) continue;
+    f->second->touched = false;
+    if (!update(*f->second)) touched_[kept++] = key;
   }
+  touched_.resize(kept);
+  for (const FileKey& key : touched_) files_.find(key)->second->touched = true;
 
   std::erase_if(finished_, [&](FinishedFile& ff) {
     ff.record.offset = ff.tracker->Committed();

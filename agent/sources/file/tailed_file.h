@@ -101,6 +101,7 @@ class TailedFile {
   // Scheduling state kept by the FileSource.
   bool dirty = true;          // may have new data
   bool queued = false;        // in the source's queue of files to read (see MarkDirty)
+  bool touched = false;       // in the source's list of records to look at (see Touch)
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
