@@ -291,6 +291,10 @@ void LokiClient::Impl::Run() {
       Abandon(std::move(batch.entries));
       break;
     }
+    // Let go of the sent batch's buffers now, not when the next batch arrives: the budget it
+    // held is free again and readers refill it meanwhile, so a sent batch kept through the wait
+    // was a second batch of memory at the agent's peak (~1.5 MB with 1000 streams).
+    batch = Batch{};
     std::lock_guard lock(mu_);
     inflight_created_.reset();
   }
