@@ -213,9 +213,10 @@ config::Duration FileSource::Impl::RescanPeriod() const {
   return std::max<config::Duration>(opts_.rescan_period, kInotifyRescanPeriod);
 }
 
-void FileSource::Impl::SyncPositions() {
+bool FileSource::Impl::SyncPositions() {
   std::lock_guard state(state_mu_);
   UpdatePositions();
+  return touched_.empty() && finished_.empty();
 }
 
 void FileSource::Impl::WaitForEvents(int timeout_ms) {
@@ -584,7 +585,7 @@ void FileSource::SetTargets(std::vector<FileTarget> targets) {
   impl_->SetTargets(std::move(targets));
 }
 void FileSource::Stop() { impl_->Stop(); }
-void FileSource::SyncPositions() { impl_->SyncPositions(); }
+bool FileSource::SyncPositions() { return impl_->SyncPositions(); }
 size_t FileSource::ActiveFiles() const { return impl_->active_files.load(); }
 size_t FileSource::ActiveTargets() const { return impl_->active_targets.load(); }
 

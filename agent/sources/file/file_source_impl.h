@@ -92,8 +92,8 @@ class FileSource::Impl {
   Status Start();
   void Stop();
   void SetTargets(std::vector<FileTarget> targets);
-  // Any thread: copies committed offsets into Positions now.
-  void SyncPositions();
+  // Any thread: copies committed offsets into Positions now; true when nothing is in flight.
+  bool SyncPositions();
 
   std::atomic<size_t> active_files{0};
   std::atomic<size_t> active_targets{0};
