@@ -26,6 +26,9 @@ namespace skidder::app {
 constexpr std::chrono::milliseconds kMaxSaveGap{250};  // see Tick()
 constexpr std::chrono::seconds kPodScanPeriod{1};
 constexpr std::chrono::seconds kMaxTickGap{60};  // Tick's longest wait when nothing is due
+constexpr std::chrono::seconds kErrorLogGap{60};
+// Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
+constexpr int64_t kMaxBufferedBytes = 4 << 20;
 
 namespace {
 // Rounded up, so the wait never ends just before what it waits for.
@@ -33,9 +36,6 @@ std::chrono::milliseconds Ms(std::chrono::steady_clock::duration d) {
   return std::max(std::chrono::ceil<std::chrono::milliseconds>(d), std::chrono::milliseconds(1));
 }
 }  // namespace
-constexpr std::chrono::seconds kErrorLogGap{60};
-// Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
-constexpr int64_t kMaxBufferedBytes = 4 << 20;
 
 struct Runtime::State {
   config::Config cfg;
