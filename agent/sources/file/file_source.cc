@@ -192,7 +192,8 @@ int FileSource::Impl::WaitTimeoutMs(std::chrono::steady_clock::time_point now,
   if (rescan_) next = std::min(next, last_rescan_ + kMinRescanGap);
   int64_t wait_ms = kMaxWaitMs;
   if (next != kNever) {
-    wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_->Steady()).count();
+    wait_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_->Steady()).count();
   }
   if (next_flush_ns_ != INT64_MAX) {
     const int64_t flush_in = next_flush_ns_ <= now_ns ? 0 : next_flush_ns_ - now_ns;

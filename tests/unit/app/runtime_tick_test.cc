@@ -6,8 +6,8 @@
 
 #include "app/runtime.h"
 #include "config/loader.h"
-#include "telemetry/agent_metrics.h"
 #include "support/test_util.h"
+#include "telemetry/agent_metrics.h"
 
 namespace skidder::app {
 namespace {
@@ -20,12 +20,15 @@ using skidder::testing::WriteFile;
 TEST(RuntimeTick, WaitsSyncPeriodWhenNothingIsInFlightAndStillSavesAChangeWithinIt) {
   TempDir dir;
   WriteFile(dir / "a.log", "");
-  const std::string yaml = "server:\n  http_listen_port: 0\n  disable: true\n"
-                           "positions:\n  filename: " + (dir / "positions.json") +
-                           "\n  sync_period: 2s\n"
-                           "clients:\n  - url: http://127.0.0.1:1/loki/api/v1/push\n"
-                           "scrape_configs:\n  - job_name: t\n    static_configs:\n"
-                           "      - labels:\n          __path__: " + (dir / "*.log") + "\n";
+  const std::string yaml =
+      "server:\n  http_listen_port: 0\n  disable: true\n"
+      "positions:\n  filename: " +
+      (dir / "positions.json") +
+      "\n  sync_period: 2s\n"
+      "clients:\n  - url: http://127.0.0.1:1/loki/api/v1/push\n"
+      "scrape_configs:\n  - job_name: t\n    static_configs:\n"
+      "      - labels:\n          __path__: " +
+      (dir / "*.log") + "\n";
   auto cfg = config::ParseConfig(yaml, "cfg.yaml", false);
   ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
   config::Flags flags;

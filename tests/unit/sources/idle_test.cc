@@ -56,8 +56,8 @@ TEST(IdleFileSource, SleepsWithoutATickOnceEverythingIsReadAndAcknowledged) {
 
 TEST(IdleFileSource, SendsAnOpenMultilineBlockOnTimeWhileIdle) {
   Harness h;
-  auto stage = pipeline::testing::MustBuild(
-      "multiline:\n  firstline: '^START'\n  max_wait_time: 200ms");
+  auto stage =
+      pipeline::testing::MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 200ms");
   std::vector<std::unique_ptr<pipeline::Stage>> stages;
   stages.push_back(std::move(stage));
   pipeline::Pipeline multiline(std::move(stages));
@@ -71,8 +71,8 @@ TEST(IdleFileSource, SendsAnOpenMultilineBlockOnTimeWhileIdle) {
   // ticks go on) must not wait for one.
   auto o = h.DefaultOptions();
   o.watch.min_poll_frequency = o.watch.max_poll_frequency = std::chrono::seconds(30);
-  h.source = std::make_unique<FileSource>(o, h.positions.get(), &h.sink, &h.metrics,
-                                          &SystemClock::Get());
+  h.source =
+      std::make_unique<FileSource>(o, h.positions.get(), &h.sink, &h.metrics, &SystemClock::Get());
   const std::string log = h.dir / "0.log";
   WriteFile(log, "START one\n  more\n");
   h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &handler}});
