@@ -146,8 +146,11 @@ int Main(const std::vector<std::string>& args) {
                                {"config", cfg.source_file.empty() ? "<built-in>" : cfg.source_file},
                                {"dry_run", flags->dry_run ? "true" : "false"}});
   LogConfigNotices(cfg);
+  std::chrono::milliseconds wait = running->Tick();
   while (true) {
-    timespec tick{0, 250'000'000};  // Runtime::Tick saves positions at this cadence
+    // Until Runtime::Tick is due again: 250 ms while positions move, sync_period when idle.
+    timespec tick{static_cast<time_t>(wait.count() / 1000),
+                  static_cast<long>(wait.count() % 1000 * 1'000'000)};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGTERM || sig == SIGINT) {
       LOG_INFO("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
@@ -158,7 +161,7 @@ int Main(const std::vector<std::string>& args) {
         LOG_ERROR("reload refused, old config kept", {{"error", s.message()}});
       }
     }
-    running->Tick();
+    wait = running->Tick();
   }
   // Entries not acknowledged within the deadline stay unacknowledged in the positions file, so
   // the next start reads them again: exiting 0 loses nothing.

@@ -26,6 +26,7 @@ class PipelineHandler final : public sources::ReadHandler {
     out_.Flush();
   }
   int64_t ReadyInNs(int64_t steady_ns) const override { return pipeline_->ReadyInNs(steady_ns); }
+  int64_t NextFlushNs() const override { return pipeline_->NextFlushNs(); }
 
  private:
   pipeline::Pipeline* pipeline_;

@@ -24,9 +24,18 @@
 namespace skidder::app {
 
 constexpr std::chrono::milliseconds kMaxSaveGap{250};  // see Tick()
+constexpr std::chrono::seconds kPodScanPeriod{1};
+constexpr std::chrono::seconds kMaxTickGap{60};  // Tick's longest wait when nothing is due
 constexpr std::chrono::seconds kErrorLogGap{60};
 // Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
 constexpr int64_t kMaxBufferedBytes = 4 << 20;
+
+namespace {
+// Rounded up, so the wait never ends just before what it waits for.
+std::chrono::milliseconds Ms(std::chrono::steady_clock::duration d) {
+  return std::max(std::chrono::ceil<std::chrono::milliseconds>(d), std::chrono::milliseconds(1));
+}
+}  // namespace
 
 struct Runtime::State {
   config::Config cfg;
@@ -52,6 +61,7 @@ struct Runtime::State {
   std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_pod_scan{}, last_save_log{};
   std::string last_save_error;  // logged again only when it changes, or once a minute
+  bool settled = false;  // at the last save nothing was in flight (Tick then waits sync_period)
   bool started = false;
 };
 
@@ -363,21 +373,31 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
   return Status::Ok();
 }
 
-void Runtime::Tick() {
+std::chrono::milliseconds Runtime::Tick() {
   State& s = *s_;
-  // Files of pods discovery has not reported yet (see targets.h); a readdir or two.
   auto now = std::chrono::steady_clock::now();
-  if (s.targets && now - s.last_pod_scan >= std::chrono::seconds(1)) {
-    s.last_pod_scan = now;
-    s.targets->ScanPodLogs();
+  std::chrono::steady_clock::duration wait = kMaxTickGap;
+  // Files of pods discovery has not reported yet (see targets.h); a readdir or two.
+  if (s.targets && s.targets->ScansPodLogs()) {
+    if (now - s.last_pod_scan >= kPodScanPeriod) {
+      s.last_pod_scan = now;
+      s.targets->ScanPodLogs();
+    }
+    wait = std::min(wait, s.last_pod_scan + kPodScanPeriod - now);
   }
-  // Positions are saved soon after acknowledgements (Save writes only when something changed),
-  // so that a crash re-sends little more than the batch in flight: sync_period (Promtail's 10s
-  // default) would re-send everything acknowledged since the last save.
-  const auto period = std::min<config::Duration>(s.cfg.positions.sync_period, kMaxSaveGap);
-  if (!s.source || s.flags.dry_run || now - s.last_save < period) return;
+  if (!s.source || s.flags.dry_run) return Ms(wait);
+  // While anything is in flight, positions are saved soon after acknowledgements (Save writes
+  // only when something changed), so that a crash re-sends little more than the batch in
+  // flight: sync_period (Promtail's 10s default) would re-send everything acknowledged since
+  // the last save. With nothing in flight the source changes nothing until it reads again, and
+  // sync_period (the promise: a change is saved within it) is all an idle agent waits for.
+  // (The main loop never ticked faster than kMaxSaveGap: a shorter sync_period saves at that.)
+  const config::Duration idle_period =
+      std::max<config::Duration>(s.cfg.positions.sync_period, kMaxSaveGap);
+  auto period = [&]() -> config::Duration { return s.settled ? idle_period : kMaxSaveGap; };
+  if (now - s.last_save < period()) return Ms(std::min(wait, s.last_save + period() - now));
   s.last_save = now;
-  s.source->SyncPositions();
+  s.settled = s.source->SyncPositions() && s.journals.empty() && s.dockers.empty();
   for (auto& j : s.journals) j->SyncPositions();
   for (auto& d : s.dockers) d->SyncPositions();
   Status st = s.positions->Save();
@@ -386,6 +406,8 @@ void Runtime::Tick() {
     s.last_save_log = now;
   }
   s.last_save_error = st.ok() ? "" : st.message();
+  if (!st.ok()) s.settled = false;  // try again soon
+  return Ms(std::min<std::chrono::steady_clock::duration>(wait, period()));
 }
 
 bool Runtime::Shutdown() {

@@ -35,8 +35,9 @@ class Runtime {
   // reload_request is called by POST /reload (on an HTTP thread): it validates and asks the main
   // thread to reload, returning the validation error if any.
   Status Start(std::function<Status()> reload_request = {});
-  // Periodic work on the main thread: saving positions every positions.sync_period.
-  void Tick();
+  // Periodic work on the main thread: saving positions, scanning pod log roots. Returns how long
+  // the main thread may wait before the next call (a signal may come sooner).
+  std::chrono::milliseconds Tick();
   // SIGTERM: stop reading, flush within the deadline, save positions. True when everything read
   // was acknowledged.
   bool Shutdown();

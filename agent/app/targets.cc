@@ -118,6 +118,13 @@ void TargetSet::Update(size_t job, const std::string& source, std::vector<Labels
   Rebuild();
 }
 
+bool TargetSet::ScansPodLogs() const {
+  for (const ScrapeJob& job : *jobs_) {
+    if (!job.fallback.root.empty()) return true;
+  }
+  return false;
+}
+
 void TargetSet::ScanPodLogs() {
   // Snapshot what is known, list without the lock (disk I/O), then merge.
   std::vector<std::pair<size_t, std::set<std::string>>> todo;

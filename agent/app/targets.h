@@ -89,6 +89,8 @@ class TargetSet {
   // Lists the pod log roots (one readdir each, plus one per pod directory not reported by
   // discovery) and publishes when the fallback targets changed. Main thread.
   void ScanPodLogs();
+  // Whether ScanPodLogs has anything to do: some job has a path fallback.
+  bool ScansPodLogs() const;
   // Human-readable list for /targets.
   std::string Describe() const;
   size_t Size() const;

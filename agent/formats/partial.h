@@ -16,6 +16,7 @@
 // Item is any type with a member `Entry entry` (pipeline::PipelineEntry, or a test struct).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -97,6 +98,16 @@ class PartialAssembler {
   }
 
   size_t pending() const { return pending_.size(); }
+  // When Flush next has a line to emit (Unix ns, Flush's clock): INT64_MAX with nothing pending,
+  // INT64_MIN when a line no Flush has seen yet waits (its wait starts at the next Flush).
+  int64_t NextFlushNs() const {
+    int64_t next = INT64_MAX;
+    for (const Pending& p : pending_) {
+      if (!p.seen) return INT64_MIN;
+      next = std::min(next, p.first_seen_ns + opt_.max_wait_ns);
+    }
+    return next;
+  }
   const PartialStats& stats() const { return stats_; }
 
  private:

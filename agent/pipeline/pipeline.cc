@@ -150,4 +150,10 @@ void Pipeline::Flush(int64_t now_ns, bool force, Emitter& out) {
   }
 }
 
+int64_t Pipeline::NextFlushNs() const {
+  int64_t next = kNoFlush;
+  for (const auto& s : stages_) next = std::min(next, s->NextFlushNs());
+  return next;
+}
+
 }  // namespace skidder::pipeline

@@ -87,6 +87,8 @@ class Pipeline {
   void Flush(int64_t now_ns, bool force, Emitter& out);
   // The longest wait after steady_ns any stage asks for (Stage::ReadyInNs); 0 when all are ready.
   int64_t ReadyInNs(int64_t steady_ns) const;
+  // The earliest Stage::NextFlushNs of its stages: kNoFlush when no stage waits for time.
+  int64_t NextFlushNs() const;
   size_t size() const { return stages_.size(); }
 
   // -inspect: from now on, prints to out what each stage changed in each entry (labels,

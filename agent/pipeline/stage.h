@@ -65,6 +65,8 @@ class Emitter {
   virtual void Emit(PipelineEntry&& e) = 0;
 };
 
+inline constexpr int64_t kNoFlush = INT64_MAX;  // Stage::NextFlushNs: no timer needed
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -74,6 +76,9 @@ class Stage {
   // Buffering stages (cri partials, multiline) emit what has waited long enough.
   // `force` emits everything (end of input, shutdown with a deadline).
   virtual void Flush(int64_t now_ns, bool force, Emitter& out) {}
+  // When Flush next has work (Unix ns, Flush's clock; at or before it is fine): kNoFlush when
+  // nothing waits for time, so an idle source sets no timer for this stage.
+  virtual int64_t NextFlushNs() const { return kNoFlush; }
   // Backpressure: nanoseconds after steady_ns (monotonic, as BatchTime::steady_ns) until the
   // stage takes entries at its pace again (`limit` with drop: false); the source hands the
   // pipeline nothing more until then. 0: ready.

@@ -52,6 +52,7 @@ ConnectionDeadlines::Conn* ConnectionDeadlines::OnOpened(int fd) {
   c.since = Clock::now();
   c.deadline = c.since + waiting_;
   c.self = conns_.begin();
+  if (sleeping_) cv_.notify_all();
   if (conns_.size() - closing_ >= max_open_) EvictOldestLocked();
   return &c;
 }
@@ -87,6 +88,14 @@ void ConnectionDeadlines::SetPhase(Conn* c, int phase, std::chrono::milliseconds
   c->phase = phase;
   c->since = Clock::now();
   if (!c->closing) c->deadline = phase == kAnswering ? Clock::time_point::max() : c->since + budget;
+  if (sleeping_ && c->deadline != Clock::time_point::max()) cv_.notify_all();
+}
+
+bool ConnectionDeadlines::AnyDeadlineLocked() const {
+  for (const Conn& c : conns_) {
+    if (c.deadline != Clock::time_point::max()) return true;
+  }
+  return false;
 }
 
 void ConnectionDeadlines::OnRequestStarted(Conn* c) { SetPhase(c, kReading, reading_); }
@@ -103,7 +112,16 @@ void ConnectionDeadlines::Run() {
   auto step = std::clamp(std::min(waiting_, reading_) / 10, std::chrono::milliseconds(20),
                          std::chrono::milliseconds(1000));
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, step, [this] { return stop_; })) {
+  while (!stop_) {
+    // No deadline to watch (no connection, or all being answered): sleep until one is set, so
+    // an idle agent's server costs no wakeups.
+    if (!AnyDeadlineLocked()) {
+      sleeping_ = true;
+      cv_.wait(lock);
+      sleeping_ = false;
+      continue;
+    }
+    if (cv_.wait_for(lock, step, [this] { return stop_; })) break;
     auto now = Clock::now();
     for (Conn& c : conns_) {
       if (c.deadline > now) continue;

@@ -52,12 +52,14 @@ class ConnectionDeadlines {
   void Run();
   void SetPhase(Conn* c, int phase, std::chrono::milliseconds budget);
   void EvictOldestLocked();
+  bool AnyDeadlineLocked() const;
 
   const std::chrono::milliseconds waiting_, reading_;
   const size_t max_open_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool sleeping_ = false;  // Run waits for a deadline to be set (no timeout)
   std::list<Conn> conns_;
   int answering_ = 0;
   size_t closing_ = 0;  // shut down here, not yet closed by the event thread

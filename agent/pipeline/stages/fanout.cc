@@ -59,6 +59,14 @@ class FanoutStage final : public Stage {
     return wait;
   }
 
+  int64_t NextFlushNs() const override {
+    int64_t next = kNoFlush;
+    for (const Branch& b : branches_) {
+      if (b.pipeline) next = std::min(next, b.pipeline->NextFlushNs());
+    }
+    return next;
+  }
+
   std::string_view Name() const override { return "fanout"; }
 
  private:

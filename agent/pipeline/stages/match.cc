@@ -33,6 +33,10 @@ class MatchStage final : public Stage {
     if (nested_ != nullptr) nested_->Flush(now_ns, force, out);
   }
 
+  int64_t NextFlushNs() const override {
+    return nested_ != nullptr ? nested_->NextFlushNs() : kNoFlush;
+  }
+
   std::string_view Name() const override { return "match"; }
 
  private:

@@ -82,6 +82,14 @@ class MetricsStage final : public Stage {
     for (Metric& m : metrics_) m.series->Prune(now_ns);
   }
 
+  // While any series exists it may go idle: pruned at the usual once a second. None: no timer.
+  int64_t NextFlushNs() const override {
+    for (const Metric& m : metrics_) {
+      if (m.series->size() > 0) return last_prune_ns_ + 1'000'000'000;
+    }
+    return kNoFlush;
+  }
+
   std::string_view Name() const override { return "metrics"; }
 
  private:

@@ -61,6 +61,15 @@ class MultilineStage final : public Stage {
     }
   }
 
+  // An open block is sent max_wait after its last line; a closed one's slot is freed later.
+  int64_t NextFlushNs() const override {
+    int64_t next = kNoFlush;
+    for (const auto& [key, b] : blocks_) {
+      next = std::min(next, b.last_activity_ns + (b.open ? max_wait_ns_ : kForgetStreamAfterNs));
+    }
+    return next;
+  }
+
   std::string_view Name() const override { return "multiline"; }
 
  private:

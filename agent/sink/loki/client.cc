@@ -26,8 +26,13 @@
 namespace skidder::sink {
 namespace {
 
-// Longest the sender sleeps without looking at the clock again: keeps the lag gauge fresh.
+// Longest the sender sleeps without looking at the clock again while a batch is open or being
+// retried: keeps the lag gauge fresh.
 constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
+// With no batch open the lag is 0 and nothing is due: the sender sleeps until PushBatch opens a
+// batch (which notifies it), so an idle agent's sender does not wake 5 times a second. The bound
+// only keeps the deadline far from overflow.
+constexpr auto kNothingOpenWait = std::chrono::hours(1);
 
 }  // namespace
 
@@ -320,8 +325,10 @@ bool LokiClient::Impl::NextBatch(Batch* out) {
     }
     UpdateLag(now);
     if (stopping_) return false;  // everything is sent
-    std::chrono::nanoseconds wait = kMaxIdleWait;
-    if (auto deadline = batcher_->NextDeadline()) wait = std::min(wait, *deadline - now);
+    std::chrono::nanoseconds wait = kNothingOpenWait;
+    if (auto deadline = batcher_->NextDeadline()) {
+      wait = std::min<std::chrono::nanoseconds>(kMaxIdleWait, *deadline - now);
+    }
     if (wait > std::chrono::nanoseconds::zero()) clock_->WaitUntil(cv_, lock, now + wait);
   }
 }

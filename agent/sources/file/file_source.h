@@ -71,8 +71,9 @@ class FileSource {
 
   // Copies every file's acknowledged offset (AckTracker::Committed) into Positions. Called by the
   // app before each Positions::Save(), and once more after Stop() when the sink has drained.
-  // Thread-safe.
-  void SyncPositions();
+  // Thread-safe. True when nothing is in flight (every record put, nothing waiting for an
+  // acknowledgement): until the source reads again, a later call would change nothing.
+  bool SyncPositions();
 
   // For /ready and tests.
   size_t ActiveFiles() const;

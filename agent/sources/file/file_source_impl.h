@@ -115,8 +115,8 @@ class FileSource::Impl {
   Status Start();
   void Stop();
   void SetTargets(std::vector<FileTarget> targets);
-  // Any thread: copies committed offsets into Positions now.
-  void SyncPositions();
+  // Any thread: copies committed offsets into Positions now; true when nothing is in flight.
+  bool SyncPositions();
 
   std::atomic<size_t> active_files{0};
   std::atomic<size_t> active_targets{0};
@@ -138,6 +138,9 @@ class FileSource::Impl {
   void UpdatePositions();
   void FlushHandlers(int64_t now_ns, bool force);
   void WaitForEvents(int timeout_ms);
+  // Idle is idle (file_source.cc): whether a tick has work, and how long the loop may wait.
+  bool NeedsTick();
+  int WaitTimeoutMs(std::chrono::steady_clock::time_point now, int64_t now_ns) const;
   config::Duration RescanPeriod() const;
   size_t OpenCount() const { return open_files_; }
   // Marks f as having data to read and queues it for ReadFiles (once). Every "may have new
@@ -275,6 +278,7 @@ class FileSource::Impl {
                                                      // one chunk
   uint64_t next_open_seq_ = 0;                       // TailedFile::open_seq
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
+  int64_t next_flush_ns_ = INT64_MAX;  // the handlers' earliest NextFlushNs after FlushHandlers
 };
 
 }  // namespace skidder::sources

@@ -67,6 +67,9 @@ class ReadHandler {
   // Buffering stages (multiline, CRI partials) emit what waited long enough; `force` emits
   // everything (shutdown). Called after every loop turn of the reading thread.
   virtual void Flush(int64_t now_ns, bool force) = 0;
+  // When Flush next has something to emit (Unix ns, as Flush's now_ns): INT64_MAX when nothing
+  // waits, so the reading thread sets no timer for this handler while all is idle.
+  virtual int64_t NextFlushNs() const = 0;
   // Backpressure: nanoseconds after steady_ns (BatchTime::steady_ns) until the handler takes
   // entries at its pace again (`limit` with drop: false); 0 when it does now. The file waits
   // meanwhile; others go on.

@@ -148,6 +148,24 @@ TEST(CriStage, FlushSendsAPartialWhoseEndNeverCameAndAllWhenForced) {
   EXPECT_EQ(out.entries[1].entry.line, "at-shutdown");
 }
 
+// The file source sleeps until the earliest NextFlushNs: none while nothing waits (idle is
+// idle), and exactly when Flush would send a partial whose end never came.
+TEST(CriStage, AsksForAFlushOnlyWhileAPartialWaits) {
+  auto stage = MustBuild("cri: {}");
+  Collect out;
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+  stage->Process({MakeEntry(Cri("stdout", 'F', "whole"), kFile), {}}, out);
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+  stage->Process({MakeEntry(Cri("stdout", 'P', "orphan"), kFile), {}}, out);
+  EXPECT_LE(stage->NextFlushNs(), 0);  // not seen by a Flush yet: its wait starts at the next
+  const int64_t t0 = 1'000'000'000'000;
+  stage->Flush(t0, false, out);
+  EXPECT_EQ(stage->NextFlushNs(), t0 + 5'000'000'000);
+  stage->Flush(t0 + 5'000'000'000, false, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+}
+
 TEST(CriStage, SendsEverythingPendingWhenMaxPartialLinesIsReached) {
   auto stage = MustBuild("cri:\n  max_partial_lines: 2");
   Collect out;

@@ -123,5 +123,28 @@ TEST(MatchStage, RefusesBadConfigWithPosition) {
                         "type \"nope\""));
 }
 
+// A multiline block inside a match waits for time: the whole pipeline asks for a flush then,
+// and for none once it is sent (the file source sleeps in between).
+TEST(MatchStage, NestedBufferingStagesSayWhenThePipelineMustBeFlushed) {
+  auto p = Pipeline::Build(StagesYaml(R"(
+- match:
+    selector: '{job="api"}'
+    stages:
+    - multiline:
+        firstline: '^START'
+        max_wait_time: 3s
+)"),
+                           StageContext{});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  EXPECT_EQ((*p)->NextFlushNs(), kNoFlush);
+  Collect out;
+  const int64_t t0 = 1'700'000'000'000'000'000;
+  (*p)->Process(MakeEntry("START", Labels{{"job", "api"}}, t0), out);
+  EXPECT_EQ((*p)->NextFlushNs(), t0 + 3'000'000'000);
+  (*p)->Flush(t0 + 3'000'000'000, false, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_GT((*p)->NextFlushNs(), t0 + 3'000'000'000);  // only the stream slot's release is left
+}
+
 }  // namespace
 }  // namespace skidder::pipeline

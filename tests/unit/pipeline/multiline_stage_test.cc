@@ -75,6 +75,22 @@ TEST(MultilineStage, SendsABlockWhenItReachesMaxLines) {
   EXPECT_EQ(out.entries[1].entry.line, "3\n4");  // a new block, started by a continuation
 }
 
+// The file source sleeps until the earliest NextFlushNs: none before any line, max_wait_time
+// after an open block's last line, and a late one (freeing the stream's slot) once it is sent.
+TEST(MultilineStage, AsksForAFlushWhenAnOpenBlockIsDue) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 2s");
+  Collect out;
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+  Feed(*stage, out, "START", kApp, kT0);
+  Feed(*stage, out, "  more", kApp, kT0 + kSec);
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 3 * kSec);
+  stage->Flush(kT0 + 3 * kSec, false, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_GT(stage->NextFlushNs(), kT0 + 30 * kSec);
+  stage->Flush(stage->NextFlushNs(), false, out);
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+}
+
 TEST(MultilineStage, FlushSendsABlockOnlyAfterMaxWaitTimeWithoutNewLines) {
   auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 2s");
   Collect out;

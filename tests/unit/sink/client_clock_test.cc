@@ -183,5 +183,34 @@ TEST_F(LokiClientClockTest, APartialBatchLeavesExactlyWhenBatchwaitHasPassed) {
   EXPECT_TRUE(client->Stop(seconds(5)));
 }
 
+// Idle is idle: with nothing buffered the sender sets no timer (an idle agent's sender woke 5
+// times a second); the first entry wakes it and its batch still leaves after batchwait.
+TEST_F(LokiClientClockTest, IdleSenderSetsNoTimerUntilABatchOpens) {
+  auto cfg = Config();
+  cfg.batchwait = seconds(2);
+  ScriptedLoki loki(&clock_, {});
+  auto client = Make(cfg, loki);
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(clock_.AwaitWaiter());
+  auto next = clock_.NextWakeup();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GE(*next - clock_.Steady(), std::chrono::minutes(10));
+
+  const SteadyTime pushed = clock_.Steady();
+  client->Push(MakeEntry());
+  ASSERT_TRUE(WaitFor([&] {  // the open batch wakes the sender, which now waits for its deadline
+    auto n = clock_.NextWakeup();
+    return n && *n <= pushed + seconds(2);
+  }));
+  ASSERT_TRUE(RunUntil([&] { return loki.PostCount() == 1; }));
+  EXPECT_EQ(loki.Posts()[0] - pushed, seconds(2));
+  // Sent and acknowledged: no timer again.
+  ASSERT_TRUE(clock_.AwaitWaiter());
+  next = clock_.NextWakeup();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GE(*next - clock_.Steady(), std::chrono::minutes(10));
+  EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
 }  // namespace
 }  // namespace skidder::sink
