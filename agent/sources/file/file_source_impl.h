@@ -30,6 +30,10 @@ namespace skidder::sources {
 using FileKey = std::pair<uint64_t, uint64_t>;  // dev, inode
 inline FileKey KeyOf(const FileIdentity& id) { return {id.dev, id.ino}; }
 
+// A discovery pass's files by path (24 bytes each, not a struct stat's 144: with 10,000 files
+// this map is part of the agent's peak of memory).
+using FoundFiles = std::map<std::string, WalkedFile>;
+
 struct TargetState {
   FileTarget target;
   Glob glob;
@@ -134,8 +138,8 @@ class FileSource::Impl {
   void Discover(int64_t now_ns);
   // A file an event says was created: opened without a pass when that is all it takes.
   void OpenCreated(const std::string& path, int64_t now_ns);
-  void CheckOpenFiles(const std::map<std::string, struct stat>& found, int64_t now_ns);
-  void ResolveRecords(const WalkedDirs& dirs, const std::map<std::string, struct stat>& found,
+  void CheckOpenFiles(const FoundFiles& found, int64_t now_ns);
+  void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found,
                       int64_t now_ns);
   void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,
                    int64_t now_ns);
@@ -145,18 +149,20 @@ class FileSource::Impl {
                       int64_t now_ns);
   // Rotations of dir's streams no record knows, written since since_ns: opened oldest first.
   void OpenUnseenRotations(const std::string& dir, const TargetState& t,
-                           const std::map<std::string, struct stat>& found, int64_t since_ns,
+                           const FoundFiles& found, int64_t since_ns,
                            int64_t now_ns);
   std::vector<std::pair<int64_t, std::string>> UnseenRotations(
       const std::string& dir, const std::set<std::string>& bases,
-      const std::map<std::string, struct stat>& found, int64_t saved_ns);
+      const FoundFiles& found, int64_t saved_ns);
   bool IsCopyOfKnownFile(const std::string& gz_path);
   bool InsideSymlinkRoots(const std::string& path, int fd);
   void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,
                   int64_t now_ns);
-  void OpenNew(const std::string& path, const struct stat& walked, const TargetState& t,
+  void OpenNew(const std::string& path, const WalkedFile& walked, const TargetState& t,
                int64_t now_ns);
-  void OpenMovedAway(const std::string& path, const struct stat& walked, const TargetState& t,
+  bool MovedSinceWalk(const std::string& path, const WalkedFile& walked, const struct stat& st,
+                      const TargetState& t, int64_t now_ns);
+  bool OpenMovedAway(const std::string& path, const WalkedFile& walked, const TargetState& t,
                      int64_t now_ns);
   void OpenRecovered(const std::string& where, const PositionRecord& rec, const TargetState& t,
                      int64_t now_ns);
