@@ -1,0 +1,101 @@
+// What a discovery pass learns from the directory listing instead of a stat per file: a link is
+// still known as one (its writes raise no event where the source watches), and a name whose
+// listing inode is not the file's (a file bind-mounted over it) is read, once, without a pass
+// after pass taking it for a rotation.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fake_sink.h"
+#include "fake_watcher.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::AppendFile;
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+using testing::FakeWatcher;
+using testing::Harness;
+
+WatchEvents Only(bool rescan, const std::string& created, const std::string& written) {
+  WatchEvents ev;
+  ev.rescan = rescan;
+  if (!created.empty()) ev.created.push_back(created);
+  if (!written.empty()) ev.written.push_back(written);
+  return ev;
+}
+
+// The fake watcher raises no event of its own and polls nothing: a write to a file is seen
+// without an event only if the source knows to look at the file on its ticks.
+TEST(DiscoveryListing, AFileFoundThroughALinkIsStillReadWithoutWriteEvents) {
+  Harness h;
+  FakeWatcher::State ws;
+  skidder::testing::TempDir elsewhere;
+  WriteFile(elsewhere / "a.log", "a1\n");
+  WriteFile(elsewhere / "b.log", "b1\n");
+  const std::string a = h.dir / "a.log", b = h.dir / "b.log";
+  ASSERT_EQ(::symlink((elsewhere / "a.log").c_str(), a.c_str()), 0);
+  h.Start(h.dir / "*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(a, {"a1"}));  // found by the pass's listing (d_type DT_LNK)
+  AppendFile(elsewhere / "a.log", "a2\n");
+  ASSERT_TRUE(h.WaitLines(a, {"a1", "a2"}));
+
+  ASSERT_EQ(::symlink((elsewhere / "b.log").c_str(), b.c_str()), 0);
+  Deliver(ws, Only(false, b, ""));  // opened from the event, without a pass
+  ASSERT_TRUE(h.WaitLines(b, {"b1"}));
+  AppendFile(elsewhere / "b.log", "b2\n");
+  ASSERT_TRUE(h.WaitLines(b, {"b1", "b2"}));
+  EXPECT_EQ(ws.passes.load(), 1);
+}
+
+// In a child with its own mount namespace (root only; skipped elsewhere): a file bind-mounted
+// over a name the glob matches. The listing's d_ino is then the covered file's, not what an
+// fstat of the opened name says. Exit codes: 0 ok, 77 cannot mount, else the failed step.
+int BindMountedFileChild() {
+  if (::unshare(CLONE_NEWNS) != 0) return 77;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 77;
+  int code = 0;
+  {
+    Harness h;
+    FakeWatcher::State ws;
+    ::mkdir((h.dir / "outside").c_str(), 0755);
+    const std::string real = h.dir / "outside/real.log", name = h.dir / "app.log";
+    WriteFile(real, "m1\n");
+    WriteFile(name, "covered\n");
+    if (::mount(real.c_str(), name.c_str(), nullptr, MS_BIND, nullptr) != 0) return 77;
+    h.Start(h.dir / "*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+    if (!h.WaitLines(name, {"m1"})) code = 1;
+    AppendFile(real, "m2\n");
+    if (code == 0) Deliver(ws, Only(false, "", name));
+    if (code == 0 && !h.WaitLines(name, {"m1", "m2"})) code = 2;
+    if (code == 0 && ws.passes.load() != 1) code = 3;  // no pass after pass
+    // A later pass knows the open file by its real inode: it neither drains nor reopens it.
+    if (code == 0) Deliver(ws, Only(true, "", ""));
+    if (code == 0 && !WaitFor([&] { return ws.passes.load() >= 2; })) code = 4;
+    AppendFile(real, "m3\n");
+    if (code == 0) Deliver(ws, Only(false, "", name));
+    if (code == 0 && !h.WaitLines(name, {"m1", "m2", "m3"})) code = 5;
+    if (code == 0 && (ws.passes.load() != 2 || h.source->ActiveFiles() != 1)) code = 6;
+    h.Stop();
+    ::umount2(name.c_str(), MNT_DETACH);
+  }
+  return code;
+}
+
+TEST(DiscoveryListing, AFileBindMountedOverANameIsReadOnceNotTakenForARotation) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) ::_exit(BindMountedFileChild());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no mount namespace here (needs root)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "failed step (see BindMountedFileChild)";
+}
+
+}  // namespace
+}  // namespace skidder::sources
