@@ -29,7 +29,7 @@ using file_util::kUnseenSlackNs;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
-void FileSource::Impl::Discover(int64_t now_ns) {
+void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* only) {
   FoundFiles found;
   // Keyed by found's own keys, not copies of the paths (this pass is the agent's peak of memory
   // with thousands of files: everything it holds per file or per directory counts).
@@ -52,44 +52,113 @@ void FileSource::Impl::Discover(int64_t now_ns) {
     *w = WalkedFile{0, ino, false, false};
     return true;
   };
-  watcher_->BeginPass();
-  for (auto& t : targets_) {
-    t->glob.Walk(
-        [&](const std::string& dir) {
-          watcher_->Add(dir);
-          dirs.Add(dir, t.get());
-        },
-        [&](const std::string& path, const WalkedFile& w) {
-          if (t->exclude && t->exclude->Match(path)) return;
-          if (held_.IsHeld(path)) return;  // our own links are never new files
-          auto [it, fresh] = found.emplace(path, w);
-          if (fresh) found_target[&it->first] = t.get();
-        },
-        known);
+  TargetState* walking = nullptr;  // the target the files reported now are for
+  const Glob::FileFn add = [&](const std::string& path, const WalkedFile& w) {
+    // Per target in order, as the walk: the first one that finds a file has it.
+    auto [it, fresh] = found.emplace(path, w);
+    if (fresh) found_target[&it->first] = walking;
+  };
+  if (only != nullptr) {
+    ListOnly(*only, dirs, &walking, add, known);
+  } else {
+    watcher_->BeginPass();
+    for (auto& t : targets_) {
+      walking = t.get();
+      t->glob.Walk(
+          [&](const std::string& dir) {
+            watcher_->Add(dir);
+            dirs.Add(dir, t.get());
+          },
+          [&](const std::string& path, const WalkedFile& w) {
+            if (t->exclude && t->exclude->Match(path)) return;
+            if (held_.IsHeld(path)) return;  // our own links are never new files
+            add(path, w);
+          },
+          known);
+    }
+    watcher_->EndPass();
   }
-  watcher_->EndPass();
   dirs.Seal();
-  if (!orphans_checked_ && held_.enabled()) {
+  if (only == nullptr && !orphans_checked_ && held_.enabled()) {
     orphans_checked_ = true;
     std::set<std::string> referenced;
     for (const auto& r : positions_->All()) referenced.insert(r.path);
     held_.RemoveOrphans(referenced);
   }
-  CheckOpenFiles(found, now_ns);
+  CheckOpenFiles(found, now_ns, only);
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
   for (const auto& [path, w] : found) {
     if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
     OpenNew(path, w, *found_target[&path], now_ns);
   }
-  for (const auto& [dir, since] : std::exchange(rotated_since_, {})) {
-    if (const TargetState* t = dirs.Find(dir)) OpenUnseenRotations(dir, *t, found, since, now_ns);
+  for (auto it = rotated_since_.begin(); it != rotated_since_.end();) {
+    if (only != nullptr && !only->contains(it->first)) {
+      ++it;  // not listed by this pass: the next that lists it looks
+      continue;
+    }
+    if (const TargetState* t = dirs.Find(it->first)) {
+      OpenUnseenRotations(it->first, *t, found, it->second, now_ns);
+    }
+    it = rotated_since_.erase(it);
   }
   RebuildPathIndex();
   EnforceHeldBudget();
 }
 
-void FileSource::Impl::CheckOpenFiles(const FoundFiles& found,
-                                      int64_t now_ns) {
+// A pass over the directories in `dirs` alone: each is listed once, for the first target whose
+// walk lists it (as a walk would have), and its files go to the first target that matches them.
+void FileSource::Impl::ListOnly(const std::set<std::string>& only, WalkedDirs& dirs,
+                                TargetState** walking, const Glob::FileFn& add,
+                                const Glob::KnownFn& known) {
+  std::vector<TargetState*> listing;
+  for (const std::string& dir : only) {
+    listing.clear();
+    for (auto& t : targets_) {
+      if (t->glob.ListsDir(dir)) listing.push_back(t.get());
+    }
+    if (listing.empty()) continue;
+    dirs.Add(dir, listing.front());
+    const auto want = [&](const std::string& path) {
+      if (held_.IsHeld(path)) return false;
+      for (TargetState* t : listing) {
+        if (t->glob.Match(path) && !(t->exclude && t->exclude->Match(path))) {
+          *walking = t;
+          return true;
+        }
+      }
+      return false;
+    };
+    Glob::ListFiles(dir, want, add, known);
+  }
+}
+
+std::set<std::string> FileSource::Impl::DiscoverEventDirs(const WatchEvents& ev,
+                                                          int64_t now_ns) {
+  std::set<std::string> dirs = EventDirs(ev);
+  if (!dirs.empty()) {
+    Discover(now_ns, &dirs);
+  } else if (!ev.rescan_dirs.empty()) {
+    rescan_ = true;
+  }
+  return dirs;
+}
+
+std::set<std::string> FileSource::Impl::EventDirs(const WatchEvents& ev) const {
+  std::set<std::string> dirs;
+  if (rescan_ || ev.rescan || ev.rescan_dirs.empty()) return dirs;
+  dirs.insert(ev.rescan_dirs.begin(), ev.rescan_dirs.end());
+  // A file renamed into another directory: listing both finds it open under its new name.
+  for (const std::string& path : ev.created) dirs.insert(DirName(path));
+  for (const std::string& dir : dirs) {
+    const bool listed = std::any_of(targets_.begin(), targets_.end(),
+                                    [&](const auto& t) { return t->glob.ListsDir(dir); });
+    if (!listed || watcher_->IsPolled(dir)) return {};  // unsure what walks it: a full pass
+  }
+  return dirs;
+}
+
+void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
+                                      const std::set<std::string>* only) {
   // Built only when an open file is not at its path: the found files by inode (a rename to a
   // name the glob also matches).
   std::map<FileKey, const std::string*> found_by_inode;
@@ -100,6 +169,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found,
       StartDrain(*f, now_ns);
       continue;
     }
+    if (only != nullptr && !only->contains(DirName(f->record_path()))) continue;  // not listed
     auto it = found.find(f->record_path());
     if (it != found.end() && it->second.exact && KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
       continue;

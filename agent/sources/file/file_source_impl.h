@@ -135,10 +135,19 @@ class FileSource::Impl {
   // without rebuilding it.
   void NoteTicked(const TailedFile& f);
   // discovery.cc
-  void Discover(int64_t now_ns);
+  // A pass over every target's directories, or (only) over these directories alone.
+  void Discover(int64_t now_ns, const std::set<std::string>* only = nullptr);
+  void ListOnly(const std::set<std::string>& only, WalkedDirs& dirs, TargetState** walking,
+                const Glob::FileFn& add, const Glob::KnownFn& known);
+  // The directories of a batch of events that need a pass: those whose files moved or went,
+  // and those files moved into. Empty when a full pass is due or a directory is no target's.
+  std::set<std::string> EventDirs(const WatchEvents& ev) const;
+  // Runs the pass EventDirs asks for (or asks for a full one): the directories it listed.
+  std::set<std::string> DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns);
   // A file an event says was created: opened without a pass when that is all it takes.
   void OpenCreated(const std::string& path, int64_t now_ns);
-  void CheckOpenFiles(const FoundFiles& found, int64_t now_ns);
+  void CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
+                      const std::set<std::string>* only = nullptr);
   void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found,
                       int64_t now_ns);
   void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,

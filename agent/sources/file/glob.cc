@@ -212,6 +212,34 @@ bool Glob::MatchFrom(const Alt& a, size_t seg, const std::vector<std::string_vie
   return part == parts.size();
 }
 
+bool Glob::ListsDir(std::string_view dir) const {
+  const bool absolute = !dir.empty() && dir.front() == '/';
+  const std::vector<std::string_view> parts = Split(dir);
+  for (const Alt& a : alts_) {
+    if (a.segments.empty() || a.absolute != absolute) continue;
+    Alt prefix = a;
+    prefix.segments.pop_back();  // the directories above the file name
+    if (MatchFrom(prefix, 0, parts, 0)) return true;
+    // A `**` before the name also matches zero directories; a `**` as the name, files below.
+    if (!prefix.segments.empty() && prefix.segments.back() == kAnyDirs) {
+      prefix.segments.pop_back();
+      if (MatchFrom(prefix, 0, parts, 0)) return true;
+    }
+    if (a.segments.back() == kAnyDirs && MatchFrom(a, 0, parts, 0)) return true;
+  }
+  return false;
+}
+
+void Glob::ListFiles(const std::string& dir, const std::function<bool(const std::string&)>& want,
+                     const FileFn& on_file, const KnownFn& known) {
+  const DirFn no_dir;
+  const Visitor v{no_dir, on_file, known};
+  ListDir(dir, [&](std::string_view name, unsigned char type, uint64_t ino) {
+    std::string p = Join(dir, name);
+    if (type != DT_DIR && want(p)) VisitFile(p, type, ino, v);
+  });
+}
+
 void Glob::Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known) const {
   if (alts_.size() == 1) {
     if (!alts_[0].segments.empty()) {

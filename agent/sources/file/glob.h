@@ -52,6 +52,13 @@ class Glob {
   // fstat anyway. False: the walk stats it.
   using KnownFn = std::function<bool(const std::string& path, uint64_t ino, WalkedFile* file)>;
   void Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known = nullptr) const;
+  // Whether a walk lists dir for files (its last segment's directory can be dir). A relative
+  // dir is as the walk names it.
+  bool ListsDir(std::string_view dir) const;
+  // Lists dir alone (no descent) and reports its files as Walk does, those whose path `want`
+  // accepts: a pass over the directories that had events, not every directory.
+  static void ListFiles(const std::string& dir, const std::function<bool(const std::string&)>& want,
+                        const FileFn& on_file, const KnownFn& known = nullptr);
 
  private:
   // One brace-free alternative.

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "fake_sink.h"
 #include "fake_watcher.h"
 
@@ -50,6 +52,95 @@ TEST(DiscoveryListing, AFileFoundThroughALinkIsStillReadWithoutWriteEvents) {
   AppendFile(elsewhere / "b.log", "b2\n");
   ASSERT_TRUE(h.WaitLines(b, {"b1", "b2"}));
   EXPECT_EQ(ws.passes.load(), 1);
+}
+
+WatchEvents MovedAway(const std::string& dir, std::vector<std::string> created) {
+  WatchEvents ev;
+  ev.rescan_dirs.push_back(dir);
+  ev.created = std::move(created);
+  return ev;
+}
+
+// Rotation in one pod's directory among several: the new file is opened and the rotated one read
+// to its end by listing that directory, without a pass over all of them (the fake watcher counts
+// full passes; the timed one is a minute away).
+TEST(DiscoveryEvents, ARotationIsSortedOutByListingItsDirectoryAlone) {
+  Harness h;
+  FakeWatcher::State ws;
+  for (const char* d : {"a", "b", "c"}) {
+    ::mkdir((h.dir / d).c_str(), 0755);
+    WriteFile(h.dir / (std::string(d) + "/0.log"), std::string(d) + "1\n");
+  }
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  const std::string a = h.dir / "a/0.log", rotated = h.dir / "a/0.log.20261202-050000";
+  ASSERT_TRUE(h.WaitLines(a, {"a1"}));
+  AppendFile(a, "a2\n");
+  ASSERT_EQ(std::rename(a.c_str(), rotated.c_str()), 0);
+  WriteFile(a, "a3\n");
+  Deliver(ws, MovedAway(h.dir / "a", {rotated, a}));
+  ASSERT_TRUE(h.WaitLines(a, {"a1", "a2", "a3"}));
+  ASSERT_TRUE(h.WaitLines(h.dir / "b/0.log", {"b1"}));
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.sink.Lines().size(), 5u);  // a1 a2 a3 b1 c1, each once
+}
+
+// A file renamed into another directory the glob lists is the same open file under its new
+// name: read on from where it was, not drained and found again.
+TEST(DiscoveryEvents, AFileMovedToAnotherListedDirectoryIsReadOnWithoutAFullPass) {
+  Harness h;
+  FakeWatcher::State ws;
+  ::mkdir((h.dir / "a").c_str(), 0755);
+  ::mkdir((h.dir / "b").c_str(), 0755);
+  const std::string from = h.dir / "a/x.log", to = h.dir / "b/x.log";
+  WriteFile(from, "l1\n");
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(from, {"l1"}));
+  ASSERT_EQ(std::rename(from.c_str(), to.c_str()), 0);
+  AppendFile(to, "l2\n");
+  WatchEvents ev = MovedAway(h.dir / "a", {to});
+  ev.written.push_back(to);
+  Deliver(ws, ev);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 2; }));
+  AppendFile(to, "l3\n");
+  Deliver(ws, Only(false, "", to));
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 3; }));
+  EXPECT_EQ(h.sink.Lines(), (std::vector<std::string>{"l1", "l2", "l3"}));
+  // Its position is kept under the new name (a drained file's record would be gone).
+  EXPECT_TRUE(WaitFor([&] {
+    h.source->SyncPositions();
+    auto r = h.positions->FindByPath(to);
+    return r && r->offset == 9;
+  }));
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.source->ActiveFiles(), 1u);
+}
+
+// What inotify tells of a rotation: the directory whose file moved or went, not "rescan all".
+// A directory made or removed still asks for a full pass (it must be watched, or its files
+// looked for).
+TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANewDirectory) {
+  skidder::testing::TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  ASSERT_NE(w, nullptr);
+  ::mkdir((dir / "a").c_str(), 0755);
+  WriteFile(dir / "a/0.log", "x\n");
+  WriteFile(dir / "a/1.log", "x\n");
+  w->BeginPass();
+  w->Add(dir / "a");
+  w->EndPass();
+  ASSERT_EQ(std::rename((dir / "a/0.log").c_str(), (dir / "a/0.log.1").c_str()), 0);
+  ASSERT_EQ(::unlink((dir / "a/1.log").c_str()), 0);
+  WatchEvents ev;
+  w->ReadEvents(&ev);
+  EXPECT_FALSE(ev.rescan);
+  EXPECT_EQ(ev.rescan_dirs, std::vector<std::string>{dir / "a"});
+  EXPECT_EQ(ev.created, std::vector<std::string>{dir / "a/0.log.1"});
+  ::mkdir((dir / "a/sub").c_str(), 0755);
+  WatchEvents made;
+  w->ReadEvents(&made);
+  EXPECT_TRUE(made.rescan);
 }
 
 // In a child with its own mount namespace (root only; skipped elsewhere): a file bind-mounted
