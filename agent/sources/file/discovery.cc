@@ -227,7 +227,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     if (::stat(path.c_str(), &st) == 0) OpenDecompressed(path, st, t, now_ns);
     return;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenNoAtime(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
     return;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <memory>
 #include <set>
 
@@ -46,7 +48,7 @@ bool IsRealDir(const std::string& path, unsigned char type) {
 // 10,000 pod logs lists 20,000). The buffer is per call: f may list a subdirectory.
 template <typename F>
 void ListDir(const std::string& dir, F&& f) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd = OpenNoAtime(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;  // vanished or unreadable: the next rescan sees it again
   constexpr size_t kBuf = 32 * 1024;
   auto buf = std::make_unique<char[]>(kBuf);
@@ -128,6 +130,16 @@ std::vector<std::string> ExpandBraces(std::string_view pattern, size_t limit) {
   std::vector<std::string> out;
   Expand(std::string(pattern), std::max<size_t>(limit, 1), &out);
   return out;
+}
+
+int OpenNoAtime(const char* path, int flags) {
+  static std::atomic<bool> refused{false};
+  if (!refused.load(std::memory_order_relaxed)) {
+    const int fd = ::open(path, flags | O_NOATIME);
+    if (fd >= 0 || errno != EPERM) return fd;
+    refused.store(true, std::memory_order_relaxed);
+  }
+  return ::open(path, flags);
 }
 
 bool HasGlobMeta(std::string_view segment) {

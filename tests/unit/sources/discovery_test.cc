@@ -4,6 +4,7 @@
 // after pass taking it for a rotation.
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -52,6 +53,26 @@ TEST(DiscoveryListing, AFileFoundThroughALinkIsStillReadWithoutWriteEvents) {
   AppendFile(elsewhere / "b.log", "b2\n");
   ASSERT_TRUE(h.WaitLines(b, {"b1", "b2"}));
   EXPECT_EQ(ws.passes.load(), 1);
+}
+
+// A pass lists a new directory and reads a new file without writing their inodes (O_NOATIME;
+// the test owns both, so it may ask). Their atime is set before their mtime, where relatime
+// would update it.
+TEST(DiscoveryListing, ListingADirectoryAndReadingAFileLeaveTheirAccessTimes) {
+  Harness h;
+  ::mkdir((h.dir / "pod").c_str(), 0755);
+  const std::string file = h.dir / "pod/0.log";
+  WriteFile(file, "x\n");
+  const timespec times[2] = {{1000, 0}, {0, UTIME_OMIT}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (h.dir / "pod").c_str(), times, 0), 0);
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  h.Start(h.dir / "*/*.log");
+  ASSERT_TRUE(h.WaitLines(file, {"x"}));
+  struct stat d, f;
+  ASSERT_EQ(::stat((h.dir / "pod").c_str(), &d), 0);
+  ASSERT_EQ(::stat(file.c_str(), &f), 0);
+  EXPECT_EQ(d.st_atim.tv_sec, 1000);
+  EXPECT_EQ(f.st_atim.tv_sec, 1000);
 }
 
 WatchEvents MovedAway(const std::string& dir, std::vector<std::string> created) {
