@@ -31,9 +31,6 @@ using file_util::SameRecordFile;
 
 void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* only) {
   FoundFiles found;
-  // Keyed by found's own keys, not copies of the paths (this pass is the agent's peak of memory
-  // with thousands of files: everything it holds per file or per directory counts).
-  std::unordered_map<const std::string*, TargetState*> found_target;
   WalkedDirs dirs;
   std::unordered_set<uint64_t> open_inodes;
   for (const auto& [key, f] : files_) open_inodes.insert(key.second);
@@ -55,8 +52,7 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
   TargetState* walking = nullptr;  // the target the files reported now are for
   const Glob::FileFn add = [&](const std::string& path, const WalkedFile& w) {
     // Per target in order, as the walk: the first one that finds a file has it.
-    auto [it, fresh] = found.emplace(path, w);
-    if (fresh) found_target[&it->first] = walking;
+    found.try_emplace(path, FoundFile{w, walking});
   };
   if (only != nullptr) {
     ListOnly(*only, dirs, &walking, add, known);
@@ -89,7 +85,7 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
   for (const auto& [path, w] : found) {
     if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
-    OpenNew(path, w, *found_target[&path], now_ns);
+    OpenNew(path, w, *w.target, now_ns);
   }
   for (auto it = rotated_since_.begin(); it != rotated_since_.end();) {
     if (only != nullptr && !only->contains(it->first)) {

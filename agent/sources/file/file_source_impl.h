@@ -30,9 +30,15 @@ namespace skidder::sources {
 using FileKey = std::pair<uint64_t, uint64_t>;  // dev, inode
 inline FileKey KeyOf(const FileIdentity& id) { return {id.dev, id.ino}; }
 
-// A discovery pass's files by path (24 bytes each, not a struct stat's 144: with 10,000 files
-// this map is part of the agent's peak of memory).
-using FoundFiles = std::map<std::string, WalkedFile>;
+struct TargetState;
+
+// A file a discovery pass found, with the target it is for (the first whose glob matched).
+struct FoundFile : WalkedFile {
+  TargetState* target = nullptr;
+};
+// A discovery pass's files by path (32 bytes each, not a struct stat's 144 and a map entry for
+// the target: with 10,000 files this map is part of the agent's peak of memory).
+using FoundFiles = std::map<std::string, FoundFile>;
 
 struct TargetState {
   FileTarget target;
