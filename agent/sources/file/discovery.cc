@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 #include <utility>
 
 #include "sources/file/decompress.h"
@@ -28,61 +29,131 @@ using file_util::kUnseenSlackNs;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
-void FileSource::Impl::Discover(int64_t now_ns) {
-  std::map<std::string, struct stat> found;
-  // Keyed by found's own keys, not copies of the paths (this pass is the agent's peak of memory
-  // with thousands of files: everything it holds per file or per directory counts).
-  std::unordered_map<const std::string*, TargetState*> found_target;
+void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* only) {
+  FoundFiles found;
   WalkedDirs dirs;
-  // A file the reader holds open at the path the listing shows, with the inode it shows, is that
-  // file: no stat needed (only its identity is used for files already open).
-  const Glob::KnownFn known = [this](const std::string& path, uint64_t ino, struct stat* st) {
-    const TailedFile* f = by_path_.Find(path);
-    if (f == nullptr || f->identity().ino != ino) return false;
-    *st = {};
-    st->st_dev = static_cast<dev_t>(f->identity().dev);
-    st->st_ino = static_cast<ino_t>(ino);
-    st->st_mode = S_IFREG;
+  std::unordered_set<uint64_t> open_inodes;
+  for (const auto& [key, f] : files_) open_inodes.insert(key.second);
+  // A regular file the listing shows needs no stat when it is the file the reader holds open at
+  // that path (only its identity is used then), or when no open file has its inode: a new file,
+  // which OpenNew opens and fstat()s anyway. Anything else (a name whose file changed, an open
+  // file under a new name) is stat'ed, so that CheckOpenFiles compares real identities.
+  const Glob::KnownFn known = [&](const std::string& path, uint64_t ino, WalkedFile* w) {
+    if (const TailedFile* f = by_path_.Find(path)) {
+      if (f->identity().ino != ino) return false;
+      *w = WalkedFile{f->identity().dev, ino, true, f->via_symlink};
+      return true;
+    }
+    if (open_inodes.contains(ino)) return false;
+    *w = WalkedFile{0, ino, false, false};
     return true;
   };
-  watcher_->BeginPass();
-  for (auto& t : targets_) {
-    t->glob.Walk(
-        [&](const std::string& dir) {
-          watcher_->Add(dir);
-          dirs.Add(dir, t.get());
-        },
-        [&](const std::string& path, const struct stat& st) {
-          if (t->exclude && t->exclude->Match(path)) return;
-          if (held_.IsHeld(path)) return;  // our own links are never new files
-          auto [it, fresh] = found.emplace(path, st);
-          if (fresh) found_target[&it->first] = t.get();
-        },
-        known);
+  TargetState* walking = nullptr;  // the target the files reported now are for
+  const Glob::FileFn add = [&](const std::string& path, const WalkedFile& w) {
+    // Per target in order, as the walk: the first one that finds a file has it.
+    found.try_emplace(path, FoundFile{w, walking});
+  };
+  if (only != nullptr) {
+    ListOnly(*only, dirs, &walking, add, known);
+  } else {
+    watcher_->BeginPass();
+    for (auto& t : targets_) {
+      walking = t.get();
+      t->glob.Walk(
+          [&](const std::string& dir) {
+            watcher_->Add(dir);
+            dirs.Add(dir, t.get());
+          },
+          [&](const std::string& path, const WalkedFile& w) {
+            if (t->exclude && t->exclude->Match(path)) return;
+            if (held_.IsHeld(path)) return;  // our own links are never new files
+            add(path, w);
+          },
+          known);
+    }
+    watcher_->EndPass();
   }
-  watcher_->EndPass();
   dirs.Seal();
-  if (!orphans_checked_ && held_.enabled()) {
+  if (only == nullptr && !orphans_checked_ && held_.enabled()) {
     orphans_checked_ = true;
     std::set<std::string> referenced;
     for (const auto& r : positions_->All()) referenced.insert(r.path);
     held_.RemoveOrphans(referenced);
   }
-  CheckOpenFiles(found, now_ns);
+  CheckOpenFiles(found, now_ns, only);
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
-  for (const auto& [path, st] : found) {
-    if (files_.contains(FileKey{st.st_dev, st.st_ino})) continue;
-    OpenNew(path, st, *found_target[&path], now_ns);
+  for (const auto& [path, w] : found) {
+    if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
+    OpenNew(path, w, *w.target, now_ns);
   }
-  for (const auto& [dir, since] : std::exchange(rotated_since_, {})) {
-    if (const TargetState* t = dirs.Find(dir)) OpenUnseenRotations(dir, *t, found, since, now_ns);
+  for (auto it = rotated_since_.begin(); it != rotated_since_.end();) {
+    if (only != nullptr && !only->contains(it->first)) {
+      ++it;  // not listed by this pass: the next that lists it looks
+      continue;
+    }
+    if (const TargetState* t = dirs.Find(it->first)) {
+      OpenUnseenRotations(it->first, *t, found, it->second, now_ns);
+    }
+    it = rotated_since_.erase(it);
   }
   RebuildPathIndex();
   EnforceHeldBudget();
 }
 
-void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& found,
-                                      int64_t now_ns) {
+// A pass over the directories in `dirs` alone: each is listed once, for the first target whose
+// walk lists it (as a walk would have), and its files go to the first target that matches them.
+void FileSource::Impl::ListOnly(const std::set<std::string>& only, WalkedDirs& dirs,
+                                TargetState** walking, const Glob::FileFn& add,
+                                const Glob::KnownFn& known) {
+  std::vector<TargetState*> listing;
+  for (const std::string& dir : only) {
+    listing.clear();
+    for (auto& t : targets_) {
+      if (t->glob.ListsDir(dir)) listing.push_back(t.get());
+    }
+    if (listing.empty()) continue;
+    dirs.Add(dir, listing.front());
+    const auto want = [&](const std::string& path) {
+      if (held_.IsHeld(path)) return false;
+      for (TargetState* t : listing) {
+        if (t->glob.Match(path) && !(t->exclude && t->exclude->Match(path))) {
+          *walking = t;
+          return true;
+        }
+      }
+      return false;
+    };
+    Glob::ListFiles(dir, want, add, known);
+  }
+}
+
+std::set<std::string> FileSource::Impl::DiscoverEventDirs(const WatchEvents& ev,
+                                                          int64_t now_ns) {
+  std::set<std::string> dirs = EventDirs(ev);
+  if (!dirs.empty()) {
+    Discover(now_ns, &dirs);
+  } else if (!ev.rescan_dirs.empty()) {
+    rescan_ = true;
+  }
+  return dirs;
+}
+
+std::set<std::string> FileSource::Impl::EventDirs(const WatchEvents& ev) const {
+  std::set<std::string> dirs;
+  if (rescan_ || ev.rescan || ev.rescan_dirs.empty()) return dirs;
+  dirs.insert(ev.rescan_dirs.begin(), ev.rescan_dirs.end());
+  // A file renamed into another directory: listing both finds it open under its new name.
+  for (const std::string& path : ev.created) dirs.insert(DirName(path));
+  for (const std::string& dir : dirs) {
+    const bool listed = std::any_of(targets_.begin(), targets_.end(),
+                                    [&](const auto& t) { return t->glob.ListsDir(dir); });
+    if (!listed || watcher_->IsPolled(dir)) return {};  // unsure what walks it: a full pass
+  }
+  return dirs;
+}
+
+void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
+                                      const std::set<std::string>* only) {
   // Built only when an open file is not at its path: the found files by inode (a rename to a
   // name the glob also matches).
   std::map<FileKey, const std::string*> found_by_inode;
@@ -93,11 +164,15 @@ void FileSource::Impl::CheckOpenFiles(const std::map<std::string, struct stat>& 
       StartDrain(*f, now_ns);
       continue;
     }
+    if (only != nullptr && !only->contains(DirName(f->record_path()))) continue;  // not listed
     auto it = found.find(f->record_path());
-    if (it != found.end() && SameInode(f->identity(), it->second)) continue;
+    if (it != found.end() && it->second.exact && KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
+      continue;
+    }
     if (!indexed) {
-      for (const auto& [path, st] : found) {
-        found_by_inode.emplace(FileKey{st.st_dev, st.st_ino}, &path);
+      // Only exact entries: the others are files no open file is (Discover's KnownFn).
+      for (const auto& [path, w] : found) {
+        if (w.exact) found_by_inode.emplace(FileKey{w.dev, w.ino}, &path);
       }
       indexed = true;
     }
@@ -140,13 +215,14 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   HoldDraining(f);
 }
 
-void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walked,
+void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked,
                                const TargetState& t, int64_t now_ns) {
   if (t.target.decompression.enabled && HasCompressedExtension(path)) {
-    OpenDecompressed(path, walked, t, now_ns);
+    struct stat st;  // the archive's own identity (the walk may know only the listing's)
+    if (::stat(path.c_str(), &st) == 0) OpenDecompressed(path, st, t, now_ns);
     return;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenNoAtime(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
     return;
@@ -158,13 +234,8 @@ void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walke
   struct stat st;
   Result<FileIdentity> id = Err(Internal("fstat"));
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) id = Identify(fd, st);
-  if (id && (st.st_ino != walked.st_ino || st.st_dev != walked.st_dev)) {
-    // Rotated between the walk and now: the file the walk saw left its name before it was ever
-    // opened, and no glob will find it again. Open it where it went; the next pass takes the
-    // new file at the path.
+  if (id && MovedSinceWalk(path, walked, st, t, now_ns)) {
     ::close(fd);
-    rescan_ = true;
-    OpenMovedAway(path, walked, t, now_ns);
     return;
   }
   if (!id || files_.contains(KeyOf(*id))) {
@@ -175,9 +246,31 @@ void FileSource::Impl::OpenNew(const std::string& path, const struct stat& walke
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
                                         t.target.handler, settings_);
-  struct stat link;
-  f->via_symlink = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+  f->via_symlink = walked.via_link;
   Adopt(std::move(f), t, now_ns);
+}
+
+// Whether the file the walk saw at path (walked) is not the one opened there (st) because it was
+// rotated between the walk and now: it left its name before it was ever opened, and no glob will
+// find it again. It is opened where it went; the next pass takes the new file at the path.
+// An inode from the listing alone may also differ for good: d_ino of a mount point is the
+// covered inode, not the mounted file's. So without a file by that inode beside path (or with
+// it open already), the opened file is path's own; else every pass would find it "rotated".
+bool FileSource::Impl::MovedSinceWalk(const std::string& path, const WalkedFile& walked,
+                                      const struct stat& st, const TargetState& t,
+                                      int64_t now_ns) {
+  if (walked.exact) {
+    if (SameInode(FileIdentity{.dev = walked.dev, .ino = walked.ino}, st)) return false;
+    rescan_ = true;
+    OpenMovedAway(path, walked, t, now_ns);
+    return true;
+  }
+  if (walked.ino == static_cast<uint64_t>(st.st_ino)) return false;
+  // A rotation keeps a file on its file system: the one opened at path tells the device.
+  const WalkedFile left{static_cast<uint64_t>(st.st_dev), walked.ino, true, false};
+  if (!OpenMovedAway(path, left, t, now_ns)) return false;
+  rescan_ = true;
+  return true;
 }
 
 // Where a newly found file starts: its own position (same identity, or imported from Promtail
@@ -236,13 +329,16 @@ void FileSource::Impl::OpenCreated(const std::string& path, int64_t now_ns) {
   }
   if (t == nullptr) return;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;  // gone again, or no file
+  if (::lstat(path.c_str(), &st) != 0) return;  // gone again
+  const bool link = S_ISLNK(st.st_mode);
+  if (link && ::stat(path.c_str(), &st) != 0) return;
+  if (!S_ISREG(st.st_mode)) return;
   const FileKey key{st.st_dev, st.st_ino};
   if (files_.contains(key)) {
     rescan_ = true;  // a file we read, under a new name
     return;
   }
-  OpenNew(path, st, *t, now_ns);
+  OpenNew(path, WalkedFile{key.first, key.second, true, link}, *t, now_ns);
   auto it = files_.find(key);
   if (it != files_.end() && !it->second->record_path().empty()) {
     by_path_.Add(it->second.get());
@@ -284,23 +380,23 @@ bool FileSource::Impl::InsideSymlinkRoots(const std::string& path, int fd) {
 
 // The file a discovery pass found at path (walked) was renamed before it could be opened: find
 // it by inode beside path and read it as a rotated file of path's stream, from its position if
-// it has one.
-void FileSource::Impl::OpenMovedAway(const std::string& path, const struct stat& walked,
+// it has one. True when it was found (and not open already).
+bool FileSource::Impl::OpenMovedAway(const std::string& path, const WalkedFile& walked,
                                      const TargetState& t, int64_t now_ns) {
-  if (files_.contains(FileKey{walked.st_dev, walked.st_ino})) return;
+  if (files_.contains(FileKey{walked.dev, walked.ino})) return false;
   FileIdentity want;
-  want.dev = static_cast<uint64_t>(walked.st_dev);
-  want.ino = static_cast<uint64_t>(walked.st_ino);
+  want.dev = walked.dev;
+  want.ino = walked.ino;
   const std::string where = FindByInode(DirName(path), want);
-  if (where.empty()) return;  // compressed or deleted at once: a restart looks for the copy
+  if (where.empty()) return false;  // compressed or deleted at once: a restart looks for the copy
   int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return;
+  if (fd < 0) return false;
   struct stat st;
   Result<FileIdentity> id = Err(Internal("fstat"));
   if (::fstat(fd, &st) == 0 && SameInode(want, st)) id = Identify(fd, st);
   if (!id) {
     ::close(fd);
-    return;
+    return false;
   }
   PositionRecord rec;
   rec.path = where;
@@ -311,6 +407,7 @@ void FileSource::Impl::OpenMovedAway(const std::string& path, const struct stat&
   LOG_INFO("file rotated before it was opened; reading it where it went",
            {{"path", path}, {"now_at", where}, {"offset", std::to_string(rec.offset)}});
   OpenRecovered(where, rec, t, now_ns);
+  return true;
 }
 
 }  // namespace skidder::sources

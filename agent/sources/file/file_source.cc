@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "sources/file/file_source_impl.h"
+#include "sources/file/file_util.h"
 #include "sources/file/identity.h"
 #include "util/log.h"
 
@@ -216,9 +217,13 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
     rescan_ = true;
     for (auto& [key, f] : files_) MarkDirty(*f);
   }
+  // Files moved away or deleted: a pass over their directories alone (a full one when unsure).
+  const std::set<std::string> listed = DiscoverEventDirs(ev, clock_->NowNs());
   // With a pass due, it finds the new files as well (and sorts out what moved).
   if (!rescan_) {
-    for (const auto& path : ev.created) OpenCreated(path, clock_->NowNs());
+    for (const auto& path : ev.created) {
+      if (!listed.contains(file_util::DirName(path))) OpenCreated(path, clock_->NowNs());
+    }
   }
   for (const auto& path : ev.written) {
     if (TailedFile* f = by_path_.Find(path)) MarkDirty(*f);

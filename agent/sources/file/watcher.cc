@@ -136,7 +136,12 @@ void InotifyWatcher::ReadEvents(WatchEvents* out) {
       // that it is watched, and so does anything that moves or removes a name.
       if (file && (ev->mask & kCreated)) out->created.push_back(dir_name + "/" + ev->name);
       const uint32_t handled = kWritten | (file ? kCreated : 0) | IN_ISDIR;
-      if (ev->mask & ~handled) out->rescan = true;
+      if ((ev->mask & ~handled) == 0) continue;
+      if (file && (out->rescan_dirs.empty() || out->rescan_dirs.back() != dir_name)) {
+        out->rescan_dirs.push_back(dir_name);  // a file's name moved or went: this directory
+      } else if (!file) {
+        out->rescan = true;
+      }
     }
   }
 }

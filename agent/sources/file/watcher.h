@@ -24,7 +24,10 @@
 namespace skidder::sources {
 
 struct WatchEvents {
-  bool rescan = false;               // entries moved or deleted, directories made: rediscover
+  bool rescan = false;  // directories made, moved or gone: rediscover everything
+  // Directories whose files moved away or were deleted (IN_MOVED_FROM, IN_DELETE, IN_ATTRIB):
+  // a pass over these (and where files moved in) finds what became of them, not one over all.
+  std::vector<std::string> rescan_dirs;
   bool overflow = false;             // events were lost: rediscover and re-check every file
   std::vector<std::string> created;  // files created or moved in (a pass is not needed for them)
   std::vector<std::string> written;  // paths written to (IN_MODIFY, IN_CLOSE_WRITE)

@@ -70,6 +70,7 @@ inline void Deliver(FakeWatcher::State& s, const WatchEvents& ev) {
     p.overflow |= ev.overflow;
     p.created.insert(p.created.end(), ev.created.begin(), ev.created.end());
     p.written.insert(p.written.end(), ev.written.begin(), ev.written.end());
+    p.rescan_dirs.insert(p.rescan_dirs.end(), ev.rescan_dirs.begin(), ev.rescan_dirs.end());
   }
   uint64_t one = 1;
   (void)!::write(s.fd, &one, sizeof one);

@@ -57,7 +57,7 @@ std::vector<std::string> WalkFiles(const Glob& g, std::vector<std::string>* dirs
       [&](const std::string& d) {
         if (dirs) dirs->push_back(d);
       },
-      [&](const std::string& p, const struct stat&) { files.push_back(p); });
+      [&](const std::string& p, const WalkedFile&) { files.push_back(p); });
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -95,18 +95,19 @@ TEST(Glob, WalkTakesTheCallersWordForAFileItKnowsByInode) {
   struct stat ks;
   ASSERT_EQ(::stat(known.c_str(), &ks), 0);
   for (const std::string& pattern : {dir / "*.log", dir / "**/*.log"}) {
-    std::map<std::string, off_t> sizes;
+    std::map<std::string, WalkedFile> seen;
     Glob(pattern).Walk(
         [](const std::string&) {},
-        [&](const std::string& p, const struct stat& st) { sizes[p] = st.st_size; },
-        [&](const std::string& p, uint64_t ino, struct stat* st) {
+        [&](const std::string& p, const WalkedFile& w) { seen[p] = w; },
+        [&](const std::string& p, uint64_t ino, WalkedFile* w) {
           if (p != known || ino != ks.st_ino) return false;
-          *st = {};
-          st->st_size = 12345;  // what the caller says, unchecked
+          *w = WalkedFile{12345, ino, false, false};  // what the caller says, unchecked
           return true;
         });
-    EXPECT_EQ(sizes[known], 12345) << pattern;
-    EXPECT_EQ(sizes[other], 2) << pattern;  // unknown: stat'ed
+    EXPECT_EQ(seen[known].dev, 12345u) << pattern;
+    EXPECT_FALSE(seen[known].exact) << pattern;
+    EXPECT_TRUE(seen[other].exact) << pattern;  // unknown: stat'ed
+    EXPECT_NE(seen[other].dev, 0u) << pattern;
   }
 }
 

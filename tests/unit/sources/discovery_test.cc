@@ -1,0 +1,213 @@
+// What a discovery pass learns from the directory listing instead of a stat per file: a link is
+// still known as one (its writes raise no event where the source watches), and a name whose
+// listing inode is not the file's (a file bind-mounted over it) is read, once, without a pass
+// after pass taking it for a rotation.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "fake_sink.h"
+#include "fake_watcher.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::AppendFile;
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+using testing::FakeWatcher;
+using testing::Harness;
+
+WatchEvents Only(bool rescan, const std::string& created, const std::string& written) {
+  WatchEvents ev;
+  ev.rescan = rescan;
+  if (!created.empty()) ev.created.push_back(created);
+  if (!written.empty()) ev.written.push_back(written);
+  return ev;
+}
+
+// The fake watcher raises no event of its own and polls nothing: a write to a file is seen
+// without an event only if the source knows to look at the file on its ticks.
+TEST(DiscoveryListing, AFileFoundThroughALinkIsStillReadWithoutWriteEvents) {
+  Harness h;
+  FakeWatcher::State ws;
+  skidder::testing::TempDir elsewhere;
+  WriteFile(elsewhere / "a.log", "a1\n");
+  WriteFile(elsewhere / "b.log", "b1\n");
+  const std::string a = h.dir / "a.log", b = h.dir / "b.log";
+  ASSERT_EQ(::symlink((elsewhere / "a.log").c_str(), a.c_str()), 0);
+  h.Start(h.dir / "*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(a, {"a1"}));  // found by the pass's listing (d_type DT_LNK)
+  AppendFile(elsewhere / "a.log", "a2\n");
+  ASSERT_TRUE(h.WaitLines(a, {"a1", "a2"}));
+
+  ASSERT_EQ(::symlink((elsewhere / "b.log").c_str(), b.c_str()), 0);
+  Deliver(ws, Only(false, b, ""));  // opened from the event, without a pass
+  ASSERT_TRUE(h.WaitLines(b, {"b1"}));
+  AppendFile(elsewhere / "b.log", "b2\n");
+  ASSERT_TRUE(h.WaitLines(b, {"b1", "b2"}));
+  EXPECT_EQ(ws.passes.load(), 1);
+}
+
+// A pass lists a new directory and reads a new file without writing their inodes (O_NOATIME;
+// the test owns both, so it may ask). Their atime is set before their mtime, where relatime
+// would update it.
+TEST(DiscoveryListing, ListingADirectoryAndReadingAFileLeaveTheirAccessTimes) {
+  Harness h;
+  ::mkdir((h.dir / "pod").c_str(), 0755);
+  const std::string file = h.dir / "pod/0.log";
+  WriteFile(file, "x\n");
+  const timespec times[2] = {{1000, 0}, {0, UTIME_OMIT}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (h.dir / "pod").c_str(), times, 0), 0);
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  h.Start(h.dir / "*/*.log");
+  ASSERT_TRUE(h.WaitLines(file, {"x"}));
+  struct stat d, f;
+  ASSERT_EQ(::stat((h.dir / "pod").c_str(), &d), 0);
+  ASSERT_EQ(::stat(file.c_str(), &f), 0);
+  EXPECT_EQ(d.st_atim.tv_sec, 1000);
+  EXPECT_EQ(f.st_atim.tv_sec, 1000);
+}
+
+WatchEvents MovedAway(const std::string& dir, std::vector<std::string> created) {
+  WatchEvents ev;
+  ev.rescan_dirs.push_back(dir);
+  ev.created = std::move(created);
+  return ev;
+}
+
+// Rotation in one pod's directory among several: the new file is opened and the rotated one read
+// to its end by listing that directory, without a pass over all of them (the fake watcher counts
+// full passes; the timed one is a minute away).
+TEST(DiscoveryEvents, ARotationIsSortedOutByListingItsDirectoryAlone) {
+  Harness h;
+  FakeWatcher::State ws;
+  for (const char* d : {"a", "b", "c"}) {
+    ::mkdir((h.dir / d).c_str(), 0755);
+    WriteFile(h.dir / (std::string(d) + "/0.log"), std::string(d) + "1\n");
+  }
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  const std::string a = h.dir / "a/0.log", rotated = h.dir / "a/0.log.20261202-050000";
+  ASSERT_TRUE(h.WaitLines(a, {"a1"}));
+  AppendFile(a, "a2\n");
+  ASSERT_EQ(std::rename(a.c_str(), rotated.c_str()), 0);
+  WriteFile(a, "a3\n");
+  Deliver(ws, MovedAway(h.dir / "a", {rotated, a}));
+  ASSERT_TRUE(h.WaitLines(a, {"a1", "a2", "a3"}));
+  ASSERT_TRUE(h.WaitLines(h.dir / "b/0.log", {"b1"}));
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.sink.Lines().size(), 5u);  // a1 a2 a3 b1 c1, each once
+}
+
+// A file renamed into another directory the glob lists is the same open file under its new
+// name: read on from where it was, not drained and found again.
+TEST(DiscoveryEvents, AFileMovedToAnotherListedDirectoryIsReadOnWithoutAFullPass) {
+  Harness h;
+  FakeWatcher::State ws;
+  ::mkdir((h.dir / "a").c_str(), 0755);
+  ::mkdir((h.dir / "b").c_str(), 0755);
+  const std::string from = h.dir / "a/x.log", to = h.dir / "b/x.log";
+  WriteFile(from, "l1\n");
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(from, {"l1"}));
+  ASSERT_EQ(std::rename(from.c_str(), to.c_str()), 0);
+  AppendFile(to, "l2\n");
+  WatchEvents ev = MovedAway(h.dir / "a", {to});
+  ev.written.push_back(to);
+  Deliver(ws, ev);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 2; }));
+  AppendFile(to, "l3\n");
+  Deliver(ws, Only(false, "", to));
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 3; }));
+  EXPECT_EQ(h.sink.Lines(), (std::vector<std::string>{"l1", "l2", "l3"}));
+  // Its position is kept under the new name (a drained file's record would be gone).
+  EXPECT_TRUE(WaitFor([&] {
+    h.source->SyncPositions();
+    auto r = h.positions->FindByPath(to);
+    return r && r->offset == 9;
+  }));
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.source->ActiveFiles(), 1u);
+}
+
+// What inotify tells of a rotation: the directory whose file moved or went, not "rescan all".
+// A directory made or removed still asks for a full pass (it must be watched, or its files
+// looked for).
+TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANewDirectory) {
+  skidder::testing::TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  ASSERT_NE(w, nullptr);
+  ::mkdir((dir / "a").c_str(), 0755);
+  WriteFile(dir / "a/0.log", "x\n");
+  WriteFile(dir / "a/1.log", "x\n");
+  w->BeginPass();
+  w->Add(dir / "a");
+  w->EndPass();
+  ASSERT_EQ(std::rename((dir / "a/0.log").c_str(), (dir / "a/0.log.1").c_str()), 0);
+  ASSERT_EQ(::unlink((dir / "a/1.log").c_str()), 0);
+  WatchEvents ev;
+  w->ReadEvents(&ev);
+  EXPECT_FALSE(ev.rescan);
+  EXPECT_EQ(ev.rescan_dirs, std::vector<std::string>{dir / "a"});
+  EXPECT_EQ(ev.created, std::vector<std::string>{dir / "a/0.log.1"});
+  ::mkdir((dir / "a/sub").c_str(), 0755);
+  WatchEvents made;
+  w->ReadEvents(&made);
+  EXPECT_TRUE(made.rescan);
+}
+
+// In a child with its own mount namespace (root only; skipped elsewhere): a file bind-mounted
+// over a name the glob matches. The listing's d_ino is then the covered file's, not what an
+// fstat of the opened name says. Exit codes: 0 ok, 77 cannot mount, else the failed step.
+int BindMountedFileChild() {
+  if (::unshare(CLONE_NEWNS) != 0) return 77;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 77;
+  int code = 0;
+  {
+    Harness h;
+    FakeWatcher::State ws;
+    ::mkdir((h.dir / "outside").c_str(), 0755);
+    const std::string real = h.dir / "outside/real.log", name = h.dir / "app.log";
+    WriteFile(real, "m1\n");
+    WriteFile(name, "covered\n");
+    if (::mount(real.c_str(), name.c_str(), nullptr, MS_BIND, nullptr) != 0) return 77;
+    h.Start(h.dir / "*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+    if (!h.WaitLines(name, {"m1"})) code = 1;
+    AppendFile(real, "m2\n");
+    if (code == 0) Deliver(ws, Only(false, "", name));
+    if (code == 0 && !h.WaitLines(name, {"m1", "m2"})) code = 2;
+    if (code == 0 && ws.passes.load() != 1) code = 3;  // no pass after pass
+    // A later pass knows the open file by its real inode: it neither drains nor reopens it.
+    if (code == 0) Deliver(ws, Only(true, "", ""));
+    if (code == 0 && !WaitFor([&] { return ws.passes.load() >= 2; })) code = 4;
+    AppendFile(real, "m3\n");
+    if (code == 0) Deliver(ws, Only(false, "", name));
+    if (code == 0 && !h.WaitLines(name, {"m1", "m2", "m3"})) code = 5;
+    if (code == 0 && (ws.passes.load() != 2 || h.source->ActiveFiles() != 1)) code = 6;
+    h.Stop();
+    ::umount2(name.c_str(), MNT_DETACH);
+  }
+  return code;
+}
+
+TEST(DiscoveryListing, AFileBindMountedOverANameIsReadOnceNotTakenForARotation) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) ::_exit(BindMountedFileChild());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no mount namespace here (needs root)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "failed step (see BindMountedFileChild)";
+}
+
+}  // namespace
+}  // namespace skidder::sources
