@@ -246,6 +246,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
                                         t.target.handler, settings_);
+  f->NoteOpened(st);
   f->via_symlink = walked.via_link;
   Adopt(std::move(f), t, now_ns);
 }

@@ -101,11 +101,13 @@ bool TailedFile::Check(bool* has_new_data) {
   struct stat st;
   if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
   const auto size = static_cast<uint64_t>(st.st_size);
+  // The first bytes are compared again only when the file changed since the last look (its size,
+  // or its modification time: rewritten in place to exactly the old length changes only that). A
+  // backlog read over many turns, or a file just opened (NoteOpened), costs no pread per turn.
+  const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  const bool changed = size != size_ || mtime != mtime_ns_;
   size_ = size;
   series_->SetSize(size);
-  // Rewritten in place to exactly the old length changes only the modification time.
-  const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-  const bool changed = size > splitter_.read_offset() || mtime != mtime_ns_;
   mtime_ns_ = mtime;
   if (size < splitter_.read_offset()) {
     Restart("file shrank below the read offset (copytruncate)");
@@ -117,6 +119,11 @@ bool TailedFile::Check(bool* has_new_data) {
   }
   *has_new_data = size > splitter_.read_offset();
   return true;
+}
+
+void TailedFile::NoteOpened(const struct stat& st) {
+  size_ = static_cast<uint64_t>(st.st_size);
+  mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
 void TailedFile::Restart(const char* why) {

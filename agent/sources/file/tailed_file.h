@@ -9,6 +9,8 @@
 // Owned and called by the FileSource reading thread only.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -56,6 +58,9 @@ class TailedFile {
   // data, its first bytes changed. Grows the fingerprint while the file is short. Returns
   // false when the fd cannot be checked. *has_new_data: the file is longer than read_offset().
   bool Check(bool* has_new_data);
+  // The identity was just taken from the file st describes (same descriptor): the next Check
+  // compares the first bytes again only if the file changed since.
+  void NoteOpened(const struct stat& st);
   // The file will not grow any more: its last unterminated line is a line after all.
   void FlushPartial(const BatchTime& now, ReadBatch& batch);
 
