@@ -22,6 +22,13 @@
 namespace skidder::app {
 namespace {
 
+// The file source raises it to wake the main loop when it reads after an idle spell (the loop
+// then waits sync_period, and a change must be saved sooner); anyone else sending it only causes
+// an early Runtime::Tick.
+constexpr int kWakeSignal = SIGUSR2;
+
+void WakeMainLoop() { kill(getpid(), kWakeSignal); }
+
 // Signals are taken synchronously by the main thread (sigtimedwait); every other thread inherits
 // the blocked mask, so no handler runs on a random thread mid-write.
 sigset_t BlockSignals() {
@@ -30,6 +37,7 @@ sigset_t BlockSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, kWakeSignal);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return set;
@@ -75,7 +83,7 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
   if (!next) return next.error();
   running->Shutdown();
   running = std::move(*next);
-  Status started = running->Start(reload_request);
+  Status started = running->Start(reload_request, WakeMainLoop);
   if (started.ok()) {
     current = std::move(next_cfg);
     LOG_INFO("config reloaded");
@@ -86,7 +94,7 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
   auto previous = Runtime::Build(current, flags, metrics);
   if (!previous) return previous.error();
   running = std::move(*previous);
-  if (Status s = running->Start(reload_request); !s.ok()) {
+  if (Status s = running->Start(reload_request, WakeMainLoop); !s.ok()) {
     LOG_ERROR("cannot restart the previous config either; exiting", {{"error", s.message()}});
     std::exit(1);
   }
@@ -138,7 +146,7 @@ int Main(const std::vector<std::string>& args) {
     return Status::Ok();
   };
   std::unique_ptr<Runtime> running = std::move(*runtime);
-  if (Status s = running->Start(reload_request); !s.ok()) {
+  if (Status s = running->Start(reload_request, WakeMainLoop); !s.ok()) {
     LOG_ERROR("cannot start", {{"error", s.message()}});
     return 1;
   }

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <functional>
+
 #include "app/pipeline_handler.h"
 #include "app/sinks.h"
 #include "app/stdin_source.h"
@@ -62,6 +65,9 @@ struct Runtime::State {
   std::chrono::steady_clock::time_point last_pod_scan{}, last_save_log{};
   std::string last_save_error;  // logged again only when it changes, or once a minute
   bool settled = false;  // at the last save nothing was in flight (Tick then waits sync_period)
+  // The file source read again while settled (set on its thread, taken by Tick).
+  std::atomic<bool> woken{false};
+  std::function<void()> wake;  // asks the main loop to call Tick now
   bool started = false;
 };
 
@@ -131,8 +137,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
   return rt;
 }
 
-Status Runtime::Start(std::function<Status()> reload_request) {
+Status Runtime::Start(std::function<Status()> reload_request, std::function<void()> wake) {
   State& s = *s_;
+  s.wake = std::move(wake);
   // -dry-run never touches the positions file, not even to read it: every file is shown from
   // its start, which is what someone developing a pipeline wants to see again and again.
   // -stdin has no files, so no positions either.
@@ -188,6 +195,10 @@ Status Runtime::StartFileSources() {
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
   fo.symlink_roots = s.cfg.target_config.symlink_roots;
+  fo.on_busy = [&s] {
+    s.woken.store(true);
+    if (s.wake) s.wake();
+  };
   if (!s.flags.dry_run) {
     const std::string crash_file = s.cfg.positions.filename + ".crashes";
     s.crashes = sources::poison::CrashLog::Load(crash_file);
@@ -386,6 +397,7 @@ std::chrono::milliseconds Runtime::Tick() {
     wait = std::min(wait, s.last_pod_scan + kPodScanPeriod - now);
   }
   if (!s.source || s.flags.dry_run) return Ms(wait);
+  if (s.woken.exchange(false)) s.settled = false;  // read again: back to kMaxSaveGap
   // While anything is in flight, positions are saved soon after acknowledgements (Save writes
   // only when something changed), so that a crash re-sends little more than the batch in
   // flight: sync_period (Promtail's 10s default) would re-send everything acknowledged since

@@ -34,7 +34,9 @@ class Runtime {
 
   // reload_request is called by POST /reload (on an HTTP thread): it validates and asks the main
   // thread to reload, returning the validation error if any.
-  Status Start(std::function<Status()> reload_request = {});
+  // wake is called from another thread when Tick should run again soon (the file source reads
+  // after an idle spell while Tick waits sync_period); the caller's loop then calls Tick.
+  Status Start(std::function<Status()> reload_request = {}, std::function<void()> wake = {});
   // Periodic work on the main thread: saving positions, scanning pod log roots. Returns how long
   // the main thread may wait before the next call (a signal may come sooner).
   std::chrono::milliseconds Tick();

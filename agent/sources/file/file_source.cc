@@ -130,6 +130,11 @@ void FileSource::Impl::Run() {
     CloseDrained(now_ns);
     FlushHandlers(now_ns, false);
     UpdatePositions();
+    // Something to save again after the owner was told nothing was in flight: wake it (once).
+    if (!touched_.empty() && owner_settled_.load(std::memory_order_relaxed) &&
+        owner_settled_.exchange(false) && opts_.on_busy) {
+      opts_.on_busy();
+    }
     active_files = files_.size();
     if (!NeedsTick()) {
       next_tick_ = kNever;
@@ -198,7 +203,9 @@ config::Duration FileSource::Impl::RescanPeriod() const {
 bool FileSource::Impl::SyncPositions() {
   std::lock_guard state(state_mu_);
   UpdatePositions();
-  return touched_.empty() && finished_.empty();
+  const bool settled = touched_.empty() && finished_.empty();
+  owner_settled_.store(settled, std::memory_order_relaxed);
+  return settled;
 }
 
 void FileSource::Impl::WaitForEvents(int timeout_ms) {

@@ -7,6 +7,7 @@
 // advance only through the AckTrackers, i.e. only when the sink has acknowledged the entries.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,9 +28,9 @@ class Positions;
 
 // One thing to tail: a glob and the labels its files' entries carry.
 struct FileTarget {
-  std::string id;                // stable key (job + labels); a target with the same id is kept
-  Labels labels;                 // incl. __path__ (glob, may use **) and __path_exclude__
-  ReadHandler* handler;          // not owned; must outlive the target (one per scrape config)
+  std::string id;        // stable key (job + labels); a target with the same id is kept
+  Labels labels;         // incl. __path__ (glob, may use **) and __path_exclude__
+  ReadHandler* handler;  // not owned; must outlive the target (one per scrape config)
   // The job's decompression block: matching .gz/.z/.bz2 files are read whole, decompressed.
   config::DecompressionConfig decompression = {};
 };
@@ -49,6 +50,10 @@ struct FileSourceOptions {
   uint64_t held_max_bytes = uint64_t{1} << 30;
   // Lines the agent died on (see poison.h); not owned, may be null.
   const poison::CrashLog* crashes = nullptr;
+  // Called on the reading thread when it reads again after SyncPositions last said nothing was
+  // in flight: the owner, which saves positions only every sync_period while settled, should
+  // look again soon (so a change is saved within 250 ms whether or not the agent was idle).
+  std::function<void()> on_busy;
 };
 
 class FileSource {

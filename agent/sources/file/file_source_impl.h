@@ -129,6 +129,8 @@ class FileSource::Impl {
   bool SyncPositions();
 
   std::atomic<size_t> active_files{0};
+  // SyncPositions' last answer was "settled" (see FileSourceOptions::on_busy).
+  std::atomic<bool> owner_settled_{false};
   std::atomic<size_t> active_targets{0};
 
  private:
@@ -184,8 +186,7 @@ class FileSource::Impl {
   void OpenCreated(const std::string& path, int64_t now_ns);
   void CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
                       const std::set<std::string>* only = nullptr);
-  void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found,
-                      int64_t now_ns);
+  void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found, int64_t now_ns);
   void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,
                    int64_t now_ns);
   void ResolveCompressed(const PositionRecord& rec, const TargetState& t, bool first,
@@ -193,12 +194,12 @@ class FileSource::Impl {
   void OpenCompressed(const std::string& path, const PositionRecord& rec, const TargetState& t,
                       int64_t now_ns);
   // Rotations of dir's streams no record knows, written since since_ns: opened oldest first.
-  void OpenUnseenRotations(const std::string& dir, const TargetState& t,
-                           const FoundFiles& found, int64_t since_ns,
-                           int64_t now_ns);
-  std::vector<std::pair<int64_t, std::string>> UnseenRotations(
-      const std::string& dir, const std::set<std::string>& bases,
-      const FoundFiles& found, int64_t saved_ns);
+  void OpenUnseenRotations(const std::string& dir, const TargetState& t, const FoundFiles& found,
+                           int64_t since_ns, int64_t now_ns);
+  std::vector<std::pair<int64_t, std::string>> UnseenRotations(const std::string& dir,
+                                                               const std::set<std::string>& bases,
+                                                               const FoundFiles& found,
+                                                               int64_t saved_ns);
   bool IsCopyOfKnownFile(const std::string& gz_path);
   bool InsideSymlinkRoots(const std::string& path, int fd);
   void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,

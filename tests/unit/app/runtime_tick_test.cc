@@ -2,34 +2,44 @@
 // nothing is in flight (it asked every 250 ms), and still saves a change within sync_period.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <string>
 
 #include "app/runtime.h"
 #include "config/loader.h"
+#include "support/fake_loki.h"
 #include "support/test_util.h"
 #include "telemetry/agent_metrics.h"
 
 namespace skidder::app {
 namespace {
 
+using skidder::testing::AppendFile;
+using skidder::testing::FakeLoki;
 using skidder::testing::ReadFile;
 using skidder::testing::TempDir;
 using skidder::testing::WaitFor;
 using skidder::testing::WriteFile;
 
+std::string Config(const TempDir& dir, const char* sync_period,
+                   const std::string& url = "http://127.0.0.1:1/loki/api/v1/push") {
+  return "server:\n  http_listen_port: 0\n  disable: true\n"
+         "positions:\n  filename: " +
+         (dir / "positions.json") + "\n  sync_period: " + sync_period +
+         "\n"
+         "clients:\n  - url: " +
+         url +
+         "\n"
+         "scrape_configs:\n  - job_name: t\n    static_configs:\n"
+         "      - labels:\n          __path__: " +
+         (dir / "*.log") + "\n";
+}
+
 TEST(RuntimeTick, WaitsSyncPeriodWhenNothingIsInFlightAndStillSavesAChangeWithinIt) {
   TempDir dir;
   WriteFile(dir / "a.log", "");
-  const std::string yaml =
-      "server:\n  http_listen_port: 0\n  disable: true\n"
-      "positions:\n  filename: " +
-      (dir / "positions.json") +
-      "\n  sync_period: 2s\n"
-      "clients:\n  - url: http://127.0.0.1:1/loki/api/v1/push\n"
-      "scrape_configs:\n  - job_name: t\n    static_configs:\n"
-      "      - labels:\n          __path__: " +
-      (dir / "*.log") + "\n";
-  auto cfg = config::ParseConfig(yaml, "cfg.yaml", false);
+  auto cfg = config::ParseConfig(Config(dir, "2s"), "cfg.yaml", false);
   ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
   config::Flags flags;
   telemetry::Registry registry;
@@ -45,6 +55,32 @@ TEST(RuntimeTick, WaitsSyncPeriodWhenNothingIsInFlightAndStillSavesAChangeWithin
     (*runtime)->Tick();
     return ReadFile(dir / "positions.json").find("a.log") != std::string::npos;
   }));
+  (*runtime)->Shutdown();
+}
+
+// The main loop sleeps sync_period while nothing is in flight; a line read after that wakes it,
+// so positions are again saved within 250 ms of a change, not up to sync_period later.
+TEST(RuntimeTick, AReadAfterAnIdleSpellWakesTheMainLoopBackTo250ms) {
+  TempDir dir;
+  WriteFile(dir / "a.log", "");
+  FakeLoki loki;
+  ASSERT_TRUE(loki.Start());
+  auto cfg = config::ParseConfig(Config(dir, "60s", loki.url()), "cfg.yaml", false);
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+  config::Flags flags;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  auto runtime = Runtime::Build(*cfg, flags, &metrics);
+  ASSERT_TRUE(runtime.has_value()) << runtime.error().message();
+  std::atomic<int> wakes{0};
+  ASSERT_TRUE((*runtime)->Start({}, [&] { ++wakes; }).ok());
+  ASSERT_TRUE(WaitFor([&] { return (*runtime)->Tick() > std::chrono::seconds(10); }));
+  EXPECT_EQ(wakes.load(), 0);
+  AppendFile(dir / "a.log", "a line\n");
+  ASSERT_TRUE(WaitFor([&] { return wakes.load() > 0; }));
+  EXPECT_LE((*runtime)->Tick(), std::chrono::milliseconds(250));
+  EXPECT_EQ(wakes.load(), 1);  // once per idle spell, not per read
+  EXPECT_TRUE(loki.WaitForLines(1));
   (*runtime)->Shutdown();
 }
 
