@@ -55,6 +55,7 @@ class Handler final : public skidder::sources::ReadHandler {
     batch.ForEach([&](skidder::Entry& e) { p_->Process(std::move(e), batch.now, out_); });
   }
   void Flush(int64_t, bool) override {}
+  int64_t NextFlushNs() const override { return p_->NextFlushNs(); }
   int64_t ReadyInNs(int64_t) const override { return 0; }
 
  private:
