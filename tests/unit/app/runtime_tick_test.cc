@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "app/runtime.h"
@@ -22,8 +24,7 @@ using skidder::testing::TempDir;
 using skidder::testing::WaitFor;
 using skidder::testing::WriteFile;
 
-std::string Config(const TempDir& dir, const char* sync_period,
-                   const std::string& url = "http://127.0.0.1:1/loki/api/v1/push") {
+std::string Config(const TempDir& dir, const char* sync_period, const std::string& url) {
   return "server:\n  http_listen_port: 0\n  disable: true\n"
          "positions:\n  filename: " +
          (dir / "positions.json") + "\n  sync_period: " + sync_period +
@@ -36,52 +37,55 @@ std::string Config(const TempDir& dir, const char* sync_period,
          (dir / "*.log") + "\n";
 }
 
-TEST(RuntimeTick, WaitsSyncPeriodWhenNothingIsInFlightAndStillSavesAChangeWithinIt) {
-  TempDir dir;
-  WriteFile(dir / "a.log", "");
-  auto cfg = config::ParseConfig(Config(dir, "2s"), "cfg.yaml", false);
-  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
-  config::Flags flags;
-  telemetry::Registry registry;
-  telemetry::AgentMetrics metrics(registry);
-  auto runtime = Runtime::Build(*cfg, flags, &metrics);
-  ASSERT_TRUE(runtime.has_value()) << runtime.error().message();
-  ASSERT_TRUE((*runtime)->Start().ok());
+// A Runtime tailing dir_/*.log with Config(); shut down after each test.
+class RuntimeTick : public ::testing::Test {
+ protected:
+  void Start(const char* sync_period, const std::string& url, std::function<void()> wake = {}) {
+    auto cfg = config::ParseConfig(Config(dir_, sync_period, url), "cfg.yaml", false);
+    ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+    auto runtime = Runtime::Build(*cfg, config::Flags{}, &metrics_);
+    ASSERT_TRUE(runtime.has_value()) << runtime.error().message();
+    runtime_ = std::move(*runtime);
+    ASSERT_TRUE(runtime_->Start({}, std::move(wake)).ok());
+  }
+  void TearDown() override {
+    if (runtime_) runtime_->Shutdown();
+  }
+
+  TempDir dir_;
+  FakeLoki loki_;
+  telemetry::Registry registry_;
+  telemetry::AgentMetrics metrics_{registry_};
+  std::unique_ptr<Runtime> runtime_;
+};
+
+TEST_F(RuntimeTick, WaitsSyncPeriodWhenNothingIsInFlightAndStillSavesAChangeWithinIt) {
+  WriteFile(dir_ / "a.log", "");
+  Start("2s", "http://127.0.0.1:1/loki/api/v1/push");
   // The empty file is opened and settled: from then on the main thread waits sync_period.
-  EXPECT_TRUE(WaitFor([&] { return (*runtime)->Tick() > std::chrono::milliseconds(1000); }));
+  EXPECT_TRUE(WaitFor([&] { return runtime_->Tick() > std::chrono::milliseconds(1000); }));
   // An empty file's record reaches the positions file within sync_period of its change, with
   // no tick in between asking for it (the source put it; the save comes on time).
   EXPECT_TRUE(WaitFor([&] {
-    (*runtime)->Tick();
-    return ReadFile(dir / "positions.json").find("a.log") != std::string::npos;
+    runtime_->Tick();
+    return ReadFile(dir_ / "positions.json").find("a.log") != std::string::npos;
   }));
-  (*runtime)->Shutdown();
 }
 
 // The main loop sleeps sync_period while nothing is in flight; a line read after that wakes it,
 // so positions are again saved within 250 ms of a change, not up to sync_period later.
-TEST(RuntimeTick, AReadAfterAnIdleSpellWakesTheMainLoopBackTo250ms) {
-  TempDir dir;
-  WriteFile(dir / "a.log", "");
-  FakeLoki loki;
-  ASSERT_TRUE(loki.Start());
-  auto cfg = config::ParseConfig(Config(dir, "60s", loki.url()), "cfg.yaml", false);
-  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
-  config::Flags flags;
-  telemetry::Registry registry;
-  telemetry::AgentMetrics metrics(registry);
-  auto runtime = Runtime::Build(*cfg, flags, &metrics);
-  ASSERT_TRUE(runtime.has_value()) << runtime.error().message();
+TEST_F(RuntimeTick, AReadAfterAnIdleSpellWakesTheMainLoopBackTo250ms) {
+  WriteFile(dir_ / "a.log", "");
+  ASSERT_TRUE(loki_.Start());
   std::atomic<int> wakes{0};
-  ASSERT_TRUE((*runtime)->Start({}, [&] { ++wakes; }).ok());
-  ASSERT_TRUE(WaitFor([&] { return (*runtime)->Tick() > std::chrono::seconds(10); }));
+  Start("60s", loki_.url(), [&] { ++wakes; });
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Tick() > std::chrono::seconds(10); }));
   EXPECT_EQ(wakes.load(), 0);
-  AppendFile(dir / "a.log", "a line\n");
+  AppendFile(dir_ / "a.log", "a line\n");
   ASSERT_TRUE(WaitFor([&] { return wakes.load() > 0; }));
-  EXPECT_LE((*runtime)->Tick(), std::chrono::milliseconds(250));
+  EXPECT_LE(runtime_->Tick(), std::chrono::milliseconds(250));
   EXPECT_EQ(wakes.load(), 1);  // once per idle spell, not per read
-  EXPECT_TRUE(loki.WaitForLines(1));
-  (*runtime)->Shutdown();
+  EXPECT_TRUE(loki_.WaitForLines(1));
 }
 
 }  // namespace
