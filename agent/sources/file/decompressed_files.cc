@@ -86,6 +86,10 @@ void FileSource::Impl::OpenDecompressed(const std::string& path, const struct st
     ::close(fd);  // not a regular file, or replaced since the walk: the next pass looks again
     return;
   }
+  if (files_.contains(FileKey{st.st_dev, st.st_ino})) {
+    ::close(fd);  // open already under another name (its held link, resumed after a restart)
+    return;
+  }
   std::unique_ptr<DecompressingReader> reader = DecompressingReader::Open(fd, *format, path);
   if (!reader) {
     ::close(fd);

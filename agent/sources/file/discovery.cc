@@ -81,9 +81,16 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
     held_.RemoveOrphans(referenced);
   }
   CheckOpenFiles(found, now_ns, only);
+  const size_t open_before = files_.size();
   ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
+  if (files_.size() != open_before) {
+    // Files resumed from their records just now (a held link, a file renamed while stopped) may
+    // be what the listing shows under another name, unstat'ed: look at those by identity.
+    for (const auto& [key, f] : files_) open_inodes.insert(key.second);
+  }
   for (const auto& [path, w] : found) {
     if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
+    if (!w.exact && open_inodes.contains(w.ino) && OpenElsewhere(path)) continue;
     OpenNew(path, w, *w.target, now_ns);
   }
   for (auto it = rotated_since_.begin(); it != rotated_since_.end();) {
@@ -98,6 +105,13 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
   }
   RebuildPathIndex();
   EnforceHeldBudget();
+}
+
+// The file at path (found by a listing that gave only its inode) is one the reader has open,
+// under another name.
+bool FileSource::Impl::OpenElsewhere(const std::string& path) const {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && files_.contains(FileKey{st.st_dev, st.st_ino});
 }
 
 // A pass over the directories in `dirs` alone: each is listed once, for the first target whose

@@ -184,6 +184,7 @@ class FileSource::Impl {
   std::set<std::string> DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns);
   // A file an event says was created: opened without a pass when that is all it takes.
   void OpenCreated(const std::string& path, int64_t now_ns);
+  bool OpenElsewhere(const std::string& path) const;
   void CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
                       const std::set<std::string>* only = nullptr);
   void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found, int64_t now_ns);
