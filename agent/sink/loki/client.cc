@@ -266,12 +266,15 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
       memory_total += memory;
     }
     wake = wake || ready_.size() != before;
+    // Charged under the lock, so that a sender waiting for its open batch to fill sees the budget
+    // full (NextBatch) without missing the wakeup.
+    buffered_.fetch_add(memory_total, std::memory_order_relaxed);
+    wake = wake || Saturated();
   }
   for (size_t i : refused) {
     CountLimitDrop(telemetry::kReasonStreamLimited, prepared[i].line.size(),
                    prepared[i].stream->out, "max_streams");
   }
-  buffered_.fetch_add(memory_total, std::memory_order_relaxed);
   buffered_gauge_->Add(static_cast<double>(memory_total));
   if (wake) cv_.notify_all();
 }
@@ -316,6 +319,10 @@ bool LokiClient::Impl::NextBatch(Batch* out) {
     SteadyTime now = clock_->Steady();
     batcher_->CloseExpired(now, &ready_);
     if (stopping_) batcher_->CloseAll(&ready_);  // flush: batchwait no longer matters
+    // The budget is full and nothing is ready to send: waiting for batchsize or batchwait would
+    // only stall the readers. (A batch is charged by its buffers' capacity, so with many streams
+    // the budget can fill before batchsize is reached; a batchsize above it never is.)
+    if (ready_.empty() && Saturated()) batcher_->CloseAll(&ready_);
     if (!ready_.empty()) {
       *out = std::move(ready_.front());
       ready_.pop_front();

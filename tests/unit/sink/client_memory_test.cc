@@ -1,4 +1,5 @@
-// What a LokiClient holds once its entries are delivered: nothing of the batches it sent.
+// A LokiClient's memory: nothing of the batches it sent once they are delivered, and a full
+// budget sends what is open instead of stalling the readers.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -31,6 +32,28 @@ TEST_F(LokiClientTest, ASentBatchIsFreedWithoutWaitingForTheNextOne) {
   EXPECT_TRUE(WaitFor([&] { return LiveHeapBytes() < before + slack; }))
       << "still allocated: " << (LiveHeapBytes() - before) << " bytes more than before the push";
   EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+}
+
+// Readers pause while the budget is full; if the open batch waited for batchsize (never reached
+// when it is above the budget) or batchwait, they would pause for nothing.
+TEST_F(LokiClientTest, AFullBudgetSendsTheOpenBatchWithoutWaitingForBatchwait) {
+  auto cfg = Config();
+  cfg.batchsize = 64 << 20;
+  cfg.batchwait = std::chrono::seconds(120);
+  ClientOptions opts;
+  opts.max_buffered_bytes = 256 << 10;
+  auto client = Make(cfg, opts);
+  ASSERT_TRUE(client->Start().ok());
+  int pushed = 0;  // as a reader: until the client says it is full
+  while (!client->Saturated() && pushed < 100000) {
+    client->Push(MakeEntry(std::string(1000, static_cast<char>('a' + pushed % 26))));
+    ++pushed;
+  }
+  ASSERT_LT(pushed, 100000) << "never full";
+  // Far sooner than batchwait: the open batch is sent and its budget freed.
+  EXPECT_TRUE(WaitFor([&] { return !client->Saturated(); }, std::chrono::seconds(30)));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.LineCount(), static_cast<size_t>(pushed));
 }
 
 }  // namespace
