@@ -310,6 +310,14 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
 }
 
 void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns) {
+  const FileKey key = KeyOf(f->identity());
+  if (auto open = files_.find(key); open != files_.end()) {
+    // The last guard (the callers check): the file open under another name keeps its offset and
+    // acknowledgements, where replacing it would read the file again from this one's offset.
+    LOG_WARN("file already open under another name; not opening it twice",
+             {{"path", f->record_path()}, {"open_as", open->second->record_path()}});
+    return;
+  }
   f->target_id = t.target.id;
   f->open_seq = next_open_seq_++;
   f->opened_wall_ns = now_ns;
@@ -317,7 +325,6 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   if (f->draining) HoldDraining(*f);
   // Over max_open_files with nothing idle to close: wait parked, read when a slot frees.
   if (!f->draining && !EnsureFdSlot(nullptr)) f->Park();
-  FileKey key = KeyOf(f->identity());
   TailedFile& added = *f;
   files_[key] = std::move(f);
   MarkDirty(added);
