@@ -141,8 +141,7 @@ void FileSource::Impl::ListOnly(const std::set<std::string>& only, WalkedDirs& d
   }
 }
 
-std::set<std::string> FileSource::Impl::DiscoverEventDirs(const WatchEvents& ev,
-                                                          int64_t now_ns) {
+std::set<std::string> FileSource::Impl::DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns) {
   std::set<std::string> dirs = EventDirs(ev);
   if (!dirs.empty()) {
     Discover(now_ns, &dirs);
@@ -180,7 +179,8 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
     }
     if (only != nullptr && !only->contains(DirName(f->record_path()))) continue;  // not listed
     auto it = found.find(f->record_path());
-    if (it != found.end() && it->second.exact && KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
+    if (it != found.end() && it->second.exact &&
+        KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
       continue;
     }
     if (!indexed) {
@@ -272,8 +272,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
 // covered inode, not the mounted file's. So without a file by that inode beside path (or with
 // it open already), the opened file is path's own; else every pass would find it "rotated".
 bool FileSource::Impl::MovedSinceWalk(const std::string& path, const WalkedFile& walked,
-                                      const struct stat& st, const TargetState& t,
-                                      int64_t now_ns) {
+                                      const struct stat& st, const TargetState& t, int64_t now_ns) {
   if (walked.exact) {
     if (SameInode(FileIdentity{.dev = walked.dev, .ino = walked.ino}, st)) return false;
     rescan_ = true;

@@ -192,8 +192,8 @@ class FdStream {
 };
 
 template <typename Stream>
-void Serialize(const PositionSet& records,
-               const std::map<std::string, std::string>& cursors, Stream& out) {
+void Serialize(const PositionSet& records, const std::map<std::string, std::string>& cursors,
+               Stream& out) {
   rapidjson::Writer<Stream> w(out);
   w.StartObject();
   w.Key("version");

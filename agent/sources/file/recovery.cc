@@ -26,8 +26,7 @@ using file_util::kUnseenSlackNs;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
-void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs,
-                                      const FoundFiles& found,
+void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found,
                                       int64_t now_ns) {
   std::set<FileKey> finished;
   for (const auto& ff : finished_) finished.insert(KeyOf(ff.record.identity));
@@ -181,8 +180,8 @@ void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRec
 // knows and that were written after the positions file was last saved. They were never read, so
 // they are read whole.
 void FileSource::Impl::OpenUnseenRotations(const std::string& dir, const TargetState& t,
-                                           const FoundFiles& found,
-                                           int64_t saved_ns, int64_t now_ns) {
+                                           const FoundFiles& found, int64_t saved_ns,
+                                           int64_t now_ns) {
   if (saved_ns == 0) return;
   std::set<std::string> bases;  // the stream files of this directory
   for (const auto& [path, st] : found) {
@@ -205,8 +204,8 @@ void FileSource::Impl::OpenUnseenRotations(const std::string& dir, const TargetS
 
 // The candidates of OpenUnseenRotations, oldest first.
 std::vector<std::pair<int64_t, std::string>> FileSource::Impl::UnseenRotations(
-    const std::string& dir, const std::set<std::string>& bases,
-    const FoundFiles& found, int64_t saved_ns) {
+    const std::string& dir, const std::set<std::string>& bases, const FoundFiles& found,
+    int64_t saved_ns) {
   std::vector<std::pair<int64_t, std::string>> out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;

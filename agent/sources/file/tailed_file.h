@@ -41,8 +41,8 @@ class TailedFile {
  public:
   // Takes ownership of fd (may be -1: parked until Reopen()). settings (with its metrics) must
   // outlive the file: every file of a source shares its settings.
-  TailedFile(int fd, std::string_view path, const FileIdentity& id, uint64_t offset,
-             Labels labels, ReadHandler* handler, const TailSettings& settings);
+  TailedFile(int fd, std::string_view path, const FileIdentity& id, uint64_t offset, Labels labels,
+             ReadHandler* handler, const TailSettings& settings);
   ~TailedFile();
   TailedFile(const TailedFile&) = delete;
   TailedFile& operator=(const TailedFile&) = delete;

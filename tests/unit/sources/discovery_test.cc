@@ -2,9 +2,9 @@
 // still known as one (its writes raise no event where the source watches), and a name whose
 // listing inode is not the file's (a file bind-mounted over it) is read, once, without a pass
 // after pass taking it for a rotation.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
-#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -1,7 +1,6 @@
 #include "sources/file/glob.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -97,8 +96,7 @@ TEST(Glob, WalkTakesTheCallersWordForAFileItKnowsByInode) {
   for (const std::string& pattern : {dir / "*.log", dir / "**/*.log"}) {
     std::map<std::string, WalkedFile> seen;
     Glob(pattern).Walk(
-        [](const std::string&) {},
-        [&](const std::string& p, const WalkedFile& w) { seen[p] = w; },
+        [](const std::string&) {}, [&](const std::string& p, const WalkedFile& w) { seen[p] = w; },
         [&](const std::string& p, uint64_t ino, WalkedFile* w) {
           if (p != known || ino != ks.st_ino) return false;
           *w = WalkedFile{12345, ino, false, false};  // what the caller says, unchecked

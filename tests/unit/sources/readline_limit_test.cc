@@ -7,8 +7,8 @@
 
 #include "sources/file/file_source.h"
 #include "sources/file/readline_limiter.h"
-#include "unit/sources/fake_sink.h"
 #include "support/fake_clock.h"
+#include "unit/sources/fake_sink.h"
 
 namespace skidder::sources {
 namespace {
