@@ -25,17 +25,25 @@ class StreamServer {
   StreamServer() {
     // Two lines, then silence until the client leaves.
     server_.Get("/stream", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_chunked_content_provider("application/json", [this](size_t offset,
-                                                                  httplib::DataSink& sink) {
-        if (offset == 0) return sink.write("one\ntwo\n", 8);
-        return Idle(sink);
-      });
+      res.set_chunked_content_provider("application/json",
+                                       [this](size_t offset, httplib::DataSink& sink) {
+                                         if (offset == 0) return sink.write("one\ntwo\n", 8);
+                                         return Idle(sink);
+                                       });
     });
     // Headers, then nothing: counts as started once its handler runs.
     server_.Get("/silent", [this](const httplib::Request&, httplib::Response& res) {
       ++silent_started_;
+      res.set_chunked_content_provider(
+          "application/json", [this](size_t, httplib::DataSink& sink) { return Idle(sink); });
+    });
+    // One line, then nothing: the client has its headers and a body when the line arrives.
+    server_.Get("/line-then-silent", [this](const httplib::Request&, httplib::Response& res) {
       res.set_chunked_content_provider("application/json",
-                                       [this](size_t, httplib::DataSink& sink) { return Idle(sink); });
+                                       [this](size_t offset, httplib::DataSink& sink) {
+                                         if (offset == 0) return sink.write("line\n", 5);
+                                         return Idle(sink);
+                                       });
     });
     // A line every few milliseconds for as long as the client reads.
     server_.Get("/flood", [](const httplib::Request&, httplib::Response& res) {
@@ -143,13 +151,19 @@ TEST(HttpGet, ACancelFromAnotherThreadEndsABlockedStreamPromptly) {
   auto http = NewCurlHttpClient();
   std::atomic<bool> cancel{false};
   std::atomic<SteadyClock::rep> cancelled_at{0};
+  std::atomic<bool> streaming{false};
   HttpRequest req;
-  req.url = server.Url("/silent");
+  // Blocked after its first line: a cancel before the headers arrived would end it with no
+  // status, which is another case (AnAlreadyCancelledRequestIsNotSent).
+  req.url = server.Url("/line-then-silent");
   req.timeout = 0ms;
   req.cancel = &cancel;
-  req.on_body = [](std::string_view) { return true; };
+  req.on_body = [&](std::string_view) {
+    streaming = true;
+    return true;
+  };
   std::thread canceller([&] {
-    testing::WaitFor([&] { return server.silent_started() > 0; });
+    testing::WaitFor([&] { return streaming.load(); });
     cancelled_at = SteadyClock::now().time_since_epoch().count();
     cancel = true;
     http->Wake();
