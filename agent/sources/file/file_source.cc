@@ -33,12 +33,6 @@ constexpr auto kNever = std::chrono::steady_clock::time_point::max();
 
 int64_t ToNs(config::Duration d) { return d.count(); }
 
-std::string DirOf(const std::string& p) {
-  const size_t i = p.rfind('/');
-  if (i == std::string::npos) return ".";
-  return i == 0 ? "/" : p.substr(0, i);
-}
-
 }  // namespace
 
 FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
@@ -455,7 +449,7 @@ void FileSource::Impl::PollTick(int64_t now_ns) {
     if (it == files_.end()) continue;
     TailedFile& f = *it->second;
     MarkDirty(f);
-    if (f.draining || !any_polled || !watcher_->IsPolled(DirOf(f.path()))) continue;
+    if (f.draining || !any_polled || !watcher_->IsPolled(file_util::DirName(f.path()))) continue;
     struct stat st;
     if (::stat(f.record_path().c_str(), &st) != 0 || !SameInode(f.identity(), st)) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
@@ -468,7 +462,7 @@ const std::vector<FileKey>& FileSource::Impl::Ticked() {
   ticked_.clear();
   const bool any_polled = watcher_->AnyPolled();
   for (auto& [key, f] : files_) {
-    const bool polled = any_polled && watcher_->IsPolled(DirOf(f->path()));
+    const bool polled = any_polled && watcher_->IsPolled(file_util::DirName(f->path()));
     if (polled || f->draining || f->via_symlink) ticked_.push_back(key);
   }
   ticked_stale_ = false;
