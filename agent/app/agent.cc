@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <string>
 
+#include "app/fd_limit.h"
 #include "app/runtime.h"
 #include "config/loader.h"
 #include "telemetry/agent_metrics.h"
@@ -136,6 +138,10 @@ int Main(const std::vector<std::string>& args) {
     return 0;
   }
   ConfigureLogging(cfg);
+  const FdLimit fds = RaiseOpenFileLimit();
+  LOG_INFO("descriptor limit", {{"nofile", std::to_string(fds.soft)},
+                                {"raised", fds.raised ? "true" : "false"},
+                                {"max_open_files", std::to_string(OpenFilesBudget(fds.soft))}});
   sigset_t signals = BlockSignals();
   // POST /reload validates on the HTTP thread, then hands the swap to this thread via SIGHUP.
   config::Flags reload_flags = *flags;

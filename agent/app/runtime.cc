@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 
+#include "app/fd_limit.h"
 #include "app/pipeline_handler.h"
 #include "app/sinks.h"
 #include "app/stdin_source.h"
@@ -195,6 +196,8 @@ Status Runtime::StartFileSources() {
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
   fo.symlink_roots = s.cfg.target_config.symlink_roots;
+  if (const uint64_t soft = OpenFileLimit().soft; soft > 0)
+    fo.max_open_files = OpenFilesBudget(soft);
   fo.on_busy = [&s] {
     s.woken.store(true);
     if (s.wake) s.wake();

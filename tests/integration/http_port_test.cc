@@ -44,6 +44,23 @@ TEST_F(HttpPort, FilesLokiAndReadyKeepWorkingWhileThePortIsFlooded) {
   agent.Kill();
 }
 
+// Under systemd (soft 1024, hard 524288) a fixed soft limit would cap the log files kept open;
+// the agent raises it to the hard limit at start, as Promtail (Go) does, and derives from it how
+// many log files it keeps open.
+TEST_F(HttpPort, TheSoftDescriptorLimitIsRaisedToTheHardOne) {
+  AgentProcess agent("/usr/bin/prlimit", dir_.path());
+  ASSERT_TRUE(agent.Start({"--nofile=256:4096", SKIDDER_BINARY, "-config.file=" + WriteConfig()}));
+  ASSERT_TRUE(agent.MetricsPort().has_value()) << agent.Stderr();
+  EXPECT_NE(agent.Stderr().find("nofile=4096 raised=true max_open_files=2048"), std::string::npos)
+      << agent.Stderr();
+  std::string limits = ReadFile(fmt::format("/proc/{}/limits", agent.pid()));
+  EXPECT_NE(limits.find("Max open files            4096                 4096"), std::string::npos)
+      << limits;
+  // The HTTP port's share follows the raised limit: an eighth of 4096.
+  EXPECT_NE(agent.Stderr().find("max_connections=512"), std::string::npos) << agent.Stderr();
+  agent.Kill();
+}
+
 TEST_F(HttpPort, PostReloadWithoutABodyReloads) {
   StartAgent(WriteConfig({.extra_server = "  enable_runtime_reload: true"}));
   RawConn curl(*agent_.MetricsPort());  // what `curl -X POST` sends

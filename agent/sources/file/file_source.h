@@ -39,7 +39,9 @@ struct FileSourceOptions {
   config::LimitsConfig limits;
   config::FileWatchConfig watch;
   config::Duration rescan_period = std::chrono::seconds(10);  // target_config.sync_period
-  size_t max_open_files = 1024;  // idle files beyond this are closed, reopened by identity
+  // Idle files beyond this are closed, reopened by identity (the agent derives it from
+  // RLIMIT_NOFILE: app/fd_limit.h).
+  size_t max_open_files = 1024;
   size_t read_chunk_bytes = 64 * 1024;
   bool force_polling = false;  // tests and -no-inotify: behave as if inotify failed
   // Rotated files not yet read to the end are hard-linked here (see held.h); "" = off.
