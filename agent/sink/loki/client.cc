@@ -85,7 +85,7 @@ class LokiClient::Impl final : public SendControl {
     Labels in, out;
     std::string tenant;
   };
-  const Stream& StreamOf(const Labels& labels, std::array<Stream, 4>& cache, size_t& next);
+  uint32_t StreamOf(const Labels& labels, std::vector<Stream>& streams);
   std::optional<std::string_view> LineToSend(const Entry& e, std::deque<std::string>& fixed);
   void ApplyLabelLimit(Labels* labels);
   std::string Tenant(Labels* labels);
@@ -214,28 +214,30 @@ void LokiClient::Impl::CountLimitDrop(const char* reason, size_t line_bytes, con
             {"stream", std::string_view(stream).substr(0, 256)}});
 }
 
-const LokiClient::Impl::Stream& LokiClient::Impl::StreamOf(const Labels& labels,
-                                                           std::array<Stream, 4>& cache,
-                                                           size_t& next) {
-  for (const Stream& s : cache) {
-    if (!s.in.empty() && s.in.SameAs(labels)) return s;  // `in` keeps the set alive: no reuse
+// The stream of `labels` in this call's `streams`: one of the last four opened (consecutive
+// entries mostly share one), or a new one. Entries refer to streams by index: a stream stays
+// what it was for the whole call, however many a batch interleaves.
+uint32_t LokiClient::Impl::StreamOf(const Labels& labels, std::vector<Stream>& streams) {
+  const size_t n = streams.size();
+  for (size_t k = n; k > 0 && k + 4 > n; --k) {
+    if (streams[k - 1].in.SameAs(labels)) return static_cast<uint32_t>(k - 1);
   }
-  Stream& s = cache[next++ % cache.size()];
+  Stream& s = streams.emplace_back();
   s.in = labels;
   s.out = labels;
   s.tenant = Tenant(&s.out);
   ApplyLabelLimit(&s.out);
-  return s;
+  return static_cast<uint32_t>(n);
 }
 
 // One batch (one read of one source): the checks per entry, then one lock and one clock read.
 // The entries are only read: each is encoded into the client's batch (batch.h), which takes a
 // reference to its checkpoint, so several clients can be handed the same span.
 void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
-  std::array<Stream, 4> cache;
-  size_t next = 0;
+  thread_local std::vector<Stream> streams;  // this call's (capacity kept between calls)
+  constexpr uint32_t kDropped = UINT32_MAX;
   struct Prepared {
-    const Stream* stream = nullptr;  // null: dropped by a limit
+    uint32_t stream = kDropped;  // index into streams; kDropped: dropped by a limit
     std::string_view line;
   };
   thread_local std::vector<Prepared> prepared;  // per entry
@@ -243,8 +245,8 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
   prepared.assign(batch.size(), {});
   fixed.clear();
   for (size_t i = 0; i < batch.size(); ++i) {
-    const Stream& s = StreamOf(batch[i].labels, cache, next);
-    if (auto line = LineToSend(batch[i], fixed)) prepared[i] = {&s, *line};
+    const uint32_t s = StreamOf(batch[i].labels, streams);
+    if (auto line = LineToSend(batch[i], fixed)) prepared[i] = {s, *line};
   }
   thread_local std::vector<size_t> refused;
   refused.clear();
@@ -255,8 +257,9 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
     const SteadyTime now = clock_->Steady();
     const size_t before = ready_.size();
     for (size_t i = 0; i < batch.size(); ++i) {
-      auto [s, line] = prepared[i];
-      if (s == nullptr) continue;
+      const auto [index, line] = prepared[i];
+      if (index == kDropped) continue;
+      const Stream* s = &streams[index];
       if (!batcher_->Admits(s->tenant, s->out, line.size())) {
         refused.push_back(i);  // as Promtail: the entry goes, and the file moves on
         continue;
@@ -273,8 +276,9 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
   }
   for (size_t i : refused) {
     CountLimitDrop(telemetry::kReasonStreamLimited, prepared[i].line.size(),
-                   prepared[i].stream->out, "max_streams");
+                   streams[prepared[i].stream].out, "max_streams");
   }
+  streams.clear();  // no label set outlives the call
   buffered_gauge_->Add(static_cast<double>(memory_total));
   if (wake) cv_.notify_all();
 }

@@ -2,6 +2,7 @@
 // positions when Loki misbehaves.
 #include "sink/loki/client.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -35,6 +36,28 @@ TEST_F(LokiClientTest, DeliversEveryEntryInOrderWithLabelsTenantAndHeaders) {
   EXPECT_TRUE(WaitFor([&] { return Counter(metrics_.sent_entries, {host()}) == 100; }));
   EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
   EXPECT_EQ(client->BufferedBytes(), 0);
+}
+
+// One read handed over as a batch may hold many streams (a `labels` stage on a level or a path):
+// every entry keeps its own stream, however many distinct label sets the batch interleaves.
+TEST_F(LokiClientTest, ABatchOfManyInterleavedStreamsKeepsEachEntrysLabels) {
+  auto client = Make(Config());
+  ASSERT_TRUE(client->Start().ok());
+  std::vector<Entry> batch;
+  for (int i = 0; i < 60; ++i) {
+    Entry e = MakeEntry(fmt::format("line {} of stream {}", i, i % 7));
+    e.labels.Set("level", fmt::format("l{}", i % 7));
+    batch.push_back(std::move(e));
+  }
+  client->PushBatch(batch);
+
+  ASSERT_TRUE(loki_.WaitForLines(batch.size()));
+  ASSERT_EQ(loki_.Entries().size(), batch.size());
+  for (const auto& e : loki_.Entries()) {
+    const std::string stream = e.line.substr(e.line.rfind(' ') + 1);
+    EXPECT_EQ(e.labels, fmt::format(R"({{job="test", level="l{}"}})", stream)) << e.line;
+  }
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
 }
 
 TEST_F(LokiClientTest, RetriesThrough503sWithoutLosingOrDuplicatingAnything) {
