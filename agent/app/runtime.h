@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,10 @@
 #include "util/status.h"
 
 namespace skidder::app {
+
+// How long Runtime::Tick waits between position saves while lines are in flight: 250 ms, or
+// longer for a positions file of `saved_bytes` written faster than 1 MiB/s.
+std::chrono::milliseconds PositionsSaveGap(uint64_t saved_bytes);
 
 class Runtime {
  public:

@@ -179,15 +179,18 @@ class FdStream {
   }
   void Flush() {
     if (n_ > 0 && st_.ok()) st_ = WriteAll(fd_, std::string_view(buf_.data(), n_));
+    written_ += n_;
     n_ = 0;
   }
   const Status& status() const { return st_; }
+  uint64_t written() const { return written_; }
 
  private:
   static constexpr size_t kSize = 64 << 10;
   int fd_;
   std::vector<char> buf_;
   size_t n_ = 0;
+  uint64_t written_ = 0;
   Status st_ = Status::Ok();
 };
 
@@ -443,7 +446,10 @@ Status Positions::Save() {
     std::lock_guard lock(mu_);
     FdStream out(fd);
     Serialize(by_path_, cursors_, out);
-    if (out.status().ok()) dirty_ = false;  // a Put during the write marks it dirty again
+    if (out.status().ok()) {
+      dirty_ = false;  // a Put during the write marks it dirty again
+      saved_bytes_.store(out.written(), std::memory_order_relaxed);
+    }
     return out.status();
   });
   if (st.ok()) return st;

@@ -6,6 +6,7 @@
 // the directory). Reads Promtail's positions.yaml on import. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,6 +98,9 @@ class Positions {
   // Writes the file atomically if anything changed since the last save. Errors (disk full) are
   // returned and counted; the in-memory state stays, and the next Save() tries again.
   Status Save();
+  // Size of the file the last successful Save() wrote (0 before one): its cost, which the
+  // caller's save interval scales with.
+  uint64_t saved_bytes() const { return saved_bytes_.load(std::memory_order_relaxed); }
   const std::string& filename() const { return filename_; }
   // Modification time (ns since the epoch) of the positions file as loaded; 0 when there was
   // none. Files last written before it and unknown to it were never ours to read (they predate
@@ -117,6 +121,7 @@ class Positions {
   PositionSet by_path_;
   std::map<std::string, std::string> cursors_;
   bool dirty_ = false;
+  std::atomic<uint64_t> saved_bytes_{0};
 };
 
 }  // namespace skidder::sources
