@@ -1,6 +1,6 @@
 // The file reader's hot path: splitting chunks into lines, and a whole chunk read from a file
 // through an empty pipeline into a sink that drops entries (what each byte read costs before
-// the stages).
+// the stages); and a discovery pass's walk over 10,000 new pod logs, opening each.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pipeline/pipeline.h"
+#include "sources/file/glob.h"
 #include "sources/file/identity.h"
 #include "sources/file/line_splitter.h"
 #include "sources/file/tailed_file.h"
@@ -95,5 +96,59 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
   ::unlink(path.c_str());
 }
 BENCHMARK(BM_ReadChunkIntoEntries)->Unit(benchmark::kMillisecond);
+
+// /var/log/pods with `n` pods of one container and one log each, made once per process.
+const std::string& PodLogs(size_t n) {
+  static std::string root;
+  if (!root.empty()) return root;
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/skidder-walk-bench-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) return root;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string pod = dir + "/ns_pod-" + std::to_string(i) + "_uid-" + std::to_string(i);
+    ::mkdir(pod.c_str(), 0755);
+    ::mkdir((pod + "/app").c_str(), 0755);
+    ::close(::open((pod + "/app/0.log").c_str(), O_WRONLY | O_CREAT, 0644));
+  }
+  std::atexit([] { (void)std::system(("rm -rf " + root).c_str()); });
+  root = dir;
+  return root;
+}
+
+// A first discovery pass: walk /var/log/pods/*/*/*.log and open every file. Opened by path once
+// the walk is done (state.range(0) == 0: the kernel walks every directory of the path again) or
+// on the listed directory's descriptor as the walk lists it (1: what discovery does).
+void BM_WalkAndOpenNewFiles(benchmark::State& state) {
+  const bool at_listing = state.range(0) == 1;
+  const std::string& root = PodLogs(10000);
+  if (root.empty()) {
+    state.SkipWithError("cannot make the pod directories");
+    return;
+  }
+  const skidder::sources::Glob glob(root + "/*/*/*.log");
+  std::vector<int> fds;
+  std::vector<std::string> paths;
+  for (auto _ : state) {
+    fds.clear();
+    paths.clear();
+    glob.Walk([](const std::string&) {},
+              [&](const std::string& p, const skidder::sources::WalkedFile&) {
+                if (!at_listing) paths.push_back(p);
+              },
+              [&](const std::string&, const skidder::sources::Glob::Listed& at,
+                  skidder::sources::WalkedFile*) {
+                if (at_listing) {
+                  fds.push_back(skidder::sources::OpenAtNoAtime(at.dir_fd, at.name, O_RDONLY));
+                }
+                return true;
+              });
+    for (const std::string& p : paths) {
+      fds.push_back(skidder::sources::OpenNoAtime(p.c_str(), O_RDONLY));
+    }
+    for (int fd : fds) ::close(fd);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * fds.size()));
+}
+BENCHMARK(BM_WalkAndOpenNewFiles)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

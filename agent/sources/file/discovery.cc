@@ -38,20 +38,41 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
   // that path (only its identity is used then), or when no open file has its inode: a new file,
   // which OpenNew opens and fstat()s anyway. Anything else (a name whose file changed, an open
   // file under a new name) is stat'ed, so that CheckOpenFiles compares real identities.
-  const Glob::KnownFn known = [&](const std::string& path, uint64_t ino, WalkedFile* w) {
+  TargetState* walking = nullptr;  // the target the files reported now are for
+  // A new file is opened as the walk lists it, on the directory's descriptor: the kernel looks
+  // up one name, where opening it by path after the walk looked up every directory on the way
+  // again (~5 % of the agent's CPU over 10,000 new pod logs). Up to max_open_files; the rest,
+  // and anything the walk did not open, OpenNew opens by path. An fd no one takes is closed.
+  UniqueFd preopened;
+  std::string preopened_path;
+  size_t preopened_count = 0;
+  const auto preopen = [&](const std::string& path, const Glob::Listed& at) {
+    preopened.reset();
+    if (at.dir_fd < 0 || walking == nullptr || held_.IsHeld(path)) return;
+    if (walking->exclude && walking->exclude->Match(path)) return;
+    if (walking->target.decompression.enabled && HasCompressedExtension(path)) return;
+    if (OpenCount() + preopened_count >= std::max<size_t>(opts_.max_open_files, 1)) return;
+    preopened.reset(OpenAtNoAtime(at.dir_fd, at.name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    preopened_path = path;
+  };
+  const Glob::KnownFn known = [&](const std::string& path, const Glob::Listed& at, WalkedFile* w) {
     if (const TailedFile* f = by_path_.Find(path)) {
-      if (f->identity().ino != ino) return false;
-      *w = WalkedFile{f->identity().dev, ino, true, f->via_symlink};
+      if (f->identity().ino != at.ino) return false;
+      *w = WalkedFile{f->identity().dev, at.ino, true, f->via_symlink};
       return true;
     }
-    if (open_inodes.contains(ino)) return false;
-    *w = WalkedFile{0, ino, false, false};
+    if (open_inodes.contains(at.ino)) return false;
+    *w = WalkedFile{0, at.ino, false, false};
+    preopen(path, at);
     return true;
   };
-  TargetState* walking = nullptr;  // the target the files reported now are for
   const Glob::FileFn add = [&](const std::string& path, const WalkedFile& w) {
     // Per target in order, as the walk: the first one that finds a file has it.
-    found.try_emplace(path, FoundFile{w, walking});
+    auto [it, fresh] = found.try_emplace(path, FoundFile{w, walking, UniqueFd()});
+    if (fresh && preopened.valid() && preopened_path == path) {
+      it->second.fd = std::move(preopened);
+      ++preopened_count;
+    }
   };
   if (only != nullptr) {
     ListOnly(*only, dirs, &walking, add, known);
@@ -73,6 +94,7 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
     }
     watcher_->EndPass();
   }
+  preopened.reset();
   dirs.Seal();
   if (only == nullptr && !orphans_checked_ && held_.enabled()) {
     orphans_checked_ = true;
@@ -88,10 +110,10 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
     // be what the listing shows under another name, unstat'ed: look at those by identity.
     for (const auto& [key, f] : files_) open_inodes.insert(key.second);
   }
-  for (const auto& [path, w] : found) {
+  for (auto& [path, w] : found) {
     if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
     if (!w.exact && open_inodes.contains(w.ino) && OpenElsewhere(path)) continue;
-    OpenNew(path, w, *w.target, now_ns);
+    OpenNew(path, w, *w.target, now_ns, std::move(w.fd));
   }
   for (auto it = rotated_since_.begin(); it != rotated_since_.end();) {
     if (only != nullptr && !only->contains(it->first)) {
@@ -230,13 +252,13 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
 }
 
 void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked,
-                               const TargetState& t, int64_t now_ns) {
+                               const TargetState& t, int64_t now_ns, UniqueFd opened) {
   if (t.target.decompression.enabled && HasCompressedExtension(path)) {
     struct stat st;  // the archive's own identity (the walk may know only the listing's)
     if (::stat(path.c_str(), &st) == 0) OpenDecompressed(path, st, t, now_ns);
     return;
   }
-  int fd = OpenNoAtime(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = opened.valid() ? opened.release() : OpenNoAtime(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
     return;

@@ -24,6 +24,7 @@
 #include "sources/file/readline_limiter.h"
 #include "sources/file/tailed_file.h"
 #include "sources/file/watcher.h"
+#include "util/unique_fd.h"
 
 namespace skidder::sources {
 
@@ -35,8 +36,9 @@ struct TargetState;
 // A file a discovery pass found, with the target it is for (the first whose glob matched).
 struct FoundFile : WalkedFile {
   TargetState* target = nullptr;
+  UniqueFd fd;  // the new file, when the walk opened it on its directory's descriptor
 };
-// A discovery pass's files by path (32 bytes each, not a struct stat's 144 and a map entry for
+// A discovery pass's files by path (40 bytes each, not a struct stat's 144 and a map entry for
 // the target: with 10,000 files this map is part of the agent's peak of memory).
 using FoundFiles = std::map<std::string, FoundFile>;
 
@@ -205,8 +207,9 @@ class FileSource::Impl {
   bool InsideSymlinkRoots(const std::string& path, int fd);
   void OpenUnseen(const std::string& path, const std::string& origin, const TargetState& t,
                   int64_t now_ns);
+  // opened: the file at path if the walk opened it already (else OpenNew opens path).
   void OpenNew(const std::string& path, const WalkedFile& walked, const TargetState& t,
-               int64_t now_ns);
+               int64_t now_ns, UniqueFd opened = {});
   bool MovedSinceWalk(const std::string& path, const WalkedFile& walked, const struct stat& st,
                       const TargetState& t, int64_t now_ns);
   bool OpenMovedAway(const std::string& path, const WalkedFile& walked, const TargetState& t,

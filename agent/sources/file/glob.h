@@ -46,11 +46,19 @@ class Glob {
   // alternative is walked from its own fixed directory.
   using DirFn = std::function<void(const std::string& dir)>;
   using FileFn = std::function<void(const std::string& path, const WalkedFile& file)>;
-  // Optional: for a regular file the listing names with inode `ino` (d_type DT_REG), fills *file
-  // and returns true when its stat can be spared: a file the caller holds open there (a pass
-  // over open files is then a directory listing, not a stat per file), or one it will open and
-  // fstat anyway. False: the walk stats it.
-  using KnownFn = std::function<bool(const std::string& path, uint64_t ino, WalkedFile* file)>;
+  // Where a listing found an entry: the listed directory's descriptor, open while the KnownFn
+  // runs, and the entry's name and inode there. A caller that opens the file can openat() it on
+  // dir_fd, one name for the kernel to look up instead of the whole path.
+  struct Listed {
+    int dir_fd = -1;
+    const char* name = nullptr;  // NUL-terminated (the directory entry's own)
+    uint64_t ino = 0;
+  };
+  // Optional: for a regular file the listing names (d_type DT_REG), fills *file and returns
+  // true when its stat can be spared: a file the caller holds open there (a pass over open files
+  // is then a directory listing, not a stat per file), or one it will open and fstat anyway.
+  // False: the walk stats it.
+  using KnownFn = std::function<bool(const std::string& path, const Listed& at, WalkedFile* file)>;
   void Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known = nullptr) const;
   // Whether a walk lists dir for files (its last segment's directory can be dir). A relative
   // dir is as the walk names it.
@@ -76,8 +84,10 @@ class Glob {
     const FileFn& on_file;
     const KnownFn& known;
   };
-  static void WalkDir(const Alt& a, const std::string& dir, size_t seg, const Visitor& v);
-  static void VisitFile(const std::string& path, unsigned char type, uint64_t ino,
+  // at: where dir was listed (its parent's descriptor and its name there), if it was.
+  static void WalkDir(const Alt& a, const std::string& dir, size_t seg, const Visitor& v,
+                      const Listed& at);
+  static void VisitFile(const std::string& path, unsigned char type, const Listed& at,
                         const Visitor& v);
 
   std::string pattern_;
@@ -91,8 +101,9 @@ bool HasGlobMeta(std::string_view segment);
 // listing of a new directory and the first read of a new file otherwise update its atime
 // (relatime does so while atime <= mtime), a journalled inode write per directory and per file
 // (~4 % of the agent's CPU at start with 10,000 pod logs). Only the owner or CAP_FOWNER may ask:
-// after one EPERM, plain opens.
+// after one EPERM, plain opens. OpenAtNoAtime is the same for a name relative to dir_fd.
 int OpenNoAtime(const char* path, int flags);
+int OpenAtNoAtime(int dir_fd, const char* name, int flags);
 
 // `{a,b}` alternatives expanded, nested ones too, in order; a pattern without them is itself.
 // Stops at `limit` alternatives (a pathological pattern cannot exhaust memory).

@@ -1,9 +1,13 @@
 #include "sources/file/glob.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 
 #include "support/test_util.h"
@@ -97,9 +101,9 @@ TEST(Glob, WalkTakesTheCallersWordForAFileItKnowsByInode) {
     std::map<std::string, WalkedFile> seen;
     Glob(pattern).Walk(
         [](const std::string&) {}, [&](const std::string& p, const WalkedFile& w) { seen[p] = w; },
-        [&](const std::string& p, uint64_t ino, WalkedFile* w) {
-          if (p != known || ino != ks.st_ino) return false;
-          *w = WalkedFile{12345, ino, false, false};  // what the caller says, unchecked
+        [&](const std::string& p, const Glob::Listed& at, WalkedFile* w) {
+          if (p != known || at.ino != ks.st_ino) return false;
+          *w = WalkedFile{12345, at.ino, false, false};  // what the caller says, unchecked
           return true;
         });
     EXPECT_EQ(seen[known].dev, 12345u) << pattern;
@@ -107,6 +111,40 @@ TEST(Glob, WalkTakesTheCallersWordForAFileItKnowsByInode) {
     EXPECT_TRUE(seen[other].exact) << pattern;  // unknown: stat'ed
     EXPECT_NE(seen[other].dev, 0u) << pattern;
   }
+}
+
+// Discovery opens a new file on the listed directory's descriptor (one name to look up, not the
+// whole path): what the walk hands a KnownFn opens the very file the path names.
+TEST(Glob, TheListingsDescriptorOpensTheFileByItsName) {
+  skidder::testing::TempDir dir;
+  skidder::testing::MakeDirs(dir / "pods/ns_a_1/app");
+  const std::string file = dir / "pods/ns_a_1/app/0.log";
+  skidder::testing::WriteFile(file, "x\n");
+  struct stat want;
+  ASSERT_EQ(::stat(file.c_str(), &want), 0);
+  const auto check = [&](const std::string& p, const Glob::Listed& at, WalkedFile*) {
+    EXPECT_EQ(p, file);
+    EXPECT_EQ(at.ino, want.st_ino);
+    EXPECT_STREQ(at.name, "0.log");
+    const int fd = OpenAtNoAtime(at.dir_fd, at.name, O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << std::strerror(errno);
+    struct stat got;
+    EXPECT_EQ(::fstat(fd, &got), 0);
+    EXPECT_EQ(got.st_ino, want.st_ino);
+    ::close(fd);
+    return false;
+  };
+  for (const std::string& pattern : {dir / "pods/*/*/*.log", dir / "pods/**/*.log"}) {
+    std::vector<std::string> files;
+    Glob(pattern).Walk([](const std::string&) {},
+                       [&](const std::string& p, const WalkedFile&) { files.push_back(p); }, check);
+    EXPECT_EQ(files, std::vector<std::string>{file}) << pattern;
+  }
+  std::vector<std::string> listed;
+  Glob::ListFiles(
+      dir / "pods/ns_a_1/app", [](const std::string&) { return true; },
+      [&](const std::string& p, const WalkedFile&) { listed.push_back(p); }, check);
+  EXPECT_EQ(listed, std::vector<std::string>{file});
 }
 
 TEST(Glob, DoubleStarWalkDoesNotFollowSymlinkLoops) {
