@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -78,7 +79,38 @@ void InotifyWatcher::Add(const std::string& dir) {
   }
   fallback_.Drop(dir);  // a directory polled earlier is watched again once the limit allows
   auto it = wd_by_dir_.emplace(dir, Watch{wd, pass_}).first;
-  dir_by_wd_[wd] = &it->first;
+  dir_by_wd_.Set(wd, &it->first);
+}
+
+void InotifyWatcher::WdIndex::Set(int wd, const std::string* dir) {
+  if (v_.empty() || v_.back().first < wd) {
+    v_.emplace_back(wd, dir);
+    return;
+  }
+  auto it =
+      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
+  if (it != v_.end() && it->first == wd) {
+    if (it->second == nullptr) --holes_;
+    it->second = dir;  // the same directory under another name (the kernel's wd is per inode)
+  } else {
+    v_.emplace(it, wd, dir);  // after the wds wrapped around
+  }
+}
+
+const std::string* InotifyWatcher::WdIndex::Find(int wd) const {
+  auto it =
+      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
+  return it != v_.end() && it->first == wd ? it->second : nullptr;
+}
+
+void InotifyWatcher::WdIndex::Erase(int wd) {
+  auto it =
+      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
+  if (it == v_.end() || it->first != wd || it->second == nullptr) return;
+  it->second = nullptr;
+  if (++holes_ * 2 < v_.size()) return;
+  std::erase_if(v_, [](const auto& e) { return e.second == nullptr; });
+  holes_ = 0;
 }
 
 void InotifyWatcher::Fallback(const std::string& dir, const char* reason) {
@@ -93,7 +125,7 @@ void InotifyWatcher::Unwatch(const std::string& dir) {
   auto it = wd_by_dir_.find(dir);
   if (it == wd_by_dir_.end()) return;
   ::inotify_rm_watch(fd_, it->second.wd);  // EINVAL when the kernel dropped it already: fine
-  dir_by_wd_.erase(it->second.wd);
+  dir_by_wd_.Erase(it->second.wd);
   wd_by_dir_.erase(it);
 }
 
@@ -120,12 +152,12 @@ void InotifyWatcher::ReadEvents(WatchEvents* out) {
         metrics_->watcher_fallbacks.With({"queue_overflow"})->Add();
         continue;
       }
-      auto dir = dir_by_wd_.find(ev->wd);
-      if (dir == dir_by_wd_.end()) continue;
-      const std::string& dir_name = *dir->second;
+      const std::string* dir = dir_by_wd_.Find(ev->wd);
+      if (dir == nullptr) continue;
+      const std::string& dir_name = *dir;
       if (ev->mask & IN_IGNORED) {  // the directory is gone; the kernel removed the watch
         auto w = wd_by_dir_.find(dir_name);
-        dir_by_wd_.erase(dir);
+        dir_by_wd_.Erase(ev->wd);
         if (w != wd_by_dir_.end()) wd_by_dir_.erase(w);
         out->rescan = true;
         continue;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "fake_sink.h"
@@ -162,6 +163,53 @@ TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANew
   WatchEvents made;
   w->ReadEvents(&made);
   EXPECT_TRUE(made.rescan);
+}
+
+// The watcher finds a directory by its watch descriptor in a sorted vector with holes: after
+// most directories stopped being watched (left out of a pass, or deleted), in any order, the
+// remaining ones and one watched anew still name their events.
+TEST(WatchEvents, DirectoriesLeftAfterManyAreUnwatchedStillReportTheirEvents) {
+  skidder::testing::TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics(registry);
+  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  ASSERT_NE(w, nullptr);
+  constexpr int kDirs = 60;
+  const auto name = [&](int i) {
+    std::string d = dir / "d";
+    return d += std::to_string(i);
+  };
+  w->BeginPass();
+  for (int i = 0; i < kDirs; ++i) {
+    ::mkdir(name(i).c_str(), 0755);
+    w->Add(name(i));
+  }
+  w->EndPass();
+  // Every third directory stays; of the others, half are deleted, half left out of a pass.
+  for (int i = 0; i < kDirs; ++i) {
+    if (i % 3 != 0 && i % 2 == 0) {
+      ASSERT_EQ(::rmdir(name(i).c_str()), 0);
+    }
+  }
+  WatchEvents gone;
+  w->ReadEvents(&gone);
+  EXPECT_TRUE(gone.rescan);
+  w->BeginPass();
+  for (int i = 0; i < kDirs; i += 3) w->Add(name(i));
+  ::mkdir(name(kDirs).c_str(), 0755);
+  w->Add(name(kDirs));
+  w->EndPass();
+  EXPECT_EQ(w->watched(), static_cast<size_t>(kDirs / 3 + 1));
+  std::vector<std::string> want;
+  for (int i = kDirs; i >= 0; i -= 3) {
+    WriteFile(name(i) + "/0.log", "x\n");
+    want.push_back(name(i) + "/0.log");
+  }
+  WatchEvents ev;
+  w->ReadEvents(&ev);
+  std::sort(want.begin(), want.end());
+  std::sort(ev.created.begin(), ev.created.end());
+  EXPECT_EQ(ev.created, want);
 }
 
 // In a child with its own mount namespace (root only; skipped elsewhere): a file bind-mounted
