@@ -486,7 +486,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     f.FlushPartial(now_, batch_);
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
-    finished_.push_back({f.Record(), f.held_from, f.tracker(), f.read_offset()});
+    finished_.push_back({f.Record(), f.held_from(), f.tracker(), f.read_offset()});
     // Its entry in touched_, if any, is dropped by the next UpdatePositions.
     by_path_.Remove(&f);
     files_.erase(it);

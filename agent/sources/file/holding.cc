@@ -34,7 +34,7 @@ void FileSource::Impl::HoldDraining(TailedFile& f) {
   const std::string link = held_.Hold(at, f.identity());
   if (link.empty()) return;
   if (SameRecordFile(positions_->FindByPath(at), f.identity())) positions_->Remove(at);
-  f.held_from = at;
+  f.set_held_from(at);
   f.set_record_path(link);
   // Saved at once (a rotation is rare; this is one small write): a link whose record did not
   // reach the disk is an orphan after a crash, and orphans are removed at start.

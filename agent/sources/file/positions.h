@@ -38,15 +38,16 @@ struct PositionRecord {
   // path is a gzip file holding the recorded file's bytes (a compressed rotation): offset counts
   // decompressed bytes, and identity.fingerprint is that of the decompressed start.
   bool compressed = false;
-  // The name the file was tailed under (its `filename` label), when path is now another name
-  // (a rotation, a compressed copy, a held link). Empty: the same as path.
-  std::string origin;
   // Everything in the file was read and acknowledged; the record only keeps the file known (so
   // a restart neither reopens it nor takes it for a rotation it never saw) until it is deleted.
+  // (The flags sit together: 120 bytes a record, not 128, one per file.)
   bool done = false;
   // The file's size when last seen (0: unknown): if it is deleted unread while the agent is
   // stopped, size - offset is what was lost.
   uint64_t size = 0;
+  // The name the file was tailed under (its `filename` label), when path is now another name
+  // (a rotation, a compressed copy, a held link). Empty: the same as path.
+  std::string origin = {};
   const std::string& origin_or_path() const { return origin.empty() ? path : origin; }
 };
 

@@ -188,6 +188,27 @@ PositionRecord TailedFile::Record() const {
   return r;
 }
 
+void TailedFile::set_record_path(std::string p) {
+  record_is_path_ = p == path();
+  if (!record_is_path_) {
+    if (elsewhere_ == nullptr) elsewhere_ = std::make_unique<Elsewhere>();
+    elsewhere_->record_path = std::move(p);
+  } else if (elsewhere_ != nullptr) {
+    std::string().swap(elsewhere_->record_path);
+  }
+  ++path_gen_;
+}
+
+const std::string& TailedFile::held_from() const {
+  static const std::string kNone;
+  return elsewhere_ != nullptr ? elsewhere_->held_from : kNone;
+}
+
+void TailedFile::set_held_from(std::string p) {
+  if (elsewhere_ == nullptr) elsewhere_ = std::make_unique<Elsewhere>();
+  elsewhere_->held_from = std::move(p);
+}
+
 bool TailedFile::RecordChanged() const {
   const uint64_t size = gz_ == nullptr ? std::max(size_, read_offset()) : 0;
   return committed() != put_.offset || size != put_.size || !(id_ == put_.identity) ||
