@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sources/file/positions.h"
+#include "sources/file/tailed_file.h"
 #include "sources/file/watcher.h"
 #include "support/counting_new.h"
 #include "support/test_util.h"
@@ -53,6 +54,19 @@ TEST(FileSourceMemory, SavingPositionsDoesNotHoldTheWholeDocumentInMemory) {
   EXPECT_LT(g_bytes, size_t{128} << 10);
   Positions reloaded(dir / "positions.json", false, &metrics);
   EXPECT_EQ(reloaded.Size(), size_t{kFiles});
+}
+
+// Every open file keeps its labels: the glob's __path__ is not one of them, and must not
+// leave its buffer behind in a label that took its place.
+TEST(FileSourceMemory, AFilesLabelsHoldNothingOfTheDiscoveryLabels) {
+  const std::string glob = "/var/log/pods/*_*_*/*/*.log" + std::string(100, 'x');
+  const Labels target{{"__path__", glob}, {"__path_exclude__", glob}, {"a", "1"}, {"job", "x"}};
+  const std::string path = "/var/log/pods/ns_pod_uid/app/0.log";
+  const Labels l = FileLabels(target, path);
+  EXPECT_EQ(l, (Labels{{"a", "1"}, {"filename", path}, {"job", "x"}}));
+  for (const Label& label : l) {
+    EXPECT_LT(label.value.capacity(), glob.size()) << label.name;
+  }
 }
 
 // A discovery pass visits every directory the globs reach (20,000 with 10,000 pod logs): a pass
