@@ -137,14 +137,20 @@ TEST(DiscoveryEvents, AFileMovedToAnotherListedDirectoryIsReadOnWithoutAFullPass
   EXPECT_EQ(h.source->ActiveFiles(), 1u);
 }
 
+// An inotify watcher of its own, with the metrics it counts into.
+struct RealWatcher {
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics{registry};
+  std::unique_ptr<InotifyWatcher> watcher = InotifyWatcher::Create(&metrics);
+};
+
 // What inotify tells of a rotation: the directory whose file moved or went, not "rescan all".
 // A directory made or removed still asks for a full pass (it must be watched, or its files
 // looked for).
 TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANewDirectory) {
   skidder::testing::TempDir dir;
-  telemetry::Registry registry;
-  telemetry::AgentMetrics metrics(registry);
-  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  RealWatcher real;
+  const std::unique_ptr<InotifyWatcher>& w = real.watcher;
   ASSERT_NE(w, nullptr);
   ::mkdir((dir / "a").c_str(), 0755);
   WriteFile(dir / "a/0.log", "x\n");
@@ -170,9 +176,8 @@ TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANew
 // remaining ones and one watched anew still name their events.
 TEST(WatchEvents, DirectoriesLeftAfterManyAreUnwatchedStillReportTheirEvents) {
   skidder::testing::TempDir dir;
-  telemetry::Registry registry;
-  telemetry::AgentMetrics metrics(registry);
-  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  RealWatcher real;
+  const std::unique_ptr<InotifyWatcher>& w = real.watcher;
   ASSERT_NE(w, nullptr);
   constexpr int kDirs = 60;
   const auto name = [&](int i) {
