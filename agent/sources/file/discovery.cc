@@ -41,8 +41,9 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
   TargetState* walking = nullptr;  // the target the files reported now are for
   // A new file is opened as the walk lists it, on the directory's descriptor: the kernel looks
   // up one name, where opening it by path after the walk looked up every directory on the way
-  // again (~5 % of the agent's CPU over 10,000 new pod logs). Up to max_open_files; the rest,
-  // and anything the walk did not open, OpenNew opens by path. An fd no one takes is closed.
+  // again (with the directories opened likewise, a first pass's walk and opens over 10,000 pod
+  // logs take 6-19 % less: BM_WalkAndOpenNewFiles). Up to max_open_files; the rest, and
+  // anything the walk did not open, OpenNew opens by path. An fd no one takes is closed.
   UniqueFd preopened;
   std::string preopened_path;
   size_t preopened_count = 0;
