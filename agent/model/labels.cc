@@ -75,9 +75,7 @@ void Labels::Set(std::string_view name, std::string_view value) {
 
 void Labels::Remove(std::string_view name) {
   if (!Has(name)) return;
-  std::vector<Label>& v = Mutable();
-  auto it = LowerBound(v, name);
-  v.erase(it);
+  EraseIf(Mutable(), [name](const Label& l) { return l.name == name; });
   Rehash();
 }
 
@@ -92,7 +90,7 @@ void Labels::RemoveInternal() {
   bool any = false;
   for (const auto& l : Vec()) any = any || l.name.starts_with("__");
   if (!any) return;
-  std::erase_if(Mutable(), [](const Label& l) { return l.name.starts_with("__"); });
+  EraseIf(Mutable(), [](const Label& l) { return l.name.starts_with("__"); });
   Rehash();
 }
 

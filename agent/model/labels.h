@@ -65,7 +65,7 @@ class Labels {
     bool any = false;
     for (const Label& l : Vec()) any = any || pred(l);
     if (!any) return;
-    std::erase_if(Mutable(), pred);
+    EraseIf(Mutable(), pred);
     Rehash();
   }
   void Clear() {
@@ -103,6 +103,19 @@ class Labels {
     uint64_t hash = 0;
   };
   static constexpr uint64_t kEmptyHash = 0xcbf29ce484222325ULL;
+  // std::erase_if, but the labels kept are swapped forward rather than move-assigned: a short
+  // value moved into a string keeps that string's heap buffer, so erasing `__path__` left a dead
+  // copy of the glob in the label after it, in every open file's labels (~48 bytes each).
+  template <typename Pred>
+  static void EraseIf(std::vector<Label>& v, Pred pred) {
+    size_t kept = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (pred(v[i])) continue;
+      if (i != kept) std::swap(v[kept], v[i]);
+      ++kept;
+    }
+    v.resize(kept);
+  }
   friend class LabelsBuilder;
   const std::vector<Label>& Vec() const;
   // Storage this object alone owns, copied first when shared.

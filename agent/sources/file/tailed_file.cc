@@ -15,18 +15,12 @@
 
 namespace skidder::sources {
 
-// Built afresh, not copied and edited: erasing __path__ from a copy moves the next label into
-// its slot, and a short value moved into a string keeps that string's buffer, so every file's
-// labels kept a dead copy of the glob's size (~48 bytes per file at 10,000 files).
 Labels FileLabels(const Labels& target_labels, const std::string& path) {
-  LabelsBuilder b;
-  b.Reserve(target_labels.size() + 1);
-  for (const Label& l : target_labels) {
-    if (l.name == kPathLabel || l.name == kPathExcludeLabel) continue;  // discovery inputs
-    b.Add(l.name, l.value);
-  }
-  b.Add(kFilenameLabel, path);
-  return b.Build();
+  Labels l = target_labels;
+  l.Remove(kPathLabel);  // discovery inputs, not stream labels
+  l.Remove(kPathExcludeLabel);
+  l.Set(kFilenameLabel, path);
+  return l;
 }
 
 TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, uint64_t offset,

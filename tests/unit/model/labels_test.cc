@@ -95,6 +95,33 @@ TEST(Labels, RemoveIfDropsMatchingLabelsInOnePass) {
   EXPECT_EQ(copy.size(), 3u) << "copies share storage until one changes";
 }
 
+// A label kept after a removal keeps its own storage: erasing by move-assignment handed the
+// removed value's heap buffer to the short value moved into its slot, and a file's labels kept
+// a dead copy of the glob (`__path__`) for as long as the file was open.
+TEST(Labels, ARemovedValueLeavesNoBufferInTheLabelsKept) {
+  const std::string big(200, 'x');
+  const auto small_values = [&](const Labels& l) {
+    for (const Label& label : l) {
+      if (label.value.capacity() >= big.size()) return testing::AssertionFailure() << label.name;
+    }
+    return testing::AssertionSuccess();
+  };
+  const Labels base{{"__a", big}, {"__b", big}, {"c", "1"}, {"d", "2"}};
+  Labels removed = base;  // shared, then copied on change
+  removed.Remove("__a");
+  removed.Remove("__b");
+  EXPECT_EQ(removed, (Labels{{"c", "1"}, {"d", "2"}}));
+  EXPECT_TRUE(small_values(removed));
+  Labels internal = base;
+  internal.RemoveInternal();
+  EXPECT_EQ(internal, (Labels{{"c", "1"}, {"d", "2"}}));
+  EXPECT_TRUE(small_values(internal));
+  Labels by_pred = base;
+  by_pred.RemoveIf([](const Label& l) { return l.value.size() > 10; });
+  EXPECT_EQ(by_pred, (Labels{{"c", "1"}, {"d", "2"}}));
+  EXPECT_TRUE(small_values(by_pred));
+}
+
 TEST(Labels, ValidNamesFollowPrometheusRules) {
   for (const char* ok : {"a", "_x", "job", "app_kubernetes_io_name", "A9"}) {
     EXPECT_TRUE(IsValidLabelName(ok)) << ok;
