@@ -82,32 +82,35 @@ void InotifyWatcher::Add(const std::string& dir) {
   dir_by_wd_.Set(wd, &it->first);
 }
 
+size_t InotifyWatcher::WdIndex::Slot(int wd) const {
+  const auto it =
+      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
+  return static_cast<size_t>(it - v_.begin());
+}
+
 void InotifyWatcher::WdIndex::Set(int wd, const std::string* dir) {
   if (v_.empty() || v_.back().first < wd) {
     v_.emplace_back(wd, dir);
     return;
   }
-  auto it =
-      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
-  if (it != v_.end() && it->first == wd) {
-    if (it->second == nullptr) --holes_;
-    it->second = dir;  // the same directory under another name (the kernel's wd is per inode)
+  const size_t i = Slot(wd);
+  if (i < v_.size() && v_[i].first == wd) {
+    if (v_[i].second == nullptr) --holes_;
+    v_[i].second = dir;  // the same directory under another name (the kernel's wd is per inode)
   } else {
-    v_.emplace(it, wd, dir);  // after the wds wrapped around
+    v_.emplace(v_.begin() + static_cast<std::ptrdiff_t>(i), wd, dir);  // the wds wrapped around
   }
 }
 
 const std::string* InotifyWatcher::WdIndex::Find(int wd) const {
-  auto it =
-      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
-  return it != v_.end() && it->first == wd ? it->second : nullptr;
+  const size_t i = Slot(wd);
+  return i < v_.size() && v_[i].first == wd ? v_[i].second : nullptr;
 }
 
 void InotifyWatcher::WdIndex::Erase(int wd) {
-  auto it =
-      std::lower_bound(v_.begin(), v_.end(), wd, [](const auto& e, int w) { return e.first < w; });
-  if (it == v_.end() || it->first != wd || it->second == nullptr) return;
-  it->second = nullptr;
+  const size_t i = Slot(wd);
+  if (i == v_.size() || v_[i].first != wd || v_[i].second == nullptr) return;
+  v_[i].second = nullptr;
   if (++holes_ * 2 < v_.size()) return;
   std::erase_if(v_, [](const auto& e) { return e.second == nullptr; });
   holes_ = 0;

@@ -119,6 +119,7 @@ class InotifyWatcher final : public Watcher {
     void Erase(int wd);
 
    private:
+    size_t Slot(int wd) const;  // where wd is, or would go
     std::vector<std::pair<int, const std::string*>> v_;
     size_t holes_ = 0;
   };
