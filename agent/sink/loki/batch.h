@@ -58,9 +58,22 @@ struct Batch {
   int64_t Add(const Labels& labels, const Entry& e, std::string_view line);
   bool HasStream(const Labels& labels) const { return index_.contains(labels); }
 
+  // Once the request for the whole batch is compressed, the entries' bytes are in the body and
+  // needed again only if Loki answers 413 (the halves are encoded from them): frees every
+  // stream's buffer, label set and index node while the body is in flight, so a retried or slow
+  // push holds its compressed size instead of its raw size plus capacity. Returns the bytes Add
+  // charged for what was freed. Call only on a closed batch (no Add after it).
+  int64_t DropData();
+  // Puts the stream buffers back from `body`, the compressed request of the whole batch as
+  // EncodePush(*this, 0, entries.size()) wrote it before DropData. Returns the bytes the buffers
+  // take again (to be charged), or -1 with the batch unchanged when `body` is not that request.
+  int64_t RestoreData(std::string_view body);
+  bool data_dropped() const { return data_dropped_; }
+
  private:
   std::unordered_map<Labels, uint32_t, LabelsHash> index_;  // stream of each label set
   uint32_t last_stream_ = 0;                                // the stream of the previous entry
+  bool data_dropped_ = false;
 };
 
 // The memory measure of an entry (Batch::Add): released when the entry is.

@@ -400,12 +400,15 @@ bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
 void LokiClient::Impl::Abandon(std::vector<BatchEntry>&& entries) {
   if (entries.empty()) return;
   abandoned_entries_.fetch_add(static_cast<int64_t>(entries.size()));
-  int64_t memory = 0;
-  for (const BatchEntry& e : entries) memory += BatchEntryMemory(e);
+  int64_t memory = 0, line_bytes = 0;
+  for (const BatchEntry& e : entries) {
+    memory += BatchEntryMemory(e);
+    line_bytes += e.line_bytes;
+  }
   LOG_WARN("loki client stopped with unsent entries; they will be read again after a restart",
            {{"host", host_},
             {"entries", std::to_string(entries.size())},
-            {"bytes", std::to_string(memory)}});
+            {"bytes", std::to_string(line_bytes)}});
   // Abandoning (not resetting) the refs frees the entries but keeps every position at or before
   // them: a reload or restart reads them again from the committed offset.
   const auto count = static_cast<int64_t>(entries.size());

@@ -178,6 +178,89 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) 
 
 namespace {
 
+// What a stream buffer's allocation was charged by Add: its growth from an empty string's
+// (inline) capacity.
+int64_t ChargedCapacity(const std::string& s) {
+  return static_cast<int64_t>(s.capacity() - std::string().capacity());
+}
+
+// Reads a varint at *p (before end); false when it is cut short or longer than 10 bytes.
+bool GetVarint(const char** p, const char* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const auto byte = static_cast<unsigned char>(*(*p)++);
+    *v |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if (byte < 0x80) return true;
+  }
+  return false;
+}
+
+// Reads a length-delimited field with tag `tag` at *p: its payload.
+bool GetField(const char** p, const char* end, char tag, std::string_view* payload) {
+  uint64_t n = 0;
+  if (*p == end || *(*p)++ != tag || !GetVarint(p, end, &n) ||
+      n > static_cast<uint64_t>(end - *p)) {
+    return false;
+  }
+  *payload = std::string_view(*p, n);
+  *p += n;
+  return true;
+}
+
+}  // namespace
+
+int64_t Batch::DropData() {
+  int64_t freed = 0;
+  for (BatchStream& s : streams) {
+    freed += ChargedCapacity(s.data) + static_cast<int64_t>(kStreamIndexBytes);
+    std::string().swap(s.data);  // (assigning an empty string would keep the allocation)
+    s.labels = Labels();
+  }
+  decltype(index_)().swap(index_);
+  data_dropped_ = true;
+  return freed;
+}
+
+int64_t Batch::RestoreData(std::string_view body) {
+  std::string raw;
+  if (!data_dropped_ || !snappy::Uncompress(body.data(), body.size(), &raw)) return -1;
+  // The request of the whole batch: one StreamAdapter per stream in index order (every stream
+  // of a batch has an entry), each its labels then its entries' bytes exactly as the buffer held
+  // them. Each is checked against what the batch knows before anything is changed.
+  std::vector<std::string_view> data(streams.size());
+  const char* p = raw.data();
+  const char* const end = p + raw.size();
+  for (size_t k = 0; k < streams.size(); ++k) {
+    std::string_view stream, text;
+    if (!GetField(&p, end, kStreamsTag, &stream)) return -1;
+    const char* q = stream.data();
+    if (!GetField(&q, stream.data() + stream.size(), kLabelsTag, &text) ||
+        text != streams[k].text) {
+      return -1;
+    }
+    data[k] = std::string_view(q, stream.data() + stream.size() - q);
+  }
+  if (p != end) return -1;
+  // A stream's entries fill its buffer: the last one ends where the buffer did.
+  std::vector<uint32_t> ends(streams.size(), 0);
+  for (const BatchEntry& e : entries) {
+    if (e.stream >= streams.size()) return -1;
+    ends[e.stream] = std::max(ends[e.stream], e.end);
+  }
+  for (size_t k = 0; k < streams.size(); ++k) {
+    if (ends[k] != data[k].size()) return -1;
+  }
+  int64_t charged = 0;
+  for (size_t k = 0; k < streams.size(); ++k) {
+    streams[k].data.assign(data[k]);
+    charged += ChargedCapacity(streams[k].data);
+  }
+  data_dropped_ = false;
+  return charged;
+}
+
+namespace {
+
 // A request as a list of pieces in order, none of them copied: per stream its header (the
 // StreamAdapter tag and length, the labels tag and length, kept in `headers`), its label text, and
 // the range of its entries' bytes in the batch. Entries of one stream within [begin, end) are

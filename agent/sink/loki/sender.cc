@@ -89,6 +89,7 @@ std::string Sender::LoggableBody(std::string_view body) const {
 }
 
 bool Sender::Send(Batch* batch) {
+  held_ = 0;
   std::deque<Piece> todo{{0, batch->entries.size()}};
   while (!todo.empty()) {
     Piece p = todo.front();
@@ -110,12 +111,42 @@ bool Sender::Send(Batch* batch) {
           for (size_t i = q.begin; i < q.end; ++i) rest.push_back(std::move(batch->entries[i]));
         }
         batch->entries = std::move(rest);
+        ReleaseHeld();
         return false;
       }
     }
   }
   batch->entries.clear();
+  ReleaseHeld();
   return true;
+}
+
+// The body now holds the whole batch: what the entries were charged moves to the sender (held_),
+// less the stream buffers freed here, which readers may fill again while the push is in flight.
+void Sender::DropData(Batch* batch) {
+  int64_t memory = 0;
+  for (BatchEntry& e : batch->entries) {
+    memory += BatchEntryMemory(e);
+    e.memory = 0;
+  }
+  const int64_t freed = batch->DropData();
+  held_ += memory - freed;
+  control_->Released(freed, 0);
+}
+
+// A 413 for the whole batch: its halves are encoded from the stream buffers, rebuilt from the
+// body just refused. False only if the body is not the batch's request (a bug, never expected).
+bool Sender::RestoreData(Batch* batch) {
+  const int64_t charged = batch->RestoreData(body_);
+  if (charged < 0) return false;
+  held_ += charged;
+  control_->Released(-charged, 0);
+  return true;
+}
+
+void Sender::ReleaseHeld() {
+  if (held_ != 0) control_->Released(held_, 0);
+  held_ = 0;
 }
 
 Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
@@ -123,7 +154,8 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
   EncodeStats stats;
   EncodePush(*batch, piece.begin, piece.end, &body_, &stats);
   encoded_bytes_->Add(static_cast<double>(body_.size()));
-  if (KnownTooLarge(body_.size())) return TooLarge(entries);
+  if (KnownTooLarge(body_.size())) return TooLarge(batch, entries);
+  if (entries.size() == batch->entries.size() && !batch->data_dropped()) DropData(batch);
   backoff_.Reset();
   for (;;) {
     if (pace_next_) {  // requests after a 413 go out at most one per backoff min_period (<= 1 s)
@@ -155,7 +187,7 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         }
         too_large_at_ = clock_.Steady();
         pace_next_ = true;
-        return TooLarge(entries);
+        return TooLarge(batch, entries);
       case Action::kReauth:
         creds_.Reload(clock_.Steady());
         break;
@@ -180,10 +212,17 @@ bool Sender::KnownTooLarge(size_t body_bytes) const {
          clock_.Steady() - too_large_at_ <= kTooLargeMemory;
 }
 
-Sender::Outcome Sender::TooLarge(std::span<BatchEntry> entries) {
+Sender::Outcome Sender::TooLarge(Batch* batch, std::span<BatchEntry> entries) {
   if (entries.size() <= 1) {
     Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
          "413 for a single entry");
+    return Outcome::kDone;
+  }
+  if (batch->data_dropped() && !RestoreData(batch)) {
+    LOG_ERROR("loki: internal error: a refused batch could not be split; its entries are dropped",
+              {{"host", host_}, {"entries", std::to_string(entries.size())}});
+    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
+         "413, batch not splittable");
     return Outcome::kDone;
   }
   if (int64_t n = 0; split_log_.Allow(&n)) {

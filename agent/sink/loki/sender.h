@@ -57,7 +57,10 @@ class Sender {
   Outcome SendPiece(Batch* batch, Piece piece);
   // A 413 (answered, or known from an earlier answer for a body at least this large): split the
   // piece, or drop it when it is a single entry.
-  Outcome TooLarge(std::span<BatchEntry> entries);
+  Outcome TooLarge(Batch* batch, std::span<BatchEntry> entries);
+  void DropData(Batch* batch);
+  bool RestoreData(Batch* batch);
+  void ReleaseHeld();
   bool KnownTooLarge(size_t body_bytes) const;
   io::HttpResponse Post(const std::string& tenant);
   std::string LoggableBody(std::string_view body) const;
@@ -75,6 +78,9 @@ class Sender {
   const Clock& clock_;
   SendControl* control_;
   std::string body_;  // reused between requests
+  // Memory of the batch being sent that its entries no longer carry (DropData): released with the
+  // batch, since the sender keeps the entries vector and stream texts until every piece is done.
+  int64_t held_ = 0;
   // The smallest body Loki answered 413 for, and when: for a minute, a piece at least that large
   // is split (or, alone, dropped) without being sent, so one oversized entry costs a few requests
   // instead of a request per node of the split tree.

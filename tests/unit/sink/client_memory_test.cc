@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "client_fixture.h"
 #include "sink/loki/client.h"
@@ -32,6 +33,38 @@ TEST_F(LokiClientTest, ASentBatchIsFreedWithoutWaitingForTheNextOne) {
   EXPECT_TRUE(WaitFor([&] { return LiveHeapBytes() < before + slack; }))
       << "still allocated: " << (LiveHeapBytes() - before) << " bytes more than before the push";
   EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+}
+
+// A push Loki keeps refusing is retried from its compressed body; the batch's raw buffers are
+// freed once that body is built, so an outage holds what is in flight at its compressed size and
+// readers may use the budget meanwhile (they filled it again only after the batch was acked).
+TEST_F(LokiClientTest, ABatchInFlightHoldsItsCompressedBodyNotItsBuffers) {
+  loki_.SetFailFor(std::chrono::minutes(5), 503);
+  auto cfg = Config();
+  cfg.batchsize = 32 << 20;  // everything in one batch, sent by batchwait
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  const size_t before = LiveHeapBytes();
+  constexpr int kLines = 4000;  // ~4 MB of lines that compress well
+  for (int i = 0; i < kLines; ++i) {
+    client->Push(MakeEntry(std::to_string(i) + std::string(1000, 'a' + i % 26)));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Counter(metrics_.batch_retries, {host()}) >= 1; }));
+  // Left charged: the entries' positions (a few dozen bytes each) and the stream's label text.
+  EXPECT_LT(client->BufferedBytes(), 512 << 10);
+  EXPECT_LT(metrics_.buffered_bytes.With({})->Value(), 512 << 10);
+  EXPECT_LT(LiveHeapBytes(), before + (2 << 20)) << "the raw batch is still allocated";
+
+  loki_.SetFailFor(milliseconds(0), 503);  // Loki is back: the body sent is the whole batch
+  ASSERT_TRUE(loki_.WaitForLines(kLines));
+  EXPECT_TRUE(WaitFor([&] { return client->BufferedBytes() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return metrics_.buffered_bytes.With({})->Value() == 0; }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  const std::vector<std::string> lines = loki_.Lines();
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kLines));
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_EQ(lines[i], std::to_string(i) + std::string(1000, 'a' + i % 26));
+  }
 }
 
 // Readers pause while the budget is full; if the open batch waited for batchsize (never reached

@@ -120,7 +120,9 @@ TEST_F(LokiClientTest, A413SplitsTheBatchAndDropsOnlyAnEntryTooLargeOnItsOwn) {
   }));
   ASSERT_TRUE(loki_.WaitForLines(want.size()));
   EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
-  EXPECT_EQ(loki_.Lines(), want);  // halves were sent in order
+  EXPECT_EQ(loki_.Lines(), want);  // halves were sent in order, rebuilt from the refused body
+  EXPECT_EQ(client->BufferedBytes(), 0);  // what the rebuild took is given back with the batch
+  EXPECT_EQ(metrics_.buffered_bytes.With({})->Value(), 0);
 }
 
 TEST_F(LokiClientTest, A401RereadsTheBearerTokenFileAndKeepsTheData) {

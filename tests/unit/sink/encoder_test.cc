@@ -129,6 +129,56 @@ TEST(Encoder, AnyRangeOfABatchDecodesToItsEntriesStreamByStream) {
   }
 }
 
+// The sender frees a batch's buffers while its body is in flight and rebuilds them from that body
+// when a 413 asks for halves: every range must encode as before, and a body that is not the
+// batch's (another batch's, a cut one) must leave the batch as it was.
+TEST(Encoder, ABatchsDroppedDataComesBackFromItsBodyForEveryRange) {
+  std::mt19937 rng(11);
+  const std::vector<Labels> streams = {Labels{{"app", "a"}}, Labels{{"app", "b"}},
+                                       Labels{{"app", "c"}, {"pod", "p"}}};
+  Batch batch, other;
+  int64_t charged = 0;
+  for (int i = 0; i < 300; ++i) {
+    Entry e = MakeEntry(streams[rng() % streams.size()], 1'700'000'000'000'000'000 + i,
+                        "line " + std::to_string(i) + std::string(rng() % 300, 'x'));
+    if (i % 7 == 0) e.structured_metadata = {{"trace_id", std::to_string(i)}};
+    charged += batch.Add(e.labels, e, e.line);
+    if (i % 2 == 0) other.Add(e.labels, e, e.line);
+  }
+  const size_t n = batch.entries.size();
+  std::vector<std::string> before;
+  for (size_t begin = 0; begin < n; begin += 37) {
+    before.emplace_back();
+    EncodePushRequest(batch, begin, std::min(n, begin + 61), &before.back());
+  }
+  std::string body, other_body;
+  EncodePush(batch, 0, n, &body);
+  EncodePush(other, 0, other.entries.size(), &other_body);
+
+  int64_t buffers = 0;
+  for (const BatchStream& s : batch.streams) buffers += static_cast<int64_t>(s.data.capacity());
+  const int64_t freed = batch.DropData();
+  EXPECT_GT(freed, buffers / 2);
+  EXPECT_LE(freed, charged);  // no more than Add charged for them
+  for (const BatchStream& s : batch.streams) EXPECT_EQ(s.data.capacity(), std::string().capacity());
+  EXPECT_TRUE(batch.data_dropped());
+
+  const std::string cut = body.substr(0, body.size() / 2);
+  for (const std::string* wrong : std::vector<const std::string*>{&other_body, &cut}) {
+    EXPECT_EQ(batch.RestoreData(*wrong), -1);
+    EXPECT_TRUE(batch.data_dropped());
+    for (const BatchStream& s : batch.streams) EXPECT_TRUE(s.data.empty());
+  }
+  EXPECT_GT(batch.RestoreData(body), 0);
+  EXPECT_FALSE(batch.data_dropped());
+  std::vector<std::string> after;
+  for (size_t begin = 0; begin < n; begin += 37) {
+    after.emplace_back();
+    EncodePushRequest(batch, begin, std::min(n, begin + 61), &after.back());
+  }
+  EXPECT_EQ(after, before);
+}
+
 TEST(Encoder, PushBodyIsTheSnappyBlockOfTheRequestAcrossManyCompressionBlocks) {
   // EncodePush writes the request into snappy 64 KiB at a time; the body must be exactly the
   // compressed serialised request, whatever straddles a block: long lines, many small entries,
