@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 
 #include "app/fd_limit.h"
 #include "app/pipeline_handler.h"
@@ -76,12 +77,17 @@ struct Runtime::State {
   // The file source read again while settled (set on its thread, taken by Tick).
   std::atomic<bool> woken{false};
   std::function<void()> wake;  // asks the main loop to call Tick now
+  // The file source while it exists, for the clients' on_room (their sender threads).
+  std::mutex room_mu;
+  sources::FileSource* room_source = nullptr;
   bool started = false;
 };
 
 Runtime::Runtime() : s_(std::make_unique<State>()) {}
 Runtime::~Runtime() {
   if (s_->started) Shutdown();
+  std::lock_guard lock(s_->room_mu);  // the source goes before the clients' sender threads
+  s_->room_source = nullptr;
 }
 
 namespace {
@@ -137,6 +143,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
       opts.max_label_value_length = s.cfg.limits_config.max_label_value_length;
       opts.clock = &SystemClock::Get();
       opts.http_client = io::NewCurlHttpClient;
+      opts.on_room = [&s] {  // readers paused for the budget go on now, not at their next look
+        std::lock_guard lock(s.room_mu);
+        if (s.room_source != nullptr) s.room_source->Wake();
+      };
       auto client = sink::LokiClient::Create(cc, opts, s.metrics);
       if (!client) return Err(client.error());
       s.clients.push_back(std::move(*client));
@@ -235,6 +245,10 @@ Status Runtime::StartFileSources() {
   s.targets = std::make_unique<TargetSet>(
       &s.jobs, [src = s.source.get()](auto targets) { src->SetTargets(std::move(targets)); });
   if (Status st = s.source->Start(); !st.ok()) return st;
+  {
+    std::lock_guard lock(s.room_mu);
+    s.room_source = s.source.get();
+  }
   const kubernetes::DiscoveryEnv env = kubernetes::DiscoveryEnv::FromProcess();
   // Before any discovery thread runs: jobs are read-only once targets flow.
   for (size_t i = 0; i < s.jobs.size(); ++i) {

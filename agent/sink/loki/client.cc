@@ -284,8 +284,10 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
 }
 
 void LokiClient::Impl::Released(int64_t memory_bytes, int64_t entries) {
-  buffered_.fetch_sub(memory_bytes, std::memory_order_relaxed);
+  const int64_t before = buffered_.fetch_sub(memory_bytes, std::memory_order_relaxed);
   buffered_gauge_->Add(-static_cast<double>(memory_bytes));
+  const int64_t max = opts_.max_buffered_bytes;
+  if (before >= max && before - memory_bytes < max && opts_.on_room) opts_.on_room();
 }
 
 Status LokiClient::Impl::Start() {

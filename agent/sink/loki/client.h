@@ -34,6 +34,9 @@ struct ClientOptions {
   // (skidder_truncated_label_values_total). 0 = off.
   int max_label_value_length = 0;
   uint64_t seed = 0;  // jitter seed; 0 = random
+  // Called when Saturated() turns false, on the thread that freed the memory (the sender, or
+  // Stop's): readers paused by the budget go on at once instead of at their next look.
+  std::function<void()> on_room;
   // Where time comes from and how the sender talks HTTP; tests inject a FakeClock (backoff and
   // batchwait pass without real waiting) and a scripted HttpClient. Must outlive the client.
   Clock* clock = &SystemClock::Get();

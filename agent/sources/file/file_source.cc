@@ -83,8 +83,7 @@ Status FileSource::Impl::Start() {
 void FileSource::Impl::Stop() {
   if (!thread_.joinable()) return;
   stop_ = true;
-  uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
+  Wake();
   thread_.join();
 }
 
@@ -93,6 +92,10 @@ void FileSource::Impl::SetTargets(std::vector<FileTarget> targets) {
     std::lock_guard lock(mu_);
     pending_targets_ = std::move(targets);
   }
+  Wake();
+}
+
+void FileSource::Impl::Wake() {
   uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
 }
@@ -577,6 +580,7 @@ void FileSource::SetTargets(std::vector<FileTarget> targets) {
   impl_->SetTargets(std::move(targets));
 }
 void FileSource::Stop() { impl_->Stop(); }
+void FileSource::Wake() { impl_->Wake(); }
 bool FileSource::SyncPositions() { return impl_->SyncPositions(); }
 size_t FileSource::ActiveFiles() const { return impl_->active_files.load(); }
 size_t FileSource::ActiveTargets() const { return impl_->active_targets.load(); }

@@ -127,6 +127,7 @@ class FileSource::Impl {
   Status Start();
   void Stop();
   void SetTargets(std::vector<FileTarget> targets);
+  void Wake();
   // Any thread: copies committed offsets into Positions now; true when nothing is in flight.
   bool SyncPositions();
 

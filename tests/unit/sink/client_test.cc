@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 
 #include "client_fixture.h"
@@ -180,6 +181,40 @@ TEST_F(LokiClientTest, SaturatesWhileLokiIsDownAndRecoversWhenItIsBack) {
   EXPECT_TRUE(WaitFor([&] { return metrics_.buffered_bytes.With({})->Value() == 0; }));
   auto lines = loki_.Lines();
   for (int i = 0; i < pushed; ++i) ASSERT_EQ(lines[i], "entry " + std::to_string(i));
+}
+
+// Readers paused by the budget are told when it has room again, once per pause, instead of
+// finding out at their next look.
+TEST_F(LokiClientTest, TellsPausedReadersWhenTheBudgetHasRoomAgain) {
+  loki_.SetFailFor(std::chrono::minutes(5), 503);
+  std::atomic<int> told{0};
+  std::atomic<bool> recovering{false}, saturated_when_told{false};
+  LokiClient* seen = nullptr;
+  ClientOptions opts;
+  opts.max_buffered_bytes = 8 * 1024;
+  opts.on_room = [&] {
+    if (recovering && seen->Saturated()) saturated_when_told = true;  // nothing pushes by then
+    ++told;
+  };
+  auto client = Make(Config(), opts);
+  seen = client.get();
+  ASSERT_TRUE(client->Start().ok());
+  int pushed = 0;
+  // The sender frees what is in flight (its body is kept); fill the budget behind it too.
+  ASSERT_TRUE(WaitFor([&] {
+    while (!client->Saturated() && pushed < 10'000) {
+      client->Push(MakeEntry("entry " + std::to_string(pushed++)));
+    }
+    return Counter(metrics_.batch_retries, {host()}) >= 2 && client->Saturated();
+  }));
+  const int before = told.load();
+  recovering = true;
+  loki_.SetFailFor(milliseconds(0), 503);  // Loki recovers: the budget empties
+  ASSERT_TRUE(loki_.WaitForLines(static_cast<size_t>(pushed)));
+  EXPECT_TRUE(WaitFor([&] { return told.load() > before; }));
+  EXPECT_FALSE(client->Saturated());
+  EXPECT_FALSE(saturated_when_told.load());
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
 }
 
 TEST_F(LokiClientTest, StopFlushesEverythingWithinItsDeadlineIgnoringBatchwait) {
