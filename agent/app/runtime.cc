@@ -34,8 +34,15 @@ constexpr uint64_t kPositionsBytesPerSecond = 1 << 20;
 constexpr std::chrono::seconds kPodScanPeriod{1};
 constexpr std::chrono::seconds kMaxTickGap{60};  // Tick's longest wait when nothing is due
 constexpr std::chrono::seconds kErrorLogGap{60};
-// Memory the clients may hold before readers pause: keeps RSS flat during a Loki outage.
-constexpr int64_t kMaxBufferedBytes = 4 << 20;
+// Memory a client may hold before readers pause: keeps RSS flat during a Loki outage. Room for
+// two batches: one filling while the other is in flight (held then as its compressed body
+// only), so readers seldom wait for a push. 2 MiB for the default batchsize (1 MiB); 4 MiB gave
+// ~2.5 MB more peak RSS and no faster backlog (benchmarks/README.md, session 9).
+constexpr int64_t kMinBufferedBytes = 2 << 20;
+
+int64_t ClientBudget(const config::ClientConfig& cc) {
+  return std::max<int64_t>(kMinBufferedBytes, 2 * cc.batchsize);
+}
 
 std::chrono::milliseconds PositionsSaveGap(uint64_t saved_bytes) {
   const auto by_size = std::chrono::milliseconds(saved_bytes * 1000 / kPositionsBytesPerSecond);
@@ -136,7 +143,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
   if (!flags.dry_run) {
     for (const config::ClientConfig& cc : s.cfg.clients) {
       sink::ClientOptions opts;
-      opts.max_buffered_bytes = kMaxBufferedBytes;
+      opts.max_buffered_bytes = ClientBudget(cc);
       opts.max_line_size = s.cfg.limits_config.max_line_size;
       opts.max_line_size_truncate = s.cfg.limits_config.max_line_size_truncate;
       opts.max_streams = s.cfg.limits_config.max_streams;

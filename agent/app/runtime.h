@@ -29,6 +29,10 @@ namespace skidder::app {
 // longer for a positions file of `saved_bytes` written faster than 1 MiB/s.
 std::chrono::milliseconds PositionsSaveGap(uint64_t saved_bytes);
 
+// The memory a Loki client may hold before readers pause (ClientOptions::max_buffered_bytes):
+// two of its batches, at least 2 MiB.
+int64_t ClientBudget(const config::ClientConfig& cc);
+
 class Runtime {
  public:
   // metrics outlive Runtimes so counters survive reloads.

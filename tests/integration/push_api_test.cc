@@ -203,7 +203,7 @@ TEST_F(PushApi, ClientThatDisconnectsMidBodyLeavesNothingBehind) {
 TEST_F(PushApi, LokiDownNoSuccessBeforeDelivery429WhileBackedUpNothingLostAfter) {
   StartPushAgent({.extra_push = "      ack_timeout: 1s"});
   loki_.SetFailFor(std::chrono::hours(1), 503);
-  // Six pushes of ~1 MiB: more than the 4 MiB the clients buffer before readers must pause.
+  // Six pushes of ~1 MiB: more than the 2 MiB the clients buffer before readers must pause.
   const std::string pad(1000, 'p');
   std::vector<std::vector<ReceivedEntry>> batches;
   for (int b = 0; b < 6; ++b)

@@ -228,7 +228,7 @@ TEST_F(Syslog, ReloadListensOnTheSameAddressAgain) {
 TEST_F(Syslog, LokiDownStopsTcpReadingAndLosesNothing) {
   loki_.SetBlackhole(true);
   int port = Start();
-  // ~36 MB: well over what the agent buffers (4 MiB of entries) plus the loopback socket buffers.
+  // ~36 MB: well over what the agent buffers (2 MiB of entries) plus the loopback socket buffers.
   constexpr int kMessages = 300000;
   std::atomic<bool> sent{false};
   std::atomic<size_t> total{0};

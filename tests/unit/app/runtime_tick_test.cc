@@ -90,6 +90,17 @@ TEST_F(RuntimeTick, AReadAfterAnIdleSpellWakesTheMainLoopBackTo250ms) {
 
 // Positions are written at most ~1 MiB/s: at 10,000 files the file is ~2 MB, and four saves a
 // second during a backlog were ~3 % of the agent's CPU.
+// Room for a batch filling while one is in flight, whatever batchsize a user chose: a smaller
+// budget would close every batch early (by saturation) and make readers wait for each push.
+TEST(ClientBudget, HoldsTwoBatchesAndAtLeastTwoMiB) {
+  config::ClientConfig cc;
+  EXPECT_EQ(ClientBudget(cc), 2 << 20);  // batchsize 1 MiB, Promtail's default
+  cc.batchsize = 100 << 10;
+  EXPECT_EQ(ClientBudget(cc), 2 << 20);
+  cc.batchsize = 4 << 20;
+  EXPECT_EQ(ClientBudget(cc), 8 << 20);
+}
+
 TEST(PositionsSaveGap, Is250msUnlessThePositionsFileIsLarge) {
   EXPECT_EQ(PositionsSaveGap(0), std::chrono::milliseconds(250));
   EXPECT_EQ(PositionsSaveGap(200'000), std::chrono::milliseconds(250));
