@@ -75,7 +75,7 @@ void FileSource::Impl::OpenDecompressed(const std::string& path, const struct st
     }
     archives_seen_.erase(it);
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenToRead(path);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
     return;

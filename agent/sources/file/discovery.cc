@@ -53,7 +53,7 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
     if (walking->exclude && walking->exclude->Match(path)) return;
     if (walking->target.decompression.enabled && HasCompressedExtension(path)) return;
     if (OpenCount() + preopened_count >= std::max<size_t>(opts_.max_open_files, 1)) return;
-    preopened.reset(OpenAtNoAtime(at.dir_fd, at.name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    preopened.reset(OpenAtNoAtime(at.dir_fd, at.name, kOpenToReadFlags | O_NOFOLLOW));
     preopened_path = path;
   };
   const Glob::KnownFn known = [&](const std::string& path, const Glob::Listed& at, WalkedFile* w) {
@@ -259,7 +259,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     if (::stat(path.c_str(), &st) == 0) OpenDecompressed(path, st, t, now_ns);
     return;
   }
-  int fd = opened.valid() ? opened.release() : OpenNoAtime(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = opened.valid() ? opened.release() : OpenNoAtime(path.c_str(), kOpenToReadFlags);
   if (fd < 0) {
     LOG_WARN("cannot open file", {{"path", path}, {"error", std::strerror(errno)}});
     return;
@@ -433,7 +433,7 @@ bool FileSource::Impl::OpenMovedAway(const std::string& path, const WalkedFile& 
   want.ino = walked.ino;
   const std::string where = FindByInode(DirName(path), want);
   if (where.empty()) return false;  // compressed or deleted at once: a restart looks for the copy
-  int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = OpenToRead(where, O_NOFOLLOW);
   if (fd < 0) return false;
   struct stat st;
   Result<FileIdentity> id = Err(Internal("fstat"));

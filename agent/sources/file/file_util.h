@@ -55,7 +55,7 @@ inline bool PlausiblyRotated(const PositionRecord& rec, const std::string& where
 
 // The file at path is the one recorded: same inode and the same first bytes.
 inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenToRead(path);
   if (fd < 0) return false;
   struct stat st;
   bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) && FingerprintMatches(fd, id);

@@ -139,12 +139,20 @@ std::vector<std::string> ExpandBraces(std::string_view pattern, size_t limit) {
 
 int OpenAtNoAtime(int dir_fd, const char* name, int flags) {
   static std::atomic<bool> refused{false};
+  const auto open = [&](int f) {
+    const int fd = ::openat(dir_fd, name, f);
+    // O_NONBLOCK (kOpenToReadFlags) refused by a write lease: wait for it, as OpenToRead does.
+    if (fd < 0 && errno == EWOULDBLOCK && (f & O_NONBLOCK) != 0) {
+      return ::openat(dir_fd, name, f & ~O_NONBLOCK);
+    }
+    return fd;
+  };
   if (!refused.load(std::memory_order_relaxed)) {
-    const int fd = ::openat(dir_fd, name, flags | O_NOATIME);
+    const int fd = open(flags | O_NOATIME);
     if (fd >= 0 || errno != EPERM) return fd;
     refused.store(true, std::memory_order_relaxed);
   }
-  return ::openat(dir_fd, name, flags);
+  return open(flags);
 }
 
 int OpenNoAtime(const char* path, int flags) { return OpenAtNoAtime(AT_FDCWD, path, flags); }

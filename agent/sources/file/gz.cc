@@ -55,7 +55,7 @@ std::string FindCompressedCopy(const std::string& dir, const std::string& base_p
   std::sort(candidates.begin(), candidates.end());
   for (const auto& name : candidates) {
     std::string path = dir + "/" + name;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = OpenToRead(path, O_NOFOLLOW);
     if (fd < 0) continue;
     const bool same = GzFingerprintMatches(fd, id);
     ::close(fd);
@@ -81,7 +81,7 @@ std::optional<FileIdentity> GzIdentify(int fd) {
 }
 
 std::optional<uint64_t> GzSize(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = OpenToRead(path, O_NOFOLLOW);
   if (fd < 0) return std::nullopt;
   auto reader = GzReader::Open(fd);
   ::close(fd);

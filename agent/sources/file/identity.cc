@@ -25,6 +25,13 @@ ssize_t ReadPrefix(int fd, char* buf, size_t len) {
 
 }  // namespace
 
+int OpenToRead(const std::string& path, int extra_flags) {
+  const int flags = kOpenToReadFlags | extra_flags;
+  const int fd = ::open(path.c_str(), flags);
+  if (fd >= 0 || errno != EWOULDBLOCK) return fd;
+  return ::open(path.c_str(), flags & ~O_NONBLOCK);  // a lease: wait for its holder, as before
+}
+
 // FNV-1a, 64 bit: a kilobyte at most, hashed when a file is opened or verified.
 uint64_t HashBytes(std::string_view data) {
   uint64_t h = 0xcbf29ce484222325ULL;

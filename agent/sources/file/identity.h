@@ -3,9 +3,11 @@
 // file that grew back past the old offset. Pure functions over an open fd; any thread.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "sources/file/positions.h"
@@ -24,6 +26,16 @@ Result<FileIdentity> Identify(int fd, const struct stat& st);
 // True when the first expected.fingerprint_len bytes of fd hash to expected.fingerprint. A file
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);
+
+// Opens a file to read logs from, or to tell whether it is the one a record means. O_NONBLOCK:
+// the path was a regular file when listed, but a FIFO put there since would block the open (and
+// the reading thread with it) until some writer came along; it opens at once instead, and the
+// caller's check of the type or inode turns it away. Reads of a regular file ignore the flag.
+// A file under another process's write lease (Samba, an NFS server's delegation) refuses a
+// non-blocking open with EWOULDBLOCK: it is opened again the blocking way, as before the flag,
+// rather than taken for gone. (OpenNoAtime does the same for callers passing kOpenToReadFlags.)
+inline constexpr int kOpenToReadFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+int OpenToRead(const std::string& path, int extra_flags = 0);
 
 // Same device and inode.
 inline bool SameInode(const FileIdentity& id, const struct stat& st) {

@@ -149,7 +149,7 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
 // from the record's (decompressed) offset.
 void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRecord& rec,
                                       const TargetState& t, int64_t now_ns) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = OpenToRead(path, O_NOFOLLOW);
   if (fd < 0) return;
   struct stat st;
   std::unique_ptr<CompressedReader> reader;
@@ -237,7 +237,7 @@ std::vector<std::pair<int64_t, std::string>> FileSource::Impl::UnseenRotations(
 
 // A compressed copy of a file a record already knows (held, or read): not a rotation of its own.
 bool FileSource::Impl::IsCopyOfKnownFile(const std::string& gz_path) {
-  int fd = ::open(gz_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = OpenToRead(gz_path, O_NOFOLLOW);
   if (fd < 0) return false;
   const std::optional<FileIdentity> id = GzIdentify(fd);
   ::close(fd);
@@ -256,7 +256,7 @@ void FileSource::Impl::OpenUnseen(const std::string& path, const std::string& or
   const std::string base = path.substr(path.rfind('/') + 1);
   LOG_INFO("reading a rotation made while the agent was stopped",
            {{"path", path}, {"stream", origin}});
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = OpenToRead(path, O_NOFOLLOW);
   if (fd < 0) return;
   PositionRecord rec;
   rec.path = path;
@@ -283,7 +283,7 @@ void FileSource::Impl::OpenUnseen(const std::string& path, const std::string& or
 // rest from its offset, then let it go.
 void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRecord& rec,
                                      const TargetState& t, int64_t now_ns) {
-  int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenToRead(where);
   if (fd < 0) return;
   if (!InsideSymlinkRoots(where, fd)) {
     ::close(fd);

@@ -228,7 +228,7 @@ void TailedFile::Park() {
 
 bool TailedFile::Reopen(const std::string& path) {
   Park();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenToRead(path);
   if (fd < 0) return false;
   struct stat st;
   if (::fstat(fd, &st) != 0 || !SameInode(id_, st) || !FingerprintMatches(fd, id_)) {

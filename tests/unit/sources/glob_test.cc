@@ -2,14 +2,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <functional>
+#include <future>
 #include <map>
 
+#include "sources/file/file_util.h"
+#include "sources/file/identity.h"
 #include "support/test_util.h"
 
 namespace skidder::sources {
@@ -212,6 +218,88 @@ TEST(Glob, WalkFindsEachAlternativeOnceIncludingBracesInDirectories) {
             (std::vector<std::string>{tmp / "messages", tmp / "syslog"}));
   // Overlapping alternatives report a file once.
   EXPECT_EQ(WalkFiles(Glob(tmp / "{app,ap*}/*.log")), std::vector<std::string>{tmp / "app/a.log"});
+}
+
+}  // namespace
+}  // namespace skidder::sources
+
+namespace skidder::sources {
+namespace {
+
+// A path listed as a regular file can be a FIFO by the time it is opened (renamed into place by
+// something hostile or broken). Opening a FIFO to read waits for a writer: every open of a log
+// must return at once instead, for the type or inode check after it to turn the FIFO away.
+TEST(OpenToRead, AFifoWhereALogWasOpensAtOnceAndIsTurnedAway) {
+  skidder::testing::TempDir dir;
+  const std::string fifo = dir / "0.log";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const int dir_fd = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir_fd, 0);
+  const std::vector<std::pair<const char*, std::function<int()>>> openers = {
+      {"OpenToRead", [&] { return OpenToRead(fifo); }},
+      {"OpenToRead O_NOFOLLOW", [&] { return OpenToRead(fifo, O_NOFOLLOW); }},
+      {"OpenNoAtime", [&] { return OpenNoAtime(fifo.c_str(), kOpenToReadFlags); }},
+      {"OpenAtNoAtime", [&] { return OpenAtNoAtime(dir_fd, "0.log", kOpenToReadFlags); }},
+      {"IsRecordedFile",
+       [&] {
+         return file_util::IsRecordedFile(fifo, FileIdentity{}) ? 1 : -2;  // -2: turned away
+       }},
+  };
+  for (const auto& [name, open] : openers) {
+    auto opened = std::async(std::launch::async, open);
+    const bool at_once = opened.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    if (!at_once) {  // let the blocked open go, so that the test ends and reports it
+      const int w = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+      if (w >= 0) ::close(w);
+    }
+    EXPECT_TRUE(at_once) << name << " blocked on a FIFO";
+    const int fd = opened.get();
+    if (std::string_view(name) == "IsRecordedFile") {
+      EXPECT_EQ(fd, -2);
+      continue;
+    }
+    ASSERT_GE(fd, 0) << name << ": " << std::strerror(errno);
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    EXPECT_FALSE(S_ISREG(st.st_mode)) << name;  // what every caller checks next
+    ::close(fd);
+  }
+  ::close(dir_fd);
+}
+
+// O_NONBLOCK must not make a file under another process's write lease (Samba, an NFS server)
+// look gone: its open waits for the lease, as opens did before the flag.
+TEST(OpenToRead, AFileUnderAWriteLeaseIsOpenedOnceTheLeaseGoes) {
+  skidder::testing::TempDir dir;
+  const std::string file = dir / "0.log";
+  skidder::testing::WriteFile(file, "x\n");
+  const int holder = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(holder, 0);
+  struct sigaction ignore = {}, old_action = {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGIO, &ignore, &old_action);  // the lease break's notice; its default kills
+  if (::fcntl(holder, F_SETLEASE, F_WRLCK) != 0) {
+    const int err = errno;
+    ::close(holder);
+    ::sigaction(SIGIO, &old_action, nullptr);
+    GTEST_SKIP() << "no write lease on this filesystem: " << std::strerror(err);
+  }
+  for (bool at : {false, true}) {
+    auto opened = std::async(std::launch::async, [&] {
+      return at ? OpenAtNoAtime(AT_FDCWD, file.c_str(), kOpenToReadFlags) : OpenToRead(file);
+    });
+    // The open has asked for the lease to be broken: let it go, as its holder would.
+    EXPECT_TRUE(skidder::testing::WaitFor([&] { return ::fcntl(holder, F_GETLEASE) != F_WRLCK; }));
+    ASSERT_EQ(::fcntl(holder, F_SETLEASE, F_UNLCK), 0);
+    const int fd = opened.get();
+    EXPECT_GE(fd, 0) << (at ? "OpenAtNoAtime: " : "OpenToRead: ") << std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    if (!at) {  // again, for the second opener
+      ASSERT_EQ(::fcntl(holder, F_SETLEASE, F_WRLCK), 0);
+    }
+  }
+  ::close(holder);
+  ::sigaction(SIGIO, &old_action, nullptr);
 }
 
 }  // namespace
