@@ -94,6 +94,7 @@ def write_backlog(d, files, total_mb, long_lines=False):
 
 
 LAST_SPLIT = [0.0, 0.0]  # user and system seconds of the last proc_stats call
+LAST_EVENTS = [0, 0]  # minor page faults and context switches of the last proc_stats call
 
 
 def proc_stats(pid):
@@ -103,6 +104,17 @@ def proc_stats(pid):
     tick = os.sysconf("SC_CLK_TCK")
     cpu = (int(fields[11]) + int(fields[12])) / tick
     LAST_SPLIT[:] = [int(fields[11]) / tick, int(fields[12]) / tick]
+    # Page faults (minor: a page first touched, e.g. a fresh allocation) and context switches of
+    # every thread: where system time goes when it moves.
+    LAST_EVENTS[:] = [int(fields[7]), 0]
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if "ctxt_switches:" in line:  # voluntary and nonvoluntary
+                        LAST_EVENTS[1] += int(line.split()[1])
+        except OSError:
+            pass  # the thread ended meanwhile
     hwm_kb = rss_kb = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -173,6 +185,7 @@ def run_skidder(build, d, port, expected_lines, files_glob, clients, idle_s):
         result["wall"] = time.monotonic() - start
         result["cpu"], result["rss"], _ = proc_stats(agent.pid)
         result["user"], result["sys"] = LAST_SPLIT
+        result["faults"], result["switches"] = LAST_EVENTS
         result["got"] = sink_count(port)[0]
         if idle_s > 0:
             cpu0, _, _ = proc_stats(agent.pid)
@@ -257,7 +270,8 @@ def main():
               f"long_lines={args.long_lines} delivered={r['got']}")
         print(f"baseline: cpu={base_cpu:.2f}s wall={base_wall:.2f}s -> {base_rate:.0f} MB/cpu-s")
         print(f"skidder:  cpu={r['cpu']:.2f}s wall={r['wall']:.2f}s peak_rss={r['rss']:.1f}MB "
-              f"-> {rate:.1f} MB/cpu-s (user {r['user']:.2f}s, sys {r['sys']:.2f}s)")
+              f"-> {rate:.1f} MB/cpu-s (user {r['user']:.2f}s, sys {r['sys']:.2f}s; "
+              f"{r['faults']} page faults, {r['switches']} context switches)")
         print(f"ratio: skidder delivers {100 * rate / base_rate:.1f}% of the baseline's bytes "
               f"per CPU-second")
         if "idle_cpu_pct" in r:

@@ -88,8 +88,6 @@ TEST_F(RuntimeTick, AReadAfterAnIdleSpellWakesTheMainLoopBackTo250ms) {
   EXPECT_TRUE(loki_.WaitForLines(1));
 }
 
-// Positions are written at most ~1 MiB/s: at 10,000 files the file is ~2 MB, and four saves a
-// second during a backlog were ~3 % of the agent's CPU.
 // Room for a batch filling while one is in flight, whatever batchsize a user chose: a smaller
 // budget would close every batch early (by saturation) and make readers wait for each push.
 TEST(ClientBudget, HoldsTwoBatchesAndAtLeastTwoMiB) {
@@ -101,6 +99,8 @@ TEST(ClientBudget, HoldsTwoBatchesAndAtLeastTwoMiB) {
   EXPECT_EQ(ClientBudget(cc), 8 << 20);
 }
 
+// Positions are written at most ~1 MiB/s: at 10,000 files the file is ~2 MB, and four saves a
+// second during a backlog were ~3 % of the agent's CPU.
 TEST(PositionsSaveGap, Is250msUnlessThePositionsFileIsLarge) {
   EXPECT_EQ(PositionsSaveGap(0), std::chrono::milliseconds(250));
   EXPECT_EQ(PositionsSaveGap(200'000), std::chrono::milliseconds(250));
