@@ -25,7 +25,6 @@ constexpr auto kFullPositionsPass = std::chrono::seconds(60);
 constexpr auto kInotifyRescanPeriod = std::chrono::minutes(5);
 constexpr int kChunksPerTurn = 16;  // per file per loop turn, so one busy file cannot starve
 constexpr auto kMinRescanGap = std::chrono::milliseconds(50);  // coalesces event storms
-constexpr int kSaturatedWaitMs = 20;
 // The longest the loop sleeps with nothing due: everything it waits for raises an event or sets
 // a deadline, so this is only a bound (UpdatePositions' full pass runs on a turn).
 constexpr int64_t kMaxWaitMs = 60'000;
@@ -139,7 +138,9 @@ void FileSource::Impl::Run() {
       next_tick_ = now + tick;
     }
     int timeout = WaitTimeoutMs(now, now_ns);
-    if (saturated_) timeout = std::min(timeout, kSaturatedWaitMs);
+    if (saturated_) {
+      timeout = static_cast<int>(std::min<int64_t>(timeout, opts_.saturated_recheck.count()));
+    }
     if (throttled_) {
       const auto until = std::chrono::ceil<std::chrono::milliseconds>(limiter_->UntilReady());
       timeout = std::min<int>(timeout, static_cast<int>(std::min<int64_t>(until.count(), 1000)));

@@ -43,6 +43,10 @@ struct FileSourceOptions {
   // RLIMIT_NOFILE: app/fd_limit.h).
   size_t max_open_files = 1024;
   size_t read_chunk_bytes = 64 * 1024;
+  // While the sink is saturated, how often the reader looks again by itself. The agent's Loki
+  // clients wake it (Wake) when they have room, so this is only a safety net: a short one woke
+  // the reader 50 times a second through a whole Loki outage.
+  std::chrono::milliseconds saturated_recheck{1000};
   bool force_polling = false;  // tests and -no-inotify: behave as if inotify failed
   // Rotated files not yet read to the end are hard-linked here (see held.h); "" = off.
   std::string held_dir;
@@ -76,7 +80,7 @@ class FileSource {
   // joins the thread. Positions are not written here (the app saves them after the sink drains).
   void Stop();
   // Ends the wait of the reading thread now: the sink has room again after a pause (without it
-  // the readers look again within 20 ms). Thread-safe; harmless after Stop.
+  // the reader looks again after options.saturated_recheck). Thread-safe; harmless after Stop.
   void Wake();
 
   // Copies every file's acknowledged offset (AckTracker::Committed) into Positions. Called by the

@@ -32,7 +32,11 @@ class FakeSink final : public EntrySink {
       entries_.push_back(std::move(e));
     }
   }
-  bool Saturated() const override { return saturated_.load(); }
+  bool Saturated() const override {
+    ++saturated_checks_;
+    return saturated_.load();
+  }
+  int SaturatedChecks() const { return saturated_checks_.load(); }
 
   void SetSaturated(bool s) { saturated_ = s; }
   void HoldAcks(bool hold) {
@@ -80,6 +84,7 @@ class FakeSink final : public EntrySink {
   std::vector<Entry> entries_;
   bool hold_acks_ = false;
   std::atomic<bool> saturated_{false};
+  mutable std::atomic<int> saturated_checks_{0};
 };
 
 inline size_t OpenFdCount() {

@@ -124,6 +124,25 @@ TEST(FileSource, SaturatedSinkPausesReadingAndNothingIsLost) {
   ASSERT_TRUE(h.WaitLines(path, Numbered("a", 0, 20)));
 }
 
+// The agent's clients wake the reader when a full budget has room again; its own look is only a
+// safety net (here an hour away, as are ticks and passes), so reading goes on at the wake.
+TEST(FileSource, AWakeResumesReadingPausedByASaturatedSink) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, Joined(Numbered("a", 0, 10)));
+  h.sink.SetSaturated(true);
+  FileSourceOptions o = h.DefaultOptions();
+  o.saturated_recheck = std::chrono::hours(1);
+  o.watch.min_poll_frequency = o.watch.max_poll_frequency = std::chrono::hours(1);  // no ticks
+  o.rescan_period = std::chrono::hours(1);
+  h.Start(h.dir / "*.log", o);
+  // The reader found the file full: it waits for a wake (or its hour).
+  ASSERT_TRUE(WaitFor([&] { return h.sink.SaturatedChecks() > 0; }));
+  h.sink.SetSaturated(false);
+  h.source->Wake();
+  ASSERT_TRUE(h.WaitLines(path, Numbered("a", 0, 10)));
+}
+
 TEST(FileSource, PositionsAdvanceOnlyWhenEntriesAreAcknowledged) {
   Harness h;
   const std::string path = h.dir / "app.log";
