@@ -160,9 +160,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
   Status st = BuildJobs(s.cfg, flags.inspect, s.metrics, s.pipelines, s.jobs);
   if (!st.ok()) return Err(st);
   if (!flags.dry_run) {
+    int64_t budgets = 0;
     for (const config::ClientConfig& cc : s.cfg.clients) {
       sink::ClientOptions opts;
       opts.max_buffered_bytes = ClientBudget(cc);
+      budgets += opts.max_buffered_bytes;
       opts.max_line_size = s.cfg.limits_config.max_line_size;
       opts.max_line_size_truncate = s.cfg.limits_config.max_line_size_truncate;
       opts.max_streams = s.cfg.limits_config.max_streams;
@@ -177,8 +179,6 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
       if (!client) return Err(client.error());
       s.clients.push_back(std::move(*client));
     }
-    int64_t budgets = 0;
-    for (const config::ClientConfig& cc : s.cfg.clients) budgets += ClientBudget(cc);
     KeepBudgetsInTheHeap(budgets);
   }
   return rt;

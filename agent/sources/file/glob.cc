@@ -141,7 +141,7 @@ int OpenAtNoAtime(int dir_fd, const char* name, int flags) {
   static std::atomic<bool> refused{false};
   const auto open = [&](int f) {
     const int fd = ::openat(dir_fd, name, f);
-    // O_NONBLOCK (kOpenToReadFlags) refused by a write lease: wait for it, as OpenToRead does.
+    // O_NONBLOCK (kOpenToReadFlags, see OpenToRead) refused by a write lease: wait for it.
     if (fd < 0 && errno == EWOULDBLOCK && (f & O_NONBLOCK) != 0) {
       return ::openat(dir_fd, name, f & ~O_NONBLOCK);
     }

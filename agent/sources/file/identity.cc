@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "sources/file/glob.h"
+
 namespace skidder::sources {
 namespace {
 
@@ -26,10 +28,7 @@ ssize_t ReadPrefix(int fd, char* buf, size_t len) {
 }  // namespace
 
 int OpenToRead(const std::string& path, int extra_flags) {
-  const int flags = kOpenToReadFlags | extra_flags;
-  const int fd = ::open(path.c_str(), flags);
-  if (fd >= 0 || errno != EWOULDBLOCK) return fd;
-  return ::open(path.c_str(), flags & ~O_NONBLOCK);  // a lease: wait for its holder, as before
+  return OpenNoAtime(path.c_str(), kOpenToReadFlags | extra_flags);
 }
 
 // FNV-1a, 64 bit: a kilobyte at most, hashed when a file is opened or verified.

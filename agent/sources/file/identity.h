@@ -33,7 +33,8 @@ bool FingerprintMatches(int fd, const FileIdentity& expected);
 // caller's check of the type or inode turns it away. Reads of a regular file ignore the flag.
 // A file under another process's write lease (Samba, an NFS server's delegation) refuses a
 // non-blocking open with EWOULDBLOCK: it is opened again the blocking way, as before the flag,
-// rather than taken for gone. (OpenNoAtime does the same for callers passing kOpenToReadFlags.)
+// rather than taken for gone. OpenToRead is OpenNoAtime (glob.h) with these flags, where the
+// retry lives; callers opening relative to a directory pass kOpenToReadFlags to OpenAtNoAtime.
 inline constexpr int kOpenToReadFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
 int OpenToRead(const std::string& path, int extra_flags = 0);
 
