@@ -13,6 +13,9 @@ namespace skidder::pipeline::stages {
 namespace {
 
 constexpr int64_t kForgetStreamAfterNs = 60'000'000'000;  // an idle stream's slot is freed
+// What the open blocks of all streams may hold together before every one is sent: max_lines
+// bounds a block's lines, not its bytes, and a stage sees every file of its pipeline.
+constexpr size_t kMaxHeldBytes = 16 << 20;
 
 struct Block {
   PipelineEntry first;  // the block's entry; its line grows as lines join
@@ -23,26 +26,39 @@ struct Block {
 
 class MultilineStage final : public Stage {
  public:
-  MultilineStage(std::unique_ptr<RE2> firstline, int64_t max_wait_ns, int max_lines)
-      : firstline_(std::move(firstline)), max_wait_ns_(max_wait_ns), max_lines_(max_lines) {}
+  MultilineStage(std::unique_ptr<RE2> firstline, int64_t max_wait_ns, int max_lines,
+                 size_t max_bytes)
+      : firstline_(std::move(firstline)),
+        max_wait_ns_(max_wait_ns),
+        max_lines_(max_lines),
+        max_bytes_(max_bytes) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     const bool first = RE2::PartialMatch(e.entry.line, *firstline_);
+    // A hostile or runaway stream (megabyte lines, none matching firstline) must not grow a
+    // block to max_lines x the longest line, nor many streams together past kMaxHeldBytes: a
+    // block that would pass max_bytes_ is sent first, and when all blocks would pass the total,
+    // every block is sent, as max_wait_time would have done. The line then starts a new block.
+    if (held_bytes_ + e.entry.line.size() > kMaxHeldBytes) SendAll(out);
     // One slot per stream, kept while the stream is active: a stream of single-line records
     // reuses it and allocates nothing. Keyed by the label hash alone, as the cri stage does.
     Block& b = blocks_.try_emplace(e.entry.labels.Hash()).first->second;
     const int64_t activity = ActivityTime(e.entry.timestamp_ns);
-    if (b.open && first) Send(b, out);
+    if (b.open && (first || b.first.entry.line.size() + 1 + e.entry.line.size() > max_bytes_)) {
+      Send(b, out);
+    }
     if (!b.open) {
       b.first = std::move(e);
       b.lines = 1;
       b.open = true;
       b.last_activity_ns = activity;
+      held_bytes_ += b.first.entry.line.size();
     } else {
       b.first.entry.line.push_back('\n');
       b.first.entry.line.append(e.entry.line);
       ++b.lines;
       b.last_activity_ns = std::max(b.last_activity_ns, activity);
+      held_bytes_ += 1 + e.entry.line.size();
       // e (and its ack ref) is released on return: the block holds the first line's ref.
     }
     if (b.lines >= max_lines_) Send(b, out);
@@ -79,15 +95,24 @@ class MultilineStage final : public Stage {
     return std::max(entry_ts, last_flush_ns_);
   }
 
-  static void Send(Block& b, Emitter& out) {
+  void Send(Block& b, Emitter& out) {
+    held_bytes_ -= b.first.entry.line.size();
     b.open = false;
     b.lines = 0;
     out.Emit(std::move(b.first));
   }
 
+  void SendAll(Emitter& out) {
+    for (auto& [key, b] : blocks_) {
+      if (b.open) Send(b, out);
+    }
+  }
+
   std::unique_ptr<RE2> firstline_;
   int64_t max_wait_ns_;
   int max_lines_;
+  size_t max_bytes_;       // a block's line at most (limits_config.max_line_size, else 4 MiB)
+  size_t held_bytes_ = 0;  // the lines of all open blocks
   std::unordered_map<uint64_t, Block> blocks_;  // by label-set hash
   int64_t last_flush_ns_ = 0;
 };
@@ -114,7 +139,8 @@ Result<std::unique_ptr<Stage>> NewMultilineStage(const config::StageConfig& cfg,
     if (!re->ok()) r.Fail("firstline", "could not compile regular expression: " + re->error());
   }
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
-  return std::make_unique<MultilineStage>(std::move(re), max_wait.count(), max_lines);
+  return std::make_unique<MultilineStage>(std::move(re), max_wait.count(), max_lines,
+                                          StageOutputCap(ctx));
 }
 
 }  // namespace skidder::pipeline::stages

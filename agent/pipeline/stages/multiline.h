@@ -5,8 +5,11 @@
 // block of their stream with "\n". Streams are the entries' label sets (so two files, or stdout
 // and stderr, never mix). A block is sent when the next firstline arrives, when it reaches
 // `max_lines` (default 128), or from Flush() once no line has joined it for `max_wait_time`
-// (default 3s). A stream keeps one slot while it is active, so single-line records cost no
-// allocation; a slot idle for a minute is freed. The joined entry is the block's first entry: its
+// (default 3s). A block is also sent before a line would take it past limits_config.max_line_size
+// (4 MiB when unset), and every open block is sent when together they would pass 16 MiB, so a
+// stream of long lines that never match firstline cannot hold max_lines x 1 MiB. A stream keeps
+// one slot while it is active, so single-line records cost no allocation; a slot idle for a
+// minute is freed. The joined entry is the block's first entry: its
 // timestamp, labels, extracted values, structured metadata and AckRef, so the source position
 // cannot commit past the block until it is sent (see model/ack.h); later lines' refs are released
 // as they are appended.

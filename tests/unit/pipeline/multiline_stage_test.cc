@@ -75,6 +75,69 @@ TEST(MultilineStage, SendsABlockWhenItReachesMaxLines) {
   EXPECT_EQ(out.entries[1].entry.line, "3\n4");  // a new block, started by a continuation
 }
 
+// Every line fed is in the joined entries, in order, once: lines joined with "\n".
+std::string Rejoined(const Collect& out) {
+  std::string all;
+  for (const auto& e : out.entries) {
+    if (!all.empty()) all += '\n';
+    all += e.entry.line;
+  }
+  return all;
+}
+
+TEST(MultilineStage, SendsABlockBeforeItPassesMaxLineSize) {
+  config::LimitsConfig limits;
+  limits.max_line_size = 100;
+  auto stage = MustBuild("multiline:\n  firstline: '^START'", testing::Ctx(nullptr, &limits));
+  Collect out;
+  std::string fed = "START";
+  Feed(*stage, out, "START");
+  for (int i = 0; i < 20; ++i) {  // 20 x 30 bytes: no firstline, under max_lines
+    const std::string line(30, static_cast<char>('a' + i));
+    Feed(*stage, out, line);
+    fed += "\n" + line;
+  }
+  stage->Flush(kT0, true, out);
+  ASSERT_GE(out.entries.size(), 6u);
+  for (const auto& e : out.entries) EXPECT_LE(e.entry.line.size(), 100u) << e.entry.line;
+  EXPECT_EQ(out.entries[0].entry.line.substr(0, 5), "START");
+  EXPECT_EQ(Rejoined(out), fed);
+}
+
+TEST(MultilineStage, ALongRunWithoutAFirstlineIsSentInBlocksOfAtMostFourMebibytes) {
+  // Promtail's defaults: max_lines 128, no byte bound; a pod writing megabyte lines that never
+  // match firstline would make a 128 MB entry out of them.
+  auto stage = MustBuild("multiline:\n  firstline: '^START'");
+  Collect out;
+  std::string fed;
+  for (int i = 0; i < 10; ++i) {
+    const std::string line((1 << 20) - 1, static_cast<char>('a' + i));
+    Feed(*stage, out, line);
+    fed += (fed.empty() ? "" : "\n") + line;
+  }
+  EXPECT_GE(out.entries.size(), 2u);  // sent as the blocks filled, not at the flush
+  stage->Flush(kT0, true, out);
+  for (const auto& e : out.entries) EXPECT_LE(e.entry.line.size(), size_t{4} << 20);
+  EXPECT_EQ(Rejoined(out), fed);
+}
+
+TEST(MultilineStage, OpenBlocksOfAllStreamsTogetherStayUnderSixteenMebibytes) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'");
+  Collect out;
+  const std::string mib(1 << 20, 'x');
+  for (int i = 0; i < 16; ++i) {  // 16 streams, each an open block of 1 MiB - 1 + 1 bytes
+    const Labels l{{"filename", "/var/log/" + std::to_string(i) + ".log"}};
+    Feed(*stage, out, "START" + mib.substr(6), l);
+    Feed(*stage, out, "", l);
+  }
+  EXPECT_TRUE(out.entries.empty());
+  Feed(*stage, out, "START" + mib.substr(5), Labels{{"filename", "/var/log/16.log"}});
+  EXPECT_EQ(out.entries.size(), 16u);  // every open block sent; the new line's block is open
+  stage->Flush(kT0, true, out);
+  ASSERT_EQ(out.entries.size(), 17u);
+  EXPECT_EQ(out.entries[16].entry.line.size(), size_t{1} << 20);
+}
+
 // The file source sleeps until the earliest NextFlushNs: none before any line, max_wait_time
 // after an open block's last line, and a late one (freeing the stream's slot) once it is sent.
 TEST(MultilineStage, AsksForAFlushWhenAnOpenBlockIsDue) {
