@@ -144,6 +144,10 @@ class FieldWriter {
     }
     w_.EndList();
   }
+  void Jobs(const char* k, const std::vector<ScrapeConfig>& jobs,
+            const std::vector<std::string>& /*warnings*/) {
+    Items(k, jobs);
+  }
   template <typename T>
   void Items(const char* k, const std::vector<T>& items) {
     if (items.empty()) return;
@@ -175,17 +179,7 @@ std::string DumpConfig(const Config& config) {
   Out out{e};
   FieldWriter w(out);
   e << YAML::BeginMap;
-  w.Nested("server", config.server);
-  out.BeginList("clients");  // written even when empty, unlike the lists of a scrape config
-  for (const ClientConfig& c : config.clients) w.Item(c);
-  out.EndList();
-  w.Nested("positions", config.positions);
-  w.Nested("limits_config", config.limits_config);
-  w.Nested("target_config", config.target_config);
-  out.Begin("global");
-  w.Nested("file_watch_config", config.file_watch_config);
-  out.End();
-  w.Items("scrape_configs", config.scrape_configs);
+  internal::Fields(w, config);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

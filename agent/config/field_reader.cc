@@ -1,7 +1,10 @@
-// The FieldReader getters that are more than one MapReader call: header maps and byte sizes.
+// The FieldReader getters that are more than one MapReader call: header maps, byte sizes and
+// scrape_configs.
 #include "config/field_reader.h"
 
 #include <fmt/format.h>
+
+#include <set>
 
 #include "util/escape.h"
 
@@ -60,6 +63,25 @@ void FieldReader::PositiveSize(std::string_view k, int64_t& n) {
   if (!size.empty() && (!ParseByteSize(size, &n) || n <= 0)) {
     r_.Fail(k, fmt::format("{} is not a positive size like 100MB", Quote(size)));
   }
+}
+
+void FieldReader::Jobs(std::string_view k, std::vector<ScrapeConfig>& out,
+                       std::vector<std::string>& warnings) {
+  if (!status_.ok()) return;
+  std::set<std::string, std::less<>> jobs;
+  status_ = ForEachItem(
+      r_.Node(k), r_.file(), r_.Sub(k), [&](const YAML::Node& item, const std::string& path) {
+        ScrapeConfig sc;
+        Status s = ReadScrapeConfig(item, r_.file(), path, &sc, &warnings);
+        if (!s.ok()) return s;
+        if (!jobs.insert(sc.job_name).second) {
+          MapReader at(item, r_.file(), path);
+          return ErrorAt(r_.file(), at.Node("job_name"), at.Sub("job_name"),
+                         fmt::format("duplicate job_name {}", Quote(sc.job_name)));
+        }
+        out.push_back(std::move(sc));
+        return Status::Ok();
+      });
 }
 
 }  // namespace skidder::config::internal

@@ -31,6 +31,17 @@ void Validate(MapReader& r, JournalConfig& j);
 void Validate(MapReader& r, PushApiConfig& p);
 void Validate(MapReader& r, SyslogConfig& c);
 void Validate(MapReader& r, DecompressionConfig& d);
+void Validate(MapReader& r, ClientConfig& c);
+void Validate(MapReader& r, PositionsConfig& p);
+void Validate(MapReader& r, LimitsConfig& l);
+void Validate(MapReader& r, TargetConfig& t);
+void Validate(MapReader& r, FileWatchConfig& f);
+
+// Reads the mapping at node (at path in file) into value with its field list, then checks it with
+// Validate(MapReader&, T&). Defined below FieldReader, which it uses.
+template <typename T>
+Status ReadBlock(const YAML::Node& node, const std::string& file, const std::string& path,
+                 T& value);
 
 // Reads each field into its struct; nested blocks get their own MapReader (and path). A nested
 // block's error is kept in status() (the first one wins) and goes before the errors recorded on
@@ -61,6 +72,7 @@ class FieldReader {
   void Server(std::string_view k, ServerConfig& s, std::vector<std::string>& ignored) {
     if (status_.ok()) status_ = ReadServer(r_.Node(k), r_.file(), &s, &ignored, r_.Sub(k));
   }
+  void Jobs(std::string_view k, std::vector<ScrapeConfig>& out, std::vector<std::string>& warnings);
   template <typename T>
   void Nested(std::string_view k, T& value) {
     if (status_.ok()) status_ = ReadBlock(r_.Node(k), r_.Sub(k), value);
@@ -107,20 +119,26 @@ class FieldReader {
  private:
   template <typename T>
   Status ReadBlock(const YAML::Node& node, const std::string& path, T& value) {
-    MapReader sub(node, r_.file(), path);
-    FieldReader fields(sub);
-    Fields(fields, value);
-    if (!fields.status().ok()) return fields.status();
-    if constexpr (std::is_same_v<decltype(Validate(sub, value)), Status>) {
-      if (Status s = Validate(sub, value); !s.ok()) return s;
-    } else {
-      Validate(sub, value);
-    }
-    return sub.Finish();
+    return internal::ReadBlock(node, r_.file(), path, value);
   }
 
   MapReader& r_;
   Status status_;
 };
+
+template <typename T>
+Status ReadBlock(const YAML::Node& node, const std::string& file, const std::string& path,
+                 T& value) {
+  MapReader sub(node, file, path);
+  FieldReader fields(sub);
+  Fields(fields, value);
+  if (!fields.status().ok()) return fields.status();
+  if constexpr (std::is_same_v<decltype(Validate(sub, value)), Status>) {
+    if (Status s = Validate(sub, value); !s.ok()) return s;
+  } else {
+    Validate(sub, value);
+  }
+  return sub.Finish();
+}
 
 }  // namespace skidder::config::internal

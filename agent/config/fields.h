@@ -25,14 +25,17 @@
 //   Group(key, f)     a mapping whose keys are fields of the enclosing struct: calls f(v) with
 //                     the visitor of that mapping (kubernetes' namespaces: {names: [...]})
 //   Server(key, ServerConfig, ignored_keys)    a server block (read by ReadServer)
+//   Jobs(key, vector<ScrapeConfig>, warnings)  scrape_configs (read by ReadScrapeConfig, which
+//                                              warns of targets it drops; job names are unique)
 // Validation across fields stays with the reader of each section (or Validate(MapReader&, T&) of
 // a nested block, field_reader.h). Keys a reader accepts without storing them (Promtail no-ops,
 // refused sources) are not fields and stay with that reader.
 //
 // pipeline_stages are described by key only: a stage's keys belong to that stage (the pipeline
 // registry reads each body with its own MapReader), and the dump writes bodies as they came.
-// The top level (ReadTop, DumpConfig) names the sections itself: `client` is merged into
-// `clients`, and file_watch_config is read at the top or under `global`.
+// The top level is a field list too (the last below). Its two old spellings are not fields and
+// stay with ReadTop: Promtail's deprecated `client` is appended to `clients`, and a top-level
+// file_watch_config is read as `global.file_watch_config` (the dump writes only the new places).
 #pragma once
 
 #include <type_traits>
@@ -235,6 +238,18 @@ void Fields(V& v, T& s) {
   v.Receiver("syslog", s.syslog);
   v.Nested("decompression", s.decompression);
   v.Items("relabel_configs", s.relabel_configs);
+}
+
+// The top level: every section of a config file.
+template <typename V, FieldsOf<Config> T>
+void Fields(V& v, T& c) {
+  v.Server("server", c.server, c.ignored_keys);
+  v.Items("clients", c.clients);
+  v.Nested("positions", c.positions);
+  v.Nested("limits_config", c.limits_config);
+  v.Nested("target_config", c.target_config);
+  v.Group("global", [&](auto& g) { g.Nested("file_watch_config", c.file_watch_config); });
+  v.Jobs("scrape_configs", c.scrape_configs, c.warnings);
 }
 
 }  // namespace skidder::config::internal

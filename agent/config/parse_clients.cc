@@ -61,21 +61,20 @@ void Validate(MapReader& r, TlsConfig& t) {
   }
 }
 
-Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
-                  ClientConfig* out) {
-  MapReader r(node, file, path);
+void Validate(MapReader& r, ClientConfig& c) {
   std::vector<std::string> stream_lag_labels;  // deprecated no-op in Promtail
   r.StrList("stream_lag_labels", &stream_lag_labels);
-  FieldReader fields(r);
-  Fields(fields, *out);
-  if (!fields.status().ok()) return fields.status();
   // The scheme is case-insensitive (as Go's url.Parse reads it); the client expects it lower.
-  if (size_t colon = out->url.find("://"); colon != std::string::npos && colon <= 5) {
-    for (size_t i = 0; i < colon; ++i) out->url[i] = static_cast<char>(std::tolower(out->url[i]));
+  if (size_t colon = c.url.find("://"); colon != std::string::npos && colon <= 5) {
+    for (size_t i = 0; i < colon; ++i) c.url[i] = static_cast<char>(std::tolower(c.url[i]));
   }
-  ValidateHttpClient(r, *out);
-  ValidateClient(r, *out);
-  return r.Finish();
+  ValidateHttpClient(r, c);
+  ValidateClient(r, c);
+}
+
+Status ReadClient(const YAML::Node& node, const std::string& file, const std::string& path,
+                  ClientConfig* out) {
+  return ReadBlock(node, file, path, *out);
 }
 
 }  // namespace skidder::config::internal

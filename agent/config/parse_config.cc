@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
 
-#include <set>
-
 #include "config/field_reader.h"
 #include "config/loader.h"
 #include "util/log.h"
@@ -99,71 +97,46 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   return r.Finish();
 }
 
-}  // namespace internal
-
-namespace {
-
-using namespace internal;
-
-Status ReadPositions(const YAML::Node& node, const std::string& file, PositionsConfig* out) {
-  MapReader r(node, file, "positions");
-  FieldReader fields(r);
-  Fields(fields, *out);
-  if (out->filename.empty()) r.Fail("filename", "must not be empty");
-  if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
-  return r.Finish();
+void Validate(MapReader& r, PositionsConfig& p) {
+  if (p.filename.empty()) r.Fail("filename", "must not be empty");
+  if (p.sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
 }
 
-Status ReadLimits(const YAML::Node& node, const std::string& file, LimitsConfig* out) {
-  MapReader r(node, file, "limits_config");
-  FieldReader fields(r);
-  Fields(fields, *out);
-  if (out->readline_rate_enabled && out->readline_rate <= 0) {
+void Validate(MapReader& r, LimitsConfig& l) {
+  if (l.readline_rate_enabled && l.readline_rate <= 0) {
     r.Fail("readline_rate", "must be positive when readline_rate_enabled is true");
   }
-  if (out->readline_rate_enabled && out->readline_burst <= 0) {
+  if (l.readline_rate_enabled && l.readline_burst <= 0) {
     r.Fail("readline_burst", "must be positive when readline_rate_enabled is true");
   }
-  if (out->max_streams < 0) r.Fail("max_streams", "must not be negative (0 = unlimited)");
-  if (out->max_label_value_length < 0) {
+  if (l.max_streams < 0) r.Fail("max_streams", "must not be negative (0 = unlimited)");
+  if (l.max_label_value_length < 0) {
     r.Fail("max_label_value_length", "must not be negative (0 = unlimited)");
   }
-  return r.Finish();
 }
 
-Status ReadTargetConfig(const YAML::Node& node, const std::string& file, TargetConfig* out) {
-  MapReader r(node, file, "target_config");
-  FieldReader fields(r);
-  Fields(fields, *out);
-  for (const auto& root : out->symlink_roots) {
+void Validate(MapReader& r, TargetConfig& t) {
+  for (const auto& root : t.symlink_roots) {
     if (root.empty() || root[0] != '/') {
       r.Fail("symlink_roots", "must be absolute directories, got \"" + root + "\"");
     }
   }
   RefuseUnsupported(r, {"stdin"});
-  if (out->sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
-  return r.Finish();
+  if (t.sync_period <= Duration::zero()) r.Fail("sync_period", "must be positive");
 }
 
-Status ReadFileWatch(const YAML::Node& node, const std::string& file, const std::string& path,
-                     FileWatchConfig* out) {
-  MapReader r(node, file, path);
-  FieldReader fields(r);
-  Fields(fields, *out);
-  if (out->min_poll_frequency <= Duration::zero()) r.Fail("min_poll_frequency", "must be positive");
-  if (out->max_poll_frequency < out->min_poll_frequency) {
+void Validate(MapReader& r, FileWatchConfig& f) {
+  if (f.min_poll_frequency <= Duration::zero()) r.Fail("min_poll_frequency", "must be positive");
+  if (f.max_poll_frequency < f.min_poll_frequency) {
     r.Fail("max_poll_frequency", "must not be less than min_poll_frequency");
   }
-  return r.Finish();
 }
 
-// Promtail moved file_watch_config under `global:`; the old top-level place is accepted too.
-Status ReadGlobal(const YAML::Node& node, const std::string& file, FileWatchConfig* out) {
-  MapReader r(node, file, "global");
-  Status s = ReadFileWatch(r.Node("file_watch_config"), file, "global.file_watch_config", out);
-  if (!s.ok()) return s;
-  return r.Finish();
-}
+}  // namespace internal
+
+namespace {
+
+using namespace internal;
 
 // Accepted for compatibility; skidder has no tracing and Promtail's stream_lag_labels is a no-op.
 Status ReadNoOps(MapReader& top) {
@@ -177,50 +150,20 @@ Status ReadNoOps(MapReader& top) {
   return options.Finish();
 }
 
-Status ReadScrapeConfigs(MapReader& top, std::vector<ScrapeConfig>* out,
-                         std::vector<std::string>* warnings) {
-  std::set<std::string, std::less<>> jobs;
-  return ForEachItem(top.Node("scrape_configs"), top.file(), "scrape_configs",
-                     [&](const YAML::Node& item, const std::string& path) {
-                       ScrapeConfig sc;
-                       Status s = ReadScrapeConfig(item, top.file(), path, &sc, warnings);
-                       if (!s.ok()) return s;
-                       if (!jobs.insert(sc.job_name).second) {
-                         MapReader at(item, top.file(), path);
-                         return ErrorAt(top.file(), at.Node("job_name"), at.Sub("job_name"),
-                                        fmt::format("duplicate job_name {}", Quote(sc.job_name)));
-                       }
-                       out->push_back(std::move(sc));
-                       return Status::Ok();
-                     });
-}
-
 Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
   MapReader top(root, file, "");
-  Status s = ReadServer(top.Node("server"), file, &cfg->server, &cfg->ignored_keys);
-  if (s.ok()) {
-    s = ForEachItem(top.Node("clients"), file, "clients",
-                    [&](const YAML::Node& item, const std::string& path) {
-                      ClientConfig client;
-                      Status cs = ReadClient(item, file, path, &client);
-                      if (cs.ok()) cfg->clients.push_back(std::move(client));
-                      return cs;
-                    });
-  }
+  FieldReader fields(top);
+  Fields(fields, *cfg);
+  Status s = fields.status();
   // Promtail's deprecated single `client:` block is appended after `clients:`, as Promtail does.
   if (YAML::Node single = top.Node("client"); s.ok() && single.IsDefined() && !single.IsNull()) {
     ClientConfig client;
     s = ReadClient(single, file, "client", &client);
     if (s.ok()) cfg->clients.push_back(std::move(client));
   }
-  if (s.ok()) s = ReadPositions(top.Node("positions"), file, &cfg->positions);
-  if (s.ok()) s = ReadScrapeConfigs(top, &cfg->scrape_configs, &cfg->warnings);
-  if (s.ok()) s = ReadLimits(top.Node("limits_config"), file, &cfg->limits_config);
-  if (s.ok()) s = ReadTargetConfig(top.Node("target_config"), file, &cfg->target_config);
-  if (s.ok()) s = ReadGlobal(top.Node("global"), file, &cfg->file_watch_config);
+  // Promtail moved file_watch_config under `global:`; the old top-level place is accepted too.
   if (s.ok() && top.Has("file_watch_config")) {
-    s = ReadFileWatch(top.Node("file_watch_config"), file, "file_watch_config",
-                      &cfg->file_watch_config);
+    s = ReadBlock(top.Node("file_watch_config"), file, "file_watch_config", cfg->file_watch_config);
   }
   if (s.ok()) s = ReadNoOps(top);
   // Promtail's experimental WAL: skidder re-reads unacknowledged lines from the files instead.

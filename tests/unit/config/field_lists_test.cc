@@ -57,7 +57,7 @@ class KeyLister {
   }
   template <typename T>
   void Nested(std::string_view k, const T&) {
-    keys.push_back({std::string(k), ""});
+    keys.push_back({std::string(k), "", group_});
   }
   template <typename T>
   void Block(std::string_view k, const std::optional<T>&) {
@@ -72,6 +72,9 @@ class KeyLister {
     Add(k, "[{}]");
   }
   void Stages(std::string_view k, const std::vector<StageConfig>&) { Add(k, "[{cri: {}}]"); }
+  void Jobs(std::string_view k, const std::vector<ScrapeConfig>&, const std::vector<std::string>&) {
+    Add(k, "[{}]");
+  }
   template <typename F>
   void Group(std::string_view k, F&& fields) {
     keys.push_back({std::string(k), "", "", true});
@@ -218,6 +221,13 @@ std::vector<Section> Sections() {
   oauth2["client_id"] = "-";
   oauth2["token_url"] = "-";
   return {
+      {"top_level",
+       FieldCount<Config>() - 3,  // source_file, ignored_keys and warnings are not keys
+       KeysOf<Config>(),
+       "@",
+       {},
+       {{"clients", "clients: [{url: 'http://l/p'}]"},
+        {"scrape_configs", Job("static_configs: [{labels: {__path__: /x}}]")}}},
       {"server",
        FieldCount<ServerConfig>(),
        KeysOf<ServerConfig>(),
@@ -373,8 +383,9 @@ TEST_P(FieldLists, EveryListedKeyThatIsSetShowsInTheDumpAndParsesBack) {
     const std::string entry = EntryFor(section, key);
     const std::string dump = entry.empty() ? base : Dump(Fill(section.yaml, entry));
     ASSERT_FALSE(dump.empty()) << key.name;
-    YAML::Node written = At(YAML::Load(dump), section.dump_path);
-    if (!key.group.empty()) written = written[key.group];
+    const YAML::Node section_node = At(YAML::Load(dump), section.dump_path);
+    // (A new node: assigning a child to its parent's Node would rewrite the parent in yaml-cpp.)
+    const YAML::Node written = key.group.empty() ? section_node : section_node[key.group];
     EXPECT_TRUE(written[key.name].IsDefined()) << key.name << " is missing from the dump:\n"
                                                << dump;
     if (!entry.empty()) {
