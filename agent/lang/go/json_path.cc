@@ -410,22 +410,28 @@ NodePtr Parser::ProjectionRhs(int bp) {
 
 }  // namespace
 
-namespace {
-
-// The names of `a`, `a.b.c` (quoted names included): a tree of fields only, which Sub() keeps
-// flat. Empty for anything else.
-std::vector<std::string> PlainPath(const JsonPath::Node& n) {
-  if (n.kind == Kind::kField) return {n.name};
-  if (n.kind != Kind::kSub) return {};
-  std::vector<std::string> names;
-  for (const auto& child : n.children) {
-    if (child->kind != Kind::kField) return {};
-    names.push_back(child->name);
+// The steps of `a`, `a.b.c` (quoted names included), `a[0].b`, `a[-1]`: a tree of fields and
+// indexes only, which Sub() keeps flat (the slices and projections of `a[1:]` and `a[*]` are not
+// steps). Empty for anything else.
+std::vector<JsonPath::PlainStep> JsonPath::PlainPath(const Node& n) {
+  const auto step = [](const Node& c) -> std::optional<PlainStep> {
+    if (c.kind == Kind::kField) return PlainStep{c.name, std::nullopt};
+    if (c.kind == Kind::kIndex) return PlainStep{"", c.index};
+    return std::nullopt;
+  };
+  if (n.kind != Kind::kSub) {
+    if (n.kind != Kind::kField) return {};  // a lone [0] is a Sub of @ and the index
+    return {*step(n)};
   }
-  return names;
+  std::vector<PlainStep> steps;
+  for (const auto& child : n.children) {
+    if (child->kind == Kind::kCurrent && steps.empty()) continue;  // `[0]`: @ then the index
+    std::optional<PlainStep> s = step(*child);
+    if (!s) return {};
+    steps.push_back(std::move(*s));
+  }
+  return steps;
 }
-
-}  // namespace
 
 Result<JsonPath> CompileJsonPath(std::string_view expr) {
   Parser p(expr);
@@ -433,7 +439,7 @@ Result<JsonPath> CompileJsonPath(std::string_view expr) {
   if (!root) return Err(std::move(root.error()));
   JsonPath path;
   path.root_ = std::move(*root);
-  path.plain_path_ = PlainPath(*path.root_);
+  path.plain_path_ = JsonPath::PlainPath(*path.root_);
   return path;
 }
 

@@ -44,10 +44,10 @@ class JsonPath {
   // multi-select in a projection can repeat a large value many times.
   std::string Eval(const JsonValue& root, size_t max_bytes = std::string::npos,
                    bool* cut = nullptr) const;
-  // As Eval, into *out, whose buffer is reused. A plain name or dotted path (`level`,
-  // `user.name`, `"a-b".c`: what most json stages use) is looked up directly in the document,
-  // without the evaluator and its arena: no allocation once *out has grown to its values' size
-  // (objects and arrays still print through a buffer).
+  // As Eval, into *out, whose buffer is reused. A plain path of names and indexes (`level`,
+  // `user.name`, `"a-b".c`, `items[0].id`, `args[-1]`: what most json stages use) is looked up
+  // directly in the document, without the evaluator and its arena: no allocation once *out has
+  // grown to its values' size (objects and arrays still print through a buffer).
   void EvalInto(const JsonValue& root, std::string* out, size_t max_bytes = std::string::npos,
                 bool* cut = nullptr) const;
   // The result as JSON text ("null" for null); false with *error set on a run-time error
@@ -57,8 +57,15 @@ class JsonPath {
 
  private:
   friend Result<JsonPath> CompileJsonPath(std::string_view expr);
+  // One step of a plain path: a member name, or an array index (negative from the end).
+  struct PlainStep {
+    std::string name;
+    std::optional<int64_t> index;
+  };
+  static std::vector<PlainStep> PlainPath(const Node& n);
+
   std::shared_ptr<const Node> root_;
-  std::vector<std::string> plain_path_;  // the names of a plain path; empty otherwise
+  std::vector<PlainStep> plain_path_;  // the steps of a plain path; empty otherwise
 };
 
 // The compiled tree, shaped as in the JMESPath reference implementation's AST.

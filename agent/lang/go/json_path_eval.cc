@@ -469,15 +469,25 @@ void JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_byte
     *out = Eval(root, max_bytes, cut);
     return;
   }
-  // What Value::Get does step by step: a name on anything but an object is null; of duplicate
-  // names the first counts.
+  // What Eval does step by step: a name on anything but an object is null, of duplicate names
+  // the first counts; an index on anything but an array, or past its end, is null.
   const JsonValue* v = &root;
-  for (const std::string& name : plain_path_) {
+  for (const PlainStep& step : plain_path_) {
+    if (step.index) {
+      const int64_t size = v->IsArray() ? static_cast<int64_t>(v->Size()) : 0;
+      const int64_t i = *step.index < 0 ? *step.index + size : *step.index;
+      if (i < 0 || i >= size) {
+        out->clear();
+        return;
+      }
+      v = &(*v)[static_cast<rapidjson::SizeType>(i)];
+      continue;
+    }
     if (!v->IsObject()) {
       out->clear();
       return;
     }
-    auto it = v->FindMember(JsonValue(rapidjson::StringRef(name.data(), name.size())));
+    auto it = v->FindMember(JsonValue(rapidjson::StringRef(step.name.data(), step.name.size())));
     if (it == v->MemberEnd()) {
       out->clear();
       return;

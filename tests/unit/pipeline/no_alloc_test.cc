@@ -160,12 +160,14 @@ TEST(StageChain, ParsingStagesDoNotAllocatePerLine) {
       user: user.name
       status:
       duration: duration_ms
+      first_item: items[0].sku
+      last_item: items[-1].sku
 )y",
                               R"({"ts":"2026-11-24T10:40:12.542Z","level":"info",)"
                               R"("msg":"order placed for customer",)"
                               R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",)"
                               R"("user":{"id":42,"name":"alice@example.com"},"status":200,)"
-                              R"("duration_ms":12.5})",
+                              R"("duration_ms":12.5,"items":[{"sku":"A-1"},{"sku":"B-2"}]})",
                               labels),
             0u)
       << "json";

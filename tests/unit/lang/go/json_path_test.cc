@@ -74,19 +74,25 @@ TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
   }
 }
 
-// EvalInto looks plain names and dotted paths up directly, without the evaluator: it must give
-// what Eval gives for every kind of value, missing names, names under non-objects and duplicate
-// names, and overwrite whatever its buffer held. Other expressions go through Eval.
+// EvalInto looks plain names, dotted paths and indexes up directly, without the evaluator: it
+// must give what Eval gives for every kind of value, missing names, names under non-objects,
+// duplicate names, indexes past either end or on non-arrays, and overwrite whatever its buffer
+// held. Other expressions go through Eval.
 TEST(JsonPath, EvalIntoGivesWhatEvalGives) {
   using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
   Doc d;
   d.Parse(R"({"s":"text","i":-42,"u":18446744073709551615,"f":12.5,"e":1e300,"g":-0.000001,)"
           R"("t":true,"fa":false,"n":null,"o":{"a":{"b":"deep"},"l":[1,"x",{"k":null}]},)"
-          R"("dup":1,"dup":2,"a-b":{"c":"q"},"arr":[{"a":1}],"":"empty name"})");
+          R"("dup":1,"dup":2,"a-b":{"c":"q"},"arr":[{"a":1}],"":"empty name","m":[[1,2],[3]]})");
   ASSERT_FALSE(d.HasParseError());
-  const char* exprs[] = {"s", "i", "u", "f", "e", "g", "t", "fa", "n", "o", "o.a", "o.a.b",
-                         "o.l", "o.a.b.c", "missing", "missing.x", "s.x", "i.x", "arr.a", "dup",
-                         "\"a-b\".c", "\"\"", "o.l[0]", "[s, i]", "o.*", "arr[*].a", "@"};
+  const char* exprs[] = {"s",       "i",        "u",           "f",         "e",        "g",
+                         "t",       "fa",       "n",           "o",         "o.a",      "o.a.b",
+                         "o.l",     "o.a.b.c",  "missing",     "missing.x", "s.x",      "i.x",
+                         "arr.a",   "dup",      "\"a-b\".c",   "\"\"",      "o.l[0]",   "[s, i]",
+                         "o.*",     "arr[*].a", "@",           "o.l[1]",    "o.l[2].k", "o.l[-1]",
+                         "o.l[-3]", "o.l[-4]",  "o.l[3]",      "o[0]",      "s[0]",     "arr[0].a",
+                         "arr[0]",  "[0]",      "o.l[0].x",    "@.s",       "m[1][0]",  "m[0][-1]",
+                         "m[0][2]", "o.l[1:]",  "m[0][1:][0]", "m[][0]"};
   for (const char* expr : exprs) {
     SCOPED_TRACE(expr);
     auto path = CompileJsonPath(expr);
