@@ -319,6 +319,81 @@ class Config(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, out)
 
 
+class ExtraPorts(unittest.TestCase):
+    """The Promtail chart's extraPorts: a container port and a Service per push/syslog receiver."""
+
+    SYSLOG_JOB = ("- job_name: syslog\n  syslog:\n    listen_address: 0.0.0.0:1514\n"
+                  "    labels: {job: syslog}\n")
+
+    def test_each_receiver_gets_a_container_port_and_a_service(self):
+        values = {"extraPorts": {
+            "syslog": {"name": "tcp-syslog", "containerPort": 1514, "labels": {"team": "infra"},
+                       "annotations": {"lb": "internal"},
+                       "service": {"type": "LoadBalancer", "port": 514,
+                                   "loadBalancerSourceRanges": ["10.0.0.0/8"],
+                                   "externalTrafficPolicy": "Local"}},
+            "syslog-udp": {"containerPort": 1515, "protocol": "UDP"},
+            "push": {"containerPort": 3500, "service": {"type": "NodePort", "nodePort": 30500}}}}
+        self.assertEqual(validate(merged_values(values), load_schema()), [])
+        docs = R.render(values)
+        _, c = agent_container(docs)
+        self.assertEqual(sorted((p["name"], p["containerPort"], p["protocol"]) for p in c["ports"]),
+                         [("http-metrics", 9080, "TCP"), ("push", 3500, "TCP"),
+                          ("syslog-udp", 1515, "UDP"), ("tcp-syslog", 1514, "TCP")])
+        syslog = one(find(docs, "Service", "skidder-syslog"), "Service")
+        self.assertEqual(syslog["metadata"]["namespace"], NAMESPACE)
+        self.assertEqual(syslog["metadata"]["labels"]["team"], "infra")
+        self.assertEqual(syslog["metadata"]["annotations"], {"lb": "internal"})
+        self.assertEqual(syslog["spec"]["type"], "LoadBalancer")
+        self.assertEqual(syslog["spec"]["loadBalancerSourceRanges"], ["10.0.0.0/8"])
+        self.assertEqual(syslog["spec"]["externalTrafficPolicy"], "Local")
+        self.assertEqual(syslog["spec"]["ports"], [{"name": "tcp-syslog", "port": 514,
+                                                    "targetPort": "tcp-syslog", "protocol": "TCP"}])
+        pod_labels = one(docs, "DaemonSet")["spec"]["template"]["metadata"]["labels"]
+        for k, v in syslog["spec"]["selector"].items():
+            self.assertEqual(pod_labels[k], v)
+        udp = one(find(docs, "Service", "skidder-syslog-udp"), "Service")
+        self.assertEqual(udp["spec"]["type"], "ClusterIP")
+        self.assertEqual(udp["spec"]["ports"][0]["protocol"], "UDP")
+        self.assertEqual(udp["spec"]["ports"][0]["port"], 1515)
+        push = one(find(docs, "Service", "skidder-push"), "Service")
+        self.assertEqual(push["spec"]["ports"][0]["nodePort"], 30500)
+
+    def test_no_extra_ports_no_extra_services(self):
+        self.assertEqual([s["metadata"]["name"] for s in find(R.render(), "Service")],
+                         ["skidder-metrics"])
+
+    def test_ports_kubernetes_would_refuse_fail_the_render_naming_the_entry(self):
+        cases = {
+            "containerPort is required": {"syslog": {"name": "syslog"}},
+            "longer than 15|not one Kubernetes accepts": {"syslog": {"name": "syslog-receiver-tcp",
+                                                                     "containerPort": 1514}},
+            "not one Kubernetes accepts": {"Syslog": {"containerPort": 1514}},
+            "names the Service": {"sys_log": {"name": "syslog", "containerPort": 1514}},
+            "metrics port": {"syslog": {"containerPort": 9080}},
+            "must be TCP or UDP": {"syslog": {"containerPort": 1514, "protocol": "SCTP"}},
+        }
+        for want, ports in cases.items():
+            with self.subTest(want=want):
+                with self.assertRaises(RenderError) as e:
+                    R.render({"extraPorts": ports})
+                self.assertRegex(str(e.exception), want)
+                self.assertIn("extraPorts." + next(iter(ports)), str(e.exception))
+
+    def test_schema_refuses_a_port_that_is_not_a_number(self):
+        errors = validate(merged_values({"extraPorts": {"syslog": {"containerPort": "1514"}}}),
+                          load_schema())
+        self.assertTrue(any("containerPort" in e for e in errors), errors)
+
+    def test_config_with_the_receiver_passes_check_syntax(self):
+        values = {"config": {"snippets": {"extraScrapeConfigs": self.SYSLOG_JOB}},
+                  "extraPorts": {"syslog": {"containerPort": 1514}}}
+        proc = skidder_check_syntax(rendered_config(R.render(values)))
+        if proc is None:
+            self.skipTest("SKIDDER_BINARY not set")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+
 class Journal(unittest.TestCase):
     def journal_job(self, docs):
         config = yaml.safe_load(rendered_config(docs))
@@ -435,12 +510,21 @@ class Notes(unittest.TestCase):
 
     def test_notes_name_ignored_promtail_values(self):
         notes = self.render_notes({**OWN_IMAGE, "deployment": {"enabled": True},
-                                   "extraPorts": {"syslog": {"containerPort": 1514}},
+                                   "extraPorts": {"syslog": {"containerPort": 1514,
+                                                             "ingress": {"hosts": ["x"]}}},
                                    "sidecar": {"configReloader": {"enabled": True}},
                                    "rbac": {"pspEnabled": True}})
         self.assertIn("WARNING", notes)
-        for key in ("deployment.enabled", "extraPorts", "sidecar.configReloader", "rbac.pspEnabled"):
+        for key in ("deployment.enabled", "extraPorts.syslog.ingress", "sidecar.configReloader",
+                    "rbac.pspEnabled"):
             self.assertIn(key, notes)
+
+    def test_notes_say_where_receivers_listen(self):
+        notes = self.render_notes({**OWN_IMAGE, "extraPorts": {
+            "syslog": {"containerPort": 1514, "service": {"port": 514}}}})
+        self.assertIn(f"Receiver syslog (TCP): skidder-syslog.{NAMESPACE}.svc:514, to the agents' port 1514",
+                      notes)
+        self.assertNotIn("WARNING", notes)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Evaluating twice gives the same text: Eval has no state.
   const std::string once = path->Eval(doc);
   FUZZ_CHECK(path->Eval(doc) == once);
+  // The json stage's direct lookup of plain paths (names and indexes) agrees with the evaluator.
+  std::string into = "left by the previous entry";
+  path->EvalInto(doc, &into);
+  FUZZ_CHECK(into == once);
   // The typed result is JSON text ("null" at least); the only run-time errors are type errors.
   std::string json_out, error;
   if (path->EvalJson(doc, &json_out, &error, 64 * 1024)) {

@@ -153,3 +153,34 @@ each restart, the classic way a log agent loses data. */}}
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The Promtail chart's extraPorts: one container port, and one Service, per entry (a
+loki_push_api or syslog receiver of the config listening on containerPort). Fails the render on
+what Kubernetes would refuse later, or what would silently not work: no containerPort, a port
+name Kubernetes refuses (over 15 characters, uppercase), a key that cannot name a Service, a port
+or name the metrics port already has, a protocol other than TCP or UDP. As JSON {"ports": [{"key", "name", "containerPort", "protocol", "values"}...]} (fromJsonArray is
+not in every renderer). */}}
+{{- define "skidder.extraPorts" -}}
+{{- $ports := list }}
+{{- range $key, $v := .Values.extraPorts }}
+{{- $name := $v.name | default $key | toString }}
+{{- $protocol := $v.protocol | default "TCP" | toString }}
+{{- if not $v.containerPort }}
+{{- fail (printf "extraPorts.%s.containerPort is required: the port the receiver (loki_push_api or syslog) listens on in the config" $key) }}
+{{- end }}
+{{- if not (regexMatch "^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$" $name) }}
+{{- fail (printf "extraPorts.%s: the port name %q is not one Kubernetes accepts (at most 15 lowercase letters, digits and inner '-'): set extraPorts.%s.name" $key $name $key) }}
+{{- end }}
+{{- if not (regexMatch "^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$" $key) }}
+{{- fail (printf "extraPorts.%s: the key names the Service (<fullname>-%s): use letters, digits and '-' only" $key (lower $key)) }}
+{{- end }}
+{{- if or (eq $name "http-metrics") (eq (int $v.containerPort) (int $.Values.config.serverPort)) }}
+{{- fail (printf "extraPorts.%s: the metrics port (http-metrics, %v) is already exposed: give the receiver a port and name of its own" $key $.Values.config.serverPort) }}
+{{- end }}
+{{- if not (has $protocol (list "TCP" "UDP")) }}
+{{- fail (printf "extraPorts.%s.protocol must be TCP or UDP (syslog over UDP needs UDP), not %q" $key $protocol) }}
+{{- end }}
+{{- $ports = append $ports (dict "key" $key "name" $name "containerPort" (int $v.containerPort) "protocol" $protocol "values" $v) }}
+{{- end }}
+{{- toJson (dict "ports" $ports) }}
+{{- end }}
