@@ -385,6 +385,50 @@ class ExtraPorts(unittest.TestCase):
                           load_schema())
         self.assertTrue(any("containerPort" in e for e in errors), errors)
 
+    def test_ingress_routes_each_path_to_its_receivers_service_port(self):
+        values = {"extraPorts": {"push": {"containerPort": 3500, "service": {"port": 80}},
+                                 "syslog": {"containerPort": 1514}},
+                  "ingress": {"enabled": True, "ingressClassName": "nginx",
+                              "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "10m"},
+                              "hosts": ["logs.example.com"],
+                              "paths": {"push": ["/loki/api/v1/push", "/loki/api/v1/raw"]},
+                              "tls": [{"secretName": "logs-tls", "hosts": ["logs.example.com"]}]}}
+        self.assertEqual(validate(merged_values(values), load_schema()), [])
+        ingress = one(R.render(values), "Ingress")
+        self.assertEqual(ingress["metadata"]["namespace"], NAMESPACE)
+        self.assertEqual(ingress["spec"]["ingressClassName"], "nginx")
+        self.assertEqual(ingress["spec"]["tls"], [{"hosts": ["logs.example.com"],
+                                                   "secretName": "logs-tls"}])
+        rule = one([{"kind": "rule", **r} for r in ingress["spec"]["rules"]], "rule")
+        self.assertEqual(rule["host"], "logs.example.com")
+        self.assertEqual([(p["path"], p["pathType"], p["backend"]["service"]["name"],
+                           p["backend"]["service"]["port"]["number"]) for p in rule["http"]["paths"]],
+                         [("/loki/api/v1/push", "Prefix", "skidder-push", 80),
+                          ("/loki/api/v1/raw", "Prefix", "skidder-push", 80)])
+        # No hosts: one rule for any host, to the container port when the Service names none.
+        values = {"extraPorts": {"push": {"containerPort": 3500}},
+                  "ingress": {"enabled": True, "paths": {"push": ["/loki/api/v1/push"]}}}
+        rules = one(R.render(values), "Ingress")["spec"]["rules"]
+        self.assertEqual(len(rules), 1)
+        self.assertNotIn("host", rules[0])
+        self.assertEqual(rules[0]["http"]["paths"][0]["backend"]["service"]["port"]["number"], 3500)
+        self.assertEqual(find(R.render(), "Ingress"), [])
+
+    def test_ingress_paths_must_name_a_tcp_receiver(self):
+        cases = {
+            "needs ingress.paths": {"ingress": {"enabled": True}},
+            "ingress.paths.push names no extraPorts entry": {
+                "ingress": {"enabled": True, "paths": {"push": ["/loki/api/v1/push"]}}},
+            "ingress.paths.syslog: extraPorts.syslog is UDP": {
+                "extraPorts": {"syslog": {"containerPort": 1514, "protocol": "UDP"}},
+                "ingress": {"enabled": True, "paths": {"syslog": ["/"]}}},
+        }
+        for want, values in cases.items():
+            with self.subTest(want=want):
+                with self.assertRaises(RenderError) as e:
+                    R.render(values)
+                self.assertIn(want, str(e.exception))
+
     def test_config_with_the_receiver_passes_check_syntax(self):
         values = {"config": {"snippets": {"extraScrapeConfigs": self.SYSLOG_JOB}},
                   "extraPorts": {"syslog": {"containerPort": 1514}}}
@@ -510,12 +554,11 @@ class Notes(unittest.TestCase):
 
     def test_notes_name_ignored_promtail_values(self):
         notes = self.render_notes({**OWN_IMAGE, "deployment": {"enabled": True},
-                                   "extraPorts": {"syslog": {"containerPort": 1514,
-                                                             "ingress": {"hosts": ["x"]}}},
+                                   "extraContainers": [{"name": "x", "image": "busybox"}],
                                    "sidecar": {"configReloader": {"enabled": True}},
                                    "rbac": {"pspEnabled": True}})
         self.assertIn("WARNING", notes)
-        for key in ("deployment.enabled", "extraPorts.syslog.ingress", "sidecar.configReloader",
+        for key in ("deployment.enabled", "extraContainers", "sidecar.configReloader",
                     "rbac.pspEnabled"):
             self.assertIn(key, notes)
 
