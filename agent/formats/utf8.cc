@@ -74,6 +74,12 @@ size_t FirstInvalid(std::string_view sv) {
 
 bool IsValidUtf8(std::string_view s) { return FirstInvalid(s) == s.size(); }
 
+size_t Utf8SequenceLength(std::string_view s) {
+  if (s.empty()) return 0;
+  size_t bad_len = 0;
+  return SequenceLength(reinterpret_cast<const unsigned char*>(s.data()), s.size(), 0, &bad_len);
+}
+
 size_t SanitizeUtf8(std::string& s) {
   size_t i = FirstInvalid(s);
   if (i == s.size()) return 0;

@@ -14,6 +14,10 @@ namespace skidder::formats {
 // True when s is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// Length of the well-formed sequence (1 to 4 bytes) s starts with; 0 when it starts with an
+// ill-formed one or is empty.
+size_t Utf8SequenceLength(std::string_view s);
+
 // Replaces every ill-formed sequence with U+FFFD ("maximal subpart" rule of the Unicode standard,
 // as ICU and Python do). Valid strings are validated and returned untouched, without allocating.
 // Returns the number of replacements made.

@@ -3,11 +3,11 @@
 // evaluation's arena. The values collected and the nodes visited are budgeted, since a
 // projection of multi-selects or nested filters can multiply work.
 #include <fmt/format.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <deque>
 #include <vector>
 
 #include "formats/utf8.h"
@@ -59,14 +59,24 @@ Value Value::at(size_t i) const {
   return doc != nullptr ? Of(&(*doc)[static_cast<rapidjson::SizeType>(i)]) : (*arr)[i];
 }
 
+const JsonValue* LastMember(const JsonValue& object, std::string_view name) {
+  for (auto it = object.MemberEnd(); it != object.MemberBegin();) {
+    --it;
+    if (std::string_view(it->name.GetString(), it->name.GetStringLength()) == name) {
+      return &it->value;
+    }
+  }
+  return nullptr;
+}
+
 Value Value::Get(std::string_view key) const {
   if (type != Type::kObject) return {};
   if (doc != nullptr) {
-    auto it = doc->FindMember(JsonValue(rapidjson::StringRef(key.data(), key.size())));
-    return it == doc->MemberEnd() ? Value{} : Of(&it->value);
+    const JsonValue* v = LastMember(*doc, key);
+    return v == nullptr ? Value{} : Of(v);
   }
-  for (const auto& [k, v] : *obj) {
-    if (k == key) return v;
+  for (auto it = obj->rbegin(); it != obj->rend(); ++it) {  // the last, as a Go map keeps it
+    if (it->first == key) return it->second;
   }
   return {};
 }
@@ -132,56 +142,176 @@ bool Equal(const Value& a, const Value& b) {
 
 namespace {
 
-void WriteJson(const Value& v, rapidjson::Writer<rapidjson::StringBuffer>& w,
-               const rapidjson::StringBuffer& sb, size_t max) {
-  if (v.doc != nullptr) {
-    v.doc->Accept(w);
+// Go's float64 text in encoding/json: the shortest form that reads back, fixed notation unless
+// the magnitude is under 1e-6 or at least 1e21, then an exponent without a leading zero (1e-7).
+void AppendGoFloat(double f, std::string* out) {
+  if (!std::isfinite(f)) {  // not in JSON documents; a function result, printed as Go cannot
+    out->append("null");
     return;
   }
-  switch (v.type) {
-    case Type::kNull:
-    case Type::kExpref:
-      w.Null();
-      return;
-    case Type::kBool:
-      w.Bool(v.b);
-      return;
-    case Type::kNumber:
-      if (v.num == std::trunc(v.num) && std::fabs(v.num) < 9007199254740992.0) {
-        w.Int64(static_cast<int64_t>(v.num));
-      } else if (std::isfinite(v.num)) {
-        w.Double(v.num);
-      } else {
-        w.Null();
-      }
-      return;
-    case Type::kString:
-      w.String(v.str.data(), static_cast<rapidjson::SizeType>(v.str.size()));
-      return;
-    case Type::kArray:
-      w.StartArray();
-      for (size_t i = 0; i < v.size() && sb.GetSize() <= max; ++i) WriteJson(v.at(i), w, sb, max);
-      w.EndArray();
-      return;
-    case Type::kObject:
-      w.StartObject();
-      for (const auto& [k, val] : *v.obj) {
-        if (sb.GetSize() > max) break;
-        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-        WriteJson(val, w, sb, max);
-      }
-      w.EndObject();
-      return;
+  char buf[64];
+  const double abs = std::fabs(f);
+  const bool exp = abs != 0 && (abs < 1e-6 || abs >= 1e21);
+  auto r = std::to_chars(buf, buf + sizeof(buf), f,
+                         exp ? std::chars_format::scientific : std::chars_format::fixed);
+  size_t n = static_cast<size_t>(r.ptr - buf);
+  if (exp && n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
+    buf[n - 2] = buf[n - 1];  // e-07 -> e-7
+    --n;
   }
+  out->append(buf, n);
 }
+
+// A string as Go's encoding/json writes it: HTML-safe (<, >, & as \u003c, \u003e, \u0026),
+// U+2028 and U+2029 escaped, control characters as \b \f \n \r \t or \u00XX, and each byte of
+// invalid UTF-8 as \ufffd.
+void AppendGoString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\b':
+          out->append("\\b");
+          break;
+        case '\f':
+          out->append("\\f");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        default:
+          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+            out->append(esc, sizeof(esc));
+          } else {
+            out->push_back(static_cast<char>(c));
+          }
+      }
+      ++i;
+      continue;
+    }
+    const size_t n = formats::Utf8SequenceLength(s.substr(i));
+    if (n == 0) {
+      out->append("\\ufffd");
+      ++i;
+      continue;
+    }
+    const std::string_view ch = s.substr(i, n);
+    if (ch == "\xE2\x80\xA8" || ch == "\xE2\x80\xA9") {  // U+2028, U+2029
+      out->append(ch == "\xE2\x80\xA8" ? "\\u2028" : "\\u2029");
+    } else {
+      out->append(ch);
+    }
+    i += n;
+  }
+  out->push_back('"');
+}
+
+// Compact JSON as Promtail writes an object or array it extracted (Go's json.Marshal of what
+// json.Unmarshal gave): object keys in byte order (of duplicate keys the last, which the map
+// kept), numbers as float64 except integers the document wrote as such, which stay exact.
+// The key orders are sorted in per-depth buffers kept by the thread: no allocation once they
+// have grown.
+class GoJsonWriter {
+ public:
+  GoJsonWriter(std::string* out, size_t max) : out_(out), start_(out->size()), max_(max) {}
+
+  void Write(const Value& v, size_t depth) {
+    switch (v.type) {
+      case Type::kNull:
+      case Type::kExpref:
+        out_->append("null");
+        return;
+      case Type::kBool:
+        out_->append(v.b ? "true" : "false");
+        return;
+      case Type::kNumber:
+        WriteNumber(v);
+        return;
+      case Type::kString:
+        AppendGoString(v.str, out_);
+        return;
+      case Type::kArray:
+        out_->push_back('[');
+        for (size_t i = 0; i < v.size() && !Full(); ++i) {
+          if (i != 0) out_->push_back(',');
+          Write(v.at(i), depth + 1);
+        }
+        out_->push_back(']');
+        return;
+      case Type::kObject:
+        WriteObject(v, depth);
+        return;
+    }
+  }
+
+ private:
+  using Keys = std::vector<std::pair<std::string_view, uint32_t>>;
+
+  bool Full() const { return out_->size() - start_ > max_; }
+
+  void WriteNumber(const Value& v) {
+    char buf[32];
+    std::to_chars_result r{};
+    if (v.doc != nullptr && v.doc->IsInt64()) {
+      r = std::to_chars(buf, buf + sizeof(buf), v.doc->GetInt64());
+    } else if (v.doc != nullptr && v.doc->IsUint64()) {
+      r = std::to_chars(buf, buf + sizeof(buf), v.doc->GetUint64());
+    } else {
+      AppendGoFloat(v.num, out_);
+      return;
+    }
+    out_->append(buf, r.ptr);
+  }
+
+  void WriteObject(const Value& v, size_t depth) {
+    // A deque: growing it for a nested object keeps this level's buffer where it is.
+    thread_local std::deque<Keys> by_depth;
+    if (by_depth.size() <= depth) by_depth.resize(depth + 1);
+    Keys& keys = by_depth[depth];
+    keys.clear();
+    uint32_t index = 0;
+    v.ForEachMember([&](std::string_view k, const Value&) { keys.emplace_back(k, index++); });
+    std::sort(keys.begin(), keys.end());
+    out_->push_back('{');
+    for (size_t i = 0; i < keys.size() && !Full(); ++i) {
+      if (i + 1 < keys.size() && keys[i + 1].first == keys[i].first) continue;  // not the last
+      if (out_->back() != '{') out_->push_back(',');
+      AppendGoString(keys[i].first, out_);
+      out_->push_back(':');
+      Write(Member(v, keys[i].second), depth + 1);
+    }
+    out_->push_back('}');
+  }
+
+  static Value Member(const Value& v, uint32_t i) {
+    if (v.doc != nullptr) return Value::Of(&(v.doc->MemberBegin() + i)->value);
+    return (*v.obj)[i].second;
+  }
+
+  std::string* out_;
+  size_t start_, max_;
+};
 
 }  // namespace
 
 void AppendJson(const Value& v, std::string* out, size_t max) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  WriteJson(v, w, sb, max);
-  out->append(sb.GetString(), sb.GetSize());
+  GoJsonWriter(out, max).Write(v, 0);
 }
 
 Value Evaluator::NewArray(Array a) {
@@ -470,7 +600,7 @@ void JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_byte
     return;
   }
   // What Eval does step by step: a name on anything but an object is null, of duplicate names
-  // the first counts; an index on anything but an array, or past its end, is null.
+  // the last counts; an index on anything but an array, or past its end, is null.
   const JsonValue* v = &root;
   for (const PlainStep& step : plain_path_) {
     if (step.index) {
@@ -487,12 +617,11 @@ void JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_byte
       out->clear();
       return;
     }
-    auto it = v->FindMember(JsonValue(rapidjson::StringRef(step.name.data(), step.name.size())));
-    if (it == v->MemberEnd()) {
+    v = jmes::LastMember(*v, step.name);
+    if (v == nullptr) {
       out->clear();
       return;
     }
-    v = &it->value;
   }
   AssignJsonValueText(*v, out);
   if (out->size() > max_bytes) {

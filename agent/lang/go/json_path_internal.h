@@ -64,6 +64,10 @@ struct Value {
   }
 };
 
+// The member `name` of a document object, nullptr when absent. Of duplicate names the last, as
+// Go's json.Unmarshal into a map keeps it (Promtail's json stage searches what that gave).
+const JsonValue* LastMember(const JsonValue& object, std::string_view name);
+
 const char* TypeName(Value::Type t);
 bool Truthy(const Value& v);
 bool Equal(const Value& a, const Value& b);

@@ -6,7 +6,8 @@
 // (`a[*].b`, `a.*`, `a[].b`) and multi-select lists (`[a, b]`); see json_path.h. Any other
 // JMESPath syntax is refused at config time.
 // Strings are stored as is, numbers as Go's %v would print them, true/false, null and missing
-// as "", objects and arrays as compact JSON text. A line that is not a JSON object passes on
+// as "", objects and arrays as compact JSON text as Promtail's json.Marshal writes it (keys
+// sorted, HTML-safe escaping). A line that is not a JSON object passes on
 // unchanged, or is dropped when drop_malformed is set (counted as reason "malformed").
 // Owned by one Pipeline; called from its thread only (the parse arena is reused per entry).
 #pragma once

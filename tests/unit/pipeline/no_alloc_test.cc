@@ -162,6 +162,8 @@ TEST(StageChain, ParsingStagesDoNotAllocatePerLine) {
       duration: duration_ms
       first_item: items[0].sku
       last_item: items[-1].sku
+      account: user
+      items:
 )y",
                               R"({"ts":"2026-11-24T10:40:12.542Z","level":"info",)"
                               R"("msg":"order placed for customer",)"

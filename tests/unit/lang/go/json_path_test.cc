@@ -33,8 +33,8 @@ TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
       {"people[*].age", "[30]"},  // nulls and missing values are dropped
       {"people[0].first", "James"},
       {"people[-1].missing", "different"},
-      {"people[*]", R"([{"first":"James","last":"d","age":30},{"first":"Jacob","last":"e"},)"
-                    R"({"first":"Jayden","last":"f","age":null},{"missing":"different"}])"},
+      {"people[*]", R"([{"age":30,"first":"James","last":"d"},{"first":"Jacob","last":"e"},)"
+                    R"({"age":null,"first":"Jayden","last":"f"},{"missing":"different"}])"},
       {"ops.*.numArgs", "[2,3]"},
       {"ops.*", R"([{"numArgs":2},{"numArgs":3},{"variadic":true}])"},
       {"reservations[*].instances[*].state", R"([["running","stopped"],["terminated","running"]])"},
@@ -72,6 +72,53 @@ TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {
     ASSERT_TRUE(path.has_value()) << path.error().message();
     EXPECT_EQ(path->Eval(d), want);
   }
+}
+
+// Objects and arrays print as Promtail prints them: Go's json.Marshal of what json.Unmarshal
+// gave. Keys in byte order at every level, HTML-safe and Go-escaped strings, float64 numbers in
+// Go's form (integers the document wrote as such stay exact).
+TEST(JsonPath, PrintsObjectsAsGosJsonMarshal) {
+  using Doc = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
+  Doc d;
+  d.Parse(R"({"o":{"b":1,"a":{"z":true,"B":null,"y":[{"k":2,"j":3}]},"_":"x"},)"
+          R"("s":{"html":"<a href='x'>&</a>","ctl":"\b\f\n\r\t\u0001\u001f",)"
+          R"("q":"\"\\\/","ls":"\u2028\u2029","uni":"\u00e9\u4e2d\ud83d\ude00"},)"
+          R"("n":{"f":12.50,"w":100.0,"big":1e21,"tiny":1e-7,"small":0.000001,)"
+          R"("neg":-2.5e-8,"int":-42,"u":18446744073709551615,"z":0.0},)"
+          R"("dup":{"k":1,"k":2}})");
+  ASSERT_FALSE(d.HasParseError());
+  const std::pair<const char*, const char*> cases[] = {
+      {"o", R"({"_":"x","a":{"B":null,"y":[{"j":3,"k":2}],"z":true},"b":1})"},
+      {"s",
+       R"({"ctl":"\b\f\n\r\t\u0001\u001f","html":"\u003ca href='x'\u003e\u0026\u003c/a\u003e",)"
+       R"("ls":"\u2028\u2029","q":"\"\\/","uni":"é中😀"})"},
+      {"n", R"({"big":1e+21,"f":12.5,"int":-42,"neg":-2.5e-8,"small":0.000001,"tiny":1e-7,)"
+            R"("u":18446744073709551615,"w":100,"z":0})"},
+      {"dup", R"({"k":2})"},  // the last of duplicate keys, as Go's map keeps it
+      {"dup.k", "2"},
+      {"{a: o.b, a: o._}", R"({"a":"x"})"},
+      {"{z: o.b, a: o._}", R"({"a":"x","z":1})"},
+      {"[n.big, n.tiny]", "[1e+21,1e-7]"},
+      {"to_string(o.a)", R"({"B":null,"y":[{"j":3,"k":2}],"z":true})"},
+  };
+  for (auto [expr, want] : cases) {
+    SCOPED_TRACE(expr);
+    auto path = CompileJsonPath(expr);
+    ASSERT_TRUE(path.has_value()) << path.error().message();
+    EXPECT_EQ(path->Eval(d), want);
+    std::string into;
+    path->EvalInto(d, &into);
+    EXPECT_EQ(into, want);
+  }
+  // Invalid UTF-8 in a value (a document from the json stage is not checked): one U+FFFD per
+  // byte, as Go's encoder writes it.
+  Doc bad;
+  const std::string text =
+      "{\"o\":{\"v\":\"a\xE0\xA0"
+      "b\xFF\"}}";          // (split: \xA0b is one escape)
+  bad.Parse(text.c_str());  // as ParseJsonBounded: no encoding check
+  ASSERT_FALSE(bad.HasParseError());
+  EXPECT_EQ(CompileJsonPath("o")->Eval(bad), R"({"v":"a\ufffd\ufffdb\ufffd"})");
 }
 
 // EvalInto looks plain names, dotted paths and indexes up directly, without the evaluator: it
