@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "formats/utf8.h"
+#include "lang/go/go_json.h"
 #include "lang/go/json_path.h"
 #include "lang/go/json_path_internal.h"
 
@@ -142,86 +143,6 @@ bool Equal(const Value& a, const Value& b) {
 
 namespace {
 
-// Go's float64 text in encoding/json: the shortest form that reads back, fixed notation unless
-// the magnitude is under 1e-6 or at least 1e21, then an exponent without a leading zero (1e-7).
-void AppendGoFloat(double f, std::string* out) {
-  if (!std::isfinite(f)) {  // not in JSON documents; a function result, printed as Go cannot
-    out->append("null");
-    return;
-  }
-  char buf[64];
-  const double abs = std::fabs(f);
-  const bool exp = abs != 0 && (abs < 1e-6 || abs >= 1e21);
-  auto r = std::to_chars(buf, buf + sizeof(buf), f,
-                         exp ? std::chars_format::scientific : std::chars_format::fixed);
-  size_t n = static_cast<size_t>(r.ptr - buf);
-  if (exp && n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
-    buf[n - 2] = buf[n - 1];  // e-07 -> e-7
-    --n;
-  }
-  out->append(buf, n);
-}
-
-// A string as Go's encoding/json writes it: HTML-safe (<, >, & as \u003c, \u003e, \u0026),
-// U+2028 and U+2029 escaped, control characters as \b \f \n \r \t or \u00XX, and each byte of
-// invalid UTF-8 as \ufffd.
-void AppendGoString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-            out->append(esc, sizeof(esc));
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    const size_t n = formats::Utf8SequenceLength(s.substr(i));
-    if (n == 0) {
-      out->append("\\ufffd");
-      ++i;
-      continue;
-    }
-    const std::string_view ch = s.substr(i, n);
-    if (ch == "\xE2\x80\xA8" || ch == "\xE2\x80\xA9") {  // U+2028, U+2029
-      out->append(ch == "\xE2\x80\xA8" ? "\\u2028" : "\\u2029");
-    } else {
-      out->append(ch);
-    }
-    i += n;
-  }
-  out->push_back('"');
-}
-
 // Compact JSON as Promtail writes an object or array it extracted (Go's json.Marshal of what
 // json.Unmarshal gave): object keys in byte order (of duplicate keys the last, which the map
 // kept), numbers as float64 except integers the document wrote as such, which stay exact.
@@ -244,7 +165,7 @@ class GoJsonWriter {
         WriteNumber(v);
         return;
       case Type::kString:
-        AppendGoString(v.str, out_);
+        AppendGoJsonString(v.str, out_);
         return;
       case Type::kArray:
         out_->push_back('[');
@@ -273,7 +194,7 @@ class GoJsonWriter {
     } else if (v.doc != nullptr && v.doc->IsUint64()) {
       r = std::to_chars(buf, buf + sizeof(buf), v.doc->GetUint64());
     } else {
-      AppendGoFloat(v.num, out_);
+      AppendGoJsonFloat(v.num, out_);
       return;
     }
     out_->append(buf, r.ptr);
@@ -292,7 +213,7 @@ class GoJsonWriter {
     for (size_t i = 0; i < keys.size() && !Full(); ++i) {
       if (i + 1 < keys.size() && keys[i + 1].first == keys[i].first) continue;  // not the last
       if (out_->back() != '{') out_->push_back(',');
-      AppendGoString(keys[i].first, out_);
+      AppendGoJsonString(keys[i].first, out_);
       out_->push_back(':');
       Write(Member(v, keys[i].second), depth + 1);
     }

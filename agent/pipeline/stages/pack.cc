@@ -1,12 +1,10 @@
 #include "pipeline/stages/pack.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <utility>
 #include <vector>
 
+#include "lang/go/go_json.h"
 #include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
@@ -20,23 +18,26 @@ class PackStage final : public Stage {
       : names_(std::move(names)), ingest_timestamp_(ingest_timestamp) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
-    buffer_.Clear();
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer_);
-    w.StartObject();
+    // Promtail's Packed.MarshalJSON: the names sorted, each value and the line through Go's
+    // json.Marshal, `_entry` last.
+    buffer_.assign("{");
     found_.clear();
     for (size_t i = 0; i < names_.size(); ++i) {
       const std::string* v = e.extracted.Get(names_[i], e.entry.labels);
       if (v == nullptr) continue;
-      w.Key(names_[i].data(), static_cast<rapidjson::SizeType>(names_[i].size()));
-      w.String(v->data(), static_cast<rapidjson::SizeType>(v->size()));
+      lang::go::AppendGoJsonString(names_[i], &buffer_);
+      buffer_.push_back(':');
+      lang::go::AppendGoJsonString(*v, &buffer_);
+      buffer_.push_back(',');
       found_.push_back(i);
     }
-    w.Key(kEntryKey.data(), static_cast<rapidjson::SizeType>(kEntryKey.size()));
-    w.String(e.entry.line.data(), static_cast<rapidjson::SizeType>(e.entry.line.size()));
-    w.EndObject();
+    lang::go::AppendGoJsonString(kEntryKey, &buffer_);
+    buffer_.push_back(':');
+    lang::go::AppendGoJsonString(e.entry.line, &buffer_);
+    buffer_.push_back('}');
     // Labels go only once the line is packed, as in Promtail.
     for (size_t i : found_) e.entry.labels.Remove(names_[i]);
-    e.entry.line.assign(buffer_.GetString(), buffer_.GetSize());
+    e.entry.line.assign(buffer_);
     if (ingest_timestamp_) e.entry.timestamp_ns = e.now.wall_ns;
     out.Emit(std::move(e));
   }
@@ -46,7 +47,7 @@ class PackStage final : public Stage {
  private:
   std::vector<std::string> names_;  // sorted, unique
   bool ingest_timestamp_;
-  rapidjson::StringBuffer buffer_;  // reused per entry
+  std::string buffer_;  // reused per entry
   std::vector<size_t> found_;
 };
 

@@ -6,8 +6,8 @@
 // from the extracted map (falling back to the stream labels) and, when it is a stream label,
 // removed from the labels. `ingest_timestamp` (default true) sets the entry's timestamp to the
 // wall clock (the StageContext's clock), so packed lines of one stream stay in order.
-// Differences from Go's encoding/json: <, > and & are not escaped to \u003c etc., and invalid
-// UTF-8 is passed through as it is (both decode the same with `| unpack`).
+// The line is byte for byte Promtail's: values and the line escaped as Go's encoding/json does
+// (<, > and & as \u003c etc., invalid UTF-8 as \ufffd).
 // Owned by one Pipeline; called from its thread only.
 #pragma once
 

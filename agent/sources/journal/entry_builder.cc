@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "util/escape.h"
+#include "lang/go/go_json.h"
 
 namespace skidder::sources::journal {
 namespace {
@@ -121,9 +121,10 @@ void EntryBuilder::AppendJson(const JournalRecord& rec, std::string& out) const 
     // Of repeated fields the last wins, as in Promtail's map.
     if (i + 1 < sorted.size() && sorted[i + 1]->name == sorted[i]->name) continue;
     if (out.size() > 1) out.push_back(',');
-    AppendQuotedEscaped(out, sorted[i]->name, ControlEscape::kJson);
+    // Go's encoding/json escaping, as Promtail's json.Marshal: the same bytes in Loki.
+    lang::go::AppendGoJsonString(sorted[i]->name, &out);
     out.push_back(':');
-    AppendQuotedEscaped(out, sorted[i]->value, ControlEscape::kJson);
+    lang::go::AppendGoJsonString(sorted[i]->value, &out);
   }
   out.push_back('}');
 }

@@ -121,14 +121,16 @@ TEST(JournalSource, StartsMaxAgeAgoWithoutAPosition) {
 TEST(JournalSource, JsonModeSendsEveryFieldSorted) {
   JournalHarness h;
   h.cfg.json = true;
-  WriteJournal(
-      h.File("a.journal"),
-      {{NowUs(),
-        {{"MESSAGE", "say \"hi\"\n"}, {"_SYSTEMD_UNIT", "a.service"}, {"PRIORITY", "6"}}}});
+  WriteJournal(h.File("a.journal"), {{NowUs(),
+                                      {{"MESSAGE", "say \"hi\" <b>&</b>\n"},
+                                       {"_SYSTEMD_UNIT", "a.service"},
+                                       {"PRIORITY", "6"}}}});
   ASSERT_TRUE(h.Start().ok());
   ASSERT_TRUE(h.WaitCount(1));
+  // As Promtail's json.Marshal writes it: HTML-safe escapes included.
   EXPECT_EQ(h.Lines().at(0),
-            "{\"MESSAGE\":\"say \\\"hi\\\"\\n\",\"PRIORITY\":\"6\",\"_BOOT_ID\":"
+            "{\"MESSAGE\":\"say \\\"hi\\\" \\u003cb\\u003e\\u0026\\u003c/b\\u003e\\n\","
+            "\"PRIORITY\":\"6\",\"_BOOT_ID\":"
             "\"6c7c6013a8314f68b8d4e7e5e4e5e0f5\",\"_SYSTEMD_UNIT\":\"a.service\"}");
 }
 

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "stage_test_util.h"
-#include "util/clock.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 namespace {
@@ -36,6 +36,10 @@ TEST(PackStage, EscapesAndReadsExtractedValues) {
       {"plain", "hello", R"({"msg":"hello","_entry":"plain"})"},
       {R"({"json":"line"})", nullptr, R"({"_entry":"{\"json\":\"line\"}"})"},
       {"tab\there\nnewline", "a\"b", R"({"msg":"a\"b","_entry":"tab\there\nnewline"})"},
+      // As Go's json.Marshal in Promtail's Packed.MarshalJSON: HTML-safe, invalid UTF-8 as
+      // U+FFFD, other control characters as \u00XX.
+      {"<b>&amp;</b>\x01\xFF", "\xE2\x80\xA8",
+       R"({"msg":"\u2028","_entry":"\u003cb\u003e\u0026amp;\u003c/b\u003e\u0001\ufffd"})"},
   };
   auto stage = MustBuild("pack:\n  labels: [msg]\n  ingest_timestamp: false");
   for (const auto& c : cases) {

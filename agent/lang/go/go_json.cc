@@ -1,0 +1,86 @@
+// Go's encoding/json text forms (go_json.h).
+#include "lang/go/go_json.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "formats/utf8.h"
+
+namespace skidder::lang::go {
+
+void AppendGoJsonFloat(double f, std::string* out) {
+  if (!std::isfinite(f)) {  // not in JSON documents; a function result, printed as Go cannot
+    out->append("null");
+    return;
+  }
+  char buf[64];
+  const double abs = std::fabs(f);
+  const bool exp = abs != 0 && (abs < 1e-6 || abs >= 1e21);
+  auto r = std::to_chars(buf, buf + sizeof(buf), f,
+                         exp ? std::chars_format::scientific : std::chars_format::fixed);
+  size_t n = static_cast<size_t>(r.ptr - buf);
+  if (exp && n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
+    buf[n - 2] = buf[n - 1];  // e-07 -> e-7
+    --n;
+  }
+  out->append(buf, n);
+}
+
+void AppendGoJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\b':
+          out->append("\\b");
+          break;
+        case '\f':
+          out->append("\\f");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        default:
+          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+            out->append(esc, sizeof(esc));
+          } else {
+            out->push_back(static_cast<char>(c));
+          }
+      }
+      ++i;
+      continue;
+    }
+    const size_t n = formats::Utf8SequenceLength(s.substr(i));
+    if (n == 0) {
+      out->append("\\ufffd");
+      ++i;
+      continue;
+    }
+    const std::string_view ch = s.substr(i, n);
+    if (ch == "\xE2\x80\xA8" || ch == "\xE2\x80\xA9") {  // U+2028, U+2029
+      out->append(ch == "\xE2\x80\xA8" ? "\\u2028" : "\\u2029");
+    } else {
+      out->append(ch);
+    }
+    i += n;
+  }
+  out->push_back('"');
+}
+
+}  // namespace skidder::lang::go
