@@ -158,7 +158,10 @@ TEST_F(LokiClientTest, ABlackholedLokiHitsTheRequestTimeoutAndIsRetried) {
   EXPECT_GE(metrics_.request_duration.With({host(), "-1"})->Count(), 2u);
   loki_.SetBlackhole(false);
   ASSERT_TRUE(loki_.WaitForLines(1));
-  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"patient"});
+  // At least once: an attempt the fake's server read only after the client gave up on it (a
+  // loaded machine, 200 ms) is answered once the blackhole is off and recorded beside the retry,
+  // as a real Loki would store it (and drop the exact duplicate).
+  for (const std::string& line : loki_.Lines()) EXPECT_EQ(line, "patient");
 }
 
 TEST_F(LokiClientTest, SaturatesWhileLokiIsDownAndRecoversWhenItIsBack) {
