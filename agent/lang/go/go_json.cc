@@ -29,8 +29,18 @@ void AppendGoJsonFloat(double f, std::string* out) {
 void AppendGoJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
+  const auto plain = [](unsigned char c) {
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+  };
   size_t i = 0;
   while (i < s.size()) {
+    size_t run = i;  // bytes written as they are, appended at once
+    while (run < s.size() && plain(static_cast<unsigned char>(s[run]))) ++run;
+    if (run != i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
