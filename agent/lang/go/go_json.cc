@@ -42,36 +42,14 @@ void AppendGoJsonString(std::string_view s, std::string* out) {
       continue;
     }
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\b':
-          out->append("\\b");
-          break;
-        case '\f':
-          out->append("\\f");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-            out->append(esc, sizeof(esc));
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
+    if (c < 0x80) {  // not plain: a two-character escape where Go has one, else \u00XX
+      static constexpr std::string_view kShort = "\"\\\b\f\n\r\t", kLetter = "\"\\bfnrt";
+      if (const size_t k = kShort.find(static_cast<char>(c)); k != std::string_view::npos) {
+        const char esc[] = {'\\', kLetter[k]};
+        out->append(esc, sizeof(esc));
+      } else {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out->append(esc, sizeof(esc));
       }
       ++i;
       continue;
