@@ -41,8 +41,9 @@ class JsonPath {
   // Evaluates against root; the text the json stage stores: strings as they are, numbers as Go
   // prints them, true/false, "" for null, no match or a run-time error, objects and arrays as
   // compact JSON the way Promtail's json.Marshal writes them (keys in byte order, Go's
-  // escaping, float64 number forms; see AppendJson in json_path_eval.cc). The result is cut at max_bytes (a character boundary), with *cut set: a
-  // multi-select in a projection can repeat a large value many times.
+  // escaping, float64 number forms; see AppendJson in json_path_eval.cc). The result is cut at
+  // max_bytes (a character boundary), with *cut set: a multi-select in a projection can repeat a
+  // large value many times.
   std::string Eval(const JsonValue& root, size_t max_bytes = std::string::npos,
                    bool* cut = nullptr) const;
   // As Eval, into *out, whose buffer is reused. A plain path of names and indexes (`level`,

@@ -103,8 +103,7 @@ constexpr bool kConvertsItself<std::optional<T>> = true;
 // Never converted for real: used in unevaluated requires-expressions only.
 struct AnyField {
   template <typename T>
-    requires(!kConvertsItself<T>)
-  operator T() const;
+  requires(!kConvertsItself<T>) operator T() const;
 };
 
 template <typename T, typename... Fields>
