@@ -15,19 +15,20 @@ bool Routed(uint64_t clients, size_t i) { return i >= 64 || ((clients >> i) & 1)
 }  // namespace
 
 // Each client gets the entries routed to it (Entry::clients; all of them unless an Alloy config
-// routes branches to different writers). A client takes the batch itself when every entry goes to
-// it and it only reads entries (Loki clients) or is the last; entries routed to no client stay in
-// the span and are released by the caller.
+// routes branches to different writers). When every entry goes to a client, it gets the span
+// itself: shared (PushShared) by every client but the last, which may move from it (PushBatch).
+// Entries routed to no client stay in the span and are released by the caller.
 void FanoutSink::PushBatch(std::span<Entry> batch) {
   std::vector<Entry> part;
   for (size_t i = 0; i < sinks_.size(); ++i) {
     const bool last = i + 1 == sinks_.size();
-    // The usual case (every entry goes to every client): Loki clients only read the entries and
-    // take their own references, so all of them share the one span.
-    if ((last || sinks_[i]->ReadsOnly()) &&
-        std::all_of(batch.begin(), batch.end(),
+    if (std::all_of(batch.begin(), batch.end(),
                     [i](const Entry& e) { return Routed(e.clients, i); })) {
-      sinks_[i]->PushBatch(batch);
+      if (last) {
+        sinks_[i]->PushBatch(batch);
+      } else {
+        sinks_[i]->PushShared(batch);
+      }
       continue;
     }
     part.clear();
@@ -64,7 +65,7 @@ std::string FormatTimestamp(int64_t unix_ns) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
 }
 
-void StdoutSink::PushBatch(std::span<Entry> batch) {
+void StdoutSink::PushShared(std::span<const Entry> batch) {
   std::lock_guard lock(mu_);
   buf_.clear();
   for (const Entry& e : batch) Append(e);

@@ -11,8 +11,8 @@
 namespace skidder::app {
 
 // Sends each entry to every client (Promtail's behaviour with several `clients`), or to those
-// its `clients` bits name (Alloy's forward_to). The entry's AckRef is copied, so its bytes count
-// as done only when every client is done with it.
+// its `clients` bits name (Alloy's forward_to). Every client but the last copies the entry's
+// AckRef, so its bytes count as done only when every client is done with it.
 class FanoutSink final : public EntrySink {
  public:
   explicit FanoutSink(std::vector<EntrySink*> sinks) : sinks_(std::move(sinks)) {}
@@ -28,7 +28,8 @@ class FanoutSink final : public EntrySink {
 class StdoutSink final : public EntrySink {
  public:
   explicit StdoutSink(std::FILE* out = stdout) : out_(out) {}
-  void PushBatch(std::span<Entry> batch) override;
+  void PushBatch(std::span<Entry> batch) override { PushShared(batch); }
+  void PushShared(std::span<const Entry> batch) override;  // prints, changes nothing
   bool Saturated() const override { return false; }
 
  private:

@@ -43,7 +43,7 @@ class Checkpoint {
   friend class AckReleaser;
   Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset)
       : tracker_(std::move(tracker)), offset_(offset) {}
-  void Retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Retain(int n = 1) { refs_.fetch_add(n, std::memory_order_relaxed); }
   void Release(int n = 1);  // drops n references
 
   std::shared_ptr<AckTracker> tracker_;
@@ -96,6 +96,18 @@ class AckRef {
   }
   bool empty() const { return cp_ == nullptr; }
   const Checkpoint* get() const { return cp_; }
+  // Gives the n empty refs slot(0) .. slot(n-1) a reference each to this ref's checkpoint, with
+  // one atomic update for them all (as Labels::ShareInto: every entry of a read holds its chunk).
+  template <typename Slot>
+  void ShareInto(size_t n, Slot&& slot) const {
+    if (cp_ == nullptr || n == 0) return;
+    cp_->Retain(static_cast<int>(n));
+    for (size_t i = 0; i < n; ++i) {
+      AckRef& r = slot(i);
+      r.Reset();
+      r.cp_ = cp_;
+    }
+  }
 
  private:
   friend class AckTracker;

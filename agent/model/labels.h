@@ -94,6 +94,20 @@ class Labels {
     return rep_ == o.rep_ || (Hash() == o.Hash() && Vec() == o.Vec());
   }
 
+  // Makes the n empty Labels slot(0) .. slot(n-1) share this set with one reference-count update
+  // for them all: the entries of one read all start with their file's labels, and an atomic
+  // increment per line, a full memory barrier each, was a measurable part of the reading thread.
+  template <typename Slot>
+  void ShareInto(size_t n, Slot&& slot) const {
+    if (rep_ == nullptr || n == 0) return;
+    rep_->refs.fetch_add(static_cast<uint32_t>(n), std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i) {
+      Labels& l = slot(i);
+      l.Clear();
+      l.rep_ = rep_;
+    }
+  }
+
  private:
   struct Rep {
     Rep() = default;
@@ -117,11 +131,45 @@ class Labels {
     v.resize(kept);
   }
   friend class LabelsBuilder;
+  friend class LabelsReleaser;
   const std::vector<Label>& Vec() const;
   // Storage this object alone owns, copied first when shared.
   std::vector<Label>& Mutable();
   void Rehash();
   Rep* rep_ = nullptr;  // shared, counted; null when empty
+};
+
+// Releases many Labels at once: consecutive ones that share a set (the entries of one read) cost
+// one atomic subtraction per run, not one per entry. The counterpart of Labels::ShareInto.
+class LabelsReleaser {
+ public:
+  LabelsReleaser() = default;
+  LabelsReleaser(const LabelsReleaser&) = delete;
+  LabelsReleaser& operator=(const LabelsReleaser&) = delete;
+  ~LabelsReleaser() { Flush(); }
+
+  // Takes over the reference `labels` holds; `labels` is empty afterwards.
+  void Take(Labels& labels) {
+    if (labels.rep_ == nullptr) return;
+    if (labels.rep_ != rep_) {
+      Flush();
+      rep_ = labels.rep_;
+    }
+    ++count_;
+    labels.rep_ = nullptr;
+  }
+  // Releases the references taken so far.
+  void Flush() {
+    if (rep_ != nullptr && rep_->refs.fetch_sub(count_, std::memory_order_acq_rel) == count_) {
+      delete rep_;
+    }
+    rep_ = nullptr;
+    count_ = 0;
+  }
+
+ private:
+  Labels::Rep* rep_ = nullptr;
+  uint32_t count_ = 0;
 };
 
 // Builds a Labels from many pairs at once: Add() appends in any order, Build() sorts and hashes

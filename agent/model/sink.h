@@ -7,6 +7,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "model/entry.h"
 
@@ -15,13 +16,18 @@ namespace skidder {
 class EntrySink {
  public:
   virtual ~EntrySink() = default;
-  // Takes the entries: a sink copies what it keeps (a Loki client encodes each entry and copies
-  // its AckRef) and may move from them. The caller then destroys what is left in the span, which
-  // releases the AckRef of any entry the sink did not keep. Thread-safe.
+  // Takes the entries: the sink moves from them what it keeps (a Loki client moves each entry's
+  // AckRef into its batch and encodes the rest). The caller then destroys what is left in the
+  // span, which releases the AckRef of any entry the sink did not keep. Thread-safe.
   virtual void PushBatch(std::span<Entry> batch) = 0;
-  // True for sinks that leave the entries as they found them, so that one span can be handed to
-  // several sinks in turn (FanoutSink) without a copy of every entry per extra sink.
-  virtual bool ReadsOnly() const { return false; }
+  // Takes entries that other sinks are handed too (FanoutSink gives one span to every client
+  // but the last): the sink copies what it keeps and leaves them as they are. The default pushes
+  // a copy of the span; a sink that only reads its entries (a Loki client) overrides it and saves
+  // that copy per extra client.
+  virtual void PushShared(std::span<const Entry> batch) {
+    std::vector<Entry> copy(batch.begin(), batch.end());
+    PushBatch(copy);
+  }
   // One entry: a batch of one (sources that produce entries one at a time, tests).
   // The entry is taken either way: what the sink did not keep is released on return.
   void Push(Entry&& e) {

@@ -57,7 +57,8 @@ class BatchEmitter final : public Emitter {
     if (batch_.empty()) return;
     sink_->PushBatch(batch_);
     line_buffers::GiveBack(batch_);  // the sinks kept copies: the next read reuses the buffers
-    batch_.clear();                  // releases the AckRefs of entries the sink refused
+    ReleaseRefs(batch_);  // labels, and the AckRefs of entries the sink refused: a run at a time
+    batch_.clear();
   }
 
  private:

@@ -34,7 +34,7 @@ void BM_EncodeOneMiBBatch(benchmark::State& state) {
   std::deque<Batch> ready;
   int64_t memory = 0;
   for (const Entry& e : entries) {
-    batcher.Add("", e.labels, e, e.line, std::chrono::steady_clock::now(), &ready, &memory);
+    batcher.Add("", e.labels, e, e.line, e.ack, std::chrono::steady_clock::now(), &ready, &memory);
   }
   batcher.CloseAll(&ready);
   const Batch& batch = ready.front();
@@ -59,7 +59,7 @@ void BM_BatcherAdd(benchmark::State& state) {
   int64_t memory = 0;
   for (auto _ : state) {
     const Entry& e = proto[i++ % proto.size()];
-    batcher.Add("", e.labels, e, e.line, now, &ready, &memory);
+    batcher.Add("", e.labels, e, e.line, e.ack, now, &ready, &memory);
     if (ready.size() > 4) ready.clear();
   }
 }

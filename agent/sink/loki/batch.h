@@ -51,11 +51,13 @@ struct Batch {
   SteadyTime created{};  // when the first entry arrived
 
   // Encodes e with `line` (the line as it will be sent) into the stream of `labels`, opening that
-  // stream, and takes a reference to e's checkpoint. Returns the entry's memory measure: what the
-  // batch allocated for it (buffer and vector growth, a new stream), so that the measures of all
-  // entries add up to the batch's allocations, capacity included.
+  // stream, and keeps `ack`, the reference to e's checkpoint: moved from e when the caller is
+  // done with it (one reference-count update less per entry on each side), a copy when other
+  // clients get e too. Returns the entry's memory measure: what the batch allocated for it
+  // (buffer and vector growth, a new stream), so that the measures of all entries add up to the
+  // batch's allocations, capacity included.
   // (Defined in encoder.cc, beside the wire format it writes.)
-  int64_t Add(const Labels& labels, const Entry& e, std::string_view line);
+  int64_t Add(const Labels& labels, const Entry& e, std::string_view line, AckRef ack);
   bool HasStream(const Labels& labels) const { return index_.contains(labels); }
 
   // Once the request for the whole batch is compressed, the entries' bytes are in the body and

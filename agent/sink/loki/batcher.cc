@@ -12,7 +12,7 @@ bool Batcher::Admits(const std::string& tenant, const Labels& labels, size_t lin
 }
 
 bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& e,
-                  std::string_view line, SteadyTime now, std::deque<Batch>* ready,
+                  std::string_view line, AckRef ack, SteadyTime now, std::deque<Batch>* ready,
                   int64_t* memory_bytes) {
   auto it = open_.find(tenant);
   const auto size = static_cast<int64_t>(line.size());
@@ -29,7 +29,7 @@ bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& 
     it->second.created = now;
     started = true;
   }
-  *memory_bytes = it->second.Add(labels, e, line);
+  *memory_bytes = it->second.Add(labels, e, line, std::move(ack));
   return started;
 }
 

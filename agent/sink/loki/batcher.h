@@ -25,14 +25,14 @@ class Batcher {
   Batcher(int64_t max_batch_bytes, std::chrono::nanoseconds max_wait)
       : max_bytes_(max_batch_bytes), max_wait_(max_wait) {}
 
-  // Adds e, with its final labels and `line` as it will be sent, to its tenant's batch (encoded
-  // there, see batch.h; e itself is left as it was, the batch takes a reference to its
-  // checkpoint). When the entry would push that batch past the size limit, the batch is closed
-  // first (appended to *ready) and the entry starts a new one; an entry larger than the limit on
-  // its own still goes out, alone. Returns true when a new open batch was started (its age
-  // deadline is new); *memory_bytes gets the entry's memory measure.
+  // Adds e, with its final labels and `line` as it will be sent, and `ack`, its reference to its
+  // checkpoint (Batch::Add), to its tenant's batch (encoded there, see batch.h). When the entry
+  // would push that batch past the size limit, the batch is closed first (appended to *ready) and
+  // the entry starts a new one; an entry larger than the limit on its own still goes out, alone.
+  // Returns true when a new open batch was started (its age deadline is new); *memory_bytes gets
+  // the entry's memory measure.
   bool Add(const std::string& tenant, const Labels& labels, const Entry& e, std::string_view line,
-           SteadyTime now, std::deque<Batch>* ready, int64_t* memory_bytes);
+           AckRef ack, SteadyTime now, std::deque<Batch>* ready, int64_t* memory_bytes);
   // Promtail's limits_config.max_streams: at most n distinct streams per open batch; 0 = no limit.
   void set_max_streams(int n) { max_streams_ = n; }
   // False when an entry of `labels` (final) would be a stream beyond max_streams in its tenant's

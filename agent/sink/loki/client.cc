@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 
 #include "formats/utf8.h"
 #include "io/http_client.h"
@@ -64,7 +65,9 @@ class LokiClient::Impl final : public SendControl {
     sender_ = std::make_unique<Sender>(cfg_, opts_.seed, std::move(http), std::move(creds), *m_,
                                        *clock_, this);
   }
-  void PushBatch(std::span<Entry> batch);
+  // Entry is Entry (PushBatch: the acks move into the batch) or const Entry (PushShared: copied).
+  template <typename E>
+  void Push(std::span<E> batch);
   bool Saturated() const {
     return buffered_.load(std::memory_order_relaxed) >= opts_.max_buffered_bytes;
   }
@@ -233,7 +236,8 @@ uint32_t LokiClient::Impl::StreamOf(const Labels& labels, std::vector<Stream>& s
 // One batch (one read of one source): the checks per entry, then one lock and one clock read.
 // The entries are only read: each is encoded into the client's batch (batch.h), which takes a
 // reference to its checkpoint, so several clients can be handed the same span.
-void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
+template <typename E>
+void LokiClient::Impl::Push(std::span<E> batch) {
   thread_local std::vector<Stream> streams;  // this call's (capacity kept between calls)
   constexpr uint32_t kDropped = UINT32_MAX;
   struct Prepared {
@@ -265,7 +269,17 @@ void LokiClient::Impl::PushBatch(std::span<Entry> batch) {
         continue;
       }
       int64_t memory = 0;
-      wake = batcher_->Add(s->tenant, s->out, batch[i], line, now, &ready_, &memory) || wake;
+      // The caller's entry: its ref moves (no atomic increment here and decrement when the caller
+      // destroys the entry). An entry other clients get too: a ref of its own.
+      AckRef ack;
+      if constexpr (std::is_const_v<E>) {
+        ack = batch[i].ack;
+      } else {
+        ack = std::move(batch[i].ack);
+      }
+      wake =
+          batcher_->Add(s->tenant, s->out, batch[i], line, std::move(ack), now, &ready_, &memory) ||
+          wake;
       memory_total += memory;
     }
     wake = wake || ready_.size() != before;
@@ -468,7 +482,8 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
   return client;
 }
 
-void LokiClient::PushBatch(std::span<Entry> batch) { impl_->PushBatch(batch); }
+void LokiClient::PushBatch(std::span<Entry> batch) { impl_->Push(batch); }
+void LokiClient::PushShared(std::span<const Entry> batch) { impl_->Push(batch); }
 bool LokiClient::Saturated() const { return impl_->Saturated(); }
 Status LokiClient::Start() { return impl_->Start(); }
 bool LokiClient::Stop(std::chrono::milliseconds deadline) { return impl_->Stop(deadline); }

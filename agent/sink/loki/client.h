@@ -49,8 +49,8 @@ class LokiClient final : public EntrySink {
                                                     telemetry::AgentMetrics* metrics);
   ~LokiClient() override;
 
-  void PushBatch(std::span<Entry> batch) override;
-  bool ReadsOnly() const override { return true; }  // entries are encoded, never changed
+  void PushBatch(std::span<Entry> batch) override;         // moves each kept entry's AckRef
+  void PushShared(std::span<const Entry> batch) override;  // entries are encoded, never changed
   bool Saturated() const override;
 
   // Starts the sender thread.

@@ -142,7 +142,7 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
   }
 }
 
-int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) {
+int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line, AckRef ack) {
   // The memory measure is what the batch allocates: an entry is charged with the growth it
   // causes (a new stream, a larger buffer or vector), so the client's budget bounds real bytes.
   const size_t entries_cap = entries.capacity(), streams_cap = streams.capacity();
@@ -162,7 +162,7 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line) 
   BatchStream& s = streams[last_stream_];
   const size_t data_cap = s.data.capacity();
   BatchEntry& be = entries.emplace_back();
-  be.ack = e.ack;
+  be.ack = std::move(ack);
   be.stream = last_stream_;
   be.begin = static_cast<uint32_t>(s.data.size());
   AppendEntryField(&s.data, e, line);
@@ -379,7 +379,7 @@ namespace {
 
 Batch BatchOf(std::span<const Entry> entries) {
   Batch batch;
-  for (const Entry& e : entries) batch.Add(e.labels, e, e.line);
+  for (const Entry& e : entries) batch.Add(e.labels, e, e.line, e.ack);
   return batch;
 }
 

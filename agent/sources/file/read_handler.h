@@ -31,6 +31,12 @@ class ReadBatch {
     entries.push_back(std::move(e));
     offsets_.push_back(line_offset);
   }
+  // Gives every entry (added without labels and ack) the read's labels and checkpoint: one
+  // reference-count update for each, not two atomic increments per line.
+  void ShareAll(const Labels& labels, const AckRef& ack) {
+    labels.ShareInto(entries.size(), [this](size_t i) -> Labels& { return entries[i].labels; });
+    ack.ShareInto(entries.size(), [this](size_t i) -> AckRef& { return entries[i].ack; });
+  }
   // Calls f(Entry&) for each entry with the crash mark on its line (poison.h): a stage that
   // takes the process down on a line names that line, so a restart can skip it.
   template <typename F>
@@ -49,6 +55,7 @@ class ReadBatch {
   bool empty() const { return entries.empty(); }
   // Drops what the handler left (releasing those entries' refs), keeping the capacity.
   void Clear() {
+    ReleaseRefs(entries);
     entries.clear();
     offsets_.clear();
   }

@@ -75,8 +75,9 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
       ++limited;
       return;
     }
-    Emit(line, hold, batch);
+    Emit(line, batch);
   });
+  batch.ShareAll(labels_, hold);
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   HandOff(batch);
   idle_since_ns = now.wall_ns;
@@ -143,19 +144,18 @@ void TailedFile::FlushPartial(const BatchTime& now, ReadBatch& batch) {
   batch.Clear();
   batch.Start(now, id_.dev, id_.ino);
   AckRef hold = tracker_->Open(splitter_.read_offset());
-  splitter_.FlushPartial([&](std::string_view line) { Emit(line, hold, batch); });
+  splitter_.FlushPartial([&](std::string_view line) { Emit(line, batch); });
+  batch.ShareAll(labels_, hold);
   hold.Reset();
   HandOff(batch);
 }
 
-void TailedFile::Emit(std::string_view line, const AckRef& hold, ReadBatch& batch) {
+void TailedFile::Emit(std::string_view line, ReadBatch& batch) {
   if (settings_.crashes != nullptr && !settings_.crashes->empty() && IsPoison(line)) return;
   Entry e;
   e.timestamp_ns = batch.now.wall_ns;
   e.line = line_buffers::Take();  // the buffer of a line this thread already handed on
   e.line.assign(line);
-  e.labels = labels_;  // copy-on-write: a reference count, not a copy
-  e.ack = hold;
   batch.Add(std::move(e), splitter_.offset());  // the start of this line, during Feed and Flush
 }
 

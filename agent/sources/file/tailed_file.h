@@ -115,8 +115,8 @@ class TailedFile {
 
  private:
   void Restart(const char* why);
-  // One line into the batch as an entry of this file, covered by `hold`'s checkpoint.
-  void Emit(std::string_view line, const AckRef& hold, ReadBatch& batch);
+  // One line into the batch as an entry of this file (ReadBatch::ShareAll gives it labels and ack).
+  void Emit(std::string_view line, ReadBatch& batch);
   // Hands the batch to the handler and clears it.
   void HandOff(ReadBatch& batch);
   bool IsPoison(std::string_view line);

@@ -19,16 +19,20 @@ class Recording final : public EntrySink {
   std::vector<Entry> got;
 };
 
-// Reads only, as a Loki client does: keeps a copy of what it is given, changes nothing.
+// Takes shared entries as a Loki client does: keeps a copy of what it is given, changes nothing.
 class Reading final : public EntrySink {
  public:
   void PushBatch(std::span<Entry> batch) override {
+    moved.push_back(batch.data());
+    for (Entry& e : batch) got.push_back(std::move(e));
+  }
+  void PushShared(std::span<const Entry> batch) override {
     spans.push_back(batch.data());
     for (const Entry& e : batch) got.push_back(e);
   }
-  bool ReadsOnly() const override { return true; }
   bool Saturated() const override { return false; }
-  std::vector<const Entry*> spans;
+  std::vector<const Entry*> spans;  // PushShared calls
+  std::vector<const Entry*> moved;  // PushBatch calls
   std::vector<Entry> got;
 };
 
@@ -76,7 +80,7 @@ TEST(FanoutSink, BytesAreDoneWhenEveryRoutedClientIsDone) {
 
 TEST(FanoutSink, ClientsThatOnlyReadShareTheCallersEntriesInsteadOfCopies) {
   Reading a, b;
-  Recording last;
+  Reading last;
   FanoutSink sink({&a, &b, &last});
   auto tracker = AckTracker::Create(0);
   std::vector<Entry> batch;
@@ -86,6 +90,10 @@ TEST(FanoutSink, ClientsThatOnlyReadShareTheCallersEntriesInsteadOfCopies) {
   ASSERT_EQ(a.spans.size(), 1u);
   EXPECT_EQ(a.spans[0], batch.data()) << "no copy per client";
   EXPECT_EQ(b.spans[0], batch.data());
+  EXPECT_TRUE(a.moved.empty()) << "a client before the last must leave the entries as they are";
+  EXPECT_TRUE(last.spans.empty());
+  ASSERT_EQ(last.moved.size(), 1u) << "the last client may move from the caller's entries";
+  EXPECT_EQ(last.moved[0], batch.data());
   ASSERT_EQ(last.got.size(), 2u);
   EXPECT_EQ(last.got[1].line, "two");
   EXPECT_EQ(a.got[0].line, "one");
@@ -95,6 +103,26 @@ TEST(FanoutSink, ClientsThatOnlyReadShareTheCallersEntriesInsteadOfCopies) {
   EXPECT_EQ(tracker->Committed(), 0u) << "b still holds its references";
   b.got.clear();
   EXPECT_EQ(tracker->Committed(), 20u);
+}
+
+// A sink with no PushShared of its own gets a copy before the last sink may move the entries.
+TEST(FanoutSink, ASinkThatMovesFromItsEntriesGetsACopyUnlessItIsTheLast) {
+  Recording first;
+  Reading last;
+  FanoutSink sink({&first, &last});
+  auto tracker = AckTracker::Create(0);
+  std::vector<Entry> batch;
+  batch.push_back(Line("one", ~uint64_t{0}, tracker->Open(10)));
+  sink.PushBatch(batch);
+  ASSERT_EQ(first.got.size(), 1u);
+  ASSERT_EQ(last.got.size(), 1u);
+  EXPECT_EQ(first.got[0].line, "one");
+  EXPECT_EQ(last.got[0].line, "one") << "the first sink moved from the caller's entry";
+  batch.clear();
+  first.got.clear();
+  EXPECT_EQ(tracker->Committed(), 0u) << "the last sink still holds its reference";
+  last.got.clear();
+  EXPECT_EQ(tracker->Committed(), 10u);
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ std::vector<std::string> Lines(const Batch& b) {
 bool Add(Batcher& batcher, const std::string& tenant, const Entry& e, SteadyTime now,
          std::deque<Batch>* ready) {
   int64_t memory = 0;
-  return batcher.Add(tenant, e.labels, e, e.line, now, ready, &memory);
+  return batcher.Add(tenant, e.labels, e, e.line, e.ack, now, ready, &memory);
 }
 
 TEST(Batcher, ClosesABatchWhenTheNextLineWouldExceedBatchSize) {
@@ -116,7 +116,7 @@ TEST(Batcher, EntryMemoryAddsUpToWhatTheBatchAllocated) {
     other.labels = Labels{{"job", std::to_string(i % 7)}};
     int64_t memory = 0;
     const Entry& add = i % 3 == 0 ? e : other;
-    batcher.Add("", add.labels, add, add.line, clock.Steady(), &ready, &memory);
+    batcher.Add("", add.labels, add, add.line, add.ack, clock.Steady(), &ready, &memory);
     EXPECT_GE(memory, 0);
     total += memory;
   }

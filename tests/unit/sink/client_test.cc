@@ -61,6 +61,32 @@ TEST_F(LokiClientTest, ABatchOfManyInterleavedStreamsKeepsEachEntrysLabels) {
   EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
 }
 
+// PushBatch moves each entry's reference into the batch (the caller is done with the entries);
+// PushShared, for entries other clients get too, takes references of its own. Either way the
+// bytes count as done once Loki has the entry, and not before.
+TEST_F(LokiClientTest, PushBatchTakesTheEntriesReferencesAndPushSharedCopiesThem) {
+  auto client = Make(Config());
+  auto tracker = AckTracker::Create(0);
+  std::vector<Entry> shared, taken;
+  {
+    AckRef hold = tracker->Open(10);
+    shared.push_back(MakeEntry("shared", hold));
+    taken.push_back(MakeEntry("taken", hold));
+  }
+  client->PushShared(shared);
+  EXPECT_FALSE(shared[0].ack.empty()) << "a shared entry is left as it was";
+  client->PushBatch(taken);
+  EXPECT_TRUE(taken[0].ack.empty()) << "the client moved the reference into its batch";
+  shared.clear();
+  taken.clear();
+  EXPECT_EQ(tracker->Committed(), 0u) << "the batch holds both references until Loki has it";
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(loki_.WaitForLines(2));
+  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 10; }));
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"shared", "taken"}));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+}
+
 TEST_F(LokiClientTest, RetriesThrough503sWithoutLosingOrDuplicatingAnything) {
   loki_.ScriptStatuses({503, 503, 503});
   auto client = Make(Config());

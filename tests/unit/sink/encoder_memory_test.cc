@@ -29,7 +29,7 @@ TEST(EncoderMemory, APushHoldsNoSerialisedCopyOfTheBatchBesideItsBody) {
   std::string raw;
   EncodePushRequest(entries, &raw);
   Batch batch;  // as the client holds it: the entries in wire form, per stream
-  for (const Entry& e : entries) batch.Add(e.labels, e, e.line);
+  for (const Entry& e : entries) batch.Add(e.labels, e, e.line, e.ack);
   std::string body;
   body.reserve(snappy::MaxCompressedLength(raw.size()));  // the body itself is not counted
   // A fresh thread: the encoder's per-thread scratch starts empty, as on a new sender thread.
@@ -56,7 +56,7 @@ TEST(EncoderMemory, EntriesJoinABatchWithoutAnAllocationPerEntry) {
   Batch batch;
   g_allocations = 0;
   g_counting = true;
-  for (int i = 0; i < 10000; ++i) batch.Add(streams[(i / 50) % 3], e, e.line);
+  for (int i = 0; i < 10000; ++i) batch.Add(streams[(i / 50) % 3], e, e.line, e.ack);
   g_counting = false;
   EXPECT_EQ(batch.entries.size(), 10000u);
   EXPECT_LT(g_allocations, 100u) << "10,000 entries: only doubling buffers and new streams";

@@ -107,7 +107,7 @@ TEST(Encoder, AnyRangeOfABatchDecodesToItsEntriesStreamByStream) {
     entries.push_back(MakeEntry(streams[rng() % streams.size()], 1'700'000'000'000'000'000 + i,
                                 "line " + std::to_string(i)));
     if (i % 5 == 0) entries.back().structured_metadata = {{"trace_id", std::to_string(i)}};
-    batch.Add(entries.back().labels, entries.back(), entries.back().line);
+    batch.Add(entries.back().labels, entries.back(), entries.back().line, entries.back().ack);
   }
   for (int round = 0; round < 50; ++round) {
     size_t begin = rng() % entries.size();
@@ -142,8 +142,8 @@ TEST(Encoder, ABatchsDroppedDataComesBackFromItsBodyForEveryRange) {
     Entry e = MakeEntry(streams[rng() % streams.size()], 1'700'000'000'000'000'000 + i,
                         "line " + std::to_string(i) + std::string(rng() % 300, 'x'));
     if (i % 7 == 0) e.structured_metadata = {{"trace_id", std::to_string(i)}};
-    charged += batch.Add(e.labels, e, e.line);
-    if (i % 2 == 0) other.Add(e.labels, e, e.line);
+    charged += batch.Add(e.labels, e, e.line, e.ack);
+    if (i % 2 == 0) other.Add(e.labels, e, e.line, e.ack);
   }
   const size_t n = batch.entries.size();
   std::vector<std::string> before;

@@ -32,7 +32,7 @@ bool Admits(const Batcher& batcher, const std::string& tenant, const Entry& e) {
 
 void Add(Batcher& batcher, const Entry& e, std::deque<Batch>* ready, const FakeClock& clock) {
   int64_t memory = 0;
-  batcher.Add("", e.labels, e, e.line, clock.Steady(), ready, &memory);
+  batcher.Add("", e.labels, e, e.line, e.ack, clock.Steady(), ready, &memory);
 }
 
 TEST(BatcherStreams, NewStreamsBeyondMaxStreamsAreNotAdmittedToTheOpenBatch) {
