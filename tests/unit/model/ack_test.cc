@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -49,6 +50,25 @@ TEST(AckReleaser, CompletesEachCheckpointWhenItsLastRunIsFlushed) {
     EXPECT_EQ(tracker->Committed(), 100u);
   }
   EXPECT_EQ(tracker->Committed(), 200u) << "the destructor flushes the last run";
+  EXPECT_EQ(tracker->Pending(), 0u);
+}
+
+// A read's entries get their refs at once (ShareInto) and are released a run at a time
+// (ReleaseRefs): the checkpoint completes when the last of them goes, not before.
+TEST(AckRef, SharedIntoEntriesHoldTheCheckpointUntilTheLastIsReleased) {
+  auto tracker = AckTracker::Create(0);
+  std::vector<Entry> entries(4);
+  {
+    AckRef hold = tracker->Open(100);
+    hold.ShareInto(3, [&](size_t i) -> AckRef& { return entries[i].ack; });
+  }  // the reader's hold goes: entries[0..2] keep the checkpoint open
+  EXPECT_TRUE(entries[3].ack.empty());
+  EXPECT_EQ(tracker->Committed(), 0u);
+  ReleaseRefs(std::span<Entry>(entries).first(2));
+  EXPECT_TRUE(entries[0].ack.empty());
+  EXPECT_EQ(tracker->Committed(), 0u) << "entries[2] still holds the checkpoint";
+  ReleaseRefs(entries);
+  EXPECT_EQ(tracker->Committed(), 100u);
   EXPECT_EQ(tracker->Pending(), 0u);
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace skidder {
 namespace {
@@ -177,6 +178,33 @@ TEST(Labels, SharedWhileAnotherCopyHoldsTheSet) {
   c.Clear();
   EXPECT_FALSE(a.Shared());
   EXPECT_FALSE(Labels{}.Shared());
+}
+
+// Labels::ShareInto and LabelsReleaser count references in bulk: the set is shared while any
+// holder is left, and freed (no longer shared) once the last run is released.
+TEST(Labels, SharedIntoManyAndReleasedInRunsCountsEveryHolder) {
+  Labels base{{"job", "a"}};
+  std::vector<Labels> held(5);
+  base.ShareInto(4, [&](size_t i) -> Labels& { return held[i]; });
+  EXPECT_TRUE(held[0].SameAs(base));
+  EXPECT_TRUE(held[3].SameAs(base));
+  EXPECT_TRUE(held[4].empty());
+  Labels other{{"job", "b"}};
+  held[4] = other;
+  {
+    LabelsReleaser releaser;
+    releaser.Take(held[0]);
+    releaser.Take(held[1]);
+    releaser.Take(held[4]);  // another set: the first run is released here
+    EXPECT_TRUE(held[0].empty());
+    EXPECT_TRUE(base.Shared()) << "held[2] and held[3] still share it";
+    EXPECT_TRUE(other.Shared()) << "taken, but released on Flush";
+  }
+  EXPECT_FALSE(other.Shared());
+  held.clear();
+  EXPECT_FALSE(base.Shared());
+  base.Set("x", "1");  // the set is this object's alone again: changed in place, still valid
+  EXPECT_EQ(base.ToString(), R"({job="a", x="1"})");
 }
 
 }  // namespace
