@@ -1,5 +1,7 @@
 #include "sink/loki/batcher.h"
 
+#include <algorithm>
+
 namespace skidder::sink {
 
 bool Batcher::Admits(const std::string& tenant, const Labels& labels, size_t line_bytes) const {
@@ -13,7 +15,7 @@ bool Batcher::Admits(const std::string& tenant, const Labels& labels, size_t lin
 
 bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& e,
                   std::string_view line, AckRef ack, SteadyTime now, std::deque<Batch>* ready,
-                  int64_t* memory_bytes) {
+                  int64_t* memory_bytes, size_t reserve) {
   auto it = open_.find(tenant);
   const auto size = static_cast<int64_t>(line.size());
   if (it != open_.end() && !it->second.entries.empty() &&
@@ -29,7 +31,10 @@ bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& 
     it->second.created = now;
     started = true;
   }
-  *memory_bytes = it->second.Add(labels, e, line, std::move(ack));
+  // No more than the batch takes before it closes: the rest of the run starts the next one.
+  const auto room = static_cast<size_t>(std::max<int64_t>(max_bytes_ - it->second.line_bytes, 0));
+  reserve = std::min(reserve, room + room / 8 + kEntryWireOverhead);
+  *memory_bytes = it->second.Add(labels, e, line, std::move(ack), reserve);
   return started;
 }
 

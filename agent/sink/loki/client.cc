@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 #include <type_traits>
+#include <utility>
 
 #include "formats/utf8.h"
 #include "io/http_client.h"
@@ -87,6 +88,7 @@ class LokiClient::Impl final : public SendControl {
   struct Stream {
     Labels in, out;
     std::string tenant;
+    size_t wire_bytes = 0;  // what this call's entries of the stream add (Batch::Add's reserve)
   };
   uint32_t StreamOf(const Labels& labels, std::vector<Stream>& streams);
   std::optional<std::string_view> LineToSend(const Entry& e, std::deque<std::string>& fixed);
@@ -250,7 +252,10 @@ void LokiClient::Impl::Push(std::span<E> batch) {
   fixed.clear();
   for (size_t i = 0; i < batch.size(); ++i) {
     const uint32_t s = StreamOf(batch[i].labels, streams);
-    if (auto line = LineToSend(batch[i], fixed)) prepared[i] = {s, *line};
+    if (auto line = LineToSend(batch[i], fixed)) {
+      prepared[i] = {s, *line};
+      streams[s].wire_bytes += line->size() + kEntryWireOverhead;
+    }
   }
   thread_local std::vector<size_t> refused;
   refused.clear();
@@ -263,7 +268,7 @@ void LokiClient::Impl::Push(std::span<E> batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       const auto [index, line] = prepared[i];
       if (index == kDropped) continue;
-      const Stream* s = &streams[index];
+      Stream* s = &streams[index];
       if (!batcher_->Admits(s->tenant, s->out, line.size())) {
         refused.push_back(i);  // as Promtail: the entry goes, and the file moves on
         continue;
@@ -277,9 +282,11 @@ void LokiClient::Impl::Push(std::span<E> batch) {
       } else {
         ack = std::move(batch[i].ack);
       }
-      wake =
-          batcher_->Add(s->tenant, s->out, batch[i], line, std::move(ack), now, &ready_, &memory) ||
-          wake;
+      // The stream's first entry in this call makes room for all of them at once.
+      const size_t reserve = std::exchange(s->wire_bytes, 0);
+      wake = batcher_->Add(s->tenant, s->out, batch[i], line, std::move(ack), now, &ready_, &memory,
+                           reserve) ||
+             wake;
       memory_total += memory;
     }
     wake = wake || ready_.size() != before;

@@ -142,7 +142,8 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
   }
 }
 
-int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line, AckRef ack) {
+int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line, AckRef ack,
+                   size_t reserve) {
   // The memory measure is what the batch allocates: an entry is charged with the growth it
   // causes (a new stream, a larger buffer or vector), so the client's budget bounds real bytes.
   const size_t entries_cap = entries.capacity(), streams_cap = streams.capacity();
@@ -161,6 +162,7 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line, 
   }
   BatchStream& s = streams[last_stream_];
   const size_t data_cap = s.data.capacity();
+  if (reserve > data_cap - s.data.size()) s.data.reserve(s.data.size() + reserve);
   BatchEntry& be = entries.emplace_back();
   be.ack = std::move(ack);
   be.stream = last_stream_;

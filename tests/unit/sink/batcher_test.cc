@@ -56,6 +56,23 @@ TEST(Batcher, ClosesABatchWhenTheNextLineWouldExceedBatchSize) {
   EXPECT_EQ(Lines(ready[1]), (std::vector<std::string>{"ccc"}));
 }
 
+// A run's reservation (Batch::Add) is bounded by the room left in the batch: the rest of the
+// run goes to the next batch, which must not be paid for twice.
+TEST(Batcher, AReservationIsBoundedByTheRoomLeftInTheBatch) {
+  FakeClock clock;
+  Batcher batcher(1000, std::chrono::seconds(1));
+  std::deque<Batch> ready;
+  Entry e = Line(std::string(100, 'x'));
+  int64_t memory = 0;
+  batcher.Add("", e.labels, e, e.line, e.ack, clock.Steady(), &ready, &memory, 1'000'000);
+  batcher.CloseAll(&ready);
+  ASSERT_EQ(ready.size(), 1u);
+  const size_t cap = ready[0].streams[0].data.capacity();
+  EXPECT_GE(cap, 900u) << "the room the batch has left was reserved";
+  EXPECT_LE(cap, 1000u + 1000u / 8 + kEntryWireOverhead) << "not the whole run's million bytes";
+  EXPECT_GE(memory, static_cast<int64_t>(cap) - 64) << "the first entry is charged for it";
+}
+
 TEST(Batcher, ALineLargerThanBatchSizeStillGoesOutAlone) {
   FakeClock clock;
   Batcher batcher(4, std::chrono::seconds(1));

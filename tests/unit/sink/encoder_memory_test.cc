@@ -62,5 +62,41 @@ TEST(EncoderMemory, EntriesJoinABatchWithoutAnAllocationPerEntry) {
   EXPECT_LT(g_allocations, 100u) << "10,000 entries: only doubling buffers and new streams";
 }
 
+// A file read whole (20 KB, ~100 lines) reaches the client in one call: the stream's buffer is
+// made big enough at its first entry instead of doubling its way up from empty, and what the
+// entries are charged still adds up to what the buffers hold.
+TEST(EncoderMemory, ARunReservedAtItsFirstEntryGrowsTheStreamBufferOnce) {
+  const Labels labels{{"app", "a"}};
+  Entry e;
+  e.timestamp_ns = 1'700'000'000'000'000'000;
+  e.line = std::string(200, 'x');
+  const size_t run = 100;
+  const size_t reserve = run * (e.line.size() + kEntryWireOverhead);
+  Batch reserved, grown;
+  int64_t charged = 0;
+  g_allocations = 0;
+  g_counting = true;
+  for (size_t i = 0; i < run; ++i)
+    charged += reserved.Add(labels, e, e.line, {}, i == 0 ? reserve : 0);
+  const size_t reserved_allocations = g_allocations;
+  g_allocations = 0;
+  for (size_t i = 0; i < run; ++i) grown.Add(labels, e, e.line, {});
+  const size_t grown_allocations = g_allocations;
+  g_counting = false;
+  ASSERT_EQ(reserved.streams.size(), 1u);
+  EXPECT_GE(reserved.streams[0].data.capacity(), reserved.streams[0].data.size());
+  EXPECT_LE(reserved.streams[0].data.capacity(), reserve) << "no more than asked for";
+  EXPECT_EQ(reserved.streams[0].data, grown.streams[0].data);
+  EXPECT_LT(reserved_allocations + 6, grown_allocations)
+      << reserved_allocations << " with the reservation, " << grown_allocations << " without";
+  int64_t held = static_cast<int64_t>(reserved.streams[0].data.capacity() +
+                                      reserved.streams[0].text.capacity() +
+                                      reserved.entries.capacity() * sizeof(BatchEntry) +
+                                      reserved.streams.capacity() * sizeof(BatchStream)) +
+                 static_cast<int64_t>(Batch::kStreamIndexBytes);
+  EXPECT_LE(charged, held);
+  EXPECT_GE(charged, held - 64) << "the charges are the buffers' growth, reservation included";
+}
+
 }  // namespace
 }  // namespace skidder::sink
