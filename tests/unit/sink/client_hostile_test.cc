@@ -132,6 +132,28 @@ TEST_F(LokiClientTest, InvalidTenantFromALabelFallsBackToTheConfiguredTenant) {
   EXPECT_EQ(metrics_.invalid_tenants.With({host()})->Value(), 2);
 }
 
+// skidder_invalid_tenants_total counts entries, whether a read brings one or many and whether
+// the client worked the stream's final labels out for this read or remembered them (Finalize).
+TEST_F(LokiClientTest, InvalidTenantsAreCountedPerEntryReadAfterRead) {
+  auto cfg = Config();
+  cfg.tenant_id = "default";
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  Labels labels = MakeEntry("").labels;
+  labels.Set(kTenantLabel, "bad\ntenant");
+  for (int read = 0; read < 2; ++read) {
+    std::vector<Entry> batch;
+    for (int i = 0; i < 3; ++i) {
+      batch.push_back(MakeEntry("line " + std::to_string(read * 3 + i)));
+      batch.back().labels = labels;  // one set, as a file's entries share it
+    }
+    client->PushBatch(batch);
+  }
+  ASSERT_TRUE(loki_.WaitForLines(6));
+  for (const auto& e : loki_.Entries()) EXPECT_EQ(e.tenant, "default") << e.line;
+  EXPECT_EQ(metrics_.invalid_tenants.With({host()})->Value(), 6);
+}
+
 // A Loki or proxy that echoes the request in its error body, and a URL with a token in its query
 // string: neither the warnings about retries nor those about drops may print a credential.
 TEST_F(LokiClientTest, PushWarningsNeverPrintCredentialsEvenWhenLokiEchoesTheRequest) {

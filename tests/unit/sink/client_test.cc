@@ -87,6 +87,26 @@ TEST_F(LokiClientTest, PushBatchTakesTheEntriesReferencesAndPushSharedCopiesThem
   EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
 }
 
+// The client remembers the final labels of the sets it saw lately, per thread (Finalize). A
+// client made by a reload, perhaps at the address of the one it replaces, must not be given the
+// old one's results: here the external labels change and the entries' label set does not.
+TEST_F(LokiClientTest, AClientMadeByAReloadFinalizesLabelsWithItsOwnExternalLabels) {
+  const Labels labels = MakeEntry("").labels;
+  for (const std::string cluster : {"before", "after"}) {
+    auto cfg = Config();
+    cfg.external_labels = Labels{{"cluster", cluster}};
+    auto client = Make(cfg);
+    ASSERT_TRUE(client->Start().ok());
+    Entry e = MakeEntry("from " + cluster);
+    e.labels = labels;
+    client->Push(std::move(e));
+    ASSERT_TRUE(client->Stop(std::chrono::seconds(5)));
+  }
+  ASSERT_EQ(loki_.Entries().size(), 2u);
+  EXPECT_EQ(loki_.Entries()[0].labels, R"({cluster="before", job="test"})");
+  EXPECT_EQ(loki_.Entries()[1].labels, R"({cluster="after", job="test"})");
+}
+
 TEST_F(LokiClientTest, RetriesThrough503sWithoutLosingOrDuplicatingAnything) {
   loki_.ScriptStatuses({503, 503, 503});
   auto client = Make(Config());
