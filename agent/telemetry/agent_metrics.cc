@@ -44,7 +44,7 @@ AgentMetrics::AgentMetrics(Registry& r)
       truncated_label_values(r.NewCounter(
           "skidder_truncated_label_values_total",
           "Label values longer than limits_config.max_label_value_length, shortened with a hash "
-          "suffix.",
+          "suffix; counted per entry sent.",
           {"host"})),
       invalid_tenants(r.NewCounter(
           "skidder_invalid_tenants_total",
