@@ -89,7 +89,7 @@ test: deps
 # tests run once, in the sanitizer build below (compiling them twice would double CI time).
 test-release: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS) --target skidder integration_tests micro_benchmarks \
-	  bench_sink bench_baseline image_tests
+	  bench_sink bench_baseline bench_tail_baseline image_tests
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600 -LE unit -E '_NOT_BUILT$$'
 
 # Unit tests (and fuzz regression inputs) under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -158,7 +158,8 @@ fuzz: deps fuzz-deps
 	tests/fuzz/run_afl.sh $(FUZZ_BUILD) $(SECONDS) $(FUZZ_TARGETS)
 
 bench: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline
+	cmake --build $(BUILD) -j$(JOBS) --target micro_benchmarks skidder bench_sink bench_baseline \
+	  bench_tail_baseline
 	$(BUILD)/benchmarks/micro_benchmarks
 	python3 benchmarks/e2e.py --build $(BUILD)
 	python3 benchmarks/e2e.py --build $(BUILD) --files 1000

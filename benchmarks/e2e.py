@@ -16,6 +16,12 @@ baseline):
   --clients N     N Loki clients (fan-out: every entry is delivered N times)
   --latency S     instead of a backlog: 8 writers append lines for S seconds while skidder runs
                   with batchwait 1s; reports write->Loki latency p50/p99/max
+  --tail S        instead of a backlog, the steady state most nodes live in: FILES files, each
+                  growing by --rate lines per second (default 1) for S seconds, after skidder has
+                  opened them all. Reports skidder's CPU % of a core and CPU microseconds per
+                  line over those S seconds, and the same of bench_tail_baseline, a bare
+                  inotify tailer (read + snappy, nothing else) following the same files at the
+                  same time: skidder's cost as a multiple of that floor.
 
 Usage: benchmarks/e2e.py --build build [--files 10] [--total-mb 200] [--keep] [options above]
 """
@@ -232,6 +238,81 @@ def run_latency(build, d, port, seconds, writers=8, rate=500):
           f"p50={float(p50):.0f}ms p99={float(p99):.0f}ms max={float(mx):.0f}ms (batchwait 1s)")
 
 
+def run_tail(build, d, port, files, seconds, rate):
+    """FILES files grow by RATE lines/s each for SECONDS; skidder and the bare tailer follow."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, files + 256)), hard))
+    rng = random.Random(3)
+    paths = []
+    for i in range(files):
+        pod = os.path.join(d, "pods", f"tail_pod-{i}_uid-{i:04d}", "app")
+        os.makedirs(pod, exist_ok=True)
+        paths.append(os.path.join(pod, "0.log"))
+    fds = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) for p in paths]
+    written = 0
+
+    def line():
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+        return f"{ts} stdout F {make_body(rng, written)}\n".encode()
+
+    for fd in fds:  # one line each, so skidder has opened (and sent from) every file
+        os.write(fd, line())
+        written += 1
+    cfg = write_config(d, port, os.path.join(d, "pods", "*", "*", "*.log"), 1, "1s")
+    agent = start_skidder(build, d, cfg)
+    base = subprocess.Popen([os.path.join(build, "benchmarks", "bench_tail_baseline")] + paths,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        if base.stdout.readline().strip() != "ready":
+            sys.exit("bench_tail_baseline failed to start")
+        deadline = time.monotonic() + 120
+        while sink_count(port)[0] < written:
+            if agent.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"skidder did not deliver the first lines; see {d}/agent.log")
+            time.sleep(0.05)
+        time.sleep(2)  # let the first positions save and the first batch's aftermath settle
+        cpu0, _, _ = proc_stats(agent.pid)
+        start = time.monotonic()
+        tick = 0.01  # write in 100 slices a second, each to its share of the files
+        per_tick = files * rate * tick
+        due = 0.0
+        k = 0
+        while time.monotonic() - start < seconds:
+            t = time.monotonic()
+            due += per_tick
+            while due >= 1:
+                os.write(fds[k % files], line())
+                written += 1
+                k += 1
+                due -= 1
+            time.sleep(max(0.0, tick - (time.monotonic() - t)))
+        deadline = time.monotonic() + 60
+        while sink_count(port)[0] < written and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cpu1, _, rss = proc_stats(agent.pid)
+        wall = time.monotonic() - start
+        base.send_signal(signal.SIGTERM)
+        b_bytes, b_cpu, b_wakes = base.communicate(timeout=60)[0].split()
+        got = sink_count(port)[0]
+    finally:
+        if base.poll() is None:
+            base.kill()
+        for fd in fds:
+            os.close(fd)
+        stop_skidder(agent)
+    lines = k
+    cpu, b_cpu = cpu1 - cpu0, float(b_cpu)
+    print(f"tail: files={files} rate={rate}/s per file seconds={seconds:.0f} lines={lines} "
+          f"delivered={got}/{written}")
+    print(f"baseline: cpu={b_cpu:.3f}s -> {100 * b_cpu / wall:.3f}% of a core, "
+          f"{1e6 * b_cpu / lines:.2f} us/line ({b_wakes} wake-ups)")
+    print(f"skidder:  cpu={cpu:.3f}s -> {100 * cpu / wall:.3f}% of a core, "
+          f"{1e6 * cpu / lines:.2f} us/line (user {LAST_SPLIT[0]:.2f}s, sys {LAST_SPLIT[1]:.2f}s "
+          f"since start) rss={rss:.1f}MB")
+    print(f"ratio: skidder spends {cpu / max(b_cpu, 1e-6):.2f}x the baseline's CPU per line")
+
+
 WRAP = []
 
 
@@ -246,6 +327,8 @@ def main():
     ap.add_argument("--long-lines", action="store_true")
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--latency", type=float, default=0, help="seconds of the latency workload")
+    ap.add_argument("--tail", type=float, default=0, help="seconds of the steady tail workload")
+    ap.add_argument("--rate", type=float, default=1, help="lines per second per file (--tail)")
     args = ap.parse_args()
     WRAP.extend(args.wrap.split())
     d = tempfile.mkdtemp(prefix="skidder-e2e-")
@@ -255,6 +338,9 @@ def main():
     try:
         if args.latency > 0:
             run_latency(args.build, d, port, args.latency)
+            return
+        if args.tail > 0:
+            run_tail(args.build, d, port, args.files, args.tail, args.rate)
             return
         paths, lines = write_backlog(d, args.files, args.total_mb, args.long_lines)
         total_bytes = sum(os.path.getsize(p) for p in paths)
