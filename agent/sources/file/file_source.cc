@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "sources/file/file_source_impl.h"
 #include "sources/file/file_util.h"
@@ -51,6 +52,7 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
   settings_.metrics = metrics;
   settings_.crashes = opts_.crashes;
   settings_.open_files = &open_files_;
+  settings_.acks = std::make_shared<std::atomic<uint64_t>>(0);
   if (opts_.limits.readline_rate_enabled) {
     limiter_.emplace(opts_.limits.readline_rate, opts_.limits.readline_burst,
                      opts_.limits.readline_rate_drop, clock_);
@@ -127,7 +129,7 @@ void FileSource::Impl::Run() {
     FlushHandlers(now_ns, false);
     UpdatePositions();
     // Something to save again after the owner was told nothing was in flight: wake it (once).
-    if (!touched_.empty() && owner_settled_.load(std::memory_order_relaxed) &&
+    if (!Settled() && owner_settled_.load(std::memory_order_relaxed) &&
         owner_settled_.exchange(false) && opts_.on_busy) {
       opts_.on_busy();
     }
@@ -165,8 +167,12 @@ void FileSource::Impl::Run() {
 // With inotify and everything settled, the loop sleeps until an event or a deadline: an idle
 // agent with 1000 files woke 4 times a second for ticks that did nothing.
 bool FileSource::Impl::NeedsTick() {
-  return !Ticked().empty() || watcher_->AnyPolled() || !read_queue_.empty() || !touched_.empty() ||
-         !finished_.empty();
+  return !Ticked().empty() || watcher_->AnyPolled() || !read_queue_.empty() || !Settled();
+}
+
+// Every record as put, nothing in flight.
+bool FileSource::Impl::Settled() const {
+  return touched_.empty() && waiting_.empty() && finished_.empty();
 }
 
 // Until the next tick, timed pass or handler flush (a partial CRI line, an open multiline block).
@@ -201,7 +207,7 @@ config::Duration FileSource::Impl::RescanPeriod() const {
 bool FileSource::Impl::SyncPositions() {
   std::lock_guard state(state_mu_);
   UpdatePositions();
-  const bool settled = touched_.empty() && finished_.empty();
+  const bool settled = Settled();
   owner_settled_.store(settled, std::memory_order_relaxed);
   return settled;
 }
@@ -491,7 +497,9 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from(), f.tracker(), f.read_offset()});
-    // Its entry in touched_, if any, is dropped by the next UpdatePositions.
+    // Its entries in touched_ and waiting_, if any, are dropped by the next UpdatePositions;
+    // its unacknowledged bytes are counted with finished_ from now on.
+    unacked_files_ -= f.unacked_counted;
     by_path_.Remove(&f);
     files_.erase(it);
     closed = true;
@@ -502,44 +510,64 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
   }
 }
 
-// Puts changed records into Positions. Only files read, moved or still waiting for acks since
-// the last call are looked at (touched_), and every file once per kFullPositionsPass in case a
-// change came another way: an idle turn does no work per file.
+// Puts changed records into Positions. Only files read or moved since the last call are looked
+// at (touched_), files waiting for acks only when an ack came (waiting_), and every file once per
+// kFullPositionsPass in case a change came another way: an idle turn does no work per file.
 void FileSource::Impl::UpdatePositions() {
   const auto now = clock_->Steady();
   const bool full = now >= next_full_positions_;
   if (full) next_full_positions_ = now + kFullPositionsPass;
-  double unacked = 0;
+  // Loaded before any committed offset is read: an ack that lands after this load raises the
+  // count again, and the next call looks.
+  const uint64_t acks = settings_.acks->load(std::memory_order_acquire);
+  const bool acked = acks != acks_seen_;
+  acks_seen_ = acks;
+  // Puts f's record if it changed; true once f is settled (nothing in flight, its record put).
   auto update = [&](TailedFile& f) {
     const uint64_t pending = f.read_offset() - std::min(f.read_offset(), f.committed());
-    unacked += static_cast<double>(pending);
+    unacked_files_ = unacked_files_ - f.unacked_counted + pending;
+    f.unacked_counted = pending;
     if (!f.record_path().empty() && f.RecordChanged()) {
       PositionRecord r = f.Record();
       positions_->Put(r);
       f.NotePut(r);
     }
-    return pending == 0;  // settled: nothing in flight, its record as put
+    return pending == 0;
+  };
+  auto wait_for_acks = [&](const FileKey& key, TailedFile& f) {
+    if (f.waiting) return;
+    f.waiting = true;
+    waiting_.push_back(key);
   };
   if (full) {
     for (auto& [key, f] : files_) {
-      if (!update(*f)) Touch(*f);
+      if (!update(*f)) wait_for_acks(key, *f);
     }
-    unacked = 0;  // the files still in flight are in touched_ now, and counted there
   }
   // An entry whose file is gone, or whose file's flag is already down, is a closed file's or a
   // second entry of one key (a closed file's inode reused by a new file): dropped, so that no
-  // file is counted twice. The flag stays down during the loop and goes up again for the files
-  // kept.
-  size_t kept = 0;
+  // file is looked at twice. The flag stays down during the loop and goes up again for the
+  // files kept.
   for (const FileKey& key : touched_) {
     auto f = files_.find(key);
     if (f == files_.end() || !f->second->touched) continue;
     f->second->touched = false;
-    if (!update(*f->second)) touched_[kept++] = key;
+    if (!update(*f->second)) wait_for_acks(key, *f->second);
   }
-  touched_.resize(kept);
-  for (const FileKey& key : touched_) files_.find(key)->second->touched = true;
+  touched_.clear();
+  if (acked || full) {
+    size_t kept = 0;
+    for (const FileKey& key : waiting_) {
+      auto f = files_.find(key);
+      if (f == files_.end() || !f->second->waiting) continue;
+      f->second->waiting = false;
+      if (!update(*f->second)) waiting_[kept++] = key;
+    }
+    waiting_.resize(kept);
+    for (const FileKey& key : waiting_) files_.find(key)->second->waiting = true;
+  }
 
+  double unacked = static_cast<double>(unacked_files_);
   std::erase_if(finished_, [&](FinishedFile& ff) {
     ff.record.offset = ff.tracker->Committed();
     // Read to the end and all acknowledged: the record stays (marked done) while the file

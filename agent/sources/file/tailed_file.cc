@@ -34,6 +34,11 @@ TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, ui
       splitter_(settings.max_line, settings.truncate, offset),
       tracker_(AckTracker::Create(offset)) {
   if (fd_ >= 0 && settings_.open_files != nullptr) ++*settings_.open_files;
+  if (settings_.acks != nullptr) {
+    tracker_->OnAdvance([acks = settings_.acks](uint64_t) {
+      acks->fetch_add(1, std::memory_order_release);  // after the committed offset's store
+    });
+  }
 }
 
 TailedFile::~TailedFile() { Park(); }

@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +36,10 @@ struct TailSettings {
   // The source's count of open descriptors (max_open_files), kept by the files themselves so
   // that checking it costs nothing per file. May be null.
   size_t* open_files = nullptr;
+  // Raised by every file's tracker each time its committed offset advances (on the thread that
+  // completed the delivery): the source looks at files waiting for acks only when it moved.
+  // Shared, since a tracker outlives its file while entries are in flight. May be null.
+  std::shared_ptr<std::atomic<uint64_t>> acks;
 };
 
 class TailedFile {
@@ -104,11 +109,13 @@ class TailedFile {
   bool dirty = true;          // may have new data
   bool queued = false;        // in the source's queue of files to read (see MarkDirty)
   bool touched = false;       // in the source's list of records to look at (see Touch)
+  bool waiting = false;       // in the source's list of files waiting for acks
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   bool via_symlink = false;   // opened through a link: its writes raise no event where we watch
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
   uint64_t open_seq = 0;
+  uint64_t unacked_counted = 0;  // read but not acked, as last added to the source's sum
   int64_t opened_wall_ns = 0;  // when the agent opened it (wall clock)  // order of opening: of two
                                // files of one stream, the older is read first
   std::string target_id;

@@ -175,6 +175,56 @@ TEST(FileSource, SyncPositionsRecordsAcksThatArriveAfterStop) {
   EXPECT_EQ(h.positions->FindByPath(path)->offset, 4u);
 }
 
+// skidder_unacked_bytes: what was read and not yet acknowledged, kept as a running sum over
+// the files (files waiting for acks are looked at only when an ack arrives), so it must follow
+// reads of a waiting file, a file closing with bytes in flight, and the acks themselves.
+TEST(FileSource, UnackedBytesFollowReadsClosesAndAcks) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\nb\n");
+  h.sink.HoldAcks(true);
+  h.Start(h.dir / "*.log");
+  auto unacked = [&] { return h.metrics.unacked_bytes.With({})->Value(); };
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+  ASSERT_TRUE(WaitFor([&] { return unacked() == 4; })) << unacked();
+  AppendFile(path, "cc\n");  // read while the first lines still wait
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b", "cc"}));
+  ASSERT_TRUE(WaitFor([&] { return unacked() == 7; })) << unacked();
+  // Moved out of the glob: read to the end, closed, its bytes counted once while in flight.
+  std::filesystem::rename(path, h.dir / "app.log.1");
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  h.source->SyncPositions();
+  EXPECT_EQ(unacked(), 7);
+  h.sink.ReleaseAcks();
+  ASSERT_TRUE(WaitFor([&] { return unacked() == 0; })) << unacked();
+}
+
+// A file waiting for acks is looked at again when one arrives, with nothing else happening: no
+// read, no event, no other file (its record advances and the source settles).
+TEST(FileSource, AnAckAloneAdvancesAWaitingFilesPosition) {
+  Harness h;
+  const std::string a = h.dir / "a.log", b = h.dir / "b.log";
+  WriteFile(a, "1\n");
+  WriteFile(b, "2\n");
+  h.sink.HoldAcks(true);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(a, {"1"}));
+  ASSERT_TRUE(h.WaitLines(b, {"2"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(b).has_value(); }));
+  EXPECT_FALSE(h.source->SyncPositions());
+  // Acknowledge b's entry only.
+  std::vector<Entry> entries = h.sink.Take();
+  for (Entry& e : entries) {
+    if (*e.labels.Get(kFilenameLabel) == b) e.ack.Reset();
+  }
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(b)->offset == 2; }));
+  EXPECT_EQ(h.positions->FindByPath(a)->offset, 0u);
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.unacked_bytes.With({})->Value() == 2; }));
+  entries.clear();  // a's ack too
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(a)->offset == 2; }));
+  EXPECT_TRUE(WaitFor([&] { return h.source->SyncPositions(); }));
+}
+
 TEST(FileSource, ResumesAtTheAcknowledgedOffsetAfterRestart) {
   Harness h;
   const std::string path = h.dir / "app.log";
