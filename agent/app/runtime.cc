@@ -100,6 +100,7 @@ struct Runtime::State {
   std::vector<std::unique_ptr<discovery::FileDiscovery>> file_sds;
   std::unique_ptr<telemetry::HttpServer> http;
   std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_sizes_save = last_save;  // see Tick()
   std::chrono::steady_clock::time_point last_pod_scan{}, last_save_log{};
   std::string last_save_error;  // logged again only when it changes, or once a minute
   bool settled = false;  // at the last save nothing was in flight (Tick then waits sync_period)
@@ -470,7 +471,12 @@ std::chrono::milliseconds Runtime::Tick() {
   s.settled = s.source->SyncPositions() && s.journals.empty() && s.dockers.empty();
   for (auto& j : s.journals) j->SyncPositions();
   for (auto& d : s.dockers) d->SyncPositions();
-  Status st = s.positions->Save();
+  // Files' last seen sizes alone (every read of a growing file changes one) are written at the
+  // idle period: what a restart resumes from is written at the busy one.
+  const bool sizes_due = now - s.last_sizes_save >= idle_period;
+  if (sizes_due) s.last_sizes_save = now;
+  Status st = s.positions->Save(sizes_due ? sources::Positions::SaveWhen::kAnyChange
+                                          : sources::Positions::SaveWhen::kResumeChange);
   if (!st.ok() && (st.message() != s.last_save_error || now - s.last_save_log >= kErrorLogGap)) {
     LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
     s.last_save_log = now;

@@ -376,8 +376,11 @@ void Positions::Put(const PositionRecord& record) {
   }
   PositionRecord& r = Mutable(*it);
   if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
-      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done &&
-      r.size == record.size) {
+      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done) {
+    if (r.size != record.size) {
+      r.size = record.size;
+      sizes_dirty_ = true;
+    }
     return;
   }
   r = record;
@@ -430,10 +433,11 @@ size_t Positions::Size() const {
   return by_path_.size();
 }
 
-Status Positions::Save() {
+Status Positions::Save(SaveWhen when) {
   {
     std::lock_guard lock(mu_);
-    if (read_only_ || !dirty_) return Status::Ok();
+    const bool due = dirty_ || (sizes_dirty_ && when == SaveWhen::kAnyChange);
+    if (read_only_ || !due) return Status::Ok();
     if (keep_unreadable_) {
       if (metrics_ != nullptr) metrics_->positions_write_errors.With({})->Add();
       return FailedPrecondition("positions file " + filename_ +
@@ -447,7 +451,7 @@ Status Positions::Save() {
     FdStream out(fd);
     Serialize(by_path_, cursors_, out);
     if (out.status().ok()) {
-      dirty_ = false;  // a Put during the write marks it dirty again
+      dirty_ = sizes_dirty_ = false;  // a Put during the write marks it dirty again
       saved_bytes_.store(out.written(), std::memory_order_relaxed);
     }
     return out.status();

@@ -96,9 +96,16 @@ class Positions {
   std::optional<std::string> GetCursor(const std::string& key) const;
   void PutCursor(const std::string& key, const std::string& cursor);
 
-  // Writes the file atomically if anything changed since the last save. Errors (disk full) are
-  // returned and counted; the in-memory state stays, and the next Save() tries again.
-  Status Save();
+  // What a Save() writes for.
+  enum class SaveWhen {
+    kAnyChange,     // anything changed since the last save
+    kResumeChange,  // something a restart resumes from changed (offsets, identities, records):
+                    // a change of a file's last seen size alone waits for a kAnyChange save
+  };
+  // Writes the file atomically if anything (or anything a restart resumes from) changed since
+  // the last save; it holds every record as it is now. Errors (disk full) are returned and
+  // counted; the in-memory state stays, and the next Save() tries again.
+  Status Save(SaveWhen when = SaveWhen::kAnyChange);
   // Size of the file the last successful Save() wrote (0 before one): its cost, which the
   // caller's save interval scales with.
   uint64_t saved_bytes() const { return saved_bytes_.load(std::memory_order_relaxed); }
@@ -122,6 +129,11 @@ class Positions {
   PositionSet by_path_;
   std::map<std::string, std::string> cursors_;
   bool dirty_ = false;
+  // Only sizes changed since the last save. A record's size (what a deletion while stopped
+  // loses) changes with every read of a growing file, and saving for it alone rewrote the file
+  // four times a second on a node whose files all grow, though only acks move what a restart
+  // needs; the agent saves sizes alone every sync_period.
+  bool sizes_dirty_ = false;
   std::atomic<uint64_t> saved_bytes_{0};
 };
 

@@ -10,6 +10,7 @@
 
 #include "app/runtime.h"
 #include "config/loader.h"
+#include "sources/file/positions.h"
 #include "support/fake_loki.h"
 #include "support/test_util.h"
 #include "telemetry/agent_metrics.h"
@@ -86,6 +87,35 @@ TEST_F(RuntimeTick, AReadAfterAnIdleSpellWakesTheMainLoopBackTo250ms) {
   EXPECT_LE(runtime_->Tick(), std::chrono::milliseconds(250));
   EXPECT_EQ(wakes.load(), 1);  // once per idle spell, not per read
   EXPECT_TRUE(loki_.WaitForLines(1));
+}
+
+// With nothing acknowledged (Loki failing) the main loop saves every 250 ms, but only for what a
+// restart resumes from; a file's size alone (what a deletion while stopped would lose) still
+// reaches the positions file within sync_period. Once Loki takes the line, its offset follows.
+TEST_F(RuntimeTick, AGrowingFilesSizeIsSavedWithinSyncPeriodWhileNothingIsAcknowledged) {
+  ASSERT_TRUE(loki_.Start());
+  loki_.SetFailFor(std::chrono::hours(1), 503);
+  // Longer than the fingerprint: a later line changes the record's size alone.
+  WriteFile(dir_ / "a.log", std::string(1999, 'x') + "\n");
+  Start("1s", loki_.url());
+  auto saved = [&] {
+    return sources::Positions(dir_ / "positions.json", false, &metrics_).FindByPath(dir_ / "a.log");
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    runtime_->Tick();
+    return saved().has_value() && saved()->size == 2000;
+  }));
+  AppendFile(dir_ / "a.log", "a line\n");
+  EXPECT_TRUE(WaitFor([&] {
+    runtime_->Tick();
+    return saved()->size == 2007;
+  }));
+  EXPECT_EQ(saved()->offset, 0u);
+  loki_.SetFailFor(std::chrono::milliseconds(0), 503);
+  EXPECT_TRUE(WaitFor([&] {
+    runtime_->Tick();
+    return saved()->offset == 2007;
+  }));
 }
 
 // Room for a batch filling while one is in flight, whatever batchsize a user chose: a smaller

@@ -59,6 +59,35 @@ TEST_F(PositionsTest, SaveAndLoadRoundTrip) {
             1);
 }
 
+// A record whose size alone changed (a read of a growing file) is kept in memory at once, but
+// written only by a save for any change: saves for what a restart resumes from skip it.
+TEST_F(PositionsTest, ASizeAloneWaitsForASaveOfAnyChange) {
+  const std::string file = dir_ / "positions.json";
+  Positions p(file, false, &metrics_);
+  PositionRecord a{"/var/log/a.log", {1, 2, 1024, 7}, 100, false};
+  a.size = 100;
+  p.Put(a);
+  ASSERT_TRUE(p.Save(Positions::SaveWhen::kResumeChange).ok());  // a new record is written
+  auto saved_size = [&] { return Positions(file, false, &metrics_).FindByPath(a.path)->size; };
+  ASSERT_EQ(saved_size(), 100u);
+  a.size = 150;
+  p.Put(a);
+  EXPECT_EQ(p.FindByPath(a.path)->size, 150u);
+  ASSERT_TRUE(p.Save(Positions::SaveWhen::kResumeChange).ok());
+  EXPECT_EQ(saved_size(), 100u);
+  ASSERT_TRUE(p.Save(Positions::SaveWhen::kAnyChange).ok());
+  EXPECT_EQ(saved_size(), 150u);
+  // An offset moving is saved at once, with the size as it is then.
+  a.size = 180;
+  p.Put(a);
+  a.offset = 150;
+  p.Put(a);
+  ASSERT_TRUE(p.Save(Positions::SaveWhen::kResumeChange).ok());
+  Positions reloaded(file, false, &metrics_);
+  EXPECT_EQ(reloaded.FindByPath(a.path)->offset, 150u);
+  EXPECT_EQ(reloaded.FindByPath(a.path)->size, 180u);
+}
+
 TEST_F(PositionsTest, CorruptFilesAreSetAsideAndStartEmpty) {
   const char* bad[] = {"",
                        "   \n",
