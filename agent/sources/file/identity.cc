@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "sources/file/glob.h"
@@ -61,6 +62,24 @@ bool FingerprintMatches(int fd, const FileIdentity& expected) {
   ssize_t n = ReadPrefix(fd, buf, want);
   if (n != static_cast<ssize_t>(want)) return false;
   return HashBytes(std::string_view(buf, want)) == expected.fingerprint;
+}
+
+bool FingerprintCheck::Matches(int fd, const FileIdentity& expected) {
+  if (expected.fingerprint_len == 0) return true;
+  char buf[kFingerprintMaxLen];
+  const size_t want = std::min<uint32_t>(expected.fingerprint_len, kFingerprintMaxLen);
+  if (ReadPrefix(fd, buf, want) != static_cast<ssize_t>(want)) return false;
+  const std::string_view bytes(buf, want);
+  const uint64_t fast = std::hash<std::string_view>{}(bytes);
+  if (known_ && fingerprint_ == expected.fingerprint && len_ == expected.fingerprint_len) {
+    return fast == fast_;
+  }
+  if (HashBytes(bytes) != expected.fingerprint) return false;
+  fingerprint_ = expected.fingerprint;
+  len_ = expected.fingerprint_len;
+  fast_ = fast;
+  known_ = true;
+  return true;
 }
 
 }  // namespace skidder::sources

@@ -27,6 +27,22 @@ Result<FileIdentity> Identify(int fd, const struct stat& st);
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);
 
+// FingerprintMatches for a file checked again and again (a tailed file, at every change): the
+// fingerprint's FNV-1a goes a byte at a time (about 1.4 us for a kilobyte, a twentieth of the
+// agent's CPU when 1000 files grow a line a second each), so once the bytes matched it, a
+// memo of a hash eight bytes a step over the same bytes stands in for it while the expected
+// identity stays the same. The memo lives in memory only: the FNV value is what positions keep.
+class FingerprintCheck {
+ public:
+  bool Matches(int fd, const FileIdentity& expected);
+
+ private:
+  uint64_t fingerprint_ = 0;  // the identity the memo is for
+  uint32_t len_ = 0;
+  uint64_t fast_ = 0;  // std::hash of those bytes
+  bool known_ = false;
+};
+
 // Opens a file to read logs from, or to tell whether it is the one a record means. O_NONBLOCK:
 // the path was a regular file when listed, but a FIFO put there since would block the open (and
 // the reading thread with it) until some writer came along; it opens at once instead, and the

@@ -117,7 +117,7 @@ bool TailedFile::Check(bool* has_new_data) {
   mtime_ns_ = mtime;
   if (size < splitter_.read_offset()) {
     Restart("file shrank below the read offset (copytruncate)");
-  } else if (changed && !FingerprintMatches(fd_, id_)) {
+  } else if (changed && !fingerprint_check_.Matches(fd_, id_)) {
     Restart("first bytes changed (truncated and rewritten)");
   }
   if (id_.fingerprint_len < kFingerprintMaxLen && size > id_.fingerprint_len) {

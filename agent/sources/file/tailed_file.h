@@ -19,6 +19,7 @@
 #include "model/ack.h"
 #include "model/labels.h"
 #include "sources/file/gz.h"
+#include "sources/file/identity.h"
 #include "sources/file/line_splitter.h"
 #include "sources/file/poison.h"
 #include "sources/file/positions.h"
@@ -158,6 +159,7 @@ class TailedFile {
   uint64_t path_gen_ = 0;  // counts set_record_path calls
   int64_t mtime_ns_ = 0;   // at the last Check()
   uint64_t size_ = 0;      // at the last Check()
+  FingerprintCheck fingerprint_check_;  // Check()'s look at the first bytes, memoised
   std::unique_ptr<CompressedReader> gz_;
 };
 

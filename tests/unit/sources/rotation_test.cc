@@ -139,6 +139,28 @@ TEST(FileSourceFaults, TruncateAndRegrowWhileRunningIsDetected) {
   ASSERT_TRUE(h.WaitLines(log, {"short-1", "rewritten-line-1", "rewritten-line-2"}));
 }
 
+// The same with a file past the fingerprint's length that grew a few times first: its checks of
+// the first bytes go by a memo by then (FingerprintCheck), which must still see the new content.
+TEST(FileSourceFaults, TruncateAndRegrowOfALongFileAfterAppendsIsDetected) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  std::vector<std::string> want = Numbered("old-line-with-some-length-", 0, 100);
+  WriteFile(log, Joined(want));
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, want));
+  for (int i = 0; i < 3; ++i) {  // each a change whose first bytes are checked (and match)
+    AppendFile(log, "more-" + std::to_string(i) + "\n");
+    want.push_back("more-" + std::to_string(i));
+    ASSERT_TRUE(h.WaitLines(log, want));
+  }
+  std::vector<std::string> fresh = Numbered("new-content-that-is-longer-than-before-", 0, 120);
+  std::string tmp = h.dir / "tmp";
+  WriteFile(tmp, Joined(fresh));
+  std::filesystem::copy_file(tmp, log, std::filesystem::copy_options::overwrite_existing);
+  want.insert(want.end(), fresh.begin(), fresh.end());
+  ASSERT_TRUE(h.WaitLines(log, want));
+}
+
 TEST(FileSourceFaults, NewFileUnderAnOldPathAndInodeIsReadFromZero) {
   Harness h;
   const std::string log = h.dir / "app.log";
