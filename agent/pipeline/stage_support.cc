@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <functional>
 #include <iterator>
 #include <utility>
 
@@ -49,16 +50,19 @@ size_t StageOutputCap(const StageContext& ctx) {
   return kMaxStageOutputBytes;
 }
 
+uint64_t LabelsMemo::Hash(const Labels& in, std::string_view key) {
+  return in.Hash() ^ std::hash<std::string_view>{}(key);
+}
+
 const Labels* LabelsMemo::Find(const Labels& in, std::string_view key) const {
-  for (const Slot& s : slots_) {
-    if (s.used && s.in.SameAs(in) && s.key == key) return &s.out;
-  }
-  return nullptr;
+  const Slot* s = slots_.Find(Hash(in, key), [&](const Slot& s) {
+    return s.used && s.in.SameAs(in) && s.key == key;
+  });
+  return s != nullptr ? &s->out : nullptr;
 }
 
 void LabelsMemo::Store(const Labels& in, std::string_view key, const Labels& out) {
-  Slot& s = slots_[next_];
-  next_ = (next_ + 1) % slots_.size();
+  Slot& s = slots_.Insert(Hash(in, key));
   s.used = true;
   s.in = in;
   s.out = out;

@@ -35,6 +35,34 @@ TEST(CriStage, ExtractsFieldsSetsStreamLabelTimestampAndLine) {
   EXPECT_EQ(ExtractedOr(e, "time"), "2019-04-30T02:12:41.8443515Z");
 }
 
+// A node follows many files that each grow a line now and then, so the stage sees a different
+// file's label set on nearly every line: once it has seen them all, each (file, stream) gets
+// the same remembered set again, not a new copy per line (which also made every line miss the
+// Loki client's memo of final labels).
+TEST(CriStage, RemembersTheStreamSetsOfManyInterleavedFiles) {
+  auto stage = MustBuild("cri: {}");
+  constexpr int kFiles = 500;  // the memo holds up to 1024 sets
+  std::vector<Labels> files;
+  for (int i = 0; i < kFiles; ++i) {
+    files.push_back(Labels{{"filename", "/var/log/pods/ns_pod-" + std::to_string(i) + "_u/c/0.log"}});
+  }
+  std::vector<Labels> last(kFiles);
+  int reused = 0;
+  for (int round = 0; round < 20; ++round) {
+    reused = 0;
+    for (int i = 0; i < kFiles; ++i) {
+      auto out = RunStage(*stage, MakeEntry(Cri("stdout", 'F', "x"), files[i], 1));
+      ASSERT_EQ(out.size(), 1u);
+      const Labels& got = out[0].entry.labels;
+      ASSERT_EQ(LabelOr(out[0], "stream"), "stdout");
+      ASSERT_EQ(*got.Get("filename"), *files[i].Get("filename"));
+      if (got.SameAs(last[i])) ++reused;
+      last[i] = got;
+    }
+  }
+  EXPECT_GT(reused, kFiles * 6 / 10);  // of the last round's
+}
+
 TEST(CriStage, PassesMalformedLinesThroughUnchangedAndCountsThem) {
   TestMetrics m;
   auto stage = MustBuild("cri:", testing::Ctx(&m.metrics));
