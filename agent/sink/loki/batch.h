@@ -64,9 +64,11 @@ struct Batch {
   // instead of doubling its way there from empty, copying everything at each step (a 20 KB file
   // was 11 allocations and 20 KB of copying; 10,000 such files were a tenth of the allocations of
   // a run). 0: grow as appended.
+  // `text`: StreamText(labels), when the caller keeps it (a new stream copies it); empty: made
+  // here.
   // (Defined in encoder.cc, beside the wire format it writes.)
   int64_t Add(const Labels& labels, const Entry& e, std::string_view line, AckRef ack,
-              size_t reserve = 0);
+              size_t reserve = 0, std::string_view text = {});
   bool HasStream(const Labels& labels) const { return index_.contains(labels); }
 
   // Once the request for the whole batch is compressed, the entries' bytes are in the body and
@@ -86,6 +88,9 @@ struct Batch {
   uint32_t last_stream_ = 0;                                // the stream of the previous entry
   bool data_dropped_ = false;
 };
+
+// A stream's label set as a request carries it: Prometheus text form, valid UTF-8.
+std::string StreamText(const Labels& labels);
 
 // The memory measure of an entry (Batch::Add): released when the entry is.
 inline int64_t BatchEntryMemory(const BatchEntry& e) { return e.memory; }

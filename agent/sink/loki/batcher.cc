@@ -15,7 +15,7 @@ bool Batcher::Admits(const std::string& tenant, const Labels& labels, size_t lin
 
 bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& e,
                   std::string_view line, AckRef ack, SteadyTime now, std::deque<Batch>* ready,
-                  int64_t* memory_bytes, size_t reserve) {
+                  int64_t* memory_bytes, size_t reserve, std::string_view text) {
   auto it = open_.find(tenant);
   const auto size = static_cast<int64_t>(line.size());
   if (it != open_.end() && !it->second.entries.empty() &&
@@ -34,7 +34,7 @@ bool Batcher::Add(const std::string& tenant, const Labels& labels, const Entry& 
   // No more than the batch takes before it closes: the rest of the run starts the next one.
   const auto room = static_cast<size_t>(std::max<int64_t>(max_bytes_ - it->second.line_bytes, 0));
   reserve = std::min(reserve, room + room / 8 + kEntryWireOverhead);
-  *memory_bytes = it->second.Add(labels, e, line, std::move(ack), reserve);
+  *memory_bytes = it->second.Add(labels, e, line, std::move(ack), reserve, text);
   return started;
 }
 

@@ -30,10 +30,11 @@ class Batcher {
   // would push that batch past the size limit, the batch is closed first (appended to *ready) and
   // the entry starts a new one; an entry larger than the limit on its own still goes out, alone.
   // Returns true when a new open batch was started (its age deadline is new); *memory_bytes gets
-  // the entry's memory measure. `reserve`: Batch::Add's, bounded by what the batch has room for.
+  // the entry's memory measure. `reserve` and `text`: Batch::Add's (reserve bounded by what the
+  // batch has room for).
   bool Add(const std::string& tenant, const Labels& labels, const Entry& e, std::string_view line,
            AckRef ack, SteadyTime now, std::deque<Batch>* ready, int64_t* memory_bytes,
-           size_t reserve = 0);
+           size_t reserve = 0, std::string_view text = {});
   // Promtail's limits_config.max_streams: at most n distinct streams per open batch; 0 = no limit.
   void set_max_streams(int n) { max_streams_ = n; }
   // False when an entry of `labels` (final) would be a stream beyond max_streams in its tenant's

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -22,6 +23,7 @@
 #include "sink/loki/encoder.h"
 #include "sink/loki/entry_checks.h"
 #include "sink/loki/sender.h"
+#include "util/assoc_cache.h"
 #include "util/log.h"
 #include "util/log_limiter.h"
 
@@ -92,6 +94,10 @@ class LokiClient::Impl final : public SendControl {
   // and batch, and the entries keep sharing one (the encoder groups streams by identity).
   struct Stream {
     Labels in, out;
+    // out's text form as the request carries it (a new stream of a batch takes a copy): made
+    // once per final set, not per batch (escaping every label was ~3,500 instructions per
+    // stream and batch, and a node tailing many files opens most streams in every batch).
+    std::shared_ptr<const std::string> text;
     std::string tenant;
     uint32_t invalid_tenant = 0;  // 1: the pipeline named a tenant Loki would refuse
     uint32_t shortened = 0;       // label values shortened to max_label_value_length
@@ -253,29 +259,34 @@ uint32_t LokiClient::Impl::StreamOf(const Labels& labels, std::vector<Stream>& s
 }
 
 // A file's entries carry the same label set read after read (the file's, or the cri stage's
-// remembered result with `stream`), and each read is a call of its own. Remembering the last
-// results per thread saves recomputing them per read (a copy of the set), and gives the batch
-// the same final set each time, which it recognises by pointer instead of comparing every
-// label of a stream it already holds (7.5 % of the agent's CPU on a 10-file backlog whose lines
-// alternate between stdout and stderr). Keyed by client id, not address: a client made by a
-// reload may reuse a destroyed one's memory, with other external labels.
+// remembered result with `stream`), and each read is a call of its own. Remembering the results
+// per thread saves recomputing them per read (a copy of the set), and gives the batch the same
+// final set each time, which it recognises by pointer instead of comparing every label of a
+// stream it already holds (7.5 % of the agent's CPU on a 10-file backlog whose lines alternate
+// between stdout and stderr). Keyed by client id, not address: a client made by a reload may
+// reuse a destroyed one's memory, with other external labels.
+// An AssocCache per thread, not a short list searched in turn: a node tails hundreds of files
+// that each grow a line now and then, and a list of the last 16 missed on every read of them
+// (1000 files: a new final set, an allocation and a deep compare in the batch per line). At
+// most 1024 slots (~80 KB) per thread that pushes to many streams; the sets and texts they keep
+// alive are those of the streams it pushed lately (see LabelsMemo on the bound).
 void LokiClient::Impl::Finalize(Stream& s) {
-  constexpr size_t kRecent = 16;
-  thread_local std::array<Recent, kRecent> recent;
-  thread_local size_t next = 0;
-  for (const Recent& r : recent) {
-    if (r.client == id_ && r.stream.in.SameAs(s.in)) {
-      s.out = r.stream.out;
-      s.tenant = r.stream.tenant;
-      s.invalid_tenant = r.stream.invalid_tenant;
-      s.shortened = r.stream.shortened;
-      return;
-    }
+  thread_local AssocCache<Recent> recent(1024);
+  const uint64_t h = s.in.Hash() + id_;
+  if (const Recent* r = recent.Find(
+          h, [&](const Recent& slot) { return slot.client == id_ && slot.stream.in.SameAs(s.in); })) {
+    s.out = r->stream.out;
+    s.text = r->stream.text;
+    s.tenant = r->stream.tenant;
+    s.invalid_tenant = r->stream.invalid_tenant;
+    s.shortened = r->stream.shortened;
+    return;
   }
   s.out = s.in;
   s.tenant = Tenant(&s.out, &s.invalid_tenant);
   s.shortened = ShortenLabelValues(&s.out);
-  Recent& r = recent[next++ % kRecent];
+  s.text = std::make_shared<const std::string>(StreamText(s.out));
+  Recent& r = recent.Insert(h);
   r.client = id_;
   r.stream = s;
   r.stream.wire_bytes = 0;
@@ -336,7 +347,7 @@ void LokiClient::Impl::Push(std::span<E> batch) {
       // The stream's first entry in this call makes room for all of them at once.
       const size_t reserve = std::exchange(s->wire_bytes, 0);
       wake = batcher_->Add(s->tenant, s->out, batch[i], line, std::move(ack), now, &ready_, &memory,
-                           reserve) ||
+                           reserve, *s->text) ||
              wake;
       memory_total += memory;
     }
@@ -350,7 +361,7 @@ void LokiClient::Impl::Push(std::span<E> batch) {
     CountLimitDrop(telemetry::kReasonStreamLimited, prepared[i].line.size(),
                    streams[prepared[i].stream].out, "max_streams");
   }
-  streams.clear();  // no label set outlives the call but the few Finalize remembers
+  streams.clear();  // no label set outlives the call but those Finalize remembers
   buffered_gauge_->Add(static_cast<double>(memory_total));
   if (wake) cv_.notify_all();
 }

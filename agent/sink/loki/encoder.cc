@@ -142,8 +142,14 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
   }
 }
 
+std::string StreamText(const Labels& labels) {
+  std::string text = labels.ToString();
+  formats::SanitizeUtf8(text);
+  return text;
+}
+
 int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line, AckRef ack,
-                   size_t reserve) {
+                   size_t reserve, std::string_view text) {
   // The memory measure is what the batch allocates: an entry is charged with the growth it
   // causes (a new stream, a larger buffer or vector), so the client's budget bounds real bytes.
   const size_t entries_cap = entries.capacity(), streams_cap = streams.capacity();
@@ -154,8 +160,7 @@ int64_t Batch::Add(const Labels& labels, const Entry& e, std::string_view line, 
     if (inserted) {
       BatchStream& s = streams.emplace_back();
       s.labels = labels;
-      s.text = labels.ToString();
-      formats::SanitizeUtf8(s.text);
+      s.text = text.empty() ? StreamText(labels) : std::string(text);
       charged += s.text.capacity() + kStreamIndexBytes;
     }
     last_stream_ = it->second;
