@@ -544,10 +544,11 @@ void FileSource::Impl::UpdatePositions() {
       if (!update(*f)) wait_for_acks(key, *f);
     }
   }
-  // An entry whose file is gone, or whose file's flag is already down, is a closed file's or a
-  // second entry of one key (a closed file's inode reused by a new file): dropped, so that no
-  // file is looked at twice. The flag stays down during the loop and goes up again for the
-  // files kept.
+  // In both lists, an entry whose file is gone, or whose file's flag is already down, is a
+  // closed file's or a second entry of one key (a closed file's inode reused by a new file):
+  // dropped, so that no file is looked at twice. A file looked at leaves touched_ (to waiting_
+  // if bytes are still in flight); in waiting_, the flag stays down during the loop and goes up
+  // again for the files kept.
   for (const FileKey& key : touched_) {
     auto f = files_.find(key);
     if (f == files_.end() || !f->second->touched) continue;
