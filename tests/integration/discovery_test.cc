@@ -201,8 +201,10 @@ TEST_F(KubernetesRoles, EveryRoleIsListedAndWatchedAndItsMetaLabelsReachRelabeli
                "rules": [{"host": "shop.example.com"}]}})");
   WriteFile(logs() + "/node.log", Lines("node", 0, 3));
   StartAgent(WriteRolesConfig());
-  EXPECT_NE(agent_.Stderr().find("no relabel rule sets __path__"), std::string::npos)
-      << agent_.Stderr();
+  // Logged once discovery has applied the config, which may come after the agent is up.
+  EXPECT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("no relabel rule sets __path__") != std::string::npos;
+  })) << agent_.Stderr();
   ASSERT_TRUE(WaitFor([&] { return TargetsContain(R"(zone="zone-a")"); }))
       << agent_.HttpGet("/targets");
   EXPECT_TRUE(WaitFor([&] { return TargetsContain(R"(port_name="http")"); }));
