@@ -55,9 +55,8 @@ uint64_t LabelsMemo::Hash(const Labels& in, std::string_view key) {
 }
 
 const Labels* LabelsMemo::Find(const Labels& in, std::string_view key) const {
-  const Slot* s = slots_.Find(Hash(in, key), [&](const Slot& s) {
-    return s.used && s.in.SameAs(in) && s.key == key;
-  });
+  const Slot* s = slots_.Find(
+      Hash(in, key), [&](const Slot& s) { return s.used && s.in.SameAs(in) && s.key == key; });
   return s != nullptr ? &s->out : nullptr;
 }
 

@@ -235,10 +235,10 @@ TEST_F(KubernetesRoles, EveryRoleIsListedAndWatchedAndItsMetaLabelsReachRelabeli
     EXPECT_EQ(r.params.count("fieldSelector"), 0u) << r.path;  // only pods are node-scoped
     paths.insert(r.path);
   }
-  EXPECT_EQ(paths, (std::set<std::string>{"/api/v1/nodes", "/api/v1/services", "/api/v1/endpoints",
-                                          "/api/v1/pods",
-                                          "/apis/discovery.k8s.io/v1/endpointslices",
-                                          "/apis/networking.k8s.io/v1/ingresses"}));
+  EXPECT_EQ(paths,
+            (std::set<std::string>{"/api/v1/nodes", "/api/v1/services", "/api/v1/endpoints",
+                                   "/api/v1/pods", "/apis/discovery.k8s.io/v1/endpointslices",
+                                   "/apis/networking.k8s.io/v1/ingresses"}));
 }
 
 TEST_F(KubernetesRoles, EndpointsTargetsCarryTheLabelsOfTheirPodAndService) {

@@ -273,8 +273,9 @@ uint32_t LokiClient::Impl::StreamOf(const Labels& labels, std::vector<Stream>& s
 void LokiClient::Impl::Finalize(Stream& s) {
   thread_local AssocCache<Recent> recent(1024);
   const uint64_t h = s.in.Hash() + id_;
-  if (const Recent* r = recent.Find(
-          h, [&](const Recent& slot) { return slot.client == id_ && slot.stream.in.SameAs(s.in); })) {
+  if (const Recent* r = recent.Find(h, [&](const Recent& slot) {
+        return slot.client == id_ && slot.stream.in.SameAs(s.in);
+      })) {
     s.out = r->stream.out;
     s.text = r->stream.text;
     s.tenant = r->stream.tenant;

@@ -156,9 +156,9 @@ class TailedFile {
     bool compressed = false;
   };
   Put put_;
-  uint64_t path_gen_ = 0;  // counts set_record_path calls
-  int64_t mtime_ns_ = 0;   // at the last Check()
-  uint64_t size_ = 0;      // at the last Check()
+  uint64_t path_gen_ = 0;               // counts set_record_path calls
+  int64_t mtime_ns_ = 0;                // at the last Check()
+  uint64_t size_ = 0;                   // at the last Check()
   FingerprintCheck fingerprint_check_;  // Check()'s look at the first bytes, memoised
   std::unique_ptr<CompressedReader> gz_;
 };

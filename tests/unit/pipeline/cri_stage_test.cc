@@ -44,7 +44,8 @@ TEST(CriStage, RemembersTheStreamSetsOfManyInterleavedFiles) {
   constexpr int kFiles = 500;  // the memo holds up to 1024 sets
   std::vector<Labels> files;
   for (int i = 0; i < kFiles; ++i) {
-    files.push_back(Labels{{"filename", "/var/log/pods/ns_pod-" + std::to_string(i) + "_u/c/0.log"}});
+    files.push_back(
+        Labels{{"filename", "/var/log/pods/ns_pod-" + std::to_string(i) + "_u/c/0.log"}});
   }
   std::vector<Labels> last(kFiles);
   int reused = 0;
