@@ -88,6 +88,41 @@ TEST_F(PositionsTest, ASizeAloneWaitsForASaveOfAnyChange) {
   EXPECT_EQ(reloaded.FindByPath(a.path)->size, 180u);
 }
 
+// Paths are bytes, not text: whatever a file system holds (quotes, backslashes, control
+// characters, bytes that are not UTF-8, long names) is written escaped where JSON needs it and
+// read back byte for byte, and the text around a path that needed escaping stays well-formed.
+TEST_F(PositionsTest, EveryByteOfAPathRoundTrips) {
+  const std::string file = dir_ / "positions.json";
+  std::vector<PositionRecord> records;
+  std::string every_byte = "/var/log/";
+  for (int c = 1; c < 256; ++c) every_byte.push_back(static_cast<char>(c));
+  for (const std::string& path :
+       {every_byte, std::string("/var/log/\\\"\n\t\x7f\xff\xfe.log"),
+        std::string("/var/log/caf\xc3\xa9/\xe2\x82\xac.log"), std::string("/\"\""),
+        "/var/log/" + std::string(70000, 'a'), "/var/log/" + std::string(5000, '"')}) {
+    PositionRecord r{path, {1, records.size() + 2, 7, 99}, records.size() + 10, false};
+    r.origin = path + "\x01origin";
+    records.push_back(r);
+  }
+  {
+    Positions p(file, false, &metrics_);
+    for (const PositionRecord& r : records) p.Put(r);
+    p.PutCursor("journal-\"job\"", "s=\x01\\;i=2");
+    ASSERT_TRUE(p.Save().ok());
+  }
+  Positions p(file, false, &metrics_);
+  ASSERT_EQ(p.Size(), records.size()) << "the file did not load whole";
+  for (const PositionRecord& want : records) {
+    auto got = p.FindByPath(want.path);
+    ASSERT_TRUE(got.has_value()) << want.path.size() << " bytes: " << want.path.substr(0, 40);
+    EXPECT_EQ(got->origin, want.origin);
+    EXPECT_EQ(got->offset, want.offset);
+    EXPECT_EQ(got->identity, want.identity);
+  }
+  EXPECT_EQ(p.GetCursor("journal-\"job\""), "s=\x01\\;i=2");
+  EXPECT_TRUE(Corrupt().empty());
+}
+
 TEST_F(PositionsTest, CorruptFilesAreSetAsideAndStartEmpty) {
   const char* bad[] = {"",
                        "   \n",
