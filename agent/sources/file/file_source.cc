@@ -221,7 +221,8 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
     (void)!::read(wake_fd_, &v, sizeof v);
   }
   std::lock_guard state(state_mu_);
-  WatchEvents ev;
+  WatchEvents& ev = events_;
+  ev.Clear();
   watcher_->ReadEvents(&ev);
   if (ev.rescan) rescan_ = true;
   if (ev.overflow) {  // lost events: what they said is found by a pass and a look at each file
@@ -528,9 +529,9 @@ void FileSource::Impl::UpdatePositions() {
     unacked_files_ = unacked_files_ - f.unacked_counted + pending;
     f.unacked_counted = pending;
     if (!f.record_path().empty() && f.RecordChanged()) {
-      PositionRecord r = f.Record();
-      positions_->Put(r);
-      f.NotePut(r);
+      f.FillRecord(&record_);
+      positions_->Put(record_);
+      f.NotePut(record_);
     }
     return pending == 0;
   };

@@ -261,6 +261,10 @@ class FileSource::Impl {
   std::vector<std::unique_ptr<TargetState>> targets_;
   std::map<FileKey, std::unique_ptr<TailedFile>> files_;
   PathIndex by_path_;  // current location -> file
+  // Reused from one wake-up (or UpdatePositions) to the next, strings and lists with their
+  // memory: on a node whose files each grow a line at a time, each line passes through both.
+  WatchEvents events_;
+  PositionRecord record_;
   std::vector<FinishedFile> finished_;
   std::set<std::pair<std::string, uint64_t>> resolved_;  // records seen (path, inode)
   std::set<std::string> scanned_dirs_;  // looked for rotations made while stopped (once each)

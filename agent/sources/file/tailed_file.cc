@@ -184,13 +184,24 @@ bool TailedFile::IsPoison(std::string_view line) {
 
 PositionRecord TailedFile::Record() const {
   PositionRecord r;
-  r.path = record_path();
-  r.identity = id_;
-  r.offset = committed();
-  r.compressed = gz_ != nullptr;
-  if (gz_ == nullptr) r.size = std::max(size_, read_offset());
-  if (!record_is_path_) r.origin = path();
+  FillRecord(&r);
   return r;
+}
+
+void TailedFile::FillRecord(PositionRecord* r) const {
+  // Every field as in a new record, the two strings keeping their buffers.
+  std::string path_buf = std::move(r->path);
+  std::string origin_buf = std::move(r->origin);
+  *r = PositionRecord{};
+  r->path = std::move(path_buf);
+  r->path = record_path();
+  r->identity = id_;
+  r->offset = committed();
+  r->compressed = gz_ != nullptr;
+  if (gz_ == nullptr) r->size = std::max(size_, read_offset());
+  r->origin = std::move(origin_buf);
+  r->origin.clear();
+  if (!record_is_path_) r->origin = path();
 }
 
 void TailedFile::set_record_path(std::string p) {

@@ -80,8 +80,11 @@ class TailedFile {
   // shrinks or parks.
   void UseGzip(std::unique_ptr<CompressedReader> reader) { gz_ = std::move(reader); }
   bool compressed() const { return gz_ != nullptr; }
-  // What the positions file keeps for this file now.
+  // What the positions file keeps for this file now. FillRecord writes it into *r, reusing r's
+  // strings (UpdatePositions does so for each file read or acknowledged: twice a line when every
+  // file grows a line at a time).
   PositionRecord Record() const;
+  void FillRecord(PositionRecord* r) const;
   // Record() would differ from what NotePut was last given (compares numbers; copies nothing).
   bool RecordChanged() const;
   // r (this file's Record()) went into Positions; ForgetPut: its record must be put again.

@@ -141,6 +141,29 @@ void InotifyWatcher::EndPass() {
   fallback_.EndPass();
 }
 
+void WatchEvents::AddWritten(std::string_view dir, std::string_view name) {
+  std::string path;
+  if (!spare_.empty()) {
+    path = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  path.assign(dir);
+  path += '/';
+  path += name;
+  written.push_back(std::move(path));
+}
+
+void WatchEvents::Clear() {
+  rescan = overflow = false;
+  rescan_dirs.clear();
+  created.clear();
+  for (std::string& path : written) {
+    if (spare_.size() == kSpare) break;
+    spare_.push_back(std::move(path));
+  }
+  written.clear();
+}
+
 void InotifyWatcher::ReadEvents(WatchEvents* out) {
   alignas(inotify_event) char buf[64 * 1024];
   while (true) {
@@ -166,7 +189,7 @@ void InotifyWatcher::ReadEvents(WatchEvents* out) {
         continue;
       }
       const bool file = ev->len > 0 && !(ev->mask & IN_ISDIR);
-      if (file && (ev->mask & kWritten)) out->written.push_back(dir_name + "/" + ev->name);
+      if (file && (ev->mask & kWritten)) out->AddWritten(dir_name, ev->name);
       // A new file needs no pass (the source opens it by name); a new directory needs one, so
       // that it is watched, and so does anything that moves or removes a name.
       if (file && (ev->mask & kCreated)) out->created.push_back(dir_name + "/" + ev->name);

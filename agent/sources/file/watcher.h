@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -32,6 +33,17 @@ struct WatchEvents {
   bool overflow = false;             // events were lost: rediscover and re-check every file
   std::vector<std::string> created;  // files created or moved in (a pass is not needed for them)
   std::vector<std::string> written;  // paths written to (IN_MODIFY, IN_CLOSE_WRITE)
+
+  // Adds dir/name to written, in a string kept from before Clear() when there is one: a node
+  // whose files each grow a line at a time wakes the reader for a write or two, and a new
+  // string and list for each cost three allocations a line.
+  void AddWritten(std::string_view dir, std::string_view name);
+  // Empties every list for the next ReadEvents, keeping their memory (up to kSpare strings).
+  void Clear();
+
+ private:
+  static constexpr size_t kSpare = 64;
+  std::vector<std::string> spare_;
 };
 
 class Watcher {
