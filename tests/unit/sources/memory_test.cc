@@ -72,13 +72,20 @@ TEST(FileSourceMemory, AFilesLabelsHoldNothingOfTheDiscoveryLabels) {
   }
 }
 
+// A temporary directory and an inotify watcher of its own, with the metrics it counts into.
+struct Watched {
+  TempDir dir;
+  telemetry::Registry registry;
+  telemetry::AgentMetrics metrics{registry};
+  std::unique_ptr<InotifyWatcher> watcher = InotifyWatcher::Create(&metrics);
+};
+
 // A discovery pass visits every directory the globs reach (20,000 with 10,000 pod logs): a pass
 // over directories already watched must not copy their names.
 TEST(FileSourceMemory, APassOverWatchedDirectoriesAllocatesNothing) {
-  TempDir dir;
-  telemetry::Registry registry;
-  telemetry::AgentMetrics metrics(registry);
-  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  Watched t;
+  const TempDir& dir = t.dir;
+  const std::unique_ptr<InotifyWatcher>& w = t.watcher;
   ASSERT_NE(w, nullptr);
   std::vector<std::string> dirs;
   for (int i = 0; i < 100; ++i) {
@@ -107,10 +114,9 @@ TEST(FileSourceMemory, APassOverWatchedDirectoriesAllocatesNothing) {
 // the event lists have their memory, reading a file's write event allocates nothing, and a list
 // reused after Clear() names only what was written since.
 TEST(FileSourceMemory, ReadingWriteEventsIntoReusedListsAllocatesNothing) {
-  TempDir dir;
-  telemetry::Registry registry;
-  telemetry::AgentMetrics metrics(registry);
-  std::unique_ptr<InotifyWatcher> w = InotifyWatcher::Create(&metrics);
+  Watched t;
+  const TempDir& dir = t.dir;
+  const std::unique_ptr<InotifyWatcher>& w = t.watcher;
   ASSERT_NE(w, nullptr);
   const std::string pod = dir / "ns_a-pod-with-a-long-enough-name_uid";
   MakeDirs(pod);
