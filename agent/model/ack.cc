@@ -1,7 +1,5 @@
 #include "model/ack.h"
 
-#include <vector>
-
 namespace skidder {
 
 void Checkpoint::Release(int n) {
@@ -29,8 +27,41 @@ AckRef AckTracker::Open(uint64_t end_offset) {
   return AckRef(cp);
 }
 
+void CheckpointList::push_back(Checkpoint* cp) {
+  cp->next_ = nullptr;
+  if (tail_ == nullptr) {
+    head_ = cp;
+  } else {
+    tail_->next_ = cp;
+  }
+  tail_ = cp;
+  ++size_;
+}
+
+Checkpoint* CheckpointList::pop_front() {
+  Checkpoint* cp = head_;
+  head_ = cp->next_;
+  if (head_ == nullptr) tail_ = nullptr;
+  cp->next_ = nullptr;
+  --size_;
+  return cp;
+}
+
+void CheckpointList::splice_back(CheckpointList& other) {
+  if (other.empty()) return;
+  if (tail_ == nullptr) {
+    head_ = other.head_;
+  } else {
+    tail_->next_ = other.head_;
+  }
+  tail_ = other.tail_;
+  size_ += other.size_;
+  other.head_ = other.tail_ = nullptr;
+  other.size_ = 0;
+}
+
 void AckTracker::Complete(Checkpoint* completed) {
-  std::vector<Checkpoint*> done;  // allocates only when something is done (a deque always would)
+  CheckpointList done;  // linked through the checkpoints themselves: no allocation
   uint64_t before = 0, committed = 0;
   {
     std::lock_guard lock(mu_);
@@ -42,24 +73,19 @@ void AckTracker::Complete(Checkpoint* completed) {
         break;
       }
       committed = pending_.front()->offset_;
-      done.push_back(pending_.front());
-      pending_.pop_front();
+      done.push_back(pending_.pop_front());
     }
     committed_.store(committed, std::memory_order_release);
     // Only checkpoints handed in by their last releaser may be freed (it may still be reading
     // one whose count it just brought to zero).
-    auto take_done = [&done](Checkpoint* cp) {
-      if (!cp->handed_in_) return false;
-      done.push_back(cp);
-      return true;
-    };
+    auto handed_in = [](const Checkpoint* cp) { return cp->handed_in_; };
     // A blocked tracker commits nothing more, so finished checkpoints need not wait in order.
-    if (blocked_) std::erase_if(pending_, take_done);
-    std::erase_if(stale_, take_done);
+    if (blocked_) pending_.MoveIf(handed_in, &done);
+    stale_.MoveIf(handed_in, &done);
   }
   if (committed != before && on_advance_) on_advance_(committed);
   // Deleting drops each checkpoint's tracker reference; done outside the lock.
-  for (Checkpoint* cp : done) delete cp;
+  while (!done.empty()) delete done.pop_front();
 }
 
 size_t AckTracker::Pending() const {
@@ -76,7 +102,7 @@ void AckTracker::Reset(uint64_t offset) {
   std::lock_guard lock(mu_);
   // Checkpoints of the old content may still be in flight; they must neither block nor move the
   // new content's position, so they are set aside and only freed when they complete.
-  stale_.splice(stale_.end(), pending_);
+  stale_.splice_back(pending_);
   blocked_ = false;  // the abandoned bytes are gone with the old content
   committed_.store(offset, std::memory_order_release);
 }

@@ -23,9 +23,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 
@@ -41,6 +41,7 @@ class Checkpoint {
   friend class AckTracker;
   friend class AckRef;
   friend class AckReleaser;
+  friend class CheckpointList;
   Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset)
       : tracker_(std::move(tracker)), offset_(offset) {}
   void Retain(int n = 1) { refs_.fetch_add(n, std::memory_order_relaxed); }
@@ -51,6 +52,40 @@ class Checkpoint {
   std::atomic<int> refs_{1};
   std::atomic<bool> abandoned_{false};  // some holder gave up: never commit this checkpoint
   bool handed_in_ = false;  // guarded by the tracker's mu_: its last ref is gone, it may be freed
+  Checkpoint* next_ = nullptr;  // in the tracker's lists (CheckpointList), under its mu_
+};
+
+// Checkpoints in order, linked through their own next_: a read opens a checkpoint, and a node
+// or vector of a standard container for it cost one more allocation per read (a line at a time
+// on a node whose files grow slowly). Not thread-safe: the tracker holds its lock.
+class CheckpointList {
+ public:
+  bool empty() const { return head_ == nullptr; }
+  size_t size() const { return size_; }
+  Checkpoint* front() const { return head_; }
+  void push_back(Checkpoint* cp);
+  Checkpoint* pop_front();
+  // Moves every checkpoint of other to the end of this list.
+  void splice_back(CheckpointList& other);
+  // Moves the checkpoints take(cp) accepts, in order, to the end of out.
+  template <typename Take>
+  void MoveIf(Take take, CheckpointList* out) {
+    CheckpointList kept;
+    while (!empty()) {
+      Checkpoint* cp = pop_front();
+      if (take(cp)) {
+        out->push_back(cp);
+      } else {
+        kept.push_back(cp);
+      }
+    }
+    splice_back(kept);
+  }
+
+ private:
+  Checkpoint* head_ = nullptr;
+  Checkpoint* tail_ = nullptr;
+  size_t size_ = 0;
 };
 
 // A counted reference to a Checkpoint; empty refs are allowed (entries with no source file).
@@ -179,11 +214,11 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
 
   mutable std::mutex mu_;
   // Lists, not deques: a tracker per open file, and an empty std::deque allocates ~600 bytes
-  // (11 MB of the 10,000-file benchmark's peak; benchmarks/README.md, "Memory"). A file has a
-  // few checkpoints in flight, one per read, so a node per checkpoint costs nothing measurable.
-  std::list<Checkpoint*> pending_;  // in offset order; owned
-  std::list<Checkpoint*> stale_;    // from before a Reset(); freed when done, never committed
-  bool blocked_ = false;            // an abandoned checkpoint reached the front
+  // (11 MB of the 10,000-file benchmark's peak; benchmarks/README.md, "Memory"). Intrusive, so a
+  // checkpoint is the read's only allocation.
+  CheckpointList pending_;  // in offset order; owned
+  CheckpointList stale_;    // from before a Reset(); freed when done, never committed
+  bool blocked_ = false;    // an abandoned checkpoint reached the front
   std::atomic<uint64_t> committed_;
   std::function<void(uint64_t)> on_advance_;  // immutable once checkpoints exist
 };
