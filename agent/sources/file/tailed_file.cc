@@ -189,19 +189,17 @@ PositionRecord TailedFile::Record() const {
 }
 
 void TailedFile::FillRecord(PositionRecord* r) const {
-  // Every field as in a new record, the two strings keeping their buffers.
-  std::string path_buf = std::move(r->path);
-  std::string origin_buf = std::move(r->origin);
+  // Every field as in a new record, the two strings written into r's old buffers.
+  std::string path_buf = std::move(r->path.assign(record_path()));
+  const std::string_view origin = record_is_path_ ? std::string_view() : path();
+  std::string origin_buf = std::move(r->origin.assign(origin));
   *r = PositionRecord{};
   r->path = std::move(path_buf);
-  r->path = record_path();
+  r->origin = std::move(origin_buf);
   r->identity = id_;
   r->offset = committed();
   r->compressed = gz_ != nullptr;
   if (gz_ == nullptr) r->size = std::max(size_, read_offset());
-  r->origin = std::move(origin_buf);
-  r->origin.clear();
-  if (!record_is_path_) r->origin = path();
 }
 
 void TailedFile::set_record_path(std::string p) {
