@@ -23,6 +23,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The drop and expire generations current when this worker thread's request was received.
+// httplib runs the pre-routing handler and the route's handler of one request on the same
+// thread, one after the other; a watch takes its generations from here rather than when its
+// handler gets round to registering, so DropWatches()/ExpireWatches() reach every watch request
+// received before them, however late (on a loaded machine) its handler runs.
+struct ReceivedAt {
+  uint64_t drop_gen = 0, expire_gen = 0;
+};
+thread_local ReceivedAt received_at;
+
 void WritePem(const std::string& path, X509* cert) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) throw std::runtime_error("cannot write " + path);
@@ -276,6 +286,7 @@ void FakeKubeApi::Serve() {
     KubeRequest r{req.method, req.path, {}, false, std::chrono::steady_clock::now()};
     for (const auto& [k, v] : req.params) r.params[k] = v;
     std::lock_guard lock(mu_);
+    received_at = {drop_generation_, expire_generation_};
     const std::string auth = req.get_header_value("Authorization");
     r.authorized = auth == "Bearer " + token_ || (!basic_.empty() && auth == "Basic " + basic_);
     requests_.push_back(r);
@@ -394,8 +405,8 @@ void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res
       return;
     }
     ++watches_started_;
-    st->expire_gen = expire_generation_;
-    st->drop_gen = drop_generation_;
+    st->expire_gen = received_at.expire_gen;
+    st->drop_gen = received_at.drop_gen;
   }
   res.set_chunked_content_provider("application/json", [this, st](size_t, httplib::DataSink& sink) {
     std::unique_lock lock(mu_);
