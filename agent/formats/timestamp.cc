@@ -1,5 +1,7 @@
 #include "formats/timestamp.h"
 
+#include <cstring>
+
 namespace skidder::formats {
 namespace {
 
@@ -24,15 +26,20 @@ int DaysInMonth(int y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-}  // namespace
+// The lines of a file are mostly stamped within the same second as the line before: the seconds
+// part, "YYYY-MM-DDTHH:MM:SS" (19 bytes), once checked and converted is remembered per thread and
+// the next line's compared with it as bytes. The twelve digit checks, the range checks and the
+// calendar arithmetic were more than half of the parse. Only a valid part is remembered.
+constexpr size_t kSecondsLen = 19;
+struct SecondsMemo {
+  char text[kSecondsLen] = {};
+  int64_t secs = 0;  // of text, before the zone offset
+  bool valid = false;
+};
+thread_local SecondsMemo t_seconds;
 
-bool ParseRfc3339Nano(std::string_view s, int64_t* out_ns, const char** why) {
-  // The fixed part "YYYY-MM-DDTHH:MM:SS" is 19 bytes; the shortest zone is "Z".
-  if (s.size() < 20) {
-    *why = "timestamp too short";
-    return false;
-  }
-  const char* p = s.data();
+// Checks and converts the seconds part at p (kSecondsLen bytes); false with *why on error.
+bool ParseSeconds(const char* p, int64_t* secs, const char** why) {
   int year, month, day, hour, minute, second;
   if (!Digits(p, 4, &year) || p[4] != '-' || !Digits(p + 5, 2, &month) || p[7] != '-' ||
       !Digits(p + 8, 2, &day) || (p[10] != 'T' && p[10] != 't') || !Digits(p + 11, 2, &hour) ||
@@ -50,7 +57,32 @@ bool ParseRfc3339Nano(std::string_view s, int64_t* out_ns, const char** why) {
     *why = "timestamp year outside 1678..2261";
     return false;
   }
-  size_t i = 19;
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  *secs = days * 86400 + hour * 3600 + minute * 60 + second;
+  return true;
+}
+
+}  // namespace
+
+bool ParseRfc3339Nano(std::string_view s, int64_t* out_ns, const char** why) {
+  // The fixed part "YYYY-MM-DDTHH:MM:SS" is 19 bytes; the shortest zone is "Z".
+  if (s.size() < 20) {
+    *why = "timestamp too short";
+    return false;
+  }
+  const char* p = s.data();
+  SecondsMemo& memo = t_seconds;
+  int64_t secs;
+  if (memo.valid && std::memcmp(p, memo.text, kSecondsLen) == 0) {
+    secs = memo.secs;
+  } else {
+    if (!ParseSeconds(p, &secs, why)) return false;
+    std::memcpy(memo.text, p, kSecondsLen);
+    memo.secs = secs;
+    memo.valid = true;
+  }
+  size_t i = kSecondsLen;
   int64_t frac = 0;
   if (s[i] == '.') {
     ++i;
@@ -89,10 +121,7 @@ bool ParseRfc3339Nano(std::string_view s, int64_t* out_ns, const char** why) {
     *why = "trailing characters after the zone";
     return false;
   }
-  const int64_t days =
-      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
-  *out_ns = secs * kNsPerSecond + frac;
+  *out_ns = (secs - offset_s) * kNsPerSecond + frac;
   return true;
 }
 

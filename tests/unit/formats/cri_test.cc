@@ -1,6 +1,12 @@
 #include "formats/cri.h"
 
 #include <gtest/gtest.h>
+#include <time.h>
+
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "formats/timestamp.h"
 
@@ -90,6 +96,69 @@ TEST(ParseCri, RefusesMalformedPrefixSayingWhatIsWrong) {
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(r.error().message().find(c.why), std::string::npos) << r.error().message();
   }
+}
+
+// ParseRfc3339Nano remembers the last valid seconds part per thread: whatever order lines come
+// in (the same second again, another second, an invalid one with the same date), each is read
+// as on its own. timegm is the reference.
+std::string Rfc3339(int64_t secs, const char* rest) {
+  const time_t t = static_cast<time_t>(secs);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return std::string(buf) + rest;
+}
+
+TEST(ParseRfc3339Nano, SecondsRepeatedOrNotInAnyOrderAgreeWithTimegm) {
+  std::mt19937_64 rng(20261203);
+  std::vector<int64_t> seconds;
+  for (int i = 0; i < 50; ++i) seconds.push_back(static_cast<int64_t>(rng() % 4'000'000'000));
+  const struct {
+    const char* rest;
+    int64_t add_ns;
+  } tails[] = {{"Z", 0}, {".5Z", 500'000'000}, {".000000001z", 1}, {"+01:30", -5400 * kSec},
+               {"-00:01", 60 * kSec}};
+  for (int i = 0; i < 5000; ++i) {
+    // Runs of the same second, as a file's lines are, broken by jumps back and forth.
+    const int64_t secs = seconds[(i / 3 + (i % 7 == 0 ? i : 0)) % seconds.size()];
+    const auto& tail = tails[rng() % std::size(tails)];
+    const std::string text = Rfc3339(secs, tail.rest);
+    SCOPED_TRACE(text);
+    int64_t ns = 0;
+    const char* why = nullptr;
+    ASSERT_TRUE(ParseRfc3339Nano(text, &ns, &why)) << why;
+    EXPECT_EQ(ns, secs * kSec + tail.add_ns);
+    if (i % 11 == 0) {  // the same seconds with a broken zone or fraction are still refused
+      EXPECT_FALSE(ParseRfc3339Nano(Rfc3339(secs, "+0100"), &ns, &why));
+      EXPECT_FALSE(ParseRfc3339Nano(Rfc3339(secs, ".Z"), &ns, &why));
+      EXPECT_FALSE(ParseRfc3339Nano(Rfc3339(secs, ""), &ns, &why));
+    }
+  }
+  // A date that is not one after a valid parse of the same shape.
+  int64_t ns = 0;
+  const char* why = nullptr;
+  ASSERT_TRUE(ParseRfc3339Nano("2019-02-28T02:12:41Z", &ns, &why));
+  EXPECT_FALSE(ParseRfc3339Nano("2019-02-29T02:12:41Z", &ns, &why));
+  EXPECT_STREQ(why, "timestamp field out of range");
+  EXPECT_FALSE(ParseRfc3339Nano("2019-02-28T02:12:4xZ", &ns, &why));
+}
+
+TEST(ParseRfc3339Nano, ThreadsDoNotShareWhatTheyRemember) {
+  auto run = [](int64_t base, bool* ok) {
+    for (int i = 0; i < 20000; ++i) {
+      const int64_t secs = base + i / 10;
+      int64_t ns = 0;
+      const char* why = nullptr;
+      if (!ParseRfc3339Nano(Rfc3339(secs, "Z"), &ns, &why) || ns != secs * kSec) *ok = false;
+    }
+  };
+  bool ok1 = true, ok2 = true;
+  std::thread a(run, 1'556'590'361, &ok1), b(run, 1'700'000'000, &ok2);
+  a.join();
+  b.join();
+  EXPECT_TRUE(ok1);
+  EXPECT_TRUE(ok2);
 }
 
 TEST(DaysFromCivil, MatchesKnownDates) {
