@@ -13,10 +13,22 @@ std::pair<std::string, std::string>* Extracted::Find(std::string_view key) {
 
 std::pair<std::string, std::string>& Extracted::Slot(std::string_view key) {
   if (auto* kv = Find(key)) return *kv;
+  return NewSlot(key);
+}
+
+std::pair<std::string, std::string>& Extracted::NewSlot(std::string_view key) {
   if (size_ == values_.size()) values_.emplace_back();
   auto& kv = values_[size_++];
-  kv.first.assign(key);
+  // The same stages set the same keys in the same order for every entry, so a spare slot most
+  // often held this key already: comparing is cheaper than assigning.
+  if (kv.first != key) kv.first.assign(key);
   return kv;
+}
+
+void Extracted::SetFields(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  const bool fresh = size_ == 0;
+  for (const auto& [key, value] : fields) (fresh ? NewSlot(key) : Slot(key)).second.assign(value);
 }
 
 void Extracted::Set(std::string_view key, std::string value) {

@@ -5,6 +5,7 @@
 // entry (PipelineEntry::now, read once per batch by the source) and as Flush's `now_ns`.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,9 @@ class Extracted {
   void Set(std::string_view key, std::string value);
   void Set(std::string_view key, std::string_view value);
   void Set(std::string_view key, const char* value) { Set(key, std::string_view(value)); }
+  // Sets each field; their keys must differ from each other. Into an empty map (the first stage
+  // of a pipeline parsing its fixed fields: cri, docker) no key is searched for.
+  void SetFields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
   // Own value first, then the entry's label of that name; nullptr when neither.
   const std::string* Get(std::string_view key, const Labels& labels) const;
   const std::string* GetOwn(std::string_view key) const;
@@ -48,6 +52,7 @@ class Extracted {
  private:
   std::pair<std::string, std::string>* Find(std::string_view key);
   std::pair<std::string, std::string>& Slot(std::string_view key);  // found or a new one
+  std::pair<std::string, std::string>& NewSlot(std::string_view key);  // key known to be absent
 
   std::vector<std::pair<std::string, std::string>> values_;  // [0, size_) live, the rest spare
   size_t size_ = 0;

@@ -30,6 +30,32 @@ const char* kKubernetesPipeline = R"(
     source: msg
 )";
 
+std::vector<std::pair<std::string, std::string>> Fields(const Extracted& x) {
+  return {x.begin(), x.end()};
+}
+
+TEST(Extracted, SetFieldsFillsAnEmptyMapInOrderAndReusesSpareSlots) {
+  using KV = std::vector<std::pair<std::string, std::string>>;
+  Extracted x;
+  x.SetFields({{"time", "t1"}, {"stream", "stdout"}, {"flags", "F"}});
+  EXPECT_EQ(Fields(x), (KV{{"time", "t1"}, {"stream", "stdout"}, {"flags", "F"}}));
+  x.clear();  // slots kept, holding other keys in another order than the next entry sets
+  x.SetFields({{"stream", "stderr"}, {"content", "c"}});
+  EXPECT_EQ(Fields(x), (KV{{"stream", "stderr"}, {"content", "c"}}));
+  EXPECT_EQ(x.GetOwn("time"), nullptr) << "a spare slot's old key is not visible";
+  EXPECT_EQ(x.GetOwn("flags"), nullptr);
+}
+
+TEST(Extracted, SetFieldsOverwritesKeysAStageBeforeSet) {
+  using KV = std::vector<std::pair<std::string, std::string>>;
+  Extracted x;
+  x.Set("stream", "old");
+  x.Set("level", "info");
+  x.SetFields({{"time", "t"}, {"stream", "stdout"}});
+  EXPECT_EQ(Fields(x), (KV{{"stream", "stdout"}, {"level", "info"}, {"time", "t"}}))
+      << "one field per key, however many stages set it";
+}
+
 TEST(Pipeline, RunsStagesInOrderEndToEnd) {
   TestMetrics m;
   auto p = Pipeline::Build(StagesYaml(kKubernetesPipeline), testing::Ctx(&m.metrics));
