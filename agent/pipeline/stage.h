@@ -51,7 +51,7 @@ class Extracted {
 
  private:
   std::pair<std::string, std::string>* Find(std::string_view key);
-  std::pair<std::string, std::string>& Slot(std::string_view key);  // found or a new one
+  std::pair<std::string, std::string>& Slot(std::string_view key);     // found or a new one
   std::pair<std::string, std::string>& NewSlot(std::string_view key);  // key known to be absent
 
   std::vector<std::pair<std::string, std::string>> values_;  // [0, size_) live, the rest spare

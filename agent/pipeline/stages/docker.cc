@@ -25,8 +25,7 @@ class DockerStage final : public ReassemblingStage {
     // lines from fragments, so it is put back; joined fragments end in the last one's "\n".
     if (!rec_.partial) rec_.message.push_back('\n');
     // string_views: copied into the extracted map's reused slots, no allocation.
-    e.extracted.SetFields(
-        {{"output", rec_.message}, {"stream", stream}, {"timestamp", rec_.time}});
+    e.extracted.SetFields({{"output", rec_.message}, {"stream", stream}, {"timestamp", rec_.time}});
     SetStreamLabel(e.entry.labels, stream, memo_);
     e.entry.timestamp_ns = rec_.timestamp_ns;
     e.entry.line.assign(rec_.message);  // shorter than the JSON: fits the existing buffer

@@ -108,14 +108,9 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
   const Timestamp t = Split(e.timestamp_ns);
   const size_t ts = TimestampSize(t);
   size_t payload = FieldSize(ts) + (line.empty() ? 0 : FieldSize(line.size()));
-  std::string *name_copy = nullptr, *value_copy = nullptr;  // only entries with metadata
-  if (!e.structured_metadata.empty()) {
-    thread_local std::string name_buf, value_buf;
-    name_copy = &name_buf;
-    value_copy = &value_buf;
-    for (const Label& md : e.structured_metadata) {
-      payload += FieldSize(PairSize(Valid(md.name, *name_copy), Valid(md.value, *value_copy)));
-    }
+  thread_local std::string name_copy, value_copy;
+  for (const Label& md : e.structured_metadata) {
+    payload += FieldSize(PairSize(Valid(md.name, name_copy), Valid(md.value, value_copy)));
   }
   // Every byte of the field is written below: resize_and_overwrite grows the buffer as resize
   // would (doubling) without zero-filling what is overwritten at once. (GCC 12's libstdc++
@@ -137,8 +132,8 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
     }
     if (!line.empty()) p = PutField(p, kLineTag, line);
     for (const Label& md : e.structured_metadata) {
-      const std::string_view name = Valid(md.name, *name_copy);
-      const std::string_view value = Valid(md.value, *value_copy);
+      const std::string_view name = Valid(md.name, name_copy);
+      const std::string_view value = Valid(md.value, value_copy);
       *p++ = kMetadataTag;
       p = PutVarint(p, PairSize(name, value));
       if (!name.empty()) p = PutField(p, kNameTag, name);

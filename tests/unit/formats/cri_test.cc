@@ -117,7 +117,10 @@ TEST(ParseRfc3339Nano, SecondsRepeatedOrNotInAnyOrderAgreeWithTimegm) {
   const struct {
     const char* rest;
     int64_t add_ns;
-  } tails[] = {{"Z", 0}, {".5Z", 500'000'000}, {".000000001z", 1}, {"+01:30", -5400 * kSec},
+  } tails[] = {{"Z", 0},
+               {".5Z", 500'000'000},
+               {".000000001z", 1},
+               {"+01:30", -5400 * kSec},
                {"-00:01", 60 * kSec}};
   for (int i = 0; i < 5000; ++i) {
     // Runs of the same second, as a file's lines are, broken by jumps back and forth.
