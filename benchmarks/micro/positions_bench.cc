@@ -61,4 +61,30 @@ void BM_PositionsSave(benchmark::State& state) {
 }
 BENCHMARK(BM_PositionsSave)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 
+// What a newly found file asks the positions before its first read (StartOffset): its path (not
+// known) and its inode (not recorded under another name either), with state.range(0) pod logs
+// known. The cost a new pod's log pays on a node that keeps that many files.
+void BM_PositionsLookUpNewFile(benchmark::State& state) {
+  skidder::telemetry::Registry registry;
+  skidder::telemetry::AgentMetrics metrics(registry);
+  Positions positions(&metrics);  // in memory: lookups only
+  const auto files = static_cast<uint64_t>(state.range(0));
+  for (uint64_t i = 0; i < files; ++i) {
+    PositionRecord r;
+    r.path = "/var/log/pods/airflow_worker-task-" + std::to_string(i) +
+             "_6f1c2d3e-8a9b-4c5d-9e0f-" + std::to_string(100000000000 + i) + "/base/0.log";
+    r.identity = {2049, 1000000 + i, 1024, 0x9e3779b97f4a7c15ULL * (i + 1)};
+    r.offset = 4096 + i;
+    positions.Put(r);
+  }
+  const std::string path = "/var/log/pods/airflow_worker-task-new_0/base/0.log";
+  uint64_t ino = 5000000;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(positions.FindByPath(path));
+    benchmark::DoNotOptimize(positions.FindByIdentity({2049, ++ino, 1024, 1}));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_PositionsLookUpNewFile)->Arg(1000)->Arg(10000);
+
 }  // namespace

@@ -384,6 +384,7 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
   Status st = Load();
   if (st.ok()) return;
   by_path_.clear();
+  by_inode_.clear();
   cursors_.clear();
   if (st.code() != StatusCode::kDataLoss) {  // unreadable, not corrupt: nothing to set aside
     keep_unreadable_ = true;
@@ -415,8 +416,30 @@ Status Positions::Load() {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return DataLoss("file is empty");
   std::lock_guard lock(mu_);
-  if (text[first] == '{') return ParseJson(text, &by_path_, &cursors_);
-  return ParsePromtailYaml(text, &by_path_, &cursors_);
+  Status parsed = text[first] == '{' ? ParseJson(text, &by_path_, &cursors_)
+                                     : ParsePromtailYaml(text, &by_path_, &cursors_);
+  Reindex();
+  return parsed;
+}
+
+void Positions::Index(const PositionRecord& r) {
+  if (!r.imported) by_inode_.emplace(InodeKey{r.identity.dev, r.identity.ino}, &r);
+}
+
+void Positions::Unindex(const PositionRecord& r) {
+  if (r.imported) return;
+  auto [first, last] = by_inode_.equal_range(InodeKey{r.identity.dev, r.identity.ino});
+  for (auto it = first; it != last; ++it) {
+    if (it->second == &r) {
+      by_inode_.erase(it);
+      return;
+    }
+  }
+}
+
+void Positions::Reindex() {
+  by_inode_.clear();
+  for (const PositionRecord& r : by_path_) Index(r);
 }
 
 std::optional<PositionRecord> Positions::FindByPath(const std::string& path) const {
@@ -430,17 +453,22 @@ std::optional<PositionRecord> Positions::FindByPath(const std::string& path) con
 // caller verifies it against the file (see identity.h).
 std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) const {
   std::lock_guard lock(mu_);
-  for (const PositionRecord& r : by_path_) {
-    if (!r.imported && r.identity.dev == id.dev && r.identity.ino == id.ino) return r;
+  // Several records may share an inode (a file and its held link or compressed copy): the first
+  // by path answers, as a scan in path order did.
+  const PositionRecord* found = nullptr;
+  auto [first, last] = by_inode_.equal_range(InodeKey{id.dev, id.ino});
+  for (auto it = first; it != last; ++it) {
+    if (found == nullptr || it->second->path < found->path) found = it->second;
   }
-  return std::nullopt;
+  if (found == nullptr) return std::nullopt;
+  return *found;
 }
 
 void Positions::Put(const PositionRecord& record) {
   std::lock_guard lock(mu_);
   auto it = by_path_.find(record.path);
   if (it == by_path_.end()) {
-    by_path_.insert(record);
+    Index(*by_path_.insert(record).first);
     dirty_ = true;
     return;
   }
@@ -453,7 +481,11 @@ void Positions::Put(const PositionRecord& record) {
     }
     return;
   }
+  const bool rekey = r.imported != record.imported || r.identity.dev != record.identity.dev ||
+                     r.identity.ino != record.identity.ino;
+  if (rekey) Unindex(r);
   r = record;
+  if (rekey) Index(r);
   dirty_ = true;
 }
 
@@ -461,6 +493,7 @@ void Positions::Remove(const std::string& path) {
   std::lock_guard lock(mu_);
   auto it = by_path_.find(path);
   if (it == by_path_.end()) return;
+  Unindex(*it);
   by_path_.erase(it);
   dirty_ = true;
 }

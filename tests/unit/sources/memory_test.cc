@@ -157,7 +157,8 @@ TEST(FileSourceMemory, FillingAReusedRecordAllocatesNothingAndLeavesNothingBehin
   TempDir dir;
   telemetry::Registry registry;
   telemetry::AgentMetrics metrics(registry);
-  TailSettings settings{1 << 20, false, &metrics};
+  TailSettings settings;
+  settings.metrics = &metrics;
   const std::string a = dir / "a-file-with-a-long-enough-name.log";
   const std::string b = dir / "b-file-with-a-long-enough-name.log";
   skidder::testing::WriteFile(a, "one\ntwo\n");

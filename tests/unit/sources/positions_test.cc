@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 
 #include "support/test_util.h"
 #include "util/log.h"
@@ -57,6 +58,54 @@ TEST_F(PositionsTest, SaveAndLoadRoundTrip) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ / "sub"),
                           std::filesystem::directory_iterator()),
             1);
+}
+
+// FindByIdentity answers from an index by inode: the first record by path with that device and
+// inode, imported records never, as a scan of every record in path order would. Checked against
+// that scan over random puts (new paths, changed identities, imports), removals and a reload.
+TEST_F(PositionsTest, FindByIdentityAgreesWithAScanInPathOrder) {
+  const std::string file = dir_ / "positions.json";
+  auto scan = [](const std::vector<PositionRecord>& all,
+                 const FileIdentity& id) -> std::optional<std::string> {
+    for (const PositionRecord& r : all) {  // All() is in path order
+      if (!r.imported && r.identity.dev == id.dev && r.identity.ino == id.ino) return r.path;
+    }
+    return std::nullopt;
+  };
+  auto agree = [&](const Positions& p, const std::string& when) {
+    const std::vector<PositionRecord> all = p.All();
+    for (uint64_t dev = 1; dev <= 2; ++dev) {
+      for (uint64_t ino = 1; ino <= 6; ++ino) {
+        auto got = p.FindByIdentity({dev, ino, 0, 0});
+        auto want = scan(all, {dev, ino, 0, 0});
+        ASSERT_EQ(got.has_value(), want.has_value()) << when << " dev " << dev << " ino " << ino;
+        if (got) {
+          EXPECT_EQ(got->path, *want) << when;
+        }
+      }
+    }
+  };
+  std::mt19937 rng(7);
+  {
+    Positions p(file, false, &metrics_);
+    for (int step = 0; step < 2000; ++step) {
+      const std::string path = "/var/log/f" + std::to_string(rng() % 12) + ".log";
+      if (rng() % 4 == 0) {
+        p.Remove(path);
+      } else {
+        PositionRecord r{
+            path, {1 + rng() % 2, 1 + rng() % 6, 16, rng()}, rng() % 100, rng() % 5 == 0};
+        p.Put(r);
+      }
+      agree(p, "step " + std::to_string(step));
+      if (HasFatalFailure()) return;
+    }
+    ASSERT_TRUE(p.Save().ok());
+    agree(p, "saved");
+  }
+  Positions loaded(file, false, &metrics_);
+  agree(loaded, "loaded");
+  EXPECT_GT(loaded.Size(), 0u);
 }
 
 // A record whose size alone changed (a read of a growing file) is kept in memory at once, but
