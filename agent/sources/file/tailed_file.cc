@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "model/line_buffers.h"
 #include "sources/file/identity.h"
@@ -104,8 +105,19 @@ bool TailedFile::Check(bool* has_new_data) {
     *has_new_data = !gz_->complete();
     return fd_ >= 0;
   }
+  if (fd_ < 0) return false;
+  // A new file (read from its start) just opened with bytes in it: the open's fstat
+  // (NoteOpened) is this look. Reading goes to the end of the file whatever size was seen, and
+  // every change since raises an event (or a poll) that brings another Check; a backlog of many
+  // files saves an fstat per file. Otherwise the look is taken again: a write since may be what
+  // brought this turn, and a file resumed at an offset must not be read there if it was
+  // truncated and rewritten since the open.
+  if (std::exchange(opened_stat_unused_, false) && splitter_.read_offset() == 0 && size_ > 0) {
+    *has_new_data = true;
+    return true;
+  }
   struct stat st;
-  if (fd_ < 0 || ::fstat(fd_, &st) != 0) return false;
+  if (::fstat(fd_, &st) != 0) return false;
   const auto size = static_cast<uint64_t>(st.st_size);
   // The first bytes are compared again only when the file changed since the last look (its size,
   // or its modification time: rewritten in place to exactly the old length changes only that). A
@@ -129,7 +141,9 @@ bool TailedFile::Check(bool* has_new_data) {
 
 void TailedFile::NoteOpened(const struct stat& st) {
   size_ = static_cast<uint64_t>(st.st_size);
+  series_->SetSize(size_);
   mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  opened_stat_unused_ = true;
 }
 
 void TailedFile::Restart(const char* why) {
@@ -237,6 +251,7 @@ void TailedFile::Park() {
   if (fd_ < 0) return;
   ::close(fd_);
   fd_ = -1;
+  opened_stat_unused_ = false;  // a reopened file is looked at afresh
   if (settings_.open_files != nullptr) --*settings_.open_files;
 }
 

@@ -65,7 +65,8 @@ class TailedFile {
   // false when the fd cannot be checked. *has_new_data: the file is longer than read_offset().
   bool Check(bool* has_new_data);
   // The identity was just taken from the file st describes (same descriptor): the next Check
-  // compares the first bytes again only if the file changed since.
+  // compares the first bytes again only if the file changed since, and takes st as its look
+  // when st shows unread bytes.
   void NoteOpened(const struct stat& st);
   // The file will not grow any more: its last unterminated line is a line after all.
   void FlushPartial(const BatchTime& now, ReadBatch& batch);
@@ -162,6 +163,7 @@ class TailedFile {
   uint64_t path_gen_ = 0;               // counts set_record_path calls
   int64_t mtime_ns_ = 0;                // at the last Check()
   uint64_t size_ = 0;                   // at the last Check()
+  bool opened_stat_unused_ = false;     // NoteOpened's stat not yet taken by a Check
   FingerprintCheck fingerprint_check_;  // Check()'s look at the first bytes, memoised
   std::unique_ptr<CompressedReader> gz_;
 };

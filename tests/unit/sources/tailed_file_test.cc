@@ -1,0 +1,104 @@
+// TailedFile::Check right after the open: a new file with bytes in it takes the open's fstat as
+// its first look (an fstat per file saved on a backlog of many files); every other file is
+// looked at again, so that a file resumed at an offset is never read there after it was
+// truncated and rewritten since the open.
+#include "sources/file/tailed_file.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "sources/file/identity.h"
+#include "support/test_util.h"
+#include "telemetry/agent_metrics.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::TempDir;
+using skidder::testing::WriteFile;
+
+class TailedFileOpenTest : public ::testing::Test {
+ protected:
+  TailedFileOpenTest() : metrics_(registry_) { settings_.metrics = &metrics_; }
+
+  // Opens path as OpenNew does: identity and stat from the same descriptor, then NoteOpened.
+  std::unique_ptr<TailedFile> Open(const std::string& path, uint64_t offset) {
+    int fd = OpenToRead(path);
+    EXPECT_GE(fd, 0);
+    struct stat st;
+    EXPECT_EQ(::fstat(fd, &st), 0);
+    auto f = std::make_unique<TailedFile>(fd, path, Identify(fd, st).value(), offset, Labels{},
+                                          nullptr, settings_);
+    f->NoteOpened(st);
+    return f;
+  }
+
+  TempDir dir_;
+  telemetry::Registry registry_;
+  telemetry::AgentMetrics metrics_;
+  TailSettings settings_;
+};
+
+// The open saw bytes from the start: that look stands, even if the file changed since (reading
+// goes to its end whatever size was seen, and the change's own event brings the next Check).
+TEST_F(TailedFileOpenTest, ANewFileWithBytesTakesTheOpensLook) {
+  const std::string path = dir_ / "a.log";
+  WriteFile(path, "first line\n");
+  auto f = Open(path, 0);
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);  // a look taken now would see nothing to read
+  bool has_new = false;
+  ASSERT_TRUE(f->Check(&has_new));
+  EXPECT_TRUE(has_new);
+  ASSERT_TRUE(f->Check(&has_new));  // the open's look is used once: this one is the file's
+  EXPECT_FALSE(has_new);
+}
+
+// Opened empty: nothing to read on the open's look, so the file is looked at again (a write
+// since may be what brought this turn).
+TEST_F(TailedFileOpenTest, AFileEmptyAtTheOpenIsLookedAtAgain) {
+  const std::string quiet = dir_ / "quiet.log";
+  const std::string written = dir_ / "written.log";
+  WriteFile(quiet, "");
+  WriteFile(written, "");
+  auto q = Open(quiet, 0);
+  auto w = Open(written, 0);
+  WriteFile(written, "written after the open\n");
+  bool has_new = true;
+  ASSERT_TRUE(q->Check(&has_new));
+  EXPECT_FALSE(has_new);
+  ASSERT_TRUE(w->Check(&has_new));
+  EXPECT_TRUE(has_new);
+}
+
+// Resumed at an offset and truncated and rewritten between the open and the first turn: the
+// first bytes are compared again and the file is read from its start, not from the old offset.
+TEST_F(TailedFileOpenTest, AFileResumedAtAnOffsetIsLookedAtAgain) {
+  const std::string path = dir_ / "a.log";
+  WriteFile(path, std::string(100, 'x'));
+  auto f = Open(path, 50);
+  WriteFile(path, std::string(120, 'y'));  // truncated and rewritten, longer than before
+  bool has_new = false;
+  ASSERT_TRUE(f->Check(&has_new));
+  EXPECT_TRUE(has_new);
+  EXPECT_EQ(f->read_offset(), 0u);
+}
+
+// A file parked before its first turn (max_open_files) is looked at afresh once reopened.
+TEST_F(TailedFileOpenTest, AParkedFileIsLookedAtAfresh) {
+  const std::string path = dir_ / "a.log";
+  WriteFile(path, "first line\n");
+  auto f = Open(path, 0);
+  f->Park();
+  ASSERT_TRUE(f->Reopen(path));
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+  bool has_new = true;
+  ASSERT_TRUE(f->Check(&has_new));
+  EXPECT_FALSE(has_new);
+}
+
+}  // namespace
+}  // namespace skidder::sources
