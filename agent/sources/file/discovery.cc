@@ -269,17 +269,20 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     return;
   }
   struct stat st;
-  Result<FileIdentity> id = Err(Internal("fstat"));
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) id = Identify(fd, st);
-  if (id && MovedSinceWalk(path, walked, st, t, now_ns)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      MovedSinceWalk(path, walked, st, t, now_ns) ||
+      files_.contains(FileKey{st.st_dev, st.st_ino})) {
     ::close(fd);
     return;
   }
-  if (!id || files_.contains(KeyOf(*id))) {
+  // Where it starts needs only the inode (records' fingerprints are checked against the file).
+  const uint64_t offset =
+      StartOffset(path, fd, InodeIdentity(st), static_cast<uint64_t>(st.st_size));
+  Result<FileIdentity> id = OpeningIdentity(fd, st, offset);
+  if (!id) {  // unreadable: the next pass tries again
     ::close(fd);
     return;
   }
-  const uint64_t offset = StartOffset(path, fd, *id, static_cast<uint64_t>(st.st_size));
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
                                         t.target.handler, settings_);

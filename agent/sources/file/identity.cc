@@ -55,6 +55,18 @@ Result<FileIdentity> Identify(int fd, const struct stat& st) {
   return id;
 }
 
+FileIdentity InodeIdentity(const struct stat& st) {
+  return FileIdentity{.dev = static_cast<uint64_t>(st.st_dev),
+                      .ino = static_cast<uint64_t>(st.st_ino),
+                      .fingerprint_len = 0,
+                      .fingerprint = HashBytes({})};
+}
+
+Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t offset) {
+  if (offset == 0) return InodeIdentity(st);
+  return Identify(fd, st);
+}
+
 bool FingerprintMatches(int fd, const FileIdentity& expected) {
   if (expected.fingerprint_len == 0) return true;
   char buf[kFingerprintMaxLen];

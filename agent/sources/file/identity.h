@@ -23,6 +23,15 @@ uint64_t HashBytes(std::string_view data);
 // dev/ino from st, fingerprint of the first min(size, kFingerprintMaxLen) bytes of fd.
 Result<FileIdentity> Identify(int fd, const struct stat& st);
 
+// dev/ino from st, no bytes hashed yet (as an empty file's identity).
+FileIdentity InodeIdentity(const struct stat& st);
+
+// The identity a file opened to be read from offset starts with. Read from its start: its inode
+// alone, since its first read hashes the bytes it gets (TailedFile::ReadChunk), a pread less per
+// new file. Resumed further on: Identify's, so that a truncation and rewrite before its first
+// turn is told from the file its record means.
+Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t offset);
+
 // True when the first expected.fingerprint_len bytes of fd hash to expected.fingerprint. A file
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);

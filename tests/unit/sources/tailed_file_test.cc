@@ -1,7 +1,8 @@
-// TailedFile::Check right after the open: a new file with bytes in it takes the open's fstat as
-// its first look (an fstat per file saved on a backlog of many files); every other file is
-// looked at again, so that a file resumed at an offset is never read there after it was
-// truncated and rewritten since the open.
+// A TailedFile right after the open. Its first Check: a new file with bytes in it takes the
+// open's fstat as its first look (an fstat per file saved on a backlog of many files); every
+// other file is looked at again, so that a file resumed at an offset is never read there after
+// it was truncated and rewritten since the open. Its first read: a file read from its start
+// takes its fingerprint from the bytes read (a pread per file saved).
 #include "sources/file/tailed_file.h"
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "sources/file/identity.h"
+#include "sources/file/read_handler.h"
 #include "support/test_util.h"
 #include "telemetry/agent_metrics.h"
 
@@ -98,6 +100,57 @@ TEST_F(TailedFileOpenTest, AParkedFileIsLookedAtAfresh) {
   bool has_new = true;
   ASSERT_TRUE(f->Check(&has_new));
   EXPECT_FALSE(has_new);
+}
+
+// A file read from its start is opened with its inode alone (InodeIdentity, no pread at the
+// open): its first read fingerprints the bytes it got, as Identify would have at the open.
+TEST_F(TailedFileOpenTest, AFileReadFromItsStartIsFingerprintedByItsFirstRead) {
+  std::string text;
+  for (int i = 0; text.size() < 3000; ++i) text += "line " + std::to_string(i) + "\n";
+  for (const std::string& content : {text, std::string("short\n")}) {
+    const std::string path = dir_ / "a.log";
+    WriteFile(path, content);
+    int fd = OpenToRead(path);
+    ASSERT_GE(fd, 0);
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    const FileIdentity full = Identify(fd, st).value();
+    TailedFile f(fd, path, InodeIdentity(st), 0, Labels{}, nullptr, settings_);
+    f.NoteOpened(st);
+    EXPECT_EQ(f.identity().fingerprint_len, 0u);
+    bool has_new = false;
+    ASSERT_TRUE(f.Check(&has_new));
+    ASSERT_TRUE(has_new);
+    std::string buf(64 * 1024, '\0');
+    ReadBatch batch;
+    EXPECT_EQ(f.ReadChunk(buf.data(), buf.size(), BatchTime{}, batch),
+              TailedFile::ReadResult::kEof);
+    EXPECT_EQ(f.identity(), full) << content.size() << " bytes";
+    EXPECT_EQ(f.read_offset(), content.size());
+  }
+}
+
+// An empty file's identity from InodeIdentity is the one Identify gives it. A file opened to be
+// read from its start gets that; one resumed at an offset gets its first bytes hashed at once.
+TEST(OpeningIdentity, HashesTheFirstBytesOnlyOfAFileResumedAtAnOffset) {
+  TempDir dir;
+  const std::string empty = dir / "empty.log";
+  const std::string full = dir / "full.log";
+  WriteFile(empty, "");
+  WriteFile(full, "some bytes\n");
+  for (const std::string& path : {empty, full}) {
+    int fd = OpenToRead(path);
+    ASSERT_GE(fd, 0);
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    const FileIdentity identified = Identify(fd, st).value();
+    if (path == empty) {
+      EXPECT_EQ(InodeIdentity(st), identified);
+    }
+    EXPECT_EQ(OpeningIdentity(fd, st, 0).value(), InodeIdentity(st)) << path;
+    EXPECT_EQ(OpeningIdentity(fd, st, 5).value(), identified) << path;
+    ::close(fd);
+  }
 }
 
 }  // namespace
