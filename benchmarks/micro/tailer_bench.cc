@@ -80,7 +80,8 @@ void BM_ReadChunkIntoEntries(benchmark::State& state) {
   Handler handler(&pipe);
   skidder::sources::ReadBatch batch;
   std::vector<char> buf(64 * 1024);
-  skidder::sources::TailSettings settings{1 << 20, false, &metrics};
+  skidder::sources::TailSettings settings;
+  settings.metrics = &metrics;
   skidder::Labels labels{{"job", "bench"}, {"namespace", "default"}, {"pod", "api-7d9f"}};
   for (auto _ : state) {
     state.PauseTiming();

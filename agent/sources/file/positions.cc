@@ -423,14 +423,14 @@ Status Positions::Load() {
 }
 
 void Positions::Index(const PositionRecord& r) {
-  if (!r.imported) by_inode_.emplace(InodeKey{r.identity.dev, r.identity.ino}, &r);
+  if (!r.imported) by_inode_.insert(&r);
 }
 
 void Positions::Unindex(const PositionRecord& r) {
   if (r.imported) return;
-  auto [first, last] = by_inode_.equal_range(InodeKey{r.identity.dev, r.identity.ino});
+  auto [first, last] = by_inode_.equal_range(&r);
   for (auto it = first; it != last; ++it) {
-    if (it->second == &r) {
+    if (*it == &r) {
       by_inode_.erase(it);
       return;
     }
@@ -456,9 +456,11 @@ std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) 
   // Several records may share an inode (a file and its held link or compressed copy): the first
   // by path answers, as a scan in path order did.
   const PositionRecord* found = nullptr;
-  auto [first, last] = by_inode_.equal_range(InodeKey{id.dev, id.ino});
+  PositionRecord probe;  // no path: nothing allocated
+  probe.identity = id;
+  auto [first, last] = by_inode_.equal_range(&probe);
   for (auto it = first; it != last; ++it) {
-    if (found == nullptr || it->second->path < found->path) found = it->second;
+    if (found == nullptr || (*it)->path < found->path) found = *it;
   }
   if (found == nullptr) return std::nullopt;
   return *found;
