@@ -113,10 +113,11 @@ bool TailedFile::Check(bool* has_new_data) {
   }
   if (fd_ < 0) return false;
   // A new file (read from its start) just opened with bytes in it: the open's fstat
-  // (NoteOpened) is this look. Reading goes to the end of the file whatever size was seen, and
-  // every change since raises an event (or a poll) that brings another Check; a backlog of many
-  // files saves an fstat per file. Otherwise the look is taken again: a write since may be what
-  // brought this turn, and a file resumed at an offset must not be read there if it was
+  // (NoteOpened) is this look, an fstat per file saved on a backlog of many files. Reading from
+  // the start goes to the end of the file whatever size was seen, so a change since the open
+  // (growth, truncation, a rewrite) is read as the file is now, and the next Check compares
+  // against the open's size and time. Otherwise the look is taken again: a write since may be
+  // what brought this turn, and a file resumed at an offset must not be read there if it was
   // truncated and rewritten since the open.
   if (std::exchange(opened_stat_unused_, false) && splitter_.read_offset() == 0 && size_ > 0) {
     *has_new_data = true;
