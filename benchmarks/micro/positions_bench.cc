@@ -23,8 +23,20 @@ std::string StateDir() {
   return dir;
 }
 
-// A save after one acknowledgement moved one offset, with state.range(0) pod logs known (paths
-// shaped as kubelet's, ~110 bytes, as most records are).
+// Records of n pod logs (paths shaped as kubelet's, ~110 bytes, as most records are).
+void PutPodLogs(Positions& positions, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    PositionRecord r;
+    r.path = "/var/log/pods/airflow_worker-task-" + std::to_string(i) +
+             "_6f1c2d3e-8a9b-4c5d-9e0f-" + std::to_string(100000000000 + i) + "/base/0.log";
+    r.identity = {2049, 1000000 + i, 1024, 0x9e3779b97f4a7c15ULL * (i + 1)};
+    r.offset = 4096 + i;
+    r.size = 8192 + i;
+    positions.Put(r);
+  }
+}
+
+// A save after one acknowledgement moved one offset, with state.range(0) pod logs known.
 void BM_PositionsSave(benchmark::State& state) {
   const std::string dir = StateDir();
   if (dir.empty()) {
@@ -36,15 +48,7 @@ void BM_PositionsSave(benchmark::State& state) {
   {
     Positions positions(dir + "/positions.json", false, &metrics);
     const auto files = static_cast<uint64_t>(state.range(0));
-    for (uint64_t i = 0; i < files; ++i) {
-      PositionRecord r;
-      r.path = "/var/log/pods/airflow_worker-task-" + std::to_string(i) +
-               "_6f1c2d3e-8a9b-4c5d-9e0f-" + std::to_string(100000000000 + i) + "/base/0.log";
-      r.identity = {2049, 1000000 + i, 1024, 0x9e3779b97f4a7c15ULL * (i + 1)};
-      r.offset = 4096 + i;
-      r.size = 8192 + i;
-      positions.Put(r);
-    }
+    PutPodLogs(positions, files);
     PositionRecord moving = positions.All().front();
     for (auto _ : state) {
       ++moving.offset;
@@ -68,15 +72,7 @@ void BM_PositionsLookUpNewFile(benchmark::State& state) {
   skidder::telemetry::Registry registry;
   skidder::telemetry::AgentMetrics metrics(registry);
   Positions positions(&metrics);  // in memory: lookups only
-  const auto files = static_cast<uint64_t>(state.range(0));
-  for (uint64_t i = 0; i < files; ++i) {
-    PositionRecord r;
-    r.path = "/var/log/pods/airflow_worker-task-" + std::to_string(i) +
-             "_6f1c2d3e-8a9b-4c5d-9e0f-" + std::to_string(100000000000 + i) + "/base/0.log";
-    r.identity = {2049, 1000000 + i, 1024, 0x9e3779b97f4a7c15ULL * (i + 1)};
-    r.offset = 4096 + i;
-    positions.Put(r);
-  }
+  PutPodLogs(positions, static_cast<uint64_t>(state.range(0)));
   const std::string path = "/var/log/pods/airflow_worker-task-new_0/base/0.log";
   uint64_t ino = 5000000;
   for (auto _ : state) {
