@@ -46,7 +46,7 @@ class TailedFileOpenTest : public ::testing::Test {
 };
 
 // The open saw bytes from the start: that look stands, even if the file changed since (reading
-// goes to its end whatever size was seen, and the change's own event brings the next Check).
+// from the start goes to the end of the file as it is now, whatever size was seen).
 TEST_F(TailedFileOpenTest, ANewFileWithBytesTakesTheOpensLook) {
   const std::string path = dir_ / "a.log";
   WriteFile(path, "first line\n");
