@@ -47,12 +47,15 @@ Result<FileIdentity> Identify(int fd, const struct stat& st) {
   size_t want = std::min<uint64_t>(static_cast<uint64_t>(st.st_size), kFingerprintMaxLen);
   ssize_t n = ReadPrefix(fd, buf, want);
   if (n < 0) return Err(Unavailable(std::string("read fingerprint: ") + std::strerror(errno)));
-  FileIdentity id;
-  id.dev = static_cast<uint64_t>(st.st_dev);
-  id.ino = static_cast<uint64_t>(st.st_ino);
-  id.fingerprint_len = static_cast<uint32_t>(n);
-  id.fingerprint = HashBytes(std::string_view(buf, static_cast<size_t>(n)));
+  FileIdentity id = InodeIdentity(st);
+  SetFingerprint(&id, std::string_view(buf, static_cast<size_t>(n)));
   return id;
+}
+
+void SetFingerprint(FileIdentity* id, std::string_view first_bytes) {
+  first_bytes = first_bytes.substr(0, kFingerprintMaxLen);
+  id->fingerprint_len = static_cast<uint32_t>(first_bytes.size());
+  id->fingerprint = HashBytes(first_bytes);
 }
 
 FileIdentity InodeIdentity(const struct stat& st) {

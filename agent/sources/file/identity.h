@@ -26,6 +26,11 @@ Result<FileIdentity> Identify(int fd, const struct stat& st);
 // dev/ino from st, no bytes hashed yet (as an empty file's identity).
 FileIdentity InodeIdentity(const struct stat& st);
 
+// Sets id's fingerprint from a file's first bytes (the first kFingerprintMaxLen of them, or all
+// when fewer): what Identify reads for, and what a file read from its start hashes from its first
+// read. One rule, since positions compare the two.
+void SetFingerprint(FileIdentity* id, std::string_view first_bytes);
+
 // The identity a file opened to be read from offset starts with. Read from its start: its inode
 // alone, since its first read hashes the bytes it gets (TailedFile::ReadChunk), a pread less per
 // new file. Resumed further on: Identify's, so that a truncation and rewrite before its first

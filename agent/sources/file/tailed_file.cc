@@ -72,8 +72,7 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
   if (start == 0 && id_.fingerprint_len == 0 && gz_ == nullptr) {
     // A file read from its start is fingerprinted by the bytes its first read got (see
     // InodeIdentity); Check grows the fingerprint later while the file is shorter than that.
-    id_.fingerprint_len = static_cast<uint32_t>(std::min<size_t>(n, kFingerprintMaxLen));
-    id_.fingerprint = HashBytes(std::string_view(buf, id_.fingerprint_len));
+    SetFingerprint(&id_, std::string_view(buf, static_cast<size_t>(n)));
   }
   // Every '\n' ends a line, so the checkpoint covers up to the last one in the chunk.
   const auto* last_nl = static_cast<const char*>(::memrchr(buf, '\n', static_cast<size_t>(n)));

@@ -55,6 +55,10 @@ TEST_F(TailedFileOpenTest, ANewFileWithBytesTakesTheOpensLook) {
   bool has_new = false;
   ASSERT_TRUE(f->Check(&has_new));
   EXPECT_TRUE(has_new);
+  // The look also gave promtail_file_bytes_total its value, as a Check's fstat would have.
+  EXPECT_NE(registry_.Render().find("promtail_file_bytes_total{path=\"" + path + "\"} 11"),
+            std::string::npos)
+      << registry_.Render();
   ASSERT_TRUE(f->Check(&has_new));  // the open's look is used once: this one is the file's
   EXPECT_FALSE(has_new);
 }
