@@ -22,6 +22,12 @@ baseline):
                   line over those S seconds, and the same of bench_tail_baseline, a bare
                   inotify tailer (read + snappy, nothing else) following the same files at the
                   same time: skidder's cost as a multiple of that floor.
+  --churn S       pods that come and go (an Airflow worker pool) beside FILES idle pod logs: for
+                  S seconds, --pods-per-s new pod directories a second, each with one log of 20
+                  lines, and each pod's directory deleted 3 s after it appeared (as the kubelet
+                  removes a finished pod's logs). Reports skidder's CPU milliseconds per pod, and
+                  the same churn beside 10 idle files in the same run as the baseline: what a pod
+                  costs should not grow with the number of files the agent already follows.
 
 Usage: benchmarks/e2e.py --build build [--files 10] [--total-mb 200] [--keep] [options above]
 """
@@ -313,6 +319,83 @@ def run_tail(build, d, port, files, seconds, rate):
     print(f"ratio: skidder spends {cpu / max(b_cpu, 1e-6):.2f}x the baseline's CPU per line")
 
 
+def run_churn_phase(build, d, port, idle_files, seconds, pods_per_s):
+    """One churn measurement: idle_files idle pod logs, then pods coming and going."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, idle_files + 256)), hard))
+    rng = random.Random(4)
+    written = sink_count(port)[0]  # the sink counts across phases: start from what it has
+
+    def lines(n):
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+        return "".join(f"{ts} stdout F {make_body(rng, written + i)}\n" for i in range(n))
+
+    for i in range(idle_files):  # one line each, so skidder has opened (and sent from) every file
+        pod = os.path.join(d, "pods", f"idle_pod-{i}_uid-{i:05d}", "app")
+        os.makedirs(pod, exist_ok=True)
+        with open(os.path.join(pod, "0.log"), "w") as f:
+            f.write(lines(1))
+        written += 1
+    cfg = write_config(d, port, os.path.join(d, "pods", "*", "*", "*.log"), 1, "1s")
+    agent = start_skidder(build, d, cfg)
+    pods = 0
+    try:
+        deadline = time.monotonic() + 180
+        while sink_count(port)[0] < written:
+            if agent.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"skidder did not deliver the idle files' lines; see {d}/agent.log")
+            time.sleep(0.05)
+        time.sleep(2)  # let the first positions save and the first batch's aftermath settle
+        cpu0, _, _ = proc_stats(agent.pid)
+        start = time.monotonic()
+        alive = []  # (created at, pod directory)
+        while time.monotonic() - start < seconds:
+            t = time.monotonic()
+            pod = os.path.join(d, "pods", f"churn_pod-{pods}_uid-{pods:05d}")
+            os.makedirs(os.path.join(pod, "task"))
+            with open(os.path.join(pod, "task", "0.log"), "w") as f:
+                f.write(lines(20))
+            written += 20
+            pods += 1
+            alive.append((t, pod))
+            while alive and t - alive[0][0] >= 3:
+                shutil.rmtree(alive.pop(0)[1])
+            time.sleep(max(0.0, 1 / pods_per_s - (time.monotonic() - t)))
+        deadline = time.monotonic() + 60
+        while sink_count(port)[0] < written and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _, pod in alive:
+            shutil.rmtree(pod)
+        cpu1, _, rss = proc_stats(agent.pid)
+        wall = time.monotonic() - start
+        got = sink_count(port)[0]
+    finally:
+        stop_skidder(agent)
+    return {"pods": pods, "cpu": cpu1 - cpu0, "wall": wall, "rss": rss, "got": got,
+            "written": written}
+
+
+def run_churn(build, port, files, seconds, pods_per_s):
+    """The churn beside 10 idle files (the baseline), then beside FILES, each in a fresh dir."""
+    results = []
+    for idle_files in (10, files):
+        d = tempfile.mkdtemp(prefix="skidder-e2e-churn-")
+        try:
+            results.append(run_churn_phase(build, d, port, idle_files, seconds, pods_per_s))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    per_pod = []
+    for idle_files, r in zip((10, files), results):
+        per_pod.append(1e3 * r["cpu"] / max(r["pods"], 1))
+        print(f"churn: idle_files={idle_files} pods={r['pods']} ({pods_per_s:g}/s) "
+              f"delivered={r['got']}/{r['written']} cpu={r['cpu']:.3f}s -> "
+              f"{per_pod[-1]:.2f} ms per pod, {100 * r['cpu'] / r['wall']:.2f}% of a core, "
+              f"rss={r['rss']:.1f}MB")
+    print(f"ratio: a pod costs {per_pod[1] / max(per_pod[0], 1e-9):.2f}x beside {files} files "
+          f"what it costs beside 10")
+
+
 WRAP = []
 
 
@@ -329,6 +412,8 @@ def main():
     ap.add_argument("--latency", type=float, default=0, help="seconds of the latency workload")
     ap.add_argument("--tail", type=float, default=0, help="seconds of the steady tail workload")
     ap.add_argument("--rate", type=float, default=1, help="lines per second per file (--tail)")
+    ap.add_argument("--churn", type=float, default=0, help="seconds of the pod churn workload")
+    ap.add_argument("--pods-per-s", type=float, default=5, help="new pods a second (--churn)")
     args = ap.parse_args()
     WRAP.extend(args.wrap.split())
     d = tempfile.mkdtemp(prefix="skidder-e2e-")
@@ -341,6 +426,9 @@ def main():
             return
         if args.tail > 0:
             run_tail(args.build, d, port, args.files, args.tail, args.rate)
+            return
+        if args.churn > 0:
+            run_churn(args.build, port, args.files, args.churn, args.pods_per_s)
             return
         paths, lines = write_backlog(d, args.files, args.total_mb, args.long_lines)
         total_bytes = sum(os.path.getsize(p) for p in paths)

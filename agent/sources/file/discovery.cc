@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
-#include <unordered_set>
 #include <utility>
 
 #include "sources/file/decompress.h"
@@ -29,11 +29,9 @@ using file_util::kUnseenSlackNs;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
-void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* only) {
+void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* made) {
   FoundFiles found;
   WalkedDirs dirs;
-  std::unordered_set<uint64_t> open_inodes;
-  for (const auto& [key, f] : files_) open_inodes.insert(key.second);
   // A regular file the listing shows needs no stat when it is the file the reader holds open at
   // that path (only its identity is used then), or when no open file has its inode: a new file,
   // which OpenNew opens and fstat()s anyway. Anything else (a name whose file changed, an open
@@ -62,7 +60,7 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
       *w = WalkedFile{f->identity().dev, at.ino, true, f->via_symlink};
       return true;
     }
-    if (open_inodes.contains(at.ino)) return false;
+    if (InodeOpen(at.ino)) return false;
     *w = WalkedFile{0, at.ino, false, false};
     preopen(path, at);
     return true;
@@ -75,23 +73,32 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
       ++preopened_count;
     }
   };
-  if (only != nullptr) {
-    ListOnly(*only, dirs, &walking, add, known);
-  } else {
+  const Glob::DirFn walk_dir = [&](const std::string& dir) {
+    watcher_->Add(dir);
+    dirs.Add(dir, walking);
+    if (made != nullptr) made->walked.insert(dir);
+  };
+  const Glob::FileFn walk_file = [&](const std::string& path, const WalkedFile& w) {
+    if (walking->exclude && walking->exclude->Match(path)) return;
+    if (held_.IsHeld(path)) return;  // our own links are never new files
+    add(path, w);
+  };
+  DirSet scope;  // a partial pass: the directories it listed
+  if (only != nullptr) ListOnly(*only, dirs, &walking, add, known);
+  if (made != nullptr) {
+    for (auto& t : targets_) {
+      walking = t.get();
+      for (const std::string& dir : made->dirs) t->glob.WalkUnder(dir, walk_dir, walk_file, known);
+    }
+    scope = made->walked;
+    if (only != nullptr) scope.insert(only->begin(), only->end());
+    only = &scope;
+  }
+  if (only == nullptr) {
     watcher_->BeginPass();
     for (auto& t : targets_) {
       walking = t.get();
-      t->glob.Walk(
-          [&](const std::string& dir) {
-            watcher_->Add(dir);
-            dirs.Add(dir, t.get());
-          },
-          [&](const std::string& path, const WalkedFile& w) {
-            if (t->exclude && t->exclude->Match(path)) return;
-            if (held_.IsHeld(path)) return;  // our own links are never new files
-            add(path, w);
-          },
-          known);
+      t->glob.Walk(walk_dir, walk_file, known);
     }
     watcher_->EndPass();
   }
@@ -104,16 +111,12 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
     held_.RemoveOrphans(referenced);
   }
   CheckOpenFiles(found, now_ns, only);
-  const size_t open_before = files_.size();
-  ResolveRecords(dirs, found, now_ns);  // before OpenNew may reuse a rotated file's path
-  if (files_.size() != open_before) {
-    // Files resumed from their records just now (a held link, a file renamed while stopped) may
-    // be what the listing shows under another name, unstat'ed: look at those by identity.
-    for (const auto& [key, f] : files_) open_inodes.insert(key.second);
-  }
+  ResolveRecords(dirs, found, now_ns, only);  // before OpenNew may reuse a rotated file's path
   for (auto& [path, w] : found) {
     if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
-    if (!w.exact && open_inodes.contains(w.ino) && OpenElsewhere(path)) continue;
+    // Files resumed from their records just now (a held link, a file renamed while stopped) may
+    // be what the listing shows under another name, unstat'ed: look at those by identity.
+    if (!w.exact && InodeOpen(w.ino) && OpenElsewhere(path)) continue;
     OpenNew(path, w, *w.target, now_ns, std::move(w.fd));
   }
   for (auto it = rotated_since_.begin(); it != rotated_since_.end();) {
@@ -126,8 +129,22 @@ void FileSource::Impl::Discover(int64_t now_ns, const std::set<std::string>* onl
     }
     it = rotated_since_.erase(it);
   }
-  RebuildPathIndex();
+  if (only == nullptr) RebuildPathIndex();
   EnforceHeldBudget();
+  assert(PathIndexInStep());
+}
+
+// Whether an open file has this inode, on any device (a listing gives the inode alone). files_
+// is ordered by device: a lookup per device with open files (a few), where a set of every open
+// inode, built per pass, cost a pass over a few directories time in the number of open files.
+bool FileSource::Impl::InodeOpen(uint64_t ino) const {
+  for (auto it = files_.begin(); it != files_.end();) {
+    const uint64_t dev = it->first.first;
+    if (files_.contains(FileKey{dev, ino})) return true;
+    if (dev == UINT64_MAX) break;
+    it = files_.lower_bound(FileKey{dev + 1, 0});
+  }
+  return false;
 }
 
 // The file at path (found by a listing that gave only its inode) is one the reader has open,
@@ -139,9 +156,8 @@ bool FileSource::Impl::OpenElsewhere(const std::string& path) const {
 
 // A pass over the directories in `dirs` alone: each is listed once, for the first target whose
 // walk lists it (as a walk would have), and its files go to the first target that matches them.
-void FileSource::Impl::ListOnly(const std::set<std::string>& only, WalkedDirs& dirs,
-                                TargetState** walking, const Glob::FileFn& add,
-                                const Glob::KnownFn& known) {
+void FileSource::Impl::ListOnly(const DirSet& only, WalkedDirs& dirs, TargetState** walking,
+                                const Glob::FileFn& add, const Glob::KnownFn& known) {
   std::vector<TargetState*> listing;
   for (const std::string& dir : only) {
     listing.clear();
@@ -164,32 +180,49 @@ void FileSource::Impl::ListOnly(const std::set<std::string>& only, WalkedDirs& d
   }
 }
 
-std::set<std::string> FileSource::Impl::DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns) {
-  std::set<std::string> dirs = EventDirs(ev);
-  if (!dirs.empty()) {
-    Discover(now_ns, &dirs);
-  } else if (!ev.rescan_dirs.empty()) {
+DirSet FileSource::Impl::DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns) {
+  std::optional<DirSet> dirs = EventDirs(ev);
+  if (!dirs) {
     rescan_ = true;
+    return {};
   }
-  return dirs;
+  if (ev.new_dirs.empty()) {
+    if (!dirs->empty()) Discover(now_ns, &*dirs);
+    return std::move(*dirs);
+  }
+  // One pass for both, so that a file renamed from a listed directory into a new one is found
+  // open under its new name.
+  NewDirWalk made{ev.new_dirs, {}};
+  Discover(now_ns, dirs->empty() ? nullptr : &*dirs, &made);
+  dirs->merge(made.walked);
+  return std::move(*dirs);
 }
 
-std::set<std::string> FileSource::Impl::EventDirs(const WatchEvents& ev) const {
-  std::set<std::string> dirs;
-  if (rescan_ || ev.rescan || ev.rescan_dirs.empty()) return dirs;
+std::optional<DirSet> FileSource::Impl::EventDirs(const WatchEvents& ev) const {
+  DirSet dirs;
+  if (rescan_ || ev.rescan) return std::nullopt;
   dirs.insert(ev.rescan_dirs.begin(), ev.rescan_dirs.end());
   // A file renamed into another directory: listing both finds it open under its new name.
-  for (const std::string& path : ev.created) dirs.insert(DirName(path));
+  if (!dirs.empty()) {
+    for (const std::string& path : ev.created) dirs.insert(DirName(path));
+  }
   for (const std::string& dir : dirs) {
     const bool listed = std::any_of(targets_.begin(), targets_.end(),
                                     [&](const auto& t) { return t->glob.ListsDir(dir); });
-    if (!listed || watcher_->IsPolled(dir)) return {};  // unsure what walks it: a full pass
+    if (!listed || watcher_->IsPolled(dir)) return std::nullopt;  // unsure what walks it
+  }
+  // A directory gone: listing it finds nothing, and its open files are read to their end. One
+  // no glob lists held no file of ours (a pod's own directory above its containers').
+  for (const std::string& dir : ev.gone_dirs) {
+    if (std::any_of(targets_.begin(), targets_.end(),
+                    [&](const auto& t) { return t->glob.ListsDir(dir); })) {
+      dirs.insert(dir);
+    }
   }
   return dirs;
 }
 
-void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
-                                      const std::set<std::string>* only) {
+void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, const DirSet* only) {
   // Built only when an open file is not at its path: the found files by inode (a rename to a
   // name the glob also matches).
   std::map<FileKey, const std::string*> found_by_inode;
@@ -200,7 +233,9 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
       StartDrain(*f, now_ns);
       continue;
     }
-    if (only != nullptr && !only->contains(DirName(f->record_path()))) continue;  // not listed
+    if (only != nullptr && !only->contains(file_util::DirNameView(f->record_path()))) {
+      continue;  // not listed
+    }
     auto it = found.find(f->record_path());
     if (it != found.end() && it->second.exact &&
         KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
@@ -215,8 +250,9 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
     }
     auto moved = found_by_inode.find(key);
     if (moved != found_by_inode.end()) {
-      f->set_record_path(*moved->second);  // renamed to a name the glob matches too: keep going
+      SetRecordPath(*f, *moved->second);  // renamed to a name the glob matches too: keep going
       Touch(*f);
+      MarkDirty(*f);  // written where no watch saw it, perhaps (a directory made since a pass)
       continue;
     }
     StartDrain(*f, now_ns);
@@ -239,7 +275,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   }
   if (where != old) {
     if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
-    f.set_record_path(where);
+    SetRecordPath(f, where);
     f.ForgetPut();
   }
   LOG_INFO("file rotated or removed; reading it to the end",
@@ -352,11 +388,17 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   if (!f->draining && !EnsureFdSlot(nullptr)) f->Park();
   TailedFile& added = *f;
   files_[key] = std::move(f);
+  added.adopted = true;
+  by_path_.Add(&added);
   MarkDirty(added);
   Touch(added);
   if (added.draining || added.via_symlink) NoteTicked(added);
   if (watcher_->IsPolled(DirName(added.path()))) NoteTicked(added);
-  HandlersChanged();
+  // A new file mostly has its target's handler, already flushed: no rebuild of the list.
+  if (added.handler() != nullptr &&
+      std::find(handlers_.begin(), handlers_.end(), added.handler()) == handlers_.end()) {
+    HandlersChanged();
+  }
 }
 
 // Only the plain case: a name no open file has, a file not open under another name, which a
@@ -386,18 +428,32 @@ void FileSource::Impl::OpenCreated(const std::string& path, int64_t now_ns) {
     return;
   }
   OpenNew(path, WalkedFile{key.first, key.second, true, link}, *t, now_ns);
-  auto it = files_.find(key);
-  if (it != files_.end() && !it->second->record_path().empty()) {
-    by_path_.Add(it->second.get());
-  }
 }
 
+// After a full pass, which may have made directories polled (their open files then need ticks):
+// the lists of ticked files and (as a safety net) the path index are built anew.
 void FileSource::Impl::RebuildPathIndex() {
   TickedChanged();
   by_path_.Clear();
   for (auto& [key, f] : files_) {
     by_path_.Add(f.get());
   }
+}
+
+void FileSource::Impl::SetRecordPath(TailedFile& f, std::string path) {
+  if (f.adopted) by_path_.Remove(&f);
+  f.set_record_path(std::move(path));
+  if (f.adopted) by_path_.Add(&f);
+}
+
+bool FileSource::Impl::PathIndexInStep() const {
+  size_t with_path = 0;
+  for (const auto& [key, f] : files_) {
+    if (f->record_path().empty()) continue;
+    ++with_path;
+    if (!by_path_.Has(f.get())) return false;
+  }
+  return with_path == by_path_.size();
 }
 
 // With target_config.symlink_roots, the file actually opened (its real path, read back from the

@@ -230,11 +230,11 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
     for (auto& [key, f] : files_) MarkDirty(*f);
   }
   // Files moved away or deleted: a pass over their directories alone (a full one when unsure).
-  const std::set<std::string> listed = DiscoverEventDirs(ev, clock_->NowNs());
+  const DirSet listed = DiscoverEventDirs(ev, clock_->NowNs());
   // With a pass due, it finds the new files as well (and sorts out what moved).
   if (!rescan_) {
     for (const auto& path : ev.created) {
-      if (!listed.contains(file_util::DirName(path))) OpenCreated(path, clock_->NowNs());
+      if (!listed.contains(file_util::DirNameView(path))) OpenCreated(path, clock_->NowNs());
     }
   }
   for (const auto& path : ev.written) {
@@ -332,7 +332,7 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
   LOG_WARN("parked file was replaced before it could be reopened",
            {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
   f.draining = true;
-  f.set_record_path("");
+  SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);
   NoteTicked(f);
@@ -506,8 +506,10 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     closed = true;
   }
   if (closed) {  // after the loop, which walks Ticked()
-    TickedChanged();
-    HandlersChanged();
+    if (!ticked_stale_) {
+      std::erase_if(ticked_, [&](const FileKey& key) { return !files_.contains(key); });
+    }
+    HandlersChanged();  // perhaps the last file of a handler whose target went away
   }
 }
 
@@ -586,11 +588,18 @@ void FileSource::Impl::UpdatePositions() {
 
 void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
   if (handlers_stale_) {  // recomputed when targets or files change, not per turn
-    std::set<ReadHandler*> seen;
-    for (const auto& t : targets_) seen.insert(t->target.handler);
-    for (const auto& [key, f] : files_) seen.insert(f->handler());
-    seen.erase(nullptr);
-    handlers_.assign(seen.begin(), seen.end());
+    // A few handlers among many files: a look at the list per file, not a set node each.
+    handlers_.clear();
+    const auto note = [&](ReadHandler* h) {
+      if (h != nullptr && std::find(handlers_.begin(), handlers_.end(), h) == handlers_.end()) {
+        handlers_.push_back(h);
+      }
+    };
+    for (const auto& t : targets_) note(t->target.handler);
+    ReadHandler* last = nullptr;
+    for (const auto& [key, f] : files_) {
+      if (f->handler() != last) note(last = f->handler());
+    }
     handlers_stale_ = false;
   }
   next_flush_ns_ = INT64_MAX;

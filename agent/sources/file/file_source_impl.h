@@ -77,8 +77,9 @@ class WalkedDirs {
 };
 
 // Open files by their current location (record_path), as hashes of the paths instead of copies
-// (~130 bytes per file with 10,000 files). An entry whose file has moved since the index was
-// built finds nothing: a lookup compares the file's path as it is now.
+// (~130 bytes per file with 10,000 files). Kept in step with every open file (Adopt, CloseDrained
+// and SetRecordPath, which re-keys a file that moves): a pass over a few directories costs
+// nothing per open file here. A lookup compares the file's path as it is now.
 class PathIndex {
  public:
   TailedFile* Find(std::string_view path) const {
@@ -91,8 +92,8 @@ class PathIndex {
   void Add(TailedFile* f) {
     if (!f->record_path().empty()) m_.emplace(Hash(f->record_path()), f);
   }
-  // Before f is destroyed. Looked up under f's path as it is now; a file that moved since the
-  // index was built (rare: the next pass rebuilds it) costs a scan.
+  // Before f is destroyed or moves: looked up under f's path as it is now (a file without one
+  // was never added).
   void Remove(const TailedFile* f) {
     auto [b, e] = m_.equal_range(Hash(f->record_path()));
     for (auto it = b; it != e; ++it) {
@@ -101,9 +102,15 @@ class PathIndex {
         return;
       }
     }
-    std::erase_if(m_, [f](const auto& kv) { return kv.second == f; });
   }
   void Clear() { m_.clear(); }
+  // Whether f is found under its path as it is now; and the number of entries (tests of the
+  // index's upkeep, in debug builds).
+  bool Has(const TailedFile* f) const {
+    auto [b, e] = m_.equal_range(Hash(f->record_path()));
+    return std::any_of(b, e, [f](const auto& kv) { return kv.second == f; });
+  }
+  size_t size() const { return m_.size(); }
 
  private:
   static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
@@ -177,21 +184,32 @@ class FileSource::Impl {
   // without rebuilding it.
   void NoteTicked(const TailedFile& f);
   // discovery.cc
-  // A pass over every target's directories, or (only) over these directories alone.
-  void Discover(int64_t now_ns, const std::set<std::string>* only = nullptr);
-  void ListOnly(const std::set<std::string>& only, WalkedDirs& dirs, TargetState** walking,
+  // Directories made since the last pass, and (filled by the pass) every directory its walks
+  // from them reached.
+  struct NewDirWalk {
+    const std::vector<std::string>& dirs;
+    DirSet walked;
+  };
+  // A pass over every target's directories; or over these alone: `only` listed, `made` walked
+  // from (Glob::WalkUnder).
+  void Discover(int64_t now_ns, const DirSet* only = nullptr, NewDirWalk* made = nullptr);
+  void ListOnly(const DirSet& only, WalkedDirs& dirs, TargetState** walking,
                 const Glob::FileFn& add, const Glob::KnownFn& known);
-  // The directories of a batch of events that need a pass: those whose files moved or went,
-  // and those files moved into. Empty when a full pass is due or a directory is no target's.
-  std::set<std::string> EventDirs(const WatchEvents& ev) const;
-  // Runs the pass EventDirs asks for (or asks for a full one): the directories it listed.
-  std::set<std::string> DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns);
+  // The directories of a batch of events that need listing: those whose files moved or went,
+  // those files moved into, and those gone. nullopt when a full pass is due (or a directory is
+  // no target's, or polled: unsure what walks it).
+  std::optional<DirSet> EventDirs(const WatchEvents& ev) const;
+  // Runs the pass EventDirs asks for, with the walk from new directories (or asks for a full
+  // pass): the directories it listed.
+  DirSet DiscoverEventDirs(const WatchEvents& ev, int64_t now_ns);
   // A file an event says was created: opened without a pass when that is all it takes.
   void OpenCreated(const std::string& path, int64_t now_ns);
+  bool InodeOpen(uint64_t ino) const;
   bool OpenElsewhere(const std::string& path) const;
-  void CheckOpenFiles(const FoundFiles& found, int64_t now_ns,
-                      const std::set<std::string>* only = nullptr);
-  void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found, int64_t now_ns);
+  void CheckOpenFiles(const FoundFiles& found, int64_t now_ns, const DirSet* only = nullptr);
+  // only: the directories a partial pass listed (their records alone are looked at).
+  void ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found, int64_t now_ns,
+                      const DirSet* only);
   void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,
                    int64_t now_ns);
   void ResolveCompressed(const PositionRecord& rec, const TargetState& t, bool first,
@@ -230,6 +248,10 @@ class FileSource::Impl {
   void StartDrain(TailedFile& f, int64_t now_ns);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
+  // Moves f's record to path; an open file's path index entry follows.
+  void SetRecordPath(TailedFile& f, std::string path);
+  // Debug builds: the path index has every open file with a path under it, and nothing else.
+  bool PathIndexInStep() const;
   // held files (discovery.cc)
   void HoldDraining(TailedFile& f);
   void ReleaseHeld(FinishedFile& ff);

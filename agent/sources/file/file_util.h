@@ -16,11 +16,12 @@
 
 namespace skidder::sources::file_util {
 
-inline std::string DirName(const std::string& p) {
+inline std::string_view DirNameView(std::string_view p) {
   size_t i = p.rfind('/');
-  if (i == std::string::npos) return ".";
+  if (i == std::string_view::npos) return ".";
   return i == 0 ? "/" : p.substr(0, i);
 }
+inline std::string DirName(const std::string& p) { return std::string(DirNameView(p)); }
 
 // Where in dir the file with this device and inode is now; "" when nowhere.
 inline std::string FindByInode(const std::string& dir, const FileIdentity& id) {

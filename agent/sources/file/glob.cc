@@ -268,13 +268,53 @@ void Glob::ListFiles(const std::string& dir, const std::function<bool(const std:
 }
 
 void Glob::Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known) const {
-  if (alts_.size() == 1) {
-    if (!alts_[0].segments.empty()) {
-      WalkDir(alts_[0], alts_[0].root, alts_[0].fixed, Visitor{on_dir, on_file, known}, Listed{});
+  std::vector<Start> starts;
+  for (const Alt& a : alts_) {
+    if (!a.segments.empty()) starts.push_back(Start{&a, a.root, a.fixed});
+  }
+  WalkFrom(starts, on_dir, on_file, known);
+}
+
+void Glob::WalkUnder(const std::string& dir, const DirFn& on_dir, const FileFn& on_file,
+                     const KnownFn& known) const {
+  const bool absolute = !dir.empty() && dir.front() == '/';
+  const std::vector<std::string_view> parts = Split(dir);
+  std::vector<Start> starts;
+  for (const Alt& a : alts_) {
+    if (a.segments.empty() || a.absolute != absolute) continue;
+    if (a.root.size() > dir.size() && a.root.starts_with(dir) && a.root[dir.size()] == '/') {
+      starts.push_back(Start{&a, a.root, a.fixed});  // all of this alternative is below dir
+      continue;
     }
+    // A walk lists dir for segment `seg` when dir's directories match the segments before it;
+    // under a `**` at seg, also when they match those and the `**` (it stands for any
+    // directories between, and the walk lists each for the same segment).
+    // A walk for a `**` lists the same directory for the segment after it too: not twice.
+    Alt prefix = a;
+    bool under_any = false;
+    for (size_t seg = a.fixed; seg < a.segments.size(); ++seg) {
+      prefix.segments.assign(a.segments.begin(), a.segments.begin() + static_cast<long>(seg));
+      bool listed = MatchFrom(prefix, 0, parts, 0);
+      if (!listed && a.segments[seg] == kAnyDirs) {
+        prefix.segments.emplace_back(kAnyDirs);
+        listed = MatchFrom(prefix, 0, parts, 0);
+      }
+      if (listed && !under_any) starts.push_back(Start{&a, dir, seg});
+      under_any = listed && a.segments[seg] == kAnyDirs;
+    }
+  }
+  WalkFrom(starts, on_dir, on_file, known);
+}
+
+void Glob::WalkFrom(const std::vector<Start>& starts, const DirFn& on_dir, const FileFn& on_file,
+                    const KnownFn& known) {
+  if (starts.size() == 1) {
+    const Start& s = starts.front();
+    WalkDir(*s.alt, s.dir, s.seg, Visitor{on_dir, on_file, known}, Listed{});
     return;
   }
-  // Alternatives may overlap (`{*,a}.log`): each directory and file is reported once.
+  // Alternatives may overlap (`{*,a}.log`), and a `**` lists a directory for more than one
+  // segment: each directory and file is reported once.
   std::set<std::string> dirs, files;
   const DirFn once_dir = [&](const std::string& d) {
     if (dirs.insert(d).second) on_dir(d);
@@ -283,9 +323,7 @@ void Glob::Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known
     if (files.insert(p).second) on_file(p, f);
   };
   const Visitor v{once_dir, once_file, known};
-  for (const Alt& a : alts_) {
-    if (!a.segments.empty()) WalkDir(a, a.root, a.fixed, v, Listed{});
-  }
+  for (const Start& s : starts) WalkDir(*s.alt, s.dir, s.seg, v, Listed{});
 }
 
 // A matching name in the last segment: reported if it is (or links to) a regular file. The

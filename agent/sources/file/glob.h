@@ -60,6 +60,11 @@ class Glob {
   // False: the walk stats it.
   using KnownFn = std::function<bool(const std::string& path, const Listed& at, WalkedFile* file)>;
   void Walk(const DirFn& on_dir, const FileFn& on_file, const KnownFn& known = nullptr) const;
+  // Walks what Walk would reach at and below dir alone: for a directory made since the last
+  // walk, its files (and its subdirectories) without listing every other directory again.
+  // Nothing when the pattern cannot reach dir. dir is named as the walk names it.
+  void WalkUnder(const std::string& dir, const DirFn& on_dir, const FileFn& on_file,
+                 const KnownFn& known = nullptr) const;
   // Whether a walk lists dir for files (its last segment's directory can be dir). A relative
   // dir is as the walk names it.
   bool ListsDir(std::string_view dir) const;
@@ -84,6 +89,15 @@ class Glob {
     const FileFn& on_file;
     const KnownFn& known;
   };
+  // Where a walk begins: an alternative's directory and the segment it is listed for.
+  struct Start {
+    const Alt* alt;
+    std::string dir;
+    size_t seg;
+  };
+  // Walks from each start; directories and files reported once even where starts overlap.
+  static void WalkFrom(const std::vector<Start>& starts, const DirFn& on_dir, const FileFn& on_file,
+                       const KnownFn& known);
   // at: where dir was listed (its parent's descriptor and its name there), if it was.
   static void WalkDir(const Alt& a, const std::string& dir, size_t seg, const Visitor& v,
                       const Listed& at);

@@ -35,7 +35,7 @@ void FileSource::Impl::HoldDraining(TailedFile& f) {
   if (link.empty()) return;
   if (SameRecordFile(positions_->FindByPath(at), f.identity())) positions_->Remove(at);
   f.set_held_from(at);
-  f.set_record_path(link);
+  SetRecordPath(f, link);
   // Saved at once (a rotation is rare; this is one small write): a link whose record did not
   // reach the disk is an orphan after a crash, and orphans are removed at start.
   const PositionRecord rec = f.Record();
@@ -67,10 +67,14 @@ void FileSource::Impl::EnforceHeldBudget() {
   if (held_.dir().empty()) return;
   std::vector<std::pair<uint64_t, TailedFile*>> held;  // open order, file
   uint64_t total = 0;
-  for (auto& [key, f] : files_) {
+  // Only draining files are held, and every draining file is ticked: not a look at each file.
+  for (const FileKey& key : Ticked()) {
+    auto it = files_.find(key);
+    if (it == files_.end()) continue;
+    TailedFile* f = it->second.get();
     if (!held_.IsHeld(f->record_path())) continue;
     total += HeldFiles::OnlyHeldBytes(f->record_path());
-    held.emplace_back(f->open_seq, f.get());
+    held.emplace_back(f->open_seq, f);
   }
   if (total <= held_.max_bytes()) return;
   std::sort(held.begin(), held.end());
@@ -84,7 +88,7 @@ void FileSource::Impl::EnforceHeldBudget() {
     const uint64_t lost = f->compressed() ? 0 : size - std::min(size, f->read_offset());
     held_.Release(link);
     positions_->Remove(link);
-    f->set_record_path("");
+    SetRecordPath(*f, "");
     f->Park();  // stop reading it: what it still held is gone
     f->dirty = false;
     total -= std::min(total, only);

@@ -533,6 +533,21 @@ std::vector<PositionRecord> Positions::Select(
   return out;
 }
 
+std::vector<PositionRecord> Positions::SelectIn(
+    const DirSet& dirs, const std::function<bool(const PositionRecord&)>& keep) const {
+  std::lock_guard lock(mu_);
+  std::vector<PositionRecord> out;
+  std::string prefix;
+  for (const std::string& dir : dirs) {
+    prefix.assign(dir).push_back('/');
+    for (auto it = by_path_.lower_bound(std::string_view(prefix));
+         it != by_path_.end() && it->path.starts_with(prefix); ++it) {
+      if (it->path.find('/', prefix.size()) == std::string::npos && keep(*it)) out.push_back(*it);
+    }
+  }
+  return out;
+}
+
 size_t Positions::Size() const {
   std::lock_guard lock(mu_);
   return by_path_.size();

@@ -64,6 +64,8 @@ struct RecordsByPath {
   }
 };
 using PositionSet = std::set<PositionRecord, RecordsByPath>;
+// Directory names, looked up by a view of a path's directory without copying it.
+using DirSet = std::set<std::string, std::less<>>;
 
 class Positions {
  public:
@@ -89,6 +91,10 @@ class Positions {
   // Copies of the records keep() accepts (called under the lock: it must not call back). A
   // discovery pass needs the few records of files not open, not a copy of every record.
   std::vector<PositionRecord> Select(const std::function<bool(const PositionRecord&)>& keep) const;
+  // The same, of the records directly in these directories (not below them): a pass over a few
+  // directories looks at their records, not at every record.
+  std::vector<PositionRecord> SelectIn(
+      const DirSet& dirs, const std::function<bool(const PositionRecord&)>& keep) const;
   size_t Size() const;
 
   // Named positions that are not files: the journal source keeps its cursor under

@@ -27,7 +27,7 @@ using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
 void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& found,
-                                      int64_t now_ns) {
+                                      int64_t now_ns, const DirSet* only) {
   std::set<FileKey> finished;
   for (const auto& ff : finished_) finished.insert(KeyOf(ff.record.identity));
   if (resolved_.size() > 2 * positions_->Size() + 1024) {  // forget records long gone
@@ -38,11 +38,20 @@ void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& 
     resolved_.swap(live);
   }
   // Only the records of files neither open nor finishing: the others are theirs to keep, and
-  // copying every record each pass cost ~250 bytes per file.
-  const std::vector<PositionRecord> records = positions_->Select([&](const PositionRecord& r) {
+  // copying every record each pass cost ~250 bytes per file. A pass over a few directories
+  // looks only at theirs (and at the held links', resolved with their stream's directory).
+  const auto unowned = [&](const PositionRecord& r) {
     return !r.imported && !files_.contains(KeyOf(r.identity)) &&
            !finished.contains(KeyOf(r.identity));
-  });
+  };
+  std::vector<PositionRecord> records;
+  if (only == nullptr) {
+    records = positions_->Select(unowned);
+  } else {
+    DirSet in = *only;
+    if (held_.enabled()) in.insert(held_.dir());
+    records = positions_->SelectIn(in, unowned);
+  }
   std::set<std::string> rotated_dirs;  // directories with records seen for the first time
   for (const PositionRecord& rec : records) {
     // A held link is resolved with the directory of the stream it came from.
@@ -187,9 +196,16 @@ void FileSource::Impl::OpenUnseenRotations(const std::string& dir, const TargetS
   for (const auto& [path, st] : found) {
     if (DirName(path) == dir) bases.insert(path.substr(path.rfind('/') + 1));
   }
-  for (const auto& r : positions_->All()) {
+  // A record's stream is in dir when the record is, or when it is a held link of dir's (a
+  // record re-keyed to a rotated name stays in its directory): not a copy of every record.
+  DirSet in{dir};
+  if (held_.enabled()) in.insert(held_.dir());
+  const auto of_dir = [&](const PositionRecord& r) {
+    return file_util::DirNameView(r.origin_or_path()) == dir;
+  };
+  for (const auto& r : positions_->SelectIn(in, of_dir)) {
     const std::string& o = r.origin_or_path();
-    if (DirName(o) == dir) bases.insert(o.substr(o.rfind('/') + 1));
+    bases.insert(o.substr(o.rfind('/') + 1));
   }
   for (const auto& [mtime, path] : UnseenRotations(dir, bases, found, saved_ns)) {
     // The stream it belongs to: the longest base its name extends.

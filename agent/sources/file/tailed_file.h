@@ -117,6 +117,7 @@ class TailedFile {
   bool waiting = false;       // in the source's list of files waiting for acks
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   bool via_symlink = false;   // opened through a link: its writes raise no event where we watch
+  bool adopted = false;       // in the source's open files (and its path index)
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
   uint64_t open_seq = 0;

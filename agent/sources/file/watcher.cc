@@ -156,6 +156,8 @@ void WatchEvents::AddWritten(std::string_view dir, std::string_view name) {
 void WatchEvents::Clear() {
   rescan = overflow = false;
   rescan_dirs.clear();
+  new_dirs.clear();
+  gone_dirs.clear();
   created.clear();
   for (std::string& path : written) {
     if (spare_.size() == kSpare) break;
@@ -182,18 +184,26 @@ void InotifyWatcher::ReadEvents(WatchEvents* out) {
       if (dir == nullptr) continue;
       const std::string& dir_name = *dir;
       if (ev->mask & IN_IGNORED) {  // the directory is gone; the kernel removed the watch
+        out->gone_dirs.push_back(dir_name);
         auto w = wd_by_dir_.find(dir_name);
         dir_by_wd_.Erase(ev->wd);
-        if (w != wd_by_dir_.end()) wd_by_dir_.erase(w);
-        out->rescan = true;
+        if (w != wd_by_dir_.end()) wd_by_dir_.erase(w);  // dir_name is not used after this
         continue;
       }
-      const bool file = ev->len > 0 && !(ev->mask & IN_ISDIR);
+      const bool named = ev->len > 0;
+      const bool file = named && !(ev->mask & IN_ISDIR);
       if (file && (ev->mask & kWritten)) out->AddWritten(dir_name, ev->name);
-      // A new file needs no pass (the source opens it by name); a new directory needs one, so
-      // that it is watched, and so does anything that moves or removes a name.
+      // A new file needs no pass (the source opens it by name); a new directory a walk from it
+      // alone. A directory removed needs nothing here: its own watch tells of its files, then of
+      // its end (IN_DELETE_SELF, IN_IGNORED). Anything that moves or removes a file's name needs
+      // a pass over its directory; a directory moved (its files have new names), a full one.
       if (file && (ev->mask & kCreated)) out->created.push_back(dir_name + "/" + ev->name);
-      const uint32_t handled = kWritten | (file ? kCreated : 0) | IN_ISDIR;
+      if (named && !file && (ev->mask & IN_CREATE)) {
+        out->new_dirs.push_back(dir_name + "/" + ev->name);
+      }
+      const uint32_t handled = kWritten | (file ? kCreated : 0) |
+                               (named && !file ? IN_CREATE | IN_DELETE : 0) |
+                               (named ? 0 : IN_DELETE_SELF) | IN_ISDIR;
       if ((ev->mask & ~handled) == 0) continue;
       if (file && (out->rescan_dirs.empty() || out->rescan_dirs.back() != dir_name)) {
         out->rescan_dirs.push_back(dir_name);  // a file's name moved or went: this directory

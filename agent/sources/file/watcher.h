@@ -26,10 +26,17 @@
 namespace skidder::sources {
 
 struct WatchEvents {
-  bool rescan = false;  // directories made, moved or gone: rediscover everything
+  bool rescan = false;  // directories moved, or a change no other field says: rediscover all
   // Directories whose files moved away or were deleted (IN_MOVED_FROM, IN_DELETE, IN_ATTRIB):
   // a pass over these (and where files moved in) finds what became of them, not one over all.
   std::vector<std::string> rescan_dirs;
+  // Directories made (IN_CREATE of a directory): a walk from each alone watches them and finds
+  // their files, as a full pass would have. A pod that comes and goes costs no pass over the
+  // directories of every other pod (benchmarks/e2e.py --churn).
+  std::vector<std::string> new_dirs;
+  // Watched directories that are gone (IN_IGNORED after a removal): what was open in them is
+  // sorted out by a pass over them alone, which finds them empty.
+  std::vector<std::string> gone_dirs;
   bool overflow = false;             // events were lost: rediscover and re-check every file
   std::vector<std::string> created;  // files created or moved in (a pass is not needed for them)
   std::vector<std::string> written;  // paths written to (IN_MODIFY, IN_CLOSE_WRITE)

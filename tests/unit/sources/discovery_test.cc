@@ -137,6 +137,76 @@ TEST(DiscoveryEvents, AFileMovedToAnotherListedDirectoryIsReadOnWithoutAFullPass
   EXPECT_EQ(h.source->ActiveFiles(), 1u);
 }
 
+// A pod that comes and goes among others: its new directory is walked alone (watched, its file
+// read), and once it is removed its file is read to the end and closed, without a pass over
+// every other pod's directories (the fake watcher counts full passes; the timed one is a
+// minute away). What inotify reports for both is the test above's.
+TEST(DiscoveryEvents, APodThatComesAndGoesCostsNoPassOverTheOtherPods) {
+  Harness h;
+  FakeWatcher::State ws;
+  for (const char* pod : {"a", "b"}) {
+    skidder::testing::MakeDirs(h.dir / (std::string(pod) + "/app"));
+    WriteFile(h.dir / (std::string(pod) + "/app/0.log"), std::string(pod) + "1\n");
+  }
+  h.Start(h.dir / "*/*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(h.dir / "b/app/0.log", {"b1"}));
+  const std::string pod = h.dir / "new", log = h.dir / "new/app/0.log";
+  skidder::testing::MakeDirs(pod + "/app");
+  WriteFile(log, "n1\n");
+  WatchEvents made;
+  made.new_dirs.push_back(pod);
+  Deliver(ws, made);
+  ASSERT_TRUE(h.WaitLines(log, {"n1"}));
+  {
+    std::lock_guard lock(ws.mu);
+    EXPECT_TRUE(ws.dirs.contains(pod));
+    EXPECT_TRUE(ws.dirs.contains(pod + "/app"));
+  }
+  AppendFile(log, "n2\n");
+  Deliver(ws, Only(false, "", log));
+  ASSERT_TRUE(h.WaitLines(log, {"n1", "n2"}));
+  AppendFile(log, "n3\n");  // its last line, written as the pod ends
+  ASSERT_EQ(::unlink(log.c_str()), 0);
+  ASSERT_EQ(::rmdir((pod + "/app").c_str()), 0);
+  ASSERT_EQ(::rmdir(pod.c_str()), 0);
+  WatchEvents gone;
+  gone.rescan_dirs.push_back(pod + "/app");
+  gone.gone_dirs = {pod + "/app", pod};
+  Deliver(ws, gone);
+  ASSERT_TRUE(h.WaitLines(log, {"n1", "n2", "n3"}));
+  EXPECT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 2; }));
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.sink.Lines().size(), 5u);  // a1 b1 n1 n2 n3, each once
+}
+
+// A file renamed from a listed directory into a directory made since the last pass (not yet
+// watched, so its writes raised no event): the walk from the new directory finds it open under
+// its new name, and it is read on from where it was, bytes written meanwhile too.
+TEST(DiscoveryEvents, AFileMovedIntoANewDirectoryIsReadOnUnderItsNewName) {
+  Harness h;
+  FakeWatcher::State ws;
+  ::mkdir((h.dir / "a").c_str(), 0755);
+  const std::string from = h.dir / "a/x.log", to = h.dir / "c/x.log";
+  WriteFile(from, "l1\n");
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(from, {"l1"}));
+  ::mkdir((h.dir / "c").c_str(), 0755);
+  ASSERT_EQ(std::rename(from.c_str(), to.c_str()), 0);
+  AppendFile(to, "l2\n");
+  WatchEvents ev = MovedAway(h.dir / "a", {});
+  ev.new_dirs.push_back(h.dir / "c");
+  Deliver(ws, ev);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 2; }));
+  EXPECT_EQ(h.sink.Lines(), (std::vector<std::string>{"l1", "l2"}));
+  EXPECT_TRUE(WaitFor([&] {
+    h.source->SyncPositions();
+    auto r = h.positions->FindByPath(to);
+    return r && r->offset == 6;
+  }));
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.source->ActiveFiles(), 1u);
+}
+
 // An inotify watcher of its own, with the metrics it counts into.
 struct RealWatcher {
   telemetry::Registry registry;
@@ -144,10 +214,10 @@ struct RealWatcher {
   std::unique_ptr<InotifyWatcher> watcher = InotifyWatcher::Create(&metrics);
 };
 
-// What inotify tells of a rotation: the directory whose file moved or went, not "rescan all".
-// A directory made or removed still asks for a full pass (it must be watched, or its files
-// looked for).
-TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANewDirectory) {
+// What inotify tells: of a rotation, the directory whose file moved or went; of a directory
+// made, its name (walked alone); of one removed, that it is gone (listed alone, after the
+// events of its files). Only a directory moved asks for a full pass (its files have new names).
+TEST(DiscoveryEvents, InotifyNamesTheDirectoriesARotationADirectoryMadeOrRemovedTouch) {
   skidder::testing::TempDir dir;
   RealWatcher real;
   const std::unique_ptr<InotifyWatcher>& w = real.watcher;
@@ -165,10 +235,30 @@ TEST(DiscoveryEvents, InotifyNamesTheDirectoryOfARotationAndAsksAFullPassForANew
   EXPECT_FALSE(ev.rescan);
   EXPECT_EQ(ev.rescan_dirs, std::vector<std::string>{dir / "a"});
   EXPECT_EQ(ev.created, std::vector<std::string>{dir / "a/0.log.1"});
+
   ::mkdir((dir / "a/sub").c_str(), 0755);
   WatchEvents made;
   w->ReadEvents(&made);
-  EXPECT_TRUE(made.rescan);
+  EXPECT_FALSE(made.rescan);
+  EXPECT_EQ(made.new_dirs, std::vector<std::string>{dir / "a/sub"});
+  EXPECT_TRUE(made.rescan_dirs.empty());
+
+  w->Add(dir / "a/sub");  // as the walk from it does
+  WriteFile(dir / "a/sub/0.log", "x\n");
+  ASSERT_EQ(::unlink((dir / "a/sub/0.log").c_str()), 0);
+  ASSERT_EQ(::rmdir((dir / "a/sub").c_str()), 0);
+  WatchEvents removed;
+  w->ReadEvents(&removed);
+  EXPECT_FALSE(removed.rescan);
+  EXPECT_EQ(removed.rescan_dirs, std::vector<std::string>{dir / "a/sub"});  // its file went
+  EXPECT_EQ(removed.gone_dirs, std::vector<std::string>{dir / "a/sub"});
+  EXPECT_EQ(w->watched(), 1u);
+
+  ::mkdir((dir / "a/from").c_str(), 0755);
+  ASSERT_EQ(std::rename((dir / "a/from").c_str(), (dir / "a/to").c_str()), 0);
+  WatchEvents moved;
+  w->ReadEvents(&moved);
+  EXPECT_TRUE(moved.rescan);
 }
 
 // The watcher finds a directory by its watch descriptor in a sorted vector with holes: after
@@ -198,7 +288,14 @@ TEST(WatchEvents, DirectoriesLeftAfterManyAreUnwatchedStillReportTheirEvents) {
   }
   WatchEvents gone;
   w->ReadEvents(&gone);
-  EXPECT_TRUE(gone.rescan);
+  EXPECT_FALSE(gone.rescan);
+  std::vector<std::string> removed;
+  for (int i = 0; i < kDirs; ++i) {
+    if (i % 3 != 0 && i % 2 == 0) removed.push_back(name(i));
+  }
+  std::sort(gone.gone_dirs.begin(), gone.gone_dirs.end());
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(gone.gone_dirs, removed);
   w->BeginPass();
   for (int i = 0; i < kDirs; i += 3) w->Add(name(i));
   ::mkdir(name(kDirs).c_str(), 0755);

@@ -23,7 +23,7 @@ class FakeWatcher final : public Watcher {
   struct State {
     std::atomic<int> passes{0};  // discovery passes begun
     std::mutex mu;
-    std::set<std::string> dirs;  // added during the last pass
+    std::set<std::string> dirs;  // added during the last pass, and since
     WatchEvents pending;         // handed over at the next ReadEvents
     int fd = -1;
   };
@@ -71,6 +71,8 @@ inline void Deliver(FakeWatcher::State& s, const WatchEvents& ev) {
     p.created.insert(p.created.end(), ev.created.begin(), ev.created.end());
     p.written.insert(p.written.end(), ev.written.begin(), ev.written.end());
     p.rescan_dirs.insert(p.rescan_dirs.end(), ev.rescan_dirs.begin(), ev.rescan_dirs.end());
+    p.new_dirs.insert(p.new_dirs.end(), ev.new_dirs.begin(), ev.new_dirs.end());
+    p.gone_dirs.insert(p.gone_dirs.end(), ev.gone_dirs.begin(), ev.gone_dirs.end());
   }
   uint64_t one = 1;
   (void)!::write(s.fd, &one, sizeof one);

@@ -12,7 +12,9 @@
 #include <cstring>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <map>
+#include <set>
 
 #include "sources/file/file_util.h"
 #include "sources/file/identity.h"
@@ -218,6 +220,58 @@ TEST(Glob, WalkFindsEachAlternativeOnceIncludingBracesInDirectories) {
             (std::vector<std::string>{tmp / "messages", tmp / "syslog"}));
   // Overlapping alternatives report a file once.
   EXPECT_EQ(WalkFiles(Glob(tmp / "{app,ap*}/*.log")), std::vector<std::string>{tmp / "app/a.log"});
+}
+
+// A directory made since the last walk is walked alone: WalkUnder(d) finds, in every tree and
+// pattern here, exactly what a whole walk finds at and below d, each once, and reports the
+// directories a whole walk reports there (so each is watched).
+TEST(Glob, WalkUnderADirectoryFindsWhatTheWholeWalkFindsThere) {
+  skidder::testing::TempDir tmp;
+  const std::string t = tmp.path();
+  for (const char* d : {"pods/ns_a_1/app", "pods/ns_a_1/side", "pods/ns_b_2/app/deep/er",
+                        "pods/x/app", "logs/dag=a/run=1/task=t", "logs/dag=b/run=2"}) {
+    skidder::testing::MakeDirs(t + "/" + d);
+  }
+  for (const char* f : {"pods/ns_a_1/app/0.log", "pods/ns_a_1/side/0.log", "pods/ns_b_2/app/1.log",
+                        "pods/ns_b_2/app/deep/2.log", "pods/ns_b_2/app/deep/er/3.log",
+                        "pods/x/app/0.log", "logs/dag=a/run=1/task=t/1.log",
+                        "logs/dag=a/run=1/x.log", "logs/dag=b/run=2/2.log", "logs/top.log"}) {
+    skidder::testing::WriteFile(t + "/" + f, "x\n");
+  }
+  std::vector<std::string> all_dirs;
+  for (const char* d : {"pods", "pods/ns_a_1", "pods/ns_a_1/app", "pods/ns_a_1/side", "pods/ns_b_2",
+                        "pods/ns_b_2/app", "pods/ns_b_2/app/deep", "pods/ns_b_2/app/deep/er",
+                        "pods/x", "pods/x/app", "logs", "logs/dag=a", "logs/dag=a/run=1",
+                        "logs/dag=a/run=1/task=t", "logs/dag=b", "logs/dag=b/run=2"}) {
+    all_dirs.push_back(t + "/" + d);
+  }
+  const auto under = [](const std::string& p, const std::string& d) {
+    return p == d || p.starts_with(d + "/");
+  };
+  for (const char* pattern :
+       {"pods/*/*/*.log", "pods/*_*/app/*.log", "pods/*/app/**/*.log", "pods/**", "logs/**/*.log",
+        "logs/dag=*/**/task=*/*.log", "{pods/ns_a_1/*,pods/*/app}/*.log", "pods/*/{app,side}/*.log",
+        "logs/*/run=1/**"}) {
+    const Glob g(t + "/" + pattern);
+    std::vector<std::string> walk_dirs;
+    const std::vector<std::string> walk = WalkFiles(g, &walk_dirs);
+    for (const std::string& d : all_dirs) {
+      std::vector<std::string> want, got, got_dirs;
+      std::copy_if(walk.begin(), walk.end(), std::back_inserter(want),
+                   [&](const std::string& p) { return under(p, d); });
+      g.WalkUnder(
+          d, [&](const std::string& dir) { got_dirs.push_back(dir); },
+          [&](const std::string& p, const WalkedFile&) { got.push_back(p); });
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, want) << pattern << " under " << d;
+      std::set<std::string> want_dirs, seen;
+      for (const std::string& w : walk_dirs) {
+        if (under(w, d)) want_dirs.insert(w);
+      }
+      for (const std::string& w : got_dirs) seen.insert(w);
+      EXPECT_EQ(seen, want_dirs) << pattern << " under " << d;
+    }
+  }
 }
 
 }  // namespace

@@ -108,6 +108,31 @@ TEST_F(PositionsTest, FindByIdentityAgreesWithAScanInPathOrder) {
   EXPECT_GT(loaded.Size(), 0u);
 }
 
+// A pass over a few directories asks for their records alone: those directly in each, not
+// those below it or in a directory whose name merely starts the same.
+TEST_F(PositionsTest, SelectInTakesTheRecordsDirectlyInTheDirectories) {
+  Positions p(dir_ / "positions.json", false, &metrics_);
+  uint64_t ino = 1;
+  for (const char* path : {"/p/a/0.log", "/p/a/1.log", "/p/a/sub/0.log", "/p/ab/0.log", "/p/a.log",
+                           "/p/b/0.log", "/p/c/0.log"}) {
+    p.Put(PositionRecord{path, {1, ino++, 16, 0}, 0, false});
+  }
+  auto paths = [](const std::vector<PositionRecord>& rs) {
+    std::vector<std::string> out;
+    for (const PositionRecord& r : rs) out.push_back(r.path);
+    return out;
+  };
+  const auto all = [](const PositionRecord&) { return true; };
+  EXPECT_EQ(paths(p.SelectIn({"/p/a", "/p/b"}, all)),
+            (std::vector<std::string>{"/p/a/0.log", "/p/a/1.log", "/p/b/0.log"}));
+  EXPECT_EQ(paths(p.SelectIn({"/p/a", "/p/a/sub"}, all)),
+            (std::vector<std::string>{"/p/a/0.log", "/p/a/1.log", "/p/a/sub/0.log"}));
+  EXPECT_EQ(
+      paths(p.SelectIn({"/p/a"}, [](const PositionRecord& r) { return r.identity.ino != 1; })),
+      std::vector<std::string>{"/p/a/1.log"});
+  EXPECT_TRUE(p.SelectIn({"/p/none", "/q"}, all).empty());
+}
+
 // A record whose size alone changed (a read of a growing file) is kept in memory at once, but
 // written only by a save for any change: saves for what a restart resumes from skip it.
 TEST_F(PositionsTest, ASizeAloneWaitsForASaveOfAnyChange) {
