@@ -223,18 +223,23 @@ std::optional<DirSet> FileSource::Impl::EventDirs(const WatchEvents& ev) const {
 }
 
 void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, const DirSet* only) {
+  // The files to look at: every open one, or those in the listed directories alone.
+  std::vector<TailedFile*> check;
+  if (only == nullptr) {
+    check.reserve(files_.size());
+    for (auto& [key, f] : files_) check.push_back(f.get());
+  } else {
+    for (const std::string& dir : *only) by_path_.FilesIn(dir, &check);
+  }
   // Built only when an open file is not at its path: the found files by inode (a rename to a
   // name the glob also matches).
   std::map<FileKey, const std::string*> found_by_inode;
   bool indexed = false;
-  for (auto& [key, f] : files_) {
+  for (TailedFile* f : check) {
     if (f->draining) continue;
     if (FindTarget(f->target_id) == nullptr) {
       StartDrain(*f, now_ns);
       continue;
-    }
-    if (only != nullptr && !only->contains(file_util::DirNameView(f->record_path()))) {
-      continue;  // not listed
     }
     auto it = found.find(f->record_path());
     if (it != found.end() && it->second.exact &&
@@ -248,7 +253,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
       }
       indexed = true;
     }
-    auto moved = found_by_inode.find(key);
+    auto moved = found_by_inode.find(KeyOf(f->identity()));
     if (moved != found_by_inode.end()) {
       SetRecordPath(*f, *moved->second);  // renamed to a name the glob matches too: keep going
       Touch(*f);
@@ -453,7 +458,7 @@ bool FileSource::Impl::PathIndexInStep() const {
     ++with_path;
     if (!by_path_.Has(f.get())) return false;
   }
-  return with_path == by_path_.size();
+  return with_path == by_path_.size() && with_path == by_path_.dir_entries();
 }
 
 // With target_config.symlink_roots, the file actually opened (its real path, read back from the
