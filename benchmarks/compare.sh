@@ -13,7 +13,7 @@ after=$2
 cd "$(dirname "$0")/.."
 for args in "--files 10" "--files 1000 --idle 60" "--files 10000 --idle 60" \
             "--files 10 --long-lines" "--files 10 --clients 4" "--latency 30" \
-            "--files 1000 --tail 60"; do
+            "--files 1000 --tail 60" "--files 10000 --churn 20"; do
   for b in "$before" "$after"; do
     echo "### $b $args"
     # shellcheck disable=SC2086

@@ -244,6 +244,17 @@ def run_latency(build, d, port, seconds, writers=8, rate=500):
           f"p50={float(p50):.0f}ms p99={float(p99):.0f}ms max={float(mx):.0f}ms (batchwait 1s)")
 
 
+def await_first_lines(agent, port, count, d, seconds):
+    """Waits until the sink has `count` lines (one from every file), then lets the first
+    positions save and the first batch's aftermath settle before a measurement starts."""
+    deadline = time.monotonic() + seconds
+    while sink_count(port)[0] < count:
+        if agent.poll() is not None or time.monotonic() > deadline:
+            sys.exit(f"skidder did not deliver the first lines; see {d}/agent.log")
+        time.sleep(0.05)
+    time.sleep(2)
+
+
 def run_tail(build, d, port, files, seconds, rate):
     """FILES files grow by RATE lines/s each for SECONDS; skidder and the bare tailer follow."""
     import resource
@@ -272,12 +283,7 @@ def run_tail(build, d, port, files, seconds, rate):
     try:
         if base.stdout.readline().strip() != "ready":
             sys.exit("bench_tail_baseline failed to start")
-        deadline = time.monotonic() + 120
-        while sink_count(port)[0] < written:
-            if agent.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"skidder did not deliver the first lines; see {d}/agent.log")
-            time.sleep(0.05)
-        time.sleep(2)  # let the first positions save and the first batch's aftermath settle
+        await_first_lines(agent, port, written, d, 120)
         cpu0, _, _ = proc_stats(agent.pid)
         start = time.monotonic()
         tick = 0.01  # write in 100 slices a second, each to its share of the files
@@ -341,12 +347,7 @@ def run_churn_phase(build, d, port, idle_files, seconds, pods_per_s):
     agent = start_skidder(build, d, cfg)
     pods = 0
     try:
-        deadline = time.monotonic() + 180
-        while sink_count(port)[0] < written:
-            if agent.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"skidder did not deliver the idle files' lines; see {d}/agent.log")
-            time.sleep(0.05)
-        time.sleep(2)  # let the first positions save and the first batch's aftermath settle
+        await_first_lines(agent, port, written, d, 180)
         cpu0, _, _ = proc_stats(agent.pid)
         start = time.monotonic()
         alive = []  # (created at, pod directory)
