@@ -135,8 +135,8 @@ void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* 
 }
 
 // Whether an open file has this inode, on any device (a listing gives the inode alone). files_
-// is ordered by device: a lookup per device with open files (a few), where a set of every open
-// inode, built per pass, cost a pass over a few directories time in the number of open files.
+// is ordered by device: a lookup per device with open files (a few). A set of every open inode,
+// built per pass, made even a pass over one directory cost time per open file.
 bool FileSource::Impl::InodeOpen(uint64_t ino) const {
   for (auto it = files_.begin(); it != files_.end();) {
     const uint64_t dev = it->first.first;
