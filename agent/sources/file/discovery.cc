@@ -129,6 +129,9 @@ void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* 
     }
     it = rotated_since_.erase(it);
   }
+  // Checked before a full pass's rebuild too, so that debug builds test the upkeep of every
+  // pass, not the rebuild's result.
+  assert(PathIndexInStep());
   if (only == nullptr) RebuildPathIndex();
   EnforceHeldBudget();
   assert(PathIndexInStep());
