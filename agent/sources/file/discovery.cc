@@ -233,6 +233,21 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     for (auto& [key, f] : files_) check.push_back(f.get());
   } else {
     for (const std::string& dir : *only) by_path_.FilesIn(dir, &check);
+    // And an open file the pass found under a new name whose old directory it did not list:
+    // renamed into a directory made since the last pass, before that one was watched, so no
+    // event about the old directory has come yet (when it comes, the file is at its new name).
+    // Unless the old name is still there too (a second link to the file).
+    for (const auto& [path, w] : found) {
+      if (!w.exact) continue;
+      auto it = files_.find(FileKey{w.dev, w.ino});
+      if (it == files_.end()) continue;
+      TailedFile* f = it->second.get();
+      const std::string& old = f->record_path();
+      if (old == path || old.empty() || only->contains(file_util::DirNameView(old))) continue;
+      struct stat st;
+      if (::stat(old.c_str(), &st) == 0 && SameInode(f->identity(), st)) continue;
+      check.push_back(f);
+    }
   }
   // Built only when an open file is not at its path: the found files by inode (a rename to a
   // name the glob also matches).
@@ -258,7 +273,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     }
     auto moved = found_by_inode.find(KeyOf(f->identity()));
     if (moved != found_by_inode.end()) {
-      SetRecordPath(*f, *moved->second);  // renamed to a name the glob matches too: keep going
+      MoveRecord(*f, *moved->second);  // renamed to a name the glob matches too: keep going
       Touch(*f);
       MarkDirty(*f);  // written where no watch saw it, perhaps (a directory made since a pass)
       continue;
@@ -281,11 +296,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
   }
-  if (where != old) {
-    if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
-    SetRecordPath(f, where);
-    f.ForgetPut();
-  }
+  if (where != old) MoveRecord(f, where);
   LOG_INFO("file rotated or removed; reading it to the end",
            {{"path", f.path()}, {"now_at", where.empty() ? "(deleted)" : where}});
   if (where != old && !old.empty()) {
@@ -400,8 +411,9 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
   by_path_.Add(&added);
   MarkDirty(added);
   Touch(added);
-  if (added.draining || added.via_symlink) NoteTicked(added);
-  if (watcher_->IsPolled(DirName(added.path()))) NoteTicked(added);
+  if (added.draining || added.via_symlink || watcher_->IsPolled(DirName(added.path()))) {
+    NoteTicked(added);
+  }
   // A new file mostly has its target's handler, already flushed: no rebuild of the list.
   if (added.handler() != nullptr &&
       std::find(handlers_.begin(), handlers_.end(), added.handler()) == handlers_.end()) {
@@ -446,6 +458,21 @@ void FileSource::Impl::RebuildPathIndex() {
   for (auto& [key, f] : files_) {
     by_path_.Add(f.get());
   }
+}
+
+// f is now at `path` ("": nowhere, deleted): its record follows, put under the new name before
+// the old one goes. Left to the next SyncPositions, a save between (the runtime syncs, then
+// saves, while a pass may run) wrote neither, and a crash then read the file again from its
+// start.
+void FileSource::Impl::MoveRecord(TailedFile& f, const std::string& path) {
+  const std::string old = f.record_path();
+  SetRecordPath(f, path);
+  if (!path.empty()) {
+    f.FillRecord(&record_);
+    positions_->Put(record_);
+    f.NotePut(record_);
+  }
+  if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
 }
 
 void FileSource::Impl::SetRecordPath(TailedFile& f, std::string path) {

@@ -278,6 +278,8 @@ class FileSource::Impl {
   void RebuildPathIndex();
   // Moves f's record to path; an open file's path index entry follows.
   void SetRecordPath(TailedFile& f, std::string path);
+  // SetRecordPath, and the record in Positions moved with it at once (discovery.cc).
+  void MoveRecord(TailedFile& f, const std::string& path);
   // Debug builds: the path index has every open file with a path under it, and nothing else.
   bool PathIndexInStep() const;
   // held files (discovery.cc)

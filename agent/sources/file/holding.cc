@@ -68,16 +68,17 @@ void FileSource::Impl::EnforceHeldBudget() {
   std::vector<std::pair<uint64_t, TailedFile*>> held;  // open order, file
   uint64_t total = 0;
   // Only draining files are held, and every draining file is ticked: not a look at each file.
+  // The ticked list may name a file twice (noted as draining and as polled): once here.
   for (const FileKey& key : Ticked()) {
     auto it = files_.find(key);
     if (it == files_.end()) continue;
     TailedFile* f = it->second.get();
-    if (!held_.IsHeld(f->record_path())) continue;
-    total += HeldFiles::OnlyHeldBytes(f->record_path());
-    held.emplace_back(f->open_seq, f);
+    if (held_.IsHeld(f->record_path())) held.emplace_back(f->open_seq, f);
   }
-  if (total <= held_.max_bytes()) return;
   std::sort(held.begin(), held.end());
+  held.erase(std::unique(held.begin(), held.end()), held.end());
+  for (const auto& [seq, f] : held) total += HeldFiles::OnlyHeldBytes(f->record_path());
+  if (total <= held_.max_bytes()) return;
   for (auto& [seq, f] : held) {
     if (total <= held_.max_bytes()) break;
     const std::string link = f->record_path();

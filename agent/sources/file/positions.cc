@@ -539,7 +539,14 @@ std::vector<PositionRecord> Positions::SelectIn(
   std::vector<PositionRecord> out;
   std::string prefix;
   for (const std::string& dir : dirs) {
-    prefix.assign(dir).push_back('/');
+    if (dir == ".") {  // the records of a relative glob's paths with no directory in them
+      for (const PositionRecord& r : by_path_) {
+        if (r.path.find('/') == std::string::npos && keep(r)) out.push_back(r);
+      }
+      continue;
+    }
+    prefix.assign(dir);
+    if (prefix != "/") prefix.push_back('/');
     for (auto it = by_path_.lower_bound(std::string_view(prefix));
          it != by_path_.end() && it->path.starts_with(prefix); ++it) {
       if (it->path.find('/', prefix.size()) == std::string::npos && keep(*it)) out.push_back(*it);

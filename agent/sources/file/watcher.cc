@@ -69,6 +69,7 @@ void InotifyWatcher::BeginPass() {
 void InotifyWatcher::Add(const std::string& dir) {
   if (auto it = wd_by_dir_.find(dir); it != wd_by_dir_.end()) {
     it->second.pass = pass_;
+    if (it->second.suspect) Renew(it);
     return;
   }
   int wd = ::inotify_add_watch(fd_, dir.c_str(), kDirMask);
@@ -130,6 +131,49 @@ void InotifyWatcher::Unwatch(const std::string& dir) {
   ::inotify_rm_watch(fd_, it->second.wd);  // EINVAL when the kernel dropped it already: fine
   dir_by_wd_.Erase(it->second.wd);
   wd_by_dir_.erase(it);
+}
+
+// A directory was made (or moved in) at `made`. A watch we hold under that name, or under a name
+// below it, may be of the directory removed from there: the kernel ends a removed directory's
+// watch (IN_DELETE_SELF, IN_IGNORED) only when the directory's last reference goes, and a file
+// in it that the reader still has open (deleted, read to its end) is one. A pod's log directory
+// removed and made again under the same name (a static pod's keeps its UID) would otherwise go
+// unwatched until that file closes. Rare: the names are scanned, and Add looks again at each.
+void InotifyWatcher::SuspectStale(const std::string& made) {
+  auto it = wd_by_dir_.find(made);
+  if (it == wd_by_dir_.end()) return;  // nothing was watched there (its subdirectories neither)
+  it->second.suspect = true;
+  for (auto& [dir, w] : wd_by_dir_) {
+    if (dir.size() > made.size() && dir[made.size()] == '/' && dir.starts_with(made)) {
+      w.suspect = true;
+    }
+  }
+}
+
+// Adds the watch again: the kernel returns the same descriptor for the same directory, a new
+// one for a new directory under the old name. The old descriptor is dropped from the index
+// (its last events, IN_IGNORED among them, are then ignored), and removed unless another name
+// holds it (a directory moved away and watched at its new name).
+void InotifyWatcher::Renew(std::unordered_map<std::string, Watch>::iterator it) {
+  it->second.suspect = false;
+  const int old = it->second.wd;
+  const int wd = ::inotify_add_watch(fd_, it->first.c_str(), kDirMask);
+  const int err = errno;
+  if (wd == old) return;  // the same directory
+  if (dir_by_wd_.Find(old) == &it->first) {
+    ::inotify_rm_watch(fd_, old);
+    dir_by_wd_.Erase(old);
+  }
+  if (wd < 0) {
+    const std::string dir = it->first;
+    wd_by_dir_.erase(it);
+    if (err == ENOENT || err == ENOTDIR) return;  // gone again
+    errno = err;
+    Fallback(dir, err == ENOSPC ? "watch_limit" : "add_watch");
+    return;
+  }
+  it->second.wd = wd;
+  dir_by_wd_.Set(wd, &it->first);
 }
 
 void InotifyWatcher::EndPass() {
@@ -198,8 +242,10 @@ void InotifyWatcher::ReadEvents(WatchEvents* out) {
       // its end (IN_DELETE_SELF, IN_IGNORED). Anything that moves or removes a file's name needs
       // a pass over its directory; a directory moved (its files have new names), a full one.
       if (file && (ev->mask & kCreated)) out->created.push_back(dir_name + "/" + ev->name);
-      if (named && !file && (ev->mask & IN_CREATE)) {
-        out->new_dirs.push_back(dir_name + "/" + ev->name);
+      if (named && !file && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+        std::string made = dir_name + "/" + ev->name;
+        SuspectStale(made);
+        if (ev->mask & IN_CREATE) out->new_dirs.push_back(std::move(made));
       }
       const uint32_t handled = kWritten | (file ? kCreated : 0) |
                                (named && !file ? IN_CREATE | IN_DELETE : 0) |

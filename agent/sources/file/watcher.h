@@ -120,10 +120,16 @@ class InotifyWatcher final : public Watcher {
   InotifyWatcher(int fd, telemetry::AgentMetrics* metrics) : metrics_(metrics), fd_(fd) {}
   void Fallback(const std::string& dir, const char* reason);
   void Unwatch(const std::string& dir);
+  void SuspectStale(const std::string& made);
+  struct Watch;
+  void Renew(std::unordered_map<std::string, Watch>::iterator it);
 
   struct Watch {
     int wd;
     uint64_t pass;  // the last pass that added it (EndPass drops the others)
+    // A directory of this name was made since the watch was added: the watch may be of the
+    // directory that had the name before (see SuspectStale). The next Add looks again.
+    bool suspect = false;
   };
   telemetry::AgentMetrics* metrics_;
   int fd_;

@@ -208,6 +208,49 @@ TEST(DiscoveryEvents, AFileMovedIntoANewDirectoryIsReadOnUnderItsNewName) {
   EXPECT_EQ(h.source->ActiveFiles(), 1u);
 }
 
+// The same rename, with the new directory's event read before the old directory's (the file
+// moved between the two reads): the walk from the new directory finds the open file under its
+// new name and follows it there; the old directory's event later finds nothing to do. Before,
+// the file was taken for deleted when that event came, closed, and read again from its start
+// at the next full pass.
+TEST(DiscoveryEvents, AFileMovedIntoANewDirectoryIsFollowedBeforeItsOldDirectorysEventComes) {
+  Harness h;
+  FakeWatcher::State ws;
+  ::mkdir((h.dir / "a").c_str(), 0755);
+  const std::string from = h.dir / "a/x.log", to = h.dir / "c/x.log";
+  WriteFile(from, "l1\n");
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(from, {"l1"}));
+  ::mkdir((h.dir / "c").c_str(), 0755);
+  ASSERT_EQ(std::rename(from.c_str(), to.c_str()), 0);
+  AppendFile(to, "l2\n");
+  WatchEvents made;
+  made.new_dirs.push_back(h.dir / "c");
+  Deliver(ws, made);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 2; }));
+  // The record moved with the file; the old name's is gone.
+  EXPECT_TRUE(h.positions->FindByPath(to).has_value());
+  EXPECT_FALSE(h.positions->FindByPath(from).has_value());
+  EXPECT_TRUE(WaitFor([&] {
+    h.source->SyncPositions();
+    auto r = h.positions->FindByPath(to);
+    return r && r->offset == 6;
+  }));
+  Deliver(ws, MovedAway(h.dir / "a", {}));
+  AppendFile(to, "l3\n");
+  Deliver(ws, Only(false, "", to));
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 3; }));
+  EXPECT_TRUE(WaitFor([&] {
+    h.source->SyncPositions();
+    auto r = h.positions->FindByPath(to);
+    return r && r->offset == 9;
+  }));
+  EXPECT_EQ(h.sink.Lines(), (std::vector<std::string>{"l1", "l2", "l3"}));
+  EXPECT_FALSE(h.positions->FindByPath(from).has_value());
+  EXPECT_EQ(ws.passes.load(), 1);
+  EXPECT_EQ(h.source->ActiveFiles(), 1u);
+}
+
 // An inotify watcher of its own, with the metrics it counts into.
 struct RealWatcher {
   telemetry::Registry registry;
@@ -260,6 +303,54 @@ TEST(DiscoveryEvents, InotifyNamesTheDirectoriesARotationADirectoryMadeOrRemoved
   WatchEvents moved;
   w->ReadEvents(&moved);
   EXPECT_TRUE(moved.rescan);
+}
+
+// A pod's directories removed while the reader still holds one of its files open (deleted,
+// being read to its end) and made again under the same names (a static pod keeps its UID): the
+// kernel ends the old watches only when that file closes, so the walk of the new directory
+// must not take them for its own. Without the fix the new container directory was unwatched
+// and a file created in it went unnoticed until a full pass.
+TEST(DiscoveryEvents, ADirectoryMadeAgainUnderItsNameIsWatchedWhileAFileOfTheOldOneIsOpen) {
+  skidder::testing::TempDir dir;
+  RealWatcher real;
+  const std::unique_ptr<InotifyWatcher>& w = real.watcher;
+  ASSERT_NE(w, nullptr);
+  const std::string pod = dir / "pod", app = dir / "pod/app";
+  skidder::testing::MakeDirs(app);
+  WriteFile(app + "/0.log", "x\n");
+  w->BeginPass();
+  for (const std::string& d : {std::string(dir.path()), pod, app}) w->Add(d);
+  w->EndPass();
+  const int open_file = ::open((app + "/0.log").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(open_file, 0);
+  ASSERT_EQ(::unlink((app + "/0.log").c_str()), 0);
+  ASSERT_EQ(::rmdir(app.c_str()), 0);
+  ASSERT_EQ(::rmdir(pod.c_str()), 0);
+  WatchEvents removed;
+  w->ReadEvents(&removed);
+  EXPECT_TRUE(removed.gone_dirs.empty());  // not yet: the open file keeps them alive
+
+  skidder::testing::MakeDirs(app);
+  WatchEvents made;
+  w->ReadEvents(&made);
+  EXPECT_EQ(made.new_dirs, std::vector<std::string>{pod});
+  w->Add(pod);  // as the walk from the new directory does
+  w->Add(app);
+  WriteFile(app + "/1.log", "y\n");
+  WatchEvents created;
+  w->ReadEvents(&created);
+  EXPECT_EQ(created.created, std::vector<std::string>{app + "/1.log"});
+
+  ::close(open_file);  // the old directories end now; their last events name nothing
+  WatchEvents ended;
+  w->ReadEvents(&ended);
+  EXPECT_TRUE(ended.gone_dirs.empty());
+  EXPECT_FALSE(ended.rescan);
+  EXPECT_EQ(w->watched(), 3u);
+  WriteFile(app + "/2.log", "z\n");
+  WatchEvents still;
+  w->ReadEvents(&still);
+  EXPECT_EQ(still.created, std::vector<std::string>{app + "/2.log"});
 }
 
 // The watcher finds a directory by its watch descriptor in a sorted vector with holes: after

@@ -114,7 +114,7 @@ TEST_F(PositionsTest, SelectInTakesTheRecordsDirectlyInTheDirectories) {
   Positions p(dir_ / "positions.json", false, &metrics_);
   uint64_t ino = 1;
   for (const char* path : {"/p/a/0.log", "/p/a/1.log", "/p/a/sub/0.log", "/p/ab/0.log", "/p/a.log",
-                           "/p/b/0.log", "/p/c/0.log"}) {
+                           "/p/b/0.log", "/p/c/0.log", "/top.log", "rel.log", "sub/rel.log"}) {
     p.Put(PositionRecord{path, {1, ino++, 16, 0}, 0, false});
   }
   auto paths = [](const std::vector<PositionRecord>& rs) {
@@ -131,6 +131,9 @@ TEST_F(PositionsTest, SelectInTakesTheRecordsDirectlyInTheDirectories) {
       paths(p.SelectIn({"/p/a"}, [](const PositionRecord& r) { return r.identity.ino != 1; })),
       std::vector<std::string>{"/p/a/1.log"});
   EXPECT_TRUE(p.SelectIn({"/p/none", "/q"}, all).empty());
+  // The root, and "." (DirName of a relative glob's path with no directory in it).
+  EXPECT_EQ(paths(p.SelectIn({"/"}, all)), std::vector<std::string>{"/top.log"});
+  EXPECT_EQ(paths(p.SelectIn({"."}, all)), std::vector<std::string>{"rel.log"});
 }
 
 // A record whose size alone changed (a read of a growing file) is kept in memory at once, but
