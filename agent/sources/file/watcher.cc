@@ -128,8 +128,12 @@ void InotifyWatcher::Fallback(const std::string& dir, const char* reason) {
 void InotifyWatcher::Unwatch(const std::string& dir) {
   auto it = wd_by_dir_.find(dir);
   if (it == wd_by_dir_.end()) return;
-  ::inotify_rm_watch(fd_, it->second.wd);  // EINVAL when the kernel dropped it already: fine
-  dir_by_wd_.Erase(it->second.wd);
+  // The kernel's watch is per directory, not per name: a directory moved and watched at its new
+  // name has the same descriptor, and the index names the newer. The old name goes alone then.
+  if (dir_by_wd_.Find(it->second.wd) == &it->first) {
+    ::inotify_rm_watch(fd_, it->second.wd);  // EINVAL when the kernel dropped it already: fine
+    dir_by_wd_.Erase(it->second.wd);
+  }
   wd_by_dir_.erase(it);
 }
 

@@ -353,6 +353,35 @@ TEST(DiscoveryEvents, ADirectoryMadeAgainUnderItsNameIsWatchedWhileAFileOfTheOld
   EXPECT_EQ(still.created, std::vector<std::string>{app + "/2.log"});
 }
 
+// A watched directory moved to another name the globs reach: the pass after it watches the new
+// name (the kernel hands back the same descriptor, a watch being per directory) and drops the
+// old name, which must not remove the watch both names had.
+TEST(WatchEvents, ADirectoryMovedIsStillWatchedAtItsNewNameAfterThePassDropsTheOld) {
+  skidder::testing::TempDir dir;
+  RealWatcher real;
+  const std::unique_ptr<InotifyWatcher>& w = real.watcher;
+  ASSERT_NE(w, nullptr);
+  const std::string from = dir / "p", to = dir / "p2";
+  ::mkdir(from.c_str(), 0755);
+  w->BeginPass();
+  w->Add(dir.path());
+  w->Add(from);
+  w->EndPass();
+  ASSERT_EQ(std::rename(from.c_str(), to.c_str()), 0);
+  WatchEvents moved;
+  w->ReadEvents(&moved);
+  EXPECT_TRUE(moved.rescan);
+  w->BeginPass();  // the full pass it asks for
+  w->Add(dir.path());
+  w->Add(to);
+  w->EndPass();
+  EXPECT_EQ(w->watched(), 2u);
+  WriteFile(to + "/0.log", "x\n");
+  WatchEvents created;
+  w->ReadEvents(&created);
+  EXPECT_EQ(created.created, std::vector<std::string>{to + "/0.log"});
+}
+
 // The watcher finds a directory by its watch descriptor in a sorted vector with holes: after
 // most directories stopped being watched (left out of a pass, or deleted), in any order, the
 // remaining ones and one watched anew still name their events.
