@@ -276,6 +276,10 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
       MoveRecord(*f, *moved->second);  // renamed to a name the glob matches too: keep going
       Touch(*f);
       MarkDirty(*f);  // written where no watch saw it, perhaps (a directory made since a pass)
+      if (found.at(*moved->second).via_link && !f->via_symlink) {
+        f->via_symlink = true;  // found through a link now: its writes raise no event of ours
+        NoteTicked(*f);
+      }
       continue;
     }
     StartDrain(*f, now_ns);

@@ -251,6 +251,35 @@ TEST(DiscoveryEvents, AFileMovedIntoANewDirectoryIsFollowedBeforeItsOldDirectory
   EXPECT_EQ(h.source->ActiveFiles(), 1u);
 }
 
+// A file followed to a new name that is a link to it (moved out of the globs' reach, a link
+// left where they look): it is looked at on ticks from then on, as a file first found through
+// a link is, since its writes raise no event in a watched directory.
+TEST(DiscoveryListing, AFileFollowedToALinkIsStillReadWithoutWriteEvents) {
+  Harness h;
+  FakeWatcher::State ws;
+  skidder::testing::TempDir elsewhere;
+  ::mkdir((h.dir / "a").c_str(), 0755);
+  ::mkdir((h.dir / "c").c_str(), 0755);
+  const std::string from = h.dir / "a/x.log", link = h.dir / "c/x.log";
+  const std::string moved = elsewhere / "x.log";
+  WriteFile(from, "l1\n");
+  h.Start(h.dir / "*/*.log", h.DefaultOptions(), std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(from, {"l1"}));
+  ASSERT_EQ(std::rename(from.c_str(), moved.c_str()), 0);
+  ASSERT_EQ(::symlink(moved.c_str(), link.c_str()), 0);
+  WatchEvents ev = MovedAway(h.dir / "a", {});
+  ev.rescan_dirs.push_back(h.dir / "c");
+  Deliver(ws, ev);
+  EXPECT_TRUE(WaitFor([&] {
+    h.source->SyncPositions();
+    return h.positions->FindByPath(link).has_value();
+  }));
+  AppendFile(moved, "l2\n");  // no event: the fake raises none, inotify would not either
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines().size() >= 2; }));
+  EXPECT_EQ(h.sink.Lines(), (std::vector<std::string>{"l1", "l2"}));
+  EXPECT_EQ(h.source->ActiveFiles(), 1u);
+}
+
 // An inotify watcher of its own, with the metrics it counts into.
 struct RealWatcher {
   telemetry::Registry registry;
