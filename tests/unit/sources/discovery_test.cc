@@ -287,6 +287,14 @@ struct RealWatcher {
   std::unique_ptr<InotifyWatcher> watcher = InotifyWatcher::Create(&metrics);
 };
 
+// Writes a new file at path and returns the files w reports created since its last read.
+std::vector<std::string> CreatedByWriting(InotifyWatcher& w, const std::string& path) {
+  WriteFile(path, "x\n");
+  WatchEvents ev;
+  w.ReadEvents(&ev);
+  return ev.created;
+}
+
 // What inotify tells: of a rotation, the directory whose file moved or went; of a directory
 // made, its name (walked alone); of one removed, that it is gone (listed alone, after the
 // events of its files). Only a directory moved asks for a full pass (its files have new names).
@@ -365,10 +373,7 @@ TEST(DiscoveryEvents, ADirectoryMadeAgainUnderItsNameIsWatchedWhileAFileOfTheOld
   EXPECT_EQ(made.new_dirs, std::vector<std::string>{pod});
   w->Add(pod);  // as the walk from the new directory does
   w->Add(app);
-  WriteFile(app + "/1.log", "y\n");
-  WatchEvents created;
-  w->ReadEvents(&created);
-  EXPECT_EQ(created.created, std::vector<std::string>{app + "/1.log"});
+  EXPECT_EQ(CreatedByWriting(*w, app + "/1.log"), std::vector<std::string>{app + "/1.log"});
 
   ::close(open_file);  // the old directories end now; their last events name nothing
   WatchEvents ended;
@@ -376,10 +381,7 @@ TEST(DiscoveryEvents, ADirectoryMadeAgainUnderItsNameIsWatchedWhileAFileOfTheOld
   EXPECT_TRUE(ended.gone_dirs.empty());
   EXPECT_FALSE(ended.rescan);
   EXPECT_EQ(w->watched(), 3u);
-  WriteFile(app + "/2.log", "z\n");
-  WatchEvents still;
-  w->ReadEvents(&still);
-  EXPECT_EQ(still.created, std::vector<std::string>{app + "/2.log"});
+  EXPECT_EQ(CreatedByWriting(*w, app + "/2.log"), std::vector<std::string>{app + "/2.log"});
 }
 
 // A watched directory moved to another name the globs reach: the pass after it watches the new
@@ -405,10 +407,7 @@ TEST(WatchEvents, ADirectoryMovedIsStillWatchedAtItsNewNameAfterThePassDropsTheO
   w->Add(to);
   w->EndPass();
   EXPECT_EQ(w->watched(), 2u);
-  WriteFile(to + "/0.log", "x\n");
-  WatchEvents created;
-  w->ReadEvents(&created);
-  EXPECT_EQ(created.created, std::vector<std::string>{to + "/0.log"});
+  EXPECT_EQ(CreatedByWriting(*w, to + "/0.log"), std::vector<std::string>{to + "/0.log"});
 }
 
 // The watcher finds a directory by its watch descriptor in a sorted vector with holes: after
