@@ -472,6 +472,7 @@ void FileSource::Impl::MoveRecord(TailedFile& f, const std::string& path) {
   const std::string old = f.record_path();
   SetRecordPath(f, path);
   if (!path.empty()) {
+    f.FingerprintUnread();
     f.FillRecord(&record_);
     positions_->Put(record_);
     f.NotePut(record_);

@@ -206,6 +206,11 @@ config::Duration FileSource::Impl::RescanPeriod() const {
 
 bool FileSource::Impl::SyncPositions() {
   std::lock_guard state(state_mu_);
+  // The owner saves what this puts: files recorded before their first read take their
+  // fingerprint first (a pread each, only for files still waiting to be read at a save).
+  for (auto& [key, f] : files_) {
+    if (f->FingerprintUnread()) Touch(*f);
+  }
   UpdatePositions();
   const bool settled = Settled();
   owner_settled_.store(settled, std::memory_order_relaxed);

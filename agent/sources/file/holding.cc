@@ -38,6 +38,7 @@ void FileSource::Impl::HoldDraining(TailedFile& f) {
   SetRecordPath(f, link);
   // Saved at once (a rotation is rare; this is one small write): a link whose record did not
   // reach the disk is an orphan after a crash, and orphans are removed at start.
+  f.FingerprintUnread();
   const PositionRecord rec = f.Record();
   positions_->Put(rec);
   f.NotePut(rec);

@@ -145,6 +145,15 @@ bool TailedFile::Check(bool* has_new_data) {
   return true;
 }
 
+bool TailedFile::TakeFingerprint() {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return false;
+  auto id = Identify(fd_, st);
+  if (!id || !SameInode(id_, st) || id->fingerprint_len == 0) return false;
+  id_ = *id;
+  return true;
+}
+
 void TailedFile::NoteOpened(const struct stat& st) {
   size_ = static_cast<uint64_t>(st.st_size);
   series_->SetSize(size_);

@@ -86,6 +86,14 @@ class TailedFile {
   // file grows a line at a time).
   PositionRecord Record() const;
   void FillRecord(PositionRecord* r) const;
+  // Before a record of a file with bytes but not yet read is saved: a file read from its start
+  // takes its fingerprint from its first read (no pread at the open), and one still waiting to
+  // be read (the sink saturated) or held at once after a rotation would otherwise be saved
+  // without one. A record with none cannot be matched to the file's compressed copy after a
+  // restart (read twice, or counted lost). Takes it now, by a pread, and returns true when so.
+  bool FingerprintUnread() {
+    return id_.fingerprint_len == 0 && size_ > 0 && gz_ == nullptr && fd_ >= 0 && TakeFingerprint();
+  }
   // Record() would differ from what NotePut was last given (compares numbers; copies nothing).
   bool RecordChanged() const;
   // r (this file's Record()) went into Positions; ForgetPut: its record must be put again.
@@ -127,6 +135,7 @@ class TailedFile {
   std::string target_id;
 
  private:
+  bool TakeFingerprint();
   void Restart(const char* why);
   // One line into the batch as an entry of this file (ReadBatch::ShareAll gives it labels and ack).
   void Emit(std::string_view line, ReadBatch& batch);

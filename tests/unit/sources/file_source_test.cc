@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "sources/file/identity.h"
 #include "unit/sources/fake_sink.h"
 
 namespace skidder::sources {
@@ -122,6 +123,39 @@ TEST(FileSource, SaturatedSinkPausesReadingAndNothingIsLost) {
   EXPECT_EQ(h.sink.Count(), 0u);
   h.sink.SetSaturated(false);
   ASSERT_TRUE(h.WaitLines(path, Numbered("a", 0, 20)));
+}
+
+// A file opened behind a saturated sink is recorded before its first read; what the owner saves
+// (SyncPositions, then Save) carries the file's fingerprint all the same, so that a restart can
+// tell the record's file, and its compressed copy, from others.
+TEST(FileSource, AFileRecordedBeforeItsFirstReadIsSavedWithItsFingerprint) {
+  Harness h;
+  constexpr int kFiles = 20;  // the reader looks at a file or two, then waits for room
+  const auto path = [&](int i) { return h.dir / ("app" + std::to_string(i) + ".log"); };
+  const auto text = [](int i) { return Joined(Numbered("f" + std::to_string(i) + "-", 0, 10)); };
+  for (int i = 0; i < kFiles; ++i) WriteFile(path(i), text(i));
+  h.sink.SetSaturated(true);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] {
+    for (int i = 0; i < kFiles; ++i) {
+      if (!h.positions->FindByPath(path(i))) return false;
+    }
+    return true;
+  }));
+  h.source->SyncPositions();
+  EXPECT_EQ(h.sink.Count(), 0u);
+  for (int i = 0; i < kFiles; ++i) {
+    const auto r = h.positions->FindByPath(path(i));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->offset, 0u);
+    EXPECT_EQ(r->identity.fingerprint_len, text(i).size()) << path(i);
+    EXPECT_EQ(r->identity.fingerprint, HashBytes(text(i))) << path(i);
+  }
+  h.sink.SetSaturated(false);
+  h.source->Wake();
+  for (int i = 0; i < kFiles; ++i) {
+    ASSERT_TRUE(h.WaitLines(path(i), Numbered("f" + std::to_string(i) + "-", 0, 10)));
+  }
 }
 
 // The agent's clients wake the reader when a full budget has room again; its own look is only a

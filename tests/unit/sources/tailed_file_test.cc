@@ -134,6 +134,28 @@ TEST_F(TailedFileOpenTest, AFileReadFromItsStartIsFingerprintedByItsFirstRead) {
   }
 }
 
+// A record put before that first read (the file waits behind a saturated sink, or is held at
+// once after a rotation) carries the fingerprint Identify would have taken at the open: with
+// none, a restart could not tie the record to the file's compressed copy (read twice, or
+// counted lost). An empty file stays without one, and a read file keeps the one it has.
+TEST_F(TailedFileOpenTest, ARecordPutBeforeTheFirstReadHasTheFilesFingerprint) {
+  const std::string path = dir_ / "a.log", empty = dir_ / "empty.log";
+  WriteFile(path, std::string(3000, 'x') + "\n");
+  WriteFile(empty, "");
+  for (const std::string& p : {path, empty}) {
+    int fd = OpenToRead(p);
+    ASSERT_GE(fd, 0);
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    const FileIdentity full = Identify(fd, st).value();
+    TailedFile f(fd, p, InodeIdentity(st), 0, Labels{}, nullptr, settings_);
+    f.NoteOpened(st);
+    EXPECT_EQ(f.FingerprintUnread(), p == path);
+    EXPECT_EQ(f.Record().identity, full) << p;
+    EXPECT_EQ(f.Record().identity.fingerprint_len, p == path ? kFingerprintMaxLen : 0u);
+  }
+}
+
 // An empty file's identity from InodeIdentity is the one Identify gives it. A file opened to be
 // read from its start gets that; one resumed at an offset gets its first bytes hashed at once.
 TEST(OpeningIdentity, HashesTheFirstBytesOnlyOfAFileResumedAtAnOffset) {
