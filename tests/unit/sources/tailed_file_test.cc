@@ -39,6 +39,20 @@ class TailedFileOpenTest : public ::testing::Test {
     return f;
   }
 
+  // Opens path to be read from its start, as OpenNew does now: with its inode alone
+  // (InodeIdentity, no pread). *full gets what Identify says of it at the open.
+  std::unique_ptr<TailedFile> OpenFromStart(const std::string& path, FileIdentity* full) {
+    int fd = OpenToRead(path);
+    EXPECT_GE(fd, 0);
+    struct stat st;
+    EXPECT_EQ(::fstat(fd, &st), 0);
+    *full = Identify(fd, st).value();
+    auto f =
+        std::make_unique<TailedFile>(fd, path, InodeIdentity(st), 0, Labels{}, nullptr, settings_);
+    f->NoteOpened(st);
+    return f;
+  }
+
   TempDir dir_;
   telemetry::Registry registry_;
   telemetry::AgentMetrics metrics_;
@@ -114,23 +128,18 @@ TEST_F(TailedFileOpenTest, AFileReadFromItsStartIsFingerprintedByItsFirstRead) {
   for (const std::string& content : {text, std::string("short\n")}) {
     const std::string path = dir_ / "a.log";
     WriteFile(path, content);
-    int fd = OpenToRead(path);
-    ASSERT_GE(fd, 0);
-    struct stat st;
-    ASSERT_EQ(::fstat(fd, &st), 0);
-    const FileIdentity full = Identify(fd, st).value();
-    TailedFile f(fd, path, InodeIdentity(st), 0, Labels{}, nullptr, settings_);
-    f.NoteOpened(st);
-    EXPECT_EQ(f.identity().fingerprint_len, 0u);
+    FileIdentity full;
+    auto f = OpenFromStart(path, &full);
+    EXPECT_EQ(f->identity().fingerprint_len, 0u);
     bool has_new = false;
-    ASSERT_TRUE(f.Check(&has_new));
+    ASSERT_TRUE(f->Check(&has_new));
     ASSERT_TRUE(has_new);
     std::string buf(64 * 1024, '\0');
     ReadBatch batch;
-    EXPECT_EQ(f.ReadChunk(buf.data(), buf.size(), BatchTime{}, batch),
+    EXPECT_EQ(f->ReadChunk(buf.data(), buf.size(), BatchTime{}, batch),
               TailedFile::ReadResult::kEof);
-    EXPECT_EQ(f.identity(), full) << content.size() << " bytes";
-    EXPECT_EQ(f.read_offset(), content.size());
+    EXPECT_EQ(f->identity(), full) << content.size() << " bytes";
+    EXPECT_EQ(f->read_offset(), content.size());
   }
 }
 
@@ -143,16 +152,11 @@ TEST_F(TailedFileOpenTest, ARecordPutBeforeTheFirstReadHasTheFilesFingerprint) {
   WriteFile(path, std::string(3000, 'x') + "\n");
   WriteFile(empty, "");
   for (const std::string& p : {path, empty}) {
-    int fd = OpenToRead(p);
-    ASSERT_GE(fd, 0);
-    struct stat st;
-    ASSERT_EQ(::fstat(fd, &st), 0);
-    const FileIdentity full = Identify(fd, st).value();
-    TailedFile f(fd, p, InodeIdentity(st), 0, Labels{}, nullptr, settings_);
-    f.NoteOpened(st);
-    EXPECT_EQ(f.FingerprintUnread(), p == path);
-    EXPECT_EQ(f.Record().identity, full) << p;
-    EXPECT_EQ(f.Record().identity.fingerprint_len, p == path ? kFingerprintMaxLen : 0u);
+    FileIdentity full;
+    auto f = OpenFromStart(p, &full);
+    EXPECT_EQ(f->FingerprintUnread(), p == path);
+    EXPECT_EQ(f->Record().identity, full) << p;
+    EXPECT_EQ(f->Record().identity.fingerprint_len, p == path ? kFingerprintMaxLen : 0u);
   }
 }
 
