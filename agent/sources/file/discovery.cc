@@ -335,13 +335,15 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     return;
   }
   // Where it starts needs only the inode (records' fingerprints are checked against the file).
+  std::string superseded;  // a record of this file under another name: removed once it opened
   const uint64_t offset =
-      StartOffset(path, fd, InodeIdentity(st), static_cast<uint64_t>(st.st_size));
+      StartOffset(path, fd, InodeIdentity(st), static_cast<uint64_t>(st.st_size), &superseded);
   Result<FileIdentity> id = OpeningIdentity(fd, st, offset);
-  if (!id) {  // unreadable: the next pass tries again
+  if (!id) {  // unreadable: the next pass tries again, from the record still there
     ::close(fd);
     return;
   }
+  if (!superseded.empty()) positions_->Remove(superseded);
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
                                         t.target.handler, settings_);
@@ -376,7 +378,7 @@ bool FileSource::Impl::MovedSinceWalk(const std::string& path, const WalkedFile&
 // and still within the file), a position recorded under another name (renamed while stopped),
 // or 0.
 uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const FileIdentity& id,
-                                       uint64_t size) {
+                                       uint64_t size, std::string* superseded) {
   if (auto r = positions_->FindByPath(path)) {
     if (r->imported) return r->offset <= size ? r->offset : 0;
     if (r->identity.dev == id.dev && r->identity.ino == id.ino &&
@@ -386,7 +388,11 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
   }
   if (auto r = positions_->FindByIdentity(id)) {
     if (r->path != path && FingerprintMatches(fd, r->identity) && r->offset <= size) {
-      positions_->Remove(r->path);
+      if (superseded != nullptr) {
+        *superseded = r->path;
+      } else {
+        positions_->Remove(r->path);
+      }
       return r->offset;
     }
   }

@@ -272,7 +272,11 @@ class FileSource::Impl {
   bool DecompressedBefore(const std::string& path, const struct stat& walked) const;
   uint64_t DecompressedStart(const std::string& path, const FileIdentity& id,
                              CompressedReader& reader) const;
-  uint64_t StartOffset(const std::string& path, int fd, const FileIdentity& id, uint64_t size);
+  // Where a file opened at path resumes. A record of it under another name (renamed while
+  // stopped) is removed, or, with `superseded`, named there for the caller to remove once the
+  // open cannot fail any more.
+  uint64_t StartOffset(const std::string& path, int fd, const FileIdentity& id, uint64_t size,
+                       std::string* superseded = nullptr);
   void StartDrain(TailedFile& f, int64_t now_ns);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
