@@ -174,14 +174,24 @@ clients:
 
 
 def start_skidder(build, d, cfg):
+    # A session of its own: stop_skidder signals the agent and any --wrap tool around it.
     return subprocess.Popen(WRAP + [os.path.join(build, "skidder"), f"-config.file={cfg}",
                                     "-log.level=warn"],
-                            stderr=open(os.path.join(d, "agent.log"), "w"))
+                            stderr=open(os.path.join(d, "agent.log"), "w"),
+                            start_new_session=True)
 
 
 def stop_skidder(agent):
-    agent.send_signal(signal.SIGTERM)
-    agent.wait(timeout=60)
+    # SIGTERM to the group reaches the agent itself, not only a wrapper (strace -f passes a
+    # signal it gets on slowly, if at all). A tracer slows the shutdown's closes and saves, so a
+    # wrapped agent gets longer; one that does not stop is killed, never left running.
+    os.killpg(agent.pid, signal.SIGTERM)
+    try:
+        agent.wait(timeout=300 if WRAP else 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(agent.pid, signal.SIGKILL)
+        agent.wait()
+        sys.exit("skidder did not stop within its deadline after SIGTERM; killed")
 
 
 def run_skidder(build, d, port, expected_lines, files_glob, clients, idle_s):
