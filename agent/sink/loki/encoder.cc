@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -78,15 +79,6 @@ size_t TimestampSize(Timestamp t) {
          (t.nanos != 0 ? 1 + VarintSize(static_cast<uint64_t>(t.nanos)) : 0);
 }
 
-// Structured metadata as sent: valid UTF-8. Valid pairs (nearly all) are used in place; an
-// invalid one is repaired into a per-thread copy.
-std::string_view Valid(const std::string& s, std::string& repaired) {
-  if (formats::IsValidUtf8(s)) return s;
-  repaired = s;  // rare: invalid metadata from an incoming push or a stage
-  formats::SanitizeUtf8(repaired);
-  return repaired;
-}
-
 size_t PairSize(std::string_view name, std::string_view value) {
   return (name.empty() ? 0 : FieldSize(name.size())) +
          (value.empty() ? 0 : FieldSize(value.size()));
@@ -104,14 +96,17 @@ std::string FinalizeLabels(Labels* labels, const Labels& external) {
   return tenant;
 }
 
-void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
-  const Timestamp t = Split(e.timestamp_ns);
+namespace {
+
+// An entry's field with metadata that is valid UTF-8 (checked, or repaired, by the caller: the
+// write happens inside resize_and_overwrite's callback, which must not throw, so nothing in it
+// may allocate).
+void AppendValidEntryField(std::string* out, int64_t timestamp_ns, std::string_view line,
+                           std::span<const Label> metadata) {
+  const Timestamp t = Split(timestamp_ns);
   const size_t ts = TimestampSize(t);
   size_t payload = FieldSize(ts) + (line.empty() ? 0 : FieldSize(line.size()));
-  thread_local std::string name_copy, value_copy;
-  for (const Label& md : e.structured_metadata) {
-    payload += FieldSize(PairSize(Valid(md.name, name_copy), Valid(md.value, value_copy)));
-  }
+  for (const Label& md : metadata) payload += FieldSize(PairSize(md.name, md.value));
   // Every byte of the field is written below: resize_and_overwrite grows the buffer as resize
   // would (doubling) without zero-filling what is overwritten at once. (GCC 12's libstdc++
   // passes the grown capacity, not the size asked for, as the second argument: unused.)
@@ -131,16 +126,34 @@ void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
       p = PutVarint(p, static_cast<uint64_t>(t.nanos));
     }
     if (!line.empty()) p = PutField(p, kLineTag, line);
-    for (const Label& md : e.structured_metadata) {
-      const std::string_view name = Valid(md.name, name_copy);
-      const std::string_view value = Valid(md.value, value_copy);
+    for (const Label& md : metadata) {
       *p++ = kMetadataTag;
-      p = PutVarint(p, PairSize(name, value));
-      if (!name.empty()) p = PutField(p, kNameTag, name);
-      if (!value.empty()) p = PutField(p, kValueTag, value);
+      p = PutVarint(p, PairSize(md.name, md.value));
+      if (!md.name.empty()) p = PutField(p, kNameTag, md.name);
+      if (!md.value.empty()) p = PutField(p, kValueTag, md.value);
     }
     return size;
   });
+}
+
+}  // namespace
+
+void AppendEntryField(std::string* out, const Entry& e, std::string_view line) {
+  const auto valid = [](const Label& md) {
+    return formats::IsValidUtf8(md.name) && formats::IsValidUtf8(md.value);
+  };
+  if (std::all_of(e.structured_metadata.begin(), e.structured_metadata.end(), valid)) {
+    AppendValidEntryField(out, e.timestamp_ns, line, e.structured_metadata);
+    return;
+  }
+  // Rare (invalid metadata from an incoming push or a stage): sent as protobuf would accept it,
+  // with U+FFFD for what is not UTF-8.
+  std::vector<Label> repaired = e.structured_metadata;
+  for (Label& md : repaired) {
+    formats::SanitizeUtf8(md.name);
+    formats::SanitizeUtf8(md.value);
+  }
+  AppendValidEntryField(out, e.timestamp_ns, line, repaired);
 }
 
 std::string StreamText(const Labels& labels) {
