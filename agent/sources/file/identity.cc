@@ -52,6 +52,14 @@ Result<FileIdentity> Identify(int fd, const struct stat& st) {
   return id;
 }
 
+bool FingerprintOpenFile(int fd, uint64_t size, FileIdentity* id) {
+  char buf[kFingerprintMaxLen];
+  const ssize_t n = ReadPrefix(fd, buf, std::min<uint64_t>(size, kFingerprintMaxLen));
+  if (n <= 0) return false;
+  SetFingerprint(id, std::string_view(buf, static_cast<size_t>(n)));
+  return true;
+}
+
 void SetFingerprint(FileIdentity* id, std::string_view first_bytes) {
   first_bytes = first_bytes.substr(0, kFingerprintMaxLen);
   id->fingerprint_len = static_cast<uint32_t>(first_bytes.size());

@@ -23,6 +23,12 @@ uint64_t HashBytes(std::string_view data);
 // dev/ino from st, fingerprint of the first min(size, kFingerprintMaxLen) bytes of fd.
 Result<FileIdentity> Identify(int fd, const struct stat& st);
 
+// Sets id's fingerprint from fd's first min(size, kFingerprintMaxLen) bytes, for a file whose
+// inode id already names (taken from fd when it was opened) and whose size was looked at lately:
+// Identify without its fstat. A file grown since gets a shorter fingerprint, which grows later as
+// any short one does. False, id unchanged, when the read fails or finds no bytes.
+bool FingerprintOpenFile(int fd, uint64_t size, FileIdentity* id);
+
 // dev/ino from st, no bytes hashed yet (as an empty file's identity).
 FileIdentity InodeIdentity(const struct stat& st);
 

@@ -1,5 +1,6 @@
 // FingerprintCheck: the memoised look at a tailed file's first bytes must say what
 // FingerprintMatches says, on the fast path too (after a first match), and follow a new identity.
+// FingerprintOpenFile: Identify's fingerprint without the fstat, bounded by the size given.
 #include "sources/file/identity.h"
 
 #include <fcntl.h>
@@ -71,6 +72,33 @@ TEST(FingerprintCheck, ANewIdentityIsCheckedAgainstItsOwnBytes) {
   other.fingerprint ^= 1;  // an identity these bytes do not have
   EXPECT_FALSE(check.Matches(f.fd, other));
   EXPECT_TRUE(check.Matches(f.fd, grown));
+}
+
+TEST(FingerprintOpenFile, HashesWhatIdentifyHashesUpToTheSizeGiven) {
+  TempDir dir;
+  const std::string path = dir.path() + "/a.log";
+  WriteFile(path, std::string(700, 'a') + std::string(700, 'b'));
+  OpenFile f(path);
+  const FileIdentity whole = f.Identity();
+  FileIdentity id = whole;
+  id.fingerprint_len = 0;
+  id.fingerprint = 0;
+  ASSERT_TRUE(FingerprintOpenFile(f.fd, 1400, &id));
+  EXPECT_EQ(id.fingerprint_len, kFingerprintMaxLen);
+  EXPECT_EQ(id.fingerprint, whole.fingerprint);
+  EXPECT_EQ(id.ino, whole.ino);
+  // A size seen before the file grew: the fingerprint of that many bytes, as Identify then.
+  ASSERT_TRUE(FingerprintOpenFile(f.fd, 600, &id));
+  EXPECT_EQ(id.fingerprint_len, 600u);
+  EXPECT_EQ(id.fingerprint, HashBytes(std::string(600, 'a')));
+  // Truncated since the size was seen: what is there.
+  ASSERT_EQ(::ftruncate(f.fd, 10), 0);
+  ASSERT_TRUE(FingerprintOpenFile(f.fd, 1400, &id));
+  EXPECT_EQ(id.fingerprint_len, 10u);
+  // Empty: nothing to hash, the identity stays as it was.
+  ASSERT_EQ(::ftruncate(f.fd, 0), 0);
+  EXPECT_FALSE(FingerprintOpenFile(f.fd, 1400, &id));
+  EXPECT_EQ(id.fingerprint_len, 10u);
 }
 
 }  // namespace
