@@ -61,6 +61,8 @@ std::string FormatNumber(double n);
 // A value as text for string.format's %v and for messages (strings unquoted).
 std::string ToText(const Value& v);
 bool Equal(const Value& a, const Value& b);
+// About the memory a value takes: its strings and, for arrays and objects, their members'.
+size_t ValueBytes(const Value& v);
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;

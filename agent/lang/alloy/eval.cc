@@ -33,25 +33,37 @@ Status Evaluator::ErrorAt(Pos pos, std::string_view message) const {
   return InvalidArgument(fmt::format("{}:{}:{}: {}", file_, pos.line, pos.column, message));
 }
 
+Result<Value> Evaluator::Charge(Result<Value> v, Pos pos) {
+  if (!v) return v;
+  evaluated_bytes_ += ValueBytes(*v);
+  if (evaluated_bytes_ > max_evaluated_bytes_) {
+    return Err(ErrorAt(pos, fmt::format("the config's expressions make more than {} MiB of values",
+                                        max_evaluated_bytes_ >> 20)));
+  }
+  return v;
+}
+
 Result<Value> Evaluator::Eval(const Expr& e) {
+  // What a reference, a call or an operator makes is counted (a reference copies the value's
+  // strings), and arrays and objects member by member, before the next is made.
   switch (e.kind) {
     case Expr::Kind::kLiteral:
       return e.value;
     case Expr::Kind::kIdent:
     case Expr::Kind::kField:
-      return Reference(e);
+      return Charge(Reference(e), e.pos);
     case Expr::Kind::kIndex:
       return Index(e);
     case Expr::Kind::kCall:
-      return Call(e);
+      return Charge(Call(e), e.pos);
     case Expr::Kind::kUnary:
       return Unary(e);
     case Expr::Kind::kBinary:
-      return Binary(e);
+      return Charge(Binary(e), e.pos);
     case Expr::Kind::kArray: {
       Array out;
       for (const ExprPtr& k : e.kids) {
-        Result<Value> v = Eval(*k);
+        Result<Value> v = Charge(Eval(*k), k->pos);
         if (!v) return v;
         out.push_back(std::move(*v));
       }
@@ -60,7 +72,7 @@ Result<Value> Evaluator::Eval(const Expr& e) {
     case Expr::Kind::kObject: {
       Object out;
       for (size_t i = 0; i < e.kids.size(); ++i) {
-        Result<Value> v = Eval(*e.kids[i]);
+        Result<Value> v = Charge(Eval(*e.kids[i]), e.kids[i]->pos);
         if (!v) return v;
         out.emplace_back(e.keys[i], std::move(*v));
       }
@@ -179,7 +191,13 @@ Result<Value> Evaluator::Binary(const Expr& e) {
     return mismatch();
   }
   if (a->kind == Value::Kind::kString && b->kind == Value::Kind::kString) {
-    if (op == "+") return Value::String(a->str + b->str);
+    if (op == "+") {
+      if (a->str.size() + b->str.size() > kMaxValueBytes) {
+        return Err(ErrorAt(
+            e.pos, fmt::format("the string would be larger than {} MiB", kMaxValueBytes >> 20)));
+      }
+      return Value::String(a->str + b->str);
+    }
     if (op == "<") return Value::Bool(a->str < b->str);
     if (op == "<=") return Value::Bool(a->str <= b->str);
     if (op == ">") return Value::Bool(a->str > b->str);

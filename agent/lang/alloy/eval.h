@@ -20,10 +20,21 @@ namespace skidder::lang::alloy {
 using Resolver =
     std::function<Result<Value>(const std::vector<std::string>& parts, size_t* consumed, Pos pos)>;
 
+// What one function call may make (a string, or an array's members): a config file's own
+// limit. Nested replace() or format() multiply a string at each level (six levels of a 64-byte
+// replacement are terabytes), so each call checks before it allocates.
+inline constexpr size_t kMaxValueBytes = 16 << 20;
+// What a whole load may make, in function results, concatenations and array and object values:
+// references copy values, so a value of kMaxValueBytes used many times (or arrays of arrays
+// nested a level per component) would pass each call's limit and still exhaust memory.
+inline constexpr size_t kMaxEvaluatedBytes = 256 << 20;
+
 class Evaluator {
  public:
-  Evaluator(std::string file, Resolver resolver)
-      : file_(std::move(file)), resolver_(std::move(resolver)) {}
+  Evaluator(std::string file, Resolver resolver, size_t max_evaluated_bytes = kMaxEvaluatedBytes)
+      : file_(std::move(file)),
+        resolver_(std::move(resolver)),
+        max_evaluated_bytes_(max_evaluated_bytes) {}
 
   Result<Value> Eval(const Expr& e);
   // An error "file:line:col: message" at pos.
@@ -36,9 +47,13 @@ class Evaluator {
   Result<Value> Call(const Expr& e);
   Result<Value> Unary(const Expr& e);
   Result<Value> Binary(const Expr& e);
+  // Counts v against max_evaluated_bytes_; an error at pos past it.
+  Result<Value> Charge(Result<Value> v, Pos pos);
 
   std::string file_;
   Resolver resolver_;
+  size_t max_evaluated_bytes_;
+  size_t evaluated_bytes_ = 0;
 };
 
 // The standard library: calls a function by its dotted name ("string.format", "env").

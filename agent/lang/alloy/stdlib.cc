@@ -26,6 +26,12 @@ Status Arity(const Args& a, size_t n) {
       fmt::format("expected {} argument{}, got {}", n, n == 1 ? "" : "s", a.size()));
 }
 
+// A call's result past kMaxValueBytes (see eval.h), refused before it is made.
+Status TooLarge() {
+  return InvalidArgument(
+      fmt::format("the result would be larger than {} MiB", kMaxValueBytes >> 20));
+}
+
 // The arguments must be n strings.
 Status Strings(const Args& a, size_t n) {
   if (Status s = Arity(a, n); !s.ok()) return s;
@@ -79,8 +85,11 @@ Result<Value> Concat(const Args& a) {
       return Err(
           InvalidArgument(fmt::format("arguments must be arrays, got a {}", KindName(v.kind))));
     }
-    out.insert(out.end(), v.array->begin(), v.array->end());
   }
+  size_t bytes = 0;
+  for (const Value& v : a) bytes += ValueBytes(v);
+  if (bytes > kMaxValueBytes) return Err(TooLarge());
+  for (const Value& v : a) out.insert(out.end(), v.array->begin(), v.array->end());
   return Value::MakeArray(std::move(out));
 }
 
@@ -105,6 +114,7 @@ Result<Value> Format(const Args& a) {
     }
     if (next >= a.size()) return Err(InvalidArgument("not enough arguments for the format"));
     const Value& v = a[next++];
+    if (out.size() + ValueBytes(v) > kMaxValueBytes) return Err(TooLarge());
     if (verb == 'q') {
       out += fmt::format("{:?}", ToText(v));
     } else if (verb == 'd' && v.kind == Value::Kind::kNumber) {
@@ -129,6 +139,7 @@ Result<Value> Join(const Args& a) {
   for (size_t i = 0; i < a[0].array->size(); ++i) {
     const Value& v = (*a[0].array)[i];
     if (v.kind != Value::Kind::kString) return Err(InvalidArgument("the array must hold strings"));
+    if (out.size() + a[1].str.size() + v.str.size() > kMaxValueBytes) return Err(TooLarge());
     out += (i ? a[1].str : "") + v.str;
   }
   return Value::String(std::move(out));
@@ -139,6 +150,11 @@ Result<Value> Replace(const Args& a) {
   std::string s = a[0].str;
   const std::string &from = a[1].str, &to = a[2].str;
   if (from.empty()) return Value::String(s);
+  size_t hits = 0;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + from.size())) {
+    ++hits;
+  }
+  if (s.size() - hits * from.size() + hits * to.size() > kMaxValueBytes) return Err(TooLarge());
   std::string out;
   size_t at = 0;
   for (size_t hit; (hit = s.find(from, at)) != std::string::npos; at = hit + from.size()) {
@@ -151,6 +167,8 @@ Result<Value> Split(const Args& a) {
   if (Status s = Strings(a, 2); !s.ok()) return Err(std::move(s));
   Array out;
   const std::string &s = a[0].str, &sep = a[1].str;
+  // Each part is a Value of its own: a string split into characters takes ~100 times its size.
+  if (s.size() * (sep.empty() ? sizeof(Value) : 1) > kMaxValueBytes) return Err(TooLarge());
   if (sep.empty()) {
     for (char c : s) out.push_back(Value::String(std::string(1, c)));
     return Value::MakeArray(std::move(out));
@@ -234,6 +252,7 @@ Result<Value> PathJoin(const Args& a) {
   for (const Value& v : a) {
     if (v.kind != Value::Kind::kString) return Err(InvalidArgument("arguments must be strings"));
     if (v.str.empty()) continue;
+    if (out.size() + 1 + v.str.size() > kMaxValueBytes) return Err(TooLarge());
     if (!out.empty() && out.back() != '/') out += '/';
     out += v.str;
   }

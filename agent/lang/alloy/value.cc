@@ -123,6 +123,17 @@ std::string ToText(const Value& v) {
   return "";
 }
 
+size_t ValueBytes(const Value& v) {
+  size_t n = sizeof(Value) + v.str.size() + v.capsule.kind.size() + v.capsule.component.size();
+  if (v.array) {
+    for (const Value& m : *v.array) n += ValueBytes(m);
+  }
+  if (v.object) {
+    for (const auto& [key, m] : *v.object) n += key.size() + ValueBytes(m);
+  }
+  return n;
+}
+
 bool Equal(const Value& a, const Value& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {

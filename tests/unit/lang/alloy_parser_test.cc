@@ -10,12 +10,15 @@ namespace skidder::lang::alloy {
 namespace {
 
 // Evaluates `x = <expr>` with no components known.
-Result<Value> EvalText(const std::string& expr) {
+Result<Value> EvalText(const std::string& expr, size_t max_bytes = kMaxEvaluatedBytes) {
   Result<File> f = Parse("x = " + expr + "\n", "t.alloy");
   if (!f) return Err(f.error());
-  Evaluator ev("t.alloy", [](const std::vector<std::string>&, size_t*, Pos) -> Result<Value> {
-    return Err(NotFound(""));
-  });
+  Evaluator ev(
+      "t.alloy",
+      [](const std::vector<std::string>&, size_t*, Pos) -> Result<Value> {
+        return Err(NotFound(""));
+      },
+      max_bytes);
   return ev.Eval(*f->attributes.at(0).value);
 }
 
@@ -123,6 +126,55 @@ TEST(AlloyEval, ErrorsNameThePositionOfTheExpression) {
   EXPECT_EQ(EvalString(R"(string.join("a"))"),
             "ERROR: t.alloy:1:5: string.join: expected an array of strings and a separator");
   EXPECT_EQ(EvalString("1 / 0"), "ERROR: t.alloy:1:7: division by zero");
+}
+
+// A few hundred bytes of config must not make gigabytes: nested calls multiply a string at each
+// level, and each call refuses a result past kMaxValueBytes before making it.
+TEST(AlloyEval, RefusesExpressionsThatGrowPastTheValueLimit) {
+  const std::string a64 = "\"" + std::string(64, 'a') + "\"";
+  // Each level makes 64 of every 'a': six levels would be 64^7 bytes (4 TiB).
+  auto times64 = [&](const std::string& x) { return "replace(" + x + ", \"a\", " + a64 + ")"; };
+  std::string bomb = a64;
+  for (int i = 0; i < 6; ++i) bomb = times64(bomb);
+  EXPECT_NE(EvalString(bomb).find("1:21: replace: the result would be larger than 16 MiB"),
+            std::string::npos)
+      << EvalString(bomb).substr(0, 200);
+  const std::string mib16 = times64(times64(times64(a64)));  // 64^4 bytes: 16 MiB, the limit
+  EXPECT_EQ(EvalString(mib16).size(), size_t{16} << 20);
+  EXPECT_NE(EvalString(mib16 + " + \"b\"").find("the string would be larger than 16 MiB"),
+            std::string::npos);
+  EXPECT_NE(EvalString("format(\"%s%s\", " + mib16 + ", \"b\")").find("would be larger than"),
+            std::string::npos);
+  EXPECT_NE(EvalString("join([" + mib16 + ", \"b\"], \"\")").find("would be larger than"),
+            std::string::npos);
+  EXPECT_NE(EvalString("file.path_join(" + mib16 + ", \"b\")").find("would be larger than"),
+            std::string::npos);
+  // A half-MiB string split into characters: a Value each, far more than 16 MiB.
+  const std::string half = "replace(" + times64(times64(a64)) + ", \"a\", \"bb\")";
+  EXPECT_NE(EvalString("split(" + half + ", \"\")").find("would be larger than"),
+            std::string::npos);
+  // Arrays doubled a level at a time.
+  std::string concat = "[" + times64(times64(a64)) + "]";
+  for (int i = 0; i < 8; ++i) concat = "array.concat(" + concat + ", " + concat + ")";
+  EXPECT_NE(EvalString(concat).find("would be larger than"), std::string::npos);
+  // Within the limits, the same functions still work.
+  EXPECT_EQ(EvalString(R"(replace("a-b-c", "-", "+"))"), "a+b+c");
+  EXPECT_EQ(EvalString(R"(format("%s%s", "a", "b") + join(["c", "d"], "") + "e")"), "abcde");
+}
+
+// Each call within its limit, but many of them: the load's budget stops the sum.
+TEST(AlloyEval, RefusesALoadWhoseValuesAddUpPastItsBudget) {
+  const std::string a64 = "\"" + std::string(64, 'a') + "\"";
+  auto times64 = [&](const std::string& x) { return "replace(" + x + ", \"a\", " + a64 + ")"; };
+  const std::string mib = times64(times64(times64("\"aaaa\"")));  // 4 * 64^3 bytes: 1 MiB
+  std::string many = "[";
+  for (int i = 0; i < 10; ++i) many += (i ? ", " : "") + mib;
+  many += "]";
+  EXPECT_TRUE(EvalText(many, 32 << 20).has_value());
+  Result<Value> v = EvalText(many, 8 << 20);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_NE(v.error().message().find("make more than 8 MiB of values"), std::string::npos)
+      << v.error().message();
 }
 
 TEST(AlloyParser, SyntaxErrorsNameLineColumnAndAShortExcerpt) {
