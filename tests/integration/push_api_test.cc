@@ -6,7 +6,9 @@
 #include <snappy.h>
 
 #include <chrono>
+#include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -128,6 +130,35 @@ TEST_F(PushApi, JsonPushPlainAndGzipGetTheTimeOfReceiptWithoutIncomingTimestamps
   }
   EXPECT_EQ(got[1].metadata, plain[1].metadata);
   EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"json-0", "json-1", "gz-0", "gz-1"}));
+  // A nanosecond apart at least: Loki keeps one of two equal lines at one timestamp.
+  EXPECT_LT(got[0].timestamp_ns, got[1].timestamp_ns);
+  EXPECT_LT(got[2].timestamp_ns, got[3].timestamp_ns);
+}
+
+// A repeated line in one request, stamped on arrival: each copy reaches Loki at a timestamp of
+// its own (Loki's ingester drops an entry equal to the one before it in stream, time and line).
+TEST_F(PushApi, RepeatedLinesStampedOnArrivalKeepTimestampsOfTheirOwn) {
+  StartPushAgent({.use_incoming_timestamp = false});
+  std::vector<ReceivedEntry> in(3,
+                                {.labels = R"({app="web"})", .timestamp_ns = 5, .line = "again"});
+  ASSERT_EQ(client().PostProtobuf(in).status, 204);
+  ASSERT_EQ(client().Post("ping\nping\nping\n", "text/plain", "", "/promtail/api/v1/raw").status,
+            204);
+  std::map<std::string, std::set<int64_t>> stamps;
+  for (const ReceivedEntry& e : loki_.Entries()) stamps[e.line].insert(e.timestamp_ns);
+  EXPECT_EQ(stamps["again"].size(), 3u);
+  EXPECT_EQ(stamps["ping"].size(), 3u);
+}
+
+// Loki's decoder takes a line that is not UTF-8; a sender's whole batch must not be refused for
+// one. It reaches Loki repaired (U+FFFD), its neighbours untouched.
+TEST_F(PushApi, AProtobufLineThatIsNotUtf8IsRepairedNotTheRequestRefused) {
+  StartPushAgent();
+  std::vector<ReceivedEntry> in = Batch(R"({app="api"})", "ok", 3);
+  in[1].line = "caf\xe9";
+  PushResponse r = client().PostProtobuf(in);
+  ASSERT_EQ(r.status, 204) << r.body;
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"ok-0", "caf\xef\xbf\xbd", "ok-2"}));
 }
 
 TEST_F(PushApi, RawEndpointTakesOneEntryPerLineWithTheJobsLabels) {

@@ -4,6 +4,9 @@
 #include <snappy.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "push.pb.h"
 
 namespace skidder::sources::push {
@@ -30,6 +33,12 @@ Result<std::string> Inflate(std::string_view in, int window_bits, size_t max, co
     rc = inflate(&z, Z_NO_FLUSH);
     out.resize(out.size() - z.avail_out);
     if (rc == Z_BUF_ERROR && z.avail_in > 0) rc = Z_OK;  // only the output was full
+    // gzip members back to back (concatenated files, some streaming writers): each is read, as
+    // Go's gzip reader (Loki's) does; what ended the first was not the end of the body.
+    if (rc == Z_STREAM_END && z.avail_in > 0 && window_bits > 15) {
+      if (inflateReset(&z) != Z_OK) break;
+      rc = Z_OK;
+    }
   }
   inflateEnd(&z);
   if (rc != Z_STREAM_END) {
@@ -40,6 +49,80 @@ Result<std::string> Inflate(std::string_view in, int window_bits, size_t max, co
                       fmt::format("request body larger than {} bytes decompressed", max)));
   }
   return out;
+}
+
+// What an entry takes in memory besides its bytes, from the parse to the sink (protobuf's
+// objects, PushedEntry, Entry): the measure a request's entries are charged against
+// max_decoded_bytes with.
+constexpr size_t kEntryMemory = 256;
+
+// Reads a varint at *p; false when cut short or longer than 10 bytes.
+bool ReadVarint(const char** p, const char* end, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const auto byte = static_cast<unsigned char>(*(*p)++);
+    *v |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if (byte < 0x80) return true;
+  }
+  return false;
+}
+
+// Skips the field whose tag was just read (wire type from the tag); false when malformed.
+bool SkipField(const char** p, const char* end, uint64_t tag, std::string_view* payload) {
+  uint64_t n = 0;
+  switch (tag & 7) {
+    case 0:
+      return ReadVarint(p, end, &n);
+    case 1:
+    case 5: {
+      const size_t len = (tag & 7) == 1 ? 8 : 4;
+      if (static_cast<size_t>(end - *p) < len) return false;
+      *p += len;
+      return true;
+    }
+    case 2:
+      if (!ReadVarint(p, end, &n) || n > static_cast<uint64_t>(end - *p)) return false;
+      *payload = std::string_view(*p, n);
+      *p += n;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The number of EntryAdapter fields in a PushRequest's wire form (streams = 1, entries = 2).
+Result<size_t> CountEntries(std::string_view raw) {
+  const auto malformed = [] {
+    return Err(InvalidArgument("body is not a logproto.PushRequest (bad protobuf)"));
+  };
+  size_t count = 0;
+  const char* p = raw.data();
+  const char* const end = raw.data() + raw.size();
+  while (p < end) {
+    uint64_t tag = 0;
+    std::string_view stream;
+    if (!ReadVarint(&p, end, &tag) || !SkipField(&p, end, tag, &stream)) return malformed();
+    if (tag != ((1 << 3) | 2)) continue;
+    const char* q = stream.data();
+    const char* const stream_end = stream.data() + stream.size();
+    while (q < stream_end) {
+      uint64_t inner = 0;
+      std::string_view ignored;
+      if (!ReadVarint(&q, stream_end, &inner) || !SkipField(&q, stream_end, inner, &ignored)) {
+        return malformed();
+      }
+      if (inner == ((2 << 3) | 2)) ++count;
+    }
+  }
+  return count;
+}
+
+// seconds and nanos as nanoseconds since the epoch; a time past what int64 nanoseconds hold
+// (year 2262) is clamped there rather than wrapping around to another date.
+int64_t TimestampNs(int64_t seconds, int32_t nanos) {
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  seconds = std::clamp(seconds, -kMaxSeconds, kMaxSeconds);
+  return seconds * 1'000'000'000 + nanos;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -104,14 +187,25 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
   if (!snappy::Uncompress(body.data(), body.size(), &raw)) {
     return Err(InvalidArgument("snappy: corrupt body"));
   }
-  logproto::PushRequest req;
+  // Counted on the wire before the parse makes an object of each: an empty entry is 2 bytes
+  // there and ~250 in memory (parsed, then decoded), so 100 MB of them would be ~12 GB.
+  const Result<size_t> entries = CountEntries(raw);
+  if (!entries) return Err(entries.error());
+  if (raw.size() + *entries * kEntryMemory > max_decoded) {
+    return Err(Status(StatusCode::kResourceExhausted,
+                      fmt::format("request of {} entries in {} bytes is larger than {} bytes "
+                                  "decoded (each entry counts {} bytes besides its own)",
+                                  *entries, raw.size(), max_decoded, kEntryMemory)));
+  }
+  // Lines and labels as bytes (see push.proto: ReceivedPushRequest): what is not UTF-8 is
+  // repaired on the way to Loki, as Loki itself takes it.
+  logproto::ReceivedPushRequest req;
   if (!req.ParseFromString(raw)) {
-    return Err(InvalidArgument(
-        "body is not a logproto.PushRequest (bad protobuf, or a line that is not UTF-8)"));
+    return Err(InvalidArgument("body is not a logproto.PushRequest (bad protobuf)"));
   }
   std::vector<PushedStream> out;
   out.reserve(static_cast<size_t>(req.streams_size()));
-  for (logproto::StreamAdapter& s : *req.mutable_streams()) {
+  for (logproto::ReceivedStream& s : *req.mutable_streams()) {
     auto labels = ParseLabelText(s.labels());
     if (!labels) {
       return Err(InvalidArgument(fmt::format("stream labels \"{}\": {}", s.labels().substr(0, 200),
@@ -120,11 +214,11 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
     PushedStream& ps = out.emplace_back();
     ps.labels = std::move(*labels);
     ps.entries.reserve(static_cast<size_t>(s.entries_size()));
-    for (logproto::EntryAdapter& e : *s.mutable_entries()) {
+    for (logproto::ReceivedEntry& e : *s.mutable_entries()) {
       PushedEntry& pe = ps.entries.emplace_back();
-      pe.timestamp_ns = e.timestamp().seconds() * 1'000'000'000 + e.timestamp().nanos();
+      pe.timestamp_ns = TimestampNs(e.timestamp().seconds(), e.timestamp().nanos());
       pe.line = std::move(*e.mutable_line());
-      for (logproto::LabelPairAdapter& m : *e.mutable_structuredmetadata()) {
+      for (logproto::ReceivedLabelPair& m : *e.mutable_structuredmetadata()) {
         pe.structured_metadata.push_back(
             {std::move(*m.mutable_name()), std::move(*m.mutable_value())});
       }

@@ -134,7 +134,11 @@ std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
     std::string_view line = body.substr(0, nl);
     body.remove_prefix(std::min(nl + 1, body.size()));
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-    if (!line.empty()) out[0].entries.push_back({now, std::string(line), {}});
+    // A nanosecond apart (see Emit): Loki keeps one of identical lines at one timestamp.
+    if (!line.empty()) {
+      out[0].entries.push_back(
+          {now + static_cast<int64_t>(out[0].entries.size()), std::string(line), {}});
+    }
   }
   return out;
 }
@@ -143,6 +147,11 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
   pipeline::SinkEmitter out(sink_);
   const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
+  // Entries stamped with the time they arrived are a nanosecond apart, in the request's order:
+  // Loki's ingester keeps one of two entries with the same stream, timestamp and line, so a
+  // request repeating a line ("retrying...") would lose all but one at one shared timestamp.
+  // (Promtail reads the clock per entry, which gives the same.)
+  int64_t arrival_ns = now.wall_ns;
   for (PushedStream& s : streams) {
     n += s.entries.size();
     Labels labels = std::move(s.labels);
@@ -156,7 +165,7 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     for (PushedEntry& pe : s.entries) {
       Entry e;
       e.timestamp_ns =
-          opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : now.wall_ns;
+          opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : arrival_ns++;
       e.line = std::move(pe.line);
       e.labels = labels;
       e.structured_metadata = std::move(pe.structured_metadata);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <snappy.h>
 
+#include "push.pb.h"
 #include "support/push_client.h"
 
 namespace skidder::sources::push {
@@ -119,11 +120,74 @@ TEST(DecodePush, RefusesUnknownEncodingsAndBrokenBodies) {
   ASSERT_FALSE(br);
   EXPECT_EQ(HttpStatusFor(br.error()), 415);
   EXPECT_EQ(HttpStatusFor(DecodePush("zz", "application/x-protobuf", "", {}).error()), 400);
-  // A line that is not UTF-8 is bad protobuf (proto3 string), as Loki's decoder says.
+}
+
+// Loki's decoder (gogoproto) takes bytes that are not UTF-8 and Promtail forwards them; refusing
+// the request (400, final for senders) would lose every line of the batch. They are taken as
+// bytes here and repaired on the way out, as every line is.
+TEST(DecodePush, AProtobufLineOrLabelThatIsNotUtf8IsTakenAsBytes) {
   auto s = DecodePush(
-      testing::ProtobufPushBody({{.labels = "{}", .timestamp_ns = 1, .line = "\xff"}}), "", "", {});
-  ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message().find("UTF-8"), std::string::npos);
+      testing::ProtobufPushBody({{.labels = "{a=\"\xe9\"}",
+                                  .timestamp_ns = 1,
+                                  .line = "caf\xe9",
+                                  .metadata = {{"k", "\xff"}}},
+                                 {.labels = "{a=\"b\"}", .timestamp_ns = 2, .line = "ok"}}),
+      "", "", {});
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0].entries[0].line, "caf\xe9");
+  EXPECT_EQ((*s)[0].entries[0].structured_metadata[0].value, "\xff");
+  EXPECT_EQ((*s)[1].entries[0].line, "ok");
+}
+
+// Entries cost memory beyond their bytes: a small body of many empty entries is refused (413)
+// before it is parsed, by a count on the wire.
+TEST(DecodePush, ManyEntriesCountAgainstTheDecodedLimit) {
+  std::vector<testing::ReceivedEntry> empty(4000, {.labels = "{a=\"b\"}", .timestamp_ns = 1});
+  const std::string body = testing::ProtobufPushBody(empty);
+  auto fits = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 300});
+  ASSERT_TRUE(fits) << fits.error().message();
+  size_t n = 0;
+  for (const PushedStream& ps : *fits) n += ps.entries.size();
+  EXPECT_EQ(n, 4000u);
+  auto refused = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 200});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(HttpStatusFor(refused.error()), 413);
+  EXPECT_NE(refused.error().message().find("4000 entries"), std::string::npos)
+      << refused.error().message();
+}
+
+// A seconds field past what nanoseconds since 1970 hold in 64 bits is clamped, not wrapped round
+// to another date.
+TEST(DecodePush, HugeTimestampsAreClampedNotWrapped) {
+  for (int64_t seconds : {int64_t{1} << 62, -(int64_t{1} << 62)}) {
+    logproto::PushRequest req;
+    logproto::StreamAdapter* st = req.add_streams();
+    st->set_labels("{}");
+    logproto::EntryAdapter* e = st->add_entries();
+    e->mutable_timestamp()->set_seconds(seconds);
+    e->set_line("far");
+    std::string raw = req.SerializeAsString(), body;
+    snappy::Compress(raw.data(), raw.size(), &body);
+    auto s = DecodePush(body, "", "", {});
+    ASSERT_TRUE(s) << s.error().message();
+    const int64_t ns = (*s)[0].entries[0].timestamp_ns;
+    EXPECT_EQ(ns > 0, seconds > 0) << ns;
+    EXPECT_GT(ns > 0 ? ns : -ns, int64_t{9'000'000'000} * 1'000'000'000) << ns;
+  }
+}
+
+// Two gzip members back to back (concatenated files) are one body, as Go's reader reads it.
+TEST(DecodePush, GzipMembersBackToBackAreReadWhole) {
+  const std::string json =
+      testing::JsonPushBody({{.labels = R"({app="x"})", .timestamp_ns = 7, .line = "one"},
+                             {.labels = R"({app="x"})", .timestamp_ns = 8, .line = "two"}});
+  const size_t half = json.size() / 2;
+  const std::string body = testing::Gzip(json.substr(0, half)) + testing::Gzip(json.substr(half));
+  auto s = DecodePush(body, "application/json", "gzip", {});
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ((*s)[0].entries.size(), 2u);
+  EXPECT_EQ((*s)[0].entries[1].line, "two");
 }
 
 }  // namespace
