@@ -505,6 +505,7 @@ bool Runtime::Shutdown() {
   auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.server.graceful_shutdown_timeout);
+  for (auto& c : s.clients) c->BeginStop();  // all flush at once, within the one deadline
   for (auto& c : s.clients) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

@@ -81,6 +81,7 @@ class LokiClient::Impl final : public SendControl {
   }
   Status Start();
   bool Stop(std::chrono::milliseconds deadline);
+  void BeginStop();
   int64_t BufferedBytes() const { return buffered_.load(std::memory_order_relaxed); }
 
   // SendControl, called on the sender thread.
@@ -453,13 +454,23 @@ void LokiClient::Impl::UpdateLag(SteadyTime now) {
   lag_gauge_->Set(std::max(lag, 0.0));
 }
 
+void LokiClient::Impl::BeginStop() {
+  std::lock_guard lock(mu_);
+  if (started_ && !stopping_) {
+    stopping_ = true;
+    cv_.notify_all();
+  }
+}
+
 bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
   const SteadyTime until = clock_->Steady() + deadline;
   {
     std::unique_lock lock(mu_);
-    if (started_ && !stopping_) {
-      stopping_ = true;
-      cv_.notify_all();
+    if (started_) {
+      if (!stopping_) {
+        stopping_ = true;
+        cv_.notify_all();
+      }
       while (!sender_exited_ && clock_->Steady() < until) clock_->WaitUntil(done_cv_, lock, until);
       if (!sender_exited_) {
         abort_.store(true);  // cancels the in-flight request and any backoff sleep
@@ -557,6 +568,7 @@ void LokiClient::PushShared(std::span<const Entry> batch) { impl_->Push(batch); 
 bool LokiClient::Saturated() const { return impl_->Saturated(); }
 Status LokiClient::Start() { return impl_->Start(); }
 bool LokiClient::Stop(std::chrono::milliseconds deadline) { return impl_->Stop(deadline); }
+void LokiClient::BeginStop() { impl_->BeginStop(); }
 int64_t LokiClient::BufferedBytes() const { return impl_->BufferedBytes(); }
 
 }  // namespace skidder::sink

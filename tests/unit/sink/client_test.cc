@@ -330,6 +330,35 @@ TEST_F(LokiClientTest, StopCancelsARequestStuckOnABlackholedLoki) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// Two clients stopped within one shutdown deadline, the first blackholed: the second, begun at
+// the same time (BeginStop), flushes while the first waits, instead of being left Stop(0) to
+// abort without a try once the first has used the deadline up.
+TEST_F(LokiClientTest, ClientsBegunTogetherFlushSideBySideWithinOneDeadline) {
+  FakeLoki healthy;
+  ASSERT_TRUE(healthy.Start());
+  loki_.SetBlackhole(true);
+  auto blackholed_cfg = Config();
+  blackholed_cfg.batchwait = std::chrono::hours(1);
+  blackholed_cfg.timeout = std::chrono::seconds(60);
+  auto healthy_cfg = blackholed_cfg;
+  healthy_cfg.url = healthy.url();
+  auto first = Make(blackholed_cfg);
+  auto second = Make(healthy_cfg);
+  ASSERT_TRUE(first->Start().ok());
+  ASSERT_TRUE(second->Start().ok());
+  for (const auto& l : Numbered(5)) {
+    first->Push(MakeEntry(l));
+    second->Push(MakeEntry(l));
+  }
+  first->BeginStop();
+  second->BeginStop();
+  // The deadline is the first's to use up; the second has been sending since BeginStop.
+  EXPECT_FALSE(first->Stop(std::chrono::seconds(2)));
+  ASSERT_TRUE(healthy.WaitForLines(5)) << "the second client was not flushing meanwhile";
+  EXPECT_TRUE(second->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(healthy.Lines(), Numbered(5));
+}
+
 TEST_F(LokiClientTest, LongLinesAreTruncatedOrDroppedByConfig) {
   auto tracker = AckTracker::Create(0);
   ClientOptions truncate;
