@@ -203,7 +203,14 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
                 {"body", LoggableBody(r.body)},
                 {"attempt", std::to_string(backoff_.attempt() + 1)}});
     }
-    if (!control_->SleepFor(backoff_.Next())) return Outcome::kAbort;
+    // A Retry-After (a gateway's 429 or 503) longer than the backoff is waited for, up to
+    // max_period: sooner would be refused again, and an hour must not stall the node.
+    std::chrono::nanoseconds wait = backoff_.Next();
+    if (r.retry_after > wait) {
+      wait = std::max(
+          wait, std::min<std::chrono::nanoseconds>(r.retry_after, cfg_.backoff_config.max_period));
+    }
+    if (!control_->SleepFor(wait)) return Outcome::kAbort;
   }
 }
 

@@ -23,8 +23,10 @@ using SteadyTime = Clock::SteadyTime;
 // Shared between the test and the client's sender thread.
 class ScriptedLoki {
  public:
-  ScriptedLoki(const FakeClock* clock, std::deque<int> statuses)
-      : clock_(clock), statuses_(std::move(statuses)) {}
+  // retry_after: the Retry-After every scripted (non-204) answer carries; 0 = none.
+  ScriptedLoki(const FakeClock* clock, std::deque<int> statuses,
+               std::chrono::seconds retry_after = {})
+      : clock_(clock), statuses_(std::move(statuses)), retry_after_(retry_after) {}
 
   std::function<std::unique_ptr<io::HttpClient>()> Factory() {
     return [this] { return std::make_unique<Http>(this); };
@@ -51,6 +53,7 @@ class ScriptedLoki {
     r.status = 204;
     if (!statuses_.empty()) {
       r.status = statuses_.front();
+      r.retry_after = retry_after_;
       statuses_.pop_front();
     }
     return r;
@@ -59,6 +62,7 @@ class ScriptedLoki {
   const FakeClock* clock_;
   mutable std::mutex mu_;
   std::deque<int> statuses_;
+  const std::chrono::seconds retry_after_;
   std::vector<SteadyTime> posts_;
 };
 
@@ -135,6 +139,22 @@ TEST_F(LokiClientClockTest, RetryDelaysGrowFromMinPeriodAndNeverExceedMaxPeriod)
   EXPECT_EQ(Counter(metrics_.batch_retries, {host_}), 8);
   EXPECT_EQ(client->BufferedBytes(), 0);
   EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
+// A gateway's Retry-After (429, 503) is waited for when longer than the backoff, up to
+// max_period: sooner would only be refused again, and a long one must not stall the node.
+TEST_F(LokiClientClockTest, RetryAfterIsHonouredUpToMaxPeriod) {
+  for (auto [retry_after, want] : {std::pair{seconds(3), seconds(3)}, {seconds(60), seconds(5)}}) {
+    ScriptedLoki loki(&clock_, {429, 503}, retry_after);
+    auto client = Make(Config(), loki);
+    client->Push(MakeEntry());
+    ASSERT_TRUE(client->Start().ok());
+    ASSERT_TRUE(RunUntil([&] { return loki.PostCount() == 3; }));
+    auto posts = loki.Posts();
+    EXPECT_EQ(posts[1] - posts[0], want) << "Retry-After " << retry_after.count();
+    EXPECT_EQ(posts[2] - posts[1], want) << "Retry-After " << retry_after.count();
+    EXPECT_TRUE(client->Stop(seconds(5)));
+  }
 }
 
 // Promtail drops a batch after max_retries; skidder keeps it (and the file behind it) for as
