@@ -23,15 +23,7 @@ std::string Secret(const std::string& s) { return s.empty() ? s : kSecret; }
 
 // http://user:pass@host/push?token=abc -> http://<secret>@host/push?token=<secret>: query
 // strings carry API tokens as often as userinfo carries passwords.
-std::string RedactUrl(const std::string& url) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return MaskUrlQuery(url, kSecret);
-  size_t start = scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < start) return MaskUrlQuery(url, kSecret);
-  return MaskUrlQuery(url.substr(0, start) + kSecret + url.substr(at), kSecret);
-}
+std::string RedactUrl(const std::string& url) { return MaskUrlCredentials(url, kSecret); }
 
 // Headers carry credentials as often as basic_auth does (Authorization, X-Api-Key, ...).
 bool IsSensitiveHeader(const std::string& name) { return IsSensitiveName(name); }

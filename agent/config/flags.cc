@@ -8,6 +8,7 @@
 #include "config/loader.h"
 #include "config/sections.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 namespace skidder::config {
 namespace {
@@ -222,8 +223,14 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       return Err(InvalidArgument(fmt::format("flag -{} needs a value", name)));
     }
     if (std::string why = def->set(flags, value); !why.empty()) {
+      // Never the credentials a URL or a secret flag carries (faults: credentials are never
+      // printed): the URL without userinfo and query values, a secret not at all.
+      const std::string shown = IsSensitiveName(name) ? "<secret>"
+                                : name.find("url") != std::string_view::npos
+                                    ? MaskUrlCredentials(value, "<secret>")
+                                    : value;
       return Err(InvalidArgument(
-          fmt::format("invalid value {} for flag -{}: {}", internal::Quote(value), name, why)));
+          fmt::format("invalid value {} for flag -{}: {}", internal::Quote(shown), name, why)));
     }
   }
   return flags;

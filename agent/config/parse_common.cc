@@ -108,7 +108,13 @@ std::string CheckHttpUrl(std::string_view url) {
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p < 1 ||
         p > 65535) {
-      return fmt::format("has an invalid port {}", Quote(port));
+      // Quoted only when it is digits: what follows a ':' may be a password whose unencoded
+      // '#', '?' or '/' ended the host part early, and a password is never printed.
+      if (port.find_first_not_of("0123456789") == std::string_view::npos) {
+        return fmt::format("has an invalid port {}", Quote(port));
+      }
+      return "has an invalid port (not a number from 1 to 65535; a '#', '?' or '/' in a password "
+             "must be percent-encoded)";
     }
   }
   return "";

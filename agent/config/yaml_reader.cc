@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "config/sections.h"
+#include "util/redact.h"
 
 namespace skidder::config {
 namespace internal {
@@ -194,7 +195,11 @@ Status ErrorAt(const std::string& file, const YAML::Node& node, std::string_view
   }
   std::string msg = where;
   if (!path.empty()) msg += fmt::format(": {}", path);
-  msg += fmt::format(": {}", message);
+  // A value under a key that names a credential (basic_auth, authorization, bearer_token,
+  // password, credentials, ...) is never quoted back: the key and the position say enough.
+  const std::string_view key = path.substr(path.find_last_of('.') + 1);
+  msg += fmt::format(": {}",
+                     IsSensitiveName(key) ? MaskQuoted(message, "<secret>") : std::string(message));
   return InvalidArgument(std::move(msg));
 }
 

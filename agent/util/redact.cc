@@ -7,8 +7,8 @@ namespace skidder {
 namespace {
 
 // Parts of a name that mark its value as a credential (lower case).
-constexpr std::array<std::string_view, 8> kSecretNames = {"auth",   "token",  "key",    "password",
-                                                          "passwd", "secret", "cookie", "session"};
+constexpr std::array<std::string_view, 9> kSecretNames = {
+    "auth", "token", "key", "password", "passwd", "secret", "cookie", "session", "credential"};
 
 bool NameChar(unsigned char c) { return std::isalnum(c) != 0 || c == '-' || c == '_'; }
 
@@ -95,6 +95,40 @@ std::string MaskUrlQuery(std::string_view url, std::string_view mask) {
     start = amp + 1;
   }
   if (frag != std::string_view::npos) out.append(url.substr(frag));
+  return out;
+}
+
+std::string MaskUrlCredentials(std::string_view url, std::string_view mask) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return MaskUrlQuery(url, mask);
+  const size_t start = scheme + 3;
+  const size_t path = url.find('/', start);
+  const size_t at = url.substr(0, path).rfind('@');
+  if (at == std::string_view::npos || at < start) return MaskUrlQuery(url, mask);
+  std::string out(url.substr(0, start));
+  out.append(mask);
+  out.append(MaskUrlQuery(url.substr(at), mask));
+  return out;
+}
+
+std::string MaskQuoted(std::string_view text, std::string_view mask) {
+  std::string out;
+  bool inside = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (!inside) {
+      out += c;
+      if (c == '"') {
+        out.append(mask);
+        inside = true;
+      }
+    } else if (c == '\\') {
+      ++i;  // an escaped character (a quote too) stays inside
+    } else if (c == '"') {
+      out += c;
+      inside = false;
+    }
+  }
   return out;
 }
 

@@ -15,8 +15,18 @@ namespace skidder {
 // parameter without '=' is masked whole). The fragment and everything else are kept.
 std::string MaskUrlQuery(std::string_view url, std::string_view mask);
 
+// The URL with its userinfo ("user:password@") replaced by mask and its query values masked as
+// MaskUrlQuery does. The userinfo is what comes before the last '@' ahead of the path, so a
+// password holding an unencoded '#' or '?' (an invalid URL, and a common mistake) is masked
+// whole rather than taken for a fragment or a query.
+std::string MaskUrlCredentials(std::string_view url, std::string_view mask);
+
+// text with the contents of every "double-quoted" string replaced by mask: for excerpts of
+// config source shown in errors, on lines that name a credential.
+std::string MaskQuoted(std::string_view text, std::string_view mask);
+
 // True when a header or key name looks like it carries a credential (Authorization, X-Api-Key,
-// X-Auth-Token, Cookie, password, secret, session, ...). Case-insensitive.
+// X-Auth-Token, Cookie, password, secret, session, credentials, ...). Case-insensitive.
 bool IsSensitiveName(std::string_view name);
 
 // text with credential-looking values replaced by mask: the value after a name containing

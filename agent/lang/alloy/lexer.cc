@@ -5,6 +5,8 @@
 
 #include <cctype>
 
+#include "util/redact.h"
+
 namespace skidder::lang::alloy {
 namespace {
 
@@ -259,8 +261,10 @@ Status SyntaxError(const std::string& file, std::string_view text, Pos pos, std:
     while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' ')) rest.remove_suffix(1);
     if (!rest.empty()) {
       bool cut = rest.size() > kExcerptMax;
-      excerpt =
-          fmt::format(" (at {:?}{})", std::string(rest.substr(0, kExcerptMax)), cut ? "..." : "");
+      std::string shown(rest.substr(0, kExcerptMax));
+      // A line naming a credential (password = "...") is shown without its strings.
+      if (IsSensitiveName(shown)) shown = MaskQuoted(shown, "<secret>");
+      excerpt = fmt::format(" (at {:?}{})", shown, cut ? "..." : "");
     }
   }
   return InvalidArgument(fmt::format("{}:{}:{}: {}{}", file, pos.line, pos.column, msg, excerpt));

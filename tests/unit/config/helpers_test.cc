@@ -56,7 +56,10 @@ TEST(CheckHttpUrl, AcceptsLokiUrlsAndExplainsBadOnes) {
       {"http://:3100/push", "has no host"},
       {"http://loki:0/push", "has an invalid port \"0\""},
       {"http://loki:/push", "has an invalid port \"\""},
-      {"http://loki:31a0/push", "has an invalid port \"31a0\""},
+      {"http://loki:31a0/push",
+       "has an invalid port (not a number from 1 to 65535; a '#', '?' or '/' in a password must "
+       "be percent-encoded)"},
+      {"http://loki:99999/push", "has an invalid port \"99999\""},
       {"http://[::1/push", "has an unterminated [IPv6] host"},
   };
   for (const Case& c : cases) EXPECT_EQ(CheckHttpUrl(c.url), c.why) << c.url;

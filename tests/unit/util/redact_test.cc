@@ -35,5 +35,21 @@ TEST(RedactSecrets, LeavesOrdinaryErrorTextAlone) {
   EXPECT_EQ(RedactSecrets(loki), loki);
 }
 
+TEST(MaskUrlCredentials, MasksUserinfoEvenWithAnUnencodedHashOrQuestionMark) {
+  EXPECT_EQ(MaskUrlCredentials("http://u:p@loki:3100/push?token=t", "X"),
+            "http://X@loki:3100/push?token=X");
+  EXPECT_EQ(MaskUrlCredentials("https://admin:Tr0ub4dor#3?x@loki/push", "X"),
+            "https://X@loki/push");
+  EXPECT_EQ(MaskUrlCredentials("http://loki:3100/push", "X"), "http://loki:3100/push");
+  EXPECT_EQ(MaskUrlCredentials("http://loki/a@b", "X"), "http://loki/a@b");  // '@' in the path
+}
+
+TEST(MaskQuoted, MasksEveryStringsContentsEscapesIncluded) {
+  EXPECT_EQ(MaskQuoted(R"(username = "admin" password = "a\"b")", "X"),
+            R"(username = "X" password = "X")");
+  EXPECT_EQ(MaskQuoted(R"(password = "unterminated)", "X"), R"(password = "X)");
+  EXPECT_EQ(MaskQuoted("no strings", "X"), "no strings");
+}
+
 }  // namespace
 }  // namespace skidder
