@@ -80,6 +80,7 @@ class FieldWriter {
   }
   void Double(const char* k, double d) { w_.Kv(k, d); }
   void Dur(const char* k, Duration d) { w_.Kv(k, d); }
+  void PromDur(const char* k, Duration d) { w_.Kv(k, d); }
   void LabelSet(const char* k, const Labels& labels) { w_.LabelMap(k, labels); }
   void Size(const char* k, int64_t n, std::string_view /*example*/) { w_.Kv(k, n); }
   void PositiveSize(const char* k, int64_t n) { w_.Kv(k, n); }

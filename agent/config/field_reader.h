@@ -61,6 +61,7 @@ class FieldReader {
   void Count(std::string_view k, uint64_t& n);
   void Double(std::string_view k, double& d) { r_.Double(k, &d); }
   void Dur(std::string_view k, Duration& d) { r_.Dur(k, &d); }
+  void PromDur(std::string_view k, Duration& d) { r_.PromDur(k, &d); }
   void List(std::string_view k, std::vector<std::string>& v) { r_.StrList(k, &v); }
   void Params(std::string_view k, std::map<std::string, std::string>& m) { r_.StrMap(k, &m); }
   void Headers(std::string_view k, std::map<std::string, std::vector<std::string>>& m);

@@ -10,6 +10,7 @@
 //   Secret(key, s)    string shown as <secret> in dumps
 //   Url(key, s)       URL (userinfo and query redacted in dumps)
 //   Bool(key, b)      Int(key, int or int64_t)   Double(key, d)   Dur(key, Duration)
+//   PromDur(key, Duration): Prometheus's model.Duration (1d, 2w), service discovery's settings
 //   List(key, vector<string>)                  Params(key, map<string,string>)
 //   Headers(key, map<string, vector<string>>)  (values are secrets)
 //   LabelSet(key, Labels)                      label names checked by the reader
@@ -130,7 +131,7 @@ void Fields(V& v, T& s) {
 template <typename V, FieldsOf<FileSdConfig> T>
 void Fields(V& v, T& f) {
   v.List("files", f.files);
-  v.Dur("refresh_interval", f.refresh_interval);
+  v.PromDur("refresh_interval", f.refresh_interval);  // Prometheus's form: 1d, 2w
 }
 
 template <typename V, FieldsOf<JournalConfig> T>
@@ -218,7 +219,7 @@ void Fields(V& v, T& d) {
   v.Text("host", d.host);
   v.Int("port", d.port);
   v.Text("host_networking_host", d.host_networking_host);
-  v.Dur("refresh_interval", d.refresh_interval);
+  v.PromDur("refresh_interval", d.refresh_interval);  // Prometheus's form: 1d, 2w
   v.Bool("match_first_network", d.match_first_network);
   Fields(v, static_cast<LikeConst<T, HttpClientConfig>&>(d));
   v.Items("filters", d.filters);

@@ -203,6 +203,49 @@ Status ErrorAt(const std::string& file, const YAML::Node& node, std::string_view
   return InvalidArgument(std::move(msg));
 }
 
+bool ParsePromDuration(std::string_view s, Duration* out) {
+  if (ParseDuration(s, out)) return true;
+  // Prometheus's units, largest first, each at most once; "ms" before "m" when matching.
+  struct Unit {
+    std::string_view name;
+    int64_t ms;
+  };
+  constexpr int64_t kDayMs = 24 * 3600 * 1000;
+  constexpr Unit kUnits[] = {
+      {"y", 365 * kDayMs}, {"w", 7 * kDayMs}, {"d", kDayMs}, {"h", 3600 * 1000},
+      {"m", 60 * 1000},    {"s", 1000},       {"ms", 1}};
+  if (s.empty()) return false;
+  int64_t total_ms = 0;
+  size_t next_unit = 0;
+  while (!s.empty()) {
+    size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 12) return false;
+    int64_t n = 0;
+    std::from_chars(s.data(), s.data() + digits, n);
+    s.remove_prefix(digits);
+    size_t u = next_unit;
+    // The longest unit name that matches here ("ms" rather than "m").
+    size_t match = std::size(kUnits);
+    for (; u < std::size(kUnits); ++u) {
+      if (s.starts_with(kUnits[u].name) &&
+          (match == std::size(kUnits) || kUnits[u].name.size() > kUnits[match].name.size())) {
+        match = u;
+      }
+    }
+    if (match == std::size(kUnits)) return false;
+    if (__builtin_mul_overflow(n, kUnits[match].ms, &n) ||
+        __builtin_add_overflow(total_ms, n, &total_ms) ||
+        total_ms > std::numeric_limits<int64_t>::max() / 1'000'000) {
+      return false;
+    }
+    s.remove_prefix(kUnits[match].name.size());
+    next_unit = match + 1;
+  }
+  *out = std::chrono::milliseconds(total_ms);
+  return true;
+}
+
 // Go's time.ParseDuration: [-+]?(\d*\.?\d+unit)+ or "0". Fractions are exact to the nanosecond
 // for the digits that fit in 64 bits, as in Go.
 bool ParseDuration(std::string_view s, Duration* out) {
@@ -342,6 +385,16 @@ void MapReader::Dur(std::string_view key, Duration* out) {
   Duration d{};
   if (!v.IsScalar() || !ParseDuration(v.Scalar(), &d)) {
     return Fail(key, fmt::format("expected a duration like 500ms or 1m30s, got {}", Describe(v)));
+  }
+  *out = d;
+}
+
+void MapReader::PromDur(std::string_view key, Duration* out) {
+  YAML::Node v = Node(key);
+  if (!v.IsDefined() || v.IsNull()) return;
+  Duration d{};
+  if (!v.IsScalar() || !ParsePromDuration(v.Scalar(), &d)) {
+    return Fail(key, fmt::format("expected a duration like 30s, 5m or 1d, got {}", Describe(v)));
   }
   *out = d;
 }

@@ -33,6 +33,10 @@ Status ErrorAt(const std::string& file, const YAML::Node& node, std::string_view
 
 // Parses a Go duration ("500ms", "1m30s", "1h", "0"); false when malformed.
 bool ParseDuration(std::string_view text, Duration* out);
+// Parses what Prometheus's model.Duration takes (the service-discovery settings' refresh_interval
+// in Promtail: "1d", "2w", "1y", "1h30m", "500ms"; integers of y, w, d, h, m, s, ms in that order)
+// and, beyond it, any Go duration. false when malformed.
+bool ParsePromDuration(std::string_view text, Duration* out);
 
 class MapReader {
  public:
@@ -47,6 +51,7 @@ class MapReader {
   void Int(std::string_view key, int* out);
   void Double(std::string_view key, double* out);
   void Dur(std::string_view key, Duration* out);
+  void PromDur(std::string_view key, Duration* out);                  // ParsePromDuration's forms
   void StrList(std::string_view key, std::vector<std::string>* out);  // a string or a list
   void StrMap(std::string_view key, std::map<std::string, std::string>* out);
   // Returns the raw node (marks the key known), or an undefined node when absent.

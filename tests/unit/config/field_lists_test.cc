@@ -44,6 +44,7 @@ class KeyLister {
   void Count(std::string_view k, uint64_t n) { Add(k, std::to_string(n + 1)); }
   void Double(std::string_view k, double d) { Add(k, std::to_string(d + 1)); }
   void Dur(std::string_view k, Duration d) { Add(k, FormatDuration(d + std::chrono::seconds(1))); }
+  void PromDur(std::string_view k, Duration) { Add(k, "2d"); }  // Prometheus's form
   void List(std::string_view k, const std::vector<std::string>&) { Add(k, "[x]"); }
   void Params(std::string_view k, const std::map<std::string, std::string>&) { Add(k, "{a: b}"); }
   void Headers(std::string_view k, const std::map<std::string, std::vector<std::string>>&) {

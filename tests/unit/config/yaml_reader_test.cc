@@ -53,6 +53,37 @@ TEST(ParseDuration, AcceptsGoDurationSyntax) {
   }
 }
 
+// Prometheus's model.Duration, which Promtail's service-discovery settings take (refresh_interval
+// in file_sd_configs and docker_sd_configs), and Go's forms besides.
+TEST(ParsePromDuration, AcceptsPrometheusUnitsAndGoDurations) {
+  constexpr auto kDay = 24h;
+  const DurationCase cases[] = {
+      {"1d", true, kDay},
+      {"2w", true, 14 * kDay},
+      {"1y", true, 365 * kDay},
+      {"1d12h", true, kDay + 12h},
+      {"1h30m", true, 90min},
+      {"500ms", true, 500ms},
+      {"1m500ms", true, 1min + 500ms},
+      {"0", true, 0ns},
+      {"1.5h", true, 90min},  // Go's form
+      {"", false, {}},
+      {"d", false, {}},
+      {"1h1d", false, {}},  // units largest first, as Prometheus
+      {"1d1d", false, {}},
+      {"10", false, {}},
+      {"1x", false, {}},
+      {"999999y", false, {}},  // past int64 nanoseconds
+  };
+  for (const auto& c : cases) {
+    Duration got{-1};
+    EXPECT_EQ(ParsePromDuration(c.text, &got), c.ok) << c.text;
+    if (c.ok) {
+      EXPECT_EQ(got, c.want) << c.text;
+    }
+  }
+}
+
 TEST(ErrorAt, ReportsOneBasedLineAndColumn) {
   YAML::Node root = YAML::Load("a: 1\nb:\n  c: x\n");
   Status s = ErrorAt("f.yaml", root["b"]["c"], "b.c", "bad");
