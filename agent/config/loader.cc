@@ -118,14 +118,19 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
     ClientConfig client;
     client.url = f.client_url;
     client.tenant_id = f.client_tenant_id;
-    client.external_labels = *external;
     if (builtin) cfg->clients.clear();
     cfg->clients.push_back(std::move(client));
-    return Status::Ok();
+  } else if (!f.client_tenant_id.empty()) {
+    for (ClientConfig& client : cfg->clients) client.tenant_id = f.client_tenant_id;
   }
+  // As Promtail's Config.Setup: the flag's labels go to every client, the flag's own and the
+  // file's, and a label a client's external_labels sets in the file keeps the file's value ("a
+  // specific config in yaml is doing so explicitly").
   for (ClientConfig& client : cfg->clients) {
-    if (!f.client_tenant_id.empty()) client.tenant_id = f.client_tenant_id;
-    for (const Label& l : *external) client.external_labels.Set(l.name, l.value);
+    for (const Label& l : *external) {
+      if (client.external_labels.Get(l.name) == nullptr)
+        client.external_labels.Set(l.name, l.value);
+    }
   }
   return Status::Ok();
 }

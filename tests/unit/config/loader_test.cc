@@ -112,7 +112,8 @@ TEST(LoadConfig, FlagsOverrideTheFile) {
   EXPECT_EQ(cfg->clients[1].url, "http://b:3100/loki/api/v1/push");
   EXPECT_EQ(cfg->clients[1].tenant_id, "t2");
   EXPECT_EQ(cfg->clients[1].external_labels, (Labels{{"env", "dev"}}));
-  EXPECT_EQ(cfg->clients[1].batchwait, 1s);  // defaults like any client
+  EXPECT_EQ(cfg->clients[0].external_labels, (Labels{{"env", "dev"}}));  // every client's
+  EXPECT_EQ(cfg->clients[1].batchwait, 1s);                              // defaults like any client
 }
 
 // An Alloy config has no place for skidder's loss protection settings; the flags give them
@@ -182,7 +183,8 @@ TEST(LoadConfig, TenantAndLabelFlagsWithoutUrlApplyToEveryClient) {
   ASSERT_TRUE(cfg) << cfg.error().message();
   ASSERT_EQ(cfg->clients.size(), 2u);
   EXPECT_EQ(cfg->clients[0].tenant_id, "t");
-  EXPECT_EQ(cfg->clients[0].external_labels, (Labels{{"dc", "x"}, {"env", "dev"}}));
+  // As Promtail: a label the file sets for a client keeps the file's value.
+  EXPECT_EQ(cfg->clients[0].external_labels, (Labels{{"dc", "x"}, {"env", "prod"}}));
   EXPECT_EQ(cfg->clients[1].external_labels, (Labels{{"env", "dev"}}));
 }
 
