@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "config/alloy.h"
 #include "config/sections.h"
@@ -64,34 +67,101 @@ bool IsEnvName(std::string_view name) {
   return true;
 }
 
-// The text of one ${...} reference: NAME, NAME:-default (unset or empty) or NAME-default (unset).
-// Anything else (e.g. "${ .x }") is not ours to touch and stays as written.
-bool ExpandOne(std::string_view inner, std::string* out) {
-  size_t end = 0;
-  while (end < inner.size() &&
-         (inner[end] == '_' || std::isalnum(static_cast<unsigned char>(inner[end]))))
-    ++end;
-  std::string name(inner.substr(0, end));
-  if (!IsEnvName(name)) return false;
-  std::string_view rest = inner.substr(end);
-  const char* value = std::getenv(name.c_str());
-  if (rest.empty()) {
-    *out += value ? value : "";
-  } else if (rest.starts_with(":-")) {
-    *out += (value && *value) ? std::string_view(value) : rest.substr(2);
-  } else if (rest.starts_with("-")) {
-    *out += value ? std::string_view(value) : rest.substr(1);
-  } else {
-    return false;
+// drone/envsubst's rules, which Promtail's -config.expand-env applies: "$$" is "$"; in the text
+// outside references, "\\\\" is "\\" and "\\/" is "/", so a regex written for Promtail
+// ('\\\\d+' under expand-env) means the same here; a default may hold references of its own
+// (${A:-${B}}). Unlike envsubst, what is not a reference skidder expands stays as written instead
+// of failing the load: "${ .Value }" (a template), "$1" (a regex replacement).
+class EnvExpander {
+ public:
+  EnvExpander(std::string_view text, bool escapes) : text_(text), escapes_(escapes) {
+    // Each "${" paired with its "}" in one pass (the latest open one takes a "}"), so that the
+    // expansion stays linear however the text nests or fails to close.
+    std::vector<size_t> open;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+        open.push_back(i);
+        ++i;
+      } else if (text[i] == '}' && !open.empty()) {
+        close_[open.back()] = i;
+        open.pop_back();
+      }
+    }
   }
-  return true;
-}
+
+  std::string Run() {
+    std::string out;
+    out.reserve(text_.size());
+    Expand(0, text_.size(), escapes_, 0, &out);
+    return out;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 16;  // deeper references stay as written
+
+  void Expand(size_t begin, size_t end, bool escapes, int depth, std::string* out) {
+    for (size_t i = begin; i < end; ++i) {
+      const char c = text_[i];
+      const char next = i + 1 < end ? text_[i + 1] : '\0';
+      if (escapes && c == '\\' && (next == '\\' || next == '/')) {
+        *out += next;
+        ++i;
+      } else if (c == '$' && next == '$') {
+        *out += '$';
+        ++i;
+      } else if (c == '$' && next == '{') {
+        auto it = close_.find(i);
+        if (it == close_.end() || it->second >= end) {
+          *out += c;  // unterminated: kept as written
+          continue;
+        }
+        if (depth >= kMaxDepth || !ExpandOne(i + 2, it->second, depth, out)) {
+          out->append(text_.substr(i, it->second + 1 - i));
+        }
+        i = it->second;
+      } else {
+        *out += c;  // $1, $name: regex replacements, left alone
+      }
+    }
+  }
+
+  // The reference text_[begin, end) (inside "${" and "}"): NAME, NAME:-default (unset or empty)
+  // or NAME-default (unset). False for anything else.
+  bool ExpandOne(size_t begin, size_t end, int depth, std::string* out) {
+    std::string_view inner = text_.substr(begin, end - begin);
+    size_t n = 0;
+    while (n < inner.size() &&
+           (inner[n] == '_' || std::isalnum(static_cast<unsigned char>(inner[n]))))
+      ++n;
+    const std::string name(inner.substr(0, n));
+    if (!IsEnvName(name)) return false;
+    const std::string_view rest = inner.substr(n);
+    const char* value = std::getenv(name.c_str());
+    if (rest.empty()) {
+      *out += value ? value : "";
+    } else if (rest.starts_with(":-") || rest.starts_with("-")) {
+      const bool unset_only = rest[0] == '-';
+      if (value && (unset_only || *value)) {
+        *out += value;
+      } else {
+        Expand(begin + n + (unset_only ? 1 : 2), end, /*escapes=*/false, depth + 1, out);
+      }
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  const bool escapes_;
+  std::unordered_map<size_t, size_t> close_;  // "${" position -> its "}"
+};
 
 // Flags over the file. -client.url follows Promtail: it adds a client after the file's clients,
-// with -client.tenant-id and -client.external-labels. With the built-in config it replaces the
-// bundled localhost client instead, which is what someone running `skidder -client.url=...`
-// means. Without -client.url, -client.tenant-id and -client.external-labels apply to every client
-// of the file (Promtail would silently drop them; skidder never ignores a flag).
+// with -client.tenant-id. With the built-in config it replaces the bundled localhost client
+// instead, which is what someone running `skidder -client.url=...` means. Without -client.url,
+// -client.tenant-id applies to every client of the file (Promtail would silently drop it; skidder
+// never ignores a flag). -client.external-labels: see below.
 Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
   log::Level level;
   log::Format format;
@@ -167,29 +237,8 @@ Result<Labels> ParseLabelList(std::string_view text) {
 
 }  // namespace internal
 
-std::string ExpandEnv(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c != '$' || i + 1 >= text.size()) {
-      out += c;
-    } else if (text[i + 1] == '$') {
-      out += '$';
-      ++i;
-    } else if (text[i + 1] == '{') {
-      size_t close = text.find('}', i + 2);
-      if (close == std::string::npos ||
-          !ExpandOne(std::string_view(text).substr(i + 2, close - i - 2), &out)) {
-        out += c;  // not a reference we expand: keep the text as written
-        continue;
-      }
-      i = close;
-    } else {
-      out += c;  // $1, $name: regex replacements, left alone
-    }
-  }
-  return out;
+std::string ExpandEnv(const std::string& text, bool backslash_escapes) {
+  return EnvExpander(text, backslash_escapes).Run();
 }
 
 Result<Config> LoadConfig(const Flags& flags) {
@@ -205,8 +254,9 @@ Result<Config> LoadConfig(const Flags& flags) {
   const std::string name = builtin ? kBuiltinName : flags.config_file;
   // The built-in config is read exactly as `-config.file=config/default.yaml` would be.
   const bool alloy = !builtin && IsAlloyConfig(flags.config_format, flags.config_file);
-  Result<Config> cfg = alloy ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text) : text, name)
-                             : ParseConfig(text, name, flags.expand_env);
+  Result<Config> cfg =
+      alloy ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text, false) : text, name)
+            : ParseConfig(text, name, flags.expand_env);
   if (!cfg && !alloy && !builtin && flags.config_format.empty() && LooksLikeAlloy(text)) {
     return Err(InvalidArgument(cfg.error().message() +
                                " (this looks like an Alloy config: name the file *.alloy or pass "

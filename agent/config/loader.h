@@ -45,11 +45,15 @@ inline constexpr size_t kMaxConfigBytes = 16 << 20;
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env);
 // Reads flags.config_file (or the built-in default) and applies flag overrides.
 // -client.url adds a client after the file's (as Promtail), or replaces the built-in config's
-// client; without it, -client.tenant-id/-client.external-labels apply to every client.
+// client; without it, -client.tenant-id applies to every client. -client.external-labels goes to
+// every client, a label the file sets for a client keeping the file's value (as Promtail).
 // Requires at least one client unless flags.dry_run.
 Result<Config> LoadConfig(const Flags& flags);
-// Expands ${VAR} and ${VAR:-default}; $$ is a literal $.
-std::string ExpandEnv(const std::string& text);
+// Expands ${VAR}, ${VAR:-default} and ${VAR-default} (defaults may hold references); $$ is a
+// literal $. backslash_escapes (drone/envsubst's, which Promtail's -config.expand-env applies to
+// YAML): "\\\\" outside references is "\\" and "\\/" is "/". Off for Alloy text, whose strings
+// have escapes of their own.
+std::string ExpandEnv(const std::string& text, bool backslash_escapes = true);
 // Renders the effective config as YAML with secrets replaced by <secret>.
 std::string DumpConfig(const Config& config);
 

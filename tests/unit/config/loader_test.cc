@@ -38,8 +38,25 @@ TEST(ExpandEnv, ReplacesReferencesAndLeavesTheRestAlone) {
       {"x: ${1}", "x: ${1}"},
       {"${SKIDDER_T_SET}${SKIDDER_T_SET}", "valuevalue"},
       {"$", "$"},
+      // drone/envsubst, Promtail's: nested defaults, and \\ and \/ in the text.
+      {"u: ${SKIDDER_T_UNSET:-http://${SKIDDER_T_SET}:3100/p}", "u: http://value:3100/p"},
+      {"u: ${SKIDDER_T_UNSET:-${SKIDDER_T_UNSET2:-deep}}", "u: deep"},
+      {"u: ${SKIDDER_T_SET:-${SKIDDER_T_UNSET}}", "u: value"},
+      {"u: ${SKIDDER_T_UNSET-${SKIDDER_T_SET}x}", "u: valuex"},
+      {R"(re: '^line (?P<num>\\d+)')", R"(re: '^line (?P<num>\d+)')"},
+      {R"(p: a\/b \x \\\\)", R"(p: a/b \x \\)"},
   };
   for (const Case& c : cases) EXPECT_EQ(ExpandEnv(c.in), c.want) << c.in;
+  // Nested past the bound: kept as written, never a stack overflow.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "${SKIDDER_T_UNSET:-";
+  deep += "x" + std::string(100000, '}');
+  const std::string kept = ExpandEnv(deep);
+  EXPECT_EQ(kept.find("x"), kept.size() - 100000 + 16 - 1) << "16 levels expanded, the rest kept";
+  EXPECT_EQ(ExpandEnv(std::string(200000, '$') + "{"), std::string(100000, '$') + "{");
+  EXPECT_EQ(ExpandEnv("${a ${SKIDDER_T_SET}"), "${a value");
+  // Alloy strings have escapes of their own: kept for Alloy text.
+  EXPECT_EQ(ExpandEnv(R"(x = "\\d ${SKIDDER_T_SET}")", false), R"(x = "\\d value")");
 }
 
 TEST(DefaultConfig, ParsesAndTailsVarLog) {
