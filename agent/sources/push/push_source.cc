@@ -121,6 +121,13 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   tracker->OnAdvance([waiter](uint64_t) { waiter->Answer(HttpReply{204, "", ""}); });
   AckRef hold = tracker->Open(1);
   const size_t n = Emit(*streams, hold, /*loki_push=*/!raw);
+  // ack_timeout counts from here: a large request's pipeline pass is not time Loki had, and a
+  // request it did deliver answered 503 would be sent again (duplicated).
+  {
+    std::lock_guard lock(mu_);
+    waiter->deadline = std::chrono::steady_clock::now() + opts_.config.ack_timeout;
+  }
+  cv_.notify_all();
   metrics_->push_entries.With({opts_.job_name})->Add(static_cast<double>(n));
   hold.Reset();  // answers now when nothing is left in flight (all dropped, or none)
 }

@@ -157,6 +157,23 @@ TEST(DecodePush, ManyEntriesCountAgainstTheDecodedLimit) {
       << refused.error().message();
 }
 
+// The same for JSON: a body of many tiny entries is refused before its document is built; a
+// line full of brackets counts as text, not as arrays.
+TEST(DecodePush, ManyJsonEntriesCountAgainstTheDecodedLimit) {
+  std::string many = R"({"streams":[{"stream":{"a":"b"},"values":[)";
+  for (int i = 0; i < 4000; ++i) many += std::string(i ? "," : "") + R"(["1",""])";
+  many += "]}]}";
+  auto refused = DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 200});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(HttpStatusFor(refused.error()), 413);
+  EXPECT_TRUE(DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 300}));
+  const std::string brackets = testing::JsonPushBody(
+      {{.labels = R"({app="x"})", .timestamp_ns = 7, .line = std::string(5000, '[') + "\"{"}});
+  auto ok = DecodePush(brackets, "application/json", "", {.max_decoded_bytes = 10000});
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ((*ok)[0].entries[0].line, std::string(5000, '[') + "\"{");
+}
+
 // A seconds field past what nanoseconds since 1970 hold in 64 bits is clamped, not wrapped round
 // to another date.
 TEST(DecodePush, HugeTimestampsAreClampedNotWrapped) {
