@@ -5,6 +5,8 @@
 // The file is read once however many paths its entries take.
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "config/alloy_internal.h"
 
 namespace skidder::config::alloy_internal {
@@ -50,6 +52,27 @@ Status Loader::ResolveReceivers(const Value& v, Pos pos, bool head, Targets* tar
   return Status::Ok();
 }
 
+namespace {
+
+// A loki.relabel rule that reads or sets `filename`, or keeps or drops labels by name: in Alloy
+// it sees an entry of loki.source.file, which carries the file's `filename`; skidder's target
+// relabeling runs before a file is opened, when there is no `filename` yet (a keep on it would
+// drop every file, a labeldrop of it would leave it on every entry).
+bool NeedsEntryLabels(const YAML::Node& rule) {
+  std::string action = rule["action"] ? rule["action"].Scalar() : "replace";
+  for (char& c : action) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (action == "labeldrop" || action == "labelkeep") return true;
+  if (rule["target_label"] && rule["target_label"].Scalar() == "filename") return true;
+  if (const YAML::Node sources = rule["source_labels"]; sources && sources.IsSequence()) {
+    for (const YAML::Node& l : sources) {
+      if (l.IsScalar() && l.Scalar() == "filename") return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Status Loader::Follow(const Block& b, Pos pos, bool head, Targets* targets, Route* route) {
   if (++visits_ > kMaxVisits) {
     return ErrorAt(pos, fmt::format("forward_to: more than {} components on the paths of one "
@@ -67,15 +90,21 @@ Status Loader::Follow(const Block& b, Pos pos, bool head, Targets* targets, Rout
     if (s = ReadProcess(b, route); !s.ok()) return s;
   } else {
     YAML::Node rules(YAML::NodeType::Sequence);
+    bool entry_labels = false;
     for (const Block& rule : b.blocks) {
       Result<YAML::Node> r = RelabelRule(*this, rule);
       if (!r) return r.error();
-      if (head) targets->relabel.push_back(*r);
+      entry_labels = entry_labels || NeedsEntryLabels(*r);
       rules.push_back(*r);
     }
-    // Before any processing a loki.relabel is part of the target's relabeling (a dropped
-    // target is never read); after it, a stage over the entry's labels.
-    if (!head) route->stages.push_back({"relabel", rules, b.pos});
+    // Before any processing a loki.relabel is part of the target's relabeling (a dropped target
+    // is never read), unless a rule needs what only entries carry (the file's `filename`);
+    // otherwise, and after any processing, a stage over the entry's labels.
+    if (head && !entry_labels) {
+      for (const YAML::Node& r : rules) targets->relabel.push_back(r);
+    } else {
+      route->stages.push_back({"relabel", rules, b.pos});
+    }
   }
   const Attribute* fwd = b.Attr("forward_to");
   if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");

@@ -298,6 +298,43 @@ loki.process "json" {
   EXPECT_EQ(sc.relabel_configs[1].target_label, "__path__");
 }
 
+// Alloy's loki.relabel after loki.source.file sees entries carrying `filename`; rules that need
+// it run as a stage over entries, not in the target relabeling before any file is opened.
+TEST(AlloyConfig, ARelabelOfTheFilenameRunsOnEntriesNotOnTargets) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log", "job" = "varlogs"}]
+  forward_to = [loki.relabel.errors.receiver]
+}
+loki.relabel "errors" {
+  rule {
+    source_labels = ["filename"]
+    regex         = ".*err.*"
+    action        = "keep"
+  }
+  forward_to = [loki.relabel.tidy.receiver]
+}
+loki.relabel "tidy" {
+  rule {
+    regex  = "job"
+    action = "labeldrop"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const ScrapeConfig& sc = c->scrape_configs.at(0);
+  for (const RelabelConfig& r : sc.relabel_configs) {
+    EXPECT_NE(r.action, "keep") << "the keep on filename ran before any file had one";
+  }
+  ASSERT_EQ(sc.pipeline_stages.size(), 2u);
+  EXPECT_EQ(sc.pipeline_stages[0].type, "relabel");
+  EXPECT_EQ(sc.pipeline_stages[0].body[0]["source_labels"][0].Scalar(), "filename");
+  EXPECT_EQ(sc.pipeline_stages[1].type, "relabel");
+  EXPECT_EQ(sc.pipeline_stages[1].body[0]["action"].Scalar(), "labeldrop");
+}
+
 TEST(AlloyConfig, StagesWithOtherNamesBecomePromtailsStages) {
   Alloy a;
   Result<Config> c = a.Load(std::string(R"(
