@@ -83,6 +83,8 @@ void DropTargetsWithoutPath(MapReader& r, ScrapeConfig* out, std::vector<std::st
   auto where = [&](std::string_view key, size_t i) {
     const YAML::Node list = r.Node(key);  // const: operator[] must not add to the document
     const YAML::Mark mark = list[i].Mark();
+    // YAML an Alloy config was translated into has no marks: its file names the block already.
+    if (mark.is_null()) return fmt::format("{}: {}[{}]", r.file(), r.Sub(key), i);
     return fmt::format("{}:{}:{}: {}[{}]", r.file(), mark.line + 1, mark.column + 1, r.Sub(key), i);
   };
   std::vector<StaticConfig> kept;

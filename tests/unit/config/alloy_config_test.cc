@@ -298,6 +298,26 @@ loki.process "json" {
   EXPECT_EQ(sc.relabel_configs[1].target_label, "__path__");
 }
 
+// A warning about a translated block names the block's own position, once.
+TEST(AlloyConfig, AWarningNamesTheBlocksPositionOnce) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+discovery.kubernetes "pods" {
+  role = "pod"
+}
+loki.source.file "f" {
+  targets    = discovery.kubernetes.pods.targets
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->warnings.size(), 1u);
+  const std::string& w = c->warnings[0];
+  EXPECT_NE(w.find("c.alloy:5:1: loki.source.file.f.kubernetes_sd_configs[0]: role pod"),
+            std::string::npos)
+      << w;
+}
+
 // Alloy's loki.relabel after loki.source.file sees entries carrying `filename`; rules that need
 // it run as a stage over entries, not in the target relabeling before any file is opened.
 TEST(AlloyConfig, ARelabelOfTheFilenameRunsOnEntriesNotOnTargets) {
