@@ -380,21 +380,20 @@ void MapReader::Double(std::string_view key, double* out) {
 }
 
 void MapReader::Dur(std::string_view key, Duration* out) {
-  YAML::Node v = Node(key);
-  if (!v.IsDefined() || v.IsNull()) return;
-  Duration d{};
-  if (!v.IsScalar() || !ParseDuration(v.Scalar(), &d)) {
-    return Fail(key, fmt::format("expected a duration like 500ms or 1m30s, got {}", Describe(v)));
-  }
-  *out = d;
+  DurationIn(key, out, ParseDuration, "500ms or 1m30s");
 }
 
 void MapReader::PromDur(std::string_view key, Duration* out) {
+  DurationIn(key, out, ParsePromDuration, "30s, 5m or 1d");
+}
+
+void MapReader::DurationIn(std::string_view key, Duration* out,
+                           bool (*parse)(std::string_view, Duration*), std::string_view example) {
   YAML::Node v = Node(key);
   if (!v.IsDefined() || v.IsNull()) return;
   Duration d{};
-  if (!v.IsScalar() || !ParsePromDuration(v.Scalar(), &d)) {
-    return Fail(key, fmt::format("expected a duration like 30s, 5m or 1d, got {}", Describe(v)));
+  if (!v.IsScalar() || !parse(v.Scalar(), &d)) {
+    return Fail(key, fmt::format("expected a duration like {}, got {}", example, Describe(v)));
   }
   *out = d;
 }

@@ -69,6 +69,10 @@ class MapReader {
   std::string Sub(std::string_view key) const;  // path + "." + key
 
  private:
+  // Dur and PromDur: the value under key read by parse, or an error naming the example forms.
+  void DurationIn(std::string_view key, Duration* out, bool (*parse)(std::string_view, Duration*),
+                  std::string_view example);
+
   YAML::Node node_;
   std::string file_, path_;
   std::set<std::string, std::less<>> known_;

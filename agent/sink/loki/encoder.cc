@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "formats/utf8.h"
+#include "util/varint.h"
 
 namespace skidder::sink {
 namespace {
@@ -205,21 +206,10 @@ int64_t ChargedCapacity(const std::string& s) {
   return static_cast<int64_t>(s.capacity() - std::string().capacity());
 }
 
-// Reads a varint at *p (before end); false when it is cut short or longer than 10 bytes.
-bool GetVarint(const char** p, const char* end, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    const auto byte = static_cast<unsigned char>(*(*p)++);
-    *v |= static_cast<uint64_t>(byte & 0x7F) << shift;
-    if (byte < 0x80) return true;
-  }
-  return false;
-}
-
 // Reads a length-delimited field with tag `tag` at *p: its payload.
 bool GetField(const char** p, const char* end, char tag, std::string_view* payload) {
   uint64_t n = 0;
-  if (*p == end || *(*p)++ != tag || !GetVarint(p, end, &n) ||
+  if (*p == end || *(*p)++ != tag || !ReadVarint(p, end, &n) ||
       n > static_cast<uint64_t>(end - *p)) {
     return false;
   }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "push.pb.h"
+#include "util/varint.h"
 
 namespace skidder::sources::push {
 namespace {
@@ -56,17 +57,6 @@ Result<std::string> Inflate(std::string_view in, int window_bits, size_t max, co
 // max_decoded_bytes with.
 constexpr size_t kEntryMemory = 256;
 constexpr size_t kJsonContainerMemory = 64;  // see DecodePush
-
-// Reads a varint at *p; false when cut short or longer than 10 bytes.
-bool ReadVarint(const char** p, const char* end, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    const auto byte = static_cast<unsigned char>(*(*p)++);
-    *v |= static_cast<uint64_t>(byte & 0x7F) << shift;
-    if (byte < 0x80) return true;
-  }
-  return false;
-}
 
 // Skips the field whose tag was just read (wire type from the tag); false when malformed.
 bool SkipField(const char** p, const char* end, uint64_t tag, std::string_view* payload) {
