@@ -58,53 +58,51 @@ Result<std::string> Inflate(std::string_view in, int window_bits, size_t max, co
 constexpr size_t kEntryMemory = 256;
 constexpr size_t kJsonContainerMemory = 64;  // see DecodePush
 
-// Skips the field whose tag was just read (wire type from the tag); false when malformed.
-bool SkipField(const char** p, const char* end, uint64_t tag, std::string_view* payload) {
-  uint64_t n = 0;
-  switch (tag & 7) {
-    case 0:
-      return ReadVarint(p, end, &n);
-    case 1:
-    case 5: {
-      const size_t len = (tag & 7) == 1 ? 8 : 4;
-      if (static_cast<size_t>(end - *p) < len) return false;
-      *p += len;
-      return true;
+// Calls on(tag, payload) for each top-level field of a message's wire form (payload: a
+// length-delimited field's bytes, empty for the other wire types); false when malformed.
+template <typename F>
+bool EachField(std::string_view message, F on) {
+  const char* p = message.data();
+  const char* const end = message.data() + message.size();
+  while (p < end) {
+    uint64_t tag = 0, n = 0;
+    std::string_view payload;
+    if (!ReadVarint(&p, end, &tag)) return false;
+    switch (tag & 7) {
+      case 0:
+        if (!ReadVarint(&p, end, &n)) return false;
+        break;
+      case 1:
+      case 5: {
+        const size_t len = (tag & 7) == 1 ? 8 : 4;
+        if (static_cast<size_t>(end - p) < len) return false;
+        p += len;
+        break;
+      }
+      case 2:
+        if (!ReadVarint(&p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
+        payload = std::string_view(p, n);
+        p += n;
+        break;
+      default:
+        return false;
     }
-    case 2:
-      if (!ReadVarint(p, end, &n) || n > static_cast<uint64_t>(end - *p)) return false;
-      *payload = std::string_view(*p, n);
-      *p += n;
-      return true;
-    default:
-      return false;
+    if (!on(tag, payload)) return false;
   }
+  return true;
 }
 
 // The number of EntryAdapter fields in a PushRequest's wire form (streams = 1, entries = 2).
 Result<size_t> CountEntries(std::string_view raw) {
-  const auto malformed = [] {
-    return Err(InvalidArgument("body is not a logproto.PushRequest (bad protobuf)"));
-  };
+  constexpr uint64_t kStreams = (1 << 3) | 2, kEntries = (2 << 3) | 2;
   size_t count = 0;
-  const char* p = raw.data();
-  const char* const end = raw.data() + raw.size();
-  while (p < end) {
-    uint64_t tag = 0;
-    std::string_view stream;
-    if (!ReadVarint(&p, end, &tag) || !SkipField(&p, end, tag, &stream)) return malformed();
-    if (tag != ((1 << 3) | 2)) continue;
-    const char* q = stream.data();
-    const char* const stream_end = stream.data() + stream.size();
-    while (q < stream_end) {
-      uint64_t inner = 0;
-      std::string_view ignored;
-      if (!ReadVarint(&q, stream_end, &inner) || !SkipField(&q, stream_end, inner, &ignored)) {
-        return malformed();
-      }
-      if (inner == ((2 << 3) | 2)) ++count;
-    }
-  }
+  const bool ok = EachField(raw, [&](uint64_t tag, std::string_view stream) {
+    return tag != kStreams || EachField(stream, [&](uint64_t inner, std::string_view) {
+             count += inner == kEntries;
+             return true;
+           });
+  });
+  if (!ok) return Err(InvalidArgument("body is not a logproto.PushRequest (bad protobuf)"));
   return count;
 }
 
@@ -184,11 +182,11 @@ Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_
     // few containers; the memory a request can take is bounded at ~5x the limit (was ~40x).
     const size_t containers = CountJsonContainers(body);
     if (body.size() + containers * kJsonContainerMemory > limits.max_decoded_bytes) {
-      return Err(
-          Status(StatusCode::kResourceExhausted,
-                 fmt::format("request of {} JSON arrays and objects in {} bytes is larger "
-                             "than {} bytes decoded (each counts {} bytes besides its text)",
-                             containers, body.size(), limits.max_decoded_bytes, kEntryMemory)));
+      return Err(Status(
+          StatusCode::kResourceExhausted,
+          fmt::format("request of {} JSON arrays and objects in {} bytes is larger "
+                      "than {} bytes decoded (each counts {} bytes besides its text)",
+                      containers, body.size(), limits.max_decoded_bytes, kJsonContainerMemory)));
     }
     return DecodeJsonPush(body);
   }

@@ -135,17 +135,12 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
 std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
   std::vector<PushedStream> out(1);
   out[0].labels = opts_.config.labels;
-  const int64_t now = clock_->NowNs();
   while (!body.empty()) {
     const size_t nl = std::min(body.find('\n'), body.size());
     std::string_view line = body.substr(0, nl);
     body.remove_prefix(std::min(nl + 1, body.size()));
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-    // A nanosecond apart (see Emit): Loki keeps one of identical lines at one timestamp.
-    if (!line.empty()) {
-      out[0].entries.push_back(
-          {now + static_cast<int64_t>(out[0].entries.size()), std::string(line), {}});
-    }
+    if (!line.empty()) out[0].entries.push_back({0, std::string(line), {}});  // stamped in Emit
   }
   return out;
 }
@@ -172,7 +167,7 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     for (PushedEntry& pe : s.entries) {
       Entry e;
       e.timestamp_ns =
-          opts_.config.use_incoming_timestamp || !loki_push ? pe.timestamp_ns : arrival_ns++;
+          loki_push && opts_.config.use_incoming_timestamp ? pe.timestamp_ns : arrival_ns++;
       e.line = std::move(pe.line);
       e.labels = labels;
       e.structured_metadata = std::move(pe.structured_metadata);

@@ -71,7 +71,8 @@ class PushSource {
   // Runs the decoded streams through labels, relabeling and the pipeline; each entry holds hold.
   // Raw pushes (!loki_push) skip relabeling and keep their time of receipt, as in Promtail.
   size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push);
-  // The body of a raw push as one stream of lines (no relabeling, as in Promtail).
+  // The body of a raw push as one stream of lines (no relabeling, as in Promtail), unstamped:
+  // Emit gives them their time of receipt.
   std::vector<PushedStream> SplitRaw(std::string_view body) const;
   void Refuse(const std::function<void(telemetry::HttpReply)>& reply, int status,
               std::string message);

@@ -166,6 +166,10 @@ TEST(DecodePush, ManyJsonEntriesCountAgainstTheDecodedLimit) {
   auto refused = DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 60});
   ASSERT_FALSE(refused);
   EXPECT_EQ(HttpStatusFor(refused.error()), 413);
+  EXPECT_NE(refused.error().message().find("4005 JSON arrays and objects"), std::string::npos)
+      << refused.error().message();
+  EXPECT_NE(refused.error().message().find("each counts 64 bytes"), std::string::npos)
+      << refused.error().message();
   EXPECT_TRUE(DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 300}));
   const std::string brackets = testing::JsonPushBody(
       {{.labels = R"({app="x"})", .timestamp_ns = 7, .line = std::string(5000, '[') + "\"{"}});
