@@ -224,10 +224,9 @@ bool ParsePromDuration(std::string_view s, Duration* out) {
     int64_t n = 0;
     std::from_chars(s.data(), s.data() + digits, n);
     s.remove_prefix(digits);
-    size_t u = next_unit;
     // The longest unit name that matches here ("ms" rather than "m").
     size_t match = std::size(kUnits);
-    for (; u < std::size(kUnits); ++u) {
+    for (size_t u = next_unit; u < std::size(kUnits); ++u) {
       if (s.starts_with(kUnits[u].name) &&
           (match == std::size(kUnits) || kUnits[u].name.size() > kUnits[match].name.size())) {
         match = u;
