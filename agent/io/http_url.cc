@@ -10,21 +10,11 @@
 namespace skidder::io {
 namespace {
 
-// Authority part of a URL: between "scheme://" and the first '/', '?' or '#'.
-std::pair<size_t, size_t> AuthorityRange(std::string_view url) {
-  size_t start = url.find("://");
-  start = start == std::string_view::npos ? 0 : start + 3;
-  size_t end = url.find_first_of("/?#", start);
-  if (end == std::string_view::npos) end = url.size();
-  return {start, end};
-}
-
 // "user:password" of a URL, or "" when it has none.
 std::string_view UserInfo(std::string_view url) {
-  auto [start, end] = AuthorityRange(url);
-  size_t at = url.substr(start, end - start).rfind('@');
+  auto [start, at] = UrlUserInfoRange(url);
   if (at == std::string_view::npos) return {};
-  return url.substr(start, at);
+  return url.substr(start, at - start);
 }
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
@@ -76,17 +66,19 @@ std::string ScrubUrlSecrets(std::string msg, std::string_view url, std::string_v
 }
 
 std::string RedactUrl(std::string_view url) {
-  auto [start, end] = AuthorityRange(url);
-  size_t at = url.substr(start, end - start).rfind('@');
+  auto [start, at] = UrlUserInfoRange(url);
   if (at == std::string_view::npos) return MaskUrlQuery(url, "<redacted>");
   std::string out(url.substr(0, start));
-  out.append(url.substr(start + at + 1));
+  out.append(url.substr(at + 1));
   return MaskUrlQuery(out, "<redacted>");
 }
 
 std::string UrlHost(std::string_view url) {
-  auto [start, end] = AuthorityRange(url);
-  std::string_view authority = url.substr(start, end - start);
+  // A strict reading (the authority ends at the first '/', '?' or '#'), unlike the redactors':
+  // this names the host of a valid URL, where an '@' in a query is not userinfo.
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  std::string_view authority = url.substr(start, url.find_first_of("/?#", start) - start);
   size_t at = authority.rfind('@');
   if (at != std::string_view::npos) authority.remove_prefix(at + 1);
   return std::string(authority);

@@ -98,13 +98,19 @@ std::string MaskUrlQuery(std::string_view url, std::string_view mask) {
   return out;
 }
 
-std::string MaskUrlCredentials(std::string_view url, std::string_view mask) {
+std::pair<size_t, size_t> UrlUserInfoRange(std::string_view url) {
+  constexpr auto kNone = std::pair{std::string_view::npos, std::string_view::npos};
   const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return MaskUrlQuery(url, mask);
+  if (scheme == std::string_view::npos) return kNone;
   const size_t start = scheme + 3;
-  const size_t path = url.find('/', start);
-  const size_t at = url.substr(0, path).rfind('@');
-  if (at == std::string_view::npos || at < start) return MaskUrlQuery(url, mask);
+  const size_t at = url.substr(0, url.find('/', start)).rfind('@');
+  if (at == std::string_view::npos || at < start) return kNone;
+  return {start, at};
+}
+
+std::string MaskUrlCredentials(std::string_view url, std::string_view mask) {
+  const auto [start, at] = UrlUserInfoRange(url);
+  if (at == std::string_view::npos) return MaskUrlQuery(url, mask);
   std::string out(url.substr(0, start));
   out.append(mask);
   out.append(MaskUrlQuery(url.substr(at), mask));

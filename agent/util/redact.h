@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace skidder {
 
@@ -15,10 +16,15 @@ namespace skidder {
 // parameter without '=' is masked whole). The fragment and everything else are kept.
 std::string MaskUrlQuery(std::string_view url, std::string_view mask);
 
+// Where a URL's userinfo ("user:password") lies, as [first, second) with second at its '@';
+// {npos, npos} when it has none (or no "scheme://"). The userinfo is what comes before the last
+// '@' ahead of the path, so a password holding an unencoded '#' or '?' (an invalid URL, and a
+// common mistake) is found whole rather than taken for a fragment or a query. Every redactor of
+// URLs uses this one rule.
+std::pair<size_t, size_t> UrlUserInfoRange(std::string_view url);
+
 // The URL with its userinfo ("user:password@") replaced by mask and its query values masked as
-// MaskUrlQuery does. The userinfo is what comes before the last '@' ahead of the path, so a
-// password holding an unencoded '#' or '?' (an invalid URL, and a common mistake) is masked
-// whole rather than taken for a fragment or a query.
+// MaskUrlQuery does (userinfo as UrlUserInfoRange finds it).
 std::string MaskUrlCredentials(std::string_view url, std::string_view mask);
 
 // text with the contents of every "double-quoted" string replaced by mask: for excerpts of

@@ -310,10 +310,15 @@ TEST(Url, RedactsUserinfoAndExtractsHost) {
       {"http://[::1]:3100/x?a=b@c", "http://[::1]:3100/x?a=<redacted>", "[::1]:3100"},
       {"https://u:p@loki/push?token=abc123&org=1",
        "https://loki/push?token=<redacted>&org=<redacted>", "loki"},
+      // A password with an unencoded '#' or '?' (invalid, and a common mistake) is userinfo to
+      // the redactor, as to config's MaskUrlCredentials, not a fragment that shows what follows.
+      // (Config refuses such a URL, so it never names a host.)
+      {"https://u:pa#ss@loki:3100/push", "https://loki:3100/push", nullptr},
+      {"https://u:pa?ss@loki/push", "https://loki/push", nullptr},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(RedactUrl(c.url), c.redacted) << c.url;
-    EXPECT_EQ(UrlHost(c.url), c.host) << c.url;
+    if (c.host != nullptr) EXPECT_EQ(UrlHost(c.url), c.host) << c.url;
   }
 }
 
