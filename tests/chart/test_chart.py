@@ -177,7 +177,8 @@ class OptionalObjects(unittest.TestCase):
                 ann = by_name[alert]["annotations"]
                 self.assertTrue(ann["summary"] and ann["description"] and len(ann["runbook"]) > 80)
                 self.assertTrue(ann["runbook_url"].startswith("https://runbooks.example/skidder#"))
-        self.assertIn('status_code=~"5..|0|-1"', by_name["SkidderRequestErrors"]["expr"])
+        self.assertIn('status_code=~"5..|4..|0|-1", status_code!~"400|413|429"',
+                      by_name["SkidderRequestErrors"]["expr"])
         self.assertIn('job="skidder-metrics"', by_name["SkidderDown"]["expr"])
         self.assertIn("MyOwn", by_name)
 

@@ -47,9 +47,16 @@ Decision Classify(int status, std::string_view body, bool drop_rate_limited_batc
   }
   if (status == 401 || status == 403) return {Action::kReauth};
   if (status == 413) return {Action::kSplit};
+  // 400 is Loki refusing the content (it may have stored the valid part): resending cannot help.
+  if (status == 400) return {Action::kDrop, DropReasonFromBody(body)};
   // 408: a proxy gave up waiting for us; the batch was not ingested.
   if (status == 408) return {Action::kRetry};
-  if (status >= 400 && status < 500) return {Action::kDrop, DropReasonFromBody(body)};
+  // Any other 4xx never comes from Loki's push handler: a gateway or ingress answered (404 or 405
+  // for a wrong path or a misrouted host, 407 from a proxy, 415 from a filter). Nothing was
+  // ingested and the content is not at fault, so the data is kept and retried, loudly, until the
+  // route is fixed; dropping it (as Promtail does) would lose every line of a first install with
+  // a wrong URL.
+  if (status > 400 && status < 500) return {Action::kRetry, nullptr, /*misrouted=*/true};
   // 0 (no response), 5xx, and anything unexpected (1xx/3xx: a misconfigured URL): keep the data;
   // readers pause and the failure shows in request_duration{status_code}.
   return {Action::kRetry};

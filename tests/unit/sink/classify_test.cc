@@ -21,8 +21,8 @@ TEST(Classify, EveryStatusClassMapsToItsAction) {
       {429, true, Action::kDrop},   {500, false, Action::kRetry},  {502, false, Action::kRetry},
       {503, false, Action::kRetry}, {504, false, Action::kRetry},  {0, false, Action::kRetry},
       {408, false, Action::kRetry}, {401, false, Action::kReauth}, {403, false, Action::kReauth},
-      {413, false, Action::kSplit}, {400, false, Action::kDrop},   {404, false, Action::kDrop},
-      {422, false, Action::kDrop},  {301, false, Action::kRetry},
+      {413, false, Action::kSplit}, {400, false, Action::kDrop},   {404, false, Action::kRetry},
+      {405, false, Action::kRetry}, {422, false, Action::kRetry},  {301, false, Action::kRetry},
   };
   for (const auto& c : cases) {
     Decision d = Classify(c.status, "", c.drop_rate_limited);
@@ -30,6 +30,17 @@ TEST(Classify, EveryStatusClassMapsToItsAction) {
     if (d.action == Action::kDrop) {
       EXPECT_NE(d.reason, nullptr) << "status " << c.status;
     }
+  }
+}
+
+// Only 4xx answers Loki's push handler never gives are "misrouted" (logged as errors with a hint
+// about the URL); Loki's own answers keep their quieter handling.
+TEST(Classify, OnlyAnswersLokiNeverGivesAreMisrouted) {
+  for (int status : {402, 404, 405, 407, 415, 422, 451, 499}) {
+    EXPECT_TRUE(Classify(status, "", false).misrouted) << status;
+  }
+  for (int status : {0, 200, 204, 301, 400, 401, 403, 408, 413, 429, 500, 503}) {
+    EXPECT_FALSE(Classify(status, "", false).misrouted) << status;
   }
 }
 

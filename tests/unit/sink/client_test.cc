@@ -145,6 +145,28 @@ TEST_F(LokiClientTest, A400IsNotRetriedIsCountedByReasonAndLetsPositionsAdvance)
   EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 0);
 }
 
+// A 404 (a wrong path, or an ingress that does not route the host yet) never comes from Loki:
+// the lines are kept and retried, and positions hold until the route works, so a first install
+// with a wrong URL loses nothing once it is fixed.
+TEST_F(LokiClientTest, A404FromAGatewayIsRetriedAndNothingIsDropped) {
+  loki_.ScriptStatuses({404, 404});
+  auto tracker = AckTracker::Create(0);
+  auto client = Make(Config());
+  auto want = Numbered(3);
+  for (size_t i = 0; i < want.size(); ++i) {
+    client->Push(MakeEntry(want[i], tracker->Open((i + 1) * 10)));
+  }
+  ASSERT_TRUE(client->Start().ok());
+
+  ASSERT_TRUE(loki_.WaitForLines(want.size()));
+  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.Lines(), want);
+  EXPECT_EQ(metrics_.request_duration.With({host(), "404"})->Count(), 2u);
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 2);
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
+}
+
 TEST_F(LokiClientTest, A413SplitsTheBatchAndDropsOnlyAnEntryTooLargeOnItsOwn) {
   loki_.SetMaxBodyBytes(1024);
   auto client = Make(Config());
