@@ -31,9 +31,10 @@ int StartServer() {
   // counts it as a hang); the client's own 10 s receive timeout is only a backstop.
   options.idle_timeout = std::chrono::seconds(1);
   options.read_timeout = std::chrono::seconds(1);
-  telemetry::HttpHandlers handlers{.not_ready_reason = [] { return std::string(); },
-                                   .targets = [] { return std::string("job /var/log/x.log\n"); },
-                                   .reload = [] { return Status::Ok(); }};
+  telemetry::HttpHandlers handlers;
+  handlers.not_ready_reason = [] { return std::string(); };
+  handlers.targets = [] { return std::string("job /var/log/x.log\n"); };
+  handlers.reload = [] { return Status::Ok(); };
   static auto* server = new telemetry::HttpServer(options, &registry, handlers);  // never stopped
   auto port = server->Start();
   FUZZ_CHECK(port.has_value());

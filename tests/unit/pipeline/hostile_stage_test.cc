@@ -104,7 +104,8 @@ TEST(TemplateStage, RefusesFunctionResultsPastTheCap) {
                             testing::Ctx(&m.metrics, &limits), "p");
     ASSERT_TRUE(stage.has_value()) << stage.error().message();
     testing::Collect c;
-    PipelineEntry pe{MakeEntry(std::string(20000, 'y')), {}};
+    PipelineEntry pe;
+    pe.entry = MakeEntry(std::string(20000, 'y'));
     pe.extracted.Set("out", "before");
     (*stage)->Process(std::move(pe), c);
     EXPECT_EQ(ExtractedOr(c.entries.at(0), "out"), "before");

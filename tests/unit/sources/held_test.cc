@@ -109,7 +109,9 @@ TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
   h_.Start(h_.dir / "*.log", o);
   ASSERT_TRUE(h_.WaitLines(log, {"a"}));
   for (int i = 0; i < 2; ++i) {
-    ASSERT_EQ(std::rename(log.c_str(), (log + "." + std::to_string(i)).c_str()), 0);
+    std::string rotated = log;  // appended, not `log + "." + ...`: GCC 12 warns -Wrestrict there
+    rotated.append(".").append(std::to_string(i));
+    ASSERT_EQ(std::rename(log.c_str(), rotated.c_str()), 0);
     WriteFile(log, "n" + std::to_string(i) + "\n");
     ASSERT_TRUE(WaitFor([&] { return h_.sink.Lines(log).size() == static_cast<size_t>(i + 2); }));
   }
