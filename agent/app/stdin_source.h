@@ -12,6 +12,7 @@
 #include "model/labels.h"
 #include "model/sink.h"
 #include "pipeline/pipeline.h"
+#include "util/arrival_stamps.h"
 #include "util/clock.h"
 
 namespace skidder::app {
@@ -33,6 +34,7 @@ class StdinSource {
   Labels labels_;
   EntrySink* sink_;
   Clock* clock_;
+  ArrivalStamps stamps_;  // the reading thread's
   int fd_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

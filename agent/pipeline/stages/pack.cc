@@ -6,6 +6,7 @@
 
 #include "lang/go/go_json.h"
 #include "pipeline/stage_support.h"
+#include "util/arrival_stamps.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -38,7 +39,9 @@ class PackStage final : public Stage {
     // Labels go only once the line is packed, as in Promtail.
     for (size_t i : found_) e.entry.labels.Remove(names_[i]);
     e.entry.line.assign(buffer_);
-    if (ingest_timestamp_) e.entry.timestamp_ns = e.now.wall_ns;
+    // Entries of one batch share its time: each gets its own (ArrivalStamps), or Loki would keep
+    // one of two equal packed lines.
+    if (ingest_timestamp_) e.entry.timestamp_ns = ingest_stamps_.Next(e.now.wall_ns);
     out.Emit(std::move(e));
   }
 
@@ -47,6 +50,7 @@ class PackStage final : public Stage {
  private:
   std::vector<std::string> names_;  // sorted, unique
   bool ingest_timestamp_;
+  ArrivalStamps ingest_stamps_;
   std::string buffer_;  // reused per entry
   std::vector<size_t> found_;
 };

@@ -53,6 +53,7 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
   settings_.crashes = opts_.crashes;
   settings_.open_files = &open_files_;
   settings_.acks = std::make_shared<std::atomic<uint64_t>>(0);
+  settings_.stamps = &stamps_;
   if (opts_.limits.readline_rate_enabled) {
     limiter_.emplace(opts_.limits.readline_rate, opts_.limits.readline_burst,
                      opts_.limits.readline_rate_drop, clock_);

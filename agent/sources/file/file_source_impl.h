@@ -300,6 +300,7 @@ class FileSource::Impl {
   telemetry::AgentMetrics* metrics_;
   Clock* clock_;
   TailSettings settings_;
+  ArrivalStamps stamps_;   // TailSettings::stamps; used on the read thread only
   size_t open_files_ = 0;  // descriptors open (TailSettings::open_files)
   ReadBatch batch_;        // one read's entries on their way to a handler (reused)
   BatchTime now_;          // read once per turn: the time of what the turn reads

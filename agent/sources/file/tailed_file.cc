@@ -182,7 +182,8 @@ void TailedFile::FlushPartial(const BatchTime& now, ReadBatch& batch) {
 void TailedFile::Emit(std::string_view line, ReadBatch& batch) {
   if (settings_.crashes != nullptr && !settings_.crashes->empty() && IsPoison(line)) return;
   Entry e;
-  e.timestamp_ns = batch.now.wall_ns;
+  e.timestamp_ns =
+      settings_.stamps != nullptr ? settings_.stamps->Next(batch.now.wall_ns) : batch.now.wall_ns;
   e.line = line_buffers::Take();  // the buffer of a line this thread already handed on
   e.line.assign(line);
   batch.Add(std::move(e), splitter_.offset());  // the start of this line, during Feed and Flush

@@ -26,6 +26,8 @@
 #include "sources/file/read_handler.h"
 #include "sources/file/readline_limiter.h"
 #include "telemetry/agent_metrics.h"
+#include "util/arrival_stamps.h"
+#include "util/clock.h"
 
 namespace skidder::sources {
 
@@ -41,6 +43,9 @@ struct TailSettings {
   // completed the delivery): the source looks at files waiting for acks only when it moved.
   // Shared, since a tracker outlives its file while entries are in flight. May be null.
   std::shared_ptr<std::atomic<uint64_t>> acks;
+  // The reading thread's stamps: each line's timestamp is its read time, a nanosecond past the
+  // line before (see ArrivalStamps). May be null (then every line of a pass has its time).
+  ArrivalStamps* stamps = nullptr;
 };
 
 class TailedFile {

@@ -149,11 +149,8 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
   pipeline::SinkEmitter out(sink_);
   const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
-  // Entries stamped with the time they arrived are a nanosecond apart, in the request's order:
-  // Loki's ingester keeps one of two entries with the same stream, timestamp and line, so a
-  // request repeating a line ("retrying...") would lose all but one at one shared timestamp.
-  // (Promtail reads the clock per entry, which gives the same.)
-  int64_t arrival_ns = now.wall_ns;
+  // Entries stamped with the time they arrived are a nanosecond apart, in the request's order
+  // (ArrivalStamps): a request repeating a line ("retrying...") must not lose all but one.
   for (PushedStream& s : streams) {
     n += s.entries.size();
     Labels labels = std::move(s.labels);
@@ -166,8 +163,8 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     }
     for (PushedEntry& pe : s.entries) {
       Entry e;
-      e.timestamp_ns =
-          loki_push && opts_.config.use_incoming_timestamp ? pe.timestamp_ns : arrival_ns++;
+      e.timestamp_ns = loki_push && opts_.config.use_incoming_timestamp ? pe.timestamp_ns
+                                                                        : stamps_.Next(now.wall_ns);
       e.line = std::move(pe.line);
       e.labels = labels;
       e.structured_metadata = std::move(pe.structured_metadata);

@@ -33,6 +33,7 @@
 #include "sources/push/decode.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/http_server.h"
+#include "util/arrival_stamps.h"
 #include "util/clock.h"
 #include "util/log_limiter.h"
 
@@ -82,6 +83,7 @@ class PushSource {
   EntrySink* sink_;
   telemetry::AgentMetrics* metrics_;
   const Clock* clock_;
+  ArrivalStamps stamps_;  // Emit's, on the server's one event thread
   std::unique_ptr<telemetry::HttpServer> server_;
   log::LogLimiter refused_log_;  // a misbehaving sender must not flood the log
   std::mutex mu_;

@@ -29,7 +29,7 @@ void SyslogSource::Impl::HandleFrame(StreamFramer::Event ev, std::string_view fr
     return;
   }
   Entry e;
-  if (!builder.Build(msg, frame, peer, now.wall_ns, &e)) {
+  if (!builder.Build(msg, frame, peer, stamps.Next(now.wall_ns), &e)) {
     ++counts.relabel;
     return;
   }

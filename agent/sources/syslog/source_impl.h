@@ -15,6 +15,7 @@
 #include "sources/syslog/framer.h"
 #include "sources/syslog/net.h"
 #include "sources/syslog/syslog_source.h"
+#include "util/arrival_stamps.h"
 #include "util/log_limiter.h"
 
 namespace skidder::sources::syslog {
@@ -58,6 +59,7 @@ struct SyslogSource::Impl {
   EntrySink* sink;
   telemetry::AgentMetrics* metrics;
   const Clock* clock;
+  ArrivalStamps stamps;  // receive times
   EntryBuilder builder;
   bool udp = false;
   bool rfc3164 = false;

@@ -27,6 +27,24 @@ TEST(PackStage, PacksLabelsAndLineIntoJsonAndRemovesTheLabels) {
   EXPECT_EQ(out[0].entry.timestamp_ns, clock.NowNs());
 }
 
+// Equal lines of one batch share its time; packed, each must still get a time of its own, or
+// Loki's ingester keeps one of them (same stream, timestamp and line).
+TEST(PackStage, IngestTimesOfOneBatchAreANanosecondApart) {
+  FakeClock clock(1'700'000'000'000'000'000);
+  auto stage = MustBuild("pack:\n  labels: [pod]");
+  const BatchTime now = BatchTime::Of(clock);
+  std::vector<int64_t> stamps;
+  for (int i = 0; i < 3; ++i) {
+    auto out = RunStage(*stage, MakeEntry("retrying", {{"pod", "p"}}, 42), now);
+    ASSERT_EQ(out.size(), 1u);
+    stamps.push_back(out[0].entry.timestamp_ns);
+  }
+  EXPECT_EQ(stamps, (std::vector<int64_t>{now.wall_ns, now.wall_ns + 1, now.wall_ns + 2}));
+  clock.Advance(std::chrono::seconds(1));  // a later batch is stamped with its own time again
+  auto out = RunStage(*stage, MakeEntry("retrying", {{"pod", "p"}}, 42), BatchTime::Of(clock));
+  EXPECT_EQ(out.at(0).entry.timestamp_ns, clock.NowNs());
+}
+
 TEST(PackStage, EscapesAndReadsExtractedValues) {
   struct Case {
     const char* line;

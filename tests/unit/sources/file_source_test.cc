@@ -51,6 +51,25 @@ TEST(FileSource, DeliversEveryLineOnceInOrderPerFile) {
   EXPECT_FALSE(entries[0].labels.Has(kPathLabel));
 }
 
+// Lines read in one pass share the pass's time; each must get its own (a nanosecond apart, in
+// order), or Loki's ingester keeps one of two equal lines of a stream at one timestamp.
+TEST(FileSource, EqualLinesReadTogetherGetTimestampsOfTheirOwn) {
+  Harness h;
+  MakeDirs(h.dir / "logs");
+  const std::string path = h.dir / "logs/a.log";
+  WriteFile(path, "retrying\nretrying\nretrying\nother\n");
+  h.Start(h.dir / "logs/*.log", h.DefaultOptions());
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 4; }));
+  WriteFile(h.dir / "logs/b.log", "retrying\nretrying\n");  // a later pass, another file
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 6; }));
+  h.Stop();
+  auto entries = h.sink.Take();
+  ASSERT_EQ(entries.size(), 6u);
+  for (size_t i = 1; i < entries.size(); ++i) {
+    EXPECT_GT(entries[i].timestamp_ns, entries[i - 1].timestamp_ns) << i;
+  }
+}
+
 TEST(FileSource, ExcludedFilesAreNotRead) {
   Harness h;
   WriteFile(h.dir / "a.log", "a\n");
