@@ -1,9 +1,11 @@
 #include "app/targets.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "kubernetes/pod_targets.h"
 #include "model/entry.h"
@@ -70,6 +72,76 @@ std::string PodLogRoot(const kubernetes::RelabelRules& rules) {
   return root;
 }
 
+std::string FilterNeedsDiscovery(const kubernetes::RelabelRules& rules) {
+  using A = kubernetes::RelabelAction;
+  // Names whose value a path target has as the pod's target would: the path's own meta labels,
+  // the node (the fallback sets it), and labels earlier rules made only from such names. A name
+  // no rule made and discovery does not give (e.g. "app" before a rule sets it) is absent from
+  // both. Unknown: the other meta labels, __address__, whatever rules made from them, and after
+  // a labelmap (which copies names the path may not show) any name not known.
+  std::set<std::string> known, unknown;
+  const std::string probe = "/p/ns_pod_" + std::string(kProbeUid) + "/c/0.log";
+  for (const Label& l : kubernetes::PathLabels(probe).value_or(Labels())) known.insert(l.name);
+  known.insert(std::string(kNodeLabel));
+  bool mapped = false;
+  auto is_unknown = [&](const std::string& name) {
+    if (unknown.contains(name)) return true;
+    if (known.contains(name)) return false;
+    return name.starts_with("__meta_") || name == "__address__" || mapped;
+  };
+  auto any_unknown = [&](const kubernetes::RelabelRule& r) -> const std::string* {
+    for (const std::string& name : r.source_labels) {
+      if (is_unknown(name)) return &name;
+    }
+    return nullptr;
+  };
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const kubernetes::RelabelRule& r = rules[i];
+    const char* filter = nullptr;
+    switch (r.action) {
+      case A::kKeep:
+        filter = "keep";
+        break;
+      case A::kDrop:
+        filter = "drop";
+        break;
+      case A::kKeepEqual:
+        filter = "keepequal";
+        break;
+      case A::kDropEqual:
+        filter = "dropequal";
+        break;
+      case A::kReplace:
+      case A::kHashMod:
+      case A::kLowercase:
+      case A::kUppercase:
+        if (r.target_has_vars) {
+          mapped = mapped || any_unknown(r) != nullptr;  // names made from unknown values
+        } else if (any_unknown(r) != nullptr || is_unknown(r.target_label)) {
+          // (a replace whose regex does not match leaves the target as it was: still unknown)
+          unknown.insert(r.target_label);
+        } else {
+          known.insert(r.target_label);
+        }
+        break;
+      case A::kLabelMap:
+        mapped = true;
+        break;
+      case A::kLabelDrop:
+      case A::kLabelKeep:
+        break;  // removing labels decides nothing by itself
+    }
+    if (filter == nullptr) continue;
+    const std::string* name = any_unknown(r);
+    if (name == nullptr && (r.action == A::kKeepEqual || r.action == A::kDropEqual) &&
+        is_unknown(r.target_label)) {
+      name = &r.target_label;
+    }
+    if (name != nullptr) return fmt::format("relabel_configs[{}] ({}) reads {}", i, filter, *name);
+  }
+  return "";
+}
+
 PathFallback MakePathFallback(const config::ScrapeConfig& sc, const kubernetes::RelabelRules& rules,
                               const std::string& node_name) {
   PathFallback fb;
@@ -86,6 +158,13 @@ PathFallback MakePathFallback(const config::ScrapeConfig& sc, const kubernetes::
     }
     if (sd.namespaces.empty()) any_namespace = true;
     fb.namespaces.insert(sd.namespaces.begin(), sd.namespaces.end());
+  }
+  if (std::string why = FilterNeedsDiscovery(rules); !why.empty()) {
+    LOG_INFO(
+        "files of pods not yet discovered wait for discovery: a filtering rule reads what a "
+        "log path does not show",
+        {{"job", sc.job_name}, {"rule", why}});
+    return PathFallback{};
   }
   if (any_namespace) fb.namespaces.clear();
   fb.root = PodLogRoot(rules);

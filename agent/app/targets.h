@@ -60,8 +60,17 @@ struct ScrapeJob {
 // such a target or build __path__ some other way.
 std::string PodLogRoot(const kubernetes::RelabelRules& rules);
 
-// The path fallback of a job: off when its discovery is filtered by selectors (a path shows no
-// pod labels), limited to the listed namespaces when every sd config lists some.
+// Why a file of a pod discovery has not reported cannot be judged by the job's rules: the first
+// keep/drop/keepequal/dropequal rule that reads a label a log path does not show (a pod label,
+// an annotation, the controller, ...), directly or through labels earlier rules made from such
+// labels, named as "relabel_configs[i] (<action>) reads <label>". "" when every filtering rule
+// reads only what the path shows, so a path target is kept or dropped as the pod's would be.
+std::string FilterNeedsDiscovery(const kubernetes::RelabelRules& rules);
+
+// The path fallback of a job: off when its discovery is filtered by selectors or its rules
+// filter on what a path does not show (a path shows no pod labels: a pod excluded by an
+// annotation must not be shipped because discovery is late), limited to the listed namespaces
+// when every sd config lists some.
 PathFallback MakePathFallback(const config::ScrapeConfig& sc, const kubernetes::RelabelRules& rules,
                               const std::string& node_name);
 

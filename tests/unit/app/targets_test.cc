@@ -182,5 +182,62 @@ TEST_F(TargetSetTest, SelectorsTurnThePathFallbackOff) {
   EXPECT_TRUE(published_.empty());
 }
 
+config::RelabelConfig Rule(const char* action, std::vector<std::string> sources,
+                           const char* target = "", const char* regex = "(.*)") {
+  config::RelabelConfig r;
+  r.action = action;
+  r.source_labels = std::move(sources);
+  r.target_label = target;
+  r.regex = regex;
+  return r;
+}
+
+std::string NeedsDiscovery(const std::vector<config::RelabelConfig>& configs) {
+  auto rules = kubernetes::CompileRelabel(configs);
+  EXPECT_TRUE(rules) << rules.error().message();
+  return rules ? FilterNeedsDiscovery(*rules) : "compile error";
+}
+
+TEST(FilterNeedsDiscovery, NamesTheFirstFilterReadingWhatAPathDoesNotShow) {
+  // Filters on what a path shows (namespace, pod, container, uid, node) judge it as discovery's
+  // target would be judged.
+  EXPECT_EQ(NeedsDiscovery({Rule("drop", {"__meta_kubernetes_namespace"}, "", "kube-system"),
+                            Rule("keep", {"__meta_kubernetes_pod_container_name"}, "", "app|web"),
+                            Rule("drop", {"__meta_kubernetes_pod_node_name"}, "", "")}),
+            "");
+  // An annotation that excludes a pod: a path target would not see it and would ship the pod.
+  EXPECT_EQ(
+      NeedsDiscovery({Rule("replace", {"__meta_kubernetes_namespace"}, "namespace"),
+                      Rule("drop", {"__meta_kubernetes_pod_annotation_logs_exclude"}, "", "true")}),
+      "relabel_configs[1] (drop) reads __meta_kubernetes_pod_annotation_logs_exclude");
+  // Through a label an earlier rule made from a pod label; one made from the path is fine.
+  EXPECT_EQ(NeedsDiscovery({Rule("replace", {"__meta_kubernetes_namespace"}, "ns"),
+                            Rule("drop", {"ns"}, "", "kube-system"),
+                            Rule("replace", {"__meta_kubernetes_pod_label_team"}, "__tmp_team"),
+                            Rule("keep", {"__tmp_team"}, "", "payments")}),
+            "relabel_configs[3] (keep) reads __tmp_team");
+  // After a labelmap, a name no rule made may be a copied pod label.
+  EXPECT_EQ(NeedsDiscovery({Rule("labelmap", {}, "", "__meta_kubernetes_pod_label_(.+)"),
+                            Rule("drop", {"team"}, "", "secret")}),
+            "relabel_configs[1] (drop) reads team");
+  EXPECT_EQ(NeedsDiscovery({Rule("dropequal", {"__meta_kubernetes_namespace"},
+                                 "__meta_kubernetes_pod_label_ns")}),
+            "relabel_configs[0] (dropequal) reads __meta_kubernetes_pod_label_ns");
+}
+
+// A pod excluded by an annotation must not be shipped because discovery is late: the job waits
+// for discovery instead of targeting the pod from its path.
+TEST_F(TargetSetTest, AFilterOnAnAnnotationTurnsThePathFallbackOff) {
+  auto sc = ShippedScrapeConfig(root_);
+  sc.relabel_configs.push_back(
+      Rule("drop", {"__meta_kubernetes_pod_annotation_logging_exclude"}, "", "true"));
+  Build(sc);
+  EXPECT_EQ(jobs_[0].fallback.root, "");
+  AddPodDir("vault_vault-0_uid-vault-0", "vault");
+  targets_->Update(0, "kubernetes/0", {});
+  targets_->ScanPodLogs();
+  EXPECT_TRUE(published_.empty());
+}
+
 }  // namespace
 }  // namespace skidder::app
