@@ -1,6 +1,7 @@
 #include "kubernetes/discovery.h"
 
 #include <random>
+#include <vector>
 
 #include "kubernetes/endpoint_join.h"
 #include "kubernetes/watcher.h"
@@ -122,7 +123,11 @@ void PodDiscovery::NoteFailure(
   ++w.failures;
   if (state == w.failing) return;  // logged when it started; NoteHealthy() reports the count
   w.failing = std::move(state);
-  log::Write(log::Level::kWarn, msg, fields);
+  std::vector<log::Field> given;  // without the empty ones ("error" of an HTTP status, ...)
+  for (const log::Field& f : fields) {
+    if (!f.second.empty()) given.push_back(f);
+  }
+  log::Write(log::Level::kWarn, msg, given);
 }
 
 void PodDiscovery::NoteHealthy(Watcher& w) {
@@ -170,6 +175,7 @@ void PodDiscovery::Run(Watcher& w) {
     if (end == WatchEnd::kRelist) {
       CountRestart("gone");
       need_list = true;
+      w.list_consistent = true;  // what was seen is compacted away: relist from etcd
       if (healthy) continue;
       NoteFailure(w, "gone", "kubernetes pod watch expired (410 Gone) soon after a list", {});
       failure = Failure::kGone;

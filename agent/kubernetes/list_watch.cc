@@ -11,6 +11,7 @@
 #include "kubernetes/watcher.h"
 #include "util/json_parse.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 namespace skidder::kubernetes {
 namespace {
@@ -23,6 +24,32 @@ std::string BasePath(const PodQuery& q) {
   const RoleResource r = ResourceOf(q.role);
   if (q.namespace_name.empty()) return fmt::format("{}/{}", r.group_path, r.resource);
   return fmt::format("{}/namespaces/{}/{}", r.group_path, q.namespace_name, r.resource);
+}
+
+// What the API server said: a Status object's message (a 403's names the service account and the
+// resource it may not read), else the body's start; at most 300 bytes, credentials masked.
+std::string ApiMessage(std::string_view body) {
+  rapidjson::Document doc;
+  if (ParseJsonBounded(doc, body).ok() && doc.IsObject()) {
+    if (std::string_view m = JsonString(doc, "message"); !m.empty()) body = m;
+  }
+  return RedactSecrets(body.substr(0, 300));
+}
+
+// What to do about a refused request, for the log; "" when the status says nothing specific.
+std::string FixFor(int status, const PodQuery& q) {
+  const std::string_view resource = ResourceOf(q.role).resource;
+  if (status == 403) {
+    return fmt::format(
+        "the service account may not read {0}: its ClusterRole (the chart's rbac.create) needs "
+        "get, list and watch on {0}; until then files are labelled from their path only",
+        resource);
+  }
+  if (status == 401) {
+    return "the API server refused the credentials: check the mounted service-account token "
+           "(automountServiceAccountToken) or the kubeconfig / bearer_token_file";
+  }
+  return "";
 }
 
 void AddSelectors(const PodQuery& q, std::string& path) {
@@ -107,7 +134,14 @@ bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, Kube
   while (true) {
     std::string path = BasePath(w.query) + fmt::format("?limit={}", limit);
     AddSelectors(w.query, path);
-    if (!cont.empty()) path += "&continue=" + KubeClient::Escape(cont);
+    if (!cont.empty()) {
+      path += "&continue=" + KubeClient::Escape(cont);  // (a continued list names no version)
+    } else if (!w.list_consistent) {
+      // From the API server's watch cache, as client-go's reflector first lists: a list without
+      // a resourceVersion is read from etcd, where the field selector on spec.nodeName is applied
+      // after reading every pod of the cluster: once per node at every rollout of the DaemonSet.
+      path += "&resourceVersion=0";
+    }
     resp = w.client.Get(path, opts_.list_timeout);
     if (resp.status == 401 && !resp.interrupted) {  // rotated token: re-read and retry once
       CountError("unauthorized");
@@ -119,12 +153,19 @@ bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, Kube
       CountError(ReasonForStatus(resp.status));
       w.retry_after = resp.retry_after;
       NoteFailure(w, fmt::format("list {}", resp.status), "kubernetes pod list failed",
-                  {{"status", std::to_string(resp.status)}, {"error", resp.error}});
+                  {{"status", std::to_string(resp.status)},
+                   {"error", resp.error},
+                   {"message", ApiMessage(resp.body)},
+                   {"fix", FixFor(resp.status, w.query)}});
       return false;
     }
     if (!resp.truncated) return true;
     CountError("too_large");
     const std::string cap = std::to_string(opts_.max_list_body);
+    if (cont.empty() && !w.list_consistent) {
+      w.list_consistent = true;  // the cache answers whole lists: ask etcd for pages instead
+      continue;
+    }
     if (limit <= 1) {
       NoteFailure(w, "list too large", "kubernetes pod list abandoned: one pod is over the cap",
                   {{"max_list_body", cap}});
@@ -178,6 +219,7 @@ bool PodDiscovery::List(Watcher& w) {
   std::lock_guard lock(state_mu_);
   w.pods = std::move(fresh);
   w.resource_version = rv;
+  w.list_consistent = false;
   w.synced = true;
   Publish();
   return true;
@@ -244,7 +286,10 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
     CountError(ReasonForStatus(resp.status));
     w.retry_after = resp.retry_after;
     NoteFailure(w, fmt::format("watch {}", resp.status), "kubernetes pod watch failed",
-                {{"status", std::to_string(resp.status)}, {"error", resp.error}});
+                {{"status", std::to_string(resp.status)},
+                 {"error", resp.error},
+                 {"message", ApiMessage(resp.body)},
+                 {"fix", FixFor(resp.status, w.query)}});
     return WatchEnd::kError;
   }
   if (resp.idle_timeout) {

@@ -27,6 +27,11 @@ struct PodDiscovery::Watcher {
   std::string failing;                  // failure state last logged; "" while healthy
   uint64_t failures = 0;                // failures since the agent last logged health
   bool page_cut_logged = false;         // a list page over max_list_body was logged
+  // The next list reads etcd (no resourceVersion, paged) rather than the API server's watch cache
+  // (resourceVersion=0): after a 410 (what this watcher saw is compacted away: client-go relists
+  // consistently then too), or a cache answer over max_list_body (the cache ignores limit, so only
+  // etcd's pages are smaller). Cleared by a list that succeeds.
+  bool list_consistent = false;
   std::chrono::steady_clock::time_point next_decode_log{};
   uint64_t decode_errors_unlogged = 0;
   // Guarded by PodDiscovery::state_mu_.

@@ -97,7 +97,7 @@ void Configure(Level level, Format format) {
 
 bool Enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+void Write(Level level, std::string_view msg, std::span<const Field> fields) {
   if (!Enabled(level)) return;
   std::string line;
   line.reserve(128);

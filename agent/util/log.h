@@ -7,6 +7,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,7 +25,10 @@ bool ParseFormat(std::string_view text, Format* out);
 
 void Configure(Level level, Format format);
 bool Enabled(Level level);
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+void Write(Level level, std::string_view msg, std::span<const Field> fields);
+inline void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {}) {
+  Write(level, msg, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 // Redirects output into a string (tests only); pass nullptr to restore stderr.
 void CaptureForTest(std::string* sink);

@@ -168,6 +168,7 @@ class OptionalObjects(unittest.TestCase):
             "SkidderUnackedBytesGrowing": "skidder_unacked_bytes",
             "SkidderBytesLostToRotation": "skidder_lost_bytes_total",
             "SkidderJournalEntriesLost": "skidder_journal_lost_entries_total",
+            "SkidderKubernetesAccessDenied": "skidder_kubernetes_api_errors_total",
             "SkidderDown": "up{",
             "SkidderDaemonSetNotReady": "kube_daemonset_status_number_ready",
         }

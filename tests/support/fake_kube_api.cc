@@ -72,9 +72,10 @@ Stamped WithRv(const std::string& pod_json, uint64_t rv) {
   return {key, ns, node, Serialize(doc)};
 }
 
-std::string StatusJson(int code, const std::string& reason) {
-  return R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","reason":")" +
-         reason + R"(","code":)" + std::to_string(code) + "}";
+std::string StatusJson(int code, const std::string& reason, const std::string& message = "") {
+  std::string json = R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)";
+  if (!message.empty()) json += R"("message":")" + message + R"(",)";
+  return json + R"("reason":")" + reason + R"(","code":)" + std::to_string(code) + "}";
 }
 
 // The node a fieldSelector "a=b,spec.nodeName=<node>" asks for, or "" for any.
@@ -301,7 +302,13 @@ void FakeKubeApi::Serve() {
     res.status = status;
     if (r.authorized && fail_retry_after_ > 0)
       res.set_header("Retry-After", std::to_string(fail_retry_after_));
-    res.set_content(StatusJson(status, "Scripted"), "application/json");
+    // A 403 says what an API server without the agent's ClusterRole says.
+    res.set_content(status == 403 ? StatusJson(status, "Forbidden",
+                                               R"(pods is forbidden: User \"system:serviceaccount:)"
+                                               R"(logs:skidder\" cannot list resource \"pods\" in )"
+                                               R"(API group \"\" at the cluster scope)")
+                                  : StatusJson(status, "Scripted"),
+                    "application/json");
     return Server::HandlerResponse::Handled;
   });
   // matches: [1] "namespaces/<ns>/" or "", [2] the namespace, [3] the resource.

@@ -92,6 +92,22 @@ TEST_F(HostileApiTest, HonoursRetryAfterOf429AndLogsTheOutageOnce) {
   EXPECT_EQ(Occurrences(log_, "kubernetes pod watch failed"), 1) << log_;
 }
 
+// Missing RBAC is the commonest first-install failure: the log line carries what the API server
+// said (which account, which resource) and what to grant, not just "403".
+TEST_F(HostileApiTest, AForbiddenListIsLoggedWithTheApiMessageAndTheFix) {
+  api_->FailNext(1000, 403);
+  Start(Config(), SlowBackoff());
+  ASSERT_TRUE(
+      WaitFor([&] { return Metric(metrics_.kubernetes_api_errors, "forbidden") >= 2; }, 30s));
+  discovery_->Stop();
+  EXPECT_EQ(Occurrences(log_, "kubernetes pod list failed"), 1) << log_;
+  EXPECT_NE(log_.find(R"(User \"system:serviceaccount:logs:skidder\" cannot list resource)"),
+            std::string::npos)
+      << log_;
+  EXPECT_NE(log_.find("needs get, list and watch on pods"), std::string::npos) << log_;
+  EXPECT_EQ(log_.find("error=\"\""), std::string::npos) << "empty fields are left out: " << log_;
+}
+
 TEST_F(HostileApiTest, UndecodableWatchEventsAreLoggedButNotOncePerEvent) {
   Start();
   ASSERT_TRUE(WaitContainers({}));

@@ -103,6 +103,29 @@ TEST_F(DiscoveryTest, RelistsAfterGoneEvent) {
   ASSERT_TRUE(WaitContainers({"shop/web/app", "shop/db/pg"}));
 }
 
+// The first list is served from the API server's watch cache (resourceVersion=0, as client-go
+// lists): without a version it is read from etcd, which reads every pod of the cluster for each
+// node's field selector. After a 410 the relist reads etcd; continued pages name no version.
+TEST_F(DiscoveryTest, ListsFromTheWatchCacheFirstAndFromEtcdAfterGone) {
+  for (const char* name : {"a", "b", "c"}) api_->Add(PodJson("shop", name, "node-1", {"c"}));
+  DiscoveryOptions opts = Options();
+  opts.list_page_size = 2;
+  Start(Config(), opts);
+  ASSERT_TRUE(WaitContainers({"shop/a/c", "shop/b/c", "shop/c/c"}));
+  api_->ExpireWatches();
+  ASSERT_TRUE(WaitFor([&] { return CountRequests(false) == 4; }, 10s));
+  std::vector<KubeRequest> lists;
+  for (const KubeRequest& r : api_->requests()) {
+    if (!r.params.contains("watch")) lists.push_back(r);
+  }
+  ASSERT_EQ(lists.size(), 4u);
+  EXPECT_EQ(lists[0].params.at("resourceVersion"), "0");
+  EXPECT_FALSE(lists[1].params.contains("resourceVersion"));  // the page after: "continue" only
+  EXPECT_TRUE(lists[1].params.contains("continue"));
+  EXPECT_FALSE(lists[2].params.contains("resourceVersion"));  // the relist after 410
+  EXPECT_FALSE(lists[3].params.contains("resourceVersion"));
+}
+
 TEST_F(DiscoveryTest, RelistsWhenRewatchIsGoneAndDropsPodsDeletedMeanwhile) {
   api_->Add(PodJson("shop", "web", "node-1", {"app"}));
   api_->Add(PodJson("shop", "db", "node-1", {"pg"}));
