@@ -37,6 +37,11 @@ class MatchStage final : public Stage {
     return nested_ != nullptr ? nested_->NextFlushNs() : kNoFlush;
   }
 
+  // A limit stage (drop: false) inside the match asks the source to wait like one outside.
+  int64_t ReadyInNs(int64_t steady_ns) const override {
+    return nested_ != nullptr ? nested_->ReadyInNs(steady_ns) : 0;
+  }
+
   std::string_view Name() const override { return "match"; }
 
  private:

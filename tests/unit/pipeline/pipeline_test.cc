@@ -119,6 +119,21 @@ TEST(Pipeline, StagesTakeNowFromTheBatchNotFromAClock) {
   EXPECT_EQ((*p)->ReadyInNs(batch.steady_ns + 10 * kSec), 0);
 }
 
+// A limit (drop: false) inside a match makes the source wait as one outside does; before, match
+// did not pass the wait on and the nested limit let everything through at once.
+TEST(Pipeline, ALimitInsideAMatchAsksTheSourceToWait) {
+  constexpr int64_t kSec = 1'000'000'000;
+  auto p = Pipeline::Build(StagesYaml("- match:\n    selector: '{job=\"a\"}'\n    stages:\n"
+                                      "      - limit:\n          rate: 1\n          burst: 1\n"),
+                           {});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  const BatchTime batch{1'700'000'000 * kSec, 5 * kSec};
+  Collect out;
+  for (int i = 0; i < 3; ++i) (*p)->Process(MakeEntry("x", {{"job", "a"}}, 0), batch, out);
+  EXPECT_GT((*p)->ReadyInNs(batch.steady_ns), kSec);
+  EXPECT_EQ((*p)->ReadyInNs(batch.steady_ns + 10 * kSec), 0);
+}
+
 TEST(Pipeline, FlushSendsHeldLinesThroughTheRemainingStages) {
   auto p = Pipeline::Build(StagesYaml("- cri: {}\n- static_labels: {after: flush}"), {});
   ASSERT_TRUE(p.has_value());
