@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -60,12 +61,24 @@ void StdinSource::Run() {
   char chunk[kReadBytes];
   bool eof = false;
   while (!stop_ && !eof) {
-    if (sink_->Saturated()) {  // backpressure: input waits in the pipe
-      usleep(10'000);
+    const BatchTime now = BatchTime::Of(*clock_);
+    // What stages hold by time (a multiline block, max_wait_time) goes out when due even while
+    // no input comes: `tail -f app.log | skidder -stdin` must not hold a block until the next line.
+    const int64_t flush_at = pipeline_->NextFlushNs();
+    if (flush_at <= now.wall_ns) pipeline_->Flush(now.wall_ns, /*force=*/false, out);
+    // Backpressure: a full sink, or a limit stage (drop: false) over its rate; input waits in the
+    // pipe.
+    if (const int64_t wait = pipeline_->ReadyInNs(now.steady_ns); sink_->Saturated() || wait > 0) {
+      usleep(static_cast<useconds_t>(std::clamp<int64_t>(wait / 1000, 1'000, 100'000)));
       continue;
     }
+    int timeout_ms = 100;
+    if (flush_at != pipeline::kNoFlush) {
+      timeout_ms = static_cast<int>(
+          std::clamp<int64_t>((flush_at - now.wall_ns) / 1'000'000 + 1, 1, timeout_ms));
+    }
     pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
+    if (poll(&p, 1, timeout_ms) <= 0) continue;
     ssize_t n = read(fd_, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {

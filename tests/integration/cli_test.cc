@@ -1,4 +1,8 @@
 // The command line a user meets first: config errors, -check-syntax, -dry-run, endpoints.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "harness.h"
@@ -74,6 +78,31 @@ TEST_F(Cli, StdinRunsTheFirstPipelineShipsEveryLineAndExitsAtEndOfInput) {
   EXPECT_NE(entries[2].labels.find("level=\"error\""), std::string::npos) << entries[2].labels;
   EXPECT_NE(entries[0].labels.find("job=\"itest\""), std::string::npos) << entries[0].labels;
   EXPECT_FALSE(std::filesystem::exists(positions_file()));
+}
+
+// `tail -f app.log | skidder -stdin`: a multiline block goes out after max_wait_time although no
+// further line comes to close it (before, it waited for the next line or the end of input).
+TEST_F(Cli, StdinFlushesAMultilineBlockAfterMaxWaitTimeWhileInputStaysOpen) {
+  const std::string fifo = dir_ / "input.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  agent_.SetStdinFile(fifo);
+  ASSERT_TRUE(agent_.Start(
+      {"-config.file=" +
+           WriteConfig(
+               {.pipeline_stages = "[{multiline: {firstline: '^2024', max_wait_time: 500ms}}]"}),
+       "-stdin"}));
+  const int w = open(fifo.c_str(), O_WRONLY);  // meets the agent's open of its stdin
+  ASSERT_GE(w, 0);
+  const std::string block = "2024 a\n  at x\n";
+  ASSERT_EQ(write(w, block.data(), block.size()), static_cast<ssize_t>(block.size()));
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Entries()[0].line, "2024 a\n  at x");
+  const std::string next = "2024 b\n";
+  ASSERT_EQ(write(w, next.data(), next.size()), static_cast<ssize_t>(next.size()));
+  close(w);  // end of input: the agent delivers the rest and exits
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+  ASSERT_EQ(loki_.LineCount(), 2u);
+  EXPECT_EQ(loki_.Entries()[1].line, "2024 b");
 }
 
 TEST_F(Cli, StdinCutsLongLinesWithoutDroppingAByte) {
