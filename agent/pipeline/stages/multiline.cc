@@ -43,7 +43,10 @@ class MultilineStage final : public Stage {
     // One slot per stream, kept while the stream is active: a stream of single-line records
     // reuses it and allocates nothing. Keyed by the label hash alone, as the cri stage does.
     Block& b = blocks_.try_emplace(e.entry.labels.Hash()).first->second;
-    const int64_t activity = ActivityTime(e.entry.timestamp_ns);
+    // When the line was read (its batch's time, as the Flush clock); the entry's own timestamp
+    // may be years old (a backlog whose cri stage set it) and must not close the block at once.
+    const int64_t activity =
+        e.now.wall_ns != 0 ? e.now.wall_ns : ActivityTime(e.entry.timestamp_ns);
     if (b.open && (first || b.first.entry.line.size() + 1 + e.entry.line.size() > max_bytes_)) {
       Send(b, out);
     }
@@ -89,6 +92,8 @@ class MultilineStage final : public Stage {
   std::string_view Name() const override { return "multiline"; }
 
  private:
+  // For an entry without a batch time (a caller of Stage::Process on its own): its timestamp,
+  // trusted only as far as flushes allow.
   int64_t ActivityTime(int64_t entry_ts) const {
     if (last_flush_ns_ == 0) return entry_ts;
     if (entry_ts > last_flush_ns_ + max_wait_ns_) return last_flush_ns_;  // not a read time

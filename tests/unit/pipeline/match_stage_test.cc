@@ -139,7 +139,7 @@ TEST(MatchStage, NestedBufferingStagesSayWhenThePipelineMustBeFlushed) {
   EXPECT_EQ((*p)->NextFlushNs(), kNoFlush);
   Collect out;
   const int64_t t0 = 1'700'000'000'000'000'000;
-  (*p)->Process(MakeEntry("START", Labels{{"job", "api"}}, t0), out);
+  (*p)->Process(MakeEntry("START", Labels{{"job", "api"}}, t0), BatchTime{t0, 0}, out);
   EXPECT_EQ((*p)->NextFlushNs(), t0 + 3'000'000'000);
   (*p)->Flush(t0 + 3'000'000'000, false, out);
   ASSERT_EQ(out.entries.size(), 1u);

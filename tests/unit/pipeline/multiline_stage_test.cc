@@ -47,6 +47,25 @@ TEST(MultilineStage, JoinsATracebackIntoTheBlockOfItsFirstLine) {
   EXPECT_EQ(out.entries[2].entry.line, "[2020-12-03 11:36:26] \"GET /error HTTP/1.1\" 500 -");
 }
 
+// A backlog whose cri stage set timestamps from 2024: the first flush after reading must not send
+// the block still open (its lines were read just now, whatever their timestamps say).
+TEST(MultilineStage, OldTimestampsDoNotCloseABlockReadJustNow) {
+  auto stage = MustBuild("multiline:\n  firstline: '^block'\n  max_wait_time: 3s");
+  const BatchTime now{kT0, 0};
+  const int64_t old = kT0 - 365 * 86400 * kSec;
+  Collect out;
+  for (const char* line : {"block 1", "  at frame 1", "  at frame 2"}) {
+    stage->Process(PipelineEntry{MakeEntry(line, kApp, old), {}, now}, out);
+  }
+  stage->Flush(kT0 + kSec, /*force=*/false, out);
+  EXPECT_TRUE(out.entries.empty()) << "sent after 1 s of a 3 s max_wait_time";
+  stage->Process(PipelineEntry{MakeEntry("  at frame 3", kApp, old), {}, now}, out);
+  stage->Flush(kT0 + 4 * kSec, /*force=*/false, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "block 1\n  at frame 1\n  at frame 2\n  at frame 3");
+  EXPECT_EQ(out.entries[0].entry.timestamp_ns, old);  // the first line's own timestamp
+}
+
 TEST(MultilineStage, KeepsStreamsApart) {
   auto stage = MustBuild(kFlask);
   const Labels a{{"filename", "/a.log"}}, b{{"filename", "/b.log"}};
