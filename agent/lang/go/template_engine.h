@@ -7,18 +7,17 @@
 // with / else with; range over lists, maps (in key order) and integers, with else, `$v :=` and
 // `$i, $v :=`, break and continue; variables (`$x := ...`, `$x = ...`, `$`), scoped as Go scopes
 // them. Functions: Go's and, or, not, eq, ne, lt, le, gt, ge, len, index, print, printf
-// (%s %d %v %q %%); Promtail's ToLower, ToUpper, Replace, Trim, TrimLeft, TrimRight, TrimPrefix,
-// TrimSuffix, TrimSpace, Hash (SHA3-256), Sha2Hash, regexReplaceAll, regexReplaceAllLiteral; and
-// these sprig functions: default, empty, coalesce, contains, hasPrefix, hasSuffix, lower, upper,
-// trim, trimAll, trimPrefix, trimSuffix, replace, substr, trunc, repeat, quote, squote, toString,
-// atoi, add, sub, mul, div, mod, regexMatch, now, unixEpoch, toDate, list, splitList, split,
-// dict, keys, until.
-// Not supported (refused at parse time, never silently ignored): define, template, block,
-// chained fields (.a.b), float literals, other sprig functions.
-// Case mapping and TrimSpace are ASCII-only; toDate parses in UTC (sprig uses the process's
-// local zone). As in Go, a missing field prints "<no value>", and is an error when passed to a
-// function expecting a string. One execution runs at most 100000 range iterations in all;
-// blocks nest at most 100 deep; lists hold at most 10000 elements.
+// (Go's flags, width, precision and verbs for these types: template_printf.cc); Promtail's ToLower,
+// ToUpper, Replace, Trim, TrimLeft, TrimRight, TrimPrefix, TrimSuffix, TrimSpace, Hash (SHA3-256),
+// Sha2Hash, regexReplaceAll, regexReplaceAllLiteral; and these sprig functions: default, empty,
+// coalesce, contains, hasPrefix, hasSuffix, lower, upper, trim, trimAll, trimPrefix, trimSuffix,
+// replace, substr, trunc, repeat, quote, squote, toString, atoi, add, sub, mul, div, mod,
+// regexMatch, now, unixEpoch, toDate, list, splitList, split, dict, keys, until. Not supported
+// (refused at parse time, never silently ignored): define, template, block, chained fields (.a.b),
+// float literals, other sprig functions. Case mapping and TrimSpace are ASCII-only; toDate parses
+// in UTC (sprig uses the process's local zone). As in Go, a missing field prints "<no value>", and
+// is an error when passed to a function expecting a string. One execution runs at most 100000 range
+// iterations in all; blocks nest at most 100 deep; lists hold at most 10000 elements.
 //
 // A Template is immutable after Parse(); Execute() may run on several threads at once.
 #pragma once

@@ -284,29 +284,7 @@ bool FPrintf(Call& c) {
   std::string_view f;
   if (!c.Str(0, &f)) return false;
   std::string out;
-  size_t next = 1;
-  for (size_t i = 0; i < f.size(); ++i) {
-    if (f[i] != '%' || i + 1 == f.size()) {
-      out.push_back(f[i]);
-      continue;
-    }
-    const char verb = f[++i];
-    if (verb == '%') {
-      out.push_back('%');
-      continue;
-    }
-    if (next >= c.args.size()) {
-      out += fmt::format("%!{}(MISSING)", verb);
-      continue;
-    }
-    const Value& v = c.args[next++];
-    if (verb == 'q' && v.kind == Value::kString)
-      AppendQuotedGo(v.str(), '"', &out);
-    else if (verb == 's' || verb == 'v' || (verb == 'd' && v.kind == Value::kInt))
-      AppendPrint(v, &out);
-    else
-      out += fmt::format("%!{}({})", verb, ToStr(v));
-  }
+  GoSprintf(f, c.args.subspan(1), &out, c.max_bytes);
   return SetStr(c, std::move(out));
 }
 

@@ -105,6 +105,59 @@ TEST(TemplateEngine, SurvivesRandomTemplates) {
   }
 }
 
+// printf as Go's fmt.Sprintf prints (Go 1.23 and later: '0' does not pad strings): flags, width and
+// precision, the verbs of strings, integers and booleans, and Go's own error forms.
+TEST(TemplateEngine, PrintfFormatsAsGo) {
+  class Data final : public TemplateData {
+   public:
+    const std::string* Field(std::string_view name) const override {
+      if (name == "level") return &level_;
+      if (name == "msg") return &msg_;
+      return nullptr;
+    }
+
+   private:
+    std::string level_ = "warn", msg_ = "größe überschritten";
+  };
+  struct Case {
+    const char* tmpl;
+    const char* want;
+  } cases[] = {
+      {R"({{ printf "%-5s|%05d|%.3s" .level 42 .msg }})", "warn |00042|grö"},
+      {R"({{ printf "%6.2s|%-6d|%+d|% d" .level 7 7 7 }})", "    wa|7     |+7| 7"},
+      {R"({{ printf "%x %X %#x %o" 255 255 255 8 }})", "ff FF 0xff 10"},
+      {R"({{ printf "%#o %O %b %08b" 8 8 5 5 }})", "010 0o10 101 00000101"},
+      {R"({{ printf "%x|% x|%#X" .level .level .level }})", "7761726e|77 61 72 6e|0X7761726E"},
+      {R"({{ printf "%q|%#q|%c" .level .level 65 }})", "\"warn\"|`warn`|A"},
+      {R"({{ printf "%q|%U|%#U" 65 233 233 }})", "'A'|U+00E9|U+00E9 'é'"},
+      {R"({{ printf "%t %v %5t" true false true }})", "true false  true"},
+      {R"({{ printf "%-8d|%08d|%.4d|%8.4d|%.0d" -42 -42 -42 -42 0 }})",
+       "-42     |-0000042|-0042|   -0042|"},
+      {R"({{ printf "%6s|%-6s|%06s" "ab" "ab" "ab" }})", "    ab|ab    |    ab"},
+      {R"({{ printf "%*d|%-*d" 4 1 3 2 }})", "   1|2  "},
+      {R"({{ printf "%.*s|%*d" 2 .level -3 1 }})", "wa|1  "},
+      {R"({{ printf "%d|%s|%t" .level 42 1 }})", "%!d(string=warn)|%!s(int=42)|%!t(int=1)"},
+      {R"({{ printf "%s %v" .missing .missing }})", "%!s(<nil>) <nil>"},
+      {R"({{ printf "%s %d" .level }})", "warn %!d(MISSING)"},
+      {R"({{ printf "%s" .level 1 "x" }})", "warn%!(EXTRA int=1, string=x)"},
+      {R"({{ printf "100%%" }})", "100%"},
+      {R"({{ printf "%z" 1 }})", "%!z(int=1)"},
+      {R"({{ printf "a%" }})", "a%!(NOVERB)"},
+      {R"({{ printf "%*d" "x" 1 }})", "%!(BADWIDTH)1"},
+      {R"({{ printf "%99999999d|" 1 }})", "%!(NOVERB)%!(EXTRA int=1)"},
+      {R"({{ printf "%v" (list 1 "a") }})", "[1 a]"},
+  };
+  Data data;
+  for (const auto& c : cases) {
+    auto t = Template::Parse(c.tmpl);
+    EXPECT_TRUE(t.has_value()) << c.tmpl << ": " << t.error().message();
+    if (!t.has_value()) continue;
+    std::string out, err;
+    EXPECT_TRUE(t->Execute(data, &out, &err)) << c.tmpl << ": " << err;
+    EXPECT_EQ(out, c.want) << c.tmpl;
+  }
+}
+
 TEST(TemplateEngine, RefusesDeepNestingWithAPosition) {
   auto parens = Template::Parse("{{ " + Repeat("(", 100000) + ".a" + Repeat(")", 100000) + " }}");
   ASSERT_FALSE(parens.has_value());
