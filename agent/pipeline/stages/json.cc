@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "formats/utf8.h"
 #include "pipeline/stage_support.h"
 #include "telemetry/agent_metrics.h"
 #include "util/json_parse.h"
@@ -71,6 +72,10 @@ class JsonStage final : public Stage {
     bool cut = false;
     for (size_t i = 0; i < exprs_.size(); ++i) {
       exprs_[i].path.EvalInto(doc_, &values_[i], max_bytes_, &cut);
+      // Go's decoder turns invalid UTF-8 in a string into U+FFFD, so Promtail's labels stage
+      // takes the value; kept raw, it would skip it as an invalid label value. (Valid values
+      // are only scanned.)
+      formats::SanitizeUtf8(values_[i]);
     }
     if (cut) Inc(truncated_);
     for (size_t i = 0; i < exprs_.size(); ++i) {

@@ -70,6 +70,18 @@ TEST(JsonStage, ParsesAnExtractedSource) {
   EXPECT_EQ(ExtractedOr(c.entries[0], "app"), "loki");
 }
 
+// Go's JSON decoder replaces invalid UTF-8 in strings with U+FFFD, so in Promtail a labels stage
+// after json takes such a value; raw bytes would make it skip the label.
+TEST(JsonStage, InvalidUtf8InAValueBecomesTheReplacementCharacterAsInGo) {
+  auto stage = MustBuild("json:\n  expressions:\n    level:\n    obj:");
+  auto out = RunStage(*stage, MakeEntry("{\"level\":\"w\xFF"
+                                        "arn\",\"obj\":{\"k\":\"\xC3\"}}"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ExtractedOr(out[0], "level"), "w\uFFFDarn");
+  // An object is re-encoded as Go's json.Marshal does it: the bad byte as the escape \ufffd.
+  EXPECT_EQ(ExtractedOr(out[0], "obj"), R"({"k":"\ufffd"})");
+}
+
 TEST(JsonStage, PassesOrDropsLinesThatAreNotJsonObjects) {
   TestMetrics m;
   auto keep = MustBuild("json:\n  expressions:\n    a:");
