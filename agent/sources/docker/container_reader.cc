@@ -190,6 +190,12 @@ void ContainerReader::OnLine(const LogLine& l, pipeline::Emitter& out) {
   ctx_->pipeline->Process(std::move(e), now_, out);
 }
 
+int64_t ContainerReader::LimitWaitNs() const {
+  std::lock_guard lock(*ctx_->pipeline_mu);
+  const Clock& clock = ctx_->clock != nullptr ? *ctx_->clock : SystemClock::Get();
+  return ctx_->pipeline->ReadyInNs(BatchTime::Of(clock).steady_ns);
+}
+
 template <typename F>
 void ContainerReader::HandOn(F&& feed) {
   pipeline::BatchEmitter& out = *emitter_;
@@ -235,7 +241,9 @@ void ContainerReader::HandOn(F&& feed) {
 
 // One chunk from the socket: one checkpoint for every line it completes.
 bool ContainerReader::OnData(std::string_view data) {
-  while (ctx_->sink->Saturated()) {  // backpressure: the daemon's log file holds the backlog
+  // Backpressure, the daemon's log file holding the backlog: a full sink, or a limit stage
+  // (drop: false) over its rate.
+  while (ctx_->sink->Saturated() || LimitWaitNs() > 0) {
     if (stop_) return false;
     usleep(10'000);
   }

@@ -97,6 +97,8 @@ class ContainerReader {
   void Run();
   Status ReadOnce(DockerApi& api);
   bool OnData(std::string_view data);
+  // How long a limit stage (drop: false) of the job's pipeline asks readers to wait; 0 = none.
+  int64_t LimitWaitNs() const;
   // Runs feed(on_line, on_bad) under the job's pipeline lock, every line it completes covered by
   // one checkpoint; counts what it saw.
   template <typename F>

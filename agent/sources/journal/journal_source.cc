@@ -127,7 +127,9 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
 void JournalSource::Run() {
   pipeline::BatchEmitter out(sink_);
   while (!stop_) {
-    if (sink_->Saturated()) {  // backpressure: the journal holds the backlog
+    // Backpressure, the journal holding the backlog: a full sink, or a limit stage (drop: false)
+    // over its rate.
+    if (sink_->Saturated() || opts_.pipeline->ReadyInNs(BatchTime::Of(*clock_).steady_ns) > 0) {
       usleep(10'000);
       continue;
     }

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "pipeline/pipeline.h"
+#include "support/fake_clock.h"
 #include "support/fake_docker_api.h"
 #include "support/test_util.h"
 
@@ -58,16 +60,16 @@ class DockerSourceTest : public ::testing::Test {
       api_.Log("c1", 1 + i % 2, kT0 + i * 1000, "line-" + std::to_string(i) + "\n");
     }
   }
-  std::unique_ptr<DockerSource> Make() {
+  std::unique_ptr<DockerSource> Make(pipeline::Pipeline* pipeline = nullptr,
+                                     const Clock* clock = &SystemClock::Get()) {
     DockerSourceOptions o;
     o.job_name = "docker";
     config::DockerSdConfig cfg;
     cfg.host = api_.host();
     cfg.refresh_interval = std::chrono::milliseconds(50);
     o.configs = {cfg};
-    o.pipeline = &pipeline_;
-    return std::make_unique<DockerSource>(std::move(o), &positions_, &sink_, nullptr,
-                                          &SystemClock::Get());
+    o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
+    return std::make_unique<DockerSource>(std::move(o), &positions_, &sink_, nullptr, clock);
   }
 
   TempDir dir_;
@@ -117,6 +119,28 @@ TEST_F(DockerSourceTest, SaturatedSinkStopsTheReading) {
   EXPECT_FALSE(WaitFor([&] { return sink_.Size() > 0; }, std::chrono::milliseconds(300)));
   sink_.saturated = false;
   ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+  src->Stop();
+}
+
+// A limit stage with drop: false pauses reading (the daemon's log file holds the backlog) rather
+// than being ignored: with the clock standing still, what comes after the first read waits.
+TEST_F(DockerSourceTest, ALimitStageWithoutDropPausesTheReading) {
+  FakeClock clock(kT0);
+  auto limit = pipeline::Pipeline::Build(
+      {config::StageConfig{"limit", YAML::Load("{rate: 1, burst: 1}"), "t.yaml"}}, {});
+  ASSERT_TRUE(limit.has_value()) << limit.error().message();
+  auto src = Make(limit->get(), &clock);
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() >= 1; }));  // one read passes, into debt
+  for (int i = 10; i < 15; ++i) {
+    api_.Log("c1", 1, kT0 + i * 1000, "line-" + std::to_string(i) + "\n");
+  }
+  // Later reads wait for tokens that never come while the clock stands still.
+  EXPECT_FALSE(WaitFor([&] { return sink_.Size() == 15; }, std::chrono::milliseconds(500)));
+  ASSERT_TRUE(WaitFor([&] {
+    clock.Advance(std::chrono::seconds(1));  // a token a second pays the debt off
+    return sink_.Size() == 15;
+  }));
   src->Stop();
 }
 

@@ -72,10 +72,9 @@ class JournalHarness {
     o.job_name = "node";
     o.config = cfg;
     o.relabel = std::move(*compiled);
-    o.pipeline = &pipe;
+    o.pipeline = pipeline != nullptr ? pipeline : &pipe;
     o.batch_entries = batch_entries;
-    source = std::make_unique<JournalSource>(std::move(o), positions.get(), &sink, &metrics,
-                                             &SystemClock::Get());
+    source = std::make_unique<JournalSource>(std::move(o), positions.get(), &sink, &metrics, clock);
     return source->Start();
   }
   void Stop() {
@@ -122,6 +121,8 @@ class JournalHarness {
   std::unique_ptr<Positions> positions;
   CountingSink sink;
   pipeline::Pipeline pipe{std::vector<std::unique_ptr<pipeline::Stage>>{}};
+  pipeline::Pipeline* pipeline = nullptr;  // instead of pipe (no stages)
+  const Clock* clock = &SystemClock::Get();
   std::unique_ptr<JournalSource> source;
 };
 

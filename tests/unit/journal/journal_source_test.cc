@@ -7,6 +7,8 @@
 
 #include <filesystem>
 
+#include "pipeline/pipeline.h"
+#include "support/fake_clock.h"
 #include "unit/journal/journal_harness.h"
 
 namespace skidder::sources::journal::testing {
@@ -208,6 +210,33 @@ TEST(JournalSource, SaturatedSinkStopsReading) {
   EXPECT_EQ(h.metrics.journal_entries.With({"node"})->Value(), 0);
   h.sink.SetSaturated(false);
   ASSERT_TRUE(h.WaitCount(3));
+}
+
+// A limit stage with drop: false pauses reading (the journal holds the backlog) rather than being
+// ignored: with the clock standing still, one token lets one batch of one entry through.
+TEST(JournalSource, ALimitStageWithoutDropPausesReading) {
+  JournalHarness h;
+  FakeClock clock(static_cast<int64_t>(NowUs()) * 1000);
+  h.clock = &clock;
+  h.batch_entries = 1;
+  auto limit = pipeline::Pipeline::Build(
+      {config::StageConfig{"limit", YAML::Load("{rate: 1, burst: 1}"), "t.yaml"}}, {});
+  ASSERT_TRUE(limit.has_value()) << limit.error().message();
+  h.pipeline = limit->get();
+  h.sink.CountSaturatedCalls();
+  WriteJournal(h.File("a.journal"), Numbered("e", 0, 20));
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  // The reader looks again and again (every look asks Saturated() first) but reads no more.
+  const int looks = h.sink.saturated_calls();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.saturated_calls() >= looks + 20; }));
+  EXPECT_LE(h.sink.Count(), 2u);
+  // A token a second (the bucket holds one): time moving on lets the rest through.
+  ASSERT_TRUE(WaitFor([&] {
+    clock.Advance(std::chrono::seconds(1));
+    return h.sink.Count() >= 20;
+  }));
+  h.Stop();  // before the pipeline and the clock it reads go
 }
 
 TEST(JournalSource, CursorOfARotatedAwayFileResumesAtTheOldestEntry) {
