@@ -240,6 +240,21 @@ Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, 
   std::string promtail = type;
   if (kSameKeys.contains(type)) {
     body = l.AttrsToYaml(stage);
+    // Alloy's stage.drop splits source on ',' (splitSource: no trimming) and drops only when
+    // every named value is extracted; Promtail's string is one key, its list that meaning.
+    if (type == "drop" && body && (*body)["source"] && (*body)["source"].IsScalar()) {
+      const std::string source = (*body)["source"].Scalar();
+      if (source.find(',') != std::string::npos) {
+        YAML::Node list(YAML::NodeType::Sequence);
+        for (size_t start = 0;;) {
+          const size_t comma = source.find(',', start);
+          list.push_back(source.substr(start, comma - start));
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+        (*body)["source"] = list;
+      }
+    }
   } else if (type == "labels" || type == "structured_metadata") {
     body = ValuesOnly(l, stage, true);
   } else if (type == "static_labels") {

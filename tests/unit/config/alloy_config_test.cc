@@ -355,6 +355,33 @@ loki.relabel "tidy" {
   EXPECT_EQ(sc.pipeline_stages[1].body[0]["action"].Scalar(), "labeldrop");
 }
 
+// Alloy's stage.drop splits source on ',' and drops when every named value matches; the same
+// string in Promtail's YAML is one key named "level,app", which never matches.
+TEST(AlloyConfig, DropSourceWithCommasNamesSeveralValues) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.drop {
+    source = "level,app"
+    value  = "debug;foo"
+  }
+  stage.drop { source = "level" }
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const std::vector<StageConfig>& st = c->scrape_configs.at(0).pipeline_stages;
+  ASSERT_EQ(st.size(), 2u);
+  ASSERT_TRUE(st[0].body["source"].IsSequence());
+  EXPECT_EQ(st[0].body["source"][0].Scalar(), "level");
+  EXPECT_EQ(st[0].body["source"][1].Scalar(), "app");
+  EXPECT_EQ(st[1].body["source"].Scalar(), "level");
+}
+
 TEST(AlloyConfig, StagesWithOtherNamesBecomePromtailsStages) {
   Alloy a;
   Result<Config> c = a.Load(std::string(R"(
