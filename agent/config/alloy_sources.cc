@@ -74,8 +74,10 @@ Status Loader::ReadWrite(const Block& b) {
   if (const Attribute* a = b.Attr("max_streams")) {  // skidder's limit is per batch, as Promtail's
     Result<Value> v = Eval(*a);
     if (!v) return v.error();
-    if (v->kind != Value::Kind::kNumber || v->number < 0) {
-      return ErrorAt(a->pos, "max_streams: expected a number (0 = no limit)");
+    if (v->kind != Value::Kind::kNumber || v->number < 0 || v->number > INT32_MAX ||
+        v->number != static_cast<double>(static_cast<int64_t>(v->number))) {
+      return ErrorAt(a->pos,
+                     "max_streams: expected a whole number up to 2147483647 (0 = no limit)");
     }
     cfg_->limits_config.max_streams = static_cast<int>(v->number);
   }

@@ -309,6 +309,9 @@ class Parser {
 }  // namespace
 
 Result<File> Parse(std::string_view text, const std::string& file) {
+  // A leading byte order mark (Windows editors write one) is skipped, as Alloy's scanner does;
+  // positions count from the first character after it.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   Result<std::vector<Token>> tokens = Lex(text, file);
   if (!tokens) return Err(tokens.error());
   return Parser(std::move(*tokens), text, file).Run();

@@ -29,6 +29,37 @@ loki.write "default" {
 }
 )";
 
+// A byte order mark at the start (Windows editors write one) is skipped, as Alloy's scanner does,
+// and positions still count from the first character after it.
+TEST(AlloyErrors, ALeadingByteOrderMarkIsSkipped) {
+  Alloy a;
+  const std::string src = R"(loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+}
+)";
+  EXPECT_EQ(a.Error("\xEF\xBB\xBF" + src + kWrite), "loaded");
+  EXPECT_EQ(a.Error("\xEF\xBB\xBF@"), "c.alloy:1:1: unexpected character \"@\" (at \"@\")");
+}
+
+TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
+  Alloy a;
+  const std::string src = R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+}
+loki.write "default" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+  max_streams = )";
+  for (const char* bad : {"1e20", "-1", "2.5"}) {
+    EXPECT_EQ(a.Error(src + bad + "\n}\n"),
+              "c.alloy:8:3: max_streams: expected a whole number up to 2147483647 (0 = no limit)")
+        << bad;
+  }
+  EXPECT_EQ(a.Error(src + "100\n}\n"), "loaded");
+}
+
 TEST(AlloyErrors, RefusesWhatItCannotRunWithThePosition) {
   Alloy a;
   const std::string src = R"(
