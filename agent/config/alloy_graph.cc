@@ -31,6 +31,27 @@ void AddPodLogPaths(Targets* t) {
   t->relabel.push_back(by_hash);
 }
 
+// Alloy's loki.source.kubernetes labels each stream as its PrepareLabels does, after the
+// targets' own rules: job "loki.source.kubernetes.<label>" and instance
+// "<namespace>/<pod>:<container>" unless the target has them. (A rule matching "" sets a label
+// only where it is empty, which in a label set is where it is absent.)
+void AddKubernetesSourceDefaults(const std::string& id, Targets* t) {
+  YAML::Node job, instance;
+  job["source_labels"].push_back("job");
+  job["regex"] = "";
+  job["replacement"] = id;
+  job["target_label"] = "job";
+  for (const char* l : {"instance", "__meta_kubernetes_namespace", "__meta_kubernetes_pod_name",
+                        "__meta_kubernetes_pod_container_name"}) {
+    instance["source_labels"].push_back(l);
+  }
+  instance["regex"] = ";(.*);(.*);(.*)";
+  instance["replacement"] = "$1/$2:$3";
+  instance["target_label"] = "instance";
+  t->relabel.push_back(job);
+  t->relabel.push_back(instance);
+}
+
 }  // namespace
 
 Status Loader::Enter(const std::string& id, Pos pos) {
@@ -260,7 +281,19 @@ Status Loader::ReadSource(const Block& b) {
                      "loki.source.kubernetes: targets must come from discovery.kubernetes");
     }
     AddPodLogPaths(&t);
-    route.stages.insert(route.stages.begin(), {"cri", YAML::Node(YAML::NodeType::Map), b.pos});
+    AddKubernetesSourceDefaults(Id(b), &t);
+    // Lines streamed from the API carry neither the file source's `filename` nor the cri stage's
+    // `stream`: without them skidder's streams are Alloy's, and dashboards keep matching.
+    YAML::Node unlabel(YAML::NodeType::Sequence);
+    unlabel.push_back("filename");
+    unlabel.push_back("stream");
+    // A new vector, not insert() at the front: shifting elements assigns YAML::Nodes, and a
+    // Node's assignment writes through to the node it refers to (yaml-cpp's reference
+    // semantics), which gave stages each other's bodies.
+    std::vector<RouteStage> stages = {{"cri", YAML::Node(YAML::NodeType::Map), b.pos},
+                                      {"labeldrop", unlabel, b.pos}};
+    stages.insert(stages.end(), route.stages.begin(), route.stages.end());
+    route.stages = std::move(stages);
   }
   for (const YAML::Node& sd : t.kubernetes_sd) node["kubernetes_sd_configs"].push_back(sd);
   for (const YAML::Node& labels : t.static_labels) {

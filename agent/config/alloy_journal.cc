@@ -59,6 +59,10 @@ Status Loader::ReadJournal(const Block& b) {
       journal[a.name] = v->str;  // max_age, path, matches: Promtail's names
     }
   }
+  // Alloy labels every entry job="loki.source.journal.<label>" unless `labels` names a job
+  // (convertArgs); dashboards built on Alloy's streams select on it.
+  if (!journal["labels"]) journal["labels"] = YAML::Node(YAML::NodeType::Map);
+  if (!journal["labels"]["job"]) journal["labels"]["job"] = Id(b);
   Route route;
   chain_ = {Id(b)};
   Result<Value> fv = Eval(*fwd);

@@ -286,16 +286,32 @@ loki.process "json" {
   ASSERT_EQ(sc.kubernetes_sd_configs.size(), 1u);
   EXPECT_EQ(sc.kubernetes_sd_configs[0].namespaces, std::vector<std::string>{"shop"});
   ASSERT_EQ(sc.kubernetes_sd_configs[0].selectors.size(), 1u);
-  ASSERT_EQ(sc.pipeline_stages.size(), 3u);
+  ASSERT_EQ(sc.pipeline_stages.size(), 4u);
   EXPECT_EQ(sc.pipeline_stages[0].type, "cri");
-  EXPECT_EQ(sc.pipeline_stages[1].type, "json");
-  EXPECT_EQ(sc.pipeline_stages[2].type, "match");
-  EXPECT_EQ(sc.pipeline_stages[2].body["stages"][0]["static_labels"]["team"].Scalar(), "shop");
-  EXPECT_NE(sc.pipeline_stages[1].file.find("c.alloy:22:3"), std::string::npos)
-      << sc.pipeline_stages[1].file;
-  ASSERT_EQ(sc.relabel_configs.size(), 3u);  // loki.relabel's rule, then the pods' file paths
+  // Alloy streams these lines from the API: no file's `filename`, no cri `stream` label.
+  EXPECT_EQ(sc.pipeline_stages[1].type, "labeldrop");
+  EXPECT_EQ(sc.pipeline_stages[1].body[0].Scalar(), "filename");
+  EXPECT_EQ(sc.pipeline_stages[1].body[1].Scalar(), "stream");
+  EXPECT_EQ(sc.pipeline_stages[2].type, "json");
+  EXPECT_EQ(sc.pipeline_stages[3].type, "match");
+  EXPECT_EQ(sc.pipeline_stages[3].body["stages"][0]["static_labels"]["team"].Scalar(), "shop");
+  EXPECT_NE(sc.pipeline_stages[2].file.find("c.alloy:22:3"), std::string::npos)
+      << sc.pipeline_stages[2].file;
+  // loki.relabel's rule, the pods' file paths, then Alloy's default job and instance.
+  ASSERT_EQ(sc.relabel_configs.size(), 5u);
   EXPECT_EQ(sc.relabel_configs[0].target_label, "namespace");
   EXPECT_EQ(sc.relabel_configs[1].target_label, "__path__");
+  // Set only where the target has none (a rule matching "", which an absent label is).
+  const RelabelConfig& job = sc.relabel_configs[3];
+  EXPECT_EQ(job.target_label, "job");
+  EXPECT_EQ(job.source_labels, std::vector<std::string>{"job"});
+  EXPECT_EQ(job.regex, "");
+  EXPECT_EQ(job.replacement, "loki.source.kubernetes.pods");
+  const RelabelConfig& instance = sc.relabel_configs[4];
+  EXPECT_EQ(instance.target_label, "instance");
+  EXPECT_EQ(instance.source_labels.at(0), "instance");
+  EXPECT_EQ(instance.regex, ";(.*);(.*);(.*)");
+  EXPECT_EQ(instance.replacement, "$1/$2:$3");
 }
 
 // A warning about a translated block names the block's own position, once.
