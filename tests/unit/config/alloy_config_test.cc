@@ -314,6 +314,24 @@ loki.process "json" {
   EXPECT_EQ(instance.replacement, "$1/$2:$3");
 }
 
+// Alloy's journal source labels entries job="loki.source.journal.<label>" unless labels set one.
+TEST(AlloyConfig, JournalSourceHasAlloysDefaultJob) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.journal "node" {
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.journal "own" {
+  labels     = {job = "systemd", host = "h"}
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  EXPECT_EQ(c->scrape_configs[0].journal->labels, (Labels{{"job", "loki.source.journal.node"}}));
+  EXPECT_EQ(c->scrape_configs[1].journal->labels, (Labels{{"host", "h"}, {"job", "systemd"}}));
+}
+
 // A warning about a translated block names the block's own position, once.
 TEST(AlloyConfig, AWarningNamesTheBlocksPositionOnce) {
   Alloy a;
