@@ -12,6 +12,16 @@ namespace {
 
 // loki.source.kubernetes reads the pod logs the API would stream from the node's files: the
 // same rules config/kubernetes.yaml uses to find a container's files, CRI lines decoded first.
+// A relabel rule that reads __path__.
+bool ReadsPath(const YAML::Node& rule) {
+  if (const YAML::Node sources = rule["source_labels"]; sources && sources.IsSequence()) {
+    for (const YAML::Node& l : sources) {
+      if (l.IsScalar() && l.Scalar() == "__path__") return true;
+    }
+  }
+  return false;
+}
+
 void AddPodLogPaths(Targets* t) {
   YAML::Node by_uid, by_hash;
   by_uid["source_labels"].push_back("__meta_kubernetes_pod_uid");
@@ -92,6 +102,23 @@ Status Loader::CheckUnused() {
   return Status::Ok();
 }
 
+// A discovery.relabel rule after local.file_match that must see each file (Targets::per_file),
+// rewritten for the entry: the file's path is its `filename`. Setting __path__ there cannot be
+// done per file.
+Status Loader::ToEntryRule(const Block& rule, YAML::Node* r) const {
+  if ((*r)["target_label"] && (*r)["target_label"].Scalar() == "__path__") {
+    return ErrorAt(rule.pos,
+                   "a rule after local.file_match that reads __path__ runs on each file's "
+                   "entries, where __path__ cannot be set again; set it before local.file_match");
+  }
+  if (YAML::Node sources = (*r)["source_labels"]; sources && sources.IsSequence()) {
+    for (YAML::Node l : sources) {
+      if (l.IsScalar() && l.Scalar() == "__path__") l = "filename";
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
   Targets t;
   if (v.kind == Value::Kind::kArray) {  // [{"__path__" = "/var/log/*.log", job = "x"}, ...]
@@ -129,9 +156,16 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     Result<Targets> inner = ResolveTargets(*value, in->pos, depth + 1);
     if (!inner) return inner;
     t = std::move(*inner);
+    t.per_file = t.per_file || !relabel;
     for (const Block& rule : b.blocks) {
       Result<YAML::Node> r = RelabelRule(*this, rule);
       if (!r) return Err(r.error());
+      if (t.per_file && (!t.entry_relabel.empty() || ReadsPath(*r))) {
+        if (Status s = ToEntryRule(rule, &*r); !s.ok()) return Err(std::move(s));
+        if (t.entry_relabel.empty()) t.entry_relabel_pos = b.pos;
+        t.entry_relabel.push_back(*r);
+        continue;
+      }
       t.relabel.push_back(*r);
     }
     if (const Attribute* sync = b.Attr("sync_period")) {
@@ -256,6 +290,11 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
   Result<Targets> resolved = ResolveTargets(*tv, targets->pos, 0);
   if (!resolved) return resolved.error();
   *t = std::move(*resolved);
+  if (!t->entry_relabel.empty()) {  // before anything the source forwards to, as in Alloy
+    YAML::Node rules(YAML::NodeType::Sequence);
+    for (const YAML::Node& r : t->entry_relabel) rules.push_back(r);
+    route->stages.push_back({"relabel", rules, t->entry_relabel_pos});
+  }
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
   visits_ = 0;

@@ -24,6 +24,13 @@ struct Targets {
   std::vector<YAML::Node> kubernetes_sd;  // kubernetes_sd_configs items
   std::vector<YAML::Node> static_labels;  // static_configs[].labels
   std::vector<YAML::Node> relabel;        // relabel_configs, in order
+  // The targets passed through a local.file_match, which in Alloy makes one target per file
+  // (its __path__ the file's path). skidder's targets stay globs, so discovery.relabel rules
+  // from the first that reads __path__ on run per entry instead (entry_relabel: a relabel
+  // stage before the route's, reading the file's path as `filename`).
+  bool per_file = false;
+  std::vector<YAML::Node> entry_relabel;
+  Pos entry_relabel_pos;
 };
 
 // One pipeline stage: Promtail's type name, its body, and the Alloy block it came from.
@@ -61,6 +68,7 @@ class Loader {
   Status Index();
   Result<Value> Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos);
   Result<Value> LocalFileContent(const Block& b, Pos pos);
+  Status ToEntryRule(const Block& rule, YAML::Node* r) const;
   Result<Targets> ResolveTargets(const Value& v, Pos pos, int depth);
   // Walks forward_to value v into route. At the head of a source (head: nothing processed
   // and no fan-out yet) loki.relabel rules join the targets' relabeling; elsewhere they are a

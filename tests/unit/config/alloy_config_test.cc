@@ -314,6 +314,76 @@ loki.process "json" {
   EXPECT_EQ(instance.replacement, "$1/$2:$3");
 }
 
+// local.file_match makes one target per file in Alloy, so a discovery.relabel after it reads each
+// file's path in __path__; skidder's target is the glob, so from the first rule reading __path__
+// the rules run per entry, over the file's `filename`, before anything the source forwards to.
+TEST(AlloyConfig, RelabelRulesReadingThePathAfterFileMatchRunPerFile) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+local.file_match "apps" {
+  path_targets = [{"__path__" = "/srv/apps/*/*.log", "job" = "apps"}]
+}
+discovery.relabel "apps" {
+  targets = local.file_match.apps.targets
+  rule {
+    target_label = "env"
+    replacement  = "prod"
+  }
+  rule {
+    source_labels = ["__path__"]
+    regex         = "/srv/apps/([^/]+)/.*"
+    target_label  = "app"
+  }
+  rule {
+    source_labels = ["app"]
+    regex         = "scratch"
+    action        = "drop"
+  }
+}
+loki.source.file "apps" {
+  targets    = discovery.relabel.apps.output
+  forward_to = [loki.process.p.receiver]
+}
+loki.process "p" {
+  stage.static_labels { values = { team = "a" } }
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const ScrapeConfig& sc = c->scrape_configs.at(0);
+  ASSERT_EQ(sc.relabel_configs.size(), 1u);  // the rule before: on the target
+  EXPECT_EQ(sc.relabel_configs[0].target_label, "env");
+  ASSERT_EQ(sc.pipeline_stages.size(), 2u);
+  EXPECT_EQ(sc.pipeline_stages[0].type, "relabel");
+  const YAML::Node& rules = sc.pipeline_stages[0].body;
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0]["source_labels"][0].Scalar(), "filename");
+  EXPECT_EQ(rules[0]["target_label"].Scalar(), "app");
+  EXPECT_EQ(rules[1]["action"].Scalar(), "drop");
+  EXPECT_NE(sc.pipeline_stages[0].file.find("c.alloy:5:1"), std::string::npos)
+      << sc.pipeline_stages[0].file;
+  EXPECT_EQ(sc.pipeline_stages[1].type, "static_labels");
+  EXPECT_NE(a.Error(std::string(R"(
+local.file_match "m" {
+  path_targets = [{"__path__" = "/srv/*.log"}]
+}
+discovery.relabel "r" {
+  targets = local.file_match.m.targets
+  rule {
+    source_labels = ["__path__"]
+    target_label  = "__path__"
+    replacement   = "/other/$1"
+  }
+}
+loki.source.file "f" {
+  targets    = discovery.relabel.r.output
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite)
+                .find("c.alloy:7:3: a rule after local.file_match that reads __path__"),
+            std::string::npos);
+}
+
 // Alloy's journal source labels entries job="loki.source.journal.<label>" unless labels set one.
 TEST(AlloyConfig, JournalSourceHasAlloysDefaultJob) {
   Alloy a;
