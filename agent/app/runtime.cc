@@ -329,6 +329,9 @@ Status Runtime::StartJournals() {
     jo.config = *sc.journal;
     jo.relabel = s.jobs[i].relabel;
     jo.pipeline = s.jobs[i].pipeline;
+    if (s.cfg.limits_config.max_line_size > 0) {
+      jo.max_field_bytes = static_cast<size_t>(s.cfg.limits_config.max_line_size);
+    }
     auto j = std::make_unique<sources::journal::JournalSource>(
         std::move(jo), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
     if (Status st = j->Start(); !st.ok()) {

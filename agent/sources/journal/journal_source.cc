@@ -20,7 +20,7 @@ JournalSource::JournalSource(JournalSourceOptions opts, Positions* positions, En
 }
 
 Status JournalSource::Start() {
-  auto reader = JournalReader::Open(opts_.config.path);
+  auto reader = JournalReader::Open(opts_.config.path, opts_.max_field_bytes);
   if (!reader) return reader.error();
   reader_ = std::move(*reader);
   if (Status st = reader_->AddMatches(opts_.config.matches); !st.ok()) return st;
@@ -97,6 +97,9 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
   while (true) {
     ++n;
     bytes += record_.bytes;
+    if (record_.cut_fields > 0 && metrics_ != nullptr) {
+      metrics_->truncated_lines.With({})->Add(static_cast<double>(record_.cut_fields));
+    }
     newest_us = std::max(newest_us, record_.realtime_us);
     Entry e;
     if (builder_->Build(record_, &e)) {

@@ -42,6 +42,9 @@ struct JournalSourceOptions {
   kubernetes::RelabelRules relabel;
   pipeline::Pipeline* pipeline = nullptr;  // the job's; used on the reading thread only
   size_t batch_entries = 512;              // records per batch (one checkpoint each)
+  // A longer field is cut (counted in skidder_truncated_lines_total): limits_config's
+  // max_line_size when set, as for files.
+  size_t max_field_bytes = 4 << 20;
 };
 
 class JournalSource {

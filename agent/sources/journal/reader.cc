@@ -119,7 +119,8 @@ int64_t EntriesBetween(const CursorPosition& saved, const CursorPosition& next) 
   return static_cast<int64_t>(next.seqnum - saved.seqnum - 1);
 }
 
-Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& path) {
+Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& path,
+                                                           size_t max_field_bytes) {
   if (LoadSd().api == nullptr) {
     return Err(Unavailable("open journal: cannot load libsystemd: " + LoadSd().error));
   }
@@ -130,9 +131,11 @@ Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& pa
     return Err(
         Unavailable(fmt::format("open journal {}: {}", path.empty() ? "(local)" : path, Why(r))));
   }
-  // The default threshold cuts fields at 64 KiB; a log line must arrive whole.
-  Sd().set_data_threshold(j, 0);
-  return std::unique_ptr<JournalReader>(new JournalReader(j));
+  // The default threshold cuts compressed fields at 64 KiB, where a log line must arrive whole;
+  // ours is the cap Read() applies to every field (libsystemd returns uncompressed fields
+  // whole, whatever the threshold).
+  Sd().set_data_threshold(j, max_field_bytes);
+  return std::unique_ptr<JournalReader>(new JournalReader(j, max_field_bytes));
 }
 
 JournalReader::~JournalReader() { Sd().close(j_); }
@@ -143,8 +146,7 @@ Status JournalReader::AddMatches(std::string_view matches) {
     std::string_view m = matches.substr(0, sp);
     matches = sp == std::string_view::npos ? std::string_view() : matches.substr(sp + 1);
     if (m.empty()) continue;
-    int r =
-        m == "+" ? Sd().add_disjunction(j_) : Sd().add_match(j_, m.data(), m.size());
+    int r = m == "+" ? Sd().add_disjunction(j_) : Sd().add_match(j_, m.data(), m.size());
     if (r < 0) return InvalidArgument(fmt::format("journal match {}: {}", m, Why(r)));
   }
   return Status::Ok();
@@ -186,12 +188,17 @@ Status JournalReader::Read(JournalRecord* out) {
   // Copy first, make views after: the buffer may move while it grows.
   out->data.clear();
   out->bytes = 0;
+  out->cut_fields = 0;
   std::vector<std::pair<size_t, size_t>> spans;  // (start, size) of each NAME=value
   const void* data = nullptr;
   size_t size = 0;
   Sd().restart_data(j_);
   // enumerate_available_data skips fields it cannot read (corrupt, unknown compression).
   while ((r = Sd().enumerate_available_data(j_, &data, &size)) > 0) {
+    if (size > max_field_bytes_) {
+      size = max_field_bytes_;
+      ++out->cut_fields;
+    }
     spans.emplace_back(out->data.size(), size);
     out->data.append(static_cast<const char*>(data), size);
     out->bytes += size;

@@ -30,7 +30,8 @@ struct JournalRecord {
   std::string cursor;
   std::vector<JournalField> fields;  // in journal order; a field may repeat; views into data
   std::string data;                  // the bytes the views point into (reused between reads)
-  size_t bytes = 0;                  // size of all fields as stored ("NAME=value")
+  size_t bytes = 0;                  // size of all fields as read ("NAME=value")
+  size_t cut_fields = 0;             // fields cut to the reader's max_field_bytes
 };
 
 // What a cursor string says about where its entry sits: "s=<seqnum id>;i=<seqnum hex>;...".
@@ -48,8 +49,12 @@ int64_t EntriesBetween(const CursorPosition& saved, const CursorPosition& next);
 
 class JournalReader {
  public:
-  // path "" = the local journal; otherwise every journal file of that directory.
-  static Result<std::unique_ptr<JournalReader>> Open(const std::string& path);
+  // path "" = the local journal; otherwise every journal file of that directory. A field
+  // ("NAME=value") longer than max_field_bytes is cut to it: systemd-coredump stores core dumps
+  // of hundreds of megabytes as a field, which read whole would exhaust the agent, again at
+  // every restart since the cursor never passed it.
+  static Result<std::unique_ptr<JournalReader>> Open(const std::string& path,
+                                                     size_t max_field_bytes);
   ~JournalReader();
 
   // Promtail's matches: space-separated FIELD=value terms; "+" starts an alternative.
@@ -72,8 +77,9 @@ class JournalReader {
   JournalReader& operator=(const JournalReader&) = delete;
 
  private:
-  explicit JournalReader(sd_journal* j) : j_(j) {}
+  JournalReader(sd_journal* j, size_t max_field_bytes) : j_(j), max_field_bytes_(max_field_bytes) {}
   sd_journal* j_;
+  size_t max_field_bytes_ = 0;
 };
 
 }  // namespace skidder::sources::journal

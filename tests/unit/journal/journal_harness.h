@@ -74,6 +74,7 @@ class JournalHarness {
     o.relabel = std::move(*compiled);
     o.pipeline = pipeline != nullptr ? pipeline : &pipe;
     o.batch_entries = batch_entries;
+    o.max_field_bytes = max_field_bytes;
     source = std::make_unique<JournalSource>(std::move(o), positions.get(), &sink, &metrics, clock);
     return source->Start();
   }
@@ -118,6 +119,7 @@ class JournalHarness {
   std::vector<Rule> rules;
   std::vector<config::RelabelConfig> raw;
   size_t batch_entries = 512;
+  size_t max_field_bytes = 4 << 20;
   std::unique_ptr<Positions> positions;
   CountingSink sink;
   pipeline::Pipeline pipe{std::vector<std::unique_ptr<pipeline::Stage>>{}};

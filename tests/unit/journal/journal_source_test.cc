@@ -214,6 +214,24 @@ TEST(JournalSource, SaturatedSinkStopsReading) {
 
 // A limit stage with drop: false pauses reading (the journal holds the backlog) rather than being
 // ignored: with the clock standing still, one token lets one batch of one entry through.
+// A core dump stored in the journal (hundreds of MB in one field) must not be read whole: every
+// field is cut to max_field_bytes (limits_config.max_line_size) and the cut counted.
+TEST(JournalSource, AHugeFieldIsCutAndCounted) {
+  JournalHarness h;
+  h.max_field_bytes = 64 << 10;
+  h.cfg.json = true;
+  JournalEntry dump = Msg("core dumped");
+  dump.fields.emplace_back("COREDUMP", std::string(3 << 20, 'x'));
+  WriteJournal(h.File("a.journal"), {dump, Msg("after")});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(2));
+  const std::vector<std::string> lines = h.Lines();
+  EXPECT_LT(lines[0].size(), size_t{70} << 10) << "the field was cut to 64 KiB";
+  EXPECT_NE(lines[0].find("core dumped"), std::string::npos);
+  EXPECT_NE(lines[1].find("after"), std::string::npos);
+  EXPECT_EQ(h.metrics.truncated_lines.With({})->Value(), 1);
+}
+
 TEST(JournalSource, ALimitStageWithoutDropPausesReading) {
   JournalHarness h;
   FakeClock clock(static_cast<int64_t>(NowUs()) * 1000);
