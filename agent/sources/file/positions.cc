@@ -138,13 +138,17 @@ Status ParsePromtailYaml(const std::string& text, PositionSet* out,
       PositionRecord r;
       r.path = kv.first.as<std::string>();
       std::string value = kv.second.as<std::string>();
-      // Journal cursors share the map: "cursor-<job>" (older Promtail: "journal-<job>").
-      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
-        for (std::string_view prefix : {"cursor-", "journal-"}) {
-          if (r.path.starts_with(prefix) && r.path.size() > prefix.size()) {
-            (*cursors)["journal-" + r.path.substr(prefix.size())] = value;
-          }
+      // Cursors share the map: the journal's "cursor-<job>" (older Promtail: "journal-<job>")
+      // and the Docker target's "cursor-<container id>", whose value is Unix seconds: digits
+      // alone, so the key decides, not the value (a file's key is its absolute path).
+      bool cursor = false;
+      for (std::string_view prefix : {"cursor-", "journal-"}) {
+        if (r.path.starts_with(prefix) && r.path.size() > prefix.size()) {
+          (*cursors)["journal-" + r.path.substr(prefix.size())] = value;
+          cursor = true;
         }
+      }
+      if (cursor || value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
         continue;
       }
       r.offset = std::stoull(value);

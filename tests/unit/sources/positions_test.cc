@@ -241,11 +241,15 @@ TEST_F(PositionsTest, ImportsPromtailYaml) {
             "  /var/log/pods/ns_p_u/app/0.log: \"4096\"\n"
             "  /var/log/syslog: \"17\"\n"
             "  journal-abc: \"s=deadbeef;i=1\"\n"
-            "  cursor-node: \"s=cafe;i=2\"\n");
+            "  cursor-node: \"s=cafe;i=2\"\n"
+            "  cursor-4f1c2e: \"1714557600\"\n");
   Positions p(file, false, &metrics_);
-  // Promtail's journal cursors (older "journal-<job>", newer "cursor-<job>") carry over.
+  // Promtail's journal cursors (older "journal-<job>", newer "cursor-<job>") carry over, and so
+  // does its Docker target's "cursor-<container id>" though its value (Unix seconds) is digits.
   EXPECT_EQ(p.GetCursor("journal-abc"), "s=deadbeef;i=1");
   EXPECT_EQ(p.GetCursor("journal-node"), "s=cafe;i=2");
+  EXPECT_EQ(p.GetCursor("journal-4f1c2e"), "1714557600");
+  EXPECT_FALSE(p.FindByPath("cursor-4f1c2e").has_value()) << "not a file position";
   auto r = p.FindByPath("/var/log/pods/ns_p_u/app/0.log");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->offset, 4096u);
