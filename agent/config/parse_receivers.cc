@@ -41,6 +41,12 @@ void Validate(MapReader& r, FileSdConfig& f) {
 
 // Promtail's journal block; matches are checked here so a typo fails at load, not at start.
 void Validate(MapReader& r, JournalConfig& j) {
+  // Terms are separated by any whitespace, as Promtail's strings.Fields splits them (a
+  // `matches: |` block puts a newline between them): made single spaces here, the reader's
+  // separator.
+  for (char& c : j.matches) {
+    if (c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') c = ' ';
+  }
   for (size_t i = 0; i < j.matches.size();) {
     size_t end = std::min(j.matches.find(' ', i), j.matches.size());
     std::string_view m = std::string_view(j.matches).substr(i, end - i);

@@ -428,6 +428,18 @@ TEST(ParseConfig, ReadsPromtailJournalScrapeConfig) {
   EXPECT_EQ(sc.relabel_configs.size(), 1u);
 }
 
+// Promtail splits matches with strings.Fields: a tab or a `matches: |` block's newlines
+// separate terms as spaces do (before, "A=a\tB=b" was one term that matched nothing).
+TEST(ParseConfig, JournalMatchesAreSeparatedByAnyWhitespace) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: journal\n    journal:\n      matches: |\n"
+      "        _SYSTEMD_UNIT=a.service\n        +\n        _SYSTEMD_UNIT=b.service\t_PID=1\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->scrape_configs.at(0).journal->matches,
+            "_SYSTEMD_UNIT=a.service + _SYSTEMD_UNIT=b.service _PID=1 ");
+}
+
 TEST(ParseConfig, ReadsPromtailLokiPushApiScrapeConfig) {
   Result<Config> cfg = ParseConfig(
       "scrape_configs:\n  - job_name: push1\n    loki_push_api:\n      server:\n"
