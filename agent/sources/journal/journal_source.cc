@@ -53,16 +53,20 @@ Status JournalSource::Seek() {
     return reader_->SeekRealtime(since_us);
   }
   // The saved entry is gone (vacuumed or rotated away): this is the oldest one after it.
-  have_current_ = true;
   const int64_t lost = EntriesBetween(ParseCursor(*saved), ParseCursor(record_.cursor));
   if (lost > 0 && metrics_ != nullptr) {
     metrics_->journal_lost_entries.With({opts_.job_name})->Add(static_cast<double>(lost));
   }
+  // Still nothing older than max_age, as Promtail checks the next entry's age here too.
+  const bool too_old = record_.realtime_us < since_us;
   LOG_WARN(
-      "journal entries after the saved cursor were removed before they were read; "
-      "resuming at the oldest entry",
+      "journal entries after the saved cursor were removed before they were read; resuming at "
+      "the oldest entry left, or max_age ago if that is older",
       {{"job", opts_.job_name},
-       {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")}});
+       {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")},
+       {"resume", too_old ? "max_age" : "oldest"}});
+  if (too_old) return reader_->SeekRealtime(since_us);
+  have_current_ = true;
   return Status::Ok();
 }
 

@@ -279,6 +279,25 @@ TEST(JournalSource, CursorOfARotatedAwayFileResumesAtTheOldestEntry) {
   EXPECT_EQ(h.Lines(), (std::vector<std::string>{"b0", "b1", "b2"}));
 }
 
+// After the saved entry was vacuumed, max_age still applies: what is left older than it is not
+// sent (Promtail checks the next entry's age there too).
+TEST(JournalSource, AfterAVacuumedCursorNothingOlderThanMaxAgeIsSent) {
+  JournalHarness h;
+  h.cfg.max_age = std::chrono::hours(7);
+  WriteJournal(h.File("a.journal"), Numbered("a", 0, 2));
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(2));
+  h.source->SyncPositions();
+  h.Stop();
+  std::filesystem::remove(h.File("a.journal"));
+  const uint64_t five_days_us = uint64_t{5} * 86400 * 1000 * 1000;
+  WriteJournal(h.File("b.journal"),
+               {Msg("stale", "app.service", NowUs() - five_days_us), Msg("fresh", "app.service")});
+  h.Restart();
+  ASSERT_TRUE(h.WaitCount(3));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"a0", "a1", "fresh"}));
+}
+
 TEST(JournalCursor, CountsEntriesBetweenCursorsOfOneSequence) {
   CursorPosition saved = ParseCursor("s=abc;i=a;b=x;m=1;t=5f;x=2");
   ASSERT_TRUE(saved.valid);
