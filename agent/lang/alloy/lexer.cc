@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "util/redact.h"
+#include "util/unescape.h"
 
 namespace skidder::lang::alloy {
 namespace {
@@ -14,24 +15,6 @@ constexpr size_t kExcerptMax = 40;  // never echo more of the input than this
 
 bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    *out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *out += static_cast<char>(0xC0 | (cp >> 6));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *out += static_cast<char>(0xE0 | (cp >> 12));
-    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *out += static_cast<char>(0xF0 | (cp >> 18));
-    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Lexer {
  public:
@@ -216,7 +199,7 @@ class Lexer {
       return Error(at, "unknown escape sequence in string");
     }
     if (!ok) return Error(at, "malformed unicode escape");
-    AppendUtf8(cp, out);
+    AppendUtf8(out, cp);
     return Status::Ok();
   }
 

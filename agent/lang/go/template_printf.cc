@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "lang/go/template_internal.h"
+#include "util/unescape.h"
 
 namespace skidder::lang::go::tmpl {
 namespace {
@@ -41,23 +42,10 @@ std::string_view RunePrefix(std::string_view s, size_t n) {
   return s.substr(0, i);
 }
 
+// Go's utf8.AppendRune: an invalid code point (a surrogate, or past U+10FFFF) becomes U+FFFD.
 void AppendRune(char32_t r, std::string* out) {
   if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
+  AppendUtf8(out, r);
 }
 
 // Pads s with spaces to the width in runes: on the left, or on the right with '-'. ('0' pads only
