@@ -85,7 +85,7 @@ void BM_JournalReadEntries(benchmark::State& state) {
   const auto rules = ChartRules();
   int64_t entries = 0, bytes = 0;
   for (auto _ : state) {
-    auto reader = JournalReader::Open(dir);
+    auto reader = JournalReader::Open(dir, 4 << 20);
     if (!reader || !(*reader)->SeekHead().ok()) std::abort();
     EntryBuilder builder(cfg, rules);
     JournalRecord rec;
