@@ -63,6 +63,11 @@ AgentMetrics::AgentMetrics(Registry& r)
       journal_lost_entries(r.NewCounter(
           "skidder_journal_lost_entries_total",
           "Journal entries vacuumed or rotated away before they could be read.", {"job_name"})),
+      journal_dropped_entries(r.NewCounter(
+          "skidder_journal_dropped_entries_total",
+          "Journal entries read but not sent: no MESSAGE (text mode), no labels left after "
+          "relabeling, or unreadable.",
+          {"job_name", "reason"})),
       push_requests(r.NewCounter("skidder_push_requests_total",
                                  "Loki pushes received by loki_push_api jobs, by the HTTP status "
                                  "they were answered with (204 once Loki took every entry).",

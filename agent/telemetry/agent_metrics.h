@@ -67,6 +67,9 @@ struct AgentMetrics {
   Family<Counter>& journal_bytes;    // {job_name}: bytes of fields
   Family<Gauge>& journal_lag;        // {job_name}: now - time of the newest entry read, seconds
   Family<Counter>& journal_lost_entries;  // {job_name}: vacuumed before they were read
+  // {job_name, reason}: read but not sent: no_message (text mode), no_labels (after relabeling),
+  // unreadable (libsystemd could not read the entry)
+  Family<Counter>& journal_dropped_entries;
   // The Loki push API (sources/push), per scrape config.
   Family<Counter>& push_requests;         // {job_name, status}: pushes answered, by HTTP status
   Family<Counter>& push_entries;          // {job_name}: entries received in accepted pushes

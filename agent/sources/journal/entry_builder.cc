@@ -74,7 +74,10 @@ Labels EntryBuilder::RelabelFields(const JournalRecord& rec, bool all) {
   return labels;
 }
 
-bool EntryBuilder::Build(const JournalRecord& rec, Entry* out) {
+bool EntryBuilder::Build(const JournalRecord& rec, Entry* out, const char** why) {
+  const char* ignored = nullptr;
+  if (why == nullptr) why = &ignored;
+  *why = "no_labels";
   if (json_) {
     out->line.clear();
     AppendJson(rec, out->line);
@@ -83,7 +86,7 @@ bool EntryBuilder::Build(const JournalRecord& rec, Entry* out) {
     for (const JournalField& f : rec.fields) {
       if (f.name == "MESSAGE") msg = &f;  // the last one, as a Go map keeps it
     }
-    if (msg == nullptr) return false;
+    if (msg == nullptr) return (*why = "no_message", false);
     out->line.assign(msg->value);
   }
   out->timestamp_ns = static_cast<int64_t>(rec.realtime_us) * 1000;

@@ -33,8 +33,9 @@ class EntryBuilder {
  public:
   EntryBuilder(const config::JournalConfig& cfg, const kubernetes::RelabelRules& rules);
 
-  // Fills out (line, labels, timestamp); false when Promtail would drop the record.
-  bool Build(const JournalRecord& rec, Entry* out);
+  // Fills out (line, labels, timestamp); false when Promtail would drop the record, with
+  // *why ("no_message" or "no_labels") when given.
+  bool Build(const JournalRecord& rec, Entry* out, const char** why = nullptr);
 
  private:
   Labels RelabelFields(const JournalRecord& rec, bool all);

@@ -70,6 +70,16 @@ Status JournalSource::Seek() {
   return Status::Ok();
 }
 
+void JournalSource::Unreadable(const Status& st) {
+  if (metrics_ != nullptr) {
+    metrics_->journal_dropped_entries.With({opts_.job_name, "unreadable"})->Add(1);
+  }
+  if (int64_t times = 0; read_errors_.Allow(&times)) {
+    LOG_WARN("skipping an unreadable journal entry",
+             {{"job", opts_.job_name}, {"error", st.message()}, {"times", std::to_string(times)}});
+  }
+}
+
 size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
   if (!have_current_) {
     auto more = reader_->Next();
@@ -84,11 +94,7 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
     }
     if (!*more) return 0;
     if (Status st = reader_->Read(&record_); !st.ok()) {
-      if (read_errors_.Allow(&times)) {
-        LOG_WARN(
-            "skipping an unreadable journal entry",
-            {{"job", opts_.job_name}, {"error", st.message()}, {"times", std::to_string(times)}});
-      }
+      Unreadable(st);
       return 1;
     }
   }
@@ -106,15 +112,20 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
     }
     newest_us = std::max(newest_us, record_.realtime_us);
     Entry e;
-    if (builder_->Build(record_, &e)) {
+    if (const char* why = nullptr; builder_->Build(record_, &e, &why)) {
       e.ack = hold;
       opts_.pipeline->Process(std::move(e), now, out);
+    } else if (metrics_ != nullptr) {
+      metrics_->journal_dropped_entries.With({opts_.job_name, why})->Add(1);
     }
     last_cursor.swap(record_.cursor);
     if (n >= opts_.batch_entries || bytes >= kBatchBytes) break;
     auto more = reader_->Next();
     if (!more || !*more) break;
-    if (!reader_->Read(&record_).ok()) break;  // unreadable: the next Next() moves past it
+    if (Status st = reader_->Read(&record_); !st.ok()) {
+      Unreadable(st);  // the next Next() moves past it
+      break;
+    }
   }
   {
     std::lock_guard lock(mu_);

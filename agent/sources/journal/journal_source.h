@@ -67,6 +67,8 @@ class JournalSource {
   Status Seek();
   void Run();
   // Reads up to one batch; the number of records read (0: nothing new).
+  // Counts and logs (at most every 10 s) an entry libsystemd could not read.
+  void Unreadable(const Status& st);
   size_t ReadBatch(pipeline::Emitter& out);
 
   JournalSourceOptions opts_;

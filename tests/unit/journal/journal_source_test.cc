@@ -94,6 +94,9 @@ TEST(JournalSource, DropsRecordsWithoutMessageOrWithoutLabels) {
   ASSERT_TRUE(WaitFor([&] { return h.metrics.journal_entries.With({"node"})->Value() >= 3; }));
   ASSERT_TRUE(h.WaitCount(1));
   EXPECT_EQ(h.Lines(), std::vector<std::string>{"kept"});
+  // Never silently: each is counted by why (Promtail's journal parsing errors).
+  EXPECT_EQ(h.metrics.journal_dropped_entries.With({"node", "no_message"})->Value(), 1);
+  EXPECT_EQ(h.metrics.journal_dropped_entries.With({"node", "no_labels"})->Value(), 1);
 }
 
 TEST(JournalSource, MatchesSelectEntries) {
