@@ -141,7 +141,7 @@ Status ContainerReader::ReadOnce(DockerApi& api) {
     }
   }
   decoder_ = FrameDecoder();
-  asm_[0] = std::make_unique<LineAssembler>(Stream::kStdout, ctx_->max_line);
+  asm_[0] = std::make_unique<LineAssembler>(Stream::kStdout, ctx_->max_line, tty_);
   asm_[1] = std::make_unique<LineAssembler>(Stream::kStderr, ctx_->max_line);
   system_error_.clear();
   stream_error_ = Status::Ok();

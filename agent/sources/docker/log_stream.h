@@ -7,7 +7,9 @@
 // Each log message starts with its RFC 3339 timestamp and a space; a complete line ends in "\n".
 // Docker splits lines longer than 16 KiB into messages that carry the same timestamp and no
 // "\n" but the last: they are joined again, up to max_line bytes (the rest of such a line is
-// dropped, as Promtail does with its line size limit).
+// dropped, as Promtail does with its line size limit). On a TTY's raw stream nothing marks where
+// such a piece ends but its size: a message whose text reaches kTtyPieceBytes without a "\n"
+// ends there, and the next begins with its own timestamp (Promtail's NoHeaderFramedStdCopy).
 //
 // Memory stays bounded whatever the peer sends: a frame's length is never allocated, payloads
 // are handed on as views of the input, and a message is kept up to max_line bytes plus its
@@ -44,6 +46,9 @@ class FrameDecoder {
   Stream stream_ = Stream::kStdout;
 };
 
+// The text of one message of a line Docker split (its log copier's buffer).
+inline constexpr size_t kTtyPieceBytes = 16 * 1024;
+
 // A finished log line.
 struct LogLine {
   Stream stream;
@@ -54,7 +59,9 @@ struct LogLine {
 // Turns message bytes of one stream into lines (see the file comment).
 class LineAssembler {
  public:
-  explicit LineAssembler(Stream stream, size_t max_line) : stream_(stream), max_line_(max_line) {}
+  // tty: the raw stream of a TTY container, whose split messages end at kTtyPieceBytes of text.
+  LineAssembler(Stream stream, size_t max_line, bool tty = false)
+      : stream_(stream), max_line_(max_line), tty_(tty) {}
 
   // Bytes of the stream; message_end: the frame ended here (multiplexed). A message also ends at
   // each "\n". on_line(const LogLine&) per line; on_bad(std::string_view why) per message
@@ -77,6 +84,7 @@ class LineAssembler {
 
   Stream stream_;
   size_t max_line_;
+  bool tty_;
   std::string msg_;  // the current message, as received (timestamp included)
   bool msg_overflow_ = false;
   std::string line_;  // a line being joined from partial messages
@@ -117,8 +125,28 @@ template <typename L, typename B>
 void LineAssembler::Feed(std::string_view data, bool message_end, L&& on_line, B&& on_bad) {
   while (!data.empty()) {
     size_t nl = data.find('\n');
-    std::string_view part = nl == std::string_view::npos ? data : data.substr(0, nl + 1);
-    data.remove_prefix(part.size());
+    size_t take = nl == std::string_view::npos ? data.size() : nl + 1;
+    bool piece_end = false;
+    if (tty_) {
+      if (const size_t sp = msg_.find(' '); sp == std::string::npos) {
+        // The timestamp is still arriving: take up to its end first, then count the text.
+        if (const size_t dsp = data.find(' '); dsp != std::string_view::npos && dsp + 1 < take) {
+          take = dsp + 1;
+          nl = std::string_view::npos;
+        }
+      } else {
+        const size_t have = msg_.size() - sp - 1 + (msg_overflow_ ? 1 : 0);
+        const size_t left = kTtyPieceBytes - std::min(kTtyPieceBytes, have);
+        const size_t text = take - (nl == std::string_view::npos ? 0 : 1);
+        if (text > left) {  // the piece ends before any "\n": a split line's message
+          take = left;
+          nl = std::string_view::npos;
+          piece_end = true;
+        }
+      }
+    }
+    std::string_view part = data.substr(0, take);
+    data.remove_prefix(take);
     // The timestamp (at most 35 bytes) and a space come before the line proper.
     const size_t cap = max_line_ + 40;
     size_t room = cap - std::min(cap, msg_.size());
@@ -127,7 +155,11 @@ void LineAssembler::Feed(std::string_view data, bool message_end, L&& on_line, B
       msg_overflow_ = true;
     }
     msg_.append(part.substr(0, std::min(room, part.size())));
-    if (nl != std::string_view::npos) EndMessage(true, on_line, on_bad);
+    if (nl != std::string_view::npos) {
+      EndMessage(true, on_line, on_bad);
+    } else if (piece_end) {
+      EndMessage(false, on_line, on_bad);
+    }
   }
   if (message_end && (!msg_.empty() || msg_overflow_)) EndMessage(false, on_line, on_bad);
 }

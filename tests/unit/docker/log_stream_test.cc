@@ -145,6 +145,29 @@ TEST(DockerLogStream, TtyStreamIsSplitAtNewlines) {
   EXPECT_EQ(got.back().line, "three");
 }
 
+// A TTY's raw stream: Docker splits a line past 16 KiB into messages that each start with a
+// timestamp, and only their size says where one ends. Before, the second timestamp was left in
+// the middle of the joined line.
+TEST(DockerLogStream, TtyLinesDockerSplitAt16KiBAreJoinedWithoutTheirTimestamps) {
+  const std::string x(kTtyPieceBytes, 'x'), y(3616, 'y'), z(kTtyPieceBytes, 'z');
+  const std::string body =
+      Msg(kT0, x) + Msg(kT0, y + "\n") + Msg(kT0 + 1, z + "\n") + Msg(kT0 + 2, "short\n");
+  for (size_t step : {size_t{1000}, size_t{7}, body.size()}) {
+    SCOPED_TRACE(step);
+    LineAssembler a(Stream::kStdout, 1 << 20, /*tty=*/true);
+    std::vector<Got> got;
+    auto on_line = [&](const LogLine& l) {
+      got.push_back(Got{l.stream, l.timestamp_ns, std::string(l.line)});
+    };
+    for (size_t i = 0; i < body.size(); i += step) {
+      a.Feed(std::string_view(body).substr(i, step), false, on_line, [](std::string_view) {});
+    }
+    EXPECT_EQ(got, (std::vector<Got>{{Stream::kStdout, kT0, x + y},
+                                     {Stream::kStdout, kT0 + 1, z},
+                                     {Stream::kStdout, kT0 + 2, "short"}}));
+  }
+}
+
 TEST(DockerLogStream, HeldPartialLineReportsItsTimestamp) {
   LineAssembler a(Stream::kStdout, 1024);
   auto ignore_line = [](const LogLine&) {};
