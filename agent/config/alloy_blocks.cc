@@ -178,7 +178,17 @@ Result<YAML::Node> KubernetesSd(Loader& l, const Block& b) {
   return node;
 }
 
-Result<YAML::Node> RelabelRule(Loader& l, const Block& rule) { return l.AttrsToYaml(rule); }
+// A rule block as Promtail's relabel_configs item, checked here (action, regex, target) so that
+// an error names the rule's own line, used or not, rather than the source that reads it later.
+Result<YAML::Node> RelabelRule(Loader& l, const Block& rule) {
+  Result<YAML::Node> node = l.AttrsToYaml(rule);
+  if (!node) return node;
+  RelabelConfig checked;
+  if (Status s = internal::ReadRelabelConfig(*node, l.Where(rule.pos), "rule", &checked); !s.ok()) {
+    return Err(std::move(s));
+  }
+  return node;
+}
 
 Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write) {
   std::vector<YAML::Node> out;

@@ -42,6 +42,48 @@ TEST(AlloyErrors, ALeadingByteOrderMarkIsSkipped) {
   EXPECT_EQ(a.Error("\xEF\xBB\xBF@"), "c.alloy:1:1: unexpected character \"@\" (at \"@\")");
 }
 
+// A bad rule is named at its own rule block, whoever reads it, and in a component nothing uses
+// too (Alloy evaluates every component); before, it was reported at the source that read it,
+// or not at all.
+TEST(AlloyErrors, ABadRelabelRuleIsReportedAtItsOwnBlock) {
+  Alloy a;
+  const std::string rules = R"(
+discovery.relabel "r" {
+  targets = [{"__path__" = "/var/log/*.log"}]
+  rule {
+    source_labels = ["job"]
+    regex         = "(unclosed"
+    target_label  = "x"
+  }
+}
+)";
+  const std::string source = R"(loki.source.file "f" {
+  targets    = discovery.relabel.r.output
+  forward_to = [loki.write.default.receiver]
+}
+)";
+  const std::string want = "c.alloy:4:3: rule.regex: invalid regular expression \"(unclosed\"";
+  EXPECT_EQ(a.Error(rules + source + kWrite).substr(0, want.size()), want);
+  EXPECT_EQ(a.Error(rules + kWrite +
+                    "loki.source.file \"f\" {\n  targets = [{\"__path__\" = "
+                    "\"/x.log\"}]\n  forward_to = [loki.write.default.receiver]\n}\n")
+                .substr(0, want.size()),
+            want)
+      << "an unused discovery.relabel is checked too";
+  EXPECT_EQ(a.Error(std::string(R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.relabel.r.receiver]
+}
+loki.relabel "r" {
+  forward_to = [loki.write.default.receiver]
+  rule { action = "replce" }
+}
+)") + kWrite)
+                .substr(0, 50),
+            "c.alloy:8:3: rule.action: unknown action \"replce\";");
+}
+
 TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
   Alloy a;
   const std::string src = R"(
