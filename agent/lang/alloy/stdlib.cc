@@ -81,6 +81,12 @@ Result<Value> Coalesce(const Args& a) {
 Result<Value> Concat(const Args& a) {
   Array out;
   for (const Value& v : a) {
+    if (v.kind == Value::Kind::kCapsule) {  // e.g. discovery.kubernetes.a.targets
+      return Err(InvalidArgument(
+          fmt::format("skidder cannot combine the {} of {} with other targets: give each its own "
+                      "loki.source component, forwarding to the same receivers",
+                      v.capsule.kind, v.capsule.component)));
+    }
     if (v.kind != Value::Kind::kArray) {
       return Err(
           InvalidArgument(fmt::format("arguments must be arrays, got a {}", KindName(v.kind))));

@@ -84,6 +84,23 @@ loki.relabel "r" {
             "c.alloy:8:3: rule.action: unknown action \"replce\";");
 }
 
+// Combining the exports of two discoveries is not something skidder can run; the error says so
+// and what to write instead, not "got a capsule".
+TEST(AlloyErrors, ConcatOfComponentExportsSaysWhatToDoInstead) {
+  Alloy a;
+  EXPECT_EQ(a.Error(std::string(R"(
+discovery.kubernetes "a" { role = "pod" }
+discovery.kubernetes "b" { role = "pod" }
+loki.source.kubernetes "k" {
+  targets    = array.concat(discovery.kubernetes.a.targets, discovery.kubernetes.b.targets)
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite),
+            "c.alloy:5:16: array.concat: skidder cannot combine the targets of "
+            "discovery.kubernetes.a with other targets: give each its own loki.source component, "
+            "forwarding to the same receivers");
+}
+
 TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
   Alloy a;
   const std::string src = R"(
