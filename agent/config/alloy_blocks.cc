@@ -11,11 +11,14 @@ namespace {
 
 YAML::Node EmptyMap() { return YAML::Node(YAML::NodeType::Map); }
 
-// Moves a key of node to another name (nothing when absent).
+// Moves a key of node to another name (nothing when absent). The value node itself moves, not
+// a YAML::Clone: a clone carries the mark 1:1, which errors then printed after the block's
+// position ("c.alloy:6:3:1:1: ...").
 void Rename(YAML::Node& node, const std::string& from, const std::string& to) {
   if (!node[from]) return;
-  node[to] = YAML::Clone(node[from]);
+  YAML::Node value = node[from];
   node.remove(from);
+  node[to] = value;
 }
 
 // stage.labels { values = { level = "" } }: an empty source means the label's own name, which
@@ -226,8 +229,9 @@ Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write) {
     Rename(n, "max_backoff_retries", "max_retries");
     for (const char* key : {"min_period", "max_period", "max_retries"}) {
       if (n[key]) {
-        n["backoff_config"][key] = YAML::Clone(n[key]);
+        YAML::Node value = n[key];  // (not a clone: see Rename)
         n.remove(key);
+        n["backoff_config"][key] = value;
       }
     }
     if (YAML::Node retry = n["retry_on_http_429"]) {

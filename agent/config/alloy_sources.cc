@@ -1,6 +1,9 @@
 // Loader::Run and the top-level components: logging, loki.write and the sources.
 #include <fmt/format.h>
 
+#include <string_view>
+#include <utility>
+
 #include "config/alloy_internal.h"
 #include "config/sections.h"
 #include "util/log.h"
@@ -67,6 +70,31 @@ Status Loader::ReadLogging(const Block& b) {
   return Status::Ok();
 }
 
+namespace {
+
+// An endpoint's error names the attribute as the user wrote it, not the Promtail key it became.
+Status AlloyNames(Status s) {
+  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+      {".batchwait:", ".batch_wait:"},
+      {".batchsize:", ".batch_size:"},
+      {".timeout:", ".remote_timeout:"},
+      {".backoff_config.min_period:", ".min_backoff_period:"},
+      {".backoff_config.max_period:", ".max_backoff_period:"},
+      {".backoff_config.max_retries:", ".max_backoff_retries:"},
+      {".drop_rate_limited_batches:", ".retry_on_http_429:"},
+  };
+  std::string msg = s.message();
+  for (const auto& [promtail, alloy] : kNames) {
+    if (size_t at = msg.find(promtail); at != std::string::npos) {
+      msg.replace(at, promtail.size(), alloy);
+      return Status(s.code(), std::move(msg));
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
 Status Loader::ReadWrite(const Block& b) {
   if (Status s = CheckBody(b, {"external_labels", "max_streams"}, {"endpoint", "wal"}); !s.ok()) {
     return s;
@@ -98,7 +126,7 @@ Status Loader::ReadWrite(const Block& b) {
     ClientConfig client;
     Status s = internal::ReadClient(node, Where(b.blocks[i].pos),
                                     fmt::format("{}.endpoint[{}]", Id(b), i), &client);
-    if (!s.ok()) return s;
+    if (!s.ok()) return AlloyNames(std::move(s));
     cfg_->clients.push_back(std::move(client));
   }
   return Status::Ok();

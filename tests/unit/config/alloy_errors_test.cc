@@ -101,6 +101,27 @@ loki.source.kubernetes "k" {
             "forwarding to the same receivers");
 }
 
+// An endpoint's error names the attribute as written (batch_wait, not Promtail's batchwait), at
+// the endpoint's position once (a cloned node's mark added ":1:1" after it).
+TEST(AlloyErrors, EndpointErrorsUseAlloysAttributeNames) {
+  Alloy a;
+  const std::string src = R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.default.receiver]
+}
+loki.write "default" {
+  endpoint {
+    url = "http://loki:3100/loki/api/v1/push"
+)";
+  EXPECT_EQ(a.Error(src + "    batch_wait = \"abc\"\n  }\n}\n"),
+            "c.alloy:7:3: loki.write.default.endpoint[0].batch_wait: expected a duration like "
+            "500ms or 1m30s, got \"abc\"");
+  EXPECT_EQ(a.Error(src + "    min_backoff_period = \"x\"\n  }\n}\n"),
+            "c.alloy:7:3: loki.write.default.endpoint[0].min_backoff_period: expected a duration "
+            "like 500ms or 1m30s, got \"x\"");
+}
+
 TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
   Alloy a;
   const std::string src = R"(
