@@ -246,6 +246,10 @@ Status Runtime::StartFileSources() {
   if (const uint64_t soft = OpenFileLimit().soft; soft > 0) {
     fo.max_open_files = OpenFilesBudget(soft);  // Main raised it to the hard limit
   }
+  // Reading what only a deleted file's descriptor still holds comes before the push of it.
+  fo.stop_drain = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      s.cfg.server.graceful_shutdown_timeout) /
+                  2;
   fo.on_busy = [&s] {
     s.woken.store(true);
     if (s.wake) s.wake();
@@ -493,6 +497,11 @@ bool Runtime::Shutdown() {
   State& s = *s_;
   if (!s.started) return true;
   s.started = false;
+  // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace, for the whole
+  // shutdown (the file source may use half of it to read deleted files to the end).
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.server.graceful_shutdown_timeout);
   for (auto& d : s.discoveries) d->Stop();
   for (auto& d : s.file_sds) d->Stop();
   if (s.http) s.http->Stop();
@@ -504,10 +513,6 @@ bool Runtime::Shutdown() {
   // Pushes waiting for Loki may still get their 204 while the clients flush; new ones get 503.
   for (auto& p : s.pushes) p->Drain();
   bool clean = true;
-  // server.graceful_shutdown_timeout (10s unless set): Promtail's shutdown grace.
-  auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.server.graceful_shutdown_timeout);
   for (auto& c : s.clients) c->BeginStop();  // all flush at once, within the one deadline
   for (auto& c : s.clients) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "sources/file/file_source_impl.h"
 #include "sources/file/file_util.h"
@@ -158,8 +159,62 @@ void FileSource::Impl::Run() {
   }
   std::lock_guard state(state_mu_);
   now_ = BatchTime::Of(*clock_);
+  DrainUnlinked();
   FlushHandlers(now_.wall_ns, true);
   UpdatePositions();
+}
+
+// At stop: a file deleted while open and not read to the end has no copy but its descriptor
+// (the kubelet deletes a rotated file right after its rename when a container logs fast, before
+// a held link can be made). Read the rest now, within options.stop_drain and while the sink
+// takes it; a restart cannot. What is left is logged here and counted lost at the next start.
+void FileSource::Impl::DrainUnlinked() {
+  // Real time: the exit must be bounded whatever clock the source was given (tests fake it).
+  const auto deadline = std::chrono::steady_clock::now() + opts_.stop_drain;
+  // Why f cannot take a chunk now (the sink full, a rate limit): waited out until the deadline.
+  const auto blocked = [&](TailedFile& f) -> const char* {
+    now_ = BatchTime::Of(*clock_);
+    if (sink_->Saturated()) return "the clients' buffers stayed full";
+    if (limiter_ && !limiter_->drop()) {
+      limiter_->Refill();
+      if (!limiter_->Ready()) return "the read rate limit";
+    }
+    if (f.handler() != nullptr && f.handler()->ReadyInNs(now_.steady_ns) > 0) {
+      return "a limit stage";
+    }
+    return nullptr;
+  };
+  for (auto& [key, fp] : files_) {
+    TailedFile& f = *fp;
+    if (f.parked() || !f.Unlinked()) continue;
+    const char* stopped = nullptr;
+    bool has_new = false;
+    while (f.Check(&has_new) && has_new) {
+      Touch(f);  // its record is put with the size seen, so a restart can count what is lost
+      if (std::chrono::steady_clock::now() >= deadline) {
+        stopped = "out of time (half of server.graceful_shutdown_timeout)";
+        break;
+      }
+      while ((stopped = blocked(f)) != nullptr && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (stopped != nullptr) break;
+      if (f.ReadChunk(buf_.data(), buf_.size(), now_, batch_, limiter_ ? &*limiter_ : nullptr) ==
+          TailedFile::ReadResult::kError) {
+        break;
+      }
+    }
+    if (stopped == nullptr) {
+      f.FlushPartial(now_, batch_);  // nothing can complete its last line any more
+      Touch(f);
+      continue;
+    }
+    LOG_ERROR("deleted file could not be read to the end before exit; the rest is lost",
+              {{"path", f.path()},
+               {"offset", std::to_string(f.read_offset())},
+               {"unread_bytes", std::to_string(f.size() - std::min(f.size(), f.read_offset()))},
+               {"reason", stopped}});
+  }
 }
 
 // A tick has work only for files no event covers (polled, via a link, draining), for polled

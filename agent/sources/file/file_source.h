@@ -48,6 +48,11 @@ struct FileSourceOptions {
   // the reader 50 times a second through a whole Loki outage.
   std::chrono::milliseconds saturated_recheck{1000};
   bool force_polling = false;  // tests and -no-inotify: behave as if inotify failed
+  // How long Stop may spend reading files that were deleted while open and not read to the end
+  // (not held: holding off, or deleted before the agent saw the rename). Their descriptors are
+  // the only copy left: what Stop does not read is lost. The agent gives this half of
+  // server.graceful_shutdown_timeout; the clients push it within the rest.
+  std::chrono::milliseconds stop_drain{5000};
   // Rotated files not yet read to the end are hard-linked here (see held.h); "" = off.
   std::string held_dir;
   // When not empty, a file is opened only if its real path lies under one of these directories
@@ -76,8 +81,9 @@ class FileSource {
   Status Start();
   // Replaces the target set; files of removed targets are drained to EOF, then released.
   void SetTargets(std::vector<FileTarget> targets);
-  // Stops reading new data; flushes the handlers (force) so held entries reach the sink;
-  // joins the thread. Positions are not written here (the app saves them after the sink drains).
+  // Stops reading new data, except the rest of files deleted while open (options.stop_drain);
+  // flushes the handlers (force) so held entries reach the sink; joins the thread. Positions are
+  // not written here (the app saves them after the sink drains).
   void Stop();
   // Ends the wait of the reading thread now: the sink has room again after a pause (without it
   // the reader looks again after options.saturated_recheck). Thread-safe; harmless after Stop.

@@ -126,7 +126,8 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
   positions_->Remove(rec.path);
   const std::string copy = FindCompressedCopy(dir, rec.origin_or_path(), rec.identity);
   if (copy.empty()) {
-    if (rec.done) return;
+    // Done, or read to its end as last seen (a deleted file the agent read on its way out).
+    if (rec.done || (rec.size > 0 && rec.offset >= rec.size)) return;
     // Deleted unread while the agent was stopped, and not held (holding off or impossible):
     // what it had beyond the offset when last seen is lost, and counted.
     const uint64_t lost = rec.size > rec.offset ? rec.size - rec.offset : 0;

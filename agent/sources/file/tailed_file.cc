@@ -168,6 +168,11 @@ void TailedFile::Restart(const char* why) {
   }
 }
 
+bool TailedFile::Unlinked() const {
+  struct stat st;
+  return fd_ >= 0 && gz_ == nullptr && ::fstat(fd_, &st) == 0 && st.st_nlink == 0;
+}
+
 void TailedFile::FlushPartial(const BatchTime& now, ReadBatch& batch) {
   if (!splitter_.has_partial()) return;
   batch.Clear();

@@ -81,6 +81,8 @@ class TailedFile {
   // Reopens the file at path if it is still this file (inode and fingerprint); false otherwise.
   bool Reopen(const std::string& path);
   bool parked() const { return fd_ < 0; }
+  // Open, and no name is left for its inode: the descriptor holds the only copy of its bytes.
+  bool Unlinked() const;
   // From now on the fd is a compressed file (a gzip rotation, or an archive of a decompression
   // job) and offsets count its decompressed bytes. Such a file is complete: it never grows,
   // shrinks or parks.
@@ -118,6 +120,7 @@ class TailedFile {
   void set_held_from(std::string p);
   const FileIdentity& identity() const { return id_; }
   uint64_t read_offset() const { return splitter_.read_offset(); }
+  uint64_t size() const { return size_; }  // at the last Check()
   uint64_t committed() const { return tracker_->Committed(); }
   const std::shared_ptr<AckTracker>& tracker() const { return tracker_; }
   void Retarget(Labels labels, ReadHandler* handler);

@@ -10,6 +10,7 @@
 
 #include "sources/file/file_source.h"
 #include "unit/sources/fake_sink.h"
+#include "unit/sources/fake_watcher.h"
 #include "util/log.h"
 
 namespace skidder::sources {
@@ -97,6 +98,60 @@ TEST(FileSourceFaults, RotatedFileDeletedWhileBeingReadIsReadToTheEnd) {
   h.sink.SetSaturated(false);
   ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 100)));
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+}
+
+// A file renamed and deleted at once (kubelet rotation of a fast writer) before the agent read
+// it, and before it saw the rename, so no held link was made: only the open descriptor has the
+// bytes. Stopping must read them; a restart cannot. The fake watcher raises no event, so the
+// reader has not looked at the file since it opened it empty.
+class DeletedAtStop : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(log_, "");
+    FileSourceOptions o = h_.DefaultOptions();
+    o.rescan_period = std::chrono::hours(1);
+    o.stop_drain = std::chrono::milliseconds(300);
+    h_.Start(h_.dir / "*.log", o, std::make_unique<testing::FakeWatcher>(&ws_));
+    ASSERT_TRUE(WaitFor([&] { return h_.source->ActiveFiles() == 1; }));
+    AppendFile(log_, Joined(Numbered("a", 0, 100)) + "last, unterminated");
+    ASSERT_EQ(std::rename(log_.c_str(), (log_ + ".1").c_str()), 0);
+    ASSERT_EQ(::unlink((log_ + ".1").c_str()), 0);
+  }
+  // Stops, saves positions and starts again, capturing the log of both.
+  std::string StopAndRestart() {
+    std::string out;
+    log::CaptureForTest(&out);
+    h_.Restart(h_.dir / "*.log", h_.DefaultOptions());
+    // The first pass has resolved the record (the file is gone: the record goes with it).
+    EXPECT_TRUE(WaitFor([&] { return !h_.positions->FindByPath(log_).has_value(); }));
+    log::CaptureForTest(nullptr);
+    return out;
+  }
+
+  Harness h_;
+  testing::FakeWatcher::State ws_;
+  const std::string log_ = h_.dir / "0.log";
+};
+
+TEST_F(DeletedAtStop, TheRestIsReadBeforeExit) {
+  EXPECT_EQ(h_.sink.Count(), 0u);  // nothing looked at the file since it was opened empty
+  const std::string log = StopAndRestart();
+  std::vector<std::string> want = Numbered("a", 0, 100);
+  want.push_back("last, unterminated");  // nothing can complete it any more
+  EXPECT_EQ(h_.sink.Lines(log_), want);
+  // Read to its end before it went: the restart neither reports it lost nor counts it.
+  EXPECT_EQ(log.find("deleted before it was read to the end"), std::string::npos) << log;
+  EXPECT_EQ(h_.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0);
+}
+
+TEST_F(DeletedAtStop, ASinkThatStaysFullBoundsTheWaitAndTheLossIsReported) {
+  h_.sink.SetSaturated(true);  // Loki down: nowhere to put the rest
+  const std::string log = StopAndRestart();
+  EXPECT_EQ(h_.sink.Count(), 0u);
+  EXPECT_NE(log.find("deleted file could not be read to the end before exit"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("reason=\"the clients' buffers stayed full\""), std::string::npos) << log;
+  EXPECT_GT(h_.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0) << log;
 }
 
 TEST(FileSourceFaults, CopytruncateRestartsAtZero) {
