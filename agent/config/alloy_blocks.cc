@@ -193,6 +193,15 @@ Result<YAML::Node> RelabelRule(Loader& l, const Block& rule) {
   return node;
 }
 
+bool ReadsLabel(const YAML::Node& rule, std::string_view label) {
+  if (const YAML::Node sources = rule["source_labels"]; sources && sources.IsSequence()) {
+    for (const YAML::Node& l : sources) {
+      if (l.IsScalar() && l.Scalar() == label) return true;
+    }
+  }
+  return false;
+}
+
 Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write) {
   std::vector<YAML::Node> out;
   for (const Block& ep : write.blocks) {

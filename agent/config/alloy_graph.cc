@@ -12,16 +12,6 @@ namespace {
 
 // loki.source.kubernetes reads the pod logs the API would stream from the node's files: the
 // same rules config/kubernetes.yaml uses to find a container's files, CRI lines decoded first.
-// A relabel rule that reads __path__.
-bool ReadsPath(const YAML::Node& rule) {
-  if (const YAML::Node sources = rule["source_labels"]; sources && sources.IsSequence()) {
-    for (const YAML::Node& l : sources) {
-      if (l.IsScalar() && l.Scalar() == "__path__") return true;
-    }
-  }
-  return false;
-}
-
 void AddPodLogPaths(Targets* t) {
   YAML::Node by_uid, by_hash;
   by_uid["source_labels"].push_back("__meta_kubernetes_pod_uid");
@@ -160,7 +150,7 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     for (const Block& rule : b.blocks) {
       Result<YAML::Node> r = RelabelRule(*this, rule);
       if (!r) return Err(r.error());
-      if (t.per_file && (!t.entry_relabel.empty() || ReadsPath(*r))) {
+      if (t.per_file && (!t.entry_relabel.empty() || ReadsLabel(*r, "__path__"))) {
         if (Status s = ToEntryRule(rule, &*r); !s.ok()) return Err(std::move(s));
         if (t.entry_relabel.empty()) t.entry_relabel_pos = b.pos;
         t.entry_relabel.push_back(*r);

@@ -121,6 +121,8 @@ Result<YAML::Node> KubernetesSd(Loader& l, const Block& b);
 // authorization { type = "Bearer", credentials(_file) } as bearer_token(_file) keys of out.
 Status Authorization(Loader& l, const Block& block, const YAML::Node& attrs, YAML::Node* out);
 Result<YAML::Node> RelabelRule(Loader& l, const Block& rule);
+// Whether a rule (as RelabelRule made it) lists `label` among its source_labels.
+bool ReadsLabel(const YAML::Node& rule, std::string_view label);
 Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write);
 // One stage.* block as a pipeline stage: Promtail's type name and body.
 Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, int depth);

@@ -63,12 +63,7 @@ bool NeedsEntryLabels(const YAML::Node& rule) {
   for (char& c : action) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (action == "labeldrop" || action == "labelkeep") return true;
   if (rule["target_label"] && rule["target_label"].Scalar() == "filename") return true;
-  if (const YAML::Node sources = rule["source_labels"]; sources && sources.IsSequence()) {
-    for (const YAML::Node& l : sources) {
-      if (l.IsScalar() && l.Scalar() == "filename") return true;
-    }
-  }
-  return false;
+  return ReadsLabel(rule, "filename");
 }
 
 }  // namespace
