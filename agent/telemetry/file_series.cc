@@ -32,8 +32,8 @@ FileSeries::FileSeries(Registry& r) : registry_(r) {
     const char* help;
   };
   static constexpr Spec kSpecs[] = {
-      {"promtail_read_bytes_total", &Row::read_bytes_, Type::kCounter,
-       "Bytes read from each file."},
+      {"promtail_read_bytes_total", &Row::read_bytes_, Type::kGauge,
+       "Read position in each file (bytes)."},
       {"promtail_read_lines_total", &Row::read_lines_, Type::kCounter,
        "Lines read from each file."},
       {"promtail_file_bytes_total", &Row::file_bytes_, Type::kGauge,

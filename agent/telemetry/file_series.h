@@ -1,11 +1,13 @@
-// FileSeries: Promtail's per-file series, promtail_read_bytes_total, promtail_read_lines_total
-// and promtail_file_bytes_total{path}, kept as one row per path holding all three numbers.
+// FileSeries: Promtail's per-file series, promtail_read_bytes_total (the read position),
+// promtail_read_lines_total and promtail_file_bytes_total (the size) {path}, kept as one row
+// per path holding all three numbers.
 //
 // Three registry families would keep, per file, three children, three label vectors and three
 // map nodes, each with its own copy of the path (~700 bytes, 5 MB of a 10,000-file agent's
 // peak); a row is one copy of the path and three counters. A row is shared by the files of one
 // filename (a rotated file and its successor) and removed with the last of them, so a node
-// with pods coming and going does not grow its /metrics page forever. The owner updates its
+// with pods coming and going does not grow its /metrics page forever (its position and size
+// are those of the file that read or was looked at last). The owner updates its
 // row's numbers lock-free; the table's lock is taken only to add or remove a row and by a
 // scrape.
 #pragma once
@@ -26,8 +28,11 @@ class FileSeries {
  public:
   class Row {
    public:
-    void AddRead(uint64_t bytes, uint64_t lines) {
-      read_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    // promtail_read_bytes_total is, as in Promtail, a gauge of the read position (not bytes
+    // read since start): `file_bytes_total - read_bytes_total` is what is left to read, also
+    // after a restart resumed the file. The lines are counted.
+    void SetRead(uint64_t offset, uint64_t lines) {
+      read_bytes_.store(offset, std::memory_order_relaxed);
       if (lines > 0) read_lines_.fetch_add(lines, std::memory_order_relaxed);
     }
     void SetSize(uint64_t size) { file_bytes_.store(size, std::memory_order_relaxed); }

@@ -35,6 +35,7 @@ TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, ui
       splitter_(settings.max_line, settings.truncate, offset),
       tracker_(AckTracker::Create(offset)) {
   if (fd_ >= 0 && settings_.open_files != nullptr) ++*settings_.open_files;
+  series_->SetRead(offset, 0);  // a file resumed at an offset shows it before its first read
   if (settings_.acks != nullptr) {
     tracker_->OnAdvance([acks = settings_.acks](uint64_t) {
       acks->fetch_add(1, std::memory_order_release);  // after the committed offset's store
@@ -92,7 +93,7 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   HandOff(batch);
   idle_since_ns = now.wall_ns;
-  series_->AddRead(static_cast<uint64_t>(n), lines);
+  series_->SetRead(splitter_.read_offset(), lines);
   if (limited > 0) {
     settings_.metrics->dropped_lines.With({kReasonReadlineRateLimited})
         ->Add(static_cast<double>(limited));

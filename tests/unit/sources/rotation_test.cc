@@ -85,6 +85,27 @@ TEST(FileSourceFaults, ResumesRotatedFileAfterRestart) {
   EXPECT_EQ(got, want);
 }
 
+// promtail_read_bytes_total is the read position (Promtail's gauge): after a restart resumes a
+// file, size minus position is what is left to read, zero once it is caught up.
+TEST(FileSourceFaults, ReadBytesIsThePositionAlsoAfterARestart) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, Joined(Numbered("a", 0, 5)));  // 15 bytes
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 5)));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 15; }));
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  EXPECT_EQ(h.metrics.files.Get(log)->read_bytes, 15u);  // resumed there, nothing read yet
+  AppendFile(log, "a5\n");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 6; }));
+  ASSERT_TRUE(WaitFor([&] {
+    auto v = h.metrics.files.Get(log);
+    return v && v->read_bytes == 18 && v->file_bytes == 18;
+  }));
+  EXPECT_EQ(h.metrics.files.Get(log)->read_lines, 1u);  // lines are counted from the start
+}
+
 TEST(FileSourceFaults, RotatedFileDeletedWhileBeingReadIsReadToTheEnd) {
   Harness h;
   const std::string log = h.dir / "0.log";

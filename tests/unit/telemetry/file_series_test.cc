@@ -18,11 +18,11 @@ TEST(FileSeries, RendersPromtailsThreeSeriesPerPath) {
   Registry r;
   FileSeries files(r);
   FileSeries::Ref ref = files.Acquire("/var/log/pods/a/0.log");
-  ref->AddRead(120, 3);
-  ref->AddRead(80, 0);
+  ref->SetRead(120, 3);
+  ref->SetRead(200, 0);  // a position, as Promtail's: set, not added
   ref->SetSize(4096);
   const std::string page = r.Render();
-  EXPECT_TRUE(Has(page, "# TYPE promtail_read_bytes_total counter")) << page;
+  EXPECT_TRUE(Has(page, "# TYPE promtail_read_bytes_total gauge")) << page;
   EXPECT_TRUE(Has(page, "# TYPE promtail_file_bytes_total gauge")) << page;
   EXPECT_TRUE(Has(page, "promtail_read_bytes_total{path=\"/var/log/pods/a/0.log\"} 200")) << page;
   EXPECT_TRUE(Has(page, "promtail_read_lines_total{path=\"/var/log/pods/a/0.log\"} 3")) << page;
@@ -33,15 +33,15 @@ TEST(FileSeries, FilesOfOneNameShareARowRemovedWithTheLast) {
   Registry r;
   FileSeries files(r);
   FileSeries::Ref rotated = files.Acquire("/logs/app.log");
-  rotated->AddRead(10, 1);
+  rotated->SetRead(10, 1);
   FileSeries::Ref current = files.Acquire("/logs/app.log");
-  current->AddRead(5, 1);
+  current->SetRead(5, 1);
   ASSERT_TRUE(files.Get("/logs/app.log"));
   EXPECT_EQ(files.Get("/logs/app.log")->read_lines, 2u);
   EXPECT_EQ(files.size(), 1u);
   rotated = {};  // the rotated file closes: the series stays for its successor
   ASSERT_TRUE(files.Get("/logs/app.log"));
-  EXPECT_EQ(files.Get("/logs/app.log")->read_bytes, 15u);
+  EXPECT_EQ(files.Get("/logs/app.log")->read_bytes, 5u);  // the position of the last to read
   FileSeries::Ref moved = std::move(current);
   EXPECT_EQ(files.size(), 1u);
   moved.Reset();
