@@ -9,9 +9,10 @@ set(_skidder_pkg ${CMAKE_CURRENT_LIST_DIR})
 
 # Absolute destinations: these paths are fixed by the unit and the default config, whatever the
 # install prefix.
+# 0640, group skidder (postinst): the config may hold Loki credentials (basic_auth, bearer_token).
 install(FILES ${PROJECT_SOURCE_DIR}/config/default.yaml
         DESTINATION /etc/skidder RENAME config.yaml
-        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 install(FILES ${_skidder_pkg}/skidder.service
         DESTINATION /lib/systemd/system
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

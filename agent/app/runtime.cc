@@ -60,6 +60,21 @@ void KeepBudgetsInTheHeap(int64_t budgets) {
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::clamp<int64_t>(budgets, 4 << 20, 256 << 20)));
 }
 
+// Promtail's .deb config keeps positions in /tmp/positions.yaml. Under a systemd unit with
+// PrivateTmp (ours), or with /tmp on tmpfs, that file is gone at the next start and every file
+// is read again from its start: Loki gets everything twice.
+void WarnIfPositionsAreTemporary(const std::string& filename) {
+  for (std::string_view dir : {"/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/"}) {
+    if (filename.starts_with(dir)) {
+      LOG_WARN(
+          "the positions file is in a temporary directory: if it is gone at the next start "
+          "(systemd PrivateTmp, tmpfs, reboot), every file is sent again from its start",
+          {{"file", filename}, {"fix", "set positions.filename under /var/lib/skidder"}});
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 std::chrono::milliseconds PositionsSaveGap(uint64_t saved_bytes) {
@@ -195,6 +210,8 @@ Status Runtime::Start(std::function<Status()> reload_request, std::function<void
                     ? std::make_unique<sources::Positions>(s.metrics)
                     : std::make_unique<sources::Positions>(
                           s.cfg.positions.filename, s.cfg.positions.ignore_invalid_yaml, s.metrics);
+  if (!s.flags.dry_run && !s.flags.stdin_mode)
+    WarnIfPositionsAreTemporary(s.cfg.positions.filename);
   if (s.flags.dry_run) {
     s.sink = std::make_unique<StdoutSink>();
   } else {
@@ -485,7 +502,12 @@ std::chrono::milliseconds Runtime::Tick() {
   Status st = s.positions->Save(sizes_due ? sources::Positions::SaveWhen::kAnyChange
                                           : sources::Positions::SaveWhen::kResumeChange);
   if (!st.ok() && (st.message() != s.last_save_error || now - s.last_save_log >= kErrorLogGap)) {
-    LOG_ERROR("cannot save positions, keeping them in memory", {{"error", st.message()}});
+    LOG_ERROR("cannot save positions, keeping them in memory",
+              {{"error", st.message()},
+               {"fix",
+                "positions.filename must be in a directory the agent may write (the packaged "
+                "systemd unit allows /var/lib/skidder only; copy a Promtail positions.yaml "
+                "there to import it)"}});
     s.last_save_log = now;
   }
   s.last_save_error = st.ok() ? "" : st.message();

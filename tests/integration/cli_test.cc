@@ -37,6 +37,21 @@ TEST_F(Cli, CheckSyntaxAcceptsTheBundledConfigs) {
   }
 }
 
+// Promtail's .deb keeps positions in /tmp/positions.yaml; under a unit with PrivateTmp that file
+// is gone at the next start and everything is sent again: said once at start.
+TEST_F(Cli, APositionsFileInTmpIsWarnedAbout) {
+  WriteFile(logs() + "/a.log", "hello\n");
+  StartAgent(WriteConfig());
+  ASSERT_TRUE(WaitFor([&] { return loki_.LineCount() >= 1; }));
+  const bool in_tmp = positions_file().starts_with("/tmp/");  // unless TMPDIR is elsewhere
+  EXPECT_EQ(
+      agent_.Stderr().find("the positions file is in a temporary directory") != std::string::npos,
+      in_tmp)
+      << positions_file() << "\n"
+      << agent_.Stderr();
+  EXPECT_EQ(agent_.Terminate(), 0);
+}
+
 TEST_F(Cli, DryRunPrintsEntriesAndLeavesPositionsAlone) {
   WriteFile(logs() + "/a.log", "hello world\n");
   StartAgent(WriteConfig(), {"-dry-run"});

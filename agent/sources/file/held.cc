@@ -45,10 +45,19 @@ std::string HeldFiles::Hold(const std::string& path, const FileIdentity& id) {
     return "";
   }
   if (err == ENOENT) return "";  // gone since it was found: nothing to hold
-  LOG_ERROR(
-      "cannot hard-link rotated files into the held directory; after a crash, rotated files "
-      "deleted before they were read are lost (put positions.held_dir on the logs' mount)",
-      {{"dir", dir_}, {"file", path}, {"error", std::strerror(err)}});
+  // What stands in the way, and what would remove it.
+  const char* fix =
+      err == EXDEV ? "put positions.held_dir on the logs' file system (not across mounts, not "
+                     "even two bind mounts of one file system)"
+      : err == EPERM
+          ? "the kernel lets only the file's owner, or a user who may write it, link it "
+            "(fs.protected_hardlinks): run the agent as root or as the logs' owner, or set "
+            "positions.held_dir: off to silence this"
+          : "make positions.held_dir writable, or set it to off to silence this";
+  LOG_WARN(
+      "cannot hard-link rotated files into the held directory; holding is off: a rotated file "
+      "deleted before it was read is lost if the agent crashes (a clean stop still reads it)",
+      {{"dir", dir_}, {"file", path}, {"error", std::strerror(err)}, {"fix", fix}});
   disabled_ = true;  // EXDEV, EROFS, EPERM, EMLINK: the next file would fail the same way
   return "";
 }
