@@ -122,6 +122,9 @@ int Main(const std::vector<std::string>& args) {
   }
   telemetry::Registry registry;
   telemetry::AgentMetrics metrics(registry);
+  metrics.build_info.With({SKIDDER_VERSION})->Set(1);
+  metrics.config_reload_success.With({});  // at 0 from the start, as Promtail's
+  metrics.config_reload_fail.With({});
   config::Config cfg;
   // Stages and relabel rules are checked by building them, exactly as a real start would.
   auto runtime = LoadAndBuild(*flags, &metrics, &cfg);
@@ -147,7 +150,10 @@ int Main(const std::vector<std::string>& args) {
   config::Flags reload_flags = *flags;
   std::function<Status()> reload_request = [reload_flags, &metrics]() -> Status {
     auto next = LoadAndBuild(reload_flags, &metrics);
-    if (!next) return next.error();
+    if (!next) {
+      metrics.config_reload_fail.With({})->Add();
+      return next.error();
+    }
     kill(getpid(), SIGHUP);
     return Status::Ok();
   };
@@ -172,7 +178,10 @@ int Main(const std::vector<std::string>& args) {
     }
     if (sig == SIGHUP) {
       if (Status s = Reload(*flags, &metrics, running, cfg, reload_request); !s.ok()) {
+        metrics.config_reload_fail.With({})->Add();
         LOG_ERROR("reload refused, old config kept", {{"error", s.message()}});
+      } else {
+        metrics.config_reload_success.With({})->Add();
       }
     }
     wait = running->Tick();

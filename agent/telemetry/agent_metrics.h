@@ -6,6 +6,7 @@
 #pragma once
 
 #include "telemetry/file_series.h"
+#include "telemetry/process_metrics.h"
 #include "telemetry/registry.h"
 
 namespace skidder::telemetry {
@@ -28,6 +29,13 @@ inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted be
 inline constexpr const char* kReasonHeldBudget = "held_budget";
 // A line the agent crashed on repeatedly, skipped on the next start (see sources/file/poison.h).
 inline constexpr const char* kReasonPoison = "poison";
+
+// Every reason a Loki client drops for: its series exist at zero from the client's start (as
+// Promtail's do), so that increase() sees the first drop instead of a series born at its value.
+inline constexpr const char* kClientDropReasons[] = {
+    kReasonLineTooLong, kReasonStreamLimited, kReasonInvalid,
+    kReasonTooOld,      kReasonOutOfOrder,    kReasonTooFarBehind,
+    kReasonTooLarge,    kReasonStreamLimit,   kReasonRateLimited};
 
 struct AgentMetrics {
   explicit AgentMetrics(Registry& r);
@@ -61,6 +69,12 @@ struct AgentMetrics {
   // Positions.
   Family<Counter>& positions_write_errors;  // {}
   Family<Gauge>& targets_active;            // {}
+  // The process, as Promtail's: promtail_build_info{version} (1), config reloads by outcome
+  // (SIGHUP or POST /reload), and process_* from /proc/self.
+  Family<Gauge>& build_info;
+  Family<Counter>& config_reload_success;  // {}
+  Family<Counter>& config_reload_fail;     // {}
+  ProcessMetrics process;
   // The systemd journal (sources/journal), per scrape config (job_name: `job` would clash with
   // the job label Prometheus gives every scraped series).
   Family<Counter>& journal_entries;  // {job_name}: entries read

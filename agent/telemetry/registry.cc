@@ -74,13 +74,6 @@ Family<T>& FindOrAdd(std::mutex& mu, std::map<std::string, std::pair<Type, void*
   return *store.back();
 }
 
-std::string FormatValue(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (std::isnan(v)) return "NaN";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
-  return fmt::format("{}", v);
-}
-
 std::string LabelBlock(const std::vector<std::string>& names,
                        const std::vector<std::string>& values, std::string_view extra_name = {},
                        std::string_view extra_value = {}) {
@@ -101,6 +94,13 @@ std::string LabelBlock(const std::vector<std::string>& names,
 }
 
 }  // namespace
+
+std::string FormatValue(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) return "NaN";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
+  return fmt::format("{}", v);
+}
 
 Family<Counter>& Registry::NewCounter(const std::string& name, const std::string& help,
                                       std::vector<std::string> labels) {
@@ -203,8 +203,10 @@ void AppendLabelValue(std::string& out, std::string_view v) {
   }
 }
 
+// Prometheus' default buckets, as Promtail's request histogram: during a migration both agents'
+// buckets sum into one histogram (extra bounds on one side made its quantiles wrong).
 std::vector<double> DefaultDurationBuckets() {
-  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
 }  // namespace skidder::telemetry

@@ -130,6 +130,8 @@ class Registry {
 
 // Appends v escaped as a label value of the text exposition format (\\, \" and \n).
 void AppendLabelValue(std::string& out, std::string_view v);
+// A sample's value as the text format writes it (integers without a fraction, +Inf, NaN).
+std::string FormatValue(double v);
 
 // Buckets for request durations in seconds.
 std::vector<double> DefaultDurationBuckets();

@@ -139,6 +139,9 @@ TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   EXPECT_NE(agent_.Stderr().find("config.alloy:1:1: component prometheus.scrape is not supported"),
             std::string::npos)
       << agent_.Stderr();
+  // Promtail's reload counters, for alerts on a config that did not take.
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 1);
 }
 
 TEST_F(Alloy, KubernetesExampleGivesTheChartsStreams) {

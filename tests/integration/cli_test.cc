@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 
 #include "harness.h"
@@ -49,6 +50,22 @@ TEST_F(Cli, APositionsFileInTmpIsWarnedAbout) {
       in_tmp)
       << positions_file() << "\n"
       << agent_.Stderr();
+  EXPECT_EQ(agent_.Terminate(), 0);
+}
+
+// Dashboards built for Promtail read its build info and the process_* series of Go's client.
+TEST_F(Cli, MetricsHaveBuildInfoAndTheProcessSeries) {
+  StartAgent(WriteConfig());
+  EXPECT_EQ(agent_.Metric("promtail_build_info", {"version=\""}), 1);
+  EXPECT_GT(agent_.Metric("process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(agent_.Metric("process_virtual_memory_bytes"), 1e6);
+  EXPECT_GT(agent_.Metric("process_open_fds"), 3);
+  EXPECT_GE(agent_.Metric("process_max_fds"), agent_.Metric("process_open_fds"));
+  EXPECT_GE(agent_.Metric("process_cpu_seconds_total"), 0);
+  const double now = static_cast<double>(std::time(nullptr));
+  const double started = agent_.Metric("process_start_time_seconds");
+  EXPECT_LE(started, now + 2);
+  EXPECT_GT(started, now - 600);  // it was started by this test
   EXPECT_EQ(agent_.Terminate(), 0);
 }
 

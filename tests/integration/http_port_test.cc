@@ -71,6 +71,8 @@ TEST_F(HttpPort, PostReloadWithoutABodyReloads) {
   EXPECT_EQ(curl.ReadResponse(std::chrono::seconds(30), &body), 200) << curl.received();
   EXPECT_EQ(body, "config reloaded\n");
   EXPECT_TRUE(agent_.MetricsPort(2).has_value()) << "no reload: " << agent_.Stderr();
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);
 }
 
 }  // namespace

@@ -65,6 +65,10 @@ class LokiClient::Impl final : public SendControl {
     truncated_ = m_->truncated_lines.With({});
     shortened_labels_ = m_->truncated_label_values.With({host_});
     invalid_tenants_ = m_->invalid_tenants.With({host_});
+    for (const char* reason : telemetry::kClientDropReasons) {
+      m_->dropped_entries.With({host_, reason});
+      m_->dropped_bytes.With({host_, reason});
+    }
   }
   ~Impl() override;
 

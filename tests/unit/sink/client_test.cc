@@ -123,6 +123,20 @@ TEST_F(LokiClientTest, RetriesThrough503sWithoutLosingOrDuplicatingAnything) {
   EXPECT_EQ(metrics_.request_duration.With({host(), "204"})->Count(), 1u);
 }
 
+// As Promtail's: every drop reason of a client is on /metrics at 0 from its start, so an alert on
+// increase() fires at the first drop (a series born at its value has no increase to see).
+TEST_F(LokiClientTest, DropSeriesExistAtZeroFromTheStart) {
+  auto client = Make(Config());
+  const std::string page = registry_.Render();
+  for (const char* reason : {"too_old", "line_too_long", "stream_limited", "rate_limited"}) {
+    for (const char* name : {"promtail_dropped_entries_total", "promtail_dropped_bytes_total"}) {
+      const std::string series =
+          fmt::format("{}{{host=\"{}\",reason=\"{}\"}} 0\n", name, host(), reason);
+      EXPECT_NE(page.find(series), std::string::npos) << series << page;
+    }
+  }
+}
+
 TEST_F(LokiClientTest, A400IsNotRetriedIsCountedByReasonAndLetsPositionsAdvance) {
   loki_.ScriptReply(400, "entry for stream '{job=\"test\"}' has timestamp too old: 2001-01-01");
   auto tracker = AckTracker::Create(0);
