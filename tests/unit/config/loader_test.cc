@@ -59,7 +59,7 @@ TEST(ExpandEnv, ReplacesReferencesAndLeavesTheRestAlone) {
   EXPECT_EQ(ExpandEnv(R"(x = "\\d ${SKIDDER_T_SET}")", false), R"(x = "\\d value")");
 }
 
-TEST(DefaultConfig, ParsesAndTailsVarLog) {
+TEST(DefaultConfig, ParsesAndTailsVarLogAndTheJournal) {
   Result<Config> cfg = LoadConfig(Flags{});
   ASSERT_TRUE(cfg) << cfg.error().message();
   EXPECT_EQ(cfg->source_file, "");
@@ -67,12 +67,16 @@ TEST(DefaultConfig, ParsesAndTailsVarLog) {
   EXPECT_EQ(cfg->positions.filename, "/var/lib/skidder/positions.json");
   ASSERT_EQ(cfg->clients.size(), 1u);
   EXPECT_EQ(cfg->clients[0].url, "http://localhost:3100/loki/api/v1/push");
-  ASSERT_EQ(cfg->scrape_configs.size(), 1u);
+  ASSERT_EQ(cfg->scrape_configs.size(), 2u);
   EXPECT_EQ(cfg->scrape_configs[0].job_name, "varlogs");
   const Labels& labels = cfg->scrape_configs[0].static_configs.at(0).labels;
   ASSERT_TRUE(labels.Has("__path__"));
   EXPECT_EQ(*labels.Get("__path__"), "/var/log/*.log");
   EXPECT_EQ(*labels.Get("job"), "varlogs");
+  // Debian 12 keeps system logs in the journal alone unless rsyslog is installed.
+  EXPECT_EQ(cfg->scrape_configs[1].job_name, "journal");
+  ASSERT_TRUE(cfg->scrape_configs[1].journal.has_value());
+  EXPECT_EQ(cfg->scrape_configs[1].journal->max_age, std::chrono::hours(12));
 }
 
 TEST(DefaultConfig, IsTheFileShippedInTheRepository) {
