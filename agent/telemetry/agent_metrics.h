@@ -18,6 +18,7 @@ inline constexpr const char* kReasonStage = "stage";  // a pipeline stage withou
 inline constexpr const char* kReasonRateLimited = "rate_limited";
 inline constexpr const char* kReasonInvalid = "invalid";  // Loki 400 without a known cause
 inline constexpr const char* kReasonTooOld = "too_old";
+inline constexpr const char* kReasonTooNew = "too_new";
 inline constexpr const char* kReasonOutOfOrder = "out_of_order";
 inline constexpr const char* kReasonTooFarBehind = "too_far_behind";
 inline constexpr const char* kReasonTooLarge = "entry_too_large";  // a single entry over 413
@@ -33,9 +34,9 @@ inline constexpr const char* kReasonPoison = "poison";
 // Every reason a Loki client drops for: its series exist at zero from the client's start (as
 // Promtail's do), so that increase() sees the first drop instead of a series born at its value.
 inline constexpr const char* kClientDropReasons[] = {
-    kReasonLineTooLong, kReasonStreamLimited, kReasonInvalid,
-    kReasonTooOld,      kReasonOutOfOrder,    kReasonTooFarBehind,
-    kReasonTooLarge,    kReasonStreamLimit,   kReasonRateLimited};
+    kReasonLineTooLong, kReasonStreamLimited, kReasonInvalid,      kReasonTooOld,
+    kReasonTooNew,      kReasonOutOfOrder,    kReasonTooFarBehind, kReasonTooLarge,
+    kReasonStreamLimit, kReasonRateLimited};
 
 struct AgentMetrics {
   explicit AgentMetrics(Registry& r);

@@ -6,8 +6,8 @@
 // map nodes, each with its own copy of the path (~700 bytes, 5 MB of a 10,000-file agent's
 // peak); a row is one copy of the path and three counters. A row is shared by the files of one
 // filename (a rotated file and its successor) and removed with the last of them, so a node
-// with pods coming and going does not grow its /metrics page forever (its position and size
-// are those of the file that read or was looked at last). The owner updates its
+// with pods coming and going does not grow its /metrics page forever. Its position and size are
+// those of the file now at the path, as Promtail's. The owner updates its
 // row's numbers lock-free; the table's lock is taken only to add or remove a row and by a
 // scrape.
 #pragma once
@@ -33,6 +33,10 @@ class FileSeries {
     // after a restart resumed the file. The lines are counted.
     void SetRead(uint64_t offset, uint64_t lines) {
       read_bytes_.store(offset, std::memory_order_relaxed);
+      AddLines(lines);
+    }
+    // A file that is not the one at the path (rotated, a compressed copy) counts its lines only.
+    void AddLines(uint64_t lines) {
       if (lines > 0) read_lines_.fetch_add(lines, std::memory_order_relaxed);
     }
     void SetSize(uint64_t size) { file_bytes_.store(size, std::memory_order_relaxed); }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -49,7 +50,8 @@ double StartTimeSeconds() {
 
 double OpenFds() {
   DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return 0;
+  // Out of descriptors (EMFILE) is when this matters most: not a reassuring 0.
+  if (d == nullptr) return std::numeric_limits<double>::quiet_NaN();
   double n = 0;
   while (const dirent* e = ::readdir(d)) {
     if (e->d_name[0] != '.') ++n;

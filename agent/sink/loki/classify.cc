@@ -20,7 +20,7 @@ constexpr Pattern kPatterns[] = {
     {"out of order", telemetry::kReasonOutOfOrder},
     {"timestamp too old", telemetry::kReasonTooOld},
     {"too old", telemetry::kReasonTooOld},
-    {"timestamp too new", "too_new"},
+    {"timestamp too new", telemetry::kReasonTooNew},
     {"max entry size", telemetry::kReasonLineTooLong},
     {"line too long", telemetry::kReasonLineTooLong},
     {"stream limit", telemetry::kReasonStreamLimit},

@@ -167,7 +167,8 @@ void FileSource::Impl::Run() {
 // At stop: a file deleted while open and not read to the end has no copy but its descriptor
 // (the kubelet deletes a rotated file right after its rename when a container logs fast, before
 // a held link can be made). Read the rest now, within options.stop_drain and while the sink
-// takes it; a restart cannot. What is left is logged here and counted lost at the next start.
+// takes it; a restart cannot. What is left is logged here and counted lost (here when the file
+// has no record any more, else by the next start).
 void FileSource::Impl::DrainUnlinked() {
   // Real time: the exit must be bounded whatever clock the source was given (tests fake it).
   const auto deadline = std::chrono::steady_clock::now() + opts_.stop_drain;
@@ -184,9 +185,15 @@ void FileSource::Impl::DrainUnlinked() {
     }
     return nullptr;
   };
-  for (auto& [key, fp] : files_) {
+  // Oldest first, as while running: Loki gets each stream in order.
+  std::vector<TailedFile*> unlinked;
+  for (auto& [key, f] : files_) {
+    if (!f->parked() && f->Unlinked()) unlinked.push_back(f.get());
+  }
+  std::sort(unlinked.begin(), unlinked.end(),
+            [](const TailedFile* a, const TailedFile* b) { return a->open_seq < b->open_seq; });
+  for (TailedFile* fp : unlinked) {
     TailedFile& f = *fp;
-    if (f.parked() || !f.Unlinked()) continue;
     const char* stopped = nullptr;
     bool has_new = false;
     while (f.Check(&has_new) && has_new) {
@@ -199,9 +206,9 @@ void FileSource::Impl::DrainUnlinked() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (stopped != nullptr) break;
-      if (f.ReadChunk(buf_.data(), buf_.size(), now_, batch_, limiter_ ? &*limiter_ : nullptr) ==
-          TailedFile::ReadResult::kError) {
-        break;
+      if (f.ReadChunk(buf_.data(), buf_.size(), now_, batch_, limiter_ ? &*limiter_ : nullptr) !=
+          TailedFile::ReadResult::kFull) {
+        break;  // at its end (or unreadable): nothing more to get from it
       }
     }
     if (stopped == nullptr) {
@@ -209,11 +216,16 @@ void FileSource::Impl::DrainUnlinked() {
       Touch(f);
       continue;
     }
+    const uint64_t unread = f.size() - std::min(f.size(), f.read_offset());
     LOG_ERROR("deleted file could not be read to the end before exit; the rest is lost",
               {{"path", f.path()},
                {"offset", std::to_string(f.read_offset())},
-               {"unread_bytes", std::to_string(f.size() - std::min(f.size(), f.read_offset()))},
+               {"unread_bytes", std::to_string(unread)},
                {"reason", stopped}});
+    // A file whose deletion was seen has no record left for the next start to count from.
+    if (f.record_path().empty()) {
+      metrics_->lost_bytes.With({telemetry::kReasonRotatedAway})->Add(static_cast<double>(unread));
+    }
   }
 }
 

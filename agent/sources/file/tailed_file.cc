@@ -35,7 +35,6 @@ TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, ui
       splitter_(settings.max_line, settings.truncate, offset),
       tracker_(AckTracker::Create(offset)) {
   if (fd_ >= 0 && settings_.open_files != nullptr) ++*settings_.open_files;
-  series_->SetRead(offset, 0);  // a file resumed at an offset shows it before its first read
   if (settings_.acks != nullptr) {
     tracker_->OnAdvance([acks = settings_.acks](uint64_t) {
       acks->fetch_add(1, std::memory_order_release);  // after the committed offset's store
@@ -93,7 +92,11 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
   hold.Reset();  // the reader's own hold: from here on only the entries keep it open
   HandOff(batch);
   idle_since_ns = now.wall_ns;
-  series_->SetRead(splitter_.read_offset(), lines);
+  if (live()) {
+    series_->SetRead(splitter_.read_offset(), lines);
+  } else {
+    series_->AddLines(lines);
+  }
   if (limited > 0) {
     settings_.metrics->dropped_lines.With({kReasonReadlineRateLimited})
         ->Add(static_cast<double>(limited));
@@ -132,7 +135,7 @@ bool TailedFile::Check(bool* has_new_data) {
   const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   const bool changed = size != size_ || mtime != mtime_ns_;
   size_ = size;
-  series_->SetSize(size);
+  if (live()) series_->SetSize(size);
   mtime_ns_ = mtime;
   if (size < splitter_.read_offset()) {
     Restart("file shrank below the read offset (copytruncate)");
@@ -152,7 +155,10 @@ bool TailedFile::TakeFingerprint() { return FingerprintOpenFile(fd_, size_, &id_
 
 void TailedFile::NoteOpened(const struct stat& st) {
   size_ = static_cast<uint64_t>(st.st_size);
-  series_->SetSize(size_);
+  if (live()) {  // a file resumed at an offset shows it before its first read
+    series_->SetSize(size_);
+    series_->SetRead(read_offset(), 0);
+  }
   mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   opened_stat_unused_ = true;
 }
@@ -163,6 +169,7 @@ void TailedFile::Restart(const char* why) {
       {{"path", path()}, {"reason", why}, {"old_offset", std::to_string(splitter_.read_offset())}});
   tracker_->Reset(0);
   splitter_.Reset(0);
+  if (live()) series_->SetRead(0, 0);
   struct stat st;
   if (::fstat(fd_, &st) == 0) {
     if (auto id = Identify(fd_, st)) id_ = *id;

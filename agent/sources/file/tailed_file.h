@@ -153,6 +153,9 @@ class TailedFile {
 
   int fd_;
   bool record_is_path_ = true;
+  // The file now at its path (not rotated away, not a compressed copy): its position and size
+  // are what promtail_read_bytes_total and promtail_file_bytes_total{path} show.
+  bool live() const { return gz_ == nullptr && !draining && record_is_path_; }
   // What only a file known under other names than path() has (a rotated or held file): one
   // allocation for the few, 8 bytes for the rest (with 10,000 files, two empty strings each
   // were 0.6 MB).

@@ -104,6 +104,36 @@ TEST(FileSourceFaults, ReadBytesIsThePositionAlsoAfterARestart) {
     return v && v->read_bytes == 18 && v->file_bytes == 18;
   }));
   EXPECT_EQ(h.metrics.files.Get(log)->read_lines, 1u);  // lines are counted from the start
+  // Truncated (copytruncate): the position is 0 again, although nothing new was written.
+  ASSERT_EQ(::truncate(log.c_str(), 0), 0);
+  AppendFile(log, "");  // an event for the truncation
+  ASSERT_TRUE(WaitFor([&] {
+    auto v = h.metrics.files.Get(log);
+    return v && v->read_bytes == 0 && v->file_bytes == 0;
+  }));
+}
+
+// A rotated file still being read shares its filename's row with its successor: the row shows
+// the successor's (the file at the path) position and size, as Promtail's.
+TEST(FileSourceFaults, ARotatedFileDoesNotOverwriteItsSuccessorsPosition) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "");
+  h.sink.SetSaturated(true);  // the rotated file stays unread until the successor exists
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  WriteFile(log, Joined(Numbered("a", 0, 100)));  // 390 bytes, read after the rotation
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, "b0\n");
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 2; }));
+  h.sink.SetSaturated(false);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 101; }));
+  ASSERT_TRUE(WaitFor([&] {
+    auto v = h.metrics.files.Get(log);
+    return v && v->read_lines == 101;
+  }));
+  EXPECT_EQ(h.metrics.files.Get(log)->read_bytes, 3u);
+  EXPECT_EQ(h.metrics.files.Get(log)->file_bytes, 3u);
 }
 
 TEST(FileSourceFaults, RotatedFileDeletedWhileBeingReadIsReadToTheEnd) {
@@ -163,6 +193,26 @@ TEST_F(DeletedAtStop, TheRestIsReadBeforeExit) {
   // Read to its end before it went: the restart neither reports it lost nor counts it.
   EXPECT_EQ(log.find("deleted before it was read to the end"), std::string::npos) << log;
   EXPECT_EQ(h_.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0);
+}
+
+// The deletion was seen before the stop, so its record is gone: what the stop could not read is
+// counted then, since no record is left for the next start to count it from.
+TEST(FileSourceFaults, ALossAtStopOfAFileWhoseDeletionWasSeenIsCounted) {
+  Harness h;
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "");
+  h.sink.SetSaturated(true);  // Loki down: nothing is read
+  FileSourceOptions o = h.DefaultOptions();
+  o.stop_drain = std::chrono::milliseconds(300);
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  WriteFile(log, Joined(Numbered("a", 0, 100)));  // 390 bytes
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  ASSERT_EQ(::unlink((log + ".1").c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return !h.positions->FindByPath(log).has_value(); }));
+  h.Stop();
+  EXPECT_EQ(h.sink.Count(), 0u);
+  EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 390);
 }
 
 TEST_F(DeletedAtStop, ASinkThatStaysFullBoundsTheWaitAndTheLossIsReported) {
