@@ -27,15 +27,19 @@ std::vector<std::string> StatFields() {
   return out;
 }
 
-double StatField(int field) {  // field numbers as in proc(5)
-  const std::vector<std::string> f = StatFields();
+double Field(const std::vector<std::string>& f, int field) {  // field numbers as in proc(5)
   const size_t i = static_cast<size_t>(field - 3);
   return i < f.size() ? std::strtod(f[i].c_str(), nullptr) : 0;
 }
 
+double StatField(int field) { return Field(StatFields(), field); }
+
 double Ticks() { return static_cast<double>(::sysconf(_SC_CLK_TCK)); }
 
-double CpuSeconds() { return (StatField(14) + StatField(15)) / Ticks(); }  // utime + stime
+double CpuSeconds() {  // utime + stime, from one read of the file
+  const std::vector<std::string> f = StatFields();
+  return (Field(f, 14) + Field(f, 15)) / Ticks();
+}
 double VirtualBytes() { return StatField(23); }
 double ResidentBytes() { return StatField(24) * static_cast<double>(::sysconf(_SC_PAGESIZE)); }
 
