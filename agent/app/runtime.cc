@@ -260,6 +260,7 @@ Status Runtime::StartFileSources() {
   fo.watch = s.cfg.file_watch_config;
   fo.rescan_period = s.cfg.target_config.sync_period;
   fo.symlink_roots = s.cfg.target_config.symlink_roots;
+  fo.removed_target_linger = s.cfg.target_config.removed_target_linger;
   if (const uint64_t soft = OpenFileLimit().soft; soft > 0) {
     fo.max_open_files = OpenFilesBudget(soft);  // Main raised it to the hard limit
   }

@@ -273,6 +273,11 @@ struct TargetConfig {
   // skidder: when set, a file is read only if its real path (symlinks resolved) lies under one
   // of these directories; empty = follow links anywhere (as Promtail).
   std::vector<std::string> symlink_roots;
+  // skidder: how long a file whose target went away (its pod left the API) is still read while
+  // it stays at its path. A force-deleted pod leaves the API at once, but its containers write
+  // until the kubelet stops them (up to terminationGracePeriodSeconds, 30s by default); the
+  // kubelet's removal of the pod's log directory ends the wait early. 0 = read to the end, close.
+  Duration removed_target_linger = std::chrono::seconds(30);
 };
 
 struct Config {

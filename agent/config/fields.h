@@ -112,6 +112,7 @@ template <typename V, FieldsOf<TargetConfig> T>
 void Fields(V& v, T& t) {
   v.Dur("sync_period", t.sync_period);
   v.List("symlink_roots", t.symlink_roots);
+  v.Dur("removed_target_linger", t.removed_target_linger);
 }
 
 template <typename V, FieldsOf<FileWatchConfig> T>

@@ -190,7 +190,7 @@ TEST_F(Kubernetes, TlsVersionBoundsApplyToTheApiConnection) {
   ASSERT_TRUE(loki_.WaitForLines(3)) << loki_.LineCount();
 }
 
-TEST_F(Kubernetes, DeletedPodIsDrainedToTheEndBeforeItsFilesAreReleased) {
+TEST_F(Kubernetes, DeletedPodIsReadWhileItsFilesStayThenReleased) {
   const std::string pod = PodJson("shop", "api-1", kNode, {"api"}, {{"app", "api"}});
   api_->Add(pod);
   MakeDirs(PodDir("shop", "api-1", "api"));
@@ -203,12 +203,20 @@ TEST_F(Kubernetes, DeletedPodIsDrainedToTheEndBeforeItsFilesAreReleased) {
   api_->Delete(pod);
   ASSERT_TRUE(loki_.WaitForLines(20000, std::chrono::seconds(30))) << loki_.LineCount();
   ExpectEachOnce("d", 0, 20000);
-  // Then released: no file open, no target, though its directory is still on disk (the
-  // kubelet removes it later) and is not picked up again from its path.
-  ASSERT_TRUE(WaitFor([&] {
-    return agent_.Metric("promtail_files_active_total") == 0 && !TargetsContain("api-1");
-  })) << agent_.HttpGet("/targets");
+  ASSERT_TRUE(WaitFor([&] { return !TargetsContain("api-1"); })) << agent_.HttpGet("/targets");
+  // Force-deleted (--grace-period=0): it left the API at once, but its container writes on until
+  // the kubelet stops it. Its file is still read while it stays at its path.
+  AppendFile(log, CriLines("d", 20000, 20100));
+  ASSERT_TRUE(loki_.WaitForLines(20100)) << loki_.LineCount();
+  ExpectEachOnce("d", 0, 20100);
+  EXPECT_EQ(agent_.Metric("promtail_files_active_total"), 1);
+  // The kubelet removes the pod's directory: released (no file open), and the file was read to
+  // its end first.
+  std::filesystem::remove_all(std::filesystem::path(PodDir("shop", "api-1", "api")).parent_path());
+  ASSERT_TRUE(WaitFor([&] { return agent_.Metric("promtail_files_active_total") == 0; }))
+      << agent_.HttpGet("/metrics");
   EXPECT_NE(agent_.Stderr().find("finished reading file"), std::string::npos);
+  EXPECT_EQ(loki_.LineCount(), 20100u);
 }
 
 TEST_F(Kubernetes, FileOfAPodTheApiDoesNotKnowYetIsLabelledFromItsPathThenHandedOver) {

@@ -256,7 +256,8 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
   for (TailedFile* f : check) {
     if (f->draining) continue;
     if (FindTarget(f->target_id) == nullptr) {
-      StartDrain(*f, now_ns);
+      // No glob finds it now; one lingering (ApplyTargets) goes on while it is at its path.
+      if (f->linger_until_ns == 0 || !StillAtItsPath(*f)) StartDrain(*f, now_ns);
       continue;
     }
     auto it = found.find(f->record_path());
@@ -289,6 +290,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
 void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   f.draining = true;
   f.drain_since_ns = now_ns;
+  f.linger_until_ns = 0;
   MarkDirty(f);
   Touch(f);
   NoteTicked(f);

@@ -346,7 +346,26 @@ void FileSource::Impl::ApplyTargets() {
         f->target_id = t->target.id;
       }
       f->Retarget(FileLabels(t->target.labels, f->path()), t->target.handler);
-    } else if (!f->draining) {
+      if (f->linger_until_ns != 0) {
+        f->linger_until_ns = 0;  // back before its time was up: an ordinary file again
+        ticked_stale_ = true;
+        // Its directory's watch went with the last glob listing it; this turn's pass watches
+        // it again, and what came in between no event told.
+        MarkDirty(*f);
+      }
+    } else if (f->draining || f->linger_until_ns != 0) {
+      // already on its way out
+    } else if (opts_.removed_target_linger.count() > 0 && StillAtItsPath(*f)) {
+      // Its target is gone but the file is where it was: a force-deleted pod leaves the API at
+      // once while its containers may still write. Read on, as an ordinary file (its events,
+      // its rotations), until it leaves its path or its time is up (CloseDrained).
+      f->linger_until_ns = now_ns + opts_.removed_target_linger.count();
+      NoteTicked(*f);
+      LOG_INFO(
+          "target of file removed; reading it while it stays at its path",
+          {{"path", f->path()},
+           {"at_most_s", std::to_string(opts_.removed_target_linger.count() / 1'000'000'000)}});
+    } else {
       StartDrain(*f, now_ns);  // its target is gone: finish what is there, then let go
     }
   }
@@ -547,7 +566,9 @@ const std::vector<FileKey>& FileSource::Impl::Ticked() {
   const bool any_polled = watcher_->AnyPolled();
   for (auto& [key, f] : files_) {
     const bool polled = any_polled && watcher_->IsPolled(file_util::DirName(f->path()));
-    if (polled || f->draining || f->via_symlink) ticked_.push_back(key);
+    if (polled || f->draining || f->via_symlink || f->linger_until_ns != 0) {
+      ticked_.push_back(key);
+    }
   }
   ticked_stale_ = false;
   return ticked_;
@@ -557,9 +578,32 @@ void FileSource::Impl::NoteTicked(const TailedFile& f) {
   if (!ticked_stale_) ticked_.push_back(KeyOf(f.identity()));
 }
 
-// Only draining files close, and every draining file is ticked: the others cost nothing here.
+// Whether the file is still at the path it was opened under.
+bool FileSource::Impl::StillAtItsPath(const TailedFile& f) const {
+  const std::string& at = f.record_path();
+  struct stat st;
+  return !at.empty() && at == f.path() && ::stat(at.c_str(), &st) == 0 &&
+         SameInode(f.identity(), st);
+}
+
+// Only draining files close, and every draining or lingering file is ticked: the others cost
+// nothing here. A lingering file (its target gone, see ApplyTargets) starts draining when it has
+// left its path or its time is up; while data comes, it is not even looked at.
 void FileSource::Impl::CloseDrained(int64_t now_ns) {
   const int64_t grace = std::max<int64_t>(4 * ToNs(opts_.watch.min_poll_frequency), 200'000'000);
+  std::vector<TailedFile*> let_go;
+  for (const FileKey& key : Ticked()) {
+    auto it = files_.find(key);
+    if (it == files_.end() || it->second->linger_until_ns == 0) continue;
+    TailedFile& f = *it->second;
+    if (now_ns < f.linger_until_ns && (f.dirty || now_ns - f.idle_since_ns < grace)) continue;
+    if (now_ns < f.linger_until_ns && StillAtItsPath(f)) continue;
+    let_go.push_back(&f);
+  }
+  for (TailedFile* f : let_go) {  // after the walk: StartDrain adds to the list walked
+    f->linger_until_ns = 0;
+    StartDrain(*f, now_ns);
+  }
   bool closed = false;
   for (const FileKey& key : Ticked()) {
     auto it = files_.find(key);

@@ -53,6 +53,11 @@ struct FileSourceOptions {
   // the only copy left: what Stop does not read is lost. The agent gives this half of
   // server.graceful_shutdown_timeout; the clients push it within the rest.
   std::chrono::milliseconds stop_drain{5000};
+  // How long a file whose target went away keeps being read while it stays at its path
+  // (target_config.removed_target_linger; the agent's default is 30s). A force-deleted pod
+  // leaves the API at once while its containers may write until the kubelet stops them; the
+  // kubelet's removal of the pod's directory ends the wait. 0: read to the end, then close.
+  config::Duration removed_target_linger{0};
   // Rotated files not yet read to the end are hard-linked here (see held.h); "" = off.
   std::string held_dir;
   // When not empty, a file is opened only if its real path lies under one of these directories

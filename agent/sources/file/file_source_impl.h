@@ -185,6 +185,7 @@ class FileSource::Impl {
   bool Unpark(TailedFile& f);
   void PollTick(int64_t now_ns);
   void CloseDrained(int64_t now_ns);
+  bool StillAtItsPath(const TailedFile& f) const;
   void DrainUnlinked();
   void UpdatePositions();
   void FlushHandlers(int64_t now_ns, bool force);

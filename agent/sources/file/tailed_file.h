@@ -136,10 +136,12 @@ class TailedFile {
   bool adopted = false;       // in the source's open files (and its path index)
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
-  uint64_t open_seq = 0;
+  // Its target went away while the file stayed at its path (a force-deleted pod whose container
+  // still runs): read as before until then, or until it leaves its path (0: not lingering).
+  int64_t linger_until_ns = 0;
+  uint64_t open_seq = 0;  // order of opening: of two files of one stream, the older is read first
   uint64_t unacked_counted = 0;  // read but not acked, as last added to the source's sum
-  int64_t opened_wall_ns = 0;  // when the agent opened it (wall clock)  // order of opening: of two
-                               // files of one stream, the older is read first
+  int64_t opened_wall_ns = 0;    // when the agent opened it (wall clock)
   std::string target_id;
 
  private:

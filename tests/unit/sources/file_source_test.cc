@@ -8,6 +8,7 @@
 
 #include "sources/file/identity.h"
 #include "unit/sources/fake_sink.h"
+#include "util/log.h"
 
 namespace skidder::sources {
 namespace {
@@ -336,6 +337,81 @@ TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   // Brought back: resumed at its position, not read again.
   h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler}});
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+}
+
+// A force-deleted pod leaves the API at once, while its container writes on until the kubelet
+// stops it: its file is read while it stays at its path, and let go once it is deleted.
+TEST(FileSource, AFileOfARemovedTargetIsReadWhileItStaysAtItsPath) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\n");
+  auto o = h.DefaultOptions();
+  o.removed_target_linger = std::chrono::seconds(120);
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  h.source->SetTargets({});
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 0; }));
+  // Without the linger the file closes after 200 ms without data (4 polls); it stays open.
+  EXPECT_FALSE(WaitFor([&] { return h.source->ActiveFiles() == 0; }, std::chrono::seconds(1)));
+  AppendFile(path, "b\n");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
+  std::filesystem::remove(path);  // the kubelet removes the pod's directory
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  EXPECT_EQ(h.sink.Lines(path), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(FileSource, AFileOfARemovedTargetIsLetGoWhenItsLingerIsUp) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\n");
+  auto o = h.DefaultOptions();
+  o.removed_target_linger = std::chrono::milliseconds(300);
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  h.source->SetTargets({});
+  AppendFile(path, "b\n");  // within its time: read
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  EXPECT_EQ(h.sink.Lines(path), (std::vector<std::string>{"a", "b"}));
+  AppendFile(path, "c\n");
+  // Brought back: resumed at its position, not read again.
+  h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler}});
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b", "c"}));
+}
+
+// Its target back before its time is up (a relisting discovery): an ordinary file again, which a
+// later removal starts lingering anew.
+TEST(FileSource, ATargetBackWithinTheLingerKeepsItsFileAsBefore) {
+  std::string logs;
+  log::CaptureForTest(&logs);
+  struct Uncapture {
+    ~Uncapture() { log::CaptureForTest(nullptr); }
+  } uncapture;
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\n");
+  auto o = h.DefaultOptions();
+  o.removed_target_linger = std::chrono::seconds(120);
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  const FileTarget target{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler};
+  h.source->SetTargets({});
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 0; }));
+  h.source->SetTargets({target});
+  AppendFile(path, "b\n");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b"})) << logs;
+  EXPECT_EQ(h.source->ActiveFiles(), 1u);
+  h.source->SetTargets({});
+  AppendFile(path, "c\n");
+  ASSERT_TRUE(h.WaitLines(path, {"a", "b", "c"}));
+  std::filesystem::remove(path);
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  h.Stop();
+  size_t lingered = 0;
+  for (size_t at = 0; (at = logs.find("reading it while it stays", at)) != std::string::npos;
+       ++at) {
+    ++lingered;
+  }
+  EXPECT_EQ(lingered, 2u) << logs;
 }
 
 // A node with pods coming and going must not grow its /metrics page forever.
