@@ -137,14 +137,22 @@ namespace {
 Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* metrics,
                  std::vector<std::unique_ptr<pipeline::Pipeline>>& pipelines,
                  std::vector<ScrapeJob>& jobs) {
-  for (const config::ScrapeConfig& sc : cfg.scrape_configs) {
+  const auto context = [&](const std::string& job_name) {
     pipeline::StageContext ctx;
     ctx.metrics = metrics;
     ctx.clock = &SystemClock::Get();
     ctx.limits = &cfg.limits_config;
-    ctx.job_name = sc.job_name;
+    ctx.job_name = job_name;
     ctx.clients = cfg.clients.size();
-    auto p = pipeline::Pipeline::Build(sc.pipeline_stages, ctx);
+    return ctx;
+  };
+  // Alloy's loki.process components no source reaches: built only for their errors.
+  for (const std::vector<config::StageConfig>& stages : cfg.unused_pipelines) {
+    auto p = pipeline::Pipeline::Build(stages, context(""));
+    if (!p) return p.error();
+  }
+  for (const config::ScrapeConfig& sc : cfg.scrape_configs) {
+    auto p = pipeline::Pipeline::Build(sc.pipeline_stages, context(sc.job_name));
     if (!p) return p.error();
     auto rules = kubernetes::CompileRelabel(sc.relabel_configs);
     if (!rules) return rules.error();

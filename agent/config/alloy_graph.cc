@@ -80,6 +80,13 @@ Status Loader::CheckUnused() {
       Route route;
       visits_ = 0;
       s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, &targets, &route);
+      std::vector<StageConfig> stages;
+      if (s.ok()) {
+        for (RouteStage& st : EncodeRoute(route)) {
+          stages.push_back({st.type, st.body, Where(st.pos)});  // errors point at the block
+        }
+      }
+      if (!stages.empty()) cfg_->unused_pipelines.push_back(std::move(stages));
     } else if (b->name == "local.file") {  // Alloy reads it even when nothing uses it
       Result<Value> content = LocalFileContent(*b, b->pos);
       if (!content) s = content.error();

@@ -291,6 +291,10 @@ struct Config {
   std::vector<ClientConfig> clients;
   PositionsConfig positions;
   std::vector<ScrapeConfig> scrape_configs;
+  // Alloy: the stages of loki.process components no source reaches. Alloy evaluates every
+  // component, so their stages are built at start too (a typo must not wait for the day they
+  // are wired in), then dropped: nothing flows through them.
+  std::vector<std::vector<StageConfig>> unused_pipelines;
   LimitsConfig limits_config;
   TargetConfig target_config;
   FileWatchConfig file_watch_config;

@@ -30,6 +30,36 @@ TEST_F(Cli, InvalidRegexInAStageIsRefusedWithItsPosition) {
   EXPECT_NE(agent_.Stderr().find("expression"), std::string::npos) << agent_.Stderr();
 }
 
+// Alloy evaluates every component: a loki.process no source reaches yet (a pipeline kept for
+// later) is still built, and its error named where it is.
+TEST_F(Cli, AnUnusedAlloyProcessWithABadStageIsRefusedWithItsPosition) {
+  const std::string path = dir_ / "config.alloy";
+  const std::string head =
+      "loki.write \"default\" { endpoint { url = \"http://127.0.0.1:1/loki/api/v1/push\" } }\n"
+      "loki.source.file \"app\" {\n"
+      "  targets    = [{\"__path__\" = \"" +
+      logs() +
+      "/*.log\"}]\n"
+      "  forward_to = [loki.write.default.receiver]\n"
+      "}\n"
+      "loki.process \"later\" {\n";
+  WriteFile(path, head +
+                      "  stage.regex { expression = \"(unclosed\" }\n"
+                      "  forward_to = [loki.write.default.receiver]\n"
+                      "}\n");
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
+  EXPECT_EQ(agent_.Wait(), 1);
+  EXPECT_NE(agent_.Stderr().find(path + ":7:3"), std::string::npos) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("expression"), std::string::npos) << agent_.Stderr();
+  // Fixed, it is accepted (and still reaches nothing).
+  WriteFile(path, head +
+                      "  stage.regex { expression = \"(?P<level>\\\\w+)\" }\n"
+                      "  forward_to = [loki.write.default.receiver]\n"
+                      "}\n");
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+}
+
 TEST_F(Cli, CheckSyntaxAcceptsTheBundledConfigs) {
   for (const char* cfg : {"config/default.yaml", "config/kubernetes.yaml"}) {
     ASSERT_TRUE(agent_.Start(

@@ -222,7 +222,7 @@ std::vector<Section> Sections() {
   oauth2["token_url"] = "-";
   return {
       {"top_level",
-       FieldCount<Config>() - 3,  // source_file, ignored_keys and warnings are not keys
+       FieldCount<Config>() - 4,  // source_file, ignored_keys, warnings, unused_pipelines
        KeysOf<Config>(),
        "@",
        {},
