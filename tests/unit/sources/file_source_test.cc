@@ -339,16 +339,26 @@ TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
 }
 
+// Starts h on one file holding "a" with the given linger and waits for the line: the path.
+std::string StartLingering(Harness& h, std::chrono::milliseconds linger) {
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "a\n");
+  auto o = h.DefaultOptions();
+  o.removed_target_linger = linger;
+  h.Start(h.dir / "*.log", o);
+  EXPECT_TRUE(h.WaitLines(path, {"a"}));
+  return path;
+}
+
+FileTarget TheTarget(Harness& h) {
+  return FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler};
+}
+
 // A force-deleted pod leaves the API at once, while its container writes on until the kubelet
 // stops it: its file is read while it stays at its path, and let go once it is deleted.
 TEST(FileSource, AFileOfARemovedTargetIsReadWhileItStaysAtItsPath) {
   Harness h;
-  const std::string path = h.dir / "app.log";
-  WriteFile(path, "a\n");
-  auto o = h.DefaultOptions();
-  o.removed_target_linger = std::chrono::seconds(120);
-  h.Start(h.dir / "*.log", o);
-  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  const std::string path = StartLingering(h, std::chrono::minutes(2));
   h.source->SetTargets({});
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 0; }));
   // Without the linger the file closes after 200 ms without data (4 polls); it stays open.
@@ -362,19 +372,14 @@ TEST(FileSource, AFileOfARemovedTargetIsReadWhileItStaysAtItsPath) {
 
 TEST(FileSource, AFileOfARemovedTargetIsLetGoWhenItsLingerIsUp) {
   Harness h;
-  const std::string path = h.dir / "app.log";
-  WriteFile(path, "a\n");
-  auto o = h.DefaultOptions();
-  o.removed_target_linger = std::chrono::milliseconds(300);
-  h.Start(h.dir / "*.log", o);
-  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  const std::string path = StartLingering(h, std::chrono::milliseconds(300));
   h.source->SetTargets({});
   AppendFile(path, "b\n");  // within its time: read
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
   EXPECT_EQ(h.sink.Lines(path), (std::vector<std::string>{"a", "b"}));
   AppendFile(path, "c\n");
   // Brought back: resumed at its position, not read again.
-  h.source->SetTargets({FileTarget{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler}});
+  h.source->SetTargets({TheTarget(h)});
   ASSERT_TRUE(h.WaitLines(path, {"a", "b", "c"}));
 }
 
@@ -387,16 +392,10 @@ TEST(FileSource, ATargetBackWithinTheLingerKeepsItsFileAsBefore) {
     ~Uncapture() { log::CaptureForTest(nullptr); }
   } uncapture;
   Harness h;
-  const std::string path = h.dir / "app.log";
-  WriteFile(path, "a\n");
-  auto o = h.DefaultOptions();
-  o.removed_target_linger = std::chrono::seconds(120);
-  h.Start(h.dir / "*.log", o);
-  ASSERT_TRUE(h.WaitLines(path, {"a"}));
-  const FileTarget target{"test", Labels{{kPathLabel, h.dir / "*.log"}}, &h.handler};
+  const std::string path = StartLingering(h, std::chrono::minutes(2));
   h.source->SetTargets({});
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 0; }));
-  h.source->SetTargets({target});
+  h.source->SetTargets({TheTarget(h)});
   AppendFile(path, "b\n");
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"})) << logs;
   EXPECT_EQ(h.source->ActiveFiles(), 1u);
