@@ -96,7 +96,7 @@ class Lexer {
     for (std::string_view op : kTwo) {
       if (c == op[0] && Peek(1) == op[1]) {
         t->kind = Token::Kind::kPunct;
-        t->text = op;
+        t->text.append(op);  // empty before; `= op` draws GCC 12's -Wmaybe-uninitialized (SSO)
         Advance();
         Advance();
         return Status::Ok();

@@ -318,7 +318,9 @@ TEST(Url, RedactsUserinfoAndExtractsHost) {
   };
   for (const auto& c : cases) {
     EXPECT_EQ(RedactUrl(c.url), c.redacted) << c.url;
-    if (c.host != nullptr) EXPECT_EQ(UrlHost(c.url), c.host) << c.url;
+    if (c.host != nullptr) {
+      EXPECT_EQ(UrlHost(c.url), c.host) << c.url;
+    }
   }
 }
 
