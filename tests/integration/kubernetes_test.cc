@@ -196,7 +196,15 @@ TEST_F(Kubernetes, DeletedPodIsReadWhileItsFilesStayThenReleased) {
   MakeDirs(PodDir("shop", "api-1", "api"));
   const std::string log = PodDir("shop", "api-1", "api") + "/0.log";
   WriteFile(log, CriLines("d", 0, 100));
-  StartAgent(WriteKubeConfig());
+  // A linger (30s by default) longer than a loaded machine can take: the directory's removal
+  // must be what ends it.
+  const std::string config = WriteKubeConfig();
+  std::string yaml = ReadFile(config);
+  ASSERT_EQ(
+      ReplaceAll(yaml, "  sync_period: 1s\n", "  sync_period: 1s\n  removed_target_linger: 10m\n"),
+      1);
+  WriteFile(config, yaml);
+  StartAgent(config);
   ASSERT_TRUE(loki_.WaitForLines(100));
   // Its last lines are written just before the pod goes: most are still unread on DELETED.
   AppendFile(log, CriLines("d", 100, 20000));
@@ -205,7 +213,10 @@ TEST_F(Kubernetes, DeletedPodIsReadWhileItsFilesStayThenReleased) {
   ExpectEachOnce("d", 0, 20000);
   ASSERT_TRUE(WaitFor([&] { return !TargetsContain("api-1"); })) << agent_.HttpGet("/targets");
   // Force-deleted (--grace-period=0): it left the API at once, but its container writes on until
-  // the kubelet stops it. Its file is still read while it stays at its path.
+  // the kubelet stops it. Its file is still read while it stays at its path (without the linger
+  // it closes 200 ms after its last data).
+  EXPECT_FALSE(WaitFor([&] { return agent_.Metric("promtail_files_active_total") == 0; },
+                       std::chrono::seconds(2)));
   AppendFile(log, CriLines("d", 20000, 20100));
   ASSERT_TRUE(loki_.WaitForLines(20100)) << loki_.LineCount();
   ExpectEachOnce("d", 0, 20100);
