@@ -290,7 +290,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
 void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   f.draining = true;
   f.drain_since_ns = now_ns;
-  f.linger_until_ns = 0;
+  EndLinger(f);
   MarkDirty(f);
   Touch(f);
   NoteTicked(f);

@@ -347,7 +347,7 @@ void FileSource::Impl::ApplyTargets() {
       }
       f->Retarget(FileLabels(t->target.labels, f->path()), t->target.handler);
       if (f->linger_until_ns != 0) {
-        f->linger_until_ns = 0;  // back before its time was up: an ordinary file again
+        EndLinger(*f);  // back before its time was up: an ordinary file again
         ticked_stale_ = true;
         // Its directory's watch went with the last glob listing it; this turn's pass watches
         // it again, and what came in between no event told.
@@ -357,10 +357,13 @@ void FileSource::Impl::ApplyTargets() {
       // already on its way out
     } else if (opts_.removed_target_linger.count() > 0 && StillAtItsPath(*f)) {
       // Its target is gone but the file is where it was: a force-deleted pod leaves the API at
-      // once while its containers may still write. Read on, as an ordinary file (its events,
-      // its rotations), until it leaves its path or its time is up (CloseDrained).
-      f->linger_until_ns = now_ns + opts_.removed_target_linger.count();
-      NoteTicked(*f);
+      // once while its containers may still write. Read on until it leaves its path (rotated or
+      // deleted: then it drains as any) or its time is up (CloseDrained). No glob lists its
+      // directory any more: it is looked at every tick, and a file the kubelet makes in its
+      // place after a rotation is not opened (no target has it).
+      const auto steady =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch());
+      StartLinger(*f, (steady + opts_.removed_target_linger).count());
       LOG_INFO(
           "target of file removed; reading it while it stays at its path",
           {{"path", f->path()},
@@ -407,7 +410,8 @@ bool FileSource::Impl::EnsureFdSlot(const TailedFile* keep) {
   for (size_t n = 0; n < files_.size(); ++n, ++it) {
     if (it == files_.end()) it = files_.begin();
     TailedFile& f = *it->second;
-    if (&f == keep || f.parked() || f.draining || f.dirty) continue;
+    // Not a lingering file either: no event would tell it was rotated while parked.
+    if (&f == keep || f.parked() || f.draining || f.dirty || f.linger_until_ns != 0) continue;
     f.Park();
     victim_at_ = std::next(it) == files_.end() ? FileKey{} : std::next(it)->first;
     return true;
@@ -424,6 +428,7 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
   LOG_WARN("parked file was replaced before it could be reopened",
            {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
   f.draining = true;
+  EndLinger(f);
   SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);
@@ -578,6 +583,18 @@ void FileSource::Impl::NoteTicked(const TailedFile& f) {
   if (!ticked_stale_) ticked_.push_back(KeyOf(f.identity()));
 }
 
+void FileSource::Impl::StartLinger(TailedFile& f, int64_t until) {
+  if (f.linger_until_ns == 0) ++lingering_;
+  f.linger_until_ns = until;
+  NoteTicked(f);
+}
+
+void FileSource::Impl::EndLinger(TailedFile& f) {
+  if (f.linger_until_ns == 0) return;
+  f.linger_until_ns = 0;
+  --lingering_;
+}
+
 // Whether the file is still at the path it was opened under.
 bool FileSource::Impl::StillAtItsPath(const TailedFile& f) const {
   const std::string& at = f.record_path();
@@ -591,18 +608,21 @@ bool FileSource::Impl::StillAtItsPath(const TailedFile& f) const {
 // left its path or its time is up; while data comes, it is not even looked at.
 void FileSource::Impl::CloseDrained(int64_t now_ns) {
   const int64_t grace = std::max<int64_t>(4 * ToNs(opts_.watch.min_poll_frequency), 200'000'000);
-  std::vector<TailedFile*> let_go;
-  for (const FileKey& key : Ticked()) {
-    auto it = files_.find(key);
-    if (it == files_.end() || it->second->linger_until_ns == 0) continue;
-    TailedFile& f = *it->second;
-    if (now_ns < f.linger_until_ns && (f.dirty || now_ns - f.idle_since_ns < grace)) continue;
-    if (now_ns < f.linger_until_ns && StillAtItsPath(f)) continue;
-    let_go.push_back(&f);
-  }
-  for (TailedFile* f : let_go) {  // after the walk: StartDrain adds to the list walked
-    f->linger_until_ns = 0;
-    StartDrain(*f, now_ns);
+  if (lingering_ > 0 && now_.steady_ns >= next_linger_look_ns_) {
+    next_linger_look_ns_ = now_.steady_ns + ToNs(opts_.watch.min_poll_frequency);
+    std::vector<TailedFile*> let_go;
+    for (const FileKey& key : Ticked()) {
+      auto it = files_.find(key);
+      if (it == files_.end() || it->second->linger_until_ns == 0) continue;
+      TailedFile& f = *it->second;
+      const bool due = now_.steady_ns >= f.linger_until_ns;
+      if (!due && (f.dirty || now_ns - f.idle_since_ns < grace)) continue;  // data coming
+      if (!due && StillAtItsPath(f)) continue;
+      let_go.push_back(&f);
+    }
+    for (TailedFile* f : let_go) {  // after the walk: StartDrain adds to the list walked
+      if (f->linger_until_ns != 0) StartDrain(*f, now_ns);  // (listed twice if ticked twice)
+    }
   }
   bool closed = false;
   for (const FileKey& key : Ticked()) {

@@ -213,6 +213,9 @@ class FileSource::Impl {
   // f now needs a look on every tick (draining, or opened through a link): added to the list
   // without rebuilding it.
   void NoteTicked(const TailedFile& f);
+  // A file whose target went away while it stays at its path: read on until `until` (steady ns).
+  void StartLinger(TailedFile& f, int64_t until);
+  void EndLinger(TailedFile& f);
   // discovery.cc
   // Directories made since the last pass, and (filled by the pass) every directory its walks
   // from them reached.
@@ -370,12 +373,14 @@ class FileSource::Impl {
   FileKey victim_at_{};                 // where the next victim search starts (round robin)
   std::vector<ReadHandler*> handlers_;  // distinct handlers of targets and files
   bool handlers_stale_ = true;
-  bool cut_after_chunk_ = false;
+  bool cut_after_chunk_ = false;  // the turn stopped after the file got at least one chunk
   // A pass wanted before the timed one (an archive's initial_delay runs out then).
-  std::chrono::steady_clock::time_point rescan_due_ =
-      std::chrono::steady_clock::time_point::max();  // the turn stopped after the file got at least
-                                                     // one chunk
-  uint64_t next_open_seq_ = 0;                       // TailedFile::open_seq
+  std::chrono::steady_clock::time_point rescan_due_ = std::chrono::steady_clock::time_point::max();
+  uint64_t next_open_seq_ = 0;  // TailedFile::open_seq
+  // Files lingering after their target went away (TailedFile::linger_until_ns), and when
+  // CloseDrained looks at them next (steady ns): once a tick, and not at all when there are none.
+  size_t lingering_ = 0;
+  int64_t next_linger_look_ns_ = 0;
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
   int64_t next_flush_ns_ = INT64_MAX;  // the handlers' earliest NextFlushNs after FlushHandlers
 };

@@ -137,7 +137,8 @@ class TailedFile {
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
   // Its target went away while the file stayed at its path (a force-deleted pod whose container
-  // still runs): read as before until then, or until it leaves its path (0: not lingering).
+  // still runs): read as before until then (steady clock), or until it leaves its path (0: not
+  // lingering).
   int64_t linger_until_ns = 0;
   uint64_t open_seq = 0;  // order of opening: of two files of one stream, the older is read first
   uint64_t unacked_counted = 0;  // read but not acked, as last added to the source's sum
