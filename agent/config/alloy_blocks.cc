@@ -301,6 +301,7 @@ Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, 
   }
   if (!body) return Err(body.error());
   if (body->IsMap() && body->size() == 0) body->SetStyle(YAML::EmitterStyle::Flow);  // `cri: {}`
+  l.NoteStage(*body, stage.pos, stage.name);
   return std::pair{promtail, *body};
 }
 

@@ -82,8 +82,9 @@ Status Loader::CheckUnused() {
       s = ResolveReceivers(Value::MakeArray({capsule}), b->pos, false, &targets, &route);
       std::vector<StageConfig> stages;
       if (s.ok()) {
-        for (RouteStage& st : EncodeRoute(route)) {
-          stages.push_back({st.type, st.body, Where(st.pos)});  // errors point at the block
+        for (const RouteStage& st : EncodeRoute(route)) {
+          stages.push_back({st.type, st.body, ""});
+          Place(st, &stages.back());
         }
       }
       if (!stages.empty()) cfg_->unused_pipelines.push_back(std::move(stages));
@@ -290,7 +291,7 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
   if (!t->entry_relabel.empty()) {  // before anything the source forwards to, as in Alloy
     YAML::Node rules(YAML::NodeType::Sequence);
     for (const YAML::Node& r : t->entry_relabel) rules.push_back(r);
-    route->stages.push_back({"relabel", rules, t->entry_relabel_pos});
+    route->stages.push_back({"relabel", rules, t->entry_relabel_pos, "rule"});
   }
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
@@ -326,8 +327,8 @@ Status Loader::ReadSource(const Block& b) {
     // A new vector, not insert() at the front: shifting elements assigns YAML::Nodes, and a
     // Node's assignment writes through to the node it refers to (yaml-cpp's reference
     // semantics), which gave stages each other's bodies.
-    std::vector<RouteStage> stages = {{"cri", YAML::Node(YAML::NodeType::Map), b.pos},
-                                      {"labeldrop", unlabel, b.pos}};
+    std::vector<RouteStage> stages = {{"cri", YAML::Node(YAML::NodeType::Map), b.pos, b.name},
+                                      {"labeldrop", unlabel, b.pos, b.name}};
     stages.insert(stages.end(), route.stages.begin(), route.stages.end());
     route.stages = std::move(stages);
   }
@@ -348,19 +349,18 @@ Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t
   const bool taken = std::ranges::any_of(
       cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
   node["job_name"] = taken ? Id(b) : b.label;
-  std::vector<Pos> stage_pos;
-  for (const RouteStage& st : EncodeRoute(route)) {
+  const std::vector<RouteStage> stages = EncodeRoute(route);
+  for (const RouteStage& st : stages) {
     YAML::Node item;
     item[st.type] = st.body;
     node["pipeline_stages"].push_back(item);
-    stage_pos.push_back(st.pos);
   }
   for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
   ScrapeConfig sc;
   Status s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings);
   if (!s.ok()) return s;
-  for (size_t i = 0; i < sc.pipeline_stages.size() && i < stage_pos.size(); ++i) {
-    sc.pipeline_stages[i].file = Where(stage_pos[i]);  // stage errors point at the block
+  for (size_t i = 0; i < sc.pipeline_stages.size() && i < stages.size(); ++i) {
+    Place(stages[i], &sc.pipeline_stages[i]);
   }
   cfg_->scrape_configs.push_back(std::move(sc));
   return Status::Ok();

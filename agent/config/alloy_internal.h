@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +39,7 @@ struct RouteStage {
   std::string type;
   YAML::Node body;
   Pos pos;
+  std::string name;  // as errors name it: the block ("stage.regex"), the component, forward_to
 };
 
 // Where a source's entries go: the stages in order, then the loki.write components this path
@@ -63,6 +65,11 @@ class Loader {
   Result<YAML::Node> AttrsToYaml(const Block& b,
                                  const std::map<std::string, std::string>& rename = {},
                                  const std::set<std::string>& blocks_ok = {});
+  // Records where a stage body was written, so that the stage's errors name that block even
+  // when it ends up nested in a match or fanout stage (StageConfig::origins).
+  void NoteStage(const YAML::Node& body, Pos pos, const std::string& name) const;
+  // Gives a stage built from `from` its Alloy place, name and the config's origins.
+  void Place(const RouteStage& from, StageConfig* st) const;
 
  private:
   Status Index();
@@ -109,6 +116,8 @@ class Loader {
   std::string positions_file_;      // legacy_positions_file, when set
   std::map<std::string, std::vector<size_t>> write_clients_;  // loki.write id -> client indices
   size_t visits_ = 0;  // components visited by one source's forward_to walk (diamonds repeat)
+  // Where each translated stage was written; shared by every StageConfig of the config.
+  std::shared_ptr<std::vector<StageOrigin>> origins_ = std::make_shared<std::vector<StageOrigin>>();
 };
 
 inline std::string Id(const Block& b) { return b.label.empty() ? b.name : b.name + "." + b.label; }

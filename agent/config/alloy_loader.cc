@@ -81,6 +81,16 @@ std::string Loader::Where(Pos pos) const {
 
 Status Loader::ErrorAt(Pos pos, std::string_view msg) const { return eval_.ErrorAt(pos, msg); }
 
+void Loader::NoteStage(const YAML::Node& body, Pos pos, const std::string& name) const {
+  origins_->push_back({body, Where(pos), name});
+}
+
+void Loader::Place(const RouteStage& from, StageConfig* st) const {
+  st->file = Where(from.pos);
+  st->name = from.name;
+  st->origins = origins_;
+}
+
 Result<Value> Loader::Eval(const Attribute& a) { return eval_.Eval(*a.value); }
 
 Result<YAML::Node> Loader::AttrsToYaml(const Block& b,

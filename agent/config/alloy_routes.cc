@@ -15,7 +15,7 @@ Status Loader::ReadProcess(const Block& b, Route* route) {
   for (const Block& stage : b.blocks) {
     Result<std::pair<std::string, YAML::Node>> s = Stage(*this, stage, 0);
     if (!s) return s.error();
-    route->stages.push_back({std::move(s->first), std::move(s->second), stage.pos});
+    route->stages.push_back({std::move(s->first), std::move(s->second), stage.pos, stage.name});
   }
   return Status::Ok();
 }
@@ -98,7 +98,8 @@ Status Loader::Follow(const Block& b, Pos pos, bool head, Targets* targets, Rout
     if (head && !entry_labels) {
       for (const YAML::Node& r : rules) targets->relabel.push_back(r);
     } else {
-      route->stages.push_back({"relabel", rules, b.pos});
+      NoteStage(rules, b.pos, Id(b) + ".rule");
+      route->stages.push_back({"relabel", rules, b.pos, Id(b) + ".rule"});
     }
   }
   const Attribute* fwd = b.Attr("forward_to");
@@ -144,7 +145,8 @@ std::vector<RouteStage> Loader::EncodeRoute(const Route& route) const {
     if (leaf && b.writes != all) branch["clients"] = ClientIndices(b.writes);
     fanout.push_back(branch);
   }
-  out.push_back({"fanout", fanout, route.fanout_pos});
+  NoteStage(fanout, route.fanout_pos, "forward_to");  // a branch may hold a fanout of its own
+  out.push_back({"fanout", fanout, route.fanout_pos, "forward_to"});
   return out;
 }
 

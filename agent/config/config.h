@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,11 +121,28 @@ struct PositionsConfig {
   int64_t held_max_bytes = int64_t{1} << 30;  // disk that held files may keep alive after deletion
 };
 
+struct StageOrigin;
+
 // One pipeline stage, parsed by the pipeline registry (which knows each stage's keys).
 struct StageConfig {
   std::string type;  // e.g. "cri", "regex"
   YAML::Node body;   // the stage's own mapping (or scalar)
   std::string file;  // config file, for file:line:column errors
+  // How errors name the stage where the user wrote something else than Promtail's YAML, e.g.
+  // "stage.regex" for an Alloy block; "" names it by its place ("pipeline_stages[2].regex").
+  std::string name = {};  // (a default: positional initialisers may stop at `file`)
+  // A translated config's record of where each stage was written, so that a stage nested in
+  // this one (match, fanout) is named by its own block, not by its parent's; null for YAML,
+  // whose marks say it already.
+  std::shared_ptr<const std::vector<StageOrigin>> origins = nullptr;
+};
+
+// Where a translated stage was written. `body` is the identity of the stage's YAML body
+// (YAML::Node::is), which nested stages keep when their parent's body is read.
+struct StageOrigin {
+  YAML::Node body;
+  std::string file;  // "config.alloy:12:3"
+  std::string name;  // "stage.regex"
 };
 
 struct StaticConfig {

@@ -73,7 +73,9 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::Stag
   std::vector<std::unique_ptr<Stage>> built;
   built.reserve(stages.size());
   for (size_t i = 0; i < stages.size(); ++i) {
-    std::string path = path_prefix + "[" + std::to_string(i) + "]." + stages[i].type;
+    std::string path = !stages[i].name.empty()
+                           ? stages[i].name
+                           : path_prefix + "[" + std::to_string(i) + "]." + stages[i].type;
     if (stages[i].type == "fanout" && i + 1 < stages.size()) {  // its branches end the list
       return Err(config::ErrorAt(stages[i].file, stages[i].body, path,
                                  "fanout must be the last stage of its list"));

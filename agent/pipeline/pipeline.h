@@ -72,7 +72,7 @@ class Pipeline {
   static Result<std::unique_ptr<Pipeline>> Build(const std::vector<config::StageConfig>& stages,
                                                  const StageContext& ctx);
   // As above, naming stage i "<path_prefix>[i].<type>" in errors (the match stage's nested
-  // stages: "pipeline_stages[3].match.stages").
+  // stages: "pipeline_stages[3].match.stages"), or by its StageConfig::name when it has one.
   static Result<std::unique_ptr<Pipeline>> Build(const std::vector<config::StageConfig>& stages,
                                                  const StageContext& ctx,
                                                  const std::string& path_prefix);

@@ -14,16 +14,29 @@
 
 namespace skidder::pipeline::stages {
 
-Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
-                        std::vector<config::StageConfig>* out) {
-  if (!list.IsSequence()) return config::ErrorAt(file, list, path, "expected a list of stages");
+Status ReadNestedStages(const YAML::Node& list, const config::StageConfig& parent,
+                        const std::string& path, std::vector<config::StageConfig>* out) {
+  if (!list.IsSequence()) {
+    return config::ErrorAt(parent.file, list, path, "expected a list of stages");
+  }
   for (size_t i = 0; i < list.size(); ++i) {
     YAML::Node item = list[i];
     if (!item.IsMap() || item.size() != 1 || !item.begin()->first.IsScalar()) {
-      return config::ErrorAt(file, item, fmt::format("{}[{}]", path, i),
+      return config::ErrorAt(parent.file, item, fmt::format("{}[{}]", path, i),
                              "a stage must be a mapping with one key, the stage type");
     }
-    out->push_back(config::StageConfig{item.begin()->first.Scalar(), item.begin()->second, file});
+    config::StageConfig st{item.begin()->first.Scalar(), item.begin()->second, parent.file};
+    st.origins = parent.origins;
+    if (parent.origins != nullptr) {  // a translated stage: named by its own block
+      for (const config::StageOrigin& o : *parent.origins) {
+        if (o.body.is(st.body)) {
+          st.file = o.file;
+          st.name = o.name;
+          break;
+        }
+      }
+    }
+    out->push_back(std::move(st));
   }
   return Status::Ok();
 }

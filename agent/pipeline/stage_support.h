@@ -35,8 +35,9 @@ inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::st
 telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
 
 // A nested list of stages (match's `stages`, fanout's branches), read as pipeline_stages is.
-Status ReadNestedStages(const YAML::Node& list, const std::string& file, const std::string& path,
-                        std::vector<config::StageConfig>* out);
+// Each takes its parent's file, or its own place and name from the parent's origins.
+Status ReadNestedStages(const YAML::Node& list, const config::StageConfig& parent,
+                        const std::string& path, std::vector<config::StageConfig>* out);
 
 // The longest text a template or replace stage builds for one entry: limits_config.max_line_size,
 // else 4 MiB. A template can repeat its input and a replace can match between every character,

@@ -115,7 +115,7 @@ Result<Branch> ReadBranch(const config::StageConfig& cfg, const YAML::Node& node
   if (!stages.IsDefined() || stages.IsNull()) return b;
   std::vector<config::StageConfig> list;
   const std::string sub = path + ".stages";
-  if (Status s = ReadNestedStages(stages, cfg.file, sub, &list); !s.ok()) return Err(s);
+  if (Status s = ReadNestedStages(stages, cfg, sub, &list); !s.ok()) return Err(s);
   auto built = Pipeline::Build(list, ctx, sub);
   if (!built) return Err(std::move(built.error()));
   b.pipeline = std::move(*built);

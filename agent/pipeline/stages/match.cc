@@ -88,7 +88,7 @@ Result<std::unique_ptr<Stage>> NewMatchStage(const config::StageConfig& cfg,
   if (action == "keep") {
     std::vector<config::StageConfig> list;
     const std::string sub = path + ".stages";
-    if (Status s = ReadNestedStages(stages, cfg.file, sub, &list); !s.ok()) return Err(s);
+    if (Status s = ReadNestedStages(stages, cfg, sub, &list); !s.ok()) return Err(s);
     auto built = Pipeline::Build(list, ctx, sub);
     if (!built) return Err(std::move(built.error()));
     nested = std::move(*built);

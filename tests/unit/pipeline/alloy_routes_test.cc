@@ -180,5 +180,62 @@ loki.relabel "r" {
   EXPECT_EQ(cfg.scrape_configs[0].relabel_configs[0].target_label, "env");
 }
 
+// What building the source's pipeline says; "" when it builds.
+std::string BuildError(const config::Config& cfg) {
+  StageContext ctx = testing::Ctx(nullptr);
+  ctx.clients = cfg.clients.size();
+  auto p = Pipeline::Build(cfg.scrape_configs.at(0).pipeline_stages, ctx);
+  return p ? "" : p.error().message();
+}
+
+// A stage's error names the Alloy block it was written as, at that block's line, wherever the
+// translation put the stage: first in the pipeline, inside a stage.match, or in one branch of a
+// fan-out, where it would otherwise take the place of the forward_to that fans out.
+TEST(AlloyRoutes, AStageErrorNamesItsOwnBlockWhereverItRuns) {
+  constexpr const char* kBadRegex = R"x(
+loki.process "p" {
+  stage.static_labels { values = { team = "a" } }
+  stage.regex { expression = "(?P<x" }
+  forward_to = [loki.write.alerts.receiver]
+}
+)x";
+  constexpr const char* kWant =
+      "c.alloy:5:3: stage.regex.expression: could not compile regular expression";
+  // The source takes two lines in each, so the process starts on line 3.
+  const std::string one_path =
+      "loki.source.file \"app\" { targets = [{\"__path__\" = \"/a.log\"}]\n"
+      "  forward_to = [loki.process.p.receiver] }";
+  EXPECT_EQ(BuildError(Load(one_path + kBadRegex)).find(kWant), 0u)
+      << BuildError(Load(one_path + kBadRegex));
+  const std::string fan_out =
+      "loki.source.file \"app\" { targets = [{\"__path__\" = \"/a.log\"}]\n"
+      "  forward_to = [loki.write.archive.receiver, loki.process.p.receiver] }";
+  EXPECT_EQ(BuildError(Load(fan_out + kBadRegex)).find(kWant), 0u)
+      << BuildError(Load(fan_out + kBadRegex));
+
+  constexpr const char* kInMatch = R"x(
+loki.process "p" {
+  stage.match {
+    selector = "{job=\"app\"}"
+    stage.static_labels { values = { team = "a" } }
+    stage.timestamp {
+      source   = "t"
+      format   = "RFC3339"
+      location = "Nowhere/Land"
+    }
+  }
+  forward_to = [loki.write.alerts.receiver]
+}
+)x";
+  for (const std::string& source : {one_path, fan_out}) {
+    const std::string error = BuildError(Load(source + kInMatch));
+    EXPECT_EQ(error.find("c.alloy:7:5: stage.timestamp.location: "), 0u) << error;
+  }
+  // Fixed, the same routes build.
+  std::string fixed = fan_out + kInMatch;
+  fixed.replace(fixed.find("Nowhere/Land"), 12, "UTC");
+  EXPECT_EQ(BuildError(Load(fixed)), "");
+}
+
 }  // namespace
 }  // namespace skidder::pipeline
