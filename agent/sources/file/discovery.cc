@@ -244,8 +244,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
       TailedFile* f = it->second.get();
       const std::string& old = f->record_path();
       if (old == path || old.empty() || only->contains(file_util::DirNameView(old))) continue;
-      struct stat st;
-      if (::stat(old.c_str(), &st) == 0 && SameInode(f->identity(), st)) continue;
+      if (IsAt(old, f->identity())) continue;
       check.push_back(f);
     }
   }
@@ -296,8 +295,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   NoteTicked(f);
   const std::string old = f.record_path();
   std::string where;
-  struct stat st;
-  if (!old.empty() && ::stat(old.c_str(), &st) == 0 && SameInode(f.identity(), st)) {
+  if (!old.empty() && IsAt(old, f.identity())) {
     where = old;  // still there (its target went away)
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted

@@ -558,8 +558,7 @@ void FileSource::Impl::PollTick(int64_t now_ns) {
     TailedFile& f = *it->second;
     MarkDirty(f);
     if (f.draining || !any_polled || !watcher_->IsPolled(file_util::DirName(f.path()))) continue;
-    struct stat st;
-    if (::stat(f.record_path().c_str(), &st) != 0 || !SameInode(f.identity(), st)) {
+    if (!IsAt(f.record_path(), f.identity())) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
     }
   }
@@ -598,9 +597,7 @@ void FileSource::Impl::EndLinger(TailedFile& f) {
 // Whether the file is still at the path it was opened under.
 bool FileSource::Impl::StillAtItsPath(const TailedFile& f) const {
   const std::string& at = f.record_path();
-  struct stat st;
-  return !at.empty() && at == f.path() && ::stat(at.c_str(), &st) == 0 &&
-         SameInode(f.identity(), st);
+  return !at.empty() && at == f.path() && IsAt(at, f.identity());
 }
 
 // Only draining files close, and every draining or lingering file is ticked: the others cost

@@ -53,8 +53,7 @@ void FileSource::Impl::HoldDraining(TailedFile& f) {
 void FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
   held_.Release(ff.record.path);
   std::string home = ff.held_from;
-  struct stat st;
-  if (home.empty() || ::stat(home.c_str(), &st) != 0 || !SameInode(ff.record.identity, st)) {
+  if (home.empty() || !IsAt(home, ff.record.identity)) {
     home = FindByInode(DirName(ff.record.origin_or_path()), ff.record.identity);
   }
   positions_->Remove(ff.record.path);

@@ -79,4 +79,10 @@ inline bool SameInode(const FileIdentity& id, const struct stat& st) {
   return id.dev == static_cast<uint64_t>(st.st_dev) && id.ino == static_cast<uint64_t>(st.st_ino);
 }
 
+// Whether path names this device and inode now (stat follows a symlink, as opening it would).
+inline bool IsAt(const std::string& path, const FileIdentity& id) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && SameInode(id, st);
+}
+
 }  // namespace skidder::sources

@@ -64,10 +64,9 @@ void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& 
       continue;
     }
     std::string where;
-    struct stat st;
     if (held_.IsHeld(rec.path)) {
-      if (::stat(rec.path.c_str(), &st) == 0 && SameInode(rec.identity, st)) where = rec.path;
-    } else if (::stat(rec.path.c_str(), &st) != 0 || !SameInode(rec.identity, st)) {
+      if (IsAt(rec.path, rec.identity)) where = rec.path;
+    } else if (!IsAt(rec.path, rec.identity)) {
       where = FindByInode(dir, rec.identity);
     } else if (!first || IsRecordedFile(rec.path, rec.identity)) {
       where = rec.path;
@@ -106,8 +105,7 @@ void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& 
 // A record of a compressed rotation: read on inside it, or keep it known while it exists.
 void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const TargetState& t,
                                          bool first, int64_t now_ns) {
-  struct stat st;
-  if (::stat(rec.path.c_str(), &st) == 0 && SameInode(rec.identity, st)) {
+  if (IsAt(rec.path, rec.identity)) {
     if (first && !rec.done) OpenCompressed(rec.path, rec, t, now_ns);
     return;
   }
