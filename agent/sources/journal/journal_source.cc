@@ -20,7 +20,13 @@ JournalSource::JournalSource(JournalSourceOptions opts, Positions* positions, En
 }
 
 Status JournalSource::Start() {
-  auto reader = JournalReader::Open(opts_.config.path, opts_.max_field_bytes);
+  std::string every_machine;
+  if (opts_.config.path.empty()) {
+    const LocalChoice choice = ChooseLocal(opts_.local);
+    if (!choice.note.empty()) LOG_WARN(choice.note, {{"job", opts_.job_name}});
+    if (choice.every_machine) every_machine = opts_.local.root;
+  }
+  auto reader = JournalReader::Open(opts_.config.path, opts_.max_field_bytes, every_machine);
   if (!reader) return reader.error();
   reader_ = std::move(*reader);
   if (Status st = reader_->AddMatches(opts_.config.matches); !st.ok()) return st;

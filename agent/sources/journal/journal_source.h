@@ -29,6 +29,7 @@
 #include "pipeline/pipeline.h"
 #include "sources/file/positions.h"
 #include "sources/journal/entry_builder.h"
+#include "sources/journal/local_journal.h"
 #include "sources/journal/reader.h"
 #include "telemetry/agent_metrics.h"
 #include "util/clock.h"
@@ -45,6 +46,7 @@ struct JournalSourceOptions {
   // A longer field is cut (counted in skidder_truncated_lines_total): limits_config's
   // max_line_size when set, as for files.
   size_t max_field_bytes = 4 << 20;
+  LocalJournal local;  // where the local journal is, for a job without `path` (tests move it)
 };
 
 class JournalSource {

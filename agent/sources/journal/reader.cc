@@ -120,16 +120,21 @@ int64_t EntriesBetween(const CursorPosition& saved, const CursorPosition& next) 
 }
 
 Result<std::unique_ptr<JournalReader>> JournalReader::Open(const std::string& path,
-                                                           size_t max_field_bytes) {
+                                                           size_t max_field_bytes,
+                                                           const std::string& every_machine_root) {
   if (LoadSd().api == nullptr) {
     return Err(Unavailable("open journal: cannot load libsystemd: " + LoadSd().error));
   }
   sd_journal* j = nullptr;
-  int r = path.empty() ? Sd().open(&j, SD_JOURNAL_LOCAL_ONLY)
-                       : Sd().open_directory(&j, path.c_str(), 0);
+  int r = !path.empty() ? Sd().open_directory(&j, path.c_str(), 0)
+          : !every_machine_root.empty()
+              ? Sd().open_directory(&j, every_machine_root.c_str(), SD_JOURNAL_OS_ROOT)
+              : Sd().open(&j, SD_JOURNAL_LOCAL_ONLY);
   if (r < 0) {
-    return Err(
-        Unavailable(fmt::format("open journal {}: {}", path.empty() ? "(local)" : path, Why(r))));
+    const std::string what = !path.empty()                 ? path
+                             : !every_machine_root.empty() ? every_machine_root + " (every machine)"
+                                                           : "(local)";
+    return Err(Unavailable(fmt::format("open journal {}: {}", what, Why(r))));
   }
   // The default threshold cuts compressed fields at 64 KiB, where a log line must arrive whole;
   // ours is the cap Read() applies to every field (libsystemd returns uncompressed fields

@@ -52,9 +52,11 @@ class JournalReader {
   // path "" = the local journal; otherwise every journal file of that directory. A field
   // ("NAME=value") longer than max_field_bytes is cut to it: systemd-coredump stores core dumps
   // of hundreds of megabytes as a field, which read whole would exhaust the agent, again at
-  // every restart since the cursor never passed it.
+  // every restart since the cursor never passed it. every_machine_root: instead of the local
+  // journal, every machine's under that OS tree (local_journal.h).
   static Result<std::unique_ptr<JournalReader>> Open(const std::string& path,
-                                                     size_t max_field_bytes);
+                                                     size_t max_field_bytes,
+                                                     const std::string& every_machine_root = "");
   ~JournalReader();
 
   // Promtail's matches: space-separated FIELD=value terms; "+" starts an alternative.

@@ -75,6 +75,7 @@ class JournalHarness {
     o.pipeline = pipeline != nullptr ? pipeline : &pipe;
     o.batch_entries = batch_entries;
     o.max_field_bytes = max_field_bytes;
+    o.local = local;
     source = std::make_unique<JournalSource>(std::move(o), positions.get(), &sink, &metrics, clock);
     return source->Start();
   }
@@ -120,6 +121,7 @@ class JournalHarness {
   std::vector<config::RelabelConfig> raw;
   size_t batch_entries = 512;
   size_t max_field_bytes = 4 << 20;
+  LocalJournal local;  // for cfg.path ""
   std::unique_ptr<Positions> positions;
   CountingSink sink;
   pipeline::Pipeline pipe{std::vector<std::unique_ptr<pipeline::Stage>>{}};

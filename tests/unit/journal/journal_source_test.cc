@@ -5,11 +5,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "pipeline/pipeline.h"
 #include "support/fake_clock.h"
 #include "unit/journal/journal_harness.h"
+#include "util/log.h"
 
 namespace skidder::sources::journal::testing {
 namespace {
@@ -179,6 +182,98 @@ TEST(JournalSource, ReadsTheMachineIdDirectoryLayout) {
   ASSERT_TRUE(h.Start().ok());
   ASSERT_TRUE(h.WaitCount(1));
   EXPECT_EQ(h.Lines().at(0), "from a machine");
+}
+
+// An OS tree with journald's layout under a temp root: persistent journals of two machines (the
+// host's and one left by the image it was built from), a volatile one, and journal-remote's.
+class LocalJournalTree : public ::testing::Test {
+ protected:
+  static constexpr const char* kHost = "0f5c3a1b2d4e4f6a8b9c0d1e2f3a4b5c";
+  static constexpr const char* kImage = "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a";
+  void Journal(const std::string& dir, const std::string& message) {
+    skidder::testing::MakeDirs(root() + "/" + dir);
+    WriteJournal(root() + "/" + dir + "/system.journal", {Msg(message)});
+  }
+  void MachineId(const std::string& content) {
+    skidder::testing::MakeDirs(root() + "/etc");
+    std::ofstream(root() + "/etc/machine-id") << content;
+  }
+  LocalJournal Where() const { return {root(), root() + "/etc/machine-id"}; }
+  std::string root() const { return dir_.path() + "/root"; }
+
+  skidder::testing::TempDir dir_;
+};
+
+TEST_F(LocalJournalTree, TheHostsMachineIdReadsThisMachinesJournalAsLibsystemdDoes) {
+  Journal(std::string("var/log/journal/") + kHost, "host");
+  Journal(std::string("var/log/journal/") + kImage, "image");
+  MachineId(std::string(kHost) + "\n");
+  LocalChoice c = ChooseLocal(Where());
+  EXPECT_FALSE(c.every_machine);
+  EXPECT_EQ(c.note, "");
+}
+
+TEST_F(LocalJournalTree, AMachineIdThatNamesNoJournalReadsEveryMachinesAndSaysWhy) {
+  Journal(std::string("var/log/journal/") + kHost, "host");
+  Journal(std::string("var/log/journal/") + kImage, "image");
+  const std::string file = root() + "/etc/machine-id";
+  struct Case {
+    std::string content;  // "<none>": no file
+    std::string why;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"<none>", file + " is missing: "},
+           {"", file + " is empty: "},
+           {"uninitialized\n", file + " holds no machine id (uninitialized): "},
+           {"1234567890abcdef1234567890abcdef\n",
+            file + " names no journal directory (1234567890abcdef1234567890abcdef): "},
+       }) {
+    std::filesystem::remove(file);
+    if (c.content != "<none>") MachineId(c.content);
+    LocalChoice got = ChooseLocal(Where());
+    EXPECT_TRUE(got.every_machine) << c.content;
+    EXPECT_EQ(got.note.find(c.why), 0u) << got.note;
+    EXPECT_NE(got.note.find(std::string(kHost) + ", " + kImage), std::string::npos) << got.note;
+    EXPECT_NE(got.note.find("mount the host's /etc/machine-id"), std::string::npos) << got.note;
+  }
+}
+
+TEST_F(LocalJournalTree, OnlyAVolatileJournalNeedsNoMachineId) {
+  Journal(std::string("run/log/journal/") + kHost, "volatile");  // libsystemd reads /run anyway
+  LocalChoice c = ChooseLocal(Where());
+  EXPECT_FALSE(c.every_machine);
+  EXPECT_EQ(c.note, "");
+}
+
+TEST_F(LocalJournalTree, NoJournalAtAllIsSaidAtStart) {
+  skidder::testing::MakeDirs(root() + "/var/log");
+  LocalChoice c = ChooseLocal(Where());
+  EXPECT_FALSE(c.every_machine);
+  EXPECT_NE(c.note.find("no journal found in " + root() + "/var/log/journal"), std::string::npos)
+      << c.note;
+}
+
+// What Promtail and Alloy do here is read nothing, and say nothing.
+TEST_F(LocalJournalTree, WithoutTheHostsMachineIdEveryMachinesJournalArrives) {
+  Journal(std::string("var/log/journal/") + kHost, "host");
+  Journal(std::string("var/log/journal/") + kImage, "image");
+  Journal(std::string("run/log/journal/") + kHost, "volatile");
+  std::string log;
+  log::CaptureForTest(&log);
+  struct Uncapture {
+    ~Uncapture() { log::CaptureForTest(nullptr); }
+  } uncapture;
+  JournalHarness h;
+  h.cfg.path = "";
+  h.cfg.max_age = std::chrono::hours(1);
+  h.local = Where();
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(3));
+  std::vector<std::string> lines = h.Lines();
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"host", "image", "volatile"}));
+  EXPECT_NE(log.find("machine-id is missing"), std::string::npos) << log;
+  EXPECT_NE(log.find("job=node"), std::string::npos) << log;
 }
 
 TEST(JournalSource, CommitsOnlyTheAcknowledgedPrefixAndResumesAfterIt) {
