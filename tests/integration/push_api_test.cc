@@ -269,6 +269,25 @@ TEST_F(PushApi, LokiDownNoSuccessBeforeDelivery429WhileBackedUpNothingLostAfter)
   }
 }
 
+// A limit stage without drop: Promtail's limiter would block the push; skidder answers 429 with
+// Retry-After until the rate allows, so the sender comes back later, and nothing is lost.
+TEST_F(PushApi, ALimitWithoutDropAnswers429UntilItsRateAllows) {
+  StartPushAgent({.stages = "[{limit: {rate: 10, burst: 1}}]"});
+  // 100 entries pass at once (the request is taken whole) and put the limit 10 s in debt.
+  ASSERT_EQ(client().PostProtobuf(Batch(R"({app="a"})", "first", 100)).status, 204);
+  PushResponse r = client().PostProtobuf(Batch(R"({app="a"})", "second", 1));
+  ASSERT_EQ(r.status, 429) << r.body;
+  EXPECT_NE(r.body.find("limit stage"), std::string::npos) << r.body;
+  const int retry_after = std::stoi(r.retry_after);
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 10);
+  ASSERT_TRUE(WaitFor(
+      [&] { return client().PostProtobuf(Batch(R"({app="a"})", "second", 1)).status == 204; }, 60s,
+      500ms));
+  EXPECT_EQ(loki_.LineCount(), 101u);
+  EXPECT_GE(agent_.Metric("skidder_push_requests_total", {"status=\"429\""}), 1);
+}
+
 TEST_F(PushApi, APushWaitingAtShutdownIsAnswered503NotSuccess) {
   StartPushAgent({.extra_server = "  graceful_shutdown_timeout: 500ms"});
   loki_.SetFailFor(std::chrono::hours(1), 503);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "util/log.h"
 
 namespace skidder::sources::push {
@@ -80,9 +82,18 @@ std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/) {
     metrics_->push_requests.With({opts_.job_name, "503"})->Add(1);
     return HttpReply{503, "skidder is shutting down: retry\n", "1"};
   }
-  if (!sink_->Saturated()) return std::nullopt;
+  if (sink_->Saturated()) {
+    metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
+    return HttpReply{429, "skidder is backed up (Loki is slow or down): retry later\n", "1"};
+  }
+  // A `limit` stage without `drop` waits for its rate: Promtail's limiter would block this
+  // request; a 429 tells the sender when to come back instead. (The server's one thread runs
+  // both this and the pipeline, so the stage's state is read where it is written.)
+  const int64_t wait_ns = opts_.pipeline->ReadyInNs(BatchTime::Of(*clock_).steady_ns);
+  if (wait_ns <= 0) return std::nullopt;
   metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
-  return HttpReply{429, "skidder is backed up (Loki is slow or down): retry later\n", "1"};
+  const int64_t seconds = std::max<int64_t>(1, (wait_ns + 999'999'999) / 1'000'000'000);
+  return HttpReply{429, "rate limited by a limit stage: retry later\n", std::to_string(seconds)};
 }
 
 void PushSource::Refuse(const ReplyFn& reply, int status, std::string message) {

@@ -70,9 +70,10 @@ void SyslogSource::Impl::Publish() {
     metrics->syslog_promtail_empty_messages.With({})->Add(static_cast<double>(c.empty));
   if (c.truncated > 0) metrics->syslog_truncated.With({job})->Add(static_cast<double>(c.truncated));
   const std::pair<const char*, int64_t> drops[] = {
-      {"parse_error", c.parse_errors}, {"empty", c.empty},         {"relabel", c.relabel},
-      {"partial", c.partial},          {"saturated", c.saturated}, {"framing", c.framing},
-      {"too_long", c.too_long}};
+      {"parse_error", c.parse_errors}, {"empty", c.empty},
+      {"relabel", c.relabel},          {"partial", c.partial},
+      {"saturated", c.saturated},      {"framing", c.framing},
+      {"too_long", c.too_long},        {"rate_limited", c.rate_limited}};
   for (const auto& [reason, n] : drops) {
     if (n > 0) metrics->syslog_dropped.With({job, reason})->Add(static_cast<double>(n));
   }

@@ -33,7 +33,7 @@ struct Connection {
 // Per-turn counts, added to the metrics once per turn rather than per message.
 struct Counts {
   int64_t entries = 0, bytes = 0, parse_errors = 0, empty = 0, relabel = 0, truncated = 0;
-  int64_t partial = 0, saturated = 0, framing = 0, too_long = 0;
+  int64_t partial = 0, saturated = 0, framing = 0, too_long = 0, rate_limited = 0;
 };
 
 struct SyslogSource::Impl {
@@ -54,6 +54,11 @@ struct SyslogSource::Impl {
   void FramingError(StreamFramer::Error e, const PeerLabels& peer);
   PeerLabels Peer(const sockaddr_storage& addr, socklen_t len);
   void Publish();
+  // A `limit` stage without `drop` is waiting for its rate: Promtail's limiter blocks its reader
+  // then, so skidder stops reading too (TCP senders wait; UDP datagrams are counted and dropped).
+  bool Limited() const { return opts.pipeline->ReadyInNs(BatchTime::Of(*clock).steady_ns) > 0; }
+  // Connections are not read: the sink is backed up, or a limit waits.
+  bool Held() const { return sink->Saturated() || Limited(); }
 
   SyslogSourceOptions opts;
   EntrySink* sink;

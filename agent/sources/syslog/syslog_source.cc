@@ -91,15 +91,15 @@ void SyslogSource::Impl::Run(const std::atomic<bool>& stop) {
 
 // One poll() and the work it reports.
 void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
-  const bool saturated = sink->Saturated();
+  const bool held = Held();
   std::vector<pollfd> fds;
   std::vector<Connection*> polled;
   fds.reserve(conns.size() + 1);
-  // UDP keeps being read while saturated, to count (and drop) what arrives; TCP keeps accepting,
+  // UDP keeps being read while held, to count (and drop) what arrives; TCP keeps accepting,
   // closing at once what is over the cap, so a flood of connections is seen and counted.
   fds.push_back({listen_fd, POLLIN, 0});
   bool ready_now = false;  // a connection with data already read past poll()'s view
-  if (!saturated) {
+  if (!held) {
     for (Connection& c : conns) {
       fds.push_back(
           {c.stream.fd(), static_cast<short>(POLLIN | (c.stream.wants_write() ? POLLOUT : 0)), 0});
@@ -107,7 +107,7 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
       ready_now |= c.more || c.stream.has_buffered();
     }
   }
-  const int timeout = ready_now ? 0 : (saturated ? kSaturatedPollMs : kIdlePollMs);
+  const int timeout = ready_now ? 0 : (held ? kSaturatedPollMs : kIdlePollMs);
   if (poll(fds.data(), fds.size(), timeout) < 0) return;  // EINTR: next turn
   if (fds[0].revents & POLLIN) {
     if (udp) {
@@ -122,8 +122,8 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   }
   const auto now = clock->Steady();
   for (Connection& c : conns) {
-    // Not while saturated: then it is us who are not reading, not the client who is silent.
-    if (!saturated && !c.closed && now - c.last_active > opts.config.idle_timeout) {
+    // Not while held: then it is us who are not reading, not the client who is silent.
+    if (!held && !c.closed && now - c.last_active > opts.config.idle_timeout) {
       CloseConnection(c, "idle");
     }
   }
@@ -179,7 +179,7 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
   c.more = false;
   size_t turn = 0;
   while (!c.closed) {
-    if (sink->Saturated()) {  // backpressure: leave the rest in the socket
+    if (Held()) {  // backpressure: leave the rest in the socket
       c.more = true;
       return;
     }
@@ -243,6 +243,10 @@ void SyslogSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
     counts.bytes += r;
     if (sink->Saturated()) {  // UDP cannot wait: count what we cannot take
       ++counts.saturated;
+      continue;
+    }
+    if (Limited()) {
+      ++counts.rate_limited;
       continue;
     }
     // Promtail reads a datagram into max_message_length bytes: the rest is cut off.

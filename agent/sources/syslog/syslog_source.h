@@ -7,7 +7,9 @@
 // Backpressure: while the sink is Saturated(), TCP connections are not read (the kernel's
 // buffers, then the sender, hold the backlog: nothing is lost once Loki is back). UDP cannot
 // push back: datagrams that arrive meanwhile are read and dropped, and counted
-// (skidder_syslog_dropped_total{reason="saturated"}).
+// (skidder_syslog_dropped_total{reason="saturated"}). A `limit` stage without `drop` holds the
+// source the same way while it waits for its rate (UDP: reason="rate_limited"), as Promtail's
+// blocking limiter holds its reader.
 //
 // Limits against hostile clients: at most max_connections TCP connections (more are accepted and
 // closed at once, counted); a connection silent for idle_timeout is closed (not while we are

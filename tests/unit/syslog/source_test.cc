@@ -4,7 +4,9 @@
 
 #include <mutex>
 
+#include "pipeline/pipeline.h"
 #include "sources/syslog/syslog_source.h"
+#include "support/fake_clock.h"
 #include "support/syslog_client.h"
 #include "support/test_util.h"
 
@@ -37,23 +39,35 @@ class CollectingSink : public EntrySink {
 class SourceTest : public ::testing::Test {
  protected:
   void Start(const std::string& protocol, int max_connections = 0,
-             std::chrono::nanoseconds idle = milliseconds(300)) {
+             std::chrono::nanoseconds idle = milliseconds(300),
+             pipeline::Pipeline* pipeline = nullptr, const Clock* clock = &SystemClock::Get()) {
     SyslogSourceOptions o;
     o.job_name = "j";
     o.config.listen_address = "127.0.0.1:0";
     o.config.listen_protocol = protocol;
     o.config.idle_timeout = idle;
     o.config.labels.Set("job", "syslog");
-    o.pipeline = &pipeline_;
+    o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
     o.max_connections = max_connections;
-    source_ = std::make_unique<SyslogSource>(std::move(o), &sink_, &metrics_, &SystemClock::Get());
+    source_ = std::make_unique<SyslogSource>(std::move(o), &sink_, &metrics_, clock);
     ASSERT_TRUE(source_->Start().ok());
+  }
+  // Through a limit stage without drop (rate 1/s, burst 1), on a clock that moves only when told.
+  void StartLimited(const std::string& protocol) {
+    auto p = pipeline::Pipeline::Build(
+        {config::StageConfig{"limit", YAML::Load("{rate: 1, burst: 1}"), "t.yaml"}}, {});
+    ASSERT_TRUE(p.has_value());
+    limited_ = std::move(*p);
+    Start(protocol, 0, seconds(600), limited_.get(), &clock_);
   }
   double Metric(telemetry::Family<telemetry::Counter>& f, std::vector<std::string> labels) {
     return f.With(labels)->Value();
   }
 
   pipeline::Pipeline pipeline_{std::vector<std::unique_ptr<pipeline::Stage>>{}};
+  // For the limit tests; declared before source_, whose thread uses them until it is gone.
+  FakeClock clock_;
+  std::unique_ptr<pipeline::Pipeline> limited_;
   CollectingSink sink_;
   telemetry::Registry registry_;
   telemetry::AgentMetrics metrics_{registry_};
@@ -106,6 +120,33 @@ TEST_F(SourceTest, UdpDatagramsArrivingWhileSaturatedAreCounted) {
     return Metric(metrics_.syslog_dropped, {"j", "saturated"}) >= 1;
   }));
   EXPECT_EQ(sink_.size(), 0u);
+}
+
+// Promtail's limiter blocks its reader; here the connection is not read until the rate allows,
+// so the sender waits in the kernel's buffers and nothing is lost.
+TEST_F(SourceTest, ALimitWithoutDropHoldsTcpUntilItsRateAllows) {
+  StartLimited("tcp");
+  SyslogTcpClient a;
+  ASSERT_TRUE(a.Connect(source_->port()));
+  ASSERT_TRUE(a.Send(kMsg));
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 1; }));  // the burst's one token
+  ASSERT_TRUE(a.Send(kMsg));
+  // The clock stands still, so the limit waits however long this takes; a source that read
+  // on would have the message in well under this on any machine.
+  EXPECT_FALSE(a.ClosedByServerWithin(milliseconds(500)));
+  EXPECT_EQ(sink_.size(), 1u);
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(WaitFor([&] { return sink_.size() == 2; }));
+  EXPECT_EQ(Metric(metrics_.syslog_dropped, {"j", "rate_limited"}), 0);
+}
+
+TEST_F(SourceTest, UdpDatagramsOverALimitWithoutDropAreCounted) {
+  StartLimited("udp");
+  ASSERT_TRUE(WaitFor([&] {
+    testing::SendUdp(source_->port(), kMsg);
+    return Metric(metrics_.syslog_dropped, {"j", "rate_limited"}) >= 1;
+  }));
+  EXPECT_EQ(sink_.size(), 1u);  // the burst's one token
 }
 
 }  // namespace
