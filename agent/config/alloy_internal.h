@@ -67,7 +67,7 @@ class Loader {
                                  const std::set<std::string>& blocks_ok = {});
   // Records where a stage body was written, so that the stage's errors name that block even
   // when it ends up nested in a match or fanout stage (StageConfig::origins).
-  void NoteStage(const YAML::Node& body, Pos pos, const std::string& name) const;
+  void NoteStage(const YAML::Node& body, Pos pos, const std::string& name);
   // Gives a stage built from `from` its Alloy place, name and the config's origins.
   void Place(const RouteStage& from, StageConfig* st) const;
 
@@ -84,7 +84,7 @@ class Loader {
   Status Follow(const Block& b, Pos pos, bool head, Targets* targets, Route* route);
   // The route as pipeline stages: its own, then a fanout stage when it branches or reaches only
   // some of the loki.write components.
-  std::vector<RouteStage> EncodeRoute(const Route& route) const;
+  std::vector<RouteStage> EncodeRoute(const Route& route);  // notes the fanouts it makes
   YAML::Node ClientIndices(const std::set<std::string>& writes) const;
   Status Enter(const std::string& id, Pos pos);
   // Refuses attributes and blocks of b not in the allowed sets ("stage.*" allows any stage).

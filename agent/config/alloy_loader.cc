@@ -81,7 +81,7 @@ std::string Loader::Where(Pos pos) const {
 
 Status Loader::ErrorAt(Pos pos, std::string_view msg) const { return eval_.ErrorAt(pos, msg); }
 
-void Loader::NoteStage(const YAML::Node& body, Pos pos, const std::string& name) const {
+void Loader::NoteStage(const YAML::Node& body, Pos pos, const std::string& name) {
   origins_->push_back({body, Where(pos), name});
 }
 

@@ -122,7 +122,7 @@ YAML::Node Loader::ClientIndices(const std::set<std::string>& writes) const {
   return list;
 }
 
-std::vector<RouteStage> Loader::EncodeRoute(const Route& route) const {
+std::vector<RouteStage> Loader::EncodeRoute(const Route& route) {
   std::vector<RouteStage> out = route.stages;
   std::set<std::string> all;
   for (const auto& [id, clients] : write_clients_) all.insert(id);

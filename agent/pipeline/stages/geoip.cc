@@ -182,7 +182,8 @@ Result<std::unique_ptr<Stage>> NewGeoipStage(const config::StageConfig& cfg,
   }
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
   if (source.empty()) {
-    LOG_WARN("geoip stage has no source: it will not look anything up", {{"stage", path}});
+    LOG_WARN("geoip stage has no source: it will not look anything up",
+             {{"stage", path}, {"config", cfg.file}});
   }
   return std::make_unique<GeoipStage>(std::move(db), std::move(source), type);
 }

@@ -157,7 +157,9 @@ Result<std::unique_ptr<Stage>> NewLimitStage(const config::StageConfig& cfg,
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
   if (!c.by_label_name.empty() && c.max_distinct_labels < kMinDistinctLabels) {
     LOG_WARN("limit stage: max_distinct_labels raised to the minimal reasonable value",
-             {{"stage", path}, {"max_distinct_labels", std::to_string(kMinDistinctLabels)}});
+             {{"stage", path},
+              {"config", cfg.file},
+              {"max_distinct_labels", std::to_string(kMinDistinctLabels)}});
     c.max_distinct_labels = kMinDistinctLabels;
   }
   telemetry::Family<telemetry::Counter>* by_label = nullptr;

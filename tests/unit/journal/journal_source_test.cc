@@ -196,7 +196,7 @@ class LocalJournalTree : public ::testing::Test {
   }
   void MachineId(const std::string& content) {
     skidder::testing::MakeDirs(root() + "/etc");
-    std::ofstream(root() + "/etc/machine-id") << content;
+    std::ofstream(root() + "/etc/machine-id", std::ios::trunc | std::ios::binary) << content;
   }
   LocalJournal Where() const { return {root(), root() + "/etc/machine-id"}; }
   std::string root() const { return dir_.path() + "/root"; }
@@ -238,6 +238,36 @@ TEST_F(LocalJournalTree, AMachineIdThatNamesNoJournalReadsEveryMachinesAndSaysWh
   }
 }
 
+// libsystemd's own reading: one trailing newline at most, hex digits in either case.
+TEST_F(LocalJournalTree, TheMachineIdIsReadAsLibsystemdReadsIt) {
+  Journal(std::string("var/log/journal/") + kHost, "host");
+  std::string upper = kHost;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& ok : {std::string(kHost), upper + "\n"}) {
+    MachineId(ok);
+    EXPECT_FALSE(ChooseLocal(Where()).every_machine) << ok;
+  }
+  for (const std::string& bad : {std::string(kHost) + "\r\n", std::string(kHost) + " \n",
+                                 std::string(kHost) + "\n\n", std::string(kHost) + "\nmore"}) {
+    MachineId(bad);
+    LocalChoice c = ChooseLocal(Where());
+    EXPECT_TRUE(c.every_machine) << bad;  // libsystemd would take it for no id, and read nothing
+    EXPECT_NE(c.note.find("holds no machine id (" + std::string(kHost)), std::string::npos)
+        << c.note;
+  }
+}
+
+// Before journald flushes (or with Storage=volatile) this machine's journal is in /run alone,
+// while the persistent directory may hold only what the node image left there.
+TEST_F(LocalJournalTree, AnIdOfAVolatileJournalIsThisMachines) {
+  Journal(std::string("var/log/journal/") + kImage, "image");
+  Journal(std::string("run/log/journal/") + kHost, "volatile");
+  MachineId(std::string(kHost) + "\n");
+  LocalChoice c = ChooseLocal(Where());
+  EXPECT_FALSE(c.every_machine);
+  EXPECT_EQ(c.note, "");
+}
+
 TEST_F(LocalJournalTree, OnlyAVolatileJournalNeedsNoMachineId) {
   Journal(std::string("run/log/journal/") + kHost, "volatile");  // libsystemd reads /run anyway
   LocalChoice c = ChooseLocal(Where());
@@ -272,6 +302,7 @@ TEST_F(LocalJournalTree, WithoutTheHostsMachineIdEveryMachinesJournalArrives) {
   std::vector<std::string> lines = h.Lines();
   std::sort(lines.begin(), lines.end());
   EXPECT_EQ(lines, (std::vector<std::string>{"host", "image", "volatile"}));
+  h.Stop();  // its thread logs too: read the capture once it is gone
   EXPECT_NE(log.find("machine-id is missing"), std::string::npos) << log;
   EXPECT_NE(log.find("job=node"), std::string::npos) << log;
 }
