@@ -56,7 +56,11 @@ struct SyslogSource::Impl {
   void Publish();
   // A `limit` stage without `drop` is waiting for its rate: Promtail's limiter blocks its reader
   // then, so skidder stops reading too (TCP senders wait; UDP datagrams are counted and dropped).
-  bool Limited() const { return opts.pipeline->ReadyInNs(BatchTime::Of(*clock).steady_ns) > 0; }
+  bool Limited() const {
+    using std::chrono::nanoseconds;
+    const auto steady = std::chrono::duration_cast<nanoseconds>(clock->Steady().time_since_epoch());
+    return opts.pipeline->ReadyInNs(steady.count()) > 0;
+  }
   // Connections are not read: the sink is backed up, or a limit waits.
   bool Held() const { return sink->Saturated() || Limited(); }
 
