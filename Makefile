@@ -108,7 +108,7 @@ test-asan:
 # TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
 # fake Loki's HTTP library) is there.
 TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io \
-              unit_syslog unit_discovery \
+              unit_syslog unit_discovery unit_app \
               unit_kubernetes
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
