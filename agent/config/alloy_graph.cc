@@ -345,10 +345,11 @@ Status Loader::ReadSource(const Block& b) {
 // Names the job, adds the route's stages and the relabel rules to node, reads it as a Promtail
 // scrape config and appends it; stage errors point at their Alloy blocks.
 Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t,
-                               const Route& route) {
+                               const Route& route, const Block* part, const std::string& job) {
+  const std::string name = job.empty() ? b.label : job;
   const bool taken = std::ranges::any_of(
-      cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == b.label; });
-  node["job_name"] = taken ? Id(b) : b.label;
+      cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == name; });
+  node["job_name"] = taken ? Id(b) + name.substr(b.label.size()) : name;
   const std::vector<RouteStage> stages = EncodeRoute(route);
   for (const RouteStage& st : stages) {
     YAML::Node item;
@@ -357,7 +358,9 @@ Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t
   }
   for (const YAML::Node& r : t.relabel) node["relabel_configs"].push_back(r);
   ScrapeConfig sc;
-  Status s = internal::ReadScrapeConfig(node, Where(b.pos), Id(b), &sc, &cfg_->warnings);
+  const std::string path = part == nullptr ? Id(b) : Id(b) + "." + part->name;
+  Status s = internal::ReadScrapeConfig(node, Where((part == nullptr ? b : *part).pos), path, &sc,
+                                        &cfg_->warnings);
   if (!s.ok()) return s;
   for (size_t i = 0; i < sc.pipeline_stages.size() && i < stages.size(); ++i) {
     Place(stages[i], &sc.pipeline_stages[i]);

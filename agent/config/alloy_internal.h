@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ using lang::alloy::Attribute;
 using lang::alloy::Block;
 using lang::alloy::Pos;
 using lang::alloy::Value;
+
+struct AttrSpec;  // alloy_receivers.cc
 
 // Where a source's entries come from: the discovery half of a scrape config.
 struct Targets {
@@ -94,8 +97,20 @@ class Loader {
   Status ReadSourceOptions(const Block& b, YAML::Node* node);
   Status SourceRoute(const Block& b, Targets* t, Route* route);
   Status ReadJournal(const Block& b);
-  Status AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t, const Route& route);
-  Status JournalRelabelRules(const Attribute& a, Targets* t);
+  Status ReadSyslog(const Block& b);
+  Status ReadApi(const Block& b);
+  // A receiver's relabel_rules and forward_to graph (loki.source.syslog, loki.source.api).
+  Status ReceiverRoute(const Block& b, Targets* t, Route* route);
+  Status TypedAttrs(const Block& b, std::span<const AttrSpec> specs,
+                    const std::set<std::string>& skip, YAML::Node* out);
+  Status OneOf(const Block& b, const std::string& name,
+               std::initializer_list<std::string_view> allowed);
+  // Appends the scrape config. `part`: the nested block (a syslog listener) this job is made
+  // from, which its errors name; `job`: its job_name when the block's label cannot be it.
+  Status AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t, const Route& route,
+                         const Block* part = nullptr, const std::string& job = "");
+  // relabel_rules = <a discovery.relabel's or loki.relabel's rules>: the job's relabel_configs.
+  Status RelabelRulesAttr(const Attribute& a, Targets* t);
   Status DurationAttr(const Attribute& a, Duration* out);
   Status ReadDecompression(const Block& nb, YAML::Node* node);
   Status ReadWrite(const Block& b);

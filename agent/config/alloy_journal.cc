@@ -8,7 +8,7 @@
 
 namespace skidder::config::alloy_internal {
 
-Status Loader::JournalRelabelRules(const Attribute& a, Targets* t) {
+Status Loader::RelabelRulesAttr(const Attribute& a, Targets* t) {
   Result<Value> v = Eval(a);
   if (!v) return v.error();
   const Block* b =
@@ -40,7 +40,7 @@ Status Loader::ReadJournal(const Block& b) {
     if (a.name == "forward_to") continue;
     if (a.name == "relabel_rules") {
       chain_ = {Id(b)};
-      if (s = JournalRelabelRules(a, &t); !s.ok()) return s;
+      if (s = RelabelRulesAttr(a, &t); !s.ok()) return s;
       continue;
     }
     Result<Value> v = Eval(a);

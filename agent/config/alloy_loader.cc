@@ -30,6 +30,8 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.source.file", {}},
     {"loki.source.kubernetes", {}},
     {"loki.source.journal", {}},
+    {"loki.source.syslog", {}},
+    {"loki.source.api", {}},
     {"loki.process", {"receiver"}},
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},

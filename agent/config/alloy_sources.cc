@@ -41,6 +41,10 @@ Result<Config> Loader::Run() {
     if (!s.ok()) break;
     if (b.name == "loki.source.journal") {
       s = ReadJournal(b);
+    } else if (b.name == "loki.source.syslog") {
+      s = ReadSyslog(b);
+    } else if (b.name == "loki.source.api") {
+      s = ReadApi(b);
     } else if (b.name.starts_with("loki.source.")) {
       s = ReadSource(b);
     }

@@ -1,12 +1,16 @@
 // Alloy configurations run by the real binary: a node's files through loki.process into
-// loki.write, and config/kubernetes.alloy against the fake Kubernetes API, against the fake Loki.
+// loki.write, config/kubernetes.alloy against the fake Kubernetes API, and the syslog and push
+// API receivers, against the fake Loki.
 #include <fmt/format.h>
 #include <signal.h>
 
 #include <memory>
+#include <regex>
 
 #include "harness.h"
 #include "support/fake_kube_api.h"
+#include "support/push_client.h"
+#include "support/syslog_client.h"
 
 namespace skidder::testing {
 namespace {
@@ -142,6 +146,76 @@ TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   // Promtail's reload counters, for alerts on a config that did not take.
   EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 1);
+}
+
+// loki.source.syslog and loki.source.api run as Promtail's syslog and loki_push_api jobs, on
+// Alloy's endpoints: relabel_rules see the __syslog_* labels, the push job's labels join the
+// pushed ones, and /loki/api/v1/raw and /api/v1/push answer as in Alloy.
+TEST_F(Alloy, SyslogAndApiReceiversDeliverWithAlloysLabels) {
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(loki.relabel "sys" {{
+  rule {{
+    source_labels = ["__syslog_message_hostname"]
+    target_label  = "host"
+  }}
+  forward_to = []
+}}
+loki.source.syslog "net" {{
+  listener {{
+    address = "127.0.0.1:0"
+    labels  = {{ job = "syslog" }}
+  }}
+  relabel_rules = loki.relabel.sys.rules
+  forward_to    = [loki.write.default.receiver]
+}}
+loki.source.api "push" {{
+  http {{
+    listen_address = "127.0.0.1"
+    listen_port    = 0
+  }}
+  labels     = {{ forwarded = "true" }}
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+                                loki_.url()));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  const std::optional<int> syslog_port = SyslogPort(agent_, "net");
+  ASSERT_TRUE(syslog_port.has_value()) << agent_.Stderr();
+  static const std::regex push_re(R"(msg="serving loki push API" job=push port=(\d+))");
+  std::smatch m;
+  std::string err;
+  ASSERT_TRUE(WaitFor([&] {
+    err = agent_.Stderr();
+    return std::regex_search(err, m, push_re) || !agent_.Running();
+  }));
+  ASSERT_TRUE(std::regex_search(err, m, push_re)) << err;
+  const PushClient push(std::stoi(m[1]));
+
+  SyslogTcpClient tcp;
+  ASSERT_TRUE(tcp.Connect(*syslog_port)) << tcp.error();
+  ASSERT_TRUE(tcp.Send(NewlineFrame(Rfc5424("from syslog"))));
+  EXPECT_EQ(push.Get("/ready").status, 200);
+  PushResponse raw = push.Post("from raw\n", "text/plain", "", "/loki/api/v1/raw");
+  EXPECT_EQ(raw.status, 204) << raw.body;
+  PushResponse pb = push.Post(
+      ProtobufPushBody({{.labels = R"({app="api"})", .timestamp_ns = 1, .line = "from push"}}),
+      "application/x-protobuf", "", "/api/v1/push");
+  EXPECT_EQ(pb.status, 204) << pb.body;
+  ASSERT_TRUE(loki_.WaitForLines(3)) << loki_.LineCount() << agent_.Stderr();
+  const std::vector<ReceivedEntry> entries = loki_.Entries();
+  const ReceivedEntry* syslog = EntryOf(entries, "from syslog");
+  const ReceivedEntry* from_raw = EntryOf(entries, "from raw");
+  const ReceivedEntry* pushed = EntryOf(entries, "from push");
+  ASSERT_TRUE(syslog && from_raw && pushed) << loki_.LineCount();
+  EXPECT_EQ(syslog->labels, R"({host="host5", job="syslog"})");
+  EXPECT_EQ(from_raw->labels, R"({forwarded="true"})");
+  EXPECT_EQ(pushed->labels, R"({app="api", forwarded="true"})");
 }
 
 TEST_F(Alloy, KubernetesExampleGivesTheChartsStreams) {

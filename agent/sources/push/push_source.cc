@@ -45,7 +45,7 @@ Result<int> PushSource::Start() {
   ho.max_body_bytes = static_cast<size_t>(opts_.config.max_body_size);
   ho.telemetry_endpoints = false;
   telemetry::HttpHandlers h;
-  h.body_paths = {kPushPath, kRawPath};
+  h.body_paths = {kPushPath, kRawPath, kAlloyRawPath, kShortPushPath, kShortRawPath};
   h.admit_body = [this](const std::string& path) { return Admit(path); };
   h.body = [this](telemetry::HttpBodyRequest&& req, ReplyFn reply) {
     Handle(std::move(req), std::move(reply));
@@ -113,7 +113,7 @@ void PushSource::Refuse(const ReplyFn& reply, int status, std::string message) {
 void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   metrics_->push_bytes.With({opts_.job_name})->Add(static_cast<double>(req.body.size()));
   DecodeLimits limits{.max_decoded_bytes = static_cast<size_t>(opts_.config.max_body_size)};
-  const bool raw = req.path == kRawPath;
+  const bool raw = req.path == kRawPath || req.path == kAlloyRawPath || req.path == kShortRawPath;
   Result<std::vector<PushedStream>> streams =
       raw ? SplitRaw(req.body)
           : DecodePush(req.body, req.content_type, req.content_encoding, limits);

@@ -42,6 +42,11 @@ namespace skidder::sources::push {
 inline constexpr const char* kPushPath = "/loki/api/v1/push";
 // Promtail's plain-text endpoint: one entry per line, the job's labels, the time of receipt.
 inline constexpr const char* kRawPath = "/promtail/api/v1/raw";
+// Alloy's loki.source.api serves these too (the /api/v1 ones as aliases), so every job does: a
+// sender configured for Alloy keeps its URL.
+inline constexpr const char* kAlloyRawPath = "/loki/api/v1/raw";
+inline constexpr const char* kShortPushPath = "/api/v1/push";
+inline constexpr const char* kShortRawPath = "/api/v1/raw";
 
 struct PushSourceOptions {
   std::string job_name;

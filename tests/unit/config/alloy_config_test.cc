@@ -402,6 +402,155 @@ loki.source.journal "own" {
   EXPECT_EQ(c->scrape_configs[1].journal->labels, (Labels{{"host", "h"}, {"job", "systemd"}}));
 }
 
+// loki.source.syslog: a Promtail syslog job per listener, relabel_rules as its relabel_configs.
+TEST(AlloyReceivers, SyslogListenersBecomeSyslogJobs) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.relabel "sys" {
+  rule {
+    source_labels = ["__syslog_message_hostname"]
+    target_label  = "host"
+  }
+  forward_to = []
+}
+loki.source.syslog "net" {
+  listener {
+    address               = "0.0.0.0:1514"
+    labels                = { job = "syslog" }
+    idle_timeout          = "60s"
+    label_structured_data = true
+    max_message_length    = 4096
+    use_rfc5424_message   = true
+  }
+  listener {
+    address                         = "0.0.0.0:1515"
+    protocol                        = "udp"
+    syslog_format                   = "rfc3164"
+    use_incoming_timestamp          = true
+    rfc3164_default_to_current_year = true
+  }
+  relabel_rules = loki.relabel.sys.rules
+  forward_to    = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const ScrapeConfig& tcp = c->scrape_configs[0];
+  const ScrapeConfig& udp = c->scrape_configs[1];
+  EXPECT_EQ(tcp.job_name, "net_0");
+  EXPECT_EQ(udp.job_name, "net_1");
+  ASSERT_TRUE(tcp.syslog && udp.syslog);
+  EXPECT_EQ(tcp.syslog->listen_address, "0.0.0.0:1514");
+  EXPECT_EQ(tcp.syslog->listen_protocol, "tcp");  // Alloy's default
+  EXPECT_EQ(tcp.syslog->labels, (Labels{{"job", "syslog"}}));
+  EXPECT_EQ(tcp.syslog->idle_timeout, 60s);
+  EXPECT_TRUE(tcp.syslog->label_structured_data);
+  EXPECT_EQ(tcp.syslog->max_message_length, 4096);
+  EXPECT_TRUE(tcp.syslog->use_rfc5424_message);
+  EXPECT_EQ(tcp.syslog->syslog_format, "rfc5424");
+  EXPECT_EQ(udp.syslog->listen_protocol, "udp");
+  EXPECT_EQ(udp.syslog->syslog_format, "rfc3164");
+  EXPECT_TRUE(udp.syslog->use_incoming_timestamp);
+  EXPECT_TRUE(udp.syslog->labels.empty());  // Alloy adds no job label to syslog entries
+  for (const ScrapeConfig* sc : {&tcp, &udp}) {
+    ASSERT_EQ(sc->relabel_configs.size(), 1u);
+    EXPECT_EQ(sc->relabel_configs[0].source_labels,
+              std::vector<std::string>{"__syslog_message_hostname"});
+    EXPECT_EQ(sc->relabel_configs[0].target_label, "host");
+  }
+}
+
+// loki.source.api: a Promtail loki_push_api job with Alloy's server defaults (port 8080).
+TEST(AlloyReceivers, ApiBecomesAPushJobWithAlloysDefaults) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.api "plain" {
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.api "tuned" {
+  http {
+    listen_address      = "127.0.0.1"
+    listen_port         = 3500
+    conn_limit          = 64
+    server_read_timeout = "5s"
+  }
+  grpc {
+    listen_port = 9095
+  }
+  labels                    = { forwarded = "true" }
+  use_incoming_timestamp    = true
+  max_send_message_size     = "10MiB"
+  graceful_shutdown_timeout = "5s"
+  forward_to                = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const PushApiConfig& plain = c->scrape_configs[0].push.value();
+  EXPECT_EQ(plain.server.http_listen_port, 8080);
+  EXPECT_EQ(plain.server.http_listen_address, "");
+  EXPECT_EQ(plain.server.http_server_read_timeout, 30s);
+  EXPECT_EQ(plain.server.http_server_idle_timeout, 120s);
+  EXPECT_TRUE(plain.labels.empty());
+  EXPECT_FALSE(plain.use_incoming_timestamp);
+  EXPECT_EQ(plain.max_body_size, 100 << 20);
+  const PushApiConfig& tuned = c->scrape_configs[1].push.value();
+  EXPECT_EQ(c->scrape_configs[1].job_name, "tuned");
+  EXPECT_EQ(tuned.server.http_listen_address, "127.0.0.1");
+  EXPECT_EQ(tuned.server.http_listen_port, 3500);
+  EXPECT_EQ(tuned.server.http_listen_conn_limit, 64);
+  EXPECT_EQ(tuned.server.http_server_read_timeout, 5s);
+  EXPECT_EQ(tuned.labels, (Labels{{"forwarded", "true"}}));
+  EXPECT_TRUE(tuned.use_incoming_timestamp);
+  EXPECT_EQ(tuned.max_body_size, 10 << 20);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("c.alloy:12:3: the grpc block of loki.source.api.tuned has no "
+                                "effect: skidder serves the push API over HTTP only"),
+            std::string::npos)
+      << c->warnings[0];
+}
+
+// Each mistake is named where it is written.
+TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
+  Alloy a;
+  auto syslog = [&](const std::string& listener) {
+    return a.Error("loki.source.syslog \"s\" {\n  listener {\n" + listener +
+                   "  }\n  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
+  };
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    protocol = \"sctp\"\n"),
+            "c.alloy:4:5: protocol: must be \"tcp\" or \"udp\"");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    max_message_length = \"big\"\n"),
+            "c.alloy:4:5: max_message_length: expected a whole number of at least 0");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    syslog_format = \"raw\"\n"),
+            "c.alloy:4:5: syslog_format: must be \"rfc5424\" or \"rfc3164\"");
+  EXPECT_EQ(syslog("    labels = { a = \"b\" }\n"),
+            "c.alloy:2:3: listener: address is required, e.g. address = \"0.0.0.0:1514\"");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    colour = \"red\"\n"),
+            "c.alloy:4:5: unknown attribute colour in listener (skidder reads address, protocol, "
+            "idle_timeout, label_structured_data, labels, max_message_length, syslog_format, "
+            "use_incoming_timestamp, use_rfc5424_message, rfc3164_default_to_current_year)");
+  // Checked by the Promtail reader, which names the listener.
+  EXPECT_NE(syslog("    address = \"0.0.0.0:1514\"\n    max_message_length = 999999999\n")
+                .find("c.alloy:2:3: loki.source.syslog.s.listener.syslog.max_message_length: "
+                      "must be between 1 and 67108864 bytes"),
+            std::string::npos);
+  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n    tls {\n    }\n  }\n"
+                                "  forward_to = [loki.write.default.receiver]\n}\n") +
+                    kWrite),
+            "c.alloy:3:5: block tls in http is not supported by skidder yet: serve the push API "
+            "behind a TLS-terminating proxy");
+  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n    listen_port = \"x\"\n"
+                                "  }\n  forward_to = [loki.write.default.receiver]\n}\n") +
+                    kWrite),
+            "c.alloy:3:5: listen_port: expected a whole number of at least 0");
+  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  labels = { a = 1 }\n"
+                                "  forward_to = [loki.write.default.receiver]\n}\n") +
+                    kWrite),
+            "c.alloy:2:3: labels: expected an object of label values, e.g. { job = \"syslog\" }");
+  EXPECT_EQ(a.Error("loki.source.api \"p\" {\n}\n" + std::string(kWrite)),
+            "c.alloy:1:1: loki.source.api: forward_to is required");
+}
+
 // A warning about a translated block names the block's own position, once.
 TEST(AlloyConfig, AWarningNamesTheBlocksPositionOnce) {
   Alloy a;

@@ -1,0 +1,283 @@
+// loki.source.syslog and loki.source.api: Alloy's receivers as Promtail's `syslog` and
+// `loki_push_api` jobs, which skidder already runs (sources/syslog, sources/push).
+//
+// Each attribute is checked here, at its own position, for the type Alloy gives it; the values
+// are then read by the Promtail readers, which check the rest (ranges, TLS files) and name the
+// listener block. relabel_rules become the job's relabel_configs, which run over the
+// __syslog_* labels (or the pushed labels), as Alloy's rules do, before `__` labels are dropped.
+#include <fmt/format.h>
+
+#include <span>
+
+#include "config/alloy_internal.h"
+#include "config/sections.h"
+#include "util/byte_size.h"
+
+namespace skidder::config::alloy_internal {
+
+enum class Kind { kString, kBool, kCount, kDuration, kLabels, kSize };
+
+// One Alloy attribute: its Promtail key and the type Alloy declares for it.
+struct AttrSpec {
+  std::string_view alloy;
+  std::string_view promtail;  // "" = accepted, no effect in skidder
+  Kind kind;
+};
+
+namespace {
+
+constexpr AttrSpec kListener[] = {
+    {"address", "listen_address", Kind::kString},
+    {"protocol", "listen_protocol", Kind::kString},
+    {"idle_timeout", "idle_timeout", Kind::kDuration},
+    {"label_structured_data", "label_structured_data", Kind::kBool},
+    {"labels", "labels", Kind::kLabels},
+    {"max_message_length", "max_message_length", Kind::kCount},
+    {"syslog_format", "syslog_format", Kind::kString},
+    {"use_incoming_timestamp", "use_incoming_timestamp", Kind::kBool},
+    {"use_rfc5424_message", "use_rfc5424_message", Kind::kBool},
+    // skidder always dates an RFC 3164 message in the current year (the year before when that
+    // would put it over a day ahead), which is what this switch turns on in Alloy.
+    {"rfc3164_default_to_current_year", "", Kind::kBool},
+};
+
+constexpr AttrSpec kApi[] = {
+    {"labels", "labels", Kind::kLabels},
+    {"use_incoming_timestamp", "use_incoming_timestamp", Kind::kBool},
+    {"max_send_message_size", "max_body_size", Kind::kSize},
+    // The push server stops with the agent, within server.graceful_shutdown_timeout.
+    {"graceful_shutdown_timeout", "", Kind::kDuration},
+};
+
+// The `http` block of loki.source.api: the keys of the push job's own `server` block.
+constexpr AttrSpec kApiHttp[] = {
+    {"listen_address", "http_listen_address", Kind::kString},
+    {"listen_port", "http_listen_port", Kind::kCount},
+    {"conn_limit", "http_listen_conn_limit", Kind::kCount},
+    {"server_read_timeout", "http_server_read_timeout", Kind::kDuration},
+    {"server_idle_timeout", "http_server_idle_timeout", Kind::kDuration},
+    // skidder answers from memory once Loki has the entries; a write cannot stall on a body.
+    {"server_write_timeout", "", Kind::kDuration},
+};
+
+// The `grpc` block of Grafana Agent's loki.source.api: checked, and warned about at start
+// (skidder serves the push API over HTTP only).
+constexpr AttrSpec kApiGrpc[] = {
+    {"listen_address", "", Kind::kString},
+    {"listen_port", "", Kind::kCount},
+    {"conn_limit", "", Kind::kCount},
+    {"max_connection_age", "", Kind::kDuration},
+    {"max_connection_age_grace", "", Kind::kDuration},
+    {"max_connection_idle", "", Kind::kDuration},
+    {"server_max_recv_msg_size", "", Kind::kSize},
+    {"server_max_send_msg_size", "", Kind::kSize},
+    {"server_max_concurrent_streams", "", Kind::kCount},
+};
+
+std::string Names(std::span<const AttrSpec> specs) {
+  std::string out;
+  for (const AttrSpec& s : specs) out += fmt::format("{}{}", out.empty() ? "" : ", ", s.alloy);
+  return out;
+}
+
+const char* Expected(Kind k) {
+  switch (k) {
+    case Kind::kString:
+      return "a string";
+    case Kind::kBool:
+      return "true or false";
+    case Kind::kCount:
+      return "a whole number of at least 0";
+    case Kind::kDuration:
+      return "a duration like \"120s\"";
+    case Kind::kLabels:
+      return "an object of label values, e.g. { job = \"syslog\" }";
+    case Kind::kSize:
+      return "a size like \"100MiB\"";
+  }
+  return "";
+}
+
+// v as the YAML value of a key of kind k, or nothing when v is not of that kind.
+std::optional<YAML::Node> Typed(const Value& v, Kind k) {
+  using VK = Value::Kind;
+  switch (k) {
+    case Kind::kString:
+      if (v.kind == VK::kString) return YAML::Node(v.str);
+      break;
+    case Kind::kBool:
+      if (v.kind == VK::kBool) return YAML::Node(v.boolean);
+      break;
+    case Kind::kCount:
+      if (v.kind == VK::kNumber && v.number >= 0 && v.number <= INT32_MAX &&
+          v.number == static_cast<double>(static_cast<int64_t>(v.number))) {
+        return YAML::Node(static_cast<int64_t>(v.number));
+      }
+      break;
+    case Kind::kDuration: {
+      Duration unused;
+      if (v.kind == VK::kString && ParseDuration(v.str, &unused)) return YAML::Node(v.str);
+      break;
+    }
+    case Kind::kSize: {
+      int64_t unused = 0;
+      if (v.kind == VK::kString && ParseByteSize(v.str, &unused)) return YAML::Node(v.str);
+      if (v.kind == VK::kNumber && v.number >= 1) return YAML::Node(static_cast<int64_t>(v.number));
+      break;
+    }
+    case Kind::kLabels: {
+      if (v.kind != VK::kObject) break;
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& [name, value] : *v.object) {
+        if (value.kind != VK::kString) return std::nullopt;
+        out[name] = value.str;
+      }
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Reads b's attributes named in specs into out (Promtail's keys), each checked for its type at
+// its own position; `skip` names the attributes the caller reads itself. Nested blocks are the
+// caller's to check.
+Status Loader::TypedAttrs(const Block& b, std::span<const AttrSpec> specs,
+                          const std::set<std::string>& skip, YAML::Node* out) {
+  for (const Attribute& a : b.attributes) {
+    if (skip.contains(a.name)) continue;
+    const AttrSpec* spec = nullptr;
+    for (const AttrSpec& s : specs) {
+      if (s.alloy == a.name) spec = &s;
+    }
+    if (spec == nullptr) {
+      return ErrorAt(a.pos, fmt::format("unknown attribute {} in {} (skidder reads {})", a.name,
+                                        b.name, Names(specs)));
+    }
+    Result<Value> v = Eval(a);
+    if (!v) return v.error();
+    std::optional<YAML::Node> node = Typed(*v, spec->kind);
+    if (!node) return ErrorAt(a.pos, fmt::format("{}: expected {}", a.name, Expected(spec->kind)));
+    if (!spec->promtail.empty()) (*out)[std::string(spec->promtail)] = *node;
+  }
+  return Status::Ok();
+}
+
+// The value of a string attribute that must be one of `allowed`, checked where it is written
+// (the Promtail reader would name the listener block instead).
+Status Loader::OneOf(const Block& b, const std::string& name,
+                     std::initializer_list<std::string_view> allowed) {
+  const Attribute* a = b.Attr(name);
+  if (a == nullptr) return Status::Ok();
+  Result<Value> v = Eval(*a);
+  if (!v) return v.error();
+  std::string list;
+  for (std::string_view s : allowed) {
+    if (v->kind == Value::Kind::kString && v->str == s) return Status::Ok();
+    list += fmt::format("{}\"{}\"", list.empty() ? "" : " or ", s);
+  }
+  return ErrorAt(a->pos, fmt::format("{}: must be {}", name, list));
+}
+
+// The forward_to graph and relabel_rules of a receiver: relabel_rules first, then any
+// loki.relabel at the head of forward_to, as in Alloy.
+Status Loader::ReceiverRoute(const Block& b, Targets* t, Route* route) {
+  const Attribute* fwd = b.Attr("forward_to");
+  if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
+  if (const Attribute* rules = b.Attr("relabel_rules")) {
+    chain_ = {Id(b)};
+    if (Status s = RelabelRulesAttr(*rules, t); !s.ok()) return s;
+  }
+  chain_ = {Id(b)};
+  Result<Value> fv = Eval(*fwd);
+  if (!fv) return fv.error();
+  visits_ = 0;
+  return ResolveReceivers(*fv, fwd->pos, true, t, route);
+}
+
+// loki.source.syslog: one Promtail syslog job per listener block.
+Status Loader::ReadSyslog(const Block& b) {
+  if (Status s = CheckBody(b, {"forward_to", "relabel_rules"}, {"listener"}); !s.ok()) return s;
+  Targets t;
+  Route route;
+  if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
+  if (b.blocks.empty()) {
+    cfg_->warnings.push_back(
+        fmt::format("{}: {} has no listener block: it receives nothing", Where(b.pos), Id(b)));
+    return Status::Ok();
+  }
+  for (size_t i = 0; i < b.blocks.size(); ++i) {
+    const Block& listener = b.blocks[i];
+    YAML::Node syslog(YAML::NodeType::Map);
+    if (Status s = TypedAttrs(listener, kListener, {}, &syslog); !s.ok()) return s;
+    if (listener.Attr("address") == nullptr) {
+      return ErrorAt(listener.pos,
+                     "listener: address is required, e.g. address = \"0.0.0.0:1514\"");
+    }
+    if (Status s = OneOf(listener, "protocol", {"tcp", "udp"}); !s.ok()) return s;
+    if (Status s = OneOf(listener, "syslog_format", {"rfc5424", "rfc3164"}); !s.ok()) return s;
+    for (const Block& tls : listener.blocks) {
+      if (tls.name != "tls_config") {
+        return ErrorAt(tls.pos,
+                       fmt::format("block {} in listener is not supported by skidder", tls.name));
+      }
+      Result<YAML::Node> node = AttrsToYaml(tls);
+      if (!node) return node.error();
+      syslog["tls_config"] = *node;
+    }
+    YAML::Node node;
+    node["syslog"] = syslog;
+    const std::string job = b.blocks.size() == 1 ? "" : fmt::format("{}_{}", b.label, i);
+    if (Status s = AddScrapeConfig(b, std::move(node), t, route, &listener, job); !s.ok()) {
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+// loki.source.api: a Promtail loki_push_api job. Its server takes Alloy's defaults unless the
+// http block says otherwise: port 8080 (Promtail's is 80), read timeout 30s, idle timeout 120s.
+Status Loader::ReadApi(const Block& b) {
+  if (Status s = CheckBody(b,
+                           {"forward_to", "relabel_rules", "labels", "use_incoming_timestamp",
+                            "max_send_message_size", "graceful_shutdown_timeout"},
+                           {"http", "grpc"});
+      !s.ok()) {
+    return s;
+  }
+  Targets t;
+  Route route;
+  if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
+  YAML::Node push(YAML::NodeType::Map);
+  if (Status s = TypedAttrs(b, kApi, {"forward_to", "relabel_rules"}, &push); !s.ok()) return s;
+  YAML::Node server(YAML::NodeType::Map);  // Alloy's defaults, where they differ from Promtail's
+  server["http_listen_port"] = 8080;
+  server["http_server_read_timeout"] = "30s";
+  server["http_server_idle_timeout"] = "120s";
+  for (const Block& nb : b.blocks) {
+    for (const Block& tls : nb.blocks) {
+      return ErrorAt(tls.pos, fmt::format("block {} in {} is not supported by skidder yet: serve "
+                                          "the push API behind a TLS-terminating proxy",
+                                          tls.name, nb.name));
+    }
+    const bool http = nb.name == "http";
+    if (!http) {
+      cfg_->warnings.push_back(
+          fmt::format("{}: the grpc block of {} has no effect: skidder "
+                      "serves the push API over HTTP only",
+                      Where(nb.pos), Id(b)));
+    }
+    if (Status s =
+            TypedAttrs(nb, http ? std::span<const AttrSpec>(kApiHttp) : kApiGrpc, {}, &server);
+        !s.ok()) {
+      return s;
+    }
+  }
+  push["server"] = server;
+  YAML::Node node;
+  node["loki_push_api"] = push;
+  return AddScrapeConfig(b, std::move(node), t, route);
+}
+
+}  // namespace skidder::config::alloy_internal
