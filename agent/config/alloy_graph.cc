@@ -141,6 +141,10 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     Result<YAML::Node> sd = KubernetesSd(*this, b);
     if (!sd) return Err(sd.error());
     t.kubernetes_sd.push_back(*sd);
+  } else if (b.name == "discovery.docker") {
+    Result<YAML::Node> sd = DockerSd(*this, b);
+    if (!sd) return Err(sd.error());
+    t.docker_sd.push_back(*sd);
   } else {
     const bool relabel = b.name == "discovery.relabel";
     const char* input = relabel ? "targets" : "path_targets";
@@ -312,6 +316,12 @@ Status Loader::ReadSource(const Block& b) {
   Route route;
   if (s.ok()) s = SourceRoute(b, &t, &route);
   if (!s.ok()) return s;
+  if (!t.docker_sd.empty()) {
+    return ErrorAt(b.Attr("targets")->pos,
+                   fmt::format("{}: targets from discovery.docker are containers, not files: read "
+                               "them with loki.source.docker",
+                               b.name));
+  }
   if (kube) {
     if (t.kubernetes_sd.empty() || !t.static_labels.empty()) {
       return ErrorAt(b.Attr("targets")->pos,

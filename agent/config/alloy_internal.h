@@ -26,6 +26,7 @@ struct AttrSpec;  // alloy_receivers.cc
 // Where a source's entries come from: the discovery half of a scrape config.
 struct Targets {
   std::vector<YAML::Node> kubernetes_sd;  // kubernetes_sd_configs items
+  std::vector<YAML::Node> docker_sd;      // docker_sd_configs items (discovery.docker)
   std::vector<YAML::Node> static_labels;  // static_configs[].labels
   std::vector<YAML::Node> relabel;        // relabel_configs, in order
   // The targets passed through a local.file_match, which in Alloy makes one target per file
@@ -98,6 +99,7 @@ class Loader {
   Status SourceRoute(const Block& b, Targets* t, Route* route);
   Status ReadJournal(const Block& b);
   Status ReadSyslog(const Block& b);
+  Status ReadDocker(const Block& b);
   Status ReadApi(const Block& b);
   // A receiver's relabel_rules and forward_to graph (loki.source.syslog, loki.source.api).
   Status ReceiverRoute(const Block& b, Targets* t, Route* route);
@@ -142,6 +144,8 @@ inline constexpr size_t kMaxVisits = 256;  // components on all paths of one sou
 // Block translations (alloy_blocks.cc).
 Result<YAML::Node> ToYaml(const Value& v);
 Result<YAML::Node> KubernetesSd(Loader& l, const Block& b);
+// discovery.docker as a docker_sd_configs item (alloy_docker.cc).
+Result<YAML::Node> DockerSd(Loader& l, const Block& b);
 // authorization { type = "Bearer", credentials(_file) } as bearer_token(_file) keys of out.
 Status Authorization(Loader& l, const Block& block, const YAML::Node& attrs, YAML::Node* out);
 Result<YAML::Node> RelabelRule(Loader& l, const Block& rule);

@@ -24,6 +24,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"logging", {}},
     {"livedebugging", {}},  // Alloy's UI debugging stream: accepted, no effect (see docs)
     {"discovery.kubernetes", {"targets"}},
+    {"discovery.docker", {"targets"}},
     {"discovery.relabel", {"output", "rules"}},
     {"local.file_match", {"targets"}},
     {"local.file", {"content"}},
@@ -32,6 +33,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.source.journal", {}},
     {"loki.source.syslog", {}},
     {"loki.source.api", {}},
+    {"loki.source.docker", {}},
     {"loki.process", {"receiver"}},
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},

@@ -1,9 +1,11 @@
 // The Docker source end to end: the real binary discovers containers on a fake Docker API
 // (tests/support/fake_docker_api.h, a Unix socket) and reads their logs through it, as
-// Promtail's Docker target does; faults on the daemon's side and Loki's lose nothing.
+// Promtail's Docker target does (and as Alloy's loki.source.docker, from a config.alloy); faults
+// on the daemon's side and Loki's lose nothing.
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -227,6 +229,62 @@ TEST_F(Docker, SigtermThenRestartSendsNothingTwice) {
   EXPECT_EQ(docker_.LogRequests("c1").back(), "1714557600.000099000");
   ExpectEachOnce("t", 0, 150);
   EXPECT_EQ(ReceivedCounts()["t-99b"], 1);
+}
+
+// The same containers through Alloy's discovery.docker and loki.source.docker: labels from the
+// targets' rules, the source's `labels` and its relabel_rules, as Alloy gives them.
+TEST_F(Docker, AlloySourceReadsTheContainersWithAlloysLabels) {
+  docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
+  docker_.AddContainer({.id = "c2", .name = "/quiet", .labels = {{"logging", "off"}}});
+  docker_.Log("c1", 1, kT0, "to stdout\n");
+  docker_.Log("c1", 2, kT0 + 1, "to stderr\n");
+  docker_.Log("c2", 1, kT0, "filtered out\n");
+  const std::string config = dir_ / "docker.alloy";
+  WriteFile(config, fmt::format(R"A(discovery.docker "d" {{
+  host             = "{host}"
+  refresh_interval = "200ms"
+  filter {{
+    name   = "label"
+    values = ["logging=on"]
+  }}
+}}
+discovery.relabel "d" {{
+  targets = discovery.docker.d.targets
+  rule {{
+    source_labels = ["__meta_docker_container_name"]
+    regex         = "/(.*)"
+    target_label  = "container"
+  }}
+}}
+loki.relabel "lines" {{
+  rule {{
+    source_labels = ["__meta_docker_container_log_stream"]
+    target_label  = "stream"
+  }}
+  forward_to = []
+}}
+loki.source.docker "apps" {{
+  host          = "{host}"
+  targets       = discovery.relabel.d.output
+  labels        = {{ app = "docker" }}
+  relabel_rules = loki.relabel.lines.rules
+  forward_to    = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{loki}"
+    batch_wait = "50ms"
+  }}
+}}
+)A",
+                                fmt::arg("host", docker_.host()), fmt::arg("loki", loki_.url())));
+  StartAgent(config, {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
+  ASSERT_TRUE(loki_.WaitForLines(2)) << loki_.LineCount() << agent_.Stderr();
+  std::map<std::string, std::string> labels;
+  for (const ReceivedEntry& e : loki_.Entries()) labels[e.line] = e.labels;
+  EXPECT_EQ(labels.size(), 2u);
+  EXPECT_EQ(labels["to stdout"], R"({app="docker", container="web", stream="stdout"})");
+  EXPECT_EQ(labels["to stderr"], R"({app="docker", container="web", stream="stderr"})");
 }
 
 TEST_F(Docker, HostExampleConfigPassesCheckSyntax) {

@@ -53,6 +53,8 @@ void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_fil
   ASSERT_EQ(a->scrape_configs.size(), y->scrape_configs.size());
   a->scrape_configs[0].job_name = job_name;  // the journal job is named "journal" in both
   a->positions.held_dir = y->positions.held_dir;
+  // loki.source.docker has no legacy_positions_file: docker-host.alloy says to pass the flag.
+  if (alloy_file.ends_with("docker-host.alloy")) a->positions.filename = y->positions.filename;
   a->target_config.symlink_roots = y->target_config.symlink_roots;
   y->source_file = a->source_file = "";
   std::string where;
@@ -67,7 +69,7 @@ TEST(AlloyConfig, KubernetesExampleMatchesKubernetesYaml) {
 }
 
 TEST(AlloyConfig, ServiceExamplesMatchTheirYaml) {
-  for (const char* name : {"airflow", "java-service", "python-service"}) {
+  for (const char* name : {"airflow", "java-service", "python-service", "docker-host"}) {
     SCOPED_TRACE(name);
     Result<Config> y =
         LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name + ".yaml");
@@ -549,6 +551,97 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
             "c.alloy:2:3: labels: expected an object of label values, e.g. { job = \"syslog\" }");
   EXPECT_EQ(a.Error("loki.source.api \"p\" {\n}\n" + std::string(kWrite)),
             "c.alloy:1:1: loki.source.api: forward_to is required");
+}
+
+// discovery.docker lists the containers, loki.source.docker reads them: one Promtail job with
+// docker_sd_configs. Labels as Alloy gives them: the targets' rules, the source's `labels` over
+// them, then its relabel_rules.
+TEST(AlloyDocker, DiscoveryAndSourceBecomeADockerJob) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+discovery.docker "linux" {
+  host             = "tcp://docker:2375"
+  port             = 8080
+  refresh_interval = "10s"
+  filter {
+    name   = "label"
+    values = ["logging=on"]
+  }
+}
+discovery.relabel "c" {
+  targets = discovery.docker.linux.targets
+  rule {
+    source_labels = ["__meta_docker_container_name"]
+    target_label  = "container"
+  }
+}
+loki.relabel "r" {
+  rule {
+    source_labels = ["__meta_docker_container_log_stream"]
+    target_label  = "stream"
+  }
+  forward_to = []
+}
+loki.source.docker "apps" {
+  host             = "tcp://docker:2375"
+  targets          = discovery.relabel.c.output
+  labels           = { env = "$prod" }
+  relabel_rules    = loki.relabel.r.rules
+  refresh_interval = "30s"
+  forward_to       = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 1u);
+  const ScrapeConfig& sc = c->scrape_configs[0];
+  EXPECT_EQ(sc.job_name, "apps");
+  ASSERT_EQ(sc.docker_sd_configs.size(), 1u);
+  const DockerSdConfig& d = sc.docker_sd_configs[0];
+  EXPECT_EQ(d.host, "tcp://docker:2375");
+  EXPECT_EQ(d.port, 8080);
+  EXPECT_EQ(d.refresh_interval, 10s);
+  ASSERT_EQ(d.filters.size(), 1u);
+  EXPECT_EQ(d.filters[0].first, "label");
+  EXPECT_EQ(d.filters[0].second, std::vector<std::string>{"logging=on"});
+  ASSERT_EQ(sc.relabel_configs.size(), 3u);
+  EXPECT_EQ(sc.relabel_configs[0].target_label, "container");
+  EXPECT_EQ(sc.relabel_configs[1].target_label, "env");
+  EXPECT_EQ(sc.relabel_configs[1].replacement, "$$prod");  // a literal '$'
+  EXPECT_TRUE(sc.relabel_configs[1].source_labels.empty());
+  EXPECT_EQ(sc.relabel_configs[2].target_label, "stream");
+}
+
+TEST(AlloyDocker, MistakesAreNamedWhereTheyAreWritten) {
+  Alloy a;
+  const std::string discovery =
+      "discovery.docker \"d\" {\n  host = \"unix:///var/run/docker.sock\"\n}\n";
+  auto source = [&](const std::string& body) {
+    return a.Error(discovery + "loki.source.docker \"s\" {\n" + body +
+                   "  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
+  };
+  EXPECT_EQ(source("  host = \"unix:///other.sock\"\n  targets = discovery.docker.d.targets\n"),
+            "c.alloy:5:3: host: skidder reads the containers' logs from the daemon that lists "
+            "them, so this must be discovery.docker's host \"unix:///var/run/docker.sock\"");
+  EXPECT_EQ(source("  host = \"unix:///var/run/docker.sock\"\n  targets = [{a = \"b\"}]\n"),
+            "c.alloy:6:3: loki.source.docker: targets must come from discovery.docker");
+  EXPECT_EQ(source("  targets = discovery.docker.d.targets\n"),
+            "c.alloy:4:1: loki.source.docker: host is required");
+  EXPECT_EQ(source("  host = \"unix:///var/run/docker.sock\"\n  targets = "
+                   "discovery.docker.d.targets\n  http_client_config {\n  }\n"),
+            "c.alloy:7:3: http_client_config in loki.source.docker is not supported by skidder, "
+            "which reads the logs with the client settings of the discovery.docker that lists "
+            "the containers: set them there");
+  EXPECT_EQ(a.Error(discovery +
+                    "loki.source.file \"f\" {\n  targets = discovery.docker.d.targets\n"
+                    "  forward_to = [loki.write.default.receiver]\n}\n" +
+                    kWrite),
+            "c.alloy:5:3: loki.source.file: targets from discovery.docker are containers, not "
+            "files: read them with loki.source.docker");
+  // discovery.docker is checked by Promtail's docker_sd_configs reader, used or not.
+  EXPECT_NE(a.Error("discovery.docker \"d\" {\n  host = \"docker:2375\"\n}\n" + std::string(kWrite))
+                .find("c.alloy:1:1: discovery.docker.d.host: \"docker:2375\" is not a unix://, "
+                      "tcp://, http:// or https:// address"),
+            std::string::npos);
 }
 
 // A warning about a translated block names the block's own position, once.
