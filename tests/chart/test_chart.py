@@ -474,6 +474,17 @@ class Journal(unittest.TestCase):
         self.assertNotIn("/run/log/journal", paths)
         self.assertNotIn("/etc/machine-id", paths)
 
+    def test_mount_machine_id_false_keeps_the_journal_without_the_file(self):
+        # For nodes without /etc/machine-id, where a hostPath of type File stops the pod: the
+        # agent then reads every machine's journal and warns (sources/journal/local_journal.h).
+        docs = R.render({"journal": {"mountMachineId": False}})
+        self.assertIsNotNone(self.journal_job(docs))
+        pod, c = agent_container(docs)
+        paths = [m["mountPath"] for m in c["volumeMounts"]]
+        self.assertIn("/run/log/journal", paths)
+        self.assertNotIn("/etc/machine-id", paths)
+        self.assertNotIn("machine-id", [v["name"] for v in pod["volumes"]])
+
     def test_max_age_and_extra_relabel_configs(self):
         job = self.journal_job(R.render({"journal": {
             "maxAge": "2h",
