@@ -149,7 +149,7 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     const bool relabel = b.name == "discovery.relabel";
     const char* input = relabel ? "targets" : "path_targets";
     Status s = relabel ? CheckBody(b, {"targets"}, {"rule"})
-                       : CheckBody(b, {"path_targets", "sync_period"}, {});
+                       : CheckBody(b, {"path_targets", "sync_period", "ignore_older_than"}, {});
     if (!s.ok()) return Err(std::move(s));
     const Attribute* in = b.Attr(input);
     if (in == nullptr) return Err(ErrorAt(b.pos, fmt::format("{}: {} is required", b.name, input)));
@@ -170,13 +170,8 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
       }
       t.relabel.push_back(*r);
     }
-    if (const Attribute* sync = b.Attr("sync_period")) {
-      Result<Value> d = Eval(*sync);
-      if (!d) return Err(d.error());
-      if (d->kind != Value::Kind::kString ||
-          !ParseDuration(d->str, &cfg_->target_config.sync_period)) {
-        return Err(ErrorAt(sync->pos, "sync_period: expected a duration like \"10s\""));
-      }
+    if (!relabel) {
+      if (Status s = ReadMatchOptions(b); !s.ok()) return Err(std::move(s));
     }
   }
   chain_.pop_back();
@@ -211,6 +206,12 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
       if (Status s = ReadDecompression(nb, node); !s.ok()) return s;
       continue;
     }
+    if (nb.name == "file_match") {
+      Status s = CheckBody(nb, {"enabled", "sync_period", "ignore_older_than"}, {});
+      if (s.ok()) s = ReadMatchOptions(nb);
+      if (!s.ok()) return s;
+      continue;
+    }
     if (Status s = CheckBody(nb, {"min_poll_frequency", "max_poll_frequency"}, {}); !s.ok()) {
       return s;
     }
@@ -232,12 +233,48 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
                      "tail_from_end = true is not supported by skidder yet; new files are "
                      "read from the start, as Promtail does");
     }
+    // skidder reads a file whose position cannot be read from its start (no loss; see
+    // docs/operations.md, "Positions file corrupt"): Alloy's default, the only one it has.
+    if (a.name == "on_positions_file_error" &&
+        (v->kind != Value::Kind::kString || v->str != "restart_from_beginning")) {
+      return ErrorAt(a.pos,
+                     "on_positions_file_error: skidder reads a file whose position is unreadable "
+                     "from its start (\"restart_from_beginning\"); \"skip\" and "
+                     "\"restart_from_end\" are not supported");
+    }
     if (a.name == "encoding") (*node)["encoding"] = lang::alloy::ToText(*v);
     if (a.name == "legacy_positions_file") {
       if (!positions_file_.empty() && positions_file_ != v->str) {
         return ErrorAt(a.pos, "all sources must name the same legacy_positions_file");
       }
       positions_file_ = v->str;
+    }
+  }
+  return Status::Ok();
+}
+
+// The options of a local.file_match, and of loki.source.file's file_match block (Alloy 1.11+),
+// in which the source expands the globs in its targets' __path__ itself, as a local.file_match
+// in front of it would. skidder's targets are always globs, so only sync_period matters (one
+// value for the agent); `enabled = false` (absolute paths only) reads the same files, since a
+// path without glob characters matches itself.
+Status Loader::ReadMatchOptions(const Block& nb) {
+  for (const Attribute& a : nb.attributes) {
+    if (a.name != "enabled" && a.name != "sync_period" && a.name != "ignore_older_than") continue;
+    Result<Value> v = Eval(a);
+    if (!v) return v.error();
+    if (a.name == "enabled" && v->kind != Value::Kind::kBool) {
+      return ErrorAt(a.pos, "enabled: expected true or false");
+    }
+    Duration d{0};
+    if (a.name != "enabled" && (v->kind != Value::Kind::kString || !ParseDuration(v->str, &d))) {
+      return ErrorAt(a.pos, fmt::format("{}: expected a duration like \"10s\"", a.name));
+    }
+    if (a.name == "sync_period") cfg_->target_config.sync_period = d;
+    if (a.name == "ignore_older_than" && d != Duration(0)) {
+      return ErrorAt(a.pos,
+                     "ignore_older_than is not supported by skidder yet: every matched file is "
+                     "read (remove it, or set \"0s\")");
     }
   }
   return Status::Ok();
@@ -305,11 +342,11 @@ Status Loader::SourceRoute(const Block& b, Targets* t, Route* route) {
 
 Status Loader::ReadSource(const Block& b) {
   const bool kube = b.name == "loki.source.kubernetes";
-  Status s =
-      kube ? CheckBody(b, {"targets", "forward_to"}, {"clustering"})
-           : CheckBody(
-                 b, {"targets", "forward_to", "encoding", "tail_from_end", "legacy_positions_file"},
-                 {"file_watch", "decompression"});
+  Status s = kube ? CheckBody(b, {"targets", "forward_to"}, {"clustering"})
+                  : CheckBody(b,
+                              {"targets", "forward_to", "encoding", "tail_from_end",
+                               "legacy_positions_file", "on_positions_file_error"},
+                              {"file_watch", "decompression", "file_match"});
   YAML::Node node;
   if (s.ok()) s = ReadSourceOptions(b, &node);
   Targets t;

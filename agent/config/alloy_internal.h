@@ -115,6 +115,7 @@ class Loader {
   Status RelabelRulesAttr(const Attribute& a, Targets* t);
   Status DurationAttr(const Attribute& a, Duration* out);
   Status ReadDecompression(const Block& nb, YAML::Node* node);
+  Status ReadMatchOptions(const Block& nb);
   Status ReadWrite(const Block& b);
   Status ReadLogging(const Block& b);
   Status ReadProcess(const Block& b, Route* route);

@@ -553,6 +553,69 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
             "c.alloy:1:1: loki.source.api: forward_to is required");
 }
 
+// Alloy 1.11's file_match block: the source expands its own globs, as a local.file_match in
+// front of it would; both spellings give the same configuration.
+TEST(AlloyConfig, FileMatchBlockIsLocalFileMatch) {
+  Alloy a;
+  Result<Config> block = a.Load(std::string(R"(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app/*.log", "__path_exclude__" = "/var/log/app/x.log", job = "app"}]
+  file_match {
+    enabled           = true
+    sync_period       = "5s"
+    ignore_older_than = "0s"
+  }
+  on_positions_file_error = "restart_from_beginning"
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(block) << block.error().message();
+  Result<Config> component = a.Load(std::string(R"(
+local.file_match "app" {
+  path_targets = [{"__path__" = "/var/log/app/*.log", "__path_exclude__" = "/var/log/app/x.log", job = "app"}]
+  sync_period  = "5s"
+}
+loki.source.file "app" {
+  targets    = local.file_match.app.targets
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(component) << component.error().message();
+  EXPECT_EQ(block->target_config.sync_period, 5s);
+  ASSERT_EQ(block->scrape_configs.size(), 1u);
+  ASSERT_EQ(block->scrape_configs[0].static_configs.size(), 1u);
+  EXPECT_EQ(block->scrape_configs[0].static_configs[0].labels,
+            (Labels{{"__path__", "/var/log/app/*.log"},
+                    {"__path_exclude__", "/var/log/app/x.log"},
+                    {"job", "app"}}));
+  block->source_file = component->source_file = "";
+  EXPECT_EQ(DumpConfig(*block), DumpConfig(*component));
+}
+
+TEST(AlloyConfig, FileMatchOptionsSkidderLacksAreRefusedWhereWritten) {
+  Alloy a;
+  auto source = [&](const std::string& body) {
+    return a.Error("loki.source.file \"app\" {\n  targets = [{\"__path__\" = \"/l/*.log\"}]\n" +
+                   body + "  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
+  };
+  EXPECT_EQ(source("  file_match {\n    ignore_older_than = \"1h\"\n  }\n"),
+            "c.alloy:4:5: ignore_older_than is not supported by skidder yet: every matched file "
+            "is read (remove it, or set \"0s\")");
+  EXPECT_EQ(source("  file_match {\n    enabled = \"yes\"\n  }\n"),
+            "c.alloy:4:5: enabled: expected true or false");
+  EXPECT_EQ(source("  file_match {\n    sync_period = 10\n  }\n"),
+            "c.alloy:4:5: sync_period: expected a duration like \"10s\"");
+  EXPECT_EQ(source("  on_positions_file_error = \"skip\"\n"),
+            "c.alloy:3:3: on_positions_file_error: skidder reads a file whose position is "
+            "unreadable from its start (\"restart_from_beginning\"); \"skip\" and "
+            "\"restart_from_end\" are not supported");
+  EXPECT_EQ(a.Error("local.file_match \"m\" {\n  path_targets = [{\"__path__\" = \"/l/*.log\"}]\n"
+                    "  ignore_older_than = \"24h\"\n}\n" +
+                    std::string(kWrite)),
+            "c.alloy:3:3: ignore_older_than is not supported by skidder yet: every matched file "
+            "is read (remove it, or set \"0s\")");
+}
+
 // discovery.docker lists the containers, loki.source.docker reads them: one Promtail job with
 // docker_sd_configs. Labels as Alloy gives them: the targets' rules, the source's `labels` over
 // them, then its relabel_rules.
