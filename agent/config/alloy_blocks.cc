@@ -162,13 +162,26 @@ Result<YAML::Node> ToYaml(const Value& v) {
                   v.capsule.component, v.capsule.kind)));
 }
 
+Result<YAML::Node> ClientBlock(Loader& l, const Block& nb) {
+  const bool oauth2 = nb.name == "oauth2";  // its own tls_config, for the token URL
+  Result<YAML::Node> sub =
+      l.AttrsToYaml(nb, {}, oauth2 ? std::set<std::string>{"tls_config"} : std::set<std::string>{});
+  if (!sub) return sub;
+  for (const Block& inner : nb.blocks) {
+    Result<YAML::Node> tls = l.AttrsToYaml(inner);
+    if (!tls) return tls;
+    (*sub)[inner.name] = *tls;
+  }
+  return sub;
+}
+
 Result<YAML::Node> KubernetesSd(Loader& l, const Block& b) {
   Result<YAML::Node> node = l.AttrsToYaml(b, {},
                                           {"namespaces", "selectors", "tls_config", "authorization",
                                            "basic_auth", "oauth2", "attach_metadata"});
   if (!node) return node;
   for (const Block& nb : b.blocks) {
-    Result<YAML::Node> sub = l.AttrsToYaml(nb);
+    Result<YAML::Node> sub = ClientBlock(l, nb);
     if (!sub) return sub;
     if (nb.name == "selectors") {
       (*node)["selectors"].push_back(*sub);

@@ -33,7 +33,7 @@ Result<YAML::Node> DockerSd(Loader& l, const Block& b) {
   if (!node) return node;
   if (!(*node)["host"]) return Err(l.ErrorAt(b.pos, "discovery.docker: host is required"));
   for (const Block& nb : b.blocks) {
-    Result<YAML::Node> sub = l.AttrsToYaml(nb);
+    Result<YAML::Node> sub = ClientBlock(l, nb);
     if (!sub) return sub;
     if (nb.name == "filter") {
       (*node)["filters"].push_back(*sub);  // {name, values}, as Prometheus' filters items
@@ -52,15 +52,17 @@ Result<YAML::Node> DockerSd(Loader& l, const Block& b) {
 }
 
 Status Loader::ReadDocker(const Block& b) {
-  if (Status s = CheckBody(
-          b, {"host", "targets", "forward_to", "labels", "relabel_rules", "refresh_interval"}, {});
-      !s.ok()) {
-    if (!b.blocks.empty() && b.blocks[0].name == "http_client_config") {
-      return ErrorAt(b.blocks[0].pos,
+  for (const Block& nb : b.blocks) {
+    if (nb.name == "http_client_config") {
+      return ErrorAt(nb.pos,
                      "http_client_config in loki.source.docker is not supported by skidder, "
                      "which reads the logs with the client settings of the discovery.docker that "
                      "lists the containers: set them there");
     }
+  }
+  if (Status s = CheckBody(
+          b, {"host", "targets", "forward_to", "labels", "relabel_rules", "refresh_interval"}, {});
+      !s.ok()) {
     return s;
   }
   const Attribute* host = b.Attr("host");
@@ -108,13 +110,14 @@ Status Loader::ReadDocker(const Block& b) {
     chain_ = {Id(b)};
     if (Status s = RelabelRulesAttr(*rules, &t); !s.ok()) return s;
   }
-  // Then what the source forwards to (a loki.relabel at its head joins the rules above).
+  // Then what the source forwards to.
   Route route;
   chain_ = {Id(b)};
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
   visits_ = 0;
-  if (Status s = ResolveReceivers(*fv, fwd->pos, true, &t, &route); !s.ok()) return s;
+  // A loki.relabel in forward_to is a stage over the entry's labels (see ReceiverRoute).
+  if (Status s = ResolveReceivers(*fv, fwd->pos, /*head=*/false, &t, &route); !s.ok()) return s;
   YAML::Node node;
   for (const YAML::Node& sd : t.docker_sd) node["docker_sd_configs"].push_back(sd);
   return AddScrapeConfig(b, std::move(node), t, route);

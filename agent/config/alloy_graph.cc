@@ -393,10 +393,17 @@ Status Loader::ReadSource(const Block& b) {
 // scrape config and appends it; stage errors point at their Alloy blocks.
 Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t,
                                const Route& route, const Block* part, const std::string& job) {
-  const std::string name = job.empty() ? b.label : job;
-  const bool taken = std::ranges::any_of(
-      cfg_->scrape_configs, [&](const ScrapeConfig& sc) { return sc.job_name == name; });
-  node["job_name"] = taken ? Id(b) + name.substr(b.label.size()) : name;
+  // The label (and the part's suffix) if no other job has it, else the component's id, else
+  // that with a number: metrics and the pipeline's state are per job, so names must not repeat.
+  auto taken = [&](const std::string& n) {
+    return std::ranges::any_of(cfg_->scrape_configs,
+                               [&](const ScrapeConfig& sc) { return sc.job_name == n; });
+  };
+  const std::string suffix = job.empty() ? "" : job.substr(b.label.size());
+  std::string name = b.label + suffix;
+  if (taken(name)) name = Id(b) + suffix;
+  for (int n = 2; taken(name); ++n) name = fmt::format("{}{}#{}", Id(b), suffix, n);
+  node["job_name"] = name;
   const std::vector<RouteStage> stages = EncodeRoute(route);
   for (const RouteStage& st : stages) {
     YAML::Node item;

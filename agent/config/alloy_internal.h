@@ -145,6 +145,9 @@ inline constexpr size_t kMaxVisits = 256;  // components on all paths of one sou
 // Block translations (alloy_blocks.cc).
 Result<YAML::Node> ToYaml(const Value& v);
 Result<YAML::Node> KubernetesSd(Loader& l, const Block& b);
+// A block of the HTTP client settings (basic_auth, tls_config, oauth2 with its own tls_config,
+// ...) with Promtail's keys.
+Result<YAML::Node> ClientBlock(Loader& l, const Block& nb);
 // discovery.docker as a docker_sd_configs item (alloy_docker.cc).
 Result<YAML::Node> DockerSd(Loader& l, const Block& b);
 // authorization { type = "Bearer", credentials(_file) } as bearer_token(_file) keys of out.

@@ -68,7 +68,8 @@ Status Loader::ReadJournal(const Block& b) {
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
   visits_ = 0;
-  if (s = ResolveReceivers(*fv, fwd->pos, true, &t, &route); !s.ok()) return s;
+  // As for the other receivers (ReceiverRoute): a loki.relabel in forward_to is a stage.
+  if (s = ResolveReceivers(*fv, fwd->pos, /*head=*/false, &t, &route); !s.ok()) return s;
   YAML::Node node;
   node["journal"] = journal;
   return AddScrapeConfig(b, std::move(node), t, route);

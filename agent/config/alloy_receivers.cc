@@ -7,6 +7,7 @@
 // __syslog_* labels (or the pushed labels), as Alloy's rules do, before `__` labels are dropped.
 #include <fmt/format.h>
 
+#include <charconv>
 #include <span>
 
 #include "config/alloy_internal.h"
@@ -102,18 +103,26 @@ const char* Expected(Kind k) {
 std::optional<YAML::Node> Typed(const Value& v, Kind k) {
   using VK = Value::Kind;
   switch (k) {
-    case Kind::kString:
+    case Kind::kString:  // Alloy converts numbers to strings
       if (v.kind == VK::kString) return YAML::Node(v.str);
+      if (v.kind == VK::kNumber) return YAML::Node(lang::alloy::FormatNumber(v.number));
       break;
     case Kind::kBool:
       if (v.kind == VK::kBool) return YAML::Node(v.boolean);
       break;
-    case Kind::kCount:
-      if (v.kind == VK::kNumber && v.number >= 0 && v.number <= INT32_MAX &&
-          v.number == static_cast<double>(static_cast<int64_t>(v.number))) {
-        return YAML::Node(static_cast<int64_t>(v.number));
+    case Kind::kCount: {  // Alloy converts numeric strings to numbers ("3500")
+      double n = v.number;
+      if (v.kind == VK::kString) {
+        auto [end, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), n);
+        if (ec != std::errc() || end != v.str.data() + v.str.size() || v.str.empty()) break;
+      } else if (v.kind != VK::kNumber) {
+        break;
+      }
+      if (n >= 0 && n <= INT32_MAX && n == static_cast<double>(static_cast<int64_t>(n))) {
+        return YAML::Node(static_cast<int64_t>(n));
       }
       break;
+    }
     case Kind::kDuration: {
       Duration unused;
       if (v.kind == VK::kString && ParseDuration(v.str, &unused)) return YAML::Node(v.str);
@@ -129,8 +138,9 @@ std::optional<YAML::Node> Typed(const Value& v, Kind k) {
       if (v.kind != VK::kObject) break;
       YAML::Node out(YAML::NodeType::Map);
       for (const auto& [name, value] : *v.object) {
-        if (value.kind != VK::kString) return std::nullopt;
-        out[name] = value.str;
+        std::optional<YAML::Node> text = Typed(value, Kind::kString);
+        if (!text) return std::nullopt;
+        out[name] = *text;
       }
       return out;
     }
@@ -180,8 +190,11 @@ Status Loader::OneOf(const Block& b, const std::string& name,
   return ErrorAt(a->pos, fmt::format("{}: must be {}", name, list));
 }
 
-// The forward_to graph and relabel_rules of a receiver: relabel_rules first, then any
-// loki.relabel at the head of forward_to, as in Alloy.
+// The relabel_rules and forward_to graph of a receiver (syslog, api, docker, journal). Its
+// relabel_rules are the job's relabel_configs, over the meta labels; every loki.relabel in
+// forward_to is a stage over the entry's labels, after the `__` labels are dropped, as in Alloy
+// (not part of the job's relabeling, as at the head of a file source: that would show it the
+// meta labels, skip it for raw pushes, and drop a __tenant_id__ it sets).
 Status Loader::ReceiverRoute(const Block& b, Targets* t, Route* route) {
   const Attribute* fwd = b.Attr("forward_to");
   if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
@@ -193,7 +206,7 @@ Status Loader::ReceiverRoute(const Block& b, Targets* t, Route* route) {
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
   visits_ = 0;
-  return ResolveReceivers(*fv, fwd->pos, true, t, route);
+  return ResolveReceivers(*fv, fwd->pos, /*head=*/false, t, route);
 }
 
 // loki.source.syslog: one Promtail syslog job per listener block.
@@ -202,10 +215,10 @@ Status Loader::ReadSyslog(const Block& b) {
   Targets t;
   Route route;
   if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
-  if (b.blocks.empty()) {
-    cfg_->warnings.push_back(
-        fmt::format("{}: {} has no listener block: it receives nothing", Where(b.pos), Id(b)));
-    return Status::Ok();
+  if (b.blocks.empty()) {  // required in Alloy too
+    return ErrorAt(b.pos,
+                   "loki.source.syslog: a listener block is required, e.g. listener { "
+                   "address = \"0.0.0.0:1514\" }");
   }
   for (size_t i = 0; i < b.blocks.size(); ++i) {
     const Block& listener = b.blocks[i];
@@ -222,6 +235,7 @@ Status Loader::ReadSyslog(const Block& b) {
         return ErrorAt(tls.pos,
                        fmt::format("block {} in listener is not supported by skidder", tls.name));
       }
+      if (syslog["tls_config"]) return ErrorAt(tls.pos, "listener: tls_config is given twice");
       Result<YAML::Node> node = AttrsToYaml(tls);
       if (!node) return node.error();
       syslog["tls_config"] = *node;
@@ -251,15 +265,24 @@ Status Loader::ReadApi(const Block& b) {
   if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
   YAML::Node push(YAML::NodeType::Map);
   if (Status s = TypedAttrs(b, kApi, {"forward_to", "relabel_rules"}, &push); !s.ok()) return s;
+  push["tenant_from_header"] = true;       // Alloy gives a push's X-Scope-OrgID to its entries
   YAML::Node server(YAML::NodeType::Map);  // Alloy's defaults, where they differ from Promtail's
   server["http_listen_port"] = 8080;
   server["http_server_read_timeout"] = "30s";
   server["http_server_idle_timeout"] = "120s";
+  std::set<std::string> seen;
   for (const Block& nb : b.blocks) {
-    for (const Block& tls : nb.blocks) {
-      return ErrorAt(tls.pos, fmt::format("block {} in {} is not supported by skidder yet: serve "
-                                          "the push API behind a TLS-terminating proxy",
-                                          tls.name, nb.name));
+    if (!seen.insert(nb.name).second) {
+      return ErrorAt(nb.pos, fmt::format("{}: the {} block is given twice", b.name, nb.name));
+    }
+    for (const Block& inner : nb.blocks) {
+      if (inner.name == "tls_config" || inner.name == "tls") {
+        return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder yet: "
+                                              "serve the push API behind a TLS-terminating proxy",
+                                              inner.name, nb.name));
+      }
+      return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder",
+                                            inner.name, nb.name));
     }
     const bool http = nb.name == "http";
     if (!http) {

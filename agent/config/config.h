@@ -214,6 +214,9 @@ struct PushApiConfig {
   // skidder: the largest request body (compressed, and again decompressed). Loki's default
   // (distributor max_recv_msg_size) is 100 MB.
   int64_t max_body_size = 100 << 20;
+  // skidder: a Loki push's X-Scope-OrgID becomes its entries' tenant (__tenant_id__), as
+  // Alloy's loki.source.api does; Promtail's push target ignores the header (the default).
+  bool tenant_from_header = false;
   std::vector<std::string> ignored_keys;  // server keys that cannot apply (gRPC), for the log
 };
 

@@ -151,6 +151,7 @@ void Fields(V& v, T& p) {
   v.Bool("use_incoming_timestamp", p.use_incoming_timestamp);
   v.Dur("ack_timeout", p.ack_timeout);
   v.PositiveSize("max_body_size", p.max_body_size);
+  v.Bool("tenant_from_header", p.tenant_from_header);
 }
 
 template <typename V, FieldsOf<SyslogConfig> T>

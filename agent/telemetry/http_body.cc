@@ -30,6 +30,7 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
   };
   req->body.content_type = header(MHD_HTTP_HEADER_CONTENT_TYPE);
   req->body.content_encoding = header(MHD_HTTP_HEADER_CONTENT_ENCODING);
+  req->body.tenant = header("X-Scope-OrgID");
   return MHD_YES;
 }
 

@@ -55,6 +55,7 @@ struct HttpServerOptions {
 struct HttpBodyRequest {
   std::string path;  // without the prefix
   std::string content_type, content_encoding;
+  std::string tenant;  // X-Scope-OrgID
   std::string body;
 };
 

@@ -171,9 +171,17 @@ loki.source.syslog "net" {{
 loki.source.api "push" {{
   http {{
     listen_address = "127.0.0.1"
-    listen_port    = 0
+    listen_port    = "0"
   }}
   labels     = {{ forwarded = "true" }}
+  forward_to = [loki.relabel.mark.receiver]
+}}
+// In forward_to, a stage over each entry's labels, raw pushes included, as in Alloy.
+loki.relabel "mark" {{
+  rule {{
+    target_label = "relayed"
+    replacement  = "yes"
+  }}
   forward_to = [loki.write.default.receiver]
 }}
 loki.write "default" {{
@@ -205,7 +213,7 @@ loki.write "default" {{
   EXPECT_EQ(raw.status, 204) << raw.body;
   PushResponse pb = push.Post(
       ProtobufPushBody({{.labels = R"({app="api"})", .timestamp_ns = 1, .line = "from push"}}),
-      "application/x-protobuf", "", "/api/v1/push");
+      "application/x-protobuf", "", "/api/v1/push", "team-b");
   EXPECT_EQ(pb.status, 204) << pb.body;
   ASSERT_TRUE(loki_.WaitForLines(3)) << loki_.LineCount() << agent_.Stderr();
   const std::vector<ReceivedEntry> entries = loki_.Entries();
@@ -214,8 +222,11 @@ loki.write "default" {{
   const ReceivedEntry* pushed = EntryOf(entries, "from push");
   ASSERT_TRUE(syslog && from_raw && pushed) << loki_.LineCount();
   EXPECT_EQ(syslog->labels, R"({host="host5", job="syslog"})");
-  EXPECT_EQ(from_raw->labels, R"({forwarded="true"})");
-  EXPECT_EQ(pushed->labels, R"({app="api", forwarded="true"})");
+  EXPECT_EQ(from_raw->labels, R"({forwarded="true", relayed="yes"})");
+  EXPECT_EQ(pushed->labels, R"({app="api", forwarded="true", relayed="yes"})");
+  // The push's X-Scope-OrgID is its entries' tenant, as Alloy's loki.source.api forwards it.
+  EXPECT_EQ(pushed->tenant, "team-b");
+  EXPECT_EQ(from_raw->tenant, "");
 }
 
 TEST_F(Alloy, KubernetesExampleGivesTheChartsStreams) {

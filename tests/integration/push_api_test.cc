@@ -135,6 +135,29 @@ TEST_F(PushApi, JsonPushPlainAndGzipGetTheTimeOfReceiptWithoutIncomingTimestamps
   EXPECT_LT(got[2].timestamp_ns, got[3].timestamp_ns);
 }
 
+// Promtail's push target ignores the push's X-Scope-OrgID; with skidder's tenant_from_header
+// (what Alloy's loki.source.api does) it becomes the entries' tenant.
+TEST_F(PushApi, TheSendersTenantIsNotKeptByDefaultAsInPromtail) {
+  StartPushAgent();
+  const std::string body = ProtobufPushBody(Batch(R"({app="api"})", "plain", 1));
+  ASSERT_EQ(client().Post(body, "application/x-protobuf", "", "/loki/api/v1/push", "team-b").status,
+            204);
+  ASSERT_EQ(loki_.Entries().size(), 1u);
+  EXPECT_EQ(loki_.Entries()[0].tenant, "");
+}
+
+TEST_F(PushApi, TheSendersTenantIsKeptWithTenantFromHeader) {
+  StartPushAgent({.extra_push = "      tenant_from_header: true"});
+  const std::string body = ProtobufPushBody(Batch(R"({app="api"})", "kept", 1));
+  ASSERT_EQ(client().Post(body, "application/x-protobuf", "", "/loki/api/v1/push", "team-b").status,
+            204);
+  ASSERT_EQ(client().Post("raw\n", "text/plain", "", "/loki/api/v1/raw", "team-c").status, 204);
+  const std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].tenant, "team-b");
+  EXPECT_EQ(got[1].tenant, "");  // a raw push's lines get the job's labels only, as in Alloy
+}
+
 // A repeated line in one request, stamped on arrival: each copy reaches Loki at a timestamp of
 // its own (Loki's ingester drops an entry equal to the one before it in stream, time and line).
 TEST_F(PushApi, RepeatedLinesStampedOnArrivalKeepTimestampsOfTheirOwn) {

@@ -111,12 +111,14 @@ std::string Gzip(const std::string& data) {
 }
 
 PushResponse PushClient::Post(const std::string& body, const std::string& content_type,
-                              const std::string& content_encoding, const std::string& path) const {
+                              const std::string& content_encoding, const std::string& path,
+                              const std::string& tenant) const {
   httplib::Client cli("127.0.0.1", port_);
   cli.set_connection_timeout(5, 0);
   cli.set_read_timeout(30, 0);
   httplib::Headers headers;
   if (!content_encoding.empty()) headers.emplace("Content-Encoding", content_encoding);
+  if (!tenant.empty()) headers.emplace("X-Scope-OrgID", tenant);
   auto res = cli.Post(path, headers, body, content_type);
   if (!res) return {};
   return {res->status, res->body, res->get_header_value("Retry-After")};

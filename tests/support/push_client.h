@@ -28,9 +28,11 @@ struct PushResponse {
 class PushClient {
  public:
   explicit PushClient(int port) : port_(port) {}
+  // tenant: sent as X-Scope-OrgID when not empty.
   PushResponse Post(const std::string& body, const std::string& content_type,
                     const std::string& content_encoding = "",
-                    const std::string& path = "/loki/api/v1/push") const;
+                    const std::string& path = "/loki/api/v1/push",
+                    const std::string& tenant = "") const;
   PushResponse PostProtobuf(const std::vector<ReceivedEntry>& entries) const {
     return Post(ProtobufPushBody(entries), "application/x-protobuf");
   }

@@ -133,7 +133,7 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   std::shared_ptr<AckTracker> tracker = AckTracker::Create(0);
   tracker->OnAdvance([waiter](uint64_t) { waiter->Answer(HttpReply{204, "", ""}); });
   AckRef hold = tracker->Open(1);
-  const size_t n = Emit(*streams, hold, /*loki_push=*/!raw);
+  const size_t n = Emit(*streams, hold, /*loki_push=*/!raw, req.tenant);
   // ack_timeout counts from here: a large request's pipeline pass is not time Loki had, and a
   // request it did deliver answered 503 would be sent again (duplicated).
   {
@@ -158,7 +158,8 @@ std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
   return out;
 }
 
-size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push) {
+size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push,
+                        const std::string& tenant) {
   pipeline::SinkEmitter out(sink_);
   const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
@@ -173,6 +174,11 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     if (!keep || (labels.RemoveInternal(), labels.empty())) {
       metrics_->push_dropped_streams.With({opts_.job_name})->Add(1);
       continue;
+    }
+    // As Alloy's loki.source.api: after relabeling, so its rules cannot change it; a tenant stage
+    // still can. (The client checks the value: one Loki would refuse is sent with tenant_id.)
+    if (loki_push && opts_.config.tenant_from_header && !tenant.empty()) {
+      labels.Set(kTenantLabel, tenant);
     }
     for (PushedEntry& pe : s.entries) {
       Entry e;

@@ -76,7 +76,9 @@ class PushSource {
   void Handle(telemetry::HttpBodyRequest&& req, std::function<void(telemetry::HttpReply)> reply);
   // Runs the decoded streams through labels, relabeling and the pipeline; each entry holds hold.
   // Raw pushes (!loki_push) skip relabeling and keep their time of receipt, as in Promtail.
-  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push);
+  // tenant: the request's X-Scope-OrgID, given to a Loki push's entries with tenant_from_header.
+  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push,
+              const std::string& tenant);
   // The body of a raw push as one stream of lines (no relabeling, as in Promtail), unstamped:
   // Emit gives them their time of receipt.
   std::vector<PushedStream> SplitRaw(std::string_view body) const;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <set>
 
 #include "config/alloy.h"
 #include "config/loader.h"
@@ -462,6 +463,82 @@ loki.source.syslog "net" {
   }
 }
 
+// Job names never repeat, whatever the labels: metrics and pipeline state are per job.
+TEST(AlloyReceivers, JobNamesStayUnique) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.journal "a_0" {
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.syslog "a" {
+  listener {
+    address = "127.0.0.1:1514"
+  }
+  listener {
+    address = "127.0.0.1:1515"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.syslog "a_0" {
+  listener {
+    address = "127.0.0.1:1516"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.api "a_0" {
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  std::set<std::string> names;
+  for (const ScrapeConfig& sc : c->scrape_configs) {
+    EXPECT_TRUE(names.insert(sc.job_name).second) << sc.job_name;
+  }
+  EXPECT_EQ(names.size(), 5u);
+}
+
+// A loki.relabel in a receiver's forward_to is a stage over the entry's labels, as in Alloy
+// (after the `__` labels are dropped, for raw pushes too); relabel_rules stay the job's rules.
+TEST(AlloyReceivers, ALokiRelabelInForwardToIsAStage) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.relabel "tenant" {
+  rule {
+    target_label = "__tenant_id__"
+    replacement  = "team-a"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+loki.relabel "host" {
+  rule {
+    source_labels = ["__syslog_message_hostname"]
+    target_label  = "host"
+  }
+  forward_to = []
+}
+loki.source.syslog "s" {
+  listener {
+    address = "127.0.0.1:1514"
+  }
+  relabel_rules = loki.relabel.host.rules
+  forward_to    = [loki.relabel.tenant.receiver]
+}
+loki.source.api "p" {
+  forward_to = [loki.relabel.tenant.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const ScrapeConfig& syslog = c->scrape_configs[0];
+  ASSERT_EQ(syslog.relabel_configs.size(), 1u);
+  EXPECT_EQ(syslog.relabel_configs[0].target_label, "host");
+  for (const ScrapeConfig& sc : c->scrape_configs) {
+    ASSERT_EQ(sc.pipeline_stages.size(), 1u) << sc.job_name;
+    EXPECT_EQ(sc.pipeline_stages[0].type, "relabel");
+  }
+  EXPECT_TRUE(c->scrape_configs[1].relabel_configs.empty());
+}
+
 // loki.source.api: a Promtail loki_push_api job with Alloy's server defaults (port 8080).
 TEST(AlloyReceivers, ApiBecomesAPushJobWithAlloysDefaults) {
   Alloy a;
@@ -472,14 +549,14 @@ loki.source.api "plain" {
 loki.source.api "tuned" {
   http {
     listen_address      = "127.0.0.1"
-    listen_port         = 3500
+    listen_port         = "3500"
     conn_limit          = 64
     server_read_timeout = "5s"
   }
   grpc {
     listen_port = 9095
   }
-  labels                    = { forwarded = "true" }
+  labels                    = { forwarded = "true", hop = 2 }
   use_incoming_timestamp    = true
   max_send_message_size     = "10MiB"
   graceful_shutdown_timeout = "5s"
@@ -495,6 +572,7 @@ loki.source.api "tuned" {
   EXPECT_EQ(plain.server.http_server_idle_timeout, 120s);
   EXPECT_TRUE(plain.labels.empty());
   EXPECT_FALSE(plain.use_incoming_timestamp);
+  EXPECT_TRUE(plain.tenant_from_header);  // Alloy forwards a push's X-Scope-OrgID
   EXPECT_EQ(plain.max_body_size, 100 << 20);
   const PushApiConfig& tuned = c->scrape_configs[1].push.value();
   EXPECT_EQ(c->scrape_configs[1].job_name, "tuned");
@@ -502,7 +580,7 @@ loki.source.api "tuned" {
   EXPECT_EQ(tuned.server.http_listen_port, 3500);
   EXPECT_EQ(tuned.server.http_listen_conn_limit, 64);
   EXPECT_EQ(tuned.server.http_server_read_timeout, 5s);
-  EXPECT_EQ(tuned.labels, (Labels{{"forwarded", "true"}}));
+  EXPECT_EQ(tuned.labels, (Labels{{"forwarded", "true"}, {"hop", "2"}}));  // Alloy converts
   EXPECT_TRUE(tuned.use_incoming_timestamp);
   EXPECT_EQ(tuned.max_body_size, 10 << 20);
   ASSERT_EQ(c->warnings.size(), 1u);
@@ -536,16 +614,25 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
                 .find("c.alloy:2:3: loki.source.syslog.s.listener.syslog.max_message_length: "
                       "must be between 1 and 67108864 bytes"),
             std::string::npos);
-  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n    tls {\n    }\n  }\n"
+  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n    tls_config {\n    }\n"
+                                "  }\n  forward_to = [loki.write.default.receiver]\n}\n") +
+                    kWrite),
+            "c.alloy:3:5: block tls_config in http is not supported by skidder yet: serve the "
+            "push API behind a TLS-terminating proxy");
+  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n  }\n  http {\n  }\n"
                                 "  forward_to = [loki.write.default.receiver]\n}\n") +
                     kWrite),
-            "c.alloy:3:5: block tls in http is not supported by skidder yet: serve the push API "
-            "behind a TLS-terminating proxy");
+            "c.alloy:4:3: loki.source.api: the http block is given twice");
+  EXPECT_EQ(a.Error(std::string("loki.source.syslog \"s\" {\n"
+                                "  forward_to = [loki.write.default.receiver]\n}\n") +
+                    kWrite),
+            "c.alloy:1:1: loki.source.syslog: a listener block is required, e.g. listener { "
+            "address = \"0.0.0.0:1514\" }");
   EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n    listen_port = \"x\"\n"
                                 "  }\n  forward_to = [loki.write.default.receiver]\n}\n") +
                     kWrite),
             "c.alloy:3:5: listen_port: expected a whole number of at least 0");
-  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  labels = { a = 1 }\n"
+  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  labels = { a = [1] }\n"
                                 "  forward_to = [loki.write.default.receiver]\n}\n") +
                     kWrite),
             "c.alloy:2:3: labels: expected an object of label values, e.g. { job = \"syslog\" }");
