@@ -168,6 +168,9 @@ Result<YAML::Node> ClientBlock(Loader& l, const Block& nb) {
       l.AttrsToYaml(nb, {}, oauth2 ? std::set<std::string>{"tls_config"} : std::set<std::string>{});
   if (!sub) return sub;
   for (const Block& inner : nb.blocks) {
+    if ((*sub)[inner.name]) {
+      return Err(l.ErrorAt(inner.pos, fmt::format("{}: {} is given twice", nb.name, inner.name)));
+    }
     Result<YAML::Node> tls = l.AttrsToYaml(inner);
     if (!tls) return tls;
     (*sub)[inner.name] = *tls;

@@ -259,18 +259,36 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
 // value for the agent); `enabled = false` (absolute paths only) reads the same files, since a
 // path without glob characters matches itself.
 Status Loader::ReadMatchOptions(const Block& nb) {
+  // A file_match block is off unless enabled (Alloy's default): Alloy then neither globs nor
+  // rescans, so its other settings do not apply.
+  if (nb.name == "file_match") {
+    const Attribute* on = nb.Attr("enabled");
+    Result<Value> v = on == nullptr ? Value::Bool(false) : Eval(*on);
+    if (!v) return v.error();
+    if (v->kind != Value::Kind::kBool) return ErrorAt(on->pos, "enabled: expected true or false");
+    if (!v->boolean) return Status::Ok();
+  }
   for (const Attribute& a : nb.attributes) {
-    if (a.name != "enabled" && a.name != "sync_period" && a.name != "ignore_older_than") continue;
+    if (a.name != "sync_period" && a.name != "ignore_older_than") continue;
     Result<Value> v = Eval(a);
     if (!v) return v.error();
-    if (a.name == "enabled" && v->kind != Value::Kind::kBool) {
-      return ErrorAt(a.pos, "enabled: expected true or false");
-    }
     Duration d{0};
-    if (a.name != "enabled" && (v->kind != Value::Kind::kString || !ParseDuration(v->str, &d))) {
+    if (v->kind != Value::Kind::kString || !ParseDuration(v->str, &d)) {
       return ErrorAt(a.pos, fmt::format("{}: expected a duration like \"10s\"", a.name));
     }
-    if (a.name == "sync_period") cfg_->target_config.sync_period = d;
+    if (a.name == "sync_period") {
+      if (d <= Duration(0)) return ErrorAt(a.pos, "sync_period: must be positive");
+      // Alloy rescans each component at its own period; skidder has one for every glob, and
+      // takes the shortest given, so no component rescans less often than it asked.
+      if (sync_period_ && *sync_period_ != d) {
+        cfg_->warnings.push_back(fmt::format(
+            "{}: sync_period {}: skidder rescans every glob at one period; the shortest "
+            "given is used",
+            Where(a.pos), v->str));
+      }
+      sync_period_ = sync_period_ ? std::min(*sync_period_, d) : d;
+      cfg_->target_config.sync_period = *sync_period_;
+    }
     if (a.name == "ignore_older_than" && d != Duration(0)) {
       return ErrorAt(a.pos,
                      "ignore_older_than is not supported by skidder yet: every matched file is "

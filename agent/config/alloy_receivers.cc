@@ -99,13 +99,22 @@ const char* Expected(Kind k) {
   return "";
 }
 
+// A number as Alloy converts it to a string (Go's FormatFloat(f, 'f', -1, 64)): fixed
+// notation, the shortest digits that read back the same ("1000000000000000000000", not
+// "1e+21"). skidder keeps Alloy numbers as doubles, so integers past 2^53 are rounded.
+std::string NumberText(double n) {
+  char buf[512];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf, end) : lang::alloy::FormatNumber(n);
+}
+
 // v as the YAML value of a key of kind k, or nothing when v is not of that kind.
 std::optional<YAML::Node> Typed(const Value& v, Kind k) {
   using VK = Value::Kind;
   switch (k) {
     case Kind::kString:  // Alloy converts numbers to strings
       if (v.kind == VK::kString) return YAML::Node(v.str);
-      if (v.kind == VK::kNumber) return YAML::Node(lang::alloy::FormatNumber(v.number));
+      if (v.kind == VK::kNumber) return YAML::Node(NumberText(v.number));
       break;
     case Kind::kBool:
       if (v.kind == VK::kBool) return YAML::Node(v.boolean);
@@ -275,7 +284,9 @@ Status Loader::ReadApi(const Block& b) {
     if (!seen.insert(nb.name).second) {
       return ErrorAt(nb.pos, fmt::format("{}: the {} block is given twice", b.name, nb.name));
     }
+    const bool http = nb.name == "http";
     for (const Block& inner : nb.blocks) {
+      if (!http) continue;  // the whole grpc block has no effect (warned below)
       if (inner.name == "tls_config" || inner.name == "tls") {
         return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder yet: "
                                               "serve the push API behind a TLS-terminating proxy",
@@ -284,7 +295,6 @@ Status Loader::ReadApi(const Block& b) {
       return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder",
                                             inner.name, nb.name));
     }
-    const bool http = nb.name == "http";
     if (!http) {
       cfg_->warnings.push_back(
           fmt::format("{}: the grpc block of {} has no effect: skidder "

@@ -209,7 +209,7 @@ loki.write "default" {{
   ASSERT_TRUE(tcp.Connect(*syslog_port)) << tcp.error();
   ASSERT_TRUE(tcp.Send(NewlineFrame(Rfc5424("from syslog"))));
   EXPECT_EQ(push.Get("/ready").status, 200);
-  PushResponse raw = push.Post("from raw\n", "text/plain", "", "/loki/api/v1/raw");
+  PushResponse raw = push.Post("from raw\n", "text/plain", "", "/loki/api/v1/raw", "team-c");
   EXPECT_EQ(raw.status, 204) << raw.body;
   PushResponse pb = push.Post(
       ProtobufPushBody({{.labels = R"({app="api"})", .timestamp_ns = 1, .line = "from push"}}),

@@ -555,8 +555,11 @@ loki.source.api "tuned" {
   }
   grpc {
     listen_port = 9095
+    tls_config {
+      cert_file = "/etc/tls/cert.pem"
+    }
   }
-  labels                    = { forwarded = "true", hop = 2 }
+  labels                    = { forwarded = "true", hop = 2, big = 1e21, small = 0.0000001 }
   use_incoming_timestamp    = true
   max_send_message_size     = "10MiB"
   graceful_shutdown_timeout = "5s"
@@ -580,7 +583,11 @@ loki.source.api "tuned" {
   EXPECT_EQ(tuned.server.http_listen_port, 3500);
   EXPECT_EQ(tuned.server.http_listen_conn_limit, 64);
   EXPECT_EQ(tuned.server.http_server_read_timeout, 5s);
-  EXPECT_EQ(tuned.labels, (Labels{{"forwarded", "true"}, {"hop", "2"}}));  // Alloy converts
+  // Numbers become strings as Alloy writes them (fixed notation, shortest digits).
+  EXPECT_EQ(tuned.labels, (Labels{{"big", "1000000000000000000000"},
+                                  {"forwarded", "true"},
+                                  {"hop", "2"},
+                                  {"small", "0.0000001"}}));
   EXPECT_TRUE(tuned.use_incoming_timestamp);
   EXPECT_EQ(tuned.max_body_size, 10 << 20);
   ASSERT_EQ(c->warnings.size(), 1u);
@@ -679,19 +686,61 @@ loki.source.file "app" {
   EXPECT_EQ(DumpConfig(*block), DumpConfig(*component));
 }
 
+// skidder has one glob rescan period: the shortest any component asks for. A file_match block
+// that is not enabled (Alloy's default) neither globs nor rescans in Alloy: its period is not
+// read.
+TEST(AlloyConfig, SyncPeriodIsTheShortestEnabledOne) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+local.file_match "slow" {
+  path_targets = [{"__path__" = "/a/*.log"}]
+  sync_period  = "30s"
+}
+loki.source.file "slow" {
+  targets    = local.file_match.slow.targets
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.file "fast" {
+  targets    = [{"__path__" = "/b/*.log"}]
+  file_match {
+    enabled     = true
+    sync_period = "2s"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.file "off" {
+  targets    = [{"__path__" = "/c/x.log"}]
+  file_match {
+    sync_period       = "1s"
+    ignore_older_than = "1h"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->target_config.sync_period, 2s);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("sync_period 2s: skidder rescans every glob at one period; the "
+                                "shortest given is used"),
+            std::string::npos)
+      << c->warnings[0];
+}
+
 TEST(AlloyConfig, FileMatchOptionsSkidderLacksAreRefusedWhereWritten) {
   Alloy a;
   auto source = [&](const std::string& body) {
     return a.Error("loki.source.file \"app\" {\n  targets = [{\"__path__\" = \"/l/*.log\"}]\n" +
                    body + "  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
   };
-  EXPECT_EQ(source("  file_match {\n    ignore_older_than = \"1h\"\n  }\n"),
-            "c.alloy:4:5: ignore_older_than is not supported by skidder yet: every matched file "
+  EXPECT_EQ(source("  file_match {\n    enabled = true\n    ignore_older_than = \"1h\"\n  }\n"),
+            "c.alloy:5:5: ignore_older_than is not supported by skidder yet: every matched file "
             "is read (remove it, or set \"0s\")");
   EXPECT_EQ(source("  file_match {\n    enabled = \"yes\"\n  }\n"),
             "c.alloy:4:5: enabled: expected true or false");
-  EXPECT_EQ(source("  file_match {\n    sync_period = 10\n  }\n"),
-            "c.alloy:4:5: sync_period: expected a duration like \"10s\"");
+  EXPECT_EQ(source("  file_match {\n    enabled = true\n    sync_period = 10\n  }\n"),
+            "c.alloy:5:5: sync_period: expected a duration like \"10s\"");
+  EXPECT_EQ(source("  file_match {\n    enabled = true\n    sync_period = \"0s\"\n  }\n"),
+            "c.alloy:5:5: sync_period: must be positive");
   EXPECT_EQ(source("  on_positions_file_error = \"skip\"\n"),
             "c.alloy:3:3: on_positions_file_error: skidder reads a file whose position is "
             "unreadable from its start (\"restart_from_beginning\"); \"skip\" and "
@@ -759,6 +808,35 @@ loki.source.docker "apps" {
   EXPECT_EQ(sc.relabel_configs[1].replacement, "$$prod");  // a literal '$'
   EXPECT_TRUE(sc.relabel_configs[1].source_labels.empty());
   EXPECT_EQ(sc.relabel_configs[2].target_label, "stream");
+}
+
+// The HTTP client blocks, with an oauth2 block's own tls_config (for its token URL).
+TEST(AlloyDocker, OAuth2CarriesItsOwnTlsConfig) {
+  Alloy a;
+  const std::string oauth2 = R"(
+    client_id     = "agent"
+    client_secret = "s3cret"
+    token_url     = "https://auth.example/token"
+    tls_config {
+      ca_file = "/etc/auth-ca.pem"
+    }
+)";
+  auto config = [&](const std::string& extra) {
+    return "discovery.docker \"d\" {\n  host = \"https://docker:2376\"\n  oauth2 {" + oauth2 +
+           extra +
+           "  }\n}\nloki.source.docker \"s\" {\n  host = \"https://docker:2376\"\n"
+           "  targets = discovery.docker.d.targets\n"
+           "  forward_to = [loki.write.default.receiver]\n}\n" +
+           kWrite;
+  };
+  Result<Config> c = a.Load(config(""));
+  ASSERT_TRUE(c) << c.error().message();
+  const DockerSdConfig& d = c->scrape_configs.at(0).docker_sd_configs.at(0);
+  ASSERT_TRUE(d.oauth2.has_value());
+  EXPECT_EQ(d.oauth2->token_url, "https://auth.example/token");
+  EXPECT_EQ(d.oauth2->tls_config.ca_file, "/etc/auth-ca.pem");
+  EXPECT_EQ(a.Error(config("    tls_config {\n    }\n")),
+            "c.alloy:10:5: oauth2: tls_config is given twice");
 }
 
 TEST(AlloyDocker, MistakesAreNamedWhereTheyAreWritten) {
