@@ -75,9 +75,7 @@ Status Loader::ReadDocker(const Block& b) {
     if (Status s = DurationAttr(*a, &unused); !s.ok()) return s;
   }
   const Attribute* targets = b.Attr("targets");
-  const Attribute* fwd = b.Attr("forward_to");
   if (targets == nullptr) return ErrorAt(b.pos, "loki.source.docker: targets is required");
-  if (fwd == nullptr) return ErrorAt(b.pos, "loki.source.docker: forward_to is required");
   chain_ = {Id(b)};
   Result<Value> tv = Eval(*targets);
   if (!tv) return tv.error();
@@ -96,28 +94,14 @@ Status Loader::ReadDocker(const Block& b) {
     }
   }
   if (const Attribute* a = b.Attr("labels")) {
-    Result<Value> v = Eval(*a);
-    if (!v) return v.error();
-    if (v->kind != Value::Kind::kObject) return ErrorAt(a->pos, "labels: expected an object");
-    for (const auto& [name, value] : *v->object) {
-      if (value.kind != Value::Kind::kString) {
-        return ErrorAt(a->pos, fmt::format("labels: {} must be a string", name));
-      }
-      t.relabel.push_back(SetLabel(name, value.str));
-    }
+    Result<YAML::Node> labels = LabelsAttr(*a);
+    if (!labels) return labels.error();
+    for (const auto& kv : *labels)
+      t.relabel.push_back(SetLabel(kv.first.Scalar(), kv.second.Scalar()));
   }
-  if (const Attribute* rules = b.Attr("relabel_rules")) {
-    chain_ = {Id(b)};
-    if (Status s = RelabelRulesAttr(*rules, &t); !s.ok()) return s;
-  }
-  // Then what the source forwards to.
+  // Then relabel_rules, and what the source forwards to.
   Route route;
-  chain_ = {Id(b)};
-  Result<Value> fv = Eval(*fwd);
-  if (!fv) return fv.error();
-  visits_ = 0;
-  // A loki.relabel in forward_to is a stage over the entry's labels (see ReceiverRoute).
-  if (Status s = ResolveReceivers(*fv, fwd->pos, /*head=*/false, &t, &route); !s.ok()) return s;
+  if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
   YAML::Node node;
   for (const YAML::Node& sd : t.docker_sd) node["docker_sd_configs"].push_back(sd);
   return AddScrapeConfig(b, std::move(node), t, route);

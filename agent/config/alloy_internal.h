@@ -106,6 +106,8 @@ class Loader {
   Status ReceiverRoute(const Block& b, Targets* t, Route* route);
   Status TypedAttrs(const Block& b, std::span<const AttrSpec> specs,
                     const std::set<std::string>& skip, YAML::Node* out);
+  // A map(string) attribute (labels), with Alloy's number-to-string conversion.
+  Result<YAML::Node> LabelsAttr(const Attribute& a);
   Status OneOf(const Block& b, const std::string& name,
                std::initializer_list<std::string_view> allowed);
   // Appends the scrape config. `part`: the nested block (a syslog listener) this job is made

@@ -32,17 +32,12 @@ Status Loader::ReadJournal(const Block& b) {
       b, {"forward_to", "format_as_json", "max_age", "path", "matches", "labels", "relabel_rules"},
       {});
   if (!s.ok()) return s;
-  const Attribute* fwd = b.Attr("forward_to");
-  if (fwd == nullptr) return ErrorAt(b.pos, b.name + ": forward_to is required");
-  YAML::Node journal(YAML::NodeType::Map);
   Targets t;
+  Route route;
+  if (s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
+  YAML::Node journal(YAML::NodeType::Map);
   for (const Attribute& a : b.attributes) {
-    if (a.name == "forward_to") continue;
-    if (a.name == "relabel_rules") {
-      chain_ = {Id(b)};
-      if (s = RelabelRulesAttr(a, &t); !s.ok()) return s;
-      continue;
-    }
+    if (a.name == "forward_to" || a.name == "relabel_rules") continue;
     Result<Value> v = Eval(a);
     if (!v) return v.error();
     if (a.name == "format_as_json") {
@@ -63,13 +58,6 @@ Status Loader::ReadJournal(const Block& b) {
   // (convertArgs); dashboards built on Alloy's streams select on it.
   if (!journal["labels"]) journal["labels"] = YAML::Node(YAML::NodeType::Map);
   if (!journal["labels"]["job"]) journal["labels"]["job"] = Id(b);
-  Route route;
-  chain_ = {Id(b)};
-  Result<Value> fv = Eval(*fwd);
-  if (!fv) return fv.error();
-  visits_ = 0;
-  // As for the other receivers (ReceiverRoute): a loki.relabel in forward_to is a stage.
-  if (s = ResolveReceivers(*fv, fwd->pos, /*head=*/false, &t, &route); !s.ok()) return s;
   YAML::Node node;
   node["journal"] = journal;
   return AddScrapeConfig(b, std::move(node), t, route);

@@ -183,6 +183,15 @@ Status Loader::TypedAttrs(const Block& b, std::span<const AttrSpec> specs,
   return Status::Ok();
 }
 
+Result<YAML::Node> Loader::LabelsAttr(const Attribute& a) {
+  Result<Value> v = Eval(a);
+  if (!v) return Err(v.error());
+  std::optional<YAML::Node> node = Typed(*v, Kind::kLabels);
+  if (!node)
+    return Err(ErrorAt(a.pos, fmt::format("{}: expected {}", a.name, Expected(Kind::kLabels))));
+  return *node;
+}
+
 // The value of a string attribute that must be one of `allowed`, checked where it is written
 // (the Promtail reader would name the listener block instead).
 Status Loader::OneOf(const Block& b, const std::string& name,
