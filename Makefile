@@ -33,7 +33,7 @@ VERSION := $(shell grep -m1 -o 'skidder VERSION [0-9.]*' CMakeLists.txt | cut -d
 FUZZ_PACKAGES := afl++
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := cri docker json_stage jmespath template selector go_time config alloy logfmt \
-  tzif positions http decompress syslog
+  tzif positions http decompress syslog gelf
 
 .PHONY: deps image-deps fuzz-deps build run test test-release test-asan test-tsan soak fuzz \
   bench image test-image clean
@@ -108,7 +108,7 @@ test-asan:
 # TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
 # fake Loki's HTTP library) is there.
 TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io \
-              unit_syslog unit_discovery unit_app \
+              unit_syslog unit_gelf unit_discovery unit_app \
               unit_kubernetes
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \

@@ -20,6 +20,7 @@
 #include "sources/docker/docker_source.h"
 #include "sources/file/file_source.h"
 #include "sources/file/positions.h"
+#include "sources/gelf/gelf_source.h"
 #include "sources/journal/journal_source.h"
 #include "sources/push/push_source.h"
 #include "sources/syslog/syslog_source.h"
@@ -110,6 +111,7 @@ struct Runtime::State {
   std::vector<std::unique_ptr<sources::push::PushSource>> pushes;
   std::vector<std::unique_ptr<sources::docker::DockerSource>> dockers;
   std::vector<std::unique_ptr<sources::syslog::SyslogSource>> syslogs;
+  std::vector<std::unique_ptr<sources::gelf::GelfSource>> gelfs;
   std::unique_ptr<TargetSet> targets;
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::vector<std::unique_ptr<discovery::FileDiscovery>> file_sds;
@@ -239,7 +241,7 @@ Status Runtime::Start(std::function<Status()> reload_request, std::function<void
     return jst;
   } else if (Status pst = StartPushServers(); !pst.ok()) {
     return pst;
-  } else if (Status sst = StartSyslogs(); !sst.ok()) {
+  } else if (Status sst = StartListeners(); !sst.ok()) {
     return sst;
   } else {
     StartDockers();
@@ -414,23 +416,37 @@ void Runtime::StartDockers() {
   }
 }
 
-Status Runtime::StartSyslogs() {
+// The UDP and TCP receivers: syslog and GELF jobs.
+Status Runtime::StartListeners() {
   State& s = *s_;
   for (size_t i = 0; i < s.jobs.size(); ++i) {
     const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
-    if (!sc.syslog) continue;
-    sources::syslog::SyslogSourceOptions so;
-    so.job_name = sc.job_name;
-    so.config = *sc.syslog;
-    so.relabel = s.jobs[i].relabel;
-    so.pipeline = s.jobs[i].pipeline;
-    auto src = std::make_unique<sources::syslog::SyslogSource>(std::move(so), s.sink.get(),
-                                                               s.metrics, &SystemClock::Get());
-    if (Status st = src->Start(); !st.ok()) {
+    Status st;
+    if (sc.syslog) {
+      sources::syslog::SyslogSourceOptions so;
+      so.job_name = sc.job_name;
+      so.config = *sc.syslog;
+      so.relabel = s.jobs[i].relabel;
+      so.pipeline = s.jobs[i].pipeline;
+      auto src = std::make_unique<sources::syslog::SyslogSource>(std::move(so), s.sink.get(),
+                                                                 s.metrics, &SystemClock::Get());
+      st = src->Start();
+      s.syslogs.push_back(std::move(src));
+    } else if (sc.gelf) {
+      sources::gelf::GelfSourceOptions go;
+      go.job_name = sc.job_name;
+      go.config = *sc.gelf;
+      go.relabel = s.jobs[i].relabel;
+      go.pipeline = s.jobs[i].pipeline;
+      auto src = std::make_unique<sources::gelf::GelfSource>(std::move(go), s.sink.get(), s.metrics,
+                                                             &SystemClock::Get());
+      st = src->Start();
+      s.gelfs.push_back(std::move(src));
+    }
+    if (!st.ok()) {
       return Status(st.code(),
                     fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name, st.message()));
     }
-    s.syslogs.push_back(std::move(src));
   }
   return Status::Ok();
 }
@@ -451,7 +467,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
-          s_->journals.empty() && s_->pushes.empty() && s_->syslogs.empty() &&
+          s_->journals.empty() && s_->pushes.empty() && s_->syslogs.empty() && s_->gelfs.empty() &&
           s_->dockers.empty()) {
         return "no targets yet";
       }
@@ -541,6 +557,7 @@ bool Runtime::Shutdown() {
   for (auto& j : s.journals) j->Stop();
   for (auto& d : s.dockers) d->Stop();
   for (auto& l : s.syslogs) l->Stop();
+  for (auto& g : s.gelfs) g->Stop();
   // Pushes waiting for Loki may still get their 204 while the clients flush; new ones get 503.
   for (auto& p : s.pushes) p->Drain();
   bool clean = true;

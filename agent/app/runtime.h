@@ -60,7 +60,7 @@ class Runtime {
   Status StartJournals();
   Status StartPushServers();
   void StartDockers();
-  Status StartSyslogs();
+  Status StartListeners();
   Status StartHttp(std::function<Status()> reload_request);
   struct State;
   std::unique_ptr<State> s_;

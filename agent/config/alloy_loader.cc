@@ -33,6 +33,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.source.journal", {}},
     {"loki.source.syslog", {}},
     {"loki.source.api", {}},
+    {"loki.source.gelf", {}},
     {"loki.source.docker", {}},
     {"loki.process", {"receiver"}},
     {"loki.relabel", {"receiver", "rules"}},

@@ -1,5 +1,5 @@
-// loki.source.syslog and loki.source.api: Alloy's receivers as Promtail's `syslog` and
-// `loki_push_api` jobs, which skidder already runs (sources/syslog, sources/push).
+// loki.source.syslog, loki.source.api and loki.source.gelf: Alloy's receivers as Promtail's
+// `syslog`, `loki_push_api` and `gelf` jobs (sources/syslog, sources/push, sources/gelf).
 //
 // Each attribute is checked here, at its own position, for the type Alloy gives it; the values
 // are then read by the Promtail readers, which check the rest (ranges, TLS files) and name the
@@ -48,6 +48,11 @@ constexpr AttrSpec kApi[] = {
     {"max_send_message_size", "max_body_size", Kind::kSize},
     // The push server stops with the agent, within server.graceful_shutdown_timeout.
     {"graceful_shutdown_timeout", "", Kind::kDuration},
+};
+
+constexpr AttrSpec kGelf[] = {
+    {"listen_address", "listen_address", Kind::kString},
+    {"use_incoming_timestamp", "use_incoming_timestamp", Kind::kBool},
 };
 
 // The `http` block of loki.source.api: the keys of the push job's own `server` block.
@@ -319,6 +324,32 @@ Status Loader::ReadApi(const Block& b) {
   push["server"] = server;
   YAML::Node node;
   node["loki_push_api"] = push;
+  return AddScrapeConfig(b, std::move(node), t, route);
+}
+
+// loki.source.gelf: a Promtail gelf job (UDP) with Alloy's defaults: address 0.0.0.0:12201
+// (Promtail's is ":12201", IPv6 too) and job="loki.source.gelf.<label>" unless relabel_rules set
+// a job.
+Status Loader::ReadGelf(const Block& b) {
+  if (Status s = CheckBody(
+          b, {"forward_to", "relabel_rules", "listen_address", "use_incoming_timestamp"}, {});
+      !s.ok()) {
+    return s;
+  }
+  Targets t;
+  Route route;
+  if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
+  YAML::Node gelf(YAML::NodeType::Map);
+  gelf["listen_address"] = "0.0.0.0:12201";
+  if (Status s = TypedAttrs(b, kGelf, {"forward_to", "relabel_rules"}, &gelf); !s.ok()) return s;
+  YAML::Node job;
+  job["source_labels"].push_back("job");
+  job["regex"] = "";
+  job["replacement"] = Id(b);
+  job["target_label"] = "job";
+  t.relabel.push_back(job);
+  YAML::Node node;
+  node["gelf"] = gelf;
   return AddScrapeConfig(b, std::move(node), t, route);
 }
 

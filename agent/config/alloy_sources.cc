@@ -45,6 +45,8 @@ Result<Config> Loader::Run() {
       s = ReadSyslog(b);
     } else if (b.name == "loki.source.api") {
       s = ReadApi(b);
+    } else if (b.name == "loki.source.gelf") {
+      s = ReadGelf(b);
     } else if (b.name == "loki.source.docker") {
       s = ReadDocker(b);
     } else if (b.name.starts_with("loki.source.")) {

@@ -248,6 +248,13 @@ struct SyslogConfig {
   std::string syslog_format = "rfc5424";  // rfc5424|rfc3164
 };
 
+// Promtail's `gelf` block: receive GELF messages over UDP (sources/gelf).
+struct GelfConfig {
+  std::string listen_address = ":12201";  // host:port (UDP); Promtail's ":12201" is IPv4 and IPv6
+  Labels labels;                          // added to every entry, before relabel_configs
+  bool use_incoming_timestamp = false;    // the message's timestamp instead of the receive time
+};
+
 // Promtail's `decompression` block: files the job's globs match whose names end in .gz, .z or
 // .bz2 are decompressed with `format` and read whole, once (see sources/file/decompress.h).
 struct DecompressionConfig {
@@ -268,6 +275,7 @@ struct ScrapeConfig {
   std::optional<PushApiConfig> push;     // set: this job receives Loki pushes (sources/push)
   std::vector<DockerSdConfig> docker_sd_configs;  // containers read through the Docker API
   std::optional<SyslogConfig> syslog;  // set: this job listens for syslog (sources/syslog)
+  std::optional<GelfConfig> gelf;      // set: this job receives GELF (sources/gelf)
   DecompressionConfig decompression;
 };
 

@@ -168,6 +168,13 @@ void Fields(V& v, T& y) {
   v.Text("syslog_format", y.syslog_format);
 }
 
+template <typename V, FieldsOf<GelfConfig> T>
+void Fields(V& v, T& g) {
+  v.Text("listen_address", g.listen_address);
+  v.LabelSet("labels", g.labels);
+  v.Bool("use_incoming_timestamp", g.use_incoming_timestamp);
+}
+
 template <typename V, FieldsOf<DecompressionConfig> T>
 void Fields(V& v, T& d) {
   v.Bool("enabled", d.enabled);
@@ -239,6 +246,7 @@ void Fields(V& v, T& s) {
   v.Receiver("journal", s.journal);
   v.Receiver("loki_push_api", s.push);
   v.Receiver("syslog", s.syslog);
+  v.Receiver("gelf", s.gelf);
   v.Nested("decompression", s.decompression);
   v.Items("relabel_configs", s.relabel_configs);
 }

@@ -1,5 +1,5 @@
 // The checks of a scrape config's receivers and target lists, once their fields are read
-// (fields.h): syslog, journal, loki_push_api, decompression, static_configs and file_sd_configs.
+// (fields.h): syslog, gelf, journal, loki_push_api, decompression, static_configs and file_sd_configs.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -89,6 +89,11 @@ void Validate(MapReader& r, SyslogConfig& c) {
   if (!t.cert_file.empty() && c.listen_protocol == "udp") {
     r.Fail("tls_config", "TLS applies to listen_protocol tcp only");
   }
+}
+
+// Promtail's gelf block: UDP only, as in Promtail; an empty address is Promtail's default.
+void Validate(MapReader&, GelfConfig& c) {
+  if (c.listen_address.empty()) c.listen_address = ":12201";
 }
 
 // Promtail's decompression block. The format is required when enabled (Promtail fails at the

@@ -36,7 +36,6 @@ constexpr Refusal kNotPlanned[] = {
     {"triton_sd_configs", kLocalFiles},
     {"gcplog", "use Grafana Alloy's loki.source.gcplog for Google Cloud Pub/Sub"},
     {"kafka", "use Grafana Alloy's loki.source.kafka"},
-    {"gelf", "use Grafana Alloy's loki.source.gelf"},
     {"cloudflare", "use Grafana Alloy's loki.source.cloudflare"},
     {"heroku_drain", "use Grafana Alloy's loki.source.heroku"},
     {"azure_event_hubs", "use Grafana Alloy's loki.source.azure_event_hubs"},
@@ -141,16 +140,22 @@ void CheckOneSource(MapReader& r, const ScrapeConfig* out, bool dropped) {
            "configs of their own");
   }
   const bool files = !out->static_configs.empty() || has_sd;
-  if (out->push && (out->journal || out->syslog || files || docker)) {
-    r.Fail("loki_push_api",
-           "a scrape config with loki_push_api reads nothing else: move static_configs, "
+  if (out->gelf && (out->journal || out->syslog || files || docker)) {
+    r.Fail("gelf",
+           "a scrape config with gelf reads nothing else: move static_configs, "
            "kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal and syslog to "
            "scrape configs of their own");
   }
-  if (!files && !docker && !out->journal && !out->syslog && !out->push && !dropped) {
+  if (out->push && (out->journal || out->syslog || out->gelf || files || docker)) {
+    r.Fail("loki_push_api",
+           "a scrape config with loki_push_api reads nothing else: move static_configs, "
+           "kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal, syslog and gelf "
+           "to scrape configs of their own");
+  }
+  if (!files && !docker && !out->journal && !out->syslog && !out->gelf && !out->push && !dropped) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob), file_sd_configs, "
-           "kubernetes_sd_configs, docker_sd_configs, journal, syslog or loki_push_api");
+           "kubernetes_sd_configs, docker_sd_configs, journal, syslog, gelf or loki_push_api");
   }
 }
 

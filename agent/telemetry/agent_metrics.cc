@@ -119,6 +119,19 @@ AgentMetrics::AgentMetrics(Registry& r)
       syslog_connections_refused(r.NewCounter(
           "skidder_syslog_connections_refused_total",
           "Syslog TCP connections refused or closed at once, by reason.", {"job_name", "reason"})),
+      gelf_promtail_entries(r.NewCounter("promtail_gelf_target_entries_total",
+                                         "Total number of successful entries sent to the GELF "
+                                         "target")),
+      gelf_promtail_errors(r.NewCounter("promtail_gelf_target_parsing_errors_total",
+                                        "Total number of parsing errors while receiving GELF "
+                                        "messages")),
+      gelf_entries(r.NewCounter("skidder_gelf_entries_total",
+                                "GELF messages received and handed to the pipeline.",
+                                {"job_name"})),
+      gelf_bytes(r.NewCounter("skidder_gelf_received_bytes_total",
+                              "Bytes received by the GELF listeners.", {"job_name"})),
+      gelf_dropped(r.NewCounter("skidder_gelf_dropped_total", "GELF messages dropped, by reason.",
+                                {"job_name", "reason"})),
       kubernetes_api_errors(r.NewCounter("skidder_kubernetes_api_errors_total",
                                          "Failed Kubernetes API requests, by reason.", {"reason"})),
       kubernetes_watch_restarts(

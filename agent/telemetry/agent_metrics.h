@@ -109,6 +109,15 @@ struct AgentMetrics {
   Family<Counter>& syslog_truncated;            // {job_name}: cut to max_message_length
   Family<Gauge>& syslog_connections;            // {job_name}: open TCP connections
   Family<Counter>& syslog_connections_refused;  // {job_name, reason}: limit|tls|accept
+  // The GELF source (sources/gelf). Promtail's two unlabelled counters, and ours per job.
+  Family<Counter>& gelf_promtail_entries;  // {}: promtail_gelf_target_entries_total
+  Family<Counter>& gelf_promtail_errors;   // {}: promtail_gelf_target_parsing_errors_total
+  Family<Counter>& gelf_entries;           // {job_name}: messages handed to the pipeline
+  Family<Counter>& gelf_bytes;             // {job_name}: bytes received
+  // {job_name, reason}: invalid (a message that is not GELF)|chunk (a malformed chunk)|expired
+  // (messages with chunks missing after 5s, or dropped to stay in bounds)|relabel (messages);
+  // saturated|rate_limited (datagrams)
+  Family<Counter>& gelf_dropped;
   // Kubernetes pod discovery.
   Family<Counter>& kubernetes_api_errors;      // {reason}: transport|unauthorized|gone|status|...
   Family<Counter>& kubernetes_watch_restarts;  // {reason}: timeout|idle|closed|gone|error

@@ -80,10 +80,12 @@ class DepthGuard {
 
 // Parses text into doc (whose previous value is kept when parsing fails). The reader's working
 // stack comes from stack_alloc (nullptr: the heap); the json stage passes its per-entry arena.
-// Text after the value is an error, as with Document::Parse.
+// Text after the value is an error, as with Document::Parse, unless first_value_only: then the
+// parse stops after the first value and ignores the rest, as Go's json.Decoder.Decode reads.
 template <typename Doc, typename StackAlloc = rapidjson::CrtAllocator>
 JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text, StackAlloc* stack_alloc = nullptr,
-                                 unsigned max_depth = kMaxJsonDepth) {
+                                 unsigned max_depth = kMaxJsonDepth,
+                                 bool first_value_only = false) {
   rapidjson::MemoryStream ms(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
   rapidjson::GenericReader<rapidjson::UTF8<>, typename Doc::EncodingType, StackAlloc> reader(
@@ -91,7 +93,11 @@ JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text, StackAlloc* st
   JsonParseResult out;
   auto generate = [&](Doc& d) {
     json_internal::DepthGuard<Doc> guard(d, max_depth);
-    out.result = reader.template Parse<rapidjson::kParseIterativeFlag>(is, guard);
+    constexpr unsigned kIterative = rapidjson::kParseIterativeFlag;
+    out.result =
+        first_value_only
+            ? reader.template Parse<kIterative | rapidjson::kParseStopWhenDoneFlag>(is, guard)
+            : reader.template Parse<kIterative>(is, guard);
     out.too_deep = guard.too_deep();
     return !out.result.IsError();
   };

@@ -47,8 +47,10 @@ std::string Rfc5424(std::string_view text, std::string_view host, std::string_vi
                      host, app, text);
 }
 
-std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job) {
-  const std::regex re("msg=\"syslog listening\" job=" + job + R"( .*?port=(\d+))");
+namespace {
+
+std::optional<int> LoggedPort(AgentProcess& agent, const std::string& msg, const std::string& job) {
+  const std::regex re("msg=\"" + msg + "\" job=" + job + R"( .*?port=(\d+))");
   std::optional<int> found;
   WaitFor([&] {
     std::string err = agent.Stderr();
@@ -57,6 +59,16 @@ std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job) {
     return found.has_value() || !agent.Running();
   });
   return found;
+}
+
+}  // namespace
+
+std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job) {
+  return LoggedPort(agent, "syslog listening", job);
+}
+
+std::optional<int> GelfPort(AgentProcess& agent, const std::string& job) {
+  return LoggedPort(agent, "listening for GELF", job);
 }
 
 TestCerts MakeTestCerts(const std::string& dir) {

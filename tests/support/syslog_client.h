@@ -25,6 +25,8 @@ std::string Rfc5424(std::string_view text, std::string_view host = "host5",
 
 // The port the agent's syslog job `job` listens on, from its "syslog listening" log line.
 std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job);
+// The same for a gelf job (its "listening for GELF" line).
+std::optional<int> GelfPort(AgentProcess& agent, const std::string& job);
 
 // ca.crt, server.{crt,key} (127.0.0.1) and client.{crt,key}, all signed by the CA, in dir.
 struct TestCerts {

@@ -2,55 +2,16 @@
 
 #include <fmt/format.h>
 #include <snappy.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <limits>
 
 #include "push.pb.h"
+#include "util/inflate.h"
 #include "util/varint.h"
 
 namespace skidder::sources::push {
 namespace {
-
-// Inflates gzip (window_bits 31) or raw deflate (-15, Go's compress/flate) up to max bytes.
-Result<std::string> Inflate(std::string_view in, int window_bits, size_t max, const char* name) {
-  z_stream z{};
-  if (inflateInit2(&z, window_bits) != Z_OK) return Err(Internal("zlib: cannot initialise"));
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    if (out.size() >= max) {
-      inflateEnd(&z);
-      return Err(Status(StatusCode::kResourceExhausted,
-                        fmt::format("request body larger than {} bytes decompressed", max)));
-    }
-    const size_t have = out.size();
-    out.resize(std::min(max + 1, std::max<size_t>(have * 2, 64 * 1024)));
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + have);
-    z.avail_out = static_cast<uInt>(out.size() - have);
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.resize(out.size() - z.avail_out);
-    if (rc == Z_BUF_ERROR && z.avail_in > 0) rc = Z_OK;  // only the output was full
-    // gzip members back to back (concatenated files, some streaming writers): each is read, as
-    // Go's gzip reader (Loki's) does; what ended the first was not the end of the body.
-    if (rc == Z_STREAM_END && z.avail_in > 0 && window_bits > 15) {
-      if (inflateReset(&z) != Z_OK) break;
-      rc = Z_OK;
-    }
-  }
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END) {
-    return Err(InvalidArgument(fmt::format("{} body is corrupt or truncated", name)));
-  }
-  if (out.size() > max) {
-    return Err(Status(StatusCode::kResourceExhausted,
-                      fmt::format("request body larger than {} bytes decompressed", max)));
-  }
-  return out;
-}
 
 // What an entry takes in memory besides its bytes, from the parse to the sink (protobuf's
 // objects, PushedEntry, Entry): the measure a request's entries are charged against
@@ -161,7 +122,7 @@ Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_
   const std::string_view enc = Trim(content_encoding);
   if (enc == "gzip" || enc == "deflate") {
     auto out = Inflate(body, enc == "gzip" ? 15 + 16 : -15, limits.max_decoded_bytes,
-                       enc == "gzip" ? "gzip" : "deflate");
+                       enc == "gzip" ? "gzip body" : "deflate body");
     if (!out) return Err(out.error());
     inflated = std::move(*out);
     body = inflated;

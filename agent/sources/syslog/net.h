@@ -1,5 +1,5 @@
-// Sockets and TLS for the syslog listeners: binding Promtail's listen_address, peer addresses,
-// reverse lookups, and a non-blocking TLS server connection over OpenSSL.
+// Sockets and TLS for the syslog listeners: peer addresses, reverse lookups, and a non-blocking
+// TLS server connection over OpenSSL (binding is io/listen.h, shared with the GELF source).
 //
 // Internal to sources/syslog. Every fd here is non-blocking and close-on-exec.
 #pragma once
@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "io/listen.h"
 #include "util/status.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -18,11 +19,8 @@ typedef struct ssl_st SSL;
 
 namespace skidder::sources::syslog {
 
-// Binds "host:port" (Go's form: "[::1]:514", ":514" = every interface) for tcp or udp; the
-// socket listens (tcp). Returns the fd.
-Result<int> BindListener(std::string_view address, bool udp);
-// The bound port of a socket; -1 on error.
-int LocalPort(int fd);
+using io::BindListener;  // io/listen.h
+using io::LocalPort;
 // "192.0.2.1" / "2001:db8::1" (IPv4-mapped IPv6 written as IPv4).
 std::string PeerIp(const sockaddr_storage& addr);
 // The names of ip, comma-separated, as Go's net.LookupAddr gives Promtail (""

@@ -597,6 +597,55 @@ loki.source.api "tuned" {
       << c->warnings[0];
 }
 
+// loki.source.gelf: a Promtail gelf job, with Alloy's (and Promtail's) default address.
+TEST(AlloyReceivers, GelfBecomesAGelfJob) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.relabel "g" {
+  rule {
+    source_labels = ["__gelf_message_host"]
+    target_label  = "host"
+  }
+  forward_to = []
+}
+loki.source.gelf "apps" {
+  listen_address         = "127.0.0.1:12202"
+  use_incoming_timestamp = true
+  relabel_rules          = loki.relabel.g.rules
+  forward_to             = [loki.write.default.receiver]
+}
+loki.source.gelf "defaults" {
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const ScrapeConfig& apps = c->scrape_configs[0];
+  ASSERT_TRUE(apps.gelf);
+  EXPECT_EQ(apps.job_name, "apps");
+  EXPECT_EQ(apps.gelf->listen_address, "127.0.0.1:12202");
+  EXPECT_TRUE(apps.gelf->use_incoming_timestamp);
+  EXPECT_TRUE(apps.gelf->labels.empty());
+  // The rules, then Alloy's job label for entries they leave without one.
+  ASSERT_EQ(apps.relabel_configs.size(), 2u);
+  EXPECT_EQ(apps.relabel_configs[0].target_label, "host");
+  EXPECT_EQ(apps.relabel_configs[1].source_labels, std::vector<std::string>{"job"});
+  EXPECT_EQ(apps.relabel_configs[1].regex, "");
+  EXPECT_EQ(apps.relabel_configs[1].replacement, "loki.source.gelf.apps");
+  EXPECT_EQ(apps.relabel_configs[1].target_label, "job");
+  ASSERT_TRUE(c->scrape_configs[1].gelf);
+  EXPECT_EQ(c->scrape_configs[1].gelf->listen_address, "0.0.0.0:12201");
+  EXPECT_FALSE(c->scrape_configs[1].gelf->use_incoming_timestamp);
+  auto gelf = [&](const std::string& attrs) {
+    return a.Error("loki.source.gelf \"g\" {\n" + attrs +
+                   "  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
+  };
+  EXPECT_EQ(gelf("  use_incoming_timestamp = \"yes\"\n"),
+            "c.alloy:2:3: use_incoming_timestamp: expected true or false");
+  EXPECT_EQ(gelf("  labels = { a = \"b\" }\n"),
+            "c.alloy:2:3: unknown attribute labels in loki.source.gelf");
+}
+
 // Each mistake is named where it is written.
 TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
   Alloy a;

@@ -215,6 +215,7 @@ std::vector<Section> Sections() {
       {"journal", "=" + Job("journal: {}")},
       {"loki_push_api", "=" + Job("loki_push_api: {}")},
       {"syslog", "=" + Job("syslog: {listen_address: ':1'}")},
+      {"gelf", "=" + Job("gelf: {}")},
       {"decompression", "decompression: {format: gz}"},  // left out of dumps when unset
       {"relabel_configs", "relabel_configs: [{target_label: t}]"}};
   std::map<std::string, std::string> oauth2 = proxy;
@@ -315,6 +316,12 @@ std::vector<Section> Sections() {
        {{"listen_address", "-"},
         {"listen_protocol", "listen_protocol: udp"},
         {"syslog_format", "syslog_format: rfc3164"}}},
+      {"gelf",
+       FieldCount<GelfConfig>(),
+       KeysOf<GelfConfig>(),
+       Job("gelf: {@}"),
+       InJob({"gelf"}),
+       {{"listen_address", "listen_address: ':2'"}}},
       {"decompression",
        FieldCount<DecompressionConfig>(),
        KeysOf<DecompressionConfig>(),

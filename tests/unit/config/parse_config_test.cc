@@ -304,7 +304,15 @@ const ErrorCase kErrors[] = {
      "    static_configs: [{labels: {__path__: /a}}]\n",
      "cfg.yaml:3:20: scrape_configs[0].loki_push_api: a scrape config with loki_push_api reads "
      "nothing else: move static_configs, kubernetes_sd_configs, file_sd_configs, "
-     "docker_sd_configs, journal and syslog to scrape configs of their own"},
+     "docker_sd_configs, journal, syslog and gelf to scrape configs of their own"},
+    {"GelfWithStaticConfigs",
+     "scrape_configs:\n  - job_name: j\n    gelf: {}\n"
+     "    static_configs: [{labels: {__path__: /a}}]\n",
+     "cfg.yaml:3:11: scrape_configs[0].gelf: a scrape config with gelf reads nothing else: move "
+     "static_configs, kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal and "
+     "syslog to scrape configs of their own"},
+    {"GelfUnknownKey", "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_adress: x:1\n",
+     "cfg.yaml:4:7: scrape_configs[0].gelf: unknown key \"listen_adress\""},
     {"PushApiServerPortOutOfRange",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
      "        http_listen_port: 70000\n",
@@ -490,6 +498,22 @@ TEST(ParseConfig, ReadsPromtailSyslogScrapeConfigWithPromtailDefaults) {
   EXPECT_TRUE(s.label_structured_data);
   EXPECT_EQ(s.tls_config.ca_file, "ca.crt");
   EXPECT_EQ(*s.labels.Get("job"), "syslog");
+}
+
+TEST(ParseConfig, ReadsPromtailGelfScrapeConfigWithPromtailDefaults) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: gelf\n    gelf:\n      listen_address: 127.0.0.1:12202\n"
+      "      labels: {job: gelf}\n      use_incoming_timestamp: true\n"
+      "  - job_name: defaults\n    gelf: {}\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const GelfConfig& g = *cfg->scrape_configs.at(0).gelf;
+  EXPECT_EQ(g.listen_address, "127.0.0.1:12202");
+  EXPECT_EQ(g.labels, (Labels{{"job", "gelf"}}));
+  EXPECT_TRUE(g.use_incoming_timestamp);
+  const GelfConfig& d = *cfg->scrape_configs.at(1).gelf;
+  EXPECT_EQ(d.listen_address, ":12201");  // Promtail's: IPv4 and IPv6
+  EXPECT_FALSE(d.use_incoming_timestamp);
 }
 
 TEST(ParseConfig, JournalDefaultsArePromtails) {
