@@ -197,6 +197,21 @@ Result<YAML::Node> KubernetesSd(Loader& l, const Block& b) {
   return node;
 }
 
+// discovery.file as one file_sd_configs item: Prometheus's file discovery, which skidder runs
+// for Promtail (discovery/file_sd): the same keys, and Alloy's refresh_interval default (5m) is
+// Promtail's too. Each target carries __meta_filepath, as in Alloy.
+Result<YAML::Node> FileSd(Loader& l, const Block& b) {
+  if (Status s = l.CheckBody(b, {"files", "refresh_interval"}, {}); !s.ok()) {
+    return Err(std::move(s));
+  }
+  if (b.Attr("files") == nullptr) {
+    return Err(l.ErrorAt(b.pos,
+                         "discovery.file: files is required, e.g. files = "
+                         "[\"/etc/alloy/targets/*.json\"]"));
+  }
+  return l.AttrsToYaml(b);
+}
+
 // A rule block as Promtail's relabel_configs item, checked here (action, regex, target) so that
 // an error names the rule's own line, used or not, rather than the source that reads it later.
 Result<YAML::Node> RelabelRule(Loader& l, const Block& rule) {

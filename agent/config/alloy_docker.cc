@@ -82,7 +82,8 @@ Status Loader::ReadDocker(const Block& b) {
   Result<Targets> resolved = ResolveTargets(*tv, targets->pos, 0);
   if (!resolved) return resolved.error();
   Targets t = std::move(*resolved);
-  if (t.docker_sd.empty() || !t.kubernetes_sd.empty() || !t.static_labels.empty() || t.per_file) {
+  if (t.docker_sd.empty() || !t.kubernetes_sd.empty() || !t.file_sd.empty() ||
+      !t.static_labels.empty() || t.per_file) {
     return ErrorAt(targets->pos, "loki.source.docker: targets must come from discovery.docker");
   }
   for (const YAML::Node& sd : t.docker_sd) {

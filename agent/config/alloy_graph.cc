@@ -145,6 +145,10 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
     Result<YAML::Node> sd = DockerSd(*this, b);
     if (!sd) return Err(sd.error());
     t.docker_sd.push_back(*sd);
+  } else if (b.name == "discovery.file") {
+    Result<YAML::Node> sd = FileSd(*this, b);
+    if (!sd) return Err(sd.error());
+    t.file_sd.push_back(*sd);
   } else {
     const bool relabel = b.name == "discovery.relabel";
     const char* input = relabel ? "targets" : "path_targets";
@@ -378,7 +382,7 @@ Status Loader::ReadSource(const Block& b) {
                                b.name));
   }
   if (kube) {
-    if (t.kubernetes_sd.empty() || !t.static_labels.empty()) {
+    if (t.kubernetes_sd.empty() || !t.static_labels.empty() || !t.file_sd.empty()) {
       return ErrorAt(b.Attr("targets")->pos,
                      "loki.source.kubernetes: targets must come from discovery.kubernetes");
     }
@@ -398,6 +402,7 @@ Status Loader::ReadSource(const Block& b) {
     route.stages = std::move(stages);
   }
   for (const YAML::Node& sd : t.kubernetes_sd) node["kubernetes_sd_configs"].push_back(sd);
+  for (const YAML::Node& sd : t.file_sd) node["file_sd_configs"].push_back(sd);
   for (const YAML::Node& labels : t.static_labels) {
     YAML::Node sc;
     sc["targets"].push_back("localhost");

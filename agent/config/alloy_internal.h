@@ -28,6 +28,7 @@ struct AttrSpec;  // alloy_receivers.cc
 struct Targets {
   std::vector<YAML::Node> kubernetes_sd;  // kubernetes_sd_configs items
   std::vector<YAML::Node> docker_sd;      // docker_sd_configs items (discovery.docker)
+  std::vector<YAML::Node> file_sd;        // file_sd_configs items (discovery.file)
   std::vector<YAML::Node> static_labels;  // static_configs[].labels
   std::vector<YAML::Node> relabel;        // relabel_configs, in order
   // The targets passed through a local.file_match, which in Alloy makes one target per file
@@ -75,6 +76,9 @@ class Loader {
   void NoteStage(const YAML::Node& body, Pos pos, const std::string& name);
   // Gives a stage built from `from` its Alloy place, name and the config's origins.
   void Place(const RouteStage& from, StageConfig* st) const;
+  // Refuses attributes and blocks of b not in the allowed sets ("stage.*" allows any stage).
+  Status CheckBody(const Block& b, const std::set<std::string>& attrs,
+                   const std::set<std::string>& blocks) const;
 
  private:
   Status Index();
@@ -92,9 +96,6 @@ class Loader {
   std::vector<RouteStage> EncodeRoute(const Route& route);  // notes the fanouts it makes
   YAML::Node ClientIndices(const std::set<std::string>& writes) const;
   Status Enter(const std::string& id, Pos pos);
-  // Refuses attributes and blocks of b not in the allowed sets ("stage.*" allows any stage).
-  Status CheckBody(const Block& b, const std::set<std::string>& attrs,
-                   const std::set<std::string>& blocks) const;
   Status ReadSource(const Block& b);
   Status ReadSourceOptions(const Block& b, YAML::Node* node);
   Status SourceRoute(const Block& b, Targets* t, Route* route);
@@ -150,6 +151,7 @@ inline constexpr size_t kMaxVisits = 256;  // components on all paths of one sou
 // Block translations (alloy_blocks.cc).
 Result<YAML::Node> ToYaml(const Value& v);
 Result<YAML::Node> KubernetesSd(Loader& l, const Block& b);
+Result<YAML::Node> FileSd(Loader& l, const Block& b);
 // A block of the HTTP client settings (basic_auth, tls_config, oauth2 with its own tls_config,
 // ...) with Promtail's keys.
 Result<YAML::Node> ClientBlock(Loader& l, const Block& nb);

@@ -25,6 +25,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"livedebugging", {}},  // Alloy's UI debugging stream: accepted, no effect (see docs)
     {"discovery.kubernetes", {"targets"}},
     {"discovery.docker", {"targets"}},
+    {"discovery.file", {"targets"}},
     {"discovery.relabel", {"output", "rules"}},
     {"local.file_match", {"targets"}},
     {"local.file", {"content"}},

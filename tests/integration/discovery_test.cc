@@ -86,6 +86,54 @@ TEST_F(FileSd, JsonAndYamlTargetFilesChooseWhatIsTailedAndRewritesAreFollowed) {
   ExpectEachOnce("c", 0, 5);
 }
 
+// Alloy's discovery.file runs as file_sd_configs: its targets, relabeled by a discovery.relabel,
+// choose what loki.source.file tails, and a rewritten target file is followed.
+TEST_F(FileSd, AlloysDiscoveryFileFeedsLokiSourceFile) {
+  MakeDirs(sd());
+  WriteFile(sd() + "/apps.json", fmt::format(R"([{{"targets": ["localhost"],
+      "labels": {{"job": "a", "__path__": "{}/a.log"}}}}])",
+                                             logs()));
+  WriteFile(logs() + "/a.log", Lines("a", 0, 5));
+  WriteFile(logs() + "/c.log", Lines("c", 0, 5));
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"alloy(discovery.file "apps" {{
+  files            = ["{}/*.json"]
+  refresh_interval = "1h"
+}}
+discovery.relabel "apps" {{
+  targets = discovery.file.apps.targets
+  rule {{
+    source_labels = ["__meta_filepath"]
+    regex         = ".*/(.*)"
+    target_label  = "sd_file"
+  }}
+}}
+loki.source.file "apps" {{
+  targets    = discovery.relabel.apps.output
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)alloy",
+                                sd(), loki_.url()));
+  StartAgent(config, {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
+  ASSERT_TRUE(loki_.WaitForLines(5)) << agent_.Stderr();
+  EXPECT_EQ(LabelsOf("a-0"),
+            fmt::format(R"({{filename="{}/a.log", job="a", sd_file="apps.json"}})", logs()));
+  Replace("apps.json", fmt::format(R"([{{"targets": ["localhost"],
+      "labels": {{"job": "c", "__path__": "{}/c.log"}}}}])",
+                                   logs()));
+  ASSERT_TRUE(loki_.WaitForLines(10)) << loki_.LineCount();
+  EXPECT_EQ(LabelsOf("c-0"),
+            fmt::format(R"({{filename="{}/c.log", job="c", sd_file="apps.json"}})", logs()));
+  ExpectEachOnce("a", 0, 5);
+  ExpectEachOnce("c", 0, 5);
+}
+
 TEST_F(FileSd, BrokenTargetFileIsReportedAndKeepsItsTargets) {
   MakeDirs(sd());
   WriteFile(sd() + "/b.yaml",

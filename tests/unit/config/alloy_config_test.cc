@@ -804,6 +804,76 @@ TEST(AlloyConfig, FileMatchOptionsSkidderLacksAreRefusedWhereWritten) {
 // discovery.docker lists the containers, loki.source.docker reads them: one Promtail job with
 // docker_sd_configs. Labels as Alloy gives them: the targets' rules, the source's `labels` over
 // them, then its relabel_rules.
+// discovery.file: Promtail's file_sd_configs, through discovery.relabel (its rules become the
+// job's relabel_configs) or local.file_match.
+TEST(AlloyConfig, DiscoveryFileIsFileSdConfigs) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+discovery.file "t" {
+  files            = ["/etc/targets/*.json", "/etc/targets/*.yaml"]
+  refresh_interval = "1m"
+}
+discovery.relabel "r" {
+  targets = discovery.file.t.targets
+  rule {
+    source_labels = ["__meta_filepath"]
+    target_label  = "sd_file"
+  }
+}
+loki.source.file "f" {
+  targets    = discovery.relabel.r.output
+  forward_to = [loki.write.default.receiver]
+}
+discovery.file "d" {
+  files = ["/etc/other/*.json"]
+}
+local.file_match "m" {
+  path_targets = discovery.file.d.targets
+}
+loki.source.file "g" {
+  targets    = local.file_match.m.targets
+  forward_to = [loki.write.default.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const ScrapeConfig& f = c->scrape_configs[0];
+  ASSERT_EQ(f.file_sd_configs.size(), 1u);
+  EXPECT_EQ(f.file_sd_configs[0].files,
+            (std::vector<std::string>{"/etc/targets/*.json", "/etc/targets/*.yaml"}));
+  EXPECT_EQ(f.file_sd_configs[0].refresh_interval, 1min);
+  ASSERT_EQ(f.relabel_configs.size(), 1u);
+  EXPECT_EQ(f.relabel_configs[0].target_label, "sd_file");
+  EXPECT_TRUE(f.static_configs.empty());
+  const ScrapeConfig& g = c->scrape_configs[1];
+  ASSERT_EQ(g.file_sd_configs.size(), 1u);
+  EXPECT_EQ(g.file_sd_configs[0].refresh_interval, 5min);  // Alloy's default, Promtail's too
+
+  EXPECT_EQ(a.Error("discovery.file \"t\" {\n  refresh_interval = \"1m\"\n}\n"
+                    "loki.source.file \"f\" {\n  targets = discovery.file.t.targets\n"
+                    "  forward_to = [loki.write.default.receiver]\n}\n" +
+                    std::string(kWrite)),
+            "c.alloy:1:1: discovery.file: files is required, e.g. files = "
+            "[\"/etc/alloy/targets/*.json\"]");
+  EXPECT_EQ(a.Error("discovery.file \"t\" {\n  files = [\"/a/*.json\"]\n  port = 1\n}\n"
+                    "loki.source.file \"f\" {\n  targets = discovery.file.t.targets\n"
+                    "  forward_to = [loki.write.default.receiver]\n}\n" +
+                    std::string(kWrite)),
+            "c.alloy:3:3: unknown attribute port in discovery.file");
+  EXPECT_EQ(a.Error("discovery.file \"t\" {\n  files = [\"/a/*.json\"]\n}\n"
+                    "loki.source.kubernetes \"k\" {\n  targets = discovery.file.t.targets\n"
+                    "  forward_to = [loki.write.default.receiver]\n}\n" +
+                    std::string(kWrite)),
+            "c.alloy:5:3: loki.source.kubernetes: targets must come from discovery.kubernetes");
+  // The Promtail reader checks the patterns.
+  EXPECT_NE(a.Error("discovery.file \"t\" {\n  files = [\"/a/*.txt\"]\n}\n"
+                    "loki.source.file \"f\" {\n  targets = discovery.file.t.targets\n"
+                    "  forward_to = [loki.write.default.receiver]\n}\n" +
+                    std::string(kWrite))
+                .find("is not valid for file discovery"),
+            std::string::npos);
+}
+
 TEST(AlloyDocker, DiscoveryAndSourceBecomeADockerJob) {
   Alloy a;
   Result<Config> c = a.Load(std::string(R"(
