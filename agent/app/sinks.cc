@@ -1,10 +1,9 @@
 #include "app/sinks.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <ctime>
 #include <vector>
+
+#include "model/entry_text.h"
 
 namespace skidder::app {
 
@@ -51,20 +50,6 @@ bool FanoutSink::Saturated() const {
   return false;
 }
 
-std::string FormatTimestamp(int64_t unix_ns) {
-  int64_t secs = unix_ns / 1'000'000'000;
-  int64_t nanos = unix_ns % 1'000'000'000;
-  if (nanos < 0) {
-    nanos += 1'000'000'000;
-    --secs;
-  }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
-}
-
 void StdoutSink::PushShared(std::span<const Entry> batch) {
   std::lock_guard lock(mu_);
   buf_.clear();
@@ -76,21 +61,7 @@ void StdoutSink::PushShared(std::span<const Entry> batch) {
 
 void StdoutSink::Append(const Entry& e) {
   if (e.clients == 0) return;  // routed to no client (forward_to = []): nothing is sent
-  Labels visible = e.labels;
-  visible.RemoveInternal();
-  buf_.append(FormatTimestamp(e.timestamp_ns)).push_back('\t');
-  buf_.append(visible.ToString()).push_back('\t');
-  buf_.append(e.line);
-  if (!e.structured_metadata.empty()) {
-    buf_.append("\t");
-    for (const auto& m : e.structured_metadata) {
-      buf_.append(m.name).push_back('=');
-      AppendQuoted(buf_, m.value);
-      buf_.push_back(' ');
-    }
-    buf_.pop_back();
-  }
-  buf_.push_back('\n');
+  AppendEntryText(e, &buf_);
 }
 
 }  // namespace skidder::app

@@ -40,7 +40,4 @@ class StdoutSink final : public EntrySink {
   std::string buf_;
 };
 
-// Unix nanoseconds as RFC3339 with nanoseconds in UTC: 2026-11-24T10:40:12.542001710Z.
-std::string FormatTimestamp(int64_t unix_ns);
-
 }  // namespace skidder::app

@@ -88,6 +88,8 @@ Status Loader::CheckUnused() {
         }
       }
       if (!stages.empty()) cfg_->unused_pipelines.push_back(std::move(stages));
+    } else if (b->name == "loki.echo") {
+      s = CheckBody(*b, {}, {});
     } else if (b->name == "local.file") {  // Alloy reads it even when nothing uses it
       Result<Value> content = LocalFileContent(*b, b->pos);
       if (!content) s = content.error();

@@ -39,6 +39,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.process", {"receiver"}},
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},
+    {"loki.echo", {"receiver"}},
 };
 
 // A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO

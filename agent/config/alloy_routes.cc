@@ -1,8 +1,8 @@
 // The forward_to graph of a source: loki.process and loki.relabel chains, fan-out into several
-// receivers, and the loki.write components each path ends at. A path becomes pipeline stages;
-// where the graph branches, or a path reaches only some loki.write components, a fanout stage
-// (pipeline/stages/fanout.h) gives each branch its own copy of the entry and its own clients.
-// The file is read once however many paths its entries take.
+// receivers, and the loki.write (or loki.echo) components each path ends at. A path becomes
+// pipeline stages; where the graph branches, or a path reaches only some loki.write components, a
+// fanout stage (pipeline/stages/fanout.h) gives each branch its own copy of the entry and its own
+// clients. The file is read once however many paths its entries take.
 #include <fmt/format.h>
 
 #include <cctype>
@@ -75,6 +75,12 @@ Status Loader::Follow(const Block& b, Pos pos, bool head, Targets* targets, Rout
                                     kMaxVisits));
   }
   if (Status s = Enter(Id(b), pos); !s.ok()) return s;
+  if (b.name == "loki.echo") {  // a sink: the entries are printed and go no further
+    if (Status s = CheckBody(b, {}, {}); !s.ok()) return s;
+    route->stages.push_back({"echo", YAML::Node(YAML::NodeType::Map), b.pos, Id(b)});
+    chain_.pop_back();
+    return Status::Ok();
+  }
   const bool process = b.name == "loki.process";
   Status s = CheckBody(b,
                        process ? std::set<std::string>{"forward_to"}
@@ -127,6 +133,10 @@ std::vector<RouteStage> Loader::EncodeRoute(const Route& route) {
   std::set<std::string> all;
   for (const auto& [id, clients] : write_clients_) all.insert(id);
   if (route.branches.empty() && route.writes == all) return out;  // every client: no routing
+  // A path that ends at a loki.echo: nothing reaches a routing stage after it.
+  if (route.branches.empty() && route.writes.empty() && !out.empty() && out.back().type == "echo") {
+    return out;
+  }
   YAML::Node fanout(YAML::NodeType::Sequence);
   if (!route.writes.empty() || route.branches.empty()) {
     YAML::Node direct;

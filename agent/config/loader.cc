@@ -23,6 +23,41 @@
 namespace skidder::config {
 namespace {
 
+// Stage lists as YAML ({type: body} items): is there an echo stage, also inside a fanout
+// branch or a match?
+bool EchoIn(const YAML::Node& stages) {
+  if (!stages.IsSequence()) return false;
+  for (const YAML::Node& item : stages) {
+    if (!item.IsMap()) continue;
+    for (const auto& kv : item) {
+      const std::string type = kv.first.Scalar();
+      const YAML::Node body = kv.second;  // const: operator[] must not add to the document
+      if (type == "echo") return true;
+      if (type == "match" && body.IsMap() && EchoIn(body["stages"])) return true;
+      if (type == "fanout" && body.IsSequence()) {
+        for (const YAML::Node& branch : body) {
+          if (branch.IsMap() && EchoIn(branch["stages"])) return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+// An Alloy config whose sources all end at loki.echo needs no loki.write, as in Alloy.
+bool PrintsEntries(const Config& cfg) {
+  for (const ScrapeConfig& sc : cfg.scrape_configs) {
+    for (const StageConfig& st : sc.pipeline_stages) {
+      YAML::Node item(YAML::NodeType::Map);
+      item[st.type] = st.body;
+      YAML::Node list(YAML::NodeType::Sequence);
+      list.push_back(item);
+      if (EchoIn(list)) return true;
+    }
+  }
+  return false;
+}
+
 constexpr const char* kBuiltinName = "<built-in config>";
 
 // Only a regular file of at most kMaxConfigBytes: /dev/zero would be read for gigabytes and a
@@ -265,7 +300,7 @@ Result<Config> LoadConfig(const Flags& flags) {
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();
   if (Status s = ApplyOverrides(flags, builtin, &*cfg); !s.ok()) return Err(std::move(s));
-  if (cfg->clients.empty() && !flags.dry_run) {
+  if (cfg->clients.empty() && !flags.dry_run && !PrintsEntries(*cfg)) {
     return Err(InvalidArgument(fmt::format(
         "{}: no client configured: add {}, pass -client.url, or use -dry-run to print entries "
         "instead",

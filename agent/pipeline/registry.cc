@@ -11,6 +11,7 @@
 #include "pipeline/stages/decolorize.h"
 #include "pipeline/stages/docker.h"
 #include "pipeline/stages/drop.h"
+#include "pipeline/stages/echo.h"
 #include "pipeline/stages/fanout.h"
 #include "pipeline/stages/geoip.h"
 #include "pipeline/stages/json.h"
@@ -44,6 +45,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"decolorize", stages::NewDecolorizeStage},
     {"docker", stages::NewDockerStage},
     {"drop", stages::NewDropStage},
+    {"echo", stages::NewEchoStage},  // skidder's: Alloy's loki.echo
     {"fanout", stages::NewFanoutStage},  // skidder's: Alloy's forward_to to several receivers
     {"geoip", stages::NewGeoipStage},
     {"json", stages::NewJsonStage},

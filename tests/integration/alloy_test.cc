@@ -148,6 +148,45 @@ TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 1);
 }
 
+// Alloy's documented loki.echo example runs as it is, with no loki.write: each line is printed
+// on standard output, nothing is sent, and the positions still move on.
+TEST_F(Alloy, LokiEchoPrintsEntriesWithoutALokiWrite) {
+  MakeDirs(logs());
+  WriteFile(logs() + "/a.log", Lines("e", 0, 3));
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(local.file_match "varlog" {{
+  path_targets = [{{
+    __path__ = "{}/*.log",
+    job      = "varlog",
+  }}]
+}}
+loki.source.file "logs" {{
+  targets    = local.file_match.varlog.targets
+  forward_to = [loki.echo.example.receiver]
+}}
+loki.echo "example" {{ }}
+)",
+                                logs()));
+  StartAgent(config, {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stdout().find("job=\"varlog\"}\te-2\n") != std::string::npos || !agent_.Running();
+  })) << agent_.Stderr();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(agent_.Stdout().find(
+                  fmt::format("\t{{filename=\"{}/a.log\", job=\"varlog\"}}\te-{}\n", logs(), i)),
+              std::string::npos)
+        << agent_.Stdout();
+  }
+  EXPECT_EQ(loki_.LineCount(), 0u);
+  // Printed counts as done: the file's position reaches its end.
+  const std::string end = fmt::format("\"offset\":{}", Lines("e", 0, 3).size());
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string positions = ReadFile(positions_file());
+    return positions.find(logs() + "/a.log") != std::string::npos &&
+           positions.find(end) != std::string::npos;
+  })) << ReadFile(positions_file());
+}
+
 // loki.source.syslog and loki.source.api run as Promtail's syslog and loki_push_api jobs, on
 // Alloy's endpoints: relabel_rules see the __syslog_* labels, the push job's labels join the
 // pushed ones, and /loki/api/v1/raw and /api/v1/push answer as in Alloy.

@@ -239,3 +239,55 @@ loki.process "p" {
 
 }  // namespace
 }  // namespace skidder::pipeline
+
+namespace skidder::pipeline {
+namespace {
+
+// loki.echo: a path to it prints each entry as -dry-run does, and the entry goes no further;
+// beside a loki.write, the write still gets its own copy.
+TEST(AlloyRoutes, ALokiEchoPrintsItsPathsEntriesAndSendsNothing) {
+  config::Config cfg = Load(R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
+  forward_to = [loki.write.archive.receiver, loki.process.debug.receiver]
+}
+loki.process "debug" {
+  stage.static_labels { values = { path = "debug" } }
+  forward_to = [loki.echo.show.receiver]
+}
+loki.echo "show" { }
+)x");
+  ::testing::internal::CaptureStdout();
+  const auto got = RunRoutes(cfg.scrape_configs[0], 2, {"one", "two"});
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  const std::vector<std::tuple<uint64_t, std::string, std::string>> want = {
+      {1, R"({filename="/var/log/app.log", job="app"})", "one"},
+      {1, R"({filename="/var/log/app.log", job="app"})", "two"},
+  };
+  EXPECT_EQ(got, want);
+  EXPECT_NE(printed.find("\t{filename=\"/var/log/app.log\", job=\"app\", path=\"debug\"}\tone\n"),
+            std::string::npos)
+      << printed;
+  EXPECT_NE(printed.find("path=\"debug\"}\ttwo\n"), std::string::npos) << printed;
+
+  // A source that forwards to loki.echo alone: the echo stage ends its pipeline.
+  config::Config only = Load(R"x(
+loki.source.file "app" {
+  targets    = [{"__path__" = "/var/log/app.log"}]
+  forward_to = [loki.echo.show.receiver]
+}
+loki.echo "show" { }
+)x");
+  ASSERT_EQ(only.scrape_configs[0].pipeline_stages.size(), 1u);
+  EXPECT_EQ(only.scrape_configs[0].pipeline_stages[0].type, "echo");
+  ::testing::internal::CaptureStdout();
+  EXPECT_TRUE(RunRoutes(only.scrape_configs[0], 2, {"three"}).empty());
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("\tthree\n"), std::string::npos);
+
+  auto bad = config::ParseAlloyConfig(R"x(loki.echo "show" { level = "info" })x", "c.alloy");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message(), "c.alloy:1:20: unknown attribute level in loki.echo");
+}
+
+}  // namespace
+}  // namespace skidder::pipeline
