@@ -103,7 +103,8 @@ test-asan:
 # copy-on-write labels (unit_model), the Loki client and sender (unit_sink), positions and the
 # file source (unit_sources), the journal source (unit_journal), the HTTP server whose body
 # endpoints are answered from other threads (unit_telemetry), the Docker source (unit_docker),
-# the HTTP client cancelled and woken from another thread (unit_io).
+# the HTTP client cancelled and woken from another thread (unit_io), the syslog and GELF
+# listeners (unit_syslog, unit_gelf), file discovery, the runtime and Kubernetes discovery.
 # Only those binaries are built.
 # TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
 # fake Loki's HTTP library) is there.

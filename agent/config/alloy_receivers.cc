@@ -213,6 +213,44 @@ Status Loader::OneOf(const Block& b, const std::string& name,
   return ErrorAt(a->pos, fmt::format("{}: must be {}", name, list));
 }
 
+namespace {
+
+// The meta labels each receiver gives its relabel_rules, and drops before forward_to.
+std::string_view MetaPrefix(std::string_view component) {
+  if (component == "loki.source.syslog") return "__syslog_";
+  if (component == "loki.source.journal") return "__journal_";
+  if (component == "loki.source.docker") return "__meta_docker_";
+  if (component == "loki.source.gelf") return "__gelf_";
+  return "";
+}
+
+}  // namespace
+
+// A loki.relabel in a receiver's forward_to that reads the receiver's meta labels matches
+// nothing, in Alloy too: they were dropped before. Said at load rather than left to puzzle.
+void Loader::WarnMetaLabelRules(const Block& b, const Route& route) {
+  const std::string_view prefix = MetaPrefix(b.name);
+  if (prefix.empty()) return;
+  for (const RouteStage& st : route.stages) {
+    if (st.type != "relabel" || !st.body.IsSequence()) continue;
+    const std::string_view component = std::string_view(st.name).substr(0, st.name.rfind(".rule"));
+    for (const YAML::Node& rule : st.body) {
+      const YAML::Node sources = rule["source_labels"];
+      if (!sources || !sources.IsSequence()) continue;
+      for (const YAML::Node& l : sources) {
+        if (!l.IsScalar() || !l.Scalar().starts_with(prefix)) continue;
+        cfg_->warnings.push_back(fmt::format(
+            "{}: {} reads {}, which entries of {} no longer carry in forward_to (labels starting "
+            "with __ are dropped first, as in Alloy): give the rules to the source instead, "
+            "relabel_rules = {}.rules",
+            Where(st.pos), component, l.Scalar(), Id(b), component));
+        break;
+      }
+    }
+  }
+  for (const Route& branch : route.branches) WarnMetaLabelRules(b, branch);
+}
+
 // The relabel_rules and forward_to graph of a receiver (syslog, api, docker, journal). Its
 // relabel_rules are the job's relabel_configs, over the meta labels; every loki.relabel in
 // forward_to is a stage over the entry's labels, after the `__` labels are dropped, as in Alloy
@@ -229,7 +267,9 @@ Status Loader::ReceiverRoute(const Block& b, Targets* t, Route* route) {
   Result<Value> fv = Eval(*fwd);
   if (!fv) return fv.error();
   visits_ = 0;
-  return ResolveReceivers(*fv, fwd->pos, /*head=*/false, t, route);
+  if (Status s = ResolveReceivers(*fv, fwd->pos, /*head=*/false, t, route); !s.ok()) return s;
+  WarnMetaLabelRules(b, *route);
+  return Status::Ok();
 }
 
 // loki.source.syslog: one Promtail syslog job per listener block.

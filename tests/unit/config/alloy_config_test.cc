@@ -646,6 +646,48 @@ loki.source.gelf "defaults" {
             "c.alloy:2:3: unknown attribute labels in loki.source.gelf");
 }
 
+// A loki.relabel in forward_to that reads the source's meta labels matches nothing (they are
+// dropped before forward_to, in Alloy too): the load says so, once per rule, naming the fix.
+TEST(AlloyReceivers, ForwardToRulesOnMetaLabelsAreWarnedAbout) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.relabel "late" {
+  rule {
+    source_labels = ["__syslog_message_hostname"]
+    target_label  = "host"
+  }
+  rule {
+    source_labels = ["job", "__syslog_message_app_name"]
+    target_label  = "app"
+  }
+  rule {
+    source_labels = ["__tmp"]
+    target_label  = "t"
+  }
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.syslog "net" {
+  listener {
+    address = "0.0.0.0:1514"
+  }
+  forward_to = [loki.relabel.late.receiver]
+}
+loki.source.gelf "g" {
+  forward_to = [loki.write.default.receiver, loki.relabel.late.receiver]
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->warnings.size(), 2u) << ::testing::PrintToString(c->warnings);
+  EXPECT_TRUE(c->warnings[0].ends_with(
+      "/c.alloy:2:1: loki.relabel.late reads __syslog_message_hostname, which entries of "
+      "loki.source.syslog.net no longer carry in forward_to (labels starting with __ are "
+      "dropped first, as in Alloy): give the rules to the source instead, relabel_rules = "
+      "loki.relabel.late.rules"))
+      << c->warnings[0];
+  EXPECT_NE(c->warnings[1].find("reads __syslog_message_app_name"), std::string::npos);
+  // The gelf source has its own meta labels: nothing to say about __syslog_* there.
+}
+
 // Each mistake is named where it is written.
 TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
   Alloy a;
