@@ -41,12 +41,6 @@ struct GelfSource::Impl {
   void ReadDatagrams(pipeline::Emitter& out);
   void Handle(std::string_view payload, const BatchTime& now, pipeline::Emitter& out);
   Labels LabelsOf(const GelfMessage& m);
-  int64_t SteadyNs() const {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock->Steady().time_since_epoch())
-        .count();
-  }
-  // A `limit` stage without `drop` is waiting for its rate (see syslog_source.h).
-  bool Limited() const { return opts.pipeline->ReadyInNs(SteadyNs()) > 0; }
   void Warn(std::string_view what, std::string_view error);
   void Publish();
 
@@ -97,7 +91,7 @@ void GelfSource::Impl::Run(const std::atomic<bool>& stop) {
   while (!stop) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, kPollMs) > 0 && (p.revents & POLLIN) != 0) ReadDatagrams(out);
-    counts.expired += static_cast<int64_t>(chunks.Expire(SteadyNs()));
+    counts.expired += static_cast<int64_t>(chunks.Expire(BatchTime::Of(*clock).steady_ns));
     opts.pipeline->Flush(clock->NowNs(), /*force=*/false, out);
     out.Flush();
     Publish();
@@ -115,22 +109,24 @@ void GelfSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
     const ssize_t r = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
     if (r < 0) return;
     counts.bytes += r;
-    if (sink->Saturated()) {  // UDP cannot wait: count what we cannot take
+    const BatchTime now = BatchTime::Of(*clock);
+    // UDP cannot wait: what arrives while the sink is backed up, or while a `limit` stage
+    // without `drop` waits for its rate, is counted and dropped (as syslog over UDP).
+    if (sink->Saturated()) {
       ++counts.saturated;
       continue;
     }
-    if (Limited()) {
+    if (opts.pipeline->ReadyInNs(now.steady_ns) > 0) {
       ++counts.rate_limited;
       continue;
     }
-    const BatchTime now = BatchTime::Of(*clock);
     const std::string_view datagram(buf.data(), static_cast<size_t>(r));
     if (!Reassembler::IsChunk(datagram)) {
       Handle(datagram, now, out);
       continue;
     }
     std::string error;
-    switch (chunks.Add(datagram, SteadyNs(), &payload, &error)) {
+    switch (chunks.Add(datagram, now.steady_ns, &payload, &error)) {
       case Reassembler::Outcome::kIncomplete:
         break;
       case Reassembler::Outcome::kComplete:

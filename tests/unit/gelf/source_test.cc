@@ -9,6 +9,7 @@
 #include "pipeline/pipeline.h"
 #include "sources/gelf/gelf_source.h"
 #include "support/compress.h"
+#include "support/fake_clock.h"
 #include "support/gelf_client.h"
 #include "support/syslog_client.h"
 #include "support/test_util.h"
@@ -51,7 +52,8 @@ config::RelabelConfig Copy(std::string from, std::string to) {
 
 class GelfSourceTest : public ::testing::Test {
  protected:
-  void Start(bool incoming_timestamp = false) {
+  void Start(bool incoming_timestamp = false, pipeline::Pipeline* pipeline = nullptr,
+             const Clock* clock = &SystemClock::Get()) {
     GelfSourceOptions o;
     o.job_name = "g";
     o.config.listen_address = "127.0.0.1:0";
@@ -62,8 +64,8 @@ class GelfSourceTest : public ::testing::Test {
          Copy("__gelf_message_facility", "facility"), Copy("__gelf_message_version", "version")});
     ASSERT_TRUE(rules) << rules.error().message();
     o.relabel = *rules;
-    o.pipeline = &pipeline_;
-    source_ = std::make_unique<GelfSource>(std::move(o), &sink_, &metrics_, &SystemClock::Get());
+    o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
+    source_ = std::make_unique<GelfSource>(std::move(o), &sink_, &metrics_, clock);
     ASSERT_TRUE(source_->Start().ok());
     port_ = source_->port();
   }
@@ -72,6 +74,9 @@ class GelfSourceTest : public ::testing::Test {
   }
 
   pipeline::Pipeline pipeline_{std::vector<std::unique_ptr<pipeline::Stage>>{}};
+  // For the limit test; declared before source_, whose thread uses them until it is gone.
+  FakeClock clock_;
+  std::unique_ptr<pipeline::Pipeline> limited_;
   CollectingSink sink_;
   telemetry::Registry registry_;
   telemetry::AgentMetrics metrics_{registry_};
@@ -146,6 +151,21 @@ TEST_F(GelfSourceTest, WhileTheSinkIsBackedUpDatagramsAreCountedAsDropped) {
   ASSERT_TRUE(SendUdp(port_, kMessage));
   ASSERT_TRUE(WaitFor([&] { return sink_.size() == 1; }));
   EXPECT_GT(metrics_.gelf_bytes.With({"g"})->Value(), 6.0 * 100);
+}
+
+// A `limit` stage without `drop` waiting for its rate: UDP cannot wait, so what arrives is
+// counted and dropped, as for syslog over UDP.
+TEST_F(GelfSourceTest, DatagramsOverALimitWithoutDropAreCounted) {
+  auto p = pipeline::Pipeline::Build(
+      {config::StageConfig{"limit", YAML::Load("{rate: 1, burst: 1}"), "t.yaml"}}, {});
+  ASSERT_TRUE(p.has_value());
+  limited_ = std::move(*p);
+  Start(false, limited_.get(), &clock_);  // the clock stands still: no new token
+  ASSERT_TRUE(WaitFor([&] {
+    SendUdp(port_, kMessage);
+    return Dropped("rate_limited") >= 1;
+  }));
+  EXPECT_EQ(sink_.size(), 1u);  // the burst's one token
 }
 
 // The relabel outcome is cached by the meta labels' values: each sender keeps its own labels.
