@@ -106,7 +106,7 @@ class Loader {
   Status ReadGelf(const Block& b);
   // A receiver's relabel_rules and forward_to graph (loki.source.syslog, loki.source.api).
   Status ReceiverRoute(const Block& b, Targets* t, Route* route);
-  void WarnMetaLabelRules(const Block& b, const Route& route);
+  void WarnMetaLabelRules(const Block& b, const Route& route, std::set<std::string>* warned);
   Status TypedAttrs(const Block& b, std::span<const AttrSpec> specs,
                     const std::set<std::string>& skip, YAML::Node* out);
   // A map(string) attribute (labels), with Alloy's number-to-string conversion.

@@ -228,7 +228,7 @@ std::string_view MetaPrefix(std::string_view component) {
 
 // A loki.relabel in a receiver's forward_to that reads the receiver's meta labels matches
 // nothing, in Alloy too: they were dropped before. Said at load rather than left to puzzle.
-void Loader::WarnMetaLabelRules(const Block& b, const Route& route) {
+void Loader::WarnMetaLabelRules(const Block& b, const Route& route, std::set<std::string>* warned) {
   const std::string_view prefix = MetaPrefix(b.name);
   if (prefix.empty()) return;
   for (const RouteStage& st : route.stages) {
@@ -239,6 +239,8 @@ void Loader::WarnMetaLabelRules(const Block& b, const Route& route) {
       if (!sources || !sources.IsSequence()) continue;
       for (const YAML::Node& l : sources) {
         if (!l.IsScalar() || !l.Scalar().starts_with(prefix)) continue;
+        // A loki.relabel two paths reach (a diamond) is said once.
+        if (!warned->insert(fmt::format("{}\n{}", component, l.Scalar())).second) break;
         cfg_->warnings.push_back(fmt::format(
             "{}: {} reads {}, which entries of {} no longer carry in forward_to (labels starting "
             "with __ are dropped first, as in Alloy): give the rules to the source instead, "
@@ -248,7 +250,7 @@ void Loader::WarnMetaLabelRules(const Block& b, const Route& route) {
       }
     }
   }
-  for (const Route& branch : route.branches) WarnMetaLabelRules(b, branch);
+  for (const Route& branch : route.branches) WarnMetaLabelRules(b, branch, warned);
 }
 
 // The relabel_rules and forward_to graph of a receiver (syslog, api, docker, journal). Its
@@ -268,7 +270,8 @@ Status Loader::ReceiverRoute(const Block& b, Targets* t, Route* route) {
   if (!fv) return fv.error();
   visits_ = 0;
   if (Status s = ResolveReceivers(*fv, fwd->pos, /*head=*/false, t, route); !s.ok()) return s;
-  WarnMetaLabelRules(b, *route);
+  std::set<std::string> warned;
+  WarnMetaLabelRules(b, *route, &warned);
   return Status::Ok();
 }
 

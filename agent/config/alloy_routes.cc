@@ -132,7 +132,9 @@ std::vector<RouteStage> Loader::EncodeRoute(const Route& route) {
   std::vector<RouteStage> out = route.stages;
   std::set<std::string> all;
   for (const auto& [id, clients] : write_clients_) all.insert(id);
-  if (route.branches.empty() && route.writes == all) return out;  // every client: no routing
+  // Every client: no routing. Not when there is no loki.write at all (a loki.echo-only config),
+  // where a path with forward_to = [] must still go to no client (-client.url may add one).
+  if (route.branches.empty() && !all.empty() && route.writes == all) return out;
   // A path that ends at a loki.echo: nothing reaches a routing stage after it.
   if (route.branches.empty() && route.writes.empty() && !out.empty() && out.back().type == "echo") {
     return out;

@@ -44,7 +44,9 @@ bool EchoIn(const YAML::Node& stages) {
   return false;
 }
 
-// An Alloy config whose sources all end at loki.echo needs no loki.write, as in Alloy.
+// An Alloy config with a loki.echo needs no loki.write, as in Alloy: without a loki.write every
+// path that does not end at an echo has forward_to = [] (a fanout stage routes it to no client),
+// so nothing is lost by running without clients. Not for YAML, whose stages send to every client.
 bool PrintsEntries(const Config& cfg) {
   for (const ScrapeConfig& sc : cfg.scrape_configs) {
     for (const StageConfig& st : sc.pipeline_stages) {
@@ -300,7 +302,7 @@ Result<Config> LoadConfig(const Flags& flags) {
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();
   if (Status s = ApplyOverrides(flags, builtin, &*cfg); !s.ok()) return Err(std::move(s));
-  if (cfg->clients.empty() && !flags.dry_run && !PrintsEntries(*cfg)) {
+  if (cfg->clients.empty() && !flags.dry_run && !(alloy && PrintsEntries(*cfg))) {
     return Err(InvalidArgument(fmt::format(
         "{}: no client configured: add {}, pass -client.url, or use -dry-run to print entries "
         "instead",

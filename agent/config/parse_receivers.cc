@@ -1,5 +1,6 @@
 // The checks of a scrape config's receivers and target lists, once their fields are read
-// (fields.h): syslog, gelf, journal, loki_push_api, decompression, static_configs and file_sd_configs.
+// (fields.h): syslog, gelf, journal, loki_push_api, decompression, static_configs and
+// file_sd_configs.
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -76,9 +76,10 @@ Result<std::unique_ptr<Pipeline>> Pipeline::Build(const std::vector<config::Stag
     std::string path = !stages[i].name.empty()
                            ? stages[i].name
                            : path_prefix + "[" + std::to_string(i) + "]." + stages[i].type;
-    if (stages[i].type == "fanout" && i + 1 < stages.size()) {  // its branches end the list
+    // A fanout's branches end the list; an echo passes nothing on, so later stages never run.
+    if ((stages[i].type == "fanout" || stages[i].type == "echo") && i + 1 < stages.size()) {
       return Err(config::ErrorAt(stages[i].file, stages[i].body, path,
-                                 "fanout must be the last stage of its list"));
+                                 stages[i].type + " must be the last stage of its list"));
     }
     auto stage = BuildStage(stages[i], ctx, path);
     if (!stage) return Err(std::move(stage.error()));

@@ -675,9 +675,26 @@ loki.source.syslog "net" {
 loki.source.gelf "g" {
   forward_to = [loki.write.default.receiver, loki.relabel.late.receiver]
 }
+// Two paths to the same loki.relabel: still one warning per rule.
+loki.process "a" {
+  forward_to = [loki.relabel.late.receiver]
+}
+loki.process "b" {
+  forward_to = [loki.relabel.late.receiver]
+}
+loki.source.syslog "diamond" {
+  listener {
+    address = "0.0.0.0:1515"
+  }
+  forward_to = [loki.process.a.receiver, loki.process.b.receiver]
+}
 )") + kWrite);
   ASSERT_TRUE(c) << c.error().message();
-  ASSERT_EQ(c->warnings.size(), 2u) << ::testing::PrintToString(c->warnings);
+  ASSERT_EQ(c->warnings.size(), 4u) << ::testing::PrintToString(c->warnings);
+  EXPECT_NE(c->warnings[2].find("loki.source.syslog.diamond"), std::string::npos);
+  EXPECT_NE(c->warnings[3].find("reads __syslog_message_app_name, which entries of "
+                                "loki.source.syslog.diamond"),
+            std::string::npos);
   EXPECT_TRUE(c->warnings[0].ends_with(
       "/c.alloy:2:1: loki.relabel.late reads __syslog_message_hostname, which entries of "
       "loki.source.syslog.net no longer carry in forward_to (labels starting with __ are "
@@ -843,9 +860,6 @@ TEST(AlloyConfig, FileMatchOptionsSkidderLacksAreRefusedWhereWritten) {
             "is read (remove it, or set \"0s\")");
 }
 
-// discovery.docker lists the containers, loki.source.docker reads them: one Promtail job with
-// docker_sd_configs. Labels as Alloy gives them: the targets' rules, the source's `labels` over
-// them, then its relabel_rules.
 // discovery.file: Promtail's file_sd_configs, through discovery.relabel (its rules become the
 // job's relabel_configs) or local.file_match.
 TEST(AlloyConfig, DiscoveryFileIsFileSdConfigs) {
@@ -916,6 +930,9 @@ loki.source.file "g" {
             std::string::npos);
 }
 
+// discovery.docker lists the containers, loki.source.docker reads them: one Promtail job with
+// docker_sd_configs. Labels as Alloy gives them: the targets' rules, the source's `labels` over
+// them, then its relabel_rules.
 TEST(AlloyDocker, DiscoveryAndSourceBecomeADockerJob) {
   Alloy a;
   Result<Config> c = a.Load(std::string(R"(

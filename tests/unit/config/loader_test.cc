@@ -110,6 +110,41 @@ TEST(LoadConfig, RequiresAClientUnlessDryRun) {
   EXPECT_EQ(cfg->source_file, dir / "c.yaml");
 }
 
+// Alloy runs a config whose sources end at loki.echo without any loki.write; a YAML config
+// with an echo stage still needs a client (its other paths send to every client).
+TEST(LoadConfig, AnAlloyConfigThatOnlyEchoesNeedsNoClient) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.alloy", R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/a.log"}]
+  forward_to = [loki.echo.one.receiver, loki.echo.two.receiver, loki.process.nowhere.receiver]
+}
+loki.process "nowhere" {
+  forward_to = []
+}
+loki.echo "one" { }
+loki.echo "two" { }
+)");
+  Flags f;
+  f.config_file = dir / "c.alloy";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  // The path to nowhere goes to no client, even if -client.url adds one.
+  const YAML::Node fanout = cfg->scrape_configs.at(0).pipeline_stages.back().body;
+  ASSERT_EQ(cfg->scrape_configs[0].pipeline_stages.back().type, "fanout");
+  ASSERT_EQ(fanout.size(), 3u);
+  EXPECT_EQ(fanout[2]["stages"][0]["fanout"][0]["clients"].size(), 0u) << YAML::Dump(fanout);
+
+  testing::WriteFile(dir / "c.yaml",
+                     "scrape_configs:\n  - job_name: j\n    static_configs: [{labels: "
+                     "{__path__: /a}}]\n    pipeline_stages:\n      - match: {selector: "
+                     "'{a=\"b\"}', stages: [{echo: {}}]}\n");
+  f.config_file = dir / "c.yaml";
+  cfg = LoadConfig(f);
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message().find("no client configured"), std::string::npos);
+}
+
 TEST(LoadConfig, FlagsOverrideTheFile) {
   testing::TempDir dir;
   setenv("SKIDDER_T_PORT", "7070", 1);

@@ -9,8 +9,8 @@
 #include "config/alloy.h"
 #include "config/loader.h"
 #include "stage_test_util.h"
-#include "util/clock.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 namespace {

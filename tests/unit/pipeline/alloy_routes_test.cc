@@ -4,6 +4,8 @@
 // processed entry's labels. The file is read once: one scrape config, one pipeline.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "config/alloy.h"
 #include "config/loader.h"
 #include "stage_test_util.h"
@@ -269,6 +271,8 @@ loki.echo "show" { }
             std::string::npos)
       << printed;
   EXPECT_NE(printed.find("path=\"debug\"}\ttwo\n"), std::string::npos) << printed;
+  // Only the echo path's copies: the write's are not printed.
+  EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 2) << printed;
 
   // A source that forwards to loki.echo alone: the echo stage ends its pipeline.
   config::Config only = Load(R"x(

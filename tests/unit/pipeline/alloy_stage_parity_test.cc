@@ -8,10 +8,10 @@
 
 #include "config/alloy.h"
 #include "stage_test_util.h"
+#include "support/fake_clock.h"
 #include "support/mmdb_writer.h"
 #include "support/test_util.h"
 #include "util/clock.h"
-#include "support/fake_clock.h"
 
 namespace skidder::pipeline {
 namespace {

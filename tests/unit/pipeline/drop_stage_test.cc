@@ -2,8 +2,8 @@
 
 #include "model/ack.h"
 #include "stage_test_util.h"
-#include "util/clock.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 namespace {

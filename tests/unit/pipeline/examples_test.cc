@@ -10,8 +10,8 @@
 
 #include "config/loader.h"
 #include "stage_test_util.h"
-#include "util/clock.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 namespace {

@@ -51,7 +51,7 @@ TEST(LabelsStage, EachEntryOfOneFileGetsTheLabelsOfItsOwnValues) {
   auto stage = MustBuild("labels:\n  level:\n  file: filename");
   const Labels file_a{{"filename", "/a.log"}, {"job", "j"}};
   const Labels file_b{{"filename", "/b.log"}, {"job", "j"}};
-  const char* levels[] = {"info", "warn", "info", "error", "debug", "l5", "l6", "l7",
+  const char* levels[] = {"info", "warn", "info", "error", "debug", "l5", "l6",  "l7",
                           "l8",   "l9",   "l10",  "info",  "warn",  "",   "info"};
   for (int round = 0; round < 2; ++round) {
     for (const char* level : levels) {

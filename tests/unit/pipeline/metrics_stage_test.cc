@@ -3,8 +3,8 @@
 
 #include "pipeline/stages/metrics.h"
 #include "stage_test_util.h"
-#include "util/clock.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 namespace {

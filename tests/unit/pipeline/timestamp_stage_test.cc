@@ -2,8 +2,8 @@
 
 #include "lang/go/tzif.h"
 #include "stage_test_util.h"
-#include "util/clock.h"
 #include "support/fake_clock.h"
+#include "util/clock.h"
 
 namespace skidder::pipeline {
 namespace {
