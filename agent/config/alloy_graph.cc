@@ -96,6 +96,18 @@ Status Loader::CheckUnused() {
     } else if (b->name.starts_with("discovery.") || b->name == "local.file_match") {
       Result<Targets> t = ResolveTargets(capsule, b->pos, 0);
       if (!t) s = t.error();
+      // Read as a used one's would be (file patterns, durations), so a mistake in a component
+      // nothing reads yet fails now rather than when a source starts to use it.
+      if (t && (!t->file_sd.empty() || !t->kubernetes_sd.empty() || !t->docker_sd.empty())) {
+        YAML::Node node;
+        node["job_name"] = id;
+        for (const YAML::Node& sd : t->file_sd) node["file_sd_configs"].push_back(sd);
+        for (const YAML::Node& sd : t->kubernetes_sd) node["kubernetes_sd_configs"].push_back(sd);
+        for (const YAML::Node& sd : t->docker_sd) node["docker_sd_configs"].push_back(sd);
+        ScrapeConfig unused;
+        std::vector<std::string> no_warnings;  // about targets nothing reads
+        s = internal::ReadScrapeConfig(node, Where(b->pos), id, &unused, &no_warnings);
+      }
     }
     if (!s.ok()) return s;
   }

@@ -928,6 +928,10 @@ loki.source.file "g" {
                     std::string(kWrite))
                 .find("is not valid for file discovery"),
             std::string::npos);
+  // Also in a discovery.file nothing reads yet.
+  EXPECT_NE(a.Error("discovery.file \"t\" {\n  files = [\"/a/*.txt\"]\n}\n" + std::string(kWrite))
+                .find("is not valid for file discovery"),
+            std::string::npos);
 }
 
 // discovery.docker lists the containers, loki.source.docker reads them: one Promtail job with
