@@ -45,7 +45,7 @@ constexpr std::pair<std::string_view, StageFactory> kStages[] = {
     {"decolorize", stages::NewDecolorizeStage},
     {"docker", stages::NewDockerStage},
     {"drop", stages::NewDropStage},
-    {"echo", stages::NewEchoStage},  // skidder's: Alloy's loki.echo
+    {"echo", stages::NewEchoStage},      // skidder's: Alloy's loki.echo
     {"fanout", stages::NewFanoutStage},  // skidder's: Alloy's forward_to to several receivers
     {"geoip", stages::NewGeoipStage},
     {"json", stages::NewJsonStage},
