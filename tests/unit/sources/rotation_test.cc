@@ -206,9 +206,12 @@ TEST(FileSourceFaults, ALossAtStopOfAFileWhoseDeletionWasSeenIsCounted) {
   o.stop_drain = std::chrono::milliseconds(300);
   h.Start(h.dir / "*.log", o);
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log).has_value(); }));
   WriteFile(log, Joined(Numbered("a", 0, 100)));  // 390 bytes
-  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
-  ASSERT_EQ(::unlink((log + ".1").c_str()), 0);
+  // Removed outright: after a rename seen alone the record follows the file to its new name and
+  // stays there until the file is read out, so the next start counts the loss, not this stop
+  // (a rename then unlink here once let the rename's empty 0.log pass for the deletion).
+  ASSERT_EQ(::unlink(log.c_str()), 0);
   ASSERT_TRUE(WaitFor([&] { return !h.positions->FindByPath(log).has_value(); }));
   h.Stop();
   EXPECT_EQ(h.sink.Count(), 0u);
