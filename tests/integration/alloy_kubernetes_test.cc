@@ -15,15 +15,6 @@ namespace {
 
 constexpr const char* kToken = "itest-token";
 
-int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
-  int n = 0;
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
-    s.replace(at, from.size(), to);
-    ++n;
-  }
-  return n;
-}
-
 // The shipped file up to its journal part (it would read this machine's journal).
 std::string WithoutJournal(const std::string& path, std::string_view journal_marker) {
   std::string text = ReadFile(path);

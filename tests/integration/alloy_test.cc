@@ -16,15 +16,6 @@ namespace skidder::testing {
 namespace {
 
 // Replaces every `from` in s; returns how many there were.
-int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
-  int n = 0;
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
-    s.replace(at, from.size(), to);
-    ++n;
-  }
-  return n;
-}
-
 class Alloy : public IntegrationTest {
  protected:
   const ReceivedEntry* EntryOf(const std::vector<ReceivedEntry>& entries, std::string_view line) {

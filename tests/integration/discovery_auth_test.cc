@@ -15,7 +15,6 @@
 namespace skidder::testing {
 namespace {
 
-constexpr int64_t kT0 = 1714557600'000000000;  // 2024-05-01T10:00:00Z
 constexpr const char* kNode = R"({"metadata": {"name": "n1",
     "labels": {"topology.kubernetes.io/zone": "zone-a"}},
     "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}]}})";
@@ -121,7 +120,7 @@ TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
   ASSERT_TRUE(front.Start());
   docker_.AddNetwork({.id = "net1", .name = "bridge"});
   docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
-  docker_.Log("c1", 1, kT0, "over tls\n");
+  docker_.Log("c1", 1, kDockerT0, "over tls\n");
   StartAgent(
       WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
     docker_sd_configs:
@@ -139,7 +138,7 @@ TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
                                             front.url(), front.ca_file(), front.client_cert_file(),
                                             front.client_key_file())}));
   ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
-  docker_.Log("c1", 1, kT0 + 1000, "still over tls\n");  // followed, not only read once
+  docker_.Log("c1", 1, kDockerT0 + 1000, "still over tls\n");  // followed, not only read once
   ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
   std::map<std::string, std::string> by_line;
   for (const ReceivedEntry& e : loki_.Entries()) by_line[e.line] = e.labels;

@@ -11,8 +11,6 @@
 namespace skidder::testing {
 namespace {
 
-constexpr int64_t kT0 = 1714557600'000000000;  // 2024-05-01T10:00:00Z
-
 class DockerFaults : public IntegrationTest {
  protected:
   void SetUp() override {
@@ -39,7 +37,7 @@ class DockerFaults : public IntegrationTest {
   }
   void Log(const std::string& prefix, int from, int to, const std::string& pad = "") {
     for (int i = from; i < to; ++i) {
-      docker_.Log("c1", 1 + i % 2, kT0 + int64_t{i} * 1000,
+      docker_.Log("c1", 1 + i % 2, kDockerT0 + int64_t{i} * 1000,
                   fmt::format("{}-{}{}\n", prefix, i, pad));
     }
   }
@@ -78,7 +76,7 @@ TEST_F(DockerFaults, OversizeFrameIsCutWithoutBufferingIt) {
   ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
   // One 128 MiB message: the agent keeps 256 KiB of it (Promtail's line limit), never the rest.
   const size_t huge = size_t{128} << 20;
-  std::string payload = FakeDockerApi::Rfc3339Nano(kT0 + 3000) + " " + std::string(huge, 'x');
+  std::string payload = FakeDockerApi::Rfc3339Nano(kDockerT0 + 3000) + " " + std::string(huge, 'x');
   payload += "\n";
   docker_.InjectRaw("c1", FakeDockerApi::Frame(1, payload));
   payload.clear();

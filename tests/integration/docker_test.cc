@@ -15,8 +15,6 @@
 namespace skidder::testing {
 namespace {
 
-constexpr int64_t kT0 = 1714557600'000000000;  // 2024-05-01T10:00:00Z
-
 class Docker : public IntegrationTest {
  protected:
   void SetUp() override {
@@ -53,7 +51,7 @@ class Docker : public IntegrationTest {
   // "<prefix>-<i>" lines i in [from, to), one microsecond apart, on stdout.
   void Log(const std::string& id, const std::string& prefix, int from, int to, int stream = 1) {
     for (int i = from; i < to; ++i) {
-      docker_.Log(id, stream, kT0 + int64_t{i} * 1000, fmt::format("{}-{}\n", prefix, i));
+      docker_.Log(id, stream, kDockerT0 + int64_t{i} * 1000, fmt::format("{}-{}\n", prefix, i));
     }
   }
   double Metric(const std::string& name, const std::string& label) {
@@ -70,9 +68,9 @@ TEST_F(Docker, ReadsBothStreamsWithDiscoveryLabels) {
                         .private_port = 80,
                         .public_port = 8080});
   docker_.AddContainer({.id = "c2", .name = "/quiet", .labels = {{"logging", "off"}}});
-  docker_.Log("c1", 1, kT0, "to stdout\n");
-  docker_.Log("c1", 2, kT0 + 1, "to stderr\n");
-  docker_.Log("c2", 1, kT0, "filtered out\n");
+  docker_.Log("c1", 1, kDockerT0, "to stdout\n");
+  docker_.Log("c1", 2, kDockerT0 + 1, "to stderr\n");
+  docker_.Log("c2", 1, kDockerT0, "filtered out\n");
   std::string config = WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
     docker_sd_configs:
       - host: {}
@@ -111,14 +109,14 @@ TEST_F(Docker, ReadsBothStreamsWithDiscoveryLabels) {
   EXPECT_TRUE(docker_.LogRequests("c2").empty());
   EXPECT_NE(agent_.HttpGet("/targets").find("docker/docker/c1 {"), std::string::npos)
       << agent_.HttpGet("/targets");
-  EXPECT_EQ(ts["to stdout"], kT0);  // the timestamp Docker wrote, to the nanosecond
-  EXPECT_EQ(ts["to stderr"], kT0 + 1);
+  EXPECT_EQ(ts["to stdout"], kDockerT0);  // the timestamp Docker wrote, to the nanosecond
+  EXPECT_EQ(ts["to stderr"], kDockerT0 + 1);
 }
 
 TEST_F(Docker, ReadsTtyContainersRawStream) {
   AddContainer("tty", /*tty=*/true);
   for (int i = 0; i < 5; ++i) {
-    docker_.Log("tty", 1, kT0 + i, fmt::format("t-{}\r\n", i));
+    docker_.Log("tty", 1, kDockerT0 + i, fmt::format("t-{}\r\n", i));
   }
   StartAgent(Config());
   ASSERT_TRUE(loki_.WaitForLines(5)) << agent_.Stderr();
@@ -148,9 +146,9 @@ TEST_F(Docker, FollowsNewLinesAndRestartedContainers) {
 TEST_F(Docker, LastLineWithoutNewlineArrivesWhenTheContainerStops) {
   AddContainer("c1");
   AddContainer("c2", /*tty=*/true);
-  docker_.Log("c1", 1, kT0, "first\n");
-  docker_.Log("c1", 2, kT0 + 1, "last words");
-  docker_.Log("c2", 1, kT0, "tty last words");
+  docker_.Log("c1", 1, kDockerT0, "first\n");
+  docker_.Log("c1", 2, kDockerT0 + 1, "last words");
+  docker_.Log("c2", 1, kDockerT0, "tty last words");
   StartAgent(Config());
   ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
   docker_.StopContainer("c1");
@@ -160,7 +158,7 @@ TEST_F(Docker, LastLineWithoutNewlineArrivesWhenTheContainerStops) {
   EXPECT_EQ(counts["last words"], 1);
   EXPECT_EQ(counts["tty last words"], 1);
   docker_.StartContainer("c1");  // read again from its position: nothing twice
-  docker_.Log("c1", 1, kT0 + 2, "after restart\n");
+  docker_.Log("c1", 1, kDockerT0 + 2, "after restart\n");
   ASSERT_TRUE(loki_.WaitForLines(4)) << agent_.Stderr();
   EXPECT_EQ(ReceivedCounts()["last words"], 1);
   EXPECT_EQ(ReceivedCounts()["first"], 1);
@@ -214,7 +212,7 @@ TEST_F(Docker, ResumesFromItsPositionAfterSigkillWithoutLoss) {
 TEST_F(Docker, SigtermThenRestartSendsNothingTwice) {
   AddContainer("c1");
   Log("c1", "t", 0, 100);
-  docker_.Log("c1", 2, kT0 + 99'000, "t-99b\n");  // two lines with one timestamp
+  docker_.Log("c1", 2, kDockerT0 + 99'000, "t-99b\n");  // two lines with one timestamp
   std::string config = Config();
   StartAgent(config);
   ASSERT_TRUE(loki_.WaitForLines(101));
@@ -236,9 +234,9 @@ TEST_F(Docker, SigtermThenRestartSendsNothingTwice) {
 TEST_F(Docker, AlloySourceReadsTheContainersWithAlloysLabels) {
   docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
   docker_.AddContainer({.id = "c2", .name = "/quiet", .labels = {{"logging", "off"}}});
-  docker_.Log("c1", 1, kT0, "to stdout\n");
-  docker_.Log("c1", 2, kT0 + 1, "to stderr\n");
-  docker_.Log("c2", 1, kT0, "filtered out\n");
+  docker_.Log("c1", 1, kDockerT0, "to stdout\n");
+  docker_.Log("c1", 2, kDockerT0 + 1, "to stderr\n");
+  docker_.Log("c2", 1, kDockerT0, "filtered out\n");
   const std::string config = dir_ / "docker.alloy";
   WriteFile(config, fmt::format(R"A(discovery.docker "d" {{
   host             = "{host}"

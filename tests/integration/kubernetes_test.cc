@@ -19,15 +19,6 @@ constexpr const char* kToken = "itest-token";
 constexpr const char* kNode = "node-1";
 
 // Replaces every `from` in s; returns how many there were.
-int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
-  int n = 0;
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
-    s.replace(at, from.size(), to);
-    ++n;
-  }
-  return n;
-}
-
 // "2026-11-24T10:40:12Z stdout F <prefix>-<n>" lines, n in [from, to): what containerd writes.
 std::string CriLines(const std::string& prefix, int from, int to) {
   std::string out;

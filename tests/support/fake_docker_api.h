@@ -25,6 +25,9 @@
 
 namespace skidder::testing {
 
+// 2024-05-01T10:00:00Z: the tests' Docker log lines are stamped from here.
+inline constexpr int64_t kDockerT0 = 1714557600'000000000;
+
 struct FakeContainer {
   std::string id;
   std::string name;  // with Docker's leading "/"

@@ -33,13 +33,6 @@ struct ReceivedAt {
 };
 thread_local ReceivedAt received_at;
 
-void WritePem(const std::string& path, X509* cert) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error("cannot write " + path);
-  PEM_write_X509(f, cert);
-  std::fclose(f);
-}
-
 std::string Serialize(const rapidjson::Value& v) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -124,7 +117,7 @@ FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std
   X509* ca = NewTestCert(ca_name.c_str(), ca_key, nullptr, nullptr, 1);
   X509* cert = NewTestCert("127.0.0.1", key, ca, ca_key, 2);
   ca_file_ = dir + "/ca.crt";
-  WritePem(ca_file_, ca);
+  WritePem(ca_file_, ca, nullptr);
   server_ = std::make_unique<httplib::SSLServer>(cert, key);
   X509_free(ca);
   X509_free(cert);

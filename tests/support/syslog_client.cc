@@ -23,14 +23,6 @@
 namespace skidder::testing {
 namespace {
 
-void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error("cannot write " + path);
-  if (cert != nullptr) PEM_write_X509(f, cert);
-  if (key != nullptr) PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-}
-
 std::string SslError() {
   char buf[256];
   ERR_error_string_n(ERR_get_error(), buf, sizeof buf);

@@ -1,7 +1,9 @@
 #include "support/test_certs.h"
 
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace skidder::testing {
@@ -43,6 +45,14 @@ X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_
   }
   X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256());
   return cert;
+}
+
+void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) throw std::runtime_error("cannot write " + path);
+  if (cert != nullptr) PEM_write_X509(f, cert);
+  if (key != nullptr) PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
 }
 
 }  // namespace skidder::testing

@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <string>
+
 namespace skidder::testing {
 
 // A new P-256 key.
@@ -12,5 +14,7 @@ EVP_PKEY* NewTestKey();
 // A certificate for cn with key, signed by issuer/issuer_key; a self-signed CA when issuer is
 // null. Leaf certificates are good for server and client authentication.
 X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial);
+// Writes cert and then key (each skipped when null) to path as PEM; throws when it cannot.
+void WritePem(const std::string& path, X509* cert, EVP_PKEY* key);
 
 }  // namespace skidder::testing

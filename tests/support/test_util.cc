@@ -51,4 +51,19 @@ std::string ReadFile(const std::string& path) {
 
 void MakeDirs(const std::string& path) { std::filesystem::create_directories(path); }
 
+int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  int n = 0;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+    ++n;
+  }
+  return n;
+}
+
+std::string Repeat(std::string_view s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
 }  // namespace skidder::testing

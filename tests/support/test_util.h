@@ -32,5 +32,9 @@ void WriteFile(const std::string& path, std::string_view content);
 void AppendFile(const std::string& path, std::string_view content);
 std::string ReadFile(const std::string& path);
 void MakeDirs(const std::string& path);
+// Replaces every from in s with to; returns how many.
+int ReplaceAll(std::string& s, std::string_view from, std::string_view to);
+// s written n times.
+std::string Repeat(std::string_view s, size_t n);
 
 }  // namespace skidder::testing

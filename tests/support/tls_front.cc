@@ -18,14 +18,6 @@
 namespace skidder::testing {
 namespace {
 
-void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error("cannot write " + path);
-  if (cert != nullptr) PEM_write_X509(f, cert);
-  if (key != nullptr) PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-}
-
 int DialLoopback(int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -7,7 +7,7 @@ namespace skidder::lang::go {
 
 namespace {
 
-using Token = GoLayout::Token;
+using LayoutToken = GoLayout::Token;
 
 constexpr std::array<std::string_view, 12> kLongMonths = {
     "January", "February", "March",     "April",   "May",      "June",
@@ -24,65 +24,65 @@ bool StartsLower(std::string_view s) { return !s.empty() && s[0] >= 'a' && s[0] 
 bool CommaOrPeriod(char c) { return c == '.' || c == ','; }
 
 // Go's nextStdChunk: the std token starting at layout[i] and its length; kLiteral when none.
-std::pair<Token::Kind, size_t> StdAt(std::string_view l, size_t i, int* digits) {
+std::pair<LayoutToken::Kind, size_t> StdAt(std::string_view l, size_t i, int* digits) {
   auto at = [&](std::string_view w) { return l.substr(i, w.size()) == w; };
   switch (l[i]) {
     case 'J':
-      if (at("January")) return {Token::kLongMonth, 7};
-      if (at("Jan") && !StartsLower(l.substr(i + 3))) return {Token::kMonth, 3};
+      if (at("January")) return {LayoutToken::kLongMonth, 7};
+      if (at("Jan") && !StartsLower(l.substr(i + 3))) return {LayoutToken::kMonth, 3};
       break;
     case 'M':
-      if (at("Monday")) return {Token::kLongWeekDay, 6};
-      if (at("Mon") && !StartsLower(l.substr(i + 3))) return {Token::kWeekDay, 3};
-      if (at("MST")) return {Token::kTZ, 3};
+      if (at("Monday")) return {LayoutToken::kLongWeekDay, 6};
+      if (at("Mon") && !StartsLower(l.substr(i + 3))) return {LayoutToken::kWeekDay, 3};
+      if (at("MST")) return {LayoutToken::kTZ, 3};
       break;
     case '0':
       if (i + 1 < l.size() && l[i + 1] >= '1' && l[i + 1] <= '6') {
-        static constexpr Token::Kind k0x[] = {Token::kZeroMonth,  Token::kZeroDay,
-                                              Token::kZeroHour12, Token::kZeroMinute,
-                                              Token::kZeroSecond, Token::kYear};
+        static constexpr LayoutToken::Kind k0x[] = {
+            LayoutToken::kZeroMonth,  LayoutToken::kZeroDay,    LayoutToken::kZeroHour12,
+            LayoutToken::kZeroMinute, LayoutToken::kZeroSecond, LayoutToken::kYear};
         return {k0x[l[i + 1] - '1'], 2};
       }
-      if (at("002")) return {Token::kZeroYearDay, 3};
+      if (at("002")) return {LayoutToken::kZeroYearDay, 3};
       break;
     case '1':
-      if (at("15")) return {Token::kHour, 2};
-      return {Token::kNumMonth, 1};
+      if (at("15")) return {LayoutToken::kHour, 2};
+      return {LayoutToken::kNumMonth, 1};
     case '2':
-      if (at("2006")) return {Token::kLongYear, 4};
-      return {Token::kDay, 1};
+      if (at("2006")) return {LayoutToken::kLongYear, 4};
+      return {LayoutToken::kDay, 1};
     case '_':
       if (at("_2")) {
-        if (at("_2006")) return {Token::kLiteral, 0};  // a literal "_" then the year
-        return {Token::kUnderDay, 2};
+        if (at("_2006")) return {LayoutToken::kLiteral, 0};  // a literal "_" then the year
+        return {LayoutToken::kUnderDay, 2};
       }
-      if (at("__2")) return {Token::kUnderYearDay, 3};
+      if (at("__2")) return {LayoutToken::kUnderYearDay, 3};
       break;
     case '3':
-      return {Token::kHour12, 1};
+      return {LayoutToken::kHour12, 1};
     case '4':
-      return {Token::kMinute, 1};
+      return {LayoutToken::kMinute, 1};
     case '5':
-      return {Token::kSecond, 1};
+      return {LayoutToken::kSecond, 1};
     case 'P':
-      if (at("PM")) return {Token::kPM, 2};
+      if (at("PM")) return {LayoutToken::kPM, 2};
       break;
     case 'p':
-      if (at("pm")) return {Token::kpm, 2};
+      if (at("pm")) return {LayoutToken::kpm, 2};
       break;
     case '-':
-      if (at("-070000")) return {Token::kNumSecondsTz, 7};
-      if (at("-07:00:00")) return {Token::kNumColonSecondsTZ, 9};
-      if (at("-0700")) return {Token::kNumTZ, 5};
-      if (at("-07:00")) return {Token::kNumColonTZ, 6};
-      if (at("-07")) return {Token::kNumShortTZ, 3};
+      if (at("-070000")) return {LayoutToken::kNumSecondsTz, 7};
+      if (at("-07:00:00")) return {LayoutToken::kNumColonSecondsTZ, 9};
+      if (at("-0700")) return {LayoutToken::kNumTZ, 5};
+      if (at("-07:00")) return {LayoutToken::kNumColonTZ, 6};
+      if (at("-07")) return {LayoutToken::kNumShortTZ, 3};
       break;
     case 'Z':
-      if (at("Z070000")) return {Token::kISO8601SecondsTZ, 7};
-      if (at("Z07:00:00")) return {Token::kISO8601ColonSecondsTZ, 9};
-      if (at("Z0700")) return {Token::kISO8601TZ, 5};
-      if (at("Z07:00")) return {Token::kISO8601ColonTZ, 6};
-      if (at("Z07")) return {Token::kISO8601ShortTZ, 3};
+      if (at("Z070000")) return {LayoutToken::kISO8601SecondsTZ, 7};
+      if (at("Z07:00:00")) return {LayoutToken::kISO8601ColonSecondsTZ, 9};
+      if (at("Z0700")) return {LayoutToken::kISO8601TZ, 5};
+      if (at("Z07:00")) return {LayoutToken::kISO8601ColonTZ, 6};
+      if (at("Z07")) return {LayoutToken::kISO8601ShortTZ, 3};
       break;
     case '.':
     case ',':
@@ -92,14 +92,14 @@ std::pair<Token::Kind, size_t> StdAt(std::string_view l, size_t i, int* digits) 
         while (j < l.size() && l[j] == ch) ++j;
         if (!IsDigitAt(l, j)) {  // only a fraction when the digit run ends here
           *digits = static_cast<int>(j - (i + 1));
-          return {ch == '0' ? Token::kFracSecond0 : Token::kFracSecond9, j - i};
+          return {ch == '0' ? LayoutToken::kFracSecond0 : LayoutToken::kFracSecond9, j - i};
         }
       }
       break;
     default:
       break;
   }
-  return {Token::kLiteral, 0};
+  return {LayoutToken::kLiteral, 0};
 }
 
 // Go's getnum: one or two digits (exactly two when fixed).
@@ -206,8 +206,8 @@ int DaysIn(int month, int64_t year) {
   return month == 2 && IsLeap(year) ? 29 : kDays[month - 1];
 }
 
-bool ParseOffset(Token::Kind k, std::string_view& v, GoCivilTime* c) {
-  using T = Token;
+bool ParseOffset(LayoutToken::Kind k, std::string_view& v, GoCivilTime* c) {
+  using T = LayoutToken;
   const bool iso = k == T::kISO8601TZ || k == T::kISO8601ShortTZ || k == T::kISO8601ColonTZ ||
                    k == T::kISO8601SecondsTZ || k == T::kISO8601ColonSecondsTZ;
   if (iso && !v.empty() && v[0] == 'Z') {
@@ -253,22 +253,24 @@ GoLayout::GoLayout(std::string_view layout) : layout_(layout) {
   while (i < layout.size()) {
     int digits = 0;
     auto [kind, len] = StdAt(layout, i, &digits);
-    if (kind == Token::kLiteral) {
+    if (kind == LayoutToken::kLiteral) {
       lit.push_back(layout[i++]);
       continue;
     }
-    if (!lit.empty()) tokens_.push_back(Token{Token::kLiteral, std::exchange(lit, {}), 0, false});
-    tokens_.push_back(Token{kind, {}, digits, false});
-    if (kind == Token::kLongYear || kind == Token::kYear) has_year_ = true;
+    if (!lit.empty())
+      tokens_.push_back(LayoutToken{LayoutToken::kLiteral, std::exchange(lit, {}), 0, false});
+    tokens_.push_back(LayoutToken{kind, {}, digits, false});
+    if (kind == LayoutToken::kLongYear || kind == LayoutToken::kYear) has_year_ = true;
     i += len;
   }
-  if (!lit.empty()) tokens_.push_back(Token{Token::kLiteral, std::move(lit), 0, false});
+  if (!lit.empty()) tokens_.push_back(LayoutToken{LayoutToken::kLiteral, std::move(lit), 0, false});
   for (size_t t = 0; t < tokens_.size(); ++t) {
-    if (tokens_[t].kind != Token::kSecond && tokens_[t].kind != Token::kZeroSecond) continue;
+    if (tokens_[t].kind != LayoutToken::kSecond && tokens_[t].kind != LayoutToken::kZeroSecond)
+      continue;
     size_t n = t + 1;
-    while (n < tokens_.size() && tokens_[n].kind == Token::kLiteral) ++n;
-    tokens_[t].next_is_frac = n < tokens_.size() && (tokens_[n].kind == Token::kFracSecond0 ||
-                                                     tokens_[n].kind == Token::kFracSecond9);
+    while (n < tokens_.size() && tokens_[n].kind == LayoutToken::kLiteral) ++n;
+    tokens_[t].next_is_frac = n < tokens_.size() && (tokens_[n].kind == LayoutToken::kFracSecond0 ||
+                                                     tokens_[n].kind == LayoutToken::kFracSecond9);
   }
 }
 
@@ -280,18 +282,18 @@ bool GoLayout::ParseCivil(std::string_view v, GoCivilTime* c, std::string* error
   *c = GoCivilTime{};
   int month = -1, day = -1, yday = -1, n = 0;
   bool pm = false, am = false;
-  for (const Token& t : tokens_) {
+  for (const LayoutToken& t : tokens_) {
     switch (t.kind) {
-      case Token::kLiteral:
+      case LayoutToken::kLiteral:
         if (!SkipLiteral(v, t.literal)) return fail("does not match the layout");
         break;
-      case Token::kYear:
+      case LayoutToken::kYear:
         if (!IsDigitAt(v, 0) || !IsDigitAt(v, 1)) return fail("bad year");
         n = (v[0] - '0') * 10 + (v[1] - '0');
         c->year = n >= 69 ? 1900 + n : 2000 + n;
         v.remove_prefix(2);
         break;
-      case Token::kLongYear:
+      case LayoutToken::kLongYear:
         if (v.size() < 4) return fail("bad year");
         c->year = 0;
         for (size_t i = 0; i < 4; ++i) {
@@ -300,55 +302,55 @@ bool GoLayout::ParseCivil(std::string_view v, GoCivilTime* c, std::string* error
         }
         v.remove_prefix(4);
         break;
-      case Token::kMonth:
+      case LayoutToken::kMonth:
         if (!Lookup(kShortMonths, v, &month)) return fail("bad month");
         ++month;
         break;
-      case Token::kLongMonth:
+      case LayoutToken::kLongMonth:
         if (!Lookup(kLongMonths, v, &month)) return fail("bad month");
         ++month;
         break;
-      case Token::kNumMonth:
-      case Token::kZeroMonth:
-        if (!GetNum(v, t.kind == Token::kZeroMonth, &month)) return fail("bad month");
+      case LayoutToken::kNumMonth:
+      case LayoutToken::kZeroMonth:
+        if (!GetNum(v, t.kind == LayoutToken::kZeroMonth, &month)) return fail("bad month");
         if (month <= 0 || month > 12) return fail("month out of range");
         break;
-      case Token::kWeekDay:  // parsed, then ignored, as in Go
+      case LayoutToken::kWeekDay:  // parsed, then ignored, as in Go
         if (!Lookup(kShortDays, v, &n)) return fail("bad day of week");
         break;
-      case Token::kLongWeekDay:
+      case LayoutToken::kLongWeekDay:
         if (!Lookup(kLongDays, v, &n)) return fail("bad day of week");
         break;
-      case Token::kDay:
-      case Token::kUnderDay:
-      case Token::kZeroDay:
-        if (t.kind == Token::kUnderDay && !v.empty() && v[0] == ' ') v.remove_prefix(1);
-        if (!GetNum(v, t.kind == Token::kZeroDay, &day)) return fail("bad day");
+      case LayoutToken::kDay:
+      case LayoutToken::kUnderDay:
+      case LayoutToken::kZeroDay:
+        if (t.kind == LayoutToken::kUnderDay && !v.empty() && v[0] == ' ') v.remove_prefix(1);
+        if (!GetNum(v, t.kind == LayoutToken::kZeroDay, &day)) return fail("bad day");
         break;
-      case Token::kUnderYearDay:
-      case Token::kZeroYearDay:
+      case LayoutToken::kUnderYearDay:
+      case LayoutToken::kZeroYearDay:
         for (int i = 0; i < 2; ++i) {
-          if (t.kind == Token::kUnderYearDay && !v.empty() && v[0] == ' ') v.remove_prefix(1);
+          if (t.kind == LayoutToken::kUnderYearDay && !v.empty() && v[0] == ' ') v.remove_prefix(1);
         }
-        if (!GetNum3(v, t.kind == Token::kZeroYearDay, &yday)) return fail("bad day of year");
+        if (!GetNum3(v, t.kind == LayoutToken::kZeroYearDay, &yday)) return fail("bad day of year");
         break;
-      case Token::kHour:
+      case LayoutToken::kHour:
         if (!GetNum(v, false, &c->hour)) return fail("bad hour");
         if (c->hour >= 24) return fail("hour out of range");
         break;
-      case Token::kHour12:
-      case Token::kZeroHour12:
-        if (!GetNum(v, t.kind == Token::kZeroHour12, &c->hour)) return fail("bad hour");
+      case LayoutToken::kHour12:
+      case LayoutToken::kZeroHour12:
+        if (!GetNum(v, t.kind == LayoutToken::kZeroHour12, &c->hour)) return fail("bad hour");
         if (c->hour > 12) return fail("hour out of range");
         break;
-      case Token::kMinute:
-      case Token::kZeroMinute:
-        if (!GetNum(v, t.kind == Token::kZeroMinute, &c->minute)) return fail("bad minute");
+      case LayoutToken::kMinute:
+      case LayoutToken::kZeroMinute:
+        if (!GetNum(v, t.kind == LayoutToken::kZeroMinute, &c->minute)) return fail("bad minute");
         if (c->minute >= 60) return fail("minute out of range");
         break;
-      case Token::kSecond:
-      case Token::kZeroSecond:
-        if (!GetNum(v, t.kind == Token::kZeroSecond, &c->second)) return fail("bad second");
+      case LayoutToken::kSecond:
+      case LayoutToken::kZeroSecond:
+        if (!GetNum(v, t.kind == LayoutToken::kZeroSecond, &c->second)) return fail("bad second");
         if (c->second >= 60) return fail("second out of range");
         // Go accepts a fraction after the seconds even when the layout has none.
         if (!t.next_is_frac && v.size() >= 2 && CommaOrPeriod(v[0]) && IsDigitAt(v, 1)) {
@@ -358,11 +360,11 @@ bool GoLayout::ParseCivil(std::string_view v, GoCivilTime* c, std::string* error
           v.remove_prefix(k);
         }
         break;
-      case Token::kPM:
-      case Token::kpm: {
+      case LayoutToken::kPM:
+      case LayoutToken::kpm: {
         if (v.size() < 2) return fail("bad AM/PM");
         const std::string_view p = v.substr(0, 2);
-        const bool upper = t.kind == Token::kPM;
+        const bool upper = t.kind == LayoutToken::kPM;
         if (p == (upper ? "PM" : "pm"))
           pm = true;
         else if (p == (upper ? "AM" : "am"))
@@ -372,7 +374,7 @@ bool GoLayout::ParseCivil(std::string_view v, GoCivilTime* c, std::string* error
         v.remove_prefix(2);
         break;
       }
-      case Token::kTZ:
+      case LayoutToken::kTZ:
         if (v.substr(0, 3) == "UTC") {
           c->has_offset = true;
           c->offset_sec = 0;
@@ -384,13 +386,13 @@ bool GoLayout::ParseCivil(std::string_view v, GoCivilTime* c, std::string* error
         c->zone_abbr = v.substr(0, static_cast<size_t>(n));
         v.remove_prefix(static_cast<size_t>(n));
         break;
-      case Token::kFracSecond0: {
+      case LayoutToken::kFracSecond0: {
         const size_t nd = 1 + static_cast<size_t>(t.digits);
         if (v.size() < nd || !ParseNanos(v, nd, &c->nanos)) return fail("bad fractional second");
         v.remove_prefix(nd);
         break;
       }
-      case Token::kFracSecond9: {
+      case LayoutToken::kFracSecond9: {
         if (v.size() < 2 || !CommaOrPeriod(v[0]) || !IsDigitAt(v, 1)) break;  // omitted
         size_t k = 1;
         while (IsDigitAt(v, k)) ++k;

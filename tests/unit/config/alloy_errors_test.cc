@@ -9,7 +9,7 @@ namespace skidder::config {
 namespace {
 
 // Loads Alloy text written to a temp file named c.alloy; the error without the temp dir.
-struct Alloy {
+struct AlloyLoad {
   testing::TempDir dir;
   std::string Error(const std::string& text) {
     testing::WriteFile(dir / "c.alloy", text);
@@ -23,7 +23,7 @@ struct Alloy {
   }
 };
 
-constexpr const char* kWrite = R"(
+constexpr const char* kLokiWrite = R"(
 loki.write "default" {
   endpoint { url = "http://loki:3100/loki/api/v1/push" }
 }
@@ -32,13 +32,13 @@ loki.write "default" {
 // A byte order mark at the start (Windows editors write one) is skipped, as Alloy's scanner does,
 // and positions still count from the first character after it.
 TEST(AlloyErrors, ALeadingByteOrderMarkIsSkipped) {
-  Alloy a;
+  AlloyLoad a;
   const std::string src = R"(loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
   forward_to = [loki.write.default.receiver]
 }
 )";
-  EXPECT_EQ(a.Error("\xEF\xBB\xBF" + src + kWrite), "loaded");
+  EXPECT_EQ(a.Error("\xEF\xBB\xBF" + src + kLokiWrite), "loaded");
   EXPECT_EQ(a.Error("\xEF\xBB\xBF@"), "c.alloy:1:1: unexpected character \"@\" (at \"@\")");
 }
 
@@ -46,7 +46,7 @@ TEST(AlloyErrors, ALeadingByteOrderMarkIsSkipped) {
 // too (Alloy evaluates every component); before, it was reported at the source that read it,
 // or not at all.
 TEST(AlloyErrors, ABadRelabelRuleIsReportedAtItsOwnBlock) {
-  Alloy a;
+  AlloyLoad a;
   const std::string rules = R"(
 discovery.relabel "r" {
   targets = [{"__path__" = "/var/log/*.log"}]
@@ -63,8 +63,8 @@ discovery.relabel "r" {
 }
 )";
   const std::string want = "c.alloy:4:3: rule.regex: invalid regular expression \"(unclosed\"";
-  EXPECT_EQ(a.Error(rules + source + kWrite).substr(0, want.size()), want);
-  EXPECT_EQ(a.Error(rules + kWrite +
+  EXPECT_EQ(a.Error(rules + source + kLokiWrite).substr(0, want.size()), want);
+  EXPECT_EQ(a.Error(rules + kLokiWrite +
                     "loki.source.file \"f\" {\n  targets = [{\"__path__\" = "
                     "\"/x.log\"}]\n  forward_to = [loki.write.default.receiver]\n}\n")
                 .substr(0, want.size()),
@@ -79,7 +79,7 @@ loki.relabel "r" {
   forward_to = [loki.write.default.receiver]
   rule { action = "replce" }
 }
-)") + kWrite)
+)") + kLokiWrite)
                 .substr(0, 50),
             "c.alloy:8:3: rule.action: unknown action \"replce\";");
 }
@@ -87,7 +87,7 @@ loki.relabel "r" {
 // Combining the exports of two discoveries is not something skidder can run; the error says so
 // and what to write instead, not "got a capsule".
 TEST(AlloyErrors, ConcatOfComponentExportsSaysWhatToDoInstead) {
-  Alloy a;
+  AlloyLoad a;
   EXPECT_EQ(a.Error(std::string(R"(
 discovery.kubernetes "a" { role = "pod" }
 discovery.kubernetes "b" { role = "pod" }
@@ -95,7 +95,7 @@ loki.source.kubernetes "k" {
   targets    = array.concat(discovery.kubernetes.a.targets, discovery.kubernetes.b.targets)
   forward_to = [loki.write.default.receiver]
 }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:5:16: array.concat: skidder cannot combine the targets of "
             "discovery.kubernetes.a with other targets: give each its own loki.source component, "
             "forwarding to the same receivers");
@@ -104,7 +104,7 @@ loki.source.kubernetes "k" {
 // An endpoint's error names the attribute as written (batch_wait, not Promtail's batchwait), at
 // the endpoint's position once (a cloned node's mark added ":1:1" after it).
 TEST(AlloyErrors, EndpointErrorsUseAlloysAttributeNames) {
-  Alloy a;
+  AlloyLoad a;
   const std::string src = R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
@@ -123,7 +123,7 @@ loki.write "default" {
 }
 
 TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
-  Alloy a;
+  AlloyLoad a;
   const std::string src = R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
@@ -141,17 +141,17 @@ loki.write "default" {
 }
 
 TEST(AlloyErrors, RefusesWhatItCannotRunWithThePosition) {
-  Alloy a;
+  AlloyLoad a;
   const std::string src = R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
   forward_to = [loki.write.default.receiver]
 }
 )";
-  EXPECT_EQ(a.Error(src + kWrite + "prometheus.scrape \"x\" {\n}\n"),
+  EXPECT_EQ(a.Error(src + kLokiWrite + "prometheus.scrape \"x\" {\n}\n"),
             "c.alloy:10:1: component prometheus.scrape is not supported by skidder, which runs the "
             "log components (see docs/migrate-from-alloy.md)");
-  EXPECT_EQ(a.Error(src + kWrite + "livedebugging {\n  enabled = true\n}\n"), "loaded")
+  EXPECT_EQ(a.Error(src + kLokiWrite + "livedebugging {\n  enabled = true\n}\n"), "loaded")
       << "a debugging aid with no effect on what is collected";
   EXPECT_NE(a.Error("logging {\n}\n").find("no client configured: add a loki.write component"),
             std::string::npos);
@@ -175,7 +175,7 @@ loki.source.file "f" {
 }
 loki.process "a" { forward_to = [loki.process.b.receiver] }
 loki.process "b" { forward_to = [loki.process.a.receiver] }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:7:20: reference cycle: loki.source.file.f -> loki.process.a -> "
             "loki.process.b -> loki.process.a");
   EXPECT_EQ(a.Error(std::string(R"(
@@ -187,7 +187,7 @@ loki.process "a" {
   stage.windowsevent {}
   forward_to = [loki.write.default.receiver]
 }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:7:3: stage.windowsevent is not supported by skidder yet");
   // A cycle or an unknown reference on one branch of a fan-out.
   EXPECT_EQ(a.Error(std::string(R"(
@@ -197,7 +197,7 @@ loki.source.file "f" {
 }
 loki.process "a" { forward_to = [loki.write.default.receiver] }
 loki.relabel "b" { forward_to = [loki.write.default.receiver, loki.relabel.b.receiver] }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:7:20: reference cycle: loki.source.file.f -> loki.relabel.b -> "
             "loki.relabel.b");
   EXPECT_EQ(a.Error(std::string(R"(
@@ -207,7 +207,7 @@ loki.source.file "f" {
 }
 loki.process "a" { forward_to = [loki.write.default.receiver] }
 loki.process "b" { forward_to = [loki.write.typo.receiver] }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:7:34: unknown reference loki.write.typo.receiver");
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.kubernetes "k" {
@@ -215,7 +215,7 @@ loki.source.kubernetes "k" {
   forward_to = [loki.write.default.receiver]
   clustering { enabled = true }
 }
-)") + kWrite)
+)") + kLokiWrite)
                 .substr(0, 50),
             "c.alloy:5:3: clustering is not supported: skidder ");
   EXPECT_EQ(a.Error(src + R"(
@@ -224,7 +224,7 @@ loki.write "default" {
 }
 )"),
             "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"uri\"");
-  EXPECT_EQ(a.Error(src + kWrite + R"(
+  EXPECT_EQ(a.Error(src + kLokiWrite + R"(
 loki.process "spare" {
   stage.json { expressions = sys.nope("x") }
   forward_to = [loki.write.default.receiver]
@@ -239,12 +239,12 @@ loki.source.file "f" {
 }
 discovery.relabel "a" { targets = discovery.relabel.b.output }
 discovery.relabel "b" { targets = discovery.relabel.a.output }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:7:25: reference cycle: loki.source.file.f -> discovery.relabel.a -> "
             "discovery.relabel.b -> discovery.relabel.a");
-  EXPECT_EQ(a.Error(src + kWrite + "local.file \"s\" { filename = local.file.s.content }\n"),
+  EXPECT_EQ(a.Error(src + kLokiWrite + "local.file \"s\" { filename = local.file.s.content }\n"),
             "c.alloy:10:29: reference cycle through local.file.s");
-  EXPECT_EQ(a.Error(src + kWrite + "local.file \"z\" { filename = \"/dev/zero\" }\n"),
+  EXPECT_EQ(a.Error(src + kLokiWrite + "local.file \"z\" { filename = \"/dev/zero\" }\n"),
             "c.alloy:10:18: local.file z: /dev/zero is not a regular file")
       << "a device or FIFO must not hang the load";
   EXPECT_EQ(a.Error(std::string(R"(
@@ -256,7 +256,7 @@ loki.source.file "f" {
     format  = "gz"
   }
 }
-)") + kWrite),
+)") + kLokiWrite),
             "loaded");
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
@@ -267,7 +267,7 @@ loki.source.file "f" {
     format  = "lz4"
   }
 }
-)") + kWrite),
+)") + kLokiWrite),
             "c.alloy:7:5: format: expected \"gz\", \"z\" or \"bz2\"");
   EXPECT_EQ(a.Error(std::string(R"(
 loki.source.file "f" {
@@ -275,10 +275,10 @@ loki.source.file "f" {
   forward_to    = [loki.write.default.receiver]
   tail_from_end = true
 }
-)") + kWrite)
+)") + kLokiWrite)
                 .substr(0, 64),
             "c.alloy:5:3: tail_from_end = true is not supported by skidder ye");
-  EXPECT_EQ(a.Error(src + kWrite + "loki.write \"default\" {\n}\n"),
+  EXPECT_EQ(a.Error(src + kLokiWrite + "loki.write \"default\" {\n}\n"),
             "c.alloy:10:1: loki.write.default is defined twice");
   EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),
             "c.alloy:2:3: level: must be debug, info, warn or error");

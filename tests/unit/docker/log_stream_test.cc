@@ -21,7 +21,7 @@ struct Got {
   bool operator==(const Got&) const = default;
 };
 
-constexpr int64_t kT0 = 1714557600'000000000;  // 2024-05-01T10:00:00Z
+constexpr int64_t kMay2024 = 1714557600'000000000;  // 2024-05-01T10:00:00Z
 
 std::string Msg(int64_t ts, const std::string& text) {
   return FakeDockerApi::Rfc3339Nano(ts) + " " + text;
@@ -55,12 +55,12 @@ Decoded DecodeMux(const std::string& body, size_t step, size_t max_line = 1024) 
 }
 
 TEST(DockerLogStream, DecodesBothStreamsWhateverTheSplit) {
-  std::string body = FakeDockerApi::Frame(1, Msg(kT0, "out one\n")) +
-                     FakeDockerApi::Frame(2, Msg(kT0 + 1, "err one\n")) +
-                     FakeDockerApi::Frame(1, Msg(kT0 + 2'500, "out two\r\n"));
-  std::vector<Got> want = {{Stream::kStdout, kT0, "out one"},
-                           {Stream::kStderr, kT0 + 1, "err one"},
-                           {Stream::kStdout, kT0 + 2'500, "out two"}};
+  std::string body = FakeDockerApi::Frame(1, Msg(kMay2024, "out one\n")) +
+                     FakeDockerApi::Frame(2, Msg(kMay2024 + 1, "err one\n")) +
+                     FakeDockerApi::Frame(1, Msg(kMay2024 + 2'500, "out two\r\n"));
+  std::vector<Got> want = {{Stream::kStdout, kMay2024, "out one"},
+                           {Stream::kStderr, kMay2024 + 1, "err one"},
+                           {Stream::kStdout, kMay2024 + 2'500, "out two"}};
   for (size_t step : {1u, 3u, 7u, 8u, 9u, 1000u}) {
     Decoded d = DecodeMux(body, step);
     ASSERT_TRUE(d.status.ok()) << step;
@@ -71,26 +71,27 @@ TEST(DockerLogStream, DecodesBothStreamsWhateverTheSplit) {
 TEST(DockerLogStream, JoinsPartialMessagesOfOneLine) {
   // Docker splits a long line into 16 KiB messages with the same timestamp; only the last
   // ends in "\n".
-  std::string body =
-      FakeDockerApi::Frame(1, Msg(kT0, "abc")) + FakeDockerApi::Frame(1, Msg(kT0, "def")) +
-      FakeDockerApi::Frame(1, Msg(kT0, "ghi\n")) + FakeDockerApi::Frame(1, Msg(kT0 + 5, "next\n"));
+  std::string body = FakeDockerApi::Frame(1, Msg(kMay2024, "abc")) +
+                     FakeDockerApi::Frame(1, Msg(kMay2024, "def")) +
+                     FakeDockerApi::Frame(1, Msg(kMay2024, "ghi\n")) +
+                     FakeDockerApi::Frame(1, Msg(kMay2024 + 5, "next\n"));
   Decoded d = DecodeMux(body, 5);
-  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kT0, "abcdefghi"},
-                                       {Stream::kStdout, kT0 + 5, "next"}}));
+  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kMay2024, "abcdefghi"},
+                                       {Stream::kStdout, kMay2024 + 5, "next"}}));
 }
 
 TEST(DockerLogStream, PartialLineEndsWhenANewTimestampArrives) {
-  std::string body = FakeDockerApi::Frame(1, Msg(kT0, "no newline")) +
-                     FakeDockerApi::Frame(1, Msg(kT0 + 9, "later\n"));
+  std::string body = FakeDockerApi::Frame(1, Msg(kMay2024, "no newline")) +
+                     FakeDockerApi::Frame(1, Msg(kMay2024 + 9, "later\n"));
   Decoded d = DecodeMux(body, 4);
-  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kT0, "no newline"},
-                                       {Stream::kStdout, kT0 + 9, "later"}}));
+  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kMay2024, "no newline"},
+                                       {Stream::kStdout, kMay2024 + 9, "later"}}));
 }
 
 TEST(DockerLogStream, CutsOverlongLinesAndKeepsTheNext) {
   std::string huge(5000, 'x');
-  std::string body = FakeDockerApi::Frame(1, Msg(kT0, huge + "\n")) +
-                     FakeDockerApi::Frame(1, Msg(kT0 + 1, "after\n"));
+  std::string body = FakeDockerApi::Frame(1, Msg(kMay2024, huge + "\n")) +
+                     FakeDockerApi::Frame(1, Msg(kMay2024 + 1, "after\n"));
   Decoded d = DecodeMux(body, 333, /*max_line=*/100);
   ASSERT_EQ(d.lines.size(), 2u);
   EXPECT_EQ(d.lines[0].line, std::string(100, 'x'));
@@ -99,23 +100,23 @@ TEST(DockerLogStream, CutsOverlongLinesAndKeepsTheNext) {
 
 TEST(DockerLogStream, SkipsMessagesWithoutATimestamp) {
   std::string body = FakeDockerApi::Frame(1, "garbage without timestamp\n") +
-                     FakeDockerApi::Frame(1, Msg(kT0, "fine\n"));
+                     FakeDockerApi::Frame(1, Msg(kMay2024, "fine\n"));
   Decoded d = DecodeMux(body, 64);
   EXPECT_EQ(d.bad, 1);
-  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kT0, "fine"}}));
+  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kMay2024, "fine"}}));
 }
 
 TEST(DockerLogStream, RefusesAHeaderDockerNeverSends) {
-  std::string body = FakeDockerApi::Frame(1, Msg(kT0, "ok\n")) +
+  std::string body = FakeDockerApi::Frame(1, Msg(kMay2024, "ok\n")) +
                      std::string("\x07\x00\x00\x00\x00\x00\x00\x05hello", 13);
   Decoded d = DecodeMux(body, 4);
   EXPECT_FALSE(d.status.ok());
-  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kT0, "ok"}}));
+  EXPECT_EQ(d.lines, (std::vector<Got>{{Stream::kStdout, kMay2024, "ok"}}));
 }
 
 TEST(DockerLogStream, AHugeDeclaredLengthIsNeverAllocated) {
   // 4 GiB declared, a few bytes sent: the decoder hands on what came and waits for the rest.
-  std::string body = std::string("\x01\x00\x00\x00\xff\xff\xff\xff", 8) + Msg(kT0, "x\n");
+  std::string body = std::string("\x01\x00\x00\x00\xff\xff\xff\xff", 8) + Msg(kMay2024, "x\n");
   FrameDecoder dec;
   size_t seen = 0;
   bool ended = false;
@@ -130,7 +131,8 @@ TEST(DockerLogStream, AHugeDeclaredLengthIsNeverAllocated) {
 }
 
 TEST(DockerLogStream, TtyStreamIsSplitAtNewlines) {
-  std::string body = Msg(kT0, "one\r\n") + Msg(kT0 + 1, "two\r\n") + Msg(kT0 + 2, "thr");
+  std::string body =
+      Msg(kMay2024, "one\r\n") + Msg(kMay2024 + 1, "two\r\n") + Msg(kMay2024 + 2, "thr");
   LineAssembler a(Stream::kStdout, 1024);
   std::vector<Got> got;
   auto on_line = [&](const LogLine& l) {
@@ -139,8 +141,8 @@ TEST(DockerLogStream, TtyStreamIsSplitAtNewlines) {
   for (size_t i = 0; i < body.size(); i += 6) {
     a.Feed(std::string_view(body).substr(i, 6), false, on_line, [](std::string_view) {});
   }
-  EXPECT_EQ(got,
-            (std::vector<Got>{{Stream::kStdout, kT0, "one"}, {Stream::kStdout, kT0 + 1, "two"}}));
+  EXPECT_EQ(got, (std::vector<Got>{{Stream::kStdout, kMay2024, "one"},
+                                   {Stream::kStdout, kMay2024 + 1, "two"}}));
   a.Feed("ee\n", false, on_line, [](std::string_view) {});
   EXPECT_EQ(got.back().line, "three");
 }
@@ -150,8 +152,8 @@ TEST(DockerLogStream, TtyStreamIsSplitAtNewlines) {
 // the middle of the joined line.
 TEST(DockerLogStream, TtyLinesDockerSplitAt16KiBAreJoinedWithoutTheirTimestamps) {
   const std::string x(kTtyPieceBytes, 'x'), y(3616, 'y'), z(kTtyPieceBytes, 'z');
-  const std::string body =
-      Msg(kT0, x) + Msg(kT0, y + "\n") + Msg(kT0 + 1, z + "\n") + Msg(kT0 + 2, "short\n");
+  const std::string body = Msg(kMay2024, x) + Msg(kMay2024, y + "\n") +
+                           Msg(kMay2024 + 1, z + "\n") + Msg(kMay2024 + 2, "short\n");
   for (size_t step : {size_t{1000}, size_t{7}, body.size()}) {
     SCOPED_TRACE(step);
     LineAssembler a(Stream::kStdout, 1 << 20, /*tty=*/true);
@@ -162,9 +164,9 @@ TEST(DockerLogStream, TtyLinesDockerSplitAt16KiBAreJoinedWithoutTheirTimestamps)
     for (size_t i = 0; i < body.size(); i += step) {
       a.Feed(std::string_view(body).substr(i, step), false, on_line, [](std::string_view) {});
     }
-    EXPECT_EQ(got, (std::vector<Got>{{Stream::kStdout, kT0, x + y},
-                                     {Stream::kStdout, kT0 + 1, z},
-                                     {Stream::kStdout, kT0 + 2, "short"}}));
+    EXPECT_EQ(got, (std::vector<Got>{{Stream::kStdout, kMay2024, x + y},
+                                     {Stream::kStdout, kMay2024 + 1, z},
+                                     {Stream::kStdout, kMay2024 + 2, "short"}}));
   }
 }
 
@@ -172,9 +174,9 @@ TEST(DockerLogStream, HeldPartialLineReportsItsTimestamp) {
   LineAssembler a(Stream::kStdout, 1024);
   auto ignore_line = [](const LogLine&) {};
   auto ignore_bad = [](std::string_view) {};
-  a.Feed(Msg(kT0, "partial"), true, ignore_line, ignore_bad);
-  EXPECT_EQ(a.held_since_ns(), kT0);
-  a.Feed(Msg(kT0, " end\n"), true, ignore_line, ignore_bad);
+  a.Feed(Msg(kMay2024, "partial"), true, ignore_line, ignore_bad);
+  EXPECT_EQ(a.held_since_ns(), kMay2024);
+  a.Feed(Msg(kMay2024, " end\n"), true, ignore_line, ignore_bad);
   EXPECT_EQ(a.held_since_ns(), 0);
 }
 

@@ -5,7 +5,7 @@
 namespace skidder::formats {
 namespace {
 
-constexpr int64_t kBase = 1556590361LL * 1'000'000'000;  // 2019-04-30T02:12:41Z
+constexpr int64_t kApril2019 = 1556590361LL * 1'000'000'000;  // 2019-04-30T02:12:41Z
 
 TEST(ParseDockerJson, DecodesFullAndPartialLines) {
   struct Case {
@@ -16,23 +16,23 @@ TEST(ParseDockerJson, DecodesFullAndPartialLines) {
     int64_t ts;
   } cases[] = {
       {R"({"log":"hello\n","stream":"stdout","time":"2019-04-30T02:12:41.8443515Z"})",
-       Stream::kStdout, false, "hello", kBase + 844351500},
+       Stream::kStdout, false, "hello", kApril2019 + 844351500},
       {R"({"log":"first 16k","stream":"stderr","time":"2019-04-30T02:12:41Z"})", Stream::kStderr,
-       true, "first 16k", kBase},
+       true, "first 16k", kApril2019},
       {R"({"time":"2019-04-30T02:12:41Z","stream":"stdout","log":"order\n"})", Stream::kStdout,
-       false, "order", kBase},
+       false, "order", kApril2019},
       {R"({"log":"tab\there \"q\" \\ \u00e9 \ud83d\ude00\n","stream":"stdout","time":"2019-04-30T02:12:41Z"})",
-       Stream::kStdout, false, "tab\there \"q\" \\ \xC3\xA9 \xF0\x9F\x98\x80", kBase},
+       Stream::kStdout, false, "tab\there \"q\" \\ \xC3\xA9 \xF0\x9F\x98\x80", kApril2019},
       {R"({"log":"nul\u0000byte\n","stream":"stdout","time":"2019-04-30T02:12:41Z"})",
-       Stream::kStdout, false, std::string("nul\0byte", 8), kBase},
+       Stream::kStdout, false, std::string("nul\0byte", 8), kApril2019},
       {R"({"log":"\n","stream":"stdout","time":"2019-04-30T02:12:41Z"})", Stream::kStdout, false,
-       "", kBase},
+       "", kApril2019},
       {R"({"log":"a\r\n","stream":"stdout","time":"2019-04-30T02:12:41Z"})", Stream::kStdout, false,
-       "a\r", kBase},
+       "a\r", kApril2019},
       {R"({"log":"x\n","stream":"stdout","attrs":{"k":[1,2,{"log":"no"}]},"time":"2019-04-30T02:12:41Z"})",
-       Stream::kStdout, false, "x", kBase},
+       Stream::kStdout, false, "x", kApril2019},
       {R"(  {"log":"spaces\n","stream":"stdout","time":"2019-04-30T02:12:41+00:00"}  )",
-       Stream::kStdout, false, "spaces", kBase},
+       Stream::kStdout, false, "spaces", kApril2019},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.line);

@@ -103,9 +103,9 @@ TEST(Labels, ARemovedValueLeavesNoBufferInTheLabelsKept) {
   const std::string big(200, 'x');
   const auto small_values = [&](const Labels& l) {
     for (const Label& label : l) {
-      if (label.value.capacity() >= big.size()) return testing::AssertionFailure() << label.name;
+      if (label.value.capacity() >= big.size()) return ::testing::AssertionFailure() << label.name;
     }
-    return testing::AssertionSuccess();
+    return ::testing::AssertionSuccess();
   };
   const Labels base{{"__a", big}, {"__b", big}, {"c", "1"}, {"d", "2"}};
   Labels removed = base;  // shared, then copied on change

@@ -19,7 +19,7 @@ using testing::Collect;
 
 const std::string kExamples = std::string(SKIDDER_TESTDATA) + "/examples";
 
-config::ScrapeConfig Load(const std::string& name) {
+config::ScrapeConfig LoadExample(const std::string& name) {
   const std::string path = std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name;
   std::ifstream in(path);
   std::stringstream text;
@@ -64,8 +64,8 @@ std::vector<PipelineEntry> Run(const config::ScrapeConfig& sc,
 
 void ExpectSameEntries(const std::string& name, const std::vector<std::string>& files) {
   SCOPED_TRACE(name);
-  const std::vector<PipelineEntry> yaml = Run(Load(name + ".yaml"), files);
-  const std::vector<PipelineEntry> alloy = Run(Load(name + ".alloy"), files);
+  const std::vector<PipelineEntry> yaml = Run(LoadExample(name + ".yaml"), files);
+  const std::vector<PipelineEntry> alloy = Run(LoadExample(name + ".alloy"), files);
   ASSERT_GT(yaml.size(), 0u);
   ASSERT_EQ(alloy.size(), yaml.size());
   for (size_t i = 0; i < yaml.size(); ++i) {

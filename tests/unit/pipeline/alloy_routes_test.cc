@@ -21,7 +21,7 @@ loki.write "archive" { endpoint { url = "http://archive:3100/loki/api/v1/push" }
 loki.write "alerts" { endpoint { url = "http://alerts:3100/loki/api/v1/push" } }
 )x";
 
-config::Config Load(const std::string& text) {
+config::Config LoadAlloy(const std::string& text) {
   auto cfg = config::ParseAlloyConfig(text + kWrites, "c.alloy");
   EXPECT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().message());
   EXPECT_EQ(cfg->scrape_configs.size(), 1u);  // one source, read once
@@ -72,7 +72,7 @@ loki.process "all" {
 )x";
 
 TEST(AlloyRoutes, EachPathGetsItsOwnCopyAndGoesOnlyToItsWriters) {
-  config::Config cfg = Load(kFanOut);
+  config::Config cfg = LoadAlloy(kFanOut);
   ASSERT_EQ(cfg.clients.size(), 2u);  // archive = clients[0], alerts = clients[1]
   const auto got = RunRoutes(cfg.scrape_configs[0], 2, {"level=error boom", "level=info fine"});
   const std::vector<std::tuple<uint64_t, std::string, std::string>> want = {
@@ -84,7 +84,7 @@ TEST(AlloyRoutes, EachPathGetsItsOwnCopyAndGoesOnlyToItsWriters) {
 }
 
 TEST(AlloyRoutes, ThePrintedConfigRunsTheSameRoutes) {
-  config::Config cfg = Load(kFanOut);
+  config::Config cfg = LoadAlloy(kFanOut);
   auto again = config::ParseConfig(config::DumpConfig(cfg), "dump.yaml", false);
   ASSERT_TRUE(again.has_value()) << again.error().message();
   const std::vector<std::string> lines = {"level=error boom", "level=info fine"};
@@ -93,7 +93,7 @@ TEST(AlloyRoutes, ThePrintedConfigRunsTheSameRoutes) {
 }
 
 TEST(AlloyRoutes, WriterBesideAPipelineGetsTheEntryUnprocessed) {
-  config::Config cfg = Load(R"x(
+  config::Config cfg = LoadAlloy(R"x(
 loki.source.file "app" {
   targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
   forward_to = [loki.write.archive.receiver, loki.process.p.receiver]
@@ -112,7 +112,7 @@ loki.process "p" {
 }
 
 TEST(AlloyRoutes, SourceReachingOneOfTwoWritersSendsOnlyThere) {
-  config::Config cfg = Load(R"x(
+  config::Config cfg = LoadAlloy(R"x(
 loki.source.file "app" {
   targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
   forward_to = [loki.process.p.receiver]
@@ -128,7 +128,7 @@ loki.process "p" {
 }
 
 TEST(AlloyRoutes, RelabelAfterProcessSeesTheProcessedLabels) {
-  config::Config cfg = Load(R"x(
+  config::Config cfg = LoadAlloy(R"x(
 loki.source.file "app" {
   targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
   forward_to = [loki.process.p.receiver]
@@ -164,7 +164,7 @@ loki.relabel "r" {
 }
 
 TEST(AlloyRoutes, RelabelBeforeAnyProcessStaysTargetRelabeling) {
-  config::Config cfg = Load(R"x(
+  config::Config cfg = LoadAlloy(R"x(
 loki.source.file "app" {
   targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
   forward_to = [loki.relabel.r.receiver]
@@ -207,13 +207,13 @@ loki.process "p" {
   const std::string one_path =
       "loki.source.file \"app\" { targets = [{\"__path__\" = \"/a.log\"}]\n"
       "  forward_to = [loki.process.p.receiver] }";
-  EXPECT_EQ(BuildError(Load(one_path + kBadRegex)).find(kWant), 0u)
-      << BuildError(Load(one_path + kBadRegex));
+  EXPECT_EQ(BuildError(LoadAlloy(one_path + kBadRegex)).find(kWant), 0u)
+      << BuildError(LoadAlloy(one_path + kBadRegex));
   const std::string fan_out =
       "loki.source.file \"app\" { targets = [{\"__path__\" = \"/a.log\"}]\n"
       "  forward_to = [loki.write.archive.receiver, loki.process.p.receiver] }";
-  EXPECT_EQ(BuildError(Load(fan_out + kBadRegex)).find(kWant), 0u)
-      << BuildError(Load(fan_out + kBadRegex));
+  EXPECT_EQ(BuildError(LoadAlloy(fan_out + kBadRegex)).find(kWant), 0u)
+      << BuildError(LoadAlloy(fan_out + kBadRegex));
 
   constexpr const char* kInMatch = R"x(
 loki.process "p" {
@@ -230,13 +230,13 @@ loki.process "p" {
 }
 )x";
   for (const std::string& source : {one_path, fan_out}) {
-    const std::string error = BuildError(Load(source + kInMatch));
+    const std::string error = BuildError(LoadAlloy(source + kInMatch));
     EXPECT_EQ(error.find("c.alloy:7:5: stage.timestamp.location: "), 0u) << error;
   }
   // Fixed, the same routes build.
   std::string fixed = fan_out + kInMatch;
   fixed.replace(fixed.find("Nowhere/Land"), 12, "UTC");
-  EXPECT_EQ(BuildError(Load(fixed)), "");
+  EXPECT_EQ(BuildError(LoadAlloy(fixed)), "");
 }
 
 }  // namespace
@@ -248,7 +248,7 @@ namespace {
 // loki.echo: a path to it prints each entry as -dry-run does, and the entry goes no further;
 // beside a loki.write, the write still gets its own copy.
 TEST(AlloyRoutes, ALokiEchoPrintsItsPathsEntriesAndSendsNothing) {
-  config::Config cfg = Load(R"x(
+  config::Config cfg = LoadAlloy(R"x(
 loki.source.file "app" {
   targets    = [{"__path__" = "/var/log/app.log", job = "app"}]
   forward_to = [loki.write.archive.receiver, loki.process.debug.receiver]
@@ -275,7 +275,7 @@ loki.echo "show" { }
   EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 2) << printed;
 
   // A source that forwards to loki.echo alone: the echo stage ends its pipeline.
-  config::Config only = Load(R"x(
+  config::Config only = LoadAlloy(R"x(
 loki.source.file "app" {
   targets    = [{"__path__" = "/var/log/app.log"}]
   forward_to = [loki.echo.show.receiver]

@@ -18,7 +18,7 @@ namespace {
 
 using testing::Collect;
 
-struct Case {
+struct ParityCase {
   const char* name;
   const char* yaml;   // pipeline_stages
   const char* alloy;  // the loki.process body
@@ -71,7 +71,7 @@ const std::vector<std::string> kLogfmt = {
     "level=error msg=\"boom\" user=ann t=2026-11-24T10:40:12Z",
     "level=info msg=ok user=bob t=2026-11-24T10:40:13Z", "not logfmt at all"};
 
-const Case kCases[] = {
+const ParityCase kCases[] = {
     {"cri",
      "- cri: {}\n",
      "stage.cri {}\n",
@@ -169,7 +169,7 @@ const Case kCases[] = {
 };
 
 TEST(AlloyStageParity, EveryStageBlockGivesTheSameEntriesAsItsYamlStage) {
-  for (const Case& c : kCases) {
+  for (const ParityCase& c : kCases) {
     SCOPED_TRACE(c.name);
     const Got yaml = RunLines(testing::StagesYaml(c.yaml), c.lines);
     const Got alloy = RunLines(AlloyStages(c.alloy), c.lines);

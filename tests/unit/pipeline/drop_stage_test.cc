@@ -14,9 +14,9 @@ using testing::MakeEntry;
 using testing::MustBuild;
 using testing::TestMetrics;
 
-constexpr int64_t kSec = 1'000'000'000;
+using testing::kSec;
 
-struct Case {
+struct DropCase {
   const char* name;
   const char* yaml;
   std::string line;
@@ -26,7 +26,7 @@ struct Case {
 };
 
 TEST(DropStage, DropsOnlyWhenEveryConditionHolds) {
-  const Case cases[] = {
+  const DropCase cases[] = {
       {"source present", "drop:\n  source: app", "l", {{"app", "x"}}, 0, true},
       {"source absent", "drop:\n  source: app", "l", {}, 0, false},
       {"value equal", "drop:\n  source: app\n  value: foo", "l", {{"app", "foo"}}, 0, true},
@@ -77,7 +77,7 @@ TEST(DropStage, DropsOnlyWhenEveryConditionHolds) {
        true},
   };
   FakeClock clock;
-  for (const Case& c : cases) {
+  for (const DropCase& c : cases) {
     SCOPED_TRACE(c.name);
     auto stage = MustBuild(c.yaml);
     ASSERT_NE(stage, nullptr);

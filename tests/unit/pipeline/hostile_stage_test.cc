@@ -6,6 +6,7 @@
 
 #include "pipeline/stage_support.h"
 #include "stage_test_util.h"
+#include "support/test_util.h"
 
 namespace skidder::pipeline {
 namespace {
@@ -15,11 +16,7 @@ using testing::MakeEntry;
 using testing::RunStage;
 using testing::TestMetrics;
 
-std::string Repeat(std::string_view s, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using skidder::testing::Repeat;
 
 TEST(JsonStage, RefusesADeepExpressionInTheConfigWithItsPosition) {
   const std::string yaml =

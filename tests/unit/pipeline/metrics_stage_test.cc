@@ -17,7 +17,7 @@ using testing::MustBuild;
 using ::testing::Not;
 using testing::TestMetrics;
 
-constexpr int64_t kSec = 1'000'000'000;
+using testing::kSec;
 
 // Runs (line, extracted) pairs with the given labels and returns /metrics.
 std::string Scrape(
@@ -35,7 +35,7 @@ std::string Scrape(
   return m.registry.Render();
 }
 
-struct Case {
+struct MetricsCase {
   const char* name;
   const char* yaml;
   std::vector<std::pair<std::string, std::vector<std::pair<const char*, const char*>>>> entries;
@@ -43,7 +43,7 @@ struct Case {
 };
 
 TEST(MetricsStage, UpdatesMetricsAsPromtailsExamplesDescribe) {
-  const Case cases[] = {
+  const MetricsCase cases[] = {
       {"match_all counts lines and bytes",
        R"(metrics:
   log_lines_total:
@@ -111,7 +111,7 @@ TEST(MetricsStage, UpdatesMetricsAsPromtailsExamplesDescribe) {
         "promtail_custom_http_response_time_seconds_sum{job=\"app\"} 1.033203125",
         "promtail_custom_http_response_time_seconds_count{job=\"app\"} 3"}},
   };
-  for (const Case& c : cases) {
+  for (const MetricsCase& c : cases) {
     SCOPED_TRACE(c.name);
     TestMetrics m;
     auto stage = MustBuild(c.yaml, testing::Ctx(&m.metrics));

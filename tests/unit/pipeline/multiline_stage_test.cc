@@ -12,7 +12,7 @@ using testing::MakeEntry;
 using testing::MustBuild;
 
 constexpr int64_t kT0 = 1'700'000'000'000'000'000;
-constexpr int64_t kSec = 1'000'000'000;
+using testing::kSec;
 const Labels kApp{{"filename", "/var/log/app.log"}};
 
 // Promtail's documented flask example.

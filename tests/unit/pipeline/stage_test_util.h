@@ -15,6 +15,7 @@
 namespace skidder::pipeline::testing {
 
 inline constexpr const char* kFile = "promtail.yaml";
+inline constexpr int64_t kSec = 1'000'000'000;  // a second in nanoseconds
 
 // A StageContext without designated initializers (GCC warns about the unnamed job_name).
 inline StageContext Ctx(telemetry::AgentMetrics* metrics,

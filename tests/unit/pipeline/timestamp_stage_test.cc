@@ -12,7 +12,7 @@ using testing::Collect;
 using testing::ConfigError;
 using testing::MakeEntry;
 
-constexpr int64_t kSec = 1'000'000'000;
+using testing::kSec;
 constexpr int64_t kUnset = 42;                 // the entry's timestamp before the stage
 const FakeClock kJune2026(1781481600 * kSec);  // 2026-06-15T00:00:00Z
 

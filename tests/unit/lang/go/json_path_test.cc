@@ -10,14 +10,12 @@
 #include <string_view>
 #include <utility>
 
+#include "support/test_util.h"
+
 namespace skidder::lang::go {
 namespace {
 
-std::string Repeat(std::string_view s, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using skidder::testing::Repeat;
 
 // Projections, flatten and multi-select lists, with the results JMESPath's specification gives.
 TEST(JsonPath, EvaluatesWildcardsProjectionsAndMultiSelectLists) {

@@ -9,14 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "support/test_util.h"
+
 namespace skidder::lang::go {
 namespace {
 
-std::string Repeat(std::string_view s, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using skidder::testing::Repeat;
 
 TEST(TemplateEngine, RefusesWhatItDoesNotSupportAtParseTime) {
   struct Case {
