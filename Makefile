@@ -16,6 +16,14 @@ TSAN_BUILD ?= build-tsan
 SECONDS ?= 600
 CONFIG ?= config/default.yaml
 LOKI_URL ?=
+# Unity builds: CMake compiles each target's sources in batches of 8 as one translation unit,
+# so the headers (gtest, protobuf, the standard library) are parsed and their templates
+# instantiated once per batch rather than once per file; the three builds of `make test` take
+# about half the time. UNITY=OFF builds file by file (faster to rebuild after a one-file edit,
+# and it catches a file that compiles only because another in its batch included a header).
+# A helper in an anonymous namespace must not share its name with one in another file of the
+# same target.
+UNITY ?= ON
 
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
@@ -62,7 +70,7 @@ define install_missing
 endef
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=$(UNITY)
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
@@ -95,6 +103,7 @@ test-release: $(BUILD)/CMakeCache.txt
 # Unit tests (and fuzz regression inputs) under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_SANITIZE=ON \
+	  -DCMAKE_UNITY_BUILD=$(UNITY) \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target all_unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -113,6 +122,7 @@ TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit
               unit_kubernetes
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
+	  -DCMAKE_UNITY_BUILD=$(UNITY) \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null
 	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS="second_deadlock_stack=1 \
