@@ -28,7 +28,7 @@ UNITY ?= ON
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libbz2-dev libcpp-httplib-dev libssl-dev \
-  libmaxminddb-dev libmicrohttpd-dev libsystemd-dev systemd-journal-remote \
+  libmaxminddb-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml file
 
 # Only for make image / make test-image: a root filesystem from Debian packages (mmdebstrap),

@@ -464,6 +464,9 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
         s.cfg.server.http_server_read_timeout);
     ho.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         s.cfg.server.http_server_idle_timeout);
+    const config::ServerTlsConfig& tls = s.cfg.server.http_tls_config;
+    ho.tls = {tls.cert_file, tls.key_file, tls.client_ca_file, tls.client_auth_type,
+              s.cfg.server.tls_min_version};
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
@@ -483,6 +486,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     auto port = s.http->Start();
     if (!port) return port.error();
     LOG_INFO("serving metrics", {{"port", std::to_string(*port)},
+                                 {"scheme", ho.tls.cert_file.empty() ? "http" : "https"},
                                  {"max_connections", std::to_string(s.http->max_connections())}});
   }
   return Status::Ok();

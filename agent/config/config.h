@@ -29,6 +29,16 @@ struct TlsConfig {
   std::string min_version, max_version;  // TLS10..TLS13; "" = the TLS library's default
 };
 
+// HTTPS for skidder's own server and a push job's (Promtail's server.http_tls_config, dskit's
+// names; tls_min_version sits beside it in the server block, as in dskit).
+struct ServerTlsConfig {
+  std::string cert_file, key_file;  // HTTPS when set (both or neither)
+  // Go's tls.ClientAuthType: NoClientCert (""), RequestClientCert, RequireAnyClientCert,
+  // VerifyClientCertIfGiven, RequireAndVerifyClientCert.
+  std::string client_auth_type;
+  std::string client_ca_file;  // CAs a client certificate must chain to
+};
+
 struct ServerConfig {
   std::string http_listen_address;     // "" = all interfaces
   int http_listen_port = 9080;         // 0 = pick a free port (logged); -1 never
@@ -42,6 +52,8 @@ struct ServerConfig {
   Duration http_server_read_timeout = std::chrono::seconds(10);  // a request must arrive in this
   Duration http_server_idle_timeout = std::chrono::seconds(30);  // silent connections are closed
   int http_listen_conn_limit = 0;  // open connections at most; 0 = an eighth of RLIMIT_NOFILE
+  ServerTlsConfig http_tls_config;
+  std::string tls_min_version;  // VersionTLS10..VersionTLS13; "" = the TLS library's default
   // How long a shutdown may spend pushing what is buffered before exiting (what is not sent is
   // read again on the next start). Promtail's HTTP-server shutdown grace, used as our flush
   // deadline.

@@ -34,6 +34,12 @@ bool IsDefault(const DecompressionConfig& d) {
   return !d.enabled && d.format.empty() && d.initial_delay == Duration::zero();
 }
 
+// Plain HTTP, as almost every server block is.
+bool IsDefault(const ServerTlsConfig& t) {
+  return t.cert_file.empty() && t.key_file.empty() && t.client_auth_type.empty() &&
+         t.client_ca_file.empty();
+}
+
 // The emitter and the primitives FieldWriter writes with.
 class Out {
  public:

@@ -19,6 +19,7 @@ void Validate(MapReader& r, BasicAuth& auth);
 void Validate(MapReader& r, Authorization& auth);
 void Validate(MapReader& r, OAuth2Config& o);
 void Validate(MapReader& r, TlsConfig& t);
+void Validate(MapReader& r, ServerTlsConfig& t);
 void Validate(MapReader& r, BackoffConfig& b);
 void Validate(MapReader& r, KubernetesSdConfig::Selector& s);
 void Validate(MapReader& r, std::pair<std::string, std::vector<std::string>>& docker_filter);

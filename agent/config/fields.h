@@ -64,6 +64,16 @@ void Fields(V& v, T& s) {
   v.Dur("http_server_idle_timeout", s.http_server_idle_timeout);
   v.Int("http_listen_conn_limit", s.http_listen_conn_limit);
   v.Dur("graceful_shutdown_timeout", s.graceful_shutdown_timeout);
+  v.Nested("http_tls_config", s.http_tls_config);
+  v.Str("tls_min_version", s.tls_min_version);
+}
+
+template <typename V, FieldsOf<ServerTlsConfig> T>
+void Fields(V& v, T& t) {
+  v.Str("cert_file", t.cert_file);
+  v.Str("key_file", t.key_file);
+  v.Str("client_auth_type", t.client_auth_type);
+  v.Str("client_ca_file", t.client_ca_file);
 }
 
 template <typename V, FieldsOf<BackoffConfig> T>

@@ -45,8 +45,7 @@ void AcceptServerNoOps(MapReader& r, std::vector<std::string>* ignored) {
                  "http_log_closed_connections_without_response_enabled",
                  "http_server_write_timeout",
                  "http_server_read_header_timeout",
-                 "tls_cipher_suites",
-                 "tls_min_version"},
+                 "tls_cipher_suites"},
                 ignored);
 }
 
@@ -56,15 +55,15 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   std::string network = "tcp";
   r.Str("http_listen_network", &network);
   FieldReader fields(r);
-  Fields(fields, *out);  // plain values only: nothing nested can fail
+  Fields(fields, *out);
+  if (!fields.status().ok()) return fields.status();  // http_tls_config's own error
   AcceptServerNoOps(r, ignored);
-  // Serving plain HTTP where the config asks for HTTPS would expose /metrics and /reload
-  // unencrypted without anyone noticing.
-  if (r.Has("http_tls_config")) {
-    r.Node("http_tls_config");
-    r.Fail("http_tls_config",
-           "TLS for skidder's own HTTP server is not supported yet: remove it and put a "
-           "TLS-terminating proxy (or a NetworkPolicy) in front of the metrics port");
+  const std::string& v = out->tls_min_version;
+  if (!v.empty() && v != "VersionTLS10" && v != "VersionTLS11" && v != "VersionTLS12" &&
+      v != "VersionTLS13") {
+    r.Fail("tls_min_version",
+           fmt::format("must be VersionTLS10, VersionTLS11, VersionTLS12 or VersionTLS13, not {}",
+                       Quote(v)));
   }
   if (network != "tcp" && network != "tcp4" && network != "tcp6") {
     r.Fail("http_listen_network",
@@ -95,6 +94,30 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
     r.Fail("http_listen_conn_limit", "must not be negative (0 derives it from RLIMIT_NOFILE)");
   }
   return r.Finish();
+}
+
+// The files are read when the server starts (and on each reload), where an unreadable one is
+// named; here only what can be told from the text.
+void Validate(MapReader& r, ServerTlsConfig& t) {
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    r.Fail(t.cert_file.empty() ? "key_file" : "cert_file",
+           "cert_file and key_file must be set together");
+  }
+  const std::string& a = t.client_auth_type;
+  const bool verifies = a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert";
+  if (!a.empty() && a != "NoClientCert" && a != "RequestClientCert" &&
+      a != "RequireAnyClientCert" && !verifies) {
+    r.Fail("client_auth_type",
+           fmt::format("must be NoClientCert, RequestClientCert, RequireAnyClientCert, "
+                       "VerifyClientCertIfGiven or RequireAndVerifyClientCert, not {}",
+                       Quote(a)));
+  } else if ((verifies || a == "RequireAnyClientCert") && t.client_ca_file.empty()) {
+    // libmicrohttpd asks for a client certificate only when it has CAs to offer the client.
+    r.Fail("client_ca_file", fmt::format("is required with client_auth_type {}", a));
+  }
+  if (t.cert_file.empty() && (!a.empty() || !t.client_ca_file.empty())) {
+    r.Fail("cert_file", "is required: client certificates are asked for over HTTPS only");
+  }
 }
 
 void Validate(MapReader& r, PositionsConfig& p) {

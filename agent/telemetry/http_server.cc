@@ -18,6 +18,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "telemetry/http_server_impl.h"
 
@@ -72,6 +73,12 @@ MHD_Result HttpServer::Impl::Handle(MHD_Connection* c, std::string_view url,
                                     size_t* upload_size, Request* req) {
   if (!req->routed) {
     req->routed = true;
+    if (tls) {
+      if (std::string why = ClientCertProblem(c, *tls); !why.empty()) {
+        deadlines->OnRequestRead(ConnOf(c));
+        return Respond(c, MHD_HTTP_FORBIDDEN, why + "\n", kText, true);
+      }
+    }
     if (auto refused = Refuse(c, url, method, req)) return *refused;
     return Route(c, url, method, req);
   }
@@ -242,6 +249,26 @@ Result<int> HttpServer::Impl::Start() {
   bool v6 = found->ai_family == AF_INET6;
   freeaddrinfo(found);
 
+  if (!options.tls.cert_file.empty()) {
+    auto material = LoadTls(options.tls);
+    if (!material) return Err(material.error());
+    tls = std::move(*material);
+  }
+  // libmicrohttpd keeps pointers into tls's strings for as long as the daemon runs.
+  std::vector<MHD_OptionItem> tls_options;
+  if (tls) {
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert_pem.data()});
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key_pem.data()});
+    // With CAs, libmicrohttpd asks the client for a certificate (ClientCertProblem checks it).
+    if (!tls->ca_pem.empty()) {
+      tls_options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem.data()});
+    }
+    if (!tls->priorities.empty()) {
+      tls_options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, tls->priorities.data()});
+    }
+  }
+  tls_options.push_back({MHD_OPTION_END, 0, nullptr});
+
   auto& closed = registry->NewCounter(
       "skidder_http_connections_closed_total",
       "Connections to the HTTP server it closed: a request too slow to arrive (read_timeout), or "
@@ -253,18 +280,19 @@ Result<int> HttpServer::Impl::Start() {
   deadlines->Start();
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
   if (v6) flags |= MHD_USE_DUAL_STACK;
+  if (tls) flags |= MHD_USE_TLS;
   auto idle_s =
       static_cast<unsigned>(std::max<int64_t>(1, (options.idle_timeout.count() + 999) / 1000));
   // libmicrohttpd answers 431 itself when the request line and headers outgrow its pool.
   size_t pool = 2 * options.max_header_bytes + 8 * 1024;
-  daemon = MHD_start_daemon(flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnAccess,
-                            this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&bind_addr),
-                            MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(max_connections),
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned>(per_ip),
-                            MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION,
-                            &OnConnection, this, MHD_OPTION_URI_LOG_CALLBACK, &OnRequestLine, this,
-                            MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, this, MHD_OPTION_END);
+  daemon = MHD_start_daemon(
+      flags, static_cast<uint16_t>(options.port), nullptr, nullptr, &OnAccess, this,
+      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&bind_addr), MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned>(max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned>(per_ip), MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION, &OnConnection, this,
+      MHD_OPTION_URI_LOG_CALLBACK, &OnRequestLine, this, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted,
+      this, MHD_OPTION_ARRAY, tls_options.data(), MHD_OPTION_END);
   if (daemon == nullptr) {
     deadlines->Stop();
     return Err(

@@ -12,7 +12,8 @@
 // length (chunked) gets 413 before any of it is read, except on body endpoints, where a chunked
 // body is read up to the limit and the connection dropped past it. Handlers only read thread-safe
 // state through the callbacks given at construction. Start() and Stop() are called from one
-// thread; a body handler must have replied to every request before Stop().
+// thread; a body handler must have replied to every request before Stop(). With options.tls it
+// serves HTTPS only.
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,17 @@
 #include "util/status.h"
 
 namespace skidder::telemetry {
+
+// HTTPS (Promtail's server.http_tls_config): on when cert_file is set. Start() reads the files;
+// a restart or a reload that restarts the server reads them again.
+struct HttpServerTls {
+  std::string cert_file, key_file;  // PEM: the certificate (a chain may follow) and its key
+  std::string client_ca_file;       // PEM: CAs a client certificate must chain to
+  // Go's tls.ClientAuthType name, checked by the config ("" = NoClientCert). A request whose
+  // client certificate does not pass it gets 403 (http_tls.cc).
+  std::string client_auth_type;
+  std::string min_version;  // dskit's tls_min_version: VersionTLS10..VersionTLS13
+};
 
 struct HttpServerOptions {
   std::string listen_address = "0.0.0.0";  // "" = all interfaces
@@ -49,6 +61,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies only on body paths
   // /metrics, /targets and /reload; off for a push server, which serves /ready and body paths.
   bool telemetry_endpoints = true;
+  HttpServerTls tls;
 };
 
 // A request to a body endpoint, complete with its body.

@@ -25,8 +25,11 @@ using namespace skidder;
 int StartServer() {
   static telemetry::Registry registry;
   registry.NewCounter("fuzz_total", "inputs").With({})->Add();
-  telemetry::HttpServerOptions options{
-      .listen_address = "127.0.0.1", .port = 0, .path_prefix = "/p", .enable_reload = true};
+  telemetry::HttpServerOptions options;
+  options.listen_address = "127.0.0.1";
+  options.port = 0;
+  options.path_prefix = "/p";
+  options.enable_reload = true;
   // Short deadlines: a request cut off mid-line and half-closed is kept until they pass (AFL
   // counts it as a hang); the client's own 10 s receive timeout is only a backstop.
   options.idle_timeout = std::chrono::seconds(1);

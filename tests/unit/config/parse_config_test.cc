@@ -321,11 +321,31 @@ const ErrorCase kErrors[] = {
     {"PushApiUnknownKey",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      use_incomming_timestamp: true\n",
      "cfg.yaml:4:7: scrape_configs[0].loki_push_api: unknown key \"use_incomming_timestamp\""},
-    {"ServerTlsWouldBeASilentDowngrade",
-     "server:\n  http_tls_config: {cert_file: a, key_file: b}\n",
-     "cfg.yaml:2:20: server.http_tls_config: TLS for skidder's own HTTP server is not supported "
-     "yet: remove it and put a TLS-terminating proxy (or a NetworkPolicy) in front of the metrics "
-     "port"},
+    {"ServerTlsCertWithoutKey", "server:\n  http_tls_config: {cert_file: a}\n",
+     "cfg.yaml:2:32: server.http_tls_config.cert_file: cert_file and key_file must be set "
+     "together"},
+    // (The value of a key whose name holds "auth" is masked in every error message.)
+    {"ServerTlsUnknownClientAuth",
+     "server:\n  http_tls_config: {cert_file: a, key_file: b, client_auth_type: Verify}\n",
+     "cfg.yaml:2:66: server.http_tls_config.client_auth_type: must be NoClientCert, "
+     "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+     "RequireAndVerifyClientCert, not \"<secret>\""},
+    {"ServerTlsVerifyNeedsCAs",
+     "server:\n  http_tls_config:\n    cert_file: a\n    key_file: b\n"
+     "    client_auth_type: RequireAndVerifyClientCert\n",
+     "cfg.yaml:3:5: server.http_tls_config.client_ca_file: is required with client_auth_type "
+     "RequireAndVerifyClientCert"},
+    {"ServerTlsClientCAsNeedHttps", "server:\n  http_tls_config:\n    client_ca_file: ca.pem\n",
+     "cfg.yaml:3:5: server.http_tls_config.cert_file: is required: client certificates are asked "
+     "for over HTTPS only"},
+    {"ServerTlsMinVersionIsDskits", "server:\n  tls_min_version: TLS12\n",
+     "cfg.yaml:2:20: server.tls_min_version: must be VersionTLS10, VersionTLS11, VersionTLS12 or "
+     "VersionTLS13, not \"TLS12\""},
+    {"PushApiServerTlsUnknownKey",
+     "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
+     "        http_tls_config: {cert_file: a, key_file: b, ca_file: c}\n",
+     "cfg.yaml:5:54: scrape_configs[0].loki_push_api.server.http_tls_config: unknown key "
+     "\"ca_file\""},
     {"CloudDiscoveryPointsAtWhatToUse",
      "scrape_configs:\n  - job_name: j\n    consul_sd_configs: [{server: c:8500}]\n",
      "cfg.yaml:3:24: scrape_configs[0].consul_sd_configs: \"consul_sd_configs\" is not supported "

@@ -1,0 +1,150 @@
+#include "telemetry/http_tls.h"
+
+#include <fmt/format.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace skidder::telemetry {
+namespace {
+
+// The setting's name as users write it (Promtail's server block).
+constexpr const char* kBlock = "server.http_tls_config";
+
+Result<std::string> ReadPem(const std::string& path, const char* key) {
+  gnutls_datum_t d{};
+  if (gnutls_load_file(path.c_str(), &d) < 0) {
+    const int e = errno;
+    return Err(InvalidArgument(fmt::format("{}.{}: cannot read {}: {}", kBlock, key, path,
+                                           e != 0 ? std::strerror(e) : "unreadable")));
+  }
+  std::string out(reinterpret_cast<const char*>(d.data), d.size);
+  gnutls_free(d.data);
+  return out;
+}
+
+gnutls_datum_t Datum(const std::string& s) {
+  return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())),
+          static_cast<unsigned>(s.size())};
+}
+
+struct CredentialsFree {
+  void operator()(gnutls_certificate_credentials_t c) const {
+    gnutls_certificate_free_credentials(c);
+  }
+};
+using Credentials =
+    std::unique_ptr<std::remove_pointer_t<gnutls_certificate_credentials_t>, CredentialsFree>;
+
+// What libmicrohttpd will do with the PEM text, done once here to name what is wrong.
+Status CheckWithGnutls(const TlsMaterial& m, const HttpServerTls& tls) {
+  gnutls_certificate_credentials_t raw = nullptr;
+  if (gnutls_certificate_allocate_credentials(&raw) < 0) {
+    return Internal("cannot allocate TLS credentials");
+  }
+  Credentials cred(raw);
+  gnutls_datum_t cert = Datum(m.cert_pem), key = Datum(m.key_pem);
+  if (int e =
+          gnutls_certificate_set_x509_key_mem2(raw, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+      e < 0) {
+    return InvalidArgument(
+        fmt::format("{}: cert_file {} and key_file {} are not a PEM "
+                    "certificate and its private key: {}",
+                    kBlock, tls.cert_file, tls.key_file, gnutls_strerror(e)));
+  }
+  if (!tls.client_ca_file.empty()) {
+    gnutls_datum_t ca = Datum(m.ca_pem);
+    if (int n = gnutls_certificate_set_x509_trust_mem(raw, &ca, GNUTLS_X509_FMT_PEM); n <= 0) {
+      return InvalidArgument(fmt::format("{}.client_ca_file: {} holds no PEM certificate{}", kBlock,
+                                         tls.client_ca_file,
+                                         n < 0 ? std::string(": ") + gnutls_strerror(n) : ""));
+    }
+  }
+  if (!m.priorities.empty()) {
+    gnutls_priority_t p = nullptr;
+    const char* at = nullptr;
+    if (int e = gnutls_priority_init(&p, m.priorities.c_str(), &at); e < 0) {
+      return Internal(
+          fmt::format("TLS priorities {} refused: {}", m.priorities, gnutls_strerror(e)));
+    }
+    gnutls_priority_deinit(p);
+  }
+  return Status::Ok();
+}
+
+// dskit's tls_min_version as a GnuTLS priority string: the versions from it up.
+std::string Priorities(const std::string& min_version) {
+  if (min_version.empty()) return "";
+  static constexpr std::pair<const char*, const char*> kVersions[] = {
+      {"VersionTLS13", "+VERS-TLS1.3"},
+      {"VersionTLS12", "+VERS-TLS1.2"},
+      {"VersionTLS11", "+VERS-TLS1.1"},
+      {"VersionTLS10", "+VERS-TLS1.0"},
+  };
+  std::string out = "NORMAL:-VERS-ALL";
+  for (const auto& [name, vers] : kVersions) {
+    out += ":";
+    out += vers;
+    if (min_version == name) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
+  TlsMaterial m;
+  auto cert = ReadPem(tls.cert_file, "cert_file");
+  if (!cert) return Err(cert.error());
+  auto key = ReadPem(tls.key_file, "key_file");
+  if (!key) return Err(key.error());
+  m.cert_pem = std::move(*cert);
+  m.key_pem = std::move(*key);
+  const std::string& a = tls.client_auth_type;
+  m.require_cert = a == "RequireAnyClientCert" || a == "RequireAndVerifyClientCert";
+  m.verify_cert = a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert";
+  const bool asks = m.require_cert || m.verify_cert || a == "RequestClientCert";
+  if (!tls.client_ca_file.empty()) {
+    auto ca = ReadPem(tls.client_ca_file, "client_ca_file");
+    if (!ca) return Err(ca.error());
+    m.ca_pem = std::move(*ca);
+  }
+  m.priorities = Priorities(tls.min_version);
+  if (Status s = CheckWithGnutls(m, tls); !s.ok()) return Err(s);
+  if (!asks) m.ca_pem.clear();  // NoClientCert: libmicrohttpd would ask for one with it
+  return m;
+}
+
+std::string ClientCertProblem(MHD_Connection* c, const TlsMaterial& tls) {
+  if (!tls.require_cert && !tls.verify_cert) return "";
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (info == nullptr || info->tls_session == nullptr) return "no TLS session";
+  auto session = static_cast<gnutls_session_t>(info->tls_session);
+  unsigned n = 0;
+  if (gnutls_certificate_get_peers(session, &n) == nullptr || n == 0) {
+    return tls.require_cert ? "a client certificate is required" : "";
+  }
+  if (!tls.verify_cert) return "";
+  // The chain against client_ca_file, and that the certificate may authenticate a client (Go's
+  // ExtKeyUsageClientAuth check).
+  gnutls_typed_vdata_st purpose{};
+  purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
+  purpose.data = reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT));
+  unsigned status = 0;
+  if (int e = gnutls_certificate_verify_peers(session, &purpose, 1, &status); e < 0) {
+    return fmt::format("the client certificate could not be verified: {}", gnutls_strerror(e));
+  }
+  if (status == 0) return "";
+  gnutls_datum_t why{};
+  std::string reason = "not trusted";
+  if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) >= 0) {
+    reason.assign(reinterpret_cast<const char*>(why.data), why.size);
+    gnutls_free(why.data);
+  }
+  return "the client certificate is not accepted: " + reason;
+}
+
+}  // namespace skidder::telemetry

@@ -1,0 +1,146 @@
+// server.http_tls_config with the real binary: /metrics served over HTTPS only, and a push API
+// that takes pushes only from clients holding a certificate of the configured CA
+// (RequireAndVerifyClientCert), as Promtail's dskit server does.
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "harness.h"
+#include "support/push_client.h"
+#include "support/raw_client.h"
+#include "support/syslog_client.h"
+
+namespace skidder::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Https : public IntegrationTest {
+ protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    MakeDirs(dir_ / "ours");
+    MakeDirs(dir_ / "foreign");
+    ours_ = MakeTestCerts(dir_ / "ours");
+    foreign_ = MakeTestCerts(dir_ / "foreign");
+  }
+
+  // An HTTPS client that checks the agent's certificate against our CA; cert: a client
+  // certificate to present, or none.
+  std::unique_ptr<httplib::SSLClient> Client(int port, const TestCerts* cert) const {
+    auto c = cert ? std::make_unique<httplib::SSLClient>("127.0.0.1", port, cert->client_cert,
+                                                         cert->client_key)
+                  : std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+    c->set_ca_cert_path(ours_.ca.c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_connection_timeout(20s);
+    c->set_read_timeout(20s);
+    return c;
+  }
+
+  int Push(int port, const TestCerts* cert, const std::string& line) const {
+    ReceivedEntry e;
+    e.labels = R"({source="tls"})";
+    e.timestamp_ns = 1'700'000'000'000'000'000;
+    e.line = line;
+    auto r = Client(port, cert)->Post("/loki/api/v1/push", JsonPushBody({e}), "application/json");
+    return r ? r->status : 0;
+  }
+
+  TestCerts ours_, foreign_;
+};
+
+TEST_F(Https, MetricsAndThePushApiServeTlsAndThePushApiChecksClientCertificates) {
+  const std::string yaml = fmt::format(
+      R"(server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: 0
+  tls_min_version: VersionTLS12
+  http_tls_config:
+    cert_file: {cert}
+    key_file: {key}
+positions:
+  filename: {positions}
+clients:
+  - url: {url}
+    batchwait: 50ms
+scrape_configs:
+  - job_name: push
+    loki_push_api:
+      server:
+        http_listen_address: 127.0.0.1
+        http_listen_port: 0
+        http_tls_config:
+          cert_file: {cert}
+          key_file: {key}
+          client_auth_type: RequireAndVerifyClientCert
+          client_ca_file: {ca}
+)",
+      fmt::arg("cert", ours_.server_cert), fmt::arg("key", ours_.server_key),
+      fmt::arg("ca", ours_.ca), fmt::arg("positions", positions_file()),
+      fmt::arg("url", loki_.url()));
+  WriteFile(dir_ / "skidder.yaml", yaml);
+  StartAgent(dir_ / "skidder.yaml");
+  static const std::regex push_re(
+      R"(msg="serving loki push API" job=push port=(\d+) scheme=https)");
+  std::smatch m;
+  std::string err;
+  ASSERT_TRUE(WaitFor([&] {
+    err = agent_.Stderr();
+    return std::regex_search(err, m, push_re) || !agent_.Running();
+  }));
+  ASSERT_TRUE(std::regex_search(err, m, push_re)) << err;
+  const int push_port = std::stoi(m[1]);
+  EXPECT_NE(err.find(R"(msg="serving metrics" port=)"), std::string::npos) << err;
+  EXPECT_NE(err.find("scheme=https max_connections="), std::string::npos) << err;
+  const int metrics_port = *agent_.MetricsPort();
+
+  auto metrics = Client(metrics_port, nullptr)->Get("/metrics");
+  ASSERT_TRUE(metrics) << "no HTTPS answer from /metrics";
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("promtail_"), std::string::npos);
+  EXPECT_NE(Request(metrics_port, "GET", "/metrics", 10s).status, 200) << "served plain HTTP";
+
+  EXPECT_EQ(Push(push_port, nullptr, "no certificate"), 403);
+  EXPECT_EQ(Push(push_port, &foreign_, "another CA's certificate"), 403);
+  EXPECT_EQ(Push(push_port, &ours_, "our CA's certificate"), 204);
+  ASSERT_TRUE(WaitFor([&] {
+    auto lines = loki_.Lines();
+    return std::find(lines.begin(), lines.end(), "our CA's certificate") != lines.end();
+  }));
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"our CA's certificate"});
+}
+
+TEST_F(Https, AnUnreadableCertificateStopsTheStartWithItsPath) {
+  const std::string yaml = fmt::format(
+      R"(server:
+  http_listen_port: 0
+  http_tls_config:
+    cert_file: {dir}/missing.crt
+    key_file: {key}
+positions:
+  filename: {positions}
+clients:
+  - url: {url}
+scrape_configs:
+  - job_name: files
+    static_configs:
+      - labels: {{__path__: {dir}/logs/*.log}}
+)",
+      fmt::arg("dir", dir_.path()), fmt::arg("key", ours_.server_key),
+      fmt::arg("positions", positions_file()), fmt::arg("url", loki_.url()));
+  WriteFile(dir_ / "skidder.yaml", yaml);
+  ASSERT_TRUE(agent_.Start({"-config.file=" + dir_ / "skidder.yaml"}));
+  ASSERT_TRUE(WaitFor([&] { return !agent_.Running(); }, 30s)) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("server.http_tls_config.cert_file: cannot read " +
+                                 dir_ / "missing.crt" + ": No such file or directory"),
+            std::string::npos)
+      << agent_.Stderr();
+}
+
+}  // namespace
+}  // namespace skidder::testing

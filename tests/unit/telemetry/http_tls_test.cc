@@ -1,0 +1,172 @@
+// The HTTP server over HTTPS (server.http_tls_config): the certificate it is given, the client
+// certificate checks of each client_auth_type, tls_min_version, and files that cannot be used.
+// Real TLS on loopback: libmicrohttpd (GnuTLS) serving, cpp-httplib (OpenSSL) asking.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "support/raw_client.h"
+#include "support/syslog_client.h"
+#include "support/test_util.h"
+#include "telemetry/http_server.h"
+
+namespace skidder::telemetry {
+namespace {
+
+using skidder::testing::MakeTestCerts;
+using skidder::testing::TempDir;
+using skidder::testing::TestCerts;
+using std::chrono::seconds;
+
+// Certificates of the server's CA, and a client certificate of another CA.
+struct Certs {
+  TempDir dir;
+  TestCerts ours = MakeTestCerts(dir.path());
+  TestCerts foreign = [this] {
+    skidder::testing::MakeDirs(dir / "foreign");
+    return MakeTestCerts(dir / "foreign");
+  }();
+};
+
+enum class ClientCert { kNone, kOurs, kForeign };
+
+class TlsServer {
+ public:
+  TlsServer(const Certs& c, std::string client_auth, std::string min_version = "") {
+    HttpServerOptions o;
+    o.listen_address = "127.0.0.1";
+    o.port = 0;
+    o.tls = {c.ours.server_cert, c.ours.server_key, c.ours.ca, std::move(client_auth),
+             std::move(min_version)};
+    server_ = std::make_unique<HttpServer>(std::move(o), &registry_, HttpHandlers{});
+    auto port = server_->Start();
+    EXPECT_TRUE(port.has_value()) << port.error().message();
+    port_ = port.value_or(0);
+  }
+  int port() const { return port_; }
+
+ private:
+  Registry registry_;
+  std::unique_ptr<HttpServer> server_;
+  int port_ = 0;
+};
+
+// GET /ready over HTTPS, verifying the server against our CA; nullopt when no response came
+// (the handshake failed).
+std::optional<httplib::Response> Ready(const Certs& c, int port, ClientCert cert,
+                                       int max_tls_version = 0) {
+  const TestCerts* from = cert == ClientCert::kOurs      ? &c.ours
+                          : cert == ClientCert::kForeign ? &c.foreign
+                                                         : nullptr;
+  auto client = from ? std::make_unique<httplib::SSLClient>("127.0.0.1", port, from->client_cert,
+                                                            from->client_key)
+                     : std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  client->set_ca_cert_path(c.ours.ca.c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_connection_timeout(seconds(20));
+  client->set_read_timeout(seconds(20));
+  if (max_tls_version != 0) SSL_CTX_set_max_proto_version(client->ssl_context(), max_tls_version);
+  auto r = client->Get("/ready");
+  if (!r) return std::nullopt;
+  return *r;
+}
+
+int StatusOf(const std::optional<httplib::Response>& r) { return r ? r->status : 0; }
+
+TEST(HttpServerTls, ServesHttpsWithTheGivenCertificateAndNoPlainHttp) {
+  Certs c;
+  TlsServer s(c, "");
+  auto r = Ready(c, s.port(), ClientCert::kNone);
+  ASSERT_TRUE(r.has_value()) << "the handshake failed";
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "Ready\n");
+  // Plain HTTP to the HTTPS port gets no answer, not a page served unencrypted.
+  EXPECT_NE(skidder::testing::Request(s.port(), "GET", "/ready", seconds(10)).status, 200);
+}
+
+TEST(HttpServerTls, NoClientCertIgnoresAnyCertificate) {
+  Certs c;
+  TlsServer s(c, "NoClientCert");
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 200);
+}
+
+TEST(HttpServerTls, RequireAndVerifyClientCertTakesOnlyCertificatesOfTheClientCA) {
+  Certs c;
+  TlsServer s(c, "RequireAndVerifyClientCert");
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kOurs)), 200);
+  auto none = Ready(c, s.port(), ClientCert::kNone);
+  EXPECT_EQ(StatusOf(none), 403);
+  if (none) {
+    EXPECT_EQ(none->body, "a client certificate is required\n");
+  }
+  auto foreign = Ready(c, s.port(), ClientCert::kForeign);
+  EXPECT_EQ(StatusOf(foreign), 403);
+  if (foreign) {
+    EXPECT_NE(foreign->body.find("the client certificate is not accepted"), std::string::npos)
+        << foreign->body;
+  }
+}
+
+TEST(HttpServerTls, VerifyClientCertIfGivenLetsClientsWithoutOneIn) {
+  Certs c;
+  TlsServer s(c, "VerifyClientCertIfGiven");
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kOurs)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 403);
+}
+
+TEST(HttpServerTls, RequireAnyClientCertWantsOneButDoesNotVerifyIt) {
+  Certs c;
+  TlsServer s(c, "RequireAnyClientCert");
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 403);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 200);
+}
+
+TEST(HttpServerTls, MinVersionTls13RefusesATls12Client) {
+  Certs c;
+  TlsServer s(c, "", "VersionTLS13");
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, TLS1_2_VERSION)), 0);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 200);
+  TlsServer tls12(c, "", "VersionTLS12");
+  EXPECT_EQ(StatusOf(Ready(c, tls12.port(), ClientCert::kNone, TLS1_2_VERSION)), 200);
+}
+
+std::string StartError(HttpServerTls tls) {
+  HttpServerOptions o;
+  o.listen_address = "127.0.0.1";
+  o.port = 0;
+  o.tls = std::move(tls);
+  Registry registry;
+  HttpServer server(std::move(o), &registry, HttpHandlers{});
+  auto port = server.Start();
+  return port ? "started" : port.error().message();
+}
+
+TEST(HttpServerTls, FilesThatCannotServeAreNamedAtStart) {
+  Certs c;
+  const TestCerts& t = c.ours;
+  EXPECT_EQ(StartError({c.dir / "missing.crt", t.server_key, "", "", ""}),
+            "server.http_tls_config.cert_file: cannot read " + c.dir / "missing.crt" +
+                ": No such file or directory");
+  // Another key than the certificate's.
+  std::string mismatch = StartError({t.server_cert, t.client_key, "", "", ""});
+  EXPECT_EQ(mismatch.rfind("server.http_tls_config: cert_file " + t.server_cert + " and key_file " +
+                               t.client_key + " are not a PEM certificate and its private key: ",
+                           0),
+            0u)
+      << mismatch;
+  skidder::testing::WriteFile(c.dir / "empty.pem", "not a certificate\n");
+  EXPECT_EQ(StartError({t.server_cert, t.server_key, c.dir / "empty.pem",
+                        "RequireAndVerifyClientCert", ""}),
+            "server.http_tls_config.client_ca_file: " + c.dir / "empty.pem" +
+                " holds no PEM certificate");
+  EXPECT_EQ(StartError({t.server_cert, t.server_key, "", "", ""}), "started");
+}
+
+}  // namespace
+}  // namespace skidder::telemetry
