@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 
 #include "app/fd_limit.h"
@@ -26,6 +27,7 @@
 #include "sources/syslog/syslog_source.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/http_server.h"
+#include "telemetry/http_tls.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -78,6 +80,17 @@ void WarnIfPositionsAreTemporary(const std::string& filename) {
 
 }  // namespace
 
+// A server's HTTPS certificate, read and checked; null for plain HTTP.
+Result<std::shared_ptr<const telemetry::TlsMaterial>> LoadServerTls(
+    const config::ServerConfig& sc) {
+  const config::ServerTlsConfig& t = sc.http_tls_config;
+  if (t.cert_file.empty()) return std::shared_ptr<const telemetry::TlsMaterial>();
+  auto m = telemetry::LoadTls(
+      {t.cert_file, t.key_file, t.client_ca_file, t.client_auth_type, sc.tls_min_version});
+  if (!m) return Err(m.error());
+  return std::make_shared<const telemetry::TlsMaterial>(std::move(*m));
+}
+
 std::chrono::milliseconds PositionsSaveGap(uint64_t saved_bytes) {
   const auto by_size = std::chrono::milliseconds(saved_bytes * 1000 / kPositionsBytesPerSecond);
   return std::max<std::chrono::milliseconds>(kMaxSaveGap, by_size);
@@ -116,6 +129,9 @@ struct Runtime::State {
   std::vector<std::unique_ptr<kubernetes::PodDiscovery>> discoveries;
   std::vector<std::unique_ptr<discovery::FileDiscovery>> file_sds;
   std::unique_ptr<telemetry::HttpServer> http;
+  // HTTPS certificates of the server and of push jobs (by scrape config), loaded by Build.
+  std::shared_ptr<const telemetry::TlsMaterial> http_tls;
+  std::map<size_t, std::shared_ptr<const telemetry::TlsMaterial>> push_tls;
   std::chrono::steady_clock::time_point last_save = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_sizes_save = last_save;  // see Tick()
   std::chrono::steady_clock::time_point last_pod_scan{}, last_save_log{};
@@ -185,6 +201,26 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
   s.metrics = metrics;
   Status st = BuildJobs(s.cfg, flags.inspect, s.metrics, s.pipelines, s.jobs);
   if (!st.ok()) return Err(st);
+  // Certificates are read here, before a reload stops the running config: an unusable one
+  // refuses the reload rather than leaving the agent without a config that can start.
+  // -check-syntax checks the text only (its certificates may live on another machine).
+  if (!flags.check_syntax) {
+    if (!s.cfg.server.disable) {
+      auto tls = LoadServerTls(s.cfg.server);
+      if (!tls) return Err(tls.error());
+      s.http_tls = std::move(*tls);
+    }
+    for (size_t i = 0; i < s.cfg.scrape_configs.size(); ++i) {
+      const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+      if (!sc.push) continue;
+      auto tls = LoadServerTls(sc.push->server);
+      if (!tls) {
+        return Err(Status(tls.error().code(), fmt::format("scrape_configs[{}] ({}): {}", i,
+                                                          sc.job_name, tls.error().message())));
+      }
+      s.push_tls[i] = std::move(*tls);
+    }
+  }
   if (!flags.dry_run) {
     int64_t budgets = 0;
     for (const config::ClientConfig& cc : s.cfg.clients) {
@@ -385,6 +421,7 @@ Status Runtime::StartPushServers() {
     po.config = *sc.push;
     po.relabel = s.jobs[i].relabel;
     po.pipeline = s.jobs[i].pipeline;
+    po.tls = s.push_tls[i];
     auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.sink.get(), s.metrics,
                                                          &SystemClock::Get());
     if (auto port = p->Start(); !port) {
@@ -464,9 +501,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
         s.cfg.server.http_server_read_timeout);
     ho.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         s.cfg.server.http_server_idle_timeout);
-    const config::ServerTlsConfig& tls = s.cfg.server.http_tls_config;
-    ho.tls = {tls.cert_file, tls.key_file, tls.client_ca_file, tls.client_auth_type,
-              s.cfg.server.tls_min_version};
+    ho.tls = s.http_tls;
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
@@ -486,7 +521,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     auto port = s.http->Start();
     if (!port) return port.error();
     LOG_INFO("serving metrics", {{"port", std::to_string(*port)},
-                                 {"scheme", ho.tls.cert_file.empty() ? "http" : "https"},
+                                 {"scheme", ho.tls ? "https" : "http"},
                                  {"max_connections", std::to_string(s.http->max_connections())}});
   }
   return Status::Ok();

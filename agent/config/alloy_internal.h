@@ -124,6 +124,7 @@ class Loader {
   Status ReadMatchOptions(const Block& nb);
   Status ReadWrite(const Block& b);
   Status ReadLogging(const Block& b);
+  Status ReadHttp(const Block& b);
   Status ReadProcess(const Block& b, Route* route);
   const Block* Component(const Value& capsule) const;
 

@@ -22,6 +22,7 @@ namespace {
 // Each component skidder runs and what it exports.
 const std::map<std::string, std::set<std::string>> kComponents = {
     {"logging", {}},
+    {"http", {}},           // the agent's own server: its tls block (alloy_sources.cc)
     {"livedebugging", {}},  // Alloy's UI debugging stream: accepted, no effect (see docs)
     {"discovery.kubernetes", {"targets"}},
     {"discovery.docker", {"targets"}},
@@ -132,7 +133,7 @@ Status Loader::Index() {
                                         "log components (see docs/migrate-from-alloy.md)",
                                         b.name));
     }
-    if (b.label.empty() && b.name != "logging" && b.name != "livedebugging") {
+    if (b.label.empty() && b.name != "logging" && b.name != "livedebugging" && b.name != "http") {
       return ErrorAt(
           b.pos, fmt::format("{} needs a label, e.g. {} \"default\" {{ ... }}", b.name, b.name));
     }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "config/alloy_internal.h"
+#include "config/field_reader.h"
 #include "config/sections.h"
 #include "util/log.h"
 
@@ -34,6 +35,7 @@ Result<Config> Loader::Run() {
   for (const Block& b : ast_.blocks) {
     if (!s.ok()) break;
     if (b.name == "logging") s = ReadLogging(b);
+    if (b.name == "http") s = ReadHttp(b);
     if (b.name == "livedebugging") s = CheckBody(b, {"enabled"}, {});
     if (b.name == "loki.write") s = ReadWrite(b);
   }
@@ -74,6 +76,61 @@ Status Loader::ReadLogging(const Block& b) {
       return ErrorAt(a.pos, "format: must be logfmt or json");
     }
     (a.name == "level" ? cfg_->server.log_level : cfg_->server.log_format) = *v;
+  }
+  return Status::Ok();
+}
+
+// Alloy's http block: the tls block becomes server.http_tls_config (Alloy's attribute names are
+// Promtail's keys, so its checks name them as written) and tls_min_version.
+Status Loader::ReadHttp(const Block& b) {
+  if (Status s = CheckBody(b, {}, {"tls", "auth"}); !s.ok()) return s;
+  for (const Block& nb : b.blocks) {
+    if (nb.name == "auth") {
+      return ErrorAt(
+          nb.pos,
+          "http: the auth block is not supported by skidder: require client "
+          "certificates instead (tls { client_auth_type = \"RequireAndVerifyClientCert\" "
+          "}), or keep the port from untrusted clients (a NetworkPolicy)");
+    }
+    static const std::set<std::string> kFiles = {"cert_file", "key_file", "client_ca_file",
+                                                 "client_auth_type"};
+    if (Status s = CheckBody(nb,
+                             {"cert_file", "key_file", "client_ca_file", "client_auth_type",
+                              "min_version", "max_version", "cipher_suites", "curve_preferences",
+                              "cert_pem", "key_pem", "client_ca_pem"},
+                             {});
+        !s.ok()) {
+      return s;
+    }
+    YAML::Node tls(YAML::NodeType::Map);
+    for (const Attribute& a : nb.attributes) {
+      if (a.name.ends_with("_pem")) {
+        return ErrorAt(a.pos, fmt::format("http: {} is not supported by skidder, which reads "
+                                          "certificates from files: use {}_file",
+                                          a.name, a.name.substr(0, a.name.size() - 4)));
+      }
+      if (!kFiles.contains(a.name) && a.name != "min_version") {
+        cfg_->warnings.push_back(
+            fmt::format("{}: http.tls: {} has no effect in skidder (GnuTLS "
+                        "picks suites and curves; the newest version wins)",
+                        Where(a.pos), a.name));
+        continue;
+      }
+      Result<std::string> v = StringAttr(*this, a);
+      if (!v) return v.error();
+      if (a.name != "min_version") {
+        tls[a.name] = *v;
+      } else if (*v == "TLS10" || *v == "TLS11" || *v == "TLS12" || *v == "TLS13") {
+        cfg_->server.tls_min_version = "Version" + *v;
+      } else {
+        return ErrorAt(a.pos, "min_version: must be TLS10, TLS11, TLS12 or TLS13");
+      }
+    }
+    if (Status s =
+            internal::ReadBlock(tls, Where(nb.pos), "http.tls", cfg_->server.http_tls_config);
+        !s.ok()) {
+      return s;
+    }
   }
   return Status::Ok();
 }

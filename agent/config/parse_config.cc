@@ -105,14 +105,15 @@ void Validate(MapReader& r, ServerTlsConfig& t) {
   }
   const std::string& a = t.client_auth_type;
   const bool verifies = a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert";
+  // RequireClientCert: exporter-toolkit's older name for RequireAnyClientCert, which Promtail
+  // takes too.
   if (!a.empty() && a != "NoClientCert" && a != "RequestClientCert" &&
-      a != "RequireAnyClientCert" && !verifies) {
+      a != "RequireAnyClientCert" && a != "RequireClientCert" && !verifies) {
     r.Fail("client_auth_type",
            fmt::format("must be NoClientCert, RequestClientCert, RequireAnyClientCert, "
                        "VerifyClientCertIfGiven or RequireAndVerifyClientCert, not {}",
                        Quote(a)));
-  } else if ((verifies || a == "RequireAnyClientCert") && t.client_ca_file.empty()) {
-    // libmicrohttpd asks for a client certificate only when it has CAs to offer the client.
+  } else if (verifies && t.client_ca_file.empty()) {
     r.Fail("client_ca_file", fmt::format("is required with client_auth_type {}", a));
   }
   if (t.cert_file.empty() && (!a.empty() || !t.client_ca_file.empty())) {

@@ -197,9 +197,10 @@ Status ErrorAt(const std::string& file, const YAML::Node& node, std::string_view
   if (!path.empty()) msg += fmt::format(": {}", path);
   // A value under a key that names a credential (basic_auth, authorization, bearer_token,
   // password, credentials, ...) is never quoted back: the key and the position say enough.
+  // (client_auth_type names a policy, not a credential.)
   const std::string_view key = path.substr(path.find_last_of('.') + 1);
-  msg += fmt::format(": {}",
-                     IsSensitiveName(key) ? MaskQuoted(message, "<secret>") : std::string(message));
+  const bool secret = IsSensitiveName(key) && key != "client_auth_type";
+  msg += fmt::format(": {}", secret ? MaskQuoted(message, "<secret>") : std::string(message));
   return InvalidArgument(std::move(msg));
 }
 

@@ -73,8 +73,8 @@ MHD_Result HttpServer::Impl::Handle(MHD_Connection* c, std::string_view url,
                                     size_t* upload_size, Request* req) {
   if (!req->routed) {
     req->routed = true;
-    if (tls) {
-      if (std::string why = ClientCertProblem(c, *tls); !why.empty()) {
+    if (options.tls) {
+      if (std::string why = ClientCertProblem(c, *options.tls); !why.empty()) {
         deadlines->OnRequestRead(ConnOf(c));
         return Respond(c, MHD_HTTP_FORBIDDEN, why + "\n", kText, true);
       }
@@ -224,6 +224,7 @@ void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* c, void** socket_
                                     MHD_ConnectionNotificationCode code) {
   auto* impl = static_cast<HttpServer::Impl*>(cls);
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    if (impl->options.tls) RequestCertificate(c, *impl->options.tls);  // before the handshake
     const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (i != nullptr) *socket_context = impl->deadlines->OnOpened(i->connect_fd);
   } else {
@@ -249,23 +250,17 @@ Result<int> HttpServer::Impl::Start() {
   bool v6 = found->ai_family == AF_INET6;
   freeaddrinfo(found);
 
-  if (!options.tls.cert_file.empty()) {
-    auto material = LoadTls(options.tls);
-    if (!material) return Err(material.error());
-    tls = std::move(*material);
-  }
-  // libmicrohttpd keeps pointers into tls's strings for as long as the daemon runs.
+  // libmicrohttpd copies the PEM text into GnuTLS when it starts; options.tls outlives that.
   std::vector<MHD_OptionItem> tls_options;
-  if (tls) {
-    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert_pem.data()});
-    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key_pem.data()});
+  if (const TlsMaterial* tls = options.tls.get()) {
+    auto text = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, text(tls->cert_pem)});
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, text(tls->key_pem)});
     // With CAs, libmicrohttpd asks the client for a certificate (ClientCertProblem checks it).
     if (!tls->ca_pem.empty()) {
-      tls_options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, tls->ca_pem.data()});
+      tls_options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, text(tls->ca_pem)});
     }
-    if (!tls->priorities.empty()) {
-      tls_options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, tls->priorities.data()});
-    }
+    tls_options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, text(tls->priorities)});
   }
   tls_options.push_back({MHD_OPTION_END, 0, nullptr});
 
@@ -280,7 +275,7 @@ Result<int> HttpServer::Impl::Start() {
   deadlines->Start();
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
   if (v6) flags |= MHD_USE_DUAL_STACK;
-  if (tls) flags |= MHD_USE_TLS;
+  if (options.tls) flags |= MHD_USE_TLS;
   auto idle_s =
       static_cast<unsigned>(std::max<int64_t>(1, (options.idle_timeout.count() + 999) / 1000));
   // libmicrohttpd answers 431 itself when the request line and headers outgrow its pool.

@@ -30,16 +30,7 @@
 
 namespace skidder::telemetry {
 
-// HTTPS (Promtail's server.http_tls_config): on when cert_file is set. Start() reads the files;
-// a restart or a reload that restarts the server reads them again.
-struct HttpServerTls {
-  std::string cert_file, key_file;  // PEM: the certificate (a chain may follow) and its key
-  std::string client_ca_file;       // PEM: CAs a client certificate must chain to
-  // Go's tls.ClientAuthType name, checked by the config ("" = NoClientCert). A request whose
-  // client certificate does not pass it gets 403 (http_tls.cc).
-  std::string client_auth_type;
-  std::string min_version;  // dskit's tls_min_version: VersionTLS10..VersionTLS13
-};
+struct TlsMaterial;  // telemetry/http_tls.h
 
 struct HttpServerOptions {
   std::string listen_address = "0.0.0.0";  // "" = all interfaces
@@ -61,7 +52,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies only on body paths
   // /metrics, /targets and /reload; off for a push server, which serves /ready and body paths.
   bool telemetry_endpoints = true;
-  HttpServerTls tls;
+  // HTTPS with this certificate (LoadTls, http_tls.h); null: plain HTTP. Loaded before the
+  // server is built, so that a reload with an unusable certificate is refused while the running
+  // config still serves.
+  std::shared_ptr<const TlsMaterial> tls;
 };
 
 // A request to a body endpoint, complete with its body.

@@ -97,7 +97,6 @@ class HttpServer::Impl {
   int max_connections = 0, per_ip = 0;
   std::unique_ptr<ConnectionDeadlines> deadlines;
   MHD_Daemon* daemon = nullptr;
-  std::optional<TlsMaterial> tls;  // HTTPS; the PEM text libmicrohttpd points into
   // At most one reload runs at a time, on this thread, while its connection is suspended.
   std::mutex reload_mu;
   std::thread reload_thread;

@@ -75,9 +75,10 @@ Status CheckWithGnutls(const TlsMaterial& m, const HttpServerTls& tls) {
   return Status::Ok();
 }
 
-// dskit's tls_min_version as a GnuTLS priority string: the versions from it up.
-std::string Priorities(const std::string& min_version) {
-  if (min_version.empty()) return "";
+// dskit's tls_min_version as a GnuTLS priority string: the versions from it up. Unset, TLS 1.2
+// as in Promtail (exporter-toolkit's default); GnuTLS's NORMAL would still take TLS 1.0.
+std::string Priorities(std::string min_version) {
+  if (min_version.empty()) min_version = "VersionTLS12";
   static constexpr std::pair<const char*, const char*> kVersions[] = {
       {"VersionTLS13", "+VERS-TLS1.3"},
       {"VersionTLS12", "+VERS-TLS1.2"},
@@ -104,9 +105,14 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
   m.cert_pem = std::move(*cert);
   m.key_pem = std::move(*key);
   const std::string& a = tls.client_auth_type;
-  m.require_cert = a == "RequireAnyClientCert" || a == "RequireAndVerifyClientCert";
+  // RequireClientCert: exporter-toolkit's older name for RequireAnyClientCert.
+  m.require_cert =
+      a == "RequireAnyClientCert" || a == "RequireClientCert" || a == "RequireAndVerifyClientCert";
   m.verify_cert = a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert";
-  const bool asks = m.require_cert || m.verify_cert || a == "RequestClientCert";
+  if (m.verify_cert && tls.client_ca_file.empty()) {
+    return Err(InvalidArgument(
+        fmt::format("{}.client_ca_file: is required with client_auth_type {}", kBlock, a)));
+  }
   if (!tls.client_ca_file.empty()) {
     auto ca = ReadPem(tls.client_ca_file, "client_ca_file");
     if (!ca) return Err(ca.error());
@@ -114,8 +120,20 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
   }
   m.priorities = Priorities(tls.min_version);
   if (Status s = CheckWithGnutls(m, tls); !s.ok()) return Err(s);
-  if (!asks) m.ca_pem.clear();  // NoClientCert: libmicrohttpd would ask for one with it
+  // libmicrohttpd asks for a certificate, naming these CAs, whenever it has them: only the
+  // verifying modes want that. The others ask (or not) by themselves (RequestsCertificate).
+  if (!m.verify_cert) m.ca_pem.clear();
+  m.request_cert = !m.verify_cert && (m.require_cert || a == "RequestClientCert");
   return m;
+}
+
+void RequestCertificate(MHD_Connection* c, const TlsMaterial& tls) {
+  if (!tls.request_cert) return;
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (info == nullptr || info->tls_session == nullptr) return;
+  auto session = static_cast<gnutls_session_t>(info->tls_session);
+  gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+  gnutls_certificate_send_x509_rdn_sequence(session, 1);  // 1: name no CAs
 }
 
 std::string ClientCertProblem(MHD_Connection* c, const TlsMaterial& tls) {

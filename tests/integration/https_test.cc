@@ -3,6 +3,7 @@
 // (RequireAndVerifyClientCert), as Promtail's dskit server does.
 #include <fmt/format.h>
 #include <httplib.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <memory>
@@ -113,6 +114,78 @@ scrape_configs:
     return std::find(lines.begin(), lines.end(), "our CA's certificate") != lines.end();
   }));
   EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"our CA's certificate"});
+}
+
+// Alloy's http { tls { ... } } block: the same HTTPS server for an Alloy config.
+TEST_F(Https, AnAlloyHttpTlsBlockServesTheAgentsPortOverHttps) {
+  const std::string alloy = fmt::format(
+      R"(http {{
+  tls {{
+    cert_file   = "{cert}"
+    key_file    = "{key}"
+    min_version = "TLS12"
+  }}
+}}
+loki.source.file "files" {{
+  targets    = [{{"__path__" = "{dir}/logs/*.log"}}]
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{ url = "{url}" }}
+}}
+)",
+      fmt::arg("cert", ours_.server_cert), fmt::arg("key", ours_.server_key),
+      fmt::arg("dir", dir_.path()), fmt::arg("url", loki_.url()));
+  WriteFile(dir_ / "config.alloy", alloy);
+  StartAgent(dir_ / "config.alloy",
+             {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
+  const int port = *agent_.MetricsPort();
+  auto ready = Client(port, nullptr)->Get("/ready");
+  ASSERT_TRUE(ready) << "no HTTPS answer from /ready\n" << agent_.Stderr();
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_NE(Request(port, "GET", "/ready", 10s).status, 200) << "served plain HTTP";
+}
+
+// The certificate is read before a reload stops the running config: one that cannot serve
+// refuses the reload, and the agent goes on serving with the certificate it has.
+TEST_F(Https, AReloadWithAnUnusableCertificateIsRefusedAndTheOldOneKeepsServing) {
+  auto config = [&](const std::string& key) {
+    return fmt::format(R"(server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: 0
+  http_tls_config:
+    cert_file: {cert}
+    key_file: {key}
+positions:
+  filename: {positions}
+clients:
+  - url: {url}
+    batchwait: 50ms
+scrape_configs:
+  - job_name: files
+    static_configs:
+      - labels: {{__path__: {dir}/logs/*.log}}
+)",
+                       fmt::arg("cert", ours_.server_cert), fmt::arg("key", key),
+                       fmt::arg("positions", positions_file()), fmt::arg("url", loki_.url()),
+                       fmt::arg("dir", dir_.path()));
+  };
+  const std::string path = dir_ / "skidder.yaml";
+  WriteFile(path, config(ours_.server_key));
+  StartAgent(path);
+  const int port = *agent_.MetricsPort();
+  WriteFile(path, config(ours_.client_key));  // not the certificate's key
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("reload refused, old config kept") != std::string::npos;
+  })) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("are not a PEM certificate and its private key"),
+            std::string::npos)
+      << agent_.Stderr();
+  auto ready = Client(port, nullptr)->Get("/ready");
+  ASSERT_TRUE(ready) << "no HTTPS answer after the refused reload\n" << agent_.Stderr();
+  EXPECT_EQ(ready->status, 200);
+  ASSERT_TRUE(agent_.Running());
 }
 
 TEST_F(Https, AnUnreadableCertificateStopsTheStartWithItsPath) {

@@ -67,18 +67,23 @@ TestCerts MakeTestCerts(const std::string& dir) {
   EVP_PKEY* ca_key = NewTestKey();
   EVP_PKEY* server_key = NewTestKey();
   EVP_PKEY* client_key = NewTestKey();
+  EVP_PKEY* server_only_key = NewTestKey();
   X509* ca = NewTestCert("skidder syslog test CA", ca_key, nullptr, nullptr, 1);
   X509* server = NewTestCert("127.0.0.1", server_key, ca, ca_key, 2);
   X509* client = NewTestCert("syslog-client", client_key, ca, ca_key, 3);
-  TestCerts c{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key", dir + "/client.crt",
-              dir + "/client.key"};
+  X509* server_only = NewTestCert("server-only", server_only_key, ca, ca_key, 4, "serverAuth");
+  TestCerts c{dir + "/ca.crt",         dir + "/server.crt", dir + "/server.key",
+              dir + "/client.crt",     dir + "/client.key", dir + "/server-only.crt",
+              dir + "/server-only.key"};
   WritePem(c.ca, ca, nullptr);
   WritePem(c.server_cert, server, nullptr);
   WritePem(c.server_key, nullptr, server_key);
   WritePem(c.client_cert, client, nullptr);
   WritePem(c.client_key, nullptr, client_key);
-  for (X509* x : {ca, server, client}) X509_free(x);
-  for (EVP_PKEY* k : {ca_key, server_key, client_key}) EVP_PKEY_free(k);
+  WritePem(c.server_only_cert, server_only, nullptr);
+  WritePem(c.server_only_key, nullptr, server_only_key);
+  for (X509* x : {ca, server, client, server_only}) X509_free(x);
+  for (EVP_PKEY* k : {ca_key, server_key, client_key, server_only_key}) EVP_PKEY_free(k);
   return c;
 }
 

@@ -28,9 +28,11 @@ std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job);
 // The same for a gelf job (its "listening for GELF" line).
 std::optional<int> GelfPort(AgentProcess& agent, const std::string& job);
 
-// ca.crt, server.{crt,key} (127.0.0.1) and client.{crt,key}, all signed by the CA, in dir.
+// ca.crt, server.{crt,key} (127.0.0.1) and client.{crt,key}, all signed by the CA, in dir; and
+// server-only.{crt,key}, of the CA too but for server authentication only.
 struct TestCerts {
   std::string ca, server_cert, server_key, client_cert, client_key;
+  std::string server_only_cert, server_only_key;
 };
 TestCerts MakeTestCerts(const std::string& dir);
 

@@ -22,7 +22,8 @@ void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
 
 EVP_PKEY* NewTestKey() { return EVP_EC_gen("P-256"); }
 
-X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial) {
+X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial,
+                  const char* ext_key_usage) {
   X509* cert = X509_new();
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
@@ -40,7 +41,7 @@ X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_
     AddExt(cert, signer, NID_subject_key_identifier, "hash");
   } else {
     AddExt(cert, signer, NID_basic_constraints, "critical,CA:FALSE");
-    AddExt(cert, signer, NID_ext_key_usage, "serverAuth,clientAuth");
+    AddExt(cert, signer, NID_ext_key_usage, ext_key_usage);
     AddExt(cert, signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
   }
   X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256());

@@ -12,8 +12,9 @@ namespace skidder::testing {
 // A new P-256 key.
 EVP_PKEY* NewTestKey();
 // A certificate for cn with key, signed by issuer/issuer_key; a self-signed CA when issuer is
-// null. Leaf certificates are good for server and client authentication.
-X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial);
+// null. A leaf certificate's extended key usage is ext_key_usage (OpenSSL's names).
+X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial,
+                  const char* ext_key_usage = "serverAuth,clientAuth");
 // Writes cert and then key (each skipped when null) to path as PEM; throws when it cannot.
 void WritePem(const std::string& path, X509* cert, EVP_PKEY* key);
 

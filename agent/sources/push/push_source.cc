@@ -44,9 +44,7 @@ Result<int> PushSource::Start() {
       std::chrono::duration_cast<std::chrono::milliseconds>(sc.http_server_idle_timeout);
   ho.max_body_bytes = static_cast<size_t>(opts_.config.max_body_size);
   ho.telemetry_endpoints = false;
-  const config::ServerTlsConfig& tls = sc.http_tls_config;
-  ho.tls = {tls.cert_file, tls.key_file, tls.client_ca_file, tls.client_auth_type,
-            sc.tls_min_version};
+  ho.tls = opts_.tls;
   telemetry::HttpHandlers h;
   h.body_paths = {kPushPath, kRawPath, kAlloyRawPath, kShortPushPath, kShortRawPath};
   h.admit_body = [this](const std::string& path) { return Admit(path); };
@@ -63,7 +61,7 @@ Result<int> PushSource::Start() {
     ignored += (ignored.empty() ? "" : ",") + k;
   LOG_INFO("serving loki push API", {{"job", opts_.job_name},
                                      {"port", std::to_string(*port)},
-                                     {"scheme", ho.tls.cert_file.empty() ? "http" : "https"},
+                                     {"scheme", ho.tls ? "https" : "http"},
                                      {"ignored_keys", ignored}});
   return port;
 }

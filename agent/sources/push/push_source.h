@@ -52,7 +52,8 @@ struct PushSourceOptions {
   std::string job_name;
   config::PushApiConfig config;
   kubernetes::RelabelRules relabel;
-  pipeline::Pipeline* pipeline = nullptr;  // the job's; used on the server's thread only
+  pipeline::Pipeline* pipeline = nullptr;             // the job's; used on the server's thread only
+  std::shared_ptr<const telemetry::TlsMaterial> tls;  // HTTPS; null: plain HTTP
 };
 
 class PushSource {

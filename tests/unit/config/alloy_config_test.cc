@@ -103,6 +103,56 @@ loki.write "default" {
 }
 )";
 
+// Alloy's http block: its tls block serves the agent's port over HTTPS, as
+// server.http_tls_config does for a Promtail config.
+TEST(AlloyConfig, HttpTlsBlockIsServerHttpTlsConfig) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(http {
+  tls {
+    cert_file        = "/etc/tls/tls.crt"
+    key_file         = "/etc/tls/tls.key"
+    client_ca_file   = "/etc/tls/ca.crt"
+    client_auth_type = "RequireAndVerifyClientCert"
+    min_version      = "TLS12"
+    cipher_suites    = ["TLS_AES_128_GCM_SHA256"]
+  }
+}
+)") + kWrite);
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  const ServerTlsConfig& t = c->server.http_tls_config;
+  EXPECT_EQ(t.cert_file, "/etc/tls/tls.crt");
+  EXPECT_EQ(t.key_file, "/etc/tls/tls.key");
+  EXPECT_EQ(t.client_ca_file, "/etc/tls/ca.crt");
+  EXPECT_EQ(t.client_auth_type, "RequireAndVerifyClientCert");
+  EXPECT_EQ(c->server.tls_min_version, "VersionTLS12");
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find(
+                "c.alloy:8:5: http.tls: cipher_suites has no effect in skidder (GnuTLS picks"),
+            std::string::npos)
+      << c->warnings[0];
+}
+
+TEST(AlloyConfig, HttpBlockSettingsSkidderCannotHonourAreRefusedWhereWritten) {
+  Alloy a;
+  EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    cert_file = \"c\"\n  }\n}\n") + kWrite),
+            "c.alloy:2:3: http.tls.cert_file: cert_file and key_file must be set together");
+  EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    cert_file = \"c\"\n    key_file = \"k\"\n"
+                                "    client_auth_type = \"VerifyClientCertIfGiven\"\n  }\n}\n") +
+                    kWrite),
+            "c.alloy:2:3: http.tls.client_ca_file: is required with client_auth_type "
+            "VerifyClientCertIfGiven");
+  EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    cert_pem = \"x\"\n  }\n}\n") + kWrite),
+            "c.alloy:3:5: http: cert_pem is not supported by skidder, which reads certificates "
+            "from files: use cert_file");
+  EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    min_version = \"1.2\"\n  }\n}\n") + kWrite),
+            "c.alloy:3:5: min_version: must be TLS10, TLS11, TLS12 or TLS13");
+  EXPECT_EQ(a.Error(std::string("http {\n  auth {\n    basic {\n      username = \"u\"\n"
+                                "      password = \"p\"\n    }\n  }\n}\n") +
+                    kWrite)
+                .rfind("c.alloy:2:3: http: the auth block is not supported by skidder", 0),
+            0u);
+}
+
 TEST(AlloyConfig, DecompressionBlockIsPromtailsDecompression) {
   testing::TempDir dir;
   testing::WriteFile(dir / "c.alloy", R"(

@@ -324,12 +324,11 @@ const ErrorCase kErrors[] = {
     {"ServerTlsCertWithoutKey", "server:\n  http_tls_config: {cert_file: a}\n",
      "cfg.yaml:2:32: server.http_tls_config.cert_file: cert_file and key_file must be set "
      "together"},
-    // (The value of a key whose name holds "auth" is masked in every error message.)
     {"ServerTlsUnknownClientAuth",
      "server:\n  http_tls_config: {cert_file: a, key_file: b, client_auth_type: Verify}\n",
      "cfg.yaml:2:66: server.http_tls_config.client_auth_type: must be NoClientCert, "
      "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
-     "RequireAndVerifyClientCert, not \"<secret>\""},
+     "RequireAndVerifyClientCert, not \"Verify\""},
     {"ServerTlsVerifyNeedsCAs",
      "server:\n  http_tls_config:\n    cert_file: a\n    key_file: b\n"
      "    client_auth_type: RequireAndVerifyClientCert\n",

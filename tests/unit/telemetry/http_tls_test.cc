@@ -1,6 +1,8 @@
 // The HTTP server over HTTPS (server.http_tls_config): the certificate it is given, the client
 // certificate checks of each client_auth_type, tls_min_version, and files that cannot be used.
 // Real TLS on loopback: libmicrohttpd (GnuTLS) serving, cpp-httplib (OpenSSL) asking.
+#include "telemetry/http_tls.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <openssl/ssl.h>
@@ -32,16 +34,21 @@ struct Certs {
   }();
 };
 
-enum class ClientCert { kNone, kOurs, kForeign };
+// kServerOnly: of our CA, but for server authentication only.
+enum class ClientCert { kNone, kOurs, kForeign, kServerOnly };
 
 class TlsServer {
  public:
-  TlsServer(const Certs& c, std::string client_auth, std::string min_version = "") {
+  // client_ca_file is our CA's unless ca says otherwise ("" = none).
+  TlsServer(const Certs& c, std::string client_auth, std::string min_version = "",
+            std::optional<std::string> ca = std::nullopt) {
     HttpServerOptions o;
     o.listen_address = "127.0.0.1";
     o.port = 0;
-    o.tls = {c.ours.server_cert, c.ours.server_key, c.ours.ca, std::move(client_auth),
-             std::move(min_version)};
+    auto tls = LoadTls({c.ours.server_cert, c.ours.server_key, ca.value_or(c.ours.ca),
+                        std::move(client_auth), std::move(min_version)});
+    EXPECT_TRUE(tls.has_value()) << tls.error().message();
+    if (tls) o.tls = std::make_shared<const TlsMaterial>(std::move(*tls));
     server_ = std::make_unique<HttpServer>(std::move(o), &registry_, HttpHandlers{});
     auto port = server_->Start();
     EXPECT_TRUE(port.has_value()) << port.error().message();
@@ -59,12 +66,17 @@ class TlsServer {
 // (the handshake failed).
 std::optional<httplib::Response> Ready(const Certs& c, int port, ClientCert cert,
                                        int max_tls_version = 0) {
-  const TestCerts* from = cert == ClientCert::kOurs      ? &c.ours
-                          : cert == ClientCert::kForeign ? &c.foreign
-                                                         : nullptr;
-  auto client = from ? std::make_unique<httplib::SSLClient>("127.0.0.1", port, from->client_cert,
-                                                            from->client_key)
-                     : std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  std::unique_ptr<httplib::SSLClient> client;
+  if (cert == ClientCert::kNone) {
+    client = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  } else if (cert == ClientCert::kServerOnly) {
+    client = std::make_unique<httplib::SSLClient>("127.0.0.1", port, c.ours.server_only_cert,
+                                                  c.ours.server_only_key);
+  } else {
+    const TestCerts& from = cert == ClientCert::kOurs ? c.ours : c.foreign;
+    client =
+        std::make_unique<httplib::SSLClient>("127.0.0.1", port, from.client_cert, from.client_key);
+  }
   client->set_ca_cert_path(c.ours.ca.c_str());
   client->enable_server_certificate_verification(true);
   client->set_connection_timeout(seconds(20));
@@ -110,6 +122,8 @@ TEST(HttpServerTls, RequireAndVerifyClientCertTakesOnlyCertificatesOfTheClientCA
     EXPECT_NE(foreign->body.find("the client certificate is not accepted"), std::string::npos)
         << foreign->body;
   }
+  // Our CA's, but not for client authentication (Go's ExtKeyUsageClientAuth check).
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kServerOnly)), 403);
 }
 
 TEST(HttpServerTls, VerifyClientCertIfGivenLetsClientsWithoutOneIn) {
@@ -122,8 +136,20 @@ TEST(HttpServerTls, VerifyClientCertIfGivenLetsClientsWithoutOneIn) {
 
 TEST(HttpServerTls, RequireAnyClientCertWantsOneButDoesNotVerifyIt) {
   Certs c;
-  TlsServer s(c, "RequireAnyClientCert");
-  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 403);
+  for (const std::string& ca : {c.ours.ca, std::string()}) {  // Go needs no client_ca_file here
+    TlsServer s(c, "RequireAnyClientCert", "", ca);
+    EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 403) << ca;
+    EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 200) << ca;
+  }
+  TlsServer old_name(c, "RequireClientCert", "", "");  // exporter-toolkit's older name
+  EXPECT_EQ(StatusOf(Ready(c, old_name.port(), ClientCert::kNone)), 403);
+  EXPECT_EQ(StatusOf(Ready(c, old_name.port(), ClientCert::kForeign)), 200);
+}
+
+TEST(HttpServerTls, RequestClientCertAsksButLetsEveryoneIn) {
+  Certs c;
+  TlsServer s(c, "RequestClientCert", "", "");
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone)), 200);
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 200);
 }
 
@@ -136,18 +162,20 @@ TEST(HttpServerTls, MinVersionTls13RefusesATls12Client) {
   EXPECT_EQ(StatusOf(Ready(c, tls12.port(), ClientCert::kNone, TLS1_2_VERSION)), 200);
 }
 
-std::string StartError(HttpServerTls tls) {
-  HttpServerOptions o;
-  o.listen_address = "127.0.0.1";
-  o.port = 0;
-  o.tls = std::move(tls);
-  Registry registry;
-  HttpServer server(std::move(o), &registry, HttpHandlers{});
-  auto port = server.Start();
-  return port ? "started" : port.error().message();
+// Unset, TLS 1.2 and 1.3 only, as Promtail (GnuTLS's NORMAL alone would take TLS 1.0 too).
+TEST(HttpServerTls, TheDefaultMinimumVersionIsTls12) {
+  Certs c;
+  auto tls = LoadTls({c.ours.server_cert, c.ours.server_key, "", "", ""});
+  ASSERT_TRUE(tls.has_value()) << tls.error().message();
+  EXPECT_EQ(tls->priorities, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
 }
 
-TEST(HttpServerTls, FilesThatCannotServeAreNamedAtStart) {
+std::string StartError(const HttpServerTls& tls) {
+  auto loaded = LoadTls(tls);
+  return loaded ? "loaded" : loaded.error().message();
+}
+
+TEST(HttpServerTls, FilesThatCannotServeAreNamed) {
   Certs c;
   const TestCerts& t = c.ours;
   EXPECT_EQ(StartError({c.dir / "missing.crt", t.server_key, "", "", ""}),
@@ -165,7 +193,10 @@ TEST(HttpServerTls, FilesThatCannotServeAreNamedAtStart) {
                         "RequireAndVerifyClientCert", ""}),
             "server.http_tls_config.client_ca_file: " + c.dir / "empty.pem" +
                 " holds no PEM certificate");
-  EXPECT_EQ(StartError({t.server_cert, t.server_key, "", "", ""}), "started");
+  EXPECT_EQ(StartError({t.server_cert, t.server_key, "", "VerifyClientCertIfGiven", ""}),
+            "server.http_tls_config.client_ca_file: is required with client_auth_type "
+            "VerifyClientCertIfGiven");
+  EXPECT_EQ(StartError({t.server_cert, t.server_key, "", "", ""}), "loaded");
 }
 
 }  // namespace
