@@ -52,15 +52,12 @@ class Https : public IntegrationTest {
     return r ? r->status : 0;
   }
 
-  TestCerts ours_, foreign_;
-};
-
-TEST_F(Https, MetricsAndThePushApiServeTlsAndThePushApiChecksClientCertificates) {
-  const std::string yaml = fmt::format(
-      R"(server:
+  // The agent's server on HTTPS with our certificate and key_file, a client to the fake Loki,
+  // then `jobs` (YAML under scrape_configs).
+  std::string Config(const std::string& key_file, const std::string& jobs) const {
+    return fmt::format(R"(server:
   http_listen_address: 127.0.0.1
   http_listen_port: 0
-  tls_min_version: VersionTLS12
   http_tls_config:
     cert_file: {cert}
     key_file: {key}
@@ -70,7 +67,18 @@ clients:
   - url: {url}
     batchwait: 50ms
 scrape_configs:
-  - job_name: push
+{jobs})",
+                       fmt::arg("cert", ours_.server_cert), fmt::arg("key", key_file),
+                       fmt::arg("positions", positions_file()), fmt::arg("url", loki_.url()),
+                       fmt::arg("jobs", jobs));
+  }
+
+  TestCerts ours_, foreign_;
+};
+
+TEST_F(Https, MetricsAndThePushApiServeTlsAndThePushApiChecksClientCertificates) {
+  const std::string yaml = Config(
+      ours_.server_key, fmt::format(R"(  - job_name: push
     loki_push_api:
       server:
         http_listen_address: 127.0.0.1
@@ -81,9 +89,8 @@ scrape_configs:
           client_auth_type: RequireAndVerifyClientCert
           client_ca_file: {ca}
 )",
-      fmt::arg("cert", ours_.server_cert), fmt::arg("key", ours_.server_key),
-      fmt::arg("ca", ours_.ca), fmt::arg("positions", positions_file()),
-      fmt::arg("url", loki_.url()));
+                                    fmt::arg("cert", ours_.server_cert),
+                                    fmt::arg("key", ours_.server_key), fmt::arg("ca", ours_.ca)));
   WriteFile(dir_ / "skidder.yaml", yaml);
   StartAgent(dir_ / "skidder.yaml");
   static const std::regex push_re(
@@ -149,27 +156,12 @@ loki.write "default" {{
 // The certificate is read before a reload stops the running config: one that cannot serve
 // refuses the reload, and the agent goes on serving with the certificate it has.
 TEST_F(Https, AReloadWithAnUnusableCertificateIsRefusedAndTheOldOneKeepsServing) {
-  auto config = [&](const std::string& key) {
-    return fmt::format(R"(server:
-  http_listen_address: 127.0.0.1
-  http_listen_port: 0
-  http_tls_config:
-    cert_file: {cert}
-    key_file: {key}
-positions:
-  filename: {positions}
-clients:
-  - url: {url}
-    batchwait: 50ms
-scrape_configs:
-  - job_name: files
+  const std::string jobs = fmt::format(R"(  - job_name: files
     static_configs:
-      - labels: {{__path__: {dir}/logs/*.log}}
+      - labels: {{__path__: {}/logs/*.log}}
 )",
-                       fmt::arg("cert", ours_.server_cert), fmt::arg("key", key),
-                       fmt::arg("positions", positions_file()), fmt::arg("url", loki_.url()),
-                       fmt::arg("dir", dir_.path()));
-  };
+                                       dir_.path());
+  auto config = [&](const std::string& key) { return Config(key, jobs); };
   const std::string path = dir_ / "skidder.yaml";
   WriteFile(path, config(ours_.server_key));
   StartAgent(path);
