@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <memory>
-#include <regex>
 
 #include "harness.h"
 #include "support/fake_kube_api.h"
@@ -224,15 +223,9 @@ loki.write "default" {{
   StartAgent(config, {"-server.http-listen-port=0"});
   const std::optional<int> syslog_port = SyslogPort(agent_, "net");
   ASSERT_TRUE(syslog_port.has_value()) << agent_.Stderr();
-  static const std::regex push_re(R"(msg="serving loki push API" job=push port=(\d+))");
-  std::smatch m;
-  std::string err;
-  ASSERT_TRUE(WaitFor([&] {
-    err = agent_.Stderr();
-    return std::regex_search(err, m, push_re) || !agent_.Running();
-  }));
-  ASSERT_TRUE(std::regex_search(err, m, push_re)) << err;
-  const PushClient push(std::stoi(m[1]));
+  const std::optional<int> push_port = PushPort(agent_, "push");
+  ASSERT_TRUE(push_port.has_value()) << agent_.Stderr();
+  const PushClient push(*push_port);
 
   SyslogTcpClient tcp;
   ASSERT_TRUE(tcp.Connect(*syslog_port)) << tcp.error();

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <regex>
 #include <string>
 
 #include "harness.h"
@@ -93,17 +92,12 @@ TEST_F(Https, MetricsAndThePushApiServeTlsAndThePushApiChecksClientCertificates)
                                     fmt::arg("key", ours_.server_key), fmt::arg("ca", ours_.ca)));
   WriteFile(dir_ / "skidder.yaml", yaml);
   StartAgent(dir_ / "skidder.yaml");
-  static const std::regex push_re(
-      R"(msg="serving loki push API" job=push port=(\d+) scheme=https)");
-  std::smatch m;
-  std::string err;
-  ASSERT_TRUE(WaitFor([&] {
-    err = agent_.Stderr();
-    return std::regex_search(err, m, push_re) || !agent_.Running();
-  }));
-  ASSERT_TRUE(std::regex_search(err, m, push_re)) << err;
-  const int push_port = std::stoi(m[1]);
-  EXPECT_NE(err.find(R"(msg="serving metrics" port=)"), std::string::npos) << err;
+  const std::optional<int> pushed_to = PushPort(agent_, "push");
+  ASSERT_TRUE(pushed_to.has_value()) << agent_.Stderr();
+  const int push_port = *pushed_to;
+  const std::string err = agent_.Stderr();
+  EXPECT_NE(err.find(fmt::format("job=push port={} scheme=https", push_port)), std::string::npos)
+      << err;
   EXPECT_NE(err.find("scheme=https max_connections="), std::string::npos) << err;
   const int metrics_port = *agent_.MetricsPort();
 

@@ -7,13 +7,13 @@
 
 #include <chrono>
 #include <map>
-#include <regex>
 #include <set>
 #include <thread>
 
 #include "harness.h"
 #include "support/push_client.h"
 #include "support/raw_client.h"
+#include "support/syslog_client.h"
 
 namespace skidder::testing {
 namespace {
@@ -68,15 +68,9 @@ scrape_configs:
     std::string path = dir_ / "skidder.yaml";
     WriteFile(path, yaml);
     StartAgent(path);
-    static const std::regex re(R"(msg="serving loki push API" job=push port=(\d+))");
-    std::smatch m;
-    ASSERT_TRUE(WaitFor([&] {
-      std::string err = agent_.Stderr();
-      return std::regex_search(err, m, re) || !agent_.Running();
-    }));
-    std::string err = agent_.Stderr();
-    ASSERT_TRUE(std::regex_search(err, m, re)) << err;
-    port_ = std::stoi(m[1]);
+    const std::optional<int> port = PushPort(agent_, "push");
+    ASSERT_TRUE(port.has_value()) << agent_.Stderr();
+    port_ = *port;
   }
   static std::vector<ReceivedEntry> Batch(const std::string& labels, const std::string& prefix,
                                           int n, int64_t ts0 = 1'700'000'000'123'456'789) {

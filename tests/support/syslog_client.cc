@@ -63,6 +63,10 @@ std::optional<int> GelfPort(AgentProcess& agent, const std::string& job) {
   return LoggedPort(agent, "listening for GELF", job);
 }
 
+std::optional<int> PushPort(AgentProcess& agent, const std::string& job) {
+  return LoggedPort(agent, "serving loki push API", job);
+}
+
 TestCerts MakeTestCerts(const std::string& dir) {
   EVP_PKEY* ca_key = NewTestKey();
   EVP_PKEY* server_key = NewTestKey();

@@ -27,6 +27,8 @@ std::string Rfc5424(std::string_view text, std::string_view host = "host5",
 std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job);
 // The same for a gelf job (its "listening for GELF" line).
 std::optional<int> GelfPort(AgentProcess& agent, const std::string& job);
+// The same for a loki_push_api job (its "serving loki push API" line).
+std::optional<int> PushPort(AgentProcess& agent, const std::string& job);
 
 // ca.crt, server.{crt,key} (127.0.0.1) and client.{crt,key}, all signed by the CA, in dir; and
 // server-only.{crt,key}, of the CA too but for server authentication only.
