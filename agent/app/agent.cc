@@ -94,7 +94,12 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
   }
   running->Shutdown();
   auto previous = Runtime::Build(current, flags, metrics);
-  if (!previous) return previous.error();
+  if (!previous) {
+    // Its certificate, say, became unreadable since it started: nothing is left running.
+    LOG_ERROR("cannot rebuild the previous config either; exiting",
+              {{"error", previous.error().message()}, {"new_config_error", started.message()}});
+    std::exit(1);
+  }
   running = std::move(*previous);
   if (Status s = running->Start(reload_request, WakeMainLoop); !s.ok()) {
     LOG_ERROR("cannot restart the previous config either; exiting", {{"error", s.message()}});

@@ -421,7 +421,11 @@ Status Runtime::StartPushServers() {
     po.config = *sc.push;
     po.relabel = s.jobs[i].relabel;
     po.pipeline = s.jobs[i].pipeline;
-    po.tls = s.push_tls[i];
+    if (auto it = s.push_tls.find(i); it != s.push_tls.end()) po.tls = it->second;
+    if (!po.tls && !sc.push->server.http_tls_config.cert_file.empty()) {  // never plain instead
+      return Internal(
+          fmt::format("scrape_configs[{}] ({}): its certificate was not loaded", i, sc.job_name));
+    }
     auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.sink.get(), s.metrics,
                                                          &SystemClock::Get());
     if (auto port = p->Start(); !port) {
@@ -502,6 +506,9 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     ho.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         s.cfg.server.http_server_idle_timeout);
     ho.tls = s.http_tls;
+    if (!ho.tls && !s.cfg.server.http_tls_config.cert_file.empty()) {  // never plain instead
+      return Internal("server.http_tls_config: the certificate was not loaded");
+    }
     telemetry::HttpHandlers handlers;
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&

@@ -84,6 +84,7 @@ Status Loader::ReadLogging(const Block& b) {
 // Promtail's keys, so its checks name them as written) and tls_min_version.
 Status Loader::ReadHttp(const Block& b) {
   if (Status s = CheckBody(b, {}, {"tls", "auth"}); !s.ok()) return s;
+  bool seen_tls = false;
   for (const Block& nb : b.blocks) {
     if (nb.name == "auth") {
       return ErrorAt(
@@ -102,6 +103,7 @@ Status Loader::ReadHttp(const Block& b) {
         !s.ok()) {
       return s;
     }
+    if (std::exchange(seen_tls, true)) return ErrorAt(nb.pos, "http: the tls block is given twice");
     YAML::Node tls(YAML::NodeType::Map);
     for (const Attribute& a : nb.attributes) {
       if (a.name.ends_with("_pem")) {
@@ -123,13 +125,18 @@ Status Loader::ReadHttp(const Block& b) {
       } else if (*v == "TLS10" || *v == "TLS11" || *v == "TLS12" || *v == "TLS13") {
         cfg_->server.tls_min_version = "Version" + *v;
       } else {
-        return ErrorAt(a.pos, "min_version: must be TLS10, TLS11, TLS12 or TLS13");
+        return ErrorAt(a.pos, "http.tls.min_version: must be TLS10, TLS11, TLS12 or TLS13");
       }
     }
     if (Status s =
             internal::ReadBlock(tls, Where(nb.pos), "http.tls", cfg_->server.http_tls_config);
         !s.ok()) {
       return s;
+    }
+    if (cfg_->server.http_tls_config.cert_file.empty()) {  // Alloy refuses it too
+      return ErrorAt(nb.pos,
+                     "http.tls: cert_file and key_file are required (without them the port would "
+                     "be served over plain HTTP)");
     }
   }
   return Status::Ok();

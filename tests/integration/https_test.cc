@@ -168,6 +168,14 @@ TEST_F(Https, AReloadWithAnUnusableCertificateIsRefusedAndTheOldOneKeepsServing)
   EXPECT_NE(agent_.Stderr().find("are not a PEM certificate and its private key"),
             std::string::npos)
       << agent_.Stderr();
+  // Refused before anything stopped, not stopped and then restarted from memory.
+  EXPECT_EQ(agent_.Stderr().find("previous config restarted"), std::string::npos)
+      << agent_.Stderr();
+  const std::string err = agent_.Stderr();
+  const size_t first = err.find("msg=\"serving metrics\"");
+  EXPECT_EQ(err.find("msg=\"serving metrics\"", first + 1), std::string::npos)
+      << "the server was started again\n"
+      << err;
   auto ready = Client(port, nullptr)->Get("/ready");
   ASSERT_TRUE(ready) << "no HTTPS answer after the refused reload\n" << agent_.Stderr();
   EXPECT_EQ(ready->status, 200);

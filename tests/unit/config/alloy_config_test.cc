@@ -145,7 +145,14 @@ TEST(AlloyConfig, HttpBlockSettingsSkidderCannotHonourAreRefusedWhereWritten) {
             "c.alloy:3:5: http: cert_pem is not supported by skidder, which reads certificates "
             "from files: use cert_file");
   EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    min_version = \"1.2\"\n  }\n}\n") + kWrite),
-            "c.alloy:3:5: min_version: must be TLS10, TLS11, TLS12 or TLS13");
+            "c.alloy:3:5: http.tls.min_version: must be TLS10, TLS11, TLS12 or TLS13");
+  EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    min_version = \"TLS13\"\n  }\n}\n") + kWrite),
+            "c.alloy:2:3: http.tls: cert_file and key_file are required (without them the port "
+            "would be served over plain HTTP)");
+  EXPECT_EQ(a.Error(std::string("http {\n  tls {\n    cert_file = \"c\"\n    key_file = \"k\"\n"
+                                "  }\n  tls {\n  }\n}\n") +
+                    kWrite),
+            "c.alloy:6:3: http: the tls block is given twice");
   EXPECT_EQ(a.Error(std::string("http {\n  auth {\n    basic {\n      username = \"u\"\n"
                                 "      password = \"p\"\n    }\n  }\n}\n") +
                     kWrite)

@@ -146,6 +146,8 @@ TEST(HttpServerTls, RequireAnyClientCertWantsOneButDoesNotVerifyIt) {
   EXPECT_EQ(StatusOf(Ready(c, old_name.port(), ClientCert::kForeign)), 200);
 }
 
+// (Whether the certificate was asked for is not visible to the client here; the
+// RequireAnyClientCert test shows the asking works.)
 TEST(HttpServerTls, RequestClientCertAsksButLetsEveryoneIn) {
   Certs c;
   TlsServer s(c, "RequestClientCert", "", "");
