@@ -9,25 +9,6 @@
 #include "util/log.h"
 
 namespace skidder::kubernetes {
-namespace {
-
-// Exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling up to max.
-class Backoff {
- public:
-  Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max) : min_(min), max_(max) {}
-  std::chrono::milliseconds Next(std::mt19937& rng) {
-    const auto d = cur_.count() == 0 ? min_ : std::min(max_, cur_ * 2);
-    cur_ = d;
-    std::uniform_int_distribution<int64_t> dist(d.count() / 2, std::max<int64_t>(d.count(), 1));
-    return std::chrono::milliseconds(dist(rng));
-  }
-  void Reset() { cur_ = std::chrono::milliseconds(0); }
-
- private:
-  std::chrono::milliseconds min_, max_, cur_{0};
-};
-
-}  // namespace
 
 PodDiscovery::PodDiscovery(config::KubernetesSdConfig cfg, Callback callback, DiscoveryOptions opts)
     : cfg_(std::move(cfg)), callback_(std::move(callback)), opts_(std::move(opts)) {}
@@ -93,6 +74,22 @@ void PodDiscovery::CountRestart(const char* reason) {
 // closed at once) cannot reset the backoff of another (the list that follows succeeds).
 class PodDiscovery::Backoffs {
  public:
+  // Exponential backoff with jitter: each delay is drawn from [d/2, d], d doubling up to max.
+  class Backoff {
+   public:
+    Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max) : min_(min), max_(max) {}
+    std::chrono::milliseconds Next(std::mt19937& rng) {
+      const auto d = cur_.count() == 0 ? min_ : std::min(max_, cur_ * 2);
+      cur_ = d;
+      std::uniform_int_distribution<int64_t> dist(d.count() / 2, std::max<int64_t>(d.count(), 1));
+      return std::chrono::milliseconds(dist(rng));
+    }
+    void Reset() { cur_ = std::chrono::milliseconds(0); }
+
+   private:
+    std::chrono::milliseconds min_, max_, cur_{0};
+  };
+
   explicit Backoffs(const DiscoveryOptions& o)
       : b_{{o.backoff_min, o.backoff_max},
            {o.backoff_min, o.backoff_max},

@@ -22,15 +22,16 @@ constexpr int kPollMs = 100;            // how often an idle loop checks Stop() 
 constexpr int kBatch = 256;             // datagrams per turn before the pipeline is flushed
 constexpr size_t kMaxCached = 1024;     // relabel outcomes kept (a sender has few combinations)
 
-// Per-turn counts, added to the metrics once per turn rather than per message.
-struct Counts {
-  int64_t decoded = 0, entries = 0, bytes = 0, invalid = 0, chunk_errors = 0, expired = 0;
-  int64_t relabel = 0, saturated = 0, rate_limited = 0;
-};
-
 }  // namespace
 
 struct GelfSource::Impl {
+  // Per-turn counts, added to the metrics once per turn rather than per message. (A member
+  // type: one from an anonymous namespace in a member would warn in unity builds.)
+  struct Counts {
+    int64_t decoded = 0, entries = 0, bytes = 0, invalid = 0, chunk_errors = 0, expired = 0;
+    int64_t relabel = 0, saturated = 0, rate_limited = 0;
+  };
+
   Impl(GelfSourceOptions o, EntrySink* s, telemetry::AgentMetrics* m, const Clock* c)
       : opts(std::move(o)), sink(s), metrics(m), clock(c), buf(kMaxDatagram) {}
   ~Impl() {
