@@ -121,7 +121,7 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
   m.priorities = Priorities(tls.min_version);
   if (Status s = CheckWithGnutls(m, tls); !s.ok()) return Err(s);
   // libmicrohttpd asks for a certificate, naming these CAs, whenever it has them: only the
-  // verifying modes want that. The others ask (or not) by themselves (RequestsCertificate).
+  // verifying modes want that. The others ask (or not) through RequestCertificate.
   if (!m.verify_cert) m.ca_pem.clear();
   m.request_cert = !m.verify_cert && (m.require_cert || a == "RequestClientCert");
   return m;
