@@ -93,7 +93,7 @@ Status Loader::ReadHttp(const Block& b) {
           "certificates instead (tls { client_auth_type = \"RequireAndVerifyClientCert\" "
           "}), or keep the port from untrusted clients (a NetworkPolicy)");
     }
-    static const std::set<std::string> kFiles = {"cert_file", "key_file", "client_ca_file",
+    static const std::set<std::string> kTaken = {"cert_file", "key_file", "client_ca_file",
                                                  "client_auth_type"};
     if (Status s = CheckBody(nb,
                              {"cert_file", "key_file", "client_ca_file", "client_auth_type",
@@ -111,7 +111,7 @@ Status Loader::ReadHttp(const Block& b) {
                                           "certificates from files: use {}_file",
                                           a.name, a.name.substr(0, a.name.size() - 4)));
       }
-      if (!kFiles.contains(a.name) && a.name != "min_version") {
+      if (!kTaken.contains(a.name) && a.name != "min_version") {
         cfg_->warnings.push_back(
             fmt::format("{}: http.tls: {} has no effect in skidder (GnuTLS "
                         "picks suites and curves; the newest version wins)",

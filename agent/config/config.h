@@ -53,7 +53,7 @@ struct ServerConfig {
   Duration http_server_idle_timeout = std::chrono::seconds(30);  // silent connections are closed
   int http_listen_conn_limit = 0;  // open connections at most; 0 = an eighth of RLIMIT_NOFILE
   ServerTlsConfig http_tls_config;
-  std::string tls_min_version;  // VersionTLS10..VersionTLS13; "" = the TLS library's default
+  std::string tls_min_version;  // VersionTLS10..VersionTLS13; "" = TLS 1.2, as in Promtail
   // How long a shutdown may spend pushing what is buffered before exiting (what is not sent is
   // read again on the next start). Promtail's HTTP-server shutdown grace, used as our flush
   // deadline.

@@ -96,8 +96,8 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   return r.Finish();
 }
 
-// The files are read when the server starts (and on each reload), where an unreadable one is
-// named; here only what can be told from the text.
+// The files are read when the runtime is built (at start and on each reload, before the running
+// config stops), where an unreadable one is named; here only what can be told from the text.
 void Validate(MapReader& r, ServerTlsConfig& t) {
   if (t.cert_file.empty() != t.key_file.empty()) {
     r.Fail(t.cert_file.empty() ? "key_file" : "cert_file",
