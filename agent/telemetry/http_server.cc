@@ -224,10 +224,11 @@ void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* c, void** socket_
                                     MHD_ConnectionNotificationCode code) {
   auto* impl = static_cast<HttpServer::Impl*>(cls);
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    if (impl->options.tls) RequestCertificate(c, *impl->options.tls);  // before the handshake
+    if (impl->credentials) impl->credentials->Attach(c);  // before the handshake
     const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (i != nullptr) *socket_context = impl->deadlines->OnOpened(i->connect_fd);
   } else {
+    if (impl->credentials) impl->credentials->Detach(c);
     impl->deadlines->OnClosed(static_cast<ConnectionDeadlines::Conn*>(*socket_context));
     *socket_context = nullptr;
   }
@@ -251,8 +252,10 @@ Result<int> HttpServer::Impl::Start() {
   freeaddrinfo(found);
 
   // libmicrohttpd copies the PEM text into GnuTLS when it starts; options.tls outlives that.
+  // Each connection then gets ServerCredentials' (the files as they are when it opens).
   std::vector<MHD_OptionItem> tls_options;
   if (const TlsMaterial* tls = options.tls.get()) {
+    credentials = std::make_unique<ServerCredentials>(options.tls);
     auto text = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
     tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, text(tls->cert_pem)});
     tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, text(tls->key_pem)});

@@ -96,6 +96,7 @@ class HttpServer::Impl {
   HttpHandlers handlers;
   int max_connections = 0, per_ip = 0;
   std::unique_ptr<ConnectionDeadlines> deadlines;
+  std::unique_ptr<ServerCredentials> credentials;  // HTTPS: each connection's, from Start()
   MHD_Daemon* daemon = nullptr;
   // At most one reload runs at a time, on this thread, while its connection is suspended.
   std::mutex reload_mu;

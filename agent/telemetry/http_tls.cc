@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+
+#include "util/log.h"
 
 namespace skidder::telemetry {
 namespace {
@@ -31,48 +34,41 @@ gnutls_datum_t Datum(const std::string& s) {
           static_cast<unsigned>(s.size())};
 }
 
-struct CredentialsFree {
-  void operator()(gnutls_certificate_credentials_t c) const {
-    gnutls_certificate_free_credentials(c);
-  }
-};
-using Credentials =
-    std::unique_ptr<std::remove_pointer_t<gnutls_certificate_credentials_t>, CredentialsFree>;
-
-// What libmicrohttpd will do with the PEM text, done once here to name what is wrong.
-Status CheckWithGnutls(const TlsMaterial& m, const HttpServerTls& tls) {
+// The PEM text as credentials: what libmicrohttpd does with it at start, done here first to
+// name what is wrong, and kept for the connections (ServerCredentials).
+Result<Credentials> MakeCredentials(const TlsMaterial& m, const HttpServerTls& tls) {
   gnutls_certificate_credentials_t raw = nullptr;
   if (gnutls_certificate_allocate_credentials(&raw) < 0) {
-    return Internal("cannot allocate TLS credentials");
+    return Err(Internal("cannot allocate TLS credentials"));
   }
-  Credentials cred(raw);
+  Credentials cred(raw, gnutls_certificate_free_credentials);
   gnutls_datum_t cert = Datum(m.cert_pem), key = Datum(m.key_pem);
   if (int e =
           gnutls_certificate_set_x509_key_mem2(raw, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
       e < 0) {
-    return InvalidArgument(
-        fmt::format("{}: cert_file {} and key_file {} are not a PEM "
-                    "certificate and its private key: {}",
-                    kBlock, tls.cert_file, tls.key_file, gnutls_strerror(e)));
+    return Err(
+        InvalidArgument(fmt::format("{}: cert_file {} and key_file {} are not a PEM "
+                                    "certificate and its private key: {}",
+                                    kBlock, tls.cert_file, tls.key_file, gnutls_strerror(e))));
   }
   if (!tls.client_ca_file.empty()) {
     gnutls_datum_t ca = Datum(m.ca_pem);
     if (int n = gnutls_certificate_set_x509_trust_mem(raw, &ca, GNUTLS_X509_FMT_PEM); n <= 0) {
-      return InvalidArgument(fmt::format("{}.client_ca_file: {} holds no PEM certificate{}", kBlock,
-                                         tls.client_ca_file,
-                                         n < 0 ? std::string(": ") + gnutls_strerror(n) : ""));
+      return Err(InvalidArgument(fmt::format("{}.client_ca_file: {} holds no PEM certificate{}",
+                                             kBlock, tls.client_ca_file,
+                                             n < 0 ? std::string(": ") + gnutls_strerror(n) : "")));
     }
   }
   if (!m.priorities.empty()) {
     gnutls_priority_t p = nullptr;
     const char* at = nullptr;
     if (int e = gnutls_priority_init(&p, m.priorities.c_str(), &at); e < 0) {
-      return Internal(
-          fmt::format("TLS priorities {} refused: {}", m.priorities, gnutls_strerror(e)));
+      return Err(
+          Internal(fmt::format("TLS priorities {} refused: {}", m.priorities, gnutls_strerror(e))));
     }
     gnutls_priority_deinit(p);
   }
-  return Status::Ok();
+  return cred;
 }
 
 // dskit's tls_min_version as a GnuTLS priority string: the versions from it up. Unset, TLS 1.2
@@ -94,10 +90,34 @@ std::string Priorities(std::string min_version) {
   return out;
 }
 
+FileStamp StampOf(const std::string& path) {
+  FileStamp f;
+  if (path.empty()) return f;
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    f.err = errno;
+    return f;
+  }
+  f.dev = st.st_dev;
+  f.ino = st.st_ino;
+  f.size = st.st_size;
+  f.mtime_ns = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+  f.ctime_ns = st.st_ctim.tv_sec * 1'000'000'000LL + st.st_ctim.tv_nsec;
+  return f;
+}
+
+// stat follows links: a Kubernetes Secret volume swaps its ..data link, and the files it points
+// to are new ones.
+TlsFilesStamp StampOf(const HttpServerTls& tls) {
+  return {StampOf(tls.cert_file), StampOf(tls.key_file), StampOf(tls.client_ca_file)};
+}
+
 }  // namespace
 
 Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
   TlsMaterial m;
+  m.files = tls;
+  m.stamp = StampOf(tls);  // before reading: a change while reading is seen next time
   auto cert = ReadPem(tls.cert_file, "cert_file");
   if (!cert) return Err(cert.error());
   auto key = ReadPem(tls.key_file, "key_file");
@@ -119,21 +139,69 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
     m.ca_pem = std::move(*ca);
   }
   m.priorities = Priorities(tls.min_version);
-  if (Status s = CheckWithGnutls(m, tls); !s.ok()) return Err(s);
+  auto credentials = MakeCredentials(m, tls);
+  if (!credentials) return Err(credentials.error());
+  m.credentials = std::move(*credentials);
   // libmicrohttpd asks for a certificate, naming these CAs, whenever it has them: only the
-  // verifying modes want that. The others ask (or not) through RequestCertificate.
+  // verifying modes want that. The others ask (or not) through ServerCredentials.
   if (!m.verify_cert) m.ca_pem.clear();
   m.request_cert = !m.verify_cert && (m.require_cert || a == "RequestClientCert");
   return m;
 }
 
-void RequestCertificate(MHD_Connection* c, const TlsMaterial& tls) {
-  if (!tls.request_cert) return;
+ServerCredentials::ServerCredentials(std::shared_ptr<const TlsMaterial> initial)
+    : initial_(std::move(initial)),
+      current_(initial_->credentials),
+      stamp_(initial_->stamp),
+      failed_(initial_->stamp) {}
+
+void ServerCredentials::RefreshLocked() {
+  const TlsFilesStamp now = StampOf(initial_->files);
+  if (now == stamp_ || now == failed_) return;
+  Result<TlsMaterial> loaded = LoadTls(initial_->files);
+  if (!loaded) {
+    failed_ = now;
+    LOG_WARN("HTTPS certificate files changed but cannot be used; serving the previous ones",
+             {{"error", loaded.error().message()}});
+    return;
+  }
+  current_ = std::move(loaded->credentials);
+  stamp_ = loaded->stamp;
+  ++reloads_;
+  LOG_INFO("HTTPS certificate files changed; new connections use them",
+           {{"cert_file", initial_->files.cert_file}});
+}
+
+void ServerCredentials::Attach(MHD_Connection* c) {
   const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   if (info == nullptr || info->tls_session == nullptr) return;
   auto session = static_cast<gnutls_session_t>(info->tls_session);
+  Credentials credentials;
+  {
+    std::lock_guard lock(mu_);
+    RefreshLocked();
+    credentials = in_use_[c] = current_;
+  }
+  // Replaces libmicrohttpd's (those of the files at start); the session holds a plain pointer,
+  // kept valid by in_use_ until the connection closes.
+  gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials.get());
+  if (!initial_->request_cert) return;
   gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
   gnutls_certificate_send_x509_rdn_sequence(session, 1);  // 1: name no CAs
+}
+
+void ServerCredentials::Detach(MHD_Connection* c) {
+  Credentials last;  // freed outside the lock
+  std::lock_guard lock(mu_);
+  if (auto it = in_use_.find(c); it != in_use_.end()) {
+    last = std::move(it->second);
+    in_use_.erase(it);
+  }
+}
+
+int ServerCredentials::reloads() const {
+  std::lock_guard lock(mu_);
+  return reloads_;
 }
 
 std::string ClientCertProblem(MHD_Connection* c, const TlsMaterial& tls) {

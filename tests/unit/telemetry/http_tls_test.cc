@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <openssl/ssl.h>
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,12 +42,14 @@ class TlsServer {
  public:
   // client_ca_file is our CA's unless ca says otherwise ("" = none).
   TlsServer(const Certs& c, std::string client_auth, std::string min_version = "",
-            std::optional<std::string> ca = std::nullopt) {
+            std::optional<std::string> ca = std::nullopt)
+      : TlsServer(HttpServerTls{c.ours.server_cert, c.ours.server_key, ca.value_or(c.ours.ca),
+                                std::move(client_auth), std::move(min_version)}) {}
+  explicit TlsServer(const HttpServerTls& files) {
     HttpServerOptions o;
     o.listen_address = "127.0.0.1";
     o.port = 0;
-    auto tls = LoadTls({c.ours.server_cert, c.ours.server_key, ca.value_or(c.ours.ca),
-                        std::move(client_auth), std::move(min_version)});
+    auto tls = LoadTls(files);
     EXPECT_TRUE(tls.has_value()) << tls.error().message();
     if (tls) o.tls = std::make_shared<const TlsMaterial>(std::move(*tls));
     server_ = std::make_unique<HttpServer>(std::move(o), &registry_, HttpHandlers{});
@@ -62,10 +65,11 @@ class TlsServer {
   int port_ = 0;
 };
 
-// GET /ready over HTTPS, verifying the server against our CA; nullopt when no response came
-// (the handshake failed).
+// GET /ready over HTTPS, verifying the server against our CA (or trusted_ca); nullopt when no
+// response came (the handshake failed).
 std::optional<httplib::Response> Ready(const Certs& c, int port, ClientCert cert,
-                                       int max_tls_version = 0) {
+                                       int max_tls_version = 0,
+                                       const std::string& trusted_ca = "") {
   std::unique_ptr<httplib::SSLClient> client;
   if (cert == ClientCert::kNone) {
     client = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
@@ -77,7 +81,7 @@ std::optional<httplib::Response> Ready(const Certs& c, int port, ClientCert cert
     client =
         std::make_unique<httplib::SSLClient>("127.0.0.1", port, from.client_cert, from.client_key);
   }
-  client->set_ca_cert_path(c.ours.ca.c_str());
+  client->set_ca_cert_path(trusted_ca.empty() ? c.ours.ca.c_str() : trusted_ca.c_str());
   client->enable_server_certificate_verification(true);
   client->set_connection_timeout(seconds(20));
   client->set_read_timeout(seconds(20));
@@ -170,6 +174,48 @@ TEST(HttpServerTls, TheDefaultMinimumVersionIsTls12) {
   auto tls = LoadTls({c.ours.server_cert, c.ours.server_key, "", "", ""});
   ASSERT_TRUE(tls.has_value()) << tls.error().message();
   EXPECT_EQ(tls->priorities, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+}
+
+// As a Kubernetes Secret volume or cert-manager updates a file: a new file renamed over it.
+void Replace(const std::string& path, const std::string& from) {
+  skidder::testing::WriteFile(path + ".new", skidder::testing::ReadFile(from));
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0) << path;
+}
+
+// Promtail reads the certificate files on each handshake; new connections here get the files
+// as they are when they open, and a half-written renewal keeps the previous certificate.
+TEST(HttpServerTls, ACertificateRenewedInPlaceIsServedToNewConnections) {
+  Certs c;
+  const std::string cert = c.dir / "live.crt", key = c.dir / "live.key";
+  Replace(cert, c.ours.server_cert);
+  Replace(key, c.ours.server_key);
+  TlsServer s(HttpServerTls{cert, key, "", "", ""});
+  const std::string& ours = c.ours.ca;
+  const std::string& renewed = c.foreign.ca;  // the CA of the renewed certificate
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, ours)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, renewed)), 0);
+
+  Replace(cert, c.foreign.server_cert);  // the key is not renewed yet: not a pair
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, ours)), 200);
+  Replace(key, c.foreign.server_key);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, renewed)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, ours)), 0);
+
+  ASSERT_EQ(std::remove(cert.c_str()), 0);  // gone: the last good files still serve
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, renewed)), 200);
+}
+
+TEST(HttpServerTls, ARenewedClientCaFileIsUsedForNewConnections) {
+  Certs c;
+  const std::string ca = c.dir / "clients-ca.pem";
+  Replace(ca, c.ours.ca);
+  TlsServer s(
+      HttpServerTls{c.ours.server_cert, c.ours.server_key, ca, "RequireAndVerifyClientCert", ""});
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kOurs)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 403);
+  Replace(ca, c.foreign.ca);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 200);
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kOurs)), 403);
 }
 
 std::string StartError(const HttpServerTls& tls) {
