@@ -46,6 +46,12 @@ std::string SetStrField(Flags& f, const std::string& v) {
   return "";
 }
 
+template <std::optional<std::string> Flags::*Field>
+std::string SetOptStrField(Flags& f, const std::string& v) {
+  f.*Field = v;
+  return "";
+}
+
 // Flags whose value is checked before it is stored, so a typo fails before any file is read.
 std::string SetLogLevel(Flags& f, const std::string& v) {
   log::Level level;
@@ -92,6 +98,25 @@ std::string SetPort(Flags& f, const std::string& v) {
 std::string SetPathPrefix(Flags& f, const std::string& v) {
   if (!v.empty() && v[0] != '/') return "must start with /";
   f.http_path_prefix = v;
+  return "";
+}
+
+std::string SetClientAuth(Flags& f, const std::string& v) {
+  std::string why = internal::ClientAuthTypeProblem(v);
+  if (why.empty()) f.http_tls_client_auth = v;
+  return why;
+}
+
+std::string SetTlsMinVersion(Flags& f, const std::string& v) {
+  std::string why = internal::TlsMinVersionProblem(v);
+  if (why.empty()) f.tls_min_version = v;
+  return why;
+}
+
+// Go's cipher suite names are not GnuTLS's; the flag is taken (so a Promtail command line
+// starts) and named in the start-up line, as server.tls_cipher_suites is.
+std::string SetCipherSuites(Flags& f, const std::string& v) {
+  f.tls_cipher_suites = !v.empty();
   return "";
 }
 
@@ -173,6 +198,29 @@ std::span<const FlagDef> Defs() {
       {"server.http-listen-port", Kind::kInt,
        "HTTP port for /metrics and /ready (overrides server.http_listen_port; 0 = any free port)",
        SetPort},
+      {"server.http-listen-address", Kind::kString,
+       "Address the HTTP server listens on (overrides server.http_listen_address; empty = all)",
+       SetOptStrField<&Flags::http_listen_address>},
+      {"server.http-tls-cert-path", Kind::kString,
+       "HTTPS: the server's PEM certificate (overrides server.http_tls_config.cert_file)",
+       SetOptStrField<&Flags::http_tls_cert_path>},
+      {"server.http-tls-key-path", Kind::kString,
+       "HTTPS: the certificate's PEM key (overrides server.http_tls_config.key_file)",
+       SetOptStrField<&Flags::http_tls_key_path>},
+      {"server.http-tls-client-auth", Kind::kString,
+       "HTTPS: Go's client_auth_type, e.g. RequireAndVerifyClientCert (overrides "
+       "server.http_tls_config.client_auth_type)",
+       SetClientAuth},
+      {"server.http-tls-ca-path", Kind::kString,
+       "HTTPS: CAs a client certificate must chain to (overrides "
+       "server.http_tls_config.client_ca_file)",
+       SetOptStrField<&Flags::http_tls_ca_path>},
+      {"server.tls-min-version", Kind::kString,
+       "HTTPS: VersionTLS10..VersionTLS13 (overrides server.tls_min_version; default TLS 1.2)",
+       SetTlsMinVersion},
+      {"server.tls-cipher-suites", Kind::kString,
+       "Taken for Promtail command lines and not applied (GnuTLS chooses the suites)",
+       SetCipherSuites},
       {"server.path-prefix", Kind::kString,
        "Base path of every HTTP endpoint, e.g. /skidder (overrides server.http_path_prefix)",
        SetPathPrefix},
@@ -225,7 +273,9 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
     if (std::string why = def->set(flags, value); !why.empty()) {
       // Never the credentials a URL or a secret flag carries (faults: credentials are never
       // printed): the URL without userinfo and query values, a secret not at all.
-      const std::string shown = IsSensitiveName(name) ? "<secret>"
+      // (-server.http-tls-client-auth names a policy, not a credential.)
+      const bool secret = IsSensitiveName(name) && name != "server.http-tls-client-auth";
+      const std::string shown = secret ? "<secret>"
                                 : name.find("url") != std::string_view::npos
                                     ? MaskUrlCredentials(value, "<secret>")
                                     : value;

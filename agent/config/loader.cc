@@ -194,6 +194,36 @@ class EnvExpander {
   std::unordered_map<size_t, size_t> close_;  // "${" position -> its "}"
 };
 
+// dskit's server TLS flags over server.http_tls_config. Their values were checked as flags; the
+// combination is checked here, after the file's settings are in, naming the flag.
+Status ApplyTlsFlags(const Flags& f, Config* cfg) {
+  ServerConfig* server = &cfg->server;
+  ServerTlsConfig& t = server->http_tls_config;
+  if (f.http_tls_cert_path) t.cert_file = *f.http_tls_cert_path;
+  if (f.http_tls_key_path) t.key_file = *f.http_tls_key_path;
+  if (f.http_tls_ca_path) t.client_ca_file = *f.http_tls_ca_path;
+  if (f.http_tls_client_auth) t.client_auth_type = *f.http_tls_client_auth;
+  if (f.tls_min_version) server->tls_min_version = *f.tls_min_version;
+  if (f.tls_cipher_suites) cfg->ignored_keys.push_back("-server.tls-cipher-suites");
+  std::string first;
+  internal::CheckServerTls(t, [&first](std::string_view key, const std::string& why) {
+    static constexpr std::pair<std::string_view, std::string_view> kFlag[] = {
+        {"cert_file", "-server.http-tls-cert-path"},
+        {"key_file", "-server.http-tls-key-path"},
+        {"client_auth_type", "-server.http-tls-client-auth"},
+        {"client_ca_file", "-server.http-tls-ca-path"},
+    };
+    std::string_view flag;
+    for (const auto& [k, name] : kFlag) {
+      if (k == key) flag = name;
+    }
+    if (first.empty()) {
+      first = fmt::format("server.http_tls_config.{} ({}): {}", key, flag, why);
+    }
+  });
+  return first.empty() ? Status::Ok() : InvalidArgument(first);
+}
+
 // Flags over the file. -client.url follows Promtail: it adds a client after the file's clients,
 // with -client.tenant-id. With the built-in config it replaces the bundled localhost client
 // instead, which is what someone running `skidder -client.url=...` means. Without -client.url,
@@ -212,6 +242,8 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
   if (!f.log_format.empty()) cfg->server.log_format = f.log_format;
   if (f.http_listen_port) cfg->server.http_listen_port = *f.http_listen_port;
   if (f.http_path_prefix) cfg->server.http_path_prefix = *f.http_path_prefix;
+  if (f.http_listen_address) cfg->server.http_listen_address = *f.http_listen_address;
+  if (Status s = ApplyTlsFlags(f, cfg); !s.ok()) return s;
   if (!f.positions_file.empty()) cfg->positions.filename = f.positions_file;
   if (!f.positions_held_dir.empty()) cfg->positions.held_dir = f.positions_held_dir;
   if (f.positions_held_max_bytes) cfg->positions.held_max_bytes = *f.positions_held_max_bytes;

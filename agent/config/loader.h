@@ -30,6 +30,12 @@ struct Flags {
   std::optional<std::vector<std::string>> symlink_roots;  // -target-config.symlink-roots
   std::optional<std::string> http_path_prefix;            // -server.path-prefix
   std::optional<int> http_listen_port;                    // -server.http-listen-port
+  std::optional<std::string> http_listen_address;         // -server.http-listen-address
+  // dskit's -server.http-tls-{cert,key,ca}-path, -server.http-tls-client-auth and
+  // -server.tls-min-version, over server.http_tls_config and tls_min_version.
+  std::optional<std::string> http_tls_cert_path, http_tls_key_path, http_tls_ca_path;
+  std::optional<std::string> http_tls_client_auth, tls_min_version;
+  bool tls_cipher_suites = false;  // -server.tls-cipher-suites: taken, not applied (logged)
 };
 
 // Parses argv (Go style: -flag=value, -flag value, --flag=value; bools as -flag or -flag=true).

@@ -58,12 +58,8 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   Fields(fields, *out);
   if (!fields.status().ok()) return fields.status();  // http_tls_config's own error
   AcceptServerNoOps(r, ignored);
-  const std::string& v = out->tls_min_version;
-  if (!v.empty() && v != "VersionTLS10" && v != "VersionTLS11" && v != "VersionTLS12" &&
-      v != "VersionTLS13") {
-    r.Fail("tls_min_version",
-           fmt::format("must be VersionTLS10, VersionTLS11, VersionTLS12 or VersionTLS13, not {}",
-                       Quote(v)));
+  if (std::string why = TlsMinVersionProblem(out->tls_min_version); !why.empty()) {
+    r.Fail("tls_min_version", why);
   }
   if (network != "tcp" && network != "tcp4" && network != "tcp6") {
     r.Fail("http_listen_network",
@@ -96,29 +92,51 @@ Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig*
   return r.Finish();
 }
 
-// The files are read when the runtime is built (at start and on each reload, before the running
-// config stops), where an unreadable one is named; here only what can be told from the text.
-void Validate(MapReader& r, ServerTlsConfig& t) {
-  if (t.cert_file.empty() != t.key_file.empty()) {
-    r.Fail(t.cert_file.empty() ? "key_file" : "cert_file",
-           "cert_file and key_file must be set together");
+std::string TlsMinVersionProblem(std::string_view v) {
+  if (v.empty() || v == "VersionTLS10" || v == "VersionTLS11" || v == "VersionTLS12" ||
+      v == "VersionTLS13") {
+    return "";
   }
-  const std::string& a = t.client_auth_type;
-  const bool verifies = a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert";
+  return fmt::format("must be VersionTLS10, VersionTLS11, VersionTLS12 or VersionTLS13, not {}",
+                     Quote(v));
+}
+
+std::string ClientAuthTypeProblem(std::string_view a) {
   // RequireClientCert: exporter-toolkit's older name for RequireAnyClientCert, which Promtail
   // takes too.
-  if (!a.empty() && a != "NoClientCert" && a != "RequestClientCert" &&
-      a != "RequireAnyClientCert" && a != "RequireClientCert" && !verifies) {
-    r.Fail("client_auth_type",
-           fmt::format("must be NoClientCert, RequestClientCert, RequireAnyClientCert, "
-                       "VerifyClientCertIfGiven or RequireAndVerifyClientCert, not {}",
-                       Quote(a)));
-  } else if (verifies && t.client_ca_file.empty()) {
-    r.Fail("client_ca_file", fmt::format("is required with client_auth_type {}", a));
+  if (a.empty() || a == "NoClientCert" || a == "RequestClientCert" || a == "RequireAnyClientCert" ||
+      a == "RequireClientCert" || a == "VerifyClientCertIfGiven" ||
+      a == "RequireAndVerifyClientCert") {
+    return "";
+  }
+  return fmt::format(
+      "must be NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+      "RequireAndVerifyClientCert, not {}",
+      Quote(a));
+}
+
+// The files are read when the runtime is built (at start and on each reload, before the running
+// config stops), where an unreadable one is named; here only what can be told from the text.
+void CheckServerTls(const ServerTlsConfig& t,
+                    const std::function<void(std::string_view key, std::string why)>& fail) {
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    fail(t.cert_file.empty() ? "key_file" : "cert_file",
+         "cert_file and key_file must be set together");
+  }
+  const std::string& a = t.client_auth_type;
+  if (std::string why = ClientAuthTypeProblem(a); !why.empty()) {
+    fail("client_auth_type", why);
+  } else if ((a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert") &&
+             t.client_ca_file.empty()) {
+    fail("client_ca_file", fmt::format("is required with client_auth_type {}", a));
   }
   if (t.cert_file.empty() && (!a.empty() || !t.client_ca_file.empty())) {
-    r.Fail("cert_file", "is required: client certificates are asked for over HTTPS only");
+    fail("cert_file", "is required: client certificates are asked for over HTTPS only");
   }
+}
+
+void Validate(MapReader& r, ServerTlsConfig& t) {
+  CheckServerTls(t, [&r](std::string_view key, std::string why) { r.Fail(key, why); });
 }
 
 void Validate(MapReader& r, PositionsConfig& p) {

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -60,6 +61,14 @@ Result<Labels> ParseLabelList(std::string_view text);
 
 // Empty string when url is an absolute http(s) URL with a host, else what is wrong with it.
 std::string CheckHttpUrl(std::string_view url);
+
+// What is wrong with a tls_min_version or client_auth_type value ("" = nothing; "" is valid).
+std::string TlsMinVersionProblem(std::string_view v);
+std::string ClientAuthTypeProblem(std::string_view a);
+// The checks across server.http_tls_config's keys (each value checked as above): calls
+// fail(key, why) for each mistake. Shared by the YAML reader and the -server.http-tls-* flags.
+void CheckServerTls(const ServerTlsConfig& t,
+                    const std::function<void(std::string_view key, std::string why)>& fail);
 
 // path: where the block is ("server", or a push job's "scrape_configs[1].loki_push_api.server").
 Status ReadServer(const YAML::Node& node, const std::string& file, ServerConfig* out,

@@ -18,7 +18,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chart_support import (CHART, NAMESPACE, REPO, SUPPORTED_KEYWORDS, RenderError, Renderer,  # noqa: E402
                            agent_container, find, load_schema, merged_values, one,
-                           rendered_config, schema_keywords, skidder_check_syntax, validate)
+                           rendered_config, schema_keywords, skidder_check_rendered,
+                           skidder_check_syntax, validate)
 
 R = None
 
@@ -261,6 +262,37 @@ class Pod(unittest.TestCase):
                                      "-client.external-labels=cluster=prod"])
         self.assertIn({"name": "TENANT", "value": "team-a"}, c["env"])
         self.assertEqual(pod["priorityClassName"], "system-node-critical")
+
+
+def readme_https_values():
+    """The values of the chart README's HTTPS example, so the example is what is tested."""
+    text = (CHART / "README.md").read_text()
+    section = text.split("## HTTPS for /metrics and /ready", 1)[1]
+    return yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+
+
+class Https(unittest.TestCase):
+    def test_readme_example_serves_https_probes_and_scrapes_over_it(self):
+        values = readme_https_values()
+        self.assertEqual(validate(merged_values(values), load_schema()), [])
+        for fmt in ("yaml", "alloy"):
+            with self.subTest(format=fmt):
+                docs = R.render(values=values, sets=[f"config.format={fmt}"])
+                pod, c = agent_container(docs)
+                self.assertIn("-server.http-tls-cert-path=/etc/skidder/tls/tls.crt", c["args"])
+                self.assertIn("-server.http-tls-key-path=/etc/skidder/tls/tls.key", c["args"])
+                mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")
+                self.assertEqual(mount["mountPath"], "/etc/skidder/tls")
+                volume = next(v for v in pod["volumes"] if v["name"] == "tls")
+                self.assertEqual(volume["secret"]["secretName"], "skidder-metrics-tls")
+                for probe in ("readinessProbe", "livenessProbe"):
+                    self.assertEqual(c[probe]["httpGet"]["scheme"], "HTTPS")
+                proc = skidder_check_rendered(docs)
+                if proc is not None:
+                    self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        sm = one(R.render(values=values, sets=["serviceMonitor.enabled=true"]), "ServiceMonitor")
+        self.assertEqual(sm["spec"]["endpoints"][0]["scheme"], "https")
+        self.assertEqual(sm["spec"]["endpoints"][0]["tlsConfig"]["serverName"], "skidder")
 
 
 class Config(unittest.TestCase):

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -29,13 +30,14 @@ class Https : public IntegrationTest {
     foreign_ = MakeTestCerts(dir_ / "foreign");
   }
 
-  // An HTTPS client that checks the agent's certificate against our CA; cert: a client
-  // certificate to present, or none.
-  std::unique_ptr<httplib::SSLClient> Client(int port, const TestCerts* cert) const {
+  // An HTTPS client that checks the agent's certificate against our CA (or trusted's); cert: a
+  // client certificate to present, or none.
+  std::unique_ptr<httplib::SSLClient> Client(int port, const TestCerts* cert,
+                                             const TestCerts* trusted = nullptr) const {
     auto c = cert ? std::make_unique<httplib::SSLClient>("127.0.0.1", port, cert->client_cert,
                                                          cert->client_key)
                   : std::make_unique<httplib::SSLClient>("127.0.0.1", port);
-    c->set_ca_cert_path(ours_.ca.c_str());
+    c->set_ca_cert_path((trusted ? trusted : &ours_)->ca.c_str());
     c->enable_server_certificate_verification(true);
     c->set_connection_timeout(20s);
     c->set_read_timeout(20s);
@@ -145,6 +147,55 @@ loki.write "default" {{
   ASSERT_TRUE(ready) << "no HTTPS answer from /ready\n" << agent_.Stderr();
   EXPECT_EQ(ready->status, 200);
   EXPECT_NE(Request(port, "GET", "/ready", 10s).status, 200) << "served plain HTTP";
+}
+
+// Promtail's -server.http-tls-* flags over an Alloy config with no http block (how the chart
+// serves HTTPS), and a certificate renewed in place as cert-manager does it: a new Secret
+// version swapped in, served to the next connection without a reload.
+TEST_F(Https, TheTlsFlagsServeHttpsAndARenewedCertificateIsServedWithoutAReload) {
+  const std::string alloy = fmt::format(
+      R"(loki.source.file "files" {{
+  targets    = [{{"__path__" = "{dir}/logs/*.log"}}]
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{ url = "{url}" }}
+}}
+)",
+      fmt::arg("dir", dir_.path()), fmt::arg("url", loki_.url()));
+  WriteFile(dir_ / "config.alloy", alloy);
+  // A Secret volume: the files are links through ..data, which an update points elsewhere.
+  const std::string tls = dir_ / "tls";
+  MakeDirs(tls + "/v1");
+  MakeDirs(tls + "/v2");
+  WriteFile(tls + "/v1/tls.crt", ReadFile(ours_.server_cert));
+  WriteFile(tls + "/v1/tls.key", ReadFile(ours_.server_key));
+  WriteFile(tls + "/v2/tls.crt", ReadFile(foreign_.server_cert));
+  WriteFile(tls + "/v2/tls.key", ReadFile(foreign_.server_key));
+  ASSERT_EQ(symlink("v1", (tls + "/..data").c_str()), 0);
+  ASSERT_EQ(symlink("..data/tls.crt", (tls + "/tls.crt").c_str()), 0);
+  ASSERT_EQ(symlink("..data/tls.key", (tls + "/tls.key").c_str()), 0);
+  StartAgent(
+      dir_ / "config.alloy",
+      {"-server.http-listen-port=0", "-positions.file=" + positions_file(),
+       "-server.http-listen-address=127.0.0.1", "-server.http-tls-cert-path=" + tls + "/tls.crt",
+       "-server.http-tls-key-path=" + tls + "/tls.key", "-server.tls-min-version=VersionTLS12"});
+  const int port = *agent_.MetricsPort();
+  auto ready = Client(port, nullptr)->Get("/ready");
+  ASSERT_TRUE(ready) << "no HTTPS answer from /ready\n" << agent_.Stderr();
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_NE(Request(port, "GET", "/ready", 10s).status, 200) << "served plain HTTP";
+  EXPECT_FALSE(Client(port, nullptr, &foreign_)->Get("/ready")) << "the renewed one, already";
+
+  ASSERT_EQ(symlink("v2", (tls + "/..data_tmp").c_str()), 0);
+  ASSERT_EQ(rename((tls + "/..data_tmp").c_str(), (tls + "/..data").c_str()), 0);
+  auto renewed = Client(port, nullptr, &foreign_)->Get("/ready");
+  ASSERT_TRUE(renewed) << "the renewed certificate is not served\n" << agent_.Stderr();
+  EXPECT_EQ(renewed->status, 200);
+  EXPECT_FALSE(Client(port, nullptr)->Get("/ready")) << "still the old certificate";
+  EXPECT_NE(agent_.Stderr().find("HTTPS certificate files changed; new connections use them"),
+            std::string::npos)
+      << agent_.Stderr();
 }
 
 // The certificate is read before a reload stops the running config: one that cannot serve

@@ -55,6 +55,24 @@ TEST(ParseFlags, ReadsEveryPromtailFlag) {
   EXPECT_EQ(f->http_listen_port, 0);
 }
 
+// dskit's server flags of Promtail's command line (Promtail's -help lists them).
+TEST(ParseFlags, ReadsTheServerTlsAndAddressFlags) {
+  Result<Flags> f = ParseFlags(
+      {"-server.http-listen-address=127.0.0.1", "-server.http-tls-cert-path=/tls/tls.crt",
+       "-server.http-tls-key-path=/tls/tls.key",
+       "-server.http-tls-client-auth=RequireAndVerifyClientCert",
+       "-server.http-tls-ca-path=/tls/ca.crt", "-server.tls-min-version=VersionTLS13",
+       "-server.tls-cipher-suites=TLS_AES_128_GCM_SHA256"});
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(f->http_listen_address, "127.0.0.1");
+  EXPECT_EQ(f->http_tls_cert_path, "/tls/tls.crt");
+  EXPECT_EQ(f->http_tls_key_path, "/tls/tls.key");
+  EXPECT_EQ(f->http_tls_client_auth, "RequireAndVerifyClientCert");
+  EXPECT_EQ(f->http_tls_ca_path, "/tls/ca.crt");
+  EXPECT_EQ(f->tls_min_version, "VersionTLS13");
+  EXPECT_TRUE(f->tls_cipher_suites);
+}
+
 TEST(ParseFlags, RefusesBadHoldingAndSymlinkRootValues) {
   for (const char* arg : {"-positions.held-max-bytes=lots",
                           "-positions.held-max-bytes=", "-target-config.symlink-roots=var/log",
@@ -86,6 +104,13 @@ TEST(ParseFlags, RefusesMistakesNamingTheFlag) {
        "invalid value \"http\" for flag -server.http-listen-port: expected an integer"},
       {{"-server.http-listen-port=70000"},
        "invalid value \"70000\" for flag -server.http-listen-port: must be between 0 and 65535"},
+      {{"-server.http-tls-client-auth=Mutual"},
+       "invalid value \"Mutual\" for flag -server.http-tls-client-auth: must be NoClientCert, "
+       "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+       "RequireAndVerifyClientCert, not \"Mutual\""},
+      {{"-server.tls-min-version=TLS1.2"},
+       "invalid value \"TLS1.2\" for flag -server.tls-min-version: must be VersionTLS10, "
+       "VersionTLS11, VersionTLS12 or VersionTLS13, not \"TLS1.2\""},
       {{"-log.level=trace"},
        "invalid value \"trace\" for flag -log.level: must be debug, info, warn or error"},
       {{"-client.url=loki:3100"},
@@ -108,12 +133,28 @@ TEST(ParseFlags, RefusesMistakesNamingTheFlag) {
 
 TEST(FlagsUsage, ListsEveryFlagWithHelp) {
   std::string usage = FlagsUsage();
-  for (const char* flag :
-       {"-config.file string", "-config.expand-env\n", "-dry-run\n", "-inspect\n",
-        "-check-syntax\n", "-print-config-stderr\n", "-log.level string", "-log.format string",
-        "-version\n", "-help\n", "-client.url string", "-client.tenant-id string",
-        "-client.external-labels string", "-positions.file string",
-        "-server.http-listen-port int"}) {
+  for (const char* flag : {"-config.file string",
+                           "-config.expand-env\n",
+                           "-dry-run\n",
+                           "-inspect\n",
+                           "-check-syntax\n",
+                           "-print-config-stderr\n",
+                           "-log.level string",
+                           "-log.format string",
+                           "-version\n",
+                           "-help\n",
+                           "-client.url string",
+                           "-client.tenant-id string",
+                           "-client.external-labels string",
+                           "-positions.file string",
+                           "-server.http-listen-port int",
+                           "-server.http-listen-address string",
+                           "-server.http-tls-cert-path string",
+                           "-server.http-tls-key-path string",
+                           "-server.http-tls-client-auth string",
+                           "-server.http-tls-ca-path string",
+                           "-server.tls-min-version string",
+                           "-server.tls-cipher-suites string"}) {
     EXPECT_NE(usage.find(std::string("  ") + flag), std::string::npos) << flag;
   }
 }
