@@ -150,24 +150,27 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
 }
 
 ServerCredentials::ServerCredentials(std::shared_ptr<const TlsMaterial> initial)
-    : initial_(std::move(initial)),
-      current_(initial_->credentials),
-      stamp_(initial_->stamp),
-      failed_(initial_->stamp) {}
+    : initial_(std::move(initial)), current_(initial_->credentials), stamp_(initial_->stamp) {}
 
 void ServerCredentials::RefreshLocked() {
   const TlsFilesStamp now = StampOf(initial_->files);
-  if (now == stamp_ || now == failed_) return;
+  if (now == stamp_) return;
+  const auto t = std::chrono::steady_clock::now();
+  const bool seen = failed_ && *failed_ == now;
+  if (seen && t - failed_at_ < kRetryFailed) return;
   Result<TlsMaterial> loaded = LoadTls(initial_->files);
   if (!loaded) {
     failed_ = now;
-    LOG_WARN("HTTPS certificate files changed but cannot be used; serving the previous ones",
-             {{"error", loaded.error().message()}});
+    failed_at_ = t;
+    if (!seen) {
+      LOG_WARN("HTTPS certificate files changed but cannot be used; serving the previous ones",
+               {{"error", loaded.error().message()}});
+    }
     return;
   }
   current_ = std::move(loaded->credentials);
   stamp_ = loaded->stamp;
-  ++reloads_;
+  failed_.reset();
   LOG_INFO("HTTPS certificate files changed; new connections use them",
            {{"cert_file", initial_->files.cert_file}});
 }
@@ -197,11 +200,6 @@ void ServerCredentials::Detach(MHD_Connection* c) {
     last = std::move(it->second);
     in_use_.erase(it);
   }
-}
-
-int ServerCredentials::reloads() const {
-  std::lock_guard lock(mu_);
-  return reloads_;
 }
 
 std::string ClientCertProblem(MHD_Connection* c, const TlsMaterial& tls) {

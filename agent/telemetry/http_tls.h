@@ -10,9 +10,11 @@
 #include <sys/types.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -65,10 +67,12 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls);
 // The credentials of each new connection, and the client certificate request its mode wants.
 // Promtail (exporter-toolkit) reads cert_file and key_file on every handshake, so a certificate
 // renewed in place (cert-manager rewriting a Secret, certbot) is served without a restart; here
-// each new connection stats the three files (microseconds, against a handshake's milliseconds)
-// and reads them again when one changed. Files that no longer load (a key not yet rewritten
-// beside its new certificate) leave the previous credentials in use, with a warning once per
-// change; the next change is tried again. Called from the server's event thread; locked anyway.
+// each new connection stats the files (microseconds, against a handshake's milliseconds) and
+// reads them again when one changed. Files that do not load (a key not yet rewritten beside its
+// new certificate, a read failing for want of descriptors) leave the previous credentials in
+// use, with a warning once per change; they are tried again at the next change, or after
+// kRetryFailed. Relies on libmicrohttpd deinitialising a session before NOTIFY_CLOSED, or with
+// no TLS traffic in between (0.9.7x does). Called from the server's event thread; locked anyway.
 class ServerCredentials {
  public:
   explicit ServerCredentials(std::shared_ptr<const TlsMaterial> initial);
@@ -79,18 +83,18 @@ class ServerCredentials {
   // The connection closed (MHD_CONNECTION_NOTIFY_CLOSED): credentials no connection uses and
   // the files no longer hold are freed.
   void Detach(MHD_Connection* c);
-  // How often the files were read again and used (for tests and the log).
-  int reloads() const;
+  static constexpr std::chrono::seconds kRetryFailed{10};
 
  private:
   void RefreshLocked();
 
   const std::shared_ptr<const TlsMaterial> initial_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   Credentials current_;
-  TlsFilesStamp stamp_;   // of the files current_ came from
-  TlsFilesStamp failed_;  // of files that did not load, not tried again until they change
-  int reloads_ = 0;
+  TlsFilesStamp stamp_;  // of the files current_ came from
+  // Of files that did not load: not read again before they change or kRetryFailed passes.
+  std::optional<TlsFilesStamp> failed_;
+  std::chrono::steady_clock::time_point failed_at_;
   std::unordered_map<MHD_Connection*, Credentials> in_use_;
 };
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -187,17 +188,18 @@ void Replace(const std::string& path, const std::string& from) {
 TEST(HttpServerTls, ACertificateRenewedInPlaceIsServedToNewConnections) {
   Certs c;
   const std::string cert = c.dir / "live.crt", key = c.dir / "live.key";
-  Replace(cert, c.ours.server_cert);
-  Replace(key, c.ours.server_key);
+  ASSERT_NO_FATAL_FAILURE(Replace(cert, c.ours.server_cert));
+  ASSERT_NO_FATAL_FAILURE(Replace(key, c.ours.server_key));
   TlsServer s(HttpServerTls{cert, key, "", "", ""});
   const std::string& ours = c.ours.ca;
   const std::string& renewed = c.foreign.ca;  // the CA of the renewed certificate
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, ours)), 200);
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, renewed)), 0);
 
-  Replace(cert, c.foreign.server_cert);  // the key is not renewed yet: not a pair
+  // The key is not renewed yet: not a pair.
+  ASSERT_NO_FATAL_FAILURE(Replace(cert, c.foreign.server_cert));
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, ours)), 200);
-  Replace(key, c.foreign.server_key);
+  ASSERT_NO_FATAL_FAILURE(Replace(key, c.foreign.server_key));
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, renewed)), 200);
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, ours)), 0);
 
@@ -205,15 +207,44 @@ TEST(HttpServerTls, ACertificateRenewedInPlaceIsServedToNewConnections) {
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, renewed)), 200);
 }
 
+// As a Kubernetes Secret volume: the files are links through ..data, which an update points at
+// another directory, and a rollback points back at the first one, unchanged.
+TEST(HttpServerTls, ASecretVolumeSwapAndItsRollbackAreServed) {
+  Certs c;
+  const std::string dir = c.dir / "secret";
+  skidder::testing::MakeDirs(dir + "/v1");
+  skidder::testing::MakeDirs(dir + "/v2");
+  for (const auto& [version, from] : {std::pair{"v1", &c.ours}, std::pair{"v2", &c.foreign}}) {
+    skidder::testing::WriteFile(dir + "/" + version + "/tls.crt",
+                                skidder::testing::ReadFile(from->server_cert));
+    skidder::testing::WriteFile(dir + "/" + version + "/tls.key",
+                                skidder::testing::ReadFile(from->server_key));
+  }
+  auto point_at = [&](const char* version) {
+    std::remove((dir + "/..tmp").c_str());
+    return symlink(version, (dir + "/..tmp").c_str()) == 0 &&
+           std::rename((dir + "/..tmp").c_str(), (dir + "/..data").c_str()) == 0;
+  };
+  ASSERT_TRUE(point_at("v1"));
+  ASSERT_EQ(symlink("..data/tls.crt", (dir + "/tls.crt").c_str()), 0);
+  ASSERT_EQ(symlink("..data/tls.key", (dir + "/tls.key").c_str()), 0);
+  TlsServer s(HttpServerTls{dir + "/tls.crt", dir + "/tls.key", "", "", ""});
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, c.ours.ca)), 200);
+  ASSERT_TRUE(point_at("v2"));
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, c.foreign.ca)), 200);
+  ASSERT_TRUE(point_at("v1"));  // the very files the server started with
+  EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kNone, 0, c.ours.ca)), 200);
+}
+
 TEST(HttpServerTls, ARenewedClientCaFileIsUsedForNewConnections) {
   Certs c;
   const std::string ca = c.dir / "clients-ca.pem";
-  Replace(ca, c.ours.ca);
+  ASSERT_NO_FATAL_FAILURE(Replace(ca, c.ours.ca));
   TlsServer s(
       HttpServerTls{c.ours.server_cert, c.ours.server_key, ca, "RequireAndVerifyClientCert", ""});
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kOurs)), 200);
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 403);
-  Replace(ca, c.foreign.ca);
+  ASSERT_NO_FATAL_FAILURE(Replace(ca, c.foreign.ca));
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kForeign)), 200);
   EXPECT_EQ(StatusOf(Ready(c, s.port(), ClientCert::kOurs)), 403);
 }
