@@ -101,6 +101,14 @@ std::string SetPathPrefix(Flags& f, const std::string& v) {
   return "";
 }
 
+// An empty path would turn the file's HTTPS into plain HTTP without a word: omit the flag instead.
+template <std::optional<std::string> Flags::*Field>
+std::string SetTlsPath(Flags& f, const std::string& v) {
+  if (v.empty()) return "must not be empty (omit the flag to keep the config file's setting)";
+  f.*Field = v;
+  return "";
+}
+
 std::string SetClientAuth(Flags& f, const std::string& v) {
   std::string why = internal::ClientAuthTypeProblem(v);
   if (why.empty()) f.http_tls_client_auth = v;
@@ -203,10 +211,10 @@ std::span<const FlagDef> Defs() {
        SetOptStrField<&Flags::http_listen_address>},
       {"server.http-tls-cert-path", Kind::kString,
        "HTTPS: the server's PEM certificate (overrides server.http_tls_config.cert_file)",
-       SetOptStrField<&Flags::http_tls_cert_path>},
+       SetTlsPath<&Flags::http_tls_cert_path>},
       {"server.http-tls-key-path", Kind::kString,
        "HTTPS: the certificate's PEM key (overrides server.http_tls_config.key_file)",
-       SetOptStrField<&Flags::http_tls_key_path>},
+       SetTlsPath<&Flags::http_tls_key_path>},
       {"server.http-tls-client-auth", Kind::kString,
        "HTTPS: Go's client_auth_type, e.g. RequireAndVerifyClientCert (overrides "
        "server.http_tls_config.client_auth_type)",

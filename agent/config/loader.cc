@@ -218,7 +218,7 @@ Status ApplyTlsFlags(const Flags& f, Config* cfg) {
       if (k == key) flag = name;
     }
     if (first.empty()) {
-      first = fmt::format("server.http_tls_config.{} ({}): {}", key, flag, why);
+      first = fmt::format("{} (server.http_tls_config.{}): {}", flag, key, why);
     }
   });
   return first.empty() ? Status::Ok() : InvalidArgument(first);

@@ -108,6 +108,9 @@ TEST(ParseFlags, RefusesMistakesNamingTheFlag) {
        "invalid value \"Mutual\" for flag -server.http-tls-client-auth: must be NoClientCert, "
        "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
        "RequireAndVerifyClientCert, not \"Mutual\""},
+      {{"-server.http-tls-cert-path="},
+       "invalid value \"\" for flag -server.http-tls-cert-path: must not be empty (omit the flag "
+       "to keep the config file's setting)"},
       {{"-server.tls-min-version=TLS1.2"},
        "invalid value \"TLS1.2\" for flag -server.tls-min-version: must be VersionTLS10, "
        "VersionTLS11, VersionTLS12 or VersionTLS13, not \"TLS1.2\""},

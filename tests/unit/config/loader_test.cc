@@ -228,13 +228,13 @@ TEST(LoadConfig, ServerTlsFlagsOverrideTheFileAndAreCheckedTogether) {
       LoadConfig(*ParseFlags({file, "-server.http-tls-client-auth=RequireAndVerifyClientCert"}));
   ASSERT_FALSE(verify_without_ca);
   EXPECT_EQ(verify_without_ca.error().message(),
-            "server.http_tls_config.client_ca_file (-server.http-tls-ca-path): is required with "
+            "-server.http-tls-ca-path (server.http_tls_config.client_ca_file): is required with "
             "client_auth_type RequireAndVerifyClientCert");
   Result<Config> key_without_cert =
       LoadConfig(*ParseFlags({"-server.http-tls-key-path=/k.key", "-dry-run"}));
   ASSERT_FALSE(key_without_cert);
   EXPECT_EQ(key_without_cert.error().message(),
-            "server.http_tls_config.key_file (-server.http-tls-key-path): cert_file and key_file "
+            "-server.http-tls-key-path (server.http_tls_config.key_file): cert_file and key_file "
             "must be set together");
 }
 
