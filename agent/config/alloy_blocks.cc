@@ -163,6 +163,7 @@ Result<YAML::Node> ToYaml(const Value& v) {
 }
 
 Result<YAML::Node> ClientBlock(Loader& l, const Block& nb) {
+  if (nb.name == "tls_config") return l.TlsConfigToYaml(nb);
   const bool oauth2 = nb.name == "oauth2";  // its own tls_config, for the token URL
   Result<YAML::Node> sub =
       l.AttrsToYaml(nb, {}, oauth2 ? std::set<std::string>{"tls_config"} : std::set<std::string>{});
@@ -171,7 +172,7 @@ Result<YAML::Node> ClientBlock(Loader& l, const Block& nb) {
     if ((*sub)[inner.name]) {
       return Err(l.ErrorAt(inner.pos, fmt::format("{}: {} is given twice", nb.name, inner.name)));
     }
-    Result<YAML::Node> tls = l.AttrsToYaml(inner);
+    Result<YAML::Node> tls = l.TlsConfigToYaml(inner);
     if (!tls) return tls;
     (*sub)[inner.name] = *tls;
   }
@@ -248,7 +249,7 @@ Result<std::vector<YAML::Node>> Endpoints(Loader& l, const Block& write) {
     if (!node) return Err(node.error());
     YAML::Node& n = *node;
     for (const Block& nb : ep.blocks) {
-      Result<YAML::Node> sub = l.AttrsToYaml(nb);
+      Result<YAML::Node> sub = nb.name == "tls_config" ? l.TlsConfigToYaml(nb) : l.AttrsToYaml(nb);
       if (!sub) return Err(sub.error());
       if (nb.name == "authorization") {
         if (Status s = Authorization(l, nb, *sub, &n); !s.ok()) return Err(std::move(s));

@@ -302,7 +302,7 @@ Status Loader::ReadSyslog(const Block& b) {
                        fmt::format("block {} in listener is not supported by skidder", tls.name));
       }
       if (syslog["tls_config"]) return ErrorAt(tls.pos, "listener: tls_config is given twice");
-      Result<YAML::Node> node = AttrsToYaml(tls);
+      Result<YAML::Node> node = TlsConfigToYaml(tls);
       if (!node) return node.error();
       syslog["tls_config"] = *node;
     }

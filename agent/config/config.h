@@ -25,6 +25,9 @@ using Duration = std::chrono::nanoseconds;
 
 struct TlsConfig {
   std::string ca_file, cert_file, key_file, server_name;
+  // Prometheus' inline PEM (Alloy's ca_pem, cert_pem, key_pem): each instead of its *_file,
+  // used from memory. key is a secret (masked in dumps and errors).
+  std::string ca, cert, key;
   bool insecure_skip_verify = false;
   std::string min_version, max_version;  // TLS10..TLS13; "" = the TLS library's default
 };

@@ -19,6 +19,9 @@ void Fields(V& v, T& t) {
   v.Str("ca_file", t.ca_file);
   v.Str("cert_file", t.cert_file);
   v.Str("key_file", t.key_file);
+  v.Str("ca", t.ca);
+  v.Str("cert", t.cert);
+  v.Secret("key", t.key);
   v.Str("server_name", t.server_name);
   v.Bool("insecure_skip_verify", t.insecure_skip_verify);
   v.Str("min_version", t.min_version);

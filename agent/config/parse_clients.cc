@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string_view>
+#include <tuple>
 
 #include "config/field_reader.h"
 #include "util/escape.h"
@@ -44,7 +45,16 @@ void Validate(MapReader& r, BackoffConfig& b) {
 }
 
 void Validate(MapReader& r, TlsConfig& t) {
-  RefuseUnsupported(r, {"ca", "cert", "key", "ca_ref", "cert_ref", "key_ref"});
+  // *_ref name secrets of Prometheus' secret managers, which Promtail has none of.
+  RefuseUnsupported(r, {"ca_ref", "cert_ref", "key_ref"});
+  // Prometheus' TLSConfig.Validate: each PEM inline or from a file, not both.
+  for (const auto& [inline_key, pem, file] :
+       {std::tuple{"ca", &t.ca, &t.ca_file}, std::tuple{"cert", &t.cert, &t.cert_file},
+        std::tuple{"key", &t.key, &t.key_file}}) {
+    if (!pem->empty() && !file->empty()) {
+      r.Fail(inline_key, fmt::format("set either {0} or {0}_file, not both", inline_key));
+    }
+  }
   // Go's names, as Prometheus reads them; TLS10 < TLS11 < TLS12 < TLS13 compares as text.
   for (const auto& [key, v] :
        {std::pair{"min_version", &t.min_version}, std::pair{"max_version", &t.max_version}}) {
@@ -55,9 +65,14 @@ void Validate(MapReader& r, TlsConfig& t) {
   if (!t.min_version.empty() && !t.max_version.empty() && t.max_version < t.min_version) {
     r.Fail("max_version", "must not be lower than min_version");
   }
-  if (t.cert_file.empty() != t.key_file.empty()) {
-    r.Fail(t.cert_file.empty() ? "key_file" : "cert_file",
-           "cert_file and key_file must be set together");
+  const bool has_cert = !t.cert_file.empty() || !t.cert.empty();
+  const bool has_key = !t.key_file.empty() || !t.key.empty();
+  if (has_cert != has_key) {
+    const char* set =
+        !has_cert ? (t.key.empty() ? "key_file" : "key") : (t.cert.empty() ? "cert_file" : "cert");
+    r.Fail(set,
+           "a client certificate (cert_file or cert) and its key (key_file or key) must be "
+           "set together");
   }
 }
 

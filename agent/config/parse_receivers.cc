@@ -84,6 +84,12 @@ void Validate(MapReader& r, SyslogConfig& c) {
     r.Fail("max_message_length", "must be between 1 and 67108864 bytes");
   }
   const TlsConfig& t = c.tls_config;
+  // The listener's OpenSSL context reads files; Promtail's syslog target takes files only too.
+  if (!t.ca.empty() || !t.cert.empty() || !t.key.empty()) {
+    r.Fail("tls_config",
+           "the syslog listener reads its certificate from files: use cert_file, "
+           "key_file and ca_file instead of cert, key and ca");
+  }
   if ((!t.ca_file.empty() || !t.cert_file.empty()) && (t.cert_file.empty() || t.key_file.empty())) {
     r.Fail("tls_config", "cert_file and key_file are required to serve TLS");
   }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "io/curl_tls.h"
+
 namespace skidder::io {
 
 HttpResponse HttpClient::Get(const HttpRequest&) {
@@ -15,6 +17,12 @@ HttpResponse HttpClient::Get(const HttpRequest&) {
 }
 
 namespace {
+
+// Sets a PEM blob option; libcurl copies the bytes, so the blob only has to outlive the call.
+void SetBlob(CURL* easy, CURLoption option, const std::string& pem) {
+  curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+  curl_easy_setopt(easy, option, &blob);
+}
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -97,46 +105,6 @@ int PollMs(const Transfer& t, SteadyClock::time_point now) {
     wait = std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(1), wait);
   }
   return static_cast<int>(wait.count());
-}
-
-// Sets a PEM blob option; libcurl copies the bytes, so the blob only has to outlive the call.
-void SetBlob(CURL* easy, CURLoption option, const std::string& pem) {
-  curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
-  curl_easy_setopt(easy, option, &blob);
-}
-
-// Every TLS decision of the agent's HTTP traffic, Loki and Kubernetes alike.
-void SetTlsOptions(CURL* easy, const TlsOptions& tls) {
-  // libcurl keeps a parsed CA store for a day by default (CURLOPT_CA_CACHE_TIMEOUT): a rotated
-  // ca_file (cert-manager, trust-manager) must count from the next connection on.
-  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-  if (!tls.ca_pem.empty()) {
-    SetBlob(easy, CURLOPT_CAINFO_BLOB, tls.ca_pem);
-  } else if (!tls.ca_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
-  }
-  // Exactly this bundle, as Promtail's ca_file: not also the system's CA directory that Debian's
-  // libcurl adds by default.
-  if (!tls.ca_pem.empty() || !tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
-  if (!tls.cert_pem.empty()) {
-    SetBlob(easy, CURLOPT_SSLCERT_BLOB, tls.cert_pem);
-    curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
-  } else if (!tls.cert_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
-  }
-  if (!tls.key_pem.empty()) {
-    SetBlob(easy, CURLOPT_SSLKEY_BLOB, tls.key_pem);
-    curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
-  } else if (!tls.key_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
-  }
-  if (tls.insecure_skip_verify) {
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (long v = CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
-    curl_easy_setopt(easy, CURLOPT_SSLVERSION, v);
-  }
 }
 
 // Proxy, redirects and HTTP version, as Promtail's HTTP client settings say. libcurl would use
@@ -385,6 +353,40 @@ void CurlHttpClient::Finish(const HttpRequest& req, const Transfer& t, CURLcode 
 }
 
 }  // namespace
+
+// Every TLS decision of the agent's HTTP traffic, Loki and Kubernetes alike.
+void SetTlsOptions(CURL* easy, const TlsOptions& tls) {
+  // libcurl keeps a parsed CA store for a day by default (CURLOPT_CA_CACHE_TIMEOUT): a rotated
+  // ca_file (cert-manager, trust-manager) must count from the next connection on.
+  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+  if (!tls.ca_pem.empty()) {
+    SetBlob(easy, CURLOPT_CAINFO_BLOB, tls.ca_pem);
+  } else if (!tls.ca_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
+  }
+  // Exactly this bundle, as Promtail's ca_file: not also the system's CA directory that Debian's
+  // libcurl adds by default.
+  if (!tls.ca_pem.empty() || !tls.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+  if (!tls.cert_pem.empty()) {
+    SetBlob(easy, CURLOPT_SSLCERT_BLOB, tls.cert_pem);
+    curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+  } else if (!tls.cert_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  }
+  if (!tls.key_pem.empty()) {
+    SetBlob(easy, CURLOPT_SSLKEY_BLOB, tls.key_pem);
+    curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+  } else if (!tls.key_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
+  }
+  if (tls.insecure_skip_verify) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (long v = CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
+    curl_easy_setopt(easy, CURLOPT_SSLVERSION, v);
+  }
+}
 
 std::unique_ptr<HttpClient> NewCurlHttpClient() { return std::make_unique<CurlHttpClient>(); }
 

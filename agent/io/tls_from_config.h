@@ -16,6 +16,9 @@ inline TlsOptions TlsFromConfig(const config::TlsConfig& tls) {
   out.insecure_skip_verify = tls.insecure_skip_verify;
   out.min_version = tls.min_version;
   out.max_version = tls.max_version;
+  out.ca_pem = tls.ca;
+  out.cert_pem = tls.cert;
+  out.key_pem = tls.key;
   return out;
 }
 

@@ -45,9 +45,10 @@ io::HttpRequest KubeClient::Request(const std::string& path_query) const {
   req.headers.emplace_back("Accept", "application/json");
   req.connect_timeout = kConnectTimeout;
   req.tls = io::TlsFromConfig(cfg_.tls);
-  req.tls.ca_pem = cfg_.ca_pem;
-  req.tls.cert_pem = cfg_.cert_pem;
-  req.tls.key_pem = cfg_.key_pem;
+  // A kubeconfig's *-data (never set together with tls_config's inline PEM: sd_config refuses it).
+  if (!cfg_.ca_pem.empty()) req.tls.ca_pem = cfg_.ca_pem;
+  if (!cfg_.cert_pem.empty()) req.tls.cert_pem = cfg_.cert_pem;
+  if (!cfg_.key_pem.empty()) req.tls.key_pem = cfg_.key_pem;
   req.proxy_url = cfg_.proxy_url;
   req.no_proxy = cfg_.no_proxy;
   req.proxy_from_environment = true;  // as client-go: HTTPS_PROXY/NO_PROXY unless proxy_url

@@ -61,6 +61,7 @@ Status ResolveServer(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& 
     // Like Prometheus: custom credentials only make sense with an explicit api_server.
     if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth ||
         cfg.oauth2 || !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
+        !cfg.tls_config.ca.empty() || !cfg.tls_config.cert.empty() ||
         cfg.tls_config.insecure_skip_verify) {
       return InvalidArgument(
           "kubernetes_sd_configs: bearer_token/basic_auth/oauth2/tls_config require 'api_server' "
@@ -106,7 +107,9 @@ Status ResolveKubeconfig(const config::KubernetesSdConfig& cfg, ClientConfig& c,
   }
   if (!cfg.bearer_token.empty() || !cfg.bearer_token_file.empty() || cfg.basic_auth || cfg.oauth2 ||
       !cfg.tls_config.ca_file.empty() || !cfg.tls_config.cert_file.empty() ||
-      !cfg.tls_config.key_file.empty() || cfg.tls_config.insecure_skip_verify) {
+      !cfg.tls_config.key_file.empty() || !cfg.tls_config.ca.empty() ||
+      !cfg.tls_config.cert.empty() || !cfg.tls_config.key.empty() ||
+      cfg.tls_config.insecure_skip_verify) {
     return InvalidArgument(
         "kubernetes_sd_configs: bearer_token/bearer_token_file/oauth2/tls_config cannot be "
         "combined with "

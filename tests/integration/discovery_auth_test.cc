@@ -1,9 +1,13 @@
 // The common HTTP client settings on discovery, run by the real binary: kubernetes_sd_configs
 // with an OAuth2 client-credentials token and through a CONNECT proxy with proxy_connect_header,
-// and docker_sd_configs reading containers of a daemon served over TLS with a client certificate.
+// and docker_sd_configs reading containers of a daemon served over TLS with a client certificate;
+// tls_config with inline PEM (ca, cert, key) for the Loki client and both discoveries.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "harness.h"
 #include "support/fake_docker_api.h"
@@ -18,6 +22,17 @@ namespace {
 constexpr const char* kNode = R"({"metadata": {"name": "n1",
     "labels": {"topology.kubernetes.io/zone": "zone-a"}},
     "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}]}})";
+
+// A PEM file's text as a YAML block scalar's lines, indented by `indent` spaces.
+std::string PemBlock(const std::string& path, int indent) {
+  std::string out, text = ReadFile(path);
+  for (size_t start = 0; start < text.size();) {
+    size_t end = std::min(text.find('\n', start), text.size());
+    out.append(indent, ' ').append(text, start, end - start).push_back('\n');
+    start = end + 1;
+  }
+  return out;
+}
 
 class KubernetesAuth : public IntegrationTest {
  protected:
@@ -47,6 +62,27 @@ class KubernetesAuth : public IntegrationTest {
   }
   std::unique_ptr<FakeKubeApi> api_;
 };
+
+// The API server's CA given inline (Prometheus' tls_config.ca) rather than as ca_file.
+TEST_F(KubernetesAuth, AnInlineCaVerifiesTheApiServer) {
+  StartAgent(
+      WriteConfig({.extra_top = fmt::format(R"(  - job_name: nodes
+    kubernetes_sd_configs:
+      - role: node
+        api_server: {}
+        bearer_token: token-1
+        tls_config:
+          ca: |
+{}    relabel_configs:
+      - source_labels: [__meta_kubernetes_node_label_topology_kubernetes_io_zone]
+        target_label: zone
+      - target_label: __path__
+        replacement: {}/node.log
+)",
+                                            api_->url(), PemBlock(api_->ca_file(), 12), logs())}));
+  ASSERT_TRUE(WaitFor([&] { return TargetsContain(R"(zone="zone-a")"); }))
+      << agent_.HttpGet("/targets") << agent_.Stderr();
+}
 
 TEST_F(KubernetesAuth, DiscoveryWorksWithAnOAuth2TokenAndFetchesANewOneWhenRefused) {
   FakeTokenServer tokens("Basic aWQ6c2VjcmV0", 3600);  // id:secret
@@ -111,6 +147,33 @@ class DockerTls : public IntegrationTest {
   }
   FakeDockerApi docker_{dir_ / "unused.sock"};
 };
+
+// Prometheus' inline tls_config (ca, cert, key) instead of files, with client certificates.
+TEST_F(DockerTls, InlinePemVerifiesTheDaemonAndPresentsTheClientCertificate) {
+  ASSERT_TRUE(docker_.StartTcp());
+  const std::string plain = docker_.host();
+  TlsFront front(dir_.path(), std::stoi(plain.substr(plain.rfind(':') + 1)),
+                 /*require_client_cert=*/true);
+  ASSERT_TRUE(front.Start());
+  docker_.AddNetwork({.id = "net1", .name = "bridge"});
+  docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
+  docker_.Log("c1", 1, kDockerT0, "inline pem\n");
+  StartAgent(WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
+    docker_sd_configs:
+      - host: {}
+        refresh_interval: 200ms
+        tls_config:
+          ca: |
+{}          cert: |
+{}          key: |
+{})",
+                                                   front.url(), PemBlock(front.ca_file(), 12),
+                                                   PemBlock(front.client_cert_file(), 12),
+                                                   PemBlock(front.client_key_file(), 12))}));
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"inline pem"});
+  EXPECT_EQ(front.handshakes_failed(), 0);
+}
 
 TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
   ASSERT_TRUE(docker_.StartTcp());
@@ -179,6 +242,23 @@ TEST_F(ClientProxy, ProxyConnectHeaderReachesTheProxyOfAnHttpsLoki) {
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen[0].target, front.url().substr(8));
   EXPECT_EQ(seen[0].headers["proxy-authorization"], "Basic cHJveHk6cGFzcw==");
+}
+
+// Inline PEM in a client's tls_config: Loki behind TLS that wants a client certificate.
+TEST_F(ClientProxy, InlinePemReachesAnHttpsLokiThatWantsAClientCertificate) {
+  TlsFront front(dir_.path(), loki_.port(), /*require_client_cert=*/true);
+  ASSERT_TRUE(front.Start());
+  std::string path =
+      WriteConfig({.extra_client = "    tls_config:\n      ca: |\n" + PemBlock(front.ca_file(), 8) +
+                                   "      cert: |\n" + PemBlock(front.client_cert_file(), 8) +
+                                   "      key: |\n" + PemBlock(front.client_key_file(), 8)});
+  std::string yaml = ReadFile(path);
+  yaml.replace(yaml.find(loki_.url()), loki_.url().size(), front.url() + "/loki/api/v1/push");
+  WriteFile(path, yaml);
+  WriteFile(logs() + "/a.log", Lines("inline-pem", 0, 3));
+  StartAgent(path);
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  EXPECT_EQ(front.handshakes_failed(), 0);
 }
 
 }  // namespace

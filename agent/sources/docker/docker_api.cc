@@ -7,8 +7,10 @@
 #include <mutex>
 #include <vector>
 
+#include "io/curl_tls.h"
 #include "io/http_client.h"
 #include "io/proxy.h"
+#include "io/tls_from_config.h"
 
 namespace skidder::sources::docker {
 Endpoint Endpoint::From(const config::DockerSdConfig& cfg) {
@@ -168,21 +170,7 @@ static curl_slist* SetProxy(CURL* easy, const config::DockerSdConfig& cfg) {
 
 // TLS and redirects, for http(s):// hosts only (see the header).
 static void SetHttpSettings(CURL* easy, const config::DockerSdConfig& cfg) {
-  const config::TlsConfig& tls = cfg.tls_config;
-  curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-  if (!tls.ca_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, tls.ca_file.c_str());
-    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
-  }
-  if (!tls.cert_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
-  if (!tls.key_file.empty()) curl_easy_setopt(easy, CURLOPT_SSLKEY, tls.key_file.c_str());
-  if (tls.insecure_skip_verify) {
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (long v = io::CurlSslVersion(tls.min_version, tls.max_version); v != 0) {
-    curl_easy_setopt(easy, CURLOPT_SSLVERSION, v);
-  }
+  io::SetTlsOptions(easy, io::TlsFromConfig(cfg.tls_config));
   if (cfg.follow_redirects) {
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);

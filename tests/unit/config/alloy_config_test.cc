@@ -213,6 +213,49 @@ TEST(AlloyConfig, FormatFlagTakesYamlOrAlloyOnly) {
   EXPECT_FALSE(IsAlloyConfig("", "/etc/promtail/config.yaml"));
 }
 
+// Alloy's ca_pem, cert_pem and key_pem are Promtail's inline ca, cert and key, on loki.write
+// endpoints and discovery clients alike.
+TEST(AlloyConfig, PemInTlsConfigBlocksIsUsedInline) {
+  Alloy a;
+  testing::WriteFile(a.dir / "client.key", "KEY-TEXT");
+  Result<Config> c = a.Load(std::string(R"(
+local.file "key" {
+  filename  = ")") + (a.dir / "client.key") +
+                            R"("
+  is_secret = true
+}
+discovery.docker "d" {
+  host = "https://docker:2376"
+  tls_config {
+    ca_pem = "DOCKER-CA"
+  }
+}
+loki.source.docker "d" {
+  host       = "https://docker:2376"
+  targets    = discovery.docker.d.targets
+  forward_to = [loki.write.default.receiver]
+}
+loki.write "default" {
+  endpoint {
+    url = "https://loki.example/loki/api/v1/push"
+    tls_config {
+      ca_pem   = "CA-TEXT"
+      cert_pem = "CERT-TEXT"
+      key_pem  = local.file.key.content
+    }
+  }
+}
+)");
+  ASSERT_TRUE(c) << c.error().message();
+  const TlsConfig& t = c->clients.at(0).tls_config;
+  EXPECT_EQ(t.ca, "CA-TEXT");
+  EXPECT_EQ(t.cert, "CERT-TEXT");
+  EXPECT_EQ(t.key, "KEY-TEXT");
+  ASSERT_FALSE(c->scrape_configs.empty());
+  ASSERT_FALSE(c->scrape_configs.at(0).docker_sd_configs.empty());
+  EXPECT_EQ(c->scrape_configs.at(0).docker_sd_configs.at(0).tls_config.ca, "DOCKER-CA");
+}
+
 TEST(AlloyConfig, WriteEndpointsBecomeClientsWithEveryOption) {
   Alloy a;
   testing::WriteFile(a.dir / "password", "s3cret");

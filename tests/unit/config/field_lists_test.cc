@@ -282,6 +282,8 @@ std::vector<Section> Sections() {
        {"clients", "0", "tls_config"},
        {{"cert_file", "cert_file: c, key_file: k"},
         {"key_file", "cert_file: c, key_file: k"},
+        {"cert", "cert: c, key: k"},
+        {"key", "cert: c, key: k"},
         {"min_version", "min_version: TLS12"},
         {"max_version", "max_version: TLS12"}}},
       {"basic_auth",

@@ -92,6 +92,22 @@ TEST(HttpClientConfig, TheDumpHidesSecretsAndParsesBackToTheSameSettings) {
   }
 }
 
+// Prometheus' inline PEM: read everywhere tls_config is, the key hidden in the dump.
+TEST(HttpClientConfig, InlinePemIsReadAndItsKeyHiddenInTheDump) {
+  Result<Config> cfg = ParseConfig(
+      "clients:\n  - url: https://loki/p\n    tls_config:\n      ca: CA-TEXT\n"
+      "      cert: CERT-TEXT\n      key: KEY-s3cret\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  const TlsConfig& t = cfg->clients.at(0).tls_config;
+  EXPECT_EQ(t.ca, "CA-TEXT");
+  EXPECT_EQ(t.cert, "CERT-TEXT");
+  EXPECT_EQ(t.key, "KEY-s3cret");
+  const std::string dump = DumpConfig(*cfg);
+  EXPECT_EQ(dump.find("KEY-s3cret"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("CERT-TEXT"), std::string::npos) << dump;
+}
+
 struct BadCase {
   const char* name;
   const char* yaml;
@@ -131,6 +147,22 @@ INSTANTIATE_TEST_SUITE_P(
                 "         oauth2: {client_id: i, token_url: ftp://t/}}\n",
                 "cfg.yaml:5:44: scrape_configs[0].kubernetes_sd_configs[0].oauth2.token_url: must "
                 "start with http:// or https://"},
+        BadCase{"InlineCaBesideCaFile",
+                "clients:\n  - url: https://l/p\n    tls_config: {ca: x, ca_file: /ca.pem}\n",
+                "cfg.yaml:3:22: clients[0].tls_config.ca: set either ca or ca_file, not both"},
+        BadCase{"InlineCertWithoutKey",
+                "clients:\n  - url: https://l/p\n    tls_config: {cert: x}\n",
+                "cfg.yaml:3:24: clients[0].tls_config.cert: a client certificate (cert_file or "
+                "cert) and its key (key_file or key) must be set together"},
+        BadCase{"InlineKeyValueNeverQuoted",
+                "clients:\n  - url: https://l/p\n    tls_config: {key: s3cret, key_file: /k}\n",
+                "cfg.yaml:3:23: clients[0].tls_config.key: set either key or key_file, not both"},
+        BadCase{"InlinePemOnTheSyslogListener",
+                "scrape_configs:\n  - job_name: s\n    syslog:\n"
+                "      listen_address: 127.0.0.1:1514\n      tls_config: {cert: c, key: k}\n",
+                "cfg.yaml:5:19: scrape_configs[0].syslog.tls_config: the syslog listener reads its "
+                "certificate from files: use cert_file, key_file and ca_file instead of cert, key "
+                "and ca"},
         BadCase{"KubernetesNonBearerAuthorization",
                 "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
                 "      - {role: pod, api_server: https://k:1, authorization: {type: Token}}\n",
