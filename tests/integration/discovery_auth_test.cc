@@ -145,19 +145,26 @@ class DockerTls : public IntegrationTest {
     IntegrationTest::TearDown();
     docker_.Stop();
   }
+  // The daemon behind TLS that wants a client certificate, with container c1 (/web) that has
+  // logged first_line.
+  void StartDaemon(const std::string& first_line) {
+    ASSERT_TRUE(docker_.StartTcp());
+    const std::string plain = docker_.host();
+    front_ = std::make_unique<TlsFront>(dir_.path(), std::stoi(plain.substr(plain.rfind(':') + 1)),
+                                        /*require_client_cert=*/true);
+    ASSERT_TRUE(front_->Start());
+    docker_.AddNetwork({.id = "net1", .name = "bridge"});
+    docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
+    docker_.Log("c1", 1, kDockerT0, first_line + "\n");
+  }
   FakeDockerApi docker_{dir_ / "unused.sock"};
+  std::unique_ptr<TlsFront> front_;
 };
 
 // Prometheus' inline tls_config (ca, cert, key) instead of files, with client certificates.
 TEST_F(DockerTls, InlinePemVerifiesTheDaemonAndPresentsTheClientCertificate) {
-  ASSERT_TRUE(docker_.StartTcp());
-  const std::string plain = docker_.host();
-  TlsFront front(dir_.path(), std::stoi(plain.substr(plain.rfind(':') + 1)),
-                 /*require_client_cert=*/true);
-  ASSERT_TRUE(front.Start());
-  docker_.AddNetwork({.id = "net1", .name = "bridge"});
-  docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
-  docker_.Log("c1", 1, kDockerT0, "inline pem\n");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon("inline pem"));
+  const TlsFront& front = *front_;
   StartAgent(WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
     docker_sd_configs:
       - host: {}
@@ -176,14 +183,8 @@ TEST_F(DockerTls, InlinePemVerifiesTheDaemonAndPresentsTheClientCertificate) {
 }
 
 TEST_F(DockerTls, ContainersOfAnHttpsDaemonAreDiscoveredAndTheirLogsRead) {
-  ASSERT_TRUE(docker_.StartTcp());
-  const std::string plain = docker_.host();
-  TlsFront front(dir_.path(), std::stoi(plain.substr(plain.rfind(':') + 1)),
-                 /*require_client_cert=*/true);
-  ASSERT_TRUE(front.Start());
-  docker_.AddNetwork({.id = "net1", .name = "bridge"});
-  docker_.AddContainer({.id = "c1", .name = "/web", .labels = {{"logging", "on"}}});
-  docker_.Log("c1", 1, kDockerT0, "over tls\n");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon("over tls"));
+  const TlsFront& front = *front_;
   StartAgent(
       WriteConfig({.extra_top = fmt::format(R"(  - job_name: docker
     docker_sd_configs:
