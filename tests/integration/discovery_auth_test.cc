@@ -42,20 +42,21 @@ class KubernetesAuth : public IntegrationTest {
     api_ = std::make_unique<FakeKubeApi>(dir_ / "kube", "token-1");
     api_->AddObject("nodes", kNode);
   }
-  // A node-role job whose targets carry the node's zone; settings: YAML lines (indented 8).
-  std::string Config(const std::string& settings) {
+  // A node-role job whose targets carry the node's zone; settings: YAML lines (indented 8);
+  // tls: the tls_config block (by default the API server's CA file).
+  std::string Config(const std::string& settings, std::string tls = "") {
+    if (tls.empty()) tls = fmt::format("        tls_config: {{ca_file: {}}}\n", api_->ca_file());
     return WriteConfig({.extra_top = fmt::format(R"(  - job_name: nodes
     kubernetes_sd_configs:
       - role: node
         api_server: {}
-        tls_config: {{ca_file: {}}}
-{}    relabel_configs:
+{}{}    relabel_configs:
       - source_labels: [__meta_kubernetes_node_label_topology_kubernetes_io_zone]
         target_label: zone
       - target_label: __path__
         replacement: {}/node.log
 )",
-                                                 api_->url(), api_->ca_file(), settings, logs())});
+                                                 api_->url(), tls, settings, logs())});
   }
   bool TargetsContain(const std::string& text) {
     return agent_.HttpGet("/targets").find(text) != std::string::npos;
@@ -65,21 +66,8 @@ class KubernetesAuth : public IntegrationTest {
 
 // The API server's CA given inline (Prometheus' tls_config.ca) rather than as ca_file.
 TEST_F(KubernetesAuth, AnInlineCaVerifiesTheApiServer) {
-  StartAgent(
-      WriteConfig({.extra_top = fmt::format(R"(  - job_name: nodes
-    kubernetes_sd_configs:
-      - role: node
-        api_server: {}
-        bearer_token: token-1
-        tls_config:
-          ca: |
-{}    relabel_configs:
-      - source_labels: [__meta_kubernetes_node_label_topology_kubernetes_io_zone]
-        target_label: zone
-      - target_label: __path__
-        replacement: {}/node.log
-)",
-                                            api_->url(), PemBlock(api_->ca_file(), 12), logs())}));
+  StartAgent(Config("        bearer_token: token-1\n",
+                    "        tls_config:\n          ca: |\n" + PemBlock(api_->ca_file(), 12)));
   ASSERT_TRUE(WaitFor([&] { return TargetsContain(R"(zone="zone-a")"); }))
       << agent_.HttpGet("/targets") << agent_.Stderr();
 }
