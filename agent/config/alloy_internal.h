@@ -107,6 +107,7 @@ class Loader {
   Status ReadSyslog(const Block& b);
   Status ReadDocker(const Block& b);
   Status ReadApi(const Block& b);
+  Status ReadApiTls(const Block& tls, YAML::Node* server);
   Status ReadGelf(const Block& b);
   // A receiver's relabel_rules and forward_to graph (loki.source.syslog, loki.source.api).
   Status ReceiverRoute(const Block& b, Targets* t, Route* route);

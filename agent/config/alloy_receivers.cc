@@ -316,6 +316,35 @@ Status Loader::ReadSyslog(const Block& b) {
   return Status::Ok();
 }
 
+// loki.source.api's http > tls_config (dskit's server TLS, as Alloy's common net config names
+// it): the push server's http_tls_config. Certificates are read from files only.
+Status Loader::ReadApiTls(const Block& tls, YAML::Node* server) {
+  if (Status s = CheckBody(tls,
+                           {"cert_file", "key_file", "client_auth_type", "client_ca_file",
+                            "cert_pem", "key_pem", "client_ca"},
+                           {});
+      !s.ok()) {
+    return s;
+  }
+  if ((*server)["http_tls_config"]) return ErrorAt(tls.pos, "http: tls_config is given twice");
+  for (const Attribute& a : tls.attributes) {
+    if (a.name == "cert_pem" || a.name == "key_pem" || a.name == "client_ca") {
+      const std::string file =
+          a.name == "client_ca" ? "client_ca_file" : a.name.substr(0, a.name.size() - 4) + "_file";
+      return ErrorAt(a.pos, fmt::format("http.tls_config: {} is not supported by skidder, which "
+                                        "reads server certificates from files: use {}",
+                                        a.name, file));
+    }
+  }
+  Result<YAML::Node> node = AttrsToYaml(tls);
+  if (!node) return node.error();
+  if (!(*node)["cert_file"] || !(*node)["key_file"]) {  // else plain HTTP would be served
+    return ErrorAt(tls.pos, "http.tls_config: cert_file and key_file are required");
+  }
+  (*server)["http_tls_config"] = *node;
+  return Status::Ok();
+}
+
 // loki.source.api: a Promtail loki_push_api job. Its server takes Alloy's defaults unless the
 // http block says otherwise: port 8080 (Promtail's is 80), read timeout 30s, idle timeout 120s.
 Status Loader::ReadApi(const Block& b) {
@@ -344,13 +373,11 @@ Status Loader::ReadApi(const Block& b) {
     const bool http = nb.name == "http";
     for (const Block& inner : nb.blocks) {
       if (!http) continue;  // the whole grpc block has no effect (warned below)
-      if (inner.name == "tls_config" || inner.name == "tls") {
-        return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder yet: "
-                                              "serve the push API behind a TLS-terminating proxy",
+      if (inner.name != "tls_config") {
+        return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder",
                                               inner.name, nb.name));
       }
-      return ErrorAt(inner.pos, fmt::format("block {} in {} is not supported by skidder",
-                                            inner.name, nb.name));
+      if (Status s = ReadApiTls(inner, &server); !s.ok()) return s;
     }
     if (!http) {
       cfg_->warnings.push_back(

@@ -149,6 +149,44 @@ loki.write "default" {{
   EXPECT_NE(Request(port, "GET", "/ready", 10s).status, 200) << "served plain HTTP";
 }
 
+// Alloy's loki.source.api with http > tls_config: the push API over HTTPS, for senders with a
+// client certificate of the configured CA only.
+TEST_F(Https, AnAlloyApiSourceWithTlsConfigTakesPushesOnlyWithAClientCertificate) {
+  const std::string alloy = fmt::format(
+      R"(loki.source.api "push" {{
+  http {{
+    listen_address = "127.0.0.1"
+    listen_port    = 0
+    tls_config {{
+      cert_file        = "{cert}"
+      key_file         = "{key}"
+      client_auth_type = "RequireAndVerifyClientCert"
+      client_ca_file   = "{ca}"
+    }}
+  }}
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{url}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+      fmt::arg("cert", ours_.server_cert), fmt::arg("key", ours_.server_key),
+      fmt::arg("ca", ours_.ca), fmt::arg("url", loki_.url()));
+  WriteFile(dir_ / "config.alloy", alloy);
+  StartAgent(dir_ / "config.alloy",
+             {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
+  const std::optional<int> port = PushPort(agent_, "push");
+  ASSERT_TRUE(port.has_value()) << agent_.Stderr();
+  EXPECT_EQ(Push(*port, nullptr, "no certificate"), 403);
+  EXPECT_EQ(Push(*port, &foreign_, "another CA's certificate"), 403);
+  EXPECT_EQ(Push(*port, &ours_, "over alloy's tls_config"), 204);
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"over alloy's tls_config"});
+}
+
 // Promtail's -server.http-tls-* flags over an Alloy config with no http block (how the chart
 // serves HTTPS), and a certificate renewed in place as cert-manager does it: a new Secret
 // version swapped in, served to the next connection without a reload.

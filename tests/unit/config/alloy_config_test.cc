@@ -652,6 +652,12 @@ loki.source.api "tuned" {
     listen_port         = "3500"
     conn_limit          = 64
     server_read_timeout = "5s"
+    tls_config {
+      cert_file        = "/etc/tls/tls.crt"
+      key_file         = "/etc/tls/tls.key"
+      client_auth_type = "RequireAndVerifyClientCert"
+      client_ca_file   = "/etc/tls/ca.crt"
+    }
   }
   grpc {
     listen_port = 9095
@@ -683,6 +689,11 @@ loki.source.api "tuned" {
   EXPECT_EQ(tuned.server.http_listen_port, 3500);
   EXPECT_EQ(tuned.server.http_listen_conn_limit, 64);
   EXPECT_EQ(tuned.server.http_server_read_timeout, 5s);
+  EXPECT_EQ(tuned.server.http_tls_config.cert_file, "/etc/tls/tls.crt");
+  EXPECT_EQ(tuned.server.http_tls_config.key_file, "/etc/tls/tls.key");
+  EXPECT_EQ(tuned.server.http_tls_config.client_auth_type, "RequireAndVerifyClientCert");
+  EXPECT_EQ(tuned.server.http_tls_config.client_ca_file, "/etc/tls/ca.crt");
+  EXPECT_TRUE(plain.server.http_tls_config.cert_file.empty());
   // Numbers become strings as Alloy writes them (fixed notation, shortest digits).
   EXPECT_EQ(tuned.labels, (Labels{{"big", "1000000000000000000000"},
                                   {"forwarded", "true"},
@@ -691,7 +702,7 @@ loki.source.api "tuned" {
   EXPECT_TRUE(tuned.use_incoming_timestamp);
   EXPECT_EQ(tuned.max_body_size, 10 << 20);
   ASSERT_EQ(c->warnings.size(), 1u);
-  EXPECT_NE(c->warnings[0].find("c.alloy:12:3: the grpc block of loki.source.api.tuned has no "
+  EXPECT_NE(c->warnings[0].find("c.alloy:18:3: the grpc block of loki.source.api.tuned has no "
                                 "effect: skidder serves the push API over HTTP only"),
             std::string::npos)
       << c->warnings[0];
@@ -829,11 +840,17 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
                 .find("c.alloy:2:3: loki.source.syslog.s.listener.syslog.max_message_length: "
                       "must be between 1 and 67108864 bytes"),
             std::string::npos);
-  EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n    tls_config {\n    }\n"
-                                "  }\n  forward_to = [loki.write.default.receiver]\n}\n") +
-                    kWrite),
-            "c.alloy:3:5: block tls_config in http is not supported by skidder yet: serve the "
-            "push API behind a TLS-terminating proxy");
+  auto api_tls = [&](const std::string& body) {
+    return a.Error("loki.source.api \"p\" {\n  http {\n    tls_config {\n" + body +
+                   "    }\n  }\n  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
+  };
+  EXPECT_EQ(api_tls(""), "c.alloy:3:5: http.tls_config: cert_file and key_file are required");
+  EXPECT_EQ(api_tls("      cert_file = \"/c\"\n      key_pem = \"k\"\n"),
+            "c.alloy:5:7: http.tls_config: key_pem is not supported by skidder, which reads server "
+            "certificates from files: use key_file");
+  EXPECT_EQ(api_tls("      client_ca = \"x\"\n"),
+            "c.alloy:4:7: http.tls_config: client_ca is not supported by skidder, which reads "
+            "server certificates from files: use client_ca_file");
   EXPECT_EQ(a.Error(std::string("loki.source.api \"p\" {\n  http {\n  }\n  http {\n  }\n"
                                 "  forward_to = [loki.write.default.receiver]\n}\n") +
                     kWrite),
