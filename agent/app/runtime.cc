@@ -14,6 +14,7 @@
 #include "app/sinks.h"
 #include "app/stdin_source.h"
 #include "app/targets.h"
+#include "config/alloy.h"
 #include "discovery/file_sd.h"
 #include "kubernetes/discovery.h"
 #include "pipeline/pipeline.h"
@@ -80,13 +81,14 @@ void WarnIfPositionsAreTemporary(const std::string& filename) {
 
 }  // namespace
 
-// A server's HTTPS certificate, read and checked; null for plain HTTP.
-Result<std::shared_ptr<const telemetry::TlsMaterial>> LoadServerTls(
-    const config::ServerConfig& sc) {
+// A server's HTTPS certificate, read and checked; null for plain HTTP. setting: how errors name
+// the block where the user wrote it.
+Result<std::shared_ptr<const telemetry::TlsMaterial>> LoadServerTls(const config::ServerConfig& sc,
+                                                                    std::string setting) {
   const config::ServerTlsConfig& t = sc.http_tls_config;
   if (t.cert_file.empty()) return std::shared_ptr<const telemetry::TlsMaterial>();
-  auto m = telemetry::LoadTls(
-      {t.cert_file, t.key_file, t.client_ca_file, t.client_auth_type, sc.tls_min_version});
+  auto m = telemetry::LoadTls({t.cert_file, t.key_file, t.client_ca_file, t.client_auth_type,
+                               sc.tls_min_version, std::move(setting)});
   if (!m) return Err(m.error());
   return std::make_shared<const telemetry::TlsMaterial>(std::move(*m));
 }
@@ -205,15 +207,21 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
   // refuses the reload rather than leaving the agent without a config that can start.
   // -check-syntax checks the text only (its certificates may live on another machine).
   if (!flags.check_syntax) {
+    // An Alloy config's own blocks are named as written there; the TLS flags as Promtail's.
+    const bool alloy = config::IsAlloyConfig(flags.config_format, flags.config_file);
+    const bool flagged = flags.http_tls_cert_path || flags.http_tls_key_path ||
+                         flags.http_tls_ca_path || flags.http_tls_client_auth;
     if (!s.cfg.server.disable) {
-      auto tls = LoadServerTls(s.cfg.server);
+      auto tls =
+          LoadServerTls(s.cfg.server, alloy && !flagged ? "http.tls" : "server.http_tls_config");
       if (!tls) return Err(tls.error());
       s.http_tls = std::move(*tls);
     }
     for (size_t i = 0; i < s.cfg.scrape_configs.size(); ++i) {
       const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
       if (!sc.push) continue;
-      auto tls = LoadServerTls(sc.push->server);
+      auto tls =
+          LoadServerTls(sc.push->server, alloy ? "http.tls_config" : "server.http_tls_config");
       if (!tls) {
         return Err(Status(tls.error().code(), fmt::format("scrape_configs[{}] ({}): {}", i,
                                                           sc.job_name, tls.error().message())));

@@ -14,14 +14,11 @@
 namespace skidder::telemetry {
 namespace {
 
-// The setting's name as users write it (Promtail's server block).
-constexpr const char* kBlock = "server.http_tls_config";
-
-Result<std::string> ReadPem(const std::string& path, const char* key) {
+Result<std::string> ReadPem(const HttpServerTls& tls, const std::string& path, const char* key) {
   gnutls_datum_t d{};
   if (gnutls_load_file(path.c_str(), &d) < 0) {
     const int e = errno;
-    return Err(InvalidArgument(fmt::format("{}.{}: cannot read {}: {}", kBlock, key, path,
+    return Err(InvalidArgument(fmt::format("{}.{}: cannot read {}: {}", tls.setting, key, path,
                                            e != 0 ? std::strerror(e) : "unreadable")));
   }
   std::string out(reinterpret_cast<const char*>(d.data), d.size);
@@ -49,13 +46,13 @@ Result<Credentials> MakeCredentials(const TlsMaterial& m, const HttpServerTls& t
     return Err(
         InvalidArgument(fmt::format("{}: cert_file {} and key_file {} are not a PEM "
                                     "certificate and its private key: {}",
-                                    kBlock, tls.cert_file, tls.key_file, gnutls_strerror(e))));
+                                    tls.setting, tls.cert_file, tls.key_file, gnutls_strerror(e))));
   }
   if (!tls.client_ca_file.empty()) {
     gnutls_datum_t ca = Datum(m.ca_pem);
     if (int n = gnutls_certificate_set_x509_trust_mem(raw, &ca, GNUTLS_X509_FMT_PEM); n <= 0) {
       return Err(InvalidArgument(fmt::format("{}.client_ca_file: {} holds no PEM certificate{}",
-                                             kBlock, tls.client_ca_file,
+                                             tls.setting, tls.client_ca_file,
                                              n < 0 ? std::string(": ") + gnutls_strerror(n) : "")));
     }
   }
@@ -118,9 +115,9 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
   TlsMaterial m;
   m.files = tls;
   m.stamp = StampOf(tls);  // before reading: a change while reading is seen next time
-  auto cert = ReadPem(tls.cert_file, "cert_file");
+  auto cert = ReadPem(tls, tls.cert_file, "cert_file");
   if (!cert) return Err(cert.error());
-  auto key = ReadPem(tls.key_file, "key_file");
+  auto key = ReadPem(tls, tls.key_file, "key_file");
   if (!key) return Err(key.error());
   m.cert_pem = std::move(*cert);
   m.key_pem = std::move(*key);
@@ -131,10 +128,10 @@ Result<TlsMaterial> LoadTls(const HttpServerTls& tls) {
   m.verify_cert = a == "VerifyClientCertIfGiven" || a == "RequireAndVerifyClientCert";
   if (m.verify_cert && tls.client_ca_file.empty()) {
     return Err(InvalidArgument(
-        fmt::format("{}.client_ca_file: is required with client_auth_type {}", kBlock, a)));
+        fmt::format("{}.client_ca_file: is required with client_auth_type {}", tls.setting, a)));
   }
   if (!tls.client_ca_file.empty()) {
-    auto ca = ReadPem(tls.client_ca_file, "client_ca_file");
+    auto ca = ReadPem(tls, tls.client_ca_file, "client_ca_file");
     if (!ca) return Err(ca.error());
     m.ca_pem = std::move(*ca);
   }

@@ -30,6 +30,8 @@ struct HttpServerTls {
   // not pass it gets 403 (ClientCertProblem).
   std::string client_auth_type;
   std::string min_version;  // dskit's tls_min_version: VersionTLS10..VersionTLS13; "" = 1.2
+  // How errors name the block: Promtail's, or Alloy's "http.tls" as the user wrote it.
+  std::string setting = "server.http_tls_config";
 };
 
 // What stat said of a file (0s and err when it failed): another value means it may have changed.

@@ -271,6 +271,30 @@ TEST_F(Https, AReloadWithAnUnusableCertificateIsRefusedAndTheOldOneKeepsServing)
   ASSERT_TRUE(agent_.Running());
 }
 
+// Named as the Alloy config says it: http.tls, not Promtail's server.http_tls_config.
+TEST_F(Https, AnUnreadableCertificateOfAnAlloyConfigIsNamedAsItsBlock) {
+  WriteFile(dir_ / "config.alloy",
+            fmt::format(R"(http {{
+  tls {{
+    cert_file = "{dir}/missing.crt"
+    key_file  = "{key}"
+  }}
+}}
+loki.write "default" {{
+  endpoint {{ url = "{url}" }}
+}}
+)",
+                        fmt::arg("dir", dir_.path()), fmt::arg("key", ours_.server_key),
+                        fmt::arg("url", loki_.url())));
+  ASSERT_TRUE(agent_.Start({"-config.file=" + dir_ / "config.alloy", "-server.http-listen-port=0",
+                            "-positions.file=" + positions_file()}));
+  ASSERT_TRUE(WaitFor([&] { return !agent_.Running(); }, 30s)) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("http.tls.cert_file: cannot read " + dir_ / "missing.crt" +
+                                 ": No such file or directory"),
+            std::string::npos)
+      << agent_.Stderr();
+}
+
 TEST_F(Https, AnUnreadableCertificateStopsTheStartWithItsPath) {
   const std::string yaml = fmt::format(
       R"(server:

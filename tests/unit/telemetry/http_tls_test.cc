@@ -276,6 +276,10 @@ TEST(HttpServerTls, FilesThatCannotServeAreNamed) {
             "server.http_tls_config.client_ca_file: is required with client_auth_type "
             "VerifyClientCertIfGiven");
   EXPECT_EQ(StartError({t.server_cert, t.server_key, "", "", ""}), "loaded");
+  // An Alloy config's block is named as written there.
+  EXPECT_EQ(
+      StartError({c.dir / "missing.crt", t.server_key, "", "", "", "http.tls"}),
+      "http.tls.cert_file: cannot read " + c.dir / "missing.crt" + ": No such file or directory");
 }
 
 }  // namespace
