@@ -71,10 +71,9 @@ class Loader {
   Result<YAML::Node> AttrsToYaml(const Block& b,
                                  const std::map<std::string, std::string>& rename = {},
                                  const std::set<std::string>& blocks_ok = {});
-  // A tls_config block: Alloy's ca_pem, cert_pem and key_pem are Promtail's ca, cert and key.
-  Result<YAML::Node> TlsConfigToYaml(const Block& b) {
-    return AttrsToYaml(b, {{"ca_pem", "ca"}, {"cert_pem", "cert"}, {"key_pem", "key"}});
-  }
+  // A tls_config block: Alloy's ca_pem, cert_pem and key_pem are Promtail's ca, cert and key
+  // (which Alloy does not know; refused by those names).
+  Result<YAML::Node> TlsConfigToYaml(const Block& b);
   // Records where a stage body was written, so that the stage's errors name that block even
   // when it ends up nested in a match or fanout stage (StageConfig::origins).
   void NoteStage(const YAML::Node& body, Pos pos, const std::string& name);

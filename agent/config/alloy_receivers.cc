@@ -11,6 +11,7 @@
 #include <span>
 
 #include "config/alloy_internal.h"
+#include "config/field_reader.h"
 #include "config/sections.h"
 #include "util/byte_size.h"
 
@@ -338,7 +339,12 @@ Status Loader::ReadApiTls(const Block& tls, YAML::Node* server) {
   }
   Result<YAML::Node> node = AttrsToYaml(tls);
   if (!node) return node.error();
-  if (!(*node)["cert_file"] || !(*node)["key_file"]) {  // else plain HTTP would be served
+  // Checked here, so that mistakes name the block as written.
+  ServerTlsConfig checked;
+  if (Status s = internal::ReadBlock(*node, Where(tls.pos), "http.tls_config", checked); !s.ok()) {
+    return s;
+  }
+  if (checked.cert_file.empty() || checked.key_file.empty()) {  // else plain HTTP
     return ErrorAt(tls.pos, "http.tls_config: cert_file and key_file are required");
   }
   (*server)["http_tls_config"] = *node;

@@ -142,6 +142,16 @@ Status Loader::ReadHttp(const Block& b) {
   return Status::Ok();
 }
 
+Result<YAML::Node> Loader::TlsConfigToYaml(const Block& b) {
+  for (const char* name : {"ca", "cert", "key"}) {
+    if (const Attribute* a = b.Attr(name)) {
+      return Err(ErrorAt(
+          a->pos, fmt::format("tls_config: {0} is Promtail's name; Alloy's is {0}_pem", name)));
+    }
+  }
+  return AttrsToYaml(b, {{"ca_pem", "ca"}, {"cert_pem", "cert"}, {"key_pem", "key"}});
+}
+
 namespace {
 
 // An endpoint's error names the attribute as the user wrote it, not the Promtail key it became.
@@ -154,6 +164,9 @@ Status AlloyNames(Status s) {
       {".backoff_config.max_period:", ".max_backoff_period:"},
       {".backoff_config.max_retries:", ".max_backoff_retries:"},
       {".drop_rate_limited_batches:", ".retry_on_http_429:"},
+      {".tls_config.ca:", ".tls_config.ca_pem:"},
+      {".tls_config.cert:", ".tls_config.cert_pem:"},
+      {".tls_config.key:", ".tls_config.key_pem:"},
   };
   std::string msg = s.message();
   for (const auto& [promtail, alloy] : kNames) {

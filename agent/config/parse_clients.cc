@@ -1,8 +1,13 @@
 // clients[]: where entries are pushed, how, and with which credentials.
 #include <fmt/format.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <string_view>
 #include <tuple>
 
@@ -44,6 +49,51 @@ void Validate(MapReader& r, BackoffConfig& b) {
   if (b.max_retries < 0) r.Fail("max_retries", "must not be negative");
 }
 
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
+std::unique_ptr<BIO, BioFree> MemBio(const std::string& pem) {
+  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// Inline PEM is parsed here, as Prometheus does when it builds the client, so that a pasted or
+// mis-indented one fails the start, -check-syntax and a reload (a file is read at each
+// connection instead). Messages never quote the text: a key is a secret.
+void CheckInlinePem(MapReader& r, const TlsConfig& t) {
+  std::unique_ptr<X509, X509Free> cert;
+  std::unique_ptr<EVP_PKEY, PkeyFree> key;
+  if (!t.ca.empty()) {
+    auto bio = MemBio(t.ca);
+    std::unique_ptr<X509, X509Free> first(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!first) r.Fail("ca", "holds no PEM certificate");
+  }
+  if (!t.cert.empty()) {
+    auto bio = MemBio(t.cert);
+    cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) r.Fail("cert", "is not a PEM certificate");
+  }
+  if (!t.key.empty()) {
+    auto bio = MemBio(t.key);
+    key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) r.Fail("key", "is not a PEM private key (an encrypted key is not supported)");
+  }
+  if (cert && key && X509_check_private_key(cert.get(), key.get()) != 1) {
+    r.Fail("key", "is not the private key of cert");
+  }
+  ERR_clear_error();  // what OpenSSL queued here is reported above
+}
+
+}  // namespace
+
 void Validate(MapReader& r, TlsConfig& t) {
   // *_ref name secrets of Prometheus' secret managers, which Promtail has none of.
   RefuseUnsupported(r, {"ca_ref", "cert_ref", "key_ref"});
@@ -55,6 +105,7 @@ void Validate(MapReader& r, TlsConfig& t) {
       r.Fail(inline_key, fmt::format("set either {0} or {0}_file, not both", inline_key));
     }
   }
+  CheckInlinePem(r, t);
   // Go's names, as Prometheus reads them; TLS10 < TLS11 < TLS12 < TLS13 compares as text.
   for (const auto& [key, v] :
        {std::pair{"min_version", &t.min_version}, std::pair{"max_version", &t.max_version}}) {

@@ -48,6 +48,35 @@ X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_
   return cert;
 }
 
+namespace {
+
+std::string PemText(X509* cert, EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (cert != nullptr) PEM_write_bio_X509(bio, cert);
+  if (key != nullptr) PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+}  // namespace
+
+const TestPem& SelfSignedPem() {
+  static const TestPem pem = [] {
+    EVP_PKEY* key = NewTestKey();
+    EVP_PKEY* other = NewTestKey();
+    X509* cert = NewTestCert("inline", key, nullptr, nullptr, 1);
+    TestPem p{PemText(cert, nullptr), PemText(nullptr, key), PemText(nullptr, other)};
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(other);
+    return p;
+  }();
+  return pem;
+}
+
 void WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) throw std::runtime_error("cannot write " + path);

@@ -15,6 +15,12 @@ EVP_PKEY* NewTestKey();
 // null. A leaf certificate's extended key usage is ext_key_usage (OpenSSL's names).
 X509* NewTestCert(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, long serial,
                   const char* ext_key_usage = "serverAuth,clientAuth");
+// A self-signed CA certificate and its key as PEM text, made once per process (config tests
+// of inline PEM). other_key: a key that is not the certificate's.
+struct TestPem {
+  std::string cert, key, other_key;
+};
+const TestPem& SelfSignedPem();
 // Writes cert and then key (each skipped when null) to path as PEM; throws when it cannot.
 void WritePem(const std::string& path, X509* cert, EVP_PKEY* key);
 

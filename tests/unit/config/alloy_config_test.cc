@@ -8,6 +8,7 @@
 
 #include "config/alloy.h"
 #include "config/loader.h"
+#include "support/test_certs.h"
 #include "support/test_util.h"
 
 namespace skidder::config {
@@ -217,17 +218,21 @@ TEST(AlloyConfig, FormatFlagTakesYamlOrAlloyOnly) {
 // endpoints and discovery clients alike.
 TEST(AlloyConfig, PemInTlsConfigBlocksIsUsedInline) {
   Alloy a;
-  testing::WriteFile(a.dir / "client.key", "KEY-TEXT");
+  const testing::TestPem& pem = testing::SelfSignedPem();
+  testing::WriteFile(a.dir / "client.crt", pem.cert);
+  testing::WriteFile(a.dir / "client.key", pem.key);
   Result<Config> c = a.Load(std::string(R"(
+local.file "crt" { filename = ")") +
+                            (a.dir / "client.crt") + R"(" }
 local.file "key" {
-  filename  = ")") + (a.dir / "client.key") +
+  filename  = ")" + (a.dir / "client.key") +
                             R"("
   is_secret = true
 }
 discovery.docker "d" {
   host = "https://docker:2376"
   tls_config {
-    ca_pem = "DOCKER-CA"
+    ca_pem = local.file.crt.content
   }
 }
 loki.source.docker "d" {
@@ -239,8 +244,8 @@ loki.write "default" {
   endpoint {
     url = "https://loki.example/loki/api/v1/push"
     tls_config {
-      ca_pem   = "CA-TEXT"
-      cert_pem = "CERT-TEXT"
+      ca_pem   = local.file.crt.content
+      cert_pem = local.file.crt.content
       key_pem  = local.file.key.content
     }
   }
@@ -248,12 +253,22 @@ loki.write "default" {
 )");
   ASSERT_TRUE(c) << c.error().message();
   const TlsConfig& t = c->clients.at(0).tls_config;
-  EXPECT_EQ(t.ca, "CA-TEXT");
-  EXPECT_EQ(t.cert, "CERT-TEXT");
-  EXPECT_EQ(t.key, "KEY-TEXT");
+  EXPECT_EQ(t.ca, pem.cert);
+  EXPECT_EQ(t.cert, pem.cert);
+  EXPECT_EQ(t.key, pem.key);
   ASSERT_FALSE(c->scrape_configs.empty());
   ASSERT_FALSE(c->scrape_configs.at(0).docker_sd_configs.empty());
-  EXPECT_EQ(c->scrape_configs.at(0).docker_sd_configs.at(0).tls_config.ca, "DOCKER-CA");
+  EXPECT_EQ(c->scrape_configs.at(0).docker_sd_configs.at(0).tls_config.ca, pem.cert);
+  // Named as written in Alloy; Promtail's inline names are not Alloy's.
+  EXPECT_EQ(
+      a.Error(std::string("loki.write \"default\" {\n  endpoint {\n    url = \"https://l/p\"\n"
+                          "    tls_config {\n      ca_pem = \"not pem\"\n    }\n  }\n}\n")),
+      "c.alloy:2:3: loki.write.default.endpoint[0].tls_config.ca_pem: holds no PEM "
+      "certificate");
+  EXPECT_EQ(
+      a.Error(std::string("loki.write \"default\" {\n  endpoint {\n    url = \"https://l/p\"\n"
+                          "    tls_config {\n      ca = \"x\"\n    }\n  }\n}\n")),
+      "c.alloy:5:7: tls_config: ca is Promtail's name; Alloy's is ca_pem");
 }
 
 TEST(AlloyConfig, WriteEndpointsBecomeClientsWithEveryOption) {

@@ -3,7 +3,11 @@
 // dumped with their secrets hidden.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "config/loader.h"
+#include "support/test_certs.h"
 
 namespace skidder::config {
 namespace {
@@ -93,19 +97,75 @@ TEST(HttpClientConfig, TheDumpHidesSecretsAndParsesBackToTheSameSettings) {
 }
 
 // Prometheus' inline PEM: read everywhere tls_config is, the key hidden in the dump.
+// The PEM text of a YAML block scalar, indented.
+std::string PemLines(const std::string& pem, size_t indent = 8) {
+  std::string out;
+  for (size_t start = 0; start < pem.size();) {
+    size_t end = std::min(pem.find('\n', start), pem.size());
+    out += std::string(indent, ' ') + pem.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string InlineTls(const std::string& ca, const std::string& cert, const std::string& key) {
+  return "clients:\n  - url: https://loki/p\n    tls_config:\n      ca: |\n" + PemLines(ca) +
+         "      cert: |\n" + PemLines(cert) + "      key: |\n" + PemLines(key);
+}
+
 TEST(HttpClientConfig, InlinePemIsReadAndItsKeyHiddenInTheDump) {
-  Result<Config> cfg = ParseConfig(
-      "clients:\n  - url: https://loki/p\n    tls_config:\n      ca: CA-TEXT\n"
-      "      cert: CERT-TEXT\n      key: KEY-s3cret\n",
-      "cfg.yaml", false);
+  const testing::TestPem& pem = testing::SelfSignedPem();
+  Result<Config> cfg = ParseConfig(InlineTls(pem.cert, pem.cert, pem.key), "cfg.yaml", false);
   ASSERT_TRUE(cfg) << cfg.error().message();
   const TlsConfig& t = cfg->clients.at(0).tls_config;
-  EXPECT_EQ(t.ca, "CA-TEXT");
-  EXPECT_EQ(t.cert, "CERT-TEXT");
-  EXPECT_EQ(t.key, "KEY-s3cret");
+  EXPECT_EQ(t.ca, pem.cert);
+  EXPECT_EQ(t.cert, pem.cert);
+  EXPECT_EQ(t.key, pem.key);
   const std::string dump = DumpConfig(*cfg);
-  EXPECT_EQ(dump.find("KEY-s3cret"), std::string::npos) << dump;
-  EXPECT_NE(dump.find("CERT-TEXT"), std::string::npos) << dump;
+  EXPECT_EQ(dump.find("PRIVATE KEY"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("      key: <secret>\n"), std::string::npos) << dump;
+}
+
+// Parsed when the config is read (as Prometheus does), so a pasted or mis-indented PEM fails the
+// start and -check-syntax, never quoting the text.
+TEST(HttpClientConfig, InlinePemThatDoesNotParseIsRefusedWithoutQuotingIt) {
+  const testing::TestPem& pem = testing::SelfSignedPem();
+  auto error = [](const std::string& yaml) {
+    Result<Config> cfg = ParseConfig(yaml, "cfg.yaml", false);
+    return cfg ? std::string("loaded") : cfg.error().message();
+  };
+  std::string broken_key = pem.key;
+  broken_key.replace(40, 8, "AAAAAAAA");
+  const std::string bad = error(InlineTls(pem.cert, pem.cert, broken_key));
+  EXPECT_NE(bad.find("clients[0].tls_config.key: is not a PEM private key"), std::string::npos)
+      << bad;
+  EXPECT_EQ(bad.find("AAAAAAAA"), std::string::npos) << bad;
+  EXPECT_NE(error(InlineTls(pem.cert, pem.cert, pem.other_key))
+                .find("clients[0].tls_config.key: is not the private key of cert"),
+            std::string::npos);
+  EXPECT_NE(error(InlineTls("not a certificate\n", pem.cert, pem.key))
+                .find("clients[0].tls_config.ca: holds no PEM certificate"),
+            std::string::npos);
+  EXPECT_NE(error(InlineTls(pem.cert, pem.key, pem.key))
+                .find("clients[0].tls_config.cert: is not a PEM certificate"),
+            std::string::npos);
+  const std::string cert_only =
+      InlineTls(pem.cert, pem.cert, "")
+          .substr(0, InlineTls(pem.cert, pem.cert, "").find("      key: |"));
+  EXPECT_NE(error(cert_only).find("clients[0].tls_config.cert: a client certificate (cert_file or "
+                                  "cert) and its key (key_file or key) must be set together"),
+            std::string::npos)
+      << error(cert_only);
+  // The syslog listener's OpenSSL context reads files only, as Promtail's.
+  const std::string syslog =
+      "scrape_configs:\n  - job_name: s\n    syslog:\n      listen_address: 127.0.0.1:1514\n"
+      "      tls_config:\n        cert: |\n" +
+      PemLines(pem.cert, 10) + "        key: |\n" + PemLines(pem.key, 10);
+  EXPECT_NE(error(syslog).find("scrape_configs[0].syslog.tls_config: the syslog listener reads its "
+                               "certificate from files: use cert_file, key_file and ca_file "
+                               "instead of cert, key and ca"),
+            std::string::npos)
+      << error(syslog);
 }
 
 struct BadCase {
@@ -150,19 +210,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"InlineCaBesideCaFile",
                 "clients:\n  - url: https://l/p\n    tls_config: {ca: x, ca_file: /ca.pem}\n",
                 "cfg.yaml:3:22: clients[0].tls_config.ca: set either ca or ca_file, not both"},
-        BadCase{"InlineCertWithoutKey",
-                "clients:\n  - url: https://l/p\n    tls_config: {cert: x}\n",
-                "cfg.yaml:3:24: clients[0].tls_config.cert: a client certificate (cert_file or "
-                "cert) and its key (key_file or key) must be set together"},
-        BadCase{"InlineKeyValueNeverQuoted",
-                "clients:\n  - url: https://l/p\n    tls_config: {key: s3cret, key_file: /k}\n",
-                "cfg.yaml:3:23: clients[0].tls_config.key: set either key or key_file, not both"},
-        BadCase{"InlinePemOnTheSyslogListener",
-                "scrape_configs:\n  - job_name: s\n    syslog:\n"
-                "      listen_address: 127.0.0.1:1514\n      tls_config: {cert: c, key: k}\n",
-                "cfg.yaml:5:19: scrape_configs[0].syslog.tls_config: the syslog listener reads its "
-                "certificate from files: use cert_file, key_file and ca_file instead of cert, key "
-                "and ca"},
+        BadCase{"CertFileWithoutKey",
+                "clients:\n  - url: https://l/p\n    tls_config: {cert_file: /c.pem}\n",
+                "cfg.yaml:3:29: clients[0].tls_config.cert_file: a client certificate (cert_file "
+                "or cert) and its key (key_file or key) must be set together"},
         BadCase{"KubernetesNonBearerAuthorization",
                 "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
                 "      - {role: pod, api_server: https://k:1, authorization: {type: Token}}\n",
