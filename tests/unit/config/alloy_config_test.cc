@@ -860,6 +860,15 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
                    "    }\n  }\n  forward_to = [loki.write.default.receiver]\n}\n" + kWrite);
   };
   EXPECT_EQ(api_tls(""), "c.alloy:3:5: http.tls_config: cert_file and key_file are required");
+  // An unset environment variable: empty, which would serve plain HTTP.
+  EXPECT_EQ(api_tls("      cert_file = sys.env(\"SKIDDER_TEST_UNSET\")\n"
+                    "      key_file  = sys.env(\"SKIDDER_TEST_UNSET\")\n"),
+            "c.alloy:3:5: http.tls_config: cert_file and key_file are required");
+  EXPECT_EQ(api_tls("      cert_file = \"/c\"\n      key_file = \"/k\"\n"
+                    "      client_auth_type = \"Mutual\"\n"),
+            "c.alloy:3:5: http.tls_config.client_auth_type: must be NoClientCert, "
+            "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
+            "RequireAndVerifyClientCert, not \"Mutual\"");
   EXPECT_EQ(api_tls("      cert_file = \"/c\"\n      key_pem = \"k\"\n"),
             "c.alloy:5:7: http.tls_config: key_pem is not supported by skidder, which reads server "
             "certificates from files: use key_file");
