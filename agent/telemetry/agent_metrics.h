@@ -28,6 +28,9 @@ inline constexpr const char* kReasonStreamLimited = "stream_limited";
 inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted before it was read
 // A held rotated file let go unread because held files were over positions.held_max_bytes.
 inline constexpr const char* kReasonHeldBudget = "held_budget";
+// An entry whose final label set is empty: Loki refuses a stream without labels (its own
+// validation reason's name), and would refuse the whole push with it.
+inline constexpr const char* kReasonMissingLabels = "missing_labels";
 // A line the agent crashed on repeatedly, skipped on the next start (see sources/file/poison.h).
 inline constexpr const char* kReasonPoison = "poison";
 
@@ -36,7 +39,7 @@ inline constexpr const char* kReasonPoison = "poison";
 inline constexpr const char* kClientDropReasons[] = {
     kReasonLineTooLong, kReasonStreamLimited, kReasonInvalid,      kReasonTooOld,
     kReasonTooNew,      kReasonOutOfOrder,    kReasonTooFarBehind, kReasonTooLarge,
-    kReasonStreamLimit, kReasonRateLimited};
+    kReasonStreamLimit, kReasonRateLimited,   kReasonMissingLabels};
 
 struct AgentMetrics {
   explicit AgentMetrics(Registry& r);

@@ -161,7 +161,11 @@ TEST_F(DockerTls, InlinePemVerifiesTheDaemonAndPresentsTheClientCertificate) {
           ca: |
 {}          cert: |
 {}          key: |
-{})",
+{}    relabel_configs:
+      - source_labels: [__meta_docker_container_name]
+        regex: /(.*)
+        target_label: container
+)",
                                                    front.url(), PemBlock(front.ca_file(), 12),
                                                    PemBlock(front.client_cert_file(), 12),
                                                    PemBlock(front.client_key_file(), 12))}));

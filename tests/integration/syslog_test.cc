@@ -74,6 +74,37 @@ TEST_F(Syslog, TcpDeliversBothFramingsWithPromtailsLabels) {
   EXPECT_EQ(agent_.Metric("promtail_syslog_target_entries_total"), 6);
 }
 
+// A job without `labels` hands its messages to pipeline_stages with no labels, as Promtail's
+// does: a stage may add some. One that still has none when it reaches the client is dropped
+// alone (Loki would refuse the whole push with it), counted as missing_labels.
+TEST_F(Syslog, MessagesWithoutLabelsGoToTheStagesAndOnlyThoseLeftWithoutAreDropped) {
+  std::string config = WriteConfig({.extra_top = R"(  - job_name: syslog
+    syslog:
+      listen_address: 127.0.0.1:0
+    pipeline_stages:
+      - regex: {expression: '^level=(?P<level>\w+)'}
+      - labels: {level: ""}
+)"});
+  StartAgent(config);
+  auto port = SyslogPort(agent_, "syslog");
+  ASSERT_TRUE(port.has_value()) << agent_.Stderr();
+  SyslogTcpClient c;
+  ASSERT_TRUE(c.Connect(*port)) << c.error();
+  ASSERT_TRUE(c.Send(OctetFrame(Rfc5424("level=warn m-0")) + OctetFrame(Rfc5424("m-1")) +
+                     OctetFrame(Rfc5424("level=info m-2"))));
+  ASSERT_TRUE(loki_.WaitForLines(2));
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Metric("promtail_dropped_entries_total", {"reason=\"missing_labels\""}) == 1;
+  })) << agent_.Stderr();
+  auto entries = loki_.Entries();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].line, "level=warn m-0");
+  EXPECT_EQ(entries[0].labels, R"({level="warn"})");
+  EXPECT_EQ(entries[1].line, "level=info m-2");
+  for (const auto& r : loki_.Requests()) EXPECT_EQ(r.status, 204);
+  EXPECT_NE(agent_.Stderr().find("entry without labels dropped"), std::string::npos);
+}
+
 TEST_F(Syslog, MalformedMessagesAreCountedAndTheConnectionGoesOn) {
   int port = Start();
   SyslogTcpClient c;

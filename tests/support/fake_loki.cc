@@ -138,7 +138,7 @@ void FakeLoki::HandlePush(const httplib::Request& req, httplib::Response& res) {
   bool decode_error = false;
   if (status == 0) {
     if (Decode(req, &accepted, &body)) {
-      status = 204;
+      status = body.empty() ? 204 : 400;  // a stream Loki refuses: the others are kept
     } else {
       status = 400;
       decode_error = true;
@@ -184,7 +184,8 @@ int FakeLoki::FaultStatus(const httplib::Request& req, std::string* body) {
   return 0;
 }
 
-// Decodes a push as Loki would; false with *error set when it cannot.
+// Decodes a push as Loki would; false with *error set when it cannot. A stream Loki's validation
+// refuses (no labels) is left out and named in *error, the rest is kept, as Loki does.
 bool FakeLoki::Decode(const httplib::Request& req, std::vector<ReceivedEntry>* out,
                       std::string* error) {
   std::string raw;
@@ -199,6 +200,10 @@ bool FakeLoki::Decode(const httplib::Request& req, std::vector<ReceivedEntry>* o
   }
   std::string tenant = req.get_header_value("X-Scope-OrgID");
   for (const auto& stream : push.streams()) {
+    if (stream.labels().empty() || stream.labels() == "{}") {  // Loki's validation
+      *error = "error at least one label pair is required per stream";
+      continue;
+    }
     for (const auto& e : stream.entries()) {
       ReceivedEntry& r = out->emplace_back();
       r.tenant = tenant;

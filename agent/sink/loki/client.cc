@@ -120,6 +120,7 @@ class LokiClient::Impl final : public SendControl {
   std::optional<std::string_view> LineToSend(const Entry& e, std::deque<std::string>& fixed);
   uint32_t ShortenLabelValues(Labels* labels);  // returns how many values it shortened
   std::string Tenant(Labels* labels, uint32_t* invalid);
+  void DropUnlabelled(const Entry& e);
   void CountLimitDrop(const char* reason, size_t line_bytes, const Labels& labels,
                       std::string_view detail);
   void Run();
@@ -146,7 +147,7 @@ class LokiClient::Impl final : public SendControl {
   std::atomic<bool> abort_{false};  // Stop's deadline passed: leave what is unsent
   std::atomic<int64_t> abandoned_entries_{0};
   std::atomic<int64_t> next_limit_log_ns_{0};  // limit drops are logged at most every 10 s
-  log::LogLimiter label_log_, tenant_log_;
+  log::LogLimiter label_log_, tenant_log_, unlabelled_log_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the sender: new batch, stop, abort
@@ -230,6 +231,21 @@ std::string LokiClient::Impl::Tenant(Labels* labels, uint32_t* invalid) {
              {{"host", host_}, {"tenant", shown}, {"entries", std::to_string(n)}});
   }
   return cfg_.tenant_id;
+}
+
+// Loki refuses a stream without labels, and with it the whole push (400): such an entry (a
+// pipeline that dropped every label, a receiver job without `labels`) is dropped alone, counted,
+// and the warning says what to change.
+void LokiClient::Impl::DropUnlabelled(const Entry& e) {
+  m_->dropped_entries.With({host_, telemetry::kReasonMissingLabels})->Add();
+  m_->dropped_bytes.With({host_, telemetry::kReasonMissingLabels})
+      ->Add(static_cast<double>(e.line.size()));
+  if (int64_t n = 0; unlabelled_log_.Allow(&n)) {
+    LOG_WARN(
+        "entry without labels dropped: Loki refuses a stream with no labels; give the job a "
+        "label (e.g. job) that relabel_configs and pipeline_stages keep",
+        {{"host", host_}, {"entries", std::to_string(n)}});
+  }
 }
 
 void LokiClient::Impl::CountLimitDrop(const char* reason, size_t line_bytes, const Labels& labels,
@@ -316,6 +332,10 @@ void LokiClient::Impl::Push(std::span<E> batch) {
   uint64_t invalid_tenants = 0, shortened = 0;  // counted per entry
   for (size_t i = 0; i < batch.size(); ++i) {
     const uint32_t s = StreamOf(batch[i].labels, streams);
+    if (streams[s].out.empty()) {
+      DropUnlabelled(batch[i]);
+      continue;
+    }
     invalid_tenants += streams[s].invalid_tenant;
     shortened += streams[s].shortened;
     if (auto line = LineToSend(batch[i], fixed)) {

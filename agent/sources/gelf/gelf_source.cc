@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -41,7 +42,7 @@ struct GelfSource::Impl {
   void Run(const std::atomic<bool>& stop);
   void ReadDatagrams(pipeline::Emitter& out);
   void Handle(std::string_view payload, const BatchTime& now, pipeline::Emitter& out);
-  Labels LabelsOf(const GelfMessage& m);
+  std::optional<Labels> LabelsOf(const GelfMessage& m);  // nullopt: relabel_configs drop it
   void Warn(std::string_view what, std::string_view error);
   void Publish();
 
@@ -55,8 +56,9 @@ struct GelfSource::Impl {
   Reassembler chunks;
   GelfMessage msg;  // reused between messages
   ArrivalStamps stamps;
-  std::unordered_map<std::string, Labels> cache;  // relabel outcomes by the meta labels' values
-  std::string key;                                // scratch: the cache key of one message
+  std::unordered_map<std::string, std::optional<Labels>>
+      cache;        // relabel outcomes by the meta labels' values
+  std::string key;  // scratch: the cache key of one message
   Counts counts;
   log::LogLimiter warn_log;
 };
@@ -148,12 +150,15 @@ void GelfSource::Impl::Handle(std::string_view data, const BatchTime& now, pipel
     return;
   }
   ++counts.decoded;  // Promtail counts a message once read, whatever relabeling does with it
-  Entry e;
-  e.labels = LabelsOf(msg);
-  if (e.labels.empty()) {
+  std::optional<Labels> labels = LabelsOf(msg);
+  if (!labels) {
     ++counts.relabel;
     return;
   }
+  // A set left empty goes on, as in Promtail: a stage may add labels, and the client drops
+  // what still has none (missing_labels).
+  Entry e;
+  e.labels = *std::move(labels);
   // Go's time.Unix(0, int64(seconds * 1e9)); a time past what nanoseconds hold is the read time.
   const double ns = msg.timestamp * 1e9;
   const bool incoming = opts.config.use_incoming_timestamp && msg.timestamp != 0 &&
@@ -166,7 +171,7 @@ void GelfSource::Impl::Handle(std::string_view data, const BatchTime& now, pipel
 
 // The config's labels and the message's meta labels, relabeled, without the `__` ones. The
 // outcome depends on those four values only, so it is cached by them.
-Labels GelfSource::Impl::LabelsOf(const GelfMessage& m) {
+std::optional<Labels> GelfSource::Impl::LabelsOf(const GelfMessage& m) {
   if (opts.relabel.empty()) {  // every meta label starts with "__": only the config's remain
     Labels l = opts.config.labels;
     l.RemoveInternal();
@@ -191,9 +196,12 @@ Labels GelfSource::Impl::LabelsOf(const GelfMessage& m) {
   for (const auto& [name, value] : meta) {
     if (!value.empty()) b.Add(name, std::string(value));
   }
-  Labels labels = b.Build();
-  if (!kubernetes::Relabel(opts.relabel, labels)) labels = Labels();
-  labels.RemoveInternal();
+  std::optional<Labels> labels = b.Build();
+  if (kubernetes::Relabel(opts.relabel, *labels)) {
+    labels->RemoveInternal();
+  } else {
+    labels.reset();
+  }
   if (cache.size() >= kMaxCached) cache.clear();
   cache.emplace(key, labels);
   return labels;

@@ -51,7 +51,8 @@ EntryBuilder::EntryBuilder(const config::SyslogConfig& cfg, const kubernetes::Re
   needs_hostname_ = (reads_ & 2u) != 0;
 }
 
-Labels EntryBuilder::RelabelMessage(const SyslogMessage& msg, const PeerLabels& peer) {
+std::optional<Labels> EntryBuilder::RelabelMessage(const SyslogMessage& msg,
+                                                   const PeerLabels& peer) {
   LabelsBuilder b(cfg_.labels);
   b.Reserve(8 + msg.structured_data.size());
   b.Add("__syslog_connection_ip_address", peer.ip);
@@ -77,7 +78,7 @@ Labels EntryBuilder::RelabelMessage(const SyslogMessage& msg, const PeerLabels& 
     }
   }
   Labels labels = b.Build();
-  if (!kubernetes::Relabel(rules_, labels)) return Labels();
+  if (!kubernetes::Relabel(rules_, labels)) return std::nullopt;
   labels.RemoveInternal();
   return labels;
 }
@@ -91,7 +92,7 @@ bool EntryBuilder::Build(const SyslogMessage& msg, std::string_view raw, const P
   if (rules_.empty()) {  // every meta label starts with "__": only the config labels remain
     out->labels = cfg_.labels;
     out->labels.RemoveInternal();
-    return !out->labels.empty();
+    return true;
   }
   key_.clear();
   const std::optional<std::string_view> fields[] = {peer.ip,      peer.hostname, std::nullopt,
@@ -113,8 +114,9 @@ bool EntryBuilder::Build(const SyslogMessage& msg, std::string_view raw, const P
     if (cache_.size() >= kMaxCached) cache_.clear();
     it = cache_.emplace(key_, RelabelMessage(msg, peer)).first;
   }
-  out->labels = it->second;
-  return !out->labels.empty();
+  if (!it->second) return false;
+  out->labels = *it->second;
+  return true;
 }
 
 }  // namespace skidder::sources::syslog

@@ -58,10 +58,8 @@ class GelfSourceTest : public ::testing::Test {
     o.job_name = "g";
     o.config.listen_address = "127.0.0.1:0";
     o.config.use_incoming_timestamp = incoming_timestamp;
-    o.config.labels.Set("job", "gelf");
-    auto rules = kubernetes::CompileRelabel(
-        {Copy("__gelf_message_host", "host"), Copy("__gelf_message_level", "level"),
-         Copy("__gelf_message_facility", "facility"), Copy("__gelf_message_version", "version")});
+    o.config.labels = labels_;
+    auto rules = kubernetes::CompileRelabel(rules_);
     ASSERT_TRUE(rules) << rules.error().message();
     o.relabel = *rules;
     o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
@@ -73,6 +71,10 @@ class GelfSourceTest : public ::testing::Test {
     return metrics_.gelf_dropped.With({"g", reason})->Value();
   }
 
+  Labels labels_{{"job", "gelf"}};
+  std::vector<config::RelabelConfig> rules_ = {
+      Copy("__gelf_message_host", "host"), Copy("__gelf_message_level", "level"),
+      Copy("__gelf_message_facility", "facility"), Copy("__gelf_message_version", "version")};
   pipeline::Pipeline pipeline_{std::vector<std::unique_ptr<pipeline::Stage>>{}};
   // For the limit test; declared before source_, whose thread uses them until it is gone.
   FakeClock clock_;
@@ -125,6 +127,24 @@ TEST_F(GelfSourceTest, TheMessagesTimestampWithUseIncomingTimestamp) {
   // No host or facility: no such labels. No level is level 0, "emergency", as in Promtail
   // (go-gelf reads an absent level as 0).
   EXPECT_EQ(entries[1].labels.ToString(), R"({job="gelf", level="emergency"})");
+}
+
+// relabel_configs' drop drops; a message left with no labels goes on to the pipeline, as in
+// Promtail (a stage may add labels; the client drops one that still has none).
+TEST_F(GelfSourceTest, ADropRuleDropsAndAMessageWithoutLabelsGoesOn) {
+  labels_ = Labels();
+  config::RelabelConfig drop;
+  drop.source_labels = {"__gelf_message_level"};
+  drop.action = "drop";
+  drop.regex = "debug";
+  rules_ = {drop};
+  Start();
+  ASSERT_TRUE(SendUdp(port_, R"({"short_message":"dropped","level":7})"));
+  ASSERT_TRUE(SendUdp(port_, R"({"short_message":"kept","level":4})"));
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 1 && Dropped("relabel") == 1; }));
+  const Entry e = sink_.entries()[0];
+  EXPECT_NE(e.line.find("kept"), std::string::npos);
+  EXPECT_TRUE(e.labels.empty());
 }
 
 TEST_F(GelfSourceTest, BadDatagramsAreCountedAndTheListenerGoesOn) {

@@ -422,6 +422,34 @@ TEST_F(LokiClientTest, LongLinesAreTruncatedOrDroppedByConfig) {
   EXPECT_EQ(loki_.LineCount(), 1u);
 }
 
+// Loki refuses a stream without labels with a 400 for the whole push: an entry left with none
+// (a pipeline that dropped every label, `__` labels only) is dropped alone, and the entries
+// batched with it arrive.
+TEST_F(LokiClientTest, AnEntryWithoutLabelsIsDroppedAloneAndTheRestOfTheBatchArrives) {
+  auto client = Make(Config());
+  auto tracker = AckTracker::Create(0);
+  std::vector<Entry> batch;
+  {
+    AckRef hold = tracker->Open(30);
+    batch.push_back(MakeEntry("before", hold));
+    Entry none = MakeEntry("no labels", hold);
+    none.labels = Labels{{"__tenant_id__", "team-a"}, {"__path__", "/x"}};
+    batch.push_back(std::move(none));
+    batch.push_back(MakeEntry("after", hold));
+  }
+  client->PushBatch(batch);
+  batch.clear();
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(loki_.WaitForLines(2));
+  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"before", "after"}));
+  for (const auto& r : loki_.Requests()) EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonMissingLabels}), 1);
+  EXPECT_EQ(Counter(metrics_.dropped_bytes, {host(), telemetry::kReasonMissingLabels}), 9);
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
+}
+
 TEST_F(LokiClientTest, InvalidUtf8IsReplacedSoLokiNeverRejectsTheRequest) {
   auto client = Make(Config());
   ASSERT_TRUE(client->Start().ok());

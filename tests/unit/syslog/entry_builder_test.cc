@@ -71,7 +71,9 @@ TEST_F(EntryBuilderTest, IncomingTimestampAndWholeMessageOnRequest) {
   EXPECT_EQ(e.timestamp_ns, 1539296055003000000);
 }
 
-TEST_F(EntryBuilderTest, ADropRuleOrNoLabelsDropsTheMessage) {
+// A drop rule drops; a message left with no labels is built, as Promtail hands it to the
+// stages (which may add labels; the client drops one that still has none).
+TEST_F(EntryBuilderTest, ADropRuleDropsTheMessageAndNoLabelsDoesNot) {
   config::RelabelConfig drop = Copy("__syslog_message_severity", "");
   drop.action = "drop";
   drop.regex = "debug";
@@ -83,8 +85,13 @@ TEST_F(EntryBuilderTest, ADropRuleOrNoLabelsDropsTheMessage) {
   EXPECT_TRUE(built_);
   cfg_.labels = Labels();
   Build({});
-  From("<14>1 - h a - - - x");
-  EXPECT_FALSE(built_);
+  Entry e = From("<14>1 - h a - - - x");
+  EXPECT_TRUE(built_);
+  EXPECT_TRUE(e.labels.empty());
+  Build({Copy("__syslog_message_app_name", "__kept_internal")});
+  e = From("<14>1 - h a - - - x");
+  EXPECT_TRUE(built_);
+  EXPECT_TRUE(e.labels.empty());
 }
 
 }  // namespace
