@@ -218,10 +218,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
       s.http_tls = std::move(*tls);
     }
     for (size_t i = 0; i < s.cfg.scrape_configs.size(); ++i) {
+      const std::optional<config::PushApiConfig> push =
+          config::PushServerOf(s.cfg.scrape_configs[i]);
+      if (!push) continue;
       const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
-      if (!sc.push) continue;
-      auto tls =
-          LoadServerTls(sc.push->server, alloy ? "http.tls_config" : "server.http_tls_config");
+      auto tls = LoadServerTls(push->server, alloy ? "http.tls_config" : "server.http_tls_config");
       if (!tls) {
         return Err(Status(tls.error().code(), fmt::format("scrape_configs[{}] ({}): {}", i,
                                                           sc.job_name, tls.error().message())));
@@ -423,22 +424,26 @@ Status Runtime::StartPushServers() {
   State& s = *s_;
   for (size_t i = 0; i < s.jobs.size(); ++i) {
     const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
-    if (!sc.push) continue;
+    std::optional<config::PushApiConfig> push = config::PushServerOf(sc);
+    if (!push) continue;
     sources::push::PushSourceOptions po;
     po.job_name = sc.job_name;
-    po.config = *sc.push;
+    po.config = std::move(*push);
+    po.heroku = sc.heroku.has_value();
     po.relabel = s.jobs[i].relabel;
     po.pipeline = s.jobs[i].pipeline;
     if (auto it = s.push_tls.find(i); it != s.push_tls.end()) po.tls = it->second;
-    if (!po.tls && !sc.push->server.http_tls_config.cert_file.empty()) {  // never plain instead
+    if (!po.tls && !po.config.server.http_tls_config.cert_file.empty()) {  // never plain instead
       return Internal(
           fmt::format("scrape_configs[{}] ({}): its certificate was not loaded", i, sc.job_name));
     }
     auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.sink.get(), s.metrics,
                                                          &SystemClock::Get());
     if (auto port = p->Start(); !port) {
-      return Status(port.error().code(), fmt::format("scrape_configs[{}] ({}): loki_push_api: {}",
-                                                     i, sc.job_name, port.error().message()));
+      return Status(
+          port.error().code(),
+          fmt::format("scrape_configs[{}] ({}): {}: {}", i, sc.job_name,
+                      sc.heroku ? "heroku_drain" : "loki_push_api", port.error().message()));
     }
     s.pushes.push_back(std::move(p));
   }

@@ -35,6 +35,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.source.journal", {}},
     {"loki.source.syslog", {}},
     {"loki.source.api", {}},
+    {"loki.source.heroku", {}},
     {"loki.source.gelf", {}},
     {"loki.source.docker", {}},
     {"loki.process", {"receiver"}},

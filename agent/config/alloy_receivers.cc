@@ -222,6 +222,7 @@ std::string_view MetaPrefix(std::string_view component) {
   if (component == "loki.source.journal") return "__journal_";
   if (component == "loki.source.docker") return "__meta_docker_";
   if (component == "loki.source.gelf") return "__gelf_";
+  if (component == "loki.source.heroku") return "__heroku_drain_";
   return "";
 }
 
@@ -351,22 +352,23 @@ Status Loader::ReadApiTls(const Block& tls, YAML::Node* server) {
   return Status::Ok();
 }
 
-// loki.source.api: a Promtail loki_push_api job. Its server takes Alloy's defaults unless the
-// http block says otherwise: port 8080 (Promtail's is 80), read timeout 30s, idle timeout 120s.
+// loki.source.api: a Promtail loki_push_api job; loki.source.heroku: a heroku_drain job, the
+// same server and arguments but max_send_message_size. Its server takes Alloy's defaults unless
+// the http block says otherwise: port 8080 (Promtail's is 80), read timeout 30s, idle timeout
+// 120s.
 Status Loader::ReadApi(const Block& b) {
-  if (Status s = CheckBody(b,
-                           {"forward_to", "relabel_rules", "labels", "use_incoming_timestamp",
-                            "max_send_message_size", "graceful_shutdown_timeout"},
-                           {"http", "grpc"});
-      !s.ok()) {
-    return s;
-  }
+  const bool heroku = b.name == "loki.source.heroku";
+  std::set<std::string> attrs = {"forward_to", "relabel_rules", "labels", "use_incoming_timestamp",
+                                 "graceful_shutdown_timeout"};
+  if (!heroku) attrs.insert("max_send_message_size");
+  if (Status s = CheckBody(b, attrs, {"http", "grpc"}); !s.ok()) return s;
   Targets t;
   Route route;
   if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
   YAML::Node push(YAML::NodeType::Map);
   if (Status s = TypedAttrs(b, kApi, {"forward_to", "relabel_rules"}, &push); !s.ok()) return s;
-  push["tenant_from_header"] = true;       // Alloy gives a push's X-Scope-OrgID to its entries
+  // Alloy gives a push's X-Scope-OrgID to its entries (a Heroku drain always does).
+  if (!heroku) push["tenant_from_header"] = true;
   YAML::Node server(YAML::NodeType::Map);  // Alloy's defaults, where they differ from Promtail's
   server["http_listen_port"] = 8080;
   server["http_server_read_timeout"] = "30s";
@@ -388,8 +390,8 @@ Status Loader::ReadApi(const Block& b) {
     if (!http) {
       cfg_->warnings.push_back(
           fmt::format("{}: the grpc block of {} has no effect: skidder "
-                      "serves the push API over HTTP only",
-                      Where(nb.pos), Id(b)));
+                      "serves {} over HTTP only",
+                      Where(nb.pos), Id(b), heroku ? "Heroku drains" : "the push API"));
     }
     if (Status s =
             TypedAttrs(nb, http ? std::span<const AttrSpec>(kApiHttp) : kApiGrpc, {}, &server);
@@ -399,7 +401,7 @@ Status Loader::ReadApi(const Block& b) {
   }
   push["server"] = server;
   YAML::Node node;
-  node["loki_push_api"] = push;
+  node[heroku ? "heroku_drain" : "loki_push_api"] = push;
   return AddScrapeConfig(b, std::move(node), t, route);
 }
 

@@ -45,7 +45,7 @@ Result<Config> Loader::Run() {
       s = ReadJournal(b);
     } else if (b.name == "loki.source.syslog") {
       s = ReadSyslog(b);
-    } else if (b.name == "loki.source.api") {
+    } else if (b.name == "loki.source.api" || b.name == "loki.source.heroku") {
       s = ReadApi(b);
     } else if (b.name == "loki.source.gelf") {
       s = ReadGelf(b);

@@ -235,6 +235,25 @@ struct PushApiConfig {
   std::vector<std::string> ignored_keys;  // server keys that cannot apply (gRPC), for the log
 };
 
+// Promtail's `heroku_drain` block (Alloy's loki.source.heroku): Heroku's HTTPS log drains POST
+// logplex frames to /heroku/api/v1/drain on a server of the job's own (sources/push, which
+// serves it as a push API of another body). Each message's labels are `labels`,
+// __heroku_drain_host, _app, _proc, _log_id and __heroku_drain_param_<name> per query
+// parameter, then relabel_configs; a request's X-Scope-OrgID is its entries' tenant.
+struct HerokuDrainConfig {
+  ServerConfig server = [] {  // the port of Promtail's loki_push_api, for want of a better one
+    ServerConfig s;
+    s.http_listen_port = 80;
+    return s;
+  }();
+  Labels labels;
+  bool use_incoming_timestamp = false;  // the message's timestamp; else the time received
+  // skidder, as in PushApiConfig: answered 204 once Loki took the entries, 503 after this long.
+  Duration ack_timeout = std::chrono::seconds(8);
+  int64_t max_body_size = 100 << 20;      // skidder: the largest request body
+  std::vector<std::string> ignored_keys;  // server keys that cannot apply (gRPC), for the log
+};
+
 // Prometheus' docker_sd_configs, read as Promtail's Docker target reads it: containers of one
 // Docker daemon, whose logs are read through the daemon's API (sources/docker). As in Prometheus
 // the HTTP client settings apply to http:// and https:// hosts; the proxy settings to tcp:// hosts
@@ -285,14 +304,18 @@ struct ScrapeConfig {
   std::vector<KubernetesSdConfig> kubernetes_sd_configs;
   std::vector<FileSdConfig> file_sd_configs;
   std::vector<RelabelConfig> relabel_configs;
-  std::string encoding;                  // accepted: "" or utf-8 only for now
-  std::optional<JournalConfig> journal;  // set: this job reads the journal (sources/journal)
-  std::optional<PushApiConfig> push;     // set: this job receives Loki pushes (sources/push)
+  std::string encoding;                     // accepted: "" or utf-8 only for now
+  std::optional<JournalConfig> journal;     // set: this job reads the journal (sources/journal)
+  std::optional<PushApiConfig> push;        // set: this job receives Loki pushes (sources/push)
+  std::optional<HerokuDrainConfig> heroku;  // set: this job is a Heroku drain (sources/push)
   std::vector<DockerSdConfig> docker_sd_configs;  // containers read through the Docker API
   std::optional<SyslogConfig> syslog;  // set: this job listens for syslog (sources/syslog)
   std::optional<GelfConfig> gelf;      // set: this job receives GELF (sources/gelf)
   DecompressionConfig decompression;
 };
+
+// The push server that serves a loki_push_api or heroku_drain job; nullopt for other jobs.
+std::optional<PushApiConfig> PushServerOf(const ScrapeConfig& sc);
 
 struct LimitsConfig {
   bool readline_rate_enabled = false;

@@ -30,6 +30,7 @@ void Validate(MapReader& r, StaticConfig& s);
 void Validate(MapReader& r, FileSdConfig& f);
 void Validate(MapReader& r, JournalConfig& j);
 void Validate(MapReader& r, PushApiConfig& p);
+void Validate(MapReader& r, HerokuDrainConfig& h);
 void Validate(MapReader& r, SyslogConfig& c);
 void Validate(MapReader& r, GelfConfig& c);
 void Validate(MapReader& r, DecompressionConfig& d);

@@ -164,6 +164,15 @@ void Fields(V& v, T& p) {
   v.Bool("tenant_from_header", p.tenant_from_header);
 }
 
+template <typename V, FieldsOf<HerokuDrainConfig> T>
+void Fields(V& v, T& h) {
+  v.Server("server", h.server, h.ignored_keys);
+  v.LabelSet("labels", h.labels);
+  v.Bool("use_incoming_timestamp", h.use_incoming_timestamp);
+  v.Dur("ack_timeout", h.ack_timeout);
+  v.PositiveSize("max_body_size", h.max_body_size);
+}
+
 template <typename V, FieldsOf<SyslogConfig> T>
 void Fields(V& v, T& y) {
   v.Text("listen_address", y.listen_address);
@@ -255,6 +264,7 @@ void Fields(V& v, T& s) {
   v.Items("docker_sd_configs", s.docker_sd_configs);
   v.Receiver("journal", s.journal);
   v.Receiver("loki_push_api", s.push);
+  v.Receiver("heroku_drain", s.heroku);
   v.Receiver("syslog", s.syslog);
   v.Receiver("gelf", s.gelf);
   v.Nested("decompression", s.decompression);

@@ -65,6 +65,10 @@ void Validate(MapReader& r, PushApiConfig& p) {
   if (p.ack_timeout <= Duration::zero()) r.Fail("ack_timeout", "must be positive");
 }
 
+void Validate(MapReader& r, HerokuDrainConfig& h) {
+  if (h.ack_timeout <= Duration::zero()) r.Fail("ack_timeout", "must be positive");
+}
+
 // Promtail's syslog block (Promtail's defaults; 0 means the default, as in Promtail).
 void Validate(MapReader& r, SyslogConfig& c) {
   if (c.listen_address.empty()) r.Fail("listen_address", "is required (host:port)");
@@ -115,3 +119,23 @@ void Validate(MapReader& r, DecompressionConfig& d) {
 }
 
 }  // namespace skidder::config::internal
+
+namespace skidder::config {
+
+// A Heroku drain is a push server with another body. A request's X-Scope-OrgID (from a proxy in
+// front) is its entries' tenant, as in Promtail's heroku target.
+std::optional<PushApiConfig> PushServerOf(const ScrapeConfig& sc) {
+  if (sc.push) return sc.push;
+  if (!sc.heroku) return std::nullopt;
+  PushApiConfig p;
+  p.server = sc.heroku->server;
+  p.labels = sc.heroku->labels;
+  p.use_incoming_timestamp = sc.heroku->use_incoming_timestamp;
+  p.ack_timeout = sc.heroku->ack_timeout;
+  p.max_body_size = sc.heroku->max_body_size;
+  p.tenant_from_header = true;
+  p.ignored_keys = sc.heroku->ignored_keys;
+  return p;
+}
+
+}  // namespace skidder::config

@@ -37,7 +37,6 @@ constexpr Refusal kNotPlanned[] = {
     {"gcplog", "use Grafana Alloy's loki.source.gcplog for Google Cloud Pub/Sub"},
     {"kafka", "use Grafana Alloy's loki.source.kafka"},
     {"cloudflare", "use Grafana Alloy's loki.source.cloudflare"},
-    {"heroku_drain", "use Grafana Alloy's loki.source.heroku"},
     {"azure_event_hubs", "use Grafana Alloy's loki.source.azure_event_hubs"},
     {"windows_events", "skidder runs on Linux only; use Grafana Alloy's loki.source.windowsevent"},
 };
@@ -152,10 +151,18 @@ void CheckOneSource(MapReader& r, const ScrapeConfig* out, bool dropped) {
            "kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal, syslog and gelf "
            "to scrape configs of their own");
   }
-  if (!files && !docker && !out->journal && !out->syslog && !out->gelf && !out->push && !dropped) {
+  if (out->heroku && (out->push || out->journal || out->syslog || out->gelf || files || docker)) {
+    r.Fail("heroku_drain",
+           "a scrape config with heroku_drain reads nothing else: move static_configs, "
+           "kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal, syslog, gelf and "
+           "loki_push_api to scrape configs of their own");
+  }
+  if (!files && !docker && !out->journal && !out->syslog && !out->gelf && !out->push &&
+      !out->heroku && !dropped) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob), file_sd_configs, "
-           "kubernetes_sd_configs, docker_sd_configs, journal, syslog, gelf or loki_push_api");
+           "kubernetes_sd_configs, docker_sd_configs, journal, syslog, gelf, loki_push_api or "
+           "heroku_drain");
   }
 }
 

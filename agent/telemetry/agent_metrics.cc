@@ -87,6 +87,10 @@ AgentMetrics::AgentMetrics(Registry& r)
       push_dropped_streams(r.NewCounter(
           "skidder_push_dropped_streams_total",
           "Pushed streams dropped by relabel_configs or left without labels.", {"job_name"})),
+      heroku_entries(r.NewCounter("promtail_heroku_drain_target_entries_total",
+                                  "Messages read from Heroku drain requests.", {})),
+      heroku_parsing_errors(r.NewCounter("promtail_heroku_drain_target_parsing_errors_total",
+                                         "Heroku drain requests with a malformed frame.", {})),
       docker_entries(r.NewCounter("skidder_docker_entries_total",
                                   "Log lines read from Docker containers.", {"job_name"})),
       docker_read_bytes(r.NewCounter("skidder_docker_read_bytes_total",

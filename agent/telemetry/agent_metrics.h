@@ -93,6 +93,9 @@ struct AgentMetrics {
   Family<Counter>& push_entries;          // {job_name}: entries received in accepted pushes
   Family<Counter>& push_bytes;            // {job_name}: request body bytes received, as sent
   Family<Counter>& push_dropped_streams;  // {job_name}: dropped by relabel_configs or no labels
+  // heroku_drain jobs, Promtail's names (no labels): messages read, requests with a bad frame.
+  Family<Counter>& heroku_entries;
+  Family<Counter>& heroku_parsing_errors;
   // Docker containers read through the daemon's API (sources/docker).
   Family<Counter>& docker_entries;     // {job_name}: log lines read
   Family<Counter>& docker_read_bytes;  // {job_name}: bytes of log streams read

@@ -31,6 +31,14 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
   req->body.content_type = header(MHD_HTTP_HEADER_CONTENT_TYPE);
   req->body.content_encoding = header(MHD_HTTP_HEADER_CONTENT_ENCODING);
   req->body.tenant = header("X-Scope-OrgID");
+  MHD_get_connection_values(
+      c, MHD_GET_ARGUMENT_KIND,
+      [](void* query, MHD_ValueKind, const char* name, const char* value) {
+        static_cast<std::vector<std::pair<std::string, std::string>>*>(query)->emplace_back(
+            name, value == nullptr ? "" : value);
+        return MHD_YES;
+      },
+      &req->body.query);
   return MHD_YES;
 }
 

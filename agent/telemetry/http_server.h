@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "telemetry/registry.h"
@@ -63,6 +64,9 @@ struct HttpBodyRequest {
   std::string path;  // without the prefix
   std::string content_type, content_encoding;
   std::string tenant;  // X-Scope-OrgID
+  // The URL's query parameters, decoded, in their order (a name may repeat; a name without a
+  // value has "").
+  std::vector<std::pair<std::string, std::string>> query;
   std::string body;
 };
 

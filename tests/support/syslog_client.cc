@@ -67,6 +67,10 @@ std::optional<int> PushPort(AgentProcess& agent, const std::string& job) {
   return LoggedPort(agent, "serving loki push API", job);
 }
 
+std::optional<int> HerokuPort(AgentProcess& agent, const std::string& job) {
+  return LoggedPort(agent, "serving a Heroku drain", job);
+}
+
 TestCerts MakeTestCerts(const std::string& dir) {
   EVP_PKEY* ca_key = NewTestKey();
   EVP_PKEY* server_key = NewTestKey();

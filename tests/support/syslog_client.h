@@ -29,6 +29,8 @@ std::optional<int> SyslogPort(AgentProcess& agent, const std::string& job);
 std::optional<int> GelfPort(AgentProcess& agent, const std::string& job);
 // The same for a loki_push_api job (its "serving loki push API" line).
 std::optional<int> PushPort(AgentProcess& agent, const std::string& job);
+// The same for a heroku_drain job (its "serving a Heroku drain" line).
+std::optional<int> HerokuPort(AgentProcess& agent, const std::string& job);
 
 // ca.crt, server.{crt,key} (127.0.0.1) and client.{crt,key}, all signed by the CA, in dir; and
 // server-only.{crt,key}, of the CA too but for server authentication only.

@@ -9,7 +9,6 @@
 namespace skidder::sources::push {
 
 using telemetry::HttpReply;
-using ReplyFn = std::function<void(HttpReply)>;
 
 // One push waiting for its entries to be acknowledged. Answered exactly once: by the tracker
 // (204, on a sink thread), by the timer (503) or by Stop (503), whichever comes first.
@@ -46,7 +45,11 @@ Result<int> PushSource::Start() {
   ho.telemetry_endpoints = false;
   ho.tls = opts_.tls;
   telemetry::HttpHandlers h;
-  h.body_paths = {kPushPath, kRawPath, kAlloyRawPath, kShortPushPath, kShortRawPath};
+  if (opts_.heroku) {
+    h.body_paths = {kHerokuDrainPath};
+  } else {
+    h.body_paths = {kPushPath, kRawPath, kAlloyRawPath, kShortPushPath, kShortRawPath};
+  }
   h.admit_body = [this](const std::string& path) { return Admit(path); };
   h.body = [this](telemetry::HttpBodyRequest&& req, ReplyFn reply) {
     Handle(std::move(req), std::move(reply));
@@ -59,10 +62,11 @@ Result<int> PushSource::Start() {
   std::string ignored;
   for (const std::string& k : opts_.config.ignored_keys)
     ignored += (ignored.empty() ? "" : ",") + k;
-  LOG_INFO("serving loki push API", {{"job", opts_.job_name},
-                                     {"port", std::to_string(*port)},
-                                     {"scheme", ho.tls ? "https" : "http"},
-                                     {"ignored_keys", ignored}});
+  LOG_INFO(opts_.heroku ? "serving a Heroku drain" : "serving loki push API",
+           {{"job", opts_.job_name},
+            {"port", std::to_string(*port)},
+            {"scheme", ho.tls ? "https" : "http"},
+            {"ignored_keys", ignored}});
   return port;
 }
 
@@ -115,6 +119,7 @@ void PushSource::Refuse(const ReplyFn& reply, int status, std::string message) {
 
 void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   metrics_->push_bytes.With({opts_.job_name})->Add(static_cast<double>(req.body.size()));
+  if (opts_.heroku) return HandleDrain(std::move(req), std::move(reply));
   DecodeLimits limits{.max_decoded_bytes = static_cast<size_t>(opts_.config.max_body_size)};
   const bool raw = req.path == kRawPath || req.path == kAlloyRawPath || req.path == kShortRawPath;
   Result<std::vector<PushedStream>> streams =
@@ -122,6 +127,36 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
           : DecodePush(req.body, req.content_type, req.content_encoding, limits);
   req.body = std::string();  // the decoded streams own what they need
   if (!streams) return Refuse(reply, HttpStatusFor(streams.error()), streams.error().message());
+  Deliver(*streams, raw ? Body::kRaw : Body::kLoki, req.tenant, HttpReply{204, "", ""},
+          std::move(reply));
+}
+
+// As Promtail: the frames read before a malformed one are sent on, and the request is answered
+// 400 naming it (once they are delivered: a 400 before would not tell the sender anything more,
+// and a 503 after ack_timeout still makes it send them again rather than lose them).
+void PushSource::HandleDrain(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
+  DrainBody drain = DecodeDrain(req.body, req.query);
+  req.body = std::string();
+  metrics_->heroku_entries.With({})->Add(static_cast<double>(drain.messages));
+  HttpReply done{204, "", ""};
+  if (!drain.error.ok()) {
+    metrics_->heroku_parsing_errors.With({})->Add(1);
+    if (drain.messages == 0) return Refuse(reply, 400, drain.error.message());
+    done = HttpReply{400, drain.error.message() + "\n", ""};
+    int64_t times = 0;
+    if (refused_log_.Allow(&times)) {
+      LOG_WARN("malformed Heroku drain request: the messages before the error are sent",
+               {{"job", opts_.job_name},
+                {"error", drain.error.message()},
+                {"messages", std::to_string(drain.messages)},
+                {"times", std::to_string(times)}});
+    }
+  }
+  Deliver(drain.streams, Body::kHeroku, req.tenant, std::move(done), std::move(reply));
+}
+
+void PushSource::Deliver(std::vector<PushedStream>& streams, Body body, const std::string& tenant,
+                         HttpReply done, ReplyFn reply) {
   auto waiter = std::make_shared<Waiter>();
   waiter->reply = std::move(reply);
   waiter->deadline = std::chrono::steady_clock::now() + opts_.config.ack_timeout;
@@ -134,9 +169,9 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   }
   cv_.notify_all();
   std::shared_ptr<AckTracker> tracker = AckTracker::Create(0);
-  tracker->OnAdvance([waiter](uint64_t) { waiter->Answer(HttpReply{204, "", ""}); });
+  tracker->OnAdvance([waiter, done = std::move(done)](uint64_t) { waiter->Answer(done); });
   AckRef hold = tracker->Open(1);
-  const size_t n = Emit(*streams, hold, /*loki_push=*/!raw, req.tenant);
+  const size_t n = Emit(streams, hold, body, tenant);
   // ack_timeout counts from here: a large request's pipeline pass is not time Loki had, and a
   // request it did deliver answered 503 would be sent again (duplicated).
   {
@@ -161,8 +196,9 @@ std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
   return out;
 }
 
-size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push,
+size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, Body body,
                         const std::string& tenant) {
+  const bool raw = body == Body::kRaw;
   pipeline::SinkEmitter out(sink_);
   const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
@@ -173,20 +209,21 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     Labels labels = std::move(s.labels);
     for (const Label& l : opts_.config.labels) labels.Set(l.name, l.value);
     // As Promtail: relabel_configs over the pushed and configured labels, then no "__" label.
-    const bool keep = !loki_push || kubernetes::Relabel(opts_.relabel, labels);
-    if (!keep || (labels.RemoveInternal(), labels.empty())) {
+    const bool keep = raw || kubernetes::Relabel(opts_.relabel, labels);
+    labels.RemoveInternal();
+    if (!keep || (labels.empty() && body == Body::kLoki)) {
       metrics_->push_dropped_streams.With({opts_.job_name})->Add(1);
       continue;
     }
     // As Alloy's loki.source.api: after relabeling, so its rules cannot change it; a tenant stage
     // still can. (The client checks the value: one Loki would refuse is sent with tenant_id.)
-    if (loki_push && opts_.config.tenant_from_header && !tenant.empty()) {
+    if (!raw && opts_.config.tenant_from_header && !tenant.empty()) {
       labels.Set(kTenantLabel, tenant);
     }
     for (PushedEntry& pe : s.entries) {
       Entry e;
-      e.timestamp_ns = loki_push && opts_.config.use_incoming_timestamp ? pe.timestamp_ns
-                                                                        : stamps_.Next(now.wall_ns);
+      e.timestamp_ns =
+          !raw && opts_.config.use_incoming_timestamp ? pe.timestamp_ns : stamps_.Next(now.wall_ns);
       e.line = std::move(pe.line);
       e.labels = labels;
       e.structured_metadata = std::move(pe.structured_metadata);

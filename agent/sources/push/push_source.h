@@ -1,6 +1,7 @@
 // PushSource: one `loki_push_api` scrape config. Serves Loki's push API (POST /loki/api/v1/push,
 // and /ready) on an HTTP server of the job's own, and feeds what it receives through the job's
-// labels, relabel_configs and pipeline into the EntrySink.
+// labels, relabel_configs and pipeline into the EntrySink. A `heroku_drain` job is the same server
+// taking Heroku's logplex bodies on POST /heroku/api/v1/drain instead (heroku.h).
 //
 // At-least-once, end to end: a push is answered 204 only once every entry it carried was
 // acknowledged by Loki (or dropped on purpose: by a stage, a relabel rule, or a 400 from Loki).
@@ -31,6 +32,7 @@
 #include "model/sink.h"
 #include "pipeline/pipeline.h"
 #include "sources/push/decode.h"
+#include "sources/push/heroku.h"
 #include "telemetry/agent_metrics.h"
 #include "telemetry/http_server.h"
 #include "util/arrival_stamps.h"
@@ -54,6 +56,7 @@ struct PushSourceOptions {
   kubernetes::RelabelRules relabel;
   pipeline::Pipeline* pipeline = nullptr;             // the job's; used on the server's thread only
   std::shared_ptr<const telemetry::TlsMaterial> tls;  // HTTPS; null: plain HTTP
+  bool heroku = false;  // a heroku_drain job (config: PushServerOf's translation)
 };
 
 class PushSource {
@@ -73,18 +76,27 @@ class PushSource {
 
  private:
   struct Waiter;
+  using ReplyFn = std::function<void(telemetry::HttpReply)>;
+  // What a request carried: how its streams are labelled and stamped (Emit).
+  enum class Body { kLoki, kRaw, kHeroku };
   std::optional<telemetry::HttpReply> Admit(const std::string& path);
-  void Handle(telemetry::HttpBodyRequest&& req, std::function<void(telemetry::HttpReply)> reply);
+  void Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply);
+  void HandleDrain(telemetry::HttpBodyRequest&& req, ReplyFn reply);
+  // Hands the streams on (Emit) and answers `done` once Loki took every entry (or they were
+  // dropped on purpose), 503 after ack_timeout.
+  void Deliver(std::vector<PushedStream>& streams, Body body, const std::string& tenant,
+               telemetry::HttpReply done, ReplyFn reply);
   // Runs the decoded streams through labels, relabeling and the pipeline; each entry holds hold.
-  // Raw pushes (!loki_push) skip relabeling and keep their time of receipt, as in Promtail.
-  // tenant: the request's X-Scope-OrgID, given to a Loki push's entries with tenant_from_header.
-  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, bool loki_push,
+  // Raw pushes skip relabeling and keep their time of receipt, as in Promtail. A Loki push's
+  // stream left without labels is dropped (as Promtail's push target does); a Heroku drain's
+  // goes on to the stages (as Promtail's heroku target does). tenant: the request's
+  // X-Scope-OrgID, given to the entries with tenant_from_header (raw pushes excepted).
+  size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, Body body,
               const std::string& tenant);
   // The body of a raw push as one stream of lines (no relabeling, as in Promtail), unstamped:
   // Emit gives them their time of receipt.
   std::vector<PushedStream> SplitRaw(std::string_view body) const;
-  void Refuse(const std::function<void(telemetry::HttpReply)>& reply, int status,
-              std::string message);
+  void Refuse(const ReplyFn& reply, int status, std::string message);
   void RunTimeouts();
 
   PushSourceOptions opts_;

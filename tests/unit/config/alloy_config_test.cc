@@ -723,6 +723,48 @@ loki.source.api "tuned" {
       << c->warnings[0];
 }
 
+// loki.source.heroku: a Promtail heroku_drain job, with the server defaults of loki.source.api
+// and no max_send_message_size.
+TEST(AlloyReceivers, HerokuBecomesAHerokuDrainJob) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.heroku "drain" {
+  http {
+    listen_port = 4040
+  }
+  labels                 = { component = "heroku" }
+  use_incoming_timestamp = true
+  relabel_rules          = loki.relabel.h.rules
+  forward_to             = [loki.write.default.receiver]
+}
+loki.relabel "h" {
+  rule {
+    source_labels = ["__heroku_drain_app"]
+    target_label  = "app"
+  }
+  forward_to = []
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 1u);
+  const ScrapeConfig& sc = c->scrape_configs[0];
+  EXPECT_FALSE(sc.push.has_value());
+  ASSERT_TRUE(sc.heroku.has_value());
+  EXPECT_EQ(sc.heroku->server.http_listen_port, 4040);
+  EXPECT_EQ(sc.heroku->server.http_server_read_timeout, 30s);
+  EXPECT_EQ(sc.heroku->labels, (Labels{{"component", "heroku"}}));
+  EXPECT_TRUE(sc.heroku->use_incoming_timestamp);
+  ASSERT_EQ(sc.relabel_configs.size(), 1u);
+  EXPECT_EQ(sc.relabel_configs[0].source_labels, std::vector<std::string>{"__heroku_drain_app"});
+  // The push server it runs takes the request's tenant, as Promtail's heroku target.
+  EXPECT_TRUE(PushServerOf(sc)->tenant_from_header);
+
+  EXPECT_EQ(a.Error("loki.source.heroku \"p\" {\n  max_send_message_size = \"1MiB\"\n"
+                    "  forward_to = [loki.write.default.receiver]\n}\n" +
+                    std::string(kWrite)),
+            "c.alloy:2:3: unknown attribute max_send_message_size in loki.source.heroku");
+}
+
 // loki.source.gelf: a Promtail gelf job, with Alloy's (and Promtail's) default address.
 TEST(AlloyReceivers, GelfBecomesAGelfJob) {
   Alloy a;

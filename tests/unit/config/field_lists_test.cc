@@ -222,6 +222,7 @@ std::vector<Section> Sections() {
       {"docker_sd_configs", "=" + Job("docker_sd_configs: [{host: 'unix:///d.sock'}]")},
       {"journal", "=" + Job("journal: {}")},
       {"loki_push_api", "=" + Job("loki_push_api: {}")},
+      {"heroku_drain", "=" + Job("heroku_drain: {}")},
       {"syslog", "=" + Job("syslog: {listen_address: ':1'}")},
       {"gelf", "=" + Job("gelf: {}")},
       {"decompression", "decompression: {format: gz}"},  // left out of dumps when unset
@@ -332,6 +333,8 @@ std::vector<Section> Sections() {
        {{"matches", "matches: A=b"}}},
       {"loki_push_api", FieldCount<PushApiConfig>() - 1, KeysOf<PushApiConfig>(),
        Job("loki_push_api: {@}"), InJob({"loki_push_api"})},
+      {"heroku_drain", FieldCount<HerokuDrainConfig>() - 1, KeysOf<HerokuDrainConfig>(),
+       Job("heroku_drain: {@}"), InJob({"heroku_drain"})},
       {"syslog",
        FieldCount<SyslogConfig>(),
        KeysOf<SyslogConfig>(),
