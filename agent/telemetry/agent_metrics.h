@@ -29,7 +29,7 @@ inline constexpr const char* kReasonRotatedAway = "rotated_away";  // deleted be
 // A held rotated file let go unread because held files were over positions.held_max_bytes.
 inline constexpr const char* kReasonHeldBudget = "held_budget";
 // An entry whose final label set is empty: Loki refuses a stream without labels (its own
-// validation reason's name), and would refuse the whole push with it.
+// validation reason's name) and answers the whole push 400.
 inline constexpr const char* kReasonMissingLabels = "missing_labels";
 // A line the agent crashed on repeatedly, skipped on the next start (see sources/file/poison.h).
 inline constexpr const char* kReasonPoison = "poison";

@@ -200,6 +200,16 @@ MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* c, const char* 
   return static_cast<HttpServer::Impl*>(cls)->Handle(c, url, method, upload, upload_size, req);
 }
 
+// Query parameters as Go's url.ParseQuery reads them (Promtail's heroku_drain labels): '+' is a
+// space, then %XX; libmicrohttpd's default decodes %XX only. It unescapes the path with this
+// too, which is harmless: no path served holds a '+'.
+static size_t UnescapeQuery(void* /*cls*/, MHD_Connection* /*c*/, char* s) {
+  for (char* p = s; *p != '\0'; ++p) {
+    if (*p == '+') *p = ' ';
+  }
+  return MHD_http_unescape(s);
+}
+
 // The request line has arrived: its headers and body now have read_timeout to follow.
 void* HttpServer::Impl::OnRequestLine(void* cls, const char* /*uri*/, MHD_Connection* c) {
   auto* impl = static_cast<HttpServer::Impl*>(cls);
@@ -289,8 +299,9 @@ Result<int> HttpServer::Impl::Start() {
       static_cast<unsigned>(max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       static_cast<unsigned>(per_ip), MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_NOTIFY_CONNECTION, &OnConnection, this,
-      MHD_OPTION_URI_LOG_CALLBACK, &OnRequestLine, this, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted,
-      this, MHD_OPTION_ARRAY, tls_options.data(), MHD_OPTION_END);
+      MHD_OPTION_URI_LOG_CALLBACK, &OnRequestLine, this, MHD_OPTION_UNESCAPE_CALLBACK,
+      &UnescapeQuery, nullptr, MHD_OPTION_NOTIFY_COMPLETED, &OnCompleted, this, MHD_OPTION_ARRAY,
+      tls_options.data(), MHD_OPTION_END);
   if (daemon == nullptr) {
     deadlines->Stop();
     return Err(

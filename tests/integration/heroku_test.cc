@@ -40,9 +40,10 @@ class HerokuDrain : public IntegrationTest {
     ASSERT_TRUE(port.has_value()) << agent_.Stderr();
     port_ = *port;
   }
-  PushResponse Drain(const std::string& body, const std::string& query = "") const {
+  PushResponse Drain(const std::string& body, const std::string& query = "",
+                     const std::string& tenant = "team-a") const {
     return PushClient(port_).Post(body, "application/logplex-1", "", "/heroku/api/v1/drain" + query,
-                                  "team-a");
+                                  tenant);
   }
   int port_ = 0;
 };
@@ -85,6 +86,50 @@ TEST_F(HerokuDrain, AMalformedFrameIsAnswered400AfterTheFramesBeforeItAreDeliver
   EXPECT_EQ(agent_.Metric("promtail_heroku_drain_target_parsing_errors_total"), 2);
   ASSERT_EQ(Drain(Frame(WebLine(2))).status, 204);
   EXPECT_EQ(loki_.LineCount(), 2u);
+  // The frames before the error all dropped by a rule: answered at once.
+  r = Drain(Frame("<190>1 2024-05-01T10:00:02Z host app scheduler.1 - dropped\n") + "x");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("logplex frame 2"), std::string::npos) << r.body;
+  EXPECT_EQ(loki_.LineCount(), 2u);
+}
+
+// As in Promtail, relabel_configs see the meta labels, the query parameters and the request's
+// tenant, and their result is laid over the job's labels, which they cannot remove. A job
+// without labels hands its messages to the stages, which may add some.
+TEST_F(HerokuDrain, RulesSeeTheTenantAndParametersAndTheJobsLabelsStay) {
+  StartAgent(WriteConfig({.extra_top = R"(  - job_name: tagged
+    heroku_drain:
+      server:
+        http_listen_address: 127.0.0.1
+        http_listen_port: 0
+      labels:
+        job: heroku
+    relabel_configs:
+      - {action: labelkeep, regex: '__.*'}
+      - {source_labels: [__tenant_id__], target_label: tenant}
+      - {source_labels: [__heroku_drain_param_team], target_label: team}
+      - {source_labels: [__heroku_drain_param_sp], target_label: sp}
+  - job_name: bare
+    heroku_drain:
+      server:
+        http_listen_address: 127.0.0.1
+        http_listen_port: 0
+    pipeline_stages:
+      - static_labels: {source: heroku}
+)"}));
+  const std::optional<int> tagged = HerokuPort(agent_, "tagged");
+  const std::optional<int> bare = HerokuPort(agent_, "bare");
+  ASSERT_TRUE(tagged && bare) << agent_.Stderr();
+  port_ = *tagged;
+  ASSERT_EQ(Drain(Frame(WebLine(0)), "?team=a%2Cb&team=c&flag&sp=x+y").status, 204);
+  port_ = *bare;
+  ASSERT_EQ(Drain(Frame(WebLine(1)), "", /*tenant=*/"").status, 204) << agent_.Stderr();
+  std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].labels, R"({job="heroku", sp="x y", team="a,b,c", tenant="team-a"})");
+  EXPECT_EQ(got[0].tenant, "team-a");
+  EXPECT_EQ(got[1].labels, R"({source="heroku"})");
+  EXPECT_EQ(got[1].tenant, "");
 }
 
 // Alloy's loki.source.heroku runs as the same job: relabel_rules see the __heroku_drain_* labels.

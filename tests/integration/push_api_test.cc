@@ -191,6 +191,26 @@ TEST_F(PushApi, RawEndpointTakesOneEntryPerLineWithTheJobsLabels) {
                            {"last", R"({pushserver="push1"})"}}));
 }
 
+// A raw push to a job without labels goes to the stages unlabelled, as Promtail's plaintext
+// handler hands it on: a stage may label it.
+TEST_F(PushApi, ARawPushWithoutLabelsMeetsTheStages) {
+  StartAgent(WriteConfig({.extra_top = R"(  - job_name: bare
+    loki_push_api:
+      server:
+        http_listen_address: 127.0.0.1
+        http_listen_port: 0
+    pipeline_stages:
+      - static_labels: {source: raw}
+)"}));
+  const std::optional<int> port = PushPort(agent_, "bare");
+  ASSERT_TRUE(port.has_value()) << agent_.Stderr();
+  PushResponse r = PushClient(*port).Post("plain line\n", "text/plain", "", "/promtail/api/v1/raw");
+  ASSERT_EQ(r.status, 204) << r.body;
+  ASSERT_EQ(loki_.Entries().size(), 1u);
+  EXPECT_EQ(loki_.Entries()[0].labels, R"({source="raw"})");
+  EXPECT_EQ(loki_.Entries()[0].line, "plain line");
+}
+
 TEST_F(PushApi, MalformedBodiesAreRefused400WithAReason) {
   StartPushAgent();
   struct Case {

@@ -116,6 +116,7 @@ PushResponse PushClient::Post(const std::string& body, const std::string& conten
   httplib::Client cli("127.0.0.1", port_);
   cli.set_connection_timeout(5, 0);
   cli.set_read_timeout(30, 0);
+  cli.set_url_encode(false);  // the path and query as given (a '+' stays a '+')
   httplib::Headers headers;
   if (!content_encoding.empty()) headers.emplace("Content-Encoding", content_encoding);
   if (!tenant.empty()) headers.emplace("X-Scope-OrgID", tenant);

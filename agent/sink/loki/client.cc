@@ -120,7 +120,7 @@ class LokiClient::Impl final : public SendControl {
   std::optional<std::string_view> LineToSend(const Entry& e, std::deque<std::string>& fixed);
   uint32_t ShortenLabelValues(Labels* labels);  // returns how many values it shortened
   std::string Tenant(Labels* labels, uint32_t* invalid);
-  void DropUnlabelled(const Entry& e);
+  void DropUnlabelled(uint64_t entries, uint64_t bytes);
   void CountLimitDrop(const char* reason, size_t line_bytes, const Labels& labels,
                       std::string_view detail);
   void Run();
@@ -233,14 +233,15 @@ std::string LokiClient::Impl::Tenant(Labels* labels, uint32_t* invalid) {
   return cfg_.tenant_id;
 }
 
-// Loki refuses a stream without labels, and with it the whole push (400): such an entry (a
-// pipeline that dropped every label, a receiver job without `labels`) is dropped alone, counted,
-// and the warning says what to change.
-void LokiClient::Impl::DropUnlabelled(const Entry& e) {
-  m_->dropped_entries.With({host_, telemetry::kReasonMissingLabels})->Add();
-  m_->dropped_bytes.With({host_, telemetry::kReasonMissingLabels})
-      ->Add(static_cast<double>(e.line.size()));
-  if (int64_t n = 0; unlabelled_log_.Allow(&n)) {
+// Loki refuses a stream without labels and answers the push 400 (the other streams are kept,
+// but the client cannot tell which were, and counted the batch as dropped): such an entry (a
+// pipeline that dropped every label, a receiver job without `labels`) is dropped alone, counted
+// once per call, and the warning says what to change.
+void LokiClient::Impl::DropUnlabelled(uint64_t entries, uint64_t bytes) {
+  m_->dropped_entries.With({host_, telemetry::kReasonMissingLabels})
+      ->Add(static_cast<double>(entries));
+  m_->dropped_bytes.With({host_, telemetry::kReasonMissingLabels})->Add(static_cast<double>(bytes));
+  if (int64_t n = 0; unlabelled_log_.Allow(static_cast<int64_t>(entries), &n)) {
     LOG_WARN(
         "entry without labels dropped: Loki refuses a stream with no labels; give the job a "
         "label (e.g. job) that relabel_configs and pipeline_stages keep",
@@ -330,10 +331,12 @@ void LokiClient::Impl::Push(std::span<E> batch) {
   prepared.assign(batch.size(), {});
   fixed.clear();
   uint64_t invalid_tenants = 0, shortened = 0;  // counted per entry
+  uint64_t unlabelled = 0, unlabelled_bytes = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     const uint32_t s = StreamOf(batch[i].labels, streams);
     if (streams[s].out.empty()) {
-      DropUnlabelled(batch[i]);
+      ++unlabelled;
+      unlabelled_bytes += batch[i].line.size();
       continue;
     }
     invalid_tenants += streams[s].invalid_tenant;
@@ -343,6 +346,7 @@ void LokiClient::Impl::Push(std::span<E> batch) {
       streams[s].wire_bytes += line->size() + kEntryWireOverhead;
     }
   }
+  if (unlabelled > 0) DropUnlabelled(unlabelled, unlabelled_bytes);
   if (invalid_tenants > 0) invalid_tenants_->Add(static_cast<double>(invalid_tenants));
   if (shortened > 0) shortened_labels_->Add(static_cast<double>(shortened));
   thread_local std::vector<size_t> refused;

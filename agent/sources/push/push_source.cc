@@ -207,10 +207,15 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
   for (PushedStream& s : streams) {
     n += s.entries.size();
     Labels labels = std::move(s.labels);
-    for (const Label& l : opts_.config.labels) labels.Set(l.name, l.value);
-    // As Promtail: relabel_configs over the pushed and configured labels, then no "__" label.
-    const bool keep = raw || kubernetes::Relabel(opts_.relabel, labels);
-    labels.RemoveInternal();
+    bool keep = true;
+    if (body == Body::kHeroku) {
+      labels = DrainLabels(std::move(labels), tenant, &keep);
+    } else {
+      for (const Label& l : opts_.config.labels) labels.Set(l.name, l.value);
+      // As Promtail: relabel_configs over the pushed and configured labels, then no "__" label.
+      keep = raw || kubernetes::Relabel(opts_.relabel, labels);
+      labels.RemoveInternal();
+    }
     if (!keep || (labels.empty() && body == Body::kLoki)) {
       metrics_->push_dropped_streams.With({opts_.job_name})->Add(1);
       continue;
@@ -233,6 +238,18 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
   }
   opts_.pipeline->Flush(now.wall_ns, /*force=*/false, out);
   return n;
+}
+
+// As Promtail's heroku target: relabel_configs see the message's meta labels and the request's
+// tenant (__tenant_id__) only; what they leave without the "__" ones is laid over the job's
+// labels, so a rule cannot remove those. (A drop rule drops, where Promtail ignores it.)
+Labels PushSource::DrainLabels(Labels meta, const std::string& tenant, bool* keep) const {
+  if (!tenant.empty()) meta.Set(kTenantLabel, tenant);
+  *keep = kubernetes::Relabel(opts_.relabel, meta);
+  meta.RemoveInternal();
+  Labels labels = opts_.config.labels;
+  for (const Label& l : meta) labels.Set(l.name, l.value);
+  return labels;
 }
 
 void PushSource::RunTimeouts() {

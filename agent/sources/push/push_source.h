@@ -88,14 +88,16 @@ class PushSource {
                telemetry::HttpReply done, ReplyFn reply);
   // Runs the decoded streams through labels, relabeling and the pipeline; each entry holds hold.
   // Raw pushes skip relabeling and keep their time of receipt, as in Promtail. A Loki push's
-  // stream left without labels is dropped (as Promtail's push target does); a Heroku drain's
-  // goes on to the stages (as Promtail's heroku target does). tenant: the request's
-  // X-Scope-OrgID, given to the entries with tenant_from_header (raw pushes excepted).
+  // stream left without labels is dropped (as Promtail's push target does); a raw push's and a
+  // Heroku drain's go on to the stages (as Promtail's plaintext handler and heroku target do: a
+  // stage may add labels). tenant: the request's X-Scope-OrgID, given to the entries with
+  // tenant_from_header (raw pushes excepted).
   size_t Emit(std::vector<PushedStream>& streams, const AckRef& hold, Body body,
               const std::string& tenant);
   // The body of a raw push as one stream of lines (no relabeling, as in Promtail), unstamped:
   // Emit gives them their time of receipt.
   std::vector<PushedStream> SplitRaw(std::string_view body) const;
+  Labels DrainLabels(Labels meta, const std::string& tenant, bool* keep) const;
   void Refuse(const ReplyFn& reply, int status, std::string message);
   void RunTimeouts();
 
