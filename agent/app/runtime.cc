@@ -99,6 +99,13 @@ std::chrono::milliseconds PositionsSaveGap(uint64_t saved_bytes) {
 }
 
 namespace {
+// How errors at start name a scrape config: where an Alloy config declares it, else its place
+// and job name in the Promtail config.
+std::string JobWhere(const config::ScrapeConfig& sc, size_t i) {
+  if (!sc.origin.empty()) return sc.origin;
+  return fmt::format("scrape_configs[{}] ({})", i, sc.job_name);
+}
+
 // Rounded up, so the wait never ends just before what it waits for.
 std::chrono::milliseconds Ms(std::chrono::steady_clock::duration d) {
   return std::max(std::chrono::ceil<std::chrono::milliseconds>(d), std::chrono::milliseconds(1));
@@ -224,8 +231,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Build(const config::Config& cfg,
       const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
       auto tls = LoadServerTls(push->server, alloy ? "http.tls_config" : "server.http_tls_config");
       if (!tls) {
-        return Err(Status(tls.error().code(), fmt::format("scrape_configs[{}] ({}): {}", i,
-                                                          sc.job_name, tls.error().message())));
+        return Err(Status(tls.error().code(),
+                          fmt::format("{}: {}", JobWhere(sc, i), tls.error().message())));
       }
       s.push_tls[i] = std::move(*tls);
     }
@@ -412,8 +419,7 @@ Status Runtime::StartJournals() {
     auto j = std::make_unique<sources::journal::JournalSource>(
         std::move(jo), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
     if (Status st = j->Start(); !st.ok()) {
-      return Status(st.code(),
-                    fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name, st.message()));
+      return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
     }
     s.journals.push_back(std::move(j));
   }
@@ -434,16 +440,16 @@ Status Runtime::StartPushServers() {
     po.pipeline = s.jobs[i].pipeline;
     if (auto it = s.push_tls.find(i); it != s.push_tls.end()) po.tls = it->second;
     if (!po.tls && !po.config.server.http_tls_config.cert_file.empty()) {  // never plain instead
-      return Internal(
-          fmt::format("scrape_configs[{}] ({}): its certificate was not loaded", i, sc.job_name));
+      return Internal(fmt::format("{}: its certificate was not loaded", JobWhere(sc, i)));
     }
     auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.sink.get(), s.metrics,
                                                          &SystemClock::Get());
     if (auto port = p->Start(); !port) {
-      return Status(
-          port.error().code(),
-          fmt::format("scrape_configs[{}] ({}): {}: {}", i, sc.job_name,
-                      sc.heroku ? "heroku_drain" : "loki_push_api", port.error().message()));
+      return Status(port.error().code(), fmt::format("{}: {}{}", JobWhere(sc, i),
+                                                     !sc.origin.empty() ? ""
+                                                     : sc.heroku        ? "heroku_drain: "
+                                                                        : "loki_push_api: ",
+                                                     port.error().message()));
     }
     s.pushes.push_back(std::move(p));
   }
@@ -498,8 +504,7 @@ Status Runtime::StartListeners() {
       s.gelfs.push_back(std::move(src));
     }
     if (!st.ok()) {
-      return Status(st.code(),
-                    fmt::format("scrape_configs[{}] ({}): {}", i, sc.job_name, st.message()));
+      return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
     }
   }
   return Status::Ok();

@@ -453,6 +453,7 @@ Status Loader::AddScrapeConfig(const Block& b, YAML::Node node, const Targets& t
   Status s = internal::ReadScrapeConfig(node, Where((part == nullptr ? b : *part).pos), path, &sc,
                                         &cfg_->warnings);
   if (!s.ok()) return s;
+  sc.origin = fmt::format("{}: {}", Where((part == nullptr ? b : *part).pos), path);
   for (size_t i = 0; i < sc.pipeline_stages.size() && i < stages.size(); ++i) {
     Place(stages[i], &sc.pipeline_stages[i]);
   }

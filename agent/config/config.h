@@ -312,6 +312,9 @@ struct ScrapeConfig {
   std::optional<SyslogConfig> syslog;  // set: this job listens for syslog (sources/syslog)
   std::optional<GelfConfig> gelf;      // set: this job receives GELF (sources/gelf)
   DecompressionConfig decompression;
+  // Not a key: where an Alloy config declares the job ("config.alloy:12:1: loki.source.api.push"),
+  // which errors at start name; "" for a Promtail config (errors say scrape_configs[i]).
+  std::string origin;
 };
 
 // The push server that serves a loki_push_api or heroku_drain job; nullopt for other jobs.

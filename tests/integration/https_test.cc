@@ -295,6 +295,37 @@ loki.write "default" {{
       << agent_.Stderr();
 }
 
+// A push server's certificate of an Alloy config: the error names the component where the file
+// declares it, not the scrape config skidder made of it.
+TEST_F(Https, AnUnreadablePushCertificateOfAnAlloyConfigNamesItsComponent) {
+  WriteFile(dir_ / "config.alloy",
+            fmt::format(R"(loki.write "default" {{
+  endpoint {{ url = "{url}" }}
+}}
+loki.source.api "push" {{
+  http {{
+    listen_port = 0
+    tls_config {{
+      cert_file = "{dir}/missing.crt"
+      key_file  = "{key}"
+    }}
+  }}
+  forward_to = [loki.write.default.receiver]
+}}
+)",
+                        fmt::arg("dir", dir_.path()), fmt::arg("key", ours_.server_key),
+                        fmt::arg("url", loki_.url())));
+  ASSERT_TRUE(agent_.Start({"-config.file=" + dir_ / "config.alloy", "-server.http-listen-port=0",
+                            "-positions.file=" + positions_file()}));
+  ASSERT_TRUE(WaitFor([&] { return !agent_.Running(); }, 30s)) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find(dir_ / "config.alloy" +
+                                 ":4:1: loki.source.api.push: http.tls_config.cert_file: cannot "
+                                 "read " +
+                                 dir_ / "missing.crt"),
+            std::string::npos)
+      << agent_.Stderr();
+}
+
 TEST_F(Https, AnUnreadableCertificateStopsTheStartWithItsPath) {
   const std::string yaml = fmt::format(
       R"(server:

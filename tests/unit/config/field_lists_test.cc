@@ -138,7 +138,7 @@ std::vector<Key> KeysOf() {
 
 struct Section {
   std::string name;
-  size_t fields;  // of the struct that are keys (PushApiConfig::ignored_keys is not)
+  size_t fields;  // of the struct that are keys (ignored_keys and ScrapeConfig::origin are not)
   std::vector<Key> keys;
   // A valid config with `@` where the keys go, inside a flow mapping.
   std::string yaml;
@@ -355,7 +355,7 @@ std::vector<Section> Sections() {
        Job("static_configs: [{labels: {__path__: /x}}], decompression: {format: gz, @}"),
        InJob({"decompression"}),
        {{"format", "-"}}},
-      {"scrape_configs", FieldCount<ScrapeConfig>(), KeysOf<ScrapeConfig>(),
+      {"scrape_configs", FieldCount<ScrapeConfig>() - 1, KeysOf<ScrapeConfig>(),
        Job("static_configs: [{labels: {__path__: /x}}], @"), kJob, scrape},
       {"kubernetes_sd_configs", kKubernetesFields, KeysOf<KubernetesSdConfig>(),
        Job("kubernetes_sd_configs: [{role: pod, @}]"), InJob({"kubernetes_sd_configs", "0"}),
