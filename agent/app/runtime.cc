@@ -377,7 +377,9 @@ Status Runtime::StartFileSources() {
           sc.file_sd_configs[f], [this, i, key = fmt::format("file/{}", f)](auto found) {
             s_->targets->Update(i, key, std::move(found));
           });
-      if (Status st = d->Start(); !st.ok()) return st;
+      if (Status st = d->Start(); !st.ok()) {
+        return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
+      }
       s.file_sds.push_back(std::move(d));
     }
     const auto& sds = sc.kubernetes_sd_configs;
@@ -396,7 +398,9 @@ Status Runtime::StartFileSources() {
             s_->targets->Update(i, key, std::move(found));
           },
           dopts);
-      if (Status st = d->Start(); !st.ok()) return st;
+      if (Status st = d->Start(); !st.ok()) {
+        return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
+      }
       s.discoveries.push_back(std::move(d));
     }
   }

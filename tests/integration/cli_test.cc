@@ -22,6 +22,21 @@ TEST_F(Cli, UnknownKeyIsRefusedWithFileLineColumnAndName) {
   EXPECT_NE(agent_.Stderr().find("htp_listen_address"), std::string::npos);
 }
 
+// A discovery that cannot start names its scrape config (a file may have several).
+TEST_F(Cli, AKubernetesDiscoveryThatCannotStartNamesItsJob) {
+  agent_.SetEnv("KUBERNETES_SERVICE_HOST", "");  // unset: not in a cluster
+  agent_.SetEnv("KUBERNETES_SERVICE_PORT", "");
+  std::string path = WriteConfig({.extra_top = R"(  - job_name: pods
+    kubernetes_sd_configs: [{role: pod}]
+)"});
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path}));
+  EXPECT_EQ(agent_.Wait(), 1);
+  EXPECT_NE(agent_.Stderr().find("scrape_configs[1] (pods): kubernetes_sd_configs: not running "
+                                 "in a cluster"),
+            std::string::npos)
+      << agent_.Stderr();
+}
+
 TEST_F(Cli, InvalidRegexInAStageIsRefusedWithItsPosition) {
   std::string path = WriteConfig({.pipeline_stages = "[{regex: {expression: \"(unclosed\"}}]"});
   ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
