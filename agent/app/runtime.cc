@@ -440,6 +440,7 @@ Status Runtime::StartPushServers() {
     po.job_name = sc.job_name;
     po.config = std::move(*push);
     po.heroku = sc.heroku.has_value();
+    if (!sc.origin.empty()) po.port_key = "listen_port in its http block";
     po.relabel = s.jobs[i].relabel;
     po.pipeline = s.jobs[i].pipeline;
     if (auto it = s.push_tls.find(i); it != s.push_tls.end()) po.tls = it->second;
@@ -520,6 +521,10 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     telemetry::HttpServerOptions ho;
     ho.listen_address = s.cfg.server.http_listen_address;
     ho.port = s.cfg.server.http_listen_port;
+    // An Alloy config has no key for it: Alloy takes the address from a flag too.
+    ho.port_key = config::IsAlloyConfig(s.flags.config_format, s.flags.config_file)
+                      ? "-server.http-listen-port"
+                      : "server.http_listen_port or -server.http-listen-port";
     ho.path_prefix = s.cfg.server.http_path_prefix;
     ho.enable_reload = s.cfg.server.enable_runtime_reload;
     ho.max_connections = s.cfg.server.http_listen_conn_limit;

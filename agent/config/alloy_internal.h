@@ -115,6 +115,9 @@ class Loader {
                     const std::set<std::string>& skip, YAML::Node* out);
   // A map(string) attribute (labels), with Alloy's number-to-string conversion.
   Result<YAML::Node> LabelsAttr(const Attribute& a);
+  // A "host:port" listen address attribute, checked here to name its place (the Promtail
+  // reader checks it again, but can only point at the block).
+  Status ListenAddress(const Block& b, const std::string& name);
   Status OneOf(const Block& b, const std::string& name,
                std::initializer_list<std::string_view> allowed);
   // Appends the scrape config. `part`: the nested block (a syslog listener) this job is made

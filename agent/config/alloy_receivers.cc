@@ -214,6 +214,18 @@ Status Loader::OneOf(const Block& b, const std::string& name,
   return ErrorAt(a->pos, fmt::format("{}: must be {}", name, list));
 }
 
+Status Loader::ListenAddress(const Block& b, const std::string& name) {
+  const Attribute* a = b.Attr(name);
+  if (a == nullptr) return Status::Ok();
+  Result<Value> v = Eval(*a);
+  if (!v) return v.error();
+  if (v->kind != Value::Kind::kString) return Status::Ok();  // TypedAttrs names the type
+  if (std::string why = internal::ListenAddressProblem(v->str); !why.empty()) {
+    return ErrorAt(a->pos, fmt::format("{}: {} {}", name, internal::Quote(v->str), why));
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 // The meta labels each receiver gives its relabel_rules, and drops before forward_to.
@@ -296,6 +308,7 @@ Status Loader::ReadSyslog(const Block& b) {
       return ErrorAt(listener.pos,
                      "listener: address is required, e.g. address = \"0.0.0.0:1514\"");
     }
+    if (Status s = ListenAddress(listener, "address"); !s.ok()) return s;
     if (Status s = OneOf(listener, "protocol", {"tcp", "udp"}); !s.ok()) return s;
     if (Status s = OneOf(listener, "syslog_format", {"rfc5424", "rfc3164"}); !s.ok()) return s;
     for (const Block& tls : listener.blocks) {
@@ -420,6 +433,7 @@ Status Loader::ReadGelf(const Block& b) {
   YAML::Node gelf(YAML::NodeType::Map);
   gelf["listen_address"] = "0.0.0.0:12201";
   if (Status s = TypedAttrs(b, kGelf, {"forward_to", "relabel_rules"}, &gelf); !s.ok()) return s;
+  if (Status s = ListenAddress(b, "listen_address"); !s.ok()) return s;
   YAML::Node job;
   job["source_labels"].push_back("job");
   job["regex"] = "";

@@ -71,7 +71,11 @@ void Validate(MapReader& r, HerokuDrainConfig& h) {
 
 // Promtail's syslog block (Promtail's defaults; 0 means the default, as in Promtail).
 void Validate(MapReader& r, SyslogConfig& c) {
-  if (c.listen_address.empty()) r.Fail("listen_address", "is required (host:port)");
+  if (c.listen_address.empty()) {
+    r.Fail("listen_address", "is required (host:port)");
+  } else if (std::string why = ListenAddressProblem(c.listen_address); !why.empty()) {
+    r.Fail("listen_address", fmt::format("{} {}", Quote(c.listen_address), why));
+  }
   if (c.listen_protocol.empty()) c.listen_protocol = "tcp";
   if (c.listen_protocol != "tcp" && c.listen_protocol != "udp") {
     r.Fail("listen_protocol", fmt::format("must be tcp or udp, not {}", Quote(c.listen_protocol)));
@@ -103,8 +107,11 @@ void Validate(MapReader& r, SyslogConfig& c) {
 }
 
 // Promtail's gelf block: UDP only, as in Promtail; an empty address is Promtail's default.
-void Validate(MapReader&, GelfConfig& c) {
+void Validate(MapReader& r, GelfConfig& c) {
   if (c.listen_address.empty()) c.listen_address = ":12201";
+  if (std::string why = ListenAddressProblem(c.listen_address); !why.empty()) {
+    r.Fail("listen_address", fmt::format("{} {}", Quote(c.listen_address), why));
+  }
 }
 
 // Promtail's decompression block. The format is required when enabled (Promtail fails at the

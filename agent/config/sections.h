@@ -62,6 +62,11 @@ Result<Labels> ParseLabelList(std::string_view text);
 // Empty string when url is an absolute http(s) URL with a host, else what is wrong with it.
 std::string CheckHttpUrl(std::string_view url);
 
+// Empty string when address is Go's "host:port" listen form ("[::1]:514", ":514" = every
+// interface) with a numeric port from 0 to 65535, else what is wrong with it. Go's net.Listen
+// refuses the same addresses; unchecked, the socket layer would wrap port 99999 to 34463.
+std::string ListenAddressProblem(std::string_view address);
+
 // What is wrong with a tls_min_version or client_auth_type value ("" = nothing; "" is valid).
 std::string TlsMinVersionProblem(std::string_view v);
 std::string ClientAuthTypeProblem(std::string_view a);

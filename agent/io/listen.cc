@@ -16,8 +16,7 @@ namespace skidder::io {
 Result<int> BindListener(std::string_view address, bool udp) {
   const size_t colon = address.rfind(':');
   if (colon == std::string_view::npos) {
-    return Err(
-        InvalidArgument(fmt::format("listen_address {:?} has no port (host:port)", address)));
+    return Err(InvalidArgument(fmt::format("cannot listen on {:?}: no port (host:port)", address)));
   }
   std::string host(address.substr(0, colon));
   const std::string port(address.substr(colon + 1));
@@ -31,7 +30,8 @@ Result<int> BindListener(std::string_view address, bool udp) {
   addrinfo* res = nullptr;
   int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0) {
-    return Err(InvalidArgument(fmt::format("listen_address {:?}: {}", address, gai_strerror(rc))));
+    return Err(
+        InvalidArgument(fmt::format("cannot listen on {:?}: {}", address, gai_strerror(rc))));
   }
   std::string last = "no address";
   int fd = -1;

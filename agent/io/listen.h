@@ -10,7 +10,8 @@ namespace skidder::io {
 
 // Binds "host:port" (Go's form: "[::1]:514", ":514" = every interface, IPv4 and IPv6) for tcp
 // or udp; the socket listens (tcp) or has a 1 MiB receive buffer (udp). Returns the fd. Errors
-// name the address: no port, an unknown host, or the address in use.
+// name the address, not the key that gave it (Promtail's listen_address, Alloy's address): no
+// port, an unknown host, or the address in use.
 Result<int> BindListener(std::string_view address, bool udp);
 // The bound port of a socket; -1 on error.
 int LocalPort(int fd);

@@ -305,7 +305,7 @@ Result<int> HttpServer::Impl::Start() {
   if (daemon == nullptr) {
     deadlines->Stop();
     return Err(
-        Unavailable("cannot listen on " + where + " (port in use? set server.http_listen_port)"));
+        Unavailable("cannot listen on " + where + " (port in use? set " + options.port_key + ")"));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
   return info != nullptr ? static_cast<int>(info->port) : options.port;

@@ -36,7 +36,9 @@ struct TlsMaterial;  // telemetry/http_tls.h
 struct HttpServerOptions {
   std::string listen_address = "0.0.0.0";  // "" = all interfaces
   int port = 9080;                         // 0 = any free port
-  std::string path_prefix;                 // e.g. "/skidder"
+  // What sets the port, for the hint when it cannot be bound: the config's key or the flag.
+  std::string port_key = "server.http_listen_port";
+  std::string path_prefix;  // e.g. "/skidder"
   bool enable_reload = false;
   // Open connections at most; 0 = ConnectionLimitFor(the RLIMIT_NOFILE soft limit).
   int max_connections = 0;

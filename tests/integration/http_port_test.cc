@@ -75,5 +75,44 @@ TEST_F(HttpPort, PostReloadWithoutABodyReloads) {
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);
 }
 
+// A port in use stops the start with a hint naming what sets it: the key or the flag for the
+// agent's server, Alloy's http block for a loki.source.api (whose key differs from Promtail's).
+TEST_F(HttpPort, APortInUseIsNamedWithWhatSetsIt) {
+  HeldPort held;
+  ASSERT_TRUE(
+      agent_.Start({"-config.file=" + WriteConfig(), "-server.http-listen-address=127.0.0.1",
+                    fmt::format("-server.http-listen-port={}", held.port())}));
+  EXPECT_EQ(agent_.Wait(), 1);
+  EXPECT_NE(agent_.Stderr().find(fmt::format("cannot listen on 127.0.0.1:{} (port in use? set "
+                                             "server.http_listen_port or -server.http-listen-port)",
+                                             held.port())),
+            std::string::npos)
+      << agent_.Stderr();
+
+  const std::string alloy = dir_ / "config.alloy";
+  WriteFile(alloy, fmt::format(R"(loki.write "default" {{
+  endpoint {{ url = "{}" }}
+}}
+loki.source.api "push" {{
+  http {{
+    listen_address = "127.0.0.1"
+    listen_port    = {}
+  }}
+  forward_to = [loki.write.default.receiver]
+}}
+)",
+                               loki_.url(), held.port()));
+  AgentProcess second(SKIDDER_BINARY, dir_.path());
+  ASSERT_TRUE(second.Start({"-config.file=" + alloy, "-server.http-listen-port=0",
+                            "-positions.file=" + positions_file()}));
+  EXPECT_EQ(second.Wait(), 1);
+  EXPECT_NE(second.Stderr().find(
+                fmt::format("{}:4:1: loki.source.api.push: cannot listen on 127.0.0.1:{} (port in "
+                            "use? set listen_port in its http block)",
+                            alloy, held.port())),
+            std::string::npos)
+      << second.Stderr();
+}
+
 }  // namespace
 }  // namespace skidder::testing

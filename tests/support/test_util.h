@@ -37,4 +37,19 @@ int ReplaceAll(std::string& s, std::string_view from, std::string_view to);
 // s written n times.
 std::string Repeat(std::string_view s, size_t n);
 
+// A TCP port on 127.0.0.1 held by a listening socket of the test's, so that the agent cannot
+// bind it (another process on the port, as a user meets it).
+class HeldPort {
+ public:
+  HeldPort();
+  ~HeldPort();
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 }  // namespace skidder::testing

@@ -35,6 +35,7 @@ Result<int> PushSource::Start() {
   telemetry::HttpServerOptions ho;
   ho.listen_address = sc.http_listen_address;
   ho.port = sc.http_listen_port;
+  ho.port_key = opts_.port_key;
   ho.path_prefix = sc.http_path_prefix;
   ho.max_connections = sc.http_listen_conn_limit;
   ho.read_timeout =

@@ -57,6 +57,8 @@ struct PushSourceOptions {
   pipeline::Pipeline* pipeline = nullptr;             // the job's; used on the server's thread only
   std::shared_ptr<const telemetry::TlsMaterial> tls;  // HTTPS; null: plain HTTP
   bool heroku = false;  // a heroku_drain job (config: PushServerOf's translation)
+  // The key of the server's port, named when it cannot be bound (Alloy's differs).
+  std::string port_key = "server.http_listen_port";
 };
 
 class PushSource {

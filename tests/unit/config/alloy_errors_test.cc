@@ -122,6 +122,28 @@ loki.write "default" {
             "like 500ms or 1m30s, got \"x\"");
 }
 
+// A listen address is checked at load, where the error can name the attribute and its place;
+// at start, the socket layer would take port 99999 as 34463.
+TEST(AlloyErrors, ListenAddressesAreCheckedAtTheirAttribute) {
+  AlloyLoad a;
+  EXPECT_EQ(a.Error(R"(loki.source.syslog "s" {
+  listener {
+    address = "0.0.0.0:99999"
+  }
+  forward_to = []
+}
+)"),
+            "c.alloy:3:5: address: \"0.0.0.0:99999\" has an invalid port \"99999\" (a number "
+            "from 0 to 65535)");
+  EXPECT_EQ(a.Error(R"(loki.source.gelf "g" {
+  listen_address = "0.0.0.0"
+  forward_to     = []
+}
+)"),
+            "c.alloy:2:3: listen_address: \"0.0.0.0\" has no port (host:port, e.g. "
+            "\"0.0.0.0:1514\")");
+}
+
 TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
   AlloyLoad a;
   const std::string src = R"(

@@ -285,6 +285,23 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
      "      listen_protocol: sctp\n",
      "cfg.yaml:5:24: scrape_configs[0].syslog.listen_protocol: must be tcp or udp, not \"sctp\""},
+    // Go's net.Listen refuses these; the socket layer would take port 99999 as 34463.
+    {"SyslogPortOutOfRange",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: 0.0.0.0:99999\n",
+     "cfg.yaml:4:23: scrape_configs[0].syslog.listen_address: \"0.0.0.0:99999\" has an invalid "
+     "port \"99999\" (a number from 0 to 65535)"},
+    {"SyslogAddressWithoutPort",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: 0.0.0.0\n",
+     "cfg.yaml:4:23: scrape_configs[0].syslog.listen_address: \"0.0.0.0\" has no port "
+     "(host:port, e.g. \"0.0.0.0:1514\")"},
+    {"GelfIPv6WithoutBrackets",
+     "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_address: \"::1:12201\"\n",
+     "cfg.yaml:4:23: scrape_configs[0].gelf.listen_address: \"::1:12201\" has an IPv6 host "
+     "without brackets (write \"[::1]:514\")"},
+    {"GelfNamedPort",
+     "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_address: \":gelf\"\n",
+     "cfg.yaml:4:23: scrape_configs[0].gelf.listen_address: \":gelf\" has an invalid port "
+     "\"gelf\" (a number from 0 to 65535)"},
     {"SyslogTlsWithoutKey",
      "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
      "      tls_config: {ca_file: ca.crt}\n",
