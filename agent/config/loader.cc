@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -254,11 +255,15 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
     if (std::string why = internal::CheckHttpUrl(f.client_url); !why.empty()) {
       return InvalidArgument("-client.url: " + why);
     }
-    ClientConfig client;
-    client.url = f.client_url;
-    client.tenant_id = f.client_tenant_id;
-    if (builtin) cfg->clients.clear();
-    cfg->clients.push_back(std::move(client));
+    if (cfg->client_flag_merged) {  // the `client:` block's (ParseConfig): the last client
+      if (!f.client_tenant_id.empty()) cfg->clients.back().tenant_id = f.client_tenant_id;
+    } else {
+      ClientConfig client;
+      client.url = f.client_url;
+      client.tenant_id = f.client_tenant_id;
+      if (builtin) cfg->clients.clear();
+      cfg->clients.push_back(std::move(client));
+    }
   } else if (!f.client_tenant_id.empty()) {
     for (ClientConfig& client : cfg->clients) client.tenant_id = f.client_tenant_id;
   }
@@ -278,6 +283,30 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
 bool LooksLikeAlloy(const std::string& text) {
   Result<lang::alloy::File> f = lang::alloy::Parse(text, "");
   return f && !f->blocks.empty();
+}
+
+// A config written for -config.expand-env=true and loaded without it fails at a "${VAR}" (a URL
+// without a host, a port that is not a number): true when the line the error names
+// ("<name>:<line>:<column>: ...") has such a reference.
+bool ErrorLineReferencesEnv(std::string_view message, std::string_view name,
+                            std::string_view text) {
+  if (!message.starts_with(name) || message.substr(name.size()).empty() ||
+      message[name.size()] != ':') {
+    return false;
+  }
+  size_t line = 0;
+  std::string_view rest = message.substr(name.size() + 1);
+  auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), line);
+  if (ec != std::errc() || line == 0) return false;
+  size_t start = 0;
+  for (size_t n = 1; n < line; ++n) {
+    start = text.find('\n', start);
+    if (start == std::string_view::npos) return false;
+    ++start;
+  }
+  const size_t end = text.find('\n', start);
+  return text.substr(start, end == std::string_view::npos ? end : end - start).find("${") !=
+         std::string_view::npos;
 }
 
 }  // namespace
@@ -325,11 +354,18 @@ Result<Config> LoadConfig(const Flags& flags) {
   const bool alloy = !builtin && IsAlloyConfig(flags.config_format, flags.config_file);
   Result<Config> cfg =
       alloy ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text, false) : text, name)
-            : ParseConfig(text, name, flags.expand_env);
+            : ParseConfig(text, name, flags.expand_env, flags.client_url);
   if (!cfg && !alloy && !builtin && flags.config_format.empty() && LooksLikeAlloy(text)) {
     return Err(InvalidArgument(cfg.error().message() +
                                " (this looks like an Alloy config: name the file *.alloy or pass "
                                "-config.format=alloy)"));
+  }
+  if (!cfg && !builtin && !flags.expand_env &&
+      ErrorLineReferencesEnv(cfg.error().message(), name, text)) {
+    return Err(Status(cfg.error().code(),
+                      cfg.error().message() +
+                          " (the line has a ${...} reference: pass -config.expand-env=true to "
+                          "expand environment variables, as Promtail needs too)"));
   }
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();

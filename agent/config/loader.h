@@ -48,12 +48,15 @@ inline constexpr size_t kMaxConfigBytes = 16 << 20;
 
 // Parses YAML text into a Config; file is used for error positions. Applies defaults and
 // validates everything that does not need other modules (stages are checked by the pipeline).
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env);
+// client_url: -client.url, which fills the deprecated `client:` block if there is one.
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env,
+                           std::string_view client_url = {});
 // Reads flags.config_file (or the built-in default) and applies flag overrides.
 // -client.url adds a client after the file's (as Promtail), or replaces the built-in config's
-// client; without it, -client.tenant-id applies to every client. -client.external-labels goes to
-// every client, a label the file sets for a client keeping the file's value (as Promtail).
-// Requires at least one client unless flags.dry_run.
+// client, or is the url of the file's deprecated `client:` block (Promtail merges the two); without
+// it, -client.tenant-id applies to every client. -client.external-labels goes to every client, a
+// label the file sets for a client keeping the file's value (as Promtail). Requires at least one
+// client unless flags.dry_run.
 Result<Config> LoadConfig(const Flags& flags);
 // Expands ${VAR}, ${VAR:-default} and ${VAR-default} (defaults may hold references); $$ is a
 // literal $. backslash_escapes (drone/envsubst's, which Promtail's -config.expand-env applies to

@@ -29,7 +29,10 @@ void ValidateClient(MapReader& r, const ClientConfig& c) {
     }
   }
   if (c.url.empty()) {
-    r.Fail("url", "is required: the Loki push URL, e.g. http://loki:3100/loki/api/v1/push");
+    // Promtail's deprecated `client:` block may take its url from the -client.url flag.
+    r.Fail("url", fmt::format("is required: the Loki push URL, e.g. "
+                              "http://loki:3100/loki/api/v1/push{}",
+                              r.path() == "client" ? " (or pass -client.url)" : ""));
   } else if (std::string why = CheckHttpUrl(c.url); !why.empty()) {
     r.Fail("url", why);
   }

@@ -192,15 +192,23 @@ Status ReadNoOps(MapReader& top) {
   return options.Finish();
 }
 
-Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
+Status ReadTop(const YAML::Node& root, const std::string& file, std::string_view client_url,
+               Config* cfg) {
   MapReader top(root, file, "");
   FieldReader fields(top);
   Fields(fields, *cfg);
   Status s = fields.status();
   // Promtail's deprecated single `client:` block is appended after `clients:`, as Promtail does.
+  // -client.url sets the same client in Promtail: the block may leave its url to the flag, and
+  // the flag wins over the block's url (flags are applied after the file).
   if (YAML::Node single = top.Node("client"); s.ok() && single.IsDefined() && !single.IsNull()) {
     ClientConfig client;
+    client.url = std::string(client_url);
     s = ReadClient(single, file, "client", &client);
+    if (!client_url.empty()) {
+      client.url = std::string(client_url);
+      cfg->client_flag_merged = true;
+    }
     if (s.ok()) cfg->clients.push_back(std::move(client));
   }
   // Promtail moved file_watch_config under `global:`; the old top-level place is accepted too.
@@ -216,7 +224,8 @@ Status ReadTop(const YAML::Node& root, const std::string& file, Config* cfg) {
 
 }  // namespace
 
-Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env) {
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file, bool expand_env,
+                           std::string_view client_url) {
   const std::string text = expand_env ? ExpandEnv(yaml_text) : yaml_text;
   Config cfg;
   cfg.source_file = file;
@@ -230,7 +239,7 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file
                                      "skidder or Promtail config file?",
                                      root.IsScalar() ? "a single text value" : "a list")));
     }
-    if (Status s = ReadTop(root, file, &cfg); !s.ok()) return Err(std::move(s));
+    if (Status s = ReadTop(root, file, client_url, &cfg); !s.ok()) return Err(std::move(s));
   } catch (const YAML::Exception& e) {
     // Syntax errors, and anything yaml-cpp throws that the readers did not foresee. yaml-cpp
     // stops nesting at 500 levels, calling it a "bad file".

@@ -232,7 +232,8 @@ std::vector<Section> Sections() {
   oauth2["token_url"] = "-";
   return {
       {"top_level",
-       FieldCount<Config>() - 4,  // source_file, ignored_keys, warnings, unused_pipelines
+       FieldCount<Config>() - 5,  // source_file, ignored_keys, warnings, client_flag_merged,
+                                  // unused_pipelines
        KeysOf<Config>(),
        "@",
        {},

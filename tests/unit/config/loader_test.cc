@@ -265,6 +265,93 @@ TEST(LoadConfig, ClientUrlReplacesTheBuiltInClient) {
   EXPECT_EQ(cfg->server.http_listen_port, 0);
 }
 
+// Promtail's deprecated `client:` block and -client.url are one client there (its
+// client.Config.UnmarshalYAML keeps the flag's url): a block without url takes the flag's, a
+// block's url gives way to the flag, and the flag adds no second client (which would push every
+// entry twice).
+TEST(LoadConfig, ClientUrlIsTheUrlOfTheDeprecatedClientBlock) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.yaml",
+                     "clients: [{url: 'http://a:3100/loki/api/v1/push'}]\n"
+                     "client:\n  batchsize: 4096\n  timeout: 3s\n");
+  Flags f;
+  f.config_file = dir / "c.yaml";
+  Result<Config> without = LoadConfig(f);
+  ASSERT_FALSE(without);
+  EXPECT_NE(
+      without.error().message().find("c.yaml:3:3: client.url: is required: the Loki push URL, e.g. "
+                                     "http://loki:3100/loki/api/v1/push (or pass -client.url)"),
+      std::string::npos)
+      << without.error().message();
+
+  f.client_url = "http://flag:3100/loki/api/v1/push";
+  f.client_tenant_id = "team-a";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_EQ(cfg->clients.size(), 2u);
+  EXPECT_EQ(cfg->clients[0].url, "http://a:3100/loki/api/v1/push");
+  EXPECT_EQ(cfg->clients[0].tenant_id, "");
+  EXPECT_EQ(cfg->clients[1].url, "http://flag:3100/loki/api/v1/push");
+  EXPECT_EQ(cfg->clients[1].batchsize, 4096);  // the block's own keys stay
+  EXPECT_EQ(cfg->clients[1].timeout, std::chrono::seconds(3));
+  EXPECT_EQ(cfg->clients[1].tenant_id, "team-a");
+
+  testing::WriteFile(dir / "c.yaml", "client:\n  url: http://file:3100/loki/api/v1/push\n");
+  Result<Config> both = LoadConfig(f);
+  ASSERT_TRUE(both) << both.error().message();
+  ASSERT_EQ(both->clients.size(), 1u);
+  EXPECT_EQ(both->clients[0].url, "http://flag:3100/loki/api/v1/push");  // flags win
+}
+
+// A config written for -config.expand-env=true fails without it at its first ${VAR} that does
+// not parse; the error says which flag was missing (Promtail's error does not).
+TEST(LoadConfig, AnErrorAtAnEnvironmentReferenceNamesExpandEnv) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.yaml",
+                     "server:\n  http_listen_port: ${PORT}\n"
+                     "clients: [{url: 'http://a:3100/loki/api/v1/push'}]\n");
+  Flags f;
+  f.config_file = dir / "c.yaml";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message().find(
+                "c.yaml:2:21: server.http_listen_port: expected an integer, got \"${PORT}\" (the "
+                "line has a ${...} reference: pass -config.expand-env=true to expand environment "
+                "variables, as Promtail needs too)"),
+            std::string::npos)
+      << cfg.error().message();
+  // An error elsewhere says nothing of it, nor does one with the flag given.
+  testing::WriteFile(dir / "c.yaml",
+                     "server:\n  http_listen_port: x\n"
+                     "clients: [{url: 'http://${HOST}:3100/loki/api/v1/push'}]\n");
+  Result<Config> elsewhere = LoadConfig(f);
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error().message().find("expand-env"), std::string::npos)
+      << elsewhere.error().message();
+  f.expand_env = true;
+  testing::WriteFile(dir / "c.yaml", "clients: [{url: 'http://${SKIDDER_TEST_UNSET_HOST}/p'}]\n");
+  Result<Config> expanded = LoadConfig(f);
+  ASSERT_FALSE(expanded);
+  EXPECT_EQ(expanded.error().message().find("expand-env"), std::string::npos)
+      << expanded.error().message();
+}
+
+// A `clients:` entry needs its own url: the flag is a client of its own there.
+TEST(LoadConfig, ClientUrlAddsAClientBesideTheClientsList) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.yaml", "clients: [{batchsize: 4096}]\n");
+  Flags f;
+  f.config_file = dir / "c.yaml";
+  f.client_url = "http://flag:3100/loki/api/v1/push";
+  Result<Config> cfg = LoadConfig(f);
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message().find("clients[0].url: is required: the Loki push URL, e.g. "
+                                       "http://loki:3100/loki/api/v1/push"),
+            std::string::npos)
+      << cfg.error().message();
+  EXPECT_EQ(cfg.error().message().find("-client.url"), std::string::npos) << cfg.error().message();
+}
+
 TEST(LoadConfig, TenantAndLabelFlagsWithoutUrlApplyToEveryClient) {
   testing::TempDir dir;
   testing::WriteFile(dir / "c.yaml",
