@@ -1,6 +1,6 @@
 // Template functions that build or read lists and maps, so that {{range}} has something to walk:
-// Go's index, and sprig's list, splitList, split, dict, keys and until. Lists are bounded by
-// kMaxListLen elements and kMaxValueDepth levels.
+// Go's index, and sprig's list, splitList, split, dict, get, hasKey, keys and until. Lists are
+// bounded by kMaxListLen elements and kMaxValueDepth levels.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -80,6 +80,33 @@ bool FDict(Call& c) {
   return SetValue(c, Value::Of(std::move(m)));
 }
 
+// The map argument i of sprig's dict functions, or a failed call saying what it got.
+const Map* MapArg(Call& c, size_t i) {
+  const Value& v = c.args[i];
+  if (v.kind == Value::kMap) return v.map.get();
+  c.Fail(std::string("wrong type for value; expected map; got ") + KindName(v.kind));
+  return nullptr;
+}
+
+// get m key: the value, or "" when the map has no such key (sprig's get).
+bool FGet(Call& c) {
+  const Map* m = MapArg(c, 0);
+  std::string_view key;
+  if (m == nullptr || !c.Str(1, &key)) return false;
+  const Value* v = MapFind(*m, key);
+  *c.result = v != nullptr ? *v : Value::Str("");
+  return true;
+}
+
+// hasKey m key: whether the map has the key.
+bool FHasKey(Call& c) {
+  const Map* m = MapArg(c, 0);
+  std::string_view key;
+  if (m == nullptr || !c.Str(1, &key)) return false;
+  *c.result = Value::Bool(MapFind(*m, key) != nullptr);
+  return true;
+}
+
 // keys m...: the keys of the maps, sorted (sprig leaves the order to Go's map iteration).
 bool FKeys(Call& c) {
   List out;
@@ -136,7 +163,7 @@ bool FIndex(Call& c) {
 constexpr FuncDef kCollectionFuncs[] = {
     {"dict", 0, -1, FDict},  {"index", 1, -1, FIndex}, {"keys", 1, -1, FKeys},
     {"list", 0, -1, FList},  {"split", 2, 2, FSplit},  {"splitList", 2, 2, FSplitList},
-    {"until", 1, 1, FUntil},
+    {"until", 1, 1, FUntil}, {"get", 2, 2, FGet},      {"hasKey", 2, 2, FHasKey},
 };
 
 }  // namespace

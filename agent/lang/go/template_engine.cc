@@ -185,7 +185,13 @@ class Exec {
           fmt::format("wrong number of args for {}: want {} got {}", fn.name, fn.min_args, n));
     }
     if (fn.fn == nullptr) return AndOr(c, piped, fn.name == "and", out);
-    Value args[kMaxArgs];
+    Value inline_args[kMaxArgs];
+    std::vector<Value> many;
+    Value* args = inline_args;
+    if (n > kMaxArgs) {
+      many.resize(n);
+      args = many.data();
+    }
     for (size_t i = 1; i < c.args.size(); ++i) {
       if (!EvalArg(c.args[i], &args[i - 1])) return false;
     }

@@ -157,7 +157,9 @@ const RE2* RegexArg(Call& c, std::unique_ptr<RE2>* holder);
 
 // ---- The syntax tree ---------------------------------------------------------------------
 
-constexpr size_t kMaxArgs = 8;  // per call, the piped value included
+// Arguments of a call held on the stack, the piped value included; a call with more (sprig's
+// dict and list take any number: a lookup table of 30 pairs is common) allocates.
+constexpr size_t kMaxArgs = 8;
 
 struct Pipe;
 struct Arg {

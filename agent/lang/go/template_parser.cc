@@ -298,10 +298,6 @@ class Parser {
       return Error(fmt::format("wrong number of args for {}: want at most {} got {}",
                                first.fn->name, first.fn->max_args, given));
     }
-    if (cmd->args.size() > kMaxArgs - 1) {  // the piped value takes the last slot
-      return Error(fmt::format("too many args for {}: skidder takes at most {}", first.fn->name,
-                               kMaxArgs - 2));
-    }
     if (first.fn->regex_first && given >= 1 && cmd->args[1].kind == Arg::kString) {
       RE2::Options opts;
       opts.set_log_errors(false);
