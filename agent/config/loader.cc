@@ -251,10 +251,7 @@ Status ApplyOverrides(const Flags& f, bool builtin, Config* cfg) {
   if (f.symlink_roots) cfg->target_config.symlink_roots = *f.symlink_roots;
   Result<Labels> external = internal::ParseLabelList(f.client_external_labels);
   if (!external) return InvalidArgument("-client.external-labels: " + external.error().message());
-  if (!f.client_url.empty()) {
-    if (std::string why = internal::CheckHttpUrl(f.client_url); !why.empty()) {
-      return InvalidArgument("-client.url: " + why);
-    }
+  if (!f.client_url.empty()) {      // checked by LoadConfig
     if (cfg->client_flag_merged) {  // the `client:` block's (ParseConfig): the last client
       if (!f.client_tenant_id.empty()) cfg->clients.back().tenant_id = f.client_tenant_id;
     } else {
@@ -287,7 +284,7 @@ bool LooksLikeAlloy(const std::string& text) {
 
 // A config written for -config.expand-env=true and loaded without it fails at a "${VAR}" (a URL
 // without a host, a port that is not a number): true when the line the error names
-// ("<name>:<line>:<column>: ...") has such a reference.
+// ("<name>:<line>:<column>: ...") has such a reference (not "${1}", a regex group).
 bool ErrorLineReferencesEnv(std::string_view message, std::string_view name,
                             std::string_view text) {
   if (!message.starts_with(name) || message.substr(name.size()).empty() ||
@@ -305,8 +302,13 @@ bool ErrorLineReferencesEnv(std::string_view message, std::string_view name,
     ++start;
   }
   const size_t end = text.find('\n', start);
-  return text.substr(start, end == std::string_view::npos ? end : end - start).find("${") !=
-         std::string_view::npos;
+  const std::string_view named =
+      text.substr(start, end == std::string_view::npos ? end : end - start);
+  for (size_t at = named.find("${"); at != std::string_view::npos; at = named.find("${", at + 2)) {
+    const char next = at + 2 < named.size() ? named[at + 2] : '\0';
+    if (std::isalpha(static_cast<unsigned char>(next)) || next == '_') return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -350,6 +352,13 @@ Result<Config> LoadConfig(const Flags& flags) {
     text = std::move(*read);
   }
   const std::string name = builtin ? kBuiltinName : flags.config_file;
+  // Before the file: the flag may become the url of its `client:` block, whose errors name the
+  // file's line.
+  if (!flags.client_url.empty()) {
+    if (std::string why = internal::CheckHttpUrl(flags.client_url); !why.empty()) {
+      return Err(InvalidArgument("-client.url: " + why));
+    }
+  }
   // The built-in config is read exactly as `-config.file=config/default.yaml` would be.
   const bool alloy = !builtin && IsAlloyConfig(flags.config_format, flags.config_file);
   Result<Config> cfg =
@@ -364,8 +373,8 @@ Result<Config> LoadConfig(const Flags& flags) {
       ErrorLineReferencesEnv(cfg.error().message(), name, text)) {
     return Err(Status(cfg.error().code(),
                       cfg.error().message() +
-                          " (the line has a ${...} reference: pass -config.expand-env=true to "
-                          "expand environment variables, as Promtail needs too)"));
+                          " (the line has a ${VAR} reference: pass -config.expand-env=true to "
+                          "expand environment variables)"));
   }
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();

@@ -122,16 +122,20 @@ std::string CheckHttpUrl(std::string_view url) {
 
 std::string ListenAddressProblem(std::string_view address) {
   const size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) return "has no port (host:port, e.g. \"0.0.0.0:1514\")";
+  if (colon == std::string_view::npos || address.ends_with(']')) {
+    return "has no port (host:port, e.g. \"0.0.0.0:1514\")";
+  }
   const std::string_view host = address.substr(0, colon);
   const std::string_view port = address.substr(colon + 1);
   const bool bracketed = host.starts_with('[') && host.ends_with(']');
   if (!bracketed && host.find_first_of(":[]") != std::string_view::npos) {
     return "has an IPv6 host without brackets (write \"[::1]:514\")";
   }
+  if (port.empty()) return "";  // Go's "host:" is port 0: any free port
   int p = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p > 65535) {
+  if (ec != std::errc() || ptr != port.data() + port.size() || p < 0 || p > 65535) {
+    // Go also looks up service names (":syslog"); the listeners take numbers only.
     return fmt::format("has an invalid port {} (a number from 0 to 65535)", Quote(port));
   }
   return "";

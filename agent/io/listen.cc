@@ -19,7 +19,8 @@ Result<int> BindListener(std::string_view address, bool udp) {
     return Err(InvalidArgument(fmt::format("cannot listen on {:?}: no port (host:port)", address)));
   }
   std::string host(address.substr(0, colon));
-  const std::string port(address.substr(colon + 1));
+  const std::string port =
+      colon + 1 == address.size() ? "0" : std::string(address.substr(colon + 1));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -80,30 +81,37 @@ bool FDict(Call& c) {
   return SetValue(c, Value::Of(std::move(m)));
 }
 
-// The map argument i of sprig's dict functions, or a failed call saying what it got.
-const Map* MapArg(Call& c, size_t i) {
-  const Value& v = c.args[i];
-  if (v.kind == Value::kMap) return v.map.get();
-  c.Fail(std::string("wrong type for value; expected map; got ") + KindName(v.kind));
-  return nullptr;
+// The value of the key (argument 1) in the map (argument 0) of sprig's get and hasKey; false
+// (the call failed) when argument 0 is no map. The template's data (`.`, `$`) is a map of its
+// fields there, and a missing value an empty map, as Go converts nil.
+bool LookUp(Call& c, std::optional<Value>* found) {
+  std::string_view key;
+  if (!c.Str(1, &key)) return false;
+  const Value& m = c.args[0];
+  found->reset();
+  if (m.kind == Value::kMap) {
+    if (const Value* v = MapFind(*m.map, key)) found->emplace(*v);
+  } else if (m.kind == Value::kData) {
+    if (const std::string* v = c.data->Field(key)) found->emplace(Value::Str(*v));
+  } else if (m.kind != Value::kNil) {
+    return c.Fail(std::string("wrong type for value; expected map; got ") + KindName(m.kind));
+  }
+  return true;
 }
 
 // get m key: the value, or "" when the map has no such key (sprig's get).
 bool FGet(Call& c) {
-  const Map* m = MapArg(c, 0);
-  std::string_view key;
-  if (m == nullptr || !c.Str(1, &key)) return false;
-  const Value* v = MapFind(*m, key);
-  *c.result = v != nullptr ? *v : Value::Str("");
+  std::optional<Value> v;
+  if (!LookUp(c, &v)) return false;
+  *c.result = v ? std::move(*v) : Value::Str("");
   return true;
 }
 
 // hasKey m key: whether the map has the key.
 bool FHasKey(Call& c) {
-  const Map* m = MapArg(c, 0);
-  std::string_view key;
-  if (m == nullptr || !c.Str(1, &key)) return false;
-  *c.result = Value::Bool(MapFind(*m, key) != nullptr);
+  std::optional<Value> v;
+  if (!LookUp(c, &v)) return false;
+  *c.result = Value::Bool(v.has_value());
   return true;
 }
 

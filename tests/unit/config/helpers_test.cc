@@ -65,6 +65,21 @@ TEST(CheckHttpUrl, AcceptsLokiUrlsAndExplainsBadOnes) {
   for (const Case& c : cases) EXPECT_EQ(CheckHttpUrl(c.url), c.why) << c.url;
 }
 
+// Go's net.Listen forms; an empty port is any free one, as in Go.
+TEST(ListenAddressProblem, AcceptsGosListenFormsAndExplainsBadOnes) {
+  for (const char* ok : {"0.0.0.0:1514", ":514", "[::]:514", "[::1]:0", "localhost:12201",
+                         "127.0.0.1:", "[fe80::1%eth0]:514"}) {
+    EXPECT_EQ(ListenAddressProblem(ok), "") << ok;
+  }
+  EXPECT_EQ(ListenAddressProblem("0.0.0.0"), "has no port (host:port, e.g. \"0.0.0.0:1514\")");
+  EXPECT_EQ(ListenAddressProblem("[::1]"), "has no port (host:port, e.g. \"0.0.0.0:1514\")");
+  EXPECT_EQ(ListenAddressProblem("::1:514"),
+            "has an IPv6 host without brackets (write \"[::1]:514\")");
+  EXPECT_EQ(ListenAddressProblem(":65536"),
+            "has an invalid port \"65536\" (a number from 0 to 65535)");
+  EXPECT_EQ(ListenAddressProblem(":-1"), "has an invalid port \"-1\" (a number from 0 to 65535)");
+}
+
 TEST(FormatDuration, WritesWhatParseDurationReads) {
   for (Duration d : {Duration(0), Duration(7ns), Duration(1500ns), Duration(250ms),
                      Duration(1500ms), Duration(90s), Duration(5min), Duration(1h + 30min),

@@ -284,6 +284,11 @@ TEST(LoadConfig, ClientUrlIsTheUrlOfTheDeprecatedClientBlock) {
       std::string::npos)
       << without.error().message();
 
+  f.client_url = "loki:3100";  // the flag's mistake is named as the flag's, not the file's
+  Result<Config> bad = LoadConfig(f);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message().rfind("-client.url: ", 0), 0u) << bad.error().message();
+
   f.client_url = "http://flag:3100/loki/api/v1/push";
   f.client_tenant_id = "team-a";
   Result<Config> cfg = LoadConfig(f);
@@ -316,10 +321,16 @@ TEST(LoadConfig, AnErrorAtAnEnvironmentReferenceNamesExpandEnv) {
   ASSERT_FALSE(cfg);
   EXPECT_NE(cfg.error().message().find(
                 "c.yaml:2:21: server.http_listen_port: expected an integer, got \"${PORT}\" (the "
-                "line has a ${...} reference: pass -config.expand-env=true to expand environment "
-                "variables, as Promtail needs too)"),
+                "line has a ${VAR} reference: pass -config.expand-env=true to expand environment "
+                "variables)"),
             std::string::npos)
       << cfg.error().message();
+  // A regex group is no such reference.
+  testing::WriteFile(dir / "c.yaml", "server:\n  http_listen_port: ${1}\n");
+  Result<Config> group = LoadConfig(f);
+  ASSERT_FALSE(group);
+  EXPECT_EQ(group.error().message().find("expand-env"), std::string::npos)
+      << group.error().message();
   // An error elsewhere says nothing of it, nor does one with the flag given.
   testing::WriteFile(dir / "c.yaml",
                      "server:\n  http_listen_port: x\n"

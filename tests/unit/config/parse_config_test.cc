@@ -298,6 +298,10 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_address: \"::1:12201\"\n",
      "cfg.yaml:4:23: scrape_configs[0].gelf.listen_address: \"::1:12201\" has an IPv6 host "
      "without brackets (write \"[::1]:514\")"},
+    {"SyslogBracketedHostWithoutPort",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: \"[::1]\"\n",
+     "cfg.yaml:4:23: scrape_configs[0].syslog.listen_address: \"[::1]\" has no port "
+     "(host:port, e.g. \"0.0.0.0:1514\")"},
     {"GelfNamedPort",
      "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_address: \":gelf\"\n",
      "cfg.yaml:4:23: scrape_configs[0].gelf.listen_address: \":gelf\" has an invalid port "

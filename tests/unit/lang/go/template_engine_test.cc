@@ -150,6 +150,10 @@ TEST(TemplateEngine, PrintfFormatsAsGo) {
       {R"({{ printf "%v" (list 1 2 3 4 5 6 7 8 9 10) }})", "[1 2 3 4 5 6 7 8 9 10]"},
       {R"({{ $m := dict "a" "1" }}{{ get $m "b" | printf "%q" }}|{{ hasKey $m "a" }}|{{ hasKey $m "b" }})",
        R"(""|true|false)"},
+      // The data (`.`) is a map of its fields to them; a missing value an empty map, as in Go.
+      {R"({{ hasKey . "level" }}|{{ hasKey . "nope" }}|{{ get . "level" }}|{{ get .nope "k" }}|)"
+       R"({{ hasKey .nope "k" }})",
+       "true|false|warn||false"},
       {R"({{ 8 | printf "%d%d%d%d%d%d%d%d" 1 2 3 4 5 6 7 }})", "12345678"},
   };
   Data data;
