@@ -188,6 +188,7 @@ Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* met
     job.pipeline = p->get();
     job.relabel = std::move(*rules);
     job.decompression = sc.decompression;
+    job.tail_from_end = sc.tail_from_end;
     for (const config::StaticConfig& st : sc.static_configs)
       job.static_targets.push_back(st.labels);
     // -inspect: Promtail prints each stage's changes to stderr, keeping stdout for -dry-run.

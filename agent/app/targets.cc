@@ -51,6 +51,7 @@ std::optional<sources::FileTarget> MakeTarget(const ScrapeJob& job, Labels label
   t.labels = std::move(kept);
   t.handler = job.file_handler;
   t.decompression = job.decompression;
+  t.tail_from_end = job.tail_from_end;
   return t;
 }
 

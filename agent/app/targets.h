@@ -52,6 +52,7 @@ struct ScrapeJob {
   std::vector<Labels> static_targets;  // labels of static_configs, before relabeling
   PathFallback fallback;
   config::DecompressionConfig decompression;  // copied into each of the job's file targets
+  bool tail_from_end = false;                 // likewise (Alloy's loki.source.file)
 };
 
 // The directory the job's rules put pod log files under: the relabel rules are run over the

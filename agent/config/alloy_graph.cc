@@ -213,7 +213,7 @@ Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
   return Status::Ok();
 }
 
-Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
+Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node, bool* tail_from_end) {
   for (const Block& nb : b.blocks) {
     if (nb.name == "clustering") {
       return ErrorAt(nb.pos,
@@ -246,11 +246,7 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node) {
     if (a.name == "tail_from_end" && v->kind != Value::Kind::kBool) {
       return ErrorAt(a.pos, "tail_from_end: expected true or false");
     }
-    if (a.name == "tail_from_end" && v->boolean) {
-      return ErrorAt(a.pos,
-                     "tail_from_end = true is not supported by skidder yet; new files are "
-                     "read from the start, as Promtail does");
-    }
+    if (a.name == "tail_from_end") *tail_from_end = v->boolean;
     // skidder reads a file whose position cannot be read from its start (no loss; see
     // docs/operations.md, "Positions file corrupt"): Alloy's default, the only one it has.
     if (a.name == "on_positions_file_error" &&
@@ -384,7 +380,8 @@ Status Loader::ReadSource(const Block& b) {
                                "legacy_positions_file", "on_positions_file_error"},
                               {"file_watch", "decompression", "file_match"});
   YAML::Node node;
-  if (s.ok()) s = ReadSourceOptions(b, &node);
+  bool tail_from_end = false;
+  if (s.ok()) s = ReadSourceOptions(b, &node, &tail_from_end);
   Targets t;
   Route route;
   if (s.ok()) s = SourceRoute(b, &t, &route);
@@ -423,7 +420,9 @@ Status Loader::ReadSource(const Block& b) {
     sc["labels"] = labels;
     node["static_configs"].push_back(sc);
   }
-  return AddScrapeConfig(b, std::move(node), t, route);
+  if (Status st = AddScrapeConfig(b, std::move(node), t, route); !st.ok()) return st;
+  cfg_->scrape_configs.back().tail_from_end = tail_from_end;
+  return Status::Ok();
 }
 
 // Names the job, adds the route's stages and the relabel rules to node, reads it as a Promtail

@@ -100,7 +100,7 @@ class Loader {
   YAML::Node ClientIndices(const std::set<std::string>& writes) const;
   Status Enter(const std::string& id, Pos pos);
   Status ReadSource(const Block& b);
-  Status ReadSourceOptions(const Block& b, YAML::Node* node);
+  Status ReadSourceOptions(const Block& b, YAML::Node* node, bool* tail_from_end);
   Status SourceRoute(const Block& b, Targets* t, Route* route);
   Status ReadJournal(const Block& b);
   Status ReadSyslog(const Block& b);

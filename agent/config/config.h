@@ -315,6 +315,9 @@ struct ScrapeConfig {
   // Not a key: where an Alloy config declares the job ("config.alloy:12:1: loki.source.api.push"),
   // which errors at start name; "" for a Promtail config (errors say scrape_configs[i]).
   std::string origin;
+  // Not a key: Alloy's loki.source.file `tail_from_end`. A file with no stored position that was
+  // there before the agent started is read from its last line's end (sources/file: FileTarget).
+  bool tail_from_end = false;
 };
 
 // The push server that serves a loki_push_api or heroku_drain job; nullopt for other jobs.

@@ -108,6 +108,42 @@ loki.write "default" {{
                      logs, env, positions, loki);
 }
 
+// tail_from_end: what was in a file before the start is skipped, what is written after it and
+// files created after it arrive.
+TEST_F(Alloy, TailFromEndSkipsWhatWasThereBeforeTheStart) {
+  MakeDirs(logs());
+  WriteFile(logs() + "/app.log", "old-1\nold-2\n");
+  if (!WaitPastBirthOf(logs() + "/app.log")) GTEST_SKIP() << "no birth times on this file system";
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(local.file_match "app" {{
+  path_targets = [{{"__path__" = "{}/*.log", job = "app"}}]
+}}
+loki.source.file "app" {{
+  targets               = local.file_match.app.targets
+  forward_to            = [loki.write.default.receiver]
+  tail_from_end         = true
+  legacy_positions_file = "{}"
+}}
+loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+                                logs(), positions_file(), loki_.url()));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("\"tailing file\" path=" + logs() + "/app.log offset=12") !=
+           std::string::npos;
+  })) << agent_.Stderr();
+  AppendFile(logs() + "/app.log", "new-1\n");
+  WriteFile(logs() + "/fresh.log", "fresh-1\n");
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  const std::map<std::string, int> got = ReceivedCounts();
+  EXPECT_EQ(got, (std::map<std::string, int>{{"fresh-1", 1}, {"new-1", 1}}));
+}
+
 TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   MakeDirs(logs());
   WriteFile(logs() + "/a.log", Lines("r", 0, 50));

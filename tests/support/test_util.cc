@@ -1,11 +1,14 @@
 #include "support/test_util.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -69,6 +72,19 @@ std::string Repeat(std::string_view s, size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out += s;
   return out;
+}
+
+bool WaitPastBirthOf(const std::string& path) {
+  struct statx stx {};
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME)) {
+    return false;
+  }
+  return WaitFor([&] {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    return now.tv_sec > stx.stx_btime.tv_sec ||
+           (now.tv_sec == stx.stx_btime.tv_sec && now.tv_nsec > stx.stx_btime.tv_nsec);
+  });
 }
 
 HeldPort::HeldPort() {

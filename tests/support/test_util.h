@@ -37,6 +37,12 @@ int ReplaceAll(std::string& s, std::string_view from, std::string_view to);
 // s written n times.
 std::string Repeat(std::string_view s, size_t n);
 
+// Waits until the file system's clock has passed the birth of the file at path: a file written
+// just before a start may otherwise share the start's clock tick (file times are coarse, a few
+// milliseconds), which counts as born at the start (tail_from_end). False if it never does, or
+// the file system keeps no birth times.
+bool WaitPastBirthOf(const std::string& path);
+
 // A TCP port on 127.0.0.1 held by a listening socket of the test's, so that the agent cannot
 // bind it (another process on the port, as a user meets it).
 class HeldPort {

@@ -29,6 +29,27 @@ using file_util::kUnseenSlackNs;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
+namespace {
+
+// Just after the last '\n' of the file's first size bytes (Alloy's tail_from_end: an unfinished
+// last line is read once it ends); 0 when it has none.
+uint64_t LastLineEnd(int fd, uint64_t size) {
+  char buf[64 * 1024];
+  uint64_t end = size;
+  while (end > 0) {
+    const uint64_t start = end > sizeof buf ? end - sizeof buf : 0;
+    const ssize_t n = ::pread(fd, buf, end - start, static_cast<off_t>(start));
+    if (n <= 0) return 0;  // unreadable now: from the start, as without tail_from_end
+    for (ssize_t i = n; i > 0; --i) {
+      if (buf[i - 1] == '\n') return start + static_cast<uint64_t>(i);
+    }
+    end = start;
+  }
+  return 0;
+}
+
+}  // namespace
+
 void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* made) {
   FoundFiles found;
   WalkedDirs dirs;
@@ -336,13 +357,21 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
   }
   // Where it starts needs only the inode (records' fingerprints are checked against the file).
   std::string superseded;  // a record of this file under another name: removed once it opened
-  const uint64_t offset =
+  uint64_t offset =
       StartOffset(path, fd, InodeIdentity(st), static_cast<uint64_t>(st.st_size), &superseded);
+  const FileKey key{st.st_dev, st.st_ino};
+  if (offset == 0 && superseded.empty() && t.target.tail_from_end && TailsFromEnd(path, fd)) {
+    // The end as first seen: a retry after a failed open must not skip what came since.
+    auto [it, fresh] = tail_starts_.try_emplace(key, 0);
+    if (fresh) it->second = LastLineEnd(fd, static_cast<uint64_t>(st.st_size));
+    offset = it->second;
+  }
   Result<FileIdentity> id = OpeningIdentity(fd, st, offset);
   if (!id) {  // unreadable: the next pass tries again, from the record still there
     ::close(fd);
     return;
   }
+  tail_starts_.erase(key);
   if (!superseded.empty()) positions_->Remove(superseded);
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
@@ -397,6 +426,24 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
     }
   }
   return 0;
+}
+
+bool FileSource::Impl::TailsFromEnd(const std::string& path, int fd) const {
+  // A file where one of ours was, or is, replaced it: a rotation, read from its start. Without
+  // the positions the file held, no file can be told to be one we had read: all are read whole.
+  if (positions_->lost() || by_path_.Find(path) != nullptr || positions_->FindByPath(path)) {
+    return false;
+  }
+  // Born since the agent last ran (the positions file's last write; else this start): its lines
+  // are new, whether it replaced a file of ours while the agent was stopped (its record moved
+  // with the old file) or is a new file.
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
+    const int64_t born = int64_t{stx.stx_btime.tv_sec} * 1'000'000'000 + stx.stx_btime.tv_nsec;
+    const int64_t ran = positions_->loaded_mtime_ns();
+    return born < (ran != 0 ? std::min(ran, started_wall_ns_) : started_wall_ns_);
+  }
+  return true;  // no birth time on this file system: as Alloy, from the end
 }
 
 void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns) {

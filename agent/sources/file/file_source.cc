@@ -34,6 +34,12 @@ constexpr auto kNever = std::chrono::steady_clock::time_point::max();
 
 int64_t ToNs(config::Duration d) { return d.count(); }
 
+int64_t CoarseRealtimeNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
 }  // namespace
 
 FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySink* sink,
@@ -44,6 +50,7 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
       sink_(sink),
       metrics_(metrics),
       clock_(clock),
+      started_wall_ns_(CoarseRealtimeNs()),
       watcher_(watcher != nullptr ? std::move(watcher) : MakeWatcher(opts_.force_polling, metrics)),
       held_(opts_.held_dir, opts_.held_max_bytes) {
   settings_.max_line = opts_.limits.max_line_size > 0

@@ -33,6 +33,11 @@ struct FileTarget {
   ReadHandler* handler;  // not owned; must outlive the target (one per scrape config)
   // The job's decompression block: matching .gz/.z/.bz2 files are read whole, decompressed.
   config::DecompressionConfig decompression = {};
+  // Alloy's tail_from_end: a file with no stored position that was there before the source
+  // started starts at its last line's end (only new lines are read). A file created since (by
+  // its birth time), or found where a file of ours was (a rotation), is read from its start, so
+  // nothing written after the start is skipped.
+  bool tail_from_end = false;
 };
 
 struct FileSourceOptions {

@@ -282,6 +282,8 @@ class FileSource::Impl {
   // open cannot fail any more.
   uint64_t StartOffset(const std::string& path, int fd, const FileIdentity& id, uint64_t size,
                        std::string* superseded = nullptr);
+  // FileTarget::tail_from_end: whether a file with no position of its own starts at its end.
+  bool TailsFromEnd(const std::string& path, int fd) const;
   void StartDrain(TailedFile& f, int64_t now_ns);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
@@ -304,6 +306,12 @@ class FileSource::Impl {
   EntrySink* sink_;
   telemetry::AgentMetrics* metrics_;
   Clock* clock_;
+  // The coarse wall clock the file system stamps files with (not clock_: it is compared with
+  // birth times) when the source was made; files born before it were there at the start.
+  int64_t started_wall_ns_ = 0;
+  // tail_from_end: where a file whose open failed after its end was found starts on the next
+  // try (erased once it opens; a file that never opens leaves 24 bytes).
+  std::map<FileKey, uint64_t> tail_starts_;
   TailSettings settings_;
   ArrivalStamps stamps_;   // TailSettings::stamps; used on the read thread only
   size_t open_files_ = 0;  // descriptors open (TailSettings::open_files)

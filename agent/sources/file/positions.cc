@@ -387,6 +387,7 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
     : filename_(std::move(filename)), ignore_invalid_(ignore_invalid), metrics_(metrics) {
   Status st = Load();
   if (st.ok()) return;
+  lost_ = true;
   by_path_.clear();
   by_inode_.clear();
   cursors_.clear();

@@ -121,6 +121,9 @@ class Positions {
   // none. Files last written before it and unknown to it were never ours to read (they predate
   // the agent); newer ones may have been rotated away unread while it was stopped.
   int64_t loaded_mtime_ns() const { return loaded_mtime_ns_; }
+  // The file held positions that could not be read (unreadable or corrupt): every file is read
+  // from its start, tail_from_end included (duplicates, never a loss).
+  bool lost() const { return lost_; }
 
  private:
   Status Load();
@@ -131,6 +134,7 @@ class Positions {
   // EACCES must not replace real positions with empty ones).
   bool keep_unreadable_ = false;
   int64_t loaded_mtime_ns_ = 0;
+  bool lost_ = false;
   telemetry::AgentMetrics* metrics_;
   mutable std::mutex mu_;
   PositionSet by_path_;

@@ -186,6 +186,30 @@ loki.write "default" {
   EXPECT_EQ(d.initial_delay, std::chrono::seconds(10));
 }
 
+// tail_from_end is the job's (not a Promtail key): set on the source's job only.
+TEST(AlloyConfig, TailFromEndIsTheSourcesJobs) {
+  testing::TempDir dir;
+  testing::WriteFile(dir / "c.alloy", R"(
+loki.source.file "new_only" {
+  targets       = [{"__path__" = "/data/a/*.log"}]
+  forward_to    = [loki.write.default.receiver]
+  tail_from_end = true
+}
+loki.source.file "all" {
+  targets    = [{"__path__" = "/data/b/*.log"}]
+  forward_to = [loki.write.default.receiver]
+}
+loki.write "default" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+}
+)");
+  Result<Config> c = LoadFile(dir / "c.alloy");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  EXPECT_TRUE(c->scrape_configs[0].tail_from_end);
+  EXPECT_FALSE(c->scrape_configs[1].tail_from_end);
+}
+
 TEST(AlloyConfig, ChosenByExtensionOrFlag) {
   Alloy a;
   testing::WriteFile(a.dir / "config.txt", std::string(kWrite));

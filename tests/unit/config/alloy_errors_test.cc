@@ -295,11 +295,10 @@ loki.source.file "f" {
 loki.source.file "f" {
   targets       = [{"__path__" = "/var/log/*.log"}]
   forward_to    = [loki.write.default.receiver]
-  tail_from_end = true
+  tail_from_end = "yes"
 }
-)") + kLokiWrite)
-                .substr(0, 64),
-            "c.alloy:5:3: tail_from_end = true is not supported by skidder ye");
+)") + kLokiWrite),
+            "c.alloy:5:3: tail_from_end: expected true or false");
   EXPECT_EQ(a.Error(src + kLokiWrite + "loki.write \"default\" {\n}\n"),
             "c.alloy:10:1: loki.write.default is defined twice");
   EXPECT_EQ(a.Error("logging {\n  level = \"loud\"\n}\n"),

@@ -356,7 +356,7 @@ std::vector<Section> Sections() {
        Job("static_configs: [{labels: {__path__: /x}}], decompression: {format: gz, @}"),
        InJob({"decompression"}),
        {{"format", "-"}}},
-      {"scrape_configs", FieldCount<ScrapeConfig>() - 1, KeysOf<ScrapeConfig>(),
+      {"scrape_configs", FieldCount<ScrapeConfig>() - 2, KeysOf<ScrapeConfig>(),
        Job("static_configs: [{labels: {__path__: /x}}], @"), kJob, scrape},
       {"kubernetes_sd_configs", kKubernetesFields, KeysOf<KubernetesSdConfig>(),
        Job("kubernetes_sd_configs: [{role: pod, @}]"), InJob({"kubernetes_sd_configs", "0"}),
