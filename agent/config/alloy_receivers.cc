@@ -28,6 +28,10 @@ struct AttrSpec {
 
 namespace {
 
+constexpr AttrSpec kRawFormatOptions[] = {
+    {"use_null_terminator_delimiter", "use_null_terminator_delimiter", Kind::kBool},
+};
+
 constexpr AttrSpec kListener[] = {
     {"address", "listen_address", Kind::kString},
     {"protocol", "listen_protocol", Kind::kString},
@@ -310,14 +314,23 @@ Status Loader::ReadSyslog(const Block& b) {
     }
     if (Status s = ListenAddress(listener, "address"); !s.ok()) return s;
     if (Status s = OneOf(listener, "protocol", {"tcp", "udp"}); !s.ok()) return s;
-    if (Status s = OneOf(listener, "syslog_format", {"rfc5424", "rfc3164"}); !s.ok()) return s;
-    for (const Block& tls : listener.blocks) {
-      if (tls.name != "tls_config") {
-        return ErrorAt(tls.pos,
-                       fmt::format("block {} in listener is not supported by skidder", tls.name));
+    if (Status s = OneOf(listener, "syslog_format", {"rfc5424", "rfc3164", "raw"}); !s.ok()) {
+      return s;
+    }
+    for (const Block& nb : listener.blocks) {
+      if (nb.name != "tls_config" && nb.name != "raw_format_options") {
+        return ErrorAt(nb.pos,
+                       fmt::format("block {} in listener is not supported by skidder", nb.name));
       }
-      if (syslog["tls_config"]) return ErrorAt(tls.pos, "listener: tls_config is given twice");
-      Result<YAML::Node> node = TlsConfigToYaml(tls);
+      if (syslog[nb.name])
+        return ErrorAt(nb.pos, fmt::format("listener: {} is given twice", nb.name));
+      if (nb.name == "raw_format_options") {
+        YAML::Node raw(YAML::NodeType::Map);
+        if (Status s = TypedAttrs(nb, kRawFormatOptions, {}, &raw); !s.ok()) return s;
+        syslog[nb.name] = raw;
+        continue;
+      }
+      Result<YAML::Node> node = TlsConfigToYaml(nb);
       if (!node) return node.error();
       syslog["tls_config"] = *node;
     }

@@ -269,17 +269,25 @@ struct DockerSdConfig : HttpClientConfig {
 };
 
 // Promtail's `syslog` block: listen for syslog messages (sources/syslog).
+// Alloy's listener `raw_format_options` block (syslog_format "raw" only).
+struct SyslogRawFormatOptions {
+  bool use_null_terminator_delimiter = false;  // messages end at '\0' instead of '\n'
+};
+
 struct SyslogConfig {
   std::string listen_address;                         // host:port, required
   std::string listen_protocol = "tcp";                // tcp|udp
   Duration idle_timeout = std::chrono::seconds(120);  // a TCP connection silent this long closes
-  bool label_structured_data = false;     // RFC 5424 SD params as __syslog_message_sd_* labels
-  Labels labels;                          // added to every entry, before relabel_configs
-  bool use_incoming_timestamp = false;    // the message's timestamp instead of the receive time
-  bool use_rfc5424_message = false;       // the line is the whole message, not its MSG part
-  int max_message_length = 8192;          // bytes of one message (see sources/syslog)
-  TlsConfig tls_config;                   // TCP only: cert_file + key_file; ca_file = client auth
-  std::string syslog_format = "rfc5424";  // rfc5424|rfc3164
+  bool label_structured_data = false;   // RFC 5424 SD params as __syslog_message_sd_* labels
+  Labels labels;                        // added to every entry, before relabel_configs
+  bool use_incoming_timestamp = false;  // the message's timestamp instead of the receive time
+  bool use_rfc5424_message = false;     // the line is the whole message, not its MSG part
+  int max_message_length = 8192;        // bytes of one message (see sources/syslog)
+  TlsConfig tls_config;                 // TCP only: cert_file + key_file; ca_file = client auth
+  // rfc5424|rfc3164|raw (Alloy's: messages as sent, one per line, <PRI> taken off; see
+  // sources/syslog/framer.h)
+  std::string syslog_format = "rfc5424";
+  SyslogRawFormatOptions raw_format_options;
 };
 
 // Promtail's `gelf` block: receive GELF messages over UDP (sources/gelf).

@@ -32,6 +32,7 @@ void Validate(MapReader& r, JournalConfig& j);
 void Validate(MapReader& r, PushApiConfig& p);
 void Validate(MapReader& r, HerokuDrainConfig& h);
 void Validate(MapReader& r, SyslogConfig& c);
+inline void Validate(MapReader&, SyslogRawFormatOptions&) {}  // checked with its SyslogConfig
 void Validate(MapReader& r, GelfConfig& c);
 void Validate(MapReader& r, DecompressionConfig& d);
 void Validate(MapReader& r, ClientConfig& c);

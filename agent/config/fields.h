@@ -185,6 +185,12 @@ void Fields(V& v, T& y) {
   v.Int("max_message_length", y.max_message_length);
   v.Nested("tls_config", y.tls_config);
   v.Text("syslog_format", y.syslog_format);
+  v.Nested("raw_format_options", y.raw_format_options);
+}
+
+template <typename V, FieldsOf<SyslogRawFormatOptions> T>
+void Fields(V& v, T& o) {
+  v.Bool("use_null_terminator_delimiter", o.use_null_terminator_delimiter);
 }
 
 template <typename V, FieldsOf<GelfConfig> T>

@@ -81,9 +81,18 @@ void Validate(MapReader& r, SyslogConfig& c) {
     r.Fail("listen_protocol", fmt::format("must be tcp or udp, not {}", Quote(c.listen_protocol)));
   }
   if (c.syslog_format.empty()) c.syslog_format = "rfc5424";
-  if (c.syslog_format != "rfc5424" && c.syslog_format != "rfc3164") {
+  if (c.syslog_format != "rfc5424" && c.syslog_format != "rfc3164" && c.syslog_format != "raw") {
     r.Fail("syslog_format",
-           fmt::format("must be rfc5424 or rfc3164, not {}", Quote(c.syslog_format)));
+           fmt::format("must be rfc5424, rfc3164 or raw, not {}", Quote(c.syslog_format)));
+  }
+  if (c.syslog_format == "raw") {  // Alloy's checks: a raw message has no timestamp nor MSG part
+    if (c.use_incoming_timestamp) {
+      r.Fail("use_incoming_timestamp", "has no effect when syslog_format is raw");
+    }
+    if (c.use_rfc5424_message)
+      r.Fail("use_rfc5424_message", "has no effect when syslog_format is raw");
+  } else if (c.raw_format_options.use_null_terminator_delimiter) {
+    r.Fail("raw_format_options", "has no effect when syslog_format is not raw");
   }
   if (c.idle_timeout == Duration(0)) c.idle_timeout = std::chrono::seconds(120);
   if (c.idle_timeout < Duration(0)) r.Fail("idle_timeout", "must not be negative");

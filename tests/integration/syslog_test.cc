@@ -61,6 +61,40 @@ class Syslog : public IntegrationTest {
   }
 };
 
+// Alloy's raw format: devices that follow neither RFC (Cisco, CEF) send lines as they are; the
+// line is the message without its <PRI>, which becomes severity and facility.
+TEST_F(Syslog, RawMessagesArriveAsSentOverTcpAndUdp) {
+  int port = Start("      syslog_format: raw\n");
+  SyslogTcpClient tcp;
+  ASSERT_TRUE(tcp.Connect(port)) << tcp.error();
+  ASSERT_TRUE(
+      tcp.Send("<189>77: 000073: %SYS-5-CONFIG_I: Configured\n"
+               "CEF:0|Vendor|Product|1.0|100|event|5|src=10.0.0.1\n"));
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  const std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].line, "77: 000073: %SYS-5-CONFIG_I: Configured");
+  EXPECT_EQ(got[0].labels,
+            "{facility=\"local7\", ip=\"127.0.0.1\", job=\"syslog\", severity=\"notice\"}");
+  EXPECT_EQ(got[1].line, "CEF:0|Vendor|Product|1.0|100|event|5|src=10.0.0.1");
+  EXPECT_EQ(got[1].labels, "{ip=\"127.0.0.1\", job=\"syslog\"}");
+  EXPECT_EQ(Dropped("parse_error"), 0);
+}
+
+TEST_F(Syslog, RawDatagramsCanHoldSeveralNulTerminatedMessages) {
+  int port = Start(
+      "      syslog_format: raw\n      listen_protocol: udp\n"
+      "      raw_format_options: {use_null_terminator_delimiter: true}\n");
+  using namespace std::string_literals;
+  ASSERT_TRUE(WaitFor([&] {
+    SendUdp(port, "first\nstill first\0second\0"s);
+    return loki_.LineCount() >= 2;
+  }));
+  const std::vector<ReceivedEntry> got = loki_.Entries();
+  EXPECT_EQ(got.at(0).line, "first\nstill first");
+  EXPECT_EQ(got.at(1).line, "second");
+}
+
 TEST_F(Syslog, TcpDeliversBothFramingsWithPromtailsLabels) {
   int port = Start();
   SyslogTcpClient newline, octet;

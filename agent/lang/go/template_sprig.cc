@@ -110,6 +110,11 @@ bool FAtoi(Call& c) {
   *c.result = Value::Int(c.args[0].kind == Value::kString ? ToInt64(c.args[0]) : 0);
   return true;
 }
+// sprig's int and int64 (cast.ToInt): a number, a boolean as 1 or 0, anything else 0.
+bool FToInt(Call& c) {
+  *c.result = Value::Int(ToInt64(c.args[0]));
+  return true;
+}
 bool FAdd(Call& c) {
   int64_t sum = 0;
   for (const Value& v : c.args) sum += ToInt64(v);
@@ -171,6 +176,8 @@ constexpr FuncDef kSprig[] = {
     {"empty", 1, 1, FEmpty},
     {"hasPrefix", 2, 2, FHasPrefix},
     {"hasSuffix", 2, 2, FHasSuffix},
+    {"int", 1, 1, FToInt},
+    {"int64", 1, 1, FToInt},
     {"mod", 2, 2, FArith<'%'>},
     {"mul", 2, 2, FArith<'*'>},
     {"now", 0, 0, FNow},

@@ -7,6 +7,12 @@
 // The framing is chosen per message, so a sender may mix them. Anything else where a message
 // should start is a framing error: the stream is unusable and the connection is closed.
 //
+// Raw mode (Alloy's syslog_format "raw", for senders that follow neither RFC): a message ends
+// at the delimiter ('\n', or '\0' with use_null_terminator_delimiter), whatever its first byte;
+// octet counting still applies to a message starting with digits and a space ("12 <13>hello
+// w"), but digits followed by anything else ("2025-01-02 ...", which Alloy takes for a broken
+// octet count and closes the connection on) start a delimited message.
+//
 // Memory is bounded: at most max_len bytes of an incomplete message are kept. An octet-counted
 // frame longer than max_len is an error that closes the stream (go-syslog's behaviour); a
 // newline-framed message longer than max_len is delivered truncated to max_len and the rest
@@ -35,6 +41,9 @@ class StreamFramer {
   };
 
   explicit StreamFramer(size_t max_len) : max_len_(max_len) {}
+  // Raw mode: messages end at delimiter.
+  StreamFramer(size_t max_len, char delimiter)
+      : max_len_(max_len), raw_(true), delimiter_(delimiter) {}
 
   // Consumes data; calls on(Event, std::string_view) for each message. With end_of_stream,
   // whatever is left is delivered too. Returns kNone, or the error that ends the stream.
@@ -51,8 +60,12 @@ class StreamFramer {
   Step NextOctet(std::string_view& in, bool eos, F& on);
   template <typename F>
   Step NextLine(std::string_view& in, bool eos, F& on);
+  template <typename F>
+  Step NextDelimited(std::string_view& in, bool eos, F& on);
 
   size_t max_len_;
+  bool raw_ = false;
+  char delimiter_ = '\n';
   std::string pending_;    // the incomplete message carried over from the last Feed
   bool skipping_ = false;  // inside a truncated newline-framed message: drop until its end
   Error error_ = Error::kNone;
@@ -87,6 +100,29 @@ StreamFramer::Error StreamFramer::Feed(std::string_view data, bool eos, F&& on) 
 
 template <typename F>
 StreamFramer::Step StreamFramer::Next(std::string_view& in, bool eos, F& on) {
+  if (raw_) {
+    if (skipping_) {  // the tail of a truncated message: up to its delimiter
+      const size_t end = in.find(delimiter_);
+      if (end == std::string_view::npos) {
+        in = {};
+        return Step::kNeedMore;
+      }
+      skipping_ = false;
+      in.remove_prefix(end + 1);
+      return Step::kEmitted;
+    }
+    while (!in.empty() && (in.front() == delimiter_ || in.front() == '\n' || in.front() == '\r')) {
+      in.remove_prefix(1);
+    }
+    if (in.empty()) return Step::kNeedMore;
+    size_t digits = 0;
+    while (digits < in.size() && in[digits] >= '0' && in[digits] <= '9') ++digits;
+    if (digits > 0 && digits <= 10) {  // an octet count has 10 digits at most
+      if (digits == in.size() && !eos) return Step::kNeedMore;  // which framing: with more data
+      if (digits < in.size() && in[digits] == ' ') return NextOctet(in, eos, on);
+    }
+    return NextDelimited(in, eos, on);
+  }
   if (skipping_) {  // the tail of a truncated message: up to "\n<" (or more data)
     for (size_t i = 0; i < in.size(); ++i) {
       if (in[i] == '\n' && i + 1 < in.size() && in[i + 1] == '<') {
@@ -151,6 +187,27 @@ StreamFramer::Step StreamFramer::NextLine(std::string_view& in, bool eos, F& on)
       return Step::kEmitted;
     }
     from = nl + 1;  // a continuation line
+  }
+  if (in.size() > max_len_) {
+    on(Event::kTruncated, in.substr(0, max_len_));
+    in.remove_prefix(max_len_);
+    skipping_ = true;
+    return Step::kEmitted;
+  }
+  if (eos) {
+    on(Event::kMessage, in);
+    in = {};
+  }
+  return Step::kNeedMore;
+}
+
+template <typename F>
+StreamFramer::Step StreamFramer::NextDelimited(std::string_view& in, bool eos, F& on) {
+  const size_t end = in.find(delimiter_);
+  if (end != std::string_view::npos && end <= max_len_) {
+    on(Event::kMessage, in.substr(0, end));
+    in.remove_prefix(end + 1);
+    return Step::kEmitted;
   }
   if (in.size() > max_len_) {
     on(Event::kTruncated, in.substr(0, max_len_));

@@ -13,7 +13,9 @@ void SyslogSource::Impl::HandleFrame(StreamFramer::Event ev, std::string_view fr
   }
   if (ev == StreamFramer::Event::kTruncated) ++counts.truncated;
   const BatchTime now = BatchTime::Of(*clock);
-  Status st = rfc3164 ? ParseRfc3164(frame, now.wall_ns, &msg) : ParseRfc5424(frame, &msg);
+  Status st = raw       ? ParseRaw(frame, &msg)
+              : rfc3164 ? ParseRfc3164(frame, now.wall_ns, &msg)
+                        : ParseRfc5424(frame, &msg);
   if (!st.ok()) {
     ++counts.parse_errors;
     if (parse_log.Allow(&times)) {

@@ -296,6 +296,33 @@ Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out) {
   return Status::Ok();
 }
 
+Status ParseRaw(std::string_view in, SyslogMessage* out) {
+  out->Clear();
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const auto trim = [&](std::string_view s) {
+    const size_t first = s.find_first_not_of(kSpace);
+    if (first == std::string_view::npos) return std::string_view();
+    return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
+  };
+  std::string_view text = trim(in);
+  // "<PRI>": 1 to 3 digits, at most 191 (what the RFCs allow); anything else stays in the line.
+  const size_t close = text.find('>');
+  if (text.starts_with('<') && close >= 2 && close <= 4) {
+    int pri = 0;
+    bool digits = true;
+    for (size_t i = 1; i < close; ++i) {
+      digits = digits && text[i] >= '0' && text[i] <= '9';
+      pri = pri * 10 + (text[i] - '0');
+    }
+    if (digits && pri <= 191) {
+      out->priority = pri;
+      text = trim(text.substr(close + 1));
+    }
+  }
+  if (!text.empty()) out->message = text;
+  return Status::Ok();
+}
+
 std::string SdUnescape(std::string_view v) {
   std::string out;
   out.reserve(v.size());

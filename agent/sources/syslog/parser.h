@@ -42,6 +42,10 @@ Status ParseRfc5424(std::string_view in, SyslogMessage* out);
 // takes the year of now_ns (UTC), or the year before when that would put it over a day ahead.
 Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out);
 
+// Alloy's "raw" format: the message as sent, surrounding whitespace trimmed, a leading "<PRI>"
+// taken off as the priority. Never an error; an empty message has no MSG.
+Status ParseRaw(std::string_view in, SyslogMessage* out);
+
 // go-syslog's names: "emergency".."debug" and "kern".."local7" (numbers with no keyword get
 // go-syslog's description, e.g. 9 -> "clock daemon").
 std::string_view SeverityName(int severity);

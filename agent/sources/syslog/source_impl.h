@@ -21,7 +21,8 @@
 namespace skidder::sources::syslog {
 
 struct Connection {
-  Connection(int fd, SSL_CTX* tls, size_t max_len) : stream(fd, tls), framer(max_len) {}
+  Connection(int fd, SSL_CTX* tls, StreamFramer framer)
+      : stream(fd, tls), framer(std::move(framer)) {}
   Stream stream;
   StreamFramer framer;
   PeerLabels peer;
@@ -72,7 +73,13 @@ struct SyslogSource::Impl {
   EntryBuilder builder;
   bool udp = false;
   bool rfc3164 = false;
+  bool raw = false;           // Alloy's "raw" format: no RFC, messages end at raw_delimiter
+  char raw_delimiter = '\n';  // '\0' with use_null_terminator_delimiter
   size_t max_len = 8192;
+  // A framer for one stream (a connection, or a datagram) in the job's format.
+  StreamFramer NewFramer() const {
+    return raw ? StreamFramer(max_len, raw_delimiter) : StreamFramer(max_len);
+  }
   size_t max_connections = 1024;
   int listen_fd = -1;
   std::unique_ptr<TlsContext> tls;

@@ -46,6 +46,8 @@ Status SyslogSource::Start() {
   const config::SyslogConfig& c = s.opts.config;
   s.udp = c.listen_protocol == "udp";
   s.rfc3164 = c.syslog_format == "rfc3164";
+  s.raw = c.syslog_format == "raw";
+  s.raw_delimiter = c.raw_format_options.use_null_terminator_delimiter ? '\0' : '\n';
   s.max_len = static_cast<size_t>(std::max(c.max_message_length, 1));
   s.max_connections = s.opts.max_connections > 0 ? static_cast<size_t>(s.opts.max_connections)
                                                  : DefaultMaxConnections();
@@ -156,7 +158,7 @@ void SyslogSource::Impl::AcceptAll() {
       }
       continue;
     }
-    Connection& c = conns.emplace_back(fd, tls ? tls->get() : nullptr, max_len);
+    Connection& c = conns.emplace_back(fd, tls ? tls->get() : nullptr, NewFramer());
     c.peer = Peer(addr, len);
     c.last_active = clock->Steady();
   }
@@ -253,7 +255,7 @@ void SyslogSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
     const size_t len = std::min(static_cast<size_t>(r), max_len);
     if (static_cast<size_t>(r) > max_len) ++counts.truncated;
     const PeerLabels peer = Peer(addr, mh.msg_namelen);
-    StreamFramer framer(max_len);  // a datagram is a whole stream (Promtail parses it so)
+    StreamFramer framer = NewFramer();  // a datagram is a whole stream (Promtail parses it so)
     auto err = framer.Feed(
         std::string_view(buf.data(), len), /*end_of_stream=*/true,
         [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, peer, out); });

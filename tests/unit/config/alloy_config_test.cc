@@ -897,6 +897,27 @@ loki.source.syslog "diamond" {
   // The gelf source has its own meta labels: nothing to say about __syslog_* there.
 }
 
+// Alloy's raw format with its options block.
+TEST(AlloyReceivers, RawSyslogIsTheRawFormatWithItsDelimiter) {
+  Alloy a;
+  Result<Config> c = a.Load(R"(loki.source.syslog "net" {
+  listener {
+    address       = "0.0.0.0:1514"
+    syslog_format = "raw"
+    raw_format_options {
+      use_null_terminator_delimiter = true
+    }
+  }
+  forward_to = [loki.write.default.receiver]
+}
+)" + std::string(kWrite));
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 1u);
+  const SyslogConfig& s = *c->scrape_configs[0].syslog;
+  EXPECT_EQ(s.syslog_format, "raw");
+  EXPECT_TRUE(s.raw_format_options.use_null_terminator_delimiter);
+}
+
 // Each mistake is named where it is written.
 TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
   Alloy a;
@@ -908,8 +929,11 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
             "c.alloy:4:5: protocol: must be \"tcp\" or \"udp\"");
   EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    max_message_length = \"big\"\n"),
             "c.alloy:4:5: max_message_length: expected a whole number of at least 0");
-  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    syslog_format = \"raw\"\n"),
-            "c.alloy:4:5: syslog_format: must be \"rfc5424\" or \"rfc3164\"");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    syslog_format = \"cef\"\n"),
+            "c.alloy:4:5: syslog_format: must be \"rfc5424\" or \"rfc3164\" or \"raw\"");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    raw_format_options {\n"
+                   "      use_null_terminator_delimiter = 1\n    }\n"),
+            "c.alloy:5:7: use_null_terminator_delimiter: expected true or false");
   EXPECT_EQ(syslog("    labels = { a = \"b\" }\n"),
             "c.alloy:2:3: listener: address is required, e.g. address = \"0.0.0.0:1514\"");
   EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    colour = \"red\"\n"),

@@ -306,6 +306,16 @@ const ErrorCase kErrors[] = {
      "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_address: \":gelf\"\n",
      "cfg.yaml:4:23: scrape_configs[0].gelf.listen_address: \":gelf\" has an invalid port "
      "\"gelf\" (a number from 0 to 65535)"},
+    {"SyslogRawWithIncomingTimestamp",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
+     "      syslog_format: raw\n      use_incoming_timestamp: true\n",
+     "cfg.yaml:6:31: scrape_configs[0].syslog.use_incoming_timestamp: has no effect when "
+     "syslog_format is raw"},
+    {"SyslogRawOptionsWithoutRaw",
+     "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
+     "      raw_format_options: {use_null_terminator_delimiter: true}\n",
+     "cfg.yaml:5:27: scrape_configs[0].syslog.raw_format_options: has no effect when "
+     "syslog_format is not raw"},
     {"SyslogTlsWithoutKey",
      "scrape_configs:\n  - job_name: j\n    syslog:\n      listen_address: x:1\n"
      "      tls_config: {ca_file: ca.crt}\n",

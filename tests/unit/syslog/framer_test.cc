@@ -111,5 +111,45 @@ TEST(StreamFramer, AStreamEndingInsideAnOctetFrameReportsThePartialFrame) {
   EXPECT_EQ(got.partial, (std::vector<std::string>{"<1>ab"}));
 }
 
+// Raw mode (Alloy's "raw" format): a message is a line, whatever its first byte, split anywhere
+// across reads; octet counting still works.
+TEST(StreamFramer, RawMessagesEndAtTheDelimiterWhateverTheyStartWith) {
+  const std::string stream =
+      "%ASA-6-302013: Built conn\n2025-01-02 12:00 disk full\n\n11 <13>counted<189>77: cisco\r\n";
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    StreamFramer f(100, '\n');
+    Got got;
+    ASSERT_EQ(FeedAll(f, {stream.substr(0, cut), stream.substr(cut)}, &got),
+              StreamFramer::Error::kNone)
+        << cut;
+    EXPECT_EQ(got.messages,
+              (std::vector<std::string>{"%ASA-6-302013: Built conn", "2025-01-02 12:00 disk full",
+                                        "<13>counted", "<189>77: cisco\r"}))
+        << cut;
+  }
+}
+
+TEST(StreamFramer, RawMessagesCanEndAtANulInstead) {
+  StreamFramer f(100, '\0');
+  Got got;
+  using namespace std::string_literals;
+  ASSERT_EQ(FeedAll(f, {"one\nline two\0two\0"s, "three"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"one\nline two", "two", "three"}));
+}
+
+TEST(StreamFramer, AnOversizeRawMessageIsTruncatedAndItsRestSkipped) {
+  StreamFramer f(5, '\n');
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"abcdefgh", "ij\nok\n"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.truncated, (std::vector<std::string>{"abcde"}));
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"ok"}));
+  // Digits without end are not held as a possible octet count forever.
+  StreamFramer digits(5, '\n');
+  Got more;
+  ASSERT_EQ(FeedAll(digits, {std::string(40, '7')}, &more, /*eos=*/false),
+            StreamFramer::Error::kNone);
+  EXPECT_LE(digits.buffered(), 5u);
+}
+
 }  // namespace
 }  // namespace skidder::sources::syslog

@@ -118,5 +118,29 @@ TEST(Names, FollowGoSyslog) {
   EXPECT_EQ(FacilityName(23), "local7");
 }
 
+// Alloy's raw format: the message as sent, its <PRI> taken off and whitespace trimmed.
+TEST(Raw, TakesThePriorityOffAndKeepsTheRest) {
+  SyslogMessage m;
+  ASSERT_TRUE(ParseRaw("  <189>77: 000073: *Mar  1 18:46:11: %SYS-5-CONFIG_I: done \r", &m).ok());
+  EXPECT_EQ(m.priority, 189);
+  EXPECT_EQ(*m.message, "77: 000073: *Mar  1 18:46:11: %SYS-5-CONFIG_I: done");
+  EXPECT_FALSE(m.timestamp_ns.has_value());
+  EXPECT_FALSE(m.hostname.has_value());
+
+  ASSERT_TRUE(ParseRaw("CEF:0|Vendor|Product|1.0|100|event|5|src=10.0.0.1", &m).ok());
+  EXPECT_EQ(m.priority, -1);
+  EXPECT_EQ(*m.message, "CEF:0|Vendor|Product|1.0|100|event|5|src=10.0.0.1");
+  // Not a priority: over 191, not digits, more than 3 digits.
+  for (const char* kept : {"<192>x", "<a1>x", "<1234>x", "<>x"}) {
+    ASSERT_TRUE(ParseRaw(kept, &m).ok());
+    EXPECT_EQ(m.priority, -1) << kept;
+    EXPECT_EQ(*m.message, kept);
+  }
+  for (const char* empty : {"", "   \t", "<13>", "<13>  "}) {
+    ASSERT_TRUE(ParseRaw(empty, &m).ok());
+    EXPECT_FALSE(m.message.has_value()) << empty;
+  }
+}
+
 }  // namespace
 }  // namespace skidder::sources::syslog

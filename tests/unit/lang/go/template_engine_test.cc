@@ -150,6 +150,9 @@ TEST(TemplateEngine, PrintfFormatsAsGo) {
       {R"({{ printf "%v" (list 1 2 3 4 5 6 7 8 9 10) }})", "[1 2 3 4 5 6 7 8 9 10]"},
       {R"({{ $m := dict "a" "1" }}{{ get $m "b" | printf "%q" }}|{{ hasKey $m "a" }}|{{ hasKey $m "b" }})",
        R"(""|true|false)"},
+      // sprig's int: numbers compared as numbers (a real Alloy config's `ge (.reason | int) 3`).
+      {R"({{ if ge ("12" | int) 3 }}big{{ end }}|{{ int "x" }}|{{ int64 true }}|{{ int .nope }})",
+       "big|0|1|0"},
       // The data (`.`) is a map of its fields to them; a missing value an empty map, as in Go.
       {R"({{ hasKey . "level" }}|{{ hasKey . "nope" }}|{{ get . "level" }}|{{ get .nope "k" }}|)"
        R"({{ hasKey .nope "k" }})",
