@@ -62,6 +62,10 @@ class StreamFramer {
   Step NextLine(std::string_view& in, bool eos, F& on);
   template <typename F>
   Step NextDelimited(std::string_view& in, bool eos, F& on);
+  // A message whose end has not arrived: cut at max_len (its rest skipped), or all of it when
+  // the stream ends, or wait for more.
+  template <typename F>
+  Step Unended(std::string_view& in, bool eos, F& on);
 
   size_t max_len_;
   bool raw_ = false;
@@ -188,17 +192,7 @@ StreamFramer::Step StreamFramer::NextLine(std::string_view& in, bool eos, F& on)
     }
     from = nl + 1;  // a continuation line
   }
-  if (in.size() > max_len_) {
-    on(Event::kTruncated, in.substr(0, max_len_));
-    in.remove_prefix(max_len_);
-    skipping_ = true;
-    return Step::kEmitted;
-  }
-  if (eos) {
-    on(Event::kMessage, in);
-    in = {};
-  }
-  return Step::kNeedMore;
+  return Unended(in, eos, on);
 }
 
 template <typename F>
@@ -209,6 +203,11 @@ StreamFramer::Step StreamFramer::NextDelimited(std::string_view& in, bool eos, F
     in.remove_prefix(end + 1);
     return Step::kEmitted;
   }
+  return Unended(in, eos, on);
+}
+
+template <typename F>
+StreamFramer::Step StreamFramer::Unended(std::string_view& in, bool eos, F& on) {
   if (in.size() > max_len_) {
     on(Event::kTruncated, in.substr(0, max_len_));
     in.remove_prefix(max_len_);

@@ -38,6 +38,18 @@ void StartTailing(Harness& h, bool tail_from_end) {
   ASSERT_TRUE(h.source->Start().ok());
 }
 
+// A first run without tail_from_end reads "a" from path, and stops with its position saved.
+void ReadAWithoutTailingAndStop(Harness& h, const std::string& path) {
+  WriteFile(path, "a\n");
+  StartTailing(h, false);
+  ASSERT_TRUE(h.WaitLines(path, {"a"}));
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = h.positions->FindByPath(path);
+    return r && r->offset == 2;
+  }));
+  StopAndSave(h);
+}
+
 TEST(TailFromEnd, AFileThereBeforeTheStartIsReadFromItsLastLinesEnd) {
   Harness h;
   const std::string path = h.dir / "app.log";
@@ -67,14 +79,7 @@ TEST(TailFromEnd, AFileCreatedAfterTheStartIsReadWhole) {
 TEST(TailFromEnd, AStoredPositionIsResumedFrom) {
   Harness h;
   const std::string path = h.dir / "app.log";
-  WriteFile(path, "a\n");
-  StartTailing(h, false);
-  ASSERT_TRUE(h.WaitLines(path, {"a"}));
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = h.positions->FindByPath(path);
-    return r && r->offset == 2;
-  }));
-  StopAndSave(h);
+  ReadAWithoutTailingAndStop(h, path);
   AppendFile(path, "b\n");  // written while stopped
   StartTailing(h, true);
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
@@ -97,14 +102,7 @@ TEST(TailFromEnd, UnreadablePositionsReadEveryFileWhole) {
 TEST(TailFromEnd, AFileThatReplacedARecordedOneWhileStoppedIsReadWhole) {
   Harness h;
   const std::string path = h.dir / "app.log";
-  WriteFile(path, "a\n");
-  StartTailing(h, false);
-  ASSERT_TRUE(h.WaitLines(path, {"a"}));
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = h.positions->FindByPath(path);
-    return r && r->offset == 2;
-  }));
-  StopAndSave(h);
+  ReadAWithoutTailingAndStop(h, path);
   std::filesystem::rename(path, h.dir / "app.log.1");
   WriteFile(path, "n-1\nn-2\n");
   StartTailing(h, true);
