@@ -317,6 +317,11 @@ Status Loader::ReadSyslog(const Block& b) {
     if (Status s = OneOf(listener, "syslog_format", {"rfc5424", "rfc3164", "raw"}); !s.ok()) {
       return s;
     }
+    const bool raw = syslog["syslog_format"] && syslog["syslog_format"].as<std::string>() == "raw";
+    if (const Attribute* a = listener.Attr("rfc3164_default_to_current_year"); a && raw) {
+      return ErrorAt(a->pos,
+                     "rfc3164_default_to_current_year has no effect when syslog_format is \"raw\"");
+    }
     for (const Block& nb : listener.blocks) {
       if (nb.name != "tls_config" && nb.name != "raw_format_options") {
         return ErrorAt(nb.pos,
@@ -325,9 +330,13 @@ Status Loader::ReadSyslog(const Block& b) {
       if (syslog[nb.name])
         return ErrorAt(nb.pos, fmt::format("listener: {} is given twice", nb.name));
       if (nb.name == "raw_format_options") {
-        YAML::Node raw(YAML::NodeType::Map);
-        if (Status s = TypedAttrs(nb, kRawFormatOptions, {}, &raw); !s.ok()) return s;
-        syslog[nb.name] = raw;
+        if (!raw) {  // Alloy refuses the block with another format, even empty
+          return ErrorAt(nb.pos,
+                         "raw_format_options has no effect when syslog_format is not \"raw\"");
+        }
+        YAML::Node options(YAML::NodeType::Map);
+        if (Status s = TypedAttrs(nb, kRawFormatOptions, {}, &options); !s.ok()) return s;
+        syslog[nb.name] = options;
         continue;
       }
       Result<YAML::Node> node = TlsConfigToYaml(nb);

@@ -24,7 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                          : ParseRaw(frame, &msg);
       FUZZ_CHECK(format != 2 || st.ok());  // raw never fails
       if (format == 2 && msg.priority < 0) {
-        if (msg.message) FUZZ_CHECK(!msg.message->empty());
+        if (msg.message) {
+          FUZZ_CHECK(!msg.message->empty());
+          FUZZ_CHECK(msg.message->data() >= frame.data() &&
+                     msg.message->data() + msg.message->size() <= frame.data() + frame.size());
+        }
         continue;
       }
       if (!st.ok()) continue;

@@ -132,10 +132,35 @@ int64_t ToInt64(const Value& v) {
   if (v.kind == Value::kInt) return v.i;
   if (v.kind == Value::kBool) return v.b ? 1 : 0;
   if (v.kind != Value::kString) return 0;
+  // cast.ToInt64: strconv.ParseInt(s, 0, 64) after dropping a zero decimal part ("3.0"): a sign,
+  // then 0x, 0o, 0b or a leading 0 (octal) choose the base, '_' may separate digits; else 0.
   std::string_view s = v.str();
-  int64_t r = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), r);
-  return ec == std::errc() && p == s.data() + s.size() ? r : 0;
+  if (const size_t dot = s.find('.'); dot != std::string_view::npos) {
+    if (s.find_first_not_of('0', dot + 1) != std::string_view::npos) return 0;
+    s = s.substr(0, dot);
+  }
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() > 1 && s[0] == '0') {
+    const char p = static_cast<char>(s[1] | 0x20);
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 8;
+    s.remove_prefix(p == 'x' || p == 'o' || p == 'b' ? 2 : 1);
+  }
+  std::string digits;
+  for (char ch : s) {
+    if (ch != '_') digits += ch;
+  }
+  if (digits.empty()) return 0;
+  uint64_t r = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), r, base);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return 0;
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (r > limit) return 0;
+  return negative ? static_cast<int64_t>(0 - r) : static_cast<int64_t>(r);
 }
 
 std::string ToStr(const Value& v) {

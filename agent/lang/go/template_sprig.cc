@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 #include "lang/go/go_time.h"
@@ -106,8 +107,16 @@ bool FQuote(Call& c) {
   return SetStr(c, std::move(out));
 }
 bool FToString(Call& c) { return SetStr(c, ToStr(c.args[0])); }
+// atoi: strconv.Atoi, decimal only ("010" is 10), 0 for anything else.
 bool FAtoi(Call& c) {
-  *c.result = Value::Int(c.args[0].kind == Value::kString ? ToInt64(c.args[0]) : 0);
+  int64_t r = 0;
+  if (c.args[0].kind == Value::kString) {
+    std::string_view s = c.args[0].str();
+    if (s.starts_with('+')) s.remove_prefix(1);
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), r);
+    if (ec != std::errc() || p != s.data() + s.size()) r = 0;
+  }
+  *c.result = Value::Int(r);
   return true;
 }
 // sprig's int and int64 (cast.ToInt): a number, a boolean as 1 or 0, anything else 0.

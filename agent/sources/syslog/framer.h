@@ -11,7 +11,9 @@
 // at the delimiter ('\n', or '\0' with use_null_terminator_delimiter), whatever its first byte;
 // octet counting still applies to a message starting with digits and a space ("12 <13>hello
 // w"), but digits followed by anything else ("2025-01-02 ...", which Alloy takes for a broken
-// octet count and closes the connection on) start a delimited message.
+// octet count and closes the connection on), a count of 0 or over max_len, or one the stream
+// ends before start a delimited message. (A line such as "404 Not Found" is still read as a
+// count, as in Alloy: the two cannot be told apart.)
 //
 // Memory is bounded: at most max_len bytes of an incomplete message are kept. An octet-counted
 // frame longer than max_len is an error that closes the stream (go-syslog's behaviour); a
@@ -123,7 +125,14 @@ StreamFramer::Step StreamFramer::Next(std::string_view& in, bool eos, F& on) {
     while (digits < in.size() && in[digits] >= '0' && in[digits] <= '9') ++digits;
     if (digits > 0 && digits <= 10) {  // an octet count has 10 digits at most
       if (digits == in.size() && !eos) return Step::kNeedMore;  // which framing: with more data
-      if (digits < in.size() && in[digits] == ' ') return NextOctet(in, eos, on);
+      size_t len = 0;
+      for (size_t i = 0; i < digits; ++i) len = len * 10 + static_cast<size_t>(in[i] - '0');
+      // A count that cannot be one ("0 errors", "99999 x") or that the stream ends before
+      // ("12 foo" in a datagram) is the start of a line instead.
+      if (digits < in.size() && in[digits] == ' ' && len > 0 && len <= max_len_ &&
+          (!eos || in.size() - digits - 1 >= len)) {
+        return NextOctet(in, eos, on);
+      }
     }
     return NextDelimited(in, eos, on);
   }

@@ -26,6 +26,7 @@ void SyslogSource::Impl::HandleFrame(StreamFramer::Event ev, std::string_view fr
     }
     return;
   }
+  if (raw && !msg.message && msg.priority < 0) return;  // a blank line: skipped, as Alloy does
   if (!msg.message) {  // Promtail counts and drops messages without MSG
     ++counts.empty;
     return;

@@ -931,9 +931,16 @@ TEST(AlloyReceivers, ErrorsNameTheAttributeOrBlock) {
             "c.alloy:4:5: max_message_length: expected a whole number of at least 0");
   EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    syslog_format = \"cef\"\n"),
             "c.alloy:4:5: syslog_format: must be \"rfc5424\" or \"rfc3164\" or \"raw\"");
-  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    raw_format_options {\n"
-                   "      use_null_terminator_delimiter = 1\n    }\n"),
-            "c.alloy:5:7: use_null_terminator_delimiter: expected true or false");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    syslog_format = \"raw\"\n"
+                   "    raw_format_options {\n      use_null_terminator_delimiter = 1\n    }\n"),
+            "c.alloy:6:7: use_null_terminator_delimiter: expected true or false");
+  // Alloy's checks of the raw format's settings.
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    raw_format_options {\n    }\n"),
+            "c.alloy:4:5: raw_format_options has no effect when syslog_format is not \"raw\"");
+  EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    syslog_format = \"raw\"\n"
+                   "    rfc3164_default_to_current_year = true\n"),
+            "c.alloy:5:5: rfc3164_default_to_current_year has no effect when syslog_format is "
+            "\"raw\"");
   EXPECT_EQ(syslog("    labels = { a = \"b\" }\n"),
             "c.alloy:2:3: listener: address is required, e.g. address = \"0.0.0.0:1514\"");
   EXPECT_EQ(syslog("    address = \"0.0.0.0:1514\"\n    colour = \"red\"\n"),

@@ -79,7 +79,7 @@ TEST(TailFromEnd, AFileCreatedAfterTheStartIsReadWhole) {
 TEST(TailFromEnd, AStoredPositionIsResumedFrom) {
   Harness h;
   const std::string path = h.dir / "app.log";
-  ReadAWithoutTailingAndStop(h, path);
+  ASSERT_NO_FATAL_FAILURE(ReadAWithoutTailingAndStop(h, path));
   AppendFile(path, "b\n");  // written while stopped
   StartTailing(h, true);
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
@@ -102,7 +102,7 @@ TEST(TailFromEnd, UnreadablePositionsReadEveryFileWhole) {
 TEST(TailFromEnd, AFileThatReplacedARecordedOneWhileStoppedIsReadWhole) {
   Harness h;
   const std::string path = h.dir / "app.log";
-  ReadAWithoutTailingAndStop(h, path);
+  ASSERT_NO_FATAL_FAILURE(ReadAWithoutTailingAndStop(h, path));
   std::filesystem::rename(path, h.dir / "app.log.1");
   WriteFile(path, "n-1\nn-2\n");
   StartTailing(h, true);

@@ -129,6 +129,16 @@ TEST(StreamFramer, RawMessagesEndAtTheDelimiterWhateverTheyStartWith) {
   }
 }
 
+// What cannot be an octet count is a line: a count of 0, one over max_len, or one the stream
+// ends before (a datagram "12 foo").
+TEST(StreamFramer, ARawLineThatOnlyLooksLikeAnOctetCountIsALine) {
+  StreamFramer f(100, '\n');
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"0 errors\n99999 x\n12 foo"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"0 errors", "99999 x", "12 foo"}));
+  EXPECT_TRUE(got.partial.empty());
+}
+
 TEST(StreamFramer, RawMessagesCanEndAtANulInstead) {
   StreamFramer f(100, '\0');
   Got got;

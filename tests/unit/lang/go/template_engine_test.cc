@@ -153,6 +153,12 @@ TEST(TemplateEngine, PrintfFormatsAsGo) {
       // sprig's int: numbers compared as numbers (a real Alloy config's `ge (.reason | int) 3`).
       {R"({{ if ge ("12" | int) 3 }}big{{ end }}|{{ int "x" }}|{{ int64 true }}|{{ int .nope }})",
        "big|0|1|0"},
+      // Go's strconv.ParseInt(s, 0, 64) as cast does it: prefixes choose the base, a leading 0
+      // is octal ("08" is no number), a zero decimal part is dropped.
+      {R"({{ int "0x1f" }} {{ int "010" }} {{ int "08" }} {{ int "+3" }} {{ int "1_000" }} )"
+       R"({{ int "3.0" }} {{ int "1.5" }} {{ int " 12" }} {{ int "-0b101" }})",
+       "31 8 0 3 1000 3 0 0 -5"},
+      {R"({{ atoi "010" }} {{ atoi "+7" }} {{ atoi "0x1f" }})", "10 7 0"},  // strconv.Atoi
       // The data (`.`) is a map of its fields to them; a missing value an empty map, as in Go.
       {R"({{ hasKey . "level" }}|{{ hasKey . "nope" }}|{{ get . "level" }}|{{ get .nope "k" }}|)"
        R"({{ hasKey .nope "k" }})",
