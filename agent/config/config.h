@@ -369,8 +369,8 @@ struct Config {
   // Accepted as Promtail accepts them but worth a warning at start (one line each).
   std::vector<std::string> warnings;
   // Not a key: -client.url filled Promtail's deprecated `client:` block (the flag's url wins, the
-  // block's other keys stay), as Promtail's client.Config.UnmarshalYAML merges them; the flag then
-  // adds no client of its own.
+  // block's other keys stay), as in Promtail, where the flag and the block set the same client
+  // and flags are applied after the file; the flag then adds no client of its own.
   bool client_flag_merged = false;
   ServerConfig server;
   std::vector<ClientConfig> clients;

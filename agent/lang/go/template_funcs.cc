@@ -150,14 +150,17 @@ int64_t ToInt64(const Value& v) {
     base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 8;
     s.remove_prefix(p == 'x' || p == 'o' || p == 'b' ? 2 : 1);
   }
-  std::string digits;
-  for (char ch : s) {
-    if (ch != '_') digits += ch;
+  std::string without;  // the digits without '_', only when there are any (rare)
+  if (s.find('_') != std::string_view::npos) {
+    for (char ch : s) {
+      if (ch != '_') without += ch;
+    }
+    s = without;
   }
-  if (digits.empty()) return 0;
+  if (s.empty()) return 0;
   uint64_t r = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), r, base);
-  if (ec != std::errc() || p != digits.data() + digits.size()) return 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), r, base);
+  if (ec != std::errc() || p != s.data() + s.size()) return 0;
   const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
   if (r > limit) return 0;
   return negative ? static_cast<int64_t>(0 - r) : static_cast<int64_t>(r);
