@@ -271,8 +271,9 @@ Status Runtime::Start(std::function<Status()> reload_request, std::function<void
   // -stdin has no files, so no positions either.
   s.positions = s.flags.dry_run || s.flags.stdin_mode
                     ? std::make_unique<sources::Positions>(s.metrics)
-                    : std::make_unique<sources::Positions>(
-                          s.cfg.positions.filename, s.cfg.positions.ignore_invalid_yaml, s.metrics);
+                    : std::make_unique<sources::Positions>(s.cfg.positions.filename,
+                                                           s.cfg.positions.ignore_invalid_yaml,
+                                                           s.metrics, s.cfg.positions.import_files);
   if (!s.flags.dry_run && !s.flags.stdin_mode)
     WarnIfPositionsAreTemporary(s.cfg.positions.filename);
   if (s.flags.dry_run) {

@@ -3,6 +3,8 @@
 // endpoints the clients.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "config/alloy_internal.h"
 #include "config/sections.h"
 #include "util/log.h"
@@ -258,10 +260,13 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node, bool* tail_fr
     }
     if (a.name == "encoding") (*node)["encoding"] = lang::alloy::ToText(*v);
     if (a.name == "legacy_positions_file") {
-      if (!positions_file_.empty() && positions_file_ != v->str) {
-        return ErrorAt(a.pos, "all sources must name the same legacy_positions_file");
+      if (v->kind != Value::Kind::kString || v->str.empty()) {
+        return ErrorAt(a.pos, "legacy_positions_file: expected a file name");
       }
-      positions_file_ = v->str;
+      // skidder keeps one positions file: the first named (unless -positions.file names one),
+      // into which the others are imported, as Alloy imports each into its component's own.
+      std::vector<std::string>& files = cfg_->positions.import_files;
+      if (std::find(files.begin(), files.end(), v->str) == files.end()) files.push_back(v->str);
     }
   }
   return Status::Ok();

@@ -145,7 +145,6 @@ class Loader {
   std::vector<std::string> chain_;       // components on the walk, for cycles
   std::set<std::string> used_;           // components some source's walk reached
   Config* cfg_ = nullptr;                // being built by Run()
-  std::string positions_file_;           // legacy_positions_file, when set
   std::optional<Duration> sync_period_;  // the shortest local.file_match/file_match sync_period
   std::map<std::string, std::vector<size_t>> write_clients_;  // loki.write id -> client indices
   size_t visits_ = 0;  // components visited by one source's forward_to walk (diamonds repeat)

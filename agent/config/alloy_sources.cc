@@ -58,7 +58,7 @@ Result<Config> Loader::Run() {
   if (s.ok()) s = CheckUnused();
   cfg_ = nullptr;
   if (!s.ok()) return Err(std::move(s));
-  if (!positions_file_.empty()) cfg.positions.filename = positions_file_;
+  if (!cfg.positions.import_files.empty()) cfg.positions.filename = cfg.positions.import_files[0];
   return cfg;
 }
 

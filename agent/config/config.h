@@ -134,6 +134,10 @@ struct PositionsConfig {
   // beside `filename`; "off" disables holding.
   std::string held_dir;
   int64_t held_max_bytes = int64_t{1} << 30;  // disk that held files may keep alive after deletion
+  // Not a key: Alloy's legacy_positions_file of each loki.source.file (the first is also
+  // `filename` unless -positions.file names another). Their records are imported until skidder
+  // has written `filename` once (sources::Positions).
+  std::vector<std::string> import_files;
 };
 
 struct StageOrigin;

@@ -144,6 +144,45 @@ loki.write "default" {{
   EXPECT_EQ(got, (std::map<std::string, int>{{"fresh-1", 1}, {"new-1", 1}}));
 }
 
+// Two Promtails' positions files named by two sources (a migration of two configs): each
+// file goes on from where its Promtail stopped, and only the first positions file is written.
+TEST_F(Alloy, EachLegacyPositionsFileResumesItsFiles) {
+  MakeDirs(logs() + "/a");
+  MakeDirs(logs() + "/b");
+  WriteFile(logs() + "/a/app.log", "a-old\na-new\n");
+  WriteFile(logs() + "/b/app.log", "b-old-1\nb-old-2\nb-new\n");
+  const std::string first = dir_ / "a-positions.yaml";
+  const std::string second = dir_ / "b-positions.yaml";
+  const std::string second_text = fmt::format("positions:\n  {}/b/app.log: \"16\"\n", logs());
+  WriteFile(first, fmt::format("positions:\n  {}/a/app.log: \"6\"\n", logs()));
+  WriteFile(second, second_text);
+  const std::string config = dir_ / "config.alloy";
+  std::string text;
+  for (const char* name : {"a", "b"}) {
+    text += fmt::format(R"(loki.source.file "{0}" {{
+  targets               = [{{"__path__" = "{1}/{0}/*.log"}}]
+  forward_to            = [loki.write.default.receiver]
+  legacy_positions_file = "{2}"
+}}
+)",
+                        name, logs(), *name == 'a' ? first : second);
+  }
+  WriteFile(config, text + fmt::format(R"(loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+                                       loki_.url()));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
+  EXPECT_TRUE(ReadFile(first).starts_with("{")) << "the first is skidder's positions file now";
+  EXPECT_EQ(ReceivedCounts(), (std::map<std::string, int>{{"a-new", 1}, {"b-new", 1}}));
+  EXPECT_EQ(ReadFile(second), second_text) << "another agent's file is only read";
+}
+
 TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   MakeDirs(logs());
   WriteFile(logs() + "/a.log", Lines("r", 0, 50));

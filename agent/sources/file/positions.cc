@@ -381,12 +381,35 @@ Status WriteAtomically(const std::string& filename,
   return Status::Ok();
 }
 
+// Either format, told by the first character: skidder writes JSON, Promtail YAML.
+Status ParseAny(const std::string& text, PositionSet* out,
+                std::map<std::string, std::string>* cursors) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return DataLoss("file is empty");
+  return text[first] == '{' ? ParseJson(text, out, cursors) : ParsePromtailYaml(text, out, cursors);
+}
+
+int64_t MtimeNs(const std::string& file) {
+  struct stat meta;
+  if (::stat(file.c_str(), &meta) != 0) return 0;
+  return int64_t{meta.st_mtim.tv_sec} * 1'000'000'000 + meta.st_mtim.tv_nsec;
+}
+
 }  // namespace
 
-Positions::Positions(std::string filename, bool ignore_invalid, telemetry::AgentMetrics* metrics)
+Positions::Positions(std::string filename, bool ignore_invalid, telemetry::AgentMetrics* metrics,
+                     const std::vector<std::string>& imports)
     : filename_(std::move(filename)), ignore_invalid_(ignore_invalid), metrics_(metrics) {
-  Status st = Load();
-  if (st.ok()) return;
+  bool own_format = false;
+  Status st = Load(&own_format);
+  if (st.ok()) {
+    // Once skidder has written the file it holds whatever was imported (and what happened
+    // since): importing again would bring back records of files long gone.
+    if (!own_format) {
+      for (const std::string& file : imports) Import(file);
+    }
+    return;
+  }
   lost_ = true;
   by_path_.clear();
   by_inode_.clear();
@@ -409,22 +432,49 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
        {"set_aside_as", moved ? std::string_view(aside) : std::string_view("(rename failed)")}});
 }
 
-Status Positions::Load() {
+Status Positions::Load(bool* own_format) {
   std::string text;
   Status st = ReadWhole(filename_, &text);
   if (st.code() == StatusCode::kNotFound) return Status::Ok();
   if (!st.ok()) return st;
-  struct stat meta;
-  if (::stat(filename_.c_str(), &meta) == 0) {
-    loaded_mtime_ns_ = int64_t{meta.st_mtim.tv_sec} * 1'000'000'000 + meta.st_mtim.tv_nsec;
-  }
+  loaded_mtime_ns_ = MtimeNs(filename_);
   size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return DataLoss("file is empty");
+  *own_format = first != std::string::npos && text[first] == '{';
   std::lock_guard lock(mu_);
-  Status parsed = text[first] == '{' ? ParseJson(text, &by_path_, &cursors_)
-                                     : ParsePromtailYaml(text, &by_path_, &cursors_);
+  Status parsed = ParseAny(text, &by_path_, &cursors_);
   Reindex();
   return parsed;
+}
+
+void Positions::Import(const std::string& file) {
+  if (file == filename_) return;
+  std::string text;
+  Status st = ReadWhole(file, &text);
+  if (st.code() == StatusCode::kNotFound) return;
+  PositionSet records;
+  std::map<std::string, std::string> cursors;
+  if (st.ok()) st = ParseAny(text, &records, &cursors);
+  if (!st.ok()) {
+    lost_ = true;
+    LOG_ERROR("cannot import positions file; the files it names are read from their start",
+              {{"file", file}, {"into", filename_}, {"error", st.ToString()}});
+    return;
+  }
+  // The oldest last write of the agents that kept these files: a file born since may have been
+  // rotated away while they were stopped (see loaded_mtime_ns).
+  int64_t mtime = MtimeNs(file);
+  if (mtime != 0 && (loaded_mtime_ns_ == 0 || mtime < loaded_mtime_ns_)) loaded_mtime_ns_ = mtime;
+  std::lock_guard lock(mu_);
+  size_t added = 0;
+  for (const PositionRecord& r : records) {
+    if (by_path_.contains(r.path)) continue;
+    Index(*by_path_.insert(r).first);
+    ++added;
+  }
+  for (auto& [key, cursor] : cursors) cursors_.emplace(key, std::move(cursor));
+  dirty_ = true;
+  LOG_INFO("imported positions file",
+           {{"file", file}, {"into", filename_}, {"records", std::to_string(added)}});
 }
 
 void Positions::Index(const PositionRecord& r) {

@@ -72,7 +72,13 @@ class Positions {
   // Loads the file if present. Empty, truncated or garbage files are renamed to
   // <file>.corrupt-<unix time> with an error log; the agent starts without positions (or, with
   // ignore_invalid, silently). A Promtail positions.yaml is imported.
-  Positions(std::string filename, bool ignore_invalid, telemetry::AgentMetrics* metrics);
+  // Until the file is in skidder's own format (absent, or Promtail's YAML, as on the first start
+  // after a migration), the records of `imports` (further Promtail or skidder positions files,
+  // e.g. Alloy's several legacy_positions_file) are added for paths the file does not name, the
+  // first file naming a path winning; those files are only read. An import that cannot be read
+  // is logged and turns lost() on: the files it named are read from their start.
+  Positions(std::string filename, bool ignore_invalid, telemetry::AgentMetrics* metrics,
+            const std::vector<std::string>& imports = {});
 
   // In memory only (-dry-run): nothing is loaded, so every file is read from its start, and
   // nothing is ever written or renamed.
@@ -126,7 +132,9 @@ class Positions {
   bool lost() const { return lost_; }
 
  private:
-  Status Load();
+  // Reads the positions file; *own_format says whether it was skidder's JSON.
+  Status Load(bool* own_format);
+  void Import(const std::string& file);
   std::string filename_;
   bool ignore_invalid_;
   bool read_only_ = false;

@@ -1072,6 +1072,24 @@ loki.source.file "off" {
       << c->warnings[0];
 }
 
+// skidder keeps one positions file: the first legacy_positions_file, into which the others
+// are imported (sources::Positions), where Alloy imports each into its component's own.
+TEST(AlloyConfig, EveryLegacyPositionsFileIsImported) {
+  Alloy a;
+  auto source = [](const std::string& name, const std::string& legacy) {
+    return "loki.source.file \"" + name + "\" {\n  targets = [{\"__path__\" = \"/l/" + name +
+           "/*.log\"}]\n  legacy_positions_file = " + legacy +
+           "\n  forward_to = [loki.write.default.receiver]\n}\n";
+  };
+  Result<Config> c = a.Load(source("a", "\"/p/a.yaml\"") + source("b", "\"/p/b.yaml\"") +
+                            source("c", "\"/p/a.yaml\"") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->positions.filename, "/p/a.yaml");
+  EXPECT_EQ(c->positions.import_files, (std::vector<std::string>{"/p/a.yaml", "/p/b.yaml"}));
+  EXPECT_EQ(a.Error(source("a", "5") + kWrite),
+            "c.alloy:3:3: legacy_positions_file: expected a file name");
+}
+
 TEST(AlloyConfig, FileMatchOptionsSkidderLacksAreRefusedWhereWritten) {
   Alloy a;
   auto source = [&](const std::string& body) {

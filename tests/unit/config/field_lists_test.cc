@@ -258,7 +258,7 @@ std::vector<Section> Sections() {
         {"client_auth_type", "cert_file: c, key_file: k, client_auth_type: RequestClientCert"},
         {"client_ca_file", "cert_file: c, key_file: k, client_ca_file: ca"}}},
       {"positions",
-       FieldCount<PositionsConfig>(),
+       FieldCount<PositionsConfig>() - 1,  // import_files (Alloy's legacy_positions_file)
        KeysOf<PositionsConfig>(),
        "positions: {@}",
        {"positions"}},

@@ -262,6 +262,54 @@ TEST_F(PositionsTest, ImportsPromtailYaml) {
   EXPECT_EQ(Positions(file, false, &metrics_).GetCursor("journal-node"), "s=cafe;i=2");
 }
 
+// Alloy's several legacy_positions_file: the first is the positions file, the others are
+// imported into it, and only until skidder has written it once.
+TEST_F(PositionsTest, FurtherPositionsFilesAreImportedUntilTheFirstSave) {
+  const std::string main = dir_ / "a.yaml";
+  const std::string other = dir_ / "b.yaml";
+  WriteFile(main, "positions:\n  /logs/a.log: \"10\"\n  /logs/both.log: \"1\"\n");
+  WriteFile(other,
+            "positions:\n  /logs/b.log: \"20\"\n  /logs/both.log: \"2\"\n"
+            "  cursor-node: \"s=b;i=1\"\n");
+  {
+    Positions p(main, false, &metrics_, {main, other, dir_ / "missing.yaml"});
+    EXPECT_FALSE(p.lost());
+    ASSERT_EQ(p.All().size(), 3u);
+    EXPECT_EQ(p.FindByPath("/logs/a.log")->offset, 10u);
+    EXPECT_EQ(p.FindByPath("/logs/b.log")->offset, 20u);
+    EXPECT_TRUE(p.FindByPath("/logs/b.log")->imported);
+    EXPECT_EQ(p.FindByPath("/logs/both.log")->offset, 1u) << "the first file naming a path wins";
+    EXPECT_EQ(p.GetCursor("journal-node"), "s=b;i=1");
+    ASSERT_TRUE(p.Save().ok()) << "an import alone is a change to save";
+  }
+  EXPECT_EQ(ReadFile(main).front(), '{');
+  EXPECT_EQ(ReadFile(other).front(), 'p') << "an imported file is only read";
+  // Later starts read skidder's file alone: a record since removed does not come back.
+  {
+    Positions p(main, false, &metrics_, {main, other});
+    p.Remove("/logs/b.log");
+    ASSERT_TRUE(p.Save().ok());
+  }
+  Positions p(main, false, &metrics_, {main, other});
+  EXPECT_FALSE(p.FindByPath("/logs/b.log").has_value());
+  EXPECT_EQ(p.All().size(), 2u);
+}
+
+TEST_F(PositionsTest, AnImportThatCannotBeReadReadsItsFilesFromTheStart) {
+  const std::string main = dir_ / "positions.json";
+  const std::string other = dir_ / "other.yaml";
+  WriteFile(other, "{{{ not yaml");
+  std::string log;
+  log::CaptureForTest(&log);
+  Positions p(main, false, &metrics_, {other});
+  log::CaptureForTest(nullptr);
+  EXPECT_TRUE(p.lost()) << "tail_from_end must not skip what that file's agent had not read";
+  EXPECT_TRUE(p.All().empty());
+  EXPECT_NE(log.find("cannot import positions file"), std::string::npos) << log;
+  EXPECT_NE(log.find(other), std::string::npos) << log;
+  EXPECT_EQ(ReadFile(other), "{{{ not yaml") << "never set aside: it is not ours";
+}
+
 TEST_F(PositionsTest, JournalCursorsSurviveSaveAndLoad) {
   const std::string file = dir_ / "positions.json";
   Positions p(file, false, &metrics_);
