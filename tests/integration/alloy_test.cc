@@ -14,7 +14,7 @@
 namespace skidder::testing {
 namespace {
 
-// Replaces every `from` in s; returns how many there were.
+// Finds a received entry by its line.
 class Alloy : public IntegrationTest {
  protected:
   const ReceivedEntry* EntryOf(const std::vector<ReceivedEntry>& entries, std::string_view line) {
@@ -124,14 +124,9 @@ loki.source.file "app" {{
   tail_from_end         = true
   legacy_positions_file = "{}"
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
 )",
-                                logs(), positions_file(), loki_.url()));
+                                logs(), positions_file()) +
+                        AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0"});
   ASSERT_TRUE(WaitFor([&] {
     return agent_.Stderr().find("\"tailing file\" path=" + logs() + "/app.log offset=12") !=
@@ -167,14 +162,7 @@ TEST_F(Alloy, EachLegacyPositionsFileResumesItsFiles) {
 )",
                         name, logs(), *name == 'a' ? first : second);
   }
-  WriteFile(config, text + fmt::format(R"(loki.write "default" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
-)",
-                                       loki_.url()));
+  WriteFile(config, text + AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0"});
   ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
   EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
@@ -287,14 +275,7 @@ loki.relabel "mark" {{
   }}
   forward_to = [loki.write.default.receiver]
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
-)",
-                                loki_.url()));
+)") + AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0"});
   const std::optional<int> syslog_port = SyslogPort(agent_, "net");
   ASSERT_TRUE(syslog_port.has_value()) << agent_.Stderr();

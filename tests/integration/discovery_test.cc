@@ -112,14 +112,9 @@ loki.source.file "apps" {{
   targets    = discovery.relabel.apps.output
   forward_to = [loki.write.default.receiver]
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
 )alloy",
-                                sd(), loki_.url()));
+                                sd()) +
+                        AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
   ASSERT_TRUE(loki_.WaitForLines(5)) << agent_.Stderr();
   EXPECT_EQ(LabelsOf("a-0"),

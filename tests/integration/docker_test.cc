@@ -268,14 +268,9 @@ loki.source.docker "apps" {{
   relabel_rules = loki.relabel.lines.rules
   forward_to    = [loki.write.default.receiver]
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{loki}"
-    batch_wait = "50ms"
-  }}
-}}
 )A",
-                                fmt::arg("host", docker_.host()), fmt::arg("loki", loki_.url())));
+                                fmt::arg("host", docker_.host())) +
+                        AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
   ASSERT_TRUE(loki_.WaitForLines(2)) << loki_.LineCount() << agent_.Stderr();
   std::map<std::string, std::string> labels;

@@ -82,14 +82,7 @@ loki.source.gelf "apps" {{
   relabel_rules          = loki.relabel.gelf.rules
   forward_to             = [loki.write.default.receiver]
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
-)",
-                                loki_.url()));
+)") + AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0"});
   const std::optional<int> port = GelfPort(agent_, "apps");
   ASSERT_TRUE(port.has_value()) << agent_.Stderr();

@@ -63,6 +63,17 @@ void IntegrationTest::StartAgent(const std::string& config_path,
   ASSERT_TRUE(agent_.MetricsPort().has_value()) << agent_.Stderr();
 }
 
+std::string IntegrationTest::AlloyWrite() const {
+  return fmt::format(R"(loki.write "default" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+  }}
+}}
+)",
+                     loki_.url());
+}
+
 std::map<std::string, int> IntegrationTest::ReceivedCounts() const {
   std::map<std::string, int> counts;
   for (const std::string& l : loki_.Lines()) ++counts[l];

@@ -36,6 +36,9 @@ class IntegrationTest : public ::testing::Test {
   std::string WriteConfig(const AgentConfig& c = {});
   // Starts the agent on the config; waits until it serves /ready.
   void StartAgent(const std::string& config_path, std::vector<std::string> extra_args = {});
+  // An Alloy config's `loki.write "default"` pushing to the fake Loki with a short batch wait,
+  // to append to the components that forward to loki.write.default.receiver.
+  std::string AlloyWrite() const;
   // Count of each line received (to check exactly-once / at-least-once).
   std::map<std::string, int> ReceivedCounts() const;
   // "<prefix>-<n>" lines, n in [from, to).

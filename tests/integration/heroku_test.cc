@@ -151,14 +151,7 @@ loki.source.heroku "drain" {{
   relabel_rules = loki.relabel.heroku.rules
   forward_to    = [loki.write.default.receiver]
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
-)",
-                                loki_.url()));
+)") + AlloyWrite());
   StartAgent(config, {"-server.http-listen-port=0"});
   const std::optional<int> port = HerokuPort(agent_, "drain");
   ASSERT_TRUE(port.has_value()) << agent_.Stderr();

@@ -153,7 +153,7 @@ loki.write "default" {{
 // client certificate of the configured CA only.
 TEST_F(Https, AnAlloyApiSourceWithTlsConfigTakesPushesOnlyWithAClientCertificate) {
   const std::string alloy = fmt::format(
-      R"(loki.source.api "push" {{
+                                R"(loki.source.api "push" {{
   http {{
     listen_address = "127.0.0.1"
     listen_port    = 0
@@ -166,15 +166,10 @@ TEST_F(Https, AnAlloyApiSourceWithTlsConfigTakesPushesOnlyWithAClientCertificate
   }}
   forward_to = [loki.write.default.receiver]
 }}
-loki.write "default" {{
-  endpoint {{
-    url        = "{url}"
-    batch_wait = "50ms"
-  }}
-}}
 )",
-      fmt::arg("cert", ours_.server_cert), fmt::arg("key", ours_.server_key),
-      fmt::arg("ca", ours_.ca), fmt::arg("url", loki_.url()));
+                                fmt::arg("cert", ours_.server_cert),
+                                fmt::arg("key", ours_.server_key), fmt::arg("ca", ours_.ca)) +
+                            AlloyWrite();
   WriteFile(dir_ / "config.alloy", alloy);
   StartAgent(dir_ / "config.alloy",
              {"-server.http-listen-port=0", "-positions.file=" + positions_file()});
