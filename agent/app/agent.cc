@@ -70,7 +70,10 @@ Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
   Result<config::Config> cfg = config::LoadConfig(flags);
   if (!cfg) return Err(cfg.error());
   auto runtime = Runtime::Build(*cfg, flags, metrics);
-  if (runtime && loaded != nullptr) *loaded = std::move(*cfg);
+  if (runtime && loaded != nullptr) {
+    *loaded = std::move(*cfg);
+    loaded->warnings = (*runtime)->warnings();
+  }
   return runtime;
 }
 

@@ -153,6 +153,8 @@ struct Runtime::State {
 };
 
 Runtime::Runtime() : s_(std::make_unique<State>()) {}
+const std::vector<std::string>& Runtime::warnings() const { return s_->cfg.warnings; }
+
 Runtime::~Runtime() {
   if (s_->started) Shutdown();
   std::lock_guard lock(s_->room_mu);  // the source goes before the clients' sender threads
@@ -171,6 +173,7 @@ Status BuildJobs(config::Config& cfg, bool inspect, telemetry::AgentMetrics* met
     ctx.limits = &cfg.limits_config;
     ctx.job_name = job_name;
     ctx.clients = cfg.clients.size();
+    ctx.warnings = &cfg.warnings;
     return ctx;
   };
   // Alloy's loki.process components no source reaches: built only for their errors.

@@ -40,6 +40,8 @@ class Runtime {
                                                 const config::Flags& flags,
                                                 telemetry::AgentMetrics* metrics);
   ~Runtime();
+  // The config's warnings with those building it found (keys a Promtail stage ignores).
+  const std::vector<std::string>& warnings() const;
 
   // reload_request is called by POST /reload (on an HTTP thread): it validates and asks the main
   // thread to reload, returning the validation error if any.

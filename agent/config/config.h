@@ -154,6 +154,9 @@ struct StageConfig {
   // this one (match, fanout) is named by its own block, not by its parent's; null for YAML,
   // whose marks say it already.
   std::shared_ptr<const std::vector<StageOrigin>> origins = nullptr;
+  // Set while a stage of Promtail YAML is built (pipeline::BuildStage): the stage's reader lists
+  // the keys it does not know here instead of refusing them.
+  std::vector<std::string>* unknown_keys = nullptr;
 };
 
 // Where a translated stage was written. `body` is the identity of the stage's YAML body

@@ -155,9 +155,11 @@ bool LooksLikeKey(std::string_view name) {
   return true;
 }
 
-// Every key of map (and of the mappings merged into it) must have been asked for.
+// Every key of map (and of the mappings merged into it) must have been asked for; with
+// `unknown`, keys that were not are listed there instead.
 Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>& known,
-                 const std::string& file, const std::string& path, int depth) {
+                 const std::string& file, const std::string& path, int depth,
+                 std::vector<std::string>* unknown) {
   std::set<std::string, std::less<>> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     YAML::Node k = it->first;
@@ -167,15 +169,18 @@ Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>
       return ErrorAt(file, k, path, fmt::format("duplicate key {}", Quote(name)));
     }
     if (name != kMergeKey && !known.contains(name)) {
-      if (!LooksLikeKey(name)) {  // e.g. the first line of a file that is not a config
-        return ErrorAt(file, k, path, "unknown key (not shown: it is no config key)");
-      }
-      return ErrorAt(file, k, path, fmt::format("unknown key {}", Quote(name)));
+      Status s =
+          ErrorAt(file, k, path,
+                  LooksLikeKey(name)  // not, e.g., the first line of a file that is no config
+                      ? fmt::format("unknown key {}", Quote(name))
+                      : std::string("unknown key (not shown: it is no config key)"));
+      if (unknown == nullptr) return s;
+      unknown->push_back(s.message());
     }
   }
   if (depth >= kMaxMergeDepth) return Status::Ok();
   for (const YAML::Node& merged : Merged(map)) {
-    if (Status s = CheckKeys(merged, known, file, path, depth + 1); !s.ok()) return s;
+    if (Status s = CheckKeys(merged, known, file, path, depth + 1, unknown); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -453,7 +458,7 @@ Status MapReader::Finish() {
   }
   // Unknown keys first: a misspelt key is usually why a required value looks missing.
   if (!node_.IsMap()) return error_;
-  if (Status s = CheckKeys(node_, known_, file_, path_, 0); !s.ok()) return s;
+  if (Status s = CheckKeys(node_, known_, file_, path_, 0, unknown_keys_); !s.ok()) return s;
   return error_;
 }
 

@@ -63,6 +63,9 @@ class MapReader {
   // Checks that the node is a mapping and that no unknown key is present. Returns the first
   // error recorded by any getter, or an unknown-key error naming the key and its position.
   Status Finish();
+  // Unknown keys are then not errors: Finish() appends one message per key ("file:3:5: path:
+  // unknown key \"x\"") to *into. For Promtail's stage bodies, which Promtail decodes leniently.
+  void CollectUnknownKeys(std::vector<std::string>* into) { unknown_keys_ = into; }
 
   const std::string& file() const { return file_; }
   const std::string& path() const { return path_; }
@@ -77,6 +80,7 @@ class MapReader {
   std::string file_, path_;
   std::set<std::string, std::less<>> known_;
   Status error_;
+  std::vector<std::string>* unknown_keys_ = nullptr;
 };
 
 }  // namespace skidder::config

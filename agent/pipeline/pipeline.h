@@ -33,6 +33,10 @@ struct StageContext {
   // Number of Loki clients, so a fanout stage can check the indices it routes to; 0 = unknown
   // (tests, -stdin without clients): any index below 64 is accepted.
   size_t clients = 0;
+  // Where keys a stage of Promtail YAML does not know are reported, as warnings: Promtail
+  // decodes a stage's body leniently (mapstructure), so a config it ran has to start here too.
+  // Null (tests): such keys are refused, as they always are in an Alloy block.
+  std::vector<std::string>* warnings = nullptr;
 };
 
 // The end of a source's pipeline: hands each entry to the sink (the Loki clients).

@@ -108,6 +108,20 @@ bool IsPromtailOnlyStage(std::string_view type) {
 Result<std::unique_ptr<Stage>> BuildStage(const config::StageConfig& cfg, const StageContext& ctx,
                                           const std::string& path) {
   StageFactory factory = FindStageFactory(cfg.type);
+  // A stage written in Promtail YAML (no origins: not translated from Alloy) may hold keys
+  // Promtail ignores (its stages decode with mapstructure): warned about, not refused.
+  if (factory != nullptr && ctx.warnings != nullptr && cfg.origins == nullptr) {
+    std::vector<std::string> unknown;
+    config::StageConfig lenient = cfg;
+    lenient.unknown_keys = &unknown;
+    auto stage = factory(lenient, ctx, path);
+    if (stage) {
+      for (const std::string& u : unknown) {
+        ctx.warnings->push_back(u + ": ignored, as Promtail ignores it");
+      }
+    }
+    return stage;
+  }
   if (factory != nullptr) return factory(cfg, ctx, path);
   std::string msg = IsPromtailOnlyStage(cfg.type)
                         ? fmt::format("stage \"{}\" is not supported by skidder yet", cfg.type)

@@ -27,8 +27,17 @@ std::optional<std::string_view> SourceText(const PipelineEntry& e,
                                            std::string* copy);
 
 // MapReader over a stage's body, for strict key reading with file:line:column errors.
+// A reader of a mapping inside the stage's body (a metric of the metrics stage): unknown keys
+// are the stage's (see StageConfig::unknown_keys).
+inline config::MapReader ReaderAt(const config::StageConfig& cfg, const YAML::Node& node,
+                                  const std::string& path) {
+  config::MapReader r(node, cfg.file, path);
+  if (cfg.unknown_keys != nullptr) r.CollectUnknownKeys(cfg.unknown_keys);
+  return r;
+}
+
 inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::string& path) {
-  return config::MapReader(cfg.body, cfg.file, path);
+  return ReaderAt(cfg, cfg.body, path);
 }
 
 // logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.

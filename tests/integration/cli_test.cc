@@ -37,6 +37,21 @@ TEST_F(Cli, AKubernetesDiscoveryThatCannotStartNamesItsJob) {
       << agent_.Stderr();
 }
 
+// A key Promtail's stage decoding ignores (a typo, an option of another version) does not stop
+// a config Promtail ran: the agent starts and says where the key is.
+TEST_F(Cli, AKeyAPromtailStageIgnoresIsAWarningWithItsPosition) {
+  std::string path =
+      WriteConfig({.pipeline_stages = "[{regex: {expression: \"(?P<a>x)\", sorce: y}}]"});
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
+  EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("skidder: warning: " + path + ":"), std::string::npos)
+      << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find(
+                "pipeline_stages[0].regex: unknown key \"sorce\": ignored, as Promtail ignores it"),
+            std::string::npos)
+      << agent_.Stderr();
+}
+
 TEST_F(Cli, InvalidRegexInAStageIsRefusedWithItsPosition) {
   std::string path = WriteConfig({.pipeline_stages = "[{regex: {expression: \"(unclosed\"}}]"});
   ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));

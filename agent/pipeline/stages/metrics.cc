@@ -176,9 +176,9 @@ void ReadBuckets(config::MapReader& r, std::vector<double>* out) {
   }
 }
 
-Status ReadSettings(const YAML::Node& node, const std::string& file, const std::string& path,
+Status ReadSettings(const YAML::Node& node, const config::StageConfig& cfg, const std::string& path,
                     Metric* m) {
-  config::MapReader r(node, file, path);
+  config::MapReader r = ReaderAt(cfg, node, path);
   const bool counter = m->type == telemetry::Type::kCounter;
   if (m->type == telemetry::Type::kHistogram) {
     ReadBuckets(r, &m->buckets);
@@ -201,9 +201,9 @@ Status ReadSettings(const YAML::Node& node, const std::string& file, const std::
   return r.Finish();
 }
 
-Status ReadMetric(const YAML::Node& node, const std::string& file, const std::string& path,
+Status ReadMetric(const YAML::Node& node, const config::StageConfig& cfg, const std::string& path,
                   const std::string& name, Metric* m) {
-  config::MapReader r(node, file, path);
+  config::MapReader r = ReaderAt(cfg, node, path);
   std::string type, prefix = "promtail_custom_";
   r.Str("type", &type);
   std::transform(type.begin(), type.end(), type.begin(), ::tolower);
@@ -232,9 +232,9 @@ Status ReadMetric(const YAML::Node& node, const std::string& file, const std::st
   YAML::Node settings = r.Node("config");
   if (Status s = r.Finish(); !s.ok()) return s;
   if (m->type != telemetry::Type::kHistogram && !settings.IsDefined()) {
-    return config::ErrorAt(file, node, path + ".config", "config with an action is required");
+    return config::ErrorAt(cfg.file, node, path + ".config", "config with an action is required");
   }
-  return ReadSettings(settings, file, path + ".config", m);
+  return ReadSettings(settings, cfg, path + ".config", m);
 }
 
 }  // namespace
@@ -249,7 +249,7 @@ Result<std::unique_ptr<Stage>> NewMetricsStage(const config::StageConfig& cfg,
     const std::string name = it->first.Scalar();
     const std::string sub = path + "." + name;
     Metric m;
-    if (Status s = ReadMetric(it->second, cfg.file, sub, name, &m); !s.ok()) return Err(s);
+    if (Status s = ReadMetric(it->second, cfg, sub, name, &m); !s.ok()) return Err(s);
     m.series = std::make_unique<SeriesSet>(m.type, m.description, m.buckets, m.max_idle_ns);
     metrics.push_back(std::move(m));
   }

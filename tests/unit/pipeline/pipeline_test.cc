@@ -164,6 +164,44 @@ TEST(Pipeline, RefusesUnknownStagesWithPositionAndName) {
             "not supported by skidder yet");
 }
 
+// Promtail decodes a stage's body with mapstructure, which ignores keys it does not know, so a
+// config Promtail ran starts here too: each such key is a warning. Keys of the config itself,
+// and of an Alloy block, are still refused.
+TEST(Pipeline, KeysAPromtailStageDoesNotKnowAreWarnedAboutWhereWritten) {
+  const std::string yaml =
+      "- regex:\n    expression: \"(?P<a>x)\"\n    sorce: y\n"
+      "- match:\n    selector: '{job=\"a\"}'\n    stages:\n"
+      "    - json:\n        expressions: {a: b}\n        drop_malformd: true\n"
+      "- metrics:\n    lines:\n      type: Counter\n      descripton: x\n"
+      "      config: {match_all: true, action: inc, extra: 1}\n";
+  std::vector<std::string> warnings;
+  StageContext ctx;
+  ctx.warnings = &warnings;
+  auto p = Pipeline::Build(StagesYaml(yaml), ctx);
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  EXPECT_EQ(warnings,
+            (std::vector<std::string>{
+                "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"sorce\": ignored, as "
+                "Promtail ignores it",
+                "promtail.yaml:9:9: pipeline_stages[1].match.stages[0].json: unknown key "
+                "\"drop_malformd\": ignored, as Promtail ignores it",
+                "promtail.yaml:13:7: pipeline_stages[2].metrics.lines: unknown key \"descripton\": "
+                "ignored, as Promtail ignores it",
+                "promtail.yaml:14:46: pipeline_stages[2].metrics.lines.config: unknown key "
+                "\"extra\": ignored, as Promtail ignores it"}));
+  // Without a place for warnings (and so for a stage of an Alloy block), they are errors.
+  EXPECT_FALSE(Pipeline::Build(StagesYaml(yaml), {}).has_value());
+  std::vector<config::StageConfig> alloy = StagesYaml("- regex:\n    expression: a\n    sorce: y");
+  alloy[0].origins = std::make_shared<std::vector<config::StageOrigin>>();
+  auto refused = Pipeline::Build(alloy, ctx);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message(),
+            "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"sorce\"");
+  // A wrong value is an error still, as in Promtail.
+  EXPECT_FALSE(Pipeline::Build(StagesYaml("- regex:\n    expression: \"(\"\n    sorce: y"), ctx)
+                   .has_value());
+}
+
 TEST(Pipeline, ReportsTheFirstBadStageWithItsPath) {
   auto p = Pipeline::Build(
       StagesYaml("- cri: {}\n- json:\n    expressions: {a: b}\n- regex:\n    expression: \"(\""),
