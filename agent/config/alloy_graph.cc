@@ -260,9 +260,10 @@ Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node, bool* tail_fr
     }
     if (a.name == "encoding") (*node)["encoding"] = lang::alloy::ToText(*v);
     if (a.name == "legacy_positions_file") {
-      if (v->kind != Value::Kind::kString || v->str.empty()) {
+      if (v->kind != Value::Kind::kString) {
         return ErrorAt(a.pos, "legacy_positions_file: expected a file name");
       }
+      if (v->str.empty()) continue;  // unset, as in Alloy
       // skidder keeps one positions file: the first named (unless -positions.file names one),
       // into which the others are imported, as Alloy imports each into its component's own.
       std::vector<std::string>& files = cfg_->positions.import_files;

@@ -14,7 +14,7 @@
 namespace skidder::testing {
 namespace {
 
-// Finds a received entry by its line.
+// Alloy configs run by the real binary; EntryOf finds a received entry by its line.
 class Alloy : public IntegrationTest {
  protected:
   const ReceivedEntry* EntryOf(const std::vector<ReceivedEntry>& entries, std::string_view line) {

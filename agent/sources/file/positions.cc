@@ -1,6 +1,8 @@
 #include "sources/file/positions.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rapidjson/document.h>
 #include <rapidjson/writer.h>
 #include <sys/stat.h>
@@ -402,34 +404,48 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
     : filename_(std::move(filename)), ignore_invalid_(ignore_invalid), metrics_(metrics) {
   bool own_format = false;
   Status st = Load(&own_format);
-  if (st.ok()) {
-    // Once skidder has written the file it holds whatever was imported (and what happened
-    // since): importing again would bring back records of files long gone.
-    if (!own_format) {
-      for (const std::string& file : imports) Import(file);
+  if (!st.ok()) {
+    lost_ = true;
+    by_path_.clear();
+    by_inode_.clear();
+    cursors_.clear();
+    if (st.code() != StatusCode::kDataLoss) {  // unreadable, not corrupt: nothing to set aside
+      keep_unreadable_ = true;
+      LOG_ERROR(
+          "cannot read positions file; starting without positions and never overwriting it "
+          "(fix its permissions or remove it, then restart)",
+          {{"file", filename_}, {"error", st.ToString()}});
+      return;  // what it holds is unknown: no import may stand in for it
     }
-    return;
+    if (!ignore_invalid_) {
+      std::string aside = filename_ + ".corrupt-" + std::to_string(std::time(nullptr));
+      bool moved = ::rename(filename_.c_str(), aside.c_str()) == 0;
+      LOG_ERROR("positions file is unreadable; starting without positions, files are read again",
+                {{"file", filename_},
+                 {"error", st.ToString()},
+                 {"set_aside_as",
+                  moved ? std::string_view(aside) : std::string_view("(rename failed)")}});
+    }
   }
-  lost_ = true;
-  by_path_.clear();
-  by_inode_.clear();
-  cursors_.clear();
-  if (st.code() != StatusCode::kDataLoss) {  // unreadable, not corrupt: nothing to set aside
-    keep_unreadable_ = true;
-    LOG_ERROR(
-        "cannot read positions file; starting without positions and never overwriting it "
-        "(fix its permissions or remove it, then restart)",
-        {{"file", filename_}, {"error", st.ToString()}});
-    return;
+  // Until skidder has written its own file (JSON, even one found corrupt), the other agents'
+  // files are imported. Once it has, it holds what was imported and what happened since:
+  // importing again would bring back records of files long gone, or trust an old offset for a
+  // path reused since.
+  std::vector<std::string> skipped;
+  for (const std::string& file : imports) {
+    if (file == filename_) continue;
+    if (!own_format) {
+      Import(file);
+    } else if (::access(file.c_str(), F_OK) == 0) {
+      skipped.push_back(file);
+    }
   }
-  if (ignore_invalid_) return;
-  std::string aside = filename_ + ".corrupt-" + std::to_string(std::time(nullptr));
-  bool moved = ::rename(filename_.c_str(), aside.c_str()) == 0;
-  LOG_ERROR(
-      "positions file is unreadable; starting without positions, files are read again",
-      {{"file", filename_},
-       {"error", st.ToString()},
-       {"set_aside_as", moved ? std::string_view(aside) : std::string_view("(rename failed)")}});
+  if (!skipped.empty()) {
+    LOG_INFO(
+        "not importing legacy positions files: they are imported only until skidder has "
+        "written its own positions file once",
+        {{"file", filename_}, {"skipped", fmt::format("{}", fmt::join(skipped, ","))}});
+  }
 }
 
 Status Positions::Load(bool* own_format) {
@@ -447,7 +463,6 @@ Status Positions::Load(bool* own_format) {
 }
 
 void Positions::Import(const std::string& file) {
-  if (file == filename_) return;
   std::string text;
   Status st = ReadWhole(file, &text);
   if (st.code() == StatusCode::kNotFound) return;
@@ -456,14 +471,18 @@ void Positions::Import(const std::string& file) {
   if (st.ok()) st = ParseAny(text, &records, &cursors);
   if (!st.ok()) {
     lost_ = true;
-    LOG_ERROR("cannot import positions file; the files it names are read from their start",
+    // Corrupt: its files are read from their start (duplicates). Unreadable (permissions, EIO):
+    // nothing is saved this run, so the next start imports it again once it can be read.
+    const bool transient = st.code() != StatusCode::kDataLoss;
+    if (transient) keep_unreadable_ = true;
+    LOG_ERROR(transient ? "cannot read a positions file to import; the files it names are read "
+                          "from their start and positions are not saved until it can be read "
+                          "(fix its permissions, then restart)"
+                        : "cannot import positions file; the files it names are read from their "
+                          "start",
               {{"file", file}, {"into", filename_}, {"error", st.ToString()}});
     return;
   }
-  // The oldest last write of the agents that kept these files: a file born since may have been
-  // rotated away while they were stopped (see loaded_mtime_ns).
-  int64_t mtime = MtimeNs(file);
-  if (mtime != 0 && (loaded_mtime_ns_ == 0 || mtime < loaded_mtime_ns_)) loaded_mtime_ns_ = mtime;
   std::lock_guard lock(mu_);
   size_t added = 0;
   for (const PositionRecord& r : records) {
@@ -473,6 +492,13 @@ void Positions::Import(const std::string& file) {
   }
   for (auto& [key, cursor] : cursors) cursors_.emplace(key, std::move(cursor));
   dirty_ = true;
+  // The oldest last write of the agents whose records were taken: a file born since may have
+  // been rotated away while they were stopped (see loaded_mtime_ns). A file that added nothing
+  // says nothing about the files read.
+  const int64_t mtime = MtimeNs(file);
+  if (added > 0 && mtime != 0 && (loaded_mtime_ns_ == 0 || mtime < loaded_mtime_ns_)) {
+    loaded_mtime_ns_ = mtime;
+  }
   LOG_INFO("imported positions file",
            {{"file", file}, {"into", filename_}, {"records", std::to_string(added)}});
 }

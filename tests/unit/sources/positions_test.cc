@@ -1,5 +1,6 @@
 #include "sources/file/positions.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -308,6 +309,69 @@ TEST_F(PositionsTest, AnImportThatCannotBeReadReadsItsFilesFromTheStart) {
   EXPECT_NE(log.find("cannot import positions file"), std::string::npos) << log;
   EXPECT_NE(log.find(other), std::string::npos) << log;
   EXPECT_EQ(ReadFile(other), "{{{ not yaml") << "never set aside: it is not ours";
+  p.Put({"/var/log/a.log", {1, 2, 0, 0}, 5, false});
+  EXPECT_TRUE(p.Save().ok()) << "a corrupt import is not worth stopping saves for";
+}
+
+// One that cannot be read now (permissions, EIO) may be readable at the next start: nothing is
+// saved, so that start still imports it.
+TEST_F(PositionsTest, AnImportUnreadableForNowKeepsThePositionsFileUnwritten) {
+  const std::string main = dir_ / "positions.json";
+  const std::string other = dir_ / "a-directory.yaml";
+  std::filesystem::create_directory(other);  // read() fails with EISDIR, for root too
+  std::string log;
+  log::CaptureForTest(&log);
+  Positions p(main, false, &metrics_, {other});
+  log::CaptureForTest(nullptr);
+  EXPECT_TRUE(p.lost());
+  EXPECT_NE(log.find("positions are not saved until it can be read"), std::string::npos) << log;
+  p.Put({"/var/log/a.log", {1, 2, 0, 0}, 5, false});
+  EXPECT_FALSE(p.Save().ok());
+  EXPECT_FALSE(std::filesystem::exists(main));
+}
+
+// A corrupt Promtail file is set aside and the others are still imported; a corrupt file of
+// skidder's own format is not replaced by old imports (an offset they hold may be for a file
+// that has since been replaced at the same path).
+TEST_F(PositionsTest, ImportsFollowACorruptPromtailFileButNotACorruptOwnFile) {
+  const std::string other = dir_ / "other.yaml";
+  WriteFile(other, "positions:\n  /logs/b.log: \"20\"\n");
+  std::string log;
+  log::CaptureForTest(&log);
+  {
+    const std::string main = dir_ / "promtail.yaml";
+    WriteFile(main, "positions: [not, a, map\n");
+    Positions p(main, false, &metrics_, {main, other});
+    EXPECT_TRUE(p.lost());
+    EXPECT_EQ(p.All().size(), 1u);
+  }
+  {
+    const std::string main = dir_ / "positions.json";
+    WriteFile(main, "{\"version\":1,\"files\":[{\"path\":");
+    Positions p(main, false, &metrics_, {main, other});
+    EXPECT_TRUE(p.lost());
+    EXPECT_TRUE(p.All().empty());
+  }
+  log::CaptureForTest(nullptr);
+  EXPECT_NE(log.find("not importing legacy positions files"), std::string::npos) << log;
+}
+
+// The time files are judged by (tail_from_end, rotations while stopped) is that of the oldest
+// file whose records were taken: an old file that added nothing does not move it.
+TEST_F(PositionsTest, OnlyAnImportThatAddedRecordsDatesTheStop) {
+  const std::string main = dir_ / "a.yaml";
+  const std::string same = dir_ / "b.yaml";
+  WriteFile(main, "positions:\n  /logs/a.log: \"10\"\n");
+  WriteFile(same, "positions:\n  /logs/a.log: \"5\"\n");
+  const struct timespec old_times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, same.c_str(), old_times, 0), 0);
+  Positions p(main, false, &metrics_, {main, same});
+  EXPECT_GT(p.loaded_mtime_ns(), int64_t{1'000'000'000} * 1'000'000'000);
+  EXPECT_EQ(p.FindByPath("/logs/a.log")->offset, 10u);
+  WriteFile(dir_ / "c.yaml", "positions:\n  /logs/c.log: \"5\"\n");
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir_ / "c.yaml").c_str(), old_times, 0), 0);
+  Positions q(dir_ / "d.yaml", false, &metrics_, {dir_ / "c.yaml"});
+  EXPECT_EQ(q.loaded_mtime_ns(), int64_t{1'000'000'000} * 1'000'000'000);
 }
 
 TEST_F(PositionsTest, JournalCursorsSurviveSaveAndLoad) {
