@@ -8,10 +8,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <utility>
+#include <vector>
 
 #include "config/sections.h"
 #include "util/redact.h"
@@ -155,11 +158,62 @@ bool LooksLikeKey(std::string_view name) {
   return true;
 }
 
+// Edits (an insertion, deletion, substitution, or swap of neighbours) between two short keys.
+size_t KeyDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The key of the section a misspelt one was probably meant as: the only one within two edits
+// (one for a key of up to four characters), or "" when none or several are. `known` holds the
+// keys read, `asked` those only looked for (optional keys absent here).
+std::string_view NearestKey(std::string_view name, const std::set<std::string, std::less<>>& known,
+                            const std::set<std::string, std::less<>>& asked) {
+  const size_t limit = name.size() <= 4 ? 1 : 2;
+  std::string_view best;
+  size_t best_distance = limit + 1;
+  bool tie = false;
+  for (const auto* keys : {&known, &asked}) {
+    for (const std::string& k : *keys) {
+      const size_t d = KeyDistance(name, k);
+      if (d < best_distance) {
+        best = k;
+        best_distance = d;
+        tie = false;
+      } else if (d == best_distance && k != best) {
+        tie = true;
+      }
+    }
+  }
+  return tie ? std::string_view() : best;
+}
+
+bool SameIgnoringCase(std::string_view name, const std::set<std::string, std::less<>>& keys) {
+  return std::any_of(keys.begin(), keys.end(), [name](const std::string& k) {
+    return k.size() == name.size() &&
+           std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  });
+}
+
 // Every key of map (and of the mappings merged into it) must have been asked for; with
 // `unknown`, keys that were not are listed there instead.
 Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>& known,
-                 const std::string& file, const std::string& path, int depth,
-                 std::vector<std::string>* unknown) {
+                 const std::set<std::string, std::less<>>& asked, const std::string& file,
+                 const std::string& path, int depth, std::vector<std::string>* unknown) {
   std::set<std::string, std::less<>> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     YAML::Node k = it->first;
@@ -169,18 +223,26 @@ Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>
       return ErrorAt(file, k, path, fmt::format("duplicate key {}", Quote(name)));
     }
     if (name != kMergeKey && !known.contains(name)) {
-      Status s =
-          ErrorAt(file, k, path,
-                  LooksLikeKey(name)  // not, e.g., the first line of a file that is no config
-                      ? fmt::format("unknown key {}", Quote(name))
-                      : std::string("unknown key (not shown: it is no config key)"));
-      if (unknown == nullptr) return s;
+      std::string message = "unknown key (not shown: it is no config key)";
+      if (LooksLikeKey(name)) {  // not, e.g., the first line of a file that is no config
+        message = fmt::format("unknown key {}", Quote(name));
+        if (std::string_view near = NearestKey(name, known, asked); !near.empty()) {
+          message += fmt::format(" (did you mean {}?)", Quote(near));
+        }
+      }
+      Status s = ErrorAt(file, k, path, message);
+      // Promtail's lenient decoding matches keys whatever their case, so `Source:` is applied
+      // there: refused here rather than ignored.
+      if (unknown == nullptr || SameIgnoringCase(name, known) || SameIgnoringCase(name, asked)) {
+        return s;
+      }
       unknown->push_back(s.message());
     }
   }
   if (depth >= kMaxMergeDepth) return Status::Ok();
   for (const YAML::Node& merged : Merged(map)) {
-    if (Status s = CheckKeys(merged, known, file, path, depth + 1, unknown); !s.ok()) return s;
+    if (Status s = CheckKeys(merged, known, asked, file, path, depth + 1, unknown); !s.ok())
+      return s;
   }
   return Status::Ok();
 }
@@ -314,7 +376,10 @@ std::string MapReader::Sub(std::string_view key) const {
   return fmt::format("{}.{}", path_, key);
 }
 
-bool MapReader::Has(std::string_view key) const { return Lookup(node_, key).IsDefined(); }
+bool MapReader::Has(std::string_view key) const {
+  asked_.emplace(key);  // a key of this section, though absent: one a misspelling may mean
+  return Lookup(node_, key).IsDefined();
+}
 
 YAML::Node MapReader::Node(std::string_view key) {
   known_.emplace(key);
@@ -458,7 +523,8 @@ Status MapReader::Finish() {
   }
   // Unknown keys first: a misspelt key is usually why a required value looks missing.
   if (!node_.IsMap()) return error_;
-  if (Status s = CheckKeys(node_, known_, file_, path_, 0, unknown_keys_); !s.ok()) return s;
+  if (Status s = CheckKeys(node_, known_, asked_, file_, path_, 0, unknown_keys_); !s.ok())
+    return s;
   return error_;
 }
 

@@ -2,7 +2,8 @@
 //
 // Every component that parses a piece of config (the loader, each pipeline stage, relabel rules)
 // uses MapReader so that unknown keys, wrong types and bad values are refused the same way:
-//   config.yaml:12:5: scrape_configs[0].pipeline_stages[1].regex: unknown key "expresion"
+//   config.yaml:12:5: clients[0]: unknown key "batch_wait" (did you mean "batchwait"?)
+// (A Promtail stage's reader may list its unknown keys instead: CollectUnknownKeys.)
 // yaml-cpp exceptions never escape: they become the reader's error.
 #pragma once
 
@@ -79,6 +80,7 @@ class MapReader {
   YAML::Node node_;
   std::string file_, path_;
   std::set<std::string, std::less<>> known_;
+  mutable std::set<std::string, std::less<>> asked_;  // by Has(): for "did you mean"
   Status error_;
   std::vector<std::string>* unknown_keys_ = nullptr;
 };

@@ -39,37 +39,43 @@
 namespace skidder::pipeline {
 namespace {
 
+struct StageType {
+  std::string_view name;
+  StageFactory factory;
+  bool promtail;  // one of Promtail's stages, which decode their bodies leniently (BuildStage)
+};
+
 // Sorted by name.
-constexpr std::pair<std::string_view, StageFactory> kStages[] = {
-    {"cri", stages::NewCriStage},
-    {"decolorize", stages::NewDecolorizeStage},
-    {"docker", stages::NewDockerStage},
-    {"drop", stages::NewDropStage},
-    {"echo", stages::NewEchoStage},      // skidder's: Alloy's loki.echo
-    {"fanout", stages::NewFanoutStage},  // skidder's: Alloy's forward_to to several receivers
-    {"geoip", stages::NewGeoipStage},
-    {"json", stages::NewJsonStage},
-    {"labelallow", stages::NewLabelAllowStage},
-    {"labeldrop", stages::NewLabelDropStage},
-    {"labels", stages::NewLabelsStage},
-    {"limit", stages::NewLimitStage},
-    {"logfmt", stages::NewLogfmtStage},
-    {"luhn", stages::NewLuhnStage},  // Alloy's stage.luhn; Promtail has none
-    {"match", stages::NewMatchStage},
-    {"metrics", stages::NewMetricsStage},
-    {"multiline", stages::NewMultilineStage},
-    {"output", stages::NewOutputStage},
-    {"pack", stages::NewPackStage},
-    {"regex", stages::NewRegexStage},
-    {"relabel", stages::NewRelabelStage},  // skidder's: Alloy's loki.relabel after loki.process
-    {"replace", stages::NewReplaceStage},
-    {"sampling", stages::NewSamplingStage},
-    {"static_labels", stages::NewStaticLabelsStage},
-    {"structured_metadata", stages::NewStructuredMetadataStage},
-    {"template", stages::NewTemplateStage},
-    {"tenant", stages::NewTenantStage},
-    {"timestamp", stages::NewTimestampStage},
-    {"truncate", stages::NewTruncateStage},  // Alloy's stage.truncate; Promtail has none
+constexpr StageType kStages[] = {
+    {"cri", stages::NewCriStage, true},
+    {"decolorize", stages::NewDecolorizeStage, true},
+    {"docker", stages::NewDockerStage, true},
+    {"drop", stages::NewDropStage, true},
+    {"echo", stages::NewEchoStage, false},      // skidder's: Alloy's loki.echo
+    {"fanout", stages::NewFanoutStage, false},  // skidder's: Alloy's forward_to to several
+    {"geoip", stages::NewGeoipStage, true},
+    {"json", stages::NewJsonStage, true},
+    {"labelallow", stages::NewLabelAllowStage, true},
+    {"labeldrop", stages::NewLabelDropStage, true},
+    {"labels", stages::NewLabelsStage, true},
+    {"limit", stages::NewLimitStage, true},
+    {"logfmt", stages::NewLogfmtStage, true},
+    {"luhn", stages::NewLuhnStage, false},  // Alloy's stage.luhn; Promtail has none
+    {"match", stages::NewMatchStage, true},
+    {"metrics", stages::NewMetricsStage, true},
+    {"multiline", stages::NewMultilineStage, true},
+    {"output", stages::NewOutputStage, true},
+    {"pack", stages::NewPackStage, true},
+    {"regex", stages::NewRegexStage, true},
+    {"relabel", stages::NewRelabelStage, false},  // skidder's: Alloy's loki.relabel
+    {"replace", stages::NewReplaceStage, true},
+    {"sampling", stages::NewSamplingStage, true},
+    {"static_labels", stages::NewStaticLabelsStage, true},
+    {"structured_metadata", stages::NewStructuredMetadataStage, true},
+    {"template", stages::NewTemplateStage, true},
+    {"tenant", stages::NewTenantStage, true},
+    {"timestamp", stages::NewTimestampStage, true},
+    {"truncate", stages::NewTruncateStage, false},  // Alloy's stage.truncate; Promtail has none
 };
 
 constexpr std::string_view kPromtailOnly[] = {
@@ -84,18 +90,23 @@ constexpr std::string_view kPromtailOnly[] = {
     "timestamp",
 };
 
-}  // namespace
-
-StageFactory FindStageFactory(std::string_view type) {
-  for (const auto& [name, factory] : kStages) {
-    if (name == type) return factory;
+const StageType* FindStageType(std::string_view type) {
+  for (const StageType& s : kStages) {
+    if (s.name == type) return &s;
   }
   return nullptr;
 }
 
+}  // namespace
+
+StageFactory FindStageFactory(std::string_view type) {
+  const StageType* s = FindStageType(type);
+  return s != nullptr ? s->factory : nullptr;
+}
+
 std::vector<std::string_view> StageTypes() {
   std::vector<std::string_view> out;
-  for (const auto& s : kStages) out.push_back(s.first);
+  for (const StageType& s : kStages) out.push_back(s.name);
   return out;
 }
 
@@ -107,22 +118,30 @@ bool IsPromtailOnlyStage(std::string_view type) {
 
 Result<std::unique_ptr<Stage>> BuildStage(const config::StageConfig& cfg, const StageContext& ctx,
                                           const std::string& path) {
-  StageFactory factory = FindStageFactory(cfg.type);
-  // A stage written in Promtail YAML (no origins: not translated from Alloy) may hold keys
-  // Promtail ignores (its stages decode with mapstructure): warned about, not refused.
-  if (factory != nullptr && ctx.warnings != nullptr && cfg.origins == nullptr) {
+  const StageType* type = FindStageType(cfg.type);
+  // One of Promtail's stages written in Promtail YAML (no origins: not translated from Alloy)
+  // may hold keys Promtail ignores (it decodes stage bodies with mapstructure): a warning, not
+  // an error, so that a config Promtail ran starts. Unless the stage fails: a misspelt key is
+  // then most likely why (and is refused, as everywhere else).
+  if (type != nullptr && type->promtail && ctx.warnings != nullptr && cfg.origins == nullptr) {
     std::vector<std::string> unknown;
     config::StageConfig lenient = cfg;
     lenient.unknown_keys = &unknown;
-    auto stage = factory(lenient, ctx, path);
-    if (stage) {
-      for (const std::string& u : unknown) {
-        ctx.warnings->push_back(u + ": ignored, as Promtail ignores it");
+    auto stage = type->factory(lenient, ctx, path);
+    if (!stage && !unknown.empty()) {
+      return Err(Status(stage.error().code(), unknown.front()));
+    }
+    for (const std::string& u : unknown) {
+      std::string warning = u + ": ignored, as Promtail ignores it";
+      // Once however often the stage is built: a pipeline shared by YAML anchors, a reload
+      // that rebuilds the running config.
+      if (std::find(ctx.warnings->begin(), ctx.warnings->end(), warning) == ctx.warnings->end()) {
+        ctx.warnings->push_back(std::move(warning));
       }
     }
     return stage;
   }
-  if (factory != nullptr) return factory(cfg, ctx, path);
+  if (type != nullptr) return type->factory(cfg, ctx, path);
   std::string msg = IsPromtailOnlyStage(cfg.type)
                         ? fmt::format("stage \"{}\" is not supported by skidder yet", cfg.type)
                         : fmt::format("unknown stage type \"{}\" (known: {})", cfg.type,

@@ -46,9 +46,35 @@ TEST_F(Cli, AKeyAPromtailStageIgnoresIsAWarningWithItsPosition) {
   EXPECT_EQ(agent_.Wait(), 0) << agent_.Stderr();
   EXPECT_NE(agent_.Stderr().find("skidder: warning: " + path + ":"), std::string::npos)
       << agent_.Stderr();
-  EXPECT_NE(agent_.Stderr().find(
-                "pipeline_stages[0].regex: unknown key \"sorce\": ignored, as Promtail ignores it"),
-            std::string::npos)
+  EXPECT_NE(
+      agent_.Stderr().find(
+          "pipeline_stages[0].regex: unknown key \"sorce\" (did you mean \"source\"?): ignored, as "
+          "Promtail ignores it"),
+      std::string::npos)
+      << agent_.Stderr();
+}
+
+// Alloy refuses an attribute a block does not have: so does skidder, in a stage.* block too.
+TEST_F(Cli, AnAttributeAnAlloyStageDoesNotHaveIsRefused) {
+  const std::string path = dir_ / "config.alloy";
+  WriteFile(path,
+            "loki.write \"default\" { endpoint { url = \"http://127.0.0.1:1/push\" } }\n"
+            "loki.source.file \"app\" {\n"
+            "  targets    = [{\"__path__\" = \"" +
+                logs() +
+                "/*.log\"}]\n"
+                "  forward_to = [loki.process.p.receiver]\n"
+                "}\n"
+                "loki.process \"p\" {\n"
+                "  stage.regex {\n"
+                "    expression = \"(?P<a>x)\"\n"
+                "    sorce      = \"y\"\n"
+                "  }\n"
+                "  forward_to = [loki.write.default.receiver]\n"
+                "}\n");
+  ASSERT_TRUE(agent_.Start({"-config.file=" + path, "-check-syntax"}));
+  EXPECT_EQ(agent_.Wait(), 1) << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("stage.regex: unknown key \"sorce\""), std::string::npos)
       << agent_.Stderr();
 }
 

@@ -240,12 +240,13 @@ loki.source.kubernetes "k" {
 )") + kLokiWrite)
                 .substr(0, 50),
             "c.alloy:5:3: clustering is not supported: skidder ");
-  EXPECT_EQ(a.Error(src + R"(
+  EXPECT_EQ(
+      a.Error(src + R"(
 loki.write "default" {
   endpoint { uri = "http://x" }
 }
 )"),
-            "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"uri\"");
+      "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"uri\" (did you mean \"url\"?)");
   EXPECT_EQ(a.Error(src + kLokiWrite + R"(
 loki.process "spare" {
   stage.json { expressions = sys.nope("x") }

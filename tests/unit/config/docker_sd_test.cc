@@ -97,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownKey",
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1, "
                 "hots: x}]\n",
-                "cfg.yaml:3:43: scrape_configs[0].docker_sd_configs[0]: unknown key \"hots\""}),
+                "cfg.yaml:3:43: scrape_configs[0].docker_sd_configs[0]: unknown key \"hots\" (did "
+                "you mean \"host\"?)"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -222,22 +222,23 @@ TEST_P(ParseConfigErrors, RefusesWithFileLineColumnAndKey) {
 
 const ErrorCase kErrors[] = {
     {"UnknownTopLevelKey", "server: {}\nscrape_config: []\n",
-     "cfg.yaml:2:1: unknown key \"scrape_config\""},
+     "cfg.yaml:2:1: unknown key \"scrape_config\" (did you mean \"scrape_configs\"?)"},
     {"UnknownServerKey", "server:\n  http_port: 80\n",
      "cfg.yaml:2:3: server: unknown key \"http_port\""},
     {"UnknownClientKey", "clients:\n  - url: http://l/p\n    batch_wait: 1s\n",
-     "cfg.yaml:3:5: clients[0]: unknown key \"batch_wait\""},
+     "cfg.yaml:3:5: clients[0]: unknown key \"batch_wait\" (did you mean \"batchwait\"?)"},
     {"UnknownKeyDeepInClient",
      "clients:\n  - url: http://l/p\n    backoff_config:\n      min_wait: 1s\n",
      "cfg.yaml:4:7: clients[0].backoff_config: unknown key \"min_wait\""},
     {"UnknownKeyInStaticConfig",
      "scrape_configs:\n  - job_name: j\n    static_configs:\n      - label: {a: b}\n",
-     "cfg.yaml:4:9: scrape_configs[0].static_configs[0]: unknown key \"label\""},
+     "cfg.yaml:4:9: scrape_configs[0].static_configs[0]: unknown key \"label\" (did you mean "
+     "\"labels\"?)"},
     {"UnknownKeyInKubernetesNamespaces",
      "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n      - role: pod\n"
      "        namespaces: {name: [a]}\n",
      "cfg.yaml:5:22: scrape_configs[0].kubernetes_sd_configs[0].namespaces: unknown key "
-     "\"name\""},
+     "\"name\" (did you mean \"names\"?)"},
     {"UnknownOptionsKey", "options:\n  foo: 1\n", "cfg.yaml:2:3: options: unknown key \"foo\""},
     {"WrongTypePort", "server:\n  http_listen_port: eighty\n",
      "cfg.yaml:2:21: server.http_listen_port: expected an integer, got \"eighty\""},
@@ -343,7 +344,8 @@ const ErrorCase kErrors[] = {
      "static_configs, kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal and "
      "syslog to scrape configs of their own"},
     {"GelfUnknownKey", "scrape_configs:\n  - job_name: j\n    gelf:\n      listen_adress: x:1\n",
-     "cfg.yaml:4:7: scrape_configs[0].gelf: unknown key \"listen_adress\""},
+     "cfg.yaml:4:7: scrape_configs[0].gelf: unknown key \"listen_adress\" (did you mean "
+     "\"listen_address\"?)"},
     {"PushApiServerPortOutOfRange",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      server:\n"
      "        http_listen_port: 70000\n",
@@ -351,7 +353,8 @@ const ErrorCase kErrors[] = {
      "and 65535 (0 picks a free port)"},
     {"PushApiUnknownKey",
      "scrape_configs:\n  - job_name: j\n    loki_push_api:\n      use_incomming_timestamp: true\n",
-     "cfg.yaml:4:7: scrape_configs[0].loki_push_api: unknown key \"use_incomming_timestamp\""},
+     "cfg.yaml:4:7: scrape_configs[0].loki_push_api: unknown key \"use_incomming_timestamp\" (did "
+     "you mean \"use_incoming_timestamp\"?)"},
     {"ServerTlsCertWithoutKey", "server:\n  http_tls_config: {cert_file: a}\n",
      "cfg.yaml:2:32: server.http_tls_config.cert_file: cert_file and key_file must be set "
      "together"},

@@ -179,6 +179,29 @@ TEST(MapReader, RefusesWrongTypesAndUnknownKeysWithPosition) {
   }
 }
 
+// A misspelt key is shown with the one key of its section it is nearest to (within two edits,
+// one for a short key), optional keys only looked for included; when several are as near, none.
+TEST(MapReader, AnUnknownKeyNamesTheKeyItWasProbablyMeantAs) {
+  auto read = [](const std::string& yaml) {
+    MapReader r(YAML::Load(yaml), "c.yaml", "sec");
+    std::string s;
+    r.Str("expression", &s);
+    r.Str("source", &s);
+    r.Str("dur", &s);
+    r.Str("dir", &s);
+    if (r.Has("drop_malformed")) r.Str("drop_malformed", &s);
+    return r.Finish().message();
+  };
+  EXPECT_EQ(read("sorce: x"), "c.yaml:1:1: sec: unknown key \"sorce\" (did you mean \"source\"?)");
+  EXPECT_EQ(read("expresion: x"),
+            "c.yaml:1:1: sec: unknown key \"expresion\" (did you mean \"expression\"?)");
+  EXPECT_EQ(read("drop_malfromed: x"),
+            "c.yaml:1:1: sec: unknown key \"drop_malfromed\" (did you mean \"drop_malformed\"?)");
+  EXPECT_EQ(read("dor: x"), "c.yaml:1:1: sec: unknown key \"dor\"") << "dur and dir are as near";
+  EXPECT_EQ(read("dx: x"), "c.yaml:1:1: sec: unknown key \"dx\"") << "two edits of a short key";
+  EXPECT_EQ(read("level: x"), "c.yaml:1:1: sec: unknown key \"level\"");
+}
+
 TEST(MapReader, HonoursYamlMergeKeysLikePromtail) {
   YAML::Node root = YAML::Load(
       "defaults: &d {s: merged, i: 1}\n"

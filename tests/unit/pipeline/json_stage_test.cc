@@ -146,7 +146,7 @@ TEST(JsonStage, RefusesBadConfigWithPosition) {
             "promtail.yaml:2:3: pipeline_stages[0].expressions: at least one expression is "
             "required");
   EXPECT_EQ(ConfigError("json:\n  expressions: {a: }\n  sauce: x"),
-            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"sauce\"");
+            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"sauce\" (did you mean \"source\"?)");
 }
 
 }  // namespace

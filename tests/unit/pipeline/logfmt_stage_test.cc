@@ -85,7 +85,7 @@ TEST(LogfmtStage, RefusesBadConfigWithPosition) {
       {"logfmt:\n  source: x",
        "promtail.yaml:2:3: pipeline_stages[0].mapping: logfmt mapping is required"},
       {"logfmt:\n  mapping:\n    a:\n  sourc: x",
-       "promtail.yaml:4:3: pipeline_stages[0]: unknown key \"sourc\""},
+       "promtail.yaml:4:3: pipeline_stages[0]: unknown key \"sourc\" (did you mean \"source\"?)"},
       {"logfmt:\n  mapping:\n    a:\n  source: \"\"",
        "promtail.yaml:4:11: pipeline_stages[0].source: empty source"},
       {"logfmt:\n  mapping: [a]",

@@ -221,7 +221,7 @@ TEST(MetricsStage, RefusesBadConfigWithPosition) {
             "promtail.yaml:3:5: pipeline_stages[0].m.config: config with an action is required");
   EXPECT_EQ(ConfigError("metrics:\n  m:\n    type: Gauge\n    sauce: x\n    config:\n"
                         "      action: inc"),
-            "promtail.yaml:4:5: pipeline_stages[0].m: unknown key \"sauce\"");
+            "promtail.yaml:4:5: pipeline_stages[0].m: unknown key \"sauce\" (did you mean \"source\"?)");
 }
 
 TEST(MetricsStage, RefusesANameAnotherMetricTypeHolds) {

@@ -179,16 +179,18 @@ TEST(Pipeline, KeysAPromtailStageDoesNotKnowAreWarnedAboutWhereWritten) {
   ctx.warnings = &warnings;
   auto p = Pipeline::Build(StagesYaml(yaml), ctx);
   ASSERT_TRUE(p.has_value()) << p.error().message();
-  EXPECT_EQ(warnings,
-            (std::vector<std::string>{
-                "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"sorce\": ignored, as "
-                "Promtail ignores it",
-                "promtail.yaml:9:9: pipeline_stages[1].match.stages[0].json: unknown key "
-                "\"drop_malformd\": ignored, as Promtail ignores it",
-                "promtail.yaml:13:7: pipeline_stages[2].metrics.lines: unknown key \"descripton\": "
-                "ignored, as Promtail ignores it",
-                "promtail.yaml:14:46: pipeline_stages[2].metrics.lines.config: unknown key "
-                "\"extra\": ignored, as Promtail ignores it"}));
+  EXPECT_EQ(
+      warnings,
+      (std::vector<std::string>{
+          "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"sorce\" (did you mean "
+          "\"source\"?): ignored, as "
+          "Promtail ignores it",
+          "promtail.yaml:9:9: pipeline_stages[1].match.stages[0].json: unknown key "
+          "\"drop_malformd\" (did you mean \"drop_malformed\"?): ignored, as Promtail ignores it",
+          "promtail.yaml:13:7: pipeline_stages[2].metrics.lines: unknown key \"descripton\" "
+          "(did you mean \"description\"?): ignored, as Promtail ignores it",
+          "promtail.yaml:14:46: pipeline_stages[2].metrics.lines.config: unknown key "
+          "\"extra\": ignored, as Promtail ignores it"}));
   // Without a place for warnings (and so for a stage of an Alloy block), they are errors.
   EXPECT_FALSE(Pipeline::Build(StagesYaml(yaml), {}).has_value());
   std::vector<config::StageConfig> alloy = StagesYaml("- regex:\n    expression: a\n    sorce: y");
@@ -196,7 +198,25 @@ TEST(Pipeline, KeysAPromtailStageDoesNotKnowAreWarnedAboutWhereWritten) {
   auto refused = Pipeline::Build(alloy, ctx);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().message(),
-            "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"sorce\"");
+            "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"sorce\" (did you mean "
+            "\"source\"?)");
+  // Promtail matches keys whatever their case: such a key is applied there, so refused here.
+  auto upper = Pipeline::Build(StagesYaml("- regex:\n    expression: a\n    Source: y"), ctx);
+  ASSERT_FALSE(upper.has_value());
+  EXPECT_EQ(upper.error().message(),
+            "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"Source\" (did you mean "
+            "\"source\"?)");
+  // A stage that fails with an unknown key is refused for the key (a typo of a required one).
+  auto typo = Pipeline::Build(StagesYaml("- regex:\n    expresion: a"), ctx);
+  ASSERT_FALSE(typo.has_value());
+  EXPECT_EQ(typo.error().message(),
+            "promtail.yaml:2:5: pipeline_stages[0].regex: unknown key \"expresion\" (did you mean "
+            "\"expression\"?)");
+  // Stages Promtail has not are skidder's (or Alloy's): refused.
+  EXPECT_FALSE(Pipeline::Build(StagesYaml("- luhn:\n    replacment: x"), ctx).has_value());
+  // Built again (a reload of the same config), a warning is not repeated.
+  ASSERT_TRUE(Pipeline::Build(StagesYaml(yaml), ctx).has_value());
+  EXPECT_EQ(warnings.size(), 4u);
   // A wrong value is an error still, as in Promtail.
   EXPECT_FALSE(Pipeline::Build(StagesYaml("- regex:\n    expression: \"(\"\n    sorce: y"), ctx)
                    .has_value());
