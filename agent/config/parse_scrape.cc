@@ -106,6 +106,24 @@ void DropTargetsWithoutPath(MapReader& r, ScrapeConfig* out, std::vector<std::st
   }
 }
 
+// Promtail hands a scrape config with static_configs, file_sd_configs or kubernetes_sd_configs
+// to its file target manager, which ignores docker_sd_configs beside them (they are read only in
+// a scrape config of their own): such a job reads the files here too, with a warning.
+void IgnoreDockerBesideFiles(MapReader& r, ScrapeConfig* out, std::vector<std::string>* warnings) {
+  if (out->docker_sd_configs.empty() ||
+      (out->static_configs.empty() && out->file_sd_configs.empty() &&
+       out->kubernetes_sd_configs.empty())) {
+    return;
+  }
+  out->docker_sd_configs.clear();
+  warnings->push_back(
+      ErrorAt(r.file(), r.Node("docker_sd_configs"), r.Sub("docker_sd_configs"),
+              "ignored beside static_configs, file_sd_configs or kubernetes_sd_configs, as "
+              "Promtail ignores it: this scrape config reads files (move docker_sd_configs to a "
+              "scrape config of its own to read containers through the Docker API)")
+          .message());
+}
+
 // A scrape config reads from one kind of source.
 void CheckOneSource(MapReader& r, const ScrapeConfig* out, bool dropped) {
   if (out->job_name.empty()) r.Fail("job_name", "is required");
@@ -126,12 +144,7 @@ void CheckOneSource(MapReader& r, const ScrapeConfig* out, bool dropped) {
            "a scrape config reads either the journal or Docker containers: move "
            "docker_sd_configs to a scrape config of their own");
   }
-  const bool docker = !out->docker_sd_configs.empty();
-  if (docker && (!out->static_configs.empty() || has_sd)) {
-    r.Fail("docker_sd_configs",
-           "a scrape config reads either Docker containers or files: move static_configs, "
-           "file_sd_configs and kubernetes_sd_configs to a scrape config of their own");
-  }
+  const bool docker = !out->docker_sd_configs.empty();  // not beside files (see above)
   if (out->syslog && (out->journal || !out->static_configs.empty() || has_sd || docker)) {
     r.Fail("syslog",
            "a scrape config with syslog reads nothing else: move static_configs, "
@@ -226,6 +239,7 @@ Status ReadScrapeConfig(const YAML::Node& node, const std::string& file, const s
   FieldReader fields(r);
   Fields(fields, *out);
   if (!fields.status().ok()) return fields.status();
+  IgnoreDockerBesideFiles(r, out, warnings);
   const size_t warned = warnings->size();
   DropTargetsWithoutPath(r, out, warnings);
   CheckOneSource(r, out, warnings->size() != warned);

@@ -59,6 +59,26 @@ TEST(DockerSdConfig, ReadsEveryKeyWithPrometheusDefaults) {
   EXPECT_EQ(d[2].authorization->credentials, "secret");
 }
 
+// Promtail's file target manager takes a scrape config with static_configs (or file or
+// Kubernetes discovery) and ignores its docker_sd_configs: the job reads its files, with a
+// warning where docker_sd_configs is.
+TEST(DockerSd, BesideStaticConfigsItIsIgnoredAsPromtailIgnoresIt) {
+  Result<Config> cfg = ParseConfig(
+      "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1}]\n"
+      "    static_configs: [{labels: {__path__: /a}}]\n",
+      "cfg.yaml", false);
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+  ASSERT_EQ(cfg->scrape_configs.size(), 1u);
+  EXPECT_TRUE(cfg->scrape_configs[0].docker_sd_configs.empty());
+  EXPECT_EQ(cfg->scrape_configs[0].static_configs.size(), 1u);
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_EQ(cfg->warnings[0],
+            "cfg.yaml:3:24: scrape_configs[0].docker_sd_configs: ignored beside static_configs, "
+            "file_sd_configs or kubernetes_sd_configs, as Promtail ignores it: this scrape config "
+            "reads files (move docker_sd_configs to a scrape config of its own to read containers "
+            "through the Docker API)");
+}
+
 struct BadCase {
   const char* name;
   const char* yaml;
@@ -88,12 +108,6 @@ INSTANTIATE_TEST_SUITE_P(
                 "      - {host: unix:///d.sock, oauth2: {client_id: x}}\n",
                 "cfg.yaml:4:40: scrape_configs[0].docker_sd_configs[0].oauth2.token_url: is "
                 "required: the OAuth2 token endpoint"},
-        BadCase{"WithStaticConfigs",
-                "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1}]\n"
-                "    static_configs: [{labels: {__path__: /a}}]\n",
-                "cfg.yaml:3:24: scrape_configs[0].docker_sd_configs: a scrape config reads either "
-                "Docker containers or files: move static_configs, file_sd_configs and "
-                "kubernetes_sd_configs to a scrape config of their own"},
         BadCase{"UnknownKey",
                 "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1, "
                 "hots: x}]\n",
