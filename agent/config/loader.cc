@@ -282,33 +282,50 @@ bool LooksLikeAlloy(const std::string& text) {
   return f && !f->blocks.empty();
 }
 
-// A config written for -config.expand-env=true and loaded without it fails at a "${VAR}" (a URL
-// without a host, a port that is not a number): true when the line the error names
-// ("<name>:<line>:<column>: ...") has such a reference (not "${1}", a regex group).
-bool ErrorLineReferencesEnv(std::string_view message, std::string_view name,
-                            std::string_view text) {
+// The environment reference on the line an error names ("<name>:<line>:<column>: ..."), for a
+// hint: a config written for -config.expand-env=true and loaded without it fails at a "${VAR}"
+// (a URL without a host, a port that is not a number), and one written for a shell's envsubst
+// at a "$VAR", which Promtail's expansion leaves as written. Not "${1}" or "$1" (regex groups)
+// nor "$$VAR" (a literal "$").
+enum class EnvReference { kNone, kBraced, kBare };
+
+EnvReference ErrorLineReferencesEnv(std::string_view message, std::string_view name,
+                                    std::string_view text) {
   if (!message.starts_with(name) || message.substr(name.size()).empty() ||
       message[name.size()] != ':') {
-    return false;
+    return EnvReference::kNone;
   }
   size_t line = 0;
   std::string_view rest = message.substr(name.size() + 1);
   auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), line);
-  if (ec != std::errc() || line == 0) return false;
+  if (ec != std::errc() || line == 0) return EnvReference::kNone;
   size_t start = 0;
   for (size_t n = 1; n < line; ++n) {
     start = text.find('\n', start);
-    if (start == std::string_view::npos) return false;
+    if (start == std::string_view::npos) return EnvReference::kNone;
     ++start;
   }
   const size_t end = text.find('\n', start);
   const std::string_view named =
       text.substr(start, end == std::string_view::npos ? end : end - start);
-  for (size_t at = named.find("${"); at != std::string_view::npos; at = named.find("${", at + 2)) {
-    const char next = at + 2 < named.size() ? named[at + 2] : '\0';
-    if (std::isalpha(static_cast<unsigned char>(next)) || next == '_') return true;
+  auto starts_name = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
+  EnvReference found = EnvReference::kNone;
+  for (size_t at = 0; at + 1 < named.size(); ++at) {
+    if (named[at] != '$') continue;
+    if (named[at + 1] == '$') {  // "$$": a literal dollar
+      ++at;
+      continue;
+    }
+    if (named[at + 1] == '{' && at + 2 < named.size() && starts_name(named[at + 2])) {
+      return EnvReference::kBraced;
+    }
+    // A reference begins a value or follows a separator ("url: $URL", "http://$HOST:3100"),
+    // unlike a "$" inside a word (a password hash's "$6$salt$").
+    const bool begins =
+        at == 0 || std::string_view(" \t'\":/=@,[{").find(named[at - 1]) != std::string_view::npos;
+    if (begins && starts_name(named[at + 1])) found = EnvReference::kBare;
   }
-  return false;
+  return found;
 }
 
 }  // namespace
@@ -369,12 +386,20 @@ Result<Config> LoadConfig(const Flags& flags) {
                                " (this looks like an Alloy config: name the file *.alloy or pass "
                                "-config.format=alloy)"));
   }
-  if (!cfg && !builtin && !flags.expand_env &&
-      ErrorLineReferencesEnv(cfg.error().message(), name, text)) {
-    return Err(Status(cfg.error().code(),
-                      cfg.error().message() +
-                          " (the line has a ${VAR} reference: pass -config.expand-env=true to "
-                          "expand environment variables)"));
+  if (!cfg && !builtin) {
+    const EnvReference ref = ErrorLineReferencesEnv(cfg.error().message(), name, text);
+    if (ref == EnvReference::kBraced && !flags.expand_env) {
+      return Err(Status(cfg.error().code(),
+                        cfg.error().message() +
+                            " (the line has a ${VAR} reference: pass -config.expand-env=true to "
+                            "expand environment variables)"));
+    }
+    if (ref == EnvReference::kBare) {
+      return Err(Status(cfg.error().code(),
+                        cfg.error().message() +
+                            " (the line has a $VAR reference: -config.expand-env=true expands "
+                            "${VAR} only, as Promtail's does; write ${VAR})"));
+    }
   }
   if (!cfg) return cfg;
   if (builtin) cfg->source_file.clear();

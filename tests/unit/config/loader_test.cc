@@ -331,6 +331,25 @@ TEST(LoadConfig, AnErrorAtAnEnvironmentReferenceNamesExpandEnv) {
   ASSERT_FALSE(group);
   EXPECT_EQ(group.error().message().find("expand-env"), std::string::npos)
       << group.error().message();
+  // A bare $VAR is left as written by the expansion (Promtail's too): the hint says to brace it,
+  // with the flag given or not. "$$VAR" is a literal dollar.
+  testing::WriteFile(dir / "c.yaml", "clients:\n  - url: $LOKI_URL\n");
+  for (bool expand : {false, true}) {
+    f.expand_env = expand;
+    Result<Config> bare = LoadConfig(f);
+    ASSERT_FALSE(bare);
+    EXPECT_NE(bare.error().message().find(
+                  "c.yaml:2:10: clients[0].url: must start with http:// or https:// (the line has "
+                  "a $VAR reference: -config.expand-env=true expands ${VAR} only, as Promtail's "
+                  "does; write ${VAR})"),
+              std::string::npos)
+        << bare.error().message();
+  }
+  f.expand_env = false;
+  testing::WriteFile(dir / "c.yaml", "clients:\n  - url: $$LOKI_URL\n");
+  Result<Config> literal = LoadConfig(f);
+  ASSERT_FALSE(literal);
+  EXPECT_EQ(literal.error().message().find("$VAR"), std::string::npos) << literal.error().message();
   // An error elsewhere says nothing of it, nor does one with the flag given.
   testing::WriteFile(dir / "c.yaml",
                      "server:\n  http_listen_port: x\n"
