@@ -121,15 +121,16 @@ Result<std::unique_ptr<Stage>> BuildStage(const config::StageConfig& cfg, const 
   const StageType* type = FindStageType(cfg.type);
   // One of Promtail's stages written in Promtail YAML (no origins: not translated from Alloy)
   // may hold keys Promtail ignores (it decodes stage bodies with mapstructure): a warning, not
-  // an error, so that a config Promtail ran starts. Unless the stage fails: a misspelt key is
-  // then most likely why (and is refused, as everywhere else).
+  // an error, so that a config Promtail ran starts. When the stage fails anyway, its error names
+  // them too: a misspelt key is often why ("expresion" for a required "expression").
   if (type != nullptr && type->promtail && ctx.warnings != nullptr && cfg.origins == nullptr) {
     std::vector<std::string> unknown;
     config::StageConfig lenient = cfg;
     lenient.unknown_keys = &unknown;
     auto stage = type->factory(lenient, ctx, path);
     if (!stage && !unknown.empty()) {
-      return Err(Status(stage.error().code(), unknown.front()));
+      return Err(Status(stage.error().code(), fmt::format("{} (also {})", stage.error().message(),
+                                                          fmt::join(unknown, "; "))));
     }
     for (const std::string& u : unknown) {
       std::string warning = u + ": ignored, as Promtail ignores it";

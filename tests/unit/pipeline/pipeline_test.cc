@@ -206,12 +206,13 @@ TEST(Pipeline, KeysAPromtailStageDoesNotKnowAreWarnedAboutWhereWritten) {
   EXPECT_EQ(upper.error().message(),
             "promtail.yaml:3:5: pipeline_stages[0].regex: unknown key \"Source\" (did you mean "
             "\"source\"?)");
-  // A stage that fails with an unknown key is refused for the key (a typo of a required one).
+  // A stage that fails names its unknown keys too (often the reason: a required key misspelt).
   auto typo = Pipeline::Build(StagesYaml("- regex:\n    expresion: a"), ctx);
   ASSERT_FALSE(typo.has_value());
   EXPECT_EQ(typo.error().message(),
+            "promtail.yaml:2:5: pipeline_stages[0].regex.expression: expression is required (also "
             "promtail.yaml:2:5: pipeline_stages[0].regex: unknown key \"expresion\" (did you mean "
-            "\"expression\"?)");
+            "\"expression\"?))");
   // Stages Promtail has not are skidder's (or Alloy's): refused.
   EXPECT_FALSE(Pipeline::Build(StagesYaml("- luhn:\n    replacment: x"), ctx).has_value());
   // Built again (a reload of the same config), a warning is not repeated.
