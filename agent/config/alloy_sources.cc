@@ -168,14 +168,25 @@ Status AlloyNames(Status s) {
       {".tls_config.cert:", ".tls_config.cert_pem:"},
       {".tls_config.key:", ".tls_config.key_pem:"},
   };
+  // The key an unknown one was probably meant as, likewise.
+  static constexpr std::pair<std::string_view, std::string_view> kSuggested[] = {
+      {"(did you mean \"batchwait\"?)", "(did you mean \"batch_wait\"?)"},
+      {"(did you mean \"batchsize\"?)", "(did you mean \"batch_size\"?)"},
+      {"(did you mean \"timeout\"?)", "(did you mean \"remote_timeout\"?)"},
+  };
   std::string msg = s.message();
+  for (const auto& [promtail, alloy] : kSuggested) {
+    if (size_t at = msg.find(promtail); at != std::string::npos) {
+      msg.replace(at, promtail.size(), alloy);
+    }
+  }
   for (const auto& [promtail, alloy] : kNames) {
     if (size_t at = msg.find(promtail); at != std::string::npos) {
       msg.replace(at, promtail.size(), alloy);
-      return Status(s.code(), std::move(msg));
+      break;
     }
   }
-  return s;
+  return Status(s.code(), std::move(msg));
 }
 
 }  // namespace

@@ -287,44 +287,50 @@ bool LooksLikeAlloy(const std::string& text) {
 // (a URL without a host, a port that is not a number), and one written for a shell's envsubst
 // at a "$VAR", which Promtail's expansion leaves as written. Not "${1}" or "$1" (regex groups)
 // nor "$$VAR" (a literal "$").
-enum class EnvReference { kNone, kBraced, kBare };
+struct EnvReferences {
+  bool braced = false;  // ${NAME}
+  bool bare = false;    // $NAME
+};
 
-EnvReference ErrorLineReferencesEnv(std::string_view message, std::string_view name,
-                                    std::string_view text) {
+EnvReferences ErrorLineReferencesEnv(std::string_view message, std::string_view name,
+                                     std::string_view text) {
   if (!message.starts_with(name) || message.substr(name.size()).empty() ||
       message[name.size()] != ':') {
-    return EnvReference::kNone;
+    return {};
   }
   size_t line = 0;
   std::string_view rest = message.substr(name.size() + 1);
   auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), line);
-  if (ec != std::errc() || line == 0) return EnvReference::kNone;
+  if (ec != std::errc() || line == 0) return {};
   size_t start = 0;
   for (size_t n = 1; n < line; ++n) {
     start = text.find('\n', start);
-    if (start == std::string_view::npos) return EnvReference::kNone;
+    if (start == std::string_view::npos) return {};
     ++start;
   }
   const size_t end = text.find('\n', start);
   const std::string_view named =
       text.substr(start, end == std::string_view::npos ? end : end - start);
   auto starts_name = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
-  EnvReference found = EnvReference::kNone;
+  EnvReferences found;
   for (size_t at = 0; at + 1 < named.size(); ++at) {
     if (named[at] != '$') continue;
     if (named[at + 1] == '$') {  // "$$": a literal dollar
       ++at;
       continue;
     }
-    if (named[at + 1] == '{' && at + 2 < named.size() && starts_name(named[at + 2])) {
-      return EnvReference::kBraced;
+    if (named[at + 1] == '{') {
+      found.braced = found.braced || (at + 2 < named.size() && starts_name(named[at + 2]));
+      continue;
     }
     // A reference begins a value or follows a separator ("url: $URL", "http://$HOST:3100"),
-    // unlike a "$" inside a word (a password hash's "$6$salt$").
+    // unlike a "$" inside a word (a password hash's "$6$salt$") or a template's variable
+    // ("{{ $x := ... }}", after a space too: not where the line has "{{").
     const bool begins =
-        at == 0 || std::string_view(" \t'\":/=@,[{").find(named[at - 1]) != std::string_view::npos;
-    if (begins && starts_name(named[at + 1])) found = EnvReference::kBare;
+        at == 0 || std::string_view(" \t'\":/=@,[").find(named[at - 1]) != std::string_view::npos;
+    found.bare = found.bare || (begins && starts_name(named[at + 1]));
   }
+  if (named.find("{{") != std::string_view::npos) found.bare = false;
   return found;
 }
 
@@ -387,14 +393,14 @@ Result<Config> LoadConfig(const Flags& flags) {
                                "-config.format=alloy)"));
   }
   if (!cfg && !builtin) {
-    const EnvReference ref = ErrorLineReferencesEnv(cfg.error().message(), name, text);
-    if (ref == EnvReference::kBraced && !flags.expand_env) {
+    const EnvReferences ref = ErrorLineReferencesEnv(cfg.error().message(), name, text);
+    if (ref.braced && !flags.expand_env) {
       return Err(Status(cfg.error().code(),
                         cfg.error().message() +
                             " (the line has a ${VAR} reference: pass -config.expand-env=true to "
                             "expand environment variables)"));
     }
-    if (ref == EnvReference::kBare) {
+    if (ref.bare && !alloy) {  // Alloy reads the environment with sys.env()
       return Err(Status(cfg.error().code(),
                         cfg.error().message() +
                             " (the line has a $VAR reference: -config.expand-env=true expands "

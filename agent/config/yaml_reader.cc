@@ -175,11 +175,28 @@ size_t KeyDistance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
+// The key of `keys` that name spells in other case, or "".
+std::string_view SameIgnoringCase(std::string_view name,
+                                  const std::set<std::string, std::less<>>& keys) {
+  for (const std::string& k : keys) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return k;
+    }
+  }
+  return {};
+}
+
 // The key of the section a misspelt one was probably meant as: the only one within two edits
 // (one for a key of up to four characters), or "" when none or several are. `known` holds the
 // keys read, `asked` those only looked for (optional keys absent here).
 std::string_view NearestKey(std::string_view name, const std::set<std::string, std::less<>>& known,
                             const std::set<std::string, std::less<>>& asked) {
+  // The same key in other case first ("SOURCE"), however many letters differ.
+  if (std::string_view k = SameIgnoringCase(name, known); !k.empty()) return k;
+  if (std::string_view k = SameIgnoringCase(name, asked); !k.empty()) return k;
   const size_t limit = name.size() <= 4 ? 1 : 2;
   std::string_view best;
   size_t best_distance = limit + 1;
@@ -197,16 +214,6 @@ std::string_view NearestKey(std::string_view name, const std::set<std::string, s
     }
   }
   return tie ? std::string_view() : best;
-}
-
-bool SameIgnoringCase(std::string_view name, const std::set<std::string, std::less<>>& keys) {
-  return std::any_of(keys.begin(), keys.end(), [name](const std::string& k) {
-    return k.size() == name.size() &&
-           std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) ==
-                    std::tolower(static_cast<unsigned char>(b));
-           });
-  });
 }
 
 // Every key of map (and of the mappings merged into it) must have been asked for; with
@@ -233,7 +240,8 @@ Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>
       Status s = ErrorAt(file, k, path, message);
       // Promtail's lenient decoding matches keys whatever their case, so `Source:` is applied
       // there: refused here rather than ignored.
-      if (unknown == nullptr || SameIgnoringCase(name, known) || SameIgnoringCase(name, asked)) {
+      if (unknown == nullptr || !SameIgnoringCase(name, known).empty() ||
+          !SameIgnoringCase(name, asked).empty()) {
         return s;
       }
       unknown->push_back(s.message());
@@ -241,8 +249,8 @@ Status CheckKeys(const YAML::Node& map, const std::set<std::string, std::less<>>
   }
   if (depth >= kMaxMergeDepth) return Status::Ok();
   for (const YAML::Node& merged : Merged(map)) {
-    if (Status s = CheckKeys(merged, known, asked, file, path, depth + 1, unknown); !s.ok())
-      return s;
+    Status s = CheckKeys(merged, known, asked, file, path, depth + 1, unknown);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -523,9 +531,8 @@ Status MapReader::Finish() {
   }
   // Unknown keys first: a misspelt key is usually why a required value looks missing.
   if (!node_.IsMap()) return error_;
-  if (Status s = CheckKeys(node_, known_, asked_, file_, path_, 0, unknown_keys_); !s.ok())
-    return s;
-  return error_;
+  Status s = CheckKeys(node_, known_, asked_, file_, path_, 0, unknown_keys_);
+  return s.ok() ? error_ : s;
 }
 
 }  // namespace skidder::config

@@ -470,16 +470,11 @@ void Positions::Import(const std::string& file) {
   std::map<std::string, std::string> cursors;
   if (st.ok()) st = ParseAny(text, &records, &cursors);
   if (!st.ok()) {
+    // Its files are read from their start (duplicates, never a loss). Saves go on: a file that
+    // stays unreadable (permissions) must not stop positions from being kept; so it is not
+    // imported at a later start either, once skidder has written its own file.
     lost_ = true;
-    // Corrupt: its files are read from their start (duplicates). Unreadable (permissions, EIO):
-    // nothing is saved this run, so the next start imports it again once it can be read.
-    const bool transient = st.code() != StatusCode::kDataLoss;
-    if (transient) keep_unreadable_ = true;
-    LOG_ERROR(transient ? "cannot read a positions file to import; the files it names are read "
-                          "from their start and positions are not saved until it can be read "
-                          "(fix its permissions, then restart)"
-                        : "cannot import positions file; the files it names are read from their "
-                          "start",
+    LOG_ERROR("cannot import positions file; the files it names are read from their start",
               {{"file", file}, {"into", filename_}, {"error", st.ToString()}});
     return;
   }

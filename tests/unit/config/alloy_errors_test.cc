@@ -247,6 +247,17 @@ loki.write "default" {
 }
 )"),
       "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"uri\" (did you mean \"url\"?)");
+  // The attribute it suggests is Alloy's name, not the Promtail key it becomes.
+  EXPECT_EQ(a.Error(src + R"(
+loki.write "default" {
+  endpoint {
+    url        = "http://x"
+    batch_wiat = "1s"
+  }
+}
+)"),
+            "c.alloy:8:3: loki.write.default.endpoint[0]: unknown key \"batch_wiat\" (did you mean "
+            "\"batch_wait\"?)");
   EXPECT_EQ(a.Error(src + kLokiWrite + R"(
 loki.process "spare" {
   stage.json { expressions = sys.nope("x") }

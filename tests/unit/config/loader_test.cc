@@ -345,6 +345,14 @@ TEST(LoadConfig, AnErrorAtAnEnvironmentReferenceNamesExpandEnv) {
               std::string::npos)
         << bare.error().message();
   }
+  // Beside an expanded ${VAR} too.
+  f.expand_env = true;
+  ::setenv("SKIDDER_TEST_HOST", "loki", 1);
+  testing::WriteFile(dir / "c.yaml", "clients:\n  - url: 'http://${SKIDDER_TEST_HOST}:$PORT/p'\n");
+  Result<Config> mixed = LoadConfig(f);
+  ASSERT_FALSE(mixed);
+  EXPECT_NE(mixed.error().message().find("a $VAR reference"), std::string::npos)
+      << mixed.error().message();
   f.expand_env = false;
   testing::WriteFile(dir / "c.yaml", "clients:\n  - url: $$LOKI_URL\n");
   Result<Config> literal = LoadConfig(f);

@@ -200,6 +200,9 @@ TEST(MapReader, AnUnknownKeyNamesTheKeyItWasProbablyMeantAs) {
   EXPECT_EQ(read("dor: x"), "c.yaml:1:1: sec: unknown key \"dor\"") << "dur and dir are as near";
   EXPECT_EQ(read("dx: x"), "c.yaml:1:1: sec: unknown key \"dx\"") << "two edits of a short key";
   EXPECT_EQ(read("level: x"), "c.yaml:1:1: sec: unknown key \"level\"");
+  EXPECT_EQ(read("DROP_MALFORMED: x"),
+            "c.yaml:1:1: sec: unknown key \"DROP_MALFORMED\" (did you mean \"drop_malformed\"?)")
+      << "the same key in other case, however many letters differ";
 }
 
 TEST(MapReader, HonoursYamlMergeKeysLikePromtail) {

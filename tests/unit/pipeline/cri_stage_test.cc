@@ -208,7 +208,8 @@ TEST(CriStage, SendsEverythingPendingWhenMaxPartialLinesIsReached) {
 
 TEST(CriStage, RefusesBadConfigWithPosition) {
   EXPECT_EQ(ConfigError("cri:\n  max_partial_lines: 5\n  max_partal_line_size: 1"),
-            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"max_partal_line_size\" (did you mean \"max_partial_line_size\"?)");
+            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"max_partal_line_size\" (did you "
+            "mean \"max_partial_line_size\"?)");
   EXPECT_EQ(ConfigError("cri:\n  max_partial_line_size: lots"),
             "promtail.yaml:2:26: pipeline_stages[0].max_partial_line_size: expected a size in "
             "bytes like 262144 or 256KB");

@@ -127,7 +127,8 @@ TEST(DropStage, RefusesBadConfigWithPosition) {
   EXPECT_EQ(ConfigError("drop:\n  value: x"),
             "promtail.yaml:2:10: pipeline_stages[0].value: value requires source");
   EXPECT_EQ(ConfigError("drop:\n  source: a\n  olderthan: 1h"),
-            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"olderthan\" (did you mean \"older_than\"?)");
+            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"olderthan\" (did you mean "
+            "\"older_than\"?)");
 }
 
 }  // namespace

@@ -145,8 +145,9 @@ TEST(JsonStage, RefusesBadConfigWithPosition) {
   EXPECT_EQ(ConfigError("json:\n  source: x"),
             "promtail.yaml:2:3: pipeline_stages[0].expressions: at least one expression is "
             "required");
-  EXPECT_EQ(ConfigError("json:\n  expressions: {a: }\n  sauce: x"),
-            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"sauce\" (did you mean \"source\"?)");
+  EXPECT_EQ(
+      ConfigError("json:\n  expressions: {a: }\n  sauce: x"),
+      "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"sauce\" (did you mean \"source\"?)");
 }
 
 }  // namespace

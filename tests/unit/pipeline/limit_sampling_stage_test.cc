@@ -92,8 +92,9 @@ TEST(LimitStage, RefusesBadConfigWithPosition) {
             "(by_label_name), drop must be true");
   EXPECT_EQ(ConfigError("limit:\n  rate: fast\n  burst: 1"),
             "promtail.yaml:2:9: pipeline_stages[0].rate: expected a number, got \"fast\"");
-  EXPECT_EQ(ConfigError("limit:\n  rate: 1\n  burst: 1\n  drops: true"),
-            "promtail.yaml:4:3: pipeline_stages[0]: unknown key \"drops\" (did you mean \"drop\"?)");
+  EXPECT_EQ(
+      ConfigError("limit:\n  rate: 1\n  burst: 1\n  drops: true"),
+      "promtail.yaml:4:3: pipeline_stages[0]: unknown key \"drops\" (did you mean \"drop\"?)");
 }
 
 std::unique_ptr<Stage> Sampler(const std::string& yaml, const StageContext& ctx, uint64_t seed) {
@@ -142,8 +143,9 @@ TEST(SamplingStage, RefusesARateOutsideZeroToOne) {
   EXPECT_EQ(ConfigError("sampling:\n  rate: 1.5"),
             "promtail.yaml:2:9: pipeline_stages[0].rate: sampling rate must be between 0.0 and "
             "1.0, got 1.5");
-  EXPECT_EQ(ConfigError("sampling:\n  rate: 0.1\n  ratio: 2"),
-            "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"ratio\" (did you mean \"rate\"?)");
+  EXPECT_EQ(
+      ConfigError("sampling:\n  rate: 0.1\n  ratio: 2"),
+      "promtail.yaml:3:3: pipeline_stages[0]: unknown key \"ratio\" (did you mean \"rate\"?)");
 }
 
 }  // namespace

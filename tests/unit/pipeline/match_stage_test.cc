@@ -117,7 +117,8 @@ TEST(MatchStage, RefusesBadConfigWithPosition) {
   // Nested stages are checked with their own position and path.
   EXPECT_EQ(ConfigError("match:\n  selector: '{a=\"b\"}'\n  stages:\n  - regex:\n"
                         "      expresion: x"),
-            "promtail.yaml:5:7: pipeline_stages[0].stages[0].regex: unknown key \"expresion\" (did you mean \"expression\"?)");
+            "promtail.yaml:5:7: pipeline_stages[0].stages[0].regex: unknown key \"expresion\" (did "
+            "you mean \"expression\"?)");
   EXPECT_THAT(ConfigError("match:\n  selector: '{a=\"b\"}'\n  stages:\n  - nope: {}"),
               HasSubstr("promtail.yaml:4:11: pipeline_stages[0].stages[0].nope: unknown stage "
                         "type \"nope\""));

@@ -219,9 +219,10 @@ TEST(MetricsStage, RefusesBadConfigWithPosition) {
             "promtail.yaml:6:7: pipeline_stages[0].m.config: unknown key \"match_all\"");
   EXPECT_EQ(ConfigError("metrics:\n  m:\n    type: Gauge"),
             "promtail.yaml:3:5: pipeline_stages[0].m.config: config with an action is required");
-  EXPECT_EQ(ConfigError("metrics:\n  m:\n    type: Gauge\n    sauce: x\n    config:\n"
-                        "      action: inc"),
-            "promtail.yaml:4:5: pipeline_stages[0].m: unknown key \"sauce\" (did you mean \"source\"?)");
+  EXPECT_EQ(
+      ConfigError("metrics:\n  m:\n    type: Gauge\n    sauce: x\n    config:\n"
+                  "      action: inc"),
+      "promtail.yaml:4:5: pipeline_stages[0].m: unknown key \"sauce\" (did you mean \"source\"?)");
 }
 
 TEST(MetricsStage, RefusesANameAnotherMetricTypeHolds) {

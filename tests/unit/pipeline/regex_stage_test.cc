@@ -61,7 +61,8 @@ TEST(RegexStage, ReadsSourceFromLabelsLikePromtailsExtractedMap) {
 
 TEST(RegexStage, RefusesBadConfigWithPosition) {
   EXPECT_EQ(ConfigError("regex:\n  expresion: a"),
-            "promtail.yaml:2:3: pipeline_stages[0]: unknown key \"expresion\" (did you mean \"expression\"?)");
+            "promtail.yaml:2:3: pipeline_stages[0]: unknown key \"expresion\" (did you mean "
+            "\"expression\"?)");
   EXPECT_EQ(ConfigError("regex:\n  source: a"),
             "promtail.yaml:2:3: pipeline_stages[0].expression: expression is required");
   EXPECT_EQ(ConfigError("regex:\n  expression: \"(?P<a>\""),
