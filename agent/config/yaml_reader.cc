@@ -189,11 +189,17 @@ std::string_view SameIgnoringCase(std::string_view name,
   return {};
 }
 
-// The key of the section a misspelt one was probably meant as: the only one within two edits
-// (one for a key of up to four characters), or "" when none or several are. `known` holds the
+// The key of the section a misspelt (or renamed) one was probably meant as: the only one within two
+// edits (one for a key of up to four characters), or "" when none or several are. `known` holds the
 // keys read, `asked` those only looked for (optional keys absent here).
 std::string_view NearestKey(std::string_view name, const std::set<std::string, std::less<>>& known,
                             const std::set<std::string, std::less<>>& asked) {
+  // Keys Promtail 1.x had (its backoff_config), as configs printed by it still hold them.
+  static constexpr std::pair<std::string_view, std::string_view> kRenamed[] = {
+      {"minbackoff", "min_period"}, {"maxbackoff", "max_period"}, {"maxretries", "max_retries"}};
+  for (const auto& [old_name, now] : kRenamed) {
+    if (name == old_name && known.contains(now)) return now;
+  }
   // The same key in other case first ("SOURCE"), however many letters differ.
   if (std::string_view k = SameIgnoringCase(name, known); !k.empty()) return k;
   if (std::string_view k = SameIgnoringCase(name, asked); !k.empty()) return k;

@@ -239,6 +239,10 @@ const ErrorCase kErrors[] = {
      "        namespaces: {name: [a]}\n",
      "cfg.yaml:5:22: scrape_configs[0].kubernetes_sd_configs[0].namespaces: unknown key "
      "\"name\" (did you mean \"names\"?)"},
+    {"PromtailOneBackoffKey",
+     "clients:\n  - url: http://a/loki/api/v1/push\n    backoff_config: {maxbackoff: 5s}\n",
+     "cfg.yaml:3:22: clients[0].backoff_config: unknown key \"maxbackoff\" (did you mean "
+     "\"max_period\"?)"},
     {"UnknownOptionsKey", "options:\n  foo: 1\n", "cfg.yaml:2:3: options: unknown key \"foo\""},
     {"WrongTypePort", "server:\n  http_listen_port: eighty\n",
      "cfg.yaml:2:21: server.http_listen_port: expected an integer, got \"eighty\""},
