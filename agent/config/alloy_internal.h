@@ -24,6 +24,13 @@ using lang::alloy::Value;
 
 struct AttrSpec;  // alloy_receivers.cc
 
+// An instance of a custom component (a declare block), once expanded: its exports, each the
+// `value` of one of the declare's export blocks, with references renamed as in the instance's
+// copied components (alloy_declare.cc).
+struct CustomInstance {
+  std::map<std::string, lang::alloy::ExprPtr> exports;
+};
+
 // Where a source's entries come from: the discovery half of a scrape config.
 struct Targets {
   std::vector<YAML::Node> kubernetes_sd;  // kubernetes_sd_configs items
@@ -85,8 +92,14 @@ class Loader {
 
  private:
   Status Index();
+  // Replaces each instance of a custom component with copies of its declare's components, and
+  // drops the declare blocks (alloy_declare.cc). Before Index(), which sees built-ins only.
+  Status ExpandCustomComponents();
   Result<Value> Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos);
   Result<Value> LocalFileContent(const Block& b, Pos pos);
+  Result<Value> InstanceExport(const std::string& id, const CustomInstance& inst,
+                               const std::vector<std::string>& parts, size_t n, size_t* consumed,
+                               Pos pos);
   Status ToEntryRule(const Block& rule, YAML::Node* r) const;
   Result<Targets> ResolveTargets(const Value& v, Pos pos, int depth);
   // Walks forward_to value v into route. At the head of a source (head: nothing processed
@@ -131,6 +144,7 @@ class Loader {
   Status ReadMatchOptions(const Block& nb);
   Status ReadWrite(const Block& b);
   Status ReadLogging(const Block& b);
+  Status ReadOtelExporter(const Block& b);
   Status ReadHttp(const Block& b);
   Status ReadProcess(const Block& b, Route* route);
   const Block* Component(const Value& capsule) const;
@@ -138,8 +152,9 @@ class Loader {
   std::string text_, file_;
   lang::alloy::File ast_;
   lang::alloy::Evaluator eval_;
-  std::map<std::string, const Block*> components_;  // "loki.write.default" -> its block
-  std::set<std::string> evaluating_;                // local.file components being read
+  std::map<std::string, const Block*> components_;   // "loki.write.default" -> its block
+  std::map<std::string, CustomInstance> instances_;  // "pod_logs.feature" -> its exports
+  std::set<std::string> evaluating_;  // local.file components and instance exports being read
   Status CheckUnused();
 
   std::vector<std::string> chain_;       // components on the walk, for cycles
@@ -152,7 +167,11 @@ class Loader {
   std::shared_ptr<std::vector<StageOrigin>> origins_ = std::make_shared<std::vector<StageOrigin>>();
 };
 
-inline std::string Id(const Block& b) { return b.label.empty() ? b.name : b.name + "." + b.label; }
+// A component's id: "loki.write.default", or in an instance of a custom component
+// "pod_logs.feature/loki.process.pod_logs" (as Alloy names components of modules).
+inline std::string Id(const Block& b) {
+  return b.scope + (b.label.empty() ? b.name : b.name + "." + b.label);
+}
 inline constexpr size_t kMaxChain = 32;    // components in one targets or forward_to chain
 inline constexpr size_t kMaxVisits = 256;  // components on all paths of one source
 

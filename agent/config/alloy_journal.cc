@@ -19,6 +19,12 @@ Status Loader::RelabelRulesAttr(const Attribute& a, Targets* t) {
                    "loki.relabel, e.g. discovery.relabel.journal.rules");
   }
   if (Status s = Enter(v->capsule.component, a.pos); !s.ok()) return s;
+  const bool loki = b->name == "loki.relabel";
+  Status s = CheckBody(*b,
+                       loki ? std::set<std::string>{"forward_to", "max_cache_size"}
+                            : std::set<std::string>{"targets"},
+                       {"rule"});
+  if (!s.ok()) return s;
   for (const Block& rule : b->blocks) {
     Result<YAML::Node> r = RelabelRule(*this, rule);
     if (!r) return r.error();

@@ -42,6 +42,9 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},
     {"loki.echo", {"receiver"}},
+    // OpenTelemetry logs into Loki entries: only otelcol components (refused) can send to it, so
+    // it is checked and ignored. Grafana's k8s-monitoring chart writes one beside each loki.write.
+    {"otelcol.exporter.loki", {"input"}},
 };
 
 // A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO
@@ -128,8 +131,18 @@ Status Loader::Index() {
     return ErrorAt(ast_.attributes[0].pos, "attributes belong inside a component block");
   }
   for (const Block& b : ast_.blocks) {
+    if (b.name.starts_with("import.")) {
+      return ErrorAt(b.pos, fmt::format("{} is not supported by skidder: copy the module's declare "
+                                        "blocks into this file",
+                                        b.name));
+    }
+    if (b.name.find('.') == std::string::npos && !kComponents.contains(b.name)) {
+      return ErrorAt(b.pos, fmt::format("unknown component {}: no declare \"{}\" defines it here",
+                                        b.name, b.name));
+    }
     if (b.name == "prometheus" || b.name.starts_with("prometheus.") ||
-        b.name.starts_with("otelcol.") || !kComponents.contains(b.name)) {
+        (b.name.starts_with("otelcol.") && b.name != "otelcol.exporter.loki") ||
+        !kComponents.contains(b.name)) {
       return ErrorAt(b.pos, fmt::format("component {} is not supported by skidder, which runs the "
                                         "log components (see docs/migrate-from-alloy.md)",
                                         b.name));
@@ -147,6 +160,9 @@ Status Loader::Index() {
 
 Result<Value> Loader::Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos) {
   for (size_t n = parts.size(); n >= 1; --n) {
+    if (auto inst = instances_.find(Join(parts, n)); inst != instances_.end()) {
+      return InstanceExport(inst->first, inst->second, parts, n, consumed, pos);
+    }
     auto it = components_.find(Join(parts, n));
     if (it == components_.end()) continue;
     const Block& b = *it->second;
@@ -161,6 +177,26 @@ Result<Value> Loader::Resolve(const std::vector<std::string>& parts, size_t* con
     return Value::MakeCapsule(kind, it->first);
   }
   return Err(NotFound(""));
+}
+
+// An export of a custom component instance: its export block's value, evaluated where it is
+// read (as Alloy's exports change with their inputs, an export is an expression, not a value).
+Result<Value> Loader::InstanceExport(const std::string& id, const CustomInstance& inst,
+                                     const std::vector<std::string>& parts, size_t n,
+                                     size_t* consumed, Pos pos) {
+  auto e = n < parts.size() ? inst.exports.find(parts[n]) : inst.exports.end();
+  if (e == inst.exports.end()) {
+    return Err(ErrorAt(
+        pos, fmt::format("{} has no export {}", id, n == parts.size() ? "named" : parts[n])));
+  }
+  const std::string key = id + "." + e->first;
+  if (!evaluating_.insert(key).second) {
+    return Err(ErrorAt(pos, fmt::format("reference cycle through {}", key)));
+  }
+  Result<Value> v = eval_.Eval(*e->second);
+  evaluating_.erase(key);
+  *consumed = n + 1;
+  return v;
 }
 
 Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {

@@ -31,13 +31,15 @@ Result<Config> Loader::Run() {
   Config cfg;
   cfg.source_file = file_;
   cfg_ = &cfg;
-  Status s = Index();
+  Status s = ExpandCustomComponents();
+  if (s.ok()) s = Index();
   for (const Block& b : ast_.blocks) {
     if (!s.ok()) break;
     if (b.name == "logging") s = ReadLogging(b);
     if (b.name == "http") s = ReadHttp(b);
     if (b.name == "livedebugging") s = CheckBody(b, {"enabled"}, {});
     if (b.name == "loki.write") s = ReadWrite(b);
+    if (b.name == "otelcol.exporter.loki") s = ReadOtelExporter(b);
   }
   for (const Block& b : ast_.blocks) {
     if (!s.ok()) break;
@@ -60,6 +62,14 @@ Result<Config> Loader::Run() {
   if (!s.ok()) return Err(std::move(s));
   if (!cfg.positions.import_files.empty()) cfg.positions.filename = cfg.positions.import_files[0];
   return cfg;
+}
+
+Status Loader::ReadOtelExporter(const Block& b) {
+  if (Status s = CheckBody(b, {"forward_to"}, {}); !s.ok()) return s;
+  cfg_->warnings.push_back(fmt::format(
+      "{}: {} is ignored: skidder runs no otelcol receivers, so no OpenTelemetry logs reach it",
+      Where(b.pos), Id(b)));
+  return Status::Ok();
 }
 
 Status Loader::ReadLogging(const Block& b) {

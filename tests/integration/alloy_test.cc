@@ -171,6 +171,71 @@ TEST_F(Alloy, EachLegacyPositionsFileResumesItsFiles) {
   EXPECT_EQ(ReadFile(second), second_text) << "another agent's file is only read";
 }
 
+// A custom component as Grafana's k8s-monitoring chart writes one (a declare taking its
+// destinations as an argument, with an otelcol.exporter.loki beside the loki.write), used twice:
+// each instance reads its own folder through its own copy of the pipeline.
+TEST_F(Alloy, EachInstanceOfADeclareRunsItsOwnPipeline) {
+  MakeDirs(logs() + "/web");
+  MakeDirs(logs() + "/db");
+  WriteFile(logs() + "/web/app.log", "level=warn msg=slow\n");
+  WriteFile(logs() + "/db/app.log", "level=info msg=vacuum\n");
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(declare "app_logs" {{
+  argument "logs_destinations" {{
+    comment = "where the logs go"
+  }}
+  argument "dir" {{ }}
+  argument "team" {{
+    optional = true
+    default  = "platform"
+  }}
+  local.file_match "files" {{
+    path_targets = [{{"__path__" = argument.dir.value + "/*.log", team = argument.team.value}}]
+  }}
+  loki.source.file "files" {{
+    targets               = local.file_match.files.targets
+    forward_to            = [loki.process.levels.receiver]
+    legacy_positions_file = "{1}"
+  }}
+  loki.process "levels" {{
+    stage.logfmt {{
+      mapping = {{ level = "" }}
+    }}
+    stage.labels {{
+      values = {{ level = "" }}
+    }}
+    forward_to = argument.logs_destinations.value
+  }}
+}}
+app_logs "web" {{
+  dir               = "{0}/web"
+  team              = "web"
+  logs_destinations = [loki.write.default.receiver]
+}}
+app_logs "db" {{
+  dir               = "{0}/db"
+  logs_destinations = [loki.write.default.receiver]
+}}
+otelcol.exporter.loki "default" {{
+  forward_to = [loki.write.default.receiver]
+}}
+)",
+                                logs(), positions_file()) +
+                        AlloyWrite());
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(2)) << loki_.LineCount() << agent_.Stderr();
+  const std::vector<ReceivedEntry> entries = loki_.Entries();
+  const ReceivedEntry* web = EntryOf(entries, "level=warn msg=slow");
+  const ReceivedEntry* db = EntryOf(entries, "level=info msg=vacuum");
+  ASSERT_NE(web, nullptr);
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(web->labels, R"({filename=")" + logs() + R"(/web/app.log", level="warn", team="web"})");
+  EXPECT_EQ(db->labels,
+            R"({filename=")" + logs() + R"(/db/app.log", level="info", team="platform"})");
+  EXPECT_NE(agent_.Stderr().find("otelcol.exporter.loki.default is ignored"), std::string::npos)
+      << agent_.Stderr();
+}
+
 TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   MakeDirs(logs());
   WriteFile(logs() + "/a.log", Lines("r", 0, 50));

@@ -88,6 +88,9 @@ struct Expr {
   int depth = 1;  // height of this subtree; the parser bounds it
 };
 
+// A deep copy of e.
+ExprPtr Clone(const Expr& e);
+
 struct Attribute {
   std::string name;
   Pos pos;
@@ -100,6 +103,10 @@ struct Block {
   Pos pos;
   std::vector<Attribute> attributes;
   std::vector<Block> blocks;  // in written order (stage order matters)
+  // The custom component instance a block was copied into, as the prefix of its id
+  // ("pod_logs.feature/"); "" for a block written at the top level. Set by the config loader,
+  // which expands declare blocks (config/alloy_declare.cc), never by the parser.
+  std::string scope;
 
   const Attribute* Attr(std::string_view attr) const;
 };

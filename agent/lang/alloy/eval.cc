@@ -8,9 +8,7 @@
 #include "lang/alloy/lexer.h"
 
 namespace skidder::lang::alloy {
-namespace {
 
-// The dotted name of an identifier or a chain of fields on one (`a.b.c`), or false.
 bool DottedParts(const Expr& e, std::vector<std::string>* parts) {
   if (e.kind == Expr::Kind::kIdent) {
     parts->push_back(e.name);
@@ -20,6 +18,8 @@ bool DottedParts(const Expr& e, std::vector<std::string>* parts) {
   parts->push_back(e.name);
   return true;
 }
+
+namespace {
 
 std::string Join(const std::vector<std::string>& parts, size_t n) {
   std::string out;

@@ -56,6 +56,10 @@ class Evaluator {
   size_t evaluated_bytes_ = 0;
 };
 
+// The dotted name of an identifier or a chain of fields on one (`a.b.c`): false (parts
+// unspecified) for anything else, such as a field of a call's result.
+bool DottedParts(const Expr& e, std::vector<std::string>* parts);
+
 // The standard library: calls a function by its dotted name ("string.format", "env").
 // NotFound when there is no such function; other errors are the function's own.
 Result<Value> CallFunction(const std::string& name, const std::vector<Value>& args);

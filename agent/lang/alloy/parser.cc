@@ -95,7 +95,7 @@ class Parser {
       name += "." + Cur().text;
       ++i_;
     }
-    Block b{.name = name, .label = "", .pos = pos, .attributes = {}, .blocks = {}};
+    Block b{.name = name, .label = "", .pos = pos, .attributes = {}, .blocks = {}, .scope = ""};
     if (Cur().kind == Token::Kind::kString) {
       b.label = Cur().text;
       ++i_;

@@ -179,8 +179,9 @@ loki.source.file "f" {
             std::string::npos);
   EXPECT_EQ(a.Error("livedebugging {\n  port = 1\n}\n"),
             "c.alloy:2:3: unknown attribute port in livedebugging");
-  EXPECT_EQ(a.Error("import.git \"m\" {\n}\n").substr(0, 50),
-            "c.alloy:1:1: component import.git is not supported");
+  EXPECT_EQ(a.Error("import.git \"m\" {\n}\n"),
+            "c.alloy:1:1: import.git is not supported by skidder: copy the module's declare "
+            "blocks into this file");
   EXPECT_EQ(a.Error("otelcol.receiver.otlp \"x\" {\n}\n").substr(0, 48),
             "c.alloy:1:1: component otelcol.receiver.otlp is ");
   EXPECT_EQ(a.Error(R"(

@@ -1,0 +1,331 @@
+// Alloy custom components (declare blocks, as Grafana's k8s-monitoring chart v2 writes them):
+// each instance loads as its declare's components written out, with Alloy's scoping, and what
+// Alloy refuses is refused with its place.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "support/test_util.h"
+
+namespace skidder::config {
+namespace {
+
+struct AlloyFile {
+  testing::TempDir dir;
+  Result<Config> Load(const std::string& text) {
+    testing::WriteFile(dir / "c.alloy", text);
+    Flags flags;
+    flags.config_file = dir / "c.alloy";
+    return LoadConfig(flags);
+  }
+  // The error without the temp dir, or "loaded".
+  std::string Error(const std::string& text) {
+    Result<Config> c = Load(text);
+    if (c) return "loaded";
+    std::string msg = c.error().message();
+    size_t at = msg.find("c.alloy");
+    return at == std::string::npos ? msg : msg.substr(at);
+  }
+};
+
+constexpr const char* kLokiWrite = R"(
+loki.write "loki" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+}
+)";
+
+// The shape of the chart's pod_logs feature: discovery, relabeling, a file source and a process
+// pipeline inside the declare, the destination passed in as an argument.
+constexpr const char* kDeclare = R"(
+declare "pod_logs" {
+  argument "logs_destinations" {
+    comment = "where collected logs go"
+  }
+  discovery.kubernetes "pods" {
+    role = "pod"
+  }
+  discovery.relabel "filtered_pods" {
+    targets = discovery.kubernetes.pods.targets
+    rule {
+      source_labels = ["__meta_kubernetes_namespace"]
+      target_label  = "namespace"
+    }
+    rule {
+      source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
+      separator     = "/"
+      replacement   = "/var/log/pods/*$1/*.log"
+      target_label  = "__path__"
+    }
+  }
+  local.file_match "pod_logs" {
+    path_targets = discovery.relabel.filtered_pods.output
+  }
+  loki.source.file "pod_logs" {
+    targets    = local.file_match.pod_logs.targets
+    forward_to = [loki.process.pod_logs.receiver]
+  }
+  loki.process "pod_logs" {
+    stage.cri {}
+    stage.static_labels {
+      values = { "source" = "pods" }
+    }
+    forward_to = argument.logs_destinations.value
+  }
+}
+)";
+
+constexpr const char* kFlat = R"(
+discovery.kubernetes "pods" {
+  role = "pod"
+}
+discovery.relabel "filtered_pods" {
+  targets = discovery.kubernetes.pods.targets
+  rule {
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
+    separator     = "/"
+    replacement   = "/var/log/pods/*$1/*.log"
+    target_label  = "__path__"
+  }
+}
+local.file_match "pod_logs" {
+  path_targets = discovery.relabel.filtered_pods.output
+}
+loki.source.file "pod_logs" {
+  targets    = local.file_match.pod_logs.targets
+  forward_to = [loki.process.pod_logs.receiver]
+}
+loki.process "pod_logs" {
+  stage.cri {}
+  stage.static_labels {
+    values = { "source" = "pods" }
+  }
+  forward_to = [loki.write.loki.receiver]
+}
+)";
+
+std::string Dump(Config c) {
+  c.source_file.clear();
+  return DumpConfig(c);
+}
+
+TEST(AlloyDeclare, AnInstanceLoadsAsItsComponentsWrittenOut) {
+  AlloyFile f;
+  Result<Config> flat = f.Load(std::string(kFlat) + kLokiWrite);
+  ASSERT_TRUE(flat) << flat.error().message();
+  const std::string instance = R"(
+pod_logs "feature" {
+  logs_destinations = [
+    loki.write.loki.receiver,
+  ]
+}
+)";
+  // Before and after the declare, and with the destination before it, as the chart writes it.
+  for (const std::string& text : {std::string(kDeclare) + instance + kLokiWrite,
+                                  std::string(kLokiWrite) + instance + kDeclare}) {
+    Result<Config> declared = f.Load(text);
+    ASSERT_TRUE(declared) << declared.error().message();
+    EXPECT_EQ(Dump(*declared), Dump(*flat));
+    ASSERT_EQ(declared->scrape_configs.size(), 1u);
+    EXPECT_EQ(declared->scrape_configs[0].job_name, "pod_logs");
+    // Errors in the copy name the line in the declare where the component is written.
+    EXPECT_NE(declared->scrape_configs[0].origin.find("pod_logs.feature/loki.source.file.pod_logs"),
+              std::string::npos)
+        << declared->scrape_configs[0].origin;
+  }
+}
+
+TEST(AlloyDeclare, EachInstanceIsAJobOfItsOwn) {
+  AlloyFile f;
+  Result<Config> c = f.Load(std::string(R"(
+declare "app_logs" {
+  argument "path" { }
+  argument "app" {
+    optional = true
+    default  = "unnamed"
+  }
+  argument "out" { }
+  loki.source.file "files" {
+    targets    = [{"__path__" = argument.path.value, "app" = argument.app.value}]
+    forward_to = argument.out.value
+  }
+}
+app_logs "airflow" {
+  path = "/var/log/airflow/*.log"
+  app  = "airflow"
+  out  = [loki.write.loki.receiver]
+}
+app_logs "nginx" {
+  path = "/var/log/nginx/*.log"
+  out  = [loki.write.loki.receiver]
+}
+)") + kLokiWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  EXPECT_EQ(c->scrape_configs[0].job_name, "files");
+  EXPECT_EQ(c->scrape_configs[1].job_name, "app_logs.nginx/loki.source.file.files")
+      << "the label is taken, so the component's id names the job";
+  const Labels& airflow = c->scrape_configs[0].static_configs.at(0).labels;
+  const Labels& nginx = c->scrape_configs[1].static_configs.at(0).labels;
+  EXPECT_EQ(*airflow.Get("__path__"), "/var/log/airflow/*.log");
+  EXPECT_EQ(*airflow.Get("app"), "airflow");
+  EXPECT_EQ(*nginx.Get("__path__"), "/var/log/nginx/*.log");
+  EXPECT_EQ(*nginx.Get("app"), "unnamed") << "an optional argument's default";
+}
+
+// Nested declares and exports, as the chart's integrations write them: an inner declare's export
+// read by the outer one, the outer's export read at the top level, optional arguments read
+// through coalesce.
+TEST(AlloyDeclare, ExportsAndNestedDeclaresResolve) {
+  AlloyFile f;
+  Result<Config> c = f.Load(std::string(R"(
+declare "files" {
+  argument "dir" {
+    optional = true
+  }
+  declare "match" {
+    argument "glob" { }
+    local.file_match "m" {
+      path_targets = [{"__path__" = argument.glob.value, "job" = "nested"}]
+    }
+    export "output" {
+      value = local.file_match.m.targets
+    }
+  }
+  match "logs" {
+    glob = coalesce(argument.dir.value, "/var/log/default") + "/*.log"
+  }
+  argument "out" { }
+  loki.process "p" {
+    stage.static_labels {
+      values = { "via" = "export" }
+    }
+    forward_to = argument.out.value
+  }
+  export "targets" {
+    value = match.logs.output
+  }
+  export "receiver" {
+    value = loki.process.p.receiver
+  }
+}
+files "app" {
+  dir = "/srv/app"
+  out = [loki.write.loki.receiver]
+}
+files "other" {
+  out = [loki.write.loki.receiver]
+}
+loki.source.file "app" {
+  targets    = files.app.targets
+  forward_to = [files.app.receiver]
+}
+loki.source.file "other" {
+  targets    = files.other.targets
+  forward_to = [files.other.receiver]
+}
+)") + kLokiWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const ScrapeConfig& app = c->scrape_configs[0];
+  EXPECT_EQ(*app.static_configs.at(0).labels.Get("__path__"), "/srv/app/*.log");
+  EXPECT_EQ(*app.static_configs.at(0).labels.Get("job"), "nested");
+  ASSERT_EQ(app.pipeline_stages.size(), 1u);
+  EXPECT_EQ(app.pipeline_stages[0].type, "static_labels");
+  EXPECT_EQ(*c->scrape_configs[1].static_configs.at(0).labels.Get("__path__"),
+            "/var/log/default/*.log")
+      << "an optional argument left out is null";
+}
+
+TEST(AlloyDeclare, WhatAlloyRefusesIsRefusedWhereWritten) {
+  AlloyFile f;
+  const std::string source = R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.loki.receiver]
+}
+)" + std::string(kLokiWrite);
+  const std::string decl = R"(declare "d" {
+  argument "out" { }
+  loki.process "p" {
+    forward_to = argument.out.value
+  }
+}
+)";
+  EXPECT_EQ(f.Error(decl + "d \"x\" {\n}\n" + source),
+            "c.alloy:7:1: d \"x\": argument out is required (declared at " + (f.dir / "c.alloy") +
+                ":2:3)");
+  EXPECT_EQ(f.Error(decl + "d \"x\" {\n  out = []\n  outt = []\n}\n" + source),
+            "c.alloy:9:3: d has no argument outt (its arguments: out)");
+  EXPECT_EQ(f.Error(decl + "d \"x\" {\n  out = []\n}\nd \"x\" {\n  out = []\n}\n" + source),
+            "c.alloy:10:1: d.x is defined twice");
+  EXPECT_EQ(f.Error(decl + decl + source), "c.alloy:7:1: declare \"d\" is defined twice");
+  EXPECT_EQ(f.Error(decl + "d {\n  out = []\n}\n" + source),
+            "c.alloy:7:1: d needs a label, e.g. d \"default\" { ... }");
+  EXPECT_EQ(f.Error(decl + "e \"x\" {\n}\n" + source),
+            "c.alloy:7:1: unknown component e: no declare \"e\" defines it here");
+  // Inside a declare only its own components are in scope (Alloy's modules), not the top level.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  loki.process \"p\" {\n    forward_to = "
+                    "[loki.write.loki.receiver]\n  }\n}\nd \"x\" { }\n" +
+                    source),
+            "c.alloy:3:19: unknown reference loki.write.loki.receiver: inside declare \"d\" only "
+            "its own components, argument.NAME.value and constants can be referenced");
+  EXPECT_EQ(f.Error("declare \"d\" {\n  loki.process \"p\" {\n    forward_to = "
+                    "argument.nope.value\n  }\n}\nd \"x\" { }\n" +
+                    source),
+            "c.alloy:3:18: declare \"d\" has no argument nope");
+  EXPECT_EQ(f.Error("argument \"a\" { }\n" + source),
+            "c.alloy:1:1: argument blocks belong inside a declare block");
+  // Argument and export blocks are checked in a declare nothing uses yet, too.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  argument \"a\" {\n    required = true\n  }\n}\n" + source),
+            "c.alloy:3:5: argument has no attribute required (it has optional, default and "
+            "comment)");
+  EXPECT_EQ(f.Error("declare \"d\" {\n  export \"e\" { }\n}\nd \"x\" { }\n" + source),
+            "c.alloy:2:3: export \"e\": value is required");
+  EXPECT_EQ(f.Error("declare \"d\" {\n  d \"again\" { }\n}\nd \"x\" { }\n" + source),
+            "c.alloy:2:3: custom components nested more than 16 deep (does declare \"d\" use "
+            "itself?)");
+  EXPECT_EQ(f.Error("import.file \"m\" {\n  filename = \"m.alloy\"\n}\n" + source),
+            "c.alloy:1:1: import.file is not supported by skidder: copy the module's declare "
+            "blocks into this file");
+  // An export that reads itself through the instance's argument.
+  EXPECT_EQ(
+      f.Error("declare \"d\" {\n  argument \"a\" { }\n  export \"e\" {\n    value = "
+              "argument.a.value\n  }\n}\nd \"x\" {\n  a = d.x.e\n}\nloki.source.file \"g\" {\n"
+              "  targets = d.x.e\n  forward_to = [loki.write.loki.receiver]\n}\n" +
+              source),
+      "c.alloy:8:7: reference cycle through d.x.e");
+  // A mistake in a component of an instance is named at its line in the declare.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  loki.process \"p\" {\n    forward_to = []\n    "
+                    "max_cache_size = 1\n  }\n}\nd \"x\" { }\n" +
+                    source),
+            "c.alloy:4:5: unknown attribute max_cache_size in loki.process");
+}
+
+// Grafana's k8s-monitoring chart writes an otelcol.exporter.loki beside each loki.write. skidder
+// runs no OpenTelemetry receivers, so nothing can reach it: it is ignored with a warning.
+TEST(AlloyDeclare, AnOtelExporterNothingCanReachIsIgnoredWithAWarning) {
+  AlloyFile f;
+  const std::string source = R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.loki.receiver]
+}
+otelcol.exporter.loki "loki" {
+  forward_to = [loki.write.loki.receiver]
+}
+)" + std::string(kLokiWrite);
+  Result<Config> c = f.Load(source);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("c.alloy:6:1: otelcol.exporter.loki.loki is ignored"),
+            std::string::npos)
+      << c->warnings[0];
+  EXPECT_EQ(f.Error(source + "otelcol.exporter.loki \"x\" {\n  format = \"json\"\n}\n"),
+            "c.alloy:14:3: unknown attribute format in otelcol.exporter.loki");
+}
+
+}  // namespace
+}  // namespace skidder::config
