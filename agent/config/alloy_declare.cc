@@ -6,13 +6,21 @@
 // instance becomes a copy of its declare's components, their ids prefixed with the instance's
 // ("pod_logs.feature/loki.process.pod_logs", as Alloy names them), their references to one
 // another renamed to match, and `argument.NAME.value` replaced by the expression the instance
-// gives (or the argument's default). The instance's exports are kept for Loader::Resolve, so
-// `pod_logs.feature.NAME` reads as any component's export. Scoping is Alloy's: a declare's body
-// sees its own components, its arguments and the declares of its own and enclosing bodies, never
-// the components outside it.
+// gives (or the argument's default). The instance's exports and arguments are kept for the
+// loader: exports are read through Loader::Resolve (`pod_logs.feature.NAME`), and both are
+// evaluated once even when nothing reads them, as Alloy evaluates them. Scoping is Alloy's: a
+// declare's body sees its own components, its arguments and the declares of its own and
+// enclosing bodies, never the components outside it.
+//
+// A config is hostile input: depth, the number of copies and the bytes of copied expressions
+// are bounded, since each level of nesting multiplies them.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "config/alloy_internal.h"
 #include "lang/alloy/lexer.h"
@@ -22,21 +30,33 @@ namespace {
 
 using lang::alloy::Expr;
 using lang::alloy::ExprPtr;
+using lang::alloy::Short;
 
-// Custom components used inside custom components, this deep at most: a declare that uses
-// itself (directly or through another) would otherwise expand forever.
-constexpr int kMaxInstanceDepth = 16;
+// Custom components used inside custom components, this deep at most.
+constexpr size_t kMaxInstanceDepth = 16;
+// Components and instances that all instances together may expand into: depth alone does not
+// bound them (a declare using another twice, sixteen levels down, is 65,536 instances). No
+// real config comes near either bound.
+constexpr size_t kMaxExpandedComponents = 2000;
+// Bytes of expressions copied into instances (an argument is copied wherever it is read).
+constexpr size_t kMaxExpandedBytes = 64 << 20;
+
+// Names a declare cannot take: Alloy's own blocks, and the first part of built-in component
+// names (a declare "loki" would take every loki.* block for an instance of it).
+const std::set<std::string, std::less<>> kReservedNames = {
+    "argument",     "export",    "declare",
+    "import",       "logging",   "http",
+    "tracing",      "remotecfg", "foreach",
+    "constants",    "loki",      "discovery",
+    "local",        "otelcol",   "prometheus",
+    "pyroscope",    "faro",      "remote",
+    "mimir",        "beyla",     "database_observability",
+    "livedebugging"};
 
 std::string Join(const std::vector<std::string>& parts, size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out += (i ? "." : "") + parts[i];
   return out;
-}
-
-bool IsIdentifier(std::string_view s) {
-  return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) &&
-         std::ranges::all_of(
-             s, [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 // `base.f1.f2...` for the parts from `from` on, written at pos.
@@ -53,6 +73,14 @@ ExprPtr WithFields(ExprPtr base, const std::vector<std::string>& parts, size_t f
   return base;
 }
 
+// About the memory an expression takes.
+size_t Weight(const Expr& e) {
+  size_t n = sizeof(Expr) + e.name.size() + lang::alloy::ValueBytes(e.value);
+  for (const std::string& k : e.keys) n += k.size();
+  for (const ExprPtr& k : e.kids) n += Weight(*k);
+  return n;
+}
+
 struct Scope;
 
 struct Declare {
@@ -64,12 +92,16 @@ struct Declare {
 struct Scope {
   const Scope* parent = nullptr;            // the enclosing body of the declare, for declares
   std::map<std::string, Declare> declares;  // declared in this body
-  std::string prefix;                       // of the ids of its components; "" at the top
-  std::string declare;                      // the declare instantiated, for messages; "" at the top
-  std::set<std::string> local;              // ids of this body's components and instances
-  std::map<std::string, ExprPtr> args;      // argument name -> expression (instances only)
+  std::string id_prefix;                    // of its components' ids; "" at the top
+  std::string declare_name;                 // the declare instantiated; "" at the top
+  std::set<std::string> local_ids;          // of this body's components and instances
+  // Instances only: the declare's argument blocks, the arguments bound so far (an optional one
+  // the instance leaves out is bound to its default when first read) and those being bound.
+  std::map<std::string, const Block*> arguments;
+  std::map<std::string, ExprPtr> bound;
+  std::set<std::string> binding;
 
-  bool top() const { return declare.empty(); }
+  bool top() const { return declare_name.empty(); }
   const Declare* Find(const std::string& name) const {
     for (const Scope* s = this; s != nullptr; s = s->parent) {
       auto it = s->declares.find(name);
@@ -79,46 +111,49 @@ struct Scope {
   }
 };
 
+// The ids of a body's components and instances, which its references are renamed from.
+std::set<std::string> LocalIds(const std::vector<Block>& body) {
+  std::set<std::string> ids;
+  for (const Block& b : body) {
+    if (b.name != "declare" && b.name != "argument" && b.name != "export") ids.insert(Id(b));
+  }
+  return ids;
+}
+
 class Expander {
  public:
-  Expander(const Loader& l, std::map<std::string, CustomInstance>* instances)
-      : l_(l), instances_(*instances) {}
+  Expander(const Loader& loader, std::map<std::string, CustomInstance>* instances)
+      : loader_(loader), instances_(*instances) {}
 
   // Appends to out the built-in components of body, instances expanded.
-  Status Body(const std::vector<Block>& body, Scope* scope, int depth, std::vector<Block>* out) {
+  Status Body(const std::vector<Block>& body, Scope* scope, std::vector<Block>* out) {
     for (const Block& b : body) {
-      if (b.name != "declare") continue;
-      if (!IsIdentifier(b.label)) {
-        return l_.ErrorAt(b.pos,
-                          "declare needs a label that names the custom component, e.g. "
-                          "declare \"pod_logs\" { ... }");
-      }
-      if (!scope->declares.emplace(b.label, Declare{&b, scope}).second) {
-        return l_.ErrorAt(b.pos, fmt::format("declare \"{}\" is defined twice", b.label));
-      }
-      // Checked here, so that a declare nothing instantiates yet has its definitions checked.
-      if (Result<Definitions> d = ReadDefinitions(b); !d) return d.error();
-    }
-    for (const Block& b : body) {
-      if (b.name != "declare" && b.name != "argument" && b.name != "export") {
-        scope->local.insert(Id(b));
+      if (b.name == "declare") {
+        if (Status s = AddDeclare(b, scope); !s.ok()) return s;
       }
     }
+    scope->local_ids = LocalIds(body);
     for (const Block& b : body) {
       if (b.name == "declare") continue;
       if (b.name == "argument" || b.name == "export") {
         if (scope->top()) {
-          return l_.ErrorAt(b.pos, fmt::format("{} blocks belong inside a declare block", b.name));
+          return Error(b.pos, fmt::format("{} blocks belong inside a declare block", b.name));
         }
         continue;  // read by Instantiate
       }
-      if (!scope->top() && (b.name == "logging" || b.name == "http" || b.name == "livedebugging")) {
-        return l_.ErrorAt(b.pos, fmt::format("the {} block belongs at the top level, not inside "
-                                             "declare \"{}\"",
-                                             b.name, scope->declare));
+      if (!scope->top()) {
+        if (b.name == "logging" || b.name == "http" || b.name == "livedebugging") {
+          return Error(b.pos, fmt::format("the {} block belongs at the top level, not inside "
+                                          "declare \"{}\"",
+                                          b.name, scope->declare_name));
+        }
+        if (++copies_ > kMaxExpandedComponents) {
+          return Error(b.pos, fmt::format("custom components expand into more than {} components",
+                                          kMaxExpandedComponents));
+        }
       }
       if (const Declare* d = scope->Find(b.name)) {
-        if (Status s = Instantiate(b, *d, *scope, depth, out); !s.ok()) return s;
+        if (Status s = Instantiate(b, *d, *scope, out); !s.ok()) return s;
         continue;
       }
       Result<Block> copy = Copy(b, *scope);
@@ -129,67 +164,99 @@ class Expander {
   }
 
  private:
-  Status Instantiate(const Block& inst, const Declare& d, const Scope& scope, int depth,
-                     std::vector<Block>* out) {
-    const std::string& name = inst.name;
-    if (inst.label.empty()) {
-      return l_.ErrorAt(inst.pos,
-                        fmt::format("{} needs a label, e.g. {} \"default\" {{ ... }}", name, name));
+  Status Error(Pos pos, std::string_view msg) const { return loader_.ErrorAt(pos, msg); }
+
+  Status AddDeclare(const Block& b, Scope* scope) {
+    if (!lang::alloy::IsIdentifier(b.label)) {
+      return Error(b.pos,
+                   "declare needs a label that names the custom component, e.g. declare "
+                   "\"pod_logs\" { ... }");
     }
-    if (depth >= kMaxInstanceDepth) {
-      return l_.ErrorAt(inst.pos, fmt::format("custom components nested more than {} deep (does "
-                                              "declare \"{}\" use itself?)",
-                                              kMaxInstanceDepth, name));
+    if (kReservedNames.contains(b.label)) {
+      return Error(b.pos, fmt::format("declare \"{}\": {} is the name of Alloy's own blocks or "
+                                      "components and cannot name a custom component",
+                                      b.label, b.label));
+    }
+    auto [it, added] = scope->declares.emplace(b.label, Declare{&b, scope});
+    if (!added) {
+      return Error(b.pos, fmt::format("declare \"{}\" is defined twice (first at {})", b.label,
+                                      loader_.Where(it->second.block->pos)));
+    }
+    if (!b.attributes.empty()) {
+      return Error(b.attributes[0].pos, "attributes belong inside a component block");
+    }
+    // Checked here, so that a declare nothing instantiates yet has its definitions checked.
+    Result<Definitions> d = ReadDefinitions(b);
+    return d ? Status::Ok() : d.error();
+  }
+
+  Status Instantiate(const Block& inst, const Declare& d, Scope& scope, std::vector<Block>* out) {
+    const std::string& name = inst.name;
+    if (!lang::alloy::IsIdentifier(inst.label)) {
+      return Error(inst.pos, fmt::format("{} needs a label (letters, digits and _), e.g. {} "
+                                         "\"default\" {{ ... }}",
+                                         name, name));
+    }
+    if (std::ranges::find(expanding_, name) != expanding_.end()) {
+      std::string path;
+      for (const std::string& n : expanding_) path += n + " -> ";
+      return Error(inst.pos, fmt::format("declare \"{}\" uses itself ({}{})", name, path, name));
+    }
+    if (expanding_.size() >= kMaxInstanceDepth) {
+      return Error(inst.pos,
+                   fmt::format("custom components nested more than {} deep", kMaxInstanceDepth));
     }
     if (!inst.blocks.empty()) {
-      return l_.ErrorAt(inst.blocks[0].pos,
-                        fmt::format("block {} in {}: a custom component takes its arguments as "
-                                    "attributes, not blocks",
-                                    inst.blocks[0].name, name));
+      return Error(inst.blocks[0].pos, fmt::format("block {} in {}: a custom component takes its "
+                                                   "arguments as attributes, not blocks",
+                                                   inst.blocks[0].name, name));
     }
-    const std::string id = scope.prefix + name + "." + inst.label;
+    const std::string id = scope.id_prefix + name + "." + inst.label;
     if (instances_.contains(id)) {
-      return l_.ErrorAt(inst.pos, fmt::format("{}.{} is defined twice", name, inst.label));
+      return Error(inst.pos, fmt::format("{}.{} is defined twice", name, inst.label));
     }
-    Scope inner;
-    inner.parent = d.scope;
-    inner.prefix = id + "/";
-    inner.declare = name;
     Result<Definitions> defs = ReadDefinitions(*d.block);
     if (!defs) return defs.error();
-    const auto& [declared, exports] = *defs;
-    // The arguments: written at the instance, in the instance's scope.
-    for (const Attribute& a : inst.attributes) {
-      if (!declared.contains(a.name)) {
-        return l_.ErrorAt(a.pos, fmt::format("{} has no argument {}{}", name,
-                                             lang::alloy::Short(a.name), ArgumentList(declared)));
-      }
-      Result<ExprPtr> v = Rewrite(*a.value, scope);
-      if (!v) return v.error();
-      inner.args[a.name] = std::move(*v);
-    }
-    for (const auto& [arg, b] : declared) {
-      if (inner.args.contains(arg)) continue;
-      const Attribute* optional = b->Attr("optional");
-      const bool is_optional = optional != nullptr && optional->value->value.boolean;
-      if (!is_optional) {
-        return l_.ErrorAt(inst.pos, fmt::format("{} \"{}\": argument {} is required (declared "
-                                                "at {})",
-                                                name, inst.label, arg, l_.Where(b->pos)));
-      }
-      inner.args[arg] = std::make_unique<Expr>();  // null, Alloy's value of an unset argument
-      if (const Attribute* def = b->Attr("default")) {
-        Result<ExprPtr> v = Rewrite(*def->value, inner);
-        if (!v) return v.error();
-        inner.args[arg] = std::move(*v);
-      }
-    }
+    Scope inner;
+    inner.parent = d.scope;
+    inner.id_prefix = id + "/";
+    inner.declare_name = name;
+    inner.local_ids = LocalIds(d.block->blocks);
+    inner.arguments = defs->arguments;
     CustomInstance& instance = instances_[id];
-    if (Status s = Body(d.block->blocks, &inner, depth + 1, out); !s.ok()) return s;
-    for (const Block* e : exports) {
+    if (Status s = BindArguments(inst, scope, &inner, &instance); !s.ok()) return s;
+    expanding_.push_back(name);
+    Status s = Body(d.block->blocks, &inner, out);
+    expanding_.pop_back();
+    if (!s.ok()) return s;
+    for (const Block* e : defs->exports) {
       Result<ExprPtr> v = Rewrite(*e->Attr("value")->value, inner);
       if (!v) return v.error();
       instance.exports[e->label] = std::move(*v);
+    }
+    return Status::Ok();
+  }
+
+  // The arguments the instance gives, read in the instance's (caller's) scope; a required one
+  // left out is an error. Each is also kept for the loader to evaluate once.
+  Status BindArguments(const Block& inst, Scope& scope, Scope* inner, CustomInstance* instance) {
+    for (const Attribute& a : inst.attributes) {
+      if (!inner->arguments.contains(a.name)) {
+        return Error(a.pos, fmt::format("{} has no argument {}{}", inst.name, Short(a.name),
+                                        ArgumentList(inner->arguments)));
+      }
+      Result<ExprPtr> v = Rewrite(*a.value, scope);
+      if (!v) return v.error();
+      instance->arguments.push_back(lang::alloy::Clone(**v));
+      inner->bound[a.name] = std::move(*v);
+    }
+    for (const auto& [arg, b] : inner->arguments) {
+      const Attribute* optional = b->Attr("optional");
+      if (inner->bound.contains(arg) || (optional != nullptr && optional->value->value.boolean)) {
+        continue;
+      }
+      return Error(inst.pos, fmt::format("{} \"{}\": argument {} is required (declared at {})",
+                                         inst.name, inst.label, arg, loader_.Where(b->pos)));
     }
     return Status::Ok();
   }
@@ -203,7 +270,7 @@ class Expander {
     Definitions d;
     for (const Block& b : declare.blocks) {
       if (b.name != "argument" && b.name != "export") continue;
-      if (Status s = CheckDefinition(b, d.arguments, d.exports); !s.ok()) return Err(std::move(s));
+      if (Status s = CheckDefinition(b, d); !s.ok()) return Err(std::move(s));
       if (b.name == "argument") {
         d.arguments[b.label] = &b;
       } else {
@@ -214,36 +281,33 @@ class Expander {
   }
 
   // An argument or export block of a declare: a unique label, the attributes Alloy defines.
-  Status CheckDefinition(const Block& b, const std::map<std::string, const Block*>& declared,
-                         const std::vector<const Block*>& exports) const {
+  Status CheckDefinition(const Block& b, const Definitions& d) const {
     const bool arg = b.name == "argument";
-    if (!IsIdentifier(b.label)) {
-      return l_.ErrorAt(b.pos, fmt::format("{} needs a label that names it, e.g. {} \"name\" {{ "
-                                           "... }}",
-                                           b.name, b.name));
+    if (!lang::alloy::IsIdentifier(b.label)) {
+      return Error(b.pos, fmt::format("{} needs a label that names it, e.g. {} \"name\" {{ ... }}",
+                                      b.name, b.name));
     }
     const bool twice =
-        arg ? declared.contains(b.label)
-            : std::ranges::any_of(exports, [&](const Block* e) { return e->label == b.label; });
-    if (twice) return l_.ErrorAt(b.pos, fmt::format("{} \"{}\" is defined twice", b.name, b.label));
-    if (!b.blocks.empty()) {
-      return l_.ErrorAt(b.blocks[0].pos, fmt::format("{} takes no blocks", b.name));
-    }
+        arg ? d.arguments.contains(b.label)
+            : std::ranges::any_of(d.exports, [&](const Block* e) { return e->label == b.label; });
+    if (twice) return Error(b.pos, fmt::format("{} \"{}\" is defined twice", b.name, b.label));
+    if (!b.blocks.empty()) return Error(b.blocks[0].pos, fmt::format("{} takes no blocks", b.name));
     for (const Attribute& a : b.attributes) {
       const bool known = arg ? (a.name == "optional" || a.name == "default" || a.name == "comment")
                              : a.name == "value";
       if (!known) {
-        return l_.ErrorAt(a.pos, fmt::format("{} has no attribute {} (it has {})", b.name,
-                                             lang::alloy::Short(a.name),
-                                             arg ? "optional, default and comment" : "value"));
+        return Error(a.pos, fmt::format("{} has no attribute {} (it has {})", b.name, Short(a.name),
+                                        arg ? "optional, default and comment" : "value"));
       }
+      // A literal, as every config writes it: whether an argument is required must be known
+      // before anything is evaluated.
       if (a.name == "optional" && (a.value->kind != Expr::Kind::kLiteral ||
                                    a.value->value.kind != lang::alloy::Value::Kind::kBool)) {
-        return l_.ErrorAt(a.pos, "optional must be true or false");
+        return Error(a.pos, "optional must be true or false");
       }
     }
     if (!arg && b.Attr("value") == nullptr) {
-      return l_.ErrorAt(b.pos, fmt::format("export \"{}\": value is required", b.label));
+      return Error(b.pos, fmt::format("export \"{}\": value is required", b.label));
     }
     return Status::Ok();
   }
@@ -256,13 +320,13 @@ class Expander {
   }
 
   // A block of scope's body with its references renamed into the instance.
-  Result<Block> Copy(const Block& b, const Scope& scope) {
+  Result<Block> Copy(const Block& b, Scope& scope) {
     Block out{.name = b.name,
               .label = b.label,
               .pos = b.pos,
               .attributes = {},
               .blocks = {},
-              .scope = scope.prefix};
+              .id_prefix = scope.id_prefix};
     for (const Attribute& a : b.attributes) {
       Result<ExprPtr> v = Rewrite(*a.value, scope);
       if (!v) return Err(v.error());
@@ -278,12 +342,22 @@ class Expander {
 
   // e with references into the instance renamed and arguments substituted; at the top level,
   // e as written (Loader::Resolve reads it there).
-  Result<ExprPtr> Rewrite(const Expr& e, const Scope& scope) {
+  Result<ExprPtr> Rewrite(const Expr& e, Scope& scope) {
     if (scope.top()) return lang::alloy::Clone(e);
     std::vector<std::string> parts;
-    if (e.kind != Expr::Kind::kCall && lang::alloy::DottedParts(e, &parts)) {
-      return Reference(e, parts, scope);
+    Result<ExprPtr> out =
+        lang::alloy::DottedParts(e, &parts) ? Reference(e, parts, scope) : Node(e, scope);
+    if (!out) return out;
+    // Arguments substituted into arguments of nested instances make deeper trees than the
+    // parser allows; the evaluator's recursion follows them, so they stay bounded too.
+    if ((*out)->depth > 2 * lang::alloy::kMaxDepth) {
+      return Err(Error(e.pos, "expression nested too deeply once arguments are substituted"));
     }
+    return out;
+  }
+
+  // An operator, call, literal, array or object: itself, its operands rewritten.
+  Result<ExprPtr> Node(const Expr& e, Scope& scope) {
     auto out = std::make_unique<Expr>();
     out->kind = e.kind;
     out->pos = e.pos;
@@ -300,46 +374,73 @@ class Expander {
       out->kids.push_back(std::move(*k));
     }
     out->depth = height + 1;
-    // Arguments substituted into arguments of nested instances make deeper trees than the
-    // parser allows; the evaluator's recursion follows them, so they stay bounded too.
-    if (out->depth > 2 * lang::alloy::kMaxDepth) {
-      return Err(l_.ErrorAt(e.pos, "expression nested too deeply once arguments are substituted"));
+    if (Status s = Charge(sizeof(Expr) + e.name.size() + lang::alloy::ValueBytes(e.value), e.pos);
+        !s.ok()) {
+      return Err(std::move(s));
     }
     return out;
   }
 
-  Result<ExprPtr> Reference(const Expr& e, const std::vector<std::string>& parts,
-                            const Scope& scope) {
+  Result<ExprPtr> Reference(const Expr& e, const std::vector<std::string>& parts, Scope& scope) {
     if (parts[0] == "constants") return lang::alloy::Clone(e);
     if (parts[0] == "argument") {
-      auto it =
-          parts.size() >= 3 && parts[2] == "value" ? scope.args.find(parts[1]) : scope.args.end();
       if (parts.size() < 3 || parts[2] != "value") {
-        return Err(l_.ErrorAt(e.pos, "an argument is read as argument.NAME.value"));
+        return Err(Error(e.pos, "an argument is read as argument.NAME.value"));
       }
-      if (it == scope.args.end()) {
-        return Err(l_.ErrorAt(e.pos, fmt::format("declare \"{}\" has no argument {}", scope.declare,
-                                                 lang::alloy::Short(parts[1]))));
-      }
-      return WithFields(lang::alloy::Clone(*it->second), parts, 3, e.pos);
+      Result<const Expr*> arg = Argument(parts[1], scope, e.pos);
+      if (!arg) return Err(arg.error());
+      if (Status s = Charge(Weight(**arg), e.pos); !s.ok()) return Err(std::move(s));
+      return WithFields(lang::alloy::Clone(**arg), parts, 3, e.pos);
     }
     for (size_t n = parts.size(); n >= 1; --n) {
       const std::string id = Join(parts, n);
-      if (!scope.local.contains(id)) continue;
+      if (!scope.local_ids.contains(id)) continue;
       auto ident = std::make_unique<Expr>();
       ident->kind = Expr::Kind::kIdent;
       ident->pos = e.pos;
-      ident->name = scope.prefix + id;
+      ident->name = scope.id_prefix + id;
       return WithFields(std::move(ident), parts, n, e.pos);
     }
-    return Err(l_.ErrorAt(
+    return Err(Error(
         e.pos, fmt::format("unknown reference {}: inside declare \"{}\" only its own components, "
                            "argument.NAME.value and constants can be referenced",
-                           lang::alloy::Short(Join(parts, parts.size())), scope.declare)));
+                           Short(Join(parts, parts.size())), scope.declare_name)));
   }
 
-  const Loader& l_;
+  // The expression argument `name` stands for: the instance's, or for an optional argument it
+  // left out the argument's default (null without one), read in the declare's scope when first
+  // needed, so that a default may read the declare's components and other arguments.
+  Result<const Expr*> Argument(const std::string& name, Scope& scope, Pos pos) {
+    if (auto it = scope.bound.find(name); it != scope.bound.end()) return it->second.get();
+    auto decl = scope.arguments.find(name);
+    if (decl == scope.arguments.end()) {
+      return Err(Error(
+          pos, fmt::format("declare \"{}\" has no argument {}", scope.declare_name, Short(name))));
+    }
+    if (!scope.binding.insert(name).second) {
+      return Err(Error(pos, fmt::format("the default of argument {} reads itself", name)));
+    }
+    auto null = std::make_unique<Expr>();  // Alloy's value of an unset argument
+    null->pos = decl->second->pos;
+    Result<ExprPtr> v = std::move(null);
+    if (const Attribute* def = decl->second->Attr("default")) v = Rewrite(*def->value, scope);
+    scope.binding.erase(name);
+    if (!v) return Err(v.error());
+    return scope.bound.emplace(name, std::move(*v)).first->second.get();
+  }
+
+  Status Charge(size_t bytes, Pos pos) {
+    copied_bytes_ += bytes;
+    if (copied_bytes_ <= kMaxExpandedBytes) return Status::Ok();
+    return Error(pos, fmt::format("custom components expand into more than {} MiB of expressions",
+                                  kMaxExpandedBytes >> 20));
+  }
+
+  const Loader& loader_;
   std::map<std::string, CustomInstance>& instances_;
+  std::vector<std::string> expanding_;  // the declares being instantiated, outermost first
+  size_t copies_ = 0;                   // components and instances made inside instances
+  size_t copied_bytes_ = 0;             // of expressions made inside instances
 };
 
 }  // namespace
@@ -351,8 +452,22 @@ Status Loader::ExpandCustomComponents() {
   if (!any) return Status::Ok();
   Scope top;
   std::vector<Block> out;
-  if (Status s = Expander(*this, &instances_).Body(ast_.blocks, &top, 0, &out); !s.ok()) return s;
+  if (Status s = Expander(*this, &instances_).Body(ast_.blocks, &top, &out); !s.ok()) return s;
   ast_.blocks = std::move(out);
+  return Status::Ok();
+}
+
+Status Loader::CheckInstances() {
+  for (const auto& [id, inst] : instances_) {
+    for (const lang::alloy::ExprPtr& a : inst.arguments) {
+      if (Result<Value> v = eval_.Eval(*a); !v) return v.error();
+    }
+    for (const auto& [name, e] : inst.exports) {
+      size_t consumed = 0;
+      Result<Value> v = InstanceExport(id, inst, {id, name}, 1, &consumed, e->pos);
+      if (!v) return v.error();
+    }
+  }
   return Status::Ok();
 }
 

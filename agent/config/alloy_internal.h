@@ -24,11 +24,12 @@ using lang::alloy::Value;
 
 struct AttrSpec;  // alloy_receivers.cc
 
-// An instance of a custom component (a declare block), once expanded: its exports, each the
-// `value` of one of the declare's export blocks, with references renamed as in the instance's
-// copied components (alloy_declare.cc).
+// An instance of a custom component (a declare block), once expanded (alloy_declare.cc): its
+// exports, each the `value` of one of the declare's export blocks, and the arguments it gives,
+// with references renamed as in the instance's copied components.
 struct CustomInstance {
   std::map<std::string, lang::alloy::ExprPtr> exports;
+  std::vector<lang::alloy::ExprPtr> arguments;  // evaluated once, read or not (CheckInstances)
 };
 
 // Where a source's entries come from: the discovery half of a scrape config.
@@ -95,6 +96,9 @@ class Loader {
   // Replaces each instance of a custom component with copies of its declare's components, and
   // drops the declare blocks (alloy_declare.cc). Before Index(), which sees built-ins only.
   Status ExpandCustomComponents();
+  // Evaluates every instance's arguments and exports, as Alloy does: a mistake in one nothing
+  // reads yet is reported now.
+  Status CheckInstances();
   Result<Value> Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos);
   Result<Value> LocalFileContent(const Block& b, Pos pos);
   Result<Value> InstanceExport(const std::string& id, const CustomInstance& inst,
@@ -170,7 +174,7 @@ class Loader {
 // A component's id: "loki.write.default", or in an instance of a custom component
 // "pod_logs.feature/loki.process.pod_logs" (as Alloy names components of modules).
 inline std::string Id(const Block& b) {
-  return b.scope + (b.label.empty() ? b.name : b.name + "." + b.label);
+  return b.id_prefix + (b.label.empty() ? b.name : b.name + "." + b.label);
 }
 inline constexpr size_t kMaxChain = 32;    // components in one targets or forward_to chain
 inline constexpr size_t kMaxVisits = 256;  // components on all paths of one source

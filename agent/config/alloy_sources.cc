@@ -58,6 +58,7 @@ Result<Config> Loader::Run() {
     }
   }
   if (s.ok()) s = CheckUnused();
+  if (s.ok()) s = CheckInstances();
   cfg_ = nullptr;
   if (!s.ok()) return Err(std::move(s));
   if (!cfg.positions.import_files.empty()) cfg.positions.filename = cfg.positions.import_files[0];
@@ -66,6 +67,9 @@ Result<Config> Loader::Run() {
 
 Status Loader::ReadOtelExporter(const Block& b) {
   if (Status s = CheckBody(b, {"forward_to"}, {}); !s.ok()) return s;
+  if (const Attribute* a = b.Attr("forward_to")) {
+    if (Result<Value> v = Eval(*a); !v) return v.error();  // checked as Alloy checks it
+  }
   cfg_->warnings.push_back(fmt::format(
       "{}: {} is ignored: skidder runs no otelcol receivers, so no OpenTelemetry logs reach it",
       Where(b.pos), Id(b)));

@@ -173,7 +173,8 @@ TEST_F(Alloy, EachLegacyPositionsFileResumesItsFiles) {
 
 // A custom component as Grafana's k8s-monitoring chart writes one (a declare taking its
 // destinations as an argument, with an otelcol.exporter.loki beside the loki.write), used twice:
-// each instance reads its own folder through its own copy of the pipeline.
+// each instance reads its own folder through its own copy of the pipeline (the team label is set
+// by a stage nested in each copy, from that instance's argument).
 TEST_F(Alloy, EachInstanceOfADeclareRunsItsOwnPipeline) {
   MakeDirs(logs() + "/web");
   MakeDirs(logs() + "/db");
@@ -190,7 +191,7 @@ TEST_F(Alloy, EachInstanceOfADeclareRunsItsOwnPipeline) {
     default  = "platform"
   }}
   local.file_match "files" {{
-    path_targets = [{{"__path__" = argument.dir.value + "/*.log", team = argument.team.value}}]
+    path_targets = [{{"__path__" = argument.dir.value + "/*.log"}}]
   }}
   loki.source.file "files" {{
     targets               = local.file_match.files.targets
@@ -203,6 +204,12 @@ TEST_F(Alloy, EachInstanceOfADeclareRunsItsOwnPipeline) {
     }}
     stage.labels {{
       values = {{ level = "" }}
+    }}
+    stage.match {{
+      selector = "{{level=~\".+\"}}"
+      stage.static_labels {{
+        values = {{ team = argument.team.value }}
+      }}
     }}
     forward_to = argument.logs_destinations.value
   }}

@@ -106,7 +106,7 @@ struct Block {
   // The custom component instance a block was copied into, as the prefix of its id
   // ("pod_logs.feature/"); "" for a block written at the top level. Set by the config loader,
   // which expands declare blocks (config/alloy_declare.cc), never by the parser.
-  std::string scope;
+  std::string id_prefix;
 
   const Attribute* Attr(std::string_view attr) const;
 };

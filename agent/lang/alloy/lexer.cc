@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "util/redact.h"
@@ -228,6 +229,10 @@ class Lexer {
 };
 
 }  // namespace
+
+bool IsIdentifier(std::string_view s) {
+  return !s.empty() && IsIdentStart(s[0]) && std::ranges::all_of(s, IsIdentChar);
+}
 
 Status SyntaxError(const std::string& file, std::string_view text, Pos pos, std::string_view msg) {
   // The excerpt: the offending line from the column on, cut short; never the whole input.

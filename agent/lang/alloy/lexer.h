@@ -22,6 +22,10 @@ struct Token {
 // decoded: "..." with Go's escapes, `...` raw. file names the input in errors.
 Result<std::vector<Token>> Lex(std::string_view text, const std::string& file);
 
+// Whether s is an identifier (letters, digits and _, not starting with a digit), as block
+// labels of custom components and their arguments must be.
+bool IsIdentifier(std::string_view s);
+
 // s cut to a few dozen bytes ("..." appended) for messages: input is never echoed at length.
 std::string Short(std::string_view s);
 

@@ -95,7 +95,7 @@ class Parser {
       name += "." + Cur().text;
       ++i_;
     }
-    Block b{.name = name, .label = "", .pos = pos, .attributes = {}, .blocks = {}, .scope = ""};
+    Block b{.name = name, .label = "", .pos = pos, .attributes = {}, .blocks = {}, .id_prefix = ""};
     if (Cur().kind == Token::Kind::kString) {
       b.label = Cur().text;
       ++i_;

@@ -1,4 +1,4 @@
-// Value helpers (construction, printing, equality) and Clone for expressions.
+// Value helpers: construction, printing and equality.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -6,18 +6,6 @@
 #include "lang/alloy/ast.h"
 
 namespace skidder::lang::alloy {
-
-ExprPtr Clone(const Expr& e) {
-  auto out = std::make_unique<Expr>();
-  out->kind = e.kind;
-  out->pos = e.pos;
-  out->value = e.value;
-  out->name = e.name;
-  out->keys = e.keys;
-  out->depth = e.depth;
-  for (const ExprPtr& k : e.kids) out->kids.push_back(Clone(*k));
-  return out;
-}
 
 Value Value::Bool(bool b) {
   Value v;

@@ -1,6 +1,7 @@
 // Alloy custom components (declare blocks, as Grafana's k8s-monitoring chart v2 writes them):
 // each instance loads as its declare's components written out, with Alloy's scoping, and what
 // Alloy refuses is refused with its place.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
@@ -187,8 +188,12 @@ declare "files" {
   }
   declare "match" {
     argument "glob" { }
+    argument "unset" {
+      optional = true
+    }
     local.file_match "m" {
-      path_targets = [{"__path__" = argument.glob.value, "job" = "nested"}]
+      path_targets = [{"__path__" = argument.glob.value, "job" = "nested",
+                       "unset" = string.format("%v", argument.unset.value == null)}]
     }
     export "output" {
       value = local.file_match.m.targets
@@ -232,11 +237,66 @@ loki.source.file "other" {
   const ScrapeConfig& app = c->scrape_configs[0];
   EXPECT_EQ(*app.static_configs.at(0).labels.Get("__path__"), "/srv/app/*.log");
   EXPECT_EQ(*app.static_configs.at(0).labels.Get("job"), "nested");
+  EXPECT_EQ(*app.static_configs.at(0).labels.Get("unset"), "true")
+      << "an optional argument without a default left out is null";
   ASSERT_EQ(app.pipeline_stages.size(), 1u);
   EXPECT_EQ(app.pipeline_stages[0].type, "static_labels");
   EXPECT_EQ(*c->scrape_configs[1].static_configs.at(0).labels.Get("__path__"),
-            "/var/log/default/*.log")
-      << "an optional argument left out is null";
+            "/var/log/default/*.log");
+}
+
+// What Alloy's scoping allows: a body uses a declare of the top level, a nested instance's
+// argument reads a component of the enclosing body, and a default reads the declare's own
+// components and other arguments, whatever order they are written in.
+TEST(AlloyDeclare, BodiesSeeTheirComponentsArgumentsAndEnclosingDeclares) {
+  AlloyFile f;
+  testing::WriteFile(f.dir / "dir.txt", "/var/log/feature\n");
+  std::string text = std::string(R"(
+declare "reader" {
+  argument "targets" { }
+  argument "out" { }
+  loki.source.file "r" {
+    targets    = argument.targets.value
+    forward_to = argument.out.value
+  }
+}
+declare "feature" {
+  argument "out" { }
+  argument "glob" {
+    optional = true
+    default  = argument.dir.value + "/*.log"
+  }
+  argument "dir" {
+    optional = true
+    default  = string.trim_space(local.file.base.content)
+  }
+  local.file "base" {
+    filename = argument.dir_file.value
+  }
+  argument "dir_file" { }
+  local.file_match "files" {
+    path_targets = [{"__path__" = argument.glob.value}]
+  }
+  reader "inner" {
+    targets = local.file_match.files.targets
+    out     = argument.out.value
+  }
+}
+feature "f" {
+  out      = [loki.write.loki.receiver]
+  dir_file = "DIR_FILE"
+}
+)") + kLokiWrite;
+  text.replace(text.find("DIR_FILE"), 8, f.dir / "dir.txt");
+  Result<Config> c = f.Load(text);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 1u);
+  EXPECT_EQ(c->scrape_configs[0].job_name, "r");
+  EXPECT_EQ(*c->scrape_configs[0].static_configs.at(0).labels.Get("__path__"),
+            "/var/log/feature/*.log");
+  EXPECT_NE(c->scrape_configs[0].origin.find("feature.f/reader.inner/loki.source.file.r"),
+            std::string::npos)
+      << c->scrape_configs[0].origin;
 }
 
 TEST(AlloyDeclare, WhatAlloyRefusesIsRefusedWhereWritten) {
@@ -261,9 +321,14 @@ loki.source.file "f" {
             "c.alloy:9:3: d has no argument outt (its arguments: out)");
   EXPECT_EQ(f.Error(decl + "d \"x\" {\n  out = []\n}\nd \"x\" {\n  out = []\n}\n" + source),
             "c.alloy:10:1: d.x is defined twice");
-  EXPECT_EQ(f.Error(decl + decl + source), "c.alloy:7:1: declare \"d\" is defined twice");
+  EXPECT_EQ(
+      f.Error(decl + decl + source),
+      "c.alloy:7:1: declare \"d\" is defined twice (first at " + (f.dir / "c.alloy") + ":1:1)");
   EXPECT_EQ(f.Error(decl + "d {\n  out = []\n}\n" + source),
-            "c.alloy:7:1: d needs a label, e.g. d \"default\" { ... }");
+            "c.alloy:7:1: d needs a label (letters, digits and _), e.g. d \"default\" { ... }");
+  // Alloy's labels are identifiers: "a.b" or "x/loki.process.p" would make ids that collide.
+  EXPECT_EQ(f.Error(decl + "d \"a.b\" {\n  out = []\n}\n" + source).substr(0, 30),
+            "c.alloy:7:1: d needs a label (");
   EXPECT_EQ(f.Error(decl + "e \"x\" {\n}\n" + source),
             "c.alloy:7:1: unknown component e: no declare \"e\" defines it here");
   // Inside a declare only its own components are in scope (Alloy's modules), not the top level.
@@ -284,9 +349,49 @@ loki.source.file "f" {
             "comment)");
   EXPECT_EQ(f.Error("declare \"d\" {\n  export \"e\" { }\n}\nd \"x\" { }\n" + source),
             "c.alloy:2:3: export \"e\": value is required");
-  EXPECT_EQ(f.Error("declare \"d\" {\n  d \"again\" { }\n}\nd \"x\" { }\n" + source),
-            "c.alloy:2:3: custom components nested more than 16 deep (does declare \"d\" use "
-            "itself?)");
+  EXPECT_EQ(f.Error("declare \"d\" {\n  e \"again\" { }\n}\ndeclare \"e\" {\n  d \"back\" { "
+                    "}\n}\nd \"x\" { }\n" +
+                    source),
+            "c.alloy:5:3: declare \"d\" uses itself (d -> e -> d)");
+  // Alloy's own names cannot name a custom component: a declare "loki" would take loki.write.
+  EXPECT_EQ(f.Error("declare \"loki\" { }\n" + source),
+            "c.alloy:1:1: declare \"loki\": loki is the name of Alloy's own blocks or components "
+            "and cannot name a custom component");
+  EXPECT_EQ(f.Error("declare \"logging\" { }\nlogging { }\n" + source).substr(0, 46),
+            "c.alloy:1:1: declare \"logging\": logging is the");
+  EXPECT_EQ(f.Error("declare \"d\" {\n  foo = 1\n}\n" + source),
+            "c.alloy:2:3: attributes belong inside a component block");
+  EXPECT_EQ(f.Error("tracing {\n}\n" + source).substr(0, 45),
+            "c.alloy:1:1: component tracing is not support");
+  // A nested declare is not visible outside the declare it is written in.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  declare \"inner\" { }\n}\ninner \"x\" { }\n" + source),
+            "c.alloy:4:1: unknown component inner: no declare \"inner\" defines it here");
+  // Every argument an instance gives is evaluated, as Alloy does, even one nothing reads; so is
+  // every export.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  argument \"out\" { }\n}\nd \"x\" {\n  out = "
+                    "[loki.write.typo.receiver]\n}\n" +
+                    source),
+            "c.alloy:5:10: unknown reference loki.write.typo.receiver");
+  EXPECT_EQ(f.Error("declare \"d\" {\n  export \"e\" {\n    value = 1 + \"a\"\n  }\n}\nd \"x\" "
+                    "{ }\n" +
+                    source)
+                .substr(0, 14),
+            "c.alloy:3:15: ");
+  // An optional argument's default that reads itself.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  argument \"a\" {\n    optional = true\n    default = "
+                    "argument.a.value\n  }\n  export \"e\" {\n    value = argument.a.value\n  "
+                    "}\n}\nd \"x\" { }\n" +
+                    source),
+            "c.alloy:4:15: the default of argument a reads itself");
+  // Each level using the next twice: 2^16 instances unless bounded.
+  std::string doubling;
+  for (int i = 0; i < 15; ++i) {
+    doubling +=
+        fmt::format("declare \"d{0}\" {{\n  d{1} \"a\" {{ }}\n  d{1} \"b\" {{ }}\n}}\n", i, i + 1);
+  }
+  doubling += "declare \"d15\" { }\nd0 \"top\" { }\n";
+  EXPECT_EQ(f.Error(doubling + source),
+            "c.alloy:58:3: custom components expand into more than 2000 components");
   EXPECT_EQ(f.Error("import.file \"m\" {\n  filename = \"m.alloy\"\n}\n" + source),
             "c.alloy:1:1: import.file is not supported by skidder: copy the module's declare "
             "blocks into this file");
@@ -325,6 +430,9 @@ otelcol.exporter.loki "loki" {
       << c->warnings[0];
   EXPECT_EQ(f.Error(source + "otelcol.exporter.loki \"x\" {\n  format = \"json\"\n}\n"),
             "c.alloy:14:3: unknown attribute format in otelcol.exporter.loki");
+  EXPECT_EQ(f.Error(source + "otelcol.exporter.loki \"x\" {\n  forward_to = [loki.write.typo."
+                             "receiver]\n}\n"),
+            "c.alloy:14:17: unknown reference loki.write.typo.receiver");
 }
 
 }  // namespace

@@ -1,0 +1,18 @@
+// Tree helpers declared in ast.h.
+#include "lang/alloy/ast.h"
+
+namespace skidder::lang::alloy {
+
+ExprPtr Clone(const Expr& e) {
+  auto out = std::make_unique<Expr>();
+  out->kind = e.kind;
+  out->pos = e.pos;
+  out->value = e.value;
+  out->name = e.name;
+  out->keys = e.keys;
+  out->depth = e.depth;
+  for (const ExprPtr& k : e.kids) out->kids.push_back(Clone(*k));
+  return out;
+}
+
+}  // namespace skidder::lang::alloy
