@@ -14,6 +14,7 @@
 #include "app/fd_limit.h"
 #include "app/runtime.h"
 #include "config/loader.h"
+#include "kubernetes/secret.h"
 #include "telemetry/agent_metrics.h"
 #include "util/log.h"
 
@@ -63,11 +64,23 @@ void LogConfigNotices(const config::Config& cfg) {
   for (const std::string& w : cfg.warnings) LOG_WARN(w);
 }
 
+// What loading reads from the cluster: an Alloy config's remote.kubernetes.secret.
+config::LoadHooks Hooks(const config::Flags& flags) {
+  return {.read_secret =
+              [](const config::SecretRef& r) {
+                return kubernetes::ReadSecretData(
+                    r.client, r.namespace_name, r.name,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
+                    kubernetes::DiscoveryEnv::FromProcess());
+              },
+          .offline = flags.check_syntax};
+}
+
 // Loads the config named by the flags and builds (but does not start) a Runtime from it.
 Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
                                               telemetry::AgentMetrics* metrics,
                                               config::Config* loaded = nullptr) {
-  Result<config::Config> cfg = config::LoadConfig(flags);
+  Result<config::Config> cfg = config::LoadConfig(flags, Hooks(flags));
   if (!cfg) return Err(cfg.error());
   auto runtime = Runtime::Build(*cfg, flags, metrics);
   if (runtime && loaded != nullptr) {

@@ -9,6 +9,8 @@
 // run are refused with file:line:column. See docs/migrate-from-alloy.md.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 
 #include "config/config.h"
@@ -16,7 +18,28 @@
 
 namespace skidder::config {
 
-Result<Config> ParseAlloyConfig(const std::string& text, const std::string& file);
+// A Kubernetes Secret a remote.kubernetes.secret component names, with the API client settings
+// of its client block (a kubernetes_sd_config's, in-cluster when it names no server).
+struct SecretRef {
+  std::string namespace_name;
+  std::string name;
+  KubernetesSdConfig client;
+  Duration timeout;  // poll_timeout
+};
+// Reads a Secret's data as the API gives it (key -> base64). The agent reads it from the API
+// server (kubernetes/secret.h); without one, remote.kubernetes.secret is refused.
+using SecretReader = std::function<Result<std::map<std::string, std::string>>(const SecretRef&)>;
+
+// What loading may need from outside the config module.
+struct LoadHooks {
+  SecretReader read_secret;
+  // -check-syntax: Secrets are not read (the machine checking a file need not reach the cluster);
+  // their data is empty, so what reads them gets null, and a warning says so.
+  bool offline = false;
+};
+
+Result<Config> ParseAlloyConfig(const std::string& text, const std::string& file,
+                                const LoadHooks& hooks = {});
 
 // True when the config file should be read as Alloy: format "alloy", or no format and a
 // `.alloy` file name.

@@ -95,6 +95,9 @@ Status Loader::CheckUnused() {
     } else if (b->name == "local.file") {  // Alloy reads it even when nothing uses it
       Result<Value> content = LocalFileContent(*b, b->pos);
       if (!content) s = content.error();
+    } else if (b->name == "remote.kubernetes.secret") {  // so is a Secret
+      Result<Value> data = SecretData(*b, b->pos);
+      if (!data) s = data.error();
     } else if (b->name.starts_with("discovery.") || b->name == "local.file_match") {
       Result<Targets> t = ResolveTargets(capsule, b->pos, 0);
       if (!t) s = t.error();

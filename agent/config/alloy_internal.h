@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/alloy.h"
 #include "config/config.h"
 #include "lang/alloy/eval.h"
 #include "lang/alloy/parser.h"
@@ -67,7 +68,7 @@ struct Route {
 
 class Loader {
  public:
-  Loader(std::string text, std::string file);
+  Loader(std::string text, std::string file, LoadHooks hooks = {});
   Result<Config> Run();
 
   // Shared with the block translations.
@@ -101,6 +102,9 @@ class Loader {
   Status CheckInstances();
   Result<Value> Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos);
   Result<Value> LocalFileContent(const Block& b, Pos pos);
+  // remote.kubernetes.secret's data: the Secret read through hooks_, once per load
+  // (alloy_secret.cc).
+  Result<Value> SecretData(const Block& b, Pos pos);
   Result<Value> InstanceExport(const std::string& id, const CustomInstance& inst,
                                const std::vector<std::string>& parts, size_t n, size_t* consumed,
                                Pos pos);
@@ -154,6 +158,8 @@ class Loader {
   const Block* Component(const Value& capsule) const;
 
   std::string text_, file_;
+  LoadHooks hooks_;
+  std::map<std::string, Value> secrets_;  // remote.kubernetes.secret id -> its data, read once
   lang::alloy::File ast_;
   lang::alloy::Evaluator eval_;
   std::map<std::string, const Block*> components_;   // "loki.write.default" -> its block

@@ -30,6 +30,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"discovery.relabel", {"output", "rules"}},
     {"local.file_match", {"targets"}},
     {"local.file", {"content"}},
+    {"remote.kubernetes.secret", {"data"}},
     {"loki.source.file", {}},
     {"loki.source.kubernetes", {}},
     {"loki.source.journal", {}},
@@ -80,9 +81,10 @@ std::string Join(const std::vector<std::string>& parts, size_t n) {
 
 }  // namespace
 
-Loader::Loader(std::string text, std::string file)
+Loader::Loader(std::string text, std::string file, LoadHooks hooks)
     : text_(std::move(text)),
       file_(std::move(file)),
+      hooks_(std::move(hooks)),
       eval_(file_, [this](const std::vector<std::string>& parts, size_t* consumed, Pos pos) {
         return Resolve(parts, consumed, pos);
       }) {}
@@ -176,6 +178,7 @@ Result<Value> Loader::Resolve(const std::vector<std::string>& parts, size_t* con
     }
     *consumed = n + 1;
     if (parts[n] == "content") return LocalFileContent(b, pos);
+    if (parts[n] == "data") return SecretData(b, pos);
     std::string kind = parts[n] == "output" ? "targets" : parts[n];
     return Value::MakeCapsule(kind, it->first);
   }
@@ -239,8 +242,9 @@ bool IsAlloyConfig(const std::string& format, const std::string& file) {
   return file.ends_with(".alloy");
 }
 
-Result<Config> ParseAlloyConfig(const std::string& text, const std::string& file) {
-  return alloy_internal::Loader(text, file).Run();
+Result<Config> ParseAlloyConfig(const std::string& text, const std::string& file,
+                                const LoadHooks& hooks) {
+  return alloy_internal::Loader(text, file, hooks).Run();
 }
 
 }  // namespace skidder::config

@@ -364,7 +364,7 @@ std::string ExpandEnv(const std::string& text, bool backslash_escapes) {
   return EnvExpander(text, backslash_escapes).Run();
 }
 
-Result<Config> LoadConfig(const Flags& flags) {
+Result<Config> LoadConfig(const Flags& flags, const LoadHooks& hooks) {
   const bool builtin = flags.config_file.empty();
   std::string text;
   if (builtin) {
@@ -385,7 +385,7 @@ Result<Config> LoadConfig(const Flags& flags) {
   // The built-in config is read exactly as `-config.file=config/default.yaml` would be.
   const bool alloy = !builtin && IsAlloyConfig(flags.config_format, flags.config_file);
   Result<Config> cfg =
-      alloy ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text, false) : text, name)
+      alloy ? ParseAlloyConfig(flags.expand_env ? ExpandEnv(text, false) : text, name, hooks)
             : ParseConfig(text, name, flags.expand_env, flags.client_url);
   if (!cfg && !alloy && !builtin && flags.config_format.empty() && LooksLikeAlloy(text)) {
     return Err(InvalidArgument(cfg.error().message() +

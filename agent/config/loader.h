@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "config/alloy.h"
 #include "config/config.h"
 #include "util/status.h"
 
@@ -57,7 +58,8 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& file
 // it, -client.tenant-id applies to every client. -client.external-labels goes to every client, a
 // label the file sets for a client keeping the file's value (as Promtail). Requires at least one
 // client unless flags.dry_run.
-Result<Config> LoadConfig(const Flags& flags);
+// hooks: what an Alloy config may need from other modules (remote.kubernetes.secret).
+Result<Config> LoadConfig(const Flags& flags, const LoadHooks& hooks = {});
 // Expands ${VAR}, ${VAR:-default} and ${VAR-default} (defaults may hold references); $$ is a
 // literal $. backslash_escapes (drone/envsubst's, which Promtail's -config.expand-env applies to
 // YAML): "\\\\" outside references is "\\" and "\\/" is "/". Off for Alloy text, whose strings

@@ -1,9 +1,13 @@
 #include "kubernetes/client.h"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 
 #include "io/credentials.h"
 #include "io/tls_from_config.h"
+#include "kubernetes/pod_json.h"
+#include "util/json_parse.h"
+#include "util/redact.h"
 
 namespace skidder::kubernetes {
 namespace {
@@ -17,6 +21,14 @@ constexpr auto kConnectTimeout = std::chrono::seconds(10);
 KubeClient::KubeClient(ClientConfig cfg, std::unique_ptr<io::HttpClient> http)
     : cfg_(std::move(cfg)), http_(std::move(http)) {
   auth_.set_cancel(&interrupted_);  // an OAuth2 token request gives up with the call
+}
+
+std::string ApiMessage(std::string_view body) {
+  rapidjson::Document doc;
+  if (ParseJsonBounded(doc, body).ok() && doc.IsObject()) {
+    if (std::string_view m = JsonString(doc, "message"); !m.empty()) body = m;
+  }
+  return RedactSecrets(body.substr(0, 300));
 }
 
 std::string KubeClient::Escape(std::string_view value) {

@@ -56,6 +56,11 @@ struct KubeResponse {
   std::chrono::seconds retry_after{0};
 };
 
+// What the API server said in an error body: a Status object's message (a 403's names the service
+// account and the resource it may not read), else the body's start; at most 300 bytes,
+// credentials masked.
+std::string ApiMessage(std::string_view body);
+
 class KubeClient {
  public:
   explicit KubeClient(ClientConfig cfg,

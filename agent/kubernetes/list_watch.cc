@@ -26,16 +26,6 @@ std::string BasePath(const PodQuery& q) {
   return fmt::format("{}/namespaces/{}/{}", r.group_path, q.namespace_name, r.resource);
 }
 
-// What the API server said: a Status object's message (a 403's names the service account and the
-// resource it may not read), else the body's start; at most 300 bytes, credentials masked.
-std::string ApiMessage(std::string_view body) {
-  rapidjson::Document doc;
-  if (ParseJsonBounded(doc, body).ok() && doc.IsObject()) {
-    if (std::string_view m = JsonString(doc, "message"); !m.empty()) body = m;
-  }
-  return RedactSecrets(body.substr(0, 300));
-}
-
 // What to do about a refused request, for the log; "" when the status says nothing specific.
 std::string FixFor(int status, const PodQuery& q) {
   const std::string_view resource = ResourceOf(q.role).resource;

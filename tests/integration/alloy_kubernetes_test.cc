@@ -141,5 +141,54 @@ TEST_F(AlloyKubernetes, KubernetesAlloyGivesTheSameStreamsAsKubernetesYaml) {
       yaml, [](const Stream& st) { return std::get<2>(st) == "api-1/proxy two, joined"; }));
 }
 
+// loki.write's tenant and password from a Secret (remote.kubernetes.secret, as Grafana's
+// k8s-monitoring chart writes them), read by the real binary from the API server over HTTPS.
+TEST_F(AlloyKubernetes, LokiWriteCredentialsComeFromASecret) {
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
+  MakeDirs(logs());
+  WriteFile(logs() + "/app.log", "hello\n");
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(loki.source.file "app" {{
+  targets               = [{{"__path__" = "{0}/*.log"}}]
+  forward_to            = [loki.write.loki.receiver]
+  legacy_positions_file = "{1}"
+}}
+loki.write "loki" {{
+  endpoint {{
+    url        = "{2}"
+    batch_wait = "50ms"
+    tenant_id  = convert.nonsensitive(remote.kubernetes.secret.loki.data["tenantId"])
+    basic_auth {{
+      username = convert.nonsensitive(remote.kubernetes.secret.loki.data["username"])
+      password = remote.kubernetes.secret.loki.data["password"]
+    }}
+  }}
+}}
+remote.kubernetes.secret "loki" {{
+  name      = "loki-auth"
+  namespace = "monitoring"
+  client {{
+    api_server        = "{3}"
+    bearer_token_file = "{4}"
+    tls_config {{
+      ca_file = "{5}"
+    }}
+  }}
+}}
+)",
+                                logs(), positions_file(), loki_.url(), api_->url(),
+                                dir_ / "kube/token", api_->ca_file()));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  const std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].tenant, "team-a");
+  const std::vector<ReceivedRequest> reqs = loki_.Requests();
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs[0].headers.at("Authorization"), "Basic MTIzNDU6Z2xjX3Rva2Vu");  // 12345:glc_token
+  EXPECT_EQ(agent_.Stderr().find("glc_token"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace skidder::testing

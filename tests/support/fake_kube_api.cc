@@ -187,6 +187,12 @@ void FakeKubeApi::Modify(const std::string& pod_json) {
   Event("pods", "MODIFIED", pod_json, false);
 }
 void FakeKubeApi::Delete(const std::string& pod_json) { Event("pods", "DELETED", pod_json, true); }
+void FakeKubeApi::SetSecret(const std::string& ns, const std::string& name,
+                            const std::string& json_data) {
+  std::lock_guard lock(mu_);
+  secrets_[ns + "/" + name] = json_data;
+}
+
 void FakeKubeApi::AddObject(const std::string& resource, const std::string& json) {
   Event(resource, "ADDED", json, false);
 }
@@ -315,6 +321,22 @@ void FakeKubeApi::Serve() {
   };
   server_->Get(R"(/api/v1/(namespaces/([a-z0-9-]+)/)?(pods|services|endpoints))", handler);
   server_->Get(R"(/api/v1/()()(nodes))", handler);
+  server_->Get(
+      R"(/api/v1/namespaces/([a-z0-9-]+)/secrets/([a-z0-9.-]+))",
+      [this](const httplib::Request& req, httplib::Response& res) {
+        const std::string ns = req.matches[1].str(), name = req.matches[2].str();
+        std::lock_guard lock(mu_);
+        auto it = secrets_.find(ns + "/" + name);
+        if (it == secrets_.end()) {
+          res.status = 404;
+          res.set_content(StatusJson(404, "NotFound", "secrets \\\"" + name + "\\\" not found"),
+                          "application/json");
+          return;
+        }
+        res.set_content(R"({"kind":"Secret","apiVersion":"v1","metadata":{"name":")" + name +
+                            R"(","namespace":")" + ns + R"("},"data":)" + it->second + "}",
+                        "application/json");
+      });
   server_->Get(R"(/apis/discovery.k8s.io/v1/(namespaces/([a-z0-9-]+)/)?(endpointslices))", handler);
   server_->Get(R"(/apis/networking.k8s.io/v1/(namespaces/([a-z0-9-]+)/)?(ingresses))", handler);
 }

@@ -3,7 +3,8 @@
 //
 // It serves GET /api/v1/pods and /api/v1/namespaces/<ns>/pods (list, with limit/continue paging,
 // and ?watch=1 streams from a resourceVersion), and the same for nodes, services, endpoints,
-// endpointslices (discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), checks the bearer
+// endpointslices (discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), single Secrets
+// (remote.kubernetes.secret), checks the bearer
 // token (401 when wrong), and records every request so a test can assert what was asked. The test
 // drives it from its own thread: Add/Modify/Delete push watch events (and update the list),
 // Bookmark() sends a bookmark, ExpireWatches() answers 410 Gone, DropWatches() cuts connections,
@@ -64,6 +65,9 @@ class FakeKubeApi {
   void AddObject(const std::string& resource, const std::string& json);
   void DeleteObject(const std::string& resource, const std::string& json);
   void Bookmark();
+  // GET /api/v1/namespaces/<ns>/secrets/<name> answers a Secret whose data is `json_data` (an
+  // object of base64 values, or anything else a hostile server might send); 404 for others.
+  void SetSecret(const std::string& ns, const std::string& name, const std::string& json_data);
   // Sends line (plus '\n') as is to every open and later watch: malformed events.
   void RawEvent(const std::string& line);
   // Open watches get an ERROR event with code 410; later watches from an older resourceVersion
@@ -126,6 +130,7 @@ class FakeKubeApi {
   uint64_t rv_ = 100;
   uint64_t compacted_rv_ = 0;
   std::map<std::string, StoredPod> pods_;  // "<resource>/<ns>/<name>" -> the object with its rv
+  std::map<std::string, std::string> secrets_;  // "<ns>/<name>" -> its data's JSON
   std::vector<EventRecord> events_;
   std::vector<KubeRequest> requests_;
   uint64_t expire_generation_ = 0, drop_generation_ = 0;

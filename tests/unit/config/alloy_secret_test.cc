@@ -1,0 +1,139 @@
+// remote.kubernetes.secret as Grafana's k8s-monitoring chart writes it: loki.write credentials
+// and tenant from a Secret's data, read once per load through the hook the agent gives (here a
+// fake), its errors named at the component.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "support/test_util.h"
+
+namespace skidder::config {
+namespace {
+
+constexpr const char* kConfig = R"(loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.loki.receiver]
+}
+loki.write "loki" {
+  endpoint {
+    url       = "http://loki:3100/loki/api/v1/push"
+    tenant_id = convert.nonsensitive(remote.kubernetes.secret.loki.data["tenantId"])
+    basic_auth {
+      username = convert.nonsensitive(remote.kubernetes.secret.loki.data["username"])
+      password = remote.kubernetes.secret.loki.data["password"]
+    }
+  }
+}
+remote.kubernetes.secret "loki" {
+  name      = "loki-k8smon-k8s-monitoring"
+  namespace = "default"
+} // remote.kubernetes.secret "loki"
+)";
+
+struct SecretLoad {
+  testing::TempDir dir;
+  std::vector<SecretRef> asked;
+  Result<std::map<std::string, std::string>> answer = std::map<std::string, std::string>{
+      {"tenantId", "dGVhbS1h"}, {"username", "MTIzNDU="}, {"password", "Z2xjX3Rva2Vu"}};
+
+  Result<Config> Load(const std::string& text, bool offline = false) {
+    testing::WriteFile(dir / "c.alloy", text);
+    Flags flags;
+    flags.config_file = dir / "c.alloy";
+    LoadHooks hooks{.read_secret =
+                        [this](const SecretRef& r) {
+                          asked.push_back(r);
+                          return answer;
+                        },
+                    .offline = offline};
+    return LoadConfig(flags, hooks);
+  }
+};
+
+TEST(AlloySecret, LokiWriteCredentialsComeFromTheSecretsData) {
+  SecretLoad s;
+  Result<Config> c = s.Load(kConfig);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->clients.size(), 1u);
+  EXPECT_EQ(c->clients[0].tenant_id, "team-a");
+  ASSERT_TRUE(c->clients[0].basic_auth);
+  EXPECT_EQ(c->clients[0].basic_auth->username, "12345");
+  EXPECT_EQ(c->clients[0].basic_auth->password, "glc_token");
+  ASSERT_EQ(s.asked.size(), 1u) << "read once, though three attributes read it";
+  EXPECT_EQ(s.asked[0].namespace_name, "default");
+  EXPECT_EQ(s.asked[0].name, "loki-k8smon-k8s-monitoring");
+  EXPECT_EQ(s.asked[0].timeout, std::chrono::seconds(15));
+  EXPECT_TRUE(s.asked[0].client.api_server.empty()) << "in-cluster unless a client block says";
+  EXPECT_EQ(DumpConfig(*c).find("glc_token"), std::string::npos) << "the password is masked";
+}
+
+TEST(AlloySecret, TheClientBlockIsDiscoverysClientSettings) {
+  SecretLoad s;
+  std::string text = kConfig;
+  text.replace(text.find("} // remote"), 1, R"(  poll_timeout = "3s"
+  client {
+    api_server        = "https://10.0.0.1:6443"
+    bearer_token_file = "/var/run/token"
+    tls_config {
+      ca_file = "/etc/ca.crt"
+    }
+  }
+})");
+  Result<Config> c = s.Load(text);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(s.asked.size(), 1u);
+  EXPECT_EQ(s.asked[0].client.api_server, "https://10.0.0.1:6443");
+  EXPECT_EQ(s.asked[0].client.bearer_token_file, "/var/run/token");
+  EXPECT_EQ(s.asked[0].client.tls_config.ca_file, "/etc/ca.crt");
+  EXPECT_EQ(s.asked[0].timeout, std::chrono::seconds(3));
+}
+
+TEST(AlloySecret, ASecretThatCannotBeReadFailsTheLoadAtTheComponent) {
+  SecretLoad s;
+  s.answer = Err(FailedPrecondition("cannot read secret default/x: forbidden"));
+  Result<Config> c = s.Load(kConfig);
+  ASSERT_FALSE(c);
+  const std::string msg = c.error().message();
+  EXPECT_EQ(msg.substr(msg.find("c.alloy")),
+            "c.alloy:15:1: remote.kubernetes.secret.loki: cannot read secret default/x: forbidden");
+  s.answer = std::map<std::string, std::string>{{"password", "not base64!"}};
+  c = s.Load(kConfig);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("the value of password is not base64"), std::string::npos);
+  // Read even when nothing uses it, as Alloy evaluates every component.
+  s.asked.clear();
+  s.answer = Err(FailedPrecondition("forbidden"));
+  const std::string head(kConfig);
+  const std::string unused = head.substr(0, head.find("loki.write \"loki\"")) +
+                             R"(loki.write "loki" {
+  endpoint { url = "http://loki:3100/loki/api/v1/push" }
+}
+remote.kubernetes.secret "unused" {
+  name      = "x"
+  namespace = "default"
+}
+)";
+  EXPECT_FALSE(s.Load(unused));
+  EXPECT_EQ(s.asked.size(), 1u);
+  std::string bad = kConfig;
+  bad.replace(bad.find("  namespace = \"default\"\n"), 24, "");
+  c = s.Load(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(
+      c.error().message().find("c.alloy:15:1: remote.kubernetes.secret: namespace is required"),
+      std::string::npos)
+      << c.error().message();
+}
+
+// -check-syntax does not reach the cluster: the data is empty and a warning says so.
+TEST(AlloySecret, CheckSyntaxDoesNotReadTheSecret) {
+  SecretLoad s;
+  Result<Config> c = s.Load(kConfig, /*offline=*/true);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(s.asked.empty());
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("remote.kubernetes.secret.loki is not read by -check-syntax"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace skidder::config
