@@ -221,9 +221,21 @@ Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
 Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node, bool* tail_from_end) {
   for (const Block& nb : b.blocks) {
     if (nb.name == "clustering") {
-      return ErrorAt(nb.pos,
-                     "clustering is not supported: skidder runs on every node (a "
-                     "DaemonSet) and reads that node's pods, so no clustering is needed");
+      // Alloy's clustering shares the cluster's pods among its replicas. skidder reads each
+      // node's pods on that node, so on every node (a DaemonSet) each pod is read once anyway:
+      // Grafana's k8s-monitoring chart turns clustering on for its API gather method.
+      if (Status s = CheckBody(nb, {"enabled"}, {}); !s.ok()) return s;
+      const Attribute* enabled = nb.Attr("enabled");
+      Result<Value> on = enabled ? Eval(*enabled) : Value::Bool(false);
+      if (!on) return on.error();
+      if (on->kind != Value::Kind::kBool) return ErrorAt(enabled->pos, "enabled: expected a bool");
+      if (on->boolean) {
+        cfg_->warnings.push_back(fmt::format(
+            "{}: clustering is ignored: skidder reads each node's pods on that node, so run it on "
+            "every node (a DaemonSet, as charts/skidder installs it) and each pod is read once",
+            Where(nb.pos)));
+      }
+      continue;
     }
     if (nb.name == "decompression") {
       if (Status s = ReadDecompression(nb, node); !s.ok()) return s;

@@ -1330,6 +1330,37 @@ loki.source.file "f" {
       << w;
 }
 
+// Grafana's k8s-monitoring chart turns clustering on for loki.source.kubernetes. skidder on every
+// node reads each pod once without it: a warning, not a refusal; switched off, nothing.
+TEST(AlloyConfig, ClusteringIsIgnoredWithAWarning) {
+  Alloy a;
+  const std::string src = R"(
+discovery.kubernetes "pods" {
+  role = "pod"
+}
+loki.source.kubernetes "pods" {
+  targets    = discovery.kubernetes.pods.targets
+  forward_to = [loki.write.default.receiver]
+  clustering {
+    enabled = ENABLED
+  }
+}
+)";
+  std::string on = src;
+  on.replace(on.find("ENABLED"), 7, "true");
+  Result<Config> c = a.Load(on + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 1u);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("c.alloy:8:3: clustering is ignored"), std::string::npos)
+      << c->warnings[0];
+  std::string off = src;
+  off.replace(off.find("ENABLED"), 7, "false");
+  c = a.Load(off + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->warnings.empty());
+}
+
 // Alloy's loki.relabel after loki.source.file sees entries carrying `filename`; rules that need
 // it run as a stage over entries, not in the target relabeling before any file is opened.
 TEST(AlloyConfig, ARelabelOfTheFilenameRunsOnEntriesNotOnTargets) {

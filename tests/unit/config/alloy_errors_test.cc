@@ -236,11 +236,10 @@ loki.process "b" { forward_to = [loki.write.typo.receiver] }
 loki.source.kubernetes "k" {
   targets    = []
   forward_to = [loki.write.default.receiver]
-  clustering { enabled = true }
+  clustering { enabled = "yes" }
 }
-)") + kLokiWrite)
-                .substr(0, 50),
-            "c.alloy:5:3: clustering is not supported: skidder ");
+)") + kLokiWrite),
+            "c.alloy:5:16: enabled: expected a bool");
   EXPECT_EQ(
       a.Error(src + R"(
 loki.write "default" {
