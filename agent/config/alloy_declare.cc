@@ -358,12 +358,7 @@ class Expander {
 
   // An operator, call, literal, array or object: itself, its operands rewritten.
   Result<ExprPtr> Node(const Expr& e, Scope& scope) {
-    auto out = std::make_unique<Expr>();
-    out->kind = e.kind;
-    out->pos = e.pos;
-    out->value = e.value;
-    out->name = e.name;
-    out->keys = e.keys;
+    ExprPtr out = lang::alloy::CloneNode(e);
     int height = 0;
     for (size_t i = 0; i < e.kids.size(); ++i) {
       // A call's callee is a function's name, never a component's.

@@ -3,7 +3,7 @@
 
 namespace skidder::lang::alloy {
 
-ExprPtr Clone(const Expr& e) {
+ExprPtr CloneNode(const Expr& e) {
   auto out = std::make_unique<Expr>();
   out->kind = e.kind;
   out->pos = e.pos;
@@ -11,6 +11,11 @@ ExprPtr Clone(const Expr& e) {
   out->name = e.name;
   out->keys = e.keys;
   out->depth = e.depth;
+  return out;
+}
+
+ExprPtr Clone(const Expr& e) {
+  ExprPtr out = CloneNode(e);
   for (const ExprPtr& k : e.kids) out->kids.push_back(Clone(*k));
   return out;
 }

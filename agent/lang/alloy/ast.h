@@ -90,6 +90,8 @@ struct Expr {
 
 // A deep copy of e.
 ExprPtr Clone(const Expr& e);
+// A copy of e without its operands (kids), for a caller that adds them.
+ExprPtr CloneNode(const Expr& e);
 
 struct Attribute {
   std::string name;
