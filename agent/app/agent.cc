@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "app/fd_limit.h"
@@ -64,16 +66,35 @@ void LogConfigNotices(const config::Config& cfg) {
   for (const std::string& w : cfg.warnings) LOG_WARN(w);
 }
 
+// remote.kubernetes.secret's Secrets, read from the API server. The data of each read is kept:
+// a reload while the API server is down (Unavailable after the read's retries) goes on with the
+// data read before, with a warning, rather than refusing the whole reload; at start there is
+// none, and the start fails with the reason. Loads may run on the main thread and the /reload
+// thread at once, hence the lock.
+Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r) {
+  static std::mutex mu;
+  static std::map<std::string, std::map<std::string, std::string>> last_read;
+  const std::string key = fmt::format("{}|{}|{}/{}", r.client.api_server, r.client.kubeconfig_file,
+                                      r.namespace_name, r.name);
+  auto data =
+      kubernetes::ReadSecretData(r.client, r.namespace_name, r.name,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
+                                 kubernetes::DiscoveryEnv::FromProcess());
+  std::lock_guard lock(mu);
+  if (data) {
+    last_read[key] = *data;
+    return data;
+  }
+  auto it = last_read.find(key);
+  if (data.error().code() != StatusCode::kUnavailable || it == last_read.end()) return data;
+  LOG_WARN("cannot read a Secret again: going on with the data read before",
+           {{"secret", r.namespace_name + "/" + r.name}, {"error", data.error().message()}});
+  return it->second;
+}
+
 // What loading reads from the cluster: an Alloy config's remote.kubernetes.secret.
 config::LoadHooks Hooks(const config::Flags& flags) {
-  return {.read_secret =
-              [](const config::SecretRef& r) {
-                return kubernetes::ReadSecretData(
-                    r.client, r.namespace_name, r.name,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
-                    kubernetes::DiscoveryEnv::FromProcess());
-              },
-          .offline = flags.check_syntax};
+  return {.read_secret = ReadSecret, .offline = flags.check_syntax};
 }
 
 // Loads the config named by the flags and builds (but does not start) a Runtime from it.

@@ -27,7 +27,9 @@ struct SecretRef {
   Duration timeout;  // poll_timeout
 };
 // Reads a Secret's data as the API gives it (key -> base64). The agent reads it from the API
-// server (kubernetes/secret.h); without one, remote.kubernetes.secret is refused.
+// server (kubernetes/secret.h); without one, remote.kubernetes.secret is refused. Blocks for up
+// to the ref's timeout; called on whichever thread loads the config (the main thread at start
+// and on SIGHUP, the HTTP server's for POST /reload), possibly at the same time.
 using SecretReader = std::function<Result<std::map<std::string, std::string>>(const SecretRef&)>;
 
 // What loading may need from outside the config module.

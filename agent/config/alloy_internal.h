@@ -105,6 +105,8 @@ class Loader {
   // remote.kubernetes.secret's data: the Secret read through hooks_, once per load
   // (alloy_secret.cc).
   Result<Value> SecretData(const Block& b, Pos pos);
+  Result<SecretRef> ReadSecretRef(const Block& b);
+  Result<KubernetesSdConfig> ReadClient(const Block& b);
   Result<Value> InstanceExport(const std::string& id, const CustomInstance& inst,
                                const std::vector<std::string>& parts, size_t n, size_t* consumed,
                                Pos pos);

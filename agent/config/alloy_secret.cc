@@ -4,9 +4,9 @@
 //
 // Alloy polls the Secret every poll_frequency and re-evaluates what reads it. skidder's
 // configuration is fixed between loads, so the Secret is read when the config is loaded and on
-// every reload (SIGHUP, POST /reload): a rotated credential takes effect with a reload. A Secret
-// that cannot be read fails the load with the reason (at start, the agent exits; on reload, the
-// running config stays), as Alloy's components that read it fail to evaluate.
+// every reload (SIGHUP, POST /reload): a rotated credential takes effect with a reload. The
+// reading itself (retries, what a reload does while the API server is down) is the hook's
+// (app/agent.cc, kubernetes/secret.h); what it cannot read fails the load with the reason.
 #include <fmt/format.h>
 
 #include "config/alloy_internal.h"
@@ -14,73 +14,56 @@
 #include "lang/alloy/eval.h"
 
 namespace skidder::config::alloy_internal {
+namespace {
+
+constexpr Duration kDefaultPollTimeout = std::chrono::seconds(15);  // Alloy's
+// A load waits this long for a Secret at most: the main thread loads on SIGHUP, and must get
+// back to saving positions and answering SIGTERM.
+constexpr Duration kMaxPollTimeout = std::chrono::minutes(1);
+
+// A DNS-1123 label ([a-z0-9-], alphanumeric at both ends), as Kubernetes names namespaces.
+bool DnsLabel(std::string_view s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
+         std::ranges::all_of(s, [&](char c) { return alnum(c) || c == '-'; });
+}
+
+// A DNS-1123 subdomain (labels joined by dots, at most 253 bytes), as Kubernetes names Secrets.
+// Checked before the name goes into a request path: "." or ".." would name another resource.
+bool DnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (size_t start = 0;;) {
+    const size_t dot = s.find('.', start);
+    if (!DnsLabel(s.substr(start, dot == std::string_view::npos ? dot : dot - start))) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+}  // namespace
 
 Result<Value> Loader::SecretData(const Block& b, Pos pos) {
   const std::string id = Id(b);
   if (auto it = secrets_.find(id); it != secrets_.end()) return it->second;
-  if (Status s = CheckBody(b, {"name", "namespace", "poll_frequency", "poll_timeout"}, {"client"});
-      !s.ok()) {
-    return Err(std::move(s));
+  // Its own attributes may read a Secret (its name, a client token): not itself.
+  if (!evaluating_.insert(id).second) {
+    return Err(ErrorAt(pos, fmt::format("reference cycle through {}", id)));
   }
-  SecretRef ref;
-  ref.timeout = std::chrono::seconds(15);  // Alloy's poll_timeout
-  for (const char* required : {"name", "namespace"}) {
-    const Attribute* a = b.Attr(required);
-    if (a == nullptr) {
-      return Err(ErrorAt(b.pos, fmt::format("remote.kubernetes.secret: {} is required", required)));
-    }
-    Result<Value> v = Eval(*a);
-    if (!v) return v;
-    if (v->kind != Value::Kind::kString || v->str.empty()) {
-      return Err(ErrorAt(a->pos, fmt::format("{}: expected the Secret's {}", required, required)));
-    }
-    (a->name == "name" ? ref.name : ref.namespace_name) = v->str;
-  }
-  if (const Attribute* a = b.Attr("poll_timeout")) {
-    if (Status s = DurationAttr(*a, &ref.timeout); !s.ok()) return Err(std::move(s));
-  }
-  if (const Attribute* a = b.Attr("poll_frequency")) {
-    Duration unused;
-    if (Status s = DurationAttr(*a, &unused); !s.ok()) return Err(std::move(s));
-  }
-  // The client block: the API server settings discovery.kubernetes takes, read by the same code.
-  YAML::Node job;
-  job["job_name"] = id;
-  YAML::Node sd(YAML::NodeType::Map);
-  for (const Block& nb : b.blocks) {
-    if (Status s = CheckBody(nb,
-                             {"api_server", "kubeconfig_file", "bearer_token", "bearer_token_file",
-                              "proxy_url", "no_proxy", "proxy_from_environment",
-                              "proxy_connect_header", "follow_redirects", "enable_http2"},
-                             {"basic_auth", "authorization", "oauth2", "tls_config"});
-        !s.ok()) {
-      return Err(std::move(s));
-    }
-    Result<YAML::Node> client = KubernetesSd(*this, nb);
-    if (!client) return Err(client.error());
-    sd = *client;
-  }
-  sd["role"] = "pod";
-  job["kubernetes_sd_configs"].push_back(sd);
-  ScrapeConfig read;
-  std::vector<std::string> no_warnings;
-  if (Status s = internal::ReadScrapeConfig(job, Where(b.blocks.empty() ? b.pos : b.blocks[0].pos),
-                                            id + ".client", &read, &no_warnings);
-      !s.ok()) {
-    return Err(std::move(s));
-  }
-  ref.client = read.kubernetes_sd_configs.at(0);
+  Result<SecretRef> ref = ReadSecretRef(b);
+  evaluating_.erase(id);
+  if (!ref) return Err(ref.error());
   if (hooks_.offline) {
     cfg_->warnings.push_back(
         fmt::format("{}: {} is not read by -check-syntax: what reads its data "
-                    "was checked with null values",
+                    "was checked with every key absent (null)",
                     Where(b.pos), id));
     return secrets_.emplace(id, Value::MakeObject({})).first->second;
   }
   if (!hooks_.read_secret) {
-    return Err(ErrorAt(pos, fmt::format("{}: this command does not read Kubernetes Secrets", id)));
+    return Err(
+        ErrorAt(b.pos, fmt::format("{}: this command does not read Kubernetes Secrets", id)));
   }
-  Result<std::map<std::string, std::string>> data = hooks_.read_secret(ref);
+  Result<std::map<std::string, std::string>> data = hooks_.read_secret(*ref);
   if (!data) return Err(ErrorAt(b.pos, fmt::format("{}: {}", id, data.error().message())));
   lang::alloy::Object fields;
   for (const auto& [key, base64] : *data) {
@@ -92,6 +75,73 @@ Result<Value> Loader::SecretData(const Block& b, Pos pos) {
     fields.emplace_back(key, std::move(*decoded));
   }
   return secrets_.emplace(id, Value::MakeObject(std::move(fields))).first->second;
+}
+
+Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
+  if (Status s = CheckBody(b, {"name", "namespace", "poll_frequency", "poll_timeout"}, {"client"});
+      !s.ok()) {
+    return Err(std::move(s));
+  }
+  SecretRef ref;
+  ref.timeout = kDefaultPollTimeout;
+  for (const char* key : {"name", "namespace"}) {
+    const Attribute* a = b.Attr(key);
+    if (a == nullptr) {
+      return Err(ErrorAt(b.pos, fmt::format("remote.kubernetes.secret: {} is required", key)));
+    }
+    Result<Value> v = Eval(*a);
+    if (!v) return Err(v.error());
+    const bool name = a->name == "name";
+    if (v->kind != Value::Kind::kString || !(name ? DnsSubdomain(v->str) : DnsLabel(v->str))) {
+      return Err(ErrorAt(a->pos, fmt::format("{}: expected a Kubernetes {} name ({})", key,
+                                             name ? "Secret" : "namespace",
+                                             name ? "lower-case letters, digits, '-' and '.'"
+                                                  : "lower-case letters, digits and '-'")));
+    }
+    (name ? ref.name : ref.namespace_name) = v->str;
+  }
+  for (const char* key : {"poll_timeout", "poll_frequency"}) {
+    const Attribute* a = b.Attr(key);
+    Duration d = kDefaultPollTimeout;
+    if (a == nullptr) continue;
+    if (Status s = DurationAttr(*a, &d); !s.ok()) return Err(std::move(s));
+    if (d <= Duration::zero()) {
+      return Err(ErrorAt(a->pos, fmt::format("{}: must be greater than 0", key)));
+    }
+    if (a->name == "poll_timeout") ref.timeout = std::min(d, kMaxPollTimeout);
+  }
+  if (b.blocks.size() > 1) return Err(ErrorAt(b.blocks[1].pos, "the client block is given twice"));
+  Result<KubernetesSdConfig> client = b.blocks.empty() ? KubernetesSdConfig{} : ReadClient(b);
+  if (!client) return Err(client.error());
+  ref.client = std::move(*client);
+  return ref;
+}
+
+// The client block: the API server settings discovery.kubernetes takes, read by the same code.
+Result<KubernetesSdConfig> Loader::ReadClient(const Block& b) {
+  const Block& nb = b.blocks[0];
+  if (Status s = CheckBody(nb,
+                           {"api_server", "kubeconfig_file", "bearer_token", "bearer_token_file",
+                            "proxy_url", "no_proxy", "proxy_from_environment",
+                            "proxy_connect_header", "follow_redirects", "enable_http2"},
+                           {"basic_auth", "authorization", "oauth2", "tls_config"});
+      !s.ok()) {
+    return Err(std::move(s));
+  }
+  Result<YAML::Node> sd = KubernetesSd(*this, nb);
+  if (!sd) return Err(sd.error());
+  (*sd)["role"] = "pod";
+  YAML::Node job;
+  job["job_name"] = Id(b);
+  job["kubernetes_sd_configs"].push_back(*sd);
+  ScrapeConfig read;
+  std::vector<std::string> about_targets;  // a scrape job's warnings; this one has no targets
+  if (Status s =
+          internal::ReadScrapeConfig(job, Where(nb.pos), Id(b) + ".client", &read, &about_targets);
+      !s.ok()) {
+    return Err(std::move(s));
+  }
+  return read.kubernetes_sd_configs.at(0);
 }
 
 }  // namespace skidder::config::alloy_internal

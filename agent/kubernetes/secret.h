@@ -13,8 +13,10 @@
 
 namespace skidder::kubernetes {
 
-// The Secret's data as the API gives it: key -> base64 value. Errors say what to do about a 403
-// (the service account needs get on the secret) and a 404, never quoting a credential.
+// The Secret's data as the API gives it: key -> base64 value. A transport error, 429 or 5xx is
+// asked again until `timeout` is spent (the call blocks that long at most), then Unavailable.
+// Other errors say what to do about a 403 (the service account needs get on the secret) and a
+// 404, never quoting a credential. Thread-safe (nothing shared between calls).
 Result<std::map<std::string, std::string>> ReadSecretData(const config::KubernetesSdConfig& client,
                                                           const std::string& namespace_name,
                                                           const std::string& name,

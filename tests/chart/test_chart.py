@@ -122,6 +122,28 @@ class Rbac(unittest.TestCase):
                                                 "namespace": NAMESPACE}])
         self.assertEqual(pod["serviceAccountName"], sa["metadata"]["name"])
 
+    def test_secrets_get_a_role_in_their_own_namespace_only(self):
+        docs = R.render({"rbac": {"secrets": [
+            {"namespace": "monitoring", "name": "loki-auth"},
+            {"namespace": "monitoring", "name": "loki-tls"},
+            {"namespace": "team-a", "name": "loki-auth"}]}})
+        roles = {r["metadata"]["namespace"]: r for r in find(docs, "Role")}
+        self.assertEqual(sorted(roles), ["monitoring", "team-a"])
+        self.assertEqual(roles["monitoring"]["rules"], [{
+            "apiGroups": [""], "resources": ["secrets"],
+            "resourceNames": ["loki-auth", "loki-tls"], "verbs": ["get"]}])
+        self.assertEqual(roles["team-a"]["rules"][0]["resourceNames"], ["loki-auth"])
+        sa = one(docs, "ServiceAccount")
+        for b in find(docs, "RoleBinding"):
+            self.assertEqual(b["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                            "name": roles[b["metadata"]["namespace"]]["metadata"]["name"]})
+            self.assertEqual(b["subjects"], [{"kind": "ServiceAccount", "name": sa["metadata"]["name"],
+                                              "namespace": NAMESPACE}])
+        self.assertEqual(len(find(docs, "RoleBinding")), 2)
+        self.assertEqual(one(docs, "ClusterRole")["rules"][0]["resources"], ["pods"],
+                         "no Secret access cluster-wide")
+        self.assertFalse(find(R.render(), "Role"), "none unless asked for")
+
     def test_rbac_create_false_renders_no_rbac(self):
         docs = R.render(sets=["rbac.create=false"])
         self.assertFalse(find(docs, "ClusterRole") + find(docs, "ClusterRoleBinding"))

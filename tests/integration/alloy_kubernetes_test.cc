@@ -142,7 +142,9 @@ TEST_F(AlloyKubernetes, KubernetesAlloyGivesTheSameStreamsAsKubernetesYaml) {
 }
 
 // loki.write's tenant and password from a Secret (remote.kubernetes.secret, as Grafana's
-// k8s-monitoring chart writes them), read by the real binary from the API server over HTTPS.
+// k8s-monitoring chart writes them), read by the real binary from the API server over HTTPS; a
+// reload reads the rotated Secret, and a reload while the API server fails goes on with the data
+// read before.
 TEST_F(AlloyKubernetes, LokiWriteCredentialsComeFromASecret) {
   api_->SetSecret("monitoring", "loki-auth",
                   R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
@@ -166,8 +168,9 @@ loki.write "loki" {{
   }}
 }}
 remote.kubernetes.secret "loki" {{
-  name      = "loki-auth"
-  namespace = "monitoring"
+  name         = "loki-auth"
+  namespace    = "monitoring"
+  poll_timeout = "1s"
   client {{
     api_server        = "{3}"
     bearer_token_file = "{4}"
@@ -179,15 +182,36 @@ remote.kubernetes.secret "loki" {{
 )",
                                 logs(), positions_file(), loki_.url(), api_->url(),
                                 dir_ / "kube/token", api_->ca_file()));
-  StartAgent(config, {"-server.http-listen-port=0"});
+  StartAgent(config, {"-server.http-listen-port=0", "-print-config-stderr"});
   ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
   const std::vector<ReceivedEntry> got = loki_.Entries();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].tenant, "team-a");
-  const std::vector<ReceivedRequest> reqs = loki_.Requests();
-  ASSERT_FALSE(reqs.empty());
-  EXPECT_EQ(reqs[0].headers.at("Authorization"), "Basic MTIzNDU6Z2xjX3Rva2Vu");  // 12345:glc_token
-  EXPECT_EQ(agent_.Stderr().find("glc_token"), std::string::npos);
+  EXPECT_EQ(loki_.Requests().at(0).headers.at("Authorization"),
+            "Basic MTIzNDU6Z2xjX3Rva2Vu");  // 12345:glc_token
+  EXPECT_EQ(agent_.Stderr().find("glc_token"), std::string::npos) << "the printed config masks it";
+
+  // A rotated password takes effect with a reload.
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"bmV3"})");
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return agent_.Stderr().find("config reloaded") != std::string::npos; }))
+      << agent_.Stderr();
+  AppendFile(logs() + "/app.log", "after rotation\n");
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"),
+            "Basic MTIzNDU6bmV3");  // 12345:new
+
+  // The API server failing during a reload: the reload goes on with the data read before.
+  api_->FailNext(1000, 503);
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("going on with the data read before") != std::string::npos;
+  })) << agent_.Stderr();
+  AppendFile(logs() + "/app.log", "during outage\n");
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Basic MTIzNDU6bmV3");
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);
 }
 
 }  // namespace

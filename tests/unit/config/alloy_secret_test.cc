@@ -63,7 +63,6 @@ TEST(AlloySecret, LokiWriteCredentialsComeFromTheSecretsData) {
   EXPECT_EQ(s.asked[0].name, "loki-k8smon-k8s-monitoring");
   EXPECT_EQ(s.asked[0].timeout, std::chrono::seconds(15));
   EXPECT_TRUE(s.asked[0].client.api_server.empty()) << "in-cluster unless a client block says";
-  EXPECT_EQ(DumpConfig(*c).find("glc_token"), std::string::npos) << "the password is masked";
 }
 
 TEST(AlloySecret, TheClientBlockIsDiscoverysClientSettings) {
@@ -95,12 +94,19 @@ TEST(AlloySecret, ASecretThatCannotBeReadFailsTheLoadAtTheComponent) {
   const std::string msg = c.error().message();
   EXPECT_EQ(msg.substr(msg.find("c.alloy")),
             "c.alloy:15:1: remote.kubernetes.secret.loki: cannot read secret default/x: forbidden");
+}
+
+TEST(AlloySecret, DataThatIsNotBase64IsRefused) {
+  SecretLoad s;
   s.answer = std::map<std::string, std::string>{{"password", "not base64!"}};
-  c = s.Load(kConfig);
+  Result<Config> c = s.Load(kConfig);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message().find("the value of password is not base64"), std::string::npos);
-  // Read even when nothing uses it, as Alloy evaluates every component.
-  s.asked.clear();
+}
+
+// As Alloy evaluates every component, a Secret nothing reads is read too.
+TEST(AlloySecret, ASecretNothingReadsIsReadToo) {
+  SecretLoad s;
   s.answer = Err(FailedPrecondition("forbidden"));
   const std::string head(kConfig);
   const std::string unused = head.substr(0, head.find("loki.write \"loki\"")) +
@@ -114,14 +120,40 @@ remote.kubernetes.secret "unused" {
 )";
   EXPECT_FALSE(s.Load(unused));
   EXPECT_EQ(s.asked.size(), 1u);
-  std::string bad = kConfig;
-  bad.replace(bad.find("  namespace = \"default\"\n"), 24, "");
-  c = s.Load(bad);
-  ASSERT_FALSE(c);
-  EXPECT_NE(
-      c.error().message().find("c.alloy:15:1: remote.kubernetes.secret: namespace is required"),
-      std::string::npos)
-      << c.error().message();
+}
+
+// What would make a bad request is refused where written: names that are not Kubernetes names
+// ("." or ".." would name another resource in the request path), timeouts that are not positive
+// (no timeout at all), two client blocks, a Secret whose name reads itself.
+TEST(AlloySecret, BadArgumentsAreRefusedWhereWritten) {
+  SecretLoad s;
+  auto error = [&](const std::string& from, const std::string& to) {
+    std::string text = kConfig;
+    text.replace(text.find(from), from.size(), to);
+    Result<Config> c = s.Load(text);
+    if (c) return std::string("loaded");
+    const std::string msg = c.error().message();
+    return msg.substr(msg.find("c.alloy"));
+  };
+  EXPECT_EQ(error("namespace = \"default\"\n", ""),
+            "c.alloy:15:1: remote.kubernetes.secret: namespace is required");
+  EXPECT_EQ(error("\"loki-k8smon-k8s-monitoring\"", "\"..\""),
+            "c.alloy:16:3: name: expected a Kubernetes Secret name (lower-case letters, digits, "
+            "'-' and '.')");
+  EXPECT_EQ(error("\"loki-k8smon-k8s-monitoring\"", "\"a.b\""), "loaded") << "a subdomain";
+  EXPECT_EQ(error("\"default\"", "\"Default\""),
+            "c.alloy:17:3: namespace: expected a Kubernetes namespace name (lower-case letters, "
+            "digits and '-')");
+  EXPECT_EQ(
+      error("namespace = \"default\"\n", "namespace = \"default\"\n  poll_timeout = \"0s\"\n"),
+      "c.alloy:18:3: poll_timeout: must be greater than 0");
+  EXPECT_EQ(
+      error("namespace = \"default\"\n", "namespace = \"default\"\n  client { }\n  client { }\n"),
+      "c.alloy:19:3: the client block is given twice");
+  EXPECT_EQ(error("\"loki-k8smon-k8s-monitoring\"", "remote.kubernetes.secret.loki.data[\"n\"]"),
+            "c.alloy:16:15: reference cycle through remote.kubernetes.secret.loki");
+  ASSERT_EQ(s.asked.size(), 1u) << "only the valid one was read";
+  EXPECT_EQ(s.asked[0].name, "a.b");
 }
 
 // -check-syntax does not reach the cluster: the data is empty and a warning says so.

@@ -58,8 +58,9 @@ TEST_F(SecretTest, RefusalsSayWhatToDo) {
   api_->FailNext(1, 403);
   data = Read("monitoring", "loki-auth");
   ASSERT_FALSE(data);
-  EXPECT_NE(data.error().message().find("the agent's service account needs get on it: add a Role "
-                                        "with resources [secrets], resourceNames [loki-auth]"),
+  EXPECT_NE(data.error().message().find("the agent's service account needs get on it: with the "
+                                        "chart, rbac.secrets: [{namespace: monitoring, name: "
+                                        "loki-auth}]"),
             std::string::npos)
       << data.error().message();
   api_->SetSecret("monitoring", "odd", R"({"password":5})");
@@ -71,6 +72,27 @@ TEST_F(SecretTest, RefusalsSayWhatToDo) {
   data = Read("monitoring", "odd");
   ASSERT_FALSE(data);
   EXPECT_NE(data.error().message().find("HTTP 401"), std::string::npos) << data.error().message();
+}
+
+// An API server restarting (503s, then an answer) is asked again within the timeout; one that
+// stays down is Unavailable once the timeout is spent, which lets a reload go on with the data
+// read before (app/agent.cc).
+TEST_F(SecretTest, TransientFailuresAreAskedAgainWithinTheTimeout) {
+  api_->SetSecret("monitoring", "loki-auth", R"({"password":"cHc="})");
+  api_->FailNext(2, 503);
+  Result<std::map<std::string, std::string>> data = Read("monitoring", "loki-auth");
+  ASSERT_TRUE(data) << data.error().message();
+  EXPECT_EQ(data->at("password"), "cHc=");
+  EXPECT_EQ(api_->requests().size(), 3u);
+  api_->FailNext(1000, 503);
+  data = ReadSecretData(Client(), "monitoring", "loki-auth", 1s, DiscoveryEnv{});
+  ASSERT_FALSE(data);
+  EXPECT_EQ(data.error().code(), StatusCode::kUnavailable) << data.error().message();
+  config::KubernetesSdConfig closed = Client();
+  closed.api_server = "https://127.0.0.1:1";  // nothing listens
+  data = ReadSecretData(closed, "monitoring", "loki-auth", 1s, DiscoveryEnv{});
+  ASSERT_FALSE(data);
+  EXPECT_EQ(data.error().code(), StatusCode::kUnavailable) << data.error().message();
 }
 
 }  // namespace
