@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "alloy_file.h"
 #include "config/alloy.h"
 #include "config/loader.h"
 #include "support/test_certs.h"
@@ -83,19 +84,9 @@ TEST(AlloyConfig, ServiceExamplesMatchTheirYaml) {
 }
 
 // Loads Alloy text written to a temp file named c.alloy.
-struct Alloy {
-  testing::TempDir dir;
-  Result<Config> Load(const std::string& text) {
-    testing::WriteFile(dir / "c.alloy", text);
-    return LoadFile(dir / "c.alloy");
-  }
-  std::string Error(const std::string& text) {
-    Result<Config> c = Load(text);
-    if (c) return "loaded";
-    std::string msg = c.error().message();
-    size_t at = msg.find("c.alloy");  // drop the temp dir
-    return at == std::string::npos ? msg : msg.substr(at);
-  }
+// As the chart runs it: ${NODE_NAME} expanded.
+struct Alloy : AlloyFile {
+  Alloy() { expand_env = true; }
 };
 
 constexpr const char* kWrite = R"(

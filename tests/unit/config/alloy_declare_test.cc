@@ -4,29 +4,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "alloy_file.h"
 #include "config/loader.h"
 #include "support/test_util.h"
 
 namespace skidder::config {
 namespace {
-
-struct AlloyFile {
-  testing::TempDir dir;
-  Result<Config> Load(const std::string& text) {
-    testing::WriteFile(dir / "c.alloy", text);
-    Flags flags;
-    flags.config_file = dir / "c.alloy";
-    return LoadConfig(flags);
-  }
-  // The error without the temp dir, or "loaded".
-  std::string Error(const std::string& text) {
-    Result<Config> c = Load(text);
-    if (c) return "loaded";
-    std::string msg = c.error().message();
-    size_t at = msg.find("c.alloy");
-    return at == std::string::npos ? msg : msg.substr(at);
-  }
-};
 
 constexpr const char* kLokiWrite = R"(
 loki.write "loki" {

@@ -2,26 +2,12 @@
 // components and references, cycles, bad values.
 #include <gtest/gtest.h>
 
+#include "alloy_file.h"
 #include "config/loader.h"
 #include "support/test_util.h"
 
 namespace skidder::config {
 namespace {
-
-// Loads Alloy text written to a temp file named c.alloy; the error without the temp dir.
-struct AlloyLoad {
-  testing::TempDir dir;
-  std::string Error(const std::string& text) {
-    testing::WriteFile(dir / "c.alloy", text);
-    Flags flags;
-    flags.config_file = dir / "c.alloy";
-    Result<Config> c = LoadConfig(flags);
-    if (c) return "loaded";
-    std::string msg = c.error().message();
-    size_t at = msg.find("c.alloy");
-    return at == std::string::npos ? msg : msg.substr(at);
-  }
-};
 
 constexpr const char* kLokiWrite = R"(
 loki.write "default" {
@@ -32,7 +18,7 @@ loki.write "default" {
 // A byte order mark at the start (Windows editors write one) is skipped, as Alloy's scanner does,
 // and positions still count from the first character after it.
 TEST(AlloyErrors, ALeadingByteOrderMarkIsSkipped) {
-  AlloyLoad a;
+  AlloyFile a;
   const std::string src = R"(loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
   forward_to = [loki.write.default.receiver]
@@ -46,7 +32,7 @@ TEST(AlloyErrors, ALeadingByteOrderMarkIsSkipped) {
 // too (Alloy evaluates every component); before, it was reported at the source that read it,
 // or not at all.
 TEST(AlloyErrors, ABadRelabelRuleIsReportedAtItsOwnBlock) {
-  AlloyLoad a;
+  AlloyFile a;
   const std::string rules = R"(
 discovery.relabel "r" {
   targets = [{"__path__" = "/var/log/*.log"}]
@@ -87,7 +73,7 @@ loki.relabel "r" {
 // Combining the exports of two discoveries is not something skidder can run; the error says so
 // and what to write instead, not "got a capsule".
 TEST(AlloyErrors, ConcatOfComponentExportsSaysWhatToDoInstead) {
-  AlloyLoad a;
+  AlloyFile a;
   EXPECT_EQ(a.Error(std::string(R"(
 discovery.kubernetes "a" { role = "pod" }
 discovery.kubernetes "b" { role = "pod" }
@@ -104,7 +90,7 @@ loki.source.kubernetes "k" {
 // An endpoint's error names the attribute as written (batch_wait, not Promtail's batchwait), at
 // the endpoint's position once (a cloned node's mark added ":1:1" after it).
 TEST(AlloyErrors, EndpointErrorsUseAlloysAttributeNames) {
-  AlloyLoad a;
+  AlloyFile a;
   const std::string src = R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
@@ -125,7 +111,7 @@ loki.write "default" {
 // A listen address is checked at load, where the error can name the attribute and its place;
 // at start, the socket layer would take port 99999 as 34463.
 TEST(AlloyErrors, ListenAddressesAreCheckedAtTheirAttribute) {
-  AlloyLoad a;
+  AlloyFile a;
   EXPECT_EQ(a.Error(R"(loki.source.syslog "s" {
   listener {
     address = "0.0.0.0:99999"
@@ -145,7 +131,7 @@ TEST(AlloyErrors, ListenAddressesAreCheckedAtTheirAttribute) {
 }
 
 TEST(AlloyErrors, MaxStreamsMustBeAWholeNumberThatFits) {
-  AlloyLoad a;
+  AlloyFile a;
   const std::string src = R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
@@ -163,7 +149,7 @@ loki.write "default" {
 }
 
 TEST(AlloyErrors, RefusesWhatItCannotRunWithThePosition) {
-  AlloyLoad a;
+  AlloyFile a;
   const std::string src = R"(
 loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]

@@ -3,6 +3,7 @@
 // fake), its errors named at the component.
 #include <gtest/gtest.h>
 
+#include "alloy_file.h"
 #include "config/loader.h"
 #include "support/test_util.h"
 
@@ -29,23 +30,21 @@ remote.kubernetes.secret "loki" {
 } // remote.kubernetes.secret "loki"
 )";
 
+// An AlloyFile whose Secrets come from `answer`; `asked` records each read.
 struct SecretLoad {
-  testing::TempDir dir;
+  AlloyFile file;
   std::vector<SecretRef> asked;
   Result<std::map<std::string, std::string>> answer = std::map<std::string, std::string>{
       {"tenantId", "dGVhbS1h"}, {"username", "MTIzNDU="}, {"password", "Z2xjX3Rva2Vu"}};
 
   Result<Config> Load(const std::string& text, bool offline = false) {
-    testing::WriteFile(dir / "c.alloy", text);
-    Flags flags;
-    flags.config_file = dir / "c.alloy";
-    LoadHooks hooks{.read_secret =
-                        [this](const SecretRef& r) {
-                          asked.push_back(r);
-                          return answer;
-                        },
-                    .offline = offline};
-    return LoadConfig(flags, hooks);
+    file.hooks = {.read_secret =
+                      [this](const SecretRef& r) {
+                        asked.push_back(r);
+                        return answer;
+                      },
+                  .offline = offline};
+    return file.Load(text);
   }
 };
 
