@@ -60,6 +60,13 @@ Result<Config> Loader::Run() {
   if (s.ok()) s = CheckUnused();
   if (s.ok()) s = CheckInstances();
   cfg_ = nullptr;
+  if (!s.ok() && hooks_.offline && !secrets_.empty()) {
+    // The null keys of a Secret -check-syntax did not read may be what failed, e.g. url =
+    // nonsensitive(data["host"]) + "/loki/api/v1/push" (Grafana's k8s-monitoring chart v1).
+    return Err(Status(s.code(), s.message() + " (-check-syntax reads no Kubernetes Secrets: "
+                                              "remote.kubernetes.secret's keys are null here, "
+                                              "so this may load when the agent runs)"));
+  }
   if (!s.ok()) return Err(std::move(s));
   if (!cfg.positions.import_files.empty()) cfg.positions.filename = cfg.positions.import_files[0];
   return cfg;

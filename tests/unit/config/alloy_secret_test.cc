@@ -35,7 +35,10 @@ struct SecretLoad {
   AlloyFile file;
   std::vector<SecretRef> asked;
   Result<std::map<std::string, std::string>> answer = std::map<std::string, std::string>{
-      {"tenantId", "dGVhbS1h"}, {"username", "MTIzNDU="}, {"password", "Z2xjX3Rva2Vu"}};
+      {"tenantId", "dGVhbS1h"},
+      {"username", "MTIzNDU="},
+      {"password", "Z2xjX3Rva2Vu"},
+      {"host", "aHR0cHM6Ly9sb2tpLmV4YW1wbGU="}};  // https://loki.example
 
   Result<Config> Load(const std::string& text, bool offline = false) {
     file.hooks = {.read_secret =
@@ -164,6 +167,20 @@ TEST(AlloySecret, CheckSyntaxDoesNotReadTheSecret) {
   ASSERT_EQ(c->warnings.size(), 1u);
   EXPECT_NE(c->warnings[0].find("remote.kubernetes.secret.loki is not read by -check-syntax"),
             std::string::npos);
+  // What cannot be checked with null keys fails, saying why it may still load.
+  std::string url_from_secret = kConfig;
+  const std::string url = "url       = \"http://loki:3100/loki/api/v1/push\"";
+  url_from_secret.replace(
+      url_from_secret.find(url), url.size(),
+      "url = convert.nonsensitive(remote.kubernetes.secret.loki.data[\"host\"]) "
+      "+ \"/loki/api/v1/push\"");
+  c = s.Load(url_from_secret, /*offline=*/true);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("operator + does not apply to a null and a string "
+                                     "(-check-syntax reads no Kubernetes Secrets"),
+            std::string::npos)
+      << c.error().message();
+  EXPECT_TRUE(s.Load(url_from_secret)) << "read, the Secret's host makes the url";
 }
 
 }  // namespace
