@@ -94,6 +94,7 @@ struct Scope {
   std::map<std::string, Declare> declares;  // declared in this body
   std::string id_prefix;                    // of its components' ids; "" at the top
   std::string declare_name;                 // the declare instantiated; "" at the top
+  int instance = 0;                         // its Pos::instance, naming it in errors
   std::set<std::string> local_ids;          // of this body's components and instances
   // Instances only: the declare's argument blocks, the arguments bound so far (an optional one
   // the instance leaves out is bound to its default when first read) and those being bound.
@@ -122,8 +123,9 @@ std::set<std::string> LocalIds(const std::vector<Block>& body) {
 
 class Expander {
  public:
-  Expander(const Loader& loader, std::map<std::string, CustomInstance>* instances)
-      : loader_(loader), instances_(*instances) {}
+  Expander(const Loader& loader, std::map<std::string, CustomInstance>* instances,
+           std::vector<std::string>* instance_names)
+      : loader_(loader), instances_(*instances), instance_names_(*instance_names) {}
 
   // Appends to out the built-in components of body, instances expanded.
   Status Body(const std::vector<Block>& body, Scope* scope, std::vector<Block>* out) {
@@ -221,6 +223,8 @@ class Expander {
     inner.parent = d.scope;
     inner.id_prefix = id + "/";
     inner.declare_name = name;
+    inner.instance = static_cast<int>(instance_names_.size());
+    instance_names_.push_back(id);
     inner.local_ids = LocalIds(d.block->blocks);
     inner.arguments = defs->arguments;
     CustomInstance& instance = instances_[id];
@@ -323,14 +327,14 @@ class Expander {
   Result<Block> Copy(const Block& b, Scope& scope) {
     Block out{.name = b.name,
               .label = b.label,
-              .pos = b.pos,
+              .pos = InInstance(b.pos, scope),
               .attributes = {},
               .blocks = {},
               .id_prefix = scope.id_prefix};
     for (const Attribute& a : b.attributes) {
       Result<ExprPtr> v = Rewrite(*a.value, scope);
       if (!v) return Err(v.error());
-      out.attributes.push_back({a.name, a.pos, std::move(*v)});
+      out.attributes.push_back({a.name, InInstance(a.pos, scope), std::move(*v)});
     }
     for (const Block& nb : b.blocks) {
       Result<Block> n = Copy(nb, scope);
@@ -359,6 +363,7 @@ class Expander {
   // An operator, call, literal, array or object: itself, its operands rewritten.
   Result<ExprPtr> Node(const Expr& e, Scope& scope) {
     ExprPtr out = lang::alloy::CloneNode(e);
+    out->pos = InInstance(e.pos, scope);
     int height = 0;
     for (size_t i = 0; i < e.kids.size(); ++i) {
       // A call's callee is a function's name, never a component's.
@@ -377,7 +382,11 @@ class Expander {
   }
 
   Result<ExprPtr> Reference(const Expr& e, const std::vector<std::string>& parts, Scope& scope) {
-    if (parts[0] == "constants") return lang::alloy::Clone(e);
+    if (parts[0] == "constants") {
+      ExprPtr c = lang::alloy::Clone(e);
+      c->pos = InInstance(e.pos, scope);
+      return c;
+    }
     if (parts[0] == "argument") {
       if (parts.size() < 3 || parts[2] != "value") {
         return Err(Error(e.pos, "an argument is read as argument.NAME.value"));
@@ -385,16 +394,17 @@ class Expander {
       Result<const Expr*> arg = Argument(parts[1], scope, e.pos);
       if (!arg) return Err(arg.error());
       if (Status s = Charge(Weight(**arg), e.pos); !s.ok()) return Err(std::move(s));
-      return WithFields(lang::alloy::Clone(**arg), parts, 3, e.pos);
+      return WithFields(lang::alloy::Clone(**arg), parts, 3, InInstance(e.pos, scope));
     }
     for (size_t n = parts.size(); n >= 1; --n) {
       const std::string id = Join(parts, n);
       if (!scope.local_ids.contains(id)) continue;
       auto ident = std::make_unique<Expr>();
       ident->kind = Expr::Kind::kIdent;
-      ident->pos = e.pos;
+      const Pos at = InInstance(e.pos, scope);
+      ident->pos = at;
       ident->name = scope.id_prefix + id;
-      return WithFields(std::move(ident), parts, n, e.pos);
+      return WithFields(std::move(ident), parts, n, at);
     }
     return Err(Error(
         e.pos, fmt::format("unknown reference {}: inside declare \"{}\" only its own components, "
@@ -431,8 +441,15 @@ class Expander {
                                   kMaxExpandedBytes >> 20));
   }
 
+  // Where a copy's node is: its place in the declare, and the instance (for errors).
+  static Pos InInstance(Pos pos, const Scope& scope) {
+    pos.instance = scope.instance;
+    return pos;
+  }
+
   const Loader& loader_;
   std::map<std::string, CustomInstance>& instances_;
+  std::vector<std::string>& instance_names_;
   std::vector<std::string> expanding_;  // the declares being instantiated, outermost first
   size_t copies_ = 0;                   // components and instances made inside instances
   size_t copied_bytes_ = 0;             // of expressions made inside instances
@@ -447,7 +464,10 @@ Status Loader::ExpandCustomComponents() {
   if (!any) return Status::Ok();
   Scope top;
   std::vector<Block> out;
-  if (Status s = Expander(*this, &instances_).Body(ast_.blocks, &top, &out); !s.ok()) return s;
+  if (Status s = Expander(*this, &instances_, &instance_names_).Body(ast_.blocks, &top, &out);
+      !s.ok()) {
+    return s;
+  }
   ast_.blocks = std::move(out);
   return Status::Ok();
 }

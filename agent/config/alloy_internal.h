@@ -166,6 +166,7 @@ class Loader {
   lang::alloy::Evaluator eval_;
   std::map<std::string, const Block*> components_;   // "loki.write.default" -> its block
   std::map<std::string, CustomInstance> instances_;  // "pod_logs.feature" -> its exports
+  std::vector<std::string> instance_names_{""};      // by Pos::instance (0: none)
   std::set<std::string> evaluating_;  // local.file components and instance exports being read
   Status CheckUnused();
 

@@ -87,7 +87,9 @@ Loader::Loader(std::string text, std::string file, LoadHooks hooks)
       hooks_(std::move(hooks)),
       eval_(file_, [this](const std::vector<std::string>& parts, size_t* consumed, Pos pos) {
         return Resolve(parts, consumed, pos);
-      }) {}
+      }) {
+  eval_.set_instance_names(&instance_names_);
+}
 
 std::string Loader::Where(Pos pos) const {
   return fmt::format("{}:{}:{}", file_, pos.line, pos.column);

@@ -16,6 +16,9 @@ namespace skidder::lang::alloy {
 struct Pos {
   int line = 1;
   int column = 1;
+  // > 0: the place is in a copy made for an instance of a custom component (a declare), which
+  // errors name (Evaluator::set_instance_names); 0 everywhere the parser puts a position.
+  int instance = 0;
 };
 
 struct Value;

@@ -30,7 +30,11 @@ std::string Join(const std::vector<std::string>& parts, size_t n) {
 }  // namespace
 
 Status Evaluator::ErrorAt(Pos pos, std::string_view message) const {
-  return InvalidArgument(fmt::format("{}:{}:{}: {}", file_, pos.line, pos.column, message));
+  const bool named = pos.instance > 0 && instance_names_ != nullptr &&
+                     static_cast<size_t>(pos.instance) < instance_names_->size();
+  return InvalidArgument(
+      fmt::format("{}:{}:{}: {}{}", file_, pos.line, pos.column, message,
+                  named ? fmt::format(" (in {})", (*instance_names_)[pos.instance]) : ""));
 }
 
 Result<Value> Evaluator::Charge(Result<Value> v, Pos pos) {

@@ -37,8 +37,11 @@ class Evaluator {
         max_evaluated_bytes_(max_evaluated_bytes) {}
 
   Result<Value> Eval(const Expr& e);
-  // An error "file:line:col: message" at pos.
+  // An error "file:line:col: message" at pos, and " (in <instance>)" for a place in a custom
+  // component's instance.
   Status ErrorAt(Pos pos, std::string_view message) const;
+  // Names of custom component instances, by Pos::instance; not owned, outlives the evaluator.
+  void set_instance_names(const std::vector<std::string>* names) { instance_names_ = names; }
   const std::string& file() const { return file_; }
 
  private:
@@ -54,6 +57,7 @@ class Evaluator {
   Resolver resolver_;
   size_t max_evaluated_bytes_;
   size_t evaluated_bytes_ = 0;
+  const std::vector<std::string>* instance_names_ = nullptr;
 };
 
 // The dotted name of an identifier or a chain of fields on one (`a.b.c`): false (parts

@@ -389,7 +389,15 @@ loki.source.file "f" {
   EXPECT_EQ(f.Error("declare \"d\" {\n  loki.process \"p\" {\n    forward_to = []\n    "
                     "max_cache_size = 1\n  }\n}\nd \"x\" { }\n" +
                     source),
-            "c.alloy:4:5: unknown attribute max_cache_size in loki.process");
+            "c.alloy:4:5: unknown attribute max_cache_size in loki.process (in d.x)");
+  // With several instances, the one whose argument is wrong is named.
+  EXPECT_EQ(f.Error("declare \"d\" {\n  argument \"out\" { }\n  loki.source.file \"f\" {\n    "
+                    "targets = [{\"__path__\" = \"/var/log/*.log\"}]\n    forward_to = "
+                    "argument.out.value\n  }\n}\nd \"good\" {\n  out = [loki.write.loki.receiver]\n}\n"
+                    "d \"bad\" {\n  out = \"loki\"\n}\n" +
+                    source),
+            "c.alloy:5:5: forward_to: expected a list of receivers, e.g. "
+            "[loki.write.default.receiver] (in d.bad)");
 }
 
 // Grafana's k8s-monitoring chart writes an otelcol.exporter.loki beside each loki.write. skidder
