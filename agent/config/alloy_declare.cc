@@ -53,12 +53,6 @@ const std::set<std::string, std::less<>> kReservedNames = {
     "mimir",        "beyla",     "database_observability",
     "livedebugging"};
 
-std::string Join(const std::vector<std::string>& parts, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += (i ? "." : "") + parts[i];
-  return out;
-}
-
 // `base.f1.f2...` for the parts from `from` on, written at pos.
 ExprPtr WithFields(ExprPtr base, const std::vector<std::string>& parts, size_t from, Pos pos) {
   for (size_t i = from; i < parts.size(); ++i) {
@@ -397,7 +391,7 @@ class Expander {
       return WithFields(lang::alloy::Clone(**arg), parts, 3, InInstance(e.pos, scope));
     }
     for (size_t n = parts.size(); n >= 1; --n) {
-      const std::string id = Join(parts, n);
+      const std::string id = JoinParts(parts, n);
       if (!scope.local_ids.contains(id)) continue;
       auto ident = std::make_unique<Expr>();
       ident->kind = Expr::Kind::kIdent;
@@ -409,7 +403,7 @@ class Expander {
     return Err(Error(
         e.pos, fmt::format("unknown reference {}: inside declare \"{}\" only its own components, "
                            "argument.NAME.value and constants can be referenced",
-                           Short(Join(parts, parts.size())), scope.declare_name)));
+                           Short(JoinParts(parts, parts.size())), scope.declare_name)));
   }
 
   // The expression argument `name` stands for: the instance's, or for an optional argument it

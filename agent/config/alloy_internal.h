@@ -185,6 +185,8 @@ class Loader {
 inline std::string Id(const Block& b) {
   return b.id_prefix + (b.label.empty() ? b.name : b.name + "." + b.label);
 }
+// The first n parts of a dotted reference joined: {"loki", "write", "x"}, 2 -> "loki.write".
+std::string JoinParts(const std::vector<std::string>& parts, size_t n);
 inline constexpr size_t kMaxChain = 32;    // components in one targets or forward_to chain
 inline constexpr size_t kMaxVisits = 256;  // components on all paths of one source
 

@@ -73,13 +73,13 @@ Result<std::string> ReadBounded(const std::string& path) {
   return text;
 }
 
-std::string Join(const std::vector<std::string>& parts, size_t n) {
+}  // namespace
+
+std::string JoinParts(const std::vector<std::string>& parts, size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out += (i ? "." : "") + parts[i];
   return out;
 }
-
-}  // namespace
 
 Loader::Loader(std::string text, std::string file, LoadHooks hooks)
     : text_(std::move(text)),
@@ -167,10 +167,10 @@ Status Loader::Index() {
 
 Result<Value> Loader::Resolve(const std::vector<std::string>& parts, size_t* consumed, Pos pos) {
   for (size_t n = parts.size(); n >= 1; --n) {
-    if (auto inst = instances_.find(Join(parts, n)); inst != instances_.end()) {
+    if (auto inst = instances_.find(JoinParts(parts, n)); inst != instances_.end()) {
       return InstanceExport(inst->first, inst->second, parts, n, consumed, pos);
     }
-    auto it = components_.find(Join(parts, n));
+    auto it = components_.find(JoinParts(parts, n));
     if (it == components_.end()) continue;
     const Block& b = *it->second;
     const std::set<std::string>& exports = kComponents.at(b.name);

@@ -11,7 +11,7 @@
 namespace skidder::config {
 namespace {
 
-constexpr const char* kLokiWrite = R"(
+constexpr const char* kWriteLoki = R"(
 loki.write "loki" {
   endpoint { url = "http://loki:3100/loki/api/v1/push" }
 }
@@ -97,7 +97,7 @@ std::string Dump(Config c) {
 
 TEST(AlloyDeclare, AnInstanceLoadsAsItsComponentsWrittenOut) {
   AlloyFile f;
-  Result<Config> flat = f.Load(std::string(kFlat) + kLokiWrite);
+  Result<Config> flat = f.Load(std::string(kFlat) + kWriteLoki);
   ASSERT_TRUE(flat) << flat.error().message();
   const std::string instance = R"(
 pod_logs "feature" {
@@ -107,8 +107,8 @@ pod_logs "feature" {
 }
 )";
   // Before and after the declare, and with the destination before it, as the chart writes it.
-  for (const std::string& text : {std::string(kDeclare) + instance + kLokiWrite,
-                                  std::string(kLokiWrite) + instance + kDeclare}) {
+  for (const std::string& text : {std::string(kDeclare) + instance + kWriteLoki,
+                                  std::string(kWriteLoki) + instance + kDeclare}) {
     Result<Config> declared = f.Load(text);
     ASSERT_TRUE(declared) << declared.error().message();
     EXPECT_EQ(Dump(*declared), Dump(*flat));
@@ -145,7 +145,7 @@ app_logs "nginx" {
   path = "/var/log/nginx/*.log"
   out  = [loki.write.loki.receiver]
 }
-)") + kLokiWrite);
+)") + kWriteLoki);
   ASSERT_TRUE(c) << c.error().message();
   ASSERT_EQ(c->scrape_configs.size(), 2u);
   EXPECT_EQ(c->scrape_configs[0].job_name, "files");
@@ -214,7 +214,7 @@ loki.source.file "other" {
   targets    = files.other.targets
   forward_to = [files.other.receiver]
 }
-)") + kLokiWrite);
+)") + kWriteLoki);
   ASSERT_TRUE(c) << c.error().message();
   ASSERT_EQ(c->scrape_configs.size(), 2u);
   const ScrapeConfig& app = c->scrape_configs[0];
@@ -269,7 +269,7 @@ feature "f" {
   out      = [loki.write.loki.receiver]
   dir_file = "DIR_FILE"
 }
-)") + kLokiWrite;
+)") + kWriteLoki;
   text.replace(text.find("DIR_FILE"), 8, f.dir / "dir.txt");
   Result<Config> c = f.Load(text);
   ASSERT_TRUE(c) << c.error().message();
@@ -289,7 +289,7 @@ loki.source.file "f" {
   targets    = [{"__path__" = "/var/log/*.log"}]
   forward_to = [loki.write.loki.receiver]
 }
-)" + std::string(kLokiWrite);
+)" + std::string(kWriteLoki);
   const std::string decl = R"(declare "d" {
   argument "out" { }
   loki.process "p" {
@@ -391,13 +391,14 @@ loki.source.file "f" {
                     source),
             "c.alloy:4:5: unknown attribute max_cache_size in loki.process (in d.x)");
   // With several instances, the one whose argument is wrong is named.
-  EXPECT_EQ(f.Error("declare \"d\" {\n  argument \"out\" { }\n  loki.source.file \"f\" {\n    "
-                    "targets = [{\"__path__\" = \"/var/log/*.log\"}]\n    forward_to = "
-                    "argument.out.value\n  }\n}\nd \"good\" {\n  out = [loki.write.loki.receiver]\n}\n"
-                    "d \"bad\" {\n  out = \"loki\"\n}\n" +
-                    source),
-            "c.alloy:5:5: forward_to: expected a list of receivers, e.g. "
-            "[loki.write.default.receiver] (in d.bad)");
+  EXPECT_EQ(
+      f.Error("declare \"d\" {\n  argument \"out\" { }\n  loki.source.file \"f\" {\n    "
+              "targets = [{\"__path__\" = \"/var/log/*.log\"}]\n    forward_to = "
+              "argument.out.value\n  }\n}\nd \"good\" {\n  out = [loki.write.loki.receiver]\n}\n"
+              "d \"bad\" {\n  out = \"loki\"\n}\n" +
+              source),
+      "c.alloy:5:5: forward_to: expected a list of receivers, e.g. "
+      "[loki.write.default.receiver] (in d.bad)");
 }
 
 // Grafana's k8s-monitoring chart writes an otelcol.exporter.loki beside each loki.write. skidder
@@ -412,7 +413,7 @@ loki.source.file "f" {
 otelcol.exporter.loki "loki" {
   forward_to = [loki.write.loki.receiver]
 }
-)" + std::string(kLokiWrite);
+)" + std::string(kWriteLoki);
   Result<Config> c = f.Load(source);
   ASSERT_TRUE(c) << c.error().message();
   ASSERT_EQ(c->warnings.size(), 1u);
