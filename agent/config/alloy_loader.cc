@@ -107,7 +107,22 @@ void Loader::Place(const RouteStage& from, StageConfig* st) const {
   st->origins = origins_;
 }
 
-Result<Value> Loader::Eval(const Attribute& a) { return eval_.Eval(*a.value); }
+Result<Value> Loader::Eval(const Attribute& a) {
+  // The attributes Alloy types as secret (a secret anywhere else is refused there, as Alloy's
+  // type check refuses it): skidder masks their values wherever it prints the config (headers
+  // when their name is a credential's).
+  static const std::set<std::string, std::less<>> kSecretAttributes = {
+      "password", "bearer_token", "credentials",         "client_secret",
+      "key_pem",  "headers",      "proxy_connect_header"};
+  Result<Value> v = eval_.Eval(*a.value);
+  if (v && !kSecretAttributes.contains(a.name) && lang::alloy::HasSecret(*v)) {
+    return Err(ErrorAt(a.pos, fmt::format("{}: a value read from a Secret cannot be used here, "
+                                          "where it would be printed: wrap it in "
+                                          "convert.nonsensitive() if it is not secret",
+                                          a.name)));
+  }
+  return v;
+}
 
 Result<YAML::Node> Loader::AttrsToYaml(const Block& b,
                                        const std::map<std::string, std::string>& rename,

@@ -72,6 +72,7 @@ Result<Value> Loader::SecretData(const Block& b, Pos pos) {
     if (!decoded) {
       return Err(ErrorAt(b.pos, fmt::format("{}: the value of {} is not base64", id, key)));
     }
+    decoded->secret = true;
     fields.emplace_back(key, std::move(*decoded));
   }
   return secrets_.emplace(id, Value::MakeObject(std::move(fields))).first->second;

@@ -43,6 +43,9 @@ struct Value {
   std::shared_ptr<Array> array;
   std::shared_ptr<Object> object;
   Capsule capsule;
+  // Read from a Secret (remote.kubernetes.secret's data), or made from such a value; cleared
+  // by convert.nonsensitive. The config loader refuses it where Alloy takes no secret.
+  bool secret = false;
 
   static Value Null() { return {}; }
   static Value Bool(bool b);
@@ -64,6 +67,8 @@ std::string FormatNumber(double n);
 // A value as text for string.format's %v and for messages (strings unquoted).
 std::string ToText(const Value& v);
 bool Equal(const Value& a, const Value& b);
+// Whether v, or a member of it, is secret.
+bool HasSecret(const Value& v);
 // About the memory a value takes: its strings and, for arrays and objects, their members'.
 size_t ValueBytes(const Value& v);
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lang/alloy/lexer.h"
@@ -162,6 +163,9 @@ Result<Value> Evaluator::Call(const Expr& e) {
     return Err(ErrorAt(e.kids[0]->pos, fmt::format("unknown function {}", Short(name))));
   }
   if (!out) return Err(ErrorAt(e.kids[0]->pos, fmt::format("{}: {}", name, out.error().message())));
+  // What a function makes from a secret is secret, except what convert.nonsensitive says is not.
+  const bool reveal = name == "convert.nonsensitive" || name == "nonsensitive";
+  out->secret = !reveal && std::ranges::any_of(args, HasSecret);
   return out;
 }
 
@@ -200,7 +204,9 @@ Result<Value> Evaluator::Binary(const Expr& e) {
         return Err(ErrorAt(
             e.pos, fmt::format("the string would be larger than {} MiB", kMaxValueBytes >> 20)));
       }
-      return Value::String(a->str + b->str);
+      Value joined = Value::String(a->str + b->str);
+      joined.secret = a->secret || b->secret;
+      return joined;
     }
     if (op == "<") return Value::Bool(a->str < b->str);
     if (op == "<=") return Value::Bool(a->str <= b->str);

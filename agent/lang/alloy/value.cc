@@ -1,11 +1,21 @@
 // Value helpers: construction, printing and equality.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lang/alloy/ast.h"
 
 namespace skidder::lang::alloy {
+
+bool HasSecret(const Value& v) {
+  if (v.secret) return true;
+  if (v.kind == Value::Kind::kArray) return std::ranges::any_of(*v.array, HasSecret);
+  if (v.kind == Value::Kind::kObject) {
+    return std::ranges::any_of(*v.object, [](const auto& kv) { return HasSecret(kv.second); });
+  }
+  return false;
+}
 
 Value Value::Bool(bool b) {
   Value v;

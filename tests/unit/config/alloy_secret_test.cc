@@ -158,6 +158,41 @@ TEST(AlloySecret, BadArgumentsAreRefusedWhereWritten) {
   EXPECT_EQ(s.asked[0].name, "a.b");
 }
 
+// As in Alloy, a Secret's value goes only where a secret may (password, bearer_token, headers,
+// ...), which skidder masks when it prints the config; elsewhere, also through an operator or a
+// function, it is refused unless convert.nonsensitive says it is not secret.
+TEST(AlloySecret, ASecretValueGoesOnlyWhereASecretMay) {
+  SecretLoad s;
+  auto error = [&](const std::string& from, const std::string& to) {
+    std::string text = kConfig;
+    text.replace(text.find(from), from.size(), to);
+    Result<Config> c = s.Load(text);
+    if (c) return std::string("loaded");
+    const std::string msg = c.error().message();
+    return msg.substr(msg.find("c.alloy"));
+  };
+  const std::string tenant =
+      "tenant_id = convert.nonsensitive(remote.kubernetes.secret.loki.data[\"tenantId\"])";
+  EXPECT_EQ(error(tenant, "tenant_id = remote.kubernetes.secret.loki.data[\"tenantId\"]"),
+            "c.alloy:8:5: tenant_id: a value read from a Secret cannot be used here, where it "
+            "would be printed: wrap it in convert.nonsensitive() if it is not secret");
+  EXPECT_EQ(error(tenant, "tenant_id = \"t-\" + remote.kubernetes.secret.loki.data[\"tenantId\"]")
+                .substr(0, 24),
+            "c.alloy:8:5: tenant_id: ");
+  EXPECT_EQ(error(tenant,
+                  "tenant_id = string.format(\"%s\", "
+                  "remote.kubernetes.secret.loki.data[\"tenantId\"])")
+                .substr(0, 24),
+            "c.alloy:8:5: tenant_id: ");
+  EXPECT_EQ(error(tenant,
+                  "headers = {\"X-Scope-OrgID\" = "
+                  "remote.kubernetes.secret.loki.data[\"tenantId\"]}"),
+            "loaded");
+  Result<Config> c = s.Load(kConfig);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(DumpConfig(*c).find("glc_token"), std::string::npos) << "the password is masked";
+}
+
 // -check-syntax does not reach the cluster: the data is empty and a warning says so.
 TEST(AlloySecret, CheckSyntaxDoesNotReadTheSecret) {
   SecretLoad s;
