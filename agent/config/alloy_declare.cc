@@ -349,7 +349,8 @@ class Expander {
     // Arguments substituted into arguments of nested instances make deeper trees than the
     // parser allows; the evaluator's recursion follows them, so they stay bounded too.
     if ((*out)->depth > 2 * lang::alloy::kMaxDepth) {
-      return Err(Error(e.pos, "expression nested too deeply once arguments are substituted"));
+      return Err(Error(InInstance(e.pos, scope),
+                       "expression nested too deeply once arguments are substituted"));
     }
     return out;
   }
@@ -364,6 +365,8 @@ class Expander {
       Result<ExprPtr> k = (e.kind == Expr::Kind::kCall && i == 0) ? lang::alloy::Clone(*e.kids[0])
                                                                   : Rewrite(*e.kids[i], scope);
       if (!k) return k;
+      // A call's errors are reported at its callee: in the instance too.
+      if (e.kind == Expr::Kind::kCall && i == 0) (*k)->pos = InInstance((*k)->pos, scope);
       height = std::max(height, (*k)->depth);
       out->kids.push_back(std::move(*k));
     }

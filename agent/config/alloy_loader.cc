@@ -109,14 +109,13 @@ void Loader::Place(const RouteStage& from, StageConfig* st) const {
 
 Result<Value> Loader::Eval(const Attribute& a) {
   // The attributes Alloy types as secret (a secret anywhere else is refused there, as Alloy's
-  // type check refuses it): skidder masks their values wherever it prints the config (headers
-  // when their name is a credential's).
+  // type check refuses it): skidder masks their values wherever it prints the config.
   static const std::set<std::string, std::less<>> kSecretAttributes = {
-      "password", "bearer_token", "credentials",         "client_secret",
-      "key_pem",  "headers",      "proxy_connect_header"};
+      "password",      "bearer_token", "credentials",
+      "client_secret", "key_pem",      "proxy_connect_header"};
   Result<Value> v = eval_.Eval(*a.value);
   if (v && !kSecretAttributes.contains(a.name) && lang::alloy::HasSecret(*v)) {
-    return Err(ErrorAt(a.pos, fmt::format("{}: a value read from a Secret cannot be used here, "
+    return Err(ErrorAt(a.pos, fmt::format("{}: a secret value cannot be used here, "
                                           "where it would be printed: wrap it in "
                                           "convert.nonsensitive() if it is not secret",
                                           a.name)));
@@ -244,7 +243,15 @@ Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
     return Err(
         ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label, text.error().message())));
   }
-  return Value::String(std::move(*text));
+  Value content = Value::String(std::move(*text));
+  if (const Attribute* a = b.Attr("is_secret")) {  // then a secret, as Alloy's
+    Result<Value> secret = Eval(*a);
+    if (!secret) return secret;
+    if (secret->kind != Value::Kind::kBool)
+      return Err(ErrorAt(a->pos, "is_secret: expected a bool"));
+    content.secret = secret->boolean;
+  }
+  return content;
 }
 
 const Block* Loader::Component(const Value& capsule) const {

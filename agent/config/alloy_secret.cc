@@ -57,7 +57,9 @@ Result<Value> Loader::SecretData(const Block& b, Pos pos) {
         fmt::format("{}: {} is not read by -check-syntax: what reads its data "
                     "was checked with every key absent (null)",
                     Where(b.pos), id));
-    return secrets_.emplace(id, Value::MakeObject({})).first->second;
+    Value none = Value::MakeObject({});
+    none.secret = true;  // its keys read as secret nulls: checked where they go, as when read
+    return secrets_.emplace(id, std::move(none)).first->second;
   }
   if (!hooks_.read_secret) {
     return Err(

@@ -22,6 +22,14 @@ bool DottedParts(const Expr& e, std::vector<std::string>* parts) {
 
 namespace {
 
+// A member of container (null when absent): secret when the container is, as what a function
+// makes from a secret (a split, a decoded JSON) is secret as a whole.
+Value Member(const Value& container, const Value* member) {
+  Value v = member != nullptr ? *member : Value::Null();
+  v.secret = v.secret || container.secret;
+  return v;
+}
+
 std::string Join(const std::vector<std::string>& parts, size_t n) {
   std::string out;
   for (size_t i = 0; i < n && i < parts.size(); ++i) out += (i ? "." : "") + parts[i];
@@ -96,8 +104,7 @@ Result<Value> Evaluator::Reference(const Expr& e) {
       return Err(ErrorAt(e.pos, fmt::format("field {} of a {}: only objects have fields",
                                             Short(e.name), KindName(base->kind))));
     }
-    const Value* v = base->Field(e.name);
-    return v ? *v : Value::Null();
+    return Member(*base, base->Field(e.name));
   }
   size_t consumed = 0;
   Result<Value> v = Err(NotFound(""));
@@ -119,8 +126,7 @@ Result<Value> Evaluator::Reference(const Expr& e) {
       return Err(ErrorAt(e.pos, fmt::format("{} is a {}, it has no field {}", Short(Join(parts, i)),
                                             KindName(v->kind), Short(parts[i]))));
     }
-    const Value* f = v->Field(parts[i]);
-    v = f ? *f : Value::Null();
+    v = Member(*v, v->Field(parts[i]));
   }
   return v;
 }
@@ -136,11 +142,10 @@ Result<Value> Evaluator::Index(const Expr& e) {
       return Err(ErrorAt(e.pos, fmt::format("index {} out of range for an array of {}",
                                             FormatNumber(i), base->array->size())));
     }
-    return (*base->array)[static_cast<size_t>(i)];
+    return Member(*base, &(*base->array)[static_cast<size_t>(i)]);
   }
   if (base->kind == Value::Kind::kObject && index->kind == Value::Kind::kString) {
-    const Value* v = base->Field(index->str);
-    return v ? *v : Value::Null();
+    return Member(*base, base->Field(index->str));
   }
   return Err(ErrorAt(e.pos, fmt::format("cannot index a {} with a {}", KindName(base->kind),
                                         KindName(index->kind))));
@@ -163,9 +168,13 @@ Result<Value> Evaluator::Call(const Expr& e) {
     return Err(ErrorAt(e.kids[0]->pos, fmt::format("unknown function {}", Short(name))));
   }
   if (!out) return Err(ErrorAt(e.kids[0]->pos, fmt::format("{}: {}", name, out.error().message())));
-  // What a function makes from a secret is secret, except what convert.nonsensitive says is not.
-  const bool reveal = name == "convert.nonsensitive" || name == "nonsensitive";
-  out->secret = !reveal && std::ranges::any_of(args, HasSecret);
+  // What a function makes from a secret is secret, except what convert.nonsensitive says is not
+  // and what coalesce picks (one of its arguments, secret or not as it was).
+  if (name == "convert.nonsensitive" || name == "nonsensitive") {
+    out->secret = false;
+  } else if (name != "coalesce") {
+    out->secret = out->secret || std::ranges::any_of(args, HasSecret);
+  }
   return out;
 }
 

@@ -265,8 +265,8 @@ Result<Value> PathJoin(const Args& a) {
   return Value::String(std::move(out));
 }
 
-// Alloy marks secrets so they cannot leak into plain attributes; skidder masks secrets when it
-// prints the config instead, so converting one back is the identity.
+// The value as it is; the evaluator clears its secret mark (Evaluator::Call), so it may go into
+// plain attributes, as in Alloy.
 Result<Value> Nonsensitive(const Args& a) {
   if (Status s = Arity(a, 1); !s.ok()) return Err(std::move(s));
   return a[0];

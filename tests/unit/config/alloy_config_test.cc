@@ -274,6 +274,13 @@ loki.write "default" {
   ASSERT_FALSE(c->scrape_configs.empty());
   ASSERT_FALSE(c->scrape_configs.at(0).docker_sd_configs.empty());
   EXPECT_EQ(c->scrape_configs.at(0).docker_sd_configs.at(0).tls_config.ca, pem.cert);
+  // is_secret content goes only where a secret may, as in Alloy: key_pem, not ca_pem.
+  EXPECT_NE(a.Error("local.file \"key\" {\n  filename  = \"" + (a.dir / "client.key") +
+                    "\"\n  is_secret = true\n}\nloki.write \"default\" {\n  endpoint {\n    url "
+                    "= \"https://l/p\"\n    tls_config {\n      ca_pem = local.file.key.content\n  "
+                    "  }\n  }\n}\n")
+                .find("c.alloy:9:7: ca_pem: a secret value cannot be used here"),
+            std::string::npos);
   // Named as written in Alloy; Promtail's inline names are not Alloy's.
   EXPECT_EQ(
       a.Error(std::string("loki.write \"default\" {\n  endpoint {\n    url = \"https://l/p\"\n"

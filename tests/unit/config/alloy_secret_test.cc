@@ -174,7 +174,7 @@ TEST(AlloySecret, ASecretValueGoesOnlyWhereASecretMay) {
   const std::string tenant =
       "tenant_id = convert.nonsensitive(remote.kubernetes.secret.loki.data[\"tenantId\"])";
   EXPECT_EQ(error(tenant, "tenant_id = remote.kubernetes.secret.loki.data[\"tenantId\"]"),
-            "c.alloy:8:5: tenant_id: a value read from a Secret cannot be used here, where it "
+            "c.alloy:8:5: tenant_id: a secret value cannot be used here, where it "
             "would be printed: wrap it in convert.nonsensitive() if it is not secret");
   EXPECT_EQ(error(tenant, "tenant_id = \"t-\" + remote.kubernetes.secret.loki.data[\"tenantId\"]")
                 .substr(0, 24),
@@ -184,9 +184,22 @@ TEST(AlloySecret, ASecretValueGoesOnlyWhereASecretMay) {
                   "remote.kubernetes.secret.loki.data[\"tenantId\"])")
                 .substr(0, 24),
             "c.alloy:8:5: tenant_id: ");
+  // Also taken apart (a member of what a function made from it), and in headers, which Alloy
+  // types as plain strings (skidder prints a header unless its name is a credential's).
+  EXPECT_EQ(error(tenant,
+                  "tenant_id = string.split(remote.kubernetes.secret.loki.data["
+                  "\"tenantId\"], \"-\")[0]")
+                .substr(0, 24),
+            "c.alloy:8:5: tenant_id: ");
   EXPECT_EQ(error(tenant,
                   "headers = {\"X-Scope-OrgID\" = "
-                  "remote.kubernetes.secret.loki.data[\"tenantId\"]}"),
+                  "remote.kubernetes.secret.loki.data[\"tenantId\"]}")
+                .substr(0, 22),
+            "c.alloy:8:5: headers: ");
+  // coalesce picks one of its arguments: past an absent key, a plain fallback stays plain.
+  EXPECT_EQ(error(tenant,
+                  "tenant_id = coalesce(remote.kubernetes.secret.loki.data[\"none\"], "
+                  "\"fallback\")"),
             "loaded");
   Result<Config> c = s.Load(kConfig);
   ASSERT_TRUE(c) << c.error().message();
@@ -199,6 +212,13 @@ TEST(AlloySecret, CheckSyntaxDoesNotReadTheSecret) {
   Result<Config> c = s.Load(kConfig, /*offline=*/true);
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_TRUE(s.asked.empty());
+  // Offline, a key still reads as a secret: where a real load refuses it, so does the check.
+  std::string raw_tenant = kConfig;
+  const std::string nonsensitive_tenant =
+      "convert.nonsensitive(remote.kubernetes.secret.loki.data[\"tenantId\"])";
+  raw_tenant.replace(raw_tenant.find(nonsensitive_tenant), nonsensitive_tenant.size(),
+                     "remote.kubernetes.secret.loki.data[\"tenantId\"]");
+  EXPECT_FALSE(s.Load(raw_tenant, /*offline=*/true));
   ASSERT_EQ(c->warnings.size(), 1u);
   EXPECT_NE(c->warnings[0].find("remote.kubernetes.secret.loki is not read by -check-syntax"),
             std::string::npos);
