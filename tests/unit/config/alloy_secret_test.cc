@@ -49,6 +49,15 @@ struct SecretLoad {
                   .offline = offline};
     return file.Load(text);
   }
+  // The error (from "c.alloy" on) of kConfig with `from` replaced by `to`, or "loaded".
+  std::string ErrorWith(const std::string& from, const std::string& to) {
+    std::string text = kConfig;
+    text.replace(text.find(from), from.size(), to);
+    Result<Config> c = Load(text);
+    if (c) return "loaded";
+    const std::string& msg = c.error().message();
+    return msg.substr(msg.find("c.alloy"));
+  }
 };
 
 TEST(AlloySecret, LokiWriteCredentialsComeFromTheSecretsData) {
@@ -130,12 +139,7 @@ remote.kubernetes.secret "unused" {
 TEST(AlloySecret, BadArgumentsAreRefusedWhereWritten) {
   SecretLoad s;
   auto error = [&](const std::string& from, const std::string& to) {
-    std::string text = kConfig;
-    text.replace(text.find(from), from.size(), to);
-    Result<Config> c = s.Load(text);
-    if (c) return std::string("loaded");
-    const std::string msg = c.error().message();
-    return msg.substr(msg.find("c.alloy"));
+    return s.ErrorWith(from, to);
   };
   EXPECT_EQ(error("namespace = \"default\"\n", ""),
             "c.alloy:15:1: remote.kubernetes.secret: namespace is required");
@@ -158,18 +162,13 @@ TEST(AlloySecret, BadArgumentsAreRefusedWhereWritten) {
   EXPECT_EQ(s.asked[0].name, "a.b");
 }
 
-// As in Alloy, a Secret's value goes only where a secret may (password, bearer_token, headers,
+// As in Alloy, a Secret's value goes only where a secret may (password, bearer_token,
 // ...), which skidder masks when it prints the config; elsewhere, also through an operator or a
 // function, it is refused unless convert.nonsensitive says it is not secret.
 TEST(AlloySecret, ASecretValueGoesOnlyWhereASecretMay) {
   SecretLoad s;
   auto error = [&](const std::string& from, const std::string& to) {
-    std::string text = kConfig;
-    text.replace(text.find(from), from.size(), to);
-    Result<Config> c = s.Load(text);
-    if (c) return std::string("loaded");
-    const std::string msg = c.error().message();
-    return msg.substr(msg.find("c.alloy"));
+    return s.ErrorWith(from, to);
   };
   const std::string tenant =
       "tenant_id = convert.nonsensitive(remote.kubernetes.secret.loki.data[\"tenantId\"])";
