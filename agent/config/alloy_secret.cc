@@ -12,6 +12,7 @@
 #include "config/alloy_internal.h"
 #include "config/sections.h"
 #include "lang/alloy/eval.h"
+#include "util/kube_names.h"
 
 namespace skidder::config::alloy_internal {
 namespace {
@@ -20,25 +21,6 @@ constexpr Duration kDefaultPollTimeout = std::chrono::seconds(15);  // Alloy's
 // A load waits this long for a Secret at most: the main thread loads on SIGHUP, and must get
 // back to saving positions and answering SIGTERM.
 constexpr Duration kMaxPollTimeout = std::chrono::minutes(1);
-
-// A DNS-1123 label ([a-z0-9-], alphanumeric at both ends), as Kubernetes names namespaces.
-bool DnsLabel(std::string_view s) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
-         std::ranges::all_of(s, [&](char c) { return alnum(c) || c == '-'; });
-}
-
-// A DNS-1123 subdomain (labels joined by dots, at most 253 bytes), as Kubernetes names Secrets.
-// Checked before the name goes into a request path: "." or ".." would name another resource.
-bool DnsSubdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  for (size_t start = 0;;) {
-    const size_t dot = s.find('.', start);
-    if (!DnsLabel(s.substr(start, dot == std::string_view::npos ? dot : dot - start))) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 }  // namespace
 
@@ -95,7 +77,7 @@ Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
     Result<Value> v = Eval(*a);
     if (!v) return Err(v.error());
     const bool name = a->name == "name";
-    if (v->kind != Value::Kind::kString || !(name ? DnsSubdomain(v->str) : DnsLabel(v->str))) {
+    if (v->kind != Value::Kind::kString || !(name ? IsDnsSubdomain(v->str) : IsDnsLabel(v->str))) {
       return Err(ErrorAt(a->pos, fmt::format("{}: expected a Kubernetes {} name ({})", key,
                                              name ? "Secret" : "namespace",
                                              name ? "lower-case letters, digits, '-' and '.'"

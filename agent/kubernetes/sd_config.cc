@@ -10,6 +10,7 @@
 #include "io/proxy.h"
 #include "kubernetes/discovery.h"
 #include "kubernetes/kubeconfig.h"
+#include "util/kube_names.h"
 
 namespace skidder::kubernetes {
 namespace {
@@ -27,15 +28,6 @@ Result<std::string> ReadTrimmed(const std::string& path) {
   std::string s = ss.str();
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
-}
-
-// A namespace goes into the request path: it must be a DNS label.
-bool ValidNamespace(std::string_view ns) {
-  if (ns.empty() || ns.size() > 63 || ns.front() == '-' || ns.back() == '-') return false;
-  for (char c : ns) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
 }
 
 // basic_auth: the *_file forms are read here, once (the API server's basic auth is a static
@@ -137,7 +129,7 @@ Result<std::vector<std::string>> ResolveNamespaces(const config::KubernetesSdCon
     names.push_back(*own);
   }
   for (const std::string& ns : names) {
-    if (!ValidNamespace(ns)) {
+    if (!IsDnsLabel(ns)) {  // it goes into the request path
       return Err(
           InvalidArgument(fmt::format("kubernetes_sd_configs: invalid namespace \"{}\"", ns)));
     }
