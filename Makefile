@@ -115,13 +115,14 @@ test-asan:
 # file source (unit_sources), the journal source (unit_journal), the HTTP server whose body
 # endpoints are answered from other threads (unit_telemetry), the Docker source (unit_docker),
 # the HTTP client cancelled and woken from another thread (unit_io), the syslog and GELF
-# listeners (unit_syslog, unit_gelf), file discovery, the runtime and Kubernetes discovery.
+# listeners (unit_syslog, unit_gelf), file discovery, the runtime, Kubernetes discovery and the
+# Kubernetes events source (unit_kube_events).
 # Only those binaries are built.
 # TSan reports fail the test (exit 66); tests/tsan.supp says why the one suppression (inside the
 # fake Loki's HTTP library) is there.
 TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io \
               unit_syslog unit_gelf unit_discovery unit_app \
-              unit_kubernetes
+              unit_kubernetes unit_kube_events
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
 	  -DCMAKE_UNITY_BUILD=$(UNITY) \

@@ -24,6 +24,7 @@
 #include "sources/file/positions.h"
 #include "sources/gelf/gelf_source.h"
 #include "sources/journal/journal_source.h"
+#include "sources/kube_events/kube_events_source.h"
 #include "sources/push/push_source.h"
 #include "sources/syslog/syslog_source.h"
 #include "telemetry/agent_metrics.h"
@@ -130,6 +131,7 @@ struct Runtime::State {
   std::unique_ptr<sources::FileSource> source;                  // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
   std::vector<std::unique_ptr<sources::journal::JournalSource>> journals;
+  std::vector<std::unique_ptr<sources::kube_events::KubeEventsSource>> kube_events;
   std::vector<std::unique_ptr<sources::push::PushSource>> pushes;
   std::vector<std::unique_ptr<sources::docker::DockerSource>> dockers;
   std::vector<std::unique_ptr<sources::syslog::SyslogSource>> syslogs;
@@ -296,6 +298,8 @@ Status Runtime::Start(std::function<Status()> reload_request, std::function<void
     return st;
   } else if (Status jst = StartJournals(); !jst.ok()) {
     return jst;
+  } else if (Status kst = StartKubeEvents(); !kst.ok()) {
+    return kst;
   } else if (Status pst = StartPushServers(); !pst.ok()) {
     return pst;
   } else if (Status sst = StartListeners(); !sst.ok()) {
@@ -466,6 +470,27 @@ Status Runtime::StartPushServers() {
   return Status::Ok();
 }
 
+Status Runtime::StartKubeEvents() {
+  State& s = *s_;
+  for (size_t i = 0; i < s.jobs.size(); ++i) {
+    const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
+    if (!sc.kubernetes_events) continue;
+    sources::kube_events::KubeEventsOptions o;
+    o.job_name = sc.job_name;
+    o.config = *sc.kubernetes_events;
+    o.relabel = s.jobs[i].relabel;
+    o.pipeline = s.jobs[i].pipeline;
+    o.discovery.metrics = s.metrics;
+    auto k = std::make_unique<sources::kube_events::KubeEventsSource>(
+        std::move(o), s.positions.get(), s.sink.get(), &SystemClock::Get());
+    if (Status st = k->Start(); !st.ok()) {
+      return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
+    }
+    s.kube_events.push_back(std::move(k));
+  }
+  return Status::Ok();
+}
+
 void Runtime::StartDockers() {
   State& s = *s_;
   for (size_t i = 0; i < s.jobs.size(); ++i) {
@@ -545,7 +570,7 @@ Status Runtime::StartHttp(std::function<Status()> reload_request) {
     handlers.not_ready_reason = [this]() -> std::string {
       if (s_->cfg.server.health_check_target && s_->targets && s_->targets->Size() == 0 &&
           s_->journals.empty() && s_->pushes.empty() && s_->syslogs.empty() && s_->gelfs.empty() &&
-          s_->dockers.empty()) {
+          s_->dockers.empty() && s_->kube_events.empty()) {
         return "no targets yet";
       }
       return "";
@@ -595,8 +620,10 @@ std::chrono::milliseconds Runtime::Tick() {
   auto period = [&]() -> config::Duration { return s.settled ? idle_period : busy_period; };
   if (now - s.last_save < period()) return Ms(std::min(wait, s.last_save + period() - now));
   s.last_save = now;
-  s.settled = s.source->SyncPositions() && s.journals.empty() && s.dockers.empty();
+  s.settled =
+      s.source->SyncPositions() && s.journals.empty() && s.dockers.empty() && s.kube_events.empty();
   for (auto& j : s.journals) j->SyncPositions();
+  for (auto& k : s.kube_events) k->SyncPositions();
   for (auto& d : s.dockers) d->SyncPositions();
   // Files' last seen sizes alone (every read of a growing file changes one) are written at the
   // idle period: what a restart resumes from is written at the busy one.
@@ -633,6 +660,7 @@ bool Runtime::Shutdown() {
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
+  for (auto& k : s.kube_events) k->Stop();
   for (auto& d : s.dockers) d->Stop();
   for (auto& l : s.syslogs) l->Stop();
   for (auto& g : s.gelfs) g->Stop();
@@ -650,6 +678,7 @@ bool Runtime::Shutdown() {
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     for (auto& j : s.journals) j->SyncPositions();
+    for (auto& k : s.kube_events) k->SyncPositions();
     for (auto& d : s.dockers) d->SyncPositions();
     if (Status st = s.positions->Save(); !st.ok()) {
       LOG_ERROR("cannot save positions at shutdown", {{"error", st.message()}});

@@ -60,6 +60,7 @@ class Runtime {
   void StartStdin();
   Status StartFileSources();
   Status StartJournals();
+  Status StartKubeEvents();
   Status StartPushServers();
   void StartDockers();
   Status StartListeners();

@@ -107,6 +107,7 @@ class Loader {
   Result<Value> SecretData(const Block& b, Pos pos);
   Result<SecretRef> ReadSecretRef(const Block& b);
   Result<KubernetesSdConfig> ReadClient(const Block& b);
+  Result<YAML::Node> ClientBlockYaml(const Block& client);
   Result<Value> InstanceExport(const std::string& id, const CustomInstance& inst,
                                const std::vector<std::string>& parts, size_t n, size_t* consumed,
                                Pos pos);
@@ -131,6 +132,7 @@ class Loader {
   Status ReadApi(const Block& b);
   Status ReadApiTls(const Block& tls, YAML::Node* server);
   Status ReadGelf(const Block& b);
+  Status ReadKubernetesEvents(const Block& b);
   // A receiver's relabel_rules and forward_to graph (loki.source.syslog, loki.source.api).
   Status ReceiverRoute(const Block& b, Targets* t, Route* route);
   void WarnMetaLabelRules(const Block& b, const Route& route, std::set<std::string>* warned);

@@ -39,6 +39,7 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     {"loki.source.heroku", {}},
     {"loki.source.gelf", {}},
     {"loki.source.docker", {}},
+    {"loki.source.kubernetes_events", {}},
     {"loki.process", {"receiver"}},
     {"loki.relabel", {"receiver", "rules"}},
     {"loki.write", {"receiver"}},

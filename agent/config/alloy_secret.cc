@@ -102,9 +102,9 @@ Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
   return ref;
 }
 
-// The client block: the API server settings discovery.kubernetes takes, read by the same code.
-Result<KubernetesSdConfig> Loader::ReadClient(const Block& b) {
-  const Block& nb = b.blocks[0];
+// A `client` block (remote.kubernetes.secret, loki.source.kubernetes_events): the API server
+// settings discovery.kubernetes takes, as kubernetes_sd_configs keys, read by the same code.
+Result<YAML::Node> Loader::ClientBlockYaml(const Block& nb) {
   if (Status s = CheckBody(nb,
                            {"api_server", "kubeconfig_file", "bearer_token", "bearer_token_file",
                             "proxy_url", "no_proxy", "proxy_from_environment",
@@ -113,7 +113,12 @@ Result<KubernetesSdConfig> Loader::ReadClient(const Block& b) {
       !s.ok()) {
     return Err(std::move(s));
   }
-  Result<YAML::Node> sd = KubernetesSd(*this, nb);
+  return KubernetesSd(*this, nb);
+}
+
+Result<KubernetesSdConfig> Loader::ReadClient(const Block& b) {
+  const Block& nb = b.blocks[0];
+  Result<YAML::Node> sd = ClientBlockYaml(nb);
   if (!sd) return Err(sd.error());
   (*sd)["role"] = "pod";
   YAML::Node job;

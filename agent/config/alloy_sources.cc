@@ -53,6 +53,8 @@ Result<Config> Loader::Run() {
       s = ReadGelf(b);
     } else if (b.name == "loki.source.docker") {
       s = ReadDocker(b);
+    } else if (b.name == "loki.source.kubernetes_events") {
+      s = ReadKubernetesEvents(b);
     } else if (b.name.starts_with("loki.source.")) {
       s = ReadSource(b);
     }

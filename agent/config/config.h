@@ -304,6 +304,28 @@ struct GelfConfig {
   bool use_incoming_timestamp = false;    // the message's timestamp instead of the receive time
 };
 
+// skidder's `kubernetes_events` block, what Alloy's loki.source.kubernetes_events reads: the
+// cluster's Kubernetes Events, listed and watched on the API server, each event a log line
+// (sources/kube_events). The API server is reached as for kubernetes_sd_configs (in-cluster
+// unless api_server or kubeconfig_file says otherwise). Not a Promtail key: Promtail had no such
+// source, and Alloy's configs are translated to it.
+struct KubernetesEventsConfig : HttpClientConfig {
+  std::string api_server;
+  std::string kubeconfig_file;
+  std::vector<std::string> namespaces;  // empty = every namespace (a cluster-wide watch)
+  std::string log_format = "logfmt";    // logfmt | json: the line's form, as Alloy writes it
+  Labels labels;                        // added to every entry (Alloy: job and instance)
+
+  // The client settings as the kubernetes_sd_config the API client is resolved from.
+  KubernetesSdConfig AsSdConfig() const {
+    KubernetesSdConfig sd;
+    static_cast<HttpClientConfig&>(sd) = *this;
+    sd.api_server = api_server;
+    sd.kubeconfig_file = kubeconfig_file;
+    return sd;
+  }
+};
+
 // Promtail's `decompression` block: files the job's globs match whose names end in .gz, .z or
 // .bz2 are decompressed with `format` and read whole, once (see sources/file/decompress.h).
 struct DecompressionConfig {
@@ -326,6 +348,8 @@ struct ScrapeConfig {
   std::vector<DockerSdConfig> docker_sd_configs;  // containers read through the Docker API
   std::optional<SyslogConfig> syslog;  // set: this job listens for syslog (sources/syslog)
   std::optional<GelfConfig> gelf;      // set: this job receives GELF (sources/gelf)
+  // set: this job reads Kubernetes Events (sources/kube_events)
+  std::optional<KubernetesEventsConfig> kubernetes_events;
   DecompressionConfig decompression;
   // Not a key: where an Alloy config declares the job ("config.alloy:12:1: loki.source.api.push"),
   // which errors at start name; "" for a Promtail config (errors say scrape_configs[i]).

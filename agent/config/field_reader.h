@@ -25,6 +25,7 @@ void Validate(MapReader& r, KubernetesSdConfig::Selector& s);
 void Validate(MapReader& r, std::pair<std::string, std::vector<std::string>>& docker_filter);
 void Validate(MapReader& r, DockerSdConfig& d);
 Status Validate(MapReader& r, KubernetesSdConfig& k);
+Status Validate(MapReader& r, KubernetesEventsConfig& e);
 void Validate(MapReader& r, RelabelConfig& c);
 void Validate(MapReader& r, StaticConfig& s);
 void Validate(MapReader& r, FileSdConfig& f);

@@ -248,6 +248,16 @@ void Fields(V& v, T& f) {
   v.List("values", f.second);
 }
 
+template <typename V, FieldsOf<KubernetesEventsConfig> T>
+void Fields(V& v, T& e) {
+  v.Url("api_server", e.api_server);
+  v.Str("kubeconfig_file", e.kubeconfig_file);
+  Fields(v, static_cast<LikeConst<T, HttpClientConfig>&>(e));
+  v.List("namespaces", e.namespaces);
+  v.Text("log_format", e.log_format);
+  v.LabelSet("labels", e.labels);
+}
+
 template <typename V, FieldsOf<DockerSdConfig> T>
 void Fields(V& v, T& d) {
   v.Text("host", d.host);
@@ -273,6 +283,7 @@ void Fields(V& v, T& s) {
   v.Receiver("heroku_drain", s.heroku);
   v.Receiver("syslog", s.syslog);
   v.Receiver("gelf", s.gelf);
+  v.Receiver("kubernetes_events", s.kubernetes_events);
   v.Nested("decompression", s.decompression);
   v.Items("relabel_configs", s.relabel_configs);
 }

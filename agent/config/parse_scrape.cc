@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "config/field_reader.h"
+#include "util/kube_names.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -57,13 +59,13 @@ void RefuseUnsupportedSources(MapReader& r) {
 
 // `authorization` of type Bearer is what bearer_token(_file) says in the older spelling; the
 // discovery sends only Bearer tokens.
-Status BearerFromAuthorization(MapReader& r, KubernetesSdConfig* out) {
+Status BearerFromAuthorization(MapReader& r, HttpClientConfig* out, std::string_view section) {
   if (!out->authorization) return Status::Ok();
   if (out->authorization->type != "Bearer") {
     const YAML::Node node = r.Node("authorization");
     const YAML::Node type = node["type"];
     return ErrorAt(r.file(), type.IsDefined() ? type : node, r.Sub("authorization") + ".type",
-                   fmt::format("only Bearer is supported on kubernetes_sd_configs, not {}",
+                   fmt::format("only Bearer is supported on {}, not {}", section,
                                Quote(out->authorization->type)));
   }
   out->bearer_token = out->authorization->credentials;
@@ -170,12 +172,19 @@ void CheckOneSource(MapReader& r, const ScrapeConfig* out, bool dropped) {
            "kubernetes_sd_configs, file_sd_configs, docker_sd_configs, journal, syslog, gelf and "
            "loki_push_api to scrape configs of their own");
   }
+  const bool events = out->kubernetes_events.has_value();
+  if (events &&
+      (out->heroku || out->push || out->journal || out->syslog || out->gelf || files || docker)) {
+    r.Fail("kubernetes_events",
+           "a scrape config with kubernetes_events reads nothing else: move the other sources to "
+           "scrape configs of their own");
+  }
   if (!files && !docker && !out->journal && !out->syslog && !out->gelf && !out->push &&
-      !out->heroku && !dropped) {
+      !out->heroku && !events && !dropped) {
     r.Fail("static_configs",
            "nothing to tail: add static_configs (with a __path__ glob), file_sd_configs, "
-           "kubernetes_sd_configs, docker_sd_configs, journal, syslog, gelf, loki_push_api or "
-           "heroku_drain");
+           "kubernetes_sd_configs, docker_sd_configs, journal, syslog, gelf, loki_push_api, "
+           "heroku_drain or kubernetes_events");
   }
 }
 
@@ -202,7 +211,7 @@ Status ReadStages(const YAML::Node& list, const std::string& file, const std::st
 // The checks of one kubernetes_sd_config once its fields are read.
 Status Validate(MapReader& r, KubernetesSdConfig& k) {
   ValidateHttpClient(r, k);
-  if (Status s = BearerFromAuthorization(r, &k); !s.ok()) return s;
+  if (Status s = BearerFromAuthorization(r, &k, "kubernetes_sd_configs"); !s.ok()) return s;
   static constexpr std::string_view kRoles[] = {"pod",       "node",          "service",
                                                 "endpoints", "endpointslice", "ingress"};
   if (std::ranges::find(kRoles, k.role) == std::end(kRoles)) {
@@ -224,6 +233,32 @@ Status Validate(MapReader& r, KubernetesSdConfig& k) {
     if (std::string why = CheckHttpUrl(k.api_server); !why.empty()) r.Fail("api_server", why);
     if (!k.kubeconfig_file.empty()) {
       r.Fail("kubeconfig_file", "set either api_server or kubeconfig_file, not both");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Validate(MapReader& r, KubernetesEventsConfig& e) {
+  ValidateHttpClient(r, e);
+  if (Status s = BearerFromAuthorization(r, &e, "kubernetes_events"); !s.ok()) return s;
+  if (!e.api_server.empty()) {
+    if (std::string why = CheckHttpUrl(e.api_server); !why.empty()) r.Fail("api_server", why);
+    if (!e.kubeconfig_file.empty()) {
+      r.Fail("kubeconfig_file", "set either api_server or kubeconfig_file, not both");
+    }
+  }
+  if (e.log_format != "logfmt" && e.log_format != "json") {
+    r.Fail("log_format",
+           fmt::format("unknown log_format {}; use logfmt or json", Quote(e.log_format)));
+  }
+  std::set<std::string> seen;
+  for (const std::string& ns : e.namespaces) {
+    if (!IsDnsLabel(ns)) {  // it goes into the request path
+      r.Fail("namespaces", fmt::format("{} is not a Kubernetes namespace name (lower-case letters, "
+                                       "digits and '-')",
+                                       Quote(ns)));
+    } else if (!seen.insert(ns).second) {
+      r.Fail("namespaces", fmt::format("namespace {} is listed twice", Quote(ns)));
     }
   }
   return Status::Ok();

@@ -16,14 +16,14 @@ PodDiscovery::PodDiscovery(config::KubernetesSdConfig cfg, Callback callback, Di
 PodDiscovery::~PodDiscovery() { Stop(); }
 
 Status PodDiscovery::Start() {
-  auto resolved = ResolveSdConfig(cfg_, opts_.env);
+  auto resolved = ResolveSdConfig(cfg_, opts_.env, opts_.role);
   if (!resolved) return resolved.error();
   resolved->client.token_refresh = opts_.token_refresh;
   resolved->client.max_body = opts_.max_list_body;
   stop_.store(false);
   for (PodQuery& q : resolved->queries) {
     LOG_INFO("kubernetes discovery starting",
-             {{"role", cfg_.role},
+             {{"role", opts_.role ? std::string(ResourceOf(*opts_.role).resource) : cfg_.role},
               {"server", resolved->client.server},
               {"namespace", q.namespace_name.empty() ? "(all)" : q.namespace_name},
               {"field_selector", q.field_selector},
@@ -120,8 +120,9 @@ void PodDiscovery::NoteFailure(
   ++w.failures;
   if (state == w.failing) return;  // logged when it started; NoteHealthy() reports the count
   w.failing = std::move(state);
-  std::vector<log::Field> given;  // without the empty ones ("error" of an HTTP status, ...)
-  for (const log::Field& f : fields) {
+  // The messages say "pod" (the alerts' runbooks quote them); the field names what was read.
+  std::vector<log::Field> given = {{"resource", ResourceOf(w.query.role).resource}};
+  for (const log::Field& f : fields) {  // without the empty ones ("error" of an HTTP status, ...)
     if (!f.second.empty()) given.push_back(f);
   }
   log::Write(log::Level::kWarn, msg, given);
@@ -193,7 +194,7 @@ void PodDiscovery::Run(Watcher& w) {
 // the role's selectors are about its own objects. attach_metadata.node adds a node watch: of
 // the agent's own node for the node-scoped pod role, of all nodes for endpoints roles.
 void PodDiscovery::AddJoinWatchers(const ClientConfig& client) {
-  const auto role = ParseRole(cfg_.role);
+  const auto role = opts_.role ? opts_.role : ParseRole(cfg_.role);
   const bool endpoints = role == Role::kEndpoints || role == Role::kEndpointSlice;
   const bool nodes = cfg_.attach_metadata_node && (endpoints || role == Role::kPod);
   if (!endpoints && !nodes) return;
@@ -264,6 +265,7 @@ std::vector<Labels> PodDiscovery::JoinedTargets() const {
 // Joined targets wait until every watcher has listed once: a target first published without its
 // pod's labels would be relabelled (and perhaps dropped) on what it lacks. Caller holds state_mu_.
 void PodDiscovery::Publish() {
+  if (opts_.on_object) return;  // a stream: each object was handed on as it came
   std::vector<Labels> all;
   if (joins_) {
     for (const auto& w : watchers_) {

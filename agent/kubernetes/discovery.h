@@ -84,6 +84,14 @@ struct DiscoveryOptions {
   // Which pod label/annotation meta labels to keep (ReadableMetaLabels); empty keeps all.
   MetaLabelFilter keep_meta;
   telemetry::AgentMetrics* metrics = nullptr;  // optional
+  // The role watched instead of the config's (kEvent, for sources/kube_events: then only the
+  // config's client settings and namespaces are used).
+  std::optional<Role> role;
+  // Objects as a stream (role kEvent): called with each object that is new or changed (by its
+  // targets, there its resourceVersion) since it was last seen, from lists and watches, on a
+  // discovery thread under the discovery's lock (so never two at once; it must not call back).
+  // The targets callback is then never called.
+  std::function<void(const rapidjson::Value& object)> on_object;
 };
 
 // What one list/watch asks the API server for.
@@ -100,8 +108,10 @@ struct ResolvedSd {
   std::vector<PodQuery> queries;  // one per namespace (one with "" for all)
 };
 
-// Validates cfg and resolves in-cluster defaults or the kubeconfig_file.
-Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env);
+// Validates cfg and resolves in-cluster defaults or the kubeconfig_file. `role`, when given, is
+// watched instead of cfg.role.
+Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env,
+                                   std::optional<Role> role = std::nullopt);
 
 class PodDiscovery {
  public:

@@ -32,8 +32,9 @@ std::string FixFor(int status, const PodQuery& q) {
   if (status == 403) {
     return fmt::format(
         "the service account may not read {0}: its ClusterRole (the chart's rbac.create) needs "
-        "get, list and watch on {0}; until then files are labelled from their path only",
-        resource);
+        "get, list and watch on {0}; until then {1}",
+        resource,
+        q.role == Role::kEvent ? "no events are read" : "files are labelled from their path only");
   }
   if (status == 401) {
     return "the API server refused the credentials: check the mounted service-account token "
@@ -60,14 +61,6 @@ const char* ReasonForStatus(int status) {
     default:
       return "status";
   }
-}
-
-// Adds the targets of one object of the role; false when it is not one we can use.
-bool AddObject(Role role, const rapidjson::Value& obj, PodMap& pods, const MetaLabelFilter& keep) {
-  auto o = ObjectTargetsFromJson(role, obj, keep);
-  if (!o) return false;
-  pods[o->key] = std::move(o->targets);
-  return true;
 }
 
 enum class EventResult { kUnchanged, kChanged, kSkipped, kOverCap, kGone, kError };
@@ -109,12 +102,14 @@ EventResult ApplyEvent(Role role, std::string_view line, PodMap& pods,
   auto [it, inserted] = pods.try_emplace(o->key);
   if (inserted && pods.size() > opts.max_pods) {
     pods.erase(it);
+    if (opts.on_object) opts.on_object(*obj);  // handed on, not remembered: a relist repeats it
     error =
         fmt::format("object {} not added: already {} objects (max_pods)", o->key, opts.max_pods);
     return EventResult::kOverCap;
   }
   if (!inserted && it->second == targets) return EventResult::kUnchanged;
   it->second = std::move(targets);
+  if (opts.on_object) opts.on_object(*obj);
   return EventResult::kChanged;
 }
 
@@ -189,7 +184,22 @@ bool PodDiscovery::List(Watcher& w) {
     }
     for (const rapidjson::Value& item : items->GetArray()) {
       if (stop_.load()) return false;  // shutdown must not wait for a big list to be digested
-      if (!AddObject(w.query.role, item, fresh, opts_.keep_meta)) CountError("decode");
+      auto o = ObjectTargetsFromJson(w.query.role, item, opts_.keep_meta);
+      if (!o) {
+        CountError("decode");
+        continue;
+      }
+      if (opts_.on_object) {
+        // A stream hands on each object not seen as it is now, at once: remembered here too, so
+        // a list that fails half way and is tried again repeats nothing.
+        std::lock_guard lock(state_mu_);
+        auto [it, inserted] = w.pods.try_emplace(o->key);
+        if (inserted || it->second != o->targets) {
+          it->second = o->targets;
+          opts_.on_object(item);
+        }
+      }
+      fresh[o->key] = std::move(o->targets);
     }
     rv = JsonString(*meta, "resourceVersion");
     cont = JsonString(*meta, "continue");

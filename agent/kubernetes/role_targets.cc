@@ -294,6 +294,8 @@ RoleResource ResourceOf(Role role) {
       return {"/api/v1", "services", true};
     case Role::kNodeMeta:
       return {"/api/v1", "nodes", false};
+    case Role::kEvent:
+      return {"/api/v1", "events", true};
   }
   return {"/api/v1", "pods", true};
 }
@@ -318,6 +320,14 @@ Result<ObjectTargets> ObjectTargetsFromJson(Role role, const Value& obj,
       return std::string_view(l.name).starts_with("__meta_kubernetes_node_annotation");
     });
     return ObjectTargets{common->name, {std::move(common->labels)}};
+  }
+  if (role == Role::kEvent) {
+    const Value* meta = JsonObject(obj, "metadata");
+    const std::string_view name = meta ? JsonString(*meta, "name") : "";
+    if (name.empty()) return Err(InvalidArgument("event without metadata.name"));
+    return ObjectTargets{
+        fmt::format("{}/{}", JsonString(*meta, "namespace"), name),
+        {Labels{{"resourceVersion", std::string(JsonString(*meta, "resourceVersion"))}}}};
   }
   static constexpr std::string_view kKinds[] = {"pod",       "node",          "service",
                                                 "endpoints", "endpointslice", "ingress"};

@@ -37,6 +37,10 @@ enum class Role {
   kServiceMeta,
   // attach_metadata.node: per node, the labels Prometheus' addNodeLabels() adds.
   kNodeMeta,
+  // Kubernetes Events, read as a stream by sources/kube_events (DiscoveryOptions::on_object):
+  // per event, one label set holding only its resourceVersion, which tells a changed event from
+  // one already seen when a relist brings them all again.
+  kEvent,
 };
 
 std::optional<Role> ParseRole(std::string_view name);

@@ -151,8 +151,9 @@ DiscoveryEnv DiscoveryEnv::FromProcess() {
   return env;
 }
 
-Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env) {
-  const std::optional<Role> role = ParseRole(cfg.role);
+Result<ResolvedSd> ResolveSdConfig(const config::KubernetesSdConfig& cfg, const DiscoveryEnv& env,
+                                   std::optional<Role> given) {
+  const std::optional<Role> role = given ? given : ParseRole(cfg.role);
   if (!role) {
     return Err(InvalidArgument(fmt::format(
         "kubernetes_sd_configs: unknown role \"{}\"; use one of pod, node, service, endpoints, "

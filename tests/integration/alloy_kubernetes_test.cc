@@ -214,5 +214,85 @@ remote.kubernetes.secret "loki" {{
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);
 }
 
+// Grafana's k8s-monitoring chart's cluster events feature: loki.source.kubernetes_events read by
+// the real binary from the API server over HTTPS, each event once as Alloy's logfmt line with its
+// labels, through the stages it forwards to; a restart sends nothing Loki already has but the
+// events of the newest acknowledged second, which Loki's queries return once.
+TEST_F(AlloyKubernetes, ClusterEventsReachLokiOnceAcrossARestart) {
+  EventFields pulled;
+  pulled.reason = "Pulled";
+  pulled.message = "Successfully pulled image \"nginx:1.27\"";
+  pulled.last_timestamp = "2026-12-06T04:00:00Z";
+  api_->AddObject("events", EventJson("shop", "web-1.a", pulled));
+  EventFields backoff;
+  backoff.reason = "BackOff";
+  backoff.type = "Warning";
+  backoff.count = 7;
+  backoff.last_timestamp = "2026-12-06T04:00:05Z";
+  api_->AddObject("events", EventJson("shop", "web-1.b", backoff));
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(loki.source.kubernetes_events "cluster_events" {{
+  job_name   = "integrations/kubernetes/eventhandler"
+  log_format = "logfmt"
+  forward_to = [loki.process.cluster_events.receiver]
+  client {{
+    api_server        = "{0}"
+    bearer_token_file = "{1}"
+    tls_config {{
+      ca_file = "{2}"
+    }}
+  }}
+}}
+loki.process "cluster_events" {{
+  stage.logfmt {{
+    mapping = {{ "kind" = "", "reason" = "", "type" = "" }}
+  }}
+  stage.labels {{
+    values = {{ "type" = "" }}
+  }}
+  forward_to = [loki.write.default.receiver]
+}}
+)",
+                                api_->url(), dir_ / "kube/token", api_->ca_file()) +
+                        AlloyWrite());
+  const std::vector<std::string> args = {"-server.http-listen-port=0",
+                                         "-positions.file=" + positions_file()};
+  StartAgent(config, args);
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 2u);
+  std::ranges::sort(got, {}, &ReceivedEntry::timestamp_ns);
+  EXPECT_EQ(got[0].labels,
+            "{instance=\"loki.source.kubernetes_events.cluster_events\", "
+            "job=\"integrations/kubernetes/eventhandler\", namespace=\"shop\", type=\"Normal\"}");
+  EXPECT_EQ(got[0].line,
+            "name=web-1 kind=Pod objectAPIversion=v1 eventRV=101 sourcecomponent=kubelet "
+            "sourcehost=node-1 reason=Pulled type=Normal count=1 "
+            "msg=\"Successfully pulled image \\\"nginx:1.27\\\"\" ");
+  EXPECT_EQ(got[0].timestamp_ns, 1796529600000000000);
+  EXPECT_NE(got[1].labels.find("type=\"Warning\""), std::string::npos) << got[1].labels;
+
+  backoff.count = 8;
+  backoff.last_timestamp = "2026-12-06T04:00:09Z";
+  api_->AddObject("events", EventJson("shop", "web-1.b", backoff));
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  EXPECT_NE(loki_.Entries().back().line.find("count=8 "), std::string::npos);
+  ASSERT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
+
+  EventFields later;
+  later.reason = "Killing";
+  later.last_timestamp = "2026-12-06T04:01:00Z";
+  api_->AddObject("events", EventJson("shop", "web-1.c", later));
+  StartAgent(config, args);
+  ASSERT_TRUE(loki_.WaitForLines(5)) << agent_.Stderr();
+  std::map<std::string, int> reasons;
+  for (const ReceivedEntry& e : loki_.Entries()) {
+    const size_t at = e.line.find("reason=");
+    ++reasons[e.line.substr(at + 7, e.line.find(' ', at) - at - 7)];
+  }
+  // BackOff twice before the restart (count 7, then 8) and its newest second once more after.
+  EXPECT_EQ(reasons, (std::map<std::string, int>{{"BackOff", 3}, {"Killing", 1}, {"Pulled", 1}}));
+}
+
 }  // namespace
 }  // namespace skidder::testing

@@ -108,6 +108,25 @@ std::string PodJson(const std::string& ns, const std::string& name, const std::s
          R"("containerStatuses":[)" + s + "]}}";
 }
 
+std::string EventJson(const std::string& ns, const std::string& name, const EventFields& f) {
+  auto quoted = [](const std::string& v) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    return std::string(buf.GetString(), buf.GetSize());
+  };
+  std::string json = R"({"kind":"Event","apiVersion":"v1","metadata":{"namespace":")" + ns +
+                     R"(","name":")" + name + R"("},"involvedObject":{"kind":")" + f.kind +
+                     R"(","namespace":")" + f.object_namespace + R"(","name":")" + f.object +
+                     R"(","apiVersion":"v1"},"reason":)" + quoted(f.reason) + R"(,"message":)" +
+                     quoted(f.message) + R"(,"type":")" + f.type +
+                     R"(","source":{"component":"kubelet","host":"node-1"})";
+  if (!f.last_timestamp.empty()) json += R"(,"lastTimestamp":")" + f.last_timestamp + "\"";
+  if (!f.event_time.empty()) json += R"(,"eventTime":")" + f.event_time + "\"";
+  if (f.count != 0) json += R"(,"count":)" + std::to_string(f.count);
+  return json + "}";
+}
+
 FakeKubeApi::FakeKubeApi(const std::string& dir, std::string token) : token_(std::move(token)) {
   EVP_PKEY* ca_key = NewTestKey();
   EVP_PKEY* key = NewTestKey();
@@ -319,7 +338,7 @@ void FakeKubeApi::Serve() {
       ServeList(req, res, resource, ns);
     }
   };
-  server_->Get(R"(/api/v1/(namespaces/([a-z0-9-]+)/)?(pods|services|endpoints))", handler);
+  server_->Get(R"(/api/v1/(namespaces/([a-z0-9-]+)/)?(pods|services|endpoints|events))", handler);
   server_->Get(R"(/api/v1/()()(nodes))", handler);
   server_->Get(
       R"(/api/v1/namespaces/([a-z0-9-]+)/secrets/([a-z0-9.-]+))",

@@ -3,6 +3,7 @@
 //
 // It serves GET /api/v1/pods and /api/v1/namespaces/<ns>/pods (list, with limit/continue paging,
 // and ?watch=1 streams from a resourceVersion), and the same for nodes, services, endpoints,
+// events,
 // endpointslices (discovery.k8s.io/v1) and ingresses (networking.k8s.io/v1), single Secrets
 // (remote.kubernetes.secret), checks the bearer
 // token (401 when wrong), and records every request so a test can assert what was asked. The test
@@ -41,6 +42,16 @@ std::string PodJson(const std::string& ns, const std::string& name, const std::s
                     const std::vector<std::string>& containers,
                     const std::map<std::string, std::string>& labels = {},
                     const std::map<std::string, std::string>& annotations = {});
+
+// A core/v1 Event about an object (a Pod in the event's namespace unless told otherwise), as the
+// API serves it; empty times are left out.
+struct EventFields {
+  std::string object = "web-1", kind = "Pod", object_namespace = "shop";
+  std::string reason = "Started", message = "Started container app", type = "Normal";
+  std::string last_timestamp = "2026-12-06T04:00:00Z", event_time;
+  int count = 1;
+};
+std::string EventJson(const std::string& ns, const std::string& name, const EventFields& f = {});
 
 class FakeKubeApi {
  public:

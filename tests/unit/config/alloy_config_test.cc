@@ -1514,3 +1514,106 @@ TEST(AlloyJournal, RelabelRulesMustNameRules) {
 
 }  // namespace
 }  // namespace skidder::config
+
+namespace skidder::config {
+namespace {
+
+// loki.source.kubernetes_events as Grafana's k8s-monitoring chart writes it (its cluster events
+// feature): a kubernetes_events job labelled as Alloy labels its entries, through the process
+// stages it forwards to.
+TEST(AlloyConfig, KubernetesEventsBecomeAKubernetesEventsJob) {
+  AlloyFile a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.kubernetes_events "cluster_events" {
+  job_name   = "integrations/kubernetes/eventhandler"
+  log_format = "logfmt"
+  namespaces = ["shop", "bank"]
+  forward_to = [loki.process.cluster_events.receiver]
+}
+loki.process "cluster_events" {
+  stage.static_labels {
+    values = { cluster = "prod" }
+  }
+  forward_to = [loki.write.default.receiver]
+}
+loki.source.kubernetes_events "plain" {
+  forward_to = [loki.write.default.receiver]
+  client {
+    api_server        = "https://kube.example:6443"
+    bearer_token_file = "/var/run/token"
+  }
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->scrape_configs.size(), 2u);
+  const ScrapeConfig& events = c->scrape_configs[0];
+  ASSERT_TRUE(events.kubernetes_events);
+  EXPECT_EQ(events.job_name, "cluster_events");
+  EXPECT_EQ(events.kubernetes_events->labels,
+            (Labels{{"instance", "loki.source.kubernetes_events.cluster_events"},
+                    {"job", "integrations/kubernetes/eventhandler"}}));
+  EXPECT_EQ(events.kubernetes_events->namespaces, (std::vector<std::string>{"shop", "bank"}));
+  EXPECT_EQ(events.kubernetes_events->log_format, "logfmt");
+  ASSERT_EQ(events.pipeline_stages.size(), 1u);
+  EXPECT_EQ(events.pipeline_stages[0].type, "static_labels");
+  const ScrapeConfig& plain = c->scrape_configs[1];
+  ASSERT_TRUE(plain.kubernetes_events);
+  EXPECT_EQ(plain.kubernetes_events->labels,
+            (Labels{{"instance", "loki.source.kubernetes_events.plain"},
+                    {"job", "loki.source.kubernetes_events"}}));
+  EXPECT_TRUE(plain.kubernetes_events->namespaces.empty());
+  EXPECT_EQ(plain.kubernetes_events->api_server, "https://kube.example:6443");
+  EXPECT_EQ(plain.kubernetes_events->bearer_token_file, "/var/run/token");
+
+  // The dump is a Promtail-form config that reads back to the same jobs.
+  Result<Config> again = ParseConfig(DumpConfig(*c), "dump.yaml", false);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(DumpConfig(*again), DumpConfig(*c));
+}
+
+TEST(AlloyConfig, KubernetesEventsMistakesAreRefusedWhereTheyAre) {
+  AlloyFile a;
+  auto error = [&](const std::string& body) {
+    return a.Error(
+        "loki.source.kubernetes_events \"e\" {\n  forward_to = "
+        "[loki.write.default.receiver]\n" +
+        body + "\n}\n" + kWrite);
+  };
+  EXPECT_EQ(error("  log_format = \"xml\""),
+            "c.alloy:3:3: log_format: unknown format \"xml\"; use \"logfmt\" or \"json\"");
+  EXPECT_EQ(error("  job_name = \"\""), "c.alloy:3:3: job_name must not be an empty string");
+  EXPECT_EQ(error("  namespaces = \"shop\""), "c.alloy:3:3: namespaces: expected a list");
+  EXPECT_EQ(error("  namespaces = [1]"), "c.alloy:3:3: namespaces: expected a list of strings");
+  EXPECT_NE(error("  namespaces = [\"Shop_1\"]").find("\"Shop_1\" is not a Kubernetes namespace"),
+            std::string::npos);
+  EXPECT_NE(error("  namespaces = [\"a\", \"a\"]").find("namespace \"a\" is listed twice"),
+            std::string::npos);
+  EXPECT_NE(error("  clustering { enabled = true }").find("c.alloy:3:3"), std::string::npos);
+  EXPECT_NE(error("  client { role = \"pod\" }").find("c.alloy:3:12"), std::string::npos);
+  EXPECT_EQ(error("  client { }\n  client { }"), "c.alloy:4:3: the client block is given twice");
+  EXPECT_EQ(a.Error("loki.source.kubernetes_events \"e\" {\n}\n"),
+            "c.alloy:1:1: loki.source.kubernetes_events: forward_to is required");
+}
+
+TEST(ParseConfig, KubernetesEventsReadsNothingElse) {
+  Result<Config> c = ParseConfig(R"(
+scrape_configs:
+  - job_name: events
+    kubernetes_events: {log_format: json}
+    static_configs: [{labels: {__path__: /var/log/*.log}}]
+)",
+                                 "c.yaml", false);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("a scrape config with kubernetes_events reads nothing else"),
+            std::string::npos)
+      << c.error().message();
+  c = ParseConfig("scrape_configs: [{job_name: e, kubernetes_events: {log_format: yaml}}]",
+                  "c.yaml", false);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("unknown log_format \"yaml\"; use logfmt or json"),
+            std::string::npos)
+      << c.error().message();
+}
+
+}  // namespace
+}  // namespace skidder::config

@@ -127,6 +127,7 @@ constexpr size_t kClientFields = FieldCount<ClientConfig>() - 1 + kHttpClientFie
 constexpr size_t kOAuth2Fields = FieldCount<OAuth2Config>() - 1 + kProxyFields;
 constexpr size_t kKubernetesFields = FieldCount<KubernetesSdConfig>() - 1 + kHttpClientFields;
 constexpr size_t kDockerFields = FieldCount<DockerSdConfig>() - 1 + kHttpClientFields;
+constexpr size_t kEventsFields = FieldCount<KubernetesEventsConfig>() - 1 + kHttpClientFields;
 
 template <typename T>
 std::vector<Key> KeysOf() {
@@ -225,8 +226,14 @@ std::vector<Section> Sections() {
       {"heroku_drain", "=" + Job("heroku_drain: {}")},
       {"syslog", "=" + Job("syslog: {listen_address: ':1'}")},
       {"gelf", "=" + Job("gelf: {}")},
+      {"kubernetes_events", "=" + Job("kubernetes_events: {}")},
       {"decompression", "decompression: {format: gz}"},  // left out of dumps when unset
       {"relabel_configs", "relabel_configs: [{target_label: t}]"}};
+  std::map<std::string, std::string> events = proxy;
+  events["oauth2"] = client["oauth2"];
+  events["authorization"] = "~";  // read into bearer_token(_file)
+  events["log_format"] = "log_format: json";
+  events["namespaces"] = "namespaces: [shop]";
   std::map<std::string, std::string> oauth2 = proxy;
   oauth2["client_id"] = "-";
   oauth2["token_url"] = "-";
@@ -367,6 +374,8 @@ std::vector<Section> Sections() {
        Job("kubernetes_sd_configs: [{role: pod, selectors: [{role: pod, @}]}]"),
        InJob({"kubernetes_sd_configs", "0", "selectors", "0"}),
        {{"role", "-"}}},
+      {"kubernetes_events", kEventsFields, KeysOf<KubernetesEventsConfig>(),
+       Job("kubernetes_events: {@}"), InJob({"kubernetes_events"}), events},
       {"docker_sd_configs", kDockerFields, KeysOf<DockerSdConfig>(),
        Job("docker_sd_configs: [{host: 'unix:///d.sock', @}]"), InJob({"docker_sd_configs", "0"}),
        docker},

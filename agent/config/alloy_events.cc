@@ -1,0 +1,65 @@
+// loki.source.kubernetes_events: a kubernetes_events job (sources/kube_events). Alloy labels every
+// entry job=<job_name> (default "loki.source.kubernetes_events") and instance=<the component's
+// id>, and the involved object's namespace; the first two become the job's static labels, the
+// source adds the namespace. The client block is read as discovery.kubernetes' settings.
+#include <fmt/format.h>
+
+#include "config/alloy_internal.h"
+#include "config/sections.h"
+
+namespace skidder::config::alloy_internal {
+
+Status Loader::ReadKubernetesEvents(const Block& b) {
+  if (Status s = CheckBody(b, {"forward_to", "job_name", "namespaces", "log_format"}, {"client"});
+      !s.ok()) {
+    return s;
+  }
+  Targets t;
+  Route route;
+  if (Status s = ReceiverRoute(b, &t, &route); !s.ok()) return s;
+  YAML::Node events(YAML::NodeType::Map);
+  std::string job = "loki.source.kubernetes_events";
+  for (const Attribute& a : b.attributes) {
+    if (a.name == "forward_to") continue;
+    Result<Value> v = Eval(a);
+    if (!v) return v.error();
+    if (a.name == "namespaces") {
+      if (v->kind != Value::Kind::kArray || !v->array)
+        return ErrorAt(a.pos, "namespaces: expected a list");
+      for (const Value& ns : *v->array) {
+        if (ns.kind != Value::Kind::kString) {
+          return ErrorAt(a.pos, "namespaces: expected a list of strings");
+        }
+        events["namespaces"].push_back(ns.str);
+      }
+      continue;
+    }
+    if (v->kind != Value::Kind::kString) {
+      return ErrorAt(a.pos, fmt::format("{}: expected a string", a.name));
+    }
+    if (a.name == "job_name") {
+      if (v->str.empty()) return ErrorAt(a.pos, "job_name must not be an empty string");
+      job = v->str;
+    } else {
+      if (v->str != "logfmt" && v->str != "json") {
+        return ErrorAt(a.pos, fmt::format("log_format: unknown format {}; use \"logfmt\" or "
+                                          "\"json\"",
+                                          internal::Quote(v->str)));
+      }
+      events["log_format"] = v->str;
+    }
+  }
+  if (b.blocks.size() > 1) return ErrorAt(b.blocks[1].pos, "the client block is given twice");
+  if (!b.blocks.empty()) {
+    Result<YAML::Node> client = ClientBlockYaml(b.blocks[0]);
+    if (!client) return client.error();
+    for (const auto& kv : *client) events[kv.first.as<std::string>()] = kv.second;
+  }
+  events["labels"]["job"] = job;
+  events["labels"]["instance"] = Id(b);
+  YAML::Node node;
+  node["kubernetes_events"] = events;
+  return AddScrapeConfig(b, std::move(node), t, route);
+}
+
+}  // namespace skidder::config::alloy_internal

@@ -1,0 +1,142 @@
+#include "sources/kube_events/kube_events_source.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "util/log.h"
+
+namespace skidder::sources::kube_events {
+
+KubeEventsSource::KubeEventsSource(KubeEventsOptions opts, Positions* positions, EntrySink* sink,
+                                   const Clock* clock)
+    : opts_(std::move(opts)),
+      positions_(positions),
+      sink_(sink),
+      clock_(clock),
+      format_(opts_.config.log_format == "json" ? LineFormat::kJson : LineFormat::kLogfmt),
+      out_(sink) {}
+
+Status KubeEventsSource::Start() {
+  if (std::optional<std::string> saved = positions_->GetCursor(PositionKey(opts_.job_name))) {
+    const char* end = saved->data() + saved->size();
+    if (std::from_chars(saved->data(), end, start_us_).ptr != end) start_us_ = 0;
+  }
+  kubernetes::DiscoveryOptions d = opts_.discovery;
+  d.role = kubernetes::Role::kEvent;
+  d.on_object = [this](const rapidjson::Value& event) { OnEvent(event); };
+  config::KubernetesSdConfig sd = opts_.config.AsSdConfig();
+  sd.namespaces = opts_.config.namespaces;
+  discovery_ = std::make_unique<kubernetes::PodDiscovery>(
+      std::move(sd), [](std::vector<Labels>) {}, std::move(d));
+  stop_.store(false);
+  if (Status st = discovery_->Start(); !st.ok()) {
+    // Its messages name discovery's section; here the settings are the job's kubernetes_events.
+    return Status(st.code(), "kubernetes_events: " + st.message());
+  }
+  ticker_ = std::thread([this] { Tick(); });
+  return Status::Ok();
+}
+
+void KubeEventsSource::Stop() {
+  {
+    std::lock_guard lock(tick_mu_);
+    stop_.store(true);
+  }
+  tick_cv_.notify_all();
+  if (discovery_) discovery_->Stop();  // OnEvent waiting for room sees stop_ and returns
+  if (ticker_.joinable()) ticker_.join();
+  if (opts_.pipeline == nullptr) return;
+  std::lock_guard lock(mu_);
+  opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out_);
+  out_.Flush();
+}
+
+void KubeEventsSource::Tick() {
+  while (true) {
+    {
+      std::unique_lock lock(tick_mu_);
+      if (tick_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_.load(); })) return;
+    }
+    std::lock_guard pipe(mu_);
+    opts_.pipeline->Flush(clock_->NowNs(), /*force=*/false, out_);
+    out_.Flush();
+  }
+}
+
+const Labels* KubeEventsSource::LabelsFor(const std::string& namespace_name) {
+  auto [it, inserted] = labels_.try_emplace(namespace_name);
+  if (inserted) {
+    LabelsBuilder b(opts_.config.labels);
+    if (!namespace_name.empty()) b.Add("namespace", namespace_name);
+    Labels labels = b.Build();
+    if (kubernetes::Relabel(opts_.relabel, labels)) {
+      labels.RemoveIf([](const Label& l) { return l.name.starts_with("__"); });
+      it->second = std::move(labels);
+    }
+  }
+  return it->second.empty() ? nullptr : &it->second;
+}
+
+void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
+  Result<EventLine> ev = FormatEvent(event, format_);
+  if (!ev) {
+    if (int64_t n = 0; skipped_.Allow(&n)) {
+      LOG_WARN(
+          "kubernetes event skipped",
+          {{"job", opts_.job_name}, {"error", ev.error().message()}, {"count", std::to_string(n)}});
+    }
+    return;
+  }
+  const BatchTime now = BatchTime::Of(*clock_);
+  if (ev->time_us == 0) ev->time_us = now.wall_ns / 1000;
+  if (ev->time_us < start_us_) return;  // an earlier run had it acknowledged
+  // Backpressure: the watch is not read while the sink is full (the API server holds the rest).
+  bool stopped = false;
+  {
+    std::unique_lock lock(tick_mu_);
+    while (sink_->Saturated() && !stop_.load()) {
+      tick_cv_.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    stopped = stop_.load();
+  }
+  std::lock_guard lock(mu_);
+  if (stopped) {
+    // Not sent: kept in flight for good, so the position stays before it and the next start
+    // sends it (this run's discovery already counts it as seen).
+    in_flight_.emplace_back(++seq_, ev->time_us);
+    tracker_->Open(seq_).Abandon();
+    return;
+  }
+  const Labels* labels = LabelsFor(ev->namespace_name);
+  if (labels == nullptr) return;  // dropped by relabel_configs
+  Entry e;
+  e.timestamp_ns = ev->time_us * 1000;
+  e.line = std::move(ev->line);
+  e.labels = *labels;
+  AckRef hold = tracker_->Open(++seq_);
+  in_flight_.emplace_back(seq_, ev->time_us);
+  e.ack = hold;
+  opts_.pipeline->Process(std::move(e), now, out_);
+  out_.Flush();
+}
+
+void KubeEventsSource::SyncPositions() {
+  const uint64_t committed = tracker_->Committed();
+  int64_t p = 0;
+  {
+    std::lock_guard lock(mu_);
+    while (!in_flight_.empty() && in_flight_.front().first <= committed) {
+      acked_us_ = std::max(acked_us_, in_flight_.front().second);
+      in_flight_.pop_front();
+    }
+    p = acked_us_;
+    if (!in_flight_.empty()) {
+      p = std::ranges::min_element(in_flight_, {}, [](const auto& f) { return f.second; })->second;
+    }
+  }
+  if (p > 0) positions_->PutCursor(PositionKey(opts_.job_name), std::to_string(p));
+}
+
+}  // namespace skidder::sources::kube_events

@@ -1,0 +1,105 @@
+// KubeEventsSource: one kubernetes_events scrape config (Alloy's loki.source.kubernetes_events).
+// Lists, then watches, the Events of the configured namespaces (or of the cluster) through
+// kubernetes::PodDiscovery's list/watch machinery (role kEvent), and sends each new or changed
+// Event as a log line (event_line.h) through the job's pipeline into the EntrySink.
+//
+// Labels: the job's `labels` (Alloy: job and instance), `namespace` of the involved object, then
+// the job's relabel_configs; `__` labels are dropped. The entry's timestamp is the event's (see
+// EventLine::time_us), the time it was read when the event has none.
+//
+// What is sent again: PodDiscovery remembers each event's resourceVersion, so a relist after an
+// API outage or a 410 hands on only the events that are new or changed since. Across restarts the
+// positions file keeps, under "kubernetes-events-<job>", a time P: every event seen with an
+// earlier time was acknowledged by Loki. P is the oldest time of an event still in flight, else
+// the newest acknowledged; a start skips events older than P (as Alloy skips events not newer
+// than the last it sent, but Alloy records that before Loki took it). Events of P's own second
+// (Kubernetes writes whole seconds) are sent again after a restart; Loki's queries return an
+// identical line of a stream at the same time once. With no position, every event the API server
+// still holds (an hour's, by default) is sent, as Alloy does.
+//
+// Backpressure: while the sink is Saturated() the watch is not read (the API server holds the
+// stream, or drops it: the relist then repeats nothing already sent).
+//
+// Threads: Start/Stop/SyncPositions on the owner's (main) thread; events arrive on the
+// discovery's threads (one per namespace), one at a time; a ticker thread flushes the pipeline's
+// timed stages (multiline) once a second. mu_ serializes the pipeline between them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "config/config.h"
+#include "kubernetes/discovery.h"
+#include "kubernetes/relabel.h"
+#include "model/ack.h"
+#include "model/sink.h"
+#include "pipeline/pipeline.h"
+#include "sources/file/positions.h"
+#include "sources/kube_events/event_line.h"
+#include "util/clock.h"
+#include "util/log_limiter.h"
+
+namespace skidder::sources::kube_events {
+
+struct KubeEventsOptions {
+  std::string job_name;
+  config::KubernetesEventsConfig config;
+  kubernetes::RelabelRules relabel;
+  pipeline::Pipeline* pipeline = nullptr;  // the job's; used under mu_ only
+  kubernetes::DiscoveryOptions discovery;  // env, backoffs (tests), metrics
+};
+
+class KubeEventsSource {
+ public:
+  KubeEventsSource(KubeEventsOptions opts, Positions* positions, EntrySink* sink,
+                   const Clock* clock);
+  ~KubeEventsSource() { Stop(); }
+  KubeEventsSource(const KubeEventsSource&) = delete;
+  KubeEventsSource& operator=(const KubeEventsSource&) = delete;
+
+  // Resolves the API server settings and starts listing; errors are configuration errors.
+  Status Start();
+  // Stops the watches and the ticker, flushes the pipeline; events in flight stay tracked.
+  void Stop();
+  // Puts P (see above) into the positions (not saved here).
+  void SyncPositions();
+
+  static std::string PositionKey(const std::string& job_name) {
+    return "kubernetes-events-" + job_name;
+  }
+
+ private:
+  void OnEvent(const rapidjson::Value& event);
+  const Labels* LabelsFor(const std::string& namespace_name);  // under mu_; null: dropped
+  void Tick();
+
+  KubeEventsOptions opts_;
+  Positions* positions_;
+  EntrySink* sink_;
+  const Clock* clock_;
+  const LineFormat format_;
+  std::unique_ptr<kubernetes::PodDiscovery> discovery_;
+  std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
+  int64_t start_us_ = 0;  // P at start: older events were sent by an earlier run
+
+  std::mutex mu_;  // the pipeline, out_, labels_, seq_, in_flight_, acked_us_
+  pipeline::BatchEmitter out_;
+  std::map<std::string, Labels> labels_;  // namespace -> relabelled stream labels (empty: dropped)
+  uint64_t seq_ = 0;                      // the last checkpoint opened (one per event)
+  std::deque<std::pair<uint64_t, int64_t>> in_flight_;  // checkpoint -> its event's time
+  int64_t acked_us_ = 0;                                // the newest time of an acknowledged event
+  log::LogLimiter skipped_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex tick_mu_;
+  std::condition_variable tick_cv_;
+  std::thread ticker_;
+};
+
+}  // namespace skidder::sources::kube_events
