@@ -88,8 +88,16 @@ def one(docs, kind):
     return found[0]
 
 
+def agent_controller(docs):
+    """The DaemonSet, or the Deployment of controller.type=deployment."""
+    found = find(docs, "DaemonSet") + find(docs, "Deployment")
+    if len(found) != 1:
+        raise AssertionError(f"expected one DaemonSet or Deployment, found {len(found)}")
+    return found[0]
+
+
 def agent_container(docs):
-    pod = one(docs, "DaemonSet")["spec"]["template"]["spec"]
+    pod = agent_controller(docs)["spec"]["template"]["spec"]
     return pod, next(c for c in pod["containers"] if c["name"] == "skidder")
 
 

@@ -194,5 +194,61 @@ class AlloyChartValues(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
 
+# Grafana's k8s-monitoring chart runs its cluster events feature in a one-replica Deployment
+# (alloy-singleton); controller.type=deployment, Alloy's chart key, does the same here.
+CLUSTER_EVENTS = """loki.source.kubernetes_events "cluster_events" {
+  job_name   = "integrations/kubernetes/eventhandler"
+  log_format = "logfmt"
+  forward_to = [loki.write.default.receiver]
+}
+loki.write "default" {
+  endpoint {
+    url = "http://loki-gateway/loki/api/v1/push"
+  }
+}
+"""
+EVENTS_RULE = {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]}
+CLUSTER_EVENTS_VALUES = {
+    "controller": {"type": "deployment"},
+    "alloy": {"configMap": {"content": CLUSTER_EVENTS}},
+    "rbac": {"extraRules": [EVENTS_RULE]},
+}
+
+
+class ClusterEvents(unittest.TestCase):
+    def test_one_replica_of_a_deployment_reads_the_events(self):
+        docs = R.render(CLUSTER_EVENTS_VALUES)
+        self.assertEqual(find(docs, "DaemonSet"), [])
+        d = find(docs, "Deployment")[0]
+        self.assertEqual(d["spec"]["replicas"], 1)
+        # The old pod stops before the new one starts: two would send each event twice.
+        self.assertEqual(d["spec"]["strategy"], {"type": "Recreate"})
+        self.assertNotIn("updateStrategy", d["spec"])
+        self.assertIn(EVENTS_RULE, find(docs, "ClusterRole")[0]["rules"])
+
+    def test_a_deployment_never_shares_a_daemonsets_positions_file(self):
+        _, c = agent_container(R.render(CLUSTER_EVENTS_VALUES))
+        self.assertIn("-positions.file=/var/lib/skidder/skidder-positions.json", c["args"])
+        _, c = agent_container(R.render(dict(CLUSTER_EVENTS_VALUES, config={
+            "positions": {"filename": "/var/lib/skidder/events.json"}})))
+        self.assertIn("-positions.file=/var/lib/skidder/events.json", c["args"])
+        # The YAML form gets the flag too: its config names the shared default.
+        _, c = agent_container(R.render(sets=["controller.type=deployment"]))
+        self.assertIn("-positions.file=/var/lib/skidder/skidder-positions.json", c["args"])
+        _, c = agent_container(R.render())
+        self.assertFalse(any(a.startswith("-positions.file") for a in c["args"]))
+
+    def test_controller_type_is_daemonset_or_deployment(self):
+        self.assertNotEqual(validate(merged_values({"controller": {"type": "statefulset"}}),
+                                     load_schema()), [])
+        self.assertEqual(validate(merged_values(CLUSTER_EVENTS_VALUES), load_schema()), [])
+
+    def test_rendered_config_passes_check_syntax_with_the_deployments_flags(self):
+        proc = skidder_check_rendered(R.render(CLUSTER_EVENTS_VALUES))
+        if proc is None:
+            self.skipTest("SKIDDER_BINARY not set")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -33,7 +33,10 @@ Status KubeEventsSource::Start() {
   stop_.store(false);
   if (Status st = discovery_->Start(); !st.ok()) {
     // Its messages name discovery's section; here the settings are the job's kubernetes_events.
-    return Status(st.code(), "kubernetes_events: " + st.message());
+    std::string msg = st.message();
+    if (msg.starts_with("kubernetes_sd_configs: "))
+      msg.erase(0, sizeof "kubernetes_sd_configs: " - 1);
+    return Status(st.code(), "kubernetes_events: " + msg);
   }
   ticker_ = std::thread([this] { Tick(); });
   return Status::Ok();

@@ -103,7 +103,7 @@ gets the same loss protection as the YAML one. */}}
 - -config.file=/etc/skidder/{{ include "skidder.configKey" . }}
 {{- if include "skidder.alloyMode" . }}
 {{- $p := .Values.config.positions }}
-- -positions.file={{ $p.filename }}
+- -positions.file={{ include "skidder.positionsFile" . }}
 {{- with $p.held_dir }}
 - -positions.held-dir={{ . }}
 {{- end }}
@@ -119,9 +119,25 @@ gets the same loss protection as the YAML one. */}}
 {{- end }}
 {{- else }}
 - -config.expand-env=true
+{{- if eq (.Values.controller).type "deployment" }}
+- -positions.file={{ include "skidder.positionsFile" . }}
+{{- end }}
 {{- end }}
 {{- with .Values.extraArgs }}
 {{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The positions file. A deployment's pod may land on a node whose DaemonSet agent (of
+another release) keeps /var/lib/skidder/positions.json: two agents saving one file would undo
+each other's positions, so a deployment left on that default gets a file named after its
+release instead. */}}
+{{- define "skidder.positionsFile" -}}
+{{- $file := .Values.config.positions.filename }}
+{{- if and (eq (.Values.controller).type "deployment") (eq $file "/var/lib/skidder/positions.json") }}
+{{- printf "/var/lib/skidder/%s-positions.json" (include "skidder.fullname" .) }}
+{{- else }}
+{{- $file }}
 {{- end }}
 {{- end }}
 

@@ -57,7 +57,9 @@ void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_fil
   a->scrape_configs[0].job_name = job_name;  // the journal job is named "journal" in both
   a->positions.held_dir = y->positions.held_dir;
   // loki.source.docker has no legacy_positions_file: docker-host.alloy says to pass the flag.
-  if (alloy_file.ends_with("docker-host.alloy")) a->positions.filename = y->positions.filename;
+  if (alloy_file.ends_with("docker-host.alloy") || alloy_file.ends_with("cluster-events.alloy")) {
+    a->positions.filename = y->positions.filename;
+  }
   a->target_config.symlink_roots = y->target_config.symlink_roots;
   y->source_file = a->source_file = "";
   std::string where;
@@ -72,7 +74,8 @@ TEST(AlloyConfig, KubernetesExampleMatchesKubernetesYaml) {
 }
 
 TEST(AlloyConfig, ServiceExamplesMatchTheirYaml) {
-  for (const char* name : {"airflow", "java-service", "python-service", "docker-host"}) {
+  for (const char* name :
+       {"airflow", "java-service", "python-service", "docker-host", "cluster-events"}) {
     SCOPED_TRACE(name);
     Result<Config> y =
         LoadFile(std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name + ".yaml");

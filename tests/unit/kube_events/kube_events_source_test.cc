@@ -240,6 +240,18 @@ TEST_F(KubeEventsTest, AFullSinkStopsReadingAndStopStaysPrompt) {
   EXPECT_EQ(Reasons(), (std::vector<std::string>{"Waits", "Held"}));
 }
 
+TEST_F(KubeEventsTest, OutsideAClusterWithoutAnApiServerItSaysSo) {
+  KubeEventsOptions o;
+  o.job_name = "events";
+  o.pipeline = &pipe_;
+  o.discovery.env = kubernetes::DiscoveryEnv{};  // no KUBERNETES_SERVICE_HOST
+  KubeEventsSource source(std::move(o), positions_.get(), &sink_, &SystemClock::Get());
+  Status st = source.Start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.message().starts_with("kubernetes_events: not running in a cluster"))
+      << st.message();
+}
+
 TEST_F(KubeEventsTest, AnEventWithoutAnObjectIsSkippedAndTheWatchGoesOn) {
   Start();
   ASSERT_TRUE(WaitFor([&] { return api_->watches_started() >= 1; }, 10s));
