@@ -482,7 +482,7 @@ Status Runtime::StartKubeEvents() {
     o.pipeline = s.jobs[i].pipeline;
     o.discovery.metrics = s.metrics;
     auto k = std::make_unique<sources::kube_events::KubeEventsSource>(
-        std::move(o), s.positions.get(), s.sink.get(), &SystemClock::Get());
+        std::move(o), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
     if (Status st = k->Start(); !st.ok()) {
       return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
     }

@@ -4,10 +4,39 @@
 // source adds the namespace. The client block is read as discovery.kubernetes' settings.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "config/alloy_internal.h"
 #include "config/sections.h"
+#include "util/kube_names.h"
 
 namespace skidder::config::alloy_internal {
+
+// As Alloy reads `namespaces`: "" stands for every namespace (then one cluster-wide watch), and
+// a name given twice is watched once.
+Status Loader::Namespaces(const Attribute& a, const Value& v, YAML::Node* events) {
+  if (v.kind != Value::Kind::kArray || !v.array)
+    return ErrorAt(a.pos, "namespaces: expected a list");
+  std::vector<std::string> names;
+  bool all = false;
+  for (const Value& ns : *v.array) {
+    if (ns.kind != Value::Kind::kString) {
+      return ErrorAt(a.pos, "namespaces: expected a list of strings");
+    }
+    if (ns.str.empty()) {
+      all = true;
+    } else if (!IsDnsLabel(ns.str)) {  // it goes into the request path
+      return ErrorAt(a.pos, fmt::format("namespaces: {} is not a Kubernetes namespace name "
+                                        "(lower-case letters, digits and '-')",
+                                        internal::Quote(ns.str)));
+    } else if (std::ranges::find(names, ns.str) == names.end()) {
+      names.push_back(ns.str);
+    }
+  }
+  if (all) return Status::Ok();
+  for (const std::string& ns : names) (*events)["namespaces"].push_back(ns);
+  return Status::Ok();
+}
 
 Status Loader::ReadKubernetesEvents(const Block& b) {
   if (Status s = CheckBody(b, {"forward_to", "job_name", "namespaces", "log_format"}, {"client"});
@@ -24,14 +53,7 @@ Status Loader::ReadKubernetesEvents(const Block& b) {
     Result<Value> v = Eval(a);
     if (!v) return v.error();
     if (a.name == "namespaces") {
-      if (v->kind != Value::Kind::kArray || !v->array)
-        return ErrorAt(a.pos, "namespaces: expected a list");
-      for (const Value& ns : *v->array) {
-        if (ns.kind != Value::Kind::kString) {
-          return ErrorAt(a.pos, "namespaces: expected a list of strings");
-        }
-        events["namespaces"].push_back(ns.str);
-      }
+      if (Status st = Namespaces(a, *v, &events); !st.ok()) return st;
       continue;
     }
     if (v->kind != Value::Kind::kString) {

@@ -120,11 +120,12 @@ void PodDiscovery::NoteFailure(
   ++w.failures;
   if (state == w.failing) return;  // logged when it started; NoteHealthy() reports the count
   w.failing = std::move(state);
-  // The messages say "pod" (the alerts' runbooks quote them); the field names what was read.
-  std::vector<log::Field> given = {{"resource", ResourceOf(w.query.role).resource}};
+  std::vector<log::Field> given;
   for (const log::Field& f : fields) {  // without the empty ones ("error" of an HTTP status, ...)
     if (!f.second.empty()) given.push_back(f);
   }
+  // The messages say "pod" (the alerts' runbooks quote them); this names what was read.
+  given.emplace_back("resource", ResourceOf(w.query.role).resource);
   log::Write(log::Level::kWarn, msg, given);
 }
 

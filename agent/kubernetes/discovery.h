@@ -92,6 +92,11 @@ struct DiscoveryOptions {
   // discovery thread under the discovery's lock (so never two at once; it must not call back).
   // The targets callback is then never called.
   std::function<void(const rapidjson::Value& object)> on_object;
+  // With on_object: called when a list of a query's namespace ("" = all) starts (complete
+  // false) and when it has handed on every object (true), on the same threads, under the same
+  // lock. Until then objects of that namespace may still come in any order (a list is sorted by
+  // name, not by time); a failed list stays incomplete until one succeeds.
+  std::function<void(const std::string& namespace_name, bool complete)> on_list;
 };
 
 // What one list/watch asks the API server for.

@@ -166,6 +166,10 @@ bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, Kube
 }
 
 bool PodDiscovery::List(Watcher& w) {
+  if (opts_.on_list) {
+    std::lock_guard lock(state_mu_);
+    opts_.on_list(w.query.namespace_name, false);
+  }
   PodMap fresh;
   std::string cont, rv;
   int limit = opts_.list_page_size;
@@ -221,6 +225,7 @@ bool PodDiscovery::List(Watcher& w) {
   w.resource_version = rv;
   w.list_consistent = false;
   w.synced = true;
+  if (opts_.on_list) opts_.on_list(w.query.namespace_name, true);
   Publish();
   return true;
 }

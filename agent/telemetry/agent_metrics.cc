@@ -99,6 +99,11 @@ AgentMetrics::AgentMetrics(Registry& r)
                                 "Docker containers whose logs are being read.", {"job_name"})),
       docker_errors(r.NewCounter("skidder_docker_errors_total",
                                  "Docker discovery and log stream errors, by reason.", {"reason"})),
+      kube_events(r.NewCounter("skidder_kubernetes_events_total",
+                               "Kubernetes Events handed to the pipeline.", {"job_name"})),
+      kube_events_skipped(r.NewCounter("skidder_kubernetes_events_skipped_total",
+                                       "Kubernetes Events not sent, by reason.",
+                                       {"job_name", "reason"})),
       syslog_promtail_entries(r.NewCounter("promtail_syslog_target_entries_total",
                                            "Total number of successful entries sent to the "
                                            "syslog target")),

@@ -103,6 +103,11 @@ struct AgentMetrics {
   // {reason}: list (discovery failed), stream (a log stream failed), malformed_frame,
   // timestamp (a line without one, skipped), line_too_long (cut to the limit)
   Family<Counter>& docker_errors;
+  // Kubernetes Events (sources/kube_events).
+  Family<Counter>& kube_events;  // {job_name}: events handed to the pipeline
+  // {job_name, reason}: malformed (no involved object), older (than the saved position: an
+  // earlier run had them acknowledged), relabel (dropped by relabel_configs)
+  Family<Counter>& kube_events_skipped;
   // The syslog source (sources/syslog). Promtail's three unlabelled counters, and ours per job.
   Family<Counter>& syslog_promtail_entries;         // {}: promtail_syslog_target_entries_total
   Family<Counter>& syslog_promtail_parsing_errors;  // {}

@@ -88,6 +88,19 @@ def one(docs, kind):
     return found[0]
 
 
+def render_notes(renderer, values=None, sets=()):
+    """NOTES.txt as rendered (the stand-in does not print it: it goes into a throwaway
+    ConfigMap of a copy of the chart)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        chart = Path(tmp) / "skidder"
+        shutil.copytree(CHART, chart)
+        (chart / "templates" / "zz-notes.yaml").write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
+            '    {{- include "skidder/templates/NOTES.txt" . | nindent 4 }}\n')
+        docs = renderer.render(values, sets=sets, chart=chart)
+    return find(docs, "ConfigMap", "notes")[0]["data"]["notes"]
+
+
 def agent_controller(docs):
     """The DaemonSet, or the Deployment of controller.type=deployment."""
     found = find(docs, "DaemonSet") + find(docs, "Deployment")

@@ -7,9 +7,7 @@ SKIDDER_BINARY set, the rendered config must also pass `skidder -check-syntax`.
 
 import hashlib
 import json
-import shutil
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chart_support import (CHART, NAMESPACE, REPO, SUPPORTED_KEYWORDS, RenderError, Renderer,  # noqa: E402
-                           agent_container, find, load_schema, merged_values, one,
+                           agent_container, find, load_schema, merged_values, one, render_notes,
                            rendered_config, schema_keywords, skidder_check_rendered,
                            skidder_check_syntax, validate)
 
@@ -589,15 +587,7 @@ OWN_IMAGE = {"image": {"registry": "registry.example.com", "repository": "loggin
 
 class Notes(unittest.TestCase):
     def render_notes(self, values):
-        """The stand-in does not print NOTES.txt: render it inside a throwaway ConfigMap."""
-        with tempfile.TemporaryDirectory() as tmp:
-            chart = Path(tmp) / "skidder"
-            shutil.copytree(CHART, chart)
-            (chart / "templates" / "zz-notes.yaml").write_text(
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
-                '    {{- include "skidder/templates/NOTES.txt" . | nindent 4 }}\n')
-            docs = R.render(values, chart=chart)
-        return next(d for d in find(docs, "ConfigMap", "notes"))["data"]["notes"]
+        return render_notes(R, values)
 
     def test_notes_say_where_logs_go(self):
         notes = self.render_notes(OWN_IMAGE)

@@ -8,15 +8,14 @@ DaemonSet's own arguments.
 """
 
 import hashlib
-import shutil
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chart_support import (CHART, REPO, Renderer, agent_container, find, load_schema,  # noqa: E402
-                           merged_values, one, rendered_config, skidder_check_rendered, validate)
+from chart_support import (REPO, Renderer, agent_container, find, load_schema,  # noqa: E402
+                           merged_values, one, render_notes, rendered_config, skidder_check_rendered,
+                           validate)
 
 R = None
 
@@ -137,14 +136,7 @@ class AlloyFormat(unittest.TestCase):
         self.assertNotEqual(checksum(docs), checksum(other))
 
     def test_notes_do_not_name_the_yaml_clients(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            chart = Path(tmp) / "skidder"
-            shutil.copytree(CHART, chart)
-            (chart / "templates" / "zz-notes.yaml").write_text(
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n"
-                '    {{- include "skidder/templates/NOTES.txt" . | nindent 4 }}\n')
-            docs = R.render(sets=["config.format=alloy"], chart=chart)
-        notes = find(docs, "ConfigMap", "notes")[0]["data"]["notes"]
+        notes = render_notes(R, sets=["config.format=alloy"])
         self.assertIn("loki.write", notes)
         self.assertNotIn("Pushing to:", notes)
 
@@ -237,6 +229,29 @@ class ClusterEvents(unittest.TestCase):
         self.assertIn("-positions.file=/var/lib/skidder/skidder-positions.json", c["args"])
         _, c = agent_container(R.render())
         self.assertFalse(any(a.startswith("-positions.file") for a in c["args"]))
+
+    def test_a_deployment_holds_no_rotated_files(self):
+        # At start an agent removes the held links its positions do not name: on the node it
+        # lands on, those would be the DaemonSet agent's.
+        for values in (CLUSTER_EVENTS_VALUES, {"controller": {"type": "deployment"}}):
+            _, c = agent_container(R.render(values))
+            self.assertIn("-positions.held-dir=off", c["args"])
+        _, c = agent_container(R.render(sets=["config.format=alloy"]))
+        self.assertIn("-positions.held-dir=/var/log/.skidder-held", c["args"])
+
+    def test_notes_name_the_deployment_and_warn_of_what_would_be_sent_twice(self):
+        notes = render_notes(R, CLUSTER_EVENTS_VALUES)
+        self.assertIn("runs as Deployment skidder", notes)
+        self.assertIn("rollout status deployment/skidder", notes)
+        self.assertIn("/var/lib/skidder/skidder-positions.json", notes)
+        self.assertNotIn("WARNING: controller.type", notes)
+        self.assertNotIn("every node's agent", notes)
+        # Events in the DaemonSet: every node would send every event.
+        notes = render_notes(R, {"alloy": {"configMap": {"content": CLUSTER_EVENTS}}})
+        self.assertIn("every node's agent of this DaemonSet will send", notes)
+        # The default config (pod logs, the journal) in a deployment: read twice on its node.
+        notes = render_notes(R, sets=["controller.type=deployment"])
+        self.assertIn("WARNING: controller.type=deployment, but the config reads files", notes)
 
     def test_controller_type_is_daemonset_or_deployment(self):
         self.assertNotEqual(validate(merged_values({"controller": {"type": "statefulset"}}),

@@ -173,23 +173,6 @@ std::string ToStr(const Value& v) {
   return s;
 }
 
-void AppendQuotedGo(std::string_view s, char quote, std::string* out) {
-  out->push_back(quote);
-  for (char c : s) {
-    if (c == quote || c == '\\')
-      out->push_back('\\'), out->push_back(c);
-    else if (c == '\n')
-      out->append("\\n");
-    else if (c == '\t')
-      out->append("\\t");
-    else if (c == '\r')
-      out->append("\\r");
-    else
-      out->push_back(c);
-  }
-  out->push_back(quote);
-}
-
 bool SetStr(Call& c, std::string s) {
   if (s.size() > c.max_bytes) {
     *c.exceeded = true;

@@ -146,7 +146,6 @@ std::string GoReplace(std::string_view s, std::string_view old, std::string_view
                       size_t max_bytes);
 int64_t ToInt64(const Value& v);  // cast.ToInt64 as sprig uses it
 std::string ToStr(const Value& v);
-void AppendQuotedGo(std::string_view s, char quote, std::string* out);
 // Go's fmt.Sprintf(format, args...) appended to *out, stopping once it is longer than max
 // (template_printf.cc).
 void GoSprintf(std::string_view format, std::span<const Value> args, std::string* out, size_t max);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "lang/go/go_quote.h"
 #include "lang/go/template_internal.h"
 #include "util/unescape.h"
 
@@ -132,7 +133,7 @@ void FormatValue(const Spec& sp, const Value& v, std::string* out) {
         if (sp.sharp && str.find_first_of("`\r\n") == std::string_view::npos) {
           s.append("`").append(str).append("`");
         } else {
-          AppendQuotedGo(str, '"', &s);
+          AppendGoQuoted(str, '"', &s);
         }
       } else if (sp.verb == 'x' || sp.verb == 'X') {
         const char* digits = sp.verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
@@ -157,7 +158,7 @@ void FormatValue(const Spec& sp, const Value& v, std::string* out) {
         } else if (sp.verb == 'q') {
           std::string one;
           AppendRune(r, &one);
-          AppendQuotedGo(one, '\'', &s);
+          AppendGoQuoted(one, '\'', &s);
         } else {
           s = fmt::format("U+{:04X}", static_cast<uint64_t>(v.i));
           if (sp.sharp) {

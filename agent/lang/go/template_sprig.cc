@@ -3,6 +3,7 @@
 #include <string>
 
 #include "lang/go/go_time.h"
+#include "lang/go/go_quote.h"
 #include "lang/go/template_internal.h"
 
 // The sprig functions the template engine offers (Promtail registers all of sprig's text
@@ -102,7 +103,7 @@ bool FQuote(Call& c) {
   for (const Value& v : c.args) {
     if (v.kind == Value::kNil) continue;
     if (!out.empty()) out.push_back(' ');
-    AppendQuotedGo(ToStr(v), kQuote, &out);
+    AppendGoQuoted(ToStr(v), kQuote, &out);
   }
   return SetStr(c, std::move(out));
 }

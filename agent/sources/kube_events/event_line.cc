@@ -10,7 +10,7 @@
 #include "formats/timestamp.h"
 #include "kubernetes/pod_json.h"
 #include "lang/go/go_json.h"
-#include "util/escape.h"
+#include "lang/go/go_quote.h"
 
 namespace skidder::sources::kube_events {
 namespace {
@@ -81,7 +81,7 @@ Result<EventLine> FormatEvent(const rapidjson::Value& event, LineFormat format) 
     }
     if (count != 0) fmt::format_to(std::back_inserter(line), "count={} ", count);
     line += "msg=";
-    AppendQuotedEscaped(line, message, ControlEscape::kGo);
+    lang::go::AppendGoQuoted(message, '"', &line);
     line += ' ';
     return out;
   }

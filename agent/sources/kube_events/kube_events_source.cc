@@ -10,15 +10,17 @@
 namespace skidder::sources::kube_events {
 
 KubeEventsSource::KubeEventsSource(KubeEventsOptions opts, Positions* positions, EntrySink* sink,
-                                   const Clock* clock)
+                                   telemetry::AgentMetrics* metrics, const Clock* clock)
     : opts_(std::move(opts)),
       positions_(positions),
       sink_(sink),
+      metrics_(metrics),
       clock_(clock),
       format_(opts_.config.log_format == "json" ? LineFormat::kJson : LineFormat::kLogfmt),
       out_(sink) {}
 
 Status KubeEventsSource::Start() {
+  if (opts_.pipeline == nullptr) return Internal("kubernetes_events: no pipeline");
   if (std::optional<std::string> saved = positions_->GetCursor(PositionKey(opts_.job_name))) {
     const char* end = saved->data() + saved->size();
     if (std::from_chars(saved->data(), end, start_us_).ptr != end) start_us_ = 0;
@@ -26,6 +28,12 @@ Status KubeEventsSource::Start() {
   kubernetes::DiscoveryOptions d = opts_.discovery;
   d.role = kubernetes::Role::kEvent;
   d.on_object = [this](const rapidjson::Value& event) { OnEvent(event); };
+  d.on_list = [this](const std::string& namespace_name, bool complete) {
+    std::lock_guard lock(mu_);
+    listed_[namespace_name] = complete;
+  };
+  saved_us_ = start_us_;
+  watchers_ = std::max<size_t>(opts_.config.namespaces.size(), 1);
   config::KubernetesSdConfig sd = opts_.config.AsSdConfig();
   sd.namespaces = opts_.config.namespaces;
   discovery_ = std::make_unique<kubernetes::PodDiscovery>(
@@ -82,9 +90,14 @@ const Labels* KubeEventsSource::LabelsFor(const std::string& namespace_name) {
   return it->second.empty() ? nullptr : &it->second;
 }
 
+void KubeEventsSource::Skipped(const char* reason) {
+  if (metrics_ != nullptr) metrics_->kube_events_skipped.With({opts_.job_name, reason})->Add();
+}
+
 void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   Result<EventLine> ev = FormatEvent(event, format_);
   if (!ev) {
+    Skipped("malformed");
     if (int64_t n = 0; skipped_.Allow(&n)) {
       LOG_WARN(
           "kubernetes event skipped",
@@ -94,13 +107,15 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   }
   const BatchTime now = BatchTime::Of(*clock_);
   if (ev->time_us == 0) ev->time_us = now.wall_ns / 1000;
-  if (ev->time_us < start_us_) return;  // an earlier run had it acknowledged
+  if (ev->time_us < start_us_) return Skipped("older");  // an earlier run had it acknowledged
   // Backpressure: the watch is not read while the sink is full (the API server holds the rest).
   bool stopped = false;
   {
     std::unique_lock lock(tick_mu_);
     while (sink_->Saturated() && !stop_.load()) {
-      tick_cv_.wait_for(lock, std::chrono::milliseconds(10));
+      // Stop() wakes it; a sink with room again is seen within this (a Loki outage may last
+      // hours: not a wakeup every few milliseconds).
+      tick_cv_.wait_for(lock, std::chrono::milliseconds(250));
     }
     stopped = stop_.load();
   }
@@ -113,7 +128,7 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
     return;
   }
   const Labels* labels = LabelsFor(ev->namespace_name);
-  if (labels == nullptr) return;  // dropped by relabel_configs
+  if (labels == nullptr) return Skipped("relabel");
   Entry e;
   e.timestamp_ns = ev->time_us * 1000;
   e.line = std::move(ev->line);
@@ -121,6 +136,7 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   AckRef hold = tracker_->Open(++seq_);
   in_flight_.emplace_back(seq_, ev->time_us);
   e.ack = hold;
+  if (metrics_ != nullptr) metrics_->kube_events.With({opts_.job_name})->Add();
   opts_.pipeline->Process(std::move(e), now, out_);
   out_.Flush();
 }
@@ -138,8 +154,16 @@ void KubeEventsSource::SyncPositions() {
     if (!in_flight_.empty()) {
       p = std::ranges::min_element(in_flight_, {}, [](const auto& f) { return f.second; })->second;
     }
+    // While a namespace is being listed (at start, after a 410, after a failed list), events
+    // older than what was acknowledged may still come: a list is in name order, not in time
+    // order. P does not rise until every namespace has been listed to the end.
+    const bool all_listed = listed_.size() == watchers_ &&
+                            std::ranges::all_of(listed_, [](const auto& l) { return l.second; });
+    if (!all_listed) p = std::min(p, saved_us_);
+    if (p <= 0 || p == saved_us_) return;
+    saved_us_ = p;
   }
-  if (p > 0) positions_->PutCursor(PositionKey(opts_.job_name), std::to_string(p));
+  positions_->PutCursor(PositionKey(opts_.job_name), std::to_string(p));
 }
 
 }  // namespace skidder::sources::kube_events

@@ -11,11 +11,12 @@
 // API outage or a 410 hands on only the events that are new or changed since. Across restarts the
 // positions file keeps, under "kubernetes-events-<job>", a time P: every event seen with an
 // earlier time was acknowledged by Loki. P is the oldest time of an event still in flight, else
-// the newest acknowledged; a start skips events older than P (as Alloy skips events not newer
-// than the last it sent, but Alloy records that before Loki took it). Events of P's own second
-// (Kubernetes writes whole seconds) are sent again after a restart; Loki's queries return an
-// identical line of a stream at the same time once. With no position, every event the API server
-// still holds (an hour's, by default) is sent, as Alloy does.
+// the newest acknowledged, and does not rise while a namespace is being listed (a list comes in
+// name order, not time order, and may stop half way); a start skips events older than P (as Alloy
+// skips events not newer than the last it sent, but Alloy records that before Loki took it). Events
+// of P's own second (Kubernetes writes whole seconds) are sent again after a restart; Loki's
+// queries return an identical line of a stream at the same time once. With no position, every event
+// the API server still holds (an hour's, by default) is sent, as Alloy does.
 //
 // Backpressure: while the sink is Saturated() the watch is not read (the API server holds the
 // stream, or drops it: the relist then repeats nothing already sent).
@@ -42,6 +43,7 @@
 #include "pipeline/pipeline.h"
 #include "sources/file/positions.h"
 #include "sources/kube_events/event_line.h"
+#include "telemetry/agent_metrics.h"
 #include "util/clock.h"
 #include "util/log_limiter.h"
 
@@ -58,7 +60,7 @@ struct KubeEventsOptions {
 class KubeEventsSource {
  public:
   KubeEventsSource(KubeEventsOptions opts, Positions* positions, EntrySink* sink,
-                   const Clock* clock);
+                   telemetry::AgentMetrics* metrics, const Clock* clock);
   ~KubeEventsSource() { Stop(); }
   KubeEventsSource(const KubeEventsSource&) = delete;
   KubeEventsSource& operator=(const KubeEventsSource&) = delete;
@@ -78,22 +80,27 @@ class KubeEventsSource {
   void OnEvent(const rapidjson::Value& event);
   const Labels* LabelsFor(const std::string& namespace_name);  // under mu_; null: dropped
   void Tick();
+  void Skipped(const char* reason);
 
   KubeEventsOptions opts_;
   Positions* positions_;
   EntrySink* sink_;
+  telemetry::AgentMetrics* metrics_;  // may be null (tests)
   const Clock* clock_;
   const LineFormat format_;
   std::unique_ptr<kubernetes::PodDiscovery> discovery_;
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
   int64_t start_us_ = 0;  // P at start: older events were sent by an earlier run
 
-  std::mutex mu_;  // the pipeline, out_, labels_, seq_, in_flight_, acked_us_
+  std::mutex mu_;  // the pipeline, out_, labels_, seq_, in_flight_, the times, listed_
   pipeline::BatchEmitter out_;
   std::map<std::string, Labels> labels_;  // namespace -> relabelled stream labels (empty: dropped)
   uint64_t seq_ = 0;                      // the last checkpoint opened (one per event)
   std::deque<std::pair<uint64_t, int64_t>> in_flight_;  // checkpoint -> its event's time
   int64_t acked_us_ = 0;                                // the newest time of an acknowledged event
+  int64_t saved_us_ = 0;                                // P as last put into the positions
+  std::map<std::string, bool> listed_;  // namespace -> its last list handed on every event
+  size_t watchers_ = 1;                 // namespaces listed (one for all)
   log::LogLimiter skipped_;
 
   std::atomic<bool> stop_{false};

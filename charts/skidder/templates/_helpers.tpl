@@ -104,8 +104,12 @@ gets the same loss protection as the YAML one. */}}
 {{- if include "skidder.alloyMode" . }}
 {{- $p := .Values.config.positions }}
 - -positions.file={{ include "skidder.positionsFile" . }}
+{{- if eq (.Values.controller).type "deployment" }}
+- -positions.held-dir=off
+{{- else }}
 {{- with $p.held_dir }}
 - -positions.held-dir={{ . }}
+{{- end }}
 {{- end }}
 {{- with $p.held_max_bytes }}
 - -positions.held-max-bytes={{ if kindIs "string" . }}{{ . }}{{ else }}{{ int64 . }}{{ end }}
@@ -121,6 +125,7 @@ gets the same loss protection as the YAML one. */}}
 - -config.expand-env=true
 {{- if eq (.Values.controller).type "deployment" }}
 - -positions.file={{ include "skidder.positionsFile" . }}
+- -positions.held-dir=off
 {{- end }}
 {{- end }}
 {{- with .Values.extraArgs }}
@@ -131,7 +136,9 @@ gets the same loss protection as the YAML one. */}}
 {{/* The positions file. A deployment's pod may land on a node whose DaemonSet agent (of
 another release) keeps /var/lib/skidder/positions.json: two agents saving one file would undo
 each other's positions, so a deployment left on that default gets a file named after its
-release instead. */}}
+release instead. A deployment also holds no rotated files (-positions.held-dir=off in the
+args): at start an agent removes the held links its own positions do not name, which would be
+the DaemonSet agent's on that node. */}}
 {{- define "skidder.positionsFile" -}}
 {{- $file := .Values.config.positions.filename }}
 {{- if and (eq (.Values.controller).type "deployment") (eq $file "/var/lib/skidder/positions.json") }}

@@ -73,12 +73,12 @@ TEST(EventLine, EmptyFieldsAndAZeroCountAreLeftOut) {
 
 TEST(EventLine, MessagesAreQuotedAsGoQuotesThem) {
   const std::string json = R"({"involvedObject": {"name": "p"},
-      "message": "line one\nline\ttwo \u0001 caf\u00e9 <b>&"})";
+      "message": "line one\nline\ttwo \u0001\u0007 caf\u00e9\u200b <b>&"})";
   EXPECT_EQ(Format(json, LineFormat::kLogfmt).line,
-            "name=p msg=\"line one\\nline\\ttwo \\x01 caf\xc3\xa9 <b>&\" ");
+            "name=p msg=\"line one\\nline\\ttwo \\x01\\a caf\xc3\xa9\\u200b <b>&\" ");
   EXPECT_EQ(Format(json, LineFormat::kJson).line,
-            "{\"msg\":\"line one\\nline\\ttwo \\u0001 caf\xc3\xa9 \\u003cb\\u003e\\u0026\","
-            "\"name\":\"p\"}");
+            "{\"msg\":\"line one\\nline\\ttwo \\u0001\\u0007 caf\xc3\xa9\xe2\x80\x8b "
+            "\\u003cb\\u003e\\u0026\",\"name\":\"p\"}");
 }
 
 TEST(EventLine, TimeFallsBackThroughTheEventsOtherTimes) {
