@@ -253,6 +253,15 @@ class ClusterEvents(unittest.TestCase):
         notes = render_notes(R, sets=["controller.type=deployment"])
         self.assertIn("WARNING: controller.type=deployment, but the config reads files", notes)
 
+    def test_a_deployment_alerts_on_its_replicas_not_on_a_daemonset(self):
+        docs = R.render(dict(CLUSTER_EVENTS_VALUES, serviceMonitor={
+            "enabled": True, "prometheusRule": {"enabled": True}}))
+        rules = {r["alert"]: r for r in find(docs, "PrometheusRule")[0]["spec"]["groups"][0]["rules"]}
+        self.assertNotIn("SkidderDaemonSetNotReady", rules)
+        self.assertIn('kube_deployment_status_replicas_ready{namespace=',
+                      rules["SkidderDeploymentNotReady"]["expr"])
+        self.assertIn('deployment="skidder"', rules["SkidderDeploymentNotReady"]["expr"])
+
     def test_controller_type_is_daemonset_or_deployment(self):
         self.assertNotEqual(validate(merged_values({"controller": {"type": "statefulset"}}),
                                      load_schema()), [])
