@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "config/alloy_internal.h"
 #include "config/sections.h"
@@ -39,7 +40,8 @@ Status Loader::Namespaces(const Attribute& a, const Value& v, YAML::Node* events
 }
 
 Status Loader::ReadKubernetesEvents(const Block& b) {
-  if (Status s = CheckBody(b, {"forward_to", "job_name", "namespaces", "log_format"}, {"client"});
+  if (Status s = CheckBody(b, {"forward_to", "job_name", "namespaces", "log_format"},
+                           {"client", "clustering"});
       !s.ok()) {
     return s;
   }
@@ -71,9 +73,24 @@ Status Loader::ReadKubernetesEvents(const Block& b) {
       events["log_format"] = v->str;
     }
   }
-  if (b.blocks.size() > 1) return ErrorAt(b.blocks[1].pos, "the client block is given twice");
-  if (!b.blocks.empty()) {
-    Result<YAML::Node> client = ClientBlockYaml(b.blocks[0]);
+  std::set<std::string> seen;
+  for (const Block& nb : b.blocks) {
+    if (!seen.insert(nb.name).second) {
+      return ErrorAt(nb.pos, fmt::format("the {} block is given twice", nb.name));
+    }
+    if (nb.name == "clustering") {
+      // Grafana's k8s-monitoring chart turns it on: Alloy's replicas then elect one reader.
+      Result<bool> on = ClusteringEnabled(nb);
+      if (!on) return on.error();
+      if (*on) {
+        cfg_->warnings.push_back(fmt::format(
+            "{}: clustering is ignored: run one replica (charts/skidder's controller.type="
+            "deployment), which reads the events alone",
+            Where(nb.pos)));
+      }
+      continue;
+    }
+    Result<YAML::Node> client = ClientBlockYaml(nb);
     if (!client) return client.error();
     for (const auto& kv : *client) events[kv.first.as<std::string>()] = kv.second;
   }

@@ -218,18 +218,26 @@ Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
   return Status::Ok();
 }
 
+// A clustering block: Alloy shares the work of a component among its clustered replicas.
+// skidder has no clustering; the caller says with a warning how to run it instead.
+Result<bool> Loader::ClusteringEnabled(const Block& nb) {
+  if (Status s = CheckBody(nb, {"enabled"}, {}); !s.ok()) return Err(std::move(s));
+  const Attribute* enabled = nb.Attr("enabled");
+  Result<Value> on = enabled ? Eval(*enabled) : Value::Bool(false);
+  if (!on) return Err(on.error());
+  if (on->kind != Value::Kind::kBool) return Err(ErrorAt(enabled->pos, "enabled: expected a bool"));
+  return on->boolean;
+}
+
 Status Loader::ReadSourceOptions(const Block& b, YAML::Node* node, bool* tail_from_end) {
   for (const Block& nb : b.blocks) {
     if (nb.name == "clustering") {
-      // Alloy's clustering shares the cluster's pods among its replicas. skidder reads each
-      // node's pods on that node, so on every node (a DaemonSet) each pod is read once anyway:
-      // Grafana's k8s-monitoring chart turns clustering on for its API gather method.
-      if (Status s = CheckBody(nb, {"enabled"}, {}); !s.ok()) return s;
-      const Attribute* enabled = nb.Attr("enabled");
-      Result<Value> on = enabled ? Eval(*enabled) : Value::Bool(false);
+      // skidder reads each node's pods on that node, so on every node (a DaemonSet) each pod is
+      // read once anyway: Grafana's k8s-monitoring chart turns clustering on for its API
+      // gather method.
+      Result<bool> on = ClusteringEnabled(nb);
       if (!on) return on.error();
-      if (on->kind != Value::Kind::kBool) return ErrorAt(enabled->pos, "enabled: expected a bool");
-      if (on->boolean) {
+      if (*on) {
         cfg_->warnings.push_back(fmt::format(
             "{}: clustering is ignored: skidder reads each node's pods on that node, so run it on "
             "every node (a DaemonSet, as charts/skidder installs it) and each pod is read once",

@@ -133,6 +133,7 @@ class Loader {
   Status ReadApiTls(const Block& tls, YAML::Node* server);
   Status ReadGelf(const Block& b);
   Status ReadKubernetesEvents(const Block& b);
+  Result<bool> ClusteringEnabled(const Block& clustering);
   Status Namespaces(const Attribute& a, const Value& v, YAML::Node* events);
   // A receiver's relabel_rules and forward_to graph (loki.source.syslog, loki.source.api).
   Status ReceiverRoute(const Block& b, Targets* t, Route* route);

@@ -1590,7 +1590,9 @@ TEST(AlloyConfig, KubernetesEventsMistakesAreRefusedWhereTheyAre) {
   EXPECT_EQ(error("  namespaces = [\"shop\", \"Shop_1\"]"),
             "c.alloy:3:3: namespaces: \"Shop_1\" is not a Kubernetes namespace name (lower-case "
             "letters, digits and '-')");
-  EXPECT_NE(error("  clustering { enabled = true }").find("c.alloy:3:3"), std::string::npos);
+  EXPECT_EQ(error("  clustering { enabled = 1 }"), "c.alloy:3:16: enabled: expected a bool");
+  EXPECT_EQ(error("  clustering { }\n  clustering { }"),
+            "c.alloy:4:3: the clustering block is given twice");
   EXPECT_NE(error("  client { role = \"pod\" }").find("c.alloy:3:12"), std::string::npos);
   EXPECT_EQ(error("  client { }\n  client { }"), "c.alloy:4:3: the client block is given twice");
   EXPECT_EQ(a.Error("loki.source.kubernetes_events \"e\" {\n}\n"),
@@ -1609,6 +1611,25 @@ TEST(AlloyConfig, KubernetesEventsNamespacesAsAlloyReadsThem) {
   EXPECT_EQ(namespaces(R"(["shop", "bank", "shop"])"), (std::vector<std::string>{"shop", "bank"}));
   EXPECT_EQ(namespaces(R"(["shop", ""])"), std::vector<std::string>{});
   EXPECT_EQ(namespaces("[]"), std::vector<std::string>{});
+}
+
+// Grafana's k8s-monitoring chart turns clustering on for its cluster events: Alloy's replicas
+// elect one reader. skidder runs one replica instead: a warning, not a refusal.
+TEST(AlloyConfig, KubernetesEventsClusteringIsIgnoredWithAWarning) {
+  AlloyFile a;
+  Result<Config> c = a.Load(std::string(R"(
+loki.source.kubernetes_events "e" {
+  forward_to = [loki.write.default.receiver]
+  clustering {
+    enabled = true
+  }
+}
+)") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("c.alloy:4:3: clustering is ignored: run one replica"),
+            std::string::npos)
+      << c->warnings[0];
 }
 
 TEST(ParseConfig, KubernetesEventsReadsNothingElse) {
