@@ -84,8 +84,9 @@ Status Loader::ReadKubernetesEvents(const Block& b) {
       if (!on) return on.error();
       if (*on) {
         cfg_->warnings.push_back(fmt::format(
-            "{}: clustering is ignored: run one replica (charts/skidder's controller.type="
-            "deployment), which reads the events alone",
+            "{}: clustering is ignored: every replica or node running this config reads and "
+            "sends every event, so run one replica (charts/skidder's controller.type="
+            "deployment)",
             Where(nb.pos)));
       }
       continue;

@@ -97,13 +97,18 @@ bool FRepeat(Call& c) {  // repeat(n, s)
   for (int64_t i = 0; i < n && out.size() <= c.max_bytes; ++i) out.append(s);
   return SetStr(c, std::move(out));
 }
+// quote is fmt's %q of each argument; squote is fmt.Sprintf("'%v'"): nothing escaped.
 template <char kQuote>
 bool FQuote(Call& c) {
   std::string out;
   for (const Value& v : c.args) {
     if (v.kind == Value::kNil) continue;
     if (!out.empty()) out.push_back(' ');
-    AppendGoQuoted(ToStr(v), kQuote, &out);
+    if (kQuote == '"') {
+      AppendGoQuoted(ToStr(v), kQuote, &out);
+    } else {
+      out.append(1, kQuote).append(ToStr(v)).append(1, kQuote);
+    }
   }
   return SetStr(c, std::move(out));
 }

@@ -25,16 +25,22 @@ int64_t TimeUs(std::string_view text) {
   return ns / 1000;
 }
 
-int64_t EventTimeUs(const rapidjson::Value& event) {
+// Alloy's time (lastTimestamp, else eventTime), then the event's other times.
+void EventTimes(const rapidjson::Value& event, EventLine* out) {
   const rapidjson::Value* series = JsonObject(event, "series");
   const rapidjson::Value* meta = JsonObject(event, "metadata");
-  for (std::string_view t :
-       {JsonString(event, "lastTimestamp"), JsonString(event, "eventTime"),
-        series ? JsonString(*series, "lastObservedTime") : "", JsonString(event, "firstTimestamp"),
-        meta ? JsonString(*meta, "creationTimestamp") : ""}) {
-    if (int64_t us = TimeUs(t); us != 0) return us;
+  const int64_t last = TimeUs(JsonString(event, "lastTimestamp"));
+  const int64_t event_time = TimeUs(JsonString(event, "eventTime"));
+  const int64_t observed = series ? TimeUs(JsonString(*series, "lastObservedTime")) : 0;
+  for (int64_t us : {last, event_time, observed, TimeUs(JsonString(event, "firstTimestamp")),
+                     meta ? TimeUs(JsonString(*meta, "creationTimestamp")) : 0}) {
+    if (us != 0) {
+      out->time_us = us;
+      break;
+    }
   }
-  return 0;
+  out->seen_us = std::max({last, event_time, observed});
+  if (out->seen_us == 0) out->seen_us = out->time_us;
 }
 
 int64_t Count(const rapidjson::Value& event) {
@@ -53,7 +59,8 @@ Result<EventLine> FormatEvent(const rapidjson::Value& event, LineFormat format) 
   const rapidjson::Value* source = JsonObject(event, "source");
   EventLine out;
   out.namespace_name = JsonString(*obj, "namespace");
-  out.time_us = EventTimeUs(event);
+  if (meta != nullptr) out.event_namespace = JsonString(*meta, "namespace");
+  EventTimes(event, &out);
 
   // Alloy's order; "" = left out. count and msg follow.
   const std::pair<std::string_view, std::string_view> fields[] = {

@@ -17,11 +17,16 @@ enum class LineFormat { kLogfmt, kJson };
 
 struct EventLine {
   std::string line;
-  std::string namespace_name;  // of the involved object; "" for a cluster object (a Node)
+  std::string namespace_name;   // of the involved object; "" for a cluster object (a Node)
+  std::string event_namespace;  // of the Event itself (a Node's events are in "default")
   // When it happened, Unix microseconds: lastTimestamp, else eventTime (events.k8s.io/v1
   // writers), else series.lastObservedTime, firstTimestamp or metadata.creationTimestamp; 0 when
   // the event has none of them.
   int64_t time_us = 0;
+  // When it was last seen to happen: the latest of lastTimestamp, series.lastObservedTime and
+  // eventTime (a repeating event of an events.k8s.io/v1 writer keeps its eventTime and moves
+  // series.lastObservedTime). What positions compare; 0 when it has none of them.
+  int64_t seen_us = 0;
 };
 
 // The fields Alloy writes, in its order for logfmt (name, kind, action, objectAPIversion,

@@ -31,6 +31,7 @@ Status KubeEventsSource::Start() {
   d.on_list = [this](const std::string& namespace_name, bool complete) {
     std::lock_guard lock(mu_);
     listed_[namespace_name] = complete;
+    if (complete) listed_once_.insert(namespace_name);
   };
   saved_us_ = start_us_;
   watchers_ = std::max<size_t>(opts_.config.namespaces.size(), 1);
@@ -90,6 +91,11 @@ const Labels* KubeEventsSource::LabelsFor(const std::string& namespace_name) {
   return it->second.empty() ? nullptr : &it->second;
 }
 
+const std::string& KubeEventsSource::WatcherOf(const EventLine& ev) const {
+  static const std::string kAll;
+  return opts_.config.namespaces.empty() ? kAll : ev.event_namespace;
+}
+
 void KubeEventsSource::Skipped(const char* reason) {
   if (metrics_ != nullptr) metrics_->kube_events_skipped.With({opts_.job_name, reason})->Add();
 }
@@ -106,8 +112,15 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
     return;
   }
   const BatchTime now = BatchTime::Of(*clock_);
-  if (ev->time_us == 0) ev->time_us = now.wall_ns / 1000;
-  if (ev->time_us < start_us_) return Skipped("older");  // an earlier run had it acknowledged
+  if (ev->time_us == 0) ev->time_us = ev->seen_us = now.wall_ns / 1000;
+  {
+    // Only a namespace's first list holds what an earlier run may have had acknowledged: what
+    // comes later is new or changed (the discovery remembers what it handed on), whatever its
+    // time says (a late write, another node's clock).
+    std::lock_guard lock(mu_);
+    const bool first = !listed_once_.contains(WatcherOf(*ev));
+    if (first && ev->seen_us < start_us_) return Skipped("older");
+  }
   // Backpressure: the watch is not read while the sink is full (the API server holds the rest).
   bool stopped = false;
   {
@@ -123,7 +136,7 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   if (stopped) {
     // Not sent: kept in flight for good, so the position stays before it and the next start
     // sends it (this run's discovery already counts it as seen).
-    in_flight_.emplace_back(++seq_, ev->time_us);
+    in_flight_.emplace_back(++seq_, ev->seen_us);
     tracker_->Open(seq_).Abandon();
     return;
   }
@@ -134,7 +147,7 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   e.line = std::move(ev->line);
   e.labels = *labels;
   AckRef hold = tracker_->Open(++seq_);
-  in_flight_.emplace_back(seq_, ev->time_us);
+  in_flight_.emplace_back(seq_, ev->seen_us);
   e.ack = hold;
   if (metrics_ != nullptr) metrics_->kube_events.With({opts_.job_name})->Add();
   opts_.pipeline->Process(std::move(e), now, out_);
@@ -160,6 +173,9 @@ void KubeEventsSource::SyncPositions() {
     const bool all_listed = listed_.size() == watchers_ &&
                             std::ranges::all_of(listed_, [](const auto& l) { return l.second; });
     if (!all_listed) p = std::min(p, saved_us_);
+    // A node whose clock runs ahead must not move P into the future: every event of the next
+    // start's lists would be skipped until the clock got there.
+    p = std::min(p, clock_->NowNs() / 1000);
     if (p <= 0 || p == saved_us_) return;
     saved_us_ = p;
   }

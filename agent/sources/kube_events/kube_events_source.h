@@ -8,15 +8,19 @@
 // EventLine::time_us), the time it was read when the event has none.
 //
 // What is sent again: PodDiscovery remembers each event's resourceVersion, so a relist after an
-// API outage or a 410 hands on only the events that are new or changed since. Across restarts the
-// positions file keeps, under "kubernetes-events-<job>", a time P: every event seen with an
-// earlier time was acknowledged by Loki. P is the oldest time of an event still in flight, else
-// the newest acknowledged, and does not rise while a namespace is being listed (a list comes in
-// name order, not time order, and may stop half way); a start skips events older than P (as Alloy
-// skips events not newer than the last it sent, but Alloy records that before Loki took it). Events
-// of P's own second (Kubernetes writes whole seconds) are sent again after a restart; Loki's
-// queries return an identical line of a stream at the same time once. With no position, every event
-// the API server still holds (an hour's, by default) is sent, as Alloy does.
+// API outage or a 410 hands on only the events that are new or changed since. Across restarts
+// the positions file keeps, under "kubernetes-events-<job>", a time P: every event last seen
+// (EventLine::seen_us) before P was acknowledged by Loki. P is the oldest such time of an event
+// still in flight, else the newest acknowledged, never later than now, and it does not rise
+// while a namespace is being listed (a list comes in name order, not time order, and may stop
+// half way). A start skips, in each namespace's first list only, events last seen before P;
+// what comes after that list is new or changed whatever its time says (a late write, a node's
+// clock behind). Alloy skips events not newer than the last it handed on, recorded before Loki
+// took it. Events of P's own second (Kubernetes writes whole seconds) are sent again after a
+// restart; Loki's queries return an identical line of a stream at the same time once. With no
+// position, every event the API server still holds (an hour's, by default) is sent, as Alloy
+// does. One namespace that cannot be listed (refused, too large) keeps P where it was: restarts
+// then send again what the API server holds.
 //
 // Backpressure: while the sink is Saturated() the watch is not read (the API server holds the
 // stream, or drops it: the relist then repeats nothing already sent).
@@ -32,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -81,6 +86,8 @@ class KubeEventsSource {
   const Labels* LabelsFor(const std::string& namespace_name);  // under mu_; null: dropped
   void Tick();
   void Skipped(const char* reason);
+  // The namespace whose watch brought the event: "" when one watch reads them all.
+  const std::string& WatcherOf(const EventLine& ev) const;
 
   KubeEventsOptions opts_;
   Positions* positions_;
@@ -100,6 +107,7 @@ class KubeEventsSource {
   int64_t acked_us_ = 0;                                // the newest time of an acknowledged event
   int64_t saved_us_ = 0;                                // P as last put into the positions
   std::map<std::string, bool> listed_;  // namespace -> its last list handed on every event
+  std::set<std::string> listed_once_;   // namespaces listed to the end since Start()
   size_t watchers_ = 1;                 // namespaces listed (one for all)
   log::LogLimiter skipped_;
 

@@ -1627,7 +1627,8 @@ loki.source.kubernetes_events "e" {
 )") + kWrite);
   ASSERT_TRUE(c) << c.error().message();
   ASSERT_EQ(c->warnings.size(), 1u);
-  EXPECT_NE(c->warnings[0].find("c.alloy:4:3: clustering is ignored: run one replica"),
+  EXPECT_NE(c->warnings[0].find("c.alloy:4:3: clustering is ignored: every replica or node "
+                                "running this config reads and sends every event"),
             std::string::npos)
       << c->warnings[0];
 }

@@ -96,6 +96,23 @@ TEST(EventLine, TimeFallsBackThroughTheEventsOtherTimes) {
   EXPECT_EQ(time_of(R"(, "lastTimestamp": "yesterday")"), 0);
 }
 
+// What positions compare: when the event was last seen to happen. A repeating event of an
+// events.k8s.io/v1 writer keeps its eventTime (Alloy's time) and moves series.lastObservedTime.
+TEST(EventLine, SeenIsTheLatestOfTheEventsTimes) {
+  const EventLine e = Format(R"({"involvedObject": {"name": "p"},
+      "eventTime": "2026-12-06T04:00:00.000001Z",
+      "series": {"count": 4, "lastObservedTime": "2026-12-06T04:05:00.000002Z"},
+      "firstTimestamp": "2026-12-06T05:00:00Z"})",
+                             LineFormat::kLogfmt);
+  EXPECT_EQ(e.time_us, 1796529600000001);
+  EXPECT_EQ(e.seen_us, 1796529900000002);
+  EXPECT_EQ(Format(R"({"involvedObject": {"name": "p"},
+      "metadata": {"creationTimestamp": "2026-12-06T02:00:00Z"}})",
+                   LineFormat::kLogfmt)
+                .seen_us,
+            1796522400000000);
+}
+
 TEST(EventLine, AnEventAboutNoObjectIsRefused) {
   for (const char* json : {R"({"message": "x"})", R"({"involvedObject": {"kind": "Pod"}})",
                            R"({"involvedObject": "web-1"})", R"([1, 2])"}) {

@@ -98,6 +98,10 @@ TEST(TemplateStage, EvaluatesGoTemplatesAsPromtailDocumentsThem) {
        {},
        "abcDef"},
       {"{{ quote .a }}", {{"a", "q\"t"}}, "\"q\\\"t\""},
+      // quote is %q (Go's strconv.Quote); squote escapes nothing, as sprig's.
+      {"{{ quote .a }}", {{"a", "bell\a\x01 \xe2\x80\x8b"}}, "\"bell\\a\\x01 \\u200b\""},
+      {"{{ squote .a }}", {{"a", "it's \\ \"x\""}}, "'it's \\ \"x\"'"},
+      {"{{ printf \"%q\" 39 }}", {}, "'\\''"},
       // Syntax: trim markers, comments, raw strings, parentheses.
       {"a  {{- .x -}}  b", {{"x", "X"}}, "aXb"},
       {"{{/* a comment */}}x{{- /* trimmed */ -}} y", {}, "xy"},
