@@ -2,8 +2,8 @@
 #include <charconv>
 #include <string>
 
-#include "lang/go/go_time.h"
 #include "lang/go/go_quote.h"
+#include "lang/go/go_time.h"
 #include "lang/go/template_internal.h"
 
 // The sprig functions the template engine offers (Promtail registers all of sprig's text
