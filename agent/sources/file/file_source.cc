@@ -133,6 +133,8 @@ void FileSource::Impl::Run() {
       PollTick(now_ns);
       next_tick_ = now + tick;
     }
+    // Published before the read too: whoever sees a line of this turn sees its file counted.
+    active_files = files_.size();
     const bool more = ReadFiles(now_ns);
     CloseDrained(now_ns);
     FlushHandlers(now_ns, false);
