@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -12,9 +13,11 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "app/fd_limit.h"
 #include "app/runtime.h"
+#include "app/secret_poller.h"
 #include "config/loader.h"
 #include "kubernetes/secret.h"
 #include "telemetry/agent_metrics.h"
@@ -92,16 +95,35 @@ Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r
   return it->second;
 }
 
-// What loading reads from the cluster: an Alloy config's remote.kubernetes.secret.
-config::LoadHooks Hooks(const config::Flags& flags) {
-  return {.read_secret = ReadSecret, .offline = flags.check_syntax};
+// A poll of a Secret while the config runs: the API server's answer, without ReadSecret's
+// fallback (a failed poll keeps what the running config has anyway).
+Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r) {
+  return kubernetes::ReadSecretData(
+      r.client, r.namespace_name, r.name,
+      std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
+      kubernetes::DiscoveryEnv::FromProcess());
+}
+
+// What loading reads from the cluster: an Alloy config's remote.kubernetes.secret. Each Secret
+// read, with the data the config got, goes to `read` when given (what the poller watches).
+config::LoadHooks Hooks(const config::Flags& flags, std::vector<PolledSecret>* read = nullptr) {
+  config::SecretReader reader = ReadSecret;
+  if (read != nullptr) {
+    reader = [read](const config::SecretRef& r) {
+      auto data = ReadSecret(r);
+      if (data) read->push_back({r, *data});
+      return data;
+    };
+  }
+  return {.read_secret = std::move(reader), .offline = flags.check_syntax};
 }
 
 // Loads the config named by the flags and builds (but does not start) a Runtime from it.
 Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
                                               telemetry::AgentMetrics* metrics,
-                                              config::Config* loaded = nullptr) {
-  Result<config::Config> cfg = config::LoadConfig(flags, Hooks(flags));
+                                              config::Config* loaded = nullptr,
+                                              std::vector<PolledSecret>* secrets = nullptr) {
+  Result<config::Config> cfg = config::LoadConfig(flags, Hooks(flags, secrets));
   if (!cfg) return Err(cfg.error());
   auto runtime = Runtime::Build(*cfg, flags, metrics);
   if (runtime && loaded != nullptr) {
@@ -113,18 +135,21 @@ Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
 
 // Replaces the running Runtime with one built from the current config file. The new one is
 // built first, so an invalid config changes nothing. If it builds but cannot start (port taken,
-// unreachable credentials), the previous config is started again from memory.
+// unreachable credentials), the previous config is started again from memory. The Secrets the
+// new config read are polled from then on.
 Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
               std::unique_ptr<Runtime>& running, config::Config& current,
-              const std::function<Status()>& reload_request) {
+              const std::function<Status()>& reload_request, SecretPoller& poller) {
   config::Config next_cfg;
-  auto next = LoadAndBuild(flags, metrics, &next_cfg);
+  std::vector<PolledSecret> secrets;
+  auto next = LoadAndBuild(flags, metrics, &next_cfg, &secrets);
   if (!next) return next.error();
   running->Shutdown();
   running = std::move(*next);
   Status started = running->Start(reload_request, WakeMainLoop);
   if (started.ok()) {
     current = std::move(next_cfg);
+    poller.Update(std::move(secrets));
     LOG_INFO("config reloaded");
     LogConfigNotices(current);
     return Status::Ok();
@@ -168,8 +193,9 @@ int Main(const std::vector<std::string>& args) {
   metrics.config_reload_success.With({});  // at 0 from the start, as Promtail's
   metrics.config_reload_fail.With({});
   config::Config cfg;
+  std::vector<PolledSecret> secrets;
   // Stages and relabel rules are checked by building them, exactly as a real start would.
-  auto runtime = LoadAndBuild(*flags, &metrics, &cfg);
+  auto runtime = LoadAndBuild(*flags, &metrics, &cfg, &secrets);
   if (!runtime) {
     std::fprintf(stderr, "skidder: invalid config: %s\n", runtime.error().message().c_str());
     return 1;
@@ -208,6 +234,9 @@ int Main(const std::vector<std::string>& args) {
                                {"config", cfg.source_file.empty() ? "<built-in>" : cfg.source_file},
                                {"dry_run", flags->dry_run ? "true" : "false"}});
   LogConfigNotices(cfg);
+  // A changed Secret is applied as an operator's reload would be: through this loop.
+  SecretPoller poller(PollSecret, [] { kill(getpid(), SIGHUP); });
+  poller.Update(std::move(secrets));
   std::chrono::milliseconds wait = running->Tick();
   while (true) {
     // Until Runtime::Tick is due again: 250 ms while positions move, sync_period when idle.
@@ -219,7 +248,7 @@ int Main(const std::vector<std::string>& args) {
       break;
     }
     if (sig == SIGHUP) {
-      if (Status s = Reload(*flags, &metrics, running, cfg, reload_request); !s.ok()) {
+      if (Status s = Reload(*flags, &metrics, running, cfg, reload_request, poller); !s.ok()) {
         metrics.config_reload_fail.With({})->Add();
         LOG_ERROR("reload refused, old config kept", {{"error", s.message()}});
       } else {
@@ -231,6 +260,7 @@ int Main(const std::vector<std::string>& args) {
   // Entries not acknowledged within the deadline stay unacknowledged in the positions file, so
   // the next start reads them again: exiting 0 loses nothing.
   const bool clean = running->Shutdown();
+  poller.Stop();  // after the positions are saved: a poll in progress may take its poll_timeout
   // -stdin has no file to read again: undelivered input is a failure the caller must see.
   return clean || !flags->stdin_mode ? 0 : 1;
 }

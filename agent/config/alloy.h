@@ -25,6 +25,8 @@ struct SecretRef {
   std::string name;
   KubernetesSdConfig client;
   Duration timeout;  // poll_timeout
+  // How often the running agent reads it again (app/secret_poller.h); Alloy's default.
+  Duration poll_frequency = std::chrono::minutes(1);
 };
 // Reads a Secret's data as the API gives it (key -> base64). The agent reads it from the API
 // server (kubernetes/secret.h); without one, remote.kubernetes.secret is refused. Blocks for up

@@ -4,9 +4,11 @@
 //
 // Alloy polls the Secret every poll_frequency and re-evaluates what reads it. skidder's
 // configuration is fixed between loads, so the Secret is read when the config is loaded and on
-// every reload (SIGHUP, POST /reload): a rotated credential takes effect with a reload. The
-// reading itself (retries, what a reload does while the API server is down) is the hook's
-// (app/agent.cc, kubernetes/secret.h); what it cannot read fails the load with the reason.
+// every reload (SIGHUP, POST /reload); the running agent polls it every poll_frequency and
+// reloads when its data changed (app/secret_poller.h), so a rotated credential takes effect
+// within that. The reading itself (retries, what a reload does while the API server is down) is
+// the hook's (app/agent.cc, kubernetes/secret.h); what it cannot read fails the load with the
+// reason.
 #include <fmt/format.h>
 
 #include "config/alloy_internal.h"
@@ -21,6 +23,8 @@ constexpr Duration kDefaultPollTimeout = std::chrono::seconds(15);  // Alloy's
 // A load waits this long for a Secret at most: the main thread loads on SIGHUP, and must get
 // back to saving positions and answering SIGTERM.
 constexpr Duration kMaxPollTimeout = std::chrono::minutes(1);
+// Each poll is a GET to the API server from every agent of the DaemonSet: not more often.
+constexpr Duration kMinPollFrequency = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -93,7 +97,11 @@ Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
     if (d <= Duration::zero()) {
       return Err(ErrorAt(a->pos, fmt::format("{}: must be greater than 0", key)));
     }
-    if (a->name == "poll_timeout") ref.timeout = std::min(d, kMaxPollTimeout);
+    if (a->name == "poll_timeout") {
+      ref.timeout = std::min(d, kMaxPollTimeout);
+    } else {
+      ref.poll_frequency = std::max(d, kMinPollFrequency);
+    }
   }
   if (b.blocks.size() > 1) return Err(ErrorAt(b.blocks[1].pos, "the client block is given twice"));
   Result<KubernetesSdConfig> client = b.blocks.empty() ? KubernetesSdConfig{} : ReadClient(b);

@@ -36,6 +36,7 @@ class AlloyKubernetes : public IntegrationTest {
   }
 
   std::string pods() const { return dir_ / "pods"; }
+  std::string SecretConfig(const std::string& poll);
 
   void AddPod(const std::string& ns, const std::string& pod, const std::string& dir_id,
               const std::vector<std::string>& containers,
@@ -141,13 +142,10 @@ TEST_F(AlloyKubernetes, KubernetesAlloyGivesTheSameStreamsAsKubernetesYaml) {
       yaml, [](const Stream& st) { return std::get<2>(st) == "api-1/proxy two, joined"; }));
 }
 
-// loki.write's tenant and password from a Secret (remote.kubernetes.secret, as Grafana's
-// k8s-monitoring chart writes them), read by the real binary from the API server over HTTPS; a
-// reload reads the rotated Secret, and a reload while the API server fails goes on with the data
-// read before.
-TEST_F(AlloyKubernetes, LokiWriteCredentialsComeFromASecret) {
-  api_->SetSecret("monitoring", "loki-auth",
-                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
+// A config whose loki.write takes its tenant and credentials from the Secret
+// monitoring/loki-auth, as Grafana's k8s-monitoring chart writes it; `poll` is extra
+// remote.kubernetes.secret attributes.
+std::string AlloyKubernetes::SecretConfig(const std::string& poll) {
   MakeDirs(logs());
   WriteFile(logs() + "/app.log", "hello\n");
   const std::string config = dir_ / "config.alloy";
@@ -171,6 +169,7 @@ remote.kubernetes.secret "loki" {{
   name         = "loki-auth"
   namespace    = "monitoring"
   poll_timeout = "1s"
+  {6}
   client {{
     api_server        = "{3}"
     bearer_token_file = "{4}"
@@ -181,7 +180,18 @@ remote.kubernetes.secret "loki" {{
 }}
 )",
                                 logs(), positions_file(), loki_.url(), api_->url(),
-                                dir_ / "kube/token", api_->ca_file()));
+                                dir_ / "kube/token", api_->ca_file(), poll));
+  return config;
+}
+
+// loki.write's tenant and password from a Secret (remote.kubernetes.secret, as Grafana's
+// k8s-monitoring chart writes them), read by the real binary from the API server over HTTPS; a
+// reload reads the rotated Secret, and a reload while the API server fails goes on with the data
+// read before.
+TEST_F(AlloyKubernetes, LokiWriteCredentialsComeFromASecret) {
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
+  const std::string config = SecretConfig("");
   StartAgent(config, {"-server.http-listen-port=0", "-print-config-stderr"});
   ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
   const std::vector<ReceivedEntry> got = loki_.Entries();
@@ -211,7 +221,45 @@ remote.kubernetes.secret "loki" {{
   AppendFile(logs() + "/app.log", "during outage\n");
   ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
   EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Basic MTIzNDU6bmV3");
+  ASSERT_TRUE(agent_.MetricsPort(3)) << agent_.Stderr();  // each reload serves on a new port
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 2);
+}
+
+// As Alloy polls a remote.kubernetes.secret every poll_frequency: a rotated password reaches
+// loki.write with no reload from outside, through one reload of the agent's own; polls that find
+// the Secret unchanged, or the API server failing, reload nothing.
+TEST_F(AlloyKubernetes, ARotatedSecretIsPolledAndAppliedWithoutAReloadFromOutside) {
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
+  const std::string config = SecretConfig(R"(poll_frequency = "1s")");
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().at(0).headers.at("Authorization"), "Basic MTIzNDU6Z2xjX3Rva2Vu");
+  auto reads = [&] {
+    return std::ranges::count_if(api_->requests(), [](const KubeRequest& r) {
+      return r.path == "/api/v1/namespaces/monitoring/secrets/loki-auth";
+    });
+  };
+  const auto at_start = reads();
+  ASSERT_TRUE(WaitFor([&] { return reads() >= at_start + 2; })) << agent_.Stderr();
+  api_->FailNext(8, 503);  // more than a poll's retries within its poll_timeout: warned
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("cannot poll a Secret") != std::string::npos;
+  })) << agent_.Stderr();
+  EXPECT_EQ(agent_.Stderr().find("config reloaded"), std::string::npos) << agent_.Stderr();
+
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"bmV3"})");
+  ASSERT_TRUE(WaitFor([&] { return agent_.Stderr().find("config reloaded") != std::string::npos; }))
+      << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("a Secret changed"), std::string::npos);
+  AppendFile(logs() + "/app.log", "after rotation\n");
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Basic MTIzNDU6bmV3");
+  ASSERT_TRUE(agent_.MetricsPort(2)) << agent_.Stderr();  // the reload serves on a new port
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"hello", "after rotation"}));
 }
 
 // Grafana's k8s-monitoring chart's cluster events feature: loki.source.kubernetes_events read by

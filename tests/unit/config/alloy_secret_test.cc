@@ -1,6 +1,7 @@
 // remote.kubernetes.secret as Grafana's k8s-monitoring chart writes it: loki.write credentials
 // and tenant from a Secret's data, read once per load through the hook the agent gives (here a
 // fake), its errors named at the component.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "alloy_file.h"
@@ -73,7 +74,23 @@ TEST(AlloySecret, LokiWriteCredentialsComeFromTheSecretsData) {
   EXPECT_EQ(s.asked[0].namespace_name, "default");
   EXPECT_EQ(s.asked[0].name, "loki-k8smon-k8s-monitoring");
   EXPECT_EQ(s.asked[0].timeout, std::chrono::seconds(15));
+  EXPECT_EQ(s.asked[0].poll_frequency, std::chrono::minutes(1));  // Alloy's default
   EXPECT_TRUE(s.asked[0].client.api_server.empty()) << "in-cluster unless a client block says";
+}
+
+// What the running agent polls at (app/secret_poller.h): as asked, but never more often than
+// once a second (every agent of a DaemonSet asks the API server).
+TEST(AlloySecret, PollFrequencyIsKeptWithAFloorOfOneSecond) {
+  for (const auto& [given, want] : {std::pair{"\"30s\"", std::chrono::milliseconds(30'000)},
+                                    std::pair{"\"10ms\"", std::chrono::milliseconds(1'000)}}) {
+    SecretLoad s;
+    std::string text = kConfig;
+    text.replace(text.find("} // remote"), 1, fmt::format("  poll_frequency = {}\n}}", given));
+    Result<Config> c = s.Load(text);
+    ASSERT_TRUE(c) << c.error().message();
+    ASSERT_EQ(s.asked.size(), 1u);
+    EXPECT_EQ(s.asked[0].poll_frequency, want) << given;
+  }
 }
 
 TEST(AlloySecret, TheClientBlockIsDiscoverysClientSettings) {
