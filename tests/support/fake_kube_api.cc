@@ -71,6 +71,20 @@ std::string StatusJson(int code, const std::string& reason, const std::string& m
   return json + R"("reason":")" + reason + R"(","code":)" + std::to_string(code) + "}";
 }
 
+// What an API server says to the agent's service account without the right to list `path`:
+// the resource is the path's last segment, the scope its namespace or the cluster.
+std::string ForbiddenMessage(const std::string& path) {
+  const std::string resource = path.substr(path.rfind('/') + 1);
+  std::string scope = R"(at the cluster scope)";
+  constexpr std::string_view kNs = "/namespaces/";
+  if (size_t at = path.find(kNs); at != std::string::npos) {
+    at += kNs.size();
+    scope = R"(in the namespace \")" + path.substr(at, path.find('/', at) - at) + R"(\")";
+  }
+  return resource + R"( is forbidden: User \"system:serviceaccount:logs:skidder\" cannot list )" +
+         R"(resource \")" + resource + R"(\" in API group \"\" )" + scope;
+}
+
 // The node a fieldSelector "a=b,spec.nodeName=<node>" asks for, or "" for any.
 std::string NodeFromSelector(const std::string& selector) {
   constexpr std::string_view kKey = "spec.nodeName=";
@@ -264,6 +278,15 @@ void FakeKubeApi::FailNext(int n, int status, int retry_after) {
   fail_retry_after_ = retry_after;
 }
 
+void FakeKubeApi::FailPath(const std::string& path, int status) {
+  std::lock_guard lock(mu_);
+  if (status == 0) {
+    fail_paths_.erase(path);
+  } else {
+    fail_paths_[path] = status;
+  }
+}
+
 void FakeKubeApi::SetListMode(ListMode mode) {
   std::lock_guard lock(mu_);
   list_mode_ = mode;
@@ -312,6 +335,8 @@ void FakeKubeApi::Serve() {
     int status = 0;
     if (!r.authorized) {
       status = 401;
+    } else if (auto it = fail_paths_.find(r.path); it != fail_paths_.end()) {
+      status = it->second;
     } else if (fail_next_ > 0) {
       --fail_next_;
       status = fail_status_;
@@ -320,11 +345,8 @@ void FakeKubeApi::Serve() {
     res.status = status;
     if (r.authorized && fail_retry_after_ > 0)
       res.set_header("Retry-After", std::to_string(fail_retry_after_));
-    // A 403 says what an API server without the agent's ClusterRole says.
-    res.set_content(status == 403 ? StatusJson(status, "Forbidden",
-                                               R"(pods is forbidden: User \"system:serviceaccount:)"
-                                               R"(logs:skidder\" cannot list resource \"pods\" in )"
-                                               R"(API group \"\" at the cluster scope)")
+    // A 403 says what an API server without the agent's ClusterRole (or Role) says.
+    res.set_content(status == 403 ? StatusJson(status, "Forbidden", ForbiddenMessage(r.path))
                                   : StatusJson(status, "Scripted"),
                     "application/json");
     return Server::HandlerResponse::Handled;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <vector>
 
 #include "util/log.h"
 
@@ -21,20 +22,26 @@ KubeEventsSource::KubeEventsSource(KubeEventsOptions opts, Positions* positions,
 
 Status KubeEventsSource::Start() {
   if (opts_.pipeline == nullptr) return Internal("kubernetes_events: no pipeline");
-  if (std::optional<std::string> saved = positions_->GetCursor(PositionKey(opts_.job_name))) {
-    const char* end = saved->data() + saved->size();
-    if (std::from_chars(saved->data(), end, start_us_).ptr != end) start_us_ = 0;
+  watches_.clear();
+  const std::vector<std::string> all = {""};
+  for (const std::string& ns : opts_.config.namespaces.empty() ? all : opts_.config.namespaces) {
+    Watch& w = watches_[ns];
+    if (std::optional<std::string> saved = positions_->GetCursor(PositionKey(opts_.job_name, ns))) {
+      const char* end = saved->data() + saved->size();
+      if (std::from_chars(saved->data(), end, w.start_us).ptr != end) w.start_us = 0;
+    }
+    w.saved_us = w.start_us;
   }
   kubernetes::DiscoveryOptions d = opts_.discovery;
   d.role = kubernetes::Role::kEvent;
   d.on_object = [this](const rapidjson::Value& event) { OnEvent(event); };
   d.on_list = [this](const std::string& namespace_name, bool complete) {
     std::lock_guard lock(mu_);
-    listed_[namespace_name] = complete;
-    if (complete) listed_once_.insert(namespace_name);
+    auto it = watches_.find(namespace_name);
+    if (it == watches_.end()) return;
+    it->second.listed = complete;
+    if (complete) it->second.listed_once = true;
   };
-  saved_us_ = start_us_;
-  watchers_ = std::max<size_t>(opts_.config.namespaces.size(), 1);
   config::KubernetesSdConfig sd = opts_.config.AsSdConfig();
   sd.namespaces = opts_.config.namespaces;
   discovery_ = std::make_unique<kubernetes::PodDiscovery>(
@@ -91,9 +98,9 @@ const Labels* KubeEventsSource::LabelsFor(const std::string& namespace_name) {
   return it->second.empty() ? nullptr : &it->second;
 }
 
-const std::string& KubeEventsSource::WatcherOf(const EventLine& ev) const {
-  static const std::string kAll;
-  return opts_.config.namespaces.empty() ? kAll : ev.event_namespace;
+KubeEventsSource::Watch& KubeEventsSource::WatchOf(const EventLine& ev) {
+  // A namespace's watch brings only that namespace's events; the cluster's is the only one then.
+  return opts_.config.namespaces.empty() ? watches_[""] : watches_[ev.event_namespace];
 }
 
 void KubeEventsSource::Skipped(const char* reason) {
@@ -118,8 +125,8 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
     // comes later is new or changed (the discovery remembers what it handed on), whatever its
     // time says (a late write, another node's clock).
     std::lock_guard lock(mu_);
-    const bool first = !listed_once_.contains(WatcherOf(*ev));
-    if (first && ev->seen_us < start_us_) return Skipped("older");
+    const Watch& w = WatchOf(*ev);
+    if (!w.listed_once && ev->seen_us < w.start_us) return Skipped("older");
   }
   // Backpressure: the watch is not read while the sink is full (the API server holds the rest).
   bool stopped = false;
@@ -136,7 +143,7 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   if (stopped) {
     // Not sent: kept in flight for good, so the position stays before it and the next start
     // sends it (this run's discovery already counts it as seen).
-    in_flight_.emplace_back(++seq_, ev->seen_us);
+    WatchOf(*ev).in_flight.emplace_back(++seq_, ev->seen_us);
     tracker_->Open(seq_).Abandon();
     return;
   }
@@ -147,7 +154,7 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   e.line = std::move(ev->line);
   e.labels = *labels;
   AckRef hold = tracker_->Open(++seq_);
-  in_flight_.emplace_back(seq_, ev->seen_us);
+  WatchOf(*ev).in_flight.emplace_back(seq_, ev->seen_us);
   e.ack = hold;
   if (metrics_ != nullptr) metrics_->kube_events.With({opts_.job_name})->Add();
   opts_.pipeline->Process(std::move(e), now, out_);
@@ -156,30 +163,36 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
 
 void KubeEventsSource::SyncPositions() {
   const uint64_t committed = tracker_->Committed();
-  int64_t p = 0;
+  const int64_t now_us = clock_->NowNs() / 1000;
+  std::vector<std::pair<std::string, int64_t>> moved;
   {
     std::lock_guard lock(mu_);
-    while (!in_flight_.empty() && in_flight_.front().first <= committed) {
-      acked_us_ = std::max(acked_us_, in_flight_.front().second);
-      in_flight_.pop_front();
+    for (auto& [ns, w] : watches_) {
+      while (!w.in_flight.empty() && w.in_flight.front().first <= committed) {
+        w.acked_us = std::max(w.acked_us, w.in_flight.front().second);
+        w.in_flight.pop_front();
+      }
+      int64_t p = w.acked_us;
+      if (!w.in_flight.empty()) {
+        p = std::ranges::min_element(w.in_flight, {}, [](const auto& f) {
+              return f.second;
+            })->second;
+      }
+      // While the watch is being listed (at start, after a 410, after a failed list), events
+      // older than what was acknowledged may still come: a list is in name order, not in time
+      // order. P does not rise until it has been listed to the end.
+      if (!w.listed) p = std::min(p, w.saved_us);
+      // A node whose clock runs ahead must not move P into the future: every event of the next
+      // start's list would be skipped until the clock got there.
+      p = std::min(p, now_us);
+      if (p <= 0 || p == w.saved_us) continue;
+      w.saved_us = p;
+      moved.emplace_back(ns, p);
     }
-    p = acked_us_;
-    if (!in_flight_.empty()) {
-      p = std::ranges::min_element(in_flight_, {}, [](const auto& f) { return f.second; })->second;
-    }
-    // While a namespace is being listed (at start, after a 410, after a failed list), events
-    // older than what was acknowledged may still come: a list is in name order, not in time
-    // order. P does not rise until every namespace has been listed to the end.
-    const bool all_listed = listed_.size() == watchers_ &&
-                            std::ranges::all_of(listed_, [](const auto& l) { return l.second; });
-    if (!all_listed) p = std::min(p, saved_us_);
-    // A node whose clock runs ahead must not move P into the future: every event of the next
-    // start's lists would be skipped until the clock got there.
-    p = std::min(p, clock_->NowNs() / 1000);
-    if (p <= 0 || p == saved_us_) return;
-    saved_us_ = p;
   }
-  positions_->PutCursor(PositionKey(opts_.job_name), std::to_string(p));
+  for (const auto& [ns, p] : moved) {
+    positions_->PutCursor(PositionKey(opts_.job_name, ns), std::to_string(p));
+  }
 }
 
 }  // namespace skidder::sources::kube_events

@@ -9,8 +9,9 @@
 //
 // What is sent again: PodDiscovery remembers each event's resourceVersion, so a relist after an
 // API outage or a 410 hands on only the events that are new or changed since. Across restarts
-// the positions file keeps, under "kubernetes-events-<job>", a time P: every event last seen
-// (EventLine::seen_us) before P was acknowledged by Loki. P is the oldest such time of an event
+// the positions file keeps, for each watch (PositionKey: the cluster's, or each namespace's of
+// `namespaces`), a time P: every event of that watch last seen (EventLine::seen_us) before P was
+// acknowledged by Loki. P is the oldest such time of an event
 // still in flight, else the newest acknowledged, never later than now, and it does not rise
 // while a namespace is being listed (a list comes in name order, not time order, and may stop
 // half way). A start skips, in each namespace's first list only, events last seen before P;
@@ -19,8 +20,8 @@
 // took it. Events of P's own second (Kubernetes writes whole seconds) are sent again after a
 // restart; Loki's queries return an identical line of a stream at the same time once. With no
 // position, every event the API server still holds (an hour's, by default) is sent, as Alloy
-// does. One namespace that cannot be listed (refused, too large) keeps P where it was: restarts
-// then send again what the API server holds.
+// does. A namespace that cannot be listed (refused, too large) keeps its own P where it was; the
+// others' move on (Alloy too keeps a position per namespace).
 //
 // Backpressure: while the sink is Saturated() the watch is not read (the API server holds the
 // stream, or drops it: the relist then repeats nothing already sent).
@@ -36,7 +37,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -77,17 +77,31 @@ class KubeEventsSource {
   // Puts P (see above) into the positions (not saved here).
   void SyncPositions();
 
-  static std::string PositionKey(const std::string& job_name) {
-    return "kubernetes-events-" + job_name;
+  // Where P of the watch of `namespace_name` ("": the whole cluster's) is kept.
+  static std::string PositionKey(const std::string& job_name,
+                                 const std::string& namespace_name = "") {
+    std::string key = "kubernetes-events-" + job_name;
+    if (!namespace_name.empty()) key += "/" + namespace_name;
+    return key;
   }
 
  private:
+  // One list + watch (a namespace's, or the cluster's) and its P.
+  struct Watch {
+    int64_t start_us = 0;  // P at start: older events were sent by an earlier run
+    int64_t saved_us = 0;  // P as last put into the positions
+    int64_t acked_us = 0;  // the newest time of an acknowledged event
+    std::deque<std::pair<uint64_t, int64_t>> in_flight;  // checkpoint -> its event's time
+    bool listed = false;                                 // its last list handed on every event
+    bool listed_once = false;                            // listed to the end since Start()
+  };
+
   void OnEvent(const rapidjson::Value& event);
   const Labels* LabelsFor(const std::string& namespace_name);  // under mu_; null: dropped
   void Tick();
   void Skipped(const char* reason);
-  // The namespace whose watch brought the event: "" when one watch reads them all.
-  const std::string& WatcherOf(const EventLine& ev) const;
+  // The watch that brought the event (under mu_).
+  Watch& WatchOf(const EventLine& ev);
 
   KubeEventsOptions opts_;
   Positions* positions_;
@@ -97,18 +111,12 @@ class KubeEventsSource {
   const LineFormat format_;
   std::unique_ptr<kubernetes::PodDiscovery> discovery_;
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
-  int64_t start_us_ = 0;  // P at start: older events were sent by an earlier run
 
-  std::mutex mu_;  // the pipeline, out_, labels_, seq_, in_flight_, the times, listed_
+  std::mutex mu_;  // the pipeline, out_, labels_, seq_, watches_
   pipeline::BatchEmitter out_;
   std::map<std::string, Labels> labels_;  // namespace -> relabelled stream labels (empty: dropped)
   uint64_t seq_ = 0;                      // the last checkpoint opened (one per event)
-  std::deque<std::pair<uint64_t, int64_t>> in_flight_;  // checkpoint -> its event's time
-  int64_t acked_us_ = 0;                                // the newest time of an acknowledged event
-  int64_t saved_us_ = 0;                                // P as last put into the positions
-  std::map<std::string, bool> listed_;  // namespace -> its last list handed on every event
-  std::set<std::string> listed_once_;   // namespaces listed to the end since Start()
-  size_t watchers_ = 1;                 // namespaces listed (one for all)
+  std::map<std::string, Watch> watches_;  // namespace ("": all) -> its watch; fixed at Start()
   log::LogLimiter skipped_;
 
   std::atomic<bool> stop_{false};

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -267,6 +268,46 @@ TEST_F(KubeEventsTest, AnEventFromTheFutureDoesNotMoveThePositionPastNow) {
       10s));
   EXPECT_GE(std::stoll(*p), before_us);
   EXPECT_LE(std::stoll(*p), SystemClock::Get().NowNs() / 1000);
+}
+
+// Each namespace keeps its own position: one the agent may not list (a Role missing there)
+// holds back only its own, so a restart sends again none of the others' acknowledged events.
+TEST_F(KubeEventsTest, ANamespaceThatCannotBeListedHoldsBackOnlyItsOwnPosition) {
+  cfg_.namespaces = {"shop", "bank"};
+  api_->AddObject("events", EventJson("shop", "a", At("2026-12-06T04:00:00Z", "Old")));
+  api_->AddObject("events", EventJson("shop", "b", At("2026-12-06T04:00:10Z", "Acked")));
+  EventFields bank = At("2026-12-06T04:00:05Z", "Bank");
+  bank.object_namespace = "bank";
+  api_->AddObject("events", EventJson("bank", "c", bank));
+  api_->FailPath("/api/v1/namespaces/bank/events", 403);
+  Start();
+  ASSERT_TRUE(WaitCount(2));
+  const std::string shop_key = KubeEventsSource::PositionKey("events", "shop");
+  const std::string bank_key = KubeEventsSource::PositionKey("events", "bank");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        source_->SyncPositions();
+        return positions_->GetCursor(shop_key) == std::optional<std::string>("1796529610000000");
+      },
+      10s));
+  EXPECT_EQ(positions_->GetCursor(bank_key), std::nullopt);
+  EXPECT_EQ(positions_->GetCursor(KubeEventsSource::PositionKey("events")), std::nullopt);
+
+  // Granted by the next start: bank's event is sent, shop's acknowledged ones are not again
+  // (but for the events of its P's second).
+  api_->FailPath("/api/v1/namespaces/bank/events", 0);
+  Restart();
+  ASSERT_TRUE(WaitCount(4));
+  EXPECT_FALSE(WaitFor([&] { return sink_.Count() > 4; }, 1s));
+  std::vector<std::string> again = Reasons();
+  std::sort(again.begin() + 2, again.end());
+  EXPECT_EQ(again, (std::vector<std::string>{"Old", "Acked", "Acked", "Bank"}));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        source_->SyncPositions();
+        return positions_->GetCursor(bank_key) == std::optional<std::string>("1796529605000000");
+      },
+      10s));
 }
 
 TEST_F(KubeEventsTest, WatchesOnlyTheNamedNamespacesAndAppliesRelabelConfigs) {
