@@ -223,7 +223,9 @@ Status Loader::CheckBody(const Block& b, const std::set<std::string>& attrs,
 Result<bool> Loader::ClusteringEnabled(const Block& nb) {
   if (Status s = CheckBody(nb, {"enabled"}, {}); !s.ok()) return Err(std::move(s));
   const Attribute* enabled = nb.Attr("enabled");
-  Result<Value> on = enabled ? Eval(*enabled) : Value::Bool(false);
+  // Required, as in Alloy (cluster.ComponentBlock): `clustering { }` is an error there.
+  if (enabled == nullptr) return Err(ErrorAt(nb.pos, "clustering: enabled is required"));
+  Result<Value> on = Eval(*enabled);
   if (!on) return Err(on.error());
   if (on->kind != Value::Kind::kBool) return Err(ErrorAt(enabled->pos, "enabled: expected a bool"));
   return on->boolean;

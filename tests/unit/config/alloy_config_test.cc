@@ -1591,7 +1591,8 @@ TEST(AlloyConfig, KubernetesEventsMistakesAreRefusedWhereTheyAre) {
             "c.alloy:3:3: namespaces: \"Shop_1\" is not a Kubernetes namespace name (lower-case "
             "letters, digits and '-')");
   EXPECT_EQ(error("  clustering { enabled = 1 }"), "c.alloy:3:16: enabled: expected a bool");
-  EXPECT_EQ(error("  clustering { }\n  clustering { }"),
+  EXPECT_EQ(error("  clustering { }"), "c.alloy:3:3: clustering: enabled is required");
+  EXPECT_EQ(error("  clustering { enabled = false }\n  clustering { enabled = false }"),
             "c.alloy:4:3: the clustering block is given twice");
   EXPECT_NE(error("  client { role = \"pod\" }").find("c.alloy:3:12"), std::string::npos);
   EXPECT_EQ(error("  client { }\n  client { }"), "c.alloy:4:3: the client block is given twice");
