@@ -261,6 +261,11 @@ class ClusterEvents(unittest.TestCase):
         self.assertIn('kube_deployment_status_replicas_ready{namespace=',
                       rules["SkidderDeploymentNotReady"]["expr"])
         self.assertIn('deployment="skidder"', rules["SkidderDeploymentNotReady"]["expr"])
+        # Its SkidderDown speaks of the Deployment and the events, not of a node's DaemonSet pod.
+        down = rules["SkidderDown"]["annotations"]
+        self.assertIn("for the Deployment", down["runbook"])
+        self.assertIn("cluster events", down["description"])
+        self.assertNotIn("DaemonSet", down["runbook"] + down["description"])
 
     def test_controller_type_is_daemonset_or_deployment(self):
         self.assertNotEqual(validate(merged_values({"controller": {"type": "statefulset"}}),
