@@ -252,6 +252,15 @@ class ClusterEvents(unittest.TestCase):
         # The default config (pod logs, the journal) in a deployment: read twice on its node.
         notes = render_notes(R, sets=["controller.type=deployment"])
         self.assertIn("WARNING: controller.type=deployment, but the config reads files", notes)
+        # Docker containers are a node's too.
+        docker = CLUSTER_EVENTS + """loki.source.docker "d" {
+  host       = "unix:///var/run/docker.sock"
+  targets    = []
+  forward_to = [loki.write.default.receiver]
+}
+"""
+        notes = render_notes(R, dict(CLUSTER_EVENTS_VALUES, alloy={"configMap": {"content": docker}}))
+        self.assertIn("WARNING: controller.type=deployment, but the config reads files", notes)
 
     def test_a_deployment_alerts_on_its_replicas_not_on_a_daemonset(self):
         docs = R.render(dict(CLUSTER_EVENTS_VALUES, serviceMonitor={
