@@ -26,6 +26,9 @@ LOKI_URL ?=
 # compiles only because another in its batch included a header). A helper in an anonymous
 # namespace must not share its name with one in another file of the same target.
 UNITY ?= ON
+# Each sanitized unit binary runs as this many gtest shards (processes), not a process per test
+# case: see SKIDDER_UNIT_SHARDS in tests/CMakeLists.txt. UNIT_SHARDS=0 runs each case alone.
+UNIT_SHARDS ?= 4
 
 DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobuf-dev \
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
@@ -105,7 +108,7 @@ test-release: $(BUILD)/CMakeCache.txt
 # Unit tests (and fuzz regression inputs) under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_SANITIZE=ON \
-	  -DCMAKE_UNITY_BUILD=$(UNITY) \
+	  -DCMAKE_UNITY_BUILD=$(UNITY) -DSKIDDER_UNIT_SHARDS=$(UNIT_SHARDS) \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target all_unit_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -123,14 +126,16 @@ test-asan:
 TSAN_TESTS := unit_model unit_sink unit_sources unit_journal unit_telemetry unit_docker unit_io \
               unit_syslog unit_gelf unit_discovery unit_app \
               unit_kubernetes unit_kube_events
+# The shards of the binaries built (or, with UNIT_SHARDS=0, their test cases).
+TSAN_TEST_RE := ^($(subst $(eval) ,|,$(strip $(TSAN_TESTS))))_shard_|^[A-Z]
 test-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSKIDDER_TSAN=ON \
-	  -DCMAKE_UNITY_BUILD=$(UNITY) \
+	  -DCMAKE_UNITY_BUILD=$(UNITY) -DSKIDDER_UNIT_SHARDS=$(UNIT_SHARDS) \
 	  -DSKIDDER_BENCHMARKS=OFF >/dev/null
 	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS="second_deadlock_stack=1 \
 	  suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --output-on-failure -j$(JOBS) -L unit -E '_NOT_BUILT$$|^fuzz_'
+	  ctest --output-on-failure -j$(JOBS) -L unit -R '$(TSAN_TEST_RE)'
 
 # Soak: the chaos scenarios of tests/integration/chaos_test.cc (real binary, kubelet-like
 # rotation, SIGKILLs, Loki outages) and the file source's model test, each round with a fresh
