@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -69,6 +70,16 @@ void LogConfigNotices(const config::Config& cfg) {
   for (const std::string& w : cfg.warnings) LOG_WARN(w);
 }
 
+// A Secret's data from the API server (the poller's reads: a failed poll keeps what the running
+// config has anyway).
+Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r,
+                                                      const std::atomic<bool>* cancel) {
+  return kubernetes::ReadSecretData(
+      r.client, r.namespace_name, r.name,
+      std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
+      kubernetes::DiscoveryEnv::FromProcess(), cancel);
+}
+
 // remote.kubernetes.secret's Secrets, read from the API server. The data of each read is kept:
 // a reload while the API server is down (Unavailable after the read's retries) goes on with the
 // data read before, with a warning, rather than refusing the whole reload; at start there is
@@ -79,10 +90,7 @@ Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r
   static std::map<std::string, std::map<std::string, std::string>> last_read;
   const std::string key = fmt::format("{}|{}|{}/{}", r.client.api_server, r.client.kubeconfig_file,
                                       r.namespace_name, r.name);
-  auto data =
-      kubernetes::ReadSecretData(r.client, r.namespace_name, r.name,
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
-                                 kubernetes::DiscoveryEnv::FromProcess());
+  auto data = PollSecret(r, nullptr);
   std::lock_guard lock(mu);
   if (data) {
     last_read[key] = *data;
@@ -93,15 +101,6 @@ Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r
   LOG_WARN("cannot read a Secret again: going on with the data read before",
            {{"secret", r.namespace_name + "/" + r.name}, {"error", data.error().message()}});
   return it->second;
-}
-
-// A poll of a Secret while the config runs: the API server's answer, without ReadSecret's
-// fallback (a failed poll keeps what the running config has anyway).
-Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r) {
-  return kubernetes::ReadSecretData(
-      r.client, r.namespace_name, r.name,
-      std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
-      kubernetes::DiscoveryEnv::FromProcess());
 }
 
 // What loading reads from the cluster: an Alloy config's remote.kubernetes.secret. Each Secret
@@ -136,10 +135,11 @@ Result<std::unique_ptr<Runtime>> LoadAndBuild(const config::Flags& flags,
 // Replaces the running Runtime with one built from the current config file. The new one is
 // built first, so an invalid config changes nothing. If it builds but cannot start (port taken,
 // unreachable credentials), the previous config is started again from memory. The Secrets the
-// new config read are polled from then on.
+// new config read are polled from then on (`secrets`: those of the config running).
 Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
               std::unique_ptr<Runtime>& running, config::Config& current,
-              const std::function<Status()>& reload_request, SecretPoller& poller) {
+              const std::function<Status()>& reload_request,
+              std::vector<PolledSecret>& running_secrets, SecretPoller& poller) {
   config::Config next_cfg;
   std::vector<PolledSecret> secrets;
   auto next = LoadAndBuild(flags, metrics, &next_cfg, &secrets);
@@ -149,7 +149,8 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
   Status started = running->Start(reload_request, WakeMainLoop);
   if (started.ok()) {
     current = std::move(next_cfg);
-    poller.Update(std::move(secrets));
+    running_secrets = std::move(secrets);
+    poller.Update(running_secrets);
     LOG_INFO("config reloaded");
     LogConfigNotices(current);
     return Status::Ok();
@@ -160,11 +161,13 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
     // Its certificate, say, became unreadable since it started: nothing is left running.
     LOG_ERROR("cannot rebuild the previous config either; exiting",
               {{"error", previous.error().message()}, {"new_config_error", started.message()}});
+    poller.Stop();  // no thread left reading while exit() runs the static destructors
     std::exit(1);
   }
   running = std::move(*previous);
   if (Status s = running->Start(reload_request, WakeMainLoop); !s.ok()) {
     LOG_ERROR("cannot restart the previous config either; exiting", {{"error", s.message()}});
+    poller.Stop();  // no thread left reading while exit() runs the static destructors
     std::exit(1);
   }
   return Status(started.code(),
@@ -236,7 +239,7 @@ int Main(const std::vector<std::string>& args) {
   LogConfigNotices(cfg);
   // A changed Secret is applied as an operator's reload would be: through this loop.
   SecretPoller poller(PollSecret, [] { kill(getpid(), SIGHUP); });
-  poller.Update(std::move(secrets));
+  poller.Update(secrets);
   std::chrono::milliseconds wait = running->Tick();
   while (true) {
     // Until Runtime::Tick is due again: 250 ms while positions move, sync_period when idle.
@@ -248,9 +251,12 @@ int Main(const std::vector<std::string>& args) {
       break;
     }
     if (sig == SIGHUP) {
-      if (Status s = Reload(*flags, &metrics, running, cfg, reload_request, poller); !s.ok()) {
+      if (Status s = Reload(*flags, &metrics, running, cfg, reload_request, secrets, poller);
+          !s.ok()) {
         metrics.config_reload_fail.With({})->Add();
         LOG_ERROR("reload refused, old config kept", {{"error", s.message()}});
+        // What the poller saw change and asked to apply is not running: it is seen again.
+        poller.Refused(secrets);
       } else {
         metrics.config_reload_success.With({})->Add();
       }
@@ -260,7 +266,7 @@ int Main(const std::vector<std::string>& args) {
   // Entries not acknowledged within the deadline stay unacknowledged in the positions file, so
   // the next start reads them again: exiting 0 loses nothing.
   const bool clean = running->Shutdown();
-  poller.Stop();  // after the positions are saved: a poll in progress may take its poll_timeout
+  poller.Stop();  // a poll in progress is cancelled
   // -stdin has no file to read again: undelivered input is a failure the caller must see.
   return clean || !flags->stdin_mode ? 0 : 1;
 }

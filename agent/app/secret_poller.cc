@@ -1,6 +1,7 @@
 #include "app/secret_poller.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "util/log.h"
 
@@ -9,43 +10,38 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Two components reading one Secret (with the same client) are one poll.
+// The same object of the same API server (two components may read one Secret, each with its own
+// client settings: each is polled with its own).
 bool SameSecret(const config::SecretRef& a, const config::SecretRef& b) {
   return a.namespace_name == b.namespace_name && a.name == b.name &&
          a.client.api_server == b.client.api_server &&
          a.client.kubeconfig_file == b.client.kubeconfig_file;
 }
 
-std::vector<PolledSecret> Distinct(std::vector<PolledSecret> in) {
-  std::vector<PolledSecret> out;
-  for (PolledSecret& s : in) {
-    auto same = [&](const PolledSecret& o) { return SameSecret(o.ref, s.ref); };
-    if (auto it = std::ranges::find_if(out, same); it != out.end()) {
-      // Polled as often as its most eager reader asks.
-      it->ref.poll_frequency = std::min(it->ref.poll_frequency, s.ref.poll_frequency);
-    } else {
-      out.push_back(std::move(s));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
-SecretPoller::SecretPoller(config::SecretReader read, std::function<void()> on_change)
+SecretPoller::SecretPoller(Reader read, std::function<void()> on_change)
     : read_(std::move(read)), on_change_(std::move(on_change)) {}
 
 SecretPoller::~SecretPoller() { Stop(); }
 
-void SecretPoller::Update(std::vector<PolledSecret> secrets) {
+void SecretPoller::Update(std::vector<PolledSecret> secrets) { Replace(std::move(secrets), false); }
+
+void SecretPoller::Refused(std::vector<PolledSecret> running) { Replace(std::move(running), true); }
+
+void SecretPoller::Replace(std::vector<PolledSecret> secrets, bool refused) {
+  bool start = false;
   {
     std::lock_guard lock(mu_);
     if (stop_) return;
-    pending_ = Distinct(std::move(secrets));
-    // Started with the first Secret: a config without any costs no thread.
-    if (!thread_.joinable() && !pending_->empty()) thread_ = std::thread([this] { Run(); });
+    refusals_ = refused ? std::min(refusals_ + 1, 30) : 0;
+    start = !thread_.joinable() && !secrets.empty();
+    pending_ = std::move(secrets);
   }
   cv_.notify_all();
+  // Started with the first Secret: a config without any costs no thread. Only the owner's
+  // thread calls this, so no other call starts it meanwhile.
+  if (start) thread_ = std::thread([this] { Run(); });
 }
 
 void SecretPoller::Stop() {
@@ -53,6 +49,7 @@ void SecretPoller::Stop() {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
+  cancel_.store(true);
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -60,6 +57,14 @@ void SecretPoller::Stop() {
 void SecretPoller::Run() {
   std::vector<PolledSecret> secrets;
   std::vector<SteadyClock::time_point> due;
+  // poll_frequency, doubled for each refused reload in a row (at most kMaxBackoff).
+  auto every = [&](const PolledSecret& s, int refusals) {
+    auto d = std::chrono::duration_cast<SteadyClock::duration>(s.ref.poll_frequency);
+    for (int i = 0; i < refusals && d < kMaxBackoff; ++i) d *= 2;
+    return std::max(std::min<SteadyClock::duration>(d, kMaxBackoff),
+                    std::chrono::duration_cast<SteadyClock::duration>(s.ref.poll_frequency));
+  };
+  int refusals = 0;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -73,26 +78,51 @@ void SecretPoller::Run() {
       if (pending_) {
         secrets = std::move(*pending_);
         pending_.reset();
-        due.assign(secrets.size(), SteadyClock::time_point{});
-        for (size_t i = 0; i < secrets.size(); ++i) {
-          due[i] = SteadyClock::now() + secrets[i].ref.poll_frequency;
-        }
+        refusals = refusals_;
+        due.clear();
+        for (const PolledSecret& s : secrets)
+          due.push_back(SteadyClock::now() + every(s, refusals));
         continue;
       }
     }
     bool changed = false;
     for (size_t i = 0; i < secrets.size(); ++i) {
       if (SteadyClock::now() < due[i]) continue;
-      changed = Poll(secrets[i]) || changed;
-      due[i] = SteadyClock::now() + secrets[i].ref.poll_frequency;
+      if (Poll(secrets[i])) {
+        changed = true;
+        // The other readers of that Secret take the news too: one reload per change.
+        for (PolledSecret& other : secrets) {
+          if (&other != &secrets[i] && SameSecret(other.ref, secrets[i].ref)) {
+            other.data = secrets[i].data;
+          }
+        }
+      }
+      due[i] = SteadyClock::now() + every(secrets[i], refusals);
     }
-    if (changed) on_change_();
+    if (!changed) continue;
+    {
+      // A reload (the operator's, or the one asked before) has meanwhile read the Secrets and
+      // handed over what it read: the list this round compared against is out of date.
+      std::lock_guard lock(mu_);
+      if (stop_ || pending_) continue;
+    }
+    try {
+      on_change_();
+    } catch (const std::exception& e) {
+      LOG_ERROR("cannot ask for a reload after a Secret changed", {{"error", e.what()}});
+    }
   }
 }
 
 bool SecretPoller::Poll(PolledSecret& s) {
   const std::string which = s.ref.namespace_name + "/" + s.ref.name;
-  Result<std::map<std::string, std::string>> data = read_(s.ref);
+  Result<std::map<std::string, std::string>> data = Err(Status(StatusCode::kInternal, "not read"));
+  try {
+    data = read_(s.ref, &cancel_);
+  } catch (const std::exception& e) {
+    data = Err(Status(StatusCode::kInternal, e.what()));
+  }
+  if (cancel_.load()) return false;
   if (!data) {
     // As Alloy's component turning unhealthy: the config keeps the data read before.
     LOG_WARN("cannot poll a Secret: going on with the data read before",
@@ -100,8 +130,8 @@ bool SecretPoller::Poll(PolledSecret& s) {
     return false;
   }
   if (*data == s.data) return false;
-  // Remembered now, so a reload that is refused (a value the config cannot use) is tried once
-  // per change, not at every poll.
+  // Remembered now: one reload is asked for per change. If it is refused, Refused() hands back
+  // what the running config read, and the change is seen (and asked for) again.
   s.data = std::move(*data);
   LOG_INFO("a Secret changed: reloading the config", {{"secret", which}});
   return true;

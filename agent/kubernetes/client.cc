@@ -50,6 +50,11 @@ void KubeClient::Interrupt() {
 
 void KubeClient::ClearInterrupt() { interrupted_.store(false); }
 
+void KubeClient::CancelWith(const std::atomic<bool>* flag) {
+  cancel_ = flag;
+  auth_.set_cancel(flag);
+}
+
 // What lists and watches share: the address, TLS and proxy, and the cancel flag.
 io::HttpRequest KubeClient::Request(const std::string& path_query) const {
   io::HttpRequest req;
@@ -66,7 +71,7 @@ io::HttpRequest KubeClient::Request(const std::string& path_query) const {
   req.proxy_from_environment = true;  // as client-go: HTTPS_PROXY/NO_PROXY unless proxy_url
   req.proxy_connect_header = cfg_.proxy_connect_header;
   req.max_body = cfg_.max_body;
-  req.cancel = &interrupted_;
+  req.cancel = cancel_;
   return req;
 }
 

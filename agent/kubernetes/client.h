@@ -84,6 +84,9 @@ class KubeClient {
   // Wakes and ends the current request, and every later one, until ClearInterrupt().
   void Interrupt();
   void ClearInterrupt();
+  // Requests end (within io::HttpClient::kCancelPoll) once *flag is true, instead of on
+  // Interrupt(): for a caller that owns the flag (a Secret read a shutdown ends).
+  void CancelWith(const std::atomic<bool>* flag);
 
   // Percent-encodes a query parameter value.
   static std::string Escape(std::string_view value);
@@ -96,6 +99,7 @@ class KubeClient {
   KubeAuth auth_{cfg_};  // the Authorization header (auth.h)
   const std::unique_ptr<io::HttpClient> http_;
   std::atomic<bool> interrupted_{false};
+  const std::atomic<bool>* cancel_ = &interrupted_;
 };
 
 }  // namespace skidder::kubernetes

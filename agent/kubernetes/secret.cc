@@ -52,7 +52,8 @@ Result<std::map<std::string, std::string>> ReadSecretData(const config::Kubernet
                                                           const std::string& namespace_name,
                                                           const std::string& name,
                                                           std::chrono::milliseconds timeout,
-                                                          const DiscoveryEnv& env) {
+                                                          const DiscoveryEnv& env,
+                                                          const std::atomic<bool>* cancel) {
   config::KubernetesSdConfig cfg = client;
   cfg.role = "pod";  // ResolveSdConfig wants a role; only its client settings are used here
   Result<ResolvedSd> resolved = ResolveSdConfig(cfg, env);
@@ -66,6 +67,8 @@ Result<std::map<std::string, std::string>> ReadSecretData(const config::Kubernet
   // may hold it all again: 4 MiB is room for that, and a bound on a hostile server.
   resolved->client.max_body = 4 << 20;
   KubeClient kube(resolved->client);
+  if (cancel != nullptr) kube.CancelWith(cancel);
+  auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
   const std::string what = fmt::format("secret {}/{}", namespace_name, name);
   const std::string path =
       fmt::format("/api/v1/namespaces/{}/secrets/{}", KubeClient::Escape(namespace_name),
@@ -80,9 +83,14 @@ Result<std::map<std::string, std::string>> ReadSecretData(const config::Kubernet
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     resp = kube.Get(path, std::max(left, std::chrono::milliseconds(1)));
     if (!Transient(resp) || Clock::now() + pause >= deadline) break;
-    std::this_thread::sleep_for(pause);
+    // The pause in short steps, so that a cancel ends it too.
+    for (const auto until = Clock::now() + pause; Clock::now() < until && !cancelled();) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (cancelled()) break;
     pause = std::min(pause * 2, std::chrono::milliseconds(4000));
   }
+  if (cancelled()) return Err(Unavailable(fmt::format("reading {} was cancelled", what)));
   if (resp.status == 0) {
     return Err(Unavailable(fmt::format("cannot read {} from {}: {}", what,
                                        MaskUrlCredentials(resolved->client.server, "<secret>"),

@@ -216,7 +216,7 @@ TEST_F(AlloyKubernetes, LokiWriteCredentialsComeFromASecret) {
   api_->FailNext(1000, 503);
   kill(agent_.pid(), SIGHUP);
   ASSERT_TRUE(WaitFor([&] {
-    return agent_.Stderr().find("going on with the data read before") != std::string::npos;
+    return agent_.Stderr().find("cannot read a Secret again") != std::string::npos;
   })) << agent_.Stderr();
   AppendFile(logs() + "/app.log", "during outage\n");
   ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();

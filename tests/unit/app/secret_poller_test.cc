@@ -1,5 +1,6 @@
 // remote.kubernetes.secret's polling: every poll_frequency the Secret is read again, and a change
-// asks for one reload; an unchanged Secret or a failing API server asks for none.
+// asks for one reload; an unchanged Secret or a failing API server asks for none; a refused
+// reload has the change asked for again, less often; a stop ends a read in progress.
 #include "app/secret_poller.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "support/test_util.h"
 
@@ -28,14 +30,39 @@ class FakeSecrets {
     std::lock_guard lock(mu_);
     fail_ = fail;
   }
+  // Reads wait (until Release() or the poller's cancel) once this is set: a read under way.
+  void Block(bool block) {
+    std::lock_guard lock(mu_);
+    block_ = block;
+  }
   int Reads(const std::string& name) {
     std::lock_guard lock(mu_);
     return reads_[name];
   }
-  config::SecretReader Reader() {
-    return [this](const config::SecretRef& r) -> Result<Data> {
-      std::lock_guard lock(mu_);
+  int Blocked() {
+    std::lock_guard lock(mu_);
+    return blocked_;
+  }
+  bool SawCancel() {
+    std::lock_guard lock(mu_);
+    return saw_cancel_;
+  }
+  SecretPoller::Reader Reader() {
+    return [this](const config::SecretRef& r, const std::atomic<bool>* cancel) -> Result<Data> {
+      std::unique_lock lock(mu_);
       ++reads_[r.name];
+      if (block_) {
+        ++blocked_;
+        while (block_ && !cancel->load()) {
+          lock.unlock();
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          lock.lock();
+        }
+        if (cancel->load()) {
+          saw_cancel_ = true;
+          return Err(Status(StatusCode::kUnavailable, "cancelled"));
+        }
+      }
       if (fail_) return Err(Status(StatusCode::kUnavailable, "API server down"));
       return data_.at(r.name);
     };
@@ -46,6 +73,9 @@ class FakeSecrets {
   std::map<std::string, Data> data_;
   std::map<std::string, int> reads_;
   bool fail_ = false;
+  bool block_ = false;
+  int blocked_ = 0;
+  bool saw_cancel_ = false;
 };
 
 PolledSecret Polled(const std::string& name, Data data,
@@ -113,16 +143,68 @@ TEST_F(SecretPollerTest, AnUpdateReplacesWhatIsPolled) {
   EXPECT_EQ(changes_.load(), 0);
 }
 
-TEST_F(SecretPollerTest, OneSecretReadByTwoComponentsIsOnePollAtTheShorterFrequency) {
+TEST_F(SecretPollerTest, TwoComponentsReadingOneSecretAskForOneReloadPerChange) {
   api_.Set("loki", {{"password", "b2xk"}});
-  poller_.Update({Polled("loki", {{"password", "b2xk"}}, std::chrono::hours(1)),
-                  Polled("loki", {{"password", "b2xk"}}, std::chrono::milliseconds(10))});
+  poller_.Update({Polled("loki", {{"password", "b2xk"}}, std::chrono::milliseconds(10)),
+                  Polled("loki", {{"password", "b2xk"}}, std::chrono::milliseconds(15))});
   ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") >= 3; }));
   api_.Set("loki", {{"password", "bmV3"}});
   ASSERT_TRUE(WaitFor([&] { return changes_.load() == 1; }));
   const int reads = api_.Reads("loki");
-  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") >= reads + 3; }));
-  EXPECT_EQ(changes_.load(), 1);  // one remembered copy, not a second one still on the old data
+  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") >= reads + 6; }));
+  EXPECT_EQ(changes_.load(), 1) << "the other reader still compared against the old data";
+}
+
+// The reload a change asked for was refused (a config file broken meanwhile, a port taken): the
+// running config still has the old data, so the change is asked for again, but each refusal in
+// a row doubles the time between polls; a reload that succeeds ends that.
+TEST_F(SecretPollerTest, ARefusedReloadIsAskedForAgainLessAndLessOften) {
+  const Data old_data = {{"password", "b2xk"}};
+  const auto every = std::chrono::milliseconds(25);
+  api_.Set("loki", {{"password", "bmV3"}});
+  poller_.Update({Polled("loki", old_data, every)});
+  for (int asked = 1; asked <= 6; ++asked) {
+    ASSERT_TRUE(WaitFor([&] { return changes_.load() >= asked; })) << asked;
+    poller_.Refused({Polled("loki", old_data, every)});
+  }
+  // Six refusals in a row: 25 ms doubled six times, 1.6 s to the next poll.
+  const int reads = api_.Reads("loki");
+  EXPECT_FALSE(WaitFor([&] { return api_.Reads("loki") > reads; }, std::chrono::milliseconds(700)));
+  const int asked = changes_.load();
+  ASSERT_TRUE(WaitFor([&] { return changes_.load() > asked; }));
+  // Applied at last: polled every 25 ms again, and nothing more to ask (counted from the first
+  // poll of the new list: a round under way when it came is over by then).
+  poller_.Update({Polled("loki", {{"password", "bmV3"}}, every)});
+  const int applied = api_.Reads("loki");
+  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") > applied; }));
+  const int settled = changes_.load();
+  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") >= applied + 6; }));
+  EXPECT_EQ(changes_.load(), settled);
+}
+
+// An operator's reload read the rotated Secret while a poll of the old list was under way: that
+// poll's news is already applied and asks for no second reload.
+TEST_F(SecretPollerTest, APollUnderWayWhenAReloadHandsOverAsksForNothing) {
+  api_.Set("loki", {{"password", "b2xk"}});
+  poller_.Update({Polled("loki", {{"password", "b2xk"}})});
+  api_.Block(true);
+  ASSERT_TRUE(WaitFor([&] { return api_.Blocked() == 1; }));
+  api_.Set("loki", {{"password", "bmV3"}});
+  poller_.Update({Polled("loki", {{"password", "bmV3"}})});  // what the reload read
+  api_.Block(false);
+  const int reads = api_.Reads("loki");
+  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") >= reads + 5; }));
+  EXPECT_EQ(changes_.load(), 0);
+}
+
+TEST_F(SecretPollerTest, StopCancelsAReadUnderWay) {
+  api_.Set("loki", {{"password", "b2xk"}});
+  api_.Block(true);
+  poller_.Update({Polled("loki", {{"password", "b2xk"}})});
+  ASSERT_TRUE(WaitFor([&] { return api_.Blocked() == 1; }));
+  poller_.Stop();  // returns: the read does not run to its poll_timeout
+  EXPECT_TRUE(api_.SawCancel());
+  EXPECT_EQ(changes_.load(), 0);
 }
 
 TEST_F(SecretPollerTest, StopEndsAWaitOfAnHour) {

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "support/fake_kube_api.h"
 #include "support/test_util.h"
@@ -93,6 +95,25 @@ TEST_F(SecretTest, TransientFailuresAreAskedAgainWithinTheTimeout) {
   data = ReadSecretData(closed, "monitoring", "loki-auth", 1s, DiscoveryEnv{});
   ASSERT_FALSE(data);
   EXPECT_EQ(data.error().code(), StatusCode::kUnavailable) << data.error().message();
+}
+
+// The agent's shutdown cancels a poll of a Secret: it ends within its retries' pause, not when
+// its poll_timeout is spent.
+TEST_F(SecretTest, ACancelEndsAReadBetweenItsRetries) {
+  api_->SetSecret("monitoring", "loki-auth", R"({"password":"cHc="})");
+  api_->FailNext(100000, 503);
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&] {
+    testing::WaitFor([&] { return api_->requests().size() >= 2; });  // in the pause after one
+    cancel.store(true);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::map<std::string, std::string>> data = ReadSecretData(
+      Client(), "monitoring", "loki-auth", std::chrono::minutes(10), DiscoveryEnv{}, &cancel);
+  stopper.join();
+  ASSERT_FALSE(data);
+  EXPECT_NE(data.error().message().find("cancelled"), std::string::npos) << data.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::minutes(1));
 }
 
 }  // namespace
