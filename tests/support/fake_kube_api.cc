@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "support/test_certs.h"
 #include "support/test_util.h"
@@ -71,18 +73,38 @@ std::string StatusJson(int code, const std::string& reason, const std::string& m
   return json + R"("reason":")" + reason + R"(","code":)" + std::to_string(code) + "}";
 }
 
-// What an API server says to the agent's service account without the right to list `path`:
-// the resource is the path's last segment, the scope its namespace or the cluster.
-std::string ForbiddenMessage(const std::string& path) {
-  const std::string resource = path.substr(path.rfind('/') + 1);
-  std::string scope = R"(at the cluster scope)";
-  constexpr std::string_view kNs = "/namespaces/";
-  if (size_t at = path.find(kNs); at != std::string::npos) {
-    at += kNs.size();
-    scope = R"(in the namespace \")" + path.substr(at, path.find('/', at) - at) + R"(\")";
+// What a request path names: a collection (".../pods") or one object (".../secrets/x"), in a
+// namespace or the cluster.
+struct ApiPath {
+  std::string ns, resource, name;
+};
+
+ApiPath ParseApiPath(const std::string& path) {
+  std::vector<std::string> parts;
+  for (size_t at = 0; at < path.size();) {
+    const size_t next = std::min(path.find('/', at + 1), path.size());
+    if (next > at + 1) parts.push_back(path.substr(at + 1, next - at - 1));
+    at = next;
   }
-  return resource + R"( is forbidden: User \"system:serviceaccount:logs:skidder\" cannot list )" +
-         R"(resource \")" + resource + R"(\" in API group \"\" )" + scope;
+  ApiPath out;
+  size_t i = parts.empty() || parts[0] != "apis" ? 2 : 3;  // api/v1, apis/<group>/<version>
+  if (i + 1 < parts.size() && parts[i] == "namespaces") {
+    out.ns = parts[i + 1];
+    i += 2;
+  }
+  if (i < parts.size()) out.resource = parts[i];
+  if (i + 1 < parts.size()) out.name = parts[i + 1];
+  return out;
+}
+
+// What an API server says to the agent's service account without the right to do this.
+std::string ForbiddenMessage(const ApiPath& p, const std::string& verb) {
+  const std::string subject =
+      p.name.empty() ? p.resource : p.resource + R"( \")" + p.name + R"(\")";
+  const std::string scope =
+      p.ns.empty() ? "at the cluster scope" : R"(in the namespace \")" + p.ns + R"(\")";
+  return subject + R"( is forbidden: User \"system:serviceaccount:logs:skidder\" cannot )" + verb +
+         R"( resource \")" + p.resource + R"(\" in API group \"\" )" + scope;
 }
 
 // The node a fieldSelector "a=b,spec.nodeName=<node>" asks for, or "" for any.
@@ -333,6 +355,7 @@ void FakeKubeApi::Serve() {
     r.authorized = auth == "Bearer " + token_ || (!basic_.empty() && auth == "Basic " + basic_);
     requests_.push_back(r);
     int status = 0;
+    bool scripted = false;  // by FailNext: with its Retry-After
     if (!r.authorized) {
       status = 401;
     } else if (auto it = fail_paths_.find(r.path); it != fail_paths_.end()) {
@@ -340,13 +363,18 @@ void FakeKubeApi::Serve() {
     } else if (fail_next_ > 0) {
       --fail_next_;
       status = fail_status_;
+      scripted = true;
     }
     if (status == 0) return Server::HandlerResponse::Unhandled;
     res.status = status;
-    if (r.authorized && fail_retry_after_ > 0)
+    if (scripted && fail_retry_after_ > 0)
       res.set_header("Retry-After", std::to_string(fail_retry_after_));
     // A 403 says what an API server without the agent's ClusterRole (or Role) says.
-    res.set_content(status == 403 ? StatusJson(status, "Forbidden", ForbiddenMessage(r.path))
+    const ApiPath what = ParseApiPath(r.path);
+    const std::string verb = r.params.contains("watch") ? "watch"
+                             : what.name.empty()        ? "list"
+                                                        : "get";
+    res.set_content(status == 403 ? StatusJson(status, "Forbidden", ForbiddenMessage(what, verb))
                                   : StatusJson(status, "Scripted"),
                     "application/json");
     return Server::HandlerResponse::Handled;

@@ -98,9 +98,10 @@ const Labels* KubeEventsSource::LabelsFor(const std::string& namespace_name) {
   return it->second.empty() ? nullptr : &it->second;
 }
 
-KubeEventsSource::Watch& KubeEventsSource::WatchOf(const EventLine& ev) {
+KubeEventsSource::Watch* KubeEventsSource::WatchOf(const EventLine& ev) {
   // A namespace's watch brings only that namespace's events; the cluster's is the only one then.
-  return opts_.config.namespaces.empty() ? watches_[""] : watches_[ev.event_namespace];
+  auto it = watches_.find(opts_.config.namespaces.empty() ? std::string() : ev.event_namespace);
+  return it == watches_.end() ? nullptr : &it->second;
 }
 
 void KubeEventsSource::Skipped(const char* reason) {
@@ -125,8 +126,10 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
     // comes later is new or changed (the discovery remembers what it handed on), whatever its
     // time says (a late write, another node's clock).
     std::lock_guard lock(mu_);
-    const Watch& w = WatchOf(*ev);
-    if (!w.listed_once && ev->seen_us < w.start_us) return Skipped("older");
+    const Watch* w = WatchOf(*ev);
+    // An event a namespace's list hands on names that namespace: anything else is not ours.
+    if (w == nullptr) return Skipped("malformed");
+    if (!w->listed_once && ev->seen_us < w->start_us) return Skipped("older");
   }
   // Backpressure: the watch is not read while the sink is full (the API server holds the rest).
   bool stopped = false;
@@ -140,11 +143,12 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
     stopped = stop_.load();
   }
   std::lock_guard lock(mu_);
+  Watch& w = *WatchOf(*ev);  // watches_ does not change after Start()
   if (stopped) {
     // Not sent: kept in flight for good, so the position stays before it and the next start
     // sends it (this run's discovery already counts it as seen).
-    WatchOf(*ev).in_flight.emplace_back(++seq_, ev->seen_us);
-    tracker_->Open(seq_).Abandon();
+    w.in_flight.emplace_back(++w.seq, ev->seen_us);
+    w.tracker->Open(w.seq).Abandon();
     return;
   }
   const Labels* labels = LabelsFor(ev->namespace_name);
@@ -153,8 +157,8 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
   e.timestamp_ns = ev->time_us * 1000;
   e.line = std::move(ev->line);
   e.labels = *labels;
-  AckRef hold = tracker_->Open(++seq_);
-  WatchOf(*ev).in_flight.emplace_back(seq_, ev->seen_us);
+  AckRef hold = w.tracker->Open(++w.seq);
+  w.in_flight.emplace_back(w.seq, ev->seen_us);
   e.ack = hold;
   if (metrics_ != nullptr) metrics_->kube_events.With({opts_.job_name})->Add();
   opts_.pipeline->Process(std::move(e), now, out_);
@@ -162,12 +166,12 @@ void KubeEventsSource::OnEvent(const rapidjson::Value& event) {
 }
 
 void KubeEventsSource::SyncPositions() {
-  const uint64_t committed = tracker_->Committed();
   const int64_t now_us = clock_->NowNs() / 1000;
   std::vector<std::pair<std::string, int64_t>> moved;
   {
     std::lock_guard lock(mu_);
     for (auto& [ns, w] : watches_) {
+      const uint64_t committed = w.tracker->Committed();
       while (!w.in_flight.empty() && w.in_flight.front().first <= committed) {
         w.acked_us = std::max(w.acked_us, w.in_flight.front().second);
         w.in_flight.pop_front();

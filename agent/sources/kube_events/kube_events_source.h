@@ -13,7 +13,7 @@
 // `namespaces`), a time P: every event of that watch last seen (EventLine::seen_us) before P was
 // acknowledged by Loki. P is the oldest such time of an event
 // still in flight, else the newest acknowledged, never later than now, and it does not rise
-// while a namespace is being listed (a list comes in name order, not time order, and may stop
+// while the watch is being listed (a list comes in name order, not time order, and may stop
 // half way). A start skips, in each namespace's first list only, events last seen before P;
 // what comes after that list is new or changed whatever its time says (a late write, a node's
 // clock behind). Alloy skips events not newer than the last it handed on, recorded before Loki
@@ -88,6 +88,10 @@ class KubeEventsSource {
  private:
   // One list + watch (a namespace's, or the cluster's) and its P.
   struct Watch {
+    // Its own checkpoints: an event of another watch Loki has not taken holds back none of this
+    // one's position.
+    std::shared_ptr<AckTracker> tracker = AckTracker::Create(0);
+    uint64_t seq = 0;      // the last checkpoint opened (one per event)
     int64_t start_us = 0;  // P at start: older events were sent by an earlier run
     int64_t saved_us = 0;  // P as last put into the positions
     int64_t acked_us = 0;  // the newest time of an acknowledged event
@@ -100,8 +104,8 @@ class KubeEventsSource {
   const Labels* LabelsFor(const std::string& namespace_name);  // under mu_; null: dropped
   void Tick();
   void Skipped(const char* reason);
-  // The watch that brought the event (under mu_).
-  Watch& WatchOf(const EventLine& ev);
+  // The watch that brought the event (under mu_); null for a namespace not watched.
+  Watch* WatchOf(const EventLine& ev);
 
   KubeEventsOptions opts_;
   Positions* positions_;
@@ -110,12 +114,9 @@ class KubeEventsSource {
   const Clock* clock_;
   const LineFormat format_;
   std::unique_ptr<kubernetes::PodDiscovery> discovery_;
-  std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
-
-  std::mutex mu_;  // the pipeline, out_, labels_, seq_, watches_
+  std::mutex mu_;  // the pipeline, out_, labels_, watches_
   pipeline::BatchEmitter out_;
   std::map<std::string, Labels> labels_;  // namespace -> relabelled stream labels (empty: dropped)
-  uint64_t seq_ = 0;                      // the last checkpoint opened (one per event)
   std::map<std::string, Watch> watches_;  // namespace ("": all) -> its watch; fixed at Start()
   log::LogLimiter skipped_;
 

@@ -31,11 +31,14 @@ TEST(FileSourceRetarget, FileMovesToANewMatchingTargetWithoutBeingReadAgain) {
   h.sink.HoldAcks(true);  // nothing acknowledged: a reopen would start at 0 and duplicate
   h.Start(h.dir / "*.log");
   ASSERT_TRUE(h.WaitLines(path, {"a", "b"}));
-  h.source->SetTargets({FileTarget{
-      "discovered", Labels{{kPathLabel, h.dir / "*.log"}, {"job", "discovered"}}, &h.handler}});
-  // The new target's labels apply once it is in place; append after that to be sure which
+  // With a second target (matching nothing) beside it, so that the count shows the new set is
+  // in place: the new target's labels apply from then on; append after that to be sure which
   // target a line belongs to.
-  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 1; }));
+  h.source->SetTargets(
+      {FileTarget{"discovered", Labels{{kPathLabel, h.dir / "*.log"}, {"job", "discovered"}},
+                  &h.handler},
+       FileTarget{"other", Labels{{kPathLabel, h.dir / "*.txt"}, {"job", "other"}}, &h.handler}});
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveTargets() == 2; }));
   AppendFile(path, "c\n");
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 3; }));
   AppendFile(path, "d\n");
