@@ -70,34 +70,49 @@ void LogConfigNotices(const config::Config& cfg) {
   for (const std::string& w : cfg.warnings) LOG_WARN(w);
 }
 
-// A Secret's data from the API server (the poller's reads: a failed poll keeps what the running
-// config has anyway).
-Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r,
-                                                      const std::atomic<bool>* cancel) {
-  return kubernetes::ReadSecretData(
-      r.client, r.namespace_name, r.name,
-      std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
-      kubernetes::DiscoveryEnv::FromProcess(), cancel);
+// The newest data read of each Secret, by a load or by the poller: a load whose read fails (the
+// API server down) goes on with it. Loads may run on the main thread and the /reload thread at
+// once, and the poller reads on its own, hence the lock.
+struct SecretCache {
+  std::mutex mu;
+  std::map<std::string, std::map<std::string, std::string>> data;
+
+  static std::string Key(const config::SecretRef& r) {
+    return fmt::format("{}|{}|{}/{}", r.client.api_server, r.client.kubeconfig_file,
+                       r.namespace_name, r.name);
+  }
+};
+SecretCache& Secrets() {
+  static SecretCache cache;
+  return cache;
 }
 
-// remote.kubernetes.secret's Secrets, read from the API server. The data of each read is kept:
-// a reload while the API server is down (Unavailable after the read's retries) goes on with the
-// data read before, with a warning, rather than refusing the whole reload; at start there is
-// none, and the start fails with the reason. Loads may run on the main thread and the /reload
-// thread at once, hence the lock.
-Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r) {
-  static std::mutex mu;
-  static std::map<std::string, std::map<std::string, std::string>> last_read;
-  const std::string key = fmt::format("{}|{}|{}/{}", r.client.api_server, r.client.kubeconfig_file,
-                                      r.namespace_name, r.name);
-  auto data = PollSecret(r, nullptr);
-  std::lock_guard lock(mu);
+// A Secret's data from the API server. The poller's reads come here directly (a failed poll
+// keeps what the running config has anyway); what they read is kept for the reload they ask for,
+// so that reload does not fall back to older data if its own read fails.
+Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r,
+                                                      const std::atomic<bool>* cancel) {
+  auto data =
+      kubernetes::ReadSecretData(r.client, r.namespace_name, r.name,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
+                                 kubernetes::DiscoveryEnv::FromProcess(), cancel);
   if (data) {
-    last_read[key] = *data;
-    return data;
+    std::lock_guard lock(Secrets().mu);
+    Secrets().data[SecretCache::Key(r)] = *data;
   }
-  auto it = last_read.find(key);
-  if (data.error().code() != StatusCode::kUnavailable || it == last_read.end()) return data;
+  return data;
+}
+
+// remote.kubernetes.secret's Secrets, read from the API server when a config is loaded. A load
+// while the API server is down (Unavailable after the read's retries) goes on with the data read
+// before (by a load or a poll), with a warning, rather than refusing the whole reload; at start
+// there is none, and the start fails with the reason.
+Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r) {
+  auto data = PollSecret(r, nullptr);
+  if (data || data.error().code() != StatusCode::kUnavailable) return data;
+  std::lock_guard lock(Secrets().mu);
+  auto it = Secrets().data.find(SecretCache::Key(r));
+  if (it == Secrets().data.end()) return data;
   LOG_WARN("cannot read a Secret again: going on with the data read before",
            {{"secret", r.namespace_name + "/" + r.name}, {"error", data.error().message()}});
   return it->second;

@@ -11,6 +11,8 @@
 // reason.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "config/alloy_internal.h"
 #include "config/sections.h"
 #include "lang/alloy/eval.h"
@@ -25,6 +27,8 @@ constexpr Duration kDefaultPollTimeout = std::chrono::seconds(15);  // Alloy's
 constexpr Duration kMaxPollTimeout = std::chrono::minutes(1);
 // Each poll is a GET to the API server from every agent of the DaemonSet: not more often.
 constexpr Duration kMinPollFrequency = std::chrono::seconds(1);
+// And at least daily (a time point a poll_frequency ahead must not overflow).
+constexpr Duration kMaxPollFrequency = std::chrono::hours(24);
 
 }  // namespace
 
@@ -100,7 +104,7 @@ Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
     if (a->name == "poll_timeout") {
       ref.timeout = std::min(d, kMaxPollTimeout);
     } else {
-      ref.poll_frequency = std::max(d, kMinPollFrequency);
+      ref.poll_frequency = std::clamp(d, kMinPollFrequency, kMaxPollFrequency);
     }
   }
   if (b.blocks.size() > 1) return Err(ErrorAt(b.blocks[1].pos, "the client block is given twice"));

@@ -76,7 +76,7 @@ std::string StatusJson(int code, const std::string& reason, const std::string& m
 // What a request path names: a collection (".../pods") or one object (".../secrets/x"), in a
 // namespace or the cluster.
 struct ApiPath {
-  std::string ns, resource, name;
+  std::string group, ns, resource, name;
 };
 
 ApiPath ParseApiPath(const std::string& path) {
@@ -87,8 +87,12 @@ ApiPath ParseApiPath(const std::string& path) {
     at = next;
   }
   ApiPath out;
-  size_t i = parts.empty() || parts[0] != "apis" ? 2 : 3;  // api/v1, apis/<group>/<version>
-  if (i + 1 < parts.size() && parts[i] == "namespaces") {
+  size_t i = 2;  // api/v1
+  if (!parts.empty() && parts[0] == "apis") {
+    if (parts.size() > 1) out.group = parts[1];
+    i = 3;  // apis/<group>/<version>
+  }
+  if (i + 2 < parts.size() && parts[i] == "namespaces") {
     out.ns = parts[i + 1];
     i += 2;
   }
@@ -104,7 +108,7 @@ std::string ForbiddenMessage(const ApiPath& p, const std::string& verb) {
   const std::string scope =
       p.ns.empty() ? "at the cluster scope" : R"(in the namespace \")" + p.ns + R"(\")";
   return subject + R"( is forbidden: User \"system:serviceaccount:logs:skidder\" cannot )" + verb +
-         R"( resource \")" + p.resource + R"(\" in API group \"\" )" + scope;
+         R"( resource \")" + p.resource + R"(\" in API group \")" + p.group + R"(\" )" + scope;
 }
 
 // The node a fieldSelector "a=b,spec.nodeName=<node>" asks for, or "" for any.

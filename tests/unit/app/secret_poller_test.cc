@@ -53,12 +53,16 @@ class FakeSecrets {
       ++reads_[r.name];
       if (block_) {
         ++blocked_;
-        while (block_ && !cancel->load()) {
+        // Until released or cancelled; a minute at most, so a cancel that does not work fails
+        // the test instead of hanging it.
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
+        while (block_ && !cancelled() && std::chrono::steady_clock::now() < give_up) {
           lock.unlock();
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
           lock.lock();
         }
-        if (cancel->load()) {
+        if (cancelled()) {
           saw_cancel_ = true;
           return Err(Status(StatusCode::kUnavailable, "cancelled"));
         }
@@ -202,8 +206,10 @@ TEST_F(SecretPollerTest, StopCancelsAReadUnderWay) {
   api_.Block(true);
   poller_.Update({Polled("loki", {{"password", "b2xk"}})});
   ASSERT_TRUE(WaitFor([&] { return api_.Blocked() == 1; }));
+  const auto start = std::chrono::steady_clock::now();
   poller_.Stop();  // returns: the read does not run to its poll_timeout
   EXPECT_TRUE(api_.SawCancel());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   EXPECT_EQ(changes_.load(), 0);
 }
 

@@ -79,10 +79,12 @@ TEST(AlloySecret, LokiWriteCredentialsComeFromTheSecretsData) {
 }
 
 // What the running agent polls at (app/secret_poller.h): as asked, but never more often than
-// once a second (every agent of a DaemonSet asks the API server).
-TEST(AlloySecret, PollFrequencyIsKeptWithAFloorOfOneSecond) {
-  for (const auto& [given, want] : {std::pair{"\"30s\"", std::chrono::milliseconds(30'000)},
-                                    std::pair{"\"10ms\"", std::chrono::milliseconds(1'000)}}) {
+// once a second (every agent of a DaemonSet asks the API server), and at least daily.
+TEST(AlloySecret, PollFrequencyIsKeptBetweenOneSecondAndADay) {
+  for (const auto& [given, want] :
+       {std::pair{"\"30s\"", std::chrono::milliseconds(30'000)},
+        std::pair{"\"10ms\"", std::chrono::milliseconds(1'000)},
+        std::pair{"\"2562047h\"", std::chrono::milliseconds(std::chrono::hours(24))}}) {
     SecretLoad s;
     std::string text = kConfig;
     text.replace(text.find("} // remote"), 1, fmt::format("  poll_frequency = {}\n}}", given));
