@@ -99,6 +99,15 @@ class KubeEventsTest : public ::testing::Test {
     }
     return out;
   }
+  // Syncs until the position under `key` is `us` (microseconds since the epoch).
+  bool WaitPosition(const std::string& key, const std::string& us) {
+    return WaitFor(
+        [&] {
+          source_->SyncPositions();
+          return positions_->GetCursor(key) == std::optional<std::string>(us);
+        },
+        10s);
+  }
   double Skipped(const std::string& reason) {
     return metrics_.kube_events_skipped.With({"events", reason})->Value();
   }
@@ -284,12 +293,7 @@ TEST_F(KubeEventsTest, ANamespaceThatCannotBeListedHoldsBackOnlyItsOwnPosition) 
   ASSERT_TRUE(WaitCount(2));
   const std::string shop_key = KubeEventsSource::PositionKey("events", "shop");
   const std::string bank_key = KubeEventsSource::PositionKey("events", "bank");
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        source_->SyncPositions();
-        return positions_->GetCursor(shop_key) == std::optional<std::string>("1796529610000000");
-      },
-      10s));
+  ASSERT_TRUE(WaitPosition(shop_key, "1796529610000000"));
   EXPECT_EQ(positions_->GetCursor(bank_key), std::nullopt);
   EXPECT_EQ(positions_->GetCursor(KubeEventsSource::PositionKey("events")), std::nullopt);
 
@@ -302,12 +306,38 @@ TEST_F(KubeEventsTest, ANamespaceThatCannotBeListedHoldsBackOnlyItsOwnPosition) 
   std::vector<std::string> again = Reasons();
   std::sort(again.begin() + 2, again.end());
   EXPECT_EQ(again, (std::vector<std::string>{"Old", "Acked", "Acked", "Bank"}));
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        source_->SyncPositions();
-        return positions_->GetCursor(bank_key) == std::optional<std::string>("1796529605000000");
-      },
-      10s));
+  EXPECT_TRUE(WaitPosition(bank_key, "1796529605000000"));
+}
+
+// Each watch has its own acknowledgements: an event of one namespace that Loki has not taken
+// holds back that namespace's position only, not the events acknowledged after it in another.
+TEST_F(KubeEventsTest, AnEventLokiHasNotTakenHoldsBackOnlyItsNamespacesPosition) {
+  cfg_.namespaces = {"shop", "bank"};
+  auto bank = [](const std::string& at) {
+    EventFields f = At(at, "Bank");
+    f.object_namespace = "bank";
+    return f;
+  };
+  api_->AddObject("events", EventJson("shop", "a", At("2026-12-06T04:00:00Z", "Shop")));
+  api_->AddObject("events", EventJson("bank", "c", bank("2026-12-06T04:00:05Z")));
+  Start();
+  ASSERT_TRUE(WaitCount(2));
+  const std::string shop_key = KubeEventsSource::PositionKey("events", "shop");
+  const std::string bank_key = KubeEventsSource::PositionKey("events", "bank");
+  ASSERT_TRUE(WaitPosition(shop_key, "1796529600000000"));
+  ASSERT_TRUE(WaitPosition(bank_key, "1796529605000000"));
+  sink_.HoldAcks(true);  // shop's next event waits for Loki
+  api_->AddObject("events", EventJson("shop", "b", At("2026-12-06T04:00:10Z", "Held")));
+  ASSERT_TRUE(WaitCount(3));
+  sink_.HoldAcks(false);  // bank's next two are taken at once
+  api_->AddObject("events", EventJson("bank", "d", bank("2026-12-06T04:00:20Z")));
+  api_->AddObject("events", EventJson("bank", "e", bank("2026-12-06T04:00:30Z")));
+  ASSERT_TRUE(WaitCount(5));
+  // With one tracker for all, bank's acknowledgements after shop's held one would not count:
+  // its position would stay at its oldest event still "in flight" (04:00:20).
+  EXPECT_TRUE(WaitPosition(bank_key, "1796529630000000"));
+  EXPECT_EQ(positions_->GetCursor(shop_key), std::optional<std::string>("1796529610000000"))
+      << "the held event is the oldest in flight";
 }
 
 TEST_F(KubeEventsTest, WatchesOnlyTheNamedNamespacesAndAppliesRelabelConfigs) {
