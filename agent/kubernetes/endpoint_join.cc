@@ -26,11 +26,6 @@ std::string IntOrString(const Value& obj, const char* key) {
   return "";
 }
 
-std::string HostPort(std::string_view host, std::string_view port) {
-  const bool v6 = host.find(':') != std::string_view::npos;
-  return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
-}
-
 std::string Get(const Labels& ls, std::string_view name) {
   const std::string* v = ls.Get(name);
   return v != nullptr ? *v : std::string();

@@ -28,11 +28,6 @@ bool Has(const Value* obj, const char* key) {
   return obj != nullptr && obj->IsObject() && obj->HasMember(key);
 }
 
-std::string HostPort(std::string_view host, std::string_view port) {
-  const bool v6 = host.find(':') != std::string_view::npos;
-  return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
-}
-
 // The labels every target of the object shares: namespace (when namespaced), <kind>_name and
 // the object's labels and annotations as <kind>_label_<n>, _labelpresent_<n>, ...
 struct Common {
@@ -263,6 +258,11 @@ std::vector<Labels> IngressTargets(const Value& obj, const Common& c) {
 }
 
 }  // namespace
+
+std::string HostPort(std::string_view host, std::string_view port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
 
 std::optional<Role> ParseRole(std::string_view name) {
   if (name == "pod") return Role::kPod;

@@ -66,4 +66,7 @@ Result<ObjectTargets> ObjectTargetsFromJson(Role role, const rapidjson::Value& o
 Result<ObjectTargets> ObjectTargetsFromJson(Role role, std::string_view json,
                                             const MetaLabelFilter& keep = {});
 
+// "host:port", with an IPv6 host in brackets: a target's __address__ as Prometheus writes it.
+std::string HostPort(std::string_view host, std::string_view port);
+
 }  // namespace skidder::kubernetes

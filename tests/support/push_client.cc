@@ -2,7 +2,6 @@
 
 #include <httplib.h>
 #include <snappy.h>
-#include <zlib.h>
 
 #include <map>
 #include <regex>
@@ -94,20 +93,6 @@ std::string JsonPushBody(const std::vector<ReceivedEntry>& entries) {
     out += "]}";
   }
   return out + "]}";
-}
-
-std::string Gzip(const std::string& data) {
-  z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, data.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 PushResponse PushClient::Post(const std::string& body, const std::string& content_type,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/compress.h"  // Gzip
 #include "support/fake_loki.h"
 
 namespace skidder::testing {
@@ -17,7 +18,6 @@ std::string ProtobufPushBody(const std::vector<ReceivedEntry>& entries);
 // {"streams":[{"stream":{...},"values":[["ns","line",{metadata}]]}]}; labels text must be simple
 // (name="value" pairs without escapes).
 std::string JsonPushBody(const std::vector<ReceivedEntry>& entries);
-std::string Gzip(const std::string& data);
 
 struct PushResponse {
   int status = 0;  // 0: no response (connection failed or closed)

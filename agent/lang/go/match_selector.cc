@@ -7,13 +7,13 @@
 namespace skidder::lang::go {
 namespace {
 
-bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+bool IsLabelStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsLabelChar(char c) { return IsLabelStart(c) || (c >= '0' && c <= '9'); }
 
 // A cursor over the selector text; errors name the byte offset.
-class Parser {
+class SelectorParser {
  public:
-  explicit Parser(std::string_view text) : s_(text) {}
+  explicit SelectorParser(std::string_view text) : s_(text) {}
 
   Status Fail(std::string_view what) const {
     return InvalidArgument(
@@ -32,9 +32,9 @@ class Parser {
     return true;
   }
   bool Name(std::string* out) {
-    if (AtEnd() || !IsNameStart(s_[pos_])) return false;
+    if (AtEnd() || !IsLabelStart(s_[pos_])) return false;
     size_t start = pos_;
-    while (pos_ < s_.size() && IsNameChar(s_[pos_])) ++pos_;
+    while (pos_ < s_.size() && IsLabelChar(s_[pos_])) ++pos_;
     *out = std::string(s_.substr(start, pos_ - start));
     return true;
   }
@@ -136,7 +136,7 @@ class Parser {
 };
 
 // Label regexes are used with FullMatch (anchored, as in Prometheus), line ones with PartialMatch.
-Status Compile(Parser& p, Selector::Matcher* m) {
+Status Compile(SelectorParser& p, Selector::Matcher* m) {
   if (m->op != Selector::Op::kRe && m->op != Selector::Op::kNre) return Status::Ok();
   RE2::Options opts;
   opts.set_log_errors(false);
@@ -145,7 +145,7 @@ Status Compile(Parser& p, Selector::Matcher* m) {
   return Status::Ok();
 }
 
-Status ParseMatcher(Parser& p, Selector::Matcher* m) {
+Status ParseMatcher(SelectorParser& p, Selector::Matcher* m) {
   if (!p.Name(&m->name)) return p.Fail("expected a label name");
   p.SkipSpace();
   if (p.Eat("=~"))
@@ -163,7 +163,7 @@ Status ParseMatcher(Parser& p, Selector::Matcher* m) {
   return Compile(p, m);
 }
 
-Status ParseFilter(Parser& p, Selector::Matcher* m) {
+Status ParseFilter(SelectorParser& p, Selector::Matcher* m) {
   if (p.Eat("|="))
     m->op = Selector::Op::kEq;
   else if (p.Eat("!="))
@@ -185,7 +185,7 @@ Status ParseFilter(Parser& p, Selector::Matcher* m) {
 
 Result<Selector> Selector::Parse(std::string_view text) {
   Selector sel;
-  Parser p(text);
+  SelectorParser p(text);
   p.SkipSpace();
   if (!p.Eat("{")) return Err(p.Fail("expected {"));
   for (;;) {

@@ -79,13 +79,13 @@ TEST(DockerSd, BesideStaticConfigsItIsIgnoredAsPromtailIgnoresIt) {
             "through the Docker API)");
 }
 
-struct BadCase {
+struct DockerSdCase {
   const char* name;
   const char* yaml;
   const char* error;
 };
 
-class DockerSdErrors : public ::testing::TestWithParam<BadCase> {};
+class DockerSdErrors : public ::testing::TestWithParam<DockerSdCase> {};
 
 TEST_P(DockerSdErrors, AreRefusedWithTheirPosition) {
   Result<Config> cfg = ParseConfig(GetParam().yaml, "cfg.yaml", false);
@@ -96,23 +96,26 @@ TEST_P(DockerSdErrors, AreRefusedWithTheirPosition) {
 INSTANTIATE_TEST_SUITE_P(
     All, DockerSdErrors,
     ::testing::Values(
-        BadCase{"NoHost", "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{port: 1}]\n",
-                "cfg.yaml:3:25: scrape_configs[0].docker_sd_configs[0].host: is required (e.g. "
-                "unix:///var/run/docker.sock)"},
-        BadCase{"BadScheme",
-                "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: /var/run/x}]\n",
-                "cfg.yaml:3:32: scrape_configs[0].docker_sd_configs[0].host: \"/var/run/x\" is "
-                "not a unix://, tcp://, http:// or https:// address"},
-        BadCase{"OAuth2WithoutTokenUrl",
-                "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
-                "      - {host: unix:///d.sock, oauth2: {client_id: x}}\n",
-                "cfg.yaml:4:40: scrape_configs[0].docker_sd_configs[0].oauth2.token_url: is "
-                "required: the OAuth2 token endpoint"},
-        BadCase{"UnknownKey",
-                "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1, "
-                "hots: x}]\n",
-                "cfg.yaml:3:43: scrape_configs[0].docker_sd_configs[0]: unknown key \"hots\" (did "
-                "you mean \"host\"?)"}),
+        DockerSdCase{
+            "NoHost", "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{port: 1}]\n",
+            "cfg.yaml:3:25: scrape_configs[0].docker_sd_configs[0].host: is required (e.g. "
+            "unix:///var/run/docker.sock)"},
+        DockerSdCase{
+            "BadScheme",
+            "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: /var/run/x}]\n",
+            "cfg.yaml:3:32: scrape_configs[0].docker_sd_configs[0].host: \"/var/run/x\" is "
+            "not a unix://, tcp://, http:// or https:// address"},
+        DockerSdCase{"OAuth2WithoutTokenUrl",
+                     "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
+                     "      - {host: unix:///d.sock, oauth2: {client_id: x}}\n",
+                     "cfg.yaml:4:40: scrape_configs[0].docker_sd_configs[0].oauth2.token_url: is "
+                     "required: the OAuth2 token endpoint"},
+        DockerSdCase{
+            "UnknownKey",
+            "scrape_configs:\n  - job_name: j\n    docker_sd_configs: [{host: tcp://h:1, "
+            "hots: x}]\n",
+            "cfg.yaml:3:43: scrape_configs[0].docker_sd_configs[0]: unknown key \"hots\" (did "
+            "you mean \"host\"?)"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

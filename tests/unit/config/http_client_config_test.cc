@@ -168,13 +168,13 @@ TEST(HttpClientConfig, InlinePemThatDoesNotParseIsRefusedWithoutQuotingIt) {
       << error(syslog);
 }
 
-struct BadCase {
+struct HttpClientCase {
   const char* name;
   const char* yaml;
   const char* error;
 };
 
-class HttpClientErrors : public ::testing::TestWithParam<BadCase> {};
+class HttpClientErrors : public ::testing::TestWithParam<HttpClientCase> {};
 
 TEST_P(HttpClientErrors, AreRefusedWithTheirPosition) {
   Result<Config> cfg = ParseConfig(GetParam().yaml, "cfg.yaml", false);
@@ -185,40 +185,47 @@ TEST_P(HttpClientErrors, AreRefusedWithTheirPosition) {
 INSTANTIATE_TEST_SUITE_P(
     All, HttpClientErrors,
     ::testing::Values(
-        BadCase{"ConnectHeaderWithoutProxy",
-                "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
-                "      - {host: http://d:1, proxy_connect_header: {A: b}}\n",
-                "cfg.yaml:4:50: scrape_configs[0].docker_sd_configs[0].proxy_connect_header: "
-                "applies only together with proxy_url or proxy_from_environment"},
-        BadCase{"ConnectHeaderWithCrLf",
-                "clients:\n  - url: http://l/p\n    proxy_url: http://p:1\n"
-                "    proxy_connect_header: {A: \"b\\r\\nX: y\"}\n",
-                "cfg.yaml:4:27: clients[0].proxy_connect_header: invalid header \"A\" (CR, LF and "
-                "NUL are not allowed)"},
-        BadCase{"KubernetesTwoWaysToAuthenticate",
-                "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
-                "      - {role: pod, api_server: https://k:1, bearer_token: t,\n"
-                "         oauth2: {client_id: i, token_url: http://t/}}\n",
-                "cfg.yaml:5:18: scrape_configs[0].kubernetes_sd_configs[0].oauth2: set only one "
-                "of basic_auth, bearer_token(_file), authorization and oauth2"},
-        BadCase{"KubernetesOAuth2BadTokenUrl",
-                "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
-                "      - {role: pod, api_server: https://k:1,\n"
-                "         oauth2: {client_id: i, token_url: ftp://t/}}\n",
-                "cfg.yaml:5:44: scrape_configs[0].kubernetes_sd_configs[0].oauth2.token_url: must "
-                "start with http:// or https://"},
-        BadCase{"InlineCaBesideCaFile",
-                "clients:\n  - url: https://l/p\n    tls_config: {ca: x, ca_file: /ca.pem}\n",
-                "cfg.yaml:3:22: clients[0].tls_config.ca: set either ca or ca_file, not both"},
-        BadCase{"CertFileWithoutKey",
-                "clients:\n  - url: https://l/p\n    tls_config: {cert_file: /c.pem}\n",
-                "cfg.yaml:3:29: clients[0].tls_config.cert_file: a client certificate (cert_file "
-                "or cert) and its key (key_file or key) must be set together"},
-        BadCase{"KubernetesNonBearerAuthorization",
-                "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
-                "      - {role: pod, api_server: https://k:1, authorization: {type: Token}}\n",
-                "cfg.yaml:4:68: scrape_configs[0].kubernetes_sd_configs[0].authorization.type: "
-                "only Bearer is supported on kubernetes_sd_configs, not \"Token\""}),
+        HttpClientCase{
+            "ConnectHeaderWithoutProxy",
+            "scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n"
+            "      - {host: http://d:1, proxy_connect_header: {A: b}}\n",
+            "cfg.yaml:4:50: scrape_configs[0].docker_sd_configs[0].proxy_connect_header: "
+            "applies only together with proxy_url or proxy_from_environment"},
+        HttpClientCase{
+            "ConnectHeaderWithCrLf",
+            "clients:\n  - url: http://l/p\n    proxy_url: http://p:1\n"
+            "    proxy_connect_header: {A: \"b\\r\\nX: y\"}\n",
+            "cfg.yaml:4:27: clients[0].proxy_connect_header: invalid header \"A\" (CR, LF and "
+            "NUL are not allowed)"},
+        HttpClientCase{
+            "KubernetesTwoWaysToAuthenticate",
+            "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+            "      - {role: pod, api_server: https://k:1, bearer_token: t,\n"
+            "         oauth2: {client_id: i, token_url: http://t/}}\n",
+            "cfg.yaml:5:18: scrape_configs[0].kubernetes_sd_configs[0].oauth2: set only one "
+            "of basic_auth, bearer_token(_file), authorization and oauth2"},
+        HttpClientCase{
+            "KubernetesOAuth2BadTokenUrl",
+            "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+            "      - {role: pod, api_server: https://k:1,\n"
+            "         oauth2: {client_id: i, token_url: ftp://t/}}\n",
+            "cfg.yaml:5:44: scrape_configs[0].kubernetes_sd_configs[0].oauth2.token_url: must "
+            "start with http:// or https://"},
+        HttpClientCase{
+            "InlineCaBesideCaFile",
+            "clients:\n  - url: https://l/p\n    tls_config: {ca: x, ca_file: /ca.pem}\n",
+            "cfg.yaml:3:22: clients[0].tls_config.ca: set either ca or ca_file, not both"},
+        HttpClientCase{
+            "CertFileWithoutKey",
+            "clients:\n  - url: https://l/p\n    tls_config: {cert_file: /c.pem}\n",
+            "cfg.yaml:3:29: clients[0].tls_config.cert_file: a client certificate (cert_file "
+            "or cert) and its key (key_file or key) must be set together"},
+        HttpClientCase{
+            "KubernetesNonBearerAuthorization",
+            "scrape_configs:\n  - job_name: j\n    kubernetes_sd_configs:\n"
+            "      - {role: pod, api_server: https://k:1, authorization: {type: Token}}\n",
+            "cfg.yaml:4:68: scrape_configs[0].kubernetes_sd_configs[0].authorization.type: "
+            "only Bearer is supported on kubernetes_sd_configs, not \"Token\""}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -205,7 +205,7 @@ struct ErrorCase {
   const char* want;  // the full message
 };
 
-constexpr const char* kJob =
+constexpr const char* kValidJobYaml =
     "scrape_configs:\n"
     "  - job_name: j\n"
     "    static_configs:\n"
@@ -461,7 +461,7 @@ INSTANTIATE_TEST_SUITE_P(Table, ParseConfigErrors, ::testing::ValuesIn(kErrors),
 
 TEST(ParseConfig, ErrorCasesStartFromAValidConfig) {
   // Guards the table above: the shared scrape job it builds on is itself valid.
-  Result<Config> cfg = ParseConfig(kJob, "cfg.yaml", false);
+  Result<Config> cfg = ParseConfig(kValidJobYaml, "cfg.yaml", false);
   EXPECT_TRUE(cfg) << cfg.error().message();
 }
 

@@ -4,10 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
-#include "config/alloy.h"
-#include "config/loader.h"
+#include "example_configs.h"
 #include "stage_test_util.h"
 #include "support/fake_clock.h"
 #include "util/clock.h"
@@ -16,20 +14,8 @@ namespace skidder::pipeline {
 namespace {
 
 using testing::Collect;
-
-const std::string kExamples = std::string(SKIDDER_TESTDATA) + "/examples";
-
-config::ScrapeConfig LoadExample(const std::string& name) {
-  const std::string path = std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name;
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto cfg = name.ends_with(".alloy") ? config::ParseAlloyConfig(text.str(), path)
-                                      : config::ParseConfig(text.str(), path, false);
-  EXPECT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().message());
-  EXPECT_EQ(cfg->scrape_configs.size(), 1u);
-  return cfg->scrape_configs.at(0);
-}
+using testing::kExamples;
+using testing::LoadExample;
 
 // As the file source runs a pipeline: one entry per line with the target's labels and
 // `filename`, stamped with the read time, flushed by time after each file.

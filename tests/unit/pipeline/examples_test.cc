@@ -5,10 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "config/loader.h"
+#include "example_configs.h"
 #include "stage_test_util.h"
 #include "support/fake_clock.h"
 #include "util/clock.h"
@@ -18,25 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Collect;
+using testing::kExamples;
+using testing::LoadExample;
 
 constexpr int64_t kMs = 1'000'000;
-const std::string kExamples = std::string(SKIDDER_TESTDATA) + "/examples";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-config::ScrapeConfig LoadExample(const std::string& name) {
-  const std::string path = std::string(SKIDDER_SOURCE_DIR) + "/config/examples/" + name;
-  auto cfg = config::ParseConfig(ReadFile(path), path, /*expand_env=*/false);
-  EXPECT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().message());
-  EXPECT_EQ(cfg->scrape_configs.size(), 1u);
-  return cfg->scrape_configs.at(0);
-}
-
 std::string PathGlob(const config::ScrapeConfig& sc) {
   const std::string* p = sc.static_configs.at(0).labels.Get(kPathLabel);
   return p != nullptr ? *p : "";
@@ -53,7 +37,7 @@ std::vector<PipelineEntry> RunFiles(const config::ScrapeConfig& sc,
   EXPECT_TRUE(pipeline.has_value()) << (pipeline ? "" : pipeline.error().message());
   Collect out;
   for (const std::string& file : files) {
-    std::istringstream in(ReadFile(file));
+    std::istringstream in(skidder::testing::ReadFile(file));
     std::string line;
     while (std::getline(in, line)) {
       Entry e;
