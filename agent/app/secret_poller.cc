@@ -8,8 +8,6 @@
 namespace skidder::app {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // The same object of the same API server (two components may read one Secret, each with its own
 // client settings: each is polled with its own).
 bool SameSecret(const config::SecretRef& a, const config::SecretRef& b) {
@@ -18,10 +16,20 @@ bool SameSecret(const config::SecretRef& a, const config::SecretRef& b) {
          a.client.kubeconfig_file == b.client.kubeconfig_file;
 }
 
+// poll_frequency, doubled for each refused reload in a row, at most kMaxBackoff (and never
+// less than poll_frequency, which may itself be longer).
+Clock::SteadyTime::duration Interval(const PolledSecret& s, int refusals) {
+  using Duration = Clock::SteadyTime::duration;
+  const auto every = std::chrono::duration_cast<Duration>(s.ref.poll_frequency);
+  Duration d = every;
+  for (int i = 0; i < refusals && d < SecretPoller::kMaxBackoff; ++i) d *= 2;
+  return std::max<Duration>(std::min<Duration>(d, SecretPoller::kMaxBackoff), every);
+}
+
 }  // namespace
 
-SecretPoller::SecretPoller(Reader read, std::function<void()> on_change)
-    : read_(std::move(read)), on_change_(std::move(on_change)) {}
+SecretPoller::SecretPoller(Reader read, std::function<void()> on_change, const Clock& clock)
+    : read_(std::move(read)), on_change_(std::move(on_change)), clock_(clock) {}
 
 SecretPoller::~SecretPoller() { Stop(); }
 
@@ -56,14 +64,7 @@ void SecretPoller::Stop() {
 
 void SecretPoller::Run() {
   std::vector<PolledSecret> secrets;
-  std::vector<SteadyClock::time_point> due;
-  // poll_frequency, doubled for each refused reload in a row (at most kMaxBackoff).
-  auto every = [&](const PolledSecret& s, int refusals) {
-    auto d = std::chrono::duration_cast<SteadyClock::duration>(s.ref.poll_frequency);
-    for (int i = 0; i < refusals && d < kMaxBackoff; ++i) d *= 2;
-    return std::max(std::min<SteadyClock::duration>(d, kMaxBackoff),
-                    std::chrono::duration_cast<SteadyClock::duration>(s.ref.poll_frequency));
-  };
+  std::vector<Clock::SteadyTime> due;
   int refusals = 0;
   for (;;) {
     {
@@ -71,8 +72,9 @@ void SecretPoller::Run() {
       auto woken = [&] { return stop_ || pending_.has_value(); };
       if (due.empty()) {
         cv_.wait(lock, woken);
-      } else {
-        cv_.wait_until(lock, std::ranges::min(due), woken);
+      } else if (!woken()) {
+        // May return early (the clock's contract): the polls below check their own times.
+        clock_.WaitUntil(cv_, lock, std::ranges::min(due));
       }
       if (stop_) return;
       if (pending_) {
@@ -81,13 +83,13 @@ void SecretPoller::Run() {
         refusals = refusals_;
         due.clear();
         for (const PolledSecret& s : secrets)
-          due.push_back(SteadyClock::now() + every(s, refusals));
+          due.push_back(clock_.Steady() + Interval(s, refusals));
         continue;
       }
     }
     bool changed = false;
     for (size_t i = 0; i < secrets.size(); ++i) {
-      if (SteadyClock::now() < due[i]) continue;
+      if (clock_.Steady() < due[i]) continue;
       if (Poll(secrets[i])) {
         changed = true;
         // The other readers of that Secret take the news too: one reload per change.
@@ -97,7 +99,7 @@ void SecretPoller::Run() {
           }
         }
       }
-      due[i] = SteadyClock::now() + every(secrets[i], refusals);
+      due[i] = clock_.Steady() + Interval(secrets[i], refusals);
     }
     if (!changed) continue;
     {
@@ -116,12 +118,14 @@ void SecretPoller::Run() {
 
 bool SecretPoller::Poll(PolledSecret& s) {
   const std::string which = s.ref.namespace_name + "/" + s.ref.name;
-  Result<std::map<std::string, std::string>> data = Err(Status(StatusCode::kInternal, "not read"));
-  try {
-    data = read_(s.ref, &cancel_);
-  } catch (const std::exception& e) {
-    data = Err(Status(StatusCode::kInternal, e.what()));
-  }
+  auto read = [&]() -> Result<std::map<std::string, std::string>> {
+    try {
+      return read_(s.ref, &cancel_);
+    } catch (const std::exception& e) {
+      return Err(Status(StatusCode::kInternal, e.what()));
+    }
+  };
+  Result<std::map<std::string, std::string>> data = read();
   if (cancel_.load()) return false;
   if (!data) {
     // As Alloy's component turning unhealthy: the config keeps the data read before.

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/alloy.h"
+#include "util/clock.h"
 
 namespace skidder::app {
 
@@ -40,8 +41,9 @@ class SecretPoller {
   static constexpr std::chrono::hours kMaxBackoff{1};
 
   // `on_change` runs on the poller's thread once for each round of polls that finds some
-  // Secret's data changed.
-  SecretPoller(Reader read, std::function<void()> on_change);
+  // Secret's data changed. Polls are timed, and waited for, on `clock`.
+  SecretPoller(Reader read, std::function<void()> on_change,
+               const Clock& clock = SystemClock::Get());
   ~SecretPoller();
   SecretPoller(const SecretPoller&) = delete;
   SecretPoller& operator=(const SecretPoller&) = delete;
@@ -66,6 +68,7 @@ class SecretPoller {
 
   Reader read_;
   std::function<void()> on_change_;
+  const Clock& clock_;
   std::atomic<bool> cancel_{false};  // set by Stop(): ends a read in progress
   std::mutex mu_;
   std::condition_variable cv_;

@@ -5,12 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "support/fake_clock.h"
 #include "support/test_util.h"
 
 namespace skidder::app {
@@ -161,29 +164,51 @@ TEST_F(SecretPollerTest, TwoComponentsReadingOneSecretAskForOneReloadPerChange) 
 
 // The reload a change asked for was refused (a config file broken meanwhile, a port taken): the
 // running config still has the old data, so the change is asked for again, but each refusal in
-// a row doubles the time between polls; a reload that succeeds ends that.
+// a row doubles the time between polls, up to an hour; a reload that succeeds ends that. On a
+// fake clock: each poll comes exactly when due, and not a moment before.
 TEST_F(SecretPollerTest, ARefusedReloadIsAskedForAgainLessAndLessOften) {
+  FakeClock clock;
+  SecretPoller poller(
+      api_.Reader(), [this] { ++changes_; }, clock);
   const Data old_data = {{"password", "b2xk"}};
-  const auto every = std::chrono::milliseconds(25);
+  const Clock::SteadyTime::duration every = std::chrono::milliseconds(25);
+  const Clock::SteadyTime::duration tick = std::chrono::milliseconds(1);
+  // True once the poller waits for its next poll exactly `in` from now.
+  auto next_poll_in = [&](Clock::SteadyTime::duration in) {
+    const Clock::SteadyTime at = clock.Steady() + in;
+    return WaitFor([&] { return clock.NextWakeup() == at; });
+  };
   api_.Set("loki", {{"password", "bmV3"}});
-  poller_.Update({Polled("loki", old_data, every)});
-  for (int asked = 1; asked <= 6; ++asked) {
-    ASSERT_TRUE(WaitFor([&] { return changes_.load() >= asked; })) << asked;
-    poller_.Refused({Polled("loki", old_data, every)});
+  poller.Update({Polled("loki", old_data, std::chrono::milliseconds(25))});
+  // 25 ms doubled 18 times is past the hour: the last rounds wait the hour.
+  Clock::SteadyTime::duration interval = every;
+  for (int refusals = 0; refusals <= 20; ++refusals) {
+    interval = std::min<Clock::SteadyTime::duration>(every * (int64_t{1} << refusals),
+                                                     SecretPoller::kMaxBackoff);
+    ASSERT_TRUE(next_poll_in(interval)) << refusals << " refusals";
+    const int reads = api_.Reads("loki");
+    clock.Advance(interval - tick);
+    ASSERT_TRUE(clock.AwaitWaiter());  // the poller has seen that moment, and waits on
+    EXPECT_EQ(api_.Reads("loki"), reads) << "polled early after " << refusals << " refusals";
+    clock.Advance(tick);
+    ASSERT_TRUE(WaitFor([&] { return changes_.load() == refusals + 1; })) << refusals;
+    // A tick later, so that the poll this hand-over times is told from the one the poller timed
+    // before it (once the time between polls is capped, both are an hour away).
+    clock.Advance(tick);
+    poller.Refused({Polled("loki", old_data, std::chrono::milliseconds(25))});
   }
-  // Six refusals in a row: 25 ms doubled six times, 1.6 s to the next poll.
-  const int reads = api_.Reads("loki");
-  EXPECT_FALSE(WaitFor([&] { return api_.Reads("loki") > reads; }, std::chrono::milliseconds(700)));
+  EXPECT_EQ(interval, SecretPoller::kMaxBackoff);
+  // Applied at last: polled every 25 ms again, with nothing more to ask.
+  poller.Update({Polled("loki", {{"password", "bmV3"}}, std::chrono::milliseconds(25))});
+  ASSERT_TRUE(next_poll_in(every));
   const int asked = changes_.load();
-  ASSERT_TRUE(WaitFor([&] { return changes_.load() > asked; }));
-  // Applied at last: polled every 25 ms again, and nothing more to ask (counted from the first
-  // poll of the new list: a round under way when it came is over by then).
-  poller_.Update({Polled("loki", {{"password", "bmV3"}}, every)});
-  const int applied = api_.Reads("loki");
-  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") > applied; }));
-  const int settled = changes_.load();
-  ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") >= applied + 6; }));
-  EXPECT_EQ(changes_.load(), settled);
+  for (int i = 0; i < 3; ++i) {
+    const int reads = api_.Reads("loki");
+    clock.Advance(every);
+    ASSERT_TRUE(WaitFor([&] { return api_.Reads("loki") == reads + 1; }));
+    ASSERT_TRUE(next_poll_in(every));
+  }
+  EXPECT_EQ(changes_.load(), asked);
 }
 
 // An operator's reload read the rotated Secret while a poll of the old list was under way: that
