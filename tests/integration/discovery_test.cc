@@ -147,15 +147,15 @@ TEST_F(FileSd, BrokenTargetFileIsReportedAndKeepsItsTargets) {
   ExpectEachOnce("b", 0, 10);
 }
 
-constexpr const char* kToken = "sd-token";
+constexpr const char* kSdToken = "sd-token";
 
 class KubernetesRoles : public IntegrationTest {
  protected:
   void SetUp() override {
     IntegrationTest::SetUp();
     MakeDirs(dir_ / "kube");
-    WriteFile(dir_ / "kube/token", kToken);
-    api_ = std::make_unique<FakeKubeApi>(dir_ / "kube", kToken);
+    WriteFile(dir_ / "kube/token", kSdToken);
+    api_ = std::make_unique<FakeKubeApi>(dir_ / "kube", kSdToken);
     agent_.SetEnv("NODE_NAME", "node-1");
   }
   // One job per role: the role's meta label `meta` becomes label `out`, and __path__ is a log
