@@ -262,6 +262,37 @@ TEST_F(AlloyKubernetes, ARotatedSecretIsPolledAndAppliedWithoutAReloadFromOutsid
   EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"hello", "after rotation"}));
 }
 
+// The poll that saw a rotation asks for a reload, and the reload's own read of the Secret fails
+// (the API server went down in between): the reload goes on with what the poll read, not with
+// the data the running config has, or the rotation would be lost until the next change.
+TEST_F(AlloyKubernetes, AReloadWhoseSecretReadFailsUsesWhatThePollRead) {
+  const std::string path = "/api/v1/namespaces/monitoring/secrets/loki-auth";
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
+  StartAgent(SecretConfig(R"(poll_frequency = "1s")"), {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().at(0).headers.at("Authorization"), "Basic MTIzNDU6Z2xjX3Rva2Vu");
+
+  // The next read (the poll's) sees the new password; every read after it gets a 503. (Were a
+  // poll to come between these two calls, the reload's read would be the one let through: the
+  // same outcome, without the warning.)
+  api_->SetSecret("monitoring", "loki-auth",
+                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"bmV3"})");
+  api_->FailPath(path, 503, /*after=*/1);
+  ASSERT_TRUE(WaitFor([&] { return agent_.Stderr().find("config reloaded") != std::string::npos; }))
+      << agent_.Stderr();
+  AppendFile(logs() + "/app.log", "after rotation\n");
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Basic MTIzNDU6bmV3");
+  // The polls that fail afterwards ask for nothing more.
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("cannot poll a Secret") != std::string::npos;
+  })) << agent_.Stderr();
+  ASSERT_TRUE(agent_.MetricsPort(2)) << agent_.Stderr();
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);
+}
+
 // Grafana's k8s-monitoring chart's cluster events feature: loki.source.kubernetes_events read by
 // the real binary from the API server over HTTPS, each event once as Alloy's logfmt line with its
 // labels, through the stages it forwards to; a restart sends nothing Loki already has but the

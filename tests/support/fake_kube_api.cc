@@ -304,12 +304,12 @@ void FakeKubeApi::FailNext(int n, int status, int retry_after) {
   fail_retry_after_ = retry_after;
 }
 
-void FakeKubeApi::FailPath(const std::string& path, int status) {
+void FakeKubeApi::FailPath(const std::string& path, int status, int after) {
   std::lock_guard lock(mu_);
   if (status == 0) {
     fail_paths_.erase(path);
   } else {
-    fail_paths_[path] = status;
+    fail_paths_[path] = {status, after};
   }
 }
 
@@ -362,8 +362,11 @@ void FakeKubeApi::Serve() {
     bool scripted = false;  // by FailNext: with its Retry-After
     if (!r.authorized) {
       status = 401;
-    } else if (auto it = fail_paths_.find(r.path); it != fail_paths_.end()) {
-      status = it->second;
+    } else if (auto it = fail_paths_.find(r.path);
+               it != fail_paths_.end() && it->second.after > 0) {
+      --it->second.after;
+    } else if (it != fail_paths_.end()) {
+      status = it->second.status;
     } else if (fail_next_ > 0) {
       --fail_next_;
       status = fail_status_;

@@ -89,9 +89,9 @@ class FakeKubeApi {
   // The next n requests (list or watch) are answered with status (e.g. 503: API outage), with a
   // Retry-After header of retry_after seconds when that is positive.
   void FailNext(int n, int status, int retry_after = 0);
-  // Every later request for `path` (list or watch, e.g. one namespace's) is answered with status,
-  // until called again with 0.
-  void FailPath(const std::string& path, int status);
+  // Every later request for `path` (list or watch, e.g. one namespace's) but the next `after` is
+  // answered with status, until called again with 0.
+  void FailPath(const std::string& path, int status, int after = 0);
 
   // How every later watch request misbehaves (a broken or hostile server).
   enum class WatchMode {
@@ -149,7 +149,11 @@ class FakeKubeApi {
   std::vector<KubeRequest> requests_;
   uint64_t expire_generation_ = 0, drop_generation_ = 0;
   int fail_next_ = 0, fail_status_ = 0, fail_retry_after_ = 0;
-  std::map<std::string, int> fail_paths_;  // path -> status
+  struct PathFailure {
+    int status = 0;
+    int after = 0;  // requests still answered before it fails
+  };
+  std::map<std::string, PathFailure> fail_paths_;
   WatchMode watch_mode_ = WatchMode::kNormal;
   ListMode list_mode_ = ListMode::kNormal;
   uint64_t list_bytes_sent_ = 0;
