@@ -42,7 +42,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobu
   protobuf-compiler libsnappy-dev libyaml-cpp-dev libre2-dev libfmt-dev rapidjson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libbz2-dev libcpp-httplib-dev libssl-dev \
   libmaxminddb-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev systemd-journal-remote \
-  python3 python3-yaml file
+  python3 python3-yaml file lld
 
 # Only for make image / make test-image: a root filesystem from Debian packages (mmdebstrap),
 # the OCI image (umoci), the docker archive (skopeo), and podman for the test's `podman load`.

@@ -90,7 +90,8 @@ class FakeKubeApi {
   // Retry-After header of retry_after seconds when that is positive.
   void FailNext(int n, int status, int retry_after = 0);
   // Every later request for `path` (list or watch, e.g. one namespace's) but the next `after` is
-  // answered with status, until called again with 0.
+  // answered with status, until called again with 0. Those `after` are answered as they would
+  // be without it, FailNext() aside (they do not count towards its n).
   void FailPath(const std::string& path, int status, int after = 0);
 
   // How every later watch request misbehaves (a broken or hostile server).
