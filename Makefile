@@ -17,14 +17,15 @@ SECONDS ?= 600
 CONFIG ?= config/default.yaml
 LOKI_URL ?=
 # The sanitizer builds are unity builds: CMake compiles each target's sources in batches of
-# UNITY_BATCH files as one translation unit, so the headers (gtest, protobuf, the standard library) are parsed
-# and their templates instantiated once per batch rather than once per file, which halves their
-# build time. The release build (the agent users run, the integration tests and benchmarks) is
-# not: GCC inlines differently when files share a unit, and the unity binary was 26 % smaller
-# and delivered 2-8 % fewer bytes per CPU-second in 5 of 6 paired runs (benchmarks/README.md). UNITY=OFF builds
-# the sanitizer builds file by file too (faster after a one-file edit; it catches a file that
-# compiles only because another in its batch included a header). A helper in an anonymous
-# namespace must not share its name with one in another file of the same target.
+# UNITY_BATCH files as one translation unit, so the headers (gtest, protobuf, the standard
+# library) are parsed and their templates instantiated once per batch rather than once per file,
+# which halves their build time. The release build (the agent users run, the integration tests
+# and benchmarks) is not: GCC inlines differently when files share a unit, and the unity binary
+# was 26 % smaller and delivered 2-8 % fewer bytes per CPU-second in 5 of 6 paired runs
+# (benchmarks/README.md). UNITY=OFF builds the sanitizer builds file by file too (faster after a
+# one-file edit; it catches a file that compiles only because another in its batch included a
+# header). A helper in an anonymous namespace must not share its name with one in another file
+# of the same target.
 UNITY ?= ON
 # Files per unity batch: 16 took a quarter less compile time than CMake's default 8 (fewer
 # copies of the same headers and template instantiations).
