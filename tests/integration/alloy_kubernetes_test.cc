@@ -266,18 +266,16 @@ TEST_F(AlloyKubernetes, ARotatedSecretIsPolledAndAppliedWithoutAReloadFromOutsid
 // (the API server went down in between): the reload goes on with what the poll read, not with
 // the data the running config has, or the rotation would be lost until the next change.
 TEST_F(AlloyKubernetes, AReloadWhoseSecretReadFailsUsesWhatThePollRead) {
-  const std::string path = "/api/v1/namespaces/monitoring/secrets/loki-auth";
   api_->SetSecret("monitoring", "loki-auth",
                   R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"Z2xjX3Rva2Vu"})");
   StartAgent(SecretConfig(R"(poll_frequency = "1s")"), {"-server.http-listen-port=0"});
   ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
   EXPECT_EQ(loki_.Requests().at(0).headers.at("Authorization"), "Basic MTIzNDU6Z2xjX3Rva2Vu");
 
-  // The next read (the poll's) sees the new password; every read after it gets a 503. Polls
-  // come a second apart: none comes between these two calls but once in a very long while.
-  api_->SetSecret("monitoring", "loki-auth",
-                  R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"bmV3"})");
-  api_->FailPath(path, 503, /*after=*/1);
+  // The next read (the poll's) sees the new password; every read after it gets a 503.
+  api_->SetSecretThenFail("monitoring", "loki-auth",
+                          R"({"tenantId":"dGVhbS1h","username":"MTIzNDU=","password":"bmV3"})", 503,
+                          /*after=*/1);
   ASSERT_TRUE(WaitFor([&] { return agent_.Stderr().find("config reloaded") != std::string::npos; }))
       << agent_.Stderr();
   EXPECT_NE(agent_.Stderr().find("cannot read a Secret again: going on with the data read before"),
@@ -288,15 +286,8 @@ TEST_F(AlloyKubernetes, AReloadWhoseSecretReadFailsUsesWhatThePollRead) {
   EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Basic MTIzNDU6bmV3");
   // The polls that fail afterwards ask for nothing more (two of them, so that a reload the
   // first one asked for would have come by the time the second is warned about).
-  auto failed_polls = [&] {
-    const std::string err = agent_.Stderr();
-    size_t n = 0;
-    for (size_t at = err.find("cannot poll a Secret"); at != std::string::npos;
-         at = err.find("cannot poll a Secret", at + 1))
-      ++n;
-    return n;
-  };
-  ASSERT_TRUE(WaitFor([&] { return failed_polls() >= 2; })) << agent_.Stderr();
+  ASSERT_TRUE(WaitFor([&] { return Occurrences(agent_.Stderr(), "cannot poll a Secret") >= 2; }))
+      << agent_.Stderr();
   ASSERT_TRUE(agent_.MetricsPort(2)) << agent_.Stderr();
   EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 0);

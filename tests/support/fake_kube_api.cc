@@ -111,6 +111,19 @@ std::string ForbiddenMessage(const ApiPath& p, const std::string& verb) {
          R"( resource \")" + p.resource + R"(\" in API group \")" + p.group + R"(\" )" + scope;
 }
 
+// The body of a scripted failure: a 403 says what an API server without the agent's
+// ClusterRole (or Role) says.
+std::string FailureJson(int status, const ApiPath& what, const std::string& verb) {
+  return status == 403 ? StatusJson(status, "Forbidden", ForbiddenMessage(what, verb))
+                       : StatusJson(status, "Scripted");
+}
+
+std::string SecretPath(const std::string& ns, const std::string& name) {
+  return "/api/v1/namespaces/" + ns + "/secrets/" + name;
+}
+
+bool IsSecretPath(const std::string& path) { return ParseApiPath(path).resource == "secrets"; }
+
 // The node a fieldSelector "a=b,spec.nodeName=<node>" asks for, or "" for any.
 std::string NodeFromSelector(const std::string& selector) {
   constexpr std::string_view kKey = "spec.nodeName=";
@@ -313,6 +326,23 @@ void FakeKubeApi::FailPath(const std::string& path, int status, int after) {
   }
 }
 
+void FakeKubeApi::SetSecretThenFail(const std::string& ns, const std::string& name,
+                                    const std::string& json_data, int status, int after) {
+  std::lock_guard lock(mu_);
+  secrets_[ns + "/" + name] = json_data;
+  fail_paths_[SecretPath(ns, name)] = {status, after};
+}
+
+int FakeKubeApi::PathFailureLocked(const std::string& path) {
+  auto it = fail_paths_.find(path);
+  if (it == fail_paths_.end()) return 0;
+  if (it->second.after > 0) {
+    --it->second.after;
+    return 0;
+  }
+  return it->second.status;
+}
+
 void FakeKubeApi::SetListMode(ListMode mode) {
   std::lock_guard lock(mu_);
   list_mode_ = mode;
@@ -362,11 +392,10 @@ void FakeKubeApi::Serve() {
     bool scripted = false;  // by FailNext: with its Retry-After
     if (!r.authorized) {
       status = 401;
-    } else if (auto it = fail_paths_.find(r.path);
-               it != fail_paths_.end() && it->second.after > 0) {
-      --it->second.after;
-    } else if (it != fail_paths_.end()) {
-      status = it->second.status;
+    } else if (fail_paths_.contains(r.path)) {
+      // A Secret's handler decides under the lock it reads the data with: a request let
+      // through here could otherwise read data set after this check (see SetSecretThenFail).
+      if (!IsSecretPath(r.path)) status = PathFailureLocked(r.path);
     } else if (fail_next_ > 0) {
       --fail_next_;
       status = fail_status_;
@@ -376,14 +405,11 @@ void FakeKubeApi::Serve() {
     res.status = status;
     if (scripted && fail_retry_after_ > 0)
       res.set_header("Retry-After", std::to_string(fail_retry_after_));
-    // A 403 says what an API server without the agent's ClusterRole (or Role) says.
     const ApiPath what = ParseApiPath(r.path);
     const std::string verb = r.params.contains("watch") ? "watch"
                              : what.name.empty()        ? "list"
                                                         : "get";
-    res.set_content(status == 403 ? StatusJson(status, "Forbidden", ForbiddenMessage(what, verb))
-                                  : StatusJson(status, "Scripted"),
-                    "application/json");
+    res.set_content(FailureJson(status, what, verb), "application/json");
     return Server::HandlerResponse::Handled;
   });
   // matches: [1] "namespaces/<ns>/" or "", [2] the namespace, [3] the resource.
@@ -402,6 +428,11 @@ void FakeKubeApi::Serve() {
       [this](const httplib::Request& req, httplib::Response& res) {
         const std::string ns = req.matches[1].str(), name = req.matches[2].str();
         std::lock_guard lock(mu_);
+        if (const int status = PathFailureLocked(req.path); status != 0) {
+          res.status = status;
+          res.set_content(FailureJson(status, ParseApiPath(req.path), "get"), "application/json");
+          return;
+        }
         auto it = secrets_.find(ns + "/" + name);
         if (it == secrets_.end()) {
           res.status = 404;

@@ -93,6 +93,10 @@ class FakeKubeApi {
   // answered with status, until called again with 0. Those `after` are answered as they would
   // be without it, FailNext() aside (they do not count towards its n).
   void FailPath(const std::string& path, int status, int after = 0);
+  // SetSecret and FailPath(the Secret's path, status, after) in one step: every read of the new
+  // data counts towards `after` (a read between two calls could see the data uncounted).
+  void SetSecretThenFail(const std::string& ns, const std::string& name,
+                         const std::string& json_data, int status, int after);
 
   // How every later watch request misbehaves (a broken or hostile server).
   enum class WatchMode {
@@ -155,6 +159,9 @@ class FakeKubeApi {
     int after = 0;  // requests still answered before it fails
   };
   std::map<std::string, PathFailure> fail_paths_;
+  // The status `path` is to be answered with under fail_paths_ (0: as usual), counting the
+  // request towards its `after`. Under mu_.
+  int PathFailureLocked(const std::string& path);
   WatchMode watch_mode_ = WatchMode::kNormal;
   ListMode list_mode_ = ListMode::kNormal;
   uint64_t list_bytes_sent_ = 0;

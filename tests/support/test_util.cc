@@ -68,6 +68,12 @@ int ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   return n;
 }
 
+int Occurrences(std::string_view text, std::string_view what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 std::string Repeat(std::string_view s, size_t n) {
   std::string out;
   for (size_t i = 0; i < n; ++i) out += s;

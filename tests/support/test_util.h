@@ -34,6 +34,8 @@ std::string ReadFile(const std::string& path);
 void MakeDirs(const std::string& path);
 // Replaces every from in s with to; returns how many.
 int ReplaceAll(std::string& s, std::string_view from, std::string_view to);
+// How many times what occurs in text (overlapping ones too).
+int Occurrences(std::string_view text, std::string_view what);
 // s written n times.
 std::string Repeat(std::string_view s, size_t n);
 

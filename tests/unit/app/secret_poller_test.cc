@@ -171,7 +171,7 @@ TEST_F(SecretPollerTest, ARefusedReloadIsAskedForAgainLessAndLessOften) {
   SecretPoller poller(
       api_.Reader(), [this] { ++changes_; }, clock);
   const Data old_data = {{"password", "b2xk"}};
-  const Clock::SteadyTime::duration every = std::chrono::milliseconds(25);
+  const std::chrono::milliseconds every(25);
   const Clock::SteadyTime::duration tick = std::chrono::milliseconds(1);
   // True once the poller waits for its next poll exactly `in` from now.
   auto next_poll_in = [&](Clock::SteadyTime::duration in) {
@@ -179,7 +179,7 @@ TEST_F(SecretPollerTest, ARefusedReloadIsAskedForAgainLessAndLessOften) {
     return WaitFor([&] { return clock.NextWakeup() == at; });
   };
   api_.Set("loki", {{"password", "bmV3"}});
-  poller.Update({Polled("loki", old_data, std::chrono::milliseconds(25))});
+  poller.Update({Polled("loki", old_data, every)});
   // 25 ms doubled 18 times is past the hour: the last rounds wait the hour.
   Clock::SteadyTime::duration interval = every;
   for (int refusals = 0; refusals <= 20; ++refusals) {
@@ -195,11 +195,11 @@ TEST_F(SecretPollerTest, ARefusedReloadIsAskedForAgainLessAndLessOften) {
     // A tick later, so that the poll this hand-over times is told from the one the poller timed
     // before it (once the time between polls is capped, both are an hour away).
     clock.Advance(tick);
-    poller.Refused({Polled("loki", old_data, std::chrono::milliseconds(25))});
+    poller.Refused({Polled("loki", old_data, every)});
   }
   EXPECT_EQ(interval, SecretPoller::kMaxBackoff);
   // Applied at last: polled every 25 ms again, with nothing more to ask.
-  poller.Update({Polled("loki", {{"password", "bmV3"}}, std::chrono::milliseconds(25))});
+  poller.Update({Polled("loki", {{"password", "bmV3"}}, every)});
   ASSERT_TRUE(next_poll_in(every));
   const int asked = changes_.load();
   for (int i = 0; i < 3; ++i) {

@@ -12,6 +12,9 @@
 #include "util/log.h"
 
 namespace skidder::kubernetes {
+
+using skidder::testing::Occurrences;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -25,12 +28,6 @@ double Rate(const std::vector<skidder::testing::KubeRequest>& all, bool watch, s
   }
   if (at.size() < from + 2) return 0;
   return (at.size() - from - 1) / std::chrono::duration<double>(at.back() - at[from]).count();
-}
-
-int Occurrences(const std::string& text, std::string_view what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 class HostileApiTest : public DiscoveryTest {
