@@ -130,17 +130,32 @@ bool FToInt(Call& c) {
   *c.result = Value::Int(ToInt64(c.args[0]));
   return true;
 }
+// Go's int64 arithmetic wraps around (two's complement) where C++'s overflows: the operands
+// come from log lines, so add, sub and mul compute in uint64_t, and INT64_MIN / -1 (which traps
+// on x86-64: SIGFPE) is INT64_MIN as in Go, its remainder 0.
+int64_t Wrap(uint64_t v) { return static_cast<int64_t>(v); }
 bool FAdd(Call& c) {
-  int64_t sum = 0;
-  for (const Value& v : c.args) sum += ToInt64(v);
-  *c.result = Value::Int(sum);
+  uint64_t sum = 0;
+  for (const Value& v : c.args) sum += static_cast<uint64_t>(ToInt64(v));
+  *c.result = Value::Int(Wrap(sum));
   return true;
 }
 template <char kOp>
 bool FArith(Call& c) {
   const int64_t a = ToInt64(c.args[0]), b = ToInt64(c.args[1]);
+  const uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
   if ((kOp == '/' || kOp == '%') && b == 0) return c.Fail("integer divide by zero");
-  *c.result = Value::Int(kOp == '-' ? a - b : kOp == '*' ? a * b : kOp == '/' ? a / b : a % b);
+  int64_t r = 0;
+  if constexpr (kOp == '-') {
+    r = Wrap(ua - ub);
+  } else if constexpr (kOp == '*') {
+    r = Wrap(ua * ub);
+  } else if (b == -1) {
+    r = kOp == '/' ? Wrap(0 - ua) : 0;
+  } else {
+    r = kOp == '/' ? a / b : a % b;
+  }
+  *c.result = Value::Int(r);
   return true;
 }
 bool FNow(Call& c) {

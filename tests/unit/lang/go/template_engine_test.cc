@@ -176,6 +176,49 @@ TEST(TemplateEngine, PrintfFormatsAsGo) {
   }
 }
 
+// sprig's arithmetic on int64 wraps around as Go's does; the operands come from log lines, so
+// INT64_MIN / -1 (a SIGFPE in C++ on x86-64) must not bring the agent down, and overflows must
+// not be undefined behaviour (the UBSan build aborts on them).
+TEST(TemplateEngine, IntegerArithmeticWrapsAroundAsGo) {
+  class Data final : public TemplateData {
+   public:
+    const std::string* Field(std::string_view name) const override {
+      if (name == "min") return &min_;
+      if (name == "max") return &max_;
+      return nullptr;
+    }
+
+   private:
+    std::string min_ = "-9223372036854775808", max_ = "9223372036854775807";
+  };
+  struct Case {
+    const char* tmpl;
+    const char* want;
+  } cases[] = {
+      {"{{ div .min -1 }}|{{ mod .min -1 }}", "-9223372036854775808|0"},
+      {"{{ div 7 -2 }}|{{ mod -7 2 }}|{{ div 7 -1 }}|{{ mod 7 -1 }}", "-3|-1|-7|0"},
+      {"{{ add .max 1 }}|{{ add .max .max 2 }}", "-9223372036854775808|0"},
+      {"{{ sub .min 1 }}|{{ sub 0 .min }}", "9223372036854775807|-9223372036854775808"},
+      {"{{ mul .min -1 }}|{{ mul \"4611686018427387904\" 2 }}|{{ mul .max .max }}",
+       "-9223372036854775808|-9223372036854775808|1"},
+  };
+  Data data;
+  for (const auto& c : cases) {
+    auto t = Template::Parse(c.tmpl);
+    ASSERT_TRUE(t.has_value()) << c.tmpl << ": " << t.error().message();
+    std::string out, err;
+    EXPECT_TRUE(t->Execute(data, &out, &err)) << c.tmpl << ": " << err;
+    EXPECT_EQ(out, c.want) << c.tmpl;
+  }
+  for (const char* by_zero : {"{{ div .min 0 }}", "{{ mod 1 0 }}"}) {
+    auto t = Template::Parse(by_zero);
+    ASSERT_TRUE(t.has_value()) << by_zero;
+    std::string out, err;
+    EXPECT_FALSE(t->Execute(data, &out, &err)) << by_zero;
+    EXPECT_NE(err.find("integer divide by zero"), std::string::npos) << err;
+  }
+}
+
 TEST(TemplateEngine, RefusesDeepNestingWithAPosition) {
   auto parens = Template::Parse("{{ " + Repeat("(", 100000) + ".a" + Repeat(")", 100000) + " }}");
   ASSERT_FALSE(parens.has_value());
