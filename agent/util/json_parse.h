@@ -76,6 +76,53 @@ class DepthGuard {
   bool too_deep_ = false;
 };
 
+// Go's encoding/json (Promtail, Loki, the API server) decodes the \u escape of a lone UTF-16
+// surrogate as U+FFFD; JavaScript's JSON.stringify writes one for a string cut inside an emoji.
+// rapidjson 1.1 refuses a lone high surrogate (the whole document: a whole push request) and
+// turns a lone low one into bytes that are not UTF-8. Copies text into *out with each such
+// escape rewritten to \uFFFD (the same length, so the offsets of errors stay right) and returns
+// true; returns false, copying nothing, when there is none (the usual case: one memchr per
+// backslash).
+inline bool ReplaceLoneSurrogates(std::string_view text, std::string* out) {
+  // The code unit of the \uXXXX escape at `at`, or -1.
+  auto unit_at = [text](size_t at) -> int {
+    if (at + 6 > text.size() || text[at] != '\\' || text[at + 1] != 'u') return -1;
+    int v = 0;
+    for (size_t i = at + 2; i < at + 6; ++i) {
+      const char c = text[i];
+      const int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+    }
+    return v;
+  };
+  auto is_high = [](int u) { return u >= 0xD800 && u <= 0xDBFF; };
+  auto is_low = [](int u) { return u >= 0xDC00 && u <= 0xDFFF; };
+  bool copied = false;
+  for (size_t at = text.find('\\'); at != std::string_view::npos;) {
+    const int unit = unit_at(at);
+    size_t next = at + 2;  // past "\x" (a backslash escapes exactly one character but in \u)
+    if (unit >= 0) {
+      next = at + 6;
+      bool lone = is_low(unit);
+      if (is_high(unit)) {
+        lone = !is_low(unit_at(next));
+        if (!lone) next += 6;  // a pair
+      }
+      if (lone) {
+        if (!copied) out->assign(text);
+        copied = true;
+        out->replace(at + 2, 4, "FFFD");
+      }
+    }
+    at = next < text.size() ? text.find('\\', next) : std::string_view::npos;
+  }
+  return copied;
+}
+
 }  // namespace json_internal
 
 // Parses text into doc (whose previous value is kept when parsing fails). The reader's working
@@ -86,6 +133,8 @@ template <typename Doc, typename StackAlloc = rapidjson::CrtAllocator>
 JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text, StackAlloc* stack_alloc = nullptr,
                                  unsigned max_depth = kMaxJsonDepth,
                                  bool first_value_only = false) {
+  std::string repaired;  // strings are copied into doc: it may go once parsed
+  if (json_internal::ReplaceLoneSurrogates(text, &repaired)) text = repaired;
   rapidjson::MemoryStream ms(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
   rapidjson::GenericReader<rapidjson::UTF8<>, typename Doc::EncodingType, StackAlloc> reader(

@@ -1,4 +1,5 @@
-// Hostile JSON through the json stage: no nesting depth may crash the agent (issue 9, item 1).
+// Hostile JSON through the json stage: no nesting depth may crash the agent (issue 9, item 1), and
+// a lone UTF-16 surrogate escape reads as Go reads it.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -80,6 +81,46 @@ TEST(ParseJsonBounded, ReportsTooDeepWithItsOffsetAndKeepsOtherErrors) {
   r = ParseJsonBounded(d, "{\"a\":[1,{\"b\":null}]}");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(d["a"][1]["b"].IsNull(), true);
+}
+
+// As Go's encoding/json: a \u escape of a surrogate that is not half of a pair is U+FFFD, and the
+// rest of the document is read as usual (rapidjson alone refuses a lone high surrogate).
+TEST(ParseJsonBounded, ReadsALoneSurrogateAsTheReplacementCharacterAsGoDoes) {
+  const std::string kFffd = "\xEF\xBF\xBD", kGrin = "\xF0\x9F\x98\x80";
+  struct Case {
+    std::string json, want;
+  } cases[] = {
+      {R"(["cut \ud83d"])", "cut " + kFffd},
+      {R"(["cut \uD83D", 1])", "cut " + kFffd},
+      {R"(["\ud83d\ude00"])", kGrin},
+      {R"(["\udc00x"])", kFffd + "x"},
+      {R"(["\ud800\ud83d\ude00"])", kFffd + kGrin},
+      {R"(["\ud800\u0041"])", kFffd + "A"},
+      {R"(["\\ud800"])", "\\ud800"},  // an escaped backslash, then text
+      {R"(["\\\ud800"])", "\\" + kFffd},
+      {R"(["\"\ud83d"])", "\"" + kFffd},
+  };
+  for (const Case& c : cases) {
+    rapidjson::Document d;
+    JsonParseResult r = ParseJsonBounded(d, c.json);
+    ASSERT_TRUE(r.ok()) << c.json << ": " << r.Describe();
+    ASSERT_TRUE(d.IsArray() && d[0].IsString()) << c.json;
+    EXPECT_EQ(std::string(d[0].GetString(), d[0].GetStringLength()), c.want) << c.json;
+  }
+  // Errors after a repaired escape keep their offsets (the repair does not change the length).
+  rapidjson::Document d;
+  JsonParseResult r = ParseJsonBounded(d, R"(["\ud83d"] x)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.Describe().find("at offset 11"), std::string::npos) << r.Describe();
+}
+
+// A line cut inside an emoji by a JavaScript logger still gives its fields.
+TEST(JsonStage, ExtractsFromALineWithALoneSurrogate) {
+  auto stage = MustBuild("json:\n  expressions:\n    level:\n    msg:");
+  auto out = RunStage(*stage, MakeEntry(R"({"msg":"cut \ud83d","level":"info"})"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ExtractedOr(out[0], "level"), "info");
+  EXPECT_EQ(ExtractedOr(out[0], "msg"), "cut \xEF\xBF\xBD");
 }
 
 }  // namespace
