@@ -89,9 +89,17 @@ size_t CountJsonContainers(std::string_view json) {
 }
 
 // seconds and nanos as nanoseconds since the epoch; a time past what int64 nanoseconds hold
-// (year 2262) is clamped there rather than wrapping around to another date.
+// (year 2262) is clamped there rather than wrapping around to another date. nanos outside
+// [0, 1e9) (a sender's bug, or a hostile one) carry into seconds first, as Go's time.Unix does,
+// so that the sum cannot overflow either.
 int64_t TimestampNs(int64_t seconds, int32_t nanos) {
   constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  constexpr int32_t kSecond = 1'000'000'000;
+  int64_t carry = nanos / kSecond;
+  nanos %= kSecond;
+  if (nanos < 0) nanos += kSecond, --carry;
+  // |carry| <= 3: a seconds this close to the int64 limits is clamped anyway.
+  seconds = std::clamp(seconds, -kMaxSeconds - 3, kMaxSeconds + 3) + carry;
   seconds = std::clamp(seconds, -kMaxSeconds, kMaxSeconds);
   return seconds * 1'000'000'000 + nanos;
 }

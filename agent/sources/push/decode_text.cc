@@ -1,6 +1,7 @@
 // The text halves of push decoding: Prometheus label text (protobuf streams) and Loki's JSON body.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "sources/push/decode.h"
@@ -122,9 +123,6 @@ Result<Labels> ParseLabelText(std::string_view s) {
     SkipSpace(s);
     auto value = ReadQuoted(s);
     if (!value) return Err(value.error());
-    for (const Label& l : pairs) {
-      if (l.name == name) return Err(InvalidArgument("label " + name + " given twice"));
-    }
     pairs.push_back({std::move(name), std::move(*value)});
     SkipSpace(s);
     if (!s.empty() && s[0] == ',') {
@@ -137,9 +135,19 @@ Result<Labels> ParseLabelText(std::string_view s) {
   s.remove_prefix(1);
   SkipSpace(s);
   if (!s.empty()) return Err(InvalidArgument("text after '}'"));
-  Labels labels;
-  for (const Label& l : pairs) labels.Set(l.name, l.value);
-  return labels;
+  // Checked and built in O(n log n): a request may carry a stream with thousands of labels, and
+  // a check or a Set() per label against all the others would be quadratic in them.
+  std::vector<std::string_view> names;
+  names.reserve(pairs.size());
+  for (const Label& l : pairs) names.push_back(l.name);
+  std::sort(names.begin(), names.end());
+  if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
+    return Err(InvalidArgument("label " + std::string(*twice) + " given twice"));
+  }
+  LabelsBuilder builder;
+  builder.Reserve(pairs.size());
+  for (Label& l : pairs) builder.Add(std::move(l.name), std::move(l.value));
+  return builder.Build();
 }
 
 namespace {
@@ -179,13 +187,16 @@ Status ReadStream(const JsonValue& s, size_t si, PushedStream* out) {
     if (!it->value.IsObject()) {
       return InvalidArgument(fmt::format("streams[{}].stream: expected an object of labels", si));
     }
+    LabelsBuilder builder(std::move(out->labels));  // one sort and hash for all of them
+    builder.Reserve(it->value.MemberCount());
     for (auto l = it->value.MemberBegin(); l != it->value.MemberEnd(); ++l) {
       if (!l->value.IsString() || !IsValidLabelName(Str(l->name))) {
         return InvalidArgument(
             fmt::format("streams[{}].stream: label names must be valid and values strings", si));
       }
-      out->labels.Set(Str(l->name), Str(l->value));
+      builder.Add(std::string(Str(l->name)), std::string(Str(l->value)));
     }
+    out->labels = builder.Build();
   }
   auto values = s.FindMember("values");
   if (values == s.MemberEnd() || values->value.IsNull()) return Status::Ok();
