@@ -17,20 +17,9 @@ class LabelFilterStage final : public Stage {
       : names_(std::move(names)), keep_(keep), name_(name) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
-    // Labels has no erase-while-iterating: find one label to remove, copy its name out (Remove
-    // shifts the vector), repeat. Label sets are small.
-    for (;;) {
-      const Label* victim = nullptr;
-      for (const Label& l : e.entry.labels) {
-        if (Goes(l.name)) {
-          victim = &l;
-          break;
-        }
-      }
-      if (victim == nullptr) break;
-      scratch_.assign(victim->name);
-      e.entry.labels.Remove(scratch_);
-    }
+    // One pass and one rehash, however many go (a Remove() per label would be quadratic over
+    // the thousands of labels a pod can carry through labelmap); nothing is copied when none go.
+    e.entry.labels.RemoveIf([this](const Label& l) { return Goes(l.name); });
     out.Emit(std::move(e));
   }
 
@@ -46,7 +35,6 @@ class LabelFilterStage final : public Stage {
   std::vector<std::string> names_;
   Keep keep_;
   std::string_view name_;  // a literal
-  std::string scratch_;
 };
 
 Result<std::unique_ptr<Stage>> NewLabelFilterStage(const config::StageConfig& cfg,

@@ -190,29 +190,29 @@ std::optional<std::string_view> LokiClient::Impl::LineToSend(const Entry& e,
 // distinct, see ShortenLabelValue) and counted.
 uint32_t LokiClient::Impl::ShortenLabelValues(Labels* labels) {
   if (opts_.max_label_value_length <= 0) return 0;
-  uint32_t shortened = 0;
   const auto limit = static_cast<size_t>(opts_.max_label_value_length);
-  for (bool changed = true; changed;) {  // Set() invalidates the iteration: start over after it
-    changed = false;
-    for (const Label& l : *labels) {
-      if (l.value.size() <= limit) continue;
-      std::string name = l.name, value = l.value;
-      // Repaired first: the encoder's replacement characters could make the value long again.
-      formats::SanitizeUtf8(value);
-      ShortenLabelValue(&value, limit);
-      labels->Set(name, value);
-      ++shortened;
-      if (int64_t n = 0; label_log_.Allow(&n)) {
-        LOG_WARN("label value longer than limits_config.max_label_value_length shortened",
-                 {{"host", host_},
-                  {"label", name},
-                  {"max_label_value_length", std::to_string(limit)},
-                  {"values", std::to_string(n)}});
-      }
-      changed = true;
-      break;
+  uint32_t shortened = 0;
+  for (const Label& l : *labels) shortened += l.value.size() > limit;
+  if (shortened == 0) return 0;
+  // One builder for all of them: a Set() per value would rehash the whole set each time.
+  LabelsBuilder builder(*labels);
+  builder.Reserve(shortened);
+  for (const Label& l : *labels) {
+    if (l.value.size() <= limit) continue;
+    std::string value = l.value;
+    // Repaired first: the encoder's replacement characters could make the value long again.
+    formats::SanitizeUtf8(value);
+    ShortenLabelValue(&value, limit);
+    if (int64_t n = 0; label_log_.Allow(&n)) {
+      LOG_WARN("label value longer than limits_config.max_label_value_length shortened",
+               {{"host", host_},
+                {"label", l.name},
+                {"max_label_value_length", std::to_string(limit)},
+                {"values", std::to_string(n)}});
     }
+    builder.Add(l.name, std::move(value));
   }
+  *labels = builder.Build();
   return shortened;
 }
 
