@@ -27,6 +27,12 @@ constexpr Pattern kPatterns[] = {
     {"rate limit", telemetry::kReasonRateLimited},
 };
 
+// An HTML (or XML) page: what gateways and load balancers answer with, never Loki.
+bool IsMarkup(std::string_view body) {
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && body[first] == '<';
+}
+
 }  // namespace
 
 const char* DropReasonFromBody(std::string_view body) {
@@ -48,7 +54,10 @@ Decision Classify(int status, std::string_view body, bool drop_rate_limited_batc
   if (status == 401 || status == 403) return {Action::kReauth};
   if (status == 413) return {Action::kSplit};
   // 400 is Loki refusing the content (it may have stored the valid part): resending cannot help.
-  if (status == 400) return {Action::kDrop, DropReasonFromBody(body)};
+  // Loki says why in plain text. An HTML page is a gateway's own 400 (nginx: "The plain HTTP
+  // request was sent to HTTPS port", "The SSL certificate error", "Request Header Or Cookie Too
+  // Large"): nothing reached Loki and the content is not at fault, so it is misrouted, below.
+  if (status == 400 && !IsMarkup(body)) return {Action::kDrop, DropReasonFromBody(body)};
   // 408: a proxy gave up waiting for us; the batch was not ingested.
   if (status == 408) return {Action::kRetry};
   // Any other 4xx never comes from Loki's push handler: a gateway or ingress answered (404 or 405
@@ -56,7 +65,7 @@ Decision Classify(int status, std::string_view body, bool drop_rate_limited_batc
   // ingested and the content is not at fault, so the data is kept and retried, loudly, until the
   // route is fixed; dropping it (as Promtail does) would lose every line of a first install with
   // a wrong URL.
-  if (status > 400 && status < 500) return {Action::kRetry, nullptr, /*misrouted=*/true};
+  if (status >= 400 && status < 500) return {Action::kRetry, nullptr, /*misrouted=*/true};
   // 0 (no response), 5xx, and anything unexpected (1xx/3xx: a misconfigured URL): keep the data;
   // readers pause and the failure shows in request_duration{status_code}.
   return {Action::kRetry};

@@ -10,7 +10,8 @@ namespace skidder::sink {
 
 enum class Action {
   kAck,     // 2xx: acknowledged, release the entries
-  kRetry,   // 429, 5xx, 408, other 4xx, transport errors, anything unexpected: back off, keep
+  kRetry,   // 429, 5xx, 408, other 4xx (a 400 as an HTML page too), transport errors, anything
+            // unexpected: back off, keep
   kReauth,  // 401/403: re-read credentials, then back off and retry
   kSplit,   // 413: send the batch in halves; a single entry is dropped (entry_too_large)
   kDrop,    // 400 (or 429 with drop_rate_limited_batches): never resend, count
@@ -19,8 +20,9 @@ enum class Action {
 struct Decision {
   Action action;
   const char* reason = nullptr;  // drop reason (metrics label) when action == kDrop
-  // A retried 4xx that Loki itself never sends (404, 405, ...): something between the agent and
-  // Loki refused the request, most often a wrong URL. Logged as an error with that hint.
+  // A retried 4xx that Loki itself never sends (404, 405, a 400 as an HTML page, ...): something
+  // between the agent and Loki refused the request, most often a wrong URL. Logged as an error
+  // with that hint.
   bool misrouted = false;
 };
 

@@ -202,9 +202,10 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
                  {"body", LoggableBody(r.body)},
                  {"attempt", std::to_string(backoff_.attempt() + 1)},
                  {"hint",
-                  "Loki answers a push only with 2xx, 400, 401, 403, 413, 429 or 5xx; check that "
-                  "the client url ends in /loki/api/v1/push and that the gateway routes it. The "
-                  "lines are kept until it does"}});
+                  "Loki answers a push only with 2xx, 400 (in plain text), 401, 403, 413, 429 "
+                  "or 5xx; check that the client url (scheme and port too) ends in "
+                  "/loki/api/v1/push and that the gateway routes it and accepts the agent's "
+                  "certificate. The lines are kept until it does"}});
     } else if (ShouldLogAttempt(backoff_.attempt() + 1)) {
       LOG_WARN("loki: push failed, will retry",
                {{"url", safe_url_},

@@ -44,6 +44,27 @@ TEST(Classify, OnlyAnswersLokiNeverGivesAreMisrouted) {
   }
 }
 
+// nginx's own 400 pages (a gateway in front of Loki): nothing reached Loki and the content is not
+// at fault, so the batch is kept and retried as misrouted, not dropped with its lines.
+TEST(Classify, AGatewaysHtml400IsMisroutedNotADrop) {
+  for (const char* page : {
+           "<html>\r\n<head><title>400 The SSL certificate error</title></head>\r\n<body>\r\n"
+           "<center><h1>400 Bad Request</h1></center>\r\n<center>The SSL certificate error"
+           "</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+           "\n  <!DOCTYPE html><html><body>400 Bad Request</body></html>",
+           "<html><head><title>400 Request Header Or Cookie Too Large</title></head></html>",
+       }) {
+    const Decision d = Classify(400, page, false);
+    EXPECT_EQ(ActionName(d.action), ActionName(Action::kRetry)) << page;
+    EXPECT_TRUE(d.misrouted) << page;
+  }
+  // Loki's own 400 is text, even when the line it quotes holds markup.
+  const Decision loki =
+      Classify(400, "entry for stream '{app=\"web\"}' has timestamp too old: <html> line", false);
+  EXPECT_EQ(ActionName(loki.action), ActionName(Action::kDrop));
+  EXPECT_STREQ(loki.reason, telemetry::kReasonTooOld);
+}
+
 TEST(Classify, DroppedRateLimitedBatchesCountAsRateLimited) {
   EXPECT_STREQ(Classify(429, "", true).reason, telemetry::kReasonRateLimited);
 }

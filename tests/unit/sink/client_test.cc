@@ -181,6 +181,30 @@ TEST_F(LokiClientTest, A404FromAGatewayIsRetriedAndNothingIsDropped) {
   EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
 }
 
+// nginx's own 400 page in front of Loki (here: a client certificate it refuses, until it is
+// renewed): not Loki refusing the content, so the lines are kept and retried like a 404's.
+TEST_F(LokiClientTest, AGatewaysHtml400IsRetriedAndNothingIsDropped) {
+  loki_.ScriptReply(400,
+                    "<html>\r\n<head><title>400 The SSL certificate error</title></head>\r\n"
+                    "<body><center><h1>400 Bad Request</h1></center><hr><center>nginx</center>"
+                    "</body></html>\r\n");
+  auto tracker = AckTracker::Create(0);
+  auto client = Make(Config());
+  auto want = Numbered(3);
+  for (size_t i = 0; i < want.size(); ++i) {
+    client->Push(MakeEntry(want[i], tracker->Open((i + 1) * 10)));
+  }
+  ASSERT_TRUE(client->Start().ok());
+
+  ASSERT_TRUE(loki_.WaitForLines(want.size()));
+  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+  EXPECT_EQ(loki_.Lines(), want);
+  EXPECT_EQ(metrics_.request_duration.With({host(), "400"})->Count(), 1u);
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 1);
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
+}
+
 TEST_F(LokiClientTest, A413SplitsTheBatchAndDropsOnlyAnEntryTooLargeOnItsOwn) {
   loki_.SetMaxBodyBytes(1024);
   auto client = Make(Config());
