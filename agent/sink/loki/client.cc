@@ -37,6 +37,10 @@ constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
 // batch (which notifies it), so an idle agent's sender does not wake 5 times a second. The bound
 // only keeps the deadline far from overflow.
 constexpr auto kNothingOpenWait = std::chrono::hours(1);
+// Longest a retry waits once the client is stopping (SIGTERM, a reload): a backoff grown to
+// minutes in an outage would otherwise sleep through the whole graceful_shutdown_timeout,
+// although Loki may be back (the reload is often the very fix), and leave everything unsent.
+constexpr auto kStoppingRetryWait = std::chrono::seconds(1);
 
 uint64_t NextClientId() {
   static std::atomic<uint64_t> next{1};
@@ -459,15 +463,22 @@ bool LokiClient::Impl::NextBatch(Batch* out) {
   }
 }
 
-// Stop() wakes the sleep through cv_ once its deadline has passed (abort_).
+// Stop() wakes the sleep through cv_ once its deadline has passed (abort_). A stop that begins
+// during the sleep ends it at once (one more try), and a sleep of a stopping client lasts at most
+// kStoppingRetryWait: the deadline is spent trying, not waiting.
 bool LokiClient::Impl::SleepFor(std::chrono::nanoseconds d) {
-  const SteadyTime end = clock_->Steady() + d;
+  const SteadyTime start = clock_->Steady();
+  const SteadyTime end = start + d;
   std::unique_lock lock(mu_);
+  const bool stopping_before = stopping_;
   while (!abort_.load()) {
     const SteadyTime now = clock_->Steady();
     if (now >= end) return true;
+    if (stopping_ && (!stopping_before || now >= start + kStoppingRetryWait)) return true;
     UpdateLag(now);
-    clock_->WaitUntil(cv_, lock, std::min<SteadyTime>(end, now + kMaxIdleWait));
+    SteadyTime until = std::min<SteadyTime>(end, now + kMaxIdleWait);
+    if (stopping_) until = std::min<SteadyTime>(until, start + kStoppingRetryWait);
+    clock_->WaitUntil(cv_, lock, until);
   }
   return false;
 }

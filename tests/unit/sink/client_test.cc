@@ -419,6 +419,40 @@ TEST_F(LokiClientTest, ClientsBegunTogetherFlushSideBySideWithinOneDeadline) {
   EXPECT_EQ(healthy.Lines(), Numbered(5));
 }
 
+// Loki was down long enough for the backoff to reach minutes and is back when a SIGTERM (or a
+// reload, often the very fix) stops the client: the stop ends the backoff and the batch is sent
+// within the deadline, instead of the sleep using it up and everything being left unsent.
+TEST_F(LokiClientTest, AStopDuringALongBackoffTriesAgainAtOnce) {
+  loki_.ScriptStatuses({503});
+  auto cfg = Config();
+  cfg.backoff_config.min_period = std::chrono::minutes(5);
+  cfg.backoff_config.max_period = std::chrono::minutes(5);
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  client->Push(MakeEntry("waited out"));
+  ASSERT_TRUE(WaitFor([&] { return Counter(metrics_.batch_retries, {host()}) == 1; }));
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(30)));
+  EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"waited out"});
+}
+
+// While stopping, Loki still down: retries come about a second apart until the deadline, then
+// what is left is abandoned (and read again after the restart).
+TEST_F(LokiClientTest, AStoppingClientRetriesEverySecondUntilItsDeadline) {
+  loki_.ScriptStatuses(std::vector<int>(100, 503));
+  auto cfg = Config();
+  cfg.backoff_config.min_period = std::chrono::minutes(5);
+  cfg.backoff_config.max_period = std::chrono::minutes(5);
+  auto client = Make(cfg);
+  ASSERT_TRUE(client->Start().ok());
+  client->Push(MakeEntry("never"));
+  ASSERT_TRUE(WaitFor([&] { return loki_.RequestCount() == 1; }));
+  EXPECT_FALSE(client->Stop(std::chrono::milliseconds(2500)));
+  // One at the stop, then one a second (a slow machine may fit fewer in, never more).
+  EXPECT_GE(loki_.RequestCount(), 2u);
+  EXPECT_LE(loki_.RequestCount(), 4u);
+  EXPECT_EQ(loki_.LineCount(), 0u);
+}
+
 TEST_F(LokiClientTest, LongLinesAreTruncatedOrDroppedByConfig) {
   auto tracker = AckTracker::Create(0);
   ClientOptions truncate;
