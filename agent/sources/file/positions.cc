@@ -637,6 +637,7 @@ size_t Positions::Size() const {
 }
 
 Status Positions::Save(SaveWhen when) {
+  std::lock_guard saving(save_mu_);  // taken before mu_, never while holding it
   {
     std::lock_guard lock(mu_);
     const bool due = dirty_ || (sizes_dirty_ && when == SaveWhen::kAnyChange);

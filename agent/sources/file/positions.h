@@ -145,6 +145,10 @@ class Positions {
   bool lost_ = false;
   telemetry::AgentMetrics* metrics_;
   mutable std::mutex mu_;
+  // One Save() at a time: the reading thread saves at a held rotation while the main loop saves
+  // every 250 ms, and both write through the same temporary name, so one's rename could install
+  // the other's half-written file (and fail its own).
+  std::mutex save_mu_;
   PositionSet by_path_;
   // by_path_'s records that are not imported, by device and inode: a newly found file looks up
   // whether it was recorded under another name (a rotation while stopped), and scanning every

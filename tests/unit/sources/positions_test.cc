@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "support/test_util.h"
 #include "util/log.h"
@@ -59,6 +61,35 @@ TEST_F(PositionsTest, SaveAndLoadRoundTrip) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ / "sub"),
                           std::filesystem::directory_iterator()),
             1);
+}
+
+// The reading thread (a held rotation) and the main loop (every 250 ms) save at once: each save
+// installs a whole file and none fails. They used to share one temporary file, so one's rename
+// could put the other's half-written file in place and the other's rename then failed.
+TEST_F(PositionsTest, SavesFromTwoThreadsAtOnceEachInstallAWholeFile) {
+  const std::string file = dir_ / "positions.json";
+  Positions p(file, false, &metrics_);
+  std::atomic<int> failures{0};
+  auto saver = [&](int thread) {
+    for (int i = 0; i < 300; ++i) {
+      p.Put({"/var/log/t" + std::to_string(thread) + "-" + std::to_string(i) + ".log",
+             {1, static_cast<uint64_t>(thread * 1000 + i), 0, 0},
+             static_cast<uint64_t>(i),
+             false});
+      if (!p.Save().ok()) ++failures;
+    }
+  };
+  std::thread a(saver, 1), b(saver, 2);
+  for (int i = 0; i < 300; ++i) {  // meanwhile the file on disk is always a whole one
+    Positions reader(file, false, &metrics_);
+    EXPECT_FALSE(reader.lost()) << ReadFile(file);
+  }
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(metrics_.positions_write_errors.With({})->Value(), 0);
+  Positions reread(file, false, &metrics_);
+  EXPECT_EQ(reread.All().size(), 600u);
 }
 
 // FindByIdentity answers from an index by inode: the first record by path with that device and
