@@ -125,7 +125,10 @@ void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* 
   }
   preopened.reset();
   dirs.Seal();
-  if (only == nullptr && !orphans_checked_ && held_.enabled()) {
+  // Links no record names are orphans, but only when the records could be read: those of an
+  // unreadable positions file (kept, for the operator to fix) or a corrupt one (set aside) may
+  // name them still, and a link is the last copy of a deleted file's unread bytes.
+  if (only == nullptr && !orphans_checked_ && held_.enabled() && !positions_->lost()) {
     orphans_checked_ = true;
     std::set<std::string> referenced;
     for (const auto& r : positions_->All()) referenced.insert(r.path);

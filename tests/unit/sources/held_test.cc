@@ -93,6 +93,20 @@ TEST_F(Held, LinksNoPositionNamesAreRemovedAtStart) {
   EXPECT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 0; }));
 }
 
+// Without its positions (corrupt, or unreadable: kept for the operator to fix) the agent cannot
+// tell which links are orphans: the records that name them may come back, so none is removed.
+TEST_F(Held, LinksStayWhenThePositionsFileCouldNotBeRead) {
+  std::filesystem::create_directories(HeldDir());
+  WriteFile(HeldDir() + "/1-2", "maybe still named\n");
+  WriteFile(h_.dir / "positions.json", "{\"positions\": [tor");
+  h_.positions = std::make_unique<Positions>(h_.dir / "positions.json", false, &h_.metrics);
+  ASSERT_TRUE(h_.positions->lost());
+  WriteFile(h_.dir / "0.log", "x\n");
+  h_.Start(h_.dir / "*.log", Options());
+  ASSERT_TRUE(h_.WaitLines(h_.dir / "0.log", {"x"}));  // past the first pass, which checks
+  EXPECT_EQ(CountEntries(HeldDir()), 1u);
+}
+
 TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
   struct stat a, b;
   if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 ||
