@@ -524,8 +524,9 @@ void FileSource::Impl::RebuildPathIndex() {
 // the old one goes. Left to the next SyncPositions, a save between (the runtime syncs, then
 // saves, while a pass may run) wrote neither, and a crash then read the file again from its
 // start.
-void FileSource::Impl::MoveRecord(TailedFile& f, const std::string& path) {
+void FileSource::Impl::MoveRecord(TailedFile& f, const std::string& path, int depth) {
   const std::string old = f.record_path();
+  if (!path.empty() && path != old) MoveAside(path, f.identity(), depth);
   SetRecordPath(f, path);
   if (!path.empty()) {
     f.FingerprintUnread();
@@ -534,6 +535,34 @@ void FileSource::Impl::MoveRecord(TailedFile& f, const std::string& path) {
     f.NotePut(record_);
   }
   if (SameRecordFile(positions_->FindByPath(old), f.identity())) positions_->Remove(old);
+}
+
+// logrotate's numbered names move every file on at each rotation (app.log.1 -> app.log.2, then
+// app.log -> app.log.1), often within one batch of events. Put at app.log.1, the new rotation's
+// record would replace the record of the file that was there, which then, with no record by path
+// or inode, looks like a rotation never seen and is read again, whole. So that record follows its
+// file first (by inode, the same first bytes), and so on down a chain of renames.
+void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& incoming, int depth) {
+  const std::optional<PositionRecord> there = positions_->FindByPath(path);
+  if (!there || there->imported || there->compressed || depth > 64 ||
+      (there->identity.dev == incoming.dev && there->identity.ino == incoming.ino)) {
+    return;
+  }
+  const std::string to = FindByInode(DirName(path), there->identity);
+  if (to.empty() || to == path || !PlausiblyRotated(*there, to) ||
+      !IsRecordedFile(to, there->identity)) {
+    return;  // gone (or its inode reused): the record is replaced, as it always was
+  }
+  if (auto it = files_.find(KeyOf(there->identity));
+      it != files_.end() && it->second->record_path() == path) {
+    MoveRecord(*it->second, to, depth + 1);  // still open (draining): its record moves with it
+    return;
+  }
+  MoveAside(to, there->identity, depth + 1);
+  PositionRecord moved = *there;
+  moved.path = to;
+  if (moved.origin.empty()) moved.origin = path;
+  positions_->Put(moved);
 }
 
 void FileSource::Impl::SetRecordPath(TailedFile& f, std::string path) {

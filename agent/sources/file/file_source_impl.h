@@ -289,8 +289,12 @@ class FileSource::Impl {
   void RebuildPathIndex();
   // Moves f's record to path; an open file's path index entry follows.
   void SetRecordPath(TailedFile& f, std::string path);
-  // SetRecordPath, and the record in Positions moved with it at once (discovery.cc).
-  void MoveRecord(TailedFile& f, const std::string& path);
+  // SetRecordPath, and the record in Positions moved with it at once (discovery.cc); depth: see
+  // MoveAside.
+  void MoveRecord(TailedFile& f, const std::string& path, int depth = 0);
+  // Before a record of the file `incoming` is put at path: a record there of another file that
+  // was renamed on follows it by inode (discovery.cc). depth bounds a chain of such moves.
+  void MoveAside(const std::string& path, const FileIdentity& incoming, int depth = 0);
   // Debug builds: the path index has every open file with a path under it, and nothing else.
   bool PathIndexInStep() const;
   // held files (discovery.cc)

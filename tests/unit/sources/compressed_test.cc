@@ -71,6 +71,66 @@ TEST(CompressedRotation, ReadsTheUnreadRestInsideTheCompressedCopy) {
   ASSERT_TRUE(h.WaitLines(log, Concat({{"aaaa"}, Numbered("b", 0, 100), {"new", "after"}})));
 }
 
+// logrotate's numbered names (rotate N, compress, delaycompress), while the agent runs: at each
+// rotation app.log.1 is compressed to app.log.1.gz, every older file moves up a number
+// (app.log.1.gz -> app.log.2.gz) and app.log becomes app.log.1. The records follow those renames,
+// so no earlier rotation looks like one never seen and is sent again.
+TEST(CompressedRotation, LogrotatesNumberedNamesAreFollowedAndNothingIsSentTwice) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, Joined(Numbered("a", 0, 50)));
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, Numbered("a", 0, 50)));
+  // Rotation 1: app.log -> app.log.1 (delaycompress: not compressed yet).
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, Joined(Numbered("b", 0, 50)));
+  ASSERT_TRUE(h.WaitLines(log, Concat({Numbered("a", 0, 50), Numbered("b", 0, 50)})));
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = h.positions->FindByPath(log + ".1");
+    return r && r->done;
+  }));
+  // Rotation 2: app.log.1 compressed (logrotate keeps its mtime), app.log.1.gz -> app.log.2.gz,
+  // app.log -> app.log.1.
+  struct stat before;
+  ASSERT_EQ(::stat((log + ".1").c_str(), &before), 0);
+  Compress(log + ".1", log + ".1.gz");
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (log + ".1.gz").c_str(), times, 0), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = h.positions->FindByPath(log + ".1.gz");
+    return r && r->done && r->compressed;
+  }));
+  ASSERT_EQ(std::rename((log + ".1.gz").c_str(), (log + ".2.gz").c_str()), 0);
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, Joined(Numbered("c", 0, 50)));
+  const auto want = Concat({Numbered("a", 0, 50), Numbered("b", 0, 50), Numbered("c", 0, 50)});
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }));
+  // Both older rotations are known under their new names once B is read to its end.
+  ASSERT_TRUE(WaitFor([&] {
+    auto one = h.positions->FindByPath(log + ".1"), two = h.positions->FindByPath(log + ".2.gz");
+    return one && one->done && two && two->done;
+  }));
+  EXPECT_EQ(h.sink.Lines(log), want);
+  // Rotation 3 without compression in between, every rename back to back (one batch of events):
+  // app.log.1 -> app.log.2, app.log -> app.log.1.
+  ASSERT_EQ(std::rename((log + ".1").c_str(), (log + ".2").c_str()), 0);
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, Joined(Numbered("d", 0, 50)));
+  const auto all = Concat({want, Numbered("d", 0, 50)});
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= all.size(); }));
+  ASSERT_TRUE(WaitFor([&] {
+    auto one = h.positions->FindByPath(log + ".1"), two = h.positions->FindByPath(log + ".2");
+    return one && one->done && two && two->done;
+  }));
+  EXPECT_EQ(h.sink.Lines(log), all);
+  // And a restart reads none of them again.
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  AppendFile(log, "after\n");
+  auto after = all;
+  after.push_back("after");
+  ASSERT_TRUE(h.WaitLines(log, after)) << ::testing::PrintToString(h.sink.Lines(log));
+}
+
 TEST(CompressedRotation, ACrashInsideTheCopyResumesInsideItAgain) {
   Harness h;
   const std::string log = h.dir / "0.log";
