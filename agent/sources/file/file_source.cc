@@ -561,12 +561,20 @@ void FileSource::Impl::SetIdle(TailedFile& f) {
 void FileSource::Impl::PollTick(int64_t now_ns) {
   if (watcher_->PollDirs()) rescan_ = true;
   const bool any_polled = watcher_->AnyPolled();
+  // A file opened through a link is rotated where no watch of ours sees it (the kubelet or
+  // Docker renames it in the link target's directory): whether the link still names it is
+  // checked once a second, a stat each. Left to the timed pass (5 minutes), the file after it
+  // went unread, and was skipped whole if rotated again before that pass.
+  const bool check_links = now_.steady_ns >= next_link_check_ns_;
+  if (check_links) next_link_check_ns_ = now_.steady_ns + kLinkCheckPeriodNs;
   for (const FileKey& key : Ticked()) {
     auto it = files_.find(key);
     if (it == files_.end()) continue;
     TailedFile& f = *it->second;
     MarkDirty(f);
-    if (f.draining || !any_polled || !watcher_->IsPolled(file_util::DirName(f.path()))) continue;
+    if (f.draining) continue;
+    const bool polled = any_polled && watcher_->IsPolled(file_util::DirName(f.path()));
+    if (!polled && !(check_links && f.via_symlink)) continue;
     if (!IsAt(f.record_path(), f.identity())) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
     }

@@ -393,6 +393,10 @@ class FileSource::Impl {
   // CloseDrained looks at them next (steady ns): once a tick, and not at all when there are none.
   size_t lingering_ = 0;
   int64_t next_linger_look_ns_ = 0;
+  // When PollTick next checks that the links of files opened through one still name them
+  // (steady ns), once a kLinkCheckPeriodNs.
+  static constexpr int64_t kLinkCheckPeriodNs = 1'000'000'000;
+  int64_t next_link_check_ns_ = 0;
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
   int64_t next_flush_ns_ = INT64_MAX;  // the handlers' earliest NextFlushNs after FlushHandlers
 };

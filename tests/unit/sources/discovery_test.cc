@@ -56,6 +56,36 @@ TEST(DiscoveryListing, AFileFoundThroughALinkIsStillReadWithoutWriteEvents) {
   EXPECT_EQ(ws.passes.load(), 1);
 }
 
+// The file behind a link is rotated where no watch of ours sees it (the kubelet or Docker renames
+// it in the link target's directory): the tick that checks the link's files notices within about
+// a second that the link names another file, and a pass opens it. Waiting for the timed pass (5
+// minutes) skipped a whole file whenever it was rotated again before that.
+TEST(DiscoveryListing, ARotationBehindALinkIsFollowedWithoutWaitingForTheTimedPass) {
+  Harness h;
+  FakeWatcher::State ws;
+  skidder::testing::TempDir elsewhere;
+  const std::string real = elsewhere / "0.log", link = h.dir / "c.log";
+  WriteFile(real, "a1\n");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  auto o = h.DefaultOptions();
+  o.rescan_period = std::chrono::hours(1);  // as good as never, as a timed pass is in 5 minutes
+  h.Start(h.dir / "*.log", o, std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(link, {"a1"}));
+  // Rotated twice; each new file read from its first line, the stream in order.
+  std::vector<std::string> want = {"a1"};
+  for (const char* next : {"b", "c"}) {
+    std::string rotated = real;  // appended, not `real + "." + ...`: GCC 12 warns -Wrestrict there
+    rotated.append(".").append(next);
+    ASSERT_EQ(std::rename(real.c_str(), rotated.c_str()), 0);
+    WriteFile(real, std::string(next) + "1\n");
+    want.push_back(std::string(next) + "1");
+    ASSERT_TRUE(h.WaitLines(link, want)) << ::testing::PrintToString(h.sink.Lines(link));
+    AppendFile(real, std::string(next) + "2\n");
+    want.push_back(std::string(next) + "2");
+    ASSERT_TRUE(h.WaitLines(link, want)) << ::testing::PrintToString(h.sink.Lines(link));
+  }
+}
+
 // A pass lists a new directory and reads a new file without writing their inodes (O_NOATIME;
 // the test owns both, so it may ask). Their atime is set before their mtime, where relatime
 // would update it.
