@@ -449,7 +449,8 @@ bool FileSource::Impl::Unpark(TailedFile& f) {
 // A stream's files are read oldest first: while a rotated file of a stream (draining) still has
 // bytes to read, files of the same stream opened after it wait, so Loki gets the stream in order.
 // Returns, per stream file name, the open order of its oldest file with bytes left; empty when no
-// file is draining (the common case costs one pass and no allocation).
+// file is draining (the common case costs one pass and no allocation). A parked file does not
+// count: it waits for a descriptor, which files waiting for it would never give up.
 std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() {
   std::unordered_map<std::string_view, uint64_t> oldest;
   for (const FileKey& key : Ticked()) {  // every draining file is ticked
@@ -509,8 +510,22 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
 FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     TailedFile& f, int64_t now_ns, const std::unordered_map<std::string_view, uint64_t>& oldest) {
   if (f.parked() && f.draining) {
-    f.dirty = false;  // lost its file while parked: nothing more to read
-    return FileTurn::kDone;
+    // Rotated (or its target gone) while parked: StartDrain moved its record to the name it has
+    // now (or to its held link), and it is read on there to its end. Closed unread, its record
+    // was marked done over the bytes it never read. Only a file deleted meanwhile is gone. (The
+    // stream's newer file does not wait for it, see OldestUnread: waiting for a descriptor held
+    // by files that wait could last forever.)
+    if (f.record_path().empty()) {
+      f.dirty = false;
+      return FileTurn::kDone;
+    }
+    if (!EnsureFdSlot(&f)) return FileTurn::kWait;  // stays dirty: read once a descriptor frees
+    if (!f.Reopen(f.record_path())) {
+      LOG_WARN("parked file was deleted before it could be read to the end",
+               {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
+      f.dirty = false;
+      return FileTurn::kDone;
+    }
   }
   if (!oldest.empty()) {
     auto o = oldest.find(f.path());
