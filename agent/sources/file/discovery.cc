@@ -128,7 +128,7 @@ void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* 
   // Links no record names are orphans, but only when the records could be read: those of an
   // unreadable positions file (kept, for the operator to fix) or a corrupt one (set aside) may
   // name them still, and a link is the last copy of a deleted file's unread bytes.
-  if (only == nullptr && !orphans_checked_ && held_.enabled() && !positions_->lost()) {
+  if (only == nullptr && !orphans_checked_ && held_.enabled() && !positions_->own_file_lost()) {
     orphans_checked_ = true;
     std::set<std::string> referenced;
     for (const auto& r : positions_->All()) referenced.insert(r.path);

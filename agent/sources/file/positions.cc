@@ -405,7 +405,7 @@ Positions::Positions(std::string filename, bool ignore_invalid, telemetry::Agent
   bool own_format = false;
   Status st = Load(&own_format);
   if (!st.ok()) {
-    lost_ = true;
+    lost_ = own_file_lost_ = true;
     by_path_.clear();
     by_inode_.clear();
     cursors_.clear();

@@ -130,6 +130,8 @@ class Positions {
   // The file held positions that could not be read (unreadable or corrupt): every file is read
   // from its start, tail_from_end included (duplicates, never a loss).
   bool lost() const { return lost_; }
+  // Only skidder's own positions file (not an import) could not be read.
+  bool own_file_lost() const { return own_file_lost_; }
 
  private:
   // Reads the positions file; *own_format says whether it was skidder's JSON.
@@ -143,6 +145,7 @@ class Positions {
   bool keep_unreadable_ = false;
   int64_t loaded_mtime_ns_ = 0;
   bool lost_ = false;
+  bool own_file_lost_ = false;
   telemetry::AgentMetrics* metrics_;
   mutable std::mutex mu_;
   // One Save() at a time: the reading thread saves at a held rotation while the main loop saves

@@ -100,7 +100,7 @@ TEST_F(Held, LinksStayWhenThePositionsFileCouldNotBeRead) {
   WriteFile(HeldDir() + "/1-2", "maybe still named\n");
   WriteFile(h_.dir / "positions.json", "{\"positions\": [tor");
   h_.positions = std::make_unique<Positions>(h_.dir / "positions.json", false, &h_.metrics);
-  ASSERT_TRUE(h_.positions->lost());
+  ASSERT_TRUE(h_.positions->own_file_lost());
   WriteFile(h_.dir / "0.log", "x\n");
   h_.Start(h_.dir / "*.log", Options());
   ASSERT_TRUE(h_.WaitLines(h_.dir / "0.log", {"x"}));  // past the first pass, which checks
