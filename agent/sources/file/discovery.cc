@@ -541,24 +541,68 @@ void FileSource::Impl::MoveRecord(TailedFile& f, const std::string& path, int de
 // app.log -> app.log.1), often within one batch of events. Put at app.log.1, the new rotation's
 // record would replace the record of the file that was there, which then, with no record by path
 // or inode, looks like a rotation never seen and is read again, whole. So that record follows its
-// file first (by inode, the same first bytes), and so on down a chain of renames.
+// file first: by inode (the same first bytes), down a chain of renames; or, compressed and
+// deleted meanwhile (delaycompress: app.log.1 -> app.log.1.gz -> app.log.2.gz), to its copy, as
+// ResolveGone would have put it (ResolveRecords, later in the pass, reads on inside the copy if
+// the file was not read to its end).
 void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& incoming, int depth) {
   const std::optional<PositionRecord> there = positions_->FindByPath(path);
-  if (!there || there->imported || there->compressed || depth > 64 ||
+  if (!there || there->imported || depth > 64 ||
       (there->identity.dev == incoming.dev && there->identity.ino == incoming.ino)) {
     return;
   }
-  const std::string to = FindByInode(DirName(path), there->identity);
-  if (to.empty() || to == path || !PlausiblyRotated(*there, to) ||
-      !IsRecordedFile(to, there->identity)) {
-    return;  // gone (or its inode reused): the record is replaced, as it always was
-  }
-  if (auto it = files_.find(KeyOf(there->identity));
-      it != files_.end() && it->second->record_path() == path) {
-    MoveRecord(*it->second, to, depth + 1);  // still open (draining): its record moves with it
+  if (there->compressed) {  // a copy moved up a number (app.log.1.gz -> app.log.2.gz)
+    const std::string to = FindByInode(DirName(path), there->identity);
+    if (to.empty() || to == path || !IsGzName(to)) return;
+    const int fd = OpenToRead(to, O_NOFOLLOW);
+    const bool same = fd >= 0 && GzFingerprintMatches(fd, there->identity);
+    if (fd >= 0) ::close(fd);
+    if (!same || files_.contains(KeyOf(there->identity))) return;
+    MoveAside(to, there->identity, depth + 1);
+    PositionRecord moved = *there;
+    moved.path = to;
+    positions_->Put(moved);
     return;
   }
-  MoveAside(to, there->identity, depth + 1);
+  auto open = files_.find(KeyOf(there->identity));
+  TailedFile* owner =
+      open != files_.end() && open->second->record_path() == path ? open->second.get() : nullptr;
+  // An open file's identity is newer than its last record (the fingerprint of a file opened
+  // empty grows as it is written).
+  if (owner != nullptr) owner->FingerprintUnread();
+  const FileIdentity id = owner != nullptr ? owner->identity() : there->identity;
+  std::string to = FindByInode(DirName(path), id);
+  // Inodes are reused at once (a deleted file's by the next copy logrotate writes): a file found
+  // by inode must also start with the recorded bytes, else the recorded one is gone.
+  if (!to.empty() && (to == path || !PlausiblyRotated(*there, to) || !IsRecordedFile(to, id))) {
+    to.clear();
+  }
+  if (to.empty()) {
+    const std::string copy = FindCompressedCopy(DirName(path), there->origin_or_path(), id);
+    if (owner != nullptr) {
+      // Still open (draining): read to its end through its descriptor. Its record goes to the
+      // copy if there is one, which keeps the copy known; ResolveGone makes it the copy's own
+      // record once the file is closed.
+      MoveRecord(*owner, copy, depth + 1);
+      return;
+    }
+    struct stat st;
+    if (copy.empty() || ::stat(copy.c_str(), &st) != 0) return;  // deleted: replaced, as always
+    PositionRecord gz = *there;
+    gz.path = copy;
+    gz.compressed = true;
+    gz.origin = there->origin_or_path();
+    gz.identity.dev = static_cast<uint64_t>(st.st_dev);
+    gz.identity.ino = static_cast<uint64_t>(st.st_ino);
+    MoveAside(copy, gz.identity, depth + 1);
+    positions_->Put(gz);
+    return;
+  }
+  if (owner != nullptr) {
+    MoveRecord(*owner, to, depth + 1);  // still open (draining): its record moves with it
+    return;
+  }
+  MoveAside(to, id, depth + 1);
   PositionRecord moved = *there;
   moved.path = to;
   if (moved.origin.empty()) moved.origin = path;

@@ -295,6 +295,8 @@ class FileSource::Impl {
   // Before a record of the file `incoming` is put at path: a record there of another file that
   // was renamed on follows it by inode (discovery.cc). depth bounds a chain of such moves.
   void MoveAside(const std::string& path, const FileIdentity& incoming, int depth = 0);
+  // Removes rec from the positions unless another file's record took its path (recovery.cc).
+  void RemoveRecord(const PositionRecord& rec);
   // Debug builds: the path index has every open file with a path under it, and nothing else.
   bool PathIndexInStep() const;
   // held files (discovery.cc)

@@ -88,7 +88,7 @@ void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& 
         moved.path = where;
         if (moved.origin.empty()) moved.origin = rec.path;
         if (moved.origin == where) moved.origin.clear();
-        positions_->Remove(rec.path);
+        RemoveRecord(rec);
         positions_->Put(moved);
       }
       continue;
@@ -100,6 +100,18 @@ void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& 
       OpenUnseenRotations(dir, *dirs.Find(dir), found, positions_->loaded_mtime_ns(), now_ns);
     }
   }
+}
+
+// Records are resolved from a snapshot taken before the loop, and one moved to its file's new
+// name replaces the record there, of the file that was renamed on from it (logrotate's numbered
+// names shift a whole chain in one pass): that one's own removal, later in the loop, must not
+// take the record now at its old name with it.
+void FileSource::Impl::RemoveRecord(const PositionRecord& rec) {
+  const std::optional<PositionRecord> now = positions_->FindByPath(rec.path);
+  if (now && (now->identity.dev != rec.identity.dev || now->identity.ino != rec.identity.ino)) {
+    return;
+  }
+  positions_->Remove(rec.path);
 }
 
 // A record of a compressed rotation: read on inside it, or keep it known while it exists.
@@ -120,7 +132,7 @@ void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const Target
       PositionRecord moved = rec;
       moved.path = where;
       if (moved.origin.empty()) moved.origin = rec.path;
-      positions_->Remove(rec.path);
+      RemoveRecord(rec);
       positions_->Put(moved);
       resolved_.insert({where, rec.identity.ino});  // resolved here, under its new name
       if (first && !moved.done) OpenCompressed(where, moved, t, now_ns);
@@ -131,7 +143,7 @@ void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const Target
     LOG_WARN("compressed rotation was deleted before it was read to the end",
              {{"path", rec.path}, {"offset", std::to_string(rec.offset)}});
   }
-  positions_->Remove(rec.path);
+  RemoveRecord(rec);
 }
 
 // A file of the positions file is gone from its name and from its directory (compressed or
@@ -139,7 +151,7 @@ void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const Target
 // compressed copy: read the rest there. Only what no copy holds is lost.
 void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord& rec,
                                    const TargetState& t, int64_t now_ns) {
-  positions_->Remove(rec.path);
+  RemoveRecord(rec);
   const std::string copy = FindCompressedCopy(dir, rec.origin_or_path(), rec.identity);
   if (copy.empty()) {
     // Done, or read to its end as last seen (a deleted file the agent read on its way out).
@@ -332,14 +344,14 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
     LOG_INFO("file found by inode has other content; not resuming it",
              {{"path", rec.path}, {"now_at", where}});
     ::close(fd);
-    positions_->Remove(rec.path);
+    RemoveRecord(rec);
     return;
   }
   const std::string& origin = rec.origin_or_path();
   auto f =
       std::make_unique<TailedFile>(fd, origin, *id, rec.offset, FileLabels(t.target.labels, origin),
                                    t.target.handler, settings_);
-  if (where != rec.path) positions_->Remove(rec.path);
+  if (where != rec.path) RemoveRecord(rec);
   f->set_record_path(where);
   f->draining = true;
   f->drain_since_ns = now_ns;

@@ -131,6 +131,61 @@ TEST(CompressedRotation, LogrotatesNumberedNamesAreFollowedAndNothingIsSentTwice
   ASSERT_TRUE(h.WaitLines(log, after)) << ::testing::PrintToString(h.sink.Lines(log));
 }
 
+// One logrotate run over `log` (rotate 4, compress, delaycompress, create), every step right after
+// the last, as logrotate makes them: app.log.1 compressed to app.log.1.gz (its mtime kept) and
+// removed, the oldest copy removed, the others moved up a number, app.log -> app.log.1, a new
+// app.log.
+void Logrotate(const std::string& log) {
+  const std::string one = log + ".1";
+  struct stat st;
+  if (::stat(one.c_str(), &st) == 0) {
+    Compress(one, one + ".gz");
+    const struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (one + ".gz").c_str(), times, 0), 0);
+  }
+  ::unlink((log + ".4.gz").c_str());
+  for (int i = 3; i >= 1; --i) {
+    const std::string from = log + "." + std::to_string(i) + ".gz";
+    const std::string to = log + "." + std::to_string(i + 1) + ".gz";
+    if (::access(from.c_str(), F_OK) == 0) {
+      ASSERT_EQ(std::rename(from.c_str(), to.c_str()), 0);
+    }
+  }
+  ASSERT_EQ(std::rename(log.c_str(), one.c_str()), 0);
+  WriteFile(log, "");
+}
+
+// Six logrotate runs while the agent reads: every line once, in whatever passes the events of a
+// run come in, and a restart afterwards reads none again.
+TEST(CompressedRotation, LogrotateRunsBackToBackSendEveryLineOnce) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, "");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  std::vector<std::string> want;
+  for (int run = 0; run < 6; ++run) {
+    const std::string prefix = "r" + std::to_string(run) + "-";
+    AppendFile(log, Joined(Numbered(prefix, 0, 40)));
+    for (const auto& l : Numbered(prefix, 0, 40)) want.push_back(l);
+    ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }))
+        << run << ": " << h.sink.Lines(log).size();
+    // As logrotate runs (hourly at most): the last rotation was read to its end and closed.
+    ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+    Logrotate(log);
+  }
+  AppendFile(log, "last\n");
+  want.push_back("last");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }));
+  // Time for a second look at every rotation (a read twice would show by now).
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 1; }));
+  EXPECT_EQ(h.sink.Lines(log), want);
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  AppendFile(log, "after\n");
+  want.push_back("after");
+  ASSERT_TRUE(h.WaitLines(log, want)) << ::testing::PrintToString(h.sink.Lines(log));
+}
+
 TEST(CompressedRotation, ACrashInsideTheCopyResumesInsideItAgain) {
   Harness h;
   const std::string log = h.dir / "0.log";
