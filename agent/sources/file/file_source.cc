@@ -429,9 +429,18 @@ bool FileSource::Impl::EnsureFdSlot(const TailedFile* keep) {
   return false;
 }
 
-bool FileSource::Impl::Unpark(TailedFile& f) {
+bool FileSource::Impl::Unpark(TailedFile& f, int64_t now_ns) {
   if (!EnsureFdSlot(&f)) return false;
   if (f.Reopen(f.record_path())) return true;
+  // Rotated while parked, before a pass saw it: read on under its new name, as a rotated file
+  // (the pass this asks for finds the new file at its old name).
+  if (const std::string now_at =
+          file_util::FindByInode(file_util::DirName(f.record_path()), f.identity());
+      !now_at.empty() && f.Reopen(now_at)) {
+    StartDrain(f, now_ns);
+    rescan_ = true;
+    return true;
+  }
   // Not at its path any more (rotated while parked): rediscovery finds what is there now, and
   // the bytes this file got after it was parked, if any, cannot be read.
   LOG_WARN("parked file was replaced before it could be reopened",
@@ -520,7 +529,16 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       return FileTurn::kDone;
     }
     if (!EnsureFdSlot(&f)) return FileTurn::kWait;  // stays dirty: read once a descriptor frees
-    if (!f.Reopen(f.record_path())) {
+    bool reopened = f.Reopen(f.record_path());
+    if (!reopened) {  // renamed on again since (app.log.1 -> app.log.2): where is it now?
+      const std::string now_at =
+          file_util::FindByInode(file_util::DirName(f.record_path()), f.identity());
+      if (!now_at.empty() && f.Reopen(now_at)) {
+        MoveRecord(f, now_at);
+        reopened = true;
+      }
+    }
+    if (!reopened) {
       LOG_WARN("parked file was deleted before it could be read to the end",
                {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
       f.dirty = false;
@@ -531,7 +549,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     auto o = oldest.find(f.path());
     if (o != oldest.end() && o->second < f.open_seq) return FileTurn::kWait;  // older goes first
   }
-  if (f.parked() && !Unpark(f)) return f.dirty ? FileTurn::kWait : FileTurn::kDone;
+  if (f.parked() && !Unpark(f, now_ns)) return f.dirty ? FileTurn::kWait : FileTurn::kDone;
   bool has_new = false;
   Touch(f);  // Check may restart it (truncation) or grow its fingerprint: its record may change
   if (!f.Check(&has_new) || !has_new) {

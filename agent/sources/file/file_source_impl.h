@@ -182,7 +182,7 @@ class FileSource::Impl {
   void SetIdle(TailedFile& f);
   std::unordered_map<std::string_view, uint64_t> OldestUnread();
   bool EnsureFdSlot(const TailedFile* keep);
-  bool Unpark(TailedFile& f);
+  bool Unpark(TailedFile& f, int64_t now_ns);
   void PollTick(int64_t now_ns);
   void CloseDrained(int64_t now_ns);
   bool StillAtItsPath(const TailedFile& f) const;
