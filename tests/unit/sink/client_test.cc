@@ -159,50 +159,46 @@ TEST_F(LokiClientTest, A400IsNotRetriedIsCountedByReasonAndLetsPositionsAdvance)
   EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 0);
 }
 
+// Answers from something in front of Loki that never come from Loki itself.
+class GatewayRefusals : public LokiClientTest {
+ protected:
+  // Pushes three entries to a Loki whose first `refusals` answers (scripted by the test) are
+  // `status`: every line still arrives, each position is committed, nothing is counted dropped.
+  void ExpectKeptAndRetried(const std::string& status, int refusals) {
+    auto tracker = AckTracker::Create(0);
+    auto client = Make(Config());
+    auto want = Numbered(3);
+    for (size_t i = 0; i < want.size(); ++i) {
+      client->Push(MakeEntry(want[i], tracker->Open((i + 1) * 10)));
+    }
+    ASSERT_TRUE(client->Start().ok());
+    ASSERT_TRUE(loki_.WaitForLines(want.size()));
+    ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
+    EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+    EXPECT_EQ(loki_.Lines(), want);
+    EXPECT_EQ(metrics_.request_duration.With({host(), status})->Count(),
+              static_cast<size_t>(refusals));
+    EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), refusals);
+    EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
+  }
+};
+
 // A 404 (a wrong path, or an ingress that does not route the host yet) never comes from Loki:
 // the lines are kept and retried, and positions hold until the route works, so a first install
 // with a wrong URL loses nothing once it is fixed.
-TEST_F(LokiClientTest, A404FromAGatewayIsRetriedAndNothingIsDropped) {
+TEST_F(GatewayRefusals, A404IsRetriedAndNothingIsDropped) {
   loki_.ScriptStatuses({404, 404});
-  auto tracker = AckTracker::Create(0);
-  auto client = Make(Config());
-  auto want = Numbered(3);
-  for (size_t i = 0; i < want.size(); ++i) {
-    client->Push(MakeEntry(want[i], tracker->Open((i + 1) * 10)));
-  }
-  ASSERT_TRUE(client->Start().ok());
-
-  ASSERT_TRUE(loki_.WaitForLines(want.size()));
-  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
-  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
-  EXPECT_EQ(loki_.Lines(), want);
-  EXPECT_EQ(metrics_.request_duration.With({host(), "404"})->Count(), 2u);
-  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 2);
-  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
+  ExpectKeptAndRetried("404", 2);
 }
 
 // nginx's own 400 page in front of Loki (here: a client certificate it refuses, until it is
 // renewed): not Loki refusing the content, so the lines are kept and retried like a 404's.
-TEST_F(LokiClientTest, AGatewaysHtml400IsRetriedAndNothingIsDropped) {
+TEST_F(GatewayRefusals, AnHtml400IsRetriedAndNothingIsDropped) {
   loki_.ScriptReply(400,
                     "<html>\r\n<head><title>400 The SSL certificate error</title></head>\r\n"
                     "<body><center><h1>400 Bad Request</h1></center><hr><center>nginx</center>"
                     "</body></html>\r\n");
-  auto tracker = AckTracker::Create(0);
-  auto client = Make(Config());
-  auto want = Numbered(3);
-  for (size_t i = 0; i < want.size(); ++i) {
-    client->Push(MakeEntry(want[i], tracker->Open((i + 1) * 10)));
-  }
-  ASSERT_TRUE(client->Start().ok());
-
-  ASSERT_TRUE(loki_.WaitForLines(want.size()));
-  ASSERT_TRUE(WaitFor([&] { return tracker->Committed() == 30; }));
-  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
-  EXPECT_EQ(loki_.Lines(), want);
-  EXPECT_EQ(metrics_.request_duration.With({host(), "400"})->Count(), 1u);
-  EXPECT_EQ(Counter(metrics_.batch_retries, {host()}), 1);
-  EXPECT_EQ(Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalid}), 0);
+  ExpectKeptAndRetried("400", 1);
 }
 
 TEST_F(LokiClientTest, A413SplitsTheBatchAndDropsOnlyAnEntryTooLargeOnItsOwn) {
