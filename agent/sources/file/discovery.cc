@@ -557,7 +557,12 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
     const int fd = OpenToRead(to, O_NOFOLLOW);
     const bool same = fd >= 0 && GzFingerprintMatches(fd, there->identity);
     if (fd >= 0) ::close(fd);
-    if (!same || files_.contains(KeyOf(there->identity))) return;
+    if (!same) return;
+    if (auto open = files_.find(KeyOf(there->identity));
+        open != files_.end() && open->second->record_path() == path) {
+      MoveRecord(*open->second, to, depth + 1);  // being read (a Loki outage over the run)
+      return;
+    }
     MoveAside(to, there->identity, depth + 1);
     PositionRecord moved = *there;
     moved.path = to;
@@ -567,6 +572,21 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
   auto open = files_.find(KeyOf(there->identity));
   TailedFile* owner =
       open != files_.end() && open->second->record_path() == path ? open->second.get() : nullptr;
+  // Closed but not all acknowledged: its record lives in finished_ (UpdatePositions puts it back
+  // at its path as acknowledgements come), and that one must follow the file, not a second
+  // record beside it with the offset of the last save.
+  FinishedFile* closed = nullptr;
+  for (FinishedFile& ff : finished_) {
+    if (ff.record.path == path && KeyOf(ff.record.identity) == KeyOf(there->identity)) {
+      closed = &ff;
+    }
+  }
+  // Moves the closed file's record to `where` ("" when its file is gone): see above.
+  const auto move_closed = [&](const std::string& where) {
+    if (!where.empty()) MoveAside(where, closed->record.identity, depth + 1);
+    closed->record.path = where;
+    if (!where.empty()) positions_->Put(closed->record);
+  };
   // An open file's identity is newer than its last record (the fingerprint of a file opened
   // empty grows as it is written).
   if (owner != nullptr) owner->FingerprintUnread();
@@ -586,6 +606,10 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
       MoveRecord(*owner, copy, depth + 1);
       return;
     }
+    if (closed != nullptr) {  // likewise: the copy stays known through it
+      move_closed(copy);
+      return;
+    }
     struct stat st;
     if (copy.empty() || ::stat(copy.c_str(), &st) != 0) return;  // deleted: replaced, as always
     PositionRecord gz = *there;
@@ -600,6 +624,10 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
   }
   if (owner != nullptr) {
     MoveRecord(*owner, to, depth + 1);  // still open (draining): its record moves with it
+    return;
+  }
+  if (closed != nullptr) {
+    move_closed(to);
     return;
   }
   MoveAside(to, id, depth + 1);
