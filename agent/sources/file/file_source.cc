@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,18 @@ int64_t CoarseRealtimeNs() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Where a parked file went when it is no longer at its record's name (renamed on, or rotated
+// before a pass saw it): by inode in that directory. Inodes are reused at once, so a file that
+// was empty (no fingerprint to check on reopening) must also have a rotation's name.
+std::string RenamedTo(const TailedFile& f) {
+  const std::string at = file_util::FindByInode(file_util::DirName(f.record_path()), f.identity());
+  if (at.empty()) return at;
+  PositionRecord as_recorded;
+  as_recorded.path = f.record_path();
+  as_recorded.identity = f.identity();
+  return file_util::PlausiblyRotated(as_recorded, at) ? at : std::string();
 }
 
 }  // namespace
@@ -434,9 +447,7 @@ bool FileSource::Impl::Unpark(TailedFile& f, int64_t now_ns) {
   if (f.Reopen(f.record_path())) return true;
   // Rotated while parked, before a pass saw it: read on under its new name, as a rotated file
   // (the pass this asks for finds the new file at its old name).
-  if (const std::string now_at =
-          file_util::FindByInode(file_util::DirName(f.record_path()), f.identity());
-      !now_at.empty() && f.Reopen(now_at)) {
+  if (const std::string now_at = RenamedTo(f); !now_at.empty() && f.Reopen(now_at)) {
     StartDrain(f, now_ns);
     rescan_ = true;
     return true;
@@ -531,8 +542,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     if (!EnsureFdSlot(&f)) return FileTurn::kWait;  // stays dirty: read once a descriptor frees
     bool reopened = f.Reopen(f.record_path());
     if (!reopened) {  // renamed on again since (app.log.1 -> app.log.2): where is it now?
-      const std::string now_at =
-          file_util::FindByInode(file_util::DirName(f.record_path()), f.identity());
+      const std::string now_at = RenamedTo(f);
       if (!now_at.empty() && f.Reopen(now_at)) {
         MoveRecord(f, now_at);
         reopened = true;
@@ -610,7 +620,18 @@ void FileSource::Impl::PollTick(int64_t now_ns) {
     if (!polled && !(check_links && f.via_symlink)) continue;
     if (!IsAt(f.record_path(), f.identity())) {
       rescan_ = true;  // renamed or deleted: discovery sorts out what is where
+      // The runtime creates the new file a moment after the rename: a pass in between finds
+      // the link dangling and drops it, and nothing would look at it again before the timed
+      // pass. So the link is looked at each second for a while, until it names a new file.
+      if (f.via_symlink) relinked_[f.path()] = now_.steady_ns + kRelinkWatchNs;
     }
+  }
+  if (!check_links) return;
+  for (auto it = relinked_.begin(); it != relinked_.end();) {
+    struct stat st;
+    const bool named = ::stat(it->first.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    if (named && !files_.contains(FileKey{st.st_dev, st.st_ino})) rescan_ = true;  // a new file
+    it = named || now_.steady_ns >= it->second ? relinked_.erase(it) : std::next(it);
   }
 }
 

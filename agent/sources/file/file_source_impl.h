@@ -399,6 +399,10 @@ class FileSource::Impl {
   // (steady ns), once a kLinkCheckPeriodNs.
   static constexpr int64_t kLinkCheckPeriodNs = 1'000'000'000;
   int64_t next_link_check_ns_ = 0;
+  // Links whose file was rotated behind them, looked at with the links until they name a new
+  // file or kRelinkWatchNs has passed: link path -> until (steady ns).
+  static constexpr int64_t kRelinkWatchNs = 60'000'000'000;
+  std::map<std::string, int64_t> relinked_;
   std::chrono::steady_clock::time_point next_rescan_{}, next_tick_{}, last_rescan_{};
   int64_t next_flush_ns_ = INT64_MAX;  // the handlers' earliest NextFlushNs after FlushHandlers
 };
