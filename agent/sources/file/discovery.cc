@@ -552,12 +552,8 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
     return;
   }
   if (there->compressed) {  // a copy moved up a number (app.log.1.gz -> app.log.2.gz)
-    const std::string to = FindByInode(DirName(path), there->identity);
-    if (to.empty() || to == path || !IsGzName(to)) return;
-    const int fd = OpenToRead(to, O_NOFOLLOW);
-    const bool same = fd >= 0 && GzFingerprintMatches(fd, there->identity);
-    if (fd >= 0) ::close(fd);
-    if (!same) return;
+    const std::string to = FindCompressedByInode(DirName(path), there->identity);
+    if (to.empty() || to == path) return;
     if (auto open = files_.find(KeyOf(there->identity));
         open != files_.end() && open->second->record_path() == path) {
       MoveRecord(*open->second, to, depth + 1);  // being read (a Loki outage over the run)

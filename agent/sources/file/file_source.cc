@@ -41,16 +41,20 @@ int64_t CoarseRealtimeNs() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// Where a parked file went when it is no longer at its record's name (renamed on, or rotated
-// before a pass saw it): by inode in that directory. Inodes are reused at once, so a file that
-// was empty (no fingerprint to check on reopening) must also have a rotation's name.
-std::string RenamedTo(const TailedFile& f) {
+// Reopens a parked file at its record's name or, no longer there (renamed on, or rotated before
+// a pass saw it), where it is now by inode in that directory: the name it was reopened at, ""
+// when it is nowhere. Inodes are reused at once, so a file that was empty (no fingerprint for
+// Reopen to check) found under another name must also have a rotation's name.
+std::string ReopenParked(TailedFile& f) {
+  if (f.record_path().empty()) return "";  // its file was deleted
+  if (f.Reopen(f.record_path())) return f.record_path();
   const std::string at = file_util::FindByInode(file_util::DirName(f.record_path()), f.identity());
   if (at.empty()) return at;
   PositionRecord as_recorded;
   as_recorded.path = f.record_path();
   as_recorded.identity = f.identity();
-  return file_util::PlausiblyRotated(as_recorded, at) ? at : std::string();
+  if (!file_util::PlausiblyRotated(as_recorded, at) || !f.Reopen(at)) return "";
+  return at;
 }
 
 }  // namespace
@@ -444,10 +448,11 @@ bool FileSource::Impl::EnsureFdSlot(const TailedFile* keep) {
 
 bool FileSource::Impl::Unpark(TailedFile& f, int64_t now_ns) {
   if (!EnsureFdSlot(&f)) return false;
-  if (f.Reopen(f.record_path())) return true;
-  // Rotated while parked, before a pass saw it: read on under its new name, as a rotated file
-  // (the pass this asks for finds the new file at its old name).
-  if (const std::string now_at = RenamedTo(f); !now_at.empty() && f.Reopen(now_at)) {
+  if (const std::string at = ReopenParked(f); at == f.record_path()) {
+    return true;
+  } else if (!at.empty()) {
+    // Rotated while parked, before a pass saw it: read on under its new name, as a rotated file
+    // (the pass this asks for finds the new file at its old name).
     StartDrain(f, now_ns);
     rescan_ = true;
     return true;
@@ -540,15 +545,9 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       return FileTurn::kDone;
     }
     if (!EnsureFdSlot(&f)) return FileTurn::kWait;  // stays dirty: read once a descriptor frees
-    bool reopened = f.Reopen(f.record_path());
-    if (!reopened) {  // renamed on again since (app.log.1 -> app.log.2): where is it now?
-      const std::string now_at = RenamedTo(f);
-      if (!now_at.empty() && f.Reopen(now_at)) {
-        MoveRecord(f, now_at);
-        reopened = true;
-      }
-    }
-    if (!reopened) {
+    const std::string at = ReopenParked(f);
+    if (!at.empty() && at != f.record_path()) MoveRecord(f, at);  // renamed on again since
+    if (at.empty()) {
       LOG_WARN("parked file was deleted before it could be read to the end",
                {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
       f.dirty = false;

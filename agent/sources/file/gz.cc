@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sources/file/file_util.h"
 #include "sources/file/identity.h"
 
 namespace skidder::sources {
@@ -62,6 +63,16 @@ std::string FindCompressedCopy(const std::string& dir, const std::string& base_p
     if (same) return path;
   }
   return "";
+}
+
+std::string FindCompressedByInode(const std::string& dir, const FileIdentity& id) {
+  const std::string at = file_util::FindByInode(dir, id);
+  if (at.empty() || !IsGzName(at)) return "";
+  const int fd = OpenToRead(at, O_NOFOLLOW);
+  if (fd < 0) return "";
+  const bool same = GzFingerprintMatches(fd, id);
+  ::close(fd);
+  return same ? at : "";
 }
 
 std::optional<FileIdentity> GzIdentify(int fd) {

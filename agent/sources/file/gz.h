@@ -26,6 +26,10 @@ bool IsGzName(std::string_view name);
 std::string FindCompressedCopy(const std::string& dir, const std::string& base_path,
                                const FileIdentity& id);
 
+// Where in dir the compressed file recorded as id (its device and inode, the fingerprint of its
+// decompressed start) is now, renamed or not; "" when it is gone or its inode was reused.
+std::string FindCompressedByInode(const std::string& dir, const FileIdentity& id);
+
 // True when the decompressed start of the gzip file at fd hashes to id's fingerprint.
 bool GzFingerprintMatches(int fd, const FileIdentity& id);
 

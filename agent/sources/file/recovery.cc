@@ -123,21 +123,16 @@ void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const Target
   }
   // Renamed on (logrotate's numbered names: app.log.1.gz -> app.log.2.gz at the next rotation):
   // the record follows it, or the file would look like a rotation never seen and be read again.
-  if (const std::string where = FindByInode(DirName(rec.path), rec.identity);
-      !where.empty() && IsGzName(where)) {
-    const int fd = OpenToRead(where, O_NOFOLLOW);
-    const bool same = fd >= 0 && GzFingerprintMatches(fd, rec.identity);
-    if (fd >= 0) ::close(fd);
-    if (same) {
-      PositionRecord moved = rec;
-      moved.path = where;
-      if (moved.origin.empty()) moved.origin = rec.path;
-      RemoveRecord(rec);
-      positions_->Put(moved);
-      resolved_.insert({where, rec.identity.ino});  // resolved here, under its new name
-      if (first && !moved.done) OpenCompressed(where, moved, t, now_ns);
-      return;
-    }
+  if (const std::string where = FindCompressedByInode(DirName(rec.path), rec.identity);
+      !where.empty()) {
+    PositionRecord moved = rec;
+    moved.path = where;
+    if (moved.origin.empty()) moved.origin = rec.path;
+    RemoveRecord(rec);
+    positions_->Put(moved);
+    resolved_.insert({where, rec.identity.ino});  // resolved here, under its new name
+    if (first && !moved.done) OpenCompressed(where, moved, t, now_ns);
+    return;
   }
   if (!rec.done) {
     LOG_WARN("compressed rotation was deleted before it was read to the end",
