@@ -594,27 +594,28 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
     to.clear();
   }
   if (to.empty()) {
-    const std::string copy = FindCompressedCopy(DirName(path), there->origin_or_path(), id);
+    const std::optional<FoundCopy> copy =
+        FindCompressedCopy(DirName(path), there->origin_or_path(), id);
+    const std::string copy_path = copy ? copy->path : std::string();
     if (owner != nullptr) {
       // Still open (draining): read to its end through its descriptor. Its record goes to the
       // copy if there is one, which keeps the copy known; ResolveGone makes it the copy's own
       // record once the file is closed.
-      MoveRecord(*owner, copy, depth + 1);
+      MoveRecord(*owner, copy_path, depth + 1);
       return;
     }
     if (closed != nullptr) {  // likewise: the copy stays known through it
-      move_closed(copy);
+      move_closed(copy_path);
       return;
     }
-    struct stat st;
-    if (copy.empty() || ::stat(copy.c_str(), &st) != 0) return;  // deleted: replaced, as always
+    if (!copy) return;  // deleted: replaced, as always
     PositionRecord gz = *there;
-    gz.path = copy;
+    gz.path = copy->path;
     gz.compressed = true;
     gz.origin = there->origin_or_path();
-    gz.identity.dev = static_cast<uint64_t>(st.st_dev);
-    gz.identity.ino = static_cast<uint64_t>(st.st_ino);
-    MoveAside(copy, gz.identity, depth + 1);
+    gz.identity.dev = copy->dev;
+    gz.identity.ino = copy->ino;
+    MoveAside(copy->path, gz.identity, depth + 1);
     positions_->Put(gz);
     return;
   }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,22 +24,34 @@ inline std::string_view DirNameView(std::string_view p) {
 }
 inline std::string DirName(const std::string& p) { return std::string(DirNameView(p)); }
 
-// Where in dir the file with this device and inode is now; "" when nowhere.
+// How often a look into a directory is made again when a name listed in it was gone by the time
+// it was opened: logrotate renames a chain of files in a burst, and a pass may run amid it.
+inline constexpr int kListingAttempts = 4;
+
+// Where in dir the file with this device and inode is now; "" when nowhere. A name gone between
+// the listing and its stat was renamed on meanwhile (or deleted): the directory is listed again,
+// as the file may be under its next name.
 inline std::string FindByInode(const std::string& dir, const FileIdentity& id) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return "";
-  std::string out;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_ino != id.ino) continue;  // d_ino is the inode for regular file systems
-    std::string p = dir + "/" + e->d_name;
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && SameInode(id, st)) {
-      out = std::move(p);
-      break;
+  for (int attempt = 0; attempt < kListingAttempts; ++attempt) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return "";
+    std::string out;
+    bool vanished = false;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_ino != id.ino) continue;  // d_ino is the inode for regular file systems
+      std::string p = dir + "/" + e->d_name;
+      struct stat st;
+      if (::stat(p.c_str(), &st) != 0) {
+        vanished = vanished || errno == ENOENT;
+      } else if (S_ISREG(st.st_mode) && SameInode(id, st)) {
+        out = std::move(p);
+        break;
+      }
     }
+    ::closedir(d);
+    if (!out.empty() || !vanished) return out;
   }
-  ::closedir(d);
-  return out;
+  return "";
 }
 
 // A record of an empty file (no fingerprint yet) cannot prove that a file found under another

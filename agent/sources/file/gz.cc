@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string_view>
 #include <vector>
 
@@ -41,38 +42,56 @@ bool GzFingerprintMatches(int fd, const FileIdentity& id) {
          HashBytes(std::string_view(head, want)) == id.fingerprint;
 }
 
-std::string FindCompressedCopy(const std::string& dir, const std::string& base_path,
-                               const FileIdentity& id) {
+std::optional<FoundCopy> FindCompressedCopy(const std::string& dir, const std::string& base_path,
+                                            const FileIdentity& id) {
   const size_t slash = base_path.rfind('/');
   const std::string base = base_path.substr(slash == std::string::npos ? 0 : slash + 1);
-  std::vector<std::string> candidates;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string_view name(e->d_name);
-      if (name.starts_with(base) && IsGzName(name)) candidates.emplace_back(name);
+  for (int attempt = 0; attempt < file_util::kListingAttempts; ++attempt) {
+    std::vector<std::string> candidates;
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        std::string_view name(e->d_name);
+        if (name.starts_with(base) && IsGzName(name)) candidates.emplace_back(name);
+      }
+      ::closedir(d);
     }
-    ::closedir(d);
+    std::sort(candidates.begin(), candidates.end());
+    bool vanished = false;
+    for (const auto& name : candidates) {
+      std::string path = dir + "/" + name;
+      int fd = OpenToRead(path, O_NOFOLLOW);
+      if (fd < 0) {
+        vanished = vanished || errno == ENOENT;
+        continue;
+      }
+      struct stat st;
+      const bool same = ::fstat(fd, &st) == 0 && GzFingerprintMatches(fd, id);
+      ::close(fd);
+      if (same) {
+        return FoundCopy{std::move(path), static_cast<uint64_t>(st.st_dev),
+                         static_cast<uint64_t>(st.st_ino)};
+      }
+    }
+    if (!vanished) break;
   }
-  std::sort(candidates.begin(), candidates.end());
-  for (const auto& name : candidates) {
-    std::string path = dir + "/" + name;
-    int fd = OpenToRead(path, O_NOFOLLOW);
-    if (fd < 0) continue;
-    const bool same = GzFingerprintMatches(fd, id);
-    ::close(fd);
-    if (same) return path;
-  }
-  return "";
+  return std::nullopt;
 }
 
 std::string FindCompressedByInode(const std::string& dir, const FileIdentity& id) {
-  const std::string at = file_util::FindByInode(dir, id);
-  if (at.empty() || !IsGzName(at)) return "";
-  const int fd = OpenToRead(at, O_NOFOLLOW);
-  if (fd < 0) return "";
-  const bool same = GzFingerprintMatches(fd, id);
-  ::close(fd);
-  return same ? at : "";
+  for (int attempt = 0; attempt < file_util::kListingAttempts; ++attempt) {
+    const std::string at = file_util::FindByInode(dir, id);
+    if (at.empty() || !IsGzName(at)) return "";
+    const int fd = OpenToRead(at, O_NOFOLLOW);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // renamed on since the listing: look again
+      return "";
+    }
+    struct stat st;
+    const bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) && GzFingerprintMatches(fd, id);
+    ::close(fd);
+    return same ? at : "";
+  }
+  return "";
 }
 
 std::optional<FileIdentity> GzIdentify(int fd) {

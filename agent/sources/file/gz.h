@@ -21,10 +21,21 @@ namespace skidder::sources {
 // True for names a compressed rotation of ours may have; temporary names never qualify.
 bool IsGzName(std::string_view name);
 
+// A compressed copy found: its name when it was opened, and its device and inode as read from
+// the open file. The record made for it keeps the inode, by which it is followed when logrotate
+// renames it on (app.log.1.gz -> app.log.2.gz), perhaps between this look and the next.
+struct FoundCopy {
+  std::string path;
+  uint64_t dev = 0, ino = 0;
+};
+
 // The .gz in dir whose name starts with basename(base_path) and whose decompressed start has the
-// recorded fingerprint; "" when there is none. Decompresses only the first bytes of each.
-std::string FindCompressedCopy(const std::string& dir, const std::string& base_path,
-                               const FileIdentity& id);
+// recorded fingerprint; nullopt when there is none. Decompresses only the first bytes of each.
+// A name that vanished between the listing and its opening (renamed on by a logrotate run going
+// on meanwhile) makes it list the directory again, a few times at most: taken for "no copy", the
+// record of the copied file was dropped and the copy read again as a rotation never seen.
+std::optional<FoundCopy> FindCompressedCopy(const std::string& dir, const std::string& base_path,
+                                            const FileIdentity& id);
 
 // Where in dir the compressed file recorded as id (its device and inode, the fingerprint of its
 // decompressed start) is now, renamed or not; "" when it is gone or its inode was reused.

@@ -147,8 +147,8 @@ void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const Target
 void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord& rec,
                                    const TargetState& t, int64_t now_ns) {
   RemoveRecord(rec);
-  const std::string copy = FindCompressedCopy(dir, rec.origin_or_path(), rec.identity);
-  if (copy.empty()) {
+  const std::optional<FoundCopy> copy = FindCompressedCopy(dir, rec.origin_or_path(), rec.identity);
+  if (!copy) {
     // Done, or read to its end as last seen (a deleted file the agent read on its way out).
     if (rec.done || (rec.size > 0 && rec.offset >= rec.size)) return;
     // Deleted unread while the agent was stopped, and not held (holding off or impossible):
@@ -161,21 +161,22 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
                {"lost_bytes", rec.size == 0 ? std::string("unknown") : std::to_string(lost)}});
     return;
   }
+  // The copy's own record, by its inode: renamed on before it is opened (the same logrotate run
+  // moving it up a number), it is followed there (ResolveCompressed) rather than read again
+  // whole as a rotation no record knows.
   PositionRecord gz = rec;
-  gz.path = copy;
+  gz.path = copy->path;
   gz.compressed = true;
   gz.origin = rec.origin_or_path();
-  if (rec.done) {  // read to the end before it was compressed: only keep the copy known
-    struct stat st;
-    if (::stat(copy.c_str(), &st) != 0) return;
-    gz.identity.dev = static_cast<uint64_t>(st.st_dev);
-    gz.identity.ino = static_cast<uint64_t>(st.st_ino);
-    positions_->Put(gz);
-    return;
-  }
+  gz.identity.dev = copy->dev;
+  gz.identity.ino = copy->ino;
+  positions_->Put(gz);
+  if (rec.done) return;  // read to the end before it was compressed: only keep the copy known
   LOG_INFO("file was compressed before it was read to the end; reading on inside the copy",
-           {{"path", rec.path}, {"compressed_copy", copy}, {"offset", std::to_string(rec.offset)}});
-  OpenCompressed(copy, gz, t, now_ns);
+           {{"path", rec.path},
+            {"compressed_copy", copy->path},
+            {"offset", std::to_string(rec.offset)}});
+  OpenCompressed(copy->path, gz, t, now_ns);
 }
 
 // Opens the compressed file at path (gzip; zlib and bzip2 for decompression jobs) and reads on

@@ -303,13 +303,18 @@ TEST(CompressedRotation, TemporaryAndForeignGzipFilesAreNeverTakenForTheCopy) {
   FileIdentity id;
   id.fingerprint_len = 6;
   id.fingerprint = 0;  // matches nothing
-  EXPECT_EQ(FindCompressedCopy(dir.path(), log, id), "");
+  EXPECT_FALSE(FindCompressedCopy(dir.path(), log, id).has_value());
   Compress(log, dir / "0.log.x.gz");
   int fd = ::open((dir / "0.log.x.gz").c_str(), O_RDONLY);
   auto real = GzIdentify(fd);
   ::close(fd);
   ASSERT_TRUE(real.has_value());
-  EXPECT_EQ(FindCompressedCopy(dir.path(), log, *real), dir / "0.log.x.gz");
+  const std::optional<FoundCopy> copy = FindCompressedCopy(dir.path(), log, *real);
+  ASSERT_TRUE(copy.has_value());
+  EXPECT_EQ(copy->path, dir / "0.log.x.gz");
+  // The inode of the file opened, for its record to follow it when it is renamed on.
+  EXPECT_EQ(copy->ino, real->ino);
+  EXPECT_EQ(copy->dev, real->dev);
   EXPECT_EQ(GzSize(dir / "0.log.x.gz"), 6u);
 }
 
