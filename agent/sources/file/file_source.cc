@@ -257,11 +257,13 @@ void FileSource::Impl::DrainUnlinked() {
 
 // A tick has work only for files no event covers (polled, via a link, draining), for polled
 // directories, for files queued to read later (a newer file of a stream waits for the rotated
-// one, which may close this turn), and while positions wait for acknowledgements.
+// one, which may close this turn), while positions wait for acknowledgements, and while a link
+// left dangling by a rotation is watched for the new file (no file of its may be open by then).
 // With inotify and everything settled, the loop sleeps until an event or a deadline: an idle
 // agent with 1000 files woke 4 times a second for ticks that did nothing.
 bool FileSource::Impl::NeedsTick() {
-  return !Ticked().empty() || watcher_->AnyPolled() || !read_queue_.empty() || !Settled();
+  return !Ticked().empty() || watcher_->AnyPolled() || !read_queue_.empty() || !Settled() ||
+         !relinked_.empty();
 }
 
 // Every record as put, nothing in flight.

@@ -86,6 +86,29 @@ TEST(DiscoveryListing, ARotationBehindALinkIsFollowedWithoutWaitingForTheTimedPa
   }
 }
 
+// The runtime renames the file behind a link and creates the new one a moment later: a pass in
+// between finds the link dangling, and nothing else would look at it before the timed pass. The
+// link stays watched (once a second) until it names a file again, which is then read at once.
+TEST(DiscoveryListing, ALinkLeftDanglingByARotationIsReadOnceItNamesTheNewFile) {
+  Harness h;
+  FakeWatcher::State ws;
+  skidder::testing::TempDir elsewhere;
+  const std::string real = elsewhere / "0.log", link = h.dir / "c.log";
+  WriteFile(real, "a1\n");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  auto o = h.DefaultOptions();
+  o.rescan_period = std::chrono::hours(1);  // as good as never, as a timed pass is in 5 minutes
+  h.Start(h.dir / "*.log", o, std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(link, {"a1"}));
+  const int passes = ws.passes.load();
+  ASSERT_EQ(std::rename(real.c_str(), (real + ".1").c_str()), 0);
+  // The link check finds the file gone from the link and asks for a pass, which finds the link
+  // dangling; the rotated file is read to its end and closed.
+  ASSERT_TRUE(WaitFor([&] { return ws.passes.load() > passes && h.source->ActiveFiles() == 0; }));
+  WriteFile(real, "b1\n");
+  ASSERT_TRUE(h.WaitLines(link, {"a1", "b1"})) << ::testing::PrintToString(h.sink.Lines(link));
+}
+
 // A pass lists a new directory and reads a new file without writing their inodes (O_NOATIME;
 // the test owns both, so it may ask). Their atime is set before their mtime, where relatime
 // would update it.
