@@ -323,6 +323,13 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
     where = old;  // still there (its target went away)
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
+    // A file read through a link (/var/log/containers/*.log) is rotated beside the link's
+    // target, in a directory no glob of ours names: found there by its descriptor, it is held
+    // like any other (the record names the held link; a crash while it drains, Loki down,
+    // resumes it). Unheld (holding off, or the target on another mount) its record goes
+    // (HoldDraining): a record in a directory no pass walks would never be resolved, nor
+    // removed.
+    if (where.empty() && f.via_symlink && held_.enabled()) where = f.WhereNow();
   }
   if (where != old) MoveRecord(f, where);
   LOG_INFO("file rotated or removed; reading it to the end",

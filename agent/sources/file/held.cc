@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "util/log.h"
 
@@ -29,7 +30,7 @@ bool HeldFiles::EnsureDir() {
   return true;
 }
 
-std::string HeldFiles::Hold(const std::string& path, const FileIdentity& id) {
+std::string HeldFiles::Hold(const std::string& path, const FileIdentity& id, bool elsewhere) {
   if (!enabled() || !EnsureDir()) return "";
   std::string held = dir_ + "/" + std::to_string(id.dev) + "-" + std::to_string(id.ino);
   if (::link(path.c_str(), held.c_str()) == 0) return held;
@@ -45,6 +46,15 @@ std::string HeldFiles::Hold(const std::string& path, const FileIdentity& id) {
     return "";
   }
   if (err == ENOENT) return "";  // gone since it was found: nothing to hold
+  if (elsewhere) {
+    if (!std::exchange(elsewhere_logged_, true)) {
+      LOG_WARN(
+          "cannot hard-link a file rotated behind a symlink into the held directory; such files "
+          "are read to their end but not held across a crash (other files still are)",
+          {{"dir", dir_}, {"file", path}, {"error", std::strerror(err)}});
+    }
+    return "";
+  }
   // What stands in the way, and what would remove it.
   const char* fix =
       err == EXDEV ? "put positions.held_dir on the logs' file system (not across mounts, not "

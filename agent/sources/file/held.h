@@ -31,8 +31,10 @@ class HeldFiles {
   bool IsHeld(const std::string& path) const;
   // Links the file now at path (with id's device and inode) into the held directory; returns the
   // link's path, or "" when it cannot (the first failure of a kind that will not go away is
-  // logged and turns holding off).
-  std::string Hold(const std::string& path, const FileIdentity& id);
+  // logged and turns holding off). elsewhere: the file is outside the logs' directories (rotated
+  // beside a link's target, which may be on another mount, e.g. Docker's containers directory):
+  // its failure says nothing of the other files, so it is only logged, once.
+  std::string Hold(const std::string& path, const FileIdentity& id, bool elsewhere = false);
   // Removes the link (everything in it is acknowledged, or it is let go).
   void Release(const std::string& held_path);
   // Removes links that no record names (left by a crash between linking and saving positions;
@@ -49,6 +51,7 @@ class HeldFiles {
   std::string dir_;
   uint64_t max_bytes_;
   bool disabled_ = false;
+  bool elsewhere_logged_ = false;
   bool dir_ready_ = false;
 };
 

@@ -31,8 +31,14 @@ using file_util::SameRecordFile;
 void FileSource::Impl::HoldDraining(TailedFile& f) {
   const std::string at = f.record_path();
   if (!held_.enabled() || at.empty() || held_.IsHeld(at)) return;
-  const std::string link = held_.Hold(at, f.identity());
-  if (link.empty()) return;
+  // Rotated beside a link's target (StartDrain): held if it can be, else it keeps no record, as
+  // one in a directory no pass walks would never be resolved nor removed.
+  const bool elsewhere = f.via_symlink && DirName(at) != DirName(f.path());
+  const std::string link = held_.Hold(at, f.identity(), elsewhere);
+  if (link.empty()) {
+    if (elsewhere) MoveRecord(f, "");
+    return;
+  }
   if (SameRecordFile(positions_->FindByPath(at), f.identity())) positions_->Remove(at);
   f.set_held_from(at);
   SetRecordPath(f, link);
@@ -59,6 +65,10 @@ void FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
   positions_->Remove(ff.record.path);
   ff.record.path = home.empty() ? ff.held_from : home;
   if (ff.record.path == ff.record.origin) ff.record.origin.clear();
+  // Rotated beside a link's target, outside the stream's directory (StartDrain): no pass walks
+  // there, so a record there would stay in the positions file for good. No glob reaches the
+  // file either, so nothing needs the record to keep it from being read again.
+  if (DirName(ff.record.path) != DirName(ff.record.origin_or_path())) ff.record.path.clear();
 }
 
 // Disk kept alive only by held links stays within held_max_bytes: the oldest held files are let

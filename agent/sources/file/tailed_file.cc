@@ -181,6 +181,18 @@ bool TailedFile::Unlinked() const {
   return fd_ >= 0 && gz_ == nullptr && ::fstat(fd_, &st) == 0 && st.st_nlink == 0;
 }
 
+std::string TailedFile::WhereNow() const {
+  if (fd_ < 0 || gz_ != nullptr) return "";
+  char buf[4096];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+  const ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf || buf[0] != '/') return "";
+  std::string at(buf, static_cast<size_t>(n));
+  struct stat st;  // a deleted file reads as "<path> (deleted)", which names nothing (or another)
+  if (::stat(at.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !SameInode(id_, st)) return "";
+  return at;
+}
+
 void TailedFile::FlushPartial(const BatchTime& now, ReadBatch& batch) {
   if (!splitter_.has_partial()) return;
   batch.Clear();

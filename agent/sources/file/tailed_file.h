@@ -83,6 +83,10 @@ class TailedFile {
   bool parked() const { return fd_ < 0; }
   // Open, and no name is left for its inode: the descriptor holds the only copy of its bytes.
   bool Unlinked() const;
+  // Where its file is now, in any directory, as the kernel knows it from the open descriptor
+  // (/proc/self/fd); "" when parked, compressed, deleted, or when that name no longer leads to
+  // this file.
+  std::string WhereNow() const;
   // From now on the fd is a compressed file (a gzip rotation, or an archive of a decompression
   // job) and offsets count its decompressed bytes. Such a file is complete: it never grows,
   // shrinks or parks.

@@ -64,6 +64,62 @@ TEST_F(Held, ARotatedFileDeletedUnreadSurvivesACrash) {
   EXPECT_EQ(h_.metrics.lost_bytes.With({telemetry::kReasonHeldBudget})->Value(), 0);
 }
 
+// A file read through a link (/var/log/containers/*.log names /var/log/pods/.../0.log) is rotated
+// beside the link's target, in a directory the source does not walk: it is held all the same,
+// found by its descriptor, and once acknowledged leaves no record behind in that directory.
+TEST_F(Held, ARotationBehindALinkDeletedUnreadSurvivesACrash) {
+  skidder::testing::TempDir pods;  // the same file system as the held directory (/tmp)
+  const std::string real = pods / "0.log", rotated = pods / "0.log.20261201-101500";
+  const std::string link = h_.dir / "c.log";
+  WriteFile(real, Joined(Numbered("a", 0, 1000)));
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  h_.sink.HoldAcks(true);  // Loki is down: nothing is acknowledged
+  h_.Start(h_.dir / "*.log", Options());
+  ASSERT_TRUE(WaitFor([&] { return h_.sink.Count() == 1000; }));
+  ASSERT_EQ(std::rename(real.c_str(), rotated.c_str()), 0);
+  WriteFile(real, "b0\n");
+  ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 1; }));
+  h_.Stop();
+  ASSERT_TRUE(h_.positions->Save().ok());
+  h_.sink.Take();  // the agent dies: nothing it read was acknowledged
+  h_.sink.HoldAcks(false);
+  ASSERT_EQ(::unlink(rotated.c_str()), 0);  // and the kubelet deletes the rotated file meanwhile
+  h_.positions = std::make_unique<Positions>(h_.dir / "positions.json", false, &h_.metrics);
+  h_.Start(h_.dir / "*.log", Options());
+  auto want = Numbered("a", 0, 1000);
+  want.push_back("b0");
+  ASSERT_TRUE(h_.WaitLines(link, want)) << h_.sink.Count();
+  ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 0; }));
+  // Released: no record names the held link, nor anything in the pods' directory.
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& r : h_.positions->All()) {
+      if (r.path != link) return false;
+    }
+    return true;
+  })) << h_.positions->Size();
+}
+
+// Acknowledged at once, the rotation behind a link is held while it drains, then let go; its
+// record does not stay in the link target's directory, which no pass walks.
+TEST_F(Held, ARotationBehindALinkLeavesNoRecordOnceRead) {
+  skidder::testing::TempDir pods;
+  const std::string real = pods / "0.log", link = h_.dir / "c.log";
+  WriteFile(real, "a0\n");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  h_.Start(h_.dir / "*.log", Options());
+  ASSERT_TRUE(h_.WaitLines(link, {"a0"}));
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(std::rename(real.c_str(), (real + "." + std::to_string(i)).c_str()), 0);
+    WriteFile(real, "a" + std::to_string(i) + "\n");
+    ASSERT_TRUE(WaitFor([&] { return h_.sink.Lines(link).size() == static_cast<size_t>(i + 1); }));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return h_.source->ActiveFiles() == 1 && CountEntries(HeldDir()) == 0 &&
+           h_.positions->Size() == 1 && h_.positions->FindByPath(link).has_value();
+  })) << h_.positions->Size();
+  EXPECT_EQ(h_.sink.Lines(link), (std::vector<std::string>{"a0", "a1", "a2", "a3"}));
+}
+
 TEST_F(Held, OverTheBudgetTheOldestIsLetGoAndCountedExactly) {
   const std::string log = h_.dir / "0.log";
   const std::string content = Joined(Numbered("a", 0, 500));
@@ -137,6 +193,47 @@ TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
     ++errors;
   }
   EXPECT_EQ(errors, 1u) << captured;
+}
+
+// Docker's links name files on another mount (/var/lib/docker/containers): a rotation there
+// cannot be held, which must not turn holding off for the files of the logs' own mount.
+TEST_F(Held, ARotationBehindALinkOnAnotherMountLeavesHoldingOnForTheRest) {
+  struct stat a, b;
+  if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 ||
+      a.st_dev == b.st_dev) {
+    GTEST_SKIP() << "needs /dev/shm on another file system than the temp dir";
+  }
+  skidder::testing::TempDir docker("/dev/shm");
+  std::string captured;
+  log::CaptureForTest(&captured);
+  const std::string real = docker / "c-json.log", link = h_.dir / "c.log";
+  const std::string log = h_.dir / "0.log";
+  WriteFile(real, "c0\n");
+  WriteFile(log, "a0\n");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  h_.Start(h_.dir / "*.log", Options());
+  ASSERT_TRUE(h_.WaitLines(link, {"c0"}));
+  ASSERT_TRUE(h_.WaitLines(log, {"a0"}));
+  ASSERT_EQ(std::rename(real.c_str(), (real + ".1").c_str()), 0);
+  WriteFile(real, "c1\n");
+  ASSERT_TRUE(h_.WaitLines(link, {"c0", "c1"}));
+  ASSERT_TRUE(WaitFor([&] { return h_.source->ActiveFiles() == 2; }));
+  // The other mount's rotation left no record behind (none could be resolved there).
+  for (const auto& r : h_.positions->All()) {
+    EXPECT_FALSE(r.path.starts_with(docker.path())) << r.path;
+  }
+  h_.sink.HoldAcks(true);  // Loki down: the next rotation of the logs' mount is held
+  ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
+  WriteFile(log, "a1\n");
+  ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 1; }));
+  h_.sink.HoldAcks(false);
+  h_.sink.ReleaseAcks();
+  ASSERT_TRUE(h_.WaitLines(log, {"a0", "a1"}));
+  h_.Stop();
+  log::CaptureForTest(nullptr);
+  EXPECT_NE(captured.find("cannot hard-link a file rotated behind a symlink"), std::string::npos)
+      << captured;
+  EXPECT_EQ(captured.find("holding is off"), std::string::npos) << captured;
 }
 
 }  // namespace
