@@ -323,13 +323,20 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
     where = old;  // still there (its target went away)
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
-    // A file read through a link (/var/log/containers/*.log) is rotated beside the link's
-    // target, in a directory no glob of ours names: found there by its descriptor, it is held
-    // like any other (the record names the held link; a crash while it drains, Loki down,
-    // resumes it). Unheld (holding off, or the target on another mount) its record goes
-    // (HoldDraining): a record in a directory no pass walks would never be resolved, nor
-    // removed.
-    if (where.empty() && f.via_symlink && held_.enabled()) where = f.WhereNow();
+  }
+  // A file read through a link (/var/log/containers/*.log) is rotated beside the link's target,
+  // in a directory no glob of ours names: held from there (HoldBesideLink), its record names the
+  // link at once, never that directory.
+  bool held_beside_link = false;
+  if (where.empty() && !old.empty() && f.via_symlink) {
+    where = HoldBesideLink(f);
+    held_beside_link = !where.empty();
+    // The runtime creates the new file a moment after the rename; this pass may have found the
+    // link dangling, and with the rotated file closed no tick would look at it again (PollTick).
+    struct stat st;
+    if (::stat(f.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      relinked_[f.path()] = now_.steady_ns + kRelinkWatchNs;
+    }
   }
   if (where != old) MoveRecord(f, where);
   LOG_INFO("file rotated or removed; reading it to the end",
@@ -339,7 +346,11 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
     auto [it, fresh] = rotated_since_.emplace(DirName(old), f.opened_wall_ns);
     if (!fresh) it->second = std::min(it->second, f.opened_wall_ns);
   }
-  HoldDraining(f);
+  if (held_beside_link) {
+    SaveHeldRecord();
+  } else {
+    HoldDraining(f);
+  }
 }
 
 void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked,

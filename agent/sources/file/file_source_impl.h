@@ -301,6 +301,8 @@ class FileSource::Impl {
   bool PathIndexInStep() const;
   // held files (discovery.cc)
   void HoldDraining(TailedFile& f);
+  std::string HoldBesideLink(TailedFile& f);
+  void SaveHeldRecord();
   void ReleaseHeld(FinishedFile& ff);
   void EnforceHeldBudget();
   const TargetState* FindTarget(const std::string& id) const;

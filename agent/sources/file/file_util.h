@@ -24,15 +24,24 @@ inline std::string_view DirNameView(std::string_view p) {
 }
 inline std::string DirName(const std::string& p) { return std::string(DirNameView(p)); }
 
-// How often a look into a directory is made again when a name listed in it was gone by the time
-// it was opened: logrotate renames a chain of files in a burst, and a pass may run amid it.
+// How often a look into a directory is made at most. logrotate renames a chain of files in a
+// burst, and a pass may run amid it: a name listed may be gone when opened (renamed on), and a
+// file renamed while the directory is read may be listed under neither name (POSIX leaves it
+// open; ext4's hash order does so). So a look that finds nothing is made once more, and one that
+// met a vanished name again, a few times at most. Such looks are made for rotations and gone
+// files, not per file per pass.
 inline constexpr int kListingAttempts = 4;
 
-// Where in dir the file with this device and inode is now; "" when nowhere. A name gone between
-// the listing and its stat was renamed on meanwhile (or deleted): the directory is listed again,
-// as the file may be under its next name.
+// Whether a look that found nothing is made again after attempt (0-based): the second always,
+// later ones only when a name listed was gone when opened.
+inline bool LookAgain(int attempt, bool a_name_vanished) {
+  return attempt + 1 < kListingAttempts && (attempt == 0 || a_name_vanished);
+}
+
+// Where in dir the file with this device and inode is now; "" when nowhere (see
+// kListingAttempts).
 inline std::string FindByInode(const std::string& dir, const FileIdentity& id) {
-  for (int attempt = 0; attempt < kListingAttempts; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) return "";
     std::string out;
@@ -49,9 +58,8 @@ inline std::string FindByInode(const std::string& dir, const FileIdentity& id) {
       }
     }
     ::closedir(d);
-    if (!out.empty() || !vanished) return out;
+    if (!out.empty() || !LookAgain(attempt, vanished)) return out;
   }
-  return "";
 }
 
 // A record of an empty file (no fingerprint yet) cannot prove that a file found under another

@@ -46,7 +46,7 @@ std::optional<FoundCopy> FindCompressedCopy(const std::string& dir, const std::s
                                             const FileIdentity& id) {
   const size_t slash = base_path.rfind('/');
   const std::string base = base_path.substr(slash == std::string::npos ? 0 : slash + 1);
-  for (int attempt = 0; attempt < file_util::kListingAttempts; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
     std::vector<std::string> candidates;
     if (DIR* d = ::opendir(dir.c_str())) {
       while (dirent* e = ::readdir(d)) {
@@ -72,14 +72,13 @@ std::optional<FoundCopy> FindCompressedCopy(const std::string& dir, const std::s
                          static_cast<uint64_t>(st.st_ino)};
       }
     }
-    if (!vanished) break;
+    if (!file_util::LookAgain(attempt, vanished)) return std::nullopt;
   }
-  return std::nullopt;
 }
 
 std::string FindCompressedByInode(const std::string& dir, const FileIdentity& id) {
   for (int attempt = 0; attempt < file_util::kListingAttempts; ++attempt) {
-    const std::string at = file_util::FindByInode(dir, id);
+    const std::string at = file_util::FindByInode(dir, id);  // looks again itself if not found
     if (at.empty() || !IsGzName(at)) return "";
     const int fd = OpenToRead(at, O_NOFOLLOW);
     if (fd < 0) {

@@ -31,9 +31,9 @@ struct FoundCopy {
 
 // The .gz in dir whose name starts with basename(base_path) and whose decompressed start has the
 // recorded fingerprint; nullopt when there is none. Decompresses only the first bytes of each.
-// A name that vanished between the listing and its opening (renamed on by a logrotate run going
-// on meanwhile) makes it list the directory again, a few times at most: taken for "no copy", the
-// record of the copied file was dropped and the copy read again as a rotation never seen.
+// The directory is listed again when nothing was found, as file_util::FindByInode does (a
+// logrotate run renaming the copy on meanwhile): taken for "no copy", the record of the copied
+// file was dropped and the copy read again as a rotation never seen.
 std::optional<FoundCopy> FindCompressedCopy(const std::string& dir, const std::string& base_path,
                                             const FileIdentity& id);
 

@@ -31,26 +31,37 @@ using file_util::SameRecordFile;
 void FileSource::Impl::HoldDraining(TailedFile& f) {
   const std::string at = f.record_path();
   if (!held_.enabled() || at.empty() || held_.IsHeld(at)) return;
-  // Rotated beside a link's target (StartDrain): held if it can be, else it keeps no record, as
-  // one in a directory no pass walks would never be resolved nor removed.
-  const bool elsewhere = f.via_symlink && DirName(at) != DirName(f.path());
-  const std::string link = held_.Hold(at, f.identity(), elsewhere);
-  if (link.empty()) {
-    if (elsewhere) MoveRecord(f, "");
-    return;
-  }
+  const std::string link = held_.Hold(at, f.identity());
+  if (link.empty()) return;
   if (SameRecordFile(positions_->FindByPath(at), f.identity())) positions_->Remove(at);
   f.set_held_from(at);
   SetRecordPath(f, link);
-  // Saved at once (a rotation is rare; this is one small write): a link whose record did not
-  // reach the disk is an orphan after a crash, and orphans are removed at start.
   f.FingerprintUnread();
   const PositionRecord rec = f.Record();
   positions_->Put(rec);
   f.NotePut(rec);
+  SaveHeldRecord();
+}
+
+// Saved at once (a rotation is rare; this is one small write): a link whose record did not reach
+// the disk is an orphan after a crash, and orphans are removed at start.
+void FileSource::Impl::SaveHeldRecord() {
   if (Status st = positions_->Save(); !st.ok()) {
     LOG_WARN("cannot save positions after holding a rotated file", {{"error", st.message()}});
   }
+}
+
+// A file read through a link, rotated beside the link's target (a directory no pass walks):
+// linked from where its descriptor says it is now; the link's path, or "" when holding is off
+// or impossible for it (the target on another mount: Docker's containers directory). Its record
+// goes to the link without ever naming that directory: a record there would never be resolved
+// nor removed, and no glob reaches the file there to read it again. No held_from either, so its
+// acknowledged record is dropped with the link (ReleaseHeld finds no home for it).
+std::string FileSource::Impl::HoldBesideLink(TailedFile& f) {
+  if (!held_.enabled()) return "";
+  const std::string at = f.WhereNow();
+  if (at.empty()) return "";
+  return held_.Hold(at, f.identity(), /*elsewhere=*/true);
 }
 
 // Everything in a held file is acknowledged: the link goes, and the record moves back to the
@@ -65,10 +76,6 @@ void FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
   positions_->Remove(ff.record.path);
   ff.record.path = home.empty() ? ff.held_from : home;
   if (ff.record.path == ff.record.origin) ff.record.origin.clear();
-  // Rotated beside a link's target, outside the stream's directory (StartDrain): no pass walks
-  // there, so a record there would stay in the positions file for good. No glob reaches the
-  // file either, so nothing needs the record to keep it from being read again.
-  if (DirName(ff.record.path) != DirName(ff.record.origin_or_path())) ff.record.path.clear();
 }
 
 // Disk kept alive only by held links stays within held_max_bytes: the oldest held files are let

@@ -109,6 +109,26 @@ TEST(DiscoveryListing, ALinkLeftDanglingByARotationIsReadOnceItNamesTheNewFile) 
   ASSERT_TRUE(h.WaitLines(link, {"a1", "b1"})) << ::testing::PrintToString(h.sink.Lines(link));
 }
 
+// The same, when a pass (an event of another file in the directory) finds the link dangling
+// before the once-a-second link check has looked: the pass itself keeps the link watched.
+TEST(DiscoveryListing, ALinkAPassFoundDanglingIsReadOnceItNamesTheNewFile) {
+  Harness h;
+  FakeWatcher::State ws;
+  skidder::testing::TempDir elsewhere;
+  const std::string real = elsewhere / "0.log", link = h.dir / "c.log";
+  WriteFile(real, "a1\n");
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  auto o = h.DefaultOptions();
+  o.rescan_period = std::chrono::hours(1);
+  h.Start(h.dir / "*.log", o, std::make_unique<FakeWatcher>(&ws));
+  ASSERT_TRUE(h.WaitLines(link, {"a1"}));
+  ASSERT_EQ(std::rename(real.c_str(), (real + ".1").c_str()), 0);
+  Deliver(ws, Only(true, "", ""));
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  WriteFile(real, "b1\n");
+  ASSERT_TRUE(h.WaitLines(link, {"a1", "b1"})) << ::testing::PrintToString(h.sink.Lines(link));
+}
+
 // A pass lists a new directory and reads a new file without writing their inodes (O_NOATIME;
 // the test owns both, so it may ask). Their atime is set before their mtime, where relatime
 // would update it.

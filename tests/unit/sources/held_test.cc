@@ -15,6 +15,7 @@
 namespace skidder::sources {
 namespace {
 
+using skidder::testing::AppendFile;
 using skidder::testing::WaitFor;
 using skidder::testing::WriteFile;
 using testing::Harness;
@@ -99,20 +100,26 @@ TEST_F(Held, ARotationBehindALinkDeletedUnreadSurvivesACrash) {
   })) << h_.positions->Size();
 }
 
-// Acknowledged at once, the rotation behind a link is held while it drains, then let go; its
-// record does not stay in the link target's directory, which no pass walks.
+// The rotation behind a link is held while it drains (Loki down), then let go once acknowledged;
+// its record does not stay in the link target's directory, which no pass walks.
 TEST_F(Held, ARotationBehindALinkLeavesNoRecordOnceRead) {
   skidder::testing::TempDir pods;
   const std::string real = pods / "0.log", link = h_.dir / "c.log";
   WriteFile(real, "a0\n");
   ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  h_.sink.HoldAcks(true);
   h_.Start(h_.dir / "*.log", Options());
   ASSERT_TRUE(h_.WaitLines(link, {"a0"}));
   for (int i = 1; i <= 3; ++i) {
     ASSERT_EQ(std::rename(real.c_str(), (real + "." + std::to_string(i)).c_str()), 0);
     WriteFile(real, "a" + std::to_string(i) + "\n");
     ASSERT_TRUE(WaitFor([&] { return h_.sink.Lines(link).size() == static_cast<size_t>(i + 1); }));
+    // Nothing acknowledged: every rotation so far is held (the last one since its rotation was
+    // seen, which the new file's line does not wait for).
+    ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == static_cast<size_t>(i); }));
   }
+  h_.sink.HoldAcks(false);
+  h_.sink.ReleaseAcks();
   ASSERT_TRUE(WaitFor([&] {
     return h_.source->ActiveFiles() == 1 && CountEntries(HeldDir()) == 0 &&
            h_.positions->Size() == 1 && h_.positions->FindByPath(link).has_value();
@@ -222,13 +229,15 @@ TEST_F(Held, ARotationBehindALinkOnAnotherMountLeavesHoldingOnForTheRest) {
   for (const auto& r : h_.positions->All()) {
     EXPECT_FALSE(r.path.starts_with(docker.path())) << r.path;
   }
-  h_.sink.HoldAcks(true);  // Loki down: the next rotation of the logs' mount is held
+  h_.sink.HoldAcks(true);   // Loki down: the next rotation of the logs' mount is held
+  AppendFile(log, "a1\n");  // unacknowledged, so its file stays held until Loki is back
+  ASSERT_TRUE(h_.WaitLines(log, {"a0", "a1"}));
   ASSERT_EQ(std::rename(log.c_str(), (log + ".1").c_str()), 0);
-  WriteFile(log, "a1\n");
+  WriteFile(log, "a2\n");
   ASSERT_TRUE(WaitFor([&] { return CountEntries(HeldDir()) == 1; }));
   h_.sink.HoldAcks(false);
   h_.sink.ReleaseAcks();
-  ASSERT_TRUE(h_.WaitLines(log, {"a0", "a1"}));
+  ASSERT_TRUE(h_.WaitLines(log, {"a0", "a1", "a2"}));
   h_.Stop();
   log::CaptureForTest(nullptr);
   EXPECT_NE(captured.find("cannot hard-link a file rotated behind a symlink"), std::string::npos)
