@@ -37,6 +37,12 @@ class Held : public ::testing::Test {
     return o;
   }
   std::string HeldDir() { return h_.dir / ".skidder-held"; }
+  // A mount no link from the temp dir can cross (EXDEV).
+  bool ShmIsAnotherFileSystem() {
+    struct stat a, b;
+    return ::stat("/dev/shm", &b) == 0 && ::stat(h_.dir.path().c_str(), &a) == 0 &&
+           a.st_dev != b.st_dev;
+  }
   Harness h_;
 };
 
@@ -171,9 +177,7 @@ TEST_F(Held, LinksStayWhenThePositionsFileCouldNotBeRead) {
 }
 
 TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
-  struct stat a, b;
-  if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 ||
-      a.st_dev == b.st_dev) {
+  if (!ShmIsAnotherFileSystem()) {
     GTEST_SKIP() << "needs /dev/shm on another file system than the temp dir";
   }
   skidder::testing::TempDir other("/dev/shm");
@@ -205,9 +209,7 @@ TEST_F(Held, OnAnotherFileSystemHoldingTurnsOffWithOneErrorAndReadingGoesOn) {
 // Docker's links name files on another mount (/var/lib/docker/containers): a rotation there
 // cannot be held, which must not turn holding off for the files of the logs' own mount.
 TEST_F(Held, ARotationBehindALinkOnAnotherMountLeavesHoldingOnForTheRest) {
-  struct stat a, b;
-  if (::stat("/dev/shm", &b) != 0 || ::stat(h_.dir.path().c_str(), &a) != 0 ||
-      a.st_dev == b.st_dev) {
+  if (!ShmIsAnotherFileSystem()) {
     GTEST_SKIP() << "needs /dev/shm on another file system than the temp dir";
   }
   skidder::testing::TempDir docker("/dev/shm");
