@@ -13,10 +13,6 @@
 namespace skidder::sources::push {
 namespace {
 
-// What an entry takes in memory besides its bytes, from the parse to the sink (protobuf's
-// objects, PushedEntry, Entry): the measure a request's entries are charged against
-// max_decoded_bytes with.
-constexpr size_t kEntryMemory = 256;
 constexpr size_t kJsonContainerMemory = 64;  // see DecodePush
 
 // Calls on(tag, payload) for each top-level field of a message's wire form (payload: a
@@ -53,21 +49,29 @@ bool EachField(std::string_view message, F on) {
   return true;
 }
 
-// The number of EntryAdapter fields in a PushRequest's wire form (streams = 1, entries = 2).
-Result<size_t> CountEntries(std::string_view raw) {
-  constexpr uint64_t kStreams = (1 << 3) | 2, kEntries = (2 << 3) | 2;
-  size_t count = 0;
+// What a PushRequest's wire form will take in memory besides its bytes: kEntryMemory per stream
+// (field 1) and per EntryAdapter (a stream's field 2), kPairMemory per structured-metadata pair
+// (an entry's field 3). Empty ones count too: 2 bytes on the wire each, and ~250 in memory.
+Result<size_t> ObjectMemory(std::string_view raw) {
+  constexpr uint64_t kStreams = (1 << 3) | 2, kEntries = (2 << 3) | 2, kMetadata = (3 << 3) | 2;
+  size_t memory = 0;
   const bool ok = EachField(raw, [&](uint64_t tag, std::string_view stream) {
-    return tag != kStreams || EachField(stream, [&](uint64_t inner, std::string_view) {
-             count += inner == kEntries;
-             return true;
-           });
+    if (tag != kStreams) return true;
+    memory += kEntryMemory;
+    return EachField(stream, [&](uint64_t inner, std::string_view entry) {
+      if (inner != kEntries) return true;
+      memory += kEntryMemory;
+      return EachField(entry, [&](uint64_t field, std::string_view) {
+        memory += field == kMetadata ? kPairMemory : 0;
+        return true;
+      });
+    });
   });
   if (!ok) return Err(InvalidArgument("body is not a logproto.PushRequest (bad protobuf)"));
-  return count;
+  return memory;
 }
 
-// '[' and '{' outside JSON strings.
+// '[', '{' and ':' (arrays, objects and their members) outside JSON strings.
 size_t CountJsonContainers(std::string_view json) {
   size_t n = 0;
   bool in_string = false;
@@ -81,7 +85,7 @@ size_t CountJsonContainers(std::string_view json) {
       }
     } else if (c == '"') {
       in_string = true;
-    } else if (c == '[' || c == '{') {
+    } else if (c == '[' || c == '{' || c == ':') {
       ++n;
     }
   }
@@ -146,14 +150,15 @@ Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_
                  fmt::format("request body larger than {} bytes", limits.max_decoded_bytes)));
     }
     // The parsed document holds every array and object (an entry is one, `["1",""]`: 8 bytes of
-    // text, ~300 in the document and what follows): counted before the parse, as protobuf
-    // entries are, at a quarter of that, so that a small limit still takes a small request's
-    // few containers; the memory a request can take is bounded at ~5x the limit (was ~40x).
+    // text, ~300 in the document and what follows) and every member (`"a":"",`: 7 bytes, ~100
+    // as a member and a label): counted before the parse, as protobuf objects are, at a quarter
+    // of a container, so that a small limit still takes a small request's few containers; the
+    // memory a request can take is bounded at ~5x the limit (was ~40x).
     const size_t containers = CountJsonContainers(body);
     if (body.size() + containers * kJsonContainerMemory > limits.max_decoded_bytes) {
       return Err(Status(
           StatusCode::kResourceExhausted,
-          fmt::format("request of {} JSON arrays and objects in {} bytes is larger "
+          fmt::format("request of {} JSON arrays, objects and members in {} bytes is larger "
                       "than {} bytes decoded (each counts {} bytes besides its text)",
                       containers, body.size(), limits.max_decoded_bytes, kJsonContainerMemory)));
     }
@@ -178,15 +183,17 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
   if (!snappy::Uncompress(body.data(), body.size(), &raw)) {
     return Err(InvalidArgument("snappy: corrupt body"));
   }
-  // Counted on the wire before the parse makes an object of each: an empty entry is 2 bytes
-  // there and ~250 in memory (parsed, then decoded), so 100 MB of them would be ~12 GB.
-  const Result<size_t> entries = CountEntries(raw);
-  if (!entries) return Err(entries.error());
-  if (raw.size() + *entries * kEntryMemory > max_decoded) {
-    return Err(Status(StatusCode::kResourceExhausted,
-                      fmt::format("request of {} entries in {} bytes is larger than {} bytes "
-                                  "decoded (each entry counts {} bytes besides its own)",
-                                  *entries, raw.size(), max_decoded, kEntryMemory)));
+  // Counted on the wire before the parse makes an object of each: an empty entry, stream or
+  // metadata pair is 2 bytes there and ~250 in memory (parsed, then decoded), so 100 MB of them
+  // would be ~12 GB.
+  const Result<size_t> objects = ObjectMemory(raw);
+  if (!objects) return Err(objects.error());
+  if (raw.size() + *objects > max_decoded) {
+    return Err(Status(
+        StatusCode::kResourceExhausted,
+        fmt::format("request of {} bytes is larger than {} bytes decoded (each stream and entry "
+                    "counts {} bytes besides its own, each structured-metadata pair {})",
+                    raw.size(), max_decoded, kEntryMemory, kPairMemory)));
   }
   // Lines and labels as bytes (see push.proto: ReceivedPushRequest): what is not UTF-8 is
   // repaired on the way to Loki, as Loki itself takes it.
@@ -216,6 +223,15 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
     }
   }
   return out;
+}
+
+Status CheckRawBody(std::string_view body, size_t max_decoded) {
+  const size_t lines = static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
+  if (body.size() + lines * kEntryMemory <= max_decoded) return Status::Ok();
+  return Status(StatusCode::kResourceExhausted,
+                fmt::format("raw request of {} lines in {} bytes is larger than {} bytes decoded "
+                            "(each line counts {} bytes besides its text)",
+                            lines, body.size(), max_decoded, kEntryMemory));
 }
 
 }  // namespace skidder::sources::push

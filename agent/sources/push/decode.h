@@ -30,6 +30,17 @@ struct DecodeLimits {
   size_t max_decoded_bytes = 100 << 20;  // after Content-Encoding and snappy
 };
 
+// What a decoded object takes in memory besides its bytes, from the parse to the sink: the
+// measure a request is charged against max_decoded_bytes with before anything is built, so that
+// a small request of many empty objects cannot take gigabytes. An entry (protobuf's object,
+// PushedEntry, Entry) or a stream (its label set); a structured-metadata pair or a JSON member.
+inline constexpr size_t kEntryMemory = 256;
+inline constexpr size_t kPairMemory = 128;
+
+// A raw push body (one line per entry): ResourceExhausted when its lines would take more than
+// max_decoded bytes (kEntryMemory each besides their text).
+Status CheckRawBody(std::string_view body, size_t max_decoded);
+
 // Why a body was refused, as HttpStatusFor() maps it: kInvalidArgument (400: malformed),
 // kFailedPrecondition (415: an encoding Loki does not take), kResourceExhausted (413: larger than
 // the limit once decompressed).

@@ -59,7 +59,8 @@ bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 }  // namespace
 
 DrainBody DecodeDrain(std::string_view body,
-                      const std::vector<std::pair<std::string, std::string>>& query) {
+                      const std::vector<std::pair<std::string, std::string>>& query,
+                      size_t max_decoded) {
   DrainBody out;
   // Go's url.Values: a name's values in order, joined with ",".
   std::map<std::string, std::string> params;
@@ -68,9 +69,16 @@ DrainBody DecodeDrain(std::string_view body,
     if (!fresh) it->second.append(",").append(value);
   }
   Labels query_labels;
+  size_t query_bytes = 0;  // what every stream's copy of the query's labels takes
   for (const auto& [name, value] : params) {
-    if (!value.empty()) query_labels.Set("__heroku_drain_param_" + name, value);
+    if (value.empty()) continue;
+    query_labels.Set("__heroku_drain_param_" + name, value);
+    query_bytes += name.size() + value.size() + 64;
   }
+  // Charged as the frames are decoded: each stream holds a copy of the query's labels, and
+  // frames alternating between two dynos make a stream each, so 1 MB of small frames under a
+  // long query string took gigabytes.
+  size_t memory = body.size();
   std::string_view last_host, last_app, last_proc, last_log_id;
   const size_t size = body.size();
   for (size_t frame_no = 1;; ++frame_no) {
@@ -101,8 +109,19 @@ DrainBody DecodeDrain(std::string_view body,
       break;
     }
     body.remove_prefix(len);
-    if (out.streams.empty() || h.host != last_host || h.app != last_app || h.proc != last_proc ||
-        h.log_id != last_log_id) {
+    const bool new_stream = out.streams.empty() || h.host != last_host || h.app != last_app ||
+                            h.proc != last_proc || h.log_id != last_log_id;
+    memory += kEntryMemory + (new_stream ? kEntryMemory + query_bytes : 0);
+    if (memory > max_decoded) {
+      out = DrainBody{};
+      out.error = Status(StatusCode::kResourceExhausted,
+                         fmt::format("drain request of {} bytes is larger than {} bytes decoded "
+                                     "(each message counts {} bytes besides its text, each run "
+                                     "of one dyno's messages {} and the query's labels)",
+                                     size, max_decoded, kEntryMemory, kEntryMemory));
+      return out;
+    }
+    if (new_stream) {
       LabelsBuilder b(query_labels);
       const std::pair<const char*, std::string_view> meta[] = {{"__heroku_drain_host", h.host},
                                                                {"__heroku_drain_app", h.app},

@@ -27,11 +27,15 @@ struct DrainBody {
   std::vector<PushedStream> streams;
   // The first malformed frame, by number and offset. What came before it is in streams (as in
   // Promtail, which sends on the frames it read before the error and answers 400).
+  // kResourceExhausted: the body would take more than max_decoded bytes once decoded (each
+  // message kEntryMemory besides its text; each stream kEntryMemory and its labels, the query's
+  // included); streams is then empty.
   Status error;
   size_t messages = 0;
 };
 
 DrainBody DecodeDrain(std::string_view body,
-                      const std::vector<std::pair<std::string, std::string>>& query);
+                      const std::vector<std::pair<std::string, std::string>>& query,
+                      size_t max_decoded = 100 << 20);
 
 }  // namespace skidder::sources::push

@@ -123,9 +123,14 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
   if (opts_.heroku) return HandleDrain(std::move(req), std::move(reply));
   DecodeLimits limits{.max_decoded_bytes = static_cast<size_t>(opts_.config.max_body_size)};
   const bool raw = req.path == kRawPath || req.path == kAlloyRawPath || req.path == kShortRawPath;
-  Result<std::vector<PushedStream>> streams =
-      raw ? SplitRaw(req.body)
-          : DecodePush(req.body, req.content_type, req.content_encoding, limits);
+  Result<std::vector<PushedStream>> streams = Err(Internal("not decoded"));
+  if (!raw) {
+    streams = DecodePush(req.body, req.content_type, req.content_encoding, limits);
+  } else if (Status st = CheckRawBody(req.body, limits.max_decoded_bytes); !st.ok()) {
+    streams = Err(st);
+  } else {
+    streams = SplitRaw(req.body);
+  }
   req.body = std::string();  // the decoded streams own what they need
   if (!streams) return Refuse(reply, HttpStatusFor(streams.error()), streams.error().message());
   Deliver(*streams, raw ? Body::kRaw : Body::kLoki, req.tenant, HttpReply{204, "", ""},
@@ -136,8 +141,12 @@ void PushSource::Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
 // 400 naming it (once they are delivered: a 400 before would not tell the sender anything more,
 // and a 503 after ack_timeout still makes it send them again rather than lose them).
 void PushSource::HandleDrain(telemetry::HttpBodyRequest&& req, ReplyFn reply) {
-  DrainBody drain = DecodeDrain(req.body, req.query);
+  DrainBody drain =
+      DecodeDrain(req.body, req.query, static_cast<size_t>(opts_.config.max_body_size));
   req.body = std::string();
+  if (drain.error.code() == StatusCode::kResourceExhausted) {  // nothing decoded is kept
+    return Refuse(reply, HttpStatusFor(drain.error), drain.error.message());
+  }
   metrics_->heroku_entries.With({})->Add(static_cast<double>(drain.messages));
   HttpReply done{204, "", ""};
   if (!drain.error.ok()) {

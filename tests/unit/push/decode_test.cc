@@ -156,8 +156,39 @@ TEST(DecodePush, ManyEntriesCountAgainstTheDecodedLimit) {
   auto refused = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 200});
   ASSERT_FALSE(refused);
   EXPECT_EQ(HttpStatusFor(refused.error()), 413);
-  EXPECT_NE(refused.error().message().find("4000 entries"), std::string::npos)
+  EXPECT_NE(refused.error().message().find("each stream and entry counts 256 bytes"),
+            std::string::npos)
       << refused.error().message();
+}
+
+// Empty streams and empty structured-metadata pairs are 2 bytes on the wire each and hundreds in
+// memory: they count too, before the parse (a 5 MB body of them took gigabytes).
+TEST(DecodePush, EmptyStreamsAndMetadataPairsCountAgainstTheDecodedLimit) {
+  std::string raw;
+  for (int i = 0; i < 4000; ++i) raw += std::string("\x0a\x00", 2);  // streams: {}
+  std::string body;
+  snappy::Compress(raw.data(), raw.size(), &body);
+  auto refused = DecodeProtobufPush(body, 4000 * 200);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(HttpStatusFor(refused.error()), 413) << refused.error().message();
+
+  testing::ReceivedEntry e{.labels = "{a=\"b\"}", .timestamp_ns = 1, .line = "x"};
+  e.metadata.assign(4000, {"", ""});
+  const std::string pairs = testing::ProtobufPushBody({e});
+  auto too_many = DecodePush(pairs, "", "", {.max_decoded_bytes = 4000 * 100});
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(HttpStatusFor(too_many.error()), 413) << too_many.error().message();
+  EXPECT_TRUE(DecodePush(pairs, "", "", {.max_decoded_bytes = 4000 * 200}));
+}
+
+// A raw body (one entry per line) is charged per line as well.
+TEST(DecodePush, RawLinesCountAgainstTheDecodedLimit) {
+  std::string lines;
+  for (int i = 0; i < 4000; ++i) lines += "a\n";
+  const Status refused = CheckRawBody(lines, 4000 * 200);
+  EXPECT_EQ(HttpStatusFor(refused), 413) << refused.message();
+  EXPECT_NE(refused.message().find("4001 lines"), std::string::npos) << refused.message();
+  EXPECT_TRUE(CheckRawBody(lines, 4000 * 300).ok());
 }
 
 // The same for JSON: a body of many tiny entries is refused before its document is built; a
@@ -169,7 +200,8 @@ TEST(DecodePush, ManyJsonEntriesCountAgainstTheDecodedLimit) {
   auto refused = DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 60});
   ASSERT_FALSE(refused);
   EXPECT_EQ(HttpStatusFor(refused.error()), 413);
-  EXPECT_NE(refused.error().message().find("4005 JSON arrays and objects"), std::string::npos)
+  EXPECT_NE(refused.error().message().find("4009 JSON arrays, objects and members"),
+            std::string::npos)
       << refused.error().message();
   EXPECT_NE(refused.error().message().find("each counts 64 bytes"), std::string::npos)
       << refused.error().message();

@@ -49,6 +49,26 @@ TEST(HerokuDrain, QueryParametersBecomeLabelsRepeatedOnesJoined) {
   EXPECT_EQ(l.Get("__heroku_drain_param_empty"), nullptr);
 }
 
+// Every stream holds a copy of the query's labels, and messages alternating between two dynos
+// make a stream each: charged as they are decoded, a small body under a long query is refused
+// whole (413) instead of taking gigabytes.
+TEST(HerokuDrain, StreamsAndMessagesCountAgainstTheDecodedLimit) {
+  const std::string a = "<190>1 2024-05-01T10:00:01Z a app web.1 - x\n";
+  const std::string b = "<190>1 2024-05-01T10:00:01Z b app web.1 - x\n";
+  std::string body;
+  for (int i = 0; i < 500; ++i) body += Frame(a) + Frame(b);
+  Query query;
+  for (int i = 0; i < 200; ++i) query.emplace_back("p" + std::to_string(i), "value");
+  DrainBody d = DecodeDrain(body, query, 1 << 20);
+  EXPECT_EQ(d.error.code(), StatusCode::kResourceExhausted) << d.error.message();
+  EXPECT_TRUE(d.streams.empty());
+  EXPECT_EQ(d.messages, 0u);
+  d = DecodeDrain(body, {}, 1 << 20);  // without the query it fits
+  ASSERT_TRUE(d.error.ok()) << d.error.message();
+  EXPECT_EQ(d.messages, 1000u);
+  EXPECT_EQ(d.streams.size(), 1000u);
+}
+
 TEST(HerokuDrain, NewlinesBetweenFramesAndAnEmptyBodyAreFine) {
   DrainBody d = DecodeDrain("\n" + Frame(kWeb) + "\r\n" + Frame(kWeb) + "\n", {});
   ASSERT_TRUE(d.error.ok()) << d.error.message();
