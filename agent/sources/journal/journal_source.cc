@@ -50,10 +50,21 @@ Status JournalSource::Seek() {
   if (!saved || saved->empty() || !reader_->SeekCursor(*saved).ok()) {
     return reader_->SeekRealtime(since_us);
   }
+  // A journal file damaged at the saved cursor (an unclean shutdown of journald or of the node)
+  // must not fail every start of the agent, and with it every other source: reading goes on
+  // from the cursor as it does after a read error while running (ReadBatch), and an entry that
+  // cannot be read is skipped and counted, whether the saved one (sent already) or a later one.
   auto found = reader_->Next();
-  if (!found) return found.error();
+  if (!found) {
+    LOG_WARN("cannot read the journal at the saved cursor; reading on from it",
+             {{"job", opts_.job_name}, {"error", found.error().message()}});
+    return Status::Ok();
+  }
   if (!*found) return Status::Ok();  // nothing at or after the cursor yet
-  if (Status st = reader_->Read(&record_); !st.ok()) return st;
+  if (Status st = reader_->Read(&record_); !st.ok()) {
+    Unreadable(st);
+    return Status::Ok();
+  }
   if (reader_->AtCursor(*saved)) {
     if (record_.realtime_us >= since_us) return Status::Ok();  // resume after it
     return reader_->SeekRealtime(since_us);
