@@ -14,7 +14,12 @@ Histogram::Histogram(std::vector<double> bounds)
 }
 
 void Histogram::Observe(double v) {
-  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  // NaN compares false with every bound: lower_bound would put it in the first bucket, where
+  // Prometheus counts it only in +Inf.
+  const size_t i = std::isnan(v)
+                       ? bounds_.size()
+                       : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                             bounds_.begin());
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);

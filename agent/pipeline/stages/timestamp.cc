@@ -124,7 +124,11 @@ class TimestampStage final : public Stage {
       if (fudge_) Remember(e.entry.labels.Hash(), ts);
     } else if (fudge_) {
       auto it = last_.find(e.entry.labels.Hash());
-      if (it != last_.end()) e.entry.timestamp_ns = ++it->second;
+      // Saturated: a line's timestamp at the last nanosecond int64 holds must not overflow.
+      if (it != last_.end()) {
+        if (it->second < INT64_MAX) ++it->second;
+        e.entry.timestamp_ns = it->second;
+      }
     }
     out.Emit(std::move(e));
   }

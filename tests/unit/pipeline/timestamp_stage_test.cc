@@ -120,6 +120,15 @@ TEST(TimestampStage, FudgesFailuresToJustAfterTheStreamsLastTimestamp) {
   EXPECT_EQ(out.entries.at(0).entry.timestamp_ns, 1546304400 * kSec + 3);
 }
 
+// A hostile line at the last nanosecond int64 holds, then one without a time: saturated, never
+// an overflow (undefined behaviour) to a date before 1970.
+TEST(TimestampStage, FudgeStopsAtTheLastNanosecond) {
+  auto stage = Build("timestamp:\n  source: ts\n  format: UnixNs");
+  EXPECT_EQ(Stamp(*stage, "9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(Stamp(*stage, "bad"), INT64_MAX);
+  EXPECT_EQ(Stamp(*stage, "bad again"), INT64_MAX);
+}
+
 TEST(TimestampStage, SkipLeavesTheTimestampOnFailure) {
   auto stage = Build("timestamp:\n  source: ts\n  format: RFC3339\n  action_on_failure: skip");
   EXPECT_EQ(Stamp(*stage, "2019-01-01T01:00:00Z"), 1546304400 * kSec);
