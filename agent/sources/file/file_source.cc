@@ -795,12 +795,21 @@ void FileSource::Impl::UpdatePositions() {
 void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
   if (handlers_stale_) {  // recomputed when targets or files change, not per turn
     // A few handlers among many files: a look at the list per file, not a set node each.
+    // A handler that still holds entries (an open multiline block, a partial CRI line) stays
+    // listed although its job has no target or file left (the node's last pod of the job was
+    // deleted): its entries would wait for another target of the job, and a stop or reload
+    // would drop them, the lines of a dying pod. Handlers outlive the source (FileTarget).
+    std::vector<ReadHandler*> holding;
+    for (ReadHandler* h : handlers_) {
+      if (h->NextFlushNs() != INT64_MAX) holding.push_back(h);
+    }
     handlers_.clear();
     const auto note = [&](ReadHandler* h) {
       if (h != nullptr && std::find(handlers_.begin(), handlers_.end(), h) == handlers_.end()) {
         handlers_.push_back(h);
       }
     };
+    for (ReadHandler* h : holding) note(h);
     for (const auto& t : targets_) note(t->target.handler);
     ReadHandler* last = nullptr;
     for (const auto& [key, f] : files_) {

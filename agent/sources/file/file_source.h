@@ -28,9 +28,11 @@ class Positions;
 
 // One thing to tail: a glob and the labels its files' entries carry.
 struct FileTarget {
-  std::string id;        // stable key (job + labels); a target with the same id is kept
-  Labels labels;         // incl. __path__ (glob, may use **) and __path_exclude__
-  ReadHandler* handler;  // not owned; must outlive the target (one per scrape config)
+  std::string id;  // stable key (job + labels); a target with the same id is kept
+  Labels labels;   // incl. __path__ (glob, may use **) and __path_exclude__
+  // Not owned; must outlive the source (one per scrape config): a handler holding entries (an
+  // open multiline block) is flushed after its last target went away.
+  ReadHandler* handler;
   // The job's decompression block: matching .gz/.z/.bz2 files are read whole, decompressed.
   config::DecompressionConfig decompression = {};
   // Alloy's tail_from_end: a file with no stored position that was there before the source

@@ -3,6 +3,7 @@
 // CRI partials) still has its block sent on time, because the handler says when it is due.
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -80,6 +81,37 @@ TEST(IdleFileSource, SendsAnOpenMultilineBlockOnTimeWhileIdle) {
   // No other line comes: only the block's deadline can send it, 200 ms after its last line.
   EXPECT_TRUE(WaitFor([&] { return h.sink.Count() == 1; }, std::chrono::seconds(10)));
   EXPECT_EQ(h.sink.Lines(log), std::vector<std::string>{"START one\n  more"});
+}
+
+// The node's last pod of a job goes: its target is removed and its file deleted, while the
+// job's pipeline holds an open multiline block (the dying pod's last lines). The block is sent
+// although no target or file of the job is left: by its deadline, or, as here, at the stop.
+TEST(IdleFileSource, ABlockOfAJobWhoseLastFileWentIsSentAtTheStop) {
+  Harness h;
+  auto stage =
+      pipeline::testing::MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 10m");
+  std::vector<std::unique_ptr<pipeline::Stage>> stages;
+  stages.push_back(std::move(stage));
+  pipeline::Pipeline multiline(std::move(stages));
+  app::PipelineHandler handler(&multiline, &h.sink);
+  struct StopFirst {  // the source stops before the handler it calls goes
+    Harness& h;
+    ~StopFirst() { h.Stop(); }
+  } stop_first{h};
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.source = std::make_unique<FileSource>(h.DefaultOptions(), h.positions.get(), &h.sink,
+                                          &h.metrics, &SystemClock::Get());
+  const std::string log = h.dir / "0.log";
+  WriteFile(log, "START panic\n  at main\n");
+  h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &handler}});
+  ASSERT_TRUE(h.source->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log) == 2; }));
+  h.source->SetTargets({});
+  ASSERT_EQ(::unlink(log.c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  EXPECT_EQ(h.sink.Count(), 0u);  // still held: its deadline is minutes away
+  h.Stop();
+  EXPECT_EQ(h.sink.Lines(log), std::vector<std::string>{"START panic\n  at main"});
 }
 
 }  // namespace
