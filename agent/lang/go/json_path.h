@@ -50,7 +50,9 @@ class JsonPath {
   // `user.name`, `"a-b".c`, `items[0].id`, `args[-1]`: what most json stages use) is looked up
   // directly in the document, without the evaluator and its arena: no allocation once *out has
   // grown to its values' size (objects and arrays still print through a buffer).
-  void EvalInto(const JsonValue& root, std::string* out, size_t max_bytes = std::string::npos,
+  // False (*out empty) for null, no match or a run-time error: Promtail's nil, which the stages
+  // after a json stage take for no value at all (output keeps the line, labels the label).
+  bool EvalInto(const JsonValue& root, std::string* out, size_t max_bytes = std::string::npos,
                 bool* cut = nullptr) const;
   // The result as JSON text ("null" for null); false with *error set on a run-time error
   // (e.g. "invalid-type: abs() expects a number").
@@ -65,6 +67,8 @@ class JsonPath {
     std::optional<int64_t> index;
   };
   static std::vector<PlainStep> PlainPath(const Node& n);
+  // Eval's text; *present false for null, no match or a run-time error.
+  std::string EvalText(const JsonValue& root, size_t max_bytes, bool* cut, bool* present) const;
 
   std::shared_ptr<const Node> root_;
   std::vector<PlainStep> plain_path_;  // the steps of a plain path; empty otherwise

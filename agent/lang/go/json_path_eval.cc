@@ -494,10 +494,17 @@ jmes::Evaluator MakeEvaluator(size_t max_bytes) {
 }  // namespace
 
 std::string JsonPath::Eval(const JsonValue& root, size_t max_bytes, bool* cut) const {
+  bool present = false;
+  return EvalText(root, max_bytes, cut, &present);
+}
+
+std::string JsonPath::EvalText(const JsonValue& root, size_t max_bytes, bool* cut,
+                               bool* present) const {
   jmes::Evaluator ev = MakeEvaluator(max_bytes);
   const jmes::Value v = ev.Eval(*root_, jmes::Value::Of(&root));
   std::string out;
-  if (ev.failed() || v.null() || v.type == jmes::Value::Type::kExpref) {
+  *present = !(ev.failed() || v.null() || v.type == jmes::Value::Type::kExpref);
+  if (!*present) {
   } else if (v.doc != nullptr) {
     out = JsonValueText(*v.doc);
   } else if (v.type == jmes::Value::Type::kString) {
@@ -514,11 +521,12 @@ std::string JsonPath::Eval(const JsonValue& root, size_t max_bytes, bool* cut) c
   return out;
 }
 
-void JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_bytes,
+bool JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_bytes,
                         bool* cut) const {
   if (plain_path_.empty()) {
-    *out = Eval(root, max_bytes, cut);
-    return;
+    bool present = false;
+    *out = EvalText(root, max_bytes, cut, &present);
+    return present;
   }
   // What Eval does step by step: a name on anything but an object is null, of duplicate names
   // the last counts; an index on anything but an array, or past its end, is null.
@@ -529,26 +537,31 @@ void JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_byte
       const int64_t i = *step.index < 0 ? *step.index + size : *step.index;
       if (i < 0 || i >= size) {
         out->clear();
-        return;
+        return false;
       }
       v = &(*v)[static_cast<rapidjson::SizeType>(i)];
       continue;
     }
     if (!v->IsObject()) {
       out->clear();
-      return;
+      return false;
     }
     v = jmes::LastMember(*v, step.name);
     if (v == nullptr) {
       out->clear();
-      return;
+      return false;
     }
+  }
+  if (v->IsNull()) {
+    out->clear();
+    return false;
   }
   AssignJsonValueText(*v, out);
   if (out->size() > max_bytes) {
     formats::TruncateUtf8(*out, max_bytes);
     if (cut != nullptr) *cut = true;
   }
+  return true;
 }
 
 bool JsonPath::EvalJson(const JsonValue& root, std::string* out, std::string* error,

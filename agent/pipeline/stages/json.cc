@@ -42,7 +42,8 @@ class JsonStage final : public Stage {
         pool_(arena_, sizeof(arena_)),
         stack_pool_(stack_arena_, sizeof(stack_arena_)),
         doc_(&pool_, 1024, &stack_pool_),
-        values_(exprs_.size()) {}
+        values_(exprs_.size()),
+        present_(exprs_.size()) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     const std::string* input = &e.entry.line;
@@ -71,15 +72,22 @@ class JsonStage final : public Stage {
     // slots: no allocation per line once both have grown to the values' size.
     bool cut = false;
     for (size_t i = 0; i < exprs_.size(); ++i) {
-      exprs_[i].path.EvalInto(doc_, &values_[i], max_bytes_, &cut);
+      present_[i] = exprs_[i].path.EvalInto(doc_, &values_[i], max_bytes_, &cut);
       // Go's decoder turns invalid UTF-8 in a string into U+FFFD, so Promtail's labels stage
       // takes the value; kept raw, it would skip it as an invalid label value. (Valid values
       // are only scanned.)
       formats::SanitizeUtf8(values_[i]);
     }
     if (cut) Inc(truncated_);
+    // A null or missing value is Promtail's nil: no value for the stages after this one, so
+    // `output` keeps the line and `labels` the label, where an empty value blanked the line and
+    // removed the label. (A value an earlier stage set under the name goes, as nil replaces it.)
     for (size_t i = 0; i < exprs_.size(); ++i) {
-      e.extracted.Set(exprs_[i].name, std::string_view(values_[i]));
+      if (present_[i]) {
+        e.extracted.Set(exprs_[i].name, std::string_view(values_[i]));
+      } else {
+        e.extracted.Remove(exprs_[i].name);
+      }
     }
     out.Emit(std::move(e));
   }
@@ -99,6 +107,7 @@ class JsonStage final : public Stage {
   rapidjson::MemoryPoolAllocator<> stack_pool_;
   Doc doc_;
   std::vector<std::string> values_;  // one per expression, reused
+  std::vector<char> present_;        // per expression: a value (not null, found, no error)
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "pipeline/pipeline.h"
 #include "pipeline/stages/json.h"
 #include "stage_test_util.h"
 
@@ -9,6 +10,7 @@ namespace {
 using testing::Collect;
 using testing::ConfigError;
 using testing::ExtractedOr;
+using testing::LabelOr;
 using testing::MakeEntry;
 using testing::MustBuild;
 using testing::RunStage;
@@ -55,8 +57,9 @@ TEST(JsonStage, ExtractsValuesByExpressionLikePromtailsExample) {
   EXPECT_EQ(ExtractedOr(e, "float"), "0.25");
   EXPECT_EQ(ExtractedOr(e, "big"), "12345678901234567890");
   EXPECT_EQ(ExtractedOr(e, "flag"), "true");
-  EXPECT_EQ(ExtractedOr(e, "nothing"), "");
-  EXPECT_EQ(ExtractedOr(e, "missing"), "");
+  // null and a missing key are Promtail's nil: no value at all, not an empty one.
+  EXPECT_EQ(e.extracted.GetOwn("nothing"), nullptr);
+  EXPECT_EQ(e.extracted.GetOwn("missing"), nullptr);
   EXPECT_EQ(e.entry.line.front(), '{');  // the line itself is unchanged
 }
 
@@ -131,8 +134,32 @@ TEST(JsonStage, ExtractsWithFiltersSlicesPipesAndFunctions) {
   EXPECT_EQ(ExtractedOr(out[0], "last"), "c");
   // Keys in byte order, as Go marshals the map go-jmespath builds.
   EXPECT_EQ(ExtractedOr(out[0], "summary"), R"({"levels":["error","error","info"],"n":3})");
-  EXPECT_EQ(ExtractedOr(out[0], "joined"), "a,b,c");  // `,` is not JSON: read as a string
-  EXPECT_EQ(ExtractedOr(out[0], "bad_type"), "");
+  EXPECT_EQ(ExtractedOr(out[0], "joined"), "a,b,c");       // `,` is not JSON: read as a string
+  EXPECT_EQ(ExtractedOr(out[0], "bad_type"), "<absent>");  // a run-time error: no value
+}
+
+// Promtail's json stage stores nil for null or a missing key, and the stages after it take nil
+// for no value: `output` keeps the line, `labels` keeps the label. An empty value instead sent
+// the line empty and removed the label (moving the entry to another stream).
+TEST(JsonStage, ANullOrMissingValueLeavesTheLineAndTheLabelsAsTheyWere) {
+  auto p =
+      Pipeline::Build(testing::StagesYaml("- json:\n    expressions: {msg: message, app: app}\n"
+                                          "- output: {source: msg}\n"
+                                          "- labels: {app: }\n"),
+                      {});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  for (const std::string line : {R"({"level":"info"})", R"({"message":null,"app":null})"}) {
+    Collect c;
+    (*p)->Process(MakeEntry(line, Labels{{"app", "api"}}), c);
+    ASSERT_EQ(c.entries.size(), 1u) << line;
+    EXPECT_EQ(c.entries[0].entry.line, line);
+    EXPECT_EQ(LabelOr(c.entries[0], "app"), "api") << line;
+  }
+  Collect c;
+  (*p)->Process(MakeEntry(R"({"message":"hi","app":"web"})", Labels{{"app", "api"}}), c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  EXPECT_EQ(c.entries[0].entry.line, "hi");
+  EXPECT_EQ(LabelOr(c.entries[0], "app"), "web");
 }
 
 TEST(JsonStage, RefusesBadConfigWithPosition) {
