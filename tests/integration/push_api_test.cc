@@ -191,6 +191,26 @@ TEST_F(PushApi, RawEndpointTakesOneEntryPerLineWithTheJobsLabels) {
                            {"last", R"({pushserver="push1"})"}}));
 }
 
+// A sender sends its next batch only after the answer to this one: a multiline block at the end
+// of a request must go out by its max_wait_time, not wait for a request that comes only after a
+// 503 (ack_timeout) and then as a duplicate.
+TEST_F(PushApi, AMultilineBlockAtTheEndOfARequestIsSentByItsDeadline) {
+  StartPushAgent({.extra_push = "      ack_timeout: 20s",
+                  .stages = "[{multiline: {firstline: '^START', max_wait_time: 300ms}}]"});
+  std::vector<ReceivedEntry> in = Batch(R"({app="api"})", "x", 3);
+  in[0].line = "START one";
+  in[1].line = "  at two";
+  in[2].line = "  at three";
+  const auto start = std::chrono::steady_clock::now();
+  PushResponse r = client().PostProtobuf(in);
+  ASSERT_EQ(r.status, 204) << r.body;
+  // Answered once delivered, well before ack_timeout (without the flush: a 503 after 20 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 1u) << agent_.Stderr();
+  EXPECT_EQ(got[0].line, "START one\n  at two\n  at three");
+}
+
 // A raw push to a job without labels goes to the stages unlabelled, as Promtail's plaintext
 // handler hands it on: a stage may label it.
 TEST_F(PushApi, ARawPushWithoutLabelsMeetsTheStages) {

@@ -82,6 +82,7 @@ void PushSource::Stop() {
   timer_.join();  // it answers every waiting push on its way out
   server_->Stop();
   pipeline::SinkEmitter out(sink_);
+  std::lock_guard pipe(pipe_mu_);
   opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out);
 }
 
@@ -97,9 +98,13 @@ std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/) {
   // A `limit` stage without `drop` waits for its rate: Promtail's limiter would block this
   // request; a 429 tells the sender when to come back instead. (The server's one thread runs
   // both this and the pipeline, so the stage's state is read where it is written.)
-  const int64_t wait_ns = opts_.pipeline->ReadyInNs(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
-          .count());
+  int64_t wait_ns = 0;
+  {
+    std::lock_guard pipe(pipe_mu_);
+    wait_ns = opts_.pipeline->ReadyInNs(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
+            .count());
+  }
   if (wait_ns <= 0) return std::nullopt;
   metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
   const int64_t seconds = std::max<int64_t>(1, (wait_ns + 999'999'999) / 1'000'000'000);
@@ -181,12 +186,19 @@ void PushSource::Deliver(std::vector<PushedStream>& streams, Body body, const st
   std::shared_ptr<AckTracker> tracker = AckTracker::Create(0);
   tracker->OnAdvance([waiter, done = std::move(done)](uint64_t) { waiter->Answer(done); });
   AckRef hold = tracker->Open(1);
-  const size_t n = Emit(streams, hold, body, tenant);
+  size_t n = 0;
+  int64_t next_flush_ns = INT64_MAX;
+  {
+    std::lock_guard pipe(pipe_mu_);
+    n = Emit(streams, hold, body, tenant);
+    next_flush_ns = opts_.pipeline->NextFlushNs();
+  }
   // ack_timeout counts from here: a large request's pipeline pass is not time Loki had, and a
   // request it did deliver answered 503 would be sent again (duplicated).
   {
     std::lock_guard lock(mu_);
     waiter->deadline = std::chrono::steady_clock::now() + opts_.config.ack_timeout;
+    next_flush_ns_ = next_flush_ns;
   }
   cv_.notify_all();
   metrics_->push_entries.With({opts_.job_name})->Add(static_cast<double>(n));
@@ -262,18 +274,43 @@ Labels PushSource::DrainLabels(Labels meta, const std::string& tenant, bool* kee
   return labels;
 }
 
+void PushSource::FlushDue() {
+  pipeline::SinkEmitter out(sink_);
+  std::lock_guard pipe(pipe_mu_);
+  opts_.pipeline->Flush(clock_->NowNs(), /*force=*/false, out);
+  const int64_t next = opts_.pipeline->NextFlushNs();
+  std::lock_guard lock(mu_);
+  next_flush_ns_ = next;
+}
+
 void PushSource::RunTimeouts() {
   std::unique_lock lock(mu_);
   while (true) {
     while (!waiting_.empty() && waiting_.front()->answered) waiting_.pop_front();
     if (stopping_) break;
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> wake;
+    if (next_flush_ns_ != INT64_MAX) {
+      const int64_t in_ns = next_flush_ns_ - clock_->NowNs();
+      if (in_ns <= 0) {
+        lock.unlock();
+        FlushDue();  // takes pipe_mu_, then mu_: never with mu_ held
+        lock.lock();
+        continue;
+      }
+      wake = now + std::chrono::nanoseconds(in_ns);
+    }
     if (waiting_.empty()) {
-      cv_.wait(lock);
+      if (wake) {
+        cv_.wait_until(lock, *wake);
+      } else {
+        cv_.wait(lock);
+      }
       continue;
     }
     std::shared_ptr<Waiter> front = waiting_.front();
-    if (std::chrono::steady_clock::now() < front->deadline) {
-      cv_.wait_until(lock, front->deadline);
+    if (now < front->deadline) {
+      cv_.wait_until(lock, wake ? std::min(*wake, front->deadline) : front->deadline);
       continue;
     }
     waiting_.pop_front();

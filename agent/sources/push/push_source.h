@@ -101,7 +101,11 @@ class PushSource {
   std::vector<PushedStream> SplitRaw(std::string_view body) const;
   Labels DrainLabels(Labels meta, const std::string& tenant, bool* keep) const;
   void Refuse(const ReplyFn& reply, int status, std::string message);
+  // The timer's thread: answers 503 to requests past ack_timeout, and flushes the pipeline when
+  // its stages want it (a sender waits for its answer before it sends again, so a held block
+  // must not wait for the next request: it came only after a 503, and as a duplicate).
   void RunTimeouts();
+  void FlushDue();
 
   PushSourceOptions opts_;
   EntrySink* sink_;
@@ -110,9 +114,14 @@ class PushSource {
   ArrivalStamps stamps_;  // Emit's, on the server's one event thread
   std::unique_ptr<telemetry::HttpServer> server_;
   log::LogLimiter refused_log_;  // a misbehaving sender must not flood the log
+  // The pipeline: the server's thread runs requests through it, the timer's flushes what its
+  // stages hold (a multiline block) when it is due. Taken before mu_, never inside it.
+  std::mutex pipe_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Waiter>> waiting_;  // by deadline (one timeout for all)
+  // When the pipeline wants its next flush (wall ns, the pipeline's clock); INT64_MAX: never.
+  int64_t next_flush_ns_ = INT64_MAX;  // guarded by mu_
   bool stopping_ = false;
   std::atomic<bool> draining_{false};
   std::thread timer_;
