@@ -42,6 +42,9 @@ MHD_Result Respond(MHD_Connection* c, unsigned status, std::string_view body, co
 
 namespace {
 
+// The most of an announced body reserved before it arrives (see Refuse); a larger one grows.
+constexpr uint64_t kMaxReserve = 1 << 20;
+
 struct HeaderTally {
   int count = 0;
   size_t bytes = 0;
@@ -105,7 +108,12 @@ std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::strin
   if (tally.count <= options.max_headers &&
       tally.bytes + url.size() + method.size() <= options.max_header_bytes &&
       length.value_or(0) <= options.max_body_bytes && !refuse_chunked) {
-    if (length) req->body.body.reserve(std::min<uint64_t>(*length, options.max_body_bytes));
+    // Room for the announced body up front, but not for a 100 MB one per connection before a
+    // byte of it came: a few hundred connections announcing large bodies would commit tens of
+    // gigabytes (bad_alloc under strict overcommit, on the server's thread: std::terminate).
+    if (length) {
+      req->body.body.reserve(std::min<uint64_t>({*length, options.max_body_bytes, kMaxReserve}));
+    }
     return std::nullopt;
   }
   // Answered before any of the body is read, and the connection closes: the rest never is.
