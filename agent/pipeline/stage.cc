@@ -13,7 +13,21 @@ std::pair<std::string, std::string>* Extracted::Find(std::string_view key) {
 
 std::pair<std::string, std::string>& Extracted::Slot(std::string_view key) {
   if (auto* kv = Find(key)) return *kv;
+  if (!nils_.empty()) ForgetNil(key);
   return NewSlot(key);
+}
+
+void Extracted::ForgetNil(std::string_view key) {
+  std::erase_if(nils_, [&](const std::string& k) { return k == key; });
+}
+
+void Extracted::SetNil(std::string_view key) {
+  Remove(key);
+  nils_.emplace_back(key);
+}
+
+bool Extracted::IsNil(std::string_view key) const {
+  return std::find(nils_.begin(), nils_.end(), key) != nils_.end();
 }
 
 std::pair<std::string, std::string>& Extracted::NewSlot(std::string_view key) {
@@ -27,7 +41,7 @@ std::pair<std::string, std::string>& Extracted::NewSlot(std::string_view key) {
 
 void Extracted::SetFields(
     std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  const bool fresh = size_ == 0;
+  const bool fresh = size_ == 0 && nils_.empty();
   for (const auto& [key, value] : fields) (fresh ? NewSlot(key) : Slot(key)).second.assign(value);
 }
 
@@ -48,10 +62,12 @@ const std::string* Extracted::GetOwn(std::string_view key) const {
 
 const std::string* Extracted::Get(std::string_view key, const Labels& labels) const {
   if (const std::string* v = GetOwn(key)) return v;
+  if (!nils_.empty() && IsNil(key)) return nullptr;
   return labels.Get(key);
 }
 
 void Extracted::Remove(std::string_view key) {
+  if (!nils_.empty()) ForgetNil(key);
   for (size_t i = 0; i < size_; ++i) {
     if (values_[i].first != key) continue;
     // Order is kept (the inspector and pack show fields in the order they were set).

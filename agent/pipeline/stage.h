@@ -27,10 +27,14 @@ class Extracted {
   Extracted(const Extracted&) = default;
   Extracted& operator=(const Extracted&) = default;
   Extracted(Extracted&& o) noexcept
-      : values_(std::move(o.values_)), size_(std::exchange(o.size_, 0)) {}
+      : values_(std::move(o.values_)), size_(std::exchange(o.size_, 0)), nils_(std::move(o.nils_)) {
+    o.nils_.clear();
+  }
   Extracted& operator=(Extracted&& o) noexcept {
     values_ = std::move(o.values_);
     size_ = std::exchange(o.size_, 0);
+    nils_ = std::move(o.nils_);
+    o.nils_.clear();
     return *this;
   }
 
@@ -40,12 +44,25 @@ class Extracted {
   // Sets each field; their keys must differ from each other. Into an empty map (the first stage
   // of a pipeline parsing its fixed fields: cri, docker) no key is searched for.
   void SetFields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
-  // Own value first, then the entry's label of that name; nullptr when neither.
+  // Own value first, then the entry's label of that name; nullptr when neither, or when the key
+  // is nil (SetNil), which hides the label as Promtail's nil does.
   const std::string* Get(std::string_view key, const Labels& labels) const;
   const std::string* GetOwn(std::string_view key) const;
+  // Promtail's nil (a json stage's null or missing value): the key is there, with no value.
+  // Stages reading a value find none (Get: nullptr, no label fallback); those asking only
+  // whether the key is there (drop with only `source`, a metric's inc/dec) find it (Has).
+  void SetNil(std::string_view key);
+  bool IsNil(std::string_view key) const;
+  // A value, a nil, or a label of that name.
+  bool Has(std::string_view key, const Labels& labels) const {
+    return Get(key, labels) != nullptr || IsNil(key);
+  }
   void Remove(std::string_view key);
-  bool empty() const { return size_ == 0; }
-  void clear() { size_ = 0; }
+  bool empty() const { return size_ == 0 && nils_.empty(); }
+  void clear() {
+    size_ = 0;
+    nils_.clear();
+  }
   auto begin() const { return values_.begin(); }
   auto end() const { return values_.begin() + static_cast<ptrdiff_t>(size_); }
 
@@ -54,8 +71,11 @@ class Extracted {
   std::pair<std::string, std::string>& Slot(std::string_view key);     // found or a new one
   std::pair<std::string, std::string>& NewSlot(std::string_view key);  // key known to be absent
 
+  void ForgetNil(std::string_view key);
+
   std::vector<std::pair<std::string, std::string>> values_;  // [0, size_) live, the rest spare
   size_t size_ = 0;
+  std::vector<std::string> nils_;  // keys set to nil (rare: json's null or missing values)
 };
 
 struct PipelineEntry {

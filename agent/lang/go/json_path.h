@@ -34,6 +34,9 @@ namespace skidder::lang::go {
 // The json stage's parsed values live in a per-entry arena.
 using JsonValue = rapidjson::GenericValue<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>>;
 
+// What a JsonPath evaluation found: a value, null (or no match), or a run-time error.
+enum class JsonFound { kValue, kNull, kError };
+
 class JsonPath {
  public:
   struct Node;
@@ -50,10 +53,10 @@ class JsonPath {
   // `user.name`, `"a-b".c`, `items[0].id`, `args[-1]`: what most json stages use) is looked up
   // directly in the document, without the evaluator and its arena: no allocation once *out has
   // grown to its values' size (objects and arrays still print through a buffer).
-  // False (*out empty) for null, no match or a run-time error: Promtail's nil, which the stages
-  // after a json stage take for no value at all (output keeps the line, labels the label).
-  bool EvalInto(const JsonValue& root, std::string* out, size_t max_bytes = std::string::npos,
-                bool* cut = nullptr) const;
+  // kNull for null or no match (Promtail's json stage stores nil then), kError for a run-time
+  // error (it stores nothing); *out is empty for both.
+  JsonFound EvalInto(const JsonValue& root, std::string* out, size_t max_bytes = std::string::npos,
+                     bool* cut = nullptr) const;
   // The result as JSON text ("null" for null); false with *error set on a run-time error
   // (e.g. "invalid-type: abs() expects a number").
   bool EvalJson(const JsonValue& root, std::string* out, std::string* error,
@@ -67,8 +70,8 @@ class JsonPath {
     std::optional<int64_t> index;
   };
   static std::vector<PlainStep> PlainPath(const Node& n);
-  // Eval's text; *present false for null, no match or a run-time error.
-  std::string EvalText(const JsonValue& root, size_t max_bytes, bool* cut, bool* present) const;
+  // Eval's text, and what was found.
+  std::string EvalText(const JsonValue& root, size_t max_bytes, bool* cut, JsonFound* found) const;
 
   std::shared_ptr<const Node> root_;
   std::vector<PlainStep> plain_path_;  // the steps of a plain path; empty otherwise

@@ -494,17 +494,19 @@ jmes::Evaluator MakeEvaluator(size_t max_bytes) {
 }  // namespace
 
 std::string JsonPath::Eval(const JsonValue& root, size_t max_bytes, bool* cut) const {
-  bool present = false;
-  return EvalText(root, max_bytes, cut, &present);
+  JsonFound found = JsonFound::kValue;
+  return EvalText(root, max_bytes, cut, &found);
 }
 
 std::string JsonPath::EvalText(const JsonValue& root, size_t max_bytes, bool* cut,
-                               bool* present) const {
+                               JsonFound* found) const {
   jmes::Evaluator ev = MakeEvaluator(max_bytes);
   const jmes::Value v = ev.Eval(*root_, jmes::Value::Of(&root));
   std::string out;
-  *present = !(ev.failed() || v.null() || v.type == jmes::Value::Type::kExpref);
-  if (!*present) {
+  *found = ev.failed()                                        ? JsonFound::kError
+           : v.null() || v.type == jmes::Value::Type::kExpref ? JsonFound::kNull
+                                                              : JsonFound::kValue;
+  if (*found != JsonFound::kValue) {
   } else if (v.doc != nullptr) {
     out = JsonValueText(*v.doc);
   } else if (v.type == jmes::Value::Type::kString) {
@@ -521,12 +523,12 @@ std::string JsonPath::EvalText(const JsonValue& root, size_t max_bytes, bool* cu
   return out;
 }
 
-bool JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_bytes,
-                        bool* cut) const {
+JsonFound JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_bytes,
+                             bool* cut) const {
   if (plain_path_.empty()) {
-    bool present = false;
-    *out = EvalText(root, max_bytes, cut, &present);
-    return present;
+    JsonFound found = JsonFound::kValue;
+    *out = EvalText(root, max_bytes, cut, &found);
+    return found;
   }
   // What Eval does step by step: a name on anything but an object is null, of duplicate names
   // the last counts; an index on anything but an array, or past its end, is null.
@@ -537,31 +539,31 @@ bool JsonPath::EvalInto(const JsonValue& root, std::string* out, size_t max_byte
       const int64_t i = *step.index < 0 ? *step.index + size : *step.index;
       if (i < 0 || i >= size) {
         out->clear();
-        return false;
+        return JsonFound::kNull;
       }
       v = &(*v)[static_cast<rapidjson::SizeType>(i)];
       continue;
     }
     if (!v->IsObject()) {
       out->clear();
-      return false;
+      return JsonFound::kNull;
     }
     v = jmes::LastMember(*v, step.name);
     if (v == nullptr) {
       out->clear();
-      return false;
+      return JsonFound::kNull;
     }
   }
   if (v->IsNull()) {
     out->clear();
-    return false;
+    return JsonFound::kNull;
   }
   AssignJsonValueText(*v, out);
   if (out->size() > max_bytes) {
     formats::TruncateUtf8(*out, max_bytes);
     if (cut != nullptr) *cut = true;
   }
-  return true;
+  return JsonFound::kValue;
 }
 
 bool JsonPath::EvalJson(const JsonValue& root, std::string* out, std::string* error,

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -47,7 +48,13 @@ class DropStage final : public Stage {
       return false;
     }
     if (!cfg_.source.empty()) {
-      if (!JoinSources(e)) return false;  // a source is missing
+      if (!cfg_.expression && !cfg_.value) {
+        // Only whether every source is there, as Promtail: a json stage's null counts (nil).
+        return std::all_of(cfg_.source.begin(), cfg_.source.end(), [&](const std::string& s) {
+          return e.extracted.Has(s, e.entry.labels);
+        });
+      }
+      if (!JoinSources(e)) return false;  // a source is missing (or nil: no value to compare)
       if (!cfg_.expression) return !cfg_.value || joined_ == *cfg_.value;
       return RE2::PartialMatch(joined_, *cfg_.expression);
     }

@@ -43,7 +43,7 @@ class JsonStage final : public Stage {
         stack_pool_(stack_arena_, sizeof(stack_arena_)),
         doc_(&pool_, 1024, &stack_pool_),
         values_(exprs_.size()),
-        present_(exprs_.size()) {}
+        found_(exprs_.size()) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     const std::string* input = &e.entry.line;
@@ -72,7 +72,7 @@ class JsonStage final : public Stage {
     // slots: no allocation per line once both have grown to the values' size.
     bool cut = false;
     for (size_t i = 0; i < exprs_.size(); ++i) {
-      present_[i] = exprs_[i].path.EvalInto(doc_, &values_[i], max_bytes_, &cut);
+      found_[i] = exprs_[i].path.EvalInto(doc_, &values_[i], max_bytes_, &cut);
       // Go's decoder turns invalid UTF-8 in a string into U+FFFD, so Promtail's labels stage
       // takes the value; kept raw, it would skip it as an invalid label value. (Valid values
       // are only scanned.)
@@ -81,12 +81,12 @@ class JsonStage final : public Stage {
     if (cut) Inc(truncated_);
     // A null or missing value is Promtail's nil: no value for the stages after this one, so
     // `output` keeps the line and `labels` the label, where an empty value blanked the line and
-    // removed the label. (A value an earlier stage set under the name goes, as nil replaces it.)
+    // removed the label (Extracted::SetNil). A run-time error sets nothing, as in Promtail.
     for (size_t i = 0; i < exprs_.size(); ++i) {
-      if (present_[i]) {
+      if (found_[i] == lang::go::JsonFound::kValue) {
         e.extracted.Set(exprs_[i].name, std::string_view(values_[i]));
-      } else {
-        e.extracted.Remove(exprs_[i].name);
+      } else if (found_[i] == lang::go::JsonFound::kNull) {
+        e.extracted.SetNil(exprs_[i].name);
       }
     }
     out.Emit(std::move(e));
@@ -106,8 +106,8 @@ class JsonStage final : public Stage {
   char stack_arena_[4 * 1024];
   rapidjson::MemoryPoolAllocator<> stack_pool_;
   Doc doc_;
-  std::vector<std::string> values_;  // one per expression, reused
-  std::vector<char> present_;        // per expression: a value (not null, found, no error)
+  std::vector<std::string> values_;         // one per expression, reused
+  std::vector<lang::go::JsonFound> found_;  // per expression: what EvalInto found
 };
 
 }  // namespace

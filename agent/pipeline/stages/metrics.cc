@@ -101,7 +101,12 @@ class MetricsStage final : public Stage {
       return;
     }
     const std::string* v = e.extracted.Get(m.source, labels);
-    if (v == nullptr || (m.value && *v != *m.value)) return;
+    // A json stage's null (nil) has no value, but is there: Promtail's inc and dec without a
+    // `value` count it.
+    const bool nil_counts = v == nullptr && !m.value &&
+                            (m.action == Action::kInc || m.action == Action::kDec) &&
+                            e.extracted.IsNil(m.source);
+    if (!nil_counts && (v == nullptr || (m.value && *v != *m.value))) return;
     double f = 0;
     if (m.action != Action::kInc && m.action != Action::kDec && !MetricValue(*v, &f)) return;
     // Prometheus counters only go up; Promtail would panic on a negative add.

@@ -57,9 +57,10 @@ TEST(JsonStage, ExtractsValuesByExpressionLikePromtailsExample) {
   EXPECT_EQ(ExtractedOr(e, "float"), "0.25");
   EXPECT_EQ(ExtractedOr(e, "big"), "12345678901234567890");
   EXPECT_EQ(ExtractedOr(e, "flag"), "true");
-  // null and a missing key are Promtail's nil: no value at all, not an empty one.
+  // null and a missing key are Promtail's nil: there, without a value (not an empty one).
   EXPECT_EQ(e.extracted.GetOwn("nothing"), nullptr);
-  EXPECT_EQ(e.extracted.GetOwn("missing"), nullptr);
+  EXPECT_TRUE(e.extracted.IsNil("nothing"));
+  EXPECT_TRUE(e.extracted.IsNil("missing"));
   EXPECT_EQ(e.entry.line.front(), '{');  // the line itself is unchanged
 }
 
@@ -135,7 +136,8 @@ TEST(JsonStage, ExtractsWithFiltersSlicesPipesAndFunctions) {
   // Keys in byte order, as Go marshals the map go-jmespath builds.
   EXPECT_EQ(ExtractedOr(out[0], "summary"), R"({"levels":["error","error","info"],"n":3})");
   EXPECT_EQ(ExtractedOr(out[0], "joined"), "a,b,c");       // `,` is not JSON: read as a string
-  EXPECT_EQ(ExtractedOr(out[0], "bad_type"), "<absent>");  // a run-time error: no value
+  EXPECT_EQ(ExtractedOr(out[0], "bad_type"), "<absent>");  // a run-time error sets nothing
+  EXPECT_FALSE(out[0].extracted.IsNil("bad_type"));
 }
 
 // Promtail's json stage stores nil for null or a missing key, and the stages after it take nil
@@ -160,6 +162,29 @@ TEST(JsonStage, ANullOrMissingValueLeavesTheLineAndTheLabelsAsTheyWere) {
   ASSERT_EQ(c.entries.size(), 1u);
   EXPECT_EQ(c.entries[0].entry.line, "hi");
   EXPECT_EQ(LabelOr(c.entries[0], "app"), "web");
+}
+
+// nil hides a label of the same name (Promtail's extracted map starts from the labels, and the
+// json stage's nil replaces the value there), yet is there for a drop that asks only that.
+TEST(JsonStage, ANilHidesTheLabelOfItsNameButIsThereForDrop) {
+  auto p = Pipeline::Build(testing::StagesYaml("- json:\n    expressions: {app: kube.app}\n"
+                                               "- labels: {application: app}\n"),
+                           {});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  Collect c;
+  (*p)->Process(MakeEntry(R"({"kube":{}})", Labels{{"app", "api"}}), c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  EXPECT_EQ(LabelOr(c.entries[0], "application"), "<absent>");
+  auto drop = Pipeline::Build(testing::StagesYaml("- json:\n    expressions: {err: error}\n"
+                                                  "- drop: {source: err}\n"),
+                              {});
+  ASSERT_TRUE(drop.has_value()) << drop.error().message();
+  Collect d;
+  (*drop)->Process(MakeEntry(R"({"error":null})"), d);
+  (*drop)->Process(MakeEntry(R"({"ok":true})"), d);
+  (*drop)->Process(MakeEntry("not json"), d);  // no json stage value at all: kept
+  ASSERT_EQ(d.entries.size(), 1u);
+  EXPECT_EQ(d.entries[0].entry.line, "not json");
 }
 
 TEST(JsonStage, RefusesBadConfigWithPosition) {
