@@ -131,6 +131,8 @@ class AckRef {
   }
   bool empty() const { return cp_ == nullptr; }
   const Checkpoint* get() const { return cp_; }
+  // The tracker of its checkpoint (one per file read, per push request, ...); null when empty.
+  const AckTracker* tracker() const { return cp_ != nullptr ? cp_->tracker_.get() : nullptr; }
   // Gives the n empty refs slot(0) .. slot(n-1) a reference each to this ref's checkpoint, with
   // one atomic update for them all (as Labels::ShareInto: every entry of a read holds its chunk).
   template <typename Slot>

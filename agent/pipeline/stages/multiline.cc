@@ -47,7 +47,16 @@ class MultilineStage final : public Stage {
     // may be years old (a backlog whose cri stage set it) and must not close the block at once.
     const int64_t activity =
         e.now.wall_ns != 0 ? e.now.wall_ns : ActivityTime(e.entry.timestamp_ns);
-    if (b.open && (first || b.first.entry.line.size() + 1 + e.entry.line.size() > max_bytes_)) {
+    // The block keeps its first line's acknowledgement only, which covers the lines after it as
+    // long as they come from the same tracker (the same file): a line of another (the stream's
+    // file rotated, the next push request) would have its own released while the block waits,
+    // and its file's position move past it. Such a line starts a block of its own.
+    const AckTracker* tracker = e.entry.ack.tracker();
+    const bool other_tracker = b.open && tracker != nullptr &&
+                               b.first.entry.ack.tracker() != nullptr &&
+                               b.first.entry.ack.tracker() != tracker;
+    if (b.open && (first || other_tracker ||
+                   b.first.entry.line.size() + 1 + e.entry.line.size() > max_bytes_)) {
       Send(b, out);
     }
     if (!b.open) {

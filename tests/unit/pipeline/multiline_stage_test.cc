@@ -47,6 +47,35 @@ TEST(MultilineStage, JoinsATracebackIntoTheBlockOfItsFirstLine) {
   EXPECT_EQ(out.entries[2].entry.line, "[2020-12-03 11:36:26] \"GET /error HTTP/1.1\" 500 -");
 }
 
+// The block keeps its first line's acknowledgement: a line read from another file of the stream
+// (rotated between the first line and this one) or another push request has its own, which the
+// block would release while it waits, letting that file's position pass an undelivered line.
+// It starts a block of its own instead.
+TEST(MultilineStage, ALineOfAnotherFileStartsABlockOfItsOwn) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'");
+  auto old_file = AckTracker::Create(0), new_file = AckTracker::Create(0);
+  Collect out;
+  const auto feed = [&](const std::string& line, const std::shared_ptr<AckTracker>& t,
+                        uint64_t end) {
+    Entry e = MakeEntry(line, kApp, kT0);
+    e.ack = t->Open(end);
+    stage->Process(PipelineEntry{std::move(e), {}}, out);
+  };
+  feed("START in the old file", old_file, 22);
+  feed("  continued in the old file", old_file, 50);
+  feed("  continued in the new file", new_file, 28);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "START in the old file\n  continued in the old file");
+  // The new file's line is held with its own acknowledgement: nothing of it is committed.
+  EXPECT_EQ(new_file->Committed(), 0u);
+  stage->Flush(kT0, /*force=*/true, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[1].entry.line, "  continued in the new file");
+  out.entries.clear();  // delivered: every acknowledgement released
+  EXPECT_EQ(old_file->Committed(), 50u);
+  EXPECT_EQ(new_file->Committed(), 28u);
+}
+
 // A backlog whose cri stage set timestamps from 2024: the first flush after reading must not send
 // the block still open (its lines were read just now, whatever their timestamps say).
 TEST(MultilineStage, OldTimestampsDoNotCloseABlockReadJustNow) {
