@@ -55,29 +55,40 @@ TEST(IdleFileSource, SleepsWithoutATickOnceEverythingIsReadAndAcknowledged) {
 }
 #endif
 
-TEST(IdleFileSource, SendsAnOpenMultilineBlockOnTimeWhileIdle) {
+// A source whose one target's handler is a multiline stage (firstline ^START) wrapping the sink.
+class IdleMultiline : public ::testing::Test {
+ protected:
+  void Start(const std::string& max_wait_time, const FileSourceOptions& o) {
+    multiline_ = std::make_unique<pipeline::Pipeline>([&] {
+      std::vector<std::unique_ptr<pipeline::Stage>> stages;
+      stages.push_back(
+          pipeline::testing::MustBuild("multiline:\n  firstline: '^START'\n"
+                                       "  max_wait_time: " +
+                                       max_wait_time));
+      return stages;
+    }());
+    handler_ = std::make_unique<app::PipelineHandler>(multiline_.get(), &h.sink);
+    h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+    h.source = std::make_unique<FileSource>(o, h.positions.get(), &h.sink, &h.metrics,
+                                            &SystemClock::Get());
+    h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, handler_.get()}});
+    ASSERT_TRUE(h.source->Start().ok());
+  }
+  void TearDown() override { h.Stop(); }  // the source stops before the handler it calls goes
+
   Harness h;
-  auto stage =
-      pipeline::testing::MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 200ms");
-  std::vector<std::unique_ptr<pipeline::Stage>> stages;
-  stages.push_back(std::move(stage));
-  pipeline::Pipeline multiline(std::move(stages));
-  app::PipelineHandler handler(&multiline, &h.sink);
-  struct StopFirst {  // the source stops before the handler it calls goes
-    Harness& h;
-    ~StopFirst() { h.Stop(); }
-  } stop_first{h};
-  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  std::unique_ptr<pipeline::Pipeline> multiline_;
+  std::unique_ptr<app::PipelineHandler> handler_;
+};
+
+TEST_F(IdleMultiline, SendsAnOpenBlockOnTimeWhileIdle) {
   // A tick every 30 s: the block (holding its first line's ack, so the file is not settled and
   // ticks go on) must not wait for one.
   auto o = h.DefaultOptions();
   o.watch.min_poll_frequency = o.watch.max_poll_frequency = std::chrono::seconds(30);
-  h.source =
-      std::make_unique<FileSource>(o, h.positions.get(), &h.sink, &h.metrics, &SystemClock::Get());
   const std::string log = h.dir / "0.log";
   WriteFile(log, "START one\n  more\n");
-  h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &handler}});
-  ASSERT_TRUE(h.source->Start().ok());
+  Start("200ms", o);
   // No other line comes: only the block's deadline can send it, 200 ms after its last line.
   EXPECT_TRUE(WaitFor([&] { return h.sink.Count() == 1; }, std::chrono::seconds(10)));
   EXPECT_EQ(h.sink.Lines(log), std::vector<std::string>{"START one\n  more"});
@@ -86,25 +97,10 @@ TEST(IdleFileSource, SendsAnOpenMultilineBlockOnTimeWhileIdle) {
 // The node's last pod of a job goes: its target is removed and its file deleted, while the
 // job's pipeline holds an open multiline block (the dying pod's last lines). The block is sent
 // although no target or file of the job is left: by its deadline, or, as here, at the stop.
-TEST(IdleFileSource, ABlockOfAJobWhoseLastFileWentIsSentAtTheStop) {
-  Harness h;
-  auto stage =
-      pipeline::testing::MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 10m");
-  std::vector<std::unique_ptr<pipeline::Stage>> stages;
-  stages.push_back(std::move(stage));
-  pipeline::Pipeline multiline(std::move(stages));
-  app::PipelineHandler handler(&multiline, &h.sink);
-  struct StopFirst {  // the source stops before the handler it calls goes
-    Harness& h;
-    ~StopFirst() { h.Stop(); }
-  } stop_first{h};
-  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
-  h.source = std::make_unique<FileSource>(h.DefaultOptions(), h.positions.get(), &h.sink,
-                                          &h.metrics, &SystemClock::Get());
+TEST_F(IdleMultiline, ABlockOfAJobWhoseLastFileWentIsSentAtTheStop) {
   const std::string log = h.dir / "0.log";
   WriteFile(log, "START panic\n  at main\n");
-  h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, &handler}});
-  ASSERT_TRUE(h.source->Start().ok());
+  Start("10m", h.DefaultOptions());
   ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log) == 2; }));
   h.source->SetTargets({});
   ASSERT_EQ(::unlink(log.c_str()), 0);
