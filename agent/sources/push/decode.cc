@@ -13,7 +13,7 @@
 namespace skidder::sources::push {
 namespace {
 
-constexpr size_t kJsonContainerMemory = 64;  // see DecodePush
+constexpr size_t kJsonNodeMemory = 64;  // see DecodePush
 
 // Calls on(tag, payload) for each top-level field of a message's wire form (payload: a
 // length-delimited field's bytes, empty for the other wire types); false when malformed.
@@ -72,7 +72,7 @@ Result<size_t> ObjectMemory(std::string_view raw) {
 }
 
 // '[', '{' and ':' (arrays, objects and their members) outside JSON strings.
-size_t CountJsonContainers(std::string_view json) {
+size_t CountJsonNodes(std::string_view json) {
   size_t n = 0;
   bool in_string = false;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -151,16 +151,16 @@ Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_
     }
     // The parsed document holds every array and object (an entry is one, `["1",""]`: 8 bytes of
     // text, ~300 in the document and what follows) and every member (`"a":"",`: 7 bytes, ~100
-    // as a member and a label): counted before the parse, as protobuf objects are, at a quarter
-    // of a container, so that a small limit still takes a small request's few containers; the
-    // memory a request can take is bounded at ~5x the limit (was ~40x).
-    const size_t containers = CountJsonContainers(body);
-    if (body.size() + containers * kJsonContainerMemory > limits.max_decoded_bytes) {
-      return Err(Status(
-          StatusCode::kResourceExhausted,
-          fmt::format("request of {} JSON arrays, objects and members in {} bytes is larger "
-                      "than {} bytes decoded (each counts {} bytes besides its text)",
-                      containers, body.size(), limits.max_decoded_bytes, kJsonContainerMemory)));
+    // as a member and a label): counted before the parse, as protobuf objects are, each at
+    // kJsonNodeMemory (about a quarter of an entry's), so that a small limit still takes a small
+    // request; the memory a request can take is bounded at ~5x the limit (was ~40x).
+    const size_t containers = CountJsonNodes(body);
+    if (body.size() + containers * kJsonNodeMemory > limits.max_decoded_bytes) {
+      return Err(
+          Status(StatusCode::kResourceExhausted,
+                 fmt::format("request of {} JSON arrays, objects and members in {} bytes is larger "
+                             "than {} bytes decoded (each counts {} bytes besides its text)",
+                             containers, body.size(), limits.max_decoded_bytes, kJsonNodeMemory)));
     }
     return DecodeJsonPush(body);
   }
