@@ -152,15 +152,16 @@ Result<std::vector<PushedStream>> DecodePush(std::string_view body, std::string_
     // The parsed document holds every array and object (an entry is one, `["1",""]`: 8 bytes of
     // text, ~300 in the document and what follows) and every member (`"a":"",`: 7 bytes, ~100
     // as a member and a label): counted before the parse, as protobuf objects are, each at
-    // kJsonNodeMemory (about a quarter of an entry's), so that a small limit still takes a small
-    // request; the memory a request can take is bounded at ~5x the limit (was ~40x).
-    const size_t containers = CountJsonNodes(body);
-    if (body.size() + containers * kJsonNodeMemory > limits.max_decoded_bytes) {
+    // kJsonNodeMemory (about a quarter of an entry's), against the objects' budget.
+    const size_t nodes = CountJsonNodes(body);
+    if (nodes > ObjectBudget(limits.max_decoded_bytes) / kJsonNodeMemory) {
       return Err(
           Status(StatusCode::kResourceExhausted,
-                 fmt::format("request of {} JSON arrays, objects and members in {} bytes is larger "
-                             "than {} bytes decoded (each counts {} bytes besides its text)",
-                             containers, body.size(), limits.max_decoded_bytes, kJsonNodeMemory)));
+                 fmt::format(
+                     "request of {} JSON arrays, objects and members in {} bytes takes more "
+                     "than {} bytes as objects ({} times the {} bytes limit; each counts {} bytes)",
+                     nodes, body.size(), ObjectBudget(limits.max_decoded_bytes),
+                     kObjectBudgetFactor, limits.max_decoded_bytes, kJsonNodeMemory)));
     }
     return DecodeJsonPush(body);
   }
@@ -188,12 +189,14 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
   // would be ~12 GB.
   const Result<size_t> objects = ObjectMemory(raw);
   if (!objects) return Err(objects.error());
-  if (raw.size() + *objects > max_decoded) {
+  if (*objects > ObjectBudget(max_decoded)) {
     return Err(Status(
         StatusCode::kResourceExhausted,
-        fmt::format("request of {} bytes is larger than {} bytes decoded (each stream and entry "
-                    "counts {} bytes besides its own, each structured-metadata pair {})",
-                    raw.size(), max_decoded, kEntryMemory, kPairMemory)));
+        fmt::format("request of {} bytes takes {} bytes as objects, more than {} ({} times the {} "
+                    "bytes limit; each stream and entry counts {} bytes, each structured-metadata "
+                    "pair {})",
+                    raw.size(), *objects, ObjectBudget(max_decoded), kObjectBudgetFactor,
+                    max_decoded, kEntryMemory, kPairMemory)));
   }
   // Lines and labels as bytes (see push.proto: ReceivedPushRequest): what is not UTF-8 is
   // repaired on the way to Loki, as Loki itself takes it.
@@ -225,13 +228,22 @@ Result<std::vector<PushedStream>> DecodeProtobufPush(std::string_view body, size
   return out;
 }
 
+size_t ObjectBudget(size_t max_decoded) {
+  return max_decoded > std::numeric_limits<size_t>::max() / kObjectBudgetFactor
+             ? std::numeric_limits<size_t>::max()
+             : max_decoded * kObjectBudgetFactor;
+}
+
 Status CheckRawBody(std::string_view body, size_t max_decoded) {
   const size_t lines = static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
-  if (body.size() + lines * kEntryMemory <= max_decoded) return Status::Ok();
-  return Status(StatusCode::kResourceExhausted,
-                fmt::format("raw request of {} lines in {} bytes is larger than {} bytes decoded "
-                            "(each line counts {} bytes besides its text)",
-                            lines, body.size(), max_decoded, kEntryMemory));
+  if (body.size() <= max_decoded && lines <= ObjectBudget(max_decoded) / kEntryMemory) {
+    return Status::Ok();
+  }
+  return Status(
+      StatusCode::kResourceExhausted,
+      fmt::format("raw request of {} lines in {} bytes is larger than the {} bytes limit "
+                  "or takes more than {} bytes as entries ({} each)",
+                  lines, body.size(), max_decoded, ObjectBudget(max_decoded), kEntryMemory));
 }
 
 }  // namespace skidder::sources::push

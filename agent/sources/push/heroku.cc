@@ -78,7 +78,8 @@ DrainBody DecodeDrain(std::string_view body,
   // Charged as the frames are decoded: each stream holds a copy of the query's labels, and
   // frames alternating between two dynos make a stream each, so 1 MB of small frames under a
   // long query string took gigabytes.
-  size_t memory = body.size();
+  size_t memory = 0;  // objects, against ObjectBudget (the body's size is the server's limit)
+  const size_t budget = ObjectBudget(max_decoded);
   std::string_view last_host, last_app, last_proc, last_log_id;
   const size_t size = body.size();
   for (size_t frame_no = 1;; ++frame_no) {
@@ -112,13 +113,15 @@ DrainBody DecodeDrain(std::string_view body,
     const bool new_stream = out.streams.empty() || h.host != last_host || h.app != last_app ||
                             h.proc != last_proc || h.log_id != last_log_id;
     memory += kEntryMemory + (new_stream ? kEntryMemory + query_bytes : 0);
-    if (memory > max_decoded) {
+    if (memory > budget) {
       out = DrainBody{};
-      out.error = Status(StatusCode::kResourceExhausted,
-                         fmt::format("drain request of {} bytes is larger than {} bytes decoded "
-                                     "(each message counts {} bytes besides its text, each run "
-                                     "of one dyno's messages {} and the query's labels)",
-                                     size, max_decoded, kEntryMemory, kEntryMemory));
+      out.error = Status(
+          StatusCode::kResourceExhausted,
+          fmt::format("drain request of {} bytes takes more than {} bytes as "
+                      "entries ({} times the {} bytes limit; each message counts "
+                      "{} bytes, each run of one dyno's messages {} and the "
+                      "query's labels)",
+                      size, budget, kObjectBudgetFactor, max_decoded, kEntryMemory, kEntryMemory));
       return out;
     }
     if (new_stream) {

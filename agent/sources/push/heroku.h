@@ -27,9 +27,9 @@ struct DrainBody {
   std::vector<PushedStream> streams;
   // The first malformed frame, by number and offset. What came before it is in streams (as in
   // Promtail, which sends on the frames it read before the error and answers 400).
-  // kResourceExhausted: the body would take more than max_decoded bytes once decoded (each
-  // message kEntryMemory besides its text; each stream kEntryMemory and its labels, the query's
-  // included); streams is then empty.
+  // kResourceExhausted: the messages and streams would take more than ObjectBudget(max_decoded)
+  // bytes (each message kEntryMemory besides its text; each stream kEntryMemory and its labels,
+  // the query's included); streams is then empty.
   Status error;
   size_t messages = 0;
 };

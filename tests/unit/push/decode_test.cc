@@ -144,16 +144,16 @@ TEST(DecodePush, AProtobufLineOrLabelThatIsNotUtf8IsTakenAsBytes) {
 }
 
 // Entries cost memory beyond their bytes: a small body of many empty entries is refused (413)
-// before it is parsed, by a count on the wire.
+// before it is parsed, by a count on the wire against the objects' budget (4x the limit).
 TEST(DecodePush, ManyEntriesCountAgainstTheDecodedLimit) {
   std::vector<testing::ReceivedEntry> empty(4000, {.labels = "{a=\"b\"}", .timestamp_ns = 1});
   const std::string body = testing::ProtobufPushBody(empty);
-  auto fits = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 300});
+  auto fits = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 300 / 4});
   ASSERT_TRUE(fits) << fits.error().message();
   size_t n = 0;
   for (const PushedStream& ps : *fits) n += ps.entries.size();
   EXPECT_EQ(n, 4000u);
-  auto refused = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 200});
+  auto refused = DecodePush(body, "", "", {.max_decoded_bytes = 4000 * 200 / 4});
   ASSERT_FALSE(refused);
   EXPECT_EQ(HttpStatusFor(refused.error()), 413);
   EXPECT_NE(refused.error().message().find("each stream and entry counts 256 bytes"),
@@ -168,27 +168,53 @@ TEST(DecodePush, EmptyStreamsAndMetadataPairsCountAgainstTheDecodedLimit) {
   for (int i = 0; i < 4000; ++i) raw += std::string("\x0a\x00", 2);  // streams: {}
   std::string body;
   snappy::Compress(raw.data(), raw.size(), &body);
-  auto refused = DecodeProtobufPush(body, 4000 * 200);
+  auto refused = DecodeProtobufPush(body, 4000 * 200 / 4);
   ASSERT_FALSE(refused);
   EXPECT_EQ(HttpStatusFor(refused.error()), 413) << refused.error().message();
 
   testing::ReceivedEntry e{.labels = "{a=\"b\"}", .timestamp_ns = 1, .line = "x"};
   e.metadata.assign(4000, {"", ""});
   const std::string pairs = testing::ProtobufPushBody({e});
-  auto too_many = DecodePush(pairs, "", "", {.max_decoded_bytes = 4000 * 100});
+  auto too_many = DecodePush(pairs, "", "", {.max_decoded_bytes = 4000 * 100 / 4});
   ASSERT_FALSE(too_many);
   EXPECT_EQ(HttpStatusFor(too_many.error()), 413) << too_many.error().message();
-  EXPECT_TRUE(DecodePush(pairs, "", "", {.max_decoded_bytes = 4000 * 200}));
+  EXPECT_TRUE(DecodePush(pairs, "", "", {.max_decoded_bytes = 4000 * 200 / 4}));
+}
+
+// The objects' budget is not the bytes' limit: a sender's ordinary batch of short lines takes a
+// few times its size as objects, and a 413 is final to Promtail and Alloy. 1 MB of 5000 entries
+// with 3 metadata pairs each (~3.2 MB of objects) passes a 4 MiB limit (Alloy's
+// max_send_message_size lowered), and the bytes' limit holds on its own.
+TEST(DecodePush, AnOrdinaryBatchOfShortLinesFitsALoweredLimit) {
+  std::vector<testing::ReceivedEntry> batch;
+  for (int i = 0; i < 5000; ++i) {
+    batch.push_back({.labels = "{app=\"api\", namespace=\"prod\"}",
+                     .timestamp_ns = 1 + i,
+                     .line = std::string(180, 'x'),
+                     .metadata = {{"trace_id", "0af7651916cd43dd8448eb211c80319c"},
+                                  {"span_id", "b7ad6b7169203331"},
+                                  {"pod", "api-7f9c6d5b8-x2x9q"}}});
+  }
+  const std::string body = testing::ProtobufPushBody(batch);
+  auto fits = DecodePush(body, "", "", {.max_decoded_bytes = 4 << 20});
+  ASSERT_TRUE(fits) << fits.error().message();
+  EXPECT_EQ((*fits)[0].entries.size(), 5000u);
+  std::string raw;
+  ASSERT_TRUE(snappy::Uncompress(body.data(), body.size(), &raw));
+  auto too_big = DecodePush(body, "", "", {.max_decoded_bytes = raw.size() - 1});
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(HttpStatusFor(too_big.error()), 413) << too_big.error().message();
 }
 
 // A raw body (one entry per line) is charged per line as well.
 TEST(DecodePush, RawLinesCountAgainstTheDecodedLimit) {
   std::string lines;
   for (int i = 0; i < 4000; ++i) lines += "a\n";
-  const Status refused = CheckRawBody(lines, 4000 * 200);
+  const Status refused = CheckRawBody(lines, 4000 * 200 / 4);
   EXPECT_EQ(HttpStatusFor(refused), 413) << refused.message();
   EXPECT_NE(refused.message().find("4001 lines"), std::string::npos) << refused.message();
-  EXPECT_TRUE(CheckRawBody(lines, 4000 * 300).ok());
+  EXPECT_TRUE(CheckRawBody(lines, 4000 * 300 / 4).ok());
+  EXPECT_EQ(HttpStatusFor(CheckRawBody(lines, lines.size() - 1)), 413);  // the bytes' limit
 }
 
 // The same for JSON: a body of many tiny entries is refused before its document is built; a
@@ -197,7 +223,7 @@ TEST(DecodePush, ManyJsonEntriesCountAgainstTheDecodedLimit) {
   std::string many = R"({"streams":[{"stream":{"a":"b"},"values":[)";
   for (int i = 0; i < 4000; ++i) many += std::string(i ? "," : "") + R"(["1",""])";
   many += "]}]}";
-  auto refused = DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 60});
+  auto refused = DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 60 / 4});
   ASSERT_FALSE(refused);
   EXPECT_EQ(HttpStatusFor(refused.error()), 413);
   EXPECT_NE(refused.error().message().find("4009 JSON arrays, objects and members"),
@@ -205,7 +231,7 @@ TEST(DecodePush, ManyJsonEntriesCountAgainstTheDecodedLimit) {
       << refused.error().message();
   EXPECT_NE(refused.error().message().find("each counts 64 bytes"), std::string::npos)
       << refused.error().message();
-  EXPECT_TRUE(DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 300}));
+  EXPECT_TRUE(DecodePush(many, "application/json", "", {.max_decoded_bytes = 4000 * 70 / 4}));
   const std::string brackets = testing::JsonPushBody(
       {{.labels = R"({app="x"})", .timestamp_ns = 7, .line = std::string(5000, '[') + "\"{"}});
   auto ok = DecodePush(brackets, "application/json", "", {.max_decoded_bytes = 10000});
