@@ -211,6 +211,22 @@ TEST_F(PushApi, AMultilineBlockAtTheEndOfARequestIsSentByItsDeadline) {
   EXPECT_EQ(got[0].line, "START one\n  at two\n  at three");
 }
 
+// A stage that would hold a request's last block longer than the sender waits (max_wait_time
+// past ack_timeout) has it flushed halfway to the deadline: a 204, not a 503 every time and the
+// request sent again.
+TEST_F(PushApi, ABlockHeldPastAckTimeoutIsSentBeforeTheRequestTimesOut) {
+  StartPushAgent({.extra_push = "      ack_timeout: 10s",
+                  .stages = "[{multiline: {firstline: '^START', max_wait_time: 1h}}]"});
+  std::vector<ReceivedEntry> in = Batch(R"({app="api"})", "x", 2);
+  in[0].line = "START one";
+  in[1].line = "  at two";
+  PushResponse r = client().PostProtobuf(in);
+  ASSERT_EQ(r.status, 204) << r.body << agent_.Stderr();
+  std::vector<ReceivedEntry> got = loki_.Entries();
+  ASSERT_EQ(got.size(), 1u) << agent_.Stderr();
+  EXPECT_EQ(got[0].line, "START one\n  at two");
+}
+
 // A raw push to a job without labels goes to the stages unlabelled, as Promtail's plaintext
 // handler hands it on: a stage may label it.
 TEST_F(PushApi, ARawPushWithoutLabelsMeetsTheStages) {

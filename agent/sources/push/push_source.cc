@@ -15,6 +15,9 @@ using telemetry::HttpReply;
 struct PushSource::Waiter {
   ReplyFn reply;
   std::chrono::steady_clock::time_point deadline;
+  // Once its entries are in the pipeline (guarded by mu_): when, for the forced flush.
+  bool emitted = false;
+  std::chrono::steady_clock::time_point emitted_at;
   telemetry::Family<telemetry::Counter>* requests = nullptr;
   std::string job_name;
   std::atomic<bool> answered{false};
@@ -197,7 +200,9 @@ void PushSource::Deliver(std::vector<PushedStream>& streams, Body body, const st
   // request it did deliver answered 503 would be sent again (duplicated).
   {
     std::lock_guard lock(mu_);
-    waiter->deadline = std::chrono::steady_clock::now() + opts_.config.ack_timeout;
+    waiter->emitted = true;
+    waiter->emitted_at = std::chrono::steady_clock::now();
+    waiter->deadline = waiter->emitted_at + opts_.config.ack_timeout;
     next_flush_ns_ = next_flush_ns;
   }
   cv_.notify_all();
@@ -274,10 +279,10 @@ Labels PushSource::DrainLabels(Labels meta, const std::string& tenant, bool* kee
   return labels;
 }
 
-void PushSource::FlushDue() {
+void PushSource::FlushDue(bool force) {
   pipeline::SinkEmitter out(sink_);
   std::lock_guard pipe(pipe_mu_);
-  opts_.pipeline->Flush(clock_->NowNs(), /*force=*/false, out);
+  opts_.pipeline->Flush(clock_->NowNs(), force, out);
   const int64_t next = opts_.pipeline->NextFlushNs();
   std::lock_guard lock(mu_);
   next_flush_ns_ = next;
@@ -294,11 +299,30 @@ void PushSource::RunTimeouts() {
       const int64_t in_ns = next_flush_ns_ - clock_->NowNs();
       if (in_ns <= 0) {
         lock.unlock();
-        FlushDue();  // takes pipe_mu_, then mu_: never with mu_ held
+        FlushDue(/*force=*/false);  // takes pipe_mu_, then mu_: never with mu_ held
         lock.lock();
         continue;
       }
       wake = now + std::chrono::nanoseconds(in_ns);
+      // A stage may hold a request's last entries longer than the sender waits (a multiline
+      // max_wait_time >= ack_timeout): its answer would be a 503 every time, and the request
+      // sent again, duplicated. Halfway to the deadline of the first request emitted since the
+      // last forced flush, what the stages hold is sent whatever they wait for.
+      bool forced = false;
+      for (const std::shared_ptr<Waiter>& w : waiting_) {
+        if (!w->emitted || w->answered || w->emitted_at <= forced_at_) continue;
+        const auto cut = w->emitted_at + opts_.config.ack_timeout / 2;
+        forced = now >= cut;
+        if (!forced) wake = std::min(*wake, cut);
+        break;
+      }
+      if (forced) {
+        forced_at_ = now;  // covers every request emitted before: their entries are in the stages
+        lock.unlock();
+        FlushDue(/*force=*/true);
+        lock.lock();
+        continue;
+      }
     }
     if (waiting_.empty()) {
       if (wake) {

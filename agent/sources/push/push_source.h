@@ -105,7 +105,8 @@ class PushSource {
   // its stages want it (a sender waits for its answer before it sends again, so a held block
   // must not wait for the next request: it came only after a 503, and as a duplicate).
   void RunTimeouts();
-  void FlushDue();
+  // force: every block a stage holds is sent, due or not.
+  void FlushDue(bool force);
 
   PushSourceOptions opts_;
   EntrySink* sink_;
@@ -122,6 +123,8 @@ class PushSource {
   std::deque<std::shared_ptr<Waiter>> waiting_;  // by deadline (one timeout for all)
   // When the pipeline wants its next flush (wall ns, the pipeline's clock); INT64_MAX: never.
   int64_t next_flush_ns_ = INT64_MAX;  // guarded by mu_
+  // The last flush forced for a request waiting too long (RunTimeouts); guarded by mu_.
+  std::chrono::steady_clock::time_point forced_at_;
   bool stopping_ = false;
   std::atomic<bool> draining_{false};
   std::thread timer_;
