@@ -141,6 +141,32 @@ TEST(MetricsStage, LabelsSeriesWithTheEntrysLabelsWithoutInternalOnes) {
   EXPECT_THAT(text, Not(HasSubstr("__tenant_id__")));
 }
 
+// A json stage's null is Promtail's nil: there, without a value. inc and dec without `value`
+// count it (Promtail's counter and gauge only ask whether the key is in the map); an action that
+// needs a number, or one comparing `value`, does not; a key not there at all is not counted.
+TEST(MetricsStage, IncAndDecCountANilSourceOthersDoNot) {
+  TestMetrics m;
+  auto stage = MustBuild(
+      "metrics:\n"
+      "  nil_inc:\n    type: Counter\n    source: ev\n    config:\n      action: inc\n"
+      "  nil_dec:\n    type: Gauge\n    source: ev\n    config:\n      action: dec\n"
+      "  nil_add:\n    type: Counter\n    source: ev\n    config:\n      action: add\n"
+      "  nil_value:\n    type: Counter\n    source: ev\n    config:\n      value: x\n"
+      "      action: inc",
+      testing::Ctx(&m.metrics));
+  Collect out;
+  for (int i = 0; i < 3; ++i) {
+    PipelineEntry pe{MakeEntry("l", {{"job", "app"}}), {}};
+    if (i < 2) pe.extracted.SetNil("ev");  // the third has no ev at all
+    stage->Process(std::move(pe), out);
+  }
+  const std::string text = m.registry.Render();
+  EXPECT_THAT(text, HasSubstr("promtail_custom_nil_inc{job=\"app\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("promtail_custom_nil_dec{job=\"app\"} -2\n"));
+  EXPECT_THAT(text, Not(HasSubstr("promtail_custom_nil_add{")));
+  EXPECT_THAT(text, Not(HasSubstr("promtail_custom_nil_value{")));
+}
+
 TEST(MetricsStage, RemovesSeriesIdleForMaxIdleDuration) {
   TestMetrics m;
   FakeClock clock;
