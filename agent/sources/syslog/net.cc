@@ -80,10 +80,13 @@ TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 Stream::Stream(int fd, SSL_CTX* tls) : fd_(fd) {
   if (tls == nullptr) return;
   ssl_ = SSL_new(tls);
-  if (ssl_ != nullptr) {
-    SSL_set_fd(ssl_, fd);
-    SSL_set_accept_state(ssl_);
+  if (ssl_ == nullptr) {  // out of memory: the connection is refused, never read as plain text
+    tls_failed_ = true;
+    error_ = "cannot create a TLS session: " + OpenSslError();
+    return;
   }
+  SSL_set_fd(ssl_, fd);
+  SSL_set_accept_state(ssl_);
 }
 
 Stream::~Stream() {
@@ -92,10 +95,13 @@ Stream::~Stream() {
 }
 
 bool Stream::has_buffered() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
-bool Stream::handshake_done() const { return ssl_ == nullptr || SSL_is_init_finished(ssl_); }
+bool Stream::handshake_done() const {
+  return !tls_failed_ && (ssl_ == nullptr || SSL_is_init_finished(ssl_));
+}
 
 Stream::Read Stream::ReadSome(char* buf, size_t cap, size_t* n) {
   wants_write_ = false;
+  if (tls_failed_) return Read::kError;
   if (ssl_ == nullptr) {
     ssize_t r = read(fd_, buf, cap);
     if (r > 0) {

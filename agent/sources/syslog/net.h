@@ -62,6 +62,7 @@ class Stream {
  private:
   int fd_;
   SSL* ssl_ = nullptr;
+  bool tls_failed_ = false;  // a TLS listener's session could not be made: every read fails
   bool wants_write_ = false;
   std::string error_;
 };
