@@ -2,6 +2,8 @@
 // one past that drops the connection, since libmicrohttpd cannot answer mid-body), handed to the
 // handler once complete, and the connection is suspended until the handler replies, so a request
 // waiting for Loki holds no thread and blocks no other connection.
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "telemetry/http_server_impl.h"
@@ -22,6 +24,17 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
                      refused->retry_after);
     }
   }
+  // Every connection could otherwise hold a max_body_bytes body at once (hundreds of them: tens
+  // of gigabytes); past the budget a sender is asked to come back, as when skidder is backed up.
+  if (receiving_bytes + req->announced > ReceivingBudget()) {
+    deadlines->OnRequestRead(ConnOf(c));
+    return Respond(c, MHD_HTTP_TOO_MANY_REQUESTS,
+                   fmt::format("other requests' bodies ({} bytes) are being received: retry\n",
+                               receiving_bytes),
+                   kText, req->has_body, "1");
+  }
+  receiving_bytes += req->announced;
+  req->reserved = req->announced;
   req->is_body = true;
   req->body.path = std::string(path);
   auto header = [c](const char* name) {
@@ -46,13 +59,20 @@ MHD_Result HttpServer::Impl::Body(MHD_Connection* c, const char* upload, size_t*
                                   Request* req) {
   if (*upload_size > 0) {
     // Only a chunked body can get here past the limit (a Content-Length was checked before).
-    if (req->body.body.size() + *upload_size > options.max_body_bytes) return MHD_NO;
+    const uint64_t size = req->body.body.size() + *upload_size;
+    if (size > options.max_body_bytes) return MHD_NO;
+    if (size > req->reserved) {  // chunked: reserved as it comes; past the budget, dropped
+      if (receiving_bytes + (size - req->reserved) > ReceivingBudget()) return MHD_NO;
+      receiving_bytes += size - req->reserved;
+      req->reserved = size;
+    }
     req->body.body.append(upload, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
   if (!req->dispatched) {
     req->dispatched = true;
+    Release(req);  // the handler takes the body now (and decodes it on this thread)
     deadlines->OnRequestRead(ConnOf(c));
     req->state = std::make_shared<BodyState>();
     req->state->conn = c;

@@ -103,6 +103,7 @@ std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::strin
   bool chunked =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
   req->has_body = chunked || length.value_or(0) > 0;
+  req->announced = length.value_or(0);
   // A body endpoint reads a chunked body up to the limit (Body() drops the connection past it).
   const bool refuse_chunked = chunked && !IsBodyPath(url, method);
   if (tally.count <= options.max_headers &&
@@ -228,13 +229,14 @@ void* HttpServer::Impl::OnRequestLine(void* cls, const char* /*uri*/, MHD_Connec
 void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
                                    MHD_RequestTerminationCode) {
   auto* req = static_cast<Request*>(*con_cls);
+  auto* impl = static_cast<HttpServer::Impl*>(cls);
   if (req != nullptr && req->state) {
     std::lock_guard lock(req->state->mu);
     req->state->closed = true;
   }
+  if (req != nullptr) impl->Release(req);  // a body cut off before it was whole
   delete req;
   *con_cls = nullptr;
-  auto* impl = static_cast<HttpServer::Impl*>(cls);
   impl->deadlines->OnResponseSent(impl->ConnOf(c));
 }
 

@@ -39,6 +39,8 @@ struct Request {
   bool is_body = false;     // a body endpoint: the body is kept and handed on
   bool dispatched = false;  // the body went to the handler
   uint64_t body_bytes = 0;
+  uint64_t announced = 0;  // Content-Length (0 when chunked or absent)
+  uint64_t reserved = 0;   // of the server's receiving_bytes, until dispatched or completed
   Status reload_result;
   HttpBodyRequest body;
   std::shared_ptr<BodyState> state;
@@ -78,6 +80,15 @@ class HttpServer::Impl {
   bool IsBodyPath(std::string_view url, std::string_view method) const;
   MHD_Result StartBody(MHD_Connection* c, std::string_view path, Request* req);
   MHD_Result Body(MHD_Connection* c, const char* upload, size_t* upload_size, Request* req);
+  // Gives back what the request reserved of receiving_bytes.
+  void Release(Request* req) {
+    receiving_bytes -= req->reserved;
+    req->reserved = 0;
+  }
+  uint64_t ReceivingBudget() const {
+    if (options.max_receiving_bytes > 0) return options.max_receiving_bytes;
+    return options.max_body_bytes > UINT64_MAX / 2 ? UINT64_MAX : 2 * options.max_body_bytes;
+  }
   // libmicrohttpd's callbacks; cls is the Impl.
   static MHD_Result OnAccess(void* cls, MHD_Connection* c, const char* url, const char* method,
                              const char* version, const char* upload, size_t* upload_size,
@@ -97,6 +108,8 @@ class HttpServer::Impl {
   int max_connections = 0, per_ip = 0;
   std::unique_ptr<ConnectionDeadlines> deadlines;
   std::unique_ptr<ServerCredentials> credentials;  // HTTPS: each connection's, from Start()
+  // Bytes reserved by bodies being received (the event thread's only; see max_receiving_bytes).
+  uint64_t receiving_bytes = 0;
   MHD_Daemon* daemon = nullptr;
   // At most one reload runs at a time, on this thread, while its connection is suspended.
   std::mutex reload_mu;

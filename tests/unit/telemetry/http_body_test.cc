@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -101,6 +102,44 @@ TEST(HttpBody, AdmissionRefusesBeforeTheBodyIsRead) {
   EXPECT_EQ(c.ReadResponse(seconds(5), &body), 429);
   EXPECT_EQ(body, "busy\n");
   EXPECT_TRUE(s.bodies.empty());
+}
+
+// Bodies being received count against one budget (twice max_body_bytes here: 2000 bytes), so
+// hundreds of connections cannot each hold a max-size body: past it, 429 with Retry-After before
+// the body is read; the room comes back once a body went to the handler, or its client left.
+TEST(HttpBody, BodiesBeingReceivedShareOneBudget) {
+  BodyServer s;
+  auto announce = [&](RawConn& c, size_t n) {
+    return c.Send("POST /push HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                  std::to_string(n) + "\r\n\r\n");
+  };
+  std::optional<RawConn> a(std::in_place, s.port);
+  RawConn b(s.port);
+  ASSERT_TRUE(announce(*a, 900));
+  ASSERT_EQ(a->ReadResponse(seconds(5)), 100);  // admitted: 900 reserved
+  ASSERT_TRUE(a->Send(std::string(400, 'a')));  // half of it
+  ASSERT_TRUE(announce(b, 900));
+  ASSERT_EQ(b.ReadResponse(seconds(5)), 100);  // 1800
+  RawConn c(s.port);
+  ASSERT_TRUE(announce(c, 900));
+  std::string body;
+  EXPECT_EQ(c.ReadResponse(seconds(5), &body), 429);
+  EXPECT_NE(body.find("1800 bytes"), std::string::npos) << body;
+  // b's body arrives and goes to the handler: its room is free again, while it waits for its
+  // answer.
+  ASSERT_TRUE(b.Send(std::string(900, 'b')));
+  ASSERT_TRUE(WaitFor([&] { return s.Pending() == 1; }));
+  RawConn d(s.port);
+  ASSERT_TRUE(announce(d, 900));
+  EXPECT_EQ(d.ReadResponse(seconds(5)), 100);
+  // a leaves mid-body: its room comes back too.
+  a.reset();
+  ASSERT_TRUE(WaitFor([&] {
+    RawConn probe(s.port);
+    return announce(probe, 900) && probe.ReadResponse(seconds(5)) == 100;
+  }));
+  std::thread([&] { s.pending[0](HttpReply{204, "", ""}); }).join();
+  EXPECT_EQ(b.ReadResponse(seconds(5)), 204);
 }
 
 TEST(HttpBody, ChunkedBodiesAreReadUpToTheLimitOnly) {
