@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <deque>
 #include <list>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "sources/syslog/entry_builder.h"
 #include "sources/syslog/framer.h"
 #include "sources/syslog/net.h"
+#include "sources/syslog/resolver.h"
 #include "sources/syslog/syslog_source.h"
 #include "util/arrival_stamps.h"
 #include "util/log_limiter.h"
@@ -29,6 +31,16 @@ struct Connection {
   std::chrono::steady_clock::time_point last_active;
   bool more = false;    // reading stopped for backpressure before the socket was drained
   bool closed = false;  // to be removed at the end of this loop turn
+  // Not read until its hostname is known (the rules read it), or until resolve_by.
+  bool resolving = false;
+  std::chrono::steady_clock::time_point resolve_by;
+};
+
+// A UDP datagram waiting for its sender's hostname (or for its deadline).
+struct HeldDatagram {
+  PeerLabels peer;
+  std::string data;
+  std::chrono::steady_clock::time_point resolve_by;
 };
 
 // Per-turn counts, added to the metrics once per turn rather than per message.
@@ -53,7 +65,13 @@ struct SyslogSource::Impl {
   void HandleFrame(StreamFramer::Event ev, std::string_view frame, const PeerLabels& peer,
                    pipeline::Emitter& out);
   void FramingError(StreamFramer::Error e, const PeerLabels& peer);
-  PeerLabels Peer(const sockaddr_storage& addr, socklen_t len);
+  // The sender's labels; false while its hostname is being looked up (p->hostname empty).
+  bool Peer(const sockaddr_storage& addr, socklen_t len, PeerLabels* p);
+  // Connections and datagrams whose hostname arrived, or that waited long enough, go on
+  // (force: every one, at stop; completed: a lookup completed since the last call).
+  void Resolved(pipeline::Emitter& out, bool force, bool completed);
+  // A whole datagram (as Promtail parses it): frames, parses, labels.
+  void HandleDatagram(std::string_view data, const PeerLabels& peer, pipeline::Emitter& out);
   void Publish();
   // A `limit` stage without `drop` is waiting for its rate: Promtail's limiter blocks its reader
   // then, so skidder stops reading too (TCP senders wait; UDP datagrams are counted and dropped).
@@ -84,11 +102,14 @@ struct SyslogSource::Impl {
   int listen_fd = -1;
   std::unique_ptr<TlsContext> tls;
   std::list<Connection> conns;
-  std::unordered_map<std::string, std::string> hostnames;  // reverse lookups by IP (bounded)
-  std::vector<char> buf;                                   // one read
-  SyslogMessage msg;                                       // reused between messages
+  std::unique_ptr<Resolver> resolver;  // when the rules read __syslog_connection_hostname
+  std::deque<HeldDatagram> held;       // waiting for the resolver, in arrival order
+  size_t held_bytes = 0;
+  std::unordered_map<std::string, size_t> held_ips;  // datagrams held per sender
+  std::vector<char> buf;                             // one read
+  SyslogMessage msg;                                 // reused between messages
   Counts counts;
-  log::LogLimiter parse_log, conn_log;
+  log::LogLimiter parse_log, conn_log, dns_log;
 };
 
 }  // namespace skidder::sources::syslog

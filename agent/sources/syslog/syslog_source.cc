@@ -1,5 +1,6 @@
 #include "sources/syslog/syslog_source.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -15,9 +16,9 @@ namespace {
 constexpr size_t kReadChunk = 64 << 10;
 // Bytes read from one connection per loop turn, so one busy sender cannot starve the others.
 constexpr size_t kTurnBytes = 256 << 10;
-constexpr int kIdlePollMs = 100;      // how often an idle loop checks Stop() and idle timeouts
-constexpr int kSaturatedPollMs = 20;  // how often a backed-up loop checks the sink again
-constexpr size_t kMaxHostnames = 1024;
+constexpr int kIdlePollMs = 100;           // how often an idle loop checks Stop() and idle timeouts
+constexpr int kSaturatedPollMs = 20;       // how often a backed-up loop checks the sink again
+constexpr size_t kMaxHeldBytes = 4 << 20;  // datagrams waiting for their sender's hostname
 
 size_t DefaultMaxConnections() {
   rlimit rl{};
@@ -52,6 +53,10 @@ Status SyslogSource::Start() {
   s.max_connections = s.opts.max_connections > 0 ? static_cast<size_t>(s.opts.max_connections)
                                                  : DefaultMaxConnections();
   s.buf.resize(std::max(kReadChunk, s.max_len + 1));
+  if (s.builder.needs_hostname()) {
+    s.resolver =
+        std::make_unique<Resolver>(s.opts.reverse_lookup ? s.opts.reverse_lookup : &ReverseLookup);
+  }
   if (!s.udp && !c.tls_config.cert_file.empty()) {
     auto tls = TlsContext::Create(c.tls_config);
     if (!tls) return tls.error();
@@ -83,6 +88,7 @@ void SyslogSource::Impl::Run(const std::atomic<bool>& stop) {
     opts.pipeline->Flush(clock->NowNs(), /*force=*/false, out);
     Publish();
   }
+  Resolved(out, /*force=*/true, /*completed=*/false);  // held datagrams go without a hostname
   // Free the port now: a reload binds it again before this object is destroyed.
   conns.clear();
   close(listen_fd);
@@ -103,14 +109,21 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   bool ready_now = false;  // a connection with data already read past poll()'s view
   if (!held) {
     for (Connection& c : conns) {
+      if (c.resolving) continue;
       fds.push_back(
           {c.stream.fd(), static_cast<short>(POLLIN | (c.stream.wants_write() ? POLLOUT : 0)), 0});
       polled.push_back(&c);
       ready_now |= c.more || c.stream.has_buffered();
     }
   }
+  if (resolver) fds.push_back({resolver->fd(), POLLIN, 0});
   const int timeout = ready_now ? 0 : (held ? kSaturatedPollMs : kIdlePollMs);
   if (poll(fds.data(), fds.size(), timeout) < 0) return;  // EINTR: next turn
+  if (resolver) {
+    const bool completed = (fds.back().revents & POLLIN) != 0;
+    if (completed) resolver->Drain();
+    Resolved(out, /*force=*/false, completed);
+  }
   if (fds[0].revents & POLLIN) {
     if (udp) {
       ReadDatagrams(out);
@@ -125,7 +138,7 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   const auto now = clock->Steady();
   for (Connection& c : conns) {
     // Not while held: then it is us who are not reading, not the client who is silent.
-    if (!held && !c.closed && now - c.last_active > opts.config.idle_timeout) {
+    if (!held && !c.closed && !c.resolving && now - c.last_active > opts.config.idle_timeout) {
       CloseConnection(c, "idle");
     }
   }
@@ -159,22 +172,71 @@ void SyslogSource::Impl::AcceptAll() {
       continue;
     }
     Connection& c = conns.emplace_back(fd, tls ? tls->get() : nullptr, NewFramer());
-    c.peer = Peer(addr, len);
+    c.resolving = !Peer(addr, len, &c.peer);
     c.last_active = clock->Steady();
+    c.resolve_by = c.last_active + opts.lookup_timeout;
   }
 }
 
-PeerLabels SyslogSource::Impl::Peer(const sockaddr_storage& addr, socklen_t len) {
-  PeerLabels p;
-  p.ip = PeerIp(addr);
-  if (!builder.needs_hostname()) return p;
-  auto it = hostnames.find(p.ip);
-  if (it == hostnames.end()) {
-    if (hostnames.size() >= kMaxHostnames) hostnames.clear();
-    it = hostnames.emplace(p.ip, ReverseLookup(addr, len)).first;
+bool SyslogSource::Impl::Peer(const sockaddr_storage& addr, socklen_t len, PeerLabels* p) {
+  p->ip = PeerIp(addr);
+  if (!resolver) return true;
+  std::optional<std::string> name = resolver->Find(p->ip, addr, len);
+  if (!name) return false;
+  p->hostname = std::move(*name);
+  return true;
+}
+
+void SyslogSource::Impl::Resolved(pipeline::Emitter& out, bool force, bool completed) {
+  if (!resolver) return;
+  const auto now = clock->Steady();
+  // Settles p: its name when known, none once it waited long enough. True when settled.
+  auto settle = [&](PeerLabels& p, std::chrono::steady_clock::time_point by) {
+    if (std::optional<std::string> name = resolver->Known(p.ip)) {
+      p.hostname = std::move(*name);
+      return true;
+    }
+    if (!force && now < by) return false;
+    if (int64_t times = 0; dns_log.Allow(&times)) {
+      LOG_WARN(
+          "reverse DNS lookup of a syslog sender took too long; its messages go without "
+          "__syslog_connection_hostname",
+          {{"job", opts.job_name},
+           {"peer", p.ip},
+           {"lookup_timeout", fmt::format("{}ms", opts.lookup_timeout.count())},
+           {"times", std::to_string(times)}});
+    }
+    return true;
+  };
+  for (Connection& c : conns) {
+    if (!c.resolving || !settle(c.peer, c.resolve_by)) continue;
+    c.resolving = false;
+    c.more = true;  // what it sent meanwhile is read at once
+    c.last_active = now;
   }
-  p.hostname = it->second;
-  return p;
+  // Walked only when something changed: a lookup completed, or the oldest one's time is up
+  // (held in arrival order, so theirs come first).
+  if (held.empty() || !(force || completed || held.front().resolve_by <= now)) return;
+  std::deque<HeldDatagram> waiting;
+  for (HeldDatagram& h : held) {
+    if (!settle(h.peer, h.resolve_by)) {
+      waiting.push_back(std::move(h));
+      continue;
+    }
+    HandleDatagram(h.data, h.peer, out);
+    held_bytes -= h.data.size();
+    if (auto n = held_ips.find(h.peer.ip); --n->second == 0) held_ips.erase(n);
+  }
+  held.swap(waiting);
+}
+
+void SyslogSource::Impl::HandleDatagram(std::string_view data, const PeerLabels& peer,
+                                        pipeline::Emitter& out) {
+  StreamFramer framer = NewFramer();  // a datagram is a whole stream (Promtail parses it so)
+  auto err = framer.Feed(
+      data, /*end_of_stream=*/true,
+      [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, peer, out); });
+  if (err != StreamFramer::Error::kNone) FramingError(err, peer);
 }
 
 void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
@@ -254,12 +316,18 @@ void SyslogSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
     // Promtail reads a datagram into max_message_length bytes: the rest is cut off.
     const size_t len = std::min(static_cast<size_t>(r), max_len);
     if (static_cast<size_t>(r) > max_len) ++counts.truncated;
-    const PeerLabels peer = Peer(addr, mh.msg_namelen);
-    StreamFramer framer = NewFramer();  // a datagram is a whole stream (Promtail parses it so)
-    auto err = framer.Feed(
-        std::string_view(buf.data(), len), /*end_of_stream=*/true,
-        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, peer, out); });
-    if (err != StreamFramer::Error::kNone) FramingError(err, peer);
+    PeerLabels peer;
+    // Held while its sender's name is looked up; the datagrams of a sender held before it go
+    // first (order kept). Past kMaxHeldBytes it goes without the name, rather than dropped.
+    const bool known = Peer(addr, mh.msg_namelen, &peer);
+    if ((!known || held_ips.contains(peer.ip)) && held_bytes + len <= kMaxHeldBytes) {
+      ++held_ips[peer.ip];
+      held.push_back(
+          {std::move(peer), std::string(buf.data(), len), clock->Steady() + opts.lookup_timeout});
+      held_bytes += len;
+      continue;
+    }
+    HandleDatagram(std::string_view(buf.data(), len), peer, out);
   }
 }
 

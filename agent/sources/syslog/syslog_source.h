@@ -11,6 +11,11 @@
 // source the same way while it waits for its rate (UDP: reason="rate_limited"), as Promtail's
 // blocking limiter holds its reader.
 //
+// __syslog_connection_hostname (only when the rules read it): looked up on a thread of its own
+// (resolver.h), so a slow PTR lookup stalls no other sender; a connection is not read, and a
+// datagram is held (at most 4 MiB of them), until its sender's name is known or lookup_timeout
+// passed (then it goes without one, as for a name not found).
+//
 // Limits against hostile clients: at most max_connections TCP connections (more are accepted and
 // closed at once, counted); a connection silent for idle_timeout is closed (not while we are
 // the ones not reading); at most max_message_length (+ one read) buffered per connection.
@@ -21,7 +26,11 @@
 // Threads: Start/Stop/port on the owner's (main) thread; everything else on the source's own.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -42,6 +51,10 @@ struct SyslogSourceOptions {
   kubernetes::RelabelRules relabel;
   pipeline::Pipeline* pipeline = nullptr;  // the job's; used on the source's thread only
   int max_connections = 0;                 // 0 = 1024, at most a quarter of RLIMIT_NOFILE
+  // The reverse lookup of __syslog_connection_hostname (tests give a slow one); null: DNS.
+  std::function<std::string(const sockaddr_storage&, socklen_t)> reverse_lookup;
+  // How long a sender's messages wait for its hostname before they go without it.
+  std::chrono::milliseconds lookup_timeout = std::chrono::seconds(10);
 };
 
 class SyslogSource {

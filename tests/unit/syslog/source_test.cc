@@ -2,11 +2,15 @@
 // idle timeout) and what backpressure does to TCP (nothing read) and UDP (dropped, counted).
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "pipeline/pipeline.h"
+#include "sources/syslog/net.h"
 #include "sources/syslog/syslog_source.h"
 #include "support/fake_clock.h"
+#include "support/raw_client.h"
 #include "support/syslog_client.h"
 #include "support/test_util.h"
 
@@ -22,7 +26,16 @@ class CollectingSink : public EntrySink {
  public:
   void PushBatch(std::span<Entry> batch) override {
     std::lock_guard lock(mu_);
-    for (const Entry& e : batch) lines_.push_back(e.line);
+    for (const Entry& e : batch) {
+      lines_.push_back(e.line);
+      const std::string* host = e.labels.Get("host");
+      hosted_.push_back(e.line + "@" + (host != nullptr ? *host : ""));
+    }
+  }
+  // Each entry's line and its host label ("line@host").
+  std::vector<std::string> Hosted() const {
+    std::lock_guard lock(mu_);
+    return hosted_;
   }
   bool Saturated() const override { return saturated_; }
   size_t size() const {
@@ -33,7 +46,7 @@ class CollectingSink : public EntrySink {
 
  private:
   mutable std::mutex mu_;
-  std::vector<std::string> lines_;
+  std::vector<std::string> lines_, hosted_;
 };
 
 class SourceTest : public ::testing::Test {
@@ -49,6 +62,18 @@ class SourceTest : public ::testing::Test {
     o.config.labels.Set("job", "syslog");
     o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
     o.max_connections = max_connections;
+    if (dns_) {  // the rules read the sender's hostname, looked up by dns_
+      config::RelabelConfig rc;
+      rc.source_labels = {"__syslog_connection_hostname"};
+      rc.target_label = "host";
+      auto rules = kubernetes::CompileRelabel({rc});
+      ASSERT_TRUE(rules.has_value());
+      o.relabel = std::move(*rules);
+      o.reverse_lookup = [dns = dns_](const sockaddr_storage& a, socklen_t) {
+        return dns->Lookup(a);
+      };
+      o.lookup_timeout = lookup_timeout_;
+    }
     source_ = std::make_unique<SyslogSource>(std::move(o), &sink_, &metrics_, clock);
     ASSERT_TRUE(source_->Start().ok());
   }
@@ -63,6 +88,28 @@ class SourceTest : public ::testing::Test {
   double Metric(telemetry::Family<telemetry::Counter>& f, std::vector<std::string> labels) {
     return f.With(labels)->Value();
   }
+
+  // A reverse lookup that hangs for the addresses in `slow` until Open(); shared with the
+  // resolver's thread, which may outlive the source.
+  struct SlowDns {
+    std::string Lookup(const sockaddr_storage& a) {
+      const std::string ip = PeerIp(a);
+      std::unique_lock lock(mu);
+      if (slow.contains(ip)) cv.wait_for(lock, seconds(60), [&] { return open; });
+      return ip == "127.0.0.1" ? "fast.test" : "slow.test";
+    }
+    void Open() {
+      std::lock_guard lock(mu);
+      open = true;
+      cv.notify_all();
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    std::set<std::string> slow;
+    bool open = false;
+  };
+  std::shared_ptr<SlowDns> dns_;
+  milliseconds lookup_timeout_ = seconds(60);
 
   pipeline::Pipeline pipeline_{std::vector<std::unique_ptr<pipeline::Stage>>{}};
   // For the limit tests; declared before source_, whose thread uses them until it is gone.
@@ -147,6 +194,50 @@ TEST_F(SourceTest, UdpDatagramsOverALimitWithoutDropAreCounted) {
     return Metric(metrics_.syslog_dropped, {"j", "rate_limited"}) >= 1;
   }));
   EXPECT_EQ(sink_.size(), 1u);  // the burst's one token
+}
+
+}  // namespace
+}  // namespace skidder::sources::syslog
+
+namespace skidder::sources::syslog {
+namespace {
+
+// A sender whose PTR lookup hangs waits for it alone: another sender's messages arrive
+// meanwhile, and its own arrive with its name once the lookup answers.
+TEST_F(SourceTest, ASlowReverseLookupStallsOnlyItsOwnSender) {
+  dns_ = std::make_shared<SlowDns>();
+  dns_->slow = {"127.0.0.2"};
+  Start("tcp", 0, seconds(600));
+  testing::RawConn slow(source_->port(), "127.0.0.2");
+  ASSERT_TRUE(slow.Send(testing::NewlineFrame("<13>1 - h a - - - from slow")));
+  testing::RawConn fast(source_->port(), "127.0.0.1");
+  ASSERT_TRUE(fast.Send(testing::NewlineFrame("<13>1 - h a - - - from fast")));
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 1; })) << sink_.size();
+  EXPECT_EQ(sink_.Hosted(), std::vector<std::string>{"from fast@fast.test"});
+  dns_->Open();
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 2; }));
+  EXPECT_EQ(sink_.Hosted()[1], "from slow@slow.test");
+}
+
+// UDP cannot wait in the socket: a sender's datagrams are held in order until its name is
+// known, and go without it once lookup_timeout passed.
+TEST_F(SourceTest, UdpDatagramsWaitForTheirSendersNameThenGoWithoutIt) {
+  dns_ = std::make_shared<SlowDns>();
+  dns_->slow = {"127.0.0.1"};
+  lookup_timeout_ = milliseconds(500);
+  Start("udp");
+  for (const char* m : {"one", "two", "three"}) {
+    ASSERT_TRUE(testing::SendUdp(source_->port(),
+                                 testing::NewlineFrame(std::string("<13>1 - h a - - - ") + m)));
+  }
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 3; }));
+  EXPECT_EQ(sink_.Hosted(), (std::vector<std::string>{"one@", "two@", "three@"}));
+  dns_->Open();  // the late answer is kept for what comes next
+  ASSERT_TRUE(WaitFor([&] {
+    testing::SendUdp(source_->port(), testing::NewlineFrame("<13>1 - h a - - - four"));
+    const std::vector<std::string> got = sink_.Hosted();
+    return got.back() == "four@fast.test";
+  }));
 }
 
 }  // namespace
