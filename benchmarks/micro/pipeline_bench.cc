@@ -375,6 +375,36 @@ void BM_StageMultilineTraceback(benchmark::State& state) {
 }
 BENCHMARK(BM_StageMultilineTraceback);
 
+// What a file-source turn costs the stage when nothing is due: Flush and NextFlushNs with
+// state.range(0) streams each holding an open block (a node of many containers). Constant in
+// the number of streams (the blocks are kept in the order of their last line);
+// before, both walked every stream's block.
+void BM_StageMultilineIdleTurn(benchmark::State& state) {
+  FakeClock clock;
+  skidder::pipeline::StageContext ctx;
+  ctx.clock = &clock;
+  std::vector<skidder::config::StageConfig> stages{
+      {"multiline", YAML::Load("firstline: '^START'\nmax_wait_time: 1h"), "bench.yaml"}};
+  auto p = Pipeline::Build(stages, ctx);
+  if (!p) throw std::runtime_error(p.error().message());
+  Sink sink;
+  const int64_t now = clock.NowNs();
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    Entry e;
+    e.line = "START";
+    e.labels = Labels{{"pod", "p" + std::to_string(i)}};
+    e.timestamp_ns = now;
+    (*p)->Process(std::move(e), sink);
+  }
+  for (auto _ : state) {
+    (*p)->Flush(now, false, sink);
+    benchmark::DoNotOptimize((*p)->NextFlushNs());
+  }
+  (*p)->Flush(now, true, sink);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_StageMultilineIdleTurn)->Arg(100)->Arg(10000);
+
 void BM_StagePack(benchmark::State& state) {
   RunA(state, "- pack:\n    labels: [pod, container]", kLogfmtLine);
 }

@@ -17,12 +17,43 @@ constexpr int64_t kForgetStreamAfterNs = 60'000'000'000;  // an idle stream's sl
 // bounds a block's lines, not its bytes, and a stage sees every file of its pipeline.
 constexpr size_t kMaxHeldBytes = 16 << 20;
 
+struct Block;
+
+// The blocks in the order their last line came (intrusive, doubly linked): the oldest first, so
+// Flush and NextFlushNs look at the blocks that are due and the next one, never at every
+// stream's (a job may see thousands of containers' streams, and Flush runs every read turn).
+struct Chain {
+  Block* head = nullptr;
+  Block* tail = nullptr;
+  void Remove(Block* b);
+  void PushBack(Block* b);
+};
+
 struct Block {
   PipelineEntry first;  // the block's entry; its line grows as lines join
   int lines = 0;
   int64_t last_activity_ns = 0;
   bool open = false;
+  uint64_t key = 0;  // in blocks_
+  Chain* chain = nullptr;
+  Block* prev = nullptr;
+  Block* next = nullptr;
 };
+
+void Chain::Remove(Block* b) {
+  (b->prev != nullptr ? b->prev->next : head) = b->next;
+  (b->next != nullptr ? b->next->prev : tail) = b->prev;
+  b->prev = b->next = nullptr;
+  b->chain = nullptr;
+}
+
+void Chain::PushBack(Block* b) {
+  b->prev = tail;
+  b->next = nullptr;
+  (tail != nullptr ? tail->next : head) = b;
+  tail = b;
+  b->chain = this;
+}
 
 class MultilineStage final : public Stage {
  public:
@@ -42,7 +73,9 @@ class MultilineStage final : public Stage {
     if (held_bytes_ + e.entry.line.size() > kMaxHeldBytes) SendAll(out);
     // One slot per stream, kept while the stream is active: a stream of single-line records
     // reuses it and allocates nothing. Keyed by the label hash alone, as the cri stage does.
-    Block& b = blocks_.try_emplace(e.entry.labels.Hash()).first->second;
+    const uint64_t key = e.entry.labels.Hash();
+    Block& b = blocks_.try_emplace(key).first->second;
+    b.key = key;
     // When the line was read (its batch's time, as the Flush clock); the entry's own timestamp
     // may be years old (a backlog whose cri stage set it) and must not close the block at once.
     const int64_t activity =
@@ -73,27 +106,37 @@ class MultilineStage final : public Stage {
       held_bytes_ += 1 + e.entry.line.size();
       // e (and its ack ref) is released on return: the block holds the first line's ref.
     }
+    MoveTo(b, open_);
     if (b.lines >= max_lines_) Send(b, out);
   }
 
+  // The chains are in activity order as long as read times do not go back (the wall clock
+  // stepped back): then a block waits at most for those before it, by the size of the step.
   void Flush(int64_t now_ns, bool force, Emitter& out) override {
     last_flush_ns_ = std::max(last_flush_ns_, now_ns);
-    for (auto it = blocks_.begin(); it != blocks_.end();) {
-      Block& b = it->second;
-      if (b.open && (force || now_ns - b.last_activity_ns >= max_wait_ns_)) Send(b, out);
-      if (!b.open && (force || now_ns - b.last_activity_ns >= kForgetStreamAfterNs)) {
-        it = blocks_.erase(it);
-      } else {
-        ++it;
-      }
+    if (force) {
+      SendAll(out);
+      open_ = closed_ = Chain{};
+      blocks_.clear();
+      return;
+    }
+    while (open_.head != nullptr && now_ns - open_.head->last_activity_ns >= max_wait_ns_) {
+      Send(*open_.head, out);
+    }
+    while (closed_.head != nullptr &&
+           now_ns - closed_.head->last_activity_ns >= kForgetStreamAfterNs) {
+      Block* b = closed_.head;
+      closed_.Remove(b);
+      blocks_.erase(b->key);
     }
   }
 
   // An open block is sent max_wait after its last line; a closed one's slot is freed later.
   int64_t NextFlushNs() const override {
     int64_t next = kNoFlush;
-    for (const auto& [key, b] : blocks_) {
-      next = std::min(next, b.last_activity_ns + (b.open ? max_wait_ns_ : kForgetStreamAfterNs));
+    if (open_.head != nullptr) next = open_.head->last_activity_ns + max_wait_ns_;
+    if (closed_.head != nullptr) {
+      next = std::min(next, closed_.head->last_activity_ns + kForgetStreamAfterNs);
     }
     return next;
   }
@@ -109,17 +152,22 @@ class MultilineStage final : public Stage {
     return std::max(entry_ts, last_flush_ns_);
   }
 
+  // To the end of the chain (the newest).
+  static void MoveTo(Block& b, Chain& chain) {
+    if (b.chain != nullptr) b.chain->Remove(&b);
+    chain.PushBack(&b);
+  }
+
   void Send(Block& b, Emitter& out) {
     held_bytes_ -= b.first.entry.line.size();
     b.open = false;
     b.lines = 0;
+    MoveTo(b, closed_);
     out.Emit(std::move(b.first));
   }
 
   void SendAll(Emitter& out) {
-    for (auto& [key, b] : blocks_) {
-      if (b.open) Send(b, out);
-    }
+    while (open_.head != nullptr) Send(*open_.head, out);
   }
 
   std::unique_ptr<RE2> firstline_;
@@ -127,7 +175,8 @@ class MultilineStage final : public Stage {
   int max_lines_;
   size_t max_bytes_;       // a block's line at most (limits_config.max_line_size, else 4 MiB)
   size_t held_bytes_ = 0;  // the lines of all open blocks
-  std::unordered_map<uint64_t, Block> blocks_;  // by label-set hash
+  std::unordered_map<uint64_t, Block> blocks_;  // by label-set hash (elements never move)
+  Chain open_, closed_;                         // blocks_'s, by last activity
   int64_t last_flush_ns_ = 0;
 };
 

@@ -9,7 +9,8 @@
 // (4 MiB when unset), and every open block is sent when together they would pass 16 MiB, so a
 // stream of long lines that never match firstline cannot hold max_lines x 1 MiB. A stream keeps
 // one slot while it is active, so single-line records cost no allocation; a slot idle for a
-// minute is freed. The joined entry is the block's first entry: its
+// minute is freed. Slots are kept in the order of their last line, so Flush and NextFlushNs cost
+// the blocks that are due, not one per stream. The joined entry is the block's first entry: its
 // timestamp, labels, extracted values, structured metadata and AckRef, so the source position
 // cannot commit past the block until it is sent (see model/ack.h); later lines' refs are released
 // as they are appended.

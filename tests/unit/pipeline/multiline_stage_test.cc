@@ -202,6 +202,41 @@ TEST(MultilineStage, AsksForAFlushWhenAnOpenBlockIsDue) {
   EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
 }
 
+// Blocks are due in the order their last line came, whatever the order their streams began:
+// a stream that gets a line moves behind the others, and each Flush sends what is due only.
+TEST(MultilineStage, BlocksOfManyStreamsAreDueInTheOrderOfTheirLastLine) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 10s");
+  Collect out;
+  const Labels a{{"s", "a"}}, b{{"s", "b"}}, c{{"s", "c"}};
+  auto at = [&](int64_t s, const char* line, const Labels& l) {
+    stage->Flush(kT0 + s * kSec, false, out);  // the pipeline's clock moves on
+    Feed(*stage, out, line, l, kT0 + s * kSec);
+  };
+  at(0, "START a", a);
+  at(1, "START b", b);
+  at(2, "START c", c);
+  at(3, "  more a", a);                              // a is now the newest
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 11 * kSec);  // b's
+  stage->Flush(kT0 + 12 * kSec, false, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[0].entry.line, "START b");
+  EXPECT_EQ(out.entries[1].entry.line, "START c");
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 13 * kSec);  // a's
+  stage->Flush(kT0 + 13 * kSec, false, out);
+  ASSERT_EQ(out.entries.size(), 3u);
+  EXPECT_EQ(out.entries[2].entry.line, "START a\n  more a");
+  // Every block sent: the next time asked for is when b's idle slot is freed.
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 61 * kSec);
+  stage->Flush(kT0 + 80 * kSec, false, out);
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+  // A stream whose slot was freed starts again; a forced flush sends what is open.
+  at(81, "START b again", b);
+  at(81, "START c again", c);
+  stage->Flush(kT0 + 81 * kSec, true, out);
+  ASSERT_EQ(out.entries.size(), 5u);
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+}
+
 TEST(MultilineStage, FlushSendsABlockOnlyAfterMaxWaitTimeWithoutNewLines) {
   auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 2s");
   Collect out;
