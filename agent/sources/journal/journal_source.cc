@@ -61,10 +61,12 @@ Status JournalSource::Seek() {
     return Status::Ok();
   }
   if (!*found) return Status::Ok();  // nothing at or after the cursor yet
-  if (Status st = reader_->Read(&record_); !st.ok()) {
-    Unreadable(st);
-    return Status::Ok();
-  }
+  // An entry whose fields cannot be read still has its time and cursor (Read takes them first):
+  // it is skipped and counted, and where it stands decides the rest as for any other.
+  record_.cursor.clear();
+  const Status read = reader_->Read(&record_);
+  if (!read.ok()) Unreadable(read);
+  if (record_.cursor.empty()) return Status::Ok();  // not even those: read on from it
   if (reader_->AtCursor(*saved)) {
     if (record_.realtime_us >= since_us) return Status::Ok();  // resume after it
     return reader_->SeekRealtime(since_us);
@@ -83,7 +85,7 @@ Status JournalSource::Seek() {
        {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")},
        {"resume", too_old ? "max_age" : "oldest"}});
   if (too_old) return reader_->SeekRealtime(since_us);
-  have_current_ = true;
+  have_current_ = read.ok();  // else the next Next() moves past it
   return Status::Ok();
 }
 

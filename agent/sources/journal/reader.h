@@ -70,7 +70,8 @@ class JournalReader {
 
   // Moves to the next entry: true if there is one, false at the end; errors are returned.
   Result<bool> Next();
-  // Reads the current entry (after a successful Next()).
+  // Reads the current entry (after a successful Next()). Its time, then its cursor, are read
+  // first: an error in its fields (DataLoss) leaves both set in *out.
   Status Read(JournalRecord* out);
   // Waits up to timeout_us for the journal to change (new entries, new or removed files).
   void Wait(uint64_t timeout_us);
