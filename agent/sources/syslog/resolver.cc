@@ -12,7 +12,7 @@
 namespace skidder::sources::syslog {
 namespace {
 
-constexpr size_t kMaxNames = 1024;    // names kept (cleared whole when full, as before)
+constexpr size_t kMaxNames = 1024;    // names kept (the oldest forgotten first)
 constexpr size_t kMaxWaiting = 1024;  // lookups asked for and not done (UDP senders may be many)
 // Lookups at once, each on a thread of its own that ends when nothing is left to look up: a
 // few hanging PTR lookups do not hold the others back.
@@ -46,8 +46,14 @@ struct Resolver::Shared {
       lock.unlock();
       std::string name = lookup(ask.addr, ask.len);
       lock.lock();
-      if (names.size() >= kMaxNames) names.clear();
-      names[ask.ip] = std::move(name);
+      // The oldest name goes first, one at a time: a name just found stays until the loop has
+      // read it (clearing them all could take it before, leaving its sender waiting).
+      auto [it, fresh] = names.insert_or_assign(ask.ip, std::move(name));
+      if (fresh) order.push_back(ask.ip);
+      if (names.size() > kMaxNames) {
+        names.erase(order.front());
+        order.pop_front();
+      }
       asked.erase(ask.ip);
       const uint64_t one = 1;
       [[maybe_unused]] ssize_t n = write(efd, &one, sizeof one);
@@ -61,6 +67,7 @@ struct Resolver::Shared {
   std::deque<Ask> queue;
   std::unordered_set<std::string> asked;  // in queue, or being looked up
   std::unordered_map<std::string, std::string> names;
+  std::deque<std::string> order;  // names' keys, oldest first
   bool stop = false;
 };
 

@@ -70,6 +70,8 @@ struct SyslogSource::Impl {
   // Connections and datagrams whose hostname arrived, or that waited long enough, go on
   // (force: every one, at stop; completed: a lookup completed since the last call).
   void Resolved(pipeline::Emitter& out, bool force, bool completed);
+  // The oldest held datagram goes on, with its sender's name if known by now.
+  void ReleaseOldest(pipeline::Emitter& out);
   // A whole datagram (as Promtail parses it): frames, parses, labels.
   void HandleDatagram(std::string_view data, const PeerLabels& peer, pipeline::Emitter& out);
   void Publish();

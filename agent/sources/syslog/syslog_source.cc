@@ -16,9 +16,8 @@ namespace {
 constexpr size_t kReadChunk = 64 << 10;
 // Bytes read from one connection per loop turn, so one busy sender cannot starve the others.
 constexpr size_t kTurnBytes = 256 << 10;
-constexpr int kIdlePollMs = 100;           // how often an idle loop checks Stop() and idle timeouts
-constexpr int kSaturatedPollMs = 20;       // how often a backed-up loop checks the sink again
-constexpr size_t kMaxHeldBytes = 4 << 20;  // datagrams waiting for their sender's hostname
+constexpr int kIdlePollMs = 100;      // how often an idle loop checks Stop() and idle timeouts
+constexpr int kSaturatedPollMs = 20;  // how often a backed-up loop checks the sink again
 
 size_t DefaultMaxConnections() {
   rlimit rl{};
@@ -230,6 +229,15 @@ void SyslogSource::Impl::Resolved(pipeline::Emitter& out, bool force, bool compl
   held.swap(waiting);
 }
 
+void SyslogSource::Impl::ReleaseOldest(pipeline::Emitter& out) {
+  HeldDatagram& h = held.front();
+  if (std::optional<std::string> name = resolver->Known(h.peer.ip)) h.peer.hostname = *name;
+  HandleDatagram(h.data, h.peer, out);
+  held_bytes -= h.data.size();
+  if (auto n = held_ips.find(h.peer.ip); --n->second == 0) held_ips.erase(n);
+  held.pop_front();
+}
+
 void SyslogSource::Impl::HandleDatagram(std::string_view data, const PeerLabels& peer,
                                         pipeline::Emitter& out) {
   StreamFramer framer = NewFramer();  // a datagram is a whole stream (Promtail parses it so)
@@ -317,17 +325,19 @@ void SyslogSource::Impl::ReadDatagrams(pipeline::Emitter& out) {
     const size_t len = std::min(static_cast<size_t>(r), max_len);
     if (static_cast<size_t>(r) > max_len) ++counts.truncated;
     PeerLabels peer;
-    // Held while its sender's name is looked up; the datagrams of a sender held before it go
-    // first (order kept). Past kMaxHeldBytes it goes without the name, rather than dropped.
+    // Held while its sender's name is looked up, and behind its sender's datagrams held before
+    // it (order kept). Past max_held_bytes the oldest held ones go on first, without the name if
+    // it is still unknown, rather than any being dropped.
     const bool known = Peer(addr, mh.msg_namelen, &peer);
-    if ((!known || held_ips.contains(peer.ip)) && held_bytes + len <= kMaxHeldBytes) {
-      ++held_ips[peer.ip];
-      held.push_back(
-          {std::move(peer), std::string(buf.data(), len), clock->Steady() + opts.lookup_timeout});
-      held_bytes += len;
+    if (known && !held_ips.contains(peer.ip)) {
+      HandleDatagram(std::string_view(buf.data(), len), peer, out);
       continue;
     }
-    HandleDatagram(std::string_view(buf.data(), len), peer, out);
+    while (!held.empty() && held_bytes + len > opts.max_held_bytes) ReleaseOldest(out);
+    ++held_ips[peer.ip];
+    held.push_back(
+        {std::move(peer), std::string(buf.data(), len), clock->Steady() + opts.lookup_timeout});
+    held_bytes += len;
   }
 }
 

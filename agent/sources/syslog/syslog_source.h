@@ -13,8 +13,9 @@
 //
 // __syslog_connection_hostname (only when the rules read it): looked up on a thread of its own
 // (resolver.h), so a slow PTR lookup stalls no other sender; a connection is not read, and a
-// datagram is held (at most 4 MiB of them), until its sender's name is known or lookup_timeout
-// passed (then it goes without one, as for a name not found).
+// datagram is held (in order, behind its sender's earlier ones), until its sender's name is
+// known or lookup_timeout passed (then it goes without one, as for a name not found); past 4 MiB
+// held, the oldest go on first, named if their sender's name is known by then.
 //
 // Limits against hostile clients: at most max_connections TCP connections (more are accepted and
 // closed at once, counted); a connection silent for idle_timeout is closed (not while we are
@@ -55,6 +56,7 @@ struct SyslogSourceOptions {
   std::function<std::string(const sockaddr_storage&, socklen_t)> reverse_lookup;
   // How long a sender's messages wait for its hostname before they go without it.
   std::chrono::milliseconds lookup_timeout = std::chrono::seconds(10);
+  size_t max_held_bytes = 4 << 20;  // UDP datagrams held for their senders' names, at most
 };
 
 class SyslogSource {

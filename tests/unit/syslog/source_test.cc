@@ -73,6 +73,7 @@ class SourceTest : public ::testing::Test {
         return dns->Lookup(a);
       };
       o.lookup_timeout = lookup_timeout_;
+      o.max_held_bytes = max_held_bytes_;
     }
     source_ = std::make_unique<SyslogSource>(std::move(o), &sink_, &metrics_, clock);
     ASSERT_TRUE(source_->Start().ok());
@@ -110,6 +111,7 @@ class SourceTest : public ::testing::Test {
   };
   std::shared_ptr<SlowDns> dns_;
   milliseconds lookup_timeout_ = seconds(60);
+  size_t max_held_bytes_ = 4 << 20;
 
   pipeline::Pipeline pipeline_{std::vector<std::unique_ptr<pipeline::Stage>>{}};
   // For the limit tests; declared before source_, whose thread uses them until it is gone.
@@ -238,6 +240,25 @@ TEST_F(SourceTest, UdpDatagramsWaitForTheirSendersNameThenGoWithoutIt) {
     const std::vector<std::string> got = sink_.Hosted();
     return got.back() == "four@fast.test";
   }));
+}
+
+// Past max_held_bytes the oldest held datagrams go on first, without the name still unknown:
+// none is dropped and none overtakes an older one of its sender.
+TEST_F(SourceTest, PastTheHeldBytesTheOldestDatagramsGoFirstInOrder) {
+  dns_ = std::make_shared<SlowDns>();
+  dns_->slow = {"127.0.0.1"};
+  const std::string prefix = "<13>1 - h a - - - ";
+  max_held_bytes_ = 3 * testing::NewlineFrame(prefix + "m0").size();  // three held at most
+  Start("udp");
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        testing::SendUdp(source_->port(), testing::NewlineFrame(prefix + "m" + std::to_string(i))));
+  }
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 3; }));
+  dns_->Open();
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 6; }));
+  EXPECT_EQ(sink_.Hosted(), (std::vector<std::string>{"m0@", "m1@", "m2@", "m3@fast.test",
+                                                      "m4@fast.test", "m5@fast.test"}));
 }
 
 }  // namespace
