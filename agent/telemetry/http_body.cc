@@ -25,16 +25,19 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
     }
   }
   // Every connection could otherwise hold a max_body_bytes body at once (hundreds of them: tens
-  // of gigabytes); past the budget a sender is asked to come back, as when skidder is backed up.
-  if (receiving_bytes + req->announced > ReceivingBudget()) {
+  // of gigabytes). What is received counts as it comes (kBodyUpFront of it before); when the
+  // budget has no room for that much, the sender is asked to come back, as when skidder is
+  // backed up.
+  const uint64_t up_front = std::min(req->announced, kBodyUpFront);
+  if (receiving_bytes + up_front > ReceivingBudget()) {
     deadlines->OnRequestRead(ConnOf(c));
     return Respond(c, MHD_HTTP_TOO_MANY_REQUESTS,
                    fmt::format("other requests' bodies ({} bytes) are being received: retry\n",
                                receiving_bytes),
                    kText, req->has_body, "1");
   }
-  receiving_bytes += req->announced;
-  req->reserved = req->announced;
+  receiving_bytes += up_front;
+  req->reserved = up_front;
   req->is_body = true;
   req->body.path = std::string(path);
   auto header = [c](const char* name) {
@@ -61,7 +64,9 @@ MHD_Result HttpServer::Impl::Body(MHD_Connection* c, const char* upload, size_t*
     // Only a chunked body can get here past the limit (a Content-Length was checked before).
     const uint64_t size = req->body.body.size() + *upload_size;
     if (size > options.max_body_bytes) return MHD_NO;
-    if (size > req->reserved) {  // chunked: reserved as it comes; past the budget, dropped
+    // Counted as it comes; past the budget the connection is dropped (libmicrohttpd cannot
+    // answer mid-body) and the sender sends again.
+    if (size > req->reserved) {
       if (receiving_bytes + (size - req->reserved) > ReceivingBudget()) return MHD_NO;
       receiving_bytes += size - req->reserved;
       req->reserved = size;

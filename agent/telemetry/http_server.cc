@@ -42,9 +42,6 @@ MHD_Result Respond(MHD_Connection* c, unsigned status, std::string_view body, co
 
 namespace {
 
-// The most of an announced body reserved before it arrives (see Refuse); a larger one grows.
-constexpr uint64_t kMaxReserve = 1 << 20;
-
 struct HeaderTally {
   int count = 0;
   size_t bytes = 0;
@@ -112,9 +109,7 @@ std::optional<MHD_Result> HttpServer::Impl::Refuse(MHD_Connection* c, std::strin
     // Room for the announced body up front, but not for a 100 MB one per connection before a
     // byte of it came: a few hundred connections announcing large bodies would commit tens of
     // gigabytes (bad_alloc under strict overcommit, on the server's thread: std::terminate).
-    if (length) {
-      req->body.body.reserve(std::min<uint64_t>({*length, options.max_body_bytes, kMaxReserve}));
-    }
+    if (length) req->body.body.reserve(std::min<uint64_t>(*length, kBodyUpFront));
     return std::nullopt;
   }
   // Answered before any of the body is read, and the connection closes: the rest never is.

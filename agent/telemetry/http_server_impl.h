@@ -19,6 +19,10 @@
 namespace skidder::telemetry {
 
 inline constexpr const char* kText = "text/plain; charset=utf-8";
+// The most of an announced body allocated, and counted against the receiving budget, before
+// it arrives; the rest as it comes (a client announcing 100 MB and sending slowly holds what it
+// sent, not what it announced).
+inline constexpr uint64_t kBodyUpFront = 1 << 20;
 
 // What a body request shares with the reply function handed to its handler, which may be called
 // on any thread, and after the connection is gone (then it does nothing).

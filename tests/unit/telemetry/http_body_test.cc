@@ -22,7 +22,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 struct BodyServer {
-  BodyServer() {
+  explicit BodyServer(size_t max_body_bytes = 1000) {
     HttpHandlers h;
     h.body_paths = {"/push"};
     h.admit_body = [this](const std::string&) -> std::optional<HttpReply> {
@@ -38,7 +38,7 @@ struct BodyServer {
     };
     server = std::make_unique<HttpServer>(HttpServerOptions{.listen_address = "127.0.0.1",
                                                             .port = 0,
-                                                            .max_body_bytes = 1000,
+                                                            .max_body_bytes = max_body_bytes,
                                                             .telemetry_endpoints = false},
                                           &registry, std::move(h));
     port = server->Start().value_or(0);
@@ -140,6 +140,38 @@ TEST(HttpBody, BodiesBeingReceivedShareOneBudget) {
   }));
   std::thread([&] { s.pending[0](HttpReply{204, "", ""}); }).join();
   EXPECT_EQ(b.ReadResponse(seconds(5)), 204);
+}
+
+// What counts is what arrived (the first MiB of an announced body up front): clients that
+// announce large bodies and send slowly do not keep everyone else out; bodies that did arrive
+// fill the budget, and then a body without room for its first MiB gets 429.
+TEST(HttpBody, ReceivedBytesCountNotAnnouncedOnes) {
+  BodyServer s(4 << 20);  // a budget of 8 MiB
+  auto announce = [&](RawConn& c) {
+    return c.Send("POST /push HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                  std::to_string(4 << 20) + "\r\n\r\n");
+  };
+  std::vector<std::unique_ptr<RawConn>> slow;
+  for (int i = 0; i < 4; ++i) {  // 4 x 4 MiB announced, 1 MiB each counted
+    slow.push_back(std::make_unique<RawConn>(s.port));
+    ASSERT_TRUE(announce(*slow.back()));
+    ASSERT_EQ(slow.back()->ReadResponse(seconds(5)), 100) << i;
+  }
+  // Two of them send 3 MiB each (8 MiB counted): no room for another first MiB...
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(slow[i]->Send(std::string(3 << 20, 'x')));
+  ASSERT_TRUE(WaitFor([&] {
+    RawConn probe(s.port);
+    if (!announce(probe)) return false;
+    std::string body;
+    return probe.ReadResponse(seconds(5), &body) == 429 &&
+           body.find("bytes) are being received") != std::string::npos;
+  }));
+  // ... until one of them leaves.
+  slow[0].reset();
+  ASSERT_TRUE(WaitFor([&] {
+    RawConn probe(s.port);
+    return announce(probe) && probe.ReadResponse(seconds(5)) == 100;
+  }));
 }
 
 TEST(HttpBody, ChunkedBodiesAreReadUpToTheLimitOnly) {
