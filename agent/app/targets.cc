@@ -188,10 +188,14 @@ TargetSet::TargetSet(std::vector<ScrapeJob>* jobs, Publish publish, Options opts
 
 void TargetSet::Update(size_t job, const std::string& source, std::vector<Labels> discovered) {
   std::lock_guard lock(mu_);
-  std::set<std::string>& seen = seen_ids_[job];
-  for (const Labels& ls : discovered) {
-    for (std::string_view name : {kUidLabel, kConfigHashLabel}) {
-      if (const std::string* id = ls.Get(name)) seen.insert(*id);
+  // Only a job with a path fallback needs them, and only its scans (ScanPodLogs) forget them:
+  // kept for every job, the uids of every pod a busy node ever ran piled up.
+  if (!(*jobs_)[job].fallback.root.empty()) {
+    std::set<std::string>& seen = seen_ids_[job];
+    for (const Labels& ls : discovered) {
+      for (std::string_view name : {kUidLabel, kConfigHashLabel}) {
+        if (const std::string* id = ls.Get(name)) seen.insert(*id);
+      }
     }
   }
   discovered_[{job, source}] = std::move(discovered);

@@ -126,8 +126,9 @@ class TargetSet {
   const std::chrono::steady_clock::time_point started_;
   mutable std::mutex mu_;
   std::map<std::pair<size_t, std::string>, std::vector<Labels>> discovered_;
-  // Per job: pod uids (and static pods' config hashes) discovery has ever reported whose
-  // directory is still on disk. A pod that was reported and is gone is deleted, not unknown.
+  // Per job with a path fallback: pod uids (and static pods' config hashes) discovery has ever
+  // reported whose directory is still on disk. A pod that was reported and is gone is deleted,
+  // not unknown.
   std::map<size_t, std::set<std::string>> seen_ids_;
   std::map<size_t, std::vector<PodDir>> on_disk_;  // per job, from the last scan
   std::vector<sources::FileTarget> current_;

@@ -210,6 +210,12 @@ bool PodDiscovery::List(Watcher& w) {
     if (cont.empty() || stop_.load()) break;
     // A server whose pagination never ends must not grow the agent until it dies.
     if (pages >= opts_.max_list_pages || fresh.size() > opts_.max_pods) {
+      if (opts_.on_object) {
+        // Objects handed on stay remembered (the retried list repeats none of them), but only
+        // those this list still has: kept across failed lists, every name piled up.
+        std::lock_guard lock(state_mu_);
+        w.pods = fresh;
+      }
       CountError("too_large");
       NoteFailure(w, "list too long", "kubernetes pod list abandoned: too many pages or pods",
                   {{"pages", std::to_string(pages)},
