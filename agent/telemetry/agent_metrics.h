@@ -31,15 +31,18 @@ inline constexpr const char* kReasonHeldBudget = "held_budget";
 // An entry whose final label set is empty: Loki refuses a stream without labels (its own
 // validation reason's name) and answers the whole push 400.
 inline constexpr const char* kReasonMissingLabels = "missing_labels";
+// Entries whose pipeline named a tenant Loki would refuse, without clients.tenant_id to fall
+// back on, refused by a Loki that wants a tenant (401/403) (see sink/loki/batch.h).
+inline constexpr const char* kReasonInvalidTenant = "invalid_tenant";
 // A line the agent crashed on repeatedly, skipped on the next start (see sources/file/poison.h).
 inline constexpr const char* kReasonPoison = "poison";
 
 // Every reason a Loki client drops for: its series exist at zero from the client's start (as
 // Promtail's do), so that increase() sees the first drop instead of a series born at its value.
 inline constexpr const char* kClientDropReasons[] = {
-    kReasonLineTooLong, kReasonStreamLimited, kReasonInvalid,      kReasonTooOld,
-    kReasonTooNew,      kReasonOutOfOrder,    kReasonTooFarBehind, kReasonTooLarge,
-    kReasonStreamLimit, kReasonRateLimited,   kReasonMissingLabels};
+    kReasonLineTooLong, kReasonStreamLimited, kReasonInvalid,       kReasonTooOld,
+    kReasonTooNew,      kReasonOutOfOrder,    kReasonTooFarBehind,  kReasonTooLarge,
+    kReasonStreamLimit, kReasonRateLimited,   kReasonMissingLabels, kReasonInvalidTenant};
 
 struct AgentMetrics {
   explicit AgentMetrics(Registry& r);

@@ -98,6 +98,11 @@ void FakeLoki::RequireAuthorization(std::string value) {
   required_auth_ = std::move(value);
 }
 
+void FakeLoki::RequireTenant(bool on) {
+  std::lock_guard lock(mu_);
+  require_tenant_ = on;
+}
+
 void FakeLoki::SetBlackhole(bool on) {
   {
     std::lock_guard lock(mu_);
@@ -166,6 +171,10 @@ int FakeLoki::FaultStatus(const httplib::Request& req, std::string* body) {
   }
   if (!required_auth_.empty() && req.get_header_value("Authorization") != required_auth_) {
     *body = "no org id / unauthorized";
+    return 401;
+  }
+  if (require_tenant_ && !req.has_header("X-Scope-OrgID")) {
+    *body = "no org id";
     return 401;
   }
   if (max_body_bytes_ > 0 && req.body.size() > max_body_bytes_) {

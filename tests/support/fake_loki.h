@@ -88,6 +88,8 @@ class FakeLoki {
   void SetMaxBodyBytes(size_t n);
   // Pushes without exactly this Authorization header get 401; "" turns it off.
   void RequireAuthorization(std::string value);
+  // Pushes without an X-Scope-OrgID header get 401 "no org id", as Loki with auth_enabled.
+  void RequireTenant(bool on);
   // While on, pushes are held unanswered (a blackholed Loki); they are answered 503 and not
   // recorded when the blackhole is turned off or the fake stops.
   void SetBlackhole(bool on);
@@ -138,6 +140,7 @@ class FakeLoki {
   int flaky_status_ = 0;
   std::mt19937 flaky_rng_;
   size_t max_body_bytes_ = 0;
+  bool require_tenant_ = false;
   std::string required_auth_;
   bool blackhole_ = false;
   bool stopping_ = false;

@@ -44,8 +44,15 @@ struct BatchStream {
   std::string data;  // EntryAdapter fields (tag, length, payload)
 };
 
+// The tenant of entries whose pipeline named a tenant Loki would refuse when the client has no
+// tenant_id to fall back on: sent without X-Scope-OrgID (a Loki without auth takes them), in
+// batches of their own, and dropped (invalid_tenant) if Loki wants a tenant (401, 403) rather
+// than retried for ever with every other tenant's batches waiting behind them. Not a valid
+// tenant ID, so it names no real tenant.
+inline constexpr std::string_view kInvalidTenant = "\x01invalid";
+
 struct Batch {
-  std::string tenant;                // X-Scope-OrgID; "" = none
+  std::string tenant;                // X-Scope-OrgID; "" or kInvalidTenant = none
   std::vector<BatchStream> streams;  // in order of first appearance
   std::vector<BatchEntry> entries;   // arrival order
   int64_t line_bytes = 0;            // sum of line sizes (the batchsize measure)

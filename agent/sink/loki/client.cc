@@ -231,10 +231,13 @@ std::string LokiClient::Impl::Tenant(Labels* labels, uint32_t* invalid) {
   if (int64_t n = 0; tenant_log_.Allow(&n)) {
     std::string shown = tenant.substr(0, 64);
     formats::SanitizeUtf8(shown);
-    LOG_WARN("invalid tenant ID from the pipeline; the configured tenant_id is used instead",
+    LOG_WARN(cfg_.tenant_id.empty()
+                 ? "invalid tenant ID from the pipeline; sent without a tenant (no tenant_id is "
+                   "set: dropped, reason=invalid_tenant, if Loki wants one)"
+                 : "invalid tenant ID from the pipeline; the configured tenant_id is used instead",
              {{"host", host_}, {"tenant", shown}, {"entries", std::to_string(n)}});
   }
-  return cfg_.tenant_id;
+  return cfg_.tenant_id.empty() ? std::string(kInvalidTenant) : cfg_.tenant_id;
 }
 
 // Loki refuses a stream without labels and answers the push 400 (the other streams are kept,

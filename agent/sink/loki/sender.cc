@@ -189,6 +189,11 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         pace_next_ = true;
         return TooLarge(batch, entries);
       case Action::kReauth:
+        if (batch->tenant == kInvalidTenant) {  // Loki wants a tenant these entries do not have
+          Drop(entries, telemetry::kReasonInvalidTenant, static_cast<int64_t>(body_.size()),
+               LoggableBody(r.body));
+          return Outcome::kDone;
+        }
         creds_.Reload(clock_.Steady());
         break;
       case Action::kRetry:
@@ -270,14 +275,15 @@ io::HttpResponse Sender::Post(const std::string& tenant) {
   req.headers.emplace_back("Content-Type", "application/x-protobuf");
   req.headers.emplace_back("User-Agent", "skidder/" SKIDDER_VERSION);
   // The client only batches valid tenant IDs (entry_checks.h), so nothing here can split a header.
-  if (!tenant.empty()) req.headers.emplace_back("X-Scope-OrgID", tenant);
+  const bool named = !tenant.empty() && tenant != kInvalidTenant;
+  if (named) req.headers.emplace_back("X-Scope-OrgID", tenant);
   if (!creds_.authorization().empty()) {
     req.headers.emplace_back("Authorization", creds_.authorization());
   }
   // Custom headers never override what the client itself decides (body type, tenant, auth).
   for (const auto& [name, value] : cfg_.headers) {
     if (EqualsIgnoreCase(name, "Content-Type") || EqualsIgnoreCase(name, "Content-Length") ||
-        (EqualsIgnoreCase(name, "X-Scope-OrgID") && !tenant.empty()) ||
+        (EqualsIgnoreCase(name, "X-Scope-OrgID") && named) ||
         (EqualsIgnoreCase(name, "Authorization") && !creds_.authorization().empty())) {
       continue;
     }

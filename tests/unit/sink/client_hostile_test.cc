@@ -132,6 +132,34 @@ TEST_F(LokiClientTest, InvalidTenantFromALabelFallsBackToTheConfiguredTenant) {
   EXPECT_EQ(metrics_.invalid_tenants.With({host()})->Value(), 2);
 }
 
+// Without a tenant_id to fall back on, entries naming a tenant Loki would refuse go without a
+// tenant, in batches of their own: a Loki without auth takes them; one that wants a tenant (401)
+// has them dropped and counted, not retried for ever with every other tenant's waiting behind.
+TEST_F(LokiClientTest, InvalidTenantWithoutAFallbackIsSentBareAndDroppedIfLokiWantsOne) {
+  auto client = Make(Config());  // no tenant_id
+  ASSERT_TRUE(client->Start().ok());
+  Entry bad = MakeEntry("bad tenant, no auth");
+  bad.labels.Set(kTenantLabel, "team/a");
+  client->Push(std::move(bad));
+  ASSERT_TRUE(loki_.WaitForLines(1));
+  EXPECT_EQ(loki_.Entries()[0].tenant, "");  // a Loki without auth takes it
+  loki_.RequireTenant(true);
+  bad = MakeEntry("bad tenant, auth");
+  bad.labels.Set(kTenantLabel, "team/a");
+  client->Push(std::move(bad));
+  Entry good = MakeEntry("good tenant");
+  good.labels.Set(kTenantLabel, "team-b");
+  client->Push(std::move(good));
+  ASSERT_TRUE(loki_.WaitForLines(2));
+  ASSERT_TRUE(WaitFor([&] {
+    return Counter(metrics_.dropped_entries, {host(), telemetry::kReasonInvalidTenant}) == 1;
+  }));
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"bad tenant, no auth", "good tenant"}));
+  EXPECT_EQ(loki_.Entries()[1].tenant, "team-b");
+  EXPECT_EQ(metrics_.invalid_tenants.With({host()})->Value(), 2);
+  EXPECT_TRUE(client->Stop(std::chrono::seconds(5)));
+}
+
 // skidder_invalid_tenants_total counts entries, whether a read brings one or many and whether
 // the client worked the stream's final labels out for this read or remembered them (Finalize).
 TEST_F(LokiClientTest, InvalidTenantsAreCountedPerEntryReadAfterRead) {
