@@ -36,7 +36,16 @@ void ValidateClient(MapReader& r, const ClientConfig& c) {
   } else if (std::string why = CheckHttpUrl(c.url); !why.empty()) {
     r.Fail("url", why);
   }
-  if (c.batchsize <= 0) r.Fail("batchsize", "must be positive (bytes)");
+  // A batch's offsets and memory charges are 32-bit (sink/loki/batch.h), and Loki refuses a
+  // push far smaller than this (its server's max message size) anyway.
+  constexpr int64_t kMaxBatchSize = int64_t{1} << 30;
+  if (c.batchsize <= 0) {
+    r.Fail("batchsize", "must be positive (bytes)");
+  } else if (c.batchsize > kMaxBatchSize) {
+    r.Fail("batchsize",
+           fmt::format("{} bytes is more than the most a batch holds, 1GiB (1073741824)",
+                       c.batchsize));
+  }
   if (c.batchwait <= Duration::zero()) r.Fail("batchwait", "must be positive");
   if (c.timeout <= Duration::zero()) r.Fail("timeout", "must be positive");
 }

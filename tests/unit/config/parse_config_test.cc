@@ -419,6 +419,9 @@ const ErrorCase kErrors[] = {
      "cfg.yaml:2:10: clients[0].url: has an invalid port \"99999\""},
     {"BatchsizeZero", "clients:\n  - url: http://l/p\n    batchsize: 0\n",
      "cfg.yaml:3:16: clients[0].batchsize: must be positive (bytes)"},
+    {"BatchsizeOverAGibibyte", "clients:\n  - url: http://l/p\n    batchsize: 4294967296\n",
+     "cfg.yaml:3:16: clients[0].batchsize: 4294967296 bytes is more than the most a batch holds, "
+     "1GiB (1073741824)"},
     {"BackoffMinAboveMax",
      "clients:\n  - url: http://l/p\n    backoff_config: {min_period: 10s, max_period: 1s}\n",
      "cfg.yaml:3:51: clients[0].backoff_config.max_period: must not be less than min_period "
