@@ -454,6 +454,7 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
   const size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
   const size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
   std::unique_lock lock(mu_);
+  if (watch_mode_ == WatchMode::kTooLargeUntilList) watch_mode_ = WatchMode::kNormal;
   if (list_mode_ != ListMode::kNormal) {
     lock.unlock();
     return ServeEndlessList(req, res);
@@ -526,6 +527,11 @@ void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res
     if (watch_mode_ == WatchMode::kNewlineThenClose) {
       ++watches_started_;
       res.set_content("\n", "application/json");
+      return;
+    }
+    if (watch_mode_ == WatchMode::kTooLargeUntilList) {
+      res.status = 504;
+      res.set_content(StatusJson(504, "Timeout"), "application/json");
       return;
     }
     if (st->from < compacted_rv_ || watch_mode_ == WatchMode::kAlwaysGone) {

@@ -103,6 +103,9 @@ class FakeKubeApi {
     kNormal,
     kNewlineThenClose,  // 200, one "\n", then the body ends
     kAlwaysGone,        // HTTP 410 Gone, however fresh the resourceVersion
+    // HTTP 504 "Too large resource version" until the next list (etcd restored from a backup:
+    // the versions the agent knows are ahead of the server's)
+    kTooLargeUntilList,
   };
   void SetWatchMode(WatchMode mode);
   // How every later list request misbehaves.

@@ -70,6 +70,22 @@ TEST_F(HostileApiTest, EveryWatchGoneBacksOffTheRelists) {
   EXPECT_EQ(Occurrences(log_, "410 Gone"), 1) << log_;
 }
 
+// After etcd is restored from a backup the server refuses every watch from the version the
+// agent knows (504 "Too large resource version"): watching again never heals that, so after a
+// few failures in a row the watcher lists afresh, and picks up what changed meanwhile.
+TEST_F(HostileApiTest, WatchesRefusedInARowLeadToAFreshList) {
+  api_->Add(PodJson("shop", "web", "node-1", {"app"}));
+  Start(Config(), SlowBackoff());
+  ASSERT_TRUE(WaitContainers({"shop/web/app"}));
+  ASSERT_TRUE(WaitFor([&] { return api_->watches_started() == 1; }, 10s));
+  api_->SetWatchMode(WatchMode::kTooLargeUntilList);
+  api_->DropWatches();
+  api_->Add(PodJson("shop", "api", "node-1", {"app"}));  // seen by the fresh list only
+  ASSERT_TRUE(WaitContainers({"shop/api/app", "shop/web/app"}));
+  EXPECT_EQ(CountRequests(/*watch=*/false), 2);
+  EXPECT_EQ(Occurrences(log_, "kubernetes watch failed repeatedly; listing again"), 1) << log_;
+}
+
 TEST_F(HostileApiTest, HonoursRetryAfterOf429AndLogsTheOutageOnce) {
   api_->Add(PodJson("shop", "web", "node-1", {"app"}));
   Start();
