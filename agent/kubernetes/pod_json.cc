@@ -11,6 +11,9 @@ namespace {
 
 using rapidjson::Value;
 
+constexpr size_t kMaxContainers = 512;         // a pod's containers and init containers
+constexpr size_t kMaxLabelCells = 256 * 1024;  // labels of all of a pod's targets, ~25 MB
+
 std::vector<std::pair<std::string, std::string>> StringMap(const Value* obj) {
   std::vector<std::pair<std::string, std::string>> out;
   if (obj == nullptr) return out;
@@ -35,6 +38,8 @@ void ParseOwner(const Value& meta, Pod& pod) {
     return;
   }
 }
+
+size_t ArraySize(const Value* array) { return array == nullptr ? 0 : array->Size(); }
 
 std::string ContainerId(const Value* statuses, std::string_view name) {
   if (statuses == nullptr) return {};
@@ -115,6 +120,20 @@ Result<Pod> PodFromJson(const Value& obj) {
   if (spec == nullptr) spec = &kEmpty;
   if (status == nullptr) status = &kEmpty;
   pod.node_name = JsonString(*spec, "nodeName");
+  // Each container's target holds every label and annotation twice (the value and its
+  // _present label): a pod made to have 20k containers and 20k labels (one object of 1.5 MB,
+  // within the API server's limits) would be 10^9 labels, the agent killed for memory on every
+  // list. Such a pod is skipped (counted as a decode error; its files keep their path labels).
+  const size_t containers =
+      ArraySize(JsonArray(*spec, "containers")) + ArraySize(JsonArray(*spec, "initContainers"));
+  const size_t cells = containers * 2 * (pod.labels.size() + pod.annotations.size());
+  if (containers > kMaxContainers || cells > kMaxLabelCells) {
+    return Err(InvalidArgument(
+        fmt::format("pod {}/{} skipped: {} containers with {} labels and annotations (at most {} "
+                    "containers, and {} labels over all its targets)",
+                    pod.namespace_name, pod.name, containers,
+                    pod.labels.size() + pod.annotations.size(), kMaxContainers, kMaxLabelCells)));
+  }
   ParseStatus(*status, pod);
   ParseContainers(JsonArray(*spec, "containers"), JsonArray(*status, "containerStatuses"),
                   /*init=*/false, pod);

@@ -1,5 +1,6 @@
 #include "kubernetes/pod_targets.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "kubernetes/relabel.h"
@@ -98,6 +99,30 @@ TEST(PodTargets, DeeplyNestedPodJsonIsRefusedWithoutCrashing) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message().find("pod JSON: nesting deeper than 1000"), std::string::npos)
       << r.error().message();
+}
+
+// A pod made to have thousands of containers and labels (within the API server's 1.5 MB)
+// would be containers x labels targets' worth of labels: it is skipped, saying why, rather than
+// the agent killed for memory on every list. An ordinary large pod is read.
+TEST(PodTargets, APodOfTooManyContainersOrLabelsIsSkippedNamingWhy) {
+  auto make = [](int containers, int labels) {
+    std::string json = R"({"metadata": {"name": "p", "namespace": "n", "labels": {)";
+    for (int i = 0; i < labels; ++i) json += fmt::format(R"({}"l{}": "v")", i ? "," : "", i);
+    json += R"(}}, "spec": {"containers": [)";
+    for (int i = 0; i < containers; ++i)
+      json += fmt::format(R"({}{{"name": "c{}"}})", i ? "," : "", i);
+    return json + "]}}";
+  };
+  auto many_containers = ParsePod(make(600, 1));
+  ASSERT_FALSE(many_containers.has_value());
+  EXPECT_NE(many_containers.error().message().find(
+                "pod n/p skipped: 600 containers with 1 labels and annotations"),
+            std::string::npos)
+      << many_containers.error().message();
+  EXPECT_FALSE(ParsePod(make(100, 2000)).has_value());  // 400k labels over its targets
+  auto big = ParsePod(make(40, 200));                   // 16k: read
+  ASSERT_TRUE(big.has_value()) << big.error().message();
+  EXPECT_EQ(PodTargets(*big, {}).size(), 40u);
 }
 
 TEST(PodTargets, ReadyIsUnknownWithoutConditionAndIpLessPodStillHasTargets) {
