@@ -9,12 +9,6 @@
 #include "util/log.h"
 
 namespace skidder::kubernetes {
-namespace {
-
-constexpr int kRelistAfterErrors = 3;  // watch failures in a row before a fresh list (Run)
-
-}  // namespace
-
 PodDiscovery::PodDiscovery(config::KubernetesSdConfig cfg, Callback callback, DiscoveryOptions opts)
     : cfg_(std::move(cfg)), callback_(std::move(callback)), opts_(std::move(opts)) {}
 
@@ -158,10 +152,6 @@ void PodDiscovery::NoteDecodeError(Watcher& w, std::string_view what, const char
 void PodDiscovery::Run(Watcher& w) {
   Backoffs backoffs(opts_);
   bool need_list = true;
-  // Watches that failed in a row. A server that keeps refusing the version the agent has (etcd
-  // restored from a backup: 504 "Too large resource version") is not healed by watching from
-  // it again: past kRelistAfterErrors the watcher lists afresh, from etcd, as client-go does.
-  int errors = 0;
   while (!stop_.load()) {
     if (need_list) {
       if (!List(w)) {
@@ -179,14 +169,16 @@ void PodDiscovery::Run(Watcher& w) {
       backoffs.ResetAll();
       NoteHealthy(w);
     }
-    errors = end == WatchEnd::kError ? errors + 1 : 0;
     Failure failure = Failure::kWatch;
     if (end == WatchEnd::kRelist) {
       CountRestart("gone");
       need_list = true;
       w.list_consistent = true;  // what was seen is compacted away: relist from etcd
       if (healthy) continue;
-      NoteFailure(w, "gone", "kubernetes pod watch expired (410 Gone) soon after a list", {});
+      NoteFailure(w, "gone",
+                  "kubernetes pod watch expired (410 Gone, or a resource version the server "
+                  "does not have) soon after a list",
+                  {});
       failure = Failure::kGone;
     } else if (end == WatchEnd::kRewatch) {
       if (healthy) continue;
@@ -195,13 +187,6 @@ void PodDiscovery::Run(Watcher& w) {
       failure = Failure::kShortWatch;
     } else {
       CountRestart("error");
-      if (errors >= kRelistAfterErrors) {
-        errors = 0;
-        need_list = true;
-        w.list_consistent = true;
-        LOG_WARN("kubernetes watch failed repeatedly; listing again",
-                 {{"errors", std::to_string(kRelistAfterErrors)}});
-      }
     }
     if (!Pause(w, backoffs, failure)) return;
   }

@@ -63,7 +63,23 @@ const char* ReasonForStatus(int status) {
   }
 }
 
-enum class EventResult { kUnchanged, kChanged, kSkipped, kOverCap, kGone, kError };
+// kSkippedForgotten: skipped, and the object's earlier version forgotten (a change).
+enum class EventResult {
+  kUnchanged,
+  kChanged,
+  kSkipped,
+  kSkippedForgotten,
+  kOverCap,
+  kGone,
+  kError
+};
+
+// What a server whose etcd was restored from a backup answers a watch from a version it does
+// not have yet (504, reason Timeout): watching from it again never heals, a fresh list does
+// (client-go's reflector relists on it too).
+bool TooLargeResourceVersion(int code, std::string_view message) {
+  return code == 504 && message.find("Too large resource version") != std::string_view::npos;
+}
 
 // Applies one watch event line to pods, updating resource_version; says why in error when the
 // result is kSkipped, kOverCap (a new pod past max_pods) or kError.
@@ -80,8 +96,8 @@ EventResult ApplyEvent(Role role, std::string_view line, PodMap& pods,
   const std::string_view type = JsonString(doc, "type");
   if (type == "ERROR") {
     auto code = obj->FindMember("code");
-    const bool gone =
-        code != obj->MemberEnd() && code->value.IsInt() && code->value.GetInt() == 410;
+    const int status = code != obj->MemberEnd() && code->value.IsInt() ? code->value.GetInt() : 0;
+    const bool gone = status == 410 || TooLargeResourceVersion(status, JsonString(*obj, "message"));
     if (!gone) error = fmt::format("ERROR event: {}", JsonString(*obj, "message"));
     return gone ? EventResult::kGone : EventResult::kError;
   }
@@ -93,6 +109,15 @@ EventResult ApplyEvent(Role role, std::string_view line, PodMap& pods,
   auto o = ObjectTargetsFromJson(role, *obj, opts.keep_meta);
   if (!o) {  // one odd object must not stall the stream
     error = o.error().message();
+    // A pod that no longer reads (annotated past the limits after it started) or whose deletion
+    // does not: its old targets go, as a list would leave it out.
+    if (role == Role::kPod || role == Role::kPodMeta) {
+      if (const rapidjson::Value* meta = JsonObject(*obj, "metadata")) {
+        const std::string key =
+            fmt::format("{}/{}", JsonString(*meta, "namespace"), JsonString(*meta, "name"));
+        if (pods.erase(key) > 0) return EventResult::kSkippedForgotten;
+      }
+    }
     return EventResult::kSkipped;
   }
   if (type == "DELETED")
@@ -260,6 +285,9 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
           break;
         case EventResult::kUnchanged:
           break;
+        case EventResult::kSkippedForgotten:
+          changed = true;
+          [[fallthrough]];
         case EventResult::kSkipped:
           NoteDecodeError(w, error);
           break;
@@ -292,7 +320,9 @@ PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {
   }
   if (resp.interrupted || stop_.load()) return WatchEnd::kStopped;
   if (end) return *end;
-  if (resp.status == 410) return WatchEnd::kRelist;
+  if (resp.status == 410 || TooLargeResourceVersion(resp.status, ApiMessage(resp.body))) {
+    return WatchEnd::kRelist;
+  }
   if (resp.status != 200) {
     CountError(ReasonForStatus(resp.status));
     w.retry_after = resp.retry_after;

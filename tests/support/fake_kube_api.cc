@@ -531,7 +531,8 @@ void FakeKubeApi::ServeWatch(const httplib::Request& req, httplib::Response& res
     }
     if (watch_mode_ == WatchMode::kTooLargeUntilList) {
       res.status = 504;
-      res.set_content(StatusJson(504, "Timeout"), "application/json");
+      res.set_content(StatusJson(504, "Timeout", "Too large resource version: 9, current: 3"),
+                      "application/json");
       return;
     }
     if (st->from < compacted_rv_ || watch_mode_ == WatchMode::kAlwaysGone) {

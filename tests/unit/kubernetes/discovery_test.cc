@@ -67,6 +67,21 @@ TEST_F(DiscoveryTest, SkipsAnUnusableObjectAndKeepsWatching) {
   EXPECT_EQ(Metric(metrics_.kubernetes_api_errors, "decode"), 1);
 }
 
+// A pod changed so that it no longer reads (annotated past the agent's limits) loses its old
+// targets, as a list would leave it out, rather than keeping them until the next relist.
+TEST_F(DiscoveryTest, APodThatNoLongerReadsLosesItsTargets) {
+  api_->Add(PodJson("shop", "web", "node-1", {"app", "proxy"}));
+  api_->Add(PodJson("shop", "db", "node-1", {"postgres"}));
+  Start();
+  ASSERT_TRUE(WaitContainers({"shop/web/app", "shop/web/proxy", "shop/db/postgres"}));
+  std::map<std::string, std::string> many;
+  for (int i = 0; i < 70000; ++i) many["a" + std::to_string(i)] = "v";  // 2 x 2 x 70k > 256k
+  api_->Modify(PodJson("shop", "web", "node-1", {"app", "proxy"}, {}, many));
+  ASSERT_TRUE(WaitContainers({"shop/db/postgres"}));
+  EXPECT_EQ(Metric(metrics_.kubernetes_api_errors, "decode"), 1);
+  EXPECT_EQ(CountRequests(/*watch=*/false), 1);
+}
+
 TEST_F(DiscoveryTest, RewatchesFromLastGoodVersionAfterGarbage) {
   Start();
   ASSERT_TRUE(WaitContainers({}));

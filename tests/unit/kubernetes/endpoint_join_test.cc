@@ -180,8 +180,8 @@ TEST_F(DiscoveryTest, EndpointsRoleJoinsPodAndServiceLabelsAndFollowsTheirChange
 
   std::set<std::string> paths;
   for (const KubeRequest& r : api_->requests()) paths.insert(r.path);
-  EXPECT_EQ(paths, (std::set<std::string>{"/api/v1/endpoints", "/api/v1/pods",
-                                          "/api/v1/services"}));
+  EXPECT_EQ(paths,
+            (std::set<std::string>{"/api/v1/endpoints", "/api/v1/pods", "/api/v1/services"}));
 }
 
 TEST(NodeMeta, HoldsTheNodesNameAndLabelsAndSaysWhichNodeATargetRunsOn) {
