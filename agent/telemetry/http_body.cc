@@ -25,11 +25,13 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
     }
   }
   // Every connection could otherwise hold a max_body_bytes body at once (hundreds of them: tens
-  // of gigabytes). What is received counts as it comes (kBodyUpFront of it before); when the
-  // budget has no room for that much, the sender is asked to come back, as when skidder is
-  // backed up.
+  // of gigabytes). What is received counts as it comes (kBodyUpFront of it before). A new body
+  // is admitted only while half the budget is free of what is being received, so the bodies
+  // already coming have the other half to grow into (new ones taking every byte freed would
+  // cut them off one after another); otherwise the sender is asked to come back, as when
+  // skidder is backed up.
   const uint64_t up_front = std::min(req->announced, kBodyUpFront);
-  if (receiving_bytes + up_front > ReceivingBudget()) {
+  if (receiving_bytes + up_front > ReceivingBudget() / 2) {
     deadlines->OnRequestRead(ConnOf(c));
     return Respond(c, MHD_HTTP_TOO_MANY_REQUESTS,
                    fmt::format("other requests' bodies ({} bytes) are being received: retry\n",

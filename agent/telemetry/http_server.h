@@ -54,10 +54,11 @@ struct HttpServerOptions {
   int max_headers = 64;
   size_t max_body_bytes = 64 * 1024;  // by Content-Length; chunked bodies only on body paths
   // Bodies being received at once, every connection's together, counted as they arrive (the
-  // first MiB of an announced one at its headers): a request without room for that is answered
-  // 429 with Retry-After before its body is read; a body that outgrows the room left is cut off
-  // (the connection dropped: the sender sends again). 0: twice max_body_bytes. Without it,
-  // every connection could hold a max_body_bytes body.
+  // first MiB of an announced one at its headers): a request whose first MiB would take them
+  // past half of it is answered 429 with Retry-After before its body is read (the other half is
+  // room for bodies already coming to grow); a body that outgrows the whole is cut off (the
+  // connection dropped: the sender sends again). 0: twice max_body_bytes. Without it, every
+  // connection could hold a max_body_bytes body.
   size_t max_receiving_bytes = 0;
   // /metrics, /targets and /reload; off for a push server, which serves /ready and body paths.
   bool telemetry_endpoints = true;

@@ -105,8 +105,9 @@ TEST(HttpBody, AdmissionRefusesBeforeTheBodyIsRead) {
 }
 
 // Bodies being received count against one budget (twice max_body_bytes here: 2000 bytes), so
-// hundreds of connections cannot each hold a max-size body: past it, 429 with Retry-After before
-// the body is read; the room comes back once a body went to the handler, or its client left.
+// hundreds of connections cannot each hold a max-size body: a new one is admitted while half of
+// it is free (the rest is room for those coming to grow), else 429 with Retry-After before the
+// body is read; the room comes back once a body went to the handler, or its client left.
 TEST(HttpBody, BodiesBeingReceivedShareOneBudget) {
   BodyServer s;
   auto announce = [&](RawConn& c, size_t n) {
@@ -115,38 +116,38 @@ TEST(HttpBody, BodiesBeingReceivedShareOneBudget) {
   };
   std::optional<RawConn> a(std::in_place, s.port);
   RawConn b(s.port);
-  ASSERT_TRUE(announce(*a, 900));
-  ASSERT_EQ(a->ReadResponse(seconds(5)), 100);  // admitted: 900 reserved
-  ASSERT_TRUE(a->Send(std::string(400, 'a')));  // half of it
-  ASSERT_TRUE(announce(b, 900));
-  ASSERT_EQ(b.ReadResponse(seconds(5)), 100);  // 1800
+  ASSERT_TRUE(announce(*a, 400));
+  ASSERT_EQ(a->ReadResponse(seconds(5)), 100);  // admitted: 400 counted
+  ASSERT_TRUE(a->Send(std::string(200, 'a')));  // half of it
+  ASSERT_TRUE(announce(b, 400));
+  ASSERT_EQ(b.ReadResponse(seconds(5)), 100);  // 800
   RawConn c(s.port);
-  ASSERT_TRUE(announce(c, 900));
+  ASSERT_TRUE(announce(c, 400));
   std::string body;
-  EXPECT_EQ(c.ReadResponse(seconds(5), &body), 429);
-  EXPECT_NE(body.find("1800 bytes"), std::string::npos) << body;
+  EXPECT_EQ(c.ReadResponse(seconds(5), &body), 429);  // 1200 would pass half the budget
+  EXPECT_NE(body.find("800 bytes"), std::string::npos) << body;
   // b's body arrives and goes to the handler: its room is free again, while it waits for its
   // answer.
-  ASSERT_TRUE(b.Send(std::string(900, 'b')));
+  ASSERT_TRUE(b.Send(std::string(400, 'b')));
   ASSERT_TRUE(WaitFor([&] { return s.Pending() == 1; }));
   RawConn d(s.port);
-  ASSERT_TRUE(announce(d, 900));
-  EXPECT_EQ(d.ReadResponse(seconds(5)), 100);
+  ASSERT_TRUE(announce(d, 400));
+  EXPECT_EQ(d.ReadResponse(seconds(5)), 100);  // 800 again
   // a leaves mid-body: its room comes back too.
   a.reset();
   ASSERT_TRUE(WaitFor([&] {
     RawConn probe(s.port);
-    return announce(probe, 900) && probe.ReadResponse(seconds(5)) == 100;
+    return announce(probe, 400) && probe.ReadResponse(seconds(5)) == 100;
   }));
   std::thread([&] { s.pending[0](HttpReply{204, "", ""}); }).join();
   EXPECT_EQ(b.ReadResponse(seconds(5)), 204);
 }
 
 // What counts is what arrived (the first MiB of an announced body up front): clients that
-// announce large bodies and send slowly do not keep everyone else out; bodies that did arrive
-// fill the budget, and then a body without room for its first MiB gets 429.
+// announce large bodies and send slowly do not keep everyone else out, and bodies already
+// coming grow into the half of the budget new ones may not take.
 TEST(HttpBody, ReceivedBytesCountNotAnnouncedOnes) {
-  BodyServer s(4 << 20);  // a budget of 8 MiB
+  BodyServer s(4 << 20);  // a budget of 8 MiB; new bodies admitted up to 4 MiB
   auto announce = [&](RawConn& c) {
     return c.Send("POST /push HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
                   std::to_string(4 << 20) + "\r\n\r\n");
@@ -157,8 +158,8 @@ TEST(HttpBody, ReceivedBytesCountNotAnnouncedOnes) {
     ASSERT_TRUE(announce(*slow.back()));
     ASSERT_EQ(slow.back()->ReadResponse(seconds(5)), 100) << i;
   }
-  // Two of them send 3 MiB each (8 MiB counted): no room for another first MiB...
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(slow[i]->Send(std::string(3 << 20, 'x')));
+  // One of them sends 3 MiB (6 MiB counted): past the half new bodies may take.
+  ASSERT_TRUE(slow[0]->Send(std::string(3 << 20, 'x')));
   ASSERT_TRUE(WaitFor([&] {
     RawConn probe(s.port);
     if (!announce(probe)) return false;
@@ -166,12 +167,15 @@ TEST(HttpBody, ReceivedBytesCountNotAnnouncedOnes) {
     return probe.ReadResponse(seconds(5), &body) == 429 &&
            body.find("bytes) are being received") != std::string::npos;
   }));
-  // ... until one of them leaves.
-  slow[0].reset();
-  ASSERT_TRUE(WaitFor([&] {
-    RawConn probe(s.port);
-    return announce(probe) && probe.ReadResponse(seconds(5)) == 100;
-  }));
+  // It grows into the other half to its end (7 MiB), goes to the handler (3 MiB counted), and
+  // a new one is admitted.
+  ASSERT_TRUE(slow[0]->Send(std::string(1 << 20, 'x')));
+  ASSERT_TRUE(WaitFor([&] { return s.Pending() == 1; }));
+  RawConn probe(s.port);
+  ASSERT_TRUE(announce(probe));
+  EXPECT_EQ(probe.ReadResponse(seconds(5)), 100);
+  std::thread([&] { s.pending[0](HttpReply{204, "", ""}); }).join();
+  EXPECT_EQ(slow[0]->ReadResponse(seconds(5)), 204);
 }
 
 TEST(HttpBody, ChunkedBodiesAreReadUpToTheLimitOnly) {
