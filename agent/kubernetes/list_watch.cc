@@ -235,11 +235,15 @@ bool PodDiscovery::List(Watcher& w) {
     if (cont.empty() || stop_.load()) break;
     // A server whose pagination never ends must not grow the agent until it dies.
     if (pages >= opts_.max_list_pages || fresh.size() > opts_.max_pods) {
-      if (opts_.on_object) {
-        // Objects handed on stay remembered (the retried list repeats none of them), but only
-        // those this list still has: kept across failed lists, every name piled up.
+      if (opts_.on_object && !fresh.empty()) {
+        // Objects handed on stay remembered (the retried list repeats none of them), but of
+        // those up to where this list got (pages come in key order), only the ones it still
+        // has: kept across failed lists, the names of every event that ever was piled up.
         std::lock_guard lock(state_mu_);
-        w.pods = fresh;
+        const std::string& last = fresh.rbegin()->first;
+        for (auto it = w.pods.begin(); it != w.pods.end() && it->first <= last;) {
+          it = fresh.contains(it->first) ? std::next(it) : w.pods.erase(it);
+        }
       }
       CountError("too_large");
       NoteFailure(w, "list too long", "kubernetes pod list abandoned: too many pages or pods",

@@ -48,7 +48,8 @@ AgentMetrics::AgentMetrics(Registry& r)
           {"host"})),
       invalid_tenants(r.NewCounter(
           "skidder_invalid_tenants_total",
-          "Entries whose tenant ID from the pipeline Loki would refuse; sent with tenant_id.",
+          "Entries whose tenant ID from the pipeline Loki would refuse; sent with tenant_id (none "
+          "set: without a tenant).",
           {"host"})),
       positions_write_errors(r.NewCounter("skidder_positions_write_errors_total",
                                           "Failed attempts to persist the positions file.")),

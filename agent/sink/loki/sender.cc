@@ -157,6 +157,7 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
   if (KnownTooLarge(body_.size())) return TooLarge(batch, entries);
   if (entries.size() == batch->entries.size() && !batch->data_dropped()) DropData(batch);
   backoff_.Reset();
+  bool reauthed = false;  // a 401/403 made this piece reload the credentials
   for (;;) {
     if (pace_next_) {  // requests after a 413 go out at most one per backoff min_period (<= 1 s)
       pace_next_ = false;
@@ -189,11 +190,14 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         pace_next_ = true;
         return TooLarge(batch, entries);
       case Action::kReauth:
-        if (batch->tenant == kInvalidTenant) {  // Loki wants a tenant these entries do not have
+        // Loki wants a tenant these entries do not have: dropped, once fresh credentials (a
+        // rotated token) were refused too.
+        if (batch->tenant == kInvalidTenant && reauthed) {
           Drop(entries, telemetry::kReasonInvalidTenant, static_cast<int64_t>(body_.size()),
                LoggableBody(r.body));
           return Outcome::kDone;
         }
+        reauthed = true;
         creds_.Reload(clock_.Steady());
         break;
       case Action::kRetry:
