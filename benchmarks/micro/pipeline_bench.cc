@@ -349,15 +349,20 @@ void BM_StageMultilineSingleLines(benchmark::State& state) {
 }
 BENCHMARK(BM_StageMultilineSingleLines);
 
+// A pipeline of one multiline stage configured by yaml, on clock.
+std::unique_ptr<Pipeline> MultilinePipeline(FakeClock& clock, const char* yaml) {
+  skidder::pipeline::StageContext ctx;
+  ctx.clock = &clock;
+  std::vector<skidder::config::StageConfig> stages{{"multiline", YAML::Load(yaml), "bench.yaml"}};
+  auto p = Pipeline::Build(stages, ctx);
+  if (!p) throw std::runtime_error(p.error().message());
+  return std::move(*p);
+}
+
 // A 4-line traceback over and over: one first line, three continuations.
 void BM_StageMultilineTraceback(benchmark::State& state) {
   FakeClock clock;
-  skidder::pipeline::StageContext ctx;
-  ctx.clock = &clock;
-  std::vector<skidder::config::StageConfig> stages{
-      {"multiline", YAML::Load("firstline: '^\\[\\d{4}-\\d{2}-\\d{2}T'"), "bench.yaml"}};
-  auto p = Pipeline::Build(stages, ctx);
-  if (!p) throw std::runtime_error(p.error().message());
+  auto p = MultilinePipeline(clock, "firstline: '^\\[\\d{4}-\\d{2}-\\d{2}T'");
   const std::string lines[] = {kAirflowLine, "Traceback (most recent call last):",
                                "  File \"/opt/airflow/dags/etl/orders.py\", line 63, in extract",
                                "KeyError: 'customer_id'"};
@@ -367,9 +372,9 @@ void BM_StageMultilineTraceback(benchmark::State& state) {
     Entry e;
     e.line = lines[i++ % 4];
     e.labels = kLabels;
-    (*p)->Process(std::move(e), sink);
+    p->Process(std::move(e), sink);
   }
-  (*p)->Flush(clock.NowNs(), true, sink);
+  p->Flush(clock.NowNs(), true, sink);
   benchmark::DoNotOptimize(sink.bytes);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
@@ -381,12 +386,7 @@ BENCHMARK(BM_StageMultilineTraceback);
 // before, both walked every stream's block.
 void BM_StageMultilineIdleTurn(benchmark::State& state) {
   FakeClock clock;
-  skidder::pipeline::StageContext ctx;
-  ctx.clock = &clock;
-  std::vector<skidder::config::StageConfig> stages{
-      {"multiline", YAML::Load("firstline: '^START'\nmax_wait_time: 1h"), "bench.yaml"}};
-  auto p = Pipeline::Build(stages, ctx);
-  if (!p) throw std::runtime_error(p.error().message());
+  auto p = MultilinePipeline(clock, "firstline: '^START'\nmax_wait_time: 1h");
   Sink sink;
   const int64_t now = clock.NowNs();
   for (int64_t i = 0; i < state.range(0); ++i) {
@@ -394,13 +394,13 @@ void BM_StageMultilineIdleTurn(benchmark::State& state) {
     e.line = "START";
     e.labels = Labels{{"pod", "p" + std::to_string(i)}};
     e.timestamp_ns = now;
-    (*p)->Process(std::move(e), sink);
+    p->Process(std::move(e), sink);
   }
   for (auto _ : state) {
-    (*p)->Flush(now, false, sink);
-    benchmark::DoNotOptimize((*p)->NextFlushNs());
+    p->Flush(now, false, sink);
+    benchmark::DoNotOptimize(p->NextFlushNs());
   }
-  (*p)->Flush(now, true, sink);
+  p->Flush(now, true, sink);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_StageMultilineIdleTurn)->Arg(100)->Arg(10000);
