@@ -157,7 +157,6 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
   if (KnownTooLarge(body_.size())) return TooLarge(batch, entries);
   if (entries.size() == batch->entries.size() && !batch->data_dropped()) DropData(batch);
   backoff_.Reset();
-  bool reauthed = false;  // a 401/403 made this piece reload the credentials
   for (;;) {
     if (pace_next_) {  // requests after a 413 go out at most one per backoff min_period (<= 1 s)
       pace_next_ = false;
@@ -190,14 +189,14 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
         pace_next_ = true;
         return TooLarge(batch, entries);
       case Action::kReauth:
-        // Loki wants a tenant these entries do not have: dropped, once fresh credentials (a
-        // rotated token) were refused too.
-        if (batch->tenant == kInvalidTenant && reauthed) {
+        // Loki wants a tenant these entries do not have. (Post sent the freshest credentials
+        // it had, MaybeRefresh: a reload and a retry per batch would fetch an OAuth2 token and
+        // sleep a backoff each time, with every other tenant's batches waiting behind.)
+        if (batch->tenant == kInvalidTenant) {
           Drop(entries, telemetry::kReasonInvalidTenant, static_cast<int64_t>(body_.size()),
                LoggableBody(r.body));
           return Outcome::kDone;
         }
-        reauthed = true;
         creds_.Reload(clock_.Steady());
         break;
       case Action::kRetry:
