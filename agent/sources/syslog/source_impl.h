@@ -72,6 +72,8 @@ struct SyslogSource::Impl {
   void Resolved(pipeline::Emitter& out, bool force, bool completed);
   // The oldest held datagram goes on, with its sender's name if known by now.
   void ReleaseOldest(pipeline::Emitter& out);
+  // A held datagram goes on as its peer now is (still in held: the caller takes it out).
+  void Release(const HeldDatagram& h, pipeline::Emitter& out);
   // A whole datagram (as Promtail parses it): frames, parses, labels.
   void HandleDatagram(std::string_view data, const PeerLabels& peer, pipeline::Emitter& out);
   void Publish();

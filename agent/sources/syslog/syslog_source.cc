@@ -218,13 +218,11 @@ void SyslogSource::Impl::Resolved(pipeline::Emitter& out, bool force, bool compl
   if (held.empty() || !(force || completed || held.front().resolve_by <= now)) return;
   std::deque<HeldDatagram> waiting;
   for (HeldDatagram& h : held) {
-    if (!settle(h.peer, h.resolve_by)) {
+    if (settle(h.peer, h.resolve_by)) {
+      Release(h, out);
+    } else {
       waiting.push_back(std::move(h));
-      continue;
     }
-    HandleDatagram(h.data, h.peer, out);
-    held_bytes -= h.data.size();
-    if (auto n = held_ips.find(h.peer.ip); --n->second == 0) held_ips.erase(n);
   }
   held.swap(waiting);
 }
@@ -232,10 +230,14 @@ void SyslogSource::Impl::Resolved(pipeline::Emitter& out, bool force, bool compl
 void SyslogSource::Impl::ReleaseOldest(pipeline::Emitter& out) {
   HeldDatagram& h = held.front();
   if (std::optional<std::string> name = resolver->Known(h.peer.ip)) h.peer.hostname = *name;
+  Release(h, out);
+  held.pop_front();
+}
+
+void SyslogSource::Impl::Release(const HeldDatagram& h, pipeline::Emitter& out) {
   HandleDatagram(h.data, h.peer, out);
   held_bytes -= h.data.size();
   if (auto n = held_ips.find(h.peer.ip); --n->second == 0) held_ips.erase(n);
-  held.pop_front();
 }
 
 void SyslogSource::Impl::HandleDatagram(std::string_view data, const PeerLabels& peer,
