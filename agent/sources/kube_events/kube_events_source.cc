@@ -9,11 +9,6 @@
 #include "util/log.h"
 
 namespace skidder::sources::kube_events {
-namespace {
-
-constexpr size_t kMaxEvents = 1'000'000;  // per list and per watch (see Start)
-
-}  // namespace
 
 KubeEventsSource::KubeEventsSource(KubeEventsOptions opts, Positions* positions, EntrySink* sink,
                                    telemetry::AgentMetrics* metrics, const Clock* clock)
@@ -39,10 +34,6 @@ Status KubeEventsSource::Start() {
   }
   kubernetes::DiscoveryOptions d = opts_.discovery;
   d.role = kubernetes::Role::kEvent;
-  // Events are not bounded by Kubernetes' 150k pods: a cluster keeping 42 a second for their
-  // hour of life has that many, and a list past the cap never completes, so its watch never
-  // starts. A million (~280 a second) still bounds a server that never stops paginating.
-  if (d.max_pods == kubernetes::DiscoveryOptions{}.max_pods) d.max_pods = kMaxEvents;
   d.on_object = [this](const rapidjson::Value& event) { OnEvent(event); };
   d.on_list = [this](const std::string& namespace_name, bool complete) {
     std::lock_guard lock(mu_);

@@ -54,12 +54,25 @@
 
 namespace skidder::sources::kube_events {
 
+// Objects per list and per watch. Events are not bounded by Kubernetes' 150k pods (discovery's
+// default): a cluster keeping 42 a second for their hour of life has that many, and a list past
+// the cap never completes, so its watch never starts. A million (~280 a second) still bounds a
+// server that never stops paginating.
+inline constexpr size_t kMaxEvents = 1'000'000;
+
+inline kubernetes::DiscoveryOptions EventsDiscoveryOptions() {
+  kubernetes::DiscoveryOptions d;
+  d.max_pods = kMaxEvents;
+  return d;
+}
+
 struct KubeEventsOptions {
   std::string job_name;
   config::KubernetesEventsConfig config;
   kubernetes::RelabelRules relabel;
   pipeline::Pipeline* pipeline = nullptr;  // the job's; used under mu_ only
-  kubernetes::DiscoveryOptions discovery;  // env, backoffs (tests), metrics
+  // env, backoffs (tests), metrics
+  kubernetes::DiscoveryOptions discovery = EventsDiscoveryOptions();
 };
 
 class KubeEventsSource {
