@@ -27,6 +27,7 @@ class PipelineHandler final : public sources::ReadHandler {
   }
   int64_t ReadyInNs(int64_t steady_ns) const override { return pipeline_->ReadyInNs(steady_ns); }
   int64_t NextFlushNs() const override { return pipeline_->NextFlushNs(); }
+  uint64_t Routes() const override { return pipeline_->Routes(); }
 
  private:
   pipeline::Pipeline* pipeline_;

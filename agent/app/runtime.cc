@@ -127,6 +127,10 @@ struct Runtime::State {
   sources::FileSource* room_source = nullptr;
   std::vector<std::unique_ptr<sink::LokiClient>> clients;
   std::unique_ptr<EntrySink> sink;
+  // What job i's sources push to: `sink`, or a view of it that waits only for the clients the
+  // job's pipeline routes to (RoutedSink).
+  std::vector<EntrySink*> job_sinks;
+  std::vector<std::unique_ptr<RoutedSink>> routed_sinks;
   std::vector<std::unique_ptr<PipelineHandler>> file_handlers;  // one per job, for its files
   std::unique_ptr<sources::FileSource> source;                  // null under -stdin
   std::unique_ptr<StdinSource> stdin_source;
@@ -292,6 +296,15 @@ Status Runtime::Start(std::function<Status()> reload_request, std::function<void
     }
     s.sink = std::make_unique<FanoutSink>(std::move(sinks));
   }
+  for (const ScrapeJob& job : s.jobs) {
+    const uint64_t routes = job.pipeline != nullptr ? job.pipeline->Routes() : ~uint64_t{0};
+    if (routes == ~uint64_t{0}) {
+      s.job_sinks.push_back(s.sink.get());
+    } else {
+      s.routed_sinks.push_back(std::make_unique<RoutedSink>(s.sink.get(), routes));
+      s.job_sinks.push_back(s.routed_sinks.back().get());
+    }
+  }
   if (s.flags.stdin_mode) {
     StartStdin();
   } else if (Status st = StartFileSources(); !st.ok()) {
@@ -359,9 +372,10 @@ Status Runtime::StartFileSources() {
     }
     fo.held_max_bytes = static_cast<uint64_t>(std::max<int64_t>(s.cfg.positions.held_max_bytes, 0));
   }
-  for (ScrapeJob& job : s.jobs) {  // before targets flow: jobs are read-only then
-    s.file_handlers.push_back(std::make_unique<PipelineHandler>(job.pipeline, s.sink.get()));
-    job.file_handler = s.file_handlers.back().get();
+  for (size_t i = 0; i < s.jobs.size(); ++i) {  // before targets flow: jobs are read-only then
+    s.file_handlers.push_back(
+        std::make_unique<PipelineHandler>(s.jobs[i].pipeline, s.job_sinks[i]));
+    s.jobs[i].file_handler = s.file_handlers.back().get();
   }
   s.source = std::make_unique<sources::FileSource>(fo, s.positions.get(), s.sink.get(), s.metrics,
                                                    &SystemClock::Get());
@@ -430,7 +444,7 @@ Status Runtime::StartJournals() {
       jo.max_field_bytes = static_cast<size_t>(s.cfg.limits_config.max_line_size);
     }
     auto j = std::make_unique<sources::journal::JournalSource>(
-        std::move(jo), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
+        std::move(jo), s.positions.get(), s.job_sinks[i], s.metrics, &SystemClock::Get());
     if (Status st = j->Start(); !st.ok()) {
       return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
     }
@@ -456,7 +470,7 @@ Status Runtime::StartPushServers() {
     if (!po.tls && !po.config.server.http_tls_config.cert_file.empty()) {  // never plain instead
       return Internal(fmt::format("{}: its certificate was not loaded", JobWhere(sc, i)));
     }
-    auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.sink.get(), s.metrics,
+    auto p = std::make_unique<sources::push::PushSource>(std::move(po), s.job_sinks[i], s.metrics,
                                                          &SystemClock::Get());
     if (auto port = p->Start(); !port) {
       return Status(port.error().code(), fmt::format("{}: {}{}", JobWhere(sc, i),
@@ -482,7 +496,7 @@ Status Runtime::StartKubeEvents() {
     o.pipeline = s.jobs[i].pipeline;
     o.discovery.metrics = s.metrics;
     auto k = std::make_unique<sources::kube_events::KubeEventsSource>(
-        std::move(o), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
+        std::move(o), s.positions.get(), s.job_sinks[i], s.metrics, &SystemClock::Get());
     if (Status st = k->Start(); !st.ok()) {
       return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
     }
@@ -505,7 +519,7 @@ void Runtime::StartDockers() {
       o.max_line = static_cast<size_t>(s.cfg.limits_config.max_line_size);
     }
     auto d = std::make_unique<sources::docker::DockerSource>(
-        std::move(o), s.positions.get(), s.sink.get(), s.metrics, &SystemClock::Get());
+        std::move(o), s.positions.get(), s.job_sinks[i], s.metrics, &SystemClock::Get());
     d->Start();  // an unreachable daemon is retried every refresh_interval, as in Promtail
     s.dockers.push_back(std::move(d));
   }
@@ -523,7 +537,7 @@ Status Runtime::StartListeners() {
       so.config = *sc.syslog;
       so.relabel = s.jobs[i].relabel;
       so.pipeline = s.jobs[i].pipeline;
-      auto src = std::make_unique<sources::syslog::SyslogSource>(std::move(so), s.sink.get(),
+      auto src = std::make_unique<sources::syslog::SyslogSource>(std::move(so), s.job_sinks[i],
                                                                  s.metrics, &SystemClock::Get());
       st = src->Start();
       s.syslogs.push_back(std::move(src));
@@ -533,8 +547,8 @@ Status Runtime::StartListeners() {
       go.config = *sc.gelf;
       go.relabel = s.jobs[i].relabel;
       go.pipeline = s.jobs[i].pipeline;
-      auto src = std::make_unique<sources::gelf::GelfSource>(std::move(go), s.sink.get(), s.metrics,
-                                                             &SystemClock::Get());
+      auto src = std::make_unique<sources::gelf::GelfSource>(std::move(go), s.job_sinks[i],
+                                                             s.metrics, &SystemClock::Get());
       st = src->Start();
       s.gelfs.push_back(std::move(src));
     }

@@ -50,6 +50,13 @@ bool FanoutSink::Saturated() const {
   return false;
 }
 
+bool FanoutSink::SaturatedFor(uint64_t clients) const {
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    if (Routed(clients, i) && sinks_[i]->Saturated()) return true;
+  }
+  return false;
+}
+
 void StdoutSink::PushShared(std::span<const Entry> batch) {
   std::lock_guard lock(mu_);
   buf_.clear();

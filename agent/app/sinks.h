@@ -17,10 +17,30 @@ class FanoutSink final : public EntrySink {
  public:
   explicit FanoutSink(std::vector<EntrySink*> sinks) : sinks_(std::move(sinks)) {}
   void PushBatch(std::span<Entry> batch) override;
-  bool Saturated() const override;
+  bool Saturated() const override;  // any client full
+  bool SaturatedFor(uint64_t clients) const override;
 
  private:
   std::vector<EntrySink*> sinks_;
+};
+
+// What one job's sources see of the clients: entries go on to every client as routed, and the
+// job waits only while a client its pipeline routes to is full (Pipeline::Routes). Without it,
+// an Alloy config's archive writer down paused every source, even those sending only to the
+// alerts writer; Alloy backs each writer up on its own.
+class RoutedSink final : public EntrySink {
+ public:
+  RoutedSink(EntrySink* all, uint64_t clients) : all_(all), clients_(clients) {}
+  void PushBatch(std::span<Entry> batch) override { all_->PushBatch(batch); }
+  void PushShared(std::span<const Entry> batch) override { all_->PushShared(batch); }
+  bool Saturated() const override { return all_->SaturatedFor(clients_); }
+  bool SaturatedFor(uint64_t clients) const override {
+    return all_->SaturatedFor(clients & clients_);
+  }
+
+ private:
+  EntrySink* all_;
+  uint64_t clients_;
 };
 
 // -dry-run: prints "<RFC3339Nano time>\t<labels>\t<line>" per entry and acknowledges at once.

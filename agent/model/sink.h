@@ -36,6 +36,10 @@ class EntrySink {
   }
   // True while the sink holds as much as it may; readers pause until it is false again.
   virtual bool Saturated() const = 0;
+  // True while one of these clients (Entry::clients bits) is full: a reader whose pipeline
+  // routes only there (Pipeline::Routes) pauses for those, not for every client. A sink of one
+  // client: Saturated() unless the entries go to no client at all.
+  virtual bool SaturatedFor(uint64_t clients) const { return clients != 0 && Saturated(); }
 };
 
 }  // namespace skidder

@@ -94,6 +94,9 @@ class Pipeline {
   int64_t ReadyInNs(int64_t steady_ns) const;
   // The earliest Stage::NextFlushNs of its stages: kNoFlush when no stage waits for time.
   int64_t NextFlushNs() const;
+  // The clients this pipeline's entries can go to (Stage::Routes of its last stage): every
+  // client unless it ends in a fanout that names some.
+  uint64_t Routes() const { return stages_.empty() ? ~uint64_t{0} : stages_.back()->Routes(); }
   size_t size() const { return stages_.size(); }
 
   // -inspect: from now on, prints to out what each stage changed in each entry (labels,

@@ -108,6 +108,10 @@ class Stage {
   // stage takes entries at its pace again (`limit` with drop: false); the source hands the
   // pipeline nothing more until then. 0: ready.
   virtual int64_t ReadyInNs(int64_t steady_ns) const { return 0; }
+  // The clients (Entry::clients bits) the entries this stage emits can go to. Only a routing
+  // stage narrows it (fanout, always the last of its list); a source asks for room in those
+  // clients only, so one writer's outage pauses only the sources that send to it.
+  virtual uint64_t Routes() const { return ~uint64_t{0}; }
   virtual std::string_view Name() const = 0;
 };
 

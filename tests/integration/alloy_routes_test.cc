@@ -3,6 +3,8 @@
 // only the error lines reach the alerts Loki, relabeled after processing.
 #include <fmt/format.h>
 
+#include <set>
+
 #include "harness.h"
 
 namespace skidder::testing {
@@ -68,6 +70,68 @@ loki.write "alerts" {{
   EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
   EXPECT_EQ(loki_.LineCount(), 40u);
   EXPECT_EQ(alerts.LineCount(), 10u);
+}
+
+// Two sources, each with a Loki of its own; one Loki is down long enough for its writer's buffer
+// to fill. Only the source sending there waits (its file holds the backlog); the other source's
+// lines keep arriving. Before, a full writer paused every reader of the agent.
+TEST_F(AlloyRoutes, AWriterThatIsDownPausesOnlyTheSourcesSendingToIt) {
+  FakeLoki down;
+  ASSERT_TRUE(down.Start());
+  down.SetFailFor(std::chrono::minutes(10), 503);
+  MakeDirs(logs() + "/a");
+  MakeDirs(logs() + "/b");
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(loki.source.file "a" {{
+  targets               = [{{"__path__" = "{0}/a/*.log", job = "a"}}]
+  forward_to            = [loki.write.up.receiver]
+  legacy_positions_file = "{1}"
+}}
+loki.source.file "b" {{
+  targets    = [{{"__path__" = "{0}/b/*.log", job = "b"}}]
+  forward_to = [loki.write.down.receiver]
+}}
+loki.write "up" {{
+  endpoint {{
+    url        = "{2}"
+    batch_wait = "50ms"
+  }}
+}}
+loki.write "down" {{
+  endpoint {{
+    url                = "{3}"
+    batch_wait         = "50ms"
+    min_backoff_period = "50ms"
+    max_backoff_period = "200ms"
+  }}
+}}
+)",
+                                logs(), positions_file(), loki_.url(), down.url()));
+  // 3 MiB for the writer that is down: more than its 2 MiB buffer.
+  const std::string pad(90, 'x');
+  std::string backlog;
+  for (int i = 0; i < 30000; ++i) backlog += fmt::format("b{:05} {}\n", i, pad);
+  WriteFile(logs() + "/b/b.log", backlog);
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(WaitFor(
+      [&] { return agent_.Metric("skidder_buffered_bytes") >= 2 * 1024 * 1024; },
+      std::chrono::seconds(60)))
+      << agent_.HttpGet("/metrics") << agent_.Stderr();
+  ASSERT_TRUE(down.WaitForRequests(2)) << agent_.Stderr();
+  WriteFile(logs() + "/a/a.log", Lines("a", 0, 200));
+  ASSERT_TRUE(loki_.WaitForLines(200, std::chrono::seconds(30)))
+      << loki_.LineCount() << agent_.HttpGet("/metrics") << agent_.Stderr();
+  ExpectEachOnce("a", 0, 200);
+  EXPECT_EQ(down.LineCount(), 0u);
+  // Back up: the waiting source's backlog arrives whole, once.
+  down.SetFailFor(std::chrono::milliseconds(0), 503);
+  ASSERT_TRUE(down.WaitForLines(30000, std::chrono::seconds(90)))
+      << down.LineCount() << agent_.Stderr();
+  EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
+  const std::vector<std::string> got = down.Lines();
+  std::set<std::string> unique(got.begin(), got.end());
+  EXPECT_EQ(got.size(), 30000u);
+  EXPECT_EQ(unique.size(), 30000u);
 }
 
 }  // namespace

@@ -67,6 +67,13 @@ class FanoutStage final : public Stage {
     return next;
   }
 
+  uint64_t Routes() const override {
+    uint64_t routes = 0;
+    for (const Branch& b : branches_)
+      routes |= b.clients & (b.pipeline ? b.pipeline->Routes() : ~uint64_t{0});
+    return routes;
+  }
+
   std::string_view Name() const override { return "fanout"; }
 
  private:

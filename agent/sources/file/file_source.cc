@@ -168,7 +168,7 @@ void FileSource::Impl::Run() {
       next_tick_ = now + tick;
     }
     int timeout = WaitTimeoutMs(now, now_ns);
-    if (saturated_) {
+    if (saturated_ || routed_wait_) {
       timeout = static_cast<int>(std::min<int64_t>(timeout, opts_.saturated_recheck.count()));
     }
     if (throttled_) {
@@ -201,7 +201,7 @@ void FileSource::Impl::DrainUnlinked() {
   // Why f cannot take a chunk now (the sink full, a rate limit): waited out until the deadline.
   const auto blocked = [&](TailedFile& f) -> const char* {
     now_ = BatchTime::Of(*clock_);
-    if (sink_->Saturated()) return "the clients' buffers stayed full";
+    if (Full(f)) return "the clients' buffers stayed full";
     if (limiter_ && !limiter_->drop()) {
       limiter_->Refill();
       if (!limiter_->Ready()) return "the read rate limit";
@@ -493,6 +493,7 @@ std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() 
 
 bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   saturated_ = false;
+  routed_wait_ = false;
   throttled_ = false;
   backpressure_ns_ = 0;
   bool more = false;
@@ -570,7 +571,14 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
   TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
   for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
     // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
-    if (sink_->Saturated()) saturated_ = true;
+    if (Full(f)) {
+      if (f.handler() == nullptr || f.handler()->Routes() == ~uint64_t{0}) {
+        saturated_ = true;  // every file waits for the same clients: the turn ends here
+      } else {
+        routed_wait_ = true;  // this file's clients are full; files sent elsewhere go on
+        return FileTurn::kWait;
+      }
+    }
     if (limiter_) {
       limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
       if (!limiter_->drop() && !limiter_->Ready()) throttled_ = true;
@@ -591,6 +599,11 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
   if (r == TailedFile::ReadResult::kFull) return FileTurn::kMore;
   SetIdle(f);
   return FileTurn::kDone;
+}
+
+bool FileSource::Impl::Full(const TailedFile& f) const {
+  const ReadHandler* h = f.handler();
+  return sink_->SaturatedFor(h != nullptr ? h->Routes() : ~uint64_t{0});
 }
 
 void FileSource::Impl::SetIdle(TailedFile& f) {

@@ -180,6 +180,8 @@ class FileSource::Impl {
   FileTurn ReadFile(TailedFile& f, int64_t now_ns,
                     const std::unordered_map<std::string_view, uint64_t>& oldest);
   void SetIdle(TailedFile& f);
+  // The clients f's entries go to are full (the sink asked for its handler's routes only).
+  bool Full(const TailedFile& f) const;
   std::unordered_map<std::string_view, uint64_t> OldestUnread();
   bool EnsureFdSlot(const TailedFile* keep);
   bool Unpark(TailedFile& f, int64_t now_ns);
@@ -357,7 +359,9 @@ class FileSource::Impl {
   std::map<std::string, int64_t> archives_seen_;
   bool orphans_checked_ = false;
   bool rescan_ = true;
-  bool saturated_ = false;
+  bool saturated_ = false;  // the turn was cut short: every client's buffer full
+  // A file waited this turn for the clients its handler routes to (others went on).
+  bool routed_wait_ = false;
   // limits_config.readline_rate*: one bucket for all files; throttled_ = wait mode ran dry.
   std::optional<ReadlineLimiter> limiter_;
   bool throttled_ = false;

@@ -15,8 +15,9 @@ class Recording final : public EntrySink {
   void PushBatch(std::span<Entry> batch) override {
     for (Entry& e : batch) got.push_back(std::move(e));
   }
-  bool Saturated() const override { return false; }
+  bool Saturated() const override { return full; }
   std::vector<Entry> got;
+  bool full = false;
 };
 
 // Takes shared entries as a Loki client does: keeps a copy of what it is given, changes nothing.
@@ -103,6 +104,31 @@ TEST(FanoutSink, ClientsThatOnlyReadShareTheCallersEntriesInsteadOfCopies) {
   EXPECT_EQ(tracker->Committed(), 0u) << "b still holds its references";
   b.got.clear();
   EXPECT_EQ(tracker->Committed(), 20u);
+}
+
+// One writer down (its buffer full) pauses only the readers whose entries can go to it: an
+// Alloy config's alerts path keeps flowing while the archive Loki is away.
+TEST(FanoutSink, IsSaturatedOnlyForTheClientsThatAreFull) {
+  Recording a, b, c;
+  FanoutSink sink({&a, &b, &c});
+  b.full = true;
+  EXPECT_TRUE(sink.Saturated());
+  EXPECT_TRUE(sink.SaturatedFor(~uint64_t{0}));
+  EXPECT_TRUE(sink.SaturatedFor(0b010));
+  EXPECT_TRUE(sink.SaturatedFor(0b011));
+  EXPECT_FALSE(sink.SaturatedFor(0b101));
+  EXPECT_FALSE(sink.SaturatedFor(0));  // entries that go nowhere never wait
+
+  RoutedSink to_a_and_c(&sink, 0b101);
+  EXPECT_FALSE(to_a_and_c.Saturated());
+  RoutedSink to_b(&sink, 0b010);
+  EXPECT_TRUE(to_b.Saturated());
+  EXPECT_FALSE(to_b.SaturatedFor(0b001)) << "narrowed to what the job routes to";
+  // A routed view hands entries on as they are routed; it narrows only the waiting.
+  to_a_and_c.Push(Line("b only", 0b010));
+  EXPECT_TRUE(a.got.empty());
+  ASSERT_EQ(b.got.size(), 1u);
+  EXPECT_EQ(b.got[0].line, "b only");
 }
 
 // A sink with no PushShared of its own gets a copy before the last sink may move the entries.

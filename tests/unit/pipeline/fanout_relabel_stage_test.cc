@@ -64,6 +64,24 @@ TEST(FanoutStage, NestedFanoutNarrowsAndEmptyClientsDrop) {
   EXPECT_EQ(out.entries[1].entry.clients, 0u);  // the sink sends it nowhere
 }
 
+// The clients a job's reader waits for: those its branches can reach, nested ones narrowed by
+// their parent; a pipeline without a fanout (or a branch without `clients`) reaches every one.
+TEST(FanoutStage, RoutesAreTheClientsItsBranchesCanReach) {
+  EXPECT_EQ(Build("- static_labels: {a: b}")->Routes(), ~uint64_t{0});
+  EXPECT_EQ(Build(R"x(
+- static_labels: {a: b}
+- fanout:
+    - clients: [1]
+    - stages: [{fanout: [{clients: [0, 3]}, {clients: []}]}]
+      clients: [0, 2]
+)x")
+                ->Routes(),
+            0b011u);
+  EXPECT_EQ(Build("- fanout: [{clients: [2]}, {stages: [{static_labels: {a: b}}]}]")->Routes(),
+            ~uint64_t{0});
+  EXPECT_EQ(Build("- fanout: [{clients: []}]")->Routes(), 0u);  // forward_to = []
+}
+
 TEST(FanoutStage, FlushReachesBufferingStagesOfEveryBranch) {
   auto p = Build(R"x(
 - fanout:
