@@ -159,6 +159,11 @@ Status Reload(const config::Flags& flags, telemetry::AgentMetrics* metrics,
   std::vector<PolledSecret> secrets;
   auto next = LoadAndBuild(flags, metrics, &next_cfg, &secrets);
   if (!next) return next.error();
+  LOG_INFO("reloading: the new config loaded; stopping the running one",
+           {{"graceful_shutdown_timeout",
+             fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     current.server.graceful_shutdown_timeout)
+                                     .count())}});
   running->Shutdown();
   running = std::move(*next);
   Status started = running->Start(reload_request, WakeMainLoop);

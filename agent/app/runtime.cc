@@ -670,7 +670,6 @@ bool Runtime::Shutdown() {
       std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.server.graceful_shutdown_timeout);
   for (auto& d : s.discoveries) d->Stop();
   for (auto& d : s.file_sds) d->Stop();
-  if (s.http) s.http->Stop();
   if (s.stdin_source) s.stdin_source->Stop();
   if (s.source) s.source->Stop();
   for (auto& j : s.journals) j->Stop();
@@ -689,6 +688,10 @@ bool Runtime::Shutdown() {
   }
   // Pushes still waiting are answered 503: their senders keep the entries and retry.
   for (auto& p : s.pushes) p->Stop();
+  // /ready and /metrics are served until here: a reload while Loki is down waits out the
+  // clients' flush (up to graceful_shutdown_timeout), and readiness probes and scrapes during it
+  // failed when the server stopped first. The new config's server starts right after.
+  if (s.http) s.http->Stop();
   if (s.source && !s.flags.dry_run) {
     s.source->SyncPositions();
     for (auto& j : s.journals) j->SyncPositions();

@@ -50,6 +50,39 @@ TEST_F(Reload, ReloadsDuringALokiOutageLoseNothing) {
   ExpectEachOnce("o", 0, 300, /*allow_duplicates=*/true);
 }
 
+// While the old config's clients wait out their flush (Loki down: the whole
+// graceful_shutdown_timeout), /ready and /metrics still answer: the server used to stop first,
+// and every readiness probe and scrape of those seconds failed.
+TEST_F(Reload, ReadyAndMetricsAnswerWhileTheOldClientsFlush) {
+  loki_.SetFailFor(std::chrono::minutes(10), 503);
+  std::string config = WriteConfig({.extra_server = "  graceful_shutdown_timeout: 4s"});
+  WriteFile(logs() + "/a.log", Lines("f", 0, 100));
+  StartAgent(config);
+  ASSERT_TRUE(loki_.WaitForRequests(1));
+  kill(agent_.pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("stopping the running one") != std::string::npos;
+  })) << agent_.Stderr();
+  // The old server's port, polled until the new config logs its own.
+  const auto stopping = std::chrono::steady_clock::now();
+  std::chrono::milliseconds answered{0};  // the latest answer after the reload began
+  while (Occurrences(agent_.Stderr(), "serving metrics") < 2 &&
+         std::chrono::steady_clock::now() - stopping < std::chrono::seconds(60)) {
+    const bool ready = !agent_.HttpGet("/ready").empty();
+    const bool metrics = agent_.HttpGet("/metrics").find("promtail_") != std::string::npos;
+    if (ready && metrics) {
+      answered = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - stopping);
+    }
+  }
+  ASSERT_TRUE(agent_.MetricsPort(2).has_value()) << agent_.Stderr();
+  EXPECT_GE(answered, std::chrono::seconds(1))
+      << "the server stopped with the sources, not after the clients' flush";
+  loki_.SetFailFor(std::chrono::milliseconds(0), 503);
+  ASSERT_TRUE(loki_.WaitForLines(100)) << loki_.LineCount();
+  ExpectEachOnce("f", 0, 100, /*allow_duplicates=*/true);
+}
+
 TEST_F(Reload, InvalidConfigIsRefusedAndTheOldOneKeepsRunning) {
   std::string config = WriteConfig();
   StartAgent(config);
