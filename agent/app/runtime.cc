@@ -332,8 +332,10 @@ void Runtime::StartStdin() {
         std::make_unique<pipeline::Pipeline>(std::vector<std::unique_ptr<pipeline::Stage>>{}));
   }
   Labels labels = StdinLabels(s.jobs.empty() ? std::vector<Labels>{} : s.jobs[0].static_targets);
-  s.stdin_source = std::make_unique<StdinSource>(s.pipelines[0].get(), std::move(labels),
-                                                 s.sink.get(), &SystemClock::Get());
+  // pipelines[0] is jobs[0]'s when there is a job: it waits only for the clients it sends to.
+  EntrySink* sink = s.job_sinks.empty() ? s.sink.get() : s.job_sinks[0];
+  s.stdin_source = std::make_unique<StdinSource>(s.pipelines[0].get(), std::move(labels), sink,
+                                                 &SystemClock::Get());
   s.stdin_source->Start();
 }
 

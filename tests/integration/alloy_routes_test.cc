@@ -72,15 +72,17 @@ loki.write "alerts" {{
   EXPECT_EQ(alerts.LineCount(), 10u);
 }
 
-// Two sources, each with a Loki of its own; one Loki is down long enough for its writer's buffer
-// to fill. Only the source sending there waits (its file holds the backlog); the other source's
-// lines keep arriving. Before, a full writer paused every reader of the agent.
+// Three sources: one to each Loki, one to both; one Loki is down long enough for its writer's
+// buffer to fill. Only the sources sending there wait (their files hold the backlog); the other
+// source's lines keep arriving, although a waiting file comes before its file in every turn.
+// Before, a full writer paused every reader of the agent.
 TEST_F(AlloyRoutes, AWriterThatIsDownPausesOnlyTheSourcesSendingToIt) {
   FakeLoki down;
   ASSERT_TRUE(down.Start());
   down.SetFailFor(std::chrono::minutes(10), 503);
   MakeDirs(logs() + "/a");
   MakeDirs(logs() + "/b");
+  MakeDirs(logs() + "/both");
   const std::string config = dir_ / "config.alloy";
   WriteFile(config, fmt::format(R"(loki.source.file "a" {{
   targets               = [{{"__path__" = "{0}/a/*.log", job = "a"}}]
@@ -90,6 +92,10 @@ TEST_F(AlloyRoutes, AWriterThatIsDownPausesOnlyTheSourcesSendingToIt) {
 loki.source.file "b" {{
   targets    = [{{"__path__" = "{0}/b/*.log", job = "b"}}]
   forward_to = [loki.write.down.receiver]
+}}
+loki.source.file "both" {{
+  targets    = [{{"__path__" = "{0}/both/*.log", job = "both"}}]
+  forward_to = [loki.write.up.receiver, loki.write.down.receiver]
 }}
 loki.write "up" {{
   endpoint {{
@@ -107,31 +113,41 @@ loki.write "down" {{
 }}
 )",
                                 logs(), positions_file(), loki_.url(), down.url()));
-  // 3 MiB for the writer that is down: more than its 2 MiB buffer.
+  // ~6 MB for the writer that is down: its 2 MiB buffer, the batch it retries, and more.
   const std::string pad(90, 'x');
   std::string backlog;
-  for (int i = 0; i < 30000; ++i) backlog += fmt::format("b{:05} {}\n", i, pad);
+  for (int i = 0; i < 60000; ++i) backlog += fmt::format("b{:05} {}\n", i, pad);
   WriteFile(logs() + "/b/b.log", backlog);
   StartAgent(config, {"-server.http-listen-port=0"});
-  ASSERT_TRUE(WaitFor(
-      [&] { return agent_.Metric("skidder_buffered_bytes") >= 2 * 1024 * 1024; },
-      std::chrono::seconds(60)))
+  ASSERT_TRUE(WaitFor([&] { return agent_.Metric("skidder_buffered_bytes") >= 2 * 1024 * 1024; },
+                      std::chrono::seconds(60)))
       << agent_.HttpGet("/metrics") << agent_.Stderr();
   ASSERT_TRUE(down.WaitForRequests(2)) << agent_.Stderr();
+  // The batch being retried left the buffer; the reader filled it again from b's backlog.
+  ASSERT_TRUE(WaitFor([&] { return agent_.Metric("skidder_buffered_bytes") >= 2 * 1024 * 1024; },
+                      std::chrono::seconds(60)))
+      << agent_.HttpGet("/metrics");
+  // Written first: the source sending to both waits, its file queued ahead of a's.
+  WriteFile(logs() + "/both/both.log", Lines("both", 0, 100));
+  ASSERT_TRUE(WaitFor([&] { return agent_.Metric("promtail_files_active_total") >= 2; }))
+      << agent_.HttpGet("/metrics");
   WriteFile(logs() + "/a/a.log", Lines("a", 0, 200));
   ASSERT_TRUE(loki_.WaitForLines(200, std::chrono::seconds(30)))
       << loki_.LineCount() << agent_.HttpGet("/metrics") << agent_.Stderr();
   ExpectEachOnce("a", 0, 200);
+  EXPECT_EQ(loki_.LineCount(), 200u) << "the file sent to both was read while one was full";
   EXPECT_EQ(down.LineCount(), 0u);
-  // Back up: the waiting source's backlog arrives whole, once.
+  // Back up: the waiting sources' backlogs arrive whole, once.
   down.SetFailFor(std::chrono::milliseconds(0), 503);
-  ASSERT_TRUE(down.WaitForLines(30000, std::chrono::seconds(90)))
+  ASSERT_TRUE(down.WaitForLines(60100, std::chrono::seconds(90)))
       << down.LineCount() << agent_.Stderr();
+  ASSERT_TRUE(loki_.WaitForLines(300)) << loki_.LineCount();
   EXPECT_EQ(agent_.Terminate(), 0) << agent_.Stderr();
   const std::vector<std::string> got = down.Lines();
   std::set<std::string> unique(got.begin(), got.end());
-  EXPECT_EQ(got.size(), 30000u);
-  EXPECT_EQ(unique.size(), 30000u);
+  EXPECT_EQ(got.size(), 60100u);
+  EXPECT_EQ(unique.size(), 60100u);
+  ExpectEachOnce("both", 0, 100);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ class EchoStage final : public Stage {
     std::fflush(stdout);
   }
 
+  uint64_t Routes() const override { return 0; }  // prints; nothing goes on to a client
   std::string_view Name() const override { return "echo"; }
 
  private:

@@ -168,7 +168,7 @@ void FileSource::Impl::Run() {
       next_tick_ = now + tick;
     }
     int timeout = WaitTimeoutMs(now, now_ns);
-    if (saturated_ || routed_wait_) {
+    if (saturated_) {
       timeout = static_cast<int>(std::min<int64_t>(timeout, opts_.saturated_recheck.count()));
     }
     if (throttled_) {
@@ -179,7 +179,7 @@ void FileSource::Impl::Run() {
       timeout = std::min<int>(
           timeout, static_cast<int>(std::min<int64_t>(backpressure_ns_ / 1'000'000 + 1, 1000)));
     }
-    if (more && !saturated_ && !throttled_) timeout = 0;
+    if (more && !throttled_) timeout = 0;  // files whose clients have room go on at once
     state.unlock();
     WaitForEvents(timeout);
   }
@@ -493,7 +493,6 @@ std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() 
 
 bool FileSource::Impl::ReadFiles(int64_t now_ns) {
   saturated_ = false;
-  routed_wait_ = false;
   throttled_ = false;
   backpressure_ns_ = 0;
   bool more = false;
@@ -515,28 +514,51 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
       case FileTurn::kWait:
         MarkDirty(f);
         break;
-      case FileTurn::kStop: {
-        // Cut short by the sink or the limiter: the files not reached yet go first next turn,
-        // then this one (to the back if it got its share), then those queued meanwhile.
-        std::vector<FileKey> next(reading_.begin() + static_cast<ptrdiff_t>(i) + 1, reading_.end());
+      case FileTurn::kBlocked:
         f.queued = true;
-        if (cut_after_chunk_) {
-          next.push_back(it->first);
-        } else {
-          next.insert(next.begin(), it->first);
-        }
-        next.insert(next.end(), read_queue_.begin(), read_queue_.end());
-        read_queue_.swap(next);
-        return false;
-      }
+        blocked_.push_back(it->first);
+        break;
+      case FileTurn::kCut:
+        f.queued = true;
+        cut_.push_back(it->first);
+        break;
+      case FileTurn::kStop:
+        // The read rate limit, one for every file: the files not reached wait as this one.
+        f.queued = true;
+        (cut_after_chunk_ ? cut_ : blocked_).push_back(it->first);
+        blocked_.insert(blocked_.end(), reading_.begin() + static_cast<ptrdiff_t>(i) + 1,
+                        reading_.end());
+        more = false;
+        i = reading_.size();
+        break;
     }
   }
+  RequeueWaiting();
   return more;
+}
+
+// Files that waited for room go first next turn, in their order, those that got no chunk before
+// those cut short (which had part of their share), then the files queued during the turn
+// (read in full, or newly dirty): under backpressure each file gets its turn in a round, where
+// a file read first in every turn would take all the room the clients free.
+void FileSource::Impl::RequeueWaiting() {
+  if (blocked_.empty() && cut_.empty()) return;
+  blocked_.insert(blocked_.end(), cut_.begin(), cut_.end());
+  blocked_.insert(blocked_.end(), read_queue_.begin(), read_queue_.end());
+  read_queue_.swap(blocked_);
+  blocked_.clear();
+  cut_.clear();
 }
 
 // One file's turn: up to kChunksPerTurn chunks.
 FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     TailedFile& f, int64_t now_ns, const std::unordered_map<std::string_view, uint64_t>& oldest) {
+  // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped. Asked
+  // first, before any system call: under a long outage every dirty file is asked each turn.
+  if (Full(f)) {
+    saturated_ = true;
+    return FileTurn::kBlocked;
+  }
   if (f.parked() && f.draining) {
     // Rotated (or its target gone) while parked: StartDrain moved its record to the name it has
     // now (or to its held link), and it is read on there to its end. Closed unread, its record
@@ -570,14 +592,11 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
   }
   TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
   for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
-    // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped.
-    if (Full(f)) {
-      if (f.handler() == nullptr || f.handler()->Routes() == ~uint64_t{0}) {
-        saturated_ = true;  // every file waits for the same clients: the turn ends here
-      } else {
-        routed_wait_ = true;  // this file's clients are full; files sent elsewhere go on
-        return FileTurn::kWait;
-      }
+    // Only the clients this file's entries go to count: with an Alloy config routing jobs to
+    // different writers, a writer that is down holds back only the files sent to it.
+    if (i > 0 && Full(f)) {
+      saturated_ = true;
+      return FileTurn::kCut;
     }
     if (limiter_) {
       limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
@@ -590,7 +609,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
         return FileTurn::kWait;
       }
     }
-    if (saturated_ || throttled_) {
+    if (throttled_) {
       cut_after_chunk_ = i > 0;
       return FileTurn::kStop;
     }

@@ -176,10 +176,13 @@ class FileSource::Impl {
   void Run();
   void ApplyTargets();
   bool ReadFiles(int64_t now_ns);
-  enum class FileTurn { kDone, kMore, kWait, kStop };  // read all / has more / later / stop all
+  // read all / has more / later / its clients are full (before a chunk; after some: kCut) /
+  // stop all (the read rate limit)
+  enum class FileTurn { kDone, kMore, kWait, kBlocked, kCut, kStop };
   FileTurn ReadFile(TailedFile& f, int64_t now_ns,
                     const std::unordered_map<std::string_view, uint64_t>& oldest);
   void SetIdle(TailedFile& f);
+  void RequeueWaiting();
   // The clients f's entries go to are full (the sink asked for its handler's routes only).
   bool Full(const TailedFile& f) const;
   std::unordered_map<std::string_view, uint64_t> OldestUnread();
@@ -359,9 +362,7 @@ class FileSource::Impl {
   std::map<std::string, int64_t> archives_seen_;
   bool orphans_checked_ = false;
   bool rescan_ = true;
-  bool saturated_ = false;  // the turn was cut short: every client's buffer full
-  // A file waited this turn for the clients its handler routes to (others went on).
-  bool routed_wait_ = false;
+  bool saturated_ = false;  // a file waited this turn for the clients it sends to
   // limits_config.readline_rate*: one bucket for all files; throttled_ = wait mode ran dry.
   std::optional<ReadlineLimiter> limiter_;
   bool throttled_ = false;
@@ -370,6 +371,9 @@ class FileSource::Impl {
   // resumes where it stopped, so the first files cannot starve the others.
   std::vector<FileKey> read_queue_;
   std::vector<FileKey> reading_;  // ReadFiles' copy of the queue (reused)
+  // Files that waited this turn for their clients (or the rate limit): first in the next turn,
+  // those that got no chunk before those cut short (reused).
+  std::vector<FileKey> blocked_, cut_;
   // Files whose record may differ from what Positions has; the rest are checked every
   // kFullPositionsPass. Keeps an idle turn free of per-file work.
   // A vector and a flag per file (TailedFile::touched): a set node was 64 bytes per file.
@@ -393,7 +397,7 @@ class FileSource::Impl {
   FileKey victim_at_{};                 // where the next victim search starts (round robin)
   std::vector<ReadHandler*> handlers_;  // distinct handlers of targets and files
   bool handlers_stale_ = true;
-  bool cut_after_chunk_ = false;  // the turn stopped after the file got at least one chunk
+  bool cut_after_chunk_ = false;  // the limiter stopped the turn after the file got a chunk
   // A pass wanted before the timed one (an archive's initial_delay runs out then).
   std::chrono::steady_clock::time_point rescan_due_ = std::chrono::steady_clock::time_point::max();
   uint64_t next_open_seq_ = 0;  // TailedFile::open_seq

@@ -117,7 +117,7 @@ TEST(FanoutSink, IsSaturatedOnlyForTheClientsThatAreFull) {
   EXPECT_TRUE(sink.SaturatedFor(0b010));
   EXPECT_TRUE(sink.SaturatedFor(0b011));
   EXPECT_FALSE(sink.SaturatedFor(0b101));
-  EXPECT_FALSE(sink.SaturatedFor(0));  // entries that go nowhere never wait
+  EXPECT_FALSE(sink.SaturatedFor(0));  // entries that go nowhere never wait (up to 64 clients)
 
   RoutedSink to_a_and_c(&sink, 0b101);
   EXPECT_FALSE(to_a_and_c.Saturated());

@@ -5,6 +5,7 @@
 #include <dirent.h>
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,7 @@ class FakeSink final : public EntrySink {
  public:
   void PushBatch(std::span<Entry> batch) override {
     std::lock_guard lock(mu_);
+    if (room_.load() != kNoBudget) room_ -= static_cast<int64_t>(batch.size());
     for (Entry& e : batch) {
       if (!hold_acks_) e.ack.Reset();
       entries_.push_back(std::move(e));
@@ -34,11 +36,13 @@ class FakeSink final : public EntrySink {
   }
   bool Saturated() const override {
     ++saturated_checks_;
-    return saturated_.load();
+    return saturated_.load() || room_.load() <= 0;
   }
   int SaturatedChecks() const { return saturated_checks_.load(); }
 
   void SetSaturated(bool s) { saturated_ = s; }
+  // A budget, as a Loki client's: saturated once n more entries arrived (until the next call).
+  void GrantRoom(int64_t n) { room_ = n; }
   void HoldAcks(bool hold) {
     std::lock_guard lock(mu_);
     hold_acks_ = hold;
@@ -84,6 +88,8 @@ class FakeSink final : public EntrySink {
   std::vector<Entry> entries_;
   bool hold_acks_ = false;
   std::atomic<bool> saturated_{false};
+  static constexpr int64_t kNoBudget = INT64_MAX;
+  std::atomic<int64_t> room_{kNoBudget};
   mutable std::atomic<int> saturated_checks_{0};
 };
 

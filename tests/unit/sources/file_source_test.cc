@@ -146,12 +146,49 @@ TEST(FileSource, SaturatedSinkPausesReadingAndNothingIsLost) {
   ASSERT_TRUE(h.WaitLines(path, Numbered("a", 0, 20)));
 }
 
+// Under backpressure the clients free room a little at a time; each time, the file after the
+// one read last goes first, so every file gets its turn. A file read first in every turn would
+// take all the room while the others waited for it to end.
+TEST(FileSource, UnderBackpressureEveryFileGetsItsTurn) {
+  Harness h;
+  constexpr int kFiles = 3, kLines = 3000;
+  const auto path = [&](int i) { return h.dir / ("app" + std::to_string(i) + ".log"); };
+  const auto prefix = [](int i) { return "f" + std::to_string(i) + "-"; };
+  for (int i = 0; i < kFiles; ++i) WriteFile(path(i), Joined(Numbered(prefix(i), 0, kLines)));
+  h.sink.GrantRoom(0);  // full from the start
+  FileSourceOptions o = h.DefaultOptions();
+  o.read_chunk_bytes = 1000;  // ~110 lines a chunk: a grant of 150 lines is two chunks
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(WaitFor([&] {
+    for (int i = 0; i < kFiles; ++i) {
+      if (!h.positions->FindByPath(path(i))) return false;
+    }
+    return true;
+  }));
+  // Until as much arrived as one file holds: read in one order, one file would have it all.
+  while (h.sink.Count() < size_t{kLines}) {
+    const size_t before = h.sink.Count();
+    h.sink.GrantRoom(150);
+    h.source->Wake();
+    ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= before + 150; })) << h.sink.Count();
+  }
+  for (int i = 0; i < kFiles; ++i) {
+    const size_t got = h.sink.Lines(path(i)).size();
+    EXPECT_GE(got, size_t{kLines / kFiles / 2}) << path(i) << " waited while others were read";
+  }
+  h.sink.GrantRoom(INT64_MAX);
+  h.source->Wake();
+  for (int i = 0; i < kFiles; ++i) {
+    ASSERT_TRUE(h.WaitLines(path(i), Numbered(prefix(i), 0, kLines)));
+  }
+}
+
 // A file opened behind a saturated sink is recorded before its first read; what the owner saves
 // (SyncPositions, then Save) carries the file's fingerprint all the same, so that a restart can
 // tell the record's file, and its compressed copy, from others.
 TEST(FileSource, AFileRecordedBeforeItsFirstReadIsSavedWithItsFingerprint) {
   Harness h;
-  constexpr int kFiles = 20;  // the reader looks at a file or two, then waits for room
+  constexpr int kFiles = 20;
   const auto path = [&](int i) { return h.dir / ("app" + std::to_string(i) + ".log"); };
   const auto text = [](int i) { return Joined(Numbered("f" + std::to_string(i) + "-", 0, 10)); };
   for (int i = 0; i < kFiles; ++i) WriteFile(path(i), text(i));
