@@ -492,6 +492,7 @@ std::unordered_map<std::string_view, uint64_t> FileSource::Impl::OldestUnread() 
 }
 
 bool FileSource::Impl::ReadFiles(int64_t now_ns) {
+  UpdateHandlers();  // AllFull looks at every job's handler
   saturated_ = false;
   throttled_ = false;
   backpressure_ns_ = 0;
@@ -505,7 +506,8 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
     TailedFile& f = *it->second;
     f.queued = false;
     if (!f.dirty) continue;
-    switch (ReadFile(f, now_ns, oldest)) {
+    const FileTurn turn = ReadFile(f, now_ns, oldest);
+    switch (turn) {
       case FileTurn::kDone:
         break;
       case FileTurn::kMore:
@@ -515,22 +517,22 @@ bool FileSource::Impl::ReadFiles(int64_t now_ns) {
         MarkDirty(f);
         break;
       case FileTurn::kBlocked:
-        f.queued = true;
-        blocked_.push_back(it->first);
-        break;
       case FileTurn::kCut:
+      case FileTurn::kStop: {
+        const bool cut = turn == FileTurn::kCut || (turn == FileTurn::kStop && cut_after_chunk_);
         f.queued = true;
-        cut_.push_back(it->first);
+        (cut ? cut_ : blocked_).push_back(it->first);
+        // The read rate limit (one for every file), or every job's clients full: no file could
+        // go on, so the turn ends here (no look at each of thousands of files) and the files not
+        // reached wait in their order, as this one.
+        if (turn == FileTurn::kStop || AllFull()) {
+          blocked_.insert(blocked_.end(), reading_.begin() + static_cast<ptrdiff_t>(i) + 1,
+                          reading_.end());
+          more = false;
+          i = reading_.size();
+        }
         break;
-      case FileTurn::kStop:
-        // The read rate limit, one for every file: the files not reached wait as this one.
-        f.queued = true;
-        (cut_after_chunk_ ? cut_ : blocked_).push_back(it->first);
-        blocked_.insert(blocked_.end(), reading_.begin() + static_cast<ptrdiff_t>(i) + 1,
-                        reading_.end());
-        more = false;
-        i = reading_.size();
-        break;
+      }
     }
   }
   RequeueWaiting();
@@ -553,12 +555,6 @@ void FileSource::Impl::RequeueWaiting() {
 // One file's turn: up to kChunksPerTurn chunks.
 FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     TailedFile& f, int64_t now_ns, const std::unordered_map<std::string_view, uint64_t>& oldest) {
-  // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped. Asked
-  // first, before any system call: under a long outage every dirty file is asked each turn.
-  if (Full(f)) {
-    saturated_ = true;
-    return FileTurn::kBlocked;
-  }
   if (f.parked() && f.draining) {
     // Rotated (or its target gone) while parked: StartDrain moved its record to the name it has
     // now (or to its held link), and it is read on there to its end. Closed unread, its record
@@ -592,11 +588,13 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
   }
   TailedFile::ReadResult r = TailedFile::ReadResult::kFull;
   for (int i = 0; i < kChunksPerTurn && r == TailedFile::ReadResult::kFull; ++i) {
-    // Only the clients this file's entries go to count: with an Alloy config routing jobs to
-    // different writers, a writer that is down holds back only the files sent to it.
-    if (i > 0 && Full(f)) {
+    // Backpressure: the file on disk holds the backlog, never memory; nothing is dropped. Only
+    // the clients this file's entries go to count: with an Alloy config routing jobs to
+    // different writers, a writer that is down holds back only the files sent to it. (After
+    // Check: a file with nothing new goes idle, so a rotated one read to its end can close.)
+    if (Full(f)) {
       saturated_ = true;
-      return FileTurn::kCut;
+      return i > 0 ? FileTurn::kCut : FileTurn::kBlocked;
     }
     if (limiter_) {
       limiter_->Refill();  // once per chunk: the hot path stays free of clock calls
@@ -623,6 +621,13 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
 bool FileSource::Impl::Full(const TailedFile& f) const {
   const ReadHandler* h = f.handler();
   return sink_->SaturatedFor(h != nullptr ? h->Routes() : ~uint64_t{0});
+}
+
+bool FileSource::Impl::AllFull() const {
+  for (const ReadHandler* h : handlers_) {
+    if (!sink_->SaturatedFor(h->Routes())) return false;
+  }
+  return true;
 }
 
 void FileSource::Impl::SetIdle(TailedFile& f) {
@@ -824,7 +829,7 @@ void FileSource::Impl::UpdatePositions() {
   metrics_->files_active.With({})->Set(static_cast<double>(files_.size()));
 }
 
-void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
+void FileSource::Impl::UpdateHandlers() {
   if (handlers_stale_) {  // recomputed when targets or files change, not per turn
     // A few handlers among many files: a look at the list per file, not a set node each.
     // A handler that still holds entries (an open multiline block, a partial CRI line) stays
@@ -849,6 +854,10 @@ void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
     }
     handlers_stale_ = false;
   }
+}
+
+void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
+  UpdateHandlers();
   next_flush_ns_ = INT64_MAX;
   for (ReadHandler* h : handlers_) {
     h->Flush(now_ns, force);

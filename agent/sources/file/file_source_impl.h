@@ -185,6 +185,9 @@ class FileSource::Impl {
   void RequeueWaiting();
   // The clients f's entries go to are full (the sink asked for its handler's routes only).
   bool Full(const TailedFile& f) const;
+  // Every handler's clients are full (a config without routing: its one mask is).
+  bool AllFull() const;
+  void UpdateHandlers();  // handlers_ anew, after targets or files changed
   std::unordered_map<std::string_view, uint64_t> OldestUnread();
   bool EnsureFdSlot(const TailedFile* keep);
   bool Unpark(TailedFile& f, int64_t now_ns);
