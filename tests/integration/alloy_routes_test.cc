@@ -12,6 +12,18 @@ namespace {
 
 class AlloyRoutes : public IntegrationTest {};
 
+// A loki.write component with a short batch wait; `extra` adds endpoint attributes.
+std::string Writer(const std::string& name, const std::string& url, const std::string& extra = "") {
+  return fmt::format(R"(loki.write "{}" {{
+  endpoint {{
+    url        = "{}"
+    batch_wait = "50ms"
+{}  }}
+}}
+)",
+                     name, url, extra);
+}
+
 TEST_F(AlloyRoutes, EachPathReachesOnlyItsOwnLoki) {
   FakeLoki alerts;
   ASSERT_TRUE(alerts.Start());
@@ -42,20 +54,9 @@ loki.process "all" {{
   stage.static_labels {{ values = {{ copy = "archive" }} }}
   forward_to = [loki.write.archive.receiver]
 }}
-loki.write "archive" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
-loki.write "alerts" {{
-  endpoint {{
-    url        = "{}"
-    batch_wait = "50ms"
-  }}
-}}
 )",
-                                logs(), positions_file(), loki_.url(), alerts.url()));
+                                logs(), positions_file()) +
+                        Writer("archive", loki_.url()) + Writer("alerts", alerts.url()));
   StartAgent(config, {"-server.http-listen-port=0"});
   ASSERT_TRUE(loki_.WaitForLines(40)) << loki_.LineCount() << agent_.Stderr();
   ASSERT_TRUE(alerts.WaitForLines(10)) << alerts.LineCount() << agent_.Stderr();
@@ -97,22 +98,12 @@ loki.source.file "both" {{
   targets    = [{{"__path__" = "{0}/both/*.log", job = "both"}}]
   forward_to = [loki.write.up.receiver, loki.write.down.receiver]
 }}
-loki.write "up" {{
-  endpoint {{
-    url        = "{2}"
-    batch_wait = "50ms"
-  }}
-}}
-loki.write "down" {{
-  endpoint {{
-    url                = "{3}"
-    batch_wait         = "50ms"
-    min_backoff_period = "50ms"
-    max_backoff_period = "200ms"
-  }}
-}}
 )",
-                                logs(), positions_file(), loki_.url(), down.url()));
+                                logs(), positions_file()) +
+                        Writer("up", loki_.url()) +
+                        Writer("down", down.url(),
+                               "    min_backoff_period = \"50ms\"\n"
+                               "    max_backoff_period = \"200ms\"\n"));
   // ~6 MB for the writer that is down: its 2 MiB buffer, the batch it retries, and more.
   const std::string pad(90, 'x');
   std::string backlog;
