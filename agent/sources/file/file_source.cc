@@ -555,6 +555,14 @@ void FileSource::Impl::RequeueWaiting() {
 // One file's turn: up to kChunksPerTurn chunks.
 FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     TailedFile& f, int64_t now_ns, const std::unordered_map<std::string_view, uint64_t>& oldest) {
+  // Bytes known to be unread (or parked: reopening would take a descriptor) while the file's
+  // clients are full: it waits without a system call. In a routed config with a writer down,
+  // every dirty file sent to it is asked each turn (a file with nothing known to read is
+  // checked below, so one read to its end still goes idle and can close).
+  if ((f.parked() || f.size() > f.read_offset()) && Full(f)) {
+    saturated_ = true;
+    return FileTurn::kBlocked;
+  }
   if (f.parked() && f.draining) {
     // Rotated (or its target gone) while parked: StartDrain moved its record to the name it has
     // now (or to its held link), and it is read on there to its end. Closed unread, its record
