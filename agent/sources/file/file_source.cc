@@ -558,8 +558,10 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
   // Bytes known to be unread (or parked: reopening would take a descriptor) while the file's
   // clients are full: it waits without a system call. In a routed config with a writer down,
   // every dirty file sent to it is asked each turn (a file with nothing known to read is
-  // checked below, so one read to its end still goes idle and can close).
-  if ((f.parked() || f.size() > f.read_offset()) && Full(f)) {
+  // checked below, so one read to its end still goes idle and can close; so is a parked
+  // draining one, which may have been deleted meanwhile and is then done).
+  const bool parked_draining = f.parked() && f.draining;
+  if (!parked_draining && (f.parked() || f.size() > f.read_offset()) && Full(f)) {
     saturated_ = true;
     return FileTurn::kBlocked;
   }
