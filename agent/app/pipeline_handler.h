@@ -15,7 +15,7 @@ class PipelineHandler final : public sources::ReadHandler {
  public:
   // Neither is owned; both must outlive the handler.
   PipelineHandler(pipeline::Pipeline* pipeline, EntrySink* sink)
-      : pipeline_(pipeline), out_(sink), routes_(pipeline->Routes()) {}
+      : pipeline_(pipeline), sink_(sink), out_(sink) {}
 
   void Handle(sources::ReadBatch& batch) override {
     batch.ForEach([&](Entry& e) { pipeline_->Process(std::move(e), batch.now, out_); });
@@ -27,12 +27,12 @@ class PipelineHandler final : public sources::ReadHandler {
   }
   int64_t ReadyInNs(int64_t steady_ns) const override { return pipeline_->ReadyInNs(steady_ns); }
   int64_t NextFlushNs() const override { return pipeline_->NextFlushNs(); }
-  uint64_t Routes() const override { return routes_; }  // asked per file per turn
+  bool Saturated() const override { return sink_->Saturated(); }
 
  private:
   pipeline::Pipeline* pipeline_;
+  EntrySink* sink_;  // the job's: waits only for the clients its pipeline routes to (RoutedSink)
   pipeline::BatchEmitter out_;  // collects the pipeline's output of one read for the sink
-  uint64_t routes_;
 };
 
 }  // namespace skidder::app

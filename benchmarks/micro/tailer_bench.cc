@@ -58,6 +58,7 @@ class Handler final : public skidder::sources::ReadHandler {
   void Flush(int64_t, bool) override {}
   int64_t NextFlushNs() const override { return p_->NextFlushNs(); }
   int64_t ReadyInNs(int64_t) const override { return 0; }
+  bool Saturated() const override { return false; }  // discards: never full
 
  private:
   skidder::pipeline::Pipeline* p_;

@@ -630,12 +630,12 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
 
 bool FileSource::Impl::Full(const TailedFile& f) const {
   const ReadHandler* h = f.handler();
-  return sink_->SaturatedFor(h != nullptr ? h->Routes() : ~uint64_t{0});
+  return h != nullptr ? h->Saturated() : sink_->Saturated();
 }
 
 bool FileSource::Impl::AllFull() const {
   for (const ReadHandler* h : handlers_) {
-    if (!sink_->SaturatedFor(h->Routes())) return false;
+    if (!h->Saturated()) return false;
   }
   return true;
 }

@@ -183,7 +183,7 @@ class FileSource::Impl {
                     const std::unordered_map<std::string_view, uint64_t>& oldest);
   void SetIdle(TailedFile& f);
   void RequeueWaiting();
-  // The clients f's entries go to are full (the sink asked for its handler's routes only).
+  // The clients f's entries go to are full (its handler's sink: the job's clients only).
   bool Full(const TailedFile& f) const;
   // Every handler's clients are full (a config without routing: its one mask is).
   bool AllFull() const;

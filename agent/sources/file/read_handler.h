@@ -81,9 +81,10 @@ class ReadHandler {
   // entries at its pace again (`limit` with drop: false); 0 when it does now. The file waits
   // meanwhile; others go on.
   virtual int64_t ReadyInNs(int64_t steady_ns) const = 0;
-  // The clients (Entry::clients bits) the handler's entries can go to: the file waits only
-  // while one of those is full (EntrySink::SaturatedFor). Every client unless it routes.
-  virtual uint64_t Routes() const { return ~uint64_t{0}; }
+  // Backpressure: the sink the handler's entries go to holds as much as it may (in the agent,
+  // one of the clients its job's pipeline routes to is full). Its files wait; files of other
+  // handlers, sent to clients with room, go on.
+  virtual bool Saturated() const = 0;
 };
 
 }  // namespace skidder::sources
