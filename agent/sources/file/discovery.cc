@@ -137,7 +137,14 @@ void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* 
   CheckOpenFiles(found, now_ns, only);
   ResolveRecords(dirs, found, now_ns, only);  // before OpenNew may reuse a rotated file's path
   for (auto& [path, w] : found) {
-    if (w.exact && files_.contains(FileKey{w.dev, w.ino})) continue;
+    if (w.exact) {
+      if (auto open = files_.find(FileKey{w.dev, w.ino}); open != files_.end()) {
+        if (open->second->draining && open->second->record_path() != path) {
+          inode_reused_.insert(open->first);  // a new file on a gone file's inode: see CloseDrained
+        }
+        continue;
+      }
+    }
     // Files resumed from their records just now (a held link, a file renamed while stopped) may
     // be what the listing shows under another name, unstat'ed: look at those by identity.
     if (!w.exact && InodeOpen(w.ino) && OpenElsewhere(path)) continue;

@@ -754,6 +754,9 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     // Its entries in touched_ and waiting_, if any, are dropped by the next UpdatePositions;
     // its unacknowledged bytes are counted with finished_ from now on.
     unacked_files_ -= f.unacked_counted;
+    // A new file took its inode: no event is left to come for it, and no timed pass may come
+    // for minutes (kInotifyRescanPeriod). Its lines were written, so they are read now.
+    if (!inode_reused_.empty() && inode_reused_.erase(key) > 0) rescan_ = true;
     by_path_.Remove(&f);
     files_.erase(it);
     closed = true;

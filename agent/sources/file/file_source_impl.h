@@ -357,6 +357,10 @@ class FileSource::Impl {
   // Directories where a file was seen rotated away, with the wall time since which rotations
   // there may have come and gone between two passes (the rotated file's opening).
   std::map<std::string, int64_t> rotated_since_;
+  // Files being read to their end whose inode a pass found at a name that is not theirs: a
+  // parked file deleted, its inode reused at once by a new file (logrotate's next copy, a new
+  // pod log). The new file waits for the old one to close, which asks for a pass then.
+  std::set<FileKey> inode_reused_;
   std::vector<char> buf_;
   HeldFiles held_;
   std::vector<std::string> real_roots_;  // symlink_roots, resolved

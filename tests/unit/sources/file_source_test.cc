@@ -3,9 +3,12 @@
 #include "sources/file/file_source.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "sources/file/identity.h"
 #include "unit/sources/fake_sink.h"
@@ -391,6 +394,58 @@ TEST(FileSource, AParkedFileRotatedBeforeItWasReadIsReadToItsEnd) {
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, (std::vector<std::string>{"x", "y", "z"})) << f;
   }
+}
+
+// The files this process has open (by /proc/self/fd).
+std::set<std::string> OpenPaths() {
+  std::set<std::string> open;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(e.path(), ec);
+    if (!ec) open.insert(target.string());
+  }
+  return open;
+}
+
+// Parked files (max_open_files) are deleted and new files take their names and, at once, their
+// inodes (ext4 hands a freed inode to the next file made in the directory). The pass that finds
+// a new file finds it under the inode of the old one, still being read to its end: it waits for
+// that one to close, and is read then, not at the next timed pass minutes later.
+TEST(FileSource, ANewFileOnAReusedInodeIsReadOnceTheOldFileCloses) {
+  Harness h;
+  auto o = h.DefaultOptions();
+  o.max_open_files = 3;
+  // A file read to its end closes once 4 ticks (2 s here) passed since its last read: the pass
+  // asked for when an old file is found replaced comes well before.
+  o.watch.min_poll_frequency = o.watch.max_poll_frequency = std::chrono::milliseconds(500);
+  const int kFiles = 12;
+  const auto path = [&](int f) { return h.dir / Name("f", f, ".log"); };
+  for (int f = 0; f < kFiles; ++f) WriteFile(path(f), "x\n");
+  h.Start(h.dir / "*.log", o);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == size_t{kFiles}; }));
+  // Only parked files, which no descriptor keeps alive: the open ones stay, idle, and give up
+  // their descriptors to the parked ones at once.
+  const std::set<std::string> open = OpenPaths();
+  std::vector<int> replaced;
+  int reused = 0;
+  for (int f = 0; f < kFiles; ++f) {
+    if (open.contains(path(f))) continue;
+    struct stat before, after;
+    ASSERT_EQ(::stat(path(f).c_str(), &before), 0);
+    ASSERT_EQ(::unlink(path(f).c_str()), 0);
+    WriteFile(path(f), "z\n");
+    ASSERT_EQ(::stat(path(f).c_str(), &after), 0);
+    if (after.st_ino == before.st_ino) ++reused;
+    replaced.push_back(f);
+  }
+  ASSERT_GE(replaced.size(), size_t{kFiles - 3});
+  if (reused == 0) GTEST_SKIP() << "this file system reused no inode";
+  const size_t want = size_t{kFiles} + replaced.size();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= want; })) << h.sink.Count() << " of " << want;
+  for (int f : replaced) {
+    EXPECT_EQ(h.sink.Lines(path(f)), (std::vector<std::string>{"x", "z"})) << f;
+  }
+  EXPECT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == size_t{kFiles}; }));
 }
 
 TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
