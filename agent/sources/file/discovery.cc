@@ -26,6 +26,7 @@ using file_util::DirName;
 using file_util::FindByInode;
 using file_util::IsRecordedFile;
 using file_util::kUnseenSlackNs;
+using file_util::OtherFileOnInode;
 using file_util::PlausiblyRotated;
 using file_util::SameRecordFile;
 
@@ -139,9 +140,9 @@ void FileSource::Impl::Discover(int64_t now_ns, const DirSet* only, NewDirWalk* 
   for (auto& [path, w] : found) {
     if (w.exact) {
       if (auto open = files_.find(FileKey{w.dev, w.ino}); open != files_.end()) {
-        if (open->second->draining && open->second->record_path() != path) {
-          inode_reused_.insert(open->first);  // a new file on a gone file's inode: see CloseDrained
-        }
+        // A parked file being read to its end (deleted, perhaps, and its inode this new file's):
+        // the new file waits for it to close (CloseDrained asks for a pass then).
+        if (open->second->draining && open->second->parked()) inode_reused_.insert(open->first);
         continue;
       }
     }
@@ -293,6 +294,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     auto it = found.find(f->record_path());
     if (it != found.end() && it->second.exact &&
         KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
+      if (f->parked() && OtherFileOnInode(f->record_path(), f->identity())) Replaced(*f);
       continue;
     }
     if (!indexed) {
@@ -303,6 +305,10 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
       indexed = true;
     }
     auto moved = found_by_inode.find(KeyOf(f->identity()));
+    if (moved != found_by_inode.end() && f->parked() && !HasFileAt(*f, *moved->second)) {
+      Replaced(*f);  // parked, deleted, and its inode a new file's
+      continue;
+    }
     if (moved != found_by_inode.end()) {
       MoveRecord(*f, *moved->second);  // renamed to a name the glob matches too: keep going
       Touch(*f);
@@ -331,6 +337,11 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
   }
+  if (f.parked() && !where.empty() && !HasFileAt(f, where)) {  // deleted, its inode taken
+    where.clear();
+    inode_reused_.insert(KeyOf(f.identity()));
+    rescan_ = true;
+  }
   // A file read through a link (/var/log/containers/*.log) is rotated beside the link's target,
   // in a directory no glob of ours names: held from there (HoldBesideLink), its record names the
   // link at once, never that directory.
@@ -358,6 +369,30 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else {
     HoldDraining(f);
   }
+}
+
+bool FileSource::Impl::HasFileAt(const TailedFile& f, const std::string& path) const {
+  if (!f.parked()) return IsAt(path, f.identity());
+  if (OtherFileOnInode(path, f.identity())) return false;
+  // A file parked empty has no first bytes to tell: under another name, only a rotation's.
+  if (path == f.record_path()) return true;
+  PositionRecord as_recorded;
+  as_recorded.path = f.record_path();
+  as_recorded.identity = f.identity();
+  return PlausiblyRotated(as_recorded, path);
+}
+
+void FileSource::Impl::Replaced(TailedFile& f) {
+  LOG_WARN("parked file was deleted and its inode taken by a new file",
+           {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
+  f.draining = true;
+  EndLinger(f);
+  MoveRecord(f, "");  // the new file's record may go there: none of this one's stays behind
+  f.dirty = false;
+  Touch(f);
+  NoteTicked(f);
+  inode_reused_.insert(KeyOf(f.identity()));
+  rescan_ = true;
 }
 
 void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked,

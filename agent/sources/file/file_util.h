@@ -85,6 +85,18 @@ inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
   return same;
 }
 
+// The file at path has id's inode but other first bytes: the recorded file was deleted and a
+// new one took its inode (ext4 hands a freed inode to the next file made). Only a file that
+// could be read says so: an open that failed tells nothing.
+inline bool OtherFileOnInode(const std::string& path, const FileIdentity& id) {
+  int fd = OpenToRead(path);
+  if (fd < 0) return false;
+  struct stat st;
+  bool other = ::fstat(fd, &st) == 0 && SameInode(id, st) && !FingerprintMatches(fd, id);
+  ::close(fd);
+  return other;
+}
+
 // File times are coarse (a clock tick) and a writer may finish a file in the same moment the
 // positions are saved: files up to this much older than the save still count as possibly unread
 // (reading one twice duplicates; skipping one would lose it).
