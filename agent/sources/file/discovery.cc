@@ -294,7 +294,6 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     auto it = found.find(f->record_path());
     if (it != found.end() && it->second.exact &&
         KeyOf(f->identity()) == FileKey{it->second.dev, it->second.ino}) {
-      if (f->parked() && OtherFileOnInode(f->record_path(), f->identity())) Replaced(*f);
       continue;
     }
     if (!indexed) {
@@ -305,7 +304,8 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
       indexed = true;
     }
     auto moved = found_by_inode.find(KeyOf(f->identity()));
-    if (moved != found_by_inode.end() && f->parked() && !HasFileAt(*f, *moved->second)) {
+    if (moved != found_by_inode.end() && f->parked() &&
+        OtherFileOnInode(*moved->second, f->identity())) {
       Replaced(*f);  // parked, deleted, and its inode a new file's
       continue;
     }
@@ -337,7 +337,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
   }
-  if (f.parked() && !where.empty() && !HasFileAt(f, where)) {  // deleted, its inode taken
+  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity())) {  // deleted, reused
     where.clear();
     inode_reused_.insert(KeyOf(f.identity()));
     rescan_ = true;
@@ -371,23 +371,15 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   }
 }
 
-bool FileSource::Impl::HasFileAt(const TailedFile& f, const std::string& path) const {
-  if (!f.parked()) return IsAt(path, f.identity());
-  if (OtherFileOnInode(path, f.identity())) return false;
-  // A file parked empty has no first bytes to tell: under another name, only a rotation's.
-  if (path == f.record_path()) return true;
-  PositionRecord as_recorded;
-  as_recorded.path = f.record_path();
-  as_recorded.identity = f.identity();
-  return PlausiblyRotated(as_recorded, path);
-}
-
 void FileSource::Impl::Replaced(TailedFile& f) {
   LOG_WARN("parked file was deleted and its inode taken by a new file",
            {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
   f.draining = true;
   EndLinger(f);
-  MoveRecord(f, "");  // the new file's record may go there: none of this one's stays behind
+  // Its record stays where it is, for the new file's opening to find (a record at its name: read
+  // from the start, never from its end), but is no longer this file's: when this one's entries
+  // are acknowledged, nothing is put back over the new file's.
+  SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);
   NoteTicked(f);

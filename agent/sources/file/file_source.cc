@@ -582,13 +582,13 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       LOG_WARN("parked file was deleted before it could be read to the end",
                {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
       // Its inode may be a new file's at its name already (the pass that found that file took
-      // it for this one): that file is opened once this one closed. No record of this one
-      // stays behind, where acknowledgements would put it back over the new file's.
-      if (IsAt(f.record_path(), f.identity())) {
+      // it for this one): that file is opened once this one closed, and this one's record is
+      // no longer put there when its entries are acknowledged (over the new file's).
+      if (file_util::OtherFileOnInode(f.record_path(), f.identity())) {
         inode_reused_.insert(KeyOf(f.identity()));
         rescan_ = true;
+        SetRecordPath(f, "");
       }
-      MoveRecord(f, "");
       f.dirty = false;
       return FileTurn::kDone;
     }

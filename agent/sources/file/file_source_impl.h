@@ -293,11 +293,9 @@ class FileSource::Impl {
   // FileTarget::tail_from_end: whether a file with no position of its own starts at its end.
   bool TailsFromEnd(const std::string& path, int fd) const;
   void StartDrain(TailedFile& f, int64_t now_ns);
-  // A parked file is at path: its inode there and, since no descriptor keeps a parked file's
-  // inode, not another file's first bytes on it. An open file: its inode there.
-  bool HasFileAt(const TailedFile& f, const std::string& path) const;
-  // A parked file deleted, its inode a new file's now (seen by its first bytes): it reads no
-  // more, its record goes, and the new file is opened once it closed (inode_reused_).
+  // A parked file deleted, its inode a new file's now (seen by its first bytes; no descriptor
+  // keeps a parked file's inode): it reads no more, and the new file is opened once it closed
+  // (inode_reused_).
   void Replaced(TailedFile& f);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();

@@ -86,13 +86,14 @@ inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
 }
 
 // The file at path has id's inode but other first bytes: the recorded file was deleted and a
-// new one took its inode (ext4 hands a freed inode to the next file made). Only a file that
-// could be read says so: an open that failed tells nothing.
+// new one took its inode (ext4 hands a freed inode to the next file made), or it was truncated
+// and written anew. Only a file read in full over the fingerprint says so: an open or read that
+// failed, or a file shorter than the fingerprint, tells nothing.
 inline bool OtherFileOnInode(const std::string& path, const FileIdentity& id) {
   int fd = OpenToRead(path);
   if (fd < 0) return false;
   struct stat st;
-  bool other = ::fstat(fd, &st) == 0 && SameInode(id, st) && !FingerprintMatches(fd, id);
+  bool other = ::fstat(fd, &st) == 0 && SameInode(id, st) && FingerprintDiffers(fd, id);
   ::close(fd);
   return other;
 }
