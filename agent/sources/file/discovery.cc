@@ -306,7 +306,8 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     auto moved = found_by_inode.find(KeyOf(f->identity()));
     if (moved != found_by_inode.end() && f->parked() &&
         OtherFileOnInode(*moved->second, f->identity())) {
-      Replaced(*f);  // parked, deleted, and its inode a new file's
+      LetGoParked(*f, "parked file was deleted and its inode taken by a new file");
+      inode_reused_.insert(KeyOf(f->identity()));
       continue;
     }
     if (moved != found_by_inode.end()) {
@@ -371,19 +372,17 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   }
 }
 
-void FileSource::Impl::Replaced(TailedFile& f) {
-  LOG_WARN("parked file was deleted and its inode taken by a new file",
-           {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
+void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
+  LOG_WARN(why, {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
   f.draining = true;
   EndLinger(f);
-  // Its record stays where it is, for the new file's opening to find (a record at its name: read
-  // from the start, never from its end), but is no longer this file's: when this one's entries
-  // are acknowledged, nothing is put back over the new file's.
+  // Its record stays where it is, for a new file's opening there to find (a record at its name:
+  // read from the start, never from its end), but is no longer this file's: when this one's
+  // entries are acknowledged, nothing is put back over the new file's.
   SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);
   NoteTicked(f);
-  inode_reused_.insert(KeyOf(f.identity()));
   rescan_ = true;
 }
 

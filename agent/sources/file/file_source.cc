@@ -461,15 +461,7 @@ bool FileSource::Impl::Unpark(TailedFile& f, int64_t now_ns) {
   }
   // Not at its path any more (rotated while parked): rediscovery finds what is there now, and
   // the bytes this file got after it was parked, if any, cannot be read.
-  LOG_WARN("parked file was replaced before it could be reopened",
-           {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
-  f.draining = true;
-  EndLinger(f);
-  SetRecordPath(f, "");
-  f.dirty = false;
-  Touch(f);
-  NoteTicked(f);
-  rescan_ = true;
+  LetGoParked(f, "parked file was replaced before it could be reopened");
   return false;
 }
 

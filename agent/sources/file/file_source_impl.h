@@ -293,10 +293,9 @@ class FileSource::Impl {
   // FileTarget::tail_from_end: whether a file with no position of its own starts at its end.
   bool TailsFromEnd(const std::string& path, int fd) const;
   void StartDrain(TailedFile& f, int64_t now_ns);
-  // A parked file deleted, its inode a new file's now (seen by its first bytes; no descriptor
-  // keeps a parked file's inode): it reads no more, and the new file is opened once it closed
-  // (inode_reused_).
-  void Replaced(TailedFile& f);
+  // A parked file no longer at its name (deleted, and perhaps its inode a new file's: no
+  // descriptor keeps a parked file's inode) reads no more and closes; why is logged.
+  void LetGoParked(TailedFile& f, const char* why);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
   // Moves f's record to path; an open file's path index entry follows.
