@@ -75,14 +75,21 @@ inline bool PlausiblyRotated(const PositionRecord& rec, const std::string& where
   return to.starts_with(base(rec.path));
 }
 
-// The file at path is the one recorded: same inode and the same first bytes.
-inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
+// The file at path has id's inode, and first(fd) says yes about its first bytes; false when it
+// cannot be opened.
+template <typename FirstBytes>
+bool InodeAtPathAnd(const std::string& path, const FileIdentity& id, FirstBytes first) {
   int fd = OpenToRead(path);
   if (fd < 0) return false;
   struct stat st;
-  bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) && FingerprintMatches(fd, id);
+  const bool yes = ::fstat(fd, &st) == 0 && SameInode(id, st) && first(fd);
   ::close(fd);
-  return same;
+  return yes;
+}
+
+// The file at path is the one recorded: same inode and the same first bytes.
+inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
+  return InodeAtPathAnd(path, id, [&](int fd) { return FingerprintMatches(fd, id); });
 }
 
 // The file at path has id's inode but other first bytes: the recorded file was deleted and a
@@ -90,12 +97,7 @@ inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
 // and written anew. Only a file read in full over the fingerprint says so: an open or read that
 // failed, or a file shorter than the fingerprint, tells nothing.
 inline bool OtherFileOnInode(const std::string& path, const FileIdentity& id) {
-  int fd = OpenToRead(path);
-  if (fd < 0) return false;
-  struct stat st;
-  bool other = ::fstat(fd, &st) == 0 && SameInode(id, st) && FingerprintDiffers(fd, id);
-  ::close(fd);
-  return other;
+  return InodeAtPathAnd(path, id, [&](int fd) { return FingerprintDiffers(fd, id); });
 }
 
 // File times are coarse (a clock tick) and a writer may finish a file in the same moment the
