@@ -338,10 +338,12 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
   }
-  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity())) {  // deleted, reused
-    where.clear();
+  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity())) {
+    // Deleted while parked, and its inode a new file's: nothing of this file is left to read,
+    // hold or point its record at.
+    LetGoParked(f, "parked file was deleted and its inode taken by a new file");
     inode_reused_.insert(KeyOf(f.identity()));
-    rescan_ = true;
+    return;
   }
   // A file read through a link (/var/log/containers/*.log) is rotated beside the link's target,
   // in a directory no glob of ours names: held from there (HoldBesideLink), its record names the
@@ -376,9 +378,16 @@ void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
   LOG_WARN(why, {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
   f.draining = true;
   EndLinger(f);
-  // Its record stays where it is, for a new file's opening there to find (a record at its name:
-  // read from the start, never from its end), but is no longer this file's: when this one's
-  // entries are acknowledged, nothing is put back over the new file's.
+  // Nothing more of it can be read: its record says so (done, at what was read), so that the
+  // pass that finds the record's file gone counts no loss for entries still in flight. The
+  // record is no longer this file's: when this one's entries are acknowledged, nothing is put
+  // back over a new file's there.
+  if (!f.record_path().empty()) {
+    f.FillRecord(&record_);
+    record_.offset = f.read_offset();
+    record_.done = true;
+    positions_->Put(record_);
+  }
   SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);

@@ -341,6 +341,12 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
   for (const auto& path : ev.written) {
     if (TailedFile* f = by_path_.Find(path)) MarkDirty(*f);
   }
+  // A file renamed over a parked file's name (written elsewhere, then moved into place) raises
+  // no write there; if it took the parked file's inode, no pass can tell it from that file
+  // (only its first bytes do): the parked file looks, by reopening.
+  for (const auto& path : ev.created) {
+    if (TailedFile* f = by_path_.Find(path); f != nullptr && f->parked()) MarkDirty(*f);
+  }
 }
 
 void FileSource::Impl::ApplyTargets() {
@@ -571,16 +577,16 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
     const std::string at = ReopenParked(f);
     if (!at.empty() && at != f.record_path()) MoveRecord(f, at);  // renamed on again since
     if (at.empty()) {
+      // Its inode may be a new file's at its name already (the pass that found that file took
+      // it for this one): that file is opened once this one closed. (A draining file's name is
+      // a rotation's: not truncated in place.)
+      if (file_util::OtherFileOnInode(f.record_path(), f.identity())) {
+        LetGoParked(f, "parked file was deleted and its inode taken by a new file");
+        inode_reused_.insert(KeyOf(f.identity()));
+        return FileTurn::kDone;
+      }
       LOG_WARN("parked file was deleted before it could be read to the end",
                {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
-      // Its inode may be a new file's at its name already (the pass that found that file took
-      // it for this one): that file is opened once this one closed, and this one's record is
-      // no longer put there when its entries are acknowledged (over the new file's).
-      if (file_util::OtherFileOnInode(f.record_path(), f.identity())) {
-        inode_reused_.insert(KeyOf(f.identity()));
-        rescan_ = true;
-        SetRecordPath(f, "");
-      }
       f.dirty = false;
       return FileTurn::kDone;
     }

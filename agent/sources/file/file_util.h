@@ -92,12 +92,12 @@ inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
   return InodeAtPathAnd(path, id, [&](int fd) { return FingerprintMatches(fd, id); });
 }
 
-// The file at path has id's inode but other first bytes: the recorded file was deleted and a
-// new one took its inode (ext4 hands a freed inode to the next file made), or it was truncated
-// and written anew. Only a file read in full over the fingerprint says so: an open or read that
-// failed, or a file shorter than the fingerprint, tells nothing.
+// The file at path has id's inode but does not start with id's first bytes (other bytes, or
+// fewer): for a parked file (no descriptor keeps its inode), the recorded file was deleted and
+// a new one took its inode (ext4 hands a freed inode to the next file made). An open that
+// failed tells nothing. Not for a file at its own name, which may be truncated in place.
 inline bool OtherFileOnInode(const std::string& path, const FileIdentity& id) {
-  return InodeAtPathAnd(path, id, [&](int fd) { return FingerprintDiffers(fd, id); });
+  return InodeAtPathAnd(path, id, [&](int fd) { return !FingerprintMatches(fd, id); });
 }
 
 // File times are coarse (a clock tick) and a writer may finish a file in the same moment the

@@ -87,14 +87,6 @@ bool FingerprintMatches(int fd, const FileIdentity& expected) {
   return HashBytes(std::string_view(buf, want)) == expected.fingerprint;
 }
 
-bool FingerprintDiffers(int fd, const FileIdentity& expected) {
-  if (expected.fingerprint_len == 0) return false;
-  char buf[kFingerprintMaxLen];
-  const size_t want = std::min<uint32_t>(expected.fingerprint_len, kFingerprintMaxLen);
-  if (ReadPrefix(fd, buf, want) != static_cast<ssize_t>(want)) return false;
-  return HashBytes(std::string_view(buf, want)) != expected.fingerprint;
-}
-
 bool FingerprintCheck::Matches(int fd, const FileIdentity& expected) {
   if (expected.fingerprint_len == 0) return true;
   char buf[kFingerprintMaxLen];

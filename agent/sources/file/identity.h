@@ -46,9 +46,6 @@ Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t off
 // True when the first expected.fingerprint_len bytes of fd hash to expected.fingerprint. A file
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);
-// The file has all of the fingerprint's bytes and they are other bytes: a file shorter than the
-// fingerprint (truncated, or still being written) or unreadable tells nothing and is not one.
-bool FingerprintDiffers(int fd, const FileIdentity& expected);
 
 // FingerprintMatches for a file checked again and again (a tailed file, at every change): the
 // fingerprint's FNV-1a goes a byte at a time (about 1.4 us for a kilobyte, a twentieth of the
