@@ -387,6 +387,8 @@ void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
     record_.offset = f.read_offset();
     record_.done = true;
     positions_->Put(record_);
+    if (let_go_paths_.size() >= 4096) let_go_paths_.clear();  // a hint only: bounded
+    let_go_paths_.insert(f.record_path());
   }
   SetRecordPath(f, "");
   f.dirty = false;
@@ -435,6 +437,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     return;
   }
   tail_starts_.erase(key);
+  if (!let_go_paths_.empty()) let_go_paths_.erase(path);
   if (!superseded.empty()) positions_->Remove(superseded);
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
@@ -492,9 +495,11 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
 }
 
 bool FileSource::Impl::TailsFromEnd(const std::string& path, int fd) const {
-  // A file where one of ours was, or is, replaced it: a rotation, read from its start. Without
-  // the positions the file held, no file can be told to be one we had read: all are read whole.
-  if (positions_->lost() || by_path_.Find(path) != nullptr || positions_->FindByPath(path)) {
+  // A file where one of ours was, or is, replaced it: a rotation (or a parked file's name whose
+  // file was let go), read from its start. Without the positions the file held, no file can be
+  // told to be one we had read: all are read whole.
+  if (positions_->lost() || by_path_.Find(path) != nullptr || positions_->FindByPath(path) ||
+      let_go_paths_.contains(path)) {
     return false;
   }
   // Born since the agent last ran (the positions file's last write; else this start): its lines

@@ -364,6 +364,10 @@ class FileSource::Impl {
   // parked file deleted, its inode reused at once by a new file (logrotate's next copy, a new
   // pod log). The new file waits for the old one to close, which asks for a pass then.
   std::set<FileKey> inode_reused_;
+  // Names of parked files let go (LetGoParked): the file there now, opened as new, replaced a
+  // file of ours and is read from its start, never from its end (TailsFromEnd), though the
+  // pass resolved the old record away. Until a file opens there; bounded.
+  std::set<std::string> let_go_paths_;
   std::vector<char> buf_;
   HeldFiles held_;
   std::vector<std::string> real_roots_;  // symlink_roots, resolved

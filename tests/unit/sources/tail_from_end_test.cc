@@ -109,5 +109,37 @@ TEST(TailFromEnd, AFileThatReplacedARecordedOneWhileStoppedIsReadWhole) {
   ASSERT_TRUE(h.WaitLines(path, {"a", "n-1", "n-2"}));
 }
 
+// Files there before the start, parked (max_open_files), then truncated and written anew in
+// place (copytruncate): a parked file's first bytes no longer match, so it is let go, and the
+// file at its name is opened as a new one. It replaced a file of ours: read from its start,
+// not from its end as a file there before the start would be.
+TEST(TailFromEnd, AParkedFileTruncatedAndRewrittenIsReadFromItsStart) {
+  Harness h;
+  const int kFiles = 12;
+  const auto path = [&](int f) { return h.dir / ("f" + std::to_string(f) + ".log"); };
+  for (int f = 0; f < kFiles; ++f) WriteFile(path(f), "old\n");
+  if (!WaitPastBirthOf(path(kFiles - 1))) GTEST_SKIP() << "no birth times on this file system";
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  FileSourceOptions o = h.DefaultOptions();
+  o.max_open_files = 3;
+  h.source =
+      std::make_unique<FileSource>(o, h.positions.get(), &h.sink, &h.metrics, &SystemClock::Get());
+  FileTarget t{"tail", Labels{{kPathLabel, h.dir / "*.log"}, {"job", "t"}}, &h.handler};
+  t.tail_from_end = true;
+  h.source->SetTargets({t});
+  ASSERT_TRUE(h.source->Start().ok());
+  ASSERT_TRUE(WaitFor([&] {
+    for (int f = 0; f < kFiles; ++f) {
+      if (!h.positions->FindByPath(path(f))) return false;
+    }
+    return true;
+  }));
+  for (int f = 0; f < kFiles; ++f) WriteFile(path(f), "fresh\n");  // O_TRUNC, then the write
+  for (int f = 0; f < kFiles; ++f) {
+    EXPECT_TRUE(h.WaitLines(path(f), {"fresh"})) << f;
+  }
+  EXPECT_EQ(h.sink.Count(), size_t{kFiles});
+}
+
 }  // namespace
 }  // namespace skidder::sources
