@@ -306,8 +306,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     auto moved = found_by_inode.find(KeyOf(f->identity()));
     if (moved != found_by_inode.end() && f->parked() &&
         OtherFileOnInode(*moved->second, f->identity())) {
-      LetGoParked(*f, "parked file was deleted and its inode taken by a new file");
-      inode_reused_.insert(KeyOf(f->identity()));
+      LetGoReused(*f);
       continue;
     }
     if (moved != found_by_inode.end()) {
@@ -341,8 +340,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity())) {
     // Deleted while parked, and its inode a new file's: nothing of this file is left to read,
     // hold or point its record at.
-    LetGoParked(f, "parked file was deleted and its inode taken by a new file");
-    inode_reused_.insert(KeyOf(f.identity()));
+    LetGoReused(f);
     return;
   }
   // A file read through a link (/var/log/containers/*.log) is rotated beside the link's target,
@@ -395,6 +393,12 @@ void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
   Touch(f);
   NoteTicked(f);
   rescan_ = true;
+}
+
+void FileSource::Impl::LetGoReused(TailedFile& f) {
+  LetGoParked(f, "parked file was deleted and its inode taken by a new file");
+  // The new file shares this one's key: a pass opens it once this one has closed (CloseDrained).
+  inode_reused_.insert(KeyOf(f.identity()));
 }
 
 void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked,

@@ -581,8 +581,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       // it for this one): that file is opened once this one closed. (A draining file's name is
       // a rotation's: not truncated in place.)
       if (file_util::OtherFileOnInode(f.record_path(), f.identity())) {
-        LetGoParked(f, "parked file was deleted and its inode taken by a new file");
-        inode_reused_.insert(KeyOf(f.identity()));
+        LetGoReused(f);
         return FileTurn::kDone;
       }
       LOG_WARN("parked file was deleted before it could be read to the end",
@@ -762,7 +761,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     unacked_files_ -= f.unacked_counted;
     // A new file took its inode: no event is left to come for it, and no timed pass may come
     // for minutes (kInotifyRescanPeriod). Its lines were written, so they are read now.
-    if (!inode_reused_.empty() && inode_reused_.erase(key) > 0) rescan_ = true;
+    if (inode_reused_.erase(key) > 0) rescan_ = true;
     by_path_.Remove(&f);
     files_.erase(it);
     closed = true;

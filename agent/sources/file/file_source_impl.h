@@ -296,6 +296,8 @@ class FileSource::Impl {
   // A parked file no longer at its name (deleted, and perhaps its inode a new file's: no
   // descriptor keeps a parked file's inode) reads no more and closes; why is logged.
   void LetGoParked(TailedFile& f, const char* why);
+  // LetGoParked for a parked file whose inode a new file now has (OtherFileOnInode).
+  void LetGoReused(TailedFile& f);
   void Adopt(std::unique_ptr<TailedFile> f, const TargetState& t, int64_t now_ns);
   void RebuildPathIndex();
   // Moves f's record to path; an open file's path index entry follows.
