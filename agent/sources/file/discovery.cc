@@ -305,7 +305,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     }
     auto moved = found_by_inode.find(KeyOf(f->identity()));
     if (moved != found_by_inode.end() && f->parked() &&
-        OtherFileOnInode(*moved->second, f->identity())) {
+        OtherFileOnInode(*moved->second, f->identity(), f->born_ns())) {
       LetGoReused(*f);
       continue;
     }
@@ -337,7 +337,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
   }
-  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity())) {
+  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity(), f.born_ns())) {
     // Deleted while parked, and its inode a new file's: nothing of this file is left to read,
     // hold or point its record at.
     LetGoReused(f);
@@ -387,6 +387,10 @@ void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
     positions_->Put(record_);
     if (let_go_paths_.size() >= 4096) let_go_paths_.clear();  // a hint only: bounded
     let_go_paths_.insert(f.record_path());
+  }
+  if (f.born_ns() != 0) {
+    if (let_go_born_.size() >= 4096) let_go_born_.clear();
+    let_go_born_[KeyOf(f.identity())] = f.born_ns();
   }
   SetRecordPath(f, "");
   f.dirty = false;
@@ -442,6 +446,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
   }
   tail_starts_.erase(key);
   if (!let_go_paths_.empty()) let_go_paths_.erase(path);
+  if (!let_go_born_.empty()) let_go_born_.erase(key);
   if (!superseded.empty()) positions_->Remove(superseded);
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
@@ -478,6 +483,9 @@ bool FileSource::Impl::MovedSinceWalk(const std::string& path, const WalkedFile&
 // or 0.
 uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const FileIdentity& id,
                                        uint64_t size, std::string* superseded) {
+  // A new file on the inode of one let go, though it starts with the same bytes: no record of
+  // the old one is its own.
+  if (OnLetGoInode(fd, id)) return 0;
   if (auto r = positions_->FindByPath(path)) {
     if (r->imported) return r->offset <= size ? r->offset : 0;
     if (r->identity.dev == id.dev && r->identity.ino == id.ino &&
@@ -498,6 +506,12 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
   return 0;
 }
 
+bool FileSource::Impl::OnLetGoInode(int fd, const FileIdentity& id) const {
+  if (let_go_born_.empty()) return false;
+  auto it = let_go_born_.find(KeyOf(id));
+  return it != let_go_born_.end() && !BornAs(fd, it->second);
+}
+
 bool FileSource::Impl::TailsFromEnd(const std::string& path, int fd) const {
   // A file where one of ours was, or is, replaced it: a rotation (or a parked file's name whose
   // file was let go), read from its start. Without the positions the file held, no file can be
@@ -509,9 +523,7 @@ bool FileSource::Impl::TailsFromEnd(const std::string& path, int fd) const {
   // Born since the agent last ran (the positions file's last write; else this start): its lines
   // are new, whether it replaced a file of ours while the agent was stopped (its record moved
   // with the old file) or is a new file.
-  struct statx stx {};
-  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
-    const int64_t born = int64_t{stx.stx_btime.tv_sec} * 1'000'000'000 + stx.stx_btime.tv_nsec;
+  if (const int64_t born = BirthNs(fd); born != 0) {
     const int64_t ran = positions_->loaded_mtime_ns();
     return born < (ran != 0 ? std::min(ran, started_wall_ns_) : started_wall_ns_);
   }

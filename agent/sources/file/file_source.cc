@@ -580,7 +580,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       // Its inode may be a new file's at its name already (the pass that found that file took
       // it for this one): that file is opened once this one closed. (A draining file's name is
       // a rotation's: not truncated in place.)
-      if (file_util::OtherFileOnInode(f.record_path(), f.identity())) {
+      if (file_util::OtherFileOnInode(f.record_path(), f.identity(), f.born_ns())) {
         LetGoReused(f);
         return FileTurn::kDone;
       }

@@ -78,6 +78,20 @@ Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t off
   return Identify(fd, st);
 }
 
+int64_t BirthNs(int fd) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME)) {
+    return 0;
+  }
+  return int64_t{stx.stx_btime.tv_sec} * 1'000'000'000 + stx.stx_btime.tv_nsec;
+}
+
+bool BornAs(int fd, int64_t born_ns) {
+  if (born_ns == 0) return true;
+  const int64_t born = BirthNs(fd);
+  return born == 0 || born == born_ns;
+}
+
 bool FingerprintMatches(int fd, const FileIdentity& expected) {
   if (expected.fingerprint_len == 0) return true;
   char buf[kFingerprintMaxLen];

@@ -43,6 +43,16 @@ void SetFingerprint(FileIdentity* id, std::string_view first_bytes);
 // turn is told from the file its record means.
 Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t offset);
 
+// When fd's file was made (statx's birth time), in ns since the epoch; 0 when the file system
+// keeps none (tmpfs before Linux 6.7, NFS, old kernels).
+int64_t BirthNs(int fd);
+
+// False when fd's file was made at another time than born_ns (a TailedFile's born_ns(), 0:
+// unknown), so it is another file, whatever its inode and first bytes say: a freed inode goes to
+// the next file made (ext4 hands it out at once), and that file may start with the same bytes
+// (a header line) or, like the first, have none yet. True when either time is unknown.
+bool BornAs(int fd, int64_t born_ns);
+
 // True when the first expected.fingerprint_len bytes of fd hash to expected.fingerprint. A file
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);

@@ -35,6 +35,7 @@ TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, ui
       splitter_(settings.max_line, settings.truncate, offset),
       tracker_(AckTracker::Create(offset)) {
   if (fd_ >= 0 && settings_.open_files != nullptr) ++*settings_.open_files;
+  if (fd_ >= 0) born_ns_ = BirthNs(fd_);
   if (settings_.acks != nullptr) {
     tracker_->OnAdvance([acks = settings_.acks](uint64_t) {
       acks->fetch_add(1, std::memory_order_release);  // after the committed offset's store
@@ -296,7 +297,10 @@ bool TailedFile::Reopen(const std::string& path) {
   int fd = OpenToRead(path);
   if (fd < 0) return false;
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !SameInode(id_, st) || !FingerprintMatches(fd, id_)) {
+  // A new file on its inode (the same inode alone says nothing once a parked file is deleted)
+  // is told by its birth time even when it starts with the same bytes or with none.
+  if (::fstat(fd, &st) != 0 || !SameInode(id_, st) || !BornAs(fd, born_ns_) ||
+      !FingerprintMatches(fd, id_)) {
     ::close(fd);
     return false;
   }

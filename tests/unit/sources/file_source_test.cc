@@ -412,7 +412,9 @@ std::set<std::string> OpenPaths() {
 // a new file finds it under the inode of the old one, still being read to its end: it waits for
 // that one to close, and is read then, not at the next timed pass minutes later. by_rename: each
 // new file is written under another name and renamed into place (no write at its name).
-void NewFilesOnReusedInodes(bool by_rename) {
+// same_start: each new file starts with the old one's line, so the first bytes (the old file's
+// whole fingerprint) cannot tell them apart; the birth time does (BornAs).
+void NewFilesOnReusedInodes(bool by_rename, bool same_start = false) {
   Harness h;
   auto o = h.DefaultOptions();
   o.max_open_files = 3;
@@ -432,6 +434,7 @@ void NewFilesOnReusedInodes(bool by_rename) {
   const std::set<std::string> open = OpenPaths();
   std::vector<int> replaced;
   int reused = 0;
+  const std::string fresh = same_start ? "x\nz\n" : "z\n";
   for (int f = 0; f < kFiles; ++f) {
     if (open.contains(path(f))) continue;
     struct stat before, after;
@@ -439,10 +442,10 @@ void NewFilesOnReusedInodes(bool by_rename) {
     ASSERT_EQ(::unlink(path(f).c_str()), 0);
     if (by_rename) {
       const std::string tmp = h.dir / Name("f", f, ".tmp");
-      WriteFile(tmp, "z\n");
+      WriteFile(tmp, fresh);
       ASSERT_EQ(std::rename(tmp.c_str(), path(f).c_str()), 0);
     } else {
-      WriteFile(path(f), "z\n");
+      WriteFile(path(f), fresh);
     }
     ASSERT_EQ(::stat(path(f).c_str(), &after), 0);
     if (after.st_ino == before.st_ino) ++reused;
@@ -450,11 +453,19 @@ void NewFilesOnReusedInodes(bool by_rename) {
   }
   ASSERT_GE(replaced.size(), size_t{kFiles - 3});
   if (reused == 0) GTEST_SKIP() << "this file system reused no inode";
-  const size_t want = size_t{kFiles} + replaced.size();
-  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= want; })) << h.sink.Count() << " of " << want;
-  for (int f : replaced) {
-    EXPECT_EQ(h.sink.Lines(path(f)), (std::vector<std::string>{"x", "z"})) << f;
+  if (same_start) {
+    const int fd = ::open(path(replaced[0]).c_str(), O_RDONLY | O_CLOEXEC);
+    const bool births = fd >= 0 && BirthNs(fd) != 0;
+    if (fd >= 0) ::close(fd);
+    if (!births) GTEST_SKIP() << "this file system keeps no birth times";
   }
+  // What each replaced file's name delivers: the old file's line, then the new file's.
+  std::vector<std::string> lines = {"x"};
+  if (same_start) lines.push_back("x");
+  lines.push_back("z");
+  const size_t want = size_t{kFiles} + replaced.size() * (lines.size() - 1);
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= want; })) << h.sink.Count() << " of " << want;
+  for (int f : replaced) EXPECT_EQ(h.sink.Lines(path(f)), lines) << f;
   ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == size_t{kFiles}; }));
   h.sink.HoldAcks(false);
   h.sink.ReleaseAcks();
@@ -463,9 +474,8 @@ void NewFilesOnReusedInodes(bool by_rename) {
   h.Restart(h.dir / "*.log", o);
   for (int f : replaced) AppendFile(path(f), "w\n");
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= want + replaced.size(); }));
-  for (int f : replaced) {
-    EXPECT_EQ(h.sink.Lines(path(f)), (std::vector<std::string>{"x", "z", "w"})) << f;
-  }
+  lines.push_back("w");
+  for (int f : replaced) EXPECT_EQ(h.sink.Lines(path(f)), lines) << f;
   // The old files' lines were all read and delivered: nothing counts as lost (an alert fires on
   // it), though their records outlived them.
   EXPECT_EQ(h.metrics.lost_bytes.With({telemetry::kReasonRotatedAway})->Value(), 0);
@@ -476,6 +486,10 @@ TEST(FileSource, ANewFileOnAReusedInodeIsReadOnceTheOldFileCloses) {
 }
 
 TEST(FileSource, ANewFileRenamedOntoAReusedInodeIsRead) { NewFilesOnReusedInodes(true); }
+
+TEST(FileSource, ANewFileOnAReusedInodeStartingAsTheOldOneIsReadWhole) {
+  NewFilesOnReusedInodes(false, /*same_start=*/true);
+}
 
 TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   Harness h;
