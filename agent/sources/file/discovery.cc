@@ -388,10 +388,7 @@ void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
     if (let_go_paths_.size() >= 4096) let_go_paths_.clear();  // a hint only: bounded
     let_go_paths_.insert(f.record_path());
   }
-  if (f.born_ns() != 0) {
-    if (let_go_born_.size() >= 4096) let_go_born_.clear();
-    let_go_born_[KeyOf(f.identity())] = f.born_ns();
-  }
+  NoteGoneBirth(f);
   SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);
@@ -446,7 +443,6 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
   }
   tail_starts_.erase(key);
   if (!let_go_paths_.empty()) let_go_paths_.erase(path);
-  if (!let_go_born_.empty()) let_go_born_.erase(key);
   if (!superseded.empty()) positions_->Remove(superseded);
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
@@ -506,6 +502,12 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
   return 0;
 }
 
+void FileSource::Impl::NoteGoneBirth(const TailedFile& f) {
+  if (f.born_ns() == 0) return;
+  if (let_go_born_.size() >= 4096) let_go_born_.clear();  // a hint only: bounded
+  let_go_born_[KeyOf(f.identity())] = f.born_ns();
+}
+
 bool FileSource::Impl::OnLetGoInode(int fd, const FileIdentity& id) const {
   if (let_go_born_.empty()) return false;
   auto it = let_go_born_.find(KeyOf(id));
@@ -539,6 +541,7 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
              {{"path", f->record_path()}, {"open_as", open->second->record_path()}});
     return;
   }
+  if (!let_go_born_.empty()) let_go_born_.erase(key);  // the key is this file's now
   f->target_id = t.target.id;
   f->open_seq = next_open_seq_++;
   f->opened_wall_ns = now_ns;

@@ -343,7 +343,7 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
   }
   // A file renamed over a parked file's name (written elsewhere, then moved into place) raises
   // no write there; if it took the parked file's inode, no pass can tell it from that file
-  // (only its first bytes do): the parked file looks, by reopening.
+  // (only its birth time and first bytes do): the parked file looks, by reopening.
   for (const auto& path : ev.created) {
     if (TailedFile* f = by_path_.Find(path); f != nullptr && f->parked()) MarkDirty(*f);
   }
@@ -586,6 +586,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       }
       LOG_WARN("parked file was deleted before it could be read to the end",
                {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
+      NoteGoneBirth(f);  // its record stays: a new file on its inode must not take it
       f.dirty = false;
       return FileTurn::kDone;
     }

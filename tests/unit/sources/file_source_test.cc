@@ -491,6 +491,10 @@ TEST(FileSource, ANewFileOnAReusedInodeStartingAsTheOldOneIsReadWhole) {
   NewFilesOnReusedInodes(false, /*same_start=*/true);
 }
 
+TEST(FileSource, ANewFileRenamedOntoAReusedInodeStartingAsTheOldOneIsReadWhole) {
+  NewFilesOnReusedInodes(true, /*same_start=*/true);
+}
+
 TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   Harness h;
   const std::string path = h.dir / "app.log";
