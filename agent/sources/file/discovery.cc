@@ -442,7 +442,7 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     return;
   }
   tail_starts_.erase(key);
-  if (!let_go_paths_.empty()) let_go_paths_.erase(path);
+  let_go_paths_.erase(path);
   if (!superseded.empty()) positions_->Remove(superseded);
   LOG_INFO("tailing file", {{"path", path}, {"offset", std::to_string(offset)}});
   auto f = std::make_unique<TailedFile>(fd, path, *id, offset, FileLabels(t.target.labels, path),
@@ -541,7 +541,7 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
              {{"path", f->record_path()}, {"open_as", open->second->record_path()}});
     return;
   }
-  if (!let_go_born_.empty()) let_go_born_.erase(key);  // the key is this file's now
+  let_go_born_.erase(key);  // the key is this file's now
   f->target_id = t.target.id;
   f->open_seq = next_open_seq_++;
   f->opened_wall_ns = now_ns;

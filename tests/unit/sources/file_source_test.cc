@@ -20,6 +20,7 @@ namespace {
 using skidder::testing::AppendFile;
 using skidder::testing::MakeDirs;
 using skidder::testing::WaitFor;
+using skidder::testing::WaitPastBirthOf;
 using skidder::testing::WriteFile;
 using testing::Harness;
 using testing::Joined;
@@ -453,11 +454,8 @@ void NewFilesOnReusedInodes(bool by_rename, bool same_start = false) {
   }
   ASSERT_GE(replaced.size(), size_t{kFiles - 3});
   if (reused == 0) GTEST_SKIP() << "this file system reused no inode";
-  if (same_start) {
-    const int fd = ::open(path(replaced[0]).c_str(), O_RDONLY | O_CLOEXEC);
-    const bool births = fd >= 0 && BirthNs(fd) != 0;
-    if (fd >= 0) ::close(fd);
-    if (!births) GTEST_SKIP() << "this file system keeps no birth times";
+  if (same_start && !WaitPastBirthOf(path(replaced[0]))) {
+    GTEST_SKIP() << "this file system keeps no birth times";
   }
   // What each replaced file's name delivers: the old file's line, then the new file's.
   std::vector<std::string> lines = {"x"};
