@@ -305,7 +305,7 @@ void FileSource::Impl::CheckOpenFiles(const FoundFiles& found, int64_t now_ns, c
     }
     auto moved = found_by_inode.find(KeyOf(f->identity()));
     if (moved != found_by_inode.end() && f->parked() &&
-        OtherFileOnInode(*moved->second, f->identity(), f->born_ns())) {
+        OtherFileOnInode(*moved->second, f->identity())) {
       LetGoReused(*f);
       continue;
     }
@@ -337,7 +337,7 @@ void FileSource::Impl::StartDrain(TailedFile& f, int64_t now_ns) {
   } else if (!old.empty()) {
     where = FindByInode(DirName(old), f.identity());  // rotated by rename, or "" when deleted
   }
-  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity(), f.born_ns())) {
+  if (f.parked() && !where.empty() && OtherFileOnInode(where, f.identity())) {
     // Deleted while parked, and its inode a new file's: nothing of this file is left to read,
     // hold or point its record at.
     LetGoReused(f);
@@ -388,7 +388,6 @@ void FileSource::Impl::LetGoParked(TailedFile& f, const char* why) {
     if (let_go_paths_.size() >= 4096) let_go_paths_.clear();  // a hint only: bounded
     let_go_paths_.insert(f.record_path());
   }
-  NoteGoneBirth(f);
   SetRecordPath(f, "");
   f.dirty = false;
   Touch(f);
@@ -479,18 +478,15 @@ bool FileSource::Impl::MovedSinceWalk(const std::string& path, const WalkedFile&
 // or 0.
 uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const FileIdentity& id,
                                        uint64_t size, std::string* superseded) {
-  // A new file on the inode of one let go, though it starts with the same bytes: no record of
-  // the old one is its own.
-  if (OnLetGoInode(fd, id)) return 0;
   if (auto r = positions_->FindByPath(path)) {
     if (r->imported) return r->offset <= size ? r->offset : 0;
     if (r->identity.dev == id.dev && r->identity.ino == id.ino &&
-        FingerprintMatches(fd, r->identity)) {
+        BornAndStartsAs(fd, r->identity)) {
       return r->offset <= size ? r->offset : 0;
     }
   }
   if (auto r = positions_->FindByIdentity(id)) {
-    if (r->path != path && FingerprintMatches(fd, r->identity) && r->offset <= size) {
+    if (r->path != path && BornAndStartsAs(fd, r->identity) && r->offset <= size) {
       if (superseded != nullptr) {
         *superseded = r->path;
       } else {
@@ -500,18 +496,6 @@ uint64_t FileSource::Impl::StartOffset(const std::string& path, int fd, const Fi
     }
   }
   return 0;
-}
-
-void FileSource::Impl::NoteGoneBirth(const TailedFile& f) {
-  if (f.born_ns() == 0) return;
-  if (let_go_born_.size() >= 4096) let_go_born_.clear();  // a hint only: bounded
-  let_go_born_[KeyOf(f.identity())] = f.born_ns();
-}
-
-bool FileSource::Impl::OnLetGoInode(int fd, const FileIdentity& id) const {
-  if (let_go_born_.empty()) return false;
-  auto it = let_go_born_.find(KeyOf(id));
-  return it != let_go_born_.end() && !BornAs(fd, it->second);
 }
 
 bool FileSource::Impl::TailsFromEnd(const std::string& path, int fd) const {
@@ -541,7 +525,6 @@ void FileSource::Impl::Adopt(std::unique_ptr<TailedFile> f, const TargetState& t
              {{"path", f->record_path()}, {"open_as", open->second->record_path()}});
     return;
   }
-  let_go_born_.erase(key);  // the key is this file's now
   f->target_id = t.target.id;
   f->open_seq = next_open_seq_++;
   f->opened_wall_ns = now_ns;
@@ -697,8 +680,7 @@ void FileSource::Impl::MoveAside(const std::string& path, const FileIdentity& in
     gz.path = copy->path;
     gz.compressed = true;
     gz.origin = there->origin_or_path();
-    gz.identity.dev = copy->dev;
-    gz.identity.ino = copy->ino;
+    gz.identity = OnCopy(gz.identity, copy->dev, copy->ino);
     MoveAside(copy->path, gz.identity, depth + 1);
     positions_->Put(gz);
     return;

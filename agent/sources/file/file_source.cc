@@ -580,13 +580,14 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
       // Its inode may be a new file's at its name already (the pass that found that file took
       // it for this one): that file is opened once this one closed. (A draining file's name is
       // a rotation's: not truncated in place.)
-      if (file_util::OtherFileOnInode(f.record_path(), f.identity(), f.born_ns())) {
+      if (file_util::OtherFileOnInode(f.record_path(), f.identity())) {
         LetGoReused(f);
         return FileTurn::kDone;
       }
       LOG_WARN("parked file was deleted before it could be read to the end",
                {{"path", f.record_path()}, {"offset", std::to_string(f.read_offset())}});
-      NoteGoneBirth(f);  // its record stays: a new file on its inode must not take it
+      // Its record stays; it names the file's birth time, so a new file on its inode does not
+      // take it for its own (StartOffset).
       f.dirty = false;
       return FileTurn::kDone;
     }

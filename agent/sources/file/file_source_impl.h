@@ -292,10 +292,6 @@ class FileSource::Impl {
                        std::string* superseded = nullptr);
   // FileTarget::tail_from_end: whether a file with no position of its own starts at its end.
   bool TailsFromEnd(const std::string& path, int fd) const;
-  // fd, with id's inode, is a new file on the inode of a parked file let go (let_go_born_).
-  bool OnLetGoInode(int fd, const FileIdentity& id) const;
-  // Notes in let_go_born_ a parked file gone from its name (its record kept).
-  void NoteGoneBirth(const TailedFile& f);
   void StartDrain(TailedFile& f, int64_t now_ns);
   // A parked file no longer at its name (deleted, and perhaps its inode a new file's: no
   // descriptor keeps a parked file's inode) reads no more and closes; why is logged.
@@ -374,10 +370,6 @@ class FileSource::Impl {
   // file of ours and is read from its start, never from its end (TailsFromEnd), though the
   // pass resolved the old record away. Until a file opens there; bounded.
   std::set<std::string> let_go_paths_;
-  // Birth times of the parked files let go or found deleted, by inode: the record of one (kept at
-  // its name) would otherwise start a new file on its inode that begins with the same bytes
-  // where the old one stopped (StartOffset). Until a file with the inode is adopted; bounded.
-  std::map<FileKey, int64_t> let_go_born_;
   std::vector<char> buf_;
   HeldFiles held_;
   std::vector<std::string> real_roots_;  // symlink_roots, resolved

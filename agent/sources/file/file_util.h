@@ -87,19 +87,18 @@ bool InodeAtPathAnd(const std::string& path, const FileIdentity& id, FirstBytes 
   return yes;
 }
 
-// The file at path is the one recorded: same inode and the same first bytes.
+// The file at path is the one recorded: same inode, birth time and first bytes.
 inline bool IsRecordedFile(const std::string& path, const FileIdentity& id) {
-  return InodeAtPathAnd(path, id, [&](int fd) { return FingerprintMatches(fd, id); });
+  return InodeAtPathAnd(path, id, [&](int fd) { return BornAndStartsAs(fd, id); });
 }
 
-// The file at path has id's inode but was made at another time than born_ns (see BornAs) or
+// The file at path has id's inode but was made at another time (see FileIdentity::born_ns) or
 // does not start with id's first bytes (other bytes, or fewer): for a parked file (no descriptor
 // keeps its inode), the recorded file was deleted and a new one took its inode (ext4 hands a
 // freed inode to the next file made). An open that failed tells nothing. Not for a file at its
 // own name with no birth time to compare: one truncated in place has other first bytes too.
-inline bool OtherFileOnInode(const std::string& path, const FileIdentity& id, int64_t born_ns) {
-  return InodeAtPathAnd(
-      path, id, [&](int fd) { return !BornAs(fd, born_ns) || !FingerprintMatches(fd, id); });
+inline bool OtherFileOnInode(const std::string& path, const FileIdentity& id) {
+  return InodeAtPathAnd(path, id, [&](int fd) { return !BornAndStartsAs(fd, id); });
 }
 
 // File times are coarse (a clock tick) and a writer may finish a file in the same moment the

@@ -48,6 +48,7 @@ Result<FileIdentity> Identify(int fd, const struct stat& st) {
   ssize_t n = ReadPrefix(fd, buf, want);
   if (n < 0) return Err(Unavailable(std::string("read fingerprint: ") + std::strerror(errno)));
   FileIdentity id = InodeIdentity(st);
+  id.born_ns = BirthNs(fd);
   SetFingerprint(&id, std::string_view(buf, static_cast<size_t>(n)));
   return id;
 }
@@ -74,8 +75,10 @@ FileIdentity InodeIdentity(const struct stat& st) {
 }
 
 Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t offset) {
-  if (offset == 0) return InodeIdentity(st);
-  return Identify(fd, st);
+  if (offset != 0) return Identify(fd, st);
+  FileIdentity id = InodeIdentity(st);
+  id.born_ns = BirthNs(fd);
+  return id;
 }
 
 int64_t BirthNs(int fd) {
@@ -86,10 +89,12 @@ int64_t BirthNs(int fd) {
   return int64_t{stx.stx_btime.tv_sec} * 1'000'000'000 + stx.stx_btime.tv_nsec;
 }
 
-bool BornAs(int fd, int64_t born_ns) {
-  if (born_ns == 0) return true;
-  const int64_t born = BirthNs(fd);
-  return born == 0 || born == born_ns;
+bool BornAndStartsAs(int fd, const FileIdentity& expected) {
+  if (expected.born_ns != 0) {
+    const int64_t born = BirthNs(fd);
+    if (born != 0 && born != expected.born_ns) return false;
+  }
+  return FingerprintMatches(fd, expected);
 }
 
 bool FingerprintMatches(int fd, const FileIdentity& expected) {

@@ -20,7 +20,8 @@ inline constexpr uint32_t kFingerprintMaxLen = 1024;
 
 uint64_t HashBytes(std::string_view data);
 
-// dev/ino from st, fingerprint of the first min(size, kFingerprintMaxLen) bytes of fd.
+// dev/ino from st, fd's birth time, fingerprint of the first min(size, kFingerprintMaxLen)
+// bytes of fd.
 Result<FileIdentity> Identify(int fd, const struct stat& st);
 
 // Sets id's fingerprint from fd's first min(size, kFingerprintMaxLen) bytes, for a file whose
@@ -29,7 +30,8 @@ Result<FileIdentity> Identify(int fd, const struct stat& st);
 // any short one does. False, id unchanged, when the read fails or finds no bytes.
 bool FingerprintOpenFile(int fd, uint64_t size, FileIdentity* id);
 
-// dev/ino from st, no bytes hashed yet (as an empty file's identity).
+// dev/ino from st, no bytes hashed yet (as an empty file's identity), no birth time: for looking
+// records up by inode.
 FileIdentity InodeIdentity(const struct stat& st);
 
 // Sets id's fingerprint from a file's first bytes (the first kFingerprintMaxLen of them, or all
@@ -38,24 +40,25 @@ FileIdentity InodeIdentity(const struct stat& st);
 void SetFingerprint(FileIdentity* id, std::string_view first_bytes);
 
 // The identity a file opened to be read from offset starts with. Read from its start: its inode
-// alone, since its first read hashes the bytes it gets (TailedFile::ReadChunk), a pread less per
-// new file. Resumed further on: Identify's, so that a truncation and rewrite before its first
-// turn is told from the file its record means.
+// and birth time alone, since its first read hashes the bytes it gets (TailedFile::ReadChunk), a
+// pread less per new file. Resumed further on: Identify's, so that a truncation and rewrite before
+// its first turn is told from the file its record means.
 Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t offset);
 
 // When fd's file was made (statx's birth time), in ns since the epoch; 0 when the file system
 // keeps none (tmpfs before Linux 6.7, NFS, old kernels).
 int64_t BirthNs(int fd);
 
-// False when fd's file was made at another time than born_ns (a TailedFile's born_ns(), 0:
-// unknown), so it is another file, whatever its inode and first bytes say: a freed inode goes to
-// the next file made (ext4 hands it out at once), and that file may start with the same bytes
-// (a header line) or, like the first, have none yet. True when either time is unknown.
-bool BornAs(int fd, int64_t born_ns);
-
 // True when the first expected.fingerprint_len bytes of fd hash to expected.fingerprint. A file
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);
+
+// Whether fd's file is the one expected names, as far as its birth time and first bytes tell:
+// born when it was (when both times are known; see FileIdentity::born_ns) and FingerprintMatches.
+// What every check of "is the file on this inode the recorded one" asks; dev/ino are the
+// caller's to compare. A tailed file's repeated checks through its own descriptor need no birth
+// time (it cannot change under the descriptor): FingerprintCheck.
+bool BornAndStartsAs(int fd, const FileIdentity& expected);
 
 // FingerprintMatches for a file checked again and again (a tailed file, at every change): the
 // fingerprint's FNV-1a goes a byte at a time (about 1.4 us for a kilobyte, a twentieth of the
@@ -83,6 +86,16 @@ class FingerprintCheck {
 // retry lives; callers opening relative to a directory pass kOpenToReadFlags to OpenAtNoAtime.
 inline constexpr int kOpenToReadFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
 int OpenToRead(const std::string& path, int extra_flags = 0);
+
+// A file's identity carried over to its compressed copy (dev/ino): the fingerprint stays (a
+// copy's is that of its decompressed start), and the birth time, the original's, is dropped (a
+// copy is checked by its decompressed bytes, and an open copy takes its own).
+inline FileIdentity OnCopy(FileIdentity id, uint64_t dev, uint64_t ino) {
+  id.dev = dev;
+  id.ino = ino;
+  id.born_ns = 0;
+  return id;
+}
 
 // Same device and inode.
 inline bool SameInode(const FileIdentity& id, const struct stat& st) {

@@ -75,7 +75,10 @@ void Upsert(PositionSet* set, PositionRecord r) {
   }
 }
 
-// skidder's own format: {"version":1,"files":[{path,dev,ino,fp_len,fp,offset}],"cursors":{}}.
+// skidder's own format: {"version":1,"files":[{path,dev,ino,fp_len,fp,offset}],"cursors":{}},
+// a record's optional fields (gz, size, done, origin, born) written only when set. A record
+// without "born" (written before birth times were kept, or on a file system without them) has
+// an unknown birth time and matches a file by its inode and first bytes alone, as it did.
 Status ParseJson(const std::string& text, PositionSet* out,
                  std::map<std::string, std::string>* cursors) {
   rapidjson::Document doc;
@@ -112,6 +115,10 @@ Status ParseJson(const std::string& text, PositionSet* out,
     if (auto size = f.FindMember("size"); size != f.MemberEnd()) {
       if (!size->value.IsUint64()) return DataLoss("record for " + r.path + ": bad size");
       r.size = size->value.GetUint64();
+    }
+    if (auto born = f.FindMember("born"); born != f.MemberEnd()) {
+      if (!born->value.IsInt64()) return DataLoss("record for " + r.path + ": bad born");
+      r.identity.born_ns = born->value.GetInt64();
     }
     if (auto done = f.FindMember("done"); done != f.MemberEnd()) {
       if (!done->value.IsBool()) return DataLoss("record for " + r.path + ": done is not a bool");
@@ -293,6 +300,10 @@ void Serialize(const PositionSet& records, const std::map<std::string, std::stri
     w.Uint64(r.identity.fingerprint);
     w.Key("offset");
     w.Uint64(r.offset);
+    if (r.identity.born_ns != 0) {
+      w.Key("born");
+      w.Int64(r.identity.born_ns);
+    }
     if (r.compressed) {
       w.Key("gz");
       w.Bool(true);

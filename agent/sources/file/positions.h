@@ -28,6 +28,11 @@ struct FileIdentity {
   uint64_t ino = 0;
   uint32_t fingerprint_len = 0;  // bytes hashed (the file may have been shorter)
   uint64_t fingerprint = 0;      // hash of the first fingerprint_len bytes
+  // When the file was made (statx's birth time, ns since the epoch; 0: unknown, as on file systems
+  // that keep none and in records written before it was kept). A freed inode goes to the next
+  // file made (ext4 hands it out at once), and that file may start with the same bytes (a header
+  // line) or, like the first, have none yet: only its birth time tells it from the old one.
+  int64_t born_ns = 0;
   bool operator==(const FileIdentity&) const = default;
 };
 
@@ -41,7 +46,7 @@ struct PositionRecord {
   bool compressed = false;
   // Everything in the file was read and acknowledged; the record only keeps the file known (so
   // a restart neither reopens it nor takes it for a rotation it never saw) until it is deleted.
-  // (The flags sit together: 120 bytes a record, not 128, one per file.)
+  // (The flags sit together: 128 bytes a record, not 136, one per file.)
   bool done = false;
   // The file's size when last seen (0: unknown): if it is deleted unread while the agent is
   // stopped, size - offset is what was lost.

@@ -168,8 +168,7 @@ void FileSource::Impl::ResolveGone(const std::string& dir, const PositionRecord&
   gz.path = copy->path;
   gz.compressed = true;
   gz.origin = rec.origin_or_path();
-  gz.identity.dev = copy->dev;
-  gz.identity.ino = copy->ino;
+  gz.identity = OnCopy(gz.identity, copy->dev, copy->ino);
   positions_->Put(gz);
   if (rec.done) return;  // read to the end before it was compressed: only keep the copy known
   LOG_INFO("file was compressed before it was read to the end; reading on inside the copy",
@@ -194,9 +193,8 @@ void FileSource::Impl::OpenCompressed(const std::string& path, const PositionRec
     ::close(fd);
     return;
   }
-  FileIdentity id = rec.identity;
-  id.dev = static_cast<uint64_t>(st.st_dev);
-  id.ino = static_cast<uint64_t>(st.st_ino);
+  const FileIdentity id =
+      OnCopy(rec.identity, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
   const std::string& origin = rec.origin_or_path();
   const TargetState& owner = ArchiveOwner(origin, t);  // an archive resumes with its own job
   auto f = std::make_unique<TailedFile>(fd, origin, id, rec.offset,
@@ -332,8 +330,8 @@ void FileSource::Impl::OpenRecovered(const std::string& where, const PositionRec
   }
   struct stat st;
   std::optional<FileIdentity> id;
-  if (::fstat(fd, &st) == 0 && SameInode(rec.identity, st) &&
-      FingerprintMatches(fd, rec.identity) && rec.offset <= static_cast<uint64_t>(st.st_size)) {
+  if (::fstat(fd, &st) == 0 && SameInode(rec.identity, st) && BornAndStartsAs(fd, rec.identity) &&
+      rec.offset <= static_cast<uint64_t>(st.st_size)) {
     if (auto r = Identify(fd, st)) id = *r;
   }
   if (!id) {  // another file under a reused inode, or shorter than the offset

@@ -35,7 +35,9 @@ TailedFile::TailedFile(int fd, std::string_view path, const FileIdentity& id, ui
       splitter_(settings.max_line, settings.truncate, offset),
       tracker_(AckTracker::Create(offset)) {
   if (fd_ >= 0 && settings_.open_files != nullptr) ++*settings_.open_files;
-  if (fd_ >= 0) born_ns_ = BirthNs(fd_);
+  // Identities from a gzip's decompressed start, or from callers that looked only at the inode,
+  // carry no birth time: the file's own is what a reopen compares.
+  if (fd_ >= 0 && id_.born_ns == 0) id_.born_ns = BirthNs(fd_);
   if (settings_.acks != nullptr) {
     tracker_->OnAdvance([acks = settings_.acks](uint64_t) {
       acks->fetch_add(1, std::memory_order_release);  // after the committed offset's store
@@ -299,8 +301,7 @@ bool TailedFile::Reopen(const std::string& path) {
   struct stat st;
   // A new file on its inode (the same inode alone says nothing once a parked file is deleted)
   // is told by its birth time even when it starts with the same bytes or with none.
-  if (::fstat(fd, &st) != 0 || !SameInode(id_, st) || !BornAs(fd, born_ns_) ||
-      !FingerprintMatches(fd, id_)) {
+  if (::fstat(fd, &st) != 0 || !SameInode(id_, st) || !BornAndStartsAs(fd, id_)) {
     ::close(fd);
     return false;
   }

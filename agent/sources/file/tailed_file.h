@@ -123,9 +123,6 @@ class TailedFile {
   const std::string& held_from() const;
   void set_held_from(std::string p);
   const FileIdentity& identity() const { return id_; }
-  // When the file was made (BirthNs; 0: unknown): with the inode, what tells a parked file from a
-  // new file on its inode (BornAs).
-  int64_t born_ns() const { return born_ns_; }
   uint64_t read_offset() const { return splitter_.read_offset(); }
   uint64_t size() const { return size_; }  // at the last Check()
   uint64_t committed() const { return tracker_->Committed(); }
@@ -175,7 +172,6 @@ class TailedFile {
   };
   std::unique_ptr<Elsewhere> elsewhere_;
   FileIdentity id_;
-  int64_t born_ns_ = 0;
   Labels labels_;
   ReadHandler* handler_;
   telemetry::FileSeries::Ref series_;  // its filename's row of the per-file series

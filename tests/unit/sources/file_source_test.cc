@@ -2,6 +2,7 @@
 // backpressure and acknowledged positions.
 #include "sources/file/file_source.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -414,7 +415,7 @@ std::set<std::string> OpenPaths() {
 // that one to close, and is read then, not at the next timed pass minutes later. by_rename: each
 // new file is written under another name and renamed into place (no write at its name).
 // same_start: each new file starts with the old one's line, so the first bytes (the old file's
-// whole fingerprint) cannot tell them apart; the birth time does (BornAs).
+// whole fingerprint) cannot tell them apart; the birth time does (BornAndStartsAs).
 void NewFilesOnReusedInodes(bool by_rename, bool same_start = false) {
   Harness h;
   auto o = h.DefaultOptions();
@@ -491,6 +492,37 @@ TEST(FileSource, ANewFileOnAReusedInodeStartingAsTheOldOneIsReadWhole) {
 
 TEST(FileSource, ANewFileRenamedOntoAReusedInodeStartingAsTheOldOneIsReadWhole) {
   NewFilesOnReusedInodes(true, /*same_start=*/true);
+}
+
+// A file deleted while the agent is stopped and replaced by a new one on its inode (ext4 hands a
+// freed inode to the next file made) that starts with the same bytes: the record's birth time
+// says it is not the recorded file, so the new file is read from its start, not resumed where
+// the old one was acknowledged (which lost its first line).
+TEST(FileSource, AFileReplacedWhileStoppedStartingAsTheOldOneIsReadWhole) {
+  Harness h;
+  const std::string path = h.dir / "app.log";
+  WriteFile(path, "header\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"header"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path)->offset == 7; }));
+  h.Stop();
+  ASSERT_TRUE(h.positions->Save().ok());
+  if (!WaitPastBirthOf(path)) GTEST_SKIP() << "this file system keeps no birth times";
+  struct stat before, after;
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  WriteFile(path, "header\nnew\n");
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  if (after.st_ino != before.st_ino) GTEST_SKIP() << "this file system reused no inode";
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(path, {"header", "header", "new"})) << Joined(h.sink.Lines(path));
+  // The old file's record went with it; the new file's is its own, with its own birth time.
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(path)->offset == 11; }));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(h.positions->FindByPath(path)->identity.born_ns, BirthNs(fd));
+  ::close(fd);
 }
 
 TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {

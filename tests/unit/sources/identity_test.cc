@@ -101,5 +101,30 @@ TEST(FingerprintOpenFile, HashesWhatIdentifyHashesUpToTheSizeGiven) {
   EXPECT_EQ(id.fingerprint_len, 10u);
 }
 
+// An identity names its file's birth time; a file on the same inode made at another time is not
+// that file, whatever its first bytes. An identity without one (records from before, file
+// systems without birth times) compares the first bytes alone.
+TEST(BornAndStartsAs, TellsAFileMadeAtAnotherTimeWithTheSameBytes) {
+  TempDir dir;
+  const std::string path = dir.path() + "/a.log";
+  WriteFile(path, "header\n");
+  OpenFile f(path);
+  const FileIdentity id = f.Identity();
+  if (id.born_ns == 0) GTEST_SKIP() << "this file system keeps no birth times";
+  EXPECT_EQ(id.born_ns, BirthNs(f.fd));
+  struct stat st;
+  ASSERT_EQ(::fstat(f.fd, &st), 0);
+  EXPECT_EQ(OpeningIdentity(f.fd, st, 0).value().born_ns, id.born_ns);
+  EXPECT_EQ(InodeIdentity(st).born_ns, 0);  // for lookups by inode only
+  EXPECT_TRUE(BornAndStartsAs(f.fd, id));
+  FileIdentity other = id;
+  other.born_ns += 1;
+  EXPECT_FALSE(BornAndStartsAs(f.fd, other));
+  other.born_ns = 0;
+  EXPECT_TRUE(BornAndStartsAs(f.fd, other));
+  other.fingerprint ^= 1;
+  EXPECT_FALSE(BornAndStartsAs(f.fd, other));
+}
+
 }  // namespace
 }  // namespace skidder::sources

@@ -428,6 +428,29 @@ TEST_F(PositionsTest, FilesWithoutCursorsStillLoad) {
   EXPECT_TRUE(Corrupt().empty());
 }
 
+// A record's birth time (what tells a new file on a reused inode from the recorded one) is kept
+// across a restart; records written without one load with none (unknown: not compared).
+TEST_F(PositionsTest, BirthTimesAreKeptAndRecordsWithoutOneStillLoad) {
+  const std::string file = dir_ / "positions.json";
+  {
+    Positions p(file, false, &metrics_);
+    p.Put({"/a.log", {1, 2, 3, 4, 1'700'000'000'123'456'789}, 10, false});
+    p.Put({"/b.log", {1, 5, 3, 4}, 10, false});
+    ASSERT_TRUE(p.Save().ok());
+  }
+  EXPECT_EQ(ReadFile(file).find("\"born\"", ReadFile(file).find("/b.log")), std::string::npos)
+      << "a record without a birth time writes none";
+  Positions p(file, false, &metrics_);
+  EXPECT_EQ(p.FindByPath("/a.log")->identity.born_ns, 1'700'000'000'123'456'789);
+  EXPECT_EQ(p.FindByPath("/b.log")->identity.born_ns, 0);
+  WriteFile(file,
+            "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":1,\"ino\":2,\"fp_len\":0,"
+            "\"fp\":0,\"offset\":3,\"born\":\"yesterday\"}]}");
+  Positions bad(file, false, &metrics_);
+  EXPECT_EQ(bad.All().size(), 0u);
+  EXPECT_EQ(Corrupt().size(), 1u);
+}
+
 TEST_F(PositionsTest, WriteErrorIsCountedAndStateKeptUntilALaterSaveSucceeds) {
   // Like a full disk, whoever runs the test (root ignores permissions): the directory of the
   // positions file is a regular file, so the temp file cannot be created.
