@@ -220,6 +220,9 @@ std::optional<uint64_t> OffsetOfLine(CompressedReader& r, uint64_t lines) {
 std::unique_ptr<CompressedReader> OpenMatchingCopy(int fd, const FileIdentity& id,
                                                    const std::string& path) {
   if (id.fingerprint_len == 0) return nullptr;  // an empty file leaves nothing to recognise
+  // A record of the archive itself names its birth time (one carried over from the file that
+  // was compressed names none): a new archive on its inode is another file, whatever it holds.
+  if (id.born_ns != 0 && !SameBirth(id.born_ns, BirthNs(fd))) return nullptr;
   char magic[4];
   const ssize_t m = ::pread(fd, magic, sizeof magic, 0);
   auto format = SniffCompression(std::string_view(magic, m > 0 ? static_cast<size_t>(m) : 0));

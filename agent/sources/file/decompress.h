@@ -59,7 +59,8 @@ std::optional<uint64_t> OffsetOfLine(CompressedReader& r, uint64_t lines);
 
 // The compressed file at fd opened for reading when its decompressed start has id's fingerprint:
 // through zlib or bzip2 when its first bytes say so, else as gzip (a compressed rotation, as
-// before decompression jobs existed). nullptr when it does not match.
+// before decompression jobs existed). nullptr when it does not match, or when id names a birth
+// time (the archive's own) and fd's file was made at another.
 std::unique_ptr<CompressedReader> OpenMatchingCopy(int fd, const FileIdentity& id,
                                                    const std::string& path);
 

@@ -30,15 +30,21 @@ const TargetState& FileSource::Impl::ArchiveOwner(const std::string& path,
   return t;
 }
 
-// Read to the end before (done), or read and waiting for its last acknowledgements.
+// Read to the end before (done), or read and waiting for its last acknowledgements. The inode
+// alone does not say so: an archive deleted and written again (a nightly export) gets the freed
+// inode at once on ext4, and is a new archive to read; its birth time tells (a statx, only for
+// the archive on a known one's inode, not an open and a read every pass).
 bool FileSource::Impl::DecompressedBefore(const std::string& path,
                                           const struct stat& walked) const {
   const FileKey key{walked.st_dev, walked.st_ino};
+  const auto is = [&](const FileIdentity& id) {
+    return KeyOf(id) == key && (id.born_ns == 0 || SameBirth(id.born_ns, BirthNsAt(path)));
+  };
   for (const FinishedFile& ff : finished_) {
-    if (KeyOf(ff.record.identity) == key) return true;
+    if (is(ff.record.identity)) return true;
   }
   auto rec = positions_->FindByPath(path);
-  return rec && rec->compressed && rec->done && KeyOf(rec->identity) == key;
+  return rec && rec->compressed && rec->done && is(rec->identity);
 }
 
 // Where an archive starts: its own record (same inode and decompressed start), a Promtail
@@ -56,6 +62,7 @@ uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const File
     return offset.value_or(0);
   }
   const bool same = rec->compressed && KeyOf(rec->identity) == KeyOf(id) &&
+                    SameBirth(rec->identity.born_ns, id.born_ns) &&
                     rec->identity.fingerprint_len == id.fingerprint_len &&
                     rec->identity.fingerprint == id.fingerprint;
   return same ? rec->offset : 0;
@@ -99,6 +106,7 @@ void FileSource::Impl::OpenDecompressed(const std::string& path, const struct st
   // ends (done, nothing delivered) and is not tried again on every pass.
   FileIdentity id{.dev = static_cast<uint64_t>(st.st_dev), .ino = static_cast<uint64_t>(st.st_ino)};
   id = IdentifyDecompressed(*reader, st).value_or(id);
+  id.born_ns = BirthNs(fd);
   const uint64_t offset = DecompressedStart(path, id, *reader);
   reader->Rewind();  // a small archive was read to its end just now: it is not done yet
   LOG_INFO("reading compressed file whole",

@@ -836,6 +836,13 @@ void FileSource::Impl::UpdatePositions() {
 
   double unacked = static_cast<double>(unacked_files_);
   std::erase_if(finished_, [&](FinishedFile& ff) {
+    // Its name may be another file's by now (a new file made there once this one was deleted,
+    // or a rotation's record moved there): acknowledgements arriving after that file's record
+    // was put must not put this one back over it, or a restart would read that file again.
+    if (!ff.record.path.empty() &&
+        file_util::OtherFilesRecord(positions_->FindByPath(ff.record.path), ff.record.identity)) {
+      ff.record.path.clear();
+    }
     ff.record.offset = ff.tracker->Committed();
     // Read to the end and all acknowledged: the record stays (marked done) while the file
     // exists, so that a restart neither reopens it nor takes it for an unseen rotation.

@@ -110,4 +110,11 @@ inline bool SameRecordFile(const std::optional<PositionRecord>& r, const FileIde
   return r && !r->imported && r->identity.dev == id.dev && r->identity.ino == id.ino;
 }
 
+// r (the record at a name now) is another file's than id's: another inode or, on the same one
+// (reused), another birth time. Not an imported record, which names no file.
+inline bool OtherFilesRecord(const std::optional<PositionRecord>& r, const FileIdentity& id) {
+  if (!r || r->imported) return false;
+  return !SameRecordFile(r, id) || !SameBirth(r->identity.born_ns, id.born_ns);
+}
+
 }  // namespace skidder::sources::file_util

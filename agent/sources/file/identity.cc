@@ -81,19 +81,24 @@ Result<FileIdentity> OpeningIdentity(int fd, const struct stat& st, uint64_t off
   return id;
 }
 
-int64_t BirthNs(int fd) {
+namespace {
+
+int64_t StatxBirthNs(int dirfd, const char* path, int flags) {
   struct statx stx {};
-  if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME)) {
+  if (::statx(dirfd, path, flags, STATX_BTIME, &stx) != 0 || !(stx.stx_mask & STATX_BTIME)) {
     return 0;
   }
   return int64_t{stx.stx_btime.tv_sec} * 1'000'000'000 + stx.stx_btime.tv_nsec;
 }
 
+}  // namespace
+
+int64_t BirthNs(int fd) { return StatxBirthNs(fd, "", AT_EMPTY_PATH); }
+
+int64_t BirthNsAt(const std::string& path) { return StatxBirthNs(AT_FDCWD, path.c_str(), 0); }
+
 bool BornAndStartsAs(int fd, const FileIdentity& expected) {
-  if (expected.born_ns != 0) {
-    const int64_t born = BirthNs(fd);
-    if (born != 0 && born != expected.born_ns) return false;
-  }
+  if (expected.born_ns != 0 && !SameBirth(expected.born_ns, BirthNs(fd))) return false;
   return FingerprintMatches(fd, expected);
 }
 

@@ -51,6 +51,11 @@ class FakeSink final : public EntrySink {
     std::lock_guard lock(mu_);
     for (auto& e : entries_) e.ack.Reset();
   }
+  // Only the n newest entries: a later file's entries acknowledged before an earlier one's.
+  void ReleaseNewestAcks(size_t n) {
+    std::lock_guard lock(mu_);
+    for (auto e = entries_.rbegin(); e != entries_.rend() && n > 0; ++e, --n) e->ack.Reset();
+  }
   // Acknowledges each held entry with probability 1/2: late and out-of-order acknowledgements.
   template <typename Rng>
   void ReleaseSome(Rng& rng) {

@@ -525,6 +525,40 @@ TEST(FileSource, AFileReplacedWhileStoppedStartingAsTheOldOneIsReadWhole) {
   ::close(fd);
 }
 
+// A rotated file read to its end and closed with entries in flight, then deleted; a new file
+// takes its inode and, rotated in turn, its name. Acknowledged after the new file's, the old
+// file's entries must not put its record back over the new file's there (same inode, another
+// birth time), or a restart would take the new file for one never seen and read it again.
+TEST(FileSource, AClosedFilesLateAcksLeaveTheRecordOfTheFileRenamedOntoItsNameAndInode) {
+  Harness h;
+  const std::string log = h.dir / "app.log", rotated = h.dir / "app.log.1";
+  WriteFile(log, "a\n");
+  h.sink.HoldAcks(true);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"a"}));
+  if (!WaitPastBirthOf(log)) GTEST_SKIP() << "this file system keeps no birth times";
+  ASSERT_EQ(std::rename(log.c_str(), rotated.c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));  // closed, acks pending
+  struct stat old_file, new_file;
+  ASSERT_EQ(::stat(rotated.c_str(), &old_file), 0);
+  ASSERT_EQ(::unlink(rotated.c_str()), 0);
+  WriteFile(log, "b\n");
+  ASSERT_EQ(::stat(log.c_str(), &new_file), 0);
+  if (new_file.st_ino != old_file.st_ino) GTEST_SKIP() << "this file system reused no inode";
+  ASSERT_TRUE(h.WaitLines(log, {"a", "b"}));
+  ASSERT_EQ(std::rename(log.c_str(), rotated.c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return h.source->ActiveFiles() == 0; }));
+  h.sink.HoldAcks(false);
+  h.sink.ReleaseNewestAcks(1);  // the new file's line
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.unacked_bytes.With({})->Value() == 2; }));
+  h.sink.ReleaseAcks();
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.unacked_bytes.With({})->Value() == 0; }));
+  const auto r = h.positions->FindByPath(rotated);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->identity.fingerprint, HashBytes("b\n")) << "the old file's record is there";
+  EXPECT_TRUE(r->done);
+}
+
 TEST(FileSource, RemovedTargetsFilesAreDrainedAndReleased) {
   Harness h;
   const std::string path = h.dir / "app.log";
