@@ -424,10 +424,12 @@ void FileSource::Impl::OpenNew(const std::string& path, const WalkedFile& walked
     ::close(fd);
     return;
   }
-  // Where it starts needs only the inode (records' fingerprints are checked against the file).
+  // Where it starts needs only the inode and birth time (records' fingerprints are checked
+  // against the file).
   std::string superseded;  // a record of this file under another name: removed once it opened
-  uint64_t offset =
-      StartOffset(path, fd, InodeIdentity(st), static_cast<uint64_t>(st.st_size), &superseded);
+  FileIdentity inode = InodeIdentity(st);
+  inode.born_ns = BirthNs(fd);
+  uint64_t offset = StartOffset(path, fd, inode, static_cast<uint64_t>(st.st_size), &superseded);
   const FileKey key{st.st_dev, st.st_ino};
   if (offset == 0 && superseded.empty() && t.target.tail_from_end && TailsFromEnd(path, fd)) {
     // The end as first seen: a retry after a failed open must not skip what came since.

@@ -536,17 +536,20 @@ std::optional<PositionRecord> Positions::FindByPath(const std::string& path) con
   return *it;
 }
 
-// Matches device and inode; the fingerprint may cover fewer bytes than the caller's, so the
-// caller verifies it against the file (see identity.h).
+// Matches device and inode, and the birth time when both name one; the fingerprint may cover
+// fewer bytes than the caller's, so the caller verifies it against the file (see identity.h).
 std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) const {
   std::lock_guard lock(mu_);
-  // Several records may share an inode (a file and its held link or compressed copy): the first
-  // by path answers, as a scan in path order did.
+  // Several records may share an inode (a file and its held link or compressed copy, or a file
+  // deleted and the new one that took its inode): the first by path of those that may be id's
+  // answers, as a scan in path order did.
   const PositionRecord* found = nullptr;
   PositionRecord probe;  // no path: nothing allocated
   probe.identity = id;
   auto [first, last] = by_inode_.equal_range(&probe);
   for (auto it = first; it != last; ++it) {
+    const int64_t born = (*it)->identity.born_ns;
+    if (born != 0 && id.born_ns != 0 && born != id.born_ns) continue;
     if (found == nullptr || (*it)->path < found->path) found = *it;
   }
   if (found == nullptr) return std::nullopt;

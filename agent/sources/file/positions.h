@@ -94,7 +94,9 @@ class Positions {
   void SetReadOnly(bool ro) { read_only_ = ro; }
 
   std::optional<PositionRecord> FindByPath(const std::string& path) const;
-  // Records rotated away under another path are found by identity.
+  // Records rotated away under another path are found by identity: device and inode, and the
+  // birth time when both id and the record name one (not a record of a file deleted before id's
+  // was made on its inode).
   std::optional<PositionRecord> FindByIdentity(const FileIdentity& id) const;
   void Put(const PositionRecord& record);
   void Remove(const std::string& path);

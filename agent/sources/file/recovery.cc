@@ -262,8 +262,9 @@ std::vector<std::pair<int64_t, std::string>> FileSource::Impl::UnseenRotations(
     if (mtime + kUnseenSlackNs <= saved_ns || files_.contains(FileKey{st.st_dev, st.st_ino})) {
       continue;
     }
-    if (positions_->FindByIdentity(
-            {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), 0, 0})) {
+    // Known by a record of its own (not of a file deleted before it took the inode).
+    if (positions_->FindByIdentity({static_cast<uint64_t>(st.st_dev),
+                                    static_cast<uint64_t>(st.st_ino), 0, 0, BirthNsAt(path)})) {
       continue;
     }
     if (IsGzName(name) && IsCopyOfKnownFile(path)) continue;

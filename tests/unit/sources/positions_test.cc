@@ -451,6 +451,22 @@ TEST_F(PositionsTest, BirthTimesAreKeptAndRecordsWithoutOneStillLoad) {
   EXPECT_EQ(Corrupt().size(), 1u);
 }
 
+// Records of two files on one inode (the first deleted, the second made on its inode): a lookup
+// by identity with a birth time finds the record of that file only; without one, the first by
+// path, as before birth times were kept.
+TEST_F(PositionsTest, FindByIdentitySkipsRecordsOfFilesBornAtAnotherTime) {
+  Positions p(&metrics_);
+  p.Put({"/logs/a.log", {1, 2, 3, 4, 100}, 10, false});
+  p.Put({"/logs/b.log", {1, 2, 5, 6, 200}, 20, false});
+  p.Put({"/logs/c.log", {1, 2, 7, 8}, 30, false});  // no birth time known: may be anyone's
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0, 200})->path, "/logs/b.log");
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0, 100})->path, "/logs/a.log");
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0, 300})->path, "/logs/c.log");
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0})->path, "/logs/a.log");
+  p.Remove("/logs/c.log");
+  EXPECT_FALSE(p.FindByIdentity({1, 2, 0, 0, 300}).has_value());
+}
+
 TEST_F(PositionsTest, WriteErrorIsCountedAndStateKeptUntilALaterSaveSucceeds) {
   // Like a full disk, whoever runs the test (root ignores permissions): the directory of the
   // positions file is a regular file, so the temp file cannot be created.
