@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <string>
@@ -20,14 +19,7 @@ using namespace std::chrono_literals;
 using skidder::testing::WaitFor;
 using skidder::testing::WriteFile;
 using testing::Harness;
-
-void WriteGzip(const std::string& path, const std::string& text) {
-  gzFile gz = ::gzopen(path.c_str(), "wb");
-  ASSERT_NE(gz, nullptr);
-  ASSERT_EQ(::gzwrite(gz, text.data(), static_cast<unsigned>(text.size())),
-            static_cast<int>(text.size()));
-  ::gzclose(gz);
-}
+using testing::WriteGzip;
 
 // Starts h's source on dir/* with a gz decompression job.
 void StartArchives(Harness& h, config::Duration initial_delay = {}) {
@@ -82,7 +74,11 @@ TEST(DecompressedFiles, AnArchiveWrittenAgainOnItsInodeIsReadAgain) {
   skidder::testing::MakeDirs(h.dir / "logs");
   const std::string path = h.dir / "logs/export.gz";
   WriteGzip(path, "one\n");
-  StartArchives(h);
+  // An archive is read once it has been there this long (Promtail's initial_delay): the agent
+  // must not open the new one while gzip is still writing it (read then, it is a truncated
+  // archive, read as far as it goes and never again).
+  const config::Duration settle = std::chrono::seconds(1);
+  StartArchives(h, settle);
   ASSERT_TRUE(h.WaitLines(path, {"one"}));
   ASSERT_TRUE(WaitFor([&] { return DoneRecord(*h.positions, path); }));
   if (!skidder::testing::WaitPastBirthOf(path))
@@ -108,7 +104,7 @@ TEST(DecompressedFiles, AnArchiveWrittenAgainOnItsInodeIsReadAgain) {
   ASSERT_EQ(::stat(path.c_str(), &third), 0);
   if (third.st_ino != new_file.st_ino) GTEST_SKIP() << "this file system reused no inode";
   h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
-  StartArchives(h);
+  StartArchives(h, settle);
   ASSERT_TRUE(h.WaitLines(path, {"one", "two", "three"})) << testing::Joined(h.sink.Lines(path));
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <dirent.h>
+#include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <cstdint>
@@ -117,6 +119,15 @@ inline std::string Joined(const std::vector<std::string>& lines) {
   std::string s;
   for (const auto& l : lines) s += l + "\n";
   return s;
+}
+
+// Writes text gzip-compressed to path (created, or truncated when it exists).
+inline void WriteGzip(const std::string& path, const std::string& text) {
+  gzFile gz = ::gzopen(path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(::gzwrite(gz, text.data(), static_cast<unsigned>(text.size())),
+            static_cast<int>(text.size()));
+  ::gzclose(gz);
 }
 
 // A FileSource tailing one glob in a temp dir, with a fast poll tick.
