@@ -253,7 +253,9 @@ class FileSource::Impl {
                       const DirSet* only);
   void ResolveGone(const std::string& dir, const PositionRecord& rec, const TargetState& t,
                    int64_t now_ns);
-  void ResolveCompressed(const PositionRecord& rec, const TargetState& t, bool first,
+  // True when the record's archive was replaced by another on its inode (the record removed):
+  // the caller looks for rotations no record knows in its directory.
+  bool ResolveCompressed(const PositionRecord& rec, const TargetState& t, bool first,
                          int64_t now_ns);
   void OpenCompressed(const std::string& path, const PositionRecord& rec, const TargetState& t,
                       int64_t now_ns);

@@ -60,7 +60,7 @@ void FileSource::Impl::ResolveRecords(const WalkedDirs& dirs, const FoundFiles& 
     if (d == nullptr) continue;  // not (yet) a directory of ours: leave the record alone
     const bool first = resolved_.insert({rec.path, rec.identity.ino}).second;
     if (rec.compressed) {
-      ResolveCompressed(rec, *d, first, now_ns);
+      if (ResolveCompressed(rec, *d, first, now_ns) && first) rotated_dirs.insert(dir);
       continue;
     }
     std::string where;
@@ -115,16 +115,24 @@ void FileSource::Impl::RemoveRecord(const PositionRecord& rec) {
 }
 
 // A record of a compressed rotation: read on inside it, or keep it known while it exists.
-void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const TargetState& t,
+bool FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const TargetState& t,
                                          bool first, int64_t now_ns) {
-  if (IsAt(rec.path, rec.identity)) {
-    if (first && !rec.done) OpenCompressed(rec.path, rec, t, now_ns);
-    return;
-  }
-  // Renamed on (logrotate's numbered names: app.log.1.gz -> app.log.2.gz at the next rotation):
-  // the record follows it, or the file would look like a rotation never seen and be read again.
-  if (const std::string where = FindCompressedByInode(DirName(rec.path), rec.identity);
-      !where.empty()) {
+  const bool at_path = IsAt(rec.path, rec.identity);
+  if (at_path) {
+    if (SameBirth(rec.identity.born_ns, BirthNsAt(rec.path))) {
+      if (first && !rec.done) OpenCompressed(rec.path, rec, t, now_ns);
+      return false;
+    }
+    // Another archive on its inode: the recorded one was deleted and a new one made at its name
+    // took the inode (logrotate's `rotate 1`: the old .1.gz removed, the next rotation
+    // compressed to that name). The record goes with its archive; the new one, a rotation no
+    // record knows, is read whole (OpenUnseenRotations) instead of never, turned away by
+    // OpenMatchingCopy as not the recorded archive.
+  } else if (const std::string where = FindCompressedByInode(DirName(rec.path), rec.identity);
+             !where.empty()) {
+    // Renamed on (logrotate's numbered names: app.log.1.gz -> app.log.2.gz at the next
+    // rotation): the record follows it, or the file would look like a rotation never seen and
+    // be read again.
     PositionRecord moved = rec;
     moved.path = where;
     if (moved.origin.empty()) moved.origin = rec.path;
@@ -132,13 +140,14 @@ void FileSource::Impl::ResolveCompressed(const PositionRecord& rec, const Target
     positions_->Put(moved);
     resolved_.insert({where, rec.identity.ino});  // resolved here, under its new name
     if (first && !moved.done) OpenCompressed(where, moved, t, now_ns);
-    return;
+    return false;
   }
   if (!rec.done) {
     LOG_WARN("compressed rotation was deleted before it was read to the end",
              {{"path", rec.path}, {"offset", std::to_string(rec.offset)}});
   }
   RemoveRecord(rec);
+  return at_path;
 }
 
 // A file of the positions file is gone from its name and from its directory (compressed or

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -26,15 +25,11 @@ using skidder::testing::WriteFile;
 using testing::Harness;
 using testing::Joined;
 using testing::Numbered;
+using testing::WriteGzip;
 
 // As the kubelet does: compress to a temporary name, rename to .gz, remove the plain file.
 void Compress(const std::string& from, const std::string& to) {
-  const std::string content = ReadFile(from);
-  gzFile gz = ::gzopen((to + ".tmp").c_str(), "wb");
-  ASSERT_NE(gz, nullptr);
-  ASSERT_EQ(::gzwrite(gz, content.data(), static_cast<unsigned>(content.size())),
-            static_cast<int>(content.size()));
-  ::gzclose(gz);
+  WriteGzip(to + ".tmp", ReadFile(from));
   ASSERT_EQ(std::rename((to + ".tmp").c_str(), to.c_str()), 0);
   ASSERT_EQ(::unlink(from.c_str()), 0);
 }
@@ -235,6 +230,57 @@ TEST(CompressedRotation, ACrashInsideTheCopyResumesInsideItAgain) {
   h.sink.HoldAcks(false);
   h.Restart(h.dir / "*.log", h.DefaultOptions());
   ASSERT_TRUE(h.WaitLines(log, Numbered("x", 0, 5000))) << h.sink.Count();
+}
+
+// The same crash, and while the agent is stopped the copy is deleted and a new archive made at
+// its name takes its inode (logrotate's `rotate 1`: the old .1.gz removed, the next rotation
+// compressed to that name). The record is the old archive's; the new one is a rotation no record
+// knows, read whole, not turned away as not the recorded archive and then never read.
+TEST(CompressedRotation, ANewArchiveOnTheInodeOfOneNotReadToItsEndIsReadWhole) {
+  Harness h;
+  const std::string log = h.dir / "0.log", gz = log + ".1.gz";
+  WriteFile(log, "first\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"first"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
+  h.Stop();
+  AppendFile(log, Joined(Numbered("x", 0, 50)));
+  Compress(log, gz);
+  h.sink.HoldAcks(true);  // nothing of the copy is acknowledged before the agent stops
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 51; }));
+  h.Stop();
+  ASSERT_TRUE(h.positions->Save().ok());
+  const auto rec = h.positions->FindByPath(gz);
+  ASSERT_TRUE(rec.has_value());
+  ASSERT_FALSE(rec->done);
+  if (rec->identity.born_ns == 0) GTEST_SKIP() << "this file system keeps no birth times";
+  h.sink.Take();
+  h.sink.HoldAcks(false);
+  ASSERT_TRUE(skidder::testing::WaitPastBirthOf(gz));
+  struct stat old_archive;
+  ASSERT_EQ(::stat(gz.c_str(), &old_archive), 0);
+  ASSERT_EQ(::unlink(gz.c_str()), 0);
+  // The new archive must get the old one's inode. ext4 hands out the lowest free inode of the
+  // directory's group, and the positions file's saves freed some below it: files are made until
+  // one gets it (the others, not named like logs, stay).
+  bool reused = false;
+  for (int i = 0; i < 1000 && !reused; ++i) {
+    const std::string made = h.dir / ("made-" + std::to_string(i));
+    WriteGzip(made, "new1\nnew2\n");
+    struct stat st;
+    ASSERT_EQ(::stat(made.c_str(), &st), 0);
+    if (st.st_ino == old_archive.st_ino && st.st_dev == old_archive.st_dev) {
+      ASSERT_EQ(std::rename(made.c_str(), gz.c_str()), 0);
+      reused = true;
+    }
+  }
+  if (!reused) GTEST_SKIP() << "this file system reused no inode";
+  WriteFile(log, "fresh\n");
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= 3; })) << h.sink.Count();
+  EXPECT_EQ(h.sink.Lines(log), (std::vector<std::string>{"new1", "new2", "fresh"}));
 }
 
 TEST(CompressedRotation, RotationsNeverOpenedAreReadTooOldestFirst) {
