@@ -150,6 +150,52 @@ void Logrotate(const std::string& log) {
   WriteFile(log, "");
 }
 
+// The agent resumed inside a compressed copy after a restart (the file was compressed before it
+// was read to its end), read it to its end and closed it while Loki was down; then two logrotate
+// runs move the copy up (app.log.1.gz -> app.log.2.gz -> app.log.3.gz) while the rotations after
+// it are compressed to app.log.1.gz, all before anything is acknowledged. The closed copy's
+// record (put back at app.log.1.gz while its acknowledgements come) follows it by its inode once
+// it is done: a restart reads none of the files again.
+TEST(CompressedRotation, AClosedCopysRecordFollowsItUpTheNumbersWhileLokiIsDown) {
+  Harness h;
+  const std::string log = h.dir / "app.log";
+  WriteFile(log, "first\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"first"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
+  h.Stop();
+  AppendFile(log, Joined(Numbered("a", 0, 50)));
+  Compress(log, log + ".1.gz");
+  WriteFile(log, "");
+  h.sink.HoldAcks(true);
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  // The copy read to its end and closed, its lines unacknowledged; only app.log open.
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 51 && h.source->ActiveFiles() == 1; }));
+  std::vector<std::string> want = Concat({{"first"}, Numbered("a", 0, 50)});
+  for (int run = 0; run < 2; ++run) {
+    const std::string prefix = "r" + std::to_string(run) + "-";
+    AppendFile(log, Joined(Numbered(prefix, 0, 20)));
+    for (const auto& l : Numbered(prefix, 0, 20)) want.push_back(l);
+    ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }));
+    Logrotate(log);
+    struct stat rotated;
+    ASSERT_EQ(::stat((log + ".1").c_str(), &rotated), 0);
+    ASSERT_TRUE(WaitFor([&] {
+      auto r = h.positions->FindByPath(log + ".1");
+      return r && r->identity.ino == rotated.st_ino && h.source->ActiveFiles() == 1;
+    })) << run;
+  }
+  h.sink.HoldAcks(false);
+  h.sink.ReleaseAcks();
+  ASSERT_TRUE(WaitFor([&] { return h.metrics.unacked_bytes.With({})->Value() == 0; }));
+  // A restart reads none of them again.
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  AppendFile(log, "after\n");
+  want.push_back("after");
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(log).size() >= want.size(); }));
+  EXPECT_EQ(h.sink.Lines(log), want);
+}
+
 // Six logrotate runs while the agent reads: every line once, in whatever passes the events of a
 // run come in, and a restart afterwards reads none again. With `loki_down`, nothing is
 // acknowledged until the end: the closed rotations wait in finished_ with their offsets behind,
