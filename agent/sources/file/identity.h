@@ -52,9 +52,6 @@ int64_t BirthNs(int fd);
 // BirthNs of the file at path (following a symlink, as opening it would); 0 when unknown.
 int64_t BirthNsAt(const std::string& path);
 
-// Birth times (BirthNs, FileIdentity::born_ns) that may be the same file's: equal, or one unknown.
-inline bool SameBirth(int64_t a, int64_t b) { return a == 0 || b == 0 || a == b; }
-
 // True when the first expected.fingerprint_len bytes of fd hash to expected.fingerprint. A file
 // shorter than that is not the same file. dev/ino are not compared here.
 bool FingerprintMatches(int fd, const FileIdentity& expected);

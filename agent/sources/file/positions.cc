@@ -548,8 +548,7 @@ std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) 
   probe.identity = id;
   auto [first, last] = by_inode_.equal_range(&probe);
   for (auto it = first; it != last; ++it) {
-    const int64_t born = (*it)->identity.born_ns;
-    if (born != 0 && id.born_ns != 0 && born != id.born_ns) continue;
+    if (!SameBirth((*it)->identity.born_ns, id.born_ns)) continue;
     if (found == nullptr || (*it)->path < found->path) found = *it;
   }
   if (found == nullptr) return std::nullopt;

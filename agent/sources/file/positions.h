@@ -36,6 +36,9 @@ struct FileIdentity {
   bool operator==(const FileIdentity&) const = default;
 };
 
+// Birth times (FileIdentity::born_ns, BirthNs) that may be the same file's: equal, or one unknown.
+inline bool SameBirth(int64_t a, int64_t b) { return a == 0 || b == 0 || a == b; }
+
 struct PositionRecord {
   std::string path;
   FileIdentity identity;

@@ -34,6 +34,24 @@ void Compress(const std::string& from, const std::string& to) {
   ASSERT_EQ(::unlink(from.c_str()), 0);
 }
 
+// What the tests that resume inside a copy start from: `log`'s first line read and
+// acknowledged; then, while the agent is stopped, `more` lines appended and the file compressed
+// to log.1.gz before it was read to its end (logrotate's compress without delaycompress), and,
+// with `recreate`, a new empty `log`; then the agent restarted while Loki acknowledges nothing.
+void RestartInsideACopyWithAcksHeld(Harness& h, const std::string& log,
+                                    const std::vector<std::string>& more, bool recreate = false) {
+  WriteFile(log, "first\n");
+  h.Start(h.dir / "*.log");
+  ASSERT_TRUE(h.WaitLines(log, {"first"}));
+  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
+  h.Stop();
+  AppendFile(log, Joined(more));
+  Compress(log, log + ".1.gz");
+  if (recreate) WriteFile(log, "");
+  h.sink.HoldAcks(true);
+  h.Restart(h.dir / "*.log", h.DefaultOptions());
+}
+
 std::vector<std::string> Concat(std::initializer_list<std::vector<std::string>> parts) {
   std::vector<std::string> out;
   for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
@@ -159,16 +177,8 @@ void Logrotate(const std::string& log) {
 TEST(CompressedRotation, AClosedCopysRecordFollowsItUpTheNumbersWhileLokiIsDown) {
   Harness h;
   const std::string log = h.dir / "app.log";
-  WriteFile(log, "first\n");
-  h.Start(h.dir / "*.log");
-  ASSERT_TRUE(h.WaitLines(log, {"first"}));
-  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
-  h.Stop();
-  AppendFile(log, Joined(Numbered("a", 0, 50)));
-  Compress(log, log + ".1.gz");
-  WriteFile(log, "");
-  h.sink.HoldAcks(true);
-  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_NO_FATAL_FAILURE(
+      RestartInsideACopyWithAcksHeld(h, log, Numbered("a", 0, 50), /*recreate=*/true));
   // The copy read to its end and closed, its lines unacknowledged; only app.log open.
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 51 && h.source->ActiveFiles() == 1; }));
   std::vector<std::string> want = Concat({{"first"}, Numbered("a", 0, 50)});
@@ -254,16 +264,8 @@ TEST(CompressedRotation, LogrotateRunsWhileLokiIsDownSendEveryLineOnce) { Logrot
 TEST(CompressedRotation, ACrashInsideTheCopyResumesInsideItAgain) {
   Harness h;
   const std::string log = h.dir / "0.log";
-  WriteFile(log, "first\n");
-  h.Start(h.dir / "*.log");
-  ASSERT_TRUE(h.WaitLines(log, {"first"}));
-  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
-  h.Stop();
-  AppendFile(log, Joined(Numbered("x", 0, 5000)));
-  Compress(log, log + ".1.gz");
   // Loki acknowledges nothing of the copy before the agent dies.
-  h.sink.HoldAcks(true);
-  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  ASSERT_NO_FATAL_FAILURE(RestartInsideACopyWithAcksHeld(h, log, Numbered("x", 0, 5000)));
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 5001; }));
   h.Stop();
   ASSERT_TRUE(h.positions->Save().ok());
@@ -285,15 +287,8 @@ TEST(CompressedRotation, ACrashInsideTheCopyResumesInsideItAgain) {
 TEST(CompressedRotation, ANewArchiveOnTheInodeOfOneNotReadToItsEndIsReadWhole) {
   Harness h;
   const std::string log = h.dir / "0.log", gz = log + ".1.gz";
-  WriteFile(log, "first\n");
-  h.Start(h.dir / "*.log");
-  ASSERT_TRUE(h.WaitLines(log, {"first"}));
-  ASSERT_TRUE(WaitFor([&] { return h.positions->FindByPath(log)->offset == 6; }));
-  h.Stop();
-  AppendFile(log, Joined(Numbered("x", 0, 50)));
-  Compress(log, gz);
-  h.sink.HoldAcks(true);  // nothing of the copy is acknowledged before the agent stops
-  h.Restart(h.dir / "*.log", h.DefaultOptions());
+  // Nothing of the copy is acknowledged before the agent stops.
+  ASSERT_NO_FATAL_FAILURE(RestartInsideACopyWithAcksHeld(h, log, Numbered("x", 0, 50)));
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() >= 51; }));
   h.Stop();
   ASSERT_TRUE(h.positions->Save().ok());
