@@ -836,18 +836,19 @@ void FileSource::Impl::UpdatePositions() {
 
   double unacked = static_cast<double>(unacked_files_);
   std::erase_if(finished_, [&](FinishedFile& ff) {
-    // Its name may be another file's by now (a new file made there once this one was deleted,
-    // or a rotation's record moved there): acknowledgements arriving after that file's record
-    // was put must not put this one back over it, or a restart would read that file again.
-    if (!ff.record.path.empty() &&
-        file_util::OtherFilesRecord(positions_->FindByPath(ff.record.path), ff.record.identity)) {
-      ff.record.path.clear();
-    }
     ff.record.offset = ff.tracker->Committed();
     // Read to the end and all acknowledged: the record stays (marked done) while the file
     // exists, so that a restart neither reopens it nor takes it for an unseen rotation.
     ff.record.done = ff.record.offset >= ff.final_offset;
-    if (ff.record.done && held_.IsHeld(ff.record.path)) ReleaseHeld(ff);
+    const bool home = ff.record.done && held_.IsHeld(ff.record.path) && ReleaseHeld(ff);
+    // Its name may be another file's by now (a new file made there once this one was deleted,
+    // or a rotation's record moved there): acknowledgements arriving after that file's record
+    // was put must not put this one back over it, or a restart would read that file again.
+    // (A held file released to its name was found there: a record of another file is stale.)
+    if (!home && !ff.record.path.empty() &&
+        file_util::OtherFilesRecord(positions_->FindByPath(ff.record.path), ff.record.identity)) {
+      ff.record.path.clear();
+    }
     if (!ff.record.path.empty()) positions_->Put(ff.record);
     unacked += static_cast<double>(ff.final_offset - std::min(ff.final_offset, ff.record.offset));
     return ff.record.done || ff.record.path.empty();

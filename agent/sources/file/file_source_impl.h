@@ -318,7 +318,7 @@ class FileSource::Impl {
   void HoldDraining(TailedFile& f);
   std::string HoldBesideLink(TailedFile& f);
   void SaveHeldRecord();
-  void ReleaseHeld(FinishedFile& ff);
+  bool ReleaseHeld(FinishedFile& ff);
   void EnforceHeldBudget();
   const TargetState* FindTarget(const std::string& id) const;
   // The first target whose glob matches the file's current path (not excluded), or nullptr.

@@ -86,7 +86,11 @@ std::string FindCompressedByInode(const std::string& dir, const FileIdentity& id
       return "";
     }
     struct stat st;
-    const bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) && GzFingerprintMatches(fd, id);
+    // The birth time, when the record names one (an archive opened before): another archive
+    // that took the inode of a deleted one may begin as it did.
+    const bool same = ::fstat(fd, &st) == 0 && SameInode(id, st) &&
+                      (id.born_ns == 0 || SameBirth(id.born_ns, BirthNs(fd))) &&
+                      GzFingerprintMatches(fd, id);
     ::close(fd);
     return same ? at : "";
   }

@@ -66,16 +66,19 @@ std::string FileSource::Impl::HoldBesideLink(TailedFile& f) {
 
 // Everything in a held file is acknowledged: the link goes, and the record moves back to the
 // file's own rotated name (done), so that a restart neither reopens it nor takes it for a
-// rotation it never saw.
-void FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
+// rotation it never saw. True when the file is there (a record of another file at that name is
+// stale); when no name leads to it any more, its record goes with the link (path ""): put at
+// its old name, it stood over the record of the file there now, or of the next one made there.
+bool FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
   held_.Release(ff.record.path);
   std::string home = ff.held_from;
   if (home.empty() || !IsAt(home, ff.record.identity)) {
     home = FindByInode(DirName(ff.record.origin_or_path()), ff.record.identity);
   }
   positions_->Remove(ff.record.path);
-  ff.record.path = home.empty() ? ff.held_from : home;
+  ff.record.path = std::move(home);
   if (ff.record.path == ff.record.origin) ff.record.origin.clear();
+  return !ff.record.path.empty();
 }
 
 // Disk kept alive only by held links stays within held_max_bytes: the oldest held files are let

@@ -541,15 +541,24 @@ std::optional<PositionRecord> Positions::FindByPath(const std::string& path) con
 std::optional<PositionRecord> Positions::FindByIdentity(const FileIdentity& id) const {
   std::lock_guard lock(mu_);
   // Several records may share an inode (a file and its held link or compressed copy, or a file
-  // deleted and the new one that took its inode): the first by path of those that may be id's
-  // answers, as a scan in path order did.
+  // deleted and the new one that took its inode): of those that may be id's, one naming id's
+  // birth time is id's for certain and wins over one naming none (written by an older skidder,
+  // imported from Promtail: perhaps the deleted file's); then the first by path, as a scan in
+  // path order did.
   const PositionRecord* found = nullptr;
+  bool found_certain = false;
   PositionRecord probe;  // no path: nothing allocated
   probe.identity = id;
   auto [first, last] = by_inode_.equal_range(&probe);
   for (auto it = first; it != last; ++it) {
-    if (!SameBirth((*it)->identity.born_ns, id.born_ns)) continue;
-    if (found == nullptr || (*it)->path < found->path) found = *it;
+    const PositionRecord& r = **it;
+    if (!SameBirth(r.identity.born_ns, id.born_ns)) continue;
+    const bool certain = r.identity.born_ns != 0 && id.born_ns != 0;
+    if (found == nullptr || certain > found_certain ||
+        (certain == found_certain && r.path < found->path)) {
+      found = &r;
+      found_certain = certain;
+    }
   }
   if (found == nullptr) return std::nullopt;
   return *found;

@@ -12,6 +12,7 @@
 
 #include "sources/file/file_source.h"
 #include "sources/file/gz.h"
+#include "sources/file/identity.h"
 #include "unit/sources/fake_sink.h"
 #include "util/log.h"
 
@@ -401,6 +402,27 @@ TEST(CompressedRotation, TemporaryAndForeignGzipFilesAreNeverTakenForTheCopy) {
   EXPECT_EQ(copy->ino, real->ino);
   EXPECT_EQ(copy->dev, real->dev);
   EXPECT_EQ(GzSize(dir / "0.log.x.gz"), 6u);
+}
+
+// The record of a compressed rotation follows it up logrotate's numbers by its inode; an
+// archive that took the inode of a deleted one, and begins as it did, is told apart by its
+// birth time when the record names one.
+TEST(CompressedRotation, ARenamedCopyIsFoundByItsInodeAndBirthTime) {
+  skidder::testing::TempDir dir;
+  WriteFile(dir / "app.log", "hello\n");
+  Compress(dir / "app.log", dir / "app.log.2.gz");
+  int fd = ::open((dir / "app.log.2.gz").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  auto id = GzIdentify(fd);
+  const int64_t born = BirthNs(fd);
+  ::close(fd);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(FindCompressedByInode(dir.path(), *id), dir / "app.log.2.gz") << "no birth time";
+  if (born == 0) GTEST_SKIP() << "no birth times on this file system";
+  id->born_ns = born;
+  EXPECT_EQ(FindCompressedByInode(dir.path(), *id), dir / "app.log.2.gz");
+  id->born_ns = born - 1'000'000'000;
+  EXPECT_EQ(FindCompressedByInode(dir.path(), *id), "") << "another archive on its inode";
 }
 
 }  // namespace

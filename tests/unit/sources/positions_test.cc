@@ -467,6 +467,18 @@ TEST_F(PositionsTest, FindByIdentitySkipsRecordsOfFilesBornAtAnotherTime) {
   EXPECT_FALSE(p.FindByIdentity({1, 2, 0, 0, 300}).has_value());
 }
 
+// A record naming no birth time (written before skidder kept them, or imported from Promtail)
+// may be a deleted file's: it does not hide the record naming the birth time of the file asked
+// about, even when its path sorts first.
+TEST_F(PositionsTest, FindByIdentityPrefersTheRecordNamingTheBirthTime) {
+  Positions p(&metrics_);
+  p.Put({"/logs/0-old.log", {1, 2, 7, 8}, 30, false});
+  p.Put({"/logs/b.log", {1, 2, 5, 6, 200}, 20, false});
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0, 200})->path, "/logs/b.log");
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0, 300})->path, "/logs/0-old.log");
+  EXPECT_EQ(p.FindByIdentity({1, 2, 0, 0})->path, "/logs/0-old.log") << "the first by path";
+}
+
 TEST_F(PositionsTest, WriteErrorIsCountedAndStateKeptUntilALaterSaveSucceeds) {
   // Like a full disk, whoever runs the test (root ignores permissions): the directory of the
   // positions file is a regular file, so the temp file cannot be created.
