@@ -89,6 +89,36 @@ TEST_F(Decompression, StopAndStartResumeInsideAnArchiveWithoutDuplicatesOrLoss) 
   }
 }
 
+// Promtail's initial_delay is 0 by default: an export that gzip (or bzip2) is still writing is
+// found mid-stream. It is read as far as it goes, the agent says it waits for the writer, and the
+// rest is read when it comes: delivered whole, once. (Marked done when its bytes ran out, the
+// rest was lost.)
+TEST_F(Decompression, AnArchiveFoundWhileItIsWrittenIsDeliveredWholeOnceItsWriterFinishes) {
+  const std::string gz = Gzip(Lines("slow-gz", 0, 20000));
+  const std::string bz2 = Bzip2(Lines("slow-bz2", 0, 20000));
+  WriteFile(logs() + "/slow.gz", gz.substr(0, gz.size() / 2));
+  WriteFile(logs() + "/slow.bz2", bz2.substr(0, bz2.size() / 2));
+  StartAgent(WriteDecompressionConfig());
+  const auto waiting = [&](const std::string& name) {  // a log line saying so for logs/name
+    const std::string err = agent_.Stderr();
+    for (size_t at = 0; (at = err.find("waiting for its writer", at)) != std::string::npos;) {
+      const size_t end = err.find('\n', at);
+      if (err.substr(at, end - at).find(logs() + "/" + name) != std::string::npos) return true;
+      at = end;
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitFor([&] { return waiting("slow.gz") && waiting("slow.bz2"); }, 60s))
+      << agent_.Stderr();
+  AppendFile(logs() + "/slow.gz", gz.substr(gz.size() / 2));
+  AppendFile(logs() + "/slow.bz2", bz2.substr(bz2.size() / 2));
+  ASSERT_TRUE(loki_.WaitForLines(40000, 60s)) << loki_.LineCount();
+  ExpectEachOnce("slow-gz", 0, 20000);
+  ExpectEachOnce("slow-bz2", 0, 20000);
+  EXPECT_EQ(agent_.Stderr().find("compressed file is corrupt"), std::string::npos);
+  EXPECT_EQ(agent_.Stderr().find("compressed file is truncated"), std::string::npos);
+}
+
 // SIGKILL: at least once. Lines of a read chunk that was only partly acknowledged are sent
 // again (positions are acknowledged offsets, per chunk); nothing is lost.
 TEST_F(Decompression, KillInsideAnArchiveLosesNothing) {

@@ -198,6 +198,13 @@ std::optional<FileIdentity> IdentifyDecompressed(CompressedReader& r, const stru
   return id;
 }
 
+bool DecompressedStartsAs(CompressedReader& r, const FileIdentity& id) {
+  char head[kFingerprintMaxLen];
+  const size_t want = std::min<uint32_t>(id.fingerprint_len, kFingerprintMaxLen);
+  return ReadDecompressedHead(r, head, want) == static_cast<ssize_t>(want) &&
+         HashBytes(std::string_view(head, want)) == id.fingerprint;
+}
+
 std::optional<uint64_t> OffsetOfLine(CompressedReader& r, uint64_t lines) {
   std::unique_ptr<char[]> buf(new char[kInputChunk]);
   uint64_t offset = 0;
@@ -228,10 +235,7 @@ std::unique_ptr<CompressedReader> OpenMatchingCopy(int fd, const FileIdentity& i
   auto format = SniffCompression(std::string_view(magic, m > 0 ? static_cast<size_t>(m) : 0));
   if (format && *format != Compression::kGzip) {
     std::unique_ptr<DecompressingReader> r = DecompressingReader::Open(fd, *format, path);
-    char head[kFingerprintMaxLen];
-    const size_t want = std::min<uint32_t>(id.fingerprint_len, kFingerprintMaxLen);
-    if (r && ReadDecompressedHead(*r, head, want) == static_cast<ssize_t>(want) &&
-        HashBytes(std::string_view(head, want)) == id.fingerprint) {
+    if (r && DecompressedStartsAs(*r, id)) {
       r->Rewind();
       return r;
     }
@@ -261,7 +265,22 @@ void DecompressingReader::Rewind() {
   decoder_->Reset();
   in_ = {};
   file_pos_ = pos_ = 0;
-  eof_ = complete_ = false;
+  eof_ = waiting_ = complete_ = false;
+}
+
+void DecompressingReader::EndTruncated() {
+  Complete();  // waiting: every byte the file has was read
+}
+
+// The size as the end was found: what was read when the last read met the end of the file
+// (gzip, bzip2, a truncated file), else the file's size now (zlib ends at its trailer, corrupt
+// data anywhere).
+void DecompressingReader::Complete() {
+  struct stat st;
+  end_size_ =
+      eof_ || waiting_ || ::fstat(fd_, &st) != 0 ? file_pos_ : static_cast<uint64_t>(st.st_size);
+  waiting_ = false;
+  complete_ = true;
 }
 
 bool DecompressingReader::Fill() {
@@ -271,6 +290,10 @@ bool DecompressingReader::Fill() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return false;
   if (n == 0) eof_ = true;
+  if (n > 0) {
+    waiting_ = false;
+    progress_ = true;
+  }
   file_pos_ += static_cast<uint64_t>(n);
   in_ = std::string_view(in_buf_.get(), static_cast<size_t>(n));
   return true;
@@ -285,7 +308,7 @@ ssize_t DecompressingReader::Fail(std::string why) {
                {"error", why}});
   }
   error_ = std::move(why);
-  complete_ = true;
+  Complete();
   return -1;
 }
 
@@ -301,11 +324,17 @@ ssize_t DecompressingReader::Next(char* buf, size_t cap) {
     }
     if (in_.size() != before) continue;  // consumed a header without output yet
     if (decoder_->ended() && (format_ == Compression::kZlib || (in_.empty() && eof_))) {
-      complete_ = true;
+      Complete();
       return 0;
     }
     if (!in_.empty()) return Fail("decoder made no progress");
-    if (eof_) return Fail("unexpected end of data: the archive is truncated");
+    if (eof_) {
+      // The end of the bytes there are, inside the stream. Marked done here, an archive read
+      // while gzip still wrote it lost its rest: the next call reads on from file_pos_.
+      eof_ = false;
+      waiting_ = true;
+      return 0;
+    }
     if (!Fill()) return Fail(std::string("read failed: ") + std::strerror(errno));
   }
 }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "sources/file/positions.h"
 #include "util/status.h"
@@ -45,6 +46,18 @@ class CompressedReader {
   virtual ssize_t ReadAt(char* buf, size_t cap, uint64_t offset) = 0;
   // Nothing more will come (the end was reached, or the data was found corrupt).
   virtual bool complete() const = 0;
+  // The last ReadAt reached the end of the file's bytes in the middle of the compressed stream:
+  // its writer may not be done yet (gzip, an export job), or it was cut short for good. ReadAt
+  // reads on from there when bytes are appended; the file source waits for them (see
+  // FileSourceOptions::compressed_writer_grace) before it calls EndTruncated.
+  virtual bool waiting() const = 0;
+  // No more bytes will come to a waiting reader: it is complete, and its file truncated.
+  virtual void EndTruncated() = 0;
+  // Once complete: the compressed size the file had when it was read to its end (0 before). A
+  // record keeps it, and an archive found at another size was rewritten or grown since.
+  virtual uint64_t compressed_size() const = 0;
+  // Compressed bytes were read from the file since the last call: its writer is at work.
+  virtual bool TakeInputProgress() = 0;
 };
 
 // Up to want decompressed bytes from the start of r; -1 on corrupt data.
@@ -52,6 +65,10 @@ ssize_t ReadDecompressedHead(CompressedReader& r, char* buf, size_t want);
 
 // dev/ino from st and the fingerprint of r's decompressed start; nullopt on corrupt data.
 std::optional<FileIdentity> IdentifyDecompressed(CompressedReader& r, const struct stat& st);
+
+// True when the first id.fingerprint_len decompressed bytes of r hash to id's fingerprint: an
+// archive recorded while its writer had written less of it still matches once it holds more.
+bool DecompressedStartsAs(CompressedReader& r, const FileIdentity& id);
 
 // Decompressed bytes in the first `lines` lines of r (a Promtail position of a decompressed file
 // counts lines); all of it when r has fewer lines. nullopt on corrupt data.
@@ -91,6 +108,10 @@ class DecompressingReader final : public CompressedReader {
   ~DecompressingReader() override;
   ssize_t ReadAt(char* buf, size_t cap, uint64_t offset) override;
   bool complete() const override { return complete_; }
+  bool waiting() const override { return waiting_; }
+  void EndTruncated() override;
+  uint64_t compressed_size() const override { return end_size_; }
+  bool TakeInputProgress() override { return std::exchange(progress_, false); }
   // Why the data is unreadable, after ReadAt returned -1.
   const std::string& error() const { return error_; }
   // Back to the start, not complete (a look at the first bytes may have reached the end of a
@@ -102,6 +123,7 @@ class DecompressingReader final : public CompressedReader {
   ssize_t Next(char* buf, size_t cap);
   bool Fill();
   ssize_t Fail(std::string why);
+  void Complete();
 
   int fd_;
   Compression format_;
@@ -112,7 +134,10 @@ class DecompressingReader final : public CompressedReader {
   uint64_t file_pos_ = 0;  // compressed bytes read from fd
   uint64_t pos_ = 0;       // decompressed bytes produced
   bool eof_ = false;       // fd read to its end
+  bool waiting_ = false;   // at the end of the bytes there are, inside the stream
+  bool progress_ = false;  // TakeInputProgress
   bool complete_ = false;
+  uint64_t end_size_ = 0;  // compressed_size()
   std::string error_;
 };
 

@@ -33,22 +33,54 @@ const TargetState& FileSource::Impl::ArchiveOwner(const std::string& path,
 // Read to the end before (done), or read and waiting for its last acknowledgements. The inode
 // alone does not say so: an archive deleted and written again (a nightly export) gets the freed
 // inode at once on ext4, and is a new archive to read; its birth time tells (a statx, only for
-// the archive on a known one's inode, not an open and a read every pass).
+// the archive on a known one's inode, not an open and a read every pass). One rewritten in place
+// (`gzip > export.gz`: same inode and birth time) or grown by another member (`gzip >>`) has
+// another compressed size than it was read to its end at (CompressedReader::compressed_size):
+// opened again, it resumes where it was when it starts as it did (DecompressedStart), else
+// from 0.
 bool FileSource::Impl::DecompressedBefore(const std::string& path,
                                           const struct stat& walked) const {
   const FileKey key{walked.st_dev, walked.st_ino};
   const auto is = [&](const FileIdentity& id) {
     return KeyOf(id) == key && (id.born_ns == 0 || SameBirth(id.born_ns, BirthNsAt(path)));
   };
+  // Still waiting for acknowledgements: looked at again once done (its record must not race
+  // with a second opening's).
   for (const FinishedFile& ff : finished_) {
     if (is(ff.record.identity)) return true;
   }
   auto rec = positions_->FindByPath(path);
-  return rec && rec->compressed && rec->done && is(rec->identity);
+  if (!rec || !rec->compressed || !rec->done || !is(rec->identity)) return false;
+  const auto size = static_cast<uint64_t>(walked.st_size);
+  // No size: a record of an older version, or of an archive given up empty (its writer died
+  // before its first byte), which has bytes now.
+  if (rec->size == 0) return rec->offset > 0 || size == 0;
+  return rec->size == size;
 }
 
-// Where an archive starts: its own record (same inode and decompressed start), a Promtail
-// position (which counts lines), or 0.
+// An archive rewritten in place raises write events and no create: looked at now, not at the
+// next timed pass (minutes away under inotify). Only names a decompression job matches, of
+// files not open: a stat and a look at the positions per event.
+void FileSource::Impl::ArchiveWritten(const std::string& path, int64_t now_ns) {
+  for (const auto& ts : targets_) {
+    if (!ts->target.decompression.enabled || !ts->glob.Match(path) ||
+        (ts->exclude && ts->exclude->Match(path))) {
+      continue;
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        !files_.contains(FileKey{st.st_dev, st.st_ino})) {
+      OpenDecompressed(path, st, *ts, now_ns);
+    }
+    return;
+  }
+}
+
+// Where an archive starts: its own record (same inode, birth time and decompressed start), a
+// Promtail position (which counts lines), or 0. The record's fingerprint may be shorter than the
+// archive's start now (it was opened while its writer was at work): the start is compared over
+// the record's length. A record of an empty archive compares no bytes: without a birth time, it
+// is not taken for this one.
 uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const FileIdentity& id,
                                              CompressedReader& reader) const {
   auto rec = positions_->FindByPath(path);
@@ -61,10 +93,11 @@ uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const File
     }
     return offset.value_or(0);
   }
-  const bool same = rec->compressed && KeyOf(rec->identity) == KeyOf(id) &&
-                    SameBirth(rec->identity.born_ns, id.born_ns) &&
-                    rec->identity.fingerprint_len == id.fingerprint_len &&
-                    rec->identity.fingerprint == id.fingerprint;
+  const FileIdentity& was = rec->identity;
+  const bool same = rec->compressed && KeyOf(was) == KeyOf(id) &&
+                    SameBirth(was.born_ns, id.born_ns) &&
+                    (was.fingerprint_len > 0 || was.born_ns != 0) &&
+                    was.fingerprint_len <= id.fingerprint_len && DecompressedStartsAs(reader, was);
   return same ? rec->offset : 0;
 }
 

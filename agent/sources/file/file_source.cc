@@ -12,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "sources/file/decompress.h"
 #include "sources/file/file_source_impl.h"
 #include "sources/file/file_util.h"
 #include "sources/file/identity.h"
@@ -339,7 +340,11 @@ void FileSource::Impl::WaitForEvents(int timeout_ms) {
     }
   }
   for (const auto& path : ev.written) {
-    if (TailedFile* f = by_path_.Find(path)) MarkDirty(*f);
+    if (TailedFile* f = by_path_.Find(path)) {
+      MarkDirty(*f);
+    } else if (!rescan_ && HasCompressedExtension(path)) {
+      ArchiveWritten(path, clock_->NowNs());
+    }
   }
   // A file renamed over a parked file's name (written elsewhere, then moved into place) raises
   // no write there; if it took the parked file's inode, no pass can tell it from that file
@@ -754,10 +759,14 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     TailedFile& f = *it->second;
     const bool quiet = now_ns - std::max(f.drain_since_ns, f.idle_since_ns) >= grace;
     if (!f.draining || f.dirty || !quiet) continue;
+    if (f.compressed_waiting() && !WriterGone(f, now_ns)) continue;
     f.FlushPartial(now_, batch_);
     LOG_INFO("finished reading file",
              {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
     finished_.push_back({f.Record(), f.held_from(), f.tracker(), f.read_offset()});
+    // A compressed file's record keeps the compressed size it was read at: an archive rewritten
+    // in place (same inode and birth time) or grown by another member has another one.
+    if (f.compressed()) finished_.back().record.size = f.compressed_size();
     // Its entries in touched_ and waiting_, if any, are dropped by the next UpdatePositions;
     // its unacknowledged bytes are counted with finished_ from now on.
     unacked_files_ -= f.unacked_counted;
@@ -774,6 +783,36 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     }
     HandlersChanged();  // perhaps the last file of a handler whose target went away
   }
+}
+
+// A compressed file read to the end of its bytes inside the stream is not finished: its writer
+// may be adding the rest. Whether one still is: the file's mtime, and the bytes the reader got
+// since the last look (a bzip2 block in progress gives no output). Not the ctime, which our own
+// held link moves. The fstat is taken only for such a file, once per turn.
+bool FileSource::Impl::WriterGone(TailedFile& f, int64_t now_ns) {
+  struct stat st;
+  if (!f.Stat(&st)) {  // parked: let go (EnforceHeldBudget), nothing to wait for
+    f.EndTruncated();
+    return true;
+  }
+  if (f.TakeInputProgress()) f.idle_since_ns = now_ns;  // read more of it since the last look
+  const int64_t changed = std::max<int64_t>(
+      int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec, f.idle_since_ns);
+  if (now_ns - changed < ToNs(opts_.compressed_writer_grace)) {
+    if (!std::exchange(f.awaiting, true)) {
+      LOG_INFO("compressed file ends inside its stream; waiting for its writer to finish it",
+               {{"path", f.path()}, {"decompressed_offset", std::to_string(f.read_offset())}});
+    }
+    return false;
+  }
+  LOG_ERROR(
+      "compressed file is truncated: it ends inside its stream and its writer is gone; the "
+      "lines before the cut were read, the rest is not there",
+      {{"path", f.path()},
+       {"decompressed_offset", std::to_string(f.read_offset())},
+       {"unchanged_for_ms", std::to_string((now_ns - changed) / 1'000'000)}});
+  f.EndTruncated();
+  return true;
 }
 
 // Puts changed records into Positions. Only files read or moved since the last call are looked

@@ -193,6 +193,7 @@ class FileSource::Impl {
   bool Unpark(TailedFile& f, int64_t now_ns);
   void PollTick(int64_t now_ns);
   void CloseDrained(int64_t now_ns);
+  bool WriterGone(TailedFile& f, int64_t now_ns);
   bool StillAtItsPath(const TailedFile& f) const;
   void DrainUnlinked();
   void UpdatePositions();
@@ -285,6 +286,7 @@ class FileSource::Impl {
   // The decompression job whose glob matches path, else t (a compressed rotation of t's stream).
   const TargetState& ArchiveOwner(const std::string& path, const TargetState& t) const;
   bool DecompressedBefore(const std::string& path, const struct stat& walked) const;
+  void ArchiveWritten(const std::string& path, int64_t now_ns);
   uint64_t DecompressedStart(const std::string& path, const FileIdentity& id,
                              CompressedReader& reader) const;
   // Where a file opened at path resumes. A record of it under another name (renamed while

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sources/file/file_util.h"
@@ -141,10 +142,26 @@ std::unique_ptr<GzReader> GzReader::Open(int fd) {
     return nullptr;
   }
   ::gzbuffer(gz, 64 * 1024);
-  return std::unique_ptr<GzReader>(new GzReader(gz));
+  return std::unique_ptr<GzReader>(new GzReader(gz, dup));
 }
 
 GzReader::~GzReader() { ::gzclose(gz_); }
+
+void GzReader::EndTruncated() { Complete(); }
+
+bool GzReader::TakeInputProgress() {
+  const int64_t at = ::gzoffset(gz_);  // compressed bytes consumed
+  return std::exchange(input_seen_, at) != at;
+}
+
+// zlib read ahead to the end of the file: its size now is what was read (but for a write in
+// the instant between).
+void GzReader::Complete() {
+  struct stat st;
+  end_size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  waiting_ = false;
+  complete_ = true;
+}
 
 bool GzReader::SkipTo(uint64_t offset) {
   if (offset < pos_) {
@@ -167,6 +184,7 @@ ssize_t GzReader::ReadAt(char* buf, size_t cap, uint64_t offset) {
     int err = Z_OK;
     ::gzerror(gz_, &err);
     if (err == Z_OK || err == Z_BUF_ERROR) {  // shorter than offset, or still being written
+      waiting_ = err == Z_BUF_ERROR;
       ::gzclearerr(gz_);
       return 0;
     }
@@ -175,15 +193,17 @@ ssize_t GzReader::ReadAt(char* buf, size_t cap, uint64_t offset) {
   int n = ::gzread(gz_, buf, static_cast<unsigned>(std::min<size_t>(cap, 1u << 30)));
   if (n > 0) {
     pos_ += static_cast<uint64_t>(n);
+    waiting_ = false;
     return n;
   }
   int err = Z_OK;
   ::gzerror(gz_, &err);
   if (n == 0 && err == Z_OK) {
-    complete_ = ::gzeof(gz_) != 0;
+    if (::gzeof(gz_) != 0) Complete();
     return 0;
   }
   if (err == Z_BUF_ERROR) {  // truncated stream: a writer is not done with it yet
+    waiting_ = true;
     ::gzclearerr(gz_);
     return 0;
   }

@@ -66,13 +66,22 @@ class GzReader final : public CompressedReader {
   ssize_t ReadAt(char* buf, size_t cap, uint64_t offset) override;
   // The whole stream was decompressed, trailer included: nothing more will come.
   bool complete() const override { return complete_; }
+  bool waiting() const override { return waiting_; }
+  void EndTruncated() override;
+  uint64_t compressed_size() const override { return end_size_; }
+  bool TakeInputProgress() override;
 
  private:
-  explicit GzReader(gzFile gz) : gz_(gz) {}
+  GzReader(gzFile gz, int fd) : gz_(gz), fd_(fd) {}
+  void Complete();
   bool SkipTo(uint64_t offset);
   gzFile gz_;
+  int fd_;  // gz_'s, closed by gzclose: for fstat only
   uint64_t pos_ = 0;
+  uint64_t end_size_ = 0;   // compressed_size()
+  int64_t input_seen_ = 0;  // gzoffset at the last TakeInputProgress
   bool complete_ = false;
+  bool waiting_ = false;  // the last read ended inside the stream (Z_BUF_ERROR)
 };
 
 }  // namespace skidder::sources

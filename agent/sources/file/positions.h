@@ -52,7 +52,8 @@ struct PositionRecord {
   // (The flags sit together: 128 bytes a record, not 136, one per file.)
   bool done = false;
   // The file's size when last seen (0: unknown): if it is deleted unread while the agent is
-  // stopped, size - offset is what was lost.
+  // stopped, size - offset is what was lost. Of a compressed file: its compressed size when it
+  // was read to its end (an archive rewritten in place has another).
   uint64_t size = 0;
   // The name the file was tailed under (its `filename` label), when path is now another name
   // (a rotation, a compressed copy, a held link). Empty: the same as path.

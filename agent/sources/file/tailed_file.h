@@ -88,10 +88,20 @@ class TailedFile {
   // this file.
   std::string WhereNow() const;
   // From now on the fd is a compressed file (a gzip rotation, or an archive of a decompression
-  // job) and offsets count its decompressed bytes. Such a file is complete: it never grows,
-  // shrinks or parks.
+  // job) and offsets count its decompressed bytes. Such a file does not shrink or park; it grows
+  // only while its writer finishes it (see CompressedReader::waiting).
   void UseGzip(std::unique_ptr<CompressedReader> reader) { gz_ = std::move(reader); }
   bool compressed() const { return gz_ != nullptr; }
+  // Compressed, and read to the end of its bytes inside the stream (see CompressedReader).
+  bool compressed_waiting() const { return gz_ != nullptr && gz_->waiting(); }
+  // Its writer is gone: it ends where its bytes do.
+  void EndTruncated() { gz_->EndTruncated(); }
+  // See CompressedReader::compressed_size.
+  uint64_t compressed_size() const { return gz_->compressed_size(); }
+  // See CompressedReader::TakeInputProgress.
+  bool TakeInputProgress() { return gz_->TakeInputProgress(); }
+  // fstat of its descriptor; false when parked or when fstat fails.
+  bool Stat(struct stat* st) const;
   // What the positions file keeps for this file now. FillRecord writes it into *r, reusing r's
   // strings (UpdatePositions does so for each file read or acknowledged: twice a line when every
   // file grows a line at a time).
@@ -138,6 +148,7 @@ class TailedFile {
   bool draining = false;      // the path no longer leads here: read to EOF, then close
   bool via_symlink = false;   // opened through a link: its writes raise no event where we watch
   bool adopted = false;       // in the source's open files (and its path index)
+  bool awaiting = false;      // compressed_waiting, and WriterGone said so in the log
   int64_t idle_since_ns = 0;  // last time data was read (or the file opened)
   int64_t drain_since_ns = 0;
   // Its target went away while the file stayed at its path (a force-deleted pod whose container
