@@ -136,4 +136,9 @@ void CaptureForTest(std::string* sink) {
   g_capture = sink;
 }
 
+std::string CapturedForTest() {
+  std::lock_guard lock(g_mu);
+  return g_capture != nullptr ? *g_capture : std::string();
+}
+
 }  // namespace skidder::log

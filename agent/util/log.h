@@ -32,6 +32,9 @@ inline void Write(Level level, std::string_view msg, std::initializer_list<Field
 
 // Redirects output into a string (tests only); pass nullptr to restore stderr.
 void CaptureForTest(std::string* sink);
+// A copy of what was captured so far, taken under the lock the writers hold: for tests that
+// wait on a line other threads log.
+std::string CapturedForTest();
 
 }  // namespace skidder::log
 

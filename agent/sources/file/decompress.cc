@@ -205,6 +205,16 @@ bool DecompressedStartsAs(CompressedReader& r, const FileIdentity& id) {
          HashBytes(std::string_view(head, want)) == id.fingerprint;
 }
 
+bool StartsAMember(int fd, uint64_t at, Compression c) {
+  char magic[3];
+  if (c == Compression::kZlib || ::pread(fd, magic, sizeof magic, static_cast<off_t>(at)) !=
+                                     static_cast<ssize_t>(sizeof magic)) {
+    return false;
+  }
+  if (c == Compression::kGzip) return magic[0] == '\x1f' && magic[1] == '\x8b';
+  return std::memcmp(magic, "BZh", 3) == 0;
+}
+
 std::optional<uint64_t> OffsetOfLine(CompressedReader& r, uint64_t lines) {
   std::unique_ptr<char[]> buf(new char[kInputChunk]);
   uint64_t offset = 0;
@@ -265,6 +275,7 @@ void DecompressingReader::Rewind() {
   decoder_->Reset();
   in_ = {};
   file_pos_ = pos_ = 0;
+  tail_len_ = 0;
   eof_ = waiting_ = complete_ = false;
 }
 
@@ -283,7 +294,35 @@ void DecompressingReader::Complete() {
   complete_ = true;
 }
 
+void DecompressingReader::KeepTail(size_t n) {
+  const char* got = in_buf_.get();
+  if (n >= sizeof tail_) {
+    std::memcpy(tail_, got + n - sizeof tail_, sizeof tail_);
+    tail_len_ = sizeof tail_;
+    return;
+  }
+  const size_t keep = std::min(tail_len_, sizeof tail_ - n);
+  std::memmove(tail_, tail_ + tail_len_ - keep, keep);
+  std::memcpy(tail_ + keep, got, n);
+  tail_len_ = keep + n;
+}
+
+bool DecompressingReader::TailUnchanged() const {
+  if (tail_len_ == 0) return true;
+  char now[sizeof tail_];
+  return ::pread(fd_, now, tail_len_, static_cast<off_t>(file_pos_ - tail_len_)) ==
+             static_cast<ssize_t>(tail_len_) &&
+         std::memcmp(now, tail_, tail_len_) == 0;
+}
+
 bool DecompressingReader::Fill() {
+  if (waiting_ && !TailUnchanged()) {  // written again from its start while it waited
+    LOG_WARN("compressed file was written again while it was read; it is read again whole",
+             {{"path", path_}, {"decompressed_offset", std::to_string(pos_)}});
+    Complete();
+    end_size_ = kRewritten;
+    return false;
+  }
   ssize_t n;
   do {
     n = ::pread(fd_, in_buf_.get(), kInputChunk, static_cast<off_t>(file_pos_));
@@ -293,6 +332,7 @@ bool DecompressingReader::Fill() {
   if (n > 0) {
     waiting_ = false;
     progress_ = true;
+    KeepTail(static_cast<size_t>(n));
   }
   file_pos_ += static_cast<uint64_t>(n);
   in_ = std::string_view(in_buf_.get(), static_cast<size_t>(n));
@@ -335,7 +375,10 @@ ssize_t DecompressingReader::Next(char* buf, size_t cap) {
       waiting_ = true;
       return 0;
     }
-    if (!Fill()) return Fail(std::string("read failed: ") + std::strerror(errno));
+    if (!Fill()) {
+      if (complete_) return 0;  // written again: ends here, to be read again whole
+      return Fail(std::string("read failed: ") + std::strerror(errno));
+    }
   }
 }
 

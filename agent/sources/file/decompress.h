@@ -66,6 +66,10 @@ ssize_t ReadDecompressedHead(CompressedReader& r, char* buf, size_t want);
 // dev/ino from st and the fingerprint of r's decompressed start; nullopt on corrupt data.
 std::optional<FileIdentity> IdentifyDecompressed(CompressedReader& r, const struct stat& st);
 
+// True when the bytes of fd at `at` begin another gzip member or bzip2 stream (c's magic): an
+// archive read to its end at `at` was grown (`gzip >>`), not written again. Never for zlib.
+bool StartsAMember(int fd, uint64_t at, Compression c);
+
 // True when the first id.fingerprint_len decompressed bytes of r hash to id's fingerprint: an
 // archive recorded while its writer had written less of it still matches once it holds more.
 bool DecompressedStartsAs(CompressedReader& r, const FileIdentity& id);
@@ -112,6 +116,9 @@ class DecompressingReader final : public CompressedReader {
   void EndTruncated() override;
   uint64_t compressed_size() const override { return end_size_; }
   bool TakeInputProgress() override { return std::exchange(progress_, false); }
+  // compressed_size() of a file written again from its start while it was read: no size
+  // matches it, so the file is opened again and read from its start.
+  static constexpr uint64_t kRewritten = UINT64_MAX;
   // Why the data is unreadable, after ReadAt returned -1.
   const std::string& error() const { return error_; }
   // Back to the start, not complete (a look at the first bytes may have reached the end of a
@@ -124,6 +131,8 @@ class DecompressingReader final : public CompressedReader {
   bool Fill();
   ssize_t Fail(std::string why);
   void Complete();
+  void KeepTail(size_t n);
+  bool TailUnchanged() const;
 
   int fd_;
   Compression format_;
@@ -136,6 +145,11 @@ class DecompressingReader final : public CompressedReader {
   bool eof_ = false;       // fd read to its end
   bool waiting_ = false;   // at the end of the bytes there are, inside the stream
   bool progress_ = false;  // TakeInputProgress
+  // The last compressed bytes read, up to file_pos_: unchanged when a waiting reader reads on,
+  // or the file was written again from its start meanwhile (the rest read would be another
+  // stream's middle).
+  char tail_[64];
+  size_t tail_len_ = 0;
   bool complete_ = false;
   uint64_t end_size_ = 0;  // compressed_size()
   std::string error_;

@@ -36,8 +36,8 @@ const TargetState& FileSource::Impl::ArchiveOwner(const std::string& path,
 // the archive on a known one's inode, not an open and a read every pass). One rewritten in place
 // (`gzip > export.gz`: same inode and birth time) or grown by another member (`gzip >>`) has
 // another compressed size than it was read to its end at (CompressedReader::compressed_size):
-// opened again, it resumes where it was when it starts as it did (DecompressedStart), else
-// from 0.
+// opened again, it resumes where it was when it grew by a member (DecompressedStart), else it is
+// read from 0. A rewrite to exactly the size read is taken for the archive read.
 bool FileSource::Impl::DecompressedBefore(const std::string& path,
                                           const struct stat& walked) const {
   const FileKey key{walked.st_dev, walked.st_ino};
@@ -62,13 +62,10 @@ bool FileSource::Impl::DecompressedBefore(const std::string& path,
 // next timed pass (minutes away under inotify). Only names a decompression job matches, of
 // files not open: a stat and a look at the positions per event.
 void FileSource::Impl::ArchiveWritten(const std::string& path, int64_t now_ns) {
-  for (const auto& ts : targets_) {
-    if (!ts->target.decompression.enabled || !ts->glob.Match(path) ||
-        (ts->exclude && ts->exclude->Match(path))) {
-      continue;
-    }
+  for (const auto& ts : targets_) {  // the first target matching it has it, as in a pass
+    if (!ts->glob.Match(path) || (ts->exclude && ts->exclude->Match(path))) continue;
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+    if (ts->target.decompression.enabled && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         !files_.contains(FileKey{st.st_dev, st.st_ino})) {
       OpenDecompressed(path, st, *ts, now_ns);
     }
@@ -80,9 +77,12 @@ void FileSource::Impl::ArchiveWritten(const std::string& path, int64_t now_ns) {
 // Promtail position (which counts lines), or 0. The record's fingerprint may be shorter than the
 // archive's start now (it was opened while its writer was at work): the start is compared over
 // the record's length. A record of an empty archive compares no bytes: without a birth time, it
-// is not taken for this one.
+// is not taken for this one. An archive read to its end before resumes only when it grew by
+// another member where that end was: rewritten with the same first KiB (a long header), it is
+// read whole.
 uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const FileIdentity& id,
-                                             CompressedReader& reader) const {
+                                             CompressedReader& reader, int fd, Compression c,
+                                             uint64_t size) const {
   auto rec = positions_->FindByPath(path);
   if (!rec) return 0;
   if (rec->imported) {
@@ -98,7 +98,11 @@ uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const File
                     SameBirth(was.born_ns, id.born_ns) &&
                     (was.fingerprint_len > 0 || was.born_ns != 0) &&
                     was.fingerprint_len <= id.fingerprint_len && DecompressedStartsAs(reader, was);
-  return same ? rec->offset : 0;
+  if (!same) return 0;
+  if (rec->done && rec->size != 0 && !(size > rec->size && StartsAMember(fd, rec->size, c))) {
+    return 0;
+  }
+  return rec->offset;
 }
 
 void FileSource::Impl::OpenDecompressed(const std::string& path, const struct stat& walked,
@@ -140,7 +144,8 @@ void FileSource::Impl::OpenDecompressed(const std::string& path, const struct st
   FileIdentity id{.dev = static_cast<uint64_t>(st.st_dev), .ino = static_cast<uint64_t>(st.st_ino)};
   id = IdentifyDecompressed(*reader, st).value_or(id);
   id.born_ns = BirthNs(fd);
-  const uint64_t offset = DecompressedStart(path, id, *reader);
+  const uint64_t offset =
+      DecompressedStart(path, id, *reader, fd, *format, static_cast<uint64_t>(st.st_size));
   reader->Rewind();  // a small archive was read to its end just now: it is not done yet
   LOG_INFO("reading compressed file whole",
            {{"path", path}, {"format", cfg.format}, {"offset", std::to_string(offset)}});

@@ -796,8 +796,9 @@ bool FileSource::Impl::WriterGone(TailedFile& f, int64_t now_ns) {
     return true;
   }
   if (f.TakeInputProgress()) f.idle_since_ns = now_ns;  // read more of it since the last look
-  const int64_t changed = std::max<int64_t>(
-      int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec, f.idle_since_ns);
+  int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (mtime > now_ns) mtime = 0;  // in the future (clock skew): it would wait forever
+  const int64_t changed = std::max(mtime, f.idle_since_ns);
   if (now_ns - changed < ToNs(opts_.compressed_writer_grace)) {
     if (!std::exchange(f.awaiting, true)) {
       LOG_INFO("compressed file ends inside its stream; waiting for its writer to finish it",
@@ -879,12 +880,15 @@ void FileSource::Impl::UpdatePositions() {
     // Read to the end and all acknowledged: the record stays (marked done) while the file
     // exists, so that a restart neither reopens it nor takes it for an unseen rotation.
     ff.record.done = ff.record.offset >= ff.final_offset;
-    const bool home = ff.record.done && held_.IsHeld(ff.record.path) && ReleaseHeld(ff);
+    // An archive written again while it was read is read again whole, once this one is done:
+    // a pass finds it now (no event may come for minutes).
+    if (ff.record.done && ff.record.size == DecompressingReader::kRewritten) rescan_ = true;
+    const bool found = ff.record.done && held_.IsHeld(ff.record.path) && ReleaseHeld(ff);
     // Its name may be another file's by now (a new file made there once this one was deleted,
     // or a rotation's record moved there): acknowledgements arriving after that file's record
     // was put must not put this one back over it, or a restart would read that file again.
-    // (A held file released to its name was found there: a record of another file is stale.)
-    if (!home && !ff.record.path.empty() &&
+    // (A held file released to a name it was found at: a record of another file is stale.)
+    if (!found && !ff.record.path.empty() &&
         file_util::OtherFilesRecord(positions_->FindByPath(ff.record.path), ff.record.identity)) {
       ff.record.path.clear();
     }

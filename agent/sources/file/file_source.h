@@ -72,9 +72,10 @@ struct FileSourceOptions {
   std::vector<std::string> symlink_roots;
   uint64_t held_max_bytes = uint64_t{1} << 30;
   // How long a compressed file read to the end of its bytes inside the stream waits for the
-  // rest, counted from its last change (ctime): an archive gzip is still writing when a
-  // decompression job without initial_delay finds it. Closed at once, it was marked done and its
-  // rest never read. A file unchanged this long is truncated for good (its writer died).
+  // rest, counted from its last change (its mtime, or bytes the reader got): an archive gzip is
+  // still writing when a decompression job without initial_delay finds it. Closed at once, it
+  // was marked done and its rest never read. A file unchanged this long is truncated for good
+  // (its writer died).
   std::chrono::milliseconds compressed_writer_grace{60'000};
   // Lines the agent died on (see poison.h); not owned, may be null.
   const poison::CrashLog* crashes = nullptr;

@@ -288,7 +288,7 @@ class FileSource::Impl {
   bool DecompressedBefore(const std::string& path, const struct stat& walked) const;
   void ArchiveWritten(const std::string& path, int64_t now_ns);
   uint64_t DecompressedStart(const std::string& path, const FileIdentity& id,
-                             CompressedReader& reader) const;
+                             CompressedReader& reader, int fd, Compression c, uint64_t size) const;
   // Where a file opened at path resumes. A record of it under another name (renamed while
   // stopped) is removed, or, with `superseded`, named there for the caller to remove once the
   // open cannot fail any more.

@@ -154,11 +154,11 @@ bool GzReader::TakeInputProgress() {
   return std::exchange(input_seen_, at) != at;
 }
 
-// zlib read ahead to the end of the file: its size now is what was read (but for a write in
-// the instant between).
+// zlib reads fd_ with read(): its offset is the compressed bytes read, all of them once the
+// end was met (a member appended since is not counted as read).
 void GzReader::Complete() {
-  struct stat st;
-  end_size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  const off_t at = ::lseek(fd_, 0, SEEK_CUR);
+  end_size_ = at > 0 ? static_cast<uint64_t>(at) : 0;
   waiting_ = false;
   complete_ = true;
 }

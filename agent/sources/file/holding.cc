@@ -66,19 +66,21 @@ std::string FileSource::Impl::HoldBesideLink(TailedFile& f) {
 
 // Everything in a held file is acknowledged: the link goes, and the record moves back to the
 // file's own rotated name (done), so that a restart neither reopens it nor takes it for a
-// rotation it never saw. True when the file is there (a record of another file at that name is
-// stale); when no name leads to it any more, its record goes with the link (path ""): put at
-// its old name, it stood over the record of the file there now, or of the next one made there.
+// rotation it never saw. True when the file was found there (looked for while the link still
+// keeps its inode from a new file): a record of another file at that name is stale. When no
+// name leads to it any more, the record goes to the name it was held from, where a restart may
+// find its compressed copy (ResolveGone); false, since another file may have that name now.
 bool FileSource::Impl::ReleaseHeld(FinishedFile& ff) {
-  held_.Release(ff.record.path);
   std::string home = ff.held_from;
   if (home.empty() || !IsAt(home, ff.record.identity)) {
     home = FindByInode(DirName(ff.record.origin_or_path()), ff.record.identity);
   }
+  held_.Release(ff.record.path);
   positions_->Remove(ff.record.path);
-  ff.record.path = std::move(home);
+  const bool found = !home.empty();
+  ff.record.path = found ? std::move(home) : ff.held_from;
   if (ff.record.path == ff.record.origin) ff.record.origin.clear();
-  return !ff.record.path.empty();
+  return found;
 }
 
 // Disk kept alive only by held links stays within held_max_bytes: the oldest held files are let

@@ -76,8 +76,8 @@ TailedFile::ReadResult TailedFile::ReadChunk(char* buf, size_t cap, const BatchT
     // A file read from its start is fingerprinted by the bytes its first read got (see
     // InodeIdentity); Check grows the fingerprint later while the file is shorter than that.
     SetFingerprint(&id_, std::string_view(buf, static_cast<size_t>(n)));
-  } else if (start == 0 && gz_ != nullptr &&
-             id_.fingerprint_len<kFingerprintMaxLen&& static_cast<size_t>(n)> id_.fingerprint_len) {
+  } else if (start == 0 && gz_ != nullptr && (id_.fingerprint_len < kFingerprintMaxLen) &&
+             (static_cast<size_t>(n) > id_.fingerprint_len)) {
     // An archive opened while its writer had written less than a fingerprint: its record must
     // name its first bytes for a restart to resume inside it (OpenMatchingCopy, via a held
     // link, compares them).

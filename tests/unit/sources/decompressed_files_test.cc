@@ -13,6 +13,7 @@
 #include "sources/file/positions.h"
 #include "support/compress.h"
 #include "unit/sources/fake_sink.h"
+#include "util/log.h"
 
 namespace skidder::sources {
 namespace {
@@ -52,10 +53,14 @@ bool DoneRecord(Positions& p, const std::string& path) {
   return r && r->compressed && r->done;
 }
 
-// n numbered lines ("<name> <i>"), and the gzip archive of them.
+// n numbered lines ("<name> <i>"), after `header` when not empty, and the gzip archive of them.
 struct Export {
-  explicit Export(int n, const std::string& name = "export") {
+  explicit Export(int n, const std::string& name = "export", const std::string& header = "") {
     std::string text;
+    if (!header.empty()) {
+      lines.push_back(header);
+      text += header + "\n";
+    }
     for (int i = 0; i < n; ++i) {
       lines.push_back(name + " " + std::to_string(i));
       text += lines.back() + "\n";
@@ -276,6 +281,52 @@ TEST(DecompressedFiles, AnArchiveGivenUpEmptyIsReadWhenItsBytesCome) {
   const Export e(100);
   WriteFile(path, e.gz);
   ASSERT_TRUE(h.WaitLines(path, e.lines)) << testing::Joined(h.sink.Lines(path));
+}
+
+// The export died halfway and ran again at once, in place (`gzip > export.gz`), while the agent
+// waited for the rest of the first: read on from where it waited, it would be the middle of
+// another stream (garbage, then "corrupt", and the new archive never read). It is read whole.
+TEST(DecompressedFiles, AnArchiveWrittenAgainWhileItWaitsIsReadWhole) {
+  std::string log;
+  log::CaptureForTest(&log);
+  struct Uncapture {
+    ~Uncapture() { log::CaptureForTest(nullptr); }
+  } uncapture;
+  Harness h;
+  skidder::testing::MakeDirs(h.dir / "logs");
+  const std::string path = h.dir / "logs/export.gz";
+  const Export first(20000, "first"), second(300, "second");
+  WriteFile(path, first.gz.substr(0, first.gz.size() / 2));
+  StartArchives(h);
+  ASSERT_TRUE(WaitFor(
+      [] { return log::CapturedForTest().find("waiting for its writer") != std::string::npos; }));
+  const size_t before = h.sink.Lines(path).size();
+  WriteFile(path, second.gz);  // O_TRUNC: the same inode and birth time
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Lines(path).size() >= before + 300; }))
+      << h.sink.Lines(path).size() - before;
+  const std::vector<std::string> got = h.sink.Lines(path);
+  ASSERT_LE(got.size(), before + 301) << "its first part, the line cut short, then the second";
+  EXPECT_TRUE(std::equal(second.lines.begin(), second.lines.end(), got.end() - 300));
+  EXPECT_EQ(log::CapturedForTest().find("is corrupt"), std::string::npos);
+}
+
+// Written again in place with the same first KiB (a long header line): its start matches the
+// record's fingerprint, but where the first archive ended no new member begins. Read whole, not
+// from the old offset (which skipped the start of the new export).
+TEST(DecompressedFiles, AnArchiveRewrittenWithTheSameStartIsReadWhole) {
+  Harness h;
+  skidder::testing::MakeDirs(h.dir / "logs");
+  const std::string path = h.dir / "logs/export.gz";
+  const std::string header(2000, '#');
+  const Export monday(100, "monday", header), tuesday(200, "tuesday", header);
+  WriteFile(path, monday.gz);
+  StartArchives(h);
+  ASSERT_TRUE(h.WaitLines(path, monday.lines));
+  ASSERT_TRUE(WaitFor([&] { return DoneRecord(*h.positions, path); }));
+  WriteFile(path, tuesday.gz);
+  std::vector<std::string> want = monday.lines;
+  want.insert(want.end(), tuesday.lines.begin(), tuesday.lines.end());
+  ASSERT_TRUE(h.WaitLines(path, want)) << h.sink.Lines(path).size();
 }
 
 }  // namespace
