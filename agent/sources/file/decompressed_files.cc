@@ -78,8 +78,8 @@ void FileSource::Impl::ArchiveWritten(const std::string& path, int64_t now_ns) {
 // archive's start now (it was opened while its writer was at work): the start is compared over
 // the record's length. A record of an empty archive compares no bytes: without a birth time, it
 // is not taken for this one. An archive read to its end before resumes only when it grew by
-// another member where that end was: rewritten with the same first KiB (a long header), it is
-// read whole.
+// another member where that end was, or by the rest of a stream it was given up inside (cut):
+// rewritten with the same first KiB (a long header), it is read whole.
 uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const FileIdentity& id,
                                              CompressedReader& reader, int fd, Compression c,
                                              uint64_t size) const {
@@ -99,7 +99,9 @@ uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const File
                     (was.fingerprint_len > 0 || was.born_ns != 0) &&
                     was.fingerprint_len <= id.fingerprint_len && DecompressedStartsAs(reader, was);
   if (!same) return 0;
-  if (rec->done && rec->size != 0 && !(size > rec->size && StartsAMember(fd, rec->size, c))) {
+  // Grown where it ended: by another member, or (cut) by the rest of its stream.
+  if (rec->done && rec->size != 0 &&
+      !(size > rec->size && (rec->cut || StartsAMember(fd, rec->size, c)))) {
     return 0;
   }
   return rec->offset;

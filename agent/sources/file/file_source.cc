@@ -759,14 +759,20 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     TailedFile& f = *it->second;
     const bool quiet = now_ns - std::max(f.drain_since_ns, f.idle_since_ns) >= grace;
     if (!f.draining || f.dirty || !quiet) continue;
-    if (f.compressed_waiting() && !WriterGone(f, now_ns)) continue;
-    f.FlushPartial(now_, batch_);
-    LOG_INFO("finished reading file",
-             {{"path", f.path()}, {"offset", std::to_string(f.read_offset())}});
-    finished_.push_back({f.Record(), f.held_from(), f.tracker(), f.read_offset()});
+    // Given up inside its stream (cut): the line it was cut in is not a line yet. Kept back, it
+    // is read whole if the archive grows after all (a writer that paused past the grace).
+    const bool cut = f.compressed_waiting();
+    if (cut && !WriterGone(f, now_ns)) continue;
+    if (!cut) f.FlushPartial(now_, batch_);
+    const uint64_t end = cut ? f.lines_end() : f.read_offset();
+    LOG_INFO("finished reading file", {{"path", f.path()}, {"offset", std::to_string(end)}});
+    finished_.push_back({f.Record(), f.held_from(), f.tracker(), end});
     // A compressed file's record keeps the compressed size it was read at: an archive rewritten
     // in place (same inode and birth time) or grown by another member has another one.
-    if (f.compressed()) finished_.back().record.size = f.compressed_size();
+    if (f.compressed()) {
+      finished_.back().record.size = f.compressed_size();
+      finished_.back().record.cut = cut;
+    }
     // Its entries in touched_ and waiting_, if any, are dropped by the next UpdatePositions;
     // its unacknowledged bytes are counted with finished_ from now on.
     unacked_files_ -= f.unacked_counted;

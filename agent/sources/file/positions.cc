@@ -124,6 +124,10 @@ Status ParseJson(const std::string& text, PositionSet* out,
       if (!done->value.IsBool()) return DataLoss("record for " + r.path + ": done is not a bool");
       r.done = done->value.GetBool();
     }
+    if (auto cut = f.FindMember("cut"); cut != f.MemberEnd()) {
+      if (!cut->value.IsBool()) return DataLoss("record for " + r.path + ": cut is not a bool");
+      r.cut = cut->value.GetBool();
+    }
     if (auto origin = f.FindMember("origin"); origin != f.MemberEnd()) {
       if (!origin->value.IsString()) return DataLoss("record for " + r.path + ": bad origin");
       r.origin.assign(origin->value.GetString(), origin->value.GetStringLength());
@@ -314,6 +318,10 @@ void Serialize(const PositionSet& records, const std::map<std::string, std::stri
     }
     if (r.done) {
       w.Key("done");
+      w.Bool(true);
+    }
+    if (r.cut) {
+      w.Key("cut");
       w.Bool(true);
     }
     if (!r.origin.empty()) {
@@ -574,7 +582,8 @@ void Positions::Put(const PositionRecord& record) {
   }
   PositionRecord& r = Mutable(*it);
   if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
-      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done) {
+      r.compressed == record.compressed && r.origin == record.origin && r.done == record.done &&
+      r.cut == record.cut) {
     if (r.size != record.size) {
       r.size = record.size;
       sizes_dirty_ = true;

@@ -51,6 +51,9 @@ struct PositionRecord {
   // a restart neither reopens it nor takes it for a rotation it never saw) until it is deleted.
   // (The flags sit together: 128 bytes a record, not 136, one per file.)
   bool done = false;
+  // Compressed, done, and given up inside its stream (its writer gone: see
+  // CompressedReader::waiting): if it grows after all, the stream goes on where it was cut.
+  bool cut = false;
   // The file's size when last seen (0: unknown): if it is deleted unread while the agent is
   // stopped, size - offset is what was lost. Of a compressed file: its compressed size when it
   // was read to its end (an archive rewritten in place has another).

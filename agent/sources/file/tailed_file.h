@@ -134,6 +134,8 @@ class TailedFile {
   void set_held_from(std::string p);
   const FileIdentity& identity() const { return id_; }
   uint64_t read_offset() const { return splitter_.read_offset(); }
+  // Just past the last complete line read (read_offset() less a line still being read).
+  uint64_t lines_end() const { return splitter_.offset(); }
   uint64_t size() const { return size_; }  // at the last Check()
   uint64_t committed() const { return tracker_->Committed(); }
   const std::shared_ptr<AckTracker>& tracker() const { return tracker_; }
