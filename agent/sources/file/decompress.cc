@@ -205,6 +205,19 @@ bool DecompressedStartsAs(CompressedReader& r, const FileIdentity& id) {
          HashBytes(std::string_view(head, want)) == id.fingerprint;
 }
 
+uint32_t HashTail(std::string_view tail) {
+  const uint64_t h = HashBytes(tail);
+  const auto folded = static_cast<uint32_t>(h ^ (h >> 32));
+  return folded == 0 ? 1 : folded;
+}
+
+bool TailBefore(int fd, uint64_t end, uint32_t hash) {
+  char tail[64];  // DecompressingReader::tail_
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(end, sizeof tail));
+  return n > 0 && ::pread(fd, tail, n, static_cast<off_t>(end - n)) == static_cast<ssize_t>(n) &&
+         HashTail(std::string_view(tail, n)) == hash;
+}
+
 bool StartsAMember(int fd, uint64_t at, Compression c) {
   char magic[3];
   if (c == Compression::kZlib || ::pread(fd, magic, sizeof magic, static_cast<off_t>(at)) !=

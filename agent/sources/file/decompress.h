@@ -58,7 +58,16 @@ class CompressedReader {
   virtual uint64_t compressed_size() const = 0;
   // Compressed bytes were read from the file since the last call: its writer is at work.
   virtual bool TakeInputProgress() = 0;
+  // A hash of the last compressed bytes read (TailHash), 0 when not kept: the record of an
+  // archive given up inside its stream keeps it, to tell the rest of that stream, appended
+  // later, from another archive written over it.
+  virtual uint32_t TailHash() const { return 0; }
 };
+
+// The hash TailHash gives for `tail`, never 0.
+uint32_t HashTail(std::string_view tail);
+// Whether the compressed bytes of fd before `end` (as many as a tail keeps) hash to `hash`.
+bool TailBefore(int fd, uint64_t end, uint32_t hash);
 
 // Up to want decompressed bytes from the start of r; -1 on corrupt data.
 ssize_t ReadDecompressedHead(CompressedReader& r, char* buf, size_t want);
@@ -116,6 +125,9 @@ class DecompressingReader final : public CompressedReader {
   void EndTruncated() override;
   uint64_t compressed_size() const override { return end_size_; }
   bool TakeInputProgress() override { return std::exchange(progress_, false); }
+  uint32_t TailHash() const override {
+    return tail_len_ == 0 ? 0 : HashTail(std::string_view(tail_, tail_len_));
+  }
   // compressed_size() of a file written again from its start while it was read: no size
   // matches it, so the file is opened again and read from its start.
   static constexpr uint64_t kRewritten = UINT64_MAX;

@@ -99,11 +99,14 @@ uint64_t FileSource::Impl::DecompressedStart(const std::string& path, const File
                     (was.fingerprint_len > 0 || was.born_ns != 0) &&
                     was.fingerprint_len <= id.fingerprint_len && DecompressedStartsAs(reader, was);
   if (!same) return 0;
-  // Grown where it ended: by another member, or (cut) by the rest of its stream.
-  if (rec->done && rec->size != 0 &&
-      !(size > rec->size && (rec->cut || StartsAMember(fd, rec->size, c)))) {
-    return 0;
-  }
+  // Grown where it ended: by another member, or (cut) by the rest of its stream, its bytes
+  // before the cut unchanged.
+  const auto grown = [&] {
+    if (size <= rec->size) return false;
+    if (rec->cut) return TailBefore(fd, rec->size, rec->tail);
+    return StartsAMember(fd, rec->size, c);
+  };
+  if (rec->done && rec->size != 0 && !grown()) return 0;
   return rec->offset;
 }
 

@@ -760,11 +760,16 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     const bool quiet = now_ns - std::max(f.drain_since_ns, f.idle_since_ns) >= grace;
     if (!f.draining || f.dirty || !quiet) continue;
     // Given up inside its stream (cut): the line it was cut in is not a line yet. Kept back, it
-    // is read whole if the archive grows after all (a writer that paused past the grace).
-    const bool cut = f.compressed_waiting();
-    if (cut && !WriterGone(f, now_ns)) continue;
-    if (!cut) f.FlushPartial(now_, batch_);
-    const uint64_t end = cut ? f.lines_end() : f.read_offset();
+    // is read whole if the archive grows after all (a writer that paused past the grace), when
+    // the reader keeps its last compressed bytes to tell that (decompression jobs' readers).
+    // An archive written over while it was read is read again whole: its cut line is no line.
+    const bool waiting = f.compressed_waiting();
+    if (waiting && !WriterGone(f, now_ns)) continue;
+    const uint32_t tail = waiting ? f.compressed_tail() : 0;
+    const bool cut = tail != 0;
+    const bool rewritten = f.compressed() && f.compressed_size() == DecompressingReader::kRewritten;
+    if (!cut && !rewritten) f.FlushPartial(now_, batch_);
+    const uint64_t end = cut || rewritten ? f.lines_end() : f.read_offset();
     LOG_INFO("finished reading file", {{"path", f.path()}, {"offset", std::to_string(end)}});
     finished_.push_back({f.Record(), f.held_from(), f.tracker(), end});
     // A compressed file's record keeps the compressed size it was read at: an archive rewritten
@@ -772,6 +777,7 @@ void FileSource::Impl::CloseDrained(int64_t now_ns) {
     if (f.compressed()) {
       finished_.back().record.size = f.compressed_size();
       finished_.back().record.cut = cut;
+      finished_.back().record.tail = tail;
     }
     // Its entries in touched_ and waiting_, if any, are dropped by the next UpdatePositions;
     // its unacknowledged bytes are counted with finished_ from now on.
@@ -886,9 +892,12 @@ void FileSource::Impl::UpdatePositions() {
     // Read to the end and all acknowledged: the record stays (marked done) while the file
     // exists, so that a restart neither reopens it nor takes it for an unseen rotation.
     ff.record.done = ff.record.offset >= ff.final_offset;
-    // An archive written again while it was read is read again whole, once this one is done:
-    // a pass finds it now (no event may come for minutes).
-    if (ff.record.done && ff.record.size == DecompressingReader::kRewritten) rescan_ = true;
+    // An archive written again while it was read is read again whole, and one given up inside
+    // its stream may have grown since (its events came while this record was not done yet):
+    // once done, a pass looks at it now, not in minutes.
+    if (ff.record.done && (ff.record.cut || ff.record.size == DecompressingReader::kRewritten)) {
+      rescan_ = true;
+    }
     const bool found = ff.record.done && held_.IsHeld(ff.record.path) && ReleaseHeld(ff);
     // Its name may be another file's by now (a new file made there once this one was deleted,
     // or a rotation's record moved there): acknowledgements arriving after that file's record

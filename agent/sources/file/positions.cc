@@ -125,8 +125,11 @@ Status ParseJson(const std::string& text, PositionSet* out,
       r.done = done->value.GetBool();
     }
     if (auto cut = f.FindMember("cut"); cut != f.MemberEnd()) {
-      if (!cut->value.IsBool()) return DataLoss("record for " + r.path + ": cut is not a bool");
-      r.cut = cut->value.GetBool();
+      if (!cut->value.IsUint() || cut->value.GetUint() == 0) {
+        return DataLoss("record for " + r.path + ": bad cut");
+      }
+      r.cut = true;
+      r.tail = cut->value.GetUint();
     }
     if (auto origin = f.FindMember("origin"); origin != f.MemberEnd()) {
       if (!origin->value.IsString()) return DataLoss("record for " + r.path + ": bad origin");
@@ -320,9 +323,9 @@ void Serialize(const PositionSet& records, const std::map<std::string, std::stri
       w.Key("done");
       w.Bool(true);
     }
-    if (r.cut) {
+    if (r.cut) {  // the tail's hash, never 0
       w.Key("cut");
-      w.Bool(true);
+      w.Uint(r.tail);
     }
     if (!r.origin.empty()) {
       w.Key("origin");
@@ -583,7 +586,7 @@ void Positions::Put(const PositionRecord& record) {
   PositionRecord& r = Mutable(*it);
   if (r.identity == record.identity && r.offset == record.offset && r.imported == record.imported &&
       r.compressed == record.compressed && r.origin == record.origin && r.done == record.done &&
-      r.cut == record.cut) {
+      r.cut == record.cut && r.tail == record.tail) {
     if (r.size != record.size) {
       r.size = record.size;
       sizes_dirty_ = true;

@@ -52,8 +52,10 @@ struct PositionRecord {
   // (The flags sit together: 128 bytes a record, not 136, one per file.)
   bool done = false;
   // Compressed, done, and given up inside its stream (its writer gone: see
-  // CompressedReader::waiting): if it grows after all, the stream goes on where it was cut.
+  // CompressedReader::waiting): if it grows after all, the stream goes on where it was cut,
+  // when its compressed bytes before `size` still hash to `tail` (CompressedReader::TailHash).
   bool cut = false;
+  uint32_t tail = 0;
   // The file's size when last seen (0: unknown): if it is deleted unread while the agent is
   // stopped, size - offset is what was lost. Of a compressed file: its compressed size when it
   // was read to its end (an archive rewritten in place has another).

@@ -98,8 +98,9 @@ class TailedFile {
   void EndTruncated() { gz_->EndTruncated(); }
   // See CompressedReader::compressed_size.
   uint64_t compressed_size() const { return gz_->compressed_size(); }
-  // See CompressedReader::TakeInputProgress.
+  // See CompressedReader::TakeInputProgress and TailHash.
   bool TakeInputProgress() { return gz_->TakeInputProgress(); }
+  uint32_t compressed_tail() const { return gz_->TailHash(); }
   // fstat of its descriptor; false when parked or when fstat fails.
   bool Stat(struct stat* st) const;
   // What the positions file keeps for this file now. FillRecord writes it into *r, reusing r's

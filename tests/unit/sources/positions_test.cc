@@ -428,16 +428,16 @@ TEST_F(PositionsTest, FilesWithoutCursorsStillLoad) {
   EXPECT_TRUE(Corrupt().empty());
 }
 
-// A record's birth time (what tells a new file on a reused inode from the recorded one) is kept
-// across a restart; records written without one load with none (unknown: not compared).
-// A compressed record given up inside its stream says so ("cut"); records without the key load
-// as not cut, and one that is not a bool makes the file corrupt.
+// A compressed record given up inside its stream says so, with the hash of its last compressed
+// bytes ("cut"); records without the key load as not cut, and a cut that is not a hash (0, not
+// a number) makes the file corrupt.
 TEST_F(PositionsTest, CutArchivesAreKept) {
   const std::string file = dir_ / "positions.json";
   {
     Positions p(file, false, &metrics_);
     PositionRecord r{"/a.gz", {1, 2, 3, 4}, 10, false};
     r.compressed = r.done = r.cut = true;
+    r.tail = 4'000'000'000;
     r.size = 77;
     p.Put(r);
     p.Put({"/b.log", {1, 5, 3, 4}, 10, false});
@@ -446,16 +446,19 @@ TEST_F(PositionsTest, CutArchivesAreKept) {
   EXPECT_EQ(ReadFile(file).find("\"cut\"", ReadFile(file).find("/b.log")), std::string::npos);
   Positions p(file, false, &metrics_);
   EXPECT_TRUE(p.FindByPath("/a.gz")->cut);
+  EXPECT_EQ(p.FindByPath("/a.gz")->tail, 4'000'000'000u);
   EXPECT_EQ(p.FindByPath("/a.gz")->size, 77u);
   EXPECT_FALSE(p.FindByPath("/b.log")->cut);
   WriteFile(file,
             "{\"version\":1,\"files\":[{\"path\":\"/a\",\"dev\":1,\"ino\":2,\"fp_len\":0,"
-            "\"fp\":0,\"offset\":3,\"cut\":1}]}");
+            "\"fp\":0,\"offset\":3,\"cut\":true}]}");
   Positions bad(file, false, &metrics_);
   EXPECT_EQ(bad.All().size(), 0u);
   EXPECT_EQ(Corrupt().size(), 1u);
 }
 
+// A record's birth time (what tells a new file on a reused inode from the recorded one) is kept
+// across a restart; records written without one load with none (unknown: not compared).
 TEST_F(PositionsTest, BirthTimesAreKeptAndRecordsWithoutOneStillLoad) {
   const std::string file = dir_ / "positions.json";
   {
