@@ -71,9 +71,16 @@ struct Export {
   std::string gz;
 };
 
-TEST(DecompressedFiles, InitialDelayHoldsANewArchiveBack) {
+// Each test: a source over dir/logs/* (StartArchives), and an archive at logs/export.gz.
+class DecompressedFiles : public ::testing::Test {
+ protected:
+  DecompressedFiles() { skidder::testing::MakeDirs(h.dir / "logs"); }
+  void ResumeAnArchiveOpenedEmpty(bool held);
   Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
+  const std::string path = h.dir / "logs/export.gz";
+};
+
+TEST_F(DecompressedFiles, InitialDelayHoldsANewArchiveBack) {
   WriteGzip(h.dir / "logs/a.gz", "one\ntwo\n");
   const auto start = std::chrono::steady_clock::now();
   StartArchives(h, {.initial_delay = 1500ms});
@@ -81,9 +88,7 @@ TEST(DecompressedFiles, InitialDelayHoldsANewArchiveBack) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 1500ms);
 }
 
-TEST(DecompressedFiles, ArchiveReadBeforeARestartIsNotDeliveredAgain) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
+TEST_F(DecompressedFiles, ArchiveReadBeforeARestartIsNotDeliveredAgain) {
   WriteGzip(h.dir / "logs/a.gz", "one\ntwo\n");
   StartArchives(h);
   ASSERT_TRUE(h.WaitLines(h.dir / "logs/a.gz", {"one", "two"}));
@@ -101,10 +106,7 @@ TEST(DecompressedFiles, ArchiveReadBeforeARestartIsNotDeliveredAgain) {
 // A nightly export: the archive is read to its end, then deleted and written again under the
 // same name, and ext4 gives the new one the freed inode. It is a new archive, read whole, not
 // one read before (its birth time tells), and again after a restart.
-TEST(DecompressedFiles, AnArchiveWrittenAgainOnItsInodeIsReadAgain) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveWrittenAgainOnItsInodeIsReadAgain) {
   WriteGzip(path, "one\n");
   // No initial_delay: the agent may find each archive while WriteGzip is still writing it.
   StartArchives(h);
@@ -140,10 +142,7 @@ TEST(DecompressedFiles, AnArchiveWrittenAgainOnItsInodeIsReadAgain) {
 // A job without initial_delay (Promtail's default) finds an archive gzip is still writing: it
 // is read as far as it goes and waits for the rest. Marked done when its bytes ran out, it lost
 // the rest of the export.
-TEST(DecompressedFiles, AnArchiveFoundWhileItsWriterIsAtWorkIsReadToItsEnd) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveFoundWhileItsWriterIsAtWorkIsReadToItsEnd) {
   const Export e(20000);
   const size_t cut = e.gz.size() / 2;
   WriteFile(path, e.gz.substr(0, cut));
@@ -160,10 +159,7 @@ TEST(DecompressedFiles, AnArchiveFoundWhileItsWriterIsAtWorkIsReadToItsEnd) {
 // The same across a restart, for an archive the agent opened before gzip wrote a byte of it:
 // its record names the first bytes it read later, and the agent resumes inside it after the
 // restart instead of reading it again from the start; also when its record is at a held link.
-void ResumeAnArchiveOpenedEmpty(bool held) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+void DecompressedFiles::ResumeAnArchiveOpenedEmpty(bool held) {
   const Export e(20000);
   const size_t cut = e.gz.size() / 2;
   WriteFile(path, "");
@@ -187,21 +183,18 @@ void ResumeAnArchiveOpenedEmpty(bool held) {
   EXPECT_EQ(h.sink.Lines(path), e.lines) << "nothing twice";
 }
 
-TEST(DecompressedFiles, AnArchiveOpenedEmptyResumesAfterARestart) {
+TEST_F(DecompressedFiles, AnArchiveOpenedEmptyResumesAfterARestart) {
   ResumeAnArchiveOpenedEmpty(/*held=*/false);
 }
 
-TEST(DecompressedFiles, AnArchiveOpenedEmptyResumesAfterARestartFromItsHeldLink) {
+TEST_F(DecompressedFiles, AnArchiveOpenedEmptyResumesAfterARestartFromItsHeldLink) {
   ResumeAnArchiveOpenedEmpty(/*held=*/true);
 }
 
 // A writer that died leaves a truncated archive: once it has not changed for the grace, its
 // whole lines were read and it is done (not read again at the next pass), with one clear error.
 // The line it was cut in is not a line: kept back (see the next test).
-TEST(DecompressedFiles, AnArchiveWhoseWriterDiedIsDoneAfterTheGraceWithWhatItHeld) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveWhoseWriterDiedIsDoneAfterTheGraceWithWhatItHeld) {
   const Export e(20000);
   WriteFile(path, e.gz.substr(0, e.gz.size() / 2));
   StartArchives(h, {.writer_grace = 300ms, .held = true, .polling = true});
@@ -221,10 +214,7 @@ TEST(DecompressedFiles, AnArchiveWhoseWriterDiedIsDoneAfterTheGraceWithWhatItHel
 // time): the archive was given up inside its stream, then grows by the rest of that stream. It
 // is read on from the last whole line, the line it was cut in whole, nothing twice; also
 // across a restart.
-TEST(DecompressedFiles, AnArchiveGivenUpThenFinishedIsReadOnWithWholeLines) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveGivenUpThenFinishedIsReadOnWithWholeLines) {
   const Export e(30000);
   const size_t third = e.gz.size() / 3;
   WriteFile(path, e.gz.substr(0, third));
@@ -251,10 +241,7 @@ TEST(DecompressedFiles, AnArchiveGivenUpThenFinishedIsReadOnWithWholeLines) {
 // A nightly `gzip > export.gz`: the archive is written again in place, on its inode, with its
 // birth time. Another compressed size tells it from the one read: read whole, at once (a write
 // event, no create), and again after a restart.
-TEST(DecompressedFiles, AnArchiveRewrittenInPlaceIsReadAgain) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveRewrittenInPlaceIsReadAgain) {
   const Export monday(100, "monday"), tuesday(200, "tuesday"), wednesday(300, "wednesday");
   WriteFile(path, monday.gz);
   StartArchives(h);
@@ -283,10 +270,7 @@ TEST(DecompressedFiles, AnArchiveRewrittenInPlaceIsReadAgain) {
 
 // `gzip >> export.gz`: another gzip member appended to an archive read before. Its start is the
 // one read: it is read on from where it was, nothing twice.
-TEST(DecompressedFiles, AnArchiveGrownByAnotherMemberIsReadOnFromWhereItWas) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveGrownByAnotherMemberIsReadOnFromWhereItWas) {
   const Export first(100);
   WriteFile(path, first.gz);
   StartArchives(h);
@@ -301,10 +285,7 @@ TEST(DecompressedFiles, AnArchiveGrownByAnotherMemberIsReadOnFromWhereItWas) {
 
 // An archive whose writer died before its first byte is given up empty; written later (the job
 // retried), it is read whole, not taken for the empty archive read before.
-TEST(DecompressedFiles, AnArchiveGivenUpEmptyIsReadWhenItsBytesCome) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveGivenUpEmptyIsReadWhenItsBytesCome) {
   WriteFile(path, "");
   StartArchives(h, {.writer_grace = 300ms});
   ASSERT_TRUE(WaitFor([&] { return DoneRecord(*h.positions, path); }));
@@ -316,15 +297,12 @@ TEST(DecompressedFiles, AnArchiveGivenUpEmptyIsReadWhenItsBytesCome) {
 // The export died halfway and ran again at once, in place (`gzip > export.gz`), while the agent
 // waited for the rest of the first: read on from where it waited, it would be the middle of
 // another stream (garbage, then "corrupt", and the new archive never read). It is read whole.
-TEST(DecompressedFiles, AnArchiveWrittenAgainWhileItWaitsIsReadWhole) {
+TEST_F(DecompressedFiles, AnArchiveWrittenAgainWhileItWaitsIsReadWhole) {
   std::string log;
   log::CaptureForTest(&log);
   struct Uncapture {
     ~Uncapture() { log::CaptureForTest(nullptr); }
   } uncapture;
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
   const Export first(20000, "first"), second(300, "second");
   WriteFile(path, first.gz.substr(0, first.gz.size() / 2));
   StartArchives(h);
@@ -343,10 +321,7 @@ TEST(DecompressedFiles, AnArchiveWrittenAgainWhileItWaitsIsReadWhole) {
 // Written again in place with the same first KiB (a long header line): its start matches the
 // record's fingerprint, but where the first archive ended no new member begins. Read whole, not
 // from the old offset (which skipped the start of the new export).
-TEST(DecompressedFiles, AnArchiveRewrittenWithTheSameStartIsReadWhole) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, AnArchiveRewrittenWithTheSameStartIsReadWhole) {
   const std::string header(2000, '#');
   const Export monday(100, "monday", header), tuesday(200, "tuesday", header);
   WriteFile(path, monday.gz);
@@ -362,10 +337,7 @@ TEST(DecompressedFiles, AnArchiveRewrittenWithTheSameStartIsReadWhole) {
 // Given up inside its stream (its writer died), then written over in place by a larger export
 // with the same first KiB: not the rest of the cut stream (its bytes before the cut changed),
 // so read whole, not from where the first was cut.
-TEST(DecompressedFiles, ACutArchiveWrittenOverWithTheSameStartIsReadWhole) {
-  Harness h;
-  skidder::testing::MakeDirs(h.dir / "logs");
-  const std::string path = h.dir / "logs/export.gz";
+TEST_F(DecompressedFiles, ACutArchiveWrittenOverWithTheSameStartIsReadWhole) {
   const std::string header(2000, '#');
   const Export monday(20000, "monday", header), tuesday(30000, "tuesday", header);
   WriteFile(path, monday.gz.substr(0, monday.gz.size() / 2));
