@@ -320,12 +320,9 @@ void DecompressingReader::KeepTail(size_t n) {
   tail_len_ = keep + n;
 }
 
+// tail_ holds the last min(file_pos_, 64) bytes read: TailBefore's reach.
 bool DecompressingReader::TailUnchanged() const {
-  if (tail_len_ == 0) return true;
-  char now[sizeof tail_];
-  return ::pread(fd_, now, tail_len_, static_cast<off_t>(file_pos_ - tail_len_)) ==
-             static_cast<ssize_t>(tail_len_) &&
-         std::memcmp(now, tail_, tail_len_) == 0;
+  return tail_len_ == 0 || TailBefore(fd_, file_pos_, TailHash());
 }
 
 bool DecompressingReader::Fill() {

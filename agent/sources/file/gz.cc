@@ -15,32 +15,13 @@
 #include "sources/file/identity.h"
 
 namespace skidder::sources {
-namespace {
-
-// Up to want decompressed bytes from the start of the stream; -1 on corrupt data.
-ssize_t ReadHead(GzReader& reader, char* buf, size_t want) {
-  size_t got = 0;
-  while (got < want) {
-    const ssize_t n = reader.ReadAt(buf + got, want - got, got);
-    if (n < 0) return -1;
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  return static_cast<ssize_t>(got);
-}
-
-}  // namespace
 
 bool IsGzName(std::string_view name) { return name.ends_with(".gz"); }
 
 bool GzFingerprintMatches(int fd, const FileIdentity& id) {
   if (id.fingerprint_len == 0) return false;  // an empty file leaves nothing to recognise
   auto reader = GzReader::Open(fd);
-  if (!reader) return false;
-  char head[kFingerprintMaxLen];
-  const size_t want = std::min<uint32_t>(id.fingerprint_len, kFingerprintMaxLen);
-  return ReadHead(*reader, head, want) == static_cast<ssize_t>(want) &&
-         HashBytes(std::string_view(head, want)) == id.fingerprint;
+  return reader && DecompressedStartsAs(*reader, id);
 }
 
 std::optional<FoundCopy> FindCompressedCopy(const std::string& dir, const std::string& base_path,
@@ -104,7 +85,7 @@ std::optional<FileIdentity> GzIdentify(int fd) {
   auto reader = GzReader::Open(fd);
   if (!reader) return std::nullopt;
   char head[kFingerprintMaxLen];
-  const ssize_t got = ReadHead(*reader, head, sizeof head);
+  const ssize_t got = ReadDecompressedHead(*reader, head, sizeof head);
   if (got < 0) return std::nullopt;
   FileIdentity id;
   id.dev = static_cast<uint64_t>(st.st_dev);
