@@ -106,6 +106,7 @@ struct SyslogSource::Impl {
   int listen_fd = -1;
   std::unique_ptr<TlsContext> tls;
   std::list<Connection> conns;
+  size_t next_first = 0;               // Turn: where in the polled connections reading starts
   std::unique_ptr<Resolver> resolver;  // when the rules read __syslog_connection_hostname
   std::deque<HeldDatagram> held;       // waiting for the resolver, in arrival order
   size_t held_bytes = 0;

@@ -130,7 +130,11 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
       AcceptAll();
     }
   }
-  for (size_t i = 0; i < polled.size(); ++i) {
+  // Each turn starts at the next connection: one that refills the sink at once (after an
+  // outage) must not be the only one read, turn after turn, while the others wait.
+  const size_t first = polled.empty() ? 0 : (next_first++) % polled.size();
+  for (size_t k = 0; k < polled.size(); ++k) {
+    const size_t i = (first + k) % polled.size();
     Connection& c = *polled[i];
     if (fds[i + 1].revents != 0 || c.more || c.stream.has_buffered()) ReadConnection(c, out);
   }
@@ -253,12 +257,13 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
   c.more = false;
   size_t turn = 0;
   while (!c.closed) {
-    if (Held()) {  // backpressure: leave the rest in the socket
+    // Backpressure (leave the rest in the socket), or this turn's share read. Either way it is
+    // us not reading, not the client being silent: its idle time starts again now, or the idle
+    // check below (`held` was sampled before this turn filled the sink) would close a
+    // connection with data waiting, and drop what its sender had sent.
+    if (Held() || turn >= kTurnBytes) {
       c.more = true;
-      return;
-    }
-    if (turn >= kTurnBytes) {
-      c.more = true;
+      c.last_active = clock->Steady();
       return;
     }
     size_t n = 0;

@@ -26,6 +26,11 @@ class CollectingSink : public EntrySink {
  public:
   void PushBatch(std::span<Entry> batch) override {
     std::lock_guard lock(mu_);
+    // Full again after this many more entries (a sink that lets one batch in after an outage).
+    if (room_ >= 0 && (room_ -= static_cast<int>(batch.size())) <= 0) {
+      room_ = -1;
+      saturated_ = true;
+    }
     for (const Entry& e : batch) {
       lines_.push_back(e.line);
       const std::string* host = e.labels.Get("host");
@@ -42,9 +47,16 @@ class CollectingSink : public EntrySink {
     std::lock_guard lock(mu_);
     return lines_.size();
   }
+  // Lets n entries in, then is full again.
+  void Admit(int n) {
+    std::lock_guard lock(mu_);
+    room_ = n;
+    saturated_ = false;
+  }
   std::atomic<bool> saturated_{false};
 
  private:
+  int room_ = -1;  // under mu_
   mutable std::mutex mu_;
   std::vector<std::string> lines_, hosted_;
 };
@@ -159,6 +171,25 @@ TEST_F(SourceTest, WhileSaturatedTcpIsNotReadAndNotTimedOut) {
   EXPECT_EQ(sink_.size(), 0u);
   sink_.saturated_ = false;
   EXPECT_TRUE(WaitFor([&] { return sink_.size() == 1; }));
+}
+
+// After an outage the sink takes a little and is full again: the connection read first fills
+// it, and the others, whose senders waited through the outage, were not read this turn. They are
+// not idle (we did not read them): closed, the data in their sockets would be lost.
+TEST_F(SourceTest, ConnectionsLeftUnreadWhenTheSinkRefillsAreNotClosedAsIdle) {
+  sink_.saturated_ = true;
+  Start("tcp");  // idle_timeout 300 ms
+  SyslogTcpClient a, b, c;
+  ASSERT_TRUE(a.Connect(source_->port()) && b.Connect(source_->port()) &&
+              c.Connect(source_->port()));
+  ASSERT_TRUE(a.Send(kMsg) && b.Send(kMsg) && c.Send(kMsg));
+  EXPECT_FALSE(a.ClosedByServerWithin(milliseconds(900)));  // three idle timeouts, held
+  sink_.Admit(1);  // one message, then full again: two connections go unread this turn
+  ASSERT_TRUE(WaitFor([&] { return sink_.size() == 1; }));
+  EXPECT_FALSE(b.ClosedByServerWithin(milliseconds(100)));
+  EXPECT_FALSE(c.ClosedByServerWithin(milliseconds(100)));
+  sink_.saturated_ = false;
+  EXPECT_TRUE(WaitFor([&] { return sink_.size() == 3; }));
 }
 
 TEST_F(SourceTest, UdpDatagramsArrivingWhileSaturatedAreCounted) {
