@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,9 @@ constexpr int64_t kForgetStreamAfterNs = 60'000'000'000;  // an idle stream's sl
 // What the open blocks of all streams may hold together before every one is sent: max_lines
 // bounds a block's lines, not its bytes, and a stage sees every file of its pipeline.
 constexpr size_t kMaxHeldBytes = 16 << 20;
+// Streams whose slot was freed after they had a firstline, remembered (8 bytes each) so that
+// their continuation lines still join blocks; past this many the memory starts over.
+constexpr size_t kMaxForgotten = 1 << 16;
 
 struct Block;
 
@@ -34,6 +38,9 @@ struct Block {
   int lines = 0;
   int64_t last_activity_ns = 0;
   bool open = false;
+  // The stream has had a firstline. Until then its lines pass through one by one, as in
+  // Promtail: a job's pods whose lines never match (JSON, nginx) are not glued together.
+  bool seen_first = false;
   uint64_t key = 0;  // in blocks_
   Chain* chain = nullptr;
   Block* prev = nullptr;
@@ -74,8 +81,13 @@ class MultilineStage final : public Stage {
     // One slot per stream, kept while the stream is active: a stream of single-line records
     // reuses it and allocates nothing. Keyed by the label hash alone, as the cri stage does.
     const uint64_t key = e.entry.labels.Hash();
-    Block& b = blocks_.try_emplace(key).first->second;
-    b.key = key;
+    auto [slot, fresh] = blocks_.try_emplace(key);
+    Block& b = slot->second;
+    if (fresh) {
+      b.key = key;
+      b.seen_first = forgotten_.erase(key) > 0;
+    }
+    b.seen_first |= first;
     // When the line was read (its batch's time, as the Flush clock); the entry's own timestamp
     // may be years old (a backlog whose cri stage set it) and must not close the block at once.
     const int64_t activity =
@@ -85,6 +97,12 @@ class MultilineStage final : public Stage {
     // file rotated, the next push request) would have its own released while the block waits,
     // and its file's position move past it. Such a line starts a block of its own.
     const AckTracker* tracker = e.entry.ack.tracker();
+    if (!b.seen_first) {  // nothing to join it to: on its own, the slot kept to be forgotten
+      b.last_activity_ns = activity;
+      MoveTo(b, closed_);
+      out.Emit(std::move(e));
+      return;
+    }
     const bool other_tracker = b.open && tracker != nullptr &&
                                b.first.entry.ack.tracker() != nullptr &&
                                b.first.entry.ack.tracker() != tracker;
@@ -117,6 +135,7 @@ class MultilineStage final : public Stage {
     if (force) {
       SendAll(out);
       open_ = closed_ = Chain{};
+      for (const auto& [key, b] : blocks_) Forget(b);
       blocks_.clear();
       return;
     }
@@ -127,6 +146,7 @@ class MultilineStage final : public Stage {
            now_ns - closed_.head->last_activity_ns >= kForgetStreamAfterNs) {
       Block* b = closed_.head;
       closed_.Remove(b);
+      Forget(*b);
       blocks_.erase(b->key);
     }
   }
@@ -170,6 +190,13 @@ class MultilineStage final : public Stage {
     while (open_.head != nullptr) Send(*open_.head, out);
   }
 
+  // b's slot is about to be freed: whether its stream had a firstline outlives it.
+  void Forget(const Block& b) {
+    if (!b.seen_first) return;
+    if (forgotten_.size() >= kMaxForgotten) forgotten_.clear();
+    forgotten_.insert(b.key);
+  }
+
   std::unique_ptr<RE2> firstline_;
   int64_t max_wait_ns_;
   int max_lines_;
@@ -177,6 +204,7 @@ class MultilineStage final : public Stage {
   size_t held_bytes_ = 0;  // the lines of all open blocks
   std::unordered_map<uint64_t, Block> blocks_;  // by label-set hash (elements never move)
   Chain open_, closed_;                         // blocks_'s, by last activity
+  std::unordered_set<uint64_t> forgotten_;      // streams freed after a firstline (Forget)
   int64_t last_flush_ns_ = 0;
 };
 

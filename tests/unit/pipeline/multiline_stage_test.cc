@@ -95,6 +95,41 @@ TEST(MultilineStage, OldTimestampsDoNotCloseABlockReadJustNow) {
   EXPECT_EQ(out.entries[0].entry.timestamp_ns, old);  // the first line's own timestamp
 }
 
+// Promtail's stage passes a stream's lines through until one matches firstline: a job whose
+// pods log JSON or access lines (none ever a firstline) must not have them glued together.
+TEST(MultilineStage, AStreamsLinesPassThroughUntilItsFirstFirstline) {
+  auto stage = MustBuild(kFlask);
+  Collect out;
+  for (const char* l : {R"({"msg":"a"})", R"({"msg":"b"})", "10.0.0.1 - - GET /"}) {
+    Feed(*stage, out, l);
+  }
+  ASSERT_EQ(out.entries.size(), 3u);
+  EXPECT_EQ(out.entries[1].entry.line, R"({"msg":"b"})");
+  Feed(*stage, out, "[2020-12-03 11:36:23] ERROR");
+  Feed(*stage, out, "Traceback");
+  EXPECT_EQ(out.entries.size(), 3u);  // now a block is open, and the traceback joins it
+  stage->Flush(kT0, true, out);
+  ASSERT_EQ(out.entries.size(), 4u);
+  EXPECT_EQ(out.entries[3].entry.line, "[2020-12-03 11:36:23] ERROR\nTraceback");
+}
+
+// A stream's slot is freed after a minute without lines; that it had a firstline is not
+// forgotten with it, or its next traceback's lines would go one by one.
+TEST(MultilineStage, AStreamIdleForMinutesStillJoinsItsContinuationLines) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'\n  max_wait_time: 1s");
+  Collect out;
+  Feed(*stage, out, "START", kApp, kT0);
+  stage->Flush(kT0 + 2 * kSec, false, out);    // the block is sent
+  stage->Flush(kT0 + 200 * kSec, false, out);  // and its slot freed
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(stage->NextFlushNs(), kNoFlush);  // nothing left of the stream in blocks
+  Feed(*stage, out, "  more", kApp, kT0 + 201 * kSec);
+  Feed(*stage, out, "  and more", kApp, kT0 + 201 * kSec);
+  stage->Flush(kT0 + 201 * kSec, true, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[1].entry.line, "  more\n  and more");
+}
+
 TEST(MultilineStage, KeepsStreamsApart) {
   auto stage = MustBuild(kFlask);
   const Labels a{{"filename", "/a.log"}}, b{{"filename", "/b.log"}};
@@ -157,11 +192,12 @@ TEST(MultilineStage, ALongRunWithoutAFirstlineIsSentInBlocksOfAtMostFourMebibyte
   // match firstline would make a 128 MB entry out of them.
   auto stage = MustBuild("multiline:\n  firstline: '^START'");
   Collect out;
-  std::string fed;
+  std::string fed = "START";
+  Feed(*stage, out, fed);
   for (int i = 0; i < 10; ++i) {
     const std::string line((1 << 20) - 1, static_cast<char>('a' + i));
     Feed(*stage, out, line);
-    fed += (fed.empty() ? "" : "\n") + line;
+    fed += "\n" + line;
   }
   EXPECT_GE(out.entries.size(), 2u);  // sent as the blocks filled, not at the flush
   stage->Flush(kT0, true, out);
