@@ -45,6 +45,23 @@ DEB_PACKAGES := build-essential cmake pkg-config libcurl4-openssl-dev libprotobu
   libmaxminddb-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev systemd-journal-remote \
   python3 python3-yaml file lld
 
+# Only for make test: promtool (Debian's prometheus package) evaluates the chart's alert rules
+# over scripted series (tests/chart/test_chart.py, AlertRules). Installed without its
+# recommends (node-exporter, ipmitool, ...); the Prometheus server it brings is not wanted on a
+# build machine, so its service is stopped and disabled where systemd runs one.
+test-deps:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: prometheus (promtool, for the chart's alert tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends prometheus; \
+	    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi; \
+	  else \
+	    echo "missing promtool (run as root or: sudo apt-get install --no-install-recommends prometheus)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 # Only for make image / make test-image: a root filesystem from Debian packages (mmdebstrap),
 # the OCI image (umoci), the docker archive (skopeo), and podman for the test's `podman load`.
 IMAGE_PACKAGES := mmdebstrap umoci skopeo podman
@@ -57,7 +74,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := cri docker json_stage jmespath template selector go_time config alloy logfmt \
   tzif positions http decompress syslog gelf
 
-.PHONY: deps image-deps fuzz-deps build run test test-release test-asan test-tsan soak fuzz \
+.PHONY: deps test-deps image-deps fuzz-deps build run test test-release test-asan test-tsan soak fuzz \
   bench image test-image clean
 
 deps:
@@ -102,7 +119,7 @@ run: deps $(BUILD)/CMakeCache.txt
 	  exec $(BUILD)/skidder $(CONFIG_FLAG) -dry-run; \
 	fi
 
-test: deps
+test: deps test-deps
 	$(MAKE) test-release
 	$(MAKE) test-asan
 	$(MAKE) test-tsan

@@ -7,7 +7,10 @@ SKIDDER_BINARY set, the rendered config must also pass `skidder -check-syntax`.
 
 import hashlib
 import json
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -217,6 +220,75 @@ class OptionalObjects(unittest.TestCase):
                        "skidder_journal_entries_total", "skidder_journal_lost_entries_total",
                        "skidder_journal_lag_seconds"):
             self.assertIn(metric, exprs)
+
+
+class AlertRules(unittest.TestCase):
+    """The loss alerts evaluated by Prometheus's own promtool (Debian's prometheus package,
+    installed by `make deps`) over scripted series: a string check cannot tell an alert that
+    never fires from one that does."""
+
+    SEL = 'namespace="logging", job="skidder-metrics"'
+
+    @classmethod
+    def setUpClass(cls):
+        cls.promtool = shutil.which("promtool")
+        if not cls.promtool:
+            raise AssertionError("promtool not found: `make deps` installs Debian's prometheus")
+        rule = one(R.render(sets=["serviceMonitor.prometheusRule.enabled=true"]),
+                   "PrometheusRule")
+        for group in rule["spec"]["groups"]:
+            for r in group["rules"]:
+                r.pop("annotations", None)  # the expressions are under test, not the texts
+        cls.rules = {"groups": rule["spec"]["groups"]}
+
+    def check(self, alert, series, evals):
+        """series: {labels: promtool values}; evals: [(minute, [expected by-labels])]."""
+        tests = [{
+            "interval": "1m",
+            "input_series": [{"series": f"{metric}{{{self.SEL}, {labels}}}", "values": v}
+                             for (metric, labels), v in series.items()],
+            "alert_rule_test": [{
+                "eval_time": f"{minute}m", "alertname": alert,
+                "exp_alerts": [{"exp_labels": dict(severity="warning", **labels)}
+                               for labels in firing]} for minute, firing in evals],
+        }]
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "rules.yaml").write_text(yaml.safe_dump(self.rules))
+            Path(tmp, "test.yaml").write_text(yaml.safe_dump(
+                {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
+            proc = subprocess.run([self.promtool, "test", "rules", "test.yaml"], cwd=tmp,
+                                  capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_bytes_lost_to_rotation(self):
+        m = "skidder_lost_bytes_total"
+        a = dict(namespace="logging", instance="a", reason="rotated_away")
+        b = dict(namespace="logging", instance="b", reason="rotated_away")
+        c = dict(namespace="logging", instance="c", reason="held_budget")
+        self.check("SkidderBytesLostToRotation", {
+            # A pod that counted a loss at start, before its first scrape: born at 500.
+            (m, 'instance="a", reason="rotated_away"'): "_x14 500x30",
+            # A pod running for a while, then a loss.
+            (m, 'instance="b", reason="rotated_away"'): "0x19 300x20",
+            (m, 'instance="c", reason="held_budget"'): "0x40",  # never a loss
+        }, [(10, []), (16, [a]), (21, [a, b]), (40, [])])
+
+    def test_journal_entries_lost(self):
+        m = "skidder_journal_lost_entries_total"
+        a = dict(namespace="logging", instance="a", job_name="journal")
+        self.check("SkidderJournalEntriesLost", {
+            (m, 'instance="a", job_name="journal"'): "_x9 12x30",  # counted in Start()
+            (m, 'instance="b", job_name="journal"'): "0x40",
+        }, [(5, []), (11, [a]), (30, [])])
+
+    def test_entries_dropped(self):
+        m = "promtail_dropped_entries_total"
+        a = dict(namespace="logging", instance="a", host="loki", reason="too_old")
+        b = dict(namespace="logging", instance="b", host="loki", reason="too_old")
+        self.check("SkidderEntriesDropped", {
+            (m, 'instance="a", host="loki", reason="too_old"'): "_x4 7x30",
+            (m, 'instance="b", host="loki", reason="too_old"'): "0x9 0 3x25",
+        }, [(6, [a]), (12, [a, b]), (30, [])])
 
 
 class Pod(unittest.TestCase):

@@ -92,6 +92,13 @@ FileSource::Impl::Impl(FileSourceOptions options, Positions* positions, EntrySin
     std::free(real);
   }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (metrics_ != nullptr) {
+    // The loss series exist at zero from the start: a series born at its first loss gives
+    // increase() nothing to see, and the chart's SkidderBytesLostToRotation would stay silent.
+    for (const char* reason : {telemetry::kReasonRotatedAway, telemetry::kReasonHeldBudget}) {
+      metrics_->lost_bytes.With({reason});
+    }
+  }
 }
 
 FileSource::Impl::~Impl() {

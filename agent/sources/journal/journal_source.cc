@@ -17,6 +17,8 @@ JournalSource::JournalSource(JournalSourceOptions opts, Positions* positions, En
                              telemetry::AgentMetrics* metrics, const Clock* clock)
     : opts_(std::move(opts)), positions_(positions), sink_(sink), metrics_(metrics), clock_(clock) {
   builder_ = std::make_unique<EntryBuilder>(opts_.config, opts_.relabel);
+  // At zero from the start, so that increase() (SkidderJournalEntriesLost) sees the first loss.
+  if (metrics_ != nullptr) metrics_->journal_lost_entries.With({opts_.job_name});
 }
 
 Status JournalSource::Start() {

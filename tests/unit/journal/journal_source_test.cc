@@ -386,6 +386,18 @@ TEST(JournalSource, ALimitStageWithoutDropPausesReading) {
   h.Stop();  // before the pipeline and the clock it reads go
 }
 
+// SkidderJournalEntriesLost is an increase() over this series: born at its first loss (counted
+// at start, before any scrape), it would show none.
+TEST(JournalSource, TheLostEntriesSeriesIsThereAtZeroFromTheStart) {
+  JournalHarness h;
+  WriteJournal(h.File("a.journal"), Numbered("a", 0, 1));
+  ASSERT_TRUE(h.Start().ok());
+  const std::string page = h.registry.Render();
+  EXPECT_NE(page.find("skidder_journal_lost_entries_total{job_name=\"node\"} 0\n"),
+            std::string::npos)
+      << page;
+}
+
 TEST(JournalSource, CursorOfARotatedAwayFileResumesAtTheOldestEntry) {
   JournalHarness h;
   h.batch_entries = 1;

@@ -1,5 +1,6 @@
 // Held files: a rotated file that is deleted before it was read to the end survives a crash
 // through its hard link in the held directory; the budget bounds the disk this keeps alive.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -346,6 +347,20 @@ TEST(Backpressure, AStageThatAsksToWaitPausesReadingAndDropsNothing) {
 
 namespace skidder::sources {
 namespace {
+
+// The alert on losses is an increase() over these series: one born at its first loss would show
+// none, so they are there at zero before anything is read.
+TEST(LostBytes, TheLossSeriesAreThereAtZeroBeforeAnyLoss) {
+  Harness h;
+  h.Start(h.dir / "*.log");
+  const std::string page = h.registry.Render();
+  for (const char* reason : {"rotated_away", "held_budget"}) {
+    EXPECT_NE(page.find(fmt::format("skidder_lost_bytes_total{{reason=\"{}\"}} 0\n", reason)),
+              std::string::npos)
+        << reason << "\n"
+        << page;
+  }
+}
 
 // With holding off, a file deleted unread while the agent is stopped is lost: exactly what it
 // had beyond the acknowledged offset when last seen is counted.
