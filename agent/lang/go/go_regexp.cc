@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "formats/utf8.h"
+
 namespace skidder::lang::go {
 namespace {
 
@@ -69,8 +71,17 @@ void AppendGoExpansion(const RE2& re, std::string_view t,
   }
 }
 
+std::string_view GoRegexpInput(std::string_view s, std::string* scratch) {
+  if (formats::IsValidUtf8(s)) return s;
+  scratch->assign(s);
+  formats::SanitizeUtf8(*scratch);
+  return *scratch;
+}
+
 void GoReplaceAll(const RE2& re, std::string_view src, std::string_view repl, bool expand,
                   std::string* out, size_t max_bytes) {
+  std::string valid;
+  src = GoRegexpInput(src, &valid);
   std::vector<re2::StringPiece> groups;
   size_t last = 0;
   ForEachGoMatch(re, src, groups, [&](const std::vector<re2::StringPiece>& g) {

@@ -52,6 +52,14 @@ void ForEachGoMatch(const RE2& re, std::string_view text, std::vector<re2::Strin
 void AppendGoExpansion(const RE2& re, std::string_view tmpl,
                        const std::vector<re2::StringPiece>& groups, std::string* out);
 
+// The text to match a regexp against as Go would: s itself when it is valid UTF-8, else a copy
+// in *scratch with each ill-formed sequence replaced by U+FFFD. Go's regexp reads a stray byte
+// (Latin-1 text, a cut sequence) as U+FFFD, which `.`, `\S` and negated classes match; RE2 in
+// UTF-8 mode matches nothing there, so `password=(\S+)` would mask only part of a secret and
+// `(?P<msg>.*)$` would not match at all. Loki gets the replaced form of such a line anyway.
+// Costs one validity scan of s; allocates only for an invalid s.
+std::string_view GoRegexpInput(std::string_view s, std::string* scratch);
+
 // Go's ReplaceAllString (expand = true) or ReplaceAllLiteralString (expand = false).
 // Stops once *out is longer than max_bytes: an empty match between every character can make the
 // result the length of src times the length of repl.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "lang/go/go_regexp.h"
 #include "util/unescape.h"
 
 namespace skidder::lang::go {
@@ -233,6 +234,13 @@ bool Selector::MatchesLabels(const Labels& labels) const {
 }
 
 bool Selector::MatchesLine(std::string_view line) const {
+  std::string valid;  // the line as Go's regexp reads it, once a regex filter needs it
+  bool checked = false;
+  const auto regex_input = [&] {
+    if (!checked) line = GoRegexpInput(line, &valid);
+    checked = true;
+    return line;
+  };
   for (const Matcher& m : lines_) {
     bool ok = false;
     switch (m.op) {
@@ -243,10 +251,10 @@ bool Selector::MatchesLine(std::string_view line) const {
         ok = line.find(m.value) == std::string_view::npos;
         break;
       case Op::kRe:
-        ok = RE2::PartialMatch(line, *m.re);
+        ok = RE2::PartialMatch(regex_input(), *m.re);
         break;
       case Op::kNre:
-        ok = !RE2::PartialMatch(line, *m.re);
+        ok = !RE2::PartialMatch(regex_input(), *m.re);
         break;
     }
     if (!ok) return false;

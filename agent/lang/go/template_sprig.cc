@@ -3,6 +3,7 @@
 #include <string>
 
 #include "lang/go/go_quote.h"
+#include "lang/go/go_regexp.h"
 #include "lang/go/go_time.h"
 #include "lang/go/template_internal.h"
 
@@ -193,7 +194,9 @@ bool FRegexMatch(Call& c) {  // sprig regexMatch(regex, s)
   std::unique_ptr<RE2> holder;
   const RE2* re = RegexArg(c, &holder);
   std::string_view s;
-  return re != nullptr && c.Str(1, &s) && SetBool(c, RE2::PartialMatch(s, *re));
+  std::string valid;
+  return re != nullptr && c.Str(1, &s) &&
+         SetBool(c, RE2::PartialMatch(GoRegexpInput(s, &valid), *re));
 }
 
 constexpr FuncDef kSprig[] = {

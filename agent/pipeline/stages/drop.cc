@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 #include "util/byte_size.h"
 
@@ -56,9 +57,11 @@ class DropStage final : public Stage {
       }
       if (!JoinSources(e)) return false;  // a source is missing (or nil: no value to compare)
       if (!cfg_.expression) return !cfg_.value || joined_ == *cfg_.value;
-      return RE2::PartialMatch(joined_, *cfg_.expression);
+      return RE2::PartialMatch(lang::go::GoRegexpInput(joined_, &valid_), *cfg_.expression);
     }
-    if (cfg_.expression) return RE2::PartialMatch(e.entry.line, *cfg_.expression);
+    if (cfg_.expression) {
+      return RE2::PartialMatch(lang::go::GoRegexpInput(e.entry.line, &valid_), *cfg_.expression);
+    }
     return true;
   }
 
@@ -76,6 +79,7 @@ class DropStage final : public Stage {
   DropConfig cfg_;
   telemetry::Counter* dropped_;
   std::string joined_;  // reused per entry
+  std::string valid_;   // a text that is not UTF-8, as Go's regexp reads it (GoRegexpInput)
 };
 
 Status ReadDropConfig(config::MapReader& r, DropConfig* c) {

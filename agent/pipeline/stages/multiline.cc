@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
@@ -72,7 +73,8 @@ class MultilineStage final : public Stage {
         max_bytes_(max_bytes) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
-    const bool first = RE2::PartialMatch(e.entry.line, *firstline_);
+    const bool first =
+        RE2::PartialMatch(lang::go::GoRegexpInput(e.entry.line, &valid_), *firstline_);
     // A hostile or runaway stream (megabyte lines, none matching firstline) must not grow a
     // block to max_lines x the longest line, nor many streams together past kMaxHeldBytes: a
     // block that would pass max_bytes_ is sent first, and when all blocks would pass the total,
@@ -198,6 +200,7 @@ class MultilineStage final : public Stage {
   }
 
   std::unique_ptr<RE2> firstline_;
+  std::string valid_;  // a line that is not UTF-8, as Go's regexp reads it (GoRegexpInput)
   int64_t max_wait_ns_;
   int max_lines_;
   size_t max_bytes_;       // a block's line at most (limits_config.max_line_size, else 4 MiB)

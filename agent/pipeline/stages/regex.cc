@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 
 namespace skidder::pipeline::stages {
@@ -31,6 +32,7 @@ class RegexStage final : public Stage {
       scratch_.assign(*v);
       input = scratch_;
     }
+    input = lang::go::GoRegexpInput(input, &valid_);
     if (re_->Match(input, 0, input.size(), RE2::UNANCHORED, match_.data(),
                    static_cast<int>(groups_size_))) {
       for (const auto& [index, name] : groups_) {
@@ -51,6 +53,7 @@ class RegexStage final : public Stage {
   size_t groups_size_ = 1;
   std::vector<re2::StringPiece> match_;  // reused for every entry
   std::string scratch_;
+  std::string valid_;  // an input that is not UTF-8, as Go's regexp reads it (GoRegexpInput)
 };
 
 }  // namespace

@@ -42,7 +42,8 @@ class ReplaceStage final : public Stage {
       return;
     }
     Template::Limit limit{max_bytes_};
-    const bool rewritten = Rewrite(e, *input, &limit);
+    // A replaced line that was not UTF-8 is built from its U+FFFD form (as Loki gets it anyway).
+    const bool rewritten = Rewrite(e, lang::go::GoRegexpInput(*input, &valid_), &limit);
     if (limit.exceeded) Inc(truncated_);
     if (rewritten) {
       if (source_)
@@ -109,6 +110,7 @@ class ReplaceStage final : public Stage {
   std::vector<std::string> first_;  // the first match's groups, replaced: extracted values
   std::vector<bool> first_set_;
   std::string input_copy_, result_, value_, rendered_, error_;
+  std::string valid_;  // an input that is not UTF-8, as Go's regexp reads it (GoRegexpInput)
 };
 
 }  // namespace

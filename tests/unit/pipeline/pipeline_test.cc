@@ -81,6 +81,50 @@ TEST(Pipeline, RunsStagesInOrderEndToEnd) {
   EXPECT_EQ(m.Dropped("debug_logs"), 1);
 }
 
+// Go's regexp reads a byte that is not UTF-8 (Latin-1 text) as U+FFFD, which `.`, `\S` and
+// negated classes match; RE2 matches nothing there. Each regex-using stage reads such a line as
+// Go does: a secret is masked whole, the line's fields are extracted, a filter applies.
+TEST(Pipeline, RegexStagesReadBytesThatAreNotUtf8AsGoDoes) {
+  auto p = Pipeline::Build(StagesYaml(R"(
+- multiline:
+    firstline: '^\d{4}-\S+ \w+ .*$'
+- replace:
+    expression: 'password=(\S+)'
+    replace: '****'
+- regex:
+    expression: '(?s)^(?P<ts>\S+) (?P<level>\w+) (?P<msg>.*)$'
+- labels:
+    level:
+- match:
+    selector: '{level="DEBUG"} |~ "caf.$"'
+    action: drop
+- drop:
+    expression: 'user=\S+ denied'
+- template:
+    source: short
+    template: '{{ regexReplaceAll "caf[^ ]" .Entry "cafe" }}'
+)"),
+                           {});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  Collect out;
+  for (const char* line : {"2024-01-02T03:04:05Z ERROR caf\xe9 password=s3cr\xe9tPass ok",
+                           "\tat Foo.bar",                                   // joins the block
+                           "2024-01-02T03:04:06Z DEBUG caf\xe9",             // dropped by the match
+                           "2024-01-02T03:04:07Z INFO user=jos\xe9 denied",  // by the drop
+                           "2024-01-02T03:04:08Z INFO caf\xe9"}) {
+    (*p)->Process(MakeEntry(line), out);
+  }
+  (*p)->Flush(0, /*force=*/true, out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  const PipelineEntry& a = out.entries[0];
+  EXPECT_EQ(a.entry.line, "2024-01-02T03:04:05Z ERROR caf\uFFFD password=**** ok\n\tat Foo.bar");
+  ASSERT_NE(a.entry.labels.Get("level"), nullptr);
+  EXPECT_EQ(*a.entry.labels.Get("level"), "ERROR");
+  EXPECT_EQ(out.entries[1].entry.line, "2024-01-02T03:04:08Z INFO caf\xe9");  // as it came
+  EXPECT_EQ(testing::ExtractedOr(out.entries[1], "short", "(none)"),
+            "2024-01-02T03:04:08Z INFO cafe");
+}
+
 TEST(Pipeline, EmptyPipelinePassesEntriesThrough) {
   auto p = Pipeline::Build({}, {});
   ASSERT_TRUE(p.has_value());
