@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 
@@ -245,6 +246,19 @@ bool IsTagChar(char ch) {
   return u >= 33 && u <= 126 && ch != ':' && ch != '[' && ch != ']';
 }
 
+// "TAG:" or "TAG[PID]:" as a whole token. Not an IPv6 address ("fe80::1"), whose colons come
+// before its end.
+bool IsTagToken(std::string_view t) {
+  if (t.size() < 2 || t.back() != ':') return false;
+  t.remove_suffix(1);
+  if (t.back() == ']') {
+    const size_t open = t.find('[');
+    if (open == std::string_view::npos || open == 0) return false;
+    t = t.substr(0, open);
+  }
+  return std::all_of(t.begin(), t.end(), IsTagChar);
+}
+
 // "TAG[PID]: " or "TAG: "; when the rest does not start so, all of it is the message.
 void ReadTagAndMessage(Cursor& c, SyslogMessage* out) {
   std::string_view rest = c.Rest();
@@ -287,8 +301,17 @@ Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out) {
   }
   if (ns != kNoTimestamp) out->timestamp_ns = ns;
   if (!c.Eat(' ')) return Fail(c, "a space after the timestamp");
+  const size_t host_at = c.pos();
   std::string_view host;
   if (!c.Token(255, &host)) return Fail(c, "a hostname");
+  if (IsTagToken(host)) {
+    // No hostname: "Jan  2 15:04:05 app[12]: msg" (Docker's syslog driver, BSD syslog, many
+    // appliances). go-syslog allows no ':' in a hostname, so it takes the token as the tag.
+    Cursor tag(in);
+    tag.Skip(host_at);
+    ReadTagAndMessage(tag, out);
+    return Status::Ok();
+  }
   out->hostname = host;
   if (c.AtEnd()) return Status::Ok();
   if (!c.Eat(' ')) return Fail(c, "a space after the hostname");
@@ -344,10 +367,9 @@ std::string_view SeverityName(int s) {
 
 std::string_view FacilityName(int f) {
   static constexpr std::string_view kNames[] = {
-      "kern",          "user",      "mail",      "daemon",       "auth",     "syslog",
-      "lpr",           "news",      "uucp",      "clock daemon", "authpriv", "ftp",
-      "NTP subsystem", "log audit", "log alert", "cron",         "local0",   "local1",
-      "local2",        "local3",    "local4",    "local5",       "local6",   "local7"};
+      "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+      "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "cron2",
+      "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7"};
   return f >= 0 && f < 24 ? kNames[f] : std::string_view();
 }
 

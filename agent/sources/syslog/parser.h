@@ -38,7 +38,8 @@ struct SyslogMessage {
 
 // RFC 5424. Errors name what was expected and the byte offset.
 Status ParseRfc5424(std::string_view in, SyslogMessage* out);
-// RFC 3164: "<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG" (or an RFC 3339 timestamp). The timestamp
+// RFC 3164: "<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG" (or an RFC 3339 timestamp); HOST may be
+// missing when the token after the timestamp is a tag ("app[12]:", as go-syslog). The timestamp
 // takes the year of now_ns (UTC), or the year before when that would put it over a day ahead.
 Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out);
 
@@ -46,8 +47,8 @@ Status ParseRfc3164(std::string_view in, int64_t now_ns, SyslogMessage* out);
 // taken off as the priority. Never an error; an empty message has no MSG.
 Status ParseRaw(std::string_view in, SyslogMessage* out);
 
-// go-syslog's names: "emergency".."debug" and "kern".."local7" (numbers with no keyword get
-// go-syslog's description, e.g. 9 -> "clock daemon").
+// go-syslog v4's names (Promtail 3, Alloy): "emergency".."debug", and RFC 5427's keywords
+// "kern".."local7" (9 "cron", 12 "ntp", 13 "security", 14 "console", 15 "cron2").
 std::string_view SeverityName(int severity);
 std::string_view FacilityName(int facility);
 

@@ -103,6 +103,26 @@ TEST(Rfc3164, AMessageWithoutTagIsAllMessageAndDecemberIsLastYearInJanuary) {
   EXPECT_EQ(*m.message, "Use the BFG!");
 }
 
+// Docker's syslog driver (default format), BSD syslog and appliances send no hostname: the token
+// after the timestamp is the tag when it ends in ':' (go-syslog allows no ':' in a hostname).
+TEST(Rfc3164, ATagRightAfterTheTimestampIsNoHostname) {
+  SyslogMessage m;
+  ASSERT_TRUE(ParseRfc3164("<30>Jan  2 15:04:05 abc123def456[1234]: hello", kNow, &m).ok());
+  EXPECT_FALSE(m.hostname.has_value());
+  EXPECT_EQ(*m.app_name, "abc123def456");
+  EXPECT_EQ(*m.proc_id, "1234");
+  EXPECT_EQ(*m.message, "hello");
+  ASSERT_TRUE(ParseRfc3164("<13>Oct 11 22:14:15 su: 'su root' failed", kNow, &m).ok());
+  EXPECT_FALSE(m.hostname.has_value());
+  EXPECT_EQ(*m.app_name, "su");
+  EXPECT_FALSE(m.proc_id.has_value());
+  EXPECT_EQ(*m.message, "'su root' failed");
+  // An IPv6 address is still a hostname.
+  ASSERT_TRUE(ParseRfc3164("<13>Oct 11 22:14:15 fe80::1 app: up", kNow, &m).ok());
+  EXPECT_EQ(*m.hostname, "fe80::1");
+  EXPECT_EQ(*m.app_name, "app");
+}
+
 TEST(Rfc3164, RefusesAMessageWithoutTimestamp) {
   SyslogMessage m;
   EXPECT_FALSE(ParseRfc3164("<13>hello world", kNow, &m).ok());
@@ -113,8 +133,12 @@ TEST(Names, FollowGoSyslog) {
   EXPECT_EQ(SeverityName(0), "emergency");
   EXPECT_EQ(SeverityName(6), "informational");
   EXPECT_EQ(FacilityName(0), "kern");
-  EXPECT_EQ(FacilityName(9), "clock daemon");
-  EXPECT_EQ(FacilityName(15), "cron");
+  // RFC 5427's keywords, as go-syslog v4 (Promtail 3, Alloy) names them: LOG_CRON is 9.
+  EXPECT_EQ(FacilityName(9), "cron");
+  EXPECT_EQ(FacilityName(12), "ntp");
+  EXPECT_EQ(FacilityName(13), "security");
+  EXPECT_EQ(FacilityName(14), "console");
+  EXPECT_EQ(FacilityName(15), "cron2");
   EXPECT_EQ(FacilityName(23), "local7");
 }
 
