@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace skidder::io {
 
@@ -34,9 +36,19 @@ Result<int> BindListener(std::string_view address, bool udp) {
     return Err(
         InvalidArgument(fmt::format("cannot listen on {:?}: {}", address, gai_strerror(rc))));
   }
+  // Every interface: "::" first, which (IPV6_V6ONLY off) takes IPv4 too, as Go's ":514" does.
+  // glibc lists 0.0.0.0 first, and bound first it would leave IPv6 senders (an IPv6-only
+  // cluster's pods, its kubelet's probes) refused. Without IPv6 in the kernel, 0.0.0.0.
+  std::vector<addrinfo*> order;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) order.push_back(ai);
+  if (host.empty()) {
+    std::stable_partition(order.begin(), order.end(),
+                          [](const addrinfo* ai) { return ai->ai_family == AF_INET6; });
+  }
   std::string last = "no address";
   int fd = -1;
-  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+  for (addrinfo* ai : order) {
+    if (fd >= 0) break;
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) continue;
     if (!udp) {

@@ -8,7 +8,8 @@
 
 namespace skidder::io {
 
-// Binds "host:port" (Go's form: "[::1]:514", ":514" = every interface, IPv4 and IPv6) for tcp
+// Binds "host:port" (Go's form: "[::1]:514", ":514" = every interface, IPv4 and IPv6: "::"
+// dual-stack, or 0.0.0.0 where the kernel has no IPv6; "0.0.0.0:514" = IPv4 only) for tcp
 // or udp; the socket listens (tcp) or has a 1 MiB receive buffer (udp). Returns the fd. Errors
 // name the address, not the key that gave it (Promtail's listen_address, Alloy's address): no
 // port, an unknown host, or the address in use.

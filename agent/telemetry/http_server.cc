@@ -62,6 +62,14 @@ std::optional<uint64_t> ContentLength(MHD_Connection* c) {
   return n;
 }
 
+// Whether the kernel has IPv6 at all (not booted with ipv6.disable=1).
+bool HaveIpv6() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
 }  // namespace
 
 int ConnectionLimitFor(uint64_t nofile) {
@@ -250,8 +258,11 @@ void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* c, void** socket_
 }
 
 Result<int> HttpServer::Impl::Start() {
-  std::string addr = options.listen_address.empty() ? "0.0.0.0" : options.listen_address;
-  std::string where = addr + ":" + std::to_string(options.port);
+  // Every interface: "::" dual-stack (MHD_USE_DUAL_STACK below), as Go's ":9080" listens, so
+  // that an IPv6-only cluster's kubelet can probe the pod; 0.0.0.0 where there is no IPv6.
+  const bool any = options.listen_address.empty();
+  std::string addr = !any ? options.listen_address : HaveIpv6() ? "::" : "0.0.0.0";
+  std::string where = (any ? "" : addr) + ":" + std::to_string(options.port);
   addrinfo hints{};
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   hints.ai_family = AF_UNSPEC;

@@ -34,7 +34,7 @@ namespace skidder::telemetry {
 struct TlsMaterial;  // telemetry/http_tls.h
 
 struct HttpServerOptions {
-  std::string listen_address = "0.0.0.0";  // "" = all interfaces
+  std::string listen_address = "0.0.0.0";  // "" = all interfaces, IPv4 and IPv6
   int port = 9080;                         // 0 = any free port
   // What sets the port, for the hint when it cannot be bound: the config's key or the flag.
   std::string port_key = "server.http_listen_port";

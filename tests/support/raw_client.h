@@ -13,8 +13,13 @@ using std::chrono::milliseconds;
 
 // A connected socket to 127.0.0.1:port from `source` (any 127/8 address, so tests can play
 // several clients); -1 on failure. Closed by the destructor.
+// Whether this machine has an IPv6 loopback (a container may not): tests of IPv6 listening skip
+// that half without one.
+bool HaveIpv6Loopback();
+
 class RawConn {
  public:
+  // From source (an IPv4 loopback address) to 127.0.0.1; source "::1": from and to ::1.
   explicit RawConn(int port, const std::string& source = "127.0.0.1");
   ~RawConn();
   RawConn(RawConn&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }

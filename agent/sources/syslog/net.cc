@@ -44,7 +44,19 @@ std::string PeerIp(const sockaddr_storage& addr) {
 
 std::string ReverseLookup(const sockaddr_storage& addr, socklen_t len) {
   char host[NI_MAXHOST] = {};
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, nullptr, 0,
+  // An IPv4 sender on a dual-stack listener arrives as ::ffff:a.b.c.d: its PTR record is the
+  // IPv4 address's (in-addr.arpa), as Go looks it up.
+  sockaddr_storage v4{};
+  const auto& a6 = reinterpret_cast<const sockaddr_in6&>(addr);
+  if (addr.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
+    auto& in = reinterpret_cast<sockaddr_in&>(v4);
+    in.sin_family = AF_INET;
+    in.sin_port = a6.sin6_port;
+    std::memcpy(&in.sin_addr, &a6.sin6_addr.s6_addr[12], 4);
+    len = sizeof(sockaddr_in);
+  }
+  const sockaddr_storage& a = v4.ss_family == AF_INET ? v4 : addr;
+  if (getnameinfo(reinterpret_cast<const sockaddr*>(&a), len, host, sizeof host, nullptr, 0,
                   NI_NAMEREQD) != 0) {
     return "";
   }

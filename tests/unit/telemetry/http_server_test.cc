@@ -71,6 +71,23 @@ TEST(HttpServer, AnswersReadyAndMetricsWhileHundredsOfConnectionsAreIdleOrSlow) 
   }
 }
 
+// No listen address is every interface, IPv6 too, as Go's ":9080": in an IPv6-only cluster the
+// kubelet probes the pod's IPv6 address, and a server on 0.0.0.0 would be restarted for ever.
+TEST(HttpServer, NoListenAddressAnswersOnIpv4AndIpv6) {
+  Registry registry;
+  HttpServer server({.listen_address = "", .port = 0}, &registry, {});
+  auto port = server.Start();
+  ASSERT_TRUE(port.has_value()) << port.error().message();
+  std::vector<std::string> sources = {"127.0.0.1"};
+  if (skidder::testing::HaveIpv6Loopback()) sources.push_back("::1");
+  for (const std::string& source : sources) {
+    RawConn c(*port, source);
+    ASSERT_TRUE(c.ok()) << source;
+    ASSERT_TRUE(c.Send("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n")) << source;
+    EXPECT_EQ(c.ReadResponse(seconds(20)), 200) << source;
+  }
+}
+
 TEST(HttpServer, ClosesIdleConnectionsAfterTheIdleTimeout) {
   Server s({.idle_timeout = seconds(1), .read_timeout = seconds(30)});
   RawConn never_asked(s.port());
