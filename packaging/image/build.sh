@@ -38,7 +38,7 @@ umoci insert --image "$image" --history.created_by "packaging/image/build.sh" \
   --history.comment "skidder $version and config/kubernetes.yaml" "$work/app" /
 umoci config --image "$image" --os linux --architecture "$(dpkg --print-architecture)" \
   --config.entrypoint /usr/bin/skidder \
-  --config.cmd -config.file=/etc/skidder/skidder.yaml --config.cmd -config.expand-env=true \
+  --config.cmd -config.file=/etc/skidder/skidder.yaml \
   --config.user 0:0 --config.workingdir / --config.exposedports 9080/tcp \
   --config.volume /var/lib/skidder \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

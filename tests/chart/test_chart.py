@@ -80,6 +80,14 @@ class Volumes(unittest.TestCase):
                 with self.assertRaisesRegex(RenderError, "not on a writable volume mount"):
                     R.render(sets=[f"config.positions.filename={bad}"])
 
+    def test_positions_the_config_file_names_are_checked_too(self):
+        # The Promtail chart README's push-API example brings its own config.file, with the
+        # positions under /run/promtail (mounted by the Promtail chart, not by this one).
+        file = ("server:\n  http_listen_port: 3101\npositions:\n  filename: /run/promtail/positions.yaml\n"
+                "clients:\n  - url: http://loki-gateway/loki/api/v1/push\nscrape_configs: []\n")
+        with self.assertRaisesRegex(RenderError, '"/run/promtail/positions.yaml" is not on a writable'):
+            R.render(values={"config": {"file": file}})
+
     def test_config_is_mounted_from_the_rendered_config_map(self):
         docs = R.render()
         pod, c = agent_container(docs)
@@ -350,7 +358,7 @@ class Pod(unittest.TestCase):
             "extraArgs": ["-client.external-labels=cluster=prod"],
             "extraEnv": [{"name": "TENANT", "value": "team-a"}],
             "priorityClassName": "system-node-critical"}))
-        self.assertEqual(c["args"], ["-config.file=/etc/skidder/skidder.yaml", "-config.expand-env=true",
+        self.assertEqual(c["args"], ["-config.file=/etc/skidder/skidder.yaml",
                                      "-client.external-labels=cluster=prod"])
         self.assertIn({"name": "TENANT", "value": "team-a"}, c["env"])
         self.assertEqual(pod["priorityClassName"], "system-node-critical")
@@ -388,6 +396,43 @@ class Https(unittest.TestCase):
 
 
 class Config(unittest.TestCase):
+    # A Promtail chart user's scrape config: a regex with backslashes in a double-quoted string,
+    # which Promtail (no -config.expand-env in its chart) reads as written.
+    PROMTAIL_REGEX_JOB = (
+        "- job_name: app\n"
+        "  pipeline_stages:\n"
+        "    - regex:\n"
+        "        expression: \"^(?P<ts>\\\\S+) (?P<level>\\\\w+)\"\n"
+        "  static_configs:\n"
+        "    - targets: [localhost]\n"
+        "      labels: {job: app, __path__: /var/log/app/*.log}\n")
+
+    def test_the_environment_is_expanded_only_when_asked(self):
+        _, c = agent_container(R.render())
+        self.assertNotIn("-config.expand-env=true", c["args"])
+        _, c = agent_container(R.render(sets=["config.expandEnv=true"]))
+        self.assertIn("-config.expand-env=true", c["args"])
+
+    def test_a_promtail_regex_with_backslashes_means_what_it_meant(self):
+        docs = R.render(values={"config": {"snippets": {"extraScrapeConfigs": self.PROMTAIL_REGEX_JOB}}})
+        job = next(j for j in yaml.safe_load(rendered_config(docs))["scrape_configs"]
+                   if j["job_name"] == "app")
+        self.assertEqual(job["pipeline_stages"][0]["regex"]["expression"], r"^(?P<ts>\S+) (?P<level>\w+)")
+        proc = skidder_check_rendered(docs)  # the agent, run with the chart's arguments, takes it
+        if proc is not None:
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_an_environment_reference_without_expansion_fails_the_render(self):
+        clients = {"config": {"clients": [{"url": "http://${LOKI_HOST}/loki/api/v1/push"}]}}
+        with self.assertRaisesRegex(RenderError, r"reference \$\{LOKI_HOST\}.*config.expandEnv"):
+            R.render(values=clients)
+        docs = R.render(values=clients, sets=["config.expandEnv=true"])
+        self.assertIn("http://${LOKI_HOST}/", rendered_config(docs))
+        # A relabel group (${1}) and a literal $${...} are no environment references.
+        R.render(values={"config": {"snippets": {"extraRelabelConfigs": [
+            {"source_labels": ["__meta_kubernetes_pod_label_team"], "target_label": "team",
+             "replacement": "${1}-$${HOME}"}]}}})
+
     def test_default_config_is_config_kubernetes_yaml(self):
         rendered = yaml.safe_load(rendered_config(R.render()))
         shipped = yaml.safe_load((REPO / "config" / "kubernetes.yaml").read_text())
@@ -576,7 +621,46 @@ class Journal(unittest.TestCase):
         rules = {r["target_label"]: r for r in job["relabel_configs"]}
         self.assertEqual(rules["unit"]["source_labels"], ["__journal__systemd_unit"])
         self.assertEqual(rules["level"]["source_labels"], ["__journal_priority_keyword"])
+        self.assertEqual(rules["node_name"]["source_labels"], ["__journal__hostname"])
+        # With the environment expanded, the node's name from the downward API instead.
+        job = self.journal_job(R.render(sets=["config.expandEnv=true"]))
+        rules = {r["target_label"]: r for r in job["relabel_configs"]}
         self.assertEqual(rules["node_name"]["replacement"], "${NODE_NAME}")
+
+    def test_the_promtail_charts_journald_recipe_installs(self):
+        # The Promtail chart README's "Journald Support": its own volumes, mounts and job.
+        recipe = {
+            "extraVolumes": [{"name": "journal", "hostPath": {"path": "/var/log/journal"}},
+                             {"name": "machine-id", "hostPath": {"path": "/etc/machine-id"}}],
+            "extraVolumeMounts": [
+                {"name": "journal", "mountPath": "/var/log/journal", "readOnly": True},
+                {"name": "machine-id", "mountPath": "/etc/machine-id", "readOnly": True}],
+            "config": {"snippets": {"extraScrapeConfigs": (
+                "- job_name: journal\n"
+                "  journal:\n"
+                "    path: /var/log/journal\n"
+                "    max_age: 12h\n"
+                "    labels:\n"
+                "      job: systemd-journal\n"
+                "  relabel_configs:\n"
+                "    - source_labels: ['__journal__systemd_unit']\n"
+                "      target_label: 'unit'\n")}}}
+        docs = R.render(values=recipe)
+        pod, c = agent_container(docs)
+        names = [v["name"] for v in pod["volumes"]]
+        paths = [m["mountPath"] for m in c["volumeMounts"]]
+        self.assertEqual(len(names), len(set(names)), names)  # the API server refuses duplicates
+        self.assertEqual(len(paths), len(set(paths)), paths)
+        self.assertIn("/etc/machine-id", paths)
+        self.assertIn("/run/log/journal", paths)  # the chart's, for volatile storage
+        config = yaml.safe_load(rendered_config(docs))
+        journal_jobs = [j["job_name"] for j in config["scrape_configs"] if "journal" in j]
+        self.assertEqual(journal_jobs, ["journal"])  # the user's alone: shipped once
+        self.assertEqual(next(j for j in config["scrape_configs"] if "journal" in j)
+                         ["journal"]["path"], "/var/log/journal")
+        proc = skidder_check_rendered(docs)
+        if proc is not None:
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
     def test_journal_directories_and_machine_id_are_mounted_read_only(self):
         pod, c = agent_container(R.render())

@@ -231,6 +231,7 @@ void ImageTest::PrepareNode(const std::string& loki_url) {
                  {{"MESSAGE", "kubelet started"},
                   {"PRIORITY", "6"},
                   {"_SYSTEMD_UNIT", "kubelet.service"},
+                  {"_HOSTNAME", "node-1"},
                   {"_MACHINE_ID", machine_id}}}});
   extra_volumes_ = {"--ro", dir_ / "machine-id" + ":/etc/machine-id", "--ro",
                     dir_ / "sa" + ":/var/run/secrets/kubernetes.io/serviceaccount"};

@@ -96,6 +96,30 @@ for an Alloy config, when it has a loki.source.journal component. */}}
 {{- else if .Values.journal.enabled }}true{{ end }}
 {{- end }}
 
+{{/* "true" when the chart mounts the node's path (/run/log/journal or /etc/machine-id) as the
+volume named name for the journal: not when extraVolumes/extraVolumeMounts have that volume
+name or mount path already (the Promtail chart's journald recipe mounts /etc/machine-id itself;
+a second volume or mount of one name or path is refused by the API server).
+Arguments: (list $ name path). */}}
+{{- define "skidder.ownJournalMount" -}}
+{{- $ := index . 0 }}{{ $name := index . 1 }}{{ $path := index . 2 }}
+{{- $mine := include "skidder.journalMounts" $ }}
+{{- range (default (list) $.Values.extraVolumes) }}{{ if eq .name $name }}{{ $mine = "" }}{{ end }}{{ end }}
+{{- range (default (list) $.Values.extraVolumeMounts) }}
+{{- if or (eq .name $name) (eq (trimSuffix "/" .mountPath) $path) }}{{ $mine = "" }}{{ end }}
+{{- end }}
+{{- $mine }}
+{{- end }}
+
+{{/* "true" when the user's extraScrapeConfigs read the journal themselves (the Promtail
+chart's journald recipe): the chart's own journal job is then left out, or the journal would
+be shipped twice (or refused: two jobs named journal). */}}
+{{- define "skidder.userJournalJob" -}}
+{{- with .Values.config.snippets.extraScrapeConfigs }}
+{{- if regexMatch "(?m)^[ \t-]*journal:[ \t]*(#.*)?$" (tpl . $) }}true{{ end }}
+{{- end }}
+{{- end }}
+
 {{/* The agent's arguments. An Alloy config has no place for skidder's own settings, so the
 positions file, held files, symlink roots and HTTP port and prefix go as flags: the Alloy path
 gets the same loss protection as the YAML one. */}}
@@ -122,7 +146,9 @@ gets the same loss protection as the YAML one. */}}
 - -server.path-prefix={{ . }}
 {{- end }}
 {{- else }}
+{{- if .Values.config.expandEnv }}
 - -config.expand-env=true
+{{- end }}
 {{- if eq (.Values.controller).type "deployment" }}
 - -positions.file={{ include "skidder.positionsFile" . }}
 - -positions.held-dir=off
@@ -163,6 +189,12 @@ each restart, the classic way a log agent loses data. */}}
 {{- define "skidder.checkPositionsVolume" -}}
 {{- if .Values.config.enabled }}
 {{- $file := .Values.config.positions.filename | default "" | toString }}
+{{- if not (include "skidder.alloyMode" .) }}
+{{- /* The file the rendered config names: a config.file of the Promtail chart's may set its own. */}}
+{{- with (fromYaml (include "skidder.config" .)).positions }}{{ with .filename }}
+{{- $file = toString . }}
+{{- end }}{{ end }}
+{{- end }}
 {{- $dir := dir $file }}
 {{- $ok := false }}
 {{- range concat (default (list) .Values.defaultVolumeMounts) (default (list) .Values.extraVolumeMounts) }}
@@ -173,6 +205,18 @@ each restart, the classic way a log agent loses data. */}}
 {{- end }}
 {{- if not $ok }}
 {{- fail (printf "config.positions.filename %q is not on a writable volume mount: add its directory %q to defaultVolumeMounts or extraVolumeMounts (a hostPath, so positions survive pod restarts)" $file $dir) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Fails the render when the YAML config has a ${VAR} reference and config.expandEnv is off:
+the agent would take it as written (a URL, a tenant, a password "${VAR}"). Not ${1} (a relabel
+group) nor $${VAR} (a literal $). */}}
+{{- define "skidder.checkEnvReferences" -}}
+{{- if and .Values.config.enabled (not .Values.config.expandEnv) (not (include "skidder.alloyMode" .)) }}
+{{- $ref := regexFind "(^|[^$])[$][{][A-Za-z_][A-Za-z0-9_]*" (include "skidder.config" .) }}
+{{- if $ref }}
+{{- fail (printf "the config has an environment reference %s}, but config.expandEnv is false: set config.expandEnv=true to expand ${VAR} as Promtail's -config.expand-env does (then \\\\ in the config is \\ and $$ is $, everywhere), or write $${ for a literal ${" (regexFind "[$][{].*" $ref)) }}
 {{- end }}
 {{- end }}
 {{- end }}
