@@ -28,8 +28,10 @@ class LabelFilterStage final : public Stage {
  private:
   bool Goes(const std::string& name) const {
     const bool listed = std::find(names_.begin(), names_.end(), name) != names_.end();
-    if (keep_ == Keep::kUnlisted) return listed;
-    return !listed && !name.starts_with("__");  // internal labels are not stream labels
+    // labelallow removes every label it does not list, __tenant_id__ too, as Promtail's and
+    // Alloy's stage.label_keep do: a tenant set by a stage or a push before it goes unless
+    // listed, and the entry goes to the client's tenant_id, where those agents send it.
+    return keep_ == Keep::kUnlisted ? listed : !listed;
   }
 
   std::vector<std::string> names_;

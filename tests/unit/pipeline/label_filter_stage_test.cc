@@ -27,8 +27,12 @@ TEST(LabelAllowAndLabelDropStages, KeepOnlyListedOrRemoveListedLabels) {
       {kAllow, {{"pod", "x"}}, {}},
       {kAllow, {{"namespace", "a"}}, {{"namespace", "a"}}},
       {kAllow, {}, {}},
-      // Internal labels are not stream labels: a tenant set earlier stays.
-      {kAllow, {{"__tenant_id__", "team-a"}, {"pod", "x"}}, {{"__tenant_id__", "team-a"}}},
+      // A tenant set earlier goes unless listed, as in Promtail and Alloy (the client's
+      // tenant_id then applies).
+      {kAllow, {{"__tenant_id__", "team-a"}, {"pod", "x"}}, {}},
+      {"labelallow: [pod, __tenant_id__]",
+       {{"__tenant_id__", "team-a"}, {"pod", "x"}, {"app", "y"}},
+       {{"__tenant_id__", "team-a"}, {"pod", "x"}}},
       // Promtail's documented labeldrop example drops kubernetes_pod_name and app.
       {kDrop,
        {{"kubernetes_pod_name", "p"}, {"app", "web"}, {"namespace", "shop"}},
@@ -58,7 +62,7 @@ TEST(LabelAllowAndLabelDropStages, FilterThousandsOfLabelsInOnePass) {
   const Labels in = many.Build();
   auto out = RunStage(*MustBuild(kAllow), MakeEntry("line", in));
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].entry.labels, (Labels{{"__tenant_id__", "team-a"}, {"namespace", "shop"}}));
+  EXPECT_EQ(out[0].entry.labels, (Labels{{"namespace", "shop"}}));
   out = RunStage(*MustBuild("labeldrop: [l7, namespace]"), MakeEntry("line", in));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].entry.labels.size(), in.size() - 2);

@@ -48,7 +48,7 @@ TEST(StageChain, DoesNotAllocateWhenStagesLeaveEntriesUnchanged) {
   EXPECT_EQ(AllocationsPerRun(R"y(
 - decolorize: {}
 - labeldrop: [pod, container]
-- labelallow: [filename, job]
+- labelallow: [filename, job, __tenant_id__]
 - replace:
     expression: 'password=(\S+)'
     replace: '****'
