@@ -61,6 +61,17 @@ void ExpectSameConfig(const std::string& yaml_file, const std::string& alloy_fil
     a->positions.filename = y->positions.filename;
   }
   a->target_config.symlink_roots = y->target_config.symlink_roots;
+  // The journal's node_name: Alloy reads NODE_NAME with sys.env(); the YAML config, run without
+  // -config.expand-env, takes the journal's _HOSTNAME (the chart's config.expandEnv is off).
+  for (size_t j = 0; j < y->scrape_configs.size(); ++j) {
+    for (size_t r = 0; r < y->scrape_configs[j].relabel_configs.size(); ++r) {
+      config::RelabelConfig& rule = y->scrape_configs[j].relabel_configs[r];
+      if (rule.target_label == "node_name" &&
+          rule.source_labels == std::vector<std::string>{"__journal__hostname"}) {
+        rule = a->scrape_configs[j].relabel_configs[r];
+      }
+    }
+  }
   y->source_file = a->source_file = "";
   std::string where;
   EXPECT_TRUE(SameTree(YAML::Load(DumpConfig(*y)), YAML::Load(DumpConfig(*a)), &where))
