@@ -3,7 +3,11 @@
 //  - octet counting ("<len> <msg>", RFC 5425) when a message starts with a digit;
 //  - non-transparent framing when it starts with '<': the message ends at a newline followed by
 //    the next '<' (a newline followed by anything else continues the message, as go-syslog
-//    reads multi-line messages), or at the end of what has arrived.
+//    reads multi-line messages). A newline that is the last byte received may still be
+//    followed by a continuation line in the next read (a stack trace written in two writes, or
+//    split by TCP): the message is held (HoldsLine) until more bytes tell, the stream ends, or
+//    the caller ends it with FlushLine after a quiet moment. go-syslog holds it until the next
+//    message comes.
 // The framing is chosen per message, so a sender may mix them. Anything else where a message
 // should start is a framing error: the stream is unusable and the connection is closed.
 //
@@ -54,6 +58,17 @@ class StreamFramer {
 
   size_t buffered() const { return pending_.size(); }
 
+  // A newline-framed message whose last newline was the last byte received (see above).
+  bool HoldsLine() const {
+    return !raw_ && !skipping_ && error_ == Error::kNone && !pending_.empty() &&
+           pending_.front() == '<' && pending_.back() == '\n';
+  }
+  // Delivers the held message (HoldsLine) as it is; nothing otherwise.
+  template <typename F>
+  void FlushLine(F&& on) {
+    if (HoldsLine()) Feed({}, /*end_of_stream=*/true, on);
+  }
+
  private:
   enum class Step { kEmitted, kNeedMore, kError };
   template <typename F>
@@ -83,6 +98,13 @@ template <typename F>
 StreamFramer::Error StreamFramer::Feed(std::string_view data, bool eos, F&& on) {
   if (error_ != Error::kNone) return error_;
   std::string_view in = data;
+  if (HoldsLine() && !data.empty() && data.front() == '<') {
+    // The held message ends here (the usual case, every read of a steady sender): delivered
+    // from pending_ (all of it but the newline is one message, NextLine checked), and the new
+    // bytes read in place rather than copied after it.
+    on(Event::kMessage, std::string_view(pending_).substr(0, pending_.size() - 1));
+    pending_.clear();
+  }
   if (!pending_.empty()) {
     pending_.append(data);
     in = pending_;
@@ -194,6 +216,8 @@ StreamFramer::Step StreamFramer::NextLine(std::string_view& in, bool eos, F& on)
   while (true) {
     size_t nl = in.find('\n', from);
     if (nl == std::string_view::npos || nl > max_len_) break;
+    // Held when the newline was the last byte received: the next read may continue it.
+    if (nl + 1 == in.size() && !eos) return Step::kNeedMore;
     if (nl + 1 == in.size() || in[nl + 1] == '<') {  // the end, or the next message
       on(Event::kMessage, in.substr(0, nl));
       in.remove_prefix(nl + 1);

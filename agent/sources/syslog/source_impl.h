@@ -29,6 +29,7 @@ struct Connection {
   StreamFramer framer;
   PeerLabels peer;
   std::chrono::steady_clock::time_point last_active;
+  std::chrono::steady_clock::time_point last_read;  // bytes last arrived (a held line's age)
   bool more = false;    // reading stopped for backpressure before the socket was drained
   bool closed = false;  // to be removed at the end of this loop turn
   // Not read until its hostname is known (the rules read it), or until resolve_by.

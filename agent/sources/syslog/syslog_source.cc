@@ -18,6 +18,9 @@ constexpr size_t kReadChunk = 64 << 10;
 constexpr size_t kTurnBytes = 256 << 10;
 constexpr int kIdlePollMs = 100;      // how often an idle loop checks Stop() and idle timeouts
 constexpr int kSaturatedPollMs = 20;  // how often a backed-up loop checks the sink again
+// How long a message whose newline came last waits for a continuation line (a stack trace's next
+// write) before it is delivered as it is. Below kIdlePollMs: a turn or two.
+constexpr std::chrono::milliseconds kLineQuiet{50};
 
 size_t DefaultMaxConnections() {
   rlimit rl{};
@@ -88,6 +91,10 @@ void SyslogSource::Impl::Run(const std::atomic<bool>& stop) {
     Publish();
   }
   Resolved(out, /*force=*/true, /*completed=*/false);  // held datagrams go without a hostname
+  for (Connection& c : conns) {  // messages held for a continuation line that did not come
+    c.framer.FlushLine(
+        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
+  }
   // Free the port now: a reload binds it again before this object is destroyed.
   conns.clear();
   close(listen_fd);
@@ -140,6 +147,12 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   }
   const auto now = clock->Steady();
   for (Connection& c : conns) {
+    // A newline-framed message whose newline came last, with nothing after it for a moment:
+    // no continuation line is coming (StreamFramer::HoldsLine).
+    if (!c.closed && c.framer.HoldsLine() && now - c.last_read >= kLineQuiet) {
+      c.framer.FlushLine(
+          [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
+    }
     // Not while held: then it is us who are not reading, not the client who is silent.
     if (!held && !c.closed && !c.resolving && now - c.last_active > opts.config.idle_timeout) {
       CloseConnection(c, "idle");
@@ -277,6 +290,8 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
         CloseConnection(c, nullptr);
         return;
       case Stream::Read::kError:
+        c.framer.FlushLine(  // a whole message held for a continuation line
+            [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
         if (!c.stream.handshake_done() && metrics != nullptr) {
           metrics->syslog_connections_refused.With({opts.job_name, "tls"})->Add();
         }
@@ -287,7 +302,7 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
     }
     turn += n;
     counts.bytes += static_cast<int64_t>(n);
-    c.last_active = clock->Steady();
+    c.last_active = c.last_read = clock->Steady();
     auto err = c.framer.Feed(
         std::string_view(buf.data(), n), false,
         [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });

@@ -53,17 +53,51 @@ TEST(StreamFramer, ANewlineMessageWaitsForItsEndUnlessTheStreamEnds) {
   ASSERT_EQ(FeedAll(f, {"<1>a"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
   EXPECT_TRUE(got.messages.empty());
   EXPECT_EQ(f.buffered(), 4u);
+  EXPECT_FALSE(f.HoldsLine());
   ASSERT_EQ(FeedAll(f, {"bc\n"}, &got, false), StreamFramer::Error::kNone);
-  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>abc"}));
+  // Its newline came last: a continuation line may follow in the next read.
+  EXPECT_TRUE(got.messages.empty());
+  EXPECT_TRUE(f.HoldsLine());
+  ASSERT_EQ(FeedAll(f, {"<2>d\n"}, &got, false), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>abc"}));  // the next message came
+  f.FlushLine([&](StreamFramer::Event, std::string_view m) { got.messages.emplace_back(m); });
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>abc", "<2>d"}));  // quiet: it is whole
   EXPECT_EQ(f.buffered(), 0u);
+}
+
+// A stack trace whose lines reach us in separate reads (two writes, or TCP cut it after a
+// newline) is one message, as go-syslog reads it, wherever the reads end. The framing error a
+// continuation line used to cause closed the connection and lost what followed.
+TEST(StreamFramer, AContinuationLineInTheNextReadJoinsTheMessage) {
+  const std::string stream =
+      "<11>1 - h app - - - java.lang.Exception\n\tat Foo.bar(Foo.java:1)\n"
+      "100 in the Foo\n<14>1 - h app - - - next\n";
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    StreamFramer f(1000);
+    Got got;
+    ASSERT_EQ(FeedAll(f, {stream.substr(0, cut), stream.substr(cut)}, &got),
+              StreamFramer::Error::kNone)
+        << cut;
+    EXPECT_EQ(got.messages,
+              (std::vector<std::string>{"<11>1 - h app - - - java.lang.Exception\n\tat "
+                                        "Foo.bar(Foo.java:1)\n100 in the Foo",
+                                        "<14>1 - h app - - - next"}))
+        << cut;
+  }
 }
 
 TEST(StreamFramer, FramingIsChosenPerMessage) {
   StreamFramer f(100);
   Got got;
-  // After a newline-framed message a digit continues it (as in go-syslog), unless the read ended.
+  // After a newline-framed message a digit continues it (as in go-syslog), in the same read
+  // or the next; once the message is flushed (the stream was quiet), an octet count starts.
   ASSERT_EQ(FeedAll(f, {"4 <1>a<2>b\n", "3 <3><4>c\n2 x"}, &got), StreamFramer::Error::kNone);
-  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "<2>b", "<3>", "<4>c\n2 x"}));
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "<2>b\n3 <3><4>c\n2 x"}));
+  got = {};
+  ASSERT_EQ(FeedAll(f, {"<2>b\n"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
+  f.FlushLine([&](StreamFramer::Event, std::string_view m) { got.messages.emplace_back(m); });
+  ASSERT_EQ(FeedAll(f, {"3 <3><4>c\n"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<2>b", "<3>", "<4>c"}));
 }
 
 TEST(StreamFramer, AnOversizeNewlineMessageIsTruncatedAndItsRestSkipped) {
