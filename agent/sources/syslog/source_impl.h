@@ -107,7 +107,10 @@ struct SyslogSource::Impl {
   int listen_fd = -1;
   std::unique_ptr<TlsContext> tls;
   std::list<Connection> conns;
-  size_t next_first = 0;               // Turn: where in the polled connections reading starts
+  size_t next_first = 0;  // Turn: where in the polled connections reading starts
+  // accept() failed for want of descriptors: the listener is not polled until then.
+  std::chrono::steady_clock::time_point accept_paused_until;
+  std::chrono::milliseconds accept_backoff{0};
   std::unique_ptr<Resolver> resolver;  // when the rules read __syslog_connection_hostname
   std::deque<HeldDatagram> held;       // waiting for the resolver, in arrival order
   size_t held_bytes = 0;

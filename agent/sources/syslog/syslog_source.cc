@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "sources/syslog/source_impl.h"
 #include "util/log.h"
@@ -111,7 +113,10 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   fds.reserve(conns.size() + 1);
   // UDP keeps being read while held, to count (and drop) what arrives; TCP keeps accepting,
   // closing at once what is over the cap, so a flood of connections is seen and counted.
-  fds.push_back({listen_fd, POLLIN, 0});
+  // Not while accept() waits out EMFILE/ENFILE: the connection stays in the backlog, and polling
+  // its fd would report it at once, turn after turn.
+  const bool accepting = udp || clock->Steady() >= accept_paused_until;
+  fds.push_back({listen_fd, static_cast<short>(accepting ? POLLIN : 0), 0});
   bool ready_now = false;  // a connection with data already read past poll()'s view
   if (!held) {
     for (Connection& c : conns) {
@@ -168,11 +173,26 @@ void SyslogSource::Impl::AcceptAll() {
     int fd =
         accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && metrics != nullptr) {
+      const int err = errno;
+      if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && metrics != nullptr) {
         metrics->syslog_connections_refused.With({opts.job_name, "accept"})->Add();
+      }
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        // Out of descriptors (files being tailed hold them) or memory: try again later, 5 ms
+        // doubling to 1 s as Go's server does, instead of a poll loop at 100 % CPU.
+        accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(5),
+                                    std::chrono::milliseconds(1000));
+        accept_paused_until = clock->Steady() + accept_backoff;
+        if (int64_t times = 0; conn_log.Allow(&times)) {
+          LOG_WARN("cannot accept a syslog connection; retrying",
+                   {{"job", opts.job_name},
+                    {"error", std::strerror(err)},
+                    {"times", std::to_string(times)}});
+        }
       }
       return;
     }
+    accept_backoff = std::chrono::milliseconds(0);
     if (conns.size() >= max_connections) {  // the cap: close at once rather than hold the fd
       // Counted before the close, so whoever sees the close sees the count.
       if (metrics != nullptr)

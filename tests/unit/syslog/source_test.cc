@@ -1,6 +1,10 @@
 // SyslogSource on loopback with a test sink: the limits a hostile client meets (connection cap,
 // idle timeout) and what backpressure does to TCP (nothing read) and UDP (dropped, counted).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -154,6 +158,39 @@ TEST_F(SourceTest, ConnectionsOverTheCapAreClosedAtOnce) {
     SyslogTcpClient d;
     return d.Connect(source_->port()) && d.Send(kMsg) && !d.ClosedByServerWithin(milliseconds(50));
   }));
+}
+
+// Descriptors run out (the file source holds thousands, faults.md): accept() fails with the
+// connection still in the backlog. Polling the listener again at once would fail again at once,
+// a core at 100 % until descriptors free up; it backs off instead, and accepts once they do.
+TEST_F(SourceTest, OutOfDescriptorsAcceptBacksOffAndAcceptsOnceTheyAreBack) {
+  Start("tcp", 0, seconds(600));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // before there are none
+  ASSERT_GE(fd, 0);
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  const int lowest_free = socket(AF_INET, SOCK_DGRAM, 0);  // the lowest free number
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit none = old;
+  none.rlim_cur = static_cast<rlim_t>(lowest_free);  // every descriptor below it is in use
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &none), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(source_->port()));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // Into the listener's backlog: the kernel completes the handshake, accept() fails.
+  const bool connected = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+  const auto failed = [&] { return Metric(metrics_.syslog_connections_refused, {"j", "accept"}); };
+  const bool refused = WaitFor([&] { return failed() >= 1; });
+  std::this_thread::sleep_for(milliseconds(500));  // how often it tries meanwhile is the point
+  const double tries = failed();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_TRUE(connected && refused);
+  EXPECT_LE(tries, 20) << "accept() retried without a pause";  // spinning: thousands
+  ASSERT_EQ(send(fd, kMsg.data(), kMsg.size(), MSG_NOSIGNAL), static_cast<ssize_t>(kMsg.size()));
+  EXPECT_TRUE(WaitFor([&] { return sink_.size() == 1; }));
+  close(fd);
 }
 
 TEST_F(SourceTest, SilentConnectionsCloseAfterIdleTimeout) {
