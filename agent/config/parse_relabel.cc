@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "config/field_reader.h"
+#include "util/regexp_syntax.h"
 
 namespace skidder::config::internal {
 namespace {
@@ -71,7 +72,7 @@ void Validate(MapReader& r, RelabelConfig& c) {
   }
   RE2::Options options;
   options.set_log_errors(false);
-  RE2 re("^(?:" + c.regex + ")$", options);
+  RE2 re("^(?:" + GoRegexpForRe2(c.regex) + ")$", options);
   if (!re.ok()) {
     // RE2's message ends with the offending fragment; keep the user's regex in front instead.
     std::string why = re.error();

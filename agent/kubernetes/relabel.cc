@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "util/regexp_syntax.h"
+
 namespace skidder::kubernetes {
 namespace {
 
@@ -95,7 +97,7 @@ Result<RelabelRule> CompileOne(const config::RelabelConfig& c) {
 
   re2::RE2::Options opts;
   opts.set_log_errors(false);
-  auto re = std::make_shared<re2::RE2>("^(?:" + c.regex + ")$", opts);
+  auto re = std::make_shared<re2::RE2>("^(?:" + GoRegexpForRe2(c.regex) + ")$", opts);
   if (!re->ok()) {
     return Err(InvalidArgument(fmt::format("invalid regex \"{}\": {}", c.regex, re->error())));
   }

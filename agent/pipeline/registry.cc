@@ -64,6 +64,8 @@ constexpr StageType kStages[] = {
     {"match", stages::NewMatchStage, true},
     {"metrics", stages::NewMetricsStage, true},
     {"multiline", stages::NewMultilineStage, true},
+    // structured_metadata's old name, which Promtail 3 still takes.
+    {"non_indexed_labels", stages::NewStructuredMetadataStage, true},
     {"output", stages::NewOutputStage, true},
     {"pack", stages::NewPackStage, true},
     {"regex", stages::NewRegexStage, true},

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "lang/go/go_regexp.h"
+#include "util/regexp_syntax.h"
 #include "util/unescape.h"
 
 namespace skidder::lang::go {
@@ -141,7 +142,7 @@ Status Compile(SelectorParser& p, Selector::Matcher* m) {
   if (m->op != Selector::Op::kRe && m->op != Selector::Op::kNre) return Status::Ok();
   RE2::Options opts;
   opts.set_log_errors(false);
-  m->re = std::make_shared<RE2>(m->value, opts);
+  m->re = std::make_shared<RE2>(GoRegexpForRe2(m->value), opts);
   if (!m->re->ok()) return p.Fail("bad regular expression: " + m->re->error());
   return Status::Ok();
 }

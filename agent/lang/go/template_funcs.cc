@@ -8,6 +8,7 @@
 #include "lang/go/go_regexp.h"
 #include "lang/go/go_time.h"
 #include "lang/go/template_internal.h"
+#include "util/regexp_syntax.h"
 
 // The template functions: Go's builtins, Promtail's own, and the helpers the sprig ones share.
 namespace skidder::lang::go::tmpl {
@@ -194,7 +195,7 @@ const RE2* RegexArg(Call& c, std::unique_ptr<RE2>* holder) {
   if (!c.Str(0, &expr)) return nullptr;
   RE2::Options opts;
   opts.set_log_errors(false);
-  *holder = std::make_unique<RE2>(expr, opts);
+  *holder = std::make_unique<RE2>(GoRegexpForRe2(expr), opts);
   if (!(*holder)->ok()) {
     c.Fail("invalid regular expression: " + (*holder)->error());
     return nullptr;

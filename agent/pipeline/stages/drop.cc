@@ -10,6 +10,7 @@
 #include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 #include "util/byte_size.h"
+#include "util/regexp_syntax.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -98,7 +99,7 @@ Status ReadDropConfig(config::MapReader& r, DropConfig* c) {
   if (r.Has("expression")) {
     RE2::Options opts;
     opts.set_log_errors(false);
-    c->expression = std::make_unique<RE2>(expr, opts);
+    c->expression = std::make_unique<RE2>(GoRegexpForRe2(expr), opts);
     if (!c->expression->ok()) {
       r.Fail("expression", "could not compile regular expression: " + c->expression->error());
     }

@@ -10,6 +10,7 @@
 #include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 #include "pipeline/stages/template.h"
+#include "util/regexp_syntax.h"
 
 namespace skidder::pipeline::stages {
 
@@ -131,7 +132,7 @@ Result<std::unique_ptr<Stage>> NewReplaceStage(const config::StageConfig& cfg,
   if (!expression.empty()) {
     RE2::Options opts;
     opts.set_log_errors(false);
-    re = std::make_unique<RE2>(expression, opts);
+    re = std::make_unique<RE2>(GoRegexpForRe2(expression), opts);
     if (!re->ok()) r.Fail("expression", "could not compile regular expression: " + re->error());
   }
   auto tmpl = ParseTemplateAt(r, "replace", replace);

@@ -25,6 +25,17 @@ TEST(RegexStage, ExtractsNamedGroupsFromTheLine) {
   EXPECT_EQ(out[0].entry.line, "2019-01-01T01:00:00.000000001Z stderr P i'm a log message!");
 }
 
+// Go 1.22's named-group syntax, which Promtail 3 and Alloy take (RE2 of 2022 alone refuses it);
+// the relabel rules, selectors and templates compile through the same GoRegexpForRe2.
+TEST(RegexStage, TakesGoNamedGroupsWithoutTheP) {
+  auto stage = MustBuild(R"y(regex:
+  expression: "level=(?<level>\\w+) msg=(?<msg>.*)")y");
+  auto out = RunStage(*stage, MakeEntry("ts level=warn msg=disk full"));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ExtractedOr(out[0], "level"), "warn");
+  EXPECT_EQ(ExtractedOr(out[0], "msg"), "disk full");
+}
+
 TEST(RegexStage, MatchesAnExtractedSourceAndSetsUnmatchedGroupsEmpty) {
   auto first = MustBuild(R"y(regex:
   expression: "^(?P<year>\\d+)")y");

@@ -26,6 +26,15 @@ TEST(StructuredMetadataStage, AttachesExtractedValuesAsMetadata) {
   EXPECT_TRUE(out.entries[0].entry.labels.empty());
 }
 
+// The stage's old name, which Promtail 3 still registers: a config written for Loki 2.9 loads.
+TEST(StructuredMetadataStage, TakesItsOldNameNonIndexedLabels) {
+  auto stage = MustBuild("non_indexed_labels:\n  trace_id:");
+  Entry e = MakeEntry("line", Labels{{"trace_id", "abc"}, {"app", "web"}});
+  auto out = RunStage(*stage, std::move(e));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].entry.structured_metadata, (std::vector<Label>{{"trace_id", "abc"}}));
+}
+
 TEST(StructuredMetadataStage, MovesStreamLabelsOutOfTheStream) {
   // The documented relabel_configs example: pod_uid and pod_host_ip leave the stream labels.
   auto stage = MustBuild("structured_metadata:\n  pod_uid:\n  host: pod_host_ip");
