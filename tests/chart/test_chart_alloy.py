@@ -13,7 +13,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chart_support import (REPO, Renderer, agent_container, find, load_schema,  # noqa: E402
+from chart_support import (REPO, RenderError, Renderer, agent_container, find, load_schema,  # noqa: E402
                            merged_values, one, render_notes, rendered_config, skidder_check_rendered,
                            validate)
 
@@ -174,6 +174,28 @@ class AlloyChartValues(unittest.TestCase):
         self.assertIn("/etc/loki-ca", mount_paths(docs))
         self.assertIn({"name": "ca", "secret": {"secretName": "loki-ca"}}, pod["volumes"])
         self.assertNotIn("/run/log/journal", mount_paths(docs))  # no loki.source.journal
+
+    def test_a_config_map_of_ones_own_is_mounted(self):
+        # The Alloy chart's GitOps form: the config in a ConfigMap kept elsewhere.
+        values = {"alloy": {"configMap": {"create": False, "name": "my-alloy", "key": "main.alloy"}}}
+        self.assertEqual(validate(merged_values(values), load_schema()), [])
+        docs = R.render(values)
+        pod, c = agent_container(docs)
+        vol = next(v for v in pod["volumes"] if v["name"] == "config")
+        self.assertEqual(vol["configMap"], {"name": "my-alloy",
+                                            "items": [{"key": "main.alloy", "path": "config.alloy"}]})
+        self.assertEqual(c["args"][0], "-config.file=/etc/skidder/config.alloy")
+        self.assertIn("-positions.held-dir=/var/log/.skidder-held", c["args"])
+        # None of the chart's own: no ConfigMap or Secret holding a config, no checksum of one.
+        self.assertFalse([d for d in find(docs, "ConfigMap") if "config.alloy" in d.get("data", {})])
+        self.assertFalse(find(docs, "Secret"))
+        # Its content is not the chart's: the checksum follows the ConfigMap named, not config.alloy.
+        def checksum(v):
+            ds = one(R.render(v), "DaemonSet")
+            return ds["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        self.assertEqual(checksum(values), checksum(dict(values, config={"alloy": "// other"})))
+        with self.assertRaisesRegex(RenderError, "alloy.configMap.name is required"):
+            R.render({"alloy": {"configMap": {"create": False}}})
 
     def test_content_wins_over_config_alloy(self):
         docs = R.render(dict(ALLOY_CHART_VALUES, config={"format": "yaml"}))

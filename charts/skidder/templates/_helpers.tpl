@@ -64,7 +64,18 @@ metrics, which the alerts select on. */}}
 {{/* "true" when the agent runs an Alloy config: config.format alloy, or the Alloy chart's
 alloy.configMap.content set (so an Alloy chart values file works as it is). */}}
 {{- define "skidder.alloyMode" -}}
-{{- if or (eq (toString .Values.config.format) "alloy") (include "skidder.alloyChartContent" .) }}true{{ end }}
+{{- if or (eq (toString .Values.config.format) "alloy") (include "skidder.alloyChartContent" .) (include "skidder.alloyExternalConfigMap" .) }}true{{ end }}
+{{- end }}
+
+{{/* The Alloy chart's alloy.configMap.create: false: the config is in a ConfigMap of the user's
+(alloy.configMap.name, key alloy.configMap.key, default config.alloy), mounted as it is. Its
+name; "" otherwise. */}}
+{{- define "skidder.alloyExternalConfigMap" -}}
+{{- with (.Values.alloy).configMap }}
+{{- if eq (toString .create) "false" }}
+{{- required "alloy.configMap.name is required when alloy.configMap.create is false (the ConfigMap that holds your config.alloy)" .name }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{- define "skidder.alloyChartContent" -}}
@@ -91,7 +102,9 @@ alloy.configMap.content set (so an Alloy chart values file works as it is). */}}
 {{/* "true" when the journal's directories are mounted: journal.enabled for the YAML config;
 for an Alloy config, when it has a loki.source.journal component. */}}
 {{- define "skidder.journalMounts" -}}
-{{- if include "skidder.alloyMode" . }}
+{{- if include "skidder.alloyExternalConfigMap" . }}
+{{- if .Values.journal.enabled }}true{{ end }}{{/* its content is not known here */}}
+{{- else if include "skidder.alloyMode" . }}
 {{- if contains "loki.source.journal" (include "skidder.config" .) }}true{{ end }}
 {{- else if .Values.journal.enabled }}true{{ end }}
 {{- end }}
