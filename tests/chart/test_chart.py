@@ -751,6 +751,15 @@ class Notes(unittest.TestCase):
         self.assertIn("rollout status daemonset/skidder", notes)
         self.assertNotIn("WARNING", notes)
 
+    def test_notes_warn_of_a_credential_in_a_config_map(self):
+        with_password = dict(OWN_IMAGE, config={"clients": [
+            {"url": "https://loki.example/loki/api/v1/push",
+             "basic_auth": {"username": "u", "password": "s3cret"}}]})
+        self.assertIn("holds a credential", self.render_notes(with_password))
+        self.assertNotIn("holds a credential",
+                         self.render_notes(dict(with_password, configmap={"enabled": False})))
+        self.assertNotIn("holds a credential", self.render_notes(OWN_IMAGE))
+
     def test_notes_warn_while_the_image_is_the_unpublished_placeholder(self):
         for values in (None, {"image": {"tag": "0.2.0"}},
                        {"image": {"registry": "", "repository": "docker.io/skidder/skidder"}},
