@@ -170,8 +170,10 @@ void SyslogSource::Impl::AcceptAll() {
   for (int n = 0; n < 64; ++n) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
+    auto* to = reinterpret_cast<sockaddr*>(&addr);
+    const int flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
     int fd =
-        accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        opts.accept ? opts.accept(listen_fd, to, &len, flags) : accept4(listen_fd, to, &len, flags);
     if (fd < 0) {
       const int err = errno;
       if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && metrics != nullptr) {

@@ -57,6 +57,9 @@ struct SyslogSourceOptions {
   // How long a sender's messages wait for its hostname before they go without it.
   std::chrono::milliseconds lookup_timeout = std::chrono::seconds(10);
   size_t max_held_bytes = 4 << 20;  // UDP datagrams held for their senders' names, at most
+  // accept4(2), which tests replace to run out of descriptors (a process really out of them
+  // leaves the sanitizers none either); null: accept4.
+  std::function<int(int fd, sockaddr* addr, socklen_t* len, int flags)> accept;
 };
 
 class SyslogSource {
