@@ -60,7 +60,12 @@ std::string ReverseLookup(const sockaddr_storage& addr, socklen_t len) {
                   NI_NAMEREQD) != 0) {
     return "";
   }
-  return host;
+  return GoDomainName(host);
+}
+
+std::string GoDomainName(std::string name) {
+  if (name.find('.') != std::string::npos && name.back() != '.') name.push_back('.');
+  return name;
 }
 
 Result<std::unique_ptr<TlsContext>> TlsContext::Create(const config::TlsConfig& tls) {

@@ -26,6 +26,9 @@ std::string PeerIp(const sockaddr_storage& addr);
 // The names of ip, comma-separated, as Go's net.LookupAddr gives Promtail (""
 // when it has none). Blocks on DNS: called once per peer.
 std::string ReverseLookup(const sockaddr_storage& addr, socklen_t len);
+// A name as Go's net.LookupAddr gives it (Promtail's __syslog_connection_hostname): with a
+// trailing dot when it has a dot ("host.example.com."), as is ("localhost") otherwise.
+std::string GoDomainName(std::string name);
 
 // A server TLS context: certificate and key, and with ca_file, client certificates required
 // and verified against it (Promtail's RequireAndVerifyClientCert).

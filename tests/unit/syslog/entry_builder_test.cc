@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sources/syslog/net.h"
+
 namespace skidder::sources::syslog {
 namespace {
 
@@ -34,6 +36,14 @@ class EntryBuilderTest : public ::testing::Test {
   std::unique_ptr<EntryBuilder> builder_;
   bool built_ = false;
 };
+
+// __syslog_connection_hostname as Go's net.LookupAddr gives it to Promtail: absolute (a trailing
+// dot) when the name has a dot, so that a Promtail user's relabel rules and streams stay.
+TEST(GoDomainName, IsAbsoluteWhenTheNameHasADot) {
+  EXPECT_EQ(GoDomainName("host.example.com"), "host.example.com.");
+  EXPECT_EQ(GoDomainName("host.example.com."), "host.example.com.");
+  EXPECT_EQ(GoDomainName("localhost"), "localhost");
+}
 
 TEST_F(EntryBuilderTest, StructuredDataLabelsUsePromtailsNames) {
   cfg_.label_structured_data = true;
