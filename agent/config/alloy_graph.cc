@@ -121,8 +121,12 @@ Status Loader::CheckUnused() {
 
 // A discovery.relabel rule after local.file_match that must see each file (Targets::per_file),
 // rewritten for the entry: the file's path is its `filename`. Setting __path__ there cannot be
-// done per file.
-Status Loader::ToEntryRule(const Block& rule, YAML::Node* r) const {
+// done per file. Nor can such a rule read a target's meta labels (__meta_*, __tmp_*, ...): the
+// target's relabeling dropped them before the file was read, so in skidder the rule would see ""
+// where Alloy's sees the value (and a replace would set or remove a label by it), unless an
+// earlier rule of the entries (`earlier`) set that label.
+Status Loader::ToEntryRule(const Block& rule, const std::vector<YAML::Node>& earlier,
+                           YAML::Node* r) const {
   if ((*r)["target_label"] && (*r)["target_label"].Scalar() == "__path__") {
     return ErrorAt(rule.pos,
                    "a rule after local.file_match that reads __path__ runs on each file's "
@@ -130,7 +134,23 @@ Status Loader::ToEntryRule(const Block& rule, YAML::Node* r) const {
   }
   if (YAML::Node sources = (*r)["source_labels"]; sources && sources.IsSequence()) {
     for (YAML::Node l : sources) {
-      if (l.IsScalar() && l.Scalar() == "__path__") l = "filename";
+      if (!l.IsScalar()) continue;
+      const std::string name = l.Scalar();
+      if (name == "__path__") {
+        l = "filename";
+        continue;
+      }
+      const bool set_earlier =
+          std::any_of(earlier.begin(), earlier.end(), [&](const YAML::Node& e) {
+            return e["target_label"] && e["target_label"].Scalar() == name;
+          });
+      if (name.starts_with("__") && !set_earlier) {
+        return ErrorAt(rule.pos,
+                       fmt::format("this rule comes after one that reads __path__ behind "
+                                   "local.file_match, so it runs on each file's entries, which "
+                                   "carry no {}: move it before that rule",
+                                   name));
+      }
     }
   }
   return Status::Ok();
@@ -186,7 +206,7 @@ Result<Targets> Loader::ResolveTargets(const Value& v, Pos pos, int depth) {
       Result<YAML::Node> r = RelabelRule(*this, rule);
       if (!r) return Err(r.error());
       if (t.per_file && (!t.entry_relabel.empty() || ReadsLabel(*r, "__path__"))) {
-        if (Status s = ToEntryRule(rule, &*r); !s.ok()) return Err(std::move(s));
+        if (Status s = ToEntryRule(rule, t.entry_relabel, &*r); !s.ok()) return Err(std::move(s));
         if (t.entry_relabel.empty()) t.entry_relabel_pos = b.pos;
         t.entry_relabel.push_back(*r);
         continue;
@@ -438,8 +458,12 @@ Status Loader::ReadSource(const Block& b) {
     // A new vector, not insert() at the front: shifting elements assigns YAML::Nodes, and a
     // Node's assignment writes through to the node it refers to (yaml-cpp's reference
     // semantics), which gave stages each other's bodies.
-    std::vector<RouteStage> stages = {{"cri", YAML::Node(YAML::NodeType::Map), b.pos, b.name},
-                                      {"labeldrop", unlabel, b.pos, b.name}};
+    // Nor does it extract anything: what the cri stage extracts is forgotten (reset_extracted),
+    // or a stage.labels of `stream` and `flags` (k8s-monitoring's) would make them labels.
+    std::vector<RouteStage> stages = {
+        {"cri", YAML::Node(YAML::NodeType::Map), b.pos, b.name},
+        {"labeldrop", unlabel, b.pos, b.name},
+        {"reset_extracted", YAML::Node(YAML::NodeType::Map), b.pos, b.name}};
     stages.insert(stages.end(), route.stages.begin(), route.stages.end());
     route.stages = std::move(stages);
   }

@@ -64,6 +64,11 @@ struct Route {
   std::set<std::string> writes;  // loki.write component ids forwarded to here
   std::vector<Route> branches;
   Pos fanout_pos;  // the forward_to that fans out
+  // A branch whose entries may carry values a loki.process before the fan-out extracted.
+  bool extracted = false;
+  // Whether an entry at the end of `stages` may carry extracted values (a stage other than
+  // relabeling and label edits ran): a loki.process next must start without them.
+  bool MayHaveExtracted() const;
 };
 
 class Loader {
@@ -111,7 +116,8 @@ class Loader {
   Result<Value> InstanceExport(const std::string& id, const CustomInstance& inst,
                                const std::vector<std::string>& parts, size_t n, size_t* consumed,
                                Pos pos);
-  Status ToEntryRule(const Block& rule, YAML::Node* r) const;
+  Status ToEntryRule(const Block& rule, const std::vector<YAML::Node>& earlier,
+                     YAML::Node* r) const;
   Result<Targets> ResolveTargets(const Value& v, Pos pos, int depth);
   // Walks forward_to value v into route. At the head of a source (head: nothing processed
   // and no fan-out yet) loki.relabel rules join the targets' relabeling; elsewhere they are a

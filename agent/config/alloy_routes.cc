@@ -11,6 +11,17 @@
 
 namespace skidder::config::alloy_internal {
 
+bool Route::MayHaveExtracted() const {
+  static const std::set<std::string> kNone = {"relabel", "labeldrop", "labelallow", "static_labels",
+                                              "reset_extracted"};
+  // Since the last reset (or the start), a stage that may extract values.
+  for (auto it = stages.rbegin(); it != stages.rend(); ++it) {
+    if (it->type == "reset_extracted") return false;
+    if (!kNone.contains(it->type)) return true;
+  }
+  return extracted;
+}
+
 Status Loader::ReadProcess(const Block& b, Route* route) {
   for (const Block& stage : b.blocks) {
     Result<std::pair<std::string, YAML::Node>> s = Stage(*this, stage, 0);
@@ -46,6 +57,7 @@ Status Loader::ResolveReceivers(const Value& v, Pos pos, bool head, Targets* tar
   }
   for (const Block* b : next) {  // fan-out: each receiver gets its own copy of every entry
     Route branch;
+    branch.extracted = route->MayHaveExtracted();
     if (Status s = Follow(*b, pos, false, targets, &branch); !s.ok()) return s;
     route->branches.push_back(std::move(branch));
   }
@@ -88,6 +100,11 @@ Status Loader::Follow(const Block& b, Pos pos, bool head, Targets* targets, Rout
                        process ? std::set<std::string>{"stage.*"} : std::set<std::string>{"rule"});
   if (!s.ok()) return s;
   if (process) {
+    // Alloy's loki.process starts each entry with its labels as the extracted values: nothing a
+    // component before it on the path extracted.
+    if (route->MayHaveExtracted()) {
+      route->stages.push_back({"reset_extracted", YAML::Node(YAML::NodeType::Map), b.pos, Id(b)});
+    }
     if (s = ReadProcess(b, route); !s.ok()) return s;
   } else {
     YAML::Node rules(YAML::NodeType::Sequence);

@@ -86,8 +86,16 @@ Status Loader::ReadOtelExporter(const Block& b) {
 }
 
 Status Loader::ReadLogging(const Block& b) {
-  if (Status s = CheckBody(b, {"level", "format"}, {}); !s.ok()) return s;
+  if (Status s = CheckBody(b, {"level", "format", "write_to"}, {}); !s.ok()) return s;
   for (const Attribute& a : b.attributes) {
+    if (a.name == "write_to") {  // Alloy's meta-monitoring: its own logs into a pipeline
+      if (Result<Value> v = Eval(a); !v) return v.error();  // checked as Alloy checks it
+      cfg_->warnings.push_back(fmt::format(
+          "{}: logging.write_to is ignored: skidder writes its own logs to stderr only (ship "
+          "them as any pod's or unit's logs: the chart's pod log job, or the journal)",
+          Where(a.pos)));
+      continue;
+    }
     Result<std::string> v = StringAttr(*this, a);
     if (!v) return v.error();
     log::Level level;

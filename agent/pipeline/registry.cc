@@ -28,6 +28,7 @@
 #include "pipeline/stages/regex.h"
 #include "pipeline/stages/relabel.h"
 #include "pipeline/stages/replace.h"
+#include "pipeline/stages/reset_extracted.h"
 #include "pipeline/stages/sampling.h"
 #include "pipeline/stages/static_labels.h"
 #include "pipeline/stages/structured_metadata.h"
@@ -71,6 +72,8 @@ constexpr StageType kStages[] = {
     {"regex", stages::NewRegexStage, true},
     {"relabel", stages::NewRelabelStage, false},  // skidder's: Alloy's loki.relabel
     {"replace", stages::NewReplaceStage, true},
+    // skidder's: the boundary between two of Alloy's loki.process components on one path.
+    {"reset_extracted", stages::NewResetExtractedStage, false},
     {"sampling", stages::NewSamplingStage, true},
     {"static_labels", stages::NewStaticLabelsStage, true},
     {"structured_metadata", stages::NewStructuredMetadataStage, true},

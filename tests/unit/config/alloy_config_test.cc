@@ -440,17 +440,19 @@ loki.process "json" {
   ASSERT_EQ(sc.kubernetes_sd_configs.size(), 1u);
   EXPECT_EQ(sc.kubernetes_sd_configs[0].namespaces, std::vector<std::string>{"shop"});
   ASSERT_EQ(sc.kubernetes_sd_configs[0].selectors.size(), 1u);
-  ASSERT_EQ(sc.pipeline_stages.size(), 4u);
+  ASSERT_EQ(sc.pipeline_stages.size(), 5u);
   EXPECT_EQ(sc.pipeline_stages[0].type, "cri");
-  // Alloy streams these lines from the API: no file's `filename`, no cri `stream` label.
+  // Alloy streams these lines from the API: no file's `filename`, no cri `stream` label, and
+  // nothing extracted (a stage.labels of `stream` or `flags` finds none).
   EXPECT_EQ(sc.pipeline_stages[1].type, "labeldrop");
   EXPECT_EQ(sc.pipeline_stages[1].body[0].Scalar(), "filename");
   EXPECT_EQ(sc.pipeline_stages[1].body[1].Scalar(), "stream");
-  EXPECT_EQ(sc.pipeline_stages[2].type, "json");
-  EXPECT_EQ(sc.pipeline_stages[3].type, "match");
-  EXPECT_EQ(sc.pipeline_stages[3].body["stages"][0]["static_labels"]["team"].Scalar(), "shop");
-  EXPECT_NE(sc.pipeline_stages[2].file.find("c.alloy:22:3"), std::string::npos)
-      << sc.pipeline_stages[2].file;
+  EXPECT_EQ(sc.pipeline_stages[2].type, "reset_extracted");
+  EXPECT_EQ(sc.pipeline_stages[3].type, "json");
+  EXPECT_EQ(sc.pipeline_stages[4].type, "match");
+  EXPECT_EQ(sc.pipeline_stages[4].body["stages"][0]["static_labels"]["team"].Scalar(), "shop");
+  EXPECT_NE(sc.pipeline_stages[3].file.find("c.alloy:22:3"), std::string::npos)
+      << sc.pipeline_stages[3].file;
   // loki.relabel's rule, the pods' file paths, then Alloy's default job and instance.
   ASSERT_EQ(sc.relabel_configs.size(), 5u);
   EXPECT_EQ(sc.relabel_configs[0].target_label, "namespace");
@@ -536,6 +538,32 @@ loki.source.file "f" {
 )") + kWrite)
                 .find("c.alloy:7:3: a rule after local.file_match that reads __path__"),
             std::string::npos);
+  // A meta label (kept on the target in Alloy) is gone from the entries: refused where written,
+  // where it would have read "" (and a replace set or removed a label by it).
+  const std::string meta = R"(
+local.file_match "m" {
+  path_targets = [{"__path__" = "/srv/*.log", "__meta_app" = "web"}]
+}
+discovery.relabel "r" {
+  targets = local.file_match.m.targets
+  rule {
+    source_labels = ["__path__"]
+    target_label  = "__tmp_file"
+  }
+  rule {
+    source_labels = ["__tmp_file", "__meta_app"]
+    target_label  = "app"
+  }
+}
+loki.source.file "f" {
+  targets    = discovery.relabel.r.output
+  forward_to = [loki.write.default.receiver]
+}
+)";
+  EXPECT_EQ(a.Error(meta + kWrite),
+            "c.alloy:11:3: this rule comes after one that reads __path__ behind local.file_match, "
+            "so it runs on each file's entries, which carry no __meta_app: move it before that "
+            "rule");
 }
 
 // Alloy's journal source labels entries job="loki.source.journal.<label>" unless labels set one.
@@ -1435,6 +1463,60 @@ loki.process "p" {
   EXPECT_EQ(st[0].body["source"][0].Scalar(), "level");
   EXPECT_EQ(st[0].body["source"][1].Scalar(), "app");
   EXPECT_EQ(st[1].body["source"].Scalar(), "level");
+}
+
+// Each loki.process starts an entry with only its labels as extracted values (Alloy's
+// stages/pipeline.go): what one component extracted, the next on the path (in a chain or a
+// fan-out branch) does not see. Between them, where something may have been extracted, the loader
+// puts a reset_extracted stage.
+TEST(AlloyConfig, ALokiProcessDoesNotSeeWhatAnEarlierOneExtracted) {
+  Alloy a;
+  Result<Config> c = a.Load(std::string(R"x(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.relabel.r.receiver]
+}
+loki.relabel "r" {
+  rule {
+    target_label = "env"
+    replacement  = "prod"
+  }
+  forward_to = [loki.process.parse.receiver]
+}
+loki.process "parse" {
+  stage.regex { expression = "level=(?P<level>\\w+)" }
+  forward_to = [loki.process.label.receiver, loki.process.other.receiver]
+}
+loki.process "label" {
+  stage.labels { values = { level = "" } }
+  forward_to = [loki.write.default.receiver]
+}
+loki.process "other" {
+  stage.static_labels { values = { copy = "yes" } }
+  forward_to = [loki.process.last.receiver]
+}
+loki.process "last" {
+  stage.labels { values = { level = "" } }
+  forward_to = [loki.write.default.receiver]
+}
+)x") + kWrite);
+  ASSERT_TRUE(c) << c.error().message();
+  const std::vector<StageConfig>& stages = c->scrape_configs.at(0).pipeline_stages;
+  ASSERT_EQ(stages.size(), 2u);  // regex (the relabel rule went to the target), then a fan-out
+  EXPECT_EQ(stages[0].type, "regex");  // nothing before it: no reset
+  ASSERT_EQ(stages[1].type, "fanout");
+  const YAML::Node branches = stages[1].body;
+  ASSERT_EQ(branches.size(), 2u);
+  // Each branch starts without the regex's values; "other" then extracts nothing, so "last"
+  // needs no second reset.
+  const auto types = [](const YAML::Node& list) {
+    std::vector<std::string> out;
+    for (const YAML::Node& st : list) out.push_back(st.begin()->first.Scalar());
+    return out;
+  };
+  EXPECT_EQ(types(branches[0]["stages"]), (std::vector<std::string>{"reset_extracted", "labels"}));
+  EXPECT_EQ(types(branches[1]["stages"]),
+            (std::vector<std::string>{"reset_extracted", "static_labels", "labels"}));
 }
 
 TEST(AlloyConfig, StagesWithOtherNamesBecomePromtailsStages) {

@@ -427,5 +427,30 @@ otelcol.exporter.loki "loki" {
             "c.alloy:14:17: unknown reference loki.write.typo.receiver");
 }
 
+// Alloy's meta-monitoring example sends Alloy's own logs into a pipeline (logging.write_to).
+// skidder's go to stderr; the config loads, with a warning, where it was refused whole.
+TEST(AlloyDeclare, LoggingWriteToIsIgnoredWithAWarning) {
+  AlloyFile f;
+  const std::string source = R"(
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.loki.receiver]
+}
+logging {
+  level    = "warn"
+  write_to = [loki.write.loki.receiver]
+}
+)" + std::string(kWriteLoki);
+  Result<Config> c = f.Load(source);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->server.log_level, "warn");
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("c.alloy:8:3: logging.write_to is ignored"), std::string::npos)
+      << c->warnings[0];
+  std::string typo = source;
+  typo.replace(typo.find("write_to = [loki.write.loki") + 12, 15, "loki.write.typo");
+  EXPECT_EQ(f.Error(typo), "c.alloy:8:15: unknown reference loki.write.typo.receiver");
+}
+
 }  // namespace
 }  // namespace skidder::config

@@ -125,6 +125,26 @@ TEST(Pipeline, RegexStagesReadBytesThatAreNotUtf8AsGoDoes) {
             "2024-01-02T03:04:08Z INFO cafe");
 }
 
+// reset_extracted (the boundary between two of Alloy's loki.process): the values stages before it
+// extracted are gone; the entry's labels still read as extracted values, as at the start.
+TEST(Pipeline, ResetExtractedForgetsWhatEarlierStagesExtracted) {
+  auto p = Pipeline::Build(StagesYaml(R"(
+- regex:
+    expression: 'level=(?P<level>\w+)'
+- reset_extracted: {}
+- labels:
+    level:
+    app:
+)"),
+                           {});
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  Collect out;
+  (*p)->Process(MakeEntry("level=warn", Labels{{"app", "web"}}), out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.labels.ToString(), "{app=\"web\"}");
+  EXPECT_EQ(testing::ExtractedOr(out.entries[0], "level", "(none)"), "(none)");
+}
+
 TEST(Pipeline, EmptyPipelinePassesEntriesThrough) {
   auto p = Pipeline::Build({}, {});
   ASSERT_TRUE(p.has_value());
