@@ -2,6 +2,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <memory>
 
@@ -346,6 +347,74 @@ bool FSha2Hash(Call& c) {
   return c.Str(0, &a) && c.Str(1, &b) && SetStr(c, HexDigest(EVP_sha256(), a, b));
 }
 
+// sprig's hashes of one string, hex.
+template <const EVP_MD* (*kMd)()>
+bool FSum(Call& c) {
+  std::string_view s;
+  return c.Str(0, &s) && SetStr(c, HexDigest(kMd(), s, {}));
+}
+bool FB64Enc(Call& c) {  // sprig b64enc: standard base64, padded
+  std::string_view s;
+  if (!c.Str(0, &s)) return false;
+  if (s.size() > c.max_bytes) return SetStr(c, std::string(s));  // refused as too long there
+  std::string out(4 * ((s.size() + 2) / 3), '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                  reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  return SetStr(c, std::move(out));
+}
+bool FB64Dec(Call& c) {  // sprig b64dec: the decoded bytes, or the decoder's error as the text
+  std::string_view s;
+  if (!c.Str(0, &s)) return false;
+  std::string in;
+  for (char ch : s) {
+    if (ch != '\r' && ch != '\n') in.push_back(ch);  // Go's decoder skips line breaks
+  }
+  if (in.size() % 4 != 0) {
+    return SetStr(c, fmt::format("illegal base64 data at input byte {}", in.size() / 4 * 4));
+  }
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  if (n < 0) return SetStr(c, "illegal base64 data");
+  size_t pad = 0;  // EVP_DecodeBlock counts the padding as zero bytes
+  while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return SetStr(c, std::move(out));
+}
+bool FPrintln(Call& c) {  // Go's println: operands always space-separated, then a newline
+  std::string out;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (i > 0) out.push_back(' ');
+    AppendPrint(c.args[i], &out);
+  }
+  out.push_back('\n');
+  return SetStr(c, std::move(out));
+}
+bool FUrlQuery(Call& c) {  // Go's urlquery: url.QueryEscape of the operands as print joins them
+  std::string text;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    if (i > 0 && c.args[i].kind != Value::kString && c.args[i - 1].kind != Value::kString) {
+      text.push_back(' ');
+    }
+    AppendPrint(c.args[i], &text);
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out.push_back(static_cast<char>(ch));
+    } else if (ch == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[ch >> 4]);
+      out.push_back(kHex[ch & 15]);
+    }
+  }
+  return SetStr(c, std::move(out));
+}
+
 template <bool kExpand>
 bool FRegexReplaceAll(Call& c) {  // (regex, s, repl)
   std::unique_ptr<RE2> holder;
@@ -386,8 +455,15 @@ constexpr FuncDef kFuncs[] = {
     {"or", 1, -1, nullptr},
     {"print", 0, -1, FPrint},
     {"printf", 1, -1, FPrintf},
+    {"println", 0, -1, FPrintln},
     {"regexReplaceAll", 3, 3, FRegexReplaceAll<true>, true},
     {"regexReplaceAllLiteral", 3, 3, FRegexReplaceAll<false>, true},
+    {"urlquery", 0, -1, FUrlQuery},
+    // sprig's, which need OpenSSL as Hash does.
+    {"b64dec", 1, 1, FB64Dec},
+    {"b64enc", 1, 1, FB64Enc},
+    {"sha1sum", 1, 1, FSum<EVP_sha1>},
+    {"sha256sum", 1, 1, FSum<EVP_sha256>},
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <memory>
 #include <string>
 
 #include "lang/go/go_quote.h"
@@ -199,27 +201,136 @@ bool FRegexMatch(Call& c) {  // sprig regexMatch(regex, s)
          SetBool(c, RE2::PartialMatch(GoRegexpInput(s, &valid), *re));
 }
 
+bool FRegexFind(Call& c) {  // regexFind(regex, s): the first match, or ""
+  std::unique_ptr<RE2> holder;
+  const RE2* re = RegexArg(c, &holder);
+  std::string_view s;
+  if (re == nullptr || !c.Str(1, &s)) return false;
+  std::string valid;
+  const std::string_view in = GoRegexpInput(s, &valid);
+  re2::StringPiece m;
+  if (!re->Match(in, 0, in.size(), RE2::UNANCHORED, &m, 1)) return SetStr(c, "");
+  return SetStr(c, std::string(m.data(), m.size()));
+}
+
+bool IsWordByte(unsigned char ch) { return std::isalnum(ch) || ch == '_' || ch >= 0x80; }
+
+bool FTitle(Call& c) {  // title(s): Go's strings.Title (each word's first ASCII letter upper)
+  std::string_view s;
+  if (!c.Str(0, &s)) return false;
+  std::string out(s);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(out[i]);
+    if ((i == 0 || !IsWordByte(static_cast<unsigned char>(out[i - 1]))) && std::islower(ch)) {
+      out[i] = static_cast<char>(std::toupper(ch));
+    }
+  }
+  return SetStr(c, std::move(out));
+}
+
+bool FNospace(Call& c) {  // nospace(s): every space character removed
+  std::string_view s;
+  if (!c.Str(0, &s)) return false;
+  std::string out;
+  for (char ch : s) {
+    if (!std::isspace(static_cast<unsigned char>(ch))) out.push_back(ch);
+  }
+  return SetStr(c, std::move(out));
+}
+
+bool FCat(Call& c) {  // cat(a, b, ...): the non-nil operands, space-separated
+  std::string out;
+  for (const Value& v : c.args) {
+    if (v.kind == Value::kNil) continue;
+    if (!out.empty()) out.push_back(' ');
+    out += ToStr(v);
+  }
+  return SetStr(c, std::move(out));
+}
+
+bool FTernary(Call& c) {  // ternary(if_true, if_false, cond)
+  *c.result = std::move(Truth(c.args[2]) ? c.args[0] : c.args[1]);
+  return true;
+}
+
+// indent(n, s): each line of s after n spaces; nindent: the same after a newline.
+template <bool kNewline>
+bool FIndent(Call& c) {
+  int64_t n = 0;
+  std::string_view s;
+  if (!c.Int(0, &n) || !c.Str(1, &s)) return false;
+  if (n < 0 || static_cast<size_t>(n) > c.max_bytes) return c.Fail("indent out of range");
+  const std::string pad(static_cast<size_t>(n), ' ');
+  std::string out = kNewline ? "\n" + pad : pad;
+  for (char ch : s) {
+    out.push_back(ch);
+    if (ch == '\n') out += pad;
+    if (out.size() > c.max_bytes) break;  // refused by SetStr
+  }
+  return SetStr(c, std::move(out));
+}
+
+// join(sep, list): the list's non-nil elements as strings, joined; another value on its own.
+bool FJoin(Call& c) {
+  std::string_view sep;
+  if (!c.Str(0, &sep)) return false;
+  const Value& v = c.args[1];
+  if (v.kind != Value::kList) return SetStr(c, v.kind == Value::kNil ? "" : ToStr(v));
+  std::string out;
+  bool first = true;
+  for (const Value& e : *v.list) {
+    if (e.kind == Value::kNil) continue;
+    if (!first) out += sep;
+    first = false;
+    out += ToStr(e);
+    if (out.size() > c.max_bytes) break;  // refused by SetStr
+  }
+  return SetStr(c, std::move(out));
+}
+
+// first(list) / last(list): an element, nil for an empty list (or anything else).
+template <bool kFirst>
+bool FEnd(Call& c) {
+  const Value& v = c.args[0];
+  if (v.kind != Value::kList || v.list->empty()) {
+    *c.result = Value{};
+  } else {
+    *c.result = kFirst ? v.list->front() : v.list->back();
+  }
+  return true;
+}
+
 constexpr FuncDef kSprig[] = {
     {"add", 1, -1, FAdd},
     {"atoi", 1, 1, FAtoi},
+    {"cat", 0, -1, FCat},
     {"coalesce", 1, -1, FCoalesce},
     {"contains", 2, 2, FContains},
     {"default", 1, 2, FDefault},
     {"div", 2, 2, FArith<'/'>},
     {"empty", 1, 1, FEmpty},
+    {"first", 1, 1, FEnd<true>},
     {"hasPrefix", 2, 2, FHasPrefix},
     {"hasSuffix", 2, 2, FHasSuffix},
+    {"indent", 2, 2, FIndent<false>},
     {"int", 1, 1, FToInt},
     {"int64", 1, 1, FToInt},
+    {"join", 2, 2, FJoin},
+    {"last", 1, 1, FEnd<false>},
     {"mod", 2, 2, FArith<'%'>},
     {"mul", 2, 2, FArith<'*'>},
+    {"nindent", 2, 2, FIndent<true>},
+    {"nospace", 1, 1, FNospace},
     {"now", 0, 0, FNow},
     {"quote", 0, -1, FQuote<'"'>},
+    {"regexFind", 2, 2, FRegexFind, true},
     {"regexMatch", 2, 2, FRegexMatch, true},
     {"repeat", 2, 2, FRepeat},
     {"replace", 3, 3, FSprigReplace},
     {"squote", 0, -1, FQuote<'\''>},
     {"sub", 2, 2, FArith<'-'>},
+    {"ternary", 3, 3, FTernary},
+    {"title", 1, 1, FTitle},
     {"substr", 3, 3, FSubstr},
     {"toDate", 2, 2, FToDate},
     {"toString", 1, 1, FToString},
