@@ -61,12 +61,16 @@ class StreamFramer {
   // A newline-framed message whose last newline was the last byte received (see above).
   bool HoldsLine() const {
     return !raw_ && !skipping_ && error_ == Error::kNone && !pending_.empty() &&
-           pending_.front() == '<' && pending_.back() == '\n';
+           (pending_.front() == '<' || late_) && pending_.back() == '\n';
   }
-  // Delivers the held message (HoldsLine) as it is; nothing otherwise.
+  // Delivers the held message (HoldsLine) as it is; nothing otherwise. A continuation line that
+  // comes after all is then a message of its own (late_), not a framing error that would close
+  // the stream.
   template <typename F>
   void FlushLine(F&& on) {
-    if (HoldsLine()) Feed({}, /*end_of_stream=*/true, on);
+    if (!HoldsLine()) return;
+    Feed({}, /*end_of_stream=*/true, on);
+    late_ = true;
   }
 
  private:
@@ -89,6 +93,7 @@ class StreamFramer {
   char delimiter_ = '\n';
   std::string pending_;    // the incomplete message carried over from the last Feed
   bool skipping_ = false;  // inside a truncated newline-framed message: drop until its end
+  bool late_ = false;      // FlushLine delivered a message; no message has started since
   Error error_ = Error::kNone;
 };
 
@@ -173,8 +178,15 @@ StreamFramer::Step StreamFramer::Next(std::string_view& in, bool eos, F& on) {
   while (!in.empty() && (in.front() == '\n' || in.front() == '\r')) in.remove_prefix(1);
   if (in.empty()) return Step::kNeedMore;
   const char c = in.front();
-  if (c >= '0' && c <= '9') return NextOctet(in, eos, on);
-  if (c == '<') return NextLine(in, eos, on);
+  if (c >= '0' && c <= '9') {
+    late_ = false;
+    return NextOctet(in, eos, on);
+  }
+  if (c == '<') {
+    late_ = false;
+    return NextLine(in, eos, on);
+  }
+  if (late_) return NextLine(in, eos, on);  // a continuation of a message already delivered
   error_ = Error::kBadFraming;
   return Step::kError;
 }

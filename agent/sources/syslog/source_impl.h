@@ -30,8 +30,9 @@ struct Connection {
   PeerLabels peer;
   std::chrono::steady_clock::time_point last_active;
   std::chrono::steady_clock::time_point last_read;  // bytes last arrived (a held line's age)
-  bool more = false;    // reading stopped for backpressure before the socket was drained
-  bool closed = false;  // to be removed at the end of this loop turn
+  bool more = false;     // reading stopped for backpressure before the socket was drained
+  bool drained = false;  // the last read found the socket empty (EAGAIN)
+  bool closed = false;   // to be removed at the end of this loop turn
   // Not read until its hostname is known (the rules read it), or until resolve_by.
   bool resolving = false;
   std::chrono::steady_clock::time_point resolve_by;

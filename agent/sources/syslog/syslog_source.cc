@@ -21,8 +21,8 @@ constexpr size_t kTurnBytes = 256 << 10;
 constexpr int kIdlePollMs = 100;      // how often an idle loop checks Stop() and idle timeouts
 constexpr int kSaturatedPollMs = 20;  // how often a backed-up loop checks the sink again
 // How long a message whose newline came last waits for a continuation line (a stack trace's next
-// write) before it is delivered as it is. Below kIdlePollMs: a turn or two.
-constexpr std::chrono::milliseconds kLineQuiet{50};
+// write, or a segment TCP sends again: at least 200 ms later) before it is delivered as it is.
+constexpr std::chrono::milliseconds kLineQuiet{300};
 
 size_t DefaultMaxConnections() {
   rlimit rl{};
@@ -153,8 +153,10 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   const auto now = clock->Steady();
   for (Connection& c : conns) {
     // A newline-framed message whose newline came last, with nothing after it for a moment:
-    // no continuation line is coming (StreamFramer::HoldsLine).
-    if (!c.closed && c.framer.HoldsLine() && now - c.last_read >= kLineQuiet) {
+    // no continuation line is coming (StreamFramer::HoldsLine). Only when we are reading and the
+    // socket was emptied: while the sink is full, the continuation may be waiting in it.
+    if (!held && !c.closed && !c.more && c.drained && c.framer.HoldsLine() &&
+        now - c.last_read >= kLineQuiet) {
       c.framer.FlushLine(
           [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
     }
@@ -304,6 +306,7 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
     size_t n = 0;
     switch (c.stream.ReadSome(buf.data(), kReadChunk, &n)) {
       case Stream::Read::kWouldBlock:
+        c.drained = true;
         return;
       case Stream::Read::kEof:
         c.framer.Feed({}, /*end_of_stream=*/true, [&](StreamFramer::Event ev, std::string_view f) {
@@ -323,6 +326,7 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
         break;
     }
     turn += n;
+    c.drained = false;
     counts.bytes += static_cast<int64_t>(n);
     c.last_active = c.last_read = clock->Steady();
     auto err = c.framer.Feed(

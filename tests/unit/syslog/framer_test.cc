@@ -86,6 +86,27 @@ TEST(StreamFramer, AContinuationLineInTheNextReadJoinsTheMessage) {
   }
 }
 
+// A continuation line that comes after its message was flushed as quiet is a message of its own,
+// not a framing error: the stream goes on.
+TEST(StreamFramer, AContinuationAfterAFlushIsAMessageOfItsOwn) {
+  StreamFramer f(100);
+  Got got;
+  const auto collect = [&](StreamFramer::Event, std::string_view m) {
+    got.messages.emplace_back(m);
+  };
+  ASSERT_EQ(FeedAll(f, {"<1>a\n"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
+  f.FlushLine(collect);
+  ASSERT_EQ(FeedAll(f, {"\tat x\n"}, &got, false), StreamFramer::Error::kNone);
+  EXPECT_TRUE(f.HoldsLine());
+  ASSERT_EQ(FeedAll(f, {"<2>b\n"}, &got, false), StreamFramer::Error::kNone);
+  f.FlushLine(collect);
+  ASSERT_EQ(FeedAll(f, {"\tat y\n<3>c"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "\tat x", "<2>b", "\tat y", "<3>c"}));
+  // Without a flush first, such a line still ends the stream.
+  StreamFramer g(100);
+  EXPECT_EQ(FeedAll(g, {"\tat z\n"}, &got), StreamFramer::Error::kBadFraming);
+}
+
 TEST(StreamFramer, FramingIsChosenPerMessage) {
   StreamFramer f(100);
   Got got;
