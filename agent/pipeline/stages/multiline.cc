@@ -76,11 +76,6 @@ class MultilineStage final : public Stage {
   void Process(PipelineEntry&& e, Emitter& out) override {
     const bool first =
         RE2::PartialMatch(lang::go::GoRegexpInput(e.entry.line, &valid_), *firstline_);
-    // A hostile or runaway stream (megabyte lines, none matching firstline) must not grow a
-    // block to max_lines x the longest line, nor many streams together past kMaxHeldBytes: a
-    // block that would pass max_bytes_ is sent first, and when all blocks would pass the total,
-    // every block is sent, as max_wait_time would have done. The line then starts a new block.
-    if (held_bytes_ + e.entry.line.size() > kMaxHeldBytes) SendAll(out);
     // One slot per stream, kept while the stream is active: a stream of single-line records
     // reuses it and allocates nothing. Keyed by the label hash alone, as the cri stage does.
     const uint64_t key = e.entry.labels.Hash();
@@ -95,17 +90,23 @@ class MultilineStage final : public Stage {
     // may be years old (a backlog whose cri stage set it) and must not close the block at once.
     const int64_t activity =
         e.now.wall_ns != 0 ? e.now.wall_ns : ActivityTime(e.entry.timestamp_ns);
-    // The block keeps its first line's acknowledgement only, which covers the lines after it as
-    // long as they come from the same tracker (the same file): a line of another (the stream's
-    // file rotated, the next push request) would have its own released while the block waits,
-    // and its file's position move past it. Such a line starts a block of its own.
-    const AckTracker* tracker = e.entry.ack.tracker();
     if (!b.seen_first) {  // nothing to join it to: on its own, the slot kept to be forgotten
       b.last_activity_ns = activity;
       MoveTo(b, closed_);
       out.Emit(std::move(e));
       return;
     }
+    // A hostile or runaway stream (megabyte lines, none matching firstline) must not grow a
+    // block to max_lines x the longest line, nor many streams together past kMaxHeldBytes: a
+    // block that would pass max_bytes_ is sent first, and when all blocks would pass the total,
+    // every block is sent, as max_wait_time would have done. The line then starts a new block.
+    // (A line that passes through is never held: it sends nothing.)
+    if (held_bytes_ + e.entry.line.size() > kMaxHeldBytes) SendAll(out);
+    // The block keeps its first line's acknowledgement only, which covers the lines after it as
+    // long as they come from the same tracker (the same file): a line of another (the stream's
+    // file rotated, the next push request) would have its own released while the block waits,
+    // and its file's position move past it. Such a line starts a block of its own.
+    const AckTracker* tracker = e.entry.ack.tracker();
     const bool other_tracker = b.open && tracker != nullptr &&
                                b.first.entry.ack.tracker() != nullptr &&
                                b.first.entry.ack.tracker() != tracker;

@@ -220,6 +220,13 @@ TEST(MultilineStage, OpenBlocksOfAllStreamsTogetherStayUnderSixteenMebibytes) {
   stage->Flush(kT0, true, out);
   ASSERT_EQ(out.entries.size(), 17u);
   EXPECT_EQ(out.entries[16].entry.line.size(), size_t{1} << 20);
+  // A long line of a stream that never had a firstline passes through: held nowhere, it sends
+  // (and so splits) no other stream's block.
+  out.entries.clear();
+  Feed(*stage, out, "START" + mib.substr(6), Labels{{"filename", "/var/log/a.log"}});
+  Feed(*stage, out, std::string(16 << 20, 'y'), Labels{{"filename", "/var/log/b.log"}});
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line.size(), size_t{16} << 20);
 }
 
 // The file source sleeps until the earliest NextFlushNs: none before any line, max_wait_time
