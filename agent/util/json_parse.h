@@ -142,11 +142,10 @@ JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text, StackAlloc* st
   JsonParseResult out;
   auto generate = [&](Doc& d) {
     json_internal::DepthGuard<Doc> guard(d, max_depth);
-    // Full precision: numbers as Go's strconv.ParseFloat reads them (correctly rounded). The
-    // default parse is off by a few ulps for 16 and more significant digits, which changed
-    // 1736079994.63635731 as a Unix timestamp by 300 ns and numbers written back out.
-    constexpr unsigned kIterative =
-        rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
+    // Not kParseFullPrecisionFlag, though Go's ParseFloat rounds exactly where the default parse
+    // is a few ulps off for 16 and more significant digits: Debian's rapidjson (1.1.0) overflows
+    // in StrtodDiyFp on some such inputs (upstream fix of 2024), which hostile lines would reach.
+    constexpr unsigned kIterative = rapidjson::kParseIterativeFlag;
     out.result =
         first_value_only
             ? reader.template Parse<kIterative | rapidjson::kParseStopWhenDoneFlag>(is, guard)
