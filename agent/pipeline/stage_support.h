@@ -40,6 +40,12 @@ inline config::MapReader ReaderFor(const config::StageConfig& cfg, const std::st
   return ReaderAt(cfg, cfg.body, path);
 }
 
+// A stage without options: `name: {}` or `name:`; a key in the body is the reader's error.
+inline Status CheckNoOptions(const config::StageConfig& cfg, const std::string& path) {
+  if (cfg.body.IsNull()) return Status::Ok();
+  return ReaderFor(cfg, path).Finish();
+}
+
 // logentry_dropped_lines_total{reason}; nullptr when the context has no metrics.
 telemetry::Counter* DropCounter(const StageContext& ctx, std::string_view reason);
 

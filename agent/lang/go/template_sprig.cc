@@ -240,9 +240,11 @@ bool FNospace(Call& c) {  // nospace(s): every space character removed
 
 bool FCat(Call& c) {  // cat(a, b, ...): the non-nil operands, space-separated
   std::string out;
+  bool first = true;
   for (const Value& v : c.args) {
     if (v.kind == Value::kNil) continue;
-    if (!out.empty()) out.push_back(' ');
+    if (!first) out.push_back(' ');  // an empty operand keeps its place: `cat "" "a"` is " a"
+    first = false;
     out += ToStr(v);
   }
   return SetStr(c, std::move(out));

@@ -92,11 +92,8 @@ bool StripAnsi(std::string& s) {
 Result<std::unique_ptr<Stage>> NewDecolorizeStage(const config::StageConfig& cfg,
                                                   const StageContext& ctx,
                                                   const std::string& path) {
-  // Promtail's decolorize takes no options: `decolorize: {}` or `decolorize:`.
-  if (!cfg.body.IsNull()) {
-    config::MapReader r = ReaderFor(cfg, path);
-    if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
-  }
+  // Promtail's decolorize takes no options.
+  if (Status s = CheckNoOptions(cfg, path); !s.ok()) return Err(std::move(s));
   return std::make_unique<DecolorizeStage>();
 }
 

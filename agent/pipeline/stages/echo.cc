@@ -30,10 +30,8 @@ class EchoStage final : public Stage {
 
 Result<std::unique_ptr<Stage>> NewEchoStage(const config::StageConfig& cfg, const StageContext&,
                                             const std::string& path) {
-  if (!cfg.body.IsNull()) {  // `echo: {}` or `echo:`; no options, as Alloy's loki.echo
-    config::MapReader r = ReaderFor(cfg, path);
-    if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
-  }
+  // No options, as Alloy's loki.echo.
+  if (Status s = CheckNoOptions(cfg, path); !s.ok()) return Err(std::move(s));
   return std::make_unique<EchoStage>();
 }
 

@@ -1,7 +1,7 @@
 // The labelallow and labeldrop stages, one implementation told which way to filter:
-// - labelallow keeps only the listed stream labels and removes every other one, like Promtail's
-//   labelallow stage. Internal labels ("__" prefix, e.g. __tenant_id__ set by a tenant stage) are
-//   not stream labels in skidder and are always kept; Promtail would drop them too.
+// - labelallow keeps only the listed labels and removes every other one, like Promtail's
+//   labelallow and Alloy's stage.label_keep: __tenant_id__ too (set by a tenant stage or a push),
+//   unless listed.
 // - labeldrop removes the listed stream labels, like Promtail's labeldrop stage.
 //
 // Body: a list of label names. Nothing is allocated when no label has to go.

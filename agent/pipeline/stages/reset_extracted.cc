@@ -19,10 +19,7 @@ class ResetExtractedStage final : public Stage {
 Result<std::unique_ptr<Stage>> NewResetExtractedStage(const config::StageConfig& cfg,
                                                       const StageContext& /*ctx*/,
                                                       const std::string& path) {
-  if (!cfg.body.IsNull()) {
-    config::MapReader r = ReaderFor(cfg, path);
-    if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));
-  }
+  if (Status s = CheckNoOptions(cfg, path); !s.ok()) return Err(std::move(s));
   return std::make_unique<ResetExtractedStage>();
 }
 
