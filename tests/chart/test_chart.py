@@ -241,7 +241,7 @@ class AlertRules(unittest.TestCase):
     def setUpClass(cls):
         cls.promtool = shutil.which("promtool")
         if not cls.promtool:
-            raise AssertionError("promtool not found: `make deps` installs Debian's prometheus")
+            raise AssertionError("promtool not found: `make test-deps` installs Debian's prometheus")
         rule = one(R.render(sets=["serviceMonitor.prometheusRule.enabled=true"]),
                    "PrometheusRule")
         for group in rule["spec"]["groups"]:
@@ -279,7 +279,10 @@ class AlertRules(unittest.TestCase):
             # A pod running for a while, then a loss.
             (m, 'instance="b", reason="rotated_away"'): "0x19 300x20",
             (m, 'instance="c", reason="held_budget"'): "0x40",  # never a loss
-        }, [(10, []), (16, [a]), (21, [a, b]), (40, [])])
+            # Old losses, and one scrape missed (a staleness marker) 10 minutes before an
+            # evaluation: not new, nothing to say.
+            (m, 'instance="d", reason="rotated_away"'): "300x20 stale 300x20",
+        }, [(10, []), (16, [a]), (21, [a, b]), (31, []), (40, [])])
 
     def test_journal_entries_lost(self):
         m = "skidder_journal_lost_entries_total"
@@ -428,10 +431,17 @@ class Config(unittest.TestCase):
             R.render(values=clients)
         docs = R.render(values=clients, sets=["config.expandEnv=true"])
         self.assertIn("http://${LOKI_HOST}/", rendered_config(docs))
-        # A relabel group (${1}) and a literal $${...} are no environment references.
+        # A relabel group (${1}, ${name}) and a literal $${...} are no environment references.
         R.render(values={"config": {"snippets": {"extraRelabelConfigs": [
             {"source_labels": ["__meta_kubernetes_pod_label_team"], "target_label": "team",
-             "replacement": "${1}-$${HOME}"}]}}})
+             "regex": "(?P<team>.+)", "replacement": "${1}-${team}-$${HOME}"}]}}})
+        # The Promtail chart's way: the flag in extraArgs.
+        docs = R.render(values=dict(clients, extraArgs=["-config.expand-env=true"]))
+        _, c = agent_container(docs)
+        self.assertEqual(c["args"].count("-config.expand-env=true"), 1)
+        job = next(j for j in yaml.safe_load(rendered_config(docs))["scrape_configs"] if "journal" in j)
+        self.assertIn({"replacement": "${NODE_NAME}", "target_label": "node_name"},
+                      job["relabel_configs"])
 
     def test_default_config_is_config_kubernetes_yaml(self):
         rendered = yaml.safe_load(rendered_config(R.render()))
@@ -662,6 +672,13 @@ class Journal(unittest.TestCase):
         if proc is not None:
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
+    def test_a_journal_job_in_flow_style_is_the_users_too(self):
+        docs = R.render(values={"config": {"snippets": {"extraScrapeConfigs": (
+            "- job_name: node\n  journal: {max_age: 12h}\n")}}})
+        config = yaml.safe_load(rendered_config(docs))
+        self.assertEqual([j["job_name"] for j in config["scrape_configs"] if "journal" in j],
+                         ["node"])
+
     def test_journal_directories_and_machine_id_are_mounted_read_only(self):
         pod, c = agent_container(R.render())
         mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
@@ -759,6 +776,10 @@ class Notes(unittest.TestCase):
         self.assertNotIn("holds a credential",
                          self.render_notes(dict(with_password, configmap={"enabled": False})))
         self.assertNotIn("holds a credential", self.render_notes(OWN_IMAGE))
+        from_env = dict(OWN_IMAGE, extraArgs=["-config.expand-env=true"], config={"clients": [
+            {"url": "https://loki.example/loki/api/v1/push",
+             "basic_auth": {"username": "u", "password": "${LOKI_PASSWORD}"}}]})
+        self.assertNotIn("holds a credential", self.render_notes(from_env))
 
     def test_notes_warn_while_the_image_is_the_unpublished_placeholder(self):
         for values in (None, {"image": {"tag": "0.2.0"}},

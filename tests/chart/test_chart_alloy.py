@@ -196,6 +196,9 @@ class AlloyChartValues(unittest.TestCase):
         self.assertEqual(checksum(values), checksum(dict(values, config={"alloy": "// other"})))
         with self.assertRaisesRegex(RenderError, "alloy.configMap.name is required"):
             R.render({"alloy": {"configMap": {"create": False}}})
+        # The positions the chart passes as flags are still checked.
+        with self.assertRaisesRegex(RenderError, "not on a writable volume mount"):
+            R.render(dict(values, config={"positions": {"filename": "/tmp/positions.json"}}))
 
     def test_content_wins_over_config_alloy(self):
         docs = R.render(dict(ALLOY_CHART_VALUES, config={"format": "yaml"}))

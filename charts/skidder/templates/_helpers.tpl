@@ -129,7 +129,7 @@ chart's journald recipe): the chart's own journal job is then left out, or the j
 be shipped twice (or refused: two jobs named journal). */}}
 {{- define "skidder.userJournalJob" -}}
 {{- with .Values.config.snippets.extraScrapeConfigs }}
-{{- if regexMatch "(?m)^[ \t-]*journal:[ \t]*(#.*)?$" (tpl . $) }}true{{ end }}
+{{- if regexMatch "(?m)^[ \t-]*journal:[ \t]*([{].*)?(#.*)?$" (tpl . $) }}true{{ end }}
 {{- end }}
 {{- end }}
 
@@ -159,7 +159,7 @@ gets the same loss protection as the YAML one. */}}
 - -server.path-prefix={{ . }}
 {{- end }}
 {{- else }}
-{{- if .Values.config.expandEnv }}
+{{- if and .Values.config.expandEnv (not (include "skidder.expandEnvInExtraArgs" .)) }}
 - -config.expand-env=true
 {{- end }}
 {{- if eq (.Values.controller).type "deployment" }}
@@ -222,12 +222,26 @@ each restart, the classic way a log agent loses data. */}}
 {{- end }}
 {{- end }}
 
+{{/* "true" when extraArgs turn -config.expand-env on, as Promtail chart users do. */}}
+{{- define "skidder.expandEnvInExtraArgs" -}}
+{{- range (default (list) .Values.extraArgs) }}
+{{- if regexMatch "^--?config[.]expand-env(=(true|1|t|T|TRUE|True))?$" (toString .) }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the agent expands ${VAR}: config.expandEnv, or the flag in extraArgs. */}}
+{{- define "skidder.expandEnv" -}}
+{{- if or .Values.config.expandEnv (include "skidder.expandEnvInExtraArgs" .) }}true{{ end }}
+{{- end }}
+
 {{/* Fails the render when the YAML config has a ${VAR} reference and config.expandEnv is off:
 the agent would take it as written (a URL, a tenant, a password "${VAR}"). Not ${1} (a relabel
 group) nor $${VAR} (a literal $). */}}
 {{- define "skidder.checkEnvReferences" -}}
-{{- if and .Values.config.enabled (not .Values.config.expandEnv) (not (include "skidder.alloyMode" .)) }}
-{{- $ref := regexFind "(^|[^$])[$][{][A-Za-z_][A-Za-z0-9_]*" (include "skidder.config" .) }}
+{{- if and .Values.config.enabled (not (include "skidder.expandEnv" .)) (not (include "skidder.alloyMode" .)) }}
+{{- /* Not in a relabel rule's replacement: ${name} there is a named group of its regex. */}}
+{{- $text := regexReplaceAll "(?m)^[ \t-]*replacement:.*$" (include "skidder.config" .) "" }}
+{{- $ref := regexFind "(^|[^$])[$][{][A-Za-z_][A-Za-z0-9_]*" $text }}
 {{- if $ref }}
 {{- fail (printf "the config has an environment reference %s}, but config.expandEnv is false: set config.expandEnv=true to expand ${VAR} as Promtail's -config.expand-env does (then \\\\ in the config is \\ and $$ is $, everywhere), or write $${ for a literal ${" (regexFind "[$][{].*" $ref)) }}
 {{- end }}
