@@ -91,9 +91,10 @@ class StreamFramer {
   size_t max_len_;
   bool raw_ = false;
   char delimiter_ = '\n';
-  std::string pending_;    // the incomplete message carried over from the last Feed
-  bool skipping_ = false;  // inside a truncated newline-framed message: drop until its end
-  bool late_ = false;      // FlushLine delivered a message; no message has started since
+  std::string pending_;           // the incomplete message carried over from the last Feed
+  bool skipping_ = false;         // inside a truncated newline-framed message: drop until its end
+  bool late_ = false;             // FlushLine delivered a message; no message has started since
+  bool skip_line_start_ = false;  // skipping_, and the last read ended with a newline
   Error error_ = Error::kNone;
 };
 
@@ -163,17 +164,25 @@ StreamFramer::Step StreamFramer::Next(std::string_view& in, bool eos, F& on) {
     }
     return NextDelimited(in, eos, on);
   }
-  if (skipping_) {  // the tail of a truncated message: up to "\n<" (or more data)
-    for (size_t i = 0; i < in.size(); ++i) {
-      if (in[i] == '\n' && i + 1 < in.size() && in[i + 1] == '<') {
-        skipping_ = false;
-        in.remove_prefix(i + 1);
-        return Step::kEmitted;
+  if (skipping_) {  // the tail of a truncated message: up to "\n<"
+    // The last read ended with a newline: a '<' now starts the next message; anything else (a
+    // stack trace's next line, in a later read) is still the truncated message's.
+    const bool next_message = skip_line_start_ && !in.empty() && in.front() == '<';
+    skip_line_start_ = false;
+    if (next_message) {
+      skipping_ = false;
+    } else {
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\n' && i + 1 < in.size() && in[i + 1] == '<') {
+          skipping_ = false;
+          in.remove_prefix(i + 1);
+          return Step::kEmitted;
+        }
       }
+      skip_line_start_ = !in.empty() && in.back() == '\n';
+      in = {};
+      return Step::kNeedMore;
     }
-    if (!in.empty() && in.back() == '\n') skipping_ = false;
-    in = {};
-    return Step::kNeedMore;
   }
   while (!in.empty() && (in.front() == '\n' || in.front() == '\r')) in.remove_prefix(1);
   if (in.empty()) return Step::kNeedMore;

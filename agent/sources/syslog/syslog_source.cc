@@ -151,17 +151,22 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
     if (fds[i + 1].revents != 0 || c.more || c.stream.has_buffered()) ReadConnection(c, out);
   }
   const auto now = clock->Steady();
+  const bool reading = !held && !Held();  // as the turn began, and still (reads may fill it)
   for (Connection& c : conns) {
+    const auto flush = [&] {
+      c.framer.FlushLine(
+          [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
+    };
     // A newline-framed message whose newline came last, with nothing after it for a moment:
     // no continuation line is coming (StreamFramer::HoldsLine). Only when we are reading and the
     // socket was emptied: while the sink is full, the continuation may be waiting in it.
-    if (!held && !c.closed && !c.more && c.drained && c.framer.HoldsLine() &&
+    if (reading && !c.closed && !c.more && c.drained && c.framer.HoldsLine() &&
         now - c.last_read >= kLineQuiet) {
-      c.framer.FlushLine(
-          [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
+      flush();
     }
     // Not while held: then it is us who are not reading, not the client who is silent.
     if (!held && !c.closed && !c.resolving && now - c.last_active > opts.config.idle_timeout) {
+      flush();  // silent that long: what it holds is whole
       CloseConnection(c, "idle");
     }
   }

@@ -107,6 +107,21 @@ TEST(StreamFramer, AContinuationAfterAFlushIsAMessageOfItsOwn) {
   EXPECT_EQ(FeedAll(g, {"\tat z\n"}, &got), StreamFramer::Error::kBadFraming);
 }
 
+// A truncated message's rest is skipped up to the next message, also when a read ends with a
+// newline and the next one goes on with the message (a long stack trace in several writes).
+TEST(StreamFramer, TheRestOfATruncatedMessageIsSkippedAcrossReads) {
+  StreamFramer f(10);
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"<1>aaaaaaaaaaaaaa\n", "\tat x\n", "\tat y\n<2>b\n"}, &got, false),
+            StreamFramer::Error::kNone);
+  f.FlushLine([&](StreamFramer::Event, std::string_view m) { got.messages.emplace_back(m); });
+  EXPECT_EQ(got.truncated, (std::vector<std::string>{"<1>aaaaaaa"}));
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<2>b"}));
+  got = {};
+  ASSERT_EQ(FeedAll(f, {"<3>cccccccccccc\n", "<4>d\n"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<4>d"}));  // a '<' after the newline: next
+}
+
 TEST(StreamFramer, FramingIsChosenPerMessage) {
   StreamFramer f(100);
   Got got;

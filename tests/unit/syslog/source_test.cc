@@ -198,6 +198,17 @@ TEST_F(SourceTest, SilentConnectionsCloseAfterIdleTimeout) {
   EXPECT_TRUE(a.ClosedByServerWithin(seconds(10)));
 }
 
+// An idle_timeout shorter than the wait for a continuation line: the connection closed as idle
+// delivers the message it held first.
+TEST_F(SourceTest, AConnectionClosedAsIdleDeliversTheLineItHeld) {
+  Start("tcp", 0, milliseconds(100));
+  SyslogTcpClient a;
+  ASSERT_TRUE(a.Connect(source_->port()));
+  ASSERT_TRUE(a.Send(kMsg));
+  EXPECT_TRUE(a.ClosedByServerWithin(seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return sink_.size() == 1; }));
+}
+
 TEST_F(SourceTest, WhileSaturatedTcpIsNotReadAndNotTimedOut) {
   sink_.saturated_ = true;
   Start("tcp");
