@@ -435,6 +435,10 @@ class Config(unittest.TestCase):
         R.render(values={"config": {"snippets": {"extraRelabelConfigs": [
             {"source_labels": ["__meta_kubernetes_pod_label_team"], "target_label": "team",
              "regex": "(?P<team>.+)", "replacement": "${1}-${team}-$${HOME}"}]}}})
+        # In a replacement too, unless a regex of the config names such a group.
+        with self.assertRaisesRegex(RenderError, r"reference \$\{NODE_NAME\}"):
+            R.render(values={"config": {"snippets": {"extraRelabelConfigs": [
+                {"target_label": "node", "replacement": "${NODE_NAME}"}]}}})
         # The Promtail chart's way: the flag in extraArgs.
         docs = R.render(values=dict(clients, extraArgs=["-config.expand-env=true"]))
         _, c = agent_container(docs)
@@ -675,6 +679,11 @@ class Journal(unittest.TestCase):
     def test_a_journal_job_in_flow_style_is_the_users_too(self):
         docs = R.render(values={"config": {"snippets": {"extraScrapeConfigs": (
             "- job_name: node\n  journal: {max_age: 12h}\n")}}})
+        config = yaml.safe_load(rendered_config(docs))
+        self.assertEqual([j["job_name"] for j in config["scrape_configs"] if "journal" in j],
+                         ["node"])
+        docs = R.render(values={"config": {"snippets": {"extraScrapeConfigs": (
+            "- {job_name: node, journal: {max_age: 12h}}\n")}}})
         config = yaml.safe_load(rendered_config(docs))
         self.assertEqual([j["job_name"] for j in config["scrape_configs"] if "journal" in j],
                          ["node"])

@@ -129,7 +129,7 @@ chart's journald recipe): the chart's own journal job is then left out, or the j
 be shipped twice (or refused: two jobs named journal). */}}
 {{- define "skidder.userJournalJob" -}}
 {{- with .Values.config.snippets.extraScrapeConfigs }}
-{{- if regexMatch "(?m)^[ \t-]*journal:[ \t]*([{].*)?(#.*)?$" (tpl . $) }}true{{ end }}
+{{- if regexMatch "(?m)(^[ \t-]*|[{,][ \t]*)journal:[ \t]*([{].*)?(#.*)?$" (tpl . $) }}true{{ end }}
 {{- end }}
 {{- end }}
 
@@ -239,11 +239,14 @@ the agent would take it as written (a URL, a tenant, a password "${VAR}"). Not $
 group) nor $${VAR} (a literal $). */}}
 {{- define "skidder.checkEnvReferences" -}}
 {{- if and .Values.config.enabled (not (include "skidder.expandEnv" .)) (not (include "skidder.alloyMode" .)) }}
-{{- /* Not in a relabel rule's replacement: ${name} there is a named group of its regex. */}}
-{{- $text := regexReplaceAll "(?m)^[ \t-]*replacement:.*$" (include "skidder.config" .) "" }}
-{{- $ref := regexFind "(^|[^$])[$][{][A-Za-z_][A-Za-z0-9_]*" $text }}
-{{- if $ref }}
+{{- $config := include "skidder.config" . }}
+{{- range regexFindAll "(^|[^$])[$][{][A-Za-z_][A-Za-z0-9_]*" $config -1 }}
+{{- $ref := . }}
+{{- $name := regexFind "[A-Za-z_][A-Za-z0-9_]*$" $ref }}
+{{- /* ${name} of a named group of the config's regexes is a relabel replacement's group. */}}
+{{- if not (regexMatch (printf "[(][?]P?<%s>" $name) $config) }}
 {{- fail (printf "the config has an environment reference %s}, but config.expandEnv is false: set config.expandEnv=true to expand ${VAR} as Promtail's -config.expand-env does (then \\\\ in the config is \\ and $$ is $, everywhere), or write $${ for a literal ${" (regexFind "[$][{].*" $ref)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
