@@ -3,6 +3,7 @@
 #include <map>
 
 #include "formats/utf8.h"
+#include "util/regexp_syntax.h"
 
 namespace skidder::lang::go {
 namespace {
@@ -69,6 +70,12 @@ void AppendGoExpansion(const RE2& re, std::string_view t,
     }
     AppendGroup(re, name, groups, out);
   }
+}
+
+std::unique_ptr<RE2> CompileGoRegexp(std::string_view re) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  return std::make_unique<RE2>(GoRegexpForRe2(re), opts);
 }
 
 std::string_view GoRegexpInput(std::string_view s, std::string* scratch) {

@@ -6,6 +6,7 @@
 
 #include <re2/re2.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,10 @@ void ForEachGoMatch(const RE2& re, std::string_view text, std::vector<re2::Strin
 // (names from `re`), $$ for a literal $; an unknown name or index expands to "".
 void AppendGoExpansion(const RE2& re, std::string_view tmpl,
                        const std::vector<re2::StringPiece>& groups, std::string* out);
+
+// A user's regexp in Go's syntax, compiled by RE2 (GoRegexpForRe2 first: Go 1.22's "(?<name>"),
+// without RE2 logging its errors: check ok() and report error() where the regexp was written.
+std::unique_ptr<RE2> CompileGoRegexp(std::string_view re);
 
 // The text to match a regexp against as Go would: s itself when it is valid UTF-8, else a copy
 // in *scratch with each ill-formed sequence replaced by U+FFFD. Go's regexp reads a stray byte

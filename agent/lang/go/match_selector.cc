@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "lang/go/go_regexp.h"
-#include "util/regexp_syntax.h"
 #include "util/unescape.h"
 
 namespace skidder::lang::go {
@@ -140,9 +139,7 @@ class SelectorParser {
 // Label regexes are used with FullMatch (anchored, as in Prometheus), line ones with PartialMatch.
 Status Compile(SelectorParser& p, Selector::Matcher* m) {
   if (m->op != Selector::Op::kRe && m->op != Selector::Op::kNre) return Status::Ok();
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  m->re = std::make_shared<RE2>(GoRegexpForRe2(m->value), opts);
+  m->re = CompileGoRegexp(m->value);
   if (!m->re->ok()) return p.Fail("bad regular expression: " + m->re->error());
   return Status::Ok();
 }

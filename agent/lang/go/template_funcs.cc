@@ -5,11 +5,11 @@
 #include <cctype>
 #include <charconv>
 #include <memory>
+#include <span>
 
 #include "lang/go/go_regexp.h"
 #include "lang/go/go_time.h"
 #include "lang/go/template_internal.h"
-#include "util/regexp_syntax.h"
 
 // The template functions: Go's builtins, Promtail's own, and the helpers the sprig ones share.
 namespace skidder::lang::go::tmpl {
@@ -194,9 +194,7 @@ const RE2* RegexArg(Call& c, std::unique_ptr<RE2>* holder) {
   if (c.re != nullptr) return c.re;
   std::string_view expr;
   if (!c.Str(0, &expr)) return nullptr;
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  *holder = std::make_unique<RE2>(GoRegexpForRe2(expr), opts);
+  *holder = CompileGoRegexp(expr);
   if (!(*holder)->ok()) {
     c.Fail("invalid regular expression: " + (*holder)->error());
     return nullptr;
@@ -282,16 +280,19 @@ bool FLen(Call& c) {
 }
 
 // fmt.Sprint: a space between operands when neither is a string.
-bool FPrint(Call& c) {
+// The operands as Go's print joins them: a space between two that are not strings.
+std::string PrintOperands(std::span<const Value> args) {
   std::string out;
-  for (size_t i = 0; i < c.args.size(); ++i) {
-    if (i > 0 && c.args[i].kind != Value::kString && c.args[i - 1].kind != Value::kString) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i > 0 && args[i].kind != Value::kString && args[i - 1].kind != Value::kString) {
       out.push_back(' ');
     }
-    AppendPrint(c.args[i], &out);
+    AppendPrint(args[i], &out);
   }
-  return SetStr(c, std::move(out));
+  return out;
 }
+
+bool FPrint(Call& c) { return SetStr(c, PrintOperands(c.args)); }
 
 bool FPrintf(Call& c) {
   std::string_view f;
@@ -392,13 +393,7 @@ bool FPrintln(Call& c) {  // Go's println: operands always space-separated, then
   return SetStr(c, std::move(out));
 }
 bool FUrlQuery(Call& c) {  // Go's urlquery: url.QueryEscape of the operands as print joins them
-  std::string text;
-  for (size_t i = 0; i < c.args.size(); ++i) {
-    if (i > 0 && c.args[i].kind != Value::kString && c.args[i - 1].kind != Value::kString) {
-      text.push_back(' ');
-    }
-    AppendPrint(c.args[i], &text);
-  }
+  const std::string text = PrintOperands(c.args);
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char ch : text) {

@@ -4,9 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "lang/go/go_regexp.h"
 #include "lang/go/template_internal.h"
 #include "lang/go/template_lexer.h"
-#include "util/regexp_syntax.h"
 
 // The template parser: Go text/template's lexer and grammar for the subset template_engine.h
 // describes. Runs once per template, at config time.
@@ -300,9 +300,7 @@ class Parser {
                                first.fn->name, first.fn->max_args, given));
     }
     if (first.fn->regex_first && given >= 1 && cmd->args[1].kind == Arg::kString) {
-      RE2::Options opts;
-      opts.set_log_errors(false);
-      cmd->re = std::make_unique<RE2>(GoRegexpForRe2(cmd->args[1].text), opts);
+      cmd->re = CompileGoRegexp(cmd->args[1].text);
       if (!cmd->re->ok()) {
         return Error(
             fmt::format("{}: invalid regular expression: {}", first.fn->name, cmd->re->error()));

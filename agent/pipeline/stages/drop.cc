@@ -10,7 +10,6 @@
 #include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 #include "util/byte_size.h"
-#include "util/regexp_syntax.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -97,9 +96,7 @@ Status ReadDropConfig(config::MapReader& r, DropConfig* c) {
     r.Fail("longer_than", "expected a size in bytes like 8192 or 8kb");
   }
   if (r.Has("expression")) {
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    c->expression = std::make_unique<RE2>(GoRegexpForRe2(expr), opts);
+    c->expression = lang::go::CompileGoRegexp(expr);
     if (!c->expression->ok()) {
       r.Fail("expression", "could not compile regular expression: " + c->expression->error());
     }

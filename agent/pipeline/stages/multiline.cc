@@ -10,7 +10,6 @@
 
 #include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
-#include "util/regexp_syntax.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -229,9 +228,7 @@ Result<std::unique_ptr<Stage>> NewMultilineStage(const config::StageConfig& cfg,
   if (max_lines <= 0) r.Fail("max_lines", "must be a positive number");
   std::unique_ptr<RE2> re;
   if (!firstline.empty()) {
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    re = std::make_unique<RE2>(GoRegexpForRe2(firstline), opts);
+    re = lang::go::CompileGoRegexp(firstline);
     if (!re->ok()) r.Fail("firstline", "could not compile regular expression: " + re->error());
   }
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));

@@ -7,7 +7,6 @@
 
 #include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
-#include "util/regexp_syntax.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -73,9 +72,7 @@ Result<std::unique_ptr<Stage>> NewRegexStage(const config::StageConfig& cfg,
   if (c.expression.empty()) r.Fail("expression", "expression is required");
   std::unique_ptr<RE2> re;
   if (!c.expression.empty()) {
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    re = std::make_unique<RE2>(GoRegexpForRe2(c.expression), opts);
+    re = lang::go::CompileGoRegexp(c.expression);
     if (!re->ok()) r.Fail("expression", "could not compile regular expression: " + re->error());
   }
   if (Status s = r.Finish(); !s.ok()) return Err(std::move(s));

@@ -10,7 +10,6 @@
 #include "lang/go/go_regexp.h"
 #include "pipeline/stage_support.h"
 #include "pipeline/stages/template.h"
-#include "util/regexp_syntax.h"
 
 namespace skidder::pipeline::stages {
 
@@ -130,9 +129,7 @@ Result<std::unique_ptr<Stage>> NewReplaceStage(const config::StageConfig& cfg,
   if (expression.empty()) r.Fail("expression", "expression is required");
   std::unique_ptr<RE2> re;
   if (!expression.empty()) {
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    re = std::make_unique<RE2>(GoRegexpForRe2(expression), opts);
+    re = lang::go::CompileGoRegexp(expression);
     if (!re->ok()) r.Fail("expression", "could not compile regular expression: " + re->error());
   }
   auto tmpl = ParseTemplateAt(r, "replace", replace);

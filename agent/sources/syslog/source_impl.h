@@ -62,6 +62,8 @@ struct SyslogSource::Impl {
   // Reads what the connection has (until it would block, or the sink fills up).
   void ReadConnection(Connection& c, pipeline::Emitter& out);
   void CloseConnection(Connection& c, const char* why);
+  // The message the framer holds for a continuation line, delivered as it is (FlushLine).
+  void FlushHeld(Connection& c, pipeline::Emitter& out);
   void ReadDatagrams(pipeline::Emitter& out);
   // One framed message: parse, label, hand to the pipeline.
   void HandleFrame(StreamFramer::Event ev, std::string_view frame, const PeerLabels& peer,

@@ -93,10 +93,7 @@ void SyslogSource::Impl::Run(const std::atomic<bool>& stop) {
     Publish();
   }
   Resolved(out, /*force=*/true, /*completed=*/false);  // held datagrams go without a hostname
-  for (Connection& c : conns) {  // messages held for a continuation line that did not come
-    c.framer.FlushLine(
-        [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
-  }
+  for (Connection& c : conns) FlushHeld(c, out);       // no continuation line is coming now
   // Free the port now: a reload binds it again before this object is destroyed.
   conns.clear();
   close(listen_fd);
@@ -153,24 +150,25 @@ void SyslogSource::Impl::Turn(pipeline::Emitter& out) {
   const auto now = clock->Steady();
   const bool reading = !held && !Held();  // as the turn began, and still (reads may fill it)
   for (Connection& c : conns) {
-    const auto flush = [&] {
-      c.framer.FlushLine(
-          [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
-    };
     // A newline-framed message whose newline came last, with nothing after it for a moment:
     // no continuation line is coming (StreamFramer::HoldsLine). Only when we are reading and the
     // socket was emptied: while the sink is full, the continuation may be waiting in it.
     if (reading && !c.closed && !c.more && c.drained && c.framer.HoldsLine() &&
         now - c.last_read >= kLineQuiet) {
-      flush();
+      FlushHeld(c, out);
     }
     // Not while held: then it is us who are not reading, not the client who is silent.
     if (!held && !c.closed && !c.resolving && now - c.last_active > opts.config.idle_timeout) {
-      flush();  // silent that long: what it holds is whole
+      FlushHeld(c, out);  // silent that long: what it holds is whole
       CloseConnection(c, "idle");
     }
   }
   conns.remove_if([](const Connection& c) { return c.closed; });
+}
+
+void SyslogSource::Impl::FlushHeld(Connection& c, pipeline::Emitter& out) {
+  c.framer.FlushLine(
+      [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
 }
 
 void SyslogSource::Impl::AcceptAll() {
@@ -320,8 +318,7 @@ void SyslogSource::Impl::ReadConnection(Connection& c, pipeline::Emitter& out) {
         CloseConnection(c, nullptr);
         return;
       case Stream::Read::kError:
-        c.framer.FlushLine(  // a whole message held for a continuation line
-            [&](StreamFramer::Event ev, std::string_view f) { HandleFrame(ev, f, c.peer, out); });
+        FlushHeld(c, out);  // a whole message held for a continuation line
         if (!c.stream.handshake_done() && metrics != nullptr) {
           metrics->syslog_connections_refused.With({opts.job_name, "tls"})->Add();
         }
