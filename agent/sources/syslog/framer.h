@@ -188,6 +188,19 @@ StreamFramer::Step StreamFramer::Next(std::string_view& in, bool eos, F& on) {
   if (in.empty()) return Step::kNeedMore;
   const char c = in.front();
   if (c >= '0' && c <= '9') {
+    if (late_) {
+      // After a flushed message a line such as "404 Not Found" or "12 retries left" is its
+      // late continuation, not an octet count: reading it as one would swallow the count's
+      // worth of what follows or close the stream. A count frames a syslog message, so it is
+      // one only when "<digits> <" follows.
+      size_t d = 0;
+      while (d < in.size() && d <= 10 && in[d] >= '0' && in[d] <= '9') ++d;
+      const bool undecided = d == in.size() || (in[d] == ' ' && d + 1 == in.size());
+      if (undecided && !eos) return Step::kNeedMore;
+      if (d > 10 || d + 1 >= in.size() || in[d] != ' ' || in[d + 1] != '<') {
+        return NextLine(in, eos, on);
+      }
+    }
     late_ = false;
     return NextOctet(in, eos, on);
   }

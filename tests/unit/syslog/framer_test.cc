@@ -109,6 +109,33 @@ TEST(StreamFramer, AContinuationAfterAFlushIsAMessageOfItsOwn) {
 
 // A truncated message's rest is skipped up to the next message, also when a read ends with a
 // newline and the next one goes on with the message (a long stack trace in several writes).
+// A late continuation that starts with digits ("404 Not Found") is a line, not an octet count:
+// as a count it swallowed the next message ("404 " bytes of it) or closed the stream. A count
+// after a flush frames a syslog message ("8 <2>..."); the digits may come in separate reads.
+TEST(StreamFramer, ALateLineStartingWithDigitsIsNotAnOctetCount) {
+  const std::string stream = "404 Not Found\n<2>b\n";
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    StreamFramer f(100);
+    Got got;
+    const auto collect = [&](StreamFramer::Event, std::string_view m) {
+      got.messages.emplace_back(m);
+    };
+    ASSERT_EQ(FeedAll(f, {"<1>a\n"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
+    f.FlushLine(collect);
+    ASSERT_EQ(FeedAll(f, {stream.substr(0, cut)}, &got, false), StreamFramer::Error::kNone) << cut;
+    f.FlushLine(collect);  // the reads came with a quiet moment between them
+    ASSERT_EQ(FeedAll(f, {stream.substr(cut)}, &got, false), StreamFramer::Error::kNone) << cut;
+    f.FlushLine(collect);
+    EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "404 Not Found", "<2>b"})) << cut;
+  }
+  StreamFramer f(100);
+  Got got;
+  ASSERT_EQ(FeedAll(f, {"<1>a\n"}, &got, /*eos=*/false), StreamFramer::Error::kNone);
+  f.FlushLine([&](StreamFramer::Event, std::string_view m) { got.messages.emplace_back(m); });
+  ASSERT_EQ(FeedAll(f, {"8", " <", "2>1 - h"}, &got), StreamFramer::Error::kNone);
+  EXPECT_EQ(got.messages, (std::vector<std::string>{"<1>a", "<2>1 - h"}));
+}
+
 TEST(StreamFramer, TheRestOfATruncatedMessageIsSkippedAcrossReads) {
   StreamFramer f(10);
   Got got;
