@@ -92,6 +92,11 @@ SecretCache& Secrets() {
 // so that reload does not fall back to older data if its own read fails.
 Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r,
                                                       const std::atomic<bool>* cancel) {
+  if (!r.file.empty()) {  // a local.file's: read as it is now, whatever was read before
+    Result<std::string> text = config::ReadLocalFile(r.file);
+    if (!text) return Err(text.error());
+    return std::map<std::string, std::string>{{"content", std::move(*text)}};
+  }
   auto data =
       kubernetes::ReadSecretData(r.client, r.namespace_name, r.name,
                                  std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
@@ -109,7 +114,7 @@ Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r
 // there is none, and the start fails with the reason.
 Result<std::map<std::string, std::string>> ReadSecret(const config::SecretRef& r) {
   auto data = PollSecret(r, nullptr);
-  if (data || data.error().code() != StatusCode::kUnavailable) return data;
+  if (data || !r.file.empty() || data.error().code() != StatusCode::kUnavailable) return data;
   std::lock_guard lock(Secrets().mu);
   auto it = Secrets().data.find(SecretCache::Key(r));
   if (it == Secrets().data.end()) return data;

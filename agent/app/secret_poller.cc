@@ -11,7 +11,7 @@ namespace {
 // The same object of the same API server (two components may read one Secret, each with its own
 // client settings: each is polled with its own).
 bool SameSecret(const config::SecretRef& a, const config::SecretRef& b) {
-  return a.namespace_name == b.namespace_name && a.name == b.name &&
+  return a.file == b.file && a.namespace_name == b.namespace_name && a.name == b.name &&
          a.client.api_server == b.client.api_server &&
          a.client.kubeconfig_file == b.client.kubeconfig_file;
 }
@@ -117,7 +117,8 @@ void SecretPoller::Run() {
 }
 
 bool SecretPoller::Poll(PolledSecret& s) {
-  const std::string which = s.ref.namespace_name + "/" + s.ref.name;
+  const bool file = !s.ref.file.empty();  // a local.file's
+  const std::string which = file ? s.ref.file : s.ref.namespace_name + "/" + s.ref.name;
   auto read = [&]() -> Result<std::map<std::string, std::string>> {
     try {
       return read_(s.ref, &cancel_);
@@ -129,15 +130,18 @@ bool SecretPoller::Poll(PolledSecret& s) {
   if (cancel_.load()) return false;
   if (!data) {
     // As Alloy's component turning unhealthy: the config keeps the data read before.
-    LOG_WARN("cannot poll a Secret: going on with the data read before",
-             {{"secret", which}, {"error", data.error().message()}});
+    LOG_WARN(file ? "cannot read a local.file again: going on with the content read before"
+                  : "cannot poll a Secret: going on with the data read before",
+             {{file ? "file" : "secret", which}, {"error", data.error().message()}});
     return false;
   }
   if (*data == s.data) return false;
   // Remembered now: one reload is asked for per change. If it is refused, Refused() hands back
   // what the running config read, and the change is seen (and asked for) again.
   s.data = std::move(*data);
-  LOG_INFO("a Secret changed: reloading the config", {{"secret", which}});
+  LOG_INFO(file ? "a local.file changed: reloading the config"
+                : "a Secret changed: reloading the config",
+           {{file ? "file" : "secret", which}});
   return true;
 }
 

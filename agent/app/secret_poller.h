@@ -3,7 +3,8 @@
 // between loads, so a change is applied the way an operator would apply it: by a reload, which
 // reads every Secret again and rebuilds what reads them. A refused reload keeps the old config
 // and says why, as for SIGHUP; the poller then compares against what the running config read
-// again, so the change is asked for again, less and less often (see Refused()).
+// again, so the change is asked for again, less and less often (see Refused()). A local.file's
+// file is polled the same way (config::SecretRef::file): a rotated token file is applied too.
 //
 // Threads: Update, Refused and Stop on the owner's (main) thread; the reads and on_change on the
 // poller's own thread, started by the first Update that names a Secret.

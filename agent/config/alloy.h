@@ -20,7 +20,12 @@ namespace skidder::config {
 
 // A Kubernetes Secret a remote.kubernetes.secret component names, with the API client settings
 // of its client block (a kubernetes_sd_config's, in-cluster when it names no server).
+//
+// Or a local.file's file (`file` set, the rest unused but poll_frequency): read from disk, its
+// data {"content": the text as it is}, so that the poller re-reads a rotated token or password
+// file as it polls a Secret.
 struct SecretRef {
+  std::string file;
   std::string namespace_name;
   std::string name;
   KubernetesSdConfig client;
@@ -33,6 +38,10 @@ struct SecretRef {
 // to the ref's timeout; called on whichever thread loads the config (the main thread at start
 // and on SIGHUP, the HTTP server's for POST /reload), possibly at the same time.
 using SecretReader = std::function<Result<std::map<std::string, std::string>>(const SecretRef&)>;
+
+// A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO
+// named by local.file must not hang or exhaust the agent at start, at a reload or a poll.
+Result<std::string> ReadLocalFile(const std::string& path);
 
 // What loading may need from outside the config module.
 struct LoadHooks {

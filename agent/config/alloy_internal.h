@@ -171,7 +171,8 @@ class Loader {
 
   std::string text_, file_;
   LoadHooks hooks_;
-  std::map<std::string, Value> secrets_;  // remote.kubernetes.secret id -> its data, read once
+  std::map<std::string, Value> secrets_;      // remote.kubernetes.secret id -> its data, read once
+  std::map<std::string, Value> local_files_;  // local.file id -> its content, read once per load
   lang::alloy::File ast_;
   lang::alloy::Evaluator eval_;
   std::map<std::string, const Block*> components_;   // "loki.write.default" -> its block

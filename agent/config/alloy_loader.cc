@@ -1,13 +1,8 @@
 // The Alloy component graph -> Config: components indexed by id, references resolved on
 // demand, each source's targets and route walked with cycle and depth checks.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "config/alloy.h"
 #include "config/alloy_internal.h"
@@ -48,31 +43,6 @@ const std::map<std::string, std::set<std::string>> kComponents = {
     // it is checked and ignored. Grafana's k8s-monitoring chart writes one beside each loki.write.
     {"otelcol.exporter.loki", {"input"}},
 };
-
-// A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO
-// named by local.file must not hang or exhaust the agent at start or reload.
-Result<std::string> ReadBounded(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return Err(NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno))));
-  struct stat st;
-  std::string text, why;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    why = fmt::format("{} is not a regular file", path);
-  } else {
-    char buf[64 * 1024];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
-      text.append(buf, static_cast<size_t>(n));
-    }
-    if (n < 0) why = fmt::format("cannot read {}: {}", path, std::strerror(errno));
-    if (text.size() > kMaxConfigBytes) {
-      why = fmt::format("{} is larger than {} MiB", path, kMaxConfigBytes >> 20);
-    }
-  }
-  ::close(fd);
-  if (!why.empty()) return Err(InvalidArgument(why));
-  return text;
-}
 
 }  // namespace
 
@@ -220,39 +190,6 @@ Result<Value> Loader::InstanceExport(const std::string& id, const CustomInstance
   evaluating_.erase(key);
   *consumed = n + 1;
   return v;
-}
-
-Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
-  const std::string id = Id(b);
-  if (Status s = CheckBody(b, {"filename", "is_secret", "detector", "poll_frequency"}, {});
-      !s.ok()) {
-    return Err(std::move(s));
-  }
-  const Attribute* name = b.Attr("filename");
-  if (name == nullptr) return Err(ErrorAt(b.pos, "local.file: filename is required"));
-  if (!evaluating_.insert(id).second) {
-    return Err(ErrorAt(pos, fmt::format("reference cycle through {}", id)));
-  }
-  Result<Value> path = Eval(*name);
-  evaluating_.erase(id);
-  if (!path) return path;
-  if (path->kind != Value::Kind::kString) {
-    return Err(ErrorAt(name->pos, "local.file: filename must be a string"));
-  }
-  Result<std::string> text = ReadBounded(path->str);
-  if (!text) {
-    return Err(
-        ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label, text.error().message())));
-  }
-  Value content = Value::String(std::move(*text));
-  if (const Attribute* a = b.Attr("is_secret")) {  // then a secret, as Alloy's
-    Result<Value> secret = Eval(*a);
-    if (!secret) return secret;
-    if (secret->kind != Value::Kind::kBool)
-      return Err(ErrorAt(a->pos, "is_secret: expected a bool"));
-    content.secret = secret->boolean;
-  }
-  return content;
 }
 
 const Block* Loader::Component(const Value& capsule) const {

@@ -9,11 +9,22 @@
 // within that. The reading itself (retries, what a reload does while the API server is down) is
 // the hook's (app/agent.cc, kubernetes/secret.h); what it cannot read fails the load with the
 // reason.
+//
+// local.file goes the same way: its file is read at each load through the same hook (a SecretRef
+// naming the file), polled every poll_frequency by the running agent, and a change reloads the
+// config. A projected service-account token or a password mounted from a Secret rotates while
+// the agent runs; read once, it gave 401s from then on.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "config/alloy_internal.h"
+#include "config/loader.h"
 #include "config/sections.h"
 #include "lang/alloy/eval.h"
 #include "util/kube_names.h"
@@ -68,6 +79,62 @@ Result<Value> Loader::SecretData(const Block& b, Pos pos) {
     fields.emplace_back(key, std::move(*decoded));
   }
   return secrets_.emplace(id, Value::MakeObject(std::move(fields))).first->second;
+}
+
+Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
+  const std::string id = Id(b);
+  if (auto it = local_files_.find(id); it != local_files_.end()) return it->second;
+  if (Status s = CheckBody(b, {"filename", "is_secret", "detector", "poll_frequency"}, {});
+      !s.ok()) {
+    return Err(std::move(s));
+  }
+  const Attribute* name = b.Attr("filename");
+  if (name == nullptr) return Err(ErrorAt(b.pos, "local.file: filename is required"));
+  if (!evaluating_.insert(id).second) {
+    return Err(ErrorAt(pos, fmt::format("reference cycle through {}", id)));
+  }
+  Result<Value> path = Eval(*name);
+  evaluating_.erase(id);
+  if (!path) return path;
+  if (path->kind != Value::Kind::kString) {
+    return Err(ErrorAt(name->pos, "local.file: filename must be a string"));
+  }
+  SecretRef ref;
+  ref.file = path->str;
+  if (const Attribute* a = b.Attr("poll_frequency")) {
+    Duration d;
+    if (Status s = DurationAttr(*a, &d); !s.ok()) return Err(std::move(s));
+    if (d <= Duration::zero())
+      return Err(ErrorAt(a->pos, "poll_frequency: must be greater than 0"));
+    ref.poll_frequency = std::clamp(d, kMinPollFrequency, kMaxPollFrequency);
+  }
+  if (const Attribute* a = b.Attr("detector")) {  // both poll here (fsnotify polls too in Alloy)
+    Result<Value> v = Eval(*a);
+    if (!v) return v;
+    if (v->kind != Value::Kind::kString || (v->str != "fsnotify" && v->str != "poll")) {
+      return Err(ErrorAt(a->pos, "detector: expected \"fsnotify\" or \"poll\""));
+    }
+  }
+  Result<std::string> text = Err(Internal("unread"));
+  if (hooks_.read_secret && !hooks_.offline) {
+    Result<std::map<std::string, std::string>> data = hooks_.read_secret(ref);
+    text = data ? Result<std::string>((*data)["content"]) : Err(data.error());
+  } else {
+    text = ReadLocalFile(ref.file);
+  }
+  if (!text) {
+    return Err(
+        ErrorAt(name->pos, fmt::format("local.file {}: {}", b.label, text.error().message())));
+  }
+  Value content = Value::String(std::move(*text));
+  if (const Attribute* a = b.Attr("is_secret")) {  // then a secret, as Alloy's
+    Result<Value> secret = Eval(*a);
+    if (!secret) return secret;
+    if (secret->kind != Value::Kind::kBool)
+      return Err(ErrorAt(a->pos, "is_secret: expected a bool"));
+    content.secret = secret->boolean;
+  }
+  return local_files_.emplace(id, std::move(content)).first->second;
 }
 
 Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
@@ -147,3 +214,30 @@ Result<KubernetesSdConfig> Loader::ReadClient(const Block& b) {
 }
 
 }  // namespace skidder::config::alloy_internal
+
+namespace skidder::config {
+
+Result<std::string> ReadLocalFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return Err(NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno))));
+  struct stat st;
+  std::string text, why;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = fmt::format("{} is not a regular file", path);
+  } else {
+    char buf[64 * 1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) why = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+    if (text.size() > kMaxConfigBytes) {
+      why = fmt::format("{} is larger than {} MiB", path, kMaxConfigBytes >> 20);
+    }
+  }
+  ::close(fd);
+  if (!why.empty()) return Err(InvalidArgument(why));
+  return text;
+}
+
+}  // namespace skidder::config

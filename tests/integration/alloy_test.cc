@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "harness.h"
@@ -271,6 +272,65 @@ TEST_F(Alloy, SighupReloadsTheAlloyFileAndAnInvalidOneIsRefused) {
   // Promtail's reload counters, for alerts on a config that did not take.
   EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
   EXPECT_EQ(agent_.Metric("promtail_config_reload_fail_total"), 1);
+}
+
+// A token file read by local.file (a projected service-account token, a password mounted from a
+// Secret) is polled every poll_frequency as Alloy watches it: after the kubelet swaps it (a
+// rename, as its atomic writer does), the next pushes carry the new token, through one reload
+// of the agent's own. A file that cannot be read is warned about and the old token kept.
+TEST_F(Alloy, ARotatedLocalFileTokenIsAppliedWithoutARestart) {
+  MakeDirs(logs());
+  WriteFile(logs() + "/a.log", "before\n");
+  const std::string token = dir_ / "token";
+  WriteFile(token, "tok-1\n");
+  const std::string config = dir_ / "config.alloy";
+  WriteFile(config, fmt::format(R"(local.file "token" {{
+  filename       = "{}"
+  is_secret      = true
+  poll_frequency = "1s"
+}}
+local.file_match "app" {{
+  path_targets = [{{"__path__" = "{}/*.log", job = "app"}}]
+}}
+loki.source.file "app" {{
+  targets               = local.file_match.app.targets
+  forward_to            = [loki.write.default.receiver]
+  legacy_positions_file = "{}"
+}}
+loki.write "default" {{
+  endpoint {{
+    url          = "{}"
+    batch_wait   = "50ms"
+    bearer_token = string.trim_space(local.file.token.content)
+  }}
+}}
+)",
+                                token, logs(), positions_file(), loki_.url()));
+  StartAgent(config, {"-server.http-listen-port=0"});
+  ASSERT_TRUE(loki_.WaitForLines(1)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().at(0).headers.at("Authorization"), "Bearer tok-1");
+
+  WriteFile(token + ".new", "tok-2\n");
+  ASSERT_EQ(std::rename((token + ".new").c_str(), token.c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return agent_.Stderr().find("config reloaded") != std::string::npos; }))
+      << agent_.Stderr();
+  EXPECT_NE(agent_.Stderr().find("a local.file changed"), std::string::npos) << agent_.Stderr();
+  EXPECT_EQ(agent_.Stderr().find("tok-2"), std::string::npos) << "the token is not logged";
+  AppendFile(logs() + "/a.log", "after\n");
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Bearer tok-2");
+
+  // Gone for a moment: warned, nothing reloaded, the running token kept.
+  ASSERT_EQ(std::remove(token.c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Stderr().find("cannot read a local.file again") != std::string::npos;
+  })) << agent_.Stderr();
+  AppendFile(logs() + "/a.log", "while gone\n");
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Requests().back().headers.at("Authorization"), "Bearer tok-2");
+  ASSERT_TRUE(agent_.MetricsPort(2)) << agent_.Stderr();
+  EXPECT_EQ(agent_.Metric("promtail_config_reload_success_total"), 1);
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"before", "after", "while gone"}));
 }
 
 // Alloy's documented loki.echo example runs as it is, with no loki.write: each line is printed

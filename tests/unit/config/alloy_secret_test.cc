@@ -225,6 +225,67 @@ TEST(AlloySecret, ASecretValueGoesOnlyWhereASecretMay) {
 }
 
 // -check-syntax does not reach the cluster: the data is empty and a warning says so.
+// local.file goes through the same hook, so that the agent polls it as a Secret: the hook is
+// asked once per load for the file (however many attributes read it), with its poll_frequency
+// (Alloy's default of 1m otherwise); its content is the text as it is. -check-syntax reads the
+// file itself; a bad detector is refused where written.
+TEST(AlloySecret, ALocalFileIsReadThroughTheHookOncePerLoad) {
+  SecretLoad s;
+  s.answer = std::map<std::string, std::string>{{"content", "tok\n"}};
+  const std::string text = R"(local.file "token" {
+  filename       = "/var/run/secrets/token"
+  poll_frequency = "30s"
+  detector       = "poll"
+}
+loki.source.file "f" {
+  targets    = [{"__path__" = "/var/log/*.log"}]
+  forward_to = [loki.write.loki.receiver]
+}
+loki.write "loki" {
+  endpoint {
+    url          = "http://loki:3100/loki/api/v1/push"
+    bearer_token = string.trim_space(local.file.token.content)
+    headers      = {"X-Token" = string.trim_space(local.file.token.content)}
+  }
+}
+)";
+  Result<Config> c = s.Load(text);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->clients.at(0).bearer_token, "tok");
+  ASSERT_EQ(s.asked.size(), 1u);
+  EXPECT_EQ(s.asked[0].file, "/var/run/secrets/token");
+  EXPECT_EQ(s.asked[0].poll_frequency, std::chrono::seconds(30));
+
+  s.asked.clear();
+  std::string unset = text;
+  unset.replace(unset.find("  poll_frequency = \"30s\"\n"), 25, "");
+  ASSERT_TRUE(s.Load(unset));
+  ASSERT_EQ(s.asked.size(), 1u);
+  EXPECT_EQ(s.asked[0].poll_frequency, std::chrono::minutes(1));
+
+  s.asked.clear();
+  std::string bad = text;
+  bad.replace(bad.find("\"poll\""), 6, "\"inotify\"");
+  Result<Config> refused = s.Load(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(
+      refused.error().message().find("c.alloy:4:3: detector: expected \"fsnotify\" or \"poll\""),
+      std::string::npos)
+      << refused.error().message();
+
+  s.asked.clear();
+  s.answer = Err(NotFound("cannot read /var/run/secrets/token: No such file or directory"));
+  Result<Config> missing = s.Load(text);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("c.alloy:2:3: local.file token: cannot read"),
+            std::string::npos)
+      << missing.error().message();
+  // -check-syntax reads it itself (here: not there), not through the hook.
+  s.asked.clear();
+  EXPECT_FALSE(s.Load(text, /*offline=*/true));
+  EXPECT_TRUE(s.asked.empty());
+}
+
 TEST(AlloySecret, CheckSyntaxDoesNotReadTheSecret) {
   SecretLoad s;
   Result<Config> c = s.Load(kConfig, /*offline=*/true);
