@@ -173,7 +173,9 @@ void PodDiscovery::Run(Watcher& w) {
     if (end == WatchEnd::kRelist) {
       CountRestart("gone");
       need_list = true;
-      w.list_consistent = true;  // what was seen is compacted away: relist from etcd
+      // What was seen is compacted away: relist at least as new as it, from the watch cache.
+      w.list_from =
+          w.resource_version.empty() ? Watcher::ListFrom::kEtcd : Watcher::ListFrom::kSeen;
       if (healthy) continue;
       NoteFailure(w, "gone",
                   "kubernetes pod watch expired (410 Gone, or a resource version the server "

@@ -142,11 +142,15 @@ EventResult ApplyEvent(Role role, std::string_view line, PodMap& pods,
 
 bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, KubeResponse& resp) {
   while (true) {
-    std::string path = BasePath(w.query) + fmt::format("?limit={}", limit);
+    using ListFrom = Watcher::ListFrom;
+    const bool seen = cont.empty() && w.list_from == ListFrom::kSeen;
+    std::string path = BasePath(w.query);
+    path += seen ? "?resourceVersion=" + KubeClient::Escape(w.resource_version)
+                 : fmt::format("?limit={}", limit);
     AddSelectors(w.query, path);
     if (!cont.empty()) {
       path += "&continue=" + KubeClient::Escape(cont);  // (a continued list names no version)
-    } else if (!w.list_consistent) {
+    } else if (w.list_from == ListFrom::kCache) {
       // From the API server's watch cache, as client-go's reflector first lists: a list without
       // a resourceVersion is read from etcd, where the field selector on spec.nodeName is applied
       // after reading every pod of the cluster: once per node at every rollout of the DaemonSet.
@@ -159,6 +163,11 @@ bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, Kube
       resp = w.client.Get(path, opts_.list_timeout);
     }
     if (resp.interrupted) return false;
+    if (seen &&
+        (resp.status == 410 || TooLargeResourceVersion(resp.status, ApiMessage(resp.body)))) {
+      w.list_from = Watcher::ListFrom::kEtcd;  // the server does not have what was seen: etcd
+      continue;
+    }
     if (resp.status != 200) {
       CountError(ReasonForStatus(resp.status));
       w.retry_after = resp.retry_after;
@@ -172,8 +181,8 @@ bool PodDiscovery::GetPage(Watcher& w, const std::string& cont, int& limit, Kube
     if (!resp.truncated) return true;
     CountError("too_large");
     const std::string cap = std::to_string(opts_.max_list_body);
-    if (cont.empty() && !w.list_consistent) {
-      w.list_consistent = true;  // the cache answers whole lists: ask etcd for pages instead
+    if (cont.empty() && w.list_from != Watcher::ListFrom::kEtcd) {
+      w.list_from = Watcher::ListFrom::kEtcd;  // the cache answers whole lists: etcd's pages
       continue;
     }
     if (limit <= 1) {
@@ -258,7 +267,7 @@ bool PodDiscovery::List(Watcher& w) {
   std::lock_guard lock(state_mu_);
   w.pods = std::move(fresh);
   w.resource_version = rv;
-  w.list_consistent = false;
+  w.list_from = Watcher::ListFrom::kCache;
   w.synced = true;
   if (opts_.on_list) opts_.on_list(w.query.namespace_name, true);
   Publish();

@@ -27,11 +27,18 @@ struct PodDiscovery::Watcher {
   std::string failing;                  // failure state last logged; "" while healthy
   uint64_t failures = 0;                // failures since the agent last logged health
   bool page_cut_logged = false;         // a list page over max_list_body was logged
-  // The next list reads etcd (no resourceVersion, paged) rather than the API server's watch cache
-  // (resourceVersion=0): after a 410 (what this watcher saw is compacted away: client-go relists
-  // consistently then too), or a cache answer over max_list_body (the cache ignores limit, so only
-  // etcd's pages are smaller). Cleared by a list that succeeds.
-  bool list_consistent = false;
+  // Where the next list is read from, as client-go's reflector chooses:
+  //  - kCache: the API server's watch cache (resourceVersion=0), the first list;
+  //  - kSeen: the watch cache again, at least as new as what this watcher saw
+  //    (resourceVersion=<last seen>, no limit: with a limit the server reads etcd), after a 410.
+  //    An API server restart or upgrade expires every node's watch at once: each relisting from
+  //    etcd reads every pod of the cluster (the field selector is applied after the read);
+  //  - kEtcd: etcd (no resourceVersion, paged), when the server does not have that version
+  //    (410 or "Too large resource version" to the kSeen list), or when a cache answer was over
+  //    max_list_body (the cache ignores limit: only etcd's pages are smaller).
+  // A list that succeeds sets kCache again.
+  enum class ListFrom { kCache, kSeen, kEtcd };
+  ListFrom list_from = ListFrom::kCache;
   std::chrono::steady_clock::time_point next_decode_log{};
   uint64_t decode_errors_unlogged = 0;
   // Guarded by PodDiscovery::state_mu_.

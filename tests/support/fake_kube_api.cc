@@ -453,7 +453,20 @@ void FakeKubeApi::ServeList(const httplib::Request& req, httplib::Response& res,
   const std::string node = NodeFromSelector(req.get_param_value("fieldSelector"));
   const size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 0;
   const size_t offset = req.has_param("continue") ? std::stoul(req.get_param_value("continue")) : 0;
+  const std::string version = req.get_param_value("resourceVersion");
   std::unique_lock lock(mu_);
+  // A list "not older than" a version the server does not have (etcd restored from a backup)
+  // waits for it, then fails, as the API server's watch cache does; without a version (etcd)
+  // or with "0" it is served.
+  if (!version.empty() && version != "0" &&
+      (watch_mode_ == WatchMode::kTooLargeUntilList || std::stoull(version) > rv_)) {
+    res.status = 504;
+    res.set_content(
+        StatusJson(504, "Timeout",
+                   "Too large resource version: " + version + ", current: " + std::to_string(rv_)),
+        "application/json");
+    return;
+  }
   if (watch_mode_ == WatchMode::kTooLargeUntilList) watch_mode_ = WatchMode::kNormal;
   if (list_mode_ != ListMode::kNormal) {
     lock.unlock();

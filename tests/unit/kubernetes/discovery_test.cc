@@ -120,25 +120,34 @@ TEST_F(DiscoveryTest, RelistsAfterGoneEvent) {
 
 // The first list is served from the API server's watch cache (resourceVersion=0, as client-go
 // lists): without a version it is read from etcd, which reads every pod of the cluster for each
-// node's field selector. After a 410 the relist reads etcd; continued pages name no version.
-TEST_F(DiscoveryTest, ListsFromTheWatchCacheFirstAndFromEtcdAfterGone) {
+// node's field selector. After a 410 (an API server restart expires every node's watch at once)
+// the relist is also served from the cache, at least as new as what was seen, and unpaged (a
+// limit sends it to etcd), as client-go's reflector relists; continued pages name no version.
+TEST_F(DiscoveryTest, ListsFromTheWatchCacheFirstAndAfterGone) {
   for (const char* name : {"a", "b", "c"}) api_->Add(PodJson("shop", name, "node-1", {"c"}));
   DiscoveryOptions opts = Options();
   opts.list_page_size = 2;
   Start(Config(), opts);
   ASSERT_TRUE(WaitContainers({"shop/a/c", "shop/b/c", "shop/c/c"}));
+  ASSERT_TRUE(WaitFor([&] { return api_->watches_started() == 1; }, 10s));
+  api_->Bookmark();
+  const std::string seen = api_->resource_version();
+  ASSERT_TRUE(WaitFor([&] { return api_->last_rv_sent() == std::stoull(seen); }, 10s));
   api_->ExpireWatches();
-  ASSERT_TRUE(WaitFor([&] { return CountRequests(false) == 4; }, 10s));
+  ASSERT_TRUE(WaitFor([&] { return CountRequests(false) == 3; }, 10s));
+  api_->Add(PodJson("shop", "d", "node-1", {"c"}));  // the watch after the relist sees it
+  ASSERT_TRUE(WaitContainers({"shop/a/c", "shop/b/c", "shop/c/c", "shop/d/c"}));
   std::vector<KubeRequest> lists;
   for (const KubeRequest& r : api_->requests()) {
     if (!r.params.contains("watch")) lists.push_back(r);
   }
-  ASSERT_EQ(lists.size(), 4u);
+  ASSERT_EQ(lists.size(), 3u);
   EXPECT_EQ(lists[0].params.at("resourceVersion"), "0");
   EXPECT_FALSE(lists[1].params.contains("resourceVersion"));  // the page after: "continue" only
   EXPECT_TRUE(lists[1].params.contains("continue"));
-  EXPECT_FALSE(lists[2].params.contains("resourceVersion"));  // the relist after 410
-  EXPECT_FALSE(lists[3].params.contains("resourceVersion"));
+  EXPECT_EQ(lists[2].params.at("resourceVersion"), seen);  // the relist after 410
+  EXPECT_FALSE(lists[2].params.contains("limit"));
+  EXPECT_EQ(lists[2].params.at("fieldSelector"), "spec.nodeName=node-1");
 }
 
 TEST_F(DiscoveryTest, RelistsWhenRewatchIsGoneAndDropsPodsDeletedMeanwhile) {
