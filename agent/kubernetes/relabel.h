@@ -66,6 +66,12 @@ Result<RelabelRules> CompileRelabel(const std::vector<config::RelabelConfig>& co
 // target (labels are then unspecified); true otherwise.
 bool Relabel(const RelabelRules& rules, Labels& labels);
 
+// Sources that receive what anyone may send (journal, syslog, GELF) cache relabel outcomes by
+// the values the rules read: a few hundred distinct units or hosts. A key longer than this is
+// not cached: a rule reading a per-message field (`__journal_message`, a structured-data value)
+// would otherwise keep up to the cache's count of whole messages (4096 x 4 MiB journal fields).
+inline constexpr size_t kMaxRelabelCacheKey = 512;
+
 // The pod label/annotation meta labels the rules can read, for PodTargets(): those named in a
 // rule's source_labels (and keepequal/dropequal's target_label) and those a labelmap regex
 // matches; labeldrop/labelkeep only remove, and the app drops unread __meta_ labels anyway, so

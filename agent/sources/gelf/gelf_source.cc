@@ -202,6 +202,7 @@ std::optional<Labels> GelfSource::Impl::LabelsOf(const GelfMessage& m) {
   } else {
     labels.reset();
   }
+  if (key.size() > kubernetes::kMaxRelabelCacheKey) return labels;  // a long host: not kept
   if (cache.size() >= kMaxCached) cache.clear();
   cache.emplace(key, labels);
   return labels;

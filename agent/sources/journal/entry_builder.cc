@@ -105,6 +105,10 @@ bool EntryBuilder::Build(const JournalRecord& rec, Entry* out, const char** why)
     key_.append(std::to_string(v.size())).push_back(':');  // length-prefixed: no ambiguity
     key_.append(v);
   }
+  if (key_.size() > kubernetes::kMaxRelabelCacheKey) {  // a per-record value: not worth keeping
+    out->labels = RelabelFields(rec, /*all=*/false);
+    return !out->labels.empty();
+  }
   auto it = cache_.find(key_);
   if (it == cache_.end()) {
     if (cache_.size() >= kMaxCached) cache_.clear();

@@ -36,6 +36,8 @@ class EntryBuilder {
   // Fills out (line, labels, timestamp); false when Promtail would drop the record, with
   // *why ("no_message" or "no_labels") when given.
   bool Build(const JournalRecord& rec, Entry* out, const char** why = nullptr);
+  // Relabel outcomes kept (for tests: a per-record value must not fill the cache).
+  size_t cached() const { return cache_.size(); }
 
  private:
   Labels RelabelFields(const JournalRecord& rec, bool all);

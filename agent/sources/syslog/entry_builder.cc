@@ -109,6 +109,12 @@ bool EntryBuilder::Build(const SyslogMessage& msg, std::string_view raw, const P
       AppendKey(key_, p.value);
     }
   }
+  if (key_.size() > kubernetes::kMaxRelabelCacheKey) {  // a per-message value: not kept
+    std::optional<Labels> labels = RelabelMessage(msg, peer);
+    if (!labels) return false;
+    out->labels = std::move(*labels);
+    return true;
+  }
   auto it = cache_.find(key_);
   if (it == cache_.end()) {
     if (cache_.size() >= kMaxCached) cache_.clear();

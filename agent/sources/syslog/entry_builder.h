@@ -45,6 +45,8 @@ class EntryBuilder {
   // Fills out; false when relabel_configs drop the message.
   bool Build(const SyslogMessage& msg, std::string_view raw, const PeerLabels& peer, int64_t now_ns,
              Entry* out);
+  // Relabel outcomes kept (for tests: a per-message value must not fill the cache).
+  size_t cached() const { return cache_.size(); }
 
  private:
   std::optional<Labels> RelabelMessage(const SyslogMessage& msg, const PeerLabels& peer);

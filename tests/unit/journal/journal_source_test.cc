@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "pipeline/pipeline.h"
+#include "sources/journal/entry_builder.h"
 #include "support/fake_clock.h"
 #include "unit/journal/journal_harness.h"
 #include "util/log.h"
@@ -86,6 +87,48 @@ TEST(JournalSource, RelabelsNamedMetaLabelsAndAddsConfigLabels) {
                           "node_name=\"node-1\", unit=\"{}\"}}",
                           levels[i], i % 2 ? "a.service" : "b.service"));
   }
+}
+
+// A rule that reads MESSAGE (drop what matches) sees a new value in each record: the relabel
+// cache keeps no outcome of a long one, or it held up to 4096 whole messages (GBs with 4 MiB
+// fields anyone on the node can log); short values are still cached, and the outcomes right.
+TEST(JournalEntryBuilder, LongPerRecordValuesAreNotCached) {
+  config::RelabelConfig drop;
+  drop.source_labels = {"__journal_message"};
+  drop.action = "drop";
+  drop.regex = "secret.*";
+  config::RelabelConfig unit;
+  unit.source_labels = {"__journal__systemd_unit"};
+  unit.target_label = "unit";
+  auto rules = kubernetes::CompileRelabel({drop, unit});
+  ASSERT_TRUE(rules) << rules.error().message();
+  config::JournalConfig cfg;
+  EntryBuilder builder(cfg, *rules);
+  std::vector<std::string> messages;
+  for (int i = 0; i < 200; ++i) {
+    messages.push_back((i % 2 ? "secret " : "public ") + std::string(4096, 'a' + i % 26) +
+                       std::to_string(i));
+  }
+  int kept = 0;
+  for (const std::string& m : messages) {
+    JournalRecord rec;
+    rec.fields = {{"MESSAGE", m}, {"_SYSTEMD_UNIT", "a.service"}};
+    Entry e;
+    if (builder.Build(rec, &e)) {
+      ++kept;
+      EXPECT_EQ(e.labels.ToString(), "{unit=\"a.service\"}");
+      EXPECT_TRUE(e.line.starts_with("public"));
+    }
+  }
+  EXPECT_EQ(kept, 100);
+  EXPECT_EQ(builder.cached(), 0u);
+  for (const char* m : {"public 1", "secret 2", "public 1"}) {
+    JournalRecord rec;
+    rec.fields = {{"MESSAGE", m}, {"_SYSTEMD_UNIT", "a.service"}};
+    Entry e;
+    EXPECT_EQ(builder.Build(rec, &e), std::string_view(m).starts_with("public"));
+  }
+  EXPECT_EQ(builder.cached(), 2u);
 }
 
 TEST(JournalSource, DropsRecordsWithoutMessageOrWithoutLabels) {

@@ -70,6 +70,22 @@ TEST_F(EntryBuilderTest, CachedRelabelingStillTellsSendersApart) {
   }
 }
 
+// A rule reading a structured-data value that changes with every message (a request id, a
+// long payload): a long value's outcome is not cached, short ones still are.
+TEST_F(EntryBuilderTest, LongPerMessageValuesAreNotCached) {
+  cfg_.label_structured_data = true;
+  Build({Copy("__syslog_message_sd_x_id", "id")});
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = std::string(1000, 'a') + std::to_string(i);
+    Entry e = From("<13>1 - h app - - [x id=\"" + id + "\"] text");
+    ASSERT_TRUE(built_);
+    EXPECT_EQ(*e.labels.Get("id"), id);
+  }
+  EXPECT_EQ(builder_->cached(), 0u);
+  From(R"(<13>1 - h app - - [x id="short"] text)");
+  EXPECT_EQ(builder_->cached(), 1u);
+}
+
 TEST_F(EntryBuilderTest, IncomingTimestampAndWholeMessageOnRequest) {
   cfg_.use_incoming_timestamp = true;
   cfg_.use_rfc5424_message = true;
