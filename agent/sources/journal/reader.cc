@@ -62,7 +62,10 @@ const Loaded& LoadSd() {
     ok = ok && Load(h, "sd_journal_add_disjunction", &api.add_disjunction);
     ok = ok && Load(h, "sd_journal_add_match", &api.add_match);
     ok = ok && Load(h, "sd_journal_close", &api.close);
-    ok = ok && Load(h, "sd_journal_enumerate_available_data", &api.enumerate_available_data);
+    // systemd 246 and later; before it (RHEL 8's 239, Ubuntu 20.04's 245) the call that fails
+    // on a field it cannot read, where this one skips the field: that record is then lost.
+    ok = ok && (Load(h, "sd_journal_enumerate_available_data", &api.enumerate_available_data) ||
+                Load(h, "sd_journal_enumerate_data", &api.enumerate_available_data));
     ok = ok && Load(h, "sd_journal_get_cursor", &api.get_cursor);
     ok = ok && Load(h, "sd_journal_get_realtime_usec", &api.get_realtime_usec);
     ok = ok && Load(h, "sd_journal_next", &api.next);
