@@ -121,6 +121,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   for (const ContainerTarget& t : found) {
     listed.insert(t.id);
     auto it = readers.find(t.id);
+    if (it == readers.end() && ReadByAnother(d, t.id)) continue;
     if (it == readers.end()) {
       auto r = std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels,
                                                  SavedPosition(t.id));
@@ -147,6 +148,19 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
     for (auto& daemon : readers_) n += daemon.size();
     metrics_->docker_targets.With({opts_.job_name})->Set(static_cast<double>(n));
   }
+}
+
+// Two docker_sd_configs of the job on one daemon (different filters, or an Alloy array.concat
+// of two discovery.docker) may both list a container: one reader, as Promtail keeps one target
+// per container of a job and host; two would send every line twice and write one position.
+bool DockerSource::ReadByAnother(size_t d, const std::string& id) const {
+  for (size_t other = 0; other < endpoints_.size(); ++other) {
+    if (other != d && endpoints_[other].cfg.host == endpoints_[d].cfg.host &&
+        readers_[other].contains(id)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void DockerSource::SyncPositions() {

@@ -61,13 +61,13 @@ class DockerSourceTest : public ::testing::Test {
     }
   }
   std::unique_ptr<DockerSource> Make(pipeline::Pipeline* pipeline = nullptr,
-                                     const Clock* clock = &SystemClock::Get()) {
+                                     const Clock* clock = &SystemClock::Get(), int configs = 1) {
     DockerSourceOptions o;
     o.job_name = "docker";
     config::DockerSdConfig cfg;
     cfg.host = api_.host();
     cfg.refresh_interval = std::chrono::milliseconds(50);
-    o.configs = {cfg};
+    o.configs.assign(configs, cfg);
     o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
     return std::make_unique<DockerSource>(std::move(o), &positions_, &sink_, nullptr, clock);
   }
@@ -94,6 +94,19 @@ TEST_F(DockerSourceTest, PositionMovesOnlyWithAcknowledgements) {
     return positions_.GetCursor("docker-c1") ==
            std::optional<std::string>("1714557600.000009000+1");
   })) << positions_.GetCursor("docker-c1").value_or("(none)");
+  src->Stop();
+}
+
+// Two docker_sd_configs of the job on one daemon (different filters that both match, or an
+// Alloy array.concat of two discovery.docker): the container is read once.
+TEST_F(DockerSourceTest, AContainerTwoConfigsOfOneDaemonListIsReadOnce) {
+  auto src = Make(nullptr, &SystemClock::Get(), /*configs=*/2);
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() >= 10; }));
+  const size_t lists = api_.ListRequests();
+  ASSERT_TRUE(WaitFor([&] { return api_.ListRequests() >= lists + 6; }));  // refreshes of both
+  EXPECT_EQ(sink_.Size(), 10u);
+  EXPECT_EQ(src->Targets(), 1u);
   src->Stop();
 }
 
