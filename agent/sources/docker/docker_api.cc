@@ -228,6 +228,15 @@ Status DockerApi::PerformOnce(const std::string& path, void* c, std::chrono::mil
   curl_easy_setopt(easy, CURLOPT_URL, sni_url.empty() ? url.c_str() : sni_url.c_str());
   if (connect_to != nullptr) curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  // A log stream has no timeout: a connection a NAT or firewall dropped silently would keep its
+  // reader "running" and the container unread for good. Keepalive probes end it (about 2 min on
+  // Linux's default of 9 probes), and the next refresh starts the reader again. Docker's Go
+  // client keeps TCP connections alive too.
+  if (ep_.socket_path.empty()) {
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 10L);
+  }
   curl_slist* proxy_headers = nullptr;
   if (ep_.proxy_settings) {
     proxy_headers = SetProxy(easy, ep_.cfg);
