@@ -31,6 +31,8 @@ Status JournalSource::Start() {
   auto reader = JournalReader::Open(opts_.config.path, opts_.max_field_bytes, every_machine);
   if (!reader) return reader.error();
   reader_ = std::move(*reader);
+  // Asked before the matches apply, which hide the saved entry when they changed (see Seek).
+  saved_entry_present_ = SavedEntryPresent();
   if (Status st = reader_->AddMatches(opts_.config.matches); !st.ok()) return st;
   if (Status st = Seek(); !st.ok()) return st;
   thread_ = std::thread([this] { Run(); });
@@ -40,6 +42,14 @@ Status JournalSource::Start() {
 void JournalSource::Stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+// Whether the entry of the saved cursor is still in the journal, whatever the matches say.
+bool JournalSource::SavedEntryPresent() {
+  std::optional<std::string> saved = positions_->GetCursor(PositionKey(opts_.job_name));
+  if (!saved || saved->empty() || !reader_->SeekCursor(*saved).ok()) return false;
+  auto found = reader_->Next();
+  return found && *found && reader_->AtCursor(*saved);
 }
 
 // Where to start: after the saved cursor, or max_age ago (see the header).
@@ -73,8 +83,19 @@ Status JournalSource::Seek() {
     if (record_.realtime_us >= since_us) return Status::Ok();  // resume after it
     return reader_->SeekRealtime(since_us);
   }
-  // The saved entry is gone (vacuumed or rotated away): this is the oldest one after it.
-  const int64_t lost = EntriesBetween(ParseCursor(*saved), ParseCursor(record_.cursor));
+  // With matches, the entry found is the first one after the cursor that matches. If the saved
+  // entry is still there, the matches changed and it matches no more: nothing was removed.
+  const bool filtered = !opts_.config.matches.empty();
+  if (filtered && saved_entry_present_) {
+    if (record_.realtime_us < since_us) return reader_->SeekRealtime(since_us);
+    have_current_ = read.ok();  // else the next Next() moves past it
+    return Status::Ok();
+  }
+  // The saved entry is gone (vacuumed or rotated away): this is the oldest one after it. The
+  // gap in sequence numbers counts every entry removed; with matches, how many of them matched
+  // is not known: an alert on lost entries must not fire for those the job never read.
+  const int64_t gap = EntriesBetween(ParseCursor(*saved), ParseCursor(record_.cursor));
+  const int64_t lost = filtered ? -1 : gap;
   if (lost > 0 && metrics_ != nullptr) {
     metrics_->journal_lost_entries.With({opts_.job_name})->Add(static_cast<double>(lost));
   }
@@ -84,7 +105,9 @@ Status JournalSource::Seek() {
       "journal entries after the saved cursor were removed before they were read; resuming at "
       "the oldest entry left, or max_age ago if that is older",
       {{"job", opts_.job_name},
-       {"lost_entries", lost >= 0 ? std::to_string(lost) : std::string("unknown")},
+       {"lost_entries", lost >= 0 ? std::to_string(lost)
+                        : gap > 0 ? fmt::format("unknown (up to {}: matches)", gap)
+                                  : std::string("unknown")},
        {"resume", too_old ? "max_age" : "oldest"}});
   if (too_old) return reader_->SeekRealtime(since_us);
   have_current_ = read.ok();  // else the next Next() moves past it

@@ -67,6 +67,7 @@ class JournalSource {
 
  private:
   Status Seek();
+  bool SavedEntryPresent();
   void Run();
   // Reads up to one batch; the number of records read (0: nothing new).
   // Counts and logs (at most every 10 s) an entry libsystemd could not read.
@@ -81,9 +82,10 @@ class JournalSource {
   std::unique_ptr<JournalReader> reader_;
   std::unique_ptr<EntryBuilder> builder_;
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
-  uint64_t seq_ = 0;           // reading thread: the last checkpoint opened
-  bool have_current_ = false;  // reading thread: the reader stands on an unread record
-  JournalRecord record_;       // reading thread: reused between records
+  uint64_t seq_ = 0;                  // reading thread: the last checkpoint opened
+  bool saved_entry_present_ = false;  // the saved cursor's entry, matches aside (Start)
+  bool have_current_ = false;         // reading thread: the reader stands on an unread record
+  JournalRecord record_;              // reading thread: reused between records
   std::mutex mu_;
   std::deque<std::pair<uint64_t, std::string>> cursors_;  // checkpoint -> its last cursor
   log::LogLimiter read_errors_;  // a broken journal file must not flood the log

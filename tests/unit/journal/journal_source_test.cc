@@ -463,6 +463,27 @@ TEST(JournalSource, CursorOfARotatedAwayFileResumesAtTheOldestEntry) {
   EXPECT_EQ(h.Lines(), (std::vector<std::string>{"b0", "b1", "b2"}));
 }
 
+// The job's matches changed between two runs (a unit added or swapped): the saved entry is
+// still in the journal, only no longer matched. The entries between it and the first one that
+// matches now were never this job's: nothing is counted lost, so no alert fires.
+TEST(JournalSource, ChangedMatchesLoseNothing) {
+  JournalHarness h;
+  h.cfg.matches = "_SYSTEMD_UNIT=a.service";
+  WriteJournal(h.File("a.journal"),
+               {Msg("a0", "a.service"), Msg("b0", "b.service"), Msg("a1", "a.service"),
+                Msg("c0", "c.service"), Msg("c1", "c.service"), Msg("c2", "c.service"),
+                Msg("b1", "b.service"), Msg("b2", "b.service")});
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(2));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"a0", "a1"}));
+  h.cfg.matches = "_SYSTEMD_UNIT=b.service";
+  h.sink.Take();
+  h.Restart();
+  ASSERT_TRUE(h.WaitCount(2));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"b1", "b2"}));  // after the saved entry
+  EXPECT_EQ(h.metrics.journal_lost_entries.With({"node"})->Value(), 0);
+}
+
 // After the saved entry was vacuumed, max_age still applies: what is left older than it is not
 // sent (Promtail checks the next entry's age there too).
 TEST(JournalSource, AfterAVacuumedCursorNothingOlderThanMaxAgeIsSent) {
