@@ -394,6 +394,13 @@ Status Runtime::StartFileSources() {
     s.jobs[i].fallback =
         MakePathFallback(s.cfg.scrape_configs[i], s.jobs[i].relabel, env.node_name);
   }
+  // A kubernetes_sd_config and the jobs that read its targets (job, key).
+  struct SharedSd {
+    const config::KubernetesSdConfig* cfg;
+    std::vector<std::pair<size_t, std::string>> readers;
+    std::vector<kubernetes::MetaLabelFilter> keep;  // each reader's; an empty one keeps all
+  };
+  std::vector<SharedSd> shared;
   for (size_t i = 0; i < s.jobs.size(); ++i) {
     const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
     s.targets->Update(i, "static", s.jobs[i].static_targets);
@@ -407,27 +414,45 @@ Status Runtime::StartFileSources() {
       }
       s.file_sds.push_back(std::move(d));
     }
-    const auto& sds = sc.kubernetes_sd_configs;
-    for (size_t k = 0; k < sds.size(); ++k) {
-      std::string key = fmt::format("kubernetes/{}", k);
-      kubernetes::DiscoveryOptions dopts;
-      dopts.env = env;
-      dopts.metrics = s.metrics;
-      // Only the pod labels and annotations the job's rules can read are kept (a pod may carry
+    for (size_t k = 0; k < sc.kubernetes_sd_configs.size(); ++k) {
+      const config::KubernetesSdConfig& sd = sc.kubernetes_sd_configs[k];
+      auto same = std::ranges::find_if(shared, [&](const SharedSd& g) { return *g.cfg == sd; });
+      if (same == shared.end()) same = shared.insert(shared.end(), SharedSd{&sd, {}, {}});
+      same->readers.push_back({i, fmt::format("kubernetes/{}", k)});
+      // Only the pod labels and annotations the jobs' rules can read are kept (a pod may carry
       // megabytes of annotations); TargetSet also reads the config hash of static pods.
-      dopts.keep_meta = kubernetes::ReadableMetaLabels(
-          s.jobs[i].relabel, {"__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"});
-      auto d = std::make_unique<kubernetes::PodDiscovery>(
-          sds[k],
-          [this, i, key](std::vector<Labels> found) {
-            s_->targets->Update(i, key, std::move(found));
-          },
-          dopts);
-      if (Status st = d->Start(); !st.ok()) {
-        return Status(st.code(), fmt::format("{}: {}", JobWhere(sc, i), st.message()));
-      }
-      s.discoveries.push_back(std::move(d));
+      same->keep.push_back(kubernetes::ReadableMetaLabels(
+          s.jobs[i].relabel, {"__meta_kubernetes_pod_annotation_kubernetes_io_config_hash"}));
     }
+  }
+  // Jobs with the same kubernetes_sd_config (the older loki-stack config has five pod jobs; an
+  // Alloy discovery.kubernetes feeds each loki.source of its own) share one watch, as Prometheus'
+  // discovery manager shares a provider among equal configs: one list and watch per node, not
+  // one per job, on the API server.
+  for (SharedSd& g : shared) {
+    kubernetes::DiscoveryOptions dopts;
+    dopts.env = env;
+    dopts.metrics = s.metrics;
+    if (std::ranges::none_of(g.keep, [](const auto& f) { return !f; })) {
+      dopts.keep_meta = [keep = std::move(g.keep)](std::string_view name) {
+        return std::ranges::any_of(keep, [&](const auto& f) { return f(name); });
+      };
+    }
+    auto d = std::make_unique<kubernetes::PodDiscovery>(
+        *g.cfg,
+        [this, readers = g.readers](std::vector<Labels> found) {
+          for (size_t r = 0; r + 1 < readers.size(); ++r) {
+            s_->targets->Update(readers[r].first, readers[r].second, found);
+          }
+          s_->targets->Update(readers.back().first, readers.back().second, std::move(found));
+        },
+        dopts);
+    if (Status st = d->Start(); !st.ok()) {
+      const size_t i = g.readers.front().first;
+      return Status(st.code(),
+                    fmt::format("{}: {}", JobWhere(s.cfg.scrape_configs[i], i), st.message()));
+    }
+    s.discoveries.push_back(std::move(d));
   }
   return Status::Ok();
 }

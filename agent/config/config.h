@@ -30,6 +30,7 @@ struct TlsConfig {
   std::string ca, cert, key;
   bool insecure_skip_verify = false;
   std::string min_version, max_version;  // TLS10..TLS13; "" = the TLS library's default
+  bool operator==(const TlsConfig&) const = default;
 };
 
 // HTTPS for skidder's own server and a push job's (Promtail's server.http_tls_config, dskit's
@@ -72,12 +73,14 @@ struct BackoffConfig {
 struct BasicAuth {
   std::string username, password, password_file;
   std::string username_file;  // read like password_file (re-read when it changes)
+  bool operator==(const BasicAuth&) const = default;
 };
 
 // Promtail's `authorization`: an Authorization header of any scheme.
 struct Authorization {
   std::string type = "Bearer";  // the scheme: "Bearer", "Token", ...
   std::string credentials, credentials_file;
+  bool operator==(const Authorization&) const = default;
 };
 
 // Proxy settings as Prometheus' common HTTP client reads them (also inside `oauth2`, for the
@@ -88,6 +91,7 @@ struct ProxyConfig {
   bool proxy_from_environment = false;  // use HTTP(S)_PROXY / NO_PROXY when proxy_url is empty
   // Headers of the CONNECT request to the proxy (https:// targets), e.g. Proxy-Authorization.
   std::map<std::string, std::vector<std::string>> proxy_connect_header;
+  bool operator==(const ProxyConfig&) const = default;
 };
 
 // OAuth 2.0 client credentials grant (RFC 6749 4.4): a token fetched from token_url before the
@@ -98,6 +102,7 @@ struct OAuth2Config : ProxyConfig {  // the proxy for token_url
   std::string token_url;
   std::map<std::string, std::string> endpoint_params;  // extra form fields of the token request
   TlsConfig tls_config;                                // for token_url
+  bool operator==(const OAuth2Config&) const = default;
 };
 
 // Prometheus' common HTTP client settings (HTTPClientConfig), shared by `clients`,
@@ -111,6 +116,7 @@ struct HttpClientConfig : ProxyConfig {
   bool follow_redirects = true;  // follow 3xx as Promtail does (up to 10)
   bool enable_http2 = true;      // false = HTTP/1.1 only
   TlsConfig tls_config;
+  bool operator==(const HttpClientConfig&) const = default;
 };
 
 struct ClientConfig : HttpClientConfig {
@@ -193,11 +199,13 @@ struct KubernetesSdConfig : HttpClientConfig {
   bool own_namespace = false;
   struct Selector {
     std::string role, label, field;
+    bool operator==(const Selector&) const = default;
   };
   std::vector<Selector> selectors;
   // attach_metadata.node: pod, endpoints and endpointslice targets also get the
   // __meta_kubernetes_node_name/_label_*/_labelpresent_* labels of their node (nodes are watched).
   bool attach_metadata_node = false;
+  bool operator==(const KubernetesSdConfig&) const = default;
 };
 
 // Prometheus' file_sd_configs: target groups read from JSON or YAML files

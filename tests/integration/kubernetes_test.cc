@@ -153,6 +153,68 @@ TEST_F(Kubernetes, PodLinesArriveWithTheChartsLabelsAndARestartedContainerToo) {
   }
 }
 
+// Jobs with the same kubernetes_sd_config (the older loki-stack config has five pod jobs, one
+// per way of naming the app) share one list and watch on the API server, as Prometheus shares
+// a discovery provider among equal configs; each job still sees every pod meta label its own
+// rules read (a pod label in one, an annotation in the other).
+TEST_F(Kubernetes, JobsWithTheSameDiscoveryShareOneWatch) {
+  api_->Add(PodJson("jobs", "worker-1", kNode, {"main"}, {{"app", "worker"}}));
+  api_->Add(PodJson("shop", "api-1", kNode, {"api"}, {}, {{"team", "shop"}}));
+  MakeDirs(PodDir("jobs", "worker-1", "main"));
+  MakeDirs(PodDir("shop", "api-1", "api"));
+  WriteFile(PodDir("jobs", "worker-1", "main") + "/0.log", CriLines("w", 0, 10));
+  WriteFile(PodDir("shop", "api-1", "api") + "/0.log", CriLines("a", 0, 10));
+  const std::string sd = fmt::format(
+      "    kubernetes_sd_configs:\n      - role: pod\n        api_server: {}\n"
+      "        bearer_token_file: {}\n        tls_config:\n          ca_file: {}\n",
+      api_->url(), dir_ / "kube/token", api_->ca_file());
+  const std::string path_rule = fmt::format(
+      "      - source_labels: [__meta_kubernetes_pod_uid, __meta_kubernetes_pod_container_name]\n"
+      "        separator: /\n        replacement: {}/*$1/*.log\n        target_label: __path__\n",
+      pods());
+  const std::string yaml = fmt::format(R"(server:
+  http_listen_port: 0
+positions:
+  filename: {}
+clients:
+  - url: {}
+    batchwait: 50ms
+scrape_configs:
+  - job_name: by-app
+    pipeline_stages: [{{cri: {{}}}}]
+{}    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_label_app]
+        regex: .+
+        action: keep
+      - source_labels: [__meta_kubernetes_pod_label_app]
+        target_label: app
+{}  - job_name: by-team
+    pipeline_stages: [{{cri: {{}}}}]
+{}    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_annotation_team]
+        regex: .+
+        action: keep
+      - source_labels: [__meta_kubernetes_pod_annotation_team]
+        target_label: team
+{})",
+                                       positions_file(), loki_.url(), sd, path_rule, sd, path_rule);
+  const std::string config = dir_ / "skidder.yaml";
+  WriteFile(config, yaml);
+  StartAgent(config);
+  ASSERT_TRUE(loki_.WaitForLines(20)) << loki_.LineCount() << agent_.Stderr();
+  EXPECT_EQ(LabelsOf("w-0"), "{app=\"worker\", filename=\"" + PodDir("jobs", "worker-1", "main") +
+                                 "/0.log\", stream=\"stdout\"}");
+  EXPECT_EQ(LabelsOf("a-0"), "{filename=\"" + PodDir("shop", "api-1", "api") +
+                                 "/0.log\", stream=\"stdout\", team=\"shop\"}");
+  ExpectEachOnce("w", 0, 10);
+  ExpectEachOnce("a", 0, 10);
+  ASSERT_TRUE(WaitFor([&] { return api_->watches_started() >= 1; }));
+  size_t lists = 0;  // each job's lines came after its list: a second one would be here
+  for (const KubeRequest& r : api_->requests()) lists += !r.params.contains("watch");
+  EXPECT_EQ(lists, 1u);
+  EXPECT_EQ(api_->watches_started(), 1u);
+}
+
 // tls_config.min_version / max_version (Go's names) bound the TLS versions the client offers.
 TEST_F(Kubernetes, TlsVersionBoundsApplyToTheApiConnection) {
   api_->Add(PodJson("shop", "api-1", kNode, {"api"}, {{"app", "api"}}));
