@@ -52,6 +52,7 @@ struct DiscoveryEnv {
   std::string service_host;  // KUBERNETES_SERVICE_HOST
   std::string service_port;  // KUBERNETES_SERVICE_PORT
   std::string node_name;     // NODE_NAME, else HOSTNAME (the Promtail chart sets it to the node)
+  bool node_from_hostname = false;  // node_name is HOSTNAME's (NODE_NAME is not set)
   std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
   static DiscoveryEnv FromProcess();
@@ -139,6 +140,7 @@ class PodDiscovery {
   struct Watcher;
   void Run(Watcher& w);
   bool ListAndWatch(Watcher& w);
+  void WarnIfNoPodOnTheNode(Watcher& w);  // state_mu_ held
   bool List(Watcher& w);
   // GETs one page of the list into resp, asking again with half the limit while the body is over
   // max_list_body; false (counted, logged) when the page cannot be had.

@@ -268,10 +268,32 @@ bool PodDiscovery::List(Watcher& w) {
   w.pods = std::move(fresh);
   w.resource_version = rv;
   w.list_from = Watcher::ListFrom::kCache;
+  WarnIfNoPodOnTheNode(w);
   w.synced = true;
   if (opts_.on_list) opts_.on_list(w.query.namespace_name, true);
   Publish();
   return true;
+}
+
+// An agent running in the cluster lists at least its own pod on its node. None at all, with only
+// the node scoping as a filter, says the node name is wrong: HOSTNAME without the chart's
+// NODE_NAME is the pod's name (or, with hostNetwork on EKS, a short host name), and nothing would
+// be collected, silently (Promtail behaves so too). Said once per watcher, at its first list.
+void PodDiscovery::WarnIfNoPodOnTheNode(Watcher& w) {
+  const PodQuery& q = w.query;
+  if (w.synced || !w.pods.empty() || q.role != Role::kPod || !q.namespace_name.empty() ||
+      !q.label_selector.empty() || opts_.env.node_name.empty() ||
+      q.field_selector != "spec.nodeName=" + opts_.env.node_name) {
+    return;
+  }
+  LOG_WARN(
+      "kubernetes pod list: no pod on this node; is the node name right? An agent in the cluster "
+      "sees at least its own pod",
+      {{"node", opts_.env.node_name},
+       {"from", opts_.env.node_from_hostname ? "HOSTNAME" : "NODE_NAME"},
+       {"fix",
+        "set NODE_NAME from the downward API (env: NODE_NAME valueFrom fieldRef spec.nodeName), "
+        "as the chart does"}});
 }
 
 PodDiscovery::WatchEnd PodDiscovery::WatchOnce(Watcher& w) {

@@ -147,7 +147,10 @@ DiscoveryEnv DiscoveryEnv::FromProcess() {
   env.service_host = Env("KUBERNETES_SERVICE_HOST");
   env.service_port = Env("KUBERNETES_SERVICE_PORT");
   env.node_name = Env("NODE_NAME");
-  if (env.node_name.empty()) env.node_name = Env("HOSTNAME");
+  if (env.node_name.empty()) {
+    env.node_name = Env("HOSTNAME");
+    env.node_from_hostname = !env.node_name.empty();
+  }
   return env;
 }
 

@@ -94,6 +94,28 @@ TEST_F(HostileApiTest, AWatchFromAVersionTheServerDoesNotHaveLeadsToAFreshList) 
   EXPECT_EQ(Metric(metrics_.kubernetes_watch_restarts, "gone"), 1);
 }
 
+// HOSTNAME for the node name (NODE_NAME not set): in a pod it is the pod's name, the node-scoped
+// list is empty, and nothing would be collected without a word. Said once, with the fix; not
+// when the node has pods.
+TEST_F(HostileApiTest, AnEmptyListOfTheNodesPodsSaysTheNodeNameIsLikelyWrong) {
+  api_->Add(PodJson("shop", "web", "node-1", {"app"}));
+  DiscoveryOptions opts = SlowBackoff();
+  opts.env.node_name = "skidder-x7k2p";
+  opts.env.node_from_hostname = true;
+  Start(Config(), opts);
+  ASSERT_TRUE(WaitFor([&] { return api_->watches_started() == 1; }, 10s));
+  api_->ExpireWatches();  // a relist: not said again
+  ASSERT_TRUE(WaitFor([&] { return CountRequests(/*watch=*/false) == 2; }, 10s));
+  discovery_->Stop();
+  EXPECT_EQ(Occurrences(log_, "no pod on this node"), 1) << log_;
+  EXPECT_NE(log_.find("node=skidder-x7k2p from=HOSTNAME"), std::string::npos) << log_;
+  log_.clear();
+  Start(Config(), SlowBackoff());  // node-1 has a pod
+  ASSERT_TRUE(WaitContainers({"shop/web/app"}));
+  discovery_->Stop();
+  EXPECT_EQ(Occurrences(log_, "no pod on this node"), 0) << log_;
+}
+
 TEST_F(HostileApiTest, HonoursRetryAfterOf429AndLogsTheOutageOnce) {
   api_->Add(PodJson("shop", "web", "node-1", {"app"}));
   Start();
