@@ -30,11 +30,18 @@ std::string BasePath(const PodQuery& q) {
 std::string FixFor(int status, const PodQuery& q) {
   const std::string_view resource = ResourceOf(q.role).resource;
   if (status == 403) {
+    // Until then: what the agent still does, said truly (a job with selectors or rules on pod
+    // labels collects nothing by path).
+    const std::string until =
+        q.role == Role::kEvent ? "no events are read"
+        : q.role == Role::kPod
+            ? "pods are known by their log paths only: labelled from the path where the job "
+              "allows it, not collected where its selectors or rules need the pod's labels"
+            : fmt::format("no {} targets are found", resource);
     return fmt::format(
         "the service account may not read {0}: its ClusterRole (the chart's rbac.create) needs "
         "get, list and watch on {0}; until then {1}",
-        resource,
-        q.role == Role::kEvent ? "no events are read" : "files are labelled from their path only");
+        resource, until);
   }
   if (status == 401) {
     return "the API server refused the credentials: check the mounted service-account token "

@@ -148,6 +148,8 @@ TEST_F(HostileApiTest, AForbiddenListIsLoggedWithTheApiMessageAndTheFix) {
             std::string::npos)
       << log_;
   EXPECT_NE(log_.find("needs get, list and watch on pods"), std::string::npos) << log_;
+  EXPECT_NE(log_.find("until then pods are known by their log paths only"), std::string::npos)
+      << log_;
   EXPECT_EQ(log_.find("error=\"\""), std::string::npos) << "empty fields are left out: " << log_;
 }
 
