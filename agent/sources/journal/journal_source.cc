@@ -59,7 +59,12 @@ Status JournalSource::Seek() {
   const uint64_t since_us = now_us > max_age_us ? now_us - max_age_us : 0;
   const std::string key = PositionKey(opts_.job_name);
   std::optional<std::string> saved = positions_->GetCursor(key);
-  if (!saved || saved->empty() || !reader_->SeekCursor(*saved).ok()) {
+  if (!saved || saved->empty()) return reader_->SeekRealtime(since_us);
+  if (Status st = reader_->SeekCursor(*saved); !st.ok()) {
+    // A cursor libsystemd cannot parse (the positions file edited or damaged): said, as Promtail
+    // says it, since entries may be read again or skipped from here.
+    LOG_WARN("cannot seek to the saved journal cursor; starting max_age ago",
+             {{"job", opts_.job_name}, {"cursor", *saved}, {"error", st.message()}});
     return reader_->SeekRealtime(since_us);
   }
   // A journal file damaged at the saved cursor (an unclean shutdown of journald or of the node)

@@ -169,6 +169,29 @@ TEST(JournalSource, StartsMaxAgeAgoWithoutAPosition) {
   EXPECT_EQ(h.Lines(), (std::vector<std::string>{"10m ago", "now"}));
 }
 
+// A saved cursor libsystemd cannot parse (the positions file edited or damaged): reading starts
+// max_age ago, and the log says so, as Promtail's does.
+TEST(JournalSource, AnUnusableSavedCursorIsSaidAndReadingStartsMaxAgeAgo) {
+  std::string log;
+  log::CaptureForTest(&log);
+  struct Uncapture {
+    ~Uncapture() { log::CaptureForTest(nullptr); }
+  } uncapture;
+  JournalHarness h;
+  h.cfg.max_age = std::chrono::hours(1);
+  const uint64_t now = NowUs();
+  WriteJournal(h.File("a.journal"), {Msg("2h ago", "a.service", now - 2ull * 3600'000'000),
+                                     Msg("now", "a.service", now)});
+  h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+  h.positions->PutCursor(JournalSource::PositionKey("node"), "not a cursor");
+  ASSERT_TRUE(h.Start().ok());
+  ASSERT_TRUE(h.WaitCount(1));
+  EXPECT_EQ(h.Lines(), (std::vector<std::string>{"now"}));
+  EXPECT_NE(log.find("cannot seek to the saved journal cursor; starting max_age ago"),
+            std::string::npos)
+      << log;
+}
+
 TEST(JournalSource, JsonModeSendsEveryFieldSorted) {
   JournalHarness h;
   h.cfg.json = true;
