@@ -468,7 +468,10 @@ Status Runtime::StartJournals() {
     jo.relabel = s.jobs[i].relabel;
     jo.pipeline = s.jobs[i].pipeline;
     if (s.cfg.limits_config.max_line_size > 0) {
-      jo.max_field_bytes = static_cast<size_t>(s.cfg.limits_config.max_line_size);
+      // Cut just past the limit (a field is "NAME=value", a name at most 64 bytes), not at it:
+      // the client then sees an over-long MESSAGE as such, and drops it or truncates it as
+      // max_line_size_truncate says, as for any source (cut at the limit, it was sent cut).
+      jo.max_field_bytes = static_cast<size_t>(s.cfg.limits_config.max_line_size) + 65;
     }
     auto j = std::make_unique<sources::journal::JournalSource>(
         std::move(jo), s.positions.get(), s.job_sinks[i], s.metrics, &SystemClock::Get());

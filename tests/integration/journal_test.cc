@@ -16,7 +16,7 @@ namespace {
 class Journal : public IntegrationTest {
  protected:
   std::string journal_dir() const { return dir_ / "journal"; }
-  std::string Config() {
+  std::string Config(const std::string& top = "") {
     MakeDirs(journal_dir());
     return WriteConfig({.extra_client = "    batchsize: 4096",
                         .extra_top = fmt::format(R"(  - job_name: node
@@ -28,8 +28,8 @@ class Journal : public IntegrationTest {
         target_label: unit
       - source_labels: [__journal_priority_keyword]
         target_label: level
-)",
-                                                 journal_dir()),
+{})",
+                                                 journal_dir(), top),
                         .positions_sync = "50ms"});
   }
   void Write(const std::string& file, int from, int to) {
@@ -53,6 +53,38 @@ TEST_F(Journal, DeliversEntriesWithUnitAndLevelLabels) {
   ReceivedEntry e = loki_.Entries().at(0);
   EXPECT_EQ(e.labels, "{job=\"systemd-journal\", level=\"warning\", unit=\"kubelet.service\"}");
   EXPECT_GE(agent_.Metric("skidder_journal_entries_total", {"job_name=\"node\""}), 3);
+}
+
+// limits_config.max_line_size applies to journal messages as to any line: one over it is dropped
+// (counted) without max_line_size_truncate, as Promtail's client drops it; with it, cut to the
+// limit. The reader cuts a huge field just past the limit, not at it, so the client can tell.
+class JournalLineLimit : public Journal {
+ protected:
+  void Run(bool truncate) {
+    const std::string config = Config(fmt::format(
+        "limits_config:\n  max_line_size: 64\n  max_line_size_truncate: {}\n", truncate));
+    WriteJournal(
+        journal_dir() + "/a.journal",
+        {{NowUs(), {{"MESSAGE", "short-1"}, {"_SYSTEMD_UNIT", "a.service"}}},
+         {NowUs(), {{"MESSAGE", std::string(100000, 'x')}, {"_SYSTEMD_UNIT", "a.service"}}},
+         {NowUs(), {{"MESSAGE", "short-2"}, {"_SYSTEMD_UNIT", "a.service"}}}});
+    StartAgent(config);
+  }
+};
+
+TEST_F(JournalLineLimit, ALongMessageIsDroppedWithoutTruncate) {
+  Run(false);
+  ASSERT_TRUE(loki_.WaitForLines(2)) << agent_.Stderr();
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Metric("promtail_dropped_entries_total", {"reason=\"line_too_long\""}) == 1;
+  })) << agent_.HttpGet("/metrics");
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"short-1", "short-2"}));
+}
+
+TEST_F(JournalLineLimit, ALongMessageIsCutToTheLimitWithTruncate) {
+  Run(true);
+  ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
+  EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"short-1", std::string(64, 'x'), "short-2"}));
 }
 
 // Memory: libsystemd (with libgcrypt, liblzma, liblz4, libcap) is loaded only by a journal
