@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "formats/utf8.h"
+
 namespace skidder::kubernetes {
 namespace {
 
@@ -78,10 +80,19 @@ const std::string* Pod::Label(std::string_view key) const { return Find(labels, 
 const std::string* Pod::Annotation(std::string_view key) const { return Find(annotations, key); }
 
 std::string SanitizeLabelName(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    const unsigned char u = c;
-    if (!(std::isalnum(u) && u < 0x80) && c != '_') c = '_';
+  std::string out;
+  out.reserve(name.size());
+  while (!name.empty()) {
+    const unsigned char u = name.front();
+    if ((std::isalnum(u) && u < 0x80) || u == '_') {
+      out.push_back(static_cast<char>(u));
+      name.remove_prefix(1);
+      continue;
+    }
+    // Go's regexp replaces a character, not a byte: "é" is one "_"; a byte that starts no
+    // well-formed sequence is a character of its own (U+FFFD), as Go decodes it.
+    out.push_back('_');
+    name.remove_prefix(std::max<size_t>(formats::Utf8SequenceLength(name), 1));
   }
   return out;
 }

@@ -86,7 +86,8 @@ struct Workload {
 };
 std::optional<Workload> WorkloadOf(const Pod& pod);
 
-// Replaces every byte outside [a-zA-Z0-9_] with '_', as Prometheus' SanitizeLabelName does.
+// Replaces every character outside [a-zA-Z0-9_] with '_', as Prometheus' SanitizeLabelName does
+// (a UTF-8 character, or a byte of none, is one '_'). Kubernetes and Docker label keys alike.
 std::string SanitizeLabelName(std::string_view name);
 
 // A kubelet log file path: <anything>/<namespace>_<pod>_<uid>/<container>/<file>.

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "kubernetes/pod_targets.h"
 #include "util/json_parse.h"
 
 namespace skidder::sources::docker {
@@ -28,7 +29,8 @@ void AddStringMap(const Value* map, std::string_view prefix, LabelsBuilder& b) {
   if (map == nullptr || !map->IsObject()) return;
   for (const auto& m : map->GetObject()) {
     if (!m.value.IsString()) continue;
-    b.Add(std::string(prefix) + SanitizeLabelName(m.name.GetString()), m.value.GetString());
+    b.Add(std::string(prefix) + kubernetes::SanitizeLabelName(m.name.GetString()),
+          m.value.GetString());
   }
 }
 
@@ -114,14 +116,6 @@ void AddAddress(const Value& c, const Value* net, const config::DockerSdConfig& 
 }
 
 }  // namespace
-
-std::string SanitizeLabelName(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
-  }
-  return out;
-}
 
 Result<std::vector<ContainerTarget>> ParseContainers(std::string_view containers,
                                                      std::string_view networks,

@@ -31,7 +31,5 @@ Result<std::vector<ContainerTarget>> ParseContainers(std::string_view containers
                                                      const config::DockerSdConfig& cfg);
 // Config.Tty of GET /containers/{id}/json: whether the log stream is raw rather than framed.
 Result<bool> ParseTty(std::string_view inspect);
-// Prometheus' strutil.SanitizeLabelName: every character outside [a-zA-Z0-9_] becomes "_".
-std::string SanitizeLabelName(std::string_view name);
 
 }  // namespace skidder::sources::docker

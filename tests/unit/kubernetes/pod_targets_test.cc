@@ -152,6 +152,20 @@ TEST(PodTargets, HostileLabelNamesAreSanitisedAndWrongTypesIgnored) {
   for (const Label& l : targets[0]) EXPECT_TRUE(IsValidLabelName(l.name)) << l.name;
 }
 
+// Prometheus' SanitizeLabelName replaces characters, not bytes (Go's regexp over a string): a
+// Docker label key "café.owner" (Docker allows any) is __meta_docker_container_label_caf__owner,
+// so a relabel rule written for Promtail matches; a byte that starts no character is one too.
+TEST(SanitizeLabelName, ReplacesEachCharacterNotEachByte) {
+  EXPECT_EQ(SanitizeLabelName("app.kubernetes.io/name"), "app_kubernetes_io_name");
+  EXPECT_EQ(SanitizeLabelName("caf\xc3\xa9.owner"), "caf__owner");
+  EXPECT_EQ(SanitizeLabelName("\xe6\x97\xa5\xe6\x9c\xac"), "__");
+  EXPECT_EQ(SanitizeLabelName("\xf0\x9f\x90\xb3x"), "_x");
+  EXPECT_EQ(SanitizeLabelName("a\xff"
+                              "b\xc3"),
+            "a_b_");  // ill-formed: a '_' per byte
+  EXPECT_EQ(SanitizeLabelName(""), "");
+}
+
 TEST(PodTargets, RejectsBrokenJson) {
   for (std::string_view json : {"", "{", "[]", R"({"metadata": 1})", R"({"metadata": {}})",
                                 R"({"metadata": {"name": "p"}})", "null"}) {
