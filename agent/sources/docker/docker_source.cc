@@ -121,7 +121,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   for (const ContainerTarget& t : found) {
     listed.insert(t.id);
     auto it = readers.find(t.id);
-    if (it == readers.end() && ReadByAnother(d, t.id)) continue;
+    if (it == readers.end() && HeldByAnother(d, t.id)) continue;
     if (it == readers.end()) {
       auto r = std::make_unique<ContainerReader>(&ctx_, endpoints_[d], t.id, t.labels,
                                                  SavedPosition(t.id));
@@ -153,12 +153,21 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
 // Two docker_sd_configs of the job on one daemon (different filters, or an Alloy array.concat
 // of two discovery.docker) may both list a container: one reader, as Promtail keeps one target
 // per container of a job and host; two would send every line twice and write one position.
-bool DockerSource::ReadByAnother(size_t d, const std::string& id) const {
+// The other config's reader keeps it while it reads, or waits for Loki to take what it read;
+// one whose stream ended with everything taken (the container restarted, or that config's
+// listing fails and it is never started again) is handed over: its position saved, it goes,
+// and the caller starts one of its own from that position.
+bool DockerSource::HeldByAnother(size_t d, const std::string& id) {
   for (size_t other = 0; other < endpoints_.size(); ++other) {
-    if (other != d && endpoints_[other].cfg.host == endpoints_[d].cfg.host &&
-        readers_[other].contains(id)) {
-      return true;
-    }
+    if (other == d || endpoints_[other].cfg.host != endpoints_[d].cfg.host) continue;
+    auto it = readers_[other].find(id);
+    if (it == readers_[other].end()) continue;
+    ContainerReader& r = *it->second;
+    if (r.Running() || !r.Idle()) return true;
+    if (auto pos = r.TakeCommitted()) positions_->PutCursor(ContainerReader::PositionKey(id), *pos);
+    r.Stop();
+    readers_[other].erase(it);
+    return false;
   }
   return false;
 }

@@ -62,8 +62,8 @@ class DockerSource {
   void Run();
   void Refresh(size_t daemon);
   void Sync(size_t daemon, const std::vector<ContainerTarget>& found);
-  // Another endpoint of the same daemon reads the container (mu_ held).
-  bool ReadByAnother(size_t d, const std::string& id) const;
+  // Another endpoint of the same daemon reads the container (mu_ held); see the .cc.
+  bool HeldByAnother(size_t d, const std::string& id);
   Position SavedPosition(const std::string& id) const;
 
   DockerSourceOptions opts_;

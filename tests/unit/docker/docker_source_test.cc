@@ -110,6 +110,37 @@ TEST_F(DockerSourceTest, AContainerTwoConfigsOfOneDaemonListIsReadOnce) {
   src->Stop();
 }
 
+// The config whose reader has the container refreshes rarely (or its listing fails for good):
+// once the container restarted and that reader ended with everything taken, the other config
+// of the daemon takes the container over from its position, rather than leaving it unread.
+TEST_F(DockerSourceTest, AnEndedReaderOfAnotherConfigIsHandedOver) {
+  DockerSourceOptions o;
+  o.job_name = "docker";
+  config::DockerSdConfig cfg;
+  cfg.host = api_.host();
+  cfg.refresh_interval = std::chrono::hours(1);
+  o.configs.push_back(cfg);  // lists first, then not for an hour
+  cfg.refresh_interval = std::chrono::milliseconds(50);
+  o.configs.push_back(cfg);
+  o.pipeline = &pipeline_;
+  auto src = std::make_unique<DockerSource>(std::move(o), &positions_, &sink_, nullptr,
+                                            &SystemClock::Get());
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+  sink_.Ack();
+  api_.StopContainer("c1");
+  ASSERT_TRUE(WaitFor([&] { return api_.open_streams() == 0; }));  // the first reader ended
+  api_.Log("c1", 1, kT0 + 20'000, "after-restart\n");
+  api_.StartContainer("c1");
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() >= 11; })) << sink_.Size();
+  const size_t lists = api_.ListRequests();
+  ASSERT_TRUE(WaitFor([&] { return api_.ListRequests() >= lists + 4; }));
+  EXPECT_EQ(sink_.Size(), 11u);  // from where the first reader got to: nothing twice
+  EXPECT_EQ(sink_.Lines().back(), "after-restart");
+  EXPECT_EQ(src->Targets(), 1u);
+  src->Stop();
+}
+
 TEST_F(DockerSourceTest, ResumesAfterTheSavedPosition) {
   positions_.PutCursor("docker-c1", "1714557600.000005000+1");  // line-5 was acknowledged
   auto src = Make();
