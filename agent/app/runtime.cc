@@ -472,6 +472,7 @@ Status Runtime::StartJournals() {
       // the client then sees an over-long MESSAGE as such, and drops it or truncates it as
       // max_line_size_truncate says, as for any source (cut at the limit, it was sent cut).
       jo.max_field_bytes = static_cast<size_t>(s.cfg.limits_config.max_line_size) + 65;
+      jo.cuts_counted_later = true;
     }
     auto j = std::make_unique<sources::journal::JournalSource>(
         std::move(jo), s.positions.get(), s.job_sinks[i], s.metrics, &SystemClock::Get());

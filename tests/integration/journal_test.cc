@@ -79,12 +79,15 @@ TEST_F(JournalLineLimit, ALongMessageIsDroppedWithoutTruncate) {
     return agent_.Metric("promtail_dropped_entries_total", {"reason=\"line_too_long\""}) == 1;
   })) << agent_.HttpGet("/metrics");
   EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"short-1", "short-2"}));
+  EXPECT_EQ(agent_.Metric("skidder_truncated_lines_total"), 0);  // dropped, not also cut
 }
 
 TEST_F(JournalLineLimit, ALongMessageIsCutToTheLimitWithTruncate) {
   Run(true);
   ASSERT_TRUE(loki_.WaitForLines(3)) << agent_.Stderr();
   EXPECT_EQ(loki_.Lines(), (std::vector<std::string>{"short-1", std::string(64, 'x'), "short-2"}));
+  EXPECT_EQ(agent_.Metric("skidder_truncated_lines_total"), 1);  // once, by the client
+  EXPECT_EQ(agent_.Metric("promtail_dropped_entries_total", {"reason=\"line_too_long\""}), 0);
 }
 
 // Memory: libsystemd (with libgcrypt, liblzma, liblz4, libcap) is loaded only by a journal

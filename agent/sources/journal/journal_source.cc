@@ -97,10 +97,10 @@ Status JournalSource::Seek() {
     return Status::Ok();
   }
   // The saved entry is gone (vacuumed or rotated away): this is the oldest one after it. The
-  // gap in sequence numbers counts every entry removed; with matches, how many of them matched
-  // is not known: an alert on lost entries must not fire for those the job never read.
-  const int64_t gap = EntriesBetween(ParseCursor(*saved), ParseCursor(record_.cursor));
-  const int64_t lost = filtered ? -1 : gap;
+  // gap in sequence numbers counts every entry removed unread; with matches, how many of them
+  // matched is not known: counted all the same (the journal was vacuumed past what the job had
+  // read, which the alert is about), and the log says "up to".
+  const int64_t lost = EntriesBetween(ParseCursor(*saved), ParseCursor(record_.cursor));
   if (lost > 0 && metrics_ != nullptr) {
     metrics_->journal_lost_entries.With({opts_.job_name})->Add(static_cast<double>(lost));
   }
@@ -110,9 +110,10 @@ Status JournalSource::Seek() {
       "journal entries after the saved cursor were removed before they were read; resuming at "
       "the oldest entry left, or max_age ago if that is older",
       {{"job", opts_.job_name},
-       {"lost_entries", lost >= 0 ? std::to_string(lost)
-                        : gap > 0 ? fmt::format("unknown (up to {}: matches)", gap)
-                                  : std::string("unknown")},
+       {"lost_entries", lost < 0 ? std::string("unknown")
+                        : filtered
+                            ? fmt::format("up to {} (matches: how many matched is unknown)", lost)
+                            : std::to_string(lost)},
        {"resume", too_old ? "max_age" : "oldest"}});
   if (too_old) return reader_->SeekRealtime(since_us);
   have_current_ = read.ok();  // else the next Next() moves past it
@@ -156,7 +157,7 @@ size_t JournalSource::ReadBatch(pipeline::Emitter& out) {
   while (true) {
     ++n;
     bytes += record_.bytes;
-    if (record_.cut_fields > 0 && metrics_ != nullptr) {
+    if (record_.cut_fields > 0 && metrics_ != nullptr && !opts_.cuts_counted_later) {
       metrics_->truncated_lines.With({})->Add(static_cast<double>(record_.cut_fields));
     }
     newest_us = std::max(newest_us, record_.realtime_us);

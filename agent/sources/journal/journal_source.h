@@ -43,9 +43,11 @@ struct JournalSourceOptions {
   kubernetes::RelabelRules relabel;
   pipeline::Pipeline* pipeline = nullptr;  // the job's; used on the reading thread only
   size_t batch_entries = 512;              // records per batch (one checkpoint each)
-  // A longer field is cut (counted in skidder_truncated_lines_total): limits_config's
-  // max_line_size when set, as for files.
+  // A longer field is cut (counted in skidder_truncated_lines_total unless cuts_counted_later):
+  // just past limits_config's max_line_size when set, so that the client drops or truncates an
+  // over-long line and counts it, as for files (counted here too, it was counted twice).
   size_t max_field_bytes = 4 << 20;
+  bool cuts_counted_later = false;
   LocalJournal local;  // where the local journal is, for a job without `path` (tests move it)
 };
 
