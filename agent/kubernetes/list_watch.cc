@@ -32,8 +32,16 @@ std::string FixFor(int status, const PodQuery& q) {
   if (status == 403) {
     // Until then: what the agent still does, said truly (a job with selectors or rules on pod
     // labels collects nothing by path).
+    // What is joined in (attach_metadata.node, an endpoints role's pods and services) holds
+    // up the job's targets until it is listed.
+    const bool joined =
+        q.role == Role::kPodMeta || q.role == Role::kServiceMeta || q.role == Role::kNodeMeta;
     const std::string until =
         q.role == Role::kEvent ? "no events are read"
+        : joined               ? fmt::format(
+                                     "the job's targets wait for its {} (drop attach_metadata.node, or "
+                                                   "grant the access)",
+                                     resource)
         : q.role == Role::kPod
             ? "pods are known by their log paths only: labelled from the path where the job "
               "allows it, not collected where its selectors or rules need the pod's labels"
@@ -288,8 +296,10 @@ bool PodDiscovery::List(Watcher& w) {
 // be collected, silently (Promtail behaves so too). Said once per watcher, at its first list.
 void PodDiscovery::WarnIfNoPodOnTheNode(Watcher& w) {
   const PodQuery& q = w.query;
-  if (w.synced || !w.pods.empty() || q.role != Role::kPod || !q.namespace_name.empty() ||
-      !q.label_selector.empty() || opts_.env.node_name.empty() ||
+  // Only in a pod (KUBERNETES_SERVICE_HOST): on a machine outside the cluster, or a node with no
+  // pod yet, an empty list is no sign of a wrong name.
+  if (opts_.env.service_host.empty() || w.synced || !w.pods.empty() || q.role != Role::kPod ||
+      !q.namespace_name.empty() || !q.label_selector.empty() || opts_.env.node_name.empty() ||
       q.field_selector != "spec.nodeName=" + opts_.env.node_name) {
     return;
   }

@@ -102,6 +102,7 @@ TEST_F(HostileApiTest, AnEmptyListOfTheNodesPodsSaysTheNodeNameIsLikelyWrong) {
   DiscoveryOptions opts = SlowBackoff();
   opts.env.node_name = "skidder-x7k2p";
   opts.env.node_from_hostname = true;
+  opts.env.service_host = "10.96.0.1";  // in a pod
   Start(Config(), opts);
   ASSERT_TRUE(WaitFor([&] { return api_->watches_started() == 1; }, 10s));
   api_->ExpireWatches();  // a relist: not said again
@@ -110,10 +111,32 @@ TEST_F(HostileApiTest, AnEmptyListOfTheNodesPodsSaysTheNodeNameIsLikelyWrong) {
   EXPECT_EQ(Occurrences(log_, "no pod on this node"), 1) << log_;
   EXPECT_NE(log_.find("node=skidder-x7k2p from=HOSTNAME"), std::string::npos) << log_;
   log_.clear();
+  opts.env.service_host.clear();  // outside the cluster: an empty node may be right
+  const size_t watches = CountRequests(/*watch=*/true);
+  Start(Config(), opts);  // its list is done once it asks to watch
+  ASSERT_TRUE(WaitFor([&] { return CountRequests(/*watch=*/true) > watches; }, 10s));
+  discovery_->Stop();
+  EXPECT_EQ(Occurrences(log_, "no pod on this node"), 0) << log_;
   Start(Config(), SlowBackoff());  // node-1 has a pod
   ASSERT_TRUE(WaitContainers({"shop/web/app"}));
   discovery_->Stop();
   EXPECT_EQ(Occurrences(log_, "no pod on this node"), 0) << log_;
+}
+
+// attach_metadata.node without access to nodes: the job's pod targets wait for the node list,
+// and the fix says so (not "no nodes targets", which would read as harmless).
+TEST_F(HostileApiTest, AForbiddenNodeListOfAttachMetadataSaysTheTargetsWait) {
+  api_->Add(PodJson("shop", "web", "node-1", {"app"}));
+  api_->FailPath("/api/v1/nodes", 403);
+  config::KubernetesSdConfig cfg = Config();
+  cfg.attach_metadata_node = true;
+  Start(cfg, SlowBackoff());
+  ASSERT_TRUE(WaitFor(
+      [&] { return log_.find("needs get, list and watch on nodes") != std::string::npos; }, 10s))
+      << log_;
+  discovery_->Stop();
+  EXPECT_NE(log_.find("until then the job's targets wait for its nodes"), std::string::npos)
+      << log_;
 }
 
 TEST_F(HostileApiTest, HonoursRetryAfterOf429AndLogsTheOutageOnce) {
