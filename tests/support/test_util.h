@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/log.h"
+
 namespace skidder::testing {
 
 // A fresh directory under $TMPDIR, removed (recursively) when the object goes away.
@@ -58,6 +60,15 @@ class HeldPort {
  private:
   int fd_ = -1;
   int port_ = 0;
+};
+
+// The agent's log lines while it lives (log::CaptureForTest), in `text`.
+struct CapturedLog {
+  CapturedLog() { log::CaptureForTest(&text); }
+  ~CapturedLog() { log::CaptureForTest(nullptr); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  std::string text;
 };
 
 }  // namespace skidder::testing

@@ -172,11 +172,8 @@ TEST(JournalSource, StartsMaxAgeAgoWithoutAPosition) {
 // A saved cursor libsystemd cannot parse (the positions file edited or damaged): reading starts
 // max_age ago, and the log says so, as Promtail's does.
 TEST(JournalSource, AnUnusableSavedCursorIsSaidAndReadingStartsMaxAgeAgo) {
-  std::string log;
-  log::CaptureForTest(&log);
-  struct Uncapture {
-    ~Uncapture() { log::CaptureForTest(nullptr); }
-  } uncapture;
+  skidder::testing::CapturedLog captured;
+  std::string& log = captured.text;
   JournalHarness h;
   h.cfg.max_age = std::chrono::hours(1);
   const uint64_t now = NowUs();
@@ -354,11 +351,8 @@ TEST_F(LocalJournalTree, WithoutTheHostsMachineIdEveryMachinesJournalArrives) {
   Journal(std::string("var/log/journal/") + kHost, "host");
   Journal(std::string("var/log/journal/") + kImage, "image");
   Journal(std::string("run/log/journal/") + kHost, "volatile");
-  std::string log;
-  log::CaptureForTest(&log);
-  struct Uncapture {
-    ~Uncapture() { log::CaptureForTest(nullptr); }
-  } uncapture;
+  skidder::testing::CapturedLog captured;
+  std::string& log = captured.text;
   JournalHarness h;
   h.cfg.path = "";
   h.cfg.max_age = std::chrono::hours(1);

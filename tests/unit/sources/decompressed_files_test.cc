@@ -12,6 +12,7 @@
 #include "sources/file/identity.h"
 #include "sources/file/positions.h"
 #include "support/compress.h"
+#include "support/test_util.h"
 #include "unit/sources/fake_sink.h"
 #include "util/log.h"
 
@@ -298,11 +299,8 @@ TEST_F(DecompressedFiles, AnArchiveGivenUpEmptyIsReadWhenItsBytesCome) {
 // waited for the rest of the first: read on from where it waited, it would be the middle of
 // another stream (garbage, then "corrupt", and the new archive never read). It is read whole.
 TEST_F(DecompressedFiles, AnArchiveWrittenAgainWhileItWaitsIsReadWhole) {
-  std::string log;
-  log::CaptureForTest(&log);
-  struct Uncapture {
-    ~Uncapture() { log::CaptureForTest(nullptr); }
-  } uncapture;
+  skidder::testing::CapturedLog captured;
+  std::string& log = captured.text;
   const Export first(20000, "first"), second(300, "second");
   WriteFile(path, first.gz.substr(0, first.gz.size() / 2));
   StartArchives(h);

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "sources/file/identity.h"
+#include "support/test_util.h"
 #include "unit/sources/fake_sink.h"
 #include "util/log.h"
 
@@ -622,11 +623,8 @@ TEST(FileSource, AFileOfARemovedTargetIsLetGoWhenItsLingerIsUp) {
 // Its target back before its time is up (a relisting discovery): an ordinary file again, which a
 // later removal starts lingering anew.
 TEST(FileSource, ATargetBackWithinTheLingerKeepsItsFileAsBefore) {
-  std::string logs;
-  log::CaptureForTest(&logs);
-  struct Uncapture {
-    ~Uncapture() { log::CaptureForTest(nullptr); }
-  } uncapture;
+  skidder::testing::CapturedLog captured;
+  std::string& logs = captured.text;
   Harness h;
   const std::string path = StartLingering(h, std::chrono::minutes(2));
   ASSERT_TRUE(h.WaitLines(path, {"a"}));
