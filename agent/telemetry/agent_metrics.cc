@@ -31,6 +31,12 @@ AgentMetrics::AgentMetrics(Registry& r)
       dropped_entries(r.NewCounter("promtail_dropped_entries_total",
                                    "Entries Loki refused or that could not be sent.",
                                    {"host", "reason"})),
+      // Promtail's names for lines cut to max_line_size (alerts written for Promtail use them).
+      mutated_bytes(r.NewCounter("promtail_mutated_bytes_total",
+                                 "Bytes cut off lines before they were sent.", {"host", "reason"})),
+      mutated_entries(r.NewCounter("promtail_mutated_entries_total",
+                                   "Entries whose line was cut before it was sent.",
+                                   {"host", "reason"})),
       request_duration(r.NewHistogram("promtail_request_duration_seconds",
                                       "Duration of push requests.", {"host", "status_code"},
                                       DefaultDurationBuckets())),

@@ -66,6 +66,8 @@ struct AgentMetrics {
   Family<Counter>& sent_entries;            // {host}
   Family<Counter>& dropped_bytes;           // {host, reason}
   Family<Counter>& dropped_entries;         // {host, reason}
+  Family<Counter>& mutated_bytes;           // {host, reason}: bytes cut off lines
+  Family<Counter>& mutated_entries;         // {host, reason}: lines cut (max_line_size_truncate)
   Family<Histogram>& request_duration;      // {host, status_code}
   Family<Counter>& batch_retries;           // {host}
   Family<Gauge>& stream_lag;                // {host}: age of the oldest unsent entry, seconds

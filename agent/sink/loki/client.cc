@@ -67,6 +67,8 @@ class LokiClient::Impl final : public SendControl {
     buffered_gauge_ = m_->buffered_bytes.With({});
     lag_gauge_ = m_->stream_lag.With({host_});
     truncated_ = m_->truncated_lines.With({});
+    mutated_entries_ = m_->mutated_entries.With({host_, telemetry::kReasonLineTooLong});
+    mutated_bytes_ = m_->mutated_bytes.With({host_, telemetry::kReasonLineTooLong});
     shortened_labels_ = m_->truncated_label_values.With({host_});
     invalid_tenants_ = m_->invalid_tenants.With({host_});
     for (const char* reason : telemetry::kClientDropReasons) {
@@ -143,6 +145,8 @@ class LokiClient::Impl final : public SendControl {
   telemetry::Gauge* buffered_gauge_;
   telemetry::Gauge* lag_gauge_;
   telemetry::Counter* truncated_;
+  telemetry::Counter* mutated_entries_;  // promtail_mutated_*{host, reason="line_too_long"}
+  telemetry::Counter* mutated_bytes_;
   telemetry::Counter* shortened_labels_;
   telemetry::Counter* invalid_tenants_;
   std::unique_ptr<Sender> sender_;
@@ -181,6 +185,8 @@ std::optional<std::string_view> LokiClient::Impl::LineToSend(const Entry& e,
     if (fixed.empty() || line.data() != fixed.back().data()) fixed.emplace_back(line);
     formats::TruncateUtf8(fixed.back(), static_cast<size_t>(opts_.max_line_size));
     truncated_->Add();
+    mutated_entries_->Add();
+    mutated_bytes_->Add(static_cast<double>(line.size() - fixed.back().size()));
     return fixed.back();
   }
   m_->dropped_entries.With({host_, telemetry::kReasonLineTooLong})->Add();

@@ -135,6 +135,11 @@ TEST_F(LokiClientTest, DropSeriesExistAtZeroFromTheStart) {
       EXPECT_NE(page.find(series), std::string::npos) << series << page;
     }
   }
+  for (const char* name : {"promtail_mutated_entries_total", "promtail_mutated_bytes_total"}) {
+    const std::string series =
+        fmt::format("{}{{host=\"{}\",reason=\"line_too_long\"}} 0\n", name, host());
+    EXPECT_NE(page.find(series), std::string::npos) << series << page;
+  }
 }
 
 TEST_F(LokiClientTest, A400IsNotRetriedIsCountedByReasonAndLetsPositionsAdvance) {
@@ -460,6 +465,9 @@ TEST_F(LokiClientTest, LongLinesAreTruncatedOrDroppedByConfig) {
   ASSERT_TRUE(loki_.WaitForLines(1));
   EXPECT_EQ(loki_.Lines(), std::vector<std::string>{"0123456"});
   EXPECT_EQ(metrics_.truncated_lines.With({})->Value(), 1);
+  // Promtail's series too: one line, 5 bytes cut ("\xc3\xa9xyz").
+  EXPECT_EQ(metrics_.mutated_entries.With({host(), "line_too_long"})->Value(), 1);
+  EXPECT_EQ(metrics_.mutated_bytes.With({host(), "line_too_long"})->Value(), 5);
   ASSERT_TRUE(a->Stop(std::chrono::seconds(5)));
 
   ClientOptions drop;
