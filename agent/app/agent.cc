@@ -93,7 +93,7 @@ SecretCache& Secrets() {
 Result<std::map<std::string, std::string>> PollSecret(const config::SecretRef& r,
                                                       const std::atomic<bool>* cancel) {
   if (!r.file.empty()) {  // a local.file's: read as it is now, whatever was read before
-    Result<std::string> text = config::ReadLocalFile(r.file);
+    Result<std::string> text = config::ReadRegularFile(r.file);
     if (!text) return Err(text.error());
     return std::map<std::string, std::string>{{"content", std::move(*text)}};
   }

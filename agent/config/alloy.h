@@ -39,10 +39,6 @@ struct SecretRef {
 // and on SIGHUP, the HTTP server's for POST /reload), possibly at the same time.
 using SecretReader = std::function<Result<std::map<std::string, std::string>>(const SecretRef&)>;
 
-// A regular file of at most kMaxConfigBytes, as the config file itself: /dev/zero or a FIFO
-// named by local.file must not hang or exhaust the agent at start, at a reload or a poll.
-Result<std::string> ReadLocalFile(const std::string& path);
-
 // What loading may need from outside the config module.
 struct LoadHooks {
   SecretReader read_secret;

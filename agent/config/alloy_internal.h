@@ -160,6 +160,7 @@ class Loader {
   // relabel_rules = <a discovery.relabel's or loki.relabel's rules>: the job's relabel_configs.
   Status RelabelRulesAttr(const Attribute& a, Targets* t);
   Status DurationAttr(const Attribute& a, Duration* out);
+  Status PollDuration(const Attribute& a, Duration* out);  // poll_timeout, poll_frequency
   Status ReadDecompression(const Block& nb, YAML::Node* node);
   Status ReadMatchOptions(const Block& nb);
   Status ReadWrite(const Block& b);

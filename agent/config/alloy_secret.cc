@@ -14,14 +14,9 @@
 // naming the file), polled every poll_frequency by the running agent, and a change reloads the
 // config. A projected service-account token or a password mounted from a Secret rotates while
 // the agent runs; read once, it gave 401s from then on.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "config/alloy_internal.h"
 #include "config/loader.h"
@@ -81,6 +76,18 @@ Result<Value> Loader::SecretData(const Block& b, Pos pos) {
   return secrets_.emplace(id, Value::MakeObject(std::move(fields))).first->second;
 }
 
+// poll_timeout or poll_frequency: over 0; the timeout at most kMaxPollTimeout, the frequency
+// between kMinPollFrequency and kMaxPollFrequency.
+Status Loader::PollDuration(const Attribute& a, Duration* out) {
+  Duration d;
+  if (Status s = DurationAttr(a, &d); !s.ok()) return s;
+  if (d <= Duration::zero())
+    return ErrorAt(a.pos, fmt::format("{}: must be greater than 0", a.name));
+  *out = a.name == "poll_timeout" ? std::min(d, kMaxPollTimeout)
+                                  : std::clamp(d, kMinPollFrequency, kMaxPollFrequency);
+  return Status::Ok();
+}
+
 Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
   const std::string id = Id(b);
   if (auto it = local_files_.find(id); it != local_files_.end()) return it->second;
@@ -102,11 +109,7 @@ Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
   SecretRef ref;
   ref.file = path->str;
   if (const Attribute* a = b.Attr("poll_frequency")) {
-    Duration d;
-    if (Status s = DurationAttr(*a, &d); !s.ok()) return Err(std::move(s));
-    if (d <= Duration::zero())
-      return Err(ErrorAt(a->pos, "poll_frequency: must be greater than 0"));
-    ref.poll_frequency = std::clamp(d, kMinPollFrequency, kMaxPollFrequency);
+    if (Status s = PollDuration(*a, &ref.poll_frequency); !s.ok()) return Err(std::move(s));
   }
   if (const Attribute* a = b.Attr("detector")) {  // both poll here (fsnotify polls too in Alloy)
     Result<Value> v = Eval(*a);
@@ -120,7 +123,7 @@ Result<Value> Loader::LocalFileContent(const Block& b, Pos pos) {
     Result<std::map<std::string, std::string>> data = hooks_.read_secret(ref);
     text = data ? Result<std::string>((*data)["content"]) : Err(data.error());
   } else {
-    text = ReadLocalFile(ref.file);
+    text = ReadRegularFile(ref.file);
   }
   if (!text) {
     return Err(
@@ -161,17 +164,9 @@ Result<SecretRef> Loader::ReadSecretRef(const Block& b) {
     (name ? ref.name : ref.namespace_name) = v->str;
   }
   for (const char* key : {"poll_timeout", "poll_frequency"}) {
-    const Attribute* a = b.Attr(key);
-    Duration d = kDefaultPollTimeout;
-    if (a == nullptr) continue;
-    if (Status s = DurationAttr(*a, &d); !s.ok()) return Err(std::move(s));
-    if (d <= Duration::zero()) {
-      return Err(ErrorAt(a->pos, fmt::format("{}: must be greater than 0", key)));
-    }
-    if (a->name == "poll_timeout") {
-      ref.timeout = std::min(d, kMaxPollTimeout);
-    } else {
-      ref.poll_frequency = std::clamp(d, kMinPollFrequency, kMaxPollFrequency);
+    if (const Attribute* a = b.Attr(key)) {
+      Duration& d = a->name == "poll_timeout" ? ref.timeout : ref.poll_frequency;
+      if (Status s = PollDuration(*a, &d); !s.ok()) return Err(std::move(s));
     }
   }
   if (b.blocks.size() > 1) return Err(ErrorAt(b.blocks[1].pos, "the client block is given twice"));
@@ -214,30 +209,3 @@ Result<KubernetesSdConfig> Loader::ReadClient(const Block& b) {
 }
 
 }  // namespace skidder::config::alloy_internal
-
-namespace skidder::config {
-
-Result<std::string> ReadLocalFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return Err(NotFound(fmt::format("cannot read {}: {}", path, std::strerror(errno))));
-  struct stat st;
-  std::string text, why;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    why = fmt::format("{} is not a regular file", path);
-  } else {
-    char buf[64 * 1024];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
-      text.append(buf, static_cast<size_t>(n));
-    }
-    if (n < 0) why = fmt::format("cannot read {}: {}", path, std::strerror(errno));
-    if (text.size() > kMaxConfigBytes) {
-      why = fmt::format("{} is larger than {} MiB", path, kMaxConfigBytes >> 20);
-    }
-  }
-  ::close(fd);
-  if (!why.empty()) return Err(InvalidArgument(why));
-  return text;
-}
-
-}  // namespace skidder::config

@@ -63,39 +63,6 @@ bool PrintsEntries(const Config& cfg) {
 
 constexpr const char* kBuiltinName = "<built-in config>";
 
-// Only a regular file of at most kMaxConfigBytes: /dev/zero would be read for gigabytes and a
-// FIFO without a writer would block start-up (or a reload) for ever. O_NONBLOCK keeps open()
-// itself from waiting on a FIFO; it changes nothing for a regular file.
-Result<std::string> ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    return Err(NotFound(fmt::format("cannot read config file {}: {}", path, std::strerror(errno))));
-  }
-  struct stat st;
-  Status s;
-  std::string text;
-  if (::fstat(fd, &st) != 0) {
-    s = Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
-  } else if (!S_ISREG(st.st_mode)) {
-    s = InvalidArgument(fmt::format("config file {} is not a regular file", path));
-  } else {
-    char buf[64 * 1024];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
-      text.append(buf, static_cast<size_t>(n));
-    }
-    if (n < 0) {
-      s = Unavailable(fmt::format("cannot read config file {}: {}", path, std::strerror(errno)));
-    } else if (text.size() > kMaxConfigBytes) {
-      s = InvalidArgument(
-          fmt::format("config file {} is larger than {} MiB", path, kMaxConfigBytes >> 20));
-    }
-  }
-  ::close(fd);
-  if (!s.ok()) return Err(std::move(s));
-  return text;
-}
-
 bool IsEnvName(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
   for (char c : name) {
@@ -370,7 +337,7 @@ Result<Config> LoadConfig(const Flags& flags, const LoadHooks& hooks) {
   if (builtin) {
     text = kDefaultConfigYaml;
   } else {
-    Result<std::string> read = ReadFile(flags.config_file);
+    Result<std::string> read = ReadRegularFile(flags.config_file, "config file ");
     if (!read) return Err(read.error());
     text = std::move(*read);
   }
@@ -419,6 +386,39 @@ Result<Config> LoadConfig(const Flags& flags, const LoadHooks& hooks) {
               : "clients: [{url: http://loki:3100/loki/api/v1/push}]")));
   }
   return cfg;
+}
+
+// Only a regular file of at most kMaxConfigBytes: /dev/zero would be read for gigabytes and a
+// FIFO without a writer would block start-up (or a reload) for ever. O_NONBLOCK keeps open()
+// itself from waiting on a FIFO; it changes nothing for a regular file.
+Result<std::string> ReadRegularFile(const std::string& path, std::string_view what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return Err(NotFound(fmt::format("cannot read {}{}: {}", what, path, std::strerror(errno))));
+  }
+  struct stat st;
+  Status s;
+  std::string text;
+  if (::fstat(fd, &st) != 0) {
+    s = Unavailable(fmt::format("cannot read {}{}: {}", what, path, std::strerror(errno)));
+  } else if (!S_ISREG(st.st_mode)) {
+    s = InvalidArgument(fmt::format("{}{} is not a regular file", what, path));
+  } else {
+    char buf[64 * 1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() <= kMaxConfigBytes) {
+      text.append(buf, static_cast<size_t>(n));
+    }
+    if (n < 0) {
+      s = Unavailable(fmt::format("cannot read {}{}: {}", what, path, std::strerror(errno)));
+    } else if (text.size() > kMaxConfigBytes) {
+      s = InvalidArgument(
+          fmt::format("{}{} is larger than {} MiB", what, path, kMaxConfigBytes >> 20));
+    }
+  }
+  ::close(fd);
+  if (!s.ok()) return Err(std::move(s));
+  return text;
 }
 
 }  // namespace skidder::config

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/alloy.h"
@@ -46,6 +47,10 @@ std::string FlagsUsage();
 
 // The largest config file read (a generated config with thousands of jobs is a few MiB).
 inline constexpr size_t kMaxConfigBytes = 16 << 20;
+// Reads a regular file of at most kMaxConfigBytes (the config file, a local.file): /dev/zero
+// or a FIFO must not hang or exhaust the agent at start, at a reload or a poll. `what` starts
+// the file's name in errors ("config file ", or "").
+Result<std::string> ReadRegularFile(const std::string& path, std::string_view what = {});
 
 // Parses YAML text into a Config; file is used for error positions. Applies defaults and
 // validates everything that does not need other modules (stages are checked by the pipeline).

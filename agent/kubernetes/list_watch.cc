@@ -26,30 +26,35 @@ std::string BasePath(const PodQuery& q) {
   return fmt::format("{}/namespaces/{}/{}", r.group_path, q.namespace_name, r.resource);
 }
 
+// What the agent still does while the list of `resource` is refused, said truly: a job with
+// selectors or rules on pod labels collects nothing by path, and what is joined in
+// (attach_metadata.node, an endpoints role's pods and services) holds up all the job's targets.
+std::string WhileForbidden(Role role, std::string_view resource) {
+  switch (role) {
+    case Role::kEvent:
+      return "no events are read";
+    case Role::kPodMeta:
+    case Role::kServiceMeta:
+    case Role::kNodeMeta:
+      return fmt::format(
+          "the job's targets wait for its {} (drop attach_metadata.node, or grant the access)",
+          resource);
+    case Role::kPod:
+      return "pods are known by their log paths only: labelled from the path where the job "
+             "allows it, not collected where its selectors or rules need the pod's labels";
+    default:
+      return fmt::format("no {} targets are found", resource);
+  }
+}
+
 // What to do about a refused request, for the log; "" when the status says nothing specific.
 std::string FixFor(int status, const PodQuery& q) {
   const std::string_view resource = ResourceOf(q.role).resource;
   if (status == 403) {
-    // Until then: what the agent still does, said truly (a job with selectors or rules on pod
-    // labels collects nothing by path).
-    // What is joined in (attach_metadata.node, an endpoints role's pods and services) holds
-    // up the job's targets until it is listed.
-    const bool joined =
-        q.role == Role::kPodMeta || q.role == Role::kServiceMeta || q.role == Role::kNodeMeta;
-    const std::string until =
-        q.role == Role::kEvent ? "no events are read"
-        : joined               ? fmt::format(
-                                     "the job's targets wait for its {} (drop attach_metadata.node, or "
-                                                   "grant the access)",
-                                     resource)
-        : q.role == Role::kPod
-            ? "pods are known by their log paths only: labelled from the path where the job "
-              "allows it, not collected where its selectors or rules need the pod's labels"
-            : fmt::format("no {} targets are found", resource);
     return fmt::format(
         "the service account may not read {0}: its ClusterRole (the chart's rbac.create) needs "
         "get, list and watch on {0}; until then {1}",
-        resource, until);
+        resource, WhileForbidden(q.role, resource));
   }
   if (status == 401) {
     return "the API server refused the credentials: check the mounted service-account token "

@@ -135,10 +135,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   for (auto it = readers.begin(); it != readers.end();) {
     ContainerReader& r = *it->second;
     if (!listed.contains(it->first) && !r.Running() && r.Idle()) {
-      if (auto pos = r.TakeCommitted())
-        positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
-      r.Stop();
-      it = readers.erase(it);
+      it = Retire(readers, it);
     } else {
       ++it;
     }
@@ -162,14 +159,21 @@ bool DockerSource::HeldByAnother(size_t d, const std::string& id) {
     if (other == d || endpoints_[other].cfg.host != endpoints_[d].cfg.host) continue;
     auto it = readers_[other].find(id);
     if (it == readers_[other].end()) continue;
-    ContainerReader& r = *it->second;
-    if (r.Running() || !r.Idle()) return true;
-    if (auto pos = r.TakeCommitted()) positions_->PutCursor(ContainerReader::PositionKey(id), *pos);
-    r.Stop();
-    readers_[other].erase(it);
+    if (it->second->Running() || !it->second->Idle()) return true;
+    Retire(readers_[other], it);
     return false;
   }
   return false;
+}
+
+// Drops a reader whose stream ended with everything taken; its last position goes into the
+// positions as it goes.
+DockerSource::Readers::iterator DockerSource::Retire(Readers& readers, Readers::iterator it) {
+  if (auto pos = it->second->TakeCommitted()) {
+    positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
+  }
+  it->second->Stop();
+  return readers.erase(it);
 }
 
 void DockerSource::SyncPositions() {

@@ -62,8 +62,10 @@ class DockerSource {
   void Run();
   void Refresh(size_t daemon);
   void Sync(size_t daemon, const std::vector<ContainerTarget>& found);
+  using Readers = std::map<std::string, std::unique_ptr<ContainerReader>>;  // by container id
   // Another endpoint of the same daemon reads the container (mu_ held); see the .cc.
   bool HeldByAnother(size_t d, const std::string& id);
+  Readers::iterator Retire(Readers& readers, Readers::iterator it);  // mu_ held
   Position SavedPosition(const std::string& id) const;
 
   DockerSourceOptions opts_;
@@ -78,7 +80,7 @@ class DockerSource {
 
   mutable std::mutex mu_;  // guards readers_
   // Per daemon: container id -> its reader.
-  std::vector<std::map<std::string, std::unique_ptr<ContainerReader>>> readers_;
+  std::vector<Readers> readers_;
   std::vector<std::chrono::steady_clock::time_point> next_refresh_;
   std::condition_variable cv_;
   bool stop_ = false;                // guarded by mu_

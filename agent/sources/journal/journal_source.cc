@@ -32,7 +32,7 @@ Status JournalSource::Start() {
   if (!reader) return reader.error();
   reader_ = std::move(*reader);
   // Asked before the matches apply, which hide the saved entry when they changed (see Seek).
-  saved_entry_present_ = SavedEntryPresent();
+  saved_entry_present_ = !opts_.config.matches.empty() && SavedEntryPresent();
   if (Status st = reader_->AddMatches(opts_.config.matches); !st.ok()) return st;
   if (Status st = Seek(); !st.ok()) return st;
   thread_ = std::thread([this] { Run(); });
@@ -91,7 +91,7 @@ Status JournalSource::Seek() {
   // With matches, the entry found is the first one after the cursor that matches. If the saved
   // entry is still there, the matches changed and it matches no more: nothing was removed.
   const bool filtered = !opts_.config.matches.empty();
-  if (filtered && saved_entry_present_) {
+  if (saved_entry_present_) {
     if (record_.realtime_us < since_us) return reader_->SeekRealtime(since_us);
     have_current_ = read.ok();  // else the next Next() moves past it
     return Status::Ok();

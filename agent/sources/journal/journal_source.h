@@ -85,7 +85,7 @@ class JournalSource {
   std::unique_ptr<EntryBuilder> builder_;
   std::shared_ptr<AckTracker> tracker_ = AckTracker::Create(0);
   uint64_t seq_ = 0;                  // reading thread: the last checkpoint opened
-  bool saved_entry_present_ = false;  // the saved cursor's entry, matches aside (Start)
+  bool saved_entry_present_ = false;  // with matches: the saved cursor's entry is there (Start)
   bool have_current_ = false;         // reading thread: the reader stands on an unread record
   JournalRecord record_;              // reading thread: reused between records
   std::mutex mu_;
