@@ -54,6 +54,39 @@ TEST_F(Faults, RejectedBatchIsNotRetriedAndIsCounted) {
   EXPECT_EQ(loki_.RequestCount(), before + 1);
 }
 
+// One tenant refused for as long as it takes (at its ingestion limit, 429) holds up only its own
+// lines: the other tenant's lines, read after them from the same file, arrive while it waits,
+// and its own arrive when Loki takes them again, each once and in order. Before, the client's
+// one sender retried the first batch and every tenant's batches waited behind it.
+TEST_F(Faults, ATenantRefusedHoldsUpOnlyItsOwnLines) {
+  loki_.SetTenantStatus("team-a", 429);
+  StartAgent(WriteConfig({.pipeline_stages = R"([{regex: {expression: "^(?P<team>team-[ab])-"}},
+                                                 {tenant: {source: team}}])"}));
+  WriteFile(logs() + "/a.log", Lines("team-a", 0, 50));
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Metric("promtail_request_duration_seconds_count", {"status_code=\"429\""}) >= 3;
+  })) << agent_.HttpGet("/metrics");
+  AppendFile(logs() + "/a.log", Lines("team-b", 0, 50) + Lines("team-a", 50, 100));
+  ASSERT_TRUE(loki_.WaitForLines(50));
+  ExpectEachOnce("team-b", 0, 50);
+  EXPECT_EQ(loki_.LineCount(), 50u);  // nothing of team-a yet
+
+  loki_.SetTenantStatus("team-a", 0);
+  ASSERT_TRUE(loki_.WaitForLines(150));
+  ExpectEachOnce("team-a", 0, 100);
+  std::vector<std::string> team_a;
+  for (const ReceivedEntry& e : loki_.Entries()) {
+    EXPECT_EQ(e.tenant, e.line.substr(0, 6)) << e.line;
+    if (e.tenant == "team-a") team_a.push_back(e.line);
+  }
+  ASSERT_EQ(team_a.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(team_a[i], "team-a-" + std::to_string(i));
+  // Every line was taken: the position moves to the end of the file and a restart sends nothing.
+  EXPECT_EQ(agent_.Terminate(), 0);
+  EXPECT_NE(ReadFile(positions_file()).find(std::to_string(fs::file_size(logs() + "/a.log"))),
+            std::string::npos);
+}
+
 TEST_F(Faults, TenSigkillsDuringWritingLoseNothing) {
   std::string config = WriteConfig({.positions_sync = "50ms"});
   std::atomic<bool> stop{false};

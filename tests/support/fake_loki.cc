@@ -103,6 +103,11 @@ void FakeLoki::RequireTenant(bool on) {
   require_tenant_ = on;
 }
 
+void FakeLoki::SetTenantStatus(const std::string& tenant, int status) {
+  std::lock_guard lock(mu_);
+  tenant_status_[tenant] = status;
+}
+
 void FakeLoki::SetBlackhole(bool on) {
   {
     std::lock_guard lock(mu_);
@@ -176,6 +181,11 @@ int FakeLoki::FaultStatus(const httplib::Request& req, std::string* body) {
   if (require_tenant_ && !req.has_header("X-Scope-OrgID")) {
     *body = "no org id";
     return 401;
+  }
+  if (auto it = tenant_status_.find(req.get_header_value("X-Scope-OrgID"));
+      it != tenant_status_.end() && it->second != 0) {
+    *body = "tenant refused on purpose";
+    return it->second;
   }
   if (max_body_bytes_ > 0 && req.body.size() > max_body_bytes_) {
     *body = "413 Request Entity Too Large";

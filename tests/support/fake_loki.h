@@ -90,6 +90,9 @@ class FakeLoki {
   void RequireAuthorization(std::string value);
   // Pushes without an X-Scope-OrgID header get 401 "no org id", as Loki with auth_enabled.
   void RequireTenant(bool on);
+  // Pushes for this tenant (X-Scope-OrgID) get `status` (e.g. 429, a tenant at its ingestion
+  // limit) until it is set to 0; other tenants' pushes are handled normally.
+  void SetTenantStatus(const std::string& tenant, int status);
   // While on, pushes are held unanswered (a blackholed Loki); they are answered 503 and not
   // recorded when the blackhole is turned off or the fake stops.
   void SetBlackhole(bool on);
@@ -141,6 +144,7 @@ class FakeLoki {
   std::mt19937 flaky_rng_;
   size_t max_body_bytes_ = 0;
   bool require_tenant_ = false;
+  std::map<std::string, int> tenant_status_;
   std::string required_auth_;
   bool blackhole_ = false;
   bool stopping_ = false;

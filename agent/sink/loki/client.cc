@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -95,7 +96,6 @@ class LokiClient::Impl final : public SendControl {
   int64_t BufferedBytes() const { return buffered_.load(std::memory_order_relaxed); }
 
   // SendControl, called on the sender thread.
-  bool SleepFor(std::chrono::nanoseconds d) override;
   const std::atomic<bool>* cancel() const override { return &abort_; }
   void Released(int64_t memory_bytes, int64_t entries) override;
 
@@ -129,8 +129,12 @@ class LokiClient::Impl final : public SendControl {
   void DropUnlabelled(uint64_t entries, uint64_t bytes);
   void CountLimitDrop(const char* reason, size_t line_bytes, const Labels& labels,
                       std::string_view detail);
+  using Lane = std::list<Outgoing>::iterator;
   void Run();
-  bool NextBatch(Batch* out);
+  // The batch to attempt next, when it is due; sending_.end() when the sender is to exit (aborted,
+  // or stopping with everything sent). Waits for a batch to close or a retry to come due.
+  Lane NextDue();
+  void TakeReady(SteadyTime now);  // requires mu_
   void UpdateLag(SteadyTime now);  // requires mu_
   void Abandon(std::vector<BatchEntry>&& entries);
 
@@ -161,9 +165,15 @@ class LokiClient::Impl final : public SendControl {
   std::condition_variable cv_;       // wakes the sender: new batch, stop, abort
   std::condition_variable done_cv_;  // the sender has exited
   std::unique_ptr<Batcher> batcher_;
-  std::deque<Batch> ready_;                     // closed batches, sent in this order
-  std::optional<SteadyTime> inflight_created_;  // the batch being sent, for the lag gauge
+  std::deque<Batch> ready_;  // closed batches, sent in this order within each tenant
   bool started_ = false, stopping_ = false, sender_exited_ = false;
+  // The batch each tenant is sending (at most one: a tenant's batches go in order), in the order
+  // they began. A tenant whose batch waits for a retry does not hold up the others: one tenant at
+  // its ingestion limit (429) or refused by a gateway (403) for minutes used to stop every
+  // tenant's batches, and so every reader once the budget filled. Sender thread only (and Stop,
+  // once that thread is gone).
+  std::list<Outgoing> sending_;
+  bool stop_seen_ = false;  // sender thread: stopping_ was acted on (retries made due at once)
   std::thread thread_;
 };
 
@@ -425,75 +435,90 @@ Status LokiClient::Impl::Start() {
 }
 
 void LokiClient::Impl::Run() {
-  Batch batch;
-  while (NextBatch(&batch)) {
-    if (!sender_->Send(&batch)) {
-      Abandon(std::move(batch.entries));
-      break;
+  for (Lane lane = NextDue(); lane != sending_.end(); lane = NextDue()) {
+    if (sender_->Attempt(&*lane)) {
+      // Let go of the sent batch's buffers now, not when the next batch arrives: the budget it
+      // held is free again and readers refill it meanwhile, so a sent batch kept through the wait
+      // was a second batch of memory at the agent's peak (~1.5 MB with 1000 streams).
+      sending_.erase(lane);
+    } else if (stop_seen_) {
+      // Stopping: the deadline is spent trying, not waiting for a backoff grown to minutes in an
+      // outage (Loki may be back; the reload is often the very fix).
+      lane->set_due(std::min(lane->due(), clock_->Steady() + kStoppingRetryWait));
     }
-    // Let go of the sent batch's buffers now, not when the next batch arrives: the budget it
-    // held is free again and readers refill it meanwhile, so a sent batch kept through the wait
-    // was a second batch of memory at the agent's peak (~1.5 MB with 1000 streams).
-    batch = Batch{};
-    std::lock_guard lock(mu_);
-    inflight_created_.reset();
   }
+  for (Outgoing& out : sending_) Abandon(sender_->Unsent(&out));
+  sending_.clear();
   std::lock_guard lock(mu_);
-  inflight_created_.reset();
   sender_exited_ = true;
   done_cv_.notify_all();
 }
 
-bool LokiClient::Impl::NextBatch(Batch* out) {
+// Each closed batch of a tenant not sending one begins; the others wait their tenant's turn.
+void LokiClient::Impl::TakeReady(SteadyTime now) {
+  for (auto it = ready_.begin(); it != ready_.end();) {
+    const bool busy = std::any_of(sending_.begin(), sending_.end(), [&](const Outgoing& o) {
+      return o.batch().tenant == it->tenant;
+    });
+    if (busy) {
+      ++it;
+    } else {
+      sending_.push_back(sender_->Begin(std::move(*it), now));
+      it = ready_.erase(it);
+    }
+  }
+}
+
+LokiClient::Impl::Lane LokiClient::Impl::NextDue() {
   std::unique_lock lock(mu_);
   for (;;) {
-    if (abort_.load()) return false;
-    SteadyTime now = clock_->Steady();
+    if (abort_.load()) return sending_.end();
+    const SteadyTime now = clock_->Steady();
     batcher_->CloseExpired(now, &ready_);
-    if (stopping_) batcher_->CloseAll(&ready_);  // flush: batchwait no longer matters
-    // The budget is full and nothing is ready to send: waiting for batchsize or batchwait would
+    if (stopping_) {
+      batcher_->CloseAll(&ready_);  // flush: batchwait no longer matters
+      if (!stop_seen_) {            // a stop ends every backoff at once: one more try each
+        stop_seen_ = true;
+        for (Outgoing& o : sending_) o.set_due(std::min(o.due(), now));
+      }
+    }
+    TakeReady(now);
+    auto due = [&] {
+      Lane next = sending_.end();
+      for (Lane l = sending_.begin(); l != sending_.end(); ++l) {
+        if (l->due() <= now && (next == sending_.end() || l->due() < next->due())) next = l;
+      }
+      return next;
+    };
+    Lane next = due();
+    // The budget is full and nothing can be sent now: waiting for batchsize or batchwait would
     // only stall the readers. (A batch is charged by its buffers' capacity, so with many streams
-    // the budget can fill before batchsize is reached; a batchsize above it never is.)
-    if (ready_.empty() && Saturated()) batcher_->CloseAll(&ready_);
-    if (!ready_.empty()) {
-      *out = std::move(ready_.front());
-      ready_.pop_front();
-      inflight_created_ = out->created;
-      UpdateLag(now);
-      return true;
+    // the budget can fill before batchsize is reached; a batchsize above it never is.) This also
+    // sends the other tenants' batches while one tenant's waits for a retry.
+    if (next == sending_.end() && Saturated() && !batcher_->empty()) {
+      batcher_->CloseAll(&ready_);
+      TakeReady(now);
+      next = due();
     }
     UpdateLag(now);
-    if (stopping_) return false;  // everything is sent
+    if (next != sending_.end()) return next;
+    if (stopping_ && sending_.empty()) return sending_.end();  // everything is sent
     std::chrono::nanoseconds wait = kNothingOpenWait;
     if (auto deadline = batcher_->NextDeadline()) {
       wait = std::min<std::chrono::nanoseconds>(kMaxIdleWait, *deadline - now);
+    }
+    for (const Outgoing& o : sending_) {  // a retry is due (the lag gauge stays fresh meanwhile)
+      wait = std::min<std::chrono::nanoseconds>({wait, kMaxIdleWait, o.due() - now});
     }
     if (wait > std::chrono::nanoseconds::zero()) clock_->WaitUntil(cv_, lock, now + wait);
   }
 }
 
-// Stop() wakes the sleep through cv_ once its deadline has passed (abort_). A stop that begins
-// during the sleep ends it at once (one more try), and a sleep of a stopping client lasts at most
-// kStoppingRetryWait: the deadline is spent trying, not waiting.
-bool LokiClient::Impl::SleepFor(std::chrono::nanoseconds d) {
-  const SteadyTime start = clock_->Steady();
-  const SteadyTime end = start + d;
-  std::unique_lock lock(mu_);
-  const bool stopping_before = stopping_;
-  while (!abort_.load()) {
-    const SteadyTime now = clock_->Steady();
-    if (now >= end) return true;
-    if (stopping_ && (!stopping_before || now >= start + kStoppingRetryWait)) return true;
-    UpdateLag(now);
-    SteadyTime until = std::min<SteadyTime>(end, now + kMaxIdleWait);
-    if (stopping_) until = std::min<SteadyTime>(until, start + kStoppingRetryWait);
-    clock_->WaitUntil(cv_, lock, until);
-  }
-  return false;
-}
-
 void LokiClient::Impl::UpdateLag(SteadyTime now) {
-  std::optional<SteadyTime> oldest = inflight_created_;
+  std::optional<SteadyTime> oldest;
+  for (const Outgoing& o : sending_) {
+    if (!oldest || o.batch().created < *oldest) oldest = o.batch().created;
+  }
   if (!ready_.empty() && (!oldest || ready_.front().created < *oldest)) {
     oldest = ready_.front().created;
   }
@@ -529,6 +554,8 @@ bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
   if (thread_.joinable()) thread_.join();
   // Whatever is still here could not be sent in time (or the client never started).
   std::vector<BatchEntry> left;
+  for (Outgoing& out : sending_) Abandon(sender_->Unsent(&out));
+  sending_.clear();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

@@ -1,11 +1,12 @@
 // LokiClient: one `clients[]` entry. Batches entries per tenant and pushes them to Loki.
 //
 // Push() is called by the reading thread(s) and never blocks; one sender thread per client sends
-// batches in order, one request in flight per client, so each stream's entries arrive oldest
-// first even after a long outage. Entries are kept (and their AckRefs held) until Loki answers
-// 2xx, or refuses them for good (400, counted per reason); 429/5xx/connection errors are retried
-// with exponential backoff and jitter forever (Promtail drops after max_retries; we keep the data,
-// and the files behind it, by pausing readers via Saturated()).
+// batches, one request in flight per client. A tenant's batches go in order, one at a time, so
+// each stream's entries arrive oldest first even after a long outage; while one tenant's batch
+// waits for a retry, the other tenants' batches are sent. Entries are kept (and their AckRefs held)
+// until Loki answers 2xx, or refuses them for good (400, counted per reason); 429/5xx/connection
+// errors are retried with exponential backoff and jitter forever (Promtail drops after max_retries;
+// we keep the data, and the files behind it, by pausing readers via Saturated()).
 #pragma once
 
 #include <functional>

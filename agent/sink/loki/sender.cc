@@ -55,7 +55,7 @@ Sender::Sender(const config::ClientConfig& cfg, uint64_t seed, std::unique_ptr<i
       safe_url_(io::RedactUrl(cfg.url)),
       http_(std::move(http)),
       creds_(std::move(creds)),
-      backoff_(cfg.backoff_config.min_period, cfg.backoff_config.max_period, seed),
+      seeds_(seed != 0 ? seed : std::random_device{}()),
       m_(metrics),
       clock_(clock),
       control_(control),
@@ -88,84 +88,55 @@ std::string Sender::LoggableBody(std::string_view body) const {
   return s;
 }
 
-bool Sender::Send(Batch* batch) {
-  held_ = 0;
-  std::deque<Piece> todo{{0, batch->entries.size()}};
-  while (!todo.empty()) {
-    Piece p = todo.front();
-    switch (SendPiece(batch, p)) {
-      case Outcome::kDone:
-        todo.pop_front();
-        break;
-      case Outcome::kSplit: {
-        // Halves go out in order, so each stream's entries still arrive oldest first.
-        todo.pop_front();
-        size_t mid = p.begin + (p.end - p.begin) / 2;
-        todo.push_front({mid, p.end});
-        todo.push_front({p.begin, mid});
-        break;
-      }
-      case Outcome::kAbort: {
-        std::vector<BatchEntry> rest;
-        for (const Piece& q : todo) {
-          for (size_t i = q.begin; i < q.end; ++i) rest.push_back(std::move(batch->entries[i]));
-        }
-        batch->entries = std::move(rest);
-        ReleaseHeld();
-        return false;
-      }
-    }
+Outgoing Sender::Begin(Batch batch, SteadyTime now) {
+  Outgoing out(std::move(batch), seeds_(), cfg_.backoff_config, now);
+  out.body_ = std::move(spare_body_);
+  return out;
+}
+
+void Sender::Finish(Outgoing* out) {
+  ReleaseHeld(out);
+  if (out->body_.capacity() > spare_body_.capacity()) spare_body_ = std::move(out->body_);
+  spare_body_.clear();
+}
+
+std::vector<BatchEntry> Sender::Unsent(Outgoing* out) {
+  std::vector<BatchEntry> rest;
+  for (const Piece& q : out->todo_) {
+    for (size_t i = q.begin; i < q.end; ++i) rest.push_back(std::move(out->batch_.entries[i]));
   }
-  batch->entries.clear();
-  ReleaseHeld();
-  return true;
+  out->todo_.clear();
+  Finish(out);
+  return rest;
 }
 
-// The body now holds the whole batch: what the entries were charged moves to the sender (held_),
-// less the stream buffers freed here, which readers may fill again while the push is in flight.
-void Sender::DropData(Batch* batch) {
-  int64_t memory = 0;
-  for (BatchEntry& e : batch->entries) {
-    memory += BatchEntryMemory(e);
-    e.memory = 0;
-  }
-  const int64_t freed = batch->DropData();
-  held_ += memory - freed;
-  control_->Released(freed, 0);
+void Sender::PopPiece(Outgoing* out) {
+  out->todo_.pop_front();
+  out->encoded_ = false;
+  out->backoff_.Reset();
 }
 
-// A 413 for the whole batch: its halves are encoded from the stream buffers, rebuilt from the
-// body just refused. False only if the body is not the batch's request (a bug, never expected).
-bool Sender::RestoreData(Batch* batch) {
-  const int64_t charged = batch->RestoreData(body_);
-  if (charged < 0) return false;
-  held_ += charged;
-  control_->Released(-charged, 0);
-  return true;
-}
-
-void Sender::ReleaseHeld() {
-  if (held_ != 0) control_->Released(held_, 0);
-  held_ = 0;
-}
-
-Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
-  std::span<BatchEntry> entries(batch->entries.data() + piece.begin, piece.end - piece.begin);
-  EncodeStats stats;
-  EncodePush(*batch, piece.begin, piece.end, &body_, &stats);
-  encoded_bytes_->Add(static_cast<double>(body_.size()));
-  if (KnownTooLarge(body_.size())) return TooLarge(batch, entries);
-  if (entries.size() == batch->entries.size() && !batch->data_dropped()) DropData(batch);
-  backoff_.Reset();
-  for (;;) {
-    if (pace_next_) {  // requests after a 413 go out at most one per backoff min_period (<= 1 s)
-      pace_next_ = false;
-      auto pace = std::min<std::chrono::nanoseconds>(cfg_.backoff_config.min_period, kMaxSplitPace);
-      if (!control_->SleepFor(pace)) return Outcome::kAbort;
+bool Sender::Attempt(Outgoing* out) {
+  while (!out->todo_.empty()) {
+    const Piece p = out->todo_.front();
+    Batch& batch = out->batch_;
+    std::span<BatchEntry> entries(batch.entries.data() + p.begin, p.end - p.begin);
+    if (!out->encoded_) {
+      EncodeStats stats;
+      EncodePush(batch, p.begin, p.end, &out->body_, &stats);
+      out->body_entries_ = stats.entries;
+      encoded_bytes_->Add(static_cast<double>(out->body_.size()));
+      if (KnownTooLarge(out->body_.size())) {
+        TooLarge(out);
+        continue;
+      }
+      if (entries.size() == batch.entries.size() && !batch.data_dropped()) DropData(out);
+      out->encoded_ = true;
     }
     auto start = clock_.Steady();
-    io::HttpResponse r = Post(batch->tenant);
-    std::chrono::duration<double> took = clock_.Steady() - start;
+    io::HttpResponse r = Post(batch.tenant, out->body_);
+    const SteadyTime end = clock_.Steady();
+    std::chrono::duration<double> took = end - start;
     // Promtail reports -1 for "no response"; dashboards built on it expect that value.
     std::string code = r.status == 0 ? "-1" : std::to_string(r.status);
     m_.request_duration.With({host_, code})->Observe(took.count());
@@ -173,64 +144,110 @@ Sender::Outcome Sender::SendPiece(Batch* batch, Piece piece) {
     Decision d = Classify(r.status, r.body, cfg_.drop_rate_limited_batches);
     switch (d.action) {
       case Action::kAck:
-        sent_bytes_->Add(static_cast<double>(body_.size()));
-        sent_entries_->Add(static_cast<double>(stats.entries));
+        sent_bytes_->Add(static_cast<double>(out->body_.size()));
+        sent_entries_->Add(static_cast<double>(out->body_entries_));
         Release(entries);
-        return Outcome::kDone;
+        PopPiece(out);
+        continue;
       case Action::kDrop:
-        Drop(entries, d.reason, static_cast<int64_t>(body_.size()), LoggableBody(r.body));
-        return Outcome::kDone;
-      case Action::kSplit:
-        if (too_large_bytes_ == 0 || body_.size() < too_large_bytes_ ||
-            clock_.Steady() - too_large_at_ > kTooLargeMemory) {
-          too_large_bytes_ = body_.size();
+        Drop(entries, d.reason, static_cast<int64_t>(out->body_.size()), LoggableBody(r.body));
+        PopPiece(out);
+        continue;
+      case Action::kSplit: {
+        if (too_large_bytes_ == 0 || out->body_.size() < too_large_bytes_ ||
+            end - too_large_at_ > kTooLargeMemory) {
+          too_large_bytes_ = out->body_.size();
         }
-        too_large_at_ = clock_.Steady();
-        pace_next_ = true;
-        return TooLarge(batch, entries);
+        too_large_at_ = end;
+        TooLarge(out);
+        if (out->todo_.empty()) break;
+        // The next request of this batch waits a little (at most one per backoff min_period,
+        // <= 1 s): a 413 flood must not become a request storm.
+        out->due_ =
+            end + std::min<std::chrono::nanoseconds>(cfg_.backoff_config.min_period, kMaxSplitPace);
+        return false;
+      }
       case Action::kReauth:
         // Loki wants a tenant these entries do not have. (Post sent the freshest credentials
         // it had, MaybeRefresh: a reload and a retry per batch would fetch an OAuth2 token and
-        // sleep a backoff each time, with every other tenant's batches waiting behind.)
-        if (batch->tenant == kInvalidTenant) {
-          Drop(entries, telemetry::kReasonInvalidTenant, static_cast<int64_t>(body_.size()),
+        // sleep a backoff each time.)
+        if (batch.tenant == kInvalidTenant) {
+          Drop(entries, telemetry::kReasonInvalidTenant, static_cast<int64_t>(out->body_.size()),
                LoggableBody(r.body));
-          return Outcome::kDone;
+          PopPiece(out);
+          continue;
         }
-        creds_.Reload(clock_.Steady());
+        creds_.Reload(end);
         break;
       case Action::kRetry:
         break;
     }
     batch_retries_->Add();
-    if (d.misrouted && ShouldLogAttempt(backoff_.attempt() + 1)) {
+    const int attempt = out->backoff_.attempt() + 1;
+    const bool named = !batch.tenant.empty() && batch.tenant != kInvalidTenant;
+    if (d.misrouted && ShouldLogAttempt(attempt)) {
       LOG_ERROR("loki: push refused by something other than Loki, will retry",
                 {{"url", safe_url_},
                  {"status", code},
                  {"body", LoggableBody(r.body)},
-                 {"attempt", std::to_string(backoff_.attempt() + 1)},
+                 {"attempt", std::to_string(attempt)},
                  {"hint",
                   "Loki answers a push only with 2xx, 400 (in plain text), 401, 403, 413, 429 "
                   "or 5xx; check that the client url (scheme and port too) ends in "
                   "/loki/api/v1/push and that the gateway routes it and accepts the agent's "
                   "certificate. The lines are kept until it does"}});
-    } else if (ShouldLogAttempt(backoff_.attempt() + 1)) {
-      LOG_WARN("loki: push failed, will retry",
-               {{"url", safe_url_},
-                {"status", code},
-                {"error", RedactSecrets(r.transport_error)},
-                {"body", LoggableBody(r.body)},
-                {"attempt", std::to_string(backoff_.attempt() + 1)}});
+    } else if (ShouldLogAttempt(attempt)) {
+      const std::string error = RedactSecrets(r.transport_error), body = LoggableBody(r.body),
+                        attempts = std::to_string(attempt);
+      std::vector<log::Field> fields{{"url", safe_url_},
+                                     {"status", code},
+                                     {"error", error},
+                                     {"body", body},
+                                     {"attempt", attempts}};
+      // Which tenant waits: the others' batches go on meanwhile.
+      if (named) fields.emplace_back("tenant", batch.tenant);
+      log::Write(log::Level::kWarn, "loki: push failed, will retry", fields);
     }
     // A Retry-After (a gateway's 429 or 503) longer than the backoff is waited for, up to
     // max_period: sooner would be refused again, and an hour must not stall the node.
-    std::chrono::nanoseconds wait = backoff_.Next();
+    std::chrono::nanoseconds wait = out->backoff_.Next();
     if (r.retry_after > wait) {
       wait = std::max(
           wait, std::min<std::chrono::nanoseconds>(r.retry_after, cfg_.backoff_config.max_period));
     }
-    if (!control_->SleepFor(wait)) return Outcome::kAbort;
+    out->due_ = end + wait;
+    return false;
   }
+  Finish(out);
+  return true;
+}
+
+// The body now holds the whole batch: what the entries were charged moves to the batch's held_,
+// less the stream buffers freed here, which readers may fill again while the push is in flight.
+void Sender::DropData(Outgoing* out) {
+  int64_t memory = 0;
+  for (BatchEntry& e : out->batch_.entries) {
+    memory += BatchEntryMemory(e);
+    e.memory = 0;
+  }
+  const int64_t freed = out->batch_.DropData();
+  out->held_ += memory - freed;
+  control_->Released(freed, 0);
+}
+
+// A 413 for the whole batch: its halves are encoded from the stream buffers, rebuilt from the
+// body just refused. False only if the body is not the batch's request (a bug, never expected).
+bool Sender::RestoreData(Outgoing* out) {
+  const int64_t charged = out->batch_.RestoreData(out->body_);
+  if (charged < 0) return false;
+  out->held_ += charged;
+  control_->Released(-charged, 0);
+  return true;
+}
+
+void Sender::ReleaseHeld(Outgoing* out) {
+  if (out->held_ != 0) control_->Released(out->held_, 0);
+  out->held_ = 0;
 }
 
 bool Sender::KnownTooLarge(size_t body_bytes) const {
@@ -238,34 +255,43 @@ bool Sender::KnownTooLarge(size_t body_bytes) const {
          clock_.Steady() - too_large_at_ <= kTooLargeMemory;
 }
 
-Sender::Outcome Sender::TooLarge(Batch* batch, std::span<BatchEntry> entries) {
+void Sender::TooLarge(Outgoing* out) {
+  const Piece p = out->todo_.front();
+  Batch& batch = out->batch_;
+  std::span<BatchEntry> entries(batch.entries.data() + p.begin, p.end - p.begin);
   if (entries.size() <= 1) {
-    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
+    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(out->body_.size()),
          "413 for a single entry");
-    return Outcome::kDone;
+    PopPiece(out);
+    return;
   }
-  if (batch->data_dropped() && !RestoreData(batch)) {
+  if (batch.data_dropped() && !RestoreData(out)) {
     LOG_ERROR("loki: internal error: a refused batch could not be split; its entries are dropped",
               {{"host", host_}, {"entries", std::to_string(entries.size())}});
-    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(body_.size()),
+    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(out->body_.size()),
          "413, batch not splittable");
-    return Outcome::kDone;
+    PopPiece(out);
+    return;
   }
   if (int64_t n = 0; split_log_.Allow(&n)) {
     LOG_INFO("loki: request too large, splitting batch",
              {{"host", host_},
               {"entries", std::to_string(entries.size())},
-              {"bytes", std::to_string(body_.size())},
+              {"bytes", std::to_string(out->body_.size())},
               {"splits", std::to_string(n)}});
   }
-  return Outcome::kSplit;
+  // Halves go out in order, so each stream's entries still arrive oldest first.
+  PopPiece(out);
+  const size_t mid = p.begin + (p.end - p.begin) / 2;
+  out->todo_.push_front({mid, p.end});
+  out->todo_.push_front({p.begin, mid});
 }
 
-io::HttpResponse Sender::Post(const std::string& tenant) {
+io::HttpResponse Sender::Post(const std::string& tenant, const std::string& body) {
   creds_.MaybeRefresh(clock_.Steady());
   io::HttpRequest req;
   req.url = cfg_.url;
-  req.body = body_;
+  req.body = body;
   req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.timeout);
   req.tls = io::TlsFromConfig(cfg_.tls_config);
   req.proxy_url = cfg_.proxy_url;

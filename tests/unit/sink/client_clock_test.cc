@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -20,13 +21,18 @@ using testing::WaitFor;
 using SteadyTime = Clock::SteadyTime;
 
 // Answers each push with the next scripted status (then 204) and notes the fake time it came.
+// A tenant (X-Scope-OrgID) with a script of its own is answered from that one instead.
 // Shared between the test and the client's sender thread.
 class ScriptedLoki {
  public:
   // retry_after: the Retry-After every scripted (non-204) answer carries; 0 = none.
   ScriptedLoki(const FakeClock* clock, std::deque<int> statuses,
-               std::chrono::seconds retry_after = {})
-      : clock_(clock), statuses_(std::move(statuses)), retry_after_(retry_after) {}
+               std::chrono::seconds retry_after = {},
+               std::map<std::string, std::deque<int>> by_tenant = {})
+      : clock_(clock),
+        statuses_(std::move(statuses)),
+        retry_after_(retry_after),
+        by_tenant_(std::move(by_tenant)) {}
 
   std::function<std::unique_ptr<io::HttpClient>()> Factory() {
     return [this] { return std::make_unique<Http>(this); };
@@ -36,26 +42,40 @@ class ScriptedLoki {
     return posts_;
   }
   size_t PostCount() const { return Posts().size(); }
+  // The tenant of each push, in order ("" without X-Scope-OrgID), and its answer.
+  std::vector<std::pair<std::string, int>> Answers() const {
+    std::lock_guard lock(mu_);
+    return answers_;
+  }
 
  private:
   class Http final : public io::HttpClient {
    public:
     explicit Http(ScriptedLoki* loki) : loki_(loki) {}
-    io::HttpResponse Post(const io::HttpRequest&) override { return loki_->Answer(); }
+    io::HttpResponse Post(const io::HttpRequest& req) override {
+      std::string tenant;
+      for (const auto& [name, value] : req.headers) {
+        if (name == "X-Scope-OrgID") tenant = value;
+      }
+      return loki_->Answer(tenant);
+    }
 
    private:
     ScriptedLoki* loki_;
   };
-  io::HttpResponse Answer() {
+  io::HttpResponse Answer(const std::string& tenant) {
     std::lock_guard lock(mu_);
     posts_.push_back(clock_->Steady());
     io::HttpResponse r;
     r.status = 204;
-    if (!statuses_.empty()) {
-      r.status = statuses_.front();
+    auto own = by_tenant_.find(tenant);
+    std::deque<int>& script = own != by_tenant_.end() ? own->second : statuses_;
+    if (!script.empty()) {
+      r.status = script.front();
       r.retry_after = retry_after_;
-      statuses_.pop_front();
+      script.pop_front();
     }
+    answers_.emplace_back(tenant, r.status);
     return r;
   }
 
@@ -63,7 +83,9 @@ class ScriptedLoki {
   mutable std::mutex mu_;
   std::deque<int> statuses_;
   const std::chrono::seconds retry_after_;
+  std::map<std::string, std::deque<int>> by_tenant_;
   std::vector<SteadyTime> posts_;
+  std::vector<std::pair<std::string, int>> answers_;
 };
 
 class LokiClientClockTest : public ::testing::Test {
@@ -229,6 +251,57 @@ TEST_F(LokiClientClockTest, IdleSenderSetsNoTimerUntilABatchOpens) {
   next = clock_.NextWakeup();
   ASSERT_TRUE(next.has_value());
   EXPECT_GE(*next - clock_.Steady(), std::chrono::minutes(10));
+  EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
+// One tenant refused for minutes (at its ingestion limit, 429; a gateway's 403) holds up only its
+// own batches: another tenant's entries, pushed after them, are sent and acknowledged while it
+// waits for its retries, and each tenant's batches still leave in order. Before, the one sender
+// retried the first batch until it went, and every other tenant waited behind it.
+TEST_F(LokiClientClockTest, OneTenantsRetriesDoNotHoldUpAnotherTenantsBatches) {
+  auto cfg = Config();
+  cfg.batchsize = 10;  // a batch per entry
+  cfg.backoff_config.max_period = seconds(30);
+  ScriptedLoki loki(&clock_, {}, {}, {{"slow", std::deque<int>(6, 429)}, {"down", {403, 403}}});
+  auto client = Make(cfg, loki);
+  auto tracker = AckTracker::Create(0);
+  auto push = [&](const std::string& tenant, std::string line, uint64_t end) {
+    Entry e = MakeEntry();
+    e.labels = Labels{{"job", "test"}, {std::string(kTenantLabel), tenant}};
+    e.line = std::move(line);
+    e.ack = tracker->Open(end);
+    client->Push(std::move(e));
+  };
+  push("slow", "slow 1 of 2", 10);
+  push("slow", "slow 2 of 2", 20);
+  push("down", "down 1 of 1", 30);
+  push("fast", "fast 1 of 2", 40);
+  push("fast", "fast 2 of 2", 50);
+  ASSERT_TRUE(client->Start().ok());
+
+  ASSERT_TRUE(RunUntil([&] { return Counter(metrics_.sent_entries, {host_}) >= 2; }));
+  // Both of "fast" went while "slow" and "down" were still refused.
+  auto answers = loki.Answers();
+  std::vector<std::string> fast;
+  for (const auto& [tenant, status] : answers) {
+    if (status == 204) fast.push_back(tenant);
+  }
+  EXPECT_EQ(fast, (std::vector<std::string>{"fast", "fast"}));
+  EXPECT_EQ(tracker->Committed(), 0u);  // the positions still wait for the first entries
+
+  ASSERT_TRUE(RunUntil([&] { return tracker->Committed() == 50; }));
+  answers = loki.Answers();
+  std::vector<std::pair<std::string, int>> slow;
+  for (const auto& a : answers) {
+    if (a.first == "slow") slow.push_back(a);
+  }
+  // "slow"'s second batch waited for its first: 6 refusals, then both, in order.
+  ASSERT_EQ(slow.size(), 8u);
+  EXPECT_EQ(slow[6].second, 204);
+  EXPECT_EQ(slow[7].second, 204);
+  EXPECT_EQ(Counter(metrics_.sent_entries, {host_}), 5);
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host_}), 8);
+  EXPECT_EQ(client->BufferedBytes(), 0);
   EXPECT_TRUE(client->Stop(seconds(5)));
 }
 
