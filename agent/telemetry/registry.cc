@@ -63,6 +63,46 @@ template class Family<Histogram>;
 
 namespace {
 
+std::mutex& ShareMutex() {
+  static std::mutex mu;
+  return mu;
+}
+// The shares of each shared gauge (a few: the clients of one host). Guarded by ShareMutex().
+std::map<const Gauge*, std::vector<GaugeMaxShare*>>& Shares() {
+  static auto* shares = new std::map<const Gauge*, std::vector<GaugeMaxShare*>>();
+  return *shares;
+}
+
+}  // namespace
+
+GaugeMaxShare::GaugeMaxShare(Gauge* gauge) : gauge_(gauge) {
+  std::lock_guard lock(ShareMutex());
+  Shares()[gauge_].push_back(this);
+}
+
+GaugeMaxShare::~GaugeMaxShare() {
+  std::lock_guard lock(ShareMutex());
+  auto it = Shares().find(gauge_);
+  std::erase(it->second, this);
+  if (it->second.empty()) {
+    Shares().erase(it);
+    return;
+  }
+  double max = it->second.front()->value_;
+  for (const GaugeMaxShare* s : it->second) max = std::max(max, s->value_);
+  gauge_->Set(max);
+}
+
+void GaugeMaxShare::Set(double v) {
+  std::lock_guard lock(ShareMutex());
+  value_ = v;
+  double max = v;
+  for (const GaugeMaxShare* s : Shares()[gauge_]) max = std::max(max, s->value_);
+  gauge_->Set(max);
+}
+
+namespace {
+
 template <typename T>
 Family<T>& FindOrAdd(std::mutex& mu, std::map<std::string, std::pair<Type, void*>>& index,
                      std::vector<std::unique_ptr<Family<T>>>& store, Type type,

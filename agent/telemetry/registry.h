@@ -35,6 +35,24 @@ class Gauge {
   std::atomic<double> value_{0};
 };
 
+// One gauge several owners set, showing the largest of their values: clients pushing to one host
+// share promtail_stream_lag_seconds{host} (Promtail's labels), and the last client to set it
+// won, so a healthy client's 0 hid a blocked one's lag from the alert on it. The gauge must
+// outlive its shares. Any thread.
+class GaugeMaxShare {
+ public:
+  explicit GaugeMaxShare(Gauge* gauge);
+  ~GaugeMaxShare();  // the gauge shows the largest value of the shares left
+  GaugeMaxShare(const GaugeMaxShare&) = delete;
+  GaugeMaxShare& operator=(const GaugeMaxShare&) = delete;
+
+  void Set(double v);
+
+ private:
+  Gauge* gauge_;
+  double value_ = 0;  // guarded by the shares' mutex (registry.cc)
+};
+
 class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);

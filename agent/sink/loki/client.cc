@@ -66,7 +66,7 @@ class LokiClient::Impl final : public SendControl {
     batcher_ = std::make_unique<Batcher>(cfg_.batchsize, cfg_.batchwait);
     batcher_->set_max_streams(opts_.max_streams);
     buffered_gauge_ = m_->buffered_bytes.With({});
-    lag_gauge_ = m_->stream_lag.With({host_});
+    lag_gauge_ = std::make_unique<telemetry::GaugeMaxShare>(m_->stream_lag.With({host_}));
     truncated_ = m_->truncated_lines.With({});
     mutated_entries_ = m_->mutated_entries.With({host_, telemetry::kReasonLineTooLong});
     mutated_bytes_ = m_->mutated_bytes.With({host_, telemetry::kReasonLineTooLong});
@@ -147,7 +147,7 @@ class LokiClient::Impl final : public SendControl {
   telemetry::AgentMetrics* m_;
   std::string host_;
   telemetry::Gauge* buffered_gauge_;
-  telemetry::Gauge* lag_gauge_;
+  std::unique_ptr<telemetry::GaugeMaxShare> lag_gauge_;  // shared with clients of the same host
   telemetry::Counter* truncated_;
   telemetry::Counter* mutated_entries_;  // promtail_mutated_*{host, reason="line_too_long"}
   telemetry::Counter* mutated_bytes_;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "sink/loki/client.h"
@@ -303,6 +304,32 @@ TEST_F(LokiClientClockTest, OneTenantsRetriesDoNotHoldUpAnotherTenantsBatches) {
   EXPECT_EQ(Counter(metrics_.batch_retries, {host_}), 8);
   EXPECT_EQ(client->BufferedBytes(), 0);
   EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
+// Two clients pushing to one host share promtail_stream_lag_seconds{host} (Promtail's labels):
+// the gauge shows the lag of the one that is behind, not whichever client set it last (a healthy
+// client's 0, set every time it looked, hid the other's outage from the alert on the gauge).
+TEST_F(LokiClientClockTest, ClientsOfOneHostShowTheLargestLagOnTheirSharedGauge) {
+  ScriptedLoki down(&clock_, std::deque<int>(1000, 503));
+  ScriptedLoki up(&clock_, {});
+  auto blocked = Make(Config(), down);
+  auto healthy = Make(Config(), up);
+  const SteadyTime pushed = clock_.Steady();
+  blocked->Push(MakeEntry());
+  ASSERT_TRUE(blocked->Start().ok());
+  ASSERT_TRUE(healthy->Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return clock_.Steady() - pushed >= seconds(30); }));
+  healthy->Push(MakeEntry());
+  ASSERT_TRUE(RunUntil([&] { return Counter(metrics_.sent_entries, {host_}) == 1; }));
+  // Both senders look at the clock again and again (the fake clock's waits end after 2 ms of
+  // real time): whenever the gauge is read, it shows the blocked client's lag.
+  telemetry::Gauge* lag = metrics_.stream_lag.With({host_});
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_GE(lag->Value(), 30.0) << "sample " << i;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  EXPECT_TRUE(healthy->Stop(seconds(5)));
+  EXPECT_FALSE(blocked->Stop(milliseconds(0)));  // its entry is left for a restart to read again
 }
 
 }  // namespace
