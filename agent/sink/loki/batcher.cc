@@ -49,6 +49,18 @@ void Batcher::CloseExpired(SteadyTime now, std::deque<Batch>* ready) {
   }
 }
 
+void Batcher::CloseAllBut(const std::function<bool(const std::string& tenant)>& skip,
+                          std::deque<Batch>* ready) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (skip(it->first)) {
+      ++it;
+    } else {
+      ready->push_back(std::move(it->second));
+      it = open_.erase(it);
+    }
+  }
+}
+
 void Batcher::CloseAll(std::deque<Batch>* ready) {
   for (auto& [tenant, batch] : open_) ready->push_back(std::move(batch));
   open_.clear();

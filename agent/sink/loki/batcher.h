@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ class Batcher {
   void CloseExpired(SteadyTime now, std::deque<Batch>* ready);
   // Closes every open batch regardless of age (flush on stop).
   void CloseAll(std::deque<Batch>* ready);
+  // Closes the open batches of the tenants `skip` does not name, regardless of age.
+  void CloseAllBut(const std::function<bool(const std::string& tenant)>& skip,
+                   std::deque<Batch>* ready);
   // When the oldest open batch reaches max_wait; nullopt when none is open.
   std::optional<SteadyTime> NextDeadline() const;
   // Creation time of the oldest open batch.

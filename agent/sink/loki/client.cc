@@ -134,8 +134,9 @@ class LokiClient::Impl final : public SendControl {
   // The batch to attempt next, when it is due; sending_.end() when the sender is to exit (aborted,
   // or stopping with everything sent). Waits for a batch to close or a retry to come due.
   Lane NextDue();
-  void TakeReady(SteadyTime now);  // requires mu_
-  void UpdateLag(SteadyTime now);  // requires mu_
+  void TakeReady(SteadyTime now);              // requires mu_
+  bool Busy(const std::string& tenant) const;  // a batch of this tenant is under way
+  void UpdateLag(SteadyTime now);              // requires mu_
   void Abandon(std::vector<BatchEntry>&& entries);
 
   const config::ClientConfig cfg_;
@@ -406,7 +407,7 @@ void LokiClient::Impl::Push(std::span<E> batch) {
     }
     wake = wake || ready_.size() != before;
     // Charged under the lock, so that a sender waiting for its open batch to fill sees the budget
-    // full (NextBatch) without missing the wakeup.
+    // full (NextDue) without missing the wakeup.
     buffered_.fetch_add(memory_total, std::memory_order_relaxed);
     wake = wake || Saturated();
   }
@@ -454,13 +455,18 @@ void LokiClient::Impl::Run() {
   done_cv_.notify_all();
 }
 
+// Entries without a tenant and those whose tenant Loki would refuse are both sent without
+// X-Scope-OrgID, to one tenant of Loki's: one lane, so that a stream's entries stay in order.
+bool LokiClient::Impl::Busy(const std::string& tenant) const {
+  auto key = [](std::string_view t) { return t == kInvalidTenant ? std::string_view() : t; };
+  return std::any_of(sending_.begin(), sending_.end(),
+                     [&](const Outgoing& o) { return key(o.batch().tenant) == key(tenant); });
+}
+
 // Each closed batch of a tenant not sending one begins; the others wait their tenant's turn.
 void LokiClient::Impl::TakeReady(SteadyTime now) {
   for (auto it = ready_.begin(); it != ready_.end();) {
-    const bool busy = std::any_of(sending_.begin(), sending_.end(), [&](const Outgoing& o) {
-      return o.batch().tenant == it->tenant;
-    });
-    if (busy) {
+    if (Busy(it->tenant)) {
       ++it;
     } else {
       sending_.push_back(sender_->Begin(std::move(*it), now));
@@ -494,9 +500,10 @@ LokiClient::Impl::Lane LokiClient::Impl::NextDue() {
     // The budget is full and nothing can be sent now: waiting for batchsize or batchwait would
     // only stall the readers. (A batch is charged by its buffers' capacity, so with many streams
     // the budget can fill before batchsize is reached; a batchsize above it never is.) This also
-    // sends the other tenants' batches while one tenant's waits for a retry.
+    // sends the other tenants' batches while one tenant's waits for a retry; that tenant's open
+    // batch stays open (closed, it could only wait, and each wake would cut another).
     if (next == sending_.end() && Saturated() && !batcher_->empty()) {
-      batcher_->CloseAll(&ready_);
+      batcher_->CloseAllBut([&](const std::string& tenant) { return Busy(tenant); }, &ready_);
       TakeReady(now);
       next = due();
     }
@@ -554,8 +561,6 @@ bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
   if (thread_.joinable()) thread_.join();
   // Whatever is still here could not be sent in time (or the client never started).
   std::vector<BatchEntry> left;
-  for (Outgoing& out : sending_) Abandon(sender_->Unsent(&out));
-  sending_.clear();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

@@ -160,7 +160,7 @@ bool Sender::Attempt(Outgoing* out) {
         }
         too_large_at_ = end;
         TooLarge(out);
-        if (out->todo_.empty()) break;
+        if (out->todo_.empty()) continue;  // the batch's last entry, dropped: done
         // The next request of this batch waits a little (at most one per backoff min_period,
         // <= 1 s): a 413 flood must not become a request storm.
         out->due_ =
@@ -216,6 +216,15 @@ bool Sender::Attempt(Outgoing* out) {
           wait, std::min<std::chrono::nanoseconds>(r.retry_after, cfg_.backoff_config.max_period));
     }
     out->due_ = end + wait;
+    // A batch waiting for its retry holds its request, which the budget did not count (DropData
+    // gave back the buffers it was encoded from, and a batch in flight is quick): with every
+    // tenant's batch waiting in an outage, that is a request per tenant. Counted from now until
+    // the batch is done, so that memory stays within the budget.
+    if (out->body_charge_ == 0) {
+      out->body_charge_ = static_cast<int64_t>(out->body_.capacity());
+      out->held_ += out->body_charge_;
+      control_->Released(-out->body_charge_, 0);
+    }
     return false;
   }
   Finish(out);

@@ -71,6 +71,7 @@ class Outgoing {
   // Memory of the batch that its entries no longer carry (DropData): released with the batch,
   // since the entries vector and stream texts are kept until every piece is done.
   int64_t held_ = 0;
+  int64_t body_charge_ = 0;  // what of held_ is body_, charged once the batch waits for a retry
   SteadyTime due_;
 };
 

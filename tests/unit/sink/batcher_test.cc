@@ -121,6 +121,26 @@ TEST(Batcher, KeepsOneBatchPerTenant) {
   EXPECT_EQ(ready[1].tenant, "team-b");
 }
 
+// The client closes the open batches early when its budget is full, but not those of a tenant
+// whose batch waits for a retry: they could only wait too.
+TEST(Batcher, CloseAllButLeavesTheNamedTenantsBatchesOpen) {
+  FakeClock clock;
+  Batcher batcher(1 << 20, std::chrono::seconds(1));
+  std::deque<Batch> ready;
+  Add(batcher, "team-a", Line("a1"), clock.Steady(), &ready);
+  Add(batcher, "team-b", Line("b1"), clock.Steady(), &ready);
+  Add(batcher, "team-c", Line("c1"), clock.Steady(), &ready);
+  batcher.CloseAllBut([](const std::string& tenant) { return tenant == "team-b"; }, &ready);
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[0].tenant, "team-a");
+  EXPECT_EQ(ready[1].tenant, "team-c");
+  EXPECT_FALSE(batcher.empty());
+  Add(batcher, "team-b", Line("b2"), clock.Steady(), &ready);
+  batcher.CloseAll(&ready);
+  ASSERT_EQ(ready.size(), 3u);
+  EXPECT_EQ(Lines(ready[2]), (std::vector<std::string>{"b1", "b2"}));
+}
+
 TEST(Batcher, EntryMemoryAddsUpToWhatTheBatchAllocated) {
   FakeClock clock;
   Batcher batcher(1 << 20, std::chrono::seconds(1));

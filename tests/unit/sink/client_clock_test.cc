@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -43,6 +44,10 @@ class ScriptedLoki {
     return posts_;
   }
   size_t PostCount() const { return Posts().size(); }
+  std::vector<size_t> BodyBytes() const {  // of each push
+    std::lock_guard lock(mu_);
+    return body_bytes_;
+  }
   // The tenant of each push, in order ("" without X-Scope-OrgID), and its answer.
   std::vector<std::pair<std::string, int>> Answers() const {
     std::lock_guard lock(mu_);
@@ -58,15 +63,16 @@ class ScriptedLoki {
       for (const auto& [name, value] : req.headers) {
         if (name == "X-Scope-OrgID") tenant = value;
       }
-      return loki_->Answer(tenant);
+      return loki_->Answer(tenant, req.body.size());
     }
 
    private:
     ScriptedLoki* loki_;
   };
-  io::HttpResponse Answer(const std::string& tenant) {
+  io::HttpResponse Answer(const std::string& tenant, size_t body_bytes) {
     std::lock_guard lock(mu_);
     posts_.push_back(clock_->Steady());
+    body_bytes_.push_back(body_bytes);
     io::HttpResponse r;
     r.status = 204;
     auto own = by_tenant_.find(tenant);
@@ -86,6 +92,7 @@ class ScriptedLoki {
   const std::chrono::seconds retry_after_;
   std::map<std::string, std::deque<int>> by_tenant_;
   std::vector<SteadyTime> posts_;
+  std::vector<size_t> body_bytes_;
   std::vector<std::pair<std::string, int>> answers_;
 };
 
@@ -330,6 +337,72 @@ TEST_F(LokiClientClockTest, ClientsOfOneHostShowTheLargestLagOnTheirSharedGauge)
   }
   EXPECT_TRUE(healthy->Stop(seconds(5)));
   EXPECT_FALSE(blocked->Stop(milliseconds(0)));  // its entry is left for a restart to read again
+}
+
+// A 413 for a batch's last entry drops it (entry_too_large) and the batch is done: not a retry,
+// no retry warning, no backoff before the tenant's next batch.
+TEST_F(LokiClientClockTest, A413ForTheLastEntryEndsTheBatchWithoutARetry) {
+  ScriptedLoki loki(&clock_, {413});
+  auto client = Make(Config(), loki);
+  auto tracker = AckTracker::Create(0);
+  Entry e = MakeEntry();
+  e.ack = tracker->Open(10);
+  client->Push(std::move(e));
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return tracker->Committed() == 10; }));
+  EXPECT_EQ(Counter(metrics_.dropped_entries, {host_, telemetry::kReasonTooLarge}), 1);
+  EXPECT_EQ(Counter(metrics_.batch_retries, {host_}), 0);
+  EXPECT_EQ(client->BufferedBytes(), 0);
+  // Nothing is left waiting: the sender sets no timer.
+  ASSERT_TRUE(clock_.AwaitWaiter());
+  auto next = clock_.NextWakeup();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GE(*next - clock_.Steady(), std::chrono::minutes(10));
+  EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
+// A batch waiting for its retry counts its request against the budget (an outage with many
+// tenants holds one per tenant), and gives it back once the batch is sent.
+TEST_F(LokiClientClockTest, ABatchWaitingForARetryCountsItsRequest) {
+  ScriptedLoki loki(&clock_, {503});
+  auto client = Make(Config(), loki);
+  Entry e = MakeEntry();
+  std::mt19937 rng(1);
+  e.line.clear();
+  for (int i = 0; i < 20000; ++i)
+    e.line += static_cast<char>('a' + rng() % 26);  // compresses little
+  client->Push(std::move(e));
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return loki.PostCount() == 1; }));
+  ASSERT_TRUE(clock_.AwaitWaiter());  // answered 503: the batch waits for its retry
+  EXPECT_GE(client->BufferedBytes(), static_cast<int64_t>(loki.BodyBytes().at(0)));
+  ASSERT_TRUE(RunUntil([&] { return Counter(metrics_.sent_entries, {host_}) == 1; }));
+  EXPECT_EQ(client->BufferedBytes(), 0);
+  EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
+// Entries without a tenant and entries whose tenant Loki would refuse (sent without one, the
+// client having no tenant_id) reach the same tenant of Loki's: they wait for each other's retries
+// as one tenant's batches do, so a stream's entries cannot overtake each other.
+TEST_F(LokiClientClockTest, NoTenantAndAnInvalidTenantAreOneLane) {
+  ScriptedLoki loki(&clock_, {503});
+  auto client = Make(Config(), loki);
+  Entry plain = MakeEntry();
+  plain.line = "short";
+  Entry invalid = MakeEntry();
+  invalid.labels = Labels{{"job", "test"}, {std::string(kTenantLabel), "not a tenant"}};
+  std::mt19937 rng(1);
+  invalid.line.clear();
+  for (int i = 0; i < 5000; ++i) invalid.line += static_cast<char>('a' + rng() % 26);
+  client->Push(std::move(plain));
+  client->Push(std::move(invalid));
+  ASSERT_TRUE(client->Start().ok());
+  ASSERT_TRUE(RunUntil([&] { return Counter(metrics_.sent_entries, {host_}) == 2; }));
+  const auto bytes = loki.BodyBytes();
+  ASSERT_EQ(bytes.size(), 3u);
+  EXPECT_EQ(bytes[0], bytes[1]);  // the retry of the first batch ...
+  EXPECT_GT(bytes[2], 4000u);     // ... before the second
+  EXPECT_TRUE(client->Stop(seconds(5)));
 }
 
 }  // namespace
