@@ -63,9 +63,9 @@ template class Family<Histogram>;
 
 namespace {
 
-std::mutex& ShareMutex() {
-  static std::mutex mu;
-  return mu;
+std::mutex& ShareMutex() {  // leaked with the map: usable whatever the order of exit
+  static auto* mu = new std::mutex();
+  return *mu;
 }
 // The shares of each shared gauge (a few: the clients of one host). Guarded by ShareMutex().
 std::map<const Gauge*, std::vector<GaugeMaxShare*>>& Shares() {
@@ -84,8 +84,9 @@ GaugeMaxShare::~GaugeMaxShare() {
   std::lock_guard lock(ShareMutex());
   auto it = Shares().find(gauge_);
   std::erase(it->second, this);
-  if (it->second.empty()) {
+  if (it->second.empty()) {  // no client pushes to that host any more (a reload): no lag
     Shares().erase(it);
+    gauge_->Set(0);
     return;
   }
   double max = it->second.front()->value_;

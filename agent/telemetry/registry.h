@@ -42,7 +42,7 @@ class Gauge {
 class GaugeMaxShare {
  public:
   explicit GaugeMaxShare(Gauge* gauge);
-  ~GaugeMaxShare();  // the gauge shows the largest value of the shares left
+  ~GaugeMaxShare();  // the gauge shows the largest value of the shares left (0: none left)
   GaugeMaxShare(const GaugeMaxShare&) = delete;
   GaugeMaxShare& operator=(const GaugeMaxShare&) = delete;
 

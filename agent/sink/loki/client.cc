@@ -171,8 +171,8 @@ class LokiClient::Impl final : public SendControl {
   // The batch each tenant is sending (at most one: a tenant's batches go in order), in the order
   // they began. A tenant whose batch waits for a retry does not hold up the others: one tenant at
   // its ingestion limit (429) or refused by a gateway (403) for minutes used to stop every
-  // tenant's batches, and so every reader once the budget filled. Sender thread only (and Stop,
-  // once that thread is gone).
+  // tenant's batches, and so every reader once the budget filled. Sender thread only (Run empties
+  // it before the thread ends).
   std::list<Outgoing> sending_;
   bool stop_seen_ = false;  // sender thread: stopping_ was acted on (retries made due at once)
   std::thread thread_;
@@ -456,7 +456,8 @@ void LokiClient::Impl::Run() {
 }
 
 // Entries without a tenant and those whose tenant Loki would refuse are both sent without
-// X-Scope-OrgID, to one tenant of Loki's: one lane, so that a stream's entries stay in order.
+// X-Scope-OrgID, to one tenant of Loki's: one lane, their batches one at a time (a batch of one
+// does not overtake the other's batch while it waits for a retry).
 bool LokiClient::Impl::Busy(const std::string& tenant) const {
   auto key = [](std::string_view t) { return t == kInvalidTenant ? std::string_view() : t; };
   return std::any_of(sending_.begin(), sending_.end(),

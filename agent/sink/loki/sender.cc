@@ -219,7 +219,7 @@ bool Sender::Attempt(Outgoing* out) {
     // A batch waiting for its retry holds its request, which the budget did not count (DropData
     // gave back the buffers it was encoded from, and a batch in flight is quick): with every
     // tenant's batch waiting in an outage, that is a request per tenant. Counted from now until
-    // the batch is done, so that memory stays within the budget.
+    // the batch is done, so that the readers pause for them too.
     if (out->body_charge_ == 0) {
       out->body_charge_ = static_cast<int64_t>(out->body_.capacity());
       out->held_ += out->body_charge_;

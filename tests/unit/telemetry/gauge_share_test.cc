@@ -25,6 +25,18 @@ TEST(GaugeMaxShare, TheGaugeShowsTheLargestValueOfItsOwnersNotTheLastSet) {
   EXPECT_EQ(g.Value(), 0.25);
 }
 
+// A reload that leaves no client pushing to a host must not leave its last lag on the gauge (a
+// lag alert that would never clear).
+TEST(GaugeMaxShare, TheGaugeReadsZeroOnceItsLastOwnerIsGone) {
+  Gauge g;
+  {
+    GaugeMaxShare only(&g);
+    only.Set(120);
+    EXPECT_EQ(g.Value(), 120);
+  }
+  EXPECT_EQ(g.Value(), 0);
+}
+
 TEST(GaugeMaxShare, SharesOfDifferentGaugesDoNotMix) {
   Gauge a, b;
   GaugeMaxShare on_a(&a), on_b(&b);
