@@ -1,6 +1,6 @@
 // Template functions that build or read lists and maps, so that {{range}} has something to walk:
-// Go's index, and sprig's list, splitList, split, dict, get, hasKey, keys and until. Lists are
-// bounded by kMaxListLen elements and kMaxValueDepth levels.
+// Go's index, and sprig's list, splitList, split, dict, get, hasKey, keys, until and regexFindAll.
+// Lists are bounded by kMaxListLen elements and kMaxValueDepth levels.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "lang/go/go_regexp.h"
 #include "lang/go/template_internal.h"
 
 namespace skidder::lang::go::tmpl {
@@ -40,6 +41,49 @@ bool SplitParts(Call& c, const Value& src, std::string_view sep, List* out) {
     out->push_back(src.Part(s.substr(0, at)));
     s.remove_prefix(at + sep.size());
   }
+}
+
+// regexFindAll(regex, s, n): Go's FindAllString: up to n (all when n < 0) successive
+// non-overlapping matches; an empty match right after a match is not one.
+bool FRegexFindAll(Call& c) {
+  std::unique_ptr<RE2> holder;
+  const RE2* re = RegexArg(c, &holder);
+  std::string_view s;
+  int64_t n = 0;
+  if (re == nullptr || !c.Str(1, &s) || !c.Int(2, &n)) return false;
+  std::string valid;
+  const std::string_view in = GoRegexpInput(s, &valid);
+  if (n < 0) n = static_cast<int64_t>(in.size()) + 1;
+  List found;
+  size_t bytes = 0;
+  size_t pos = 0;
+  std::optional<size_t> prev_end;
+  while (static_cast<int64_t>(found.size()) < n && pos <= in.size()) {
+    re2::StringPiece m;
+    if (!re->Match(in, pos, in.size(), RE2::UNANCHORED, &m, 1)) break;
+    const size_t begin = static_cast<size_t>(m.data() - in.data()), end = begin + m.size();
+    bool accept = true;
+    if (end == pos) {  // an empty match: step over one character
+      if (prev_end && begin == *prev_end) accept = false;
+      if (pos < in.size()) {
+        const auto lead = static_cast<unsigned char>(in[pos]);
+        pos += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        pos = std::min(pos, in.size());
+      } else {
+        pos = in.size() + 1;
+      }
+    } else {
+      pos = end;
+    }
+    prev_end = end;
+    if (accept) {
+      if (found.size() == kMaxListLen) return TooLong(c);
+      bytes += m.size();
+      if (bytes > c.max_bytes) return c.Fail("regexFindAll: result too large");
+      found.push_back(Value::Own(std::string(m.data(), m.size())));
+    }
+  }
+  return SetValue(c, Value::Of(std::move(found)));
 }
 
 // splitList sep s: a list.
@@ -169,9 +213,11 @@ bool FIndex(Call& c) {
 }
 
 constexpr FuncDef kCollectionFuncs[] = {
-    {"dict", 0, -1, FDict},  {"index", 1, -1, FIndex}, {"keys", 1, -1, FKeys},
-    {"list", 0, -1, FList},  {"split", 2, 2, FSplit},  {"splitList", 2, 2, FSplitList},
-    {"until", 1, 1, FUntil}, {"get", 2, 2, FGet},      {"hasKey", 2, 2, FHasKey},
+    {"dict", 0, -1, FDict},    {"index", 1, -1, FIndex},
+    {"keys", 1, -1, FKeys},    {"list", 0, -1, FList},
+    {"split", 2, 2, FSplit},   {"splitList", 2, 2, FSplitList},
+    {"until", 1, 1, FUntil},   {"get", 2, 2, FGet},
+    {"hasKey", 2, 2, FHasKey}, {"regexFindAll", 3, 3, FRegexFindAll, true},
 };
 
 }  // namespace

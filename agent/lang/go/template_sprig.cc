@@ -302,23 +302,113 @@ bool FEnd(Call& c) {
   return true;
 }
 
+// Go's path.Clean: the shortest path naming the same file, by lexical processing alone.
+std::string CleanPath(std::string_view path) {
+  if (path.empty()) return ".";
+  const bool rooted = path[0] == '/';
+  const size_t n = path.size();
+  std::string out;
+  size_t r = 0, dotdot = 0;  // dotdot: where a ".." can no longer be backtracked over
+  if (rooted) {
+    out.push_back('/');
+    r = dotdot = 1;
+  }
+  while (r < n) {
+    if (path[r] == '/') {
+      ++r;  // an empty element
+    } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
+      ++r;  // "."
+    } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
+      r += 2;  // "..": back to the last slash, when there is an element to take back
+      if (out.size() > dotdot) {
+        size_t w = out.size() - 1;
+        while (w > dotdot && out[w] != '/') --w;
+        out.resize(w);
+      } else if (!rooted) {
+        if (!out.empty()) out.push_back('/');
+        out += "..";
+        dotdot = out.size();
+      }
+    } else {
+      if ((rooted && out.size() != 1) || (!rooted && !out.empty())) out.push_back('/');
+      for (; r < n && path[r] != '/'; ++r) out.push_back(path[r]);
+    }
+  }
+  return out.empty() ? "." : out;
+}
+
+std::string_view BasePath(std::string_view path) {  // Go's path.Base
+  if (path.empty()) return ".";
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (size_t i = path.rfind('/'); i != std::string_view::npos) path.remove_prefix(i + 1);
+  return path.empty() ? "/" : path;
+}
+
+// base, dir, ext, clean, isAbs: sprig's, Go's path package (slash-separated, as a filename
+// label is): base "/var/log/app.log" is "app.log", dir "/var/log", ext ".log".
+bool FBase(Call& c) {
+  std::string_view p;
+  return c.Str(0, &p) && SetStr(c, std::string(BasePath(p)));
+}
+bool FDir(Call& c) {
+  std::string_view p;
+  if (!c.Str(0, &p)) return false;
+  const size_t slash = p.rfind('/');
+  return SetStr(c, CleanPath(slash == std::string_view::npos ? "" : p.substr(0, slash + 1)));
+}
+bool FExt(Call& c) {
+  std::string_view p;
+  if (!c.Str(0, &p)) return false;
+  for (size_t i = p.size(); i > 0 && p[i - 1] != '/'; --i) {
+    if (p[i - 1] == '.') return SetStr(c, std::string(p.substr(i - 1)));
+  }
+  return SetStr(c, "");
+}
+bool FClean(Call& c) {
+  std::string_view p;
+  return c.Str(0, &p) && SetStr(c, CleanPath(p));
+}
+bool FIsAbs(Call& c) {
+  std::string_view p;
+  return c.Str(0, &p) && SetBool(c, p.starts_with('/'));
+}
+
+// max(a, b, ...) / min: sprig's, of the operands as int64 (cast.ToInt64, as int does).
+template <bool kMax>
+bool FExtreme(Call& c) {
+  int64_t r = ToInt64(c.args[0]);
+  for (size_t i = 1; i < c.args.size(); ++i) {
+    const int64_t v = ToInt64(c.args[i]);
+    r = kMax ? std::max(r, v) : std::min(r, v);
+  }
+  *c.result = Value::Int(r);
+  return true;
+}
+
 constexpr FuncDef kSprig[] = {
     {"add", 1, -1, FAdd},
     {"atoi", 1, 1, FAtoi},
+    {"base", 1, 1, FBase},
     {"cat", 0, -1, FCat},
+    {"clean", 1, 1, FClean},
     {"coalesce", 1, -1, FCoalesce},
     {"contains", 2, 2, FContains},
     {"default", 1, 2, FDefault},
+    {"dir", 1, 1, FDir},
     {"div", 2, 2, FArith<'/'>},
     {"empty", 1, 1, FEmpty},
+    {"ext", 1, 1, FExt},
     {"first", 1, 1, FEnd<true>},
     {"hasPrefix", 2, 2, FHasPrefix},
     {"hasSuffix", 2, 2, FHasSuffix},
     {"indent", 2, 2, FIndent<false>},
     {"int", 1, 1, FToInt},
     {"int64", 1, 1, FToInt},
+    {"isAbs", 1, 1, FIsAbs},
     {"join", 2, 2, FJoin},
     {"last", 1, 1, FEnd<false>},
+    {"max", 1, -1, FExtreme<true>},
+    {"min", 1, -1, FExtreme<false>},
     {"mod", 2, 2, FArith<'%'>},
     {"mul", 2, 2, FArith<'*'>},
     {"nindent", 2, 2, FIndent<true>},

@@ -155,5 +155,90 @@ TEST(TemplateControl, BoundsIterationsOutputAndListSizes) {
   EXPECT_NE(Exec(deep).find("{{range}} nested more than 100 deep"), std::string::npos);
 }
 
+// sprig's base, dir, ext, clean and isAbs are Go's path package (cases from path_test.go): a
+// filename label's parts.
+TEST(TemplateSprig, PathFunctionsAreGosPathPackage) {
+  struct PathCase {
+    const char* in;
+    const char* clean;
+    const char* base;
+    const char* dir;
+  };
+  const PathCase cases[] = {
+      {"", ".", ".", "."},
+      {".", ".", ".", "."},
+      {"/", "/", "/", "/"},
+      {"////", "/", "/", "/"},
+      {"/.", "/", ".", "/"},
+      {"x/", "x", "x", "x"},
+      {"abc", "abc", "abc", "."},
+      {"abc/def", "abc/def", "def", "abc"},
+      {"abc////def", "abc/def", "def", "abc"},
+      {"/foo", "/foo", "foo", "/"},
+      {"a/b/.x", "a/b/.x", ".x", "a/b"},
+      {"..", "..", "..", "."},
+      {"../../abc", "../../abc", "abc", "../.."},
+      {"abc/def/", "abc/def", "def", "abc/def"},
+      {"//abc", "/abc", "abc", "/"},
+      {"abc/./def", "abc/def", "def", "abc"},
+      {"/./abc/def", "/abc/def", "def", "/abc"},
+      {"abc/def/ghi/../jkl", "abc/def/jkl", "jkl", "abc/def/ghi/.."},
+      {"abc/def/../ghi/../jkl", "abc/jkl", "jkl", "abc/def/../ghi/.."},
+      {"abc/def/..", "abc", "..", "abc/def"},
+      {"abc/def/../..", ".", "..", "abc/def/.."},
+      {"/abc/def/../..", "/", "..", "/abc/def/.."},
+      {"abc/def/../../..", "..", "..", "abc/def/../.."},
+      {"/abc/def/../../..", "/", "..", "/abc/def/../.."},
+      {"abc/def/../../../ghi/jkl/../../../mno", "../../mno", "mno",
+       "abc/def/../../../ghi/jkl/../../.."},
+      {"abc/./../def", "def", "def", "abc/./.."},
+      {"abc/../../././../def", "../../def", "def", "abc/../../././.."},
+  };
+  for (const PathCase& c : cases) {
+    const MapData data(std::map<std::string, std::string>{{"p", c.in}});
+    auto run = [&](std::string_view text) {
+      auto t = Template::Parse(text);
+      if (!t) return "ERROR: " + t.error().message();
+      std::string out, err;
+      if (!t->Execute(data, &out, &err, nullptr)) return "ERROR: " + err;
+      return out;
+    };
+    EXPECT_EQ(run("{{ clean .p }}"), c.clean) << c.in;
+    EXPECT_EQ(run("{{ base .p }}"), c.base) << c.in;
+    // Go's Dir is Clean of everything up to the last slash.
+    EXPECT_EQ(run("{{ dir .p }}"), run("{{ clean \"" + std::string(c.dir) + "\" }}")) << c.in;
+  }
+  Check({
+      {"{{ ext \"path.go\" }}|{{ ext \"path.pb.go\" }}|{{ ext \"a.dir/b\" }}|{{ ext \"a.dir/b.go\" "
+       "}}"
+       "|{{ ext \"a.dir/\" }}",
+       ".go|.go||.go|"},
+      {"{{ isAbs \"/var/log\" }} {{ isAbs \"var/log\" }} {{ isAbs \"\" }}", "true false false"},
+      {"{{ base \"/var/log/pods/ns_pod_uid/app/0.log\" | trimSuffix \".log\" }}", "0"},
+  });
+}
+
+TEST(TemplateSprig, MaxAndMinTakeTheirOperandsAsIntegers) {
+  Check({
+      {"{{ max 1 5 3 }} {{ min 4 2 9 }} {{ max 7 }}", "5 2 7"},
+      {"{{ max -3 -8 }} {{ min -3 -8 }}", "-3 -8"},
+  });
+}
+
+// regexFindAll is Go's FindAllString: successive non-overlapping matches, at most n (n < 0: all),
+// an empty match right after a match not counted.
+TEST(TemplateSprig, RegexFindAllIsGosFindAllString) {
+  Check({
+      {"{{ regexFindAll \"[2,4,6,8]\" \"123456789\" -1 }}", "[2 4 6 8]"},
+      {"{{ regexFindAll \"[2,4,6,8]\" \"123456789\" 2 }}", "[2 4]"},
+      {"{{ regexFindAll \"[2,4,6,8]\" \"123456789\" 0 }}", "[]"},
+      {"{{ regexFindAll \"a*\" \"baaab\" -1 }}", "[ aaa ]"},
+      {"{{ regexFindAll \"x*\" \"é\" -1 | len }}", "2"},  // one empty match each side of é
+      {"{{ range regexFindAll \"[a-z]+\" \"ab 12 cd\" -1 }}<{{ . }}>{{ end }}", "<ab><cd>"},
+      {"{{ regexFindAll \"(\" \"x\" -1 }}",
+       "ERROR: template: 1:27: regexFindAll: invalid regular expression: missing ): ("},
+  });
+}
+
 }  // namespace
 }  // namespace skidder::lang::go
