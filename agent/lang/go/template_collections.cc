@@ -53,37 +53,23 @@ bool FRegexFindAll(Call& c) {
   if (re == nullptr || !c.Str(1, &s) || !c.Int(2, &n)) return false;
   std::string valid;
   const std::string_view in = GoRegexpInput(s, &valid);
-  if (n < 0) n = static_cast<int64_t>(in.size()) + 1;
   List found;
   size_t bytes = 0;
-  size_t pos = 0;
-  std::optional<size_t> prev_end;
-  while (static_cast<int64_t>(found.size()) < n && pos <= in.size()) {
-    re2::StringPiece m;
-    if (!re->Match(in, pos, in.size(), RE2::UNANCHORED, &m, 1)) break;
-    const size_t begin = static_cast<size_t>(m.data() - in.data()), end = begin + m.size();
-    bool accept = true;
-    if (end == pos) {  // an empty match: step over one character
-      if (prev_end && begin == *prev_end) accept = false;
-      if (pos < in.size()) {
-        const auto lead = static_cast<unsigned char>(in[pos]);
-        pos += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-        pos = std::min(pos, in.size());
-      } else {
-        pos = in.size() + 1;
+  bool ok = true;
+  std::vector<re2::StringPiece> groups;
+  if (n != 0) {
+    ForEachGoMatch(*re, in, groups, [&](const std::vector<re2::StringPiece>& g) {
+      if (found.size() == kMaxListLen) return ok = TooLong(c);
+      bytes += g[0].size();
+      if (bytes > c.max_bytes) {  // counted as a refused result, as SetStr's
+        *c.exceeded = true;
+        return ok = c.Fail(fmt::format("result longer than {} bytes", c.max_bytes));
       }
-    } else {
-      pos = end;
-    }
-    prev_end = end;
-    if (accept) {
-      if (found.size() == kMaxListLen) return TooLong(c);
-      bytes += m.size();
-      if (bytes > c.max_bytes) return c.Fail("regexFindAll: result too large");
-      found.push_back(Value::Own(std::string(m.data(), m.size())));
-    }
+      found.push_back(Value::Own(std::string(g[0].data(), g[0].size())));
+      return n < 0 || static_cast<int64_t>(found.size()) < n;
+    });
   }
-  return SetValue(c, Value::Of(std::move(found)));
+  return ok && SetValue(c, Value::Of(std::move(found)));
 }
 
 // splitList sep s: a list.

@@ -132,7 +132,8 @@ struct FuncDef {
 const FuncDef* FindFunc(std::string_view name);
 // The sprig part of the table (template_sprig.cc).
 std::span<const FuncDef> SprigFuncs();
-// Lists and maps: list, splitList, split, dict, keys, index, until (template_collections.cc).
+// Lists and maps: list, splitList, split, dict, keys, index, until, regexFindAll
+// (template_collections.cc).
 std::span<const FuncDef> CollectionFuncs();
 // The longest list a function may build, so that no template can allocate without bound.
 constexpr size_t kMaxListLen = 10000;

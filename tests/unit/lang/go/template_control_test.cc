@@ -235,9 +235,22 @@ TEST(TemplateSprig, RegexFindAllIsGosFindAllString) {
       {"{{ regexFindAll \"a*\" \"baaab\" -1 }}", "[ aaa ]"},
       {"{{ regexFindAll \"x*\" \"é\" -1 | len }}", "2"},  // one empty match each side of é
       {"{{ range regexFindAll \"[a-z]+\" \"ab 12 cd\" -1 }}<{{ . }}>{{ end }}", "<ab><cd>"},
+      {"{{ regexFindAll \"x*\" \"€\" -1 | len }}", "2"},  // a 3-byte character stepped over whole
+      {"{{ regexFindAll \"^a\" \"aaa\" -1 }}", "[a]"},    // ^ only at the start of the text
+      {"{{ regexFindAll (print \"[\" \"b]\") \"abcb\" -1 }}",
+       "[b b]"},  // a regex built at run time
       {"{{ regexFindAll \"(\" \"x\" -1 }}",
        "ERROR: template: 1:27: regexFindAll: invalid regular expression: missing ): ("},
   });
+}
+
+// A regexFindAll result longer than the limit is refused, and counted as a refused result.
+TEST(TemplateSprig, RegexFindAllPastTheLimitIsRefusedAndCounted) {
+  Template::Limit limit;
+  limit.max_bytes = 4;
+  EXPECT_EQ(Exec("{{ regexFindAll \"[a-z]\" \"abcdef\" -1 | len }}", &limit),
+            "ERROR: regexFindAll: result longer than 4 bytes");
+  EXPECT_TRUE(limit.exceeded);
 }
 
 }  // namespace
