@@ -14,6 +14,15 @@ constexpr size_t kMaxInspectBody = 4 << 20;
 constexpr std::chrono::seconds kInspectTimeout{30};
 constexpr size_t kMaxSystemError = 1024;
 constexpr const char* kStreamLabel = "__meta_docker_container_log_stream";
+// The daemon stamps stdout and stderr lines on two goroutines and writes them under one lock, so
+// its log is in timestamp order only within microseconds (a stderr line stamped first may be
+// written after a stdout line). A position at the last line's timestamp would make the daemon
+// leave out, when read again, a line written after it with an earlier stamp: `since` starts this
+// much earlier, and the lines read again are skipped by count (Position).
+constexpr int64_t kDisorderNs = 100'000'000;
+// Lines whose timestamps are kept for that count (64 KB): more within kDisorderNs (a container
+// writing over 80,000 lines a second) are read again after a restart, never skipped.
+constexpr size_t kRecentLines = 8192;
 
 }  // namespace
 
@@ -68,8 +77,6 @@ ContainerReader::ContainerReader(const ReaderContext* ctx, Endpoint ep, std::str
       id_(std::move(id)),
       meta_(std::move(meta)),
       since_ns_(from.ts_ns),
-      last_ts_(from.ts_ns),
-      at_last_ts_(from.lines_at_ts),
       skip_at_since_(from.lines_at_ts),
       emitter_(std::make_unique<pipeline::BatchEmitter>(ctx->sink)) {}
 
@@ -103,20 +110,12 @@ void ContainerReader::Run() {
     if (ctx_->metrics != nullptr) ctx_->metrics->docker_errors.With({"stream"})->Add(1);
     LogError("reading a container's logs stopped; resuming at the next refresh", st);
   }
-  // Where the next run starts: the last line handed on (skipping the lines already handed on
-  // at that timestamp), or a partial line still held, which is dropped here and read again.
-  int64_t held = 0;
-  for (auto& a : asm_) {
-    if (a && a->held_since_ns() != 0 && (held == 0 || a->held_since_ns() < held)) {
-      held = a->held_since_ns();
-    }
-  }
-  if (held != 0 && held <= last_ts_) {
-    since_ns_ = held;
-    skip_at_since_ = 0;
-  } else if (last_ts_ != 0) {
-    since_ns_ = last_ts_;
-    skip_at_since_ = at_last_ts_;
+  // Where the next run starts: just before the last line read (skipping the lines already handed
+  // on), or a partial line still held, which is dropped here and read again.
+  if (last_ts_ != 0) {
+    const Position p = Resume();
+    since_ns_ = p.ts_ns;
+    skip_at_since_ = p.lines_at_ts;
   }
   running_ = false;
 }
@@ -124,6 +123,11 @@ void ContainerReader::Run() {
 Status ContainerReader::ReadOnce(DockerApi& api) {
   asm_[0].reset();  // a run that fails before reading holds no partial line
   asm_[1].reset();
+  // A run counts only the lines it read from its own `since` (the previous run's would count
+  // the lines read again twice, and skip that many lines too many when read again); a run that
+  // reads none keeps the previous run's position (Run), a held partial line's too.
+  recent_.clear();
+  last_ts_ = 0;
   auto inspect =
       api.Get("/containers/" + UrlEncode(id_) + "/json", kMaxInspectBody,
               std::chrono::duration_cast<std::chrono::milliseconds>(kInspectTimeout), &stop_);
@@ -165,19 +169,30 @@ Status ContainerReader::ReadOnce(DockerApi& api) {
   return st;
 }
 
-void ContainerReader::OnLine(const LogLine& l, pipeline::Emitter& out) {
-  if (skip_at_since_ > 0) {
-    if (l.timestamp_ns == since_ns_) {  // handed on by the previous run already
-      --skip_at_since_;
-      return;
-    }
-    skip_at_since_ = 0;
+Position ContainerReader::Resume() const {
+  Position pos{std::max<int64_t>(last_ts_ - kDisorderNs, 0), 0};
+  for (int64_t ts : recent_) pos.lines_at_ts += ts >= pos.ts_ns && ts <= last_ts_;
+  // A partial line held from before: read again from its start, skipping nothing (a line of
+  // the other stream handed on after it would be counted before it).
+  for (const auto& a : asm_) {
+    const int64_t held = a ? a->held_since_ns() : 0;
+    if (held != 0 && held <= last_ts_) pos = Position{std::min(held, pos.ts_ns), 0};
   }
-  if (l.timestamp_ns == last_ts_) {
-    ++at_last_ts_;
-  } else {
-    last_ts_ = l.timestamp_ns;
-    at_last_ts_ = 1;
+  return pos;
+}
+
+void ContainerReader::OnLine(const LogLine& l, pipeline::Emitter& out) {
+  last_ts_ = l.timestamp_ns;
+  recent_.push_back(l.timestamp_ns);
+  while (recent_.size() > kRecentLines || recent_.front() < last_ts_ - kDisorderNs) {
+    recent_.pop_front();
+  }
+  // Handed on by the previous run already: the first lines of the position's window. A line
+  // stamped outside it was not (written later, or out of order), and is not counted.
+  if (skip_at_since_ > 0 && l.timestamp_ns >= since_ns_ &&
+      l.timestamp_ns <= since_ns_ + kDisorderNs) {
+    --skip_at_since_;
+    return;
   }
   if (hold_.empty()) hold_ = tracker_->Open(++seq_);
   const std::optional<Labels>& labels = labels_[l.stream == Stream::kStderr ? 1 : 0];
@@ -213,13 +228,7 @@ void ContainerReader::HandOn(F&& feed) {
   }
   out.Flush();  // one batch per read, handed on outside the pipeline lock
   if (!hold_.empty()) {
-    // As at the end of a run (Run()): a partial line held from before the last line read means
-    // reading again from its timestamp, counting nothing there.
-    Position pos{last_ts_, at_last_ts_};
-    for (auto& a : asm_) {
-      const int64_t held = a->held_since_ns();
-      if (held != 0 && held <= pos.ts_ns) pos = Position{held, 0};
-    }
+    const Position pos = Resume();  // as at the end of a run
     {
       std::lock_guard lock(mu_);
       checkpoints_.emplace_back(seq_, pos);

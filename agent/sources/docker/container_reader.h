@@ -5,14 +5,15 @@
 // __meta_docker_container_log_stream (stdout|stderr), relabeled, internal labels dropped, and
 // handed through the job's pipeline to the sink.
 //
-// Position: the timestamp of the last line Loki acknowledged ("<unix seconds>.<nanoseconds>",
-// Docker's `since`) and how many lines with that timestamp were acknowledged ("+<n>"), under
-// "docker-<container id>". Each chunk read from the socket is one AckTracker checkpoint whose
-// position is that of its last line (or, if older, the timestamp of a partial line still held,
-// with no line counted). Docker's `since` is inclusive: reading again from a position skips the
-// counted lines at its timestamp, so neither a reconnection (container restarted, daemon back,
-// bad frame) nor a restart of the agent sends a line twice; after a SIGKILL what was
-// acknowledged but not yet saved comes again (at least once).
+// Position: 100 ms before the timestamp of the last line Loki acknowledged ("<unix
+// seconds>.<nanoseconds>", Docker's `since`) and how many lines stamped from then to that line
+// were read ("+<n>"), under "docker-<container id>" (see Position for why not the last line's
+// timestamp itself). Each chunk read from the socket is one AckTracker checkpoint whose position
+// is that of its last line (or, if older, the timestamp of a partial line still held, with no
+// line counted). Docker's `since` is inclusive: reading again from a position skips the counted
+// lines of its window, so neither a reconnection (container restarted, daemon back, bad frame)
+// nor a restart of the agent sends a line twice; after a SIGKILL what was acknowledged but not
+// yet saved comes again (at least once).
 //
 // Backpressure: while the sink is Saturated() the reading thread stops taking bytes from the
 // socket, so the daemon's log file holds the backlog.
@@ -58,14 +59,17 @@ struct ReaderContext {
 // "<seconds>.<nanoseconds>": Docker's since.
 std::string FormatSince(int64_t ts_ns);
 
-// A saved position: the timestamp of the last acknowledged line, and how many lines with exactly
-// that timestamp were acknowledged (skipped when reading again, since `since` is inclusive).
+// A saved position: where to read again from (Docker's `since`, inclusive) and how many lines
+// stamped from then to kDisorderNs later (container_reader.cc) were acknowledged already: the
+// first that many such lines the daemon returns are skipped. It returns them in its log's
+// order, the acknowledged ones first. (A position written before a line stamped exactly at
+// ts_ns and how many of them: the same thing.)
 struct Position {
   int64_t ts_ns = 0;
   size_t lines_at_ts = 0;
   bool operator==(const Position&) const = default;
 };
-// "<seconds>.<nanoseconds>[+<lines at that timestamp>]"; Promtail's whole seconds parse too
+// "<seconds>.<nanoseconds>[+<lines to skip>]"; Promtail's whole seconds parse too
 // (with 0 lines known). nullopt for anything else.
 std::string FormatPosition(const Position& p);
 std::optional<Position> ParsePosition(std::string_view text);
@@ -104,6 +108,8 @@ class ContainerReader {
   template <typename F>
   void HandOn(F&& feed);
   void OnLine(const LogLine& l, pipeline::Emitter& out);
+  // Where reading again would start for everything handed on so far (see Position).
+  Position Resume() const;
   void LogError(std::string_view what, const Status& st);
 
   const ReaderContext* ctx_;
@@ -118,11 +124,13 @@ class ContainerReader {
   std::string system_error_;  // a daemon error frame's text
   Status stream_error_;
   int64_t since_ns_;          // where the next run starts
-  int64_t last_ts_ = 0;       // timestamp of the last line handed on
-  size_t at_last_ts_ = 0;     // lines handed on with that timestamp
-  size_t skip_at_since_ = 0;  // lines at since_ns_ the previous run already handed on
-  AckRef hold_;               // the checkpoint of the chunk being handed on
-  BatchTime now_;             // of the read being handed on (HandOn)
+  int64_t last_ts_ = 0;       // timestamp of the last line read (handed on or skipped)
+  size_t skip_at_since_ = 0;  // lines of since_ns_'s window the previous run handed on
+  // Timestamps of the lines read lately, in the log's order, back to kDisorderNs before the last
+  // one: those a position just before the last line counts (Resume).
+  std::deque<int64_t> recent_;
+  AckRef hold_;                                      // the checkpoint of the chunk being handed on
+  BatchTime now_;                                    // of the read being handed on (HandOn)
   std::unique_ptr<pipeline::BatchEmitter> emitter_;  // what one read produced, for the sink
   uint64_t seq_ = 0;
 
