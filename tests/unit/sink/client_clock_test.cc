@@ -106,8 +106,10 @@ class LokiClientClockTest : public ::testing::Test {
     cfg.backoff_config.max_period = seconds(5);
     return cfg;
   }
-  std::unique_ptr<LokiClient> Make(config::ClientConfig cfg, ScriptedLoki& loki) {
+  std::unique_ptr<LokiClient> Make(config::ClientConfig cfg, ScriptedLoki& loki,
+                                   int64_t max_buffered_bytes = 8 << 20) {
     ClientOptions opts;
+    opts.max_buffered_bytes = max_buffered_bytes;
     opts.seed = 7;
     opts.clock = &clock_;
     opts.http_client = loki.Factory();
@@ -404,6 +406,37 @@ TEST_F(LokiClientClockTest, NoTenantAndAnInvalidTenantAreOneLane) {
   ASSERT_EQ(bytes.size(), 3u);
   EXPECT_EQ(bytes[0], bytes[1]);  // the retry of the first batch ...
   EXPECT_GT(bytes[2], 4000u);     // ... before the second
+  EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
+// With the budget full and nothing due, open batches are closed early so that they can be sent,
+// but not the open batch of a tenant whose batch waits for a retry: closed, it could only wait
+// too, and every wake of the sender would cut it again. Its entries go as one batch once the
+// tenant's refused batch is through.
+TEST_F(LokiClientClockTest, AFullBudgetDoesNotCutTheOpenBatchOfATenantWaitingForARetry) {
+  ScriptedLoki loki(&clock_, {}, {}, {{"slow", {429, 429}}});
+  auto client = Make(Config(), loki, /*max_buffered_bytes=*/1);  // always full
+  auto tracker = AckTracker::Create(0);
+  auto push = [&](uint64_t end) {
+    Entry e = MakeEntry();
+    e.labels = Labels{{"job", "test"}, {std::string(kTenantLabel), "slow"}};
+    e.ack = tracker->Open(end);
+    client->Push(std::move(e));
+  };
+  ASSERT_TRUE(client->Start().ok());
+  push(10);
+  ASSERT_TRUE(WaitFor([&] { return loki.PostCount() == 1; }));  // refused: waits for a retry
+  for (uint64_t end : {20, 30, 40}) {
+    push(end);
+    // A moment later (the retry is due in 500 ms, the batch in 1 s): the sender has looked at
+    // the full budget again since the push once it waits having seen this time.
+    clock_.Advance(milliseconds(1));
+    ASSERT_TRUE(clock_.AwaitWaiter());
+  }
+  ASSERT_TRUE(RunUntil([&] { return tracker->Committed() == 40; }));
+  std::vector<int> answers;
+  for (const auto& [tenant, status] : loki.Answers()) answers.push_back(status);
+  EXPECT_EQ(answers, (std::vector<int>{429, 429, 204, 204}));  // the first batch, then the rest
   EXPECT_TRUE(client->Stop(seconds(5)));
 }
 
