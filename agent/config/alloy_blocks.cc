@@ -33,9 +33,10 @@ YAML::Node NullForEmpty(const YAML::Node& map) {
 }
 
 // stage.* blocks that are Promtail's stage of the same name with the same keys.
-const std::set<std::string> kSameKeys = {
-    "cri",   "docker",   "json",    "regex", "logfmt", "multiline",  "timestamp", "output", "drop",
-    "limit", "template", "replace", "pack",  "tenant", "decolorize", "sampling",  "geoip",  "luhn"};
+const std::set<std::string> kSameKeys = {"cri",       "docker",    "json",   "regex",  "logfmt",
+                                         "multiline", "timestamp", "output", "drop",   "limit",
+                                         "template",  "replace",   "pack",   "tenant", "decolorize",
+                                         "sampling",  "geoip",     "luhn",   "pattern"};
 
 // stage.labels { values = {...} } and friends: the body is the `values` attribute alone.
 Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty) {
@@ -46,7 +47,8 @@ Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty
   }
   const Attribute* values = stage.Attr("values");
   if (values == nullptr) {  // Alloy's default is empty; the stage decides whether that is valid
-    bool list = stage.name == "stage.label_drop" || stage.name == "stage.label_keep";
+    bool list = stage.name == "stage.label_drop" || stage.name == "stage.label_keep" ||
+                stage.name == "stage.structured_metadata_drop";
     return YAML::Node(list ? YAML::NodeType::Sequence : YAML::NodeType::Map);
   }
   Result<Value> v = l.Eval(*values);
@@ -312,7 +314,7 @@ Result<std::pair<std::string, YAML::Node>> Stage(Loader& l, const Block& stage, 
     }
   } else if (type == "labels" || type == "structured_metadata") {
     body = ValuesOnly(l, stage, true);
-  } else if (type == "static_labels") {
+  } else if (type == "static_labels" || type == "structured_metadata_drop") {
     body = ValuesOnly(l, stage, false);
   } else if (type == "label_drop" || type == "label_keep") {
     promtail = type == "label_drop" ? "labeldrop" : "labelallow";

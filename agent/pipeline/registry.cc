@@ -25,6 +25,7 @@
 #include "pipeline/stages/multiline.h"
 #include "pipeline/stages/output.h"
 #include "pipeline/stages/pack.h"
+#include "pipeline/stages/pattern.h"
 #include "pipeline/stages/regex.h"
 #include "pipeline/stages/relabel.h"
 #include "pipeline/stages/replace.h"
@@ -69,6 +70,7 @@ constexpr StageType kStages[] = {
     {"non_indexed_labels", stages::NewStructuredMetadataStage, true},
     {"output", stages::NewOutputStage, true},
     {"pack", stages::NewPackStage, true},
+    {"pattern", stages::NewPatternStage, false},  // Alloy's stage.pattern; Promtail has none
     {"regex", stages::NewRegexStage, true},
     {"relabel", stages::NewRelabelStage, false},  // skidder's: Alloy's loki.relabel
     {"replace", stages::NewReplaceStage, true},
@@ -77,6 +79,8 @@ constexpr StageType kStages[] = {
     {"sampling", stages::NewSamplingStage, true},
     {"static_labels", stages::NewStaticLabelsStage, true},
     {"structured_metadata", stages::NewStructuredMetadataStage, true},
+    // Alloy's stage.structured_metadata_drop; Promtail has none.
+    {"structured_metadata_drop", stages::NewStructuredMetadataDropStage, false},
     {"template", stages::NewTemplateStage, true},
     {"tenant", stages::NewTenantStage, true},
     {"timestamp", stages::NewTimestampStage, true},

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pipeline/stage_support.h"
+#include "pipeline/stages/name_mapping.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -42,20 +43,9 @@ class LabelFilterStage final : public Stage {
 Result<std::unique_ptr<Stage>> NewLabelFilterStage(const config::StageConfig& cfg,
                                                    const std::string& path, Keep keep,
                                                    std::string_view name) {
-  const YAML::Node& body = cfg.body;
-  if (!body.IsSequence() || body.size() == 0) {
-    return Err(config::ErrorAt(cfg.file, body, path, "expected a non-empty list of label names"));
-  }
-  std::vector<std::string> names;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const YAML::Node n = body[i];
-    if (!n.IsScalar() || !IsValidLabelName(n.Scalar())) {
-      return Err(config::ErrorAt(cfg.file, n, path + "[" + std::to_string(i) + "]",
-                                 "expected a label name"));
-    }
-    names.push_back(n.Scalar());
-  }
-  return std::make_unique<LabelFilterStage>(std::move(names), keep, name);
+  auto names = ReadNameList(cfg.body, cfg.file, path, {.what = "label names"});
+  if (!names) return Err(std::move(names.error()));
+  return std::make_unique<LabelFilterStage>(std::move(*names), keep, name);
 }
 
 }  // namespace

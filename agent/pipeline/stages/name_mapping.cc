@@ -48,4 +48,25 @@ Result<std::vector<std::pair<std::string, std::string>>> ReadNameMapping(
   return out;
 }
 
+Result<std::vector<std::string>> ReadNameList(const YAML::Node& body, const std::string& file,
+                                              const std::string& path,
+                                              const NameMappingOptions& options) {
+  if (!body.IsSequence() || body.size() == 0) {
+    return Err(config::ErrorAt(file, body, path, "expected a non-empty list of " + options.what));
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const YAML::Node n = body[i];
+    const bool ok = n.IsScalar() && !n.Scalar().empty() &&
+                    (!options.label_names || IsValidLabelName(n.Scalar()));
+    if (!ok) {
+      return Err(
+          config::ErrorAt(file, n, path + "[" + std::to_string(i) + "]",
+                          options.label_names ? "expected a label name" : "expected a name"));
+    }
+    names.push_back(n.Scalar());
+  }
+  return names;
+}
+
 }  // namespace skidder::pipeline::stages

@@ -1,7 +1,8 @@
 // Reading the "name: [extracted key]" mappings several stages share (labels, structured_metadata,
 // logfmt's mapping): each key a name, each value the extracted key to read, empty meaning the
 // same name. ForEachName is the shape and key check underneath, for mappings whose values mean
-// something else (static_labels). Config-time only.
+// something else (static_labels). ReadNameList reads the plain lists of names (labeldrop,
+// labelallow, structured_metadata_drop). Config-time only.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -30,5 +31,11 @@ Status ForEachName(const YAML::Node& body, const std::string& file, const std::s
 Result<std::vector<std::pair<std::string, std::string>>> ReadNameMapping(
     const YAML::Node& body, const std::string& file, const std::string& path,
     const NameMappingOptions& options = {});
+
+// The names of a non-empty list, in file order; an item that is not a name (a valid label name
+// when options.label_names) is the error, with its file:line:column.
+Result<std::vector<std::string>> ReadNameList(const YAML::Node& body, const std::string& file,
+                                              const std::string& path,
+                                              const NameMappingOptions& options);
 
 }  // namespace skidder::pipeline::stages

@@ -1,5 +1,6 @@
 #include "pipeline/stages/structured_metadata.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,23 @@ class StructuredMetadataStage final : public Stage {
   std::vector<std::pair<std::string, std::string>> map_;  // metadata name -> extracted key
 };
 
+class StructuredMetadataDropStage final : public Stage {
+ public:
+  explicit StructuredMetadataDropStage(std::vector<std::string> names) : names_(std::move(names)) {}
+
+  void Process(PipelineEntry&& e, Emitter& out) override {
+    std::erase_if(e.entry.structured_metadata, [&](const Label& m) {
+      return std::find(names_.begin(), names_.end(), m.name) != names_.end();
+    });
+    out.Emit(std::move(e));
+  }
+
+  std::string_view Name() const override { return "structured_metadata_drop"; }
+
+ private:
+  std::vector<std::string> names_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<Stage>> NewStructuredMetadataStage(const config::StageConfig& cfg,
@@ -53,6 +71,15 @@ Result<std::unique_ptr<Stage>> NewStructuredMetadataStage(const config::StageCon
   auto map = ReadNameMapping(cfg.body, cfg.file, path);
   if (!map) return Err(std::move(map.error()));
   return std::make_unique<StructuredMetadataStage>(std::move(*map));
+}
+
+Result<std::unique_ptr<Stage>> NewStructuredMetadataDropStage(const config::StageConfig& cfg,
+                                                              const StageContext& ctx,
+                                                              const std::string& path) {
+  auto names = ReadNameList(cfg.body, cfg.file, path,
+                            {.label_names = false, .what = "structured metadata names"});
+  if (!names) return Err(std::move(names.error()));
+  return std::make_unique<StructuredMetadataDropStage>(std::move(*names));
 }
 
 }  // namespace skidder::pipeline::stages

@@ -8,6 +8,9 @@
 // skipped, as an empty label value means "no label"; a name already present is replaced, not
 // duplicated; values that are not valid UTF-8 are skipped. Owned by one Pipeline; called from its
 // thread only.
+//
+// structured_metadata_drop (Alloy's stage.structured_metadata_drop; Promtail has none): removes
+// the listed names from the entry's structured metadata. Body: a list of names.
 #pragma once
 
 #include <memory>
@@ -23,5 +26,9 @@ namespace skidder::pipeline::stages {
 Result<std::unique_ptr<Stage>> NewStructuredMetadataStage(const config::StageConfig& cfg,
                                                           const StageContext& ctx,
                                                           const std::string& path);
+
+Result<std::unique_ptr<Stage>> NewStructuredMetadataDropStage(const config::StageConfig& cfg,
+                                                              const StageContext& ctx,
+                                                              const std::string& path);
 
 }  // namespace skidder::pipeline::stages

@@ -233,6 +233,25 @@ loki.process "p" {
     const std::string error = BuildError(LoadAlloy(source + kInMatch));
     EXPECT_EQ(error.find("c.alloy:7:5: stage.timestamp.location: "), 0u) << error;
   }
+  // Alloy's own stages too.
+  constexpr const char* kBadPattern = R"x(
+loki.process "p" {
+  stage.structured_metadata_drop { values = ["trace_id"] }
+  stage.pattern { pattern = "<method><path> <_>" }
+  forward_to = [loki.write.alerts.receiver]
+}
+)x";
+  EXPECT_EQ(BuildError(LoadAlloy(one_path + kBadPattern)),
+            "c.alloy:5:3: stage.pattern.pattern: consecutive captures <method><path> at byte 0: a "
+            "literal must separate them");
+  constexpr const char* kNoValues = R"x(
+loki.process "p" {
+  stage.structured_metadata_drop { }
+  forward_to = [loki.write.alerts.receiver]
+}
+)x";
+  EXPECT_EQ(BuildError(LoadAlloy(one_path + kNoValues)).find("c.alloy:4:3: "), 0u)
+      << BuildError(LoadAlloy(one_path + kNoValues));
   // Fixed, the same routes build.
   std::string fixed = fan_out + kInMatch;
   fixed.replace(fixed.find("Nowhere/Land"), 12, "UTC");

@@ -166,6 +166,15 @@ const ParityCase kCases[] = {
      "- luhn: {replacement: '<card>'}\n",
      "stage.luhn {\n replacement = \"<card>\"\n}\n",
      {"paid with 4111 1111 1111 1111 today", "4111111111111111", "1234"}},
+    {"pattern, structured_metadata, structured_metadata_drop",
+     "- pattern: {pattern: '<level> [<component>] <_> trace=<trace> pod=<pod>', "
+     "labels_from_groups: true}\n"
+     "- structured_metadata: {trace: , pod: }\n- structured_metadata_drop: [pod]\n",
+     "stage.pattern {\n pattern = \"<level> [<component>] <_> trace=<trace> pod=<pod>\"\n"
+     " labels_from_groups = true\n}\n"
+     "stage.structured_metadata {\n values = {trace = \"\", pod = \"\"}\n}\n"
+     "stage.structured_metadata_drop {\n values = [\"pod\"]\n}\n",
+     {"INFO [api] done trace=t1 pod=p1", "WARN [db] slow", "not matching at all"}},
 };
 
 TEST(AlloyStageParity, EveryStageBlockGivesTheSameEntriesAsItsYamlStage) {

@@ -188,6 +188,20 @@ TEST(StageChain, ParsingStagesDoNotAllocatePerLine) {
                               "GET /api/v1/orders status=200 12ms user=alice", labels),
             0u)
       << "static_labels";
+  EXPECT_EQ(
+      AllocationsPerRun("- pattern:\n    pattern: '<ip> - <user> [<_>] \"<method> <uri> <_>\" "
+                        "<status> <_>'\n"
+                        "- labels: {method:, status:}\n",
+                        "10.2.7.14 - alice@example.com [24/Nov/2026:10:40:12 +0000] "
+                        "\"GET /api/v1/orders/8f2c HTTP/1.1\" 200 512",
+                        labels),
+      0u)
+      << "pattern";
+  EXPECT_EQ(AllocationsPerRun("- pattern:\n    pattern: 'level=<level> <_>'\n"
+                              "    labels_from_groups: true\n",
+                              "level=info caller=handler.go:118 msg=\"order placed\"", labels),
+            0u)
+      << "pattern's labels_from_groups";
 }
 
 }  // namespace
