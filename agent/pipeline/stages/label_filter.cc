@@ -20,7 +20,11 @@ class LabelFilterStage final : public Stage {
   void Process(PipelineEntry&& e, Emitter& out) override {
     // One pass and one rehash, however many go (a Remove() per label would be quadratic over
     // the thousands of labels a pod can carry through labelmap); nothing is copied when none go.
-    e.entry.labels.RemoveIf([this](const Label& l) { return Goes(l.name); });
+    // The result depends on the label set alone: the next line of a file takes the set made for
+    // the one before (no copy per line).
+    memo_.Apply(e.entry.labels, {}, [this](Labels& labels) {
+      labels.RemoveIf([this](const Label& l) { return Goes(l.name); });
+    });
     out.Emit(std::move(e));
   }
 
@@ -38,6 +42,7 @@ class LabelFilterStage final : public Stage {
   std::vector<std::string> names_;
   Keep keep_;
   std::string_view name_;  // a literal
+  LabelsMemo memo_;
 };
 
 Result<std::unique_ptr<Stage>> NewLabelFilterStage(const config::StageConfig& cfg,

@@ -202,6 +202,11 @@ TEST(StageChain, ParsingStagesDoNotAllocatePerLine) {
                               "level=info caller=handler.go:118 msg=\"order placed\"", labels),
             0u)
       << "pattern's labels_from_groups";
+  EXPECT_EQ(AllocationsPerRun("- labeldrop: [filename]\n", "GET /api/v1/orders status=200", labels),
+            0u)
+      << "labeldrop";
+  EXPECT_EQ(AllocationsPerRun("- labelallow: [job]\n", "GET /api/v1/orders status=200", labels), 0u)
+      << "labelallow";
 }
 
 }  // namespace
