@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "sources/docker/containers.h"
@@ -12,6 +13,10 @@ namespace {
 
 constexpr size_t kMaxListBody = 64 << 20;
 constexpr std::chrono::seconds kFlushPeriod{1};
+// Containers asked about per refresh whether the daemon still has them: a host that keeps
+// thousands of stopped containers costs this many small requests a refresh, not thousands.
+constexpr size_t kRemovedChecksPerRefresh = 16;
+constexpr size_t kMaxInspectBody = 4 << 20;
 
 }  // namespace
 
@@ -29,6 +34,8 @@ DockerSource::DockerSource(DockerSourceOptions opts, Positions* positions, Entry
   ctx_.max_line = opts_.max_line;
   ctx_.errors = &errors_;
   readers_.resize(endpoints_.size());
+  retired_.resize(endpoints_.size());
+  checked_last_.resize(endpoints_.size());
   next_refresh_.resize(endpoints_.size());
 }
 
@@ -101,6 +108,43 @@ void DockerSource::Refresh(size_t d) {
     return;
   }
   Sync(d, *found);
+  ForgetRemoved(d, api);
+}
+
+// A container's position outlives its reader: a stopped container is not listed but may start
+// again, and reads on from it. Once the daemon answers 404 for it (removed), nothing can resume
+// from the position, and it goes; without this a host running short-lived containers (CI jobs,
+// `docker run --rm`) grows its positions file, and every save, by one entry per container
+// forever. Only containers dropped in this run are known to belong to this daemon: a position
+// left by a container removed while the agent was down stays (the keys carry no daemon).
+void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
+  std::vector<std::string> check;
+  {
+    std::lock_guard lock(mu_);
+    const std::set<std::string>& retired = retired_[d];
+    auto it = retired.upper_bound(checked_last_[d]);
+    while (check.size() < std::min(retired.size(), kRemovedChecksPerRefresh)) {
+      if (it == retired.end()) it = retired.begin();
+      check.push_back(*it++);
+    }
+    if (!check.empty()) checked_last_[d] = check.back();
+  }
+  for (const std::string& id : check) {
+    auto inspect = api.Get("/containers/" + id + "/json", kMaxInspectBody,
+                           std::chrono::milliseconds(30'000), &cancel_);
+    if (inspect || inspect.error().code() != StatusCode::kNotFound) continue;  // still there
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    // Read again meanwhile by a reader of this or another config: that reader's position.
+    bool read = false;
+    for (const Readers& readers : readers_) read = read || readers.contains(id);
+    retired_[d].erase(id);
+    if (read) continue;
+    positions_->RemoveCursor(ContainerReader::PositionKey(id));
+    positions_->RemoveCursor("journal-" + id);  // Promtail's, imported
+    LOG_DEBUG("forgot the position of a removed Docker container",
+              {{"job", opts_.job_name}, {"container", id}});
+  }
 }
 
 Position DockerSource::SavedPosition(const std::string& id) const {
@@ -120,6 +164,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   auto& readers = readers_[d];
   for (const ContainerTarget& t : found) {
     listed.insert(t.id);
+    retired_[d].erase(t.id);  // started again
     auto it = readers.find(t.id);
     if (it == readers.end() && HeldByAnother(d, t.id)) continue;
     if (it == readers.end()) {
@@ -135,7 +180,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   for (auto it = readers.begin(); it != readers.end();) {
     ContainerReader& r = *it->second;
     if (!listed.contains(it->first) && !r.Running() && r.Idle()) {
-      it = Retire(readers, it);
+      it = Retire(d, it);
     } else {
       ++it;
     }
@@ -160,7 +205,7 @@ bool DockerSource::HeldByAnother(size_t d, const std::string& id) {
     auto it = readers_[other].find(id);
     if (it == readers_[other].end()) continue;
     if (it->second->Running() || !it->second->Idle()) return true;
-    Retire(readers_[other], it);
+    Retire(other, it);
     return false;
   }
   return false;
@@ -168,12 +213,13 @@ bool DockerSource::HeldByAnother(size_t d, const std::string& id) {
 
 // Drops a reader whose stream ended with everything taken; its last position goes into the
 // positions as it goes.
-DockerSource::Readers::iterator DockerSource::Retire(Readers& readers, Readers::iterator it) {
+DockerSource::Readers::iterator DockerSource::Retire(size_t d, Readers::iterator it) {
   if (auto pos = it->second->TakeCommitted()) {
     positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
   }
   it->second->Stop();
-  return readers.erase(it);
+  retired_[d].insert(it->first);
+  return readers_[d].erase(it);
 }
 
 void DockerSource::SyncPositions() {

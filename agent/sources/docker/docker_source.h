@@ -3,7 +3,9 @@
 // /containers/json with the filters, GET /networks for the network labels) and keeps one
 // ContainerReader per container: started when the container appears, started again when it
 // is listed after its log stream ended (restarted, or the daemon was unreachable), and dropped
-// once it is no longer listed, has ended and Loki acknowledged everything it read.
+// once it is no longer listed, has ended and Loki acknowledged everything it read. The position
+// of a dropped container stays (a stopped container may start again) until the daemon says it
+// no longer has it (removed: `docker rm`, `--rm`), checked at the following refreshes.
 //
 // The job's pipeline is shared by the readers under one mutex; the discovery thread flushes it
 // (multiline and other buffering stages) about once a second.
@@ -17,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,7 +68,8 @@ class DockerSource {
   using Readers = std::map<std::string, std::unique_ptr<ContainerReader>>;  // by container id
   // Another endpoint of the same daemon reads the container (mu_ held); see the .cc.
   bool HeldByAnother(size_t d, const std::string& id);
-  Readers::iterator Retire(Readers& readers, Readers::iterator it);  // mu_ held
+  Readers::iterator Retire(size_t daemon, Readers::iterator it);  // mu_ held
+  void ForgetRemoved(size_t daemon, DockerApi& api);
   Position SavedPosition(const std::string& id) const;
 
   DockerSourceOptions opts_;
@@ -81,6 +85,10 @@ class DockerSource {
   mutable std::mutex mu_;  // guards readers_
   // Per daemon: container id -> its reader.
   std::vector<Readers> readers_;
+  // Per daemon: the containers whose reader was dropped in this run, whose positions go once the
+  // daemon no longer has them; and the last one checked (the checks take turns).
+  std::vector<std::set<std::string>> retired_;
+  std::vector<std::string> checked_last_;
   std::vector<std::chrono::steady_clock::time_point> next_refresh_;
   std::condition_variable cv_;
   bool stop_ = false;                // guarded by mu_

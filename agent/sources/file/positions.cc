@@ -625,6 +625,11 @@ void Positions::PutCursor(const std::string& key, const std::string& cursor) {
   dirty_ = true;
 }
 
+void Positions::RemoveCursor(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (cursors_.erase(key) > 0) dirty_ = true;
+}
+
 std::vector<PositionRecord> Positions::All() const {
   std::lock_guard lock(mu_);
   std::vector<PositionRecord> out;

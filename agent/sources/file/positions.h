@@ -124,6 +124,7 @@ class Positions {
   // "journal-<job>" entries are imported under "journal-<job>".
   std::optional<std::string> GetCursor(const std::string& key) const;
   void PutCursor(const std::string& key, const std::string& cursor);
+  void RemoveCursor(const std::string& key);
 
   // What a Save() writes for.
   enum class SaveWhen {

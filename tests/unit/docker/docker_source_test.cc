@@ -121,6 +121,37 @@ TEST_F(DockerSourceTest, AReconnectionCountsTheLinesItReadsAgainOnce) {
   src->Stop();
 }
 
+// A container's position stays while the daemon has the container (stopped, it may start again
+// and read on from it), and goes once the container is removed: a host running short-lived
+// containers would otherwise add a position for each, forever.
+TEST_F(DockerSourceTest, ARemovedContainersPositionIsForgotten) {
+  api_.AddContainer({.id = "c2", .name = "/two"});
+  api_.Log("c2", 1, kT0, "two\n");
+  auto src = Make();
+  src->Start();
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 11; }));
+  sink_.Ack();
+  api_.StopContainer("c1");
+  api_.StopContainer("c2");
+  ASSERT_TRUE(WaitFor([&] { return src->Targets() == 0; }));  // both dropped, their reads taken
+  EXPECT_TRUE(positions_.GetCursor("docker-c1").has_value());
+  EXPECT_TRUE(positions_.GetCursor("docker-c2").has_value());
+
+  api_.RemoveContainer("c2");
+  EXPECT_TRUE(WaitFor([&] { return !positions_.GetCursor("docker-c2").has_value(); }));
+  const size_t lists = api_.ListRequests();
+  ASSERT_TRUE(WaitFor([&] { return api_.ListRequests() >= lists + 3; }));
+  EXPECT_TRUE(positions_.GetCursor("docker-c1").has_value()) << "stopped, not removed";
+
+  // Started again, c1 reads on from its position: nothing twice.
+  api_.Log("c1", 1, kT0 + 50'000, "after the restart\n");
+  api_.StartContainer("c1");
+  ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 12; })) << sink_.Size();
+  EXPECT_EQ(sink_.Lines().back(), "after the restart");
+  src->Stop();
+  EXPECT_EQ(sink_.Size(), 12u);
+}
+
 // Two docker_sd_configs of the job on one daemon (different filters that both match, or an
 // Alloy array.concat of two discovery.docker): the container is read once.
 TEST_F(DockerSourceTest, AContainerTwoConfigsOfOneDaemonListIsReadOnce) {
