@@ -46,7 +46,9 @@ Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty
     }
   }
   const Attribute* values = stage.Attr("values");
-  if (values == nullptr) {  // Alloy's default is empty; the stage decides whether that is valid
+  // Missing: empty (Alloy's default for most of these blocks; structured_metadata_drop requires
+  // it), and the stage says whether that is valid ("expected a non-empty list ...").
+  if (values == nullptr) {
     bool list = stage.name == "stage.label_drop" || stage.name == "stage.label_keep" ||
                 stage.name == "stage.structured_metadata_drop";
     return YAML::Node(list ? YAML::NodeType::Sequence : YAML::NodeType::Map);

@@ -31,8 +31,8 @@ Result<LinePattern> LinePattern::Parse(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     if (const size_t n = CaptureAt(text, i); n > 0) {
       if (capture_end == i) {
-        // Loki's parser finds two in a row only at some positions and panics matching the
-        // others; both are refused here.
+        // As Loki refuses them (its older releases checked only some positions and panicked
+        // matching the others).
         return Err(InvalidArgument(fmt::format(
             "consecutive captures {}{} at byte {}: a literal must separate them",
             text.substr(capture_start, i - capture_start), text.substr(i, n), capture_start)));
@@ -65,7 +65,7 @@ Result<LinePattern> LinePattern::Parse(std::string_view text) {
 
 size_t LinePattern::Match(std::string_view in, std::vector<std::string_view>* values) const {
   values->clear();
-  if (in.empty()) return 0;
+  if (in.empty() || nodes_.empty()) return 0;
   size_t i = 0;
   if (!nodes_[0].capture) {
     if (!in.starts_with(nodes_[0].text)) return 0;

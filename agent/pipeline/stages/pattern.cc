@@ -12,6 +12,8 @@
 namespace skidder::pipeline::stages {
 namespace {
 
+constexpr size_t kMaxMemoKey = 1024;
+
 class PatternStage final : public Stage {
  public:
   PatternStage(lang::go::LinePattern pattern, std::optional<std::string> source, bool labels)
@@ -30,12 +32,18 @@ class PatternStage final : public Stage {
     if (labels_ && n > 0) {
       // Consecutive lines often capture the same values (level=info again): the memo hands the
       // entry the label set made for them before instead of a copy per line.
-      if (LabelsMemo::Use(e.entry.labels)) BuildKey(n);
-      memo_.Apply(e.entry.labels, key_, [&](Labels& labels) {
+      // A capture holding the rest of a long line would make each remembered result cost that
+      // line twice (key and labels) for values that seldom come again: not remembered.
+      auto change = [&](Labels& labels) {
         for (size_t i = 0; i < n; ++i) {
           if (formats::IsValidUtf8(values_[i])) labels.Set(names[i], values_[i]);
         }
-      });
+      };
+      if (LabelsMemo::Use(e.entry.labels) && BuildKey(n) <= kMaxMemoKey) {
+        memo_.Apply(e.entry.labels, key_, change);
+      } else {
+        change(e.entry.labels);
+      }
     }
     out.Emit(std::move(e));
   }
@@ -43,14 +51,16 @@ class PatternStage final : public Stage {
   std::string_view Name() const override { return "pattern"; }
 
  private:
-  // The captured values, length-prefixed so that no two different lists make the same key.
-  void BuildKey(size_t n) {
+  // The captured values, length-prefixed so that no two different lists make the same key;
+  // returns its size.
+  size_t BuildKey(size_t n) {
     key_.clear();
     for (size_t i = 0; i < n; ++i) {
       const auto size = static_cast<uint32_t>(values_[i].size());
       key_.append(reinterpret_cast<const char*>(&size), sizeof(size));
       key_.append(values_[i]);
     }
+    return key_.size();
   }
 
   lang::go::LinePattern pattern_;

@@ -54,6 +54,31 @@ TEST(LabelAllowAndLabelDropStages, KeepOnlyListedOrRemoveListedLabels) {
 // A pod's labels by the thousand (labelmap of __meta_kubernetes_pod_label_.+): every unlisted
 // one goes in one pass. A removal per label, each shifting and rehashing the whole set, was
 // quadratic: about a second per line at 20,000 labels.
+// Entries of one file share its label set: the stages remember what they made of each set, and
+// every entry still gets its own set's result; the shared sets stay as they were.
+TEST(LabelAllowAndLabelDropStages, EachSharedLabelSetGetsItsOwnResult) {
+  for (const char* yaml : {kAllow, kDrop}) {
+    auto stage = MustBuild(yaml);
+    const Labels a{{"namespace", "a"}, {"app", "web"}, {"pod", "web-1"}};
+    const Labels b{{"namespace", "b"}, {"container", "db"}, {"kubernetes_pod_name", "db-0"}};
+    const bool allow = yaml == kAllow;
+    const Labels want_a =
+        allow ? Labels{{"namespace", "a"}} : Labels{{"namespace", "a"}, {"pod", "web-1"}};
+    const Labels want_b = allow ? Labels{{"namespace", "b"}, {"container", "db"}}
+                                : Labels{{"namespace", "b"}, {"container", "db"}};
+    for (const Labels* in : {&a, &b, &a, &b}) {
+      auto out = RunStage(*stage, MakeEntry("x", *in));
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].entry.labels, in == &a ? want_a : want_b) << yaml;
+    }
+    // A set no other entry holds is changed in place.
+    auto out = RunStage(*stage, MakeEntry("x", Labels{{"namespace", "c"}, {"app", "x"}}));
+    EXPECT_EQ(out.at(0).entry.labels, (Labels{{"namespace", "c"}})) << yaml;
+    EXPECT_EQ(a.size(), 3u);
+    EXPECT_EQ(b.size(), 3u);
+  }
+}
+
 TEST(LabelAllowAndLabelDropStages, FilterThousandsOfLabelsInOnePass) {
   LabelsBuilder many;
   for (int i = 0; i < 20000; ++i) many.Add("l" + std::to_string(i), "v");

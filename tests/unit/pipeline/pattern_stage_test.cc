@@ -33,6 +33,11 @@ TEST(PatternStage, SetsEachCaptureAsAnExtractedValue) {
   out = RunStage(*stage, MakeEntry(""));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(ExtractedOr(out[0], "ip"), "<absent>");
+  auto get = MustBuild("pattern: {pattern: 'GET <uri> '}");
+  out = RunStage(*get, MakeEntry("POST /x GET /y HTTP/1.1"));  // the literal must start it
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ExtractedOr(out[0], "uri"), "<absent>");
+  EXPECT_EQ(out[0].entry.line, "POST /x GET /y HTTP/1.1");
 }
 
 TEST(PatternStage, ReadsTheSourceValueWhenOneIsNamed) {
@@ -45,8 +50,13 @@ TEST(PatternStage, ReadsTheSourceValueWhenOneIsNamed) {
   EXPECT_EQ(ExtractedOr(c.entries[0], "ms"), "12");
   EXPECT_EQ(c.entries[0].entry.line, "the line");
 
+  // A source naming a stream label reads it, as Promtail's extracted map holds the labels.
+  auto out = RunStage(*stage, MakeEntry("line", Labels{{"msg", "took 7ms"}}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ExtractedOr(out[0], "ms"), "7");
+
   // No such value: the entry passes unchanged (the line is not used instead).
-  auto out = RunStage(*stage, MakeEntry("took 5ms"));
+  out = RunStage(*stage, MakeEntry("took 5ms"));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(ExtractedOr(out[0], "ms"), "<absent>");
 }
@@ -54,18 +64,43 @@ TEST(PatternStage, ReadsTheSourceValueWhenOneIsNamed) {
 TEST(PatternStage, LabelsFromGroupsSetsStreamLabels) {
   auto stage =
       MustBuild("pattern: {pattern: '<level> [<component>]<detail>', labels_from_groups: true}");
-  for (int i = 0; i < 3; ++i) {  // the same values again reuse the label set made for them
-    auto out =
-        RunStage(*stage, MakeEntry("WARN [db] slow", Labels{{"job", "app"}, {"level", "x"}}));
+  // Entries of one file share its label set, as the file source hands them on: the stage
+  // remembers what it made of (set, values), and each entry still gets its own values' labels.
+  const Labels file{{"job", "app"}, {"level", "x"}};
+  const Labels other{{"job", "other"}};
+  struct Case {
+    const Labels* labels;
+    const char* line;
+    const char* level;
+    const char* component;
+    const char* job;
+  } cases[] = {
+      {&file, "WARN [db] slow", "WARN", "db", "app"},
+      {&file, "INFO [api] ok", "INFO", "api", "app"},
+      {&file, "WARN [db] slow", "WARN", "db", "app"},
+      {&other, "WARN [db] slow", "WARN", "db", "other"},
+      {&file, "WARN [db] slow", "WARN", "db", "app"},
+  };
+  for (const Case& c : cases) {
+    auto out = RunStage(*stage, MakeEntry(c.line, *c.labels));
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(LabelOr(out[0], "level"), "WARN");  // replaced
-    EXPECT_EQ(LabelOr(out[0], "component"), "db");
-    EXPECT_EQ(LabelOr(out[0], "detail"), " slow");
-    EXPECT_EQ(LabelOr(out[0], "job"), "app");
-    EXPECT_EQ(ExtractedOr(out[0], "component"), "db");
+    EXPECT_EQ(LabelOr(out[0], "level"), c.level) << c.line;  // replaced
+    EXPECT_EQ(LabelOr(out[0], "component"), c.component) << c.line;
+    EXPECT_EQ(LabelOr(out[0], "job"), c.job) << c.line;
+    EXPECT_EQ(ExtractedOr(out[0], "component"), c.component) << c.line;
   }
+  EXPECT_EQ(file.size(), 2u);  // the shared sets themselves are untouched
+  EXPECT_EQ(*file.Get("level"), "x");
+  // A long capture is not remembered but labels all the same.
+  const std::string tail(4000, 'z');
+  auto out = RunStage(*stage, MakeEntry("WARN [db]" + tail, file));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(LabelOr(out[0], "detail"), tail);
+  out = RunStage(*stage, MakeEntry("WARN [db]" + tail + "!", file));
+  EXPECT_EQ(LabelOr(out.at(0), "detail"), tail + "!");
+
   // An empty capture removes the label (an empty value is no label); invalid UTF-8 is skipped.
-  auto out = RunStage(*stage, MakeEntry("ERROR [\xff]", Labels{{"detail", "old"}}));
+  out = RunStage(*stage, MakeEntry("ERROR [\xff]", Labels{{"detail", "old"}}));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(LabelOr(out[0], "level"), "ERROR");
   EXPECT_EQ(LabelOr(out[0], "component"), "<absent>");

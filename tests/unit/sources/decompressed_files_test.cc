@@ -300,7 +300,6 @@ TEST_F(DecompressedFiles, AnArchiveGivenUpEmptyIsReadWhenItsBytesCome) {
 // another stream (garbage, then "corrupt", and the new archive never read). It is read whole.
 TEST_F(DecompressedFiles, AnArchiveWrittenAgainWhileItWaitsIsReadWhole) {
   skidder::testing::CapturedLog captured;
-  std::string& log = captured.text;
   const Export first(20000, "first"), second(300, "second");
   WriteFile(path, first.gz.substr(0, first.gz.size() / 2));
   StartArchives(h);

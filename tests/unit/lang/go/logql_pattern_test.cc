@@ -82,7 +82,7 @@ TEST(LinePattern, RefusesWhatLokiRefuses) {
       {"<_> only <_>", "at least one named capture"},
       {"<a><b>", "consecutive captures <a><b> at byte 0"},
       {"<a> x<b><c>", "consecutive captures <b><c> at byte 5"},
-      // Loki's check misses this one (and its matcher then panics).
+      // Older Loki releases missed this one (and their matcher then panicked).
       {"x<a><b>", "consecutive captures <a><b> at byte 1"},
       {"<a> x<a>", "duplicate capture name <a> at byte 5"},
   };
