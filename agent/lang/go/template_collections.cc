@@ -1,5 +1,6 @@
 // Template functions that build or read lists and maps, so that {{range}} has something to walk:
-// Go's index, and sprig's list, splitList, split, dict, get, hasKey, keys, until and regexFindAll.
+// Go's index, and sprig's list, splitList, split, dict, get, hasKey, keys, until, regexFindAll and
+// regexSplit.
 // Lists are bounded by kMaxListLen elements and kMaxValueDepth levels.
 #include <fmt/format.h>
 
@@ -70,6 +71,45 @@ bool FRegexFindAll(Call& c) {
     });
   }
   return ok && SetValue(c, Value::Of(std::move(found)));
+}
+
+// regexSplit(regex, s, n): Go's Regexp.Split: the text between the first n (all when n < 0)
+// matches, at most n parts, the last holding the rest; n == 0: an empty list. As in Go, a match
+// at the very start (an empty one included) makes no empty first part unless it has length,
+// and the rest is added only when the last match looked at did not start at the end.
+bool FRegexSplit(Call& c) {
+  std::unique_ptr<RE2> holder;
+  const RE2* re = RegexArg(c, &holder);
+  std::string_view pattern, s;
+  int64_t n = 0;
+  if (re == nullptr || !c.Str(0, &pattern) || !c.Str(1, &s) || !c.Int(2, &n)) return false;
+  List parts;
+  if (n == 0) return SetValue(c, Value::Of(std::move(parts)));
+  if (!pattern.empty() && s.empty()) {
+    parts.push_back(Value::Str(""));
+    return SetValue(c, Value::Of(std::move(parts)));
+  }
+  std::string valid;
+  const std::string_view in = GoRegexpInput(s, &valid);
+  std::vector<std::pair<size_t, size_t>> matches;  // FindAllStringIndex(s, n)
+  std::vector<re2::StringPiece> groups;
+  bool ok = true;
+  ForEachGoMatch(*re, in, groups, [&](const std::vector<re2::StringPiece>& g) {
+    if (matches.size() == kMaxListLen) return ok = TooLong(c);
+    const auto at = static_cast<size_t>(g[0].data() - in.data());
+    matches.emplace_back(at, at + g[0].size());
+    return n < 0 || static_cast<int64_t>(matches.size()) < n;
+  });
+  if (!ok) return false;
+  size_t begin = 0, end = 0;
+  for (const auto& [from, to] : matches) {
+    if (n > 0 && static_cast<int64_t>(parts.size()) == n - 1) break;
+    end = from;
+    if (to != 0) parts.push_back(Value::Own(std::string(in.substr(begin, end - begin))));
+    begin = to;
+  }
+  if (end != in.size()) parts.push_back(Value::Own(std::string(in.substr(begin))));
+  return SetValue(c, Value::Of(std::move(parts)));
 }
 
 // splitList sep s: a list.
@@ -199,11 +239,17 @@ bool FIndex(Call& c) {
 }
 
 constexpr FuncDef kCollectionFuncs[] = {
-    {"dict", 0, -1, FDict},    {"index", 1, -1, FIndex},
-    {"keys", 1, -1, FKeys},    {"list", 0, -1, FList},
-    {"split", 2, 2, FSplit},   {"splitList", 2, 2, FSplitList},
-    {"until", 1, 1, FUntil},   {"get", 2, 2, FGet},
-    {"hasKey", 2, 2, FHasKey}, {"regexFindAll", 3, 3, FRegexFindAll, true},
+    {"dict", 0, -1, FDict},
+    {"index", 1, -1, FIndex},
+    {"keys", 1, -1, FKeys},
+    {"list", 0, -1, FList},
+    {"split", 2, 2, FSplit},
+    {"splitList", 2, 2, FSplitList},
+    {"until", 1, 1, FUntil},
+    {"get", 2, 2, FGet},
+    {"hasKey", 2, 2, FHasKey},
+    {"regexFindAll", 3, 3, FRegexFindAll, true},
+    {"regexSplit", 3, 3, FRegexSplit, true},
 };
 
 }  // namespace

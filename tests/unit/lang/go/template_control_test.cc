@@ -244,6 +244,24 @@ TEST(TemplateSprig, RegexFindAllIsGosFindAllString) {
   });
 }
 
+// regexSplit is Go's Regexp.Split, with its quirks at the edges.
+TEST(TemplateSprig, RegexSplitIsGosSplit) {
+  Check({
+      {"{{ regexSplit \"a\" \"banana\" -1 }}", "[b n n ]"},
+      {"{{ regexSplit \"a\" \"apple\" 0 }}", "[]"},
+      {"{{ regexSplit \"a\" \"grape\" 1 }}", "[grape]"},
+      {"{{ regexSplit \"z+\" \"pizza\" 2 }}", "[pi a]"},
+      {"{{ regexSplit \"a*\" \"abaabaccadaaae\" 5 }}", "[ b b c cadaaae]"},
+      {"{{ regexSplit \"\\\\s*,\\\\s*\" \"a , b,c\" -1 | len }}", "3"},
+      {"{{ range regexSplit \"[/.]\" \"/var/log/app.log\" -1 }}<{{ . }}>{{ end }}",
+       "<><var><log><app><log>"},
+      {"{{ regexSplit \"x\" \"\" -1 | len }}", "1"},  // [""]
+      {"{{ regexSplit \"x\" \"abc\" -1 }}", "[abc]"},
+      {"{{ regexSplit \"(\" \"x\" -1 }}",
+       "ERROR: template: 1:25: regexSplit: invalid regular expression: missing ): ("},
+  });
+}
+
 // A regexFindAll result longer than the limit is refused, and counted as a refused result.
 TEST(TemplateSprig, RegexFindAllPastTheLimitIsRefusedAndCounted) {
   Template::Limit limit;
