@@ -8,15 +8,16 @@
 namespace skidder::lang::go {
 namespace {
 
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+// A capture's name: a letter or '_', then letters, digits and '_' (ASCII only, as Loki's lexer).
+bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsNameByte(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 
 // The length of the capture `<name>` at text[i], or 0 when text[i] does not start one.
 size_t CaptureAt(std::string_view text, size_t i) {
   if (text[i] != '<' || i + 1 >= text.size()) return 0;
-  if (!IsAlpha(text[i + 1]) && text[i + 1] != '_') return 0;
+  if (!IsNameStart(text[i + 1])) return 0;
   size_t j = i + 2;
-  while (j < text.size() && (IsAlpha(text[j]) || IsDigit(text[j]) || text[j] == '_')) ++j;
+  while (j < text.size() && IsNameByte(text[j])) ++j;
   return j < text.size() && text[j] == '>' ? j + 1 - i : 0;
 }
 

@@ -10,7 +10,6 @@
 namespace skidder::sources::docker {
 namespace {
 
-constexpr size_t kMaxInspectBody = 4 << 20;
 constexpr std::chrono::seconds kInspectTimeout{30};
 constexpr size_t kMaxSystemError = 1024;
 constexpr const char* kStreamLabel = "__meta_docker_container_log_stream";

@@ -25,6 +25,9 @@
 
 namespace skidder::sources::docker {
 
+// The most of a container's inspect answer (GET /containers/{id}/json) read.
+inline constexpr size_t kMaxInspectBody = 4 << 20;
+
 // Where and how to reach one daemon; derived from a DockerSdConfig once.
 struct Endpoint {
   std::string socket_path;      // unix:// hosts; "" for TCP

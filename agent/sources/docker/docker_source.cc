@@ -16,7 +16,6 @@ constexpr std::chrono::seconds kFlushPeriod{1};
 // Containers asked about per refresh whether the daemon still has them: a host that keeps
 // thousands of stopped containers costs this many small requests a refresh, not thousands.
 constexpr size_t kRemovedChecksPerRefresh = 16;
-constexpr size_t kMaxInspectBody = 4 << 20;
 
 }  // namespace
 
@@ -130,7 +129,7 @@ void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
     if (!check.empty()) checked_last_[d] = check.back();
   }
   for (const std::string& id : check) {
-    auto inspect = api.Get("/containers/" + id + "/json", kMaxInspectBody,
+    auto inspect = api.Get("/containers/" + UrlEncode(id) + "/json", kMaxInspectBody,
                            std::chrono::milliseconds(30'000), &cancel_);
     if (inspect || inspect.error().code() != StatusCode::kNotFound) continue;  // still there
     std::lock_guard lock(mu_);
