@@ -197,9 +197,14 @@ void FakeDockerApi::Answer(int fd, const std::string& target) {
     }
   }
   if (path == "/containers/json") {
-    ++list_requests_;
-    last_list_query_ = query;
-    std::string body = ListJson(UrlDecode(QueryValue(query, "filters")));
+    // all=1 lists stopped containers too: the source asks which of those it read the daemon
+    // still has. ListRequests() and last_list_query() are the discovery's listings.
+    const bool all = QueryValue(query, "all") == "1" || QueryValue(query, "all") == "true";
+    if (!all) {
+      ++list_requests_;
+      last_list_query_ = query;
+    }
+    std::string body = ListJson(UrlDecode(QueryValue(query, "filters")), all);
     lock.unlock();
     Respond(fd, 200, body);
     return;

@@ -1,8 +1,8 @@
 // FakeDockerApi: the Docker Engine API calls skidder's Docker source makes, served on a Unix
-// socket: GET /containers/json (with the label, name, id and status filters), GET /networks,
-// GET /containers/{id}/json (Config.Tty) and GET /containers/{id}/logs with follow, since and
-// timestamps, speaking the multiplexed stream (8-byte frame headers) for containers without a
-// TTY and the raw stream for TTY containers, as dockerd does.
+// socket: GET /containers/json (with all and the label, name, id and status filters), GET
+// /networks, GET /containers/{id}/json (Config.Tty) and GET /containers/{id}/logs with follow,
+// since and timestamps, speaking the multiplexed stream (8-byte frame headers) for containers
+// without a TTY and the raw stream for TTY containers, as dockerd does.
 //
 // A test adds containers, appends log lines, stops and starts containers (their log streams
 // end; a stopped container is not listed), and scripts faults: raw bytes (malformed or oversize
@@ -106,7 +106,8 @@ class FakeDockerApi {
   void Serve(int fd);
   void Answer(int fd, const std::string& target);
   void StreamLogs(int fd, const std::string& id, const std::string& query);
-  std::string ListJson(const std::string& filters_json);  // filters: as decoded from the query
+  // filters: as decoded from the query; all: stopped containers too.
+  std::string ListJson(const std::string& filters_json, bool all);
   std::string NetworksJson();
   static std::string InspectJson(const FakeContainer& c);  // GET /containers/{id}/json
   bool Matches(const State& s, const std::string& filters_json);

@@ -80,7 +80,7 @@ bool FakeDockerApi::Matches(const State& s, const std::string& filters_json) {
       } else if (name == "id") {
         m = s.c.id.starts_with(val);
       } else if (name == "status") {
-        m = val == "running";
+        m = val == (s.running ? "running" : "exited");
       }
       any = any || m;
       all = all && m;
@@ -90,11 +90,11 @@ bool FakeDockerApi::Matches(const State& s, const std::string& filters_json) {
   return true;
 }
 
-std::string FakeDockerApi::ListJson(const std::string& filters) {
+std::string FakeDockerApi::ListJson(const std::string& filters, bool all) {
   std::string out = "[";
   for (const std::string& id : order_) {
     const State& s = containers_.at(id);
-    if (!s.running || !Matches(s, filters)) continue;
+    if ((!s.running && !all) || !Matches(s, filters)) continue;
     const FakeContainer& c = s.c;
     std::string net_id;
     for (const FakeNetwork& n : networks_) {

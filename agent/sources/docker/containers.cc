@@ -160,6 +160,19 @@ Result<std::vector<ContainerTarget>> ParseContainers(std::string_view containers
   return out;
 }
 
+Result<std::set<std::string>> ParseContainerIds(std::string_view containers) {
+  rapidjson::Document list;
+  if (JsonParseResult r = ParseJsonBounded(list, containers); !r.ok() || !list.IsArray()) {
+    return Err(Status(StatusCode::kInvalidArgument,
+                      "the container list is not a JSON array: " + r.Describe()));
+  }
+  std::set<std::string> ids;
+  for (const Value& c : list.GetArray()) {
+    if (std::string id = Str(c, "Id"); !id.empty()) ids.insert(std::move(id));
+  }
+  return ids;
+}
+
 Result<bool> ParseTty(std::string_view inspect) {
   rapidjson::Document doc;
   if (JsonParseResult r = ParseJsonBounded(doc, inspect); !r.ok() || !doc.IsObject()) {

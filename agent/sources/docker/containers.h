@@ -10,6 +10,7 @@
 // the first, so one is made here.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,8 @@ struct ContainerTarget {
 Result<std::vector<ContainerTarget>> ParseContainers(std::string_view containers,
                                                      std::string_view networks,
                                                      const config::DockerSdConfig& cfg);
+// The ids of the containers in an answer of GET /containers/json.
+Result<std::set<std::string>> ParseContainerIds(std::string_view containers);
 // Config.Tty of GET /containers/{id}/json: whether the log stream is raw rather than framed.
 Result<bool> ParseTty(std::string_view inspect);
 

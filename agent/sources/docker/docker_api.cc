@@ -44,15 +44,10 @@ std::string UrlEncode(std::string_view s) {
   return out;
 }
 
-std::string ListPath(const config::DockerSdConfig& cfg) {
-  if (cfg.filters.empty()) return "/containers/json";
-  // {"label":["a=b"],"status":["running"]}: Docker's filters argument; names may repeat in the
-  // config and their values are merged, as Prometheus' filters.Args does.
-  std::map<std::string, std::vector<std::string>> merged;
-  for (const auto& [name, values] : cfg.filters) {
-    auto& v = merged[name];
-    v.insert(v.end(), values.begin(), values.end());
-  }
+namespace {
+
+// Docker's filters argument: {"label":["a=b"],"status":["running"]}.
+std::string FiltersJson(const std::map<std::string, std::vector<std::string>>& filters) {
   auto quote = [](std::string_view s) {
     std::string q = "\"";
     for (char c : s) {
@@ -66,7 +61,7 @@ std::string ListPath(const config::DockerSdConfig& cfg) {
     return q + "\"";
   };
   std::string json = "{";
-  for (const auto& [name, values] : merged) {
+  for (const auto& [name, values] : filters) {
     if (json.size() > 1) json += ",";
     json += quote(name) + ":[";
     for (size_t i = 0; i < values.size(); ++i) {
@@ -75,8 +70,24 @@ std::string ListPath(const config::DockerSdConfig& cfg) {
     }
     json += "]";
   }
-  json += "}";
-  return "/containers/json?filters=" + UrlEncode(json);
+  return json + "}";
+}
+
+}  // namespace
+
+std::string ListPath(const config::DockerSdConfig& cfg) {
+  if (cfg.filters.empty()) return "/containers/json";
+  // Names may repeat in the config and their values are merged, as Prometheus' filters.Args does.
+  std::map<std::string, std::vector<std::string>> merged;
+  for (const auto& [name, values] : cfg.filters) {
+    auto& v = merged[name];
+    v.insert(v.end(), values.begin(), values.end());
+  }
+  return "/containers/json?filters=" + UrlEncode(FiltersJson(merged));
+}
+
+std::string ExistingPath(const std::vector<std::string>& ids) {
+  return "/containers/json?all=1&filters=" + UrlEncode(FiltersJson({{"id", ids}}));
 }
 
 namespace {

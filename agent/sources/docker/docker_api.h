@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "io/credentials.h"
@@ -70,6 +71,9 @@ class DockerApi {
 
 // "/containers/json?filters=..." for the configured filters (URL-encoded JSON).
 std::string ListPath(const config::DockerSdConfig& cfg);
+// "/containers/json?all=1&filters=..." listing those of the containers that the daemon still
+// has, running or not (Docker's id filter).
+std::string ExistingPath(const std::vector<std::string>& ids);
 std::string UrlEncode(std::string_view s);
 
 }  // namespace skidder::sources::docker

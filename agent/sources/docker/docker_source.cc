@@ -13,9 +13,9 @@ namespace {
 
 constexpr size_t kMaxListBody = 64 << 20;
 constexpr std::chrono::seconds kFlushPeriod{1};
-// Containers asked about per refresh whether the daemon still has them: a host that keeps
-// thousands of stopped containers costs this many small requests a refresh, not thousands.
-constexpr size_t kRemovedChecksPerRefresh = 16;
+// Containers asked about per refresh whether the daemon still has them (one request): a host
+// that keeps thousands of stopped containers is asked about them in turns.
+constexpr size_t kRemovedChecksPerRefresh = 100;
 
 }  // namespace
 
@@ -111,11 +111,14 @@ void DockerSource::Refresh(size_t d) {
 }
 
 // A container's position outlives its reader: a stopped container is not listed but may start
-// again, and reads on from it. Once the daemon answers 404 for it (removed), nothing can resume
+// again, and reads on from it. Once the daemon no longer has it (removed), nothing can resume
 // from the position, and it goes; without this a host running short-lived containers (CI jobs,
 // `docker run --rm`) grows its positions file, and every save, by one entry per container
-// forever. Only containers dropped in this run are known to belong to this daemon: a position
-// left by a container removed while the agent was down stays (the keys carry no daemon).
+// forever. One request a refresh asks which of up to kRemovedChecksPerRefresh of them the daemon
+// still has (all=1: stopped ones too); those missing from its answer are gone. Only containers
+// dropped in this run are known to belong to this daemon: positions of containers that were not
+// running when the source started (a restart, a reload) and are removed later stay (the keys
+// carry no daemon).
 void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
   std::vector<std::string> check;
   {
@@ -128,16 +131,24 @@ void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
     }
     if (!check.empty()) checked_last_[d] = check.back();
   }
+  if (check.empty()) return;
+  auto answer =
+      api.Get(ExistingPath(check), kMaxListBody, std::chrono::milliseconds(10'000), &cancel_);
+  Result<std::set<std::string>> existing =
+      answer ? ParseContainerIds(*answer) : Err(answer.error());
+  if (!existing) {  // asked again at the next refresh
+    LOG_DEBUG("cannot ask the Docker daemon which stopped containers it still has",
+              {{"job", opts_.job_name}, {"error", existing.error().message()}});
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (stop_) return;
   for (const std::string& id : check) {
-    auto inspect = api.Get("/containers/" + UrlEncode(id) + "/json", kMaxInspectBody,
-                           std::chrono::milliseconds(30'000), &cancel_);
-    if (inspect || inspect.error().code() != StatusCode::kNotFound) continue;  // still there
-    std::lock_guard lock(mu_);
-    if (stop_) return;
+    if (existing->contains(id)) continue;
+    retired_[d].erase(id);
     // Read again meanwhile by a reader of this or another config: that reader's position.
     bool read = false;
     for (const Readers& readers : readers_) read = read || readers.contains(id);
-    retired_[d].erase(id);
     if (read) continue;
     positions_->RemoveCursor(ContainerReader::PositionKey(id));
     positions_->RemoveCursor("journal-" + id);  // Promtail's, imported
@@ -163,7 +174,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   auto& readers = readers_[d];
   for (const ContainerTarget& t : found) {
     listed.insert(t.id);
-    retired_[d].erase(t.id);  // started again
+    for (auto& retired : retired_) retired.erase(t.id);  // it runs (again)
     auto it = readers.find(t.id);
     if (it == readers.end() && HeldByAnother(d, t.id)) continue;
     if (it == readers.end()) {
@@ -204,7 +215,7 @@ bool DockerSource::HeldByAnother(size_t d, const std::string& id) {
     auto it = readers_[other].find(id);
     if (it == readers_[other].end()) continue;
     if (it->second->Running() || !it->second->Idle()) return true;
-    Retire(other, it);
+    Retire(other, it, /*may_be_removed=*/false);  // it runs: listed here
     return false;
   }
   return false;
@@ -212,12 +223,13 @@ bool DockerSource::HeldByAnother(size_t d, const std::string& id) {
 
 // Drops a reader whose stream ended with everything taken; its last position goes into the
 // positions as it goes.
-DockerSource::Readers::iterator DockerSource::Retire(size_t d, Readers::iterator it) {
+DockerSource::Readers::iterator DockerSource::Retire(size_t d, Readers::iterator it,
+                                                     bool may_be_removed) {
   if (auto pos = it->second->TakeCommitted()) {
     positions_->PutCursor(ContainerReader::PositionKey(it->first), *pos);
   }
   it->second->Stop();
-  retired_[d].insert(it->first);
+  if (may_be_removed) retired_[d].insert(it->first);
   return readers_[d].erase(it);
 }
 

@@ -68,7 +68,9 @@ class DockerSource {
   using Readers = std::map<std::string, std::unique_ptr<ContainerReader>>;  // by container id
   // Another endpoint of the same daemon reads the container (mu_ held); see the .cc.
   bool HeldByAnother(size_t d, const std::string& id);
-  Readers::iterator Retire(size_t daemon, Readers::iterator it);  // mu_ held
+  // mu_ held. may_be_removed: the container is not listed, and its position goes once the
+  // daemon no longer has it (ForgetRemoved).
+  Readers::iterator Retire(size_t daemon, Readers::iterator it, bool may_be_removed = true);
   void ForgetRemoved(size_t daemon, DockerApi& api);
   Position SavedPosition(const std::string& id) const;
 
@@ -82,7 +84,7 @@ class DockerSource {
   log::LogLimiter errors_;
   ReaderContext ctx_;
 
-  mutable std::mutex mu_;  // guards readers_
+  mutable std::mutex mu_;  // guards readers_, retired_, checked_last_
   // Per daemon: container id -> its reader.
   std::vector<Readers> readers_;
   // Per daemon: the containers whose reader was dropped in this run, whose positions go once the

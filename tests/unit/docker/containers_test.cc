@@ -89,6 +89,18 @@ TEST(DockerDiscovery, FiltersBecomeDockersFiltersArgument) {
                                UrlEncode(R"({"label":["a=b","c"],"status":["running"]})"));
 }
 
+// Which of the containers read before the daemon still has: one listing with all=1 (stopped ones
+// too) and Docker's id filter.
+TEST(DockerDiscovery, AskingWhichContainersStillExist) {
+  EXPECT_EQ(ExistingPath({"0a1b", "ff"}),
+            "/containers/json?all=1&filters=" + UrlEncode(R"({"id":["0a1b","ff"]})"));
+  auto ids = ParseContainerIds(R"([{"Id":"0a1b","State":"exited"},{"Names":["/x"]},{"Id":"ff"}])");
+  ASSERT_TRUE(ids.has_value());
+  EXPECT_EQ(*ids, (std::set<std::string>{"0a1b", "ff"}));
+  EXPECT_FALSE(ParseContainerIds(R"({"message":"page not found"})").has_value());
+  EXPECT_FALSE(ParseContainerIds("<html>").has_value());
+}
+
 TEST(DockerPositions, RoundTripAndReadPromtailSeconds) {
   EXPECT_EQ(FormatSince(1714557600'000000042), "1714557600.000000042");
   EXPECT_EQ(FormatPosition({1714557600'000000042, 0}), "1714557600.000000042");
