@@ -19,6 +19,15 @@ class PipelineHandler final : public sources::ReadHandler {
 
   void Handle(sources::ReadBatch& batch) override {
     batch.ForEach([&](Entry& e) { pipeline_->Process(std::move(e), batch.now, out_); });
+    if (const Entry* last = out_.last(); last != nullptr && batch.target != nullptr) {
+      const std::string* tenant = last->labels.Get(kTenantLabel);
+      if (tenant != nullptr) {
+        batch.target->tenant.assign(*tenant);
+      } else {
+        batch.target->tenant.clear();
+      }
+      batch.target->clients = last->clients;
+    }
     out_.Flush();
   }
   void Flush(int64_t now_ns, bool force) override {
@@ -27,7 +36,16 @@ class PipelineHandler final : public sources::ReadHandler {
   }
   int64_t ReadyInNs(int64_t steady_ns) const override { return pipeline_->ReadyInNs(steady_ns); }
   int64_t NextFlushNs() const override { return pipeline_->NextFlushNs(); }
-  bool Saturated() const override { return sink_->Saturated(); }
+  // No file can go on: not even one sending elsewhere than to a tenant Loki refuses for now.
+  bool Saturated() const override { return sink_->SaturatedExceptHeld(~uint64_t{0}); }
+  // A file whose entries went to a tenant Loki refuses for now waits for the whole budget; the
+  // others (and a file not read yet) may use what that tenant holds beyond half of it.
+  bool SaturatedFor(const sources::SinkTarget& target) const override {
+    if (target.clients != 0 && sink_->TenantHeld(target.tenant, target.clients)) {
+      return sink_->Saturated();
+    }
+    return Saturated();
+  }
 
  private:
   pipeline::Pipeline* pipeline_;

@@ -57,6 +57,20 @@ bool FanoutSink::SaturatedFor(uint64_t clients) const {
   return false;
 }
 
+bool FanoutSink::SaturatedExceptHeld(uint64_t clients) const {
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    if (Routed(clients, i) && sinks_[i]->SaturatedExceptHeld(~uint64_t{0})) return true;
+  }
+  return false;
+}
+
+bool FanoutSink::TenantHeld(std::string_view tenant, uint64_t clients) const {
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    if (Routed(clients, i) && sinks_[i]->TenantHeld(tenant, ~uint64_t{0})) return true;
+  }
+  return false;
+}
+
 void StdoutSink::PushShared(std::span<const Entry> batch) {
   std::lock_guard lock(mu_);
   buf_.clear();

@@ -19,6 +19,8 @@ class FanoutSink final : public EntrySink {
   void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override;  // any client full
   bool SaturatedFor(uint64_t clients) const override;
+  bool SaturatedExceptHeld(uint64_t clients) const override;
+  bool TenantHeld(std::string_view tenant, uint64_t clients) const override;
 
  private:
   std::vector<EntrySink*> sinks_;
@@ -36,6 +38,12 @@ class RoutedSink final : public EntrySink {
   bool Saturated() const override { return all_->SaturatedFor(clients_); }
   bool SaturatedFor(uint64_t clients) const override {
     return all_->SaturatedFor(clients & clients_);
+  }
+  bool SaturatedExceptHeld(uint64_t clients) const override {
+    return all_->SaturatedExceptHeld(clients & clients_);
+  }
+  bool TenantHeld(std::string_view tenant, uint64_t clients) const override {
+    return all_->TenantHeld(tenant, clients & clients_);
   }
 
  private:

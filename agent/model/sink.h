@@ -6,7 +6,9 @@
 // true, so the files on disk, not memory, hold the backlog during an outage.
 #pragma once
 
+#include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "model/entry.h"
@@ -40,6 +42,16 @@ class EntrySink {
   // routes only there (Pipeline::Routes) pauses for those, not for every client. A sink of one
   // client: Saturated() unless the entries go to no client at all.
   virtual bool SaturatedFor(uint64_t clients) const { return clients != 0 && Saturated(); }
+  // SaturatedFor for a reader whose entries go to a tenant not held back (TenantHeld), or to one
+  // it does not know yet: what held tenants hold beyond half a client's budget leaves that half
+  // to the others (LokiClient's BudgetFull), so that one tenant refused for long cannot fill the
+  // budget and stop every reader. Only a source that asks TenantHeld first may use it (the file
+  // source); a reader of a held tenant waits for SaturatedFor.
+  virtual bool SaturatedExceptHeld(uint64_t clients) const { return SaturatedFor(clients); }
+  // True while one of these clients holds back entries of this tenant (the `__tenant_id__`
+  // label's value the pipeline left; "" for none): Loki refuses it for now. False by default:
+  // sinks that never refuse a tenant.
+  virtual bool TenantHeld(std::string_view tenant, uint64_t clients) const { return false; }
 };
 
 }  // namespace skidder

@@ -57,6 +57,8 @@ class BatchEmitter final : public Emitter {
   explicit BatchEmitter(EntrySink* sink) : sink_(sink) {}
   ~BatchEmitter() override { Flush(); }
   void Emit(PipelineEntry&& e) override { batch_.push_back(std::move(e.entry)); }
+  // The last entry collected since the last Flush, or nullptr.
+  const Entry* last() const { return batch_.empty() ? nullptr : &batch_.back(); }
   void Flush() {
     if (batch_.empty()) return;
     sink_->PushBatch(batch_);

@@ -1,9 +1,11 @@
 // Faults from shared/reference/faults.md injected against the real binary: Loki outages and
 // refusals, SIGKILL at random moments, SIGTERM, corrupt positions, bad config.
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -85,6 +87,41 @@ TEST_F(Faults, ATenantRefusedHoldsUpOnlyItsOwnLines) {
   EXPECT_EQ(agent_.Terminate(), 0);
   EXPECT_NE(ReadFile(positions_file()).find(std::to_string(fs::file_size(logs() + "/a.log"))),
             std::string::npos);
+}
+
+// A tenant refused for long fills the client's budget (2 MiB here) and its file pauses there, but
+// another tenant's file is read on and sent meanwhile, into what the refused tenant holds beyond
+// half the budget. Before, every reader stopped until Loki took the refused tenant's lines.
+TEST_F(Faults, ATenantRefusedForLongPausesOnlyTheFilesSentToIt) {
+  loki_.SetTenantStatus("team-a", 429);
+  StartAgent(WriteConfig({.pipeline_stages = R"y([
+      {regex: {source: filename, expression: "(?P<team>team-[ab])"}},
+      {tenant: {source: team}}])y"}));
+  // About 4 MB of team-a's lines: twice the budget.
+  const std::string pad(90, 'x');
+  std::string a;
+  for (int i = 0; i < 40'000; ++i) a += fmt::format("team-a-{} {}\n", i, pad);
+  WriteFile(logs() + "/team-a.log", a);
+  ASSERT_TRUE(WaitFor([&] {
+    return agent_.Metric("promtail_request_duration_seconds_count", {"status_code=\"429\""}) >= 2 &&
+           agent_.Metric("skidder_buffered_bytes") >= (2 << 20);
+  })) << agent_.HttpGet("/metrics");
+
+  WriteFile(logs() + "/team-b.log", Lines("team-b", 0, 1000));
+  ASSERT_TRUE(loki_.WaitForLines(1000, std::chrono::seconds(30))) << agent_.HttpGet("/metrics");
+  ExpectEachOnce("team-b", 0, 1000);
+  // The client holds at most about 1.5 times its budget (3 MiB).
+  EXPECT_LT(agent_.Metric("skidder_buffered_bytes"), 3.5 * (1 << 20));
+
+  loki_.SetTenantStatus("team-a", 0);
+  ASSERT_TRUE(loki_.WaitForLines(41'000, std::chrono::seconds(60))) << loki_.LineCount();
+  std::map<std::string, int> team_a;
+  for (const ReceivedEntry& e : loki_.Entries()) {
+    EXPECT_EQ(e.tenant, e.line.substr(0, 6)) << e.line;
+    if (e.tenant == "team-a") ++team_a[e.line];
+  }
+  ASSERT_EQ(team_a.size(), 40'000u);
+  for (const auto& [line, n] : team_a) EXPECT_EQ(n, 1) << line;
 }
 
 TEST_F(Faults, TenSigkillsDuringWritingLoseNothing) {

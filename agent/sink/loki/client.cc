@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,6 +91,11 @@ class LokiClient::Impl final : public SendControl {
   bool Saturated() const {
     return buffered_.load(std::memory_order_relaxed) >= opts_.max_buffered_bytes;
   }
+  bool SaturatedExceptHeld() const {
+    return BudgetFull(buffered_.load(std::memory_order_relaxed),
+                      held_bytes_.load(std::memory_order_relaxed), opts_.max_buffered_bytes);
+  }
+  bool TenantHeld(std::string_view tenant) const;
   Status Start();
   bool Stop(std::chrono::milliseconds deadline);
   void BeginStop();
@@ -97,7 +103,7 @@ class LokiClient::Impl final : public SendControl {
 
   // SendControl, called on the sender thread.
   const std::atomic<bool>* cancel() const override { return &abort_; }
-  void Released(int64_t memory_bytes, int64_t entries) override;
+  void Released(const std::string& tenant, int64_t memory_bytes, int64_t entries) override;
 
  private:
   // An entry's final labels (external labels, no "__" ones, values within limits) and tenant.
@@ -112,6 +118,7 @@ class LokiClient::Impl final : public SendControl {
     std::string tenant;
     uint32_t invalid_tenant = 0;  // 1: the pipeline named a tenant Loki would refuse
     uint32_t shortened = 0;       // label values shortened to max_label_value_length
+    int64_t memory = 0;           // what this call's entries of the stream were charged
     size_t wire_bytes = 0;  // what this call's entries of the stream add (Batch::Add's reserve)
   };
   // Final labels this thread computed lately for this client (see Finalized).
@@ -136,8 +143,12 @@ class LokiClient::Impl final : public SendControl {
   Lane NextDue();
   void TakeReady(SteadyTime now);              // requires mu_
   bool Busy(const std::string& tenant) const;  // a batch of this tenant is under way
+  void PublishHeld();                          // sender thread: the lanes waiting for a retry
   void UpdateLag(SteadyTime now);              // requires mu_
-  void Abandon(std::vector<BatchEntry>&& entries);
+  void Abandon(const std::string& tenant, std::vector<BatchEntry>&& entries);
+  // Adds delta to the tenant's share of buffered_ (and to held_bytes_ if it is held); the
+  // caller adds it to buffered_. Requires tenant_mu_.
+  void Charge(std::string_view tenant, int64_t delta);
 
   const config::ClientConfig cfg_;
   const ClientOptions opts_;
@@ -175,6 +186,19 @@ class LokiClient::Impl final : public SendControl {
   // it before the thread ends).
   std::list<Outgoing> sending_;
   bool stop_seen_ = false;  // sender thread: stopping_ was acted on (retries made due at once)
+  // Each tenant's share of buffered_ (by lane key, see Busy) and whether its batch waits for a
+  // retry (held_: their keys), with what the held ones hold together (held_bytes_), for
+  // SaturatedExceptHeld and TenantHeld on reader threads; any_held_ spares TenantHeld the lock
+  // while none is held. An entry stays at 0 bytes: one per tenant seen.
+  struct TenantShare {
+    int64_t bytes = 0;
+    bool held = false;
+  };
+  mutable std::mutex tenant_mu_;
+  std::map<std::string, TenantShare, std::less<>> tenants_;
+  std::vector<std::string> held_;
+  std::atomic<int64_t> held_bytes_{0};
+  std::atomic<bool> any_held_{false};
   std::thread thread_;
 };
 
@@ -404,11 +428,19 @@ void LokiClient::Impl::Push(std::span<E> batch) {
                            reserve, *s->text) ||
              wake;
       memory_total += memory;
+      s->memory += memory;
     }
     wake = wake || ready_.size() != before;
     // Charged under the lock, so that a sender waiting for its open batch to fill sees the budget
-    // full (NextDue) without missing the wakeup.
-    buffered_.fetch_add(memory_total, std::memory_order_relaxed);
+    // full (NextDue) without missing the wakeup; with each tenant's share at once (Released and
+    // PublishHeld compare the two).
+    {
+      std::lock_guard tenants(tenant_mu_);
+      for (Stream& s : streams) {
+        if (s.memory != 0) Charge(s.tenant, std::exchange(s.memory, 0));
+      }
+      buffered_.fetch_add(memory_total, std::memory_order_relaxed);
+    }
     wake = wake || Saturated();
   }
   for (size_t i : refused) {
@@ -420,11 +452,27 @@ void LokiClient::Impl::Push(std::span<E> batch) {
   if (wake) cv_.notify_all();
 }
 
-void LokiClient::Impl::Released(int64_t memory_bytes, int64_t entries) {
-  const int64_t before = buffered_.fetch_sub(memory_bytes, std::memory_order_relaxed);
+void LokiClient::Impl::Released(const std::string& tenant, int64_t memory_bytes, int64_t entries) {
+  bool room = false;
+  {
+    std::lock_guard tenants(tenant_mu_);
+    const int64_t held = held_bytes_.load(std::memory_order_relaxed);
+    const int64_t before = buffered_.fetch_sub(memory_bytes, std::memory_order_relaxed);
+    Charge(tenant, -memory_bytes);
+    const int64_t max = opts_.max_buffered_bytes;
+    room = (before >= max && !Saturated()) ||
+           (BudgetFull(before, held, max) && !SaturatedExceptHeld());
+  }
   buffered_gauge_->Add(-static_cast<double>(memory_bytes));
-  const int64_t max = opts_.max_buffered_bytes;
-  if (before >= max && before - memory_bytes < max && opts_.on_room) opts_.on_room();
+  if (room && opts_.on_room) opts_.on_room();
+}
+
+void LokiClient::Impl::Charge(std::string_view tenant, int64_t delta) {
+  if (tenant == kInvalidTenant) tenant = "";  // one lane with no tenant (Busy)
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant), TenantShare{}).first;
+  it->second.bytes += delta;
+  if (it->second.held) held_bytes_.fetch_add(delta, std::memory_order_relaxed);
 }
 
 Status LokiClient::Impl::Start() {
@@ -447,8 +495,9 @@ void LokiClient::Impl::Run() {
       // outage (Loki may be back; the reload is often the very fix).
       lane->set_due(std::min(lane->due(), clock_->Steady() + kStoppingRetryWait));
     }
+    PublishHeld();
   }
-  for (Outgoing& out : sending_) Abandon(sender_->Unsent(&out));
+  for (Outgoing& out : sending_) Abandon(out.batch().tenant, sender_->Unsent(&out));
   sending_.clear();
   std::lock_guard lock(mu_);
   sender_exited_ = true;
@@ -462,6 +511,42 @@ bool LokiClient::Impl::Busy(const std::string& tenant) const {
   auto key = [](std::string_view t) { return t == kInvalidTenant ? std::string_view() : t; };
   return std::any_of(sending_.begin(), sending_.end(),
                      [&](const Outgoing& o) { return key(o.batch().tenant) == key(tenant); });
+}
+
+void LokiClient::Impl::PublishHeld() {
+  thread_local std::vector<std::string> held;
+  held.clear();
+  for (const Outgoing& o : sending_) {
+    if (o.retrying()) held.emplace_back(o.batch().tenant == kInvalidTenant ? "" : o.batch().tenant);
+  }
+  bool room = false;
+  {
+    std::lock_guard tenants(tenant_mu_);
+    if (held == held_) return;
+    const bool was_full = SaturatedExceptHeld();
+    for (const std::string& t : held_) tenants_[t].held = false;
+    held_.swap(held);
+    int64_t bytes = 0;
+    for (const std::string& t : held_) {
+      TenantShare& share = tenants_[t];
+      share.held = true;
+      bytes += share.bytes;
+    }
+    held_bytes_.store(bytes, std::memory_order_relaxed);
+    any_held_.store(!held_.empty(), std::memory_order_relaxed);
+    room = was_full && !SaturatedExceptHeld();
+  }
+  if (room && opts_.on_room) opts_.on_room();
+}
+
+// A reader asks with the `__tenant_id__` value its entries had (""): the lane they went to is
+// that of Tenant() (the configured tenant_id for none or an invalid one).
+bool LokiClient::Impl::TenantHeld(std::string_view tenant) const {
+  if (!any_held_.load(std::memory_order_relaxed)) return false;
+  if (tenant.empty() || !ValidTenantId(tenant)) tenant = cfg_.tenant_id;
+  std::lock_guard tenants(tenant_mu_);
+  auto it = tenants_.find(tenant);
+  return it != tenants_.end() && it->second.held;
 }
 
 // Each closed batch of a tenant not sending one begins; the others wait their tenant's turn.
@@ -561,21 +646,18 @@ bool LokiClient::Impl::Stop(std::chrono::milliseconds deadline) {
   }
   if (thread_.joinable()) thread_.join();
   // Whatever is still here could not be sent in time (or the client never started).
-  std::vector<BatchEntry> left;
+  std::deque<Batch> left;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
     batcher_->CloseAll(&ready_);
-    for (Batch& b : ready_) {
-      for (BatchEntry& e : b.entries) left.push_back(std::move(e));
-    }
-    ready_.clear();
+    left.swap(ready_);
   }
-  Abandon(std::move(left));
+  for (Batch& b : left) Abandon(b.tenant, std::move(b.entries));
   return abandoned_entries_.load() == 0;
 }
 
-void LokiClient::Impl::Abandon(std::vector<BatchEntry>&& entries) {
+void LokiClient::Impl::Abandon(const std::string& tenant, std::vector<BatchEntry>&& entries) {
   if (entries.empty()) return;
   abandoned_entries_.fetch_add(static_cast<int64_t>(entries.size()));
   int64_t memory = 0, line_bytes = 0;
@@ -592,10 +674,14 @@ void LokiClient::Impl::Abandon(std::vector<BatchEntry>&& entries) {
   const auto count = static_cast<int64_t>(entries.size());
   for (BatchEntry& e : entries) e.ack.Abandon();
   entries.clear();
-  Released(memory, count);
+  Released(tenant, memory, count);
 }
 
 LokiClient::Impl::~Impl() { Stop(std::chrono::milliseconds(0)); }
+
+bool BudgetFull(int64_t buffered, int64_t held, int64_t max) {
+  return buffered - std::clamp<int64_t>(held - max / 2, 0, max / 2) >= max;
+}
 
 // --- LokiClient -----------------------------------------------------------------------------
 
@@ -647,6 +733,12 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
 void LokiClient::PushBatch(std::span<Entry> batch) { impl_->Push(batch); }
 void LokiClient::PushShared(std::span<const Entry> batch) { impl_->Push(batch); }
 bool LokiClient::Saturated() const { return impl_->Saturated(); }
+bool LokiClient::SaturatedExceptHeld(uint64_t clients) const {
+  return clients != 0 && impl_->SaturatedExceptHeld();
+}
+bool LokiClient::TenantHeld(std::string_view tenant, uint64_t clients) const {
+  return clients != 0 && impl_->TenantHeld(tenant);
+}
 Status LokiClient::Start() { return impl_->Start(); }
 bool LokiClient::Stop(std::chrono::milliseconds deadline) { return impl_->Stop(deadline); }
 void LokiClient::BeginStop() { impl_->BeginStop(); }

@@ -44,15 +44,25 @@ struct ClientOptions {
   std::function<std::unique_ptr<io::HttpClient>()> http_client = io::NewCurlHttpClient;
 };
 
+// Whether the budget is full for a tenant not held back: the held tenants' bytes beyond half the
+// budget (read before their first refusal came, up to another half) do not count, so that they
+// cannot take the others' room. At most 1.5 times max is held this way; with none held it is
+// buffered >= max. (Readers of held tenants, and sources that do not ask per tenant, wait for
+// Saturated: buffered >= max.)
+bool BudgetFull(int64_t buffered, int64_t held, int64_t max);
+
 class LokiClient final : public EntrySink {
  public:
   static Result<std::unique_ptr<LokiClient>> Create(config::ClientConfig cfg, ClientOptions opts,
                                                     telemetry::AgentMetrics* metrics);
   ~LokiClient() override;
 
-  void PushBatch(std::span<Entry> batch) override;         // moves each kept entry's AckRef
-  void PushShared(std::span<const Entry> batch) override;  // entries are encoded, never changed
-  bool Saturated() const override;
+  void PushBatch(std::span<Entry> batch) override;            // moves each kept entry's AckRef
+  void PushShared(std::span<const Entry> batch) override;     // entries are encoded, never changed
+  bool Saturated() const override;                            // max_buffered_bytes reached
+  bool SaturatedExceptHeld(uint64_t clients) const override;  // see BudgetFull
+  // The tenant's batch waits for a retry (Loki refuses it for now: 429, 5xx, 401/403).
+  bool TenantHeld(std::string_view tenant, uint64_t clients) const override;
 
   // Starts the sender thread.
   Status Start();

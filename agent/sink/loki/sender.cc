@@ -146,11 +146,12 @@ bool Sender::Attempt(Outgoing* out) {
       case Action::kAck:
         sent_bytes_->Add(static_cast<double>(out->body_.size()));
         sent_entries_->Add(static_cast<double>(out->body_entries_));
-        Release(entries);
+        Release(batch.tenant, entries);
         PopPiece(out);
         continue;
       case Action::kDrop:
-        Drop(entries, d.reason, static_cast<int64_t>(out->body_.size()), LoggableBody(r.body));
+        Drop(batch.tenant, entries, d.reason, static_cast<int64_t>(out->body_.size()),
+             LoggableBody(r.body));
         PopPiece(out);
         continue;
       case Action::kSplit: {
@@ -172,8 +173,8 @@ bool Sender::Attempt(Outgoing* out) {
         // it had, MaybeRefresh: a reload and a retry per batch would fetch an OAuth2 token and
         // sleep a backoff each time.)
         if (batch.tenant == kInvalidTenant) {
-          Drop(entries, telemetry::kReasonInvalidTenant, static_cast<int64_t>(out->body_.size()),
-               LoggableBody(r.body));
+          Drop(batch.tenant, entries, telemetry::kReasonInvalidTenant,
+               static_cast<int64_t>(out->body_.size()), LoggableBody(r.body));
           PopPiece(out);
           continue;
         }
@@ -223,7 +224,7 @@ bool Sender::Attempt(Outgoing* out) {
     if (out->body_charge_ == 0) {
       out->body_charge_ = static_cast<int64_t>(out->body_.capacity());
       out->held_ += out->body_charge_;
-      control_->Released(-out->body_charge_, 0);
+      control_->Released(out->batch_.tenant, -out->body_charge_, 0);
     }
     return false;
   }
@@ -241,7 +242,7 @@ void Sender::DropData(Outgoing* out) {
   }
   const int64_t freed = out->batch_.DropData();
   out->held_ += memory - freed;
-  control_->Released(freed, 0);
+  control_->Released(out->batch_.tenant, freed, 0);
 }
 
 // A 413 for the whole batch: its halves are encoded from the stream buffers, rebuilt from the
@@ -250,12 +251,12 @@ bool Sender::RestoreData(Outgoing* out) {
   const int64_t charged = out->batch_.RestoreData(out->body_);
   if (charged < 0) return false;
   out->held_ += charged;
-  control_->Released(-charged, 0);
+  control_->Released(out->batch_.tenant, -charged, 0);
   return true;
 }
 
 void Sender::ReleaseHeld(Outgoing* out) {
-  if (out->held_ != 0) control_->Released(out->held_, 0);
+  if (out->held_ != 0) control_->Released(out->batch_.tenant, out->held_, 0);
   out->held_ = 0;
 }
 
@@ -269,7 +270,7 @@ void Sender::TooLarge(Outgoing* out) {
   Batch& batch = out->batch_;
   std::span<BatchEntry> entries(batch.entries.data() + p.begin, p.end - p.begin);
   if (entries.size() <= 1) {
-    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(out->body_.size()),
+    Drop(batch.tenant, entries, telemetry::kReasonTooLarge, static_cast<int64_t>(out->body_.size()),
          "413 for a single entry");
     PopPiece(out);
     return;
@@ -277,7 +278,7 @@ void Sender::TooLarge(Outgoing* out) {
   if (batch.data_dropped() && !RestoreData(out)) {
     LOG_ERROR("loki: internal error: a refused batch could not be split; its entries are dropped",
               {{"host", host_}, {"entries", std::to_string(entries.size())}});
-    Drop(entries, telemetry::kReasonTooLarge, static_cast<int64_t>(out->body_.size()),
+    Drop(batch.tenant, entries, telemetry::kReasonTooLarge, static_cast<int64_t>(out->body_.size()),
          "413, batch not splittable");
     PopPiece(out);
     return;
@@ -330,7 +331,7 @@ io::HttpResponse Sender::Post(const std::string& tenant, const std::string& body
   return http_->Post(req);
 }
 
-void Sender::Release(std::span<BatchEntry> entries) {
+void Sender::Release(const std::string& tenant, std::span<BatchEntry> entries) {
   int64_t memory = 0;
   {
     // Entries come in runs of one read: the references to their checkpoints are dropped once per
@@ -341,11 +342,11 @@ void Sender::Release(std::span<BatchEntry> entries) {
       acks.Take(e.ack);
     }
   }
-  control_->Released(memory, static_cast<int64_t>(entries.size()));
+  control_->Released(tenant, memory, static_cast<int64_t>(entries.size()));
 }
 
-void Sender::Drop(std::span<BatchEntry> entries, const char* reason, int64_t bytes,
-                  const std::string& why) {
+void Sender::Drop(const std::string& tenant, std::span<BatchEntry> entries, const char* reason,
+                  int64_t bytes, const std::string& why) {
   m_.dropped_entries.With({host_, reason})->Add(static_cast<double>(entries.size()));
   m_.dropped_bytes.With({host_, reason})->Add(static_cast<double>(bytes));
   // One line per reason per 10 s: a flood of oversized entries must not flood the agent's log.
@@ -356,7 +357,7 @@ void Sender::Drop(std::span<BatchEntry> entries, const char* reason, int64_t byt
                                                      {"bytes", std::to_string(bytes)},
                                                      {"body", why}});
   }
-  Release(entries);
+  Release(tenant, entries);
 }
 
 }  // namespace skidder::sink

@@ -38,8 +38,9 @@ class SendControl {
   virtual ~SendControl() = default;
   // Turns true when an in-flight request must be abandoned.
   virtual const std::atomic<bool>* cancel() const = 0;
-  // Entries are done with (acknowledged or dropped); they no longer count as buffered.
-  virtual void Released(int64_t memory_bytes, int64_t entries) = 0;
+  // Entries of this tenant's batch are done with (acknowledged or dropped), or memory of it
+  // changed hands (negative: charged): they no longer count as buffered.
+  virtual void Released(const std::string& tenant, int64_t memory_bytes, int64_t entries) = 0;
 };
 
 // A batch on its way: the pieces of it still to send (halves after a 413), the request of the
@@ -50,6 +51,8 @@ class Outgoing {
   // When Attempt may try again (a retry's backoff, the pace after a 413); now for a new batch.
   SteadyTime due() const { return due_; }
   void set_due(SteadyTime t) { due_ = t; }
+  // Its last request was refused for now (429, 5xx, 401/403, no answer): it waits for a retry.
+  bool retrying() const { return backoff_.attempt() > 0; }
 
  private:
   friend class Sender;
@@ -104,9 +107,9 @@ class Sender {
   bool KnownTooLarge(size_t body_bytes) const;
   io::HttpResponse Post(const std::string& tenant, const std::string& body);
   std::string LoggableBody(std::string_view body) const;
-  void Release(std::span<BatchEntry> entries);
-  void Drop(std::span<BatchEntry> entries, const char* reason, int64_t bytes,
-            const std::string& why);
+  void Release(const std::string& tenant, std::span<BatchEntry> entries);
+  void Drop(const std::string& tenant, std::span<BatchEntry> entries, const char* reason,
+            int64_t bytes, const std::string& why);
 
   const config::ClientConfig& cfg_;
   std::string host_;      // metrics label and log field: URL host, no credentials

@@ -649,7 +649,7 @@ FileSource::Impl::FileTurn FileSource::Impl::ReadFile(
 
 bool FileSource::Impl::Full(const TailedFile& f) const {
   const ReadHandler* h = f.handler();
-  return h != nullptr ? h->Saturated() : sink_->Saturated();
+  return h != nullptr ? h->SaturatedFor(f.sink_target()) : sink_->Saturated();
 }
 
 bool FileSource::Impl::AllFull() const {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/entry.h"
@@ -15,12 +16,21 @@
 
 namespace skidder::sources {
 
+// Where a file's entries went last, as its handler noted (the `__tenant_id__` value the pipeline
+// left on the last entry of a read, "" for none, and that entry's clients), kept by the file and
+// handed back before its next chunk (ReadHandler::SaturatedFor). The source does not look inside.
+struct SinkTarget {
+  std::string tenant;
+  uint64_t clients = 0;  // 0: nothing sent yet
+};
+
 // The entries one read of one file made, in file order, and when it was read. Reused: the source
 // clears it after each hand-off and keeps its capacity, so a read allocates nothing here.
 class ReadBatch {
  public:
   BatchTime now;  // when the chunk was read: every entry's timestamp, and "now" for stages
   std::vector<Entry> entries;
+  SinkTarget* target = nullptr;  // the file's, for the handler to note where its entries went
 
   void Start(const BatchTime& t, uint64_t dev, uint64_t ino) {
     now = t;
@@ -85,6 +95,10 @@ class ReadHandler {
   // one of the clients its job's pipeline routes to is full). Its files wait; files of other
   // handlers, sent to clients with room, go on.
   virtual bool Saturated() const = 0;
+  // The same for one file, knowing where its entries went last: a file sending to a tenant Loki
+  // refuses for now waits for the whole budget, the others may use what that tenant holds beyond
+  // half of it (EntrySink::SaturatedExceptHeld). Saturated() is then the least of the two.
+  virtual bool SaturatedFor(const SinkTarget& target) const { return Saturated(); }
 };
 
 }  // namespace skidder::sources

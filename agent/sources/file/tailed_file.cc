@@ -226,7 +226,11 @@ void TailedFile::Emit(std::string_view line, ReadBatch& batch) {
 }
 
 void TailedFile::HandOff(ReadBatch& batch) {
-  if (!batch.empty() && handler_ != nullptr) handler_->Handle(batch);
+  if (!batch.empty() && handler_ != nullptr) {
+    batch.target = &sink_target_;
+    handler_->Handle(batch);
+    batch.target = nullptr;
+  }
   batch.Clear();  // what the handler left goes now: its refs are released
 }
 

@@ -142,6 +142,7 @@ class TailedFile {
   const std::shared_ptr<AckTracker>& tracker() const { return tracker_; }
   void Retarget(Labels labels, ReadHandler* handler);
   ReadHandler* handler() const { return handler_; }
+  const SinkTarget& sink_target() const { return sink_target_; }
 
   // Scheduling state kept by the FileSource.
   bool dirty = true;          // may have new data
@@ -188,6 +189,7 @@ class TailedFile {
   FileIdentity id_;
   Labels labels_;
   ReadHandler* handler_;
+  SinkTarget sink_target_;             // where the handler sent this file's entries last (Held)
   telemetry::FileSeries::Ref series_;  // its filename's row of the per-file series
   const TailSettings& settings_;
   LineSplitter splitter_;

@@ -440,5 +440,56 @@ TEST_F(LokiClientClockTest, AFullBudgetDoesNotCutTheOpenBatchOfATenantWaitingFor
   EXPECT_TRUE(client->Stop(seconds(5)));
 }
 
+// For readers of tenants not held back, what held tenants hold beyond half the budget (up to
+// another half) does not count: they keep half the budget, and the client holds at most 1.5
+// times it. With nothing held it is the plain budget.
+TEST(BudgetFull, HeldTenantsBeyondHalfTheBudgetLeaveTheRestToTheOthers) {
+  struct Case {
+    int64_t buffered, held;
+    bool full;
+  } cases[] = {
+      {99, 0, false},    {100, 0, true},                       // nothing held: the budget
+      {100, 50, true},   {99, 50, false},                      // held up to half: counted
+      {100, 80, false},  {129, 80, false},  {130, 80, true},   // held beyond half: not counted
+      {100, 100, false}, {149, 100, false}, {150, 100, true},  // all held (an outage)
+      {150, 150, true},  {149, 149, false},                    // never more than 1.5 times
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(BudgetFull(c.buffered, c.held, 100), c.full) << c.buffered << " " << c.held;
+  }
+}
+
+// A tenant whose batch waits for a retry is held back (TenantHeld): its readers wait for the whole
+// budget, the others may use what it holds beyond half of it (BudgetFull). Not once Loki takes
+// the batch. No tenant and one Loki would refuse share the default lane.
+TEST_F(LokiClientClockTest, ATenantWhoseBatchWaitsForARetryIsHeldBack) {
+  constexpr uint64_t kAll = ~uint64_t{0};
+  auto push = [](LokiClient& client, const std::string& tenant) {
+    Entry e;
+    e.labels = Labels{{"job", "test"}};
+    if (!tenant.empty()) e.labels.Set(kTenantLabel, tenant);
+    e.line = "a line";
+    client.Push(std::move(e));
+  };
+  ScriptedLoki loki(&clock_, {}, {}, {{"slow", {429, 429}}, {"", {503}}});
+  auto client = Make(Config(), loki);
+  ASSERT_TRUE(client->Start().ok());
+  push(*client, "slow");
+  push(*client, "");
+  ASSERT_TRUE(RunUntil([&] { return loki.PostCount() == 2; }));
+  ASSERT_TRUE(clock_.AwaitWaiter());
+  EXPECT_TRUE(client->TenantHeld("slow", kAll));
+  EXPECT_FALSE(client->TenantHeld("slow", 0));  // entries sent to no client of this sink
+  EXPECT_FALSE(client->TenantHeld("fast", kAll));
+  EXPECT_TRUE(client->TenantHeld("", kAll));
+  EXPECT_TRUE(client->TenantHeld("not/valid", kAll));  // sent without a tenant, as ""
+  // Loki takes them: nothing is held any more.
+  ASSERT_TRUE(RunUntil([&] { return client->BufferedBytes() == 0 && loki.PostCount() == 5; }));
+  ASSERT_TRUE(clock_.AwaitWaiter());
+  EXPECT_FALSE(client->TenantHeld("slow", kAll));
+  EXPECT_FALSE(client->TenantHeld("", kAll));
+  EXPECT_TRUE(client->Stop(seconds(5)));
+}
+
 }  // namespace
 }  // namespace skidder::sink
