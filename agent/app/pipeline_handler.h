@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "model/sink.h"
 #include "pipeline/pipeline.h"
@@ -21,12 +22,12 @@ class PipelineHandler final : public sources::ReadHandler {
     batch.ForEach([&](Entry& e) { pipeline_->Process(std::move(e), batch.now, out_); });
     if (const Entry* last = out_.last(); last != nullptr && batch.target != nullptr) {
       const std::string* tenant = last->labels.Get(kTenantLabel);
-      if (tenant != nullptr) {
-        batch.target->tenant.assign(*tenant);
-      } else {
-        batch.target->tenant.clear();
+      const std::string_view now = tenant != nullptr ? std::string_view(*tenant) : "";
+      if (batch.target->tenant != now || batch.target->clients != last->clients) {
+        batch.target->tenant.assign(now);
+        batch.target->clients = last->clients;
+        batch.target->held_epoch = UINT64_MAX;
       }
-      batch.target->clients = last->clients;
     }
     out_.Flush();
   }
@@ -37,14 +38,18 @@ class PipelineHandler final : public sources::ReadHandler {
   int64_t ReadyInNs(int64_t steady_ns) const override { return pipeline_->ReadyInNs(steady_ns); }
   int64_t NextFlushNs() const override { return pipeline_->NextFlushNs(); }
   // No file can go on: not even one sending elsewhere than to a tenant Loki refuses for now.
-  bool Saturated() const override { return sink_->SaturatedExceptHeld(~uint64_t{0}); }
+  bool Saturated() const override { return sink_->SaturatedExceptHeld(~uint64_t{0}, true); }
   // A file whose entries went to a tenant Loki refuses for now waits for the whole budget; the
-  // others (and a file not read yet) may use what that tenant holds beyond half of it.
+  // others may use what that tenant holds beyond half of it, a file not read yet less of it.
+  // Asked before every chunk of every waiting file: whether the tenant is held is asked again
+  // only after the held tenants changed (HeldEpoch).
   bool SaturatedFor(const sources::SinkTarget& target) const override {
-    if (target.clients != 0 && sink_->TenantHeld(target.tenant, target.clients)) {
-      return sink_->Saturated();
+    if (target.clients == 0) return sink_->SaturatedExceptHeld(~uint64_t{0}, false);
+    if (const uint64_t epoch = sink_->HeldEpoch(); epoch != target.held_epoch) {
+      target.held = epoch != 0 && sink_->TenantHeld(target.tenant, target.clients);
+      target.held_epoch = epoch;
     }
-    return Saturated();
+    return target.held ? sink_->Saturated() : Saturated();
   }
 
  private:

@@ -57,9 +57,9 @@ bool FanoutSink::SaturatedFor(uint64_t clients) const {
   return false;
 }
 
-bool FanoutSink::SaturatedExceptHeld(uint64_t clients) const {
+bool FanoutSink::SaturatedExceptHeld(uint64_t clients, bool known) const {
   for (size_t i = 0; i < sinks_.size(); ++i) {
-    if (Routed(clients, i) && sinks_[i]->SaturatedExceptHeld(~uint64_t{0})) return true;
+    if (Routed(clients, i) && sinks_[i]->SaturatedExceptHeld(~uint64_t{0}, known)) return true;
   }
   return false;
 }
@@ -69,6 +69,12 @@ bool FanoutSink::TenantHeld(std::string_view tenant, uint64_t clients) const {
     if (Routed(clients, i) && sinks_[i]->TenantHeld(tenant, ~uint64_t{0})) return true;
   }
   return false;
+}
+
+uint64_t FanoutSink::HeldEpoch() const {
+  uint64_t sum = 0;
+  for (const EntrySink* s : sinks_) sum += s->HeldEpoch();
+  return sum;
 }
 
 void StdoutSink::PushShared(std::span<const Entry> batch) {

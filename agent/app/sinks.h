@@ -19,8 +19,9 @@ class FanoutSink final : public EntrySink {
   void PushBatch(std::span<Entry> batch) override;
   bool Saturated() const override;  // any client full
   bool SaturatedFor(uint64_t clients) const override;
-  bool SaturatedExceptHeld(uint64_t clients) const override;
+  bool SaturatedExceptHeld(uint64_t clients, bool known) const override;
   bool TenantHeld(std::string_view tenant, uint64_t clients) const override;
+  uint64_t HeldEpoch() const override;  // the sum of the clients'
 
  private:
   std::vector<EntrySink*> sinks_;
@@ -39,12 +40,13 @@ class RoutedSink final : public EntrySink {
   bool SaturatedFor(uint64_t clients) const override {
     return all_->SaturatedFor(clients & clients_);
   }
-  bool SaturatedExceptHeld(uint64_t clients) const override {
-    return all_->SaturatedExceptHeld(clients & clients_);
+  bool SaturatedExceptHeld(uint64_t clients, bool known) const override {
+    return all_->SaturatedExceptHeld(clients & clients_, known);
   }
   bool TenantHeld(std::string_view tenant, uint64_t clients) const override {
     return all_->TenantHeld(tenant, clients & clients_);
   }
+  uint64_t HeldEpoch() const override { return all_->HeldEpoch(); }
 
  private:
   EntrySink* all_;

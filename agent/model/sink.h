@@ -47,11 +47,18 @@ class EntrySink {
   // to the others (LokiClient's BudgetFull), so that one tenant refused for long cannot fill the
   // budget and stop every reader. Only a source that asks TenantHeld first may use it (the file
   // source); a reader of a held tenant waits for SaturatedFor.
-  virtual bool SaturatedExceptHeld(uint64_t clients) const { return SaturatedFor(clients); }
+  // known: the reader's tenant is known (not held); false for a reader not read yet, which gets
+  // less of that room.
+  virtual bool SaturatedExceptHeld(uint64_t clients, bool known) const {
+    return SaturatedFor(clients);
+  }
   // True while one of these clients holds back entries of this tenant (the `__tenant_id__`
   // label's value the pipeline left; "" for none): Loki refuses it for now. False by default:
   // sinks that never refuse a tenant.
   virtual bool TenantHeld(std::string_view tenant, uint64_t clients) const { return false; }
+  // Changes whenever TenantHeld may answer differently (0: nothing was ever held), so that a
+  // reader asking before every chunk of thousands of files keeps the answer until then.
+  virtual uint64_t HeldEpoch() const { return 0; }
 };
 
 }  // namespace skidder

@@ -32,6 +32,9 @@
 namespace skidder::sink {
 namespace {
 
+// Tenant shares kept at 0 bytes (see Charge).
+constexpr size_t kKeptTenantShares = 16;
+
 // Longest the sender sleeps without looking at the clock again while a batch is open or being
 // retried: keeps the lag gauge fresh.
 constexpr auto kMaxIdleWait = std::chrono::milliseconds(200);
@@ -91,11 +94,13 @@ class LokiClient::Impl final : public SendControl {
   bool Saturated() const {
     return buffered_.load(std::memory_order_relaxed) >= opts_.max_buffered_bytes;
   }
-  bool SaturatedExceptHeld() const {
+  bool SaturatedExceptHeld(bool known) const {
+    const int64_t max = opts_.max_buffered_bytes;
     return BudgetFull(buffered_.load(std::memory_order_relaxed),
-                      held_bytes_.load(std::memory_order_relaxed), opts_.max_buffered_bytes);
+                      held_bytes_.load(std::memory_order_relaxed), max, known ? max / 2 : max / 4);
   }
   bool TenantHeld(std::string_view tenant) const;
+  uint64_t HeldEpoch() const { return held_epoch_.load(std::memory_order_acquire); }
   Status Start();
   bool Stop(std::chrono::milliseconds deadline);
   void BeginStop();
@@ -199,6 +204,7 @@ class LokiClient::Impl final : public SendControl {
   std::vector<std::string> held_;
   std::atomic<int64_t> held_bytes_{0};
   std::atomic<bool> any_held_{false};
+  std::atomic<uint64_t> held_epoch_{0};  // counts the changes of held_ (HeldEpoch)
   std::thread thread_;
 };
 
@@ -461,7 +467,8 @@ void LokiClient::Impl::Released(const std::string& tenant, int64_t memory_bytes,
     Charge(tenant, -memory_bytes);
     const int64_t max = opts_.max_buffered_bytes;
     room = (before >= max && !Saturated()) ||
-           (BudgetFull(before, held, max) && !SaturatedExceptHeld());
+           (BudgetFull(before, held, max, max / 2) && !SaturatedExceptHeld(true)) ||
+           (BudgetFull(before, held, max, max / 4) && !SaturatedExceptHeld(false));
   }
   buffered_gauge_->Add(-static_cast<double>(memory_bytes));
   if (room && opts_.on_room) opts_.on_room();
@@ -473,6 +480,11 @@ void LokiClient::Impl::Charge(std::string_view tenant, int64_t delta) {
   if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant), TenantShare{}).first;
   it->second.bytes += delta;
   if (it->second.held) held_bytes_.fetch_add(delta, std::memory_order_relaxed);
+  // Tenant names can come from what pods write: a share at 0 goes, once there are more than a
+  // few (those stay, so that a steady tenant does not make and drop its entry on every push).
+  if (it->second.bytes == 0 && !it->second.held && tenants_.size() > kKeptTenantShares) {
+    tenants_.erase(it);
+  }
 }
 
 Status LokiClient::Impl::Start() {
@@ -523,8 +535,13 @@ void LokiClient::Impl::PublishHeld() {
   {
     std::lock_guard tenants(tenant_mu_);
     if (held == held_) return;
-    const bool was_full = SaturatedExceptHeld();
-    for (const std::string& t : held_) tenants_[t].held = false;
+    const bool was_full = SaturatedExceptHeld(true), was_full_unknown = SaturatedExceptHeld(false);
+    for (const std::string& t : held_) {
+      auto it = tenants_.find(t);
+      if (it == tenants_.end()) continue;
+      it->second.held = false;
+      if (it->second.bytes == 0 && tenants_.size() > kKeptTenantShares) tenants_.erase(it);
+    }
     held_.swap(held);
     int64_t bytes = 0;
     for (const std::string& t : held_) {
@@ -534,7 +551,9 @@ void LokiClient::Impl::PublishHeld() {
     }
     held_bytes_.store(bytes, std::memory_order_relaxed);
     any_held_.store(!held_.empty(), std::memory_order_relaxed);
-    room = was_full && !SaturatedExceptHeld();
+    held_epoch_.fetch_add(1, std::memory_order_release);
+    room = (was_full && !SaturatedExceptHeld(true)) ||
+           (was_full_unknown && !SaturatedExceptHeld(false));
   }
   if (room && opts_.on_room) opts_.on_room();
 }
@@ -679,8 +698,8 @@ void LokiClient::Impl::Abandon(const std::string& tenant, std::vector<BatchEntry
 
 LokiClient::Impl::~Impl() { Stop(std::chrono::milliseconds(0)); }
 
-bool BudgetFull(int64_t buffered, int64_t held, int64_t max) {
-  return buffered - std::clamp<int64_t>(held - max / 2, 0, max / 2) >= max;
+bool BudgetFull(int64_t buffered, int64_t held, int64_t max, int64_t room) {
+  return buffered - std::clamp<int64_t>(held - max / 2, 0, room) >= max;
 }
 
 // --- LokiClient -----------------------------------------------------------------------------
@@ -733,9 +752,10 @@ Result<std::unique_ptr<LokiClient>> LokiClient::Create(config::ClientConfig cfg,
 void LokiClient::PushBatch(std::span<Entry> batch) { impl_->Push(batch); }
 void LokiClient::PushShared(std::span<const Entry> batch) { impl_->Push(batch); }
 bool LokiClient::Saturated() const { return impl_->Saturated(); }
-bool LokiClient::SaturatedExceptHeld(uint64_t clients) const {
-  return clients != 0 && impl_->SaturatedExceptHeld();
+bool LokiClient::SaturatedExceptHeld(uint64_t clients, bool known) const {
+  return clients != 0 && impl_->SaturatedExceptHeld(known);
 }
+uint64_t LokiClient::HeldEpoch() const { return impl_->HeldEpoch(); }
 bool LokiClient::TenantHeld(std::string_view tenant, uint64_t clients) const {
   return clients != 0 && impl_->TenantHeld(tenant);
 }

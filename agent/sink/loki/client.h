@@ -44,12 +44,13 @@ struct ClientOptions {
   std::function<std::unique_ptr<io::HttpClient>()> http_client = io::NewCurlHttpClient;
 };
 
-// Whether the budget is full for a tenant not held back: the held tenants' bytes beyond half the
-// budget (read before their first refusal came, up to another half) do not count, so that they
-// cannot take the others' room. At most 1.5 times max is held this way; with none held it is
-// buffered >= max. (Readers of held tenants, and sources that do not ask per tenant, wait for
-// Saturated: buffered >= max.)
-bool BudgetFull(int64_t buffered, int64_t held, int64_t max);
+// Whether the budget is full for a reader of a tenant not held back: the held tenants' bytes
+// beyond half the budget, up to `room` more, do not count, so that they cannot take the others'
+// room. A reader known to send elsewhere gets room max/2 (at most 1.5 times max is then held), a
+// reader not read yet (where it sends is unknown: it may be a held tenant's new file) max/4, so
+// such probes cannot take the known readers' last quarter. With none held it is buffered >= max.
+// (Readers of held tenants, and sources that do not ask per tenant, wait for Saturated.)
+bool BudgetFull(int64_t buffered, int64_t held, int64_t max, int64_t room);
 
 class LokiClient final : public EntrySink {
  public:
@@ -57,12 +58,13 @@ class LokiClient final : public EntrySink {
                                                     telemetry::AgentMetrics* metrics);
   ~LokiClient() override;
 
-  void PushBatch(std::span<Entry> batch) override;            // moves each kept entry's AckRef
-  void PushShared(std::span<const Entry> batch) override;     // entries are encoded, never changed
-  bool Saturated() const override;                            // max_buffered_bytes reached
-  bool SaturatedExceptHeld(uint64_t clients) const override;  // see BudgetFull
+  void PushBatch(std::span<Entry> batch) override;         // moves each kept entry's AckRef
+  void PushShared(std::span<const Entry> batch) override;  // entries are encoded, never changed
+  bool Saturated() const override;                         // max_buffered_bytes reached
+  bool SaturatedExceptHeld(uint64_t clients, bool known) const override;  // see BudgetFull
   // The tenant's batch waits for a retry (Loki refuses it for now: 429, 5xx, 401/403).
   bool TenantHeld(std::string_view tenant, uint64_t clients) const override;
+  uint64_t HeldEpoch() const override;
 
   // Starts the sender thread.
   Status Start();

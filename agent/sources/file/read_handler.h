@@ -22,6 +22,10 @@ namespace skidder::sources {
 struct SinkTarget {
   std::string tenant;
   uint64_t clients = 0;  // 0: nothing sent yet
+  // The handler's memo of whether the sink holds that tenant back, valid while the sink's
+  // EntrySink::HeldEpoch is still held_epoch (reset when tenant or clients change).
+  mutable uint64_t held_epoch = UINT64_MAX;
+  mutable bool held = false;
 };
 
 // The entries one read of one file made, in file order, and when it was read. Reused: the source

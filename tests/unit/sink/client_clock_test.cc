@@ -455,8 +455,12 @@ TEST(BudgetFull, HeldTenantsBeyondHalfTheBudgetLeaveTheRestToTheOthers) {
       {150, 150, true},  {149, 149, false},                    // never more than 1.5 times
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(BudgetFull(c.buffered, c.held, 100), c.full) << c.buffered << " " << c.held;
+    EXPECT_EQ(BudgetFull(c.buffered, c.held, 100, 50), c.full) << c.buffered << " " << c.held;
   }
+  // A reader not read yet gets a quarter: it cannot take the known readers' last quarter.
+  EXPECT_FALSE(BudgetFull(124, 100, 100, 25));
+  EXPECT_TRUE(BudgetFull(125, 100, 100, 25));
+  EXPECT_FALSE(BudgetFull(99, 0, 100, 25));
 }
 
 // A tenant whose batch waits for a retry is held back (TenantHeld): its readers wait for the whole
