@@ -96,6 +96,10 @@ class ContainerReader {
   const Labels& meta() const { return meta_; }
 
   static std::string PositionKey(std::string_view id) { return "docker-" + std::string(id); }
+  // Promtail's "cursor-<id>", as the positions import it (read when ours is missing).
+  static std::string PromtailPositionKey(std::string_view id) {
+    return "journal-" + std::string(id);
+  }
 
  private:
   void Run();

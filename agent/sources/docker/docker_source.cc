@@ -151,7 +151,7 @@ void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
     for (const Readers& readers : readers_) read = read || readers.contains(id);
     if (read) continue;
     positions_->RemoveCursor(ContainerReader::PositionKey(id));
-    positions_->RemoveCursor("journal-" + id);  // Promtail's, imported
+    positions_->RemoveCursor(ContainerReader::PromtailPositionKey(id));
     LOG_DEBUG("forgot the position of a removed Docker container",
               {{"job", opts_.job_name}, {"container", id}});
   }
@@ -159,7 +159,8 @@ void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
 
 Position DockerSource::SavedPosition(const std::string& id) const {
   // Ours first; then Promtail's "cursor-<id>" (whole seconds), imported as "journal-<id>".
-  for (const std::string& key : {ContainerReader::PositionKey(id), "journal-" + id}) {
+  for (const std::string& key :
+       {ContainerReader::PositionKey(id), ContainerReader::PromtailPositionKey(id)}) {
     if (auto saved = positions_->GetCursor(key)) {
       if (auto p = ParsePosition(*saved)) return *p;
     }
