@@ -97,6 +97,15 @@ class PartialAssembler {
     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(keep), pending_.end());
   }
 
+  // The rest of the lines waiting may be unread yet (their file is paused by backpressure or
+  // behind): each waits max_wait_ns again from now_ns.
+  void Hold(int64_t now_ns) {
+    for (Pending& p : pending_) {
+      p.seen = true;
+      p.first_seen_ns = now_ns;
+    }
+  }
+
   size_t pending() const { return pending_.size(); }
   // When Flush next has a line to emit (Unix ns, Flush's clock): INT64_MAX with nothing pending,
   // INT64_MIN when a line no Flush has seen yet waits (its wait starts at the next Flush).

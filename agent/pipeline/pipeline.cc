@@ -153,6 +153,10 @@ void Pipeline::Flush(int64_t now_ns, bool force, Emitter& out) {
   }
 }
 
+void Pipeline::Hold(int64_t now_ns) {
+  for (const auto& s : stages_) s->Hold(now_ns);
+}
+
 int64_t Pipeline::NextFlushNs() const {
   int64_t next = kNoFlush;
   for (const auto& s : stages_) next = std::min(next, s->NextFlushNs());

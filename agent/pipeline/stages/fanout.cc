@@ -51,6 +51,12 @@ class FanoutStage final : public Stage {
     }
   }
 
+  void Hold(int64_t now_ns) override {
+    for (Branch& b : branches_) {
+      if (b.pipeline) b.pipeline->Hold(now_ns);
+    }
+  }
+
   int64_t ReadyInNs(int64_t steady_ns) const override {
     int64_t wait = 0;
     for (const Branch& b : branches_) {

@@ -154,6 +154,14 @@ class MultilineStage final : public Stage {
     }
   }
 
+  // Its next lines may be unread yet: each open block waits max_wait again from now_ns. (The
+  // open chain stays in activity order: every block gets the same, latest time.)
+  void Hold(int64_t now_ns) override {
+    for (Block* b = open_.head; b != nullptr; b = b->next) {
+      b->last_activity_ns = std::max(b->last_activity_ns, now_ns);
+    }
+  }
+
   // An open block is sent max_wait after its last line; a closed one's slot is freed later.
   int64_t NextFlushNs() const override {
     int64_t next = kNoFlush;

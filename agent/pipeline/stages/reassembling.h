@@ -27,6 +27,7 @@ class ReassemblingStage : public Stage {
   ReassemblingStage(const StageContext& ctx, formats::PartialOptions options,
                     std::string_view format);
   void Flush(int64_t now_ns, bool force, Emitter& out) override;
+  void Hold(int64_t now_ns) override { assembler_.Hold(now_ns); }
   int64_t NextFlushNs() const override { return assembler_.NextFlushNs(); }
 
  protected:

@@ -949,8 +949,29 @@ void FileSource::Impl::UpdateHandlers() {
   }
 }
 
+// A handler holding a partial CRI line or a multiline block while one of its files still has
+// bytes queued (paused by backpressure, behind in a backlog, waiting for a descriptor or for an
+// older file of its stream) keeps holding it: the rest may be in those bytes, and emitting it
+// after its wait would cut one line into two entries. Its wait starts again once the files are
+// read. Only the queue is looked at, and only while some handler holds something.
+void FileSource::Impl::HoldBehind(int64_t now_ns) {
+  holding_.clear();
+  for (ReadHandler* h : handlers_) {
+    if (h->NextFlushNs() != INT64_MAX) holding_.push_back(h);
+  }
+  for (size_t i = 0; i < read_queue_.size() && !holding_.empty(); ++i) {
+    auto it = files_.find(read_queue_[i]);
+    if (it == files_.end() || !it->second->dirty) continue;
+    auto h = std::find(holding_.begin(), holding_.end(), it->second->handler());
+    if (h == holding_.end()) continue;
+    (*h)->Hold(now_ns);
+    holding_.erase(h);
+  }
+}
+
 void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {
   UpdateHandlers();
+  if (!force) HoldBehind(now_ns);
   next_flush_ns_ = INT64_MAX;
   for (ReadHandler* h : handlers_) {
     h->Flush(now_ns, force);

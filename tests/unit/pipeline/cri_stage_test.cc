@@ -8,11 +8,14 @@ namespace {
 
 using testing::Collect;
 using testing::ConfigError;
+using testing::Ctx;
 using testing::ExtractedOr;
+using testing::kSec;
 using testing::LabelOr;
 using testing::MakeEntry;
 using testing::MustBuild;
 using testing::RunStage;
+using testing::StagesYaml;
 using testing::TestMetrics;
 
 const Labels kFile{{"filename", "/var/log/pods/ns_pod_uid/c/0.log"}};
@@ -193,6 +196,31 @@ TEST(CriStage, AsksForAFlushOnlyWhileAPartialWaits) {
   stage->Flush(t0 + 5'000'000'000, false, out);
   ASSERT_EQ(out.entries.size(), 2u);
   EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
+}
+
+// The file source holds a pipeline while the rest of a line may be unread (Stage::Hold): a
+// partial waits its whole wait again from then, also in a match's nested stages.
+TEST(CriStage, AHeldPartialWaitsAgainFromTheHold) {
+  TestMetrics m;
+  auto p = Pipeline::Build(StagesYaml(R"(
+- match:
+    selector: '{filename=~".+"}'
+    stages:
+    - cri: {}
+)"),
+                           Ctx(&m.metrics));
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  Collect out;
+  (*p)->Process(MakeEntry(Cri("stdout", 'P', "head,"), kFile), out);
+  const int64_t t0 = 1'000'000'000'000;
+  (*p)->Flush(t0, false, out);
+  (*p)->Hold(t0 + 4 * kSec);
+  EXPECT_EQ((*p)->NextFlushNs(), t0 + 9 * kSec);
+  (*p)->Flush(t0 + 8 * kSec, false, out);
+  EXPECT_TRUE(out.entries.empty());
+  (*p)->Process(MakeEntry(Cri("stdout", 'F', " tail"), kFile), out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "head, tail");
 }
 
 TEST(CriStage, SendsEverythingPendingWhenMaxPartialLinesIsReached) {

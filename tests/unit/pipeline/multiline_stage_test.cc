@@ -95,6 +95,21 @@ TEST(MultilineStage, OldTimestampsDoNotCloseABlockReadJustNow) {
   EXPECT_EQ(out.entries[0].entry.timestamp_ns, old);  // the first line's own timestamp
 }
 
+// Held (the rest of the file is unread yet), every open block waits its max_wait_time again.
+TEST(MultilineStage, HeldBlocksWaitAgainFromTheHold) {
+  auto stage = MustBuild("multiline:\n  firstline: '^block'\n  max_wait_time: 3s");
+  const Labels other{{"filename", "/var/log/other.log"}};
+  Collect out;
+  stage->Process(PipelineEntry{MakeEntry("block a", kApp), {}, BatchTime{kT0, 0}}, out);
+  stage->Process(PipelineEntry{MakeEntry("block b", other), {}, BatchTime{kT0 + kSec, 0}}, out);
+  stage->Hold(kT0 + 2 * kSec);
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 5 * kSec);
+  stage->Flush(kT0 + 4 * kSec, /*force=*/false, out);
+  EXPECT_TRUE(out.entries.empty()) << "sent 2 s after the hold";
+  stage->Flush(kT0 + 5 * kSec, /*force=*/false, out);
+  EXPECT_EQ(out.entries.size(), 2u);
+}
+
 // Promtail's stage passes a stream's lines through until one matches firstline: a job whose
 // pods log JSON or access lines (none ever a firstline) must not have them glued together.
 TEST(MultilineStage, AStreamsLinesPassThroughUntilItsFirstFirstline) {

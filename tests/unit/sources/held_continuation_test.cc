@@ -1,0 +1,113 @@
+// A line whose rest the file source has not read yet stays one entry: while a file waits (its
+// clients are full, it is behind in a backlog), the cri stage's partial line and the multiline
+// stage's open block are not sent on their own when their wait runs out. Time is a FakeClock,
+// so "their wait ran out" is a clock step, not a sleep.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/fake_clock.h"
+#include "support/test_util.h"
+#include "unit/pipeline/stage_test_util.h"
+#include "unit/sources/fake_sink.h"
+
+namespace skidder::sources {
+namespace {
+
+using skidder::testing::AppendFile;
+using skidder::testing::WaitFor;
+using skidder::testing::WriteFile;
+
+std::string CriRecord(const char* tag, const std::string& msg) {
+  return "2026-12-07T10:00:00.000000001Z stdout " + std::string(tag) + " " + msg + "\n";
+}
+
+class HeldContinuation : public ::testing::Test {
+ protected:
+  void Start(const std::string& stage_yaml) {
+    pipe_ = std::make_unique<pipeline::Pipeline>([&] {
+      std::vector<std::unique_ptr<pipeline::Stage>> stages;
+      stages.push_back(pipeline::testing::MustBuild(stage_yaml));
+      return stages;
+    }());
+    handler_ = std::make_unique<app::PipelineHandler>(pipe_.get(), &h.sink);
+    auto o = h.DefaultOptions();
+    o.saturated_recheck = std::chrono::milliseconds(20);
+    h.positions = std::make_unique<Positions>(h.dir / "positions.json", false, &h.metrics);
+    h.source = std::make_unique<FileSource>(o, h.positions.get(), &h.sink, &h.metrics, &clock_);
+    h.source->SetTargets({FileTarget{"t", Labels{{kPathLabel, h.dir / "*.log"}}, handler_.get()}});
+    ASSERT_TRUE(h.source->Start().ok());
+  }
+  void TearDown() override { h.Stop(); }  // the source stops before the handler it calls goes
+
+  // Loki is backed up: the rest of the line is written but not read. Returns once the source
+  // has looked at the full sink several times since.
+  void AppendWhileFull(const std::string& text) {
+    h.sink.SetSaturated(true);
+    AppendFile(log_, text);
+    const int seen = h.sink.SaturatedChecks();
+    ASSERT_TRUE(WaitFor([&] { return h.sink.SaturatedChecks() > seen + 2; }));
+  }
+  // Time passes well beyond every wait; returns after several turns of the source saw it.
+  void StepPastTheWait() {
+    clock_.Advance(std::chrono::minutes(1));
+    h.source->Wake();
+    const int seen = h.sink.SaturatedChecks();
+    ASSERT_TRUE(WaitFor([&] { return h.sink.SaturatedChecks() > seen + 3; }));
+  }
+  void Resume() {
+    h.sink.SetSaturated(false);
+    h.source->Wake();
+  }
+
+  FakeClock clock_;
+  testing::Harness h;
+  const std::string log_ = h.dir / "0.log";
+  std::unique_ptr<pipeline::Pipeline> pipe_;
+  std::unique_ptr<app::PipelineHandler> handler_;
+};
+
+TEST_F(HeldContinuation, APartialCriLineWaitsForItsUnreadRestWhileTheSinkIsFull) {
+  WriteFile(log_, CriRecord("P", "first half,"));
+  Start("cri: {}");
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log_) == 1; }));
+  AppendWhileFull(CriRecord("F", " second half"));
+  StepPastTheWait();
+  EXPECT_EQ(h.sink.Count(), 0u) << "sent before its rest was read: " << h.sink.Lines()[0];
+  Resume();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 1; }));
+  EXPECT_EQ(h.sink.Lines(), std::vector<std::string>{"first half, second half"});
+}
+
+// Nothing of the file is left to read: the partial line (a container killed mid-line) is sent
+// as it is once it has waited, as before.
+TEST_F(HeldContinuation, APartialCriLineWithNothingLeftToReadIsSentAfterItsWait) {
+  WriteFile(log_, CriRecord("P", "cut off"));
+  Start("cri: {}");
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log_) == 1; }));
+  clock_.Advance(std::chrono::minutes(1));
+  h.source->Wake();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 1; }));
+  EXPECT_EQ(h.sink.Lines(), std::vector<std::string>{"cut off"});
+}
+
+TEST_F(HeldContinuation, AnOpenMultilineBlockWaitsForItsUnreadLinesWhileTheSinkIsFull) {
+  WriteFile(log_, "START panic\n");
+  Start("multiline:\n  firstline: '^START'\n  max_wait_time: 3s");
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log_) == 1; }));
+  AppendWhileFull("  at main\n");
+  StepPastTheWait();
+  EXPECT_EQ(h.sink.Count(), 0u) << "sent before its rest was read: " << h.sink.Lines()[0];
+  Resume();
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log_) == 2; }));
+  clock_.Advance(std::chrono::minutes(1));  // now nothing is left: its wait runs out
+  h.source->Wake();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 1; }));
+  EXPECT_EQ(h.sink.Lines(), std::vector<std::string>{"START panic\n  at main"});
+}
+
+}  // namespace
+}  // namespace skidder::sources
