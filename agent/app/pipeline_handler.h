@@ -35,7 +35,10 @@ class PipelineHandler final : public sources::ReadHandler {
     pipeline_->Flush(now_ns, force, out_);
     out_.Flush();
   }
-  void Hold(int64_t now_ns) override { pipeline_->Hold(now_ns); }
+  void Hold(int64_t now_ns, const UnreadSources& unread) override {
+    pipeline_->Hold(now_ns, unread);
+  }
+  bool Holding() const override { return pipeline_->Holding(); }
   int64_t ReadyInNs(int64_t steady_ns) const override { return pipeline_->ReadyInNs(steady_ns); }
   int64_t NextFlushNs() const override { return pipeline_->NextFlushNs(); }
   // No file can go on: not even one sending elsewhere than to a tenant Loki refuses for now.

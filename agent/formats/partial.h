@@ -97,10 +97,12 @@ class PartialAssembler {
     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(keep), pending_.end());
   }
 
-  // The rest of the lines waiting may be unread yet (their file is paused by backpressure or
-  // behind): each waits max_wait_ns again from now_ns.
-  void Hold(int64_t now_ns) {
+  // Each line waiting whose rest may be unread yet (unread(const Item&): its file is paused by
+  // backpressure or behind) waits max_wait_ns again from now_ns.
+  template <typename Unread>
+  void Hold(int64_t now_ns, Unread&& unread) {
     for (Pending& p : pending_) {
+      if (!unread(std::as_const(p.item))) continue;
       p.seen = true;
       p.first_seen_ns = now_ns;
     }

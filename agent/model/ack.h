@@ -22,12 +22,14 @@
 // call concurrently.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 
 namespace skidder {
 
@@ -151,6 +153,15 @@ class AckRef {
   friend class AckReleaser;
   explicit AckRef(Checkpoint* cp) : cp_(cp) {}
   Checkpoint* cp_ = nullptr;
+};
+
+// Sources whose input is not all read yet, by tracker (one per file): a partial line or an
+// open multiline block of such a file may have its rest in the unread bytes (Stage::Hold).
+struct UnreadSources {
+  std::span<const AckTracker* const> sorted;  // ascending by std::less
+  bool Contains(const AckTracker* t) const {
+    return t != nullptr && std::binary_search(sorted.begin(), sorted.end(), t, std::less<>());
+  }
 };
 
 // Releases many refs at once (each counts as done, like AckRef::Reset): consecutive refs to one

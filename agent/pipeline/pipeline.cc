@@ -153,8 +153,12 @@ void Pipeline::Flush(int64_t now_ns, bool force, Emitter& out) {
   }
 }
 
-void Pipeline::Hold(int64_t now_ns) {
-  for (const auto& s : stages_) s->Hold(now_ns);
+void Pipeline::Hold(int64_t now_ns, const UnreadSources& unread) {
+  for (const auto& s : stages_) s->Hold(now_ns, unread);
+}
+
+bool Pipeline::Holding() const {
+  return std::any_of(stages_.begin(), stages_.end(), [](const auto& s) { return s->Holding(); });
 }
 
 int64_t Pipeline::NextFlushNs() const {

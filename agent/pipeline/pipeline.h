@@ -92,8 +92,9 @@ class Pipeline {
   // An entry that already carries extracted values (the match stage runs its nested stages so).
   void Process(PipelineEntry&& e, Emitter& out);
   void Flush(int64_t now_ns, bool force, Emitter& out);
-  // Stage::Hold on every stage.
-  void Hold(int64_t now_ns);
+  // Stage::Hold on every stage; Holding: any stage's.
+  void Hold(int64_t now_ns, const UnreadSources& unread);
+  bool Holding() const;
   // The longest wait after steady_ns any stage asks for (Stage::ReadyInNs); 0 when all are ready.
   int64_t ReadyInNs(int64_t steady_ns) const;
   // The earliest Stage::NextFlushNs of its stages: kNoFlush when no stage waits for time.

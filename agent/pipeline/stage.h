@@ -101,11 +101,13 @@ class Stage {
   // Buffering stages (cri partials, multiline) emit what has waited long enough.
   // `force` emits everything (end of input, shutdown with a deadline).
   virtual void Flush(int64_t now_ns, bool force, Emitter& out) {}
-  // The source has input for this pipeline it has not read yet (a file paused by backpressure,
-  // or behind in a backlog): what waits for a continuation (a partial line, a multiline block)
-  // waits again from now_ns, since the continuation may be in those bytes. Emitting it by time
-  // now would cut one line in two entries.
-  virtual void Hold(int64_t now_ns) {}
+  // Some sources have input for this pipeline not read yet (a file paused by backpressure, or
+  // behind in a backlog): what waits for a continuation from one of them (a partial line, a
+  // multiline block; known by its ack's tracker) waits again from now_ns, since the rest may be
+  // in those bytes. Emitting it by time would cut one line into two entries.
+  virtual void Hold(int64_t now_ns, const UnreadSources& unread) {}
+  // Whether the stage holds something for its continuation (Hold has work).
+  virtual bool Holding() const { return false; }
   // When Flush next has work (Unix ns, Flush's clock; at or before it is fine): kNoFlush when
   // nothing waits for time, so an idle source sets no timer for this stage.
   virtual int64_t NextFlushNs() const { return kNoFlush; }

@@ -51,10 +51,14 @@ class FanoutStage final : public Stage {
     }
   }
 
-  void Hold(int64_t now_ns) override {
+  void Hold(int64_t now_ns, const UnreadSources& unread) override {
     for (Branch& b : branches_) {
-      if (b.pipeline) b.pipeline->Hold(now_ns);
+      if (b.pipeline) b.pipeline->Hold(now_ns, unread);
     }
+  }
+  bool Holding() const override {
+    return std::any_of(branches_.begin(), branches_.end(),
+                       [](const Branch& b) { return b.pipeline && b.pipeline->Holding(); });
   }
 
   int64_t ReadyInNs(int64_t steady_ns) const override {

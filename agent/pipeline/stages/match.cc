@@ -33,9 +33,10 @@ class MatchStage final : public Stage {
     if (nested_ != nullptr) nested_->Flush(now_ns, force, out);
   }
 
-  void Hold(int64_t now_ns) override {
-    if (nested_ != nullptr) nested_->Hold(now_ns);
+  void Hold(int64_t now_ns, const UnreadSources& unread) override {
+    if (nested_ != nullptr) nested_->Hold(now_ns, unread);
   }
+  bool Holding() const override { return nested_ != nullptr && nested_->Holding(); }
 
   int64_t NextFlushNs() const override {
     return nested_ != nullptr ? nested_->NextFlushNs() : kNoFlush;

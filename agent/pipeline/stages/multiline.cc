@@ -154,13 +154,18 @@ class MultilineStage final : public Stage {
     }
   }
 
-  // Its next lines may be unread yet: each open block waits max_wait again from now_ns. (The
-  // open chain stays in activity order: every block gets the same, latest time.)
-  void Hold(int64_t now_ns) override {
-    for (Block* b = open_.head; b != nullptr; b = b->next) {
+  // An open block whose next lines may be unread yet (its first line's file) waits max_wait
+  // again from now_ns, at the end of the chain, which so stays in activity order.
+  void Hold(int64_t now_ns, const UnreadSources& unread) override {
+    Block* last = open_.tail;
+    for (Block *b = open_.head, *next = nullptr; b != nullptr; b = next) {
+      next = b == last ? nullptr : b->next;
+      if (!unread.Contains(b->first.entry.ack.tracker())) continue;
       b->last_activity_ns = std::max(b->last_activity_ns, now_ns);
+      MoveTo(*b, open_);
     }
   }
+  bool Holding() const override { return open_.head != nullptr; }
 
   // An open block is sent max_wait after its last line; a closed one's slot is freed later.
   int64_t NextFlushNs() const override {

@@ -27,7 +27,12 @@ class ReassemblingStage : public Stage {
   ReassemblingStage(const StageContext& ctx, formats::PartialOptions options,
                     std::string_view format);
   void Flush(int64_t now_ns, bool force, Emitter& out) override;
-  void Hold(int64_t now_ns) override { assembler_.Hold(now_ns); }
+  void Hold(int64_t now_ns, const UnreadSources& unread) override {
+    assembler_.Hold(now_ns, [&unread](const PipelineEntry& e) {
+      return unread.Contains(e.entry.ack.tracker());
+    });
+  }
+  bool Holding() const override { return assembler_.pending() != 0; }
   int64_t NextFlushNs() const override { return assembler_.NextFlushNs(); }
 
  protected:

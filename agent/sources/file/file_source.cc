@@ -949,24 +949,31 @@ void FileSource::Impl::UpdateHandlers() {
   }
 }
 
-// A handler holding a partial CRI line or a multiline block while one of its files still has
-// bytes queued (paused by backpressure, behind in a backlog, waiting for a descriptor or for an
-// older file of its stream) keeps holding it: the rest may be in those bytes, and emitting it
-// after its wait would cut one line into two entries. Its wait starts again once the files are
-// read. Only the queue is looked at, and only while some handler holds something.
+// A partial CRI line or a multiline block of a file that still has bytes queued (paused by
+// backpressure, behind in a backlog, waiting for a descriptor or for an older file of its
+// stream) is held on: the rest may be in those bytes, and emitting it after its wait would cut
+// one line into two entries. Its wait starts again once the file is read. Those of files read
+// to their end are sent on time, whatever the job's other files do. The queue is looked at only
+// while some handler holds such a line.
 void FileSource::Impl::HoldBehind(int64_t now_ns) {
   holding_.clear();
   for (ReadHandler* h : handlers_) {
-    if (h->NextFlushNs() != INT64_MAX) holding_.push_back(h);
+    if (h->Holding()) holding_.push_back(h);
   }
-  for (size_t i = 0; i < read_queue_.size() && !holding_.empty(); ++i) {
-    auto it = files_.find(read_queue_[i]);
+  if (holding_.empty() || read_queue_.empty()) return;
+  unread_.clear();
+  for (const FileKey& key : read_queue_) {
+    auto it = files_.find(key);
     if (it == files_.end() || !it->second->dirty) continue;
-    auto h = std::find(holding_.begin(), holding_.end(), it->second->handler());
-    if (h == holding_.end()) continue;
-    (*h)->Hold(now_ns);
-    holding_.erase(h);
+    if (std::find(holding_.begin(), holding_.end(), it->second->handler()) == holding_.end()) {
+      continue;
+    }
+    unread_.push_back(it->second->tracker().get());
   }
+  if (unread_.empty()) return;
+  std::sort(unread_.begin(), unread_.end(), std::less<>());
+  const UnreadSources unread{unread_};
+  for (ReadHandler* h : holding_) h->Hold(now_ns, unread);
 }
 
 void FileSource::Impl::FlushHandlers(int64_t now_ns, bool force) {

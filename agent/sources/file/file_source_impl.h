@@ -198,7 +198,7 @@ class FileSource::Impl {
   void DrainUnlinked();
   void UpdatePositions();
   void FlushHandlers(int64_t now_ns, bool force);
-  void HoldBehind(int64_t now_ns);  // ReadHandler::Hold for handlers with a file still queued
+  void HoldBehind(int64_t now_ns);  // ReadHandler::Hold with the files still queued
   void WaitForEvents(int timeout_ms);
   // Idle is idle (file_source.cc): whether a tick has work, and how long the loop may wait.
   bool NeedsTick();
@@ -417,7 +417,8 @@ class FileSource::Impl {
   uint64_t idle_gen_ = 0, no_victim_gen_ = ~uint64_t{0};
   FileKey victim_at_{};                 // where the next victim search starts (round robin)
   std::vector<ReadHandler*> handlers_;  // distinct handlers of targets and files
-  std::vector<ReadHandler*> holding_;   // HoldBehind's, kept for its capacity
+  std::vector<ReadHandler*> holding_;   // HoldBehind's, kept for their capacity
+  std::vector<const AckTracker*> unread_;
   bool handlers_stale_ = true;
   bool cut_after_chunk_ = false;  // the limiter stopped the turn after the file got a chunk
   // A pass wanted before the timed one (an archive's initial_delay runs out then).

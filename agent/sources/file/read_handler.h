@@ -88,9 +88,11 @@ class ReadHandler {
   // Buffering stages (multiline, CRI partials) emit what waited long enough; `force` emits
   // everything (shutdown). Called after every loop turn of the reading thread.
   virtual void Flush(int64_t now_ns, bool force) = 0;
-  // Some file of this handler has bytes not read yet (paused by backpressure, or behind in a
-  // backlog): what waits for a continuation waits again from now_ns (pipeline::Stage::Hold).
-  virtual void Hold(int64_t now_ns) {}
+  // Files with bytes not read yet (paused by backpressure, or behind in a backlog), by tracker:
+  // what waits for a continuation from one of them waits again from now_ns (Stage::Hold).
+  virtual void Hold(int64_t now_ns, const UnreadSources& unread) {}
+  // Whether something waits for its continuation (Hold has work).
+  virtual bool Holding() const { return false; }
   // When Flush next has something to emit (Unix ns, as Flush's now_ns): INT64_MAX when nothing
   // waits, so the reading thread sets no timer for this handler while all is idle.
   virtual int64_t NextFlushNs() const = 0;

@@ -198,8 +198,9 @@ TEST(CriStage, AsksForAFlushOnlyWhileAPartialWaits) {
   EXPECT_EQ(stage->NextFlushNs(), kNoFlush);
 }
 
-// The file source holds a pipeline while the rest of a line may be unread (Stage::Hold): a
-// partial waits its whole wait again from then, also in a match's nested stages.
+// The file source holds the partials of files whose rest is unread (Stage::Hold): such a
+// partial waits its whole wait again from then, also in a match's nested stages; one of a file
+// read to its end is sent on time.
 TEST(CriStage, AHeldPartialWaitsAgainFromTheHold) {
   TestMetrics m;
   auto p = Pipeline::Build(StagesYaml(R"(
@@ -210,17 +211,30 @@ TEST(CriStage, AHeldPartialWaitsAgainFromTheHold) {
 )"),
                            Ctx(&m.metrics));
   ASSERT_TRUE(p.has_value()) << p.error().message();
+  auto behind = AckTracker::Create(0), done = AckTracker::Create(0);
+  const Labels kDone{{"filename", "/var/log/pods/ns_other_uid/c/0.log"}};
   Collect out;
-  (*p)->Process(MakeEntry(Cri("stdout", 'P', "head,"), kFile), out);
+  EXPECT_FALSE((*p)->Holding());
+  Entry head = MakeEntry(Cri("stdout", 'P', "head,"), kFile);
+  head.ack = behind->Open(10);
+  (*p)->Process(std::move(head), out);
+  Entry cut = MakeEntry(Cri("stdout", 'P', "cut off"), kDone);
+  cut.ack = done->Open(10);
+  (*p)->Process(std::move(cut), out);
+  EXPECT_TRUE((*p)->Holding());
   const int64_t t0 = 1'000'000'000'000;
   (*p)->Flush(t0, false, out);
-  (*p)->Hold(t0 + 4 * kSec);
-  EXPECT_EQ((*p)->NextFlushNs(), t0 + 9 * kSec);
+  const AckTracker* unread[] = {behind.get()};
+  (*p)->Hold(t0 + 4 * kSec, UnreadSources{unread});
+  EXPECT_EQ((*p)->NextFlushNs(), t0 + 5 * kSec);  // the other file's partial
   (*p)->Flush(t0 + 8 * kSec, false, out);
-  EXPECT_TRUE(out.entries.empty());
-  (*p)->Process(MakeEntry(Cri("stdout", 'F', " tail"), kFile), out);
   ASSERT_EQ(out.entries.size(), 1u);
-  EXPECT_EQ(out.entries[0].entry.line, "head, tail");
+  EXPECT_EQ(out.entries[0].entry.line, "cut off");
+  EXPECT_EQ((*p)->NextFlushNs(), t0 + 9 * kSec);
+  (*p)->Process(MakeEntry(Cri("stdout", 'F', " tail"), kFile), out);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[1].entry.line, "head, tail");
+  EXPECT_FALSE((*p)->Holding());
 }
 
 TEST(CriStage, SendsEverythingPendingWhenMaxPartialLinesIsReached) {

@@ -95,19 +95,32 @@ TEST(MultilineStage, OldTimestampsDoNotCloseABlockReadJustNow) {
   EXPECT_EQ(out.entries[0].entry.timestamp_ns, old);  // the first line's own timestamp
 }
 
-// Held (the rest of the file is unread yet), every open block waits its max_wait_time again.
+// Held (the rest of its file is unread yet), an open block waits its max_wait_time again; one
+// of a file read to its end does not.
 TEST(MultilineStage, HeldBlocksWaitAgainFromTheHold) {
   auto stage = MustBuild("multiline:\n  firstline: '^block'\n  max_wait_time: 3s");
   const Labels other{{"filename", "/var/log/other.log"}};
+  auto behind = AckTracker::Create(0), done = AckTracker::Create(0);
   Collect out;
-  stage->Process(PipelineEntry{MakeEntry("block a", kApp), {}, BatchTime{kT0, 0}}, out);
-  stage->Process(PipelineEntry{MakeEntry("block b", other), {}, BatchTime{kT0 + kSec, 0}}, out);
-  stage->Hold(kT0 + 2 * kSec);
-  EXPECT_EQ(stage->NextFlushNs(), kT0 + 5 * kSec);
+  EXPECT_FALSE(stage->Holding());
+  Entry a = MakeEntry("block a", kApp);
+  a.ack = behind->Open(10);
+  stage->Process(PipelineEntry{std::move(a), {}, BatchTime{kT0, 0}}, out);
+  Entry b = MakeEntry("block b", other);
+  b.ack = done->Open(10);
+  stage->Process(PipelineEntry{std::move(b), {}, BatchTime{kT0 + kSec, 0}}, out);
+  EXPECT_TRUE(stage->Holding());
+  const AckTracker* unread[] = {behind.get()};
+  stage->Hold(kT0 + 2 * kSec, UnreadSources{unread});
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 4 * kSec);  // b's, then a's at 5 s: in order
   stage->Flush(kT0 + 4 * kSec, /*force=*/false, out);
-  EXPECT_TRUE(out.entries.empty()) << "sent 2 s after the hold";
+  ASSERT_EQ(out.entries.size(), 1u);
+  EXPECT_EQ(out.entries[0].entry.line, "block b");
+  EXPECT_EQ(stage->NextFlushNs(), kT0 + 5 * kSec);
   stage->Flush(kT0 + 5 * kSec, /*force=*/false, out);
-  EXPECT_EQ(out.entries.size(), 2u);
+  ASSERT_EQ(out.entries.size(), 2u);
+  EXPECT_EQ(out.entries[1].entry.line, "block a");
+  EXPECT_FALSE(stage->Holding());
 }
 
 // Promtail's stage passes a stream's lines through until one matches firstline: a job whose

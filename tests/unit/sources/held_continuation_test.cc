@@ -94,6 +94,24 @@ TEST_F(HeldContinuation, APartialCriLineWithNothingLeftToReadIsSentAfterItsWait)
   EXPECT_EQ(h.sink.Lines(), std::vector<std::string>{"cut off"});
 }
 
+// Only the file whose rest is unread is held: another file of the same job, read to its end,
+// has its cut-off partial line sent once it waited, while the first is still behind.
+TEST_F(HeldContinuation, APartialOfAFileReadToItsEndIsSentWhileAnotherFileIsBehind) {
+  const std::string other = h.dir / "1.log";
+  WriteFile(log_, CriRecord("P", "first half,"));
+  WriteFile(other, CriRecord("P", "cut off"));
+  Start("cri: {}");
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log_) == 1 && h.ReadLines(other) == 1; }));
+  AppendWhileFull(CriRecord("F", " second half"));
+  clock_.Advance(std::chrono::minutes(1));
+  h.source->Wake();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 1; }));
+  EXPECT_EQ(h.sink.Lines(), std::vector<std::string>{"cut off"});
+  Resume();
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 2; }));
+  EXPECT_EQ(h.sink.Lines(log_), std::vector<std::string>{"first half, second half"});
+}
+
 TEST_F(HeldContinuation, AnOpenMultilineBlockWaitsForItsUnreadLinesWhileTheSinkIsFull) {
   WriteFile(log_, "START panic\n");
   Start("multiline:\n  firstline: '^START'\n  max_wait_time: 3s");
