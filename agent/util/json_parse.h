@@ -11,6 +11,11 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -53,7 +58,35 @@ class DepthGuard {
   bool Int64(int64_t i) { return d_.Int64(i); }
   bool Uint64(uint64_t i) { return d_.Uint64(i); }
   bool Double(double v) { return d_.Double(v); }
-  bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) { return d_.RawNumber(s, n, copy); }
+  // Every number comes as text (kParseNumbersAsStringsFlag): integers as rapidjson would store
+  // them, other numbers rounded exactly as Go's strconv.ParseFloat does (std::from_chars; a
+  // value below the smallest denormal is 0, as in Go). rapidjson has refused numbers too big
+  // for a double before this.
+  bool RawNumber(const Ch* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
+      if (*s == '-') {
+        int64_t v = 0;
+        if (auto r = std::from_chars(s, end, v); r.ec == std::errc() && r.ptr == end) {
+          return v >= INT32_MIN ? d_.Int(static_cast<int>(v)) : d_.Int64(v);
+        }
+      } else {
+        uint64_t v = 0;
+        if (auto r = std::from_chars(s, end, v); r.ec == std::errc() && r.ptr == end) {
+          return v <= UINT32_MAX ? d_.Uint(static_cast<unsigned>(v)) : d_.Uint64(v);
+        }
+      }
+    }
+    double v = 0;
+    const auto r = std::from_chars(s, end, v);
+    if (r.ec == std::errc::result_out_of_range) {
+      v = std::strtod(std::string(s, n).c_str(), nullptr);  // an underflow: 0 or a denormal
+      if (std::isinf(v)) return false;
+    } else if (r.ec != std::errc() || r.ptr != end) {
+      return false;
+    }
+    return d_.Double(v);
+  }
   bool String(const Ch* s, rapidjson::SizeType n, bool copy) { return d_.String(s, n, copy); }
   bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return d_.Key(s, n, copy); }
   bool StartObject() { return Enter() && d_.StartObject(); }
@@ -142,10 +175,12 @@ JsonParseResult ParseJsonBounded(Doc& doc, std::string_view text, StackAlloc* st
   JsonParseResult out;
   auto generate = [&](Doc& d) {
     json_internal::DepthGuard<Doc> guard(d, max_depth);
-    // Not kParseFullPrecisionFlag, though Go's ParseFloat rounds exactly where the default parse
-    // is a few ulps off for 16 and more significant digits: Debian's rapidjson (1.1.0) overflows
-    // in StrtodDiyFp on some such inputs (upstream fix of 2024), which hostile lines would reach.
-    constexpr unsigned kIterative = rapidjson::kParseIterativeFlag;
+    // Numbers as text, converted by DepthGuard::RawNumber: Go's ParseFloat rounds exactly where
+    // rapidjson's default parse is a few ulps off for 16 and more significant digits, and its
+    // kParseFullPrecisionFlag overflows in StrtodDiyFp on some such inputs in Debian's rapidjson
+    // (1.1.0; upstream fix of 2024), which hostile lines would reach.
+    constexpr unsigned kIterative =
+        rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
     out.result =
         first_value_only
             ? reader.template Parse<kIterative | rapidjson::kParseStopWhenDoneFlag>(is, guard)

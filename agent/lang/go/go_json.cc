@@ -8,18 +8,54 @@
 
 namespace skidder::lang::go {
 
+void AppendGoFloatF(double f, std::string* out) {
+  // The shortest digits, d.ddd e±x, laid out as Go's %f does with them.
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
+  if (!sci.empty() && sci.front() == '-') {
+    out->push_back('-');
+    sci.remove_prefix(1);
+  }
+  const size_t e = sci.find('e');
+  int exp = 0;
+  std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exp);
+  char digits[24];
+  size_t n = 0;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits[n++] = c;
+  }
+  if (exp < 0) {  // 0.000ddd
+    out->append("0.");
+    out->append(static_cast<size_t>(-exp - 1), '0');
+    out->append(digits, n);
+    return;
+  }
+  const size_t whole = static_cast<size_t>(exp) + 1;
+  if (n <= whole) {  // ddd000
+    out->append(digits, n);
+    out->append(whole - n, '0');
+    return;
+  }
+  out->append(digits, whole);  // ddd.ddd
+  out->push_back('.');
+  out->append(digits + whole, n - whole);
+}
+
 void AppendGoJsonFloat(double f, std::string* out) {
   if (!std::isfinite(f)) {  // not in JSON documents; a function result, printed as Go cannot
     out->append("null");
     return;
   }
-  char buf[64];
   const double abs = std::fabs(f);
-  const bool exp = abs != 0 && (abs < 1e-6 || abs >= 1e21);
-  auto r = std::to_chars(buf, buf + sizeof(buf), f,
-                         exp ? std::chars_format::scientific : std::chars_format::fixed);
+  if (abs == 0 || (abs >= 1e-6 && abs < 1e21)) {
+    AppendGoFloatF(f, out);
+    return;
+  }
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);
   size_t n = static_cast<size_t>(r.ptr - buf);
-  if (exp && n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
+  if (n >= 4 && buf[n - 4] == 'e' && buf[n - 3] == '-' && buf[n - 2] == '0') {
     buf[n - 2] = buf[n - 1];  // e-07 -> e-7
     --n;
   }

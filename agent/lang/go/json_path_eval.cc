@@ -453,20 +453,18 @@ void AssignJsonValueText(const JsonValue& v, std::string* out) {
       out->clear();
       return;
     case rapidjson::kNumberType: {
-      char buf[512];
+      char buf[32];
       std::to_chars_result r{};
       if (v.IsInt64()) {
         r = std::to_chars(buf, buf + sizeof(buf), v.GetInt64());
       } else if (v.IsUint64()) {
         r = std::to_chars(buf, buf + sizeof(buf), v.GetUint64());
       } else {
-        r = std::to_chars(buf, buf + sizeof(buf), v.GetDouble(), std::chars_format::fixed);
+        out->clear();
+        AppendGoFloatF(v.GetDouble(), out);  // finite: JSON has no NaN or infinity
+        return;
       }
-      if (r.ec == std::errc()) {
-        out->assign(buf, r.ptr);
-      } else {
-        out->assign(fmt::format("{}", v.GetDouble()));
-      }
+      out->assign(buf, r.ptr);
       return;
     }
     default:  // object or array: compact JSON, as Promtail marshals it back
