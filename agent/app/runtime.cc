@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "app/fd_limit.h"
 #include "app/pipeline_handler.h"
@@ -538,12 +539,18 @@ Status Runtime::StartKubeEvents() {
 
 void Runtime::StartDockers() {
   State& s = *s_;
+  // One Docker host in the whole config: every Docker position is of its containers.
+  std::set<std::string> hosts;
+  for (const config::ScrapeConfig& sc : s.cfg.scrape_configs) {
+    for (const config::DockerSdConfig& c : sc.docker_sd_configs) hosts.insert(c.host);
+  }
   for (size_t i = 0; i < s.jobs.size(); ++i) {
     const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];
     if (sc.docker_sd_configs.empty()) continue;
     sources::docker::DockerSourceOptions o;
     o.job_name = sc.job_name;
     o.configs = sc.docker_sd_configs;
+    o.sole_daemon = hosts.size() == 1;
     o.relabel = s.jobs[i].relabel;
     o.pipeline = s.jobs[i].pipeline;
     if (s.cfg.limits_config.max_line_size > 0) {

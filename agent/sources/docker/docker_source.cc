@@ -118,7 +118,7 @@ void DockerSource::Refresh(size_t d) {
 // still has (all=1: stopped ones too); those missing from its answer are gone. Only containers
 // dropped in this run are known to belong to this daemon: positions of containers that were not
 // running when the source started (a restart, a reload) and are removed later stay (the keys
-// carry no daemon).
+// carry no daemon), unless the config names one Docker host (AdoptUnlisted).
 void DockerSource::ForgetRemoved(size_t d, DockerApi& api) {
   std::vector<std::string> check;
   {
@@ -168,6 +168,34 @@ Position DockerSource::SavedPosition(const std::string& id) const {
   return Position{};
 }
 
+// With one Docker host in the whole config, every Docker position is of its containers: those of
+// containers not running now (stopped, or removed while the agent was down or since an earlier
+// config) are taken as dropped in this run, so ForgetRemoved asks about them too. Once, at the
+// first listing. Promtail's imported keys ("journal-<id>") count only with a container id's
+// 64 hex digits: "journal-<job>" is also the journal source's key.
+void DockerSource::AdoptUnlisted(size_t d) {
+  adopted_ = true;
+  const auto running = [&](const std::string& id) {
+    for (const Readers& readers : readers_) {
+      if (readers.contains(id)) return true;
+    }
+    return false;
+  };
+  const std::string ours = ContainerReader::PositionKey(""),
+                    promtail = ContainerReader::PromtailPositionKey("");
+  for (const std::string& key : positions_->CursorKeys(ours)) {
+    std::string id = key.substr(ours.size());
+    if (!id.empty() && !running(id)) retired_[d].insert(std::move(id));
+  }
+  for (const std::string& key : positions_->CursorKeys(promtail)) {
+    std::string id = key.substr(promtail.size());
+    const bool hex = id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                     });
+    if (hex && !running(id)) retired_[d].insert(std::move(id));
+  }
+}
+
 void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
   std::set<std::string> listed;
   std::lock_guard lock(mu_);
@@ -196,6 +224,7 @@ void DockerSource::Sync(size_t d, const std::vector<ContainerTarget>& found) {
       ++it;
     }
   }
+  if (opts_.sole_daemon && !adopted_) AdoptUnlisted(d);
   if (metrics_ != nullptr) {
     size_t n = 0;
     for (auto& daemon : readers_) n += daemon.size();

@@ -43,6 +43,10 @@ struct DockerSourceOptions {
   kubernetes::RelabelRules relabel;
   pipeline::Pipeline* pipeline = nullptr;
   size_t max_line = 256 * 1024;  // limits_config.max_line_size when set, else Promtail's 256 KiB
+  // Every Docker position the agent keeps is of this source's daemon (the config names one
+  // Docker host): positions of containers it does not list are its own, and go once the daemon
+  // no longer has the container (AdoptUnlisted).
+  bool sole_daemon = false;
 };
 
 class DockerSource {
@@ -72,6 +76,7 @@ class DockerSource {
   // daemon no longer has it (ForgetRemoved).
   Readers::iterator Retire(size_t daemon, Readers::iterator it, bool may_be_removed = true);
   void ForgetRemoved(size_t daemon, DockerApi& api);
+  void AdoptUnlisted(size_t daemon);  // mu_ held
   Position SavedPosition(const std::string& id) const;
 
   DockerSourceOptions opts_;
@@ -91,6 +96,7 @@ class DockerSource {
   // daemon no longer has them; and the last one checked (the checks take turns).
   std::vector<std::set<std::string>> retired_;
   std::vector<std::string> checked_last_;
+  bool adopted_ = false;  // AdoptUnlisted ran
   std::vector<std::chrono::steady_clock::time_point> next_refresh_;
   std::condition_variable cv_;
   bool stop_ = false;                // guarded by mu_

@@ -630,6 +630,16 @@ void Positions::RemoveCursor(const std::string& key) {
   if (cursors_.erase(key) > 0) dirty_ = true;
 }
 
+std::vector<std::string> Positions::CursorKeys(std::string_view prefix) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (auto it = cursors_.lower_bound(std::string(prefix));
+       it != cursors_.end() && it->first.starts_with(prefix); ++it) {
+    out.push_back(it->first);
+  }
+  return out;
+}
+
 std::vector<PositionRecord> Positions::All() const {
   std::lock_guard lock(mu_);
   std::vector<PositionRecord> out;

@@ -125,6 +125,8 @@ class Positions {
   std::optional<std::string> GetCursor(const std::string& key) const;
   void PutCursor(const std::string& key, const std::string& cursor);
   void RemoveCursor(const std::string& key);
+  // The keys of the named positions starting with prefix, in order.
+  std::vector<std::string> CursorKeys(std::string_view prefix) const;
 
   // What a Save() writes for.
   enum class SaveWhen {

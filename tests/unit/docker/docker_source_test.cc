@@ -44,6 +44,10 @@ class HoldingSink final : public EntrySink {
     std::lock_guard lock(mu_);
     for (Entry& e : entries_) e.ack.Reset();
   }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+  }
   std::atomic<bool> saturated{false};
 
  private:
@@ -61,7 +65,8 @@ class DockerSourceTest : public ::testing::Test {
     }
   }
   std::unique_ptr<DockerSource> Make(pipeline::Pipeline* pipeline = nullptr,
-                                     const Clock* clock = &SystemClock::Get(), int configs = 1) {
+                                     const Clock* clock = &SystemClock::Get(), int configs = 1,
+                                     bool sole_daemon = false) {
     DockerSourceOptions o;
     o.job_name = "docker";
     config::DockerSdConfig cfg;
@@ -69,6 +74,7 @@ class DockerSourceTest : public ::testing::Test {
     cfg.refresh_interval = std::chrono::milliseconds(50);
     o.configs.assign(configs, cfg);
     o.pipeline = pipeline != nullptr ? pipeline : &pipeline_;
+    o.sole_daemon = sole_daemon;
     return std::make_unique<DockerSource>(std::move(o), &positions_, &sink_, nullptr, clock);
   }
 
@@ -150,6 +156,40 @@ TEST_F(DockerSourceTest, ARemovedContainersPositionIsForgotten) {
   EXPECT_EQ(sink_.Lines().back(), "after the restart");
   src->Stop();
   EXPECT_EQ(sink_.Size(), 12u);
+}
+
+// Positions of an earlier run: with the config's one Docker host, those of containers the daemon
+// no longer has go (removed while the agent was down), also Promtail's imported ones; a stopped
+// container's stays. With several hosts nothing tells whose they are: they stay.
+TEST_F(DockerSourceTest, PositionsOfContainersRemovedWhileStoppedGoWithOneDockerHost) {
+  const std::string gone(64, 'a'), promtail_gone(64, 'b');
+  api_.AddContainer({.id = "stopped", .name = "/stopped"});
+  api_.StopContainer("stopped");
+  for (bool sole : {false, true}) {
+    SCOPED_TRACE(sole ? "one Docker host" : "several Docker hosts");
+    positions_.PutCursor("docker-stopped", "1714557599.000000000+1");
+    positions_.PutCursor("docker-" + gone, "1714557599.000000000+1");
+    positions_.PutCursor("journal-" + promtail_gone, "1714557599");
+    positions_.PutCursor("journal-node", "s=journal cursor");  // the journal source's
+    auto src = Make(nullptr, &SystemClock::Get(), 1, sole);
+    src->Start();
+    ASSERT_TRUE(WaitFor([&] { return sink_.Size() == 10; }));
+    if (sole) {
+      EXPECT_TRUE(WaitFor([&] {
+        return !positions_.GetCursor("docker-" + gone) &&
+               !positions_.GetCursor("journal-" + promtail_gone);
+      }));
+    }
+    const size_t lists = api_.ListRequests();
+    ASSERT_TRUE(WaitFor([&] { return api_.ListRequests() >= lists + 3; }));
+    src->Stop();
+    EXPECT_TRUE(positions_.GetCursor("docker-stopped").has_value());
+    EXPECT_TRUE(positions_.GetCursor("journal-node").has_value());
+    EXPECT_EQ(positions_.GetCursor("docker-" + gone).has_value(), !sole);
+    EXPECT_EQ(positions_.GetCursor("journal-" + promtail_gone).has_value(), !sole);
+    sink_.Ack();
+    sink_.Clear();
+  }
 }
 
 // Two docker_sd_configs of the job on one daemon (different filters that both match, or an
