@@ -59,15 +59,16 @@ class DepthGuard {
   bool Uint64(uint64_t i) { return d_.Uint64(i); }
   bool Double(double v) { return d_.Double(v); }
   // Every number comes as text (kParseNumbersAsStringsFlag): integers as rapidjson would store
-  // them, other numbers rounded exactly as Go's strconv.ParseFloat does (std::from_chars; a
-  // value below the smallest denormal is 0, as in Go). rapidjson has refused numbers too big
-  // for a double before this.
+  // them (but -0, a float64 -0 in Go), other numbers rounded exactly as Go's strconv.ParseFloat
+  // does (std::from_chars; a value below the smallest denormal is 0, as in Go). One too big for
+  // a double (rapidjson's own check lets 9e308 through) fails the parse, as Go's range error.
   bool RawNumber(const Ch* s, rapidjson::SizeType n, bool) {
     const char* end = s + n;
     if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
       if (*s == '-') {
         int64_t v = 0;
         if (auto r = std::from_chars(s, end, v); r.ec == std::errc() && r.ptr == end) {
+          if (v == 0) return d_.Double(-0.0);
           return v >= INT32_MIN ? d_.Int(static_cast<int>(v)) : d_.Int64(v);
         }
       } else {

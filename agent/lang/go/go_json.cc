@@ -9,6 +9,10 @@
 namespace skidder::lang::go {
 
 void AppendGoFloatF(double f, std::string* out) {
+  if (!std::isfinite(f)) {  // not from a JSON document
+    out->append(std::isnan(f) ? "NaN" : f > 0 ? "+Inf" : "-Inf");
+    return;
+  }
   // The shortest digits, d.ddd e±x, laid out as Go's %f does with them.
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);

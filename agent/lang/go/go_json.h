@@ -14,7 +14,7 @@ void AppendGoJsonString(std::string_view s, std::string* out);
 // A float64 as Go's strconv.FormatFloat(f, 'f', -1, 64): the shortest digits that read back,
 // in fixed notation, padded with zeros (1.2345678901234568e+29 is 123456789012345680000000000000,
 // where the shortest fixed form of C++'s to_chars spells out the double's exact integer).
-// Finite values only.
+// Go's "+Inf", "-Inf", "NaN" for the others.
 void AppendGoFloatF(double f, std::string* out);
 
 // A float64: the shortest form that reads back, fixed notation unless the magnitude is under

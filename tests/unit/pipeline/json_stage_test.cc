@@ -206,14 +206,17 @@ TEST(JsonStage, RefusesBadConfigWithPosition) {
 // ulps off (1.2345678901234566e+29 for the first, 2.2250738585072014e-308 for the second), and
 // C++'s shortest fixed form spelled out the first's exact integer (...677877719597056).
 TEST(JsonStage, NumbersOfManyDigitsRoundAsInGo) {
-  auto stage = MustBuild("json:\n  expressions:\n    wide: wide\n    tiny: tiny\n    under: under");
+  auto stage = MustBuild(
+      "json:\n  expressions:\n    wide: wide\n    tiny: tiny\n    under: under\n    zero: zero");
   auto out = RunStage(*stage, MakeEntry(R"({"wide":123456789012345678901234567890,)"
-                                        R"("tiny":2.2250738585072011e-308,"under":-1e-400})"));
+                                        R"("tiny":2.2250738585072011e-308,"under":-1e-400,)"
+                                        R"("zero":-0})"));
   ASSERT_EQ(out.size(), 1u);
   // Printed as Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, zero-padded.
   EXPECT_EQ(ExtractedOr(out[0], "wide"), "123456789012345680000000000000");
   EXPECT_EQ(ExtractedOr(out[0], "tiny"), "0." + std::string(307, '0') + "2225073858507201");
   EXPECT_EQ(ExtractedOr(out[0], "under"), "-0");  // below the smallest denormal: 0, as in Go
+  EXPECT_EQ(ExtractedOr(out[0], "zero"), "-0");   // Go's float64 -0
 }
 
 }  // namespace
