@@ -42,6 +42,7 @@ constexpr uint64_t kPositionsBytesPerSecond = 1 << 20;
 constexpr std::chrono::seconds kPodScanPeriod{1};
 constexpr std::chrono::seconds kMaxTickGap{60};  // Tick's longest wait when nothing is due
 constexpr std::chrono::seconds kErrorLogGap{60};
+constexpr const char* kDockerHostsKey = "skidder-docker-hosts";  // see StartDockers
 // Memory a client may hold before readers pause: keeps RSS flat during a Loki outage. Room for
 // two batches: one filling while the other is in flight (held then as its compressed body
 // only), so readers seldom wait for a push. 2 MiB for the default batchsize (1 MiB); 4 MiB gave
@@ -539,10 +540,26 @@ Status Runtime::StartKubeEvents() {
 
 void Runtime::StartDockers() {
   State& s = *s_;
-  // One Docker host in the whole config: every Docker position is of its containers.
+  // Docker positions name no daemon. The positions file keeps every Docker host a config
+  // using it named (kDockerHostsKey); while that is one host, every Docker position is of its
+  // containers (DockerSourceOptions::sole_daemon). A host that left the config keeps counting:
+  // its containers' positions must not be taken for removed ones of the remaining host.
   std::set<std::string> hosts;
   for (const config::ScrapeConfig& sc : s.cfg.scrape_configs) {
     for (const config::DockerSdConfig& c : sc.docker_sd_configs) hosts.insert(c.host);
+  }
+  if (!hosts.empty()) {
+    std::set<std::string> known = hosts;
+    if (auto recorded = s.positions->GetCursor(kDockerHostsKey)) {
+      std::string_view rest = *recorded;
+      while (!rest.empty()) {
+        const size_t nl = std::min(rest.find('\n'), rest.size());
+        if (nl > 0) known.emplace(rest.substr(0, nl));
+        rest.remove_prefix(std::min(nl + 1, rest.size()));
+      }
+    }
+    s.positions->PutCursor(kDockerHostsKey, fmt::format("{}", fmt::join(known, "\n")));
+    hosts = std::move(known);
   }
   for (size_t i = 0; i < s.jobs.size(); ++i) {
     const config::ScrapeConfig& sc = s.cfg.scrape_configs[i];

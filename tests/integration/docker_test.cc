@@ -229,6 +229,40 @@ TEST_F(Docker, SigtermThenRestartSendsNothingTwice) {
   EXPECT_EQ(ReceivedCounts()["t-99b"], 1);
 }
 
+// Docker positions name no daemon. The positions file remembers the Docker hosts configs named:
+// while that is one host, a position of a container it no longer has goes (removed while the
+// agent was down); once another host was named, such a position may be that host's container's
+// and stays (a host that left the config for a while would read its containers again whole).
+TEST_F(Docker, PositionsOfRemovedContainersGoOnlyWhileOneHostWasEverNamed) {
+  AddContainer("c1");
+  Log("c1", "x", 0, 10);
+  const std::string stale = "docker-" + std::string(64, 'a');
+  const auto positions = [&](const std::string& hosts) {
+    WriteFile(positions_file(), R"({"version":1,"files":[],"cursors":{")" + stale +
+                                    R"(":"1714557599.000000000+1")" + hosts + "}}");
+  };
+  const std::string config = Config();
+  const auto run = [&](size_t lines) {
+    StartAgent(config);
+    ASSERT_TRUE(loki_.WaitForLines(lines));
+    // Several refreshes, each of which asks the daemon about containers not running.
+    const size_t lists = docker_.ListRequests();
+    ASSERT_TRUE(WaitFor([&] { return docker_.ListRequests() >= lists + 4; }));
+    EXPECT_EQ(agent_.Terminate(), 0);
+  };
+  positions(R"(,"skidder-docker-hosts":"tcp://build2:2375")");
+  run(10);
+  std::string saved = ReadFile(positions_file());
+  EXPECT_NE(saved.find(stale), std::string::npos) << saved;
+  EXPECT_NE(saved.find("tcp://build2:2375\\n" + docker_.host()), std::string::npos) << saved;
+
+  positions("");  // written by a version that kept no hosts, or only this host named ever
+  run(20);        // c1 is read again whole: its position went with the file
+  saved = ReadFile(positions_file());
+  EXPECT_EQ(saved.find(stale), std::string::npos) << saved;
+  EXPECT_NE(saved.find("docker-c1"), std::string::npos) << saved;
+}
+
 // The daemon stamps stdout and stderr on two goroutines and writes under one lock: a stderr line
 // stamped a moment before a stdout line can be written after it. A position at the stdout line's
 // timestamp left that stderr line out when read again after a restart (Docker's `since` filter);
