@@ -10,6 +10,7 @@
 
 #include "lang/alloy/eval.h"
 #include "lang/alloy/parser.h"
+#include "util/json_parse.h"
 
 namespace skidder::lang::alloy {
 
@@ -346,11 +347,14 @@ Result<Value> FromRapid(const rapidjson::Value& j, int depth) {
 
 Result<Value> FromJson(std::string_view json) {
   rapidjson::Document doc;
-  // Iterative parsing: hostile nesting cannot overflow the stack inside rapidjson.
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return Err(InvalidArgument(fmt::format("invalid JSON at offset {}: {}", doc.GetErrorOffset(),
-                                           rapidjson::GetParseError_En(doc.GetParseError()))));
+  // Iterative and bounded: hostile nesting cannot overflow the stack inside rapidjson; numbers
+  // round as Go's decoder rounds them, lone surrogates become U+FFFD as in Go.
+  const JsonParseResult parsed = ParseJsonBounded(doc, json);
+  if (!parsed.ok()) {
+    return Err(InvalidArgument(
+        fmt::format("invalid JSON at offset {}: {}", parsed.result.Offset(),
+                    parsed.too_deep ? "nested too deeply"
+                                    : rapidjson::GetParseError_En(parsed.result.Code()))));
   }
   return FromRapid(doc, 0);
 }

@@ -112,6 +112,13 @@ TEST(AlloyStdlib, EnvironmentCoalesceConcatAndPaths) {
 
 TEST(AlloyStdlib, JsonDecodeAndJsonPath) {
   EXPECT_EQ(EvalString(R"(json_decode("{\"a\": \"b\"}")["a"])"), "b");
+  // Numbers round as Go's decoder does (rapidjson's default parse: ...5660000000000000).
+  EXPECT_EQ(
+      EvalString(
+          R"(json_decode("{\"n\": 123456789012345678901234567890}")["n"] == 1.2345678901234568e29)"),
+      "NOT A STRING: true");
+  EXPECT_NE(EvalString(R"(json_decode("{\"a\": ")["a"])").find("invalid JSON at offset"),
+            std::string::npos);
   EXPECT_EQ(EvalString(R"(json_path("{\"k\": {\"v\": \"w\"}}", ".k.v")[0])"), "w");
   EXPECT_EQ(EvalString(R"(json_path("[{\"v\": 1}, {\"v\": \"two\"}]", "$[1].v")[0])"), "two");
   EXPECT_EQ(EvalString(R"(string.join(json_path("{\"a\": [\"x\", \"y\"]}", "$.a[*]"), ""))"), "xy");
