@@ -1,4 +1,5 @@
-// libFuzzer target: "<Go time layout>\n<value>": split the layout, parse the value in UTC.
+// libFuzzer target: "<Go time layout>\n<value>": split the layout, format an instant with it
+// (sprig's date) and parse the value in UTC.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A named layout ("RFC3339") stands for its Go constant, as in the timestamp stage.
   std::string_view named = GoNamedLayout(layout);
   GoLayout l(named.empty() ? layout : named);
+  std::string formatted;
+  l.Format(-62135596800 + static_cast<int64_t>(size) * 86'400'013, 123'456'789, nullptr,
+           &formatted);
+  FUZZ_CHECK(formatted.size() <= layout.size() * 16 + 64);
   int64_t ns = 0;
   std::string error;
   if (!l.Parse(value, nullptr, &ns, &error)) {

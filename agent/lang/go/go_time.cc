@@ -1,6 +1,8 @@
 #include "lang/go/go_time.h"
 
+#include <algorithm>
 #include <array>
+#include <string>
 #include <utility>
 
 namespace skidder::lang::go {
@@ -259,7 +261,10 @@ GoLayout::GoLayout(std::string_view layout) : layout_(layout) {
     }
     if (!lit.empty())
       tokens_.push_back(LayoutToken{LayoutToken::kLiteral, std::exchange(lit, {}), 0, false});
-    tokens_.push_back(LayoutToken{kind, {}, digits, false});
+    // A fraction keeps its separator ('.' or ','), which Format writes.
+    const bool frac = kind == LayoutToken::kFracSecond0 || kind == LayoutToken::kFracSecond9;
+    tokens_.push_back(
+        LayoutToken{kind, frac ? std::string(1, layout[i]) : std::string(), digits, false});
     if (kind == LayoutToken::kLongYear || kind == LayoutToken::kYear) has_year_ = true;
     i += len;
   }
@@ -435,6 +440,150 @@ bool GoLayout::Parse(std::string_view value, const Zone* zone, int64_t* unix_ns,
   }
   *unix_ns = GoCivilToUnixNs(c, zone);
   return true;
+}
+
+// Go's Time.AppendFormat (time/format.go), token by token.
+void GoLayout::Format(int64_t unix_sec, int64_t nsec, const Zone* zone, std::string* out) const {
+  int32_t offset = 0;
+  std::string_view abbr = "UTC";
+  if (zone != nullptr) {
+    const Zone::Lookup at = zone->At(unix_sec);
+    offset = at.type->offset_sec;
+    abbr = at.type->abbr;
+  }
+  const int64_t local = unix_sec + offset;
+  const int64_t days = local / 86400 - (local % 86400 < 0);
+  const int64_t secs = local - days * 86400;
+  int64_t year = 0;
+  int month = 0, day = 0;
+  CivilFromDays(days, &year, &month, &day);
+  const int hour = static_cast<int>(secs / 3600), minute = static_cast<int>(secs / 60 % 60),
+            second = static_cast<int>(secs % 60);
+  const auto num = [out](int64_t v, int width, char pad = '0') {  // Go's appendInt
+    if (v < 0) {
+      out->push_back('-');
+      v = -v;
+    }
+    const std::string digits = std::to_string(v);
+    if (static_cast<int>(digits.size()) < width) out->append(width - digits.size(), pad);
+    out->append(digits);
+  };
+  const auto zone_offset = [&](LayoutToken::Kind k) {
+    const bool iso = k == LayoutToken::kISO8601TZ || k == LayoutToken::kISO8601ColonTZ ||
+                     k == LayoutToken::kISO8601SecondsTZ || k == LayoutToken::kISO8601ShortTZ ||
+                     k == LayoutToken::kISO8601ColonSecondsTZ;
+    if (iso && offset == 0) {
+      out->push_back('Z');
+      return;
+    }
+    const int32_t abs = offset < 0 ? -offset : offset;
+    out->push_back(offset < 0 ? '-' : '+');
+    num(abs / 3600, 2);
+    const bool colon = k == LayoutToken::kISO8601ColonTZ || k == LayoutToken::kNumColonTZ ||
+                       k == LayoutToken::kISO8601ColonSecondsTZ ||
+                       k == LayoutToken::kNumColonSecondsTZ;
+    if (k == LayoutToken::kISO8601ShortTZ || k == LayoutToken::kNumShortTZ) return;
+    if (colon) out->push_back(':');
+    num(abs / 60 % 60, 2);
+    if (k == LayoutToken::kISO8601SecondsTZ || k == LayoutToken::kNumSecondsTz ||
+        k == LayoutToken::kISO8601ColonSecondsTZ || k == LayoutToken::kNumColonSecondsTZ) {
+      if (colon) out->push_back(':');
+      num(abs % 60, 2);
+    }
+  };
+  for (const LayoutToken& t : tokens_) {
+    switch (t.kind) {
+      case LayoutToken::kLiteral:
+        out->append(t.literal);
+        break;
+      case LayoutToken::kYear:
+        num((year % 100 + 100) % 100, 2);
+        break;
+      case LayoutToken::kLongYear:
+        num(year, 4);
+        break;
+      case LayoutToken::kMonth:
+        out->append(kShortMonths[static_cast<size_t>(month - 1)]);
+        break;
+      case LayoutToken::kLongMonth:
+        out->append(kLongMonths[static_cast<size_t>(month - 1)]);
+        break;
+      case LayoutToken::kNumMonth:
+        num(month, 0);
+        break;
+      case LayoutToken::kZeroMonth:
+        num(month, 2);
+        break;
+      case LayoutToken::kWeekDay:
+      case LayoutToken::kLongWeekDay: {
+        const size_t wd = static_cast<size_t>(((days % 7) + 7 + 4) % 7);  // 1970-01-01: Thursday
+        out->append(t.kind == LayoutToken::kWeekDay ? kShortDays[wd] : kLongDays[wd]);
+        break;
+      }
+      case LayoutToken::kDay:
+        num(day, 0);
+        break;
+      case LayoutToken::kUnderDay:
+        num(day, 2, ' ');
+        break;
+      case LayoutToken::kZeroDay:
+        num(day, 2);
+        break;
+      case LayoutToken::kUnderYearDay:
+      case LayoutToken::kZeroYearDay:
+        num(days - DaysFromCivil(year, 1, 1) + 1, 3,
+            t.kind == LayoutToken::kUnderYearDay ? ' ' : '0');
+        break;
+      case LayoutToken::kHour:
+        num(hour, 2);
+        break;
+      case LayoutToken::kHour12:
+      case LayoutToken::kZeroHour12:
+        num(hour % 12 == 0 ? 12 : hour % 12, t.kind == LayoutToken::kZeroHour12 ? 2 : 0);
+        break;
+      case LayoutToken::kMinute:
+        num(minute, 0);
+        break;
+      case LayoutToken::kZeroMinute:
+        num(minute, 2);
+        break;
+      case LayoutToken::kSecond:
+        num(second, 0);
+        break;
+      case LayoutToken::kZeroSecond:
+        num(second, 2);
+        break;
+      case LayoutToken::kPM:
+        out->append(hour >= 12 ? "PM" : "AM");
+        break;
+      case LayoutToken::kpm:
+        out->append(hour >= 12 ? "pm" : "am");
+        break;
+      case LayoutToken::kTZ:
+        if (!abbr.empty()) {
+          out->append(abbr);
+        } else {  // Go: the offset as -0700 when the zone has no name
+          zone_offset(LayoutToken::kNumTZ);
+        }
+        break;
+      case LayoutToken::kFracSecond0:
+      case LayoutToken::kFracSecond9: {
+        std::string frac = std::to_string(nsec);
+        frac.insert(0, 9 - std::min<size_t>(frac.size(), 9), '0');
+        frac.resize(static_cast<size_t>(std::min(t.digits, 9)));
+        if (t.kind == LayoutToken::kFracSecond9) {
+          while (!frac.empty() && frac.back() == '0') frac.pop_back();
+          if (frac.empty()) break;
+        }
+        out->append(t.literal);
+        out->append(frac);
+        break;
+      }
+      default:
+        zone_offset(t.kind);
+        break;
+    }
+  }
 }
 
 }  // namespace skidder::lang::go

@@ -86,6 +86,10 @@ class GoLayout {
   bool Parse(std::string_view value, const Zone* zone, int64_t* unix_ns,
              std::string* error = nullptr) const;
 
+  // Go's Time.Format: the instant unix_sec + nsec (0..999999999) in zone (nullptr = UTC),
+  // appended to *out.
+  void Format(int64_t unix_sec, int64_t nsec, const Zone* zone, std::string* out) const;
+
   bool has_year() const { return has_year_; }
   const std::string& layout() const { return layout_; }
 

@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "lang/go/go_quote.h"
@@ -177,6 +179,55 @@ bool FUnixEpoch(Call& c) {
   }
   return SetStr(c, std::to_string(c.args[0].i));
 }
+// A zone by name for dateInZone, remembered: a template runs per line. Names that do not load
+// are UTC, as in sprig (remembered too, up to a bound, so a name taken from lines costs no file
+// read per line).
+std::shared_ptr<const Zone> ZoneNamed(std::string_view name) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<const Zone>, std::less<>> zones;
+  std::lock_guard lock(mu);
+  if (auto it = zones.find(name); it != zones.end()) return it->second;
+  auto loaded = LoadZone(name);
+  std::shared_ptr<const Zone> zone = loaded ? *loaded : Zone::Fixed("UTC", 0);
+  if (zones.size() < 256) zones.emplace(std::string(name), zone);
+  return zone;
+}
+
+// sprig's dateInZone(layout, t, zone) and the functions made of it: t is a time, or Unix
+// seconds; anything else is now, as in sprig.
+bool FormatDate(Call& c, std::string_view layout, const Value& t, std::string_view zone) {
+  int64_t sec = 0, nsec = 0;
+  if (t.kind == Value::kTime) {
+    sec = t.i;
+    nsec = t.nsec;
+  } else if (t.kind == Value::kInt) {
+    sec = t.i;
+  } else {
+    const int64_t ns = c.data->NowNs();
+    sec = ns / 1'000'000'000 - (ns % 1'000'000'000 < 0);
+    nsec = ns - sec * 1'000'000'000;
+  }
+  // Beyond ±2^50 s (35 million years) Go's own arithmetic wraps; here the value is held there.
+  constexpr int64_t kMaxSec = int64_t{1} << 50;
+  sec = std::clamp(sec, -kMaxSec, kMaxSec);
+  std::string out;
+  GoLayout(layout).Format(sec, nsec, ZoneNamed(zone).get(), &out);
+  return SetStr(c, std::move(out));
+}
+bool FDate(Call& c) {  // date(layout, t)
+  std::string_view layout;
+  return c.Str(0, &layout) && FormatDate(c, layout, c.args[1], "Local");
+}
+bool FDateInZone(Call& c) {  // dateInZone(layout, t, zone)
+  std::string_view layout, zone;
+  return c.Str(0, &layout) && c.Str(2, &zone) && FormatDate(c, layout, c.args[1], zone);
+}
+bool FHtmlDate(Call& c) { return FormatDate(c, "2006-01-02", c.args[0], "Local"); }
+bool FHtmlDateInZone(Call& c) {  // htmlDateInZone(t, zone)
+  std::string_view zone;
+  return c.Str(1, &zone) && FormatDate(c, "2006-01-02", c.args[0], zone);
+}
+
 bool FToDate(Call& c) {  // toDate(layout, s); unparsable: Go's zero time, as sprig
   std::string_view layout, s;
   if (!c.Str(0, &layout) || !c.Str(1, &s)) return false;
@@ -393,6 +444,8 @@ constexpr FuncDef kSprig[] = {
     {"clean", 1, 1, FClean},
     {"coalesce", 1, -1, FCoalesce},
     {"contains", 2, 2, FContains},
+    {"date", 2, 2, FDate},
+    {"dateInZone", 3, 3, FDateInZone},
     {"default", 1, 2, FDefault},
     {"dir", 1, 1, FDir},
     {"div", 2, 2, FArith<'/'>},
@@ -401,6 +454,8 @@ constexpr FuncDef kSprig[] = {
     {"first", 1, 1, FEnd<true>},
     {"hasPrefix", 2, 2, FHasPrefix},
     {"hasSuffix", 2, 2, FHasSuffix},
+    {"htmlDate", 1, 1, FHtmlDate},
+    {"htmlDateInZone", 2, 2, FHtmlDateInZone},
     {"indent", 2, 2, FIndent<false>},
     {"int", 1, 1, FToInt},
     {"int64", 1, 1, FToInt},

@@ -92,6 +92,23 @@ TEST(TemplateStage, EvaluatesGoTemplatesAsPromtailDocumentsThem) {
       {"{{ .Value | substr 0 2 }}-{{ .Value | substr 3 5 }}", {{"out", "11/08/2022"}}, "11-08"},
       {"{{ add (.Value | substr 0 1) 2 }}", {{"out", "7:05"}}, "9"},
       {"{{ toDate \"2006-01-02\" .Value | unixEpoch }}", {{"out", "2022-11-08"}}, "1667865600"},
+      // sprig's dateInZone and htmlDateInZone: Go's Time.Format of a time or Unix seconds.
+      {"{{ dateInZone \"Monday, 02-Jan-06 3:04:05.000 PM MST\" "
+       "(toDate \"2006-01-02T15:04:05.999999\" .Value) \"UTC\" }}",
+       {{"out", "2022-11-08T13:05:09.120000"}},
+       "Tuesday, 08-Nov-22 1:05:09.120 PM UTC"},
+      {"{{ dateInZone \"2006-01-02T15:04:05.999Z07:00 (MST) Jan _2 002 __2 pm\" "
+       "(toDate \"2006-01-02T15:04:05.999999\" .Value) \"America/New_York\" }}",
+       {{"out", "2022-11-08T13:05:09.120000"}},
+       "2022-11-08T08:05:09.12-05:00 (EST) Nov  8 312 312 am"},
+      {"{{ dateInZone \"-07 Z07 -070000 -07:00:00 05,000 5 4 3 03 06 1 01 Jan January Mon\" "
+       "(toDate \"2006-01-02T15:04:05.999999\" .Value) \"America/New_York\" }}",
+       {{"out", "2022-11-08T13:05:09.120000"}},
+       "-05 -05 -050000 -05:00:00 09,120 9 5 8 08 22 11 11 Nov November Tue"},
+      {"{{ htmlDateInZone 86399 \"UTC\" }}|{{ dateInZone \"15:04:05.9 Z07:00 MST\" 0 \"No/Such\" "
+       "}}",
+       {},
+       "1970-01-01|00:00:00 Z UTC"},
       {"{{ printf \"%s=%d\" .k 5 }}", {{"k", "n"}}, "n=5"},
       {"{{ len .Value }}", {{"out", "four"}}, "4"},
       {"{{ lower \"ABC\" }}{{ upper \"d\" }}{{ trim \"  e \" }}{{ replace \"x\" \"f\" \"x\" }}",
