@@ -497,7 +497,7 @@ void GoLayout::Format(int64_t unix_sec, int64_t nsec, const Zone* zone, std::str
         out->append(t.literal);
         break;
       case LayoutToken::kYear:
-        num((year % 100 + 100) % 100, 2);
+        num((year < 0 ? -year : year) % 100, 2);  // Go: the year's absolute value
         break;
       case LayoutToken::kLongYear:
         num(year, 4);

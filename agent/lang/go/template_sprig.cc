@@ -179,18 +179,22 @@ bool FUnixEpoch(Call& c) {
   }
   return SetStr(c, std::to_string(c.args[0].i));
 }
-// A zone by name for dateInZone, remembered: a template runs per line. Names that do not load
-// are UTC, as in sprig (remembered too, up to a bound, so a name taken from lines costs no file
-// read per line).
+// A zone by name for dateInZone and toDate, remembered: a template runs per line. A name that
+// does not load is UTC, as in sprig, and not remembered (a file that could not be opened once
+// may open later); nor are names too long to be a zone's, as a line's text could be. The file
+// is read outside the lock, which only guards the map.
 std::shared_ptr<const Zone> ZoneNamed(std::string_view name) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const Zone>, std::less<>> zones;
-  std::lock_guard lock(mu);
-  if (auto it = zones.find(name); it != zones.end()) return it->second;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = zones.find(name); it != zones.end()) return it->second;
+  }
   auto loaded = LoadZone(name);
-  std::shared_ptr<const Zone> zone = loaded ? *loaded : Zone::Fixed("UTC", 0);
-  if (zones.size() < 256) zones.emplace(std::string(name), zone);
-  return zone;
+  if (!loaded) return Zone::Fixed("UTC", 0);
+  std::lock_guard lock(mu);
+  if (zones.size() < 256 && name.size() <= 64) zones.emplace(std::string(name), *loaded);
+  return *loaded;
 }
 
 // sprig's dateInZone(layout, t, zone) and the functions made of it: t is a time, or Unix
@@ -207,8 +211,9 @@ bool FormatDate(Call& c, std::string_view layout, const Value& t, std::string_vi
     sec = ns / 1'000'000'000 - (ns % 1'000'000'000 < 0);
     nsec = ns - sec * 1'000'000'000;
   }
-  // Beyond ±2^50 s (35 million years) Go's own arithmetic wraps; here the value is held there.
-  constexpr int64_t kMaxSec = int64_t{1} << 50;
+  // Held within ±2^62 s, where adding a zone's offset and the day arithmetic cannot overflow
+  // (Go's own range ends near there too).
+  constexpr int64_t kMaxSec = int64_t{1} << 62;
   sec = std::clamp(sec, -kMaxSec, kMaxSec);
   std::string out;
   GoLayout(layout).Format(sec, nsec, ZoneNamed(zone).get(), &out);
@@ -235,8 +240,8 @@ bool FToDate(Call& c) {  // toDate(layout, s); unparsable: Go's zero time, as sp
   v.kind = Value::kTime;
   v.i = -62135596800;  // 0001-01-01T00:00:00Z
   GoCivilTime civil;
-  if (GoLayout(layout).ParseCivil(s, &civil)) {
-    v.i = GoCivilToUnixSec(civil, nullptr);
+  if (GoLayout(layout).ParseCivil(s, &civil)) {  // in Local, as sprig's ParseInLocation
+    v.i = GoCivilToUnixSec(civil, ZoneNamed("Local").get());
     v.nsec = civil.nanos;
   }
   *c.result = v;

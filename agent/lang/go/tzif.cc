@@ -1,6 +1,7 @@
 #include "lang/go/tzif.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -162,7 +163,22 @@ Result<std::shared_ptr<const Zone>> LoadZone(std::string_view name,
   if (name.empty() || name == "UTC") return Zone::Fixed("UTC", 0);
   std::string file;
   if (name == "Local") {
-    file = "/etc/localtime";
+    // Go's time.Local: $TZ when set ("" is UTC; ":" before the name is dropped; an absolute
+    // path is that file), else /etc/localtime; UTC when that cannot be read.
+    const char* tz = std::getenv("TZ");
+    std::string_view t = tz != nullptr ? tz : "";
+    if (!t.empty() && t.front() == ':') t.remove_prefix(1);
+    if (tz == nullptr) {
+      file = "/etc/localtime";
+    } else if (t.empty() || t == "UTC") {
+      return Zone::Fixed("UTC", 0);
+    } else if (t.front() == '/') {
+      file = std::string(t);
+    } else if (t.find("..") == std::string_view::npos) {
+      file = zoneinfo_dir + "/" + std::string(t);
+    } else {
+      return Zone::Fixed("UTC", 0);
+    }
   } else {
     // Go's LoadLocation refuses names that could escape the zoneinfo directory.
     if (name.front() == '/' || name.find("..") != std::string_view::npos ||

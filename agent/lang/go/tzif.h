@@ -50,7 +50,8 @@ class Zone {
   size_t first_type_ = 0;                 // the type before the first transition
 };
 
-// "UTC" (or "") -> UTC; "Local" -> /etc/localtime; else an IANA name under zoneinfo_dir.
+// "UTC" (or "") -> UTC; "Local" -> Go's time.Local ($TZ, else /etc/localtime; UTC when
+// neither reads); else an IANA name under zoneinfo_dir.
 Result<std::shared_ptr<const Zone>> LoadZone(
     std::string_view name, const std::string& zoneinfo_dir = "/usr/share/zoneinfo");
 

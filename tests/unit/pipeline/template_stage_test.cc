@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "lang/go/tzif.h"
 #include "stage_test_util.h"
 
 namespace skidder::pipeline {
@@ -91,20 +92,20 @@ TEST(TemplateStage, EvaluatesGoTemplatesAsPromtailDocumentsThem) {
        "cp"},
       {"{{ .Value | substr 0 2 }}-{{ .Value | substr 3 5 }}", {{"out", "11/08/2022"}}, "11-08"},
       {"{{ add (.Value | substr 0 1) 2 }}", {{"out", "7:05"}}, "9"},
-      {"{{ toDate \"2006-01-02\" .Value | unixEpoch }}", {{"out", "2022-11-08"}}, "1667865600"},
       // sprig's dateInZone and htmlDateInZone: Go's Time.Format of a time or Unix seconds.
       {"{{ dateInZone \"Monday, 02-Jan-06 3:04:05.000 PM MST\" "
-       "(toDate \"2006-01-02T15:04:05.999999\" .Value) \"UTC\" }}",
-       {{"out", "2022-11-08T13:05:09.120000"}},
+       "(toDate \"2006-01-02T15:04:05.999999Z07:00\" .Value) \"UTC\" }}",
+       {{"out", "2022-11-08T13:05:09.120000Z"}},
        "Tuesday, 08-Nov-22 1:05:09.120 PM UTC"},
       {"{{ dateInZone \"2006-01-02T15:04:05.999Z07:00 (MST) Jan _2 002 __2 pm\" "
-       "(toDate \"2006-01-02T15:04:05.999999\" .Value) \"America/New_York\" }}",
-       {{"out", "2022-11-08T13:05:09.120000"}},
+       "(toDate \"2006-01-02T15:04:05.999999Z07:00\" .Value) \"America/New_York\" }}",
+       {{"out", "2022-11-08T13:05:09.120000Z"}},
        "2022-11-08T08:05:09.12-05:00 (EST) Nov  8 312 312 am"},
       {"{{ dateInZone \"-07 Z07 -070000 -07:00:00 05,000 5 4 3 03 06 1 01 Jan January Mon\" "
-       "(toDate \"2006-01-02T15:04:05.999999\" .Value) \"America/New_York\" }}",
-       {{"out", "2022-11-08T13:05:09.120000"}},
+       "(toDate \"2006-01-02T15:04:05.999999Z07:00\" .Value) \"America/New_York\" }}",
+       {{"out", "2022-11-08T13:05:09.120000Z"}},
        "-05 -05 -050000 -05:00:00 09,120 9 5 8 08 22 11 11 Nov November Tue"},
+      {"{{ dateInZone \"06 2006 Jan 2\" -62198755200 \"UTC\" }}", {}, "01 -0001 Jan 1"},
       {"{{ htmlDateInZone 86399 \"UTC\" }}|{{ dateInZone \"15:04:05.9 Z07:00 MST\" 0 \"No/Such\" "
        "}}",
        {},
@@ -151,6 +152,20 @@ TEST(TemplateStage, EvaluatesGoTemplatesAsPromtailDocumentsThem) {
       {"{{ (ToUpper .a) }}{{ ToLower (ToUpper .a) }}", {{"a", "Mi"}}, "MImi"},
   };
   for (const auto& c : cases) EXPECT_EQ(RunTemplate(c.tmpl, c.kv), c.want) << c.tmpl;
+}
+
+// sprig's toDate parses in Local (time.ParseInLocation), and date formats in Local: a date read
+// and written again is the same date wherever the agent runs.
+TEST(TemplateStage, ToDateParsesInLocalAndDateWritesInLocal) {
+  auto local = lang::go::LoadZone("Local");
+  ASSERT_TRUE(local.has_value());
+  EXPECT_EQ(RunTemplate("{{ toDate \"2006-01-02\" .Value | unixEpoch }}", {{"out", "2022-11-08"}}),
+            std::to_string((*local)->LocalToUnix(1667865600)));  // 2022-11-08 00:00 there
+  EXPECT_EQ(RunTemplate("{{ toDate \"2006-01-02 15:04\" .Value | date \"2006-01-02 15:04\" }}",
+                        {{"out", "2022-11-08 00:30"}}),
+            "2022-11-08 00:30");
+  EXPECT_EQ(RunTemplate("{{ toDate \"2006-01-02\" .Value | htmlDate }}", {{"out", "2022-11-08"}}),
+            "2022-11-08");
 }
 
 TEST(TemplateStage, ConvertsTheDocumentedTwelveHourClockExample) {

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -40,4 +42,27 @@ TEST(GoLayout, SurvivesRandomLayoutsAndValues) {
 }
 
 }  // namespace
+// Go's time.Local: $TZ when set ("" is UTC, ":" before a name is dropped, an absolute path is
+// that file, a name that does not load is UTC), else /etc/localtime.
+TEST(LoadZone, LocalFollowsTzAsGoDoes) {
+  const char* was = std::getenv("TZ");
+  const std::optional<std::string> saved =
+      was != nullptr ? std::optional<std::string>(was) : std::nullopt;
+  const auto offset = [](const char* tz) {
+    ::setenv("TZ", tz, 1);
+    auto zone = LoadZone("Local");
+    return zone ? (*zone)->At(1667865600).type->offset_sec : -1;  // 2022-11-08
+  };
+  EXPECT_EQ(offset("America/New_York"), -5 * 3600);
+  EXPECT_EQ(offset(":Europe/Berlin"), 3600);
+  EXPECT_EQ(offset("/usr/share/zoneinfo/Asia/Tokyo"), 9 * 3600);
+  EXPECT_EQ(offset(""), 0);
+  EXPECT_EQ(offset("No/Such_Zone"), 0);
+  if (saved) {
+    ::setenv("TZ", saved->c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
+}
+
 }  // namespace skidder::lang::go
