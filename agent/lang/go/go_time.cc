@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <string>
 #include <utility>
 
@@ -464,9 +465,11 @@ void GoLayout::Format(int64_t unix_sec, int64_t nsec, const Zone* zone, std::str
       out->push_back('-');
       v = -v;
     }
-    const std::string digits = std::to_string(v);
-    if (static_cast<int>(digits.size()) < width) out->append(width - digits.size(), pad);
-    out->append(digits);
+    char digits[24];
+    const size_t n =
+        static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits), v).ptr - digits);
+    if (n < static_cast<size_t>(width)) out->append(static_cast<size_t>(width) - n, pad);
+    out->append(digits, n);
   };
   const auto zone_offset = [&](LayoutToken::Kind k) {
     const bool iso = k == LayoutToken::kISO8601TZ || k == LayoutToken::kISO8601ColonTZ ||

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "lang/go/go_quote.h"
@@ -184,16 +185,26 @@ bool FUnixEpoch(Call& c) {
 // may open later); nor are names too long to be a zone's, as a line's text could be. The file
 // is read outside the lock, which only guards the map.
 std::shared_ptr<const Zone> ZoneNamed(std::string_view name) {
+  thread_local std::string last_name;  // a template names the same zone line after line
+  thread_local std::shared_ptr<const Zone> last;
+  if (last != nullptr && name == last_name) return last;
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const Zone>, std::less<>> zones;
   {
     std::lock_guard lock(mu);
-    if (auto it = zones.find(name); it != zones.end()) return it->second;
+    if (auto it = zones.find(name); it != zones.end()) {
+      last_name.assign(name);
+      return last = it->second;
+    }
   }
   auto loaded = LoadZone(name);
   if (!loaded) return Zone::Fixed("UTC", 0);
   std::lock_guard lock(mu);
-  if (zones.size() < 256 && name.size() <= 64) zones.emplace(std::string(name), *loaded);
+  if (zones.size() < 256 && name.size() <= 64) {
+    zones.emplace(std::string(name), *loaded);
+    last_name.assign(name);
+    last = *loaded;
+  }
   return *loaded;
 }
 
@@ -215,8 +226,11 @@ bool FormatDate(Call& c, std::string_view layout, const Value& t, std::string_vi
   // (Go's own range ends near there too).
   constexpr int64_t kMaxSec = int64_t{1} << 62;
   sec = std::clamp(sec, -kMaxSec, kMaxSec);
+  // The layout is split once per thread while it stays the same (a literal, line after line).
+  thread_local std::optional<GoLayout> split;
+  if (!split || split->layout() != layout) split.emplace(layout);
   std::string out;
-  GoLayout(layout).Format(sec, nsec, ZoneNamed(zone).get(), &out);
+  split->Format(sec, nsec, ZoneNamed(zone).get(), &out);
   return SetStr(c, std::move(out));
 }
 bool FDate(Call& c) {  // date(layout, t)
