@@ -33,10 +33,13 @@ YAML::Node NullForEmpty(const YAML::Node& map) {
 }
 
 // stage.* blocks that are Promtail's stage of the same name with the same keys.
-const std::set<std::string> kSameKeys = {"cri",       "docker",    "json",   "regex",  "logfmt",
-                                         "multiline", "timestamp", "output", "drop",   "limit",
-                                         "template",  "replace",   "pack",   "tenant", "decolorize",
-                                         "sampling",  "geoip",     "luhn",   "pattern"};
+const std::set<std::string> kSameKeys = {"cri",       "docker",     "json",
+                                         "regex",     "logfmt",     "multiline",
+                                         "timestamp", "output",     "drop",
+                                         "limit",     "template",   "replace",
+                                         "pack",      "tenant",     "decolorize",
+                                         "sampling",  "geoip",      "luhn",
+                                         "pattern",   "split_json", "structured_metadata_regex"};
 
 // stage.labels { values = {...} } and friends: the body is the `values` attribute alone.
 Result<YAML::Node> ValuesOnly(Loader& l, const Block& stage, bool null_for_empty) {

@@ -31,6 +31,7 @@
 #include "pipeline/stages/replace.h"
 #include "pipeline/stages/reset_extracted.h"
 #include "pipeline/stages/sampling.h"
+#include "pipeline/stages/split_json.h"
 #include "pipeline/stages/static_labels.h"
 #include "pipeline/stages/structured_metadata.h"
 #include "pipeline/stages/template.h"
@@ -77,10 +78,13 @@ constexpr StageType kStages[] = {
     // skidder's: the boundary between two of Alloy's loki.process components on one path.
     {"reset_extracted", stages::NewResetExtractedStage, false},
     {"sampling", stages::NewSamplingStage, true},
+    {"split_json", stages::NewSplitJsonStage, false},  // Alloy's stage.split_json
     {"static_labels", stages::NewStaticLabelsStage, true},
     {"structured_metadata", stages::NewStructuredMetadataStage, true},
     // Alloy's stage.structured_metadata_drop; Promtail has none.
     {"structured_metadata_drop", stages::NewStructuredMetadataDropStage, false},
+    // Alloy's stage.structured_metadata_regex; Promtail has none.
+    {"structured_metadata_regex", stages::NewStructuredMetadataRegexStage, false},
     {"template", stages::NewTemplateStage, true},
     {"tenant", stages::NewTenantStage, true},
     {"timestamp", stages::NewTimestampStage, true},

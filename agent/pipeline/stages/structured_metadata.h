@@ -11,6 +11,11 @@
 //
 // structured_metadata_drop (Alloy's stage.structured_metadata_drop; Promtail has none): removes
 // the listed names from the entry's structured metadata. Body: a list of names.
+//
+// structured_metadata_regex (Alloy's stage.structured_metadata_regex): moves every stream label
+// whose name matches `regex` (Go syntax, anywhere in the name, as Go's MatchString) into the
+// structured metadata. skidder's internal `__` labels (`__path__`, `__tenant_id__`) never move:
+// Alloy's entries carry none of them at this point but a tenant a stage set.
 #pragma once
 
 #include <memory>
@@ -30,5 +35,9 @@ Result<std::unique_ptr<Stage>> NewStructuredMetadataStage(const config::StageCon
 Result<std::unique_ptr<Stage>> NewStructuredMetadataDropStage(const config::StageConfig& cfg,
                                                               const StageContext& ctx,
                                                               const std::string& path);
+
+Result<std::unique_ptr<Stage>> NewStructuredMetadataRegexStage(const config::StageConfig& cfg,
+                                                               const StageContext& ctx,
+                                                               const std::string& path);
 
 }  // namespace skidder::pipeline::stages

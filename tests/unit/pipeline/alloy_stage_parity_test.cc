@@ -175,6 +175,11 @@ const ParityCase kCases[] = {
      "stage.structured_metadata {\n values = {trace = \"\", pod = \"\"}\n}\n"
      "stage.structured_metadata_drop {\n values = [\"pod\"]\n}\n",
      {"INFO [api] done trace=t1 pod=p1", "WARN [db] slow", "not matching at all"}},
+    {"split_json, structured_metadata_regex",
+     "- split_json: {}\n- structured_metadata_regex: {regex: '^file'}\n",
+     "stage.split_json {}\n"
+     "stage.structured_metadata_regex {\n regex = \"^file\"\n}\n",
+     {"[{\"a\": 1}, \"two\", null]", "[]", "not an array"}},
 };
 
 TEST(AlloyStageParity, EveryStageBlockGivesTheSameEntriesAsItsYamlStage) {

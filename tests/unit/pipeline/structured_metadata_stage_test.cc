@@ -68,5 +68,37 @@ TEST(StructuredMetadataStage, RefusesBadConfigWithPosition) {
             "extracted keys");
 }
 
+// Alloy's stage.structured_metadata_regex: stream labels whose names match (anywhere in the
+// name, Go syntax) move into the structured metadata.
+TEST(StructuredMetadataRegexStage, MovesTheLabelsWhoseNamesMatch) {
+  auto stage = MustBuild("structured_metadata_regex:\n  regex: 'trace|_id$'");
+  const Labels labels{{"app", "api"},     {"trace_parent", "t1"}, {"request_id", "r9"},
+                      {"id_prefix", "x"}, {"__path__", "/a.log"}, {"__tenant_id__", "t"},
+                      {"bad", "\xff"}};
+  for (int line = 0; line < 2; ++line) {  // the second line of the label set: from memory
+    auto out = RunStage(*stage, MakeEntry("line", labels));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].entry.labels, (Labels{{"app", "api"},
+                                           {"id_prefix", "x"},
+                                           {"__path__", "/a.log"},
+                                           {"__tenant_id__", "t"},
+                                           {"bad", "\xff"}}));
+    // In the order of the names (Alloy's: of a Go map's iteration).
+    EXPECT_EQ(out[0].entry.structured_metadata,
+              (std::vector<Label>{{"request_id", "r9"}, {"trace_parent", "t1"}}));
+  }
+  // Another label set is looked at anew; one with nothing matching passes untouched.
+  auto out = RunStage(*stage, MakeEntry("line", Labels{{"app", "web"}}));
+  EXPECT_EQ(out.at(0).entry.labels, (Labels{{"app", "web"}}));
+  EXPECT_TRUE(out.at(0).entry.structured_metadata.empty());
+}
+
+TEST(StructuredMetadataRegexStage, RefusesBadConfig) {
+  EXPECT_NE(ConfigError("structured_metadata_regex:\n  regex: '(unclosed'")
+                .find("could not compile regular expression"),
+            std::string::npos);
+  EXPECT_NE(ConfigError("structured_metadata_regex: {}").find("regex"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace skidder::pipeline
