@@ -6,7 +6,8 @@
 // labels), so interleaved stdout/stderr partials reassemble separately. The merged entry takes
 // the fields of the LAST fragment (as Promtail's cri stage does) but keeps the AckRef of the
 // FIRST, so the file position cannot commit past a line that is still being assembled
-// (model/ack.h). Later fragments' refs are released as they are merged.
+// (model/ack.h). Later fragments' refs are released as they are merged, unless they come from
+// another file: then the entry holds both (AckRef::Merge).
 //
 // Memory is bounded: at most max_pending lines in progress (beyond that every pending line is
 // emitted as it is, like Promtail's max_partial_lines) and max_line_bytes per line (beyond that
@@ -138,14 +139,18 @@ class PartialAssembler {
     return nullptr;
   }
 
-  // The newer fragment's fields win, its line is appended, the first fragment's ack is kept.
+  // The newer fragment's fields win, its line is appended, the first fragment's ack is kept,
+  // and the newer's released, or, from another file (the line went on in the file that replaced
+  // a rotated one), kept too (AckRef::Merge): that file's position must not pass the fragment
+  // before the whole line is delivered.
   void Merge(Pending& p, Item&& item) {
     std::string line = std::move(p.item.entry.line);
     if (!p.cut && !p.over) line.append(item.entry.line);
-    AckRef first = std::move(p.item.entry.ack);
+    AckRef acks = std::move(p.item.entry.ack);
+    acks.Merge(std::move(item.entry.ack));
     p.item = std::move(item);
     p.item.entry.line = std::move(line);
-    p.item.entry.ack = std::move(first);  // releases the newer fragment's ref
+    p.item.entry.ack = std::move(acks);
     Bound(p);
   }
 

@@ -1,15 +1,89 @@
 #include "model/ack.h"
 
+#include <utility>
+#include <vector>
+
 namespace skidder {
+
+Checkpoint::Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset)
+    : tracker_(std::move(tracker)), offset_(offset) {}
+
+Checkpoint::~Checkpoint() = default;
 
 void Checkpoint::Release(int n) {
   if (refs_.fetch_sub(n, std::memory_order_acq_rel) == n) {
+    if (joint_ != nullptr) return ReleaseParts();
     // Still ours to read: the tracker frees a checkpoint only once Complete(this) handed it in,
     // even if another thread's Complete sees the count at zero first. Keep the tracker alive
     // while it pops us (freeing checkpoints may drop its last reference).
     std::shared_ptr<AckTracker> tracker = tracker_;
     tracker->Complete(this);
   }
+}
+
+void Checkpoint::ReleaseParts() {
+  const bool abandoned = abandoned_.load(std::memory_order_acquire);
+  std::vector<Checkpoint*> parts = std::move(joint_->parts);
+  delete this;
+  for (Checkpoint* p : parts) {
+    if (abandoned) p->abandoned_.store(true, std::memory_order_release);
+    p->Release();
+  }
+}
+
+const Checkpoint* AckRef::FirstPart(const Checkpoint* joint) {
+  return joint->joint_->parts.front();
+}
+
+bool AckRef::Covers(const Checkpoint* cp, const AckTracker* t) {
+  bool found = false;
+  auto match = [&](const AckTracker* each) { found = found || each == t; };
+  ForEachTracker(cp, match);
+  return found;
+}
+
+void AckRef::Merge(AckRef&& other) {
+  if (other.cp_ == nullptr || other.cp_ == cp_) return other.Reset();
+  if (cp_ == nullptr) {
+    *this = std::move(other);
+    return;
+  }
+  if (cp_->joint_ == nullptr && other.cp_->joint_ == nullptr &&
+      cp_->tracker_ == other.cp_->tracker_) {
+    if (other.cp_->Before(*cp_)) std::swap(cp_, other.cp_);  // keep the earlier
+    return other.Reset();
+  }
+  // A joint only this ref holds (the entry's own, not one it shares with copies of it, which
+  // another thread may be reading) takes the parts; otherwise a new one is made around cp_.
+  if (cp_->joint_ == nullptr || !cp_->Owned()) {
+    auto* joint = new Checkpoint(nullptr, 0);
+    joint->joint_ = std::make_unique<Checkpoint::Joint>();
+    joint->joint_->parts.push_back(cp_);  // cp_'s reference moves into the joint
+    cp_ = joint;
+  }
+  Checkpoint* o = std::exchange(other.cp_, nullptr);
+  if (o->joint_ != nullptr && o->Owned()) {
+    // other's own joint: its parts join this one. (One a copy of which was abandoned stays a
+    // part of its own: its parts must be abandoned with it, and only they.)
+    std::vector<Checkpoint*> parts = std::move(o->joint_->parts);
+    delete o;
+    for (Checkpoint* p : parts) AddPart(p);
+  } else {
+    AddPart(o);
+  }
+}
+
+void AckRef::AddPart(Checkpoint* p) {
+  std::vector<Checkpoint*>& parts = cp_->joint_->parts;
+  if (p->joint_ == nullptr) {
+    for (Checkpoint*& q : parts) {
+      if (q->joint_ != nullptr || q->tracker_ != p->tracker_) continue;
+      if (p->Before(*q)) std::swap(p, q);  // the joint keeps the tracker's earlier
+      p->Release();
+      return;
+    }
+  }
+  parts.push_back(p);
 }
 
 std::shared_ptr<AckTracker> AckTracker::Create(uint64_t committed_offset) {
@@ -23,6 +97,7 @@ std::shared_ptr<AckTracker> AckTracker::Create(uint64_t committed_offset) {
 AckRef AckTracker::Open(uint64_t end_offset) {
   auto* cp = new Checkpoint(shared_from_this(), end_offset);
   std::lock_guard lock(mu_);
+  cp->epoch_ = epoch_;
   pending_.push_back(cp);
   return AckRef(cp);
 }
@@ -103,6 +178,7 @@ void AckTracker::Reset(uint64_t offset) {
   // Checkpoints of the old content may still be in flight; they must neither block nor move the
   // new content's position, so they are set aside and only freed when they complete.
   stale_.splice_back(pending_);
+  ++epoch_;
   blocked_ = false;  // the abandoned bytes are gone with the old content
   committed_.store(offset, std::memory_order_release);
 }

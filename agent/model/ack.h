@@ -10,6 +10,10 @@
 //
 // Entries that merge several chunks (CRI partial lines, multiline) keep the ref of their *first*
 // chunk: later checkpoints may complete, but cannot commit past the first one until it does.
+// An entry merged from chunks of several trackers (a line whose rest went to the file that
+// replaced a rotated one) holds a *joint* (AckRef::Merge): a checkpoint of no tracker holding one
+// ref per tracker, its earliest, released together (abandoned together) with the entry. No
+// checkpoint of a tracker ever waits for another tracker's, so no cycle of waits can form.
 //
 // An entry that will never be delivered by this process (its client was stopped by a reload or
 // shutdown before Loki took it) is *abandoned*: AckRef::Abandon() releases the reference, so the
@@ -30,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <vector>
 
 namespace skidder {
 
@@ -37,24 +42,40 @@ class AckTracker;
 
 class Checkpoint {
  public:
-  uint64_t offset() const { return offset_; }
+  uint64_t offset() const { return offset_; }  // 0 for a joint
 
  private:
   friend class AckTracker;
   friend class AckRef;
   friend class AckReleaser;
   friend class CheckpointList;
-  Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset)
-      : tracker_(std::move(tracker)), offset_(offset) {}
+  struct Joint;
+  Checkpoint(std::shared_ptr<AckTracker> tracker, uint64_t offset);
+  ~Checkpoint();
   void Retain(int n = 1) { refs_.fetch_add(n, std::memory_order_relaxed); }
   void Release(int n = 1);  // drops n references
+  // A joint's last reference went: releases (abandons, if it was abandoned) its parts.
+  void ReleaseParts();
+  // Of two checkpoints of one tracker, whether this one comes first: the entry holding both
+  // keeps it (a later epoch's content is the file's now: an older one's never commits).
+  bool Before(const Checkpoint& o) const {
+    return epoch_ != o.epoch_ ? epoch_ > o.epoch_ : offset_ < o.offset_;
+  }
+  // Held by one AckRef alone, not abandoned: a joint that may be changed in place.
+  bool Owned() const {
+    return refs_.load(std::memory_order_acquire) == 1 &&
+           !abandoned_.load(std::memory_order_acquire);
+  }
 
-  std::shared_ptr<AckTracker> tracker_;
+  std::shared_ptr<AckTracker> tracker_;  // null for a joint
   uint64_t offset_;
+  uint64_t epoch_ = 0;  // the tracker's Reset count at Open: offsets compare within one epoch
   std::atomic<int> refs_{1};
   std::atomic<bool> abandoned_{false};  // some holder gave up: never commit this checkpoint
   bool handed_in_ = false;  // guarded by the tracker's mu_: its last ref is gone, it may be freed
   Checkpoint* next_ = nullptr;  // in the tracker's lists (CheckpointList), under its mu_
+  // Set for a joint only (AckRef::Merge): the checkpoints it holds a reference to each.
+  std::unique_ptr<Joint> joint_;
 };
 
 // Checkpoints in order, linked through their own next_: a read opens a checkpoint, and a node
@@ -88,6 +109,11 @@ class CheckpointList {
   Checkpoint* head_ = nullptr;
   Checkpoint* tail_ = nullptr;
   size_t size_ = 0;
+};
+
+// A joint's parts: each holds one reference. Written only while one AckRef alone holds the joint.
+struct Checkpoint::Joint {
+  std::vector<Checkpoint*> parts;  // plain checkpoints of distinct trackers, or joints
 };
 
 // A counted reference to a Checkpoint; empty refs are allowed (entries with no source file).
@@ -131,10 +157,33 @@ class AckRef {
       Reset();
     }
   }
+  // This ref's entry now also covers `other`'s bytes (a fragment merged into it); `other` is
+  // empty afterwards. Of one tracker the earlier checkpoint is kept (the later cannot commit
+  // before it); of another tracker both are, in a joint this ref alone holds. Called by the
+  // thread that owns both refs' entries.
+  void Merge(AckRef&& other);
   bool empty() const { return cp_ == nullptr; }
   const Checkpoint* get() const { return cp_; }
-  // The tracker of its checkpoint (one per file read, per push request, ...); null when empty.
-  const AckTracker* tracker() const { return cp_ != nullptr ? cp_->tracker_.get() : nullptr; }
+  // The tracker of its checkpoint (one per file read, per push request, ...), of a joint its
+  // first part's (the tracker of the entry's first fragment); null when empty.
+  const AckTracker* tracker() const {
+    const Checkpoint* cp = cp_;
+    while (cp != nullptr && cp->joint_ != nullptr) cp = FirstPart(cp);
+    return cp != nullptr ? cp->tracker_.get() : nullptr;
+  }
+  // Whether the entry covers bytes of tracker t (of a joint: of any of its parts).
+  bool Covers(const AckTracker* t) const { return t != nullptr && Covers(cp_, t); }
+  // Whether the two entries cover bytes of a tracker in common.
+  bool SharesTrackerWith(const AckRef& o) const {
+    bool shared = false;
+    o.ForEachTracker([&](const AckTracker* t) { shared = shared || Covers(t); });
+    return shared;
+  }
+  // Calls f(tracker) for each tracker the entry covers bytes of.
+  template <typename F>
+  void ForEachTracker(F&& f) const {
+    ForEachTracker(cp_, f);
+  }
   // Gives the n empty refs slot(0) .. slot(n-1) a reference each to this ref's checkpoint, with
   // one atomic update for them all (as Labels::ShareInto: every entry of a read holds its chunk).
   template <typename Slot>
@@ -152,6 +201,12 @@ class AckRef {
   friend class AckTracker;
   friend class AckReleaser;
   explicit AckRef(Checkpoint* cp) : cp_(cp) {}
+  static const Checkpoint* FirstPart(const Checkpoint* joint);
+  static bool Covers(const Checkpoint* cp, const AckTracker* t);
+  template <typename F>
+  static void ForEachTracker(const Checkpoint* cp, F& f);
+  // Adds the reference p holds to the joint cp_, which this ref alone holds.
+  void AddPart(Checkpoint* p);
   Checkpoint* cp_ = nullptr;
 };
 
@@ -161,6 +216,13 @@ struct UnreadSources {
   std::span<const AckTracker* const> sorted;  // ascending by std::less
   bool Contains(const AckTracker* t) const {
     return t != nullptr && std::binary_search(sorted.begin(), sorted.end(), t, std::less<>());
+  }
+  // Whether an entry covers bytes of one of them (a line merged across a rotation covers the
+  // new file too, where its rest would be).
+  bool Contains(const AckRef& ref) const {
+    bool found = false;
+    ref.ForEachTracker([&](const AckTracker* t) { found = found || Contains(t); });
+    return found;
   }
 };
 
@@ -195,6 +257,13 @@ class AckReleaser {
   Checkpoint* cp_ = nullptr;
   int count_ = 0;
 };
+
+template <typename F>
+void AckRef::ForEachTracker(const Checkpoint* cp, F& f) {
+  if (cp == nullptr) return;
+  if (cp->joint_ == nullptr) return f(static_cast<const AckTracker*>(cp->tracker_.get()));
+  for (const Checkpoint* p : cp->joint_->parts) ForEachTracker(p, f);
+}
 
 class AckTracker : public std::enable_shared_from_this<AckTracker> {
  public:
@@ -231,6 +300,7 @@ class AckTracker : public std::enable_shared_from_this<AckTracker> {
   // checkpoint is the read's only allocation.
   CheckpointList pending_;  // in offset order; owned
   CheckpointList stale_;    // from before a Reset(); freed when done, never committed
+  uint64_t epoch_ = 0;      // Reset() count, given to each checkpoint (Checkpoint::Before)
   bool blocked_ = false;    // an abandoned checkpoint reached the front
   std::atomic<uint64_t> committed_;
   std::function<void(uint64_t)> on_advance_;  // immutable once checkpoints exist

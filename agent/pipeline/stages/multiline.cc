@@ -101,14 +101,13 @@ class MultilineStage final : public Stage {
     // every block is sent, as max_wait_time would have done. The line then starts a new block.
     // (A line that passes through is never held: it sends nothing.)
     if (held_bytes_ + e.entry.line.size() > kMaxHeldBytes) SendAll(out);
-    // The block keeps its first line's acknowledgement only, which covers the lines after it as
-    // long as they come from the same tracker (the same file): a line of another (the stream's
-    // file rotated, the next push request) would have its own released while the block waits,
-    // and its file's position move past it. Such a line starts a block of its own.
-    const AckTracker* tracker = e.entry.ack.tracker();
-    const bool other_tracker = b.open && tracker != nullptr &&
+    // The block's acknowledgement is its first line's, which covers the lines after it of the
+    // same tracker (the same file). A line of no tracker the block covers (the stream's file
+    // rotated, the next push request, whose answer would wait for this block) starts a block
+    // of its own.
+    const bool other_tracker = b.open && e.entry.ack.tracker() != nullptr &&
                                b.first.entry.ack.tracker() != nullptr &&
-                               b.first.entry.ack.tracker() != tracker;
+                               !b.first.entry.ack.SharesTrackerWith(e.entry.ack);
     if (b.open && (first || other_tracker ||
                    b.first.entry.line.size() + 1 + e.entry.line.size() > max_bytes_)) {
       Send(b, out);
@@ -125,7 +124,10 @@ class MultilineStage final : public Stage {
       ++b.lines;
       b.last_activity_ns = std::max(b.last_activity_ns, activity);
       held_bytes_ += 1 + e.entry.line.size();
-      // e (and its ack ref) is released on return: the block holds the first line's ref.
+      // The block keeps the earlier of the two refs of one tracker (a cri line merged late may
+      // come from before the block's first line), and one covering another file too (a line
+      // merged across a rotation) adds that file's (AckRef::Merge).
+      b.first.entry.ack.Merge(std::move(e.entry.ack));
     }
     MoveTo(b, open_);
     if (b.lines >= max_lines_) Send(b, out);
@@ -160,7 +162,7 @@ class MultilineStage final : public Stage {
     Block* last = open_.tail;
     for (Block *b = open_.head, *next = nullptr; b != nullptr; b = next) {
       next = b == last ? nullptr : b->next;
-      if (!unread.Contains(b->first.entry.ack.tracker())) continue;
+      if (!unread.Contains(b->first.entry.ack)) continue;
       b->last_activity_ns = std::max(b->last_activity_ns, now_ns);
       MoveTo(*b, open_);
     }

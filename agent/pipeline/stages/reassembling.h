@@ -28,9 +28,8 @@ class ReassemblingStage : public Stage {
                     std::string_view format);
   void Flush(int64_t now_ns, bool force, Emitter& out) override;
   void Hold(int64_t now_ns, const UnreadSources& unread) override {
-    assembler_.Hold(now_ns, [&unread](const PipelineEntry& e) {
-      return unread.Contains(e.entry.ack.tracker());
-    });
+    assembler_.Hold(now_ns,
+                    [&unread](const PipelineEntry& e) { return unread.Contains(e.entry.ack); });
   }
   bool Holding() const override { return assembler_.pending() != 0; }
   int64_t NextFlushNs() const override { return assembler_.NextFlushNs(); }

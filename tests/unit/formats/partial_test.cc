@@ -68,6 +68,45 @@ TEST(PartialAssembler, MergedLineHoldsTheFirstFragmentsAck) {
   EXPECT_EQ(tracker->Committed(), 200u);
 }
 
+// Rotation between a line's fragments: its end is in the file that replaced the rotated one.
+// That file's position must not pass the end before the whole line is delivered (a crash would
+// read the start again from the rotated file and never find the end).
+TEST(PartialAssembler, ALineEndingInTheNextFileHoldsBothFilesPositions) {
+  auto rotated = AckTracker::Create(0), next = AckTracker::Create(0);
+  PartialAssembler<Item> pa({});
+  std::vector<Item> got;
+  pa.Add(1, Make("start of the line, ", 0, rotated->Open(100)), true, Collect{&got});
+  AckRef next_chunk = next->Open(40);  // the new file's read: the line's end and a line after
+  pa.Add(1, Make("its end", 0, next_chunk), false, Collect{&got});
+  got.push_back(Make("the next line", 0, next_chunk));
+  next_chunk.Reset();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].entry.line, "start of the line, its end");
+  got.pop_back();  // the line after was delivered
+  EXPECT_EQ(next->Committed(), 0u) << "the new file's position passed an undelivered line end";
+  EXPECT_EQ(rotated->Committed(), 0u);
+  got.clear();  // the whole line delivered
+  EXPECT_EQ(rotated->Committed(), 100u);
+  EXPECT_EQ(next->Committed(), 40u);
+}
+
+// P in the rotated file, P and F in the new one: the line holds the new file's first chunk of
+// it, not its last.
+TEST(PartialAssembler, ALineOfThreeFragmentsInTwoFilesHoldsEachFilesFirstChunk) {
+  auto rotated = AckTracker::Create(0), next = AckTracker::Create(0);
+  PartialAssembler<Item> pa({});
+  std::vector<Item> got;
+  pa.Add(1, Make("a", 0, rotated->Open(100)), true, Collect{&got});
+  pa.Add(1, Make("b", 0, next->Open(10)), true, Collect{&got});
+  pa.Add(1, Make("c", 0, next->Open(20)), false, Collect{&got});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].entry.line, "abc");
+  EXPECT_EQ(next->Committed(), 0u) << "the second fragment's chunk was let go";
+  got.clear();
+  EXPECT_EQ(rotated->Committed(), 100u);
+  EXPECT_EQ(next->Committed(), 20u);
+}
+
 TEST(PartialAssembler, TruncatesOverlongLinesOnUtf8Boundary) {
   PartialAssembler<Item> pa({.max_line_bytes = 5, .truncate = true});
   std::vector<Item> got;

@@ -136,6 +136,179 @@ TEST(AckTracker, AbandoningOneCopyOfAFannedOutEntryBlocksTheCommit) {
   EXPECT_EQ(tracker->Committed(), 0u);
 }
 
+// AckRef::Merge: an entry merged from fragments covers all their bytes.
+TEST(AckMerge, OfOneTrackerTheEarlierCheckpointIsKept) {
+  auto tracker = AckTracker::Create(0);
+  AckRef early = tracker->Open(100);
+  AckRef late = tracker->Open(200);
+  late.Merge(std::move(early));  // a line merged late joins a block opened after it
+  EXPECT_TRUE(early.empty());
+  EXPECT_EQ(late.get()->offset(), 100u);
+  EXPECT_EQ(tracker->Committed(), 0u);
+  late.Reset();
+  EXPECT_EQ(tracker->Committed(), 200u);
+}
+
+TEST(AckMerge, AcrossTrackersEachIsHeldUntilTheEntryIsDone) {
+  auto rotated = AckTracker::Create(0), next = AckTracker::Create(0);
+  AckRef line = rotated->Open(100);
+  AckRef rest = next->Open(30);
+  AckRef after = rest;  // the next line, read in the same chunk of the new file
+  line.Merge(std::move(rest));
+  EXPECT_EQ(line.tracker(), rotated.get()) << "the first fragment's tracker";
+  EXPECT_TRUE(line.Covers(rotated.get()));
+  EXPECT_TRUE(line.Covers(next.get()));
+  after.Reset();
+  EXPECT_EQ(next->Committed(), 0u) << "the new file's position passed an undelivered line end";
+  line.Reset();
+  EXPECT_EQ(rotated->Committed(), 100u);
+  EXPECT_EQ(next->Committed(), 30u);
+}
+
+TEST(AckMerge, AnAbandonedJointAbandonsEveryPart) {
+  auto rotated = AckTracker::Create(0), next = AckTracker::Create(0);
+  AckRef line = rotated->Open(100);
+  line.Merge(next->Open(30));
+  AckRef copy = line;  // the entry fanned out to a second client, which delivers it
+  line.Abandon();
+  copy.Reset();
+  EXPECT_TRUE(rotated->Blocked());
+  EXPECT_TRUE(next->Blocked());
+}
+
+// Entries of one line in several clients share the joint: merging into one copy (a multiline
+// block whose first line it is) must not change what the others hold.
+TEST(AckMerge, MergingIntoASharedJointLeavesItsOtherHoldersAlone) {
+  std::weak_ptr<AckTracker> gone;
+  {
+    auto a = AckTracker::Create(0), b = AckTracker::Create(0), c = AckTracker::Create(0);
+    gone = c;
+    AckRef line = a->Open(10);
+    line.Merge(b->Open(20));
+    AckRef other_client = line;
+    line.Merge(c->Open(30));
+    EXPECT_TRUE(line.Covers(c.get()));
+    EXPECT_FALSE(other_client.Covers(c.get()));
+    line.Reset();
+    EXPECT_EQ(c->Committed(), 30u);
+    EXPECT_EQ(a->Committed(), 0u) << "still held by the other client's copy";
+    other_client.Reset();
+    EXPECT_EQ(a->Committed(), 10u);
+    EXPECT_EQ(b->Committed(), 20u);
+  }
+  EXPECT_TRUE(gone.expired()) << "a joint leaked";
+}
+
+// The wait a reviewer found for chained checkpoints: a block opened in the new file takes a
+// line merged across the rotation from before it (P in the old file, F in the new, read after
+// the block's first line). Every position still moves once the block is delivered.
+TEST(AckMerge, LinesMergedInAnyOrderNeverWaitForEachOther) {
+  auto old_file = AckTracker::Create(0), new_file = AckTracker::Create(0);
+  AckRef x0 = old_file->Open(100);  // the old file's last chunk: a P and a block's first line
+  AckRef block = x0;
+  AckRef partial = x0;
+  x0.Reset();
+  AckRef y = new_file->Open(10);  // the block's continuation
+  block.Merge(AckRef(y));
+  y.Reset();
+  AckRef y0 = new_file->Open(20);  // a new block starts in the new file
+  block.Reset();                   // the old block was delivered
+  AckRef block2 = y0;
+  y0.Reset();
+  partial.Merge(new_file->Open(30));  // the F: the merged line joins the new block (it shares
+                                      // the new file with it)
+  block2.Merge(std::move(partial));
+  EXPECT_EQ(block2.tracker(), new_file.get());
+  EXPECT_EQ(new_file->Committed(), 10u);
+  EXPECT_EQ(old_file->Committed(), 0u) << "the P's bytes are in the undelivered block";
+  block2.Reset();
+  EXPECT_EQ(old_file->Committed(), 100u);
+  EXPECT_EQ(new_file->Committed(), 30u);
+}
+
+// A joint one copy of which was abandoned (a client stopped): what is merged into the other copy
+// later is not abandoned with it, and it is not merged away into another joint's parts.
+TEST(AckMerge, AnAbandonedCopysJointKeepsItsAbandonmentToItself) {
+  auto a = AckTracker::Create(0), b = AckTracker::Create(0), c = AckTracker::Create(0);
+  AckRef line = a->Open(10);
+  line.Merge(b->Open(20));
+  AckRef(line).Abandon();  // the copy given to the stopped client
+  line.Merge(c->Open(30));
+  line.Reset();
+  EXPECT_TRUE(a->Blocked());
+  EXPECT_TRUE(b->Blocked());
+  EXPECT_FALSE(c->Blocked()) << "abandoned with bytes the abandoned copy never covered";
+  EXPECT_EQ(c->Committed(), 30u);
+
+  auto d = AckTracker::Create(0), e = AckTracker::Create(0), f = AckTracker::Create(0);
+  AckRef other = e->Open(5);
+  other.Merge(f->Open(6));
+  AckRef(other).Abandon();
+  AckRef block = d->Open(4);
+  block.Merge(std::move(other));  // the abandoned joint must keep its flag
+  block.Reset();
+  EXPECT_EQ(d->Committed(), 4u);
+  EXPECT_TRUE(e->Blocked());
+  EXPECT_TRUE(f->Blocked());
+}
+
+// After a truncation the old content's checkpoints never commit: merged with the new content's,
+// the entry keeps the new one, whatever the offsets say.
+TEST(AckMerge, OfATruncatedFileTheNewContentsCheckpointIsKept) {
+  auto tracker = AckTracker::Create(0);
+  AckRef old_content = tracker->Open(10);
+  tracker->Reset(0);
+  AckRef new_content = tracker->Open(50);
+  AckRef entry = AckRef(old_content);
+  entry.Merge(AckRef(new_content));
+  EXPECT_EQ(entry.get(), new_content.get());
+  new_content.Reset();
+  old_content.Reset();
+  EXPECT_EQ(tracker->Committed(), 0u) << "the new content's position passed a held line";
+  entry.Reset();
+  EXPECT_EQ(tracker->Committed(), 50u);
+}
+
+// A joint another entry shares is merged as a part of its own: it stays whole for that entry.
+TEST(AckMerge, ASharedJointBecomesAPartAndKeepsCoveringItsTrackers) {
+  auto a = AckTracker::Create(0), b = AckTracker::Create(0), c = AckTracker::Create(0);
+  AckRef line = a->Open(10);
+  line.Merge(b->Open(20));
+  AckRef copy = line;
+  AckRef block = c->Open(30);
+  block.Merge(std::move(line));
+  EXPECT_EQ(block.tracker(), c.get());
+  EXPECT_TRUE(block.Covers(a.get()));
+  EXPECT_TRUE(block.Covers(b.get()));
+  EXPECT_TRUE(block.SharesTrackerWith(copy));
+  block.Reset();
+  EXPECT_EQ(c->Committed(), 30u);
+  EXPECT_EQ(a->Committed(), 0u);
+  copy.Reset();
+  EXPECT_EQ(a->Committed(), 10u);
+  EXPECT_EQ(b->Committed(), 20u);
+}
+
+// Joints are made on the pipeline's thread and released by the sender's, a run of entries at a
+// time (ReleaseRefs); TSan checks the hand-over.
+TEST(AckMerge, JointsReleasedOnOtherThreadsCommitEverything) {
+  auto a = AckTracker::Create(0), b = AckTracker::Create(0);
+  std::vector<Entry> entries(2000);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].ack = a->Open(i + 1);
+    if (i % 3 == 0) entries[i].ack.Merge(b->Open(i + 1));
+  }
+  std::vector<Entry> copies(entries.begin(), entries.end());  // a second client
+  std::thread t1([&] { ReleaseRefs(entries); });
+  std::thread t2([&] { ReleaseRefs(copies); });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(a->Committed(), 2000u);
+  EXPECT_EQ(b->Committed(), 1999u);
+  EXPECT_EQ(a->Pending(), 0u);
+  EXPECT_EQ(b->Pending(), 0u);
+}
+
 TEST(AckTracker, TruncationUnblocksAnAbandonedTracker) {
   auto tracker = AckTracker::Create(0);
   tracker->Open(100).Abandon();

@@ -76,6 +76,28 @@ TEST(MultilineStage, ALineOfAnotherFileStartsABlockOfItsOwn) {
   EXPECT_EQ(new_file->Committed(), 28u);
 }
 
+// A line can reach the block after lines read later than it (the cri stage held it as a partial
+// line): the block keeps the earlier acknowledgement, or the file's position would pass that
+// line's bytes while the block waits.
+TEST(MultilineStage, ABlockKeepsTheEarliestAcknowledgementOfItsLines) {
+  auto stage = MustBuild("multiline:\n  firstline: '^START'");
+  auto file = AckTracker::Create(0);
+  AckRef early = file->Open(30);  // the chunk of a partial line's first fragment
+  AckRef late = file->Open(60);   // the chunk of the block's first line
+  Collect out;
+  Entry first = MakeEntry("START here", kApp, kT0);
+  first.ack = std::move(late);
+  stage->Process(PipelineEntry{std::move(first), {}}, out);
+  Entry merged = MakeEntry("  a long line merged late", kApp, kT0);
+  merged.ack = std::move(early);
+  stage->Process(PipelineEntry{std::move(merged), {}}, out);
+  EXPECT_EQ(file->Committed(), 0u) << "the position passed a line the block holds";
+  stage->Flush(kT0, /*force=*/true, out);
+  ASSERT_EQ(out.entries.size(), 1u);
+  out.entries.clear();
+  EXPECT_EQ(file->Committed(), 60u);
+}
+
 // A backlog whose cri stage set timestamps from 2024: the first flush after reading must not send
 // the block still open (its lines were read just now, whatever their timestamps say).
 TEST(MultilineStage, OldTimestampsDoNotCloseABlockReadJustNow) {

@@ -3,8 +3,11 @@
 // stage's open block are not sent on their own when their wait runs out. Time is a FakeClock,
 // so "their wait ran out" is a clock step, not a sleep.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,6 +113,46 @@ TEST_F(HeldContinuation, APartialOfAFileReadToItsEndIsSentWhileAnotherFileIsBehi
   Resume();
   ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 2; }));
   EXPECT_EQ(h.sink.Lines(log_), std::vector<std::string>{"first half, second half"});
+}
+
+// The file rotated between a line's P and F records: the line is one entry, and the new file's
+// position stays before the F record until Loki has the whole line, even when lines after it
+// were delivered (a crash would read the P again from the rotated file and find no F after it).
+TEST_F(HeldContinuation, ALineEndingInTheFileThatReplacedItsOwnHoldsThatFilesPosition) {
+  const std::string control = h.dir / "1.log";
+  WriteFile(log_, CriRecord("P", "first half,"));
+  h.sink.HoldAcks(true);  // Loki has not answered yet
+  Start("cri: {}");
+  ASSERT_TRUE(WaitFor([&] { return h.ReadLines(log_) == 1; }));
+  ASSERT_EQ(std::rename(log_.c_str(), (log_ + ".20261207-101500").c_str()), 0);
+  WriteFile(log_, CriRecord("F", " second half") + CriRecord("F", "next line"));
+  ASSERT_TRUE(WaitFor([&] { return h.sink.Count() == 2; }));
+  EXPECT_EQ(h.sink.Lines(), (std::vector<std::string>{"first half, second half", "next line"}));
+  h.sink.ReleaseNewestAcks(1);  // "next line" delivered, the joined line not yet
+  h.sink.HoldAcks(false);
+  // Another file's line, delivered after that: once its position is recorded, the new file's
+  // would have been too. (Nothing waits in the stage: time may pass, as the source's rescan of
+  // the directory for the new file needs.)
+  WriteFile(control, CriRecord("F", "control"));
+  const uint64_t control_size = std::filesystem::file_size(control);
+  ASSERT_TRUE(WaitFor([&] {
+    clock_.Advance(std::chrono::milliseconds(100));
+    h.source->Wake();
+    auto r = h.positions->FindByPath(control);
+    return r && r->offset == control_size;
+  }));
+  struct stat st {};
+  ASSERT_EQ(::stat(log_.c_str(), &st), 0);
+  auto r = h.positions->FindByPath(log_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->identity.ino, st.st_ino) << "the rotated file's record";
+  EXPECT_EQ(r->offset, 0u) << "the new file's position passed the undelivered F record";
+  h.sink.ReleaseAcks();
+  const uint64_t size = std::filesystem::file_size(log_);
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = h.positions->FindByPath(log_);
+    return r && r->offset == size;
+  }));
 }
 
 TEST_F(HeldContinuation, AnOpenMultilineBlockWaitsForItsUnreadLinesWhileTheSinkIsFull) {
