@@ -18,7 +18,9 @@ bool HttpServer::Impl::IsBodyPath(std::string_view url, std::string_view method)
 
 MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path, Request* req) {
   if (handlers.admit_body) {
-    if (std::optional<HttpReply> refused = handlers.admit_body(std::string(path))) {
+    const char* tenant = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
+    if (std::optional<HttpReply> refused =
+            handlers.admit_body(std::string(path), tenant == nullptr ? "" : tenant)) {
       deadlines->OnRequestRead(ConnOf(c));
       return Respond(c, static_cast<unsigned>(refused->status), refused->body, kText, req->has_body,
                      refused->retry_after);

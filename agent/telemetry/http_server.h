@@ -100,7 +100,9 @@ struct HttpHandlers {
   // POST paths (after the prefix) whose body is read and handed to `body`.
   std::vector<std::string> body_paths;
   // Before a body is read: a reply refuses the request at once (e.g. 429 while backed up).
-  std::function<std::optional<HttpReply>(const std::string& path)> admit_body;
+  // tenant: the request's X-Scope-OrgID ("" without one).
+  std::function<std::optional<HttpReply>(const std::string& path, const std::string& tenant)>
+      admit_body;
   // The body has arrived. Runs on the server's thread and must not block; the reply function
   // must be called exactly once, from any thread, now or later (the connection waits for it).
   std::function<void(HttpBodyRequest&&, std::function<void(HttpReply)>)> body;

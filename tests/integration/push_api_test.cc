@@ -152,6 +152,42 @@ TEST_F(PushApi, TheSendersTenantIsKeptWithTenantFromHeader) {
   EXPECT_EQ(got[1].tenant, "");  // a raw push's lines get the job's labels only, as in Alloy
 }
 
+// A relay for many tenants: a tenant Loki refuses for long fills the clients' budget, yet the
+// other tenants' senders are taken and delivered meanwhile; only the refused tenant's senders
+// are answered 429. Before, every sender got 429 until Loki took the refused tenant's lines.
+TEST_F(PushApi, ATenantRefusedForLongDoesNotStopTheOtherTenantsSenders) {
+  loki_.SetTenantStatus("team-a", 429);
+  StartPushAgent({.extra_push = "      tenant_from_header: true\n      ack_timeout: 1s"});
+  auto push = [&](const std::string& tenant, const std::vector<ReceivedEntry>& batch) {
+    return client()
+        .Post(ProtobufPushBody(batch), "application/x-protobuf", "", "/loki/api/v1/push", tenant)
+        .status;
+  };
+  ASSERT_EQ(push("team-b", Batch(R"({app="b"})", "b-first", 1)), 204);
+  // team-a's pushes of ~0.5 MB are kept (answered 503 after ack_timeout) until they fill the
+  // 2 MiB budget; then team-a is refused before its body is read.
+  const std::string pad(1000, 'p');
+  int a_pushes = 0, a_status = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        a_status =
+            push("team-a", Batch(R"({app="a"})", fmt::format("a{}-{}", a_pushes++, pad), 500));
+        return a_status == 429;
+      },
+      120s, 0ms))
+      << a_status;
+  EXPECT_GE(a_pushes, 4);
+  // team-b is not held back by team-a's lines.
+  ASSERT_EQ(push("team-b", Batch(R"({app="b"})", "b-during", 20)), 204) << agent_.Stderr();
+  EXPECT_EQ(push("team-a", Batch(R"({app="a"})", "a-again", 1)), 429);
+  std::set<std::string> tenants;
+  for (const ReceivedEntry& e : loki_.Entries()) tenants.insert(e.tenant);
+  EXPECT_EQ(tenants, std::set<std::string>{"team-b"});
+  // Loki takes team-a again: what its refused pushes carried was kept and arrives.
+  loki_.SetTenantStatus("team-a", 0);
+  ASSERT_TRUE(loki_.WaitForLines(21 + 500 * (a_pushes - 1), 120s)) << loki_.LineCount();
+}
+
 // A repeated line in one request, stamped on arrival: each copy reaches Loki at a timestamp of
 // its own (Loki's ingester drops an entry equal to the one before it in stream, time and line).
 TEST_F(PushApi, RepeatedLinesStampedOnArrivalKeepTimestampsOfTheirOwn) {

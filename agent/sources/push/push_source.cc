@@ -54,7 +54,9 @@ Result<int> PushSource::Start() {
   } else {
     h.body_paths = {kPushPath, kRawPath, kAlloyRawPath, kShortPushPath, kShortRawPath};
   }
-  h.admit_body = [this](const std::string& path) { return Admit(path); };
+  h.admit_body = [this](const std::string& path, const std::string& tenant) {
+    return Admit(path, tenant);
+  };
   h.body = [this](telemetry::HttpBodyRequest&& req, ReplyFn reply) {
     Handle(std::move(req), std::move(reply));
   };
@@ -89,12 +91,25 @@ void PushSource::Stop() {
   opts_.pipeline->Flush(clock_->NowNs(), /*force=*/true, out);
 }
 
-std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/) {
+std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/,
+                                           const std::string& sender_tenant) {
   if (draining_) {
     metrics_->push_requests.With({opts_.job_name, "503"})->Add(1);
     return HttpReply{503, "skidder is shutting down: retry\n", "1"};
   }
-  if (sink_->Saturated()) {
+  std::lock_guard pipe(pipe_mu_);
+  // A sender not seen yet gets less of what a held tenant leaves (as a file not read yet).
+  auto route = routes_.find(sender_tenant);
+  bool full = false;
+  if (route == routes_.end()) {
+    full = sink_->SaturatedExceptHeld(~uint64_t{0}, /*known=*/false);
+  } else if (sink_->HeldEpoch() != 0 &&
+             sink_->TenantHeld(route->second.tenant, route->second.clients)) {
+    full = sink_->SaturatedFor(route->second.clients);  // its tenant is refused: the whole budget
+  } else {
+    full = sink_->SaturatedExceptHeld(route->second.clients, /*known=*/true);
+  }
+  if (full) {
     metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
     return HttpReply{429, "skidder is backed up (Loki is slow or down): retry later\n", "1"};
   }
@@ -103,7 +118,6 @@ std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/) {
   // both this and the pipeline, so the stage's state is read where it is written.)
   int64_t wait_ns = 0;
   {
-    std::lock_guard pipe(pipe_mu_);
     wait_ns = opts_.pipeline->ReadyInNs(
         std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
             .count());
@@ -226,7 +240,20 @@ std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
 size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, Body body,
                         const std::string& tenant) {
   const bool raw = body == Body::kRaw;
-  pipeline::SinkEmitter out(sink_);
+  // Hands each entry to the sink, noting where the last one goes (Route).
+  struct RouteEmitter final : pipeline::Emitter {
+    explicit RouteEmitter(EntrySink* sink) : sink(sink) {}
+    void Emit(pipeline::PipelineEntry&& e) override {
+      last_labels = e.entry.labels;  // shared, not copied
+      last_clients = e.entry.clients;
+      seen = true;
+      sink->Push(std::move(e.entry));
+    }
+    EntrySink* sink;
+    Labels last_labels;
+    uint64_t last_clients = ~uint64_t{0};
+    bool seen = false;
+  } out(sink_);
   const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
   // Entries stamped with the time they arrived are a nanosecond apart, in the request's order
@@ -264,6 +291,13 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
     }
   }
   opts_.pipeline->Flush(now.wall_ns, /*force=*/false, out);
+  if (out.seen) {
+    if (routes_.size() >= kMaxRoutes && !routes_.contains(tenant)) routes_.clear();
+    Route& r = routes_[tenant];
+    const std::string* to = out.last_labels.Get(kTenantLabel);
+    r.tenant = to != nullptr ? *to : std::string();
+    r.clients = out.last_clients;
+  }
   return n;
 }
 

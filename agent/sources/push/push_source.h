@@ -10,8 +10,9 @@
 // meanwhile (no thread held). A request not acknowledged within ack_timeout is answered 503, so
 // the sender retries: its entries may then reach Loki twice (at-least-once; Loki drops exact
 // duplicates of a stream at query time when the timestamps are the sender's, i.e. with
-// use_incoming_timestamp). While the sink is Saturated() a push is refused 429 with Retry-After
-// before its body is read, so a chain of agents holds its backlog at the first one, on disk.
+// use_incoming_timestamp). While the sink cannot take more for the request's tenant a push is
+// refused 429 with Retry-After before its body is read, so a chain of agents holds its backlog
+// at the first one, on disk.
 //
 // Threads: Start/Stop on the owner's thread. Requests are decoded and run through the pipeline on
 // the server's event thread (the only user of the pipeline while it runs); acknowledgements
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "config/config.h"
 #include "kubernetes/relabel.h"
@@ -81,7 +83,11 @@ class PushSource {
   using ReplyFn = std::function<void(telemetry::HttpReply)>;
   // What a request carried: how its streams are labelled and stamped (Emit).
   enum class Body { kLoki, kRaw, kHeroku };
-  std::optional<telemetry::HttpReply> Admit(const std::string& path);
+  // Before a body is read: 503 while draining, 429 while what the request would add cannot be
+  // taken (sender_tenant: its X-Scope-OrgID, which tells where its entries go; Route), or
+  // while a limit stage waits.
+  std::optional<telemetry::HttpReply> Admit(const std::string& path,
+                                            const std::string& sender_tenant);
   void Handle(telemetry::HttpBodyRequest&& req, ReplyFn reply);
   void HandleDrain(telemetry::HttpBodyRequest&& req, ReplyFn reply);
   // Hands the streams on (Emit) and answers `done` once Loki took every entry (or they were
@@ -117,6 +123,18 @@ class PushSource {
   log::LogLimiter refused_log_;  // a misbehaving sender must not flood the log
   // The pipeline: the server's thread runs requests through it, the timer's flushes what its
   // stages hold (a multiline block) when it is due. Taken before mu_, never inside it.
+  // Where the entries of a sender's last request went (the tenant and clients the pipeline
+  // gave its last entry), by the sender's X-Scope-OrgID ("" without one): a relay for many
+  // tenants refuses a sender 429 only while its own tenant is held back by Loki, or while the
+  // clients are full with more than a held tenant's share (EntrySink::SaturatedExceptHeld),
+  // not all senders while one tenant is refused. Under pipe_mu_; at most kMaxRoutes (the
+  // header is the sender's to choose).
+  struct Route {
+    std::string tenant;  // the `__tenant_id__` the pipeline left ("" for the client's own)
+    uint64_t clients = ~uint64_t{0};
+  };
+  static constexpr size_t kMaxRoutes = 1024;
+  std::unordered_map<std::string, Route> routes_;
   std::mutex pipe_mu_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -25,7 +25,7 @@ struct BodyServer {
   explicit BodyServer(size_t max_body_bytes = 1000) {
     HttpHandlers h;
     h.body_paths = {"/push"};
-    h.admit_body = [this](const std::string&) -> std::optional<HttpReply> {
+    h.admit_body = [this](const std::string&, const std::string&) -> std::optional<HttpReply> {
       if (!refuse) return std::nullopt;
       return HttpReply{429, "busy\n", "1"};
     };
