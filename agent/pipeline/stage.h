@@ -24,8 +24,20 @@ namespace skidder::pipeline {
 class Extracted {
  public:
   Extracted() = default;
-  Extracted(const Extracted&) = default;
-  Extracted& operator=(const Extracted&) = default;
+  // A copy takes the live values only, not the spare slots' buffers (split_json and fanout copy
+  // an entry's Extracted per output).
+  Extracted(const Extracted& o)
+      : values_(o.values_.begin(), o.values_.begin() + static_cast<ptrdiff_t>(o.size_)),
+        size_(o.size_),
+        nils_(o.nils_) {}
+  Extracted& operator=(const Extracted& o) {
+    if (this != &o) {
+      values_.assign(o.values_.begin(), o.values_.begin() + static_cast<ptrdiff_t>(o.size_));
+      size_ = o.size_;
+      nils_ = o.nils_;
+    }
+    return *this;
+  }
   Extracted(Extracted&& o) noexcept
       : values_(std::move(o.values_)), size_(std::exchange(o.size_, 0)), nils_(std::move(o.nils_)) {
     o.nils_.clear();

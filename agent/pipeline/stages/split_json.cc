@@ -7,6 +7,8 @@
 
 #include "pipeline/stage_support.h"
 #include "util/json_parse.h"
+#include "util/log.h"
+#include "util/log_limiter.h"
 
 namespace skidder::pipeline::stages {
 namespace {
@@ -20,7 +22,11 @@ class SplitJsonStage final : public Stage {
 
   void Process(PipelineEntry&& e, Emitter& out) override {
     std::optional<std::string_view> text = SourceText(e, source_, &copy_);
-    if (!text || !IsArray(*text)) return out.Emit(std::move(e));
+    // A NUL is not JSON outside a string nor, unescaped, inside one (Go refuses it); rapidjson's
+    // memory stream would take it for the end of the text.
+    if (!text || !IsArray(*text) || text->find('\0') != std::string_view::npos) {
+      return out.Emit(std::move(e));
+    }
     // rapidjson checks the document (bounded depth, as for every line) and the split below
     // only has to find the top-level commas of valid JSON.
     if (!ParseJsonBounded(doc_, *text).ok() || !doc_.IsArray()) return out.Emit(std::move(e));
@@ -29,22 +35,48 @@ class SplitJsonStage final : public Stage {
     // The elements' text must outlive the line, which each of them replaces.
     if (!source_) copy_.swap(e.entry.line);
     parts_.clear();
-    SplitJsonArray(copy_, &parts_);
+    // Each element's entry copies the extracted values and metadata (a cri stage's `content` is
+    // the whole line): bounded in bytes as well as in number.
+    if (!SplitJsonArray(copy_, kMaxSplitElements, &parts_) ||
+        parts_.size() * CopyBytes(e) > kMaxSplitCopyBytes) {
+      int64_t times = 0;
+      if (too_many_log_.Allow(&times)) {
+        LOG_WARN("split_json: an array too large to split passes as one line",
+                 {{"max_elements", std::to_string(kMaxSplitElements)},
+                  {"max_bytes", std::to_string(kMaxSplitCopyBytes)},
+                  {"times", std::to_string(times)}});
+      }
+      if (!source_) copy_.swap(e.entry.line);  // the line back as it was
+      return out.Emit(std::move(e));
+    }
+    std::string().swap(e.entry.line);  // not copied into each element's entry
     for (size_t i = 0; i < parts_.size(); ++i) {
       if (i + 1 < parts_.size()) {
         PipelineEntry child = e;  // labels and the ack ref are shared, not copied
-        child.entry.line.assign(parts_[i]);
+        child.entry.line = std::string(parts_[i]);
         out.Emit(std::move(child));
       } else {
-        e.entry.line.assign(parts_[i]);
+        e.entry.line = std::string(parts_[i]);
         out.Emit(std::move(e));
       }
     }
+    if (copy_.capacity() > kKeptCopyBytes) std::string().swap(copy_);  // one huge line's buffer
   }
 
   std::string_view Name() const override { return "split_json"; }
 
  private:
+  // What copying e for one more element costs, beyond the element's text.
+  static size_t CopyBytes(const PipelineEntry& e) {
+    size_t n = sizeof(PipelineEntry);
+    for (const auto& [key, value] : e.extracted) n += sizeof(key) * 2 + key.size() + value.size();
+    for (const Label& m : e.entry.structured_metadata) {
+      n += sizeof(Label) + m.name.size() + m.value.size();
+    }
+    return n;
+  }
+  static constexpr size_t kKeptCopyBytes = 1 << 20;
+
   static bool IsArray(std::string_view text) {
     size_t i = 0;
     while (i < text.size() && IsJsonSpace(text[i])) ++i;
@@ -55,13 +87,15 @@ class SplitJsonStage final : public Stage {
   std::string copy_;  // the text being split (the line moved here, or the source's value)
   std::vector<std::string_view> parts_;
   rapidjson::Document doc_;
+  log::LogLimiter too_many_log_;
 };
 
 }  // namespace
 
-void SplitJsonArray(std::string_view text, std::vector<std::string_view>* out) {
+bool SplitJsonArray(std::string_view text, size_t max_elements,
+                    std::vector<std::string_view>* out) {
   size_t i = text.find('[');
-  if (i == std::string_view::npos) return;
+  if (i == std::string_view::npos) return true;
   int depth = 0;                          // inside the element, below the top-level array
   size_t start = std::string_view::npos;  // the current element's first byte
   size_t end = 0;                         // one past its last byte that is not whitespace
@@ -77,9 +111,12 @@ void SplitJsonArray(std::string_view text, std::vector<std::string_view>* out) {
     }
     if (IsJsonSpace(c)) continue;
     if (depth == 0 && (c == ',' || c == ']')) {
-      if (start != std::string_view::npos) out->push_back(text.substr(start, end - start));
+      if (start != std::string_view::npos) {
+        if (out->size() == max_elements) return false;
+        out->push_back(text.substr(start, end - start));
+      }
       start = std::string_view::npos;
-      if (c == ']') return;
+      if (c == ']') return true;
       continue;
     }
     if (start == std::string_view::npos) start = i;
@@ -90,6 +127,7 @@ void SplitJsonArray(std::string_view text, std::vector<std::string_view>* out) {
     }
     end = i + 1;
   }
+  return true;
 }
 
 Result<std::unique_ptr<Stage>> NewSplitJsonStage(const config::StageConfig& cfg,

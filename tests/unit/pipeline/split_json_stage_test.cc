@@ -86,6 +86,51 @@ TEST(SplitJsonStage, WithASourceTheExtractedArrayIsSplitIntoLines) {
   EXPECT_EQ(Lines(RunStage(*stage, MakeEntry("[1,2]"))), std::vector<std::string>{"[1,2]"});
 }
 
+// A hostile line of millions of tiny elements is not made into millions of entries at once.
+TEST(SplitJsonStage, AnArrayPastTheBoundPassesAsOneLine) {
+  auto stage = MustBuild("split_json: {}");
+  std::string line = "[0";
+  for (size_t i = 1; i <= stages::kMaxSplitElements; ++i) line += ",0";
+  line += "]";
+  EXPECT_EQ(Lines(RunStage(*stage, MakeEntry(line))), std::vector<std::string>{line});
+  line.erase(line.size() - 3, 2);  // exactly the bound: split
+  EXPECT_EQ(RunStage(*stage, MakeEntry(line)).size(), stages::kMaxSplitElements);
+  std::vector<std::string_view> parts;
+  EXPECT_FALSE(stages::SplitJsonArray("[1,2,3]", 2, &parts));
+  parts.clear();
+  EXPECT_TRUE(stages::SplitJsonArray("[1,2,3]", 3, &parts));
+  EXPECT_EQ(parts.size(), 3u);
+}
+
+// Each element's entry copies the extracted values: a large one (a cri stage's `content`) times
+// many elements is past the byte bound, and the line passes as it is.
+TEST(SplitJsonStage, WhatTheElementsWouldCopyIsBoundedInBytes) {
+  auto stage = MustBuild("split_json: {}");
+  std::string line = "[0";
+  for (int i = 1; i < 40'000; ++i) line += ",0";
+  line += "]";
+  PipelineEntry in{MakeEntry(line), {}};
+  in.extracted.Set("content", std::string(2048, 'c'));  // 40,000 copies: 80 MB
+  testing::Collect out;
+  stage->Process(std::move(in), out);
+  EXPECT_EQ(Lines(out.entries), std::vector<std::string>{line});
+  // Without it, each element is an entry of its own, and its line is no larger than it.
+  auto split = RunStage(*stage, MakeEntry(line));
+  ASSERT_EQ(split.size(), 40'000u);
+  EXPECT_LT(split[0].entry.line.capacity(), 64u);
+  EXPECT_LT(split.back().entry.line.capacity(), 64u);
+}
+
+// Go's decoder refuses a NUL; rapidjson's stream would stop there and take "[1]" alone.
+TEST(SplitJsonStage, ANulMakesTheLineNotJson) {
+  auto stage = MustBuild("split_json: {}");
+  const std::string line("[1]\0junk", 8);
+  EXPECT_EQ(Lines(RunStage(*stage, MakeEntry(line))), std::vector<std::string>{line});
+  // An escaped backslash before a closing quote ends the string.
+  EXPECT_EQ(Lines(RunStage(*stage, MakeEntry(R"(["a\\", "b"])"))),
+            (std::vector<std::string>{R"("a\\")", R"("b")"}));
+}
+
 TEST(SplitJsonStage, RefusesBadConfig) {
   EXPECT_NE(ConfigError("split_json:\n  source: ''").find("must not be empty"), std::string::npos);
   EXPECT_NE(ConfigError("split_json:\n  sources: x").find("unknown key"), std::string::npos);
