@@ -21,6 +21,14 @@ class SplitJsonStage final : public Stage {
   explicit SplitJsonStage(std::optional<std::string> source) : source_(std::move(source)) {}
 
   void Process(PipelineEntry&& e, Emitter& out) override {
+    Split(e, out);
+    if (copy_.capacity() > kKeptCopyBytes) std::string().swap(copy_);  // one huge line's buffer
+  }
+
+  std::string_view Name() const override { return "split_json"; }
+
+ private:
+  void Split(PipelineEntry& e, Emitter& out) {
     std::optional<std::string_view> text = SourceText(e, source_, &copy_);
     // A NUL is not JSON outside a string nor, unescaped, inside one (Go refuses it); rapidjson's
     // memory stream would take it for the end of the text.
@@ -35,15 +43,17 @@ class SplitJsonStage final : public Stage {
     // The elements' text must outlive the line, which each of them replaces.
     if (!source_) copy_.swap(e.entry.line);
     parts_.clear();
-    // Each element's entry copies the extracted values and metadata (a cri stage's `content` is
-    // the whole line): bounded in bytes as well as in number.
+    // Each element's entry keeps its own metadata, and is made from a copy of the extracted
+    // values (a cri stage's `content` is the whole line): bounded in bytes as well as in number.
     if (!SplitJsonArray(copy_, kMaxSplitElements, &parts_) ||
-        parts_.size() * CopyBytes(e) > kMaxSplitCopyBytes) {
+        parts_.size() * KeptBytes(e) > kMaxSplitKeptBytes ||
+        parts_.size() * ExtractedBytes(e) > kMaxSplitCopiedBytes) {
       int64_t times = 0;
       if (too_many_log_.Allow(&times)) {
         LOG_WARN("split_json: an array too large to split passes as one line",
                  {{"max_elements", std::to_string(kMaxSplitElements)},
-                  {"max_bytes", std::to_string(kMaxSplitCopyBytes)},
+                  {"max_bytes_kept", std::to_string(kMaxSplitKeptBytes)},
+                  {"max_bytes_copied", std::to_string(kMaxSplitCopiedBytes)},
                   {"times", std::to_string(times)}});
       }
       if (!source_) copy_.swap(e.entry.line);  // the line back as it was
@@ -60,19 +70,20 @@ class SplitJsonStage final : public Stage {
         out.Emit(std::move(e));
       }
     }
-    if (copy_.capacity() > kKeptCopyBytes) std::string().swap(copy_);  // one huge line's buffer
   }
 
-  std::string_view Name() const override { return "split_json"; }
-
- private:
-  // What copying e for one more element costs, beyond the element's text.
-  static size_t CopyBytes(const PipelineEntry& e) {
+  // What one more element's entry keeps, beyond its text (the sink keeps the Entry).
+  static size_t KeptBytes(const PipelineEntry& e) {
     size_t n = sizeof(PipelineEntry);
-    for (const auto& [key, value] : e.extracted) n += sizeof(key) * 2 + key.size() + value.size();
     for (const Label& m : e.entry.structured_metadata) {
       n += sizeof(Label) + m.name.size() + m.value.size();
     }
+    return n;
+  }
+  // What making it copies of the extracted values (freed once the entry leaves the pipeline).
+  static size_t ExtractedBytes(const PipelineEntry& e) {
+    size_t n = 0;
+    for (const auto& [key, value] : e.extracted) n += sizeof(key) * 2 + key.size() + value.size();
     return n;
   }
   static constexpr size_t kKeptCopyBytes = 1 << 20;

@@ -24,9 +24,11 @@ namespace skidder::pipeline::stages {
 // become two million entries at once (hundreds of megabytes). Beyond it the line passes as it is
 // (Alloy splits whatever the size).
 inline constexpr size_t kMaxSplitElements = 65536;
-// And on what the elements' entries copy of the entry (its extracted values and structured
-// metadata, once per element): 64 MiB.
-inline constexpr size_t kMaxSplitCopyBytes = size_t{64} << 20;
+// And on bytes: what the elements' entries keep besides their text (the entry, its structured
+// metadata), 64 MiB, and what making them copies of the extracted values, 1 GiB (Alloy's copies
+// share their strings; a cri stage's `content` is the whole line).
+inline constexpr size_t kMaxSplitKeptBytes = size_t{64} << 20;
+inline constexpr size_t kMaxSplitCopiedBytes = size_t{1} << 30;
 
 // The text of each element of the JSON array `text` (which must be valid JSON: the caller has
 // parsed it), without the whitespace around it. False, with *out partly filled, when there are

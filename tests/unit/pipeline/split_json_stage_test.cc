@@ -102,23 +102,33 @@ TEST(SplitJsonStage, AnArrayPastTheBoundPassesAsOneLine) {
   EXPECT_EQ(parts.size(), 3u);
 }
 
-// Each element's entry copies the extracted values: a large one (a cri stage's `content`) times
-// many elements is past the byte bound, and the line passes as it is.
+// Each element's entry is made from a copy of the extracted values: a large one (a cri stage's
+// `content`) times many elements is past the byte bound, and the line passes as it is.
 TEST(SplitJsonStage, WhatTheElementsWouldCopyIsBoundedInBytes) {
   auto stage = MustBuild("split_json: {}");
   std::string line = "[0";
   for (int i = 1; i < 40'000; ++i) line += ",0";
   line += "]";
   PipelineEntry in{MakeEntry(line), {}};
-  in.extracted.Set("content", std::string(2048, 'c'));  // 40,000 copies: 80 MB
+  in.extracted.Set("content", std::string(32 << 10, 'c'));  // 40,000 copies: 1.3 GB
   testing::Collect out;
   stage->Process(std::move(in), out);
   EXPECT_EQ(Lines(out.entries), std::vector<std::string>{line});
-  // Without it, each element is an entry of its own, and its line is no larger than it.
+  // Without it, each element is an entry of its own, and its line is no larger than it (the
+  // long line split before is not copied into each).
   auto split = RunStage(*stage, MakeEntry(line));
+  ASSERT_EQ(split.size(), 40'000u);
+  split = RunStage(*stage, MakeEntry(line));
   ASSERT_EQ(split.size(), 40'000u);
   EXPECT_LT(split[0].entry.line.capacity(), 64u);
   EXPECT_LT(split.back().entry.line.capacity(), 64u);
+  auto with_source = MustBuild("split_json:\n  source: items");
+  PipelineEntry sourced{MakeEntry(line), {}};
+  sourced.extracted.Set("items", "[1,2]");
+  testing::Collect two;
+  with_source->Process(std::move(sourced), two);
+  ASSERT_EQ(Lines(two.entries), (std::vector<std::string>{"1", "2"}));
+  EXPECT_LT(two.entries[0].entry.line.capacity(), 64u) << "a copy of the long line";
 }
 
 // Go's decoder refuses a NUL; rapidjson's stream would stop there and take "[1]" alone.
