@@ -17,10 +17,13 @@ bool HttpServer::Impl::IsBodyPath(std::string_view url, std::string_view method)
 }
 
 MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path, Request* req) {
+  auto header = [c](const char* name) {
+    const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    return std::string(v == nullptr ? "" : v);
+  };
+  std::string tenant = header("X-Scope-OrgID");
   if (handlers.admit_body) {
-    const char* tenant = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID");
-    if (std::optional<HttpReply> refused =
-            handlers.admit_body(std::string(path), tenant == nullptr ? "" : tenant)) {
+    if (std::optional<HttpReply> refused = handlers.admit_body(std::string(path), tenant)) {
       deadlines->OnRequestRead(ConnOf(c));
       return Respond(c, static_cast<unsigned>(refused->status), refused->body, kText, req->has_body,
                      refused->retry_after);
@@ -44,13 +47,9 @@ MHD_Result HttpServer::Impl::StartBody(MHD_Connection* c, std::string_view path,
   req->reserved = up_front;
   req->is_body = true;
   req->body.path = std::string(path);
-  auto header = [c](const char* name) {
-    const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-    return std::string(v == nullptr ? "" : v);
-  };
   req->body.content_type = header(MHD_HTTP_HEADER_CONTENT_TYPE);
   req->body.content_encoding = header(MHD_HTTP_HEADER_CONTENT_ENCODING);
-  req->body.tenant = header("X-Scope-OrgID");
+  req->body.tenant = std::move(tenant);
   MHD_get_connection_values(
       c, MHD_GET_ARGUMENT_KIND,
       [](void* query, MHD_ValueKind, const char* name, const char* value) {

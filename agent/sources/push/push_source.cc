@@ -120,12 +120,9 @@ std::optional<HttpReply> PushSource::Admit(const std::string& /*path*/,
   // A `limit` stage without `drop` waits for its rate: Promtail's limiter would block this
   // request; a 429 tells the sender when to come back instead. (The server's one thread runs
   // both this and the pipeline, so the stage's state is read where it is written.)
-  int64_t wait_ns = 0;
-  {
-    wait_ns = opts_.pipeline->ReadyInNs(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
-            .count());
-  }
+  const int64_t wait_ns = opts_.pipeline->ReadyInNs(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Steady().time_since_epoch())
+          .count());
   if (wait_ns <= 0) return std::nullopt;
   metrics_->push_requests.With({opts_.job_name, "429"})->Add(1);
   const int64_t seconds = std::max<int64_t>(1, (wait_ns + 999'999'999) / 1'000'000'000);

@@ -121,8 +121,6 @@ class PushSource {
   ArrivalStamps stamps_;  // Emit's, on the server's one event thread
   std::unique_ptr<telemetry::HttpServer> server_;
   log::LogLimiter refused_log_;  // a misbehaving sender must not flood the log
-  // The pipeline: the server's thread runs requests through it, the timer's flushes what its
-  // stages hold (a multiline block) when it is due. Taken before mu_, never inside it.
   // Where the entries of a sender's last request went (the tenant and clients the pipeline
   // gave its last entry), by the sender's X-Scope-OrgID ("" without one): a relay for many
   // tenants refuses a sender 429 only while its own tenant is held back by Loki, or while the
@@ -137,6 +135,8 @@ class PushSource {
   // routes_' key of a request's X-Scope-OrgID: "" for none or one Loki would refuse.
   static std::string RouteKey(const std::string& sender_tenant);
   std::unordered_map<std::string, Route> routes_;
+  // The pipeline: the server's thread runs requests through it, the timer's flushes what its
+  // stages hold (a multiline block) when it is due. Taken before mu_, never inside it.
   std::mutex pipe_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
